@@ -1,0 +1,148 @@
+//! Command-line interface (clap types stay here; the rest sees validated configs).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::engine::EngineConfig;
+use crate::reassembly::Limits;
+use crate::report::Format;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hopscope",
+    version,
+    about = "What really crossed the wire between a client, its proxies and a server",
+    long_about = "hopscope reads a capture (or a live interface), reassembles TCP and reports \
+                  connections and findings.\n\nExit status: 0 success, 1 bad usage or output \
+                  error, 2 the capture could not be read completely (what was read is still \
+                  reported).",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// A capture to summarise (same as `hopscope report FILE --format text`).
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Analyse a saved capture (.pcap or .pcapng) and write a report.
+    Report(ReportArgs),
+    /// Capture from a live interface and report; Ctrl-C ends it with the final report.
+    Live(LiveArgs),
+    /// List the interfaces that can be captured.
+    Interfaces,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// Write the report to PATH instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Never show the progress line on standard error.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TuningArgs {
+    /// Most TCP connections tracked at once; beyond it the least recently active are evicted.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub max_flows: usize,
+    /// Out-of-order bytes buffered per connection direction.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_ooo_bytes: usize,
+    /// Bytes buffered for reassembly across all connections.
+    #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
+    pub max_buffered_bytes: usize,
+    /// Seconds (packet time) without a packet before a connection is closed as `timeout`.
+    #[arg(long, default_value_t = 300.0, value_name = "SECS")]
+    pub idle_timeout: f64,
+    /// Delivered bytes kept per direction to check retransmissions for conflicting data.
+    #[arg(long, default_value_t = 2048, value_name = "BYTES")]
+    pub overlap_window: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The capture file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct LiveArgs {
+    /// Interface to capture (`any` for all; see `hopscope interfaces`).
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: String,
+    /// BPF capture filter, e.g. "tcp port 80".
+    #[arg(short = 'f', long = "filter", value_name = "BPF")]
+    pub filter: Option<String>,
+    /// Bytes captured per packet.
+    #[arg(short = 's', long, default_value_t = 262_144)]
+    pub snaplen: i32,
+    /// Do not put the interface into promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+    /// Also save what was captured to FILE (pcapng).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Stop after N packets.
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+    /// Stop after SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Packets queued between the capture thread and the analysis before hopscope drops
+    /// (and counts) packets.
+    #[arg(long, default_value_t = 65_536, value_name = "N")]
+    pub queue: usize,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+impl Default for TuningArgs {
+    fn default() -> Self {
+        TuningArgs {
+            max_flows: 100_000,
+            max_ooo_bytes: 1 << 20,
+            max_buffered_bytes: 32 << 20,
+            idle_timeout: 300.0,
+            overlap_window: 2048,
+        }
+    }
+}
+
+impl TuningArgs {
+    /// Validates and turns the flags into an engine configuration.
+    pub fn engine_config(&self) -> Result<EngineConfig, String> {
+        if self.max_flows == 0 {
+            return Err("--max-flows must be at least 1".into());
+        }
+        if !(self.idle_timeout.is_finite() && self.idle_timeout > 0.0) {
+            return Err("--idle-timeout must be a positive number of seconds".into());
+        }
+        let limits = Limits {
+            max_ooo_bytes: self.max_ooo_bytes,
+            overlap_window: self.overlap_window,
+            ..Limits::default()
+        };
+        Ok(EngineConfig {
+            limits,
+            max_buffered_bytes: self.max_buffered_bytes,
+            max_flows: self.max_flows,
+            idle_timeout_ns: (self.idle_timeout * 1e9) as i64,
+            ..EngineConfig::default()
+        })
+    }
+}

@@ -1,0 +1,593 @@
+//! The analysis engine: decode → flow table → reassembly → analyzers, sans-IO.
+//!
+//! [`Engine::handle_packet`] takes one packet (with its capture timestamp) and pushes records
+//! into a [`RecordSink`]; [`Engine::finish`] flushes every open connection. The engine never
+//! reads a clock, a file or a socket, so the same code runs over files, behind the live
+//! capture thread and in tests.
+
+use rustc_hash::FxHashMap;
+
+use crate::capture::{LinkType, PacketView, Timestamp};
+use crate::decode::{Decoded, Decoder, TcpSegment};
+use crate::flow::{Conn, FlowKey, guess_client};
+use crate::model::{
+    CaptureSummary, CloseKind, Dir, Endpoint, Finding, Record, RecordSink, Severity, TcpSummary,
+};
+use crate::reassembly::{Budget, Chunk, Deliver, Event, Limits};
+
+/// Where a chunk of stream belongs.
+#[derive(Clone, Copy, Debug)]
+pub struct Ctx {
+    pub conn: u64,
+    pub dir: Dir,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    /// Timestamp and number of the packet that completed this delivery.
+    pub ts: Timestamp,
+    pub packet: u64,
+}
+
+/// An application-layer analyzer fed with reassembled streams.
+///
+/// `State` lives in each connection. The analyzer itself holds what is shared (configuration,
+/// counters). Chunks arrive in stream order per direction; a [`Chunk::Gap`] says how many bytes
+/// are missing.
+pub trait Analyzer {
+    type State: Default;
+    fn on_chunk(
+        &mut self,
+        state: &mut Self::State,
+        ctx: &Ctx,
+        offset: u64,
+        chunk: Chunk<'_>,
+        out: &mut dyn RecordSink,
+    );
+    fn on_close(&mut self, _state: &mut Self::State, _ctx: &Ctx, _out: &mut dyn RecordSink) {}
+}
+
+/// Reassembly only: the spine without application analyzers.
+#[derive(Default)]
+pub struct NoAnalyzer;
+
+impl Analyzer for NoAnalyzer {
+    type State = ();
+    fn on_chunk(&mut self, _: &mut (), _: &Ctx, _: u64, _: Chunk<'_>, _: &mut dyn RecordSink) {}
+}
+
+/// Engine settings (validated by the CLI).
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    pub limits: Limits,
+    /// Bytes buffered across all flows (out-of-order and mid-stream hold).
+    pub max_buffered_bytes: usize,
+    /// Live flows in the table; beyond it the least recently active are evicted.
+    pub max_flows: usize,
+    /// A connection with no packet for this long (packet time) is closed as `timeout`.
+    pub idle_timeout_ns: i64,
+    /// A closed connection stays this long to absorb trailing ACKs before it is reported.
+    pub close_linger_ns: i64,
+    /// Findings of the same kind reported per connection direction before only counting.
+    pub max_gap_findings: u32,
+    /// Undecodable packets reported individually before only counting.
+    pub max_decode_findings: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            limits: Limits::default(),
+            max_buffered_bytes: 32 << 20,
+            max_flows: 100_000,
+            idle_timeout_ns: 300 * 1_000_000_000,
+            close_linger_ns: 10 * 1_000_000_000,
+            max_gap_findings: 3,
+            max_decode_findings: 50,
+        }
+    }
+}
+
+const SWEEP_EVERY_NS: i64 = 1_000_000_000;
+
+/// TCP state, separate from the decoder so a decoded segment can borrow the decoder.
+struct Tcp<A: Analyzer> {
+    cfg: EngineConfig,
+    flows: FxHashMap<FlowKey, Conn<A::State>>,
+    analyzer: A,
+    budget: Budget,
+    next_id: u64,
+    stats: TcpSummary,
+    last_sweep: Timestamp,
+    flow_limit_reported: bool,
+    scratch: Vec<FlowKey>,
+}
+
+/// The engine over one capture.
+pub struct Engine<A: Analyzer = NoAnalyzer> {
+    decoder: Decoder,
+    tcp: Tcp<A>,
+    summary: CaptureSummary,
+    link_counts: Vec<(LinkType, u64)>,
+    packet_no: u64,
+    now: Timestamp,
+    decode_findings: u64,
+    unsupported_links: Vec<LinkType>,
+}
+
+impl Engine<NoAnalyzer> {
+    pub fn new(cfg: EngineConfig) -> Self {
+        Engine::with_analyzer(cfg, NoAnalyzer)
+    }
+}
+
+impl<A: Analyzer> Engine<A> {
+    pub fn with_analyzer(cfg: EngineConfig, analyzer: A) -> Self {
+        let budget = Budget::new(cfg.max_buffered_bytes);
+        Engine {
+            decoder: Decoder::new(),
+            tcp: Tcp {
+                cfg,
+                flows: FxHashMap::default(),
+                analyzer,
+                budget,
+                next_id: 0,
+                stats: TcpSummary::default(),
+                last_sweep: Timestamp::ZERO,
+                flow_limit_reported: false,
+                scratch: Vec::new(),
+            },
+            summary: CaptureSummary::default(),
+            link_counts: Vec::new(),
+            packet_no: 0,
+            now: Timestamp::ZERO,
+            decode_findings: 0,
+            unsupported_links: Vec::new(),
+        }
+    }
+
+    pub fn analyzer(&self) -> &A {
+        &self.tcp.analyzer
+    }
+
+    /// Packets handled so far.
+    pub fn packets(&self) -> u64 {
+        self.packet_no
+    }
+
+    /// Connections currently in the flow table.
+    pub fn live_flows(&self) -> usize {
+        self.tcp.flows.len()
+    }
+
+    /// Bytes currently buffered for reassembly.
+    pub fn buffered_bytes(&self) -> usize {
+        self.tcp.budget.used
+    }
+
+    /// Analyses one packet.
+    pub fn handle_packet(&mut self, pkt: &PacketView<'_>, out: &mut dyn RecordSink) {
+        self.packet_no += 1;
+        let n = self.packet_no;
+        let s = &mut self.summary;
+        s.packets += 1;
+        s.bytes += pkt.data.len() as u64;
+        s.wire_bytes += u64::from(pkt.orig_len);
+        if (pkt.data.len() as u64) < u64::from(pkt.orig_len) {
+            s.truncated += 1;
+        }
+        match self.link_counts.iter_mut().find(|(l, _)| *l == pkt.link) {
+            Some((_, c)) => *c += 1,
+            None => self.link_counts.push((pkt.link, 1)),
+        }
+        if s.first_ts.is_none() {
+            s.first_ts = Some(pkt.ts);
+        }
+        s.last_ts = Some(pkt.ts);
+        if pkt.ts < self.now {
+            s.time_went_backwards += 1;
+        } else {
+            self.now = pkt.ts;
+        }
+        let now = self.now;
+        if now.saturating_sub(self.tcp.last_sweep) >= SWEEP_EVERY_NS {
+            self.tcp.last_sweep = now;
+            self.tcp.sweep(now, n, out);
+        }
+
+        match self.decoder.decode(pkt) {
+            Decoded::Tcp(seg) => self.tcp.segment(&seg, pkt.ts, n, out),
+            Decoded::NotTcp { .. } | Decoded::FragmentHeld => {}
+            Decoded::Undecodable(e) => {
+                self.summary.undecodable += 1;
+                if !Decoder::supports(pkt.link) {
+                    if !self.unsupported_links.contains(&pkt.link) {
+                        self.unsupported_links.push(pkt.link);
+                        out.record(Record::Finding(
+                            Finding::new(
+                                "capture.unsupported-link-type",
+                                Severity::Warning,
+                                format!(
+                                    "link type {} ({}) is not supported; its packets are counted but not analysed",
+                                    pkt.link.0,
+                                    pkt.link.name()
+                                ),
+                            )
+                            .at(n, pkt.ts),
+                        ));
+                    }
+                } else if self.decode_findings < self.tcp.cfg.max_decode_findings {
+                    self.decode_findings += 1;
+                    out.record(Record::Finding(
+                        Finding::new(
+                            "decode.undecodable",
+                            Severity::Warning,
+                            format!(
+                                "packet could not be decoded: {} header at byte {}: {}",
+                                e.layer, e.offset, e.what
+                            ),
+                        )
+                        .at(n, pkt.ts),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Ends the analysis: flushes and reports every connection still open, and returns the
+    /// capture summary (the caller fills in `source`, `format`, `error`, `dropped`).
+    pub fn finish(&mut self, out: &mut dyn RecordSink) -> CaptureSummary {
+        let n = self.packet_no;
+        let now = self.now;
+        self.tcp.finish_all(now, n, out);
+        let extra = self
+            .summary
+            .undecodable
+            .saturating_sub(self.decode_findings);
+        if self.decode_findings >= self.tcp.cfg.max_decode_findings && extra > 0 {
+            out.record(Record::Finding(Finding::new(
+                "decode.undecodable",
+                Severity::Warning,
+                format!(
+                    "{extra} more undecodable packets were counted but not reported one by one"
+                ),
+            )));
+        }
+        let mut s = self.summary.clone();
+        s.link_types = self
+            .link_counts
+            .iter()
+            .map(|(l, c)| (format!("{} ({})", l.name(), l.0), *c))
+            .collect();
+        s.decode = self.decoder.stats.clone();
+        s.tcp = self.tcp.stats.clone();
+        s.tcp.buffer_limit_hits = self.tcp.budget.hits;
+        s.tcp.peak_buffered_bytes = self.tcp.budget.peak as u64;
+        s
+    }
+}
+
+/// Adapter from the reassembler's callbacks to the analyzer and findings.
+struct Sink<'x, A: Analyzer> {
+    analyzer: &'x mut A,
+    state: &'x mut A::State,
+    ctx: Ctx,
+    out: &'x mut dyn RecordSink,
+    gap_findings: &'x mut u32,
+    max_gap_findings: u32,
+    ooo_hits: &'x mut u64,
+}
+
+impl<A: Analyzer> Deliver for Sink<'_, A> {
+    fn chunk(&mut self, offset: u64, chunk: Chunk<'_>) {
+        if let Chunk::Gap(n) = chunk
+            && *self.gap_findings < self.max_gap_findings
+        {
+            *self.gap_findings += 1;
+            self.out.record(Record::Finding(
+                Finding::new(
+                    "tcp.gap",
+                    Severity::Info,
+                    format!("{n} bytes of this stream were not captured (lost before the capture point); analyzers resynchronise after the hole"),
+                )
+                .conn(self.ctx.conn)
+                .at(self.ctx.packet, self.ctx.ts)
+                .dir(self.ctx.dir, offset),
+            ));
+        }
+        self.analyzer
+            .on_chunk(self.state, &self.ctx, offset, chunk, self.out);
+    }
+
+    fn event(&mut self, event: Event) {
+        let (code, sev, offset, msg) = match event {
+            Event::OverlapConflict { offset, len } => (
+                "tcp.overlap-conflict",
+                Severity::Warning,
+                offset,
+                format!(
+                    "overlapping TCP segments carry different bytes ({len} bytes compared); hopscope kept the first copy, but a receiver may have kept the other (IDS evasion or a broken middlebox)"
+                ),
+            ),
+            Event::OooLimit { offset, gap } => {
+                *self.ooo_hits += 1;
+                (
+                    "tcp.ooo-limit",
+                    Severity::Warning,
+                    offset,
+                    format!(
+                        "out-of-order buffer for this direction is full; {gap} missing bytes were given up as a gap (raise --max-ooo-bytes to wait longer)"
+                    ),
+                )
+            }
+            Event::BudgetLimit { offset, gap } => (
+                "tcp.buffer-limit",
+                Severity::Warning,
+                offset,
+                format!(
+                    "reassembly buffers for all flows are full; {gap} missing bytes were given up as a gap (raise --max-buffered-bytes)"
+                ),
+            ),
+            Event::LateData { offset, len } => (
+                "tcp.late-data",
+                Severity::Info,
+                offset,
+                format!(
+                    "{len} bytes arrived after they had been given up as missing; they were not analysed"
+                ),
+            ),
+        };
+        self.out.record(Record::Finding(
+            Finding::new(code, sev, msg)
+                .conn(self.ctx.conn)
+                .at(self.ctx.packet, self.ctx.ts)
+                .dir(self.ctx.dir, offset),
+        ));
+    }
+}
+
+impl<A: Analyzer> Tcp<A> {
+    fn segment(&mut self, seg: &TcpSegment<'_>, ts: Timestamp, n: u64, out: &mut dyn RecordSink) {
+        let src = Endpoint {
+            ip: seg.src,
+            port: seg.src_port,
+        };
+        let dst = Endpoint {
+            ip: seg.dst,
+            port: seg.dst_port,
+        };
+        let key = FlowKey::new(src, dst);
+        let flags = seg.flags;
+        let syn_only = flags.syn() && !flags.ack();
+
+        if syn_only
+            && let Some(old) = self.flows.get(&key)
+            && old.syn_starts_new(src, seg.seq)
+            && let Some(old) = self.flows.remove(&key)
+        {
+            let kind = old.close_kind().unwrap_or(CloseKind::Reused);
+            self.finalize(old, kind, ts, n, out);
+        }
+        if !self.flows.contains_key(&key) {
+            if self.flows.len() >= self.cfg.max_flows {
+                self.make_room(ts, n, out);
+            }
+            let (client, server, reason) = if syn_only {
+                (src, dst, "syn".to_string())
+            } else if flags.syn() {
+                (dst, src, "syn-ack".to_string())
+            } else {
+                guess_client(src, dst)
+            };
+            let id = self.next_id;
+            self.next_id += 1;
+            self.stats.connections += 1;
+            self.flows
+                .insert(key, Conn::new(id, client, server, reason, ts, n));
+            self.stats.max_live_flows = self.stats.max_live_flows.max(self.flows.len() as u64);
+        }
+        let Some(conn) = self.flows.get_mut(&key) else {
+            return;
+        };
+        let dir = conn.dir_of(src);
+        let d = dir.index();
+        let o = 1 - d;
+        if ts > conn.last_ts {
+            conn.last_ts = ts;
+        }
+        conn.last_packet = n;
+        conn.streams[d].stats.packets += 1;
+
+        if flags.syn() {
+            if flags.ack() {
+                conn.synack_seen = true;
+                conn.streams[d].syn(seg.seq);
+                conn.streams[o].base_from_synack(seg.ack);
+            } else {
+                conn.syn_seen = true;
+                conn.streams[d].syn(seg.seq);
+            }
+        }
+        if flags.fin() {
+            conn.fin_seen[d] = true;
+        }
+
+        let ctx = Ctx {
+            conn: conn.id,
+            dir,
+            client: conn.client,
+            server: conn.server,
+            ts,
+            packet: n,
+        };
+        let limits = &self.cfg.limits;
+        let (s0, s1) = conn.streams.split_at_mut(1);
+        let (this, peer) = if d == 0 {
+            (&mut s0[0], &mut s1[0])
+        } else {
+            (&mut s1[0], &mut s0[0])
+        };
+        let [g0, g1] = &mut conn.gap_findings;
+        let (g_this, g_peer) = if d == 0 { (g0, g1) } else { (g1, g0) };
+        let mut sink = Sink {
+            analyzer: &mut self.analyzer,
+            state: &mut conn.app,
+            ctx,
+            out,
+            gap_findings: g_this,
+            max_gap_findings: self.cfg.max_gap_findings,
+            ooo_hits: &mut self.stats.ooo_limit_hits,
+        };
+        if !flags.syn() || !seg.payload.is_empty() || seg.missing_tail > 0 {
+            // Data on a SYN starts after the SYN's sequence number.
+            let seq = if flags.syn() {
+                seg.seq.wrapping_add(1)
+            } else {
+                seg.seq
+            };
+            this.segment(
+                ts,
+                seq,
+                seg.payload,
+                seg.missing_tail,
+                flags.fin(),
+                limits,
+                &mut self.budget,
+                &mut sink,
+            );
+        }
+        if flags.ack() {
+            let mut peer_sink = Sink {
+                ctx: Ctx {
+                    dir: dir.flip(),
+                    ..ctx
+                },
+                gap_findings: g_peer,
+                ..sink
+            };
+            peer.peer_ack(seg.ack, limits, &mut self.budget, &mut peer_sink);
+        }
+        if flags.rst() {
+            conn.rst_seen = true;
+        }
+        if conn.closed_at.is_none() && (conn.rst_seen || (conn.fin_seen[0] && conn.fin_seen[1])) {
+            conn.closed_at = Some(ts);
+        }
+    }
+
+    /// Flushes a connection's streams, closes its analyzers and reports it.
+    fn finalize(
+        &mut self,
+        mut conn: Conn<A::State>,
+        close: CloseKind,
+        ts: Timestamp,
+        n: u64,
+        out: &mut dyn RecordSink,
+    ) {
+        let limits = &self.cfg.limits;
+        for d in [Dir::ClientToServer, Dir::ServerToClient] {
+            let i = d.index();
+            let ctx = Ctx {
+                conn: conn.id,
+                dir: d,
+                client: conn.client,
+                server: conn.server,
+                ts,
+                packet: n,
+            };
+            let mut sink = Sink {
+                analyzer: &mut self.analyzer,
+                state: &mut conn.app,
+                ctx,
+                out,
+                gap_findings: &mut conn.gap_findings[i],
+                max_gap_findings: self.cfg.max_gap_findings,
+                ooo_hits: &mut self.stats.ooo_limit_hits,
+            };
+            conn.streams[i].flush(limits, &mut self.budget, &mut sink);
+        }
+        let ctx = Ctx {
+            conn: conn.id,
+            dir: Dir::ClientToServer,
+            client: conn.client,
+            server: conn.server,
+            ts,
+            packet: n,
+        };
+        self.analyzer.on_close(&mut conn.app, &ctx, out);
+        out.record(Record::Connection(conn.record(close)));
+    }
+
+    /// Reports connections that closed a while ago or went idle.
+    fn sweep(&mut self, now: Timestamp, n: u64, out: &mut dyn RecordSink) {
+        let linger = self.cfg.close_linger_ns;
+        let idle = self.cfg.idle_timeout_ns;
+        let mut keys = std::mem::take(&mut self.scratch);
+        keys.clear();
+        keys.extend(self.flows.iter().filter_map(|(k, c)| {
+            let done = match c.closed_at {
+                Some(t) => now.saturating_sub(t) >= linger,
+                None => now.saturating_sub(c.last_ts) >= idle,
+            };
+            done.then_some(*k)
+        }));
+        self.finalize_keys(&mut keys, now, n, CloseKind::Timeout, out);
+        self.scratch = keys;
+    }
+
+    fn finalize_keys(
+        &mut self,
+        keys: &mut [FlowKey],
+        now: Timestamp,
+        n: u64,
+        default: CloseKind,
+        out: &mut dyn RecordSink,
+    ) {
+        let mut conns: Vec<Conn<A::State>> =
+            keys.iter().filter_map(|k| self.flows.remove(k)).collect();
+        conns.sort_by_key(|c| c.id);
+        for c in conns {
+            let kind = c.close_kind().unwrap_or(default);
+            self.finalize(c, kind, now, n, out);
+        }
+    }
+
+    /// The flow table is full: report closed connections early, then evict the least
+    /// recently active ones.
+    fn make_room(&mut self, now: Timestamp, n: u64, out: &mut dyn RecordSink) {
+        let mut keys: Vec<FlowKey> = self
+            .flows
+            .iter()
+            .filter(|(_, c)| c.closed_at.is_some())
+            .map(|(k, _)| *k)
+            .collect();
+        self.finalize_keys(&mut keys, now, n, CloseKind::Fin, out);
+        if self.flows.len() < self.cfg.max_flows {
+            return;
+        }
+        let mut by_age: Vec<(Timestamp, FlowKey)> =
+            self.flows.iter().map(|(k, c)| (c.last_ts, *k)).collect();
+        let evict = (self.flows.len() / 64).max(1);
+        by_age.select_nth_unstable_by_key(evict - 1, |(t, _)| *t);
+        let mut keys: Vec<FlowKey> = by_age[..evict].iter().map(|(_, k)| *k).collect();
+        self.stats.flows_evicted += keys.len() as u64;
+        if !self.flow_limit_reported {
+            self.flow_limit_reported = true;
+            out.record(Record::Finding(
+                Finding::new(
+                    "tcp.flow-limit",
+                    Severity::Warning,
+                    format!(
+                        "more than {} connections were live at once; the least recently active were closed early and reported as evicted (raise --max-flows)",
+                        self.cfg.max_flows
+                    ),
+                )
+                .at(n, now),
+            ));
+        }
+        self.finalize_keys(&mut keys, now, n, CloseKind::Evicted, out);
+    }
+
+    fn finish_all(&mut self, now: Timestamp, n: u64, out: &mut dyn RecordSink) {
+        let mut keys: Vec<FlowKey> = self.flows.keys().copied().collect();
+        self.finalize_keys(&mut keys, now, n, CloseKind::Open, out);
+    }
+}

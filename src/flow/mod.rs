@@ -1,0 +1,217 @@
+//! Flow keys and per-connection TCP state.
+//!
+//! A flow key is the unordered pair of endpoints, so both directions find the same entry.
+//! Which endpoint is the client is decided once per connection (SYN sender, SYN-ACK receiver,
+//! or a port heuristic whose reason is recorded).
+
+use crate::capture::Timestamp;
+use crate::model::{CloseKind, ConnectionRecord, Dir, Endpoint};
+use crate::reassembly::HalfStream;
+
+/// Both endpoints, lowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub lo: Endpoint,
+    pub hi: Endpoint,
+}
+
+impl FlowKey {
+    pub fn new(a: Endpoint, b: Endpoint) -> FlowKey {
+        if a <= b {
+            FlowKey { lo: a, hi: b }
+        } else {
+            FlowKey { lo: b, hi: a }
+        }
+    }
+}
+
+/// Ports that are servers when nothing better is known.
+const SERVICE_PORTS: &[u16] = &[
+    80, 443, 8080, 8000, 8008, 8443, 8888, 3128, 1080, 8081, 8088, 9000, 5000, 3000, 8880,
+];
+
+/// Picks the client of a connection whose handshake was not seen. `src` sent the first packet.
+pub fn guess_client(src: Endpoint, dst: Endpoint) -> (Endpoint, Endpoint, String) {
+    let sp = src.port;
+    let dp = dst.port;
+    let svc = |p: u16| SERVICE_PORTS.contains(&p);
+    if svc(dp) && !svc(sp) {
+        return (src, dst, format!("no handshake; {dp} is a service port"));
+    }
+    if svc(sp) && !svc(dp) {
+        return (dst, src, format!("no handshake; {sp} is a service port"));
+    }
+    if dp < 1024 && sp >= 1024 {
+        return (src, dst, format!("no handshake; {dp} is a well-known port"));
+    }
+    if sp < 1024 && dp >= 1024 {
+        return (dst, src, format!("no handshake; {sp} is a well-known port"));
+    }
+    if dp < sp {
+        return (
+            src,
+            dst,
+            format!("no handshake; lower port {dp} taken as the server"),
+        );
+    }
+    if sp < dp {
+        return (
+            dst,
+            src,
+            format!("no handshake; lower port {sp} taken as the server"),
+        );
+    }
+    (src, dst, "no handshake; sender of the first packet".into())
+}
+
+/// One TCP connection: endpoints, lifecycle and both half-streams. `S` is the analyzers'
+/// per-connection state.
+pub struct Conn<S> {
+    pub id: u64,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub client_reason: String,
+    pub start: Timestamp,
+    pub last_ts: Timestamp,
+    pub first_packet: u64,
+    pub last_packet: u64,
+    pub syn_seen: bool,
+    pub synack_seen: bool,
+    pub fin_seen: [bool; 2],
+    pub rst_seen: bool,
+    /// When the connection closed (both FINs or a RST); finalized after a linger period so
+    /// trailing ACKs still count.
+    pub closed_at: Option<Timestamp>,
+    pub streams: [HalfStream; 2],
+    pub gap_findings: [u32; 2],
+    pub app: S,
+}
+
+impl<S: Default> Conn<S> {
+    pub fn new(
+        id: u64,
+        client: Endpoint,
+        server: Endpoint,
+        reason: String,
+        ts: Timestamp,
+        packet: u64,
+    ) -> Self {
+        Conn {
+            id,
+            client,
+            server,
+            client_reason: reason,
+            start: ts,
+            last_ts: ts,
+            first_packet: packet,
+            last_packet: packet,
+            syn_seen: false,
+            synack_seen: false,
+            fin_seen: [false; 2],
+            rst_seen: false,
+            closed_at: None,
+            streams: [HalfStream::default(), HalfStream::default()],
+            gap_findings: [0; 2],
+            app: S::default(),
+        }
+    }
+}
+
+impl<S> Conn<S> {
+    pub fn dir_of(&self, src: Endpoint) -> Dir {
+        if src == self.client {
+            Dir::ClientToServer
+        } else {
+            Dir::ServerToClient
+        }
+    }
+
+    /// Whether a SYN (without ACK) from `src` with `seq` starts a new connection on these ports.
+    pub fn syn_starts_new(&self, src: Endpoint, seq: u32) -> bool {
+        if self.closed_at.is_some() {
+            // Same SYN retransmitted after a quick RST is still the old attempt.
+            let d = self.dir_of(src);
+            return self.streams[d.index()].isn != Some(seq);
+        }
+        let d = self.dir_of(src);
+        let half = &self.streams[d.index()];
+        match half.isn {
+            Some(isn) => isn != seq,
+            None => {
+                // SYN-ACK seen first: the SYN that belongs to it is not a new connection.
+                if d == Dir::ClientToServer && self.synack_seen && half.offset() == 0 {
+                    return false;
+                }
+                half.stats.bytes > 0
+                    || half.stats.wire_bytes > 0
+                    || d == Dir::ServerToClient && self.syn_seen
+            }
+        }
+    }
+
+    pub fn close_kind(&self) -> Option<CloseKind> {
+        if self.rst_seen {
+            Some(CloseKind::Rst)
+        } else if self.fin_seen[0] && self.fin_seen[1] {
+            Some(CloseKind::Fin)
+        } else {
+            None
+        }
+    }
+
+    pub fn record(&self, close: CloseKind) -> ConnectionRecord {
+        ConnectionRecord {
+            id: self.id,
+            client: self.client,
+            server: self.server,
+            client_reason: self.client_reason.clone(),
+            start: self.start,
+            end: self.last_ts,
+            first_packet: self.first_packet,
+            last_packet: self.last_packet,
+            handshake: self.syn_seen && self.synack_seen,
+            close,
+            client_isn: self.streams[0].isn,
+            server_isn: self.streams[1].isn,
+            client_to_server: self.streams[0].stats.clone(),
+            server_to_client: self.streams[1].stats.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn ep(last: u8, port: u16) -> Endpoint {
+        Endpoint {
+            ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, last)),
+            port,
+        }
+    }
+
+    #[test]
+    fn key_is_direction_independent() {
+        assert_eq!(
+            FlowKey::new(ep(1, 5000), ep(2, 80)),
+            FlowKey::new(ep(2, 80), ep(1, 5000))
+        );
+        assert_ne!(
+            FlowKey::new(ep(1, 5000), ep(2, 80)),
+            FlowKey::new(ep(1, 5001), ep(2, 80))
+        );
+    }
+
+    #[test]
+    fn guesses_server_by_port() {
+        // Capture starts with the server's data: the server is still the port-80 side.
+        let (c, s, why) = guess_client(ep(2, 80), ep(1, 51000));
+        assert_eq!((c, s), (ep(1, 51000), ep(2, 80)));
+        assert!(why.contains("80"), "{why}");
+        let (c, s, _) = guess_client(ep(1, 40000), ep(2, 22));
+        assert_eq!((c, s), (ep(1, 40000), ep(2, 22)));
+        let (c, s, _) = guess_client(ep(1, 40000), ep(2, 50000));
+        assert_eq!((c, s), (ep(2, 50000), ep(1, 40000)));
+    }
+}

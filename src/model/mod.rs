@@ -1,0 +1,269 @@
+//! Records shared by every sink (JSON document, NDJSON stream, text summary, TUI).
+//!
+//! Analyzers emit records through a [`RecordSink`]; nothing downstream re-parses bytes.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::capture::Timestamp;
+
+/// Version of the JSON report layout. Bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Direction of data within a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dir {
+    /// From the client (the SYN sender, or the best guess) to the server.
+    ClientToServer,
+    /// From the server to the client.
+    ServerToClient,
+}
+
+impl Dir {
+    pub fn index(self) -> usize {
+        match self {
+            Dir::ClientToServer => 0,
+            Dir::ServerToClient => 1,
+        }
+    }
+    pub fn flip(self) -> Dir {
+        match self {
+            Dir::ClientToServer => Dir::ServerToClient,
+            Dir::ServerToClient => Dir::ClientToServer,
+        }
+    }
+}
+
+/// An IP endpoint, printed as `ip:port` or `[v6]:port`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
+            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
+        }
+    }
+}
+
+impl Serialize for Endpoint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Serializes a [`Timestamp`] as seconds since the epoch (a JSON number).
+pub fn ts_secs<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(ts.as_secs_f64())
+}
+
+fn opt_ts_secs<S: serde::Serializer>(ts: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+    match ts {
+        Some(t) => s.serialize_f64(t.as_secs_f64()),
+        None => s.serialize_none(),
+    }
+}
+
+/// How a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseKind {
+    /// Both sides sent FIN (or one FIN and the capture saw nothing more).
+    Fin,
+    /// A RST ended it.
+    Rst,
+    /// No packet for longer than the idle timeout (packet time).
+    Timeout,
+    /// Still open when the capture ended.
+    Open,
+    /// Removed to stay under the flow-table bound.
+    Evicted,
+    /// A new SYN reused its ports.
+    Reused,
+}
+
+/// Per-direction TCP counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DirStats {
+    /// Packets sent in this direction (including pure ACKs).
+    pub packets: u64,
+    /// TCP payload bytes on the wire, retransmissions included.
+    pub wire_bytes: u64,
+    /// Stream bytes delivered to analyzers, each byte once.
+    pub bytes: u64,
+    /// Holes delivered as explicit gaps.
+    pub gaps: u64,
+    /// Bytes known to be missing (sum of gap lengths).
+    pub missing_bytes: u64,
+    /// Segments whose bytes had all been seen before.
+    pub retransmitted: u64,
+    /// Segments that arrived ahead of a hole and were buffered.
+    pub out_of_order: u64,
+    /// Segments overlapping bytes already seen, partly or wholly (retransmissions included).
+    pub overlapping: u64,
+    /// Overlaps whose bytes differed from the first copy (the first copy won).
+    pub overlap_conflicts: u64,
+    /// Overlapping bytes that could not be compared (older than the retained window).
+    pub overlap_unverified_bytes: u64,
+}
+
+/// A TCP connection, emitted when it ends (or at the end of the capture).
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionRecord {
+    /// Connection id: 0, 1, 2... in order of first packet; equals tshark's `tcp.stream`
+    /// where both split connections the same way.
+    pub id: u64,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    /// How the client was chosen: `syn`, `syn-ack`, or a heuristic with its reason.
+    pub client_reason: String,
+    #[serde(serialize_with = "ts_secs")]
+    pub start: Timestamp,
+    #[serde(serialize_with = "ts_secs")]
+    pub end: Timestamp,
+    pub first_packet: u64,
+    pub last_packet: u64,
+    /// SYN and SYN-ACK were both captured.
+    pub handshake: bool,
+    pub close: CloseKind,
+    pub client_isn: Option<u32>,
+    pub server_isn: Option<u32>,
+    pub client_to_server: DirStats,
+    pub server_to_client: DirStats,
+}
+
+/// Severity of a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// Something wrong, risky or notable in the traffic, with a stable code.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// Stable dotted code, e.g. `tcp.overlap-conflict`; listed in `docs/findings.md`.
+    pub code: Cow<'static, str>,
+    pub severity: Severity,
+    pub connection: Option<u64>,
+    /// 1-based packet number in the capture.
+    pub packet: Option<u64>,
+    pub direction: Option<Dir>,
+    /// Byte offset in the direction's stream, where it applies.
+    pub stream_offset: Option<u64>,
+    #[serde(serialize_with = "opt_ts_secs")]
+    pub ts: Option<Timestamp>,
+    /// One line that names the rule and, where there is one, the fix.
+    pub message: String,
+}
+
+impl Finding {
+    pub fn new(code: &'static str, severity: Severity, message: impl Into<String>) -> Self {
+        Finding {
+            code: Cow::Borrowed(code),
+            severity,
+            connection: None,
+            packet: None,
+            direction: None,
+            stream_offset: None,
+            ts: None,
+            message: message.into(),
+        }
+    }
+    pub fn conn(mut self, id: u64) -> Self {
+        self.connection = Some(id);
+        self
+    }
+    pub fn at(mut self, packet: u64, ts: Timestamp) -> Self {
+        self.packet = Some(packet);
+        self.ts = Some(ts);
+        self
+    }
+    pub fn dir(mut self, dir: Dir, offset: u64) -> Self {
+        self.direction = Some(dir);
+        self.stream_offset = Some(offset);
+        self
+    }
+}
+
+/// What was read, and how much of it could be decoded.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CaptureSummary {
+    pub source: String,
+    /// `pcap`, `pcapng` or `live`.
+    pub format: String,
+    pub packets: u64,
+    /// Captured bytes (sum of record lengths).
+    pub bytes: u64,
+    /// Bytes on the wire (sum of original lengths).
+    pub wire_bytes: u64,
+    /// Packets per link type name.
+    pub link_types: BTreeMap<String, u64>,
+    #[serde(serialize_with = "opt_ts_secs")]
+    pub first_ts: Option<Timestamp>,
+    #[serde(serialize_with = "opt_ts_secs")]
+    pub last_ts: Option<Timestamp>,
+    /// Packets cut by the snaplen (captured length < original length).
+    pub truncated: u64,
+    /// Packets that could not be decoded as far as their transport header.
+    pub undecodable: u64,
+    pub decode: crate::decode::DecodeStats,
+    pub tcp: TcpSummary,
+    /// Live runs: packets the kernel and hopscope dropped.
+    pub dropped: Option<Dropped>,
+    /// Set when reading stopped early: what went wrong and where.
+    pub error: Option<String>,
+    /// Packets whose timestamp went backwards (processed anyway).
+    pub time_went_backwards: u64,
+}
+
+/// Reassembly-wide counters.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TcpSummary {
+    pub connections: u64,
+    pub max_live_flows: u64,
+    pub flows_evicted: u64,
+    pub ooo_limit_hits: u64,
+    pub buffer_limit_hits: u64,
+    pub peak_buffered_bytes: u64,
+}
+
+/// Drops in a live capture.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Dropped {
+    /// Dropped by the kernel (ring full), from pcap stats.
+    pub kernel: u64,
+    /// Dropped by the interface/driver, from pcap stats.
+    pub interface: u64,
+    /// Dropped by hopscope because the analysis fell behind (bounded channel full).
+    pub hopscope: u64,
+}
+
+/// Every record an analyzer can emit.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    Connection(ConnectionRecord),
+    Finding(Finding),
+}
+
+/// Where records go. Implemented by the JSON/NDJSON writers, the TUI store and tests.
+pub trait RecordSink {
+    fn record(&mut self, record: Record);
+}
+
+impl RecordSink for Vec<Record> {
+    fn record(&mut self, record: Record) {
+        self.push(record);
+    }
+}

@@ -1,0 +1,673 @@
+//! One direction of a TCP connection turned into an ordered byte stream.
+//!
+//! Policy, in one place:
+//! - **Order.** Segments ahead of a hole are buffered and delivered once the hole is filled.
+//! - **Duplicates and overlap.** First copy wins. Bytes already delivered are compared with a
+//!   retained window of the most recent delivered bytes; buffered bytes are compared with the
+//!   buffer. A difference is reported as [`Event::OverlapConflict`].
+//! - **Loss.** A hole becomes an explicit [`Chunk::Gap`] of known length when the peer's ACK
+//!   proves the missing bytes were received (so they will never be retransmitted), when the
+//!   buffer bounds are hit, or when the connection closes.
+//! - **Mid-stream starts.** Without a SYN the first sequence number is a guess. The first
+//!   segments are held (bounded) so that reordered early segments can still move the start
+//!   backwards; the lowest one wins.
+//! - **Bounds.** Buffered out-of-order bytes and segments per direction, and a budget shared
+//!   by all flows. Hitting one flushes the buffer as a gap plus data, never a crash.
+//!
+//! Sequence numbers are unwrapped against the next expected one, so wraparound and streams
+//! longer than 4 GiB work. Offsets are stream byte offsets, 0 at the first byte after the SYN
+//! (or at the first byte seen mid-stream).
+
+use std::collections::VecDeque;
+
+use crate::capture::Timestamp;
+use crate::model::DirStats;
+
+/// Bounds for one direction.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Out-of-order bytes buffered per direction before giving up on the hole.
+    pub max_ooo_bytes: usize,
+    /// Out-of-order segments buffered per direction.
+    pub max_ooo_segments: usize,
+    /// Delivered bytes kept to compare retransmissions against (first-copy-wins check).
+    pub overlap_window: usize,
+    /// Mid-stream start: how long (packet time, ns) and how much to hold before choosing.
+    pub midstream_hold_ns: i64,
+    pub midstream_hold_segments: usize,
+    pub midstream_hold_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_ooo_bytes: 1 << 20,
+            max_ooo_segments: 2048,
+            overlap_window: 2048,
+            midstream_hold_ns: 500_000_000,
+            midstream_hold_segments: 32,
+            midstream_hold_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// Buffered bytes shared by every flow.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    pub used: usize,
+    pub cap: usize,
+    pub peak: usize,
+    pub hits: u64,
+}
+
+impl Budget {
+    pub fn new(cap: usize) -> Self {
+        Budget {
+            used: 0,
+            cap,
+            peak: 0,
+            hits: 0,
+        }
+    }
+    fn take(&mut self, n: usize) {
+        self.used += n;
+        self.peak = self.peak.max(self.used);
+    }
+    fn give(&mut self, n: usize) {
+        self.used = self.used.saturating_sub(n);
+    }
+}
+
+/// What the stream hands to analyzers.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Chunk<'a> {
+    Data(&'a [u8]),
+    /// `n` bytes are missing here.
+    Gap(u64),
+}
+
+/// Noteworthy things the reassembler saw, for findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Overlapping bytes differed from the first copy at `offset` (`len` bytes compared).
+    OverlapConflict { offset: u64, len: u64 },
+    /// The per-direction out-of-order bound was hit; a hole was given up as a gap.
+    OooLimit { offset: u64, gap: u64 },
+    /// The shared buffer budget was hit; a hole was given up as a gap.
+    BudgetLimit { offset: u64, gap: u64 },
+    /// Data arrived for bytes already declared missing.
+    LateData { offset: u64, len: u64 },
+}
+
+/// Receives the stream, in order.
+pub trait Deliver {
+    /// `offset` is the stream offset of the chunk's first byte.
+    fn chunk(&mut self, offset: u64, chunk: Chunk<'_>);
+    fn event(&mut self, event: Event);
+}
+
+#[derive(Debug)]
+struct Seg {
+    off: u64,
+    /// `None`: bytes known to exist but not captured (snaplen).
+    data: Option<Vec<u8>>,
+    len: u64,
+}
+
+impl Seg {
+    fn end(&self) -> u64 {
+        self.off + self.len
+    }
+    fn heap(&self) -> usize {
+        self.data.as_ref().map_or(0, |d| d.len())
+    }
+}
+
+#[derive(Debug)]
+struct Held {
+    seq: u32,
+    data: Vec<u8>,
+    missing_tail: u32,
+    fin: bool,
+}
+
+/// One direction of a connection.
+#[derive(Debug, Default)]
+pub struct HalfStream {
+    /// The base sequence number is known (SYN, SYN-ACK's ACK, or a mid-stream choice).
+    started: bool,
+    /// Initial sequence number when the SYN was seen (or derived from the SYN-ACK).
+    pub isn: Option<u32>,
+    /// True when the stream start was guessed (no SYN).
+    pub midstream: bool,
+    next_seq: u32,
+    /// Stream offset of `next_seq`: bytes delivered, gaps included.
+    delivered: u64,
+    fin_offset: Option<u64>,
+    /// All bytes up to the FIN were delivered.
+    pub finished: bool,
+    pending: VecDeque<Seg>,
+    pending_bytes: usize,
+    held: Vec<Held>,
+    held_bytes: usize,
+    held_since: Option<Timestamp>,
+    /// Highest stream offset the peer acknowledged.
+    peer_ack: Option<u64>,
+    /// Ring of the last `tail.len()` delivered bytes, allocated at the first data.
+    tail: Vec<u8>,
+    /// The ring holds real bytes only from this offset on (gaps and the start reset it).
+    tail_from: u64,
+    pub stats: DirStats,
+}
+
+impl HalfStream {
+    pub fn is_started(&self) -> bool {
+        self.started
+    }
+
+    /// Stream bytes delivered so far (gaps included).
+    pub fn offset(&self) -> u64 {
+        self.delivered
+    }
+
+    pub fn buffered_bytes(&self) -> usize {
+        self.pending_bytes + self.held_bytes
+    }
+
+    /// A SYN from this side. Returns false when it carries a different ISN from the one
+    /// already known (port reuse is the caller's decision).
+    pub fn syn(&mut self, seq: u32) -> bool {
+        match self.isn {
+            Some(isn) => isn == seq,
+            None if !self.started => {
+                self.isn = Some(seq);
+                self.next_seq = seq.wrapping_add(1);
+                self.started = true;
+                true
+            }
+            // Started mid-stream (data seen before this SYN): keep the data base.
+            None => {
+                self.isn = Some(seq);
+                true
+            }
+        }
+    }
+
+    /// The peer's SYN-ACK acknowledged `ack`: this side's ISN is `ack - 1`.
+    pub fn base_from_synack(&mut self, ack: u32) {
+        if !self.started {
+            self.isn = Some(ack.wrapping_sub(1));
+            self.next_seq = ack;
+            self.started = true;
+        }
+    }
+
+    /// Unwraps `seq` to a signed stream offset (negative: before the stream start).
+    fn rel(&self, seq: u32) -> i64 {
+        self.delivered as i64 + i64::from(seq.wrapping_sub(self.next_seq) as i32)
+    }
+
+    /// A segment from this side. `fin` marks the FIN flag.
+    #[allow(clippy::too_many_arguments)]
+    pub fn segment(
+        &mut self,
+        ts: Timestamp,
+        seq: u32,
+        payload: &[u8],
+        missing_tail: u32,
+        fin: bool,
+        limits: &Limits,
+        budget: &mut Budget,
+        out: &mut dyn Deliver,
+    ) {
+        let len = payload.len() as u64 + u64::from(missing_tail);
+        self.stats.wire_bytes += len;
+        if !self.started {
+            if len == 0 && !fin {
+                return;
+            }
+            self.hold(ts, seq, payload, missing_tail, fin, limits, budget, out);
+            return;
+        }
+        self.accept(seq, payload, missing_tail, fin, limits, budget, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn accept(
+        &mut self,
+        seq: u32,
+        payload: &[u8],
+        missing_tail: u32,
+        fin: bool,
+        limits: &Limits,
+        budget: &mut Budget,
+        out: &mut dyn Deliver,
+    ) {
+        let off = self.rel(seq);
+        let plen = payload.len() as u64;
+        if plen > 0 {
+            self.insert(off, Some(payload), plen, limits, budget, out);
+        }
+        if missing_tail > 0 {
+            self.insert(
+                off + plen as i64,
+                None,
+                u64::from(missing_tail),
+                limits,
+                budget,
+                out,
+            );
+        }
+        if fin {
+            let end = off + plen as i64 + i64::from(missing_tail);
+            if end >= 0 && self.fin_offset.is_none() {
+                self.fin_offset = Some(end as u64);
+            }
+        }
+        self.check_finished();
+    }
+
+    fn check_finished(&mut self) {
+        if let Some(f) = self.fin_offset
+            && self.delivered >= f
+            && !self.finished
+        {
+            self.finished = true;
+        }
+    }
+
+    /// Mid-stream: hold segments until the start can be chosen.
+    #[allow(clippy::too_many_arguments)]
+    fn hold(
+        &mut self,
+        ts: Timestamp,
+        seq: u32,
+        payload: &[u8],
+        missing_tail: u32,
+        fin: bool,
+        limits: &Limits,
+        budget: &mut Budget,
+        out: &mut dyn Deliver,
+    ) {
+        self.held_since.get_or_insert(ts);
+        self.held_bytes += payload.len();
+        budget.take(payload.len());
+        self.held.push(Held {
+            seq,
+            data: payload.to_vec(),
+            missing_tail,
+            fin,
+        });
+        let waited = self.held_since.map_or(0, |t| ts.saturating_sub(t));
+        if self.held.len() >= limits.midstream_hold_segments
+            || self.held_bytes >= limits.midstream_hold_bytes
+            || waited >= limits.midstream_hold_ns
+            || budget.used > budget.cap
+        {
+            self.release_hold(limits, budget, out);
+        }
+    }
+
+    /// Chooses the lowest held sequence number as the stream start and replays the held
+    /// segments through the normal path.
+    pub fn release_hold(&mut self, limits: &Limits, budget: &mut Budget, out: &mut dyn Deliver) {
+        if self.started || self.held.is_empty() {
+            return;
+        }
+        let first = self.held[0].seq;
+        let lowest = self
+            .held
+            .iter()
+            .map(|h| h.seq)
+            .min_by_key(|s| s.wrapping_sub(first) as i32)
+            .unwrap_or(first);
+        self.started = true;
+        self.midstream = true;
+        self.next_seq = lowest;
+        self.delivered = 0;
+        let mut held = std::mem::take(&mut self.held);
+        budget.give(self.held_bytes);
+        self.held_bytes = 0;
+        self.held_since = None;
+        held.sort_by_key(|h| h.seq.wrapping_sub(lowest));
+        for h in held {
+            self.accept(h.seq, &h.data, h.missing_tail, h.fin, limits, budget, out);
+        }
+        self.apply_peer_ack(budget, out);
+    }
+
+    /// The peer acknowledged up to `ack` (absolute sequence number of this side).
+    pub fn peer_ack(
+        &mut self,
+        ack: u32,
+        limits: &Limits,
+        budget: &mut Budget,
+        out: &mut dyn Deliver,
+    ) {
+        if !self.started {
+            if self.held.is_empty() {
+                return;
+            }
+            // The peer has everything below `ack`: if that covers our lowest held segment,
+            // nothing earlier can still arrive, so the start is known.
+            let first = self.held[0].seq;
+            let covers = self.held.iter().any(|h| {
+                (ack.wrapping_sub(h.seq) as i32) > 0 && (h.seq.wrapping_sub(first) as i32) <= 0
+            });
+            if covers {
+                self.release_hold(limits, budget, out);
+            }
+            return;
+        }
+        let a = self.rel(ack);
+        if a <= 0 {
+            return;
+        }
+        let a = a as u64;
+        if self.peer_ack.is_none_or(|p| a > p) {
+            self.peer_ack = Some(a);
+            self.apply_peer_ack(budget, out);
+        }
+    }
+
+    /// Bytes the peer acknowledged but we never saw are lost for good: give them up as a gap,
+    /// but only up to buffered data (a bare ACK past our data could be a lost FIN).
+    fn apply_peer_ack(&mut self, budget: &mut Budget, out: &mut dyn Deliver) {
+        let Some(ack) = self.peer_ack else { return };
+        while let Some(first) = self.pending.front() {
+            if ack <= self.delivered || first.off <= self.delivered {
+                break;
+            }
+            let gap_end = first.off.min(ack);
+            self.gap_to(gap_end, out);
+            self.drain(budget, out);
+        }
+    }
+
+    /// Gives up everything still missing: holes become gaps, buffered data is delivered.
+    /// Called on RST, timeout, eviction and at the end of the capture.
+    pub fn flush(&mut self, limits: &Limits, budget: &mut Budget, out: &mut dyn Deliver) {
+        self.release_hold(limits, budget, out);
+        while let Some(first) = self.pending.front() {
+            let off = first.off;
+            if off > self.delivered {
+                self.gap_to(off, out);
+            }
+            self.drain(budget, out);
+        }
+        // Bytes the peer acknowledged beyond what we saw: lost at the end. One byte could be
+        // an unseen FIN, so only more than that counts.
+        if let Some(ack) = self.peer_ack {
+            let end = self
+                .fin_offset
+                .map_or(ack.saturating_sub(1), |f| f.min(ack));
+            if end > self.delivered {
+                self.gap_to(end, out);
+            }
+        }
+        if let Some(f) = self.fin_offset
+            && f > self.delivered
+        {
+            self.gap_to(f, out);
+        }
+        self.check_finished();
+    }
+
+    fn gap_to(&mut self, end: u64, out: &mut dyn Deliver) {
+        if end <= self.delivered {
+            return;
+        }
+        let n = end - self.delivered;
+        out.chunk(self.delivered, Chunk::Gap(n));
+        self.stats.gaps += 1;
+        self.stats.missing_bytes += n;
+        self.advance(n);
+        self.tail_from = self.delivered;
+    }
+
+    fn advance(&mut self, n: u64) {
+        self.delivered += n;
+        self.next_seq = self.next_seq.wrapping_add(n as u32);
+    }
+
+    fn deliver_data(&mut self, data: &[u8], out: &mut dyn Deliver) {
+        if data.is_empty() {
+            return;
+        }
+        out.chunk(self.delivered, Chunk::Data(data));
+        self.stats.bytes += data.len() as u64;
+        self.remember(data);
+        self.advance(data.len() as u64);
+    }
+
+    /// Keeps the last `overlap_window` delivered bytes (a ring indexed by stream offset).
+    fn remember(&mut self, data: &[u8]) {
+        let w = self.tail.len();
+        if w == 0 {
+            return;
+        }
+        let take = data.len().min(w);
+        let src = &data[data.len() - take..];
+        let start_off = self.delivered + (data.len() - take) as u64;
+        let pos = (start_off % w as u64) as usize;
+        let first = take.min(w - pos);
+        self.tail[pos..pos + first].copy_from_slice(&src[..first]);
+        self.tail[..take - first].copy_from_slice(&src[first..]);
+    }
+
+    /// Compares `data` (at stream offset `off`, already delivered) with the retained window.
+    /// Returns (compared bytes, differs).
+    fn verify_delivered(&self, off: u64, data: &[u8]) -> (u64, bool) {
+        let w = self.tail.len() as u64;
+        let lo = self
+            .delivered
+            .saturating_sub(w)
+            .max(off)
+            .max(self.tail_from);
+        let hi = (off + data.len() as u64).min(self.delivered);
+        if lo >= hi || w == 0 {
+            return (0, false);
+        }
+        let mut differs = false;
+        for o in lo..hi {
+            let a = data[(o - off) as usize];
+            let b = self.tail[(o % w) as usize];
+            if a != b {
+                differs = true;
+                break;
+            }
+        }
+        (hi - lo, differs)
+    }
+
+    fn insert(
+        &mut self,
+        off: i64,
+        data: Option<&[u8]>,
+        len: u64,
+        limits: &Limits,
+        budget: &mut Budget,
+        out: &mut dyn Deliver,
+    ) {
+        if self.tail.is_empty() && limits.overlap_window > 0 && data.is_some() {
+            self.tail = vec![0; limits.overlap_window];
+            self.tail_from = self.delivered;
+        }
+        // Bytes before the stream start cannot be placed.
+        let (mut off, mut data, mut len) = (off, data, len);
+        if off < 0 {
+            let cut = (-off) as u64;
+            if cut >= len {
+                self.stats.retransmitted += 1;
+                self.stats.overlapping += 1;
+                return;
+            }
+            data = data.map(|d| &d[cut as usize..]);
+            len -= cut;
+            off = 0;
+        }
+        let off = off as u64;
+        let end = off + len;
+        if end <= self.delivered {
+            self.stats.retransmitted += 1;
+            self.stats.overlapping += 1;
+            if let Some(d) = data {
+                self.check_old(off, d, out);
+            }
+            return;
+        }
+        let (off, data) = if off < self.delivered {
+            self.stats.overlapping += 1;
+            let cut = (self.delivered - off) as usize;
+            if let Some(d) = data {
+                self.check_old(off, &d[..cut], out);
+            }
+            (self.delivered, data.map(|d| &d[cut..]))
+        } else {
+            (off, data)
+        };
+        let len = end - off;
+        if off == self.delivered && self.pending.front().is_none_or(|p| p.off >= end) {
+            // Fast path: in order, nothing buffered in the way.
+            match data {
+                Some(d) => self.deliver_data(d, out),
+                None => self.gap_to(end, out),
+            }
+            self.drain(budget, out);
+            return;
+        }
+        if off > self.delivered {
+            self.stats.out_of_order += 1;
+        }
+        self.buffer(off, data, len, out, budget);
+        self.drain(budget, out);
+        self.apply_peer_ack(budget, out);
+        self.enforce_limits(limits, budget, out);
+    }
+
+    fn check_old(&mut self, off: u64, d: &[u8], out: &mut dyn Deliver) {
+        let (compared, differs) = self.verify_delivered(off, d);
+        self.stats.overlap_unverified_bytes += d.len() as u64 - compared;
+        if differs {
+            self.stats.overlap_conflicts += 1;
+            out.event(Event::OverlapConflict {
+                offset: off,
+                len: compared,
+            });
+        }
+    }
+
+    /// Inserts [off, off+len) into the pending list, keeping bytes already buffered (first
+    /// copy wins) and reporting differences.
+    fn buffer(
+        &mut self,
+        off: u64,
+        data: Option<&[u8]>,
+        len: u64,
+        out: &mut dyn Deliver,
+        budget: &mut Budget,
+    ) {
+        let end = off + len;
+        // First pending segment that ends after `off`.
+        let mut i = self.pending.partition_point(|s| s.end() <= off);
+        let mut cur = off;
+        let mut overlapped = false;
+        while cur < end {
+            match self.pending.get(i) {
+                Some(s) if s.off <= cur => {
+                    overlapped = true;
+                    let o_end = s.end().min(end);
+                    if let (Some(new), Some(old)) = (data, s.data.as_ref()) {
+                        let a = &new[(cur - off) as usize..(o_end - off) as usize];
+                        let b = &old[(cur - s.off) as usize..(o_end - s.off) as usize];
+                        if a != b {
+                            self.stats.overlap_conflicts += 1;
+                            out.event(Event::OverlapConflict {
+                                offset: cur,
+                                len: o_end - cur,
+                            });
+                        }
+                    }
+                    cur = o_end;
+                    i += 1;
+                }
+                next => {
+                    let piece_end = next.map_or(end, |s| s.off.min(end));
+                    let piece =
+                        data.map(|d| d[(cur - off) as usize..(piece_end - off) as usize].to_vec());
+                    let seg = Seg {
+                        off: cur,
+                        len: piece_end - cur,
+                        data: piece,
+                    };
+                    let h = seg.heap();
+                    self.pending_bytes += h;
+                    budget.take(h);
+                    self.pending.insert(i, seg);
+                    i += 1;
+                    cur = piece_end;
+                }
+            }
+        }
+        if overlapped {
+            self.stats.overlapping += 1;
+        }
+    }
+
+    /// Delivers buffered segments that have become contiguous.
+    fn drain(&mut self, budget: &mut Budget, out: &mut dyn Deliver) {
+        while let Some(first) = self.pending.front() {
+            if first.off > self.delivered {
+                break;
+            }
+            let Some(seg) = self.pending.pop_front() else {
+                break;
+            };
+            let h = seg.heap();
+            self.pending_bytes -= h;
+            budget.give(h);
+            if seg.end() <= self.delivered {
+                if seg.data.is_some() {
+                    out.event(Event::LateData {
+                        offset: seg.off,
+                        len: seg.len,
+                    });
+                }
+                continue;
+            }
+            let cut = self.delivered - seg.off;
+            match seg.data {
+                Some(d) => self.deliver_data(&d[cut as usize..], out),
+                None => {
+                    let end = seg.end();
+                    self.gap_to(end, out)
+                }
+            }
+        }
+    }
+
+    fn enforce_limits(&mut self, limits: &Limits, budget: &mut Budget, out: &mut dyn Deliver) {
+        loop {
+            let over_dir = self.pending_bytes > limits.max_ooo_bytes
+                || self.pending.len() > limits.max_ooo_segments;
+            let over_all = budget.used > budget.cap;
+            if !(over_dir || over_all) {
+                break;
+            }
+            let Some(first) = self.pending.front() else {
+                break;
+            };
+            let off = first.off;
+            let gap = off.saturating_sub(self.delivered);
+            let at = self.delivered;
+            self.gap_to(off, out);
+            self.drain(budget, out);
+            if over_dir {
+                out.event(Event::OooLimit { offset: at, gap });
+            } else {
+                budget.hits += 1;
+                out.event(Event::BudgetLimit { offset: at, gap });
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! JSON report writers. The layout is documented in `docs/json-format.md`.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::ReportWriter;
+use super::spool::Spool;
+use crate::model::{CaptureSummary, Record, RecordSink, SCHEMA_VERSION};
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+const TOOL: Tool = Tool {
+    name: "hopscope",
+    version: env!("CARGO_PKG_VERSION"),
+};
+
+/// One JSON document: `schema_version`, `tool`, `capture`, `connections[]` (by id),
+/// `findings[]` (by packet). Records are spooled with bounded memory until the end.
+pub struct DocumentWriter {
+    out: Box<dyn Write>,
+    connections: Spool,
+    findings: Spool,
+    error: Option<io::Error>,
+    buf: Vec<u8>,
+}
+
+impl DocumentWriter {
+    pub fn new(out: Box<dyn Write>) -> Self {
+        DocumentWriter {
+            out,
+            connections: Spool::default(),
+            findings: Spool::default(),
+            error: None,
+            buf: Vec::with_capacity(1024),
+        }
+    }
+
+    fn write_doc(&mut self, summary: &CaptureSummary) -> io::Result<()> {
+        let mut w = io::BufWriter::with_capacity(1 << 16, &mut self.out);
+        write!(w, "{{\"schema_version\":{SCHEMA_VERSION},\n\"tool\":")?;
+        serde_json::to_writer(&mut w, &TOOL)?;
+        w.write_all(b",\n\"capture\":")?;
+        serde_json::to_writer(&mut w, summary)?;
+        w.write_all(b",\n\"connections\":[\n")?;
+        self.connections.write_sorted(&mut w, b",\n")?;
+        w.write_all(b"\n],\n\"findings\":[\n")?;
+        self.findings.write_sorted(&mut w, b",\n")?;
+        w.write_all(b"\n]}\n")?;
+        w.flush()
+    }
+}
+
+impl RecordSink for DocumentWriter {
+    fn record(&mut self, record: Record) {
+        if self.error.is_some() {
+            return;
+        }
+        self.buf.clear();
+        let res = match &record {
+            Record::Connection(c) => serde_json::to_writer(&mut self.buf, c)
+                .map_err(io::Error::from)
+                .and_then(|_| self.connections.push(c.id, &self.buf)),
+            Record::Finding(f) => serde_json::to_writer(&mut self.buf, f)
+                .map_err(io::Error::from)
+                .and_then(|_| self.findings.push(f.packet.unwrap_or(u64::MAX), &self.buf)),
+        };
+        if let Err(e) = res {
+            self.error = Some(e);
+        }
+    }
+}
+
+impl ReportWriter for DocumentWriter {
+    fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.write_doc(summary)
+    }
+
+    fn failed(&self) -> Option<&io::Error> {
+        self.error.as_ref()
+    }
+}
+
+/// NDJSON: a `start` line, then one line per record as it completes (each with a `type`),
+/// then a `capture` line with the summary.
+pub struct NdjsonWriter {
+    out: io::BufWriter<Box<dyn Write>>,
+    started: bool,
+    error: Option<io::Error>,
+    /// Flush after every record (live runs), so a reader sees records as they happen.
+    pub flush_each: bool,
+}
+
+#[derive(Serialize)]
+struct Start {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    schema_version: u32,
+    tool: Tool,
+}
+
+#[derive(Serialize)]
+struct End<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    capture: &'a CaptureSummary,
+}
+
+impl NdjsonWriter {
+    pub fn new(out: Box<dyn Write>) -> Self {
+        NdjsonWriter {
+            out: io::BufWriter::with_capacity(1 << 16, out),
+            started: false,
+            error: None,
+            flush_each: false,
+        }
+    }
+
+    fn line<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
+        if !self.started {
+            self.started = true;
+            let start = Start {
+                kind: "start",
+                schema_version: SCHEMA_VERSION,
+                tool: TOOL,
+            };
+            serde_json::to_writer(&mut self.out, &start)?;
+            self.out.write_all(b"\n")?;
+        }
+        serde_json::to_writer(&mut self.out, value)?;
+        self.out.write_all(b"\n")?;
+        if self.flush_each {
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl RecordSink for NdjsonWriter {
+    fn record(&mut self, record: Record) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.line(&record) {
+            self.error = Some(e);
+        }
+    }
+}
+
+impl ReportWriter for NdjsonWriter {
+    fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.line(&End {
+            kind: "capture",
+            capture: summary,
+        })?;
+        self.out.flush()
+    }
+
+    fn failed(&self) -> Option<&io::Error> {
+        self.error.as_ref()
+    }
+}

@@ -1,0 +1,105 @@
+//! A bounded-memory store of serialized records, read back sorted by a key.
+//!
+//! Records are appended as bytes; past a few MiB they spill to an anonymous temporary file, so
+//! memory stays flat however large the capture. Only a small index entry per record stays in
+//! memory.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+
+const MEM_LIMIT: usize = 4 << 20;
+
+#[derive(Default)]
+pub struct Spool {
+    mem: Vec<u8>,
+    file: Option<File>,
+    /// Bytes already in the file.
+    file_len: u64,
+    /// (sort key, sequence, offset, length)
+    index: Vec<(u64, u64, u64, u32)>,
+}
+
+impl Spool {
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Appends one serialized record.
+    pub fn push(&mut self, key: u64, bytes: &[u8]) -> io::Result<()> {
+        let off = self.file_len + self.mem.len() as u64;
+        let seq = self.index.len() as u64;
+        self.index.push((key, seq, off, bytes.len() as u32));
+        self.mem.extend_from_slice(bytes);
+        if self.mem.len() >= MEM_LIMIT {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    fn spill(&mut self) -> io::Result<()> {
+        if self.file.is_none() {
+            self.file = Some(tempfile::tempfile()?);
+        }
+        if let Some(f) = self.file.as_mut() {
+            f.write_all_at(&self.mem, self.file_len)?;
+        }
+        self.file_len += self.mem.len() as u64;
+        self.mem.clear();
+        Ok(())
+    }
+
+    /// Writes every record in key order (ties in insertion order), each preceded by
+    /// `sep` except the first.
+    pub fn write_sorted(&mut self, w: &mut dyn Write, sep: &[u8]) -> io::Result<()> {
+        self.index.sort_unstable_by_key(|&(k, s, _, _)| (k, s));
+        let mut buf = Vec::new();
+        for (i, &(_, _, off, len)) in self.index.iter().enumerate() {
+            if i > 0 {
+                w.write_all(sep)?;
+            }
+            if off >= self.file_len {
+                let start = (off - self.file_len) as usize;
+                let rec = self
+                    .mem
+                    .get(start..start + len as usize)
+                    .unwrap_or_default();
+                w.write_all(rec)?;
+            } else if let Some(f) = self.file.as_ref() {
+                buf.resize(len as usize, 0);
+                f.read_exact_at(&mut buf, off)?;
+                w.write_all(&buf)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_and_spills() {
+        let mut s = Spool::default();
+        let big = vec![b'x'; 1 << 20];
+        for k in (0..10u64).rev() {
+            let mut rec = format!("{k}:").into_bytes();
+            rec.extend_from_slice(&big[..(k as usize + 1) * 100_000]);
+            s.push(k, &rec).unwrap();
+        }
+        assert!(s.file.is_some(), "should have spilled past 4 MiB");
+        let mut out = Vec::new();
+        s.write_sorted(&mut out, b"|").unwrap();
+        let parts: Vec<&[u8]> = out.split(|&b| b == b'|').collect();
+        assert_eq!(parts.len(), 10);
+        for (k, p) in parts.iter().enumerate() {
+            assert!(p.starts_with(format!("{k}:").as_bytes()));
+            assert_eq!(p.len(), format!("{k}:").len() + (k + 1) * 100_000);
+        }
+    }
+}

@@ -39,9 +39,18 @@ pub fn is_broken_pipe(e: &io::Error) -> bool {
 
 /// Builds the writer for `format`.
 pub fn writer(format: Format, out: Box<dyn io::Write>) -> Box<dyn ReportWriter> {
+    writer_with(format, out, false)
+}
+
+/// Builds the writer for `format`; `live` makes streaming formats flush every record.
+pub fn writer_with(format: Format, out: Box<dyn io::Write>, live: bool) -> Box<dyn ReportWriter> {
     match format {
         Format::Json => Box::new(json::DocumentWriter::new(out)),
-        Format::Ndjson => Box::new(json::NdjsonWriter::new(out)),
+        Format::Ndjson => {
+            let mut w = json::NdjsonWriter::new(out);
+            w.flush_each = live;
+            Box::new(w)
+        }
         Format::Text => Box::new(text::TextWriter::new(out)),
     }
 }

@@ -222,6 +222,9 @@ impl HalfStream {
     ) {
         let len = payload.len() as u64 + u64::from(missing_tail);
         self.stats.wire_bytes += len;
+        if self.started && !self.held.is_empty() {
+            self.release_hold(limits, budget, out);
+        }
         if !self.started {
             if len == 0 && !fin {
                 return;
@@ -310,26 +313,30 @@ impl HalfStream {
 
     /// Chooses the lowest held sequence number as the stream start and replays the held
     /// segments through the normal path.
+    /// If a SYN arrived meanwhile, its base is kept and the held segments are replayed.
     pub fn release_hold(&mut self, limits: &Limits, budget: &mut Budget, out: &mut dyn Deliver) {
-        if self.started || self.held.is_empty() {
+        if self.held.is_empty() {
             return;
         }
-        let first = self.held[0].seq;
-        let lowest = self
-            .held
-            .iter()
-            .map(|h| h.seq)
-            .min_by_key(|s| s.wrapping_sub(first) as i32)
-            .unwrap_or(first);
-        self.started = true;
-        self.midstream = true;
-        self.next_seq = lowest;
-        self.delivered = 0;
+        if !self.started {
+            let first = self.held[0].seq;
+            let lowest = self
+                .held
+                .iter()
+                .map(|h| h.seq)
+                .min_by_key(|s| s.wrapping_sub(first) as i32)
+                .unwrap_or(first);
+            self.started = true;
+            self.midstream = true;
+            self.next_seq = lowest;
+            self.delivered = 0;
+        }
         let mut held = std::mem::take(&mut self.held);
         budget.give(self.held_bytes);
         self.held_bytes = 0;
         self.held_since = None;
-        held.sort_by_key(|h| h.seq.wrapping_sub(lowest));
+        let base = self.next_seq;
+        held.sort_by_key(|h| h.seq.wrapping_sub(base) as i32);
         for h in held {
             self.accept(h.seq, &h.data, h.missing_tail, h.fin, limits, budget, out);
         }
@@ -344,6 +351,9 @@ impl HalfStream {
         budget: &mut Budget,
         out: &mut dyn Deliver,
     ) {
+        if self.started && !self.held.is_empty() {
+            self.release_hold(limits, budget, out);
+        }
         if !self.started {
             if self.held.is_empty() {
                 return;
@@ -671,3 +681,6 @@ impl HalfStream {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Reproducible benchmark: hopscope vs the libpcap floor and tshark on the synthetic capture.
+#
+#   bench/run.sh            # builds everything, generates the 1.27 GB capture once, measures
+#
+# Environment: SYNTH (the full capture; default $BENCH_DIR/synth-1460.pcap), BENCH_DIR (default /var/tmp/hopscope-bench) holds the capture and prefixes;
+# RUNS (default 3) timed runs per command (the best is reported); TSHARK=0 skips tshark.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+shared=${SHARED:-$root/../shared}
+dir=${BENCH_DIR:-/var/tmp/hopscope-bench}
+runs=${RUNS:-3}
+mkdir -p "$dir" "$here/out"
+
+command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install time)"; exit 1; }
+
+gcc -O2 -o "$here/out/synth_gen" "$shared/bench/synth_gen.c" -lm
+gcc -O2 -o "$here/out/pcap_floor" "$shared/bench/pcap_floor.c" -lpcap
+(cd "$root" && cargo build --release --quiet)
+hs="$root/target/release/hopscope"
+
+full=${SYNTH:-$dir/synth-1460.pcap}
+if [ ! -s "$full" ]; then
+  echo "generating $full (synth_gen -s 1G -c 5000 -S 1)" >&2
+  "$here/out/synth_gen" -o "$full" -s 1G -c 5000 -S 1
+fi
+for pct in 10 50; do
+  p="$dir/synth-1460-$pct.pcap"
+  [ -s "$p" ] || python3 "$here/pcap_prefix.py" "$full" "$pct" "$p"
+done
+
+# best-of-N wall time (s) and max RSS (KiB) of a command; prints "secs rss"
+measure() {
+  local best="" rss=0 t r
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$@" >/dev/null 2>"$dir/stderr.txt" || {
+      echo "command failed: $*" >&2; cat "$dir/stderr.txt" >&2; exit 1; }
+    read -r t r < "$dir/time.txt"
+    if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
+    [ "$r" -gt "$rss" ] && rss=$r
+  done
+  echo "$best $rss"
+}
+
+count() { "$here/out/pcap_floor" touch "$1" | sed -n 's/.*packets=\([0-9]*\).*/\1/p'; }
+
+cat /proc/cpuinfo | awk -F: '/model name/ {print "cpu:" $2; exit}'
+echo "cores: $(nproc), runs per command: $runs (best wall time, max RSS)"
+printf '%-34s %10s %10s %9s %10s %10s %8s\n' command file secs ratio Mpkt/s MB/s RSS_MB
+
+row() { # label file secs rss floor_secs
+  local bytes pkts
+  bytes=$(stat -c %s "$2"); pkts=${PKTS[$2]}
+  awk -v l="$1" -v f="$(basename "$2")" -v s="$3" -v r="$4" -v fl="$5" -v b="$bytes" -v p="$pkts" \
+    'BEGIN{printf "%-34s %10s %10.3f %8.2fx %10.3f %10.0f %8.1f\n", l, f, s, s/fl, p/s/1e6, b/s/1e6, r/1024}'
+}
+
+declare -A PKTS
+for f in "$full" "$dir/synth-1460-50.pcap" "$dir/synth-1460-10.pcap"; do
+  PKTS[$f]=$(count "$f")
+done
+
+for f in "$dir/synth-1460-10.pcap" "$dir/synth-1460-50.pcap" "$full"; do
+  cat "$f" > /dev/null   # page cache
+  read -r fs fr < <(measure "$here/out/pcap_floor" touch "$f")
+  row "pcap_floor touch (libpcap floor)" "$f" "$fs" "$fr" "$fs"
+  read -r hs_s hs_r < <(measure "$hs" report "$f" --format json -o /dev/null --no-progress)
+  row "hopscope report --format json" "$f" "$hs_s" "$hs_r" "$fs"
+  if [ "$f" = "$dir/synth-1460-10.pcap" ] && [ "${TSHARK:-1}" != 0 ] && command -v tshark >/dev/null; then
+    runs_saved=$runs; runs=1
+    read -r ts tr < <(measure tshark -r "$f" -T fields -e frame.number -e tcp.stream -e http.request.method -e http.response.code -e websocket.opcode)
+    runs=$runs_saved
+    row "tshark -r (fields export)" "$f" "$ts" "$tr" "$fs"
+  fi
+done

@@ -1,17 +1,732 @@
 //! Live capture through libpcap (the `pcap` crate) in a capture thread feeding the analysis
 //! over a bounded channel.
+//!
+//! ```text
+//!  capture thread                                   main thread
+//!  ──────────────                                   ───────────
+//!  pcap next_packet (100 ms read timeout)
+//!   → OwnedPacket
+//!   → -w FILE (pcapng, written here, so the file
+//!     has every captured packet even when the
+//!     analysis falls behind)
+//!   → try_send ── sync_channel(--queue) ──────────▶ Engine::handle_packet → report writer
+//!     full: count (dropped.hopscope)                 (the engine does not know it is live)
+//!  stops on Ctrl-C, -c N, --duration, or a
+//!  closed channel; returns pcap stats
+//! ```
+//!
+//! The capture thread owns every stop condition that is about *what is captured* (`-c`,
+//! `--duration`, Ctrl-C), so the saved file and the analysis agree; the main thread drains the
+//! channel until the capture thread hangs up, then finishes the report like a file run.
 
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use pcap::{Active, Capture};
+
+use super::pcapng_writer::{InterfaceInfo, PcapngWriter, dlt_to_linktype};
+use super::{LinkType, OwnedPacket, Timestamp};
 use crate::cli::LiveArgs;
-use crate::run::Outcome;
+use crate::engine::Engine;
+use crate::model::{Dropped, Finding, Record, Severity};
+use crate::report::sanitize::terminal_safe_str;
+use crate::report::{self, ReportWriter, is_broken_pipe};
+use crate::run::{Outcome, Progress, open_output};
 
-/// `hopscope live`.
-pub fn run(_args: &LiveArgs) -> Outcome {
-    eprintln!("hopscope: live capture is not implemented yet");
-    Outcome::Failed
-}
+/// How long one libpcap read waits before the capture thread looks at its stop conditions.
+const READ_TIMEOUT_MS: i32 = 100;
+/// How long the main thread waits for a packet before it looks at the output and progress.
+const RECV_TIMEOUT: Duration = Duration::from_millis(250);
+/// The saved file is flushed at least this often, so it is usable while the capture runs.
+const SAVE_FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+const SETCAP_HINT: &str = "capturing needs privileges: run hopscope as root, or give it the \
+     capabilities once with\n    sudo setcap cap_net_raw,cap_net_admin+eip $(command -v hopscope)";
+
+// ───────────────────────────── hopscope interfaces ─────────────────────────────
 
 /// `hopscope interfaces`.
 pub fn interfaces() -> Outcome {
-    eprintln!("hopscope: not implemented yet");
-    Outcome::Failed
+    let devices = match pcap::Device::list() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("hopscope: cannot list interfaces: libpcap says: {e}");
+            if is_permission_error(&e.to_string()) {
+                eprintln!("hopscope: {SETCAP_HINT}");
+            }
+            return Outcome::Failed;
+        }
+    };
+    if devices.is_empty() {
+        eprintln!(
+            "hopscope: libpcap found no interfaces (without capture privileges some systems \
+             list none; {SETCAP_HINT})"
+        );
+        return Outcome::Failed;
+    }
+    let width = devices
+        .iter()
+        .map(|d| terminal_safe_str(&d.name).chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = io::stdout().lock();
+    for d in &devices {
+        let line = device_line(
+            &d.name,
+            d.desc.as_deref(),
+            &d.addresses,
+            DevFlags {
+                up: d.flags.is_up(),
+                running: d.flags.is_running(),
+                loopback: d.flags.is_loopback(),
+            },
+            width,
+        );
+        if let Err(e) = writeln!(out, "{line}") {
+            if is_broken_pipe(&e) {
+                return Outcome::Ok;
+            }
+            eprintln!("hopscope: cannot write the interface list: {e}");
+            return Outcome::Failed;
+        }
+    }
+    if let Err(e) = out.flush()
+        && !is_broken_pipe(&e)
+    {
+        eprintln!("hopscope: cannot write the interface list: {e}");
+        return Outcome::Failed;
+    }
+    Outcome::Ok
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct DevFlags {
+    up: bool,
+    running: bool,
+    loopback: bool,
+}
+
+/// One line of `hopscope interfaces`: name, flags, addresses, description. Names and
+/// descriptions come from the system and are escaped for the terminal.
+fn device_line(
+    name: &str,
+    desc: Option<&str>,
+    addresses: &[pcap::Address],
+    flags: DevFlags,
+    width: usize,
+) -> String {
+    let name = terminal_safe_str(name);
+    let mut f = Vec::new();
+    f.push(if flags.up { "up" } else { "down" });
+    if flags.running {
+        f.push("running");
+    }
+    if flags.loopback {
+        f.push("loopback");
+    }
+    let addrs: Vec<String> = addresses
+        .iter()
+        .map(|a| match a.netmask.and_then(prefix_len) {
+            Some(p) => format!("{}/{p}", a.addr),
+            None => a.addr.to_string(),
+        })
+        .collect();
+    let mut line = format!("{name:<width$}  [{}]", f.join(","));
+    if !addrs.is_empty() {
+        line.push_str("  ");
+        line.push_str(&addrs.join(" "));
+    }
+    if let Some(d) = desc.filter(|d| !d.is_empty()) {
+        line.push_str("  (");
+        line.push_str(&terminal_safe_str(d));
+        line.push(')');
+    }
+    line
+}
+
+/// The prefix length of a contiguous netmask (`255.255.255.0` → 24).
+fn prefix_len(mask: IpAddr) -> Option<u32> {
+    let (ones, bits, zeros) = match mask {
+        IpAddr::V4(m) => {
+            let v = u32::from(m);
+            (v.count_ones(), 32, v.trailing_zeros())
+        }
+        IpAddr::V6(m) => {
+            let v = u128::from(m);
+            (v.count_ones(), 128, v.trailing_zeros())
+        }
+    };
+    (ones + zeros == bits).then_some(ones)
+}
+
+// ───────────────────────────── opening the capture ─────────────────────────────
+
+fn is_permission_error(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    m.contains("permission") || m.contains("operation not permitted")
+}
+
+fn is_no_such_device(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    m.contains("no such device") || m.contains("doesn't exist") || m.contains("does not exist")
+}
+
+/// What to tell the user when the interface cannot be opened.
+fn open_error_message(iface: &str, err: &str) -> String {
+    let iface = terminal_safe_str(iface);
+    let err = terminal_safe_str(err);
+    if is_permission_error(&err) {
+        format!("hopscope: not permitted to capture on {iface} ({err})\nhopscope: {SETCAP_HINT}")
+    } else if is_no_such_device(&err) {
+        format!(
+            "hopscope: there is no interface {iface} ({err}); `hopscope interfaces` lists the \
+             ones that can be captured"
+        )
+    } else {
+        format!("hopscope: cannot capture on {iface}: {err}")
+    }
+}
+
+/// Opens and activates the capture, then applies the filter. Errors are complete messages.
+fn open_capture(args: &LiveArgs) -> Result<Capture<Active>, String> {
+    let iface = args.interface.as_str();
+    let cap = Capture::from_device(iface)
+        .map_err(|e| open_error_message(iface, &e.to_string()))?
+        .snaplen(args.snaplen)
+        .promisc(!args.no_promisc)
+        .immediate_mode(true)
+        .timeout(READ_TIMEOUT_MS);
+    let mut cap = cap
+        .open()
+        .map_err(|e| open_error_message(iface, &e.to_string()))?;
+    if let Some(f) = &args.filter {
+        cap.filter(f, true).map_err(|e| {
+            format!(
+                "hopscope: bad capture filter \"{}\": {}",
+                terminal_safe_str(f),
+                terminal_safe_str(&e.to_string())
+            )
+        })?;
+    }
+    Ok(cap)
+}
+
+fn validate(args: &LiveArgs) -> Result<(), String> {
+    if args.queue == 0 {
+        return Err("--queue must be at least 1".into());
+    }
+    if args.snaplen <= 0 {
+        return Err("--snaplen must be a positive number of bytes".into());
+    }
+    if let Some(d) = args.duration
+        && !(d.is_finite() && d > 0.0 && d < 1e12)
+    {
+        return Err("--duration must be a positive number of seconds".into());
+    }
+    if args.count == Some(0) {
+        return Err("--count must be at least 1".into());
+    }
+    Ok(())
+}
+
+// ───────────────────────────── the capture thread ─────────────────────────────
+
+/// The saved capture (`-w`).
+struct Save {
+    path: String,
+    writer: PcapngWriter<BufWriter<File>>,
+    last_flush: Instant,
+}
+
+impl Save {
+    fn create(path: &Path, link: LinkType, args: &LiveArgs) -> Result<Save, String> {
+        let shown = path.display().to_string();
+        let file = File::create(path).map_err(|e| format!("cannot create {shown}: {e}"))?;
+        let info = InterfaceInfo {
+            name: Some(&args.interface),
+            filter: args.filter.as_deref(),
+            snaplen: u32::try_from(args.snaplen).unwrap_or(0),
+        };
+        let writer = PcapngWriter::new(BufWriter::with_capacity(1 << 16, file), link, &info)
+            .map_err(|e| format!("cannot write {shown}: {e}"))?;
+        Ok(Save {
+            path: shown,
+            writer,
+            last_flush: Instant::now(),
+        })
+    }
+}
+
+/// What the capture thread needs besides the handle.
+struct Feed {
+    /// Interface name, escaped for the terminal.
+    iface: String,
+    tx: SyncSender<OwnedPacket>,
+    stop: Arc<AtomicBool>,
+    dropped: Arc<AtomicU64>,
+    link: LinkType,
+    count: Option<u64>,
+    deadline: Option<Instant>,
+    save: Option<Save>,
+}
+
+/// How the capture thread ended.
+struct CaptureEnd {
+    /// libpcap statistics, or why they are not available.
+    stats: Result<pcap::Stat, String>,
+    /// The read error that stopped the capture, if any.
+    error: Option<String>,
+    /// The error that stopped the saved file, if any.
+    save_error: Option<String>,
+}
+
+fn capture_loop(mut cap: Capture<Active>, mut feed: Feed) -> CaptureEnd {
+    let mut captured: u64 = 0;
+    let mut error = None;
+    let mut save_error = None;
+    loop {
+        if feed.stop.load(Ordering::Relaxed)
+            || feed.count.is_some_and(|c| captured >= c)
+            || feed.deadline.is_some_and(|d| Instant::now() >= d)
+        {
+            break;
+        }
+        let pkt = match cap.next_packet() {
+            // `time_t` and `suseconds_t` are `i32` on some targets.
+            #[allow(clippy::useless_conversion)]
+            Ok(p) => OwnedPacket {
+                ts: Timestamp::from_secs_nanos(
+                    i64::from(p.header.ts.tv_sec),
+                    i64::from(p.header.ts.tv_usec).saturating_mul(1000),
+                ),
+                link: feed.link,
+                data: p.data.to_vec(),
+                orig_len: p.header.len,
+                interface: 0,
+            },
+            Err(pcap::Error::TimeoutExpired) => {
+                flush_save(&mut feed.save, &mut save_error, false);
+                continue;
+            }
+            // pcap_breakloop; nothing else ends a live read this way.
+            Err(pcap::Error::NoMorePackets) => break,
+            Err(e) => {
+                error = Some(format!("reading from {}: {e}", feed.iface));
+                break;
+            }
+        };
+        captured += 1;
+        if let Some(s) = &mut feed.save
+            && let Err(e) = s.writer.write_packet(&pkt.view())
+        {
+            save_error = Some(format!("cannot write {}: {e}", s.path));
+            feed.save = None;
+        }
+        match feed.tx.try_send(pkt) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                feed.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Disconnected(_)) => break,
+        }
+        flush_save(&mut feed.save, &mut save_error, false);
+    }
+    flush_save(&mut feed.save, &mut save_error, true);
+    let stats = cap.stats().map_err(|e| e.to_string());
+    CaptureEnd {
+        stats,
+        error,
+        save_error,
+    }
+}
+
+fn flush_save(save: &mut Option<Save>, save_error: &mut Option<String>, force: bool) {
+    let Some(s) = save else {
+        return;
+    };
+    if !force && s.last_flush.elapsed() < SAVE_FLUSH_EVERY {
+        return;
+    }
+    s.last_flush = Instant::now();
+    if let Err(e) = s.writer.flush() {
+        *save_error = Some(format!("cannot write {}: {e}", s.path));
+        *save = None;
+    }
+}
+
+// ───────────────────────────── hopscope live ─────────────────────────────
+
+/// Asks the capture thread to stop: the flag for when it is between reads, and
+/// `pcap_breakloop` for when it is blocked in one. (libpcap 1.10 on Linux in immediate mode
+/// never returns from a read on a quiet interface, whatever the read timeout; breakloop wakes
+/// it.)
+struct Stopper {
+    stop: Arc<AtomicBool>,
+    breaker: pcap::BreakLoop,
+    requested: bool,
+}
+
+impl Stopper {
+    fn request(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.breaker.breakloop();
+        self.requested = true;
+    }
+}
+
+/// Sets `stop` on the first Ctrl-C; a second one exits at once (status 130).
+fn install_ctrlc(stop: Arc<AtomicBool>) {
+    let res = ctrlc::set_handler(move || {
+        if stop.swap(true, Ordering::SeqCst) {
+            eprintln!("hopscope: interrupted again; exiting without the final report");
+            std::process::exit(130);
+        }
+        eprintln!("hopscope: stopping (Ctrl-C again to exit at once)");
+    });
+    if let Err(e) = res {
+        eprintln!("hopscope: cannot handle Ctrl-C ({e}); stop with -c or --duration");
+    }
+}
+
+/// `hopscope live`.
+pub fn run(args: &LiveArgs) -> Outcome {
+    if let Err(e) = validate(args) {
+        eprintln!("hopscope: {e}");
+        return Outcome::Failed;
+    }
+    let cfg = match args.tuning.engine_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hopscope: {e}");
+            return Outcome::Failed;
+        }
+    };
+    let mut cap = match open_capture(args) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return Outcome::Failed;
+        }
+    };
+    let dlt = LinkType(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
+    let save = match &args.write {
+        Some(p) => match Save::create(p, dlt_to_linktype(dlt), args) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("hopscope: {e}");
+                return Outcome::Failed;
+            }
+        },
+        None => None,
+    };
+    let out = match open_output(&args.output) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("hopscope: {e}");
+            return Outcome::Failed;
+        }
+    };
+    let mut writer = report::writer_with(args.output.format, out, true);
+    // Progress shares the terminal with the report only when the report goes elsewhere.
+    let mut progress = Progress::new(
+        args.output.no_progress || (args.output.output.is_none() && io::stdout().is_terminal()),
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    install_ctrlc(Arc::clone(&stop));
+    let dropped = Arc::new(AtomicU64::new(0));
+    let (tx, rx) = mpsc::sync_channel::<OwnedPacket>(args.queue);
+    let deadline = args
+        .duration
+        .map(|d| Instant::now() + Duration::from_secs_f64(d));
+    let mut stopper = Stopper {
+        stop: Arc::clone(&stop),
+        breaker: cap.breakloop_handle(),
+        requested: false,
+    };
+    let feed = Feed {
+        iface: terminal_safe_str(&args.interface),
+        tx,
+        stop: Arc::clone(&stop),
+        dropped: Arc::clone(&dropped),
+        link: dlt,
+        count: args.count,
+        deadline,
+        save,
+    };
+
+    eprintln!(
+        "hopscope: capturing on {} (filter: {})",
+        terminal_safe_str(&args.interface),
+        args.filter
+            .as_deref()
+            .map(terminal_safe_str)
+            .unwrap_or_else(|| "none".into())
+    );
+    let handle = match thread::Builder::new()
+        .name("capture".into())
+        .spawn(move || capture_loop(cap, feed))
+    {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("hopscope: cannot start the capture thread: {e}");
+            return Outcome::Failed;
+        }
+    };
+
+    // The analysis: everything the capture thread sends, until it hangs up. This thread is
+    // also the timer that wakes the capture thread for Ctrl-C and --duration.
+    let mut engine = Engine::new(cfg);
+    let mut bytes: u64 = 0;
+    loop {
+        if !stopper.requested
+            && (stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d))
+        {
+            stopper.request();
+        }
+        match rx.recv_timeout(RECV_TIMEOUT) {
+            Ok(pkt) => {
+                bytes += pkt.data.len() as u64;
+                engine.handle_packet(&pkt.view(), writer.as_mut());
+                if writer.failed().is_some() {
+                    break;
+                }
+                if engine.packets() % 1024 == 0 {
+                    progress.tick(bytes, None, engine.packets(), engine.live_flows());
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                progress.tick(bytes, None, engine.packets(), engine.live_flows());
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    // Stops the capture thread when the analysis ended first (output closed).
+    stopper.request();
+    drop(rx);
+    progress.done();
+    let end = match handle.join() {
+        Ok(end) => end,
+        Err(_) => CaptureEnd {
+            stats: Err("the capture thread panicked".into()),
+            error: Some("the capture thread panicked".into()),
+            save_error: None,
+        },
+    };
+
+    let ours = dropped.load(Ordering::Relaxed);
+    let (kernel, interface) = match &end.stats {
+        Ok(s) => (u64::from(s.dropped), u64::from(s.if_dropped)),
+        Err(e) => {
+            eprintln!("hopscope: libpcap statistics are not available: {e}");
+            (0, 0)
+        }
+    };
+    for f in drop_findings(kernel, interface, ours, args.queue) {
+        writer.record(Record::Finding(f));
+    }
+    if let Some(e) = &end.error {
+        writer.record(Record::Finding(Finding::new(
+            "capture.incomplete",
+            Severity::Error,
+            format!("{e}; everything before it was analysed"),
+        )));
+    }
+    let mut summary = engine.finish(writer.as_mut());
+    summary.source = format!("live:{}", args.interface);
+    summary.format = "live".into();
+    summary.error = end.error.clone();
+    summary.dropped = Some(Dropped {
+        kernel,
+        interface,
+        hopscope: ours,
+    });
+    let finish = if writer.failed().is_none() {
+        writer.finish(&summary)
+    } else {
+        Ok(())
+    };
+    outcome(writer.as_ref(), finish, &end)
+}
+
+/// Findings for packets lost before the analysis (the report is partial when any are).
+fn drop_findings(kernel: u64, interface: u64, ours: u64, queue: usize) -> Vec<Finding> {
+    let mut v = Vec::new();
+    if kernel > 0 || interface > 0 {
+        v.push(Finding::new(
+            "capture.kernel-dropped",
+            Severity::Warning,
+            format!(
+                "libpcap reports {kernel} packets dropped by the kernel and {interface} by the \
+                 interface; connections that lost them show gaps (narrow the capture with -f, \
+                 or lower -s)"
+            ),
+        ));
+    }
+    if ours > 0 {
+        v.push(Finding::new(
+            "capture.analysis-dropped",
+            Severity::Warning,
+            format!(
+                "{ours} packets were captured but dropped because the analysis fell behind \
+                 (queue of {queue} packets full); they are in the -w file if one was written \
+                 (raise --queue, or narrow the capture with -f)"
+            ),
+        ));
+    }
+    v
+}
+
+/// Maps how the run ended to an outcome, like a file run: a closed pipe is not an error.
+fn outcome(writer: &dyn ReportWriter, finish: io::Result<()>, end: &CaptureEnd) -> Outcome {
+    let mut result = Outcome::Ok;
+    if let Some(e) = &end.save_error {
+        eprintln!("hopscope: {e}; the report is complete but the saved capture is not");
+        result = Outcome::Failed;
+    }
+    if let Some(e) = writer.failed() {
+        if is_broken_pipe(e) {
+            return result;
+        }
+        eprintln!("hopscope: cannot write the report: {e}");
+        return Outcome::Failed;
+    }
+    if let Err(e) = finish {
+        if is_broken_pipe(&e) {
+            return result;
+        }
+        eprintln!("hopscope: cannot write the report: {e}");
+        return Outcome::Failed;
+    }
+    if let Some(e) = &end.error {
+        eprintln!("hopscope: capture stopped: {e}");
+        eprintln!("hopscope: the report covers everything before that point");
+        if result == Outcome::Ok {
+            result = Outcome::CaptureIncomplete;
+        }
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn permission_errors_get_the_setcap_hint() {
+        for e in [
+            "libpcap error: socket: Operation not permitted",
+            "libpcap error: You don't have permission to capture on that device (socket: Operation not permitted)",
+            "libpcap error: Permission denied",
+        ] {
+            let m = open_error_message("eth0", e);
+            assert!(m.contains("not permitted to capture on eth0"), "{m}");
+            assert!(
+                m.contains("sudo setcap cap_net_raw,cap_net_admin+eip $(command -v hopscope)"),
+                "{m}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_interface_points_to_interfaces() {
+        let m = open_error_message(
+            "nosuch0",
+            "libpcap error: No such device exists (SIOCGIFHWADDR: No such device)",
+        );
+        assert!(m.contains("there is no interface nosuch0"), "{m}");
+        assert!(m.contains("`hopscope interfaces`"), "{m}");
+        let m = open_error_message("x", "libpcap error: something else");
+        assert_eq!(
+            m,
+            "hopscope: cannot capture on x: libpcap error: something else"
+        );
+    }
+
+    #[test]
+    fn interface_names_are_escaped() {
+        let m = open_error_message("evil\x1b[2J", "no such device");
+        assert!(!m.contains('\x1b'), "{m}");
+        let line = device_line("a\x1b]0;x\x07", Some("d\x1b"), &[], DevFlags::default(), 0);
+        assert!(!line.contains('\x1b') && !line.contains('\x07'), "{line}");
+    }
+
+    #[test]
+    fn device_line_shows_flags_addresses_and_description() {
+        let addrs = [
+            pcap::Address {
+                addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                netmask: Some(IpAddr::V4(Ipv4Addr::new(255, 0, 0, 0))),
+                broadcast_addr: None,
+                dst_addr: None,
+            },
+            pcap::Address {
+                addr: IpAddr::V6(Ipv6Addr::LOCALHOST),
+                netmask: Some(IpAddr::V6(Ipv6Addr::from(u128::MAX))),
+                broadcast_addr: None,
+                dst_addr: None,
+            },
+        ];
+        let flags = DevFlags {
+            up: true,
+            running: true,
+            loopback: true,
+        };
+        assert_eq!(
+            device_line("lo", None, &addrs, flags, 4),
+            "lo    [up,running,loopback]  127.0.0.1/8 ::1/128"
+        );
+        assert_eq!(
+            device_line("any", Some("Pseudo-device"), &[], DevFlags::default(), 0),
+            "any  [down]  (Pseudo-device)"
+        );
+    }
+
+    #[test]
+    fn prefix_lengths() {
+        assert_eq!(
+            prefix_len(IpAddr::V4(Ipv4Addr::new(255, 255, 255, 0))),
+            Some(24)
+        );
+        assert_eq!(prefix_len(IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0))), Some(0));
+        assert_eq!(prefix_len(IpAddr::V4(Ipv4Addr::new(255, 0, 255, 0))), None);
+    }
+
+    #[test]
+    fn drop_findings_only_when_something_was_dropped() {
+        assert!(drop_findings(0, 0, 0, 10).is_empty());
+        let f = drop_findings(3, 0, 5, 10);
+        let codes: Vec<_> = f.iter().map(|f| f.code.to_string()).collect();
+        assert_eq!(
+            codes,
+            ["capture.kernel-dropped", "capture.analysis-dropped"]
+        );
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        use clap::Parser;
+        let parse = |extra: &[&str]| {
+            let mut v = vec!["hopscope", "live", "-i", "lo"];
+            v.extend_from_slice(extra);
+            match crate::cli::Cli::parse_from(v).command {
+                Some(crate::cli::Command::Live(a)) => a,
+                other => panic!("not a live command: {other:?}"),
+            }
+        };
+        assert!(validate(&parse(&[])).is_ok());
+        assert!(validate(&parse(&["--queue", "0"])).is_err());
+        assert!(validate(&parse(&["--duration", "0"])).is_err());
+        assert!(validate(&parse(&["--duration", "NaN"])).is_err());
+        assert!(validate(&parse(&["-c", "0"])).is_err());
+        assert!(validate(&parse(&["-s", "0"])).is_err());
+    }
 }

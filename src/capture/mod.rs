@@ -5,6 +5,7 @@
 
 pub mod file;
 pub mod live;
+pub mod pcapng_writer;
 
 use std::fmt;
 

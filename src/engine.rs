@@ -79,7 +79,7 @@ impl Default for EngineConfig {
             max_buffered_bytes: 32 << 20,
             max_flows: 100_000,
             idle_timeout_ns: 300 * 1_000_000_000,
-            close_linger_ns: 10 * 1_000_000_000,
+            close_linger_ns: 2 * 1_000_000_000,
             max_gap_findings: 3,
             max_decode_findings: 50,
         }
@@ -470,6 +470,10 @@ impl<A: Analyzer> Tcp<A> {
         }
         if conn.closed_at.is_none() && (conn.rst_seen || (conn.fin_seen[0] && conn.fin_seen[1])) {
             conn.closed_at = Some(ts);
+            // Memory follows live connections: a closed one only waits for trailing packets.
+            for s in &mut conn.streams {
+                s.release_window();
+            }
         }
     }
 

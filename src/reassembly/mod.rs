@@ -157,6 +157,7 @@ pub struct HalfStream {
     tail: Vec<u8>,
     /// The ring holds real bytes only from this offset on (gaps and the start reset it).
     tail_from: u64,
+    window_released: bool,
     pub stats: DirStats,
 }
 
@@ -168,6 +169,14 @@ impl HalfStream {
     /// Stream bytes delivered so far (gaps included).
     pub fn offset(&self) -> u64 {
         self.delivered
+    }
+
+    /// Frees the retained window once the connection has closed: later retransmissions
+    /// are then counted as unverified instead of compared.
+    pub fn release_window(&mut self) {
+        self.tail = Vec::new();
+        self.tail_from = self.delivered;
+        self.window_released = true;
     }
 
     pub fn buffered_bytes(&self) -> usize {
@@ -499,7 +508,7 @@ impl HalfStream {
         budget: &mut Budget,
         out: &mut dyn Deliver,
     ) {
-        if self.tail.is_empty() && limits.overlap_window > 0 && data.is_some() {
+        if self.tail.is_empty() && !self.window_released && limits.overlap_window > 0 && data.is_some() {
             self.tail = vec![0; limits.overlap_window];
             self.tail_from = self.delivered;
         }

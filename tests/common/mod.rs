@@ -1,0 +1,280 @@
+//! Shared test helpers: synthetic packets and an analyzer that collects stream bytes.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use etherparse::PacketBuilder;
+use hopscope::capture::file::FileSource;
+use hopscope::capture::{LinkType, PacketView, Timestamp};
+use hopscope::engine::{Analyzer, Ctx, Engine, EngineConfig};
+use hopscope::model::{CaptureSummary, ConnectionRecord, Finding, Record, RecordSink};
+use hopscope::reassembly::Chunk;
+
+/// Both directions of one connection as delivered: bytes, and gaps as (offset, len).
+#[derive(Default, Debug, Clone)]
+pub struct Streams {
+    pub data: [Vec<u8>; 2],
+    pub gaps: [Vec<(u64, u64)>; 2],
+    pub closed: bool,
+}
+
+/// Collects every connection's streams, keyed by connection id.
+#[derive(Default)]
+pub struct Collector {
+    pub done: BTreeMap<u64, Streams>,
+}
+
+impl Analyzer for Collector {
+    type State = Streams;
+    fn on_chunk(
+        &mut self,
+        st: &mut Streams,
+        ctx: &Ctx,
+        offset: u64,
+        chunk: Chunk<'_>,
+        _out: &mut dyn RecordSink,
+    ) {
+        let d = ctx.dir.index();
+        let have = st.data[d].len() as u64 + st.gaps[d].iter().map(|g| g.1).sum::<u64>();
+        assert_eq!(have, offset, "chunks must be contiguous");
+        match chunk {
+            Chunk::Data(b) => st.data[d].extend_from_slice(b),
+            Chunk::Gap(n) => st.gaps[d].push((offset, n)),
+        }
+    }
+    fn on_close(&mut self, st: &mut Streams, ctx: &Ctx, _out: &mut dyn RecordSink) {
+        let mut s = std::mem::take(st);
+        s.closed = true;
+        self.done.insert(ctx.conn, s);
+    }
+}
+
+pub struct Run {
+    pub summary: CaptureSummary,
+    pub connections: Vec<ConnectionRecord>,
+    pub findings: Vec<Finding>,
+    pub streams: BTreeMap<u64, Streams>,
+}
+
+impl Run {
+    pub fn conn(&self, id: u64) -> &ConnectionRecord {
+        self.connections
+            .iter()
+            .find(|c| c.id == id)
+            .expect("connection id")
+    }
+    pub fn codes(&self) -> Vec<String> {
+        self.findings.iter().map(|f| f.code.to_string()).collect()
+    }
+}
+
+fn split(records: Vec<Record>) -> (Vec<ConnectionRecord>, Vec<Finding>) {
+    let mut c = Vec::new();
+    let mut f = Vec::new();
+    for r in records {
+        match r {
+            Record::Connection(x) => c.push(x),
+            Record::Finding(x) => f.push(x),
+        }
+    }
+    c.sort_by_key(|x| x.id);
+    (c, f)
+}
+
+/// Runs the engine over in-memory packets.
+pub fn run_packets(cfg: EngineConfig, pkts: &[(Timestamp, LinkType, Vec<u8>)]) -> Run {
+    let mut e = Engine::with_analyzer(cfg, Collector::default());
+    let mut out: Vec<Record> = Vec::new();
+    for (ts, link, data) in pkts {
+        let v = PacketView {
+            ts: *ts,
+            link: *link,
+            data,
+            orig_len: data.len() as u32,
+            interface: 0,
+        };
+        e.handle_packet(&v, &mut out);
+    }
+    let summary = e.finish(&mut out);
+    let streams = e.analyzer().done.clone();
+    let (connections, findings) = split(out);
+    Run {
+        summary,
+        connections,
+        findings,
+        streams,
+    }
+}
+
+/// Runs the engine over a capture file; returns the run and the reader's error, if any.
+pub fn run_file(path: &Path) -> (Run, Option<String>) {
+    let mut src = FileSource::open(path).expect("open capture");
+    let mut e = Engine::with_analyzer(EngineConfig::default(), Collector::default());
+    let mut out: Vec<Record> = Vec::new();
+    let mut err = None;
+    loop {
+        match src.next_packet() {
+            Ok(Some(p)) => e.handle_packet(&p, &mut out),
+            Ok(None) => break,
+            Err(x) => {
+                err = Some(x.to_string());
+                break;
+            }
+        }
+    }
+    let summary = e.finish(&mut out);
+    let streams = e.analyzer().done.clone();
+    let (connections, findings) = split(out);
+    (
+        Run {
+            summary,
+            connections,
+            findings,
+            streams,
+        },
+        err,
+    )
+}
+
+/// A TCP/IPv4 Ethernet packet from a to b.
+pub struct Tcp {
+    pub src: ([u8; 4], u16),
+    pub dst: ([u8; 4], u16),
+}
+
+pub const SYN: u8 = 0x02;
+pub const ACK: u8 = 0x10;
+pub const FIN: u8 = 0x01;
+pub const RST: u8 = 0x04;
+pub const PSH: u8 = 0x08;
+
+pub fn tcp4(
+    src: ([u8; 4], u16),
+    dst: ([u8; 4], u16),
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut b = PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1])
+        .ipv4(src.0, dst.0, 64)
+        .tcp(src.1, dst.1, seq, 65535);
+    if flags & SYN != 0 {
+        b = b.syn();
+    }
+    if flags & ACK != 0 {
+        b = b.ack(ack);
+    }
+    if flags & FIN != 0 {
+        b = b.fin();
+    }
+    if flags & RST != 0 {
+        b = b.rst();
+    }
+    if flags & PSH != 0 {
+        b = b.psh();
+    }
+    let mut v = Vec::with_capacity(b.size(payload.len()));
+    b.write(&mut v, payload).expect("build packet");
+    v
+}
+
+/// Builds a scripted conversation with packet times 1 ms apart.
+pub struct Script {
+    pub pkts: Vec<(Timestamp, LinkType, Vec<u8>)>,
+    pub t: i64,
+}
+
+impl Script {
+    pub fn new() -> Self {
+        Script {
+            pkts: Vec::new(),
+            t: 1_700_000_000_000_000_000,
+        }
+    }
+    pub fn push(&mut self, pkt: Vec<u8>) {
+        self.t += 1_000_000;
+        self.pkts.push((Timestamp(self.t), LinkType::ETHERNET, pkt));
+    }
+    pub fn wait(&mut self, secs: f64) {
+        self.t += (secs * 1e9) as i64;
+    }
+}
+
+pub const C: ([u8; 4], u16) = ([192, 0, 2, 1], 40000);
+pub const S: ([u8; 4], u16) = ([198, 51, 100, 2], 80);
+
+/// A complete exchange: handshake, request, response, FIN/FIN.
+pub fn exchange(
+    s: &mut Script,
+    c: ([u8; 4], u16),
+    srv: ([u8; 4], u16),
+    isn_c: u32,
+    isn_s: u32,
+    req: &[u8],
+    resp: &[u8],
+) {
+    s.push(tcp4(c, srv, SYN, isn_c, 0, b""));
+    s.push(tcp4(srv, c, SYN | ACK, isn_s, isn_c.wrapping_add(1), b""));
+    s.push(tcp4(
+        c,
+        srv,
+        ACK,
+        isn_c.wrapping_add(1),
+        isn_s.wrapping_add(1),
+        b"",
+    ));
+    s.push(tcp4(
+        c,
+        srv,
+        ACK | PSH,
+        isn_c.wrapping_add(1),
+        isn_s.wrapping_add(1),
+        req,
+    ));
+    let rq = req.len() as u32;
+    let rs = resp.len() as u32;
+    s.push(tcp4(
+        srv,
+        c,
+        ACK | PSH,
+        isn_s.wrapping_add(1),
+        isn_c.wrapping_add(1 + rq),
+        resp,
+    ));
+    s.push(tcp4(
+        c,
+        srv,
+        ACK | FIN,
+        isn_c.wrapping_add(1 + rq),
+        isn_s.wrapping_add(1 + rs),
+        b"",
+    ));
+    s.push(tcp4(
+        srv,
+        c,
+        ACK | FIN,
+        isn_s.wrapping_add(1 + rs),
+        isn_c.wrapping_add(2 + rq),
+        b"",
+    ));
+    s.push(tcp4(
+        c,
+        srv,
+        ACK,
+        isn_c.wrapping_add(2 + rq),
+        isn_s.wrapping_add(2 + rs),
+        b"",
+    ));
+}
+
+/// `../shared/corpus` when present (CI and developer machines), else None.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    p.is_dir().then_some(p)
+}
+
+pub fn samples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}

@@ -29,7 +29,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use pcap::{Active, Capture};
+use pcap::{Activated, Active, Capture};
 
 use super::pcapng_writer::{InterfaceInfo, PcapngWriter, dlt_to_linktype};
 use super::{LinkType, OwnedPacket, Timestamp};
@@ -287,7 +287,9 @@ struct CaptureEnd {
     save_error: Option<String>,
 }
 
-fn capture_loop(mut cap: Capture<Active>, mut feed: Feed) -> CaptureEnd {
+/// Reads until a stop condition, the end of the source or a closed channel. Generic over the
+/// handle so tests can drive it from a saved file.
+fn capture_loop<T: Activated + ?Sized>(mut cap: Capture<T>, mut feed: Feed) -> CaptureEnd {
     let mut captured: u64 = 0;
     let mut error = None;
     let mut save_error = None;
@@ -315,7 +317,7 @@ fn capture_loop(mut cap: Capture<Active>, mut feed: Feed) -> CaptureEnd {
                 flush_save(&mut feed.save, &mut save_error, false);
                 continue;
             }
-            // pcap_breakloop; nothing else ends a live read this way.
+            // pcap_breakloop (or the end of a file, in tests).
             Err(pcap::Error::NoMorePackets) => break,
             Err(e) => {
                 error = Some(format!("reading from {}: {e}", feed.iface));
@@ -688,6 +690,116 @@ mod tests {
             device_line("any", Some("Pseudo-device"), &[], DevFlags::default(), 0),
             "any  [down]  (Pseudo-device)"
         );
+    }
+
+    /// Writes `n` small packets to a pcapng file with our writer, for libpcap to read back.
+    fn saved_capture(dir: &Path, n: usize) -> std::path::PathBuf {
+        let p = dir.join("in.pcapng");
+        let f = File::create(&p).expect("create");
+        let mut w = PcapngWriter::new(f, LinkType::ETHERNET, &InterfaceInfo::default())
+            .expect("pcapng header");
+        for i in 0..n {
+            let data = vec![i as u8; 60 + i];
+            let pkt = crate::capture::PacketView {
+                ts: Timestamp(1_700_000_000_000_000_000 + i as i64 * 1_000),
+                link: LinkType::ETHERNET,
+                data: &data,
+                orig_len: data.len() as u32,
+                interface: 0,
+            };
+            w.write_packet(&pkt).expect("write packet");
+        }
+        w.into_inner().expect("flush");
+        p
+    }
+
+    struct Harness {
+        rx: mpsc::Receiver<OwnedPacket>,
+        dropped: Arc<AtomicU64>,
+        end: CaptureEnd,
+    }
+
+    fn drive(n: usize, queue: usize, count: Option<u64>, save: Option<&Path>) -> Harness {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = saved_capture(dir.path(), n);
+        let cap = Capture::from_file(&input).expect("libpcap opens our pcapng");
+        let (tx, rx) = mpsc::sync_channel(queue);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let save = save.map(|p| Save {
+            path: p.display().to_string(),
+            writer: PcapngWriter::new(
+                BufWriter::new(File::create(p).expect("create save")),
+                LinkType::ETHERNET,
+                &InterfaceInfo::default(),
+            )
+            .expect("save header"),
+            last_flush: Instant::now(),
+        });
+        let feed = Feed {
+            iface: "test".into(),
+            tx,
+            stop: Arc::new(AtomicBool::new(false)),
+            dropped: Arc::clone(&dropped),
+            link: LinkType::ETHERNET,
+            count,
+            deadline: None,
+            save,
+        };
+        let end = capture_loop(cap, feed);
+        Harness { rx, dropped, end }
+    }
+
+    #[test]
+    fn full_queue_counts_drops_but_the_saved_file_keeps_everything() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let saved = dir.path().join("saved.pcapng");
+        // Nobody reads while the thread runs: 2 fit in the queue, 8 are dropped.
+        let h = drive(10, 2, None, Some(&saved));
+        assert!(h.end.error.is_none(), "{:?}", h.end.error);
+        assert!(h.end.save_error.is_none(), "{:?}", h.end.save_error);
+        assert_eq!(h.dropped.load(Ordering::Relaxed), 8);
+        let got: Vec<OwnedPacket> = h.rx.try_iter().collect();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].data, vec![0u8; 60]);
+        assert_eq!(got[1].ts, Timestamp(1_700_000_000_000_001_000));
+        assert_eq!(got[1].link, LinkType::ETHERNET);
+        assert_eq!(got[1].orig_len, 61);
+
+        let mut back = Capture::from_file(&saved).expect("libpcap reads the saved file");
+        let mut n = 0;
+        while let Ok(p) = back.next_packet() {
+            assert_eq!(p.data, vec![n as u8; 60 + n].as_slice());
+            n += 1;
+        }
+        assert_eq!(n, 10, "the saved file has every captured packet");
+    }
+
+    #[test]
+    fn count_stops_the_capture_thread() {
+        let h = drive(10, 100, Some(4), None);
+        assert_eq!(h.rx.try_iter().count(), 4);
+        assert_eq!(h.dropped.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn closed_channel_stops_the_capture_thread() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = saved_capture(dir.path(), 5);
+        let cap = Capture::from_file(&input).expect("open");
+        let (tx, rx) = mpsc::sync_channel(10);
+        drop(rx);
+        let feed = Feed {
+            iface: "test".into(),
+            tx,
+            stop: Arc::new(AtomicBool::new(false)),
+            dropped: Arc::new(AtomicU64::new(0)),
+            link: LinkType::ETHERNET,
+            count: None,
+            deadline: None,
+            save: None,
+        };
+        let end = capture_loop(cap, feed);
+        assert!(end.error.is_none());
     }
 
     #[test]

@@ -366,10 +366,13 @@ impl<A: Analyzer> Tcp<A> {
             let kind = old.close_kind().unwrap_or(CloseKind::Reused);
             self.finalize(old, kind, ts, n, out);
         }
-        if !self.flows.contains_key(&key) {
-            if self.flows.len() >= self.cfg.max_flows {
-                self.make_room(ts, n, out);
-            }
+        if self.flows.len() >= self.cfg.max_flows && !self.flows.contains_key(&key) {
+            self.make_room(ts, n, out);
+        }
+        let live_before = self.flows.len() as u64;
+        let id_before = self.next_id;
+        let next_id = &mut self.next_id;
+        let conn = self.flows.entry(key).or_insert_with(|| {
             let (client, server, reason) = if syn_only {
                 (src, dst, "syn".to_string())
             } else if flags.syn() {
@@ -377,16 +380,14 @@ impl<A: Analyzer> Tcp<A> {
             } else {
                 guess_client(src, dst)
             };
-            let id = self.next_id;
-            self.next_id += 1;
+            let id = *next_id;
+            *next_id += 1;
+            Conn::new(id, client, server, reason, ts, n)
+        });
+        if self.next_id != id_before {
             self.stats.connections += 1;
-            self.flows
-                .insert(key, Conn::new(id, client, server, reason, ts, n));
-            self.stats.max_live_flows = self.stats.max_live_flows.max(self.flows.len() as u64);
+            self.stats.max_live_flows = self.stats.max_live_flows.max(live_before + 1);
         }
-        let Some(conn) = self.flows.get_mut(&key) else {
-            return;
-        };
         let dir = conn.dir_of(src);
         let d = dir.index();
         let o = 1 - d;

@@ -1,45 +1,807 @@
 //! Saved captures: classic pcap (µs and ns, either byte order) and pcapng (several interfaces,
 //! each with its own link type and timestamp resolution).
+//!
+//! Contract: every byte of the file is untrusted. Records are framed by a length that is checked
+//! against a cap before any buffer grows; fields are read with bounds-checked helpers that cannot
+//! panic. Reading stops at the first error, which names the absolute byte offset of the record
+//! where it happened; every packet before it has been returned.
+//!
+//! The framing is hand-written over one large read buffer (4 MiB, grown for a bigger record up
+//! to [`MAX_RECORD`]): a packet is a view into that buffer, so nothing is copied or allocated
+//! per packet. `pcap-parser` is used where its parsing is exact and off the hot path: the classic
+//! global header and the pcapng section header. Its block readers are not used on the packet
+//! path because (0.17) they allocate a `Vec` of options for every EPB that has options (dumpcap
+//! writes `epb_flags`), reject the power-of-two form of `if_tsresol`, read `if_tsoffset`
+//! little-endian in big-endian sections, skip the obsolete Packet Block, and report neither the
+//! offset of an error nor the difference between a short file and a corrupt length.
 
+use std::fs::File;
+use std::io::{ErrorKind, Read};
 use std::path::Path;
 
-use super::{CaptureError, PacketView};
+use super::{CaptureError, LinkType, PacketView, Timestamp};
+
+/// Initial read buffer (also the read size): big reads keep the syscall count low.
+const INITIAL_BUFFER: usize = 4 << 20;
+/// Smallest buffer, for tiny files.
+const MIN_BUFFER: usize = 64 << 10;
+/// No single record may be larger than this; a claim above it is corruption.
+pub const MAX_RECORD: usize = 256 << 20;
+/// A packet record larger than this (and than the declared snaplen) is corruption, as libpcap
+/// decides (`MAXIMUM_SNAPLEN`).
+const MAX_PACKET: u32 = 262_144;
+/// Bound on interfaces per pcapng section.
+const MAX_INTERFACES: usize = 1 << 16;
+
+const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
+const PCAPNG_IDB: u32 = 1;
+const PCAPNG_PB: u32 = 2;
+const PCAPNG_SPB: u32 = 3;
+const PCAPNG_EPB: u32 = 6;
+const BOM: u32 = 0x1A2B_3C4D;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Pcap,
+    PcapNg,
+}
+
+/// Classic pcap parameters from the global header.
+#[derive(Clone, Copy, Debug)]
+struct PcapInfo {
+    big_endian: bool,
+    /// Multiplier from the fraction field to nanoseconds (1000 for µs, 1 for ns).
+    frac_ns: i64,
+    /// 16 for the standard record header, 24 for the "modified" (Kuznetzov) format.
+    rec_hdr: usize,
+    snaplen: u32,
+    link: LinkType,
+}
+
+/// How a pcapng timestamp unit converts to nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scale {
+    /// units × n
+    Mul(u64),
+    /// units ÷ n (resolution finer than a nanosecond)
+    Div(u64),
+    /// units × 10⁹ ÷ 2ⁿ
+    Pow2(u32),
+}
+
+impl Scale {
+    fn from_tsresol(v: u8) -> Option<Scale> {
+        if v & 0x80 == 0 {
+            match v {
+                0..=9 => Some(Scale::Mul(10u64.pow(9 - u32::from(v)))),
+                10..=19 => Some(Scale::Div(10u64.pow(u32::from(v) - 9))),
+                _ => None,
+            }
+        } else {
+            let n = u32::from(v & 0x7f);
+            (n <= 63).then_some(Scale::Pow2(n))
+        }
+    }
+
+    fn to_ns(self, units: u64) -> i128 {
+        let u = i128::from(units);
+        match self {
+            Scale::Mul(m) => u * i128::from(m),
+            Scale::Div(d) => u / i128::from(d),
+            Scale::Pow2(n) => (u * 1_000_000_000) >> n,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Interface {
+    link: LinkType,
+    snaplen: u32,
+    scale: Scale,
+    offset_ns: i128,
+}
+
+/// What the framing found: a packet (as a range of the buffer) or a block to skip.
+struct Found {
+    ts: Timestamp,
+    link: LinkType,
+    start: usize,
+    len: usize,
+    orig_len: u32,
+    interface: u32,
+}
 
 /// Reads a capture file packet by packet. The returned view borrows the reader's buffer until
 /// the next call.
 pub struct FileSource {
     path: String,
+    file: File,
+    len: Option<u64>,
+    format: Format,
+    /// Read buffer; `buf[start..end]` holds unconsumed file bytes.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// File offset of `buf[0]`.
+    base: u64,
+    /// Size of the record returned last; consumed at the start of the next call.
+    pending: usize,
+    /// The file returned end-of-file.
+    eof: bool,
+    /// An error was returned (or end of file reached): every later call returns `Ok(None)`.
+    done: bool,
+    pcap: PcapInfo,
+    ng_big_endian: bool,
+    interfaces: Vec<Interface>,
+    link_types: Vec<LinkType>,
+    /// Timestamp of the last packet, for Simple Packet Blocks (which carry none).
+    last_ts: Timestamp,
 }
 
 impl FileSource {
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        Ok(FileSource {
-            path: path.display().to_string(),
-        })
+        let path_s = path.display().to_string();
+        let file = File::open(path).map_err(|source| CaptureError::Open {
+            path: path_s.clone(),
+            source,
+        })?;
+        let len = file.metadata().ok().map(|m| m.len());
+        let cap = match len {
+            Some(l) => usize::try_from(l.saturating_add(1))
+                .unwrap_or(INITIAL_BUFFER)
+                .clamp(MIN_BUFFER, INITIAL_BUFFER),
+            None => INITIAL_BUFFER,
+        };
+        let mut src = FileSource {
+            path: path_s,
+            file,
+            len,
+            format: Format::Pcap,
+            buf: vec![0; cap],
+            start: 0,
+            end: 0,
+            base: 0,
+            pending: 0,
+            eof: false,
+            done: false,
+            pcap: PcapInfo {
+                big_endian: false,
+                frac_ns: 1000,
+                rec_hdr: 16,
+                snaplen: 0,
+                link: LinkType::ETHERNET,
+            },
+            ng_big_endian: false,
+            interfaces: Vec::new(),
+            link_types: Vec::new(),
+            last_ts: Timestamp::ZERO,
+        };
+        src.read_header()?;
+        Ok(src)
     }
 
     /// "pcap" or "pcapng".
     pub fn format(&self) -> &'static str {
-        "pcap"
+        match self.format {
+            Format::Pcap => "pcap",
+            Format::PcapNg => "pcapng",
+        }
     }
 
     /// Total file size in bytes, when known (for progress).
     pub fn len(&self) -> Option<u64> {
-        None
+        self.len
     }
 
-    /// Bytes of the file consumed so far (for progress and error offsets).
+    /// Whether the file is empty (never true for an opened capture: it has a header).
+    pub fn is_empty(&self) -> bool {
+        self.len == Some(0)
+    }
+
+    /// Bytes of the file consumed so far (for progress and error offsets), including the packet
+    /// returned last.
     pub fn offset(&self) -> u64 {
-        0
+        self.pos(self.start.saturating_add(self.pending))
     }
 
     pub fn path(&self) -> &str {
         &self.path
     }
 
+    /// The distinct link types declared by the headers read so far (the global header of a
+    /// pcap; every interface description of a pcapng), in order of first appearance.
+    pub fn link_types(&self) -> Vec<LinkType> {
+        self.link_types.clone()
+    }
+
     /// The next packet, `Ok(None)` at a clean end of file, or the error that stopped reading.
     /// After an error, further calls return `Ok(None)`.
     pub fn next_packet(&mut self) -> Result<Option<PacketView<'_>>, CaptureError> {
-        Ok(None)
+        if self.done {
+            return Ok(None);
+        }
+        self.start = self.start.saturating_add(self.pending).min(self.end);
+        self.pending = 0;
+        let found = match self.format {
+            Format::Pcap => self.next_pcap(),
+            Format::PcapNg => self.next_pcapng(),
+        };
+        let found = match found {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                self.done = true;
+                return Ok(None);
+            }
+            Err(e) => {
+                self.done = true;
+                return Err(e);
+            }
+        };
+        self.last_ts = found.ts;
+        let data = found
+            .start
+            .checked_add(found.len)
+            .and_then(|e| self.buf.get(found.start..e))
+            .unwrap_or(&[]);
+        Ok(Some(PacketView {
+            ts: found.ts,
+            link: found.link,
+            data,
+            orig_len: found.orig_len,
+            interface: found.interface,
+        }))
+    }
+
+    // ---- buffer ------------------------------------------------------------------------------
+
+    fn pos(&self, i: usize) -> u64 {
+        self.base.saturating_add(i as u64)
+    }
+
+    fn available(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Makes at least `n` bytes available at `buf[start..]`. Returns `false` when the file ends
+    /// first (whatever was there stays available).
+    #[inline]
+    fn ensure(&mut self, n: usize) -> Result<bool, CaptureError> {
+        if self.available() >= n {
+            return Ok(true);
+        }
+        self.fill(n)
+    }
+
+    #[cold]
+    fn fill(&mut self, n: usize) -> Result<bool, CaptureError> {
+        if self.eof {
+            return Ok(false);
+        }
+        // The bytes cannot be in the file: do not grow the buffer for them.
+        if let Some(len) = self.len {
+            if self.pos(self.start).saturating_add(n as u64) > len {
+                // Still read what is there, so `available()` reflects the file's tail.
+                self.read_more(self.buf.len())?;
+                return Ok(self.available() >= n);
+            }
+        }
+        if n > self.buf.len() {
+            let grown = n.max(self.buf.len().saturating_mul(2)).min(MAX_RECORD);
+            self.compact();
+            self.buf.resize(grown.max(n), 0);
+        }
+        self.read_more(n)?;
+        Ok(self.available() >= n)
+    }
+
+    /// Moves the unconsumed bytes to the front of the buffer.
+    fn compact(&mut self) {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.base = self.pos(self.start);
+            self.end -= self.start;
+            self.start = 0;
+        }
+    }
+
+    /// Reads until `n` bytes are available, the buffer is full, or the file ends.
+    fn read_more(&mut self, n: usize) -> Result<(), CaptureError> {
+        // The leftover is less than one record: moving it is cheap and keeps reads large.
+        self.compact();
+        while self.available() < n && !self.eof {
+            let Some(space) = self.buf.get_mut(self.end..) else {
+                break;
+            };
+            if space.is_empty() {
+                break;
+            }
+            match self.file.read(space) {
+                Ok(0) => self.eof = true,
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(CaptureError::Io {
+                        path: self.path.clone(),
+                        offset: self.pos(self.end),
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `len` bytes at `buf[start + at..]`, or an empty slice (callers `ensure` first).
+    fn bytes(&self, at: usize, len: usize) -> &[u8] {
+        let s = self.start.saturating_add(at);
+        s.checked_add(len)
+            .and_then(|e| self.buf.get(s..e))
+            .unwrap_or(&[])
+    }
+
+    fn u16_at(&self, at: usize, big_endian: bool) -> u16 {
+        let b: [u8; 2] = self.bytes(at, 2).try_into().unwrap_or([0; 2]);
+        if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
+    }
+
+    fn u32_at(&self, at: usize, big_endian: bool) -> u32 {
+        let b: [u8; 4] = self.bytes(at, 4).try_into().unwrap_or([0; 4]);
+        if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    }
+
+    fn corrupt(&self, offset: u64, what: String) -> CaptureError {
+        CaptureError::Corrupt {
+            path: self.path.clone(),
+            offset,
+            what,
+        }
+    }
+
+    fn truncated(&self, offset: u64, what: String) -> CaptureError {
+        CaptureError::Truncated {
+            path: self.path.clone(),
+            offset,
+            what,
+        }
+    }
+
+    fn note_link(&mut self, link: LinkType) {
+        if !self.link_types.contains(&link) {
+            self.link_types.push(link);
+        }
+    }
+
+    // ---- headers -----------------------------------------------------------------------------
+
+    fn read_header(&mut self) -> Result<(), CaptureError> {
+        self.ensure(24)?;
+        let magic = self.u32_at(0, false);
+        match magic {
+            0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34 => {
+                self.read_pcap_header()
+            }
+            PCAPNG_SHB => {
+                self.format = Format::PcapNg;
+                // The first block must be a section header with a valid byte-order magic.
+                if self.available() >= 12 {
+                    let bom = self.u32_at(8, false);
+                    if bom != BOM && bom.swap_bytes() != BOM {
+                        return Err(self.not_a_capture());
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(self.not_a_capture()),
+        }
+    }
+
+    fn not_a_capture(&self) -> CaptureError {
+        let n = self.available().min(16);
+        let magic = self
+            .bytes(0, n)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        CaptureError::NotACapture {
+            path: self.path.clone(),
+            magic: if magic.is_empty() {
+                "(empty file)".into()
+            } else {
+                magic
+            },
+        }
+    }
+
+    fn read_pcap_header(&mut self) -> Result<(), CaptureError> {
+        if self.available() < 24 {
+            let have = self.available();
+            return Err(self.truncated(
+                0,
+                format!("pcap global header needs 24 bytes, {have} present"),
+            ));
+        }
+        let hdr = match pcap_parser::parse_pcap_header(self.bytes(0, 24)) {
+            Ok((_, h)) => h,
+            Err(e) => return Err(self.corrupt(0, format!("pcap global header: {e:?}"))),
+        };
+        // The upper 16 bits may carry FCS information (libpcap's LT_LINKTYPE mask).
+        let link = LinkType((hdr.network.0 as u32) & 0xffff);
+        self.pcap = PcapInfo {
+            big_endian: hdr.is_bigendian(),
+            frac_ns: if hdr.is_nanosecond_precision() {
+                1
+            } else {
+                1000
+            },
+            rec_hdr: if hdr.is_modified_format() { 24 } else { 16 },
+            snaplen: hdr.snaplen,
+            link,
+        };
+        self.note_link(link);
+        self.start = 24;
+        Ok(())
+    }
+
+    // ---- classic pcap ------------------------------------------------------------------------
+
+    #[inline]
+    fn next_pcap(&mut self) -> Result<Option<Found>, CaptureError> {
+        let info = self.pcap;
+        let hdr = info.rec_hdr;
+        if !self.ensure(hdr)? {
+            let have = self.available();
+            if have == 0 {
+                return Ok(None);
+            }
+            return Err(self.truncated(
+                self.pos(self.start),
+                format!("record header needs {hdr} bytes, {have} present"),
+            ));
+        }
+        let be = info.big_endian;
+        let ts_sec = self.u32_at(0, be);
+        let ts_frac = self.u32_at(4, be);
+        let caplen = self.u32_at(8, be);
+        let orig_len = self.u32_at(12, be);
+        let limit = info.snaplen.max(MAX_PACKET).min(MAX_RECORD as u32);
+        if caplen > limit {
+            return Err(self.corrupt(
+                self.pos(self.start),
+                format!(
+                    "record claims {caplen} captured bytes, more than the maximum {limit} (snaplen {})",
+                    info.snaplen
+                ),
+            ));
+        }
+        let total = hdr + caplen as usize;
+        if !self.ensure(total)? {
+            let have = self.available();
+            return Err(self.truncated(
+                self.pos(self.start),
+                format!("record needs {total} bytes ({caplen} captured), {have} present"),
+            ));
+        }
+        self.pending = total;
+        Ok(Some(Found {
+            ts: Timestamp(i64::from(ts_sec) * 1_000_000_000 + i64::from(ts_frac) * info.frac_ns),
+            link: info.link,
+            start: self.start + hdr,
+            len: caplen as usize,
+            orig_len,
+            interface: 0,
+        }))
+    }
+
+    // ---- pcapng ------------------------------------------------------------------------------
+
+    fn next_pcapng(&mut self) -> Result<Option<Found>, CaptureError> {
+        loop {
+            self.start = self.start.saturating_add(self.pending).min(self.end);
+            self.pending = 0;
+            if !self.ensure(12)? {
+                let have = self.available();
+                if have == 0 {
+                    return Ok(None);
+                }
+                if have < 8 {
+                    return Err(self.truncated(
+                        self.pos(self.start),
+                        format!("block header needs 8 bytes, {have} present"),
+                    ));
+                }
+                // 8..12 bytes: the length below decides whether this is truncation.
+            }
+            let at = self.pos(self.start);
+            let mut be = self.ng_big_endian;
+            let block_type = self.u32_at(0, be);
+            if block_type == PCAPNG_SHB {
+                if self.available() < 12 {
+                    let have = self.available();
+                    return Err(self.truncated(
+                        at,
+                        format!("section header needs at least 28 bytes, {have} present"),
+                    ));
+                }
+                let bom = self.u32_at(8, false);
+                be = if bom == BOM {
+                    false
+                } else if bom.swap_bytes() == BOM {
+                    true
+                } else {
+                    return Err(self.corrupt(
+                        at,
+                        format!("section header with byte-order magic {bom:#010x}"),
+                    ));
+                };
+            }
+            let block_len = self.u32_at(4, be) as usize;
+            if block_len < 12 || block_len % 4 != 0 {
+                return Err(self.corrupt(
+                    at,
+                    format!(
+                        "block type {block_type:#x} has length {block_len} (must be a multiple of 4, at least 12)"
+                    ),
+                ));
+            }
+            if block_len > MAX_RECORD {
+                return Err(self.corrupt(
+                    at,
+                    format!(
+                        "block type {block_type:#x} claims {block_len} bytes, more than the {MAX_RECORD}-byte limit"
+                    ),
+                ));
+            }
+            // Packet blocks: check the captured length before reading the body.
+            if matches!(block_type, PCAPNG_EPB | PCAPNG_PB) && self.ensure(28)? {
+                let caplen = self.u32_at(20, be);
+                let limit = self.packet_limit(block_type, be);
+                if caplen > limit {
+                    return Err(self.corrupt(
+                        at,
+                        format!("packet block claims {caplen} captured bytes, more than the maximum {limit}"),
+                    ));
+                }
+            }
+            if !self.ensure(block_len)? {
+                let have = self.available();
+                return Err(self.truncated(
+                    at,
+                    format!("block type {block_type:#x} needs {block_len} bytes, {have} present"),
+                ));
+            }
+            let trailer = self.u32_at(block_len - 4, be) as usize;
+            if trailer != block_len {
+                return Err(self.corrupt(
+                    at,
+                    format!(
+                        "block type {block_type:#x}: leading length {block_len} differs from trailing length {trailer}"
+                    ),
+                ));
+            }
+            self.pending = block_len;
+            match block_type {
+                PCAPNG_SHB => self.section_header(at, block_len)?,
+                PCAPNG_IDB => self.interface_description(at, block_len, be)?,
+                PCAPNG_EPB | PCAPNG_PB => {
+                    return self.packet_block(at, block_type, block_len, be).map(Some);
+                }
+                PCAPNG_SPB => return self.simple_packet_block(at, block_len, be).map(Some),
+                _ => {} // NRB, ISB, DSB, custom, unknown: skipped
+            }
+        }
+    }
+
+    fn packet_limit(&self, block_type: u32, be: bool) -> u32 {
+        let if_id = if block_type == PCAPNG_PB {
+            u32::from(self.u16_at(8, be))
+        } else {
+            self.u32_at(8, be)
+        };
+        let snaplen = self.interfaces.get(if_id as usize).map_or(0, |i| i.snaplen);
+        snaplen.max(MAX_PACKET).min(MAX_RECORD as u32)
+    }
+
+    fn section_header(&mut self, at: u64, block_len: usize) -> Result<(), CaptureError> {
+        match pcap_parser::pcapng::parse_sectionheaderblock(self.bytes(0, block_len)) {
+            Ok((_, shb)) => {
+                if shb.major_version != 1 {
+                    return Err(self.corrupt(
+                        at,
+                        format!(
+                            "section header version {}.{} (only 1.x is defined)",
+                            shb.major_version, shb.minor_version
+                        ),
+                    ));
+                }
+                self.ng_big_endian = shb.big_endian();
+                self.interfaces.clear();
+                Ok(())
+            }
+            Err(e) => Err(self.corrupt(at, format!("section header: {e:?}"))),
+        }
+    }
+
+    fn interface_description(
+        &mut self,
+        at: u64,
+        block_len: usize,
+        be: bool,
+    ) -> Result<(), CaptureError> {
+        if block_len < 20 {
+            return Err(self.corrupt(
+                at,
+                format!("interface description of {block_len} bytes (at least 20 needed)"),
+            ));
+        }
+        if self.interfaces.len() >= MAX_INTERFACES {
+            return Err(self.corrupt(
+                at,
+                format!("more than {MAX_INTERFACES} interfaces in one section"),
+            ));
+        }
+        let link = LinkType(u32::from(self.u16_at(8, be)));
+        let snaplen = self.u32_at(12, be);
+        let mut tsresol = 6u8;
+        let mut offset_s = 0i64;
+        // Options: code, length, value padded to 4 bytes; a malformed list ends the walk.
+        let mut p = 16usize;
+        let opts_end = block_len - 4;
+        while p + 4 <= opts_end {
+            let code = self.u16_at(p, be);
+            let len = usize::from(self.u16_at(p + 2, be));
+            if code == 0 || p + 4 + len > opts_end {
+                break;
+            }
+            let v = self.bytes(p + 4, len);
+            match (code, len) {
+                (9, 1..) => tsresol = v.first().copied().unwrap_or(6),
+                (14, 8..) => {
+                    let b: [u8; 8] = v.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8]);
+                    offset_s = if be {
+                        i64::from_be_bytes(b)
+                    } else {
+                        i64::from_le_bytes(b)
+                    };
+                }
+                _ => {}
+            }
+            p += 4 + len.div_ceil(4) * 4;
+        }
+        let Some(scale) = Scale::from_tsresol(tsresol) else {
+            return Err(self.corrupt(
+                at,
+                format!(
+                    "interface {} has unusable if_tsresol {tsresol:#04x}",
+                    self.interfaces.len()
+                ),
+            ));
+        };
+        self.interfaces.push(Interface {
+            link,
+            snaplen,
+            scale,
+            offset_ns: i128::from(offset_s) * 1_000_000_000,
+        });
+        self.note_link(link);
+        Ok(())
+    }
+
+    fn timestamp(iface: &Interface, high: u32, low: u32) -> Timestamp {
+        let units = (u64::from(high) << 32) | u64::from(low);
+        let ns = iface.scale.to_ns(units) + iface.offset_ns;
+        Timestamp(ns.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+    }
+
+    fn packet_block(
+        &mut self,
+        at: u64,
+        block_type: u32,
+        block_len: usize,
+        be: bool,
+    ) -> Result<Found, CaptureError> {
+        let name = if block_type == PCAPNG_EPB {
+            "enhanced packet block"
+        } else {
+            "packet block"
+        };
+        if block_len < 32 {
+            return Err(self.corrupt(
+                at,
+                format!("{name} of {block_len} bytes (at least 32 needed)"),
+            ));
+        }
+        let if_id = if block_type == PCAPNG_EPB {
+            self.u32_at(8, be)
+        } else {
+            u32::from(self.u16_at(8, be))
+        };
+        let Some(iface) = self.interfaces.get(if_id as usize).copied() else {
+            return Err(self.corrupt(
+                at,
+                format!(
+                    "{name} references interface {if_id}, but the section describes {}",
+                    self.interfaces.len()
+                ),
+            ));
+        };
+        let ts = Self::timestamp(&iface, self.u32_at(12, be), self.u32_at(16, be));
+        let caplen = self.u32_at(20, be) as usize;
+        let orig_len = self.u32_at(24, be);
+        if caplen > block_len - 32 {
+            return Err(self.corrupt(
+                at,
+                format!(
+                    "{name} claims {caplen} captured bytes but the block holds {}",
+                    block_len - 32
+                ),
+            ));
+        }
+        Ok(Found {
+            ts,
+            link: iface.link,
+            start: self.start + 28,
+            len: caplen,
+            orig_len,
+            interface: if_id,
+        })
+    }
+
+    fn simple_packet_block(
+        &mut self,
+        at: u64,
+        block_len: usize,
+        be: bool,
+    ) -> Result<Found, CaptureError> {
+        if block_len < 16 {
+            return Err(self.corrupt(
+                at,
+                format!("simple packet block of {block_len} bytes (at least 16 needed)"),
+            ));
+        }
+        let Some(iface) = self.interfaces.first().copied() else {
+            return Err(self.corrupt(
+                at,
+                "simple packet block before any interface description".into(),
+            ));
+        };
+        let orig_len = self.u32_at(8, be);
+        let mut caplen = (orig_len as usize).min(block_len - 16);
+        if iface.snaplen != 0 {
+            caplen = caplen.min(iface.snaplen as usize);
+        }
+        Ok(Found {
+            ts: self.last_ts,
+            link: iface.link,
+            start: self.start + 12,
+            len: caplen,
+            orig_len,
+            interface: 0,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scale;
+
+    #[test]
+    fn tsresol_scales() {
+        assert_eq!(Scale::from_tsresol(6), Some(Scale::Mul(1000)));
+        assert_eq!(Scale::from_tsresol(9), Some(Scale::Mul(1)));
+        assert_eq!(Scale::from_tsresol(12), Some(Scale::Div(1000)));
+        assert_eq!(Scale::from_tsresol(20), None);
+        assert_eq!(Scale::from_tsresol(0x80 | 10), Some(Scale::Pow2(10)));
+        assert_eq!(Scale::Pow2(10).to_ns(1024), 1_000_000_000);
+        assert_eq!(Scale::Pow2(63).to_ns(u64::MAX), 1_999_999_999);
+        assert_eq!(Scale::Div(1000).to_ns(5_000), 5);
     }
 }

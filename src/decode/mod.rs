@@ -6,9 +6,24 @@
 //! [`DecodeStats`] count it. Nothing is dropped silently. Checksums are never verified (loopback
 //! captures carry partial checksums because of offload).
 
+mod defrag;
+mod link;
+
 use std::net::IpAddr;
 
+use etherparse::err::packet::SliceError;
+use etherparse::err::{Layer, LenError};
+use etherparse::{
+    IpAuthHeaderSlice, IpNumber, Ipv6ExtensionSlice, Ipv6ExtensionsSlice, LaxIpPayloadSlice,
+    LaxLinkExtSlice, LaxNetSlice, LaxSlicedPacket, LenSource, LinkSlice, TcpSlice, TransportSlice,
+    ip_number,
+};
+
 use crate::capture::{LinkType, PacketView};
+use defrag::{Defragmenter, FragKey, FragOutcome};
+
+pub use defrag::TIMEOUT_NS as DEFRAG_TIMEOUT_NS;
+pub use defrag::{MAX_BYTES as DEFRAG_MAX_BYTES, MAX_DATAGRAMS as DEFRAG_MAX_DATAGRAMS};
 
 /// TCP flag bits as on the wire (byte 13 of the header).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -78,6 +93,14 @@ pub enum Decoded<'a> {
 }
 
 /// Counters kept by the decoder; reported under `capture` in the JSON report.
+///
+/// Every decoded packet adds one to exactly one of `tcp`, `udp`, `icmp`, `other_ip`, `non_ip`,
+/// `undecodable`, `unsupported_link_type`, or (an IP fragment) `ipv4_fragments` /
+/// `ipv6_fragments`. A fragment that completes its datagram also counts the datagram's outcome
+/// (`tcp`, `udp`, ...) and `fragments_reassembled`; one that is rejected also counts
+/// `fragment_errors` and `undecodable`. `fragments_expired` counts fragments dropped because
+/// their datagram timed out (30 s of packet time) or was evicted by the reassembly bounds
+/// (1024 datagrams, 8 MiB).
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct DecodeStats {
     pub tcp: u64,
@@ -99,7 +122,7 @@ pub struct DecodeStats {
 /// Stateful decoder: owns the IP defragmentation buffers (bounded).
 pub struct Decoder {
     pub stats: DecodeStats,
-    // Filled in by the decoder implementation.
+    defrag: Defragmenter,
 }
 
 impl Default for Decoder {
@@ -108,23 +131,469 @@ impl Default for Decoder {
     }
 }
 
+fn undecodable<'a>(
+    stats: &mut DecodeStats,
+    layer: &'static str,
+    offset: usize,
+    what: String,
+) -> Decoded<'a> {
+    stats.undecodable += 1;
+    Decoded::Undecodable(DecodeError {
+        layer,
+        offset,
+        what,
+    })
+}
+
+fn not_tcp<'a>(stats: &mut DecodeStats, proto: IpNumber) -> Decoded<'a> {
+    match proto {
+        ip_number::UDP => {
+            stats.udp += 1;
+            Decoded::NotTcp { what: "udp" }
+        }
+        ip_number::ICMP | ip_number::IPV6_ICMP => {
+            stats.icmp += 1;
+            Decoded::NotTcp { what: "icmp" }
+        }
+        _ => {
+            stats.other_ip += 1;
+            Decoded::NotTcp { what: "other-ip" }
+        }
+    }
+}
+
+/// Offset of `inner` within `outer` (both slices of the same packet).
+fn offset_in(outer: &[u8], inner: &[u8]) -> usize {
+    (inner.as_ptr() as usize)
+        .saturating_sub(outer.as_ptr() as usize)
+        .min(outer.len())
+}
+
+fn describe_len(e: &LenError) -> String {
+    format!("needs {} bytes, {} captured", e.required_len, e.len)
+}
+
+pub(crate) fn describe_ip_err(e: &etherparse::err::ip::LaxHeaderSliceError) -> String {
+    use etherparse::err::ip::LaxHeaderSliceError as E;
+    match e {
+        E::Len(l) => describe_len(l),
+        E::Content(c) => c.to_string(),
+    }
+}
+
+fn layer_name(layer: Layer, v6: bool) -> &'static str {
+    match layer {
+        Layer::VlanHeader | Layer::MacsecHeader | Layer::MacsecPacket => "vlan",
+        Layer::IpHeader
+        | Layer::Ipv4Header
+        | Layer::Ipv4Packet
+        | Layer::Ipv6Header
+        | Layer::Ipv6Packet => {
+            if v6 {
+                "ipv6"
+            } else {
+                "ipv4"
+            }
+        }
+        Layer::IpAuthHeader => {
+            if v6 {
+                "ipv6-ext"
+            } else {
+                "ipv4"
+            }
+        }
+        Layer::Ipv6ExtHeader
+        | Layer::Ipv6HopByHopHeader
+        | Layer::Ipv6DestOptionsHeader
+        | Layer::Ipv6RouteHeader
+        | Layer::Ipv6FragHeader => "ipv6-ext",
+        Layer::TcpHeader => "tcp",
+        Layer::UdpHeader | Layer::UdpPayload => "udp",
+        Layer::Icmpv4 | Layer::Icmpv4Timestamp | Layer::Icmpv4TimestampReply | Layer::Icmpv6 => {
+            "icmp"
+        }
+        Layer::Arp => "arp",
+        _ => "link",
+    }
+}
+
+/// Decodes the transport layer of a reassembled datagram held by the defragmenter.
+fn reassembled_transport<'a>(
+    stats: &mut DecodeStats,
+    bytes: &'a [u8],
+    proto: IpNumber,
+    v6: bool,
+    src: IpAddr,
+    dst: IpAddr,
+    ip_start: usize,
+) -> Decoded<'a> {
+    // Headers that may follow the fragment header inside the reassembled payload.
+    let (proto, payload) = if v6 {
+        let (_, next, rest, err) = Ipv6ExtensionsSlice::from_slice_lax(proto, bytes);
+        if let Some((_, layer)) = err {
+            return undecodable(
+                stats,
+                layer_name(layer, true),
+                ip_start,
+                "reassembled datagram: extension header cut".into(),
+            );
+        }
+        (next, rest)
+    } else if proto == ip_number::AUTH {
+        match IpAuthHeaderSlice::from_slice(bytes) {
+            Ok(auth) => (
+                auth.next_header(),
+                bytes.get(auth.slice().len()..).unwrap_or(&[]),
+            ),
+            Err(e) => {
+                return undecodable(
+                    stats,
+                    "ipv4",
+                    ip_start,
+                    format!("reassembled datagram: authentication header: {e}"),
+                );
+            }
+        }
+    } else {
+        (proto, bytes)
+    };
+    if proto != ip_number::TCP {
+        return not_tcp(stats, proto);
+    }
+    match TcpSlice::from_slice(payload) {
+        Ok(tcp) => {
+            stats.tcp += 1;
+            Decoded::Tcp(segment(&tcp, src, dst, 0))
+        }
+        Err(e) => undecodable(stats, "tcp", ip_start, format!("reassembled datagram: {e}")),
+    }
+}
+
+fn segment<'a>(tcp: &TcpSlice<'a>, src: IpAddr, dst: IpAddr, missing_tail: u32) -> TcpSegment<'a> {
+    TcpSegment {
+        src,
+        dst,
+        src_port: tcp.source_port(),
+        dst_port: tcp.destination_port(),
+        seq: tcp.sequence_number(),
+        ack: tcp.acknowledgment_number(),
+        flags: TcpFlags(tcp.header_slice().get(13).copied().unwrap_or(0)),
+        window: tcp.window_size(),
+        payload: tcp.payload(),
+        missing_tail,
+    }
+}
+
+/// Bytes the IP header announced beyond the captured ones. `announced_end` is the offset in the
+/// packet where the IP datagram ends according to its header, when the header says.
+fn missing(
+    payload: &LaxIpPayloadSlice<'_>,
+    announced_end: Option<usize>,
+    pkt: &PacketView<'_>,
+) -> u32 {
+    let captured = pkt.data.len();
+    if payload.incomplete {
+        return announced_end.map_or(0, |e| e.saturating_sub(captured)) as u32;
+    }
+    if payload.len_source == LenSource::Slice {
+        // The IP header gives no length (IPv4 total length 0 from segmentation offload, IPv6
+        // jumbogram): the record's original length is the only hint.
+        return (pkt.orig_len as usize).saturating_sub(captured) as u32;
+    }
+    0
+}
+
 impl Decoder {
     pub fn new() -> Self {
         Decoder {
             stats: DecodeStats::default(),
+            defrag: Defragmenter::default(),
         }
     }
 
     /// Whether hopscope can decode this link type.
     pub fn supports(link: LinkType) -> bool {
-        matches!(link.0, 0 | 1 | 12 | 14 | 101 | 108 | 113 | 228 | 229 | 276)
+        matches!(
+            link.0,
+            0 | 1 | 12 | 14 | 101 | 108 | 113 | 228 | 229 | 239 | 276
+        )
+    }
+
+    /// Datagrams being reassembled and the bytes they hold.
+    pub fn defrag_usage(&self) -> (usize, usize) {
+        (self.defrag.len(), self.defrag.buffered_bytes())
     }
 
     /// Decodes one packet. Never panics.
     pub fn decode<'a>(&'a mut self, pkt: &PacketView<'a>) -> Decoded<'a> {
-        let _ = pkt;
-        Decoded::NotTcp {
-            what: "unimplemented",
+        let stats = &mut self.stats;
+        self.defrag.expire(pkt.ts.0, stats);
+        let linked = match link::slice(pkt.link, pkt.data) {
+            Ok(l) => l,
+            Err(link::LinkStop::Unsupported) => {
+                stats.unsupported_link_type += 1;
+                return Decoded::Undecodable(DecodeError {
+                    layer: "link",
+                    offset: 0,
+                    what: format!(
+                        "link type {} ({}) is not supported",
+                        pkt.link.0,
+                        pkt.link.name()
+                    ),
+                });
+            }
+            Err(link::LinkStop::Short { need, what }) => {
+                return undecodable(
+                    stats,
+                    "link",
+                    0,
+                    format!("{what} needs {need} bytes, {} captured", pkt.data.len()),
+                );
+            }
+            Err(link::LinkStop::NotIp) => {
+                stats.non_ip += 1;
+                return Decoded::NotTcp { what: "non-ip" };
+            }
+            Err(link::LinkStop::Ip(layer, what)) => return undecodable(stats, layer, 0, what),
+        };
+        let sliced = linked.sliced;
+        let base = linked.base;
+        match &sliced.net {
+            Some(LaxNetSlice::Ipv4(_)) | Some(LaxNetSlice::Ipv6(_)) => {}
+            Some(LaxNetSlice::Arp(_)) => {
+                stats.non_ip += 1;
+                return Decoded::NotTcp { what: "arp" };
+            }
+            None => return Self::no_net(stats, &sliced, base, pkt.data),
         }
+        let data = pkt.data;
+        let v6 = matches!(sliced.net, Some(LaxNetSlice::Ipv6(_)));
+        // IP header facts, copied out of the slice.
+        let (src, dst, ip_start, announced_end, payload) = match &sliced.net {
+            Some(LaxNetSlice::Ipv4(ip)) => {
+                let h = ip.header();
+                let start = offset_in(data, h.slice());
+                let total = usize::from(h.total_len());
+                (
+                    IpAddr::V4(h.source_addr()),
+                    IpAddr::V4(h.destination_addr()),
+                    start,
+                    (total >= h.slice().len()).then_some(start + total),
+                    ip.payload().clone(),
+                )
+            }
+            Some(LaxNetSlice::Ipv6(ip)) => {
+                let h = ip.header();
+                let start = offset_in(data, h.slice());
+                let plen = usize::from(h.payload_length());
+                (
+                    IpAddr::V6(h.source_addr()),
+                    IpAddr::V6(h.destination_addr()),
+                    start,
+                    (plen > 0).then_some(start + 40 + plen),
+                    ip.payload().clone(),
+                )
+            }
+            _ => return undecodable(stats, "link", 0, "no network layer".into()),
+        };
+        if payload.fragmented {
+            return self.fragment(pkt, &sliced, src, dst, ip_start, announced_end);
+        }
+        let stats = &mut self.stats;
+        if let Some((err, layer)) = &sliced.stop_err {
+            let name = layer_name(*layer, v6);
+            match name {
+                "udp" => return not_tcp(stats, ip_number::UDP),
+                "icmp" => return not_tcp(stats, ip_number::ICMP),
+                _ => {}
+            }
+            let (offset, what) = match err {
+                SliceError::Len(l) => (base + l.layer_start_offset, describe_len(l)),
+                other => (
+                    if name == "tcp" {
+                        offset_in(data, payload.payload)
+                    } else {
+                        ip_start
+                    },
+                    other.to_string(),
+                ),
+            };
+            return undecodable(stats, name, offset, what);
+        }
+        if payload.ip_number != ip_number::TCP {
+            return not_tcp(stats, payload.ip_number);
+        }
+        match &sliced.transport {
+            Some(TransportSlice::Tcp(tcp)) => {
+                let missing_tail = missing(&payload, announced_end, pkt);
+                if missing_tail > 0 {
+                    stats.tcp_payload_truncated += 1;
+                }
+                stats.tcp += 1;
+                Decoded::Tcp(segment(tcp, src, dst, missing_tail))
+            }
+            _ => undecodable(
+                stats,
+                "tcp",
+                offset_in(data, payload.payload),
+                "TCP header not decoded".into(),
+            ),
+        }
+    }
+
+    /// No network layer: a cut link extension or IP header, or a non-IP EtherType.
+    fn no_net<'a>(
+        stats: &mut DecodeStats,
+        sliced: &LaxSlicedPacket<'_>,
+        base: usize,
+        data: &[u8],
+    ) -> Decoded<'a> {
+        // Where the layer after the link headers starts.
+        let mut next = base;
+        if let Some(LinkSlice::Ethernet2(_)) = sliced.link {
+            next += 14;
+        }
+        for ext in &sliced.link_exts {
+            next += ext.header_len();
+        }
+        let v6 = data.get(next).is_some_and(|b| b >> 4 == 6);
+        if let Some((err, layer)) = &sliced.stop_err {
+            let name = layer_name(*layer, v6);
+            if name == "arp" {
+                stats.non_ip += 1;
+                return Decoded::NotTcp { what: "arp" };
+            }
+            return match err {
+                SliceError::Len(l) => {
+                    undecodable(stats, name, base + l.layer_start_offset, describe_len(l))
+                }
+                other => undecodable(stats, name, next, other.to_string()),
+            };
+        }
+        if let Some(ep) = sliced.ether_payload() {
+            use etherparse::EtherType as E;
+            if matches!(
+                ep.ether_type,
+                E::VLAN_TAGGED_FRAME | E::PROVIDER_BRIDGING | E::VLAN_DOUBLE_TAGGED_FRAME
+            ) && sliced.link_exts.is_full()
+            {
+                return undecodable(
+                    stats,
+                    "vlan",
+                    next,
+                    format!("more than {} stacked VLAN tags", sliced.link_exts.len()),
+                );
+            }
+        }
+        if matches!(sliced.link_exts.last(), Some(LaxLinkExtSlice::Macsec(_))) {
+            stats.non_ip += 1;
+            return Decoded::NotTcp { what: "macsec" };
+        }
+        stats.non_ip += 1;
+        Decoded::NotTcp { what: "non-ip" }
+    }
+
+    /// An IPv4 or IPv6 fragment: hand it to the defragmenter.
+    fn fragment<'a>(
+        &'a mut self,
+        pkt: &PacketView<'a>,
+        sliced: &LaxSlicedPacket<'a>,
+        src: IpAddr,
+        dst: IpAddr,
+        ip_start: usize,
+        announced_end: Option<usize>,
+    ) -> Decoded<'a> {
+        let data = pkt.data;
+        let stats = &mut self.stats;
+        let mut vlans = [0u16; 3];
+        for (slot, id) in vlans.iter_mut().zip(sliced.vlan_ids()) {
+            *slot = id.value();
+        }
+        let v6 = matches!(sliced.net, Some(LaxNetSlice::Ipv6(_)));
+        let layer = if v6 { "ipv6" } else { "ipv4" };
+        // (offset, more, id, next protocol, fragment data start)
+        let frag = match &sliced.net {
+            Some(LaxNetSlice::Ipv4(ip)) => {
+                stats.ipv4_fragments += 1;
+                let h = ip.header();
+                Some((
+                    u32::from(h.fragments_offset().value()) * 8,
+                    h.more_fragments(),
+                    u32::from(h.identification()),
+                    h.protocol(),
+                    ip_start + h.slice().len(),
+                ))
+            }
+            Some(LaxNetSlice::Ipv6(ip)) => {
+                stats.ipv6_fragments += 1;
+                ip.extensions().clone().into_iter().find_map(|e| match e {
+                    Ipv6ExtensionSlice::Fragment(f) => Some((
+                        u32::from(f.fragment_offset().value()) * 8,
+                        f.more_fragments(),
+                        f.identification(),
+                        f.next_header(),
+                        offset_in(data, f.slice()) + f.slice().len(),
+                    )),
+                    _ => None,
+                })
+            }
+            _ => None,
+        };
+        let Some((offset, more, id, proto, start)) = frag else {
+            stats.fragment_errors += 1;
+            return undecodable(stats, layer, ip_start, "fragment header not found".into());
+        };
+        let end = match announced_end {
+            Some(e) if e <= data.len() => e,
+            Some(e) => {
+                stats.fragment_errors += 1;
+                return undecodable(
+                    stats,
+                    layer,
+                    ip_start,
+                    format!(
+                        "fragment cut by the snaplen: {} of {} bytes captured",
+                        data.len().saturating_sub(ip_start),
+                        e - ip_start
+                    ),
+                );
+            }
+            None => data.len(),
+        };
+        let Some(piece) = data.get(start..end) else {
+            stats.fragment_errors += 1;
+            return undecodable(
+                stats,
+                layer,
+                ip_start,
+                "fragment shorter than its headers".into(),
+            );
+        };
+        let key = FragKey {
+            interface: pkt.interface,
+            vlans,
+            v6,
+            src: ip_octets(src),
+            dst: ip_octets(dst),
+            id,
+            proto: proto.0,
+        };
+        match self.defrag.add(key, offset, more, piece, pkt.ts.0, stats) {
+            FragOutcome::Held => Decoded::FragmentHeld,
+            FragOutcome::Error(what) => {
+                stats.fragment_errors += 1;
+                undecodable(stats, layer, ip_start, what.into())
+            }
+            FragOutcome::Complete => {
+                reassembled_transport(stats, &self.defrag.out, proto, v6, src, dst, ip_start)
+            }
+        }
+    }
+}
+
+fn ip_octets(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
     }
 }

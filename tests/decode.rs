@@ -632,3 +632,34 @@ fn corpus_decodes_without_undecodable_packets() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+// ---- speed (not a test: run by hand) -----------------------------------------------------------
+
+/// `HOPSCOPE_BENCH_FILE=/var/tmp/synth-1460.pcap cargo test --release --test decode -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn decode_speed() {
+    let Ok(path) = std::env::var("HOPSCOPE_BENCH_FILE") else {
+        eprintln!("set HOPSCOPE_BENCH_FILE");
+        return;
+    };
+    for round in 0..3 {
+        let t0 = std::time::Instant::now();
+        let mut src = FileSource::open(Path::new(&path)).expect("open");
+        let mut d = Decoder::new();
+        let (mut n, mut payload) = (0u64, 0u64);
+        while let Some(pkt) = src.next_packet().expect("read") {
+            n += 1;
+            if let Decoded::Tcp(seg) = d.decode(&pkt) {
+                payload += seg.payload.len() as u64;
+            }
+        }
+        let s = t0.elapsed().as_secs_f64();
+        println!(
+            "round {round}: read+decode {n} packets in {s:.3} s: {:.2} M packets/s ({payload} TCP payload bytes; tcp {} undecodable {})",
+            n as f64 / s / 1e6,
+            d.stats.tcp,
+            d.stats.undecodable
+        );
+    }
+}

@@ -303,6 +303,21 @@ fn big_record_grows_the_buffer() {
     assert!(pkts.iter().all(|p| p.data == big));
 }
 
+#[test]
+fn block_bigger_than_the_initial_buffer() {
+    // a 6 MiB custom block (more than the 4 MiB initial buffer) between two packets
+    let mut f = shb(false);
+    f.extend(idb(1, None, None, false));
+    f.extend(epb(0, 1, b"before", 6, false));
+    f.extend(block(0x0000_0BAD, &vec![0xab; 6 << 20], false));
+    f.extend(epb(0, 2, b"after", 5, false));
+    let t = write_temp(&f);
+    let (pkts, err) = read_all(t.path());
+    assert!(err.is_none(), "{err:?}");
+    let data: Vec<&[u8]> = pkts.iter().map(|p| p.data.as_slice()).collect();
+    assert_eq!(data, vec![&b"before"[..], &b"after"[..]]);
+}
+
 // ---- pcapng --------------------------------------------------------------------------------
 
 #[test]

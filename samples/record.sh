@@ -1,0 +1,520 @@
+#!/usr/bin/env bash
+# Re-create the packet captures in samples/ from real software on this machine.
+#
+#   sudo samples/record.sh              # every scenario, then samples/expected.json + README.md
+#   sudo samples/record.sh http_ipv6    # only the named scenario(s); other entries are kept
+#
+# Needs root (network namespaces, tcpdump) and: tcpdump, tshark, capinfos, mergecap, nginx,
+# curl, iproute2, python3 with `websockets` (pip install websockets), tinyproxy, microsocks.
+#
+# Network rules kept here: every scenario runs in network namespaces this script creates
+# (hs<PID>-*), so "loopback" traffic is the loopback of a private namespace and two-host
+# traffic uses 192.0.2.0/24, 198.51.100.0/24 and fd00::/8 on links inside those namespaces.
+# Nothing leaves them. All request loops are bounded; servers, tcpdump and namespaces are
+# removed by the EXIT trap even when a step fails.
+#
+# The kernel this was recorded on has no 802.1Q VLAN devices and no netem qdisc, so VLAN
+# tagging and loss/reordering/duplication are done by samples/tools/wire.py, a userspace
+# bridge between TAP devices that forwards every frame over a real veth "trunk" (see there).
+set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOOLS=$HERE/tools
+OUT=${OUT:-$HERE}
+PY=${PY:-python3}
+NSP=hs$$
+WORK=$(mktemp -d /tmp/hopscope-samples.XXXXXX)
+chmod 755 "$WORK"
+FACTS=$WORK/facts
+CAP=$WORK/out
+mkdir -p "$FACTS" "$CAP"
+BG=()      # background processes started by the current scenario
+NSES=()    # namespaces created by the current scenario
+TCPDUMPS=()
+
+log() { printf '== %s\n' "$*" >&2; }
+
+stop_pid() {
+    local pid=$1 sig=${2:-TERM}
+    if kill -0 "$pid" 2>/dev/null; then
+        kill "-$sig" "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+scenario_cleanup() {
+    local pid ns
+    for pid in "${TCPDUMPS[@]}"; do stop_pid "$pid" INT; done
+    for pid in "${BG[@]}"; do stop_pid "$pid" TERM; done
+    for ns in "${NSES[@]}"; do
+        # anything still running inside one of our namespaces was started by this script
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+        ip netns del "$ns" 2>/dev/null || true
+    done
+    BG=(); NSES=(); TCPDUMPS=()
+}
+
+cleanup() {
+    local rc=$?
+    scenario_cleanup
+    if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_bg() { "$@" & BG+=($!); }
+
+ns_new() {   # ns_new SUFFIX [keep-ipv6]  -> namespace $NSP-SUFFIX with lo up
+    local ns=$NSP-$1
+    ip netns add "$ns"
+    NSES+=("$ns")
+    if [ "${2:-}" != keep-ipv6 ]; then
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    fi
+    ip -n "$ns" link set lo up
+}
+
+wait_for() {   # wait_for DESCRIPTION COMMAND...   (up to 10 s)
+    local what=$1; shift
+    for _ in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+    echo "timed out waiting for $what" >&2
+    return 1
+}
+
+listening() {   # listening NS PORT [-u]
+    [ -n "$(ip netns exec "$1" ss -Hln ${3:--t} "sport = :$2")" ]
+}
+
+tcpdump_start() {   # tcpdump_start NS OUTFILE TCPDUMP-ARGS...   (adds -U -w, waits until ready)
+    local ns=$1 out=$2; shift 2
+    local errlog=$WORK/tcpdump.$(basename "$out").log
+    # --immediate-mode: packets are not held back in kernel blocks when tcpdump is stopped;
+    # -B 65536 (KiB): in immediate mode every ring slot holds a full snaplen, so the default
+    # 2 MiB ring has only ~8 slots and drops bursts
+    ip netns exec "$ns" tcpdump --immediate-mode -B 65536 -U -Z root -w "$out" "$@" 2>"$errlog" &
+    TCPDUMPS+=($!)
+    wait_for "tcpdump on $out" grep -q "listening on" "$errlog"
+}
+
+tcpdump_stop_all() {   # let the last packets arrive, then SIGINT every tcpdump
+    local pid f
+    sleep 0.5
+    for pid in "${TCPDUMPS[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+    for pid in "${TCPDUMPS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    TCPDUMPS=()
+    # a capture with kernel drops would not hold what the programs sent: fail loudly
+    for f in "$WORK"/tcpdump.*.log; do
+        if ! grep -q "^0 packets dropped by kernel" "$f"; then
+            echo "tcpdump dropped packets or did not finish cleanly: $f" >&2
+            cat "$f" >&2
+            return 1
+        fi
+        mv "$f" "$f.done"
+    done
+}
+
+fact() { "$PY" "$TOOLS/facts.py" add --facts "$FACTS" "$@"; }
+
+# ---------------------------------------------------------------------------------------------
+# nginx with a few static files (mtimes fixed so ETag/Last-Modified repeat between runs)
+
+nginx_setup() {   # nginx_setup DIR LISTEN...   -> DIR/nginx.conf, DIR/www
+    local dir=$1; shift
+    mkdir -p "$dir/www" "$dir/tmp" "$dir/logs"
+    "$PY" - "$dir/www" <<'EOF'
+import sys, os
+www = sys.argv[1]
+open(os.path.join(www, "index.html"), "w").write(
+    "<!doctype html>\n<html><head><title>hopscope sample</title>"
+    "<link rel=stylesheet href=style.css></head>\n<body><h1>hopscope sample page</h1>\n"
+    + "".join(f"<p>paragraph {i}: the quick brown fox jumps over the lazy dog.</p>\n" for i in range(8))
+    + "</body></html>\n")
+open(os.path.join(www, "style.css"), "w").write(
+    "body { font-family: sans-serif; margin: 2em; }\nh1 { color: #345; }\np { line-height: 1.4; }\n")
+rows = ",\n".join(f'  {{"id": {i}, "name": "item-{i:04d}", "value": {i * 37 % 1000}}}' for i in range(120))
+open(os.path.join(www, "data.json"), "w").write("[\n" + rows + "\n]\n")
+EOF
+    touch -d @1700000000 "$dir/www"/*
+    {
+        echo "worker_processes 1; daemon off; user root;"
+        echo "error_log $dir/logs/error.log; pid $dir/nginx.pid;"
+        echo "events { worker_connections 64; }"
+        echo "http {"
+        echo "  access_log $dir/logs/access.log;"
+        echo "  client_body_temp_path $dir/tmp/body; proxy_temp_path $dir/tmp/proxy;"
+        echo "  fastcgi_temp_path $dir/tmp/fcgi; uwsgi_temp_path $dir/tmp/uwsgi; scgi_temp_path $dir/tmp/scgi;"
+        echo "  types { text/html html; text/css css; application/json json; }"
+        echo "  default_type application/octet-stream;"
+        echo "  keepalive_timeout 10;"
+        echo "  server {"
+        local l
+        for l in "$@"; do echo "    listen $l;"; done
+        echo "    root $dir/www;"
+        echo "  }"
+        echo "}"
+    } >"$dir/nginx.conf"
+}
+
+nginx_start() {   # nginx_start NS DIR PORT
+    start_bg ip netns exec "$1" nginx -p "$2" -c "$2/nginx.conf" -e "$2/logs/error.log"
+    wait_for "nginx" listening "$1" "$3"
+}
+
+curl_run() {   # curl_run NS TRACEPREFIX CURL-ARGS...   (one connection; bytes from --trace)
+    local ns=$1 prefix=$2; shift 2
+    # no proxy from the environment; -x / --socks5 given by the scenario still apply
+    ip netns exec "$ns" env -u http_proxy -u HTTP_PROXY -u https_proxy -u HTTPS_PROXY -u all_proxy \
+        -u ALL_PROXY -u no_proxy -u NO_PROXY curl -q -sS --trace "$prefix.trace" "$@" >"$prefix.body"
+    "$PY" "$TOOLS/curl_trace_bytes.py" "$prefix.trace" "$prefix" >"$prefix.json"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios
+
+# One curl keep-alive exchange with nginx on 127.0.0.1, recorded by several tcpdumps at once
+# (so these captures hold the same exchange with different link types / precisions / snaplen).
+scenario_http_loopback() {
+    log "http over loopback: keepalive, nanosecond, sll2, sll, snaplen, multi-if"
+    local ns=$NSP-lo4 d=$WORK/lo4
+    ns_new lo4
+    nginx_setup "$d" 127.0.0.1:8080
+    nginx_start "$ns" "$d" 8080
+    local f="tcp port 8080"
+    tcpdump_start "$ns" "$CAP/http-keepalive.pcap" -i lo "$f"
+    tcpdump_start "$ns" "$CAP/http-nanosecond.pcap" -i lo --time-stamp-precision=nano "$f"
+    tcpdump_start "$ns" "$CAP/http-sll2.pcap" -i any "$f"
+    tcpdump_start "$ns" "$CAP/http-sll.pcap" -i any -y LINUX_SLL "$f"
+    tcpdump_start "$ns" "$CAP/http-snaplen.pcap" -i lo -s 80 "$f"
+    curl_run "$ns" "$d/curl" --local-port 40001 \
+        http://127.0.0.1:8080/index.html http://127.0.0.1:8080/style.css \
+        http://127.0.0.1:8080/missing.html http://127.0.0.1:8080/data.json
+    tcpdump_stop_all
+    # pcapng with two interfaces of different link types: lo (EN10MB, ns timestamps) and
+    # any (LINUX_SLL2, us timestamps), both seeing the same exchange.
+    mergecap -F pcapng -w "$CAP/http-multi-if.pcapng" "$CAP/http-nanosecond.pcap" "$CAP/http-sll2.pcap"
+    local s="127.0.0.1:40001 127.0.0.1:8080 $d/curl curl--trace"
+    local sw="nginx 1.22 + curl 7.88 (4 URLs, one keep-alive connection), tcpdump 4.99"
+    local what="GET index.html, style.css, missing.html (404), data.json on one connection"
+    fact --file http-keepalive.pcap --software "$sw -i lo" --shows "$what" --stream "$s"
+    fact --file http-nanosecond.pcap --software "$sw -i lo --time-stamp-precision=nano" \
+        --shows "$what; nanosecond pcap magic a1b23c4d" --stream "$s"
+    fact --file http-sll2.pcap --software "$sw -i any" --shows "$what; LINUX_SLL2 framing" --stream "$s"
+    fact --file http-sll.pcap --software "$sw -i any -y LINUX_SLL" --shows "$what; LINUX_SLL framing" --stream "$s"
+    fact --file http-snaplen.pcap --software "$sw -i lo -s 80" \
+        --shows "$what; every frame cut to 80 bytes (caplen < len), payload mostly missing" \
+        --stream "$s" --incomplete "snaplen 80: the capture holds only the first bytes of each segment"
+    fact --file http-multi-if.pcapng --software "tcpdump -i lo --nano and tcpdump -i any, merged by mergecap -F pcapng" \
+        --shows "$what, seen twice: interface 0 lo EN10MB if_tsresol=9, interface 1 any LINUX_SLL2 if_tsresol=6" \
+        --stream "$s" --note "every packet appears twice, once per interface"
+    scenario_cleanup
+}
+
+scenario_http_ipv6() {
+    log "http over IPv6 loopback"
+    local ns=$NSP-lo6 d=$WORK/lo6
+    ns_new lo6 keep-ipv6
+    nginx_setup "$d" '[::1]:8080'
+    nginx_start "$ns" "$d" 8080
+    tcpdump_start "$ns" "$CAP/http-ipv6.pcap" -i lo "ip6 and tcp port 8080"
+    curl_run "$ns" "$d/curl" -g --local-port 40002 \
+        'http://[::1]:8080/index.html' 'http://[::1]:8080/style.css'
+    tcpdump_stop_all
+    fact --file http-ipv6.pcap --software "nginx 1.22 + curl 7.88 on [::1], tcpdump -i lo" \
+        --shows "2 GETs on one keep-alive connection over IPv6" \
+        --stream "[::1]:40002 [::1]:8080 $d/curl curl--trace"
+    scenario_cleanup
+}
+
+websocket_run() {   # websocket_run NAME COMPRESSION PORT LOCALPORT
+    local name=$1 comp=$2 port=$3 lport=$4
+    local ns=$NSP-$name d=$WORK/$name
+    ns_new "$name"
+    mkdir -p "$d"
+    start_bg ip netns exec "$ns" "$PY" "$HERE/ws_server.py" 127.0.0.1 "$port" --compression "$comp"
+    wait_for "ws server" listening "$ns" "$port"
+    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port $port"
+    ip netns exec "$ns" "$PY" "$HERE/ws_client.py" "ws://127.0.0.1:$port/echo" \
+        --local "127.0.0.1:$lport" --log "$d/ws" --compression "$comp"
+    tcpdump_stop_all
+}
+
+scenario_websocket_echo() {
+    log "websocket echo (no compression)"
+    websocket_run websocket-echo none 8765 40003
+    fact --file websocket-echo.pcap --software "Python websockets 17 server (echo) and client, tcpdump -i lo" \
+        --shows "upgrade, text (two short ones and one of 68,000 bytes, 64-bit length), binary (512 and 15 bytes), ping/pong, close 1000 'bye'; compression=None" \
+        --stream "127.0.0.1:40003 127.0.0.1:8765 $WORK/websocket-echo/ws ws_client.py-transport-log"
+    scenario_cleanup
+}
+
+scenario_websocket_deflate() {
+    log "websocket echo (permessage-deflate)"
+    websocket_run websocket-deflate deflate 8766 40004
+    fact --file websocket-deflate.pcap --software "Python websockets 17 server (echo) and client, tcpdump -i lo" \
+        --shows "same messages as websocket-echo with permessage-deflate negotiated (RSV1 compressed frames)" \
+        --stream "127.0.0.1:40004 127.0.0.1:8766 $WORK/websocket-deflate/ws ws_client.py-transport-log"
+    scenario_cleanup
+}
+
+# curl through tinyproxy to nginx: one absolute-URI GET (proxy opens its own connection to
+# nginx) and one CONNECT tunnel (curl -p), both hops captured on the same loopback.
+scenario_http_proxy() {
+    log "http through tinyproxy (forward GET and CONNECT)"
+    local ns=$NSP-proxy d=$WORK/proxy
+    ns_new proxy
+    nginx_setup "$d" 127.0.0.1:8080
+    nginx_start "$ns" "$d" 8080
+    cat >"$d/tinyproxy.conf" <<EOF
+User root
+Group root
+Port 8888
+Listen 127.0.0.1
+Timeout 30
+MaxClients 8
+Allow 127.0.0.1
+ConnectPort 8080
+LogLevel Info
+LogFile "$d/logs/tinyproxy.log"
+PidFile "$d/tinyproxy.pid"
+EOF
+    start_bg ip netns exec "$ns" tinyproxy -d -c "$d/tinyproxy.conf" 2>>"$d/logs/tinyproxy.stderr"
+    wait_for "tinyproxy" listening "$ns" 8888
+    tcpdump_start "$ns" "$CAP/http-proxy.pcap" -i lo "tcp port 8888 or tcp port 8080"
+    curl_run "$ns" "$d/get" --local-port 40010 -x http://127.0.0.1:8888 http://127.0.0.1:8080/index.html
+    curl_run "$ns" "$d/connect" --local-port 40011 -p -x http://127.0.0.1:8888 \
+        http://127.0.0.1:8080/style.css http://127.0.0.1:8080/data.json
+    tcpdump_stop_all
+    fact --file http-proxy.pcap --software "curl 7.88 -> tinyproxy 1.11 -> nginx 1.22 on loopback, tcpdump -i lo" \
+        --shows "4 TCP connections: curl->proxy 'GET http://127.0.0.1:8080/index.html' and the proxy's own connection to nginx (Via header added); curl->proxy 'CONNECT 127.0.0.1:8080' tunnel carrying 2 keep-alive GETs and the proxy's tunnel connection to nginx" \
+        --stream "127.0.0.1:40010 127.0.0.1:8888 $d/get curl--trace" \
+        --stream "127.0.0.1:40011 127.0.0.1:8888 $d/connect curl--trace" \
+        --follow-server 127.0.0.1:8080 \
+        --note "the proxy->nginx connections use ephemeral client ports (not fixed); their bytes come from tshark's follow"
+    scenario_cleanup
+}
+
+# curl through microsocks (SOCKS5) to nginx: two GETs through one tunnel.
+scenario_socks5() {
+    log "http through microsocks (SOCKS5)"
+    local ns=$NSP-socks d=$WORK/socks
+    ns_new socks
+    nginx_setup "$d" 127.0.0.1:8080
+    nginx_start "$ns" "$d" 8080
+    start_bg ip netns exec "$ns" microsocks -i 127.0.0.1 -p 1080 >>"$d/logs/microsocks.log" 2>&1
+    wait_for "microsocks" listening "$ns" 1080
+    tcpdump_start "$ns" "$CAP/socks5.pcap" -i lo "tcp port 1080 or tcp port 8080"
+    curl_run "$ns" "$d/curl" --local-port 40012 --socks5 127.0.0.1:1080 \
+        http://127.0.0.1:8080/index.html http://127.0.0.1:8080/style.css
+    tcpdump_stop_all
+    # curl --trace does not log the SOCKS5 handshake: take the client connection's bytes from
+    # tshark's follow, require curl's traced bytes to be exactly their tail, parse the handshake
+    "$PY" "$TOOLS/facts.py" socks-prefix --pcap "$CAP/socks5.pcap" --client 127.0.0.1:40012 \
+        --trace-prefix "$d/curl" --out "$d/socks"
+    fact --file socks5.pcap --software "curl 7.88 --socks5 -> microsocks 1.0.3 -> nginx 1.22 on loopback, tcpdump -i lo" \
+        --shows "SOCKS5 greeting (no auth), CONNECT 127.0.0.1:8080 by IPv4 address, then 2 keep-alive GETs through the tunnel; plus microsocks' own connection to nginx" \
+        --stream "127.0.0.1:40012 127.0.0.1:1080 $d/socks tshark-follow+curl--trace" \
+        --note-file "$d/socks.details.json" --follow-server 127.0.0.1:8080
+    scenario_cleanup
+}
+
+# Two namespaces (client A, server B) joined through tools/wire.py over a veth trunk in ns M.
+wire_topology() {   # wire_topology NAME SUBNET(/24 prefix, e.g. 192.0.2) WIRE-ARGS...
+    local name=$1 net=$2; shift 2
+    local a=$NSP-$name-a b=$NSP-$name-b m=$NSP-$name-m
+    ns_new "$name-a"; ns_new "$name-b"; ns_new "$name-m"
+    ip -n "$m" link add trunk-a mtu 1600 address 02:00:00:00:01:0a type veth peer name trunk-b mtu 1600 address 02:00:00:00:01:0b
+    ip -n "$m" link set trunk-a up
+    ip -n "$m" link set trunk-b up
+    start_bg ip netns exec "$m" "$PY" "$TOOLS/wire.py" --tap-a tap-a --tap-b tap-b --ns-a "$a" --ns-b "$b" \
+        --trunk-a trunk-a --trunk-b trunk-b --ready "$WORK/$name.wire.ready" --stats "$WORK/$name.wire.stats" "$@"
+    WIRE_PID=${BG[-1]}
+    wait_for "wire" test -e "$WORK/$name.wire.ready"
+    ip -n "$a" link set tap-a address 02:00:00:00:00:0a up
+    ip -n "$b" link set tap-b address 02:00:00:00:00:0b up
+    ip -n "$a" addr add "$net.1/24" dev tap-a
+    ip -n "$b" addr add "$net.2/24" dev tap-b
+    # static neighbours: no ARP needed across the wire (keeps the captures to the TCP exchange)
+    ip -n "$a" neigh replace "$net.2" lladdr 02:00:00:00:00:0b dev tap-a nud permanent
+    ip -n "$b" neigh replace "$net.1" lladdr 02:00:00:00:00:0a dev tap-b nud permanent
+}
+
+http_server_start() {   # http_server_start NS ADDR PORT DIR
+    mkdir -p "$4"
+    "$PY" -c 'import sys; open(sys.argv[1] + "/hello.txt", "w").write("hello from python http.server\n" * 40)' "$4"
+    "$PY" -c 'import sys; open(sys.argv[1] + "/big.txt", "w").write("".join(f"{i:06d} some text to fill a few full-size frames\n" for i in range(200)))' "$4"
+    touch -d @1700000000 "$4"/*
+    # python's http.server, switched to HTTP/1.1 so curl can keep the connection alive
+    start_bg ip netns exec "$1" "$PY" -c 'import functools, http.server as h, sys
+d, addr, port = sys.argv[1:4]
+h.SimpleHTTPRequestHandler.protocol_version = "HTTP/1.1"
+h.ThreadingHTTPServer((addr, int(port)), functools.partial(h.SimpleHTTPRequestHandler, directory=d)).serve_forever()' "$4" "$2" "$3" 2>>"$WORK/http.server.log"
+    wait_for "http.server" listening "$1" "$3"
+}
+
+scenario_http_vlan() {
+    log "http over an 802.1Q trunk (VLAN 100)"
+    local name=vlan d=$WORK/vlan
+    wire_topology "$name" 192.0.2 --tag vlan:100
+    http_server_start "$NSP-$name-b" 192.0.2.2 8000 "$d/www"
+    tcpdump_start "$NSP-$name-m" "$CAP/http-vlan.pcap" -i trunk-a "vlan 100 and tcp port 8000"
+    curl_run "$NSP-$name-a" "$d/curl" --local-port 40005 http://192.0.2.2:8000/hello.txt http://192.0.2.2:8000/big.txt
+    tcpdump_stop_all
+    fact --file http-vlan.pcap --software "Python 3.11 http.server (HTTP/1.1) + curl 7.88 in two namespaces, frames carried over a veth trunk by tools/wire.py --tag vlan:100, tcpdump -i trunk-a" \
+        --shows "2 GETs on one keep-alive connection, every frame 802.1Q-tagged VLAN 100" \
+        --stream "192.0.2.1:40005 192.0.2.2:8000 $d/curl curl--trace"
+    scenario_cleanup
+}
+
+scenario_http_qinq() {
+    log "http over an 802.1ad/802.1Q (QinQ) trunk"
+    local name=qinq d=$WORK/qinq
+    wire_topology "$name" 198.51.100 --tag qinq:200:100
+    http_server_start "$NSP-$name-b" 198.51.100.2 8000 "$d/www"
+    tcpdump_start "$NSP-$name-m" "$CAP/http-qinq.pcap" -i trunk-a "vlan 200 and vlan 100 and tcp port 8000"
+    curl_run "$NSP-$name-a" "$d/curl" --local-port 40006 http://198.51.100.2:8000/hello.txt
+    tcpdump_stop_all
+    fact --file http-qinq.pcap --software "Python 3.11 http.server (HTTP/1.1) + curl 7.88 in two namespaces, tools/wire.py --tag qinq:200:100, tcpdump -i trunk-a" \
+        --shows "one GET, every frame double-tagged: outer 802.1ad (0x88a8) VLAN 200, inner 802.1Q VLAN 100" \
+        --stream "198.51.100.1:40006 198.51.100.2:8000 $d/curl curl--trace"
+    scenario_cleanup
+}
+
+scenario_tcp_reorder_midstream() {
+    log "tcp with delay/reorder/duplication/loss, capture started mid-connection"
+    local name=reorder d=$WORK/reorder
+    mkdir -p "$d"
+    wire_topology "$name" 192.0.2 --delay-ms 10 --reorder 0.25 --dup 0.05 --loss 0.02 --seed 7 --grace 3
+    local cb=60000 sb=36000
+    start_bg ip netns exec "$NSP-$name-b" "$PY" "$TOOLS/tcp_peer.py" server 192.0.2.2 9000 \
+        --client-bytes $cb --server-bytes $sb --log "$d/server" >/dev/null
+    wait_for "tcp_peer server" listening "$NSP-$name-b" 9000
+    start_bg ip netns exec "$NSP-$name-a" "$PY" "$TOOLS/tcp_peer.py" client 192.0.2.2 9000 --local 192.0.2.1:40007 \
+        --client-bytes $cb --server-bytes $sb --signal "$d/sig" --log "$d/client" >/dev/null
+    local client_pid=${BG[-1]}
+    wait_for "client connected" test -e "$d/sig.connected"
+    sleep 1
+    tcpdump_start "$NSP-$name-m" "$CAP/tcp-reorder-midstream.pcap" -i trunk-a "tcp port 9000"
+    touch "$d/sig.go"
+    wait "$client_pid"
+    tcpdump_stop_all
+    stop_pid "$WIRE_PID" TERM   # writes its counters
+    tr '\n' ' ' <"$WORK/$name.wire.stats" >"$d/wire.txt"
+    fact --file tcp-reorder-midstream.pcap --software "tools/tcp_peer.py client/server (Linux TCP) in two namespaces, tools/wire.py delay 10ms reorder 25% duplicate 5% loss 2% on both directions (first 3 data segments per direction unimpaired), tcpdump -i trunk-a started after connect" \
+        --shows "no handshake in the capture; 60,000 bytes client->server, then 36,000 bytes back, with reordering, duplicates, losses and retransmissions; FINs at the end, then RSTs from the closed server answering late duplicates" \
+        --stream "192.0.2.1:40007 192.0.2.2:9000 $d/client tcp_peer.py-generated-payload" \
+        --note "wire.py counters for the whole connection (TCP segments without SYN, both directions): $(cat "$d/wire.txt")"
+    scenario_cleanup
+}
+
+veth_pair() {   # veth_pair NAME  -> namespaces NAME-a (v-a) and NAME-b (v-b), MTU 1500
+    local name=$1
+    ns_new "$name-a" "${2:-}"; ns_new "$name-b" "${2:-}"
+    ip link add "hs$$v-a" type veth peer name "hs$$v-b"
+    ip link set "hs$$v-a" netns "$NSP-$name-a" name v-a address 02:00:00:00:02:0a mtu 1500
+    ip link set "hs$$v-b" netns "$NSP-$name-b" name v-b address 02:00:00:00:02:0b mtu 1500
+    ip -n "$NSP-$name-a" link set v-a up
+    ip -n "$NSP-$name-b" link set v-b up
+}
+
+scenario_udp_fragments() {
+    log "udp datagrams fragmented by the kernel (IPv4 and IPv6)"
+    local name=udpf
+    veth_pair "$name"
+    local a=$NSP-$name-a b=$NSP-$name-b
+    ip -n "$a" addr add 192.0.2.1/24 dev v-a
+    ip -n "$b" addr add 192.0.2.2/24 dev v-b
+    ip -n "$a" neigh replace 192.0.2.2 lladdr 02:00:00:00:02:0b dev v-a nud permanent
+    ip -n "$b" neigh replace 192.0.2.1 lladdr 02:00:00:00:02:0a dev v-b nud permanent
+    start_bg ip netns exec "$b" "$PY" "$TOOLS/udp_frag.py" server 192.0.2.2 5000 --reply-bytes 3000 --count 2 >/dev/null
+    wait_for "udp server" listening "$b" 5000 -u
+    tcpdump_start "$a" "$CAP/udp-fragments.pcap" -i v-a "udp or (ip[6:2] & 0x1fff != 0)"
+    ip netns exec "$a" "$PY" "$TOOLS/udp_frag.py" client 192.0.2.2 5000 --local 192.0.2.1:40008 \
+        --send-bytes 4000 --count 2 >"$WORK/udpf.json"
+    tcpdump_stop_all
+    fact --file udp-fragments.pcap --software "tools/udp_frag.py (Linux UDP sockets) over a veth pair with MTU 1500 between two namespaces, tcpdump -i v-a" \
+        --shows "2 UDP requests of 4000 bytes (3 IPv4 fragments each) and 2 replies of 3000 bytes (3 fragments each), 192.0.2.1:40008 <-> 192.0.2.2:5000" \
+        --note-file <(printf '{"udp_exchanges": %s}' "$(cat "$WORK/udpf.json")")
+    scenario_cleanup
+
+    name=udpf6
+    veth_pair "$name" keep-ipv6
+    a=$NSP-$name-a b=$NSP-$name-b
+    ip -n "$a" addr add fd00::1/64 dev v-a nodad
+    ip -n "$b" addr add fd00::2/64 dev v-b nodad
+    ip -n "$a" neigh replace fd00::2 lladdr 02:00:00:00:02:0b dev v-a nud permanent
+    ip -n "$b" neigh replace fd00::1 lladdr 02:00:00:00:02:0a dev v-b nud permanent
+    start_bg ip netns exec "$b" "$PY" "$TOOLS/udp_frag.py" server fd00::2 5000 --reply-bytes 3000 --count 2 >/dev/null
+    wait_for "udp6 server" listening "$b" 5000 -u
+    tcpdump_start "$a" "$CAP/udp6-fragments.pcap" -i v-a "ip6 and (udp or ip6[6] == 44)"
+    ip netns exec "$a" "$PY" "$TOOLS/udp_frag.py" client fd00::2 5000 --local '[fd00::1]:40009' \
+        --send-bytes 4000 --count 2 >"$WORK/udpf6.json"
+    tcpdump_stop_all
+    fact --file udp6-fragments.pcap --software "tools/udp_frag.py over a veth pair (MTU 1500) between two namespaces, IPv6, tcpdump -i v-a" \
+        --shows "2 UDP requests of 4000 bytes and 2 replies of 3000 bytes, each in IPv6 Fragment-header fragments, [fd00::1]:40009 <-> [fd00::2]:5000" \
+        --note-file <(printf '{"udp_exchanges": %s}' "$(cat "$WORK/udpf6.json")")
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
+# Captures derived from recorded ones by the checked-in tools (need http_loopback first)
+
+scenario_derived() {
+    log "derived captures: big-endian, overlap, ip fragments, corrupt"
+    local src=$CAP/http-keepalive.pcap
+    local s="127.0.0.1:40001 127.0.0.1:8080 $WORK/lo4/curl"
+    if [ ! -e "$src" ] || [ ! -e "$WORK/lo4/curl.sent" ]; then
+        echo "scenario_derived needs scenario_http_loopback in the same run" >&2
+        return 1
+    fi
+    "$PY" "$TOOLS/pcap_swap_endian.py" "$src" "$CAP/http-bigendian.pcap"
+    fact --file http-bigendian.pcap --software "tools/pcap_swap_endian.py from http-keepalive.pcap" \
+        --shows "same packets as http-keepalive.pcap, big-endian pcap headers (magic bytes a1 b2 c3 d4)" \
+        --stream "$s curl--trace"
+
+    "$PY" "$TOOLS/resegment.py" "$src" "$CAP/tcp-overlap.pcap" --seed 11 --max-piece 300 --facts "$WORK/overlap.json"
+    fact --file tcp-overlap.pcap --software "tools/resegment.py --seed 11 from http-keepalive.pcap" \
+        --shows "the keep-alive stream's data re-cut into overlapping, duplicated, shuffled segments (same bytes); checksums recomputed" \
+        --stream "$s curl--trace" --note-file "$WORK/overlap.json"
+    "$PY" "$TOOLS/resegment.py" "$src" "$CAP/tcp-overlap-conflict.pcap" --seed 11 --max-piece 300 --conflict \
+        --facts "$WORK/conflict.json" --alt-prefix "$WORK/conflict-last"
+    fact --file tcp-overlap-conflict.pcap --software "tools/resegment.py --seed 11 --max-piece 300 --conflict from http-keepalive.pcap" \
+        --shows "as tcp-overlap.pcap, plus one later segment whose overlap carries DIFFERENT bytes than the first copy (see notes)" \
+        --stream "$s resegment.py-first-copy-wins" --note-file "$WORK/conflict.json" \
+        --alt-stream "$WORK/conflict-last last-copy-wins"
+
+    "$PY" "$TOOLS/ipfrag.py" "$src" "$CAP/tcp-fragments.pcap" --min-payload 800 --frag-size 552 \
+        --facts "$WORK/tcpfrag.json"
+    fact --file tcp-fragments.pcap --software "tools/ipfrag.py from http-keepalive.pcap" \
+        --shows "same exchange, every IPv4 packet with more than 800 bytes of TCP payload split into IPv4 fragments of at most 552 data bytes, as for a 576-byte MTU (last fragment first for the first such packet)" \
+        --stream "$s curl--trace" --note-file "$WORK/tcpfrag.json"
+
+    "$PY" "$TOOLS/corrupt.py" "$src" "$CAP/corrupt-truncated.pcap" "$CAP/corrupt-garbage.pcap" \
+        --facts "$WORK/corrupt"
+    fact --file corrupt-truncated.pcap --software "tools/corrupt.py: http-keepalive.pcap cut inside a packet record" \
+        --shows "a pcap file that ends in the middle of a packet's data" --note-file "$WORK/corrupt.truncated.json"
+    fact --file corrupt-garbage.pcap --software "tools/corrupt.py: valid header + first packet of http-keepalive.pcap, then a record header with caplen 0x7fffffff" \
+        --shows "a record header announcing an absurd captured length" --note-file "$WORK/corrupt.garbage.json"
+}
+
+ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 http_vlan http_qinq
+     tcp_reorder_midstream udp_fragments derived)
+
+main() {
+    [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }
+    local list=("$@")
+    [ ${#list[@]} -gt 0 ] || list=("${ALL[@]}")
+    local sc
+    for sc in "${list[@]}"; do
+        "scenario_$sc"
+        scenario_cleanup
+    done
+    cp "$CAP"/* "$OUT"/
+    "$PY" "$TOOLS/facts.py" finish --facts "$FACTS" --dir "$OUT"
+    log "done: $(ls "$CAP" | wc -l) captures written to $OUT"
+}
+
+main "$@"

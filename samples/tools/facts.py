@@ -1,0 +1,387 @@
+#!/usr/bin/env python3
+"""Collect facts about the sample captures into samples/expected.json and samples/README.md.
+
+  facts.py add --facts DIR --file NAME --software TEXT --shows TEXT
+               [--stream "CLIENT SERVER PREFIX SOURCE"]... [--alt-stream "PREFIX SOURCE"]
+               [--incomplete TEXT] [--note TEXT]... [--note-file JSON]...
+      Records what record.sh knows about one capture. PREFIX.sent / PREFIX.recv hold the exact
+      client->server / server->client bytes as logged by the programs (curl --trace,
+      ws_client.py, tcp_peer.py) or computed by the tool that made a derived capture; SOURCE
+      says which.
+
+  facts.py finish --facts DIR --dir SAMPLES
+      Merges the recorded facts into SAMPLES/expected.json (entries for captures not recorded
+      in this run are kept), adds what tshark/capinfos-independent parsing and tshark say about
+      every capture (packets, link types, TCP connections, tshark's own reassembly of each
+      stream as a second opinion), and rewrites SAMPLES/README.md from it.
+"""
+import argparse
+import glob
+import hashlib
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pcaplib import LINKTYPE_NAMES  # noqa: E402
+
+
+def stream_facts(prefix):
+    with open(prefix + ".sent", "rb") as f:
+        c = f.read()
+    with open(prefix + ".recv", "rb") as f:
+        s = f.read()
+    return {"client_bytes": len(c), "server_bytes": len(s),
+            "client_sha256": hashlib.sha256(c).hexdigest(),
+            "server_sha256": hashlib.sha256(s).hexdigest()}
+
+
+def cmd_add(a):
+    entry = {"file": a.file, "software": a.software, "shows": a.shows, "streams": []}
+    for spec in a.stream or []:
+        client, server, prefix, source = spec.split()
+        st = {"client": client, "server": server}
+        st.update(stream_facts(prefix))
+        st["source"] = source
+        if a.incomplete:
+            st["complete_in_capture"] = False
+            st["incomplete_because"] = a.incomplete
+        entry["streams"].append(st)
+    for spec in a.alt_stream or []:
+        prefix, source = spec.split()
+        alt = stream_facts(prefix)
+        alt["source"] = source
+        entry["streams"][-1]["alternative"] = alt
+    notes = list(a.note or [])
+    details = {}
+    for nf in a.note_file or []:
+        with open(nf) as f:
+            details.update(json.load(f))
+    if notes:
+        entry["notes"] = notes
+    if a.follow_server:
+        entry["follow_servers"] = a.follow_server
+    if details:
+        entry["details"] = details
+    with open(os.path.join(a.facts, a.file + ".json"), "w") as f:
+        json.dump(entry, f, indent=1)
+
+
+def cmd_socks_prefix(a):
+    """Stream bytes of a SOCKS5 client connection: tshark's follow of the capture, checked
+    against curl's trace (which logs everything after the SOCKS5 handshake) and with the
+    handshake parsed."""
+    out, _ = tshark(a.pcap, "-T", "fields", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src",
+                    "-e", "tcp.srcport")
+    idx = next(r.split("\t")[0] for r in out.splitlines()
+               if endpoint(*r.split("\t")[1:4]) == a.client)
+    c, s = follow_bytes(a.pcap, idx, a.client)
+    tc = open(a.trace_prefix + ".sent", "rb").read()
+    ts = open(a.trace_prefix + ".recv", "rb").read()
+    if not (c.endswith(tc) and s.endswith(ts)):
+        raise SystemExit("socks-prefix: curl's traced bytes are not the tail of the captured stream")
+    hc, hs = c[:len(c) - len(tc)], s[:len(s) - len(ts)]
+    # client: VER NMETHODS METHODS... then VER CMD RSV ATYP ADDR PORT
+    nm = hc[1]
+    req = hc[2 + nm:]
+    assert hc[0] == 5 and req[0] == 5 and req[1] == 1, "not a SOCKS5 CONNECT"
+    assert hs[0] == 5 and hs[2] == 5 and hs[3] == 0, "SOCKS5 request not granted"
+    open(a.out + ".sent", "wb").write(c)
+    open(a.out + ".recv", "wb").write(s)
+    with open(a.out + ".details.json", "w") as f:
+        json.dump({"socks5_client_handshake_hex": hc.hex(), "socks5_server_handshake_hex": hs.hex(),
+                   "summary": f"SOCKS5 handshake: client {hc.hex()} ({len(hc)} B), server "
+                              f"{hs.hex()} ({len(hs)} B); the rest of the stream is the HTTP "
+                              f"curl logged in --trace"}, f, indent=1)
+
+
+# --- reading the files ourselves ---------------------------------------------------------------
+
+def interfaces(path):
+    """[(link type name, tsresol digits)] from the file headers (classic pcap or pcapng)."""
+    with open(path, "rb") as f:
+        buf = f.read()
+    magic = buf[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        e = "<" if magic[0] in (0xD4, 0x4D) else ">"
+        nano = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+        (lt,) = struct.unpack_from(e + "I", buf, 20)
+        return [(LINKTYPE_NAMES.get(lt, str(lt)), 9 if nano else 6)]
+    if magic == b"\x0a\x0d\x0d\x0a":
+        out, off, e = [], 0, "<"
+        while off + 12 <= len(buf):
+            if off == 0 or struct.unpack_from(e + "I", buf, off)[0] == 0x0A0D0D0A:
+                e = "<" if buf[off + 8:off + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+            btype, blen = struct.unpack_from(e + "II", buf, off)
+            if btype == 1:
+                (lt,) = struct.unpack_from(e + "H", buf, off + 8)
+                res, o = 6, off + 16
+                while o + 4 <= off + blen - 4:
+                    code, ln = struct.unpack_from(e + "HH", buf, o)
+                    if code == 0:
+                        break
+                    if code == 9:
+                        v = buf[o + 4]
+                        res = v if not v & 0x80 else -(v & 0x7F)
+                    o += 4 + ((ln + 3) & ~3)
+                out.append((LINKTYPE_NAMES.get(lt, str(lt)), res))
+            if blen < 12:
+                break
+            off += blen
+        return out
+    return []
+
+
+def tshark(path, *args):
+    p = subprocess.run(["tshark", "-r", path, *args], capture_output=True, text=True)
+    err = "\n".join(l for l in p.stderr.splitlines()
+                    if l.strip() and "could be dangerous" not in l)
+    return p.stdout, err.strip()
+
+
+def endpoint(addr4, addr6, port):
+    return f"[{addr6}]:{port}" if addr6 else f"{addr4}:{port}"
+
+
+def follow(path, idx, client):
+    got = follow_bytes(path, idx, client)
+    if got is None:
+        return None
+    c, s = got
+    return {"client_bytes": len(c), "server_bytes": len(s),
+            "client_sha256": hashlib.sha256(c).hexdigest(),
+            "server_sha256": hashlib.sha256(s).hexdigest()}
+
+
+def follow_bytes(path, idx, client):
+    out, _ = tshark(path, "-qz", f"follow,tcp,raw,{idx}")
+    node0 = None
+    c, s = bytearray(), bytearray()
+    for line in out.splitlines():
+        m = re.match(r"^Node 0: (.*)$", line)
+        if m:
+            node0 = m.group(1)
+            continue
+        if re.match(r"^\t?[0-9a-f]+$", line):
+            (s if line.startswith("\t") else c).extend(bytes.fromhex(line.strip()))
+    if node0 is None:
+        return None
+    client_port = client.rsplit(":", 1)[1]
+    if not node0.endswith(":" + client_port):
+        c, s = s, c
+    return bytes(c), bytes(s)
+
+
+def measure(path, entry):
+    out, err = tshark(path, "-T", "fields", "-e", "frame.number", "-e", "tcp.stream",
+                      "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport",
+                      "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "tcp.flags")
+    rows = [r.split("\t") for r in out.splitlines()]
+    entry["packets"] = len(rows)
+    conns = sorted({r[1] for r in rows if len(r) > 1 and r[1]}, key=int)
+    entry["tcp_connections"] = len(conns)
+    entry["tshark_read_error"] = err.splitlines()[-1] if err else None
+    ifs = interfaces(path)
+    entry["link_types"] = [lt for lt, _ in ifs]
+    entry["timestamp_resolution_digits"] = [r for _, r in ifs]
+    entry["bytes"] = os.path.getsize(path)
+    # connections to a --follow-server endpoint that the programs did not log: tshark's bytes
+    known = {st["client"] for st in entry.get("streams", []) if st.get("source") != "tshark-follow"}
+    entry["streams"] = [st for st in entry.get("streams", []) if st.get("source") != "tshark-follow"]
+    for server in entry.get("follow_servers", []):
+        for r in rows:
+            if len(r) >= 9 and r[1] and r[8] and int(r[8], 16) & 0x12 == 0x02:  # SYN
+                src = endpoint(r[2].split(",")[0], r[3].split(",")[0], r[4].split(",")[0])
+                dst = endpoint(r[5].split(",")[0], r[6].split(",")[0], r[7].split(",")[0])
+                if dst == server and src not in known:
+                    known.add(src)
+                    fo = follow(path, r[1], src)
+                    st = {"client": src, "server": dst}
+                    st.update(fo or {})
+                    st["source"] = "tshark-follow"
+                    st["note"] = "not logged by the programs; client port is ephemeral"
+                    entry["streams"].append(st)
+    # map each expected stream to tshark's tcp.stream index by the client endpoint
+    for st in entry.get("streams", []):
+        idx = None
+        for r in rows:
+            if len(r) >= 5 and r[1]:
+                src = endpoint(r[2].split(",")[0], r[3].split(",")[0], r[4].split(",")[0])
+                if src == st["client"]:
+                    idx = r[1]
+                    break
+        if idx is None or st["source"] == "tshark-follow":
+            st["tshark_follow"] = None if idx is None else {"tcp_stream_index": int(idx)}
+            continue
+        fo = follow(path, idx, st["client"])
+        if fo is not None:
+            fo["agrees"] = all(fo[k] == st[k] for k in ("client_bytes", "server_bytes",
+                                                          "client_sha256", "server_sha256"))
+            fo["tcp_stream_index"] = int(idx)
+        st["tshark_follow"] = fo
+
+
+PREAMBLE = """\
+# Sample captures
+
+Small packet captures recorded from real software on a Debian 12 machine (Linux, tcpdump 4.99.3 /
+libpcap 1.10.3, tshark 4.0.17, nginx 1.22.1, curl 7.88.1, Python 3.11, `websockets` 17), plus a
+few derived from them by the checked-in tools in `tools/` (documented per file below).
+
+Re-create everything (as root) with:
+
+```sh
+sudo samples/record.sh            # all scenarios; rewrites the captures, expected.json and this file
+sudo samples/record.sh http_ipv6  # one scenario (names: see ALL= in record.sh)
+```
+
+How they were made:
+
+- Every scenario runs in network namespaces created (and deleted) by `record.sh`. "Loopback" means
+  the loopback interface of a private namespace; two-host scenarios use 192.0.2.0/24,
+  198.51.100.0/24 and fd00::/64 on links between private namespaces. Client ports are fixed
+  (`curl --local-port`, bound sockets), so the 4-tuples below repeat between runs; timestamps,
+  `Date:` headers, ISNs and WebSocket masking keys do not.
+- The recording kernel has no 802.1Q VLAN devices and no netem qdisc. VLAN/QinQ tagging and
+  delay/reorder/duplicate/loss are done by `tools/wire.py`: the client and server are real Linux
+  TCP stacks on TAP devices in two namespaces; `wire.py` pushes the tag(s) (and applies the
+  impairment) and sends every frame over a real veth pair (the "trunk"), pops the tags at the far
+  end and hands the frame to the other TAP. tcpdump captures on the trunk veth.
+- Captures on `lo` carry the checksums of a loopback (offloaded) path: tshark/tcpdump may call
+  TCP checksums incorrect; that is how Linux loopback traffic looks. Derived captures made by
+  `tools/resegment.py` and `tools/ipfrag.py` have recomputed, correct IPv4 and TCP checksums.
+
+Facts for tests are in [`expected.json`](expected.json), one object per capture:
+
+- `packets`, `tcp_connections`: as tshark 4.0 sees them (`tshark -r F | wc -l`; number of distinct
+  non-empty `tcp.stream` values, i.e. `tshark -r F -T fields -e tcp.stream | grep . | sort -u | wc -l`).
+- `link_types`, `timestamp_resolution_digits`: read from the file headers (one per interface).
+- `streams[]`: one per TCP connection whose bytes are known: `client`, `server`, and the exact
+  bytes each side sent (`client_bytes`/`client_sha256` = client->server payload,
+  `server_bytes`/`server_sha256` = server->client), counted once, as the programs logged them
+  (`source`: `curl--trace` = curl's `--trace` hex dump; `ws_client.py-transport-log`;
+  `tcp_peer.py-generated-payload`; `resegment.py-first-copy-wins` = the original bytes, which are
+  the first copy of every overlap in file order). `tshark_follow` is tshark's own reassembly
+  (`-z follow,tcp,raw`) as a second opinion, with `agrees`.
+- `details`: tool-specific facts (fragment offsets, conflicting bytes, corrupt offsets, ...).
+
+| File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
+|---|---|---|---|---|---|---|
+"""
+
+
+def readme_row(e):
+    lts = ", ".join(f"{lt} ({'ns' if r == 9 else 'us' if r == 6 else r})"
+                    for lt, r in zip(e["link_types"], e["timestamp_resolution_digits"]))
+    streams = []
+    for st in e.get("streams", []):
+        t = (f"{st['client']} -> {st['server']}: {st['client_bytes']} B `{st['client_sha256']}` / "
+             f"{st['server_bytes']} B `{st['server_sha256']}`")
+        if st.get("complete_in_capture") is False:
+            t += " (not all in the capture)"
+        if st["source"] == "tshark-follow":
+            t += " (from tshark's follow)"
+        if "alternative" in st:
+            alt = st["alternative"]
+            t += (f"; if the LAST copy wins: {alt['client_bytes']} B `{alt['client_sha256']}` / "
+                  f"{alt['server_bytes']} B `{alt['server_sha256']}`")
+        streams.append(t)
+    shows = e["shows"]
+    det = e.get("details", {})
+    if "summary" in det:
+        shows += ". " + det["summary"]
+    cells = [f"`{e['file']}`", e["software"], lts, shows, str(e["packets"]),
+             str(e["tcp_connections"]), "<br>".join(streams) or "-"]
+    return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |\n"
+
+
+def cmd_finish(a):
+    path = os.path.join(a.dir, "expected.json")
+    entries = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for e in json.load(f)["captures"]:
+                entries[e["file"]] = e
+    for ff in sorted(glob.glob(os.path.join(a.facts, "*.json"))):
+        with open(ff) as f:
+            e = json.load(f)
+        entries[e["file"]] = e
+    present = {os.path.basename(p) for p in glob.glob(os.path.join(a.dir, "*.pcap*"))}
+    out = []
+    for name in sorted(entries):
+        if name not in present:
+            print(f"facts: {name} has no capture file; dropped", file=sys.stderr)
+            continue
+        e = entries[name]
+        measure(os.path.join(a.dir, name), e)
+        out.append(e)
+    missing = present - {e["file"] for e in out}
+    for m in sorted(missing):
+        print(f"facts: {m} has no recorded facts", file=sys.stderr)
+    doc = {"about": "Facts about the captures in samples/, written by samples/tools/facts.py "
+                    "(run by samples/record.sh). See samples/README.md for field meanings.",
+           "captures": out}
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+    with open(os.path.join(a.dir, "README.md"), "w") as f:
+        f.write(PREAMBLE)
+        for e in out:
+            f.write(readme_row(e))
+        f.write(README_TAIL)
+    bad = [(e["file"], st["client"]) for e in out for st in e.get("streams", [])
+           if st.get("complete_in_capture", True) and st["source"] != "tshark-follow"
+           and not (st.get("tshark_follow") or {}).get("agrees")]
+    if bad:
+        print(f"facts: tshark's reassembly differs from the programs' bytes for: {bad}",
+              file=sys.stderr)
+
+
+README_TAIL = """
+Files in this directory besides the captures:
+
+- `record.sh`: re-creates every capture (one function per scenario), then runs `tools/facts.py`.
+- `ws_server.py`, `ws_client.py`: the WebSocket echo server and the scripted client (logs its
+  socket bytes).
+- `tools/wire.py`: TAP-to-TAP forwarder over a veth trunk with VLAN/QinQ tagging and
+  netem-like impairment. `tools/tcp_peer.py`: deterministic bulk TCP client/server.
+  `tools/udp_frag.py`: UDP request/reply larger than the MTU.
+- `tools/curl_trace_bytes.py`: stream bytes from `curl --trace`.
+- `tools/pcap_swap_endian.py`, `tools/resegment.py`, `tools/ipfrag.py`, `tools/corrupt.py`: make
+  the derived captures (see their docstrings). `tools/pcaplib.py`: shared pcap helpers.
+- `tools/facts.py`: writes `expected.json` and this README.
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    ad = sub.add_parser("add")
+    ad.add_argument("--facts", required=True)
+    ad.add_argument("--file", required=True)
+    ad.add_argument("--software", required=True)
+    ad.add_argument("--shows", required=True)
+    ad.add_argument("--stream", action="append")
+    ad.add_argument("--alt-stream", action="append")
+    ad.add_argument("--incomplete")
+    ad.add_argument("--note", action="append")
+    ad.add_argument("--note-file", action="append")
+    ad.add_argument("--follow-server", action="append",
+                    help="also list every connection to this ip:port, bytes from tshark's follow")
+    sp = sub.add_parser("socks-prefix")
+    sp.add_argument("--pcap", required=True)
+    sp.add_argument("--client", required=True)
+    sp.add_argument("--trace-prefix", required=True)
+    sp.add_argument("--out", required=True)
+    fi = sub.add_parser("finish")
+    fi.add_argument("--facts", required=True)
+    fi.add_argument("--dir", required=True)
+    a = ap.parse_args()
+    {"add": cmd_add, "finish": cmd_finish, "socks-prefix": cmd_socks_prefix}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()

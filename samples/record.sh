@@ -477,7 +477,7 @@ scenario_derived() {
 
     "$PY" "$TOOLS/resegment.py" "$src" "$CAP/tcp-overlap.pcap" --seed 11 --max-piece 300 --facts "$WORK/overlap.json"
     fact --file tcp-overlap.pcap --software "tools/resegment.py --seed 11 from http-keepalive.pcap" \
-        --shows "the keep-alive stream's data re-cut into overlapping, duplicated, shuffled segments (same bytes); checksums recomputed" \
+        --shows "the keep-alive stream's data re-cut into overlapping, duplicated, shuffled segments (same bytes); rewritten segments have correct checksums" \
         --stream "$s curl--trace" --note-file "$WORK/overlap.json"
     "$PY" "$TOOLS/resegment.py" "$src" "$CAP/tcp-overlap-conflict.pcap" --seed 11 --max-piece 300 --conflict \
         --facts "$WORK/conflict.json" --alt-prefix "$WORK/conflict-last"

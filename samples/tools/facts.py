@@ -250,9 +250,13 @@ How they were made:
   TCP stacks on TAP devices in two namespaces; `wire.py` pushes the tag(s) (and applies the
   impairment) and sends every frame over a real veth pair (the "trunk"), pops the tags at the far
   end and hands the frame to the other TAP. tcpdump captures on the trunk veth.
-- Captures on `lo` carry the checksums of a loopback (offloaded) path: tshark/tcpdump may call
-  TCP checksums incorrect; that is how Linux loopback traffic looks. Derived captures made by
-  `tools/resegment.py` and `tools/ipfrag.py` have recomputed, correct IPv4 and TCP checksums.
+- Captures on `lo` (and the veth/TAP ones) carry the checksums of an offloaded path: tshark and
+  tcpdump may call TCP checksums incorrect; that is how Linux loopback traffic looks. In the
+  captures derived by `tools/resegment.py` and `tools/ipfrag.py`, every packet the tool rewrote
+  (re-cut data segments, fragments) has correct IPv4 and TCP checksums; packets copied unchanged
+  (handshake, pure ACKs, FINs, small segments) keep the original loopback checksums.
+- Every tcpdump runs with `--immediate-mode -B 65536 -U`, and record.sh fails if any tcpdump
+  reports kernel drops, so the captures hold everything that crossed the interface.
 
 Facts for tests are in [`expected.json`](expected.json), one object per capture:
 

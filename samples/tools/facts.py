@@ -297,6 +297,8 @@ def readme_row(e):
     det = e.get("details", {})
     if "summary" in det:
         shows += ". " + det["summary"]
+    for n in e.get("notes", []):
+        shows += ". Note: " + n
     cells = [f"`{e['file']}`", e["software"], lts, shows, str(e["packets"]),
              str(e["tcp_connections"]), "<br>".join(streams) or "-"]
     return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |\n"

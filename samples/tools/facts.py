@@ -183,7 +183,8 @@ def measure(path, entry):
     entry["packets"] = len(rows)
     conns = sorted({r[1] for r in rows if len(r) > 1 and r[1]}, key=int)
     entry["tcp_connections"] = len(conns)
-    entry["tshark_read_error"] = err.splitlines()[-1] if err else None
+    entry["tshark_read_error"] = (err.splitlines()[-1].replace(path, os.path.basename(path))
+                                  if err else None)
     ifs = interfaces(path)
     entry["link_types"] = [lt for lt, _ in ifs]
     entry["timestamp_resolution_digits"] = [r for _, r in ifs]

@@ -508,7 +508,11 @@ impl HalfStream {
         budget: &mut Budget,
         out: &mut dyn Deliver,
     ) {
-        if self.tail.is_empty() && !self.window_released && limits.overlap_window > 0 && data.is_some() {
+        if self.tail.is_empty()
+            && !self.window_released
+            && limits.overlap_window > 0
+            && data.is_some()
+        {
             self.tail = vec![0; limits.overlap_window];
             self.tail_from = self.delivered;
         }

@@ -63,8 +63,9 @@ pub struct TuningArgs {
     /// Seconds (packet time) without a packet before a connection is closed as `timeout`.
     #[arg(long, default_value_t = 300.0, value_name = "SECS")]
     pub idle_timeout: f64,
-    /// Delivered bytes kept per direction to check retransmissions for conflicting data.
-    #[arg(long, default_value_t = 2048, value_name = "BYTES")]
+    /// Delivered but not yet acknowledged bytes kept per direction to check retransmissions
+    /// for conflicting data.
+    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
     pub overlap_window: usize,
 }
 
@@ -118,7 +119,7 @@ impl Default for TuningArgs {
             max_ooo_bytes: 1 << 20,
             max_buffered_bytes: 32 << 20,
             idle_timeout: 300.0,
-            overlap_window: 2048,
+            overlap_window: 64 * 1024,
         }
     }
 }

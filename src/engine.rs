@@ -158,9 +158,14 @@ impl<A: Analyzer> Engine<A> {
         self.tcp.flows.len()
     }
 
-    /// Bytes currently buffered for reassembly.
+    /// Bytes currently buffered for reassembly (out-of-order and held).
     pub fn buffered_bytes(&self) -> usize {
         self.tcp.budget.used
+    }
+
+    /// Delivered bytes currently retained for overlap checks.
+    pub fn retained_bytes(&self) -> usize {
+        self.tcp.budget.retained
     }
 
     /// Analyses one packet.
@@ -261,6 +266,7 @@ impl<A: Analyzer> Engine<A> {
         s.tcp = self.tcp.stats.clone();
         s.tcp.buffer_limit_hits = self.tcp.budget.hits;
         s.tcp.peak_buffered_bytes = self.tcp.budget.peak as u64;
+        s.tcp.peak_retained_bytes = self.tcp.budget.retained_peak as u64;
         s
     }
 }
@@ -473,7 +479,7 @@ impl<A: Analyzer> Tcp<A> {
             conn.closed_at = Some(ts);
             // Memory follows live connections: a closed one only waits for trailing packets.
             for s in &mut conn.streams {
-                s.release_window();
+                s.release_window(&mut self.budget);
             }
         }
     }
@@ -508,6 +514,7 @@ impl<A: Analyzer> Tcp<A> {
                 ooo_hits: &mut self.stats.ooo_limit_hits,
             };
             conn.streams[i].flush(limits, &mut self.budget, &mut sink);
+            conn.streams[i].release_window(&mut self.budget);
         }
         let ctx = Ctx {
             conn: conn.id,

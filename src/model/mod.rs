@@ -236,6 +236,7 @@ pub struct TcpSummary {
     pub ooo_limit_hits: u64,
     pub buffer_limit_hits: u64,
     pub peak_buffered_bytes: u64,
+    pub peak_retained_bytes: u64,
 }
 
 /// Drops in a live capture.

@@ -2,9 +2,11 @@
 //!
 //! Policy, in one place:
 //! - **Order.** Segments ahead of a hole are buffered and delivered once the hole is filled.
-//! - **Duplicates and overlap.** First copy wins. Bytes already delivered are compared with a
-//!   retained window of the most recent delivered bytes; buffered bytes are compared with the
-//!   buffer. A difference is reported as [`Event::OverlapConflict`].
+//! - **Duplicates and overlap.** First copy wins. Delivered bytes that the peer has not yet
+//!   acknowledged (the ones a sender may legitimately retransmit) are retained, bounded per
+//!   direction and across flows, and retransmissions are compared with them; buffered bytes are
+//!   compared with the buffer. A difference is reported as [`Event::OverlapConflict`]. Bytes
+//!   that could not be compared are counted (`overlap_unverified_bytes`).
 //! - **Loss.** A hole becomes an explicit [`Chunk::Gap`] of known length when the peer's ACK
 //!   proves the missing bytes were received (so they will never be retransmitted), when the
 //!   buffer bounds are hit, or when the connection closes.
@@ -30,7 +32,8 @@ pub struct Limits {
     pub max_ooo_bytes: usize,
     /// Out-of-order segments buffered per direction.
     pub max_ooo_segments: usize,
-    /// Delivered bytes kept to compare retransmissions against (first-copy-wins check).
+    /// Delivered, not yet acknowledged bytes kept per direction to compare retransmissions
+    /// against (first-copy-wins check).
     pub overlap_window: usize,
     /// Mid-stream start: how long (packet time, ns) and how much to hold before choosing.
     pub midstream_hold_ns: i64,
@@ -43,7 +46,7 @@ impl Default for Limits {
         Limits {
             max_ooo_bytes: 1 << 20,
             max_ooo_segments: 2048,
-            overlap_window: 2048,
+            overlap_window: 64 * 1024,
             midstream_hold_ns: 500_000_000,
             midstream_hold_segments: 32,
             midstream_hold_bytes: 256 * 1024,
@@ -51,13 +54,18 @@ impl Default for Limits {
     }
 }
 
-/// Buffered bytes shared by every flow.
+/// Buffered bytes shared by every flow: out-of-order and held bytes (`used`, bounded by
+/// `cap`), and, separately, delivered bytes retained for overlap checks (`retained`, bounded by
+/// `retained_cap`, a quarter of `cap`), so that retention never starves reassembly.
 #[derive(Clone, Debug)]
 pub struct Budget {
     pub used: usize,
     pub cap: usize,
     pub peak: usize,
     pub hits: u64,
+    pub retained: usize,
+    pub retained_cap: usize,
+    pub retained_peak: usize,
 }
 
 impl Budget {
@@ -67,6 +75,9 @@ impl Budget {
             cap,
             peak: 0,
             hits: 0,
+            retained: 0,
+            retained_cap: cap / 4,
+            retained_peak: 0,
         }
     }
     fn take(&mut self, n: usize) {
@@ -89,7 +100,8 @@ pub enum Chunk<'a> {
 /// Noteworthy things the reassembler saw, for findings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// Overlapping bytes differed from the first copy at `offset` (`len` bytes compared).
+    /// Overlapping bytes differed from the first copy; `offset` is the first differing byte,
+    /// `len` the number of overlapping bytes compared.
     OverlapConflict { offset: u64, len: u64 },
     /// The per-direction out-of-order bound was hit; a hole was given up as a gap.
     OooLimit { offset: u64, gap: u64 },
@@ -153,9 +165,9 @@ pub struct HalfStream {
     held_since: Option<Timestamp>,
     /// Highest stream offset the peer acknowledged.
     peer_ack: Option<u64>,
-    /// Ring of the last `tail.len()` delivered bytes, allocated at the first data.
-    tail: Vec<u8>,
-    /// The ring holds real bytes only from this offset on (gaps and the start reset it).
+    /// Delivered bytes not yet acknowledged by the peer, from stream offset `tail_from` up to
+    /// `delivered` (bounded by `Limits::overlap_window` and `Budget::retained_cap`).
+    tail: VecDeque<u8>,
     tail_from: u64,
     window_released: bool,
     pub stats: DirStats,
@@ -171,12 +183,24 @@ impl HalfStream {
         self.delivered
     }
 
-    /// Frees the retained window once the connection has closed: later retransmissions
-    /// are then counted as unverified instead of compared.
-    pub fn release_window(&mut self) {
-        self.tail = Vec::new();
+    /// Frees the retained bytes once the connection has closed (or is reported): later
+    /// retransmissions are then counted as unverified instead of compared.
+    pub fn release_window(&mut self, budget: &mut Budget) {
+        self.drop_retained(budget);
+        self.tail = VecDeque::new();
         self.tail_from = self.delivered;
         self.window_released = true;
+    }
+
+    /// Drops retained bytes below stream offset `lo`.
+    fn trim_retained(&mut self, lo: u64, budget: &mut Budget) {
+        if lo <= self.tail_from {
+            return;
+        }
+        let n = ((lo - self.tail_from) as usize).min(self.tail.len());
+        self.tail.drain(..n);
+        budget.retained = budget.retained.saturating_sub(n);
+        self.tail_from = lo;
     }
 
     pub fn buffered_bytes(&self) -> usize {
@@ -349,7 +373,7 @@ impl HalfStream {
         for h in held {
             self.accept(h.seq, &h.data, h.missing_tail, h.fin, limits, budget, out);
         }
-        self.apply_peer_ack(budget, out);
+        self.apply_peer_ack(limits, budget, out);
     }
 
     /// The peer acknowledged up to `ack` (absolute sequence number of this side).
@@ -385,21 +409,22 @@ impl HalfStream {
         let a = a as u64;
         if self.peer_ack.is_none_or(|p| a > p) {
             self.peer_ack = Some(a);
-            self.apply_peer_ack(budget, out);
+            self.trim_retained(a, budget);
+            self.apply_peer_ack(limits, budget, out);
         }
     }
 
     /// Bytes the peer acknowledged but we never saw are lost for good: give them up as a gap,
     /// but only up to buffered data (a bare ACK past our data could be a lost FIN).
-    fn apply_peer_ack(&mut self, budget: &mut Budget, out: &mut dyn Deliver) {
+    fn apply_peer_ack(&mut self, limits: &Limits, budget: &mut Budget, out: &mut dyn Deliver) {
         let Some(ack) = self.peer_ack else { return };
         while let Some(first) = self.pending.front() {
             if ack <= self.delivered || first.off <= self.delivered {
                 break;
             }
             let gap_end = first.off.min(ack);
-            self.gap_to(gap_end, out);
-            self.drain(budget, out);
+            self.gap_to(gap_end, budget, out);
+            self.drain(limits, budget, out);
         }
     }
 
@@ -410,9 +435,9 @@ impl HalfStream {
         while let Some(first) = self.pending.front() {
             let off = first.off;
             if off > self.delivered {
-                self.gap_to(off, out);
+                self.gap_to(off, budget, out);
             }
-            self.drain(budget, out);
+            self.drain(limits, budget, out);
         }
         // Bytes the peer acknowledged beyond what we saw: lost at the end. One byte could be
         // an unseen FIN, so only more than that counts.
@@ -421,18 +446,18 @@ impl HalfStream {
                 .fin_offset
                 .map_or(ack.saturating_sub(1), |f| f.min(ack));
             if end > self.delivered {
-                self.gap_to(end, out);
+                self.gap_to(end, budget, out);
             }
         }
         if let Some(f) = self.fin_offset
             && f > self.delivered
         {
-            self.gap_to(f, out);
+            self.gap_to(f, budget, out);
         }
         self.check_finished();
     }
 
-    fn gap_to(&mut self, end: u64, out: &mut dyn Deliver) {
+    fn gap_to(&mut self, end: u64, budget: &mut Budget, out: &mut dyn Deliver) {
         if end <= self.delivered {
             return;
         }
@@ -441,7 +466,9 @@ impl HalfStream {
         self.stats.gaps += 1;
         self.stats.missing_bytes += n;
         self.advance(n);
-        self.tail_from = self.delivered;
+        // The retained bytes must be contiguous up to `delivered`.
+        let end = self.delivered;
+        self.trim_retained(end, budget);
     }
 
     fn advance(&mut self, n: u64) {
@@ -449,53 +476,67 @@ impl HalfStream {
         self.next_seq = self.next_seq.wrapping_add(n as u32);
     }
 
-    fn deliver_data(&mut self, data: &[u8], out: &mut dyn Deliver) {
+    fn deliver_data(
+        &mut self,
+        data: &[u8],
+        limits: &Limits,
+        budget: &mut Budget,
+        out: &mut dyn Deliver,
+    ) {
         if data.is_empty() {
             return;
         }
         out.chunk(self.delivered, Chunk::Data(data));
         self.stats.bytes += data.len() as u64;
-        self.remember(data);
         self.advance(data.len() as u64);
+        self.remember(data, limits, budget);
     }
 
-    /// Keeps the last `overlap_window` delivered bytes (a ring indexed by stream offset).
-    fn remember(&mut self, data: &[u8]) {
-        let w = self.tail.len();
-        if w == 0 {
+    /// Retains the tail of `data` (just delivered, ending at `delivered`) while the peer has
+    /// not acknowledged it: at most `overlap_window` bytes, and nothing when every flow's
+    /// retention together is at `Budget::retained_cap`.
+    fn remember(&mut self, data: &[u8], limits: &Limits, budget: &mut Budget) {
+        let w = limits.overlap_window as u64;
+        if self.window_released || w == 0 {
             return;
         }
-        let take = data.len().min(w);
-        let src = &data[data.len() - take..];
-        let start_off = self.delivered + (data.len() - take) as u64;
-        let pos = (start_off % w as u64) as usize;
-        let first = take.min(w - pos);
-        self.tail[pos..pos + first].copy_from_slice(&src[..first]);
-        self.tail[..take - first].copy_from_slice(&src[first..]);
+        let end = self.delivered;
+        let lo = self.peer_ack.unwrap_or(0).max(end.saturating_sub(w));
+        let keep = end.saturating_sub(lo).min(data.len() as u64) as usize;
+        let add = &data[data.len() - keep..];
+        let add_from = end - keep as u64;
+        if self.tail_from + self.tail.len() as u64 != add_from {
+            self.drop_retained(budget);
+        }
+        if self.tail.is_empty() {
+            self.tail_from = add_from;
+        }
+        if budget.retained + add.len() > budget.retained_cap {
+            self.drop_retained(budget);
+            self.tail_from = end;
+            return;
+        }
+        self.tail.extend(add);
+        budget.retained += add.len();
+        budget.retained_peak = budget.retained_peak.max(budget.retained);
+        self.trim_retained(lo, budget);
     }
 
-    /// Compares `data` (at stream offset `off`, already delivered) with the retained window.
-    /// Returns (compared bytes, differs).
-    fn verify_delivered(&self, off: u64, data: &[u8]) -> (u64, bool) {
-        let w = self.tail.len() as u64;
-        let lo = self
-            .delivered
-            .saturating_sub(w)
-            .max(off)
-            .max(self.tail_from);
-        let hi = (off + data.len() as u64).min(self.delivered);
-        if lo >= hi || w == 0 {
-            return (0, false);
+    fn drop_retained(&mut self, budget: &mut Budget) {
+        budget.retained = budget.retained.saturating_sub(self.tail.len());
+        self.tail.clear();
+    }
+
+    /// Compares `data` (at stream offset `off`, already delivered) with the retained bytes.
+    /// Returns (compared bytes, stream offset of the first differing byte).
+    fn verify_delivered(&self, off: u64, data: &[u8]) -> (u64, Option<u64>) {
+        let lo = off.max(self.tail_from);
+        let hi = (off + data.len() as u64).min(self.tail_from + self.tail.len() as u64);
+        if lo >= hi {
+            return (0, None);
         }
-        let mut differs = false;
-        for o in lo..hi {
-            let a = data[(o - off) as usize];
-            let b = self.tail[(o % w) as usize];
-            if a != b {
-                differs = true;
-                break;
-            }
-        }
+        let differs = (lo..hi)
+            .find(|&o| data[(o - off) as usize] != self.tail[(o - self.tail_from) as usize]);
         (hi - lo, differs)
     }
 
@@ -508,14 +549,6 @@ impl HalfStream {
         budget: &mut Budget,
         out: &mut dyn Deliver,
     ) {
-        if self.tail.is_empty()
-            && !self.window_released
-            && limits.overlap_window > 0
-            && data.is_some()
-        {
-            self.tail = vec![0; limits.overlap_window];
-            self.tail_from = self.delivered;
-        }
         // Bytes before the stream start cannot be placed.
         let (mut off, mut data, mut len) = (off, data, len);
         if off < 0 {
@@ -553,28 +586,28 @@ impl HalfStream {
         if off == self.delivered && self.pending.front().is_none_or(|p| p.off >= end) {
             // Fast path: in order, nothing buffered in the way.
             match data {
-                Some(d) => self.deliver_data(d, out),
-                None => self.gap_to(end, out),
+                Some(d) => self.deliver_data(d, limits, budget, out),
+                None => self.gap_to(end, budget, out),
             }
-            self.drain(budget, out);
+            self.drain(limits, budget, out);
             return;
         }
         if off > self.delivered {
             self.stats.out_of_order += 1;
         }
         self.buffer(off, data, len, out, budget);
-        self.drain(budget, out);
-        self.apply_peer_ack(budget, out);
+        self.drain(limits, budget, out);
+        self.apply_peer_ack(limits, budget, out);
         self.enforce_limits(limits, budget, out);
     }
 
     fn check_old(&mut self, off: u64, d: &[u8], out: &mut dyn Deliver) {
         let (compared, differs) = self.verify_delivered(off, d);
         self.stats.overlap_unverified_bytes += d.len() as u64 - compared;
-        if differs {
+        if let Some(at) = differs {
             self.stats.overlap_conflicts += 1;
             out.event(Event::OverlapConflict {
-                offset: off,
+                offset: at,
                 len: compared,
             });
         }
@@ -603,10 +636,10 @@ impl HalfStream {
                     if let (Some(new), Some(old)) = (data, s.data.as_ref()) {
                         let a = &new[(cur - off) as usize..(o_end - off) as usize];
                         let b = &old[(cur - s.off) as usize..(o_end - s.off) as usize];
-                        if a != b {
+                        if let Some(i) = a.iter().zip(b).position(|(x, y)| x != y) {
                             self.stats.overlap_conflicts += 1;
                             out.event(Event::OverlapConflict {
-                                offset: cur,
+                                offset: cur + i as u64,
                                 len: o_end - cur,
                             });
                         }
@@ -638,7 +671,7 @@ impl HalfStream {
     }
 
     /// Delivers buffered segments that have become contiguous.
-    fn drain(&mut self, budget: &mut Budget, out: &mut dyn Deliver) {
+    fn drain(&mut self, limits: &Limits, budget: &mut Budget, out: &mut dyn Deliver) {
         while let Some(first) = self.pending.front() {
             if first.off > self.delivered {
                 break;
@@ -660,10 +693,10 @@ impl HalfStream {
             }
             let cut = self.delivered - seg.off;
             match seg.data {
-                Some(d) => self.deliver_data(&d[cut as usize..], out),
+                Some(d) => self.deliver_data(&d[cut as usize..], limits, budget, out),
                 None => {
                     let end = seg.end();
-                    self.gap_to(end, out)
+                    self.gap_to(end, budget, out)
                 }
             }
         }
@@ -683,8 +716,8 @@ impl HalfStream {
             let off = first.off;
             let gap = off.saturating_sub(self.delivered);
             let at = self.delivered;
-            self.gap_to(off, out);
-            self.drain(budget, out);
+            self.gap_to(off, budget, out);
+            self.drain(limits, budget, out);
             if over_dir {
                 out.event(Event::OooLimit { offset: at, gap });
             } else {

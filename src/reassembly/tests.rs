@@ -146,6 +146,83 @@ fn conflicting_buffered_overlap_first_copy_wins() {
 }
 
 #[test]
+fn retransmission_far_behind_but_unacknowledged_is_still_compared() {
+    // The sender may retransmit anything the peer has not acknowledged; a conflict there is
+    // found however much was delivered after it (up to the per-direction bound).
+    let mut h = H::new();
+    h.syn(0);
+    let data: Vec<u8> = (0..20_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    h.seg(1, &data);
+    h.seg(101, b"XXXX");
+    assert_eq!(
+        h.c.events,
+        vec![Event::OverlapConflict {
+            offset: 100,
+            len: 4
+        }]
+    );
+    assert_eq!(h.s.stats.overlap_unverified_bytes, 0);
+    assert_eq!(h.b.retained, 20_000);
+}
+
+#[test]
+fn acknowledged_bytes_are_released_and_counted_unverified() {
+    let mut h = H::new();
+    h.syn(0);
+    h.seg(1, b"0123456789");
+    h.ack(9); // the peer has bytes 0..8
+    assert_eq!(h.b.retained, 2);
+    h.seg(1, b"01234567XY"); // the first 8 cannot be compared any more, the last 2 differ
+    assert_eq!(h.s.stats.overlap_unverified_bytes, 8);
+    assert_eq!(
+        h.c.events,
+        vec![Event::OverlapConflict { offset: 8, len: 2 }]
+    );
+    h.s.release_window(&mut h.b);
+    assert_eq!(h.b.retained, 0);
+}
+
+#[test]
+fn retention_is_bounded_per_direction_and_across_flows() {
+    let mut h = H::with(Limits {
+        overlap_window: 100,
+        ..Limits::default()
+    });
+    h.syn(0);
+    h.seg(1, &[b'x'; 1000]);
+    assert_eq!(h.b.retained, 100);
+    h.seg(801, &[b'y'; 10]); // offset 800..810: older than the window
+    assert_eq!(h.s.stats.overlap_unverified_bytes, 10);
+    assert!(h.c.events.is_empty());
+    // A shared bound smaller than one delivery: nothing retained, nothing breaks.
+    let mut g = H::new();
+    g.b.retained_cap = 50;
+    g.syn(0);
+    g.seg(1, &[b'x'; 100]);
+    assert_eq!(g.b.retained, 0);
+    g.seg(1, &[b'z'; 100]);
+    assert_eq!(g.s.stats.overlap_unverified_bytes, 100);
+    assert_eq!(g.c.bytes, vec![b'x'; 100]);
+}
+
+#[test]
+fn a_gap_resets_the_retained_bytes() {
+    let mut h = H::new();
+    h.syn(0);
+    h.seg(1, b"abcd");
+    h.seg(9, b"ijkl"); // hole at 4..8
+    h.flush();
+    assert_eq!(h.c.gaps, vec![(4, 4)]);
+    // The bytes after the gap are retained, those before are not contiguous and were dropped.
+    assert_eq!(h.b.retained, 4);
+    h.seg(9, b"ijkX");
+    assert_eq!(
+        h.c.events,
+        vec![Event::OverlapConflict { offset: 11, len: 4 }]
+    );
+}
+
+#[test]
 fn ack_proves_loss_and_emits_gap() {
     let mut h = H::new();
     h.syn(0);
@@ -378,6 +455,9 @@ proptest! {
         }
         h.flush();
         prop_assert_eq!(h.b.used, 0);
+        prop_assert!(h.b.retained <= h.l.overlap_window);
+        h.s.release_window(&mut h.b);
+        prop_assert_eq!(h.b.retained, 0);
         let total: u64 = h.c.bytes.len() as u64 + h.c.gaps.iter().map(|g| g.1).sum::<u64>();
         prop_assert_eq!(total, h.s.offset());
     }

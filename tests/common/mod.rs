@@ -97,6 +97,12 @@ pub fn run_packets(cfg: EngineConfig, pkts: &[(Timestamp, LinkType, Vec<u8>)]) -
         e.handle_packet(&v, &mut out);
     }
     let summary = e.finish(&mut out);
+    assert_eq!(
+        e.buffered_bytes(),
+        0,
+        "reassembly buffers returned at the end"
+    );
+    assert_eq!(e.retained_bytes(), 0, "retained bytes returned at the end");
     let streams = e.analyzer().done.clone();
     let (connections, findings) = split(out);
     Run {
@@ -124,6 +130,12 @@ pub fn run_file(path: &Path) -> (Run, Option<String>) {
         }
     }
     let summary = e.finish(&mut out);
+    assert_eq!(
+        e.buffered_bytes(),
+        0,
+        "reassembly buffers returned at the end"
+    );
+    assert_eq!(e.retained_bytes(), 0, "retained bytes returned at the end");
     let streams = e.analyzer().done.clone();
     let (connections, findings) = split(out);
     (

@@ -5,13 +5,14 @@
 //! reads a clock, a file or a socket, so the same code runs over files, behind the live
 //! capture thread and in tests.
 
-use rustc_hash::FxHashMap;
-
 use crate::capture::{LinkType, PacketView, Timestamp};
 use crate::decode::{Decoded, Decoder, TcpSegment};
-use crate::flow::{Conn, FlowKey, guess_client};
+use crate::flow::{Conn, FlowKey, FlowTable, guess_client};
+use rustc_hash::FxHashMap;
+
 use crate::model::{
-    CaptureSummary, CloseKind, Dir, Endpoint, Finding, Record, RecordSink, Severity, TcpSummary,
+    CaptureSummary, CloseKind, ConnectionRecord, Dir, Endpoint, Finding, Record, RecordSink,
+    Severity, TcpSummary,
 };
 use crate::reassembly::{Budget, Chunk, Deliver, Event, Limits};
 
@@ -64,7 +65,8 @@ pub struct EngineConfig {
     pub max_flows: usize,
     /// A connection with no packet for this long (packet time) is closed as `timeout`.
     pub idle_timeout_ns: i64,
-    /// A closed connection stays this long to absorb trailing ACKs before it is reported.
+    /// A closed connection's record waits this long (packet time) for trailing packets (the
+    /// last ACK, late duplicates) before it is reported.
     pub close_linger_ns: i64,
     /// Findings of the same kind reported per connection direction before only counting.
     pub max_gap_findings: u32,
@@ -88,10 +90,45 @@ impl Default for EngineConfig {
 
 const SWEEP_EVERY_NS: i64 = 1_000_000_000;
 
+/// A connection that closed cleanly with everything delivered: its streams and analyzer
+/// state are gone, only its record waits for trailing packets until the linger period ends.
+/// Memory then follows live connections, not the connection rate times the linger.
+struct Lingering {
+    record: ConnectionRecord,
+    closed_at: Timestamp,
+    isn: [Option<u32>; 2],
+}
+
+impl Lingering {
+    /// A packet after the close: counted in the record. Its payload was either delivered
+    /// already or lies past the FIN; it is not analysed.
+    fn absorb(&mut self, d: usize, seg: &TcpSegment<'_>, ts: Timestamp, n: u64) {
+        let r = &mut self.record;
+        let st = if d == 0 {
+            &mut r.client_to_server
+        } else {
+            &mut r.server_to_client
+        };
+        st.packets += 1;
+        let len = seg.payload.len() as u64 + u64::from(seg.missing_tail);
+        if len > 0 {
+            st.wire_bytes += len;
+            st.retransmitted += 1;
+            st.overlapping += 1;
+            st.overlap_unverified_bytes += len;
+        }
+        if ts > r.end {
+            r.end = ts;
+        }
+        r.last_packet = n;
+    }
+}
+
 /// TCP state, separate from the decoder so a decoded segment can borrow the decoder.
 struct Tcp<A: Analyzer> {
     cfg: EngineConfig,
-    flows: FxHashMap<FlowKey, Conn<A::State>>,
+    flows: FlowTable<A::State>,
+    lingering: FxHashMap<FlowKey, Lingering>,
     analyzer: A,
     budget: Budget,
     next_id: u64,
@@ -126,7 +163,8 @@ impl<A: Analyzer> Engine<A> {
             decoder: Decoder::new(),
             tcp: Tcp {
                 cfg,
-                flows: FxHashMap::default(),
+                flows: FlowTable::default(),
+                lingering: FxHashMap::default(),
                 analyzer,
                 budget,
                 next_id: 0,
@@ -364,6 +402,20 @@ impl<A: Analyzer> Tcp<A> {
         let flags = seg.flags;
         let syn_only = flags.syn() && !flags.ack();
 
+        if !self.lingering.is_empty()
+            && !self.flows.contains_key(&key)
+            && let Some(l) = self.lingering.get_mut(&key)
+        {
+            let d = usize::from(src != l.record.client);
+            if !(syn_only && l.isn[d] != Some(seg.seq)) {
+                l.absorb(d, seg, ts, n);
+                return;
+            }
+            // A new SYN on the same ports: the old connection is done for good.
+            if let Some(l) = self.lingering.remove(&key) {
+                out.record(Record::Connection(l.record));
+            }
+        }
         if syn_only
             && let Some(old) = self.flows.get(&key)
             && old.syn_starts_new(src, seg.seq)
@@ -378,7 +430,7 @@ impl<A: Analyzer> Tcp<A> {
         let live_before = self.flows.len() as u64;
         let id_before = self.next_id;
         let next_id = &mut self.next_id;
-        let conn = self.flows.entry(key).or_insert_with(|| {
+        let conn = self.flows.get_or_insert_with(key, || {
             let (client, server, reason) = if syn_only {
                 (src, dst, "syn".to_string())
             } else if flags.syn() {
@@ -482,17 +534,71 @@ impl<A: Analyzer> Tcp<A> {
                 s.release_window(&mut self.budget);
             }
         }
+        if conn.closed_at.is_some() && !conn.rst_seen && conn.streams.iter().all(|s| s.settled()) {
+            self.retire(key, ts, n, out);
+        }
+    }
+
+    /// A cleanly closed connection whose bytes were all delivered: analyzers are closed now,
+    /// its record lingers (small) for trailing packets.
+    fn retire(&mut self, key: FlowKey, ts: Timestamp, n: u64, out: &mut dyn RecordSink) {
+        let Some(conn) = self.flows.remove(&key) else {
+            return;
+        };
+        let isn = [conn.streams[0].isn, conn.streams[1].isn];
+        let closed_at = conn.closed_at.unwrap_or(ts);
+        let record = self.close_conn(conn, CloseKind::Fin, ts, n, out);
+        if self.lingering.len() >= self.cfg.max_flows {
+            self.report_lingering(|_| true, out);
+        }
+        self.lingering.insert(
+            key,
+            Lingering {
+                record,
+                closed_at,
+                isn,
+            },
+        );
+    }
+
+    /// Reports (and forgets) the lingering records `done` selects, in id order.
+    fn report_lingering(&mut self, done: impl Fn(&Lingering) -> bool, out: &mut dyn RecordSink) {
+        let mut keys: Vec<(u64, FlowKey)> = self
+            .lingering
+            .iter()
+            .filter(|(_, l)| done(l))
+            .map(|(k, l)| (l.record.id, *k))
+            .collect();
+        keys.sort_unstable_by_key(|(id, _)| *id);
+        for (_, k) in keys {
+            if let Some(l) = self.lingering.remove(&k) {
+                out.record(Record::Connection(l.record));
+            }
+        }
     }
 
     /// Flushes a connection's streams, closes its analyzers and reports it.
     fn finalize(
+        &mut self,
+        conn: Conn<A::State>,
+        close: CloseKind,
+        ts: Timestamp,
+        n: u64,
+        out: &mut dyn RecordSink,
+    ) {
+        let record = self.close_conn(conn, close, ts, n, out);
+        out.record(Record::Connection(record));
+    }
+
+    /// Flushes a connection's streams, closes its analyzers and returns its record.
+    fn close_conn(
         &mut self,
         mut conn: Conn<A::State>,
         close: CloseKind,
         ts: Timestamp,
         n: u64,
         out: &mut dyn RecordSink,
-    ) {
+    ) -> ConnectionRecord {
         let limits = &self.cfg.limits;
         for d in [Dir::ClientToServer, Dir::ServerToClient] {
             let i = d.index();
@@ -525,7 +631,7 @@ impl<A: Analyzer> Tcp<A> {
             packet: n,
         };
         self.analyzer.on_close(&mut conn.app, &ctx, out);
-        out.record(Record::Connection(conn.record(close)));
+        conn.record(close)
     }
 
     /// Reports connections that closed a while ago or went idle.
@@ -543,6 +649,7 @@ impl<A: Analyzer> Tcp<A> {
         }));
         self.finalize_keys(&mut keys, now, n, CloseKind::Timeout, out);
         self.scratch = keys;
+        self.report_lingering(|l| now.saturating_sub(l.closed_at) >= linger, out);
     }
 
     fn finalize_keys(
@@ -553,12 +660,13 @@ impl<A: Analyzer> Tcp<A> {
         default: CloseKind,
         out: &mut dyn RecordSink,
     ) {
-        let mut conns: Vec<Conn<A::State>> =
-            keys.iter().filter_map(|k| self.flows.remove(k)).collect();
-        conns.sort_by_key(|c| c.id);
-        for c in conns {
-            let kind = c.close_kind().unwrap_or(default);
-            self.finalize(c, kind, now, n, out);
+        // Reported in id order; sort the keys, not the (large) connections.
+        keys.sort_by_cached_key(|k| self.flows.get(k).map_or(u64::MAX, |c| c.id));
+        for k in keys.iter() {
+            if let Some(c) = self.flows.remove(k) {
+                let kind = c.close_kind().unwrap_or(default);
+                self.finalize(c, kind, now, n, out);
+            }
         }
     }
 
@@ -599,7 +707,8 @@ impl<A: Analyzer> Tcp<A> {
     }
 
     fn finish_all(&mut self, now: Timestamp, n: u64, out: &mut dyn RecordSink) {
-        let mut keys: Vec<FlowKey> = self.flows.keys().copied().collect();
+        self.report_lingering(|_| true, out);
+        let mut keys: Vec<FlowKey> = self.flows.iter().map(|(k, _)| *k).collect();
         self.finalize_keys(&mut keys, now, n, CloseKind::Open, out);
     }
 }

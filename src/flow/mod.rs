@@ -4,9 +4,88 @@
 //! Which endpoint is the client is decided once per connection (SYN sender, SYN-ACK receiver,
 //! or a port heuristic whose reason is recorded).
 
+use rustc_hash::FxHashMap;
+
 use crate::capture::Timestamp;
 use crate::model::{CloseKind, ConnectionRecord, Dir, Endpoint};
 use crate::reassembly::HalfStream;
+
+/// The live connections: a small hash index from flow key to a slot in a slab, so a lookup
+/// probes a compact table and a connection is never moved once placed.
+pub struct FlowTable<S> {
+    index: FxHashMap<FlowKey, u32>,
+    slots: Vec<Option<(FlowKey, Conn<S>)>>,
+    free: Vec<u32>,
+}
+
+impl<S> Default for FlowTable<S> {
+    fn default() -> Self {
+        FlowTable {
+            index: FxHashMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<S> FlowTable<S> {
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    pub fn contains_key(&self, key: &FlowKey) -> bool {
+        self.index.contains_key(key)
+    }
+
+    pub fn get(&self, key: &FlowKey) -> Option<&Conn<S>> {
+        let i = *self.index.get(key)? as usize;
+        self.slots.get(i)?.as_ref().map(|(_, c)| c)
+    }
+
+    pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Conn<S>> {
+        let i = *self.index.get(key)? as usize;
+        self.slots.get_mut(i)?.as_mut().map(|(_, c)| c)
+    }
+
+    /// Returns the connection for `key`, creating it with `make` when absent.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: FlowKey,
+        make: impl FnOnce() -> Conn<S>,
+    ) -> &mut Conn<S> {
+        let i = match self.index.get(&key) {
+            Some(&i) => i as usize,
+            None => {
+                let i = match self.free.pop() {
+                    Some(i) => i as usize,
+                    None => {
+                        self.slots.push(None);
+                        self.slots.len() - 1
+                    }
+                };
+                self.index.insert(key, i as u32);
+                i
+            }
+        };
+        let slot = &mut self.slots[i];
+        &mut slot.get_or_insert_with(|| (key, make())).1
+    }
+
+    pub fn remove(&mut self, key: &FlowKey) -> Option<Conn<S>> {
+        let i = self.index.remove(key)?;
+        let (_, c) = self.slots.get_mut(i as usize)?.take()?;
+        self.free.push(i);
+        Some(c)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&FlowKey, &Conn<S>)> {
+        self.slots.iter().flatten().map(|(k, c)| (k, c))
+    }
+}
 
 /// Both endpoints, lowest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

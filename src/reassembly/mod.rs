@@ -25,6 +25,10 @@ use std::collections::VecDeque;
 use crate::capture::Timestamp;
 use crate::model::DirStats;
 
+/// Capacity an emptied retention buffer may keep (one or two segments' worth), so that
+/// memory follows what is unacknowledged now, not the largest burst a flow ever had.
+const RETAIN_KEEP_CAPACITY: usize = 4096;
+
 /// Bounds for one direction.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -201,6 +205,16 @@ impl HalfStream {
         self.tail.drain(..n);
         budget.retained = budget.retained.saturating_sub(n);
         self.tail_from = lo;
+        if self.tail.is_empty() && self.tail.capacity() > RETAIN_KEEP_CAPACITY {
+            // Everything was acknowledged: give back a burst's worth of capacity.
+            self.tail = VecDeque::new();
+        }
+    }
+
+    /// Everything up to the FIN was delivered and nothing is buffered or held: no later
+    /// segment can change what analyzers saw.
+    pub fn settled(&self) -> bool {
+        self.finished && self.pending.is_empty() && self.held.is_empty()
     }
 
     pub fn buffered_bytes(&self) -> usize {

@@ -1,6 +1,6 @@
 //! A bounded-memory store of serialized records, read back sorted by a key.
 //!
-//! Records are appended as bytes; past a few MiB they spill to an anonymous temporary file, so
+//! Records are appended as bytes; past 2 MiB they spill to an anonymous temporary file, so
 //! memory stays flat however large the capture. Only a small index entry per record stays in
 //! memory.
 
@@ -8,7 +8,8 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 
-const MEM_LIMIT: usize = 4 << 20;
+/// Serialized records kept in memory before they go to the temporary file.
+const MEM_LIMIT: usize = 2 << 20;
 
 #[derive(Default)]
 pub struct Spool {
@@ -31,13 +32,18 @@ impl Spool {
 
     /// Appends one serialized record.
     pub fn push(&mut self, key: u64, bytes: &[u8]) -> io::Result<()> {
+        // Spill before the buffer would grow past its limit, so it never reallocates to
+        // twice the limit.
+        if !self.mem.is_empty() && self.mem.len() + bytes.len() > MEM_LIMIT {
+            self.spill()?;
+        }
+        if self.mem.capacity() == 0 {
+            self.mem.reserve_exact(MEM_LIMIT.max(bytes.len()));
+        }
         let off = self.file_len + self.mem.len() as u64;
         let seq = self.index.len() as u64;
         self.index.push((key, seq, off, bytes.len() as u32));
         self.mem.extend_from_slice(bytes);
-        if self.mem.len() >= MEM_LIMIT {
-            self.spill()?;
-        }
         Ok(())
     }
 
@@ -93,7 +99,11 @@ mod tests {
             rec.extend_from_slice(&big[..(k as usize + 1) * 100_000]);
             s.push(k, &rec).unwrap();
         }
-        assert!(s.file.is_some(), "should have spilled past 4 MiB");
+        assert!(s.file.is_some(), "should have spilled past 2 MiB");
+        assert!(
+            s.mem.capacity() <= MEM_LIMIT,
+            "buffer stays within its limit"
+        );
         let mut out = Vec::new();
         s.write_sorted(&mut out, b"|").unwrap();
         let parts: Vec<&[u8]> = out.split(|&b| b == b'|').collect();

@@ -5,7 +5,8 @@
 #   sudo samples/record.sh http_ipv6    # only the named scenario(s); other entries are kept
 #
 # Needs root (network namespaces, tcpdump) and: tcpdump, tshark, capinfos, mergecap, nginx,
-# curl, iproute2, python3 with `websockets` (pip install websockets), tinyproxy, microsocks.
+# curl, iproute2, python3 with `websockets` and `brotli` (pip install websockets brotli),
+# tinyproxy, microsocks.
 #
 # Network rules kept here: every scenario runs in network namespaces this script creates
 # (hs<PID>-*), so "loopback" traffic is the loopback of a private namespace and two-host
@@ -123,6 +124,7 @@ fact() { "$PY" "$TOOLS/facts.py" add --facts "$FACTS" "$@"; }
 # nginx with a few static files (mtimes fixed so ETag/Last-Modified repeat between runs)
 
 nginx_setup() {   # nginx_setup DIR LISTEN...   -> DIR/nginx.conf, DIR/www
+    # optional: NGINX_HTTP_EXTRA / NGINX_SERVER_EXTRA (config lines for the http / server block)
     local dir=$1; shift
     mkdir -p "$dir/www" "$dir/tmp" "$dir/logs"
     "$PY" - "$dir/www" <<'EOF'
@@ -150,10 +152,12 @@ EOF
         echo "  types { text/html html; text/css css; application/json json; }"
         echo "  default_type application/octet-stream;"
         echo "  keepalive_timeout 10;"
+        if [ -n "${NGINX_HTTP_EXTRA:-}" ]; then echo "  $NGINX_HTTP_EXTRA"; fi
         echo "  server {"
         local l
         for l in "$@"; do echo "    listen $l;"; done
         echo "    root $dir/www;"
+        if [ -n "${NGINX_SERVER_EXTRA:-}" ]; then echo "    $NGINX_SERVER_EXTRA"; fi
         echo "  }"
         echo "}"
     } >"$dir/nginx.conf"
@@ -460,6 +464,177 @@ scenario_udp_fragments() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# HTTP message framing: pipelining, chunked, 1xx, content-codings, close-delimited bodies.
+# Besides the stream bytes, each of these records `transactions` (tools/httpwire.py) split from
+# the bytes the client logged.
+
+lab_start() {   # lab_start NS ADDR PORT   (tools/http_lab_server.py; see its docstring)
+    start_bg ip netns exec "$1" "$PY" "$TOOLS/http_lab_server.py" "$2" "$3" 2>>"$WORK/lab.log"
+    wait_for "http_lab_server" listening "$1" "$3"
+}
+
+curl_source() {   # curl_source PREFIX -> the stream/transaction source label for a curl_run
+    if grep -q crlf_added_after_1xx "$1.json"; then echo curl--trace+1xx-crlf; else echo curl--trace; fi
+}
+
+tx_curl() {   # tx_curl PREFIX CLIENT SERVER [httpwire args]...  -> PREFIX.tx.json
+    local prefix=$1 client=$2 server=$3; shift 3
+    "$PY" "$TOOLS/httpwire.py" transactions --client "$client" --server "$server" \
+        --source "$(curl_source "$prefix")" --curl-trace "$prefix.trace" --out "$prefix.tx.json" "$@"
+}
+
+tx_log() {   # tx_log PREFIX CLIENT SERVER SOURCE [httpwire args]...  -> PREFIX.tx.json
+    local prefix=$1 client=$2 server=$3 source=$4; shift 4
+    "$PY" "$TOOLS/httpwire.py" transactions --client "$client" --server "$server" \
+        --source "$source" --log "$prefix" --out "$prefix.tx.json" "$@"
+}
+
+raw_client() {   # raw_client NS CONNECT LOCAL PREFIX REQUEST-FILE...  (one send() per file)
+    local ns=$1 connect=$2 local_=$3 prefix=$4; shift 4
+    local sends=() f
+    for f in "$@"; do sends+=(--send "$f"); done
+    ip netns exec "$ns" "$PY" "$TOOLS/http_raw_client.py" "$connect" --local "$local_" \
+        --log "$prefix" "${sends[@]}"
+}
+
+text_file() {   # text_file PATH BYTES TAG   (deterministic text)
+    "$PY" -c 'import sys
+n, tag = int(sys.argv[2]), sys.argv[3]
+out = "".join(f"{tag} line {i:06d}: some body text for the sample\n" for i in range(n // 40 + 1))
+open(sys.argv[1], "w").write(out[:n])' "$1" "$2" "$3"
+}
+
+# Four requests written with ONE send() on one connection; nginx answers them in order.
+scenario_http_pipelining() {
+    log "http/1.1 pipelining: 4 requests in one send() to nginx"
+    local ns=$NSP-pipe d=$WORK/pipe
+    ns_new pipe
+    nginx_setup "$d" 127.0.0.1:8080
+    text_file "$d/www/a" 300 a; text_file "$d/www/b" 2000 b; text_file "$d/www/d" 5000 d
+    touch -d @1700000000 "$d/www"/*
+    nginx_start "$ns" "$d" 8080
+    local h='Host: 127.0.0.1:8080\r\nUser-Agent: hopscope-raw/1\r\n'
+    printf "GET /a HTTP/1.1\r\n${h}\r\nHEAD /b HTTP/1.1\r\n${h}\r\nGET /c HTTP/1.1\r\n${h}\r\nGET /d HTTP/1.1\r\n${h}Connection: close\r\n\r\n" >"$d/pipelined.req"
+    tcpdump_start "$ns" "$CAP/http-pipelining.pcap" -i lo "tcp port 8080"
+    raw_client "$ns" 127.0.0.1:8080 127.0.0.1:40020 "$d/raw" "$d/pipelined.req"
+    tcpdump_stop_all
+    tx_log "$d/raw" 127.0.0.1:40020 127.0.0.1:8080 http_raw_client.py-log
+    fact --file http-pipelining.pcap --software "tools/http_raw_client.py (Python socket) -> nginx 1.22 on loopback, tcpdump -i lo" \
+        --shows "4 pipelined requests written with one send() (GET /a, HEAD /b, GET /c -> 404, GET /d with Connection: close) on one connection; nginx answers in order and closes after the 4th" \
+        --stream "127.0.0.1:40020 127.0.0.1:8080 $d/raw http_raw_client.py-log" \
+        --transactions "$d/raw.tx.json"
+    scenario_cleanup
+}
+
+# Chunked response with chunk extensions and trailers, split across segments (curl --raw keeps
+# the chunked bytes in its output), then a POST whose body curl sends chunked.
+scenario_http_chunked() {
+    log "chunked response (extensions, trailer) and chunked request body"
+    local ns=$NSP-chunk d=$WORK/chunk
+    ns_new chunk
+    mkdir -p "$d"
+    lab_start "$ns" 127.0.0.1 8000
+    text_file "$d/upload.bin" 3000 upload
+    tcpdump_start "$ns" "$CAP/http-chunked.pcap" -i lo "tcp port 8000"
+    curl_run "$ns" "$d/curl" --local-port 40021 --raw http://127.0.0.1:8000/chunked -o "$d/chunked.raw" \
+        --next --local-port 40021 -H 'Transfer-Encoding: chunked' -H 'Expect:' \
+        --data-binary "@$d/upload.bin" http://127.0.0.1:8000/upload -o "$d/upload.out"
+    tcpdump_stop_all
+    tx_curl "$d/curl" 127.0.0.1:40021 127.0.0.1:8000 --body - --body "$d/upload.out"
+    "$PY" - "$d" <<'PYEOF'
+import json, sys
+d = sys.argv[1]
+tx = json.load(open(d + "/curl.tx.json"))
+raw = open(d + "/chunked.raw", "rb").read()
+# curl --raw wrote the chunked body undecoded: it must be exactly the wire body
+assert len(raw) == tx[0]["response_body_wire_bytes"], (len(raw), tx[0]["response_body_wire_bytes"])
+json.dump({"curl_raw_output_bytes": len(raw),
+           "server_received_upload": json.load(open(d + "/upload.out"))},
+          open(d + "/details.json", "w"))
+PYEOF
+    fact --file http-chunked.pcap --software "Python 3.11 http.server (tools/http_lab_server.py) + curl 7.88 --raw, tcpdump -i lo" \
+        --shows "one keep-alive connection: GET /chunked answered with Transfer-Encoding: chunked, chunk sizes 1/17/300/4096/5/1200 with chunk extensions and a trailer (X-Checksum), each chunk in its own segment and the 4096 chunk's size line in a segment of its own; then POST /upload with a chunked request body (curl -H 'Transfer-Encoding: chunked')" \
+        --stream "127.0.0.1:40021 127.0.0.1:8000 $d/curl $(curl_source "$d/curl")" \
+        --transactions "$d/curl.tx.json" --note-file "$d/details.json"
+    scenario_cleanup
+}
+
+# Expect: 100-continue with a 200 KB body, then two 103 Early Hints before a 200.
+scenario_http_100_continue() {
+    log "100-continue upload and 103 early hints"
+    local ns=$NSP-c100 d=$WORK/c100
+    ns_new c100
+    mkdir -p "$d"
+    lab_start "$ns" 127.0.0.1 8000
+    text_file "$d/big.bin" 200000 upload
+    tcpdump_start "$ns" "$CAP/http-100-continue.pcap" -i lo "tcp port 8000"
+    curl_run "$ns" "$d/curl" --local-port 40023 -H 'Expect: 100-continue' --data-binary "@$d/big.bin" \
+        http://127.0.0.1:8000/upload -o "$d/upload.out" \
+        --next --local-port 40023 http://127.0.0.1:8000/early-hints -o "$d/hints.out"
+    tcpdump_stop_all
+    tx_curl "$d/curl" 127.0.0.1:40023 127.0.0.1:8000 --body "$d/upload.out" --body "$d/hints.out"
+    printf '{"server_received_upload": %s}' "$(cat "$d/upload.out")" >"$d/details.json"
+    fact --file http-100-continue.pcap --software "Python 3.11 http.server (tools/http_lab_server.py) + curl 7.88, tcpdump -i lo" \
+        --shows "one keep-alive connection: POST /upload of 200,000 bytes with Expect: 100-continue (curl waits for the server's 100 Continue before sending the body), then GET /early-hints answered by two 103 Early Hints (Link headers) before the 200" \
+        --stream "127.0.0.1:40023 127.0.0.1:8000 $d/curl $(curl_source "$d/curl")" \
+        --transactions "$d/curl.tx.json" --note-file "$d/details.json" \
+        --note "curl 7.88's --trace leaves out the empty line that ends each 1xx head; tools/curl_trace_bytes.py puts it back (stream source curl--trace+1xx-crlf), tshark's follow agrees"
+    scenario_cleanup
+}
+
+# Content-Encoding: gzip from nginx (chunked), and deflate (zlib and raw), br, "gzip, br",
+# gzip and identity from http.server; curl --compressed decodes them (its output files are
+# the decoded bodies, checked against tools/httpwire.py's own decoding).
+scenario_http_encodings() {
+    log "content-codings: gzip (nginx), deflate zlib/raw, br, gzip+br (python)"
+    local ns=$NSP-enc d=$WORK/enc
+    ns_new enc
+    NGINX_HTTP_EXTRA="gzip on; gzip_types text/css application/json; gzip_min_length 20;" \
+        nginx_setup "$d" 127.0.0.1:8080
+    nginx_start "$ns" "$d" 8080
+    lab_start "$ns" 127.0.0.1 8000
+    tcpdump_start "$ns" "$CAP/http-encodings.pcap" -i lo "tcp port 8080 or tcp port 8000"
+    curl_run "$ns" "$d/ngx" --local-port 40024 --compressed \
+        http://127.0.0.1:8080/index.html -o "$d/ngx.index" http://127.0.0.1:8080/data.json -o "$d/ngx.data"
+    local encs=(gzip deflate deflate-raw br gzip-br identity) e urls=() bodies=()
+    for e in "${encs[@]}"; do
+        urls+=("http://127.0.0.1:8000/enc/$e" -o "$d/lab.$e"); bodies+=(--body "$d/lab.$e")
+    done
+    curl_run "$ns" "$d/lab" --local-port 40025 --compressed "${urls[@]}"
+    tcpdump_stop_all
+    tx_curl "$d/ngx" 127.0.0.1:40024 127.0.0.1:8080 --body "$d/ngx.index" --body "$d/ngx.data"
+    tx_curl "$d/lab" 127.0.0.1:40025 127.0.0.1:8000 "${bodies[@]}"
+    fact --file http-encodings.pcap --software "curl 7.88 --compressed -> nginx 1.22 (gzip on) and -> Python 3.11 http.server (tools/http_lab_server.py), tcpdump -i lo" \
+        --shows "2 keep-alive connections: nginx answers index.html and data.json with Content-Encoding: gzip and chunked framing; http.server answers /enc/* with gzip, deflate (zlib), deflate sent RAW (no zlib header), br, stacked 'gzip, br' and identity (Content-Length); curl decoded every body" \
+        --stream "127.0.0.1:40024 127.0.0.1:8080 $d/ngx $(curl_source "$d/ngx")" \
+        --stream "127.0.0.1:40025 127.0.0.1:8000 $d/lab $(curl_source "$d/lab")" \
+        --transactions "$d/ngx.tx.json" --transactions "$d/lab.tx.json"
+    scenario_cleanup
+}
+
+# HTTP/1.0 request, HTTP/1.0 response with no Content-Length (the close ends the body); and an
+# HTTP/1.1 response with Connection: close.
+scenario_http10_close() {
+    log "HTTP/1.0 close-delimited body and HTTP/1.1 Connection: close"
+    local ns=$NSP-h10 d=$WORK/h10
+    ns_new h10
+    mkdir -p "$d"
+    lab_start "$ns" 127.0.0.1 8000
+    tcpdump_start "$ns" "$CAP/http10-close.pcap" -i lo "tcp port 8000"
+    curl_run "$ns" "$d/h10" --local-port 40026 -0 http://127.0.0.1:8000/http10 -o "$d/h10.out"
+    curl_run "$ns" "$d/close" --local-port 40027 http://127.0.0.1:8000/close -o "$d/close.out"
+    tcpdump_stop_all
+    tx_curl "$d/h10" 127.0.0.1:40026 127.0.0.1:8000 --body "$d/h10.out"
+    tx_curl "$d/close" 127.0.0.1:40027 127.0.0.1:8000 --body "$d/close.out"
+    fact --file http10-close.pcap --software "Python 3.11 http.server (tools/http_lab_server.py) + curl 7.88, tcpdump -i lo" \
+        --shows "2 connections: curl -0 'GET /http10 HTTP/1.0' answered 'HTTP/1.0 200' without Content-Length, the 3,000-byte body (3 writes) ended by the server's FIN; then an HTTP/1.1 GET answered with Content-Length and Connection: close, server closes first" \
+        --stream "127.0.0.1:40026 127.0.0.1:8000 $d/h10 $(curl_source "$d/h10")" \
+        --stream "127.0.0.1:40027 127.0.0.1:8000 $d/close $(curl_source "$d/close")" \
+        --transactions "$d/h10.tx.json" --transactions "$d/close.tx.json"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
 scenario_derived() {
@@ -501,7 +676,8 @@ scenario_derived() {
 }
 
 ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 http_vlan http_qinq
-     tcp_reorder_midstream udp_fragments derived)
+     tcp_reorder_midstream udp_fragments derived
+     http_pipelining http_chunked http_100_continue http_encodings http10_close)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -635,6 +635,92 @@ scenario_http10_close() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# WebSocket through an nginx reverse proxy: client -> nginx 127.0.0.1:8081 -> websockets echo
+# server 127.0.0.1:BACKENDPORT. nginx's upstream connection has an ephemeral client port; the
+# backend (ws_server.py --log) logs that connection's bytes itself, so both legs have facts
+# from the programs.
+
+ws_nginx_run() {   # ws_nginx_run NAME BACKENDPORT LOCALPORT LOCATION-BLOCK [ws_client args]...
+    local name=$1 bport=$2 lport=$3 location=$4; shift 4
+    local ns=$NSP-$name d=$WORK/$name
+    ns_new "$name"
+    NGINX_SERVER_EXTRA=$location nginx_setup "$d" 127.0.0.1:8081
+    nginx_start "$ns" "$d" 8081
+    start_bg ip netns exec "$ns" "$PY" "$HERE/ws_server.py" 127.0.0.1 "$bport" --log "$d/up"
+    wait_for "ws server" listening "$ns" "$bport"
+    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port 8081 or tcp port $bport"
+    ip netns exec "$ns" "$PY" "$HERE/ws_client.py" "ws://127.0.0.1:8081/echo" \
+        --local "127.0.0.1:$lport" --log "$d/ws" --messages short "$@"
+    tcpdump_stop_all
+    [ -s "$d/up.1.peer" ] || { echo "$name: the backend saw no connection" >&2; return 1; }
+    [ ! -e "$d/up.2.peer" ] || { echo "$name: the backend saw more than one connection" >&2; return 1; }
+    UPSTREAM=$(tr -d '\n' <"$d/up.1.peer")
+    # what each side saw of the handshake, from the programs' logs
+    "$PY" - "$d" "$UPSTREAM" <<'PYEOF'
+import json, sys
+d, upstream = sys.argv[1:3]
+def head(b):
+    end = b.find(b"\r\n\r\n")
+    if end < 0:
+        return None, []
+    lines = b[:end].decode("latin-1").split("\r\n")
+    return lines[0], [list(map(str.strip, l.split(":", 1))) for l in lines[1:]]
+up_req = open(d + "/up.1.sent", "rb").read()
+up_resp = open(d + "/up.1.recv", "rb").read()
+ws = json.load(open(d + "/ws.json"))
+cl_resp = open(d + "/ws.recv", "rb").read()
+line, hdrs = head(up_req)
+rline, rhdrs = head(up_resp)
+cline, chdrs = head(cl_resp)
+out = {"upstream_connection": {"client": upstream, "note": "nginx's ephemeral port, from the backend's log"},
+       "upstream_request_line": line, "upstream_saw_headers": hdrs,
+       "backend_answer": rline or ("closed the connection without a response" if not up_resp else None),
+       "backend_answer_headers": rhdrs,
+       "client_saw_status": int(cline.split(" ")[1]) if cline else None,
+       "client_saw_status_line": cline, "client_saw_headers": chdrs}
+if "rejected" in ws:
+    out["client_rejected"] = ws["rejected"]
+else:
+    out["client_messages"] = ws["messages"]
+    out["client_ping_payload"] = ws["ping_payload"]
+    out["client_close"] = ws["close"]
+out["summary"] = (f"client saw '{cline}'; nginx sent upstream '{line}' with headers "
+                  + ", ".join(h[0] for h in hdrs) + f"; backend answered: {out['backend_answer']}")
+json.dump(out, open(d + "/details.json", "w"), indent=1)
+PYEOF
+}
+
+scenario_websocket_nginx_ok() {
+    log "websocket through nginx (Upgrade/Connection forwarded, HTTP/1.1 upstream)"
+    local d=$WORK/websocket-nginx-ok
+    ws_nginx_run websocket-nginx-ok 8767 40028 'location /echo { proxy_pass http://127.0.0.1:8767; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_read_timeout 10s; }'
+    tx_log "$d/ws" 127.0.0.1:40028 127.0.0.1:8081 ws_client.py-transport-log --allow-trailing
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8767 ws_server.py-transport-log --allow-trailing
+    fact --file websocket-nginx-ok.pcap --software "Python websockets 17 client -> nginx 1.22 (proxy_http_version 1.1, Upgrade/Connection forwarded) -> websockets 17 echo server, tcpdump -i lo" \
+        --shows "both legs of a proxied WebSocket: client->nginx upgrade (101) and nginx's own HTTP/1.1 upgrade request to the backend (101), then two short texts and a 512-byte binary message echoed through nginx, ping/pong, close 1000 'bye'; compression=None" \
+        --stream "127.0.0.1:40028 127.0.0.1:8081 $d/ws ws_client.py-transport-log" \
+        --stream "$UPSTREAM 127.0.0.1:8767 $d/up.1 ws_server.py-transport-log" \
+        --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" --note-file "$d/details.json" \
+        --note "the nginx->backend connection uses an ephemeral client port (not fixed); its bytes come from the backend's own log (ws_server.py --log)"
+    scenario_cleanup
+}
+
+scenario_websocket_nginx_broken() {
+    log "websocket through a default nginx proxy_pass (no Upgrade forwarding, HTTP/1.0 upstream)"
+    local d=$WORK/websocket-nginx-broken
+    ws_nginx_run websocket-nginx-broken 8768 40029 'location /echo { proxy_pass http://127.0.0.1:8768; proxy_read_timeout 10s; }' --allow-reject
+    tx_log "$d/ws" 127.0.0.1:40029 127.0.0.1:8081 ws_client.py-transport-log
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8768 ws_server.py-transport-log --allow-unanswered
+    fact --file websocket-nginx-broken.pcap --software "Python websockets 17 client -> nginx 1.22 with a default proxy_pass (HTTP/1.0 upstream, Upgrade not forwarded) -> websockets 17 echo server, tcpdump -i lo" \
+        --shows "a WebSocket upgrade that a misconfigured proxy breaks: nginx forwards the handshake as HTTP/1.0 with Connection: close and without Upgrade; the backend's answer and what the client got are in details" \
+        --stream "127.0.0.1:40029 127.0.0.1:8081 $d/ws ws_client.py-transport-log" \
+        --stream "$UPSTREAM 127.0.0.1:8768 $d/up.1 ws_server.py-transport-log" \
+        --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" --note-file "$d/details.json" \
+        --note "the nginx->backend connection uses an ephemeral client port (not fixed); its bytes come from the backend's own log (ws_server.py --log)"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
 scenario_derived() {
@@ -677,7 +763,8 @@ scenario_derived() {
 
 ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 http_vlan http_qinq
      tcp_reorder_midstream udp_fragments derived
-     http_pipelining http_chunked http_100_continue http_encodings http10_close)
+     http_pipelining http_chunked http_100_continue http_encodings http10_close
+     websocket_nginx_ok websocket_nginx_broken)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -721,6 +721,41 @@ scenario_websocket_nginx_broken() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Deliberately malformed / ambiguous requests (tools/smuggling_cases.py), each on its own
+# connection, to a server that does not parse HTTP (tools/raw_http_server.py).
+
+scenario_http_smuggling() {
+    log "ambiguous and malformed requests (CL+TE, two CLs, obs-fold, space before colon, bare LF, TE list)"
+    local ns=$NSP-smug d=$WORK/smug
+    ns_new smug
+    mkdir -p "$d"
+    "$PY" "$TOOLS/smuggling_cases.py" write "$d"
+    local rows=() row c port st statuses=() streams=()
+    mapfile -t rows < <("$PY" -c 'import json, sys
+for c in json.load(open(sys.argv[1])): print(c["case"], c["port"], c["status"])' "$d/cases.json")
+    for row in "${rows[@]}"; do
+        read -r c port st <<<"$row"
+        statuses+=(--status "$port=$st")
+        streams+=(--stream "127.0.0.1:$port 127.0.0.1:8090 $d/$c http_raw_client.py-log")
+    done
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/raw_http_server.py" 127.0.0.1 8090 --log "$d/server.log" \
+        --count "${#rows[@]}" "${statuses[@]}"
+    wait_for "raw_http_server" listening "$ns" 8090
+    tcpdump_start "$ns" "$CAP/http-smuggling.pcap" -i lo "tcp port 8090"
+    for row in "${rows[@]}"; do
+        read -r c port st <<<"$row"
+        raw_client "$ns" 127.0.0.1:8090 "127.0.0.1:$port" "$d/$c" "$d/$c.req"
+    done
+    tcpdump_stop_all
+    wait_for "server log" test "$(wc -l <"$d/server.log" 2>/dev/null || echo 0)" -eq "${#rows[@]}"
+    "$PY" "$TOOLS/smuggling_cases.py" details "$d" "$d/server.log" >"$d/details.json"
+    fact --file http-smuggling.pcap --software "tools/http_raw_client.py -> tools/raw_http_server.py (Python sockets; the server logs raw bytes and answers a fixed status), tcpdump -i lo" \
+        --shows "7 deliberately malformed or ambiguous HTTP/1.1 requests, each on its own connection: (a) Content-Length and Transfer-Encoding: chunked, (b) two different Content-Lengths, (c) obs-fold, (d) 'Host :' (space before colon), (e) bare LF line ends, (f) Transfer-Encoding: chunked, identity, (g) 'Transfer-Encoding :' with Content-Length; the server answers 400 (200 for bare LF) and closes" \
+        "${streams[@]}" --note-file "$d/details.json"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
 scenario_derived() {
@@ -764,7 +799,7 @@ scenario_derived() {
 ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 http_vlan http_qinq
      tcp_reorder_midstream udp_fragments derived
      http_pipelining http_chunked http_100_continue http_encodings http10_close
-     websocket_nginx_ok websocket_nginx_broken)
+     websocket_nginx_ok websocket_nginx_broken http_smuggling)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -756,6 +756,83 @@ for c in json.load(open(sys.argv[1])): print(c["case"], c["port"], c["status"])'
 }
 
 # ---------------------------------------------------------------------------------------------
+# Credentials on the wire: proxy Basic auth (407 + Proxy-Authenticate, then Proxy-Authorization)
+# and origin Basic auth (Authorization). The facts give the exact base64 strings, so a test can
+# assert that they are masked in hopscope's output.
+
+scenario_http_proxy_auth() {
+    log "http proxy with Basic auth (tinyproxy) and origin Basic auth (nginx)"
+    local ns=$NSP-pauth d=$WORK/pauth
+    ns_new pauth
+    nginx_setup "$d" 127.0.0.1:8080
+    nginx_start "$ns" "$d" 8080
+    cat >"$d/tinyproxy.conf" <<EOF
+User root
+Group root
+Port 8888
+Listen 127.0.0.1
+Timeout 30
+MaxClients 8
+Allow 127.0.0.1
+BasicAuth user secret
+LogLevel Info
+LogFile "$d/logs/tinyproxy.log"
+PidFile "$d/tinyproxy.pid"
+EOF
+    start_bg ip netns exec "$ns" tinyproxy -d -c "$d/tinyproxy.conf" 2>>"$d/logs/tinyproxy.stderr"
+    wait_for "tinyproxy" listening "$ns" 8888
+    tcpdump_start "$ns" "$CAP/http-proxy-auth.pcap" -i lo "tcp port 8888 or tcp port 8080"
+    curl_run "$ns" "$d/noauth" --local-port 40037 -x http://127.0.0.1:8888 http://127.0.0.1:8080/index.html
+    curl_run "$ns" "$d/auth" --local-port 40038 -x http://127.0.0.1:8888 --proxy-user user:secret \
+        http://127.0.0.1:8080/index.html
+    curl_run "$ns" "$d/origin" --local-port 40039 -u alice:wonderland http://127.0.0.1:8080/style.css
+    tcpdump_stop_all
+    tx_curl "$d/noauth" 127.0.0.1:40037 127.0.0.1:8888 --body "$d/noauth.body"
+    tx_curl "$d/auth" 127.0.0.1:40038 127.0.0.1:8888 --body "$d/auth.body"
+    tx_curl "$d/origin" 127.0.0.1:40039 127.0.0.1:8080 --body "$d/origin.body"
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import base64, json, re, sys
+d = sys.argv[1]
+def head_fields(b):
+    head = b.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    return [l.split(":", 1)[0:2] for l in head[1:]]
+creds = []
+for prefix, client, server, field, user, pw in (
+        ("auth", "127.0.0.1:40038", "127.0.0.1:8888", "Proxy-Authorization", "user", "secret"),
+        ("origin", "127.0.0.1:40039", "127.0.0.1:8080", "Authorization", "alice", "wonderland")):
+    sent = open(f"{d}/{prefix}.sent", "rb").read()
+    b64 = base64.b64encode(f"{user}:{pw}".encode()).decode()
+    line = f"{field}: Basic {b64}"
+    # taken from the bytes curl sent, and checked against the known credentials
+    found = [v.strip() for n, v in head_fields(sent) if n.lower() == field.lower()]
+    assert found == [f"Basic {b64}"], (prefix, found)
+    off = sent.find(line.encode())
+    creds.append({"client": client, "server": server, "field": field, "scheme": "Basic",
+                  "user": user, "password": pw, "base64": b64, "header_line": line,
+                  "client_stream_offset_of_base64": off + len(field) + len(": Basic ")})
+noauth = open(f"{d}/noauth.recv", "rb").read()
+status = noauth.split(b"\r\n", 1)[0].decode("latin-1")
+pa = [v.strip() for n, v in head_fields(noauth) if n.lower() == "proxy-authenticate"]
+print(json.dumps({
+    "credentials": creds,
+    "proxy_challenge": {"client": "127.0.0.1:40037", "status_line": status, "proxy_authenticate": pa},
+    "summary": "credentials on the wire: " + "; ".join(
+        f"{c['client']} {c['field']}: Basic {c['base64']} ({c['user']}:{c['password']})" for c in creds)
+    + f"; the first request got '{status}' with Proxy-Authenticate: {', '.join(pa)}"}, indent=1))
+PYEOF
+    fact --file http-proxy-auth.pcap --software "curl 7.88 -> tinyproxy 1.11 (BasicAuth) -> nginx 1.22, and curl -u -> nginx, on loopback, tcpdump -i lo" \
+        --shows "3 client connections: a proxy GET without credentials (407 Proxy Authentication Required + Proxy-Authenticate), the same GET with --proxy-user user:secret (Proxy-Authorization: Basic; 200 through the proxy's own connection to nginx), and a direct GET to nginx with -u alice:wonderland (Authorization: Basic; nginx ignores it, 200)" \
+        --stream "127.0.0.1:40037 127.0.0.1:8888 $d/noauth curl--trace" \
+        --stream "127.0.0.1:40038 127.0.0.1:8888 $d/auth curl--trace" \
+        --stream "127.0.0.1:40039 127.0.0.1:8080 $d/origin curl--trace" \
+        --follow-server 127.0.0.1:8080 \
+        --transactions "$d/noauth.tx.json" --transactions "$d/auth.tx.json" --transactions "$d/origin.tx.json" \
+        --note-file "$d/details.json" \
+        --note "the proxy->nginx connection uses an ephemeral client port (not fixed); its bytes come from tshark's follow"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
 scenario_derived() {
@@ -799,7 +876,7 @@ scenario_derived() {
 ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 http_vlan http_qinq
      tcp_reorder_midstream udp_fragments derived
      http_pipelining http_chunked http_100_continue http_encodings http10_close
-     websocket_nginx_ok websocket_nginx_broken http_smuggling)
+     websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

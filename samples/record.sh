@@ -833,6 +833,117 @@ PYEOF
 }
 
 # ---------------------------------------------------------------------------------------------
+# SOCKS4 / SOCKS4a (tools/socks4_server.py: microsocks has no SOCKS4) and SOCKS5 with
+# username/password (microsocks -u/-P), IPv4 and domain-name CONNECTs.
+
+json_get() {   # json_get FILE PYTHON-EXPRESSION-ON-d
+    "$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+scenario_socks4() {
+    log "http through SOCKS4 (IPv4 address) and SOCKS4a (host name)"
+    local ns=$NSP-socks4 d=$WORK/socks4
+    ns_new socks4
+    nginx_setup "$d" 127.0.0.1:8080
+    nginx_start "$ns" "$d" 8080
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/socks4_server.py" 127.0.0.1 1081 --log "$d/s4" \
+        --count 2 --upstream-port-base 40050
+    wait_for "socks4_server" listening "$ns" 1081
+    tcpdump_start "$ns" "$CAP/socks4.pcap" -i lo "tcp port 1081 or tcp port 8080"
+    curl_run "$ns" "$d/c4" --local-port 40040 --socks4 127.0.0.1:1081 http://127.0.0.1:8080/index.html
+    wait_for "socks4 connection 1 logged" test -e "$d/s4.1.done"
+    curl_run "$ns" "$d/c4a" --local-port 40041 -x socks4a://hopscope@127.0.0.1:1081 http://localhost:8080/style.css
+    wait_for "socks4 connection 2 logged" test -e "$d/s4.2.done"
+    tcpdump_stop_all
+    # curl's trace holds the HTTP after the handshake: the server's log of the client connection
+    # must end with exactly those bytes, and its upstream connection must carry exactly them
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import json, sys
+d = sys.argv[1]
+conns = []
+for n, prefix in ((1, "c4"), (2, "c4a")):
+    rd = lambda p: open(p, "rb").read()
+    sent, recv = rd(f"{d}/s4.{n}.sent"), rd(f"{d}/s4.{n}.recv")
+    tc, tr = rd(f"{d}/{prefix}.sent"), rd(f"{d}/{prefix}.recv")
+    assert sent.endswith(tc) and recv.endswith(tr), f"connection {n}: curl's bytes are not the tail"
+    assert rd(f"{d}/s4.{n}.up.sent") == tc and rd(f"{d}/s4.{n}.up.recv") == tr
+    info = json.load(open(f"{d}/s4.{n}.json"))
+    info["client"] = info.pop("peer")
+    info.update(http_stream_offset_client=len(sent) - len(tc),
+                http_stream_offset_server=len(recv) - len(tr))
+    conns.append(info)
+print(json.dumps({"socks4_connections": conns, "summary": "; ".join(
+    f"{c['client']}: SOCKS{c['form']} request {c['request_hex']} (user id '{c['user_id']}'"
+    + (f", host name '{c['hostname']}'" if c.get("hostname") else f", address {c['address']}")
+    + f", port {c['port']}), reply {c['reply_hex']}; upstream {c['upstream_client']} -> {c['upstream_server']}"
+    for c in conns)}, indent=1))
+PYEOF
+    local i p
+    for i in 1 2; do
+        p=$([ $i = 1 ] && echo c4 || echo c4a)
+        tx_curl "$d/$p" "127.0.0.1:4004$((i - 1))" 127.0.0.1:1081 \
+            --stream-offset-client "$(json_get "$d/details.json" "d['socks4_connections'][$((i - 1))]['http_stream_offset_client']")" \
+            --stream-offset-server "$(json_get "$d/details.json" "d['socks4_connections'][$((i - 1))]['http_stream_offset_server']")" \
+            --body "$d/$p.body"
+        tx_log "$d/s4.$i.up" "127.0.0.1:4005$i" 127.0.0.1:8080 socks4_server.py-log
+    done
+    fact --file socks4.pcap --software "curl 7.88 --socks4 / socks4a:// -> tools/socks4_server.py (Python) -> nginx 1.22 on loopback, tcpdump -i lo" \
+        --shows "2 tunnels: SOCKS4 CONNECT to 127.0.0.1:8080 by IPv4 address (empty user id), and SOCKS4a CONNECT with user id 'hopscope' and host name 'localhost' (address 0.0.0.1); one GET through each; plus the proxy's own connections to nginx (fixed ports 40051, 40052)" \
+        --stream "127.0.0.1:40040 127.0.0.1:1081 $d/s4.1 socks4_server.py-log" \
+        --stream "127.0.0.1:40041 127.0.0.1:1081 $d/s4.2 socks4_server.py-log" \
+        --stream "127.0.0.1:40051 127.0.0.1:8080 $d/s4.1.up socks4_server.py-log" \
+        --stream "127.0.0.1:40052 127.0.0.1:8080 $d/s4.2.up socks4_server.py-log" \
+        --transactions "$d/c4.tx.json" --transactions "$d/c4a.tx.json" \
+        --transactions "$d/s4.1.up.tx.json" --transactions "$d/s4.2.up.tx.json" \
+        --note-file "$d/details.json" \
+        --note "the client connections' bytes are the SOCKS server's log (curl does not trace the handshake); curl's traced HTTP bytes are checked to be exactly their tail"
+    scenario_cleanup
+}
+
+scenario_socks5_auth() {
+    log "http through microsocks with username/password (SOCKS5, IPv4 and domain name)"
+    local ns=$NSP-s5a d=$WORK/s5a
+    ns_new s5a
+    nginx_setup "$d" 127.0.0.1:8080
+    nginx_start "$ns" "$d" 8080
+    start_bg ip netns exec "$ns" microsocks -i 127.0.0.1 -p 1080 -u user -P pass >>"$d/logs/microsocks.log" 2>&1
+    wait_for "microsocks" listening "$ns" 1080
+    tcpdump_start "$ns" "$CAP/socks5-auth.pcap" -i lo "tcp port 1080 or tcp port 8080"
+    curl_run "$ns" "$d/ip" --local-port 40042 -x socks5://user:pass@127.0.0.1:1080 http://127.0.0.1:8080/index.html
+    curl_run "$ns" "$d/name" --local-port 40043 --socks5-hostname 127.0.0.1:1080 --proxy-user user:pass \
+        http://localhost:8080/style.css
+    tcpdump_stop_all
+    local p port
+    for p in ip name; do
+        port=$([ $p = ip ] && echo 40042 || echo 40043)
+        "$PY" "$TOOLS/facts.py" socks-prefix --pcap "$CAP/socks5-auth.pcap" --client "127.0.0.1:$port" \
+            --trace-prefix "$d/$p" --out "$d/$p.s5" --full
+        tx_curl "$d/$p" "127.0.0.1:$port" 127.0.0.1:1080 --body "$d/$p.body" \
+            --stream-offset-client "$(json_get "$d/$p.s5.details.json" "d['http_stream_offset_client']")" \
+            --stream-offset-server "$(json_get "$d/$p.s5.details.json" "d['http_stream_offset_server']")"
+    done
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import json, sys
+d = sys.argv[1]
+conns = [json.load(open(f"{d}/{p}.s5.details.json")) for p in ("ip", "name")]
+print(json.dumps({"socks5_connections": conns, "summary": "; ".join(
+    f"{c['client']}: methods offered {c['socks5']['methods_offered']}, chosen {c['socks5']['method_chosen']}, "
+    f"username/password '{c['socks5']['auth']['username']}'/'{c['socks5']['auth']['password']}' "
+    f"({c['socks5']['auth']['client_hex']}), CONNECT {c['socks5']['atyp']} {c['socks5']['dest_host']}:{c['socks5']['dest_port']}"
+    for c in conns)}, indent=1))
+PYEOF
+    fact --file socks5-auth.pcap --software "curl 7.88 -x socks5://user:pass@ and --socks5-hostname --proxy-user -> microsocks 1.0.3 -u user -P pass -> nginx 1.22 on loopback, tcpdump -i lo" \
+        --shows "2 SOCKS5 tunnels with RFC 1929 username/password authentication (user/pass): CONNECT by IPv4 address, and CONNECT by domain name 'localhost' (ATYP 3, --socks5-hostname); one GET through each; plus microsocks' own connections to nginx" \
+        --stream "127.0.0.1:40042 127.0.0.1:1080 $d/ip.s5 tshark-follow+curl--trace" \
+        --stream "127.0.0.1:40043 127.0.0.1:1080 $d/name.s5 tshark-follow+curl--trace" \
+        --follow-server 127.0.0.1:8080 \
+        --transactions "$d/ip.tx.json" --transactions "$d/name.tx.json" \
+        --note-file "$d/details.json" \
+        --note "curl does not trace the SOCKS5 handshake: the client connections' bytes are tshark's follow, checked to end with exactly curl's traced bytes; microsocks->nginx connections use ephemeral ports, bytes from tshark's follow"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
 scenario_derived() {
@@ -876,7 +987,7 @@ scenario_derived() {
 ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 http_vlan http_qinq
      tcp_reorder_midstream udp_fragments derived
      http_pipelining http_chunked http_100_continue http_encodings http10_close
-     websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth)
+     websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -76,6 +76,38 @@ def cmd_add(a):
         json.dump(entry, f, indent=1)
 
 
+def parse_socks5(hc, hs):
+    """The SOCKS5 handshake (RFC 1928, with RFC 1929 username/password) of a client and a
+    server byte prefix."""
+    assert hc[0] == 5 and hs[0] == 5, "not SOCKS5"
+    nm = hc[1]
+    out = {"methods_offered": list(hc[2:2 + nm]), "method_chosen": hs[1]}
+    i, j = 2 + nm, 2
+    if hs[1] == 2:
+        ulen = hc[i + 1]
+        plen = hc[i + 2 + ulen]
+        end = i + 3 + ulen + plen
+        out["auth"] = {"username": hc[i + 2:i + 2 + ulen].decode("latin-1"),
+                       "password": hc[i + 3 + ulen:end].decode("latin-1"),
+                       "client_hex": hc[i:end].hex(), "server_hex": hs[j:j + 2].hex(),
+                       "status": hs[j + 1]}
+        i, j = end, j + 2
+    req, rep = hc[i:], hs[j:]
+    assert req[0] == 5 and req[1] == 1, "not a SOCKS5 CONNECT"
+    assert rep[0] == 5 and rep[1] == 0, "SOCKS5 request not granted"
+    atyp = req[3]
+    if atyp == 1:
+        host, p = ".".join(str(x) for x in req[4:8]), 8
+    elif atyp == 3:
+        host, p = req[5:5 + req[4]].decode("latin-1"), 5 + req[4]
+    else:
+        host, p = "[" + req[4:20].hex() + "]", 20
+    out.update(atyp={1: "ipv4", 3: "domain", 4: "ipv6"}.get(atyp, str(atyp)), dest_host=host,
+               dest_port=int.from_bytes(req[p:p + 2], "big"), request_hex=req.hex(),
+               reply_hex=rep.hex())
+    return out
+
+
 def cmd_socks_prefix(a):
     """Stream bytes of a SOCKS5 client connection: tshark's follow of the capture, checked
     against curl's trace (which logs everything after the SOCKS5 handshake) and with the
@@ -90,18 +122,20 @@ def cmd_socks_prefix(a):
     if not (c.endswith(tc) and s.endswith(ts)):
         raise SystemExit("socks-prefix: curl's traced bytes are not the tail of the captured stream")
     hc, hs = c[:len(c) - len(tc)], s[:len(s) - len(ts)]
-    # client: VER NMETHODS METHODS... then VER CMD RSV ATYP ADDR PORT
-    nm = hc[1]
-    req = hc[2 + nm:]
-    assert hc[0] == 5 and req[0] == 5 and req[1] == 1, "not a SOCKS5 CONNECT"
-    assert hs[0] == 5 and hs[2] == 5 and hs[3] == 0, "SOCKS5 request not granted"
+    parsed = parse_socks5(hc, hs)
     open(a.out + ".sent", "wb").write(c)
     open(a.out + ".recv", "wb").write(s)
+    det = {"socks5_client_handshake_hex": hc.hex(), "socks5_server_handshake_hex": hs.hex(),
+           "summary": f"SOCKS5 handshake: client {hc.hex()} ({len(hc)} B), server "
+                      f"{hs.hex()} ({len(hs)} B); the rest of the stream is the HTTP "
+                      f"curl logged in --trace"}
+    if a.full:
+        # later samples: the parsed handshake too (socks5.pcap was recorded without it)
+        det = {"client": a.client, "socks5_client_handshake_hex": hc.hex(),
+               "socks5_server_handshake_hex": hs.hex(), "socks5": parsed,
+               "http_stream_offset_client": len(hc), "http_stream_offset_server": len(hs)}
     with open(a.out + ".details.json", "w") as f:
-        json.dump({"socks5_client_handshake_hex": hc.hex(), "socks5_server_handshake_hex": hs.hex(),
-                   "summary": f"SOCKS5 handshake: client {hc.hex()} ({len(hc)} B), server "
-                              f"{hs.hex()} ({len(hs)} B); the rest of the stream is the HTTP "
-                              f"curl logged in --trace"}, f, indent=1)
+        json.dump(det, f, indent=1)
 
 
 # --- reading the files ourselves ---------------------------------------------------------------
@@ -458,6 +492,8 @@ def main():
     sp.add_argument("--client", required=True)
     sp.add_argument("--trace-prefix", required=True)
     sp.add_argument("--out", required=True)
+    sp.add_argument("--full", action="store_true",
+                    help="also the parsed handshake (method, credentials, address type)")
     fi = sub.add_parser("finish")
     fi.add_argument("--facts", required=True)
     fi.add_argument("--dir", required=True)

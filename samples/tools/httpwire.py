@@ -302,6 +302,10 @@ def main():
     t.add_argument("--allow-unanswered", action="store_true",
                    help="a request the server never answered (it closed) is a transaction "
                         "with status null")
+    t.add_argument("--stream-offset-client", type=int, default=0,
+                   help="the logged bytes start this far into the client->server stream "
+                        "(e.g. after a SOCKS handshake curl does not trace); added to offsets")
+    t.add_argument("--stream-offset-server", type=int, default=0)
     t.add_argument("--out")
     a = ap.parse_args()
     if a.curl_trace:
@@ -321,6 +325,11 @@ def main():
     if not a.allow_trailing and (cend != len(c) or send != len(s)):
         raise SystemExit(f"httpwire: {len(c) - cend} client / {len(s) - send} server bytes "
                          f"after the last exchange")
+    for t in txs:
+        t["request_offset"] += a.stream_offset_client
+        for k in ("response_offset", "final_response_offset"):
+            if k in t:
+                t[k] += a.stream_offset_server
     text = json.dumps(txs, indent=1)
     if a.out:
         with open(a.out, "w") as f:

@@ -372,6 +372,17 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   the empty line ending each 1xx head; `tools/curl_trace_bytes.py` puts it back),
   `http_raw_client.py-log`, `ws_server.py-transport-log` (the backend's own log of a proxied
   connection), `socks4_server.py-log`.
+- `details` keys of the HTTP/proxy samples: `smuggling_cases[]` (http-smuggling: per case
+  `case`, `name`, `client`, `server`, `description`, `request_bytes`, `request_hex` (the exact
+  bytes sent), `readings` (how the bytes can be read), `rule`, `server_received_identical`,
+  `response_status`, `response_hex`); `credentials[]` (`client`, `server`, `field`, `scheme`,
+  `user`, `password`, `base64`, `header_line`, `client_stream_offset_of_base64`) and
+  `proxy_challenge` (http-proxy-auth); `upstream_connection`, `upstream_request_line`,
+  `upstream_saw_headers`, `backend_answer`, `backend_answer_headers`, `client_saw_status`,
+  `client_saw_status_line`, `client_saw_headers`, `client_rejected` / `client_messages`
+  (websocket-nginx-*); `socks4_connections[]` and `socks5_connections[]` (the parsed handshakes,
+  credentials, and `http_stream_offset_client`/`_server` where the tunnelled HTTP starts);
+  `server_received_upload`, `curl_raw_output_bytes`.
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -463,7 +474,8 @@ Files in this directory besides the captures:
 - `tools/http_lab_server.py`: http.server with chunked/trailers, 100-continue, 103, content
   encodings, HTTP/1.0 close-delimited bodies. `tools/http_raw_client.py`: sends exact bytes
   (pipelining, malformed requests) and logs what it got. `tools/raw_http_server.py`: logs raw
-  requests, answers a fixed response. `tools/socks4_server.py`: minimal SOCKS4/4a server.
+  requests, answers a fixed response; `tools/smuggling_cases.py`: the malformed requests.
+  `tools/socks4_server.py`: minimal SOCKS4/4a server.
 - `tools/pcap_swap_endian.py`, `tools/resegment.py`, `tools/ipfrag.py`, `tools/corrupt.py`: make
   the derived captures (see their docstrings). `tools/pcaplib.py`: shared pcap helpers.
 - `tools/facts.py`: writes `expected.json` and this README.

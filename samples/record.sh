@@ -5,7 +5,8 @@
 #   sudo samples/record.sh http_ipv6    # only the named scenario(s); other entries are kept
 #
 # Needs root (network namespaces, tcpdump) and: tcpdump, tshark, capinfos, mergecap, nginx,
-# curl, iproute2, python3 with `websockets` (pip install websockets), tinyproxy, microsocks.
+# curl, iproute2, python3 with `websockets` and `brotli` (pip install websockets brotli),
+# tinyproxy, microsocks.
 #
 # Network rules kept here: every scenario runs in network namespaces this script creates
 # (hs<PID>-*), so "loopback" traffic is the loopback of a private namespace and two-host
@@ -123,6 +124,7 @@ fact() { "$PY" "$TOOLS/facts.py" add --facts "$FACTS" "$@"; }
 # nginx with a few static files (mtimes fixed so ETag/Last-Modified repeat between runs)
 
 nginx_setup() {   # nginx_setup DIR LISTEN...   -> DIR/nginx.conf, DIR/www
+    # optional: NGINX_HTTP_EXTRA / NGINX_SERVER_EXTRA (config lines for the http / server block)
     local dir=$1; shift
     mkdir -p "$dir/www" "$dir/tmp" "$dir/logs"
     "$PY" - "$dir/www" <<'EOF'
@@ -150,10 +152,12 @@ EOF
         echo "  types { text/html html; text/css css; application/json json; }"
         echo "  default_type application/octet-stream;"
         echo "  keepalive_timeout 10;"
+        if [ -n "${NGINX_HTTP_EXTRA:-}" ]; then echo "  $NGINX_HTTP_EXTRA"; fi
         echo "  server {"
         local l
         for l in "$@"; do echo "    listen $l;"; done
         echo "    root $dir/www;"
+        if [ -n "${NGINX_SERVER_EXTRA:-}" ]; then echo "    $NGINX_SERVER_EXTRA"; fi
         echo "  }"
         echo "}"
     } >"$dir/nginx.conf"
@@ -460,6 +464,486 @@ scenario_udp_fragments() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# HTTP message framing: pipelining, chunked, 1xx, content-codings, close-delimited bodies.
+# Besides the stream bytes, each of these records `transactions` (tools/httpwire.py) split from
+# the bytes the client logged.
+
+lab_start() {   # lab_start NS ADDR PORT   (tools/http_lab_server.py; see its docstring)
+    start_bg ip netns exec "$1" "$PY" "$TOOLS/http_lab_server.py" "$2" "$3" 2>>"$WORK/lab.log"
+    wait_for "http_lab_server" listening "$1" "$3"
+}
+
+curl_source() {   # curl_source PREFIX -> the stream/transaction source label for a curl_run
+    if grep -q crlf_added_after_1xx "$1.json"; then echo curl--trace+1xx-crlf; else echo curl--trace; fi
+}
+
+tx_curl() {   # tx_curl PREFIX CLIENT SERVER [httpwire args]...  -> PREFIX.tx.json
+    local prefix=$1 client=$2 server=$3; shift 3
+    "$PY" "$TOOLS/httpwire.py" transactions --client "$client" --server "$server" \
+        --source "$(curl_source "$prefix")" --curl-trace "$prefix.trace" --out "$prefix.tx.json" "$@"
+}
+
+tx_log() {   # tx_log PREFIX CLIENT SERVER SOURCE [httpwire args]...  -> PREFIX.tx.json
+    local prefix=$1 client=$2 server=$3 source=$4; shift 4
+    "$PY" "$TOOLS/httpwire.py" transactions --client "$client" --server "$server" \
+        --source "$source" --log "$prefix" --out "$prefix.tx.json" "$@"
+}
+
+raw_client() {   # raw_client NS CONNECT LOCAL PREFIX REQUEST-FILE...  (one send() per file)
+    local ns=$1 connect=$2 local_=$3 prefix=$4; shift 4
+    local sends=() f
+    for f in "$@"; do sends+=(--send "$f"); done
+    ip netns exec "$ns" "$PY" "$TOOLS/http_raw_client.py" "$connect" --local "$local_" \
+        --log "$prefix" "${sends[@]}"
+}
+
+text_file() {   # text_file PATH BYTES TAG   (deterministic text)
+    "$PY" -c 'import sys
+n, tag = int(sys.argv[2]), sys.argv[3]
+out = "".join(f"{tag} line {i:06d}: some body text for the sample\n" for i in range(n // 40 + 1))
+open(sys.argv[1], "w").write(out[:n])' "$1" "$2" "$3"
+}
+
+# Four requests written with ONE send() on one connection; nginx answers them in order.
+scenario_http_pipelining() {
+    log "http/1.1 pipelining: 4 requests in one send() to nginx"
+    local ns=$NSP-pipe d=$WORK/pipe
+    ns_new pipe
+    nginx_setup "$d" 127.0.0.1:8080
+    text_file "$d/www/a" 300 a; text_file "$d/www/b" 2000 b; text_file "$d/www/d" 5000 d
+    touch -d @1700000000 "$d/www"/*
+    nginx_start "$ns" "$d" 8080
+    local h='Host: 127.0.0.1:8080\r\nUser-Agent: hopscope-raw/1\r\n'
+    printf "GET /a HTTP/1.1\r\n${h}\r\nHEAD /b HTTP/1.1\r\n${h}\r\nGET /c HTTP/1.1\r\n${h}\r\nGET /d HTTP/1.1\r\n${h}Connection: close\r\n\r\n" >"$d/pipelined.req"
+    tcpdump_start "$ns" "$CAP/http-pipelining.pcap" -i lo "tcp port 8080"
+    raw_client "$ns" 127.0.0.1:8080 127.0.0.1:40020 "$d/raw" "$d/pipelined.req"
+    tcpdump_stop_all
+    tx_log "$d/raw" 127.0.0.1:40020 127.0.0.1:8080 http_raw_client.py-log
+    fact --file http-pipelining.pcap --software "tools/http_raw_client.py (Python socket) -> nginx 1.22 on loopback, tcpdump -i lo" \
+        --shows "4 pipelined requests written with one send() (GET /a, HEAD /b, GET /c -> 404, GET /d with Connection: close) on one connection; nginx answers in order and closes after the 4th" \
+        --stream "127.0.0.1:40020 127.0.0.1:8080 $d/raw http_raw_client.py-log" \
+        --transactions "$d/raw.tx.json"
+    scenario_cleanup
+}
+
+# Chunked response with chunk extensions and trailers, split across segments (curl --raw keeps
+# the chunked bytes in its output), then a POST whose body curl sends chunked.
+scenario_http_chunked() {
+    log "chunked response (extensions, trailer) and chunked request body"
+    local ns=$NSP-chunk d=$WORK/chunk
+    ns_new chunk
+    mkdir -p "$d"
+    lab_start "$ns" 127.0.0.1 8000
+    text_file "$d/upload.bin" 3000 upload
+    tcpdump_start "$ns" "$CAP/http-chunked.pcap" -i lo "tcp port 8000"
+    curl_run "$ns" "$d/curl" --local-port 40021 --raw http://127.0.0.1:8000/chunked -o "$d/chunked.raw" \
+        --next --local-port 40021 -H 'Transfer-Encoding: chunked' -H 'Expect:' \
+        --data-binary "@$d/upload.bin" http://127.0.0.1:8000/upload -o "$d/upload.out"
+    tcpdump_stop_all
+    tx_curl "$d/curl" 127.0.0.1:40021 127.0.0.1:8000 --body - --body "$d/upload.out"
+    "$PY" - "$d" <<'PYEOF'
+import json, sys
+d = sys.argv[1]
+tx = json.load(open(d + "/curl.tx.json"))
+raw = open(d + "/chunked.raw", "rb").read()
+# curl --raw wrote the chunked body undecoded: it must be exactly the wire body
+assert len(raw) == tx[0]["response_body_wire_bytes"], (len(raw), tx[0]["response_body_wire_bytes"])
+json.dump({"curl_raw_output_bytes": len(raw),
+           "server_received_upload": json.load(open(d + "/upload.out"))},
+          open(d + "/details.json", "w"))
+PYEOF
+    fact --file http-chunked.pcap --software "Python 3.11 http.server (tools/http_lab_server.py) + curl 7.88 --raw, tcpdump -i lo" \
+        --shows "one keep-alive connection: GET /chunked answered with Transfer-Encoding: chunked, chunk sizes 1/17/300/4096/5/1200 with chunk extensions and a trailer (X-Checksum), each chunk in its own segment and the 4096 chunk's size line in a segment of its own; then POST /upload with a chunked request body (curl -H 'Transfer-Encoding: chunked')" \
+        --stream "127.0.0.1:40021 127.0.0.1:8000 $d/curl $(curl_source "$d/curl")" \
+        --transactions "$d/curl.tx.json" --note-file "$d/details.json"
+    scenario_cleanup
+}
+
+# Expect: 100-continue with a 200 KB body, then two 103 Early Hints before a 200.
+scenario_http_100_continue() {
+    log "100-continue upload and 103 early hints"
+    local ns=$NSP-c100 d=$WORK/c100
+    ns_new c100
+    mkdir -p "$d"
+    lab_start "$ns" 127.0.0.1 8000
+    text_file "$d/big.bin" 200000 upload
+    tcpdump_start "$ns" "$CAP/http-100-continue.pcap" -i lo "tcp port 8000"
+    curl_run "$ns" "$d/curl" --local-port 40023 -H 'Expect: 100-continue' --data-binary "@$d/big.bin" \
+        http://127.0.0.1:8000/upload -o "$d/upload.out" \
+        --next --local-port 40023 http://127.0.0.1:8000/early-hints -o "$d/hints.out"
+    tcpdump_stop_all
+    tx_curl "$d/curl" 127.0.0.1:40023 127.0.0.1:8000 --body "$d/upload.out" --body "$d/hints.out"
+    printf '{"server_received_upload": %s}' "$(cat "$d/upload.out")" >"$d/details.json"
+    fact --file http-100-continue.pcap --software "Python 3.11 http.server (tools/http_lab_server.py) + curl 7.88, tcpdump -i lo" \
+        --shows "one keep-alive connection: POST /upload of 200,000 bytes with Expect: 100-continue (curl waits for the server's 100 Continue before sending the body), then GET /early-hints answered by two 103 Early Hints (Link headers) before the 200" \
+        --stream "127.0.0.1:40023 127.0.0.1:8000 $d/curl $(curl_source "$d/curl")" \
+        --transactions "$d/curl.tx.json" --note-file "$d/details.json" \
+        --note "curl 7.88's --trace leaves out the empty line that ends each 1xx head; tools/curl_trace_bytes.py puts it back (stream source curl--trace+1xx-crlf), tshark's follow agrees"
+    scenario_cleanup
+}
+
+# Content-Encoding: gzip from nginx (chunked), and deflate (zlib and raw), br, "gzip, br",
+# gzip and identity from http.server; curl --compressed decodes them (its output files are
+# the decoded bodies, checked against tools/httpwire.py's own decoding).
+scenario_http_encodings() {
+    log "content-codings: gzip (nginx), deflate zlib/raw, br, gzip+br (python)"
+    local ns=$NSP-enc d=$WORK/enc
+    ns_new enc
+    NGINX_HTTP_EXTRA="gzip on; gzip_types text/css application/json; gzip_min_length 20;" \
+        nginx_setup "$d" 127.0.0.1:8080
+    nginx_start "$ns" "$d" 8080
+    lab_start "$ns" 127.0.0.1 8000
+    tcpdump_start "$ns" "$CAP/http-encodings.pcap" -i lo "tcp port 8080 or tcp port 8000"
+    curl_run "$ns" "$d/ngx" --local-port 40024 --compressed \
+        http://127.0.0.1:8080/index.html -o "$d/ngx.index" http://127.0.0.1:8080/data.json -o "$d/ngx.data"
+    local encs=(gzip deflate deflate-raw br gzip-br identity) e urls=() bodies=()
+    for e in "${encs[@]}"; do
+        urls+=("http://127.0.0.1:8000/enc/$e" -o "$d/lab.$e"); bodies+=(--body "$d/lab.$e")
+    done
+    curl_run "$ns" "$d/lab" --local-port 40025 --compressed "${urls[@]}"
+    tcpdump_stop_all
+    tx_curl "$d/ngx" 127.0.0.1:40024 127.0.0.1:8080 --body "$d/ngx.index" --body "$d/ngx.data"
+    tx_curl "$d/lab" 127.0.0.1:40025 127.0.0.1:8000 "${bodies[@]}"
+    fact --file http-encodings.pcap --software "curl 7.88 --compressed -> nginx 1.22 (gzip on) and -> Python 3.11 http.server (tools/http_lab_server.py), tcpdump -i lo" \
+        --shows "2 keep-alive connections: nginx answers index.html and data.json with Content-Encoding: gzip and chunked framing; http.server answers /enc/* with gzip, deflate (zlib), deflate sent RAW (no zlib header), br, stacked 'gzip, br' and identity (Content-Length); curl decoded every body" \
+        --stream "127.0.0.1:40024 127.0.0.1:8080 $d/ngx $(curl_source "$d/ngx")" \
+        --stream "127.0.0.1:40025 127.0.0.1:8000 $d/lab $(curl_source "$d/lab")" \
+        --transactions "$d/ngx.tx.json" --transactions "$d/lab.tx.json"
+    scenario_cleanup
+}
+
+# HTTP/1.0 request, HTTP/1.0 response with no Content-Length (the close ends the body); and an
+# HTTP/1.1 response with Connection: close.
+scenario_http10_close() {
+    log "HTTP/1.0 close-delimited body and HTTP/1.1 Connection: close"
+    local ns=$NSP-h10 d=$WORK/h10
+    ns_new h10
+    mkdir -p "$d"
+    lab_start "$ns" 127.0.0.1 8000
+    tcpdump_start "$ns" "$CAP/http10-close.pcap" -i lo "tcp port 8000"
+    curl_run "$ns" "$d/h10" --local-port 40026 -0 http://127.0.0.1:8000/http10 -o "$d/h10.out"
+    curl_run "$ns" "$d/close" --local-port 40027 http://127.0.0.1:8000/close -o "$d/close.out"
+    tcpdump_stop_all
+    tx_curl "$d/h10" 127.0.0.1:40026 127.0.0.1:8000 --body "$d/h10.out"
+    tx_curl "$d/close" 127.0.0.1:40027 127.0.0.1:8000 --body "$d/close.out"
+    fact --file http10-close.pcap --software "Python 3.11 http.server (tools/http_lab_server.py) + curl 7.88, tcpdump -i lo" \
+        --shows "2 connections: curl -0 'GET /http10 HTTP/1.0' answered 'HTTP/1.0 200' without Content-Length, the 3,000-byte body (3 writes) ended by the server's FIN; then an HTTP/1.1 GET answered with Content-Length and Connection: close, server closes first" \
+        --stream "127.0.0.1:40026 127.0.0.1:8000 $d/h10 $(curl_source "$d/h10")" \
+        --stream "127.0.0.1:40027 127.0.0.1:8000 $d/close $(curl_source "$d/close")" \
+        --transactions "$d/h10.tx.json" --transactions "$d/close.tx.json"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
+# WebSocket through an nginx reverse proxy: client -> nginx 127.0.0.1:8081 -> websockets echo
+# server 127.0.0.1:BACKENDPORT. nginx's upstream connection has an ephemeral client port; the
+# backend (ws_server.py --log) logs that connection's bytes itself, so both legs have facts
+# from the programs.
+
+ws_nginx_run() {   # ws_nginx_run NAME BACKENDPORT LOCALPORT LOCATION-BLOCK [ws_client args]...
+    local name=$1 bport=$2 lport=$3 location=$4; shift 4
+    local ns=$NSP-$name d=$WORK/$name
+    ns_new "$name"
+    NGINX_SERVER_EXTRA=$location nginx_setup "$d" 127.0.0.1:8081
+    nginx_start "$ns" "$d" 8081
+    start_bg ip netns exec "$ns" "$PY" "$HERE/ws_server.py" 127.0.0.1 "$bport" --log "$d/up"
+    wait_for "ws server" listening "$ns" "$bport"
+    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port 8081 or tcp port $bport"
+    ip netns exec "$ns" "$PY" "$HERE/ws_client.py" "ws://127.0.0.1:8081/echo" \
+        --local "127.0.0.1:$lport" --log "$d/ws" --messages short "$@"
+    tcpdump_stop_all
+    [ -s "$d/up.1.peer" ] || { echo "$name: the backend saw no connection" >&2; return 1; }
+    [ ! -e "$d/up.2.peer" ] || { echo "$name: the backend saw more than one connection" >&2; return 1; }
+    UPSTREAM=$(tr -d '\n' <"$d/up.1.peer")
+    # what each side saw of the handshake, from the programs' logs
+    "$PY" - "$d" "$UPSTREAM" <<'PYEOF'
+import json, sys
+d, upstream = sys.argv[1:3]
+def head(b):
+    end = b.find(b"\r\n\r\n")
+    if end < 0:
+        return None, []
+    lines = b[:end].decode("latin-1").split("\r\n")
+    return lines[0], [list(map(str.strip, l.split(":", 1))) for l in lines[1:]]
+up_req = open(d + "/up.1.sent", "rb").read()
+up_resp = open(d + "/up.1.recv", "rb").read()
+ws = json.load(open(d + "/ws.json"))
+cl_resp = open(d + "/ws.recv", "rb").read()
+line, hdrs = head(up_req)
+rline, rhdrs = head(up_resp)
+cline, chdrs = head(cl_resp)
+out = {"upstream_connection": {"client": upstream, "note": "nginx's ephemeral port, from the backend's log"},
+       "upstream_request_line": line, "upstream_saw_headers": hdrs,
+       "backend_answer": rline or ("closed the connection without a response" if not up_resp else None),
+       "backend_answer_headers": rhdrs,
+       "client_saw_status": int(cline.split(" ")[1]) if cline else None,
+       "client_saw_status_line": cline, "client_saw_headers": chdrs}
+if "rejected" in ws:
+    out["client_rejected"] = ws["rejected"]
+else:
+    out["client_messages"] = ws["messages"]
+    out["client_ping_payload"] = ws["ping_payload"]
+    out["client_close"] = ws["close"]
+out["summary"] = (f"client saw '{cline}'; nginx sent upstream '{line}' with headers "
+                  + ", ".join(h[0] for h in hdrs) + f"; backend answered: {out['backend_answer']}")
+json.dump(out, open(d + "/details.json", "w"), indent=1)
+PYEOF
+}
+
+scenario_websocket_nginx_ok() {
+    log "websocket through nginx (Upgrade/Connection forwarded, HTTP/1.1 upstream)"
+    local d=$WORK/websocket-nginx-ok
+    ws_nginx_run websocket-nginx-ok 8767 40028 'location /echo { proxy_pass http://127.0.0.1:8767; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; proxy_read_timeout 10s; }'
+    tx_log "$d/ws" 127.0.0.1:40028 127.0.0.1:8081 ws_client.py-transport-log --allow-trailing
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8767 ws_server.py-transport-log --allow-trailing
+    fact --file websocket-nginx-ok.pcap --software "Python websockets 17 client -> nginx 1.22 (proxy_http_version 1.1, Upgrade/Connection forwarded) -> websockets 17 echo server, tcpdump -i lo" \
+        --shows "both legs of a proxied WebSocket: client->nginx upgrade (101) and nginx's own HTTP/1.1 upgrade request to the backend (101), then two short texts and a 512-byte binary message echoed through nginx, ping/pong, close 1000 'bye'; compression=None" \
+        --stream "127.0.0.1:40028 127.0.0.1:8081 $d/ws ws_client.py-transport-log" \
+        --stream "$UPSTREAM 127.0.0.1:8767 $d/up.1 ws_server.py-transport-log" \
+        --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" --note-file "$d/details.json" \
+        --note "the nginx->backend connection uses an ephemeral client port (not fixed); its bytes come from the backend's own log (ws_server.py --log)"
+    scenario_cleanup
+}
+
+scenario_websocket_nginx_broken() {
+    log "websocket through a default nginx proxy_pass (no Upgrade forwarding, HTTP/1.0 upstream)"
+    local d=$WORK/websocket-nginx-broken
+    ws_nginx_run websocket-nginx-broken 8768 40029 'location /echo { proxy_pass http://127.0.0.1:8768; proxy_read_timeout 10s; }' --allow-reject
+    tx_log "$d/ws" 127.0.0.1:40029 127.0.0.1:8081 ws_client.py-transport-log
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8768 ws_server.py-transport-log --allow-unanswered
+    fact --file websocket-nginx-broken.pcap --software "Python websockets 17 client -> nginx 1.22 with a default proxy_pass (HTTP/1.0 upstream, Upgrade not forwarded) -> websockets 17 echo server, tcpdump -i lo" \
+        --shows "a WebSocket upgrade that a misconfigured proxy breaks: nginx forwards the handshake as HTTP/1.0 with Connection: close and without Upgrade; the backend's answer and what the client got are in details" \
+        --stream "127.0.0.1:40029 127.0.0.1:8081 $d/ws ws_client.py-transport-log" \
+        --stream "$UPSTREAM 127.0.0.1:8768 $d/up.1 ws_server.py-transport-log" \
+        --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" --note-file "$d/details.json" \
+        --note "the nginx->backend connection uses an ephemeral client port (not fixed); its bytes come from the backend's own log (ws_server.py --log)"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
+# Deliberately malformed / ambiguous requests (tools/smuggling_cases.py), each on its own
+# connection, to a server that does not parse HTTP (tools/raw_http_server.py).
+
+scenario_http_smuggling() {
+    log "ambiguous and malformed requests (CL+TE, two CLs, obs-fold, space before colon, bare LF, TE list)"
+    local ns=$NSP-smug d=$WORK/smug
+    ns_new smug
+    mkdir -p "$d"
+    "$PY" "$TOOLS/smuggling_cases.py" write "$d"
+    local rows=() row c port st statuses=() streams=()
+    mapfile -t rows < <("$PY" -c 'import json, sys
+for c in json.load(open(sys.argv[1])): print(c["case"], c["port"], c["status"])' "$d/cases.json")
+    for row in "${rows[@]}"; do
+        read -r c port st <<<"$row"
+        statuses+=(--status "$port=$st")
+        streams+=(--stream "127.0.0.1:$port 127.0.0.1:8090 $d/$c http_raw_client.py-log")
+    done
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/raw_http_server.py" 127.0.0.1 8090 --log "$d/server.log" \
+        --count "${#rows[@]}" "${statuses[@]}"
+    wait_for "raw_http_server" listening "$ns" 8090
+    tcpdump_start "$ns" "$CAP/http-smuggling.pcap" -i lo "tcp port 8090"
+    for row in "${rows[@]}"; do
+        read -r c port st <<<"$row"
+        raw_client "$ns" 127.0.0.1:8090 "127.0.0.1:$port" "$d/$c" "$d/$c.req"
+    done
+    tcpdump_stop_all
+    wait_for "server log" test "$(wc -l <"$d/server.log" 2>/dev/null || echo 0)" -eq "${#rows[@]}"
+    "$PY" "$TOOLS/smuggling_cases.py" details "$d" "$d/server.log" >"$d/details.json"
+    fact --file http-smuggling.pcap --software "tools/http_raw_client.py -> tools/raw_http_server.py (Python sockets; the server logs raw bytes and answers a fixed status), tcpdump -i lo" \
+        --shows "7 deliberately malformed or ambiguous HTTP/1.1 requests, each on its own connection: (a) Content-Length and Transfer-Encoding: chunked, (b) two different Content-Lengths, (c) obs-fold, (d) 'Host :' (space before colon), (e) bare LF line ends, (f) Transfer-Encoding: chunked, identity, (g) 'Transfer-Encoding :' with Content-Length; the server answers 400 (200 for bare LF) and closes" \
+        "${streams[@]}" --note-file "$d/details.json"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
+# Credentials on the wire: proxy Basic auth (407 + Proxy-Authenticate, then Proxy-Authorization)
+# and origin Basic auth (Authorization). The facts give the exact base64 strings, so a test can
+# assert that they are masked in hopscope's output.
+
+scenario_http_proxy_auth() {
+    log "http proxy with Basic auth (tinyproxy) and origin Basic auth (nginx)"
+    local ns=$NSP-pauth d=$WORK/pauth
+    ns_new pauth
+    nginx_setup "$d" 127.0.0.1:8080
+    nginx_start "$ns" "$d" 8080
+    cat >"$d/tinyproxy.conf" <<EOF
+User root
+Group root
+Port 8888
+Listen 127.0.0.1
+Timeout 30
+MaxClients 8
+Allow 127.0.0.1
+BasicAuth user secret
+LogLevel Info
+LogFile "$d/logs/tinyproxy.log"
+PidFile "$d/tinyproxy.pid"
+EOF
+    start_bg ip netns exec "$ns" tinyproxy -d -c "$d/tinyproxy.conf" 2>>"$d/logs/tinyproxy.stderr"
+    wait_for "tinyproxy" listening "$ns" 8888
+    tcpdump_start "$ns" "$CAP/http-proxy-auth.pcap" -i lo "tcp port 8888 or tcp port 8080"
+    curl_run "$ns" "$d/noauth" --local-port 40037 -x http://127.0.0.1:8888 http://127.0.0.1:8080/index.html
+    curl_run "$ns" "$d/auth" --local-port 40038 -x http://127.0.0.1:8888 --proxy-user user:secret \
+        http://127.0.0.1:8080/index.html
+    curl_run "$ns" "$d/origin" --local-port 40039 -u alice:wonderland http://127.0.0.1:8080/style.css
+    tcpdump_stop_all
+    tx_curl "$d/noauth" 127.0.0.1:40037 127.0.0.1:8888 --body "$d/noauth.body"
+    tx_curl "$d/auth" 127.0.0.1:40038 127.0.0.1:8888 --body "$d/auth.body"
+    tx_curl "$d/origin" 127.0.0.1:40039 127.0.0.1:8080 --body "$d/origin.body"
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import base64, json, re, sys
+d = sys.argv[1]
+def head_fields(b):
+    head = b.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    return [l.split(":", 1)[0:2] for l in head[1:]]
+creds = []
+for prefix, client, server, field, user, pw in (
+        ("auth", "127.0.0.1:40038", "127.0.0.1:8888", "Proxy-Authorization", "user", "secret"),
+        ("origin", "127.0.0.1:40039", "127.0.0.1:8080", "Authorization", "alice", "wonderland")):
+    sent = open(f"{d}/{prefix}.sent", "rb").read()
+    b64 = base64.b64encode(f"{user}:{pw}".encode()).decode()
+    line = f"{field}: Basic {b64}"
+    # taken from the bytes curl sent, and checked against the known credentials
+    found = [v.strip() for n, v in head_fields(sent) if n.lower() == field.lower()]
+    assert found == [f"Basic {b64}"], (prefix, found)
+    off = sent.find(line.encode())
+    creds.append({"client": client, "server": server, "field": field, "scheme": "Basic",
+                  "user": user, "password": pw, "base64": b64, "header_line": line,
+                  "client_stream_offset_of_base64": off + len(field) + len(": Basic ")})
+noauth = open(f"{d}/noauth.recv", "rb").read()
+status = noauth.split(b"\r\n", 1)[0].decode("latin-1")
+pa = [v.strip() for n, v in head_fields(noauth) if n.lower() == "proxy-authenticate"]
+print(json.dumps({
+    "credentials": creds,
+    "proxy_challenge": {"client": "127.0.0.1:40037", "status_line": status, "proxy_authenticate": pa},
+    "summary": "credentials on the wire: " + "; ".join(
+        f"{c['client']} {c['field']}: Basic {c['base64']} ({c['user']}:{c['password']})" for c in creds)
+    + f"; the first request got '{status}' with Proxy-Authenticate: {', '.join(pa)}"}, indent=1))
+PYEOF
+    fact --file http-proxy-auth.pcap --software "curl 7.88 -> tinyproxy 1.11 (BasicAuth) -> nginx 1.22, and curl -u -> nginx, on loopback, tcpdump -i lo" \
+        --shows "3 client connections: a proxy GET without credentials (407 Proxy Authentication Required + Proxy-Authenticate), the same GET with --proxy-user user:secret (Proxy-Authorization: Basic; 200 through the proxy's own connection to nginx), and a direct GET to nginx with -u alice:wonderland (Authorization: Basic; nginx ignores it, 200)" \
+        --stream "127.0.0.1:40037 127.0.0.1:8888 $d/noauth curl--trace" \
+        --stream "127.0.0.1:40038 127.0.0.1:8888 $d/auth curl--trace" \
+        --stream "127.0.0.1:40039 127.0.0.1:8080 $d/origin curl--trace" \
+        --follow-server 127.0.0.1:8080 \
+        --transactions "$d/noauth.tx.json" --transactions "$d/auth.tx.json" --transactions "$d/origin.tx.json" \
+        --note-file "$d/details.json" \
+        --note "the proxy->nginx connection uses an ephemeral client port (not fixed); its bytes come from tshark's follow"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
+# SOCKS4 / SOCKS4a (tools/socks4_server.py: microsocks has no SOCKS4) and SOCKS5 with
+# username/password (microsocks -u/-P), IPv4 and domain-name CONNECTs.
+
+json_get() {   # json_get FILE PYTHON-EXPRESSION-ON-d
+    "$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+scenario_socks4() {
+    log "http through SOCKS4 (IPv4 address) and SOCKS4a (host name)"
+    local ns=$NSP-socks4 d=$WORK/socks4
+    ns_new socks4
+    nginx_setup "$d" 127.0.0.1:8080
+    nginx_start "$ns" "$d" 8080
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/socks4_server.py" 127.0.0.1 1081 --log "$d/s4" \
+        --count 2 --upstream-port-base 40050
+    wait_for "socks4_server" listening "$ns" 1081
+    tcpdump_start "$ns" "$CAP/socks4.pcap" -i lo "tcp port 1081 or tcp port 8080"
+    curl_run "$ns" "$d/c4" --local-port 40040 --socks4 127.0.0.1:1081 http://127.0.0.1:8080/index.html
+    wait_for "socks4 connection 1 logged" test -e "$d/s4.1.done"
+    curl_run "$ns" "$d/c4a" --local-port 40041 -x socks4a://hopscope@127.0.0.1:1081 http://localhost:8080/style.css
+    wait_for "socks4 connection 2 logged" test -e "$d/s4.2.done"
+    tcpdump_stop_all
+    # curl's trace holds the HTTP after the handshake: the server's log of the client connection
+    # must end with exactly those bytes, and its upstream connection must carry exactly them
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import json, sys
+d = sys.argv[1]
+conns = []
+for n, prefix in ((1, "c4"), (2, "c4a")):
+    rd = lambda p: open(p, "rb").read()
+    sent, recv = rd(f"{d}/s4.{n}.sent"), rd(f"{d}/s4.{n}.recv")
+    tc, tr = rd(f"{d}/{prefix}.sent"), rd(f"{d}/{prefix}.recv")
+    assert sent.endswith(tc) and recv.endswith(tr), f"connection {n}: curl's bytes are not the tail"
+    assert rd(f"{d}/s4.{n}.up.sent") == tc and rd(f"{d}/s4.{n}.up.recv") == tr
+    info = json.load(open(f"{d}/s4.{n}.json"))
+    info["client"] = info.pop("peer")
+    info.update(http_stream_offset_client=len(sent) - len(tc),
+                http_stream_offset_server=len(recv) - len(tr))
+    conns.append(info)
+print(json.dumps({"socks4_connections": conns, "summary": "; ".join(
+    f"{c['client']}: SOCKS{c['form']} request {c['request_hex']} (user id '{c['user_id']}'"
+    + (f", host name '{c['hostname']}'" if c.get("hostname") else f", address {c['address']}")
+    + f", port {c['port']}), reply {c['reply_hex']}; upstream {c['upstream_client']} -> {c['upstream_server']}"
+    for c in conns)}, indent=1))
+PYEOF
+    local i p
+    for i in 1 2; do
+        p=$([ $i = 1 ] && echo c4 || echo c4a)
+        tx_curl "$d/$p" "127.0.0.1:4004$((i - 1))" 127.0.0.1:1081 \
+            --stream-offset-client "$(json_get "$d/details.json" "d['socks4_connections'][$((i - 1))]['http_stream_offset_client']")" \
+            --stream-offset-server "$(json_get "$d/details.json" "d['socks4_connections'][$((i - 1))]['http_stream_offset_server']")" \
+            --body "$d/$p.body"
+        tx_log "$d/s4.$i.up" "127.0.0.1:4005$i" 127.0.0.1:8080 socks4_server.py-log
+    done
+    fact --file socks4.pcap --software "curl 7.88 --socks4 / socks4a:// -> tools/socks4_server.py (Python) -> nginx 1.22 on loopback, tcpdump -i lo" \
+        --shows "2 tunnels: SOCKS4 CONNECT to 127.0.0.1:8080 by IPv4 address (empty user id), and SOCKS4a CONNECT with user id 'hopscope' and host name 'localhost' (address 0.0.0.1); one GET through each; plus the proxy's own connections to nginx (fixed ports 40051, 40052)" \
+        --stream "127.0.0.1:40040 127.0.0.1:1081 $d/s4.1 socks4_server.py-log" \
+        --stream "127.0.0.1:40041 127.0.0.1:1081 $d/s4.2 socks4_server.py-log" \
+        --stream "127.0.0.1:40051 127.0.0.1:8080 $d/s4.1.up socks4_server.py-log" \
+        --stream "127.0.0.1:40052 127.0.0.1:8080 $d/s4.2.up socks4_server.py-log" \
+        --transactions "$d/c4.tx.json" --transactions "$d/c4a.tx.json" \
+        --transactions "$d/s4.1.up.tx.json" --transactions "$d/s4.2.up.tx.json" \
+        --note-file "$d/details.json" \
+        --note "the client connections' bytes are the SOCKS server's log (curl does not trace the handshake); curl's traced HTTP bytes are checked to be exactly their tail"
+    scenario_cleanup
+}
+
+scenario_socks5_auth() {
+    log "http through microsocks with username/password (SOCKS5, IPv4 and domain name)"
+    local ns=$NSP-s5a d=$WORK/s5a
+    ns_new s5a
+    nginx_setup "$d" 127.0.0.1:8080
+    nginx_start "$ns" "$d" 8080
+    start_bg ip netns exec "$ns" microsocks -i 127.0.0.1 -p 1080 -u user -P pass >>"$d/logs/microsocks.log" 2>&1
+    wait_for "microsocks" listening "$ns" 1080
+    tcpdump_start "$ns" "$CAP/socks5-auth.pcap" -i lo "tcp port 1080 or tcp port 8080"
+    curl_run "$ns" "$d/ip" --local-port 40042 -x socks5://user:pass@127.0.0.1:1080 http://127.0.0.1:8080/index.html
+    curl_run "$ns" "$d/name" --local-port 40043 --socks5-hostname 127.0.0.1:1080 --proxy-user user:pass \
+        http://localhost:8080/style.css
+    tcpdump_stop_all
+    local p port
+    for p in ip name; do
+        port=$([ $p = ip ] && echo 40042 || echo 40043)
+        "$PY" "$TOOLS/facts.py" socks-prefix --pcap "$CAP/socks5-auth.pcap" --client "127.0.0.1:$port" \
+            --trace-prefix "$d/$p" --out "$d/$p.s5" --full
+        tx_curl "$d/$p" "127.0.0.1:$port" 127.0.0.1:1080 --body "$d/$p.body" \
+            --stream-offset-client "$(json_get "$d/$p.s5.details.json" "d['http_stream_offset_client']")" \
+            --stream-offset-server "$(json_get "$d/$p.s5.details.json" "d['http_stream_offset_server']")"
+    done
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import json, sys
+d = sys.argv[1]
+conns = [json.load(open(f"{d}/{p}.s5.details.json")) for p in ("ip", "name")]
+print(json.dumps({"socks5_connections": conns, "summary": "; ".join(
+    f"{c['client']}: methods offered {c['socks5']['methods_offered']}, chosen {c['socks5']['method_chosen']}, "
+    f"username/password '{c['socks5']['auth']['username']}'/'{c['socks5']['auth']['password']}' "
+    f"({c['socks5']['auth']['client_hex']}), CONNECT {c['socks5']['atyp']} {c['socks5']['dest_host']}:{c['socks5']['dest_port']}"
+    for c in conns)}, indent=1))
+PYEOF
+    fact --file socks5-auth.pcap --software "curl 7.88 -x socks5://user:pass@ and --socks5-hostname --proxy-user -> microsocks 1.0.3 -u user -P pass -> nginx 1.22 on loopback, tcpdump -i lo" \
+        --shows "2 SOCKS5 tunnels with RFC 1929 username/password authentication (user/pass): CONNECT by IPv4 address, and CONNECT by domain name 'localhost' (ATYP 3, --socks5-hostname); one GET through each; plus microsocks' own connections to nginx" \
+        --stream "127.0.0.1:40042 127.0.0.1:1080 $d/ip.s5 tshark-follow+curl--trace" \
+        --stream "127.0.0.1:40043 127.0.0.1:1080 $d/name.s5 tshark-follow+curl--trace" \
+        --follow-server 127.0.0.1:8080 \
+        --transactions "$d/ip.tx.json" --transactions "$d/name.tx.json" \
+        --note-file "$d/details.json" \
+        --note "curl does not trace the SOCKS5 handshake: the client connections' bytes are tshark's follow, checked to end with exactly curl's traced bytes; microsocks->nginx connections use ephemeral ports, bytes from tshark's follow"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
 scenario_derived() {
@@ -501,7 +985,9 @@ scenario_derived() {
 }
 
 ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 http_vlan http_qinq
-     tcp_reorder_midstream udp_fragments derived)
+     tcp_reorder_midstream udp_fragments derived
+     http_pipelining http_chunked http_100_continue http_encodings http10_close
+     websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -7,8 +7,12 @@ read from its TCP socket is logged (by wrapping the asyncio transport), so the e
 per-direction stream bytes come from the program, not from reading the capture.
 
 Usage: ws_client.py URI --local HOST:PORT --log PREFIX [--compression none|deflate]
+                    [--messages full|short] [--allow-reject]
 Writes PREFIX.sent (client->server bytes), PREFIX.recv (server->client bytes) and
 PREFIX.json (messages, lengths, sha256).
+--messages short: only the two short texts and the 512-byte binary message (for the proxied
+samples, which carry every message twice). --allow-reject: a handshake answered with another
+status than 101 is logged (PREFIX.json "rejected": status, headers) instead of failing.
 """
 import argparse
 import asyncio
@@ -16,6 +20,7 @@ import hashlib
 import json
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
 
 SENT = bytearray()
 RECV = bytearray()
@@ -52,14 +57,38 @@ async def main():
     ap.add_argument("--local", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--compression", default="none", choices=["none", "deflate"])
+    ap.add_argument("--messages", default="full", choices=["full", "short"])
+    ap.add_argument("--allow-reject", action="store_true")
     a = ap.parse_args()
+    messages = MESSAGES if a.messages == "full" else MESSAGES[:3]
     host, port = a.local.rsplit(":", 1)
     compression = None if a.compression == "none" else "deflate"
     log = {"messages": []}
+    try:
+        await session(a, host, port, compression, messages, log)
+    except InvalidStatus as exc:
+        if not a.allow_reject:
+            raise
+        r = exc.response
+        log["rejected"] = {"status": r.status_code, "reason": r.reason_phrase,
+                           "headers": [[k, v] for k, v in r.headers.raw_items()],
+                           "body_bytes": len(r.body or b"")}
+    with open(a.log + ".sent", "wb") as f:
+        f.write(SENT)
+    with open(a.log + ".recv", "wb") as f:
+        f.write(RECV)
+    log.update(client_bytes=len(SENT), server_bytes=len(RECV),
+               client_sha256=hashlib.sha256(SENT).hexdigest(),
+               server_sha256=hashlib.sha256(RECV).hexdigest())
+    with open(a.log + ".json", "w") as f:
+        json.dump(log, f, indent=1)
+
+
+async def session(a, host, port, compression, messages, log):
     async with connect(a.uri, compression=compression, proxy=None, ping_interval=None,
                        local_addr=(host, int(port)), create_connection=LoggingConnection,
                        max_size=2**20) as ws:
-        for m in MESSAGES:
+        for m in messages:
             await ws.send(m)
             echo = await ws.recv()
             assert echo == m, "echo mismatch"
@@ -71,15 +100,6 @@ async def main():
         log["ping_payload"] = "hopscope-ping"
         await ws.close(code=1000, reason="bye")
         log["close"] = {"code": 1000, "reason": "bye"}
-    with open(a.log + ".sent", "wb") as f:
-        f.write(SENT)
-    with open(a.log + ".recv", "wb") as f:
-        f.write(RECV)
-    log.update(client_bytes=len(SENT), server_bytes=len(RECV),
-               client_sha256=hashlib.sha256(SENT).hexdigest(),
-               server_sha256=hashlib.sha256(RECV).hexdigest())
-    with open(a.log + ".json", "w") as f:
-        json.dump(log, f, indent=1)
 
 
 if __name__ == "__main__":

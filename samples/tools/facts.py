@@ -64,10 +64,48 @@ def cmd_add(a):
         entry["notes"] = notes
     if a.follow_server:
         entry["follow_servers"] = a.follow_server
+    txs = []
+    for tf in a.transactions or []:
+        with open(tf) as f:
+            txs.extend(json.load(f))
+    if txs:
+        entry["transactions"] = txs
     if details:
         entry["details"] = details
     with open(os.path.join(a.facts, a.file + ".json"), "w") as f:
         json.dump(entry, f, indent=1)
+
+
+def parse_socks5(hc, hs):
+    """The SOCKS5 handshake (RFC 1928, with RFC 1929 username/password) of a client and a
+    server byte prefix."""
+    assert hc[0] == 5 and hs[0] == 5, "not SOCKS5"
+    nm = hc[1]
+    out = {"methods_offered": list(hc[2:2 + nm]), "method_chosen": hs[1]}
+    i, j = 2 + nm, 2
+    if hs[1] == 2:
+        ulen = hc[i + 1]
+        plen = hc[i + 2 + ulen]
+        end = i + 3 + ulen + plen
+        out["auth"] = {"username": hc[i + 2:i + 2 + ulen].decode("latin-1"),
+                       "password": hc[i + 3 + ulen:end].decode("latin-1"),
+                       "client_hex": hc[i:end].hex(), "server_hex": hs[j:j + 2].hex(),
+                       "status": hs[j + 1]}
+        i, j = end, j + 2
+    req, rep = hc[i:], hs[j:]
+    assert req[0] == 5 and req[1] == 1, "not a SOCKS5 CONNECT"
+    assert rep[0] == 5 and rep[1] == 0, "SOCKS5 request not granted"
+    atyp = req[3]
+    if atyp == 1:
+        host, p = ".".join(str(x) for x in req[4:8]), 8
+    elif atyp == 3:
+        host, p = req[5:5 + req[4]].decode("latin-1"), 5 + req[4]
+    else:
+        host, p = "[" + req[4:20].hex() + "]", 20
+    out.update(atyp={1: "ipv4", 3: "domain", 4: "ipv6"}.get(atyp, str(atyp)), dest_host=host,
+               dest_port=int.from_bytes(req[p:p + 2], "big"), request_hex=req.hex(),
+               reply_hex=rep.hex())
+    return out
 
 
 def cmd_socks_prefix(a):
@@ -84,18 +122,20 @@ def cmd_socks_prefix(a):
     if not (c.endswith(tc) and s.endswith(ts)):
         raise SystemExit("socks-prefix: curl's traced bytes are not the tail of the captured stream")
     hc, hs = c[:len(c) - len(tc)], s[:len(s) - len(ts)]
-    # client: VER NMETHODS METHODS... then VER CMD RSV ATYP ADDR PORT
-    nm = hc[1]
-    req = hc[2 + nm:]
-    assert hc[0] == 5 and req[0] == 5 and req[1] == 1, "not a SOCKS5 CONNECT"
-    assert hs[0] == 5 and hs[2] == 5 and hs[3] == 0, "SOCKS5 request not granted"
+    parsed = parse_socks5(hc, hs)
     open(a.out + ".sent", "wb").write(c)
     open(a.out + ".recv", "wb").write(s)
+    det = {"socks5_client_handshake_hex": hc.hex(), "socks5_server_handshake_hex": hs.hex(),
+           "summary": f"SOCKS5 handshake: client {hc.hex()} ({len(hc)} B), server "
+                      f"{hs.hex()} ({len(hs)} B); the rest of the stream is the HTTP "
+                      f"curl logged in --trace"}
+    if a.full:
+        # later samples: the parsed handshake too (socks5.pcap was recorded without it)
+        det = {"client": a.client, "socks5_client_handshake_hex": hc.hex(),
+               "socks5_server_handshake_hex": hs.hex(), "socks5": parsed,
+               "http_stream_offset_client": len(hc), "http_stream_offset_server": len(hs)}
     with open(a.out + ".details.json", "w") as f:
-        json.dump({"socks5_client_handshake_hex": hc.hex(), "socks5_server_handshake_hex": hs.hex(),
-                   "summary": f"SOCKS5 handshake: client {hc.hex()} ({len(hc)} B), server "
-                              f"{hs.hex()} ({len(hs)} B); the rest of the stream is the HTTP "
-                              f"curl logged in --trace"}, f, indent=1)
+        json.dump(det, f, indent=1)
 
 
 # --- reading the files ourselves ---------------------------------------------------------------
@@ -223,6 +263,44 @@ def measure(path, entry):
                                                           "client_sha256", "server_sha256"))
             fo["tcp_stream_index"] = int(idx)
         st["tshark_follow"] = fo
+    if entry.get("transactions"):
+        entry["tshark_http"] = tshark_http(path)
+
+
+def tshark_http(path):
+    """tshark's own view of the HTTP messages (second opinion; it is known to miss or merge
+    some of them: pipelining, 1xx, close-delimited bodies)."""
+    out, _ = tshark(path, "-Y", "http", "-T", "fields", "-E", "occurrence=a",
+                    "-e", "frame.number", "-e", "http.request.method", "-e", "http.request.uri",
+                    "-e", "http.response.code")
+    reqs, codes = [], []
+    for line in out.splitlines():
+        frame, methods, uris, rcodes = (line.split("\t") + ["", "", "", ""])[:4]
+        for m, u in zip(methods.split(",") if methods else [], uris.split(",") if uris else []):
+            reqs.append({"frame": int(frame), "method": m, "uri": u})
+        for c in rcodes.split(",") if rcodes else []:
+            codes.append({"frame": int(frame), "status": int(c)})
+    return {"requests": len(reqs), "responses": len(codes), "request_list": reqs,
+            "response_list": codes,
+            "how": "tshark -Y http -T fields -e http.request.method -e http.request.uri "
+                   "-e http.response.code (tshark's dissector, not the programs' logs)"}
+
+
+def tx_summary(t):
+    codes = ",".join(str(c) for c in t["interim"] + [t["status"]])
+    extra = []
+    if t.get("pipelined"):
+        extra.append("pipelined")
+    if t.get("request_transfer_encoding"):
+        extra.append(f"request TE {t['request_transfer_encoding']}")
+    if t.get("expect"):
+        extra.append(f"Expect {t['expect']}")
+    if t["response_framing"] not in ("content-length", "none"):
+        extra.append(t["response_framing"])
+    if t.get("content_encoding"):
+        extra.append(f"CE {t['content_encoding']}")
+    return (f"{t['method']} {t['target']} {t['version']} -> {codes}"
+            + (f" ({', '.join(extra)})" if extra else ""))
 
 
 PREAMBLE = """\
@@ -272,6 +350,39 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   the first copy of every overlap in file order). `tshark_follow` is tshark's own reassembly
   (`-z follow,tcp,raw`) as a second opinion, with `agrees`.
 - `details`: tool-specific facts (fragment offsets, conflicting bytes, corrupt offsets, ...).
+- `transactions[]` (HTTP captures): every request/response exchange in order, split by
+  `tools/httpwire.py` from the bytes the CLIENT logged (never from tshark): `client`, `server`,
+  `index` (order on that connection), `pipelined` (sent before the previous response had fully
+  arrived), `method`, `target` (exactly as sent), `version`, `request_offset` /
+  `response_offset` / `final_response_offset` (byte offsets in the client->server and
+  server->client streams; `response_offset` is the first interim response if any),
+  `request_head_bytes`, `expect`, `request_transfer_encoding`, `request_body_wire_bytes` /
+  `request_body_bytes` (de-chunked) / `request_body_sha256`, `interim` (1xx statuses in order)
+  and `interim_headers`, `status`, `reason`, `response_version`, `response_head_bytes`,
+  `response_framing` (`content-length`, `chunked`, `close` = delimited by the connection close,
+  `none` = HEAD/1xx/204/304), `content_length`, `transfer_encoding`, `content_encoding`,
+  `response_body_wire_bytes` (as on the wire, chunk framing and trailers included),
+  `response_body_payload_bytes` (de-chunked, still content-coded),
+  `response_body_decoded_bytes` and `response_body_sha256` (after undoing the content-codings),
+  `chunk_sizes` / `chunk_extensions` / `trailers` for chunked bodies, `decoding_notes`,
+  `upgrade` (101), `source`; `client_decoded_body_agrees` when the client's own decoded output
+  (curl `-o`) was compared with it. `tshark_http` is tshark's dissector view of the same
+  capture (requests and response codes by frame), as a second opinion only.
+- Stream `source`s added for the HTTP samples: `curl--trace+1xx-crlf` (curl 7.88's trace omits
+  the empty line ending each 1xx head; `tools/curl_trace_bytes.py` puts it back),
+  `http_raw_client.py-log`, `ws_server.py-transport-log` (the backend's own log of a proxied
+  connection), `socks4_server.py-log`.
+- `details` keys of the HTTP/proxy samples: `smuggling_cases[]` (http-smuggling: per case
+  `case`, `name`, `client`, `server`, `description`, `request_bytes`, `request_hex` (the exact
+  bytes sent), `readings` (how the bytes can be read), `rule`, `server_received_identical`,
+  `response_status`, `response_hex`); `credentials[]` (`client`, `server`, `field`, `scheme`,
+  `user`, `password`, `base64`, `header_line`, `client_stream_offset_of_base64`) and
+  `proxy_challenge` (http-proxy-auth); `upstream_connection`, `upstream_request_line`,
+  `upstream_saw_headers`, `backend_answer`, `backend_answer_headers`, `client_saw_status`,
+  `client_saw_status_line`, `client_saw_headers`, `client_rejected` / `client_messages`
+  (websocket-nginx-*); `socks4_connections[]` and `socks5_connections[]` (the parsed handshakes,
+  credentials, and `http_stream_offset_client`/`_server` where the tunnelled HTTP starts);
+  `server_received_upload`, `curl_raw_output_bytes`.
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -300,6 +411,8 @@ def readme_row(e):
         shows += ". " + det["summary"]
     for n in e.get("notes", []):
         shows += ". Note: " + n
+    if e.get("transactions"):
+        shows += ". Transactions (client's log): " + "; ".join(tx_summary(t) for t in e["transactions"])
     cells = [f"`{e['file']}`", e["software"], lts, shows, str(e["packets"]),
              str(e["tcp_connections"]), "<br>".join(streams) or "-"]
     return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |\n"
@@ -356,7 +469,13 @@ Files in this directory besides the captures:
 - `tools/wire.py`: TAP-to-TAP forwarder over a veth trunk with VLAN/QinQ tagging and
   netem-like impairment. `tools/tcp_peer.py`: deterministic bulk TCP client/server.
   `tools/udp_frag.py`: UDP request/reply larger than the MTU.
-- `tools/curl_trace_bytes.py`: stream bytes from `curl --trace`.
+- `tools/curl_trace_bytes.py`: stream bytes from `curl --trace`. `tools/httpwire.py`: HTTP/1.x
+  transactions from a client's logged bytes.
+- `tools/http_lab_server.py`: http.server with chunked/trailers, 100-continue, 103, content
+  encodings, HTTP/1.0 close-delimited bodies. `tools/http_raw_client.py`: sends exact bytes
+  (pipelining, malformed requests) and logs what it got. `tools/raw_http_server.py`: logs raw
+  requests, answers a fixed response; `tools/smuggling_cases.py`: the malformed requests.
+  `tools/socks4_server.py`: minimal SOCKS4/4a server.
 - `tools/pcap_swap_endian.py`, `tools/resegment.py`, `tools/ipfrag.py`, `tools/corrupt.py`: make
   the derived captures (see their docstrings). `tools/pcaplib.py`: shared pcap helpers.
 - `tools/facts.py`: writes `expected.json` and this README.
@@ -376,6 +495,8 @@ def main():
     ad.add_argument("--incomplete")
     ad.add_argument("--note", action="append")
     ad.add_argument("--note-file", action="append")
+    ad.add_argument("--transactions", action="append",
+                    help="JSON list of transactions (tools/httpwire.py), appended in order")
     ad.add_argument("--follow-server", action="append",
                     help="also list every connection to this ip:port, bytes from tshark's follow")
     sp = sub.add_parser("socks-prefix")
@@ -383,6 +504,8 @@ def main():
     sp.add_argument("--client", required=True)
     sp.add_argument("--trace-prefix", required=True)
     sp.add_argument("--out", required=True)
+    sp.add_argument("--full", action="store_true",
+                    help="also the parsed handshake (method, credentials, address type)")
     fi = sub.add_parser("finish")
     fi.add_argument("--facts", required=True)
     fi.add_argument("--dir", required=True)

@@ -12,9 +12,10 @@
 //!   stops for good with [`ContentOutcome::Capped`]: a decompression bomb costs output work
 //!   proportional to `max_output`, and its remaining input is ignored.
 //!   Memory does not grow with the input: per layer a 16 KiB output buffer and the decoder's
-//!   state (about 43 KiB for deflate and gzip; for brotli a ring buffer that grows with the
-//!   output up to the window the stream declares, 16 MiB at most since large-window streams
-//!   are refused). At most [`MAX_LAYERS`] codings.
+//!   state (about 43 KiB for deflate and gzip; for brotli a ring buffer sized by the
+//!   meta-block lengths the stream declares, up to its window: 16 MiB at most, since
+//!   large-window streams are refused, but a 51-byte stream can ask for all of it whatever
+//!   `max_output` is). At most [`MAX_LAYERS`] codings.
 //! - **Errors.** Corrupt input stops decoding with [`ContentOutcome::Error`], naming the layer
 //!   and the offset in that layer's input (for the first layer, the offset in the body) at
 //!   which the decoder failed; the inflaters may have read a few bytes past the bad one. Output

@@ -289,7 +289,7 @@ impl BodyDecoder {
                     let Some(&b) = rest.first() else { break };
                     match self.step(b) {
                         Ok(()) => {
-                            self.wire += 1;
+                            self.wire = self.wire.saturating_add(1);
                             pos += 1;
                         }
                         Err(e) => {
@@ -420,8 +420,9 @@ impl BodyDecoder {
         if !payload.is_empty() {
             ev(BodyEvent::Data(payload));
         }
-        self.wire += take as u64;
-        self.decoded += take as u64;
+        // Saturating: a gap of any claimed length may have been absorbed before.
+        self.wire = self.wire.saturating_add(take as u64);
+        self.decoded = self.decoded.saturating_add(take as u64);
         take
     }
 

@@ -566,6 +566,22 @@ fn gaps_with_known_length() {
 }
 
 #[test]
+fn huge_gaps_do_not_overflow_the_counters() {
+    let mut dec = BodyDecoder::new(Framing::Close, BodyLimits::default());
+    dec.feed(b"ab", &mut |_| {});
+    assert_eq!(dec.gap(u64::MAX), u64::MAX);
+    assert_eq!(dec.feed(b"cd", &mut |_| {}), 2);
+    assert_eq!((dec.wire_len(), dec.missing()), (u64::MAX, u64::MAX));
+
+    let mut dec = BodyDecoder::new(Framing::Chunked, BodyLimits::default());
+    dec.feed(b"ffffffffffffffff\r\nab", &mut |_| {});
+    assert_eq!(dec.gap(u64::MAX - 2), u64::MAX - 2);
+    assert_eq!(dec.feed(b"\r\n0\r\n\r\n", &mut |_| {}), 7);
+    assert_eq!(dec.state(), BodyState::Partial);
+    assert_eq!(dec.wire_len(), u64::MAX);
+}
+
+#[test]
 fn gap_inside_chunk_data_is_absorbed() {
     let mut dec = BodyDecoder::new(Framing::Chunked, BodyLimits::default());
     let mut data = Vec::new();

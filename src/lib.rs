@@ -9,6 +9,7 @@
 //! Everything after `capture` is sans-IO: bytes and packet timestamps go in, records come out
 //! through a [`model::RecordSink`]. No stage reads the clock, a file or a socket.
 
+pub mod analyzers;
 pub mod capture;
 pub mod cli;
 pub mod decode;

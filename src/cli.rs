@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::analyzers::AppConfig;
 use crate::engine::EngineConfig;
 use crate::reassembly::Limits;
 use crate::report::Format;
@@ -69,12 +70,44 @@ pub struct TuningArgs {
     pub overlap_window: usize,
 }
 
+/// What the application analyzers keep.
+#[derive(Args, Debug, Clone)]
+pub struct AnalysisArgs {
+    /// Keep a preview of each decoded body in the report: the first BYTES bytes (4096 when
+    /// given without a value).
+    #[arg(long, value_name = "BYTES", num_args = 0..=1, default_missing_value = "4096", default_value_t = 0)]
+    pub bodies: usize,
+    /// Most bytes a body is decoded (decompressed) to before decoding stops.
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    pub max_decoded: u64,
+}
+
+impl Default for AnalysisArgs {
+    fn default() -> Self {
+        AnalysisArgs {
+            bodies: 0,
+            max_decoded: 16 << 20,
+        }
+    }
+}
+
+impl AnalysisArgs {
+    pub fn app_config(&self) -> AppConfig {
+        let mut cfg = AppConfig::default();
+        cfg.http.preview = self.bodies.min(1 << 20);
+        cfg.http.max_decoded = self.max_decoded;
+        cfg
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct ReportArgs {
     /// The capture file.
     pub file: PathBuf,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
     #[command(flatten)]
     pub tuning: TuningArgs,
 }
@@ -108,6 +141,8 @@ pub struct LiveArgs {
     pub queue: usize,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
     #[command(flatten)]
     pub tuning: TuningArgs,
 }

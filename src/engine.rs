@@ -26,6 +26,9 @@ pub struct Ctx {
     /// Timestamp and number of the packet that completed this delivery.
     pub ts: Timestamp,
     pub packet: u64,
+    /// This direction's start was not captured (no SYN): offset 0 is wherever the capture
+    /// began, possibly inside a message.
+    pub midstream: bool,
 }
 
 /// An application-layer analyzer fed with reassembled streams.
@@ -44,6 +47,8 @@ pub trait Analyzer {
         out: &mut dyn RecordSink,
     );
     fn on_close(&mut self, _state: &mut Self::State, _ctx: &Ctx, _out: &mut dyn RecordSink) {}
+    /// Adds the analyzer's counters to the capture summary at the end.
+    fn summarize(&self, _summary: &mut CaptureSummary) {}
 }
 
 /// Reassembly only: the spine without application analyzers.
@@ -305,6 +310,7 @@ impl<A: Analyzer> Engine<A> {
         s.tcp.buffer_limit_hits = self.tcp.budget.hits;
         s.tcp.peak_buffered_bytes = self.tcp.budget.peak as u64;
         s.tcp.peak_retained_bytes = self.tcp.budget.retained_peak as u64;
+        self.tcp.analyzer.summarize(&mut s);
         s
     }
 }
@@ -476,7 +482,9 @@ impl<A: Analyzer> Tcp<A> {
             server: conn.server,
             ts,
             packet: n,
+            midstream: conn.streams[d].isn.is_none(),
         };
+        let peer_midstream = conn.streams[o].isn.is_none();
         let limits = &self.cfg.limits;
         let (s0, s1) = conn.streams.split_at_mut(1);
         let (this, peer) = if d == 0 {
@@ -517,6 +525,7 @@ impl<A: Analyzer> Tcp<A> {
             let mut peer_sink = Sink {
                 ctx: Ctx {
                     dir: dir.flip(),
+                    midstream: peer_midstream,
                     ..ctx
                 },
                 gap_findings: g_peer,
@@ -609,6 +618,7 @@ impl<A: Analyzer> Tcp<A> {
                 server: conn.server,
                 ts,
                 packet: n,
+                midstream: conn.streams[i].isn.is_none(),
             };
             let mut sink = Sink {
                 analyzer: &mut self.analyzer,
@@ -629,6 +639,7 @@ impl<A: Analyzer> Tcp<A> {
             server: conn.server,
             ts,
             packet: n,
+            midstream: conn.streams[0].isn.is_none(),
         };
         self.analyzer.on_close(&mut conn.app, &ctx, out);
         conn.record(close)

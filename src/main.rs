@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use hopscope::cli::{Cli, Command, OutputArgs, ReportArgs, TuningArgs};
+use hopscope::cli::{AnalysisArgs, Cli, Command, OutputArgs, ReportArgs, TuningArgs};
 use hopscope::report::Format;
 use hopscope::run::{self, Outcome};
 
@@ -20,6 +20,7 @@ fn main() -> ExitCode {
                 output: None,
                 no_progress: false,
             },
+            analysis: AnalysisArgs::default(),
             tuning: TuningArgs::default(),
         }),
         (None, None) => {

@@ -6,6 +6,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
+use crate::analyzers::{App, AppConfig};
 use crate::capture::CaptureError;
 use crate::capture::file::FileSource;
 use crate::cli::{OutputArgs, ReportArgs};
@@ -93,11 +94,12 @@ impl Progress {
 pub fn analyse_file(
     path: &Path,
     cfg: EngineConfig,
+    app: AppConfig,
     writer: &mut dyn ReportWriter,
     progress: &mut Progress,
 ) -> Result<Option<CaptureError>, CaptureError> {
     let mut src = FileSource::open(path)?;
-    let mut engine = Engine::new(cfg);
+    let mut engine = Engine::with_analyzer(cfg, App::new(app));
     let total = src.len();
     let mut stop_err = None;
     loop {
@@ -160,7 +162,13 @@ pub fn report(args: &ReportArgs) -> Outcome {
     };
     let mut writer = report::writer(args.output.format, out);
     let mut progress = Progress::new(args.output.no_progress);
-    let res = analyse_file(&args.file, cfg, writer.as_mut(), &mut progress);
+    let res = analyse_file(
+        &args.file,
+        cfg,
+        args.analysis.app_config(),
+        writer.as_mut(),
+        &mut progress,
+    );
     finish_outcome(res, writer.as_ref())
 }
 

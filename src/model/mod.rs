@@ -10,6 +10,10 @@ use serde::Serialize;
 
 use crate::capture::Timestamp;
 
+pub mod http;
+
+pub use http::TransactionRecord;
+
 /// Version of the JSON report layout. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -65,7 +69,7 @@ pub fn ts_secs<S: serde::Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::E
     s.serialize_f64(ts.as_secs_f64())
 }
 
-fn opt_ts_secs<S: serde::Serializer>(ts: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+pub fn opt_ts_secs<S: serde::Serializer>(ts: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
     match ts {
         Some(t) => s.serialize_f64(t.as_secs_f64()),
         None => s.serialize_none(),
@@ -161,6 +165,8 @@ pub struct Finding {
     pub direction: Option<Dir>,
     /// Byte offset in the direction's stream, where it applies.
     pub stream_offset: Option<u64>,
+    /// The HTTP transaction it concerns, if any (`transactions[].id`).
+    pub transaction: Option<u64>,
     #[serde(serialize_with = "opt_ts_secs")]
     pub ts: Option<Timestamp>,
     /// One line that names the rule and, where there is one, the fix.
@@ -176,6 +182,7 @@ impl Finding {
             packet: None,
             direction: None,
             stream_offset: None,
+            transaction: None,
             ts: None,
             message: message.into(),
         }
@@ -187,6 +194,10 @@ impl Finding {
     pub fn at(mut self, packet: u64, ts: Timestamp) -> Self {
         self.packet = Some(packet);
         self.ts = Some(ts);
+        self
+    }
+    pub fn txn(mut self, id: u64) -> Self {
+        self.transaction = Some(id);
         self
     }
     pub fn dir(mut self, dir: Dir, offset: u64) -> Self {
@@ -225,6 +236,9 @@ pub struct CaptureSummary {
     pub error: Option<String>,
     /// Packets whose timestamp went backwards (processed anyway).
     pub time_went_backwards: u64,
+    /// HTTP analyzer counters (absent when the analyzer did not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<http::HttpStats>,
 }
 
 /// Reassembly-wide counters.
@@ -256,6 +270,7 @@ pub struct Dropped {
 pub enum Record {
     Connection(ConnectionRecord),
     Finding(Finding),
+    Transaction(Box<TransactionRecord>),
 }
 
 /// Where records go. Implemented by the JSON/NDJSON writers, the TUI store and tests.

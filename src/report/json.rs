@@ -20,10 +20,11 @@ const TOOL: Tool = Tool {
 };
 
 /// One JSON document: `schema_version`, `tool`, `capture`, `connections[]` (by id),
-/// `findings[]` (by packet). Records are spooled with bounded memory until the end.
+/// `transactions[]` (by id), `findings[]` (by packet). Records are spooled with bounded memory until the end.
 pub struct DocumentWriter {
     out: Box<dyn Write>,
     connections: Spool,
+    transactions: Spool,
     findings: Spool,
     error: Option<io::Error>,
     buf: Vec<u8>,
@@ -34,6 +35,7 @@ impl DocumentWriter {
         DocumentWriter {
             out,
             connections: Spool::default(),
+            transactions: Spool::default(),
             findings: Spool::default(),
             error: None,
             buf: Vec::with_capacity(1024),
@@ -48,6 +50,8 @@ impl DocumentWriter {
         serde_json::to_writer(&mut w, summary)?;
         w.write_all(b",\n\"connections\":[\n")?;
         self.connections.write_sorted(&mut w, b",\n")?;
+        w.write_all(b"\n],\n\"transactions\":[\n")?;
+        self.transactions.write_sorted(&mut w, b",\n")?;
         w.write_all(b"\n],\n\"findings\":[\n")?;
         self.findings.write_sorted(&mut w, b",\n")?;
         w.write_all(b"\n]}\n")?;
@@ -65,6 +69,9 @@ impl RecordSink for DocumentWriter {
             Record::Connection(c) => serde_json::to_writer(&mut self.buf, c)
                 .map_err(io::Error::from)
                 .and_then(|_| self.connections.push(c.id, &self.buf)),
+            Record::Transaction(t) => serde_json::to_writer(&mut self.buf, t)
+                .map_err(io::Error::from)
+                .and_then(|_| self.transactions.push(t.id, &self.buf)),
             Record::Finding(f) => serde_json::to_writer(&mut self.buf, f)
                 .map_err(io::Error::from)
                 .and_then(|_| self.findings.push(f.packet.unwrap_or(u64::MAX), &self.buf)),

@@ -7,6 +7,8 @@ use std::io::{self, Write};
 use super::ReportWriter;
 use super::sanitize::terminal_safe_str;
 use super::spool::Spool;
+use crate::capture::Timestamp;
+use crate::model::http::{BodyRecord, TransactionRecord};
 use crate::model::{
     CaptureSummary, CloseKind, ConnectionRecord, Finding, Record, RecordSink, Severity,
 };
@@ -14,9 +16,12 @@ use crate::model::{
 pub struct TextWriter {
     out: Box<dyn Write>,
     connections: Spool,
+    transactions: Spool,
     findings: Spool,
     by_severity: BTreeMap<&'static str, u64>,
     by_close: BTreeMap<&'static str, u64>,
+    by_method: BTreeMap<String, u64>,
+    by_status: BTreeMap<String, u64>,
     error: Option<io::Error>,
 }
 
@@ -25,9 +30,12 @@ impl TextWriter {
         TextWriter {
             out,
             connections: Spool::default(),
+            transactions: Spool::default(),
             findings: Spool::default(),
             by_severity: BTreeMap::new(),
             by_close: BTreeMap::new(),
+            by_method: BTreeMap::new(),
+            by_status: BTreeMap::new(),
             error: None,
         }
     }
@@ -50,6 +58,123 @@ fn severity_name(s: Severity) -> &'static str {
         Severity::Warning => "warning",
         Severity::Error => "error",
     }
+}
+
+/// `2026-11-24 08:55:58.405399` (UTC), from packet time.
+pub fn utc(ts: Timestamp) -> String {
+    let ns = ts.0.rem_euclid(1_000_000_000);
+    let secs = ts.0.div_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{:06}",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60,
+        ns / 1000
+    )
+}
+
+fn size(n: u64) -> String {
+    if n < 10_000 {
+        format!("{n}B")
+    } else if n < 10_000_000 {
+        format!("{:.1}kB", n as f64 / 1e3)
+    } else {
+        format!("{:.1}MB", n as f64 / 1e6)
+    }
+}
+
+fn body_size(b: &BodyRecord) -> String {
+    match b.decoded_length {
+        Some(d) if d != b.length => format!("{}({} decoded)", size(b.length), size(d)),
+        _ => size(b.length),
+    }
+}
+
+fn transaction_line(t: &TransactionRecord) -> String {
+    let when = t
+        .timing
+        .request_start
+        .or(t.timing.response_start)
+        .map(utc)
+        .unwrap_or_else(|| "-".into());
+    let (method, target, host, req_size) = match &t.request {
+        Some(r) => {
+            let host = r
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("host"))
+                .map(|h| h.value.clone())
+                .unwrap_or_default();
+            (r.method.clone(), r.target.clone(), host, body_size(&r.body))
+        }
+        None => (
+            "-".into(),
+            "(request not captured)".into(),
+            String::new(),
+            "-".into(),
+        ),
+    };
+    let shown_target = if target.starts_with('/') && !host.is_empty() {
+        format!("{host}{target}")
+    } else {
+        target
+    };
+    let status = match &t.response {
+        Some(r) => r
+            .status_raw
+            .as_deref()
+            .map(terminal_safe_str)
+            .unwrap_or_else(|| r.status.to_string()),
+        None => "---".into(),
+    };
+    let resp_size = t
+        .response
+        .as_ref()
+        .map(|r| body_size(&r.body))
+        .unwrap_or_else(|| "-".into());
+    let ttfb = t
+        .timing
+        .ttfb
+        .map(|s| format!("{:.1}ms", s * 1e3))
+        .unwrap_or_else(|| "-".into());
+    let mut marks = Vec::new();
+    if !t.interim.is_empty() {
+        let s: Vec<String> = t.interim.iter().map(|i| i.status.to_string()).collect();
+        marks.push(format!("interim={}", s.join(",")));
+    }
+    if let Some(sw) = &t.switched_to {
+        marks.push(format!("switched={}", sw.protocol));
+    }
+    if !t.findings.is_empty() {
+        marks.push(format!("!{}", t.findings.join(",!")));
+    }
+    format!(
+        "#{:<5} {} #{} {} -> {}  {} {}  {}  ttfb {}  {} / {}  {}",
+        t.id,
+        when,
+        t.connection,
+        t.client,
+        t.server,
+        terminal_safe_str(&method),
+        terminal_safe_str(&shown_target),
+        status,
+        ttfb,
+        req_size,
+        resp_size,
+        marks.join(" ")
+    )
 }
 
 fn connection_line(c: &ConnectionRecord) -> String {
@@ -82,7 +207,7 @@ fn connection_line(c: &ConnectionRecord) -> String {
     format!(
         "#{:<5} {} {:>9.3}s  {} -> {}  {:<7} up {}B/{}p  down {}B/{}p  {}",
         c.id,
-        c.start,
+        utc(c.start),
         dur,
         c.client,
         c.server,
@@ -122,6 +247,20 @@ impl RecordSink for TextWriter {
                 *self.by_close.entry(close_name(c.close)).or_default() += 1;
                 self.connections.push(c.id, connection_line(c).as_bytes())
             }
+            Record::Transaction(t) => {
+                if let Some(r) = &t.request {
+                    *self
+                        .by_method
+                        .entry(terminal_safe_str(&r.method))
+                        .or_default() += 1;
+                }
+                let class = t
+                    .response
+                    .as_ref()
+                    .map_or("none".to_string(), |r| format!("{}xx", r.status / 100));
+                *self.by_status.entry(class).or_default() += 1;
+                self.transactions.push(t.id, transaction_line(t).as_bytes())
+            }
             Record::Finding(f) => {
                 *self
                     .by_severity
@@ -146,6 +285,11 @@ impl ReportWriter for TextWriter {
         writeln!(w, "Connections ({}):", self.connections.len())?;
         self.connections.write_sorted(&mut w, b"\n")?;
         if !self.connections.is_empty() {
+            writeln!(w)?;
+        }
+        if !self.transactions.is_empty() {
+            writeln!(w, "\nHTTP transactions ({}):", self.transactions.len())?;
+            self.transactions.write_sorted(&mut w, b"\n")?;
             writeln!(w)?;
         }
         writeln!(w, "\nFindings ({}):", self.findings.len())?;
@@ -187,6 +331,25 @@ impl ReportWriter for TextWriter {
             s.tcp.connections,
             closes.join(", ")
         )?;
+        if !self.transactions.is_empty() {
+            let methods: Vec<String> = self
+                .by_method
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            let statuses: Vec<String> = self
+                .by_status
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
+            writeln!(
+                w,
+                "  http: {} transactions; methods: {}; status: {}",
+                self.transactions.len(),
+                methods.join(", "),
+                statuses.join(", ")
+            )?;
+        }
         let sev: Vec<String> = self
             .by_severity
             .iter()

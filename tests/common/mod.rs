@@ -76,6 +76,7 @@ fn split(records: Vec<Record>) -> (Vec<ConnectionRecord>, Vec<Finding>) {
         match r {
             Record::Connection(x) => c.push(x),
             Record::Finding(x) => f.push(x),
+            Record::Transaction(_) => {}
         }
     }
     c.sort_by_key(|x| x.id);
@@ -289,4 +290,67 @@ pub fn corpus_dir() -> Option<PathBuf> {
 
 pub fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// Everything the full pipeline (with the application analyzers) reports for a capture.
+pub struct AppRun {
+    pub summary: CaptureSummary,
+    pub connections: Vec<ConnectionRecord>,
+    pub transactions: Vec<hopscope::model::TransactionRecord>,
+    pub findings: Vec<Finding>,
+    pub error: Option<String>,
+}
+
+impl AppRun {
+    pub fn codes(&self) -> Vec<String> {
+        self.findings.iter().map(|f| f.code.to_string()).collect()
+    }
+}
+
+/// Runs the engine with [`hopscope::analyzers::App`] over a capture file.
+pub fn run_app(path: &Path, cfg: hopscope::analyzers::AppConfig) -> AppRun {
+    let mut src = FileSource::open(path).expect("open capture");
+    let mut e = Engine::with_analyzer(EngineConfig::default(), hopscope::analyzers::App::new(cfg));
+    let mut out: Vec<Record> = Vec::new();
+    let mut error = None;
+    loop {
+        match src.next_packet() {
+            Ok(Some(p)) => e.handle_packet(&p, &mut out),
+            Ok(None) => break,
+            Err(x) => {
+                error = Some(x.to_string());
+                break;
+            }
+        }
+    }
+    let summary = e.finish(&mut out);
+    assert_eq!(
+        e.buffered_bytes(),
+        0,
+        "reassembly buffers returned at the end"
+    );
+    let mut r = AppRun {
+        summary,
+        connections: Vec::new(),
+        transactions: Vec::new(),
+        findings: Vec::new(),
+        error,
+    };
+    for rec in out {
+        match rec {
+            Record::Connection(c) => r.connections.push(c),
+            Record::Finding(f) => r.findings.push(f),
+            Record::Transaction(t) => r.transactions.push(*t),
+        }
+    }
+    r.connections.sort_by_key(|c| c.id);
+    r.transactions.sort_by_key(|t| t.id);
+    r
+}
+
+/// Runs [`run_app`] with every body kept whole (for byte-exact checks).
+pub fn run_app_bodies(path: &Path) -> AppRun {
+    let mut cfg = hopscope::analyzers::AppConfig::default();
+    cfg.http.preview = 4 << 20;
+    run_app(path, cfg)
 }

@@ -1,0 +1,678 @@
+//! HTTP/1.x message heads: the start line and the header fields, as bytes, in order,
+//! duplicates kept (RFC 9112 §2–§5).
+//!
+//! Contract: the input is untrusted. The end of the head (the empty line) is found first, within
+//! [`HeadLimits::max_bytes`]; only then is the head parsed, by `httparse`. What `httparse`
+//! rejects (obs-fold in requests, whitespace before the colon, invalid bytes, too many fields)
+//! is parsed again by a lenient line parser so that the message is never lost; every deviation
+//! from the grammar is reported as a [`HeadIssue`] for the analyzer to turn into findings.
+//! Nothing here panics or allocates beyond the head's own size.
+//!
+//! Names and values live in one byte arena per head; a value is stored without its leading and
+//! trailing whitespace (OWS), exactly as sent otherwise. An obs-fold continuation is joined to
+//! the previous value with one space, as RFC 9112 §5.2 tells a recipient to do.
+
+use std::ops::Range;
+
+/// Bounds on one head.
+#[derive(Clone, Debug)]
+pub struct HeadLimits {
+    /// Bytes of start line plus fields plus the empty line.
+    pub max_bytes: usize,
+    /// Header fields kept; more are counted in an issue and dropped.
+    pub max_fields: usize,
+}
+
+impl Default for HeadLimits {
+    fn default() -> Self {
+        HeadLimits {
+            max_bytes: 64 * 1024,
+            max_fields: 256,
+        }
+    }
+}
+
+/// `HTTP/major.minor`; 0.9 is the version-less request line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Version {
+    pub major: u8,
+    pub minor: u8,
+}
+
+impl Version {
+    pub const HTTP09: Version = Version { major: 0, minor: 9 };
+    pub const HTTP10: Version = Version { major: 1, minor: 0 };
+    pub const HTTP11: Version = Version { major: 1, minor: 1 };
+
+    /// At least HTTP/1.1 (persistent by default, `Transfer-Encoding` allowed, `Host` required).
+    pub fn is_11_or_later(self) -> bool {
+        (self.major, self.minor) >= (1, 1)
+    }
+
+    fn parse(b: &[u8]) -> Option<Version> {
+        match b {
+            [b'H', b'T', b'T', b'P', b'/', ma, b'.', mi]
+                if ma.is_ascii_digit() && mi.is_ascii_digit() =>
+            {
+                Some(Version {
+                    major: ma - b'0',
+                    minor: mi - b'0',
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if *self == Version::HTTP09 {
+            f.write_str("HTTP/0.9")
+        } else {
+            write!(f, "HTTP/{}.{}", self.major, self.minor)
+        }
+    }
+}
+
+/// One header field: ranges into [`Head::arena`].
+#[derive(Clone, Debug)]
+pub struct Field {
+    name: Range<u32>,
+    value: Range<u32>,
+}
+
+/// The first line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartLine {
+    Request {
+        method: Vec<u8>,
+        target: Vec<u8>,
+        version: Version,
+    },
+    Response {
+        version: Version,
+        status: u16,
+        reason: Vec<u8>,
+    },
+}
+
+/// A deviation from the RFC 9112 grammar, found while parsing a head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HeadIssue {
+    /// A line ended with LF alone (§2.2).
+    BareLf,
+    /// A field continued on the next line (obs-fold, §5.2); `name` of the folded field.
+    ObsFold { name: Vec<u8> },
+    /// Whitespace between the field name and the colon (§5.1).
+    SpaceBeforeColon { name: Vec<u8> },
+    /// A field name with a byte that is not a token character (RFC 9110 §5.1).
+    InvalidName { name: Vec<u8> },
+    /// A control byte in a field value (RFC 9110 §5.5).
+    InvalidValue { name: Vec<u8> },
+    /// A line without a colon in the field section; it was skipped.
+    NoColon { line: Vec<u8> },
+    /// A malformed start line (method, target or version); the parts were kept as sent.
+    BadStartLine,
+    /// More fields than [`HeadLimits::max_fields`]; `dropped` were not kept.
+    TooManyFields { dropped: usize },
+    /// Whitespace before the first field line (§2.2: a recipient must reject or ignore it).
+    SpaceBeforeFirstField,
+    /// A status code that is not three digits (`2XX`); the status is recorded as 0.
+    BadStatus { raw: Vec<u8> },
+}
+
+/// A parsed head.
+#[derive(Clone, Debug)]
+pub struct Head {
+    pub start: StartLine,
+    arena: Vec<u8>,
+    fields: Vec<Field>,
+    /// Bytes of the head on the wire, the empty line included.
+    pub len: usize,
+    pub issues: Vec<HeadIssue>,
+    /// `httparse` rejected the head and the lenient parser read it; its error.
+    pub rejected: Option<&'static str>,
+}
+
+/// The outcome of looking for a head at the start of a buffer.
+#[derive(Debug)]
+pub enum Parsed {
+    Complete(Head),
+    /// No empty line yet: wait for more bytes.
+    Partial,
+    /// No empty line within the limit.
+    TooLarge,
+    /// Not a request/status line at all (the stream is not HTTP here).
+    Invalid(&'static str),
+}
+
+impl Head {
+    pub fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.fields.iter().map(|f| {
+            (
+                self.arena
+                    .get(f.name.start as usize..f.name.end as usize)
+                    .unwrap_or_default(),
+                self.arena
+                    .get(f.value.start as usize..f.value.end as usize)
+                    .unwrap_or_default(),
+            )
+        })
+    }
+
+    pub fn field_count(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Every value of the fields named `name` (ASCII case-insensitive), in order.
+    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.fields()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
+    }
+
+    /// The first value of `name`.
+    pub fn value<'a>(&'a self, name: &'a str) -> Option<&'a [u8]> {
+        self.values(name).next()
+    }
+
+    /// Whether `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.value(name).is_some()
+    }
+
+    /// The comma-separated list elements of every `name` field, trimmed, empty ones skipped
+    /// (RFC 9110 §5.6.1).
+    pub fn list<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.values(name)
+            .flat_map(|v| v.split(|&b| b == b','))
+            .map(trim_ows)
+            .filter(|t| !t.is_empty())
+    }
+
+    /// Whether the list field `name` contains `token` (case-insensitive).
+    pub fn list_has(&self, name: &str, token: &str) -> bool {
+        self.list(name)
+            .any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
+    }
+
+    fn push_field(&mut self, name: &[u8], value: &[u8]) {
+        let n0 = self.arena.len() as u32;
+        self.arena.extend_from_slice(name);
+        let n1 = self.arena.len() as u32;
+        self.arena.extend_from_slice(value);
+        let v1 = self.arena.len() as u32;
+        self.fields.push(Field {
+            name: n0..n1,
+            value: n1..v1,
+        });
+    }
+
+    /// Appends an obs-fold continuation to the last field's value.
+    fn fold_into_last(&mut self, more: &[u8]) {
+        let Some(last) = self.fields.last_mut() else {
+            return;
+        };
+        if last.value.end as usize != self.arena.len() {
+            return;
+        }
+        if last.value.end > last.value.start && !more.is_empty() {
+            self.arena.push(b' ');
+        }
+        self.arena.extend_from_slice(more);
+        last.value.end = self.arena.len() as u32;
+    }
+}
+
+pub fn trim_ows(b: &[u8]) -> &[u8] {
+    let s = b
+        .iter()
+        .position(|&c| c != b' ' && c != b'\t')
+        .unwrap_or(b.len());
+    let e = b
+        .iter()
+        .rposition(|&c| c != b' ' && c != b'\t')
+        .map_or(s, |i| i + 1);
+    b.get(s..e.max(s)).unwrap_or_default()
+}
+
+/// RFC 9110 §5.6.2 token characters.
+pub fn is_tchar(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+}
+
+fn is_token(b: &[u8]) -> bool {
+    !b.is_empty() && b.iter().all(|&c| is_tchar(c))
+}
+
+/// Offset just past the empty line that ends the head, if the buffer holds one. Accepts CRLF
+/// and bare LF line ends.
+pub fn head_end(buf: &[u8]) -> Option<usize> {
+    let mut line_start = 0;
+    for i in memchr::memchr_iter(b'\n', buf) {
+        let line = buf.get(line_start..i).unwrap_or_default();
+        if (line.is_empty() || line == b"\r") && line_start > 0 {
+            return Some(i + 1);
+        }
+        line_start = i + 1;
+    }
+    None
+}
+
+/// Whether `buf` could be the start of a request line (a method token then a space), or is a
+/// prefix of one. Used to recognise HTTP by content and to resynchronise after a gap.
+///
+/// Yes when the first line ends in an HTTP version, when it is an HTTP/0.9 `GET /path`, or
+/// when a method-looking line is followed by a header field line (broken request lines that
+/// servers still answer, as in Zeek's `methods.pcap`).
+pub fn looks_like_request(buf: &[u8]) -> Prefix {
+    let method_end = buf
+        .iter()
+        .position(|&c| c == b' ' || c == b'\r' || c == b'\n')
+        .unwrap_or(buf.len());
+    let method = buf.get(..method_end).unwrap_or_default();
+    if method.len() > 24
+        || !method
+            .iter()
+            .all(|&c| c.is_ascii_uppercase() || c == b'-' || c == b'_')
+    {
+        return Prefix::No;
+    }
+    let Some(nl) = memchr::memchr(b'\n', buf) else {
+        // Wait for the line, but not forever: a request line this long is not plausible.
+        let rest = buf.get(method_end..).unwrap_or_default();
+        return if buf.len() < 8192
+            && (method_end < buf.len() || method.len() < 24)
+            && !rest
+                .iter()
+                .any(|c| c.is_ascii_control() && *c != b'\t' && *c != b'\r')
+        {
+            Prefix::Maybe
+        } else {
+            Prefix::No
+        };
+    };
+    if method.is_empty() {
+        return Prefix::No;
+    }
+    let line = buf.get(..nl).unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.iter().any(|c| c.is_ascii_control() && *c != b'\t') {
+        return Prefix::No;
+    }
+    let parts: Vec<&[u8]> = line
+        .split(|&c| c == b' ')
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.len() >= 2 && parts.last().is_some_and(|v| Version::parse(v).is_some()) {
+        return Prefix::Yes;
+    }
+    if parts.len() == 2 && parts[1].starts_with(b"/") {
+        // HTTP/0.9 (`GET /path`; other methods are invalid there but servers answer them).
+        return Prefix::Yes;
+    }
+    // A broken request line: HTTP only if a header field line follows.
+    let next = buf.get(nl + 1..).unwrap_or_default();
+    let Some(nl2) = memchr::memchr(b'\n', next) else {
+        return if next.len() < 8192 {
+            Prefix::Maybe
+        } else {
+            Prefix::No
+        };
+    };
+    let l2 = next.get(..nl2).unwrap_or_default();
+    match l2.iter().position(|&c| c == b':') {
+        Some(colon) if colon > 0 && is_token(l2.get(..colon).unwrap_or_default()) => Prefix::Yes,
+        _ => Prefix::No,
+    }
+}
+
+/// Whether `buf` starts (or could start) a status line `HTTP/x.y NNN`.
+pub fn looks_like_response(buf: &[u8]) -> Prefix {
+    const P: &[u8] = b"HTTP/1.";
+    let n = buf.len().min(P.len());
+    if buf.get(..n) != P.get(..n) {
+        return Prefix::No;
+    }
+    if buf.len() < 12 {
+        return Prefix::Maybe;
+    }
+    // Three digits; a first digit then letters (`2XX`, seen from broken servers) also counts,
+    // and is reported.
+    let ok = buf.get(7).is_some_and(u8::is_ascii_digit)
+        && buf.get(8) == Some(&b' ')
+        && buf.get(9).is_some_and(u8::is_ascii_digit)
+        && buf
+            .get(10..12)
+            .is_some_and(|s| s.iter().all(u8::is_ascii_alphanumeric));
+    if ok { Prefix::Yes } else { Prefix::No }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prefix {
+    Yes,
+    Maybe,
+    No,
+}
+
+/// Parses a request head at the start of `buf`.
+pub fn parse_request(buf: &[u8], limits: &HeadLimits) -> Parsed {
+    parse(buf, limits, true)
+}
+
+/// Parses a response head at the start of `buf`.
+pub fn parse_response(buf: &[u8], limits: &HeadLimits) -> Parsed {
+    parse(buf, limits, false)
+}
+
+fn parse(buf: &[u8], limits: &HeadLimits, request: bool) -> Parsed {
+    let window = buf.get(..buf.len().min(limits.max_bytes)).unwrap_or(buf);
+    // HTTP/0.9: a request line without a version, and no header section.
+    if request
+        && let Some(nl) = memchr::memchr(b'\n', window)
+        && let Some(h) = http09(window, nl)
+    {
+        return Parsed::Complete(h);
+    }
+    let Some(end) = head_end(window) else {
+        return if buf.len() >= limits.max_bytes {
+            Parsed::TooLarge
+        } else {
+            Parsed::Partial
+        };
+    };
+    let raw = window.get(..end).unwrap_or_default();
+    let strict = if request {
+        strict_request(raw, limits)
+    } else {
+        strict_response(raw, limits)
+    };
+    let mut head = match strict {
+        Ok(h) => h,
+        Err(why) => match lenient(raw, limits, request) {
+            Ok(mut h) => {
+                h.rejected = Some(why);
+                h
+            }
+            Err(e) => return Parsed::Invalid(e),
+        },
+    };
+    head.len = end;
+    if has_bare_lf(raw) && !head.issues.contains(&HeadIssue::BareLf) {
+        head.issues.insert(0, HeadIssue::BareLf);
+    }
+    Parsed::Complete(head)
+}
+
+fn http09(buf: &[u8], nl: usize) -> Option<Head> {
+    let line = buf.get(..nl)?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut parts = line.split(|&c| c == b' ').filter(|p| !p.is_empty());
+    let (m, t) = (parts.next()?, parts.next()?);
+    if parts.next().is_some()
+        || !m.iter().all(|c| c.is_ascii_uppercase())
+        || !t.starts_with(b"/")
+        || Version::parse(t).is_some()
+    {
+        return None;
+    }
+    // A header line after it means a broken HTTP/1.x request, not HTTP/0.9.
+    let next = buf.get(nl + 1..).unwrap_or_default();
+    if next.first().is_some_and(|&c| c != b'\r' && c != b'\n') {
+        return None;
+    }
+    Some(Head {
+        start: StartLine::Request {
+            method: m.to_vec(),
+            target: t.to_vec(),
+            version: Version::HTTP09,
+        },
+        arena: Vec::new(),
+        fields: Vec::new(),
+        len: nl + 1,
+        // HTTP/0.9 has only GET.
+        issues: if m == b"GET" {
+            Vec::new()
+        } else {
+            vec![HeadIssue::BadStartLine]
+        },
+        rejected: None,
+    })
+}
+
+fn has_bare_lf(raw: &[u8]) -> bool {
+    memchr::memchr_iter(b'\n', raw).any(|i| i == 0 || raw.get(i - 1) != Some(&b'\r'))
+}
+
+fn httparse_error(e: httparse::Error) -> &'static str {
+    match e {
+        httparse::Error::HeaderName => "invalid header name",
+        httparse::Error::HeaderValue => "invalid header value",
+        httparse::Error::NewLine => "invalid line ending",
+        httparse::Error::Status => "invalid status code",
+        httparse::Error::Token => "invalid token",
+        httparse::Error::TooManyHeaders => "too many header fields",
+        httparse::Error::Version => "invalid HTTP version",
+    }
+}
+
+fn from_fields(start: StartLine, fields: &[httparse::Header<'_>]) -> Head {
+    let mut h = Head {
+        start,
+        arena: Vec::with_capacity(fields.iter().map(|f| f.name.len() + f.value.len()).sum()),
+        fields: Vec::with_capacity(fields.len()),
+        len: 0,
+        issues: Vec::new(),
+        rejected: None,
+    };
+    for f in fields {
+        h.push_field(f.name.as_bytes(), trim_ows(f.value));
+    }
+    h
+}
+
+fn strict_request(raw: &[u8], limits: &HeadLimits) -> Result<Head, &'static str> {
+    let mut storage = vec![httparse::EMPTY_HEADER; limits.max_fields.min(512)];
+    let mut req = httparse::Request::new(&mut storage);
+    match req.parse(raw) {
+        Ok(httparse::Status::Complete(_)) => {
+            let start = StartLine::Request {
+                method: req.method.unwrap_or_default().as_bytes().to_vec(),
+                target: req.path.unwrap_or_default().as_bytes().to_vec(),
+                version: Version {
+                    major: 1,
+                    minor: req.version.unwrap_or(1),
+                },
+            };
+            Ok(from_fields(start, req.headers))
+        }
+        Ok(httparse::Status::Partial) => Err("incomplete head"),
+        Err(e) => Err(httparse_error(e)),
+    }
+}
+
+fn strict_response(raw: &[u8], limits: &HeadLimits) -> Result<Head, &'static str> {
+    let mut storage = vec![httparse::EMPTY_HEADER; limits.max_fields.min(512)];
+    let mut resp = httparse::Response::new(&mut storage);
+    match resp.parse(raw) {
+        Ok(httparse::Status::Complete(_)) => {
+            let start = StartLine::Response {
+                version: Version {
+                    major: 1,
+                    minor: resp.version.unwrap_or(1),
+                },
+                status: resp.code.unwrap_or(0),
+                reason: resp.reason.unwrap_or_default().as_bytes().to_vec(),
+            };
+            Ok(from_fields(start, resp.headers))
+        }
+        Ok(httparse::Status::Partial) => Err("incomplete head"),
+        Err(e) => Err(httparse_error(e)),
+    }
+}
+
+/// Splits `raw` (a complete head) into lines without their CR/LF.
+fn lines(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
+    raw.split(|&c| c == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+}
+
+/// The line parser for heads `httparse` rejects: keeps every part as sent and reports why.
+fn lenient(raw: &[u8], limits: &HeadLimits, request: bool) -> Result<Head, &'static str> {
+    let mut it = lines(raw);
+    let first = it.next().unwrap_or_default();
+    let mut issues = Vec::new();
+    let start = if request {
+        // method SP target SP version; a target with spaces in it (seen in the wild) is kept
+        // whole: everything between the method and the last token.
+        let parts: Vec<&[u8]> = first
+            .split(|&c| c == b' ' || c == b'\t')
+            .filter(|p| !p.is_empty())
+            .collect();
+        let method = *parts.first().ok_or("empty request line")?;
+        if !is_token(method) {
+            return Err("request line without a method");
+        }
+        let last = parts.last().copied().unwrap_or_default();
+        // `HTTP/1.` and the like: a version meant but malformed.
+        let loose = Version::parse(last).or_else(|| {
+            last.strip_prefix(b"HTTP/").map(|v| {
+                issues.push(HeadIssue::BadStartLine);
+                let digit = |i: usize| v.get(i).filter(|c| c.is_ascii_digit()).map(|c| c - b'0');
+                Version {
+                    major: digit(0).unwrap_or(1),
+                    minor: digit(2).unwrap_or(0),
+                }
+            })
+        });
+        let (target, version) = match loose {
+            Some(v) if parts.len() >= 3 => {
+                let t0 = parts[1].as_ptr() as usize - first.as_ptr() as usize;
+                let end = parts[parts.len() - 2];
+                let t1 = end.as_ptr() as usize - first.as_ptr() as usize + end.len();
+                (first.get(t0..t1).unwrap_or_default(), v)
+            }
+            // `OPTIONS HTTP/1.1`: no target.
+            Some(v) => (&b""[..], v),
+            // `GET /x` with header lines after it, or a bare method: read as HTTP/0.9 the way
+            // Zeek does, keeping the fields that follow.
+            None if parts.len() <= 2 => {
+                issues.push(HeadIssue::BadStartLine);
+                (parts.get(1).copied().unwrap_or_default(), Version::HTTP09)
+            }
+            None => return Err("request line without an HTTP version"),
+        };
+        if !issues.contains(&HeadIssue::BadStartLine)
+            && (parts.len() != 3
+                || target.iter().any(|c| c.is_ascii_control())
+                || first.contains(&b'\t'))
+        {
+            issues.push(HeadIssue::BadStartLine);
+        }
+        StartLine::Request {
+            method: method.to_vec(),
+            target: target.to_vec(),
+            version,
+        }
+    } else {
+        let ver = first.get(..8).ok_or("short status line")?;
+        let version = Version::parse(ver).ok_or("status line without an HTTP version")?;
+        let rest = first.get(8..).unwrap_or_default();
+        let rest = rest
+            .get(rest.iter().take_while(|&&c| c == b' ').count()..)
+            .unwrap_or_default();
+        let code = rest.get(..3).ok_or("status line without a status code")?;
+        let status = if code.iter().all(u8::is_ascii_digit) {
+            code.iter().fold(0u16, |a, &d| a * 10 + u16::from(d - b'0'))
+        } else if code.first().is_some_and(u8::is_ascii_digit)
+            && code.iter().all(u8::is_ascii_alphanumeric)
+        {
+            issues.push(HeadIssue::BadStatus { raw: code.to_vec() });
+            0
+        } else {
+            return Err("status line without a status code");
+        };
+        let reason = trim_ows(rest.get(3..).unwrap_or_default());
+        if first.get(8) != Some(&b' ') || rest.get(3).is_some_and(|&c| c != b' ') {
+            issues.push(HeadIssue::BadStartLine);
+        }
+        StartLine::Response {
+            version,
+            status,
+            reason: reason.to_vec(),
+        }
+    };
+    let mut head = Head {
+        start,
+        arena: Vec::with_capacity(raw.len()),
+        fields: Vec::new(),
+        len: raw.len(),
+        issues,
+        rejected: None,
+    };
+    let mut dropped = 0usize;
+    let mut first_field = true;
+    let mut last_kept = false;
+    for line in it {
+        if line.is_empty() {
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            if first_field {
+                // RFC 9112 §2.2: whitespace before the first field line.
+                head.issues.push(HeadIssue::SpaceBeforeFirstField);
+            } else if last_kept {
+                let name = head
+                    .fields()
+                    .last()
+                    .map(|(n, _)| n.to_vec())
+                    .unwrap_or_default();
+                head.issues.push(HeadIssue::ObsFold { name });
+                head.fold_into_last(trim_ows(line));
+                continue;
+            } else {
+                continue;
+            }
+        }
+        first_field = false;
+        let Some(colon) = line.iter().position(|&c| c == b':') else {
+            head.issues.push(HeadIssue::NoColon {
+                line: line.iter().take(64).copied().collect(),
+            });
+            last_kept = false;
+            continue;
+        };
+        let raw_name = line.get(..colon).unwrap_or_default();
+        let name = trim_ows(raw_name);
+        let value = trim_ows(line.get(colon + 1..).unwrap_or_default());
+        if name.len() != raw_name.len() {
+            head.issues.push(HeadIssue::SpaceBeforeColon {
+                name: name.to_vec(),
+            });
+        }
+        if !is_token(name) {
+            head.issues.push(HeadIssue::InvalidName {
+                name: name.to_vec(),
+            });
+        }
+        if value.iter().any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f) {
+            head.issues.push(HeadIssue::InvalidValue {
+                name: name.to_vec(),
+            });
+        }
+        if head.fields.len() >= limits.max_fields {
+            dropped += 1;
+            last_kept = false;
+            continue;
+        }
+        head.push_field(name, value);
+        last_kept = true;
+    }
+    if dropped > 0 {
+        head.issues.push(HeadIssue::TooManyFields { dropped });
+    }
+    Ok(head)
+}
+
+#[cfg(test)]
+mod tests;

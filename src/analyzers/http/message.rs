@@ -1,0 +1,697 @@
+//! From a parsed head to what the analyzer needs: body framing (RFC 9112 §6.3), the header
+//! records with their hop-by-hop classification, credential masking, and the findings that a
+//! head alone can prove.
+
+use super::body::Framing;
+use super::head::{Head, HeadIssue, StartLine, Version, trim_ows};
+use crate::model::http::{BodyFraming, HeaderRecord, HopReason, wire_text};
+
+/// Fields RFC 9110 §7.6.1 and RFC 9112 define as hop-by-hop, plus the non-standard
+/// `Proxy-Connection` that some clients still send.
+pub const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-connection",
+];
+
+pub fn is_standard_hop_by_hop(name: &[u8]) -> bool {
+    HOP_BY_HOP
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+}
+
+/// Fields whose values are credentials: shown masked in every output.
+const CREDENTIALS: &[&str] = &["authorization", "proxy-authorization"];
+
+/// How many characters of a credential stay visible.
+const MASK_KEEP: usize = 4;
+
+/// `Basic dXNlcjpwYXNz` → `Basic dXNl…(12 more bytes masked)`.
+pub fn mask_credential(value: &[u8]) -> String {
+    let text = String::from_utf8_lossy(value);
+    let (scheme, rest) = match text.split_once(' ') {
+        Some((s, r)) => (s, r.trim_start()),
+        None => ("", text.as_ref()),
+    };
+    let keep: String = rest.chars().take(MASK_KEEP).collect();
+    let hidden = rest.len().saturating_sub(keep.len());
+    let sep = if scheme.is_empty() { "" } else { " " };
+    format!("{scheme}{sep}{keep}…({hidden} more bytes masked)")
+}
+
+/// A finding a head proves, before any body byte: (code, message).
+pub type HeadFinding = (&'static str, String);
+
+/// The header records of a head, classified.
+pub fn header_records(head: &Head) -> Vec<HeaderRecord> {
+    let named: Vec<&[u8]> = head.list("connection").collect();
+    head.fields()
+        .map(|(n, v)| {
+            let reason = if is_standard_hop_by_hop(n) {
+                Some(HopReason::Standard)
+            } else if named.iter().any(|c| c.eq_ignore_ascii_case(n)) {
+                Some(HopReason::NamedInConnection)
+            } else {
+                None
+            };
+            let (name, name_b64) = wire_text(n);
+            let masked = CREDENTIALS
+                .iter()
+                .any(|c| n.eq_ignore_ascii_case(c.as_bytes()));
+            let (value, value_b64) = if masked {
+                (mask_credential(v), None)
+            } else {
+                wire_text(v)
+            };
+            HeaderRecord {
+                name,
+                name_b64,
+                value,
+                value_b64,
+                hop_by_hop: reason.is_some(),
+                hop_by_hop_reason: reason,
+                masked,
+            }
+        })
+        .collect()
+}
+
+/// Transfer codings, in the order applied (lowercase).
+pub fn transfer_codings(head: &Head) -> Vec<String> {
+    head.list("transfer-encoding")
+        .map(|t| String::from_utf8_lossy(t).to_ascii_lowercase())
+        .collect()
+}
+
+/// Content codings, in the order applied (lowercase).
+pub fn content_codings(head: &Head) -> Vec<String> {
+    head.list("content-encoding")
+        .map(|t| String::from_utf8_lossy(t).to_ascii_lowercase())
+        .filter(|t| t != "identity")
+        .collect()
+}
+
+pub fn content_type(head: &Head) -> Option<String> {
+    head.value("content-type")
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+/// Content-Length per RFC 9110 §8.6: every value (list elements and repeated fields) must be
+/// the same decimal number.
+pub enum ContentLength {
+    Absent,
+    Valid(u64),
+    /// Different values; the first valid one is what a lenient recipient would use.
+    Conflict {
+        first: Option<u64>,
+    },
+    Invalid,
+}
+
+pub fn content_length(head: &Head) -> ContentLength {
+    let mut seen: Option<u64> = None;
+    let mut any = false;
+    let mut conflict = false;
+    for v in head.values("content-length") {
+        any = true;
+        for part in v.split(|&c| c == b',') {
+            let p = trim_ows(part);
+            let n = if !p.is_empty() && p.len() <= 19 && p.iter().all(u8::is_ascii_digit) {
+                p.iter().fold(0u64, |a, &d| a * 10 + u64::from(d - b'0'))
+            } else {
+                return if seen.is_some() {
+                    ContentLength::Conflict { first: seen }
+                } else {
+                    ContentLength::Invalid
+                };
+            };
+            match seen {
+                None => seen = Some(n),
+                Some(s) if s != n => conflict = true,
+                _ => {}
+            }
+        }
+    }
+    match (any, seen, conflict) {
+        (false, _, _) => ContentLength::Absent,
+        (_, first, true) => ContentLength::Conflict { first },
+        (_, Some(n), false) => ContentLength::Valid(n),
+        (_, None, false) => ContentLength::Invalid,
+    }
+}
+
+pub fn framing_kind(f: &Framing) -> BodyFraming {
+    match f {
+        Framing::None => BodyFraming::None,
+        Framing::Length(_) => BodyFraming::ContentLength,
+        Framing::Chunked => BodyFraming::Chunked,
+        Framing::Close => BodyFraming::Close,
+    }
+}
+
+/// Framing shared by requests and responses when `Transfer-Encoding` or `Content-Length`
+/// is present. `None` when neither is.
+fn framing_from_fields(
+    head: &Head,
+    version: Version,
+    request: bool,
+    out: &mut Vec<HeadFinding>,
+) -> Option<Framing> {
+    let te = transfer_codings(head);
+    let cl = content_length(head);
+    if !te.is_empty() {
+        if !matches!(cl, ContentLength::Absent) {
+            out.push((
+                "http.cl-and-te",
+                "Content-Length together with Transfer-Encoding: RFC 9112 §6.3 says \
+                 Transfer-Encoding wins and the message must be treated as an error; a proxy \
+                 and a server that pick different ones can be made to see different requests \
+                 (request smuggling). Send only one; servers should reject such requests"
+                    .into(),
+            ));
+        }
+        if !version.is_11_or_later() {
+            out.push((
+                "http.te-in-http10",
+                format!(
+                    "Transfer-Encoding in an {version} message: HTTP/1.0 recipients do not \
+                     know it (RFC 9112 §6.1) and may read the chunked framing as the body"
+                ),
+            ));
+        }
+        let last_chunked = te.last().is_some_and(|t| t == "chunked");
+        if te.iter().filter(|t| *t == "chunked").count() > 1 {
+            out.push((
+                "http.te-chunked-twice",
+                "chunked applied more than once in Transfer-Encoding (RFC 9112 §7: a sender \
+                 must not apply chunked more than once)"
+                    .into(),
+            ));
+        }
+        if last_chunked {
+            return Some(Framing::Chunked);
+        }
+        let has_chunked = te.iter().any(|t| t == "chunked");
+        out.push((
+            "http.te-not-chunked",
+            if request && has_chunked {
+                format!(
+                    "Transfer-Encoding \"{}\" does not end with chunked: RFC 9112 §6.3 rule 4 \
+                     says the request length cannot be determined and a server must answer 400 \
+                     and close, but lenient servers (and Zeek) read it as chunked and then see \
+                     whatever follows as another request — a request-smuggling desync. \
+                     hopscope reads it as chunked, like the lenient servers",
+                    te.join(", ")
+                )
+            } else if request {
+                format!(
+                    "Transfer-Encoding \"{}\" does not end with chunked: the request length \
+                     cannot be determined (RFC 9112 §6.3 rule 4); a server must answer 400 and \
+                     close. Read until the connection closed",
+                    te.join(", ")
+                )
+            } else {
+                format!(
+                    "Transfer-Encoding \"{}\" does not end with chunked: the body is read until \
+                     the connection closes (RFC 9112 §6.3 rule 4)",
+                    te.join(", ")
+                )
+            },
+        ));
+        return Some(if request && has_chunked {
+            Framing::Chunked
+        } else {
+            Framing::Close
+        });
+    }
+    match cl {
+        ContentLength::Absent => None,
+        ContentLength::Valid(n) => Some(if n == 0 {
+            Framing::None
+        } else {
+            Framing::Length(n)
+        }),
+        ContentLength::Conflict { first } => {
+            let values: Vec<String> = head
+                .values("content-length")
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .collect();
+            out.push((
+                "http.content-length-conflict",
+                format!(
+                    "Content-Length values differ ({}): RFC 9110 §8.6 makes this an \
+                     unrecoverable framing error; recipients that pick different values disagree \
+                     on where the message ends and what the next request is (request \
+                     smuggling). hopscope uses the first{}. Fix the sender to send one value; \
+                     servers must reject it",
+                    values.join(" | "),
+                    first.map(|n| format!(" ({n})")).unwrap_or_default()
+                ),
+            ));
+            Some(first.map_or(Framing::None, |n| {
+                if n == 0 {
+                    Framing::None
+                } else {
+                    Framing::Length(n)
+                }
+            }))
+        }
+        ContentLength::Invalid => {
+            out.push((
+                "http.content-length-invalid",
+                "Content-Length is not a non-negative decimal number (RFC 9110 §8.6); the \
+                 message length is unknown and a recipient must reject it"
+                    .into(),
+            ));
+            Some(if request {
+                Framing::None
+            } else {
+                Framing::Close
+            })
+        }
+    }
+}
+
+/// The framing of a request body (RFC 9112 §6.3 rules 3–6).
+pub fn request_framing(head: &Head, out: &mut Vec<HeadFinding>) -> Framing {
+    let version = match &head.start {
+        StartLine::Request { version, .. } => *version,
+        StartLine::Response { version, .. } => *version,
+    };
+    let framing = framing_from_fields(head, version, true, out).unwrap_or(Framing::None);
+    if framing == Framing::None && head.list_has("expect", "100-continue") {
+        out.push((
+            "http.expect-without-body",
+            "Expect: 100-continue on a request without content (RFC 9110 §10.1.1: a client \
+             must not send it then); servers that wait for the body before answering, and \
+             proxies that forward what follows as the body, disagree on where the next request \
+             starts"
+                .into(),
+        ));
+    }
+    framing
+}
+
+/// The framing of a response body, which depends on the request (RFC 9112 §6.3 rules 1–2).
+pub fn response_framing(
+    head: &Head,
+    request_method: Option<&[u8]>,
+    out: &mut Vec<HeadFinding>,
+) -> Framing {
+    let (version, status) = match &head.start {
+        StartLine::Response {
+            version, status, ..
+        } => (*version, *status),
+        StartLine::Request { version, .. } => (*version, 0),
+    };
+    let head_req = request_method.is_some_and(|m| m == b"HEAD");
+    let connect_ok =
+        request_method.is_some_and(|m| m == b"CONNECT") && (200..300).contains(&status);
+    if head_req || (100..200).contains(&status) || status == 204 || status == 304 || connect_ok {
+        // The fields still say things; report what is wrong with them, ignore their length.
+        let mut ignored = Vec::new();
+        let _ = framing_from_fields(head, version, false, &mut ignored);
+        if status == 204 || (100..200).contains(&status) {
+            if head.has("content-length") {
+                out.push((
+                    "http.content-length-forbidden",
+                    format!(
+                        "a {status} response carries Content-Length (RFC 9110 §8.6: a server \
+                         must not send it in 1xx or 204 responses)"
+                    ),
+                ));
+            }
+            if head.has("transfer-encoding") {
+                out.push((
+                    "http.te-forbidden",
+                    format!(
+                        "a {status} response carries Transfer-Encoding (RFC 9112 §6.1: a server \
+                         must not send it in 1xx or 204 responses)"
+                    ),
+                ));
+            }
+        }
+        return Framing::None;
+    }
+    framing_from_fields(head, version, false, out).unwrap_or(Framing::Close)
+}
+
+/// Findings about the head's syntax (from the parser's issues) and about fields that are
+/// wrong on their own.
+pub fn head_findings(head: &Head, request: bool, out: &mut Vec<HeadFinding>) {
+    let who = if request { "request" } else { "response" };
+    if let Some(why) = head.rejected {
+        out.push((
+            "http.lenient-parse",
+            format!(
+                "the {who} head is not valid HTTP/1.1 ({why}); strict parsers such as httparse \
+                 reject it, hopscope read it leniently — see the other findings for the exact \
+                 deviation"
+            ),
+        ));
+    }
+    for issue in &head.issues {
+        let f = match issue {
+            HeadIssue::BareLf => (
+                "http.bare-lf",
+                format!(
+                    "the {who} head ends lines with LF alone instead of CRLF (RFC 9112 §2.2); \
+                     recipients that split lines differently can disagree on the fields"
+                ),
+            ),
+            HeadIssue::ObsFold { name } => (
+                "http.obs-fold",
+                format!(
+                    "field {} is folded onto a continuation line (obs-fold, RFC 9112 §5.2): \
+                     deprecated; a server must reject it or unfold it, a proxy must unfold it. \
+                     Fold-sensitive parsers disagree about the value",
+                    show(name)
+                ),
+            ),
+            HeadIssue::SpaceBeforeColon { name } => (
+                "http.space-before-colon",
+                format!(
+                    "whitespace between field name {} and the colon (RFC 9112 §5.1: a server \
+                     must reject the message with 400, a proxy must remove it); a classic \
+                     request-smuggling vector when the field is Transfer-Encoding",
+                    show(name)
+                ),
+            ),
+            HeadIssue::InvalidName { name } => (
+                "http.invalid-field-name",
+                format!(
+                    "field name {} has characters that are not allowed in a token (RFC 9110 \
+                     §5.1)",
+                    show(name)
+                ),
+            ),
+            HeadIssue::InvalidValue { name } => (
+                "http.invalid-field-value",
+                format!(
+                    "the value of field {} holds control characters (RFC 9110 §5.5: a \
+                     recipient must reject the message or replace them with SP)",
+                    show(name)
+                ),
+            ),
+            HeadIssue::NoColon { line } => (
+                "http.malformed-field",
+                format!(
+                    "a line in the {who} field section has no colon and was ignored: {}",
+                    show(line)
+                ),
+            ),
+            HeadIssue::BadStartLine => (
+                "http.malformed-start-line",
+                format!(
+                    "the {who} start line does not follow RFC 9112 §3/§4 (extra or missing \
+                     spaces, invalid method token); its parts were kept as sent"
+                ),
+            ),
+            HeadIssue::TooManyFields { dropped } => (
+                "http.too-many-fields",
+                format!(
+                    "the {who} head has more fields than hopscope keeps; {dropped} were not \
+                     recorded (raise the limit if you need them)"
+                ),
+            ),
+            HeadIssue::BadStatus { raw } => (
+                "http.invalid-status",
+                format!(
+                    "status code {} is not three digits (RFC 9110 §15); recorded as status 0",
+                    show(raw)
+                ),
+            ),
+            HeadIssue::SpaceBeforeFirstField => (
+                "http.space-before-first-field",
+                format!(
+                    "whitespace before the first field line of the {who} (RFC 9112 §2.2: a \
+                     recipient must reject the message or ignore the line)"
+                ),
+            ),
+        };
+        out.push(f);
+    }
+    let upgrade = head.has("upgrade");
+    let conn_upgrade = head.list_has("connection", "upgrade");
+    if upgrade && !conn_upgrade && request {
+        out.push((
+            "http.upgrade-without-connection",
+            "Upgrade is sent without \"upgrade\" in Connection (RFC 9110 §7.8: the sender must \
+             list it there); servers and proxies ignore such an Upgrade. Send \
+             \"Connection: upgrade\""
+                .into(),
+        ));
+    }
+    if conn_upgrade && !upgrade {
+        out.push((
+            "http.connection-upgrade-without-upgrade",
+            format!(
+                "the {who} lists \"upgrade\" in Connection but has no Upgrade field; a proxy \
+                 stripped Upgrade (it is hop-by-hop) or the sender forgot it"
+            ),
+        ));
+    }
+}
+
+/// `"X-Name"` for messages, sanitized by the text sinks later; cut to a readable length.
+pub fn show(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(b);
+    let cut: String = s.chars().take(60).collect();
+    if cut.len() < s.len() {
+        format!("\"{cut}…\"")
+    } else {
+        format!("\"{cut}\"")
+    }
+}
+
+/// The Host requirement of RFC 9112 §3.2 for HTTP/1.1 requests.
+pub fn host_findings(head: &Head, out: &mut Vec<HeadFinding>) {
+    let StartLine::Request {
+        version, target, ..
+    } = &head.start
+    else {
+        return;
+    };
+    let hosts = head.values("host").count();
+    if version.is_11_or_later() && hosts == 0 {
+        out.push((
+            "http.missing-host",
+            "HTTP/1.1 request without Host (RFC 9112 §3.2: a server must answer 400)".into(),
+        ));
+    }
+    if hosts > 1 {
+        out.push((
+            "http.duplicate-host",
+            "more than one Host field (RFC 9112 §3.2: a server must answer 400); front ends \
+             and back ends that pick different ones route the request differently"
+                .into(),
+        ));
+    }
+    let _ = target;
+}
+
+/// The `Upgrade` tokens of a request, lowercase, protocol versions kept (`h2c`, `websocket`).
+pub fn upgrade_tokens(head: &Head) -> Vec<String> {
+    head.list("upgrade")
+        .map(|t| String::from_utf8_lossy(t).to_ascii_lowercase())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::super::head::{HeadLimits, Parsed, parse_request, parse_response};
+    use super::*;
+
+    fn req(s: &str) -> Head {
+        match parse_request(s.as_bytes(), &HeadLimits::default()) {
+            Parsed::Complete(h) => h,
+            other => panic!("{other:?}"),
+        }
+    }
+    fn resp(s: &str) -> Head {
+        match parse_response(s.as_bytes(), &HeadLimits::default()) {
+            Parsed::Complete(h) => h,
+            other => panic!("{other:?}"),
+        }
+    }
+    fn codes(f: &[HeadFinding]) -> Vec<&'static str> {
+        f.iter().map(|x| x.0).collect()
+    }
+
+    #[test]
+    fn rfc9112_s6_3_request_framing_table() {
+        let cases: &[(&str, Framing, &[&str])] = &[
+            ("GET / HTTP/1.1\r\nHost: h\r\n\r\n", Framing::None, &[]),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n",
+                Framing::Length(5),
+                &[],
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+                Framing::None,
+                &[],
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n",
+                Framing::Length(5),
+                &[],
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+                Framing::Length(5),
+                &["http.content-length-conflict"],
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
+                Framing::None,
+                &["http.content-length-invalid"],
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Framing::Chunked,
+                &[],
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Framing::Chunked,
+                &["http.cl-and-te"],
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+                Framing::Chunked,
+                &["http.te-not-chunked"],
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n",
+                Framing::Close,
+                &["http.te-not-chunked"],
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n",
+                Framing::None,
+                &["http.expect-without-body"],
+            ),
+            (
+                "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Framing::Chunked,
+                &["http.te-in-http10"],
+            ),
+        ];
+        for (raw, want, want_codes) in cases {
+            let mut f = Vec::new();
+            assert_eq!(&request_framing(&req(raw), &mut f), want, "{raw}");
+            assert_eq!(&codes(&f), want_codes, "{raw}");
+        }
+    }
+
+    #[test]
+    fn rfc9112_s6_3_response_framing_depends_on_request_and_status() {
+        let h = resp("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+        let mut f = Vec::new();
+        assert_eq!(
+            response_framing(&h, Some(b"GET"), &mut f),
+            Framing::Length(10)
+        );
+        assert_eq!(response_framing(&h, Some(b"HEAD"), &mut f), Framing::None);
+        let h = resp("HTTP/1.1 200 Connection established\r\n\r\n");
+        assert_eq!(
+            response_framing(&h, Some(b"CONNECT"), &mut f),
+            Framing::None
+        );
+        assert_eq!(response_framing(&h, Some(b"GET"), &mut f), Framing::Close);
+        for s in [
+            "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n",
+            "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+        ] {
+            assert_eq!(
+                response_framing(&resp(s), Some(b"GET"), &mut f),
+                Framing::None
+            );
+        }
+        assert!(f.is_empty());
+        let h = resp("HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n");
+        assert_eq!(response_framing(&h, Some(b"GET"), &mut f), Framing::None);
+        assert_eq!(codes(&f), vec!["http.content-length-forbidden"]);
+    }
+
+    #[test]
+    fn rfc9110_s7_6_1_hop_by_hop_classification() {
+        let h = req(
+            "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Trace\r\nKeep-Alive: 5\r\nX-Trace: 1\r\nUser-Agent: u\r\nProxy-Connection: keep-alive\r\n\r\n",
+        );
+        let r = header_records(&h);
+        let by: Vec<(&str, Option<HopReason>)> = r
+            .iter()
+            .map(|x| (x.name.as_str(), x.hop_by_hop_reason))
+            .collect();
+        assert_eq!(
+            by,
+            vec![
+                ("Host", None),
+                ("Connection", Some(HopReason::Standard)),
+                ("Keep-Alive", Some(HopReason::Standard)),
+                ("X-Trace", Some(HopReason::NamedInConnection)),
+                ("User-Agent", None),
+                ("Proxy-Connection", Some(HopReason::Standard)),
+            ]
+        );
+    }
+
+    #[test]
+    fn credentials_are_masked_in_records() {
+        let h = req(
+            "GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Basic YWxpY2U6d29uZGVybGFuZA==\r\n\r\n",
+        );
+        let r = header_records(&h);
+        let a = &r[1];
+        assert!(a.masked);
+        assert!(a.value.starts_with("Basic YWxp"), "{}", a.value);
+        assert!(!a.value.contains("d29uZGVybGFuZA"), "{}", a.value);
+        assert!(a.value_b64.is_none());
+    }
+
+    #[test]
+    fn upgrade_and_connection_must_go_together() {
+        let mut f = Vec::new();
+        head_findings(
+            &req("GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n"),
+            true,
+            &mut f,
+        );
+        assert_eq!(codes(&f), vec!["http.upgrade-without-connection"]);
+        f.clear();
+        head_findings(
+            &req("GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\n\r\n"),
+            true,
+            &mut f,
+        );
+        assert_eq!(codes(&f), vec!["http.connection-upgrade-without-upgrade"]);
+        f.clear();
+        head_findings(
+            &req("GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"),
+            true,
+            &mut f,
+        );
+        assert!(f.is_empty());
+    }
+
+    #[test]
+    fn rfc9112_s3_2_host_rules() {
+        let mut f = Vec::new();
+        host_findings(&req("GET / HTTP/1.1\r\n\r\n"), &mut f);
+        assert_eq!(codes(&f), vec!["http.missing-host"]);
+        f.clear();
+        host_findings(&req("GET / HTTP/1.0\r\n\r\n"), &mut f);
+        assert!(f.is_empty(), "HTTP/1.0 needs no Host");
+        host_findings(&req("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), &mut f);
+        assert_eq!(codes(&f), vec!["http.duplicate-host"]);
+    }
+}

@@ -1,0 +1,269 @@
+//! HTTP transaction records (documented in `docs/json-format.md`).
+//!
+//! Bytes from the wire (methods, targets, header names and values, reasons) become JSON strings.
+//! Where they are not valid UTF-8 the string shows U+FFFD for the bad bytes and a sibling field
+//! ending in `_b64` carries the exact bytes (standard base64), so nothing is lost.
+
+use base64::Engine as _;
+use serde::Serialize;
+
+use super::{Endpoint, opt_ts_secs};
+use crate::capture::Timestamp;
+
+/// Wire bytes as a JSON-friendly string, plus the exact bytes when they are not UTF-8.
+pub fn wire_text(b: &[u8]) -> (String, Option<String>) {
+    match std::str::from_utf8(b) {
+        Ok(s) => (s.to_string(), None),
+        Err(_) => (
+            String::from_utf8_lossy(b).into_owned(),
+            Some(base64::engine::general_purpose::STANDARD.encode(b)),
+        ),
+    }
+}
+
+/// Why a header is hop-by-hop (RFC 9110 §7.6.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HopReason {
+    /// One of the fields defined as hop-by-hop (`Connection`, `Keep-Alive`, `TE`, ...).
+    Standard,
+    /// Named in this message's `Connection` field.
+    NamedInConnection,
+}
+
+/// One header field as sent.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeaderRecord {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_b64: Option<String>,
+    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_b64: Option<String>,
+    pub hop_by_hop: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hop_by_hop_reason: Option<HopReason>,
+    /// The value hides a credential: only a prefix is shown (and no `value_b64`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub masked: bool,
+}
+
+/// How a body's length was determined (RFC 9112 §6.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BodyFraming {
+    /// No body (a request without framing, HEAD, 1xx, 204, 304, 2xx to CONNECT).
+    None,
+    ContentLength,
+    Chunked,
+    /// Read until the connection closed.
+    Close,
+}
+
+/// Whether all of a body was seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BodyState {
+    Complete,
+    /// Bytes were lost in a capture gap; lengths still count them.
+    Partial,
+    /// The connection ended before the body did.
+    Incomplete,
+    /// The framing was broken (e.g. an invalid chunk size); see the findings.
+    Error,
+}
+
+/// A message body.
+#[derive(Clone, Debug, Serialize)]
+pub struct BodyRecord {
+    pub framing: BodyFraming,
+    pub state: BodyState,
+    /// Bytes on the wire, chunk framing and trailers included.
+    pub wire_length: u64,
+    /// Bytes after transfer decoding (de-chunked): the content as sent.
+    pub length: u64,
+    /// Bytes after content decoding (`Content-Encoding`), when the content was decoded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoded_length: Option<u64>,
+    /// `complete`, `capped` (the decoded-size bound was hit), `error`, `unsupported`,
+    /// `truncated` (the content ended early), or absent when there was nothing to decode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub content_encoding: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transfer_encoding: Vec<String>,
+    /// Bytes of the body lost in capture gaps.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub missing_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunks: Option<u64>,
+    /// Chunk extensions as sent (`name=value`), the first few.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chunk_extensions: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trailers: Vec<HeaderRecord>,
+    /// The start of the decoded content (`--bodies`): text when it is UTF-8, else absent and
+    /// `preview_b64` holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview_b64: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub preview_truncated: bool,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+/// Where a message starts in the capture.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct MessageStart {
+    /// The packet that delivered the message's first byte.
+    pub packet: u64,
+    /// Byte offset of the message in its direction's stream.
+    pub stream_offset: u64,
+    /// Bytes of the head (start line, fields, empty line).
+    pub head_bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestRecord {
+    pub method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method_b64: Option<String>,
+    /// The request target exactly as sent (origin-, absolute-, authority- or asterisk-form).
+    pub target: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_b64: Option<String>,
+    /// `HTTP/1.1`, `HTTP/1.0`, `HTTP/0.9`.
+    pub version: String,
+    pub headers: Vec<HeaderRecord>,
+    pub body: BodyRecord,
+    #[serde(flatten)]
+    pub at: MessageStart,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ResponseRecord {
+    pub version: String,
+    /// The status code; 0 for an HTTP/0.9 response (no status line) or a status that is not
+    /// three digits (then `status_raw` has it as sent).
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_raw: Option<String>,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_b64: Option<String>,
+    pub headers: Vec<HeaderRecord>,
+    pub body: BodyRecord,
+    #[serde(flatten)]
+    pub at: MessageStart,
+}
+
+/// A 1xx response before the final one (100 Continue, 103 Early Hints, ...).
+#[derive(Clone, Debug, Serialize)]
+pub struct InterimRecord {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<HeaderRecord>,
+    #[serde(serialize_with = "super::ts_secs")]
+    pub ts: Timestamp,
+    #[serde(flatten)]
+    pub at: MessageStart,
+}
+
+/// Packet times of a transaction: the first and last byte of the request and of the *final*
+/// response (interim responses carry their own `ts`). `ttfb` and `ttlb` are measured from the
+/// request's last byte to the response's first and last byte (the server's part; negative when
+/// the server answered before the request ended, e.g. an early 400 or 413); `total` from the
+/// request's first byte to the response's last.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Timing {
+    #[serde(serialize_with = "opt_ts_secs")]
+    pub request_start: Option<Timestamp>,
+    #[serde(serialize_with = "opt_ts_secs")]
+    pub request_end: Option<Timestamp>,
+    #[serde(serialize_with = "opt_ts_secs")]
+    pub response_start: Option<Timestamp>,
+    #[serde(serialize_with = "opt_ts_secs")]
+    pub response_end: Option<Timestamp>,
+    pub ttfb: Option<f64>,
+    pub ttlb: Option<f64>,
+    pub total: Option<f64>,
+}
+
+impl Timing {
+    /// Fills the derived durations from the four times.
+    pub fn derive(&mut self) {
+        let d = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
+            (Some(a), Some(b)) => Some((b.0 - a.0) as f64 / 1e9),
+            _ => None,
+        };
+        self.ttfb = d(self.request_end, self.response_start);
+        self.ttlb = d(self.request_end, self.response_end);
+        self.total = d(self.request_start, self.response_end);
+    }
+}
+
+/// How complete a transaction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TxnState {
+    /// Request and final response both seen.
+    Complete,
+    /// A request that got no response in the capture (capture ended, gap, connection closed).
+    NoResponse,
+    /// A response whose request was not captured (capture started late, gap).
+    NoRequest,
+}
+
+/// What the connection became after this transaction (`101 Switching Protocols`, a CONNECT
+/// tunnel), when it did.
+#[derive(Clone, Debug, Serialize)]
+pub struct SwitchRecord {
+    /// `websocket`, `h2c`, `tunnel` (CONNECT), or the `Upgrade` token as sent.
+    pub protocol: String,
+}
+
+/// One request and its response, as paired on a connection.
+#[derive(Clone, Debug, Serialize)]
+pub struct TransactionRecord {
+    /// 0-based, in order of each transaction's first message.
+    pub id: u64,
+    pub connection: u64,
+    /// Position on the connection, 0-based.
+    pub index: u32,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub state: TxnState,
+    pub request: Option<RequestRecord>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interim: Vec<InterimRecord>,
+    pub response: Option<ResponseRecord>,
+    pub timing: Timing,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub switched_to: Option<SwitchRecord>,
+    /// Codes of the findings raised on this transaction (details in `findings[]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<&'static str>,
+}
+
+/// Counters reported in the capture summary.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct HttpStats {
+    pub connections: u64,
+    pub transactions: u64,
+    pub requests: u64,
+    pub responses: u64,
+    pub interim_responses: u64,
+    pub upgrades: u64,
+    pub tunnels: u64,
+    /// Bytes skipped while looking for the next message after a gap or garbage.
+    pub resync_skipped_bytes: u64,
+    pub pipeline_limit_hits: u64,
+    pub decode_capped: u64,
+}

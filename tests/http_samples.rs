@@ -11,7 +11,7 @@ use std::fs;
 use base64::Engine as _;
 use common::*;
 use hopscope::model::TransactionRecord;
-use hopscope::model::http::{BodyRecord, HeaderRecord};
+use hopscope::model::http::{BodyRecord, Headers};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -50,10 +50,8 @@ fn framing_name(b: &BodyRecord) -> String {
         .unwrap_or_default()
 }
 
-fn header<'a>(hs: &'a [HeaderRecord], name: &str) -> Option<&'a str> {
-    hs.iter()
-        .find(|h| h.name.eq_ignore_ascii_case(name))
-        .map(|h| h.value.as_str())
+fn header(hs: &Headers, name: &str) -> Option<String> {
+    hs.get(name).map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
 /// Captures whose HTTP runs inside a SOCKS tunnel: the SOCKS analyzer (issue 5) hands the
@@ -191,7 +189,7 @@ fn check(want: &Value, got: &TransactionRecord, bad: &mut Vec<String>) {
             .body
             .trailers
             .iter()
-            .map(|h| (h.name.clone(), h.value.clone()))
+            .map(|h| (h.name_str().into_owned(), h.value_str().into_owned()))
             .collect();
         let want_tr: Vec<(String, String)> = want["trailers"]
             .as_array()

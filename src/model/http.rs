@@ -31,21 +31,147 @@ pub enum HopReason {
     NamedInConnection,
 }
 
-/// One header field as sent.
-#[derive(Clone, Debug, Serialize)]
-pub struct HeaderRecord {
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name_b64: Option<String>,
-    pub value: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value_b64: Option<String>,
-    pub hop_by_hop: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hop_by_hop_reason: Option<HopReason>,
-    /// The value hides a credential: only a prefix is shown (and no `value_b64`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+/// The header fields of one message, in order, duplicates kept: names and values live in one
+/// byte buffer (two allocations per message, not two per field).
+///
+/// Serialized as a JSON array of objects: `name`, `value` (strings; with `name_b64` /
+/// `value_b64` holding the exact bytes when they are not UTF-8), `hop_by_hop`,
+/// `hop_by_hop_reason` (when hop-by-hop) and `masked` (when the value hides a credential: only
+/// a prefix is shown, and there is no `value_b64`).
+#[derive(Clone, Debug, Default)]
+pub struct Headers {
+    bytes: Vec<u8>,
+    fields: Vec<FieldRef>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct FieldRef {
+    name: (u32, u32),
+    value: (u32, u32),
+    hop: Option<HopReason>,
+    masked: bool,
+}
+
+/// One header field as sent (value without surrounding whitespace).
+#[derive(Clone, Copy, Debug)]
+pub struct Header<'a> {
+    pub name: &'a [u8],
+    pub value: &'a [u8],
+    pub hop_by_hop: Option<HopReason>,
     pub masked: bool,
+}
+
+impl Header<'_> {
+    pub fn name_str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.name)
+    }
+    pub fn value_str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.value)
+    }
+}
+
+impl Headers {
+    pub fn with_capacity(fields: usize, bytes: usize) -> Self {
+        Headers {
+            bytes: Vec::with_capacity(bytes),
+            fields: Vec::with_capacity(fields),
+        }
+    }
+
+    pub fn push(&mut self, name: &[u8], value: &[u8], hop: Option<HopReason>, masked: bool) {
+        let n0 = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(name);
+        let n1 = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(value);
+        let v1 = self.bytes.len() as u32;
+        self.fields.push(FieldRef {
+            name: (n0, n1),
+            value: (n1, v1),
+            hop,
+            masked,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    fn slice(&self, r: (u32, u32)) -> &[u8] {
+        self.bytes
+            .get(r.0 as usize..r.1 as usize)
+            .unwrap_or_default()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Header<'_>> {
+        self.fields.iter().map(|f| Header {
+            name: self.slice(f.name),
+            value: self.slice(f.value),
+            hop_by_hop: f.hop,
+            masked: f.masked,
+        })
+    }
+
+    /// The first value of `name` (ASCII case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|h| h.value)
+    }
+}
+
+/// Serializes wire bytes as a string field, plus `<key>_b64` when they are not UTF-8.
+fn wire_entry<M: serde::ser::SerializeMap>(
+    m: &mut M,
+    key: &'static str,
+    key_b64: &'static str,
+    b: &[u8],
+) -> Result<(), M::Error> {
+    match std::str::from_utf8(b) {
+        Ok(s) => m.serialize_entry(key, s),
+        Err(_) => {
+            m.serialize_entry(key, &String::from_utf8_lossy(b))?;
+            m.serialize_entry(
+                key_b64,
+                &base64::engine::general_purpose::STANDARD.encode(b),
+            )
+        }
+    }
+}
+
+impl Serialize for Headers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        struct One<'a>(Header<'a>);
+        impl Serialize for One<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let h = &self.0;
+                let mut m = s.serialize_map(None)?;
+                wire_entry(&mut m, "name", "name_b64", h.name)?;
+                if h.masked {
+                    m.serialize_entry("value", &String::from_utf8_lossy(h.value))?;
+                } else {
+                    wire_entry(&mut m, "value", "value_b64", h.value)?;
+                }
+                m.serialize_entry("hop_by_hop", &h.hop_by_hop.is_some())?;
+                if let Some(r) = h.hop_by_hop {
+                    m.serialize_entry("hop_by_hop_reason", &r)?;
+                }
+                if h.masked {
+                    m.serialize_entry("masked", &true)?;
+                }
+                m.end()
+            }
+        }
+        let mut seq = s.serialize_seq(Some(self.fields.len()))?;
+        for h in self.iter() {
+            seq.serialize_element(&One(h))?;
+        }
+        seq.end()
+    }
 }
 
 /// How a body's length was determined (RFC 9112 §6.3).
@@ -103,8 +229,8 @@ pub struct BodyRecord {
     /// Chunk extensions as sent (`name=value`), the first few.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chunk_extensions: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub trailers: Vec<HeaderRecord>,
+    #[serde(skip_serializing_if = "Headers::is_empty")]
+    pub trailers: Headers,
     /// The start of the decoded content (`--bodies`): text when it is UTF-8, else absent and
     /// `preview_b64` holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,7 +267,7 @@ pub struct RequestRecord {
     pub target_b64: Option<String>,
     /// `HTTP/1.1`, `HTTP/1.0`, `HTTP/0.9`.
     pub version: String,
-    pub headers: Vec<HeaderRecord>,
+    pub headers: Headers,
     pub body: BodyRecord,
     #[serde(flatten)]
     pub at: MessageStart,
@@ -158,7 +284,7 @@ pub struct ResponseRecord {
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason_b64: Option<String>,
-    pub headers: Vec<HeaderRecord>,
+    pub headers: Headers,
     pub body: BodyRecord,
     #[serde(flatten)]
     pub at: MessageStart,
@@ -169,7 +295,7 @@ pub struct ResponseRecord {
 pub struct InterimRecord {
     pub status: u16,
     pub reason: String,
-    pub headers: Vec<HeaderRecord>,
+    pub headers: Headers,
     #[serde(serialize_with = "super::ts_secs")]
     pub ts: Timestamp,
     #[serde(flatten)]

@@ -113,9 +113,8 @@ fn transaction_line(t: &TransactionRecord) -> String {
         Some(r) => {
             let host = r
                 .headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case("host"))
-                .map(|h| h.value.clone())
+                .get("host")
+                .map(|v| String::from_utf8_lossy(v).into_owned())
                 .unwrap_or_default();
             (r.method.clone(), r.target.clone(), host, body_size(&r.body))
         }

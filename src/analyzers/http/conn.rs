@@ -974,7 +974,7 @@ impl HttpConn {
             status_raw: None,
             reason: String::new(),
             reason_b64: None,
-            headers: Vec::new(),
+            headers: Default::default(),
             body: BodyRecord {
                 framing: message::framing_kind(&framing),
                 ..empty_body_bare()
@@ -1287,12 +1287,9 @@ impl HttpConn {
                     .iter()
                     .map(|e| String::from_utf8_lossy(&e.raw).into_owned())
                     .collect();
-                b.trailers = run
-                    .dec
-                    .trailers()
-                    .iter()
-                    .map(|(n, v)| trailer_record(n, v))
-                    .collect();
+                for (n, v) in run.dec.trailers() {
+                    b.trailers.push(n, v, None, false);
+                }
             }
             if let Some(p) = &run.preview
                 && p.total() > 0
@@ -1409,20 +1406,6 @@ fn scheme_name(s: &str) -> &str {
     }
 }
 
-fn trailer_record(n: &[u8], v: &[u8]) -> crate::model::http::HeaderRecord {
-    let (name, name_b64) = wire_text(n);
-    let (value, value_b64) = wire_text(v);
-    crate::model::http::HeaderRecord {
-        name,
-        name_b64,
-        value,
-        value_b64,
-        hop_by_hop: false,
-        hop_by_hop_reason: None,
-        masked: false,
-    }
-}
-
 /// The body record before any body byte: framing and the fields that describe it.
 fn empty_body(framing: &Framing, h: &Head) -> BodyRecord {
     BodyRecord {
@@ -1448,7 +1431,7 @@ fn empty_body_bare() -> BodyRecord {
         missing_bytes: 0,
         chunks: None,
         chunk_extensions: Vec::new(),
-        trailers: Vec::new(),
+        trailers: Default::default(),
         preview: None,
         preview_b64: None,
         preview_truncated: false,

@@ -471,11 +471,25 @@ fn from_fields(start: StartLine, fields: &[httparse::Header<'_>]) -> Head {
     h
 }
 
+/// Fields parsed on the stack first; only a head with more goes to the heap.
+const STACK_FIELDS: usize = 48;
+
 fn strict_request(raw: &[u8], limits: &HeadLimits) -> Result<Head, &'static str> {
-    let mut storage = vec![httparse::EMPTY_HEADER; limits.max_fields.min(512)];
-    let mut req = httparse::Request::new(&mut storage);
-    match req.parse(raw) {
-        Ok(httparse::Status::Complete(_)) => {
+    let mut stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
+    match request_with(raw, &mut stack) {
+        Err(httparse::Error::TooManyHeaders) if limits.max_fields > STACK_FIELDS => {
+            let mut heap = vec![httparse::EMPTY_HEADER; limits.max_fields.min(512)];
+            request_with(raw, &mut heap).map_err(httparse_error)
+        }
+        Ok(h) if h.fields.len() > limits.max_fields => Err("too many header fields"),
+        other => other.map_err(httparse_error),
+    }
+}
+
+fn request_with<'b>(raw: &'b [u8], storage: &mut [httparse::Header<'b>]) -> Result<Head, httparse::Error> {
+    let mut req = httparse::Request::new(storage);
+    match req.parse(raw)? {
+        httparse::Status::Complete(_) => {
             let start = StartLine::Request {
                 method: req.method.unwrap_or_default().as_bytes().to_vec(),
                 target: req.path.unwrap_or_default().as_bytes().to_vec(),
@@ -486,16 +500,27 @@ fn strict_request(raw: &[u8], limits: &HeadLimits) -> Result<Head, &'static str>
             };
             Ok(from_fields(start, req.headers))
         }
-        Ok(httparse::Status::Partial) => Err("incomplete head"),
-        Err(e) => Err(httparse_error(e)),
+        // The caller passes a complete head; treat "partial" as malformed.
+        httparse::Status::Partial => Err(httparse::Error::NewLine),
     }
 }
 
 fn strict_response(raw: &[u8], limits: &HeadLimits) -> Result<Head, &'static str> {
-    let mut storage = vec![httparse::EMPTY_HEADER; limits.max_fields.min(512)];
-    let mut resp = httparse::Response::new(&mut storage);
-    match resp.parse(raw) {
-        Ok(httparse::Status::Complete(_)) => {
+    let mut stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
+    match response_with(raw, &mut stack) {
+        Err(httparse::Error::TooManyHeaders) if limits.max_fields > STACK_FIELDS => {
+            let mut heap = vec![httparse::EMPTY_HEADER; limits.max_fields.min(512)];
+            response_with(raw, &mut heap).map_err(httparse_error)
+        }
+        Ok(h) if h.fields.len() > limits.max_fields => Err("too many header fields"),
+        other => other.map_err(httparse_error),
+    }
+}
+
+fn response_with<'b>(raw: &'b [u8], storage: &mut [httparse::Header<'b>]) -> Result<Head, httparse::Error> {
+    let mut resp = httparse::Response::new(storage);
+    match resp.parse(raw)? {
+        httparse::Status::Complete(_) => {
             let start = StartLine::Response {
                 version: Version {
                     major: 1,
@@ -506,8 +531,7 @@ fn strict_response(raw: &[u8], limits: &HeadLimits) -> Result<Head, &'static str
             };
             Ok(from_fields(start, resp.headers))
         }
-        Ok(httparse::Status::Partial) => Err("incomplete head"),
-        Err(e) => Err(httparse_error(e)),
+        httparse::Status::Partial => Err(httparse::Error::NewLine),
     }
 }
 

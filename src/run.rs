@@ -106,7 +106,7 @@ pub fn analyse_file(
         match src.next_packet() {
             Ok(Some(pkt)) => {
                 engine.handle_packet(&pkt, writer);
-                if engine.packets() % 8192 == 0 {
+                if engine.packets().is_multiple_of(8192) {
                     if writer.failed().is_some() {
                         break;
                     }

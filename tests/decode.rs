@@ -610,10 +610,11 @@ fn corpus_decodes_without_undecodable_packets() {
             let mut n = 0u64;
             while let Some(pkt) = src.next_packet().expect("read") {
                 n += 1;
-                if let Decoded::Undecodable(e) = d.decode(&pkt) {
-                    if first_bad.is_none() && Decoder::supports(pkt.link) {
-                        first_bad = Some(format!("packet {n}: {e:?}"));
-                    }
+                if let Decoded::Undecodable(e) = d.decode(&pkt)
+                    && first_bad.is_none()
+                    && Decoder::supports(pkt.link)
+                {
+                    first_bad = Some(format!("packet {n}: {e:?}"));
                 }
             }
             let s = &d.stats;

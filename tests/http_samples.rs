@@ -51,7 +51,8 @@ fn framing_name(b: &BodyRecord) -> String {
 }
 
 fn header(hs: &Headers, name: &str) -> Option<String> {
-    hs.get(name).map(|v| String::from_utf8_lossy(v).into_owned())
+    hs.get(name)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
 /// Captures whose HTTP runs inside a SOCKS tunnel: the SOCKS analyzer (issue 5) hands the

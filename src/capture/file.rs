@@ -278,12 +278,12 @@ impl FileSource {
             return Ok(false);
         }
         // The bytes cannot be in the file: do not grow the buffer for them.
-        if let Some(len) = self.len {
-            if self.pos(self.start).saturating_add(n as u64) > len {
-                // Still read what is there, so `available()` reflects the file's tail.
-                self.read_more(self.buf.len())?;
-                return Ok(self.available() >= n);
-            }
+        if let Some(len) = self.len
+            && self.pos(self.start).saturating_add(n as u64) > len
+        {
+            // Still read what is there, so `available()` reflects the file's tail.
+            self.read_more(self.buf.len())?;
+            return Ok(self.available() >= n);
         }
         if n > self.buf.len() {
             let grown = n.max(self.buf.len().saturating_mul(2)).min(MAX_RECORD);
@@ -544,7 +544,7 @@ impl FileSource {
                 };
             }
             let block_len = self.u32_at(4, be) as usize;
-            if block_len < 12 || block_len % 4 != 0 {
+            if block_len < 12 || !block_len.is_multiple_of(4) {
                 return Err(self.corrupt(
                     at,
                     format!(

@@ -147,7 +147,7 @@ impl Defragmenter {
             self.discard(&key);
             return FragOutcome::Error("reassembled datagram would exceed 65535 bytes");
         }
-        if more && (len == 0 || len % 8 != 0) {
+        if more && (len == 0 || !len.is_multiple_of(8)) {
             self.discard(&key);
             return FragOutcome::Error("non-final fragment length is not a positive multiple of 8");
         }

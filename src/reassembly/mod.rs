@@ -59,8 +59,9 @@ impl Default for Limits {
 }
 
 /// Buffered bytes shared by every flow: out-of-order and held bytes (`used`, bounded by
-/// `cap`), and, separately, delivered bytes retained for overlap checks (`retained`, bounded by
-/// `retained_cap`, a quarter of `cap`), so that retention never starves reassembly.
+/// `cap`), and, separately, the allocations holding delivered bytes retained for overlap checks
+/// (`retained`, bounded by `retained_cap`, a quarter of `cap`), so that retention never
+/// starves reassembly.
 #[derive(Clone, Debug)]
 pub struct Budget {
     pub used: usize,
@@ -190,8 +191,7 @@ impl HalfStream {
     /// Frees the retained bytes once the connection has closed (or is reported): later
     /// retransmissions are then counted as unverified instead of compared.
     pub fn release_window(&mut self, budget: &mut Budget) {
-        self.drop_retained(budget);
-        self.tail = VecDeque::new();
+        self.free_retained(budget);
         self.tail_from = self.delivered;
         self.window_released = true;
     }
@@ -203,11 +203,10 @@ impl HalfStream {
         }
         let n = ((lo - self.tail_from) as usize).min(self.tail.len());
         self.tail.drain(..n);
-        budget.retained = budget.retained.saturating_sub(n);
         self.tail_from = lo;
         if self.tail.is_empty() && self.tail.capacity() > RETAIN_KEEP_CAPACITY {
             // Everything was acknowledged: give back a burst's worth of capacity.
-            self.tail = VecDeque::new();
+            self.free_retained(budget);
         }
     }
 
@@ -525,20 +524,35 @@ impl HalfStream {
         if self.tail.is_empty() {
             self.tail_from = add_from;
         }
-        if budget.retained + add.len() > budget.retained_cap {
-            self.drop_retained(budget);
+        // The budget counts allocated capacity, so it bounds real memory.
+        let cap0 = self.tail.capacity();
+        self.tail.extend(add);
+        let cap1 = self.tail.capacity();
+        budget.retained += cap1 - cap0;
+        if budget.retained > budget.retained_cap {
+            // Every flow's retention together is at its bound: keep nothing for this one.
+            self.free_retained(budget);
             self.tail_from = end;
             return;
         }
-        self.tail.extend(add);
-        budget.retained += add.len();
         budget.retained_peak = budget.retained_peak.max(budget.retained);
         self.trim_retained(lo, budget);
     }
 
-    fn drop_retained(&mut self, budget: &mut Budget) {
-        budget.retained = budget.retained.saturating_sub(self.tail.len());
+    /// Forgets the retained bytes, keeping the allocation.
+    fn drop_retained(&mut self, _budget: &mut Budget) {
         self.tail.clear();
+    }
+
+    /// Forgets the retained bytes and frees their allocation.
+    fn free_retained(&mut self, budget: &mut Budget) {
+        budget.retained = budget.retained.saturating_sub(self.tail.capacity());
+        self.tail = VecDeque::new();
+    }
+
+    /// Delivered bytes retained now for overlap checks.
+    pub fn retained_len(&self) -> usize {
+        self.tail.len()
     }
 
     /// Compares `data` (at stream offset `off`, already delivered) with the retained bytes.

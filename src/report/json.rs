@@ -27,7 +27,6 @@ pub struct DocumentWriter {
     transactions: Spool,
     findings: Spool,
     error: Option<io::Error>,
-    buf: Vec<u8>,
 }
 
 impl DocumentWriter {
@@ -38,7 +37,6 @@ impl DocumentWriter {
             transactions: Spool::default(),
             findings: Spool::default(),
             error: None,
-            buf: Vec::with_capacity(1024),
         }
     }
 
@@ -64,17 +62,16 @@ impl RecordSink for DocumentWriter {
         if self.error.is_some() {
             return;
         }
-        self.buf.clear();
         let res = match &record {
-            Record::Connection(c) => serde_json::to_writer(&mut self.buf, c)
-                .map_err(io::Error::from)
-                .and_then(|_| self.connections.push(c.id, &self.buf)),
-            Record::Transaction(t) => serde_json::to_writer(&mut self.buf, t)
-                .map_err(io::Error::from)
-                .and_then(|_| self.transactions.push(t.id, &self.buf)),
-            Record::Finding(f) => serde_json::to_writer(&mut self.buf, f)
-                .map_err(io::Error::from)
-                .and_then(|_| self.findings.push(f.packet.unwrap_or(u64::MAX), &self.buf)),
+            Record::Connection(c) => self.connections.push_with(c.id, |b| {
+                serde_json::to_writer(b, c).map_err(io::Error::from)
+            }),
+            Record::Transaction(t) => self.transactions.push_with(t.id, |b| {
+                serde_json::to_writer(b, t).map_err(io::Error::from)
+            }),
+            Record::Finding(f) => self.findings.push_with(f.packet.unwrap_or(u64::MAX), |b| {
+                serde_json::to_writer(b, f).map_err(io::Error::from)
+            }),
         };
         if let Err(e) = res {
             self.error = Some(e);

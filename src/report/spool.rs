@@ -47,6 +47,31 @@ impl Spool {
         Ok(())
     }
 
+    /// Appends one record that `write` serializes straight into the buffer (no copy).
+    pub fn push_with(
+        &mut self,
+        key: u64,
+        write: impl FnOnce(&mut Vec<u8>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        // Leave room for a typical record so the buffer rarely grows past its limit.
+        if self.mem.len() > MEM_LIMIT - MEM_LIMIT / 8 {
+            self.spill()?;
+        }
+        if self.mem.capacity() == 0 {
+            self.mem.reserve_exact(MEM_LIMIT);
+        }
+        let start = self.mem.len();
+        if let Err(e) = write(&mut self.mem) {
+            self.mem.truncate(start);
+            return Err(e);
+        }
+        let len = self.mem.len() - start;
+        let off = self.file_len + start as u64;
+        let seq = self.index.len() as u64;
+        self.index.push((key, seq, off, len as u32));
+        Ok(())
+    }
+
     fn spill(&mut self) -> io::Result<()> {
         if self.file.is_none() {
             self.file = Some(tempfile::tempfile()?);

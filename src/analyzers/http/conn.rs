@@ -165,6 +165,30 @@ impl Side {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MethodKind {
+    Head,
+    Connect,
+    Other,
+}
+
+impl MethodKind {
+    fn of(m: &[u8]) -> Self {
+        match m {
+            b"HEAD" => MethodKind::Head,
+            b"CONNECT" => MethodKind::Connect,
+            _ => MethodKind::Other,
+        }
+    }
+    fn bytes(self) -> &'static [u8] {
+        match self {
+            MethodKind::Head => b"HEAD",
+            MethodKind::Connect => b"CONNECT",
+            MethodKind::Other => b"GET",
+        }
+    }
+}
+
 /// What a request asked the connection to become.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum SwitchAsk {
@@ -174,20 +198,15 @@ enum SwitchAsk {
 
 /// A transaction in flight.
 struct Txn {
-    id: u64,
-    index: u32,
-    request: Option<RequestRecord>,
+    /// The record being built; emitted as is (boxed, so the queue moves a pointer).
+    rec: Box<TransactionRecord>,
     request_done: bool,
-    method: Option<Vec<u8>>,
+    /// What the response framing needs to know about the request method.
+    method: Option<MethodKind>,
     /// An HTTP/0.9 request: its response is a bare body, no status line.
     http09: bool,
     ask: Option<SwitchAsk>,
-    interim: Vec<InterimRecord>,
-    response: Option<ResponseRecord>,
     response_done: bool,
-    timing: Timing,
-    switched_to: Option<SwitchRecord>,
-    findings: Vec<&'static str>,
 }
 
 /// Per-connection HTTP state.
@@ -232,9 +251,9 @@ impl Em<'_> {
             .at(self.ctx.packet, self.ctx.ts)
             .dir(dir, offset);
         if let Some(t) = txn {
-            f = f.txn(t.id);
-            if !t.findings.contains(&code) {
-                t.findings.push(code);
+            f = f.txn(t.rec.id);
+            if !t.rec.findings.contains(&code) {
+                t.rec.findings.push(code);
             }
         }
         self.out.record(Record::Finding(f));
@@ -444,7 +463,7 @@ impl HttpConn {
             && self
                 .pending
                 .get(self.resp_cursor)
-                .is_some_and(|t| t.http09 && t.response.is_none())
+                .is_some_and(|t| t.http09 && t.rec.response.is_none())
             && head::looks_like_response(view) == Prefix::No
         {
             // HTTP/0.9: the response is the body, read until the connection closes.
@@ -563,7 +582,7 @@ impl HttpConn {
             start,
             "http.not-http",
             format!(
-                "{} bytes where an HTTP {} should start are not one (no method, target and                  version); looking for the next message",
+                "{} bytes where an HTTP {} should start are not one (no method, target and version); looking for the next message",
                 len.min(64),
                 if d == 0 { "request" } else { "response" }
             ),
@@ -748,19 +767,25 @@ impl HttpConn {
         let index = self.next_index;
         self.next_index += 1;
         Txn {
-            id,
-            index,
-            request: None,
+            rec: Box::new(TransactionRecord {
+                id,
+                connection: em.ctx.conn,
+                index,
+                client: em.ctx.client,
+                server: em.ctx.server,
+                state: TxnState::Complete,
+                request: None,
+                interim: Vec::new(),
+                response: None,
+                timing: Timing::default(),
+                switched_to: None,
+                findings: Vec::new(),
+            }),
             request_done: false,
             method: None,
             http09: false,
             ask: None,
-            interim: Vec::new(),
-            response: None,
             response_done: false,
-            timing: Timing::default(),
-            switched_to: None,
-            findings: Vec::new(),
         }
     }
 
@@ -809,7 +834,7 @@ impl HttpConn {
         let (m, m64) = wire_text(&method);
         let (tg, tg64) = wire_text(&target);
         let body = empty_body(&framing, &h);
-        t.request = Some(RequestRecord {
+        t.rec.request = Some(RequestRecord {
             method: m,
             method_b64: m64,
             target: tg,
@@ -819,9 +844,9 @@ impl HttpConn {
             body,
             at: self.start(0, mark, &h),
         });
-        t.method = Some(method);
+        t.method = Some(MethodKind::of(&method));
         t.http09 = version == head::Version::HTTP09;
-        t.timing.request_start = Some(mark.ts);
+        t.rec.timing.request_start = Some(mark.ts);
         for (code, msg) in f {
             em.finding(Dir::ClientToServer, mark.offset, code, msg, Some(&mut t));
         }
@@ -873,10 +898,10 @@ impl HttpConn {
             }
         }
         let cursor = self.resp_cursor;
-        let method = self.pending.get(cursor).and_then(|t| t.method.clone());
+        let method = self.pending.get(cursor).and_then(|t| t.method);
         let mut f: Vec<HeadFinding> = Vec::new();
         message::head_findings(&h, false, &mut f);
-        let framing = message::response_framing(&h, method.as_deref(), &mut f);
+        let framing = message::response_framing(&h, method.map(MethodKind::bytes), &mut f);
         let (rs, rs64) = wire_text(&reason);
         let Some(t) = self.pending.get_mut(cursor) else {
             return;
@@ -891,7 +916,7 @@ impl HttpConn {
         };
         if (100..200).contains(&status) && status != 101 {
             em.sh.stats.interim_responses += 1;
-            t.interim.push(InterimRecord {
+            t.rec.interim.push(InterimRecord {
                 status,
                 reason: rs,
                 headers: message::header_records(&h),
@@ -901,14 +926,14 @@ impl HttpConn {
             // The final response follows; `response_start` is its first byte.
             return;
         }
-        if t.timing.response_start.is_none() {
-            t.timing.response_start = Some(mark.ts);
+        if t.rec.timing.response_start.is_none() {
+            t.rec.timing.response_start = Some(mark.ts);
         }
         let status_raw = h.issues.iter().find_map(|i| match i {
             head::HeadIssue::BadStatus { raw } => Some(String::from_utf8_lossy(raw).into_owned()),
             _ => None,
         });
-        t.response = Some(ResponseRecord {
+        t.rec.response = Some(ResponseRecord {
             version: version.to_string(),
             status,
             status_raw,
@@ -952,9 +977,9 @@ impl HttpConn {
             } else {
                 em.sh.stats.upgrades += 1;
             }
-            t.switched_to = Some(SwitchRecord { protocol });
+            t.rec.switched_to = Some(SwitchRecord { protocol });
             t.response_done = true;
-            t.timing.response_end = Some(mark.ts);
+            t.rec.timing.response_end = Some(mark.ts);
             self.switch_protocols(em);
             return;
         }
@@ -966,9 +991,9 @@ impl HttpConn {
         let Some(t) = self.pending.get_mut(self.resp_cursor) else {
             return;
         };
-        t.timing.response_start = Some(mark.ts);
+        t.rec.timing.response_start = Some(mark.ts);
         let framing = Framing::Close;
-        t.response = Some(ResponseRecord {
+        t.rec.response = Some(ResponseRecord {
             version: head::Version::HTTP09.to_string(),
             status: 0,
             status_raw: None,
@@ -1028,10 +1053,10 @@ impl HttpConn {
                     continue;
                 }
             }
-            let key = (em.ctx.client.ip, field_key(field), scheme.clone());
+            let key = (em.ctx.client.ip, field, scheme.clone());
             if em.sh.creds_seen.contains(&key) {
-                if !t.findings.contains(&"http.cleartext-credentials") {
-                    t.findings.push("http.cleartext-credentials");
+                if !t.rec.findings.contains(&"http.cleartext-credentials") {
+                    t.rec.findings.push("http.cleartext-credentials");
                 }
                 continue;
             }
@@ -1267,9 +1292,9 @@ impl HttpConn {
             }
         }
         let msg = if d == 0 {
-            t.request.as_mut().map(|r| &mut r.body)
+            t.rec.request.as_mut().map(|r| &mut r.body)
         } else {
-            t.response.as_mut().map(|r| &mut r.body)
+            t.rec.response.as_mut().map(|r| &mut r.body)
         };
         if let Some(b) = msg {
             b.state = state;
@@ -1315,7 +1340,7 @@ impl HttpConn {
         }
         if d == 0 {
             t.request_done = true;
-            t.timing.request_end = Some(ts);
+            t.rec.timing.request_end = Some(ts);
             if t.ask.is_some() && !lost && body_error.is_none() {
                 // Later client bytes wait for the answer.
                 self.sides[0].phase = Phase::Hold;
@@ -1323,8 +1348,8 @@ impl HttpConn {
             }
         } else {
             t.response_done = true;
-            t.timing.response_end = Some(ts);
-            let resume = t.ask.is_some() && t.switched_to.is_none();
+            t.rec.timing.response_end = Some(ts);
+            let resume = t.ask.is_some() && t.rec.switched_to.is_none();
             self.resp_cursor += 1;
             if resume {
                 self.resume_held(em);
@@ -1366,33 +1391,16 @@ impl HttpConn {
         }
     }
 
-    fn emit(&mut self, mut t: Txn, em: &mut Em<'_>) {
-        let state = match (&t.request, &t.response) {
+    fn emit(&mut self, t: Txn, em: &mut Em<'_>) {
+        let mut rec = t.rec;
+        rec.state = match (&rec.request, &rec.response) {
             (Some(_), Some(_)) => TxnState::Complete,
             (None, _) => TxnState::NoRequest,
             (Some(_), None) => TxnState::NoResponse,
         };
-        t.timing.derive();
-        let rec = TransactionRecord {
-            id: t.id,
-            connection: em.ctx.conn,
-            index: t.index,
-            client: em.ctx.client,
-            server: em.ctx.server,
-            state,
-            request: t.request,
-            interim: t.interim,
-            response: t.response,
-            timing: t.timing,
-            switched_to: t.switched_to,
-            findings: t.findings,
-        };
-        em.out.record(Record::Transaction(Box::new(rec)));
+        rec.timing.derive();
+        em.out.record(Record::Transaction(rec));
     }
-}
-
-fn field_key(f: &'static str) -> &'static str {
-    f
 }
 
 fn scheme_name(s: &str) -> &str {

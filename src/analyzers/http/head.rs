@@ -486,7 +486,10 @@ fn strict_request(raw: &[u8], limits: &HeadLimits) -> Result<Head, &'static str>
     }
 }
 
-fn request_with<'b>(raw: &'b [u8], storage: &mut [httparse::Header<'b>]) -> Result<Head, httparse::Error> {
+fn request_with<'b>(
+    raw: &'b [u8],
+    storage: &mut [httparse::Header<'b>],
+) -> Result<Head, httparse::Error> {
     let mut req = httparse::Request::new(storage);
     match req.parse(raw)? {
         httparse::Status::Complete(_) => {
@@ -517,7 +520,10 @@ fn strict_response(raw: &[u8], limits: &HeadLimits) -> Result<Head, &'static str
     }
 }
 
-fn response_with<'b>(raw: &'b [u8], storage: &mut [httparse::Header<'b>]) -> Result<Head, httparse::Error> {
+fn response_with<'b>(
+    raw: &'b [u8],
+    storage: &mut [httparse::Header<'b>],
+) -> Result<Head, httparse::Error> {
     let mut resp = httparse::Response::new(storage);
     match resp.parse(raw)? {
         httparse::Status::Complete(_) => {

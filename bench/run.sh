@@ -3,6 +3,11 @@
 #
 #   bench/run.sh            # builds everything, generates the 1.27 GB capture once, measures
 #
+# For each of the 10 %, 50 % and 100 % prefixes: the libpcap floor (pcap_floor touch), hopscope
+# with TCP reassembly only (--tcp-only: decode + flows + reassembly + the JSON report of
+# connections) and with the HTTP analyzer on (the full report), and tshark on the 10 % prefix.
+# Ratios are to the floor measured in the same run.
+#
 # Environment: SYNTH (the full capture; default $BENCH_DIR/synth-1460.pcap), BENCH_DIR (default /var/tmp/hopscope-bench) holds the capture and prefixes;
 # RUNS (default 3) timed runs per command (the best is reported); TSHARK=0 skips tshark.
 set -euo pipefail
@@ -65,8 +70,10 @@ for f in "$dir/synth-1460-10.pcap" "$dir/synth-1460-50.pcap" "$full"; do
   cat "$f" > /dev/null   # page cache
   read -r fs fr < <(measure "$here/out/pcap_floor" touch "$f")
   row "pcap_floor touch (libpcap floor)" "$f" "$fs" "$fr" "$fs"
+  read -r tc_s tc_r < <(measure "$hs" report "$f" --tcp-only --format json -o /dev/null --no-progress)
+  row "hopscope report --tcp-only" "$f" "$tc_s" "$tc_r" "$fs"
   read -r hs_s hs_r < <(measure "$hs" report "$f" --format json -o /dev/null --no-progress)
-  row "hopscope report --format json" "$f" "$hs_s" "$hs_r" "$fs"
+  row "hopscope report (HTTP on)" "$f" "$hs_s" "$hs_r" "$fs"
   if [ "$f" = "$dir/synth-1460-10.pcap" ] && [ "${TSHARK:-1}" != 0 ] && command -v tshark >/dev/null; then
     runs_saved=$runs; runs=1
     read -r ts tr < <(measure tshark -r "$f" -T fields -e frame.number -e tcp.stream -e http.request.method -e http.response.code -e websocket.opcode)

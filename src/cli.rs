@@ -80,6 +80,9 @@ pub struct AnalysisArgs {
     /// Most bytes a body is decoded (decompressed) to before decoding stops.
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     pub max_decoded: u64,
+    /// Reassemble TCP only: report connections and TCP findings, no HTTP (fastest).
+    #[arg(long)]
+    pub tcp_only: bool,
 }
 
 impl Default for AnalysisArgs {
@@ -87,6 +90,7 @@ impl Default for AnalysisArgs {
         AnalysisArgs {
             bodies: 0,
             max_decoded: 16 << 20,
+            tcp_only: false,
         }
     }
 }
@@ -96,6 +100,7 @@ impl AnalysisArgs {
         let mut cfg = AppConfig::default();
         cfg.http.preview = self.bodies.min(1 << 20);
         cfg.http.max_decoded = self.max_decoded;
+        cfg.enabled = !self.tcp_only;
         cfg
     }
 }

@@ -99,7 +99,8 @@ const SWEEP_EVERY_NS: i64 = 1_000_000_000;
 /// state are gone, only its record waits for trailing packets until the linger period ends.
 /// Memory then follows live connections, not the connection rate times the linger.
 struct Lingering {
-    record: ConnectionRecord,
+    /// Boxed: the map holds a pointer, so its table stays small while thousands linger.
+    record: Box<ConnectionRecord>,
     closed_at: Timestamp,
     isn: [Option<u32>; 2],
 }
@@ -419,7 +420,7 @@ impl<A: Analyzer> Tcp<A> {
             }
             // A new SYN on the same ports: the old connection is done for good.
             if let Some(l) = self.lingering.remove(&key) {
-                out.record(Record::Connection(l.record));
+                out.record(Record::Connection(*l.record));
             }
         }
         if syn_only
@@ -563,7 +564,7 @@ impl<A: Analyzer> Tcp<A> {
         self.lingering.insert(
             key,
             Lingering {
-                record,
+                record: Box::new(record),
                 closed_at,
                 isn,
             },
@@ -581,7 +582,7 @@ impl<A: Analyzer> Tcp<A> {
         keys.sort_unstable_by_key(|(id, _)| *id);
         for (_, k) in keys {
             if let Some(l) = self.lingering.remove(&k) {
-                out.record(Record::Connection(l.record));
+                out.record(Record::Connection(*l.record));
             }
         }
     }

@@ -24,19 +24,32 @@ pub enum ConnApp {
 }
 
 /// Settings for every application analyzer.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct AppConfig {
+    /// Off: TCP reassembly only (`--tcp-only`), no application analysis.
+    pub enabled: bool,
     pub http: HttpConfig,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            enabled: true,
+            http: HttpConfig::default(),
+        }
+    }
 }
 
 /// The engine's analyzer: protocol recognition and dispatch.
 pub struct App {
+    enabled: bool,
     http: Shared,
 }
 
 impl App {
     pub fn new(cfg: AppConfig) -> Self {
         App {
+            enabled: cfg.enabled,
             http: Shared::new(cfg.http),
         }
     }
@@ -53,6 +66,9 @@ impl Analyzer for App {
         chunk: Chunk<'_>,
         out: &mut dyn RecordSink,
     ) {
+        if !self.enabled {
+            return;
+        }
         if matches!(state, ConnApp::Start) {
             *state = ConnApp::Http(Box::default());
         }
@@ -72,6 +88,8 @@ impl Analyzer for App {
     }
 
     fn summarize(&self, summary: &mut CaptureSummary) {
-        summary.http = Some(self.http.stats.clone());
+        if self.enabled {
+            summary.http = Some(self.http.stats.clone());
+        }
     }
 }

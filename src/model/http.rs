@@ -123,55 +123,72 @@ impl Headers {
     }
 }
 
-/// Serializes wire bytes as a string field, plus `<key>_b64` when they are not UTF-8.
-fn wire_entry<M: serde::ser::SerializeMap>(
-    m: &mut M,
-    key: &'static str,
-    key_b64: &'static str,
-    b: &[u8],
-) -> Result<(), M::Error> {
-    match std::str::from_utf8(b) {
-        Ok(s) => m.serialize_entry(key, s),
-        Err(_) => {
-            m.serialize_entry(key, &String::from_utf8_lossy(b))?;
-            m.serialize_entry(
-                key_b64,
-                &base64::engine::general_purpose::STANDARD.encode(b),
-            )
-        }
-    }
-}
-
 impl Serialize for Headers {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeSeq};
-        struct One<'a>(Header<'a>);
+        use serde::ser::{SerializeSeq, SerializeStruct};
+        // One UTF-8 check for the whole message; fields fall back to their own check only
+        // when the arena is not valid UTF-8 or a field does not start on a char boundary.
+        let text = std::str::from_utf8(&self.bytes).ok();
+        struct One<'a> {
+            h: Header<'a>,
+            name: Option<&'a str>,
+            value: Option<&'a str>,
+        }
         impl Serialize for One<'_> {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let h = &self.0;
-                let mut m = s.serialize_map(None)?;
-                wire_entry(&mut m, "name", "name_b64", h.name)?;
+                let h = &self.h;
+                let mut m = s.serialize_struct("Header", 6)?;
+                wire_field(&mut m, "name", "name_b64", self.name, h.name)?;
                 if h.masked {
-                    m.serialize_entry("value", &String::from_utf8_lossy(h.value))?;
+                    m.serialize_field("value", &String::from_utf8_lossy(h.value))?;
                 } else {
-                    wire_entry(&mut m, "value", "value_b64", h.value)?;
+                    wire_field(&mut m, "value", "value_b64", self.value, h.value)?;
                 }
-                m.serialize_entry("hop_by_hop", &h.hop_by_hop.is_some())?;
+                m.serialize_field("hop_by_hop", &h.hop_by_hop.is_some())?;
                 if let Some(r) = h.hop_by_hop {
-                    m.serialize_entry("hop_by_hop_reason", &r)?;
+                    m.serialize_field("hop_by_hop_reason", &r)?;
                 }
                 if h.masked {
-                    m.serialize_entry("masked", &true)?;
+                    m.serialize_field("masked", &true)?;
                 }
                 m.end()
             }
         }
         let mut seq = s.serialize_seq(Some(self.fields.len()))?;
-        for h in self.iter() {
-            seq.serialize_element(&One(h))?;
+        for f in &self.fields {
+            let get = |r: (u32, u32)| text.and_then(|t| t.get(r.0 as usize..r.1 as usize));
+            seq.serialize_element(&One {
+                h: Header {
+                    name: self.slice(f.name),
+                    value: self.slice(f.value),
+                    hop_by_hop: f.hop,
+                    masked: f.masked,
+                },
+                name: get(f.name),
+                value: get(f.value),
+            })?;
         }
         seq.end()
     }
+}
+
+/// A wire-bytes field: the checked text when known, else checked here, with `<key>_b64` when
+/// the bytes are not UTF-8.
+fn wire_field<M: serde::ser::SerializeStruct>(
+    m: &mut M,
+    key: &'static str,
+    key_b64: &'static str,
+    text: Option<&str>,
+    b: &[u8],
+) -> Result<(), M::Error> {
+    if let Some(t) = text.or_else(|| std::str::from_utf8(b).ok()) {
+        return m.serialize_field(key, t);
+    }
+    m.serialize_field(key, &String::from_utf8_lossy(b))?;
+    m.serialize_field(
+        key_b64,
+        &base64::engine::general_purpose::STANDARD.encode(b),
+    )
 }
 
 /// How a body's length was determined (RFC 9112 §6.3).

@@ -60,7 +60,35 @@ impl std::fmt::Display for Endpoint {
 
 impl Serialize for Endpoint {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.ip {
+            // The common case without the formatting machinery (it was 10 % of a report's
+            // instructions): `a.b.c.d:port` into a stack buffer.
+            IpAddr::V4(ip) => {
+                let mut buf = [0u8; 21];
+                let mut n = 0;
+                let mut put = |b: &[u8]| {
+                    for &c in b {
+                        if let Some(slot) = buf.get_mut(n) {
+                            *slot = c;
+                            n += 1;
+                        }
+                    }
+                };
+                let mut ib = itoa::Buffer::new();
+                for (i, o) in ip.octets().iter().enumerate() {
+                    if i > 0 {
+                        put(b".");
+                    }
+                    put(ib.format(*o).as_bytes());
+                }
+                put(b":");
+                put(ib.format(self.port).as_bytes());
+                s.serialize_str(
+                    std::str::from_utf8(buf.get(..n).unwrap_or_default()).unwrap_or_default(),
+                )
+            }
+            IpAddr::V6(_) => s.collect_str(self),
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::ReportWriter;
+use super::fastjson;
 use super::spool::Spool;
 use crate::model::{CaptureSummary, Record, RecordSink, SCHEMA_VERSION};
 
@@ -63,14 +64,14 @@ impl RecordSink for DocumentWriter {
             return;
         }
         let res = match &record {
-            Record::Connection(c) => self.connections.push_with(c.id, |b| {
-                serde_json::to_writer(b, c).map_err(io::Error::from)
-            }),
-            Record::Transaction(t) => self.transactions.push_with(t.id, |b| {
-                serde_json::to_writer(b, t).map_err(io::Error::from)
-            }),
+            Record::Connection(c) => self
+                .connections
+                .push_with(c.id, |b| fastjson::to_vec(b, c).map_err(io::Error::from)),
+            Record::Transaction(t) => self
+                .transactions
+                .push_with(t.id, |b| fastjson::to_vec(b, t).map_err(io::Error::from)),
             Record::Finding(f) => self.findings.push_with(f.packet.unwrap_or(u64::MAX), |b| {
-                serde_json::to_writer(b, f).map_err(io::Error::from)
+                fastjson::to_vec(b, f).map_err(io::Error::from)
             }),
         };
         if let Err(e) = res {
@@ -96,6 +97,7 @@ impl ReportWriter for DocumentWriter {
 /// then a `capture` line with the summary.
 pub struct NdjsonWriter {
     out: io::BufWriter<Box<dyn Write>>,
+    buf: Vec<u8>,
     started: bool,
     error: Option<io::Error>,
     /// Flush after every record (live runs), so a reader sees records as they happen.
@@ -122,6 +124,7 @@ impl NdjsonWriter {
     pub fn new(out: Box<dyn Write>) -> Self {
         NdjsonWriter {
             out: io::BufWriter::with_capacity(1 << 16, out),
+            buf: Vec::with_capacity(4096),
             started: false,
             error: None,
             flush_each: false,
@@ -139,8 +142,10 @@ impl NdjsonWriter {
             serde_json::to_writer(&mut self.out, &start)?;
             self.out.write_all(b"\n")?;
         }
-        serde_json::to_writer(&mut self.out, value)?;
-        self.out.write_all(b"\n")?;
+        self.buf.clear();
+        fastjson::to_vec(&mut self.buf, value)?;
+        self.buf.push(b'\n');
+        self.out.write_all(&self.buf)?;
         if self.flush_each {
             self.out.flush()?;
         }

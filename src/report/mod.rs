@@ -4,6 +4,7 @@
 //! them) and checked by the run loop through [`ReportWriter::failed`]; a closed pipe ends the
 //! run quietly.
 
+pub mod fastjson;
 pub mod json;
 pub mod sanitize;
 pub mod spool;

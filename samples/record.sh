@@ -944,6 +944,55 @@ PYEOF
 }
 
 # ---------------------------------------------------------------------------------------------
+# Caching and ranges against nginx on one keep-alive connection: ETag / Last-Modified /
+# Cache-Control / Expires, conditional GETs (304), HEAD, 404, single and multi-part ranges
+# (206), an unsatisfiable range (416), gzip for one text/html file, and a download resumed
+# with `curl -C -` into the same output file.
+
+scenario_http_cache_range() {
+    log "http caching, conditional requests and ranges (nginx)"
+    local ns=$NSP-cache d=$WORK/cache
+    ns_new cache
+    NGINX_HTTP_EXTRA="gzip on; gzip_min_length 20;" \
+    NGINX_SERVER_EXTRA='etag on; expires 1h; add_header Cache-Control public; location = /doc.txt { default_type text/plain; }' \
+        nginx_setup "$d" 127.0.0.1:8080
+    text_file "$d/www/doc.txt" 3000 doc
+    "$PY" -c 'import hashlib, sys
+out = b"".join(hashlib.sha256(b"resume %d" % i).digest() for i in range(128))
+open(sys.argv[1], "wb").write(out[:4000])' "$d/www/resume.bin"
+    touch -d @1700000000 "$d/www"/*
+    nginx_start "$ns" "$d" 8080
+    # nginx's strong ETag is "<mtime hex>-<size hex>"; Last-Modified is the fixed mtime
+    local size etag lm u=http://127.0.0.1:8080 p="--local-port 40060"
+    size=$(stat -c %s "$d/www/doc.txt")
+    etag=$(printf '"%x-%x"' 1700000000 "$size")
+    lm="Tue, 14 Nov 2023 22:13:20 GMT"
+    rm -f "$d/resumed.out"
+    tcpdump_start "$ns" "$CAP/http-cache-range.pcap" -i lo "tcp port 8080"
+    curl_run "$ns" "$d/curl" $p "$u/doc.txt" -o "$d/full.out" \
+        --next $p -H "If-None-Match: $etag" "$u/doc.txt" -o "$d/inm.out" \
+        --next $p -H "If-Modified-Since: $lm" "$u/doc.txt" -o "$d/ims.out" \
+        --next $p -I "$u/doc.txt" -o "$d/head.out" \
+        --next $p "$u/nope.txt" -o "$d/404.out" \
+        --next $p -r 0-99 "$u/doc.txt" -o "$d/r1.out" \
+        --next $p -r 0-9,20-29 "$u/doc.txt" -o "$d/r2.out" \
+        --next $p -r 999999- "$u/doc.txt" -o "$d/r416.out" \
+        --next $p --compressed "$u/index.html" -o "$d/gz.out" \
+        --next $p -r 0-999 "$u/resume.bin" -o "$d/resumed.out" \
+        --next $p -C - "$u/resume.bin" -o "$d/resumed.out"
+    tcpdump_stop_all
+    tx_curl "$d/curl" 127.0.0.1:40060 127.0.0.1:8080 --headers \
+        --body "$d/full.out" --body - --body - --body - --body "$d/404.out" --body "$d/r1.out" \
+        --body "$d/r2.out" --body "$d/r416.out" --body "$d/gz.out" --body - --body -
+    "$PY" "$TOOLS/range_facts.py" "$d/curl.tx.json" "$d/curl.recv" "$d/www" "$d/resumed.out" >"$d/details.json"
+    fact --file http-cache-range.pcap --software "nginx 1.22 (etag on, expires 1h, add_header Cache-Control public, gzip on) + curl 7.88, one keep-alive connection, tcpdump -i lo" \
+        --shows "11 requests on one connection: GET /doc.txt (200 with ETag, Last-Modified, Expires, two Cache-Control lines 'max-age=3600' and 'public', Accept-Ranges), If-None-Match with that ETag (304), If-Modified-Since with that date (304), HEAD, a 404, Range bytes=0-99 (206 + Content-Range), Range bytes=0-9,20-29 (206 multipart/byteranges), Range bytes=999999- (416 + Content-Range: bytes */3000), index.html with Accept-Encoding (gzip, chunked, weak ETag), and resume.bin fetched with -r 0-999 and then resumed with -C - (Range: bytes=1000-) into the same file" \
+        --stream "127.0.0.1:40060 127.0.0.1:8080 $d/curl $(curl_source "$d/curl")" \
+        --transactions "$d/curl.tx.json" --note-file "$d/details.json"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
 scenario_derived() {
@@ -987,7 +1036,8 @@ scenario_derived() {
 ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 http_vlan http_qinq
      tcp_reorder_midstream udp_fragments derived
      http_pipelining http_chunked http_100_continue http_encodings http10_close
-     websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth)
+     websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth
+     http_cache_range)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

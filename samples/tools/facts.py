@@ -383,6 +383,19 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   (websocket-nginx-*); `socks4_connections[]` and `socks5_connections[]` (the parsed handshakes,
   credentials, and `http_stream_offset_client`/`_server` where the tunnelled HTTP starts);
   `server_received_upload`, `curl_raw_output_bytes`.
+- Transactions recorded with `httpwire.py --headers` also carry `request_headers` and
+  `response_headers` (every field line of the request and of the final response, in order, as
+  `[name, value]`).
+- `details` of http-cache-range: `files` (bytes, sha256 of each served file), `validators`
+  (`etag`, `last_modified`, `cache_control[]`, `expires` of the first 200), `conditional[]`
+  (`index`, `header`, `value`, `status`), `ranges[]` (per Range request: `index`, `target`,
+  `range` as sent, `status`, `content_range` and `content_range_parsed` (`first`, `last`,
+  `complete_length`, or `unsatisfied`), `content_type`, `body_bytes`, `body_sha256`,
+  `equals_file_range`, and for multipart/byteranges `multipart` = `boundary`, `parts[]`
+  (`headers`, `content_range`, `body_offset` in the response body, `bytes`, `sha256`, `text`,
+  `equals_file_range`) and `closing_delimiter_offset`), `resume` (`file_bytes`, `file_sha256`,
+  `pieces[]` with each piece's `range`, `content_range`, `bytes`, `sha256`; the sha256 of the
+  file curl assembled and `agrees`).
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -475,7 +488,8 @@ Files in this directory besides the captures:
   encodings, HTTP/1.0 close-delimited bodies. `tools/http_raw_client.py`: sends exact bytes
   (pipelining, malformed requests) and logs what it got. `tools/raw_http_server.py`: logs raw
   requests, answers a fixed response; `tools/smuggling_cases.py`: the malformed requests.
-  `tools/socks4_server.py`: minimal SOCKS4/4a server.
+  `tools/socks4_server.py`: minimal SOCKS4/4a server. `tools/range_facts.py`: validators,
+  ranges and the resumed download of http-cache-range.
 - `tools/pcap_swap_endian.py`, `tools/resegment.py`, `tools/ipfrag.py`, `tools/corrupt.py`: make
   the derived captures (see their docstrings). `tools/pcaplib.py`: shared pcap helpers.
 - `tools/facts.py`: writes `expected.json` and this README.

@@ -5,7 +5,7 @@
 #   sudo samples/record.sh http_ipv6    # only the named scenario(s); other entries are kept
 #
 # Needs root (network namespaces, tcpdump) and: tcpdump, tshark, capinfos, mergecap, nginx,
-# curl, iproute2, python3 with `websockets` and `brotli` (pip install websockets brotli),
+# curl, iproute2, python3 with `websockets`, `brotli` and `h2` (pip install websockets brotli h2),
 # tinyproxy, microsocks.
 #
 # Network rules kept here: every scenario runs in network namespaces this script creates
@@ -993,6 +993,62 @@ open(sys.argv[1], "wb").write(out[:4000])' "$d/www/resume.bin"
 }
 
 # ---------------------------------------------------------------------------------------------
+# WebSocket frame-level samples (tools/ws_frames.py: the `websockets` Sans-IO protocol driven
+# one frame at a time). Both programs log every frame they wrote; tools/ws_facts.py merges the
+# two logs (and checks them against each other) into details.websocket_connections.
+
+ws_frames_run() {   # ws_frames_run NAME PORT LOCALPORT:PATH...
+    local name=$1 port=$2; shift 2
+    local ns=$NSP-$name d=$WORK/$name spec n=0
+    ns_new "$name"
+    mkdir -p "$d"
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/ws_frames.py" server 127.0.0.1 "$port" --log "$d/srv" --count $#
+    wait_for "ws_frames server" listening "$ns" "$port"
+    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port $port"
+    WS_CONNS=()
+    for spec in "$@"; do
+        n=$((n + 1))
+        ip netns exec "$ns" "$PY" "$TOOLS/ws_frames.py" client "ws://127.0.0.1:$port${spec#*:}" \
+            --local "127.0.0.1:${spec%%:*}" --log "$d/c$n"
+        wait_for "server log $n" test -e "$d/srv.$n.done"
+        WS_CONNS+=("$d/c$n.conn.json")
+    done
+    tcpdump_stop_all
+    n=0
+    for spec in "$@"; do
+        n=$((n + 1))
+        "$PY" "$TOOLS/ws_facts.py" connection --client-log "$d/c$n" --server-log "$d/srv.$n" \
+            --client "127.0.0.1:${spec%%:*}" --server "127.0.0.1:$port" \
+            --pcap "$CAP/$name.pcap" --port "$port" --out "$d/c$n.conn.json"
+        tx_log "$d/c$n" "127.0.0.1:${spec%%:*}" "127.0.0.1:$port" ws_frames.py-client-log --allow-trailing --headers
+    done
+    "$PY" "$TOOLS/ws_facts.py" merge "${WS_CONNS[@]}" >"$d/details.json"
+}
+
+scenario_websocket_features() {
+    log "websocket frame features: fragments, control frames between fragments, empty continuation, pongs, close 1001"
+    local d=$WORK/websocket-features
+    ws_frames_run websocket-features 8770 40061:/features
+    fact --file websocket-features.pcap --software "tools/ws_frames.py client and server (Python websockets 17 Sans-IO protocol, one frame per call, no compression), tcpdump -i lo" \
+        --shows "one WebSocket connection without extensions: the client sends a text message in 3 fragments with a ping between the first two, a binary message of 600 bytes in 3 fragments (16-bit lengths), a text message ending with an empty final continuation frame, a ping with a payload, an unsolicited pong, then close 1001 'going away'; the server echoes message 1 in one frame, message 2 in 2 fragments with its own ping between them, message 3 as a full frame plus an empty final continuation, answers the pong with an unsolicited pong of its own, pongs every ping and echoes the close" \
+        --stream "127.0.0.1:40061 127.0.0.1:8770 $d/c1 ws_frames.py-client-log" \
+        --transactions "$d/c1.tx.json" --note-file "$d/details.json"
+    scenario_cleanup
+}
+
+scenario_websocket_deflate_contexts() {
+    log "websocket permessage-deflate with and without context takeover"
+    local d=$WORK/websocket-deflate-contexts
+    ws_frames_run websocket-deflate-contexts 8771 40062:/deflate-takeover 40063:/deflate-no-takeover
+    fact --file websocket-deflate-contexts.pcap --software "tools/ws_frames.py client and server (Python websockets 17 Sans-IO protocol with permessage-deflate), tcpdump -i lo" \
+        --shows "two WebSocket connections with permessage-deflate: (1) default offer (context takeover), (2) client_no_context_takeover; server_no_context_takeover; server_max_window_bits=10. On each the client sends the same 141-byte text 4 times (with takeover the repeats shrink to 5-6 compressed bytes, without they stay 120), one compressed text in 3 fragments (RSV1 only on the first), one text sent without compression (RSV1 clear) on the compressed connection, a 1024-byte binary message, close 1000; the server echoes each the same way" \
+        --stream "127.0.0.1:40062 127.0.0.1:8771 $d/c1 ws_frames.py-client-log" \
+        --stream "127.0.0.1:40063 127.0.0.1:8771 $d/c2 ws_frames.py-client-log" \
+        --transactions "$d/c1.tx.json" --transactions "$d/c2.tx.json" --note-file "$d/details.json"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
 scenario_derived() {
@@ -1037,7 +1093,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      tcp_reorder_midstream udp_fragments derived
      http_pipelining http_chunked http_100_continue http_encodings http10_close
      websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth
-     http_cache_range)
+     http_cache_range websocket_features websocket_deflate_contexts)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -396,6 +396,27 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `equals_file_range`) and `closing_delimiter_offset`), `resume` (`file_bytes`, `file_sha256`,
   `pieces[]` with each piece's `range`, `content_range`, `bytes`, `sha256`; the sha256 of the
   file curl assembled and `agrees`).
+- `details.websocket_connections[]` (websocket-features, websocket-deflate-contexts,
+  websocket-bad): per connection `client`, `server`, `path`, `handshake` (`request_line`,
+  `request_bytes`, `response_line`, `response_bytes`, `request_headers`, `response_headers`,
+  `extensions_offered` / `extensions_agreed` = the Sec-WebSocket-Extensions strings),
+  `frames_client_to_server[]` (from the client's log) and `frames_server_to_client[]` (from the
+  server's log): every frame that side wrote, in order: `direction`, `index`, `stream_offset`
+  (of the frame's first byte in that direction's stream), `fin`, `rsv1`, `rsv2`, `rsv3`,
+  `opcode`, `opcode_name`, `masked`, `mask_key` (hex or null), `header_bytes`, `length_field`
+  (`7-bit`, `16-bit`, `64-bit`), `payload_length` (as on the wire, i.e. compressed),
+  `payload_sha256` (unmasked wire payload), `payload_text` or `payload_hex` when at most 64
+  bytes, `message` (index of the data message the frame belongs to, null for control frames),
+  `close_code` / `close_reason` for close frames, `note`;
+  `messages_client_to_server[]` / `messages_server_to_client[]`: `index`, `type`, `frames`
+  (frame indices), `fragments`, `control_frames_inside` (control frames sent between its
+  fragments), `compressed` (RSV1 on its first frame), `wire_payload_bytes` /
+  `wire_payload_sha256` (the frames' unmasked payloads concatenated, still compressed),
+  `payload_bytes` / `sha256` (the message as the application sent it, i.e. decompressed),
+  `payload_text`; `close` (`client` / `server`: `code`, `reason` of the close frame each sent);
+  `peer_received_every_message` (each message one side sent is what the other side's library
+  delivered); `tshark_websocket` (tshark's frames per direction: `frame`, `opcode`, `fin`,
+  `masked`, and `agrees` with the logs) as a second opinion only.
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -492,6 +513,10 @@ Files in this directory besides the captures:
   ranges and the resumed download of http-cache-range.
 - `tools/pcap_swap_endian.py`, `tools/resegment.py`, `tools/ipfrag.py`, `tools/corrupt.py`: make
   the derived captures (see their docstrings). `tools/pcaplib.py`: shared pcap helpers.
+- `tools/ws_frames.py`: frame-by-frame WebSocket client and server (websockets' Sans-IO
+  protocol; fragments, control frames between fragments, deflate with and without context
+  takeover, a message sent uncompressed on a compressed connection), each logging the frames
+  it wrote. `tools/ws_facts.py`: merges and cross-checks the two logs of a connection.
 - `tools/facts.py`: writes `expected.json` and this README.
 """
 

@@ -1048,6 +1048,39 @@ scenario_websocket_deflate_contexts() {
     scenario_cleanup
 }
 
+# WebSocket protocol violations, one connection per case (tools/ws_bad.py: raw sockets on both
+# ends after a real upgrade handshake; the receiving side fails the connection).
+scenario_websocket_bad() {
+    log "websocket protocol violations (raw sockets)"
+    local name=websocket-bad ns=$NSP-wsbad d=$WORK/wsbad base=40064 port=8772
+    ns_new wsbad
+    mkdir -p "$d"
+    "$PY" "$TOOLS/ws_bad.py" cases --verdicts >"$d/cases.json"
+    local cases=() c i streams=() txs=() conns=()
+    mapfile -t cases < <(json_get "$d/cases.json" '"\n".join(c["case"] for c in d)')
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/ws_bad.py" server 127.0.0.1 $port --log "$d/srv"
+    wait_for "ws_bad server" listening "$ns" $port
+    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port $port"
+    ip netns exec "$ns" "$PY" "$TOOLS/ws_bad.py" client 127.0.0.1:$port --local-base $base --log "$d/c"
+    wait_for "server logs" test -e "$d/srv.${cases[-1]}.done"
+    tcpdump_stop_all
+    for i in "${!cases[@]}"; do
+        c=${cases[$i]}
+        "$PY" "$TOOLS/ws_facts.py" connection --client-log "$d/c.$c" --server-log "$d/srv.$c" \
+            --client "127.0.0.1:$((base + i))" --server 127.0.0.1:$port --case-json "$d/cases.json" \
+            --pcap "$CAP/$name.pcap" --port $port --out "$d/$c.conn.json"
+        tx_log "$d/c.$c" "127.0.0.1:$((base + i))" 127.0.0.1:$port ws_bad.py-client-log --allow-trailing --headers
+        streams+=(--stream "127.0.0.1:$((base + i)) 127.0.0.1:$port $d/c.$c ws_bad.py-client-log")
+        txs+=(--transactions "$d/c.$c.tx.json")
+        conns+=("$d/$c.conn.json")
+    done
+    "$PY" "$TOOLS/ws_facts.py" merge "${conns[@]}" >"$d/details.json"
+    fact --file websocket-bad.pcap --software "tools/ws_bad.py raw-socket WebSocket client and server (frames built byte by byte), tcpdump -i lo" \
+        --shows "${#cases[@]} connections, each a real upgrade handshake followed by one protocol violation: unmasked client frame, masked server frame, RSV1 without an extension, reserved opcode 0x3, ping with a 126-byte payload, fragmented ping, continuation without a start, a new text frame inside an unfinished fragmented message, invalid UTF-8 in a text frame, close code 1005 on the wire, close code 999, a 1-byte close payload, a non-minimal length (126 + 16-bit 5), a data frame after the close; then a 101 whose Sec-WebSocket-Accept is wrong and one whose subprotocol was not offered (the client closes TCP). The receiving side answers each frame violation with close 1002 (1007 for the bad UTF-8, 1000 for the close followed by data)" \
+        "${streams[@]}" "${txs[@]}" --note-file "$d/details.json"
+    scenario_cleanup
+}
+
 # ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
@@ -1093,7 +1126,8 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      tcp_reorder_midstream udp_fragments derived
      http_pipelining http_chunked http_100_continue http_encodings http10_close
      websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth
-     http_cache_range websocket_features websocket_deflate_contexts)
+     http_cache_range websocket_features websocket_deflate_contexts
+     websocket_bad)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -416,7 +416,16 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `payload_text`; `close` (`client` / `server`: `code`, `reason` of the close frame each sent);
   `peer_received_every_message` (each message one side sent is what the other side's library
   delivered); `tshark_websocket` (tshark's frames per direction: `frame`, `opcode`, `fin`,
-  `masked`, and `agrees` with the logs) as a second opinion only.
+  `masked`, and `agrees` with the logs) as a second opinion only. In websocket-bad the frames
+  also carry `frame_hex` (the exact bytes) and `minimal_length_encoding`, there are no
+  `messages_*` (null), and each connection has `case`: `case` (name), `index`, `by` (the side
+  that breaks the rule), `rule` (RFC 6455 section and wording), `violating_frames_hex`,
+  `violating_frames[]` (`direction`, `index`, `stream_offset`, `frame_hex`), `reaction` (the
+  close frame the other side answered with: `direction`, `close_code`, `close_reason`,
+  `frame_hex`; or a sentence when the client just closed TCP after a bad handshake),
+  `client_checks` (`accept_valid`, `subprotocol_offered`), and `websockets_verdict` (what the
+  `websockets` library's Sans-IO parser says when fed the violating bytes as the receiver:
+  `error`, `would_send_close`, `events` delivered, `state`; a second opinion, not a rule).
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -516,7 +525,8 @@ Files in this directory besides the captures:
 - `tools/ws_frames.py`: frame-by-frame WebSocket client and server (websockets' Sans-IO
   protocol; fragments, control frames between fragments, deflate with and without context
   takeover, a message sent uncompressed on a compressed connection), each logging the frames
-  it wrote. `tools/ws_facts.py`: merges and cross-checks the two logs of a connection.
+  it wrote. `tools/ws_bad.py`: raw-socket WebSocket client and server that break one rule per
+  connection. `tools/ws_facts.py`: merges and cross-checks the two logs of a connection.
 - `tools/facts.py`: writes `expected.json` and this README.
 """
 

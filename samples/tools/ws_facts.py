@@ -77,18 +77,30 @@ def connection(a):
                          "extensions_agreed": hdr(hs["response_headers"], "sec-websocket-extensions")},
            "frames_client_to_server": cj["frames_sent"],
            "frames_server_to_client": sj["frames_sent"],
-           "messages_client_to_server": cj["messages_sent"],
-           "messages_server_to_client": sj["messages_sent"],
+           "messages_client_to_server": cj.get("messages_sent"),
+           "messages_server_to_client": sj.get("messages_sent"),
            "close": {side: next(({"code": f.get("close_code"), "reason": f.get("close_reason")}
                                  for f in j["frames_sent"] if f["opcode"] == 8), None)
                      for side, j in (("client", cj), ("server", sj))},
-           "peer_received_every_message": True,
+           "peer_received_every_message": True if "messages_received" in cj else None,
            "source": "frames_client_to_server from the client's log, frames_server_to_client "
                      "from the server's log (each side logs the frames it wrote); both logs "
                      "hold the same stream bytes"}
-    for k in ("cases",):
-        if k in cj:
-            out[k] = cj[k]
+    if a.case_json:
+        case = next(c for c in json.load(open(a.case_json)) if c["case"] == cj["case"])
+        mine = cj if case["by"] == "client" else sj
+        other = sj if case["by"] == "client" else cj
+        bad = [f for f in mine["frames_sent"] if f.get("note") == "the violation"]
+        assert [f["frame_hex"] for f in bad] == case["violating_frames_hex"]
+        react = [f for f in other["frames_sent"] if f.get("note", "").startswith("the re")]
+        case.update(client=a.client, server=a.server,
+                    violating_frames=[{k: f[k] for k in ("direction", "index", "stream_offset",
+                                                         "frame_hex")} for f in bad],
+                    reaction=({k: react[0][k] for k in ("direction", "close_code", "close_reason",
+                                                       "frame_hex")} if react else
+                              "the client closed TCP without sending a frame"),
+                    client_checks=cj["handshake"].get("client_checks"))
+        out["case"] = case
     if a.pcap:
         out["tshark_websocket"] = tshark_ws(a.pcap, a.port, a.client)
         mine = [(f["opcode"], f["fin"], f["masked"]) for f in cj["frames_sent"]]
@@ -101,7 +113,15 @@ def connection(a):
 
 
 def summary(c):
+    if "case" in c:
+        k = c["case"]
+        r = k["reaction"]
+        return (f"{k['client']} {k['case']} (by the {k['by']}): "
+                + " + ".join(k["violating_frames_hex"] or ["bad handshake response"])
+                + " -> " + (f"close {r['close_code']} '{r['close_reason']}'" if isinstance(r, dict) else r))
     def msgs(ms):
+        if ms is None:
+            return "-"
         return ", ".join(f"{m['type']} {m['payload_bytes']} B in {m['fragments']} frame(s)"
                          + (" compressed" if m.get("compressed") else "")
                          + (f" ({m['wire_payload_bytes']} B on the wire)" if m.get("compressed") else "")
@@ -132,6 +152,7 @@ def main():
     c.add_argument("--server", required=True)
     c.add_argument("--pcap")
     c.add_argument("--port")
+    c.add_argument("--case-json", help="tools/ws_bad.py cases --verdicts output")
     c.add_argument("--out", required=True)
     m = sub.add_parser("merge")
     m.add_argument("files", nargs="+")

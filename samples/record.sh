@@ -1081,6 +1081,56 @@ scenario_websocket_bad() {
     scenario_cleanup
 }
 
+# HTTP/2 over cleartext via the HTTP/1.1 Upgrade (curl --http2 on http://): the first request
+# carries Upgrade: h2c + HTTP2-Settings, the server answers 101 and then stream 1 in HTTP/2;
+# the second URL reuses the connection as stream 3.
+scenario_h2c_upgrade() {
+    log "h2c upgrade: curl --http2 -> tools/h2c_server.py (h2 library)"
+    local ns=$NSP-h2c d=$WORK/h2c
+    ns_new h2c
+    mkdir -p "$d"
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/h2c_server.py" serve 127.0.0.1 8773 --log "$d/srv"
+    wait_for "h2c_server" listening "$ns" 8773
+    tcpdump_start "$ns" "$CAP/h2c-upgrade.pcap" -i lo "tcp port 8773"
+    ip netns exec "$ns" env -u http_proxy -u HTTP_PROXY -u all_proxy -u ALL_PROXY curl -q -sS -v --http2 \
+        --local-port 40080 http://127.0.0.1:8773/one.txt -o "$d/one.out" \
+        http://127.0.0.1:8773/two.json -o "$d/two.out" 2>"$d/curl.verbose"
+    wait_for "h2c server log" test -e "$d/srv.1.done"
+    tcpdump_stop_all
+    "$PY" "$TOOLS/h2c_server.py" frames "$d/srv.1" >"$d/frames.json"
+    tx_log "$d/srv.1" 127.0.0.1:40080 127.0.0.1:8773 h2c_server.py-log --allow-trailing --headers
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import hashlib, json, re, sys
+d = sys.argv[1]
+fr = json.load(open(d + "/frames.json"))
+ev = json.load(open(d + "/srv.1.events.json"))
+# curl's own decoded bodies must be what the server's DATA frames carried
+for s, out in zip(fr["streams"], ("one.out", "two.out")):
+    b = open(f"{d}/{out}", "rb").read()
+    assert hashlib.sha256(b).hexdigest() == s["response_body_sha256"], s
+    s["client_output_agrees"] = True
+verbose = [l.rstrip("\n") for l in open(d + "/curl.verbose", encoding="latin-1")
+           if re.match(r"^\* (Received 101|Using Stream ID|Re-using|Copying HTTP/2)|^< HTTP/", l)]
+verbose = [re.sub(r" \(easy handle 0x[0-9a-f]+\)", "", l) for l in verbose]
+fr["h2_events"] = ev
+fr["client_verbose"] = verbose
+fr["summary"] = ("101 then HTTP/2; frames client->server: "
+                 + ", ".join(f"{k} x{v}" for k, v in fr["frame_counts"]["client_to_server"].items())
+                 + "; server->client: "
+                 + ", ".join(f"{k} x{v}" for k, v in fr["frame_counts"]["server_to_client"].items())
+                 + "; streams: " + ", ".join(f"{s['stream_id']} {s['method']} {s['path']} -> {s['status']} "
+                                             f"({s['response_body_bytes']} B, {s['opened_by']})"
+                                             for s in fr["streams"]))
+print(json.dumps({"h2c": fr, "summary": fr.pop("summary")}, indent=1))
+PYEOF
+    fact --file h2c-upgrade.pcap --software "curl 7.88 --http2 (nghttp2 1.52) -> tools/h2c_server.py (Python h2 4.x, sans-IO), tcpdump -i lo" \
+        --shows "one connection: GET /one.txt over HTTP/1.1 with Upgrade: h2c and HTTP2-Settings, the server's 101 Switching Protocols, then HTTP/2 in both directions (client preface after the request head, SETTINGS both ways, stream 1 answers the upgraded request, stream 3 is a second GET /two.json sent as HTTP/2 HEADERS on the same connection); curl closes without GOAWAY" \
+        --stream "127.0.0.1:40080 127.0.0.1:8773 $d/srv.1 h2c_server.py-log" \
+        --transactions "$d/srv.1.tx.json" --note-file "$d/details.json" \
+        --note "the stream bytes are the server's log (curl's --trace shows HTTP/2 decoded, not the wire bytes); the HTTP/2 frames are parsed from those bytes with hyperframe/hpack"
+    scenario_cleanup
+}
+
 # ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
@@ -1127,7 +1177,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      http_pipelining http_chunked http_100_continue http_encodings http10_close
      websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth
      http_cache_range websocket_features websocket_deflate_contexts
-     websocket_bad)
+     websocket_bad h2c_upgrade)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

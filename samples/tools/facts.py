@@ -426,6 +426,18 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `client_checks` (`accept_valid`, `subprotocol_offered`), and `websockets_verdict` (what the
   `websockets` library's Sans-IO parser says when fed the violating bytes as the receiver:
   `error`, `would_send_close`, `events` delivered, `state`; a second opinion, not a rule).
+- `details.h2c` (h2c-upgrade): `upgrade_request_line`, `upgrade_request_headers`,
+  `http2_settings_header` (the base64url HTTP2-Settings value) and `http2_settings_decoded`
+  (`[{id, name, value}]`), `upgrade_response` (the 101 head), `client_preface_offset`,
+  `client_frames_offset`, `server_frames_offset` (where HTTP/2 starts in each direction),
+  `frames_client_to_server[]` / `frames_server_to_client[]` (`index`, `stream_offset`, `type`,
+  `type_code`, `flags`, `stream_id`, `length`, plus `settings`, `window_increment`,
+  `headers` (HPACK-decoded), `data_bytes` / `data_sha256`, `error_code`, `last_stream_id`,
+  `opaque_data` by type), `frame_counts` (`client_to_server` / `server_to_client`: type ->
+  count), `streams[]` (`stream_id`, `opened_by`, `method`, `path`, `authority`, `scheme`,
+  `status`, `response_body_bytes`, `response_body_sha256`, `client_output_agrees`),
+  `h2_events` (the server library's events in order), `client_verbose` (curl -v lines about
+  the switch and the stream IDs).
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -527,6 +539,8 @@ Files in this directory besides the captures:
   takeover, a message sent uncompressed on a compressed connection), each logging the frames
   it wrote. `tools/ws_bad.py`: raw-socket WebSocket client and server that break one rule per
   connection. `tools/ws_facts.py`: merges and cross-checks the two logs of a connection.
+- `tools/h2c_server.py`: HTTP/2 server with the h2c Upgrade path (Python `h2`), logging its
+  bytes; `frames` parses both directions into HTTP/2 frames.
 - `tools/facts.py`: writes `expected.json` and this README.
 """
 

@@ -1131,6 +1131,114 @@ PYEOF
     scenario_cleanup
 }
 
+# TLS through an HTTP CONNECT tunnel: curl -p -x tinyproxy -> nginx (ssl, http2) on localhost,
+# once with --http2 (ALPN h2, http/1.1) and once with --http1.1 (ALPN http/1.1). The ClientHello
+# facts come from curl's --trace (its TLS library's record of the handshake messages) and are
+# checked to be exactly the bytes in both legs of the capture.
+scenario_connect_tls() {
+    log "CONNECT tunnel carrying TLS (tinyproxy -> nginx ssl), ALPN h2 and http/1.1"
+    local ns=$NSP-ctls d=$WORK/ctls
+    ns_new ctls
+    mkdir -p "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null
+    NGINX_SERVER_EXTRA="server_name localhost; ssl_protocols TLSv1.2 TLSv1.3; ssl_certificate $d/cert.pem; ssl_certificate_key $d/key.pem;" \
+        nginx_setup "$d" "127.0.0.1:8443 ssl http2"
+    nginx_start "$ns" "$d" 8443
+    cat >"$d/tinyproxy.conf" <<EOF2
+User root
+Group root
+Port 8888
+Listen 127.0.0.1
+Timeout 30
+MaxClients 8
+Allow 127.0.0.1
+ConnectPort 8443
+LogLevel Info
+LogFile "$d/logs/tinyproxy.log"
+PidFile "$d/tinyproxy.pid"
+EOF2
+    start_bg ip netns exec "$ns" tinyproxy -d -c "$d/tinyproxy.conf" 2>>"$d/logs/tinyproxy.stderr"
+    wait_for "tinyproxy" listening "$ns" 8888
+    tcpdump_start "$ns" "$CAP/connect-tls.pcap" -i lo "tcp port 8888 or tcp port 8443"
+    curl_run "$ns" "$d/h2" --local-port 40081 -k -p -x http://127.0.0.1:8888 --http2 --tls-max 1.2 \
+        https://localhost:8443/index.html -o "$d/h2.out"
+    curl_run "$ns" "$d/h1" --local-port 40082 -k -p -x http://127.0.0.1:8888 --http1.1 \
+        https://localhost:8443/style.css -o "$d/h1.out"
+    tcpdump_stop_all
+    local p
+    for p in h2 h1; do
+        "$PY" "$TOOLS/tls_hello.py" curl-trace "$d/$p.trace" >"$d/$p.hello.json"
+        tx_curl "$d/$p" "127.0.0.1:$([ $p = h2 ] && echo 40081 || echo 40082)" 127.0.0.1:8888 --allow-trailing --headers
+    done
+    "$PY" - "$d" "$CAP/connect-tls.pcap" "$TOOLS" <<'PYEOF' >"$d/details.json"
+import hashlib, json, subprocess, sys
+d, pcap, tools = sys.argv[1:4]
+sys.path.insert(0, tools)
+from facts import follow_bytes, tshark, endpoint  # noqa: E402
+out, _ = tshark(pcap, "-T", "fields", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src",
+                "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tcp.flags")
+syn = [r.split("\t") for r in out.splitlines() if r.split("\t")[5] == "0x0002"]
+upstream = [(r[0], endpoint(r[1], r[2], r[3])) for r in syn if r[4] == "8443"]
+conns = []
+for i, (p, port) in enumerate((("h2", 40081), ("h1", 40082))):
+    client = f"127.0.0.1:{port}"
+    idx = next(r[0] for r in syn if endpoint(r[1], r[2], r[3]) == client)
+    c, s = follow_bytes(pcap, idx, client)
+    tx = json.load(open(f"{d}/{p}.tx.json"))[0]
+    tc, ts = open(f"{d}/{p}.sent", "rb").read(), open(f"{d}/{p}.recv", "rb").read()
+    # curl traced the CONNECT exchange in clear: the captured stream must start with it
+    creq, cresp = tx["request_head_bytes"], tx["response_head_bytes"]
+    assert c[:creq] == tc[:creq] and s[:cresp] == ts[:cresp], p
+    open(f"{d}/{p}.tun.sent", "wb").write(c)
+    open(f"{d}/{p}.tun.recv", "wb").write(s)
+    hello = json.load(open(f"{d}/{p}.hello.json"))
+    open(f"{d}/{p}.c.bin", "wb").write(c)
+    legs = {}
+    f1 = json.loads(subprocess.run([sys.executable, f"{tools}/tls_hello.py", "find-in-stream", f"{d}/{p}.c.bin",
+                                    hello["client_hello_hex"]], capture_output=True, text=True, check=True).stdout)
+    legs["client_to_proxy"] = dict(f1, connection=client)
+    uidx, uclient = upstream[i]
+    uc, us = follow_bytes(pcap, uidx, uclient)
+    open(f"{d}/{p}.u.bin", "wb").write(uc)
+    f2 = json.loads(subprocess.run([sys.executable, f"{tools}/tls_hello.py", "find-in-stream", f"{d}/{p}.u.bin",
+                                    hello["client_hello_hex"]], capture_output=True, text=True, check=True).stdout)
+    legs["proxy_to_server"] = dict(f2, connection=uclient, note="tinyproxy's own connection; ephemeral port")
+    assert f1["client_hello_equals_client_log"] and f2["client_hello_equals_client_log"], p
+    assert f1["bytes_before_tls"] == creq and f2["bytes_before_tls"] == 0
+    # the tunnelled bytes are the same on both legs
+    legs["tunnel_bytes_identical_on_both_legs"] = c[creq:] == uc and s[cresp:] == us
+    ch = hello["client_hello"]
+    conns.append({"client": client, "proxy": "127.0.0.1:8888", "origin": "localhost:8443 (127.0.0.1)",
+                  "curl_option": "--http2 --tls-max 1.2" if p == "h2" else "--http1.1",
+                  "connect_request_line": f"{tx['method']} {tx['target']} {tx['version']}",
+                  "connect_request_headers": tx["request_headers"],
+                  "connect_response_status": tx["status"], "connect_response_reason": tx["reason"],
+                  "connect_response_headers": tx["response_headers"],
+                  "tls_stream_offset_client": creq, "tls_stream_offset_server": cresp,
+                  "client_hello": ch, "client_hello_hex": hello["client_hello_hex"],
+                  "server_hello": hello["server_hello"], "alpn_selected": hello["alpn_selected"],
+                  "curl_info": hello["curl_info"], "legs": legs,
+                  "client_hello_source": hello["source"]})
+print(json.dumps({"connect_tls_connections": conns, "summary": "; ".join(
+    f"{c['client']} {c['curl_option']}: {c['connect_request_line']} -> {c['connect_response_status']} "
+    f"{c['connect_response_reason']}; ClientHello SNI {c['client_hello'].get('sni')}, ALPN "
+    f"{c['client_hello'].get('alpn')}, offered versions {c['client_hello']['offered_versions']} "
+    f"(from {c['client_hello']['offered_versions_from']}); "
+    f"server chose {c['server_hello']['selected_version']} {c['server_hello']['cipher_suite']}, ALPN "
+    f"{c['alpn_selected']}" + (" (in the clear ServerHello)" if c["server_hello"].get("alpn")
+                               else " (in the encrypted EncryptedExtensions)") for c in conns)}, indent=1))
+PYEOF
+    fact --file connect-tls.pcap --software "curl 7.88 (OpenSSL 3.0) -k -p -x -> tinyproxy 1.11 (CONNECT) -> nginx 1.22 (ssl, http2, self-signed cert for localhost), tcpdump -i lo" \
+        --shows "2 CONNECT tunnels to localhost:8443, each carrying TLS with SNI 'localhost': curl --http2 --tls-max 1.2 (ALPN h2, http/1.1; TLS 1.2, so nginx's choice h2 is in the clear ServerHello) and curl --http1.1 (ALPN http/1.1 only, supported_versions offers TLS 1.3; TLS 1.3, the ALPN answer is encrypted); plus tinyproxy's own connections to nginx carrying the same TLS bytes" \
+        --stream "127.0.0.1:40081 127.0.0.1:8888 $d/h2.tun tshark-follow+curl--trace" \
+        --stream "127.0.0.1:40082 127.0.0.1:8888 $d/h1.tun tshark-follow+curl--trace" \
+        --follow-server 127.0.0.1:8443 \
+        --transactions "$d/h2.tx.json" --transactions "$d/h1.tx.json" --note-file "$d/details.json" \
+        --note "curl does not log TLS records as bytes: the client connections' bytes are tshark's follow, checked to start with exactly the CONNECT exchange curl traced and to carry exactly the ClientHello curl's TLS library logged; the proxy->nginx connections use ephemeral ports, bytes from tshark's follow"
+    scenario_cleanup
+}
+
 # ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
@@ -1177,7 +1285,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      http_pipelining http_chunked http_100_continue http_encodings http10_close
      websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth
      http_cache_range websocket_features websocket_deflate_contexts
-     websocket_bad h2c_upgrade)
+     websocket_bad h2c_upgrade connect_tls)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -438,6 +438,20 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `status`, `response_body_bytes`, `response_body_sha256`, `client_output_agrees`),
   `h2_events` (the server library's events in order), `client_verbose` (curl -v lines about
   the switch and the stream IDs).
+- `details.connect_tls_connections[]` (connect-tls): `client`, `proxy`, `origin`,
+  `curl_option`, `connect_request_line`, `connect_request_headers`, `connect_response_status`,
+  `connect_response_reason`, `connect_response_headers`, `tls_stream_offset_client` /
+  `tls_stream_offset_server` (where TLS starts in the tunnel), `client_hello_hex` (the
+  handshake message as curl's TLS library logged it), `client_hello` (`handshake_message_bytes`,
+  `message_sha256`, `legacy_version`, `session_id_bytes`, `cipher_suites[]`, `extensions[]`
+  (`type`, `name`, `bytes`, in order), `sni[]`, `alpn[]`, `supported_versions[]` (when the
+  extension is there), `offered_versions[]` and `offered_versions_from`, `supported_groups[]`,
+  `key_share[]` (`group`, `key_bytes`), `signature_algorithms[]`), `server_hello`
+  (`legacy_version`, `cipher_suite`, `extensions[]`, `selected_version`, `alpn` when in the
+  clear), `alpn_selected` (curl's "ALPN: server accepted"), `curl_info` (curl's TLS info lines),
+  `legs` (`client_to_proxy` and `proxy_to_server`: `connection`, `first_record_offset`,
+  `records[]` carrying the ClientHello (`offset`, `header_hex`, `length`),
+  `client_hello_equals_client_log`; `tunnel_bytes_identical_on_both_legs`).
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -541,6 +555,8 @@ Files in this directory besides the captures:
   connection. `tools/ws_facts.py`: merges and cross-checks the two logs of a connection.
 - `tools/h2c_server.py`: HTTP/2 server with the h2c Upgrade path (Python `h2`), logging its
   bytes; `frames` parses both directions into HTTP/2 frames.
+- `tools/tls_hello.py`: ClientHello/ServerHello facts from curl's trace of its TLS
+  handshake messages, and where that ClientHello sits in a captured stream.
 - `tools/facts.py`: writes `expected.json` and this README.
 """
 

@@ -169,10 +169,12 @@ nginx_start() {   # nginx_start NS DIR PORT
 }
 
 curl_run() {   # curl_run NS TRACEPREFIX CURL-ARGS...   (one connection; bytes from --trace)
-    local ns=$1 prefix=$2; shift 2
+    local ns=$1 prefix=$2 rc=0; shift 2
     # no proxy from the environment; -x / --socks5 given by the scenario still apply
     ip netns exec "$ns" env -u http_proxy -u HTTP_PROXY -u https_proxy -u HTTPS_PROXY -u all_proxy \
-        -u ALL_PROXY -u no_proxy -u NO_PROXY curl -q -sS --trace "$prefix.trace" "$@" >"$prefix.body"
+        -u ALL_PROXY -u no_proxy -u NO_PROXY curl -q -sS --trace "$prefix.trace" "$@" >"$prefix.body" || rc=$?
+    # CURL_OK_RC: an exit code the scenario expects (e.g. 47 for --max-redirs)
+    if [ "$rc" != 0 ] && [ "$rc" != "${CURL_OK_RC:-}" ]; then echo "curl failed ($rc)" >&2; return "$rc"; fi
     "$PY" "$TOOLS/curl_trace_bytes.py" "$prefix.trace" "$prefix" >"$prefix.json"
 }
 
@@ -1239,6 +1241,47 @@ PYEOF
     scenario_cleanup
 }
 
+# Cookies (curl's cookie jar), Basic auth challenge and retry, redirect chains and CORS answers
+# from tools/http_app_server.py; each part on its own keep-alive connection.
+scenario_http_cookies_auth_redirect() {
+    log "cookies, Basic auth, redirect chains, CORS (python app server + curl)"
+    local ns=$NSP-app d=$WORK/app
+    ns_new app
+    mkdir -p "$d"
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/http_app_server.py" 127.0.0.1 8001 --log "$d/server.log"
+    wait_for "http_app_server" listening "$ns" 8001
+    local r="--resolve localhost:8001:127.0.0.1" u=http://localhost:8001 o="Origin: http://app.localhost:3000"
+    : >"$d/jar"
+    tcpdump_start "$ns" "$CAP/http-cookies-auth-redirect.pcap" -i lo "tcp port 8001"
+    curl_run "$ns" "$d/cookies" --local-port 40083 $r -b "$d/jar" -c "$d/jar" \
+        "$u/cookies/set" "$u/cookies/check" "$u/admin/page"
+    curl_run "$ns" "$d/auth" --local-port 40084 $r --anyauth -u user:pass "$u/auth/basic"
+    curl_run "$ns" "$d/redir" --local-port 40085 $r -L --post301 --post302 -d hello=world "$u/r/301/302/303/307/308"
+    curl_run "$ns" "$d/redir2" --local-port 40086 $r -L -d hello=world "$u/r/307/308"
+    CURL_OK_RC=47 curl_run "$ns" "$d/loop" --local-port 40087 $r -L --max-redirs 3 "$u/loop"
+    curl_run "$ns" "$d/cors" --local-port 40088 $r \
+        -X OPTIONS -H "$o" -H "Access-Control-Request-Method: PUT" -H "Access-Control-Request-Headers: content-type" "$u/api/item" \
+        --next --local-port 40088 $r -X PUT -H "$o" -H "Content-Type: application/json" -d '{"name":"x"}' "$u/api/item" \
+        --next --local-port 40088 $r -X OPTIONS -H "$o" -H "Access-Control-Request-Method: DELETE" "$u/api/strict" \
+        --next --local-port 40088 $r -H "$o" -b "sessionid=4f2c9a1b7e" "$u/api/cred"
+    tcpdump_stop_all
+    local p port streams=() txs=()
+    for p in cookies:40083 auth:40084 redir:40085 redir2:40086 loop:40087 cors:40088; do
+        port=${p#*:}; p=${p%%:*}
+        tx_curl "$d/$p" "127.0.0.1:$port" 127.0.0.1:8001 --headers
+        streams+=(--stream "127.0.0.1:$port 127.0.0.1:8001 $d/$p $(curl_source "$d/$p")")
+        txs+=(--transactions "$d/$p.tx.json")
+    done
+    cp "$d/jar" "$d/jar.final"
+    "$PY" "$TOOLS/cookie_cors_facts.py" --cookies "$d/cookies.tx.json" "$d/jar.final" --auth "$d/auth.tx.json" \
+        --redirects "$d/redir.tx.json" "$d/redir2.tx.json" "$d/loop.tx.json" --cors "$d/cors.tx.json" >"$d/details.json"
+    fact --file http-cookies-auth-redirect.pcap --software "curl 7.88 (cookie jar, --anyauth, -L) -> Python 3.11 http.server (tools/http_app_server.py), tcpdump -i lo" \
+        --shows "6 keep-alive connections to localhost:8001: (1) Set-Cookie with Path, Domain, Max-Age, Expires, Secure, HttpOnly, SameSite=None/Lax/Strict, __Host- and __Secure- prefixes, a sessionid without HttpOnly, a Path=/admin cookie and an invalid __Host- cookie with Domain; curl's jar sends them back on /cookies/check (without the /admin one) and /admin/page; (2) 401 with WWW-Authenticate: Basic realm=\"x\", then the retry with Authorization: Basic (200); (3) POST through 301 and 302 (--post301/--post302), 303 turns it into GET, 307, 308, 200; (4) POST through 307 and 308 keeps method and body; (5) a 302 loop stopped by --max-redirs 3 (curl exit 47); (6) CORS: allowed preflight for PUT and the PUT, a preflight that does not allow DELETE, and a credentialed GET answered with Access-Control-Allow-Origin: *" \
+        "${streams[@]}" "${txs[@]}" --note-file "$d/details.json" \
+        --note "the CORS decisions in details are the Fetch standard's rules applied to the recorded headers (curl itself does not enforce CORS)"
+    scenario_cleanup
+}
+
 # ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
@@ -1285,7 +1328,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      http_pipelining http_chunked http_100_continue http_encodings http10_close
      websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth
      http_cache_range websocket_features websocket_deflate_contexts
-     websocket_bad h2c_upgrade connect_tls)
+     websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

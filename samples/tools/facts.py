@@ -452,6 +452,18 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `legs` (`client_to_proxy` and `proxy_to_server`: `connection`, `first_record_offset`,
   `records[]` carrying the ClientHello (`offset`, `header_hex`, `length`),
   `client_hello_equals_client_log`; `tunnel_bytes_identical_on_both_legs`).
+- `details` of http-cookies-auth-redirect: `cookies` (`set_cookies[]`: `line`, `name`,
+  `value`, `attributes` (`[name, value or true]` in order), `set_by` (`index`, `target`),
+  `stored_by_curl`, `jar_entry` (curl's jar line: `domain`, `include_subdomains`, `path`,
+  `secure`, `expires`, `session`, `name`, `value`, `httponly`), `sent_on` / `not_sent_on`
+  (request indices on that connection); `requests[]` (`index`, `target`, `cookie_header`,
+  `names` as curl sent them); `jar`; `notes`), `auth[]` (`index`, `target`, `status`,
+  `www_authenticate`, `authorization`, `decoded`), `redirect_chains[]` (`client`, `hops[]`:
+  `index`, `method`, `target`, `request_body_bytes`, `status`, `location`), `cors[]` (`index`,
+  `kind` (`preflight` / `actual request`), `method`, `target`, `origin`, `status`,
+  `credentialed` (the request carried cookies), `access_control_*` request and response
+  fields, `browser_decision` (`allowed` / `blocked`), `reasons[]`, `rule`): the decision is
+  the Fetch standard's CORS rule applied to the recorded headers, not a browser's output.
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -557,6 +569,8 @@ Files in this directory besides the captures:
   bytes; `frames` parses both directions into HTTP/2 frames.
 - `tools/tls_hello.py`: ClientHello/ServerHello facts from curl's trace of its TLS
   handshake messages, and where that ClientHello sits in a captured stream.
+- `tools/http_app_server.py`: http.server with cookies, Basic auth, redirect chains and CORS
+  answers; `tools/cookie_cors_facts.py`: its cookie, auth, redirect and CORS facts.
 - `tools/facts.py`: writes `expected.json` and this README.
 """
 

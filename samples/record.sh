@@ -6,7 +6,7 @@
 #
 # Needs root (network namespaces, tcpdump) and: tcpdump, tshark, capinfos, mergecap, nginx,
 # curl, iproute2, python3 with `websockets`, `brotli` and `h2` (pip install websockets brotli h2),
-# tinyproxy, microsocks.
+# tinyproxy, microsocks, openssl, chromium (browser_cors only).
 #
 # Network rules kept here: every scenario runs in network namespaces this script creates
 # (hs<PID>-*), so "loopback" traffic is the loopback of a private namespace and two-host
@@ -1282,6 +1282,95 @@ scenario_http_cookies_auth_redirect() {
     scenario_cleanup
 }
 
+# A real browser's CORS: headless Chromium loads a page from http://127.0.0.1:8002 whose script
+# fetch()es http://127.0.0.2:8003 three times (preflight allowed; preflight without the custom
+# header; credentialed request answered with '*'). Chromium's client ports are ephemeral; the
+# bytes of every connection come from the servers' own logs (tools/cors_lab_server.py).
+scenario_browser_cors() {
+    log "headless chromium cross-origin fetch with preflights"
+    local ns=$NSP-bcors d=$WORK/bcors
+    ns_new bcors
+    mkdir -p "$d/profile"
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/cors_lab_server.py" --page 127.0.0.1:8002 --api 127.0.0.2:8003 --log "$d/srv"
+    wait_for "cors_lab_server page" listening "$ns" 8002
+    wait_for "cors_lab_server api" listening "$ns" 8003
+    tcpdump_start "$ns" "$CAP/browser-cors.pcap" -i lo "tcp port 8002 or tcp port 8003"
+    # --virtual-time-budget: headless waits (in virtual time) for the page's fetches before
+    # --dump-dom prints the DOM; timeout bounds the real time
+    ip netns exec "$ns" timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$d/profile" \
+        --enable-logging=stderr --v=0 --virtual-time-budget=5000 --dump-dom http://127.0.0.1:8002/page.html \
+        >"$d/dom.html" 2>"$d/chromium.log"
+    tcpdump_stop_all
+    chromium --version >"$d/version.txt" 2>/dev/null
+    local f base peer origin server streams=() txs=()
+    for f in "$d"/srv.*.peer; do
+        base=${f%.peer}
+        [ -s "$base.sent" ] || continue   # a connection Chromium opened but never used
+        peer=$(tr -d '\n' <"$f")
+        origin=$(basename "$base" | cut -d. -f2)
+        server=$([ "$origin" = page ] && echo 127.0.0.1:8002 || echo 127.0.0.2:8003)
+        tx_log "$base" "$peer" "$server" cors_lab_server.py-log --headers
+        streams+=(--stream "$peer $server $base cors_lab_server.py-log")
+        txs+=(--transactions "$base.tx.json")
+    done
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import glob, json, re, sys
+d = sys.argv[1]
+dom = open(d + "/dom.html").read()
+pre = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S).group(1)
+results = [l for l in pre.split("\n") if l]
+console = [re.sub(r"^\[[^\]]*\] ", "", l.rstrip("\n")) for l in open(d + "/chromium.log", errors="replace")
+           if ":CONSOLE" in l]
+reqs = [json.loads(l) for l in open(d + "/srv.requests.jsonl")]
+conns = []
+for f in sorted(glob.glob(d + "/srv.*.peer")):
+    base = f[:-5]
+    name = base.rsplit("/", 1)[1]
+    peer = open(f).read().strip()
+    origin = name.split(".")[1]
+    used = [f"{r['method']} {r['path']}" for r in reqs if r["peer"] == peer and r["origin"] == origin]
+    conns.append({"origin": "http://127.0.0.1:8002" if origin == "page" else "http://127.0.0.2:8003",
+                  "client": peer, "requests": used,
+                  "note": None if used else "opened by Chromium but never used (no bytes)"})
+def sent(method, path):
+    return any(r["method"] == method and r["path"] == path and r["origin"] == "api" for r in reqs)
+def reason(url):
+    return next((re.search(r'"(.*)", source:', c).group(1) for c in console
+                 if "blocked by CORS policy" in c and url in c), None)
+cases = [
+    {"name": "allowed", "fetch": "fetch(api + '/api/allowed', {headers: {'X-Hopscope': '1'}})",
+     "preflight_sent": sent("OPTIONS", "/api/allowed"), "actual_request_sent": sent("GET", "/api/allowed"),
+     "rule": "a non-safelisted request header (X-Hopscope) needs a preflight; the preflight allows the origin, GET and the header"},
+    {"name": "denied", "fetch": "fetch(api + '/api/denied', {headers: {'X-Hopscope': '1'}})",
+     "preflight_sent": sent("OPTIONS", "/api/denied"), "actual_request_sent": sent("GET", "/api/denied"),
+     "rule": "blocked: the preflight response does not list x-hopscope in Access-Control-Allow-Headers, so the browser never sends the GET"},
+    {"name": "credentialed-star", "fetch": "fetch(api + '/api/cred', {credentials: 'include'})",
+     "preflight_sent": sent("OPTIONS", "/api/cred"), "actual_request_sent": sent("GET", "/api/cred"),
+     "rule": "blocked: a credentialed response must name the origin; Access-Control-Allow-Origin '*' is refused even with Allow-Credentials: true (a simple GET: no preflight, the request is sent and the response withheld from the script)"},
+]
+for c in cases:
+    line = next(r for r in results if r.startswith(c["name"] + ":"))
+    c["page_result"] = line
+    c["browser_decision"] = "allowed" if ": allowed" in line else "blocked"
+    c["console_reason"] = reason("/api/" + c["name"].split("-")[0].replace("credentialed", "cred"))
+print(json.dumps({"browser": open(d + "/version.txt").read().strip(),
+                  "page": "http://127.0.0.1:8002/page.html", "api_origin": "http://127.0.0.2:8003",
+                  "cors_browser_cases": cases, "page_results": results,
+                  "console": console, "browser_connections": conns,
+                  "summary": "; ".join(f"{c['name']}: {c['browser_decision']} (preflight "
+                                       f"{'sent' if c['preflight_sent'] else 'not sent'}, request "
+                                       f"{'sent' if c['actual_request_sent'] else 'not sent'})"
+                                       + (f": {c['console_reason']}" if c["console_reason"] else "")
+                                       for c in cases)}, indent=1))
+PYEOF
+    fact --file browser-cors.pcap --software "Chromium $(cut -d' ' -f2 "$d/version.txt") headless (--dump-dom --virtual-time-budget) -> two Python 3.11 http.server origins (tools/cors_lab_server.py), tcpdump -i lo" \
+        --shows "a page from http://127.0.0.1:8002 whose script fetch()es http://127.0.0.2:8003: (1) with a custom header X-Hopscope: a real preflight OPTIONS allowed, then the GET; (2) the same header to /api/denied: the preflight answer lacks the header, the browser blocks it and never sends the GET; (3) credentials: 'include' to /api/cred answered with Access-Control-Allow-Origin: * and Allow-Credentials: true: sent (simple GET, no preflight) but blocked. Chromium uses a separate connection for the credentialed request" \
+        "${streams[@]}" "${txs[@]}" --note-file "$d/details.json" \
+        --note "Chromium's client ports are ephemeral (they change between runs); every connection's bytes come from the servers' own logs, and the transactions are split from those logs (the browser cannot log them); the allowed/blocked results are the page's own output (--dump-dom) and Chromium's console"
+    scenario_cleanup
+}
+
 # ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
@@ -1328,7 +1417,8 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      http_pipelining http_chunked http_100_continue http_encodings http10_close
      websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth
      http_cache_range websocket_features websocket_deflate_contexts
-     websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect)
+     websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect
+     browser_cors)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

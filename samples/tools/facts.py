@@ -464,6 +464,14 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `credentialed` (the request carried cookies), `access_control_*` request and response
   fields, `browser_decision` (`allowed` / `blocked`), `reasons[]`, `rule`): the decision is
   the Fetch standard's CORS rule applied to the recorded headers, not a browser's output.
+- `details` of browser-cors: `browser` (version), `page`, `api_origin`,
+  `cors_browser_cases[]` (`name`, `fetch` (the script's call), `preflight_sent` /
+  `actual_request_sent` (from the server's request log), `page_result` (the line the page
+  wrote, read with --dump-dom), `browser_decision` (`allowed` / `blocked`, what Chromium did),
+  `console_reason` (Chromium's CORS console message), `rule`), `page_results`, `console`
+  (Chromium's console lines), `browser_connections[]` (`origin`, `client`, `requests`, `note`
+  for a connection opened but never used). Stream source `cors_lab_server.py-log`: the
+  server's own log of each connection (the browser's ports are ephemeral).
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -571,6 +579,8 @@ Files in this directory besides the captures:
   handshake messages, and where that ClientHello sits in a captured stream.
 - `tools/http_app_server.py`: http.server with cookies, Basic auth, redirect chains and CORS
   answers; `tools/cookie_cors_facts.py`: its cookie, auth, redirect and CORS facts.
+- `tools/cors_lab_server.py`: the two origins of browser-cors (page with the fetch() script,
+  and the API), logging every connection's bytes.
 - `tools/facts.py`: writes `expected.json` and this README.
 """
 

@@ -5,8 +5,8 @@
 #   sudo samples/record.sh http_ipv6    # only the named scenario(s); other entries are kept
 #
 # Needs root (network namespaces, tcpdump) and: tcpdump, tshark, capinfos, mergecap, nginx,
-# curl, iproute2, python3 with `websockets` and `brotli` (pip install websockets brotli),
-# tinyproxy, microsocks.
+# curl, iproute2, python3 with `websockets`, `brotli` and `h2` (pip install websockets brotli h2),
+# tinyproxy, microsocks, openssl, chromium (browser_cors only).
 #
 # Network rules kept here: every scenario runs in network namespaces this script creates
 # (hs<PID>-*), so "loopback" traffic is the loopback of a private namespace and two-host
@@ -169,10 +169,12 @@ nginx_start() {   # nginx_start NS DIR PORT
 }
 
 curl_run() {   # curl_run NS TRACEPREFIX CURL-ARGS...   (one connection; bytes from --trace)
-    local ns=$1 prefix=$2; shift 2
+    local ns=$1 prefix=$2 rc=0; shift 2
     # no proxy from the environment; -x / --socks5 given by the scenario still apply
     ip netns exec "$ns" env -u http_proxy -u HTTP_PROXY -u https_proxy -u HTTPS_PROXY -u all_proxy \
-        -u ALL_PROXY -u no_proxy -u NO_PROXY curl -q -sS --trace "$prefix.trace" "$@" >"$prefix.body"
+        -u ALL_PROXY -u no_proxy -u NO_PROXY curl -q -sS --trace "$prefix.trace" "$@" >"$prefix.body" || rc=$?
+    # CURL_OK_RC: an exit code the scenario expects (e.g. 47 for --max-redirs)
+    if [ "$rc" != 0 ] && [ "$rc" != "${CURL_OK_RC:-}" ]; then echo "curl failed ($rc)" >&2; return "$rc"; fi
     "$PY" "$TOOLS/curl_trace_bytes.py" "$prefix.trace" "$prefix" >"$prefix.json"
 }
 
@@ -944,6 +946,432 @@ PYEOF
 }
 
 # ---------------------------------------------------------------------------------------------
+# Caching and ranges against nginx on one keep-alive connection: ETag / Last-Modified /
+# Cache-Control / Expires, conditional GETs (304), HEAD, 404, single and multi-part ranges
+# (206), an unsatisfiable range (416), gzip for one text/html file, and a download resumed
+# with `curl -C -` into the same output file.
+
+scenario_http_cache_range() {
+    log "http caching, conditional requests and ranges (nginx)"
+    local ns=$NSP-cache d=$WORK/cache
+    ns_new cache
+    NGINX_HTTP_EXTRA="gzip on; gzip_min_length 20;" \
+    NGINX_SERVER_EXTRA='etag on; expires 1h; add_header Cache-Control public; location = /doc.txt { default_type text/plain; }' \
+        nginx_setup "$d" 127.0.0.1:8080
+    text_file "$d/www/doc.txt" 3000 doc
+    "$PY" -c 'import hashlib, sys
+out = b"".join(hashlib.sha256(b"resume %d" % i).digest() for i in range(128))
+open(sys.argv[1], "wb").write(out[:4000])' "$d/www/resume.bin"
+    touch -d @1700000000 "$d/www"/*
+    nginx_start "$ns" "$d" 8080
+    # nginx's strong ETag is "<mtime hex>-<size hex>"; Last-Modified is the fixed mtime
+    local size etag lm u=http://127.0.0.1:8080 p="--local-port 40060"
+    size=$(stat -c %s "$d/www/doc.txt")
+    etag=$(printf '"%x-%x"' 1700000000 "$size")
+    lm="Tue, 14 Nov 2023 22:13:20 GMT"
+    rm -f "$d/resumed.out"
+    tcpdump_start "$ns" "$CAP/http-cache-range.pcap" -i lo "tcp port 8080"
+    curl_run "$ns" "$d/curl" $p "$u/doc.txt" -o "$d/full.out" \
+        --next $p -H "If-None-Match: $etag" "$u/doc.txt" -o "$d/inm.out" \
+        --next $p -H "If-Modified-Since: $lm" "$u/doc.txt" -o "$d/ims.out" \
+        --next $p -I "$u/doc.txt" -o "$d/head.out" \
+        --next $p "$u/nope.txt" -o "$d/404.out" \
+        --next $p -r 0-99 "$u/doc.txt" -o "$d/r1.out" \
+        --next $p -r 0-9,20-29 "$u/doc.txt" -o "$d/r2.out" \
+        --next $p -r 999999- "$u/doc.txt" -o "$d/r416.out" \
+        --next $p --compressed "$u/index.html" -o "$d/gz.out" \
+        --next $p -r 0-999 "$u/resume.bin" -o "$d/resumed.out" \
+        --next $p -C - "$u/resume.bin" -o "$d/resumed.out"
+    tcpdump_stop_all
+    tx_curl "$d/curl" 127.0.0.1:40060 127.0.0.1:8080 --headers \
+        --body "$d/full.out" --body - --body - --body - --body "$d/404.out" --body "$d/r1.out" \
+        --body "$d/r2.out" --body "$d/r416.out" --body "$d/gz.out" --body - --body -
+    "$PY" "$TOOLS/range_facts.py" "$d/curl.tx.json" "$d/curl.recv" "$d/www" "$d/resumed.out" >"$d/details.json"
+    fact --file http-cache-range.pcap --software "nginx 1.22 (etag on, expires 1h, add_header Cache-Control public, gzip on) + curl 7.88, one keep-alive connection, tcpdump -i lo" \
+        --shows "11 requests on one connection: GET /doc.txt (200 with ETag, Last-Modified, Expires, two Cache-Control lines 'max-age=3600' and 'public', Accept-Ranges), If-None-Match with that ETag (304), If-Modified-Since with that date (304), HEAD, a 404, Range bytes=0-99 (206 + Content-Range), Range bytes=0-9,20-29 (206 multipart/byteranges), Range bytes=999999- (416 + Content-Range: bytes */3000), index.html with Accept-Encoding (gzip, chunked, weak ETag), and resume.bin fetched with -r 0-999 and then resumed with -C - (Range: bytes=1000-) into the same file" \
+        --stream "127.0.0.1:40060 127.0.0.1:8080 $d/curl $(curl_source "$d/curl")" \
+        --transactions "$d/curl.tx.json" --note-file "$d/details.json"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
+# WebSocket frame-level samples (tools/ws_frames.py: the `websockets` Sans-IO protocol driven
+# one frame at a time). Both programs log every frame they wrote; tools/ws_facts.py merges the
+# two logs (and checks them against each other) into details.websocket_connections.
+
+ws_frames_run() {   # ws_frames_run NAME PORT LOCALPORT:PATH...
+    local name=$1 port=$2; shift 2
+    local ns=$NSP-$name d=$WORK/$name spec n=0
+    ns_new "$name"
+    mkdir -p "$d"
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/ws_frames.py" server 127.0.0.1 "$port" --log "$d/srv" --count $#
+    wait_for "ws_frames server" listening "$ns" "$port"
+    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port $port"
+    WS_CONNS=()
+    for spec in "$@"; do
+        n=$((n + 1))
+        ip netns exec "$ns" "$PY" "$TOOLS/ws_frames.py" client "ws://127.0.0.1:$port${spec#*:}" \
+            --local "127.0.0.1:${spec%%:*}" --log "$d/c$n"
+        wait_for "server log $n" test -e "$d/srv.$n.done"
+        WS_CONNS+=("$d/c$n.conn.json")
+    done
+    tcpdump_stop_all
+    n=0
+    for spec in "$@"; do
+        n=$((n + 1))
+        "$PY" "$TOOLS/ws_facts.py" connection --client-log "$d/c$n" --server-log "$d/srv.$n" \
+            --client "127.0.0.1:${spec%%:*}" --server "127.0.0.1:$port" \
+            --pcap "$CAP/$name.pcap" --port "$port" --out "$d/c$n.conn.json"
+        tx_log "$d/c$n" "127.0.0.1:${spec%%:*}" "127.0.0.1:$port" ws_frames.py-client-log --allow-trailing --headers
+    done
+    "$PY" "$TOOLS/ws_facts.py" merge "${WS_CONNS[@]}" >"$d/details.json"
+}
+
+scenario_websocket_features() {
+    log "websocket frame features: fragments, control frames between fragments, empty continuation, pongs, close 1001"
+    local d=$WORK/websocket-features
+    ws_frames_run websocket-features 8770 40061:/features
+    fact --file websocket-features.pcap --software "tools/ws_frames.py client and server (Python websockets 17 Sans-IO protocol, one frame per call, no compression), tcpdump -i lo" \
+        --shows "one WebSocket connection without extensions: the client sends a text message in 3 fragments with a ping between the first two, a binary message of 600 bytes in 3 fragments (16-bit lengths), a text message ending with an empty final continuation frame, a ping with a payload, an unsolicited pong, then close 1001 'going away'; the server echoes message 1 in one frame, message 2 in 2 fragments with its own ping between them, message 3 as a full frame plus an empty final continuation, answers the pong with an unsolicited pong of its own, pongs every ping and echoes the close" \
+        --stream "127.0.0.1:40061 127.0.0.1:8770 $d/c1 ws_frames.py-client-log" \
+        --transactions "$d/c1.tx.json" --note-file "$d/details.json"
+    scenario_cleanup
+}
+
+scenario_websocket_deflate_contexts() {
+    log "websocket permessage-deflate with and without context takeover"
+    local d=$WORK/websocket-deflate-contexts
+    ws_frames_run websocket-deflate-contexts 8771 40062:/deflate-takeover 40063:/deflate-no-takeover
+    fact --file websocket-deflate-contexts.pcap --software "tools/ws_frames.py client and server (Python websockets 17 Sans-IO protocol with permessage-deflate), tcpdump -i lo" \
+        --shows "two WebSocket connections with permessage-deflate: (1) default offer (context takeover), (2) client_no_context_takeover; server_no_context_takeover; server_max_window_bits=10. On each the client sends the same 141-byte text 4 times (with takeover the repeats shrink to 5-6 compressed bytes, without they stay 120), one compressed text in 3 fragments (RSV1 only on the first), one text sent without compression (RSV1 clear) on the compressed connection, a 1024-byte binary message, close 1000; the server echoes each the same way" \
+        --stream "127.0.0.1:40062 127.0.0.1:8771 $d/c1 ws_frames.py-client-log" \
+        --stream "127.0.0.1:40063 127.0.0.1:8771 $d/c2 ws_frames.py-client-log" \
+        --transactions "$d/c1.tx.json" --transactions "$d/c2.tx.json" --note-file "$d/details.json"
+    scenario_cleanup
+}
+
+# WebSocket protocol violations, one connection per case (tools/ws_bad.py: raw sockets on both
+# ends after a real upgrade handshake; the receiving side fails the connection).
+scenario_websocket_bad() {
+    log "websocket protocol violations (raw sockets)"
+    local name=websocket-bad ns=$NSP-wsbad d=$WORK/wsbad base=40064 port=8772
+    ns_new wsbad
+    mkdir -p "$d"
+    "$PY" "$TOOLS/ws_bad.py" cases --verdicts >"$d/cases.json"
+    local cases=() c i streams=() txs=() conns=()
+    mapfile -t cases < <(json_get "$d/cases.json" '"\n".join(c["case"] for c in d)')
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/ws_bad.py" server 127.0.0.1 $port --log "$d/srv"
+    wait_for "ws_bad server" listening "$ns" $port
+    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port $port"
+    ip netns exec "$ns" "$PY" "$TOOLS/ws_bad.py" client 127.0.0.1:$port --local-base $base --log "$d/c"
+    wait_for "server logs" test -e "$d/srv.${cases[-1]}.done"
+    tcpdump_stop_all
+    for i in "${!cases[@]}"; do
+        c=${cases[$i]}
+        "$PY" "$TOOLS/ws_facts.py" connection --client-log "$d/c.$c" --server-log "$d/srv.$c" \
+            --client "127.0.0.1:$((base + i))" --server 127.0.0.1:$port --case-json "$d/cases.json" \
+            --pcap "$CAP/$name.pcap" --port $port --out "$d/$c.conn.json"
+        tx_log "$d/c.$c" "127.0.0.1:$((base + i))" 127.0.0.1:$port ws_bad.py-client-log --allow-trailing --headers
+        streams+=(--stream "127.0.0.1:$((base + i)) 127.0.0.1:$port $d/c.$c ws_bad.py-client-log")
+        txs+=(--transactions "$d/c.$c.tx.json")
+        conns+=("$d/$c.conn.json")
+    done
+    "$PY" "$TOOLS/ws_facts.py" merge "${conns[@]}" >"$d/details.json"
+    fact --file websocket-bad.pcap --software "tools/ws_bad.py raw-socket WebSocket client and server (frames built byte by byte), tcpdump -i lo" \
+        --shows "${#cases[@]} connections, each a real upgrade handshake followed by one protocol violation: unmasked client frame, masked server frame, RSV1 without an extension, reserved opcode 0x3, ping with a 126-byte payload, fragmented ping, continuation without a start, a new text frame inside an unfinished fragmented message, invalid UTF-8 in a text frame, close code 1005 on the wire, close code 999, a 1-byte close payload, a non-minimal length (126 + 16-bit 5), a data frame after the close; then a 101 whose Sec-WebSocket-Accept is wrong and one whose subprotocol was not offered (the client closes TCP). The receiving side answers each frame violation with close 1002 (1007 for the bad UTF-8, 1000 for the close followed by data)" \
+        "${streams[@]}" "${txs[@]}" --note-file "$d/details.json"
+    scenario_cleanup
+}
+
+# HTTP/2 over cleartext via the HTTP/1.1 Upgrade (curl --http2 on http://): the first request
+# carries Upgrade: h2c + HTTP2-Settings, the server answers 101 and then stream 1 in HTTP/2;
+# the second URL reuses the connection as stream 3.
+scenario_h2c_upgrade() {
+    log "h2c upgrade: curl --http2 -> tools/h2c_server.py (h2 library)"
+    local ns=$NSP-h2c d=$WORK/h2c
+    ns_new h2c
+    mkdir -p "$d"
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/h2c_server.py" serve 127.0.0.1 8773 --log "$d/srv"
+    wait_for "h2c_server" listening "$ns" 8773
+    tcpdump_start "$ns" "$CAP/h2c-upgrade.pcap" -i lo "tcp port 8773"
+    ip netns exec "$ns" env -u http_proxy -u HTTP_PROXY -u all_proxy -u ALL_PROXY curl -q -sS -v --http2 \
+        --local-port 40080 http://127.0.0.1:8773/one.txt -o "$d/one.out" \
+        http://127.0.0.1:8773/two.json -o "$d/two.out" 2>"$d/curl.verbose"
+    wait_for "h2c server log" test -e "$d/srv.1.done"
+    tcpdump_stop_all
+    "$PY" "$TOOLS/h2c_server.py" frames "$d/srv.1" >"$d/frames.json"
+    tx_log "$d/srv.1" 127.0.0.1:40080 127.0.0.1:8773 h2c_server.py-log --allow-trailing --headers
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import hashlib, json, re, sys
+d = sys.argv[1]
+fr = json.load(open(d + "/frames.json"))
+ev = json.load(open(d + "/srv.1.events.json"))
+# curl's own decoded bodies must be what the server's DATA frames carried
+for s, out in zip(fr["streams"], ("one.out", "two.out")):
+    b = open(f"{d}/{out}", "rb").read()
+    assert hashlib.sha256(b).hexdigest() == s["response_body_sha256"], s
+    s["client_output_agrees"] = True
+verbose = [l.rstrip("\n") for l in open(d + "/curl.verbose", encoding="latin-1")
+           if re.match(r"^\* (Received 101|Using Stream ID|Re-using|Copying HTTP/2)|^< HTTP/", l)]
+verbose = [re.sub(r" \(easy handle 0x[0-9a-f]+\)", "", l) for l in verbose]
+fr["h2_events"] = ev
+fr["client_verbose"] = verbose
+fr["summary"] = ("101 then HTTP/2; frames client->server: "
+                 + ", ".join(f"{k} x{v}" for k, v in fr["frame_counts"]["client_to_server"].items())
+                 + "; server->client: "
+                 + ", ".join(f"{k} x{v}" for k, v in fr["frame_counts"]["server_to_client"].items())
+                 + "; streams: " + ", ".join(f"{s['stream_id']} {s['method']} {s['path']} -> {s['status']} "
+                                             f"({s['response_body_bytes']} B, {s['opened_by']})"
+                                             for s in fr["streams"]))
+print(json.dumps({"h2c": fr, "summary": fr.pop("summary")}, indent=1))
+PYEOF
+    fact --file h2c-upgrade.pcap --software "curl 7.88 --http2 (nghttp2 1.52) -> tools/h2c_server.py (Python h2 4.x, sans-IO), tcpdump -i lo" \
+        --shows "one connection: GET /one.txt over HTTP/1.1 with Upgrade: h2c and HTTP2-Settings, the server's 101 Switching Protocols, then HTTP/2 in both directions (client preface after the request head, SETTINGS both ways, stream 1 answers the upgraded request, stream 3 is a second GET /two.json sent as HTTP/2 HEADERS on the same connection); curl closes without GOAWAY" \
+        --stream "127.0.0.1:40080 127.0.0.1:8773 $d/srv.1 h2c_server.py-log" \
+        --transactions "$d/srv.1.tx.json" --note-file "$d/details.json" \
+        --note "the stream bytes are the server's log (curl's --trace shows HTTP/2 decoded, not the wire bytes); the HTTP/2 frames are parsed from those bytes with hyperframe/hpack"
+    scenario_cleanup
+}
+
+# TLS through an HTTP CONNECT tunnel: curl -p -x tinyproxy -> nginx (ssl, http2) on localhost,
+# once with --http2 (ALPN h2, http/1.1) and once with --http1.1 (ALPN http/1.1). The ClientHello
+# facts come from curl's --trace (its TLS library's record of the handshake messages) and are
+# checked to be exactly the bytes in both legs of the capture.
+scenario_connect_tls() {
+    log "CONNECT tunnel carrying TLS (tinyproxy -> nginx ssl), ALPN h2 and http/1.1"
+    local ns=$NSP-ctls d=$WORK/ctls
+    ns_new ctls
+    mkdir -p "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null
+    NGINX_SERVER_EXTRA="server_name localhost; ssl_protocols TLSv1.2 TLSv1.3; ssl_certificate $d/cert.pem; ssl_certificate_key $d/key.pem;" \
+        nginx_setup "$d" "127.0.0.1:8443 ssl http2"
+    nginx_start "$ns" "$d" 8443
+    cat >"$d/tinyproxy.conf" <<EOF2
+User root
+Group root
+Port 8888
+Listen 127.0.0.1
+Timeout 30
+MaxClients 8
+Allow 127.0.0.1
+ConnectPort 8443
+LogLevel Info
+LogFile "$d/logs/tinyproxy.log"
+PidFile "$d/tinyproxy.pid"
+EOF2
+    start_bg ip netns exec "$ns" tinyproxy -d -c "$d/tinyproxy.conf" 2>>"$d/logs/tinyproxy.stderr"
+    wait_for "tinyproxy" listening "$ns" 8888
+    tcpdump_start "$ns" "$CAP/connect-tls.pcap" -i lo "tcp port 8888 or tcp port 8443"
+    curl_run "$ns" "$d/h2" --local-port 40081 -k -p -x http://127.0.0.1:8888 --http2 --tls-max 1.2 \
+        https://localhost:8443/index.html -o "$d/h2.out"
+    curl_run "$ns" "$d/h1" --local-port 40082 -k -p -x http://127.0.0.1:8888 --http1.1 \
+        https://localhost:8443/style.css -o "$d/h1.out"
+    tcpdump_stop_all
+    local p
+    for p in h2 h1; do
+        "$PY" "$TOOLS/tls_hello.py" curl-trace "$d/$p.trace" >"$d/$p.hello.json"
+        tx_curl "$d/$p" "127.0.0.1:$([ $p = h2 ] && echo 40081 || echo 40082)" 127.0.0.1:8888 --allow-trailing --headers
+    done
+    "$PY" - "$d" "$CAP/connect-tls.pcap" "$TOOLS" <<'PYEOF' >"$d/details.json"
+import hashlib, json, subprocess, sys
+d, pcap, tools = sys.argv[1:4]
+sys.path.insert(0, tools)
+from facts import follow_bytes, tshark, endpoint  # noqa: E402
+out, _ = tshark(pcap, "-T", "fields", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src",
+                "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tcp.flags")
+syn = [r.split("\t") for r in out.splitlines() if r.split("\t")[5] == "0x0002"]
+upstream = [(r[0], endpoint(r[1], r[2], r[3])) for r in syn if r[4] == "8443"]
+conns = []
+for i, (p, port) in enumerate((("h2", 40081), ("h1", 40082))):
+    client = f"127.0.0.1:{port}"
+    idx = next(r[0] for r in syn if endpoint(r[1], r[2], r[3]) == client)
+    c, s = follow_bytes(pcap, idx, client)
+    tx = json.load(open(f"{d}/{p}.tx.json"))[0]
+    tc, ts = open(f"{d}/{p}.sent", "rb").read(), open(f"{d}/{p}.recv", "rb").read()
+    # curl traced the CONNECT exchange in clear: the captured stream must start with it
+    creq, cresp = tx["request_head_bytes"], tx["response_head_bytes"]
+    assert c[:creq] == tc[:creq] and s[:cresp] == ts[:cresp], p
+    open(f"{d}/{p}.tun.sent", "wb").write(c)
+    open(f"{d}/{p}.tun.recv", "wb").write(s)
+    hello = json.load(open(f"{d}/{p}.hello.json"))
+    open(f"{d}/{p}.c.bin", "wb").write(c)
+    legs = {}
+    f1 = json.loads(subprocess.run([sys.executable, f"{tools}/tls_hello.py", "find-in-stream", f"{d}/{p}.c.bin",
+                                    hello["client_hello_hex"]], capture_output=True, text=True, check=True).stdout)
+    legs["client_to_proxy"] = dict(f1, connection=client)
+    uidx, uclient = upstream[i]
+    uc, us = follow_bytes(pcap, uidx, uclient)
+    open(f"{d}/{p}.u.bin", "wb").write(uc)
+    f2 = json.loads(subprocess.run([sys.executable, f"{tools}/tls_hello.py", "find-in-stream", f"{d}/{p}.u.bin",
+                                    hello["client_hello_hex"]], capture_output=True, text=True, check=True).stdout)
+    legs["proxy_to_server"] = dict(f2, connection=uclient, note="tinyproxy's own connection; ephemeral port")
+    assert f1["client_hello_equals_client_log"] and f2["client_hello_equals_client_log"], p
+    assert f1["bytes_before_tls"] == creq and f2["bytes_before_tls"] == 0
+    # the tunnelled bytes are the same on both legs
+    legs["tunnel_bytes_identical_on_both_legs"] = c[creq:] == uc and s[cresp:] == us
+    ch = hello["client_hello"]
+    conns.append({"client": client, "proxy": "127.0.0.1:8888", "origin": "localhost:8443 (127.0.0.1)",
+                  "curl_option": "--http2 --tls-max 1.2" if p == "h2" else "--http1.1",
+                  "connect_request_line": f"{tx['method']} {tx['target']} {tx['version']}",
+                  "connect_request_headers": tx["request_headers"],
+                  "connect_response_status": tx["status"], "connect_response_reason": tx["reason"],
+                  "connect_response_headers": tx["response_headers"],
+                  "tls_stream_offset_client": creq, "tls_stream_offset_server": cresp,
+                  "client_hello": ch, "client_hello_hex": hello["client_hello_hex"],
+                  "server_hello": hello["server_hello"], "alpn_selected": hello["alpn_selected"],
+                  "curl_info": hello["curl_info"], "legs": legs,
+                  "client_hello_source": hello["source"]})
+print(json.dumps({"connect_tls_connections": conns, "summary": "; ".join(
+    f"{c['client']} {c['curl_option']}: {c['connect_request_line']} -> {c['connect_response_status']} "
+    f"{c['connect_response_reason']}; ClientHello SNI {c['client_hello'].get('sni')}, ALPN "
+    f"{c['client_hello'].get('alpn')}, offered versions {c['client_hello']['offered_versions']} "
+    f"(from {c['client_hello']['offered_versions_from']}); "
+    f"server chose {c['server_hello']['selected_version']} {c['server_hello']['cipher_suite']}, ALPN "
+    f"{c['alpn_selected']}" + (" (in the clear ServerHello)" if c["server_hello"].get("alpn")
+                               else " (in the encrypted EncryptedExtensions)") for c in conns)}, indent=1))
+PYEOF
+    fact --file connect-tls.pcap --software "curl 7.88 (OpenSSL 3.0) -k -p -x -> tinyproxy 1.11 (CONNECT) -> nginx 1.22 (ssl, http2, self-signed cert for localhost), tcpdump -i lo" \
+        --shows "2 CONNECT tunnels to localhost:8443, each carrying TLS with SNI 'localhost': curl --http2 --tls-max 1.2 (ALPN h2, http/1.1; TLS 1.2, so nginx's choice h2 is in the clear ServerHello) and curl --http1.1 (ALPN http/1.1 only, supported_versions offers TLS 1.3; TLS 1.3, the ALPN answer is encrypted); plus tinyproxy's own connections to nginx carrying the same TLS bytes" \
+        --stream "127.0.0.1:40081 127.0.0.1:8888 $d/h2.tun tshark-follow+curl--trace" \
+        --stream "127.0.0.1:40082 127.0.0.1:8888 $d/h1.tun tshark-follow+curl--trace" \
+        --follow-server 127.0.0.1:8443 \
+        --transactions "$d/h2.tx.json" --transactions "$d/h1.tx.json" --note-file "$d/details.json" \
+        --note "curl does not log TLS records as bytes: the client connections' bytes are tshark's follow, checked to start with exactly the CONNECT exchange curl traced and to carry exactly the ClientHello curl's TLS library logged; the proxy->nginx connections use ephemeral ports, bytes from tshark's follow"
+    scenario_cleanup
+}
+
+# Cookies (curl's cookie jar), Basic auth challenge and retry, redirect chains and CORS answers
+# from tools/http_app_server.py; each part on its own keep-alive connection.
+scenario_http_cookies_auth_redirect() {
+    log "cookies, Basic auth, redirect chains, CORS (python app server + curl)"
+    local ns=$NSP-app d=$WORK/app
+    ns_new app
+    mkdir -p "$d"
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/http_app_server.py" 127.0.0.1 8001 --log "$d/server.log"
+    wait_for "http_app_server" listening "$ns" 8001
+    local r="--resolve localhost:8001:127.0.0.1" u=http://localhost:8001 o="Origin: http://app.localhost:3000"
+    : >"$d/jar"
+    tcpdump_start "$ns" "$CAP/http-cookies-auth-redirect.pcap" -i lo "tcp port 8001"
+    curl_run "$ns" "$d/cookies" --local-port 40083 $r -b "$d/jar" -c "$d/jar" \
+        "$u/cookies/set" "$u/cookies/check" "$u/admin/page"
+    curl_run "$ns" "$d/auth" --local-port 40084 $r --anyauth -u user:pass "$u/auth/basic"
+    curl_run "$ns" "$d/redir" --local-port 40085 $r -L --post301 --post302 -d hello=world "$u/r/301/302/303/307/308"
+    curl_run "$ns" "$d/redir2" --local-port 40086 $r -L -d hello=world "$u/r/307/308"
+    CURL_OK_RC=47 curl_run "$ns" "$d/loop" --local-port 40087 $r -L --max-redirs 3 "$u/loop"
+    curl_run "$ns" "$d/cors" --local-port 40088 $r \
+        -X OPTIONS -H "$o" -H "Access-Control-Request-Method: PUT" -H "Access-Control-Request-Headers: content-type" "$u/api/item" \
+        --next --local-port 40088 $r -X PUT -H "$o" -H "Content-Type: application/json" -d '{"name":"x"}' "$u/api/item" \
+        --next --local-port 40088 $r -X OPTIONS -H "$o" -H "Access-Control-Request-Method: DELETE" "$u/api/strict" \
+        --next --local-port 40088 $r -H "$o" -b "sessionid=4f2c9a1b7e" "$u/api/cred"
+    tcpdump_stop_all
+    local p port streams=() txs=()
+    for p in cookies:40083 auth:40084 redir:40085 redir2:40086 loop:40087 cors:40088; do
+        port=${p#*:}; p=${p%%:*}
+        tx_curl "$d/$p" "127.0.0.1:$port" 127.0.0.1:8001 --headers
+        streams+=(--stream "127.0.0.1:$port 127.0.0.1:8001 $d/$p $(curl_source "$d/$p")")
+        txs+=(--transactions "$d/$p.tx.json")
+    done
+    cp "$d/jar" "$d/jar.final"
+    "$PY" "$TOOLS/cookie_cors_facts.py" --cookies "$d/cookies.tx.json" "$d/jar.final" --auth "$d/auth.tx.json" \
+        --redirects "$d/redir.tx.json" "$d/redir2.tx.json" "$d/loop.tx.json" --cors "$d/cors.tx.json" >"$d/details.json"
+    fact --file http-cookies-auth-redirect.pcap --software "curl 7.88 (cookie jar, --anyauth, -L) -> Python 3.11 http.server (tools/http_app_server.py), tcpdump -i lo" \
+        --shows "6 keep-alive connections to localhost:8001: (1) Set-Cookie with Path, Domain, Max-Age, Expires, Secure, HttpOnly, SameSite=None/Lax/Strict, __Host- and __Secure- prefixes, a sessionid without HttpOnly, a Path=/admin cookie and an invalid __Host- cookie with Domain; curl's jar sends them back on /cookies/check (without the /admin one) and /admin/page; (2) 401 with WWW-Authenticate: Basic realm=\"x\", then the retry with Authorization: Basic (200); (3) POST through 301 and 302 (--post301/--post302), 303 turns it into GET, 307, 308, 200; (4) POST through 307 and 308 keeps method and body; (5) a 302 loop stopped by --max-redirs 3 (curl exit 47); (6) CORS: allowed preflight for PUT and the PUT, a preflight that does not allow DELETE, and a credentialed GET answered with Access-Control-Allow-Origin: *" \
+        "${streams[@]}" "${txs[@]}" --note-file "$d/details.json" \
+        --note "the CORS decisions in details are the Fetch standard's rules applied to the recorded headers (curl itself does not enforce CORS)"
+    scenario_cleanup
+}
+
+# A real browser's CORS: headless Chromium loads a page from http://127.0.0.1:8002 whose script
+# fetch()es http://127.0.0.2:8003 three times (preflight allowed; preflight without the custom
+# header; credentialed request answered with '*'). Chromium's client ports are ephemeral; the
+# bytes of every connection come from the servers' own logs (tools/cors_lab_server.py).
+scenario_browser_cors() {
+    log "headless chromium cross-origin fetch with preflights"
+    local ns=$NSP-bcors d=$WORK/bcors
+    ns_new bcors
+    mkdir -p "$d/profile"
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/cors_lab_server.py" --page 127.0.0.1:8002 --api 127.0.0.2:8003 --log "$d/srv"
+    wait_for "cors_lab_server page" listening "$ns" 8002
+    wait_for "cors_lab_server api" listening "$ns" 8003
+    tcpdump_start "$ns" "$CAP/browser-cors.pcap" -i lo "tcp port 8002 or tcp port 8003"
+    # --virtual-time-budget: headless waits (in virtual time) for the page's fetches before
+    # --dump-dom prints the DOM; timeout bounds the real time
+    ip netns exec "$ns" timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$d/profile" \
+        --enable-logging=stderr --v=0 --virtual-time-budget=5000 --dump-dom http://127.0.0.1:8002/page.html \
+        >"$d/dom.html" 2>"$d/chromium.log"
+    tcpdump_stop_all
+    chromium --version >"$d/version.txt" 2>/dev/null
+    local f base peer origin server streams=() txs=()
+    for f in "$d"/srv.*.peer; do
+        base=${f%.peer}
+        [ -s "$base.sent" ] || continue   # a connection Chromium opened but never used
+        peer=$(tr -d '\n' <"$f")
+        origin=$(basename "$base" | cut -d. -f2)
+        server=$([ "$origin" = page ] && echo 127.0.0.1:8002 || echo 127.0.0.2:8003)
+        tx_log "$base" "$peer" "$server" cors_lab_server.py-log --headers
+        streams+=(--stream "$peer $server $base cors_lab_server.py-log")
+        txs+=(--transactions "$base.tx.json")
+    done
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import glob, json, re, sys
+d = sys.argv[1]
+dom = open(d + "/dom.html").read()
+pre = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S).group(1)
+results = [l for l in pre.split("\n") if l]
+console = [re.sub(r"^\[[^\]]*\] ", "", l.rstrip("\n")) for l in open(d + "/chromium.log", errors="replace")
+           if ":CONSOLE" in l]
+reqs = [json.loads(l) for l in open(d + "/srv.requests.jsonl")]
+conns = []
+for f in sorted(glob.glob(d + "/srv.*.peer")):
+    base = f[:-5]
+    name = base.rsplit("/", 1)[1]
+    peer = open(f).read().strip()
+    origin = name.split(".")[1]
+    used = [f"{r['method']} {r['path']}" for r in reqs if r["peer"] == peer and r["origin"] == origin]
+    conns.append({"origin": "http://127.0.0.1:8002" if origin == "page" else "http://127.0.0.2:8003",
+                  "client": peer, "requests": used,
+                  "note": None if used else "opened by Chromium but never used (no bytes)"})
+def sent(method, path):
+    return any(r["method"] == method and r["path"] == path and r["origin"] == "api" for r in reqs)
+def reason(url):
+    return next((re.search(r'"(.*)", source:', c).group(1) for c in console
+                 if "blocked by CORS policy" in c and url in c), None)
+cases = [
+    {"name": "allowed", "fetch": "fetch(api + '/api/allowed', {headers: {'X-Hopscope': '1'}})",
+     "preflight_sent": sent("OPTIONS", "/api/allowed"), "actual_request_sent": sent("GET", "/api/allowed"),
+     "rule": "a non-safelisted request header (X-Hopscope) needs a preflight; the preflight allows the origin, GET and the header"},
+    {"name": "denied", "fetch": "fetch(api + '/api/denied', {headers: {'X-Hopscope': '1'}})",
+     "preflight_sent": sent("OPTIONS", "/api/denied"), "actual_request_sent": sent("GET", "/api/denied"),
+     "rule": "blocked: the preflight response does not list x-hopscope in Access-Control-Allow-Headers, so the browser never sends the GET"},
+    {"name": "credentialed-star", "fetch": "fetch(api + '/api/cred', {credentials: 'include'})",
+     "preflight_sent": sent("OPTIONS", "/api/cred"), "actual_request_sent": sent("GET", "/api/cred"),
+     "rule": "blocked: a credentialed response must name the origin; Access-Control-Allow-Origin '*' is refused even with Allow-Credentials: true (a simple GET: no preflight, the request is sent and the response withheld from the script)"},
+]
+for c in cases:
+    line = next(r for r in results if r.startswith(c["name"] + ":"))
+    c["page_result"] = line
+    c["browser_decision"] = "allowed" if ": allowed" in line else "blocked"
+    c["console_reason"] = reason("/api/" + c["name"].split("-")[0].replace("credentialed", "cred"))
+print(json.dumps({"browser": open(d + "/version.txt").read().strip(),
+                  "page": "http://127.0.0.1:8002/page.html", "api_origin": "http://127.0.0.2:8003",
+                  "cors_browser_cases": cases, "page_results": results,
+                  "console": console, "browser_connections": conns,
+                  "summary": "; ".join(f"{c['name']}: {c['browser_decision']} (preflight "
+                                       f"{'sent' if c['preflight_sent'] else 'not sent'}, request "
+                                       f"{'sent' if c['actual_request_sent'] else 'not sent'})"
+                                       + (f": {c['console_reason']}" if c["console_reason"] else "")
+                                       for c in cases)}, indent=1))
+PYEOF
+    fact --file browser-cors.pcap --software "Chromium $(cut -d' ' -f2 "$d/version.txt") headless (--dump-dom --virtual-time-budget) -> two Python 3.11 http.server origins (tools/cors_lab_server.py), tcpdump -i lo" \
+        --shows "a page from http://127.0.0.1:8002 whose script fetch()es http://127.0.0.2:8003: (1) with a custom header X-Hopscope: a real preflight OPTIONS allowed, then the GET; (2) the same header to /api/denied: the preflight answer lacks the header, the browser blocks it and never sends the GET; (3) credentials: 'include' to /api/cred answered with Access-Control-Allow-Origin: * and Allow-Credentials: true: sent (simple GET, no preflight) but blocked. Chromium uses a separate connection for the credentialed request" \
+        "${streams[@]}" "${txs[@]}" --note-file "$d/details.json" \
+        --note "Chromium's client ports are ephemeral (they change between runs); every connection's bytes come from the servers' own logs, and the transactions are split from those logs (the browser cannot log them); the allowed/blocked results are the page's own output (--dump-dom) and Chromium's console"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
 scenario_derived() {
@@ -987,7 +1415,10 @@ scenario_derived() {
 ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 http_vlan http_qinq
      tcp_reorder_midstream udp_fragments derived
      http_pipelining http_chunked http_100_continue http_encodings http10_close
-     websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth)
+     websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth
+     http_cache_range websocket_features websocket_deflate_contexts
+     websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect
+     browser_cors)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

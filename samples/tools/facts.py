@@ -307,8 +307,9 @@ PREAMBLE = """\
 # Sample captures
 
 Small packet captures recorded from real software on a Debian 12 machine (Linux, tcpdump 4.99.3 /
-libpcap 1.10.3, tshark 4.0.17, nginx 1.22.1, curl 7.88.1, Python 3.11, `websockets` 17), plus a
-few derived from them by the checked-in tools in `tools/` (documented per file below).
+libpcap 1.10.3, tshark 4.0.17, nginx 1.22.1, curl 7.88.1 / OpenSSL 3.0 / nghttp2 1.52, Python 3.11,
+`websockets` 17, `h2` 4, Chromium 156 headless), plus a few derived from them by the checked-in
+tools in `tools/` (documented per file below).
 
 Re-create everything (as root) with:
 
@@ -383,6 +384,95 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   (websocket-nginx-*); `socks4_connections[]` and `socks5_connections[]` (the parsed handshakes,
   credentials, and `http_stream_offset_client`/`_server` where the tunnelled HTTP starts);
   `server_received_upload`, `curl_raw_output_bytes`.
+- Transactions recorded with `httpwire.py --headers` also carry `request_headers` and
+  `response_headers` (every field line of the request and of the final response, in order, as
+  `[name, value]`).
+- `details` of http-cache-range: `files` (bytes, sha256 of each served file), `validators`
+  (`etag`, `last_modified`, `cache_control[]`, `expires` of the first 200), `conditional[]`
+  (`index`, `header`, `value`, `status`), `ranges[]` (per Range request: `index`, `target`,
+  `range` as sent, `status`, `content_range` and `content_range_parsed` (`first`, `last`,
+  `complete_length`, or `unsatisfied`), `content_type`, `body_bytes`, `body_sha256`,
+  `equals_file_range`, and for multipart/byteranges `multipart` = `boundary`, `parts[]`
+  (`headers`, `content_range`, `body_offset` in the response body, `bytes`, `sha256`, `text`,
+  `equals_file_range`) and `closing_delimiter_offset`), `resume` (`file_bytes`, `file_sha256`,
+  `pieces[]` with each piece's `range`, `content_range`, `bytes`, `sha256`; the sha256 of the
+  file curl assembled and `agrees`).
+- `details.websocket_connections[]` (websocket-features, websocket-deflate-contexts,
+  websocket-bad): per connection `client`, `server`, `path`, `handshake` (`request_line`,
+  `request_bytes`, `response_line`, `response_bytes`, `request_headers`, `response_headers`,
+  `extensions_offered` / `extensions_agreed` = the Sec-WebSocket-Extensions strings),
+  `frames_client_to_server[]` (from the client's log) and `frames_server_to_client[]` (from the
+  server's log): every frame that side wrote, in order: `direction`, `index`, `stream_offset`
+  (of the frame's first byte in that direction's stream), `fin`, `rsv1`, `rsv2`, `rsv3`,
+  `opcode`, `opcode_name`, `masked`, `mask_key` (hex or null), `header_bytes`, `length_field`
+  (`7-bit`, `16-bit`, `64-bit`), `payload_length` (as on the wire, i.e. compressed),
+  `payload_sha256` (unmasked wire payload), `payload_text` or `payload_hex` when at most 64
+  bytes, `message` (index of the data message the frame belongs to, null for control frames),
+  `close_code` / `close_reason` for close frames, `note`;
+  `messages_client_to_server[]` / `messages_server_to_client[]`: `index`, `type`, `frames`
+  (frame indices), `fragments`, `control_frames_inside` (control frames sent between its
+  fragments), `compressed` (RSV1 on its first frame), `wire_payload_bytes` /
+  `wire_payload_sha256` (the frames' unmasked payloads concatenated, still compressed),
+  `payload_bytes` / `sha256` (the message as the application sent it, i.e. decompressed),
+  `payload_text`; `close` (`client` / `server`: `code`, `reason` of the close frame each sent);
+  `peer_received_every_message` (each message one side sent is what the other side's library
+  delivered); `tshark_websocket` (tshark's frames per direction: `frame`, `opcode`, `fin`,
+  `masked`, and `agrees` with the logs) as a second opinion only. In websocket-bad the frames
+  also carry `frame_hex` (the exact bytes) and `minimal_length_encoding`, there are no
+  `messages_*` (null), and each connection has `case`: `case` (name), `index`, `by` (the side
+  that breaks the rule), `rule` (RFC 6455 section and wording), `violating_frames_hex`,
+  `violating_frames[]` (`direction`, `index`, `stream_offset`, `frame_hex`), `reaction` (the
+  close frame the other side answered with: `direction`, `close_code`, `close_reason`,
+  `frame_hex`; or a sentence when the client just closed TCP after a bad handshake),
+  `client_checks` (`accept_valid`, `subprotocol_offered`), and `websockets_verdict` (what the
+  `websockets` library's Sans-IO parser says when fed the violating bytes as the receiver:
+  `error`, `would_send_close`, `events` delivered, `state`; a second opinion, not a rule).
+- `details.h2c` (h2c-upgrade): `upgrade_request_line`, `upgrade_request_headers`,
+  `http2_settings_header` (the base64url HTTP2-Settings value) and `http2_settings_decoded`
+  (`[{id, name, value}]`), `upgrade_response` (the 101 head), `client_preface_offset`,
+  `client_frames_offset`, `server_frames_offset` (where HTTP/2 starts in each direction),
+  `frames_client_to_server[]` / `frames_server_to_client[]` (`index`, `stream_offset`, `type`,
+  `type_code`, `flags`, `stream_id`, `length`, plus `settings`, `window_increment`,
+  `headers` (HPACK-decoded), `data_bytes` / `data_sha256`, `error_code`, `last_stream_id`,
+  `opaque_data` by type), `frame_counts` (`client_to_server` / `server_to_client`: type ->
+  count), `streams[]` (`stream_id`, `opened_by`, `method`, `path`, `authority`, `scheme`,
+  `status`, `response_body_bytes`, `response_body_sha256`, `client_output_agrees`),
+  `h2_events` (the server library's events in order), `client_verbose` (curl -v lines about
+  the switch and the stream IDs).
+- `details.connect_tls_connections[]` (connect-tls): `client`, `proxy`, `origin`,
+  `curl_option`, `connect_request_line`, `connect_request_headers`, `connect_response_status`,
+  `connect_response_reason`, `connect_response_headers`, `tls_stream_offset_client` /
+  `tls_stream_offset_server` (where TLS starts in the tunnel), `client_hello_hex` (the
+  handshake message as curl's TLS library logged it), `client_hello` (`handshake_message_bytes`,
+  `message_sha256`, `legacy_version`, `session_id_bytes`, `cipher_suites[]`, `extensions[]`
+  (`type`, `name`, `bytes`, in order), `sni[]`, `alpn[]`, `supported_versions[]` (when the
+  extension is there), `offered_versions[]` and `offered_versions_from`, `supported_groups[]`,
+  `key_share[]` (`group`, `key_bytes`), `signature_algorithms[]`), `server_hello`
+  (`legacy_version`, `cipher_suite`, `extensions[]`, `selected_version`, `alpn` when in the
+  clear), `alpn_selected` (curl's "ALPN: server accepted"), `curl_info` (curl's TLS info lines),
+  `legs` (`client_to_proxy` and `proxy_to_server`: `connection`, `first_record_offset`,
+  `records[]` carrying the ClientHello (`offset`, `header_hex`, `length`),
+  `client_hello_equals_client_log`; `tunnel_bytes_identical_on_both_legs`).
+- `details` of http-cookies-auth-redirect: `cookies` (`set_cookies[]`: `line`, `name`,
+  `value`, `attributes` (`[name, value or true]` in order), `set_by` (`index`, `target`),
+  `stored_by_curl`, `jar_entry` (curl's jar line: `domain`, `include_subdomains`, `path`,
+  `secure`, `expires`, `session`, `name`, `value`, `httponly`), `sent_on` / `not_sent_on`
+  (request indices on that connection); `requests[]` (`index`, `target`, `cookie_header`,
+  `names` as curl sent them); `jar`; `notes`), `auth[]` (`index`, `target`, `status`,
+  `www_authenticate`, `authorization`, `decoded`), `redirect_chains[]` (`client`, `hops[]`:
+  `index`, `method`, `target`, `request_body_bytes`, `status`, `location`), `cors[]` (`index`,
+  `kind` (`preflight` / `actual request`), `method`, `target`, `origin`, `status`,
+  `credentialed` (the request carried cookies), `access_control_*` request and response
+  fields, `browser_decision` (`allowed` / `blocked`), `reasons[]`, `rule`): the decision is
+  the Fetch standard's CORS rule applied to the recorded headers, not a browser's output.
+- `details` of browser-cors: `browser` (version), `page`, `api_origin`,
+  `cors_browser_cases[]` (`name`, `fetch` (the script's call), `preflight_sent` /
+  `actual_request_sent` (from the server's request log), `page_result` (the line the page
+  wrote, read with --dump-dom), `browser_decision` (`allowed` / `blocked`, what Chromium did),
+  `console_reason` (Chromium's CORS console message), `rule`), `page_results`, `console`
+  (Chromium's console lines), `browser_connections[]` (`origin`, `client`, `requests`, `note`
+  for a connection opened but never used). Stream source `cors_lab_server.py-log`: the
+  server's own log of each connection (the browser's ports are ephemeral).
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -475,9 +565,23 @@ Files in this directory besides the captures:
   encodings, HTTP/1.0 close-delimited bodies. `tools/http_raw_client.py`: sends exact bytes
   (pipelining, malformed requests) and logs what it got. `tools/raw_http_server.py`: logs raw
   requests, answers a fixed response; `tools/smuggling_cases.py`: the malformed requests.
-  `tools/socks4_server.py`: minimal SOCKS4/4a server.
+  `tools/socks4_server.py`: minimal SOCKS4/4a server. `tools/range_facts.py`: validators,
+  ranges and the resumed download of http-cache-range.
 - `tools/pcap_swap_endian.py`, `tools/resegment.py`, `tools/ipfrag.py`, `tools/corrupt.py`: make
   the derived captures (see their docstrings). `tools/pcaplib.py`: shared pcap helpers.
+- `tools/ws_frames.py`: frame-by-frame WebSocket client and server (websockets' Sans-IO
+  protocol; fragments, control frames between fragments, deflate with and without context
+  takeover, a message sent uncompressed on a compressed connection), each logging the frames
+  it wrote. `tools/ws_bad.py`: raw-socket WebSocket client and server that break one rule per
+  connection. `tools/ws_facts.py`: merges and cross-checks the two logs of a connection.
+- `tools/h2c_server.py`: HTTP/2 server with the h2c Upgrade path (Python `h2`), logging its
+  bytes; `frames` parses both directions into HTTP/2 frames.
+- `tools/tls_hello.py`: ClientHello/ServerHello facts from curl's trace of its TLS
+  handshake messages, and where that ClientHello sits in a captured stream.
+- `tools/http_app_server.py`: http.server with cookies, Basic auth, redirect chains and CORS
+  answers; `tools/cookie_cors_facts.py`: its cookie, auth, redirect and CORS facts.
+- `tools/cors_lab_server.py`: the two origins of browser-cors (page with the fetch() script,
+  and the API), logging every connection's bytes.
 - `tools/facts.py`: writes `expected.json` and this README.
 """
 

@@ -21,6 +21,7 @@ The smuggling sample (deliberately malformed requests) does not use it.
              "pipelined" field (e.g. the WebSocket programs' logs).
       --body: the decoded response body the client itself saved, one per transaction in order
               ("-" for none); its sha256 must equal ours or the command fails.
+      --headers: also request_headers / response_headers (every field line, in order).
       Writes a JSON list of transactions (fields: see samples/README.md).
 """
 import argparse
@@ -219,7 +220,7 @@ def unanswered(req, client, server, source, index):
 
 
 def transactions(c, s, client, server, source, events=None, closed=True, bodies=None,
-                 allow_unanswered=False):
+                 allow_unanswered=False, headers=False):
     out = []
     coff = soff = 0
     prev_end = None
@@ -267,6 +268,9 @@ def transactions(c, s, client, server, source, events=None, closed=True, bodies=
             t["decoding_notes"] = notes
         if resp["status"] == 101:
             t["upgrade"] = field(resp["headers"], "upgrade")
+        if headers:
+            t["request_headers"] = [list(h) for h in req["headers"]]
+            t["response_headers"] = [list(h) for h in resp["headers"]]
         t["source"] = source
         if bodies is not None:
             b = bodies[len(out)] if len(out) < len(bodies) else "-"
@@ -306,6 +310,9 @@ def main():
                    help="the logged bytes start this far into the client->server stream "
                         "(e.g. after a SOCKS handshake curl does not trace); added to offsets")
     t.add_argument("--stream-offset-server", type=int, default=0)
+    t.add_argument("--headers", action="store_true",
+                   help="also every request and final-response header line, in order "
+                        "(request_headers / response_headers: [[name, value], ...])")
     t.add_argument("--out")
     a = ap.parse_args()
     if a.curl_trace:
@@ -321,7 +328,8 @@ def main():
             with open(a.log + ".events") as f:
                 events = json.load(f)
     txs, cend, send = transactions(c, s, a.client, a.server, a.source, events=events,
-                                   bodies=a.body, allow_unanswered=a.allow_unanswered)
+                                   bodies=a.body, allow_unanswered=a.allow_unanswered,
+                                   headers=a.headers)
     if not a.allow_trailing and (cend != len(c) or send != len(s)):
         raise SystemExit(f"httpwire: {len(c) - cend} client / {len(s) - send} server bytes "
                          f"after the last exchange")

@@ -273,6 +273,10 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
         ],
     ),
     ("http-proxy-auth.pcap", &["http.cleartext-credentials"]),
+    (
+        "http-cookies-auth-redirect.pcap",
+        &["http.cleartext-credentials"],
+    ),
     ("tcp-overlap-conflict.pcap", &["tcp.overlap-conflict"]),
 ];
 

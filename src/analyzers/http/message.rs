@@ -226,11 +226,7 @@ fn framing_from_fields(
     }
     match cl {
         ContentLength::Absent => None,
-        ContentLength::Valid(n) => Some(if n == 0 {
-            Framing::None
-        } else {
-            Framing::Length(n)
-        }),
+        ContentLength::Valid(n) => Some(Framing::Length(n)),
         ContentLength::Conflict { first } => {
             let values: Vec<String> = head
                 .values("content-length")
@@ -248,13 +244,7 @@ fn framing_from_fields(
                     first.map(|n| format!(" ({n})")).unwrap_or_default()
                 ),
             ));
-            Some(first.map_or(Framing::None, |n| {
-                if n == 0 {
-                    Framing::None
-                } else {
-                    Framing::Length(n)
-                }
-            }))
+            Some(first.map_or(Framing::None, Framing::Length))
         }
         ContentLength::Invalid => {
             out.push((
@@ -279,7 +269,8 @@ pub fn request_framing(head: &Head, out: &mut Vec<HeadFinding>) -> Framing {
         StartLine::Response { version, .. } => *version,
     };
     let framing = framing_from_fields(head, version, true, out).unwrap_or(Framing::None);
-    if framing == Framing::None && head.list_has("expect", "100-continue") {
+    let no_content = matches!(framing, Framing::None | Framing::Length(0));
+    if no_content && head.list_has("expect", "100-continue") {
         out.push((
             "http.expect-without-body",
             "Expect: 100-continue on a request without content (RFC 9110 §10.1.1: a client \
@@ -308,18 +299,31 @@ pub fn response_framing(
     let connect_ok =
         request_method.is_some_and(|m| m == b"CONNECT") && (200..300).contains(&status);
     if head_req || (100..200).contains(&status) || status == 204 || status == 304 || connect_ok {
-        // The fields still say things; report what is wrong with them, ignore their length.
-        let mut ignored = Vec::new();
-        let _ = framing_from_fields(head, version, false, &mut ignored);
+        // No body whatever the fields say; only the fields a server must not send here are
+        // reported.
+        let _ = version;
         if status == 204 || (100..200).contains(&status) {
             if head.has("content-length") {
-                out.push((
-                    "http.content-length-forbidden",
-                    format!(
-                        "a {status} response carries Content-Length (RFC 9110 §8.6: a server \
-                         must not send it in 1xx or 204 responses)"
-                    ),
-                ));
+                let zero = head.values("content-length").all(|v| trim_ows(v) == b"0");
+                out.push(if zero {
+                    (
+                        "http.content-length-zero-forbidden",
+                        format!(
+                            "a {status} response carries Content-Length: 0 (RFC 9110 §8.6: a \
+                             server must not send Content-Length in 1xx or 204 responses; \
+                             harmless when it is 0)"
+                        ),
+                    )
+                } else {
+                    (
+                        "http.content-length-forbidden",
+                        format!(
+                            "a {status} response carries a non-zero Content-Length (RFC 9110 \
+                             §8.6 forbids it in 1xx and 204 responses); a client that reads it \
+                             takes the next response's bytes as this one's body"
+                        ),
+                    )
+                });
             }
             if head.has("transfer-encoding") {
                 out.push((
@@ -530,7 +534,7 @@ mod tests {
             ),
             (
                 "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
-                Framing::None,
+                Framing::Length(0),
                 &[],
             ),
             (
@@ -570,7 +574,7 @@ mod tests {
             ),
             (
                 "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n",
-                Framing::None,
+                Framing::Length(0),
                 &["http.expect-without-body"],
             ),
             (
@@ -614,6 +618,10 @@ mod tests {
         let h = resp("HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n");
         assert_eq!(response_framing(&h, Some(b"GET"), &mut f), Framing::None);
         assert_eq!(codes(&f), vec!["http.content-length-forbidden"]);
+        f.clear();
+        let h = resp("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(response_framing(&h, Some(b"GET"), &mut f), Framing::None);
+        assert_eq!(codes(&f), vec!["http.content-length-zero-forbidden"]);
     }
 
     #[test]

@@ -592,8 +592,11 @@ fn lenient(raw: &[u8], limits: &HeadLimits, request: bool) -> Result<Head, &'sta
             }
             None => return Err("request line without an HTTP version"),
         };
+        // Exactly `method SP target SP version`: one space each, nothing around.
+        let exact = method.len() + target.len() + last.len() + 2 == first.len();
         if !issues.contains(&HeadIssue::BadStartLine)
             && (parts.len() != 3
+                || !exact
                 || target.iter().any(|c| c.is_ascii_control())
                 || first.contains(&b'\t'))
         {

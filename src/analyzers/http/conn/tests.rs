@@ -485,3 +485,111 @@ proptest! {
         let _ = run(&v);
     }
 }
+
+/// Every HTTP finding code that docs/findings.md lists is raised by at least one conversation
+/// here, through the whole analyzer (not just the parser).
+#[test]
+fn every_http_finding_code_is_triggered() {
+    use std::io::Write;
+    let gz_truncated = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&[b'a'; 2000]).unwrap();
+        let mut v = e.finish().unwrap();
+        v.truncate(v.len() - 8); // no trailer: the stream never ends
+        v
+    };
+    let with_body = |head: &str, body: &[u8]| {
+        let mut v = head.as_bytes().to_vec();
+        v.extend_from_slice(body);
+        v
+    };
+    let get = || c(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    let ok0 = || s(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    let mut many_fields = b"GET / HTTP/1.1\r\nHost: h\r\n".to_vec();
+    for i in 0..300 {
+        many_fields.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+    }
+    many_fields.extend_from_slice(b"\r\n");
+    let mut huge_head = b"GET / HTTP/1.1\r\nHost: h\r\nX: ".to_vec();
+    huge_head.extend(std::iter::repeat_n(b'a', 70_000));
+    let cases: Vec<(&str, Vec<Step>)> = vec![
+        ("http.bare-lf", vec![c(b"GET / HTTP/1.1\nHost: h\n\n"), ok0()]),
+        ("http.body-truncated", vec![get(), s(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nab")]),
+        ("http.chunked-error", vec![get(), s(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n")]),
+        ("http.cl-and-te", vec![c(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), ok0()]),
+        ("http.cleartext-credentials", vec![c(b"GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Basic YTpi\r\n\r\n"), ok0()]),
+        ("http.connection-upgrade-without-upgrade", vec![c(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\n\r\n"), ok0()]),
+        ("http.content-length-conflict", vec![c(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx"), ok0()]),
+        ("http.content-length-forbidden", vec![get(), s(b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n")]),
+        ("http.content-length-invalid", vec![c(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n"), ok0()]),
+        ("http.content-length-zero-forbidden", vec![get(), s(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")]),
+        ("http.decoding-error", vec![get(), s(&with_body("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 10\r\n\r\n", b"not gzip!!"))]),
+        ("http.decoding-truncated", vec![get(), s(&with_body(&format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", gz_truncated.len()), &gz_truncated))]),
+        ("http.duplicate-host", vec![c(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), ok0()]),
+        ("http.expect-without-body", vec![c(b"GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n"), ok0()]),
+        ("http.gap-in-head", vec![c(b"GET / HTTP/1.1\r\nHo"), Step::Gap(0, 5), c(b"GET /2 HTTP/1.1\r\nHost: h\r\n\r\n")]),
+        ("http.head-too-large", vec![c(&huge_head)]),
+        ("http.hold-limit", vec![c(b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n"), c(&vec![0u8; 300 * 1024])]),
+        ("http.incomplete-head", vec![c(b"GET / HTTP/1.1\r\nHost: h\r\n")]),
+        ("http.invalid-field-name", vec![c(b"GET / HTTP/1.1\r\nHost: h\r\nBad(Name): v\r\n\r\n"), ok0()]),
+        ("http.invalid-field-value", vec![c(b"GET / HTTP/1.1\r\nHost: h\r\nX: a\x01b\r\n\r\n"), ok0()]),
+        ("http.invalid-status", vec![get(), s(b"HTTP/1.1 2XX OK\r\nContent-Length: 0\r\n\r\n")]),
+        ("http.lenient-parse", vec![c(b"GET / HTTP/1.1\r\nHost : h\r\n\r\n"), ok0()]),
+        ("http.malformed-field", vec![c(b"GET / HTTP/1.1\r\nHost: h\r\nno colon here\r\n\r\n"), ok0()]),
+        ("http.malformed-start-line", vec![c(b"GET  /  HTTP/1.1\r\nHost: h\r\n\r\n"), ok0()]),
+        ("http.missing-host", vec![c(b"GET / HTTP/1.1\r\n\r\n"), ok0()]),
+        ("http.not-http", vec![get(), ok0(), c(b"\x00\x01garbage\r\n\r\n")]),
+        ("http.obs-fold", vec![c(b"GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n"), ok0()]),
+        ("http.pipeline-limit", vec![c(&b"GET / HTTP/1.1\r\nHost: h\r\n\r\n".repeat(300))]),
+        ("http.raw-deflate", vec![get(), s(&{
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(b"hello hello hello").unwrap();
+            let d = e.finish().unwrap();
+            with_body(&format!("HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: {}\r\n\r\n", d.len()), &d)
+        })]),
+        ("http.response-without-request", vec![get(), ok0(), ok0()]),
+        ("http.response-without-request-captured", vec![ok0()]),
+        ("http.space-before-colon", vec![c(b"GET / HTTP/1.1\r\nHost : h\r\n\r\n"), ok0()]),
+        ("http.space-before-first-field", vec![c(b"GET / HTTP/1.1\r\n Host: h\r\n\r\n"), ok0()]),
+        ("http.te-chunked-twice", vec![c(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"), ok0()]),
+        ("http.te-forbidden", vec![get(), s(b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n")]),
+        ("http.te-in-http10", vec![c(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), ok0()]),
+        ("http.te-not-chunked", vec![c(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n"), ok0()]),
+        ("http.too-many-fields", vec![c(&many_fields), ok0()]),
+        ("http.unsolicited-switch", vec![get(), s(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")]),
+        ("http.unsupported-encoding", vec![get(), s(b"HTTP/1.1 200 OK\r\nContent-Encoding: zstd\r\nContent-Length: 3\r\n\r\nabc")]),
+        ("http.upgrade-without-connection", vec![c(b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n"), ok0()]),
+        ("http.decoded-size-limit", vec![get(), s(&{
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            e.write_all(&vec![0u8; 20 << 20]).unwrap();
+            let gz = e.finish().unwrap();
+            with_body(&format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", gz.len()), &gz)
+        })]),
+    ];
+    let documented: Vec<String> =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/findings.md"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("| `http."))
+            .flat_map(|l| {
+                l.split('|')
+                    .nth(1)
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|c| c.trim().trim_matches('`').to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+    let mut missing = Vec::new();
+    for code in &documented {
+        let Some((_, steps)) = cases.iter().find(|(c, _)| c == code) else {
+            missing.push(format!("{code}: no case"));
+            continue;
+        };
+        let o = run(steps);
+        if !codes(&o).contains(&code.as_str()) {
+            missing.push(format!("{code}: not raised (got {:?})", codes(&o)));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}

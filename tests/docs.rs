@@ -17,10 +17,11 @@ fn source_codes() -> Vec<String> {
             } else if p.extension().is_some_and(|x| x == "rs") && !p.ends_with("tests.rs") {
                 let text = fs::read_to_string(&p).unwrap_or_default();
                 for part in text.split('"').skip(1).step_by(2) {
-                    let is_code = ["capture.", "decode.", "tcp.", "http."]
+                    let is_code = ["capture.", "decode.", "tcp.", "http.", "ws."]
                         .iter()
                         .any(|pre| part.starts_with(pre))
                         && part.len() < 48
+                        && !part.ends_with('.')
                         && part.chars().all(|c| {
                             c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-'
                         });
@@ -69,7 +70,7 @@ fn every_finding_code_is_documented_and_every_documented_code_exists() {
 #[test]
 fn http_severities_match_the_docs() {
     for (code, sev) in documented() {
-        if !code.starts_with("http.") {
+        if !code.starts_with("http.") && !code.starts_with("ws.") {
             continue;
         }
         let got = format!("{:?}", hopscope::analyzers::http::conn::severity(&code)).to_lowercase();

@@ -278,6 +278,27 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
         &["http.cleartext-credentials"],
     ),
     ("tcp-overlap-conflict.pcap", &["tcp.overlap-conflict"]),
+    ("websocket-nginx-broken.pcap", &["ws.upgrade-refused"]),
+    (
+        "websocket-bad.pcap",
+        &[
+            "ws.accept-mismatch",
+            "ws.close-payload-one-byte",
+            "ws.continuation-without-start",
+            "ws.control-fragmented",
+            "ws.control-too-long",
+            "ws.data-inside-fragmented",
+            "ws.frame-after-close",
+            "ws.invalid-close-code",
+            "ws.invalid-utf8",
+            "ws.masked-server-frame",
+            "ws.non-minimal-length",
+            "ws.reserved-opcode",
+            "ws.rsv-without-extension",
+            "ws.subprotocol-not-offered",
+            "ws.unmasked-client-frame",
+        ],
+    ),
 ];
 
 #[test]

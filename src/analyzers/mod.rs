@@ -1,27 +1,24 @@
 //! Application-layer analyzers fed with reassembled streams.
 //!
-//! [`App`] is the engine's analyzer: it recognises each connection's protocol by content
-//! (not by port) and runs the matching analyzer on it. Today that is HTTP/1.x; a connection
-//! that is not HTTP is left alone (later analyzers — TLS, SOCKS — take it from there).
+//! [`App`] is the engine's analyzer. Every TCP connection, and the payload of every tunnel, is
+//! a [`Stream`]: its protocol is recognised by content (not by port) from the first bytes of
+//! either direction, then the matching analyzer runs on it — HTTP/1.x, WebSocket (also
+//! mid-stream, by its frames), or nothing for protocols hopscope does not analyse. HTTP hands
+//! over to an inner stream after `101 Switching Protocols` or a CONNECT tunnel.
 
 pub mod http;
+pub mod websocket;
 
 use crate::engine::{Analyzer, Ctx};
-use crate::model::{CaptureSummary, RecordSink};
+use crate::model::tunnel::TunnelRecord;
+use crate::model::websocket::WsHandshake;
+use crate::model::{CaptureSummary, Record, RecordSink};
 use crate::reassembly::Chunk;
 use http::HttpConfig;
 use http::conn::{HttpConn, Shared};
-
-/// Per-connection analyzer state.
-#[derive(Default)]
-pub enum ConnApp {
-    /// Nothing seen yet.
-    #[default]
-    Start,
-    Http(Box<HttpConn>),
-    /// Not a protocol hopscope analyses; its bytes are only counted by the TCP layer.
-    Other,
-}
+use http::head::{self, Head, Prefix};
+use websocket::handshake::{self as wsh, Deflate};
+use websocket::{WsConfig, WsConn, WsShared, frame};
 
 /// Settings for every application analyzer.
 #[derive(Clone, Debug)]
@@ -29,6 +26,7 @@ pub struct AppConfig {
     /// Off: TCP reassembly only (`--tcp-only`), no application analysis.
     pub enabled: bool,
     pub http: HttpConfig,
+    pub ws: WsConfig,
 }
 
 impl Default for AppConfig {
@@ -36,23 +34,523 @@ impl Default for AppConfig {
         AppConfig {
             enabled: true,
             http: HttpConfig::default(),
+            ws: WsConfig::default(),
         }
+    }
+}
+
+/// State shared by the inner protocols (ids, configuration).
+pub struct InnerShared {
+    pub ws: WsShared,
+    next_tunnel: u64,
+}
+
+impl InnerShared {
+    pub fn new(ws: WsConfig) -> Self {
+        InnerShared {
+            ws: WsShared::new(ws),
+            next_tunnel: 0,
+        }
+    }
+}
+
+/// Everything analyzer-wide.
+pub struct AppShared {
+    pub http: Shared,
+    pub inner: InnerShared,
+}
+
+/// Bytes looked at per direction to recognise a protocol (a request line can be long).
+const PROBE_BYTES: usize = 8192;
+/// Undecided after this many bytes (both directions): nothing hopscope knows.
+const PROBE_GIVE_UP: usize = 16 * 1024;
+/// Tunnels inside tunnels analysed at most this deep.
+const MAX_DEPTH: u8 = 4;
+
+/// What a byte stream carries.
+pub enum Stream {
+    /// Not decided yet: the first bytes of each direction, in arrival order.
+    Probe(Probe),
+    Http(Box<HttpConn>),
+    WebSocket(Box<WsConn>),
+    Tunnel(Box<Tunnel>),
+    /// Something hopscope does not analyse (`name` says what, when known).
+    Other {
+        name: &'static str,
+    },
+}
+
+#[derive(Default)]
+pub struct Probe {
+    seen: [Vec<u8>; 2],
+    /// (direction, stream offset, bytes) in arrival order, for replay.
+    log: Vec<(usize, u64, Vec<u8>)>,
+    depth: u8,
+}
+
+/// A CONNECT tunnel and its payload.
+pub struct Tunnel {
+    rec: TunnelRecord,
+    inner: Stream,
+}
+
+impl Stream {
+    pub fn probe(depth: u8) -> Stream {
+        Stream::Probe(Probe {
+            depth,
+            ..Probe::default()
+        })
+    }
+
+    pub fn opaque(name: &str) -> Stream {
+        Stream::Other {
+            name: match name {
+                "h2c" => "h2c",
+                "tls" => "tls",
+                _ => "unknown",
+            },
+        }
+    }
+
+    /// A WebSocket after a 101: the handshake from both heads, checked.
+    #[allow(clippy::too_many_arguments)]
+    pub fn websocket_after_upgrade(
+        inner: &mut InnerShared,
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+        txn: u64,
+        target: Option<String>,
+        req: &crate::model::http::Headers,
+        resp: &Head,
+        offsets: [u64; 2],
+    ) -> Stream {
+        let text = |v: Option<&[u8]>| v.map(|b| String::from_utf8_lossy(b).trim().to_string());
+        let key = text(req.get("sec-websocket-key"));
+        let accept = text(resp.value("sec-websocket-accept"));
+        let offered_ext = wsh::parse_extensions(req.values("sec-websocket-extensions"));
+        let agreed_ext = wsh::parse_extensions(resp.values("sec-websocket-extensions"));
+        let offered_proto = wsh::tokens(req.values("sec-websocket-protocol"));
+        let proto = wsh::tokens(resp.values("sec-websocket-protocol"));
+        let accept_valid = match (&key, &accept) {
+            (Some(k), Some(a)) => Some(wsh::accept_for(k) == *a),
+            _ => None,
+        };
+        let deflate = agreed_ext
+            .iter()
+            .find(|e| e.name == "permessage-deflate")
+            .map(Deflate::from_extension);
+        let ext_names = |v: &[wsh::Extension]| -> Vec<String> {
+            v.iter()
+                .map(|e| {
+                    let mut s = e.name.clone();
+                    for (k, val) in &e.params {
+                        s.push_str("; ");
+                        s.push_str(k);
+                        if let Some(val) = val {
+                            s.push('=');
+                            s.push_str(val);
+                        }
+                    }
+                    s
+                })
+                .collect()
+        };
+        let hs = WsHandshake {
+            transaction: Some(txn),
+            target,
+            host: text(req.get("host")),
+            origin: text(req.get("origin")),
+            version: text(req.get("sec-websocket-version")),
+            key: key.clone(),
+            accept: accept.clone(),
+            accept_valid,
+            subprotocols_offered: offered_proto.clone(),
+            subprotocol: proto.first().cloned(),
+            extensions_offered: ext_names(&offered_ext),
+            extensions: ext_names(&agreed_ext),
+            midstream: false,
+        };
+        let version = hs.version.clone();
+        let mut ws = WsConn::new(&mut inner.ws, ctx, hs, deflate, offsets);
+        let at = offsets[1];
+        match accept_valid {
+            Some(false) => ws.finding(
+                ctx,
+                out,
+                1,
+                at,
+                "ws.accept-mismatch",
+                format!(
+                    "Sec-WebSocket-Accept {} is not SHA-1(key + RFC 6455 GUID) = {} (RFC 6455 \
+                     §4.2.2): a client must fail the connection. A proxy that rewrote the key, \
+                     or a broken server",
+                    accept.as_deref().unwrap_or(""),
+                    key.as_deref().map(wsh::accept_for).unwrap_or_default()
+                ),
+            ),
+            None if key.is_none() => ws.finding(
+                ctx,
+                out,
+                0,
+                offsets[0],
+                "ws.missing-key",
+                "the upgrade request has no Sec-WebSocket-Key (RFC 6455 §4.1)".into(),
+            ),
+            None => ws.finding(
+                ctx,
+                out,
+                1,
+                at,
+                "ws.missing-accept",
+                "the 101 has no Sec-WebSocket-Accept (RFC 6455 §4.2.2): a client must fail \
+                 the connection"
+                    .into(),
+            ),
+            Some(true) => {}
+        }
+        if version.as_deref().is_some_and(|v| v != "13") {
+            ws.finding(
+                ctx,
+                out,
+                0,
+                offsets[0],
+                "ws.bad-version",
+                format!(
+                    "Sec-WebSocket-Version {} (RFC 6455 §4.1: must be 13)",
+                    version.as_deref().unwrap_or("")
+                ),
+            );
+        }
+        for p in &proto {
+            if !offered_proto.contains(p) {
+                ws.finding(
+                    ctx,
+                    out,
+                    1,
+                    at,
+                    "ws.subprotocol-not-offered",
+                    format!(
+                        "the server chose subprotocol {p:?}, which the client did not offer \
+                         (RFC 6455 §4.2.2: the client must fail the connection)"
+                    ),
+                );
+            }
+        }
+        for e in &agreed_ext {
+            if !offered_ext.iter().any(|o| o.name == e.name) {
+                ws.finding(
+                    ctx,
+                    out,
+                    1,
+                    at,
+                    "ws.extension-not-offered",
+                    format!(
+                        "the server accepted extension {:?}, which the client did not offer \
+                         (RFC 6455 §9.1)",
+                        e.name
+                    ),
+                );
+            }
+        }
+        Stream::WebSocket(Box::new(ws))
+    }
+
+    /// A CONNECT tunnel that the proxy accepted.
+    pub fn tunnel(inner: &mut InnerShared, ctx: &Ctx, txn: u64, target: Option<String>) -> Stream {
+        let id = inner.next_tunnel;
+        inner.next_tunnel += 1;
+        Stream::Tunnel(Box::new(Tunnel {
+            rec: TunnelRecord {
+                id,
+                connection: ctx.conn,
+                client: ctx.client,
+                proxy: ctx.server,
+                kind: "connect".into(),
+                target,
+                established: true,
+                refused: None,
+                transaction: Some(txn),
+                inner: "none".into(),
+                tls: None,
+                bytes_to_target: 0,
+                bytes_from_target: 0,
+                auth: None,
+                user: None,
+                findings: Vec::new(),
+            },
+            inner: Stream::probe(1),
+        }))
+    }
+
+    /// A refused CONNECT, reported at once.
+    pub fn refused_tunnel(
+        inner: &mut InnerShared,
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+        txn: u64,
+        target: Option<String>,
+        why: String,
+    ) {
+        let id = inner.next_tunnel;
+        inner.next_tunnel += 1;
+        out.record(Record::Tunnel(Box::new(TunnelRecord {
+            id,
+            connection: ctx.conn,
+            client: ctx.client,
+            proxy: ctx.server,
+            kind: "connect".into(),
+            target,
+            established: false,
+            refused: Some(why),
+            transaction: Some(txn),
+            inner: "none".into(),
+            tls: None,
+            bytes_to_target: 0,
+            bytes_from_target: 0,
+            auth: None,
+            user: None,
+            findings: Vec::new(),
+        })));
+    }
+
+    /// What it is, for tunnel records.
+    fn kind(&self) -> &'static str {
+        match self {
+            Stream::Probe(_) => "none",
+            Stream::Http(_) => "http",
+            Stream::WebSocket(_) => "websocket",
+            Stream::Tunnel(_) => "tunnel",
+            Stream::Other { name } => name,
+        }
+    }
+
+    /// Bytes of direction `d` at stream offset `offset`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn data(
+        &mut self,
+        inner: &mut InnerShared,
+        http: &mut Shared,
+        ctx: &Ctx,
+        d: usize,
+        offset: u64,
+        data: &[u8],
+        out: &mut dyn RecordSink,
+    ) {
+        match self {
+            Stream::Probe(p) => {
+                let seen = &mut p.seen[d];
+                seen.extend_from_slice(
+                    &data[..data.len().min(PROBE_BYTES.saturating_sub(seen.len()))],
+                );
+                p.log.push((d, offset, data.to_vec()));
+                let depth = p.depth;
+                if let Some(next) = decide(p, ctx) {
+                    let log = std::mem::take(&mut p.log);
+                    *self = match next {
+                        Kind::Http if depth <= MAX_DEPTH => Stream::Http(Box::default()),
+                        Kind::Tls => Stream::Other { name: "tls" },
+                        Kind::WebSocket => {
+                            let start = |d: usize| {
+                                log.iter()
+                                    .filter(|l| l.0 == d)
+                                    .map(|l| l.1)
+                                    .min()
+                                    .unwrap_or(0)
+                            };
+                            let first = start(0);
+                            let mut ws = WsConn::midstream(&mut inner.ws, ctx, [first, start(1)]);
+                            ws.finding(
+                                ctx,
+                                out,
+                                0,
+                                first,
+                                "ws.midstream",
+                                "a WebSocket recognised by its frames: the handshake was not \
+                                 captured, so subprotocol and compression are unknown \
+                                 (compressed messages are counted, not inflated)"
+                                    .into(),
+                            );
+                            Stream::WebSocket(Box::new(ws))
+                        }
+                        _ => Stream::Other { name: "unknown" },
+                    };
+                    for (d, off, bytes) in log {
+                        self.data(inner, http, ctx, d, off, &bytes, out);
+                    }
+                } else if p.log.iter().map(|l| l.2.len()).sum::<usize>() > PROBE_GIVE_UP {
+                    // Still undecided after this much: nothing we know.
+                    *self = Stream::Other { name: "unknown" };
+                }
+            }
+            Stream::Http(h) => {
+                let c = Ctx {
+                    dir: if d == 0 {
+                        crate::model::Dir::ClientToServer
+                    } else {
+                        crate::model::Dir::ServerToClient
+                    },
+                    ..*ctx
+                };
+                h.on_chunk_split(http, inner, &c, offset, Chunk::Data(data), out);
+                if h.not_http {
+                    *self = Stream::Other { name: "unknown" };
+                }
+            }
+            Stream::WebSocket(w) => {
+                let ws = &inner.ws;
+                w.data(ws, ctx, d, data, out);
+            }
+            Stream::Tunnel(t) => {
+                if d == 0 {
+                    t.rec.bytes_to_target += data.len() as u64;
+                } else {
+                    t.rec.bytes_from_target += data.len() as u64;
+                }
+                let c = Ctx {
+                    midstream: false,
+                    ..*ctx
+                };
+                t.inner.data(inner, http, &c, d, offset, data, out);
+                t.rec.inner = t.inner.kind().into();
+            }
+            Stream::Other { .. } => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn gap(
+        &mut self,
+        inner: &mut InnerShared,
+        http: &mut Shared,
+        ctx: &Ctx,
+        d: usize,
+        offset: u64,
+        n: u64,
+        out: &mut dyn RecordSink,
+    ) {
+        match self {
+            Stream::Probe(_) => *self = Stream::Other { name: "unknown" },
+            Stream::Http(h) => {
+                let c = Ctx {
+                    dir: if d == 0 {
+                        crate::model::Dir::ClientToServer
+                    } else {
+                        crate::model::Dir::ServerToClient
+                    },
+                    ..*ctx
+                };
+                h.on_chunk_split(http, inner, &c, offset, Chunk::Gap(n), out);
+            }
+            Stream::WebSocket(w) => w.gap(ctx, d, n, out),
+            Stream::Tunnel(t) => t.inner.gap(inner, http, ctx, d, offset, n, out),
+            Stream::Other { .. } => {}
+        }
+    }
+
+    pub fn close(
+        &mut self,
+        inner: &mut InnerShared,
+        http: &mut Shared,
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+    ) {
+        match self {
+            Stream::Probe(_) | Stream::Other { .. } => {}
+            Stream::Http(h) => h.on_close_split(http, inner, ctx, out),
+            Stream::WebSocket(w) => w.close(&inner.ws, ctx, out),
+            Stream::Tunnel(t) => {
+                t.inner.close(inner, http, ctx, out);
+                t.rec.inner = t.inner.kind().into();
+                out.record(Record::Tunnel(Box::new(t.rec.clone())));
+            }
+        }
+        *self = Stream::Other { name: "unknown" };
+    }
+}
+
+/// What the first bytes say a stream is.
+enum Kind {
+    Http,
+    Tls,
+    WebSocket,
+    Unknown,
+}
+
+/// Decides what a stream is from its first bytes, or `None` to wait for more.
+fn decide(p: &Probe, ctx: &Ctx) -> Option<Kind> {
+    // Empty lines before a message are tolerated by HTTP (RFC 9112 §2.2); look past them.
+    let skip = |b: &[u8]| b.iter().take_while(|&&x| x == b'\r' || x == b'\n').count();
+    let (c, s) = (&p.seen[0], &p.seen[1]);
+    let c = &c[skip(c)..];
+    let s = &s[skip(s)..];
+    let mut maybe = false;
+    if !c.is_empty() {
+        match head::looks_like_request(c) {
+            Prefix::Yes => return Some(Kind::Http),
+            Prefix::Maybe => maybe = true,
+            Prefix::No => {}
+        }
+        if c.first() == Some(&0x16) && c.get(1) == Some(&0x03) {
+            return Some(Kind::Tls);
+        }
+        if c.len() >= 2 || !maybe {
+            match frame::looks_like_frames(c, true) {
+                Prefix::Yes => return Some(Kind::WebSocket),
+                Prefix::Maybe => maybe = true,
+                Prefix::No => {}
+            }
+        }
+    }
+    if !s.is_empty() {
+        match head::looks_like_response(s) {
+            Prefix::Yes => return Some(Kind::Http),
+            Prefix::Maybe => maybe = true,
+            Prefix::No => {}
+        }
+        if s.first() == Some(&0x16) && s.get(1) == Some(&0x03) {
+            return Some(Kind::Tls);
+        }
+        if ctx.midstream || c.is_empty() {
+            match frame::looks_like_frames(s, false) {
+                Prefix::Yes if c.is_empty() || frame::looks_like_frames(c, true) != Prefix::No => {
+                    return Some(Kind::WebSocket);
+                }
+                Prefix::Maybe => maybe = true,
+                _ => {}
+            }
+        }
+    }
+    // A client that does not start like anything known: wait for the server (a server that
+    // answers with an HTTP status line makes it HTTP, e.g. a 400 to garbage).
+    if maybe || s.is_empty() {
+        None
+    } else {
+        Some(Kind::Unknown)
     }
 }
 
 /// The engine's analyzer: protocol recognition and dispatch.
 pub struct App {
     enabled: bool,
-    http: Shared,
+    sh: AppShared,
 }
 
 impl App {
     pub fn new(cfg: AppConfig) -> Self {
         App {
             enabled: cfg.enabled,
-            http: Shared::new(cfg.http),
+            sh: AppShared {
+                http: Shared::new(cfg.http),
+                inner: InnerShared::new(cfg.ws),
+            },
         }
     }
+}
+
+/// Per-connection analyzer state.
+#[derive(Default)]
+pub struct ConnApp {
+    stream: Option<Box<Stream>>,
 }
 
 impl Analyzer for App {
@@ -69,27 +567,28 @@ impl Analyzer for App {
         if !self.enabled {
             return;
         }
-        if matches!(state, ConnApp::Start) {
-            *state = ConnApp::Http(Box::default());
-        }
-        if let ConnApp::Http(h) = state {
-            h.on_chunk(&mut self.http, ctx, offset, chunk, out);
-            if h.not_http {
-                *state = ConnApp::Other;
-            }
+        let st = state
+            .stream
+            .get_or_insert_with(|| Box::new(Stream::probe(0)));
+        let d = ctx.dir.index();
+        let AppShared { http, inner } = &mut self.sh;
+        match chunk {
+            Chunk::Data(b) => st.data(inner, http, ctx, d, offset, b, out),
+            Chunk::Gap(n) => st.gap(inner, http, ctx, d, offset, n, out),
         }
     }
 
     fn on_close(&mut self, state: &mut ConnApp, ctx: &Ctx, out: &mut dyn RecordSink) {
-        if let ConnApp::Http(h) = state {
-            h.on_close(&mut self.http, ctx, out);
+        if let Some(st) = state.stream.as_mut() {
+            let AppShared { http, inner } = &mut self.sh;
+            st.close(inner, http, ctx, out);
         }
-        *state = ConnApp::Other;
+        state.stream = None;
     }
 
     fn summarize(&self, summary: &mut CaptureSummary) {
         if self.enabled {
-            summary.http = Some(self.http.stats.clone());
+            summary.http = Some(self.sh.http.stats.clone());
         }
     }
 }

@@ -11,6 +11,8 @@ use serde::Serialize;
 use crate::capture::Timestamp;
 
 pub mod http;
+pub mod tunnel;
+pub mod websocket;
 
 pub use http::TransactionRecord;
 
@@ -299,6 +301,11 @@ pub enum Record {
     Connection(ConnectionRecord),
     Finding(Finding),
     Transaction(Box<TransactionRecord>),
+    #[serde(rename = "websocket")]
+    WebSocket(Box<websocket::WebSocketRecord>),
+    #[serde(rename = "websocket_message")]
+    WsMessage(Box<websocket::WsMessageRecord>),
+    Tunnel(Box<tunnel::TunnelRecord>),
 }
 
 /// Where records go. Implemented by the JSON/NDJSON writers, the TUI store and tests.

@@ -26,8 +26,16 @@ pub struct DocumentWriter {
     out: Box<dyn Write>,
     connections: Spool,
     transactions: Spool,
+    websockets: Spool,
+    ws_messages: Spool,
+    tunnels: Spool,
     findings: Spool,
     error: Option<io::Error>,
+}
+
+/// Sort key of a WebSocket message: its conversation, then its index.
+fn message_key(ws: u64, index: u64) -> u64 {
+    (ws << 32) | index.min(u64::from(u32::MAX))
 }
 
 impl DocumentWriter {
@@ -36,6 +44,9 @@ impl DocumentWriter {
             out,
             connections: Spool::default(),
             transactions: Spool::default(),
+            websockets: Spool::default(),
+            ws_messages: Spool::default(),
+            tunnels: Spool::default(),
             findings: Spool::default(),
             error: None,
         }
@@ -51,10 +62,57 @@ impl DocumentWriter {
         self.connections.write_sorted(&mut w, b",\n")?;
         w.write_all(b"\n],\n\"transactions\":[\n")?;
         self.transactions.write_sorted(&mut w, b",\n")?;
+        w.write_all(b"\n],\n\"websockets\":[\n")?;
+        write_websockets(&mut self.websockets, &mut self.ws_messages, &mut w)?;
+        w.write_all(b"\n],\n\"tunnels\":[\n")?;
+        self.tunnels.write_sorted(&mut w, b",\n")?;
         w.write_all(b"\n],\n\"findings\":[\n")?;
         self.findings.write_sorted(&mut w, b",\n")?;
         w.write_all(b"\n]}\n")?;
         w.flush()
+    }
+}
+
+/// Each conversation with its messages nested as `messages[]` (its last field), merged from
+/// the two spools, both sorted by conversation.
+fn write_websockets(
+    websockets: &mut Spool,
+    ws_messages: &mut Spool,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    {
+        websockets.sort();
+        ws_messages.sort();
+        let (mut conv, mut msg) = (Vec::new(), Vec::new());
+        let mut mi = 0;
+        let mut pending = ws_messages.read(mi, &mut msg)?;
+        let mut i = 0;
+        while let Some(id) = websockets.read(i, &mut conv)? {
+            if i > 0 {
+                w.write_all(b",\n")?;
+            }
+            // Messages of conversations that ended without a record (none should) are skipped.
+            while pending.is_some_and(|k| k >> 32 < id) {
+                mi += 1;
+                pending = ws_messages.read(mi, &mut msg)?;
+            }
+            let body = conv.strip_suffix(b"}").unwrap_or(&conv);
+            w.write_all(body)?;
+            w.write_all(b",\"messages\":[")?;
+            let mut first = true;
+            while pending.is_some_and(|k| k >> 32 == id) {
+                if !first {
+                    w.write_all(b",")?;
+                }
+                first = false;
+                w.write_all(&msg)?;
+                mi += 1;
+                pending = ws_messages.read(mi, &mut msg)?;
+            }
+            w.write_all(b"]}")?;
+            i += 1;
+        }
+        Ok(())
     }
 }
 
@@ -70,6 +128,17 @@ impl RecordSink for DocumentWriter {
             Record::Transaction(t) => self
                 .transactions
                 .push_with(t.id, |b| fastjson::to_vec(b, t).map_err(io::Error::from)),
+            Record::WebSocket(x) => self
+                .websockets
+                .push_with(x.id, |b| fastjson::to_vec(b, x).map_err(io::Error::from)),
+            Record::WsMessage(m) => self
+                .ws_messages
+                .push_with(message_key(m.websocket, m.index), |b| {
+                    fastjson::to_vec(b, m).map_err(io::Error::from)
+                }),
+            Record::Tunnel(x) => self
+                .tunnels
+                .push_with(x.id, |b| fastjson::to_vec(b, x).map_err(io::Error::from)),
             Record::Finding(f) => self.findings.push_with(f.packet.unwrap_or(u64::MAX), |b| {
                 fastjson::to_vec(b, f).map_err(io::Error::from)
             }),

@@ -84,6 +84,32 @@ impl Spool {
         Ok(())
     }
 
+    /// Sorts the index by key (ties in insertion order); then [`Spool::read`] reads record `i`
+    /// of that order.
+    pub fn sort(&mut self) {
+        self.index.sort_unstable_by_key(|&(k, s, _, _)| (k, s));
+    }
+
+    /// Record `i` in the current index order into `buf` (replacing its contents); its key.
+    pub fn read(&self, i: usize, buf: &mut Vec<u8>) -> io::Result<Option<u64>> {
+        let Some(&(key, _, off, len)) = self.index.get(i) else {
+            return Ok(None);
+        };
+        buf.clear();
+        if off >= self.file_len {
+            let start = (off - self.file_len) as usize;
+            buf.extend_from_slice(
+                self.mem
+                    .get(start..start + len as usize)
+                    .unwrap_or_default(),
+            );
+        } else if let Some(f) = self.file.as_ref() {
+            buf.resize(len as usize, 0);
+            f.read_exact_at(buf, off)?;
+        }
+        Ok(Some(key))
+    }
+
     /// Writes every record in key order (ties in insertion order), each preceded by
     /// `sep` except the first.
     pub fn write_sorted(&mut self, w: &mut dyn Write, sep: &[u8]) -> io::Result<()> {

@@ -9,6 +9,8 @@ use super::sanitize::terminal_safe_str;
 use super::spool::Spool;
 use crate::capture::Timestamp;
 use crate::model::http::{BodyRecord, TransactionRecord};
+use crate::model::tunnel::TunnelRecord;
+use crate::model::websocket::{WebSocketRecord, WsMessageRecord};
 use crate::model::{
     CaptureSummary, CloseKind, ConnectionRecord, Finding, Record, RecordSink, Severity,
 };
@@ -17,6 +19,9 @@ pub struct TextWriter {
     out: Box<dyn Write>,
     connections: Spool,
     transactions: Spool,
+    websockets: Spool,
+    ws_messages: Spool,
+    tunnels: Spool,
     findings: Spool,
     by_severity: BTreeMap<&'static str, u64>,
     by_close: BTreeMap<&'static str, u64>,
@@ -31,6 +36,9 @@ impl TextWriter {
             out,
             connections: Spool::default(),
             transactions: Spool::default(),
+            websockets: Spool::default(),
+            ws_messages: Spool::default(),
+            tunnels: Spool::default(),
             findings: Spool::default(),
             by_severity: BTreeMap::new(),
             by_close: BTreeMap::new(),
@@ -176,6 +184,118 @@ fn transaction_line(t: &TransactionRecord) -> String {
     )
 }
 
+fn tunnel_line(x: &TunnelRecord) -> String {
+    let target = terminal_safe_str(x.target.as_deref().unwrap_or("?"));
+    let state = match (&x.refused, x.established) {
+        (Some(r), _) => format!("REFUSED {}", terminal_safe_str(r)),
+        (None, true) => "established".into(),
+        (None, false) => "not established".into(),
+    };
+    let mut inner = x.inner.clone();
+    if let Some(t) = &x.tls {
+        inner.push_str(&format!(
+            " sni={} alpn={}",
+            terminal_safe_str(&t.sni.join(",")),
+            terminal_safe_str(&t.alpn.join(","))
+        ));
+    }
+    format!(
+        "tun#{:<3} #{} {} -> {} {} {}  {}  inner {}  {}B/{}B",
+        x.id,
+        x.connection,
+        x.client,
+        x.proxy,
+        x.kind,
+        target,
+        state,
+        inner,
+        x.bytes_to_target,
+        x.bytes_from_target
+    )
+}
+
+fn websocket_line(x: &WebSocketRecord) -> String {
+    let h = &x.handshake;
+    let mut marks = Vec::new();
+    if h.midstream {
+        marks.push("midstream".to_string());
+    }
+    if let Some(false) = h.accept_valid {
+        marks.push("ACCEPT-MISMATCH".into());
+    }
+    if let Some(p) = &h.subprotocol {
+        marks.push(format!("subprotocol={}", terminal_safe_str(p)));
+    }
+    if x.compression.is_some() {
+        marks.push("permessage-deflate".into());
+    }
+    let close = &x.close;
+    let close_s = match (close.initiator, close.client_code, close.server_code) {
+        (None, _, _) => "no close".to_string(),
+        (Some(i), c, s) => format!(
+            "closed by {} ({}/{}){}",
+            if matches!(i, crate::model::websocket::Side::Client) {
+                "client"
+            } else {
+                "server"
+            },
+            c.map_or("-".into(), |v| v.to_string()),
+            s.map_or("-".into(), |v| v.to_string()),
+            if close.clean { "" } else { " unclean" }
+        ),
+    };
+    if !x.findings.is_empty() {
+        marks.push(format!("!{}", x.findings.join(",!")));
+    }
+    format!(
+        "ws#{:<4} #{} {} -> {}  {}  msgs {}/{}  {}  {}",
+        x.id,
+        x.connection,
+        x.client,
+        x.server,
+        terminal_safe_str(h.target.as_deref().unwrap_or("-")),
+        x.client_to_server.messages,
+        x.server_to_client.messages,
+        close_s,
+        marks.join(" ")
+    )
+}
+
+fn message_line(m: &WsMessageRecord) -> String {
+    let arrow = match m.direction {
+        crate::model::websocket::Side::Client => "->",
+        crate::model::websocket::Side::Server => "<-",
+    };
+    let mut extra = String::new();
+    if m.compressed {
+        extra.push_str(" deflate");
+    }
+    if m.frames > 1 {
+        extra.push_str(&format!(" frames={}", m.frames));
+    }
+    if let Some(c) = m.close_code {
+        extra.push_str(&format!(" code={c}"));
+    }
+    if let Some(r) = m.rtt {
+        extra.push_str(&format!(" rtt={:.1}ms", r * 1e3));
+    }
+    if m.partial {
+        extra.push_str(" partial");
+    }
+    let text = m
+        .text
+        .as_deref()
+        .map(|t| {
+            let cut: String = t.chars().take(80).collect();
+            format!(" \"{}\"", terminal_safe_str(&cut))
+        })
+        .unwrap_or_default();
+    format!(
+        "  ws#{} {:>5} {} {:<6} {}B{}{}",
+        m.websocket, m.index, arrow, m.opcode, m.length, extra, text
+    )
+}
+
 fn connection_line(c: &ConnectionRecord) -> String {
     let dur = c.end.saturating_sub(c.start) as f64 / 1e9;
     let a = &c.client_to_server;
@@ -260,6 +380,12 @@ impl RecordSink for TextWriter {
                 *self.by_status.entry(class).or_default() += 1;
                 self.transactions.push(t.id, transaction_line(t).as_bytes())
             }
+            Record::WebSocket(x) => self.websockets.push(x.id, websocket_line(x).as_bytes()),
+            Record::WsMessage(m) => self.ws_messages.push(
+                (m.websocket << 32) | m.index.min(u64::from(u32::MAX)),
+                message_line(m).as_bytes(),
+            ),
+            Record::Tunnel(x) => self.tunnels.push(x.id, tunnel_line(x).as_bytes()),
             Record::Finding(f) => {
                 *self
                     .by_severity
@@ -289,6 +415,23 @@ impl ReportWriter for TextWriter {
         if !self.transactions.is_empty() {
             writeln!(w, "\nHTTP transactions ({}):", self.transactions.len())?;
             self.transactions.write_sorted(&mut w, b"\n")?;
+            writeln!(w)?;
+        }
+        if !self.websockets.is_empty() {
+            writeln!(
+                w,
+                "\nWebSocket conversations ({}), messages ({}):",
+                self.websockets.len(),
+                self.ws_messages.len()
+            )?;
+            self.websockets.write_sorted(&mut w, b"\n")?;
+            writeln!(w)?;
+            self.ws_messages.write_sorted(&mut w, b"\n")?;
+            writeln!(w)?;
+        }
+        if !self.tunnels.is_empty() {
+            writeln!(w, "\nTunnels ({}):", self.tunnels.len())?;
+            self.tunnels.write_sorted(&mut w, b"\n")?;
             writeln!(w)?;
         }
         writeln!(w, "\nFindings ({}):", self.findings.len())?;

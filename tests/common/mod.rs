@@ -76,7 +76,7 @@ fn split(records: Vec<Record>) -> (Vec<ConnectionRecord>, Vec<Finding>) {
         match r {
             Record::Connection(x) => c.push(x),
             Record::Finding(x) => f.push(x),
-            Record::Transaction(_) => {}
+            _ => {}
         }
     }
     c.sort_by_key(|x| x.id);
@@ -297,6 +297,9 @@ pub struct AppRun {
     pub summary: CaptureSummary,
     pub connections: Vec<ConnectionRecord>,
     pub transactions: Vec<hopscope::model::TransactionRecord>,
+    pub websockets: Vec<hopscope::model::websocket::WebSocketRecord>,
+    pub messages: Vec<hopscope::model::websocket::WsMessageRecord>,
+    pub tunnels: Vec<hopscope::model::tunnel::TunnelRecord>,
     pub findings: Vec<Finding>,
     pub error: Option<String>,
 }
@@ -333,6 +336,9 @@ pub fn run_app(path: &Path, cfg: hopscope::analyzers::AppConfig) -> AppRun {
         summary,
         connections: Vec::new(),
         transactions: Vec::new(),
+        websockets: Vec::new(),
+        messages: Vec::new(),
+        tunnels: Vec::new(),
         findings: Vec::new(),
         error,
     };
@@ -341,10 +347,16 @@ pub fn run_app(path: &Path, cfg: hopscope::analyzers::AppConfig) -> AppRun {
             Record::Connection(c) => r.connections.push(c),
             Record::Finding(f) => r.findings.push(f),
             Record::Transaction(t) => r.transactions.push(*t),
+            Record::WebSocket(w) => r.websockets.push(*w),
+            Record::WsMessage(m) => r.messages.push(*m),
+            Record::Tunnel(t) => r.tunnels.push(*t),
         }
     }
     r.connections.sort_by_key(|c| c.id);
     r.transactions.sort_by_key(|t| t.id);
+    r.websockets.sort_by_key(|w| w.id);
+    r.messages.sort_by_key(|m| (m.websocket, m.index));
+    r.tunnels.sort_by_key(|t| t.id);
     r
 }
 

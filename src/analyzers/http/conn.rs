@@ -23,6 +23,7 @@ use super::body::{BodyDecoder, BodyEvent, BodyState as DecState, Framing};
 use super::content::{Coding, ContentDecoder, ContentOutcome, DeflateVariant, Preview};
 use super::head::{self, Head, Parsed, Prefix, StartLine};
 use super::message::{self, HeadFinding};
+use crate::analyzers::{AppShared, InnerShared, Stream};
 use crate::capture::Timestamp;
 use crate::engine::Ctx;
 use crate::model::http::{
@@ -55,6 +56,9 @@ impl Shared {
 }
 
 pub fn severity(code: &str) -> Severity {
+    if code.starts_with("ws.") {
+        return crate::analyzers::websocket::severity(code);
+    }
     match code {
         "http.cl-and-te"
         | "http.content-length-conflict"
@@ -141,8 +145,10 @@ struct Side {
     at_line_start: bool,
     /// A gap happened while holding: the held bytes are not a clean stream start.
     hold_gap: bool,
-    /// Bytes after the switch, for the next analyzer (counted only, for now).
+    /// Bytes after the switch (handed to the inner protocol).
     switched_bytes: u64,
+    /// Stream offset just after the last byte handed to this side.
+    next: u64,
     /// Bytes at the start that were not HTTP, reported once the other side proves the
     /// connection is HTTP: (stream offset, length, packet, time).
     unreported: Option<(u64, usize, u64, Timestamp)>,
@@ -160,6 +166,7 @@ impl Side {
             at_line_start: true,
             hold_gap: false,
             switched_bytes: 0,
+            next: 0,
             unreported: None,
         }
     }
@@ -222,6 +229,8 @@ pub struct HttpConn {
     counted: bool,
     /// The client sent at least one byte.
     client_spoke: bool,
+    /// After a switch (101, CONNECT): what the connection carries now.
+    inner: Option<Box<Stream>>,
 }
 
 impl Default for HttpConn {
@@ -233,6 +242,8 @@ impl Default for HttpConn {
 /// Emission context for one call.
 struct Em<'a> {
     sh: &'a mut Shared,
+    /// Everything the inner protocols after a switch need (WebSocket ids, tunnels).
+    inner: &'a mut InnerShared,
     ctx: &'a Ctx,
     out: &'a mut dyn RecordSink,
 }
@@ -279,6 +290,7 @@ impl HttpConn {
             switched: false,
             counted: false,
             client_spoke: false,
+            inner: None,
         }
     }
 
@@ -289,7 +301,20 @@ impl HttpConn {
 
     pub fn on_chunk(
         &mut self,
+        app: &mut AppShared,
+        ctx: &Ctx,
+        offset: u64,
+        chunk: Chunk<'_>,
+        out: &mut dyn RecordSink,
+    ) {
+        let AppShared { http, inner } = app;
+        self.on_chunk_split(http, inner, ctx, offset, chunk, out);
+    }
+
+    pub fn on_chunk_split(
+        &mut self,
         sh: &mut Shared,
+        inner: &mut InnerShared,
         ctx: &Ctx,
         offset: u64,
         chunk: Chunk<'_>,
@@ -299,7 +324,12 @@ impl HttpConn {
             return;
         }
         let d = ctx.dir.index();
-        let mut em = Em { sh, ctx, out };
+        let mut em = Em {
+            sh,
+            inner,
+            ctx,
+            out,
+        };
         match chunk {
             Chunk::Data(data) => {
                 if d == 0 && !data.is_empty() {
@@ -321,8 +351,27 @@ impl HttpConn {
     }
 
     /// The connection ended: finish bodies read until close, report what is left.
-    pub fn on_close(&mut self, sh: &mut Shared, ctx: &Ctx, out: &mut dyn RecordSink) {
-        let mut em = Em { sh, ctx, out };
+    pub fn on_close(&mut self, app: &mut AppShared, ctx: &Ctx, out: &mut dyn RecordSink) {
+        let AppShared { http, inner } = app;
+        self.on_close_split(http, inner, ctx, out);
+    }
+
+    pub fn on_close_split(
+        &mut self,
+        sh: &mut Shared,
+        inner: &mut InnerShared,
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+    ) {
+        let mut em = Em {
+            sh,
+            inner,
+            ctx,
+            out,
+        };
+        if let Some(st) = self.inner.as_mut() {
+            st.close(em.inner, em.sh, ctx, em.out);
+        }
         for d in 0..2 {
             let phase = std::mem::replace(&mut self.sides[d].phase, Phase::Head);
             if let Phase::Body(mut run) = phase {
@@ -360,6 +409,7 @@ impl HttpConn {
     // ---- data -------------------------------------------------------------------------
 
     fn data(&mut self, d: usize, offset: u64, data: &[u8], em: &mut Em<'_>) {
+        self.sides[d].next = self.sides[d].next.max(offset + data.len() as u64);
         let mut pos = 0usize;
         // Guard against a state that makes no progress (should not happen; bounded anyway).
         let mut spins = 0u32;
@@ -374,6 +424,9 @@ impl HttpConn {
             let used = match self.sides[d].phase {
                 Phase::Switched => {
                     self.sides[d].switched_bytes += rest.len() as u64;
+                    if let Some(st) = self.inner.as_mut() {
+                        st.data(em.inner, em.sh, em.ctx, d, at, rest, em.out);
+                    }
                     rest.len()
                 }
                 Phase::Hold => {
@@ -721,6 +774,9 @@ impl HttpConn {
             }
             Phase::Switched => {
                 side.phase = Phase::Switched;
+                if let Some(st) = self.inner.as_mut() {
+                    st.gap(em.inner, em.sh, em.ctx, d, offset, n, em.out);
+                }
             }
             Phase::Hold => {
                 side.phase = Phase::Hold;
@@ -977,10 +1033,21 @@ impl HttpConn {
             } else {
                 em.sh.stats.upgrades += 1;
             }
-            t.rec.switched_to = Some(SwitchRecord { protocol });
+            t.rec.switched_to = Some(SwitchRecord {
+                protocol: protocol.clone(),
+            });
             t.response_done = true;
             t.rec.timing.response_end = Some(mark.ts);
-            self.switch_protocols(em);
+            let txn = t.rec.id;
+            let target = t.rec.request.as_ref().map(|r| r.target.clone());
+            let req_headers = t
+                .rec
+                .request
+                .as_ref()
+                .map(|r| r.headers.clone())
+                .unwrap_or_default();
+            let inner = self.inner_for(&protocol, txn, target, &req_headers, &h, body_off, em);
+            self.switch_protocols(inner, em);
             return;
         }
         self.begin_body(1, framing, &h, body_off, after_gap, em);
@@ -1021,16 +1088,55 @@ impl HttpConn {
         self.sides[1].phase = Phase::Body(run);
     }
 
+    /// What the connection becomes after a switch to `protocol`.
+    #[allow(clippy::too_many_arguments)]
+    fn inner_for(
+        &mut self,
+        protocol: &str,
+        txn: u64,
+        target: Option<String>,
+        req: &crate::model::http::Headers,
+        resp: &Head,
+        server_off: u64,
+        em: &mut Em<'_>,
+    ) -> Stream {
+        // Where the new protocol starts on the client side: the first held byte, or the next.
+        let client_off = if self.sides[0].buf.is_empty() {
+            self.sides[0].next
+        } else {
+            self.sides[0].buf_offset
+        };
+        match protocol {
+            "websocket" => Stream::websocket_after_upgrade(
+                em.inner,
+                em.ctx,
+                em.out,
+                txn,
+                target,
+                req,
+                resp,
+                [client_off, server_off],
+            ),
+            "tunnel" => Stream::tunnel(em.inner, em.ctx, txn, target),
+            other => Stream::opaque(other),
+        }
+    }
+
     /// The connection stops being HTTP after this response: both directions switch; held
     /// client bytes belong to the new protocol.
-    fn switch_protocols(&mut self, em: &mut Em<'_>) {
+    fn switch_protocols(&mut self, inner: Stream, em: &mut Em<'_>) {
         self.switched = true;
-        for s in &mut self.sides {
+        let mut inner = Box::new(inner);
+        for (d, s) in self.sides.iter_mut().enumerate() {
             s.phase = Phase::Switched;
             s.switched_bytes += s.buf.len() as u64;
-            s.buf.clear();
+            let buf = std::mem::take(&mut s.buf);
+            if !buf.is_empty() {
+                inner.data(em.inner, em.sh, em.ctx, d, s.buf_offset, &buf, em.out);
+            }
             s.buf_mark = None;
         }
+        self.inner = Some(inner);
         self.flush_done(em);
     }
 
@@ -1350,6 +1456,9 @@ impl HttpConn {
             t.response_done = true;
             t.rec.timing.response_end = Some(ts);
             let resume = t.ask.is_some() && t.rec.switched_to.is_none();
+            if resume {
+                refused_switch(t, end_off, em);
+            }
             self.resp_cursor += 1;
             if resume {
                 self.resume_held(em);
@@ -1400,6 +1509,64 @@ impl HttpConn {
         };
         rec.timing.derive();
         em.out.record(Record::Transaction(rec));
+    }
+}
+
+/// An Upgrade or CONNECT that was answered without switching: recorded with the reason.
+fn refused_switch(t: &mut Txn, at: u64, em: &mut Em<'_>) {
+    let (status, reason) = t
+        .rec
+        .response
+        .as_ref()
+        .map(|r| (r.status, r.reason.clone()))
+        .unwrap_or_default();
+    let server = t
+        .rec
+        .response
+        .as_ref()
+        .and_then(|r| r.headers.get("server"))
+        .map(|v| String::from_utf8_lossy(v).into_owned());
+    let why = format!("{status} {reason}");
+    match &t.ask {
+        Some(SwitchAsk::Connect) => {
+            let target = t.rec.request.as_ref().map(|r| r.target.clone());
+            Stream::refused_tunnel(em.inner, em.ctx, em.out, t.rec.id, target, why);
+        }
+        Some(SwitchAsk::Upgrade(tokens)) if tokens.iter().any(|x| x == "websocket") => {
+            let hint = match status {
+                505 => {
+                    "the upstream saw an HTTP/1.0 request: a proxy in between speaks HTTP/1.0 upstream and dropped the upgrade"
+                }
+                426 => {
+                    "the server demands an upgrade it did not get: a proxy in between stripped Upgrade/Connection (hop-by-hop)"
+                }
+                400 => {
+                    "the server rejected the handshake: often a proxy that dropped Upgrade/Connection, or a missing/invalid Sec-WebSocket-Key or -Version"
+                }
+                403 => "the server refused it: often an Origin check",
+                404 => "no WebSocket endpoint at this path",
+                200..=299 => {
+                    "a plain response: the upgrade never reached a WebSocket server (a proxy dropped Upgrade/Connection, or the path is not a WebSocket endpoint)"
+                }
+                _ => "the server or a proxy answered without switching",
+            };
+            let via = server
+                .map(|s| format!(" (Server: {s})"))
+                .unwrap_or_default();
+            em.finding(
+                Dir::ServerToClient,
+                at,
+                "ws.upgrade-refused",
+                format!(
+                    "the WebSocket upgrade was answered {status} {reason}{via} instead of 101: \
+                     {hint}. If a reverse proxy is in front, it must forward the upgrade (nginx: \
+                     proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; \
+                     proxy_set_header Connection \"upgrade\";)"
+                ),
+                Some(t),
+            );
+        }
+        _ => {}
     }
 }
 

@@ -1,0 +1,1050 @@
+//! WebSocket (RFC 6455) after a `101 Switching Protocols`, or recognised by its frames when the
+//! handshake was not captured: frames, messages (fragments joined, control frames between
+//! them), permessage-deflate (RFC 7692) with or without context takeover, ping/pong round
+//! trips, the close handshake, and every protocol violation as a finding.
+//!
+//! Sans-IO and streaming: bytes of either direction arrive in stream order, split anywhere;
+//! nothing is buffered but a frame header (at most 14 bytes), a control frame's payload (at
+//! most 125 bytes are meaningful; 4 KiB are kept), a bounded text preview and the inflater's
+//! window. Decompressed size per message is capped ([`WsConfig::max_inflate`]); messages stream
+//! out as records as they complete.
+
+pub mod frame;
+pub mod handshake;
+
+use std::collections::VecDeque;
+
+use flate2::{Decompress, FlushDecompress, Status};
+
+use crate::capture::Timestamp;
+use crate::engine::Ctx;
+use crate::model::websocket::{
+    Side, WebSocketRecord, WsClose, WsDirStats, WsFrameRecord, WsHandshake, WsMessageRecord,
+    WsPings,
+};
+use crate::model::{Dir, Finding, Record, RecordSink, Severity};
+use frame::{Header, Opcode};
+use handshake::Deflate;
+
+/// Bounds and switches.
+#[derive(Clone, Debug)]
+pub struct WsConfig {
+    /// Bytes of text kept per message as a preview.
+    pub preview: usize,
+    /// Decompressed bytes per message before decoding stops.
+    pub max_inflate: u64,
+    /// List every frame inside its message (`--frames`).
+    pub frames: bool,
+    /// Frames listed per message at most.
+    pub max_frames_listed: usize,
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        WsConfig {
+            preview: 1024,
+            max_inflate: 16 << 20,
+            frames: false,
+            max_frames_listed: 1000,
+        }
+    }
+}
+
+/// Analyzer-wide WebSocket state: configuration and id allocation.
+pub struct WsShared {
+    pub cfg: WsConfig,
+    next_id: u64,
+}
+
+impl WsShared {
+    pub fn new(cfg: WsConfig) -> Self {
+        WsShared { cfg, next_id: 0 }
+    }
+}
+
+pub fn severity(code: &str) -> Severity {
+    match code {
+        "ws.unsolicited-pong" | "ws.midstream" | "ws.unclean-close" | "ws.gap" => Severity::Info,
+        "ws.upgrade-refused" => Severity::Warning,
+        "ws.invalid-utf8"
+        | "ws.non-minimal-length"
+        | "ws.frame-after-close"
+        | "ws.inflate-limit"
+        | "ws.inflate-error"
+        | "ws.bad-version"
+        | "ws.missing-key" => Severity::Warning,
+        _ => Severity::Error,
+    }
+}
+
+/// A message being assembled.
+struct Msg {
+    opcode: Opcode,
+    compressed: bool,
+    wire: u64,
+    decoded: u64,
+    frames: u64,
+    preview: Vec<u8>,
+    preview_truncated: bool,
+    /// Bytes of an unfinished UTF-8 character carried to the next piece.
+    utf8_carry: Vec<u8>,
+    utf8_ok: bool,
+    /// Decoding stopped (capped, inflate error, gap): lengths are what was decoded so far.
+    partial: bool,
+    decode_stopped: bool,
+    start: u64,
+    /// Control frames: the payload (bounded).
+    payload: Vec<u8>,
+    frame_list: Vec<WsFrameRecord>,
+}
+
+impl Msg {
+    fn new(opcode: Opcode, compressed: bool, start: u64) -> Msg {
+        Msg {
+            opcode,
+            compressed,
+            wire: 0,
+            decoded: 0,
+            frames: 0,
+            preview: Vec::new(),
+            preview_truncated: false,
+            utf8_carry: Vec::new(),
+            utf8_ok: true,
+            partial: false,
+            decode_stopped: false,
+            start,
+            payload: Vec::new(),
+            frame_list: Vec::new(),
+        }
+    }
+}
+
+/// The frame whose payload is streaming.
+struct Cur {
+    h: Header,
+    remaining: u64,
+    pos: u64,
+    /// The payload goes to the control message, not the data message.
+    control: bool,
+}
+
+#[derive(Default)]
+struct WsDir {
+    hdr: Vec<u8>,
+    cur: Option<Cur>,
+    msg: Option<Msg>,
+    ctl: Option<Msg>,
+    inflater: Option<Decompress>,
+    /// Frame sync lost (a gap outside a payload): the rest of this direction is not parsed.
+    lost: bool,
+    /// Stream offset of the next byte.
+    offset: u64,
+    closed: bool,
+    scratch: Vec<u8>,
+    out: Vec<u8>,
+}
+
+/// One WebSocket conversation.
+pub struct WsConn {
+    rec: Box<WebSocketRecord>,
+    dirs: [WsDir; 2],
+    deflate: Option<Deflate>,
+    next_msg: u64,
+    /// Pings sent by each side, waiting for the other side's pong: (payload, time).
+    pings: [VecDeque<(Vec<u8>, Timestamp)>; 2],
+    rtt_sum: f64,
+    reported: Vec<&'static str>,
+}
+
+const MAX_PENDING_PINGS: usize = 16;
+const MAX_CONTROL_KEPT: usize = 4096;
+
+fn side(d: usize) -> Side {
+    if d == 0 { Side::Client } else { Side::Server }
+}
+
+fn dir(d: usize) -> Dir {
+    if d == 0 {
+        Dir::ClientToServer
+    } else {
+        Dir::ServerToClient
+    }
+}
+
+/// RFC 6455 §7.4.1/§7.4.2: codes that may appear in a close frame.
+fn close_code_valid(c: u16) -> bool {
+    matches!(c, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
+impl WsConn {
+    /// After a 101: `hs` as read from both heads, `deflate` as agreed.
+    pub fn new(
+        sh: &mut WsShared,
+        ctx: &Ctx,
+        hs: WsHandshake,
+        deflate: Option<Deflate>,
+        offsets: [u64; 2],
+    ) -> Self {
+        let id = sh.next_id;
+        sh.next_id += 1;
+        let mut dirs: [WsDir; 2] = Default::default();
+        dirs[0].offset = offsets[0];
+        dirs[1].offset = offsets[1];
+        WsConn {
+            rec: Box::new(WebSocketRecord {
+                id,
+                connection: ctx.conn,
+                client: ctx.client,
+                server: ctx.server,
+                handshake: hs,
+                compression: deflate,
+                client_to_server: WsDirStats::default(),
+                server_to_client: WsDirStats::default(),
+                pings: WsPings::default(),
+                close: WsClose::default(),
+                findings: Vec::new(),
+            }),
+            dirs,
+            deflate,
+            next_msg: 0,
+            pings: [VecDeque::new(), VecDeque::new()],
+            rtt_sum: 0.0,
+            reported: Vec::new(),
+        }
+    }
+
+    /// A connection that was already a WebSocket when the capture began, recognised by its
+    /// frames: nothing of the handshake is known, compression included.
+    pub fn midstream(sh: &mut WsShared, ctx: &Ctx, offsets: [u64; 2]) -> Self {
+        let hs = WsHandshake {
+            midstream: true,
+            ..WsHandshake::default()
+        };
+        WsConn::new(sh, ctx, hs, None, offsets)
+    }
+
+    pub fn id(&self) -> u64 {
+        self.rec.id
+    }
+
+    /// Records a finding on the conversation, once per code.
+    pub fn finding(
+        &mut self,
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+        d: usize,
+        offset: u64,
+        code: &'static str,
+        msg: String,
+    ) {
+        if self.reported.contains(&code) {
+            return;
+        }
+        self.reported.push(code);
+        self.rec.findings.push(code);
+        out.record(Record::Finding(
+            Finding::new(code, severity(code), msg)
+                .conn(ctx.conn)
+                .at(ctx.packet, ctx.ts)
+                .dir(dir(d), offset),
+        ));
+    }
+
+    fn stats(&mut self, d: usize) -> &mut WsDirStats {
+        if d == 0 {
+            &mut self.rec.client_to_server
+        } else {
+            &mut self.rec.server_to_client
+        }
+    }
+
+    /// Bytes of direction `d`, in stream order.
+    pub fn data(
+        &mut self,
+        sh: &WsShared,
+        ctx: &Ctx,
+        d: usize,
+        mut data: &[u8],
+        out: &mut dyn RecordSink,
+    ) {
+        while !data.is_empty() && !self.dirs[d].lost {
+            if self.dirs[d].cur.is_none() {
+                // Accumulate a header.
+                let need = {
+                    let w = &mut self.dirs[d];
+                    let before = w.hdr.len();
+                    let take = (14 - before).min(data.len());
+                    w.hdr.extend_from_slice(&data[..take]);
+                    match frame::parse_header(&w.hdr) {
+                        None => {
+                            w.offset += take as u64;
+                            data = &data[take..];
+                            continue;
+                        }
+                        Some(h) => {
+                            // Bytes of `data` that belonged to the header (the first `before`
+                            // came with earlier data and were counted then).
+                            let used = h.header_len - before;
+                            w.hdr.clear();
+                            (h, used, before)
+                        }
+                    }
+                };
+                let (h, used, before) = need;
+                let start = self.dirs[d].offset - before as u64;
+                self.dirs[d].offset += used as u64;
+                data = &data[used..];
+                self.begin_frame(sh, ctx, d, h, start, out);
+                if h.len == 0 {
+                    self.end_frame(sh, ctx, d, out);
+                }
+                continue;
+            }
+            let (take, key, pos, control) = match &self.dirs[d].cur {
+                Some(c) => (
+                    (c.remaining.min(data.len() as u64)) as usize,
+                    c.h.mask,
+                    c.pos,
+                    c.control,
+                ),
+                None => continue,
+            };
+            let (chunk, rest) = data.split_at(take);
+            data = rest;
+            {
+                let w = &mut self.dirs[d];
+                w.offset += take as u64;
+                if let Some(c) = w.cur.as_mut() {
+                    c.remaining -= take as u64;
+                    c.pos += take as u64;
+                }
+                w.scratch.clear();
+                w.scratch.extend_from_slice(chunk);
+                if let Some(k) = key {
+                    frame::unmask(&mut w.scratch, k, pos);
+                }
+            }
+            self.payload(sh, ctx, d, control, out);
+            if self.dirs[d].cur.as_ref().is_some_and(|c| c.remaining == 0) {
+                self.end_frame(sh, ctx, d, out);
+            }
+        }
+        if self.dirs[d].lost {
+            self.dirs[d].offset += data.len() as u64;
+        }
+    }
+
+    fn begin_frame(
+        &mut self,
+        sh: &WsShared,
+        ctx: &Ctx,
+        d: usize,
+        h: Header,
+        start: u64,
+        out: &mut dyn RecordSink,
+    ) {
+        let s = self.stats(d);
+        s.frames += 1;
+        s.payload_bytes += h.len;
+        if h.opcode.is_control() {
+            s.control_frames += 1;
+        }
+        let who = if d == 0 { "client" } else { "server" };
+        if self.dirs[d].closed {
+            self.rec.close.frames_after_close += 1;
+            self.finding(
+                ctx,
+                out,
+                d,
+                start,
+                "ws.frame-after-close",
+                format!(
+                    "the {who} sent a frame after its own close frame (RFC 6455 §5.5.1: no \
+                     data frames after Close)"
+                ),
+            );
+        }
+        if d == 0 && h.mask.is_none() {
+            self.finding(
+                ctx,
+                out,
+                d,
+                start,
+                "ws.unmasked-client-frame",
+                "the client sent an unmasked frame (RFC 6455 §5.3: a client must mask every \
+                 frame; a server must close the connection)"
+                    .into(),
+            );
+        }
+        if d == 1 && h.mask.is_some() {
+            self.finding(
+                ctx,
+                out,
+                d,
+                start,
+                "ws.masked-server-frame",
+                "the server sent a masked frame (RFC 6455 §5.1: a server must not mask)".into(),
+            );
+        }
+        let first_data = matches!(h.opcode, Opcode::Text | Opcode::Binary);
+        // Mid-stream, whether deflate was agreed is unknown: RSV1 is not held against it.
+        let rsv1_ok = (self.deflate.is_some() || self.rec.handshake.midstream) && first_data;
+        if (h.rsv & 0x04 != 0 && !rsv1_ok) || h.rsv & 0x03 != 0 {
+            let why = if h.rsv & 0x03 != 0 {
+                "RSV2/RSV3 set (no extension defines them)"
+            } else if self.deflate.is_some() {
+                "RSV1 set on a continuation or control frame (RFC 7692 §6: only the first frame \
+                 of a message carries it)"
+            } else {
+                "RSV1 set although no extension (permessage-deflate) was negotiated"
+            };
+            self.finding(
+                ctx,
+                out,
+                d,
+                start,
+                "ws.rsv-without-extension",
+                format!(
+                    "{why}; RFC 6455 §5.2: the receiver must fail the connection. Often a proxy \
+                     that stripped Sec-WebSocket-Extensions from the handshake"
+                ),
+            );
+        }
+        if let Opcode::Reserved(n) = h.opcode {
+            self.finding(
+                ctx,
+                out,
+                d,
+                start,
+                "ws.reserved-opcode",
+                format!("frame with reserved opcode 0x{n:x} (RFC 6455 §5.2: fail the connection)"),
+            );
+        }
+        if h.non_minimal {
+            self.finding(
+                ctx,
+                out,
+                d,
+                start,
+                "ws.non-minimal-length",
+                format!(
+                    "a {}-byte payload length encoded in {} bytes (RFC 6455 §5.2: the minimal \
+                     encoding must be used)",
+                    h.len,
+                    if h.header_len - h.mask.map_or(0, |_| 4) == 4 {
+                        2
+                    } else {
+                        8
+                    }
+                ),
+            );
+        }
+        if h.len_msb_set {
+            self.finding(
+                ctx,
+                out,
+                d,
+                start,
+                "ws.invalid-length",
+                "64-bit payload length with its most significant bit set (RFC 6455 §5.2)".into(),
+            );
+        }
+        let control = h.opcode.is_control();
+        if control {
+            if h.len > 125 {
+                self.finding(
+                    ctx,
+                    out,
+                    d,
+                    start,
+                    "ws.control-too-long",
+                    format!(
+                        "a {} frame with a {}-byte payload (RFC 6455 §5.5: at most 125)",
+                        h.opcode.name(),
+                        h.len
+                    ),
+                );
+            }
+            if !h.fin {
+                self.finding(
+                    ctx,
+                    out,
+                    d,
+                    start,
+                    "ws.control-fragmented",
+                    format!(
+                        "a fragmented {} frame (RFC 6455 §5.5: control frames must not be \
+                         fragmented)",
+                        h.opcode.name()
+                    ),
+                );
+            }
+            let mut m = Msg::new(h.opcode, false, start);
+            m.frames = 1;
+            self.dirs[d].ctl = Some(m);
+        } else {
+            match h.opcode {
+                Opcode::Continuation => {
+                    if self.dirs[d].msg.is_none() {
+                        self.finding(
+                            ctx,
+                            out,
+                            d,
+                            start,
+                            "ws.continuation-without-start",
+                            "a continuation frame with no message in progress (RFC 6455 §5.4)"
+                                .into(),
+                        );
+                        // Keep its bytes as a message of its own so nothing is lost.
+                        let mut m = Msg::new(Opcode::Continuation, false, start);
+                        m.partial = true;
+                        self.dirs[d].msg = Some(m);
+                    }
+                }
+                _ => {
+                    if self.dirs[d].msg.is_some() {
+                        self.finding(
+                            ctx,
+                            out,
+                            d,
+                            start,
+                            "ws.data-inside-fragmented",
+                            "a new data frame while a fragmented message is unfinished (RFC \
+                             6455 §5.4: fragments of one message must not interleave with \
+                             another)"
+                                .into(),
+                        );
+                        if let Some(mut old) = self.dirs[d].msg.take() {
+                            old.partial = true;
+                            self.emit_msg(sh, ctx, d, old, out);
+                        }
+                    }
+                    let compressed = h.rsv & 0x04 != 0 && self.deflate.is_some();
+                    if compressed {
+                        self.stats(d).compressed_messages += 1;
+                        let w = &mut self.dirs[d];
+                        let reset = self.deflate.is_some_and(|f| {
+                            if d == 0 {
+                                f.client_no_context_takeover
+                            } else {
+                                f.server_no_context_takeover
+                            }
+                        });
+                        match w.inflater.as_mut() {
+                            Some(i) if reset => i.reset(false),
+                            Some(_) => {}
+                            None => w.inflater = Some(Decompress::new(false)),
+                        }
+                    }
+                    let mut m = Msg::new(h.opcode, compressed, start);
+                    if self.rec.handshake.midstream && h.rsv & 0x04 != 0 {
+                        // Compressed, but the context is unknown: lengths only.
+                        m.compressed = true;
+                        m.decode_stopped = true;
+                    }
+                    self.dirs[d].msg = Some(m);
+                }
+            }
+            if let Some(m) = self.dirs[d].msg.as_mut() {
+                m.frames += 1;
+            }
+        }
+        if sh.cfg.frames {
+            let fr = WsFrameRecord {
+                fin: h.fin,
+                rsv: h.rsv,
+                opcode: h.opcode.code(),
+                masked: h.mask.is_some(),
+                length: h.len,
+                packet: ctx.packet,
+                stream_offset: start,
+            };
+            let target = if control {
+                self.dirs[d].ctl.as_mut()
+            } else {
+                self.dirs[d].msg.as_mut()
+            };
+            if let Some(m) = target
+                && m.frame_list.len() < sh.cfg.max_frames_listed
+            {
+                m.frame_list.push(fr);
+            }
+        }
+        self.dirs[d].cur = Some(Cur {
+            h,
+            remaining: h.len,
+            pos: 0,
+            control,
+        });
+    }
+
+    /// The unmasked payload bytes in `dirs[d].scratch`.
+    fn payload(
+        &mut self,
+        sh: &WsShared,
+        ctx: &Ctx,
+        d: usize,
+        control: bool,
+        out: &mut dyn RecordSink,
+    ) {
+        let w = &mut self.dirs[d];
+        if control {
+            if let Some(m) = w.ctl.as_mut() {
+                m.wire += w.scratch.len() as u64;
+                let room = MAX_CONTROL_KEPT.saturating_sub(m.payload.len());
+                let take = room.min(w.scratch.len());
+                m.payload.extend_from_slice(&w.scratch[..take]);
+            }
+            return;
+        }
+        let Some(m) = w.msg.as_mut() else { return };
+        m.wire += w.scratch.len() as u64;
+        if m.decode_stopped {
+            return;
+        }
+        if !m.compressed {
+            let scratch = std::mem::take(&mut w.scratch);
+            consume(m, &scratch, sh.cfg.preview);
+            w.scratch = scratch;
+            return;
+        }
+        let Some(inf) = w.inflater.as_mut() else {
+            m.decode_stopped = true;
+            return;
+        };
+        let input = std::mem::take(&mut w.scratch);
+        let res = inflate(inf, &input, &mut w.out, m, sh);
+        w.scratch = input;
+        if let Err(e) = res {
+            let start = m.start;
+            self.inflate_failed(ctx, out, d, start, e);
+        }
+    }
+
+    fn inflate_failed(
+        &mut self,
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+        d: usize,
+        at: u64,
+        e: String,
+    ) {
+        if e == "capped" {
+            self.finding(
+                ctx,
+                out,
+                d,
+                at,
+                "ws.inflate-limit",
+                "a compressed message inflates past the bound (--max-decoded); decoding \
+                 stopped (a possible decompression bomb)"
+                    .into(),
+            );
+        } else {
+            self.finding(
+                ctx,
+                out,
+                d,
+                at,
+                "ws.inflate-error",
+                format!(
+                    "a permessage-deflate message does not inflate: {e} (wrong context \
+                     takeover, or a broken compressor)"
+                ),
+            );
+        }
+    }
+
+    fn end_frame(&mut self, sh: &WsShared, ctx: &Ctx, d: usize, out: &mut dyn RecordSink) {
+        let Some(cur) = self.dirs[d].cur.take() else {
+            return;
+        };
+        if cur.control {
+            if let Some(m) = self.dirs[d].ctl.take() {
+                self.control_done(sh, ctx, d, m, out);
+            }
+            return;
+        }
+        if !cur.h.fin {
+            return;
+        }
+        let Some(mut m) = self.dirs[d].msg.take() else {
+            return;
+        };
+        if m.compressed && !m.decode_stopped {
+            // RFC 7692 §7.2.2: append 00 00 ff ff before inflating the end of the message.
+            let w = &mut self.dirs[d];
+            if let Some(inf) = w.inflater.as_mut()
+                && let Err(e) = inflate(inf, &[0, 0, 0xff, 0xff], &mut w.out, &mut m, sh)
+            {
+                let start = m.start;
+                self.inflate_failed(ctx, out, d, start, e);
+            }
+        }
+        self.emit_msg(sh, ctx, d, m, out);
+    }
+
+    fn control_done(
+        &mut self,
+        sh: &WsShared,
+        ctx: &Ctx,
+        d: usize,
+        mut m: Msg,
+        out: &mut dyn RecordSink,
+    ) {
+        let payload = std::mem::take(&mut m.payload);
+        let mut close_code = None;
+        let mut rtt = None;
+        match m.opcode {
+            Opcode::Close => {
+                let (code, reason) = match payload.len() {
+                    0 => (None, &[][..]),
+                    1 => {
+                        self.finding(
+                            ctx,
+                            out,
+                            d,
+                            m.start,
+                            "ws.close-payload-one-byte",
+                            "a close frame with a 1-byte payload (RFC 6455 §5.5.1: a code is \
+                             2 bytes)"
+                                .into(),
+                        );
+                        (None, &payload[1..])
+                    }
+                    _ => (
+                        Some(u16::from_be_bytes([payload[0], payload[1]])),
+                        &payload[2..],
+                    ),
+                };
+                if let Some(c) = code
+                    && !close_code_valid(c)
+                {
+                    self.finding(
+                        ctx,
+                        out,
+                        d,
+                        m.start,
+                        "ws.invalid-close-code",
+                        format!(
+                            "close code {c} may not be sent (RFC 6455 §7.4: 1005, 1006 and 1015 \
+                             are for reporting only; valid are 1000–1003, 1007–1014, \
+                             3000–4999)"
+                        ),
+                    );
+                }
+                let reason_text = std::str::from_utf8(reason).ok();
+                if reason_text.is_none() {
+                    self.finding(
+                        ctx,
+                        out,
+                        d,
+                        m.start,
+                        "ws.invalid-utf8",
+                        "a close reason that is not valid UTF-8 (RFC 6455 §5.5.1)".into(),
+                    );
+                }
+                let reason_s = String::from_utf8_lossy(reason).into_owned();
+                let first = self.rec.close.initiator.is_none();
+                if first {
+                    self.rec.close.initiator = Some(side(d));
+                }
+                if d == 0 {
+                    self.rec.close.client_code = code;
+                    self.rec.close.client_reason = Some(reason_s);
+                } else {
+                    self.rec.close.server_code = code;
+                    self.rec.close.server_reason = Some(reason_s);
+                }
+                self.dirs[d].closed = true;
+                close_code = code;
+                m.utf8_ok = reason_text.is_some();
+                consume(&mut m, reason, sh.cfg.preview);
+                m.decoded = payload.len() as u64;
+            }
+            Opcode::Ping => {
+                self.rec.pings.pings += 1;
+                let q = &mut self.pings[d];
+                if q.len() >= MAX_PENDING_PINGS {
+                    q.pop_front();
+                }
+                q.push_back((payload.clone(), ctx.ts));
+                m.decoded = payload.len() as u64;
+                preview_if_text(&mut m, &payload, sh.cfg.preview);
+            }
+            Opcode::Pong => {
+                // Answers the oldest ping from the other side with the same payload.
+                let q = &mut self.pings[1 - d];
+                if let Some((_, t)) = q
+                    .iter()
+                    .position(|(p, _)| *p == payload)
+                    .and_then(|i| q.remove(i))
+                {
+                    let secs = ctx.ts.saturating_sub(t) as f64 / 1e9;
+                    rtt = Some(secs);
+                    let p = &mut self.rec.pings;
+                    p.answered += 1;
+                    p.rtt_min = Some(p.rtt_min.map_or(secs, |v| v.min(secs)));
+                    p.rtt_max = Some(p.rtt_max.map_or(secs, |v| v.max(secs)));
+                    self.rtt_sum += secs;
+                    p.rtt_avg = Some(self.rtt_sum / p.answered as f64);
+                } else {
+                    self.rec.pings.unsolicited_pongs += 1;
+                    self.finding(
+                        ctx,
+                        out,
+                        d,
+                        m.start,
+                        "ws.unsolicited-pong",
+                        "a pong that answers no ping (allowed as a heartbeat, RFC 6455 §5.5.3)"
+                            .into(),
+                    );
+                }
+                m.decoded = payload.len() as u64;
+                preview_if_text(&mut m, &payload, sh.cfg.preview);
+            }
+            _ => {
+                m.decoded = payload.len() as u64;
+            }
+        }
+        let mut rec = self.message_record(sh, ctx, d, m);
+        rec.close_code = close_code;
+        rec.rtt = rtt;
+        out.record(Record::WsMessage(Box::new(rec)));
+    }
+
+    fn message_record(&mut self, sh: &WsShared, ctx: &Ctx, d: usize, m: Msg) -> WsMessageRecord {
+        let _ = sh;
+        let index = self.next_msg;
+        self.next_msg += 1;
+        let s = self.stats(d);
+        if !m.opcode.is_control() {
+            s.messages += 1;
+            s.message_bytes += m.decoded;
+        }
+        let opcode = match m.opcode {
+            Opcode::Reserved(n) => format!("reserved-{n}"),
+            o => o.name().to_string(),
+        };
+        let text = (!m.preview.is_empty() || m.opcode == Opcode::Text)
+            .then(|| String::from_utf8_lossy(&m.preview).into_owned());
+        WsMessageRecord {
+            websocket: self.rec.id,
+            index,
+            direction: side(d),
+            opcode,
+            length: m.decoded,
+            wire_length: m.wire,
+            compressed: m.compressed,
+            frames: m.frames,
+            text,
+            text_truncated: m.preview_truncated,
+            utf8_valid: (m.opcode == Opcode::Text).then_some(m.utf8_ok),
+            close_code: None,
+            rtt: None,
+            partial: m.partial || (m.decode_stopped && m.compressed),
+            ts: ctx.ts,
+            packet: ctx.packet,
+            stream_offset: m.start,
+            frame_list: sh.cfg.frames.then_some(m.frame_list),
+        }
+    }
+
+    fn emit_msg(
+        &mut self,
+        sh: &WsShared,
+        ctx: &Ctx,
+        d: usize,
+        mut m: Msg,
+        out: &mut dyn RecordSink,
+    ) {
+        if m.opcode == Opcode::Text && !m.decode_stopped && !m.partial {
+            if !m.utf8_carry.is_empty() {
+                m.utf8_ok = false;
+            }
+            if !m.utf8_ok {
+                let start = m.start;
+                self.finding(
+                    ctx,
+                    out,
+                    d,
+                    start,
+                    "ws.invalid-utf8",
+                    "a text message that is not valid UTF-8 (RFC 6455 §8.1: the receiver must \
+                     fail the connection with 1007)"
+                        .into(),
+                );
+            }
+        }
+        let rec = self.message_record(sh, ctx, d, m);
+        out.record(Record::WsMessage(Box::new(rec)));
+    }
+
+    /// `n` bytes of direction `d` are missing.
+    pub fn gap(&mut self, ctx: &Ctx, d: usize, n: u64, out: &mut dyn RecordSink) {
+        let w = &mut self.dirs[d];
+        let start = w.offset;
+        w.offset += n;
+        if w.lost {
+            return;
+        }
+        if let Some(c) = w.cur.as_mut()
+            && n <= c.remaining
+        {
+            // Inside a payload: the frame boundaries survive, the bytes do not.
+            c.remaining -= n;
+            c.pos += n;
+            let control = c.control;
+            let done = c.remaining == 0;
+            let m = if control {
+                w.ctl.as_mut()
+            } else {
+                w.msg.as_mut()
+            };
+            if let Some(m) = m {
+                m.partial = true;
+                m.decode_stopped = true;
+                m.wire += n;
+            }
+            let _ = done;
+            return;
+        }
+        w.lost = true;
+        w.cur = None;
+        w.hdr.clear();
+        self.finding(
+            ctx,
+            out,
+            d,
+            start,
+            "ws.gap",
+            format!(
+                "{n} bytes missing from the capture outside a frame payload; the frames after \
+                 it in this direction are not decoded"
+            ),
+        );
+    }
+
+    /// The connection ended: report unfinished messages and the conversation.
+    pub fn close(&mut self, sh: &WsShared, ctx: &Ctx, out: &mut dyn RecordSink) {
+        for d in 0..2 {
+            if let Some(mut m) = self.dirs[d].ctl.take() {
+                m.partial = true;
+                let rec = self.message_record(sh, ctx, d, m);
+                out.record(Record::WsMessage(Box::new(rec)));
+            }
+            if let Some(mut m) = self.dirs[d].msg.take() {
+                m.partial = true;
+                self.emit_msg(sh, ctx, d, m, out);
+            }
+        }
+        let c = &mut self.rec.close;
+        c.clean = self.dirs[0].closed && self.dirs[1].closed && c.frames_after_close == 0;
+        if !c.clean && !self.dirs.iter().any(|w| w.lost) {
+            let who = match c.initiator {
+                Some(Side::Client) => "only the client sent a close frame",
+                Some(Side::Server) => "only the server sent a close frame",
+                None => "no close frame was sent",
+            };
+            let msg = format!(
+                "the WebSocket ended without a complete close handshake: {who} (RFC 6455 §7.1.1; \
+                 the application sees 1006 abnormal closure)"
+            );
+            self.finding(ctx, out, 0, self.dirs[0].offset, "ws.unclean-close", msg);
+        }
+        out.record(Record::WebSocket(Box::new(WebSocketRecord {
+            findings: std::mem::take(&mut self.rec.findings),
+            ..(*self.rec).clone()
+        })));
+    }
+}
+
+/// Counts decoded bytes, keeps the preview, checks UTF-8 for text.
+fn consume(m: &mut Msg, b: &[u8], preview: usize) {
+    m.decoded += b.len() as u64;
+    let room = preview.saturating_sub(m.preview.len());
+    if room < b.len() {
+        m.preview_truncated = true;
+    }
+    let take = room.min(b.len());
+    if m.opcode == Opcode::Text || m.opcode == Opcode::Close {
+        m.preview.extend_from_slice(&b[..take]);
+        if m.utf8_ok {
+            check_utf8(m, b);
+        }
+    }
+}
+
+fn preview_if_text(m: &mut Msg, b: &[u8], preview: usize) {
+    if !b.is_empty() && std::str::from_utf8(b).is_ok() {
+        let take = preview.min(b.len());
+        m.preview.extend_from_slice(&b[..take]);
+        m.preview_truncated = take < b.len();
+    }
+}
+
+/// Streaming UTF-8 validation: an incomplete character at the end waits for the next piece.
+fn check_utf8(m: &mut Msg, b: &[u8]) {
+    let mut joined;
+    let piece: &[u8] = if m.utf8_carry.is_empty() {
+        b
+    } else {
+        joined = std::mem::take(&mut m.utf8_carry);
+        joined.extend_from_slice(b);
+        &joined
+    };
+    match std::str::from_utf8(piece) {
+        Ok(_) => {}
+        Err(e) if e.error_len().is_none() => {
+            m.utf8_carry = piece.get(e.valid_up_to()..).unwrap_or_default().to_vec();
+        }
+        Err(_) => m.utf8_ok = false,
+    }
+}
+
+/// Inflates `input` into `out`, counting and previewing; stops at the bound.
+fn inflate(
+    inf: &mut Decompress,
+    input: &[u8],
+    out: &mut Vec<u8>,
+    m: &mut Msg,
+    sh: &WsShared,
+) -> Result<(), String> {
+    let mut pos = 0;
+    out.resize(16 * 1024, 0);
+    loop {
+        let before_in = inf.total_in();
+        let before_out = inf.total_out();
+        let status = inf
+            .decompress(
+                input.get(pos..).unwrap_or_default(),
+                out,
+                FlushDecompress::None,
+            )
+            .map_err(|e| {
+                m.decode_stopped = true;
+                m.partial = true;
+                e.to_string()
+            })?;
+        let used = (inf.total_in() - before_in) as usize;
+        let produced = (inf.total_out() - before_out) as usize;
+        pos += used;
+        if produced > 0 {
+            let room = sh.cfg.max_inflate.saturating_sub(m.decoded) as usize;
+            let take = produced.min(room);
+            consume(m, out.get(..take).unwrap_or_default(), sh.cfg.preview);
+            if take < produced || m.decoded >= sh.cfg.max_inflate {
+                m.decode_stopped = true;
+                m.partial = true;
+                return Err("capped".into());
+            }
+        }
+        let done = pos >= input.len() && produced < out.len();
+        if done || status == Status::StreamEnd || (used == 0 && produced == 0) {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,402 @@
+#![allow(clippy::unwrap_used)]
+use super::*;
+use crate::model::Endpoint;
+use proptest::prelude::*;
+use std::io::Write;
+
+fn ctx(d: usize, i: usize) -> Ctx {
+    Ctx {
+        conn: 3,
+        dir: dir(d),
+        client: Endpoint {
+            ip: "192.0.2.1".parse().unwrap(),
+            port: 40000,
+        },
+        server: Endpoint {
+            ip: "192.0.2.2".parse().unwrap(),
+            port: 80,
+        },
+        ts: Timestamp(1_000_000 * (i as i64 + 1)),
+        packet: i as u64 + 1,
+        midstream: false,
+    }
+}
+
+/// A frame as a client (masked) or server sends it.
+fn frame(fin: bool, rsv1: bool, opcode: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let mut v = vec![(u8::from(fin) << 7) | (u8::from(rsv1) << 6) | opcode];
+    let m = if masked { 0x80 } else { 0 };
+    match payload.len() {
+        n if n < 126 => v.push(m | n as u8),
+        n if n <= 0xffff => {
+            v.push(m | 126);
+            v.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            v.push(m | 127);
+            v.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    let key = [0x11, 0x22, 0x33, 0x44];
+    if masked {
+        v.extend_from_slice(&key);
+        let mut p = payload.to_vec();
+        frame::unmask(&mut p, key, 0);
+        v.extend_from_slice(&p);
+    } else {
+        v.extend_from_slice(payload);
+    }
+    v
+}
+
+fn c(fin: bool, op: u8, p: &[u8]) -> (usize, Vec<u8>) {
+    (0, frame(fin, false, op, p, true))
+}
+fn s(fin: bool, op: u8, p: &[u8]) -> (usize, Vec<u8>) {
+    (1, frame(fin, false, op, p, false))
+}
+
+struct Out {
+    msgs: Vec<WsMessageRecord>,
+    conv: Vec<WebSocketRecord>,
+    codes: Vec<String>,
+}
+
+fn run_with(
+    steps: &[(usize, Vec<u8>)],
+    deflate: Option<Deflate>,
+    cfg: WsConfig,
+    midstream: bool,
+) -> Out {
+    let mut sh = WsShared::new(cfg);
+    let hs = WsHandshake {
+        midstream,
+        ..WsHandshake::default()
+    };
+    let mut w = WsConn::new(&mut sh, &ctx(0, 0), hs, deflate, [0, 0]);
+    let mut out: Vec<Record> = Vec::new();
+    for (i, (d, b)) in steps.iter().enumerate() {
+        w.data(&sh, &ctx(*d, i), *d, b, &mut out);
+    }
+    w.close(&sh, &ctx(0, steps.len()), &mut out);
+    let mut o = Out {
+        msgs: Vec::new(),
+        conv: Vec::new(),
+        codes: Vec::new(),
+    };
+    for r in out {
+        match r {
+            Record::WsMessage(m) => o.msgs.push(*m),
+            Record::WebSocket(x) => o.conv.push(*x),
+            Record::Finding(f) => o.codes.push(f.code.to_string()),
+            _ => {}
+        }
+    }
+    o
+}
+
+fn run(steps: &[(usize, Vec<u8>)]) -> Out {
+    run_with(steps, None, WsConfig::default(), false)
+}
+
+fn brief(o: &Out) -> Vec<(Side, String, u64, Option<String>)> {
+    o.msgs
+        .iter()
+        .map(|m| (m.direction, m.opcode.clone(), m.length, m.text.clone()))
+        .collect()
+}
+
+#[test]
+fn rfc6455_s5_4_fragments_join_and_control_frames_interleave() {
+    let o = run(&[
+        c(false, 1, b"Hel"),
+        c(true, 9, b"p"), // a ping between fragments
+        c(false, 0, b"lo "),
+        c(true, 0, b""), // empty final fragment (Python websockets does this)
+        s(true, 10, b"p"),
+        c(true, 8, &[0x03, 0xe8, b'b', b'y', b'e']),
+        s(true, 8, &[0x03, 0xe8]),
+    ]);
+    assert_eq!(
+        brief(&o),
+        vec![
+            (Side::Client, "ping".into(), 1, Some("p".into())),
+            (Side::Client, "text".into(), 6, Some("Hello ".into())),
+            (Side::Server, "pong".into(), 1, Some("p".into())),
+            (Side::Client, "close".into(), 5, Some("bye".into())),
+            (Side::Server, "close".into(), 2, None),
+        ]
+    );
+    assert_eq!(o.msgs[1].frames, 3);
+    assert!(o.msgs[2].rtt.is_some(), "the pong answers the ping");
+    let x = &o.conv[0];
+    assert_eq!(x.close.initiator, Some(Side::Client));
+    assert_eq!(
+        (x.close.client_code, x.close.server_code),
+        (Some(1000), Some(1000))
+    );
+    assert!(x.close.clean);
+    assert_eq!(x.pings.answered, 1);
+    assert!(o.codes.is_empty(), "{:?}", o.codes);
+}
+
+#[test]
+fn rfc6455_s5_2_16_and_64_bit_lengths() {
+    let big = vec![b'x'; 70_000];
+    let mid = vec![b'y'; 300];
+    let o = run(&[s(true, 2, &mid), s(true, 1, &big), c(true, 2, &big)]);
+    assert_eq!(
+        o.msgs.iter().map(|m| m.length).collect::<Vec<_>>(),
+        vec![300, 70_000, 70_000]
+    );
+    assert!(o.msgs[1].text_truncated);
+    assert_eq!(o.msgs[1].text.as_ref().unwrap().len(), 1024);
+}
+
+/// permessage-deflate as a compressor with context takeover would send it.
+fn deflate_msgs(msgs: &[&[u8]], takeover: bool) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut comp = flate2::Compress::new(flate2::Compression::default(), false);
+    for m in msgs {
+        if !takeover {
+            comp.reset();
+        }
+        let mut buf = Vec::with_capacity(m.len() + 64);
+        comp.compress_vec(m, &mut buf, flate2::FlushCompress::Sync)
+            .unwrap();
+        assert!(buf.ends_with(&[0, 0, 0xff, 0xff]));
+        buf.truncate(buf.len() - 4);
+        out.push(buf);
+    }
+    out
+}
+
+#[test]
+fn rfc7692_context_takeover_and_fragmented_compressed_messages() {
+    let text: &[u8] = b"the same sentence, repeated, compresses better the second time";
+    for takeover in [true, false] {
+        let z = deflate_msgs(&[text, text], takeover);
+        let d = Deflate {
+            server_no_context_takeover: !takeover,
+            ..Deflate::default()
+        };
+        // Second message in two fragments: RSV1 only on the first.
+        let (a, b) = z[1].split_at(z[1].len() / 2);
+        let steps = vec![
+            (1, frame(true, true, 1, &z[0], false)),
+            (1, frame(false, true, 1, a, false)),
+            (1, frame(true, false, 0, b, false)),
+            (1, frame(true, false, 1, b"plain", false)),
+        ];
+        let o = run_with(&steps, Some(d), WsConfig::default(), false);
+        let t: Vec<(Option<String>, bool, u64)> = o
+            .msgs
+            .iter()
+            .map(|m| (m.text.clone(), m.compressed, m.wire_length))
+            .collect();
+        let full = String::from_utf8(text.to_vec()).unwrap();
+        assert_eq!(
+            t[0].0.as_deref(),
+            Some(full.as_str()),
+            "takeover={takeover}"
+        );
+        assert_eq!(
+            t[1].0.as_deref(),
+            Some(full.as_str()),
+            "takeover={takeover}"
+        );
+        assert!(t[0].1 && t[1].1 && !t[2].1);
+        assert_eq!(t[2].0.as_deref(), Some("plain"));
+        if takeover {
+            assert!(t[1].2 < t[0].2, "context takeover makes the repeat smaller");
+        }
+        // No close handshake in this script.
+        assert_eq!(o.codes, vec!["ws.unclean-close".to_string()]);
+    }
+}
+
+#[test]
+fn an_inflate_bomb_stops_at_the_bound() {
+    let zeros = vec![0u8; 8 << 20];
+    let z = deflate_msgs(&[&zeros], true);
+    let cfg = WsConfig {
+        max_inflate: 1 << 20,
+        ..WsConfig::default()
+    };
+    let o = run_with(
+        &[(1, frame(true, true, 2, &z[0], false))],
+        Some(Deflate::default()),
+        cfg,
+        false,
+    );
+    assert!(
+        o.codes.contains(&"ws.inflate-limit".to_string()),
+        "{:?}",
+        o.codes
+    );
+    assert!(o.msgs[0].length <= 1 << 20);
+    assert!(o.msgs[0].partial);
+}
+
+#[test]
+fn violations_become_findings() {
+    type Steps = Vec<(usize, Vec<u8>)>;
+    let cases: Vec<(&str, Steps)> = vec![
+        (
+            "ws.unmasked-client-frame",
+            vec![(0, frame(true, false, 1, b"x", false))],
+        ),
+        (
+            "ws.masked-server-frame",
+            vec![(1, frame(true, false, 1, b"x", true))],
+        ),
+        (
+            "ws.rsv-without-extension",
+            vec![(1, frame(true, true, 1, b"x", false))],
+        ),
+        ("ws.reserved-opcode", vec![s(true, 3, b"x")]),
+        ("ws.control-too-long", vec![s(true, 9, &[b'p'; 126])]),
+        ("ws.control-fragmented", vec![s(false, 9, b"p")]),
+        ("ws.continuation-without-start", vec![s(true, 0, b"x")]),
+        (
+            "ws.data-inside-fragmented",
+            vec![s(false, 1, b"a"), s(true, 1, b"b")],
+        ),
+        ("ws.invalid-utf8", vec![s(true, 1, &[0xff, 0xfe])]),
+        ("ws.invalid-close-code", vec![s(true, 8, &[0x03, 0xed])]),
+        ("ws.close-payload-one-byte", vec![s(true, 8, &[0x03])]),
+        (
+            "ws.non-minimal-length",
+            vec![(1, vec![0x81, 126, 0, 5, b'h', b'e', b'l', b'l', b'o'])],
+        ),
+        (
+            "ws.frame-after-close",
+            vec![s(true, 8, &[0x03, 0xe8]), s(true, 1, b"late")],
+        ),
+        ("ws.unsolicited-pong", vec![s(true, 10, b"hb")]),
+        ("ws.unclean-close", vec![s(true, 1, b"x")]),
+    ];
+    for (code, steps) in cases {
+        let o = run(&steps);
+        assert!(o.codes.contains(&code.to_string()), "{code}: {:?}", o.codes);
+    }
+    // A clean conversation raises none of them.
+    let o = run(&[
+        c(true, 1, "é".as_bytes()),
+        s(true, 8, &[0x03, 0xe8]),
+        c(true, 8, &[0x03, 0xe8]),
+    ]);
+    assert!(o.codes.is_empty(), "{:?}", o.codes);
+}
+
+#[test]
+fn utf8_split_across_fragments_is_valid() {
+    let t = "日本".as_bytes();
+    let o = run(&[s(false, 1, &t[..2]), s(true, 0, &t[2..])]);
+    assert_eq!(o.msgs[0].utf8_valid, Some(true));
+    assert_eq!(o.msgs[0].text.as_deref(), Some("日本"));
+}
+
+#[test]
+fn a_gap_inside_a_payload_keeps_frame_sync() {
+    let mut sh = WsShared::new(WsConfig::default());
+    let mut w = WsConn::new(&mut sh, &ctx(0, 0), WsHandshake::default(), None, [0, 0]);
+    let mut out: Vec<Record> = Vec::new();
+    let f1 = frame(true, false, 2, &[7u8; 100], false);
+    w.data(&sh, &ctx(1, 1), 1, &f1[..20], &mut out);
+    w.gap(&ctx(1, 2), 1, 50, &mut out);
+    w.data(&sh, &ctx(1, 3), 1, &f1[70..], &mut out);
+    w.data(
+        &sh,
+        &ctx(1, 4),
+        1,
+        &frame(true, false, 1, b"after", false),
+        &mut out,
+    );
+    w.close(&sh, &ctx(1, 5), &mut out);
+    let msgs: Vec<WsMessageRecord> = out
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::WsMessage(m) => Some(*m),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(msgs.len(), 2);
+    assert!(msgs[0].partial);
+    assert_eq!(msgs[0].wire_length, 100);
+    assert_eq!(msgs[1].text.as_deref(), Some("after"));
+}
+
+fn stable(o: &Out) -> Vec<String> {
+    o.msgs
+        .iter()
+        .map(|m| {
+            let mut v = serde_json::to_value(m).unwrap();
+            let x = v.as_object_mut().unwrap();
+            x.remove("ts");
+            x.remove("packet");
+            x.remove("rtt");
+            v.to_string()
+        })
+        .collect()
+}
+
+proptest! {
+    /// A conversation fed whole or cut anywhere gives the same messages.
+    #[test]
+    fn split_anywhere_gives_the_same_messages(cuts in proptest::collection::vec(1usize..30, 0..40)) {
+        let text: &[u8] = b"compressible compressible compressible";
+        let z = deflate_msgs(&[text, text], true);
+        let mut server = Vec::new();
+        for f in [
+            frame(true, true, 1, &z[0], false),
+            frame(false, false, 2, &[1u8; 300], false),
+            frame(true, false, 9, b"ping", false),
+            frame(true, false, 0, &[2u8; 70_000], false),
+            frame(true, true, 1, &z[1], false),
+            frame(true, false, 8, &[0x03, 0xe8, b'o', b'k'], false),
+        ] {
+            server.extend_from_slice(&f);
+        }
+        let d = Some(Deflate::default());
+        let whole = run_with(&[(1, server.clone())], d, WsConfig::default(), false);
+        let mut steps = Vec::new();
+        let mut at = 0;
+        for n in cuts {
+            if at >= server.len() { break; }
+            let e = (at + n).min(server.len());
+            steps.push((1, server[at..e].to_vec()));
+            at = e;
+        }
+        if at < server.len() { steps.push((1, server[at..].to_vec())); }
+        let split = run_with(&steps, d, WsConfig::default(), false);
+        prop_assert_eq!(stable(&whole), stable(&split));
+        prop_assert_eq!(whole.msgs.len(), 5);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        steps in proptest::collection::vec((0usize..2, proptest::collection::vec(any::<u8>(), 0..60), any::<bool>()), 0..20),
+        deflate in any::<bool>(),
+    ) {
+        let mut sh = WsShared::new(WsConfig { max_inflate: 4096, ..WsConfig::default() });
+        let d = deflate.then(Deflate::default);
+        let mut w = WsConn::new(&mut sh, &ctx(0, 0), WsHandshake::default(), d, [0, 0]);
+        let mut out: Vec<Record> = Vec::new();
+        for (i, (dir, b, gap)) in steps.iter().enumerate() {
+            if *gap {
+                w.gap(&ctx(*dir, i), *dir, b.len() as u64 + 1, &mut out);
+            } else {
+                w.data(&sh, &ctx(*dir, i), *dir, b, &mut out);
+            }
+        }
+        w.close(&sh, &ctx(0, 99), &mut out);
+    }
+}
+
+#[test]
+fn deflate_helper_really_compresses() {
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(b"x").unwrap();
+    assert!(!e.finish().unwrap().is_empty());
+}

@@ -1,0 +1,55 @@
+//! Tunnel records: a CONNECT or SOCKS tunnel and what runs inside it (documented in
+//! `docs/json-format.md`).
+
+use serde::Serialize;
+
+use super::Endpoint;
+
+/// TLS as seen at the start of a stream (the ClientHello and ServerHello are in the clear).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TlsInfo {
+    pub sni: Vec<String>,
+    pub alpn: Vec<String>,
+    /// Versions the client offered (`supported_versions`, else the record version), e.g.
+    /// `TLS 1.3`.
+    pub offered_versions: Vec<String>,
+    /// What the server chose, when its hello was seen.
+    pub version: Option<String>,
+    pub alpn_selected: Option<String>,
+}
+
+/// A tunnel through a proxy.
+#[derive(Clone, Debug, Serialize)]
+pub struct TunnelRecord {
+    pub id: u64,
+    pub connection: u64,
+    pub client: Endpoint,
+    /// The proxy (the connection's server).
+    pub proxy: Endpoint,
+    /// `connect`, `socks4`, `socks4a`, `socks5`.
+    pub kind: String,
+    /// `host:port` as the client asked.
+    pub target: Option<String>,
+    /// The proxy agreed (2xx to CONNECT, SOCKS success).
+    pub established: bool,
+    /// Why not, when refused: the status line or SOCKS reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// The HTTP transaction of the CONNECT.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<u64>,
+    /// What runs inside: `tls`, `http`, `websocket`, `h2`, `unknown`, or `none` (no bytes).
+    pub inner: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsInfo>,
+    /// Payload bytes through the tunnel, client to target and back.
+    pub bytes_to_target: u64,
+    pub bytes_from_target: u64,
+    /// SOCKS: the authentication method and the user (never the password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<&'static str>,
+}

@@ -506,3 +506,88 @@ fn websocket_frames_match_tshark() {
     assert!(checked >= 10, "{checked}");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Zeek's websocket.log baselines: host, uri, chosen subprotocol, offered subprotocols and
+/// offered extensions of every conversation.
+#[test]
+fn websocket_handshakes_match_zeek() {
+    let Some(dir) = corpus_dir() else {
+        println!("SKIP: ../shared/corpus not found");
+        return;
+    };
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    let mut logs: Vec<PathBuf> = fs::read_dir(dir.join("zeek"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().ends_with(".zeek-websocket.log"))
+                .collect()
+        })
+        .unwrap_or_default();
+    logs.sort();
+    for log in logs {
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        let mut fields: Vec<String> = Vec::new();
+        let mut want = Vec::new();
+        for line in text.lines() {
+            if let Some(f) = line.strip_prefix("#fields\t") {
+                fields = f.split('\t').map(str::to_string).collect();
+                continue;
+            }
+            if line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            let cols: Vec<String> = line.split('\t').map(str::to_string).collect();
+            if fields.is_empty() {
+                fields = cols;
+                continue;
+            }
+            let get = |n: &str| {
+                fields
+                    .iter()
+                    .position(|f| f == n)
+                    .and_then(|i| cols.get(i).cloned())
+                    .filter(|v| v != "-")
+            };
+            want.push((
+                get("host"),
+                get("uri"),
+                get("subprotocol"),
+                get("client_protocols"),
+                get("client_extensions"),
+            ));
+        }
+        let pcap = PathBuf::from(
+            log.to_string_lossy()
+                .replace(".zeek-websocket.log", ".pcap"),
+        );
+        if !pcap.exists() {
+            continue;
+        }
+        let run = run_app(&pcap, Default::default());
+        let mut got: Vec<_> = run
+            .websockets
+            .iter()
+            .map(|w| {
+                let h = &w.handshake;
+                let join = |v: &[String]| (!v.is_empty()).then(|| v.join(","));
+                (
+                    h.host.clone(),
+                    h.target.clone(),
+                    h.subprotocol.clone(),
+                    join(&h.subprotocols_offered),
+                    join(&h.extensions_offered),
+                )
+            })
+            .collect();
+        got.sort();
+        want.sort();
+        if got != want {
+            problems.push(format!("{}: ours {got:?}\n  zeek {want:?}", pcap.display()));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5, "{checked}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

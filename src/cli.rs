@@ -83,6 +83,9 @@ pub struct AnalysisArgs {
     /// Reassemble TCP only: report connections and TCP findings, no HTTP (fastest).
     #[arg(long)]
     pub tcp_only: bool,
+    /// List every WebSocket frame inside its message (`frame_list`).
+    #[arg(long)]
+    pub frames: bool,
 }
 
 impl Default for AnalysisArgs {
@@ -91,6 +94,7 @@ impl Default for AnalysisArgs {
             bodies: 0,
             max_decoded: 16 << 20,
             tcp_only: false,
+            frames: false,
         }
     }
 }
@@ -101,6 +105,8 @@ impl AnalysisArgs {
         cfg.http.preview = self.bodies.min(1 << 20);
         cfg.http.max_decoded = self.max_decoded;
         cfg.enabled = !self.tcp_only;
+        cfg.ws.frames = self.frames;
+        cfg.ws.max_inflate = self.max_decoded;
         cfg
     }
 }

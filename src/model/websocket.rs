@@ -59,6 +59,9 @@ pub struct WsDirStats {
 pub struct WsClose {
     /// Who sent the first close frame.
     pub initiator: Option<Side>,
+    /// The initiator's close code and reason.
+    pub code: Option<u16>,
+    pub reason: Option<String>,
     pub client_code: Option<u16>,
     pub client_reason: Option<String>,
     pub server_code: Option<u16>,

@@ -939,6 +939,11 @@ impl WsConn {
             }
         }
         let c = &mut self.rec.close;
+        (c.code, c.reason) = match c.initiator {
+            Some(Side::Client) => (c.client_code, c.client_reason.clone()),
+            Some(Side::Server) => (c.server_code, c.server_reason.clone()),
+            None => (None, None),
+        };
         c.clean = self.dirs[0].closed && self.dirs[1].closed && c.frames_after_close == 0;
         if !c.clean && !self.dirs.iter().any(|w| w.lost) {
             let who = match c.initiator {

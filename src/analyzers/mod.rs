@@ -7,12 +7,13 @@
 //! over to an inner stream after `101 Switching Protocols` or a CONNECT tunnel.
 
 pub mod http;
+pub mod tls;
 pub mod websocket;
 
 use crate::engine::{Analyzer, Ctx};
-use crate::model::tunnel::TunnelRecord;
+use crate::model::tunnel::{TlsInfo, TunnelRecord};
 use crate::model::websocket::WsHandshake;
-use crate::model::{CaptureSummary, Record, RecordSink};
+use crate::model::{CaptureSummary, Dir, Finding, Record, RecordSink, Severity};
 use crate::reassembly::Chunk;
 use http::HttpConfig;
 use http::conn::{HttpConn, Shared};
@@ -73,6 +74,7 @@ pub enum Stream {
     Probe(Probe),
     Http(Box<HttpConn>),
     WebSocket(Box<WsConn>),
+    Tls(Box<TlsStream>),
     Tunnel(Box<Tunnel>),
     /// Something hopscope does not analyse (`name` says what, when known).
     Other {
@@ -86,6 +88,74 @@ pub struct Probe {
     /// (direction, stream offset, bytes) in arrival order, for replay.
     log: Vec<(usize, u64, Vec<u8>)>,
     depth: u8,
+}
+
+/// TLS: the hellos are read (SNI, ALPN, versions); the rest is only counted.
+#[derive(Default)]
+pub struct TlsStream {
+    sniffer: tls::TlsSniffer,
+    notes_reported: usize,
+}
+
+impl TlsStream {
+    fn info(&self) -> Option<TlsInfo> {
+        let ch = self.sniffer.client_hello()?;
+        let sh = self.sniffer.server_hello();
+        Some(TlsInfo {
+            sni: ch.sni.clone(),
+            alpn: ch.alpn.clone(),
+            offered_versions: ch
+                .offered_versions
+                .iter()
+                .map(|v| tls::version_name(*v).to_string())
+                .collect(),
+            version: sh.map(|s| tls::version_name(s.selected_version).to_string()),
+            alpn_selected: sh.and_then(|s| s.alpn.clone()),
+        })
+    }
+
+    /// New sniffer notes become findings.
+    fn report(&mut self, ctx: &Ctx, out: &mut dyn RecordSink) {
+        let notes = self.sniffer.notes();
+        for n in notes.iter().skip(self.notes_reported) {
+            let code = tls_code(n.code());
+            let sev = match code {
+                "tls.malformed-hello" | "tls.hello-too-large" | "tls.sslv2-hello" => {
+                    Severity::Warning
+                }
+                _ => Severity::Info,
+            };
+            let d = if n.dir == 0 {
+                Dir::ClientToServer
+            } else {
+                Dir::ServerToClient
+            };
+            out.record(Record::Finding(
+                Finding::new(code, sev, n.to_string())
+                    .conn(ctx.conn)
+                    .at(ctx.packet, ctx.ts)
+                    .dir(d, n.offset),
+            ));
+        }
+        self.notes_reported = notes.len();
+    }
+}
+
+/// The sniffer's note codes in the findings' dash style.
+fn tls_code(c: &'static str) -> &'static str {
+    match c {
+        "tls.not_tls" => "tls.not-tls",
+        "tls.sslv2_hello" => "tls.sslv2-hello",
+        "tls.bad_record_header" => "tls.bad-record-header",
+        "tls.gap_lost_record_walk" => "tls.gap-lost-record-walk",
+        "tls.gap_in_hello" => "tls.gap-in-hello",
+        "tls.hello_interrupted" => "tls.hello-interrupted",
+        "tls.unexpected_handshake" => "tls.unexpected-handshake",
+        "tls.hello_too_large" => "tls.hello-too-large",
+        "tls.malformed_hello" => "tls.malformed-hello",
+        "tls.list_truncated" => "tls.list-truncated",
+        other => other,
+    }
 }
 
 /// A CONNECT tunnel and its payload.
@@ -319,6 +389,7 @@ impl Stream {
             Stream::Probe(_) => "none",
             Stream::Http(_) => "http",
             Stream::WebSocket(_) => "websocket",
+            Stream::Tls(_) => "tls",
             Stream::Tunnel(_) => "tunnel",
             Stream::Other { name } => name,
         }
@@ -348,7 +419,7 @@ impl Stream {
                     let log = std::mem::take(&mut p.log);
                     *self = match next {
                         Kind::Http if depth <= MAX_DEPTH => Stream::Http(Box::default()),
-                        Kind::Tls => Stream::Other { name: "tls" },
+                        Kind::Tls => Stream::Tls(Box::default()),
                         Kind::WebSocket => {
                             let start = |d: usize| {
                                 log.iter()
@@ -400,6 +471,12 @@ impl Stream {
                 let ws = &inner.ws;
                 w.data(ws, ctx, d, data, out);
             }
+            Stream::Tls(t) => {
+                if !t.sniffer.is_done() || t.sniffer.records(d) < u64::MAX {
+                    t.sniffer.feed(d, data);
+                }
+                t.report(ctx, out);
+            }
             Stream::Tunnel(t) => {
                 if d == 0 {
                     t.rec.bytes_to_target += data.len() as u64;
@@ -442,6 +519,10 @@ impl Stream {
                 h.on_chunk_split(http, inner, &c, offset, Chunk::Gap(n), out);
             }
             Stream::WebSocket(w) => w.gap(ctx, d, n, out),
+            Stream::Tls(t) => {
+                t.sniffer.gap(d, n);
+                t.report(ctx, out);
+            }
             Stream::Tunnel(t) => t.inner.gap(inner, http, ctx, d, offset, n, out),
             Stream::Other { .. } => {}
         }
@@ -455,12 +536,15 @@ impl Stream {
         out: &mut dyn RecordSink,
     ) {
         match self {
-            Stream::Probe(_) | Stream::Other { .. } => {}
+            Stream::Probe(_) | Stream::Other { .. } | Stream::Tls(_) => {}
             Stream::Http(h) => h.on_close_split(http, inner, ctx, out),
             Stream::WebSocket(w) => w.close(&inner.ws, ctx, out),
             Stream::Tunnel(t) => {
-                t.inner.close(inner, http, ctx, out);
+                if let Stream::Tls(x) = &t.inner {
+                    t.rec.tls = x.info();
+                }
                 t.rec.inner = t.inner.kind().into();
+                t.inner.close(inner, http, ctx, out);
                 out.record(Record::Tunnel(Box::new(t.rec.clone())));
             }
         }
@@ -490,8 +574,10 @@ fn decide(p: &Probe, ctx: &Ctx) -> Option<Kind> {
             Prefix::Maybe => maybe = true,
             Prefix::No => {}
         }
-        if c.first() == Some(&0x16) && c.get(1) == Some(&0x03) {
-            return Some(Kind::Tls);
+        match tls::looks_like_tls(c) {
+            Prefix::Yes => return Some(Kind::Tls),
+            Prefix::Maybe => maybe = true,
+            Prefix::No => {}
         }
         if c.len() >= 2 || !maybe {
             match frame::looks_like_frames(c, true) {
@@ -507,7 +593,7 @@ fn decide(p: &Probe, ctx: &Ctx) -> Option<Kind> {
             Prefix::Maybe => maybe = true,
             Prefix::No => {}
         }
-        if s.first() == Some(&0x16) && s.get(1) == Some(&0x03) {
+        if tls::looks_like_tls(s) == Prefix::Yes {
             return Some(Kind::Tls);
         }
         if ctx.midstream || c.is_empty() {

@@ -5,6 +5,7 @@
 //! that is not HTTP is left alone (later analyzers — TLS, SOCKS — take it from there).
 
 pub mod http;
+pub mod socks;
 
 use crate::engine::{Analyzer, Ctx};
 use crate::model::{CaptureSummary, RecordSink};

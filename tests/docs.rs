@@ -17,9 +17,11 @@ fn source_codes() -> Vec<String> {
             } else if p.extension().is_some_and(|x| x == "rs") && !p.ends_with("tests.rs") {
                 let text = fs::read_to_string(&p).unwrap_or_default();
                 for part in text.split('"').skip(1).step_by(2) {
-                    let is_code = ["capture.", "decode.", "tcp.", "http.", "ws."]
-                        .iter()
-                        .any(|pre| part.starts_with(pre))
+                    let is_code = [
+                        "capture.", "decode.", "tcp.", "http.", "ws.", "tls.", "socks.",
+                    ]
+                    .iter()
+                    .any(|pre| part.starts_with(pre))
                         && part.len() < 48
                         && !part.ends_with('.')
                         && part.chars().all(|c| {

@@ -7,6 +7,7 @@
 //! over to an inner stream after `101 Switching Protocols` or a CONNECT tunnel.
 
 pub mod http;
+pub mod socks;
 pub mod tls;
 pub mod websocket;
 
@@ -75,6 +76,7 @@ pub enum Stream {
     Http(Box<HttpConn>),
     WebSocket(Box<WsConn>),
     Tls(Box<TlsStream>),
+    Socks(Box<SocksStream>),
     Tunnel(Box<Tunnel>),
     /// Something hopscope does not analyse (`name` says what, when known).
     Other {
@@ -154,6 +156,148 @@ fn tls_code(c: &'static str) -> &'static str {
         "tls.hello_too_large" => "tls.hello-too-large",
         "tls.malformed_hello" => "tls.malformed-hello",
         "tls.list_truncated" => "tls.list-truncated",
+        other => other,
+    }
+}
+
+/// A SOCKS handshake, then its tunnel's payload as a stream of its own.
+pub struct SocksStream {
+    conn: socks::SocksConn,
+    rec: TunnelRecord,
+    inner: Stream,
+    /// Stream offset of each direction's first tunnel byte, once known.
+    start: [Option<u64>; 2],
+    notes_reported: usize,
+    /// Where each direction's bytes began.
+    base: [Option<u64>; 2],
+}
+
+impl SocksStream {
+    fn new(inner: &mut InnerShared, ctx: &Ctx) -> Self {
+        let id = inner.next_tunnel;
+        inner.next_tunnel += 1;
+        SocksStream {
+            conn: socks::SocksConn::new(),
+            rec: TunnelRecord {
+                id,
+                connection: ctx.conn,
+                client: ctx.client,
+                proxy: ctx.server,
+                kind: "socks".into(),
+                target: None,
+                established: false,
+                refused: None,
+                transaction: None,
+                inner: "none".into(),
+                tls: None,
+                bytes_to_target: 0,
+                bytes_from_target: 0,
+                auth: None,
+                user: None,
+                findings: Vec::new(),
+            },
+            inner: Stream::probe(1),
+            start: [None, None],
+            notes_reported: 0,
+            base: [None, None],
+        }
+    }
+
+    fn fill(&mut self) {
+        let i = self.conn.info();
+        if !i.variant.is_empty() {
+            self.rec.kind = i.variant.into();
+        }
+        self.rec.target = i.target.clone();
+        self.rec.established = self.conn.state() == socks::SocksState::Established;
+        if self.conn.state() == socks::SocksState::Refused {
+            self.rec.refused = Some(format!(
+                "reply {} ({})",
+                i.reply.map_or("?".into(), |r| format!("0x{r:02x}")),
+                i.reply_text.unwrap_or("refused")
+            ));
+        }
+        self.rec.auth = i.method_chosen.map(|m| {
+            match m {
+                0x00 => "none",
+                0x01 => "gssapi",
+                0x02 => "username/password",
+                0xff => "no acceptable method",
+                _ => "other",
+            }
+            .to_string()
+        });
+        self.rec.user = i.username.clone().filter(|u| !u.is_empty());
+    }
+
+    fn report(&mut self, ctx: &Ctx, out: &mut dyn RecordSink) {
+        let notes = self.conn.notes();
+        for n in notes.iter().skip(self.notes_reported) {
+            let code = socks_code(n.kind.code());
+            let sev = match code {
+                "socks.cleartext-credentials" => Severity::Error,
+                "socks.refused"
+                | "socks.auth-failed"
+                | "socks.no-acceptable-method"
+                | "socks.bad-version"
+                | "socks.held-bytes-dropped" => Severity::Warning,
+                _ => Severity::Info,
+            };
+            if !self.rec.findings.contains(&code) {
+                self.rec.findings.push(code);
+            }
+            let d = if n.dir == 0 {
+                Dir::ClientToServer
+            } else {
+                Dir::ServerToClient
+            };
+            let info = self.conn.info();
+            let msg = match code {
+                "socks.cleartext-credentials" => format!(
+                    "SOCKS5 username/password authentication (RFC 1929) sends the password in \
+                     cleartext (user {:?}, password {}); anyone on the path can read it",
+                    info.username.as_deref().unwrap_or(""),
+                    info.password_masked.as_deref().unwrap_or("masked")
+                ),
+                "socks.refused" => format!(
+                    "the SOCKS proxy refused {}: {}",
+                    info.target.as_deref().unwrap_or("the request"),
+                    info.reply_text.unwrap_or("refused")
+                ),
+                _ => format!("SOCKS: {:?}", n.kind),
+            };
+            out.record(Record::Finding(
+                Finding::new(code, sev, msg)
+                    .conn(ctx.conn)
+                    .at(ctx.packet, ctx.ts)
+                    .dir(d, n.offset),
+            ));
+        }
+        self.notes_reported = notes.len();
+    }
+}
+
+/// The SOCKS follower's note codes in the findings' dash style.
+fn socks_code(c: &'static str) -> &'static str {
+    match c {
+        "socks.not_socks" => "socks.not-socks",
+        "socks.bad_version" => "socks.bad-version",
+        "socks.no_methods" => "socks.no-methods",
+        "socks.method_not_offered" => "socks.method-not-offered",
+        "socks.no_acceptable_method" => "socks.no-acceptable-method",
+        "socks.unsupported_method" => "socks.unsupported-method",
+        "socks.cleartext_credentials" => "socks.cleartext-credentials",
+        "socks.auth_failed" => "socks.auth-failed",
+        "socks.empty_field" => "socks.empty-field",
+        "socks.unknown_command" => "socks.unknown-command",
+        "socks.nonzero_reserved" => "socks.nonzero-reserved",
+        "socks.unknown_address_type" => "socks.unknown-address-type",
+        "socks.message_too_long" => "socks.message-too-long",
+        "socks.refused" => "socks.refused",
+        "socks.early_payload" => "socks.early-payload",
+        "socks.held_discarded" => "socks.held-discarded",
+        "socks.held_bytes_dropped" => "socks.held-bytes-dropped",
+        "socks.gap" => "socks.gap",
         other => other,
     }
 }
@@ -390,6 +534,7 @@ impl Stream {
             Stream::Http(_) => "http",
             Stream::WebSocket(_) => "websocket",
             Stream::Tls(_) => "tls",
+            Stream::Socks(_) => "socks",
             Stream::Tunnel(_) => "tunnel",
             Stream::Other { name } => name,
         }
@@ -420,6 +565,7 @@ impl Stream {
                     *self = match next {
                         Kind::Http if depth <= MAX_DEPTH => Stream::Http(Box::default()),
                         Kind::Tls => Stream::Tls(Box::default()),
+                        Kind::Socks => Stream::Socks(Box::new(SocksStream::new(inner, ctx))),
                         Kind::WebSocket => {
                             let start = |d: usize| {
                                 log.iter()
@@ -472,10 +618,57 @@ impl Stream {
                 w.data(ws, ctx, d, data, out);
             }
             Stream::Tls(t) => {
-                if !t.sniffer.is_done() || t.sniffer.records(d) < u64::MAX {
-                    t.sniffer.feed(d, data);
-                }
+                t.sniffer.feed(d, data);
                 t.report(ctx, out);
+            }
+            Stream::Socks(x) => {
+                x.base[d].get_or_insert(offset);
+                let was = x.conn.state();
+                let mut rest = data;
+                if was == socks::SocksState::Handshake {
+                    let n = x.conn.feed(d, data).min(data.len());
+                    rest = &data[n..];
+                    x.report(ctx, out);
+                    x.fill();
+                    if x.conn.state() == socks::SocksState::Established {
+                        // The tunnel begins: bytes the follower held first, then the rest.
+                        let c = Ctx {
+                            midstream: false,
+                            ..*ctx
+                        };
+                        let hs = [
+                            x.conn.info().client_handshake_bytes,
+                            x.conn.info().server_handshake_bytes,
+                        ];
+                        for (dd, hs_len) in hs.into_iter().enumerate() {
+                            let start = x.base[dd].unwrap_or(0) + hs_len;
+                            x.start[dd] = Some(start);
+                            let early = x.conn.take_early_payload(dd);
+                            let dropped = x.conn.early_dropped(dd);
+                            let mut at = start;
+                            if !early.is_empty() {
+                                x.inner.data(inner, http, &c, dd, at, &early, out);
+                                at += early.len() as u64;
+                            }
+                            if dropped > 0 {
+                                x.inner.gap(inner, http, &c, dd, at, dropped, out);
+                            }
+                        }
+                    }
+                }
+                if x.conn.state() == socks::SocksState::Established && !rest.is_empty() {
+                    if d == 0 {
+                        x.rec.bytes_to_target += rest.len() as u64;
+                    } else {
+                        x.rec.bytes_from_target += rest.len() as u64;
+                    }
+                    let at = offset + (data.len() - rest.len()) as u64;
+                    let c = Ctx {
+                        midstream: false,
+                        ..*ctx
+                    };
+                    x.inner.data(inner, http, &c, d, at, rest, out);
+                }
             }
             Stream::Tunnel(t) => {
                 if d == 0 {
@@ -523,6 +716,14 @@ impl Stream {
                 t.sniffer.gap(d, n);
                 t.report(ctx, out);
             }
+            Stream::Socks(x) => {
+                if x.conn.state() == socks::SocksState::Established {
+                    x.inner.gap(inner, http, ctx, d, offset, n, out);
+                } else {
+                    x.conn.gap(d, n);
+                    x.report(ctx, out);
+                }
+            }
             Stream::Tunnel(t) => t.inner.gap(inner, http, ctx, d, offset, n, out),
             Stream::Other { .. } => {}
         }
@@ -539,6 +740,17 @@ impl Stream {
             Stream::Probe(_) | Stream::Other { .. } | Stream::Tls(_) => {}
             Stream::Http(h) => h.on_close_split(http, inner, ctx, out),
             Stream::WebSocket(w) => w.close(&inner.ws, ctx, out),
+            Stream::Socks(x) => {
+                x.fill();
+                if let Stream::Tls(t) = &x.inner {
+                    x.rec.tls = t.info();
+                }
+                x.rec.inner = x.inner.kind().into();
+                x.inner.close(inner, http, ctx, out);
+                if !x.conn.info().variant.is_empty() {
+                    out.record(Record::Tunnel(Box::new(x.rec.clone())));
+                }
+            }
             Stream::Tunnel(t) => {
                 if let Stream::Tls(x) = &t.inner {
                     t.rec.tls = x.info();
@@ -556,6 +768,7 @@ impl Stream {
 enum Kind {
     Http,
     Tls,
+    Socks,
     WebSocket,
     Unknown,
 }
@@ -578,6 +791,13 @@ fn decide(p: &Probe, ctx: &Ctx) -> Option<Kind> {
             Prefix::Yes => return Some(Kind::Tls),
             Prefix::Maybe => maybe = true,
             Prefix::No => {}
+        }
+        if p.depth == 0 {
+            match socks::looks_like_socks(c) {
+                Prefix::Yes => return Some(Kind::Socks),
+                Prefix::Maybe => maybe = true,
+                Prefix::No => {}
+            }
         }
         if c.len() >= 2 || !maybe {
             match frame::looks_like_frames(c, true) {

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod decode;
 pub mod engine;
 pub mod flow;
+pub mod hops;
 pub mod model;
 pub mod reassembly;
 pub mod report;

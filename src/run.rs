@@ -11,6 +11,7 @@ use crate::capture::CaptureError;
 use crate::capture::file::FileSource;
 use crate::cli::{OutputArgs, ReportArgs};
 use crate::engine::{Engine, EngineConfig};
+use crate::hops::HopSink;
 use crate::model::{Finding, Record, Severity};
 use crate::report::{self, ReportWriter, is_broken_pipe};
 
@@ -99,7 +100,17 @@ pub fn analyse_file(
     progress: &mut Progress,
 ) -> Result<Option<CaptureError>, CaptureError> {
     let mut src = FileSource::open(path)?;
+    // Proxy legs are correlated over finished transactions, between the analyzers and the
+    // report (not needed for --tcp-only).
+    let correlate = app.enabled;
     let mut engine = Engine::with_analyzer(cfg, App::new(app));
+    let mut hops;
+    let writer: &mut dyn ReportWriter = if correlate {
+        hops = HopSink::new(writer);
+        &mut hops
+    } else {
+        writer
+    };
     let total = src.len();
     let mut stop_err = None;
     loop {

@@ -18,7 +18,7 @@ fn source_codes() -> Vec<String> {
                 let text = fs::read_to_string(&p).unwrap_or_default();
                 for part in text.split('"').skip(1).step_by(2) {
                     let is_code = [
-                        "capture.", "decode.", "tcp.", "http.", "ws.", "tls.", "socks.",
+                        "capture.", "decode.", "tcp.", "http.", "ws.", "tls.", "socks.", "proxy.",
                     ]
                     .iter()
                     .any(|pre| part.starts_with(pre))
@@ -78,4 +78,20 @@ fn http_severities_match_the_docs() {
         let got = format!("{:?}", hopscope::analyzers::http::conn::severity(&code)).to_lowercase();
         assert_eq!(&got, &sev, "{code}");
     }
+}
+
+#[test]
+fn proxy_severities_match_the_docs() {
+    let doc = documented();
+    let mut n = 0;
+    for (code, sev) in &doc {
+        if !code.starts_with("proxy.") {
+            continue;
+        }
+        n += 1;
+        let got = format!("{:?}", hopscope::hops::severity(code)).to_lowercase();
+        assert_eq!(&got, sev, "{code}");
+        assert!(hopscope::hops::CODES.contains(&code.as_str()), "{code}");
+    }
+    assert_eq!(n, hopscope::hops::CODES.len());
 }

@@ -96,6 +96,11 @@ impl Headers {
         self.fields.len()
     }
 
+    /// Heap bytes held (for memory budgets).
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + self.fields.capacity() * std::mem::size_of::<FieldRef>()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
     }
@@ -113,6 +118,15 @@ impl Headers {
             hop_by_hop: f.hop,
             masked: f.masked,
         })
+    }
+
+    /// The same fields, names, values and order.
+    pub fn same(&self, other: &Headers) -> bool {
+        self.fields.len() == other.fields.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|(a, b)| a.name == b.name && a.value == b.value)
     }
 
     /// Every value of `name` (ASCII case-insensitive), in order.

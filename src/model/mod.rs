@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::capture::Timestamp;
 
+pub mod hops;
 pub mod http;
 pub mod tunnel;
 pub mod websocket;
@@ -306,6 +307,8 @@ pub enum Record {
     #[serde(rename = "websocket_message")]
     WsMessage(Box<websocket::WsMessageRecord>),
     Tunnel(Box<tunnel::TunnelRecord>),
+    #[serde(rename = "proxy_hop")]
+    ProxyHop(Box<hops::ProxyHopRecord>),
 }
 
 /// Where records go. Implemented by the JSON/NDJSON writers, the TUI store and tests.

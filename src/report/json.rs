@@ -29,6 +29,7 @@ pub struct DocumentWriter {
     websockets: Spool,
     ws_messages: Spool,
     tunnels: Spool,
+    hops: Spool,
     findings: Spool,
     error: Option<io::Error>,
 }
@@ -47,6 +48,7 @@ impl DocumentWriter {
             websockets: Spool::default(),
             ws_messages: Spool::default(),
             tunnels: Spool::default(),
+            hops: Spool::default(),
             findings: Spool::default(),
             error: None,
         }
@@ -66,6 +68,8 @@ impl DocumentWriter {
         write_websockets(&mut self.websockets, &mut self.ws_messages, &mut w)?;
         w.write_all(b"\n],\n\"tunnels\":[\n")?;
         self.tunnels.write_sorted(&mut w, b",\n")?;
+        w.write_all(b"\n],\n\"proxy_hops\":[\n")?;
+        self.hops.write_sorted(&mut w, b",\n")?;
         w.write_all(b"\n],\n\"findings\":[\n")?;
         self.findings.write_sorted(&mut w, b",\n")?;
         w.write_all(b"\n]}\n")?;
@@ -138,6 +142,9 @@ impl RecordSink for DocumentWriter {
                 }),
             Record::Tunnel(x) => self
                 .tunnels
+                .push_with(x.id, |b| fastjson::to_vec(b, x).map_err(io::Error::from)),
+            Record::ProxyHop(x) => self
+                .hops
                 .push_with(x.id, |b| fastjson::to_vec(b, x).map_err(io::Error::from)),
             Record::Finding(f) => self.findings.push_with(f.packet.unwrap_or(u64::MAX), |b| {
                 fastjson::to_vec(b, f).map_err(io::Error::from)

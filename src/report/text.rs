@@ -8,6 +8,7 @@ use super::ReportWriter;
 use super::sanitize::terminal_safe_str;
 use super::spool::Spool;
 use crate::capture::Timestamp;
+use crate::model::hops::ProxyHopRecord;
 use crate::model::http::{BodyRecord, TransactionRecord};
 use crate::model::tunnel::TunnelRecord;
 use crate::model::websocket::{WebSocketRecord, WsMessageRecord};
@@ -22,6 +23,7 @@ pub struct TextWriter {
     websockets: Spool,
     ws_messages: Spool,
     tunnels: Spool,
+    hops: Spool,
     findings: Spool,
     by_severity: BTreeMap<&'static str, u64>,
     by_close: BTreeMap<&'static str, u64>,
@@ -39,6 +41,7 @@ impl TextWriter {
             websockets: Spool::default(),
             ws_messages: Spool::default(),
             tunnels: Spool::default(),
+            hops: Spool::default(),
             findings: Spool::default(),
             by_severity: BTreeMap::new(),
             by_close: BTreeMap::new(),
@@ -182,6 +185,91 @@ fn transaction_line(t: &TransactionRecord) -> String {
         resp_size,
         marks.join(" ")
     )
+}
+
+fn hop_lines(x: &ProxyHopRecord) -> String {
+    let upstream = x
+        .upstream
+        .map_or("(answered by itself)".to_string(), |u| u.to_string());
+    let product = x
+        .proxy
+        .product
+        .as_deref()
+        .map(|p| format!(" [{p}]"))
+        .unwrap_or_default();
+    let back = x.back.map_or("-".into(), |b| {
+        format!("txn#{} conn#{}", b.transaction, b.connection)
+    });
+    let mut s = format!(
+        "hop#{:<3} {} → {}{} → {}   txn#{} conn#{} ⇢ {}  confidence {}",
+        x.id,
+        x.client,
+        x.proxy.address,
+        product,
+        upstream,
+        x.front.transaction,
+        x.front.connection,
+        back,
+        x.confidence
+    );
+    let safe = |v: &Option<String>| terminal_safe_str(v.as_deref().unwrap_or(""));
+    for (label, d) in [("request", &x.request), ("response", &x.response)] {
+        if let Some(v) = &d.version {
+            s.push_str(&format!("\n    {label} version {} → {}", v.front, v.back));
+        }
+        if let Some(v) = &d.status {
+            s.push_str(&format!(
+                "\n    {label} status upstream {} → client {}",
+                v.back, v.front
+            ));
+        }
+        if let Some(v) = &d.target {
+            s.push_str(&format!(
+                "\n    {label} target {} → {}",
+                terminal_safe_str(&v.front),
+                terminal_safe_str(&v.back)
+            ));
+        }
+        for c in &d.headers_removed {
+            s.push_str(&format!(
+                "\n    {label} - {}: {}  ({})",
+                terminal_safe_str(&c.name),
+                safe(&c.front),
+                c.judgement
+            ));
+        }
+        for c in &d.headers_added {
+            s.push_str(&format!(
+                "\n    {label} + {}: {}  ({})",
+                terminal_safe_str(&c.name),
+                safe(&c.back),
+                c.judgement
+            ));
+        }
+        for c in &d.headers_changed {
+            s.push_str(&format!(
+                "\n    {label} ~ {}: {} → {}  ({})",
+                terminal_safe_str(&c.name),
+                safe(&c.front),
+                safe(&c.back),
+                c.judgement
+            ));
+        }
+    }
+    if let Some(r) = &x.relay {
+        s.push_str(&format!(
+            "\n    websocket relay: to server {}/{}, to client {}/{} messages{}",
+            r.to_server[0],
+            r.to_server[1],
+            r.to_client[1],
+            r.to_client[0],
+            if r.one_to_one { " (one to one)" } else { "" }
+        ));
+    }
+    if !x.diagnosis.is_empty() {
+        s.push_str(&format!("\n    DIAGNOSIS: {}", x.diagnosis.join(", ")));
+    }
+    s
 }
 
 fn tunnel_line(x: &TunnelRecord) -> String {
@@ -386,6 +474,7 @@ impl RecordSink for TextWriter {
                 message_line(m).as_bytes(),
             ),
             Record::Tunnel(x) => self.tunnels.push(x.id, tunnel_line(x).as_bytes()),
+            Record::ProxyHop(x) => self.hops.push(x.id, hop_lines(x).as_bytes()),
             Record::Finding(f) => {
                 *self
                     .by_severity
@@ -432,6 +521,11 @@ impl ReportWriter for TextWriter {
         if !self.tunnels.is_empty() {
             writeln!(w, "\nTunnels ({}):", self.tunnels.len())?;
             self.tunnels.write_sorted(&mut w, b"\n")?;
+            writeln!(w)?;
+        }
+        if !self.hops.is_empty() {
+            writeln!(w, "\nProxy hops ({}):", self.hops.len())?;
+            self.hops.write_sorted(&mut w, b"\n")?;
             writeln!(w)?;
         }
         writeln!(w, "\nFindings ({}):", self.findings.len())?;

@@ -350,6 +350,8 @@ pub fn run_app(path: &Path, cfg: hopscope::analyzers::AppConfig) -> AppRun {
             Record::WebSocket(w) => r.websockets.push(*w),
             Record::WsMessage(m) => r.messages.push(*m),
             Record::Tunnel(t) => r.tunnels.push(*t),
+            // Hops come from the correlator that wraps the report sink, not the engine.
+            Record::ProxyHop(_) => {}
         }
     }
     r.connections.sort_by_key(|c| c.id);

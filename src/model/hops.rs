@@ -1,0 +1,107 @@
+//! Proxy hops: a client-side transaction paired with the upstream transaction a proxy made
+//! for it, and what the proxy changed (documented in `docs/json-format.md`).
+
+use serde::Serialize;
+
+use super::Endpoint;
+
+/// One leg of a hop.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Leg {
+    pub connection: u64,
+    pub transaction: u64,
+}
+
+/// The proxy in the middle.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProxyInfo {
+    /// Where the client reached it.
+    pub address: Endpoint,
+    /// `nginx`, `apache`, `haproxy`, `envoy`, `traefik`, `tinyproxy`, ... when it says so (or
+    /// when its behaviour gives it away; `product_from` says which).
+    pub product: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_from: Option<String>,
+}
+
+/// A header the proxy removed or added, and what that means.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeaderChange {
+    pub name: String,
+    /// The front leg's value (absent when added).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub front: Option<String>,
+    /// The back leg's value (absent when removed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub back: Option<String>,
+    /// `hop-by-hop-stripped` (correct), `end-to-end-dropped` (wrong), `hop-by-hop-forwarded`
+    /// (wrong), `hop-by-hop-recreated` (Upgrade/Connection set again for an upgrade: needed),
+    /// `proxy-added` (Via, X-Forwarded-*, Forwarded, X-Real-IP, request ids), `hop-local`
+    /// (hop-by-hop fields of the other hop), `host-rewritten`, `expect-handled` (Expect
+    /// answered by the proxy itself, RFC 9110 §10.1.1), `changed`, `added`.
+    pub judgement: &'static str,
+}
+
+/// A value that differs between the legs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Change {
+    pub front: String,
+    pub back: String,
+}
+
+/// What the proxy did to one direction's message.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MessageDiff {
+    pub headers_removed: Vec<HeaderChange>,
+    pub headers_added: Vec<HeaderChange>,
+    pub headers_changed: Vec<HeaderChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<Change>,
+    /// Request target (absolute-form to origin-form is a forward proxy's normal rewrite).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<Change>,
+    /// Response status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Change>,
+    /// Body framing (`chunked`, `content-length`, `close`, `none`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub framing: Option<Change>,
+}
+
+/// For upgraded pairs: whether the WebSocket messages went through unchanged in number and
+/// size.
+#[derive(Clone, Debug, Serialize)]
+pub struct Relay {
+    pub front_websocket: Option<u64>,
+    pub back_websocket: Option<u64>,
+    /// Messages client→server on the front leg / on the back leg, and server→client.
+    pub to_server: [u64; 2],
+    pub to_client: [u64; 2],
+    pub bytes_to_server: [u64; 2],
+    pub bytes_to_client: [u64; 2],
+    pub one_to_one: bool,
+}
+
+/// A request that crossed a proxy.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProxyHopRecord {
+    pub id: u64,
+    pub front: Leg,
+    /// The upstream transaction, or null when the proxy answered by itself.
+    pub back: Option<Leg>,
+    pub client: Endpoint,
+    pub proxy: ProxyInfo,
+    /// Where the proxy sent the request.
+    pub upstream: Option<Endpoint>,
+    /// Why the two legs are paired: each clue with its weight.
+    pub evidence: Vec<String>,
+    /// `high`, `medium` or `low`.
+    pub confidence: &'static str,
+    pub score: u32,
+    pub request: MessageDiff,
+    pub response: MessageDiff,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relay: Option<Relay>,
+    /// Codes of the diagnosis findings on this hop.
+    pub diagnosis: Vec<&'static str>,
+}

@@ -4,6 +4,7 @@
 //! (not by port) and runs the matching analyzer on it. Today that is HTTP/1.x; a connection
 //! that is not HTTP is left alone (later analyzers — TLS, SOCKS — take it from there).
 
+pub mod h2;
 pub mod http;
 
 use crate::engine::{Analyzer, Ctx};

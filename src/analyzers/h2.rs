@@ -37,7 +37,7 @@
 //!   decoding error stops decoding in that direction: every later block depends on the
 //!   dynamic table that block would have changed.
 //!
-//! Notes carry a stable [`H2NoteKind::code`] (`h2_*`) and a one-line explanation naming the
+//! Notes carry a stable [`H2NoteKind::code`] (`h2.*`, in the style of docs/findings.md) and a one-line explanation naming the
 //! RFC 9113 section.
 
 pub mod frame;

@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::frame::{frame_type_name, settings_name};
 use super::{MAX_SETTINGS, MAX_STREAMS};
+use crate::model::Severity;
 
 /// A note about the traffic: direction, offset in that direction, what.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,26 +90,42 @@ pub enum H2NoteKind {
 }
 
 impl H2NoteKind {
+    /// Info for what is legal or about hopscope's own limits (an extension frame, a bound
+    /// hit, bytes lost or cut short); warning for a peer breaking an RFC 9113 rule.
+    pub fn severity(&self) -> Severity {
+        use H2NoteKind::*;
+        match self {
+            UnknownFrameType { .. }
+            | TooManySettings { .. }
+            | HpackStopped { .. }
+            | TooManyStreams
+            | Gap { .. }
+            | Truncated { .. } => Severity::Info,
+            _ => Severity::Warning,
+        }
+    }
+
+    /// Stable, dotted like every finding code in docs/findings.md.
     pub fn code(&self) -> &'static str {
         match self {
-            H2NoteKind::BadPreface { .. } => "h2_bad_preface",
-            H2NoteKind::FirstFrameNotSettings { .. } => "h2_first_frame_not_settings",
-            H2NoteKind::FrameTooLarge { .. } => "h2_frame_too_large",
-            H2NoteKind::UnknownFrameType { .. } => "h2_unknown_frame_type",
-            H2NoteKind::StreamIdRule { .. } => "h2_stream_id_rule",
-            H2NoteKind::StreamIdParity { .. } => "h2_stream_id_parity",
-            H2NoteKind::BadFrameLength { .. } => "h2_bad_frame_length",
-            H2NoteKind::BadPadding { .. } => "h2_bad_padding",
-            H2NoteKind::BadSettingValue { .. } => "h2_bad_setting_value",
-            H2NoteKind::TooManySettings { .. } => "h2_too_many_settings",
-            H2NoteKind::WindowUpdateZero { .. } => "h2_window_update_zero",
-            H2NoteKind::PushPromiseFromClient => "h2_push_promise_from_client",
-            H2NoteKind::ContinuationExpected { .. } => "h2_continuation_expected",
-            H2NoteKind::UnexpectedContinuation { .. } => "h2_unexpected_continuation",
-            H2NoteKind::HpackStopped { .. } => "h2_hpack_stopped",
-            H2NoteKind::TooManyStreams => "h2_too_many_streams",
-            H2NoteKind::Gap { .. } => "h2_gap",
-            H2NoteKind::Truncated { .. } => "h2_truncated",
+            H2NoteKind::BadPreface { .. } => "h2.bad-preface",
+            H2NoteKind::FirstFrameNotSettings { .. } => "h2.first-frame-not-settings",
+            H2NoteKind::FrameTooLarge { .. } => "h2.frame-too-large",
+            H2NoteKind::UnknownFrameType { .. } => "h2.unknown-frame-type",
+            H2NoteKind::StreamIdRule { .. } => "h2.stream-id-rule",
+            H2NoteKind::StreamIdParity { .. } => "h2.stream-id-parity",
+            H2NoteKind::BadFrameLength { .. } => "h2.bad-frame-length",
+            H2NoteKind::BadPadding { .. } => "h2.bad-padding",
+            H2NoteKind::BadSettingValue { .. } => "h2.bad-setting-value",
+            H2NoteKind::TooManySettings { .. } => "h2.too-many-settings",
+            H2NoteKind::WindowUpdateZero { .. } => "h2.window-update-zero",
+            H2NoteKind::PushPromiseFromClient => "h2.push-promise-from-client",
+            H2NoteKind::ContinuationExpected { .. } => "h2.continuation-expected",
+            H2NoteKind::UnexpectedContinuation { .. } => "h2.unexpected-continuation",
+            H2NoteKind::HpackStopped { .. } => "h2.hpack-stopped",
+            H2NoteKind::TooManyStreams => "h2.too-many-streams",
+            H2NoteKind::Gap { .. } => "h2.gap",
+            H2NoteKind::Truncated { .. } => "h2.truncated",
         }
     }
 }

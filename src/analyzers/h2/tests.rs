@@ -875,7 +875,7 @@ fn hpack_errors_and_bounds_stop_decoding_not_framing() {
     client.extend(frame(HEADERS, END_HEADERS, 1, &[0xff, 0x7f]));
     client.extend(frame(HEADERS, END_HEADERS, 3, &hpack(&[(":path", "/x")])));
     let c = run(H2Conn::new(), &client, &settings(&[]));
-    assert_eq!(codes(&c), ["h2_hpack_stopped"]);
+    assert_eq!(codes(&c), ["h2.hpack-stopped"]);
     assert_eq!(c.summary().streams[&3].path, None);
     assert_eq!(c.summary().streams[&3].headers_frames, 1);
 
@@ -891,7 +891,7 @@ fn hpack_errors_and_bounds_stop_decoding_not_framing() {
     b.push(0x82);
     client.extend(frame(HEADERS, END_HEADERS, 1, &b));
     let c = run(H2Conn::new(), &client, &settings(&[]));
-    assert_eq!(codes(&c), ["h2_hpack_stopped"]);
+    assert_eq!(codes(&c), ["h2.hpack-stopped"]);
 
     // A header block past MAX_HEADER_BLOCK across CONTINUATIONs; the server allows big frames.
     let mut client = client_start();
@@ -960,7 +960,7 @@ fn streams_and_notes_are_bounded() {
     assert_eq!(s.streams.len(), MAX_STREAMS);
     assert_eq!(s.untracked_stream_frames, 5);
     assert_eq!(s.frames[0]["HEADERS"], MAX_STREAMS as u64 + 5);
-    assert_eq!(codes(&c), ["h2_too_many_streams"]);
+    assert_eq!(codes(&c), ["h2.too-many-streams"]);
     assert_eq!(s.frame_log[0].len(), MAX_FRAME_LOG);
 
     let mut client = client_start();
@@ -976,7 +976,7 @@ fn streams_and_notes_are_bounded() {
     let mut client = PREFACE.to_vec();
     client.extend(settings(&pairs));
     let c = run(H2Conn::new(), &client, &settings(&[]));
-    assert_eq!(codes(&c), ["h2_too_many_settings"]);
+    assert_eq!(codes(&c), ["h2.too-many-settings"]);
     assert_eq!(c.summary().settings[0], pairs[..MAX_SETTINGS]);
 }
 
@@ -1027,7 +1027,7 @@ fn gaps() {
         0,
         &frame(HEADERS, END_HEADERS, 3, &hpack(&[(":path", "/h")])),
     );
-    assert_eq!(codes(&c), ["h2_gap", "h2_hpack_stopped"]);
+    assert_eq!(codes(&c), ["h2.gap", "h2.hpack-stopped"]);
     assert_eq!(c.summary().streams[&3].path, None);
     assert_eq!(c.summary().frames[0]["HEADERS"], 2);
 
@@ -1062,7 +1062,7 @@ fn gaps() {
     );
     c.gap(0, 3);
     c.end();
-    assert_eq!(codes(&c), ["h2_gap"]);
+    assert_eq!(codes(&c), ["h2.gap"]);
     c.gap(0, u64::MAX);
     c.gap(0, u64::MAX);
     assert_eq!(c.summary().lost_bytes[0], u64::MAX);
@@ -1071,7 +1071,7 @@ fn gaps() {
     let mut c = H2Conn::new();
     c.feed(0, &PREFACE[..4]);
     c.gap(0, 4);
-    assert_eq!(codes(&c), ["h2_gap"]);
+    assert_eq!(codes(&c), ["h2.gap"]);
 }
 
 #[test]
@@ -1161,9 +1161,26 @@ fn note_codes_are_distinct_and_explained() {
     let codes: std::collections::BTreeSet<_> = all.iter().map(H2NoteKind::code).collect();
     assert_eq!(codes.len(), all.len());
     for k in &all {
-        assert!(k.code().starts_with("h2_"));
+        assert!(k.code().starts_with("h2."));
         assert!(!k.to_string().is_empty());
     }
+    use crate::model::Severity;
+    let info: Vec<_> = all
+        .iter()
+        .filter(|k| k.severity() == Severity::Info)
+        .map(H2NoteKind::code)
+        .collect();
+    assert_eq!(
+        info,
+        [
+            "h2.unknown-frame-type",
+            "h2.too-many-settings",
+            "h2.hpack-stopped",
+            "h2.too-many-streams",
+            "h2.gap",
+            "h2.truncated"
+        ]
+    );
     assert_eq!(
         StreamIdRule {
             frame_type: DATA,

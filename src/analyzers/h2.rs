@@ -32,15 +32,16 @@
 //!   lost (a bad preface, a gap outside a known payload): that direction is then only counted.
 //!   A SETTINGS_MAX_FRAME_SIZE applies to the other direction as soon as it is seen, not at its
 //!   ACK: how the two directions interleave is not known here, so the lenient reading wins.
-//! - **HPACK** is decoded with `loona-hpack`, one context per direction, to fill `:method`,
-//!   `:path` (from the client's HEADERS and the server's PUSH_PROMISE) and `:status`. A
-//!   decoding error stops decoding in that direction: every later block depends on the
-//!   dynamic table that block would have changed.
+//! - **HPACK** is decoded by the `hpack` submodule (RFC 7541; a few times the cost of framing
+//!   alone), one context per direction, to fill `:method`, `:path` (from the client's HEADERS
+//!   and the server's PUSH_PROMISE) and `:status`. A decoding error stops decoding in that
+//!   direction: every later block depends on the dynamic table that block would have changed.
 //!
-//! Notes carry a stable [`H2NoteKind::code`] (`h2.*`, in the style of docs/findings.md) and a one-line explanation naming the
-//! RFC 9113 section.
+//! Notes carry a stable [`H2NoteKind::code`] (`h2.*`, dotted like docs/findings.md), a
+//! [`H2NoteKind::severity`] and a one-line explanation naming the RFC section.
 
 pub mod frame;
+mod hpack;
 mod note;
 
 use std::collections::BTreeMap;
@@ -150,13 +151,11 @@ struct Side {
     settings_seen: bool,
     block: Option<Block>,
     block_buf: Vec<u8>,
-    hpack: Option<loona_hpack::Decoder<'static>>,
+    hpack: Option<hpack::Decoder>,
 }
 
 impl Side {
     fn new(state: State) -> Self {
-        let mut dec = loona_hpack::Decoder::new();
-        dec.set_max_allowed_table_size(MAX_HPACK_TABLE);
         Side {
             state,
             pos: 0,
@@ -170,7 +169,7 @@ impl Side {
             settings_seen: false,
             block: None,
             block_buf: Vec::new(),
-            hpack: Some(dec),
+            hpack: Some(hpack::Decoder::new(MAX_HPACK_TABLE)),
         }
     }
 }
@@ -614,14 +613,10 @@ impl H2Conn {
             return;
         };
         let (mut method, mut path, mut status) = (None, None, None);
-        let res = dec.decode_with_cb(&block, |name, value| match &*name {
-            b":method" => method = Some(bounded(&value)),
-            b":path" => path = Some(bounded(&value)),
-            b":status" => {
-                status = std::str::from_utf8(&value)
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-            }
+        let res = dec.decode(&block, |name, value| match name {
+            b":method" => method = Some(bounded(value)),
+            b":path" => path = Some(bounded(value)),
+            b":status" => status = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
             _ => {}
         });
         if let Err(e) = res {

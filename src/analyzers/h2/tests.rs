@@ -47,9 +47,33 @@ fn settings(pairs: &[(u16, u32)]) -> Vec<u8> {
     frame(SETTINGS, 0, 0, &p)
 }
 
-fn hpack(headers: &[(&str, &str)]) -> Vec<u8> {
-    let mut enc = loona_hpack::Encoder::new();
-    enc.encode(headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())))
+/// An HPACK integer (RFC 7541 §5.1): `flags` in the bits above the `prefix`.
+fn hpack_int(out: &mut Vec<u8>, flags: u8, prefix: u8, v: u64) {
+    let max = (1u64 << prefix) - 1;
+    if v < max {
+        out.push(flags | v as u8);
+        return;
+    }
+    out.push(flags | max as u8);
+    let mut n = v - max;
+    while n >= 128 {
+        out.push((n % 128) as u8 | 0x80);
+        n /= 128;
+    }
+    out.push(n as u8);
+}
+
+/// A header block of literals without indexing, names and values as raw strings.
+fn hpack_block(headers: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (n, v) in headers {
+        out.push(0);
+        for s in [n, v] {
+            hpack_int(&mut out, 0, 7, s.len() as u64);
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+    out
 }
 
 fn client_start() -> Vec<u8> {
@@ -405,7 +429,7 @@ fn conversation() -> (Vec<u8>, Vec<u8>) {
     c.extend(settings(&[(2, 0), (4, 1 << 20), (9, 1)]));
     c.extend(frame(WINDOW_UPDATE, 0, 0, &1000u32.to_be_bytes()));
     // Stream 1: HEADERS with PRIORITY and padding, then a padded DATA.
-    let block = hpack(&[(":method", "POST"), (":path", "/up"), (":scheme", "http")]);
+    let block = hpack_block(&[(":method", "POST"), (":path", "/up"), (":scheme", "http")]);
     let mut p = vec![3];
     p.extend([0, 0, 0, 0, 16]);
     p.extend(&block);
@@ -416,7 +440,7 @@ fn conversation() -> (Vec<u8>, Vec<u8>) {
     d.extend([0, 0]);
     c.extend(frame(DATA, END_STREAM | PADDED, 1, &d));
     // Stream 3: a header block split over HEADERS + two CONTINUATIONs, then reset.
-    let block = hpack(&[(":method", "GET"), (":path", "/split/path"), ("x", "y")]);
+    let block = hpack_block(&[(":method", "GET"), (":path", "/split/path"), ("x", "y")]);
     let (a, rest) = block.split_at(3);
     let (b, z) = rest.split_at(4);
     c.extend(frame(HEADERS, END_STREAM, 3, a));
@@ -436,23 +460,23 @@ fn conversation() -> (Vec<u8>, Vec<u8>) {
         HEADERS,
         END_HEADERS,
         1,
-        &hpack(&[(":status", "103")]),
+        &hpack_block(&[(":status", "103")]),
     ));
     let mut pp = 2u32.to_be_bytes().to_vec();
-    pp.extend(hpack(&[(":method", "GET"), (":path", "/style.css")]));
+    pp.extend(hpack_block(&[(":method", "GET"), (":path", "/style.css")]));
     s.extend(frame(PUSH_PROMISE, END_HEADERS, 1, &pp));
     s.extend(frame(
         HEADERS,
         END_HEADERS,
         1,
-        &hpack(&[(":status", "200")]),
+        &hpack_block(&[(":status", "200")]),
     ));
     s.extend(frame(DATA, END_STREAM, 1, &[b'x'; 20_000]));
     s.extend(frame(
         HEADERS,
         END_HEADERS,
         2,
-        &hpack(&[(":status", "200")]),
+        &hpack_block(&[(":status", "200")]),
     ));
     s.extend(frame(DATA, END_STREAM, 2, b"body{}"));
     s.extend(frame(WINDOW_UPDATE, 0, 1, &5u32.to_be_bytes()));
@@ -685,7 +709,7 @@ fn stream_id_and_length_rules() {
         frame(GOAWAY, 0, 0, &[0; 4]),
         frame(PRIORITY, 0, 5, &[0; 4]),
         frame(WINDOW_UPDATE, 0, 5, &0u32.to_be_bytes()),
-        frame(HEADERS, END_HEADERS, 2, &hpack(&[(":method", "GET")])),
+        frame(HEADERS, END_HEADERS, 2, &hpack_block(&[(":method", "GET")])),
         frame(PUSH_PROMISE, END_HEADERS, 1, &[0, 0, 0, 4]),
     ] {
         client.extend(f);
@@ -771,7 +795,7 @@ fn bad_padding_and_bad_setting_values() {
         HEADERS,
         END_HEADERS,
         5,
-        &hpack(&[(":path", "/after")]),
+        &hpack_block(&[(":path", "/after")]),
     ));
     let c = run(H2Conn::new(), &client, &settings(&[]));
     use H2NoteKind::*;
@@ -836,7 +860,7 @@ fn only_each_sides_first_settings_are_kept() {
 
 #[test]
 fn continuation_sequence_rules() {
-    let block = hpack(&[(":method", "GET"), (":path", "/a")]);
+    let block = hpack_block(&[(":method", "GET"), (":path", "/a")]);
     let mut client = client_start();
     client.extend(frame(CONTINUATION, END_HEADERS, 1, &block));
     client.extend(frame(HEADERS, END_HEADERS, 1, &block));
@@ -873,7 +897,12 @@ fn hpack_errors_and_bounds_stop_decoding_not_framing() {
     // An index past both tables.
     let mut client = client_start();
     client.extend(frame(HEADERS, END_HEADERS, 1, &[0xff, 0x7f]));
-    client.extend(frame(HEADERS, END_HEADERS, 3, &hpack(&[(":path", "/x")])));
+    client.extend(frame(
+        HEADERS,
+        END_HEADERS,
+        3,
+        &hpack_block(&[(":path", "/x")]),
+    ));
     let c = run(H2Conn::new(), &client, &settings(&[]));
     assert_eq!(codes(&c), ["h2.hpack-stopped"]);
     assert_eq!(c.summary().streams[&3].path, None);
@@ -901,7 +930,7 @@ fn hpack_errors_and_bounds_stop_decoding_not_framing() {
         HEADERS,
         END_HEADERS | END_STREAM,
         3,
-        &hpack(&[(":path", "/y")]),
+        &hpack_block(&[(":path", "/y")]),
     ));
     let mut c = H2Conn::new();
     c.feed(1, &settings(&[(5, 1 << 20)]));
@@ -926,17 +955,22 @@ fn status_interim_then_final_and_trailers_keep_the_first_request_line() {
         HEADERS,
         END_HEADERS,
         1,
-        &hpack(&[(":method", "PUT"), (":path", "/p")]),
+        &hpack_block(&[(":method", "PUT"), (":path", "/p")]),
     ));
     client.extend(frame(
         HEADERS,
         END_HEADERS | END_STREAM,
         1,
-        &hpack(&[("grpc-status", "0")]),
+        &hpack_block(&[("grpc-status", "0")]),
     ));
     let mut server = settings(&[]);
     for st in ["100", "200", "103"] {
-        server.extend(frame(HEADERS, END_HEADERS, 1, &hpack(&[(":status", st)])));
+        server.extend(frame(
+            HEADERS,
+            END_HEADERS,
+            1,
+            &hpack_block(&[(":status", st)]),
+        ));
     }
     let c = run(H2Conn::new(), &client, &server);
     let s = &c.summary().streams[&1];
@@ -950,7 +984,7 @@ fn status_interim_then_final_and_trailers_keep_the_first_request_line() {
 
 #[test]
 fn streams_and_notes_are_bounded() {
-    let block = hpack(&[(":method", "GET")]);
+    let block = hpack_block(&[(":method", "GET")]);
     let mut client = client_start();
     for i in 0..(MAX_STREAMS as u32 + 5) {
         client.extend(frame(HEADERS, END_HEADERS, 2 * i + 1, &block));
@@ -985,7 +1019,12 @@ fn gaps() {
     // Inside a DATA payload: framing resumes after it.
     let mut c = H2Conn::new();
     let mut client = client_start();
-    client.extend(frame(HEADERS, END_HEADERS, 1, &hpack(&[(":path", "/g")])));
+    client.extend(frame(
+        HEADERS,
+        END_HEADERS,
+        1,
+        &hpack_block(&[(":path", "/g")]),
+    ));
     c.feed(0, &client);
     let data = frame(DATA, END_STREAM, 1, &[1; 100]);
     c.feed(0, &data[..20]);
@@ -993,7 +1032,7 @@ fn gaps() {
     c.feed(0, &data[70..]);
     c.feed(
         0,
-        &frame(HEADERS, END_HEADERS, 3, &hpack(&[(":path", "/h")])),
+        &frame(HEADERS, END_HEADERS, 3, &hpack_block(&[(":path", "/h")])),
     );
     let at = client.len() as u64 + 20;
     assert_eq!(
@@ -1020,12 +1059,12 @@ fn gaps() {
     // A gap ending exactly at the end of a payload, inside a header block: HPACK stops.
     let mut c = H2Conn::new();
     c.feed(0, &client_start());
-    let h = frame(HEADERS, END_HEADERS, 1, &hpack(&[(":path", "/lost")]));
+    let h = frame(HEADERS, END_HEADERS, 1, &hpack_block(&[(":path", "/lost")]));
     c.feed(0, &h[..10]);
     c.gap(0, h.len() as u64 - 10);
     c.feed(
         0,
-        &frame(HEADERS, END_HEADERS, 3, &hpack(&[(":path", "/h")])),
+        &frame(HEADERS, END_HEADERS, 3, &hpack_block(&[(":path", "/h")])),
     );
     assert_eq!(codes(&c), ["h2.gap", "h2.hpack-stopped"]);
     assert_eq!(c.summary().streams[&3].path, None);
@@ -1191,6 +1230,260 @@ fn note_codes_are_distinct_and_explained() {
     );
 }
 
+// ---------------------------------------------------------------- HPACK
+
+/// The code of `sym` in the canonical table: (code, length).
+fn huffman_code(sym: usize) -> (u32, u8) {
+    let c = &hpack::CANON;
+    let len = hpack::HUFFMAN_LENGTHS[sym];
+    let l = usize::from(len);
+    let start = usize::from(c.offset[l]);
+    let rank = c.symbols[start..start + usize::from(c.count[l])]
+        .iter()
+        .position(|&s| usize::from(s) == sym)
+        .unwrap();
+    (c.first[l] + rank as u32, len)
+}
+
+/// A Huffman-coded HPACK string (§5.2), padded with ones.
+fn huffman_string(s: &[u8]) -> Vec<u8> {
+    let mut bits = Vec::new();
+    for &b in s {
+        let (code, len) = huffman_code(usize::from(b));
+        bits.extend((0..len).rev().map(|i| (code >> i) & 1 == 1));
+    }
+    while bits.len() % 8 != 0 {
+        bits.push(true);
+    }
+    let bytes: Vec<u8> = bits
+        .chunks(8)
+        .map(|ch| ch.iter().fold(0, |a, &b| (a << 1) | u8::from(b)))
+        .collect();
+    let mut out = Vec::new();
+    hpack_int(&mut out, 0x80, 7, bytes.len() as u64);
+    out.extend(bytes);
+    out
+}
+
+fn decode_all(
+    d: &mut hpack::Decoder,
+    block: &[u8],
+) -> Result<Vec<(String, String)>, hpack::HpackError> {
+    let mut v = Vec::new();
+    d.decode(block, |n, x| {
+        v.push((
+            String::from_utf8_lossy(n).into(),
+            String::from_utf8_lossy(x).into(),
+        ))
+    })?;
+    Ok(v)
+}
+
+fn strings(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// The lengths rebuild RFC 7541 Appendix B: a complete code, and these codes among them.
+#[test]
+fn huffman_code_is_rfc7541_appendix_b() {
+    let kraft: u64 = hpack::HUFFMAN_LENGTHS
+        .iter()
+        .map(|&l| 1u64 << (30 - l))
+        .sum();
+    assert_eq!(kraft, 1 << 30);
+    for (sym, code, len) in [
+        (0, 0x1ff8, 13),
+        (b' ' as usize, 0x14, 6),
+        (b'0' as usize, 0x0, 5),
+        (b'a' as usize, 0x3, 5),
+        (b'z' as usize, 0x7b, 7),
+        (255, 0x3ff_ffee, 26),
+        (256, 0x3fff_ffff, 30),
+    ] {
+        assert_eq!(huffman_code(sym), (code, len), "symbol {sym}");
+    }
+}
+
+/// Stories 12 (requests) and 24 (responses) of nine encoders from hpack-test-case: every
+/// header list, in order, through one context per story.
+#[test]
+fn hpack_test_case_stories_decode() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/analyzers/h2/testdata/hpack-test-case"
+    );
+    let (mut stories, mut cases) = (0, 0);
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let mut d = hpack::Decoder::new(MAX_HPACK_TABLE);
+        for case in v["cases"].as_array().unwrap() {
+            let want: Vec<(String, String)> = case["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|h| h.as_object().unwrap().iter())
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect();
+            let wire = hex_fixture(case["wire"].as_str().unwrap());
+            let got = decode_all(&mut d, &wire);
+            assert_eq!(
+                got.as_ref().ok(),
+                Some(&want),
+                "{} case {}",
+                p.display(),
+                case["seqno"]
+            );
+            cases += 1;
+        }
+        stories += 1;
+    }
+    assert_eq!(stories, 18);
+    assert_eq!(cases, 9 * (10 + 33));
+}
+
+/// RFC 7541 C.2 (one field of each representation) and C.3 (three requests sharing the
+/// dynamic table), with the table sizes the RFC prints after each.
+#[test]
+fn hpack_rfc7541_c2_c3() {
+    for (wire, field, entries, size) in [
+        (
+            "400a637573746f6d2d6b65790d637573746f6d2d686561646572",
+            ("custom-key", "custom-header"),
+            1,
+            55,
+        ),
+        (
+            "040c2f73616d706c652f70617468",
+            (":path", "/sample/path"),
+            0,
+            0,
+        ),
+        (
+            "100870617373776f726406736563726574",
+            ("password", "secret"),
+            0,
+            0,
+        ),
+        ("82", (":method", "GET"), 0, 0),
+    ] {
+        let mut d = hpack::Decoder::new(4096);
+        assert_eq!(
+            decode_all(&mut d, &hex_fixture(wire)).unwrap(),
+            strings(&[field])
+        );
+        assert_eq!(d.table_size(), (entries, size, 4096));
+    }
+    let first = [
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":path", "/"),
+        (":authority", "www.example.com"),
+    ];
+    let second = [&first[..], &[("cache-control", "no-cache")]].concat();
+    let third = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":path", "/index.html"),
+        (":authority", "www.example.com"),
+        ("custom-key", "custom-value"),
+    ];
+    let mut d = hpack::Decoder::new(4096);
+    for (wire, want, entries, size) in [
+        (
+            "828684410f7777772e6578616d706c652e636f6d",
+            &first[..],
+            1,
+            57,
+        ),
+        ("828684be58086e6f2d6361636865", &second[..], 2, 110),
+        (
+            "828785bf400a637573746f6d2d6b65790c637573746f6d2d76616c7565",
+            &third[..],
+            3,
+            164,
+        ),
+    ] {
+        assert_eq!(
+            decode_all(&mut d, &hex_fixture(wire)).unwrap(),
+            strings(want)
+        );
+        assert_eq!(d.table_size(), (entries, size, 4096));
+    }
+}
+
+#[test]
+fn hpack_errors() {
+    use hpack::HpackError::*;
+    for (block, want) in [
+        (vec![0x80], BadIndex(0)),
+        (vec![0xbe], BadIndex(62)),
+        (vec![0x7f, 0x80, 0x80, 0x80, 0x80, 0x80], IntegerTooLong),
+        (vec![0xff], Truncated),
+        (vec![0x00], Truncated),
+        (vec![0x40, 0x05, b'a'], Truncated),
+        (vec![0x00, 0x7f, 0xff, 0xff, 0xff, 0x0f], Truncated),
+        (vec![0x00, 0x84, 0xff, 0xff, 0xff, 0xff], HuffmanEos),
+        (vec![0x00, 0x81, 0x00], HuffmanPadding),
+        (vec![0x00, 0x82, 0x07, 0xff], HuffmanPadding),
+        (
+            vec![0x3f, 0xe2, 0x1f],
+            TableSizeTooLarge {
+                asked: 4097,
+                limit: 4096,
+            },
+        ),
+    ] {
+        let mut d = hpack::Decoder::new(4096);
+        assert_eq!(d.decode(&block, |_, _| {}), Err(want), "{block:02x?}");
+        assert!(!want.to_string().is_empty());
+    }
+}
+
+#[test]
+fn hpack_eviction_and_size_updates() {
+    let literal = |name: &str, value: &str| {
+        let mut b = vec![0x40];
+        for x in [name, value] {
+            hpack_int(&mut b, 0, 7, x.len() as u64);
+            b.extend(x.as_bytes());
+        }
+        b
+    };
+    let (a, b, c) = ("a".repeat(30), "b".repeat(30), "c".repeat(30));
+    let mut d = hpack::Decoder::new(4096);
+    // A size update to 100 leaves room for one 92-byte entry.
+    d.decode(&[0x3f, 0x45], |_, _| {}).unwrap();
+    assert_eq!(d.table_size(), (0, 0, 100));
+    d.decode(&literal(&a, &a), |_, _| {}).unwrap();
+    d.decode(&literal(&b, &b), |_, _| {}).unwrap();
+    assert_eq!(d.table_size(), (1, 92, 100));
+    assert_eq!(decode_all(&mut d, &[0xbe]).unwrap(), [(b.clone(), b)]);
+    // Larger than the whole table: it empties the table and is not added.
+    let v = "v".repeat(80);
+    assert_eq!(
+        decode_all(&mut d, &literal("n", &v)).unwrap(),
+        [("n".into(), v)]
+    );
+    assert_eq!(d.table_size(), (0, 0, 100));
+    // Entries that fill the table exactly all stay.
+    d.decode(&literal(&"x".repeat(7), &"y".repeat(7)), |_, _| {})
+        .unwrap();
+    d.decode(&literal(&"p".repeat(11), &"q".repeat(11)), |_, _| {})
+        .unwrap();
+    assert_eq!(d.table_size(), (2, 46 + 54, 100));
+    // Size zero empties it.
+    d.decode(&literal(&c, &c), |_, _| {}).unwrap();
+    assert_eq!(d.table_size(), (1, 92, 100));
+    d.decode(&[0x20, 0x82], |_, _| {}).unwrap();
+    assert_eq!(d.table_size(), (0, 0, 0));
+}
+
 // ---------------------------------------------------------------- properties
 
 /// Cuts `b` at the given points (taken modulo its length, sorted).
@@ -1214,7 +1507,7 @@ fn arb_frames() -> impl Strategy<Value = Vec<u8>> {
     )
         .prop_map(|(t, flags, stream, mut payload, real)| {
             if real && matches!(t, HEADERS | CONTINUATION) {
-                payload = hpack(&[(":path", "/p"), ("k", "vvvvv")]);
+                payload = hpack_block(&[(":path", "/p"), ("k", "vvvvv")]);
             }
             frame(t, flags, stream, &payload)
         });
@@ -1222,6 +1515,32 @@ fn arb_frames() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
+    /// Any bytes, Huffman-coded then decoded, come back; so does their indexed copy.
+    #[test]
+    fn huffman_round_trip(v in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let mut block = vec![0x40];
+        block.extend(huffman_string(b"n"));
+        block.extend(huffman_string(&v));
+        block.push(0xbe);
+        let mut d = hpack::Decoder::new(MAX_HPACK_TABLE);
+        let mut got = Vec::new();
+        d.decode(&block, |n, x| got.push((n.to_vec(), x.to_vec()))).unwrap();
+        prop_assert_eq!(got, vec![(b"n".to_vec(), v.clone()), (b"n".to_vec(), v)]);
+    }
+
+    /// Arbitrary blocks through one context: no panic, and the table stays within its limit.
+    #[test]
+    fn hpack_never_panics(
+        blocks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..100), 0..8),
+    ) {
+        let mut d = hpack::Decoder::new(512);
+        for b in &blocks {
+            let _ = d.decode(b, |_, _| {});
+            let (_, size, max) = d.table_size();
+            prop_assert!(size <= max && max <= 512);
+        }
+    }
+
     /// The sample capture cut anywhere, in both directions, yields the same summary and notes.
     #[test]
     fn sample_split_anywhere(

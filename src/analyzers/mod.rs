@@ -6,6 +6,7 @@
 //! mid-stream, by its frames), or nothing for protocols hopscope does not analyse. HTTP hands
 //! over to an inner stream after `101 Switching Protocols` or a CONNECT tunnel.
 
+pub mod h2;
 pub mod http;
 pub mod socks;
 pub mod tls;

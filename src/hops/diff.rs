@@ -188,6 +188,15 @@ pub fn response(f: &Snap, b: &Snap) -> MessageDiff {
     };
     let upgrade = f.status == Some(101) && b.status == Some(101);
     let mut d = headers(br, fr, upgrade, false);
+    // Compared in the direction the response travels; `front`/`back` name the legs.
+    for c in d
+        .headers_removed
+        .iter_mut()
+        .chain(d.headers_added.iter_mut())
+        .chain(d.headers_changed.iter_mut())
+    {
+        std::mem::swap(&mut c.front, &mut c.back);
+    }
     if let (Some(fv), Some(bv)) = (&f.resp_version, &b.resp_version)
         && fv != bv
     {

@@ -90,6 +90,8 @@ pub(crate) struct Snap {
     pub start: Timestamp,
     pub end: Option<Timestamp>,
     pub switched: Option<String>,
+    /// The hop this transaction is the client leg of (for chains of proxies).
+    pub hop: Option<u64>,
 }
 
 impl Snap {
@@ -116,6 +118,7 @@ impl Snap {
             start,
             end: t.timing.response_end,
             switched: t.switched_to.as_ref().map(|s| s.protocol.clone()),
+            hop: None,
         })
     }
 
@@ -437,7 +440,7 @@ impl Correlator {
         }
     }
 
-    pub(crate) fn on_snap(&mut self, snap: Snap, out: &mut dyn RecordSink) {
+    pub(crate) fn on_snap(&mut self, mut snap: Snap, out: &mut dyn RecordSink) {
         if snap.method == "CONNECT" {
             // A tunnel, not a request to relay: its inner transactions are paired instead.
             if snap.switched.as_deref() == Some("tunnel") {
@@ -462,7 +465,7 @@ impl Correlator {
         match best {
             Some((q, s, ev)) if s >= LOW => {
                 if let Some(back) = self.window.take(q) {
-                    self.pair(&snap, Some(&back), s, ev, out);
+                    snap.hop = Some(self.pair(&snap, Some(&back), s, ev, out));
                 }
             }
             _ => {
@@ -490,6 +493,7 @@ impl Correlator {
         }
     }
 
+    /// Makes the hop of `f` (with its upstream leg `b`, if any) and returns its id.
     fn pair(
         &mut self,
         f: &Snap,
@@ -497,7 +501,7 @@ impl Correlator {
         s: u32,
         ev: Vec<String>,
         out: &mut dyn RecordSink,
-    ) {
+    ) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         if b.is_some() && s >= MEDIUM {
@@ -527,6 +531,7 @@ impl Correlator {
             request: MessageDiff::default(),
             response: MessageDiff::default(),
             relay: None,
+            next_hop: b.and_then(|b| b.hop),
             diagnosis: Vec::new(),
         };
         let mut findings = Vec::new();
@@ -578,6 +583,7 @@ impl Correlator {
             }
         }
         self.emit(hop, findings, out);
+        id
     }
 
     /// Unpaired transactions to a proxy: once a front is older than any back could be (or at

@@ -71,6 +71,7 @@ impl Side<'_> {
             start: Timestamp(self.start_ms * 1_000_000),
             end: Some(Timestamp(self.end_ms * 1_000_000)),
             switched: (self.status == Some(101)).then(|| "websocket".to_string()),
+            hop: None,
         }
     }
 }
@@ -640,6 +641,54 @@ fn concurrent_requests_pair_by_request_id() {
         .collect();
     assert_eq!(pairs, BTreeSet::from([(0, 1), (2, 3)]));
     assert!(o.hops.iter().all(|h| h.confidence == "high"));
+}
+
+#[test]
+fn a_chain_of_two_proxies() {
+    // client → P1 (10.0.0.2:80) → P2 (10.0.0.3:8080) → origin (10.0.0.4:9000); each proxy
+    // adds to X-Forwarded-For; the origin's leg finishes first, the client's last.
+    let c = [("Host", "o"), ("User-Agent", "u")];
+    let p1 = [
+        ("Host", "o"),
+        ("User-Agent", "u"),
+        ("X-Forwarded-For", "10.0.0.1"),
+    ];
+    let p2 = [
+        ("Host", "o"),
+        ("User-Agent", "u"),
+        ("X-Forwarded-For", "10.0.0.1, 10.0.0.2"),
+    ];
+    let mut origin = back("GET /x HTTP/1.1", &p2, 200, &[]);
+    origin.conn = 2;
+    origin.id = 2;
+    origin.client = "10.0.0.3:51000";
+    origin.server = "10.0.0.4:9000";
+    origin.start_ms = 1002;
+    origin.end_ms = 1040;
+    let middle = back("GET /x HTTP/1.1", &p1, 200, &[]);
+    let o = run(&[origin, middle, front("GET /x HTTP/1.1", &c, 200, &[])]);
+    assert_eq!(
+        o.hops.len(),
+        2,
+        "{:?}",
+        o.hops.iter().map(|h| &h.evidence).collect::<Vec<_>>()
+    );
+    let second = o
+        .hops
+        .iter()
+        .find(|h| h.front.connection == 1)
+        .expect("P1 → P2 → origin");
+    let first = o
+        .hops
+        .iter()
+        .find(|h| h.front.connection == 0)
+        .expect("client → P1 → P2");
+    assert_eq!(second.back.map(|b| b.connection), Some(2));
+    assert_eq!(first.back.map(|b| b.connection), Some(1));
+    assert_eq!(first.next_hop, Some(second.id));
+    assert_eq!(second.next_hop, None);
+    assert_eq!(first.upstream, Some(ep(ORIGIN)));
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
 }
 
 #[test]

@@ -98,8 +98,15 @@ pub struct ProxyHopRecord {
     /// `high`, `medium` or `low`.
     pub confidence: &'static str,
     pub score: u32,
+    /// What the proxy changed in the request (front → back): `headers_removed`,
+    /// `headers_added`, `headers_changed`, `version`, `target`, `framing`.
+    #[serde(flatten)]
     pub request: MessageDiff,
+    /// What it changed in the response (back → front), the same fields and `status`.
     pub response: MessageDiff,
+    /// In a chain of proxies: the hop whose client leg is this hop's upstream leg.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_hop: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relay: Option<Relay>,
     /// Codes of the diagnosis findings on this hop.

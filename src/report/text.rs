@@ -187,6 +187,17 @@ fn transaction_line(t: &TransactionRecord) -> String {
     )
 }
 
+/// A header change's values in the order the message travelled: a request front → back, a
+/// response back → front.
+fn ft(c: &crate::model::hops::HeaderChange, request: bool) -> (String, String) {
+    let safe = |v: &Option<String>| terminal_safe_str(v.as_deref().unwrap_or(""));
+    if request {
+        (safe(&c.front), safe(&c.back))
+    } else {
+        (safe(&c.back), safe(&c.front))
+    }
+}
+
 fn hop_lines(x: &ProxyHopRecord) -> String {
     let upstream = x
         .upstream
@@ -212,7 +223,6 @@ fn hop_lines(x: &ProxyHopRecord) -> String {
         back,
         x.confidence
     );
-    let safe = |v: &Option<String>| terminal_safe_str(v.as_deref().unwrap_or(""));
     for (label, d) in [("request", &x.request), ("response", &x.response)] {
         if let Some(v) = &d.version {
             s.push_str(&format!("\n    {label} version {} → {}", v.front, v.back));
@@ -230,28 +240,34 @@ fn hop_lines(x: &ProxyHopRecord) -> String {
                 terminal_safe_str(&v.back)
             ));
         }
+        // Values in the order the message travelled: the request front → back, the
+        // response back → front.
+        let request = label == "request";
         for c in &d.headers_removed {
+            let (was, _) = ft(c, request);
             s.push_str(&format!(
                 "\n    {label} - {}: {}  ({})",
                 terminal_safe_str(&c.name),
-                safe(&c.front),
+                was,
                 c.judgement
             ));
         }
         for c in &d.headers_added {
+            let (_, now) = ft(c, request);
             s.push_str(&format!(
                 "\n    {label} + {}: {}  ({})",
                 terminal_safe_str(&c.name),
-                safe(&c.back),
+                now,
                 c.judgement
             ));
         }
         for c in &d.headers_changed {
+            let (was, now) = ft(c, request);
             s.push_str(&format!(
                 "\n    {label} ~ {}: {} → {}  ({})",
                 terminal_safe_str(&c.name),
-                safe(&c.front),
-                safe(&c.back),
+                was,
+                now,
                 c.judgement
             ));
         }

@@ -33,11 +33,16 @@ pub fn product(f: &Snap, b: Option<&Snap>) -> Option<(&'static str, String)> {
         h.and_then(|h| h.get(n))
             .map(|v| String::from_utf8_lossy(v).into_owned())
     };
+    // A Via counts only where this proxy added it: not already on the other side of the hop
+    // (in a chain, the first proxy's Via travels on through the second).
+    let back_resp_via = b.and_then(|b| text(b.resp.as_ref(), "via"));
+    let front_req_via = text(Some(&f.req), "via");
+    let added = |v: Option<String>, before: &Option<String>| v.filter(|v| Some(v) != before.as_ref());
     for (where_, v) in [
-        ("the response's Via", text(resp, "via")),
+        ("the response's Via", added(text(resp, "via"), &back_resp_via)),
         (
             "the upstream request's Via",
-            b.and_then(|b| text(Some(&b.req), "via")),
+            b.and_then(|b| added(text(Some(&b.req), "via"), &front_req_via)),
         ),
         ("the response's Proxy-agent", text(resp, "proxy-agent")),
     ] {
@@ -71,6 +76,22 @@ pub fn product(f: &Snap, b: Option<&Snap>) -> Option<(&'static str, String)> {
         return Some((p, format!("the response's Server{by}: {v}")));
     }
     if let Some(b) = b {
+        // Header names lower-cased on the way (where the client used capitals) without
+        // Envoy's headers: HAProxy's HTTP/1 behaviour.
+        let capitals = |h: &crate::model::http::Headers| {
+            h.iter().any(|x| x.name.iter().any(u8::is_ascii_uppercase))
+        };
+        let lowered = |from: &crate::model::http::Headers, to: &crate::model::http::Headers| {
+            !to.is_empty() && capitals(from) && !capitals(to)
+        };
+        if lowered(&f.req, &b.req) {
+            return Some((
+                "haproxy",
+                "likely: every header name lower-cased on the upstream request (HAProxy's \
+                 HTTP/1 behaviour; it adds no Via)"
+                    .into(),
+            ));
+        }
         // nginx's defaults: HTTP/1.0 upstream with `Connection: close`.
         let close = b
             .req_text("connection")

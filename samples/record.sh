@@ -722,6 +722,29 @@ scenario_websocket_nginx_broken() {
     scenario_cleanup
 }
 
+# proxy_legs DIR ARGS...  -> DIR/legs.json (tools/proxy_legs.py; --append to add a hop)
+proxy_legs() { local d=$1; shift; "$PY" "$TOOLS/proxy_legs.py" --out "$d/legs.json" "$@"; }
+
+# proxy_http_version 1.1 but no Upgrade/Connection forwarding: nginx sends an HTTP/1.1 GET with
+# its default Connection: close and no Upgrade (nginx never forwards a client's Upgrade itself).
+scenario_websocket_nginx_http11_no_upgrade() {
+    log "websocket through nginx with proxy_http_version 1.1 but without proxy_set_header Upgrade/Connection"
+    local d=$WORK/websocket-nginx-http11-no-upgrade
+    ws_nginx_run websocket-nginx-http11-no-upgrade 8774 40100 'location /echo { proxy_pass http://127.0.0.1:8774; proxy_http_version 1.1; proxy_read_timeout 10s; }' --allow-reject
+    tx_log "$d/ws" 127.0.0.1:40100 127.0.0.1:8081 ws_client.py-transport-log --headers
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8774 ws_server.py-transport-log --headers --allow-unanswered
+    proxy_legs "$d" --proxy nginx --match order --front "$d/ws.tx.json" --back "$d/up.1.tx.json" \
+        --note "nginx 1.22 proxy_pass with proxy_http_version 1.1 and no proxy_set_header Upgrade/Connection: Upgrade is dropped, Connection is nginx's default 'close'"
+    fact --file websocket-nginx-http11-no-upgrade.pcap --software "Python websockets 17 client -> nginx 1.22 (proxy_http_version 1.1, no proxy_set_header Upgrade/Connection) -> websockets 17 echo server, tcpdump -i lo" \
+        --shows "a WebSocket upgrade half-configured at the proxy: nginx speaks HTTP/1.1 upstream but sends Connection: close and no Upgrade, so the backend refuses the handshake; the refusal passes through nginx to the client, which gives up; both legs and the pairing (details.proxy_legs) from the two programs' logs" \
+        --stream "127.0.0.1:40100 127.0.0.1:8081 $d/ws ws_client.py-transport-log" \
+        --stream "$UPSTREAM 127.0.0.1:8774 $d/up.1 ws_server.py-transport-log" \
+        --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" \
+        --note-file "$d/details.json" --note-file "$d/legs.json" \
+        --note "the nginx->backend connection uses an ephemeral client port (not fixed); its bytes come from the backend's own log (ws_server.py --log)"
+    scenario_cleanup
+}
+
 # ---------------------------------------------------------------------------------------------
 # Deliberately malformed / ambiguous requests (tools/smuggling_cases.py), each on its own
 # connection, to a server that does not parse HTTP (tools/raw_http_server.py).
@@ -1418,7 +1441,8 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth
      http_cache_range websocket_features websocket_deflate_contexts
      websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect
-     browser_cors)
+     browser_cors
+     websocket_nginx_http11_no_upgrade)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

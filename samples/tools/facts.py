@@ -473,6 +473,28 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   (Chromium's console lines), `browser_connections[]` (`origin`, `client`, `requests`, `note`
   for a connection opened but never used). Stream source `cors_lab_server.py-log`: the
   server's own log of each connection (the browser's ports are ephemeral).
+- `details.proxy_legs[]` (the captures with both legs of a proxy: websocket-nginx-http11-no-upgrade
+  and the later proxy samples): the ground truth of which front transaction (client -> proxy)
+  became which back transaction (proxy -> upstream), one object per front transaction, written
+  by `tools/proxy_legs.py` from the transactions of the two legs (each split from the bytes a
+  program logged): `front` (`client`, `server`, `index` = the transaction's `index` on that
+  connection, as in `transactions[]`), `back` (the same for the upstream request, or null when
+  the proxy answered by itself), `proxy` (`nginx`, `haproxy`, `apache`, `tinyproxy`),
+  `matched_by` (`order`, or `X-Hopscope-Tag: VALUE` = a unique tag the client put on the
+  request and the upstream received), `front_request_line` / `back_request_line`,
+  `front_status` / `back_status` (null when the upstream never answered), `version_front` /
+  `version_back` (request versions) and `response_version_front` / `response_version_back`,
+  `request_id` (the `X-Request-Id` the upstream received, e.g. nginx's `$request_id`),
+  `headers_removed` (names of request fields the client sent that did not reach the upstream,
+  in the client's order), `headers_added` (`[name, value]` fields the upstream received under
+  a name the client did not send), `headers_changed` (`{name, front, back}`: both sides have
+  the field, with other values; values are lists, one per field line), and the same for the
+  response, `response_headers_removed` / `response_headers_added` / `response_headers_changed`
+  (`back` = what the upstream answered, `front` = what the client got); field names are
+  compared case-insensitively; all of them null when `back` is null; `notes[]` (sentences:
+  answered by the proxy itself, interim responses only the client got, status or version or
+  body changes, and the scenario's own remarks). Stream source `proxy_backend.py-log`: the
+  upstream's own log of a proxied connection (`tools/proxy_backend.py`).
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -582,6 +604,9 @@ Files in this directory besides the captures:
   answers; `tools/cookie_cors_facts.py`: its cookie, auth, redirect and CORS facts.
 - `tools/cors_lab_server.py`: the two origins of browser-cors (page with the fetch() script,
   and the API), logging every connection's bytes.
+- `tools/proxy_backend.py`: the origin behind the proxy samples (http.server), logging every
+  connection's bytes and every request's headers; `tools/proxy_legs.py`: pairs a proxy's front
+  and back transactions into `details.proxy_legs`.
 - `tools/facts.py`: writes `expected.json` and this README.
 """
 

@@ -746,6 +746,140 @@ scenario_websocket_nginx_http11_no_upgrade() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Both legs of real proxies in front of tools/proxy_backend.py, which logs every upstream
+# connection's bytes (the proxies' upstream client ports are ephemeral). Each client request
+# carries its own X-Hopscope-Tag, which the proxies forward unchanged, so tools/proxy_legs.py
+# can say which upstream request each client request became (or that none did).
+
+backend_start() {   # backend_start NS ADDR PORT PREFIX [proxy_backend args]...
+    local ns=$1 addr=$2 port=$3 prefix=$4; shift 4
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/proxy_backend.py" "$addr" "$port" --log "$prefix" "$@" \
+        2>>"$WORK/proxy_backend.log"
+    wait_for "proxy_backend" listening "$ns" "$port"
+}
+
+nginx_quit() {   # nginx_quit DIR: graceful stop, so idle upstream keep-alive connections close in the capture
+    local pid
+    pid=$(cat "$1/nginx.pid")
+    kill -QUIT "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    echo "nginx did not quit" >&2
+    return 1
+}
+
+back_legs() {   # back_legs PREFIX SERVER  -> BACK_STREAMS / BACK_TXS / BACK_ARGS (fact and proxy_legs args) for every logged connection
+    local prefix=$1 server=$2 f base peer
+    BACK_STREAMS=(); BACK_TXS=(); BACK_ARGS=()
+    for f in "$prefix".*.peer; do
+        base=${f%.peer}
+        peer=$(tr -d '\n' <"$f")
+        tx_log "$base" "$peer" "$server" proxy_backend.py-log --headers
+        BACK_STREAMS+=(--stream "$peer $server $base proxy_backend.py-log")
+        BACK_TXS+=(--transactions "$base.tx.json")
+        BACK_ARGS+=(--back "$base.tx.json")
+    done
+}
+
+# Two curl clients at once through nginx (HTTP/1.1 upstream with an idle keep-alive pool of 4):
+# keep-alive GETs (two of them slow at the backend, so the clients overlap and nginx needs a
+# second upstream connection), a POST each (one with Expect: 100-continue), and one request per
+# client that nginx answers itself (return 204; a 404 from a location without proxy_pass).
+scenario_http_nginx_keepalive_mix() {
+    log "two curl clients through nginx with an upstream keep-alive pool"
+    local ns=$NSP-kamix d=$WORK/kamix
+    ns_new kamix
+    mkdir -p "$d"
+    NGINX_HTTP_EXTRA="upstream backend { server 127.0.0.1:8775; keepalive 4; } log_format legs '\$remote_addr:\$remote_port \$connection \$connection_requests \$request_id \$status \"\$request\" \$upstream_addr \$upstream_status';" \
+    NGINX_SERVER_EXTRA="access_log $d/logs/legs.log legs; location = /local { return 204; } location /static/ { } location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_set_header X-Real-IP \$remote_addr; proxy_set_header X-Request-Id \$request_id; proxy_read_timeout 10s; }" \
+        nginx_setup "$d" 127.0.0.1:8082
+    text_file "$d/post-a.txt" 500 post-a
+    text_file "$d/post-b.txt" 3000 post-b
+    nginx_start "$ns" "$d" 8082
+    backend_start "$ns" 127.0.0.1 8775 "$d/up" --slow /slow=400
+    local u=http://127.0.0.1:8082 pa="--local-port 40101" pb="--local-port 40102" t=X-Hopscope-Tag
+    tcpdump_start "$ns" "$CAP/http-nginx-keepalive-mix.pcap" -i lo "tcp port 8082 or tcp port 8775"
+    curl_run "$ns" "$d/a" $pa -H "$t: a-0" "$u/a/1" \
+        --next $pa -H "$t: a-1" "$u/slow/a" \
+        --next $pa -H "$t: a-2" "$u/local" \
+        --next $pa -H "$t: a-3" -H 'Expect:' --data-binary "@$d/post-a.txt" "$u/a/post" \
+        --next $pa -H "$t: a-4" "$u/a/3" &
+    local pid_a=$!
+    curl_run "$ns" "$d/b" $pb -H "$t: b-0" "$u/slow/b" \
+        --next $pb -H "$t: b-1" "$u/b/1" \
+        --next $pb -H "$t: b-2" -H 'Expect: 100-continue' --data-binary "@$d/post-b.txt" "$u/b/upload" \
+        --next $pb -H "$t: b-3" "$u/static/missing.html" \
+        --next $pb -H "$t: b-4" "$u/b/3" &
+    local pid_b=$!
+    wait "$pid_a"
+    wait "$pid_b"
+    nginx_quit "$d"
+    tcpdump_stop_all
+    tx_curl "$d/a" 127.0.0.1:40101 127.0.0.1:8082 --headers
+    tx_curl "$d/b" 127.0.0.1:40102 127.0.0.1:8082 --headers
+    back_legs "$d/up" 127.0.0.1:8775
+    proxy_legs "$d" --proxy nginx --match header:$t --front "$d/a.tx.json" --front "$d/b.tx.json" "${BACK_ARGS[@]}" \
+        --note-for "a-2=location = /local { return 204; }" \
+        --note-for "b-3=location /static/ without proxy_pass: nginx's own 404 for a missing file"
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import json, re, sys
+d = sys.argv[1]
+legs = json.load(open(d + "/legs.json"))["proxy_legs"]
+# nginx's own access log: client port, connection request number, $request_id, upstream
+rx = re.compile(r'^(\S+):(\d+) (\d+) (\d+) ([0-9a-f]{32}) (\d+) "([^"]*)" (\S+) (\S+)$')
+log = []
+for line in open(d + "/logs/legs.log"):
+    m = rx.match(line.rstrip("\n"))
+    assert m, line
+    log.append({"client": f"{m[1]}:{m[2]}", "nginx_connection": int(m[3]),
+                "connection_requests": int(m[4]), "request_id": m[5], "status": int(m[6]),
+                "request": m[7], "upstream_addr": None if m[8] == "-" else m[8],
+                "upstream_status": None if m[9] == "-" else int(m[9])})
+# the pairing from the programs' logs must agree with what nginx says it did
+for l in legs:
+    f = l["front"]
+    e = [x for x in log if x["client"] == f["client"] and x["connection_requests"] == f["index"] + 1]
+    assert len(e) == 1, (f, e)
+    e = e[0]
+    assert e["status"] == l["front_status"], (l, e)
+    if l["back"] is None:
+        assert e["upstream_addr"] is None, (l, e)
+    else:
+        assert e["request_id"] == l["request_id"] and e["upstream_status"] == l["back_status"], (l, e)
+conns = {}
+for l in legs:
+    if l["back"]:
+        conns.setdefault(l["back"]["client"], []).append((l["back"]["index"], l["matched_by"].split(": ")[1], l["front"]["client"]))
+back_connections = []
+for c, reqs in conns.items():
+    reqs.sort()
+    back_connections.append({"client": c, "server": "127.0.0.1:8775", "tags": [r[1] for r in reqs],
+                             "front_clients": sorted({r[2] for r in reqs})})
+back_connections.sort(key=lambda x: x["tags"][0])
+assert any(len(b["tags"]) > 1 for b in back_connections), "no upstream connection was reused"
+cross = [b["client"] for b in back_connections if len(b["front_clients"]) > 1]
+print(json.dumps({
+    "nginx_access_log": log,
+    "nginx_access_log_agrees": True,
+    "back_connections": back_connections,
+    "upstream_connections_reused_across_clients": cross,
+    "summary": f"{len(legs)} client requests, {sum(1 for l in legs if l['back'])} reached the backend over "
+               f"{len(back_connections)} upstream connection(s): "
+               + "; ".join(f"{b['client']} carried {', '.join(b['tags'])}" for b in back_connections)
+               + "; answered by nginx itself: "
+               + ", ".join(l["matched_by"].split(": ")[1] + f" ({l['front_status']})" for l in legs if not l["back"])}, indent=1))
+PYEOF
+    fact --file http-nginx-keepalive-mix.pcap --software "2 x curl 7.88 at once -> nginx 1.22 (upstream keepalive 4, proxy_http_version 1.1, Connection \"\", X-Forwarded-For, X-Real-IP, X-Request-Id \$request_id) -> tools/proxy_backend.py (Python 3.11 http.server), tcpdump -i lo" \
+        --shows "two keep-alive client connections running at the same time, 5 requests each (tagged X-Hopscope-Tag a-0..a-4 / b-0..b-4): GETs, a slow GET each (the backend waits 400 ms, so the clients overlap), a 500-byte POST and a 3000-byte POST with Expect: 100-continue (nginx answers the 100 itself and does not forward Expect), GET /local (nginx's own 204) and GET /static/missing.html (nginx's own 404): no back leg for those two; the other requests travel over nginx's pooled HTTP/1.1 upstream connections, reused across requests; nginx closes the idle pool when it quits; the front/back pairing (details.proxy_legs) and each upstream connection's requests are from the programs' logs, checked against nginx's access log" \
+        --stream "127.0.0.1:40101 127.0.0.1:8082 $d/a $(curl_source "$d/a")" \
+        --stream "127.0.0.1:40102 127.0.0.1:8082 $d/b $(curl_source "$d/b")" \
+        "${BACK_STREAMS[@]}" \
+        --transactions "$d/a.tx.json" --transactions "$d/b.tx.json" "${BACK_TXS[@]}" \
+        --note-file "$d/details.json" --note-file "$d/legs.json" \
+        --note "nginx's upstream connections use ephemeral client ports (not fixed, and which request travels on which connection depends on timing); their bytes come from the backend's own log (tools/proxy_backend.py)"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 # Deliberately malformed / ambiguous requests (tools/smuggling_cases.py), each on its own
 # connection, to a server that does not parse HTTP (tools/raw_http_server.py).
 
@@ -1442,7 +1576,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      http_cache_range websocket_features websocket_deflate_contexts
      websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect
      browser_cors
-     websocket_nginx_http11_no_upgrade)
+     websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

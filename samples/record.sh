@@ -648,19 +648,31 @@ ws_nginx_run() {   # ws_nginx_run NAME BACKENDPORT LOCALPORT LOCATION-BLOCK [ws_
     ns_new "$name"
     NGINX_SERVER_EXTRA=$location nginx_setup "$d" 127.0.0.1:8081
     nginx_start "$ns" "$d" 8081
+    ws_proxied_run "$name" nginx 8081 "$bport" "$lport" "$@"
+}
+
+# ws_proxied_run NAME PROXY FRONTPORT BACKENDPORT LOCALPORT [ws_client args]...
+#   the proxy (named PROXY in the facts) already listens on 127.0.0.1:FRONTPORT in $NSP-NAME and
+#   forwards to the echo server this starts on 127.0.0.1:BACKENDPORT
+#   optional: WS_AFTER (a command run after the WebSocket client, still captured) and
+#   WS_EXTRA_FILTER (more tcpdump filter, or-ed)
+ws_proxied_run() {
+    local name=$1 proxy=$2 fport=$3 bport=$4 lport=$5; shift 5
+    local ns=$NSP-$name d=$WORK/$name
     start_bg ip netns exec "$ns" "$PY" "$HERE/ws_server.py" 127.0.0.1 "$bport" --log "$d/up"
     wait_for "ws server" listening "$ns" "$bport"
-    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port 8081 or tcp port $bport"
-    ip netns exec "$ns" "$PY" "$HERE/ws_client.py" "ws://127.0.0.1:8081/echo" \
+    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port $fport or tcp port $bport${WS_EXTRA_FILTER:+ or $WS_EXTRA_FILTER}"
+    ip netns exec "$ns" "$PY" "$HERE/ws_client.py" "ws://127.0.0.1:$fport/echo" \
         --local "127.0.0.1:$lport" --log "$d/ws" --messages short "$@"
+    if [ -n "${WS_AFTER:-}" ]; then $WS_AFTER; fi
     tcpdump_stop_all
     [ -s "$d/up.1.peer" ] || { echo "$name: the backend saw no connection" >&2; return 1; }
     [ ! -e "$d/up.2.peer" ] || { echo "$name: the backend saw more than one connection" >&2; return 1; }
     UPSTREAM=$(tr -d '\n' <"$d/up.1.peer")
     # what each side saw of the handshake, from the programs' logs
-    "$PY" - "$d" "$UPSTREAM" <<'PYEOF'
+    "$PY" - "$d" "$UPSTREAM" "$proxy" <<'PYEOF'
 import json, sys
-d, upstream = sys.argv[1:3]
+d, upstream, proxy = sys.argv[1:4]
 def head(b):
     end = b.find(b"\r\n\r\n")
     if end < 0:
@@ -674,7 +686,7 @@ cl_resp = open(d + "/ws.recv", "rb").read()
 line, hdrs = head(up_req)
 rline, rhdrs = head(up_resp)
 cline, chdrs = head(cl_resp)
-out = {"upstream_connection": {"client": upstream, "note": "nginx's ephemeral port, from the backend's log"},
+out = {"upstream_connection": {"client": upstream, "note": f"{proxy}'s ephemeral port, from the backend's log"},
        "upstream_request_line": line, "upstream_saw_headers": hdrs,
        "backend_answer": rline or ("closed the connection without a response" if not up_resp else None),
        "backend_answer_headers": rhdrs,
@@ -686,7 +698,7 @@ else:
     out["client_messages"] = ws["messages"]
     out["client_ping_payload"] = ws["ping_payload"]
     out["client_close"] = ws["close"]
-out["summary"] = (f"client saw '{cline}'; nginx sent upstream '{line}' with headers "
+out["summary"] = (f"client saw '{cline}'; {proxy} sent upstream '{line}' with headers "
                   + ", ".join(h[0] for h in hdrs) + f"; backend answered: {out['backend_answer']}")
 json.dump(out, open(d + "/details.json", "w"), indent=1)
 PYEOF
@@ -742,6 +754,99 @@ scenario_websocket_nginx_http11_no_upgrade() {
         --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" \
         --note-file "$d/details.json" --note-file "$d/legs.json" \
         --note "the nginx->backend connection uses an ephemeral client port (not fixed); its bytes come from the backend's own log (ws_server.py --log)"
+    scenario_cleanup
+}
+
+# HAProxy (Debian's, mode http, otherwise defaults) in front of the echo server: HAProxy
+# forwards the Upgrade handshake and tunnels the frames after the 101.
+scenario_websocket_haproxy() {
+    log "websocket through haproxy (mode http, defaults)"
+    local name=websocket-haproxy ns=$NSP-websocket-haproxy d=$WORK/websocket-haproxy
+    ns_new "$name"
+    mkdir -p "$d/logs"
+    cat >"$d/haproxy.cfg" <<EOF
+global
+    pidfile $d/haproxy.pid
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:8083
+    default_backend be
+backend be
+    server echo 127.0.0.1:8776
+EOF
+    start_bg ip netns exec "$ns" haproxy -db -f "$d/haproxy.cfg" >>"$d/logs/haproxy.log" 2>&1
+    wait_for "haproxy" listening "$ns" 8083
+    haproxy -v | head -1 | cut -d' ' -f3 >"$d/version.txt"
+    ws_proxied_run "$name" haproxy 8083 8776 40103
+    tx_log "$d/ws" 127.0.0.1:40103 127.0.0.1:8083 ws_client.py-transport-log --allow-trailing --headers
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8776 ws_server.py-transport-log --allow-trailing --headers
+    proxy_legs "$d" --proxy haproxy --match order --front "$d/ws.tx.json" --back "$d/up.1.tx.json" \
+        --note "HAProxy $(cat "$d/version.txt") mode http with no http-request/http-response rules and no option forwardfor: it adds no header of its own (no Via, no X-Forwarded-For)"
+    fact --file websocket-haproxy.pcap --software "Python websockets 17 client -> HAProxy $(cat "$d/version.txt") (Debian; mode http, timeouts only) -> websockets 17 echo server, tcpdump -i lo" \
+        --shows "both legs of a WebSocket through HAProxy: the client's upgrade (101) and HAProxy's upgrade request to the backend (101), then two short texts and a 512-byte binary message echoed through the tunnel, ping/pong, close 1000 'bye'; compression=None; what HAProxy changed in the handshake is in details.proxy_legs" \
+        --stream "127.0.0.1:40103 127.0.0.1:8083 $d/ws ws_client.py-transport-log" \
+        --stream "$UPSTREAM 127.0.0.1:8776 $d/up.1 ws_server.py-transport-log" \
+        --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" \
+        --note-file "$d/details.json" --note-file "$d/legs.json" \
+        --note "the haproxy->backend connection uses an ephemeral client port (not fixed); its bytes come from the backend's own log (ws_server.py --log)"
+    scenario_cleanup
+}
+
+# Apache httpd with mod_proxy + mod_proxy_http only (no mod_proxy_wstunnel, no ProxyPass
+# upgrade=websocket), ProxyVia On: the Upgrade is not forwarded, the backend refuses.
+scenario_websocket_apache_broken() {
+    log "websocket through apache mod_proxy_http without upgrade=websocket (upgrade dropped)"
+    local name=websocket-apache-broken ns=$NSP-websocket-apache-broken d=$WORK/websocket-apache-broken
+    local m=/usr/lib/apache2/modules
+    ns_new "$name"
+    mkdir -p "$d/logs" "$d/run" "$d/www"
+    cat >"$d/httpd.conf" <<EOF
+ServerRoot $d
+ServerName localhost
+Listen 127.0.0.1:8084
+PidFile $d/run/httpd.pid
+DefaultRuntimeDir $d/run
+Mutex file:$d/run default
+LoadModule mpm_event_module $m/mod_mpm_event.so
+LoadModule authz_core_module $m/mod_authz_core.so
+LoadModule proxy_module $m/mod_proxy.so
+LoadModule proxy_http_module $m/mod_proxy_http.so
+User www-data
+Group www-data
+ErrorLog $d/logs/error.log
+LogLevel info
+LogFormat "%a:%{remote}p \"%r\" %>s" legs
+CustomLog $d/logs/access.log legs
+DocumentRoot $d/www
+# ProxyVia On sends "Via: 1.1 localhost:8084" without the product; Full adds it
+ProxyVia Full
+ProxyPass /echo http://127.0.0.1:8777/echo
+# nothing listens there: Apache answers 503 itself
+ProxyPass /down http://127.0.0.1:8799/down
+EOF
+    start_bg ip netns exec "$ns" apache2 -d "$d" -f "$d/httpd.conf" -DFOREGROUND
+    wait_for "apache" listening "$ns" 8084
+    apache2 -v | sed -n 's/^Server version: //p' >"$d/version.txt"
+    WS_AFTER="curl_run $ns $d/down --local-port 40105 http://127.0.0.1:8084/down" WS_EXTRA_FILTER="tcp port 8799" \
+        ws_proxied_run "$name" apache 8084 8777 40104 --allow-reject
+    tx_log "$d/ws" 127.0.0.1:40104 127.0.0.1:8084 ws_client.py-transport-log --headers
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8777 ws_server.py-transport-log --headers --allow-unanswered
+    tx_curl "$d/down" 127.0.0.1:40105 127.0.0.1:8084 --headers
+    proxy_legs "$d" --proxy apache --match order --front "$d/ws.tx.json" --front "$d/down.tx.json" --back "$d/up.1.tx.json" \
+        --note-for "1=ProxyPass /down to 127.0.0.1:8799 where nothing listens: the connect is refused (SYN, RST in the capture) and Apache answers 503 with its own Server header" \
+        --note "$(cat "$d/version.txt") mod_proxy_http without upgrade=websocket (mod_proxy_wstunnel not loaded), ProxyVia Full"
+    fact --file websocket-apache-broken.pcap --software "Python websockets 17 client and curl 7.88 -> $(cat "$d/version.txt") (mod_proxy + mod_proxy_http, no mod_proxy_wstunnel / upgrade=websocket, ProxyVia Full) -> websockets 17 echo server, tcpdump -i lo" \
+        --shows "a WebSocket upgrade that Apache's plain ProxyPass drops: the handshake is forwarded without Upgrade (and with Apache's own Via and X-Forwarded-* fields), the backend refuses it and Apache passes the refusal on; the client gives up; then a curl GET /down proxied to a port where nothing listens: the refused upstream connect (SYN/RST) and Apache's own 503 (Server: Apache); what Apache changed on the request and on the response is in details.proxy_legs" \
+        --stream "127.0.0.1:40104 127.0.0.1:8084 $d/ws ws_client.py-transport-log" \
+        --stream "$UPSTREAM 127.0.0.1:8777 $d/up.1 ws_server.py-transport-log" \
+        --stream "127.0.0.1:40105 127.0.0.1:8084 $d/down curl--trace" \
+        --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" --transactions "$d/down.tx.json" \
+        --note-file "$d/details.json" --note-file "$d/legs.json" \
+        --note "the apache->backend connection uses an ephemeral client port (not fixed); its bytes come from the backend's own log (ws_server.py --log)"
     scenario_cleanup
 }
 
@@ -1576,7 +1681,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      http_cache_range websocket_features websocket_deflate_contexts
      websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect
      browser_cors
-     websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix)
+     websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix websocket_haproxy websocket_apache_broken)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -488,10 +488,13 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `headers_removed` (names of request fields the client sent that did not reach the upstream,
   in the client's order), `headers_added` (`[name, value]` fields the upstream received under
   a name the client did not send), `headers_changed` (`{name, front, back}`: both sides have
-  the field, with other values; values are lists, one per field line), and the same for the
-  response, `response_headers_removed` / `response_headers_added` / `response_headers_changed`
-  (`back` = what the upstream answered, `front` = what the client got); field names are
-  compared case-insensitively; all of them null when `back` is null; `notes[]` (sentences:
+  the field, with other values; values are lists, one per field line), `headers_recased`
+  (`[sent spelling, received spelling]` of a field name whose letter case the proxy changed,
+  e.g. HAProxy's lower-case names), and the same for the response, `response_headers_removed` /
+  `response_headers_added` / `response_headers_changed` / `response_headers_recased` (`back` =
+  what the upstream answered, `front` = what the client got; recased = `[upstream's spelling,
+  client's spelling]`); field names are compared case-insensitively; all of them null when
+  `back` is null; `notes[]` (sentences:
   answered by the proxy itself, interim responses only the client got, status or version or
   body changes, and the scenario's own remarks). Stream source `proxy_backend.py-log`: the
   upstream's own log of a proxied connection (`tools/proxy_backend.py`).

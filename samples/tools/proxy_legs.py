@@ -22,9 +22,11 @@ For each front transaction one object (see samples/README.md, details.proxy_legs
   the upstream received it), headers_removed (request header names the client sent that did
   not reach the upstream, in the client's order), headers_added ([name, value] lines the
   upstream received under a name the client did not send), headers_changed ([{name, front,
-  back}]: same name, other value(s)), response_headers_removed / response_headers_added /
-  response_headers_changed (the same for the response: back = what the upstream answered,
-  front = what the client got), notes.
+  back}]: same name, other value(s)), headers_recased ([sent spelling, received spelling]:
+  the same field name with other letter case, e.g. HAProxy's lower-case names),
+  response_headers_removed / _added / _changed / _recased (the same for the response: back =
+  what the upstream answered, front = what the client got; recased = [upstream's spelling,
+  client's spelling]), notes.
 Header names are compared case-insensitively; repeated fields are compared as the list of
 their values in order.
 """
@@ -65,7 +67,10 @@ def diff(src, dst):
     added = [[n, v] for n, v in dst if n.lower() not in s]
     changed = [{"name": n, "front": s[n.lower()], "back": d[n.lower()]}
                for n in s_order if n.lower() in d and s[n.lower()] != d[n.lower()]]
-    return removed, added, changed
+    spelled = {n.lower(): n for n in d_order}
+    recased = [[n, spelled[n.lower()]] for n in s_order
+               if n.lower() in spelled and spelled[n.lower()] != n]
+    return removed, added, changed, recased
 
 
 def header(t, name):
@@ -118,21 +123,23 @@ def leg(f, b, proxy, matched_by, extra_notes):
          "request_id": None if b is None else header(b, "X-Request-Id")}
     if b is None:
         e.update(headers_removed=None, headers_added=None, headers_changed=None,
-                 response_headers_removed=None, response_headers_added=None,
-                 response_headers_changed=None)
+                 headers_recased=None, response_headers_removed=None,
+                 response_headers_added=None, response_headers_changed=None,
+                 response_headers_recased=None)
     else:
-        r, a, c = diff(f["request_headers"], b["request_headers"])
-        e.update(headers_removed=r, headers_added=a, headers_changed=c)
+        r, a, c, rc = diff(f["request_headers"], b["request_headers"])
+        e.update(headers_removed=r, headers_added=a, headers_changed=c, headers_recased=rc)
         if b["status"] is None:
             e.update(response_headers_removed=None, response_headers_added=None,
-                     response_headers_changed=None)
+                     response_headers_changed=None, response_headers_recased=None)
         else:
-            r, a, c = diff(b["response_headers"], f["response_headers"])
+            r, a, c, rc = diff(b["response_headers"], f["response_headers"])
             # for the response the proxy's input is the upstream's answer: removed = what the
             # upstream said that the client did not get, added = what the proxy put on
             e.update(response_headers_removed=r, response_headers_added=a,
                      response_headers_changed=[{"name": x["name"], "back": x["front"],
-                                                "front": x["back"]} for x in c])
+                                                "front": x["back"]} for x in c],
+                     response_headers_recased=rc)
     e["notes"] = auto_notes(f, b) + extra_notes
     return e
 

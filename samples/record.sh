@@ -984,6 +984,100 @@ PYEOF
     scenario_cleanup
 }
 
+follow_legs() {   # follow_legs PCAP SERVER PREFIX: every connection to SERVER -> PREFIX.N.{sent,recv,peer} from tshark's follow
+    "$PY" - "$1" "$2" "$3" "$TOOLS" <<'PYEOF'
+import sys
+pcap, server, prefix, tools = sys.argv[1:5]
+sys.path.insert(0, tools)
+from facts import follow_bytes, tshark, endpoint  # noqa: E402
+out, _ = tshark(pcap, "-T", "fields", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src",
+                "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "tcp.flags")
+n = 0
+for r in (l.split("\t") for l in out.splitlines()):
+    if r[7] == "0x0002" and endpoint(r[4], r[5], r[6]) == server:
+        n += 1
+        client = endpoint(r[1], r[2], r[3])
+        c, s = follow_bytes(pcap, r[0], client)
+        open(f"{prefix}.{n}.sent", "wb").write(c)
+        open(f"{prefix}.{n}.recv", "wb").write(s)
+        open(f"{prefix}.{n}.peer", "w").write(client + "\n")
+assert n, f"no connection to {server} in {pcap}"
+PYEOF
+}
+
+# A chain of two proxies: curl -> tinyproxy (forward proxy, adds Via) -> nginx (reverse proxy,
+# default proxy_pass: HTTP/1.0 upstream, plus X-Forwarded-For) -> tools/proxy_backend.py. Two GETs
+# on their own client connections. The tinyproxy -> nginx leg is logged by neither program:
+# its bytes are tshark's follow.
+scenario_http_proxy_chain() {
+    log "http through a chain: curl -> tinyproxy -> nginx -> backend"
+    local ns=$NSP-chain d=$WORK/chain
+    ns_new chain
+    NGINX_SERVER_EXTRA="location / { proxy_pass http://127.0.0.1:8778; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_read_timeout 10s; }" \
+        nginx_setup "$d" 127.0.0.1:8085
+    nginx_start "$ns" "$d" 8085
+    backend_start "$ns" 127.0.0.1 8778 "$d/up"
+    cat >"$d/tinyproxy.conf" <<EOF
+User root
+Group root
+Port 8889
+Listen 127.0.0.1
+Timeout 30
+MaxClients 8
+Allow 127.0.0.1
+ViaProxyName "hopscope-chain"
+LogLevel Info
+LogFile "$d/logs/tinyproxy.log"
+PidFile "$d/tinyproxy.pid"
+EOF
+    start_bg ip netns exec "$ns" tinyproxy -d -c "$d/tinyproxy.conf" 2>>"$d/logs/tinyproxy.stderr"
+    wait_for "tinyproxy" listening "$ns" 8889
+    local t=X-Hopscope-Tag x="-x http://127.0.0.1:8889"
+    tcpdump_start "$ns" "$CAP/http-proxy-chain.pcap" -i lo "tcp port 8889 or tcp port 8085 or tcp port 8778"
+    curl_run "$ns" "$d/c0" --local-port 40106 $x -H "$t: c-0" http://127.0.0.1:8085/chain/1
+    curl_run "$ns" "$d/c1" --local-port 40107 $x -H "$t: c-1" http://127.0.0.1:8085/chain/2
+    tcpdump_stop_all
+    tx_curl "$d/c0" 127.0.0.1:40106 127.0.0.1:8889 --headers --body "$d/c0.body"
+    tx_curl "$d/c1" 127.0.0.1:40107 127.0.0.1:8889 --headers --body "$d/c1.body"
+    follow_legs "$CAP/http-proxy-chain.pcap" 127.0.0.1:8085 "$d/mid"
+    local f mid=() midtx=()
+    for f in "$d"/mid.*.peer; do
+        tx_log "${f%.peer}" "$(tr -d '\n' <"$f")" 127.0.0.1:8085 tshark-follow --headers
+        mid+=(--back "${f%.peer}.tx.json"); midtx+=(--transactions "${f%.peer}.tx.json")
+    done
+    back_legs "$d/up" 127.0.0.1:8778
+    proxy_legs "$d" --proxy tinyproxy --match header:$t --front "$d/c0.tx.json" --front "$d/c1.tx.json" "${mid[@]}" \
+        --note "tinyproxy -> nginx leg: bytes from tshark's follow (neither program logs them); tinyproxy opens one upstream connection per request"
+    proxy_legs "$d" --append --proxy nginx --match header:$t "${mid[@]/--back/--front}" "${BACK_ARGS[@]}" \
+        --note "front = the tinyproxy -> nginx leg (tshark's follow); nginx's default proxy_pass (HTTP/1.0, Connection: close) plus X-Forwarded-For"
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import json, sys
+legs = json.load(open(sys.argv[1] + "/legs.json"))["proxy_legs"]
+tiny = {l["matched_by"]: l for l in legs if l["proxy"] == "tinyproxy"}
+ngx = {l["matched_by"]: l for l in legs if l["proxy"] == "nginx"}
+assert set(tiny) == set(ngx) and all(l["back"] for l in legs)
+chains = []
+for tag in sorted(tiny):
+    a, b = tiny[tag], ngx[tag]
+    assert a["back"] == b["front"], (a, b)
+    chains.append({"tag": tag.split(": ")[1], "hops": [a["front"], a["back"], b["back"]],
+                   "request_lines": [a["front_request_line"], a["back_request_line"], b["back_request_line"]],
+                   "statuses": [a["front_status"], a["back_status"], b["back_status"]]})
+print(json.dumps({"proxy_chains": chains, "summary": "; ".join(
+    f"{c['tag']}: " + " -> ".join(f"{h['client']}->{h['server']} '{r}'" for h, r in zip(c["hops"], c["request_lines"]))
+    for c in chains)}, indent=1))
+PYEOF
+    fact --file http-proxy-chain.pcap --software "curl 7.88 -x -> tinyproxy 1.11 (ViaProxyName hopscope-chain) -> nginx 1.22 (default proxy_pass + X-Forwarded-For) -> tools/proxy_backend.py (Python 3.11 http.server), tcpdump -i lo" \
+        --shows "two GETs (own client connections, tagged X-Hopscope-Tag c-0 / c-1) through two proxies, all three legs captured: curl sends the absolute-form target to tinyproxy, which opens its own connection to nginx per request (origin-form target, Connection: close, Via: 1.1 hopscope-chain), and nginx forwards as HTTP/1.0 to the backend with X-Forwarded-For; details.proxy_legs has both hops (tinyproxy's and nginx's) and details.proxy_chains the three connections each request crossed" \
+        --stream "127.0.0.1:40106 127.0.0.1:8889 $d/c0 curl--trace" \
+        --stream "127.0.0.1:40107 127.0.0.1:8889 $d/c1 curl--trace" \
+        "${BACK_STREAMS[@]}" --follow-server 127.0.0.1:8085 \
+        --transactions "$d/c0.tx.json" --transactions "$d/c1.tx.json" "${midtx[@]}" "${BACK_TXS[@]}" \
+        --note-file "$d/details.json" --note-file "$d/legs.json" \
+        --note "the proxies' upstream connections use ephemeral client ports (not fixed); the tinyproxy->nginx bytes (and their transactions, source tshark-follow) are tshark's follow, the nginx->backend bytes the backend's own log (tools/proxy_backend.py)"
+    scenario_cleanup
+}
+
 # ---------------------------------------------------------------------------------------------
 # Deliberately malformed / ambiguous requests (tools/smuggling_cases.py), each on its own
 # connection, to a server that does not parse HTTP (tools/raw_http_server.py).
@@ -1681,7 +1775,8 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      http_cache_range websocket_features websocket_deflate_contexts
      websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect
      browser_cors
-     websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix websocket_haproxy websocket_apache_broken)
+     websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix websocket_haproxy websocket_apache_broken
+     http_proxy_chain)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -1078,6 +1078,125 @@ PYEOF
     scenario_cleanup
 }
 
+# Hop-by-hop headers through proxies: the same client request (Proxy-Authorization, Keep-Alive,
+# TE: trailers without "Connection: TE", and X-Secret named in Connection) through (1) an nginx
+# location misconfigured to copy Proxy-Authorization, Keep-Alive and TE upstream, (2) an nginx
+# location with the defaults, (3) tinyproxy as a forward proxy. The backend's log says which
+# of them arrived.
+scenario_http_proxy_leak() {
+    log "hop-by-hop headers leaked (or not) by nginx and tinyproxy"
+    local ns=$NSP-leak d=$WORK/leak
+    ns_new leak
+    local p="proxy_pass http://127.0.0.1:8779; proxy_http_version 1.1; proxy_read_timeout 10s;"
+    NGINX_SERVER_EXTRA="location /leak/ { $p proxy_set_header Proxy-Authorization \$http_proxy_authorization; proxy_set_header Keep-Alive \$http_keep_alive; proxy_set_header TE \$http_te; } location /default/ { $p }" \
+        nginx_setup "$d" 127.0.0.1:8086
+    nginx_start "$ns" "$d" 8086
+    backend_start "$ns" 127.0.0.1 8779 "$d/up"
+    cat >"$d/tinyproxy.conf" <<EOF
+User root
+Group root
+Port 8890
+Listen 127.0.0.1
+Timeout 30
+MaxClients 8
+Allow 127.0.0.1
+ViaProxyName "hopscope-leak"
+LogLevel Info
+LogFile "$d/logs/tinyproxy.log"
+PidFile "$d/tinyproxy.pid"
+EOF
+    start_bg ip netns exec "$ns" tinyproxy -d -c "$d/tinyproxy.conf" 2>>"$d/logs/tinyproxy.stderr"
+    wait_for "tinyproxy" listening "$ns" 8890
+    local t=X-Hopscope-Tag
+    local h=(-H 'Proxy-Authorization: Basic dXNlcjpzZWNyZXQ=' -H 'Keep-Alive: timeout=5' -H 'TE: trailers'
+             -H 'Connection: X-Secret' -H 'X-Secret: 1')
+    tcpdump_start "$ns" "$CAP/http-proxy-leak.pcap" -i lo "tcp port 8086 or tcp port 8890 or tcp port 8779"
+    curl_run "$ns" "$d/leak" --local-port 40108 "${h[@]}" -H "$t: l-0" http://127.0.0.1:8086/leak/x
+    curl_run "$ns" "$d/default" --local-port 40109 "${h[@]}" -H "$t: l-1" http://127.0.0.1:8086/default/x
+    curl_run "$ns" "$d/forward" --local-port 40110 -x http://127.0.0.1:8890 "${h[@]}" -H "$t: l-2" \
+        http://127.0.0.1:8779/forward/x
+    tcpdump_stop_all
+    local c port fport
+    for c in leak:40108:8086 default:40109:8086 forward:40110:8890; do
+        IFS=: read -r p port fport <<<"$c"
+        tx_curl "$d/$p" "127.0.0.1:$port" "127.0.0.1:$fport" --headers --body "$d/$p.body"
+    done
+    back_legs "$d/up" 127.0.0.1:8779
+    # proxy_legs refuses back requests no front claims: give each proxy its own backend connections
+    "$PY" - "$d" <<'PYEOF'
+import json, sys
+d = sys.argv[1]
+import glob
+for f in sorted(glob.glob(d + "/up.*.tx.json")):
+    txs = json.load(open(f))
+    tags = {next(v for n, v in t["request_headers"] if n.lower() == "x-hopscope-tag") for t in txs}
+    who = "nginx" if tags <= {"l-0", "l-1"} else "tinyproxy" if tags == {"l-2"} else None
+    assert who, (f, tags)
+    open(f"{d}/{who}.backs", "a").write(f + "\n")
+PYEOF
+    local backs=() f
+    while read -r f; do backs+=(--back "$f"); done <"$d/nginx.backs"
+    proxy_legs "$d" --proxy nginx --match header:$t --front "$d/leak.tx.json" --front "$d/default.tx.json" "${backs[@]}" \
+        --note-for "l-0=location /leak/: proxy_set_header Proxy-Authorization \$http_proxy_authorization; Keep-Alive \$http_keep_alive; TE \$http_te" \
+        --note-for "l-1=location /default/: nginx's defaults (proxy_http_version 1.1 only)"
+    backs=()
+    while read -r f; do backs+=(--back "$f"); done <"$d/tinyproxy.backs"
+    proxy_legs "$d" --append --proxy tinyproxy --match header:$t --front "$d/forward.tx.json" "${backs[@]}" \
+        --note-for "l-2=tinyproxy 1.11 as a forward proxy (absolute-form target), no BasicAuth configured"
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import json, sys
+d = sys.argv[1]
+legs = json.load(open(d + "/legs.json"))["proxy_legs"]
+txs = {}
+for p in ("leak", "default", "forward"):
+    t = json.load(open(f"{d}/{p}.tx.json"))[0]
+    txs[(t["client"], t["index"])] = t
+backs = {}
+import glob
+for f in glob.glob(d + "/up.*.tx.json"):
+    for t in json.load(open(f)):
+        backs[(t["client"], t["index"])] = t
+PROBES = ["Proxy-Authorization", "Keep-Alive", "TE", "Connection", "X-Secret"]
+WHY = {"Proxy-Authorization": "hop-by-hop by convention (credentials for the proxy, RFC 9110 11.7.2)",
+       "Keep-Alive": "hop-by-hop (RFC 9112 9.3, RFC 2068 19.7.1)",
+       "TE": "hop-by-hop: a sender of TE must also send Connection: TE (RFC 9110 10.1.4); the client did not",
+       "Connection": "hop-by-hop (RFC 9110 7.6.1)",
+       "X-Secret": "named in the client's Connection header: hop-by-hop for this message (RFC 9110 7.6.1)"}
+def get(h, name):
+    v = [x for n, x in h if n.lower() == name.lower()]
+    return v[0] if len(v) == 1 else (v or None)
+out = []
+for l in legs:
+    f = txs[(l["front"]["client"], l["front"]["index"])]
+    b = backs[(l["back"]["client"], l["back"]["index"])]
+    probes = []
+    for name in PROBES:
+        sent, got = get(f["request_headers"], name), get(b["request_headers"], name)
+        probes.append({"name": name, "sent": sent, "received": got,
+                       "reached_backend": got is not None and (name != "Connection" or got == sent),
+                       "why_hop_by_hop": WHY[name]})
+    out.append({"front": l["front"], "back": l["back"], "proxy": l["proxy"],
+                "tag": l["matched_by"].split(": ")[1], "config": l["notes"][-1],
+                "probes": probes,
+                "leaked": [p["name"] for p in probes if p["reached_backend"]]})
+print(json.dumps({"hop_by_hop": out, "summary": "; ".join(
+    f"{o['proxy']} {o['tag']} ({o['config'].split(':')[0]}): reached the backend: "
+    + (", ".join(o["leaked"]) or "none")
+    + "; Connection upstream: " + str(next(p["received"] for p in o["probes"] if p["name"] == "Connection"))
+    for o in out)}, indent=1))
+PYEOF
+    fact --file http-proxy-leak.pcap --software "curl 7.88 -> nginx 1.22 (a location copying Proxy-Authorization/Keep-Alive/TE upstream, and one with the defaults) and curl -x -> tinyproxy 1.11 -> tools/proxy_backend.py (Python 3.11 http.server), tcpdump -i lo" \
+        --shows "the same request with hop-by-hop fields (Proxy-Authorization: Basic dXNlcjpzZWNyZXQ= = user:secret, Keep-Alive: timeout=5, TE: trailers without Connection: TE, Connection: X-Secret and X-Secret: 1) through 3 proxy configurations, each on its own client connection: nginx /leak/ (misconfigured with proxy_set_header for Proxy-Authorization, Keep-Alive and TE), nginx /default/ (defaults) and tinyproxy as a forward proxy; which fields reached the backend is in details.hop_by_hop (from the backend's log), the pairing in details.proxy_legs" \
+        --stream "127.0.0.1:40108 127.0.0.1:8086 $d/leak curl--trace" \
+        --stream "127.0.0.1:40109 127.0.0.1:8086 $d/default curl--trace" \
+        --stream "127.0.0.1:40110 127.0.0.1:8890 $d/forward curl--trace" \
+        "${BACK_STREAMS[@]}" \
+        --transactions "$d/leak.tx.json" --transactions "$d/default.tx.json" --transactions "$d/forward.tx.json" "${BACK_TXS[@]}" \
+        --note-file "$d/details.json" --note-file "$d/legs.json" \
+        --note "the proxies' upstream connections use ephemeral client ports (not fixed); their bytes come from the backend's own log (tools/proxy_backend.py)"
+    scenario_cleanup
+}
+
 # ---------------------------------------------------------------------------------------------
 # Deliberately malformed / ambiguous requests (tools/smuggling_cases.py), each on its own
 # connection, to a server that does not parse HTTP (tools/raw_http_server.py).
@@ -1776,7 +1895,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect
      browser_cors
      websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix websocket_haproxy websocket_apache_broken
-     http_proxy_chain)
+     http_proxy_chain http_proxy_leak)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -497,7 +497,22 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `back` is null; `notes[]` (sentences:
   answered by the proxy itself, interim responses only the client got, status or version or
   body changes, and the scenario's own remarks). Stream source `proxy_backend.py-log`: the
-  upstream's own log of a proxied connection (`tools/proxy_backend.py`).
+  upstream's own log of a proxied connection (`tools/proxy_backend.py`); transactions with
+  source `tshark-follow` (the tinyproxy -> nginx leg of http-proxy-chain, logged by neither
+  program) are split from tshark's follow of that connection.
+- More `details` of the proxy samples: `back_connections[]` (http-nginx-keepalive-mix: per
+  upstream connection `client` (nginx's port), `server`, `tags` (the client requests it carried,
+  in order), `front_clients`), `upstream_connections_reused_across_clients` (upstream connections
+  that carried requests of both clients), `nginx_access_log[]` (nginx's own log per client
+  request: `client`, `nginx_connection`, `connection_requests`, `request_id`, `status`,
+  `request`, `upstream_addr`, `upstream_status`) and `nginx_access_log_agrees` (the pairing
+  from the programs' logs matches it: same `$request_id` upstream, no upstream for the requests
+  nginx answered); `proxy_chains[]` (http-proxy-chain: per request `tag`, `hops` (the three
+  connections' `{client, server, index}` in order), `request_lines`, `statuses`);
+  `hop_by_hop[]` (http-proxy-leak: per client request `front`, `back`, `proxy`, `tag`,
+  `config`, `probes[]` (`name`, `sent`, `received` = the value the backend got or null,
+  `reached_backend` (for `Connection`: only if the client's value arrived unchanged),
+  `why_hop_by_hop`), `leaked` (names that reached the backend)).
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|

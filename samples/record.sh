@@ -903,14 +903,17 @@ scenario_http_nginx_keepalive_mix() {
     backend_start "$ns" 127.0.0.1 8775 "$d/up" --slow /slow=400
     local u=http://127.0.0.1:8082 pa="--local-port 40101" pb="--local-port 40102" t=X-Hopscope-Tag
     tcpdump_start "$ns" "$CAP/http-nginx-keepalive-mix.pcap" -i lo "tcp port 8082 or tcp port 8775"
-    curl_run "$ns" "$d/a" $pa -H "$t: a-0" "$u/a/1" \
+    # --rate 4/s: one request per 250 ms slot per client (after the previous one finished), B
+    # 125 ms behind A, so the clients take turns on nginx's idle upstream connection(s)
+    curl_run "$ns" "$d/a" --rate 4/s $pa -H "$t: a-0" "$u/a/1" \
         --next $pa -H "$t: a-1" "$u/slow/a" \
         --next $pa -H "$t: a-2" "$u/local" \
         --next $pa -H "$t: a-3" -H 'Expect:' --data-binary "@$d/post-a.txt" "$u/a/post" \
         --next $pa -H "$t: a-4" "$u/a/3" &
     local pid_a=$!
-    curl_run "$ns" "$d/b" $pb -H "$t: b-0" "$u/slow/b" \
-        --next $pb -H "$t: b-1" "$u/b/1" \
+    sleep 0.125
+    curl_run "$ns" "$d/b" --rate 4/s $pb -H "$t: b-0" "$u/b/1" \
+        --next $pb -H "$t: b-1" "$u/b/2" \
         --next $pb -H "$t: b-2" -H 'Expect: 100-continue' --data-binary "@$d/post-b.txt" "$u/b/upload" \
         --next $pb -H "$t: b-3" "$u/static/missing.html" \
         --next $pb -H "$t: b-4" "$u/b/3" &
@@ -961,7 +964,9 @@ for c, reqs in conns.items():
                              "front_clients": sorted({r[2] for r in reqs})})
 back_connections.sort(key=lambda x: x["tags"][0])
 assert any(len(b["tags"]) > 1 for b in back_connections), "no upstream connection was reused"
+assert len(back_connections) > 1, "the slow request did not make nginx open a second upstream connection"
 cross = [b["client"] for b in back_connections if len(b["front_clients"]) > 1]
+assert cross, "no upstream connection carried requests of both clients (timing?)"
 print(json.dumps({
     "nginx_access_log": log,
     "nginx_access_log_agrees": True,
@@ -974,7 +979,7 @@ print(json.dumps({
                + ", ".join(l["matched_by"].split(": ")[1] + f" ({l['front_status']})" for l in legs if not l["back"])}, indent=1))
 PYEOF
     fact --file http-nginx-keepalive-mix.pcap --software "2 x curl 7.88 at once -> nginx 1.22 (upstream keepalive 4, proxy_http_version 1.1, Connection \"\", X-Forwarded-For, X-Real-IP, X-Request-Id \$request_id) -> tools/proxy_backend.py (Python 3.11 http.server), tcpdump -i lo" \
-        --shows "two keep-alive client connections running at the same time, 5 requests each (tagged X-Hopscope-Tag a-0..a-4 / b-0..b-4): GETs, a slow GET each (the backend waits 400 ms, so the clients overlap), a 500-byte POST and a 3000-byte POST with Expect: 100-continue (nginx answers the 100 itself and does not forward Expect), GET /local (nginx's own 204) and GET /static/missing.html (nginx's own 404): no back leg for those two; the other requests travel over nginx's pooled HTTP/1.1 upstream connections, reused across requests; nginx closes the idle pool when it quits; the front/back pairing (details.proxy_legs) and each upstream connection's requests are from the programs' logs, checked against nginx's access log" \
+        --shows "two keep-alive client connections running at the same time (curl --rate 4/s, the second client 125 ms behind the first), 5 requests each (tagged X-Hopscope-Tag a-0..a-4 / b-0..b-4): GETs, a slow GET from the first client (the backend waits 400 ms, so nginx opens a second upstream connection for the other client meanwhile), a 500-byte POST and a 3000-byte POST with Expect: 100-continue (nginx answers the 100 itself and does not forward Expect), GET /local (nginx's own 204) and GET /static/missing.html (nginx's own 404): no back leg for those two; the other requests travel over nginx's pooled HTTP/1.1 upstream connections, reused across requests; nginx closes the idle pool when it quits; the front/back pairing (details.proxy_legs) and each upstream connection's requests are from the programs' logs, checked against nginx's access log" \
         --stream "127.0.0.1:40101 127.0.0.1:8082 $d/a $(curl_source "$d/a")" \
         --stream "127.0.0.1:40102 127.0.0.1:8082 $d/b $(curl_source "$d/b")" \
         "${BACK_STREAMS[@]}" \

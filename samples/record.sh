@@ -6,7 +6,8 @@
 #
 # Needs root (network namespaces, tcpdump) and: tcpdump, tshark, capinfos, mergecap, nginx,
 # curl, iproute2, python3 with `websockets`, `brotli` and `h2` (pip install websockets brotli h2),
-# tinyproxy, microsocks, openssl, chromium (browser_cors only).
+# tinyproxy, microsocks, openssl, chromium (browser_cors only), haproxy (websocket_haproxy) and
+# apache2 (websocket_apache_broken; Debian's, run with its own config from the work dir).
 #
 # Network rules kept here: every scenario runs in network namespaces this script creates
 # (hs<PID>-*), so "loopback" traffic is the loopback of a private namespace and two-host

@@ -308,8 +308,9 @@ PREAMBLE = """\
 
 Small packet captures recorded from real software on a Debian 12 machine (Linux, tcpdump 4.99.3 /
 libpcap 1.10.3, tshark 4.0.17, nginx 1.22.1, curl 7.88.1 / OpenSSL 3.0 / nghttp2 1.52, Python 3.11,
-`websockets` 17, `h2` 4, Chromium 156 headless), plus a few derived from them by the checked-in
-tools in `tools/` (documented per file below).
+`websockets` 17, `h2` 4, Chromium 156 headless, tinyproxy 1.11.1, HAProxy 2.6.12, Apache httpd
+2.4.71), plus a few derived from them by the checked-in tools in `tools/` (documented per file
+below).
 
 Re-create everything (as root) with:
 

@@ -308,8 +308,9 @@ PREAMBLE = """\
 
 Small packet captures recorded from real software on a Debian 12 machine (Linux, tcpdump 4.99.3 /
 libpcap 1.10.3, tshark 4.0.17, nginx 1.22.1, curl 7.88.1 / OpenSSL 3.0 / nghttp2 1.52, Python 3.11,
-`websockets` 17, `h2` 4, Chromium 156 headless), plus a few derived from them by the checked-in
-tools in `tools/` (documented per file below).
+`websockets` 17, `h2` 4, Chromium 156 headless, tinyproxy 1.11.1, HAProxy 2.6.12, Apache httpd
+2.4.71), plus a few derived from them by the checked-in tools in `tools/` (documented per file
+below).
 
 Re-create everything (as root) with:
 
@@ -473,6 +474,46 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   (Chromium's console lines), `browser_connections[]` (`origin`, `client`, `requests`, `note`
   for a connection opened but never used). Stream source `cors_lab_server.py-log`: the
   server's own log of each connection (the browser's ports are ephemeral).
+- `details.proxy_legs[]` (the captures with both legs of a proxy: websocket-nginx-http11-no-upgrade
+  and the later proxy samples): the ground truth of which front transaction (client -> proxy)
+  became which back transaction (proxy -> upstream), one object per front transaction, written
+  by `tools/proxy_legs.py` from the transactions of the two legs (each split from the bytes a
+  program logged): `front` (`client`, `server`, `index` = the transaction's `index` on that
+  connection, as in `transactions[]`), `back` (the same for the upstream request, or null when
+  the proxy answered by itself), `proxy` (`nginx`, `haproxy`, `apache`, `tinyproxy`),
+  `matched_by` (`order`, or `X-Hopscope-Tag: VALUE` = a unique tag the client put on the
+  request and the upstream received), `front_request_line` / `back_request_line`,
+  `front_status` / `back_status` (null when the upstream never answered), `version_front` /
+  `version_back` (request versions) and `response_version_front` / `response_version_back`,
+  `request_id` (the `X-Request-Id` the upstream received, e.g. nginx's `$request_id`),
+  `headers_removed` (names of request fields the client sent that did not reach the upstream,
+  in the client's order), `headers_added` (`[name, value]` fields the upstream received under
+  a name the client did not send), `headers_changed` (`{name, front, back}`: both sides have
+  the field, with other values; values are lists, one per field line), `headers_recased`
+  (`[sent spelling, received spelling]` of a field name whose letter case the proxy changed,
+  e.g. HAProxy's lower-case names), and the same for the response, `response_headers_removed` /
+  `response_headers_added` / `response_headers_changed` / `response_headers_recased` (`back` =
+  what the upstream answered, `front` = what the client got; recased = `[upstream's spelling,
+  client's spelling]`); field names are compared case-insensitively; all of them null when
+  `back` is null; `notes[]` (sentences:
+  answered by the proxy itself, interim responses only the client got, status or version or
+  body changes, and the scenario's own remarks). Stream source `proxy_backend.py-log`: the
+  upstream's own log of a proxied connection (`tools/proxy_backend.py`); transactions with
+  source `tshark-follow` (the tinyproxy -> nginx leg of http-proxy-chain, logged by neither
+  program) are split from tshark's follow of that connection.
+- More `details` of the proxy samples: `back_connections[]` (http-nginx-keepalive-mix: per
+  upstream connection `client` (nginx's port), `server`, `tags` (the client requests it carried,
+  in order), `front_clients`), `upstream_connections_reused_across_clients` (upstream connections
+  that carried requests of both clients), `nginx_access_log[]` (nginx's own log per client
+  request: `client`, `nginx_connection`, `connection_requests`, `request_id`, `status`,
+  `request`, `upstream_addr`, `upstream_status`) and `nginx_access_log_agrees` (the pairing
+  from the programs' logs matches it: same `$request_id` upstream, no upstream for the requests
+  nginx answered); `proxy_chains[]` (http-proxy-chain: per request `tag`, `hops` (the three
+  connections' `{client, server, index}` in order), `request_lines`, `statuses`);
+  `hop_by_hop[]` (http-proxy-leak: per client request `front`, `back`, `proxy`, `tag`,
+  `config`, `probes[]` (`name`, `sent`, `received` = the value the backend got or null,
+  `reached_backend` (for `Connection`: only if the client's value arrived unchanged),
+  `why_hop_by_hop`), `leaked` (names that reached the backend)).
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -582,6 +623,9 @@ Files in this directory besides the captures:
   answers; `tools/cookie_cors_facts.py`: its cookie, auth, redirect and CORS facts.
 - `tools/cors_lab_server.py`: the two origins of browser-cors (page with the fetch() script,
   and the API), logging every connection's bytes.
+- `tools/proxy_backend.py`: the origin behind the proxy samples (http.server), logging every
+  connection's bytes and every request's headers; `tools/proxy_legs.py`: pairs a proxy's front
+  and back transactions into `details.proxy_legs`.
 - `tools/facts.py`: writes `expected.json` and this README.
 """
 

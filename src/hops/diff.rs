@@ -119,7 +119,7 @@ fn headers(from: &Headers, to: &Headers, upgrade: bool, request: bool) -> Messag
                 // for itself (the same `keep-alive` on both sides is no sign of forwarding).
                 let recreated = upgrade && (n == "upgrade" || n == "connection");
                 if !recreated && n != "connection" {
-                    d.headers_changed.push(HeaderChange {
+                    d.hop_by_hop_forwarded.push(HeaderChange {
                         name: n.clone(),
                         front: Some(v.clone()),
                         back: Some(v.clone()),
@@ -194,6 +194,7 @@ pub fn response(f: &Snap, b: &Snap) -> MessageDiff {
         .iter_mut()
         .chain(d.headers_added.iter_mut())
         .chain(d.headers_changed.iter_mut())
+        .chain(d.hop_by_hop_forwarded.iter_mut())
     {
         std::mem::swap(&mut c.front, &mut c.back);
     }
@@ -289,10 +290,7 @@ pub fn diagnose(
             ),
         ));
     }
-    for c in &hop.request.headers_changed {
-        if c.judgement != "hop-by-hop-forwarded" {
-            continue;
-        }
+    for c in &hop.request.hop_by_hop_forwarded {
         let name = c.name.as_str();
         let (code, why) = match name {
             "proxy-authorization" => (

@@ -37,9 +37,13 @@ pub fn product(f: &Snap, b: Option<&Snap>) -> Option<(&'static str, String)> {
     // (in a chain, the first proxy's Via travels on through the second).
     let back_resp_via = b.and_then(|b| text(b.resp.as_ref(), "via"));
     let front_req_via = text(Some(&f.req), "via");
-    let added = |v: Option<String>, before: &Option<String>| v.filter(|v| Some(v) != before.as_ref());
+    let added =
+        |v: Option<String>, before: &Option<String>| v.filter(|v| Some(v) != before.as_ref());
     for (where_, v) in [
-        ("the response's Via", added(text(resp, "via"), &back_resp_via)),
+        (
+            "the response's Via",
+            added(text(resp, "via"), &back_resp_via),
+        ),
         (
             "the upstream request's Via",
             b.and_then(|b| added(text(Some(&b.req), "via"), &front_req_via)),

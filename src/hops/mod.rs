@@ -551,9 +551,7 @@ impl Correlator {
             if relayed {
                 // Hop-by-hop fields were not this proxy's to touch.
                 hop.response = diff::response(f, b);
-                hop.response
-                    .headers_changed
-                    .retain(|c| c.judgement != "hop-by-hop-forwarded");
+                hop.response.hop_by_hop_forwarded.clear();
             } else {
                 hop.request = diff::request(f, b);
                 hop.response = diff::response(f, b);

@@ -159,6 +159,7 @@ fn change<'a>(d: &'a MessageDiff, name: &str) -> Vec<(&'static str, &'a HeaderCh
         ("removed", &d.headers_removed),
         ("added", &d.headers_added),
         ("changed", &d.headers_changed),
+        ("forwarded", &d.hop_by_hop_forwarded),
     ] {
         v.extend(list.iter().filter(|c| c.name == name).map(|c| (kind, c)));
     }

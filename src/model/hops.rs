@@ -55,6 +55,9 @@ pub struct MessageDiff {
     pub headers_removed: Vec<HeaderChange>,
     pub headers_added: Vec<HeaderChange>,
     pub headers_changed: Vec<HeaderChange>,
+    /// Hop-by-hop fields that crossed the proxy unchanged (judgement `hop-by-hop-forwarded`):
+    /// the proxy should have removed them.
+    pub hop_by_hop_forwarded: Vec<HeaderChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<Change>,
     /// Request target (absolute-form to origin-form is a forward proxy's normal rewrite).

@@ -271,6 +271,14 @@ fn hop_lines(x: &ProxyHopRecord) -> String {
                 c.judgement
             ));
         }
+        for c in &d.hop_by_hop_forwarded {
+            let (was, _) = ft(c, request);
+            s.push_str(&format!(
+                "\n    {label} = {}: {}  (hop-by-hop-forwarded)",
+                terminal_safe_str(&c.name),
+                was
+            ));
+        }
     }
     if let Some(r) = &x.relay {
         s.push_str(&format!(

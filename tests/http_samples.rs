@@ -275,6 +275,12 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
     ("tcp-overlap-conflict.pcap", &["tcp.overlap-conflict"]),
     ("websocket-nginx-broken.pcap", &["ws.upgrade-refused"]),
     (
+        "websocket-nginx-http11-no-upgrade.pcap",
+        &["ws.upgrade-refused"],
+    ),
+    ("websocket-apache-broken.pcap", &["ws.upgrade-refused"]),
+    ("http-proxy-leak.pcap", &["http.cleartext-credentials"]),
+    (
         "websocket-bad.pcap",
         &[
             "ws.accept-mismatch",

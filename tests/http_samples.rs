@@ -275,7 +275,10 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
     ("tcp-overlap-conflict.pcap", &["tcp.overlap-conflict"]),
     ("websocket-nginx-broken.pcap", &["ws.upgrade-refused"]),
     // The backend's 426 passed on by the proxy (the proxy.* diagnosis is in tests/hops.rs).
-    ("websocket-nginx-http11-no-upgrade.pcap", &["ws.upgrade-refused"]),
+    (
+        "websocket-nginx-http11-no-upgrade.pcap",
+        &["ws.upgrade-refused"],
+    ),
     ("websocket-apache-broken.pcap", &["ws.upgrade-refused"]),
     // Proxy-Authorization: Basic sent in the clear (to the proxies and, leaked, upstream).
     ("http-proxy-leak.pcap", &["http.cleartext-credentials"]),

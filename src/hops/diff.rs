@@ -400,7 +400,8 @@ pub fn single_leg(f: &Snap, product: Option<&str>) -> (&'static str, String) {
              the likely cause — a proxy that does not forward Upgrade/Connection or speaks \
              HTTP/1.0 upstream — cannot be confirmed. Capture both sides of the proxy (on the \
              proxy host: tcpdump -i any -w both.pcap 'tcp port {} or tcp port <upstream \
-             port>') to see what the upstream got. Likely fix: {}",
+             port>') to see what the upstream got. Likely fix: {} (reported once per proxy \
+             address)",
             leg(f),
             f.status.map_or("nothing".into(), |s| s.to_string()),
             product.unwrap_or("a proxy"),

@@ -28,7 +28,7 @@ use crate::report::ReportWriter;
 /// How far apart (packet time) a front and its back may start.
 const MAX_LAG_NS: i64 = 60 * 1_000_000_000;
 /// Transactions kept as candidate backs.
-const MAX_WINDOW: usize = 20_000;
+const MAX_WINDOW: usize = 4096;
 /// Unpaired transactions to a known or likely proxy kept until the end.
 const MAX_WAITING: usize = 10_000;
 /// Slack for timestamps taken on different interfaces.
@@ -61,8 +61,7 @@ pub fn severity(code: &str) -> Severity {
         "proxy.hop-by-hop-forwarded"
         | "proxy.te-forwarded"
         | "proxy.end-to-end-dropped"
-        | "proxy.websocket-not-relayed"
-        | "proxy.correlation-limit" => Severity::Warning,
+        | "proxy.websocket-not-relayed" => Severity::Warning,
         _ => Severity::Info,
     }
 }
@@ -174,10 +173,23 @@ const TIES: &[(&str, u32, &str)] = &[
     ("accept", 1, "same Accept"),
 ];
 
-/// Scores `b` as the upstream transaction of `f`; `None` when it cannot be.
-fn score(f: &Snap, b: &Snap) -> Option<(u32, Vec<String>)> {
+/// `b`'s path is `f`'s with a prefix removed or added at a segment boundary (`/api/x` and
+/// `/x`): a proxy that rewrites the target.
+fn rewritten(f: &str, b: &str) -> bool {
+    let strip = |long: &str, short: &str| {
+        short.len() > 1
+            && short.starts_with('/')
+            && long.len() > short.len()
+            && long.ends_with(short)
+    };
+    strip(f, b) || strip(b, f)
+}
+
+/// Scores `b` as the upstream transaction of `f`; `None` when it cannot be. With `ev`, each
+/// clue is written down (only for the winner: formatting is most of the cost).
+fn score(f: &Snap, b: &Snap, mut ev: Option<&mut Vec<String>>) -> Option<u32> {
     // A proxy forwards to another server; two requests to one server are two clients.
-    if b.conn == f.conn || b.method != f.method || b.server == f.server {
+    if b.conn == f.conn || b.server == f.server || b.method != f.method {
         return None;
     }
     if b.start.0 + SLACK_NS < f.start.0 || b.start.0 - f.start.0 > MAX_LAG_NS {
@@ -188,58 +200,63 @@ fn score(f: &Snap, b: &Snap) -> Option<(u32, Vec<String>)> {
     {
         return None;
     }
+    let mut note = |why: &dyn Fn() -> String| {
+        if let Some(ev) = ev.as_deref_mut() {
+            ev.push(why());
+        }
+    };
     let mut s = 0;
-    let mut ev = Vec::new();
     // Evidence that links these two legs in particular (not just the same resource).
     let mut link = false;
     if b.path == f.path {
         s += 3;
-        ev.push(format!("same target {} (+3)", b.path));
-    } else if f.path.ends_with(&b.path) || b.path.ends_with(&f.path) {
+        note(&|| format!("same target {} (+3)", b.path));
+    } else if rewritten(&f.path, &b.path) {
         s += 1;
-        ev.push(format!("target {} rewritten to {} (+1)", f.path, b.path));
+        note(&|| format!("target {} rewritten to {} (+1)", f.path, b.path));
     } else {
         return None;
     }
-    if f.target.starts_with("http://") || f.target.starts_with("HTTP://") {
+    if f.target
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+    {
         s += 2;
-        ev.push("absolute-form target: the front leg goes to a forward proxy (+2)".into());
+        note(&|| "absolute-form target: the front leg goes to a forward proxy (+2)".into());
     }
     for (name, w, why) in TIES {
         if let (Some(a), Some(c)) = (f.req.get(name), b.req.get(name))
             && a == c
         {
             s += w;
-            ev.push(format!("{why} (+{w})"));
+            note(&|| format!("{why} (+{w})"));
             // Request ids and WebSocket keys are unique; User-Agent or Accept are not.
             link |= *w >= 6;
         }
     }
-    let client_ip = f.client.ip.to_string();
     for (name, w) in [("x-real-ip", 3), ("x-forwarded-for", 3), ("forwarded", 3)] {
         if let Some(v) = b.req.get(name) {
-            let v = String::from_utf8_lossy(v);
-            if v.contains(&client_ip) {
+            let client_ip = f.client.ip.to_string();
+            if String::from_utf8_lossy(v).contains(&client_ip) {
                 s += w;
-                ev.push(format!(
-                    "upstream {name} names the client {client_ip} (+{w})"
-                ));
+                link = true;
+                note(&|| format!("upstream {name} names the client {client_ip} (+{w})"));
             }
         }
     }
     if b.req.get("via").is_some() && f.req.get("via") != b.req.get("via") {
         s += 2;
         link = true;
-        ev.push("upstream request carries a Via the proxy added (+2)".into());
+        note(&|| "upstream request carries a Via the proxy added (+2)".into());
     }
     if b.client.ip == f.server.ip {
         s += 1;
         link = true;
-        ev.push("the upstream request comes from the proxy's address (+1)".into());
+        note(&|| "the upstream request comes from the proxy's address (+1)".into());
     }
     if f.req_len == b.req_len && f.req_len > 0 {
         s += 1;
-        ev.push(format!("same request body length {} (+1)", f.req_len));
+        note(&|| format!("same request body length {} (+1)", f.req_len));
     }
     // Something must tie the legs beyond what any two requests for one resource share.
     if !link {
@@ -249,16 +266,16 @@ fn score(f: &Snap, b: &Snap) -> Option<(u32, Vec<String>)> {
         && a == c
     {
         s += 1;
-        ev.push(format!("same status {a} (+1)"));
+        note(&|| format!("same status {a} (+1)"));
     }
     if let (Some(a), Some(c)) = (f.resp_len, b.resp_len)
         && a == c
         && a > 0
     {
         s += 1;
-        ev.push(format!("same response body length {a} (+1)"));
+        note(&|| format!("same response body length {a} (+1)"));
     }
-    Some((s, ev))
+    Some(s)
 }
 
 fn confidence(s: u32) -> &'static str {
@@ -287,7 +304,7 @@ struct Window {
     base: u64,
     /// `None` once paired (taken) or evicted.
     slots: VecDeque<Option<Snap>>,
-    by_path: FxHashMap<String, VecDeque<u64>>,
+    by_tail: FxHashMap<String, VecDeque<u64>>,
     live: usize,
     bytes: usize,
 }
@@ -304,8 +321,8 @@ impl Window {
 
     fn push(&mut self, s: Snap) {
         let seq = self.base + self.slots.len() as u64;
-        self.by_path
-            .entry(s.path.clone())
+        self.by_tail
+            .entry(tail(&s.path).to_string())
             .or_default()
             .push_back(seq);
         self.live += 1;
@@ -322,10 +339,11 @@ impl Window {
     fn take(&mut self, seq: u64) -> Option<Snap> {
         let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
         let s = self.slots.get_mut(i)?.take()?;
-        if let Some(q) = self.by_path.get_mut(&s.path) {
+        let t = tail(&s.path);
+        if let Some(q) = self.by_tail.get_mut(t) {
             q.retain(|x| *x != seq);
             if q.is_empty() {
-                self.by_path.remove(&s.path);
+                self.by_tail.remove(t);
             }
         }
         self.live -= 1;
@@ -345,41 +363,40 @@ impl Window {
             .find_map(|(i, s)| s.as_ref().map(|s| (self.base + i as u64, s)))
     }
 
-    /// Candidate backs of `f`, newest first: snaps with the same path, then the most recent
-    /// [`REWRITE_SCAN`] others (for targets the proxy rewrote). Snaps arrive as transactions
-    /// finish, so going back in the window goes back in end time: the walk stops at the first
-    /// one that ended before `f` started (no back can), and after [`MAX_CANDIDATES`].
+    /// Candidate backs of `f`, newest first: the snaps whose path ends in the same segment
+    /// (the same path, or one a proxy rewrote by adding or removing a prefix). Snaps arrive
+    /// as transactions finish, so going back in the window goes back in end time: the walk
+    /// stops at the first one that ended before `f` started (no back can), and after
+    /// [`MAX_CANDIDATES`].
     fn candidates<'a>(&'a self, f: &'a Snap) -> impl Iterator<Item = (u64, &'a Snap)> + 'a {
-        let alive = move |s: &Snap| s.end.is_none_or(|e| e.0 + SLACK_NS >= f.start.0);
-        let same = self
-            .by_path
-            .get(&f.path)
+        self.by_tail
+            .get(tail(&f.path))
             .into_iter()
             .flat_map(|q| q.iter().rev())
             .filter_map(|q| self.get(*q).map(|s| (*q, s)))
-            .take_while(move |(_, s)| alive(s))
-            .take(MAX_CANDIDATES);
-        let rewritten = self
-            .slots
-            .iter()
-            .enumerate()
-            .rev()
-            .take(REWRITE_SCAN)
-            .filter_map(|(i, s)| s.as_ref().map(|s| (self.base + i as u64, s)))
-            .take_while(move |(_, s)| alive(s))
-            .filter(|(_, s)| s.path != f.path);
-        same.chain(rewritten)
+            .take_while(move |(_, s)| alive(f, s))
+            .take(MAX_CANDIDATES)
     }
+}
+
+/// The last segment of a path (with the query): what a prefix rewrite keeps.
+fn tail(path: &str) -> &str {
+    path.rfind('/').map_or(path, |i| &path[i..])
+}
+
+/// Whether `b` could still be the back of `f`: it did not end before `f` started.
+fn alive(f: &Snap, b: &Snap) -> bool {
+    b.end.is_none_or(|e| e.0 + SLACK_NS >= f.start.0)
 }
 
 /// Same-path candidates looked at for one front.
 const MAX_CANDIDATES: usize = 1024;
-/// Recent transactions with another path looked at for a rewritten target.
-const REWRITE_SCAN: usize = 256;
 /// Memory for the window of candidate backs.
-const MAX_WINDOW_BYTES: usize = 64 << 20;
+const MAX_WINDOW_BYTES: usize = 16 << 20;
 /// Hops of upgraded pairs waiting for their WebSocket conversations.
 const MAX_AWAITING_WS: usize = 10_000;
+/// Proxy addresses remembered as hinted.
+const MAX_HINTED: usize = 10_000;
 /// WebSocket conversations remembered for hops that are not yet made.
 const MAX_WS: usize = 10_000;
 
@@ -410,6 +427,8 @@ pub struct Correlator {
     ws_order: VecDeque<u64>,
     /// Connections that became a CONNECT tunnel: what follows on them is relayed bytes.
     tunnels: FxHashSet<u64>,
+    /// Proxy addresses that got their single-leg hint.
+    hinted: FxHashSet<Endpoint>,
     next_id: u64,
     latest: i64,
     pub limits: Limits,
@@ -457,14 +476,12 @@ impl Correlator {
             self.window.take(seq);
         }
         self.decide_waiting(false, out);
-        let best = self
-            .window
-            .candidates(&snap)
-            .filter_map(|(q, b)| score(&snap, b).map(|(s, ev)| (q, s, ev)))
-            .max_by_key(|(q, s, _)| (*s, u64::MAX - *q));
+        let best = self.best(&snap);
         match best {
-            Some((q, s, ev)) if s >= LOW => {
+            Some((q, s)) if s >= LOW => {
+                let mut ev = Vec::new();
                 if let Some(back) = self.window.take(q) {
+                    score(&snap, &back, Some(&mut ev));
                     snap.hop = Some(self.pair(&snap, Some(&back), s, ev, out));
                 }
             }
@@ -491,6 +508,14 @@ impl Correlator {
             self.window.take(seq);
             self.limits.window_evicted += 1;
         }
+    }
+
+    /// The best candidate back of `f` (ties: the oldest, first in first out).
+    fn best(&self, f: &Snap) -> Option<(u64, u32)> {
+        self.window
+            .candidates(f)
+            .filter_map(|(q, b)| score(f, b, None).map(|s| (q, s)))
+            .max_by_key(|(q, s)| (*s, u64::MAX - *q))
     }
 
     /// Makes the hop of `f` (with its upstream leg `b`, if any) and returns its id.
@@ -605,8 +630,13 @@ impl Correlator {
                     vec!["no upstream request matched: the proxy answered by itself".into()],
                     out,
                 );
-            } else if f.asked_upgrade().is_some() && f.status != Some(101) {
-                // Only the client leg: say what probably happened and how to confirm it.
+            } else if f.asked_upgrade().is_some()
+                && f.status != Some(101)
+                && self.hinted.len() < MAX_HINTED
+                && self.hinted.insert(f.server)
+            {
+                // Only the client leg: say what probably happened and how to confirm it (once
+                // per proxy address: the same proxy refuses every upgrade the same way).
                 let product = fix::product(&f, None);
                 let (code, msg) = diff::single_leg(&f, product.as_ref().map(|p| p.0));
                 out.record(Record::Finding(finding(code, msg, &f)));

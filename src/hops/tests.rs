@@ -468,6 +468,16 @@ fn one_leg_refused_upgrade_gets_a_hint_to_capture_both_sides() {
         "{m}"
     );
     assert!(o.hops.is_empty());
+    // The same proxy refusing again: said once.
+    let mut again = front("GET /ws HTTP/1.1", WS_REQ, 400, &[("Server", "nginx/1.24")]);
+    again.conn = 3;
+    again.id = 3;
+    again.client = "10.0.0.1:40001";
+    let o = run(&[
+        front("GET /ws HTTP/1.1", WS_REQ, 400, &[("Server", "nginx/1.24")]),
+        again,
+    ]);
+    assert_eq!(o.codes(), ["proxy.single-leg-hint"]);
     // A refused upgrade from a server that does not look like a proxy: nothing to say here
     // (the HTTP analyzer reports the refusal itself).
     let o = run(&[front(
@@ -749,7 +759,7 @@ fn old_transactions_leave_the_window_with_time() {
     l.end_ms = 700_010;
     c.on_snap(l.snap(), &mut out);
     assert_eq!(c.window.live, 1);
-    assert!(c.window.by_path.get("/x").is_some_and(|q| q.len() == 1));
+    assert!(c.window.by_tail.get("/x").is_some_and(|q| q.len() == 1));
     assert_eq!(c.limits.window_evicted, 0, "time eviction is not a limit");
 }
 
@@ -778,9 +788,10 @@ fn every_code_is_triggered_and_has_a_severity() {
             "proxy.upgrade-dropped"
             | "proxy.upgrade-not-relayed"
             | "proxy.proxy-authorization-forwarded" => Severity::Error,
-            "proxy.status-changed" | "proxy.answered-itself" | "proxy.single-leg-hint" => {
-                Severity::Info
-            }
+            "proxy.status-changed"
+            | "proxy.answered-itself"
+            | "proxy.single-leg-hint"
+            | "proxy.correlation-limit" => Severity::Info,
             _ => Severity::Warning,
         };
         assert_eq!(severity(c), expect, "{c}");

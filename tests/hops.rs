@@ -447,7 +447,21 @@ fn working_upgrades_relay_every_message() {
             assert_eq!(t.response.as_ref().map(|r| r.status), Some(101), "{name}");
         }
         let r = h.relay.as_ref().expect("relay");
-        assert!(r.one_to_one, "{name}: {r:?}");
+        let ws = |id: Option<u64>| {
+            k.ws.iter()
+                .find(|w| Some(w.id) == id)
+                .expect("conversation")
+        };
+        let (fw, bw) = (ws(r.front_websocket), ws(r.back_websocket));
+        assert!(r.one_to_one && r.frames_one_to_one, "{name}: {r:?}");
+        assert_eq!(
+            r.frames_to_server,
+            [fw.client_to_server.frames, bw.client_to_server.frames]
+        );
+        assert_eq!(
+            r.frames_to_client,
+            [fw.server_to_client.frames, bw.server_to_client.frames]
+        );
         // The counts are the conversations' own.
         let ws = |id: Option<u64>| {
             k.ws.iter()

@@ -294,6 +294,7 @@ struct WsStats {
     id: u64,
     msgs: [u64; 2],
     bytes: [u64; 2],
+    frames: [u64; 2],
 }
 
 /// Recent transactions, candidate backs, indexed by origin-form path so that finding the
@@ -589,7 +590,10 @@ impl Correlator {
                     to_client: [0; 2],
                     bytes_to_server: [0; 2],
                     bytes_to_client: [0; 2],
+                    frames_to_server: [0; 2],
+                    frames_to_client: [0; 2],
                     one_to_one: false,
+                    frames_one_to_one: false,
                 });
             }
             if s >= MEDIUM {
@@ -656,6 +660,7 @@ impl Correlator {
                         w.client_to_server.message_bytes,
                         w.server_to_client.message_bytes,
                     ],
+                    frames: [w.client_to_server.frames, w.server_to_client.frames],
                 },
                 out,
             );
@@ -741,13 +746,17 @@ fn fill_relay(
     let Some(r) = h.relay.as_mut() else { return };
     r.front_websocket = f.map(|x| x.id);
     r.back_websocket = b.map(|x| x.id);
-    let (fm, fb) = f.map_or(([0; 2], [0; 2]), |x| (x.msgs, x.bytes));
-    let (bm, bb) = b.map_or(([0; 2], [0; 2]), |x| (x.msgs, x.bytes));
+    let z = ([0; 2], [0; 2], [0; 2]);
+    let (fm, fb, ff) = f.map_or(z, |x| (x.msgs, x.bytes, x.frames));
+    let (bm, bb, bf) = b.map_or(z, |x| (x.msgs, x.bytes, x.frames));
     r.to_server = [fm[0], bm[0]];
     r.to_client = [fm[1], bm[1]];
     r.bytes_to_server = [fb[0], bb[0]];
     r.bytes_to_client = [fb[1], bb[1]];
+    r.frames_to_server = [ff[0], bf[0]];
+    r.frames_to_client = [ff[1], bf[1]];
     r.one_to_one = f.is_some() && b.is_some() && fm == bm && fb == bb;
+    r.frames_one_to_one = r.one_to_one && ff == bf;
     if f.is_some() && b.is_some() && !r.one_to_one && h.confidence != "low" {
         let msg = format!(
             "WebSocket messages were not relayed one to one: client→server {} on the client leg, \

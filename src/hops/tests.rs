@@ -507,6 +507,7 @@ fn messages_not_relayed_one_to_one() {
         id,
         msgs: m,
         bytes: [m[0] * 10, m[1] * 10],
+        frames: m,
     };
     c.on_ws_stats(1, st(7, [3, 3]), &mut out);
     assert!(out.hops.is_empty());

@@ -82,7 +82,13 @@ pub struct Relay {
     pub to_client: [u64; 2],
     pub bytes_to_server: [u64; 2],
     pub bytes_to_client: [u64; 2],
+    /// Frames each way (a proxy may re-frame a message and still relay it faithfully).
+    pub frames_to_server: [u64; 2],
+    pub frames_to_client: [u64; 2],
+    /// The same messages, in number and decoded bytes, both ways.
     pub one_to_one: bool,
+    /// And the same frames.
+    pub frames_one_to_one: bool,
 }
 
 /// A request that crossed a proxy.

@@ -282,12 +282,21 @@ fn hop_lines(x: &ProxyHopRecord) -> String {
     }
     if let Some(r) = &x.relay {
         s.push_str(&format!(
-            "\n    websocket relay: to server {}/{}, to client {}/{} messages{}",
+            "\n    websocket relay: to server {}/{}, to client {}/{} messages, frames {}/{} and \
+             {}/{}{}",
             r.to_server[0],
             r.to_server[1],
             r.to_client[1],
             r.to_client[0],
-            if r.one_to_one { " (one to one)" } else { "" }
+            r.frames_to_server[0],
+            r.frames_to_server[1],
+            r.frames_to_client[1],
+            r.frames_to_client[0],
+            match (r.one_to_one, r.frames_one_to_one) {
+                (true, true) => " (one to one)",
+                (true, false) => " (messages one to one, re-framed)",
+                _ => "",
+            }
         ));
     }
     if !x.diagnosis.is_empty() {

@@ -396,6 +396,8 @@ const MAX_CANDIDATES: usize = 1024;
 const MAX_WINDOW_BYTES: usize = 16 << 20;
 /// Hops of upgraded pairs waiting for their WebSocket conversations.
 const MAX_AWAITING_WS: usize = 10_000;
+/// CONNECT tunnels remembered (their inner requests are relayed bytes).
+const MAX_TUNNELS: usize = 100_000;
 /// Proxy addresses remembered as hinted.
 const MAX_HINTED: usize = 10_000;
 /// WebSocket conversations remembered for hops that are not yet made.
@@ -427,7 +429,8 @@ pub struct Correlator {
     ws: FxHashMap<u64, WsStats>,
     ws_order: VecDeque<u64>,
     /// Connections that became a CONNECT tunnel: what follows on them is relayed bytes.
-    tunnels: FxHashSet<u64>,
+    /// With the proxy product its CONNECT answer names, if any.
+    tunnels: FxHashMap<u64, Option<(&'static str, String)>>,
     /// Proxy addresses that got their single-leg hint.
     hinted: FxHashSet<Endpoint>,
     next_id: u64,
@@ -464,7 +467,11 @@ impl Correlator {
         if snap.method == "CONNECT" {
             // A tunnel, not a request to relay: its inner transactions are paired instead.
             if snap.switched.as_deref() == Some("tunnel") {
-                self.tunnels.insert(snap.conn);
+                if self.tunnels.len() < MAX_TUNNELS {
+                    let p = fix::product(&snap, None)
+                        .map(|(p, from)| (p, format!("{from} (the CONNECT answer)")));
+                    self.tunnels.insert(snap.conn, p);
+                }
             }
             return;
         }
@@ -533,7 +540,7 @@ impl Correlator {
         if b.is_some() && s >= MEDIUM {
             self.proxies.insert(f.server);
         }
-        let product = fix::product(f, b);
+        let product = fix::product(f, b).or_else(|| self.tunnels.get(&f.conn).cloned().flatten());
         let mut hop = ProxyHopRecord {
             id,
             front: Leg {
@@ -564,7 +571,7 @@ impl Correlator {
         // Byte-for-byte the same request on both legs: a TCP-level relay (CONNECT, SOCKS, an L4
         // proxy), where hop-by-hop headers are not the proxy's to strip.
         let relayed = b.is_some_and(|b| {
-            self.tunnels.contains(&f.conn) || (b.target == f.target && b.req.same(&f.req))
+            self.tunnels.contains_key(&f.conn) || (b.target == f.target && b.req.same(&f.req))
         });
         if relayed {
             hop.evidence.push(

@@ -656,6 +656,45 @@ fn concurrent_requests_pair_by_request_id() {
 }
 
 #[test]
+fn requests_inside_a_connect_tunnel_are_relayed_and_name_the_proxy() {
+    let mut connect = front(
+        "CONNECT o:80 HTTP/1.1",
+        &[("Host", "o:80")],
+        200,
+        &[("Proxy-agent", "tinyproxy/1.11.1")],
+    );
+    connect.end_ms = 1000;
+    let mut c = Correlator::default();
+    let mut out = Out::default();
+    let mut cs = connect.snap();
+    cs.switched = Some("tunnel".into());
+    c.on_snap(cs, &mut out);
+    // Inside: the same request bytes on both legs, hop-by-hop fields included.
+    let req = [
+        ("Host", "o"),
+        ("Connection", "keep-alive"),
+        ("Keep-Alive", "5"),
+        ("User-Agent", "u"),
+    ];
+    let mut f = front("GET /x HTTP/1.1", &req, 200, &[]);
+    f.id = 4;
+    c.on_snap(back("GET /x HTTP/1.1", &req, 200, &[]).snap(), &mut out);
+    c.on_snap(f.snap(), &mut out);
+    c.finish(&mut out);
+    assert_eq!(out.hops.len(), 1);
+    let h = &out.hops[0];
+    assert_eq!(h.proxy.product.as_deref(), Some("tinyproxy"));
+    assert!(
+        h.proxy
+            .product_from
+            .as_deref()
+            .is_some_and(|p| p.contains("CONNECT"))
+    );
+    assert!(h.request.hop_by_hop_forwarded.is_empty());
+    assert!(out.findings.is_empty(), "{:?}", out.codes());
+}
+
+#[test]
 fn a_chain_of_two_proxies() {
     // client → P1 (10.0.0.2:80) → P2 (10.0.0.3:8080) → origin (10.0.0.4:9000); each proxy
     // adds to X-Forwarded-For; the origin's leg finishes first, the client's last.

@@ -12,6 +12,7 @@ use crate::capture::Timestamp;
 
 pub mod hops;
 pub mod http;
+pub mod http2;
 pub mod tunnel;
 pub mod websocket;
 
@@ -309,6 +310,8 @@ pub enum Record {
     Tunnel(Box<tunnel::TunnelRecord>),
     #[serde(rename = "proxy_hop")]
     ProxyHop(Box<hops::ProxyHopRecord>),
+    #[serde(rename = "http2")]
+    Http2(Box<http2::Http2Record>),
 }
 
 /// Where records go. Implemented by the JSON/NDJSON writers, the TUI store and tests.

@@ -1040,13 +1040,23 @@ impl HttpConn {
             t.rec.timing.response_end = Some(mark.ts);
             let txn = t.rec.id;
             let target = t.rec.request.as_ref().map(|r| r.target.clone());
+            let method = t.rec.request.as_ref().map(|r| r.method.clone());
             let req_headers = t
                 .rec
                 .request
                 .as_ref()
                 .map(|r| r.headers.clone())
                 .unwrap_or_default();
-            let inner = self.inner_for(&protocol, txn, target, &req_headers, &h, body_off, em);
+            let inner = self.inner_for(
+                &protocol,
+                txn,
+                method,
+                target,
+                &req_headers,
+                &h,
+                body_off,
+                em,
+            );
             self.switch_protocols(inner, em);
             return;
         }
@@ -1094,6 +1104,7 @@ impl HttpConn {
         &mut self,
         protocol: &str,
         txn: u64,
+        method: Option<String>,
         target: Option<String>,
         req: &crate::model::http::Headers,
         resp: &Head,
@@ -1118,6 +1129,13 @@ impl HttpConn {
                 [client_off, server_off],
             ),
             "tunnel" => Stream::tunnel(em.inner, em.ctx, txn, target),
+            "h2c" => Stream::h2c_after_upgrade(
+                em.inner,
+                em.ctx,
+                txn,
+                method.as_deref(),
+                target.as_deref(),
+            ),
             other => Stream::opaque(other),
         }
     }

@@ -466,12 +466,10 @@ impl Correlator {
     pub(crate) fn on_snap(&mut self, mut snap: Snap, out: &mut dyn RecordSink) {
         if snap.method == "CONNECT" {
             // A tunnel, not a request to relay: its inner transactions are paired instead.
-            if snap.switched.as_deref() == Some("tunnel") {
-                if self.tunnels.len() < MAX_TUNNELS {
-                    let p = fix::product(&snap, None)
-                        .map(|(p, from)| (p, format!("{from} (the CONNECT answer)")));
-                    self.tunnels.insert(snap.conn, p);
-                }
+            if snap.switched.as_deref() == Some("tunnel") && self.tunnels.len() < MAX_TUNNELS {
+                let p = fix::product(&snap, None)
+                    .map(|(p, from)| (p, format!("{from} (the CONNECT answer)")));
+                self.tunnels.insert(snap.conn, p);
             }
             return;
         }

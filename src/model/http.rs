@@ -303,12 +303,38 @@ pub struct RequestRecord {
     pub target: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_b64: Option<String>,
+    /// `origin` (`/path`), `absolute` (`http://host/path`: a request to a forward proxy),
+    /// `authority` (`host:port`, CONNECT) or `asterisk` (`*`, OPTIONS); `other` when it is none
+    /// of them.
+    pub target_form: &'static str,
+    /// Sent to a forward proxy: an absolute-form target or a CONNECT (RFC 9112 §3.2.2, §3.2.3).
+    pub proxy_request: bool,
     /// `HTTP/1.1`, `HTTP/1.0`, `HTTP/0.9`.
     pub version: String,
     pub headers: Headers,
     pub body: BodyRecord,
     #[serde(flatten)]
     pub at: MessageStart,
+}
+
+/// The form of a request target (RFC 9112 §3.2).
+pub fn target_form(method: &[u8], target: &[u8]) -> &'static str {
+    let scheme = |p: &[u8]| {
+        target
+            .get(..p.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(p))
+    };
+    if target.first() == Some(&b'/') {
+        "origin"
+    } else if target == b"*" {
+        "asterisk"
+    } else if method == b"CONNECT" {
+        "authority"
+    } else if scheme(b"http://") || scheme(b"https://") || target.windows(3).any(|w| w == b"://") {
+        "absolute"
+    } else {
+        "other"
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

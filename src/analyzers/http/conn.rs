@@ -890,11 +890,14 @@ impl HttpConn {
         let (m, m64) = wire_text(&method);
         let (tg, tg64) = wire_text(&target);
         let body = empty_body(&framing, &h);
+        let form = crate::model::http::target_form(&method, &target);
         t.rec.request = Some(RequestRecord {
             method: m,
             method_b64: m64,
             target: tg,
             target_b64: tg64,
+            target_form: form,
+            proxy_request: form == "absolute" || method == b"CONNECT",
             version: version.to_string(),
             headers: message::header_records(&h),
             body,

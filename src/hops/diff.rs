@@ -89,6 +89,10 @@ fn headers(from: &Headers, to: &Headers, upgrade: bool, request: bool) -> Messag
                     // RFC 9110 §10.1.1: a proxy may answer `100-continue` itself and then has
                     // nothing to forward (nginx does).
                     "expect-handled"
+                } else if request && (n.starts_with("if-") || n == "range") {
+                    // A cache fetches the whole, unconditional object and answers the
+                    // conditional or range itself (RFC 9111 §4.3, RFC 9110 §14.2).
+                    "cache-handled"
                 } else if n == "host" {
                     "host-rewritten"
                 } else {

@@ -385,6 +385,25 @@ fn end_to_end_header_dropped_but_expect_is_the_proxys_to_answer() {
     assert!(m.contains("x_tenant") && !m.contains("expect"), "{m}");
     let e = change(&o.hops[0].request, "expect");
     assert_eq!(e[0].1.judgement, "expect-handled");
+    // A cache revalidating by itself: the conditional and the range are its own to answer.
+    let f_req = [
+        ("Host", "o"),
+        ("If-None-Match", "\"x\""),
+        ("Range", "bytes=0-9"),
+        ("User-Agent", "u"),
+    ];
+    let b_req = [("Host", "o"), ("User-Agent", "u"), ("Via", "1.1 varnish")];
+    let o = run(&[
+        back("GET /x HTTP/1.1", &b_req, 200, &[]),
+        front("GET /x HTTP/1.1", &f_req, 206, &[]),
+    ]);
+    assert_eq!(o.codes(), ["proxy.status-changed"]);
+    for n in ["if-none-match", "range"] {
+        assert_eq!(
+            change(&o.hops[0].request, n)[0].1.judgement,
+            "cache-handled"
+        );
+    }
 }
 
 #[test]

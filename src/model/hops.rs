@@ -38,7 +38,8 @@ pub struct HeaderChange {
     /// (wrong), `hop-by-hop-recreated` (Upgrade/Connection set again for an upgrade: needed),
     /// `proxy-added` (Via, X-Forwarded-*, Forwarded, X-Real-IP, request ids), `hop-local`
     /// (hop-by-hop fields of the other hop), `host-rewritten`, `expect-handled` (Expect
-    /// answered by the proxy itself, RFC 9110 §10.1.1), `changed`, `added`.
+    /// answered by the proxy itself, RFC 9110 §10.1.1), `cache-handled` (`If-*` or `Range`
+    /// removed by a cache that answers them itself), `changed`, `added`.
     pub judgement: &'static str,
 }
 

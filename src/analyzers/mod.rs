@@ -98,6 +98,9 @@ pub struct Probe {
     /// (direction, stream offset, bytes) in arrival order, for replay.
     log: Vec<(usize, u64, Vec<u8>)>,
     depth: u8,
+    /// Transactions already on this connection (before a CONNECT tunnel): HTTP inside goes
+    /// on counting from here, so `index` stays the position on the connection.
+    index_base: u32,
 }
 
 /// TLS: the hellos are read (SNI, ALPN, versions); the rest is only counted.
@@ -615,7 +618,13 @@ impl Stream {
     }
 
     /// A CONNECT tunnel that the proxy accepted.
-    pub fn tunnel(inner: &mut InnerShared, ctx: &Ctx, txn: u64, target: Option<String>) -> Stream {
+    pub fn tunnel(
+        inner: &mut InnerShared,
+        ctx: &Ctx,
+        txn: u64,
+        target: Option<String>,
+        next_index: u32,
+    ) -> Stream {
         let id = inner.next_tunnel;
         inner.next_tunnel += 1;
         Stream::Tunnel(Box::new(Tunnel {
@@ -637,7 +646,11 @@ impl Stream {
                 user: None,
                 findings: Vec::new(),
             },
-            inner: Stream::probe(1),
+            inner: Stream::Probe(Probe {
+                depth: 1,
+                index_base: next_index,
+                ..Probe::default()
+            }),
         }))
     }
 
@@ -707,10 +720,13 @@ impl Stream {
                 );
                 p.log.push((d, offset, data.to_vec()));
                 let depth = p.depth;
+                let index_base = p.index_base;
                 if let Some(next) = decide(p, ctx) {
                     let log = std::mem::take(&mut p.log);
                     *self = match next {
-                        Kind::Http if depth <= MAX_DEPTH => Stream::Http(Box::default()),
+                        Kind::Http if depth <= MAX_DEPTH => {
+                            Stream::Http(Box::new(HttpConn::starting_at(index_base)))
+                        }
                         Kind::Tls => Stream::Tls(Box::default()),
                         Kind::Socks => Stream::Socks(Box::new(SocksStream::new(inner, ctx))),
                         Kind::H2 => Stream::H2(Box::new(H2Stream::new(

@@ -239,6 +239,17 @@ impl Default for HttpConn {
     }
 }
 
+impl HttpConn {
+    /// A connection whose first transaction has `index` (HTTP inside a CONNECT tunnel goes on
+    /// counting the connection's transactions).
+    pub fn starting_at(index: u32) -> Self {
+        HttpConn {
+            next_index: index,
+            ..HttpConn::default()
+        }
+    }
+}
+
 /// Emission context for one call.
 struct Em<'a> {
     sh: &'a mut Shared,
@@ -1131,7 +1142,7 @@ impl HttpConn {
                 resp,
                 [client_off, server_off],
             ),
-            "tunnel" => Stream::tunnel(em.inner, em.ctx, txn, target),
+            "tunnel" => Stream::tunnel(em.inner, em.ctx, txn, target, self.next_index),
             "h2c" => Stream::h2c_after_upgrade(
                 em.inner,
                 em.ctx,

@@ -309,8 +309,8 @@ PREAMBLE = """\
 Small packet captures recorded from real software on a Debian 12 machine (Linux, tcpdump 4.99.3 /
 libpcap 1.10.3, tshark 4.0.17, nginx 1.22.1, curl 7.88.1 / OpenSSL 3.0 / nghttp2 1.52, Python 3.11,
 `websockets` 17, `h2` 4, Chromium 156 headless, tinyproxy 1.11.1, microsocks 1.0.3, HAProxy
-2.6.12, Apache httpd 2.4.71), plus a few derived from them by the checked-in tools in `tools/` (documented per file
-below).
+2.6.12, Apache httpd 2.4.71), plus a few derived from them by the checked-in tools in `tools/`
+(documented per file below).
 
 Re-create everything (as root) with:
 
@@ -404,7 +404,8 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `pieces[]` with each piece's `range`, `content_range`, `bytes`, `sha256`; the sha256 of the
   file curl assembled and `agrees`).
 - `details.websocket_connections[]` (websocket-features, websocket-deflate-contexts,
-  websocket-bad, and both legs of websocket-socks5 / websocket-connect-tinyproxy): per connection `client`, `server`, `path`, `handshake` (`request_line`,
+  websocket-bad, and both legs of websocket-socks5 / websocket-connect-tinyproxy): per
+  connection `client`, `server`, `path`, `handshake` (`request_line`,
   `request_bytes`, `response_line`, `response_bytes`, `request_headers`, `response_headers`,
   `extensions_offered` / `extensions_agreed` = the Sec-WebSocket-Extensions strings),
   `frames_client_to_server[]` (from the client's log) and `frames_server_to_client[]` (from the

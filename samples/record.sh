@@ -8,6 +8,7 @@
 # curl, iproute2, python3 with `websockets`, `brotli` and `h2` (pip install websockets brotli h2),
 # tinyproxy, microsocks, openssl, chromium (browser_cors only), haproxy (websocket_haproxy) and
 # apache2 (websocket_apache_broken; Debian's, run with its own config from the work dir).
+# websocket_socks5 and websocket_connect_tinyproxy use microsocks 1.0.3 and tinyproxy 1.11.
 #
 # Network rules kept here: every scenario runs in network namespaces this script creates
 # (hs<PID>-*), so "loopback" traffic is the loopback of a private namespace and two-host
@@ -1204,6 +1205,144 @@ PYEOF
 }
 
 # ---------------------------------------------------------------------------------------------
+# A WebSocket conversation through a tunnel: ws_client.py opens the TCP connection to the proxy
+# itself, sets up the tunnel (SOCKS5 to microsocks, or CONNECT to tinyproxy) and hands the socket
+# to websockets; ws_server.py --log logs the proxy's own connection (ephemeral port). The client
+# logs the proxy handshake and every byte after it, the server every byte of its leg, so both
+# legs have facts from the programs; tools/ws_facts.py tunnel-legs checks that the tunnel carried
+# the same bytes on both legs and splits the frames as each program wrote them.
+
+# ws_tunnel_run NAME socks5|connect PROXYPORT BACKENDPORT LOCALPORT
+#   the proxy already listens on 127.0.0.1:PROXYPORT in $NSP-NAME; optional WS_AFTER (a command
+#   run after the WebSocket client, still captured) and WS_EXTRA_FILTER (more tcpdump filter)
+#   -> $d/ws.{sent,recv,json} (+ .inner.*), $d/up.1.*, $d/wslegs.json, UPSTREAM
+ws_tunnel_run() {
+    local name=$1 kind=$2 pport=$3 bport=$4 lport=$5
+    local ns=$NSP-$name d=$WORK/$name opt
+    opt=$([ "$kind" = socks5 ] && echo --socks5 || echo --connect-proxy)
+    start_bg ip netns exec "$ns" "$PY" "$HERE/ws_server.py" 127.0.0.1 "$bport" --log "$d/up"
+    wait_for "ws server" listening "$ns" "$bport"
+    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port $pport or tcp port $bport${WS_EXTRA_FILTER:+ or $WS_EXTRA_FILTER}"
+    ip netns exec "$ns" "$PY" "$HERE/ws_client.py" "ws://127.0.0.1:$bport/echo" "$opt" "127.0.0.1:$pport" \
+        --local "127.0.0.1:$lport" --log "$d/ws" --messages tunnel
+    if [ -n "${WS_AFTER:-}" ]; then $WS_AFTER; fi
+    tcpdump_stop_all
+    [ -s "$d/up.1.peer" ] || { echo "$name: the backend saw no connection" >&2; return 1; }
+    [ ! -e "$d/up.2.peer" ] || { echo "$name: the backend saw more than one connection" >&2; return 1; }
+    UPSTREAM=$(tr -d '\n' <"$d/up.1.peer")
+    "$PY" "$TOOLS/ws_facts.py" tunnel-legs --client-log "$d/ws" --server-log "$d/up.1" \
+        --front "127.0.0.1:$lport" "127.0.0.1:$pport" --back "$UPSTREAM" "127.0.0.1:$bport" --out "$d/wslegs.json"
+}
+
+ws_tunnel_summary() {   # ws_tunnel_summary DIR  -> DIR/summary.json (details.summary)
+    "$PY" - "$1" <<'PYEOF' >"$1/summary.json"
+import json, sys
+d = sys.argv[1]
+w = json.load(open(d + "/wslegs.json"))
+legs = json.load(open(d + "/legs.json"))["proxy_legs"]
+t = w["tunnels"][0]
+def msgs(ms):
+    return ", ".join(f"{m['type']} {m['payload_bytes']} B" + (f" in {m['fragments']} frames" if m["fragments"] > 1 else "")
+                     for m in ms)
+c = w["websocket_connections"][0]
+cl = c["close"]
+how = (f"SOCKS5 reply {t['socks5']['reply_hex']}" if t["kind"] == "socks5"
+       else f"'{t['connect_request_line']}' -> {t['connect_response_status']} {t['connect_response_reason']} (Proxy-agent: {t['proxy_agent']})")
+print(json.dumps({"summary": (
+    f"tunnel {t['kind']} {t['client']} -> {t['proxy']} to {t['target']}: {how}; upstream leg {t['upstream']['client']} -> "
+    f"{t['upstream']['server']}; the same bytes on both legs ({t['bytes_to_target']} B to the server, "
+    f"{t['bytes_from_target']} B back); WebSocket: client sent {len(c['frames_client_to_server'])} frames "
+    f"({msgs(c['messages_client_to_server'])}, a ping, close {cl['client']['code']} '{cl['client']['reason']}'), "
+    f"server sent {len(c['frames_server_to_client'])} frames ({msgs(c['messages_server_to_client'])}, the pong, "
+    f"close {cl['server']['code']} '{cl['server']['reason']}'); proxy_legs: "
+    + "; ".join(f"{l['front']['client']} #{l['front']['index']} '{l['front_request_line']}' -> "
+                f"{l['back']['client']} #{l['back']['index']} '{l['back_request_line']}' ({l['back_status']}/{l['front_status']})"
+                for l in legs))}, indent=1))
+PYEOF
+}
+
+scenario_websocket_socks5() {
+    log "websocket through microsocks (SOCKS5, no authentication)"
+    local name=websocket-socks5 ns=$NSP-websocket-socks5 d=$WORK/websocket-socks5
+    ns_new "$name"
+    mkdir -p "$d/logs"
+    start_bg ip netns exec "$ns" microsocks -i 127.0.0.1 -p 1082 >>"$d/logs/microsocks.log" 2>&1
+    wait_for "microsocks" listening "$ns" 1082
+    ws_tunnel_run "$name" socks5 1082 8780 40111
+    # the HTTP upgrade starts after the SOCKS5 handshake: split it from the tunnelled bytes
+    tx_log "$d/ws.inner" 127.0.0.1:40111 127.0.0.1:1082 ws_client.py-tunnel-log --allow-trailing --headers \
+        --stream-offset-client "$(json_get "$d/ws.json" "d['proxy_handshake']['client_bytes']")" \
+        --stream-offset-server "$(json_get "$d/ws.json" "d['proxy_handshake']['server_bytes']")"
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8780 ws_server.py-transport-log --allow-trailing --headers
+    proxy_legs "$d" --proxy none --match order --front "$d/ws.inner.tx.json" --back "$d/up.1.tx.json" \
+        --note "microsocks 1.0.3 relays bytes: the upgrade request inside the SOCKS5 tunnel is the one the server received, byte for byte; SOCKS has no banner, so nothing names the proxy (proxy null)"
+    ws_tunnel_summary "$d"
+    fact --file websocket-socks5.pcap --software "Python websockets 17 client (ws_client.py: its own SOCKS5 handshake, then the socket handed to websockets) -> microsocks 1.0.3 -> websockets 17 echo server (ws_server.py), tcpdump -i lo" \
+        --shows "both legs of a WebSocket through a SOCKS5 tunnel: the client's SOCKS5 greeting (no authentication) and CONNECT to 127.0.0.1:8780 by IPv4 address, then inside the tunnel the upgrade (101), two short texts, a 512-byte binary message, a text message in 3 fragments plus the library's empty final continuation, a 15-byte binary message, each echoed by the server in one frame, ping/pong, close 1000 'bye' both ways; and microsocks' own connection to the server carrying the same bytes; compression=None; frames per leg in details.websocket_connections, the tunnel in details.tunnels, the pairing of the two upgrade requests in details.proxy_legs" \
+        --stream "127.0.0.1:40111 127.0.0.1:1082 $d/ws ws_client.py-tunnel-log" \
+        --stream "$UPSTREAM 127.0.0.1:8780 $d/up.1 ws_server.py-transport-log" \
+        --transactions "$d/ws.inner.tx.json" --transactions "$d/up.1.tx.json" \
+        --note-file "$d/wslegs.json" --note-file "$d/legs.json" --note-file "$d/summary.json" \
+        --note "the microsocks->server connection uses an ephemeral client port (not fixed); its bytes come from the server's own log (ws_server.py --log)"
+    scenario_cleanup
+}
+
+# tinyproxy as a CONNECT proxy for a plaintext WebSocket (ConnectPort allows the server's port)
+# and, in the same capture, as a forward proxy for one curl GET (absolute-form target) to
+# tools/proxy_backend.py.
+tinyproxy_forward_get() {   # (WS_AFTER of scenario_websocket_connect_tinyproxy: uses its $ns, $d)
+    curl_run "$ns" "$d/get" --local-port 40113 -x http://127.0.0.1:8891 -H "X-Hopscope-Tag: g-0" \
+        http://127.0.0.1:8782/forward/x
+}
+
+scenario_websocket_connect_tinyproxy() {
+    log "websocket through a tinyproxy CONNECT tunnel, plus a forward-proxy GET"
+    local name=websocket-connect-tinyproxy ns=$NSP-websocket-connect-tinyproxy d=$WORK/websocket-connect-tinyproxy
+    ns_new "$name"
+    mkdir -p "$d/logs"
+    backend_start "$ns" 127.0.0.1 8782 "$d/fwd"
+    cat >"$d/tinyproxy.conf" <<EOF
+User root
+Group root
+Port 8891
+Listen 127.0.0.1
+Timeout 30
+MaxClients 8
+Allow 127.0.0.1
+ConnectPort 8781
+ViaProxyName "hopscope-connect"
+LogLevel Info
+LogFile "$d/logs/tinyproxy.log"
+PidFile "$d/tinyproxy.pid"
+EOF
+    start_bg ip netns exec "$ns" tinyproxy -d -c "$d/tinyproxy.conf" 2>>"$d/logs/tinyproxy.stderr"
+    wait_for "tinyproxy" listening "$ns" 8891
+    WS_AFTER=tinyproxy_forward_get WS_EXTRA_FILTER="tcp port 8782" \
+        ws_tunnel_run "$name" connect 8891 8781 40112
+    # the CONNECT is the connection's first transaction (index 0), the upgrade inside the
+    # tunnel its second (index 1)
+    tx_log "$d/ws" 127.0.0.1:40112 127.0.0.1:8891 ws_client.py-tunnel-log --allow-trailing --headers --through-connect
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8781 ws_server.py-transport-log --allow-trailing --headers
+    tx_curl "$d/get" 127.0.0.1:40113 127.0.0.1:8891 --headers --body "$d/get.body"
+    back_legs "$d/fwd" 127.0.0.1:8782
+    proxy_legs "$d" --proxy tinyproxy --match order --skip-connect --front "$d/ws.tx.json" --back "$d/up.1.tx.json" \
+        --note "inside tinyproxy's CONNECT tunnel (its answer carries Proxy-agent: tinyproxy/1.11.1): the upgrade request the server received is the client's, byte for byte; the CONNECT itself (index 0) opened the tunnel and is no leg"
+    proxy_legs "$d" --append --proxy tinyproxy --match header:X-Hopscope-Tag --front "$d/get.tx.json" "${BACK_ARGS[@]}" \
+        --note-for "g-0=tinyproxy 1.11 as a forward proxy (absolute-form target), ViaProxyName hopscope-connect"
+    ws_tunnel_summary "$d"
+    fact --file websocket-connect-tinyproxy.pcap --software "Python websockets 17 client (ws_client.py: its own CONNECT, then the socket handed to websockets) and curl 7.88 -x -> tinyproxy 1.11 (ConnectPort 8781, ViaProxyName hopscope-connect) -> websockets 17 echo server (ws_server.py) and tools/proxy_backend.py (Python 3.11 http.server), tcpdump -i lo" \
+        --shows "both kinds of proxy hop through one tinyproxy: (1) 'CONNECT 127.0.0.1:8781 HTTP/1.1' answered 'HTTP/1.0 200 Connection established' with Proxy-agent, then inside the tunnel a plaintext WebSocket: the upgrade (101), two short texts, a 512-byte binary message, a text message in 3 fragments plus the library's empty final continuation, a 15-byte binary message, each echoed in one frame, ping/pong, close 1000 'bye' both ways, and tinyproxy's own connection to the server carrying the same bytes; (2) curl -x 'GET http://127.0.0.1:8782/forward/x' (X-Hopscope-Tag g-0), which tinyproxy forwards on its own connection as 'GET /forward/x' with Via: 1.1 hopscope-connect; frames per leg in details.websocket_connections, the tunnel in details.tunnels, both pairings in details.proxy_legs" \
+        --stream "127.0.0.1:40112 127.0.0.1:8891 $d/ws ws_client.py-tunnel-log" \
+        --stream "$UPSTREAM 127.0.0.1:8781 $d/up.1 ws_server.py-transport-log" \
+        --stream "127.0.0.1:40113 127.0.0.1:8891 $d/get curl--trace" \
+        "${BACK_STREAMS[@]}" \
+        --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" --transactions "$d/get.tx.json" "${BACK_TXS[@]}" \
+        --note-file "$d/wslegs.json" --note-file "$d/legs.json" --note-file "$d/summary.json" \
+        --note "tinyproxy's upstream connections use ephemeral client ports (not fixed); their bytes come from the servers' own logs (ws_server.py --log, tools/proxy_backend.py)"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 # Deliberately malformed / ambiguous requests (tools/smuggling_cases.py), each on its own
 # connection, to a server that does not parse HTTP (tools/raw_http_server.py).
 
@@ -1901,7 +2040,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect
      browser_cors
      websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix websocket_haproxy websocket_apache_broken
-     http_proxy_chain http_proxy_leak)
+     http_proxy_chain http_proxy_leak websocket_socks5 websocket_connect_tinyproxy)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

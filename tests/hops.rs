@@ -436,7 +436,11 @@ fn dropped_upgrades_name_both_legs_and_the_fix() {
 
 #[test]
 fn working_upgrades_relay_every_message() {
-    for name in ["websocket-nginx-ok.pcap", "websocket-haproxy.pcap"] {
+    for name in [
+        "websocket-nginx-ok.pcap",
+        "websocket-haproxy.pcap",
+        "websocket-socks5.pcap",
+    ] {
         let k = analyse(name);
         assert_eq!(k.hops.len(), 1, "{name}");
         let h = &k.hops[0];

@@ -308,9 +308,9 @@ PREAMBLE = """\
 
 Small packet captures recorded from real software on a Debian 12 machine (Linux, tcpdump 4.99.3 /
 libpcap 1.10.3, tshark 4.0.17, nginx 1.22.1, curl 7.88.1 / OpenSSL 3.0 / nghttp2 1.52, Python 3.11,
-`websockets` 17, `h2` 4, Chromium 156 headless, tinyproxy 1.11.1, HAProxy 2.6.12, Apache httpd
-2.4.71), plus a few derived from them by the checked-in tools in `tools/` (documented per file
-below).
+`websockets` 17, `h2` 4, Chromium 156 headless, tinyproxy 1.11.1, microsocks 1.0.3, HAProxy
+2.6.12, Apache httpd 2.4.71), plus a few derived from them by the checked-in tools in `tools/`
+(documented per file below).
 
 Re-create everything (as root) with:
 
@@ -373,7 +373,12 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
 - Stream `source`s added for the HTTP samples: `curl--trace+1xx-crlf` (curl 7.88's trace omits
   the empty line ending each 1xx head; `tools/curl_trace_bytes.py` puts it back),
   `http_raw_client.py-log`, `ws_server.py-transport-log` (the backend's own log of a proxied
-  connection), `socks4_server.py-log`.
+  connection), `socks4_server.py-log`, `ws_client.py-tunnel-log` (ws_client.py's log of a
+  connection it tunnelled itself with `--socks5` / `--connect-proxy`: the SOCKS5 or CONNECT
+  handshake it wrote and read on the socket, then every byte through the library's transport).
+- Transactions split with `httpwire.py --through-connect` (a CONNECT tunnel carrying plaintext
+  HTTP): the CONNECT has `tunnel_follows: true`, and the requests inside the tunnel follow it
+  on the same connection, `index` counting on (the CONNECT is 0, the first request inside 1).
 - `details` keys of the HTTP/proxy samples: `smuggling_cases[]` (http-smuggling: per case
   `case`, `name`, `client`, `server`, `description`, `request_bytes`, `request_hex` (the exact
   bytes sent), `readings` (how the bytes can be read), `rule`, `server_received_identical`,
@@ -399,7 +404,8 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `pieces[]` with each piece's `range`, `content_range`, `bytes`, `sha256`; the sha256 of the
   file curl assembled and `agrees`).
 - `details.websocket_connections[]` (websocket-features, websocket-deflate-contexts,
-  websocket-bad): per connection `client`, `server`, `path`, `handshake` (`request_line`,
+  websocket-bad, and both legs of websocket-socks5 / websocket-connect-tinyproxy): per
+  connection `client`, `server`, `path`, `handshake` (`request_line`,
   `request_bytes`, `response_line`, `response_bytes`, `request_headers`, `response_headers`,
   `extensions_offered` / `extensions_agreed` = the Sec-WebSocket-Extensions strings),
   `frames_client_to_server[]` (from the client's log) and `frames_server_to_client[]` (from the
@@ -428,6 +434,26 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `client_checks` (`accept_valid`, `subprotocol_offered`), and `websockets_verdict` (what the
   `websockets` library's Sans-IO parser says when fed the violating bytes as the receiver:
   `error`, `would_send_close`, `events` delivered, `state`; a second opinion, not a rule).
+  In the tunnelled samples (websocket-socks5, websocket-connect-tinyproxy, written by
+  `tools/ws_facts.py tunnel-legs`) there is one connection per leg, `leg` (`client -> proxy
+  (inside the tunnel)` or `proxy -> server`), `handshake.request_offset` /
+  `response_offset` (where the upgrade starts in each direction: after the proxy handshake on
+  the client leg, 0 upstream); the frames are split from the logged bytes and each one is
+  exactly one transport write of the program that sent it (ws_client.py's writes for
+  client->server, ws_server.py's for server->client); the proxies relay bytes, so both legs
+  carry the same frames (`identical_on_both_legs`), offset by the proxy handshake on the client
+  leg; `payload_text` for text frames and messages, `payload_hex` for binary ones; no
+  `tshark_websocket`.
+- `details.tunnels[]` (websocket-socks5, websocket-connect-tinyproxy): per tunnel `client`,
+  `proxy`, `kind` (`socks5`, `connect`), `target` (host:port asked for), `established`,
+  `upstream` (`client`, `server` of the proxy's own connection to the target),
+  `tunnel_stream_offset_client` / `_server` (where the tunnelled bytes start in each
+  direction), `bytes_to_target` / `bytes_from_target` (the tunnelled bytes each way),
+  `carries`, `tunnel_bytes_identical_on_both_legs`; for SOCKS5 `auth`, `socks5` (the parsed
+  handshake as in `socks5_connections`), `socks5_client_handshake_hex` /
+  `socks5_server_handshake_hex`; for CONNECT `connect_request_line`,
+  `connect_request_headers`, `connect_response_version`, `connect_response_status`,
+  `connect_response_reason`, `connect_response_headers`, `proxy_agent`.
 - `details.h2c` (h2c-upgrade): `upgrade_request_line`, `upgrade_request_headers`,
   `http2_settings_header` (the base64url HTTP2-Settings value) and `http2_settings_decoded`
   (`[{id, name, value}]`), `upgrade_response` (the 101 head), `client_preface_offset`,
@@ -480,7 +506,9 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   by `tools/proxy_legs.py` from the transactions of the two legs (each split from the bytes a
   program logged): `front` (`client`, `server`, `index` = the transaction's `index` on that
   connection, as in `transactions[]`), `back` (the same for the upstream request, or null when
-  the proxy answered by itself), `proxy` (`nginx`, `haproxy`, `apache`, `tinyproxy`),
+  the proxy answered by itself), `proxy` (`nginx`, `haproxy`, `apache`, `tinyproxy`; null for
+  a SOCKS proxy, which has no banner that names it), a CONNECT is no leg (it opens the tunnel;
+  the requests inside it are the legs),
   `matched_by` (`order`, or `X-Hopscope-Tag: VALUE` = a unique tag the client put on the
   request and the upstream received), `front_request_line` / `back_request_line`,
   `front_status` / `back_status` (null when the upstream never answered), `version_front` /

@@ -2,7 +2,7 @@
 """Ground-truth pairing of a proxy's front and back transactions (details.proxy_legs).
 
   proxy_legs.py --proxy NAME --front TX.json... --back TX.json... --match (order | header:NAME)
-                [--note-for VALUE=TEXT]... [--out JSON [--append]]
+                [--note-for VALUE=TEXT]... [--out JSON [--append]] [--skip-connect]
 
 TX.json are tools/httpwire.py transaction lists recorded with --headers: the front ones from
 the bytes the client logged (the client -> proxy leg), the back ones from the bytes the next
@@ -155,10 +155,15 @@ def main():
                          "index with --match order) is VALUE")
     ap.add_argument("--note", action="append", default=[], help="a note for every leg")
     ap.add_argument("--out")
+    ap.add_argument("--skip-connect", action="store_true",
+                    help="CONNECT requests among the fronts open a tunnel: not legs")
     ap.add_argument("--append", action="store_true",
                     help="add to the proxy_legs already in --out (a chain of proxies)")
     a = ap.parse_args()
     front, back = load(a.front), load(a.back)
+    if a.skip_connect:
+        front = [f for f in front if f["method"] != "CONNECT"]
+    proxy = None if a.proxy == "none" else a.proxy
     notes_for = {}
     for nf in a.note_for:
         k, v = nf.split("=", 1)
@@ -169,7 +174,7 @@ def main():
             raise SystemExit("proxy_legs: more back transactions than front ones")
         for i, f in enumerate(front):
             b = back[i] if i < len(back) else None
-            legs.append(leg(f, b, a.proxy, "order", notes_for.get(str(i), []) + a.note))
+            legs.append(leg(f, b, proxy, "order", notes_for.get(str(i), []) + a.note))
     elif a.match.startswith("header:"):
         name = a.match.split(":", 1)[1]
         by_tag = {}
@@ -187,7 +192,7 @@ def main():
             b = by_tag.get(v)
             if b is not None:
                 used.add(v)
-            legs.append(leg(f, b, a.proxy, f"{name}: {v}", notes_for.get(v, []) + a.note))
+            legs.append(leg(f, b, proxy, f"{name}: {v}", notes_for.get(v, []) + a.note))
         if set(by_tag) - used:
             raise SystemExit(f"proxy_legs: back requests no client sent: {sorted(set(by_tag) - used)}")
     else:

@@ -35,7 +35,7 @@ use super::pcapng_writer::{InterfaceInfo, PcapngWriter, dlt_to_linktype};
 use super::{LinkType, OwnedPacket, Timestamp};
 use crate::cli::LiveArgs;
 use crate::engine::Engine;
-use crate::model::{Dropped, Finding, Record, Severity};
+use crate::model::{Dropped, Finding, Record, RecordSink, Severity};
 use crate::report::sanitize::terminal_safe_str;
 use crate::report::{self, ReportWriter, is_broken_pipe};
 use crate::run::{Outcome, Progress, open_output};
@@ -435,7 +435,9 @@ pub fn run(args: &LiveArgs) -> Outcome {
             return Outcome::Failed;
         }
     };
-    let mut writer = report::writer_with(args.output.format, out, true);
+    // The semantics step sits between the engine and the report writer.
+    let mut writer =
+        crate::semantics::SemanticsSink::new(report::writer_with(args.output.format, out, true));
     // Progress shares the terminal with the report only when the report goes elsewhere.
     let mut progress = Progress::new(
         args.output.no_progress || (args.output.output.is_none() && io::stdout().is_terminal()),
@@ -497,7 +499,7 @@ pub fn run(args: &LiveArgs) -> Outcome {
         match rx.recv_timeout(RECV_TIMEOUT) {
             Ok(pkt) => {
                 bytes += pkt.data.len() as u64;
-                engine.handle_packet(&pkt.view(), writer.as_mut());
+                engine.handle_packet(&pkt.view(), &mut writer);
                 if writer.failed().is_some() {
                     break;
                 }
@@ -542,7 +544,7 @@ pub fn run(args: &LiveArgs) -> Outcome {
             format!("{e}; everything before it was analysed"),
         )));
     }
-    let mut summary = engine.finish(writer.as_mut());
+    let mut summary = engine.finish(&mut writer);
     summary.source = format!("live:{}", args.interface);
     summary.format = "live".into();
     summary.error = end.error.clone();
@@ -556,7 +558,7 @@ pub fn run(args: &LiveArgs) -> Outcome {
     } else {
         Ok(())
     };
-    outcome(writer.as_ref(), finish, &end)
+    outcome(&writer, finish, &end)
 }
 
 /// Findings for packets lost before the analysis (the report is partial when any are).

@@ -106,7 +106,7 @@ fn rfc9111_nginx_validators_and_the_304s_linked_to_the_response_that_carried_the
         .iter()
         .map(|x| match &x.value {
             Some(v) => format!("{}={v}", x.name),
-            None => x.name.clone(),
+            None => x.name.to_string(),
         })
         .collect();
     let want: Vec<&str> = v["cache_control"]

@@ -50,7 +50,7 @@ impl HttpSemantics {
 /// One `Cache-Control` directive: the name lowercased, the value unquoted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Directive {
-    pub name: String,
+    pub name: Text,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// Not a directive RFC 9111 §5.2 (or a registered extension hopscope knows) defines; kept.

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use super::util::{Bounded, Multi, list, number, text, trim, unquote};
+use super::util::{Bounded, Multi, key_of, list, number, text, trim, unquote};
 use super::{Ctx, Found, Side, date};
 use crate::model::semantics::{CacheInfo, Conditional, Directive, Text};
 
@@ -40,8 +40,8 @@ const REQUEST_DIRECTIVES: &[&str] = &[
 ];
 /// Directives kept per message.
 const MAX_DIRECTIVES: usize = 32;
-/// Validators remembered per URL.
-const PER_URL: usize = 4;
+/// Validators remembered per URL (the newest first).
+const PER_URL: usize = 2;
 
 /// Status codes a cache may store with a heuristic lifetime (RFC 9110 §15.1).
 pub fn heuristically_cacheable(status: u16) -> bool {
@@ -69,8 +69,12 @@ pub fn directives<'a>(lines: impl Iterator<Item = &'a [u8]>, response: bool) -> 
                 Some(i) => (trim(&item[..i]), Some(unquote(&item[i + 1..]))),
                 None => (item, None),
             };
-            let name = text(n).to_ascii_lowercase();
-            let unknown = !known.contains(&name.as_str());
+            // Known names are the static strings (no allocation per directive).
+            let name: Text = match known.iter().find(|k| n.eq_ignore_ascii_case(k.as_bytes())) {
+                Some(k) => Cow::Borrowed(k),
+                None => Cow::Owned(text(n).to_ascii_lowercase()),
+            };
+            let unknown = matches!(name, Cow::Owned(_));
             out.push(Directive {
                 name,
                 value: v,
@@ -171,24 +175,36 @@ pub fn storable(i: &StoreInput<'_>) -> (bool, Text) {
                 .into(),
         );
     }
-    let explicit: Vec<&str> = ["public", "s-maxage", "max-age"]
-        .into_iter()
-        .filter(|n| has(rd, n))
-        .chain(i.expires.then_some("Expires"))
-        .collect();
+    let explicit = [
+        (has(rd, "public"), "public"),
+        (has(rd, "s-maxage"), "s-maxage"),
+        (has(rd, "max-age"), "max-age"),
+        (i.expires, "Expires"),
+    ];
     let partial = if i.status == 206 {
         "; partial content, stored by caches that support ranges (RFC 9111 §3.3)"
     } else {
         ""
     };
-    if !explicit.is_empty() {
+    if explicit.iter().any(|e| e.0) {
+        let mut s = String::with_capacity(96);
+        s.push_str("explicitly cacheable: ");
+        for (k, (_, n)) in explicit.iter().filter(|e| e.0).enumerate() {
+            if k > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(n);
+        }
+        s.push_str(" (RFC 9111 §3)");
+        s.push_str(partial);
+        return (true, s.into());
+    }
+    if i.status == 200 {
         return (
             true,
-            format!(
-                "explicitly cacheable: {} (RFC 9111 §3){partial}",
-                explicit.join(", ")
-            )
-            .into(),
+            Cow::Borrowed(
+                "status 200 is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1)",
+            ),
         );
     }
     if heuristically_cacheable(i.status) {
@@ -294,18 +310,23 @@ pub fn weak_match(a: &[u8], b: &[u8]) -> bool {
     opaque(a) == opaque(b)
 }
 
-/// A validator an earlier response carried.
+/// A validator an earlier response carried, compactly: the key of its entity-tag's opaque part
+/// (weak comparison ignores `W/`) and its Last-Modified as a time.
+#[derive(Clone, Copy)]
 struct Validator {
     txn: u64,
     client: IpAddr,
-    etag: Option<String>,
-    last_modified: Option<String>,
-    lm_time: Option<i64>,
+    etag: Option<u64>,
+    last_modified: Option<i64>,
 }
 
-/// Earlier validators per URL.
+fn etag_key(tag: &[u8]) -> u64 {
+    key_of(&[opaque(tag)])
+}
+
+/// Earlier validators per URL, the newest first.
 pub struct State {
-    urls: Bounded<u64, Vec<Validator>>,
+    urls: Bounded<u64, [Option<Validator>; PER_URL]>,
 }
 
 impl State {
@@ -319,16 +340,25 @@ impl State {
     }
 }
 
-fn all<'a>(c: &'a Ctx<'_>, m: Multi<'a>, name: &'a str, response: bool) -> Vec<&'a [u8]> {
-    if m.count <= 1 {
-        return m.first.into_iter().collect();
-    }
+/// Every line of a field without collecting them: the one value classified, or all of them.
+fn lines<'a>(
+    c: &'a Ctx<'_>,
+    m: Multi<'a>,
+    name: &'a str,
+    response: bool,
+) -> impl Iterator<Item = &'a [u8]> + 'a {
     let h = if response {
         c.resp.map(|r| &r.headers)
     } else {
         c.req.map(|r| &r.headers)
     };
-    h.map(|h| h.values(name).collect()).unwrap_or_default()
+    let single = if m.count <= 1 { m.first } else { None };
+    let many = if m.count > 1 {
+        h.map(|h| h.values(name))
+    } else {
+        None
+    };
+    single.into_iter().chain(many.into_iter().flatten())
 }
 
 /// The cache part of a transaction; None when no field of it is present.
@@ -347,22 +377,15 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Cach
         return None;
     }
     let mut info = CacheInfo {
-        request_directives: directives(
-            all(c, q.cache_control, "cache-control", false).into_iter(),
-            false,
-        ),
-        response_directives: directives(
-            all(c, r.cache_control, "cache-control", true).into_iter(),
-            true,
-        ),
+        request_directives: directives(lines(c, q.cache_control, "cache-control", false), false),
+        response_directives: directives(lines(c, r.cache_control, "cache-control", true), true),
         pragma: q.pragma.map(text),
         date: r.date.map(text),
         expires: r.expires.first.map(text),
         age: r.age.and_then(number),
         etag: r.etag.map(text),
         last_modified: r.last_modified.map(text),
-        vary: all(c, r.vary, "vary", true)
-            .into_iter()
+        vary: lines(c, r.vary, "vary", true)
             .flat_map(list)
             .take(16)
             .map(text)
@@ -525,7 +548,7 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Cach
 /// checks a 304 against it.
 fn link(c: &Ctx<'_>, st: &State, out: &mut Vec<Found>) -> Conditional {
     let q = &c.q;
-    let inm_lines = all(c, q.if_none_match, "if-none-match", false);
+    let inm_lines: Vec<&[u8]> = lines(c, q.if_none_match, "if-none-match", false).collect();
     let inm = etags(inm_lines.iter().copied());
     let ims = q.if_modified_since;
     let mut cond = Conditional {
@@ -544,23 +567,21 @@ fn link(c: &Ctx<'_>, st: &State, out: &mut Vec<Found>) -> Conditional {
     // Same client first, then anyone's (a shared cache or another client in the capture).
     let mut found: Option<(&Validator, &'static str)> = None;
     if let Some(vs) = earlier {
+        let ims_t = ims.and_then(date::parse);
         for same_client in [true, false] {
             for v in vs
                 .iter()
-                .rev()
+                .flatten()
                 .filter(|v| (v.client == c.client) == same_client)
             {
                 if !inm.is_empty() {
-                    if let Some(e) = &v.etag
-                        && inm
-                            .iter()
-                            .any(|t| *t == b"*" || weak_match(t, e.as_bytes()))
+                    if let Some(e) = v.etag
+                        && inm.iter().any(|t| *t == b"*" || etag_key(t) == e)
                     {
                         found = Some((v, "etag"));
                     }
-                } else if let (Some(i), Some(lm)) = (ims, &v.last_modified)
-                    && (trim(i) == lm.as_bytes()
-                        || date::parse(i).is_some_and(|t| Some(t) == v.lm_time))
+                } else if let (Some(i), Some(lm)) = (ims_t, v.last_modified)
+                    && i == lm
                 {
                     found = Some((v, "last-modified"));
                 }
@@ -576,20 +597,8 @@ fn link(c: &Ctx<'_>, st: &State, out: &mut Vec<Found>) -> Conditional {
     if let Some((v, by)) = found {
         cond.validator_of = Some(v.txn);
         cond.linked_by = Some(by);
-    } else if let Some(vs) = earlier.filter(|vs| !vs.is_empty()) {
-        let seen: Vec<String> = vs
-            .iter()
-            .map(|v| {
-                format!(
-                    "#{} {}",
-                    v.txn,
-                    v.etag
-                        .as_deref()
-                        .or(v.last_modified.as_deref())
-                        .unwrap_or("no validator")
-                )
-            })
-            .collect();
+    } else if let Some(vs) = earlier.filter(|vs| vs.iter().any(Option::is_some)) {
+        let seen: Vec<String> = vs.iter().flatten().map(|v| format!("#{}", v.txn)).collect();
         let msg = format!(
             "the conditional request's validator matches none of the earlier responses for this \
              URL in the capture ({}): the client revalidates a representation it got elsewhere \
@@ -639,11 +648,11 @@ fn link(c: &Ctx<'_>, st: &State, out: &mut Vec<Found>) -> Conditional {
                     cond.if_none_match.as_deref().unwrap_or_default()
                 ));
             } else if let Some((v, _)) = found
-                && let Some(le) = &v.etag
-                && !weak_match(e, le.as_bytes())
+                && let Some(le) = v.etag
+                && etag_key(e) != le
             {
                 bad.push(format!(
-                    "its ETag {} differs from {le} of #{}",
+                    "its ETag {} differs from the one #{} carried",
                     text(e),
                     v.txn
                 ));
@@ -686,16 +695,19 @@ fn remember(c: &Ctx<'_>, st: &mut State, info: &CacheInfo, out: &mut Vec<Found>)
     let v = Validator {
         txn: c.t.id,
         client: c.client,
-        etag: info.etag.clone(),
-        last_modified: info.last_modified.clone(),
-        lm_time: c.r.last_modified.and_then(date::parse),
+        etag: c.r.etag.map(etag_key),
+        last_modified: c.r.last_modified.and_then(date::parse),
     };
-    let (vs, evicted) = st.urls.get_or_insert_with(key, Vec::new);
-    vs.retain(|o| !(o.etag == v.etag && o.last_modified == v.last_modified));
-    if vs.len() >= PER_URL {
-        vs.remove(0);
+    let (vs, evicted) = st.urls.get_or_insert_with(key, || [None; PER_URL]);
+    let same = |o: &Validator| o.etag == v.etag && o.last_modified == v.last_modified;
+    if let Some(i) = vs.iter().position(|o| o.as_ref().is_some_and(same)) {
+        // The same representation again: it becomes the newest.
+        vs[..=i].rotate_right(1);
+        vs[0] = Some(v);
+    } else {
+        vs.rotate_right(1);
+        vs[0] = Some(v);
     }
-    vs.push(v);
     if evicted {
         out.push(Found::limit(
             "cache.state-limit",
@@ -720,7 +732,7 @@ mod tests {
         );
         let names: Vec<(&str, Option<&str>, bool)> = got
             .iter()
-            .map(|x| (x.name.as_str(), x.value.as_deref(), x.unknown))
+            .map(|x| (x.name.as_ref(), x.value.as_deref(), x.unknown))
             .collect();
         assert_eq!(
             names,

@@ -335,8 +335,8 @@ struct Jar {
 pub struct State {
     jars: Bounded<IpAddr, Jar>,
     per_jar: usize,
-    /// (client, host) already reported for cookies in cleartext.
-    cleartext: Bounded<(IpAddr, u64), ()>,
+    /// Clients already reported for cookies in cleartext.
+    cleartext: Bounded<IpAddr, ()>,
     /// Connections already told that their client's cookies did not come back.
     noted: Bounded<u64, ()>,
     pub dropped_cookies: u64,
@@ -390,10 +390,12 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Cook
     {
         return None;
     }
-    let secure_ctx = parts.https || super::util::trustworthy_host(host);
+    // A TLS-terminating proxy in front (X-Forwarded-Proto / Forwarded) means the browser's side
+    // was HTTPS: Secure cookies are set and sent there.
+    let secure_ctx = parts.https || c.q.forwarded_https() || super::util::trustworthy_host(host);
     let mut info = CookieInfo::default();
     if has_cookie || has_set {
-        let key = (c.client, super::util::key_of(&[host.as_bytes()]));
+        let key = c.client;
         if st.cleartext.get(&key).is_none() {
             if st.cleartext.insert(key, ()) {
                 out.push(Found::limit(
@@ -412,7 +414,7 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Cook
                 format!(
                     "{what} for {host} over cleartext HTTP: anyone on the path can read and \
                      replay them (RFC 6265bis §8.3, §8.6); use HTTPS and Secure cookies \
-                     (reported once per client and host; values are masked in every output)"
+                     (reported once per client; values are masked in every output)"
                 ),
             ));
         }

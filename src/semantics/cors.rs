@@ -211,6 +211,23 @@ fn safelisted_response_header(n: &str) -> bool {
     )
 }
 
+/// An `https://host` Origin on a plain-HTTP request for the same host: the page and the request
+/// were both on HTTPS and a TLS-terminating proxy forwards over HTTP (with `X-Forwarded-Proto:
+/// https` the proxy says so; without it the same host and the default HTTPS port are taken as
+/// the sign). Same scheme with another port stays cross-origin (`localhost:3000` →
+/// `localhost:8001`).
+fn tls_terminated_same_origin(origin: &str, site: &str, forwarded_https: bool) -> bool {
+    let (Some(o), Some(s)) = (
+        origin.strip_prefix("https://"),
+        site.strip_prefix("http://"),
+    ) else {
+        return false;
+    };
+    let (oh, op) = super::util::split_host_port(o);
+    let (sh, _) = super::util::split_host_port(s);
+    oh == sh && (op.is_none() || forwarded_https)
+}
+
 struct Preflight {
     txn: u64,
     method: String,
@@ -264,6 +281,7 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Cors
     let site = parts.origin(url);
     let origin = canonical_origin(&origin_raw);
     let same_origin = origin == site
+        || tls_terminated_same_origin(&origin, site, q.forwarded_https())
         || q.sec_fetch_site
             .is_some_and(|s| trim(s).eq_ignore_ascii_case(b"same-origin"));
     let websocket = q
@@ -779,6 +797,40 @@ mod tests {
         }
         assert!(token_list(std::iter::once(&b"GET, PUT"[..])).is_ok());
         assert!(token_list(std::iter::once(&b"GET PUT"[..])).is_err());
+    }
+
+    #[test]
+    fn fetch_origin_behind_a_tls_terminating_proxy() {
+        let cases = [
+            ("https://app.example", "http://app.example", false, true),
+            (
+                "https://app.example",
+                "http://app.example:8080",
+                false,
+                true,
+            ),
+            (
+                "https://app.example:8443",
+                "http://app.example",
+                false,
+                false,
+            ),
+            ("https://app.example:8443", "http://app.example", true, true),
+            ("https://other.example", "http://app.example", true, false),
+            (
+                "http://localhost:3000",
+                "http://localhost:8001",
+                false,
+                false,
+            ),
+        ];
+        for (o, site, xfp, want) in cases {
+            assert_eq!(
+                tls_terminated_same_origin(o, site, xfp),
+                want,
+                "{o} {site} {xfp}"
+            );
+        }
     }
 
     #[test]

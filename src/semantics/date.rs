@@ -4,6 +4,42 @@
 
 /// Seconds since the Unix epoch, or None when the value is not a date.
 pub fn parse(v: &[u8]) -> Option<i64> {
+    fixdate(v).or_else(|| lenient(v))
+}
+
+/// The common case, IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), read by position.
+fn fixdate(v: &[u8]) -> Option<i64> {
+    let v: &[u8; 29] = v.try_into().ok()?;
+    if v[3] != b','
+        || v[4] != b' '
+        || v[7] != b' '
+        || v[11] != b' '
+        || v[16] != b' '
+        || &v[25..] != b" GMT"
+        || v[19] != b':'
+        || v[22] != b':'
+    {
+        return None;
+    }
+    let n = |a: usize, len: usize| -> Option<u32> {
+        v[a..a + len].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (d, y, h, mi, s) = (n(5, 2)?, n(12, 4)?, n(17, 2)?, n(20, 2)?, n(23, 2)?);
+    let m = month_of(&v[8..11])?;
+    let y = i64::from(y);
+    if !(1..=31).contains(&d) || y < 1601 || h > 23 || mi > 59 || s > 59 || d > days_in_month(y, m)
+    {
+        return None;
+    }
+    Some(
+        days_from_civil(y, m, d) * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s),
+    )
+}
+
+/// RFC 6265bis §5.1.1, for every other form.
+fn lenient(v: &[u8]) -> Option<i64> {
     let mut time: Option<(u32, u32, u32)> = None;
     let mut day: Option<u32> = None;
     let mut month: Option<u32> = None;
@@ -156,6 +192,11 @@ mod tests {
         ];
         for (v, want) in cases {
             assert_eq!(parse(v.as_bytes()), *want, "{v}");
+            assert_eq!(
+                lenient(v.as_bytes()),
+                *want,
+                "{v}: the general algorithm agrees"
+            );
         }
     }
 }

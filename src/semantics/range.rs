@@ -557,6 +557,11 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Rang
                     .push("the parts were not inspected (no valid boundary)".into()),
             }
         }
+        206 if c.method == "HEAD" => {
+            info.outcome = "partial";
+            info.notes
+                .push("a 206 to HEAD: no content to check against Content-Range".into());
+        }
         206 => {
             info.outcome = "partial";
             let d = delivered(&resp.body);

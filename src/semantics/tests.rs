@@ -771,6 +771,32 @@ fn rfc6265bis_5_8_3_1_samesite_on_a_cross_site_browser_request() {
     assert!(why.iter().any(|w| w.starts_with("no SameSite")), "{why:?}");
 }
 
+#[test]
+fn rfc7239_behind_a_tls_terminating_proxy_secure_cookies_stay_and_the_origin_is_the_same() {
+    let mut lab = Lab::new();
+    let ids = lab.conn(
+        C,
+        S,
+        &[
+            (
+                &get("/", "X-Forwarded-Proto: https\r\n"),
+                &resp("200 OK", "Set-Cookie: s=1; Secure; HttpOnly\r\n", ""),
+            ),
+            (
+                "POST /api HTTP/1.1\r\nHost: example.com\r\nOrigin: https://example.com\r\nCookie: s=1\r\nContent-Length: 0\r\n\r\n",
+                &resp("200 OK", "", ""),
+            ),
+        ],
+    );
+    let set = &lab.sem(ids[0]).cookies.as_ref().unwrap().set;
+    assert!(set[0].stored && set[0].rejected.is_none());
+    assert!(
+        lab.sem(ids[1]).cors.is_none(),
+        "same origin behind the proxy"
+    );
+    assert!(!lab.has("cookie.rejected") && !lab.has("cors.origin-not-allowed"));
+}
+
 // ---- CORS ----------------------------------------------------------------------------------
 
 fn options(target: &str, origin: &str, method: &str, headers: &str) -> String {

@@ -154,6 +154,10 @@ pub struct ReqFacts<'a> {
     pub sec_fetch_mode: Option<&'a [u8]>,
     pub sec_fetch_storage_access: Option<&'a [u8]>,
     pub upgrade: Option<&'a [u8]>,
+    /// `X-Forwarded-Proto`, `Forwarded`: a TLS-terminating proxy in front says the client's
+    /// scheme.
+    pub x_forwarded_proto: Option<&'a [u8]>,
+    pub forwarded: Option<&'a [u8]>,
 }
 
 /// The response fields the semantics step reads, found in one pass.
@@ -222,10 +226,33 @@ impl<'a> ReqFacts<'a> {
                     f.sec_fetch_storage_access = f.sec_fetch_storage_access.or(Some(v))
                 }
                 b"upgrade" => f.upgrade = f.upgrade.or(Some(v)),
+                b"x-forwarded-proto" => f.x_forwarded_proto = f.x_forwarded_proto.or(Some(v)),
+                b"forwarded" => f.forwarded = f.forwarded.or(Some(v)),
                 _ => {}
             }
         }
         f
+    }
+
+    /// The proxy in front of this hop received the request over HTTPS (`X-Forwarded-Proto:
+    /// https`, `Forwarded: proto=https`, RFC 7239 §5.4).
+    pub fn forwarded_https(&self) -> bool {
+        let xfp = self.x_forwarded_proto.is_some_and(|v| {
+            list(v)
+                .next()
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"https"))
+        });
+        let fwd = self.forwarded.is_some_and(|v| {
+            list(v).next().is_some_and(|e| {
+                e.split(|&c| c == b';').any(|pair| {
+                    let pair = trim(pair);
+                    pair.len() == 11
+                        && pair[..6].eq_ignore_ascii_case(b"proto=")
+                        && pair[6..].eq_ignore_ascii_case(b"https")
+                })
+            })
+        });
+        xfp || fwd
     }
 }
 
@@ -347,8 +374,12 @@ pub fn unquote(v: &[u8]) -> String {
     text(v)
 }
 
+/// Wire bytes as text (U+FFFD for bytes that are not UTF-8).
 pub fn text(v: &[u8]) -> String {
-    String::from_utf8_lossy(v).into_owned()
+    match std::str::from_utf8(v) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(v).into_owned(),
+    }
 }
 
 /// A non-negative decimal number (delta-seconds, lengths); saturates at u64::MAX.
@@ -411,8 +442,16 @@ impl UrlParts {
 /// Appends `scheme://host[:port]` (lowercase, userinfo dropped, default port elided) to `out`;
 /// returns the host's range.
 fn push_origin(scheme: &str, authority: &str, out: &mut String) -> (usize, usize) {
-    let scheme = scheme.to_ascii_lowercase();
-    out.push_str(&scheme);
+    let s0 = out.len();
+    out.push_str(scheme);
+    if let Some(s) = out.get_mut(s0..) {
+        s.make_ascii_lowercase();
+    }
+    let default = match out.get(s0..).unwrap_or_default() {
+        "http" | "ws" => "80",
+        "https" | "wss" => "443",
+        _ => "",
+    };
     out.push_str("://");
     let auth = authority.rsplit('@').next().unwrap_or_default();
     let (host, port) = split_host_port(auth);
@@ -421,18 +460,14 @@ fn push_origin(scheme: &str, authority: &str, out: &mut String) -> (usize, usize
         out.push('[');
     }
     let h0 = out.len();
-    for c in host.chars() {
-        out.push(c.to_ascii_lowercase());
-    }
+    out.push_str(host);
     let h1 = out.len();
+    if let Some(h) = out.get_mut(h0..h1) {
+        h.make_ascii_lowercase();
+    }
     if v6 {
         out.push(']');
     }
-    let default = match scheme.as_str() {
-        "http" | "ws" => "80",
-        "https" | "wss" => "443",
-        _ => "",
-    };
     if let Some(p) = port
         && !p.is_empty()
         && p != default
@@ -498,17 +533,14 @@ pub fn request_url(
 ) -> Option<UrlParts> {
     out.clear();
     if target.starts_with('/') {
-        let host_s;
-        let auth: &str = match host.map(trim) {
-            Some(h) if !h.is_empty() => {
-                host_s = String::from_utf8_lossy(h);
-                &host_s
-            }
-            _ => {
-                host_s = server.to_string().into();
-                &host_s
-            }
+        let host_s: std::borrow::Cow<'_, str> = match host.map(trim) {
+            Some(h) if !h.is_empty() => match std::str::from_utf8(h) {
+                Ok(s) => s.into(),
+                Err(_) => String::from_utf8_lossy(h),
+            },
+            _ => server.to_string().into(),
         };
+        let auth: &str = &host_s;
         let host = push_origin("http", auth, out);
         let origin_end = out.len();
         let path = push_path_query(target, out);

@@ -52,12 +52,21 @@ pub fn mask_cookie_value(v: &[u8], out: &mut Vec<u8>) {
     if v.is_empty() {
         return;
     }
-    let text = String::from_utf8_lossy(v);
-    let chars = text.chars().count();
-    let keep: String = text.chars().take((chars / 2).min(MASK_KEEP)).collect();
-    let hidden = v.len().saturating_sub(keep.len());
-    out.extend_from_slice(keep.as_bytes());
-    out.extend_from_slice(format!("…({hidden} more bytes masked)").as_bytes());
+    // Characters are counted on the UTF-8 view (invalid bytes count one each, shown as U+FFFD).
+    let chars = match std::str::from_utf8(v) {
+        Ok(t) => t.chars().count(),
+        Err(_) => String::from_utf8_lossy(v).chars().count(),
+    };
+    let want = (chars / 2).min(MASK_KEEP);
+    let keep_len = match std::str::from_utf8(v) {
+        Ok(t) => t.char_indices().nth(want).map_or(t.len(), |(i, _)| i),
+        // Not UTF-8: keep ASCII only, so the output stays text.
+        Err(_) => v.iter().take(want).take_while(|c| c.is_ascii()).count(),
+    };
+    out.extend_from_slice(&v[..keep_len]);
+    out.extend_from_slice("…(".as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(v.len() - keep_len).as_bytes());
+    out.extend_from_slice(b" more bytes masked)");
 }
 
 /// `Cookie: a=1; b=2` with every value masked, names kept (RFC 6265bis §4.2.1).

@@ -327,16 +327,19 @@ fn etag_key(tag: &[u8]) -> u64 {
 /// Earlier validators per URL, the newest first.
 pub struct State {
     urls: Bounded<u64, [Option<Validator>; PER_URL]>,
+    /// Hosts already reported for storable responses with Set-Cookie.
+    once: Bounded<u64, ()>,
 }
 
 impl State {
-    pub fn new(cap: usize) -> Self {
+    pub fn new(cap: usize, once: usize) -> Self {
         State {
             urls: Bounded::new(cap),
+            once: Bounded::new(once),
         }
     }
     pub fn evicted(&self) -> u64 {
-        self.urls.evicted
+        self.urls.evicted + self.once.evicted
     }
 }
 
@@ -515,16 +518,27 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Cach
             && !names_field(rd, "private", "set-cookie")
             && lifetime.is_some_and(|l| l > 0)
         {
-            out.push(Found::new(
-                "cache.set-cookie-storable",
-                Side::Response,
-                format!(
-                    "a shared cache may store this response with its Set-Cookie for {} s ({source}) \
-                     and hand that cookie to other users (RFC 9111 §3, §7.3); add \
-                     Cache-Control: private or no-cache=\"Set-Cookie\"",
-                    lifetime.unwrap_or(0)
-                ),
-            ));
+            let host = match (c.url_str(), c.url_parts()) {
+                (Some(u), Some(p)) => p.host(u),
+                _ => "",
+            };
+            let k = key_of(&[b"cache.set-cookie-storable", host.as_bytes()]);
+            if st.once.get(&k).is_none() {
+                if st.once.insert(k, ()) {
+                    out.push(Found::limit("cache.state-limit", "hosts already reported"));
+                }
+                out.push(Found::new(
+                    "cache.set-cookie-storable",
+                    Side::Response,
+                    format!(
+                        "a shared cache may store this response of {host} with its Set-Cookie for \
+                         {} s ({source}) and hand that cookie to other users (RFC 9111 §3, \
+                         §7.3); add Cache-Control: private or no-cache=\"Set-Cookie\" (reported \
+                         once per host)",
+                        lifetime.unwrap_or(0)
+                    ),
+                ));
+            }
         }
     }
     // Request side.

@@ -335,8 +335,8 @@ struct Jar {
 pub struct State {
     jars: Bounded<IpAddr, Jar>,
     per_jar: usize,
-    /// Clients already reported for cookies in cleartext.
-    cleartext: Bounded<IpAddr, ()>,
+    /// Findings already raised: cleartext per host, the others per host, cookie and code.
+    once: Bounded<u64, ()>,
     /// Connections already told that their client's cookies did not come back.
     noted: Bounded<u64, ()>,
     pub dropped_cookies: u64,
@@ -347,16 +347,23 @@ impl State {
         State {
             jars: Bounded::new(jars),
             per_jar: per_jar.max(1),
-            cleartext: Bounded::new(once),
+            once: Bounded::new(once),
             noted: Bounded::new(once),
             dropped_cookies: 0,
         }
     }
+    /// Per-connection notes end with their connection.
+    pub fn connection_closed(&mut self, id: u64) {
+        if !self.noted.is_empty() {
+            self.noted.remove(&id);
+        }
+    }
+
     pub fn evicted(&self) -> (u64, u64, u64) {
         (
             self.jars.evicted,
             self.dropped_cookies,
-            self.cleartext.evicted,
+            self.once.evicted + self.noted.evicted,
         )
     }
 }
@@ -394,30 +401,22 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Cook
     // was HTTPS: Secure cookies are set and sent there.
     let secure_ctx = parts.https || c.q.forwarded_https() || super::util::trustworthy_host(host);
     let mut info = CookieInfo::default();
-    if has_cookie || has_set {
-        let key = c.client;
-        if st.cleartext.get(&key).is_none() {
-            if st.cleartext.insert(key, ()) {
-                out.push(Found::limit(
-                    "cookie.state-limit",
-                    "clients reported for cleartext cookies",
-                ));
-            }
-            let (side, what) = if has_cookie {
-                (Side::Request, "the client sent cookies")
-            } else {
-                (Side::Response, "the server set cookies")
-            };
-            out.push(Found::new(
-                "cookie.cleartext",
-                side,
-                format!(
-                    "{what} for {host} over cleartext HTTP: anyone on the path can read and \
-                     replay them (RFC 6265bis §8.3, §8.6); use HTTPS and Secure cookies \
-                     (reported once per client; values are masked in every output)"
-                ),
-            ));
-        }
+    if (has_cookie || has_set) && first(&mut st.once, &[b"cookie.cleartext", host.as_bytes()], out)
+    {
+        let (side, what) = if has_cookie {
+            (Side::Request, "the client sent cookies")
+        } else {
+            (Side::Response, "the server set cookies")
+        };
+        out.push(Found::new(
+            "cookie.cleartext",
+            side,
+            format!(
+                "{what} for {host} over cleartext HTTP: anyone on the path can read and replay \
+                 them (RFC 6265bis §8.3, §8.6); use HTTPS and Secure cookies (reported once per \
+                 host; values are masked in every output)"
+            ),
+        ));
     }
     // The request side first: what came back of what was stored before this exchange.
     if c.req.is_some() {
@@ -443,11 +442,20 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Cook
             };
             let mut p = parse_attributes(&sc, path, now);
             if let Some((code, why)) = rejection(&p, host, secure_ctx) {
-                out.push(Found::new(
-                    code,
-                    Side::Response,
-                    format!("Set-Cookie {}: {why}", p.info.name),
-                ));
+                if first(
+                    &mut st.once,
+                    &[code.as_bytes(), host.as_bytes(), sc.name],
+                    out,
+                ) {
+                    out.push(Found::new(
+                        code,
+                        Side::Response,
+                        format!(
+                            "Set-Cookie {} for {host}: {why} (reported once per host and cookie)",
+                            p.info.name
+                        ),
+                    ));
+                }
                 p.info.rejected = Some(why.clone());
                 jar.rejected
                     .retain(|r| !(r.name == p.info.name && r.host == host));
@@ -489,14 +497,21 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Cook
                         set_by: c.t.id,
                     });
                     p.info.stored = true;
-                    if session_like(&p.info.name) && !p.info.http_only {
+                    if session_like(&p.info.name)
+                        && !p.info.http_only
+                        && first(
+                            &mut st.once,
+                            &[b"cookie.session-without-httponly", host.as_bytes(), sc.name],
+                            out,
+                        )
+                    {
                         out.push(Found::new(
                             "cookie.session-without-httponly",
                             Side::Response,
                             format!(
-                                "Set-Cookie {} looks like a session cookie but has no HttpOnly: \
-                                 any script on the page (an XSS) can read it (RFC 6265bis §8.5); \
-                                 add HttpOnly",
+                                "Set-Cookie {} for {host} looks like a session cookie but has no \
+                                 HttpOnly: any script on the page (an XSS) can read it (RFC \
+                                 6265bis §8.5); add HttpOnly (reported once per host and cookie)",
                                 p.info.name
                             ),
                         ));
@@ -516,6 +531,21 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Cook
         return None;
     }
     Some(info)
+}
+
+/// Whether a finding with this key is new (and remembers it).
+fn first(once: &mut Bounded<u64, ()>, parts: &[&[u8]], out: &mut Vec<Found>) -> bool {
+    let k = super::util::key_of(parts);
+    if once.get(&k).is_some() {
+        return false;
+    }
+    if once.insert(k, ()) {
+        out.push(Found::limit(
+            "cookie.state-limit",
+            "cookie findings already raised",
+        ));
+    }
+    true
 }
 
 fn request_side(

@@ -16,6 +16,8 @@ const PREFIXES: &[&[u8]] = &[
     b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
     b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    b"HTTP/1.1 206 Partial Content\r\nContent-Type: multipart/byteranges; boundary=b\r\nContent-Length: 60\r\n\r\n--b\r\nContent-Range: bytes 0-1/9\r\n\r\n",
+    b"GET /a HTTP/1.1\r\nHost: h\r\nOrigin: http://o\r\nCookie: a=b\r\nRange: bytes=0-\r\nIf-None-Match: \"x\"\r\n",
     b"\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x03\x03",
     b"\x05\x01\x00",
     b"\x05\x00",
@@ -37,7 +39,8 @@ proptest! {
         cfg.http.preview = 64;
         cfg.ws.frames = true;
         let mut e = Engine::with_analyzer(EngineConfig::default(), App::new(cfg));
-        let mut out: Vec<Record> = Vec::new();
+        // Through the semantics step too, as `hopscope report` runs it.
+        let mut out = hopscope::semantics::SemanticsSink::new(Vec::<Record>::new());
         let (mut sc, mut ss) = (1000u32, 5000u32);
         let mut s = Script::new();
         s.push(tcp4(C, S, SYN, 999, 0, b""));

@@ -578,7 +578,7 @@ fn request_side(
                     continue;
                 }
                 let name = text(n);
-                let set_by = jar.and_then(|j| {
+                let mut set_by = jar.and_then(|j| {
                     j.cookies
                         .iter()
                         .filter(|s| s.name == name)
@@ -587,6 +587,21 @@ fn request_side(
                         .or_else(|| j.cookies.iter().rev().find(|s| s.name == name))
                         .map(|s| s.set_by)
                 });
+                if set_by.is_none()
+                    && let Some(r) = jar
+                        .and_then(|j| j.rejected.iter().find(|r| r.name == name && r.host == host))
+                {
+                    // A client that kept what browsers refuse (curl ignores SameSite, for one).
+                    set_by = Some(r.set_by);
+                    info.notes.push(
+                        format!(
+                            "{name} came back although browsers refuse it ({}): this client is \
+                             not a browser, or not a strict one",
+                            r.reason
+                        )
+                        .into(),
+                    );
+                }
                 info.sent.push(SentCookie {
                     name,
                     value: text(v),

@@ -389,8 +389,17 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Cors
                 )),
                 (Ok(m), Ok(h)) => reasons.extend(preflight_check(resp.status, m, h, &rm, &rh, false)),
             }
-            // Would a credentialed request pass this preflight's CORS check too?
+            // Would a credentialed request pass this preflight's CORS check too? The preflight
+            // itself never says (it carries no credentials).
             let credentials_ok = cors_check(&acao, r.acac, &origin_raw, true).is_none();
+            if reasons.is_empty() && !credentials_ok && r.acac.is_some() {
+                info.notes.push(
+                    "allowed for a request without credentials; a fetch with credentials: \
+                     'include' also needs the exact origin and Access-Control-Allow-Credentials: \
+                     true on this preflight, else the browser blocks it here"
+                        .into(),
+                );
+            }
             let max_age = r
                 .acma
                 .and_then(super::util::number)

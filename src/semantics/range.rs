@@ -388,14 +388,14 @@ fn covered(pieces: &[Piece]) -> u64 {
         match cur {
             Some((ca, cb)) if a <= cb.saturating_add(1) => cur = Some((ca, cb.max(b))),
             Some((ca, cb)) => {
-                total += cb - ca + 1;
+                total = total.saturating_add((cb - ca).saturating_add(1));
                 cur = Some((a, b));
             }
             None => cur = Some((a, b)),
         }
     }
     if let Some((a, b)) = cur {
-        total += b - a + 1;
+        total = total.saturating_add((b - a).saturating_add(1));
     }
     total
 }
@@ -497,7 +497,7 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Rang
                                 ..
                             }) => {
                                 let (_, overlaps) = requested(&info.ranges, complete_length, f, l);
-                                let len_ok = p.length == l - f + 1;
+                                let len_ok = p.length == (l - f).saturating_add(1);
                                 if !len_ok {
                                     out.push(Found::new(
                                         "range.length-mismatch",
@@ -505,7 +505,7 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Rang
                                         format!(
                                             "a multipart/byteranges part says Content-Range {} ({} bytes) but carries {} bytes (RFC 9110 §14.6): the client assembles corrupt data",
                                             p.content_range.as_deref().unwrap_or_default(),
-                                            l - f + 1,
+                                            (l - f).saturating_add(1),
                                             p.length
                                         ),
                                     ));
@@ -582,7 +582,7 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Rang
                     complete_length,
                     ..
                 }) => {
-                    let want = l - f + 1;
+                    let want = (l - f).saturating_add(1);
                     info.expected_bytes = Some(want);
                     let complete_body = resp.body.state == BodyState::Complete;
                     let len_ok = d == want;

@@ -769,6 +769,19 @@ fn rfc6265bis_5_8_3_1_samesite_on_a_cross_site_browser_request() {
     let why: Vec<&str> = ck.not_sent.iter().map(|n| n.reason.as_ref()).collect();
     assert!(why.iter().any(|w| w.starts_with("SameSite=Lax")), "{why:?}");
     assert!(why.iter().any(|w| w.starts_with("no SameSite")), "{why:?}");
+    // A client that keeps what browsers refuse (curl ignores SameSite and Secure rules).
+    let ids = lab.conn(
+        C,
+        S,
+        &[(&get("/", "Cookie: none=1\r\n"), &resp("200 OK", "", ""))],
+    );
+    let ck = lab.sem(ids[0]).cookies.as_ref().unwrap();
+    assert!(ck.sent[0].set_by.is_some());
+    assert!(
+        ck.notes.iter().any(|n| n.contains("browsers refuse")),
+        "{:?}",
+        ck.notes
+    );
 }
 
 #[test]
@@ -1215,4 +1228,158 @@ fn severities_of_every_code() {
     assert_eq!(severity("range.length-mismatch"), Severity::Error);
     assert_eq!(severity("cors.header-not-allowed"), Severity::Warning);
     assert_eq!(severity("cache.vary-star"), Severity::Info);
+}
+
+// ---- never panics --------------------------------------------------------------------------
+
+mod arbitrary {
+    use super::*;
+    use proptest::prelude::*;
+
+    const REQ_FIELDS: &[&str] = &[
+        "Cookie",
+        "Cache-Control",
+        "Pragma",
+        "If-None-Match",
+        "If-Modified-Since",
+        "If-Range",
+        "Range",
+        "Origin",
+        "Access-Control-Request-Method",
+        "Access-Control-Request-Headers",
+        "Authorization",
+        "Proxy-Authorization",
+        "Sec-Fetch-Site",
+        "Sec-Fetch-Mode",
+        "X-Forwarded-Proto",
+        "Forwarded",
+    ];
+    const RESP_FIELDS: &[&str] = &[
+        "Set-Cookie",
+        "Cache-Control",
+        "Expires",
+        "Age",
+        "Date",
+        "ETag",
+        "Last-Modified",
+        "Vary",
+        "Content-Range",
+        "Content-Type",
+        "Location",
+        "WWW-Authenticate",
+        "Proxy-Authenticate",
+        "Access-Control-Allow-Origin",
+        "Access-Control-Allow-Credentials",
+        "Access-Control-Allow-Methods",
+        "Access-Control-Allow-Headers",
+        "Access-Control-Expose-Headers",
+        "Access-Control-Max-Age",
+    ];
+    const STATUSES: &[&str] = &[
+        "200 OK",
+        "206 Partial Content",
+        "304 Not Modified",
+        "302 Found",
+        "401 Unauthorized",
+        "407 Proxy Authentication Required",
+        "416 Range Not Satisfiable",
+        "204 No Content",
+        "101 Switching Protocols",
+    ];
+    const METHODS: &[&str] = &["GET", "HEAD", "POST", "OPTIONS", "PUT"];
+    /// Value pieces that reach the parsers' corners.
+    const PIECES: &[&str] = &[
+        "bytes=",
+        "0-",
+        "-5",
+        "18446744073709551615",
+        "99999999999999999999",
+        ",",
+        ";",
+        "=",
+        "\"",
+        "W/\"x\"",
+        "*",
+        "max-age=",
+        "no-store",
+        "private",
+        "public",
+        "Secure",
+        "HttpOnly",
+        "SameSite=None",
+        "Domain=.",
+        "Path=",
+        "__Host-",
+        "__Secure-",
+        "Max-Age=-1",
+        "Expires=",
+        "Sun, 06 Nov 1994 08:49:37 GMT",
+        "bytes */",
+        "bytes 5-",
+        "/",
+        "..",
+        "?",
+        "#",
+        "//",
+        "http://",
+        "https://a",
+        "[::1]",
+        ":",
+        "@",
+        "Basic",
+        " realm=",
+        "Negotiate ",
+        "…(",
+        " more bytes masked)",
+        "multipart/byteranges; boundary=",
+        "é",
+        "\t",
+        " ",
+    ];
+
+    fn value() -> impl Strategy<Value = String> {
+        proptest::collection::vec(0..PIECES.len(), 0..8)
+            .prop_map(|v| v.into_iter().map(|i| PIECES[i]).collect::<String>())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn arbitrary_semantic_fields_never_panic(
+            exchanges in proptest::collection::vec(
+                (
+                    0..METHODS.len(),
+                    0..STATUSES.len(),
+                    proptest::collection::vec((0..REQ_FIELDS.len(), value()), 0..6),
+                    proptest::collection::vec((0..RESP_FIELDS.len(), value()), 0..6),
+                    value(),
+                ),
+                1..6,
+            ),
+        ) {
+            let mut lab = Lab::with(SemanticsConfig { validators: 2, range_objects: 2, cookie_jars: 2, cookies_per_jar: 2, preflights: 2, websocket_servers: 2, challenges: 2, redirects: 2, once: 2 });
+            let pairs: Vec<(String, String)> = exchanges
+                .iter()
+                .map(|(m, st, q, r, body)| {
+                    let mut req = format!("{} /{} HTTP/1.1\r\nHost: h.example\r\n", METHODS[*m], body.replace([' ', '\t', '\r', '\n'], ""));
+                    for (f, v) in q {
+                        req.push_str(&format!("{}: {}\r\n", REQ_FIELDS[*f], v));
+                    }
+                    req.push_str("\r\n");
+                    let mut resp = format!("HTTP/1.1 {}\r\n", STATUSES[*st]);
+                    for (f, v) in r {
+                        resp.push_str(&format!("{}: {}\r\n", RESP_FIELDS[*f], v));
+                    }
+                    resp.push_str(&format!("Content-Length: {}\r\n\r\n{}", body.len(), body));
+                    (req, resp)
+                })
+                .collect();
+            let refs: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            lab.conn(C, S, &refs);
+            lab.conn(C, S, &refs);
+            prop_assert!(!lab.ids().is_empty());
+            // Everything serializes.
+            prop_assert!(serde_json::to_string(&lab.sink.inner).is_ok());
+        }
+    }
 }

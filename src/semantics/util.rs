@@ -409,7 +409,7 @@ pub fn unmasked_len(v: &[u8]) -> usize {
             .and_then(|r| r.strip_suffix(" more bytes masked)"))
             .and_then(|n| n.parse::<usize>().ok())
     {
-        return keep.len() + n;
+        return keep.len().saturating_add(n);
     }
     v.len()
 }

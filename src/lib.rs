@@ -20,3 +20,4 @@ pub mod model;
 pub mod reassembly;
 pub mod report;
 pub mod run;
+pub mod semantics;

@@ -1,6 +1,6 @@
 //! Arbitrary traffic through the whole pipeline with every analyzer on never panics and keeps
 //! the buffers balanced. Payloads are biased towards the protocols' first bytes (HTTP, TLS,
-//! SOCKS, WebSocket frames, the HTTP/2 preface and frames, h2c upgrades) so the analyzers, not
+//! SOCKS, WebSocket frames, ranges and cookies, the HTTP/2 preface and frames, h2c upgrades) so the analyzers, not
 //! only the probe, see hostile input.
 
 mod common;
@@ -17,6 +17,8 @@ const PREFIXES: &[&[u8]] = &[
     b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
     b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n",
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    b"HTTP/1.1 206 Partial Content\r\nContent-Type: multipart/byteranges; boundary=b\r\nContent-Length: 60\r\n\r\n--b\r\nContent-Range: bytes 0-1/9\r\n\r\n",
+    b"GET /a HTTP/1.1\r\nHost: h\r\nOrigin: http://o\r\nCookie: a=b\r\nRange: bytes=0-\r\nIf-None-Match: \"x\"\r\n",
     b"\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x03\x03",
     b"\x05\x01\x00",
     b"\x05\x00",
@@ -34,7 +36,7 @@ const PREFIXES: &[&[u8]] = &[
 ];
 
 /// Index of the bare client preface in [`PREFIXES`].
-const PREFACE: usize = 9;
+const PREFACE: usize = 11;
 
 type Op = (u8, usize, Vec<u8>, u32, u8);
 
@@ -45,7 +47,8 @@ fn run(ops: Vec<Op>) -> (Vec<Record>, usize) {
     cfg.http.preview = 64;
     cfg.ws.frames = true;
     let mut e = Engine::with_analyzer(EngineConfig::default(), App::new(cfg));
-    let mut out: Vec<Record> = Vec::new();
+    // Through the semantics step too, as `hopscope report` runs it.
+    let mut out = hopscope::semantics::SemanticsSink::new(Vec::<Record>::new());
     let (mut sc, mut ss) = (1000u32, 5000u32);
     let mut s = Script::new();
     s.push(tcp4(C, S, SYN, 999, 0, b""));
@@ -85,7 +88,7 @@ fn run(ops: Vec<Op>) -> (Vec<Record>, usize) {
     }
     let _ = e.finish(&mut out);
     let _ = (LinkType::ETHERNET, Timestamp::ZERO);
-    (out, e.buffered_bytes())
+    (out.into_inner(), e.buffered_bytes())
 }
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {

@@ -18,8 +18,21 @@ fn source_codes() -> Vec<String> {
                 let text = fs::read_to_string(&p).unwrap_or_default();
                 for part in text.split('"').skip(1).step_by(2) {
                     let is_code = [
-                        "capture.", "decode.", "tcp.", "http.", "ws.", "tls.", "socks.", "proxy.",
+                        "capture.",
+                        "decode.",
+                        "tcp.",
+                        "http.",
+                        "ws.",
+                        "tls.",
+                        "socks.",
+                        "proxy.",
                         "h2.",
+                        "cache.",
+                        "range.",
+                        "cookie.",
+                        "cors.",
+                        "auth.",
+                        "redirect.",
                     ]
                     .iter()
                     .any(|pre| part.starts_with(pre))
@@ -68,6 +81,23 @@ fn every_finding_code_is_documented_and_every_documented_code_exists() {
         "not in docs/findings.md: {undocumented:?}"
     );
     assert!(stale.is_empty(), "documented but never raised: {stale:?}");
+}
+
+#[test]
+fn semantics_severities_match_the_docs() {
+    let mut n = 0;
+    for (code, sev) in documented() {
+        let semantic = ["cache.", "range.", "cookie.", "cors.", "auth.", "redirect."]
+            .iter()
+            .any(|p| code.starts_with(p));
+        if !semantic {
+            continue;
+        }
+        n += 1;
+        let got = format!("{:?}", hopscope::semantics::severity(&code)).to_lowercase();
+        assert_eq!(&got, &sev, "{code}");
+    }
+    assert!(n >= 30, "only {n} semantics codes documented");
 }
 
 #[test]

@@ -277,9 +277,28 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
         ],
     ),
     ("http-proxy-auth.pcap", &["http.cleartext-credentials"]),
+    // The semantics step's warnings, each the sample's recorded purpose (samples/README.md):
+    // cookies set and sent over plain HTTP (cookie.cleartext), the sessionid without HttpOnly,
+    // the __Host-bad cookie with a Domain that curl rejected, the /loop redirect loop that
+    // curl's --max-redirs stopped, the preflight that does not allow DELETE and the
+    // credentialed GET answered with `*` (both "blocked" in the sample's facts).
     (
         "http-cookies-auth-redirect.pcap",
-        &["http.cleartext-credentials"],
+        &[
+            "cookie.cleartext",
+            "cookie.host-prefix-with-domain",
+            "cookie.session-without-httponly",
+            "cors.method-not-allowed",
+            "cors.wildcard-with-credentials",
+            "http.cleartext-credentials",
+            "redirect.loop",
+        ],
+    ),
+    // What headless Chromium blocked: the preflight without X-Hopscope in
+    // Access-Control-Allow-Headers, and the credentialed fetch answered with `*`.
+    (
+        "browser-cors.pcap",
+        &["cors.header-not-allowed", "cors.wildcard-with-credentials"],
     ),
     ("tcp-overlap-conflict.pcap", &["tcp.overlap-conflict"]),
     ("websocket-nginx-broken.pcap", &["ws.upgrade-refused"]),

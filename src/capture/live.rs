@@ -435,8 +435,11 @@ pub fn run(args: &LiveArgs) -> Outcome {
             return Outcome::Failed;
         }
     };
-    let mut base = report::writer_with(args.output.format, out, true);
-    let mut hops = crate::hops::HopSink::new(base.as_mut());
+    // Proxy legs are correlated, then the semantics step runs, between the engine and the
+    // report writer.
+    let mut base =
+        crate::semantics::SemanticsSink::new(report::writer_with(args.output.format, out, true));
+    let mut hops = crate::hops::HopSink::new(&mut base);
     let writer: &mut dyn ReportWriter = &mut hops;
     // Progress shares the terminal with the report only when the report goes elsewhere.
     let mut progress = Progress::new(

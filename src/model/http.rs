@@ -277,6 +277,10 @@ pub struct BodyRecord {
     pub preview_b64: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub preview_truncated: bool,
+    /// `multipart/byteranges` responses: the parts found while the body streamed by (read by
+    /// the semantics step, which reports them under `semantics.range.parts`).
+    #[serde(skip)]
+    pub byteranges: Option<Box<super::semantics::MultipartParts>>,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -440,6 +444,10 @@ pub struct TransactionRecord {
     /// Codes of the findings raised on this transaction (details in `findings[]`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<&'static str>,
+    /// Caching, ranges, cookies, CORS, authentication, redirects (the semantics step after
+    /// the HTTP analyzer; absent when none applies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semantics: Option<Box<super::semantics::HttpSemantics>>,
 }
 
 /// Counters reported in the capture summary.

@@ -572,7 +572,14 @@ impl RecordSink for TextWriter {
                     .as_ref()
                     .map_or("none".to_string(), |r| format!("{}xx", r.status / 100));
                 *self.by_status.entry(class).or_default() += 1;
-                self.transactions.push(t.id, transaction_line(t).as_bytes())
+                let mut line = transaction_line(t);
+                if let Some(sem) = &t.semantics {
+                    for l in super::semantics_text::lines(sem) {
+                        line.push('\n');
+                        line.push_str(&l);
+                    }
+                }
+                self.transactions.push(t.id, line.as_bytes())
             }
             Record::WebSocket(x) => self.websockets.push(x.id, websocket_line(x).as_bytes()),
             Record::WsMessage(m) => self.ws_messages.push(

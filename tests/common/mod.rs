@@ -315,11 +315,13 @@ impl AppRun {
 pub fn run_app(path: &Path, cfg: hopscope::analyzers::AppConfig) -> AppRun {
     let mut src = FileSource::open(path).expect("open capture");
     let mut e = Engine::with_analyzer(EngineConfig::default(), hopscope::analyzers::App::new(cfg));
-    let mut out: Vec<Record> = Vec::new();
+    // As `hopscope report` runs it: the semantics step between the engine and the records.
+    let mut sink = hopscope::semantics::SemanticsSink::new(Vec::<Record>::new());
+    let out = &mut sink;
     let mut error = None;
     loop {
         match src.next_packet() {
-            Ok(Some(p)) => e.handle_packet(&p, &mut out),
+            Ok(Some(p)) => e.handle_packet(&p, out),
             Ok(None) => break,
             Err(x) => {
                 error = Some(x.to_string());
@@ -327,13 +329,14 @@ pub fn run_app(path: &Path, cfg: hopscope::analyzers::AppConfig) -> AppRun {
             }
         }
     }
-    let summary = e.finish(&mut out);
+    let mut summary = e.finish(out);
     assert_eq!(
         e.buffered_bytes(),
         0,
         "reassembly buffers returned at the end"
     );
-    app_run(summary, out, error)
+    summary.semantics = Some(sink.stats());
+    app_run(summary, sink.into_inner(), error)
 }
 
 /// Runs the engine with [`hopscope::analyzers::App`] (default settings) over in-memory packets.

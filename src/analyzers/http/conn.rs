@@ -113,6 +113,8 @@ struct BodyRun {
     content: Option<ContentDecoder>,
     codings: Vec<String>,
     preview: Option<Preview>,
+    /// multipart/byteranges responses: their parts, found as the body streams by.
+    byteranges: Option<Box<crate::semantics::range::MultipartScanner>>,
     /// The message follows (or contains) a capture gap.
     partial: bool,
 }
@@ -847,6 +849,7 @@ impl HttpConn {
                 timing: Timing::default(),
                 switched_to: None,
                 findings: Vec::new(),
+                semantics: None,
             }),
             request_done: false,
             method: None,
@@ -1075,6 +1078,13 @@ impl HttpConn {
             return;
         }
         self.begin_body(1, framing, &h, body_off, after_gap, em);
+        if status == 206
+            && let Phase::Body(run) = &mut self.sides[1].phase
+            && let Some(ct) = h.value("content-type")
+        {
+            run.byteranges =
+                crate::semantics::range::MultipartScanner::for_content_type(ct).map(Box::new);
+        }
     }
 
     fn response_09(&mut self, mark: Mark, em: &mut Em<'_>) {
@@ -1107,6 +1117,7 @@ impl HttpConn {
             content: None,
             codings: Vec::new(),
             preview: (em.sh.cfg.preview > 0).then(|| Preview::new(em.sh.cfg.preview)),
+            byteranges: None,
             partial: false,
         });
         self.sides[1].phase = Phase::Body(run);
@@ -1251,6 +1262,7 @@ impl HttpConn {
             content,
             codings,
             preview,
+            byteranges: None,
             partial: after_gap,
         });
         if run.dec.is_done() {
@@ -1268,6 +1280,7 @@ impl HttpConn {
             dec,
             content,
             preview,
+            byteranges,
             ..
         } = &mut **run;
         let used = dec.feed(rest, &mut |ev| {
@@ -1277,10 +1290,16 @@ impl HttpConn {
                         if let Some(p) = preview.as_mut() {
                             p.push(o);
                         }
+                        if let Some(s) = byteranges.as_mut() {
+                            s.feed(o);
+                        }
                     }),
                     None => {
                         if let Some(p) = preview.as_mut() {
                             p.push(b);
+                        }
+                        if let Some(s) = byteranges.as_mut() {
+                            s.feed(b);
                         }
                     }
                 }
@@ -1303,9 +1322,13 @@ impl HttpConn {
         let mut content_out = None;
         if let Some(c) = run.content.as_mut() {
             let preview = &mut run.preview;
+            let byteranges = &mut run.byteranges;
             c.finish(&mut |o| {
                 if let Some(p) = preview.as_mut() {
                     p.push(o);
+                }
+                if let Some(s) = byteranges.as_mut() {
+                    s.feed(o);
                 }
             });
             content_out = Some((c.output_len(), c.outcome(), c.deflate_variant()));
@@ -1471,6 +1494,9 @@ impl HttpConn {
                     }
                 }
                 b.preview_truncated = p.is_truncated();
+            }
+            if let Some(s) = run.byteranges.take() {
+                b.byteranges = Some(Box::new(s.finish()));
             }
         }
         for (code, m) in findings {
@@ -1642,6 +1668,7 @@ fn empty_body_bare() -> BodyRecord {
         preview: None,
         preview_b64: None,
         preview_truncated: false,
+        byteranges: None,
     }
 }
 

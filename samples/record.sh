@@ -6,7 +6,7 @@
 #
 # Needs root (network namespaces, tcpdump) and: tcpdump, tshark, capinfos, mergecap, nginx,
 # curl, iproute2, python3 with `websockets`, `brotli` and `h2` (pip install websockets brotli h2),
-# tinyproxy, microsocks, openssl, chromium (browser_cors only), haproxy (websocket_haproxy) and
+# tinyproxy, microsocks, openssl, chromium (browser_cors and websocket_browser), haproxy (websocket_haproxy) and
 # apache2 (websocket_apache_broken; Debian's, run with its own config from the work dir).
 # websocket_socks5 and websocket_connect_tinyproxy use microsocks 1.0.3 and tinyproxy 1.11.
 #
@@ -1991,6 +1991,56 @@ PYEOF
     scenario_cleanup
 }
 
+# A real browser as the WebSocket client: headless Chromium loads a page from
+# tools/ws_browser_lab.py whose script talks permessage-deflate to a websockets 17 server
+# (short text, non-ASCII text, 4 KiB binary, a 1,000,000-byte text), the server echoes each
+# and closes first with 4001; then a second WebSocket to a server that refuses the page's
+# Origin (403). lo has MTU 1500 and no GSO, so the big messages are ~100 real TCP segments
+# each way (as on Ethernet) instead of a few 64 KiB loopback super-packets.
+scenario_websocket_browser() {
+    log "headless chromium WebSocket client (permessage-deflate, 1 MB message, server close 4001, Origin refused)"
+    local ns=$NSP-wsbrowser d=$WORK/wsbrowser
+    ns_new wsbrowser
+    ip -n "$ns" link set lo mtu 1500 gso_max_size 1500 gso_max_segs 1
+    mkdir -p "$d/profile"
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/ws_browser_lab.py" --page 127.0.0.1:8790 \
+        --ws 127.0.0.1:8791 --refuse 127.0.0.1:8792 --log "$d/srv"
+    wait_for "ws_browser_lab page" listening "$ns" 8790
+    wait_for "ws_browser_lab ws" listening "$ns" 8791
+    wait_for "ws_browser_lab refuse" listening "$ns" 8792
+    tcpdump_start "$ns" "$CAP/websocket-browser.pcap" -i lo "tcp port 8790 or tcp port 8791 or tcp port 8792"
+    # no --virtual-time-budget: it does not wait for WebSocket traffic; the page's document
+    # stays loading until the page has POSTed its log, and --dump-dom waits for the load event
+    ip netns exec "$ns" timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$d/profile" \
+        --enable-logging=stderr --v=0 --dump-dom http://127.0.0.1:8790/page.html \
+        >"$d/dom.html" 2>"$d/chromium.log"
+    wait_for "the WebSocket server's close" grep -q connection_lost "$d/srv.ws.1.wslog"
+    tcpdump_stop_all
+    chromium --version >"$d/version.txt" 2>/dev/null
+    "$PY" "$TOOLS/ws_browser_facts.py" --log "$d/srv" --dom "$d/dom.html" --browser "$d/version.txt" \
+        --ws 127.0.0.1:8791 --refuse 127.0.0.1:8792 --out "$d/details.json"
+    local f base peer server streams=() txs=() args
+    for f in "$d"/srv.*.peer; do
+        base=${f%.peer}
+        [ -s "$base.sent" ] || continue   # a connection Chromium opened but never used
+        peer=$(tr -d '\n' <"$f")
+        case $(basename "$base" | cut -d. -f2) in
+            page) server=127.0.0.1:8790; args=() ;;
+            ws) server=127.0.0.1:8791; args=(--allow-trailing) ;;
+            refuse) server=127.0.0.1:8792; args=() ;;
+        esac
+        tx_log "$base" "$peer" "$server" ws_browser_lab.py-log --headers "${args[@]}"
+        streams+=(--stream "$peer $server $base ws_browser_lab.py-log")
+        txs+=(--transactions "$base.tx.json")
+    done
+    fact --file websocket-browser.pcap --software "Chromium $(cut -d' ' -f2 "$d/version.txt") headless (--dump-dom) as the WebSocket client -> Python websockets 17.4 servers and an http.server page (tools/ws_browser_lab.py), tcpdump -i lo (MTU 1500, no GSO)" \
+        --shows "a page from http://127.0.0.1:8790 whose script opens ws://127.0.0.1:8791/echo; Chromium offers permessage-deflate; client_max_window_bits and the server agrees (window bits 12 both ways); the page sends a 19-byte text, a 32-byte non-ASCII text, a 4096-byte ArrayBuffer and a 1,000,000-byte text (Chromium compresses it into 3 frames: a text frame and 2 continuations); the server echoes each in one compressed frame (the big one with a 64-bit length) and then closes first with 4001 'done by server', which Chromium echoes; then the page opens ws://127.0.0.1:8792/refused, whose server accepts only Origin http://allowed.hopscope.invalid and answers the upgrade 403 (the page sees error + close 1006, wasClean false). The page's own log (message types, byte lengths, sha256 via crypto.subtle, close events) is in details.page_log" \
+        "${streams[@]}" "${txs[@]}" --note-file "$d/details.json" \
+        --note "Chromium's client ports are ephemeral (they change between runs) and so are its deflate frame boundaries; every connection's bytes come from the servers' own logs; the client's frames are split from the bytes the WebSocket server read, the server's frames are its transport writes; every message was inflated and matched (type, bytes, sha256) against the page's log and the server library's"
+    scenario_cleanup
+}
+
 # ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
@@ -2040,7 +2090,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect
      browser_cors
      websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix websocket_haproxy websocket_apache_broken
-     http_proxy_chain http_proxy_leak websocket_socks5 websocket_connect_tinyproxy)
+     http_proxy_chain http_proxy_leak websocket_socks5 websocket_connect_tinyproxy websocket_browser)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -500,6 +500,20 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   (Chromium's console lines), `browser_connections[]` (`origin`, `client`, `requests`, `note`
   for a connection opened but never used). Stream source `cors_lab_server.py-log`: the
   server's own log of each connection (the browser's ports are ephemeral).
+- `details` of websocket-browser (written by `tools/ws_browser_facts.py`): `browser`
+  (version), `page`, `page_log[]` (the page's own events, read with --dump-dom and equal to
+  the copy it POSTed to /log: `page`, `open` (`url`, `extensions` = WebSocket.extensions),
+  `sent` / `received` (`index`, `type`, `bytes` (UTF-8 bytes for text), `chars`, `sha256`
+  (crypto.subtle), `head_hex`, `head_text`, `text` when at most 64 bytes), `close` (`code`,
+  `reason`, `wasClean` of the close event), `refused-error`, `refused-close`, `done`);
+  `websocket_connections[]` (one, the fields above; frames_client_to_server are split from the
+  bytes the server read, since Chromium cannot log them; each message also has `browser`
+  (its page_log line), `payload_head_hex` / `payload_head_text`, `chars`;
+  `extensions_browser_reports`, `close_initiator`, `browser_close_event`);
+  `refused_upgrades[]` (`client`, `server`, `path`, `request_line`, `request_headers`,
+  `origin`, `extensions_offered`, `response_line`, `response_status`, `response_headers`,
+  `response_body`, `server_rule`, `browser_error_event`, `browser_close_event`). Stream
+  source `ws_browser_lab.py-log`: the servers' own logs.
 - `details.proxy_legs[]` (the captures with both legs of a proxy: websocket-nginx-http11-no-upgrade
   and the later proxy samples): the ground truth of which front transaction (client -> proxy)
   became which back transaction (proxy -> upstream), one object per front transaction, written
@@ -651,6 +665,10 @@ Files in this directory besides the captures:
   answers; `tools/cookie_cors_facts.py`: its cookie, auth, redirect and CORS facts.
 - `tools/cors_lab_server.py`: the two origins of browser-cors (page with the fetch() script,
   and the API), logging every connection's bytes.
+- `tools/ws_browser_lab.py`: the page and the two WebSocket servers of websocket-browser
+  (echo with permessage-deflate then close 4001; one refusing the page's Origin), logging
+  every connection's bytes and the library's view; `tools/ws_browser_facts.py`: its facts,
+  checked between the page's log, the servers' logs and the inflated wire messages.
 - `tools/proxy_backend.py`: the origin behind the proxy samples (http.server), logging every
   connection's bytes and every request's headers; `tools/proxy_legs.py`: pairs a proxy's front
   and back transactions into `details.proxy_legs`.

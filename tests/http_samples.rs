@@ -308,6 +308,9 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
         &["ws.upgrade-refused"],
     ),
     ("websocket-apache-broken.pcap", &["ws.upgrade-refused"]),
+    // The second WebSocket of the page: the server refuses its Origin with 403 (the accepted
+    // cross-origin one is cors.websocket-any-origin, an info: not counted here).
+    ("websocket-browser.pcap", &["ws.upgrade-refused"]),
     // Proxy-Authorization: Basic sent in the clear (to the proxies and, leaked, upstream).
     ("http-proxy-leak.pcap", &["http.cleartext-credentials"]),
     (

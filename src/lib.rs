@@ -19,3 +19,4 @@ pub mod model;
 pub mod reassembly;
 pub mod report;
 pub mod run;
+pub mod tui;

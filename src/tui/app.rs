@@ -153,6 +153,8 @@ pub struct ListState {
     pub follow: bool,
     /// The store's next id when this list was last brought up to date.
     synced: u64,
+    /// The store's first id then.
+    first: u64,
     sel_id: Option<u64>,
 }
 
@@ -169,6 +171,7 @@ impl ListState {
             filter_text: String::new(),
             follow: false,
             synced: 0,
+            first: 0,
             sel_id: None,
         }
     }
@@ -272,6 +275,7 @@ impl ListState {
         }
         self.rows = v;
         self.synced = self.store_next(store);
+        self.first = self.store_first(store);
         self.reselect();
     }
 
@@ -279,7 +283,9 @@ impl ListState {
     /// the selection to another record.
     pub fn sync(&mut self, store: &Store, sc: &mut Scratch) {
         let first = self.store_first(store);
-        if self.rows.first().is_some_and(|r| *r < first) || self.rows.iter().any(|r| *r < first) {
+        if first > self.first {
+            // Rows the store let go.
+            self.first = first;
             self.rows.retain(|r| *r >= first);
         }
         let next = self.store_next(store);
@@ -291,12 +297,21 @@ impl ListState {
                 .collect();
             self.synced = next;
             if !new.is_empty() {
+                if !rows::arrival_ordered(self.kind, self.sort, self.rev) {
+                    new.sort_by(|a, b| self.cmp(store, *a, *b));
+                }
                 if rows::arrival_ordered(self.kind, self.sort, self.rev) {
                     self.rows.extend(new);
                 } else {
-                    new.sort_by(|a, b| self.cmp(store, *a, *b));
-                    let old = std::mem::take(&mut self.rows);
-                    self.rows = merge(old, new, |a, b| self.cmp(store, *a, *b));
+                    // Only the tail after the first new row's place is merged: new rows
+                    // usually sort near the end, so this is close to an append.
+                    let first_new = new[0];
+                    let at = self.rows.partition_point(|r| {
+                        self.cmp(store, *r, first_new) != std::cmp::Ordering::Greater
+                    });
+                    let tail = self.rows.split_off(at);
+                    let merged = merge(tail, new, |a, b| self.cmp(store, *a, *b));
+                    self.rows.extend(merged);
                 }
             }
         }
@@ -650,9 +665,8 @@ impl App {
         let store = &self.store;
         let sc = &mut self.scratch;
         self.txns.sync(store, sc);
-        if store.convs_changed
-            && !rows::arrival_ordered(self.convs.kind, self.convs.sort, self.convs.rev)
-        {
+        // Conversations sort by their record's contents except in the default order.
+        if store.convs_changed && self.convs.sort != 0 {
             self.convs.rebuild(store, sc);
         } else {
             self.convs.sync(store, sc);

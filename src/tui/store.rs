@@ -21,7 +21,7 @@ use crate::model::{ConnectionRecord, Finding, Record, Severity, TransactionRecor
 /// Rows kept per kind by default.
 pub const DEFAULT_CAP: usize = 200_000;
 /// Preview bytes kept across all rows by default.
-pub const DEFAULT_PREVIEW_BUDGET: usize = 128 << 20;
+pub const DEFAULT_PREVIEW_BUDGET: usize = 32 << 20;
 
 /// At most `cap` rows with stable ids; pushing past it drops the oldest.
 #[derive(Debug)]

@@ -1,0 +1,825 @@
+//! The terminal UI, driven like a user would: scripted key, mouse and record events into the
+//! pure update function, state asserted, and whole screens rendered with ratatui's
+//! `TestBackend` and compared to committed snapshots (tests/snapshots/, review changes with
+//! `cargo insta review` or `INSTA_UPDATE=always cargo test --test tui`).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
+use hopscope::analyzers::App as Analyzers;
+use hopscope::capture::file::FileSource;
+use hopscope::cli::AnalysisArgs;
+use hopscope::engine::{Engine, EngineConfig};
+use hopscope::model::{CaptureSummary, Record};
+use hopscope::tui::app::{Action, App, Done, Event, Focus, Source, View};
+use hopscope::tui::store::Store;
+use hopscope::tui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// The records of a bundled sample, analysed as the UI's worker configures it.
+fn records(sample: &str) -> Vec<Record> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(sample);
+    let mut src = FileSource::open(&path).expect("open sample");
+    let mut engine = Engine::with_analyzer(
+        EngineConfig::default(),
+        Analyzers::new(hopscope::tui::app_config(&AnalysisArgs::default())),
+    );
+    let mut out: Vec<Record> = Vec::new();
+    while let Some(p) = src.next_packet().expect("read sample") {
+        engine.handle_packet(&p, &mut out);
+    }
+    engine.finish(&mut out);
+    out
+}
+
+fn done() -> Event {
+    Event::Done(Done {
+        summary: Box::new(CaptureSummary::default()),
+        error: None,
+    })
+}
+
+fn app_with(records: Vec<Record>, w: u16, h: u16) -> App {
+    let mut app = App::new(
+        Source {
+            name: "test.pcap".into(),
+            live: false,
+        },
+        Store::default(),
+        Theme { color: false },
+        (w, h),
+    );
+    app.update(Event::Records(records));
+    app.update(done());
+    app
+}
+
+fn open(sample: &str) -> App {
+    app_with(records(sample), 100, 30)
+}
+
+fn key(app: &mut App, code: KeyCode) -> Action {
+    app.update(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn keys(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn screen(app: &App) -> String {
+    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).expect("terminal");
+    t.draw(|f| hopscope::tui::views::draw(f, app))
+        .expect("draw");
+    t.backend().to_string()
+}
+
+/// Every character on the screen.
+fn cells(app: &App) -> Vec<String> {
+    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).expect("terminal");
+    t.draw(|f| hopscope::tui::views::draw(f, app))
+        .expect("draw");
+    t.backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol().to_string())
+        .collect()
+}
+
+fn selected_txn(app: &App) -> Option<&hopscope::model::TransactionRecord> {
+    let id = app.txns.selected()?;
+    app.store.txns.get(id).map(|r| &*r.rec)
+}
+
+/// Reads a connection's stream the way the Stream view does, synchronously.
+fn stream_event(sample: &str, conn: u64) -> Event {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(sample);
+    let (tx, rx) = mpsc::sync_channel(64);
+    hopscope::tui::worker::load_stream(
+        &path,
+        conn,
+        EngineConfig::default(),
+        tx,
+        Arc::new(AtomicBool::new(false)),
+    );
+    rx.try_iter()
+        .find(|e| matches!(e, Event::Stream(_)))
+        .expect("a stream event")
+}
+
+// ───────────────────────────── snapshots ─────────────────────────────
+
+#[test]
+fn snapshot_transactions_ok() {
+    let app = open("websocket-nginx-ok.pcap");
+    insta::assert_snapshot!("transactions_nginx_ok", screen(&app));
+}
+
+#[test]
+fn snapshot_transactions_broken_80x24() {
+    let mut app = open("websocket-nginx-broken.pcap");
+    app.update(Event::Resize(80, 24));
+    insta::assert_snapshot!("transactions_nginx_broken_80x24", screen(&app));
+}
+
+#[test]
+fn snapshot_transactions_broken_wide() {
+    let mut app = open("websocket-nginx-broken.pcap");
+    app.update(Event::Resize(180, 40));
+    insta::assert_snapshot!("transactions_nginx_broken_180x40", screen(&app));
+}
+
+#[test]
+fn snapshot_websocket_conversations_and_messages() {
+    let mut app = open("websocket-nginx-ok.pcap");
+    keys(&mut app, "2");
+    insta::assert_snapshot!("websocket_conversations", screen(&app));
+    key(&mut app, KeyCode::Enter);
+    keys(&mut app, "jjj");
+    insta::assert_snapshot!("websocket_messages", screen(&app));
+    keys(&mut app, "jjjj");
+    assert_eq!(
+        app.msgs
+            .as_ref()
+            .and_then(|m| m.selected())
+            .and_then(|id| app.store.msgs.get(id))
+            .map(|m| m.rec.opcode.as_str()),
+        Some("pong")
+    );
+    insta::assert_snapshot!("websocket_pong", screen(&app));
+}
+
+#[test]
+fn snapshot_connections_and_tunnels() {
+    let mut app = open("connect-tls.pcap");
+    keys(&mut app, "3");
+    insta::assert_snapshot!("connections_connect_tls", screen(&app));
+}
+
+#[test]
+fn snapshot_proxy_hops_empty_and_filled() {
+    let mut app = open("websocket-nginx-broken.pcap");
+    keys(&mut app, "4");
+    let s = screen(&app);
+    assert!(s.contains("no proxy hops found"), "{s}");
+    insta::assert_snapshot!("hops_empty", s);
+
+    // What the correlation will send: the view already draws it.
+    app.store.push_hop(hopscope::tui::hops::HopView {
+        front_txn: 0,
+        back_txn: Some(1),
+        proxy: "127.0.0.1:8081 (nginx/1.22.1)".into(),
+        diagnosis: vec![
+            "the proxy forwarded the upgrade as HTTP/1.0 and dropped Upgrade/Connection".into(),
+        ],
+        headers_removed: vec![hopscope::tui::hops::HeaderChange {
+            name: "Upgrade".into(),
+            front: Some("websocket".into()),
+            back: None,
+        }],
+        headers_added: vec![],
+        headers_changed: vec![hopscope::tui::hops::HeaderChange {
+            name: "Connection".into(),
+            front: Some("Upgrade".into()),
+            back: Some("close".into()),
+        }],
+    });
+    app.update(Event::Records(Vec::new()));
+    insta::assert_snapshot!("hops_filled", screen(&app));
+}
+
+#[test]
+fn snapshot_findings_and_stream() {
+    let mut app = open("websocket-nginx-broken.pcap");
+    keys(&mut app, "5");
+    insta::assert_snapshot!("findings_nginx_broken", screen(&app));
+    keys(&mut app, "1");
+    let act = key(&mut app, KeyCode::Char('6'));
+    assert_eq!(act, Action::LoadStream(0));
+    let s = screen(&app);
+    assert!(s.contains("reading the capture again"), "{s}");
+    app.update(stream_event("websocket-nginx-broken.pcap", 0));
+    insta::assert_snapshot!("stream_nginx_broken", screen(&app));
+}
+
+#[test]
+fn snapshot_help() {
+    let mut app = open("websocket-nginx-ok.pcap");
+    keys(&mut app, "?");
+    insta::assert_snapshot!("help", screen(&app));
+    keys(&mut app, "x");
+    assert!(!app.help, "any key closes the help");
+}
+
+// ───────────────────────────── state ─────────────────────────────
+
+#[test]
+fn the_refused_upgrade_is_two_keys_from_the_first_screen() {
+    let mut app = open("websocket-nginx-broken.pcap");
+    // The first screen already marks it and counts it.
+    let first = screen(&app);
+    assert!(first.contains('⚠'), "{first}");
+    assert!(first.contains("1W"), "{first}");
+    assert!(
+        first.contains("ws.upgrade-refused"),
+        "the detail of the first row shows it: {first}"
+    );
+    // f (findings), Enter (jump).
+    keys(&mut app, "f");
+    assert_eq!(app.view, View::Findings);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Transactions);
+    let t = selected_txn(&app).expect("a transaction is selected");
+    assert_eq!(t.response.as_ref().map(|r| r.status), Some(505));
+    assert_eq!(t.findings, ["ws.upgrade-refused"]);
+    let s = screen(&app);
+    assert!(s.contains("505"), "{s}");
+    assert!(
+        s.contains("proxy_http_version 1.1"),
+        "the fix is on screen: {s}"
+    );
+}
+
+#[test]
+fn filter_language_in_the_ui() {
+    let mut app = open("websocket-nginx-broken.pcap");
+    assert_eq!(app.txns.rows.len(), 2);
+    keys(&mut app, "/finding");
+    assert!(app.prompt.is_some());
+    key(&mut app, KeyCode::Enter);
+    assert!(app.prompt.is_none());
+    assert_eq!(
+        app.txns.rows.len(),
+        1,
+        "only the transaction with the finding"
+    );
+    // A wrong filter shows an error inline and keeps the prompt open; Esc restores.
+    keys(&mut app, "/");
+    key(&mut app, KeyCode::Backspace);
+    for _ in 0..10 {
+        key(&mut app, KeyCode::Backspace);
+    }
+    keys(&mut app, "colour:red");
+    let err = app.prompt.as_ref().and_then(|p| p.error.clone());
+    assert!(
+        err.as_deref().is_some_and(|e| e.contains("unknown field")),
+        "{err:?}"
+    );
+    let s = screen(&app);
+    assert!(s.contains("unknown field `colour:`"), "{s}");
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        app.prompt.is_some(),
+        "Enter does not accept a broken filter"
+    );
+    key(&mut app, KeyCode::Esc);
+    assert!(app.prompt.is_none());
+    assert_eq!(app.txns.filter_text, "finding");
+    assert_eq!(app.txns.rows.len(), 1);
+    // Esc on the list clears the filter.
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.txns.rows.len(), 2);
+    // Fields.
+    for (f, n) in [
+        ("status:5xx", 2),
+        ("status:2xx", 0),
+        ("method:get", 2),
+        ("host:8768", 1),
+        ("conn:1", 1),
+        ("-conn:1", 1),
+        ("upgrade", 1),
+        ("nginx", 1),
+    ] {
+        keys(&mut app, "/");
+        for _ in 0..30 {
+            key(&mut app, KeyCode::Backspace);
+        }
+        keys(&mut app, f);
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(app.txns.rows.len(), n, "{f}");
+    }
+}
+
+#[test]
+fn sort_cycles_columns_and_reverses() {
+    let mut app = open("http-keepalive.pcap");
+    let ids = |app: &App| -> Vec<u64> {
+        app.txns
+            .rows
+            .iter()
+            .filter_map(|r| app.store.txns.get(*r))
+            .map(|t| t.rec.id)
+            .collect()
+    };
+    let before = ids(&app);
+    let mut sorted = before.clone();
+    sorted.sort();
+    assert_eq!(before, sorted, "by time (id) first");
+    keys(&mut app, "S");
+    let mut rev = sorted.clone();
+    rev.reverse();
+    assert_eq!(ids(&app), rev);
+    keys(&mut app, "s");
+    assert!(
+        app.note
+            .as_deref()
+            .is_some_and(|n| n.starts_with("sorted by status"))
+    );
+}
+
+#[test]
+fn new_rows_do_not_steal_the_selection() {
+    let all = records("http-pipelining.pcap");
+    let (a, b): (Vec<Record>, Vec<Record>) = all
+        .into_iter()
+        .partition(|r| !matches!(r, Record::Transaction(t) if t.id >= 2));
+    let mut app = app_with(a, 100, 30);
+    key(&mut app, KeyCode::Down);
+    let chosen = app.txns.selected();
+    let chosen_txn = selected_txn(&app).map(|t| t.id);
+    assert!(chosen.is_some());
+    app.update(Event::Records(b));
+    assert!(app.txns.rows.len() > 2);
+    assert_eq!(app.txns.selected(), chosen);
+    assert_eq!(selected_txn(&app).map(|t| t.id), chosen_txn);
+    // G follows new rows.
+    keys(&mut app, "G");
+    assert!(app.txns.follow);
+    key(&mut app, KeyCode::Up);
+    assert!(!app.txns.follow);
+}
+
+#[test]
+fn pause_freezes_the_lists() {
+    let all = records("http-keepalive.pcap");
+    let mut app = App::new(
+        Source {
+            name: "live:lo".into(),
+            live: true,
+        },
+        Store::default(),
+        Theme { color: false },
+        (100, 30),
+    );
+    keys(&mut app, "p");
+    assert!(app.paused);
+    app.update(Event::Records(all));
+    assert!(app.txns.rows.is_empty(), "paused: nothing moves");
+    assert!(app.held > 0);
+    assert!(screen(&app).contains("PAUSED"));
+    keys(&mut app, "p");
+    assert!(!app.paused);
+    assert!(!app.txns.rows.is_empty());
+    // Live: w saves, the Stream view waits for a saved file.
+    assert_eq!(key(&mut app, KeyCode::Char('w')), Action::Save);
+    assert_eq!(key(&mut app, KeyCode::Char('6')), Action::None);
+    assert!(screen(&app).contains("available after saving it with w"));
+    app.update(Event::Saved(Ok("saved.pcapng".into())));
+    assert_eq!(app.saved.as_deref(), Some("saved.pcapng"));
+}
+
+#[test]
+fn the_store_is_bounded_and_says_so() {
+    let all = records("http-keepalive.pcap");
+    let n = all
+        .iter()
+        .filter(|r| matches!(r, Record::Transaction(_)))
+        .count();
+    assert!(n > 3, "{n}");
+    let mut app = App::new(
+        Source {
+            name: "x".into(),
+            live: false,
+        },
+        Store::new(3, 1 << 20),
+        Theme { color: false },
+        (100, 30),
+    );
+    app.update(Event::Records(all));
+    assert_eq!(app.store.txns.len(), 3);
+    assert_eq!(app.store.txns.dropped as usize, n - 3);
+    assert_eq!(app.txns.rows.len(), 3);
+    assert!(screen(&app).contains("rows dropped"));
+}
+
+#[test]
+fn websocket_drill_down_and_back() {
+    let mut app = open("websocket-nginx-ok.pcap");
+    keys(&mut app, "2");
+    assert_eq!(app.convs.rows.len(), 2);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.msgs.as_ref().map(|m| m.rows.len()), Some(10));
+    keys(&mut app, "/opcode:text");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.msgs.as_ref().map(|m| m.rows.len()), Some(4));
+    key(&mut app, KeyCode::Esc); // clears the filter
+    key(&mut app, KeyCode::Esc); // back to the conversations
+    assert!(app.msgs.is_none());
+    assert_eq!(app.view, View::WebSocket);
+}
+
+#[test]
+fn detail_search_moves_between_matches() {
+    let mut app = open("websocket-nginx-broken.pcap");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.focus, Focus::Detail);
+    keys(&mut app, "/hop-by-hop");
+    key(&mut app, KeyCode::Enter);
+    let first = app.detail.hit.expect("a match");
+    keys(&mut app, "n");
+    let second = app.detail.hit.expect("another match");
+    assert!(second > first);
+    keys(&mut app, "N");
+    assert_eq!(app.detail.hit, Some(first));
+    keys(&mut app, "/nothing-like-this");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.note.as_deref().is_some_and(|n| n.contains("not found")));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.focus, Focus::List);
+}
+
+#[test]
+fn quit_keys_and_interrupt() {
+    let mut app = open("websocket-nginx-ok.pcap");
+    assert_eq!(key(&mut app, KeyCode::Char('q')), Action::Quit);
+    let ctrl_c = Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(app.update(ctrl_c), Action::Quit);
+    assert_eq!(app.update(Event::Interrupt), Action::Quit);
+}
+
+#[test]
+fn views_switch_with_numbers_and_tab() {
+    let mut app = open("websocket-nginx-ok.pcap");
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.view, View::WebSocket);
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(app.view, View::Transactions);
+    key(&mut app, KeyCode::BackTab);
+    assert_eq!(app.view, View::Stream);
+    keys(&mut app, "3");
+    assert_eq!(app.view, View::Connections);
+}
+
+#[test]
+fn mouse_scrolls_and_selects() {
+    let mut app = open("http-keepalive.pcap");
+    let m = |kind, row| {
+        Event::Mouse(MouseEvent {
+            kind,
+            column: 10,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(m(MouseEventKind::ScrollDown, 4));
+    assert_eq!(app.txns.sel, 3.min(app.txns.rows.len() - 1));
+    app.update(m(MouseEventKind::ScrollUp, 4));
+    assert_eq!(app.txns.sel, 0);
+    // Row 1 is the list title, row 2 its header: row 4 is the second row.
+    app.update(m(
+        MouseEventKind::Down(crossterm::event::MouseButton::Left),
+        4,
+    ));
+    assert_eq!(app.txns.sel, 1);
+    app.update(m(
+        MouseEventKind::Down(crossterm::event::MouseButton::Left),
+        4,
+    ));
+    assert_eq!(app.focus, Focus::Detail, "a second click opens");
+}
+
+#[test]
+fn no_color_means_no_colour() {
+    let app = open("websocket-nginx-broken.pcap");
+    let mut t = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
+    t.draw(|f| hopscope::tui::views::draw(f, &app))
+        .expect("draw");
+    for c in t.backend().buffer().content() {
+        assert_eq!(c.fg, ratatui::style::Color::Reset);
+        assert_eq!(c.bg, ratatui::style::Color::Reset);
+    }
+}
+
+// ───────────────────────────── hostile bytes ─────────────────────────────
+
+mod hostile {
+    use super::*;
+    use hopscope::capture::Timestamp;
+    use hopscope::model::http::*;
+    use hopscope::model::tunnel::{TlsInfo, TunnelRecord};
+    use hopscope::model::websocket::*;
+    use hopscope::model::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    const EVIL: &str = "a\x1b[2J\x1b]0;pwned\x07\u{9b}31m\u{202e}gnp.exe\u{2066}\r\n\tz";
+    const EVIL_BYTES: &[u8] = b"b\x1b[31m\xff\xfe\xc2\x9b\x07\x00\x7f";
+
+    fn ep(port: u16) -> Endpoint {
+        Endpoint {
+            ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            port,
+        }
+    }
+
+    fn body(preview: Option<&str>, b64: Option<String>) -> BodyRecord {
+        BodyRecord {
+            framing: BodyFraming::ContentLength,
+            state: BodyState::Complete,
+            wire_length: 10,
+            length: 10,
+            decoded_length: None,
+            decoding: None,
+            content_type: Some(EVIL.into()),
+            content_encoding: vec![EVIL.into()],
+            transfer_encoding: vec![],
+            missing_bytes: 0,
+            chunks: None,
+            chunk_extensions: vec![],
+            trailers: Headers::default(),
+            preview: preview.map(String::from),
+            preview_b64: b64,
+            preview_truncated: false,
+        }
+    }
+
+    fn at() -> MessageStart {
+        MessageStart {
+            packet: 1,
+            stream_offset: 0,
+            head_bytes: 10,
+        }
+    }
+
+    fn evil_records() -> Vec<Record> {
+        let mut h = Headers::default();
+        h.push(EVIL.as_bytes(), EVIL_BYTES, None, false);
+        h.push(
+            b"Connection",
+            EVIL.as_bytes(),
+            Some(HopReason::Standard),
+            false,
+        );
+        h.push(
+            EVIL_BYTES,
+            EVIL.as_bytes(),
+            Some(HopReason::NamedInConnection),
+            true,
+        );
+        let txn = TransactionRecord {
+            id: 0,
+            connection: 0,
+            index: 0,
+            client: ep(1),
+            server: ep(2),
+            state: TxnState::Complete,
+            request: Some(RequestRecord {
+                method: EVIL.into(),
+                method_b64: None,
+                target: EVIL.into(),
+                target_b64: None,
+                version: EVIL.into(),
+                headers: h.clone(),
+                body: body(Some(EVIL), None),
+                at: at(),
+            }),
+            interim: vec![InterimRecord {
+                status: 100,
+                reason: EVIL.into(),
+                headers: h.clone(),
+                ts: Timestamp(1),
+                at: at(),
+            }],
+            response: Some(ResponseRecord {
+                version: EVIL.into(),
+                status: 502,
+                status_raw: Some(EVIL.into()),
+                reason: EVIL.into(),
+                reason_b64: None,
+                headers: h,
+                body: body(None, Some("G1syShvCmw==".into())),
+                at: at(),
+            }),
+            timing: Timing::default(),
+            switched_to: Some(SwitchRecord {
+                protocol: EVIL.into(),
+            }),
+            findings: vec!["http.obs-fold"],
+        };
+        let mut f = Finding::new("http.obs-fold", Severity::Warning, EVIL)
+            .conn(0)
+            .txn(0);
+        f.code = std::borrow::Cow::Owned(EVIL.into());
+        let ws = WebSocketRecord {
+            id: 0,
+            connection: 0,
+            client: ep(1),
+            server: ep(2),
+            handshake: WsHandshake {
+                transaction: Some(0),
+                target: Some(EVIL.into()),
+                host: Some(EVIL.into()),
+                origin: Some(EVIL.into()),
+                version: Some(EVIL.into()),
+                key: Some(EVIL.into()),
+                accept: Some(EVIL.into()),
+                accept_valid: Some(false),
+                subprotocols_offered: vec![EVIL.into()],
+                subprotocol: Some(EVIL.into()),
+                extensions_offered: vec![EVIL.into()],
+                extensions: vec![EVIL.into()],
+                midstream: false,
+            },
+            compression: None,
+            client_to_server: WsDirStats::default(),
+            server_to_client: WsDirStats::default(),
+            pings: WsPings::default(),
+            close: WsClose {
+                initiator: Some(Side::Client),
+                code: Some(1000),
+                reason: Some(EVIL.into()),
+                client_code: Some(1000),
+                client_reason: Some(EVIL.into()),
+                server_code: None,
+                server_reason: Some(EVIL.into()),
+                clean: false,
+                frames_after_close: 0,
+            },
+            findings: vec![],
+        };
+        let msg = |op: &str| WsMessageRecord {
+            websocket: 0,
+            index: 0,
+            direction: Side::Server,
+            opcode: op.into(),
+            length: 50,
+            wire_length: 50,
+            compressed: false,
+            frames: 1,
+            text: Some(EVIL.into()),
+            text_truncated: false,
+            utf8_valid: Some(true),
+            close_code: Some(1000),
+            rtt: None,
+            partial: false,
+            ts: Timestamp(1),
+            packet: 1,
+            stream_offset: 0,
+            frame_list: None,
+        };
+        let conn = ConnectionRecord {
+            id: 0,
+            client: ep(1),
+            server: ep(2),
+            client_reason: EVIL.into(),
+            start: Timestamp(0),
+            end: Timestamp(1),
+            first_packet: 1,
+            last_packet: 2,
+            handshake: true,
+            close: CloseKind::Fin,
+            client_isn: None,
+            server_isn: None,
+            client_to_server: DirStats::default(),
+            server_to_client: DirStats::default(),
+        };
+        let tunnel = TunnelRecord {
+            id: 0,
+            connection: 0,
+            client: ep(1),
+            proxy: ep(2),
+            kind: EVIL.into(),
+            target: Some(EVIL.into()),
+            established: false,
+            refused: Some(EVIL.into()),
+            transaction: Some(0),
+            inner: EVIL.into(),
+            tls: Some(TlsInfo {
+                sni: vec![EVIL.into()],
+                alpn: vec![EVIL.into()],
+                offered_versions: vec![EVIL.into()],
+                version: Some(EVIL.into()),
+                alpn_selected: Some(EVIL.into()),
+            }),
+            bytes_to_target: 0,
+            bytes_from_target: 0,
+            auth: Some(EVIL.into()),
+            user: Some(EVIL.into()),
+            findings: vec![],
+        };
+        vec![
+            Record::Transaction(Box::new(txn)),
+            Record::Finding(f),
+            Record::WsMessage(Box::new(msg("text"))),
+            Record::WsMessage(Box::new(msg("close"))),
+            Record::WebSocket(Box::new(ws)),
+            Record::Connection(conn),
+            Record::Tunnel(Box::new(tunnel)),
+        ]
+    }
+
+    fn assert_clean(app: &App, what: &str) {
+        for s in cells(app) {
+            for c in s.chars() {
+                let u = c as u32;
+                assert!(
+                    !(u < 0x20 || u == 0x7f || (0x80..0xa0).contains(&u)),
+                    "{what}: control character U+{u:04X} on screen"
+                );
+                assert!(
+                    !matches!(u, 0x202a..=0x202e | 0x2066..=0x2069),
+                    "{what}: bidi control U+{u:04X} on screen"
+                );
+                assert_ne!(
+                    c, '\u{fffd}',
+                    "{what}: undecodable bytes reached the screen raw"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_bytes_never_reach_the_terminal() {
+        let mut app = app_with(evil_records(), 160, 60);
+        app.store.push_hop(hopscope::tui::hops::HopView {
+            front_txn: 0,
+            back_txn: Some(0),
+            proxy: EVIL.into(),
+            diagnosis: vec![EVIL.into()],
+            headers_removed: vec![hopscope::tui::hops::HeaderChange {
+                name: EVIL.into(),
+                front: Some(EVIL.into()),
+                back: None,
+            }],
+            headers_added: vec![hopscope::tui::hops::HeaderChange {
+                name: EVIL.into(),
+                front: None,
+                back: Some(EVIL.into()),
+            }],
+            headers_changed: vec![],
+        });
+        app.update(Event::Records(Vec::new()));
+        assert_clean(&app, "transactions");
+        key(&mut app, KeyCode::Enter);
+        key(&mut app, KeyCode::End);
+        assert_clean(&app, "transaction detail, end");
+        for (k, what) in [
+            ('2', "websocket"),
+            ('3', "connections"),
+            ('4', "hops"),
+            ('5', "findings"),
+        ] {
+            keys(&mut app, &k.to_string());
+            assert_clean(&app, what);
+        }
+        keys(&mut app, "2");
+        key(&mut app, KeyCode::Enter);
+        assert_clean(&app, "messages");
+        key(&mut app, KeyCode::Down);
+        assert_clean(&app, "close message");
+        // The stream of hostile bytes.
+        keys(&mut app, "6");
+        let data = hopscope::tui::stream::StreamData {
+            conn: 0,
+            pieces: vec![
+                hopscope::tui::stream::Piece::Data {
+                    dir: Dir::ClientToServer,
+                    offset: 0,
+                    bytes: EVIL.as_bytes().to_vec(),
+                },
+                hopscope::tui::stream::Piece::Data {
+                    dir: Dir::ServerToClient,
+                    offset: 0,
+                    bytes: EVIL_BYTES.to_vec(),
+                },
+            ],
+            cut: [0, 0],
+            found: true,
+            error: Some(EVIL.into()),
+        };
+        app.update(Event::Stream(Box::new(data)));
+        let s = screen(&app);
+        assert!(s.contains("\\x1b[2J"), "escapes are shown as text: {s}");
+        assert_clean(&app, "stream");
+        // The filter prompt echoes what is typed, escaped.
+        keys(&mut app, "1/");
+        app.update(Event::Key(KeyEvent::new(
+            KeyCode::Char('\u{1b}'),
+            KeyModifiers::NONE,
+        )));
+        app.update(Event::Key(KeyEvent::new(
+            KeyCode::Char('\u{9b}'),
+            KeyModifiers::NONE,
+        )));
+        assert_clean(&app, "prompt");
+    }
+}

@@ -157,6 +157,13 @@ fn snapshot_websocket_conversations_and_messages() {
         Some("pong")
     );
     insta::assert_snapshot!("websocket_pong", screen(&app));
+    keys(&mut app, "kkk");
+    let s = screen(&app);
+    assert!(
+        s.contains("00000000  00 01 02 03"),
+        "binary messages as hex: {s}"
+    );
+    insta::assert_snapshot!("websocket_binary_hex", s);
 }
 
 #[test]
@@ -666,6 +673,7 @@ mod hostile {
             compressed: false,
             frames: 1,
             text: Some(EVIL.into()),
+            binary: None,
             text_truncated: false,
             utf8_valid: Some(true),
             close_code: Some(1000),

@@ -171,7 +171,7 @@ fn txn_preview_bytes(t: &TransactionRecord) -> usize {
 }
 
 fn msg_preview_bytes(m: &WsMessageRecord) -> usize {
-    m.text.as_ref().map_or(0, String::len)
+    m.text.as_ref().map_or(0, String::len) + m.binary.as_ref().map_or(0, Vec::len)
 }
 
 impl Store {
@@ -418,6 +418,7 @@ impl Store {
                     let n = msg_preview_bytes(&row.rec);
                     if n > 0 {
                         row.rec.text = None;
+                        row.rec.binary = None;
                         row.preview_dropped = true;
                         self.preview_bytes = self.preview_bytes.saturating_sub(n);
                     }

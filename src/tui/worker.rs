@@ -73,6 +73,7 @@ pub fn ui_app_config(mut cfg: AppConfig) -> AppConfig {
     cfg.http.preview = cfg.http.preview.max(16 << 10);
     cfg.ws.preview = cfg.ws.preview.max(64 << 10);
     cfg.ws.frames = true;
+    cfg.ws.binary_preview = true;
     cfg
 }
 

@@ -263,12 +263,11 @@ fn body(out: &mut Out, b: &BodyRecord, dropped: bool) {
         return;
     }
     let mut desc = format!(
-        "  body: {framing}, {} ({} on the wire), {:?}",
+        "  body: {framing}, {} ({} on the wire), {}",
         size(b.length),
         size(b.wire_length),
-        b.state
-    )
-    .to_lowercase();
+        format!("{:?}", b.state).to_lowercase()
+    );
     if let Some(ct) = &b.content_type {
         desc.push_str(&format!(", {}", terminal_safe_str(ct)));
     }
@@ -611,6 +610,18 @@ fn msg(out: &mut Out, m: &WsMessageRecord, dropped: bool) {
             if m.text_truncated {
                 out.styled(
                     format!("│ … (the first {} of {} kept)", size(x.len() as u64), size(m.length)),
+                    t.dim(),
+                );
+            }
+        }
+        None if m.binary.is_some() => {
+            let b = m.binary.as_deref().unwrap_or_default();
+            for l in hexdump(b, MAX_BODY_LINES) {
+                out.text(format!("│ {l}"));
+            }
+            if m.text_truncated {
+                out.styled(
+                    format!("│ … (the first {} of {} kept)", size(b.len() as u64), size(m.length)),
                     t.dim(),
                 );
             }

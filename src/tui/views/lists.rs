@@ -386,8 +386,15 @@ fn msg_rows(
                 ),
                 _ => match &m.text {
                     Some(x) => terminal_safe_str(x.get(..x.len().min(400)).unwrap_or(x)),
-                    None if m.opcode == "binary" => "(binary)".into(),
-                    None => String::new(),
+                    None => match &m.binary {
+                        Some(b) => b
+                            .iter()
+                            .take(24)
+                            .map(|x| format!("{x:02x}"))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        None => String::new(),
+                    },
                 },
             };
             let mut flags = String::new();

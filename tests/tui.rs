@@ -831,3 +831,54 @@ mod hostile {
         assert_clean(&app, "prompt");
     }
 }
+
+#[test]
+fn previews_are_bounded_and_the_first_rows_keep_theirs() {
+    let all = records("http-encodings.pcap");
+    let sizes: Vec<usize> = all
+        .iter()
+        .filter_map(|r| match r {
+            Record::Transaction(t) => Some(
+                [
+                    &t.request.as_ref().map(|r| &r.body),
+                    &t.response.as_ref().map(|r| &r.body),
+                ]
+                .iter()
+                .filter_map(|b| **b)
+                .map(|b| {
+                    b.preview.as_ref().map_or(0, String::len)
+                        + b.preview_b64.as_ref().map_or(0, String::len)
+                })
+                .sum(),
+            ),
+            _ => None,
+        })
+        .collect();
+    let total: usize = sizes.iter().sum();
+    assert!(total > 1000, "the sample has previews: {sizes:?}");
+    let budget = total / 3;
+    let mut store = Store::new(1000, budget);
+    for r in all {
+        store.push(r);
+    }
+    assert!(
+        store.preview_bytes <= budget,
+        "{} > {budget}",
+        store.preview_bytes
+    );
+    let rows: Vec<&hopscope::tui::store::TxnRow> = store.txns.iter().map(|(_, r)| r).collect();
+    assert!(
+        rows.iter().any(|r| r.preview_dropped),
+        "some previews were let go"
+    );
+    let first_with_preview = rows
+        .iter()
+        .zip(&sizes)
+        .find(|(_, n)| **n > 0 && **n <= budget / 2)
+        .map(|(r, _)| r.preview_dropped);
+    assert_eq!(
+        first_with_preview,
+        Some(false),
+        "the first rows keep theirs"
+    );
+}

@@ -18,6 +18,9 @@ use super::theme::Theme;
 use super::views;
 use crate::model::{CaptureSummary, Dropped, Record};
 
+/// Lists longer than this are filtered when Enter is pressed, not on every key.
+const LIVE_FILTER_ROWS: usize = 20_000;
+
 /// Analysis progress, sent by the worker a few times a second.
 #[derive(Clone, Debug, Default)]
 pub struct Progress {
@@ -193,6 +196,14 @@ impl ListState {
                 .get(c)
                 .map(|c| c.msgs.iter().copied().filter(|id| *id >= from).collect())
                 .unwrap_or_default(),
+        }
+    }
+
+    /// Rows the filter would look at.
+    pub fn candidate_count(&self, store: &Store) -> usize {
+        match self.kind {
+            ListKind::Msgs(c) => store.convs.get(c).map_or(0, |c| c.msgs.len()),
+            _ => (self.store_next(store) - self.store_first(store)) as usize,
         }
     }
 
@@ -1027,6 +1038,9 @@ impl App {
                     if let Some(p) = p {
                         match p.kind {
                             PromptKind::Filter => {
+                                if let (Some(l), store, sc) = self.parts() {
+                                    let _ = l.set_filter(&p.text, store, sc);
+                                }
                                 let n = self.list().map_or(0, |l| l.rows.len());
                                 self.note = Some(if p.text.trim().is_empty() {
                                     "filter cleared".into()
@@ -1052,10 +1066,14 @@ impl App {
             _ => return,
         }
         if p.kind == PromptKind::Filter {
+            // Small lists filter as you type; big ones when Enter is pressed (the syntax is
+            // still checked on every key, so errors show at once).
             let text = p.text.clone();
             let res = match self.parts() {
-                (Some(l), store, sc) => l.set_filter(&text, store, sc),
-                (None, _, _) => Ok(()),
+                (Some(l), store, sc) if l.candidate_count(store) <= LIVE_FILTER_ROWS => {
+                    l.set_filter(&text, store, sc)
+                }
+                _ => Filter::parse(&text).map(|_| ()),
             };
             if let Some(p) = &mut self.prompt {
                 p.error = res.err();

@@ -6,8 +6,9 @@
 //! instead of positions: a new or dropped row never moves the selection to another record.
 //!
 //! Body and message previews are the large part of a record; their total is bounded too
-//! ([`Store::preview_budget`]): past it the previews of the oldest rows are let go (the rows
-//! stay, their detail says the preview was dropped).
+//! ([`Store::preview_budget`]): the first rows keep theirs (half the budget, so the first
+//! screen of a big file has them), and past the budget the previews of the oldest other rows
+//! are let go (the rows stay, their detail says the preview was dropped).
 
 use std::collections::VecDeque;
 
@@ -21,7 +22,7 @@ use crate::model::{ConnectionRecord, Finding, Record, Severity, TransactionRecor
 /// Rows kept per kind by default.
 pub const DEFAULT_CAP: usize = 200_000;
 /// Preview bytes kept across all rows by default.
-pub const DEFAULT_PREVIEW_BUDGET: usize = 32 << 20;
+pub const DEFAULT_PREVIEW_BUDGET: usize = 64 << 20;
 
 /// At most `cap` rows with stable ids; pushing past it drops the oldest.
 #[derive(Debug)]
@@ -100,6 +101,8 @@ pub struct TxnRow {
     pub rec: Box<TransactionRecord>,
     /// The body previews were let go to stay under the preview budget.
     pub preview_dropped: bool,
+    /// Among the first rows, whose previews are kept (the first screen keeps its previews).
+    keep: bool,
 }
 
 /// A WebSocket message row.
@@ -107,6 +110,7 @@ pub struct TxnRow {
 pub struct MsgRow {
     pub rec: Box<WsMessageRecord>,
     pub preview_dropped: bool,
+    keep: bool,
 }
 
 /// A WebSocket conversation: known from its first message on, complete when its record
@@ -153,6 +157,9 @@ pub struct Store {
     pub preview_budget: usize,
     /// The oldest transaction and message rows that may still hold a preview.
     preview_cursor: (u64, u64),
+    /// Preview bytes ever taken in: the first half of the budget is kept for the first rows,
+    /// the other half rolls with the newest.
+    preview_seen: usize,
     /// A conversation's record arrived for a row already listed (its sort keys changed).
     pub convs_changed: bool,
 }
@@ -196,6 +203,7 @@ impl Store {
             preview_bytes: 0,
             preview_budget,
             preview_cursor: (0, 0),
+            preview_seen: 0,
             convs_changed: false,
         }
     }
@@ -242,11 +250,15 @@ impl Store {
         {
             self.mark(t.connection, kind::TUNNEL);
         }
-        self.preview_bytes += txn_preview_bytes(&t);
+        let n = txn_preview_bytes(&t);
+        let keep = self.preview_seen + n <= self.preview_budget / 2;
+        self.preview_seen += n;
+        self.preview_bytes += n;
         let id = t.id;
         let (row, ev) = self.txns.push(TxnRow {
             rec: t,
             preview_dropped: false,
+            keep,
         });
         self.txn_index.insert(id, row);
         if let Some(ev) = ev {
@@ -285,10 +297,14 @@ impl Store {
 
     fn push_msg(&mut self, m: Box<WsMessageRecord>) {
         let conv = self.conv_row(m.websocket);
-        self.preview_bytes += msg_preview_bytes(&m);
+        let n = msg_preview_bytes(&m);
+        let keep = self.preview_seen + n <= self.preview_budget / 2;
+        self.preview_seen += n;
+        self.preview_bytes += n;
         let (row, ev) = self.msgs.push(MsgRow {
             rec: m,
             preview_dropped: false,
+            keep,
         });
         if let Some(c) = self.convs.get_mut(conv) {
             c.msgs.push_back(row);
@@ -393,6 +409,7 @@ impl Store {
             if t_next && (!m_next || t <= m || self.txns.len() >= self.msgs.len()) {
                 if let Some(row) = self.txns.get_mut(t)
                     && !row.preview_dropped
+                    && !row.keep
                 {
                     let n = txn_preview_bytes(&row.rec);
                     if n > 0 {
@@ -414,6 +431,7 @@ impl Store {
             } else {
                 if let Some(row) = self.msgs.get_mut(m)
                     && !row.preview_dropped
+                    && !row.keep
                 {
                     let n = msg_preview_bytes(&row.rec);
                     if n > 0 {
@@ -498,7 +516,22 @@ impl Store {
             .iter()
             .map(|c| crate::analyzers::http::conn::severity(c))
             .max();
-        from_store.max(from_codes)
+        // A WebSocket's findings show on the transaction that upgraded to it.
+        let from_ws = t
+            .switched_to
+            .as_ref()
+            .filter(|s| s.protocol == "websocket")
+            .and_then(|_| self.ws_on_conn(t.connection))
+            .and_then(|ws| self.conv_row_of(ws))
+            .and_then(|r| self.convs.get(r))
+            .and_then(|c| c.rec.as_ref())
+            .and_then(|r| {
+                r.findings
+                    .iter()
+                    .map(|c| crate::analyzers::websocket::severity(c))
+                    .max()
+            });
+        from_store.max(from_codes).max(from_ws)
     }
 }
 

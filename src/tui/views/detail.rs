@@ -367,6 +367,22 @@ fn txn(app: &App, out: &mut Out, x: &TransactionRecord, dropped: bool) {
             }
         }
     }
+    if x.switched_to
+        .as_ref()
+        .is_some_and(|s| s.protocol == "websocket")
+    {
+        let ws: Vec<&Finding> = app
+            .store
+            .findings_of_conn(x.connection)
+            .filter(|f| f.code.starts_with("ws.") && f.transaction.is_none())
+            .collect();
+        if !ws.is_empty() {
+            out.section("Findings on the WebSocket that followed (view 2)");
+            for f in ws {
+                finding(out, f, false);
+            }
+        }
+    }
     let tm = &x.timing;
     let mut timing = Vec::new();
     if let Some(v) = tm.ttfb {

@@ -550,7 +550,7 @@ fn finding_rows(
     let header = vec!["severity", "code", "conn", "txn", "message"];
     let widths = vec![
         Constraint::Length(8),
-        Constraint::Length(28),
+        Constraint::Length(30),
         Constraint::Length(5),
         Constraint::Length(5),
         Constraint::Fill(1),

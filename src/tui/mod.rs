@@ -15,6 +15,7 @@
 pub mod app;
 pub mod filter;
 pub mod hops;
+pub mod list;
 pub mod rows;
 pub mod store;
 pub mod stream;

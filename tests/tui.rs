@@ -882,3 +882,22 @@ fn previews_are_bounded_and_the_first_rows_keep_theirs() {
         "the first rows keep theirs"
     );
 }
+
+#[test]
+fn tiny_and_odd_screens_do_not_panic() {
+    let mut app = open("websocket-nginx-ok.pcap");
+    for (w, h) in [(1, 1), (10, 3), (20, 5), (80, 24), (300, 100), (40, 60)] {
+        app.update(Event::Resize(w, h));
+        for k in ['1', '2', '3', '4', '5', '6', '?'] {
+            keys(&mut app, &k.to_string());
+            let _ = screen(&app);
+            keys(&mut app, "?");
+        }
+        key(&mut app, KeyCode::Enter);
+        let _ = screen(&app);
+        key(&mut app, KeyCode::Esc);
+    }
+    // A zero-sized terminal (TestBackend cannot print one: only draw into it).
+    app.update(Event::Resize(0, 0));
+    let _ = cells(&app);
+}

@@ -43,8 +43,11 @@ pub fn areas(app: &App) -> Areas {
             .areas(body);
         (l, d)
     } else {
-        let lh =
-            (body.height * 2 / 5).clamp(5.min(body.height), body.height.saturating_sub(4).max(1));
+        // Two fifths for the list, at least 5 rows, leaving the detail at least 4.
+        let lh = (body.height * 2 / 5)
+            .max(5)
+            .min(body.height.saturating_sub(4))
+            .max(body.height.min(3));
         let [l, d] = Layout::vertical([Constraint::Length(lh), Constraint::Min(0)]).areas(body);
         (l, d)
     };
@@ -462,7 +465,7 @@ fn draw_help(f: &mut Frame<'_>, app: &App) {
     let full = Rect::new(0, 0, app.size.0, app.size.1);
     let w = full.width.min(100);
     let h = full.height.saturating_sub(2).max(3);
-    let area = Rect::new((full.width - w) / 2, 1.min(full.height), w, h);
+    let area = Rect::new((full.width - w) / 2, 1.min(full.height), w, h).intersection(full);
     f.render_widget(Clear, area);
     let block = Block::new().borders(Borders::ALL).title(Line::styled(
         " hopscope keys (↑↓ scroll, any other key closes) ",

@@ -901,3 +901,60 @@ fn tiny_and_odd_screens_do_not_panic() {
     app.update(Event::Resize(0, 0));
     let _ = cells(&app);
 }
+
+#[test]
+fn findings_jump_to_messages_and_connections() {
+    // A WebSocket finding opens the conversation at the message it is about.
+    let mut app = open("websocket-bad.pcap");
+    keys(&mut app, "f");
+    let target = app
+        .findings
+        .rows
+        .iter()
+        .position(|r| {
+            app.store
+                .findings
+                .get(*r)
+                .is_some_and(|f| f.code == "ws.masked-server-frame")
+        })
+        .expect("the finding is listed");
+    app.findings.select_index(target);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::WebSocket);
+    let m = app
+        .msgs
+        .as_ref()
+        .and_then(|m| m.selected())
+        .and_then(|id| app.store.msgs.get(id))
+        .map(|m| m.rec.direction);
+    assert_eq!(
+        m,
+        Some(hopscope::model::websocket::Side::Server),
+        "a server message"
+    );
+    // A TCP finding goes to its connection.
+    let mut app = open("tcp-overlap-conflict.pcap");
+    keys(&mut app, "f");
+    let f = app
+        .findings
+        .selected()
+        .and_then(|id| app.store.findings.get(id))
+        .cloned()
+        .expect("a finding");
+    assert_eq!(f.code, "tcp.overlap-conflict");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Connections);
+    let c = app
+        .conns
+        .selected()
+        .and_then(|id| app.store.conns.get(id))
+        .map(|c| c.id);
+    assert_eq!(c, f.connection);
+}
+
+#[test]
+fn snapshot_keepalive_80x24() {
+    let mut app = open("http-keepalive.pcap");
+    app.update(Event::Resize(80, 24));
+    insta::assert_snapshot!("transactions_keepalive_80x24", screen(&app));
+}

@@ -295,7 +295,11 @@ impl Store {
         row
     }
 
-    fn push_msg(&mut self, m: Box<WsMessageRecord>) {
+    fn push_msg(&mut self, mut m: Box<WsMessageRecord>) {
+        // Vec growth leaves room for 4 frames where most messages have 1.
+        if let Some(f) = &mut m.frame_list {
+            f.shrink_to_fit();
+        }
         let conv = self.conv_row(m.websocket);
         let n = msg_preview_bytes(&m);
         let keep = self.preview_seen + n <= self.preview_budget / 2;

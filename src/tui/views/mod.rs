@@ -319,6 +319,18 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
             _ => "reading".into(),
         }
     };
+    if app.size.0 >= 110 {
+        parts.push(Span::styled(
+            format!(
+                " {}",
+                text::fit(
+                    &crate::report::sanitize::terminal_safe_str(&app.source.name),
+                    40
+                )
+            ),
+            t.dim(),
+        ));
+    }
     parts.push(Span::styled(
         format!(" {state} "),
         if app.done.is_none() {

@@ -150,6 +150,8 @@ pub struct Store {
     pub hops: Ring<HopView>,
     conn_kinds: FxHashMap<u64, u8>,
     ws_by_conn: FxHashMap<u64, u64>,
+    /// Transaction rows per connection, in order (keep-alive, pipelining).
+    txns_by_conn: FxHashMap<u64, VecDeque<u64>>,
     /// Findings seen per severity (info, warning, error), dropped rows included.
     pub severity_counts: [u64; 3],
     /// Preview bytes currently held, and the most that may be.
@@ -199,6 +201,7 @@ impl Store {
             hops: Ring::new(cap),
             conn_kinds: FxHashMap::default(),
             ws_by_conn: FxHashMap::default(),
+            txns_by_conn: FxHashMap::default(),
             severity_counts: [0; 3],
             preview_bytes: 0,
             preview_budget,
@@ -255,13 +258,24 @@ impl Store {
         self.preview_seen += n;
         self.preview_bytes += n;
         let id = t.id;
+        let conn = t.connection;
         let (row, ev) = self.txns.push(TxnRow {
             rec: t,
             preview_dropped: false,
             keep,
         });
         self.txn_index.insert(id, row);
+        self.txns_by_conn.entry(conn).or_default().push_back(row);
         if let Some(ev) = ev {
+            let first = self.txns.first_id();
+            if let Some(v) = self.txns_by_conn.get_mut(&ev.rec.connection) {
+                while v.front().is_some_and(|r| *r < first) {
+                    v.pop_front();
+                }
+                if v.is_empty() {
+                    self.txns_by_conn.remove(&ev.rec.connection);
+                }
+            }
             if !ev.preview_dropped {
                 self.preview_bytes = self
                     .preview_bytes
@@ -489,6 +503,20 @@ impl Store {
             .get(&conn)
             .and_then(|r| self.tunnels.get(*r))
             .map(|t| &**t)
+    }
+
+    /// The transactions on a connection, in order.
+    pub fn txns_on_conn(&self, conn: u64) -> impl Iterator<Item = &TransactionRecord> {
+        self.txns_by_conn
+            .get(&conn)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| self.txns.get(*r))
+            .map(|r| &*r.rec)
+    }
+
+    pub fn txn_count_on_conn(&self, conn: u64) -> usize {
+        self.txns_by_conn.get(&conn).map_or(0, VecDeque::len)
     }
 
     pub fn conn_kind(&self, conn: u64) -> u8 {

@@ -797,6 +797,25 @@ fn conn(app: &App, out: &mut Out, c: &ConnectionRecord) {
             finding(out, f, false);
         }
     }
+    let n = app.store.txn_count_on_conn(c.id);
+    if n > 0 {
+        out.section(format!("HTTP transactions on it ({n})"));
+        for x in app.store.txns_on_conn(c.id).take(50) {
+            let req = x
+                .request
+                .as_ref()
+                .map_or("(request not captured)".to_string(), |r| {
+                    terminal_safe_str(&format!("{} {}", r.method, r.target))
+                });
+            let resp = x.response.as_ref().map_or("no response".to_string(), |r| {
+                format!("{} {}", r.status, terminal_safe_str(&r.reason))
+            });
+            out.text(format!("  #{} {req} → {resp}", x.id));
+        }
+        if n > 50 {
+            out.styled(format!("  … {} more", n - 50), out.t.dim());
+        }
+    }
     out.styled("6: follow this connection's bytes", out.t.dim());
 }
 

@@ -439,7 +439,10 @@ pub fn proto_name(app: &App, conn: u64) -> String {
         v.push("tunnel".into());
     }
     if k & kind::HTTP != 0 && v.is_empty() {
-        v.push("http".into());
+        match app.store.txn_count_on_conn(conn) {
+            n if n > 1 => v.push(format!("http×{n}")),
+            _ => v.push("http".into()),
+        }
     }
     if k & kind::WS != 0 {
         v.push("ws".into());

@@ -958,3 +958,22 @@ fn snapshot_keepalive_80x24() {
     app.update(Event::Resize(80, 24));
     insta::assert_snapshot!("transactions_keepalive_80x24", screen(&app));
 }
+
+#[test]
+fn typed_control_characters_are_escaped_in_notes() {
+    let mut app = open("websocket-nginx-ok.pcap");
+    key(&mut app, KeyCode::Enter);
+    keys(&mut app, "/");
+    keys(&mut app, "\u{1b}[31m\u{9b}");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.note.as_deref().is_some_and(|n| n.contains("not found")));
+    for s in cells(&app) {
+        for c in s.chars() {
+            let u = c as u32;
+            assert!(
+                !(u < 0x20 || (0x7f..0xa0).contains(&u)),
+                "U+{u:04X} on screen"
+            );
+        }
+    }
+}

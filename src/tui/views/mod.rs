@@ -298,7 +298,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
     let s = &app.store;
     let mut parts: Vec<Span<'static>> = Vec::new();
     let state = if let Some(e) = &app.failed {
-        format!("FAILED: {e}")
+        format!("FAILED: {}", crate::report::sanitize::terminal_safe_str(e))
     } else if app.source.live {
         let mut x = format!("live {:.0}s", p.elapsed);
         if let Some(d) = &app.done {
@@ -387,7 +387,10 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
         parts.push(Span::raw(format!("│ mem {} ", human_bytes(r))));
     }
     let right = match &app.note {
-        Some(n) => Span::styled(format!("│ {n}"), t.bold()),
+        Some(n) => Span::styled(
+            format!("│ {}", crate::report::sanitize::terminal_safe_str(n)),
+            t.bold(),
+        ),
         None => Span::styled("│ ? help  / filter  q quit", t.dim()),
     };
     parts.push(right);

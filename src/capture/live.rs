@@ -944,6 +944,53 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_copies_what_was_saved_so_far() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool = dir.path().join("spool.pcapng");
+        let save = Arc::new(Mutex::new(Save {
+            path: spool.display().to_string(),
+            writer: PcapngWriter::new(
+                BufWriter::with_capacity(1 << 16, File::create(&spool).expect("create")),
+                LinkType::ETHERNET,
+                &InterfaceInfo::default(),
+            )
+            .expect("header"),
+            last_flush: Instant::now(),
+            failed: false,
+        }));
+        // Three packets still in the writer's buffer, as between the capture thread's flushes.
+        for i in 0..3u8 {
+            let data = vec![i; 60];
+            let pkt = crate::capture::PacketView {
+                ts: Timestamp(1_700_000_000_000_000_000 + i64::from(i)),
+                link: LinkType::ETHERNET,
+                data: &data,
+                orig_len: 60,
+                interface: 0,
+            };
+            save.lock()
+                .expect("lock")
+                .writer
+                .write_packet(&pkt)
+                .expect("write");
+        }
+        let snap = Snapshot {
+            save: Arc::clone(&save),
+            path: spool.clone(),
+        };
+        let dest = dir.path().join("copy.pcapng");
+        assert!(snap.write_to(&dest).expect("snapshot") > 0);
+        let mut back = Capture::from_file(&dest).expect("libpcap reads the copy");
+        let mut k = 0;
+        while back.next_packet().is_ok() {
+            k += 1;
+        }
+        assert_eq!(k, 3, "the snapshot flushed the buffered packets");
+        save.lock().expect("lock").failed = true;
+        assert!(snap.write_to(&dest).is_err(), "a failed save is not copied");
+    }
+
+    #[test]
     fn count_stops_the_capture_thread() {
         let h = drive(10, 100, Some(4), None);
         assert_eq!(h.rx.try_iter().count(), 4);

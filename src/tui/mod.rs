@@ -81,6 +81,13 @@ pub fn run_file(
     let app_cfg = worker::ui_app_config(analysis.app_config());
     let (tx, rx) = mpsc::sync_channel(CHANNEL);
     let cancel = Arc::new(AtomicBool::new(false));
+    // SIGINT from outside (kill -INT) ends the UI cleanly; inside it Ctrl-C is a key.
+    {
+        let tx = tx.clone();
+        let _ = ctrlc::set_handler(move || {
+            let _ = tx.try_send(Event::Interrupt);
+        });
+    }
     {
         let (path, tx2, c, cfg) = (
             file.to_path_buf(),

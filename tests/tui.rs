@@ -977,3 +977,29 @@ fn typed_control_characters_are_escaped_in_notes() {
         }
     }
 }
+
+#[test]
+fn the_selection_follows_the_connection_across_views() {
+    let mut app = open("websocket-nginx-ok.pcap");
+    key(&mut app, KeyCode::Down);
+    let conn = selected_txn(&app)
+        .map(|t| t.connection)
+        .expect("a transaction");
+    keys(&mut app, "3");
+    let c = app
+        .conns
+        .selected()
+        .and_then(|id| app.store.conns.get(id))
+        .map(|c| c.id);
+    assert_eq!(c, Some(conn), "its connection");
+    keys(&mut app, "2");
+    let ws = app
+        .convs
+        .selected()
+        .and_then(|id| app.store.convs.get(id))
+        .and_then(|c| c.rec.as_ref())
+        .map(|r| r.connection);
+    assert_eq!(ws, Some(conn), "its WebSocket conversation");
+    keys(&mut app, "1");
+    assert_eq!(selected_txn(&app).map(|t| t.connection), Some(conn));
+}

@@ -883,6 +883,39 @@ impl App {
         }
     }
 
+    /// Selects, in view `v`, the row of connection `c` when the current selection is about
+    /// another connection: a transaction's connection, its WebSocket conversation, and back.
+    fn follow_conn(&mut self, v: View, c: u64) {
+        if self.selected_conn() == Some(c) {
+            return;
+        }
+        let s = &self.store;
+        match v {
+            View::Connections => {
+                if let Some(r) = s.conn_row(c) {
+                    self.conns.select_id(r);
+                }
+            }
+            View::WebSocket if self.msgs.is_none() => {
+                if let Some(r) = s.ws_on_conn(c).and_then(|ws| s.conv_row_of(ws)) {
+                    self.convs.select_id(r);
+                }
+            }
+            View::Transactions => {
+                let first = self
+                    .txns
+                    .rows
+                    .iter()
+                    .copied()
+                    .find(|r| s.txns.get(*r).is_some_and(|t| t.rec.connection == c));
+                if let Some(r) = first {
+                    self.txns.select_id(r);
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn switch(&mut self, v: View) -> Action {
         if v == self.view {
             return Action::None;
@@ -890,6 +923,9 @@ impl App {
         let conn = self.selected_conn();
         self.view = v;
         self.focus = Focus::List;
+        if let Some(c) = conn {
+            self.follow_conn(v, c);
+        }
         if v != View::Stream {
             return Action::None;
         }

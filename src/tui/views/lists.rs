@@ -385,7 +385,10 @@ fn msg_rows(
                     m.text.as_deref().map(terminal_safe_str).unwrap_or_default()
                 ),
                 _ => match &m.text {
-                    Some(x) => terminal_safe_str(x.get(..x.len().min(400)).unwrap_or(x)),
+                    Some(x) => {
+                        let end = x.char_indices().nth(300).map_or(x.len(), |(i, _)| i);
+                        terminal_safe_str(&x[..end])
+                    }
                     None => match &m.binary {
                         Some(b) => b
                             .iter()

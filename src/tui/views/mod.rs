@@ -391,7 +391,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
             format!("│ {}", crate::report::sanitize::terminal_safe_str(n)),
             t.bold(),
         ),
-        None => Span::styled("│ ? help  / filter  q quit", t.dim()),
+        None => Span::styled("│ ? help  f findings  / filter  q quit", t.dim()),
     };
     parts.push(right);
     f.render_widget(Paragraph::new(Line::from(parts)), area);

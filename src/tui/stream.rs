@@ -243,10 +243,49 @@ impl StreamView {
         };
         for line in b.split_inclusive(|c| *c == b'\n') {
             for piece in line.chunks(MAX_LINE) {
-                self.lines
-                    .push((kind, format!("{} {}", arrow(dir), terminal_safe(piece))));
+                // Text keeps its characters; anything else (binary frames, masked payloads)
+                // is shown in ASCII with escapes, so random bytes cannot turn into combining
+                // marks or other look-alikes.
+                let shown = if std::str::from_utf8(piece).is_ok() {
+                    terminal_safe(piece)
+                } else {
+                    ascii_escaped(piece)
+                };
+                self.lines.push((kind, format!("{} {shown}", arrow(dir))));
             }
         }
+    }
+}
+
+/// Printable ASCII as is, everything else as `\xNN` (and `\r`, `\n`, `\t`, `\\`).
+fn ascii_escaped(b: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(b.len() * 2);
+    for &c in b {
+        match c {
+            b'\\' => out.push_str("\\\\"),
+            b'\r' => out.push_str("\\r"),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(c as char),
+            _ => {
+                let _ = write!(out, "\\x{c:02x}");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_is_shown_in_ascii() {
+        assert_eq!(
+            ascii_escaped(b"a\\\xc8\x98\r\n\x00~"),
+            r"a\\\xc8\x98\r\n\x00~"
+        );
     }
 }
 

@@ -243,49 +243,10 @@ impl StreamView {
         };
         for line in b.split_inclusive(|c| *c == b'\n') {
             for piece in line.chunks(MAX_LINE) {
-                // Text keeps its characters; anything else (binary frames, masked payloads)
-                // is shown in ASCII with escapes, so random bytes cannot turn into combining
-                // marks or other look-alikes.
-                let shown = if std::str::from_utf8(piece).is_ok() {
-                    terminal_safe(piece)
-                } else {
-                    ascii_escaped(piece)
-                };
+                let shown = stream_safe(piece);
                 self.lines.push((kind, format!("{} {shown}", arrow(dir))));
             }
         }
-    }
-}
-
-/// Printable ASCII as is, everything else as `\xNN` (and `\r`, `\n`, `\t`, `\\`).
-fn ascii_escaped(b: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(b.len() * 2);
-    for &c in b {
-        match c {
-            b'\\' => out.push_str("\\\\"),
-            b'\r' => out.push_str("\\r"),
-            b'\n' => out.push_str("\\n"),
-            b'\t' => out.push_str("\\t"),
-            0x20..=0x7e => out.push(c as char),
-            _ => {
-                let _ = write!(out, "\\x{c:02x}");
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn binary_is_shown_in_ascii() {
-        assert_eq!(
-            ascii_escaped(b"a\\\xc8\x98\r\n\x00~"),
-            r"a\\\xc8\x98\r\n\x00~"
-        );
     }
 }
 
@@ -343,4 +304,40 @@ fn boundaries(conn: u64, store: &Store) -> [Vec<(u64, String)>; 2] {
         }
     }
     out
+}
+
+/// Escaped for the terminal like every wire string, and zero-width characters (combining
+/// marks, joiners) escaped too: in binary data they are noise that would merge into the
+/// neighbouring characters.
+fn stream_safe(b: &[u8]) -> String {
+    use std::fmt::Write;
+    use unicode_width::UnicodeWidthChar;
+    let safe = terminal_safe(b);
+    if safe.is_ascii() {
+        return safe;
+    }
+    let mut out = String::with_capacity(safe.len());
+    for c in safe.chars() {
+        if c.width() == Some(0) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_bytes_are_escaped_and_zero_width_characters_shown() {
+        assert_eq!(stream_safe(b"\x81&h\xc3\xa9llo"), "\\x81&h\u{e9}llo");
+        assert_eq!(
+            stream_safe("e\u{301}\u{200d}x".as_bytes()),
+            r"e\u{301}\u{200d}x"
+        );
+        assert_eq!(stream_safe("日本".as_bytes()), "日本");
+    }
 }

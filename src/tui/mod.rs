@@ -118,7 +118,7 @@ pub fn run_file(
     );
     cancel.store(true, Ordering::Relaxed);
     match res {
-        Ok(()) => Outcome::Ok,
+        Ok(o) => o,
         Err(e) => {
             eprintln!("hopscope: {e}");
             Outcome::Failed
@@ -198,7 +198,7 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
     }
     drop(spool);
     match res {
-        Ok(()) => Outcome::Ok,
+        Ok(o) => o,
         Err(e) => {
             eprintln!("hopscope: {e}");
             Outcome::Failed
@@ -238,7 +238,7 @@ fn ui_loop(
     feed: Feed,
     tx: SyncSender<Event>,
     rx: Receiver<Event>,
-) -> std::io::Result<()> {
+) -> std::io::Result<Outcome> {
     let (mut terminal, guard) = term::setup()?;
     let size = terminal.size()?;
     let mut app = App::new(source, store, Theme::from_env(), (size.width, size.height));
@@ -348,7 +348,14 @@ fn ui_loop(
     if let Some(e) = &app.failed {
         eprintln!("hopscope: {e}");
     }
-    Ok(())
+    // Like a report run: status 2 when the capture could not be read to its end.
+    Ok(match app.done.as_ref().and_then(|d| d.error.as_ref()) {
+        Some(e) => {
+            eprintln!("hopscope: {e}");
+            Outcome::CaptureIncomplete
+        }
+        None => Outcome::Ok,
+    })
 }
 
 /// The analyzer configuration the TUI uses (exposed for tests).

@@ -6,7 +6,9 @@
 #
 # Needs root (network namespaces, tcpdump) and: tcpdump, tshark, capinfos, mergecap, nginx,
 # curl, iproute2, python3 with `websockets`, `brotli` and `h2` (pip install websockets brotli h2),
-# tinyproxy, microsocks, openssl, chromium (browser_cors only).
+# tinyproxy, microsocks, openssl, chromium (browser_cors only), haproxy (websocket_haproxy) and
+# apache2 (websocket_apache_broken; Debian's, run with its own config from the work dir).
+# websocket_socks5 and websocket_connect_tinyproxy use microsocks 1.0.3 and tinyproxy 1.11.
 #
 # Network rules kept here: every scenario runs in network namespaces this script creates
 # (hs<PID>-*), so "loopback" traffic is the loopback of a private namespace and two-host
@@ -648,19 +650,31 @@ ws_nginx_run() {   # ws_nginx_run NAME BACKENDPORT LOCALPORT LOCATION-BLOCK [ws_
     ns_new "$name"
     NGINX_SERVER_EXTRA=$location nginx_setup "$d" 127.0.0.1:8081
     nginx_start "$ns" "$d" 8081
+    ws_proxied_run "$name" nginx 8081 "$bport" "$lport" "$@"
+}
+
+# ws_proxied_run NAME PROXY FRONTPORT BACKENDPORT LOCALPORT [ws_client args]...
+#   the proxy (named PROXY in the facts) already listens on 127.0.0.1:FRONTPORT in $NSP-NAME and
+#   forwards to the echo server this starts on 127.0.0.1:BACKENDPORT
+#   optional: WS_AFTER (a command run after the WebSocket client, still captured) and
+#   WS_EXTRA_FILTER (more tcpdump filter, or-ed)
+ws_proxied_run() {
+    local name=$1 proxy=$2 fport=$3 bport=$4 lport=$5; shift 5
+    local ns=$NSP-$name d=$WORK/$name
     start_bg ip netns exec "$ns" "$PY" "$HERE/ws_server.py" 127.0.0.1 "$bport" --log "$d/up"
     wait_for "ws server" listening "$ns" "$bport"
-    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port 8081 or tcp port $bport"
-    ip netns exec "$ns" "$PY" "$HERE/ws_client.py" "ws://127.0.0.1:8081/echo" \
+    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port $fport or tcp port $bport${WS_EXTRA_FILTER:+ or $WS_EXTRA_FILTER}"
+    ip netns exec "$ns" "$PY" "$HERE/ws_client.py" "ws://127.0.0.1:$fport/echo" \
         --local "127.0.0.1:$lport" --log "$d/ws" --messages short "$@"
+    if [ -n "${WS_AFTER:-}" ]; then $WS_AFTER; fi
     tcpdump_stop_all
     [ -s "$d/up.1.peer" ] || { echo "$name: the backend saw no connection" >&2; return 1; }
     [ ! -e "$d/up.2.peer" ] || { echo "$name: the backend saw more than one connection" >&2; return 1; }
     UPSTREAM=$(tr -d '\n' <"$d/up.1.peer")
     # what each side saw of the handshake, from the programs' logs
-    "$PY" - "$d" "$UPSTREAM" <<'PYEOF'
+    "$PY" - "$d" "$UPSTREAM" "$proxy" <<'PYEOF'
 import json, sys
-d, upstream = sys.argv[1:3]
+d, upstream, proxy = sys.argv[1:4]
 def head(b):
     end = b.find(b"\r\n\r\n")
     if end < 0:
@@ -674,7 +688,7 @@ cl_resp = open(d + "/ws.recv", "rb").read()
 line, hdrs = head(up_req)
 rline, rhdrs = head(up_resp)
 cline, chdrs = head(cl_resp)
-out = {"upstream_connection": {"client": upstream, "note": "nginx's ephemeral port, from the backend's log"},
+out = {"upstream_connection": {"client": upstream, "note": f"{proxy}'s ephemeral port, from the backend's log"},
        "upstream_request_line": line, "upstream_saw_headers": hdrs,
        "backend_answer": rline or ("closed the connection without a response" if not up_resp else None),
        "backend_answer_headers": rhdrs,
@@ -686,7 +700,7 @@ else:
     out["client_messages"] = ws["messages"]
     out["client_ping_payload"] = ws["ping_payload"]
     out["client_close"] = ws["close"]
-out["summary"] = (f"client saw '{cline}'; nginx sent upstream '{line}' with headers "
+out["summary"] = (f"client saw '{cline}'; {proxy} sent upstream '{line}' with headers "
                   + ", ".join(h[0] for h in hdrs) + f"; backend answered: {out['backend_answer']}")
 json.dump(out, open(d + "/details.json", "w"), indent=1)
 PYEOF
@@ -719,6 +733,612 @@ scenario_websocket_nginx_broken() {
         --stream "$UPSTREAM 127.0.0.1:8768 $d/up.1 ws_server.py-transport-log" \
         --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" --note-file "$d/details.json" \
         --note "the nginx->backend connection uses an ephemeral client port (not fixed); its bytes come from the backend's own log (ws_server.py --log)"
+    scenario_cleanup
+}
+
+# proxy_legs DIR ARGS...  -> DIR/legs.json (tools/proxy_legs.py; --append to add a hop)
+proxy_legs() { local d=$1; shift; "$PY" "$TOOLS/proxy_legs.py" --out "$d/legs.json" "$@"; }
+
+# proxy_http_version 1.1 but no Upgrade/Connection forwarding: nginx sends an HTTP/1.1 GET with
+# its default Connection: close and no Upgrade (nginx never forwards a client's Upgrade itself).
+scenario_websocket_nginx_http11_no_upgrade() {
+    log "websocket through nginx with proxy_http_version 1.1 but without proxy_set_header Upgrade/Connection"
+    local d=$WORK/websocket-nginx-http11-no-upgrade
+    ws_nginx_run websocket-nginx-http11-no-upgrade 8774 40100 'location /echo { proxy_pass http://127.0.0.1:8774; proxy_http_version 1.1; proxy_read_timeout 10s; }' --allow-reject
+    tx_log "$d/ws" 127.0.0.1:40100 127.0.0.1:8081 ws_client.py-transport-log --headers
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8774 ws_server.py-transport-log --headers --allow-unanswered
+    proxy_legs "$d" --proxy nginx --match order --front "$d/ws.tx.json" --back "$d/up.1.tx.json" \
+        --note "nginx 1.22 proxy_pass with proxy_http_version 1.1 and no proxy_set_header Upgrade/Connection: Upgrade is dropped, Connection is nginx's default 'close'"
+    fact --file websocket-nginx-http11-no-upgrade.pcap --software "Python websockets 17 client -> nginx 1.22 (proxy_http_version 1.1, no proxy_set_header Upgrade/Connection) -> websockets 17 echo server, tcpdump -i lo" \
+        --shows "a WebSocket upgrade half-configured at the proxy: nginx speaks HTTP/1.1 upstream but sends Connection: close and no Upgrade, so the backend refuses the handshake; the refusal passes through nginx to the client, which gives up; both legs and the pairing (details.proxy_legs) from the two programs' logs" \
+        --stream "127.0.0.1:40100 127.0.0.1:8081 $d/ws ws_client.py-transport-log" \
+        --stream "$UPSTREAM 127.0.0.1:8774 $d/up.1 ws_server.py-transport-log" \
+        --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" \
+        --note-file "$d/details.json" --note-file "$d/legs.json" \
+        --note "the nginx->backend connection uses an ephemeral client port (not fixed); its bytes come from the backend's own log (ws_server.py --log)"
+    scenario_cleanup
+}
+
+# HAProxy (Debian's, mode http, otherwise defaults) in front of the echo server: HAProxy
+# forwards the Upgrade handshake and tunnels the frames after the 101.
+scenario_websocket_haproxy() {
+    log "websocket through haproxy (mode http, defaults)"
+    local name=websocket-haproxy ns=$NSP-websocket-haproxy d=$WORK/websocket-haproxy
+    ns_new "$name"
+    mkdir -p "$d/logs"
+    cat >"$d/haproxy.cfg" <<EOF
+global
+    pidfile $d/haproxy.pid
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend fe
+    bind 127.0.0.1:8083
+    default_backend be
+backend be
+    server echo 127.0.0.1:8776
+EOF
+    start_bg ip netns exec "$ns" haproxy -db -f "$d/haproxy.cfg" >>"$d/logs/haproxy.log" 2>&1
+    wait_for "haproxy" listening "$ns" 8083
+    haproxy -v | head -1 | cut -d' ' -f3 >"$d/version.txt"
+    ws_proxied_run "$name" haproxy 8083 8776 40103
+    tx_log "$d/ws" 127.0.0.1:40103 127.0.0.1:8083 ws_client.py-transport-log --allow-trailing --headers
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8776 ws_server.py-transport-log --allow-trailing --headers
+    proxy_legs "$d" --proxy haproxy --match order --front "$d/ws.tx.json" --back "$d/up.1.tx.json" \
+        --note "HAProxy $(cat "$d/version.txt") mode http with no http-request/http-response rules and no option forwardfor: it adds no header of its own (no Via, no X-Forwarded-For)"
+    fact --file websocket-haproxy.pcap --software "Python websockets 17 client -> HAProxy $(cat "$d/version.txt") (Debian; mode http, timeouts only) -> websockets 17 echo server, tcpdump -i lo" \
+        --shows "both legs of a WebSocket through HAProxy: the client's upgrade (101) and HAProxy's upgrade request to the backend (101), then two short texts and a 512-byte binary message echoed through the tunnel, ping/pong, close 1000 'bye'; compression=None; what HAProxy changed in the handshake is in details.proxy_legs" \
+        --stream "127.0.0.1:40103 127.0.0.1:8083 $d/ws ws_client.py-transport-log" \
+        --stream "$UPSTREAM 127.0.0.1:8776 $d/up.1 ws_server.py-transport-log" \
+        --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" \
+        --note-file "$d/details.json" --note-file "$d/legs.json" \
+        --note "the haproxy->backend connection uses an ephemeral client port (not fixed); its bytes come from the backend's own log (ws_server.py --log)"
+    scenario_cleanup
+}
+
+# Apache httpd with mod_proxy + mod_proxy_http only (no mod_proxy_wstunnel, no ProxyPass
+# upgrade=websocket), ProxyVia On: the Upgrade is not forwarded, the backend refuses.
+scenario_websocket_apache_broken() {
+    log "websocket through apache mod_proxy_http without upgrade=websocket (upgrade dropped)"
+    local name=websocket-apache-broken ns=$NSP-websocket-apache-broken d=$WORK/websocket-apache-broken
+    local m=/usr/lib/apache2/modules
+    ns_new "$name"
+    mkdir -p "$d/logs" "$d/run" "$d/www"
+    cat >"$d/httpd.conf" <<EOF
+ServerRoot $d
+ServerName localhost
+Listen 127.0.0.1:8084
+PidFile $d/run/httpd.pid
+DefaultRuntimeDir $d/run
+Mutex file:$d/run default
+LoadModule mpm_event_module $m/mod_mpm_event.so
+LoadModule authz_core_module $m/mod_authz_core.so
+LoadModule proxy_module $m/mod_proxy.so
+LoadModule proxy_http_module $m/mod_proxy_http.so
+User www-data
+Group www-data
+ErrorLog $d/logs/error.log
+LogLevel info
+LogFormat "%a:%{remote}p \"%r\" %>s" legs
+CustomLog $d/logs/access.log legs
+DocumentRoot $d/www
+# ProxyVia On sends "Via: 1.1 localhost:8084" without the product; Full adds it
+ProxyVia Full
+ProxyPass /echo http://127.0.0.1:8777/echo
+# nothing listens there: Apache answers 503 itself
+ProxyPass /down http://127.0.0.1:8799/down
+EOF
+    start_bg ip netns exec "$ns" apache2 -d "$d" -f "$d/httpd.conf" -DFOREGROUND
+    wait_for "apache" listening "$ns" 8084
+    apache2 -v | sed -n 's/^Server version: //p' >"$d/version.txt"
+    WS_AFTER="curl_run $ns $d/down --local-port 40105 http://127.0.0.1:8084/down" WS_EXTRA_FILTER="tcp port 8799" \
+        ws_proxied_run "$name" apache 8084 8777 40104 --allow-reject
+    tx_log "$d/ws" 127.0.0.1:40104 127.0.0.1:8084 ws_client.py-transport-log --headers
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8777 ws_server.py-transport-log --headers --allow-unanswered
+    tx_curl "$d/down" 127.0.0.1:40105 127.0.0.1:8084 --headers
+    proxy_legs "$d" --proxy apache --match order --front "$d/ws.tx.json" --front "$d/down.tx.json" --back "$d/up.1.tx.json" \
+        --note-for "1=ProxyPass /down to 127.0.0.1:8799 where nothing listens: the connect is refused (SYN, RST in the capture) and Apache answers 503 with its own Server header" \
+        --note "$(cat "$d/version.txt") mod_proxy_http without upgrade=websocket (mod_proxy_wstunnel not loaded), ProxyVia Full"
+    fact --file websocket-apache-broken.pcap --software "Python websockets 17 client and curl 7.88 -> $(cat "$d/version.txt") (mod_proxy + mod_proxy_http, no mod_proxy_wstunnel / upgrade=websocket, ProxyVia Full) -> websockets 17 echo server, tcpdump -i lo" \
+        --shows "a WebSocket upgrade that Apache's plain ProxyPass drops: the handshake is forwarded without Upgrade (and with Apache's own Via and X-Forwarded-* fields), the backend refuses it and Apache passes the refusal on; the client gives up; then a curl GET /down proxied to a port where nothing listens: the refused upstream connect (SYN/RST) and Apache's own 503 (Server: Apache); what Apache changed on the request and on the response is in details.proxy_legs" \
+        --stream "127.0.0.1:40104 127.0.0.1:8084 $d/ws ws_client.py-transport-log" \
+        --stream "$UPSTREAM 127.0.0.1:8777 $d/up.1 ws_server.py-transport-log" \
+        --stream "127.0.0.1:40105 127.0.0.1:8084 $d/down curl--trace" \
+        --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" --transactions "$d/down.tx.json" \
+        --note-file "$d/details.json" --note-file "$d/legs.json" \
+        --note "the apache->backend connection uses an ephemeral client port (not fixed); its bytes come from the backend's own log (ws_server.py --log)"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
+# Both legs of real proxies in front of tools/proxy_backend.py, which logs every upstream
+# connection's bytes (the proxies' upstream client ports are ephemeral). Each client request
+# carries its own X-Hopscope-Tag, which the proxies forward unchanged, so tools/proxy_legs.py
+# can say which upstream request each client request became (or that none did).
+
+backend_start() {   # backend_start NS ADDR PORT PREFIX [proxy_backend args]...
+    local ns=$1 addr=$2 port=$3 prefix=$4; shift 4
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/proxy_backend.py" "$addr" "$port" --log "$prefix" "$@" \
+        2>>"$WORK/proxy_backend.log"
+    wait_for "proxy_backend" listening "$ns" "$port"
+}
+
+nginx_quit() {   # nginx_quit DIR: graceful stop, so idle upstream keep-alive connections close in the capture
+    local pid
+    pid=$(cat "$1/nginx.pid")
+    kill -QUIT "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    echo "nginx did not quit" >&2
+    return 1
+}
+
+back_legs() {   # back_legs PREFIX SERVER  -> BACK_STREAMS / BACK_TXS / BACK_ARGS (fact and proxy_legs args) for every logged connection
+    local prefix=$1 server=$2 f base peer
+    BACK_STREAMS=(); BACK_TXS=(); BACK_ARGS=()
+    for f in "$prefix".*.peer; do
+        base=${f%.peer}
+        peer=$(tr -d '\n' <"$f")
+        tx_log "$base" "$peer" "$server" proxy_backend.py-log --headers
+        BACK_STREAMS+=(--stream "$peer $server $base proxy_backend.py-log")
+        BACK_TXS+=(--transactions "$base.tx.json")
+        BACK_ARGS+=(--back "$base.tx.json")
+    done
+}
+
+# Two curl clients at once through nginx (HTTP/1.1 upstream with an idle keep-alive pool of 4):
+# keep-alive GETs (two of them slow at the backend, so the clients overlap and nginx needs a
+# second upstream connection), a POST each (one with Expect: 100-continue), and one request per
+# client that nginx answers itself (return 204; a 404 from a location without proxy_pass).
+scenario_http_nginx_keepalive_mix() {
+    log "two curl clients through nginx with an upstream keep-alive pool"
+    local ns=$NSP-kamix d=$WORK/kamix
+    ns_new kamix
+    mkdir -p "$d"
+    NGINX_HTTP_EXTRA="upstream backend { server 127.0.0.1:8775; keepalive 4; } log_format legs '\$remote_addr:\$remote_port \$connection \$connection_requests \$request_id \$status \"\$request\" \$upstream_addr \$upstream_status';" \
+    NGINX_SERVER_EXTRA="access_log $d/logs/legs.log legs; location = /local { return 204; } location /static/ { } location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_set_header X-Real-IP \$remote_addr; proxy_set_header X-Request-Id \$request_id; proxy_read_timeout 10s; }" \
+        nginx_setup "$d" 127.0.0.1:8082
+    text_file "$d/post-a.txt" 500 post-a
+    text_file "$d/post-b.txt" 3000 post-b
+    nginx_start "$ns" "$d" 8082
+    backend_start "$ns" 127.0.0.1 8775 "$d/up" --slow /slow=400
+    local u=http://127.0.0.1:8082 pa="--local-port 40101" pb="--local-port 40102" t=X-Hopscope-Tag
+    tcpdump_start "$ns" "$CAP/http-nginx-keepalive-mix.pcap" -i lo "tcp port 8082 or tcp port 8775"
+    # --rate 4/s: one request per 250 ms slot per client (after the previous one finished), B
+    # 125 ms behind A, so the clients take turns on nginx's idle upstream connection(s)
+    curl_run "$ns" "$d/a" --rate 4/s $pa -H "$t: a-0" "$u/a/1" \
+        --next $pa -H "$t: a-1" "$u/slow/a" \
+        --next $pa -H "$t: a-2" "$u/local" \
+        --next $pa -H "$t: a-3" -H 'Expect:' --data-binary "@$d/post-a.txt" "$u/a/post" \
+        --next $pa -H "$t: a-4" "$u/a/3" &
+    local pid_a=$!
+    sleep 0.125
+    curl_run "$ns" "$d/b" --rate 4/s $pb -H "$t: b-0" "$u/b/1" \
+        --next $pb -H "$t: b-1" "$u/b/2" \
+        --next $pb -H "$t: b-2" -H 'Expect: 100-continue' --data-binary "@$d/post-b.txt" "$u/b/upload" \
+        --next $pb -H "$t: b-3" "$u/static/missing.html" \
+        --next $pb -H "$t: b-4" "$u/b/3" &
+    local pid_b=$!
+    wait "$pid_a"
+    wait "$pid_b"
+    nginx_quit "$d"
+    tcpdump_stop_all
+    tx_curl "$d/a" 127.0.0.1:40101 127.0.0.1:8082 --headers
+    tx_curl "$d/b" 127.0.0.1:40102 127.0.0.1:8082 --headers
+    back_legs "$d/up" 127.0.0.1:8775
+    proxy_legs "$d" --proxy nginx --match header:$t --front "$d/a.tx.json" --front "$d/b.tx.json" "${BACK_ARGS[@]}" \
+        --note-for "a-2=location = /local { return 204; }" \
+        --note-for "b-3=location /static/ without proxy_pass: nginx's own 404 for a missing file"
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import json, re, sys
+d = sys.argv[1]
+legs = json.load(open(d + "/legs.json"))["proxy_legs"]
+# nginx's own access log: client port, connection request number, $request_id, upstream
+rx = re.compile(r'^(\S+):(\d+) (\d+) (\d+) ([0-9a-f]{32}) (\d+) "([^"]*)" (\S+) (\S+)$')
+log = []
+for line in open(d + "/logs/legs.log"):
+    m = rx.match(line.rstrip("\n"))
+    assert m, line
+    log.append({"client": f"{m[1]}:{m[2]}", "nginx_connection": int(m[3]),
+                "connection_requests": int(m[4]), "request_id": m[5], "status": int(m[6]),
+                "request": m[7], "upstream_addr": None if m[8] == "-" else m[8],
+                "upstream_status": None if m[9] == "-" else int(m[9])})
+# the pairing from the programs' logs must agree with what nginx says it did
+for l in legs:
+    f = l["front"]
+    e = [x for x in log if x["client"] == f["client"] and x["connection_requests"] == f["index"] + 1]
+    assert len(e) == 1, (f, e)
+    e = e[0]
+    assert e["status"] == l["front_status"], (l, e)
+    if l["back"] is None:
+        assert e["upstream_addr"] is None, (l, e)
+    else:
+        assert e["request_id"] == l["request_id"] and e["upstream_status"] == l["back_status"], (l, e)
+conns = {}
+for l in legs:
+    if l["back"]:
+        conns.setdefault(l["back"]["client"], []).append((l["back"]["index"], l["matched_by"].split(": ")[1], l["front"]["client"]))
+back_connections = []
+for c, reqs in conns.items():
+    reqs.sort()
+    back_connections.append({"client": c, "server": "127.0.0.1:8775", "tags": [r[1] for r in reqs],
+                             "front_clients": sorted({r[2] for r in reqs})})
+back_connections.sort(key=lambda x: x["tags"][0])
+assert any(len(b["tags"]) > 1 for b in back_connections), "no upstream connection was reused"
+assert len(back_connections) > 1, "the slow request did not make nginx open a second upstream connection"
+cross = [b["client"] for b in back_connections if len(b["front_clients"]) > 1]
+assert cross, "no upstream connection carried requests of both clients (timing?)"
+print(json.dumps({
+    "nginx_access_log": log,
+    "nginx_access_log_agrees": True,
+    "back_connections": back_connections,
+    "upstream_connections_reused_across_clients": cross,
+    "summary": f"{len(legs)} client requests, {sum(1 for l in legs if l['back'])} reached the backend over "
+               f"{len(back_connections)} upstream connection(s): "
+               + "; ".join(f"{b['client']} carried {', '.join(b['tags'])}" for b in back_connections)
+               + "; answered by nginx itself: "
+               + ", ".join(l["matched_by"].split(": ")[1] + f" ({l['front_status']})" for l in legs if not l["back"])}, indent=1))
+PYEOF
+    fact --file http-nginx-keepalive-mix.pcap --software "2 x curl 7.88 at once -> nginx 1.22 (upstream keepalive 4, proxy_http_version 1.1, Connection \"\", X-Forwarded-For, X-Real-IP, X-Request-Id \$request_id) -> tools/proxy_backend.py (Python 3.11 http.server), tcpdump -i lo" \
+        --shows "two keep-alive client connections running at the same time (curl --rate 4/s, the second client 125 ms behind the first), 5 requests each (tagged X-Hopscope-Tag a-0..a-4 / b-0..b-4): GETs, a slow GET from the first client (the backend waits 400 ms, so nginx opens a second upstream connection for the other client meanwhile), a 500-byte POST and a 3000-byte POST with Expect: 100-continue (nginx answers the 100 itself and does not forward Expect), GET /local (nginx's own 204) and GET /static/missing.html (nginx's own 404): no back leg for those two; the other requests travel over nginx's pooled HTTP/1.1 upstream connections, reused across requests; nginx closes the idle pool when it quits; the front/back pairing (details.proxy_legs) and each upstream connection's requests are from the programs' logs, checked against nginx's access log" \
+        --stream "127.0.0.1:40101 127.0.0.1:8082 $d/a $(curl_source "$d/a")" \
+        --stream "127.0.0.1:40102 127.0.0.1:8082 $d/b $(curl_source "$d/b")" \
+        "${BACK_STREAMS[@]}" \
+        --transactions "$d/a.tx.json" --transactions "$d/b.tx.json" "${BACK_TXS[@]}" \
+        --note-file "$d/details.json" --note-file "$d/legs.json" \
+        --note "nginx's upstream connections use ephemeral client ports (not fixed, and which request travels on which connection depends on timing); their bytes come from the backend's own log (tools/proxy_backend.py)"
+    scenario_cleanup
+}
+
+follow_legs() {   # follow_legs PCAP SERVER PREFIX: every connection to SERVER -> PREFIX.N.{sent,recv,peer} from tshark's follow
+    "$PY" - "$1" "$2" "$3" "$TOOLS" <<'PYEOF'
+import sys
+pcap, server, prefix, tools = sys.argv[1:5]
+sys.path.insert(0, tools)
+from facts import follow_bytes, tshark, endpoint  # noqa: E402
+out, _ = tshark(pcap, "-T", "fields", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src",
+                "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "tcp.flags")
+n = 0
+for r in (l.split("\t") for l in out.splitlines()):
+    if r[7] == "0x0002" and endpoint(r[4], r[5], r[6]) == server:
+        n += 1
+        client = endpoint(r[1], r[2], r[3])
+        c, s = follow_bytes(pcap, r[0], client)
+        open(f"{prefix}.{n}.sent", "wb").write(c)
+        open(f"{prefix}.{n}.recv", "wb").write(s)
+        open(f"{prefix}.{n}.peer", "w").write(client + "\n")
+assert n, f"no connection to {server} in {pcap}"
+PYEOF
+}
+
+# A chain of two proxies: curl -> tinyproxy (forward proxy, adds Via) -> nginx (reverse proxy,
+# default proxy_pass: HTTP/1.0 upstream, plus X-Forwarded-For) -> tools/proxy_backend.py. Two GETs
+# on their own client connections. The tinyproxy -> nginx leg is logged by neither program:
+# its bytes are tshark's follow.
+scenario_http_proxy_chain() {
+    log "http through a chain: curl -> tinyproxy -> nginx -> backend"
+    local ns=$NSP-chain d=$WORK/chain
+    ns_new chain
+    NGINX_SERVER_EXTRA="location / { proxy_pass http://127.0.0.1:8778; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_read_timeout 10s; }" \
+        nginx_setup "$d" 127.0.0.1:8085
+    nginx_start "$ns" "$d" 8085
+    backend_start "$ns" 127.0.0.1 8778 "$d/up"
+    cat >"$d/tinyproxy.conf" <<EOF
+User root
+Group root
+Port 8889
+Listen 127.0.0.1
+Timeout 30
+MaxClients 8
+Allow 127.0.0.1
+ViaProxyName "hopscope-chain"
+LogLevel Info
+LogFile "$d/logs/tinyproxy.log"
+PidFile "$d/tinyproxy.pid"
+EOF
+    start_bg ip netns exec "$ns" tinyproxy -d -c "$d/tinyproxy.conf" 2>>"$d/logs/tinyproxy.stderr"
+    wait_for "tinyproxy" listening "$ns" 8889
+    local t=X-Hopscope-Tag x="-x http://127.0.0.1:8889"
+    tcpdump_start "$ns" "$CAP/http-proxy-chain.pcap" -i lo "tcp port 8889 or tcp port 8085 or tcp port 8778"
+    curl_run "$ns" "$d/c0" --local-port 40106 $x -H "$t: c-0" http://127.0.0.1:8085/chain/1
+    curl_run "$ns" "$d/c1" --local-port 40107 $x -H "$t: c-1" http://127.0.0.1:8085/chain/2
+    tcpdump_stop_all
+    tx_curl "$d/c0" 127.0.0.1:40106 127.0.0.1:8889 --headers --body "$d/c0.body"
+    tx_curl "$d/c1" 127.0.0.1:40107 127.0.0.1:8889 --headers --body "$d/c1.body"
+    follow_legs "$CAP/http-proxy-chain.pcap" 127.0.0.1:8085 "$d/mid"
+    local f mid=() midtx=()
+    for f in "$d"/mid.*.peer; do
+        tx_log "${f%.peer}" "$(tr -d '\n' <"$f")" 127.0.0.1:8085 tshark-follow --headers
+        mid+=(--back "${f%.peer}.tx.json"); midtx+=(--transactions "${f%.peer}.tx.json")
+    done
+    back_legs "$d/up" 127.0.0.1:8778
+    proxy_legs "$d" --proxy tinyproxy --match header:$t --front "$d/c0.tx.json" --front "$d/c1.tx.json" "${mid[@]}" \
+        --note "tinyproxy -> nginx leg: bytes from tshark's follow (neither program logs them); tinyproxy opens one upstream connection per request"
+    proxy_legs "$d" --append --proxy nginx --match header:$t "${mid[@]/--back/--front}" "${BACK_ARGS[@]}" \
+        --note "front = the tinyproxy -> nginx leg (tshark's follow); nginx's default proxy_pass (HTTP/1.0, Connection: close) plus X-Forwarded-For"
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import json, sys
+legs = json.load(open(sys.argv[1] + "/legs.json"))["proxy_legs"]
+tiny = {l["matched_by"]: l for l in legs if l["proxy"] == "tinyproxy"}
+ngx = {l["matched_by"]: l for l in legs if l["proxy"] == "nginx"}
+assert set(tiny) == set(ngx) and all(l["back"] for l in legs)
+chains = []
+for tag in sorted(tiny):
+    a, b = tiny[tag], ngx[tag]
+    assert a["back"] == b["front"], (a, b)
+    chains.append({"tag": tag.split(": ")[1], "hops": [a["front"], a["back"], b["back"]],
+                   "request_lines": [a["front_request_line"], a["back_request_line"], b["back_request_line"]],
+                   "statuses": [a["front_status"], a["back_status"], b["back_status"]]})
+print(json.dumps({"proxy_chains": chains, "summary": "; ".join(
+    f"{c['tag']}: " + " -> ".join(f"{h['client']}->{h['server']} '{r}'" for h, r in zip(c["hops"], c["request_lines"]))
+    for c in chains)}, indent=1))
+PYEOF
+    fact --file http-proxy-chain.pcap --software "curl 7.88 -x -> tinyproxy 1.11 (ViaProxyName hopscope-chain) -> nginx 1.22 (default proxy_pass + X-Forwarded-For) -> tools/proxy_backend.py (Python 3.11 http.server), tcpdump -i lo" \
+        --shows "two GETs (own client connections, tagged X-Hopscope-Tag c-0 / c-1) through two proxies, all three legs captured: curl sends the absolute-form target to tinyproxy, which opens its own connection to nginx per request (origin-form target, Connection: close, Via: 1.1 hopscope-chain), and nginx forwards as HTTP/1.0 to the backend with X-Forwarded-For; details.proxy_legs has both hops (tinyproxy's and nginx's) and details.proxy_chains the three connections each request crossed" \
+        --stream "127.0.0.1:40106 127.0.0.1:8889 $d/c0 curl--trace" \
+        --stream "127.0.0.1:40107 127.0.0.1:8889 $d/c1 curl--trace" \
+        "${BACK_STREAMS[@]}" --follow-server 127.0.0.1:8085 \
+        --transactions "$d/c0.tx.json" --transactions "$d/c1.tx.json" "${midtx[@]}" "${BACK_TXS[@]}" \
+        --note-file "$d/details.json" --note-file "$d/legs.json" \
+        --note "the proxies' upstream connections use ephemeral client ports (not fixed); the tinyproxy->nginx bytes (and their transactions, source tshark-follow) are tshark's follow, the nginx->backend bytes the backend's own log (tools/proxy_backend.py)"
+    scenario_cleanup
+}
+
+# Hop-by-hop headers through proxies: the same client request (Proxy-Authorization, Keep-Alive,
+# TE: trailers without "Connection: TE", and X-Secret named in Connection) through (1) an nginx
+# location misconfigured to copy Proxy-Authorization, Keep-Alive and TE upstream, (2) an nginx
+# location with the defaults, (3) tinyproxy as a forward proxy. The backend's log says which
+# of them arrived.
+scenario_http_proxy_leak() {
+    log "hop-by-hop headers leaked (or not) by nginx and tinyproxy"
+    local ns=$NSP-leak d=$WORK/leak
+    ns_new leak
+    local p="proxy_pass http://127.0.0.1:8779; proxy_http_version 1.1; proxy_read_timeout 10s;"
+    NGINX_SERVER_EXTRA="location /leak/ { $p proxy_set_header Proxy-Authorization \$http_proxy_authorization; proxy_set_header Keep-Alive \$http_keep_alive; proxy_set_header TE \$http_te; } location /default/ { $p }" \
+        nginx_setup "$d" 127.0.0.1:8086
+    nginx_start "$ns" "$d" 8086
+    backend_start "$ns" 127.0.0.1 8779 "$d/up"
+    cat >"$d/tinyproxy.conf" <<EOF
+User root
+Group root
+Port 8890
+Listen 127.0.0.1
+Timeout 30
+MaxClients 8
+Allow 127.0.0.1
+ViaProxyName "hopscope-leak"
+LogLevel Info
+LogFile "$d/logs/tinyproxy.log"
+PidFile "$d/tinyproxy.pid"
+EOF
+    start_bg ip netns exec "$ns" tinyproxy -d -c "$d/tinyproxy.conf" 2>>"$d/logs/tinyproxy.stderr"
+    wait_for "tinyproxy" listening "$ns" 8890
+    local t=X-Hopscope-Tag
+    local h=(-H 'Proxy-Authorization: Basic dXNlcjpzZWNyZXQ=' -H 'Keep-Alive: timeout=5' -H 'TE: trailers'
+             -H 'Connection: X-Secret' -H 'X-Secret: 1')
+    tcpdump_start "$ns" "$CAP/http-proxy-leak.pcap" -i lo "tcp port 8086 or tcp port 8890 or tcp port 8779"
+    curl_run "$ns" "$d/leak" --local-port 40108 "${h[@]}" -H "$t: l-0" http://127.0.0.1:8086/leak/x
+    curl_run "$ns" "$d/default" --local-port 40109 "${h[@]}" -H "$t: l-1" http://127.0.0.1:8086/default/x
+    curl_run "$ns" "$d/forward" --local-port 40110 -x http://127.0.0.1:8890 "${h[@]}" -H "$t: l-2" \
+        http://127.0.0.1:8779/forward/x
+    tcpdump_stop_all
+    local c port fport
+    for c in leak:40108:8086 default:40109:8086 forward:40110:8890; do
+        IFS=: read -r p port fport <<<"$c"
+        tx_curl "$d/$p" "127.0.0.1:$port" "127.0.0.1:$fport" --headers --body "$d/$p.body"
+    done
+    back_legs "$d/up" 127.0.0.1:8779
+    # proxy_legs refuses back requests no front claims: give each proxy its own backend connections
+    "$PY" - "$d" <<'PYEOF'
+import json, sys
+d = sys.argv[1]
+import glob
+for f in sorted(glob.glob(d + "/up.*.tx.json")):
+    txs = json.load(open(f))
+    tags = {next(v for n, v in t["request_headers"] if n.lower() == "x-hopscope-tag") for t in txs}
+    who = "nginx" if tags <= {"l-0", "l-1"} else "tinyproxy" if tags == {"l-2"} else None
+    assert who, (f, tags)
+    open(f"{d}/{who}.backs", "a").write(f + "\n")
+PYEOF
+    local backs=() f
+    while read -r f; do backs+=(--back "$f"); done <"$d/nginx.backs"
+    proxy_legs "$d" --proxy nginx --match header:$t --front "$d/leak.tx.json" --front "$d/default.tx.json" "${backs[@]}" \
+        --note-for "l-0=location /leak/: proxy_set_header Proxy-Authorization \$http_proxy_authorization; Keep-Alive \$http_keep_alive; TE \$http_te" \
+        --note-for "l-1=location /default/: nginx's defaults (proxy_http_version 1.1 only)"
+    backs=()
+    while read -r f; do backs+=(--back "$f"); done <"$d/tinyproxy.backs"
+    proxy_legs "$d" --append --proxy tinyproxy --match header:$t --front "$d/forward.tx.json" "${backs[@]}" \
+        --note-for "l-2=tinyproxy 1.11 as a forward proxy (absolute-form target), no BasicAuth configured"
+    "$PY" - "$d" <<'PYEOF' >"$d/details.json"
+import json, sys
+d = sys.argv[1]
+legs = json.load(open(d + "/legs.json"))["proxy_legs"]
+txs = {}
+for p in ("leak", "default", "forward"):
+    t = json.load(open(f"{d}/{p}.tx.json"))[0]
+    txs[(t["client"], t["index"])] = t
+backs = {}
+import glob
+for f in glob.glob(d + "/up.*.tx.json"):
+    for t in json.load(open(f)):
+        backs[(t["client"], t["index"])] = t
+PROBES = ["Proxy-Authorization", "Keep-Alive", "TE", "Connection", "X-Secret"]
+WHY = {"Proxy-Authorization": "hop-by-hop by convention (credentials for the proxy, RFC 9110 11.7.2)",
+       "Keep-Alive": "hop-by-hop (RFC 9112 9.3, RFC 2068 19.7.1)",
+       "TE": "hop-by-hop: a sender of TE must also send Connection: TE (RFC 9110 10.1.4); the client did not",
+       "Connection": "hop-by-hop (RFC 9110 7.6.1)",
+       "X-Secret": "named in the client's Connection header: hop-by-hop for this message (RFC 9110 7.6.1)"}
+def get(h, name):
+    v = [x for n, x in h if n.lower() == name.lower()]
+    return v[0] if len(v) == 1 else (v or None)
+out = []
+for l in legs:
+    f = txs[(l["front"]["client"], l["front"]["index"])]
+    b = backs[(l["back"]["client"], l["back"]["index"])]
+    probes = []
+    for name in PROBES:
+        sent, got = get(f["request_headers"], name), get(b["request_headers"], name)
+        probes.append({"name": name, "sent": sent, "received": got,
+                       "reached_backend": got is not None and (name != "Connection" or got == sent),
+                       "why_hop_by_hop": WHY[name]})
+    out.append({"front": l["front"], "back": l["back"], "proxy": l["proxy"],
+                "tag": l["matched_by"].split(": ")[1], "config": l["notes"][-1],
+                "probes": probes,
+                "leaked": [p["name"] for p in probes if p["reached_backend"]]})
+print(json.dumps({"hop_by_hop": out, "summary": "; ".join(
+    f"{o['proxy']} {o['tag']} ({o['config'].split(':')[0]}): reached the backend: "
+    + (", ".join(o["leaked"]) or "none")
+    + "; Connection upstream: " + str(next(p["received"] for p in o["probes"] if p["name"] == "Connection"))
+    for o in out)}, indent=1))
+PYEOF
+    fact --file http-proxy-leak.pcap --software "curl 7.88 -> nginx 1.22 (a location copying Proxy-Authorization/Keep-Alive/TE upstream, and one with the defaults) and curl -x -> tinyproxy 1.11 -> tools/proxy_backend.py (Python 3.11 http.server), tcpdump -i lo" \
+        --shows "the same request with hop-by-hop fields (Proxy-Authorization: Basic dXNlcjpzZWNyZXQ= = user:secret, Keep-Alive: timeout=5, TE: trailers without Connection: TE, Connection: X-Secret and X-Secret: 1) through 3 proxy configurations, each on its own client connection: nginx /leak/ (misconfigured with proxy_set_header for Proxy-Authorization, Keep-Alive and TE), nginx /default/ (defaults) and tinyproxy as a forward proxy; which fields reached the backend is in details.hop_by_hop (from the backend's log), the pairing in details.proxy_legs" \
+        --stream "127.0.0.1:40108 127.0.0.1:8086 $d/leak curl--trace" \
+        --stream "127.0.0.1:40109 127.0.0.1:8086 $d/default curl--trace" \
+        --stream "127.0.0.1:40110 127.0.0.1:8890 $d/forward curl--trace" \
+        "${BACK_STREAMS[@]}" \
+        --transactions "$d/leak.tx.json" --transactions "$d/default.tx.json" --transactions "$d/forward.tx.json" "${BACK_TXS[@]}" \
+        --note-file "$d/details.json" --note-file "$d/legs.json" \
+        --note "the proxies' upstream connections use ephemeral client ports (not fixed); their bytes come from the backend's own log (tools/proxy_backend.py)"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
+# A WebSocket conversation through a tunnel: ws_client.py opens the TCP connection to the proxy
+# itself, sets up the tunnel (SOCKS5 to microsocks, or CONNECT to tinyproxy) and hands the socket
+# to websockets; ws_server.py --log logs the proxy's own connection (ephemeral port). The client
+# logs the proxy handshake and every byte after it, the server every byte of its leg, so both
+# legs have facts from the programs; tools/ws_facts.py tunnel-legs checks that the tunnel carried
+# the same bytes on both legs and splits the frames as each program wrote them.
+
+# ws_tunnel_run NAME socks5|connect PROXYPORT BACKENDPORT LOCALPORT
+#   the proxy already listens on 127.0.0.1:PROXYPORT in $NSP-NAME; optional WS_AFTER (a command
+#   run after the WebSocket client, still captured) and WS_EXTRA_FILTER (more tcpdump filter)
+#   -> $d/ws.{sent,recv,json} (+ .inner.*), $d/up.1.*, $d/wslegs.json, UPSTREAM
+ws_tunnel_run() {
+    local name=$1 kind=$2 pport=$3 bport=$4 lport=$5
+    local ns=$NSP-$name d=$WORK/$name opt
+    opt=$([ "$kind" = socks5 ] && echo --socks5 || echo --connect-proxy)
+    start_bg ip netns exec "$ns" "$PY" "$HERE/ws_server.py" 127.0.0.1 "$bport" --log "$d/up"
+    wait_for "ws server" listening "$ns" "$bport"
+    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port $pport or tcp port $bport${WS_EXTRA_FILTER:+ or $WS_EXTRA_FILTER}"
+    ip netns exec "$ns" "$PY" "$HERE/ws_client.py" "ws://127.0.0.1:$bport/echo" "$opt" "127.0.0.1:$pport" \
+        --local "127.0.0.1:$lport" --log "$d/ws" --messages tunnel
+    if [ -n "${WS_AFTER:-}" ]; then $WS_AFTER; fi
+    tcpdump_stop_all
+    [ -s "$d/up.1.peer" ] || { echo "$name: the backend saw no connection" >&2; return 1; }
+    [ ! -e "$d/up.2.peer" ] || { echo "$name: the backend saw more than one connection" >&2; return 1; }
+    UPSTREAM=$(tr -d '\n' <"$d/up.1.peer")
+    "$PY" "$TOOLS/ws_facts.py" tunnel-legs --client-log "$d/ws" --server-log "$d/up.1" \
+        --front "127.0.0.1:$lport" "127.0.0.1:$pport" --back "$UPSTREAM" "127.0.0.1:$bport" --out "$d/wslegs.json"
+}
+
+ws_tunnel_summary() {   # ws_tunnel_summary DIR  -> DIR/summary.json (details.summary)
+    "$PY" - "$1" <<'PYEOF' >"$1/summary.json"
+import json, sys
+d = sys.argv[1]
+w = json.load(open(d + "/wslegs.json"))
+legs = json.load(open(d + "/legs.json"))["proxy_legs"]
+t = w["tunnels"][0]
+def msgs(ms):
+    return ", ".join(f"{m['type']} {m['payload_bytes']} B" + (f" in {m['fragments']} frames" if m["fragments"] > 1 else "")
+                     for m in ms)
+c = w["websocket_connections"][0]
+cl = c["close"]
+how = (f"SOCKS5 reply {t['socks5']['reply_hex']}" if t["kind"] == "socks5"
+       else f"'{t['connect_request_line']}' -> {t['connect_response_status']} {t['connect_response_reason']} (Proxy-agent: {t['proxy_agent']})")
+print(json.dumps({"summary": (
+    f"tunnel {t['kind']} {t['client']} -> {t['proxy']} to {t['target']}: {how}; upstream leg {t['upstream']['client']} -> "
+    f"{t['upstream']['server']}; the same bytes on both legs ({t['bytes_to_target']} B to the server, "
+    f"{t['bytes_from_target']} B back); WebSocket: client sent {len(c['frames_client_to_server'])} frames "
+    f"({msgs(c['messages_client_to_server'])}, a ping, close {cl['client']['code']} '{cl['client']['reason']}'), "
+    f"server sent {len(c['frames_server_to_client'])} frames ({msgs(c['messages_server_to_client'])}, the pong, "
+    f"close {cl['server']['code']} '{cl['server']['reason']}'); proxy_legs: "
+    + "; ".join(f"{l['front']['client']} #{l['front']['index']} '{l['front_request_line']}' -> "
+                f"{l['back']['client']} #{l['back']['index']} '{l['back_request_line']}' ({l['back_status']}/{l['front_status']})"
+                for l in legs))}, indent=1))
+PYEOF
+}
+
+scenario_websocket_socks5() {
+    log "websocket through microsocks (SOCKS5, no authentication)"
+    local name=websocket-socks5 ns=$NSP-websocket-socks5 d=$WORK/websocket-socks5
+    ns_new "$name"
+    mkdir -p "$d/logs"
+    start_bg ip netns exec "$ns" microsocks -i 127.0.0.1 -p 1082 >>"$d/logs/microsocks.log" 2>&1
+    wait_for "microsocks" listening "$ns" 1082
+    ws_tunnel_run "$name" socks5 1082 8780 40111
+    # the HTTP upgrade starts after the SOCKS5 handshake: split it from the tunnelled bytes
+    tx_log "$d/ws.inner" 127.0.0.1:40111 127.0.0.1:1082 ws_client.py-tunnel-log --allow-trailing --headers \
+        --stream-offset-client "$(json_get "$d/ws.json" "d['proxy_handshake']['client_bytes']")" \
+        --stream-offset-server "$(json_get "$d/ws.json" "d['proxy_handshake']['server_bytes']")"
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8780 ws_server.py-transport-log --allow-trailing --headers
+    proxy_legs "$d" --proxy none --match order --front "$d/ws.inner.tx.json" --back "$d/up.1.tx.json" \
+        --note "microsocks 1.0.3 relays bytes: the upgrade request inside the SOCKS5 tunnel is the one the server received, byte for byte; SOCKS has no banner, so nothing names the proxy (proxy null)"
+    ws_tunnel_summary "$d"
+    fact --file websocket-socks5.pcap --software "Python websockets 17 client (ws_client.py: its own SOCKS5 handshake, then the socket handed to websockets) -> microsocks 1.0.3 -> websockets 17 echo server (ws_server.py), tcpdump -i lo" \
+        --shows "both legs of a WebSocket through a SOCKS5 tunnel: the client's SOCKS5 greeting (no authentication) and CONNECT to 127.0.0.1:8780 by IPv4 address, then inside the tunnel the upgrade (101), two short texts, a 512-byte binary message, a text message in 3 fragments plus the library's empty final continuation, a 15-byte binary message, each echoed by the server in one frame, ping/pong, close 1000 'bye' both ways; and microsocks' own connection to the server carrying the same bytes; compression=None; frames per leg in details.websocket_connections, the tunnel in details.tunnels, the pairing of the two upgrade requests in details.proxy_legs" \
+        --stream "127.0.0.1:40111 127.0.0.1:1082 $d/ws ws_client.py-tunnel-log" \
+        --stream "$UPSTREAM 127.0.0.1:8780 $d/up.1 ws_server.py-transport-log" \
+        --transactions "$d/ws.inner.tx.json" --transactions "$d/up.1.tx.json" \
+        --note-file "$d/wslegs.json" --note-file "$d/legs.json" --note-file "$d/summary.json" \
+        --note "the microsocks->server connection uses an ephemeral client port (not fixed); its bytes come from the server's own log (ws_server.py --log)"
+    scenario_cleanup
+}
+
+# tinyproxy as a CONNECT proxy for a plaintext WebSocket (ConnectPort allows the server's port)
+# and, in the same capture, as a forward proxy for one curl GET (absolute-form target) to
+# tools/proxy_backend.py.
+tinyproxy_forward_get() {   # (WS_AFTER of scenario_websocket_connect_tinyproxy: uses its $ns, $d)
+    curl_run "$ns" "$d/get" --local-port 40113 -x http://127.0.0.1:8891 -H "X-Hopscope-Tag: g-0" \
+        http://127.0.0.1:8782/forward/x
+}
+
+scenario_websocket_connect_tinyproxy() {
+    log "websocket through a tinyproxy CONNECT tunnel, plus a forward-proxy GET"
+    local name=websocket-connect-tinyproxy ns=$NSP-websocket-connect-tinyproxy d=$WORK/websocket-connect-tinyproxy
+    ns_new "$name"
+    mkdir -p "$d/logs"
+    backend_start "$ns" 127.0.0.1 8782 "$d/fwd"
+    cat >"$d/tinyproxy.conf" <<EOF
+User root
+Group root
+Port 8891
+Listen 127.0.0.1
+Timeout 30
+MaxClients 8
+Allow 127.0.0.1
+ConnectPort 8781
+ViaProxyName "hopscope-connect"
+LogLevel Info
+LogFile "$d/logs/tinyproxy.log"
+PidFile "$d/tinyproxy.pid"
+EOF
+    start_bg ip netns exec "$ns" tinyproxy -d -c "$d/tinyproxy.conf" 2>>"$d/logs/tinyproxy.stderr"
+    wait_for "tinyproxy" listening "$ns" 8891
+    WS_AFTER=tinyproxy_forward_get WS_EXTRA_FILTER="tcp port 8782" \
+        ws_tunnel_run "$name" connect 8891 8781 40112
+    # the CONNECT is the connection's first transaction (index 0), the upgrade inside the
+    # tunnel its second (index 1)
+    tx_log "$d/ws" 127.0.0.1:40112 127.0.0.1:8891 ws_client.py-tunnel-log --allow-trailing --headers --through-connect
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8781 ws_server.py-transport-log --allow-trailing --headers
+    tx_curl "$d/get" 127.0.0.1:40113 127.0.0.1:8891 --headers --body "$d/get.body"
+    back_legs "$d/fwd" 127.0.0.1:8782
+    proxy_legs "$d" --proxy tinyproxy --match order --skip-connect --front "$d/ws.tx.json" --back "$d/up.1.tx.json" \
+        --note "inside tinyproxy's CONNECT tunnel (its answer carries Proxy-agent: tinyproxy/1.11.1): the upgrade request the server received is the client's, byte for byte; the CONNECT itself (index 0) opened the tunnel and is no leg"
+    proxy_legs "$d" --append --proxy tinyproxy --match header:X-Hopscope-Tag --front "$d/get.tx.json" "${BACK_ARGS[@]}" \
+        --note-for "g-0=tinyproxy 1.11 as a forward proxy (absolute-form target), ViaProxyName hopscope-connect"
+    ws_tunnel_summary "$d"
+    fact --file websocket-connect-tinyproxy.pcap --software "Python websockets 17 client (ws_client.py: its own CONNECT, then the socket handed to websockets) and curl 7.88 -x -> tinyproxy 1.11 (ConnectPort 8781, ViaProxyName hopscope-connect) -> websockets 17 echo server (ws_server.py) and tools/proxy_backend.py (Python 3.11 http.server), tcpdump -i lo" \
+        --shows "both kinds of proxy hop through one tinyproxy: (1) 'CONNECT 127.0.0.1:8781 HTTP/1.1' answered 'HTTP/1.0 200 Connection established' with Proxy-agent, then inside the tunnel a plaintext WebSocket: the upgrade (101), two short texts, a 512-byte binary message, a text message in 3 fragments plus the library's empty final continuation, a 15-byte binary message, each echoed in one frame, ping/pong, close 1000 'bye' both ways, and tinyproxy's own connection to the server carrying the same bytes; (2) curl -x 'GET http://127.0.0.1:8782/forward/x' (X-Hopscope-Tag g-0), which tinyproxy forwards on its own connection as 'GET /forward/x' with Via: 1.1 hopscope-connect; frames per leg in details.websocket_connections, the tunnel in details.tunnels, both pairings in details.proxy_legs" \
+        --stream "127.0.0.1:40112 127.0.0.1:8891 $d/ws ws_client.py-tunnel-log" \
+        --stream "$UPSTREAM 127.0.0.1:8781 $d/up.1 ws_server.py-transport-log" \
+        --stream "127.0.0.1:40113 127.0.0.1:8891 $d/get curl--trace" \
+        "${BACK_STREAMS[@]}" \
+        --transactions "$d/ws.tx.json" --transactions "$d/up.1.tx.json" --transactions "$d/get.tx.json" "${BACK_TXS[@]}" \
+        --note-file "$d/wslegs.json" --note-file "$d/legs.json" --note-file "$d/summary.json" \
+        --note "tinyproxy's upstream connections use ephemeral client ports (not fixed); their bytes come from the servers' own logs (ws_server.py --log, tools/proxy_backend.py)"
     scenario_cleanup
 }
 
@@ -1418,7 +2038,9 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth
      http_cache_range websocket_features websocket_deflate_contexts
      websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect
-     browser_cors)
+     browser_cors
+     websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix websocket_haproxy websocket_apache_broken
+     http_proxy_chain http_proxy_leak websocket_socks5 websocket_connect_tinyproxy)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -8,10 +8,15 @@ Runs until SIGTERM/SIGINT.
 --log PREFIX: every byte of the N-th accepted connection (N = 1, 2, ...) is appended as it
 happens to PREFIX.N.sent (what the PEER sent, i.e. client->server, as facts.py expects) and
 PREFIX.N.recv (what this server sent); PREFIX.N.peer holds the peer's HOST:PORT. Used when
-the peer is a proxy whose upstream port is ephemeral.
+the peer is a proxy whose upstream port is ephemeral. PREFIX.N.writes gets one line
+"OFFSET LENGTH" per write the library made to the transport (offsets in PREFIX.N.recv: the
+frames as this server wrote them), PREFIX.N.messages one JSON object per data message
+received and echoed ({"event": "received"|"sent", "type", "bytes", "sha256"}).
 """
 import argparse
 import asyncio
+import hashlib
+import json
 import signal
 
 from websockets.asyncio.server import ServerConnection, serve
@@ -32,12 +37,15 @@ class LoggingConnection(ServerConnection):
         host, port = transport.get_extra_info("peername")[:2]
         with open(prefix + ".peer", "w") as f:
             f.write(f"{host}:{port}\n")
-        for ext in (".sent", ".recv"):
+        for ext in (".sent", ".recv", ".writes", ".messages"):
             open(prefix + ext, "wb").close()
         self._log_prefix = prefix
+        self._written = 0
         write = transport.write
 
         def logged_write(data):
+            append(prefix + ".writes", f"{self._written} {len(data)}\n".encode())
+            self._written += len(data)
             append(prefix + ".recv", data)
             write(data)
 
@@ -49,9 +57,21 @@ class LoggingConnection(ServerConnection):
         super().data_received(data)
 
 
+def log_message(ws, event, message):
+    prefix = getattr(ws, "_log_prefix", None)
+    if prefix is None:
+        return
+    b = message.encode() if isinstance(message, str) else message
+    rec = {"event": event, "type": "text" if isinstance(message, str) else "binary",
+           "bytes": len(b), "sha256": hashlib.sha256(b).hexdigest()}
+    append(prefix + ".messages", (json.dumps(rec) + "\n").encode())
+
+
 async def echo(ws):
     async for message in ws:
+        log_message(ws, "received", message)
         await ws.send(message)
+        log_message(ws, "sent", message)
 
 
 async def main():

@@ -11,8 +11,10 @@ use crate::capture::CaptureError;
 use crate::capture::file::FileSource;
 use crate::cli::{OutputArgs, ReportArgs};
 use crate::engine::{Engine, EngineConfig};
+use crate::hops::HopSink;
 use crate::model::{Finding, Record, Severity};
 use crate::report::{self, ReportWriter, is_broken_pipe};
+use crate::semantics::SemanticsSink;
 
 /// How a run ended, mapped to the exit status by `main`.
 #[derive(Debug, PartialEq, Eq)]
@@ -99,7 +101,17 @@ pub fn analyse_file(
     progress: &mut Progress,
 ) -> Result<Option<CaptureError>, CaptureError> {
     let mut src = FileSource::open(path)?;
+    // Proxy legs are correlated over finished transactions, between the analyzers and the
+    // report (not needed for --tcp-only).
+    let correlate = app.enabled;
     let mut engine = Engine::with_analyzer(cfg, App::new(app));
+    let mut hops;
+    let writer: &mut dyn ReportWriter = if correlate {
+        hops = HopSink::new(writer);
+        &mut hops
+    } else {
+        writer
+    };
     let total = src.len();
     let mut stop_err = None;
     loop {
@@ -160,16 +172,17 @@ pub fn report(args: &ReportArgs) -> Outcome {
             return Outcome::Failed;
         }
     };
-    let mut writer = report::writer(args.output.format, out);
+    // The semantics step sits between the engine and the report writer.
+    let mut writer = SemanticsSink::new(report::writer(args.output.format, out));
     let mut progress = Progress::new(args.output.no_progress);
     let res = analyse_file(
         &args.file,
         cfg,
         args.analysis.app_config(),
-        writer.as_mut(),
+        &mut writer,
         &mut progress,
     );
-    finish_outcome(res, writer.as_ref())
+    finish_outcome(res, &writer)
 }
 
 fn finish_outcome(

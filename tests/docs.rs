@@ -18,7 +18,21 @@ fn source_codes() -> Vec<String> {
                 let text = fs::read_to_string(&p).unwrap_or_default();
                 for part in text.split('"').skip(1).step_by(2) {
                     let is_code = [
-                        "capture.", "decode.", "tcp.", "http.", "ws.", "tls.", "socks.",
+                        "capture.",
+                        "decode.",
+                        "tcp.",
+                        "http.",
+                        "ws.",
+                        "tls.",
+                        "socks.",
+                        "proxy.",
+                        "h2.",
+                        "cache.",
+                        "range.",
+                        "cookie.",
+                        "cors.",
+                        "auth.",
+                        "redirect.",
                     ]
                     .iter()
                     .any(|pre| part.starts_with(pre))
@@ -70,6 +84,23 @@ fn every_finding_code_is_documented_and_every_documented_code_exists() {
 }
 
 #[test]
+fn semantics_severities_match_the_docs() {
+    let mut n = 0;
+    for (code, sev) in documented() {
+        let semantic = ["cache.", "range.", "cookie.", "cors.", "auth.", "redirect."]
+            .iter()
+            .any(|p| code.starts_with(p));
+        if !semantic {
+            continue;
+        }
+        n += 1;
+        let got = format!("{:?}", hopscope::semantics::severity(&code)).to_lowercase();
+        assert_eq!(&got, &sev, "{code}");
+    }
+    assert!(n >= 30, "only {n} semantics codes documented");
+}
+
+#[test]
 fn http_severities_match_the_docs() {
     for (code, sev) in documented() {
         if !code.starts_with("http.") && !code.starts_with("ws.") {
@@ -78,4 +109,85 @@ fn http_severities_match_the_docs() {
         let got = format!("{:?}", hopscope::analyzers::http::conn::severity(&code)).to_lowercase();
         assert_eq!(&got, &sev, "{code}");
     }
+}
+
+#[test]
+fn proxy_severities_match_the_docs() {
+    let doc = documented();
+    let mut n = 0;
+    for (code, sev) in &doc {
+        if !code.starts_with("proxy.") {
+            continue;
+        }
+        n += 1;
+        let got = format!("{:?}", hopscope::hops::severity(code)).to_lowercase();
+        assert_eq!(&got, sev, "{code}");
+        assert!(hopscope::hops::CODES.contains(&code.as_str()), "{code}");
+    }
+    assert_eq!(n, hopscope::hops::CODES.len());
+}
+
+/// One of each HTTP/2 note kind: the module's own code and severity for each.
+fn h2_kinds() -> Vec<hopscope::analyzers::h2::H2NoteKind> {
+    use hopscope::analyzers::h2::H2NoteKind::*;
+    vec![
+        BadPreface { found: 0 },
+        FirstFrameNotSettings { frame_type: 0 },
+        FrameTooLarge { length: 0, max: 0 },
+        UnknownFrameType { frame_type: 0 },
+        StreamIdRule {
+            frame_type: 0,
+            stream_id: 0,
+        },
+        StreamIdParity {
+            stream_id: 0,
+            opened_by: 0,
+        },
+        BadFrameLength {
+            frame_type: 0,
+            length: 0,
+        },
+        BadPadding {
+            frame_type: 0,
+            pad_length: 0,
+            length: 0,
+        },
+        BadSettingValue { id: 0, value: 0 },
+        TooManySettings { count: 0 },
+        WindowUpdateZero { stream_id: 0 },
+        PushPromiseFromClient,
+        ContinuationExpected {
+            stream_id: 0,
+            frame_type: 0,
+        },
+        UnexpectedContinuation { stream_id: 0 },
+        HpackStopped {
+            reason: String::new(),
+        },
+        TooManyStreams,
+        Gap {
+            bytes: 0,
+            resynced: false,
+        },
+        Truncated { missing: 0 },
+    ]
+}
+
+#[test]
+fn h2_severities_match_the_docs() {
+    let doc = documented();
+    let module: BTreeMap<&str, String> = h2_kinds()
+        .iter()
+        .map(|k| (k.code(), format!("{:?}", k.severity()).to_lowercase()))
+        .collect();
+    let mut n = 0;
+    for (code, sev) in &doc {
+        if !code.starts_with("h2.") {
+            continue;
+        }
+        n += 1;
+        assert_eq!(module.get(code.as_str()), Some(sev), "{code}");
+    }
+    // Every kind listed above is documented (and the source scan finds any new one).
+    assert_eq!(n, module.len());
 }

@@ -70,6 +70,15 @@ fn check(want: &Value, got: &TransactionRecord, bad: &mut Vec<String>) {
     ne("method", req.method.clone(), s(&want["method"]));
     ne("target", req.target.clone(), s(&want["target"]));
     ne("version", req.version.clone(), s(&want["version"]));
+    // What the client logged sending: a forward-proxy request is absolute-form or CONNECT.
+    let logged = s(&want["target"]);
+    let to_proxy =
+        logged.to_ascii_lowercase().starts_with("http://") || s(&want["method"]) == "CONNECT";
+    ne(
+        "proxy_request",
+        req.proxy_request.to_string(),
+        to_proxy.to_string(),
+    );
     ne(
         "request offset",
         req.at.stream_offset.to_string(),
@@ -268,12 +277,39 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
         ],
     ),
     ("http-proxy-auth.pcap", &["http.cleartext-credentials"]),
+    // The semantics step's warnings, each the sample's recorded purpose (samples/README.md):
+    // cookies set and sent over plain HTTP (cookie.cleartext), the sessionid without HttpOnly,
+    // the __Host-bad cookie with a Domain that curl rejected, the /loop redirect loop that
+    // curl's --max-redirs stopped, the preflight that does not allow DELETE and the
+    // credentialed GET answered with `*` (both "blocked" in the sample's facts).
     (
         "http-cookies-auth-redirect.pcap",
-        &["http.cleartext-credentials"],
+        &[
+            "cookie.cleartext",
+            "cookie.host-prefix-with-domain",
+            "cookie.session-without-httponly",
+            "cors.method-not-allowed",
+            "cors.wildcard-with-credentials",
+            "http.cleartext-credentials",
+            "redirect.loop",
+        ],
+    ),
+    // What headless Chromium blocked: the preflight without X-Hopscope in
+    // Access-Control-Allow-Headers, and the credentialed fetch answered with `*`.
+    (
+        "browser-cors.pcap",
+        &["cors.header-not-allowed", "cors.wildcard-with-credentials"],
     ),
     ("tcp-overlap-conflict.pcap", &["tcp.overlap-conflict"]),
     ("websocket-nginx-broken.pcap", &["ws.upgrade-refused"]),
+    // The backend's 426 passed on by the proxy (the proxy.* diagnosis is in tests/hops.rs).
+    (
+        "websocket-nginx-http11-no-upgrade.pcap",
+        &["ws.upgrade-refused"],
+    ),
+    ("websocket-apache-broken.pcap", &["ws.upgrade-refused"]),
+    // Proxy-Authorization: Basic sent in the clear (to the proxies and, leaked, upstream).
+    ("http-proxy-leak.pcap", &["http.cleartext-credentials"]),
     (
         "websocket-bad.pcap",
         &[
@@ -408,4 +444,34 @@ fn credentials_never_appear_unmasked() {
             assert!(!text.contains(s.as_str()), "{format}: {s} appears");
         }
     }
+}
+
+#[test]
+fn target_forms() {
+    use hopscope::model::http::target_form;
+    for (m, t, want) in [
+        ("GET", "/a?b", "origin"),
+        ("GET", "http://h/a", "absolute"),
+        ("GET", "HTTPS://h:8443", "absolute"),
+        ("GET", "ftp://h/x", "absolute"),
+        ("CONNECT", "h:443", "authority"),
+        ("CONNECT", "[::1]:443", "authority"),
+        ("OPTIONS", "*", "asterisk"),
+        ("GET", "index.html", "other"),
+        ("GET", "", "other"),
+    ] {
+        assert_eq!(target_form(m.as_bytes(), t.as_bytes()), want, "{m} {t}");
+    }
+    // On the forward-proxy sample: the proxied GETs and the CONNECT are proxy requests, the
+    // GETs inside the tunnel are not.
+    let run = run_app(&samples_dir().join("http-proxy.pcap"), Default::default());
+    let forms: Vec<(&str, &str, bool)> = run
+        .transactions
+        .iter()
+        .filter_map(|t| t.request.as_ref())
+        .map(|r| (r.method.as_str(), r.target_form, r.proxy_request))
+        .collect();
+    assert!(forms.contains(&("GET", "absolute", true)), "{forms:?}");
+    assert!(forms.contains(&("CONNECT", "authority", true)), "{forms:?}");
+    assert!(forms.contains(&("GET", "origin", false)), "{forms:?}");
 }

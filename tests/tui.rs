@@ -556,6 +556,7 @@ mod hostile {
             preview: preview.map(String::from),
             preview_b64: b64,
             preview_truncated: false,
+            byteranges: None,
         }
     }
 
@@ -594,6 +595,8 @@ mod hostile {
                 method_b64: None,
                 target: EVIL.into(),
                 target_b64: None,
+                target_form: "other",
+                proxy_request: false,
                 version: EVIL.into(),
                 headers: h.clone(),
                 body: body(Some(EVIL), None),
@@ -621,6 +624,7 @@ mod hostile {
                 protocol: EVIL.into(),
             }),
             findings: vec!["http.obs-fold"],
+            semantics: None,
         };
         let mut f = Finding::new("http.obs-fold", Severity::Warning, EVIL)
             .conn(0)

@@ -124,3 +124,69 @@ fn socks_tunnels_and_the_http_inside() {
         }
     }
 }
+
+/// Every `details.tunnels` entry (the tunnels whose both legs the programs logged): kind,
+/// target, established, the bytes each way, SOCKS authentication, and the first request inside
+/// starting exactly where the tunnelled bytes begin.
+#[test]
+fn logged_tunnels_and_where_their_payload_starts() {
+    let p = samples_dir().join("expected.json");
+    let v: Value = serde_json::from_str(&fs::read_to_string(p).expect("read")).expect("json");
+    let mut checked = 0;
+    for f in v["captures"].as_array().expect("captures") {
+        let Some(tunnels) = f["details"]["tunnels"].as_array() else {
+            continue;
+        };
+        let file = f["file"].as_str().unwrap_or_default();
+        let run = run_app(&samples_dir().join(file), Default::default());
+        for want in tunnels {
+            checked += 1;
+            let client = want["client"].as_str().unwrap_or_default();
+            let t = run
+                .tunnels
+                .iter()
+                .find(|t| t.client.to_string() == client)
+                .unwrap_or_else(|| panic!("{file}: no tunnel from {client}"));
+            assert_eq!(
+                t.proxy.to_string(),
+                want["proxy"].as_str().unwrap_or_default()
+            );
+            assert_eq!(t.kind, want["kind"].as_str().unwrap_or_default(), "{file}");
+            assert_eq!(t.target.as_deref(), want["target"].as_str(), "{file}");
+            assert_eq!(Some(t.established), want["established"].as_bool(), "{file}");
+            assert_eq!(
+                Some(t.bytes_to_target),
+                want["bytes_to_target"].as_u64(),
+                "{file}"
+            );
+            assert_eq!(
+                Some(t.bytes_from_target),
+                want["bytes_from_target"].as_u64(),
+                "{file}"
+            );
+            if want["kind"] == "socks5" {
+                assert_eq!(t.auth.as_deref(), want["auth"].as_str(), "{file}");
+            }
+            // The first request inside the tunnel (not the CONNECT itself) starts where the
+            // proxy handshake ended, in both directions.
+            let inner = run
+                .transactions
+                .iter()
+                .filter(|x| x.client.to_string() == client)
+                .filter_map(|x| Some((x.request.as_ref()?, x.response.as_ref()?)))
+                .find(|(r, _)| r.method != "CONNECT")
+                .unwrap_or_else(|| panic!("{file}: no request inside the tunnel from {client}"));
+            assert_eq!(
+                Some(inner.0.at.stream_offset),
+                want["tunnel_stream_offset_client"].as_u64(),
+                "{file} {client}"
+            );
+            assert_eq!(
+                Some(inner.1.at.stream_offset),
+                want["tunnel_stream_offset_server"].as_u64(),
+                "{file} {client}"
+            );
+        }
+    }
+    assert!(checked >= 1, "no logged tunnels");
+}

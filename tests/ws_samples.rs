@@ -157,6 +157,7 @@ fn echo_samples_round_trip() {
         "websocket-echo.pcap",
         "websocket-deflate.pcap",
         "websocket-nginx-ok.pcap",
+        "websocket-socks5.pcap",
     ] {
         let run = run(name);
         assert!(!run.websockets.is_empty(), "{name}");

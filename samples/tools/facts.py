@@ -308,8 +308,9 @@ PREAMBLE = """\
 
 Small packet captures recorded from real software on a Debian 12 machine (Linux, tcpdump 4.99.3 /
 libpcap 1.10.3, tshark 4.0.17, nginx 1.22.1, curl 7.88.1 / OpenSSL 3.0 / nghttp2 1.52, Python 3.11,
-`websockets` 17, `h2` 4, Chromium 156 headless), plus a few derived from them by the checked-in
-tools in `tools/` (documented per file below).
+`websockets` 17, `h2` 4, Chromium 156 headless, tinyproxy 1.11.1, microsocks 1.0.3, HAProxy
+2.6.12, Apache httpd 2.4.71), plus a few derived from them by the checked-in tools in `tools/`
+(documented per file below).
 
 Re-create everything (as root) with:
 
@@ -372,7 +373,12 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
 - Stream `source`s added for the HTTP samples: `curl--trace+1xx-crlf` (curl 7.88's trace omits
   the empty line ending each 1xx head; `tools/curl_trace_bytes.py` puts it back),
   `http_raw_client.py-log`, `ws_server.py-transport-log` (the backend's own log of a proxied
-  connection), `socks4_server.py-log`.
+  connection), `socks4_server.py-log`, `ws_client.py-tunnel-log` (ws_client.py's log of a
+  connection it tunnelled itself with `--socks5` / `--connect-proxy`: the SOCKS5 or CONNECT
+  handshake it wrote and read on the socket, then every byte through the library's transport).
+- Transactions split with `httpwire.py --through-connect` (a CONNECT tunnel carrying plaintext
+  HTTP): the CONNECT has `tunnel_follows: true`, and the requests inside the tunnel follow it
+  on the same connection, `index` counting on (the CONNECT is 0, the first request inside 1).
 - `details` keys of the HTTP/proxy samples: `smuggling_cases[]` (http-smuggling: per case
   `case`, `name`, `client`, `server`, `description`, `request_bytes`, `request_hex` (the exact
   bytes sent), `readings` (how the bytes can be read), `rule`, `server_received_identical`,
@@ -398,7 +404,8 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `pieces[]` with each piece's `range`, `content_range`, `bytes`, `sha256`; the sha256 of the
   file curl assembled and `agrees`).
 - `details.websocket_connections[]` (websocket-features, websocket-deflate-contexts,
-  websocket-bad): per connection `client`, `server`, `path`, `handshake` (`request_line`,
+  websocket-bad, and both legs of websocket-socks5 / websocket-connect-tinyproxy): per
+  connection `client`, `server`, `path`, `handshake` (`request_line`,
   `request_bytes`, `response_line`, `response_bytes`, `request_headers`, `response_headers`,
   `extensions_offered` / `extensions_agreed` = the Sec-WebSocket-Extensions strings),
   `frames_client_to_server[]` (from the client's log) and `frames_server_to_client[]` (from the
@@ -427,6 +434,26 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `client_checks` (`accept_valid`, `subprotocol_offered`), and `websockets_verdict` (what the
   `websockets` library's Sans-IO parser says when fed the violating bytes as the receiver:
   `error`, `would_send_close`, `events` delivered, `state`; a second opinion, not a rule).
+  In the tunnelled samples (websocket-socks5, websocket-connect-tinyproxy, written by
+  `tools/ws_facts.py tunnel-legs`) there is one connection per leg, `leg` (`client -> proxy
+  (inside the tunnel)` or `proxy -> server`), `handshake.request_offset` /
+  `response_offset` (where the upgrade starts in each direction: after the proxy handshake on
+  the client leg, 0 upstream); the frames are split from the logged bytes and each one is
+  exactly one transport write of the program that sent it (ws_client.py's writes for
+  client->server, ws_server.py's for server->client); the proxies relay bytes, so both legs
+  carry the same frames (`identical_on_both_legs`), offset by the proxy handshake on the client
+  leg; `payload_text` for text frames and messages, `payload_hex` for binary ones; no
+  `tshark_websocket`.
+- `details.tunnels[]` (websocket-socks5, websocket-connect-tinyproxy): per tunnel `client`,
+  `proxy`, `kind` (`socks5`, `connect`), `target` (host:port asked for), `established`,
+  `upstream` (`client`, `server` of the proxy's own connection to the target),
+  `tunnel_stream_offset_client` / `_server` (where the tunnelled bytes start in each
+  direction), `bytes_to_target` / `bytes_from_target` (the tunnelled bytes each way),
+  `carries`, `tunnel_bytes_identical_on_both_legs`; for SOCKS5 `auth`, `socks5` (the parsed
+  handshake as in `socks5_connections`), `socks5_client_handshake_hex` /
+  `socks5_server_handshake_hex`; for CONNECT `connect_request_line`,
+  `connect_request_headers`, `connect_response_version`, `connect_response_status`,
+  `connect_response_reason`, `connect_response_headers`, `proxy_agent`.
 - `details.h2c` (h2c-upgrade): `upgrade_request_line`, `upgrade_request_headers`,
   `http2_settings_header` (the base64url HTTP2-Settings value) and `http2_settings_decoded`
   (`[{id, name, value}]`), `upgrade_response` (the 101 head), `client_preface_offset`,
@@ -473,6 +500,48 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   (Chromium's console lines), `browser_connections[]` (`origin`, `client`, `requests`, `note`
   for a connection opened but never used). Stream source `cors_lab_server.py-log`: the
   server's own log of each connection (the browser's ports are ephemeral).
+- `details.proxy_legs[]` (the captures with both legs of a proxy: websocket-nginx-http11-no-upgrade
+  and the later proxy samples): the ground truth of which front transaction (client -> proxy)
+  became which back transaction (proxy -> upstream), one object per front transaction, written
+  by `tools/proxy_legs.py` from the transactions of the two legs (each split from the bytes a
+  program logged): `front` (`client`, `server`, `index` = the transaction's `index` on that
+  connection, as in `transactions[]`), `back` (the same for the upstream request, or null when
+  the proxy answered by itself), `proxy` (`nginx`, `haproxy`, `apache`, `tinyproxy`; null for
+  a SOCKS proxy, which has no banner that names it), a CONNECT is no leg (it opens the tunnel;
+  the requests inside it are the legs),
+  `matched_by` (`order`, or `X-Hopscope-Tag: VALUE` = a unique tag the client put on the
+  request and the upstream received), `front_request_line` / `back_request_line`,
+  `front_status` / `back_status` (null when the upstream never answered), `version_front` /
+  `version_back` (request versions) and `response_version_front` / `response_version_back`,
+  `request_id` (the `X-Request-Id` the upstream received, e.g. nginx's `$request_id`),
+  `headers_removed` (names of request fields the client sent that did not reach the upstream,
+  in the client's order), `headers_added` (`[name, value]` fields the upstream received under
+  a name the client did not send), `headers_changed` (`{name, front, back}`: both sides have
+  the field, with other values; values are lists, one per field line), `headers_recased`
+  (`[sent spelling, received spelling]` of a field name whose letter case the proxy changed,
+  e.g. HAProxy's lower-case names), and the same for the response, `response_headers_removed` /
+  `response_headers_added` / `response_headers_changed` / `response_headers_recased` (`back` =
+  what the upstream answered, `front` = what the client got; recased = `[upstream's spelling,
+  client's spelling]`); field names are compared case-insensitively; all of them null when
+  `back` is null; `notes[]` (sentences:
+  answered by the proxy itself, interim responses only the client got, status or version or
+  body changes, and the scenario's own remarks). Stream source `proxy_backend.py-log`: the
+  upstream's own log of a proxied connection (`tools/proxy_backend.py`); transactions with
+  source `tshark-follow` (the tinyproxy -> nginx leg of http-proxy-chain, logged by neither
+  program) are split from tshark's follow of that connection.
+- More `details` of the proxy samples: `back_connections[]` (http-nginx-keepalive-mix: per
+  upstream connection `client` (nginx's port), `server`, `tags` (the client requests it carried,
+  in order), `front_clients`), `upstream_connections_reused_across_clients` (upstream connections
+  that carried requests of both clients), `nginx_access_log[]` (nginx's own log per client
+  request: `client`, `nginx_connection`, `connection_requests`, `request_id`, `status`,
+  `request`, `upstream_addr`, `upstream_status`) and `nginx_access_log_agrees` (the pairing
+  from the programs' logs matches it: same `$request_id` upstream, no upstream for the requests
+  nginx answered); `proxy_chains[]` (http-proxy-chain: per request `tag`, `hops` (the three
+  connections' `{client, server, index}` in order), `request_lines`, `statuses`);
+  `hop_by_hop[]` (http-proxy-leak: per client request `front`, `back`, `proxy`, `tag`,
+  `config`, `probes[]` (`name`, `sent`, `received` = the value the backend got or null,
+  `reached_backend` (for `Connection`: only if the client's value arrived unchanged),
+  `why_hop_by_hop`), `leaked` (names that reached the backend)).
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -582,6 +651,9 @@ Files in this directory besides the captures:
   answers; `tools/cookie_cors_facts.py`: its cookie, auth, redirect and CORS facts.
 - `tools/cors_lab_server.py`: the two origins of browser-cors (page with the fetch() script,
   and the API), logging every connection's bytes.
+- `tools/proxy_backend.py`: the origin behind the proxy samples (http.server), logging every
+  connection's bytes and every request's headers; `tools/proxy_legs.py`: pairs a proxy's front
+  and back transactions into `details.proxy_legs`.
 - `tools/facts.py`: writes `expected.json` and this README.
 """
 

@@ -7,7 +7,9 @@ request/response exchanges: request line, headers, body framing (Content-Length 
 interim 1xx responses, the final response's framing (Content-Length, chunked with extensions and
 trailers, close-delimited, or none for HEAD/1xx/204/304), and the content-coding (gzip, deflate
 zlib-wrapped or raw, br, stacked codings such as "gzip, br"). It stops at a 101 or a successful
-CONNECT (the rest of the connection is not HTTP).
+CONNECT (the rest of the connection is not HTTP), unless --through-connect says the tunnel
+carries plaintext HTTP/1.x: then the requests inside the tunnel are split too, numbered on
+after the CONNECT (`index` counts the requests on the TCP connection).
 
 It is deliberately strict: a head it cannot split cleanly is an error, because the recorder
 only feeds it well-formed traffic and wants to know when its idea of the exchange is wrong.
@@ -220,7 +222,7 @@ def unanswered(req, client, server, source, index):
 
 
 def transactions(c, s, client, server, source, events=None, closed=True, bodies=None,
-                 allow_unanswered=False, headers=False):
+                 allow_unanswered=False, headers=False, through_connect=False):
     out = []
     coff = soff = 0
     prev_end = None
@@ -283,7 +285,12 @@ def transactions(c, s, client, server, source, events=None, closed=True, bodies=
                 t["client_decoded_body_agrees"] = True
         out.append(t)
         coff, soff, prev_end = req["end"], resp["end"], resp["end"]
-        if resp["status"] == 101 or (req["method"] == "CONNECT" and 200 <= resp["status"] < 300):
+        if req["method"] == "CONNECT" and 200 <= resp["status"] < 300:
+            if not through_connect:
+                break
+            t["tunnel_follows"] = True
+            continue
+        if resp["status"] == 101:
             break
         if resp["framing"] == "close":
             break
@@ -310,6 +317,9 @@ def main():
                    help="the logged bytes start this far into the client->server stream "
                         "(e.g. after a SOCKS handshake curl does not trace); added to offsets")
     t.add_argument("--stream-offset-server", type=int, default=0)
+    t.add_argument("--through-connect", action="store_true",
+                   help="after a successful CONNECT the tunnel carries plaintext HTTP/1.x: split "
+                        "the requests inside it too (index keeps counting on the connection)")
     t.add_argument("--headers", action="store_true",
                    help="also every request and final-response header line, in order "
                         "(request_headers / response_headers: [[name, value], ...])")
@@ -329,7 +339,7 @@ def main():
                 events = json.load(f)
     txs, cend, send = transactions(c, s, a.client, a.server, a.source, events=events,
                                    bodies=a.body, allow_unanswered=a.allow_unanswered,
-                                   headers=a.headers)
+                                   headers=a.headers, through_connect=a.through_connect)
     if not a.allow_trailing and (cend != len(c) or send != len(s)):
         raise SystemExit(f"httpwire: {len(c) - cend} client / {len(s) - send} server bytes "
                          f"after the last exchange")

@@ -3,15 +3,20 @@
 //! [`App`] is the engine's analyzer. Every TCP connection, and the payload of every tunnel, is
 //! a [`Stream`]: its protocol is recognised by content (not by port) from the first bytes of
 //! either direction, then the matching analyzer runs on it — HTTP/1.x, WebSocket (also
-//! mid-stream, by its frames), or nothing for protocols hopscope does not analyse. HTTP hands
-//! over to an inner stream after `101 Switching Protocols` or a CONNECT tunnel.
+//! mid-stream, by its frames), HTTP/2 (a client that starts with the connection preface), or
+//! nothing for protocols hopscope does not analyse. HTTP hands over to an inner stream after
+//! `101 Switching Protocols` (WebSocket, h2c) or a CONNECT tunnel.
 
+pub mod h2;
 pub mod http;
 pub mod socks;
 pub mod tls;
 pub mod websocket;
 
 use crate::engine::{Analyzer, Ctx};
+use crate::model::http2::{
+    Http2Goaway, Http2Record, Http2Setting, Http2Settings, Http2Stream, PerDir,
+};
 use crate::model::tunnel::{TlsInfo, TunnelRecord};
 use crate::model::websocket::WsHandshake;
 use crate::model::{CaptureSummary, Dir, Finding, Record, RecordSink, Severity};
@@ -45,6 +50,7 @@ impl Default for AppConfig {
 pub struct InnerShared {
     pub ws: WsShared,
     next_tunnel: u64,
+    next_h2: u64,
 }
 
 impl InnerShared {
@@ -52,6 +58,7 @@ impl InnerShared {
         InnerShared {
             ws: WsShared::new(ws),
             next_tunnel: 0,
+            next_h2: 0,
         }
     }
 }
@@ -78,6 +85,7 @@ pub enum Stream {
     Tls(Box<TlsStream>),
     Socks(Box<SocksStream>),
     Tunnel(Box<Tunnel>),
+    H2(Box<H2Stream>),
     /// Something hopscope does not analyse (`name` says what, when known).
     Other {
         name: &'static str,
@@ -90,6 +98,9 @@ pub struct Probe {
     /// (direction, stream offset, bytes) in arrival order, for replay.
     log: Vec<(usize, u64, Vec<u8>)>,
     depth: u8,
+    /// Transactions already on this connection (before a CONNECT tunnel): HTTP inside goes
+    /// on counting from here, so `index` stays the position on the connection.
+    index_base: u32,
 }
 
 /// TLS: the hellos are read (SNI, ALPN, versions); the rest is only counted.
@@ -302,6 +313,128 @@ fn socks_code(c: &'static str) -> &'static str {
     }
 }
 
+/// Cleartext HTTP/2: the frame follower, and what its record needs.
+pub struct H2Stream {
+    conn: h2::H2Conn,
+    id: u64,
+    connection: u64,
+    client: crate::model::Endpoint,
+    server: crate::model::Endpoint,
+    /// `h2c-upgrade` or `prior-knowledge`.
+    mode: &'static str,
+    /// The upgrading HTTP/1.1 transaction.
+    transaction: Option<u64>,
+    /// The upgrading request was not captured: stream 1's method and path are unknown.
+    request_unknown: bool,
+    notes_reported: usize,
+    /// Stream offset of each direction's first byte fed (the follower counts from there).
+    base: [Option<u64>; 2],
+}
+
+impl H2Stream {
+    fn new(
+        inner: &mut InnerShared,
+        ctx: &Ctx,
+        conn: h2::H2Conn,
+        mode: &'static str,
+        transaction: Option<u64>,
+    ) -> Self {
+        let id = inner.next_h2;
+        inner.next_h2 += 1;
+        H2Stream {
+            conn,
+            id,
+            connection: ctx.conn,
+            client: ctx.client,
+            server: ctx.server,
+            mode,
+            transaction,
+            request_unknown: false,
+            notes_reported: 0,
+            base: [None, None],
+        }
+    }
+
+    /// New follower notes become findings, at their absolute stream offsets.
+    fn report(&mut self, ctx: &Ctx, out: &mut dyn RecordSink) {
+        let notes = self.conn.notes();
+        for n in notes.iter().skip(self.notes_reported) {
+            let d = if n.dir == 0 {
+                Dir::ClientToServer
+            } else {
+                Dir::ServerToClient
+            };
+            let at = self.base[n.dir.min(1)].unwrap_or(0) + n.offset;
+            out.record(Record::Finding(
+                Finding::new(n.kind.code(), n.kind.severity(), n.kind.to_string())
+                    .conn(ctx.conn)
+                    .at(ctx.packet, ctx.ts)
+                    .dir(d, at),
+            ));
+        }
+        self.notes_reported = notes.len();
+    }
+
+    fn record(&self) -> Http2Record {
+        let s = self.conn.summary();
+        let settings = |v: &[(u16, u32)]| -> Vec<Http2Setting> {
+            v.iter()
+                .map(|&(id, value)| Http2Setting {
+                    name: h2::settings_name(id),
+                    id,
+                    value,
+                })
+                .collect()
+        };
+        Http2Record {
+            id: self.id,
+            connection: self.connection,
+            client: self.client,
+            server: self.server,
+            mode: self.mode,
+            transaction: self.transaction,
+            preface_seen: s.preface_seen,
+            frames: PerDir::from_pair(&s.frames),
+            settings: Http2Settings {
+                client: settings(&s.settings[0]),
+                server: settings(&s.settings[1]),
+            },
+            streams: s
+                .streams
+                .iter()
+                .map(|(&id, st)| {
+                    let known = |v: &Option<String>| {
+                        v.clone()
+                            .filter(|v| !(id == 1 && self.request_unknown && v.is_empty()))
+                    };
+                    Http2Stream {
+                        id,
+                        opened_by: if st.opened_by == 0 {
+                            "client"
+                        } else {
+                            "server"
+                        },
+                        method: known(&st.method),
+                        path: known(&st.path),
+                        status: st.status,
+                        data_bytes: PerDir::from_pair(&st.data_bytes),
+                        ended: PerDir::from_pair(&st.ended),
+                        reset: st.reset,
+                    }
+                })
+                .collect(),
+            goaway: s.goaway.map(|(last_stream, error_code)| Http2Goaway {
+                last_stream,
+                error_code,
+            }),
+            bytes: PerDir::from_pair(&s.bytes),
+            lost_bytes: PerDir::from_pair(&s.lost_bytes),
+            untracked_stream_frames: s.untracked_stream_frames,
+            notes_dropped: s.notes_dropped,
+        }
+    }
+}
+
 /// A CONNECT tunnel and its payload.
 pub struct Tunnel {
     rec: TunnelRecord,
@@ -316,14 +449,29 @@ impl Stream {
         })
     }
 
+    /// A protocol hopscope does not analyse after a switch to it.
     pub fn opaque(name: &str) -> Stream {
         Stream::Other {
             name: match name {
-                "h2c" => "h2c",
                 "tls" => "tls",
                 _ => "unknown",
             },
         }
+    }
+
+    /// HTTP/2 after `Upgrade: h2c` and `101` (RFC 9113 §3.2): stream 1 is the upgraded
+    /// request, transaction `txn` (its method and target, when the request was captured).
+    pub fn h2c_after_upgrade(
+        inner: &mut InnerShared,
+        ctx: &Ctx,
+        txn: u64,
+        method: Option<&str>,
+        target: Option<&str>,
+    ) -> Stream {
+        let conn = h2::H2Conn::after_h2c_upgrade(method.unwrap_or(""), target.unwrap_or(""));
+        let mut h = H2Stream::new(inner, ctx, conn, "h2c-upgrade", Some(txn));
+        h.request_unknown = method.is_none() || target.is_none();
+        Stream::H2(Box::new(h))
     }
 
     /// A WebSocket after a 101: the handshake from both heads, checked.
@@ -470,7 +618,13 @@ impl Stream {
     }
 
     /// A CONNECT tunnel that the proxy accepted.
-    pub fn tunnel(inner: &mut InnerShared, ctx: &Ctx, txn: u64, target: Option<String>) -> Stream {
+    pub fn tunnel(
+        inner: &mut InnerShared,
+        ctx: &Ctx,
+        txn: u64,
+        target: Option<String>,
+        next_index: u32,
+    ) -> Stream {
         let id = inner.next_tunnel;
         inner.next_tunnel += 1;
         Stream::Tunnel(Box::new(Tunnel {
@@ -492,7 +646,11 @@ impl Stream {
                 user: None,
                 findings: Vec::new(),
             },
-            inner: Stream::probe(1),
+            inner: Stream::Probe(Probe {
+                depth: 1,
+                index_base: next_index,
+                ..Probe::default()
+            }),
         }))
     }
 
@@ -536,6 +694,8 @@ impl Stream {
             Stream::Tls(_) => "tls",
             Stream::Socks(_) => "socks",
             Stream::Tunnel(_) => "tunnel",
+            Stream::H2(h) if h.mode == "h2c-upgrade" => "h2c",
+            Stream::H2(_) => "http2",
             Stream::Other { name } => name,
         }
     }
@@ -560,12 +720,22 @@ impl Stream {
                 );
                 p.log.push((d, offset, data.to_vec()));
                 let depth = p.depth;
+                let index_base = p.index_base;
                 if let Some(next) = decide(p, ctx) {
                     let log = std::mem::take(&mut p.log);
                     *self = match next {
-                        Kind::Http if depth <= MAX_DEPTH => Stream::Http(Box::default()),
+                        Kind::Http if depth <= MAX_DEPTH => {
+                            Stream::Http(Box::new(HttpConn::starting_at(index_base)))
+                        }
                         Kind::Tls => Stream::Tls(Box::default()),
                         Kind::Socks => Stream::Socks(Box::new(SocksStream::new(inner, ctx))),
+                        Kind::H2 => Stream::H2(Box::new(H2Stream::new(
+                            inner,
+                            ctx,
+                            h2::H2Conn::new(),
+                            "prior-knowledge",
+                            None,
+                        ))),
                         Kind::WebSocket => {
                             let start = |d: usize| {
                                 log.iter()
@@ -683,6 +853,11 @@ impl Stream {
                 t.inner.data(inner, http, &c, d, offset, data, out);
                 t.rec.inner = t.inner.kind().into();
             }
+            Stream::H2(h) => {
+                h.base[d.min(1)].get_or_insert(offset);
+                h.conn.feed(d, data);
+                h.report(ctx, out);
+            }
             Stream::Other { .. } => {}
         }
     }
@@ -725,6 +900,11 @@ impl Stream {
                 }
             }
             Stream::Tunnel(t) => t.inner.gap(inner, http, ctx, d, offset, n, out),
+            Stream::H2(h) => {
+                h.base[d.min(1)].get_or_insert(offset);
+                h.conn.gap(d, n);
+                h.report(ctx, out);
+            }
             Stream::Other { .. } => {}
         }
     }
@@ -759,6 +939,11 @@ impl Stream {
                 t.inner.close(inner, http, ctx, out);
                 out.record(Record::Tunnel(Box::new(t.rec.clone())));
             }
+            Stream::H2(h) => {
+                h.conn.end();
+                h.report(ctx, out);
+                out.record(Record::Http2(Box::new(h.record())));
+            }
         }
         *self = Stream::Other { name: "unknown" };
     }
@@ -767,6 +952,7 @@ impl Stream {
 /// What the first bytes say a stream is.
 enum Kind {
     Http,
+    H2,
     Tls,
     Socks,
     WebSocket,
@@ -778,11 +964,21 @@ fn decide(p: &Probe, ctx: &Ctx) -> Option<Kind> {
     // Empty lines before a message are tolerated by HTTP (RFC 9112 §2.2); look past them.
     let skip = |b: &[u8]| b.iter().take_while(|&&x| x == b'\r' || x == b'\n').count();
     let (c, s) = (&p.seen[0], &p.seen[1]);
+    let mut maybe = false;
+    // The HTTP/2 preface (RFC 9113 §3.4) is at the very first byte, and also parses as an
+    // HTTP/1 request line (`PRI * HTTP/2.0`): it is looked for first, before empty lines
+    // are skipped, and while it may still be one the request check waits.
+    let preface = h2::looks_like_h2_preface(c);
+    match preface {
+        Prefix::Yes => return Some(Kind::H2),
+        Prefix::Maybe if !c.is_empty() => maybe = true,
+        _ => {}
+    }
     let c = &c[skip(c)..];
     let s = &s[skip(s)..];
-    let mut maybe = false;
     if !c.is_empty() {
         match head::looks_like_request(c) {
+            _ if preface == Prefix::Maybe => {}
             Prefix::Yes => return Some(Kind::Http),
             Prefix::Maybe => maybe = true,
             Prefix::No => {}
@@ -816,6 +1012,11 @@ fn decide(p: &Probe, ctx: &Ctx) -> Option<Kind> {
         if tls::looks_like_tls(s) == Prefix::Yes {
             return Some(Kind::Tls);
         }
+        if c.is_empty() && looks_like_h2_server_start(s) {
+            // An HTTP/2 server may send its SETTINGS before the client's preface arrives
+            // (RFC 9113 §3.4): wait for the client rather than take it for WebSocket frames.
+            return None;
+        }
         if ctx.midstream || c.is_empty() {
             match frame::looks_like_frames(s, false) {
                 Prefix::Yes if c.is_empty() || frame::looks_like_frames(c, true) != Prefix::No => {
@@ -833,6 +1034,22 @@ fn decide(p: &Probe, ctx: &Ctx) -> Option<Kind> {
     } else {
         Some(Kind::Unknown)
     }
+}
+
+/// Could `s` begin with an HTTP/2 server's first frame, a SETTINGS frame (RFC 9113 §3.4:
+/// type 4, not an ACK, stream 0, whole 6-byte entries, here fewer than 64 KiB of them)?
+fn looks_like_h2_server_start(s: &[u8]) -> bool {
+    let at = |i: usize| s.get(i).copied();
+    let length = match (at(0), at(1), at(2)) {
+        (Some(a), Some(b), Some(c)) => Some(u32::from_be_bytes([0, a, b, c])),
+        _ => None,
+    };
+    !s.is_empty()
+        && at(0) == Some(0)
+        && length.is_none_or(|n| n.is_multiple_of(6))
+        && at(3).is_none_or(|t| t == 4)
+        && at(4).is_none_or(|f| f & 1 == 0)
+        && (5..9).all(|i| at(i).is_none_or(|b| b == 0))
 }
 
 /// The engine's analyzer: protocol recognition and dispatch.

@@ -657,7 +657,12 @@ pub fn run(args: &LiveArgs) -> Outcome {
             return Outcome::Failed;
         }
     };
-    let mut writer = report::writer_with(args.output.format, out, true);
+    // Proxy legs are correlated, then the semantics step runs, between the engine and the
+    // report writer.
+    let mut base =
+        crate::semantics::SemanticsSink::new(report::writer_with(args.output.format, out, true));
+    let mut hops = crate::hops::HopSink::new(&mut base);
+    let writer: &mut dyn ReportWriter = &mut hops;
     // Progress shares the terminal with the report only when the report goes elsewhere.
     let mut progress = Progress::new(
         args.output.no_progress || (args.output.output.is_none() && io::stdout().is_terminal()),
@@ -683,7 +688,7 @@ pub fn run(args: &LiveArgs) -> Outcome {
         match session.rx.recv_timeout(RECV_TIMEOUT) {
             Ok(pkt) => {
                 bytes += pkt.data.len() as u64;
-                engine.handle_packet(&pkt.view(), writer.as_mut());
+                engine.handle_packet(&pkt.view(), &mut *writer);
                 if writer.failed().is_some() {
                     break;
                 }
@@ -706,7 +711,7 @@ pub fn run(args: &LiveArgs) -> Outcome {
     for f in end.findings.iter().cloned() {
         writer.record(Record::Finding(f));
     }
-    let mut summary = engine.finish(writer.as_mut());
+    let mut summary = engine.finish(&mut *writer);
     summary.source = format!("live:{}", args.interface);
     summary.format = "live".into();
     summary.error = end.error.clone();
@@ -720,7 +725,7 @@ pub fn run(args: &LiveArgs) -> Outcome {
     } else {
         Ok(())
     };
-    outcome(writer.as_ref(), finish, &end)
+    outcome(&*writer, finish, &end)
 }
 
 /// Findings for packets lost before the analysis (the report is partial when any are).

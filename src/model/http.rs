@@ -96,6 +96,11 @@ impl Headers {
         self.fields.len()
     }
 
+    /// Heap bytes held (for memory budgets).
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + self.fields.capacity() * std::mem::size_of::<FieldRef>()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
     }
@@ -113,6 +118,15 @@ impl Headers {
             hop_by_hop: f.hop,
             masked: f.masked,
         })
+    }
+
+    /// The same fields, names, values and order.
+    pub fn same(&self, other: &Headers) -> bool {
+        self.fields.len() == other.fields.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|(a, b)| a.name == b.name && a.value == b.value)
     }
 
     /// Every value of `name` (ASCII case-insensitive), in order.
@@ -263,6 +277,10 @@ pub struct BodyRecord {
     pub preview_b64: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub preview_truncated: bool,
+    /// `multipart/byteranges` responses: the parts found while the body streamed by (read by
+    /// the semantics step, which reports them under `semantics.range.parts`).
+    #[serde(skip)]
+    pub byteranges: Option<Box<super::semantics::MultipartParts>>,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -289,12 +307,38 @@ pub struct RequestRecord {
     pub target: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_b64: Option<String>,
+    /// `origin` (`/path`), `absolute` (`http://host/path`: a request to a forward proxy),
+    /// `authority` (`host:port`, CONNECT) or `asterisk` (`*`, OPTIONS); `other` when it is none
+    /// of them.
+    pub target_form: &'static str,
+    /// Sent to a forward proxy: an absolute-form target or a CONNECT (RFC 9112 §3.2.2, §3.2.3).
+    pub proxy_request: bool,
     /// `HTTP/1.1`, `HTTP/1.0`, `HTTP/0.9`.
     pub version: String,
     pub headers: Headers,
     pub body: BodyRecord,
     #[serde(flatten)]
     pub at: MessageStart,
+}
+
+/// The form of a request target (RFC 9112 §3.2).
+pub fn target_form(method: &[u8], target: &[u8]) -> &'static str {
+    let scheme = |p: &[u8]| {
+        target
+            .get(..p.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(p))
+    };
+    if target.first() == Some(&b'/') {
+        "origin"
+    } else if target == b"*" {
+        "asterisk"
+    } else if method == b"CONNECT" {
+        "authority"
+    } else if scheme(b"http://") || scheme(b"https://") || target.windows(3).any(|w| w == b"://") {
+        "absolute"
+    } else {
+        "other"
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -400,6 +444,10 @@ pub struct TransactionRecord {
     /// Codes of the findings raised on this transaction (details in `findings[]`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<&'static str>,
+    /// Caching, ranges, cookies, CORS, authentication, redirects (the semantics step after
+    /// the HTTP analyzer; absent when none applies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semantics: Option<Box<super::semantics::HttpSemantics>>,
 }
 
 /// Counters reported in the capture summary.

@@ -10,7 +10,10 @@ use serde::Serialize;
 
 use crate::capture::Timestamp;
 
+pub mod hops;
 pub mod http;
+pub mod http2;
+pub mod semantics;
 pub mod tunnel;
 pub mod websocket;
 
@@ -269,6 +272,9 @@ pub struct CaptureSummary {
     /// HTTP analyzer counters (absent when the analyzer did not run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<http::HttpStats>,
+    /// Semantics step counters (absent when the step did not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semantics: Option<semantics::SemanticsStats>,
 }
 
 /// Reassembly-wide counters.
@@ -306,6 +312,10 @@ pub enum Record {
     #[serde(rename = "websocket_message")]
     WsMessage(Box<websocket::WsMessageRecord>),
     Tunnel(Box<tunnel::TunnelRecord>),
+    #[serde(rename = "proxy_hop")]
+    ProxyHop(Box<hops::ProxyHopRecord>),
+    #[serde(rename = "http2")]
+    Http2(Box<http2::Http2Record>),
 }
 
 /// Where records go. Implemented by the JSON/NDJSON writers, the TUI store and tests.
@@ -316,5 +326,17 @@ pub trait RecordSink {
 impl RecordSink for Vec<Record> {
     fn record(&mut self, record: Record) {
         self.push(record);
+    }
+}
+
+impl<T: RecordSink + ?Sized> RecordSink for Box<T> {
+    fn record(&mut self, record: Record) {
+        (**self).record(record);
+    }
+}
+
+impl<T: RecordSink + ?Sized> RecordSink for &mut T {
+    fn record(&mut self, record: Record) {
+        (**self).record(record);
     }
 }

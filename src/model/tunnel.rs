@@ -38,7 +38,7 @@ pub struct TunnelRecord {
     /// The HTTP transaction of the CONNECT.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction: Option<u64>,
-    /// What runs inside: `tls`, `http`, `websocket`, `h2`, `unknown`, or `none` (no bytes).
+    /// What runs inside: `tls`, `http`, `http2`, `websocket`, `unknown`, or `none` (no bytes).
     pub inner: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsInfo>,

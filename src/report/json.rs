@@ -21,7 +21,8 @@ const TOOL: Tool = Tool {
 };
 
 /// One JSON document: `schema_version`, `tool`, `capture`, `connections[]` (by id),
-/// `transactions[]` (by id), `findings[]` (by packet). Records are spooled with bounded memory until the end.
+/// `transactions[]`, `websockets[]`, `tunnels[]`, `http2[]`, `proxy_hops[]` (by id),
+/// `findings[]` (by packet). Records are spooled with bounded memory until the end.
 pub struct DocumentWriter {
     out: Box<dyn Write>,
     connections: Spool,
@@ -29,6 +30,8 @@ pub struct DocumentWriter {
     websockets: Spool,
     ws_messages: Spool,
     tunnels: Spool,
+    http2: Spool,
+    hops: Spool,
     findings: Spool,
     error: Option<io::Error>,
 }
@@ -47,6 +50,8 @@ impl DocumentWriter {
             websockets: Spool::default(),
             ws_messages: Spool::default(),
             tunnels: Spool::default(),
+            http2: Spool::default(),
+            hops: Spool::default(),
             findings: Spool::default(),
             error: None,
         }
@@ -66,6 +71,10 @@ impl DocumentWriter {
         write_websockets(&mut self.websockets, &mut self.ws_messages, &mut w)?;
         w.write_all(b"\n],\n\"tunnels\":[\n")?;
         self.tunnels.write_sorted(&mut w, b",\n")?;
+        w.write_all(b"\n],\n\"http2\":[\n")?;
+        self.http2.write_sorted(&mut w, b",\n")?;
+        w.write_all(b"\n],\n\"proxy_hops\":[\n")?;
+        self.hops.write_sorted(&mut w, b",\n")?;
         w.write_all(b"\n],\n\"findings\":[\n")?;
         self.findings.write_sorted(&mut w, b",\n")?;
         w.write_all(b"\n]}\n")?;
@@ -138,6 +147,12 @@ impl RecordSink for DocumentWriter {
                 }),
             Record::Tunnel(x) => self
                 .tunnels
+                .push_with(x.id, |b| fastjson::to_vec(b, x).map_err(io::Error::from)),
+            Record::Http2(x) => self
+                .http2
+                .push_with(x.id, |b| fastjson::to_vec(b, x).map_err(io::Error::from)),
+            Record::ProxyHop(x) => self
+                .hops
                 .push_with(x.id, |b| fastjson::to_vec(b, x).map_err(io::Error::from)),
             Record::Finding(f) => self.findings.push_with(f.packet.unwrap_or(u64::MAX), |b| {
                 fastjson::to_vec(b, f).map_err(io::Error::from)

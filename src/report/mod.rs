@@ -7,6 +7,7 @@
 pub mod fastjson;
 pub mod json;
 pub mod sanitize;
+pub mod semantics_text;
 pub mod spool;
 pub mod text;
 
@@ -31,6 +32,15 @@ pub trait ReportWriter: RecordSink {
     fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()>;
     /// The first write error, if any.
     fn failed(&self) -> Option<&io::Error>;
+}
+
+impl<T: ReportWriter + ?Sized> ReportWriter for Box<T> {
+    fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {
+        (**self).finish(summary)
+    }
+    fn failed(&self) -> Option<&io::Error> {
+        (**self).failed()
+    }
 }
 
 /// Whether an error only means the reader went away (`| head`).

@@ -8,7 +8,9 @@ use super::ReportWriter;
 use super::sanitize::terminal_safe_str;
 use super::spool::Spool;
 use crate::capture::Timestamp;
+use crate::model::hops::ProxyHopRecord;
 use crate::model::http::{BodyRecord, TransactionRecord};
+use crate::model::http2::Http2Record;
 use crate::model::tunnel::TunnelRecord;
 use crate::model::websocket::{WebSocketRecord, WsMessageRecord};
 use crate::model::{
@@ -22,6 +24,8 @@ pub struct TextWriter {
     websockets: Spool,
     ws_messages: Spool,
     tunnels: Spool,
+    http2: Spool,
+    hops: Spool,
     findings: Spool,
     by_severity: BTreeMap<&'static str, u64>,
     by_close: BTreeMap<&'static str, u64>,
@@ -39,6 +43,8 @@ impl TextWriter {
             websockets: Spool::default(),
             ws_messages: Spool::default(),
             tunnels: Spool::default(),
+            http2: Spool::default(),
+            hops: Spool::default(),
             findings: Spool::default(),
             by_severity: BTreeMap::new(),
             by_close: BTreeMap::new(),
@@ -184,6 +190,124 @@ fn transaction_line(t: &TransactionRecord) -> String {
     )
 }
 
+/// A header change's values in the order the message travelled: a request front → back, a
+/// response back → front.
+fn ft(c: &crate::model::hops::HeaderChange, request: bool) -> (String, String) {
+    let safe = |v: &Option<String>| terminal_safe_str(v.as_deref().unwrap_or(""));
+    if request {
+        (safe(&c.front), safe(&c.back))
+    } else {
+        (safe(&c.back), safe(&c.front))
+    }
+}
+
+fn hop_lines(x: &ProxyHopRecord) -> String {
+    let upstream = x
+        .upstream
+        .map_or("(answered by itself)".to_string(), |u| u.to_string());
+    let product = x
+        .proxy
+        .product
+        .as_deref()
+        .map(|p| format!(" [{p}]"))
+        .unwrap_or_default();
+    let back = x.back.map_or("-".into(), |b| {
+        format!("txn#{} conn#{}", b.transaction, b.connection)
+    });
+    let mut s = format!(
+        "hop#{:<3} {} → {}{} → {}   txn#{} conn#{} ⇢ {}  confidence {}",
+        x.id,
+        x.client,
+        x.proxy.address,
+        product,
+        upstream,
+        x.front.transaction,
+        x.front.connection,
+        back,
+        x.confidence
+    );
+    for (label, d) in [("request", &x.request), ("response", &x.response)] {
+        if let Some(v) = &d.version {
+            s.push_str(&format!("\n    {label} version {} → {}", v.front, v.back));
+        }
+        if let Some(v) = &d.status {
+            s.push_str(&format!(
+                "\n    {label} status upstream {} → client {}",
+                v.back, v.front
+            ));
+        }
+        if let Some(v) = &d.target {
+            s.push_str(&format!(
+                "\n    {label} target {} → {}",
+                terminal_safe_str(&v.front),
+                terminal_safe_str(&v.back)
+            ));
+        }
+        // Values in the order the message travelled: the request front → back, the
+        // response back → front.
+        let request = label == "request";
+        for c in &d.headers_removed {
+            let (was, _) = ft(c, request);
+            s.push_str(&format!(
+                "\n    {label} - {}: {}  ({})",
+                terminal_safe_str(&c.name),
+                was,
+                c.judgement
+            ));
+        }
+        for c in &d.headers_added {
+            let (_, now) = ft(c, request);
+            s.push_str(&format!(
+                "\n    {label} + {}: {}  ({})",
+                terminal_safe_str(&c.name),
+                now,
+                c.judgement
+            ));
+        }
+        for c in &d.headers_changed {
+            let (was, now) = ft(c, request);
+            s.push_str(&format!(
+                "\n    {label} ~ {}: {} → {}  ({})",
+                terminal_safe_str(&c.name),
+                was,
+                now,
+                c.judgement
+            ));
+        }
+        for c in &d.hop_by_hop_forwarded {
+            let (was, _) = ft(c, request);
+            s.push_str(&format!(
+                "\n    {label} = {}: {}  (hop-by-hop-forwarded)",
+                terminal_safe_str(&c.name),
+                was
+            ));
+        }
+    }
+    if let Some(r) = &x.relay {
+        s.push_str(&format!(
+            "\n    websocket relay: to server {}/{}, to client {}/{} messages, frames {}/{} and \
+             {}/{}{}",
+            r.to_server[0],
+            r.to_server[1],
+            r.to_client[1],
+            r.to_client[0],
+            r.frames_to_server[0],
+            r.frames_to_server[1],
+            r.frames_to_client[1],
+            r.frames_to_client[0],
+            match (r.one_to_one, r.frames_one_to_one) {
+                (true, true) => " (one to one)",
+                (true, false) => " (messages one to one, re-framed)",
+                _ => "",
+            }
+        ));
+    }
+    if !x.diagnosis.is_empty() {
+        s.push_str(&format!("\n    DIAGNOSIS: {}", x.diagnosis.join(", ")));
+    }
+    s
+}
+
 fn tunnel_line(x: &TunnelRecord) -> String {
     let target = terminal_safe_str(x.target.as_deref().unwrap_or("?"));
     let state = match (&x.refused, x.established) {
@@ -211,6 +335,76 @@ fn tunnel_line(x: &TunnelRecord) -> String {
         inner,
         x.bytes_to_target,
         x.bytes_from_target
+    )
+}
+
+/// Streams shown per HTTP/2 connection line; the rest are counted.
+const H2_STREAMS_SHOWN: usize = 10;
+/// Characters of an HTTP/2 `:path` shown.
+const H2_PATH_SHOWN: usize = 80;
+
+fn http2_line(x: &Http2Record) -> String {
+    let frames = |m: &BTreeMap<&'static str, u64>| {
+        let list: Vec<String> = m.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        format!("{} [{}]", m.values().sum::<u64>(), list.join(", "))
+    };
+    let mut streams: Vec<String> = x
+        .streams
+        .iter()
+        .take(H2_STREAMS_SHOWN)
+        .map(|st| {
+            let path = st.path.as_deref().map_or("-".to_string(), |p| {
+                let cut: String = p.chars().take(H2_PATH_SHOWN).collect();
+                let more = if cut.len() < p.len() { "…" } else { "" };
+                format!("{}{more}", terminal_safe_str(&cut))
+            });
+            let mut s = format!(
+                "{} {} {} → {}",
+                st.id,
+                terminal_safe_str(st.method.as_deref().unwrap_or("-")),
+                path,
+                st.status.map_or("---".into(), |c| c.to_string())
+            );
+            if let Some(code) = st.reset {
+                s.push_str(&format!(" RST_STREAM {code}"));
+            }
+            s
+        })
+        .collect();
+    if x.streams.len() > H2_STREAMS_SHOWN {
+        streams.push(format!("+{} more", x.streams.len() - H2_STREAMS_SHOWN));
+    }
+    let mut marks = vec![x.mode.to_string()];
+    if let Some(t) = x.transaction {
+        marks.push(format!("txn#{t}"));
+    }
+    if !x.preface_seen {
+        marks.push("NO-PREFACE".into());
+    }
+    if let Some(g) = &x.goaway {
+        marks.push(format!(
+            "goaway(last {}, code {})",
+            g.last_stream, g.error_code
+        ));
+    }
+    let lost = x.lost_bytes.client_to_server + x.lost_bytes.server_to_client;
+    if lost > 0 {
+        marks.push(format!("lost={lost}B"));
+    }
+    if x.untracked_stream_frames > 0 {
+        marks.push(format!("untracked-frames={}", x.untracked_stream_frames));
+    }
+    format!(
+        "h2#{:<4} #{} {} -> {}  {}  frames up {} down {}  streams {}: {}",
+        x.id,
+        x.connection,
+        x.client,
+        x.server,
+        marks.join(" "),
+        frames(&x.frames.client_to_server),
+        frames(&x.frames.server_to_client),
+        x.streams.len(),
+        streams.join(", ")
     )
 }
 
@@ -378,7 +572,14 @@ impl RecordSink for TextWriter {
                     .as_ref()
                     .map_or("none".to_string(), |r| format!("{}xx", r.status / 100));
                 *self.by_status.entry(class).or_default() += 1;
-                self.transactions.push(t.id, transaction_line(t).as_bytes())
+                let mut line = transaction_line(t);
+                if let Some(sem) = &t.semantics {
+                    for l in super::semantics_text::lines(sem) {
+                        line.push('\n');
+                        line.push_str(&l);
+                    }
+                }
+                self.transactions.push(t.id, line.as_bytes())
             }
             Record::WebSocket(x) => self.websockets.push(x.id, websocket_line(x).as_bytes()),
             Record::WsMessage(m) => self.ws_messages.push(
@@ -386,6 +587,8 @@ impl RecordSink for TextWriter {
                 message_line(m).as_bytes(),
             ),
             Record::Tunnel(x) => self.tunnels.push(x.id, tunnel_line(x).as_bytes()),
+            Record::Http2(x) => self.http2.push(x.id, http2_line(x).as_bytes()),
+            Record::ProxyHop(x) => self.hops.push(x.id, hop_lines(x).as_bytes()),
             Record::Finding(f) => {
                 *self
                     .by_severity
@@ -432,6 +635,16 @@ impl ReportWriter for TextWriter {
         if !self.tunnels.is_empty() {
             writeln!(w, "\nTunnels ({}):", self.tunnels.len())?;
             self.tunnels.write_sorted(&mut w, b"\n")?;
+            writeln!(w)?;
+        }
+        if !self.http2.is_empty() {
+            writeln!(w, "\nHTTP/2 ({}):", self.http2.len())?;
+            self.http2.write_sorted(&mut w, b"\n")?;
+            writeln!(w)?;
+        }
+        if !self.hops.is_empty() {
+            writeln!(w, "\nProxy hops ({}):", self.hops.len())?;
+            self.hops.write_sorted(&mut w, b"\n")?;
             writeln!(w)?;
         }
         writeln!(w, "\nFindings ({}):", self.findings.len())?;
@@ -521,5 +734,91 @@ impl ReportWriter for TextWriter {
 
     fn failed(&self) -> Option<&io::Error> {
         self.error.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Endpoint;
+    use crate::model::http2::{Http2Stream, PerDir};
+
+    fn h2(streams: Vec<Http2Stream>) -> Http2Record {
+        let ep = |port| Endpoint {
+            ip: [192, 0, 2, 1].into(),
+            port,
+        };
+        Http2Record {
+            id: 3,
+            connection: 7,
+            client: ep(40000),
+            server: ep(80),
+            mode: "prior-knowledge",
+            transaction: None,
+            preface_seen: true,
+            frames: PerDir {
+                client_to_server: [("HEADERS", 1), ("SETTINGS", 2)].into_iter().collect(),
+                server_to_client: [("DATA", 1)].into_iter().collect(),
+            },
+            settings: Default::default(),
+            streams,
+            goaway: None,
+            bytes: PerDir::default(),
+            lost_bytes: PerDir::default(),
+            untracked_stream_frames: 0,
+            notes_dropped: 0,
+        }
+    }
+
+    fn stream(id: u32, method: &str, path: &str, status: Option<u16>) -> Http2Stream {
+        Http2Stream {
+            id,
+            opened_by: "client",
+            method: Some(method.into()),
+            path: Some(path.into()),
+            status,
+            data_bytes: PerDir::default(),
+            ended: PerDir::default(),
+            reset: None,
+        }
+    }
+
+    #[test]
+    fn http2_line_shows_frames_and_streams() {
+        let line = http2_line(&h2(vec![
+            stream(1, "GET", "/a", Some(200)),
+            Http2Stream {
+                reset: Some(8),
+                ..stream(3, "POST", "/b", None)
+            },
+        ]));
+        assert_eq!(
+            line,
+            "h2#3    #7 192.0.2.1:40000 -> 192.0.2.1:80  prior-knowledge  frames up 3 \
+             [HEADERS 1, SETTINGS 2] down 1 [DATA 1]  streams 2: 1 GET /a → 200, \
+             3 POST /b → --- RST_STREAM 8"
+        );
+    }
+
+    #[test]
+    fn http2_line_never_carries_control_bytes_and_is_bounded() {
+        let long = "/".repeat(500);
+        let mut streams = vec![stream(
+            1,
+            "G\x1b[2JET",
+            "/\x1b]0;owned\x07\u{9b}31m",
+            Some(200),
+        )];
+        streams.extend((0..20).map(|i| stream(2 * i + 3, "GET", &long, None)));
+        let line = http2_line(&h2(streams));
+        assert!(
+            !line
+                .chars()
+                .any(|c| c.is_control() || ('\u{80}'..'\u{a0}').contains(&c)),
+            "{line}"
+        );
+        assert!(line.contains("G\\x1b[2JET /\\x1b]0;owned\\x07\\u{9b}31m → 200"));
+        assert!(line.contains("+11 more"), "{line}");
+        assert!(line.len() < 2000, "{}", line.len());
     }
 }

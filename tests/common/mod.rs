@@ -300,6 +300,7 @@ pub struct AppRun {
     pub websockets: Vec<hopscope::model::websocket::WebSocketRecord>,
     pub messages: Vec<hopscope::model::websocket::WsMessageRecord>,
     pub tunnels: Vec<hopscope::model::tunnel::TunnelRecord>,
+    pub http2: Vec<hopscope::model::http2::Http2Record>,
     pub findings: Vec<Finding>,
     pub error: Option<String>,
 }
@@ -314,11 +315,13 @@ impl AppRun {
 pub fn run_app(path: &Path, cfg: hopscope::analyzers::AppConfig) -> AppRun {
     let mut src = FileSource::open(path).expect("open capture");
     let mut e = Engine::with_analyzer(EngineConfig::default(), hopscope::analyzers::App::new(cfg));
-    let mut out: Vec<Record> = Vec::new();
+    // As `hopscope report` runs it: the semantics step between the engine and the records.
+    let mut sink = hopscope::semantics::SemanticsSink::new(Vec::<Record>::new());
+    let out = &mut sink;
     let mut error = None;
     loop {
         match src.next_packet() {
-            Ok(Some(p)) => e.handle_packet(&p, &mut out),
+            Ok(Some(p)) => e.handle_packet(&p, out),
             Ok(None) => break,
             Err(x) => {
                 error = Some(x.to_string());
@@ -326,12 +329,44 @@ pub fn run_app(path: &Path, cfg: hopscope::analyzers::AppConfig) -> AppRun {
             }
         }
     }
+    let mut summary = e.finish(out);
+    assert_eq!(
+        e.buffered_bytes(),
+        0,
+        "reassembly buffers returned at the end"
+    );
+    summary.semantics = Some(sink.stats());
+    app_run(summary, sink.into_inner(), error)
+}
+
+/// Runs the engine with [`hopscope::analyzers::App`] (default settings) over in-memory packets.
+pub fn run_app_packets(pkts: &[(Timestamp, LinkType, Vec<u8>)]) -> AppRun {
+    let mut e = Engine::with_analyzer(
+        EngineConfig::default(),
+        hopscope::analyzers::App::new(Default::default()),
+    );
+    let mut out: Vec<Record> = Vec::new();
+    for (ts, link, data) in pkts {
+        let v = PacketView {
+            ts: *ts,
+            link: *link,
+            data,
+            orig_len: data.len() as u32,
+            interface: 0,
+        };
+        e.handle_packet(&v, &mut out);
+    }
     let summary = e.finish(&mut out);
     assert_eq!(
         e.buffered_bytes(),
         0,
         "reassembly buffers returned at the end"
     );
+    app_run(summary, out, None)
+}
+
+/// Sorts an analyzer run's records by kind and id.
+fn app_run(summary: CaptureSummary, out: Vec<Record>, error: Option<String>) -> AppRun {
     let mut r = AppRun {
         summary,
         connections: Vec::new(),
@@ -339,6 +374,7 @@ pub fn run_app(path: &Path, cfg: hopscope::analyzers::AppConfig) -> AppRun {
         websockets: Vec::new(),
         messages: Vec::new(),
         tunnels: Vec::new(),
+        http2: Vec::new(),
         findings: Vec::new(),
         error,
     };
@@ -350,6 +386,9 @@ pub fn run_app(path: &Path, cfg: hopscope::analyzers::AppConfig) -> AppRun {
             Record::WebSocket(w) => r.websockets.push(*w),
             Record::WsMessage(m) => r.messages.push(*m),
             Record::Tunnel(t) => r.tunnels.push(*t),
+            Record::Http2(h) => r.http2.push(*h),
+            // Hops come from the correlator that wraps the report sink, not the engine.
+            Record::ProxyHop(_) => {}
         }
     }
     r.connections.sort_by_key(|c| c.id);
@@ -357,6 +396,7 @@ pub fn run_app(path: &Path, cfg: hopscope::analyzers::AppConfig) -> AppRun {
     r.websockets.sort_by_key(|w| w.id);
     r.messages.sort_by_key(|m| (m.websocket, m.index));
     r.tunnels.sort_by_key(|t| t.id);
+    r.http2.sort_by_key(|h| h.id);
     r
 }
 

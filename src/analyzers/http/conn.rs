@@ -113,6 +113,8 @@ struct BodyRun {
     content: Option<ContentDecoder>,
     codings: Vec<String>,
     preview: Option<Preview>,
+    /// multipart/byteranges responses: their parts, found as the body streams by.
+    byteranges: Option<Box<crate::semantics::range::MultipartScanner>>,
     /// The message follows (or contains) a capture gap.
     partial: bool,
 }
@@ -236,6 +238,17 @@ pub struct HttpConn {
 impl Default for HttpConn {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl HttpConn {
+    /// A connection whose first transaction has `index` (HTTP inside a CONNECT tunnel goes on
+    /// counting the connection's transactions).
+    pub fn starting_at(index: u32) -> Self {
+        HttpConn {
+            next_index: index,
+            ..HttpConn::default()
+        }
     }
 }
 
@@ -836,6 +849,7 @@ impl HttpConn {
                 timing: Timing::default(),
                 switched_to: None,
                 findings: Vec::new(),
+                semantics: None,
             }),
             request_done: false,
             method: None,
@@ -890,11 +904,14 @@ impl HttpConn {
         let (m, m64) = wire_text(&method);
         let (tg, tg64) = wire_text(&target);
         let body = empty_body(&framing, &h);
+        let form = crate::model::http::target_form(&method, &target);
         t.rec.request = Some(RequestRecord {
             method: m,
             method_b64: m64,
             target: tg,
             target_b64: tg64,
+            target_form: form,
+            proxy_request: form == "absolute" || method == b"CONNECT",
             version: version.to_string(),
             headers: message::header_records(&h),
             body,
@@ -1040,17 +1057,34 @@ impl HttpConn {
             t.rec.timing.response_end = Some(mark.ts);
             let txn = t.rec.id;
             let target = t.rec.request.as_ref().map(|r| r.target.clone());
+            let method = t.rec.request.as_ref().map(|r| r.method.clone());
             let req_headers = t
                 .rec
                 .request
                 .as_ref()
                 .map(|r| r.headers.clone())
                 .unwrap_or_default();
-            let inner = self.inner_for(&protocol, txn, target, &req_headers, &h, body_off, em);
+            let inner = self.inner_for(
+                &protocol,
+                txn,
+                method,
+                target,
+                &req_headers,
+                &h,
+                body_off,
+                em,
+            );
             self.switch_protocols(inner, em);
             return;
         }
         self.begin_body(1, framing, &h, body_off, after_gap, em);
+        if status == 206
+            && let Phase::Body(run) = &mut self.sides[1].phase
+            && let Some(ct) = h.value("content-type")
+        {
+            run.byteranges =
+                crate::semantics::range::MultipartScanner::for_content_type(ct).map(Box::new);
+        }
     }
 
     fn response_09(&mut self, mark: Mark, em: &mut Em<'_>) {
@@ -1083,6 +1117,7 @@ impl HttpConn {
             content: None,
             codings: Vec::new(),
             preview: (em.sh.cfg.preview > 0).then(|| Preview::new(em.sh.cfg.preview)),
+            byteranges: None,
             partial: false,
         });
         self.sides[1].phase = Phase::Body(run);
@@ -1094,6 +1129,7 @@ impl HttpConn {
         &mut self,
         protocol: &str,
         txn: u64,
+        method: Option<String>,
         target: Option<String>,
         req: &crate::model::http::Headers,
         resp: &Head,
@@ -1117,7 +1153,14 @@ impl HttpConn {
                 resp,
                 [client_off, server_off],
             ),
-            "tunnel" => Stream::tunnel(em.inner, em.ctx, txn, target),
+            "tunnel" => Stream::tunnel(em.inner, em.ctx, txn, target, self.next_index),
+            "h2c" => Stream::h2c_after_upgrade(
+                em.inner,
+                em.ctx,
+                txn,
+                method.as_deref(),
+                target.as_deref(),
+            ),
             other => Stream::opaque(other),
         }
     }
@@ -1219,6 +1262,7 @@ impl HttpConn {
             content,
             codings,
             preview,
+            byteranges: None,
             partial: after_gap,
         });
         if run.dec.is_done() {
@@ -1236,6 +1280,7 @@ impl HttpConn {
             dec,
             content,
             preview,
+            byteranges,
             ..
         } = &mut **run;
         let used = dec.feed(rest, &mut |ev| {
@@ -1245,10 +1290,16 @@ impl HttpConn {
                         if let Some(p) = preview.as_mut() {
                             p.push(o);
                         }
+                        if let Some(s) = byteranges.as_mut() {
+                            s.feed(o);
+                        }
                     }),
                     None => {
                         if let Some(p) = preview.as_mut() {
                             p.push(b);
+                        }
+                        if let Some(s) = byteranges.as_mut() {
+                            s.feed(b);
                         }
                     }
                 }
@@ -1271,9 +1322,13 @@ impl HttpConn {
         let mut content_out = None;
         if let Some(c) = run.content.as_mut() {
             let preview = &mut run.preview;
+            let byteranges = &mut run.byteranges;
             c.finish(&mut |o| {
                 if let Some(p) = preview.as_mut() {
                     p.push(o);
+                }
+                if let Some(s) = byteranges.as_mut() {
+                    s.feed(o);
                 }
             });
             content_out = Some((c.output_len(), c.outcome(), c.deflate_variant()));
@@ -1439,6 +1494,9 @@ impl HttpConn {
                     }
                 }
                 b.preview_truncated = p.is_truncated();
+            }
+            if let Some(s) = run.byteranges.take() {
+                b.byteranges = Some(Box::new(s.finish()));
             }
         }
         for (code, m) in findings {
@@ -1610,6 +1668,7 @@ fn empty_body_bare() -> BodyRecord {
         preview: None,
         preview_b64: None,
         preview_truncated: false,
+        byteranges: None,
     }
 }
 

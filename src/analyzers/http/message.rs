@@ -45,6 +45,69 @@ pub fn mask_credential(value: &[u8]) -> String {
     format!("{scheme}{sep}{keep}…({hidden} more bytes masked)")
 }
 
+/// A cookie value with all but a prefix hidden: at most 4 characters and at most half of it
+/// stay visible (`4f2c9a1b7e` → `4f2c…(6 more bytes masked)`, `dark` → `da…(2 more bytes
+/// masked)`); empty values stay empty.
+pub fn mask_cookie_value(v: &[u8], out: &mut Vec<u8>) {
+    if v.is_empty() {
+        return;
+    }
+    // Characters are counted on the UTF-8 view (invalid bytes count one each, shown as U+FFFD).
+    let chars = match std::str::from_utf8(v) {
+        Ok(t) => t.chars().count(),
+        Err(_) => String::from_utf8_lossy(v).chars().count(),
+    };
+    let want = (chars / 2).min(MASK_KEEP);
+    let keep_len = match std::str::from_utf8(v) {
+        Ok(t) => t.char_indices().nth(want).map_or(t.len(), |(i, _)| i),
+        // Not UTF-8: keep ASCII only, so the output stays text.
+        Err(_) => v.iter().take(want).take_while(|c| c.is_ascii()).count(),
+    };
+    out.extend_from_slice(&v[..keep_len]);
+    out.extend_from_slice("…(".as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(v.len() - keep_len).as_bytes());
+    out.extend_from_slice(b" more bytes masked)");
+}
+
+/// `Cookie: a=1; b=2` with every value masked, names kept (RFC 6265bis §4.2.1).
+pub fn mask_cookie_header(v: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len() + 32);
+    for (i, pair) in v.split(|&c| c == b';').enumerate() {
+        if i > 0 {
+            out.push(b';');
+        }
+        match pair.iter().position(|&c| c == b'=') {
+            Some(eq) => {
+                out.extend_from_slice(&pair[..=eq]);
+                mask_cookie_value(pair[eq + 1..].trim_ascii(), &mut out);
+            }
+            None => {
+                // A value without a name: all of it is the value.
+                let lead = pair.len() - pair.trim_ascii_start().len();
+                out.extend_from_slice(&pair[..lead]);
+                mask_cookie_value(pair.trim_ascii(), &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// `Set-Cookie: name=value; attributes` with the value masked, the attributes as sent.
+pub fn mask_set_cookie(v: &[u8]) -> Vec<u8> {
+    let end = v.iter().position(|&c| c == b';').unwrap_or(v.len());
+    let (nvp, attrs) = v.split_at(end);
+    let mut out = Vec::with_capacity(v.len() + 32);
+    match nvp.iter().position(|&c| c == b'=') {
+        Some(eq) => {
+            out.extend_from_slice(&nvp[..=eq]);
+            mask_cookie_value(nvp[eq + 1..].trim_ascii(), &mut out);
+        }
+        None => mask_cookie_value(nvp.trim_ascii(), &mut out),
+    }
+    out.extend_from_slice(attrs);
+    out
+}
+
 /// A finding a head proves, before any body byte: (code, message).
 pub type HeadFinding = (&'static str, String);
 
@@ -69,6 +132,10 @@ pub fn header_records(head: &Head) -> Headers {
             .any(|c| n.eq_ignore_ascii_case(c.as_bytes()));
         if masked {
             out.push(n, mask_credential(v).as_bytes(), reason, true);
+        } else if n.eq_ignore_ascii_case(b"cookie") && !v.is_empty() {
+            out.push(n, &mask_cookie_header(v), reason, true);
+        } else if n.eq_ignore_ascii_case(b"set-cookie") && !v.is_empty() {
+            out.push(n, &mask_set_cookie(v), reason, true);
         } else {
             out.push(n, v, reason, false);
         }
@@ -521,6 +588,39 @@ mod tests {
     }
     fn codes(f: &[HeadFinding]) -> Vec<&'static str> {
         f.iter().map(|x| x.0).collect()
+    }
+
+    #[test]
+    fn cookie_values_are_masked_in_header_records_names_and_attributes_kept() {
+        let h = req(
+            "GET / HTTP/1.1\r\nHost: h\r\nCookie: sessionid=4f2c9a1b7e; theme=dark; laxpref=1\r\n\r\n",
+        );
+        let recs = header_records(&h);
+        let c = recs.iter().find(|x| x.name == b"Cookie").unwrap();
+        assert!(c.masked);
+        assert_eq!(
+            c.value_str(),
+            "sessionid=4f2c…(6 more bytes masked); theme=da…(2 more bytes masked); laxpref=…(1 more bytes masked)"
+        );
+        let h = resp(
+            "HTTP/1.1 200 OK\r\nSet-Cookie: __Host-id=h0st; Path=/; Secure\r\nSet-Cookie: empty=; Path=/\r\nContent-Length: 0\r\n\r\n",
+        );
+        let recs = header_records(&h);
+        let v: Vec<(String, bool)> = recs
+            .iter()
+            .filter(|x| x.name == b"Set-Cookie")
+            .map(|x| (x.value_str().into_owned(), x.masked))
+            .collect();
+        assert_eq!(
+            v,
+            vec![
+                (
+                    "__Host-id=h0…(2 more bytes masked); Path=/; Secure".to_string(),
+                    true
+                ),
+                ("empty=; Path=/".to_string(), true),
+            ]
+        );
     }
 
     #[test]

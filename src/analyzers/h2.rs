@@ -1,0 +1,723 @@
+//! HTTP/2 recognition and description (RFC 9113), for a connection seen on the wire.
+//!
+//! Not an HTTP/2 implementation: it follows the frame layer of both directions and says what
+//! it saw — the client connection preface, frames counted by type per direction, each side's
+//! first SETTINGS, the streams (who opened them, DATA bytes, END_STREAM, RST_STREAM, and from
+//! the HPACK-decoded header blocks `:method`, `:path` and `:status`), GOAWAY — plus typed
+//! [`H2Note`]s for what breaks the rules.
+//!
+//! # Contract
+//!
+//! - **Sans-IO.** [`H2Conn::feed`] takes each direction's bytes in stream order (0 = client,
+//!   1 = server), split anywhere: the same bytes cut at any offsets give the same summary and
+//!   notes. [`H2Conn::gap`] says bytes were lost; [`H2Conn::end`] says the stream ended.
+//!   A direction number other than 0 or 1 is ignored.
+//! - **Where it starts.** The client direction starts with the 24-byte preface; the server
+//!   direction starts with frames. After an `Upgrade: h2c` / `101`, feed the client bytes that
+//!   follow the request head and the server bytes that follow the 101 head, and build the
+//!   connection with [`H2Conn::after_h2c_upgrade`] (stream 1 is the upgraded request, RFC 9113
+//!   §3.2). Offsets in notes and in [`FrameInfo`] count from the first byte fed in that
+//!   direction, gaps included.
+//! - **No panic on any input.** Every frame header is 9 bytes read from a fixed array; a
+//!   payload is read only through `get`, and only what was buffered.
+//! - **Bounded.** A DATA payload is never stored (only counted); other payloads keep only the
+//!   bytes they need (SETTINGS, GOAWAY's first 8, RST_STREAM, WINDOW_UPDATE, a pad length).
+//!   Header blocks are buffered for HPACK up to [`MAX_HEADER_BLOCK`] bytes per block; past it,
+//!   or after a gap inside one, that direction's HPACK context is lost and decoding stops there
+//!   (a note says so) while framing goes on. The HPACK dynamic table is capped at
+//!   [`MAX_HPACK_TABLE`]. At most [`MAX_STREAMS`] streams, [`MAX_SETTINGS`] settings per side,
+//!   [`MAX_FRAME_LOG`] frames per direction in the log and [`MAX_NOTES`] notes are kept; the
+//!   rest are counted.
+//! - **Lax.** A rule broken by the peer is a note, never a reason to stop, except where sync is
+//!   lost (a bad preface, a gap outside a known payload): that direction is then only counted.
+//!   A SETTINGS_MAX_FRAME_SIZE applies to the other direction as soon as it is seen, not at its
+//!   ACK: how the two directions interleave is not known here, so the lenient reading wins.
+//! - **HPACK** is decoded by the `hpack` submodule (RFC 7541; a few times the cost of framing
+//!   alone), one context per direction, to fill `:method`, `:path` (from the client's HEADERS
+//!   and the server's PUSH_PROMISE) and `:status`. A decoding error stops decoding in that
+//!   direction: every later block depends on the dynamic table that block would have changed.
+//!
+//! Notes carry a stable [`H2NoteKind::code`] (`h2.*`, dotted like docs/findings.md), a
+//! [`H2NoteKind::severity`] and a one-line explanation naming the RFC section.
+
+pub mod frame;
+mod hpack;
+mod note;
+
+use std::collections::BTreeMap;
+
+use frame::*;
+pub use frame::{
+    FrameInfo, PREFACE, frame_type_name, looks_like_h2_preface, parse_settings, settings_name,
+};
+pub use note::{H2Note, H2NoteKind};
+
+pub use crate::analyzers::http::head::Prefix;
+
+/// SETTINGS_MAX_FRAME_SIZE before the peer's SETTINGS says otherwise (§6.5.2).
+pub const DEFAULT_MAX_FRAME_SIZE: u32 = 16_384;
+/// Largest header block (HEADERS/PUSH_PROMISE + CONTINUATION payloads) buffered for HPACK.
+pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
+/// Largest HPACK dynamic table a peer may ask for before decoding stops (the default is 4096).
+pub const MAX_HPACK_TABLE: usize = 64 * 1024;
+/// Streams described; frames on further streams are counted in `untracked_stream_frames`.
+pub const MAX_STREAMS: usize = 1000;
+/// Settings kept from each side's first SETTINGS frame.
+pub const MAX_SETTINGS: usize = 64;
+/// Frames logged per direction in [`H2Summary::frame_log`].
+pub const MAX_FRAME_LOG: usize = 64;
+/// Notes kept; the rest are counted in [`H2Summary::notes_dropped`].
+pub const MAX_NOTES: usize = 256;
+/// Longest `:method` / `:path` kept (bytes, then lossily UTF-8).
+pub const MAX_PSEUDO_VALUE: usize = 1024;
+
+/// What hopscope knows about one stream.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// Direction whose frame (or, for stream 1 after h2c, whose HTTP/1.1 request) opened it.
+    pub opened_by: usize,
+    pub headers_frames: u64,
+    /// DATA payload bytes per direction, padding excluded.
+    pub data_bytes: [u64; 2],
+    /// END_STREAM seen from that direction.
+    pub ended: [bool; 2],
+    /// RST_STREAM error code, the last one seen.
+    pub reset: Option<u32>,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    /// The final status; an interim (1xx) one until a final one arrives.
+    pub status: Option<u16>,
+}
+
+/// Everything counted on the connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct H2Summary {
+    pub preface_seen: bool,
+    /// Frames per direction by [`frame_type_name`].
+    pub frames: [BTreeMap<&'static str, u64>; 2],
+    /// Each side's first non-ACK SETTINGS, as sent (at most [`MAX_SETTINGS`]).
+    pub settings: [Vec<(u16, u32)>; 2],
+    pub streams: BTreeMap<u32, StreamInfo>,
+    /// Frames on streams not described because [`MAX_STREAMS`] were already.
+    pub untracked_stream_frames: u64,
+    /// (last stream id, error code) of the last GOAWAY, from either side.
+    pub goaway: Option<(u32, u32)>,
+    /// Bytes fed per direction.
+    pub bytes: [u64; 2],
+    /// Bytes reported lost by [`H2Conn::gap`] per direction.
+    pub lost_bytes: [u64; 2],
+    /// The first [`MAX_FRAME_LOG`] frame headers per direction.
+    pub frame_log: [Vec<FrameInfo>; 2],
+    pub notes_dropped: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum State {
+    Preface {
+        matched: usize,
+    },
+    Header {
+        have: usize,
+    },
+    Payload {
+        remaining: u32,
+    },
+    /// Sync lost: bytes are only counted.
+    Dead,
+}
+
+/// An open header block awaiting END_HEADERS.
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    stream: u32,
+    /// The stream the decoded fields describe (the promised one for PUSH_PROMISE).
+    target: u32,
+}
+
+struct Side {
+    state: State,
+    /// Offset of the next byte, gaps included.
+    pos: u64,
+    hdr_bytes: [u8; 9],
+    cur: FrameInfo,
+    /// Payload bytes kept for the current frame (at most `keep`).
+    buf: Vec<u8>,
+    keep: usize,
+    /// A gap fell inside the current payload: its kept bytes are incomplete.
+    damaged: bool,
+    frames: u64,
+    /// What the peer allows this side to send.
+    max_frame_size: u32,
+    settings_seen: bool,
+    block: Option<Block>,
+    block_buf: Vec<u8>,
+    hpack: Option<hpack::Decoder>,
+}
+
+impl Side {
+    fn new(state: State) -> Self {
+        Side {
+            state,
+            pos: 0,
+            hdr_bytes: [0; 9],
+            cur: FrameInfo::default(),
+            buf: Vec::new(),
+            keep: 0,
+            damaged: false,
+            frames: 0,
+            max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            settings_seen: false,
+            block: None,
+            block_buf: Vec::new(),
+            hpack: Some(hpack::Decoder::new(MAX_HPACK_TABLE)),
+        }
+    }
+}
+
+/// One HTTP/2 connection's two directions.
+pub struct H2Conn {
+    sides: [Side; 2],
+    sum: H2Summary,
+    notes: Vec<H2Note>,
+    ended: bool,
+}
+
+impl Default for H2Conn {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl H2Conn {
+    /// The client sends the preface then frames; the server sends frames, SETTINGS first.
+    pub fn new() -> Self {
+        H2Conn {
+            sides: [
+                Side::new(State::Preface { matched: 0 }),
+                Side::new(State::Header { have: 0 }),
+            ],
+            sum: H2Summary::default(),
+            notes: Vec::new(),
+            ended: false,
+        }
+    }
+
+    /// After `Upgrade: h2c` and `101`: stream 1 is the HTTP/1.1 request, already sent in full
+    /// by the client (RFC 9113 §3.2); its method and target are the request line's.
+    pub fn after_h2c_upgrade(method: &str, path: &str) -> Self {
+        let mut c = Self::new();
+        let s = StreamInfo {
+            opened_by: 0,
+            ended: [true, false],
+            method: Some(bounded(method.as_bytes())),
+            path: Some(bounded(path.as_bytes())),
+            ..StreamInfo::default()
+        };
+        c.sum.streams.insert(1, s);
+        c
+    }
+
+    pub fn summary(&self) -> &H2Summary {
+        &self.sum
+    }
+
+    pub fn notes(&self) -> &[H2Note] {
+        &self.notes
+    }
+
+    /// The next bytes of direction `dir` (0 = client, 1 = server).
+    pub fn feed(&mut self, dir: usize, data: &[u8]) {
+        if dir > 1 {
+            return;
+        }
+        self.sum.bytes[dir] += data.len() as u64;
+        let mut rest = data;
+        while !rest.is_empty() {
+            let n = self.step(dir, rest).clamp(1, rest.len());
+            rest = rest.get(n..).unwrap_or_default();
+        }
+    }
+
+    /// `n` bytes of direction `dir` were lost. Inside a payload whose end is known, framing
+    /// resumes after it (what the payload carried is lost); anywhere else the direction stops.
+    pub fn gap(&mut self, dir: usize, n: u64) {
+        if dir > 1 || n == 0 {
+            return;
+        }
+        self.sum.lost_bytes[dir] = self.sum.lost_bytes[dir].saturating_add(n);
+        let side = &mut self.sides[dir];
+        let at = side.pos;
+        side.pos = side.pos.saturating_add(n);
+        let resynced = match side.state {
+            State::Dead => return,
+            State::Payload { remaining } if n <= u64::from(remaining) => {
+                // What the payload carried is lost; a header block's loss stops HPACK when
+                // the frame ends (see `fragment`).
+                side.damaged = true;
+                side.state = State::Payload {
+                    remaining: remaining - n as u32,
+                };
+                true
+            }
+            _ => {
+                side.state = State::Dead;
+                false
+            }
+        };
+        self.note(dir, at, H2NoteKind::Gap { bytes: n, resynced });
+        if matches!(self.sides[dir].state, State::Payload { remaining: 0 }) {
+            self.frame_end(dir);
+        }
+    }
+
+    /// The capture ended: a direction stopped inside a frame or header block says so.
+    pub fn end(&mut self) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        for dir in 0..2 {
+            let side = &self.sides[dir];
+            let missing = match side.state {
+                State::Dead => continue,
+                State::Preface { matched } if matched > 0 => (PREFACE.len() - matched) as u64,
+                State::Header { have } if have > 0 => (9 - have) as u64,
+                State::Payload { remaining } => u64::from(remaining),
+                _ if side.block.is_some() => 9,
+                _ => continue,
+            };
+            let at = side.pos;
+            self.note(dir, at, H2NoteKind::Truncated { missing });
+        }
+    }
+
+    /// Consumes a prefix of `data` (at least one byte unless empty), returns its length.
+    fn step(&mut self, dir: usize, data: &[u8]) -> usize {
+        let side = &mut self.sides[dir];
+        match side.state {
+            State::Dead => {
+                side.pos += data.len() as u64;
+                data.len()
+            }
+            State::Preface { matched } => {
+                let want = PREFACE.get(matched..).unwrap_or_default();
+                let n = want.len().min(data.len());
+                let at = side.pos;
+                if let Some(i) = (0..n).find(|&i| data.get(i) != want.get(i)) {
+                    side.state = State::Dead;
+                    side.pos += data.len() as u64;
+                    let found = data.get(i).copied().unwrap_or_default();
+                    self.note(dir, at + i as u64, H2NoteKind::BadPreface { found });
+                    return data.len();
+                }
+                side.pos += n as u64;
+                side.state = if matched + n == PREFACE.len() {
+                    self.sum.preface_seen = true;
+                    State::Header { have: 0 }
+                } else {
+                    State::Preface {
+                        matched: matched + n,
+                    }
+                };
+                n
+            }
+            State::Header { have } => {
+                let n = (9 - have).min(data.len());
+                for (d, s) in side
+                    .hdr_bytes
+                    .iter_mut()
+                    .skip(have)
+                    .zip(data.iter().take(n))
+                {
+                    *d = *s;
+                }
+                side.pos += n as u64;
+                if have + n == 9 {
+                    self.frame_start(dir);
+                } else {
+                    side.state = State::Header { have: have + n };
+                }
+                n
+            }
+            State::Payload { remaining } => {
+                let n = (remaining as usize).min(data.len());
+                let room = side.keep.saturating_sub(side.buf.len()).min(n);
+                side.buf
+                    .extend_from_slice(data.get(..room).unwrap_or_default());
+                side.pos += n as u64;
+                side.state = State::Payload {
+                    remaining: remaining - n as u32,
+                };
+                if remaining as usize == n {
+                    self.frame_end(dir);
+                }
+                n
+            }
+        }
+    }
+
+    /// A whole frame header was read: checks on the header alone, then the payload state.
+    fn frame_start(&mut self, dir: usize) {
+        let side = &mut self.sides[dir];
+        let h = FrameInfo::parse(&side.hdr_bytes, side.pos - 9);
+        side.cur = h;
+        side.buf.clear();
+        side.damaged = false;
+        let first = side.frames == 0 && self.sum.lost_bytes[dir] == 0;
+        side.frames += 1;
+        let max = side.max_frame_size;
+        let open_block = side.block;
+        let decoding = side.hpack.is_some();
+        side.keep = match h.frame_type {
+            DATA if h.flags & PADDED != 0 => 1,
+            HEADERS | CONTINUATION if decoding => h.length as usize,
+            PUSH_PROMISE if decoding => h.length as usize,
+            PUSH_PROMISE => 5,
+            SETTINGS => (h.length as usize).min(6 * (MAX_SETTINGS + 1)),
+            RST_STREAM | WINDOW_UPDATE => 4,
+            GOAWAY => 8,
+            _ => 0,
+        }
+        .min(h.length as usize)
+        .min(MAX_HEADER_BLOCK);
+        side.state = State::Payload {
+            remaining: h.length,
+        };
+
+        let name = frame_type_name(h.frame_type);
+        *self.sum.frames[dir].entry(name).or_insert(0) += 1;
+        if self.sum.frame_log[dir].len() < MAX_FRAME_LOG {
+            self.sum.frame_log[dir].push(h);
+        }
+
+        let at = h.offset;
+        if first && h.frame_type != SETTINGS {
+            let frame_type = h.frame_type;
+            self.note(dir, at, H2NoteKind::FirstFrameNotSettings { frame_type });
+        }
+        if h.length > max {
+            let length = h.length;
+            self.note(dir, at, H2NoteKind::FrameTooLarge { length, max });
+        }
+        if name == "unknown" {
+            self.note(
+                dir,
+                at,
+                H2NoteKind::UnknownFrameType {
+                    frame_type: h.frame_type,
+                },
+            );
+        }
+        let needs_stream = matches!(
+            h.frame_type,
+            DATA | HEADERS | PRIORITY | RST_STREAM | PUSH_PROMISE | CONTINUATION
+        );
+        let needs_zero = matches!(h.frame_type, SETTINGS | PING | GOAWAY);
+        if (needs_stream && h.stream_id == 0) || (needs_zero && h.stream_id != 0) {
+            let (frame_type, stream_id) = (h.frame_type, h.stream_id);
+            self.note(
+                dir,
+                at,
+                H2NoteKind::StreamIdRule {
+                    frame_type,
+                    stream_id,
+                },
+            );
+        }
+        let bad_length = match h.frame_type {
+            PRIORITY => h.length != 5,
+            RST_STREAM | WINDOW_UPDATE => h.length != 4,
+            PING => h.length != 8,
+            SETTINGS => !h.length.is_multiple_of(6) || (h.flags & ACK != 0 && h.length != 0),
+            GOAWAY => h.length < 8,
+            PUSH_PROMISE => h.length < 4,
+            _ => false,
+        };
+        if bad_length {
+            let (frame_type, length) = (h.frame_type, h.length);
+            self.note(dir, at, H2NoteKind::BadFrameLength { frame_type, length });
+        }
+        if h.frame_type == PUSH_PROMISE && dir == 0 {
+            self.note(dir, at, H2NoteKind::PushPromiseFromClient);
+        }
+        match (open_block, h.frame_type) {
+            (Some(b), CONTINUATION) if b.stream == h.stream_id => {}
+            (Some(b), frame_type) => {
+                let stream_id = b.stream;
+                self.note(
+                    dir,
+                    at,
+                    H2NoteKind::ContinuationExpected {
+                        stream_id,
+                        frame_type,
+                    },
+                );
+                self.sides[dir].block = None;
+                self.stop_hpack(dir, at, "a header block was cut short");
+            }
+            (None, CONTINUATION) => {
+                let stream_id = h.stream_id;
+                self.note(dir, at, H2NoteKind::UnexpectedContinuation { stream_id });
+            }
+            _ => {}
+        }
+        if h.length == 0 {
+            self.frame_end(dir);
+        }
+    }
+
+    /// The current frame's payload is complete (or as complete as a gap left it).
+    fn frame_end(&mut self, dir: usize) {
+        let side = &mut self.sides[dir];
+        side.state = State::Header { have: 0 };
+        let h = side.cur;
+        let buf = std::mem::take(&mut side.buf);
+        // Unless a gap hit the payload, `buf` holds all `keep` bytes.
+        let whole = !side.damaged;
+        let at = h.offset;
+        let be32 = |i: usize| {
+            buf.get(i..i + 4)
+                .filter(|_| whole)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let pad = (h.flags & PADDED != 0 && matches!(h.frame_type, DATA | HEADERS | PUSH_PROMISE))
+            .then(|| buf.first().copied().unwrap_or(0));
+        let pad_len = usize::from(pad.is_some());
+        match h.frame_type {
+            DATA => {
+                let n =
+                    u64::from(h.length).checked_sub(pad_len as u64 + u64::from(pad.unwrap_or(0)));
+                if n.is_none() {
+                    self.bad_padding(dir, &h, pad.unwrap_or(0));
+                }
+                if let Some(s) = self.stream(dir, h.stream_id, None) {
+                    s.data_bytes[dir] += n.unwrap_or(0);
+                    s.ended[dir] |= h.flags & END_STREAM != 0;
+                }
+            }
+            HEADERS => {
+                // A client's HEADERS on a new stream opens it; anything else is on a known one.
+                let opener = (dir == 0).then_some(0);
+                if let Some(s) = self.stream(dir, h.stream_id, opener) {
+                    s.headers_frames += 1;
+                    s.ended[dir] |= h.flags & END_STREAM != 0;
+                }
+                let priority = if h.flags & PRIORITY_FLAG != 0 { 5 } else { 0 };
+                self.fragment(dir, &h, &buf, whole, pad_len + priority, pad, h.stream_id);
+            }
+            PUSH_PROMISE => {
+                let target = be32(pad_len).map_or(0, |p| p & 0x7fff_ffff);
+                self.stream(dir, target, Some(dir));
+                self.fragment(dir, &h, &buf, whole, pad_len + 4, pad, target);
+            }
+            CONTINUATION => {
+                let target = self.sides[dir].block.map_or(0, |b| b.target);
+                self.fragment(dir, &h, &buf, whole, 0, None, target);
+            }
+            RST_STREAM => {
+                if let Some(code) = be32(0)
+                    && let Some(s) = self.stream(dir, h.stream_id, None)
+                {
+                    s.reset = Some(code);
+                }
+            }
+            SETTINGS if h.flags & ACK == 0 && whole => self.settings(dir, at, &buf, h.length),
+            GOAWAY => {
+                if let (Some(last), Some(code)) = (be32(0), be32(4)) {
+                    self.sum.goaway = Some((last & 0x7fff_ffff, code));
+                }
+            }
+            WINDOW_UPDATE if be32(0).is_some_and(|v| v & 0x7fff_ffff == 0) => {
+                let stream_id = h.stream_id;
+                self.note(dir, at, H2NoteKind::WindowUpdateZero { stream_id });
+            }
+            _ => {}
+        }
+    }
+
+    fn bad_padding(&mut self, dir: usize, h: &FrameInfo, pad_length: u8) {
+        let (frame_type, length) = (h.frame_type, h.length);
+        let kind = H2NoteKind::BadPadding {
+            frame_type,
+            pad_length,
+            length,
+        };
+        self.note(dir, h.offset, kind);
+    }
+
+    /// A header block fragment: `skip` bytes (pad length, priority, promised id) before it,
+    /// `pad` bytes of padding after it. The block is decoded once END_HEADERS ends it.
+    #[allow(clippy::too_many_arguments)]
+    fn fragment(
+        &mut self,
+        dir: usize,
+        h: &FrameInfo,
+        buf: &[u8],
+        whole: bool,
+        skip: usize,
+        pad: Option<u8>,
+        target: u32,
+    ) {
+        let side = &mut self.sides[dir];
+        let continuation = h.frame_type == CONTINUATION;
+        if continuation && side.block.is_none() {
+            return; // already noted as unexpected; its fragment belongs to no block
+        }
+        if !continuation {
+            side.block_buf.clear();
+        }
+        let end = h.flags & END_HEADERS != 0;
+        side.block = (!end).then_some(Block {
+            stream: h.stream_id,
+            target,
+        });
+        let len = h.length as usize;
+        let pad = usize::from(pad.unwrap_or(0));
+        let Some(frag_len) = len.checked_sub(skip + pad) else {
+            side.block = None;
+            if pad > 0 {
+                self.bad_padding(dir, h, pad as u8);
+            } else if h.frame_type == HEADERS {
+                let (frame_type, length) = (h.frame_type, h.length);
+                self.note(
+                    dir,
+                    h.offset,
+                    H2NoteKind::BadFrameLength { frame_type, length },
+                );
+            }
+            return self.stop_hpack(
+                dir,
+                h.offset,
+                "a header block frame too short for its fields",
+            );
+        };
+        if side.hpack.is_none() {
+            return;
+        }
+        if !whole {
+            return self.stop_hpack(dir, h.offset, "bytes lost inside a header block");
+        }
+        if len > MAX_HEADER_BLOCK || side.block_buf.len() + frag_len > MAX_HEADER_BLOCK {
+            return self.stop_hpack(dir, h.offset, "header block larger than 64 KiB");
+        }
+        side.block_buf
+            .extend_from_slice(buf.get(skip..skip + frag_len).unwrap_or_default());
+        if end {
+            self.decode_block(dir, h.offset, target);
+        }
+    }
+
+    fn decode_block(&mut self, dir: usize, at: u64, target: u32) {
+        let side = &mut self.sides[dir];
+        let block = std::mem::take(&mut side.block_buf);
+        let Some(dec) = side.hpack.as_mut() else {
+            return;
+        };
+        let (mut method, mut path, mut status) = (None, None, None);
+        let res = dec.decode(&block, |name, value| match name {
+            b":method" => method = Some(bounded(value)),
+            b":path" => path = Some(bounded(value)),
+            b":status" => status = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
+            _ => {}
+        });
+        if let Err(e) = res {
+            return self.stop_hpack(dir, at, &e.to_string());
+        }
+        // The HEADERS or PUSH_PROMISE that began the block made the entry, if there was room.
+        if let Some(s) = self.sum.streams.get_mut(&target) {
+            s.method = s.method.take().or(method);
+            s.path = s.path.take().or(path);
+            if status.is_some() && s.status.is_none_or(|old: u16| old < 200) {
+                s.status = status;
+            }
+        }
+    }
+
+    fn settings(&mut self, dir: usize, at: u64, buf: &[u8], length: u32) {
+        let count = length as usize / 6;
+        let pairs: Vec<(u16, u32)> = parse_settings(buf).take(MAX_SETTINGS).collect();
+        for &(id, value) in &pairs {
+            let bad = match id {
+                2 | 8 | 9 => value > 1,
+                4 => value > 0x7fff_ffff,
+                5 => !(DEFAULT_MAX_FRAME_SIZE..=0x00ff_ffff).contains(&value),
+                _ => false,
+            };
+            if bad {
+                self.note(dir, at, H2NoteKind::BadSettingValue { id, value });
+            } else if id == 5 {
+                self.sides[1 - dir].max_frame_size = value;
+            }
+        }
+        if count > MAX_SETTINGS {
+            self.note(dir, at, H2NoteKind::TooManySettings { count });
+        }
+        let side = &mut self.sides[dir];
+        if !std::mem::replace(&mut side.settings_seen, true) {
+            self.sum.settings[dir] = pairs;
+        }
+    }
+
+    /// The stream's entry, made on first sight while there is room. `opener` is the
+    /// direction whose frame opens a stream (a client's HEADERS, a PUSH_PROMISE); a stream
+    /// first seen otherwise (its opening frame was lost) is credited by its id's parity.
+    fn stream(&mut self, dir: usize, id: u32, opener: Option<usize>) -> Option<&mut StreamInfo> {
+        if id == 0 {
+            return None;
+        }
+        if !self.sum.streams.contains_key(&id) {
+            let at = self.sides[dir].cur.offset;
+            if self.sum.streams.len() >= MAX_STREAMS {
+                self.sum.untracked_stream_frames += 1;
+                if self.sum.untracked_stream_frames == 1 {
+                    self.note(dir, at, H2NoteKind::TooManyStreams);
+                }
+                return None;
+            }
+            let by_parity = usize::from(id.is_multiple_of(2));
+            if let Some(opened_by) = opener
+                && opened_by != by_parity
+            {
+                self.note(
+                    dir,
+                    at,
+                    H2NoteKind::StreamIdParity {
+                        stream_id: id,
+                        opened_by,
+                    },
+                );
+            }
+            let opened_by = opener.unwrap_or(by_parity);
+            let s = StreamInfo {
+                opened_by,
+                ..StreamInfo::default()
+            };
+            self.sum.streams.insert(id, s);
+        }
+        self.sum.streams.get_mut(&id)
+    }
+
+    fn stop_hpack(&mut self, dir: usize, at: u64, reason: &str) {
+        let side = &mut self.sides[dir];
+        side.block_buf = Vec::new();
+        if side.hpack.take().is_some() {
+            let reason = reason.to_string();
+            self.note(dir, at, H2NoteKind::HpackStopped { reason });
+        }
+    }
+
+    fn note(&mut self, dir: usize, offset: u64, kind: H2NoteKind) {
+        if self.notes.len() < MAX_NOTES {
+            self.notes.push(H2Note { dir, offset, kind });
+        } else {
+            self.sum.notes_dropped += 1;
+        }
+    }
+}
+
+/// A header value kept as text, at most [`MAX_PSEUDO_VALUE`] bytes of it.
+fn bounded(v: &[u8]) -> String {
+    String::from_utf8_lossy(v.get(..MAX_PSEUDO_VALUE).unwrap_or(v)).into_owned()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,180 @@
+//! Which proxy it is, and the fix in its own configuration language.
+
+use super::Snap;
+
+/// Products recognised from `Server`, `Via` and `Proxy-agent`.
+const PRODUCTS: &[(&str, &str)] = &[
+    ("nginx", "nginx"),
+    ("openresty", "nginx"),
+    ("apache", "apache"),
+    ("httpd", "apache"),
+    ("haproxy", "haproxy"),
+    ("envoy", "envoy"),
+    ("traefik", "traefik"),
+    ("tinyproxy", "tinyproxy"),
+    ("squid", "squid"),
+    ("varnish", "varnish"),
+    ("caddy", "caddy"),
+];
+
+fn find(text: &str) -> Option<&'static str> {
+    let l = text.to_ascii_lowercase();
+    PRODUCTS
+        .iter()
+        .find(|(k, _)| l.contains(k))
+        .map(|(_, p)| *p)
+}
+
+/// The proxy's product and where that came from. `Via` and `Proxy-agent` speak for the proxy;
+/// `Server` only when the proxy replaced the upstream's (or there is no upstream leg).
+pub fn product(f: &Snap, b: Option<&Snap>) -> Option<(&'static str, String)> {
+    let resp = f.resp.as_ref();
+    let text = |h: Option<&crate::model::http::Headers>, n: &str| {
+        h.and_then(|h| h.get(n))
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    };
+    // A Via counts only where this proxy added it: not already on the other side of the hop
+    // (in a chain, the first proxy's Via travels on through the second).
+    let back_resp_via = b.and_then(|b| text(b.resp.as_ref(), "via"));
+    let front_req_via = text(Some(&f.req), "via");
+    let added =
+        |v: Option<String>, before: &Option<String>| v.filter(|v| Some(v) != before.as_ref());
+    for (where_, v) in [
+        (
+            "the response's Via",
+            added(text(resp, "via"), &back_resp_via),
+        ),
+        (
+            "the upstream request's Via",
+            b.and_then(|b| added(text(Some(&b.req), "via"), &front_req_via)),
+        ),
+        ("the response's Proxy-agent", text(resp, "proxy-agent")),
+    ] {
+        if let Some(v) = v
+            && let Some(p) = find(&v)
+        {
+            return Some((p, format!("{where_}: {v}")));
+        }
+    }
+    if let Some(b) = b {
+        let envoy = b.req.iter().any(|h| {
+            String::from_utf8_lossy(h.name)
+                .to_ascii_lowercase()
+                .starts_with("x-envoy-")
+        });
+        if envoy {
+            return Some(("envoy", "x-envoy-* headers on the upstream request".into()));
+        }
+    }
+    let front_server = text(resp, "server");
+    let back_server = b.and_then(|b| text(b.resp.as_ref(), "server"));
+    if let Some(v) = &front_server
+        && (b.is_none() || back_server.as_ref() != Some(v))
+        && let Some(p) = find(v)
+    {
+        let by = if b.is_some() {
+            " (set by the proxy)"
+        } else {
+            ""
+        };
+        return Some((p, format!("the response's Server{by}: {v}")));
+    }
+    if let Some(b) = b {
+        // Header names lower-cased on the way (where the client used capitals) without
+        // Envoy's headers: HAProxy's HTTP/1 behaviour.
+        let capitals = |h: &crate::model::http::Headers| {
+            h.iter().any(|x| x.name.iter().any(u8::is_ascii_uppercase))
+        };
+        let lowered = |from: &crate::model::http::Headers, to: &crate::model::http::Headers| {
+            !to.is_empty() && capitals(from) && !capitals(to)
+        };
+        if lowered(&f.req, &b.req) {
+            return Some((
+                "haproxy",
+                "likely: every header name lower-cased on the upstream request (HAProxy's \
+                 HTTP/1 behaviour; it adds no Via)"
+                    .into(),
+            ));
+        }
+        // nginx's defaults: HTTP/1.0 upstream with `Connection: close`.
+        let close = b
+            .req_text("connection")
+            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
+        if b.version == "HTTP/1.0" && f.version == "HTTP/1.1" && close {
+            return Some((
+                "nginx",
+                "an HTTP/1.0 upstream request with Connection: close (nginx's proxy defaults)"
+                    .into(),
+            ));
+        }
+    }
+    None
+}
+
+/// How to make the proxy forward a WebSocket (or other) upgrade.
+pub fn upgrade_fix(product: Option<&str>) -> String {
+    match product {
+        Some("nginx") => "for nginx, in the location that proxies it: proxy_http_version 1.1; \
+                          proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection \
+                          \"upgrade\";"
+            .into(),
+        Some("apache") => "for Apache httpd 2.4.47+, ProxyPass /path http://backend/path \
+                           upgrade=websocket (or mod_proxy_wstunnel with ProxyPass /path \
+                           ws://backend/path); a2enmod proxy_wstunnel if it is missing"
+            .into(),
+        Some("haproxy") => "HAProxy forwards WebSocket upgrades in mode http by default: look \
+                            for rules that remove Upgrade/Connection (http-request del-header) \
+                            or force HTTP/1.0, and set timeout tunnel so idle WebSockets are \
+                            not cut"
+            .into(),
+        Some("envoy") => "for Envoy, enable the upgrade on the HTTP connection manager or the \
+                          route: upgrade_configs: [{upgrade_type: websocket}]"
+            .into(),
+        Some("traefik") => "Traefik forwards WebSocket upgrades by default: check middlewares \
+                            that rewrite headers (customRequestHeaders with Upgrade or \
+                            Connection) and that the backend is reached over HTTP/1.1"
+            .into(),
+        Some("tinyproxy") => "tinyproxy strips Upgrade as a hop-by-hop header and cannot relay a \
+                              WebSocket upgrade as a plain HTTP request: have the client tunnel \
+                              through it with CONNECT (for ws:// and wss://), or put a proxy \
+                              that supports upgrades in front"
+            .into(),
+        Some("squid") => "squid does not relay HTTP upgrades by default (squid 5+: \
+                          http_upgrade_request_protocols websocket allow all); or tunnel with \
+                          CONNECT"
+            .into(),
+        _ => "the proxy must speak HTTP/1.1 to the upstream and forward Upgrade with \
+              Connection: upgrade (they are hop-by-hop, so it has to set them again on the \
+              upstream request)"
+            .into(),
+    }
+}
+
+/// `proxy-authorization` → `Proxy-Authorization` (how configurations usually spell it).
+fn canonical(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut up = true;
+    for c in name.chars() {
+        out.push(if up { c.to_ascii_uppercase() } else { c });
+        up = c == '-';
+    }
+    out
+}
+
+/// How to make the proxy stop forwarding a hop-by-hop header.
+pub fn strip_fix(product: Option<&str>, header: &str) -> String {
+    let header = canonical(header);
+    let header = header.as_str();
+    match product {
+        Some("nginx") => format!(
+            "For nginx: remove any proxy_set_header {header} ... that passes it on, or clear it \
+             with proxy_set_header {header} \"\";"
+        ),
+        Some("haproxy") => format!("For HAProxy: http-request del-header {header}"),
+        Some("apache") => format!("For Apache httpd: RequestHeader unset {header}"),
+        Some("envoy") => format!(
+            "For Envoy: request_headers_to_remove: [\"{header}\"] on the route or virtual host"
+        ),
+        _ => format!("The proxy must not forward {header}: remove it from the upstream request"),
+    }
+}

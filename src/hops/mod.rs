@@ -1,0 +1,849 @@
+//! Proxy hops: pair each client-side HTTP transaction with the upstream transaction a proxy
+//! made for it, diff the two legs, and diagnose what the proxy broke.
+//!
+//! A separate step over finished transactions, between the analyzers and the report: a proxy
+//! receives the upstream response before it relays it, so a front transaction completes after
+//! its back transaction, and the back is already in a window of recent transactions (bounded by
+//! packet time and count) when the front arrives. A candidate back must start after the front
+//! started and finish before it finished, on another connection, with the same method and a
+//! compatible target; end-to-end headers that survive proxies (`Sec-WebSocket-Key`, request
+//! ids, `User-Agent`, cookies) and proxy evidence (`Via`, `X-Forwarded-For`, `X-Real-IP`,
+//! `Forwarded`) add weight. The best candidate above a threshold wins; the evidence and a
+//! confidence go with every pairing, and diagnoses are only made from medium or high ones.
+
+mod diff;
+mod fix;
+
+use std::collections::VecDeque;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::capture::Timestamp;
+use crate::model::hops::{Leg, MessageDiff, ProxyHopRecord, ProxyInfo, Relay};
+use crate::model::http::{BodyFraming, Headers, TransactionRecord};
+use crate::model::websocket::WebSocketRecord;
+use crate::model::{CaptureSummary, Dir, Endpoint, Finding, Record, RecordSink, Severity};
+use crate::report::ReportWriter;
+
+/// How far apart (packet time) a front and its back may start.
+const MAX_LAG_NS: i64 = 60 * 1_000_000_000;
+/// Transactions kept as candidate backs.
+const MAX_WINDOW: usize = 4096;
+/// Unpaired transactions to a known or likely proxy kept until the end.
+const MAX_WAITING: usize = 10_000;
+/// Slack for timestamps taken on different interfaces.
+const SLACK_NS: i64 = 2_000_000;
+
+const HIGH: u32 = 10;
+const MEDIUM: u32 = 6;
+const LOW: u32 = 4;
+
+/// Every finding code of this module.
+pub const CODES: &[&str] = &[
+    "proxy.upgrade-dropped",
+    "proxy.upgrade-not-relayed",
+    "proxy.proxy-authorization-forwarded",
+    "proxy.hop-by-hop-forwarded",
+    "proxy.te-forwarded",
+    "proxy.end-to-end-dropped",
+    "proxy.websocket-not-relayed",
+    "proxy.correlation-limit",
+    "proxy.status-changed",
+    "proxy.answered-itself",
+    "proxy.single-leg-hint",
+];
+
+pub fn severity(code: &str) -> Severity {
+    match code {
+        "proxy.upgrade-dropped"
+        | "proxy.upgrade-not-relayed"
+        | "proxy.proxy-authorization-forwarded" => Severity::Error,
+        "proxy.hop-by-hop-forwarded"
+        | "proxy.te-forwarded"
+        | "proxy.end-to-end-dropped"
+        | "proxy.websocket-not-relayed" => Severity::Warning,
+        _ => Severity::Info,
+    }
+}
+
+/// What the correlator keeps of a transaction.
+#[derive(Clone, Debug)]
+pub(crate) struct Snap {
+    pub id: u64,
+    pub conn: u64,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub method: String,
+    pub target: String,
+    /// Path and query, absolute-form reduced to origin-form.
+    pub path: String,
+    pub version: String,
+    pub req: Headers,
+    pub req_framing: BodyFraming,
+    pub req_len: u64,
+    pub status: Option<u16>,
+    pub resp_version: Option<String>,
+    pub resp: Option<Headers>,
+    pub resp_framing: Option<BodyFraming>,
+    pub resp_len: Option<u64>,
+    pub start: Timestamp,
+    pub end: Option<Timestamp>,
+    pub switched: Option<String>,
+    /// The hop this transaction is the client leg of (for chains of proxies).
+    pub hop: Option<u64>,
+}
+
+impl Snap {
+    fn of(t: &TransactionRecord) -> Option<Snap> {
+        let r = t.request.as_ref()?;
+        let start = t.timing.request_start?;
+        Some(Snap {
+            id: t.id,
+            conn: t.connection,
+            client: t.client,
+            server: t.server,
+            method: r.method.clone(),
+            target: r.target.clone(),
+            path: origin_form(&r.target),
+            version: r.version.clone(),
+            req: r.headers.clone(),
+            req_framing: r.body.framing,
+            req_len: r.body.length,
+            status: t.response.as_ref().map(|x| x.status),
+            resp_version: t.response.as_ref().map(|x| x.version.clone()),
+            resp: t.response.as_ref().map(|x| x.headers.clone()),
+            resp_framing: t.response.as_ref().map(|x| x.body.framing),
+            resp_len: t.response.as_ref().map(|x| x.body.length),
+            start,
+            end: t.timing.response_end,
+            switched: t.switched_to.as_ref().map(|s| s.protocol.clone()),
+            hop: None,
+        })
+    }
+
+    pub fn asked_upgrade(&self) -> Option<String> {
+        self.req.get("upgrade").map(|v| {
+            String::from_utf8_lossy(v)
+                .split(',')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+
+    fn req_text(&self, name: &str) -> Option<String> {
+        self.req
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
+/// `http://host:port/p?q` → `/p?q`; origin-form stays.
+fn origin_form(t: &str) -> String {
+    let scheme = |p: &str| {
+        t.as_bytes()
+            .get(..p.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(p.as_bytes()))
+    };
+    let rest = if scheme("http://") {
+        &t[7..]
+    } else if scheme("https://") {
+        &t[8..]
+    } else {
+        return t.to_string();
+    };
+    match rest.find('/') {
+        Some(i) => rest[i..].to_string(),
+        None => "/".into(),
+    }
+}
+
+/// Headers whose equal values on both legs tie them together, with weights.
+const TIES: &[(&str, u32, &str)] = &[
+    ("sec-websocket-key", 8, "same Sec-WebSocket-Key"),
+    ("x-request-id", 8, "same X-Request-Id"),
+    ("traceparent", 8, "same traceparent"),
+    ("x-amzn-trace-id", 6, "same X-Amzn-Trace-Id"),
+    ("x-correlation-id", 6, "same X-Correlation-Id"),
+    ("cookie", 3, "same Cookie"),
+    ("authorization", 3, "same Authorization"),
+    ("user-agent", 2, "same User-Agent"),
+    ("referer", 1, "same Referer"),
+    ("accept", 1, "same Accept"),
+];
+
+/// `b`'s path is `f`'s with a prefix removed or added at a segment boundary (`/api/x` and
+/// `/x`): a proxy that rewrites the target.
+fn rewritten(f: &str, b: &str) -> bool {
+    let strip = |long: &str, short: &str| {
+        short.len() > 1
+            && short.starts_with('/')
+            && long.len() > short.len()
+            && long.ends_with(short)
+    };
+    strip(f, b) || strip(b, f)
+}
+
+/// Scores `b` as the upstream transaction of `f`; `None` when it cannot be. With `ev`, each
+/// clue is written down (only for the winner: formatting is most of the cost).
+fn score(f: &Snap, b: &Snap, mut ev: Option<&mut Vec<String>>) -> Option<u32> {
+    // A proxy forwards to another server; two requests to one server are two clients.
+    if b.conn == f.conn || b.server == f.server || b.method != f.method {
+        return None;
+    }
+    if b.start.0 + SLACK_NS < f.start.0 || b.start.0 - f.start.0 > MAX_LAG_NS {
+        return None;
+    }
+    if let (Some(fe), Some(be)) = (f.end, b.end)
+        && be.0 > fe.0 + SLACK_NS
+    {
+        return None;
+    }
+    let mut note = |why: &dyn Fn() -> String| {
+        if let Some(ev) = ev.as_deref_mut() {
+            ev.push(why());
+        }
+    };
+    let mut s = 0;
+    // Evidence that links these two legs in particular (not just the same resource).
+    let mut link = false;
+    if b.path == f.path {
+        s += 3;
+        note(&|| format!("same target {} (+3)", b.path));
+    } else if rewritten(&f.path, &b.path) {
+        s += 1;
+        note(&|| format!("target {} rewritten to {} (+1)", f.path, b.path));
+    } else {
+        return None;
+    }
+    if f.target
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+    {
+        s += 2;
+        note(&|| "absolute-form target: the front leg goes to a forward proxy (+2)".into());
+    }
+    for (name, w, why) in TIES {
+        if let (Some(a), Some(c)) = (f.req.get(name), b.req.get(name))
+            && a == c
+        {
+            s += w;
+            note(&|| format!("{why} (+{w})"));
+            // Request ids and WebSocket keys are unique; User-Agent or Accept are not.
+            link |= *w >= 6;
+        }
+    }
+    for (name, w) in [("x-real-ip", 3), ("x-forwarded-for", 3), ("forwarded", 3)] {
+        if let Some(v) = b.req.get(name) {
+            let client_ip = f.client.ip.to_string();
+            if String::from_utf8_lossy(v).contains(&client_ip) {
+                s += w;
+                link = true;
+                note(&|| format!("upstream {name} names the client {client_ip} (+{w})"));
+            }
+        }
+    }
+    if b.req.get("via").is_some() && f.req.get("via") != b.req.get("via") {
+        s += 2;
+        link = true;
+        note(&|| "upstream request carries a Via the proxy added (+2)".into());
+    }
+    if b.client.ip == f.server.ip {
+        s += 1;
+        link = true;
+        note(&|| "the upstream request comes from the proxy's address (+1)".into());
+    }
+    if f.req_len == b.req_len && f.req_len > 0 {
+        s += 1;
+        note(&|| format!("same request body length {} (+1)", f.req_len));
+    }
+    // Something must tie the legs beyond what any two requests for one resource share.
+    if !link {
+        return None;
+    }
+    if let (Some(a), Some(c)) = (f.status, b.status)
+        && a == c
+    {
+        s += 1;
+        note(&|| format!("same status {a} (+1)"));
+    }
+    if let (Some(a), Some(c)) = (f.resp_len, b.resp_len)
+        && a == c
+        && a > 0
+    {
+        s += 1;
+        note(&|| format!("same response body length {a} (+1)"));
+    }
+    Some(s)
+}
+
+fn confidence(s: u32) -> &'static str {
+    if s >= HIGH {
+        "high"
+    } else if s >= MEDIUM {
+        "medium"
+    } else {
+        "low"
+    }
+}
+
+/// Stats of a WebSocket conversation for the relay check.
+#[derive(Clone, Copy, Debug)]
+struct WsStats {
+    id: u64,
+    msgs: [u64; 2],
+    bytes: [u64; 2],
+    frames: [u64; 2],
+}
+
+/// Recent transactions, candidate backs, indexed by origin-form path so that finding the
+/// candidates of a front does not scan the window.
+#[derive(Default)]
+struct Window {
+    /// Sequence number of `slots[0]`.
+    base: u64,
+    /// `None` once paired (taken) or evicted.
+    slots: VecDeque<Option<Snap>>,
+    by_tail: FxHashMap<String, VecDeque<u64>>,
+    live: usize,
+    bytes: usize,
+}
+
+impl Window {
+    fn cost(s: &Snap) -> usize {
+        std::mem::size_of::<Snap>()
+            + s.req.heap_bytes()
+            + s.resp.as_ref().map_or(0, Headers::heap_bytes)
+            + 2 * s.path.len()
+            + s.target.len()
+            + s.method.len()
+    }
+
+    fn push(&mut self, s: Snap) {
+        let seq = self.base + self.slots.len() as u64;
+        self.by_tail
+            .entry(tail(&s.path).to_string())
+            .or_default()
+            .push_back(seq);
+        self.live += 1;
+        self.bytes += Self::cost(&s);
+        self.slots.push_back(Some(s));
+    }
+
+    fn get(&self, seq: u64) -> Option<&Snap> {
+        let i = seq.checked_sub(self.base)?;
+        self.slots.get(usize::try_from(i).ok()?)?.as_ref()
+    }
+
+    /// Removes the snap at `seq` (paired, or evicted by the caller).
+    fn take(&mut self, seq: u64) -> Option<Snap> {
+        let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
+        let s = self.slots.get_mut(i)?.take()?;
+        let t = tail(&s.path);
+        if let Some(q) = self.by_tail.get_mut(t) {
+            q.retain(|x| *x != seq);
+            if q.is_empty() {
+                self.by_tail.remove(t);
+            }
+        }
+        self.live -= 1;
+        self.bytes -= Self::cost(&s);
+        while matches!(self.slots.front(), Some(None)) {
+            self.slots.pop_front();
+            self.base += 1;
+        }
+        Some(s)
+    }
+
+    /// The oldest snap still held.
+    fn front(&self) -> Option<(u64, &Snap)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| s.as_ref().map(|s| (self.base + i as u64, s)))
+    }
+
+    /// Candidate backs of `f`, newest first: the snaps whose path ends in the same segment
+    /// (the same path, or one a proxy rewrote by adding or removing a prefix). Snaps arrive
+    /// as transactions finish, so going back in the window goes back in end time: the walk
+    /// stops at the first one that ended before `f` started (no back can), and after
+    /// [`MAX_CANDIDATES`].
+    fn candidates<'a>(&'a self, f: &'a Snap) -> impl Iterator<Item = (u64, &'a Snap)> + 'a {
+        self.by_tail
+            .get(tail(&f.path))
+            .into_iter()
+            .flat_map(|q| q.iter().rev())
+            .filter_map(|q| self.get(*q).map(|s| (*q, s)))
+            .take_while(move |(_, s)| alive(f, s))
+            .take(MAX_CANDIDATES)
+    }
+}
+
+/// The last segment of a path (with the query): what a prefix rewrite keeps.
+fn tail(path: &str) -> &str {
+    path.rfind('/').map_or(path, |i| &path[i..])
+}
+
+/// Whether `b` could still be the back of `f`: it did not end before `f` started.
+fn alive(f: &Snap, b: &Snap) -> bool {
+    b.end.is_none_or(|e| e.0 + SLACK_NS >= f.start.0)
+}
+
+/// Same-path candidates looked at for one front.
+const MAX_CANDIDATES: usize = 1024;
+/// Memory for the window of candidate backs.
+const MAX_WINDOW_BYTES: usize = 16 << 20;
+/// Hops of upgraded pairs waiting for their WebSocket conversations.
+const MAX_AWAITING_WS: usize = 10_000;
+/// CONNECT tunnels remembered (their inner requests are relayed bytes).
+const MAX_TUNNELS: usize = 100_000;
+/// Proxy addresses remembered as hinted.
+const MAX_HINTED: usize = 10_000;
+/// WebSocket conversations remembered for hops that are not yet made.
+const MAX_WS: usize = 10_000;
+
+/// What the correlator's bounds cost in a capture (reported as a finding at the end).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    /// Candidate backs dropped from the window for its count or memory bound before any front
+    /// could pair with them.
+    pub window_evicted: u64,
+    /// Unpaired transactions to a proxy not remembered for the answered-by-itself check.
+    pub waiting_dropped: u64,
+    /// Upgraded hops emitted without the relay check.
+    pub relay_unchecked: u64,
+}
+
+/// The correlation state.
+#[derive(Default)]
+pub struct Correlator {
+    window: Window,
+    /// Unpaired transactions that went to a proxy, decided when they are too old to matter
+    /// for the proxy list (or at the end).
+    waiting: VecDeque<Snap>,
+    /// Servers (proxy addresses) with at least one paired transaction.
+    proxies: FxHashSet<Endpoint>,
+    /// Hops of upgraded pairs held until both WebSocket conversations are known.
+    awaiting_ws: Vec<ProxyHopRecord>,
+    ws: FxHashMap<u64, WsStats>,
+    ws_order: VecDeque<u64>,
+    /// Connections that became a CONNECT tunnel: what follows on them is relayed bytes.
+    /// With the proxy product its CONNECT answer names, if any.
+    tunnels: FxHashMap<u64, Option<(&'static str, String)>>,
+    /// Proxy addresses that got their single-leg hint.
+    hinted: FxHashSet<Endpoint>,
+    next_id: u64,
+    latest: i64,
+    pub limits: Limits,
+}
+
+impl Correlator {
+    fn emit(&mut self, hop: ProxyHopRecord, findings: Vec<Finding>, out: &mut dyn RecordSink) {
+        for x in findings {
+            out.record(Record::Finding(x));
+        }
+        if hop.relay.is_none() {
+            out.record(Record::ProxyHop(Box::new(hop)));
+            return;
+        }
+        if self.awaiting_ws.len() >= MAX_AWAITING_WS {
+            self.limits.relay_unchecked += 1;
+            out.record(Record::ProxyHop(Box::new(hop)));
+            return;
+        }
+        self.awaiting_ws.push(hop);
+        self.try_relays(out);
+    }
+
+    /// A finished transaction.
+    pub fn on_txn(&mut self, t: &TransactionRecord, out: &mut dyn RecordSink) {
+        if let Some(snap) = Snap::of(t) {
+            self.on_snap(snap, out);
+        }
+    }
+
+    pub(crate) fn on_snap(&mut self, mut snap: Snap, out: &mut dyn RecordSink) {
+        if snap.method == "CONNECT" {
+            // A tunnel, not a request to relay: its inner transactions are paired instead.
+            if snap.switched.as_deref() == Some("tunnel") && self.tunnels.len() < MAX_TUNNELS {
+                let p = fix::product(&snap, None)
+                    .map(|(p, from)| (p, format!("{from} (the CONNECT answer)")));
+                self.tunnels.insert(snap.conn, p);
+            }
+            return;
+        }
+        self.latest = self.latest.max(snap.start.0);
+        // Forget what is too old to be anyone's back.
+        while let Some((seq, o)) = self.window.front() {
+            if self.latest - o.start.0 <= 2 * MAX_LAG_NS {
+                break;
+            }
+            self.window.take(seq);
+        }
+        self.decide_waiting(false, out);
+        let best = self.best(&snap);
+        match best {
+            Some((q, s)) if s >= LOW => {
+                let mut ev = Vec::new();
+                if let Some(back) = self.window.take(q) {
+                    score(&snap, &back, Some(&mut ev));
+                    snap.hop = Some(self.pair(&snap, Some(&back), s, ev, out));
+                }
+            }
+            _ => {
+                let refused_upgrade = snap.asked_upgrade().is_some() && snap.status != Some(101);
+                let proxied = self.proxies.contains(&snap.server)
+                    || snap.path != snap.target
+                    || snap.resp.as_ref().is_some_and(|h| h.get("via").is_some())
+                    || (refused_upgrade && fix::product(&snap, None).is_some());
+                if proxied {
+                    if self.waiting.len() >= MAX_WAITING {
+                        self.limits.waiting_dropped += 1;
+                    } else {
+                        self.waiting.push_back(snap.clone());
+                    }
+                }
+            }
+        }
+        self.window.push(snap);
+        while self.window.live > MAX_WINDOW || self.window.bytes > MAX_WINDOW_BYTES {
+            let Some((seq, _)) = self.window.front() else {
+                break;
+            };
+            self.window.take(seq);
+            self.limits.window_evicted += 1;
+        }
+    }
+
+    /// The best candidate back of `f` (ties: the oldest, first in first out).
+    fn best(&self, f: &Snap) -> Option<(u64, u32)> {
+        self.window
+            .candidates(f)
+            .filter_map(|(q, b)| score(f, b, None).map(|s| (q, s)))
+            .max_by_key(|(q, s)| (*s, u64::MAX - *q))
+    }
+
+    /// Makes the hop of `f` (with its upstream leg `b`, if any) and returns its id.
+    fn pair(
+        &mut self,
+        f: &Snap,
+        b: Option<&Snap>,
+        s: u32,
+        ev: Vec<String>,
+        out: &mut dyn RecordSink,
+    ) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        if b.is_some() && s >= MEDIUM {
+            self.proxies.insert(f.server);
+        }
+        let product = fix::product(f, b).or_else(|| self.tunnels.get(&f.conn).cloned().flatten());
+        let mut hop = ProxyHopRecord {
+            id,
+            front: Leg {
+                connection: f.conn,
+                transaction: f.id,
+            },
+            back: b.map(|b| Leg {
+                connection: b.conn,
+                transaction: b.id,
+            }),
+            client: f.client,
+            proxy: ProxyInfo {
+                address: f.server,
+                product: product.as_ref().map(|p| p.0.to_string()),
+                product_from: product.as_ref().map(|p| p.1.clone()),
+            },
+            upstream: b.map(|b| b.server),
+            evidence: ev,
+            confidence: if b.is_some() { confidence(s) } else { "high" },
+            score: s,
+            request: MessageDiff::default(),
+            response: MessageDiff::default(),
+            relay: None,
+            next_hop: b.and_then(|b| b.hop),
+            diagnosis: Vec::new(),
+        };
+        let mut findings = Vec::new();
+        // Byte-for-byte the same request on both legs: a TCP-level relay (CONNECT, SOCKS, an L4
+        // proxy), where hop-by-hop headers are not the proxy's to strip.
+        let relayed = b.is_some_and(|b| {
+            self.tunnels.contains_key(&f.conn) || (b.target == f.target && b.req.same(&f.req))
+        });
+        if relayed {
+            hop.evidence.push(
+                "the request is the same bytes on both legs: relayed through a tunnel (CONNECT, \
+                 SOCKS) or a TCP-level proxy"
+                    .into(),
+            );
+        }
+        if let Some(b) = b {
+            if relayed {
+                // Hop-by-hop fields were not this proxy's to touch.
+                hop.response = diff::response(f, b);
+                hop.response.hop_by_hop_forwarded.clear();
+            } else {
+                hop.request = diff::request(f, b);
+                hop.response = diff::response(f, b);
+            }
+            if f.switched.is_some() || b.switched.is_some() {
+                hop.relay = Some(Relay {
+                    front_websocket: None,
+                    back_websocket: None,
+                    to_server: [0; 2],
+                    to_client: [0; 2],
+                    bytes_to_server: [0; 2],
+                    bytes_to_client: [0; 2],
+                    frames_to_server: [0; 2],
+                    frames_to_client: [0; 2],
+                    one_to_one: false,
+                    frames_one_to_one: false,
+                });
+            }
+            if s >= MEDIUM {
+                let p = product.as_ref().map(|p| p.0);
+                for (code, msg) in diff::diagnose(f, b, &hop, p, relayed) {
+                    hop.diagnosis.push(code);
+                    findings.push(finding(code, msg, f));
+                }
+            }
+        } else {
+            for (code, msg) in diff::alone(f, product.as_ref().map(|p| p.0)) {
+                hop.diagnosis.push(code);
+                findings.push(finding(code, msg, f));
+            }
+        }
+        self.emit(hop, findings, out);
+        id
+    }
+
+    /// Unpaired transactions to a proxy: once a front is older than any back could be (or at
+    /// the end), it either went to a known proxy that answered by itself, or it is a refused
+    /// upgrade seen on one leg only.
+    fn decide_waiting(&mut self, all: bool, out: &mut dyn RecordSink) {
+        while let Some(f) = self.waiting.front() {
+            if !all && self.latest - f.start.0 <= 2 * MAX_LAG_NS {
+                break;
+            }
+            let Some(f) = self.waiting.pop_front() else {
+                break;
+            };
+            // Answered by itself only when the capture shows this proxy's upstream side for
+            // other requests; otherwise the upstream leg may just not be in the capture.
+            if self.proxies.contains(&f.server) {
+                self.pair(
+                    &f,
+                    None,
+                    0,
+                    vec!["no upstream request matched: the proxy answered by itself".into()],
+                    out,
+                );
+            } else if f.asked_upgrade().is_some()
+                && f.status != Some(101)
+                && self.hinted.len() < MAX_HINTED
+                && self.hinted.insert(f.server)
+            {
+                // Only the client leg: say what probably happened and how to confirm it (once
+                // per proxy address: the same proxy refuses every upgrade the same way).
+                let product = fix::product(&f, None);
+                let (code, msg) = diff::single_leg(&f, product.as_ref().map(|p| p.0));
+                out.record(Record::Finding(finding(code, msg, &f)));
+            }
+        }
+    }
+
+    /// A finished WebSocket conversation: completes the relay check of its hop.
+    pub fn on_websocket(&mut self, w: &WebSocketRecord, out: &mut dyn RecordSink) {
+        if let Some(t) = w.handshake.transaction {
+            self.on_ws_stats(
+                t,
+                WsStats {
+                    id: w.id,
+                    msgs: [w.client_to_server.messages, w.server_to_client.messages],
+                    bytes: [
+                        w.client_to_server.message_bytes,
+                        w.server_to_client.message_bytes,
+                    ],
+                    frames: [w.client_to_server.frames, w.server_to_client.frames],
+                },
+                out,
+            );
+        }
+    }
+
+    fn on_ws_stats(&mut self, txn: u64, st: WsStats, out: &mut dyn RecordSink) {
+        if self.ws.len() >= MAX_WS
+            && let Some(old) = self.ws_order.pop_front()
+        {
+            self.ws.remove(&old);
+        }
+        if self.ws.insert(txn, st).is_none() {
+            self.ws_order.push_back(txn);
+        }
+        self.try_relays(out);
+    }
+
+    fn forget_ws(&mut self, txn: u64) {
+        if self.ws.remove(&txn).is_some() {
+            self.ws_order.retain(|x| *x != txn);
+        }
+    }
+
+    fn try_relays(&mut self, out: &mut dyn RecordSink) {
+        let mut i = 0;
+        while i < self.awaiting_ws.len() {
+            let h = &self.awaiting_ws[i];
+            let f = self.ws.get(&h.front.transaction).copied();
+            let b = h.back.and_then(|b| self.ws.get(&b.transaction).copied());
+            let (Some(f), Some(b)) = (f, b) else {
+                i += 1;
+                continue;
+            };
+            let mut h = self.awaiting_ws.swap_remove(i);
+            self.forget_ws(h.front.transaction);
+            if let Some(bl) = h.back {
+                self.forget_ws(bl.transaction);
+            }
+            fill_relay(&mut h, Some(f), Some(b), out);
+            out.record(Record::ProxyHop(Box::new(h)));
+        }
+    }
+
+    /// The end: hops still waiting for their WebSocket conversations, the transactions that
+    /// went to a proxy without an upstream leg, and what the bounds cost.
+    pub fn finish(&mut self, out: &mut dyn RecordSink) {
+        for mut h in std::mem::take(&mut self.awaiting_ws) {
+            let f = self.ws.get(&h.front.transaction).copied();
+            let b = h.back.and_then(|b| self.ws.get(&b.transaction).copied());
+            fill_relay(&mut h, f, b, out);
+            out.record(Record::ProxyHop(Box::new(h)));
+        }
+        self.decide_waiting(true, out);
+        let l = self.limits;
+        if l.window_evicted + l.waiting_dropped + l.relay_unchecked > 0 {
+            out.record(Record::Finding(Finding::new(
+                "proxy.correlation-limit",
+                severity("proxy.correlation-limit"),
+                format!(
+                    "proxy-leg correlation hit its bounds: {} candidate upstream transactions \
+                     left the window ({} at most, {} MiB) before a client leg could pair with \
+                     them, {} unpaired transactions to a proxy were not checked, {} upgraded \
+                     hops were reported without the WebSocket relay check; hops in this capture \
+                     may be missing",
+                    l.window_evicted,
+                    MAX_WINDOW,
+                    MAX_WINDOW_BYTES >> 20,
+                    l.waiting_dropped,
+                    l.relay_unchecked
+                ),
+            )));
+        }
+    }
+}
+
+fn fill_relay(
+    h: &mut ProxyHopRecord,
+    f: Option<WsStats>,
+    b: Option<WsStats>,
+    out: &mut dyn RecordSink,
+) {
+    let Some(r) = h.relay.as_mut() else { return };
+    r.front_websocket = f.map(|x| x.id);
+    r.back_websocket = b.map(|x| x.id);
+    let z = ([0; 2], [0; 2], [0; 2]);
+    let (fm, fb, ff) = f.map_or(z, |x| (x.msgs, x.bytes, x.frames));
+    let (bm, bb, bf) = b.map_or(z, |x| (x.msgs, x.bytes, x.frames));
+    r.to_server = [fm[0], bm[0]];
+    r.to_client = [fm[1], bm[1]];
+    r.bytes_to_server = [fb[0], bb[0]];
+    r.bytes_to_client = [fb[1], bb[1]];
+    r.frames_to_server = [ff[0], bf[0]];
+    r.frames_to_client = [ff[1], bf[1]];
+    r.one_to_one = f.is_some() && b.is_some() && fm == bm && fb == bb;
+    r.frames_one_to_one = r.one_to_one && ff == bf;
+    if f.is_some() && b.is_some() && !r.one_to_one && h.confidence != "low" {
+        let msg = format!(
+            "WebSocket messages were not relayed one to one: client→server {} on the client leg, \
+             {} upstream; server→client {} upstream, {} to the client (a proxy that buffers, \
+             splits or drops messages, or a capture gap)",
+            fm[0], bm[0], bm[1], fm[1]
+        );
+        h.diagnosis.push("proxy.websocket-not-relayed");
+        out.record(Record::Finding(
+            Finding::new(
+                "proxy.websocket-not-relayed",
+                severity("proxy.websocket-not-relayed"),
+                msg,
+            )
+            .conn(h.front.connection)
+            .txn(h.front.transaction),
+        ));
+    }
+}
+
+fn finding(code: &'static str, msg: String, f: &Snap) -> Finding {
+    let mut x = Finding::new(code, severity(code), msg)
+        .conn(f.conn)
+        .txn(f.id);
+    x.ts = f.end.or(Some(f.start));
+    x.direction = Some(Dir::ClientToServer);
+    x
+}
+
+/// A report writer that correlates proxy legs on the way to `inner`.
+pub struct HopSink<'a> {
+    inner: &'a mut dyn ReportWriter,
+    corr: Correlator,
+}
+
+impl<'a> HopSink<'a> {
+    pub fn new(inner: &'a mut dyn ReportWriter) -> Self {
+        HopSink {
+            inner,
+            corr: Correlator::default(),
+        }
+    }
+}
+
+impl RecordSink for HopSink<'_> {
+    fn record(&mut self, record: Record) {
+        match &record {
+            Record::Transaction(t) => {
+                let mut produced: Vec<Record> = Vec::new();
+                self.corr.on_txn(t, &mut produced);
+                self.inner.record(record);
+                for r in produced {
+                    self.inner.record(r);
+                }
+            }
+            Record::WebSocket(w) => {
+                let mut produced: Vec<Record> = Vec::new();
+                self.corr.on_websocket(w, &mut produced);
+                self.inner.record(record);
+                for r in produced {
+                    self.inner.record(r);
+                }
+            }
+            _ => self.inner.record(record),
+        }
+    }
+}
+
+impl ReportWriter for HopSink<'_> {
+    fn finish(&mut self, summary: &CaptureSummary) -> std::io::Result<()> {
+        let mut produced: Vec<Record> = Vec::new();
+        self.corr.finish(&mut produced);
+        for r in produced {
+            self.inner.record(r);
+        }
+        self.inner.finish(summary)
+    }
+
+    fn failed(&self) -> Option<&std::io::Error> {
+        self.inner.failed()
+    }
+}
+
+#[cfg(test)]
+mod tests;

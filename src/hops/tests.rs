@@ -1,0 +1,868 @@
+//! Table tests of the correlator: pairing rules, each diagnosis, the bounds.
+//!
+//! The legs are built by hand here (what the HTTP analyzer would hand over); the real-capture
+//! checks against the programs' logs are in `tests/hops.rs`.
+
+use std::collections::BTreeSet;
+
+use super::*;
+use crate::model::hops::HeaderChange;
+use crate::model::http::Headers;
+
+const CLIENT: &str = "10.0.0.1:40000";
+const PROXY: &str = "10.0.0.2:80";
+const PROXY_OUT: &str = "10.0.0.2:50000";
+const ORIGIN: &str = "10.0.0.3:8080";
+
+fn ep(s: &str) -> Endpoint {
+    let a: std::net::SocketAddr = s.parse().expect("test address");
+    Endpoint {
+        ip: a.ip(),
+        port: a.port(),
+    }
+}
+
+fn headers(h: &[(&str, &str)]) -> Headers {
+    let mut out = Headers::default();
+    for (n, v) in h {
+        out.push(n.as_bytes(), v.as_bytes(), None, false);
+    }
+    out
+}
+
+/// A leg: `line` is `METHOD target VERSION`; times in milliseconds.
+struct Side<'a> {
+    conn: u64,
+    id: u64,
+    client: &'a str,
+    server: &'a str,
+    line: &'a str,
+    req: &'a [(&'a str, &'a str)],
+    status: Option<u16>,
+    resp: &'a [(&'a str, &'a str)],
+    start_ms: i64,
+    end_ms: i64,
+    resp_len: u64,
+}
+
+impl Side<'_> {
+    fn snap(&self) -> Snap {
+        let mut p = self.line.split(' ');
+        let method = p.next().unwrap_or_default().to_string();
+        let target = p.next().unwrap_or_default().to_string();
+        let version = p.next().unwrap_or("HTTP/1.1").to_string();
+        Snap {
+            id: self.id,
+            conn: self.conn,
+            client: ep(self.client),
+            server: ep(self.server),
+            path: origin_form(&target),
+            method,
+            target,
+            version,
+            req: headers(self.req),
+            req_framing: BodyFraming::None,
+            req_len: 0,
+            status: self.status,
+            resp_version: self.status.map(|_| "HTTP/1.1".to_string()),
+            resp: self.status.map(|_| headers(self.resp)),
+            resp_framing: self.status.map(|_| BodyFraming::ContentLength),
+            resp_len: self.status.map(|_| self.resp_len),
+            start: Timestamp(self.start_ms * 1_000_000),
+            end: Some(Timestamp(self.end_ms * 1_000_000)),
+            switched: (self.status == Some(101)).then(|| "websocket".to_string()),
+            hop: None,
+        }
+    }
+}
+
+/// A client leg to the proxy (conn 0) and its upstream leg (conn 1), in the order a proxy
+/// finishes them: the upstream first.
+fn front<'a>(
+    line: &'a str,
+    req: &'a [(&'a str, &'a str)],
+    status: u16,
+    resp: &'a [(&'a str, &'a str)],
+) -> Side<'a> {
+    Side {
+        conn: 0,
+        id: 0,
+        client: CLIENT,
+        server: PROXY,
+        line,
+        req,
+        status: Some(status),
+        resp,
+        start_ms: 1000,
+        end_ms: 1100,
+        resp_len: 10,
+    }
+}
+
+fn back<'a>(
+    line: &'a str,
+    req: &'a [(&'a str, &'a str)],
+    status: u16,
+    resp: &'a [(&'a str, &'a str)],
+) -> Side<'a> {
+    Side {
+        conn: 1,
+        id: 1,
+        client: PROXY_OUT,
+        server: ORIGIN,
+        line,
+        req,
+        status: Some(status),
+        resp,
+        start_ms: 1001,
+        end_ms: 1050,
+        resp_len: 10,
+    }
+}
+
+#[derive(Default)]
+struct Out {
+    hops: Vec<ProxyHopRecord>,
+    findings: Vec<Finding>,
+}
+
+impl Out {
+    fn codes(&self) -> Vec<&str> {
+        self.findings.iter().map(|f| f.code.as_ref()).collect()
+    }
+}
+
+impl RecordSink for Out {
+    fn record(&mut self, r: Record) {
+        match r {
+            Record::ProxyHop(h) => self.hops.push(*h),
+            Record::Finding(f) => self.findings.push(f),
+            _ => {}
+        }
+    }
+}
+
+/// Runs the legs (in the order given) through a correlator and finishes it.
+fn run(legs: &[Side]) -> Out {
+    let mut c = Correlator::default();
+    let mut out = Out::default();
+    for l in legs {
+        c.on_snap(l.snap(), &mut out);
+    }
+    c.finish(&mut out);
+    out
+}
+
+fn change<'a>(d: &'a MessageDiff, name: &str) -> Vec<(&'static str, &'a HeaderChange)> {
+    let mut v = Vec::new();
+    for (kind, list) in [
+        ("removed", &d.headers_removed),
+        ("added", &d.headers_added),
+        ("changed", &d.headers_changed),
+        ("forwarded", &d.hop_by_hop_forwarded),
+    ] {
+        v.extend(list.iter().filter(|c| c.name == name).map(|c| (kind, c)));
+    }
+    v
+}
+
+const WS_REQ: &[(&str, &str)] = &[
+    ("Host", "app.example"),
+    ("Upgrade", "websocket"),
+    ("Connection", "Upgrade"),
+    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ("Sec-WebSocket-Version", "13"),
+    ("User-Agent", "test/1"),
+];
+
+#[test]
+fn nginx_default_upgrade_is_dropped_and_the_fix_is_nginx_config() {
+    // nginx's proxy defaults: HTTP/1.0 upstream, Connection: close, Upgrade not forwarded.
+    let b_req = [
+        ("Host", "backend"),
+        ("Connection", "close"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("Sec-WebSocket-Version", "13"),
+        ("User-Agent", "test/1"),
+    ];
+    let o = run(&[
+        back("GET /ws HTTP/1.0", &b_req, 426, &[("Server", "origin")]),
+        front(
+            "GET /ws HTTP/1.1",
+            WS_REQ,
+            426,
+            &[("Server", "nginx/1.22.1")],
+        ),
+    ]);
+    assert_eq!(o.hops.len(), 1);
+    let h = &o.hops[0];
+    assert_eq!(h.back.map(|b| b.connection), Some(1));
+    assert_eq!(h.confidence, "high");
+    assert_eq!(h.diagnosis, ["proxy.upgrade-dropped"]);
+    assert_eq!(h.proxy.product.as_deref(), Some("nginx"));
+    assert_eq!(o.codes(), ["proxy.upgrade-dropped"]);
+    let m = &o.findings[0].message;
+    assert!(m.contains("no Upgrade header"), "{m}");
+    assert!(m.contains("HTTP/1.0"), "{m}");
+    assert!(m.contains("proxy_http_version 1.1"), "{m}");
+    assert!(m.contains("proxy_set_header Upgrade $http_upgrade"), "{m}");
+    // Upgrade removed as hop-by-hop (correct on its own), version changed.
+    let up = change(&h.request, "upgrade");
+    assert_eq!(up.len(), 1);
+    assert_eq!(
+        (up[0].0, up[0].1.judgement),
+        ("removed", "hop-by-hop-stripped")
+    );
+    assert!(
+        h.request
+            .version
+            .as_ref()
+            .is_some_and(|v| v.back == "HTTP/1.0")
+    );
+}
+
+#[test]
+fn upgrade_forwarded_properly_is_not_a_problem() {
+    let mut b_req: Vec<(&str, &str)> = WS_REQ.to_vec();
+    b_req[0] = ("Host", "backend");
+    b_req.push(("X-Forwarded-For", "10.0.0.1"));
+    let resp = [("Upgrade", "websocket"), ("Connection", "Upgrade")];
+    let o = run(&[
+        back("GET /ws HTTP/1.1", &b_req, 101, &resp),
+        front("GET /ws HTTP/1.1", WS_REQ, 101, &resp),
+    ]);
+    assert_eq!(o.hops.len(), 1);
+    let h = &o.hops[0];
+    assert!(h.diagnosis.is_empty(), "{:?}", h.diagnosis);
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+    assert!(h.evidence.iter().any(|e| e.contains("Sec-WebSocket-Key")));
+    assert!(
+        h.evidence
+            .iter()
+            .any(|e| e.contains("X-Forwarded-For") || e.contains("x-forwarded-for"))
+    );
+    let xff = change(&h.request, "x-forwarded-for");
+    assert_eq!(xff[0].1.judgement, "proxy-added");
+    // Upgrade and Connection the same on both legs: recreated, not "forwarded".
+    for n in ["upgrade", "connection"] {
+        assert!(
+            change(&h.request, n)
+                .iter()
+                .all(|(_, c)| c.judgement != "hop-by-hop-forwarded")
+        );
+    }
+    // The relay record exists and, without WebSocket conversations, is not one-to-one.
+    let r = h.relay.as_ref().expect("relay for an upgraded pair");
+    assert!(!r.one_to_one);
+}
+
+#[test]
+fn upstream_switched_but_client_did_not() {
+    let resp = [("Upgrade", "websocket"), ("Connection", "Upgrade")];
+    let o = run(&[
+        back("GET /ws HTTP/1.1", WS_REQ, 101, &resp),
+        front("GET /ws HTTP/1.1", WS_REQ, 502, &[("Server", "haproxy")]),
+    ]);
+    assert_eq!(o.codes(), ["proxy.upgrade-not-relayed"]);
+    assert!(o.findings[0].message.contains("502"));
+}
+
+#[test]
+fn proxy_authorization_forwarded_is_an_error() {
+    let req = [
+        ("Host", "origin"),
+        ("Proxy-Authorization", "Basic dXNlcjpwYXNz"),
+        ("User-Agent", "curl/8"),
+    ];
+    let b_req = [
+        ("Host", "origin"),
+        ("Proxy-Authorization", "Basic dXNlcjpwYXNz"),
+        ("User-Agent", "curl/8"),
+        ("X-Forwarded-For", "10.0.0.1"),
+    ];
+    let o = run(&[
+        back("GET /x HTTP/1.1", &b_req, 200, &[]),
+        front(
+            "GET http://origin/x HTTP/1.1",
+            &req,
+            200,
+            &[("Via", "1.1 haproxy")],
+        ),
+    ]);
+    assert_eq!(o.codes(), ["proxy.proxy-authorization-forwarded"]);
+    assert_eq!(o.findings[0].severity, Severity::Error);
+    assert!(
+        o.findings[0]
+            .message
+            .contains("http-request del-header Proxy-Authorization")
+    );
+}
+
+#[test]
+fn keep_alive_and_connection_named_headers_forwarded() {
+    let f_req = [
+        ("Host", "origin"),
+        ("Connection", "keep-alive, X-Hop"),
+        ("Keep-Alive", "timeout=5"),
+        ("X-Hop", "secret"),
+        ("User-Agent", "curl/8"),
+    ];
+    let b_req = [
+        ("Host", "origin"),
+        ("Connection", "close"),
+        ("Keep-Alive", "timeout=5"),
+        ("X-Hop", "secret"),
+        ("User-Agent", "curl/8"),
+        ("X-Forwarded-For", "10.0.0.1"),
+    ];
+    let o = run(&[
+        back("GET /x HTTP/1.1", &b_req, 200, &[]),
+        front("GET /x HTTP/1.1", &f_req, 200, &[]),
+    ]);
+    let codes: BTreeSet<&str> = o.codes().into_iter().collect();
+    assert_eq!(codes, BTreeSet::from(["proxy.hop-by-hop-forwarded"]));
+    assert_eq!(o.findings.len(), 2, "Keep-Alive and X-Hop: {:?}", o.codes());
+    let text: String = o.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(
+        text.contains("keep-alive") && text.contains("x-hop"),
+        "{text}"
+    );
+}
+
+#[test]
+fn te_forwarded_without_connection_te() {
+    let f_req = [
+        ("Host", "o"),
+        ("TE", "trailers"),
+        ("Connection", "TE"),
+        ("User-Agent", "u"),
+    ];
+    let b_req = [
+        ("Host", "o"),
+        ("TE", "trailers"),
+        ("User-Agent", "u"),
+        ("Via", "1.1 p"),
+    ];
+    let o = run(&[
+        back("GET /x HTTP/1.1", &b_req, 200, &[]),
+        front("GET /x HTTP/1.1", &f_req, 200, &[]),
+    ]);
+    assert_eq!(o.codes(), ["proxy.te-forwarded"]);
+    // With Connection: TE upstream as well, TE is the proxy's own, re-sent properly.
+    let b_ok = [
+        ("Host", "o"),
+        ("TE", "trailers"),
+        ("Connection", "TE"),
+        ("User-Agent", "u"),
+        ("Via", "1.1 p"),
+    ];
+    let o = run(&[
+        back("GET /x HTTP/1.1", &b_ok, 200, &[]),
+        front("GET /x HTTP/1.1", &f_req, 200, &[]),
+    ]);
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+}
+
+#[test]
+fn end_to_end_header_dropped_but_expect_is_the_proxys_to_answer() {
+    let f_req = [
+        ("Host", "o"),
+        ("X_Tenant", "acme"),
+        ("Expect", "100-continue"),
+        ("User-Agent", "u"),
+    ];
+    let b_req = [
+        ("Host", "o"),
+        ("User-Agent", "u"),
+        ("X-Real-IP", "10.0.0.1"),
+    ];
+    let o = run(&[
+        back("POST /x HTTP/1.1", &b_req, 200, &[]),
+        front("POST /x HTTP/1.1", &f_req, 200, &[]),
+    ]);
+    assert_eq!(o.codes(), ["proxy.end-to-end-dropped"]);
+    let m = &o.findings[0].message;
+    assert!(m.contains("x_tenant") && !m.contains("expect"), "{m}");
+    let e = change(&o.hops[0].request, "expect");
+    assert_eq!(e[0].1.judgement, "expect-handled");
+    // A cache revalidating by itself: the conditional and the range are its own to answer.
+    let f_req = [
+        ("Host", "o"),
+        ("If-None-Match", "\"x\""),
+        ("Range", "bytes=0-9"),
+        ("User-Agent", "u"),
+    ];
+    let b_req = [("Host", "o"), ("User-Agent", "u"), ("Via", "1.1 varnish")];
+    let o = run(&[
+        back("GET /x HTTP/1.1", &b_req, 200, &[]),
+        front("GET /x HTTP/1.1", &f_req, 206, &[]),
+    ]);
+    assert_eq!(o.codes(), ["proxy.status-changed"]);
+    for n in ["if-none-match", "range"] {
+        assert_eq!(
+            change(&o.hops[0].request, n)[0].1.judgement,
+            "cache-handled"
+        );
+    }
+}
+
+#[test]
+fn status_changed_by_the_proxy() {
+    let req = [("Host", "o"), ("User-Agent", "u"), ("X-Request-Id", "abc")];
+    let o = run(&[
+        back("GET /x HTTP/1.1", &req, 500, &[]),
+        front("GET /x HTTP/1.1", &req[..2], 502, &[("Server", "nginx")]),
+    ]);
+    assert_eq!(o.codes(), ["proxy.status-changed"]);
+    assert_eq!(o.findings[0].severity, Severity::Info);
+    let s = o.hops[0].response.status.as_ref().expect("status change");
+    assert_eq!((s.front.as_str(), s.back.as_str()), ("502", "500"));
+}
+
+#[test]
+fn forward_proxy_answering_by_itself() {
+    let req = [("Host", "o"), ("User-Agent", "u")];
+    let denied = || {
+        let mut f = front(
+            "GET http://o/x HTTP/1.1",
+            &req,
+            407,
+            &[("Server", "tinyproxy/1.11")],
+        );
+        f.conn = 5;
+        f.id = 5;
+        f.end_ms = 1010;
+        f
+    };
+    // Alone in the capture: the upstream leg may simply not have been captured.
+    let o = run(&[denied()]);
+    assert!(
+        o.hops.is_empty() && o.findings.is_empty(),
+        "{:?}",
+        o.codes()
+    );
+    // With another request through the same proxy paired, the capture shows the proxy's
+    // upstream side, so no upstream request means the proxy answered.
+    let id = [("Host", "o"), ("User-Agent", "u"), ("X-Request-Id", "1")];
+    let mut b = back("GET /y HTTP/1.1", &id, 200, &[]);
+    b.start_ms = 2001;
+    b.end_ms = 2050;
+    let mut f = front(
+        "GET http://o/y HTTP/1.1",
+        &id,
+        200,
+        &[("Via", "1.1 tinyproxy")],
+    );
+    f.start_ms = 2000;
+    f.end_ms = 2100;
+    let o = run(&[denied(), b, f]);
+    assert_eq!(o.codes(), ["proxy.answered-itself"]);
+    let h = o
+        .hops
+        .iter()
+        .find(|h| h.front.transaction == 5)
+        .expect("hop of the 407");
+    assert!(h.back.is_none() && h.upstream.is_none());
+    assert_eq!(h.proxy.product.as_deref(), Some("tinyproxy"));
+    assert!(
+        h.proxy
+            .product_from
+            .as_deref()
+            .is_some_and(|p| p.contains("Server"))
+    );
+}
+
+#[test]
+fn one_leg_refused_upgrade_gets_a_hint_to_capture_both_sides() {
+    let o = run(&[front(
+        "GET /ws HTTP/1.1",
+        WS_REQ,
+        400,
+        &[("Server", "nginx/1.24")],
+    )]);
+    assert_eq!(o.codes(), ["proxy.single-leg-hint"]);
+    let m = &o.findings[0].message;
+    assert!(
+        m.contains("tcpdump") && m.contains("proxy_http_version 1.1"),
+        "{m}"
+    );
+    assert!(o.hops.is_empty());
+    // The same proxy refusing again: said once.
+    let mut again = front("GET /ws HTTP/1.1", WS_REQ, 400, &[("Server", "nginx/1.24")]);
+    again.conn = 3;
+    again.id = 3;
+    again.client = "10.0.0.1:40001";
+    let o = run(&[
+        front("GET /ws HTTP/1.1", WS_REQ, 400, &[("Server", "nginx/1.24")]),
+        again,
+    ]);
+    assert_eq!(o.codes(), ["proxy.single-leg-hint"]);
+    // A refused upgrade from a server that does not look like a proxy: nothing to say here
+    // (the HTTP analyzer reports the refusal itself).
+    let o = run(&[front(
+        "GET /ws HTTP/1.1",
+        WS_REQ,
+        400,
+        &[("Server", "gunicorn")],
+    )]);
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+}
+
+#[test]
+fn messages_not_relayed_one_to_one() {
+    let resp = [("Upgrade", "websocket"), ("Connection", "Upgrade")];
+    let mut c = Correlator::default();
+    let mut out = Out::default();
+    c.on_snap(
+        back("GET /ws HTTP/1.1", WS_REQ, 101, &resp).snap(),
+        &mut out,
+    );
+    c.on_snap(
+        front("GET /ws HTTP/1.1", WS_REQ, 101, &resp).snap(),
+        &mut out,
+    );
+    assert!(out.hops.is_empty(), "held for the relay check");
+    let st = |id, m: [u64; 2]| WsStats {
+        id,
+        msgs: m,
+        bytes: [m[0] * 10, m[1] * 10],
+        frames: m,
+    };
+    c.on_ws_stats(1, st(7, [3, 3]), &mut out);
+    assert!(out.hops.is_empty());
+    c.on_ws_stats(0, st(8, [3, 2]), &mut out);
+    assert_eq!(out.hops.len(), 1);
+    let r = out.hops[0].relay.as_ref().expect("relay");
+    assert_eq!((r.front_websocket, r.back_websocket), (Some(8), Some(7)));
+    assert_eq!((r.to_server, r.to_client), ([3, 3], [2, 3]));
+    assert!(!r.one_to_one);
+    assert_eq!(out.codes(), ["proxy.websocket-not-relayed"]);
+    c.finish(&mut out);
+    assert_eq!(out.hops.len(), 1);
+
+    // The same counts: one to one, nothing said.
+    let mut c = Correlator::default();
+    let mut out = Out::default();
+    c.on_snap(
+        back("GET /ws HTTP/1.1", WS_REQ, 101, &resp).snap(),
+        &mut out,
+    );
+    c.on_snap(
+        front("GET /ws HTTP/1.1", WS_REQ, 101, &resp).snap(),
+        &mut out,
+    );
+    c.on_ws_stats(0, st(1, [4, 5]), &mut out);
+    c.on_ws_stats(1, st(2, [4, 5]), &mut out);
+    assert!(out.hops[0].relay.as_ref().is_some_and(|r| r.one_to_one));
+    assert!(out.findings.is_empty());
+}
+
+#[test]
+fn legs_that_cannot_be_a_pair() {
+    let req = [("Host", "o"), ("User-Agent", "u"), ("X-Request-Id", "r1")];
+    // Different method.
+    let o = run(&[
+        back("POST /x HTTP/1.1", &req, 200, &[]),
+        front("GET /x HTTP/1.1", &req, 200, &[]),
+    ]);
+    assert!(o.hops.is_empty());
+    // Different path.
+    let o = run(&[
+        back("GET /y HTTP/1.1", &req, 200, &[]),
+        front("GET /x HTTP/1.1", &req, 200, &[]),
+    ]);
+    assert!(o.hops.is_empty());
+    // The "back" started well before the front: not made for it.
+    let mut b = back("GET /x HTTP/1.1", &req, 200, &[]);
+    b.start_ms = 900;
+    let o = run(&[b, front("GET /x HTTP/1.1", &req, 200, &[])]);
+    assert!(o.hops.is_empty());
+    // The "back" ended after the front did.
+    let mut b = back("GET /x HTTP/1.1", &req, 200, &[]);
+    b.end_ms = 1200;
+    let o = run(&[b, front("GET /x HTTP/1.1", &req, 200, &[])]);
+    assert!(o.hops.is_empty());
+    // Both to the same server: two clients, not two legs.
+    let mut b = back("GET /x HTTP/1.1", &req, 200, &[]);
+    b.server = PROXY;
+    let o = run(&[b, front("GET /x HTTP/1.1", &req, 200, &[])]);
+    assert!(o.hops.is_empty());
+    // Nothing links the legs (not from the proxy's address, no ids, no forwarding headers):
+    // same path, status and length are not enough.
+    let mut b = back("GET /x HTTP/1.1", &[("Host", "a")], 200, &[]);
+    b.client = "10.0.0.7:50000";
+    let o = run(&[b, front("GET /x HTTP/1.1", &[("Host", "a")], 200, &[])]);
+    assert!(o.hops.is_empty());
+    // Same connection.
+    let mut b = back("GET /x HTTP/1.1", &req, 200, &[]);
+    b.conn = 0;
+    let o = run(&[b, front("GET /x HTTP/1.1", &req, 200, &[])]);
+    assert!(o.hops.is_empty());
+    // Only a matching method and path: too weak to call a pair.
+    let mut b = back("GET /x HTTP/1.1", &[("Host", "a")], 200, &[]);
+    b.client = "10.0.0.7:50000";
+    b.resp_len = 11;
+    let o = run(&[b, front("GET /x HTTP/1.1", &[("Host", "b")], 201, &[])]);
+    assert!(o.hops.is_empty());
+}
+
+#[test]
+fn weak_pairs_are_reported_but_not_diagnosed() {
+    // Same path and status, the proxy's address: a low-confidence pair; a dropped header on it
+    // is not a diagnosis.
+    let mut b = back("GET /x HTTP/1.1", &[("Host", "a")], 200, &[]);
+    b.resp_len = 11;
+    let f = front(
+        "GET /x HTTP/1.1",
+        &[("Host", "b"), ("X-Custom", "1")],
+        200,
+        &[],
+    );
+    let o = run(&[b, f]);
+    assert_eq!(o.hops.len(), 1);
+    assert_eq!((o.hops[0].confidence, o.hops[0].score), ("low", 5));
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+    assert_eq!(
+        change(&o.hops[0].request, "x-custom")[0].1.judgement,
+        "end-to-end-dropped"
+    );
+}
+
+#[test]
+fn identical_requests_are_a_tcp_relay() {
+    let req = [
+        ("Host", "o"),
+        ("Connection", "keep-alive"),
+        ("Keep-Alive", "timeout=5"),
+        ("User-Agent", "u"),
+    ];
+    let o = run(&[
+        back("GET /x HTTP/1.1", &req, 200, &[]),
+        front("GET /x HTTP/1.1", &req, 200, &[]),
+    ]);
+    assert_eq!(o.hops.len(), 1);
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+    assert!(o.hops[0].evidence.iter().any(|e| e.contains("tunnel")));
+}
+
+#[test]
+fn concurrent_requests_pair_by_request_id() {
+    // Two clients, same path, overlapping: the request id decides, not the order.
+    let a = [("Host", "o"), ("X-Request-Id", "aaa")];
+    let b = [("Host", "o"), ("X-Request-Id", "bbb")];
+    let mut fa = front("GET /x HTTP/1.1", &a, 200, &[]);
+    let mut fb = front("GET /x HTTP/1.1", &b, 200, &[]);
+    fb.conn = 2;
+    fb.id = 2;
+    fb.client = "10.0.0.9:40001";
+    fa.end_ms = 1200;
+    fb.end_ms = 1201;
+    let mut ba = back("GET /x HTTP/1.1", &a, 200, &[]);
+    let mut bb = back("GET /x HTTP/1.1", &b, 200, &[]);
+    bb.conn = 3;
+    bb.id = 3;
+    ba.start_ms = 1010;
+    bb.start_ms = 1005;
+    // Upstream b finishes first, then a; fronts in the other order.
+    let o = run(&[bb, ba, fa, fb]);
+    let pairs: BTreeSet<(u64, u64)> = o
+        .hops
+        .iter()
+        .map(|h| (h.front.transaction, h.back.map_or(99, |b| b.transaction)))
+        .collect();
+    assert_eq!(pairs, BTreeSet::from([(0, 1), (2, 3)]));
+    assert!(o.hops.iter().all(|h| h.confidence == "high"));
+}
+
+#[test]
+fn requests_inside_a_connect_tunnel_are_relayed_and_name_the_proxy() {
+    let mut connect = front(
+        "CONNECT o:80 HTTP/1.1",
+        &[("Host", "o:80")],
+        200,
+        &[("Proxy-agent", "tinyproxy/1.11.1")],
+    );
+    connect.end_ms = 1000;
+    let mut c = Correlator::default();
+    let mut out = Out::default();
+    let mut cs = connect.snap();
+    cs.switched = Some("tunnel".into());
+    c.on_snap(cs, &mut out);
+    // Inside: the same request bytes on both legs, hop-by-hop fields included.
+    let req = [
+        ("Host", "o"),
+        ("Connection", "keep-alive"),
+        ("Keep-Alive", "5"),
+        ("User-Agent", "u"),
+    ];
+    let mut f = front("GET /x HTTP/1.1", &req, 200, &[]);
+    f.id = 4;
+    c.on_snap(back("GET /x HTTP/1.1", &req, 200, &[]).snap(), &mut out);
+    c.on_snap(f.snap(), &mut out);
+    c.finish(&mut out);
+    assert_eq!(out.hops.len(), 1);
+    let h = &out.hops[0];
+    assert_eq!(h.proxy.product.as_deref(), Some("tinyproxy"));
+    assert!(
+        h.proxy
+            .product_from
+            .as_deref()
+            .is_some_and(|p| p.contains("CONNECT"))
+    );
+    assert!(h.request.hop_by_hop_forwarded.is_empty());
+    assert!(out.findings.is_empty(), "{:?}", out.codes());
+}
+
+#[test]
+fn a_chain_of_two_proxies() {
+    // client → P1 (10.0.0.2:80) → P2 (10.0.0.3:8080) → origin (10.0.0.4:9000); each proxy
+    // adds to X-Forwarded-For; the origin's leg finishes first, the client's last.
+    let c = [("Host", "o"), ("User-Agent", "u")];
+    let p1 = [
+        ("Host", "o"),
+        ("User-Agent", "u"),
+        ("X-Forwarded-For", "10.0.0.1"),
+    ];
+    let p2 = [
+        ("Host", "o"),
+        ("User-Agent", "u"),
+        ("X-Forwarded-For", "10.0.0.1, 10.0.0.2"),
+    ];
+    let mut origin = back("GET /x HTTP/1.1", &p2, 200, &[]);
+    origin.conn = 2;
+    origin.id = 2;
+    origin.client = "10.0.0.3:51000";
+    origin.server = "10.0.0.4:9000";
+    origin.start_ms = 1002;
+    origin.end_ms = 1040;
+    let middle = back("GET /x HTTP/1.1", &p1, 200, &[]);
+    let o = run(&[origin, middle, front("GET /x HTTP/1.1", &c, 200, &[])]);
+    assert_eq!(
+        o.hops.len(),
+        2,
+        "{:?}",
+        o.hops.iter().map(|h| &h.evidence).collect::<Vec<_>>()
+    );
+    let second = o
+        .hops
+        .iter()
+        .find(|h| h.front.connection == 1)
+        .expect("P1 → P2 → origin");
+    let first = o
+        .hops
+        .iter()
+        .find(|h| h.front.connection == 0)
+        .expect("client → P1 → P2");
+    assert_eq!(second.back.map(|b| b.connection), Some(2));
+    assert_eq!(first.back.map(|b| b.connection), Some(1));
+    assert_eq!(first.next_hop, Some(second.id));
+    assert_eq!(second.next_hop, None);
+    assert_eq!(first.upstream, Some(ep(ORIGIN)));
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+}
+
+#[test]
+fn rewritten_target_still_pairs() {
+    let req = [("Host", "o"), ("X-Request-Id", "r9")];
+    let o = run(&[
+        back("GET /x HTTP/1.1", &req, 200, &[]),
+        front("GET /api/x HTTP/1.1", &req, 200, &[]),
+    ]);
+    assert_eq!(o.hops.len(), 1);
+    assert!(o.hops[0].request.target.is_some());
+}
+
+#[test]
+fn window_is_bounded_and_overflow_is_reported() {
+    let mut c = Correlator::default();
+    let mut out = Out::default();
+    let req = [("Host", "o")];
+    let n = MAX_WINDOW as u64 + 50;
+    // Many clients of one origin: none of them is another's upstream leg.
+    for i in 0..n {
+        let mut l = back("GET /x HTTP/1.1", &req, 200, &[]);
+        l.conn = 10 + i;
+        l.id = 10 + i;
+        c.on_snap(l.snap(), &mut out);
+    }
+    assert!(
+        out.hops.is_empty(),
+        "{} pairs between clients of one origin",
+        out.hops.len()
+    );
+    assert!(c.window.live <= MAX_WINDOW);
+    assert!(c.window.bytes <= MAX_WINDOW_BYTES);
+    assert_eq!(c.limits.window_evicted, 50);
+    c.finish(&mut out);
+    assert_eq!(out.codes(), ["proxy.correlation-limit"]);
+    assert!(out.findings[0].message.contains("50 candidate"));
+}
+
+#[test]
+fn old_transactions_leave_the_window_with_time() {
+    let mut c = Correlator::default();
+    let mut out = Out::default();
+    let req = [("Host", "o")];
+    for i in 0..100u64 {
+        let mut l = back("GET /x HTTP/1.1", &req, 200, &[]);
+        l.conn = i;
+        l.id = i;
+        // One a second for 100 s, then one 10 minutes later.
+        l.start_ms = i as i64 * 1000;
+        l.end_ms = l.start_ms + 5;
+        c.on_snap(l.snap(), &mut out);
+    }
+    let mut l = back("GET /x HTTP/1.1", &req, 200, &[]);
+    l.conn = 1000;
+    l.start_ms = 700_000;
+    l.end_ms = 700_010;
+    c.on_snap(l.snap(), &mut out);
+    assert_eq!(c.window.live, 1);
+    assert!(c.window.by_tail.get("/x").is_some_and(|q| q.len() == 1));
+    assert_eq!(c.limits.window_evicted, 0, "time eviction is not a limit");
+}
+
+#[test]
+fn every_code_is_triggered_and_has_a_severity() {
+    // Each test above asserts its code; this keeps the list and the tests in step.
+    let tested = [
+        "proxy.upgrade-dropped",
+        "proxy.upgrade-not-relayed",
+        "proxy.proxy-authorization-forwarded",
+        "proxy.hop-by-hop-forwarded",
+        "proxy.te-forwarded",
+        "proxy.end-to-end-dropped",
+        "proxy.websocket-not-relayed",
+        "proxy.correlation-limit",
+        "proxy.status-changed",
+        "proxy.answered-itself",
+        "proxy.single-leg-hint",
+    ];
+    assert_eq!(
+        BTreeSet::from(tested),
+        CODES.iter().copied().collect::<BTreeSet<_>>()
+    );
+    for c in CODES {
+        let expect = match *c {
+            "proxy.upgrade-dropped"
+            | "proxy.upgrade-not-relayed"
+            | "proxy.proxy-authorization-forwarded" => Severity::Error,
+            "proxy.status-changed"
+            | "proxy.answered-itself"
+            | "proxy.single-leg-hint"
+            | "proxy.correlation-limit" => Severity::Info,
+            _ => Severity::Warning,
+        };
+        assert_eq!(severity(c), expect, "{c}");
+    }
+}
+
+#[test]
+fn origin_form_of_targets() {
+    assert_eq!(origin_form("http://h:1/a?b"), "/a?b");
+    assert_eq!(origin_form("HTTPS://h"), "/");
+    assert_eq!(origin_form("/x"), "/x");
+    assert_eq!(origin_form("*"), "*");
+    assert_eq!(origin_form("http://"), "/");
+    assert_eq!(origin_form("ht"), "ht");
+}

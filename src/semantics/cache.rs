@@ -1,0 +1,935 @@
+//! Caching (RFC 9111): Cache-Control on both sides, whether a shared cache may store the
+//! response and why, its freshness lifetime and age at the capture point, and conditional
+//! requests linked to the earlier response whose validator they carry.
+//!
+//! The rules are pure functions of field values ([`directives`], [`storable`],
+//! [`freshness`], [`current_age`], [`weak_match`]); [`State`] remembers the validators of
+//! earlier responses per URL (bounded).
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use super::util::{Bounded, Multi, key_of, list, number, text, trim, unquote};
+use super::{Ctx, Found, Side, date};
+use crate::model::semantics::{CacheInfo, Conditional, Directive, Text};
+
+const RESPONSE_DIRECTIVES: &[&str] = &[
+    "max-age",
+    "s-maxage",
+    "no-cache",
+    "no-store",
+    "no-transform",
+    "must-revalidate",
+    "proxy-revalidate",
+    "must-understand",
+    "private",
+    "public",
+    "immutable",
+    "stale-while-revalidate",
+    "stale-if-error",
+];
+const REQUEST_DIRECTIVES: &[&str] = &[
+    "max-age",
+    "max-stale",
+    "min-fresh",
+    "no-cache",
+    "no-store",
+    "no-transform",
+    "only-if-cached",
+    "stale-if-error",
+];
+/// Directives kept per message.
+const MAX_DIRECTIVES: usize = 32;
+/// Validators remembered per URL (the newest first).
+const PER_URL: usize = 2;
+
+/// Status codes a cache may store with a heuristic lifetime (RFC 9110 §15.1).
+pub fn heuristically_cacheable(status: u16) -> bool {
+    matches!(
+        status,
+        200 | 203 | 204 | 206 | 300 | 301 | 308 | 404 | 405 | 410 | 414 | 501
+    )
+}
+
+/// Parses the Cache-Control lines of a message (RFC 9111 §5.2): names lowercased, values
+/// unquoted, unknown directives kept and marked.
+pub fn directives<'a>(lines: impl Iterator<Item = &'a [u8]>, response: bool) -> Vec<Directive> {
+    let known = if response {
+        RESPONSE_DIRECTIVES
+    } else {
+        REQUEST_DIRECTIVES
+    };
+    let mut out = Vec::new();
+    for line in lines {
+        for item in list(line) {
+            if out.len() >= MAX_DIRECTIVES {
+                return out;
+            }
+            let (n, v) = match item.iter().position(|&c| c == b'=') {
+                Some(i) => (trim(&item[..i]), Some(unquote(&item[i + 1..]))),
+                None => (item, None),
+            };
+            // Known names are the static strings (no allocation per directive).
+            let name: Text = match known.iter().find(|k| n.eq_ignore_ascii_case(k.as_bytes())) {
+                Some(k) => Cow::Borrowed(k),
+                None => Cow::Owned(text(n).to_ascii_lowercase()),
+            };
+            let unknown = matches!(name, Cow::Owned(_));
+            out.push(Directive {
+                name,
+                value: v,
+                unknown,
+            });
+        }
+    }
+    out
+}
+
+fn has(d: &[Directive], name: &str) -> bool {
+    d.iter().any(|x| x.name == name)
+}
+
+/// A directive without a value (`private`, `no-cache` unqualified).
+fn has_bare(d: &[Directive], name: &str) -> bool {
+    d.iter().any(|x| x.name == name && x.value.is_none())
+}
+
+/// The first delta-seconds value of a directive: Some(Ok(n)), Some(Err(())) when invalid.
+fn seconds(d: &[Directive], name: &str) -> Option<Result<u64, ()>> {
+    d.iter().find(|x| x.name == name).map(|x| {
+        x.value
+            .as_deref()
+            .and_then(|v| number(v.as_bytes()))
+            .ok_or(())
+    })
+}
+
+/// Whether a directive names a field (`no-cache="Set-Cookie"`, `private="set-cookie"`).
+fn names_field(d: &[Directive], directive: &str, field: &str) -> bool {
+    d.iter().any(|x| {
+        x.name == directive
+            && x.value
+                .as_deref()
+                .is_some_and(|v| v.split(',').any(|f| f.trim().eq_ignore_ascii_case(field)))
+    })
+}
+
+/// What [`storable`] needs to know about the exchange.
+pub struct StoreInput<'a> {
+    pub method: &'a str,
+    pub status: u16,
+    pub request: &'a [Directive],
+    pub response: &'a [Directive],
+    pub authorization: bool,
+    pub expires: bool,
+}
+
+/// Whether a shared cache may store the response (RFC 9111 §3 and §3.5), and why.
+pub fn storable(i: &StoreInput<'_>) -> (bool, Text) {
+    let rd = i.response;
+    if i.method != "GET" && i.method != "HEAD" {
+        return (
+            false,
+            if i.method == "POST" {
+                Cow::Borrowed(
+                    "POST: reusable only with explicit freshness and a Content-Location naming \
+                     the request's URI (RFC 9110 §9.3.3); caches do not store it in practice",
+                )
+            } else {
+                format!("method {} is not cacheable (RFC 9110 §9.2.3)", i.method).into()
+            },
+        );
+    }
+    if i.status < 200 {
+        return (false, "an interim response is never stored".into());
+    }
+    if i.status == 304 {
+        return (
+            false,
+            "a 304 is not stored itself: it freshens the stored response it validates (RFC \
+             9111 §4.3.4)"
+                .into(),
+        );
+    }
+    if has(i.request, "no-store") {
+        return (
+            false,
+            "the request's no-store forbids storing the response (RFC 9111 §5.2.1.5)".into(),
+        );
+    }
+    if has(rd, "no-store") {
+        return (false, "no-store (RFC 9111 §5.2.2.5)".into());
+    }
+    if has_bare(rd, "private") {
+        return (
+            false,
+            "private: only a private (browser) cache may store it (RFC 9111 §5.2.2.7)".into(),
+        );
+    }
+    if i.authorization && !has(rd, "public") && !has(rd, "s-maxage") && !has(rd, "must-revalidate")
+    {
+        return (
+            false,
+            "the request carried Authorization: a shared cache stores the response only with \
+             public, s-maxage or must-revalidate (RFC 9111 §3.5)"
+                .into(),
+        );
+    }
+    let explicit = [
+        (has(rd, "public"), "public"),
+        (has(rd, "s-maxage"), "s-maxage"),
+        (has(rd, "max-age"), "max-age"),
+        (i.expires, "Expires"),
+    ];
+    let partial = if i.status == 206 {
+        "; partial content, stored by caches that support ranges (RFC 9111 §3.3)"
+    } else {
+        ""
+    };
+    if explicit.iter().any(|e| e.0) {
+        let mut s = String::with_capacity(96);
+        s.push_str("explicitly cacheable: ");
+        for (k, (_, n)) in explicit.iter().filter(|e| e.0).enumerate() {
+            if k > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(n);
+        }
+        s.push_str(" (RFC 9111 §3)");
+        s.push_str(partial);
+        return (true, s.into());
+    }
+    if i.status == 200 {
+        return (
+            true,
+            Cow::Borrowed(
+                "status 200 is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1)",
+            ),
+        );
+    }
+    if heuristically_cacheable(i.status) {
+        return (
+            true,
+            format!(
+                "status {} is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1){partial}",
+                i.status
+            )
+            .into(),
+        );
+    }
+    (
+        false,
+        format!(
+            "status {} is stored only with explicit freshness (max-age, s-maxage, Expires, \
+             public) and there is none (RFC 9111 §3)",
+            i.status
+        )
+        .into(),
+    )
+}
+
+/// Freshness lifetime for a shared cache (RFC 9111 §4.2.1) in seconds, its source, and a note.
+pub fn freshness(
+    response: &[Directive],
+    expires: Option<&[u8]>,
+    date: Option<i64>,
+    received: i64,
+    last_modified: Option<i64>,
+    heuristic_allowed: bool,
+) -> (Option<u64>, &'static str, Option<Text>) {
+    if let Some(v) = seconds(response, "s-maxage") {
+        return match v {
+            Ok(n) => (Some(n), "s-maxage", None),
+            Err(()) => (Some(0), "s-maxage", Some("invalid s-maxage: stale".into())),
+        };
+    }
+    if let Some(v) = seconds(response, "max-age") {
+        return match v {
+            Ok(n) => (Some(n), "max-age", None),
+            Err(()) => (
+                Some(0),
+                "max-age",
+                Some("invalid max-age: the response is stale (RFC 9111 §4.2.1)".into()),
+            ),
+        };
+    }
+    let base = date.unwrap_or(received);
+    if let Some(e) = expires {
+        return match date::parse(e) {
+            Some(t) => (Some(t.saturating_sub(base).max(0) as u64), "expires", None),
+            None => (
+                Some(0),
+                "expires",
+                Some(
+                    format!(
+                        "Expires {:?} is not a date: already expired (RFC 9111 §5.3)",
+                        text(e)
+                    )
+                    .into(),
+                ),
+            ),
+        };
+    }
+    if heuristic_allowed && let Some(lm) = last_modified {
+        let age = base.saturating_sub(lm).max(0) as u64;
+        return (
+            Some(age / 10),
+            "heuristic",
+            Some(
+                "no explicit lifetime: 10 % of the time since Last-Modified, the usual \
+                 heuristic (RFC 9111 §4.2.2)"
+                    .into(),
+            ),
+        );
+    }
+    (None, "none", None)
+}
+
+/// Age when the response reached the capture point (RFC 9111 §4.2.3), in whole seconds; all
+/// times in nanoseconds since the epoch except `date` and `age` (seconds).
+pub fn current_age(age: Option<u64>, date: Option<i64>, request_ns: i64, response_ns: i64) -> u64 {
+    let resp_s = response_ns.div_euclid(1_000_000_000);
+    let apparent = date.map_or(0, |d| resp_s.saturating_sub(d).max(0)) as u64;
+    let delay = (response_ns.saturating_sub(request_ns).max(0) / 1_000_000_000) as u64;
+    let corrected = age.unwrap_or(0).saturating_add(delay);
+    apparent.max(corrected)
+}
+
+/// Entity tags of an If-None-Match list (`*` kept as is).
+pub fn etags<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Vec<&'a [u8]> {
+    lines.flat_map(list).take(32).collect()
+}
+
+fn opaque(tag: &[u8]) -> &[u8] {
+    let t = trim(tag);
+    t.strip_prefix(b"W/").unwrap_or(t)
+}
+
+/// Weak comparison (RFC 9110 §8.8.3.2): the opaque tags are equal, W/ ignored.
+pub fn weak_match(a: &[u8], b: &[u8]) -> bool {
+    opaque(a) == opaque(b)
+}
+
+/// A validator an earlier response carried, compactly: the key of its entity-tag's opaque part
+/// (weak comparison ignores `W/`) and its Last-Modified as a time.
+#[derive(Clone, Copy)]
+struct Validator {
+    txn: u64,
+    client: IpAddr,
+    etag: Option<u64>,
+    last_modified: Option<i64>,
+}
+
+fn etag_key(tag: &[u8]) -> u64 {
+    key_of(&[opaque(tag)])
+}
+
+/// Earlier validators per URL, the newest first.
+pub struct State {
+    urls: Bounded<u64, [Option<Validator>; PER_URL]>,
+    /// Hosts already reported for storable responses with Set-Cookie.
+    once: Bounded<u64, ()>,
+}
+
+impl State {
+    pub fn new(cap: usize, once: usize) -> Self {
+        State {
+            urls: Bounded::new(cap),
+            once: Bounded::new(once),
+        }
+    }
+    pub fn evicted(&self) -> u64 {
+        self.urls.evicted + self.once.evicted
+    }
+}
+
+/// Every line of a field without collecting them: the one value classified, or all of them.
+fn lines<'a>(
+    c: &'a Ctx<'_>,
+    m: Multi<'a>,
+    name: &'a str,
+    response: bool,
+) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let h = if response {
+        c.resp.map(|r| &r.headers)
+    } else {
+        c.req.map(|r| &r.headers)
+    };
+    let single = if m.count <= 1 { m.first } else { None };
+    let many = if m.count > 1 {
+        h.map(|h| h.values(name))
+    } else {
+        None
+    };
+    single.into_iter().chain(many.into_iter().flatten())
+}
+
+/// The cache part of a transaction; None when no field of it is present.
+pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CacheInfo> {
+    let q = &c.q;
+    let r = &c.r;
+    let conditional = q.if_none_match.present() || q.if_modified_since.is_some();
+    let explicit = r.cache_control.present()
+        || r.expires.present()
+        || r.pragma.is_some()
+        || q.cache_control.present()
+        || q.pragma.is_some();
+    // Validators and Vary matter to caches only for methods whose responses they store.
+    let cacheable_method = matches!(c.method, "GET" | "HEAD");
+    if !(explicit || conditional || (cacheable_method && r.has_cache_fields())) {
+        return None;
+    }
+    let mut info = CacheInfo {
+        request_directives: directives(lines(c, q.cache_control, "cache-control", false), false),
+        response_directives: directives(lines(c, r.cache_control, "cache-control", true), true),
+        pragma: q.pragma.map(text),
+        date: r.date.map(text),
+        expires: r.expires.first.map(text),
+        age: r.age.and_then(number),
+        etag: r.etag.map(text),
+        last_modified: r.last_modified.map(text),
+        vary: lines(c, r.vary, "vary", true)
+            .flat_map(list)
+            .take(16)
+            .map(text)
+            .collect(),
+        ..CacheInfo::default()
+    };
+    let rd = &info.response_directives;
+    if let Some(resp) = c.resp {
+        // Conflicting directives (RFC 9111 §4.2.1 and §5.2.2: a cache takes the most
+        // restrictive reading).
+        let mut conflicts: Vec<String> = Vec::new();
+        if has(rd, "no-store") {
+            for other in ["max-age", "s-maxage", "public"] {
+                if has(rd, other) {
+                    conflicts.push(format!("no-store with {other}"));
+                }
+            }
+        }
+        if has(rd, "public") && has(rd, "private") {
+            conflicts.push("public with private".into());
+        }
+        for n in ["max-age", "s-maxage"] {
+            let vals: Vec<&str> = rd
+                .iter()
+                .filter(|d| d.name == n)
+                .filter_map(|d| d.value.as_deref())
+                .collect();
+            if vals.windows(2).any(|w| w[0] != w[1]) {
+                conflicts.push(format!("{n} given twice ({})", vals.join(", ")));
+            }
+        }
+        if !conflicts.is_empty() {
+            out.push(Found::new(
+                "cache.conflicting-directives",
+                Side::Response,
+                format!(
+                    "Cache-Control says {}: caches take the most restrictive reading and \
+                     disagree on the rest (RFC 9111 §5.2.2); send one consistent policy",
+                    conflicts.join("; ")
+                ),
+            ));
+        }
+        let status = resp.status;
+        let (ok, why) = storable(&StoreInput {
+            method: c.method,
+            status,
+            request: &info.request_directives,
+            response: rd,
+            authorization: q.authorization.is_some(),
+            expires: r.expires.present(),
+        });
+        info.storable = Some(ok);
+        info.storable_reason = Some(why);
+        let vary_star = info.vary.iter().any(|v| v == "*");
+        if vary_star {
+            info.notes.push(
+                "Vary: * — a stored response never matches a later request (RFC 9111 §4.1)".into(),
+            );
+            out.push(Found::new(
+                "cache.vary-star",
+                Side::Response,
+                "Vary: * makes the response unusable by any cache: it never matches a later \
+                 request (RFC 9111 §4.1); list the request fields it varies on instead"
+                    .into(),
+            ));
+        }
+        let received = c.response_ns().unwrap_or(0);
+        let date_v = r.date.and_then(date::parse);
+        let lm = r.last_modified.and_then(date::parse);
+        let (lifetime, source, note) = freshness(
+            rd,
+            r.expires.first,
+            date_v,
+            received.div_euclid(1_000_000_000),
+            lm,
+            ok && (heuristically_cacheable(status) || has(rd, "public")),
+        );
+        if r.expires.count > 1 {
+            info.notes
+                .push("several Expires fields: the first is used (RFC 9111 §4.2.1)".into());
+        }
+        if let Some(n) = note {
+            info.notes.push(n);
+        }
+        if status != 304 && status >= 200 && (ok || has(rd, "private")) {
+            info.freshness_lifetime = lifetime;
+            info.freshness_source = Some(source);
+            let age = current_age(
+                info.age,
+                date_v,
+                c.request_ns().unwrap_or(received),
+                received,
+            );
+            info.current_age = Some(age);
+            if let Some(l) = lifetime {
+                info.fresh = Some(l > age);
+            }
+            if let (Some(d), None) = (date_v, info.age)
+                && received.div_euclid(1_000_000_000) - d > 60
+            {
+                info.notes.push(
+                    format!(
+                        "Date is {} s behind the capture's clock: clock skew, or a cache served \
+                         it without Age",
+                        received.div_euclid(1_000_000_000) - d
+                    )
+                    .into(),
+                );
+            }
+        }
+        if has_bare(rd, "no-cache") {
+            info.notes.push(
+                "no-cache: stored, but revalidated before every reuse (RFC 9111 §5.2.2.4)".into(),
+            );
+        }
+        if r.pragma.is_some() {
+            info.notes.push(
+                "Pragma in a response has no defined meaning (RFC 9111 §5.4); use Cache-Control"
+                    .into(),
+            );
+        }
+        // Set-Cookie on a response a shared cache may serve to others.
+        if ok
+            && r.set_cookie.present()
+            && !has_bare(rd, "no-cache")
+            && !names_field(rd, "no-cache", "set-cookie")
+            && !names_field(rd, "private", "set-cookie")
+            && lifetime.is_some_and(|l| l > 0)
+        {
+            let host = match (c.url_str(), c.url_parts()) {
+                (Some(u), Some(p)) => p.host(u),
+                _ => "",
+            };
+            let k = key_of(&[b"cache.set-cookie-storable", host.as_bytes()]);
+            if st.once.get(&k).is_none() {
+                if st.once.insert(k, ()) {
+                    out.push(Found::limit("cache.state-limit", "hosts already reported"));
+                }
+                out.push(Found::new(
+                    "cache.set-cookie-storable",
+                    Side::Response,
+                    format!(
+                        "a shared cache may store this response of {host} with its Set-Cookie for \
+                         {} s ({source}) and hand that cookie to other users (RFC 9111 §3, \
+                         §7.3); add Cache-Control: private or no-cache=\"Set-Cookie\" (reported \
+                         once per host)",
+                        lifetime.unwrap_or(0)
+                    ),
+                ));
+            }
+        }
+    }
+    // Request side.
+    if info.request_directives.is_empty()
+        && q.pragma
+            .is_some_and(|p| list(p).any(|x| x.eq_ignore_ascii_case(b"no-cache")))
+    {
+        info.notes.push(
+            "Pragma: no-cache without Cache-Control: caches treat it as no-cache (RFC 9111 §5.4)"
+                .into(),
+        );
+    }
+    if conditional {
+        info.conditional = Some(link(c, st, out));
+    }
+    remember(c, st, &info, out);
+    Some(info)
+}
+
+/// Links a conditional request to the earlier response whose validator it carries, and
+/// checks a 304 against it.
+fn link(c: &Ctx<'_>, st: &State, out: &mut Vec<Found>) -> Conditional {
+    let q = &c.q;
+    let inm_lines: Vec<&[u8]> = lines(c, q.if_none_match, "if-none-match", false).collect();
+    let inm = etags(inm_lines.iter().copied());
+    let ims = q.if_modified_since;
+    let mut cond = Conditional {
+        if_none_match: (!inm_lines.is_empty()).then(|| {
+            inm_lines
+                .iter()
+                .map(|v| text(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
+        if_modified_since: ims.map(text),
+        outcome: "other",
+        ..Conditional::default()
+    };
+    let earlier = c.url_key.and_then(|k| st.urls.get(&k));
+    // Same client first, then anyone's (a shared cache or another client in the capture).
+    let mut found: Option<(&Validator, &'static str)> = None;
+    if let Some(vs) = earlier {
+        let ims_t = ims.and_then(date::parse);
+        for same_client in [true, false] {
+            for v in vs
+                .iter()
+                .flatten()
+                .filter(|v| (v.client == c.client) == same_client)
+            {
+                if !inm.is_empty() {
+                    if let Some(e) = v.etag
+                        && inm.iter().any(|t| *t == b"*" || etag_key(t) == e)
+                    {
+                        found = Some((v, "etag"));
+                    }
+                } else if let (Some(i), Some(lm)) = (ims_t, v.last_modified)
+                    && i == lm
+                {
+                    found = Some((v, "last-modified"));
+                }
+                if found.is_some() {
+                    break;
+                }
+            }
+            if found.is_some() {
+                break;
+            }
+        }
+    }
+    if let Some((v, by)) = found {
+        cond.validator_of = Some(v.txn);
+        cond.linked_by = Some(by);
+    } else if let Some(vs) = earlier.filter(|vs| vs.iter().any(Option::is_some)) {
+        let seen: Vec<String> = vs.iter().flatten().map(|v| format!("#{}", v.txn)).collect();
+        let msg = format!(
+            "the conditional request's validator matches none of the earlier responses for this \
+             URL in the capture ({}): the client revalidates a representation it got elsewhere \
+             (RFC 9110 §13.1)",
+            seen.join(", ")
+        );
+        cond.note = Some(msg.clone().into());
+        out.push(Found::new("cache.validator-unmatched", Side::Request, msg));
+    } else {
+        cond.note = Some(
+            "no earlier response for this URL in the capture: the client cached it before the \
+             capture started"
+                .into(),
+        );
+    }
+    let Some(resp) = c.resp else {
+        cond.outcome = "no-response";
+        return cond;
+    };
+    let resp_etag = c.r.etag;
+    cond.outcome = match resp.status {
+        304 => "not-modified",
+        412 => "precondition-failed",
+        200..=299 => {
+            if resp_etag.is_some_and(|e| inm.iter().any(|t| weak_match(t, e))) {
+                "unchanged-but-sent"
+            } else {
+                "modified"
+            }
+        }
+        _ => "other",
+    };
+    if cond.outcome == "unchanged-but-sent" {
+        cond.note = Some(
+            "the server sent the whole representation although its ETag is one the client \
+             already had: it ignores If-None-Match (RFC 9110 §13.1.2)"
+                .into(),
+        );
+    }
+    if resp.status == 304 {
+        let mut bad: Vec<String> = Vec::new();
+        if let Some(e) = resp_etag {
+            if !inm.is_empty() && !inm.iter().any(|t| *t == b"*" || weak_match(t, e)) {
+                bad.push(format!(
+                    "its ETag {} is none of If-None-Match {}",
+                    text(e),
+                    cond.if_none_match.as_deref().unwrap_or_default()
+                ));
+            } else if let Some((v, _)) = found
+                && let Some(le) = v.etag
+                && etag_key(e) != le
+            {
+                bad.push(format!(
+                    "its ETag {} differs from the one #{} carried",
+                    text(e),
+                    v.txn
+                ));
+            }
+        }
+        if inm.is_empty()
+            && let (Some(i), Some(lm)) = (ims.and_then(date::parse), c.r.last_modified)
+            && date::parse(lm).is_some_and(|t| t > i)
+        {
+            bad.push(format!(
+                "its Last-Modified {} is after If-Modified-Since: the representation changed \
+                 and a 200 was due",
+                text(lm)
+            ));
+        }
+        cond.matches = Some(bad.is_empty());
+        if !bad.is_empty() {
+            out.push(Found::new(
+                "cache.304-mismatch",
+                Side::Response,
+                format!(
+                    "304 Not Modified, but {} (RFC 9110 §13.1, §15.4.5): the client keeps a \
+                     stale copy; fix the server's validators",
+                    bad.join("; ")
+                ),
+            ));
+        }
+    }
+    cond
+}
+
+/// Remembers this response's validators for later conditional requests.
+fn remember(c: &Ctx<'_>, st: &mut State, info: &CacheInfo, out: &mut Vec<Found>) {
+    let (Some(resp), Some(key)) = (c.resp, c.url_key) else {
+        return;
+    };
+    if !(200..300).contains(&resp.status) || (info.etag.is_none() && info.last_modified.is_none()) {
+        return;
+    }
+    let v = Validator {
+        txn: c.t.id,
+        client: c.client,
+        etag: c.r.etag.map(etag_key),
+        last_modified: c.r.last_modified.and_then(date::parse),
+    };
+    let (vs, evicted) = st.urls.get_or_insert_with(key, || [None; PER_URL]);
+    let same = |o: &Validator| o.etag == v.etag && o.last_modified == v.last_modified;
+    if let Some(i) = vs.iter().position(|o| o.as_ref().is_some_and(same)) {
+        // The same representation again: it becomes the newest.
+        vs[..=i].rotate_right(1);
+        vs[0] = Some(v);
+    } else {
+        vs.rotate_right(1);
+        vs[0] = Some(v);
+    }
+    if evicted {
+        out.push(Found::limit(
+            "cache.state-limit",
+            "validators of earlier responses",
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::type_complexity)]
+    use super::*;
+
+    fn d(v: &str) -> Vec<Directive> {
+        directives(std::iter::once(v.as_bytes()), true)
+    }
+
+    #[test]
+    fn rfc9111_5_2_directives_parsed_with_unknown_ones_kept() {
+        let got = d(
+            r#"max-age=3600, Public, no-cache="Set-Cookie, X-A", x-ext=1, stale-while-revalidate=30"#,
+        );
+        let names: Vec<(&str, Option<&str>, bool)> = got
+            .iter()
+            .map(|x| (x.name.as_ref(), x.value.as_deref(), x.unknown))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("max-age", Some("3600"), false),
+                ("public", None, false),
+                ("no-cache", Some("Set-Cookie, X-A"), false),
+                ("x-ext", Some("1"), true),
+                ("stale-while-revalidate", Some("30"), false),
+            ]
+        );
+        let req = directives(
+            std::iter::once(&b"max-stale, only-if-cached, public"[..]),
+            false,
+        );
+        assert_eq!(
+            req.iter().map(|x| x.unknown).collect::<Vec<_>>(),
+            vec![false, false, true],
+            "public is a response directive"
+        );
+    }
+
+    #[test]
+    fn rfc9111_3_storable_by_a_shared_cache() {
+        // (method, status, request CC, response CC, Authorization, Expires, storable, reason contains)
+        let cases: &[(&str, u16, &str, &str, bool, bool, bool, &str)] = &[
+            (
+                "GET",
+                200,
+                "",
+                "max-age=60",
+                false,
+                false,
+                true,
+                "explicitly cacheable: max-age",
+            ),
+            (
+                "GET",
+                200,
+                "",
+                "",
+                false,
+                false,
+                true,
+                "heuristically cacheable",
+            ),
+            ("GET", 200, "", "", false, true, true, "Expires"),
+            (
+                "GET",
+                302,
+                "",
+                "",
+                false,
+                false,
+                false,
+                "explicit freshness",
+            ),
+            ("GET", 302, "", "max-age=5", false, false, true, "max-age"),
+            ("GET", 200, "", "no-store", false, false, false, "§5.2.2.5"),
+            (
+                "GET",
+                200,
+                "no-store",
+                "max-age=60",
+                false,
+                false,
+                false,
+                "§5.2.1.5",
+            ),
+            ("GET", 200, "", "private", false, false, false, "private"),
+            (
+                "GET",
+                200,
+                "",
+                "private=\"x-a\", max-age=9",
+                false,
+                false,
+                true,
+                "max-age",
+            ),
+            ("GET", 200, "", "max-age=60", true, false, false, "§3.5"),
+            (
+                "GET",
+                200,
+                "",
+                "max-age=60, public",
+                true,
+                false,
+                true,
+                "public",
+            ),
+            (
+                "GET",
+                200,
+                "",
+                "must-revalidate",
+                true,
+                false,
+                true,
+                "heuristically",
+            ),
+            ("POST", 200, "", "max-age=60", false, false, false, "§9.3.3"),
+            ("PUT", 200, "", "max-age=60", false, false, false, "§9.2.3"),
+            ("GET", 304, "", "max-age=60", false, false, false, "§4.3.4"),
+            ("GET", 206, "", "max-age=60", false, false, true, "§3.3"),
+            ("HEAD", 404, "", "", false, false, true, "404"),
+        ];
+        for (m, s, qc, rc, auth, exp, want, why) in cases {
+            let qd = directives(std::iter::once(qc.as_bytes()), false);
+            let rdv = d(rc);
+            let (ok, reason) = storable(&StoreInput {
+                method: m,
+                status: *s,
+                request: &qd,
+                response: &rdv,
+                authorization: *auth,
+                expires: *exp,
+            });
+            assert_eq!(ok, *want, "{m} {s} {qc:?} {rc:?}: {reason}");
+            assert!(reason.contains(why), "{m} {s} {rc:?}: {reason}");
+        }
+    }
+
+    #[test]
+    fn rfc9111_4_2_1_freshness_lifetime_sources() {
+        let date = 1_000_000;
+        let cases: &[(&str, Option<&str>, Option<i64>, bool, Option<u64>, &str)] = &[
+            (
+                "s-maxage=10, max-age=60",
+                None,
+                None,
+                true,
+                Some(10),
+                "s-maxage",
+            ),
+            (
+                "max-age=60",
+                Some("Thu, 01 Jan 1970 11:46:40 GMT"),
+                None,
+                true,
+                Some(60),
+                "max-age",
+            ),
+            (
+                "",
+                Some("Mon, 12 Jan 1970 14:46:40 GMT"),
+                None,
+                true,
+                Some(3600),
+                "expires",
+            ),
+            ("", Some("0"), None, true, Some(0), "expires"),
+            ("", None, Some(date - 10_000), true, Some(1000), "heuristic"),
+            ("", None, Some(date - 10_000), false, None, "none"),
+            ("max-age=abc", None, None, true, Some(0), "max-age"),
+            ("", None, None, true, None, "none"),
+        ];
+        for (cc, exp, lm, heur, want, src) in cases {
+            let (l, s, _) = freshness(&d(cc), exp.map(str::as_bytes), Some(date), date, *lm, *heur);
+            assert_eq!((l, s), (*want, *src), "{cc:?} {exp:?}");
+        }
+    }
+
+    #[test]
+    fn rfc9111_4_2_3_current_age() {
+        let s = 1_000_000_000i64;
+        // Age header plus the response delay; the apparent age from Date; the larger wins.
+        assert_eq!(current_age(Some(100), Some(1000), 1000 * s, 1002 * s), 102);
+        assert_eq!(current_age(None, Some(900), 1000 * s, 1000 * s), 100);
+        assert_eq!(current_age(None, Some(1000), 1000 * s, 1000 * s + s / 2), 0);
+        assert_eq!(
+            current_age(None, Some(2000), 1000 * s, 1000 * s),
+            0,
+            "Date in the future"
+        );
+    }
+
+    #[test]
+    fn rfc9110_8_8_3_2_weak_comparison() {
+        assert!(weak_match(br#""abc""#, br#"W/"abc""#));
+        assert!(weak_match(br#"W/"abc""#, br#"W/"abc""#));
+        assert!(!weak_match(br#""abc""#, br#""abd""#));
+        let tags = etags([&br#""a", W/"b""#[..], br#""c""#].into_iter());
+        assert_eq!(tags.len(), 3);
+    }
+}

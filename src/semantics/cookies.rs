@@ -1,0 +1,919 @@
+//! Cookies (RFC 6265bis): Set-Cookie with every attribute, Cookie as name/value pairs, and a
+//! cookie jar per client over the capture that says which cookies were stored, which came
+//! back, and why the others did not (path, domain, expiry, Secure over plain HTTP, SameSite,
+//! rejected when set).
+//!
+//! The jar applies the storage and retrieval rules of RFC 6265bis §5.7 and §5.8.3 as browsers
+//! (and curl) do, with the user agents' own additions: `localhost` and loopback addresses are
+//! secure contexts, SameSite=None requires Secure, Partitioned requires Secure. Values are the
+//! masked forms from the header records (a prefix and a count); they are never unmasked.
+//! There is no public-suffix list: only single-label Domain values are refused as suffixes.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use super::util::{Bounded, text, trim};
+use super::{Ctx, Found, Side, date};
+use crate::model::semantics::{CookieInfo, NotSentCookie, SentCookie, SetCookieInfo, Text};
+
+/// Cookies kept per client jar, rejected cookies remembered per jar, entries listed per message.
+const MAX_REJECTED: usize = 32;
+const MAX_LISTED: usize = 32;
+
+/// A Set-Cookie line split into its parts (RFC 6265bis §5.6).
+#[derive(Debug)]
+pub struct SetCookie<'a> {
+    pub name: &'a [u8],
+    pub value: &'a [u8],
+    pub attrs: Vec<(&'a [u8], Option<&'a [u8]>)>,
+}
+
+pub fn parse_set_cookie(v: &[u8]) -> Option<SetCookie<'_>> {
+    if v.iter().any(|&c| c < 0x20 && c != b'\t' || c == 0x7f) {
+        return None;
+    }
+    let mut parts = v.split(|&c| c == b';');
+    let nvp = parts.next().unwrap_or_default();
+    let (name, value) = match nvp.iter().position(|&c| c == b'=') {
+        Some(i) => (trim(&nvp[..i]), trim(&nvp[i + 1..])),
+        None => (&b""[..], trim(nvp)),
+    };
+    if name.is_empty() && value.is_empty() {
+        return None;
+    }
+    let attrs = parts
+        .map(trim)
+        .filter(|a| !a.is_empty())
+        .take(32)
+        .map(|a| match a.iter().position(|&c| c == b'=') {
+            Some(i) => (trim(&a[..i]), Some(trim(&a[i + 1..]))),
+            None => (a, None),
+        })
+        .collect();
+    Some(SetCookie { name, value, attrs })
+}
+
+/// Cookie: `a=b; c=d` → pairs (RFC 6265bis §4.2.1, §5.8.3).
+pub fn parse_cookie_header(v: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    v.split(|&c| c == b';')
+        .map(trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.iter().position(|&c| c == b'=') {
+            Some(i) => (trim(&p[..i]), trim(&p[i + 1..])),
+            None => (&b""[..], p),
+        })
+}
+
+/// Domain matching (RFC 6265bis §5.1.3).
+pub fn domain_match(host: &str, domain: &str) -> bool {
+    if host == domain {
+        return true;
+    }
+    host.len() > domain.len()
+        && host.ends_with(domain)
+        && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+        && host.parse::<IpAddr>().is_err()
+}
+
+/// Path matching (RFC 6265bis §5.1.4).
+pub fn path_match(request: &str, cookie: &str) -> bool {
+    request == cookie
+        || (request.starts_with(cookie)
+            && (cookie.ends_with('/') || request.as_bytes().get(cookie.len()) == Some(&b'/')))
+}
+
+/// The default path of a request path (RFC 6265bis §5.1.4).
+pub fn default_path(path: &str) -> &str {
+    if !path.starts_with('/') {
+        return "/";
+    }
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+/// Names that look like a session identifier or an authentication token.
+pub fn session_like(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    let n = n
+        .strip_prefix("__host-")
+        .or_else(|| n.strip_prefix("__secure-"))
+        .unwrap_or(&n);
+    if n.contains("csrf") || n.contains("xsrf") {
+        return false;
+    }
+    n.contains("sess")
+        || n.ends_with("sid")
+        || n.contains("auth")
+        || n.contains("token")
+        || n.contains("jwt")
+        || n.contains("login")
+        || n.contains("remember")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SameSite {
+    Strict,
+    Lax,
+    None,
+    /// Absent or unknown value: browsers enforce Lax by default (Chromium), curl nothing.
+    Default,
+}
+
+/// The attributes of a Set-Cookie as a user agent reads them.
+#[derive(Debug)]
+struct Parsed {
+    info: SetCookieInfo,
+    same_site: SameSite,
+    /// Absolute expiry (seconds), or the instant it expires because of Max-Age <= 0.
+    expires_at: Option<i64>,
+    expired: bool,
+    path: String,
+    domain_attr: Option<String>,
+    len: usize,
+}
+
+fn parse_attributes(sc: &SetCookie<'_>, request_path: &str, now: i64) -> Parsed {
+    let mut info = SetCookieInfo {
+        name: text(sc.name),
+        value: text(sc.value),
+        ..SetCookieInfo::default()
+    };
+    let mut same_site = SameSite::Default;
+    let mut expires: Option<i64> = None;
+    let mut max_age: Option<i64> = None;
+    let mut path_attr: Option<String> = None;
+    let mut domain_attr: Option<String> = None;
+    for (n, v) in &sc.attrs {
+        let v = v.unwrap_or_default();
+        if v.len() > 1024 {
+            continue;
+        }
+        let lname = text(n).to_ascii_lowercase();
+        match lname.as_str() {
+            "expires" => {
+                info.expires = Some(text(v));
+                expires = date::parse(v);
+            }
+            "max-age" => {
+                let s = text(v);
+                let ok = !s.is_empty()
+                    && s.bytes()
+                        .enumerate()
+                        .all(|(i, c)| c.is_ascii_digit() || (i == 0 && c == b'-'))
+                    && s != "-";
+                if ok {
+                    let n = s.parse::<i64>().unwrap_or(if s.starts_with('-') {
+                        i64::MIN
+                    } else {
+                        i64::MAX
+                    });
+                    max_age = Some(n);
+                    info.max_age = Some(n);
+                }
+            }
+            "domain" => {
+                let d = text(v);
+                let d = d.trim_start_matches('.').to_ascii_lowercase();
+                if !d.is_empty() {
+                    info.domain = Some(text(v));
+                    domain_attr = Some(d);
+                }
+            }
+            "path" => {
+                info.path = Some(text(v));
+                if v.starts_with(b"/") {
+                    path_attr = Some(text(v));
+                }
+            }
+            "secure" => info.secure = true,
+            "httponly" => info.http_only = true,
+            "partitioned" => info.partitioned = true,
+            "samesite" => {
+                info.same_site = Some(text(v));
+                same_site = if v.eq_ignore_ascii_case(b"strict") {
+                    SameSite::Strict
+                } else if v.eq_ignore_ascii_case(b"lax") {
+                    SameSite::Lax
+                } else if v.eq_ignore_ascii_case(b"none") {
+                    SameSite::None
+                } else {
+                    SameSite::Default
+                };
+            }
+            _ => {
+                if info.other_attributes.len() < 8 {
+                    info.other_attributes.push(text(n));
+                }
+            }
+        }
+    }
+    let lname = info.name.to_ascii_lowercase();
+    info.prefix = if lname.starts_with("__host-") {
+        Some("__Host-")
+    } else if lname.starts_with("__secure-") {
+        Some("__Secure-")
+    } else {
+        None
+    };
+    // Max-Age wins over Expires (RFC 6265bis §5.6.2).
+    let (expires_at, expired) = match (max_age, expires) {
+        (Some(m), _) if m <= 0 => (Some(now), true),
+        (Some(m), _) => (Some(now.saturating_add(m)), false),
+        (None, Some(e)) => (Some(e), e <= now),
+        (None, None) => (None, false),
+    };
+    let path = path_attr.unwrap_or_else(|| default_path(request_path).to_string());
+    Parsed {
+        len: sc.name.len() + super::util::unmasked_len(sc.value),
+        info,
+        same_site,
+        expires_at,
+        expired,
+        path,
+        domain_attr,
+    }
+}
+
+/// Why a user agent ignores a cookie: (finding code, reason). RFC 6265bis §5.7 and the
+/// browsers' additions.
+fn rejection(p: &Parsed, host: &str, secure_ctx: bool) -> Option<(&'static str, Text)> {
+    let i = &p.info;
+    if p.len > 4096 {
+        return Some((
+            "cookie.rejected",
+            "name and value are longer than 4096 bytes (RFC 6265bis §5.7 step 3)".into(),
+        ));
+    }
+    if let Some(d) = &p.domain_attr {
+        if !d.contains('.') && d != host {
+            return Some((
+                "cookie.rejected",
+                format!("Domain={d} is a public suffix (RFC 6265bis §5.7 step 9)").into(),
+            ));
+        }
+        if !domain_match(host, d) {
+            return Some((
+                "cookie.rejected",
+                format!("Domain={d} does not cover the host {host} (RFC 6265bis §5.7 step 10)")
+                    .into(),
+            ));
+        }
+    }
+    if i.prefix == Some("__Host-") && i.domain.is_some() {
+        return Some((
+            "cookie.host-prefix-with-domain",
+            "a __Host- cookie must not have a Domain attribute (RFC 6265bis §4.1.3.2): user \
+             agents refuse it"
+                .into(),
+        ));
+    }
+    if i.secure && !secure_ctx {
+        return Some((
+            "cookie.rejected",
+            "Secure cookie set over plain HTTP to a host that is not localhost (RFC 6265bis §5.7 \
+             step 8)"
+                .into(),
+        ));
+    }
+    if p.same_site == SameSite::None && !i.secure {
+        return Some((
+            "cookie.samesite-none-without-secure",
+            "SameSite=None without Secure: browsers refuse it (RFC 6265bis §5.7 step 18; \
+             Chromium since 80, Firefox since 69 with the flag); add Secure"
+                .into(),
+        ));
+    }
+    if i.partitioned && !i.secure {
+        return Some((
+            "cookie.rejected",
+            "Partitioned without Secure: browsers refuse it (CHIPS)".into(),
+        ));
+    }
+    match i.prefix {
+        Some("__Secure-") if !i.secure => Some((
+            "cookie.prefix-violation",
+            "a __Secure- cookie needs the Secure attribute (RFC 6265bis §4.1.3.1): user agents \
+             refuse it"
+                .into(),
+        )),
+        Some("__Host-") if !i.secure || i.path.as_deref() != Some("/") => Some((
+            "cookie.prefix-violation",
+            "a __Host- cookie needs Secure and Path=/ (RFC 6265bis §4.1.3.2): user agents \
+             refuse it"
+                .into(),
+        )),
+        _ => None,
+    }
+}
+
+struct Stored {
+    name: String,
+    domain: String,
+    host_only: bool,
+    path: String,
+    secure: bool,
+    same_site: SameSite,
+    expires_at: Option<i64>,
+    set_by: u64,
+}
+
+struct Rejected {
+    name: String,
+    host: String,
+    set_by: u64,
+    reason: Text,
+}
+
+#[derive(Default)]
+struct Jar {
+    cookies: Vec<Stored>,
+    rejected: Vec<Rejected>,
+}
+
+pub struct State {
+    jars: Bounded<IpAddr, Jar>,
+    per_jar: usize,
+    /// Findings already raised: cleartext per host, the others per host, cookie and code.
+    once: Bounded<u64, ()>,
+    /// Connections already told that their client's cookies did not come back.
+    noted: Bounded<u64, ()>,
+    pub dropped_cookies: u64,
+}
+
+impl State {
+    pub fn new(jars: usize, per_jar: usize, once: usize) -> Self {
+        State {
+            jars: Bounded::new(jars),
+            per_jar: per_jar.max(1),
+            once: Bounded::new(once),
+            noted: Bounded::new(once),
+            dropped_cookies: 0,
+        }
+    }
+    /// Per-connection notes end with their connection.
+    pub fn connection_closed(&mut self, id: u64) {
+        if !self.noted.is_empty() {
+            self.noted.remove(&id);
+        }
+    }
+
+    pub fn evicted(&self) -> (u64, u64, u64) {
+        (
+            self.jars.evicted,
+            self.dropped_cookies,
+            self.once.evicted + self.noted.evicted,
+        )
+    }
+}
+
+fn fmt_time(secs: i64) -> String {
+    crate::report::text::utc(crate::capture::Timestamp(
+        secs.saturating_mul(1_000_000_000),
+    ))
+    .split('.')
+    .next()
+    .unwrap_or_default()
+    .to_string()
+        + " UTC"
+}
+
+/// The cookie part of a transaction.
+pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CookieInfo> {
+    let (Some(url), Some(parts)) = (c.url_str(), c.url_parts()) else {
+        return None;
+    };
+    let host = parts.host(url);
+    let path = parts.path(url);
+    let has_cookie = c.q.cookie.present();
+    let has_set = c.r.set_cookie.present();
+    if !has_cookie
+        && !has_set
+        && st
+            .jars
+            .get(&c.client)
+            .is_none_or(|j| j.cookies.is_empty() && j.rejected.is_empty())
+    {
+        return None;
+    }
+    // A TLS-terminating proxy in front (X-Forwarded-Proto / Forwarded) means the browser's side
+    // was HTTPS: Secure cookies are set and sent there.
+    let secure_ctx = parts.https || c.q.forwarded_https() || super::util::trustworthy_host(host);
+    let mut info = CookieInfo::default();
+    if (has_cookie || has_set) && first(&mut st.once, &[b"cookie.cleartext", host.as_bytes()], out)
+    {
+        let (side, what) = if has_cookie {
+            (Side::Request, "the client sent cookies")
+        } else {
+            (Side::Response, "the server set cookies")
+        };
+        out.push(Found::new(
+            "cookie.cleartext",
+            side,
+            format!(
+                "{what} for {host} over cleartext HTTP: anyone on the path can read and replay \
+                 them (RFC 6265bis §8.3, §8.6); use HTTPS and Secure cookies (reported once per \
+                 host; values are masked in every output)"
+            ),
+        ));
+    }
+    // The request side first: what came back of what was stored before this exchange.
+    if c.req.is_some() {
+        request_side(
+            c,
+            &st.jars,
+            &mut st.noted,
+            host,
+            path,
+            secure_ctx,
+            &mut info,
+        );
+    }
+    if has_set && let Some(resp) = c.resp {
+        let now = c.response_ns().unwrap_or(0).div_euclid(1_000_000_000);
+        let (jar, evicted) = st.jars.get_or_insert_with(c.client, Jar::default);
+        if evicted {
+            out.push(Found::limit("cookie.state-limit", "client cookie jars"));
+        }
+        for line in resp.headers.values("set-cookie") {
+            let Some(sc) = parse_set_cookie(line) else {
+                continue;
+            };
+            let mut p = parse_attributes(&sc, path, now);
+            if let Some((code, why)) = rejection(&p, host, secure_ctx) {
+                if first(
+                    &mut st.once,
+                    &[code.as_bytes(), host.as_bytes(), sc.name],
+                    out,
+                ) {
+                    out.push(Found::new(
+                        code,
+                        Side::Response,
+                        format!(
+                            "Set-Cookie {} for {host}: {why} (reported once per host and cookie)",
+                            p.info.name
+                        ),
+                    ));
+                }
+                p.info.rejected = Some(why.clone());
+                jar.rejected
+                    .retain(|r| !(r.name == p.info.name && r.host == host));
+                if jar.rejected.len() >= MAX_REJECTED {
+                    jar.rejected.remove(0);
+                }
+                jar.rejected.push(Rejected {
+                    name: p.info.name.clone(),
+                    host: host.to_string(),
+                    set_by: c.t.id,
+                    reason: why,
+                });
+            } else {
+                let domain = p.domain_attr.clone().unwrap_or_else(|| host.to_string());
+                let host_only = p.domain_attr.is_none();
+                jar.cookies
+                    .retain(|s| !(s.name == p.info.name && s.domain == domain && s.path == p.path));
+                jar.rejected
+                    .retain(|r| !(r.name == p.info.name && r.host == host));
+                if p.expired {
+                    p.info.deletes = true;
+                } else {
+                    if jar.cookies.len() >= st.per_jar {
+                        jar.cookies.remove(0);
+                        st.dropped_cookies += 1;
+                        out.push(Found::limit(
+                            "cookie.state-limit",
+                            "cookies in one client's jar",
+                        ));
+                    }
+                    jar.cookies.push(Stored {
+                        name: p.info.name.clone(),
+                        domain,
+                        host_only,
+                        path: p.path.clone(),
+                        secure: p.info.secure,
+                        same_site: p.same_site,
+                        expires_at: p.expires_at,
+                        set_by: c.t.id,
+                    });
+                    p.info.stored = true;
+                    if session_like(&p.info.name)
+                        && !p.info.http_only
+                        && first(
+                            &mut st.once,
+                            &[b"cookie.session-without-httponly", host.as_bytes(), sc.name],
+                            out,
+                        )
+                    {
+                        out.push(Found::new(
+                            "cookie.session-without-httponly",
+                            Side::Response,
+                            format!(
+                                "Set-Cookie {} for {host} looks like a session cookie but has no \
+                                 HttpOnly: any script on the page (an XSS) can read it (RFC \
+                                 6265bis §8.5); add HttpOnly (reported once per host and cookie)",
+                                p.info.name
+                            ),
+                        ));
+                    }
+                }
+            }
+            if info.set.len() < MAX_LISTED {
+                info.set.push(p.info);
+            }
+        }
+    }
+    if info.set.is_empty()
+        && info.sent.is_empty()
+        && info.not_sent.is_empty()
+        && info.notes.is_empty()
+    {
+        return None;
+    }
+    Some(info)
+}
+
+/// Whether a finding with this key is new (and remembers it).
+fn first(once: &mut Bounded<u64, ()>, parts: &[&[u8]], out: &mut Vec<Found>) -> bool {
+    let k = super::util::key_of(parts);
+    if once.get(&k).is_some() {
+        return false;
+    }
+    if once.insert(k, ()) {
+        out.push(Found::limit(
+            "cookie.state-limit",
+            "cookie findings already raised",
+        ));
+    }
+    true
+}
+
+fn request_side(
+    c: &Ctx<'_>,
+    jars: &Bounded<IpAddr, Jar>,
+    noted: &mut Bounded<u64, ()>,
+    host: &str,
+    path: &str,
+    secure_ctx: bool,
+    info: &mut CookieInfo,
+) {
+    let q = &c.q;
+    let now = c.request_ns().unwrap_or(0).div_euclid(1_000_000_000);
+    let jar = jars.get(&c.client);
+    let matching = |s: &&Stored| {
+        if s.host_only {
+            s.domain == host
+        } else {
+            domain_match(host, &s.domain)
+        }
+    };
+    let mut sent_names: Vec<&[u8]> = Vec::new();
+    if q.cookie.present()
+        && let Some(req) = c.req
+    {
+        for line in req.headers.values("cookie") {
+            for (n, v) in parse_cookie_header(line) {
+                sent_names.push(n);
+                if info.sent.len() >= MAX_LISTED {
+                    continue;
+                }
+                let name = text(n);
+                let mut set_by = jar.and_then(|j| {
+                    j.cookies
+                        .iter()
+                        .filter(|s| s.name == name)
+                        .rev()
+                        .find(|s| matching(s) && path_match(path, &s.path))
+                        .or_else(|| j.cookies.iter().rev().find(|s| s.name == name))
+                        .map(|s| s.set_by)
+                });
+                if set_by.is_none()
+                    && let Some(r) = jar
+                        .and_then(|j| j.rejected.iter().find(|r| r.name == name && r.host == host))
+                {
+                    // A client that kept what browsers refuse (curl ignores SameSite, for one).
+                    set_by = Some(r.set_by);
+                    info.notes.push(
+                        format!(
+                            "{name} came back although browsers refuse it ({}): this client is \
+                             not a browser, or not a strict one",
+                            r.reason
+                        )
+                        .into(),
+                    );
+                }
+                info.sent.push(SentCookie {
+                    name,
+                    value: text(v),
+                    set_by,
+                });
+            }
+        }
+    }
+    let Some(jar) = jar else {
+        return;
+    };
+    let preflight = c.method == "OPTIONS" && q.origin.is_some() && q.acr_method.is_some();
+    if preflight {
+        if jar.cookies.iter().any(|s| matching(&s)) {
+            info.notes.push(
+                "a CORS preflight never carries cookies (Fetch standard, CORS-preflight request)"
+                    .into(),
+            );
+        }
+        return;
+    }
+    let cross_site = q
+        .sec_fetch_site
+        .is_some_and(|s| trim(s).eq_ignore_ascii_case(b"cross-site"));
+    let navigation = q
+        .sec_fetch_mode
+        .is_some_and(|s| trim(s).eq_ignore_ascii_case(b"navigate"));
+    let cors_no_creds = q
+        .sec_fetch_mode
+        .is_some_and(|s| trim(s).eq_ignore_ascii_case(b"cors"))
+        && q.sec_fetch_site
+            .is_some_and(|s| !trim(s).eq_ignore_ascii_case(b"same-origin"))
+        && q.sec_fetch_storage_access.is_none()
+        && !q.cookie.present();
+    let no_header = !q.cookie.present();
+    let mut unexplained = 0usize;
+    let mut explained: Vec<NotSentCookie> = Vec::new();
+    for s in jar.cookies.iter().filter(matching) {
+        if sent_names.contains(&s.name.as_bytes()) {
+            continue;
+        }
+        let reason: Option<Text> = if !path_match(path, &s.path) {
+            Some(format!("Path={} does not cover {path} (RFC 6265bis §5.1.4)", s.path).into())
+        } else if s.expires_at.is_some_and(|e| e <= now) {
+            Some(
+                format!(
+                    "expired at {} (Expires/Max-Age, RFC 6265bis §5.8.3)",
+                    fmt_time(s.expires_at.unwrap_or(0))
+                )
+                .into(),
+            )
+        } else if s.secure && !secure_ctx {
+            Some(Cow::Borrowed(
+                "Secure: sent only over HTTPS (or to localhost), this request is plain HTTP (RFC \
+                 6265bis §5.8.3)",
+            ))
+        } else if cross_site && s.same_site == SameSite::Strict {
+            Some(
+                "SameSite=Strict: never sent on a cross-site request (RFC 6265bis §5.8.3.1)".into(),
+            )
+        } else if cross_site && s.same_site == SameSite::Lax && !(navigation && c.method == "GET") {
+            Some(
+                "SameSite=Lax: sent cross-site only on top-level GET navigations (RFC 6265bis \
+                 §5.8.3.1)"
+                    .into(),
+            )
+        } else if cross_site
+            && s.same_site == SameSite::Default
+            && !(navigation && c.method == "GET")
+        {
+            Some(
+                "no SameSite attribute: browsers treat it as Lax and do not send it on this \
+                 cross-site request (RFC 6265bis §5.6.7)"
+                    .into(),
+            )
+        } else if cors_no_creds {
+            Some(
+                "a cross-origin fetch without credentials: 'include' sends no cookies (Fetch \
+                 standard)"
+                    .into(),
+            )
+        } else if no_header {
+            unexplained += 1;
+            None
+        } else {
+            Some(
+                "matches this request by RFC 6265bis §5.8.3 but was not sent: the client dropped \
+                 it, never stored it, or keeps another jar"
+                    .into(),
+            )
+        };
+        if let Some(reason) = reason
+            && explained.len() < MAX_LISTED
+        {
+            explained.push(NotSentCookie {
+                name: s.name.clone(),
+                set_by: Some(s.set_by),
+                reason,
+            });
+        }
+    }
+    if unexplained > 0 {
+        // Cookies the rules say must come back, and no Cookie header at all: this is not the
+        // program that got them (or it keeps no jar). One note per connection instead of a
+        // list per cookie and request.
+        if noted.get(&c.t.connection).is_some() {
+            return;
+        }
+        noted.insert(c.t.connection, ());
+        info.notes.push(
+            format!(
+                "no Cookie header: {unexplained} cookie(s) this client IP was given for {host} \
+                 match this request but none came back (a different program on the same host, \
+                 a client without a cookie jar, or cookies disabled)"
+            )
+            .into(),
+        );
+        return;
+    }
+    info.not_sent = explained;
+    for r in jar.rejected.iter().filter(|r| r.host == host) {
+        if sent_names.contains(&r.name.as_bytes()) || info.not_sent.len() >= MAX_LISTED {
+            continue;
+        }
+        info.not_sent.push(NotSentCookie {
+            name: r.name.clone(),
+            set_by: Some(r.set_by),
+            reason: format!("rejected when set by #{}: {}", r.set_by, r.reason).into(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::type_complexity)]
+    use super::*;
+
+    #[test]
+    fn rfc6265bis_5_6_set_cookie_attributes() {
+        let sc = parse_set_cookie(
+            b"sid=abc; Path=/app; Domain=.Example.com; Max-Age=60; Expires=Wed, 01 Jan 2031 00:00:00 GMT; Secure; HttpOnly; SameSite=Lax; Partitioned; Foo=bar",
+        )
+        .unwrap();
+        let p = parse_attributes(&sc, "/app/x", 1000);
+        let i = &p.info;
+        assert_eq!((i.name.as_str(), i.value.as_str()), ("sid", "abc"));
+        assert_eq!(i.domain.as_deref(), Some(".Example.com"));
+        assert_eq!(p.domain_attr.as_deref(), Some("example.com"));
+        assert_eq!(p.path, "/app");
+        assert_eq!(i.max_age, Some(60));
+        assert_eq!(p.expires_at, Some(1060), "Max-Age wins over Expires");
+        assert!(i.secure && i.http_only && i.partitioned);
+        assert_eq!(p.same_site, SameSite::Lax);
+        assert_eq!(i.other_attributes, vec!["Foo".to_string()]);
+        // No '=': the whole pair is the value, the name is empty.
+        let sc = parse_set_cookie(b"lonely").unwrap();
+        assert_eq!((sc.name, sc.value), (&b""[..], &b"lonely"[..]));
+        assert!(parse_set_cookie(b"=").is_none());
+        assert!(parse_set_cookie(b"a=b\x01").is_none());
+        // Path without a leading slash: the default path.
+        let p = parse_attributes(&parse_set_cookie(b"a=b; Path=x").unwrap(), "/d/e/f", 0);
+        assert_eq!(p.path, "/d/e");
+        let p = parse_attributes(&parse_set_cookie(b"a=b; Max-Age=0").unwrap(), "/", 5);
+        assert!(p.expired);
+        let p = parse_attributes(&parse_set_cookie(b"a=b; Max-Age=1x").unwrap(), "/", 5);
+        assert_eq!(p.info.max_age, None, "an invalid Max-Age is ignored");
+    }
+
+    #[test]
+    fn rfc6265bis_5_1_3_and_5_1_4_domain_and_path_matching() {
+        let d = [
+            ("example.com", "example.com", true),
+            ("www.example.com", "example.com", true),
+            ("wwwexample.com", "example.com", false),
+            ("example.com", "www.example.com", false),
+            ("10.0.0.1", "0.0.1", false),
+        ];
+        for (h, dom, want) in d {
+            assert_eq!(domain_match(h, dom), want, "{h} {dom}");
+        }
+        let p = [
+            ("/admin", "/admin", true),
+            ("/admin/page", "/admin", true),
+            ("/administrator", "/admin", false),
+            ("/cookies/check", "/admin", false),
+            ("/a/b", "/a/", true),
+            ("/", "/", true),
+        ];
+        for (r, c, want) in p {
+            assert_eq!(path_match(r, c), want, "{r} {c}");
+        }
+        assert_eq!(default_path("/cookies/set"), "/cookies");
+        assert_eq!(default_path("/set"), "/");
+        assert_eq!(default_path(""), "/");
+    }
+
+    #[test]
+    fn rfc6265bis_5_7_storage_rules_and_prefixes() {
+        // (Set-Cookie, host, secure context, rejection code)
+        let cases: &[(&str, &str, bool, Option<&str>)] = &[
+            ("a=b; Path=/", "example.com", false, None),
+            ("a=b; Domain=example.com", "www.example.com", false, None),
+            (
+                "a=b; Domain=other.com",
+                "example.com",
+                false,
+                Some("cookie.rejected"),
+            ),
+            (
+                "a=b; Domain=com",
+                "example.com",
+                false,
+                Some("cookie.rejected"),
+            ),
+            ("a=b; Domain=localhost", "localhost", true, None),
+            ("a=b; Secure", "example.com", false, Some("cookie.rejected")),
+            ("a=b; Secure", "localhost", true, None),
+            (
+                "a=b; SameSite=None",
+                "localhost",
+                true,
+                Some("cookie.samesite-none-without-secure"),
+            ),
+            ("a=b; SameSite=None; Secure", "localhost", true, None),
+            (
+                "a=b; Partitioned",
+                "localhost",
+                true,
+                Some("cookie.rejected"),
+            ),
+            (
+                "__Secure-a=b",
+                "localhost",
+                true,
+                Some("cookie.prefix-violation"),
+            ),
+            ("__Secure-a=b; Secure", "localhost", true, None),
+            ("__Host-a=b; Secure; Path=/", "localhost", true, None),
+            (
+                "__Host-a=b; Secure; Path=/; Domain=localhost",
+                "localhost",
+                true,
+                Some("cookie.host-prefix-with-domain"),
+            ),
+            (
+                "__Host-a=b; Secure",
+                "localhost",
+                true,
+                Some("cookie.prefix-violation"),
+            ),
+            (
+                "__HOST-a=b; Secure; Path=/x",
+                "localhost",
+                true,
+                Some("cookie.prefix-violation"),
+            ),
+        ];
+        for (v, host, sec, want) in cases {
+            let sc = parse_set_cookie(v.as_bytes()).unwrap();
+            let p = parse_attributes(&sc, "/", 0);
+            assert_eq!(
+                rejection(&p, host, *sec).map(|r| r.0),
+                *want,
+                "{v} on {host}"
+            );
+        }
+        let long = format!("a={}", "x".repeat(5000));
+        let p = parse_attributes(&parse_set_cookie(long.as_bytes()).unwrap(), "/", 0);
+        assert_eq!(
+            rejection(&p, "h", false).map(|r| r.0),
+            Some("cookie.rejected")
+        );
+    }
+
+    #[test]
+    fn session_looking_names() {
+        for n in [
+            "sessionid",
+            "PHPSESSID",
+            "JSESSIONID",
+            "connect.sid",
+            "auth_token",
+            "__Host-session",
+            "jwt",
+            "remember_me",
+        ] {
+            assert!(session_like(n), "{n}");
+        }
+        for n in [
+            "theme",
+            "lang",
+            "csrftoken",
+            "XSRF-TOKEN",
+            "crosssite",
+            "__Host-id",
+            "laxpref",
+        ] {
+            assert!(!session_like(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn cookie_header_pairs() {
+        let got: Vec<(&[u8], &[u8])> = parse_cookie_header(b"a=1; b=2;c; d=x=y").collect();
+        assert_eq!(
+            got,
+            vec![
+                (&b"a"[..], &b"1"[..]),
+                (b"b", b"2"),
+                (b"", b"c"),
+                (b"d", b"x=y")
+            ]
+        );
+    }
+}

@@ -1,0 +1,454 @@
+//! HTTP semantics over paired transactions: caching, ranges, cookies, CORS, authentication and
+//! redirects — why a response was not cached, why the browser blocked it, why a cookie did not
+//! come back, why a download restarted.
+//!
+//! This is a step after the HTTP analyzer, not part of it: [`SemanticsSink`] sits between the
+//! engine and the report writer (any [`RecordSink`]), reads each [`Record::Transaction`] as it
+//! completes, fills its `semantics` and passes it on, with findings of its own before it. The
+//! parser is untouched except for one fact it gathers while a body streams by
+//! (`multipart/byteranges` parts, [`range::MultipartScanner`]), since bodies are not kept.
+//!
+//! Transactions arrive in completion order per connection and interleave across connections;
+//! the state that links them (validators of earlier responses, cookie jars, pending preflights,
+//! challenges and redirects, pieces of resumed downloads) is per client IP and per URL, in
+//! tables bounded by [`SemanticsConfig`]: a full table drops its oldest entry, counts it in
+//! `capture.semantics.evicted` and raises `<concern>.state-limit` once.
+//!
+//! Each concern is a module of pure functions over field values (table-driven tests beside
+//! them) plus an `analyse` that applies them to one transaction. Nothing is allocated for a
+//! concern that does not apply: one pass over the headers classifies the fields first.
+
+pub mod auth;
+pub mod cache;
+pub mod cookies;
+pub mod cors;
+pub mod date;
+pub mod range;
+pub mod redirect;
+pub mod util;
+
+#[cfg(test)]
+mod tests;
+
+use std::io;
+use std::net::IpAddr;
+
+use crate::model::http::{RequestRecord, ResponseRecord, TransactionRecord};
+use crate::model::semantics::{HttpSemantics, SemanticsStats};
+use crate::model::{CaptureSummary, Dir, Finding, Record, RecordSink, Severity};
+use crate::report::ReportWriter;
+use util::{Bounded, ReqFacts, RespFacts, UrlParts, key_of, request_url};
+
+/// Table sizes (entries); each table is bounded, the oldest entry goes first.
+#[derive(Clone, Debug)]
+pub struct SemanticsConfig {
+    /// URLs whose response validators are remembered for conditional requests.
+    pub validators: usize,
+    /// (client, URL) objects assembled from range pieces.
+    pub range_objects: usize,
+    /// Client cookie jars, and cookies per jar.
+    pub cookie_jars: usize,
+    pub cookies_per_jar: usize,
+    /// Preflights waiting for their request; WebSocket servers remembered.
+    pub preflights: usize,
+    pub websocket_servers: usize,
+    /// Challenges waiting for a retry.
+    pub challenges: usize,
+    /// Redirects waiting to be followed.
+    pub redirects: usize,
+    /// Once-only reports (cleartext cookies per client and host) and connections followed for
+    /// bodies after a 304 or HEAD response.
+    pub once: usize,
+}
+
+impl Default for SemanticsConfig {
+    fn default() -> Self {
+        // Sized so that every table full stays under ~8 MB together (measured on the
+        // benchmark capture, docs/performance.md).
+        SemanticsConfig {
+            validators: 16_384,
+            range_objects: 1024,
+            cookie_jars: 1024,
+            cookies_per_jar: 64,
+            preflights: 1024,
+            websocket_servers: 1024,
+            challenges: 1024,
+            redirects: 1024,
+            once: 16_384,
+        }
+    }
+}
+
+/// Severity of each semantics finding code (`docs/findings.md`).
+pub fn severity(code: &str) -> Severity {
+    match code {
+        "range.length-mismatch" | "range.content-range-missing" => Severity::Error,
+        "cache.body-on-304"
+        | "cache.body-on-head"
+        | "cache.conflicting-directives"
+        | "cache.set-cookie-storable"
+        | "cache.304-mismatch"
+        | "range.not-requested"
+        | "range.416-satisfiable"
+        | "range.object-changed"
+        | "cookie.samesite-none-without-secure"
+        | "cookie.host-prefix-with-domain"
+        | "cookie.prefix-violation"
+        | "cookie.session-without-httponly"
+        | "cookie.cleartext"
+        | "cors.origin-not-allowed"
+        | "cors.wildcard-with-credentials"
+        | "cors.credentials-not-allowed"
+        | "cors.method-not-allowed"
+        | "cors.header-not-allowed"
+        | "cors.preflight-not-ok"
+        | "cors.missing-vary-origin"
+        | "auth.missing-challenge"
+        | "auth.retry-rejected"
+        | "redirect.loop"
+        | "redirect.method-changed"
+        | "redirect.missing-location" => Severity::Warning,
+        _ => Severity::Info,
+    }
+}
+
+/// Which message a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Request,
+    Response,
+}
+
+/// A finding before it is placed on its transaction.
+#[derive(Clone, Debug)]
+pub struct Found {
+    pub code: &'static str,
+    pub side: Side,
+    pub msg: String,
+}
+
+impl Found {
+    pub fn new(code: &'static str, side: Side, msg: String) -> Self {
+        Found { code, side, msg }
+    }
+
+    /// A bound was hit (reported once per code by [`Semantics`]).
+    pub fn limit(code: &'static str, what: &str) -> Self {
+        Found {
+            code,
+            side: Side::Response,
+            msg: format!(
+                "the table of {what} is full: its oldest entry was dropped, and links to it are \
+                 lost (counted in capture.semantics.evicted; reported once)"
+            ),
+        }
+    }
+}
+
+/// One transaction as the concerns see it: its records, the fields they read (classified once)
+/// and its canonical URL.
+pub struct Ctx<'a> {
+    pub t: &'a TransactionRecord,
+    pub req: Option<&'a RequestRecord>,
+    pub resp: Option<&'a ResponseRecord>,
+    pub q: ReqFacts<'a>,
+    pub r: RespFacts<'a>,
+    pub url: Option<(&'a str, UrlParts)>,
+    /// Key of the canonical URL.
+    pub url_key: Option<u64>,
+    pub client: IpAddr,
+    /// The request method ("" without a request).
+    pub method: &'a str,
+}
+
+impl Ctx<'_> {
+    pub fn status(&self) -> Option<u16> {
+        self.resp.map(|r| r.status)
+    }
+    pub fn url_str(&self) -> Option<&str> {
+        self.url.map(|u| u.0)
+    }
+    pub fn url_parts(&self) -> Option<UrlParts> {
+        self.url.map(|u| u.1)
+    }
+    /// Packet time of the request's first byte (ns).
+    pub fn request_ns(&self) -> Option<i64> {
+        self.t.timing.request_start.map(|t| t.0)
+    }
+    /// Packet time of the final response's first byte (ns).
+    pub fn response_ns(&self) -> Option<i64> {
+        self.t.timing.response_start.map(|t| t.0)
+    }
+}
+
+/// A response after which no body may follow (304, or the answer to HEAD): where it ended.
+#[derive(Clone, Copy)]
+struct NoBody {
+    end: u64,
+    txn: u64,
+    head: bool,
+}
+
+/// The semantics step's state.
+pub struct Semantics {
+    url: String,
+    cache: cache::State,
+    range: range::State,
+    cookies: cookies::State,
+    cors: cors::State,
+    auth: auth::State,
+    redirect: redirect::State,
+    no_body: Bounded<u64, NoBody>,
+    limits_reported: Vec<&'static str>,
+    stats: SemanticsStats,
+}
+
+impl Default for Semantics {
+    fn default() -> Self {
+        Self::new(SemanticsConfig::default())
+    }
+}
+
+impl Semantics {
+    pub fn new(cfg: SemanticsConfig) -> Self {
+        Semantics {
+            url: String::with_capacity(256),
+            cache: cache::State::new(cfg.validators, cfg.once),
+            range: range::State::new(cfg.range_objects),
+            cookies: cookies::State::new(cfg.cookie_jars, cfg.cookies_per_jar, cfg.once),
+            cors: cors::State::new(cfg.preflights, cfg.websocket_servers),
+            auth: auth::State::new(cfg.challenges),
+            redirect: redirect::State::new(cfg.redirects),
+            no_body: Bounded::new(cfg.once),
+            limits_reported: Vec::new(),
+            stats: SemanticsStats::default(),
+        }
+    }
+
+    /// Fills `t.semantics`, adds the codes to `t.findings`, and sends the findings to `out`.
+    pub fn transaction(&mut self, t: &mut TransactionRecord, out: &mut dyn RecordSink) {
+        self.stats.transactions += 1;
+        let mut found: Vec<Found> = Vec::new();
+        let sem = {
+            let req = t.request.as_ref();
+            let resp = t.response.as_ref();
+            let q = req.map(|r| ReqFacts::of(&r.headers)).unwrap_or_default();
+            let r = resp.map(|r| RespFacts::of(&r.headers)).unwrap_or_default();
+            let parts = req.and_then(|rq| request_url(&rq.target, q.host, t.server, &mut self.url));
+            let url_key = parts.map(|_| key_of(&[self.url.as_bytes()]));
+            let c = Ctx {
+                t,
+                req,
+                resp,
+                q,
+                r,
+                url: parts.map(|p| (self.url.as_str(), p)),
+                url_key,
+                client: t.client.ip,
+                method: req.map_or("", |r| r.method.as_str()),
+            };
+            let s = HttpSemantics {
+                cache: cache::analyse(&c, &mut self.cache, &mut found),
+                range: range::analyse(&c, &mut self.range, &mut found),
+                cookies: cookies::analyse(&c, &mut self.cookies, &mut found),
+                cors: cors::analyse(&c, &mut self.cors, &mut found),
+                auth: auth::analyse(&c, &mut self.auth, &mut found),
+                redirect: redirect::analyse(&c, &mut self.redirect, &mut found),
+            };
+            // A body may not follow a 304 or the answer to HEAD: remember where it ended.
+            if let Some(resp) = resp {
+                let head = c.method == "HEAD";
+                if head || resp.status == 304 {
+                    let evicted = self.no_body.insert(
+                        t.connection,
+                        NoBody {
+                            end: resp.at.stream_offset + resp.at.head_bytes,
+                            txn: t.id,
+                            head,
+                        },
+                    );
+                    if evicted {
+                        found.push(Found::limit(
+                            "cache.state-limit",
+                            "connections followed after a 304 or HEAD response",
+                        ));
+                    }
+                } else if !self.no_body.is_empty() {
+                    self.no_body.remove(&t.connection);
+                }
+            }
+            s
+        };
+        let st = &mut self.stats;
+        st.cache += u64::from(sem.cache.is_some());
+        st.range += u64::from(sem.range.is_some());
+        st.cookies += u64::from(sem.cookies.is_some());
+        st.cors += u64::from(sem.cors.is_some());
+        st.auth += u64::from(sem.auth.is_some());
+        st.redirect += u64::from(sem.redirect.is_some());
+        if !sem.is_empty() {
+            t.semantics = Some(Box::new(sem));
+        }
+        for f in found {
+            if f.code.ends_with(".state-limit") {
+                if self.limits_reported.contains(&f.code) {
+                    continue;
+                }
+                self.limits_reported.push(f.code);
+            }
+            let finding = place(t, f);
+            out.record(Record::Finding(finding));
+        }
+    }
+
+    /// Reads the HTTP analyzer's findings: bytes that are not a response right after a 304 or
+    /// the answer to HEAD are a body that must not be there.
+    pub fn finding(&mut self, f: &Finding) -> Option<Finding> {
+        if f.code != "http.not-http" || f.direction != Some(Dir::ServerToClient) {
+            return None;
+        }
+        let (Some(conn), Some(off)) = (f.connection, f.stream_offset) else {
+            return None;
+        };
+        let nb = self.no_body.get(&conn).copied()?;
+        if off < nb.end {
+            return None;
+        }
+        self.no_body.remove(&conn);
+        let (code, msg) = if nb.head {
+            (
+                "cache.body-on-head",
+                "the response to HEAD is followed by bytes that are not a response: the server \
+                 sent a body, which HEAD responses never have (RFC 9110 §9.3.2); clients and \
+                 caches read it as the next response",
+            )
+        } else {
+            (
+                "cache.body-on-304",
+                "the 304 Not Modified is followed by bytes that are not a response: the server \
+                 sent a body, which a 304 never has (RFC 9110 §15.4.5); clients and caches read \
+                 it as the next response",
+            )
+        };
+        let mut g = Finding::new(code, severity(code), msg)
+            .conn(conn)
+            .txn(nb.txn)
+            .dir(Dir::ServerToClient, off);
+        if let (Some(p), Some(ts)) = (f.packet, f.ts) {
+            g = g.at(p, ts);
+        }
+        Some(g)
+    }
+
+    /// A connection ended: nothing more can follow its last response.
+    pub fn connection_closed(&mut self, id: u64) {
+        if !self.no_body.is_empty() {
+            self.no_body.remove(&id);
+        }
+        self.cookies.connection_closed(id);
+    }
+
+    pub fn stats(&self) -> SemanticsStats {
+        let mut s = self.stats.clone();
+        let e = &mut s.evicted;
+        e.validators = self.cache.evicted();
+        e.range_objects = self.range.evicted();
+        let (jars, cookies, once) = self.cookies.evicted();
+        e.cookie_jars = jars;
+        e.cookies = cookies;
+        let (pre, ws) = self.cors.evicted();
+        e.preflights = pre;
+        e.websocket_servers = ws;
+        e.challenges = self.auth.evicted();
+        e.redirects = self.redirect.evicted();
+        e.once = once + self.no_body.evicted;
+        s
+    }
+}
+
+/// A finding placed on its transaction: connection, message, packet, time.
+fn place(t: &mut TransactionRecord, f: Found) -> Finding {
+    if !t.findings.contains(&f.code) {
+        t.findings.push(f.code);
+    }
+    let mut g = Finding::new(f.code, severity(f.code), f.msg)
+        .conn(t.connection)
+        .txn(t.id);
+    let req = t
+        .request
+        .as_ref()
+        .map(|r| (Dir::ClientToServer, r.at, t.timing.request_start));
+    let resp = t
+        .response
+        .as_ref()
+        .map(|r| (Dir::ServerToClient, r.at, t.timing.response_start));
+    let at = match f.side {
+        Side::Request => req.or(resp),
+        Side::Response => resp.or(req),
+    };
+    if let Some((d, at, ts)) = at {
+        g = g.dir(d, at.stream_offset);
+        if let Some(ts) = ts {
+            g = g.at(at.packet, ts);
+        }
+    }
+    g
+}
+
+/// A [`RecordSink`] that runs the semantics step on the records going to `inner`.
+pub struct SemanticsSink<S> {
+    pub inner: S,
+    sem: Semantics,
+}
+
+impl<S> SemanticsSink<S> {
+    pub fn new(inner: S) -> Self {
+        Self::with_config(inner, SemanticsConfig::default())
+    }
+    pub fn with_config(inner: S, cfg: SemanticsConfig) -> Self {
+        SemanticsSink {
+            inner,
+            sem: Semantics::new(cfg),
+        }
+    }
+    pub fn stats(&self) -> SemanticsStats {
+        self.sem.stats()
+    }
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: RecordSink> RecordSink for SemanticsSink<S> {
+    fn record(&mut self, record: Record) {
+        match record {
+            Record::Transaction(mut t) => {
+                self.sem.transaction(&mut t, &mut self.inner);
+                self.inner.record(Record::Transaction(t));
+            }
+            Record::Finding(f) => {
+                let extra = self.sem.finding(&f);
+                self.inner.record(Record::Finding(f));
+                if let Some(g) = extra {
+                    self.inner.record(Record::Finding(g));
+                }
+            }
+            Record::Connection(c) => {
+                self.sem.connection_closed(c.id);
+                self.inner.record(Record::Connection(c));
+            }
+            other => self.inner.record(other),
+        }
+    }
+}
+
+impl<S: ReportWriter> ReportWriter for SemanticsSink<S> {
+    fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {
+        let mut s = summary.clone();
+        s.semantics = Some(self.sem.stats());
+        self.inner.finish(&s)
+    }
+    fn failed(&self) -> Option<&io::Error> {
+        self.inner.failed()
+    }
+}

@@ -1,0 +1,924 @@
+//! Range requests (RFC 9110 §14): Range, If-Range, Accept-Ranges, 206 with Content-Range
+//! (one range or multipart/byteranges), 416; the bytes delivered checked against the
+//! Content-Range and the requested ranges; resumed downloads assembled into one object from
+//! the pieces of several transactions.
+//!
+//! [`MultipartScanner`] finds the parts of a multipart/byteranges body while it streams
+//! through the HTTP analyzer (bodies are not kept), with bounded memory: one line prefix and
+//! the part list.
+
+use std::net::IpAddr;
+
+use super::util::{Bounded, text, trim};
+use super::{Ctx, Found, Side};
+use crate::model::http::{BodyRecord, BodyState};
+use crate::model::semantics::{
+    ByteRange, ContentRange, MultipartParts, Piece, RangeInfo, RangeObject, RangePart,
+};
+
+/// Ranges parsed from one Range field.
+const MAX_RANGES: usize = 32;
+/// Parts listed per multipart body.
+const MAX_PARTS: usize = 64;
+/// Pieces kept per object.
+const MAX_PIECES: usize = 32;
+
+/// Parses `Range` (RFC 9110 §14.2): Ok(ranges) for `bytes=`, Err(why) otherwise.
+pub fn parse_range(v: &[u8]) -> Result<Vec<ByteRange>, String> {
+    let v = trim(v);
+    let Some(eq) = v.iter().position(|&c| c == b'=') else {
+        return Err("no '=' after the range unit".into());
+    };
+    let unit = trim(&v[..eq]);
+    if !unit.eq_ignore_ascii_case(b"bytes") {
+        return Err(format!(
+            "range unit {:?} is not bytes: servers ignore it (RFC 9110 §14.1)",
+            text(unit)
+        ));
+    }
+    let mut out = Vec::new();
+    for spec in v[eq + 1..].split(|&c| c == b',').map(trim) {
+        if spec.is_empty() {
+            continue;
+        }
+        if out.len() >= MAX_RANGES {
+            break;
+        }
+        let Some(dash) = spec.iter().position(|&c| c == b'-') else {
+            return Err(format!("{:?} is not a byte range", text(spec)));
+        };
+        let (a, b) = (trim(&spec[..dash]), trim(&spec[dash + 1..]));
+        let num = |x: &[u8]| super::util::number(x);
+        let r = match (a.is_empty(), b.is_empty()) {
+            (true, false) => ByteRange {
+                first: None,
+                last: None,
+                suffix: Some(num(b).ok_or_else(|| format!("bad suffix {:?}", text(b)))?),
+            },
+            (false, true) => ByteRange {
+                first: Some(num(a).ok_or_else(|| format!("bad first-pos {:?}", text(a)))?),
+                last: None,
+                suffix: None,
+            },
+            (false, false) => {
+                let (f, l) = (
+                    num(a).ok_or_else(|| format!("bad first-pos {:?}", text(a)))?,
+                    num(b).ok_or_else(|| format!("bad last-pos {:?}", text(b)))?,
+                );
+                if l < f {
+                    return Err(format!(
+                        "{}-{} ends before it starts (RFC 9110 §14.1.1: invalid)",
+                        f, l
+                    ));
+                }
+                ByteRange {
+                    first: Some(f),
+                    last: Some(l),
+                    suffix: None,
+                }
+            }
+            (true, true) => return Err("a bare '-' is not a range".into()),
+        };
+        out.push(r);
+    }
+    if out.is_empty() {
+        return Err("no ranges".into());
+    }
+    Ok(out)
+}
+
+/// The bytes a range selects of a representation of `len` bytes (RFC 9110 §14.1.2), None
+/// when unsatisfiable.
+pub fn resolve(r: &ByteRange, len: u64) -> Option<(u64, u64)> {
+    if len == 0 {
+        return None;
+    }
+    match (r.first, r.last, r.suffix) {
+        (Some(f), Some(l), _) if f < len => Some((f, l.min(len - 1))),
+        (Some(f), None, _) if f < len => Some((f, len - 1)),
+        (None, None, Some(n)) if n > 0 => Some((len - n.min(len), len - 1)),
+        _ => None,
+    }
+}
+
+/// Parses `Content-Range` (RFC 9110 §14.4): `bytes a-b/N`, `bytes a-b/*`, `bytes */N`.
+pub fn parse_content_range(v: &[u8]) -> Option<ContentRange> {
+    let v = trim(v);
+    let sp = v.iter().position(|&c| c == b' ')?;
+    if !v[..sp].eq_ignore_ascii_case(b"bytes") {
+        return None;
+    }
+    let rest = trim(&v[sp..]);
+    let slash = rest.iter().position(|&c| c == b'/')?;
+    let (range, len) = (trim(&rest[..slash]), trim(&rest[slash + 1..]));
+    let complete_length = if len == b"*" {
+        None
+    } else {
+        Some(super::util::number(len)?)
+    };
+    if range == b"*" {
+        return Some(ContentRange {
+            first: None,
+            last: None,
+            complete_length,
+            unsatisfied: true,
+        });
+    }
+    let dash = range.iter().position(|&c| c == b'-')?;
+    let f = super::util::number(&range[..dash])?;
+    let l = super::util::number(&range[dash + 1..])?;
+    if l < f || complete_length.is_some_and(|n| l >= n) {
+        return None;
+    }
+    Some(ContentRange {
+        first: Some(f),
+        last: Some(l),
+        complete_length,
+        unsatisfied: false,
+    })
+}
+
+/// Whether `(f, l)` is what one of the requested ranges selects, or lies inside the union of
+/// the selections (a server may coalesce, RFC 9110 §14.2).
+fn requested(ranges: &[ByteRange], len: Option<u64>, f: u64, l: u64) -> (bool, bool) {
+    let len = len.unwrap_or(u64::MAX);
+    let sel: Vec<(u64, u64)> = ranges.iter().filter_map(|r| resolve(r, len)).collect();
+    let exact = sel.iter().any(|&(a, b)| a == f && b == l);
+    let overlaps = sel.iter().any(|&(a, b)| a <= l && f <= b);
+    (exact, overlaps)
+}
+
+fn multipart_boundary(ct: &[u8]) -> Option<&[u8]> {
+    let mut it = ct.split(|&c| c == b';');
+    let mt = trim(it.next()?);
+    if !mt.eq_ignore_ascii_case(b"multipart/byteranges") {
+        return None;
+    }
+    for p in it {
+        let p = trim(p);
+        if p.len() > 9 && p[..9].eq_ignore_ascii_case(b"boundary=") {
+            let b = trim(&p[9..]);
+            let b = b
+                .strip_prefix(b"\"")
+                .and_then(|x| x.strip_suffix(b"\""))
+                .unwrap_or(b);
+            return (!b.is_empty() && b.len() <= 70).then_some(b);
+        }
+    }
+    None
+}
+
+// ---- multipart/byteranges scanner ---------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mp {
+    Preamble,
+    Headers,
+    Body,
+    Done,
+}
+
+/// Finds the parts of a multipart/byteranges body (RFC 9110 §14.6, RFC 2046 §5.1.1) as it is
+/// fed, keeping one line prefix: part headers, where each part's bytes start and how long
+/// they are (offsets count from the body's first byte).
+pub struct MultipartScanner {
+    delim: Vec<u8>,
+    state: Mp,
+    line: Vec<u8>,
+    line_len: u64,
+    line_start: u64,
+    pos: u64,
+    /// The line before the current one ended with CRLF (not a bare LF).
+    prev_crlf: bool,
+    /// The current line's last byte so far.
+    last: u8,
+    part_start: u64,
+    content_range: Option<String>,
+    content_type: Option<String>,
+    header_bytes: u64,
+    out: MultipartParts,
+}
+
+/// Header lines longer than this are not read.
+const LINE_CAP: usize = 1024;
+
+impl MultipartScanner {
+    /// A scanner for a response with this Content-Type, when it is multipart/byteranges.
+    pub fn for_content_type(ct: &[u8]) -> Option<Self> {
+        let b = multipart_boundary(ct)?;
+        let mut delim = b"--".to_vec();
+        delim.extend_from_slice(b);
+        Some(MultipartScanner {
+            delim,
+            state: Mp::Preamble,
+            line: Vec::new(),
+            line_len: 0,
+            line_start: 0,
+            pos: 0,
+            prev_crlf: false,
+            last: 0,
+            part_start: 0,
+            content_range: None,
+            content_type: None,
+            header_bytes: 0,
+            out: MultipartParts::default(),
+        })
+    }
+
+    pub fn feed(&mut self, mut data: &[u8]) {
+        if self.state == Mp::Done {
+            self.pos += data.len() as u64;
+            return;
+        }
+        while !data.is_empty() {
+            let cap = if self.state == Mp::Headers {
+                LINE_CAP
+            } else {
+                self.delim.len() + 8
+            };
+            match memchr::memchr(b'\n', data) {
+                Some(i) => {
+                    self.take(&data[..i], cap);
+                    self.pos += i as u64 + 1;
+                    data = &data[i + 1..];
+                    self.end_line();
+                    if self.state == Mp::Done {
+                        self.pos += data.len() as u64;
+                        return;
+                    }
+                }
+                None => {
+                    self.take(data, cap);
+                    self.pos += data.len() as u64;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn take(&mut self, b: &[u8], cap: usize) {
+        let room = cap.saturating_sub(self.line.len());
+        self.line.extend_from_slice(b.get(..room).unwrap_or(b));
+        self.line_len += b.len() as u64;
+        if let Some(&x) = b.last() {
+            self.last = x;
+        }
+    }
+
+    fn end_line(&mut self) {
+        let crlf = self.line_len > 0 && self.last == b'\r';
+        let mut l: &[u8] = &self.line;
+        if crlf && self.line_len as usize == l.len() {
+            l = &l[..l.len() - 1];
+        }
+        let is_delim = self.line_len as usize <= self.delim.len() + 8
+            && l.starts_with(&self.delim)
+            && matches!(l[self.delim.len()..].trim_ascii_end(), b"" | b"--");
+        let close = is_delim && l[self.delim.len()..].trim_ascii_end() == b"--";
+        match self.state {
+            Mp::Preamble => {
+                if is_delim {
+                    self.start_part(close);
+                }
+            }
+            Mp::Headers => {
+                if l.is_empty() {
+                    self.state = Mp::Body;
+                    self.part_start = self.pos;
+                } else {
+                    self.header_bytes += self.line_len;
+                    if let Some(c) = l.iter().position(|&c| c == b':') {
+                        let (n, v) = (trim(&l[..c]), trim(&l[c + 1..]));
+                        if n.eq_ignore_ascii_case(b"content-range") {
+                            self.content_range = Some(text(v));
+                        } else if n.eq_ignore_ascii_case(b"content-type") {
+                            self.content_type = Some(text(v));
+                        }
+                    }
+                    if self.header_bytes > 16 * 1024 {
+                        // Not part headers: give up on this body.
+                        self.state = Mp::Done;
+                    }
+                }
+            }
+            Mp::Body => {
+                if is_delim {
+                    // The CRLF before a delimiter belongs to it (RFC 2046 §5.1.1).
+                    let nl = if self.prev_crlf { 2 } else { 1 };
+                    let end = self.line_start.saturating_sub(nl).max(self.part_start);
+                    self.push_part(end);
+                    self.start_part(close);
+                }
+            }
+            Mp::Done => {}
+        }
+        self.prev_crlf = crlf;
+        self.last = 0;
+        self.line.clear();
+        self.line_len = 0;
+        self.line_start = self.pos;
+    }
+
+    fn start_part(&mut self, close: bool) {
+        if close {
+            self.out.closed = true;
+            self.state = Mp::Done;
+        } else {
+            self.state = Mp::Headers;
+            self.content_range = None;
+            self.content_type = None;
+            self.header_bytes = 0;
+        }
+    }
+
+    fn push_part(&mut self, end: u64) {
+        if self.out.parts.len() >= MAX_PARTS {
+            self.out.more += 1;
+            return;
+        }
+        self.out.parts.push(RangePart {
+            content_range: self.content_range.take(),
+            content_type: self.content_type.take(),
+            offset: self.part_start,
+            length: end - self.part_start,
+            matches: false,
+        });
+    }
+
+    /// The parts found; a part the body ended inside is listed with what arrived.
+    pub fn finish(mut self) -> MultipartParts {
+        if self.state == Mp::Body {
+            let end = self.pos;
+            self.push_part(end);
+        }
+        self.out
+    }
+}
+
+// ---- resumed downloads -------------------------------------------------------------------
+
+struct Object {
+    complete_length: Option<u64>,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    pieces: Vec<Piece>,
+}
+
+pub struct State {
+    objects: Bounded<(IpAddr, u64), Object>,
+}
+
+impl State {
+    pub fn new(cap: usize) -> Self {
+        State {
+            objects: Bounded::new(cap),
+        }
+    }
+    pub fn evicted(&self) -> u64 {
+        self.objects.evicted
+    }
+}
+
+fn covered(pieces: &[Piece]) -> u64 {
+    let mut v: Vec<(u64, u64)> = pieces.iter().map(|p| (p.first, p.last)).collect();
+    v.sort_unstable();
+    let mut total = 0u64;
+    let mut cur: Option<(u64, u64)> = None;
+    for (a, b) in v {
+        match cur {
+            Some((ca, cb)) if a <= cb.saturating_add(1) => cur = Some((ca, cb.max(b))),
+            Some((ca, cb)) => {
+                total = total.saturating_add((cb - ca).saturating_add(1));
+                cur = Some((a, b));
+            }
+            None => cur = Some((a, b)),
+        }
+    }
+    if let Some((a, b)) = cur {
+        total = total.saturating_add((b - a).saturating_add(1));
+    }
+    total
+}
+
+/// Bytes of a body as delivered (a cut transfer counts what arrived).
+fn delivered(b: &BodyRecord) -> u64 {
+    b.length
+}
+
+/// The range part of a transaction; None when nothing range-related happened.
+pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<RangeInfo> {
+    let q = &c.q;
+    let r = &c.r;
+    let status = c.status();
+    let cut_download = c.method == "GET"
+        && status == Some(200)
+        && c.resp
+            .is_some_and(|x| matches!(x.body.state, BodyState::Incomplete) && x.body.length > 0);
+    let applies = q.range.is_some()
+        || r.content_range.is_some()
+        || matches!(status, Some(206) | Some(416))
+        || cut_download;
+    if !applies {
+        return None;
+    }
+    let mut info = RangeInfo {
+        request: q.range.map(text),
+        if_range: q.if_range.map(text),
+        accept_ranges: r.accept_ranges.map(text),
+        outcome: "other",
+        ..RangeInfo::default()
+    };
+    if let Some(v) = q.range {
+        match parse_range(v) {
+            Ok(rs) => info.ranges = rs,
+            Err(e) => info.notes.push(format!("Range ignored: {e}").into()),
+        }
+        if c.method != "GET" && !c.method.is_empty() {
+            info.notes.push(
+                format!(
+                    "Range on {}: servers ignore it for methods other than GET (RFC 9110 §14.2)",
+                    c.method
+                )
+                .into(),
+            );
+        }
+    }
+    info.content_range = r.content_range.and_then(parse_content_range);
+    if r.content_range.is_some() && info.content_range.is_none() {
+        info.notes.push(
+            format!(
+                "Content-Range {:?} does not parse (RFC 9110 §14.4)",
+                text(r.content_range.unwrap_or_default())
+            )
+            .into(),
+        );
+    }
+    let key = c.url_key.map(|k| (c.client, k));
+    // If-Range against what the earlier piece of this object carried.
+    if let (Some(ir), Some(k)) = (q.if_range, key)
+        && let Some(o) = st.objects.get(&k)
+    {
+        let ir = trim(ir);
+        // 0x22 opens an entity-tag (written as an escape: tests/docs.rs pairs quote characters).
+        info.if_range_matches = if ir.starts_with(b"\x22") || ir.starts_with(b"W/") {
+            o.etag
+                .as_deref()
+                .map(|e| !ir.starts_with(b"W/") && e.as_bytes() == ir)
+        } else {
+            o.last_modified.as_deref().map(|lm| lm.as_bytes() == ir)
+        };
+    }
+    let Some(resp) = c.resp else {
+        info.outcome = "no-response";
+        return Some(info);
+    };
+    let is_multipart = resp.body.byteranges.is_some()
+        || r.content_type
+            .is_some_and(|ct| multipart_boundary(ct).is_some());
+    let mut piece: Option<(u64, u64, Option<u64>)> = None;
+    match resp.status {
+        206 if is_multipart => {
+            info.outcome = "multipart";
+            let mut total = 0;
+            let mut all_ok = true;
+            match resp.body.byteranges.as_deref() {
+                Some(mp) => {
+                    for p in &mp.parts {
+                        let mut p = p.clone();
+                        let cr = p
+                            .content_range
+                            .as_deref()
+                            .and_then(|v| parse_content_range(v.as_bytes()));
+                        p.matches = match cr {
+                            Some(ContentRange {
+                                first: Some(f),
+                                last: Some(l),
+                                complete_length,
+                                ..
+                            }) => {
+                                let (_, overlaps) = requested(&info.ranges, complete_length, f, l);
+                                let len_ok = p.length == (l - f).saturating_add(1);
+                                if !len_ok {
+                                    out.push(Found::new(
+                                        "range.length-mismatch",
+                                        Side::Response,
+                                        format!(
+                                            "a multipart/byteranges part says Content-Range {} ({} bytes) but carries {} bytes (RFC 9110 §14.6): the client assembles corrupt data",
+                                            p.content_range.as_deref().unwrap_or_default(),
+                                            (l - f).saturating_add(1),
+                                            p.length
+                                        ),
+                                    ));
+                                }
+                                if !overlaps && !info.ranges.is_empty() {
+                                    out.push(Found::new(
+                                        "range.not-requested",
+                                        Side::Response,
+                                        format!(
+                                            "a part carries bytes {f}-{l}, which the Range {} did not ask for (RFC 9110 §14.2)",
+                                            info.request.as_deref().unwrap_or_default()
+                                        ),
+                                    ));
+                                }
+                                len_ok && (overlaps || info.ranges.is_empty())
+                            }
+                            _ => {
+                                out.push(Found::new(
+                                    "range.content-range-missing",
+                                    Side::Response,
+                                    "a multipart/byteranges part without a valid Content-Range (RFC 9110 §14.6 requires one per part)".into(),
+                                ));
+                                false
+                            }
+                        };
+                        all_ok &= p.matches;
+                        total += p.length;
+                        info.parts.push(p);
+                    }
+                    if mp.more > 0 {
+                        info.notes
+                            .push(format!("{} more parts not listed", mp.more).into());
+                    }
+                    if !mp.closed {
+                        info.notes
+                            .push("the body ended before the close delimiter".into());
+                        all_ok = false;
+                    }
+                    if info.ranges.len() > 1
+                        && mp.parts.len() + (mp.more as usize) > info.ranges.len()
+                    {
+                        info.notes.push("more parts than requested ranges".into());
+                    }
+                    info.delivered_bytes = Some(total);
+                    info.matches = Some(all_ok);
+                }
+                None => info
+                    .notes
+                    .push("the parts were not inspected (no valid boundary)".into()),
+            }
+        }
+        206 if c.method == "HEAD" => {
+            info.outcome = "partial";
+            info.notes
+                .push("a 206 to HEAD: no content to check against Content-Range".into());
+        }
+        206 => {
+            info.outcome = "partial";
+            let d = delivered(&resp.body);
+            info.delivered_bytes = Some(d);
+            if q.range.is_none() {
+                out.push(Found::new(
+                    "range.not-requested",
+                    Side::Response,
+                    "206 Partial Content to a request without Range (RFC 9110 §15.3.7: only a \
+                     range request gets 206)"
+                        .into(),
+                ));
+            }
+            match info.content_range {
+                Some(ContentRange {
+                    first: Some(f),
+                    last: Some(l),
+                    complete_length,
+                    ..
+                }) => {
+                    let want = (l - f).saturating_add(1);
+                    info.expected_bytes = Some(want);
+                    let complete_body = resp.body.state == BodyState::Complete;
+                    let len_ok = d == want;
+                    if complete_body && !len_ok {
+                        out.push(Found::new(
+                            "range.length-mismatch",
+                            Side::Response,
+                            format!(
+                                "Content-Range bytes {f}-{l} announces {want} bytes but the body \
+                                 has {d} (RFC 9110 §14.4): a client writing it at offset {f} \
+                                 corrupts the file"
+                            ),
+                        ));
+                    } else if !complete_body {
+                        info.notes.push(
+                            format!("the transfer was cut after {d} of {want} bytes: a resume asks for bytes={}-", f + d).into(),
+                        );
+                    }
+                    let (exact, overlaps) = requested(&info.ranges, complete_length, f, l);
+                    if !info.ranges.is_empty() && !overlaps {
+                        out.push(Found::new(
+                            "range.not-requested",
+                            Side::Response,
+                            format!(
+                                "206 with bytes {f}-{l}, which the Range {} did not ask for \
+                                 (RFC 9110 §14.2)",
+                                info.request.as_deref().unwrap_or_default()
+                            ),
+                        ));
+                    } else if !info.ranges.is_empty() && !exact {
+                        info.notes.push(
+                            "the server sent a different range than requested (coalesced or \
+                             shortened; RFC 9110 §14.2 allows coalescing)"
+                                .into(),
+                        );
+                    }
+                    info.matches =
+                        Some(len_ok && complete_body && (overlaps || info.ranges.is_empty()));
+                    if d > 0 {
+                        piece = Some((f, f + d.min(want) - 1, complete_length));
+                    }
+                }
+                _ => {
+                    info.matches = Some(false);
+                    out.push(Found::new(
+                        "range.content-range-missing",
+                        Side::Response,
+                        "206 with one range but no valid Content-Range (RFC 9110 §15.3.7.1: the \
+                         server must say which bytes it sent); the client cannot place them"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        416 => {
+            info.outcome = "unsatisfiable";
+            match info.content_range {
+                Some(ContentRange {
+                    unsatisfied: true,
+                    complete_length: Some(n),
+                    ..
+                }) => {
+                    let ok: Vec<String> = info
+                        .ranges
+                        .iter()
+                        .filter_map(|x| resolve(x, n))
+                        .map(|(a, b)| format!("{a}-{b}"))
+                        .collect();
+                    if !ok.is_empty() {
+                        out.push(Found::new(
+                            "range.416-satisfiable",
+                            Side::Response,
+                            format!(
+                                "416 although the representation has {n} bytes and the range \
+                                 selects {} (RFC 9110 §15.5.17): the server's length is wrong \
+                                 or it mishandles ranges",
+                                ok.join(", ")
+                            ),
+                        ));
+                        info.matches = Some(false);
+                    } else {
+                        info.matches = Some(true);
+                    }
+                }
+                _ => info.notes.push(
+                    "416 without Content-Range: bytes */length (RFC 9110 §15.5.17 asks for \
+                     one so the client learns the length)"
+                        .into(),
+                ),
+            }
+        }
+        304 => info.outcome = "not-modified",
+        200..=299 => {
+            let d = delivered(&resp.body);
+            info.delivered_bytes = Some(d);
+            if q.range.is_some() && c.method == "GET" {
+                info.outcome = "ignored";
+                let why = if let Some(ir) = q.if_range {
+                    let cur_etag = r.etag.map(trim);
+                    let cur_lm = r.last_modified.map(trim);
+                    let ir = trim(ir);
+                    if Some(ir) != cur_etag && Some(ir) != cur_lm {
+                        format!(
+                            "If-Range {} no longer names the current representation ({}): the \
+                             server sent all of it and the download restarts from byte 0 (RFC \
+                             9110 §13.1.5)",
+                            text(ir),
+                            text(cur_etag.or(cur_lm).unwrap_or(b"no validator"))
+                        )
+                    } else {
+                        "the server ignored Range although If-Range matched: it does not \
+                         support ranges here; the download restarts from byte 0"
+                            .into()
+                    }
+                } else if r
+                    .accept_ranges
+                    .is_some_and(|a| trim(a).eq_ignore_ascii_case(b"none"))
+                {
+                    "the server does not support ranges (Accept-Ranges: none): the download \
+                     restarts from byte 0"
+                        .into()
+                } else {
+                    "the server answered the Range with the whole representation (no range \
+                     support for this resource, RFC 9110 §14.2 lets it): the download restarts \
+                     from byte 0"
+                        .to_string()
+                };
+                info.notes.push(why.clone().into());
+                out.push(Found::new("range.ignored", Side::Response, why));
+            } else {
+                info.outcome = "full";
+            }
+            if cut_download {
+                let cl = resp
+                    .headers
+                    .get("content-length")
+                    .and_then(super::util::number);
+                piece = Some((0, d - 1, cl));
+                info.notes.push(
+                    format!("the transfer was cut after {d} bytes: a resume asks for bytes={d}-")
+                        .into(),
+                );
+            }
+        }
+        _ => {}
+    }
+    // Assemble the object from its pieces.
+    if let (Some((f, l, complete)), Some(k)) = (piece, key) {
+        let etag = r.etag.map(text);
+        let lm = r.last_modified.map(text);
+        let (o, evicted) = st.objects.get_or_insert_with(k, || Object {
+            complete_length: complete,
+            etag: etag.clone(),
+            last_modified: lm.clone(),
+            pieces: Vec::new(),
+        });
+        if evicted {
+            out.push(Found::limit(
+                "range.state-limit",
+                "resumed-download objects",
+            ));
+        }
+        let changed_len =
+            o.complete_length.is_some() && complete.is_some() && o.complete_length != complete;
+        let changed_tag = matches!((&o.etag, &etag), (Some(a), Some(b)) if a != b);
+        if !o.pieces.is_empty() && (changed_len || changed_tag) {
+            out.push(Found::new(
+                "range.object-changed",
+                Side::Response,
+                format!(
+                    "this piece comes from a different representation than the earlier ones \
+                     ({}): pieces of two versions make a corrupt file; resume with If-Range \
+                     (RFC 9110 §13.1.5)",
+                    if changed_tag {
+                        format!(
+                            "ETag {} then {}",
+                            o.etag.as_deref().unwrap_or_default(),
+                            etag.as_deref().unwrap_or_default()
+                        )
+                    } else {
+                        format!(
+                            "length {} then {}",
+                            o.complete_length.unwrap_or(0),
+                            complete.unwrap_or(0)
+                        )
+                    }
+                ),
+            ));
+            o.pieces.clear();
+        }
+        o.complete_length = complete.or(o.complete_length);
+        o.etag = etag.or(o.etag.take());
+        o.last_modified = lm.or(o.last_modified.take());
+        if o.pieces.len() >= MAX_PIECES {
+            o.pieces.remove(0);
+        }
+        o.pieces.push(Piece {
+            transaction: c.t.id,
+            first: f,
+            last: l,
+        });
+        if o.pieces.len() >= 2 {
+            let cov = covered(&o.pieces);
+            info.object = Some(RangeObject {
+                pieces: o.pieces.clone(),
+                complete_length: o.complete_length,
+                covered: cov,
+                complete: o.complete_length.is_some_and(|n| cov >= n),
+                etag: o.etag.clone(),
+            });
+        }
+    }
+    Some(info)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::type_complexity)]
+    use super::*;
+
+    fn br(first: Option<u64>, last: Option<u64>, suffix: Option<u64>) -> ByteRange {
+        ByteRange {
+            first,
+            last,
+            suffix,
+        }
+    }
+
+    #[test]
+    fn rfc9110_14_2_range_header() {
+        let ok: &[(&str, Vec<ByteRange>)] = &[
+            ("bytes=0-99", vec![br(Some(0), Some(99), None)]),
+            ("bytes=1000-", vec![br(Some(1000), None, None)]),
+            ("bytes=-500", vec![br(None, None, Some(500))]),
+            (
+                "Bytes=0-9, 20-29",
+                vec![br(Some(0), Some(9), None), br(Some(20), Some(29), None)],
+            ),
+        ];
+        for (v, want) in ok {
+            assert_eq!(parse_range(v.as_bytes()).unwrap(), *want, "{v}");
+        }
+        for v in [
+            "items=0-9",
+            "bytes=9-0",
+            "bytes=a-b",
+            "bytes=-",
+            "bytes",
+            "bytes=",
+        ] {
+            assert!(parse_range(v.as_bytes()).is_err(), "{v}");
+        }
+    }
+
+    #[test]
+    fn rfc9110_14_1_2_ranges_resolved_against_the_length() {
+        let n = 3000;
+        let cases = [
+            (br(Some(0), Some(99), None), Some((0, 99))),
+            (br(Some(2990), Some(5000), None), Some((2990, 2999))),
+            (br(Some(1000), None, None), Some((1000, 2999))),
+            (br(None, None, Some(500)), Some((2500, 2999))),
+            (br(None, None, Some(5000)), Some((0, 2999))),
+            (br(Some(999_999), None, None), None),
+            (br(None, None, Some(0)), None),
+        ];
+        for (r, want) in cases {
+            assert_eq!(resolve(&r, n), want, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn rfc9110_14_4_content_range() {
+        let cases: &[(&str, Option<(Option<u64>, Option<u64>, Option<u64>, bool)>)] = &[
+            (
+                "bytes 0-99/3000",
+                Some((Some(0), Some(99), Some(3000), false)),
+            ),
+            (
+                "bytes 1000-3999/*",
+                Some((Some(1000), Some(3999), None, false)),
+            ),
+            ("bytes */3000", Some((None, None, Some(3000), true))),
+            ("bytes 5-4/10", None),
+            ("bytes 0-10/10", None),
+            ("items 0-1/2", None),
+            ("bytes 0-1", None),
+        ];
+        for (v, want) in cases {
+            let got = parse_content_range(v.as_bytes())
+                .map(|c| (c.first, c.last, c.complete_length, c.unsatisfied));
+            assert_eq!(got, *want, "{v}");
+        }
+    }
+
+    #[test]
+    fn rfc9110_14_6_multipart_parts_found_split_anywhere() {
+        let body = b"\r\n--XB\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-9/3000\r\n\r\n0123456789\r\n--XB\r\nContent-Range: bytes 20-29/3000\r\n\r\nabc\r\n\nxyzw\r\n--XB--\r\n";
+        for cut in 0..body.len() {
+            let mut s =
+                MultipartScanner::for_content_type(b"multipart/byteranges; boundary=XB").unwrap();
+            s.feed(&body[..cut]);
+            s.feed(&body[cut..]);
+            let p = s.finish();
+            assert!(p.closed, "cut {cut}");
+            let got: Vec<(Option<&str>, u64, u64)> = p
+                .parts
+                .iter()
+                .map(|x| (x.content_range.as_deref(), x.offset, x.length))
+                .collect();
+            let first = body.windows(4).position(|w| w == b"0123").unwrap() as u64;
+            let second = body.windows(3).position(|w| w == b"abc").unwrap() as u64;
+            assert_eq!(
+                got,
+                vec![
+                    (Some("bytes 0-9/3000"), first, 10),
+                    (Some("bytes 20-29/3000"), second, 10)
+                ],
+                "cut {cut}"
+            );
+        }
+        assert!(MultipartScanner::for_content_type(b"text/plain").is_none());
+        assert!(MultipartScanner::for_content_type(b"multipart/byteranges").is_none());
+    }
+
+    #[test]
+    fn multipart_scanner_is_bounded_on_garbage() {
+        let mut s =
+            MultipartScanner::for_content_type(b"multipart/byteranges; boundary=\"b\"").unwrap();
+        s.feed(b"--b\r\n");
+        for _ in 0..10_000 {
+            s.feed(b"X-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+        }
+        s.feed(&vec![b'z'; 1 << 20]);
+        assert!(s.line.capacity() <= 2 * LINE_CAP);
+        let p = s.finish();
+        assert!(p.parts.is_empty());
+    }
+}

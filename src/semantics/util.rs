@@ -1,0 +1,799 @@
+//! Shared pieces: a bounded insertion-ordered map, one-pass header classification, canonical
+//! URLs and origins, list and token helpers, value masking.
+
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHasher};
+
+use crate::model::Endpoint;
+use crate::model::http::Headers;
+
+// ---- bounded map -------------------------------------------------------------------------
+
+/// A map of at most `cap` entries; inserting into a full map drops the oldest entry and counts
+/// it. Entries are ordered by their last insertion.
+pub struct Bounded<K, V> {
+    map: FxHashMap<K, (u64, V)>,
+    order: VecDeque<(K, u64)>,
+    cap: usize,
+    next_gen: u64,
+    pub evicted: u64,
+}
+
+impl<K: Copy + Eq + Hash, V> Bounded<K, V> {
+    pub fn new(cap: usize) -> Self {
+        Bounded {
+            map: FxHashMap::default(),
+            order: VecDeque::new(),
+            cap: cap.max(1),
+            next_gen: 0,
+            evicted: 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k).map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.map.get_mut(k).map(|(_, v)| v)
+    }
+
+    pub fn remove(&mut self, k: &K) -> Option<V> {
+        self.map.remove(k).map(|(_, v)| v)
+    }
+
+    /// Drops the oldest entries until `k` fits; returns true when one was dropped.
+    fn make_room(&mut self, k: &K) -> bool {
+        let mut evicted = false;
+        if !self.map.contains_key(k) {
+            while self.map.len() >= self.cap {
+                let Some((old, og)) = self.order.pop_front() else {
+                    break;
+                };
+                if self.map.get(&old).is_some_and(|(eg, _)| *eg == og) {
+                    self.map.remove(&old);
+                    self.evicted += 1;
+                    evicted = true;
+                }
+            }
+        }
+        evicted
+    }
+
+    fn touch(&mut self, k: K) -> u64 {
+        let g = self.next_gen;
+        self.next_gen += 1;
+        self.order.push_back((k, g));
+        if self.order.len() > self.cap.saturating_mul(2) + 16 {
+            let map = &self.map;
+            self.order
+                .retain(|(k, g)| map.get(k).is_some_and(|(eg, _)| eg == g));
+        }
+        g
+    }
+
+    /// Inserts (or replaces, making it the newest); returns true when an entry was evicted.
+    pub fn insert(&mut self, k: K, v: V) -> bool {
+        let evicted = self.make_room(&k);
+        let g = self.touch(k);
+        self.map.insert(k, (g, v));
+        evicted
+    }
+
+    /// The entry for `k`, inserted with `make` when absent; the flag says an entry was evicted.
+    pub fn get_or_insert_with(&mut self, k: K, make: impl FnOnce() -> V) -> (&mut V, bool) {
+        let new = !self.map.contains_key(&k);
+        let (evicted, g) = if new {
+            (self.make_room(&k), self.touch(k))
+        } else {
+            (false, 0)
+        };
+        let v = &mut self.map.entry(k).or_insert_with(|| (g, make())).1;
+        (v, evicted)
+    }
+}
+
+/// A 64-bit key for a byte string.
+pub fn key_of(parts: &[&[u8]]) -> u64 {
+    let mut h = FxHasher::default();
+    for p in parts {
+        h.write(p);
+        h.write_u8(0xff);
+    }
+    h.finish()
+}
+
+// ---- header classification ---------------------------------------------------------------
+
+/// The first value of a field that may repeat, and how many lines it had.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Multi<'a> {
+    pub first: Option<&'a [u8]>,
+    pub count: u32,
+}
+
+impl<'a> Multi<'a> {
+    fn add(&mut self, v: &'a [u8]) {
+        if self.first.is_none() {
+            self.first = Some(v);
+        }
+        self.count += 1;
+    }
+    pub fn present(&self) -> bool {
+        self.count > 0
+    }
+}
+
+/// The request fields the semantics step reads, found in one pass.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReqFacts<'a> {
+    pub host: Option<&'a [u8]>,
+    pub cookie: Multi<'a>,
+    pub cache_control: Multi<'a>,
+    pub pragma: Option<&'a [u8]>,
+    pub if_none_match: Multi<'a>,
+    pub if_modified_since: Option<&'a [u8]>,
+    pub if_range: Option<&'a [u8]>,
+    pub range: Option<&'a [u8]>,
+    pub origin: Option<&'a [u8]>,
+    pub acr_method: Option<&'a [u8]>,
+    pub acr_headers: Multi<'a>,
+    pub authorization: Option<&'a [u8]>,
+    pub proxy_authorization: Option<&'a [u8]>,
+    pub sec_fetch_site: Option<&'a [u8]>,
+    pub sec_fetch_mode: Option<&'a [u8]>,
+    pub sec_fetch_storage_access: Option<&'a [u8]>,
+    pub upgrade: Option<&'a [u8]>,
+    /// `X-Forwarded-Proto`, `Forwarded`: a TLS-terminating proxy in front says the client's
+    /// scheme.
+    pub x_forwarded_proto: Option<&'a [u8]>,
+    pub forwarded: Option<&'a [u8]>,
+}
+
+/// The response fields the semantics step reads, found in one pass.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RespFacts<'a> {
+    pub cache_control: Multi<'a>,
+    pub pragma: Option<&'a [u8]>,
+    pub date: Option<&'a [u8]>,
+    pub expires: Multi<'a>,
+    pub age: Option<&'a [u8]>,
+    pub etag: Option<&'a [u8]>,
+    pub last_modified: Option<&'a [u8]>,
+    pub vary: Multi<'a>,
+    pub set_cookie: Multi<'a>,
+    pub content_range: Option<&'a [u8]>,
+    pub accept_ranges: Option<&'a [u8]>,
+    pub content_type: Option<&'a [u8]>,
+    pub location: Option<&'a [u8]>,
+    pub www_authenticate: Multi<'a>,
+    pub proxy_authenticate: Multi<'a>,
+    pub acao: Multi<'a>,
+    pub acac: Option<&'a [u8]>,
+    pub acam: Multi<'a>,
+    pub acah: Multi<'a>,
+    pub aceh: Multi<'a>,
+    pub acma: Option<&'a [u8]>,
+}
+
+/// Lowercases a field name into `buf` (names longer than it are none of ours).
+fn lower<'b>(name: &[u8], buf: &'b mut [u8; 40]) -> Option<&'b [u8]> {
+    let out = buf.get_mut(..name.len())?;
+    for (o, c) in out.iter_mut().zip(name) {
+        *o = c.to_ascii_lowercase();
+    }
+    Some(out)
+}
+
+impl<'a> ReqFacts<'a> {
+    pub fn of(h: &'a Headers) -> Self {
+        let mut f = ReqFacts::default();
+        let mut buf = [0u8; 40];
+        for x in h.iter() {
+            let Some(n) = lower(x.name, &mut buf) else {
+                continue;
+            };
+            let v = x.value;
+            match n {
+                b"host" => {
+                    f.host.get_or_insert(v);
+                }
+                b"cookie" => f.cookie.add(v),
+                b"cache-control" => f.cache_control.add(v),
+                b"pragma" => f.pragma = f.pragma.or(Some(v)),
+                b"if-none-match" => f.if_none_match.add(v),
+                b"if-modified-since" => f.if_modified_since = f.if_modified_since.or(Some(v)),
+                b"if-range" => f.if_range = f.if_range.or(Some(v)),
+                b"range" => f.range = f.range.or(Some(v)),
+                b"origin" => f.origin = f.origin.or(Some(v)),
+                b"access-control-request-method" => f.acr_method = f.acr_method.or(Some(v)),
+                b"access-control-request-headers" => f.acr_headers.add(v),
+                b"authorization" => f.authorization = f.authorization.or(Some(v)),
+                b"proxy-authorization" => f.proxy_authorization = f.proxy_authorization.or(Some(v)),
+                b"sec-fetch-site" => f.sec_fetch_site = f.sec_fetch_site.or(Some(v)),
+                b"sec-fetch-mode" => f.sec_fetch_mode = f.sec_fetch_mode.or(Some(v)),
+                b"sec-fetch-storage-access" => {
+                    f.sec_fetch_storage_access = f.sec_fetch_storage_access.or(Some(v))
+                }
+                b"upgrade" => f.upgrade = f.upgrade.or(Some(v)),
+                b"x-forwarded-proto" => f.x_forwarded_proto = f.x_forwarded_proto.or(Some(v)),
+                b"forwarded" => f.forwarded = f.forwarded.or(Some(v)),
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// The proxy in front of this hop received the request over HTTPS (`X-Forwarded-Proto:
+    /// https`, `Forwarded: proto=https`, RFC 7239 §5.4).
+    pub fn forwarded_https(&self) -> bool {
+        let xfp = self.x_forwarded_proto.is_some_and(|v| {
+            list(v)
+                .next()
+                .is_some_and(|p| p.eq_ignore_ascii_case(b"https"))
+        });
+        let fwd = self.forwarded.is_some_and(|v| {
+            list(v).next().is_some_and(|e| {
+                e.split(|&c| c == b';').any(|pair| {
+                    let pair = trim(pair);
+                    pair.len() == 11
+                        && pair[..6].eq_ignore_ascii_case(b"proto=")
+                        && pair[6..].eq_ignore_ascii_case(b"https")
+                })
+            })
+        });
+        xfp || fwd
+    }
+}
+
+impl<'a> RespFacts<'a> {
+    pub fn of(h: &'a Headers) -> Self {
+        let mut f = RespFacts::default();
+        let mut buf = [0u8; 40];
+        for x in h.iter() {
+            let Some(n) = lower(x.name, &mut buf) else {
+                continue;
+            };
+            let v = x.value;
+            match n {
+                b"cache-control" => f.cache_control.add(v),
+                b"pragma" => f.pragma = f.pragma.or(Some(v)),
+                b"date" => f.date = f.date.or(Some(v)),
+                b"expires" => f.expires.add(v),
+                b"age" => f.age = f.age.or(Some(v)),
+                b"etag" => f.etag = f.etag.or(Some(v)),
+                b"last-modified" => f.last_modified = f.last_modified.or(Some(v)),
+                b"vary" => f.vary.add(v),
+                b"set-cookie" => f.set_cookie.add(v),
+                b"content-range" => f.content_range = f.content_range.or(Some(v)),
+                b"accept-ranges" => f.accept_ranges = f.accept_ranges.or(Some(v)),
+                b"content-type" => f.content_type = f.content_type.or(Some(v)),
+                b"location" => f.location = f.location.or(Some(v)),
+                b"www-authenticate" => f.www_authenticate.add(v),
+                b"proxy-authenticate" => f.proxy_authenticate.add(v),
+                b"access-control-allow-origin" => f.acao.add(v),
+                b"access-control-allow-credentials" => f.acac = f.acac.or(Some(v)),
+                b"access-control-allow-methods" => f.acam.add(v),
+                b"access-control-allow-headers" => f.acah.add(v),
+                b"access-control-expose-headers" => f.aceh.add(v),
+                b"access-control-max-age" => f.acma = f.acma.or(Some(v)),
+                _ => {}
+            }
+        }
+        f
+    }
+
+    /// Any field the cache part reads.
+    pub fn has_cache_fields(&self) -> bool {
+        self.cache_control.present()
+            || self.pragma.is_some()
+            || self.expires.present()
+            || self.age.is_some()
+            || self.etag.is_some()
+            || self.last_modified.is_some()
+            || self.vary.present()
+    }
+}
+
+// ---- lists and tokens --------------------------------------------------------------------
+
+/// RFC 9110 §5.6.2 tchar.
+pub fn is_tchar(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+}
+
+pub fn trim(v: &[u8]) -> &[u8] {
+    v.trim_ascii()
+}
+
+/// The elements of a comma-separated list (RFC 9110 §5.6.1), quoted strings kept whole, empty
+/// elements skipped.
+pub fn list(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = v;
+    std::iter::from_fn(move || {
+        loop {
+            if rest.is_empty() {
+                return None;
+            }
+            let mut quoted = false;
+            let mut esc = false;
+            let mut end = rest.len();
+            for (i, &c) in rest.iter().enumerate() {
+                if esc {
+                    esc = false;
+                    continue;
+                }
+                match c {
+                    b'\\' if quoted => esc = true,
+                    b'"' => quoted = !quoted,
+                    b',' if !quoted => {
+                        end = i;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let item = trim(&rest[..end]);
+            rest = rest.get(end + 1..).unwrap_or_default();
+            if !item.is_empty() {
+                return Some(item);
+            }
+        }
+    })
+}
+
+/// A quoted-string's content (escapes undone), or the bytes as they are.
+pub fn unquote(v: &[u8]) -> String {
+    let v = trim(v);
+    if v.len() >= 2 && v[0] == b'"' && v[v.len() - 1] == b'"' {
+        let inner = &v[1..v.len() - 1];
+        let mut out = Vec::with_capacity(inner.len());
+        let mut esc = false;
+        for &c in inner {
+            if esc {
+                out.push(c);
+                esc = false;
+            } else if c == b'\\' {
+                esc = true;
+            } else {
+                out.push(c);
+            }
+        }
+        return String::from_utf8_lossy(&out).into_owned();
+    }
+    text(v)
+}
+
+/// Wire bytes as text (U+FFFD for bytes that are not UTF-8).
+pub fn text(v: &[u8]) -> String {
+    match std::str::from_utf8(v) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(v).into_owned(),
+    }
+}
+
+/// A non-negative decimal number (delta-seconds, lengths); saturates at u64::MAX.
+pub fn number(v: &[u8]) -> Option<u64> {
+    let v = trim(v);
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(v.iter().fold(0u64, |a, &c| {
+        a.saturating_mul(10).saturating_add(u64::from(c - b'0'))
+    }))
+}
+
+// ---- masking -----------------------------------------------------------------------------
+
+/// How many characters of a cookie value stay visible: at most 4, at most half of it.
+pub fn mask_keep(len: usize) -> usize {
+    (len / 2).min(4)
+}
+
+/// The length of a value before masking (`abcd…(12 more bytes masked)` → 16), or its length.
+pub fn unmasked_len(v: &[u8]) -> usize {
+    let t = String::from_utf8_lossy(v);
+    if let Some((keep, rest)) = t.split_once('…')
+        && let Some(n) = rest
+            .strip_prefix('(')
+            .and_then(|r| r.strip_suffix(" more bytes masked)"))
+            .and_then(|n| n.parse::<usize>().ok())
+    {
+        return keep.len().saturating_add(n);
+    }
+    v.len()
+}
+
+// ---- URLs and origins --------------------------------------------------------------------
+
+/// Where the parts of a canonical URL (`scheme://host[:port]/path?query`) are in its string.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UrlParts {
+    /// End of `scheme://authority`: the origin.
+    pub origin_end: usize,
+    pub host: (usize, usize),
+    /// The path without the query.
+    pub path: (usize, usize),
+    pub https: bool,
+}
+
+impl UrlParts {
+    pub fn origin<'s>(&self, s: &'s str) -> &'s str {
+        s.get(..self.origin_end).unwrap_or_default()
+    }
+    pub fn host<'s>(&self, s: &'s str) -> &'s str {
+        s.get(self.host.0..self.host.1).unwrap_or_default()
+    }
+    pub fn path<'s>(&self, s: &'s str) -> &'s str {
+        s.get(self.path.0..self.path.1).unwrap_or("/")
+    }
+}
+
+/// Appends `scheme://host[:port]` (lowercase, userinfo dropped, default port elided) to `out`;
+/// returns the host's range.
+fn push_origin(scheme: &str, authority: &str, out: &mut String) -> (usize, usize) {
+    let s0 = out.len();
+    out.push_str(scheme);
+    if let Some(s) = out.get_mut(s0..) {
+        s.make_ascii_lowercase();
+    }
+    let default = match out.get(s0..).unwrap_or_default() {
+        "http" | "ws" => "80",
+        "https" | "wss" => "443",
+        _ => "",
+    };
+    out.push_str("://");
+    let auth = authority.rsplit('@').next().unwrap_or_default();
+    let (host, port) = split_host_port(auth);
+    let v6 = host.contains(':');
+    if v6 {
+        out.push('[');
+    }
+    let h0 = out.len();
+    out.push_str(host);
+    let h1 = out.len();
+    if let Some(h) = out.get_mut(h0..h1) {
+        h.make_ascii_lowercase();
+    }
+    if v6 {
+        out.push(']');
+    }
+    if let Some(p) = port
+        && !p.is_empty()
+        && p != default
+    {
+        out.push(':');
+        out.push_str(p);
+    }
+    (h0, h1)
+}
+
+/// `host:port`, `[v6]:port`, `host`.
+pub fn split_host_port(auth: &str) -> (&str, Option<&str>) {
+    if let Some(rest) = auth.strip_prefix('[') {
+        let Some((h, tail)) = rest.split_once(']') else {
+            return (auth, None);
+        };
+        return (h, tail.strip_prefix(':'));
+    }
+    match auth.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|c| c.is_ascii_digit()) => (h, Some(p)),
+        _ => (auth, None),
+    }
+}
+
+/// Splits an absolute URL into scheme, authority and the rest (path, query, fragment).
+pub fn split_absolute(u: &str) -> Option<(&str, &str, &str)> {
+    let (scheme, rest) = u.split_once("://")?;
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
+    {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some((scheme, &rest[..end], &rest[end..]))
+}
+
+/// Appends the path and query of `rest` (fragment dropped; an empty path becomes `/`);
+/// returns the path's range.
+fn push_path_query(rest: &str, out: &mut String) -> (usize, usize) {
+    let rest = rest.split('#').next().unwrap_or_default();
+    let p0 = out.len();
+    if !rest.starts_with('/') {
+        out.push('/');
+    }
+    out.push_str(rest);
+    let q = rest
+        .find('?')
+        .map(|i| i + usize::from(!rest.starts_with('/')));
+    let p1 = q.map_or(out.len(), |i| p0 + i);
+    (p0, p1)
+}
+
+/// The canonical URL of a request (`http://host[:port]/path?query`) written into `out`.
+/// Origin-form targets take the host from `Host` (else the server's address); absolute-form
+/// targets (to proxies) are used as they are. None for authority- and asterisk-form.
+pub fn request_url(
+    target: &str,
+    host: Option<&[u8]>,
+    server: Endpoint,
+    out: &mut String,
+) -> Option<UrlParts> {
+    out.clear();
+    if target.starts_with('/') {
+        let host_s: std::borrow::Cow<'_, str> = match host.map(trim) {
+            Some(h) if !h.is_empty() => match std::str::from_utf8(h) {
+                Ok(s) => s.into(),
+                Err(_) => String::from_utf8_lossy(h),
+            },
+            _ => server.to_string().into(),
+        };
+        let auth: &str = &host_s;
+        let host = push_origin("http", auth, out);
+        let origin_end = out.len();
+        let path = push_path_query(target, out);
+        return Some(UrlParts {
+            origin_end,
+            host,
+            path,
+            https: false,
+        });
+    }
+    let (scheme, auth, rest) = split_absolute(target)?;
+    let host = push_origin(scheme, auth, out);
+    let origin_end = out.len();
+    let path = push_path_query(rest, out);
+    Some(UrlParts {
+        origin_end,
+        host,
+        path,
+        https: scheme.eq_ignore_ascii_case("https"),
+    })
+}
+
+/// An `Origin` value in the same canonical form (`null` and unparsable values as sent).
+pub fn canonical_origin(v: &str) -> String {
+    match split_absolute(v.trim()) {
+        Some((scheme, auth, rest)) if rest.is_empty() || rest == "/" => {
+            let mut out = String::with_capacity(v.len());
+            push_origin(scheme, auth, &mut out);
+            out
+        }
+        _ => v.trim().to_string(),
+    }
+}
+
+/// Resolves a `Location` against the request's canonical URL (RFC 3986 §5.2, fragment
+/// dropped) and writes the canonical result into `out`.
+pub fn resolve(
+    base: &str,
+    base_parts: &UrlParts,
+    location: &str,
+    out: &mut String,
+) -> Option<UrlParts> {
+    out.clear();
+    let loc = location.trim();
+    if let Some((scheme, auth, rest)) = split_absolute(loc) {
+        let host = push_origin(scheme, auth, out);
+        let origin_end = out.len();
+        let path = push_dotless(rest, out);
+        return Some(UrlParts {
+            origin_end,
+            host,
+            path,
+            https: scheme.eq_ignore_ascii_case("https"),
+        });
+    }
+    let origin = base_parts.origin(base);
+    let scheme = origin.split("://").next().unwrap_or("http");
+    if let Some(rest) = loc.strip_prefix("//") {
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let host = push_origin(scheme, &rest[..end], out);
+        let origin_end = out.len();
+        let path = push_dotless(&rest[end..], out);
+        return Some(UrlParts {
+            origin_end,
+            host,
+            path,
+            https: scheme == "https",
+        });
+    }
+    out.push_str(origin);
+    let origin_end = out.len();
+    let host = base_parts.host;
+    let base_path = base_parts.path(base);
+    let merged;
+    let rel: &str = if loc.is_empty() || loc.starts_with('#') {
+        merged = base.get(base_parts.path.0..).unwrap_or("/").to_string();
+        &merged
+    } else if loc.starts_with('?') {
+        merged = format!("{base_path}{loc}");
+        &merged
+    } else if loc.starts_with('/') {
+        loc
+    } else {
+        let dir = base_path.rsplit_once('/').map_or("", |(d, _)| d);
+        merged = format!("{dir}/{loc}");
+        &merged
+    };
+    let path = push_dotless(rel, out);
+    Some(UrlParts {
+        origin_end,
+        host,
+        path,
+        https: scheme == "https",
+    })
+}
+
+/// Appends path and query with dot segments removed (RFC 3986 §5.2.4).
+fn push_dotless(rest: &str, out: &mut String) -> (usize, usize) {
+    let rest = rest.split('#').next().unwrap_or_default();
+    let (path, query) = match rest.find('?') {
+        Some(i) => (&rest[..i], Some(&rest[i..])),
+        None => (rest, None),
+    };
+    let mut segs: Vec<&str> = Vec::new();
+    let trailing = path.ends_with('/') || path.ends_with("/.") || path.ends_with("/..");
+    for s in path.split('/') {
+        match s {
+            "" | "." => {}
+            ".." => {
+                segs.pop();
+            }
+            s => segs.push(s),
+        }
+    }
+    let p0 = out.len();
+    out.push('/');
+    out.push_str(&segs.join("/"));
+    if trailing && !segs.is_empty() {
+        out.push('/');
+    }
+    let p1 = out.len();
+    if let Some(q) = query {
+        out.push_str(q);
+    }
+    (p0, p1)
+}
+
+/// Whether a host is a potentially trustworthy origin without TLS, as browsers and curl treat
+/// it: `localhost`, `*.localhost`, 127.0.0.0/8, `::1` (so Secure cookies work there).
+pub fn trustworthy_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h == "localhost"
+        || h.ends_with(".localhost")
+        || h == "::1"
+        || h.parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.octets()[0] == 127)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn ep() -> Endpoint {
+        Endpoint {
+            ip: "192.0.2.9".parse().unwrap(),
+            port: 8080,
+        }
+    }
+
+    #[test]
+    fn rfc9110_4_2_3_canonical_request_urls() {
+        let cases: &[(&str, Option<&str>, Option<&str>)] = &[
+            (
+                "/a/b?x=1",
+                Some("Example.COM"),
+                Some("http://example.com/a/b?x=1"),
+            ),
+            ("/", Some("example.com:80"), Some("http://example.com/")),
+            (
+                "/x",
+                Some("example.com:8001"),
+                Some("http://example.com:8001/x"),
+            ),
+            ("/x", None, Some("http://192.0.2.9:8080/x")),
+            (
+                "http://Proxy.example:80/p#frag",
+                Some("ignored"),
+                Some("http://proxy.example/p"),
+            ),
+            ("http://h.example?q", None, Some("http://h.example/?q")),
+            ("https://h.example:443/s", None, Some("https://h.example/s")),
+            ("http://u:pw@h.example/x", None, Some("http://h.example/x")),
+            ("example.com:443", None, None),
+            ("*", None, None),
+        ];
+        for (target, host, want) in cases {
+            let mut s = String::new();
+            let got = request_url(target, host.map(str::as_bytes), ep(), &mut s).map(|_| s.clone());
+            assert_eq!(got.as_deref(), *want, "{target} {host:?}");
+        }
+        let mut s = String::new();
+        let p = request_url("/a/b?q", Some(b"[::1]:8080"), ep(), &mut s).unwrap();
+        assert_eq!(s, "http://[::1]:8080/a/b?q");
+        assert_eq!(p.host(&s), "::1");
+        assert_eq!(p.path(&s), "/a/b");
+    }
+
+    #[test]
+    fn rfc3986_5_2_resolving_locations() {
+        let mut base = String::new();
+        let bp = request_url("/r/a/b?q=1", Some(b"localhost:8001"), ep(), &mut base).unwrap();
+        let cases: &[(&str, &str)] = &[
+            ("/r/302", "http://localhost:8001/r/302"),
+            ("c", "http://localhost:8001/r/a/c"),
+            ("../c", "http://localhost:8001/r/c"),
+            ("./", "http://localhost:8001/r/a/"),
+            ("?z", "http://localhost:8001/r/a/b?z"),
+            ("", "http://localhost:8001/r/a/b?q=1"),
+            ("#f", "http://localhost:8001/r/a/b?q=1"),
+            ("//other.example/x", "http://other.example/x"),
+            (
+                "HTTPS://Secure.Example:443/login",
+                "https://secure.example/login",
+            ),
+            (
+                "http://localhost:8001/done#top",
+                "http://localhost:8001/done",
+            ),
+        ];
+        for (loc, want) in cases {
+            let mut s = String::new();
+            resolve(&base, &bp, loc, &mut s).unwrap();
+            assert_eq!(s, *want, "{loc}");
+        }
+    }
+
+    #[test]
+    fn lists_keep_quoted_commas() {
+        let v: Vec<&[u8]> = list(br#"a, "b,c" , ,d=1"#).collect();
+        assert_eq!(v, vec![&b"a"[..], br#""b,c""#, b"d=1"]);
+        assert_eq!(unquote(br#""a\"b""#), "a\"b");
+    }
+
+    #[test]
+    fn bounded_map_drops_the_oldest_and_counts() {
+        let mut m: Bounded<u32, u32> = Bounded::new(2);
+        assert!(!m.insert(1, 10));
+        assert!(!m.insert(2, 20));
+        assert!(!m.insert(1, 11)); // replaced: 1 is now the newest
+        assert!(m.insert(3, 30)); // evicts 2
+        assert_eq!(m.get(&2), None);
+        assert_eq!(m.get(&1), Some(&11));
+        assert_eq!(m.evicted, 1);
+        for i in 0..1000 {
+            m.insert(1, i);
+        }
+        assert!(m.order.len() <= 2 * 2 + 17);
+    }
+
+    #[test]
+    fn trustworthy_hosts_like_browsers() {
+        for h in [
+            "localhost",
+            "app.localhost",
+            "127.0.0.1",
+            "127.9.9.9",
+            "[::1]",
+        ] {
+            assert!(trustworthy_host(h), "{h}");
+        }
+        for h in ["example.com", "10.0.0.1", "localhost.example"] {
+            assert!(!trustworthy_host(h), "{h}");
+        }
+    }
+}

@@ -30,12 +30,15 @@ fn records(sample: &str) -> Vec<Record> {
         EngineConfig::default(),
         Analyzers::new(hopscope::tui::app_config(&AnalysisArgs::default())),
     );
-    let mut out: Vec<Record> = Vec::new();
+    // The worker's own pipeline: proxy legs correlated, then the semantics step.
+    let mut sink = hopscope::tui::worker::Pipeline::new(Vec::new());
     while let Some(p) = src.next_packet().expect("read sample") {
-        engine.handle_packet(&p, &mut out);
+        engine.handle_packet(&p, &mut sink);
     }
-    engine.finish(&mut out);
-    out
+    let mut summary = engine.finish(&mut sink);
+    sink.finish(&mut summary);
+    assert!(summary.semantics.is_some(), "the semantics step ran");
+    std::mem::take(sink.sink())
 }
 
 fn done() -> Event {
@@ -173,36 +176,380 @@ fn snapshot_connections_and_tunnels() {
     insta::assert_snapshot!("connections_connect_tls", screen(&app));
 }
 
+/// A hop made by hand with every field the view draws; `name` and `value` go into every
+/// string a capture controls.
+fn hand_hop(id: u64, front: u64, back: u64, name: &str, value: &str) -> Record {
+    use hopscope::model::hops::*;
+    let ep = |port| hopscope::model::Endpoint {
+        ip: std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)),
+        port,
+    };
+    let change = |judgement, front: Option<&str>, back: Option<&str>| HeaderChange {
+        name: name.into(),
+        front: front.map(String::from),
+        back: back.map(String::from),
+        judgement,
+    };
+    let ch = || Change {
+        front: value.into(),
+        back: format!("{value}2"),
+    };
+    Record::ProxyHop(Box::new(ProxyHopRecord {
+        id,
+        front: Leg {
+            connection: 0,
+            transaction: front,
+        },
+        back: Some(Leg {
+            connection: 1,
+            transaction: back,
+        }),
+        client: ep(1),
+        proxy: ProxyInfo {
+            address: ep(8081),
+            product: Some(value.into()),
+            product_from: Some(value.into()),
+        },
+        upstream: Some(ep(8768)),
+        evidence: vec![value.into()],
+        confidence: "medium",
+        score: 7,
+        request: MessageDiff {
+            headers_removed: vec![change("end-to-end-dropped", Some(value), None)],
+            headers_added: vec![change("proxy-added", None, Some(value))],
+            headers_changed: vec![change("host-rewritten", Some(value), Some(value))],
+            hop_by_hop_forwarded: vec![change("hop-by-hop-forwarded", Some(value), Some(value))],
+            version: Some(ch()),
+            target: Some(ch()),
+            status: None,
+            framing: Some(ch()),
+        },
+        response: MessageDiff {
+            // A response travels upstream leg → client leg: what the client did not get.
+            headers_removed: vec![change("hop-by-hop-stripped", None, Some(value))],
+            status: Some(ch()),
+            ..MessageDiff::default()
+        },
+        next_hop: Some(7),
+        relay: Some(Relay {
+            front_websocket: Some(0),
+            back_websocket: Some(1),
+            to_server: [3, 2],
+            to_client: [4, 4],
+            bytes_to_server: [30, 20],
+            bytes_to_client: [40, 40],
+            frames_to_server: [3, 2],
+            frames_to_client: [4, 4],
+            one_to_one: false,
+            frames_one_to_one: false,
+        }),
+        diagnosis: vec!["proxy.hop-by-hop-forwarded", "proxy.websocket-not-relayed"],
+    }))
+}
+
+/// Text without whitespace: a sentence wrapped anywhere on screen still matches.
+fn squash(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace() && *c != '"')
+        .collect()
+}
+
+/// The selected hop.
+fn selected_hop(app: &App) -> &hopscope::tui::hops::HopRow {
+    app.hops
+        .selected()
+        .and_then(|id| app.store.hops.get(id))
+        .expect("a hop is selected")
+}
+
 #[test]
 fn snapshot_proxy_hops_empty_and_filled() {
-    let mut app = open("websocket-nginx-broken.pcap");
+    let mut app = open("http-keepalive.pcap");
     keys(&mut app, "4");
     let s = screen(&app);
     assert!(s.contains("no proxy hops found"), "{s}");
     insta::assert_snapshot!("hops_empty", s);
 
-    // What the correlation will send: the view already draws it.
-    app.store.push_hop(hopscope::tui::hops::HopView {
-        front_txn: 0,
-        back_txn: Some(1),
-        proxy: "127.0.0.1:8081 (nginx/1.22.1)".into(),
-        diagnosis: vec![
-            "the proxy forwarded the upgrade as HTTP/1.0 and dropped Upgrade/Connection".into(),
-        ],
-        headers_removed: vec![hopscope::tui::hops::HeaderChange {
-            name: "Upgrade".into(),
-            front: Some("websocket".into()),
-            back: None,
-        }],
-        headers_added: vec![],
-        headers_changed: vec![hopscope::tui::hops::HeaderChange {
-            name: "Connection".into(),
-            front: Some("Upgrade".into()),
-            back: Some("close".into()),
-        }],
-    });
-    app.update(Event::Records(Vec::new()));
-    insta::assert_snapshot!("hops_filled", screen(&app));
+    // Every field the view draws, from a hand-made hop after the real one of nginx-broken.
+    let mut app = open("websocket-nginx-broken.pcap");
+    keys(&mut app, "4");
+    assert_eq!(app.hops.rows.len(), 1, "one hop through nginx");
+    let f = hopscope::model::Finding::new(
+        "proxy.hop-by-hop-forwarded",
+        hopscope::model::Severity::Warning,
+        "Keep-Alive reached the upstream (hand-made)",
+    )
+    .conn(0)
+    .txn(0);
+    app.update(Event::Records(vec![
+        Record::Finding(f),
+        hand_hop(9, 0, 1, "x-hand", "made"),
+    ]));
+    key(&mut app, KeyCode::Down);
+    let h = selected_hop(&app);
+    assert_eq!(h.rec.id, 9);
+    assert_eq!(
+        h.findings.len(),
+        1,
+        "the hop keeps the finding that came with it"
+    );
+    let list = screen(&app);
+    assert!(list.contains("10.0.0.1:8081 made"), "{list}");
+    let s = hopscope::tui::views::detail_text(&app).join("\n");
+    for want in [
+        "next hop",
+        "= x-hand: made  ⟵ hop-by-hop-forwarded: WRONG",
+        "- x-hand: made  ⟵ end-to-end-dropped: WRONG",
+        "NOT relayed one to one",
+        "version: made → made2",
+        "status: made2 → made",
+        "- x-hand: made  ⟵ hop-by-hop-stripped",
+        "Keep-Alive reached the upstream (hand-made)",
+        "confidence medium (score 7)",
+    ] {
+        assert!(s.contains(want), "{want}: {s}");
+    }
+    insta::assert_snapshot!("hops_filled", s);
+}
+
+#[test]
+fn snapshot_proxy_hops_nginx_http11_no_upgrade() {
+    // nginx with proxy_http_version 1.1 but no Upgrade/Connection forwarding: the backend
+    // answers 426, which nginx passes on.
+    let mut app = open("websocket-nginx-http11-no-upgrade.pcap");
+    keys(&mut app, "4");
+    assert_eq!(app.hops.rows.len(), 1);
+    let h = selected_hop(&app);
+    assert_eq!(h.rec.front.transaction, 0);
+    assert_eq!(h.rec.back.map(|b| b.transaction), Some(1));
+    assert_eq!(h.rec.proxy.product.as_deref(), Some("nginx"));
+    assert_eq!(h.rec.diagnosis, ["proxy.upgrade-dropped"]);
+    let up = h
+        .rec
+        .request
+        .headers_removed
+        .iter()
+        .find(|c| c.name == "upgrade")
+        .expect("Upgrade removed");
+    assert_eq!(up.judgement, "hop-by-hop-stripped");
+    let s = screen(&app);
+    for want in [
+        "127.0.0.1:8081 nginx",
+        "GET /echo",
+        "proxy.upgrade-dropped",
+        "client leg",
+        "upstream leg",
+    ] {
+        assert!(s.contains(want), "{want}: {s}");
+    }
+    insta::assert_snapshot!("hops_nginx_http11_no_upgrade", s);
+    // The whole detail, scrolled: the diff with judgements, both legs' heads, the evidence.
+    let all = hopscope::tui::views::detail_text(&app).join("\n");
+    for want in [
+        "- upgrade: websocket",
+        "hop-by-hop-stripped",
+        "~ host: 127.0.0.1:8081 → 127.0.0.1:8774",
+        "host-rewritten",
+        "Response: upstream leg → client leg",
+        "hop-by-hop-forwarded",
+        "same Sec-WebSocket-Key (+8)",
+        "confidence high",
+        "426",
+    ] {
+        assert!(all.contains(want), "{want}: {all}");
+    }
+    insta::assert_snapshot!("hops_nginx_http11_no_upgrade_detail", all);
+}
+
+#[test]
+fn snapshot_proxy_hops_connect_tinyproxy() {
+    // A WebSocket inside a CONNECT tunnel, and a forward-proxied GET, through one tinyproxy.
+    let mut app = open("websocket-connect-tinyproxy.pcap");
+    keys(&mut app, "4");
+    assert_eq!(app.hops.rows.len(), 2);
+    let h = selected_hop(&app);
+    assert_eq!(h.rec.proxy.product.as_deref(), Some("tinyproxy"));
+    let relay = h
+        .rec
+        .relay
+        .as_ref()
+        .expect("the tunnelled upgrade has a relay check");
+    assert!(relay.one_to_one && relay.frames_one_to_one, "{relay:?}");
+    assert_eq!(relay.to_server, [5, 5]);
+    assert!(h.rec.diagnosis.is_empty());
+    let all = hopscope::tui::views::detail_text(&app).join("\n");
+    for want in [
+        "WebSocket relay",
+        "5 / 5 messages",
+        "10 / 10 frames",
+        "relayed one to one",
+        "nothing broken",
+        "relayed through a tunnel",
+    ] {
+        assert!(all.contains(want), "{want}: {all}");
+    }
+    insta::assert_snapshot!("hops_connect_tinyproxy_ws", all);
+    key(&mut app, KeyCode::Down);
+    let h = selected_hop(&app);
+    assert_eq!(
+        h.rec.request.target.as_ref().map(|c| c.back.as_str()),
+        Some("/forward/x")
+    );
+    let all = hopscope::tui::views::detail_text(&app).join("\n");
+    for want in [
+        "target: http://127.0.0.1:8782/forward/x → /forward/x",
+        "- proxy-connection: Keep-Alive",
+        "+ via: 1.1 hopscope-connect (tinyproxy/1.11.1)",
+        "proxy-added",
+    ] {
+        assert!(all.contains(want), "{want}: {all}");
+    }
+    insta::assert_snapshot!("hops_connect_tinyproxy", screen(&app));
+}
+
+#[test]
+fn proxy_chain_hops_link_and_enter_jumps_to_the_client_leg() {
+    // curl -> tinyproxy -> nginx -> backend, twice: four hops, each tinyproxy hop's upstream
+    // leg is an nginx hop's client leg.
+    let mut app = open("http-proxy-chain.pcap");
+    keys(&mut app, "4");
+    assert_eq!(app.hops.rows.len(), 4);
+    insta::assert_snapshot!("hops_proxy_chain", screen(&app));
+    let rows: Vec<_> = app
+        .hops
+        .rows
+        .iter()
+        .filter_map(|id| app.store.hops.get(*id))
+        .map(|h| (h.rec.id, h.rec.front.transaction, h.rec.next_hop))
+        .collect();
+    assert_eq!(
+        rows,
+        [(0, 1, None), (1, 0, Some(0)), (2, 4, None), (3, 3, Some(2))]
+    );
+    // The tinyproxy hop names its next hop.
+    key(&mut app, KeyCode::Down);
+    let s = screen(&app);
+    assert!(s.contains("next hop: hop#0"), "{s}");
+    // Enter: the client leg's transaction, whose detail names both hops it is a leg of.
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Transactions);
+    assert_eq!(selected_txn(&app).map(|t| t.id), Some(0));
+    assert!(app.note.as_deref().is_some_and(|n| n.contains("hop#1")));
+    // The middle transaction is the upstream leg of one hop and the client leg of the other.
+    key(&mut app, KeyCode::Down);
+    assert_eq!(selected_txn(&app).map(|t| t.id), Some(1));
+    let d = hopscope::tui::views::detail_text(&app).join("\n");
+    assert!(
+        d.contains("client leg of hop#0 through 127.0.0.1:8085 nginx"),
+        "{d}"
+    );
+    assert!(
+        d.contains("upstream leg of hop#1 through 127.0.0.1:8889 tinyproxy"),
+        "{d}"
+    );
+    // The hops filter: by proxy product and by finding-free hops.
+    keys(&mut app, "4/");
+    for c in "nginx".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.hops.rows.len(), 2);
+}
+
+#[test]
+fn why_the_upgrade_failed_is_one_key_from_the_first_screen() {
+    // nginx forwarded the WebSocket upgrade without Upgrade/Connection; the fix is nginx's.
+    let fix = "proxy_set_header Upgrade $http_upgrade;";
+    let first = open("websocket-nginx-http11-no-upgrade.pcap");
+    assert_eq!(first.view, View::Transactions);
+    let s = screen(&first);
+    assert!(s.contains("426"), "{s}");
+    assert!(s.contains("proxy hop: client leg of hop#0"), "{s}");
+
+    // 5: the findings, worst first: the proxy's dropped upgrade, with the fix on screen.
+    let mut app = open("websocket-nginx-http11-no-upgrade.pcap");
+    keys(&mut app, "5");
+    let f = app
+        .findings
+        .selected()
+        .and_then(|id| app.store.findings.get(id))
+        .expect("a finding is selected");
+    assert_eq!(f.code, "proxy.upgrade-dropped");
+    assert!(f.message.contains(fix), "{}", f.message);
+    let s = screen(&app);
+    assert!(
+        squash(&s).contains(&squash(&f.message)),
+        "the whole message is on screen: {s}"
+    );
+
+    // 4: the hop, with the same diagnosis and fix on screen.
+    let mut app = open("websocket-nginx-http11-no-upgrade.pcap");
+    keys(&mut app, "4");
+    assert_eq!(app.view, View::Hops);
+    let s = screen(&app);
+    assert!(s.contains("proxy.upgrade-dropped"), "{s}");
+    assert!(
+        squash(&s).contains(&squash(fix)),
+        "the fix is on screen: {s}"
+    );
+    // Enter: the client leg's transaction, the 426 the client got.
+    key(&mut app, KeyCode::Enter);
+    let t = selected_txn(&app).expect("a transaction");
+    assert_eq!(t.id, 0);
+    assert_eq!(t.response.as_ref().map(|r| r.status), Some(426));
+}
+
+#[test]
+fn the_worker_sends_hops_and_semantics() {
+    // The thread the UI starts, on its channel: the same records the tests above build.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/websocket-nginx-http11-no-upgrade.pcap");
+    let (tx, rx) = mpsc::sync_channel(64);
+    hopscope::tui::worker::analyse_file(
+        &path,
+        EngineConfig::default(),
+        hopscope::tui::app_config(&AnalysisArgs::default()),
+        tx,
+        Arc::new(AtomicBool::new(false)),
+    );
+    let mut recs = Vec::new();
+    let mut done = None;
+    for ev in rx.try_iter() {
+        match ev {
+            Event::Records(r) => recs.extend(r),
+            Event::Done(d) => done = Some(d),
+            _ => {}
+        }
+    }
+    let done = done.expect("the worker says it is done");
+    assert!(done.summary.semantics.is_some(), "the semantics step ran");
+    let hops: Vec<_> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::ProxyHop(h) => Some(h),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(hops.len(), 1);
+    assert_eq!(hops[0].diagnosis, ["proxy.upgrade-dropped"]);
+    let findings: Vec<&str> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::Finding(f) => Some(&*f.code),
+            _ => None,
+        })
+        .collect();
+    assert!(findings.contains(&"proxy.upgrade-dropped"), "{findings:?}");
+    // The same as the tests' pipeline, record for record.
+    let kinds = |v: &[Record]| -> Vec<String> {
+        v.iter()
+            .map(|r| serde_json::to_string(r).expect("json"))
+            .collect()
+    };
+    assert_eq!(
+        kinds(&recs),
+        kinds(&records("websocket-nginx-http11-no-upgrade.pcap"))
+    );
 }
 
 #[test]
@@ -762,24 +1109,14 @@ mod hostile {
     #[test]
     fn hostile_bytes_never_reach_the_terminal() {
         let mut app = app_with(evil_records(), 160, 60);
-        app.store.push_hop(hopscope::tui::hops::HopView {
-            front_txn: 0,
-            back_txn: Some(0),
-            proxy: EVIL.into(),
-            diagnosis: vec![EVIL.into()],
-            headers_removed: vec![hopscope::tui::hops::HeaderChange {
-                name: EVIL.into(),
-                front: Some(EVIL.into()),
-                back: None,
-            }],
-            headers_added: vec![hopscope::tui::hops::HeaderChange {
-                name: EVIL.into(),
-                front: None,
-                back: Some(EVIL.into()),
-            }],
-            headers_changed: vec![],
-        });
-        app.update(Event::Records(Vec::new()));
+        app.update(Event::Records(vec![
+            Record::Finding(
+                Finding::new("proxy.hop-by-hop-forwarded", Severity::Warning, EVIL)
+                    .conn(0)
+                    .txn(0),
+            ),
+            super::hand_hop(0, 0, 0, EVIL, EVIL),
+        ]));
         assert_clean(&app, "transactions");
         key(&mut app, KeyCode::Enter);
         key(&mut app, KeyCode::End);

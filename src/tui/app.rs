@@ -570,6 +570,23 @@ impl App {
                     return self.jump_to_finding(id);
                 }
             }
+            View::Hops => {
+                let front = self
+                    .hops
+                    .selected()
+                    .and_then(|id| self.store.hops.get(id))
+                    .map(|h| (h.rec.id, h.rec.front.transaction));
+                if let Some((hop, t)) = front
+                    && self.jump_to_txn(t)
+                {
+                    self.note = Some(format!(
+                        "transaction {t}, the client leg of hop#{hop}: Enter for its detail, \
+                         4 back to the hops"
+                    ));
+                } else if front.is_some() {
+                    self.note = Some("that transaction is no longer kept".into());
+                }
+            }
             _ => {
                 if self.list().and_then(|l| l.selected()).is_some() {
                     self.focus = Focus::Detail;
@@ -586,20 +603,29 @@ impl App {
         self.focus = Focus::List;
     }
 
+    /// Shows transaction `t` selected in the transactions list (its filter cleared if it
+    /// hid it); false when the transaction is no longer kept.
+    fn jump_to_txn(&mut self, t: u64) -> bool {
+        let Some(row) = self.store.txn_row(t) else {
+            return false;
+        };
+        self.view = View::Transactions;
+        self.focus = Focus::List;
+        if !self.txns.select_id(row) {
+            let _ = self.txns.set_filter("", &self.store, &mut self.scratch);
+            self.txns.select_id(row);
+        }
+        true
+    }
+
     /// Finding → its transaction, WebSocket message or connection.
     fn jump_to_finding(&mut self, id: u64) -> Action {
         let Some(f) = self.store.findings.get(id).cloned() else {
             return Action::None;
         };
         if let Some(t) = f.transaction
-            && let Some(row) = self.store.txn_row(t)
+            && self.jump_to_txn(t)
         {
-            self.view = View::Transactions;
-            self.focus = Focus::List;
-            if !self.txns.select_id(row) {
-                let _ = self.txns.set_filter("", &self.store, &mut self.scratch);
-                self.txns.select_id(row);
-            }
             self.note = Some(format!(
                 "transaction {t}: Enter for its detail, 5 or f back to findings"
             ));
@@ -875,11 +901,7 @@ impl App {
                 .map(|r| r.connection),
             ListKind::Conns => s.conns.get(id).map(|c| c.id),
             ListKind::Findings => s.findings.get(id).and_then(|f| f.connection),
-            ListKind::Hops => s
-                .hops
-                .get(id)
-                .and_then(|h| s.txn(h.front_txn))
-                .map(|t| t.connection),
+            ListKind::Hops => s.hops.get(id).map(|h| h.rec.front.connection),
         }
     }
 

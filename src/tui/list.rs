@@ -131,7 +131,7 @@ impl ListState {
             ListKind::Hops => store
                 .hops
                 .get(id)
-                .is_some_and(|h| f.matches(&rows::HopSubject { h }, sc)),
+                .is_some_and(|h| f.matches(&rows::HopSubject { h, store }, sc)),
         }
     }
 

@@ -31,7 +31,7 @@ pub fn sort_columns(k: ListKind) -> &'static [&'static str] {
         ListKind::Msgs(_) => &["time", "length", "opcode", "direction"],
         ListKind::Conns => &["time", "bytes", "duration", "gaps", "close"],
         ListKind::Findings => &["severity", "code", "packet", "connection"],
-        ListKind::Hops => &["time"],
+        ListKind::Hops => &["time", "severity", "proxy"],
     }
 }
 
@@ -142,7 +142,11 @@ pub fn compare(store: &Store, k: ListKind, col: usize, a: u64, b: u64) -> Orderi
             _ => Ordering::Equal,
         },
         ListKind::Hops => match (store.hops.get(a), store.hops.get(b)) {
-            (Some(x), Some(y)) => x.front_txn.cmp(&y.front_txn),
+            (Some(x), Some(y)) => match col {
+                1 => y.severity().cmp(&x.severity()),
+                2 => x.proxy_label().cmp(&y.proxy_label()),
+                _ => x.rec.id.cmp(&y.rec.id),
+            },
             _ => Ordering::Equal,
         },
     };
@@ -428,18 +432,89 @@ impl Subject for FindingSubject<'_> {
     }
 }
 
-/// A proxy hop, for the filter.
+/// A proxy hop, for the filter: the proxy, both legs' requests and the diagnosis.
 pub struct HopSubject<'a> {
-    pub h: &'a super::hops::HopView,
+    pub h: &'a super::hops::HopRow,
+    pub store: &'a Store,
+}
+
+impl HopSubject<'_> {
+    fn front(&self) -> Option<&TransactionRecord> {
+        self.store.txn(self.h.rec.front.transaction)
+    }
 }
 
 impl Subject for HopSubject<'_> {
     fn text(&self, out: &mut String) {
-        out.push_str(&self.h.proxy);
-        for d in &self.h.diagnosis {
+        let r = &self.h.rec;
+        out.push_str(&self.h.proxy_label());
+        if let Some(u) = r.upstream {
+            out.push_str(&format!(" {u}"));
+        }
+        for leg in [Some(r.front.transaction), r.back.map(|b| b.transaction)]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(q) = self.store.txn(leg).and_then(|t| t.request.as_ref()) {
+                out.push_str(&format!(" {} {}", q.method, q.target));
+            }
+        }
+        for d in &r.diagnosis {
             out.push(' ');
             out.push_str(d);
         }
+        for c in r
+            .request
+            .headers_removed
+            .iter()
+            .chain(&r.request.headers_added)
+            .chain(&r.request.headers_changed)
+            .chain(&r.request.hop_by_hop_forwarded)
+        {
+            out.push(' ');
+            out.push_str(&c.name);
+        }
         *out = out.to_lowercase();
+    }
+    fn status(&self) -> Option<Option<u16>> {
+        Some(
+            self.front()
+                .and_then(|t| t.response.as_ref())
+                .map(|r| r.status),
+        )
+    }
+    fn method(&self) -> Option<&str> {
+        self.front()
+            .and_then(|t| t.request.as_ref())
+            .map(|r| r.method.as_str())
+    }
+    fn hosts(&self, out: &mut Vec<String>) {
+        out.push(self.h.rec.proxy.address.to_string());
+        if let Some(u) = self.h.rec.upstream {
+            out.push(u.to_string());
+        }
+        if let Some(t) = self.front() {
+            out.push(txn_host(t));
+        }
+    }
+    fn target(&self) -> Option<&str> {
+        self.front()
+            .and_then(|t| t.request.as_ref())
+            .map(|r| r.target.as_str())
+    }
+    fn conn(&self) -> Option<u64> {
+        Some(self.h.rec.front.connection)
+    }
+    fn is_upgrade(&self) -> bool {
+        self.h.rec.relay.is_some()
+            || self
+                .front()
+                .and_then(|t| t.request.as_ref())
+                .is_some_and(|r| r.headers.get("upgrade").is_some())
+    }
+    fn findings(&self, out: &mut Vec<(Severity, String)>) {
+        for d in &self.h.rec.diagnosis {
+            out.push((crate::hops::severity(d), d.to_string()));
+        }
     }
 }

@@ -14,7 +14,8 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
-use super::hops::HopView;
+use super::hops::HopRow;
+use crate::model::hops::ProxyHopRecord;
 use crate::model::tunnel::TunnelRecord;
 use crate::model::websocket::{WebSocketRecord, WsMessageRecord};
 use crate::model::{ConnectionRecord, Finding, Record, Severity, TransactionRecord};
@@ -147,7 +148,10 @@ pub struct Store {
     pub findings: Ring<Finding>,
     findings_by_txn: FxHashMap<u64, Vec<u64>>,
     findings_by_conn: FxHashMap<u64, Vec<u64>>,
-    pub hops: Ring<HopView>,
+    pub hops: Ring<HopRow>,
+    /// Hop rows by transaction: the hop it is the client leg of, and the one it is the
+    /// upstream leg of.
+    hop_by_txn: FxHashMap<u64, [Option<u64>; 2]>,
     conn_kinds: FxHashMap<u64, u8>,
     ws_by_conn: FxHashMap<u64, u64>,
     /// Transaction rows per connection, in order (keep-alive, pipelining).
@@ -199,6 +203,7 @@ impl Store {
             findings_by_txn: FxHashMap::default(),
             findings_by_conn: FxHashMap::default(),
             hops: Ring::new(cap),
+            hop_by_txn: FxHashMap::default(),
             conn_kinds: FxHashMap::default(),
             ws_by_conn: FxHashMap::default(),
             txns_by_conn: FxHashMap::default(),
@@ -230,15 +235,62 @@ impl Store {
             Record::Connection(c) => self.push_conn(c),
             Record::Tunnel(t) => self.push_tunnel(t),
             Record::Finding(f) => self.push_finding(f),
-            // New record kinds (the proxy-hop correlation) get an arm here.
-            #[allow(unreachable_patterns)]
-            _ => {}
+            Record::ProxyHop(h) => self.push_hop(h),
+            // Not shown yet: cleartext HTTP/2 connections (their frames and streams are in
+            // `hopscope report`; the UI lists them under Connections like any TCP flow).
+            Record::Http2(_) => {}
         }
         self.enforce_preview_budget();
     }
 
-    pub fn push_hop(&mut self, h: HopView) {
-        self.hops.push(h);
+    /// A proxy hop; the `proxy.*` findings of its diagnosis came just before it (the
+    /// correlator sends them first) and are copied into the row.
+    fn push_hop(&mut self, h: Box<ProxyHopRecord>) {
+        let mut findings: Vec<Finding> = Vec::new();
+        for code in &h.diagnosis {
+            if let Some(f) = self
+                .findings_of_txn(h.front.transaction)
+                .filter(|f| f.code == *code)
+                .last()
+            {
+                findings.push(f.clone());
+            }
+        }
+        let legs = [Some(h.front.transaction), h.back.map(|b| b.transaction)];
+        let (row, ev) = self.hops.push(HopRow { rec: h, findings });
+        if let Some(ev) = ev {
+            let gone = self.hops.first_id() - 1;
+            let legs = [
+                Some(ev.rec.front.transaction),
+                ev.rec.back.map(|b| b.transaction),
+            ];
+            for (i, t) in legs.into_iter().enumerate() {
+                if let Some(t) = t
+                    && let Some(v) = self.hop_by_txn.get_mut(&t)
+                {
+                    if v[i] == Some(gone) {
+                        v[i] = None;
+                    }
+                    if *v == [None, None] {
+                        self.hop_by_txn.remove(&t);
+                    }
+                }
+            }
+        }
+        for (i, t) in legs.into_iter().enumerate() {
+            if let Some(t) = t {
+                self.hop_by_txn.entry(t).or_default()[i] = Some(row);
+            }
+        }
+    }
+
+    /// The hops a transaction is a leg of: the one it is the client leg of, then the one it
+    /// is the upstream leg of (a transaction in the middle of a chain of proxies is both).
+    pub fn hops_of_txn(&self, txn: u64) -> impl Iterator<Item = (bool, &HopRow)> {
+        let v = self.hop_by_txn.get(&txn).copied().unwrap_or_default();
+        [(true, v[0]), (false, v[1])]
+            .into_iter()
+            .filter_map(|(front, r)| Some((front, self.hops.get(r?)?)))
     }
 
     fn mark(&mut self, conn: u64, k: u8) {

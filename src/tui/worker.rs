@@ -17,7 +17,9 @@ use crate::analyzers::{App, AppConfig};
 use crate::capture::file::FileSource;
 use crate::capture::live::LiveSession;
 use crate::engine::{Engine, EngineConfig};
-use crate::model::{Dropped, Finding, Record, RecordSink, Severity};
+use crate::hops::Correlator;
+use crate::model::{CaptureSummary, Dropped, Finding, Record, RecordSink, Severity};
+use crate::semantics::SemanticsSink;
 
 /// Records per batch at most.
 const BATCH: usize = 10_000;
@@ -67,6 +69,60 @@ impl RecordSink for BatchSink {
     }
 }
 
+/// The steps between the engine and the UI, in the order `hopscope report` runs them
+/// (`run.rs`: `HopSink` over `SemanticsSink` over the writer): proxy legs are correlated
+/// first (the correlator only reads transactions), then the semantics step fills each
+/// transaction's `semantics`, then `inner` gets everything, the `ProxyHop` records and the
+/// `proxy.*` findings included. The record handling is `hops::HopSink`'s; it is not reused
+/// as is because that one wraps a `ReportWriter` behind a borrow, and the worker needs its
+/// `BatchSink` (flushes, progress, `closed`) at hand between packets.
+pub struct Pipeline<S> {
+    corr: Correlator,
+    /// The semantics step and, inside it (`inner.inner`), the destination.
+    pub inner: SemanticsSink<S>,
+}
+
+impl<S: RecordSink> Pipeline<S> {
+    pub fn new(inner: S) -> Self {
+        Pipeline {
+            corr: Correlator::default(),
+            inner: SemanticsSink::new(inner),
+        }
+    }
+
+    /// The destination.
+    pub fn sink(&mut self) -> &mut S {
+        &mut self.inner.inner
+    }
+
+    /// The end of the capture, after `Engine::finish`: the hops still waiting are decided,
+    /// and the summary gets the semantics step's statistics (as `SemanticsSink::finish` does
+    /// for a report).
+    pub fn finish(&mut self, summary: &mut CaptureSummary) {
+        let mut produced = Vec::new();
+        self.corr.finish(&mut produced);
+        for r in produced {
+            self.inner.record(r);
+        }
+        summary.semantics = Some(self.inner.stats());
+    }
+}
+
+impl<S: RecordSink> RecordSink for Pipeline<S> {
+    fn record(&mut self, record: Record) {
+        let mut produced: Vec<Record> = Vec::new();
+        match &record {
+            Record::Transaction(t) => self.corr.on_txn(t, &mut produced),
+            Record::WebSocket(w) => self.corr.on_websocket(w, &mut produced),
+            _ => {}
+        }
+        self.inner.record(record);
+        for r in produced {
+            self.inner.record(r);
+        }
+    }
+}
+
 /// The analyzer settings of the TUI: body previews (pretty JSON and hex need them), large
 /// message previews and the frames of each message.
 pub fn ui_app_config(mut cfg: AppConfig) -> AppConfig {
@@ -86,7 +142,7 @@ pub fn analyse_file(
     cancel: Arc<AtomicBool>,
 ) {
     let started = Instant::now();
-    let mut sink = BatchSink::new(tx);
+    let mut sink = Pipeline::new(BatchSink::new(tx));
     let mut src = match FileSource::open(path) {
         Ok(s) => s,
         Err(e) => {
@@ -100,8 +156,8 @@ pub fn analyse_file(
                 Severity::Error,
                 format!("{e}; nothing could be analysed"),
             )));
-            sink.flush();
-            sink.send(Event::Done(Done {
+            sink.sink().flush();
+            sink.sink().send(Event::Done(Done {
                 summary: Box::new(summary),
                 error: Some(e.to_string()),
             }));
@@ -125,13 +181,14 @@ pub fn analyse_file(
             Ok(Some(pkt)) => {
                 engine.handle_packet(&pkt, &mut sink);
                 if engine.packets().is_multiple_of(512) {
-                    if cancel.load(Ordering::Relaxed) || sink.closed {
+                    if cancel.load(Ordering::Relaxed) || sink.sink().closed {
                         return;
                     }
                     if last.elapsed() >= FLUSH_EVERY {
                         last = Instant::now();
-                        sink.flush();
-                        sink.send(Event::Progress(progress(&engine, src.offset())));
+                        sink.sink().flush();
+                        sink.sink()
+                            .send(Event::Progress(progress(&engine, src.offset())));
                     }
                 }
             }
@@ -150,12 +207,14 @@ pub fn analyse_file(
         )));
     }
     let mut summary = engine.finish(&mut sink);
+    sink.finish(&mut summary);
     summary.source = path.display().to_string();
     summary.format = src.format().to_string();
     summary.error = stop_err.as_ref().map(|e| e.to_string());
-    sink.flush();
-    sink.send(Event::Progress(progress(&engine, src.offset())));
-    sink.send(Event::Done(Done {
+    sink.sink().flush();
+    sink.sink()
+        .send(Event::Progress(progress(&engine, src.offset())));
+    sink.sink().send(Event::Done(Done {
         error: summary.error.clone(),
         summary: Box::new(summary),
     }));
@@ -170,12 +229,12 @@ pub fn analyse_live(
     tx: SyncSender<Event>,
     cancel: Arc<AtomicBool>,
 ) {
-    let mut sink = BatchSink::new(tx);
+    let mut sink = Pipeline::new(BatchSink::new(tx));
     let mut engine = Engine::with_analyzer(cfg, App::new(app));
     let mut bytes = 0u64;
     let mut last = Instant::now();
     loop {
-        if cancel.load(Ordering::Relaxed) || sink.closed {
+        if cancel.load(Ordering::Relaxed) || sink.sink().closed {
             session.request_stop();
         }
         session.poll_stop();
@@ -189,9 +248,9 @@ pub fn analyse_live(
         }
         if last.elapsed() >= FLUSH_EVERY {
             last = Instant::now();
-            sink.flush();
+            sink.sink().flush();
             let (pcap, ours) = session.drops();
-            sink.send(Event::Progress(Progress {
+            sink.sink().send(Event::Progress(Progress {
                 bytes_done: bytes,
                 bytes_total: None,
                 packets: engine.packets(),
@@ -214,6 +273,7 @@ pub fn analyse_live(
         sink.record(Record::Finding(f));
     }
     let mut summary = engine.finish(&mut sink);
+    sink.finish(&mut summary);
     summary.source = source;
     summary.format = "live".into();
     summary.error = end.error.clone().or(end.save_error.clone());
@@ -223,8 +283,8 @@ pub fn analyse_live(
         hopscope: end.ours,
     };
     summary.dropped = Some(dropped.clone());
-    sink.flush();
-    sink.send(Event::Progress(Progress {
+    sink.sink().flush();
+    sink.sink().send(Event::Progress(Progress {
         bytes_done: bytes,
         bytes_total: None,
         packets: engine.packets(),
@@ -232,7 +292,7 @@ pub fn analyse_live(
         elapsed,
         dropped: Some(dropped),
     }));
-    sink.send(Event::Done(Done {
+    sink.sink().send(Event::Done(Done {
         error: summary.error.clone(),
         summary: Box::new(summary),
     }));

@@ -9,7 +9,7 @@ use crate::model::websocket::{Side, WebSocketRecord, WsMessageRecord};
 use crate::model::{ConnectionRecord, DirStats, Finding, Severity};
 use crate::report::sanitize::{terminal_safe, terminal_safe_str};
 use crate::tui::app::App;
-use crate::tui::hops::HopView;
+use crate::tui::hops::{HopRow, judgement};
 use crate::tui::rows::ListKind;
 use crate::tui::theme::Theme;
 
@@ -354,6 +354,38 @@ fn txn(app: &App, out: &mut Out, x: &TransactionRecord, dropped: bool) {
             .map(|s| format!("  switched to {}", terminal_safe_str(&s.protocol)))
             .unwrap_or_default()
     ));
+    for (front, h) in app.store.hops_of_txn(x.id) {
+        let r = &h.rec;
+        let leg = if front {
+            format!(
+                "client leg of hop#{} through {}, upstream leg {}",
+                r.id,
+                terminal_safe_str(&h.proxy_label()),
+                r.back
+                    .map_or("none (answered by the proxy)".into(), |b| format!(
+                        "#{}",
+                        b.transaction
+                    ))
+            )
+        } else {
+            format!(
+                "upstream leg of hop#{} through {}, client leg #{}",
+                r.id,
+                terminal_safe_str(&h.proxy_label()),
+                r.front.transaction
+            )
+        };
+        let diag = if r.diagnosis.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", r.diagnosis.join(", "))
+        };
+        out.lines.push(Line::from(vec![
+            Span::styled("proxy hop: ", t.bold()),
+            Span::styled(format!("{leg}{diag}"), app.theme.plain()),
+            Span::styled("  (4: proxy hops)", t.dim()),
+        ]));
+    }
     // Findings first: the problems are what the user came for.
     let fs: Vec<&Finding> = app.store.findings_of_txn(x.id).collect();
     if !fs.is_empty() || !x.findings.is_empty() {
@@ -819,89 +851,293 @@ fn conn(app: &App, out: &mut Out, c: &ConnectionRecord) {
     out.styled("6: follow this connection's bytes", out.t.dim());
 }
 
-fn hop(app: &App, out: &mut Out, h: &HopView) {
+/// A header change, in the order the message travelled (a request client leg → upstream
+/// leg, a response upstream leg → client leg), with what its judgement means.
+fn hop_change(out: &mut Out, c: &crate::model::hops::HeaderChange, mark: char, request: bool) {
     let t = out.t;
+    let safe = |v: &Option<String>| terminal_safe_str(v.as_deref().unwrap_or(""));
+    let (was, now) = if request {
+        (safe(&c.front), safe(&c.back))
+    } else {
+        (safe(&c.back), safe(&c.front))
+    };
+    let name = terminal_safe_str(&c.name);
+    let what = match mark {
+        '-' | '=' => format!("{mark} {name}: {was}"),
+        '+' => format!("{mark} {name}: {now}"),
+        _ => format!("{mark} {name}: {was} → {now}"),
+    };
+    let (meaning, wrong) = judgement(c.judgement);
+    let style = if wrong {
+        t.severity(Severity::Warning)
+    } else {
+        t.plain()
+    };
+    let note = if meaning.is_empty() {
+        format!("  ⟵ {}", c.judgement)
+    } else {
+        format!("  ⟵ {}: {meaning}", c.judgement)
+    };
+    out.lines.push(Line::from(vec![
+        Span::styled(format!("  {what}"), style),
+        Span::styled(note, if wrong { style } else { t.dim() }),
+    ]));
+}
+
+/// What a proxy changed in one direction's message.
+fn hop_diff(out: &mut Out, d: &crate::model::hops::MessageDiff, request: bool) {
+    let travel = |c: &crate::model::hops::Change| {
+        if request {
+            (terminal_safe_str(&c.front), terminal_safe_str(&c.back))
+        } else {
+            (terminal_safe_str(&c.back), terminal_safe_str(&c.front))
+        }
+    };
+    for (what, c) in [
+        ("version", &d.version),
+        ("target", &d.target),
+        ("status", &d.status),
+        ("framing", &d.framing),
+    ] {
+        if let Some(c) = c {
+            let (a, b) = travel(c);
+            out.kv(&format!("  {what}"), format!("{a} → {b}"));
+        }
+    }
+    for c in &d.headers_removed {
+        hop_change(out, c, '-', request);
+    }
+    for c in &d.headers_added {
+        hop_change(out, c, '+', request);
+    }
+    for c in &d.headers_changed {
+        hop_change(out, c, '~', request);
+    }
+    for c in &d.hop_by_hop_forwarded {
+        hop_change(out, c, '=', request);
+    }
+    let empty = d.version.is_none()
+        && d.target.is_none()
+        && d.status.is_none()
+        && d.framing.is_none()
+        && d.headers_removed.is_empty()
+        && d.headers_added.is_empty()
+        && d.headers_changed.is_empty()
+        && d.hop_by_hop_forwarded.is_empty();
+    if empty {
+        out.styled("  (unchanged)", out.t.dim());
+    }
+}
+
+/// Rows of two columns under a label column, fitted to the pane so they never wrap.
+fn side_by_side(out: &mut Out, width: usize, rows: &[(String, String, String)]) {
+    let label = rows
+        .iter()
+        .map(|r| super::text::width(&r.0))
+        .max()
+        .unwrap_or(0)
+        .min(12);
+    let col = width.saturating_sub(label + 5) / 2;
+    for (l, a, b) in rows {
+        let l = if label == 0 {
+            String::new()
+        } else {
+            format!("{} ", super::text::pad(l, label))
+        };
+        out.text(format!(
+            "{l}{} │ {}",
+            super::text::pad(a, col),
+            super::text::fit(b, col)
+        ));
+    }
+}
+
+fn hop(app: &App, out: &mut Out, h: &HopRow) {
+    let t = out.t;
+    let r = &h.rec;
+    let s = &app.store;
+    let width = usize::from(super::areas(app).detail.width.max(20));
     out.styled(
         format!(
-            "proxy {}: client leg #{} → upstream leg {}",
-            terminal_safe_str(&h.proxy),
-            h.front_txn,
-            h.back_txn.map_or("not found".into(), |b| format!("#{b}"))
+            "hop#{}  client {} → proxy {} → upstream {}",
+            r.id,
+            r.client,
+            terminal_safe_str(&h.proxy_label()),
+            r.upstream
+                .map_or("none (the proxy answered by itself)".into(), |u| u
+                    .to_string())
         ),
         t.bold(),
     );
-    if !h.diagnosis.is_empty() {
-        out.section("Diagnosis");
-        for d in &h.diagnosis {
-            out.styled(
-                format!("• {}", terminal_safe_str(d)),
-                t.severity(Severity::Warning),
-            );
-        }
-    }
-    out.section("Header diff (client leg → upstream leg)");
-    for c in &h.headers_removed {
-        out.styled(
+    match (&r.proxy.product, &r.proxy.product_from) {
+        (Some(p), Some(from)) => out.kv(
+            "proxy",
             format!(
-                "- {}: {}",
-                terminal_safe_str(&c.name),
-                terminal_safe_str(c.front.as_deref().unwrap_or(""))
+                "{} (from {})",
+                terminal_safe_str(p),
+                terminal_safe_str(from)
             ),
-            t.client(),
+        ),
+        (Some(p), None) => out.kv("proxy", terminal_safe_str(p)),
+        _ => out.kv("proxy", "product not identified"),
+    }
+    if let Some(n) = r.next_hop {
+        out.kv(
+            "next hop",
+            format!("hop#{n} (the upstream leg goes through another proxy)"),
         );
     }
-    for c in &h.headers_added {
+    out.section("Diagnosis");
+    if r.diagnosis.is_empty() {
         out.styled(
-            format!(
-                "+ {}: {}",
-                terminal_safe_str(&c.name),
-                terminal_safe_str(c.back.as_deref().unwrap_or(""))
-            ),
-            t.server(),
+            if r.confidence == "low" {
+                "none made: the pairing's confidence is low (see the evidence)"
+            } else {
+                "nothing broken: the proxy relayed this request as it should"
+            },
+            t.dim(),
         );
     }
-    for c in &h.headers_changed {
-        out.text(format!(
-            "~ {}: {} ⇒ {}",
-            terminal_safe_str(&c.name),
-            terminal_safe_str(c.front.as_deref().unwrap_or("")),
-            terminal_safe_str(c.back.as_deref().unwrap_or(""))
-        ));
-    }
-    // Both legs side by side.
-    let leg = |id: Option<u64>| -> Vec<String> {
-        let Some(x) = id.and_then(|i| app.store.txn(i)) else {
-            return vec!["(not in view)".into()];
-        };
-        let mut v = Vec::new();
-        if let Some(r) = &x.request {
-            v.push(terminal_safe_str(&format!(
-                "{} {} {}",
-                r.method, r.target, r.version
-            )));
-            for hd in r.headers.iter() {
-                v.push(format!(
-                    "{}: {}",
-                    terminal_safe(hd.name),
-                    terminal_safe(hd.value)
-                ));
+    for code in &r.diagnosis {
+        match h.findings.iter().find(|f| f.code == *code) {
+            Some(f) => finding(out, f, false),
+            None => {
+                let sev = crate::hops::severity(code);
+                out.styled(format!("{} {code}", sev_name(sev)), t.severity(sev));
+                if let Some((when, todo)) = finding_advice(code) {
+                    out.kv("  when", when);
+                    out.kv("  what to do", todo);
+                }
             }
         }
-        if let Some(r) = &x.response {
-            v.push(format!("→ {} {}", r.status, terminal_safe_str(&r.reason)));
-        }
-        v
-    };
-    let (a, b) = (leg(Some(h.front_txn)), leg(h.back_txn));
-    out.section("Client leg │ upstream leg");
-    let w = 38;
-    for i in 0..a.len().max(b.len()) {
-        let l = a.get(i).map_or("", String::as_str);
-        let r = b.get(i).map_or("", String::as_str);
-        out.text(format!(
-            "{:<w$} │ {}",
-            super::text::fit(l, w),
-            super::text::fit(r, w)
-        ));
     }
+    // Both legs side by side.
+    let leg = |l: Option<crate::model::hops::Leg>| -> [String; 4] {
+        let Some(l) = l else {
+            return [
+                "—".into(),
+                "—".into(),
+                "(no upstream request)".into(),
+                "—".into(),
+            ];
+        };
+        let x = s.txn(l.transaction);
+        let conn = x.map_or(format!("#{}", l.connection), |x| {
+            format!("#{} {} → {}", l.connection, x.client, x.server)
+        });
+        let req = x
+            .and_then(|x| x.request.as_ref())
+            .map_or("(not in view)".into(), |q| {
+                terminal_safe_str(&format!("{} {} {}", q.method, q.target, q.version))
+            });
+        let resp = x.map_or("(not in view)".into(), |x| {
+            x.response.as_ref().map_or("no response".into(), |p| {
+                terminal_safe_str(&format!("{} {} {}", p.version, p.status, p.reason))
+            })
+        });
+        [conn, format!("#{}", l.transaction), req, resp]
+    };
+    let (a, b) = (leg(Some(r.front)), leg(r.back));
+    out.section("Legs");
+    let mut rows = vec![(String::new(), "client leg".into(), "upstream leg".into())];
+    for (i, label) in ["connection", "transaction", "request", "response"]
+        .iter()
+        .enumerate()
+    {
+        rows.push((label.to_string(), a[i].clone(), b[i].clone()));
+    }
+    side_by_side(out, width, &rows);
+    out.section("Request: client leg → upstream leg");
+    hop_diff(out, &r.request, true);
+    out.section("Response: upstream leg → client leg");
+    hop_diff(out, &r.response, false);
+    if let Some(w) = &r.relay {
+        out.section("WebSocket relay (client leg / upstream leg)");
+        let ws = |id: Option<u64>| id.map_or("not seen".into(), |i| format!("ws#{i}"));
+        out.kv(
+            "  conversations",
+            format!("{} / {}", ws(w.front_websocket), ws(w.back_websocket)),
+        );
+        out.kv(
+            "  to server",
+            format!(
+                "{} / {} messages, {} / {}, {} / {} frames",
+                w.to_server[0],
+                w.to_server[1],
+                size(w.bytes_to_server[0]),
+                size(w.bytes_to_server[1]),
+                w.frames_to_server[0],
+                w.frames_to_server[1]
+            ),
+        );
+        out.kv(
+            "  to client",
+            format!(
+                "{} / {} messages, {} / {}, {} / {} frames",
+                w.to_client[0],
+                w.to_client[1],
+                size(w.bytes_to_client[0]),
+                size(w.bytes_to_client[1]),
+                w.frames_to_client[0],
+                w.frames_to_client[1]
+            ),
+        );
+        let (verdict, bad) = match (w.one_to_one, w.frames_one_to_one) {
+            (true, true) => ("relayed one to one", false),
+            (true, false) => ("messages relayed one to one, re-framed", false),
+            _ if w.front_websocket.is_none() || w.back_websocket.is_none() => {
+                ("not checked: a leg's conversation is missing", true)
+            }
+            _ => ("NOT relayed one to one", true),
+        };
+        out.styled(
+            format!("  {verdict}"),
+            if bad {
+                t.severity(Severity::Warning)
+            } else {
+                t.dim()
+            },
+        );
+    }
+    out.section(format!(
+        "Why these legs are paired: confidence {} (score {})",
+        r.confidence, r.score
+    ));
+    for e in &r.evidence {
+        out.text(format!("  • {}", terminal_safe_str(e)));
+    }
+    // The legs' request heads, field by field.
+    let heads = |id: Option<u64>| -> Vec<String> {
+        let Some(q) = id.and_then(|i| s.txn(i)).and_then(|x| x.request.as_ref()) else {
+            return Vec::new();
+        };
+        q.headers
+            .iter()
+            .map(|hd| format!("{}: {}", terminal_safe(hd.name), terminal_safe(hd.value)))
+            .collect()
+    };
+    let (a, b) = (
+        heads(Some(r.front.transaction)),
+        heads(r.back.map(|b| b.transaction)),
+    );
+    if !a.is_empty() || !b.is_empty() {
+        out.section("Request headers, client leg │ upstream leg");
+        let rows: Vec<(String, String, String)> = (0..a.len().max(b.len()))
+            .map(|i| {
+                (
+                    String::new(),
+                    a.get(i).cloned().unwrap_or_default(),
+                    b.get(i).cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        side_by_side(out, width, &rows);
+    }
+    out.styled(
+        format!(
+            "Enter: the client leg's transaction #{}",
+            r.front.transaction
+        ),
+        t.dim(),
+    );
 }

@@ -75,7 +75,7 @@ pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
         ListKind::Msgs(_) => msg_rows(app, visible, w),
         ListKind::Conns => conn_rows(app, visible, w),
         ListKind::Findings => finding_rows(app, visible, w),
-        ListKind::Hops => hop_rows(app, visible),
+        ListKind::Hops => hop_rows(app, visible, w),
     };
     let sel = list.sel.checked_sub(offset);
     let body: Vec<Row<'static>> = body
@@ -582,26 +582,66 @@ fn finding_rows(
     (header, widths, rows)
 }
 
-fn hop_rows(app: &App, ids: &[u64]) -> (Vec<&'static str>, Vec<Constraint>, Vec<Row<'static>>) {
-    let header = vec!["front", "back", "proxy", "diagnosis"];
-    let widths = vec![
-        Constraint::Length(6),
-        Constraint::Length(6),
+fn hop_rows(
+    app: &App,
+    ids: &[u64],
+    w: u16,
+) -> (Vec<&'static str>, Vec<Constraint>, Vec<Row<'static>>) {
+    let t = &app.theme;
+    // The confidence column appears at 90 columns.
+    let conf = w >= 90;
+    let mut header = vec!["!", "front", "back", "proxy", "request", "status"];
+    let mut widths = vec![
+        Constraint::Length(1),
+        Constraint::Length(5),
+        Constraint::Length(5),
         Constraint::Length(24),
         Constraint::Fill(1),
+        Constraint::Length(7),
     ];
+    if conf {
+        header.push("conf");
+        widths.push(Constraint::Length(6));
+    }
+    header.push("diagnosis");
+    widths.push(Constraint::Fill(2));
     let rows = ids
         .iter()
         .filter_map(|id| app.store.hops.get(*id))
         .map(|h| {
-            Row::new(vec![
-                Cell::from(format!("#{}", h.front_txn)),
-                Cell::from(h.back_txn.map_or("—".into(), |b| format!("#{b}"))),
-                Cell::from(terminal_safe_str(&h.proxy)),
-                Cell::from(terminal_safe_str(
-                    h.diagnosis.first().map_or("", String::as_str),
-                )),
-            ])
+            let r = &h.rec;
+            let front = app.store.txn(r.front.transaction);
+            let request = front
+                .and_then(|x| x.request.as_ref())
+                .map_or(String::new(), |q| {
+                    terminal_safe_str(&format!("{} {}", q.method, q.target))
+                });
+            // The status the client got; the upstream's first when the proxy changed it.
+            let status = match &r.response.status {
+                Some(c) => terminal_safe_str(&format!("{}→{}", c.back, c.front)),
+                None => front
+                    .and_then(|x| x.response.as_ref())
+                    .map_or("—".into(), |x| x.status.to_string()),
+            };
+            let sev = h.severity();
+            let diagnosis = if r.diagnosis.is_empty() {
+                Span::styled("ok", t.dim())
+            } else {
+                Span::styled(r.diagnosis.join(", "), sev_style(app, sev))
+            };
+            let mut cells = vec![
+                Cell::from(Span::styled(sev_mark(sev), sev_style(app, sev))),
+                Cell::from(format!("#{}", r.front.transaction)),
+                Cell::from(r.back.map_or("—".into(), |b| format!("#{}", b.transaction))),
+                Cell::from(terminal_safe_str(&h.proxy_label())),
+                Cell::from(request),
+                Cell::from(status),
+            ];
+            if conf {
+                cells.push(Cell::from(r.confidence));
+            }
+            cells.push(Cell::from(diagnosis));
+            Row::new(cells)
         })
         .collect();
     (header, widths, rows)

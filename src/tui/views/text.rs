@@ -35,6 +35,14 @@ pub fn fit(s: &str, w: usize) -> String {
     out
 }
 
+/// `s` cut to `w` columns and padded with spaces to exactly `w` (display width, not chars).
+pub fn pad(s: &str, w: usize) -> String {
+    let mut out = fit(s, w);
+    let n = width(&out);
+    out.extend(std::iter::repeat_n(' ', w.saturating_sub(n)));
+    out
+}
+
 /// Splits lines wider than `w` columns into several (styles kept), at a space when there is
 /// one in the second half of the line, else anywhere.
 pub fn wrap(lines: Vec<Line<'static>>, w: u16) -> Vec<Line<'static>> {

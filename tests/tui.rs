@@ -499,6 +499,197 @@ fn why_the_upgrade_failed_is_one_key_from_the_first_screen() {
     assert_eq!(t.response.as_ref().map(|r| r.status), Some(426));
 }
 
+/// The Semantics section of the selected transaction's detail, one string per line.
+fn semantics_section(app: &App) -> Vec<String> {
+    let d = hopscope::tui::views::detail_text(app);
+    d.iter()
+        .skip_while(|l| !l.starts_with("── Semantics"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("── "))
+        .cloned()
+        .collect()
+}
+
+/// Selects each transaction in turn and returns (id, its Semantics section).
+fn semantics_of_every_txn(app: &mut App) -> Vec<(u64, Vec<String>)> {
+    keys(app, "1");
+    key(app, KeyCode::Home);
+    let mut out = Vec::new();
+    for _ in 0..app.txns.rows.len() {
+        let id = selected_txn(app).expect("a transaction").id;
+        out.push((id, semantics_section(app)));
+        key(app, KeyCode::Down);
+    }
+    out
+}
+
+/// Every concern the step found for a transaction has its line in the detail, with the text
+/// `--format text` prints; a transaction without semantics has no section.
+fn assert_semantics_shown(sample: &str) -> Vec<(u64, Vec<String>)> {
+    let mut app = open(sample);
+    let shown = semantics_of_every_txn(&mut app);
+    assert!(!shown.is_empty());
+    for (id, section) in &shown {
+        let t = app.store.txn(*id).expect("kept");
+        let want: Vec<String> = t
+            .semantics
+            .as_deref()
+            .map(hopscope::report::semantics_text::lines)
+            .unwrap_or_default();
+        assert_eq!(section.is_empty(), want.is_empty(), "#{id}: {section:?}");
+        let got = squash(&section.join(" "));
+        for w in &want {
+            assert!(got.contains(&squash(w)), "#{id}: {w} not in {section:?}");
+        }
+        // One line (maybe wrapped) per concern, named.
+        let heads: Vec<&str> = section
+            .iter()
+            .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+            .filter_map(|l| l.trim_start().split_once(':').map(|x| x.0))
+            .collect();
+        let names: Vec<&str> = want
+            .iter()
+            .filter_map(|l| l.trim_start().split_once(':').map(|x| x.0))
+            .collect();
+        assert_eq!(heads, names, "#{id}: {section:?}");
+    }
+    shown
+}
+
+fn concern(shown: &[(u64, Vec<String>)], id: u64, name: &str) -> String {
+    let s = &shown
+        .iter()
+        .find(|(i, _)| *i == id)
+        .expect("that transaction")
+        .1;
+    let mut out = String::new();
+    let mut on = false;
+    for l in s {
+        if l.starts_with("  ") && !l.starts_with("   ") {
+            on = l.trim_start().starts_with(&format!("{name}:"));
+        }
+        if on {
+            out.push_str(l);
+            out.push(' ');
+        }
+    }
+    // Wrapped lines joined back: one space wherever the pane broke a line.
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn transaction_detail_shows_cache_and_range_semantics() {
+    let shown = assert_semantics_shown("http-cache-range.pcap");
+    // The revalidation of #0 by ETag: a 304 that matches.
+    let c = concern(&shown, 1, "cache");
+    assert!(
+        c.contains("validator of #0") && c.contains("304 matches"),
+        "{c}"
+    );
+    // Two ranges in one multipart/byteranges 206; a resumed download put together.
+    let r = concern(&shown, 6, "range");
+    assert!(r.contains("bytes=0-9,20-29 -> multipart"), "{r}");
+    let r = concern(&shown, 10, "range");
+    assert!(
+        squash(&r).contains(&squash("object 4000/4000 B from #9,#10 (complete)")),
+        "{r}"
+    );
+    assert!(concern(&shown, 7, "range").contains("unsatisfiable"));
+    // The 404 has nothing to say.
+    assert!(shown.iter().any(|(i, s)| *i == 4 && s.is_empty()));
+    let mut app = open("http-cache-range.pcap");
+    key(&mut app, KeyCode::Home);
+    for _ in 0..6 {
+        key(&mut app, KeyCode::Down);
+    }
+    assert_eq!(selected_txn(&app).map(|t| t.id), Some(6));
+    let top = hopscope::tui::views::detail_text(&app)[..16].join("\n");
+    insta::assert_snapshot!("semantics_multipart_range", top);
+}
+
+#[test]
+fn transaction_detail_shows_cookie_auth_and_redirect_semantics_masked() {
+    let shown = assert_semantics_shown("http-cookies-auth-redirect.pcap");
+    let c = concern(&shown, 0, "cookies");
+    assert!(c.contains("rejected __Host-bad"), "{c}");
+    let c = concern(&shown, 1, "cookies");
+    assert!(c.contains("not sent adminonly"), "{c}");
+    let a = concern(&shown, 3, "auth");
+    assert!(
+        a.contains("challenge Basic") && a.contains("challenged"),
+        "{a}"
+    );
+    let a = concern(&shown, 4, "auth");
+    assert!(a.contains("answering #3; accepted"), "{a}");
+    let r = concern(&shown, 14, "redirect");
+    assert!(r.contains("LOOP"), "{r}");
+    // The cookie values, from the capture's own bytes: none is shown whole, anywhere a cookie
+    // is (the semantics lines and the Cookie / Set-Cookie header lines).
+    let raw = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/http-cookies-auth-redirect.pcap"),
+    )
+    .expect("sample");
+    let mut secrets = Vec::new();
+    for w in raw
+        .windows(12)
+        .enumerate()
+        .filter(|(_, w)| *w == b"Set-Cookie: ")
+    {
+        let rest = &raw[w.0 + 12..];
+        let end = rest
+            .iter()
+            .position(|b| *b == b';' || *b == b'\r')
+            .unwrap_or(0);
+        if let Some((_, v)) = std::str::from_utf8(&rest[..end])
+            .ok()
+            .and_then(|kv| kv.split_once('='))
+            && v.len() >= 5
+        {
+            secrets.push(v.to_string());
+        }
+    }
+    assert!(secrets.contains(&"4f2c9a1b7e".to_string()), "{secrets:?}");
+    let mut app = open("http-cookies-auth-redirect.pcap");
+    key(&mut app, KeyCode::Home);
+    for _ in 0..app.txns.rows.len() {
+        let d = hopscope::tui::views::detail_text(&app);
+        let mut in_sem = false;
+        for l in &d {
+            if l.starts_with("── ") {
+                in_sem = l.starts_with("── Semantics");
+            }
+            // Body previews are content, not cookie headers: /cookies/check echoes the cookies
+            // it got in its body, and the report's preview shows the same bytes.
+            let body = l.starts_with("  │");
+            if !body && (in_sem || l.to_ascii_lowercase().contains("cookie")) {
+                for v in &secrets {
+                    assert!(!l.contains(v.as_str()), "cookie value {v} unmasked: {l}");
+                }
+            }
+        }
+        key(&mut app, KeyCode::Down);
+    }
+}
+
+#[test]
+fn transaction_detail_shows_cors_decisions() {
+    let shown = assert_semantics_shown("browser-cors.pcap");
+    let c = concern(&shown, 1, "cors");
+    assert!(
+        c.contains("preflight from http://127.0.0.1:8002") && c.contains("ALLOWED"),
+        "{c}"
+    );
+    let c = concern(&shown, 2, "cors");
+    assert!(c.contains("after preflight #1: ALLOWED"), "{c}");
+    let c = concern(&shown, 4, "cors");
+    assert!(
+        c.contains("BLOCKED") && squash(&c).contains(&squash("x-hopscope is not allowed")),
+        "{c}"
+    );
+    assert!(concern(&shown, 5, "cors").contains("with credentials"));
+    assert!(shown.iter().any(|(i, s)| *i == 0 && s.is_empty()));
+}
+
 #[test]
 fn the_worker_sends_hops_and_semantics() {
     // The thread the UI starts, on its channel: the same records the tests above build.

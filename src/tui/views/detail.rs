@@ -430,6 +430,18 @@ fn txn(app: &App, out: &mut Out, x: &TransactionRecord, dropped: bool) {
         timing.push(format!("request at {}", hms(s)));
     }
     out.kv("timing", timing.join("  "));
+    // What the exchange means (caching, ranges, cookies, CORS, auth, redirects): the lines
+    // `--format text` prints, already terminal-safe, cookie values masked as recorded.
+    if let Some(sem) = x.semantics.as_deref().filter(|s| !s.is_empty()) {
+        out.section("Semantics");
+        for l in crate::report::semantics_text::lines(sem) {
+            let l = l.trim_start();
+            match l.split_once(": ") {
+                Some((k, v)) => out.kv(&format!("  {k}"), v.to_string()),
+                None => out.text(format!("  {l}")),
+            }
+        }
+    }
     if let Some(r) = &x.request {
         out.section(format!(
             "Request  (packet {}, offset {}, head {})",

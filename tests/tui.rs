@@ -1106,6 +1106,58 @@ mod hostile {
         }
     }
 
+    /// Every concern of the semantics step, each with wire text in it.
+    fn evil_semantics() -> hopscope::model::semantics::HttpSemantics {
+        use hopscope::model::semantics::*;
+        HttpSemantics {
+            cache: Some(CacheInfo {
+                etag: Some(EVIL.into()),
+                storable: Some(false),
+                storable_reason: Some(EVIL.to_string().into()),
+                vary: vec![EVIL.into()],
+                ..CacheInfo::default()
+            }),
+            range: Some(RangeInfo {
+                request: Some(EVIL.into()),
+                outcome: "ignored",
+                ..RangeInfo::default()
+            }),
+            cookies: Some(CookieInfo {
+                set: vec![SetCookieInfo {
+                    name: EVIL.into(),
+                    value: EVIL.into(),
+                    rejected: Some(EVIL.to_string().into()),
+                    ..SetCookieInfo::default()
+                }],
+                ..CookieInfo::default()
+            }),
+            cors: Some(CorsInfo {
+                kind: "request",
+                origin: EVIL.into(),
+                decision: "blocked",
+                reasons: vec![EVIL.to_string().into()],
+                ..CorsInfo::default()
+            }),
+            auth: Some(AuthInfo {
+                challenges: vec![Challenge {
+                    header: "WWW-Authenticate",
+                    scheme: EVIL.into(),
+                    realm: Some(EVIL.into()),
+                    params: vec![],
+                    token68: None,
+                }],
+                outcome: EVIL.to_string().into(),
+                ..AuthInfo::default()
+            }),
+            redirect: Some(RedirectInfo {
+                status: Some(302),
+                location: Some(EVIL.into()),
+                resolved: Some(EVIL.into()),
+                ..RedirectInfo::default()
+            }),
+        }
+    }
+
     fn evil_records() -> Vec<Record> {
         let mut h = Headers::default();
         h.push(EVIL.as_bytes(), EVIL_BYTES, None, false);
@@ -1162,7 +1214,7 @@ mod hostile {
                 protocol: EVIL.into(),
             }),
             findings: vec!["http.obs-fold"],
-            semantics: None,
+            semantics: Some(Box::new(evil_semantics())),
         };
         let mut f = Finding::new("http.obs-fold", Severity::Warning, EVIL)
             .conn(0)
@@ -1297,6 +1349,23 @@ mod hostile {
         }
     }
 
+    /// The whole detail pane, scrolled or not.
+    fn assert_detail_clean(app: &App, what: &str) {
+        let all = hopscope::tui::views::detail_text(app).join("\n");
+        assert!(!all.is_empty(), "{what}: a detail");
+        for c in all.chars().filter(|c| *c != '\n') {
+            let u = c as u32;
+            assert!(
+                !(u < 0x20 || u == 0x7f || (0x80..0xa0).contains(&u)),
+                "{what}: control character U+{u:04X} in the detail: {all:?}"
+            );
+            assert!(
+                !matches!(u, 0x202a..=0x202e | 0x2066..=0x2069),
+                "{what}: bidi control U+{u:04X} in the detail"
+            );
+        }
+    }
+
     #[test]
     fn hostile_bytes_never_reach_the_terminal() {
         let mut app = app_with(evil_records(), 160, 60);
@@ -1309,6 +1378,19 @@ mod hostile {
             super::hand_hop(0, 0, 0, EVIL, EVIL),
         ]));
         assert_clean(&app, "transactions");
+        assert_detail_clean(&app, "transaction detail");
+        let d = hopscope::tui::views::detail_text(&app).join("\n");
+        for c in [
+            "cache:",
+            "range:",
+            "cookies:",
+            "cors:",
+            "auth:",
+            "redirect:",
+        ] {
+            assert!(d.contains(c), "the hostile semantics are drawn ({c}): {d}");
+        }
+        assert!(d.contains("client leg of hop#0"), "{d}");
         key(&mut app, KeyCode::Enter);
         key(&mut app, KeyCode::End);
         assert_clean(&app, "transaction detail, end");
@@ -1320,6 +1402,7 @@ mod hostile {
         ] {
             keys(&mut app, &k.to_string());
             assert_clean(&app, what);
+            assert_detail_clean(&app, what);
         }
         keys(&mut app, "2");
         key(&mut app, KeyCode::Enter);

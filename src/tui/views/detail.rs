@@ -776,7 +776,7 @@ fn conn(app: &App, out: &mut Out, c: &ConnectionRecord) {
     dir_stats(out, "client → server", &c.client_to_server);
     dir_stats(out, "server → client", &c.server_to_client);
     if let Some(t) = app.store.tunnel_on_conn(c.id) {
-        out.section(format!("Tunnel ({})", t.kind));
+        out.section(format!("Tunnel ({})", terminal_safe_str(&t.kind)));
         out.kv(
             "target",
             format!(
@@ -810,8 +810,8 @@ fn conn(app: &App, out: &mut Out, c: &ConnectionRecord) {
                         .as_deref()
                         .map(terminal_safe_str)
                         .unwrap_or("—".into()),
-                    tls.offered_versions.join(","),
-                    tls.version.as_deref().unwrap_or("—")
+                    terminal_safe_str(&tls.offered_versions.join(",")),
+                    terminal_safe_str(tls.version.as_deref().unwrap_or("—"))
                 ),
             );
         }

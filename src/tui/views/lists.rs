@@ -437,7 +437,7 @@ pub fn proto_name(app: &App, conn: u64) -> String {
     let k = app.store.conn_kind(conn);
     let mut v = Vec::new();
     if let Some(t) = app.store.tunnel_on_conn(conn) {
-        v.push(format!("{}→{}", t.kind, t.inner));
+        v.push(terminal_safe_str(&format!("{}→{}", t.kind, t.inner)));
     } else if k & kind::TUNNEL != 0 {
         v.push("tunnel".into());
     }

@@ -457,7 +457,7 @@ fn proxy_chain_hops_link_and_enter_jumps_to_the_client_leg() {
 }
 
 #[test]
-fn why_the_upgrade_failed_is_one_key_from_the_first_screen() {
+fn why_the_upgrade_failed_is_on_the_first_screen_and_one_key_away() {
     // nginx forwarded the WebSocket upgrade without Upgrade/Connection; the fix is nginx's.
     let fix = "proxy_set_header Upgrade $http_upgrade;";
     let first = open("websocket-nginx-http11-no-upgrade.pcap");
@@ -465,6 +465,10 @@ fn why_the_upgrade_failed_is_one_key_from_the_first_screen() {
     let s = screen(&first);
     assert!(s.contains("426"), "{s}");
     assert!(s.contains("proxy hop: client leg of hop#0"), "{s}");
+    // The selected transaction's findings, the worst first: the diagnosis and its fix are
+    // already on the first screen.
+    assert!(s.contains("✖ error proxy.upgrade-dropped"), "{s}");
+    assert!(squash(&s).contains(&squash(fix)), "the fix is on the first screen: {s}");
 
     // 5: the findings, worst first: the proxy's dropped upgrade, with the fix on screen.
     let mut app = open("websocket-nginx-http11-no-upgrade.pcap");

@@ -386,8 +386,10 @@ fn txn(app: &App, out: &mut Out, x: &TransactionRecord, dropped: bool) {
             Span::styled("  (4: proxy hops)", t.dim()),
         ]));
     }
-    // Findings first: the problems are what the user came for.
-    let fs: Vec<&Finding> = app.store.findings_of_txn(x.id).collect();
+    // Findings first, the worst first: the problems are what the user came for (a refused
+    // upgrade's warning comes before the hop's error that explains it, by arrival).
+    let mut fs: Vec<&Finding> = app.store.findings_of_txn(x.id).collect();
+    fs.sort_by_key(|f| std::cmp::Reverse(f.severity));
     if !fs.is_empty() || !x.findings.is_empty() {
         out.section("Findings");
         for f in &fs {

@@ -359,6 +359,15 @@ fn snapshot_proxy_hops_nginx_http11_no_upgrade() {
         assert!(all.contains(want), "{want}: {all}");
     }
     insta::assert_snapshot!("hops_nginx_http11_no_upgrade_detail", all);
+    // → opens the detail to scroll it (Enter jumps to the client leg instead).
+    key(&mut app, KeyCode::Right);
+    assert_eq!(app.focus, Focus::Detail);
+    assert_eq!(app.view, View::Hops);
+    key(&mut app, KeyCode::PageDown);
+    assert!(app.detail.scroll > 0);
+    assert!(screen(&app).contains("Why these legs are paired"));
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.focus, Focus::List);
 }
 
 #[test]
@@ -468,7 +477,10 @@ fn why_the_upgrade_failed_is_on_the_first_screen_and_one_key_away() {
     // The selected transaction's findings, the worst first: the diagnosis and its fix are
     // already on the first screen.
     assert!(s.contains("✖ error proxy.upgrade-dropped"), "{s}");
-    assert!(squash(&s).contains(&squash(fix)), "the fix is on the first screen: {s}");
+    assert!(
+        squash(&s).contains(&squash(fix)),
+        "the fix is on the first screen: {s}"
+    );
 
     // 5: the findings, worst first: the proxy's dropped upgrade, with the fix on screen.
     let mut app = open("websocket-nginx-http11-no-upgrade.pcap");

@@ -490,6 +490,7 @@ impl App {
     fn list_key(&mut self, k: KeyEvent) -> Action {
         let page = self.list_height() as isize;
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        let jumps = matches!(self.view, View::Findings | View::Hops);
         let (Some(list), store, sc) = self.parts() else {
             return Action::None;
         };
@@ -530,7 +531,15 @@ impl App {
                     if list.rev { " (reversed)" } else { "" }
                 ));
             }
-            KeyCode::Enter | KeyCode::Char('l') | KeyCode::Right => return self.enter(),
+            KeyCode::Enter => return self.enter(),
+            // Where Enter jumps elsewhere (Findings, Proxy hops), → and l open the detail pane
+            // to scroll it.
+            KeyCode::Char('l') | KeyCode::Right if jumps => {
+                if list.selected().is_some() {
+                    self.focus = Focus::Detail;
+                }
+            }
+            KeyCode::Char('l') | KeyCode::Right => return self.enter(),
             KeyCode::Esc | KeyCode::Char('h') | KeyCode::Left | KeyCode::Backspace => {
                 if !list.filter_text.is_empty() && k.code == KeyCode::Esc {
                     let _ = list.set_filter("", store, sc);

@@ -42,7 +42,7 @@ pub fn title(app: &App) -> String {
             .get(id)
             .map_or("Connection".into(), |c| format!("Connection {}", c.id)),
         (ListKind::Findings, Some(_)) => "Finding (Enter: go to it)".into(),
-        (ListKind::Hops, Some(_)) => "Proxy hop".into(),
+        (ListKind::Hops, Some(_)) => "Proxy hop (Enter: its client leg)".into(),
     }
 }
 

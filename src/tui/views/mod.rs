@@ -157,7 +157,11 @@ fn draw_detail(f: &mut Frame<'_>, app: &App, area: Rect) {
     let hint = if focused {
         " ↑↓ scroll  / search  n/N next  Esc back "
     } else {
-        " Enter: focus "
+        if matches!(app.view, View::Findings | View::Hops) {
+            " → focus "
+        } else {
+            " Enter: focus "
+        }
     };
     let block = Block::new().borders(Borders::TOP).title(Line::from(vec![
         Span::styled(
@@ -417,9 +421,10 @@ pub fn help_lines() -> Vec<(&'static str, &'static str)> {
         ("↑ ↓  k j", "move"),
         ("PgUp PgDn  Space  Ctrl-u Ctrl-d", "page, half page"),
         ("g G  Home End", "first, last (G follows new rows)"),
+        // Findings and Proxy hops: Enter goes there, l → open the detail (its title says so).
         (
             "Enter  l →",
-            "detail pane; WebSocket: the conversation's messages",
+            "detail pane; WebSocket: messages; Findings, hops: go there",
         ),
         ("Esc  h ←", "back (clears the filter first)"),
         ("s  S", "sort by the next column, reverse the order"),

@@ -534,10 +534,8 @@ impl App {
             KeyCode::Enter => return self.enter(),
             // Where Enter jumps elsewhere (Findings, Proxy hops), → and l open the detail pane
             // to scroll it.
-            KeyCode::Char('l') | KeyCode::Right if jumps => {
-                if list.selected().is_some() {
-                    self.focus = Focus::Detail;
-                }
+            KeyCode::Char('l') | KeyCode::Right if jumps && list.selected().is_some() => {
+                self.focus = Focus::Detail;
             }
             KeyCode::Char('l') | KeyCode::Right => return self.enter(),
             KeyCode::Esc | KeyCode::Char('h') | KeyCode::Left | KeyCode::Backspace => {

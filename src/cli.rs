@@ -23,7 +23,8 @@ use crate::report::Format;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// A capture to summarise (same as `hopscope report FILE --format text`).
+    /// A capture to open: in the terminal UI when standard output is a terminal, else a text
+    /// summary (same as `hopscope report FILE --format text`).
     pub file: Option<PathBuf>,
 }
 
@@ -31,7 +32,11 @@ pub struct Cli {
 pub enum Command {
     /// Analyse a saved capture (.pcap or .pcapng) and write a report.
     Report(ReportArgs),
-    /// Capture from a live interface and report; Ctrl-C ends it with the final report.
+    /// Open a saved capture in the terminal UI (a text summary when standard output is not a
+    /// terminal).
+    Open(OpenArgs),
+    /// Capture from a live interface: the terminal UI when standard output is a terminal and
+    /// neither --format nor -o is given; else a report, and Ctrl-C ends it with the final one.
     Live(LiveArgs),
     /// List the interfaces that can be captured.
     Interfaces,
@@ -123,6 +128,35 @@ pub struct ReportArgs {
     pub tuning: TuningArgs,
 }
 
+/// Terminal UI settings.
+#[derive(Args, Debug, Clone)]
+pub struct UiArgs {
+    /// Rows of each kind the terminal UI keeps (transactions, WebSocket messages, connections,
+    /// findings); beyond it the oldest are dropped and counted in the status bar.
+    #[arg(long, default_value_t = crate::tui::store::DEFAULT_CAP, value_name = "N")]
+    pub max_rows: usize,
+}
+
+impl Default for UiArgs {
+    fn default() -> Self {
+        UiArgs {
+            max_rows: crate::tui::store::DEFAULT_CAP,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct OpenArgs {
+    /// The capture file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+    #[command(flatten)]
+    pub ui: UiArgs,
+}
+
 #[derive(Args, Debug)]
 pub struct LiveArgs {
     /// Interface to capture (`any` for all; see `hopscope interfaces`).
@@ -156,6 +190,8 @@ pub struct LiveArgs {
     pub analysis: AnalysisArgs,
     #[command(flatten)]
     pub tuning: TuningArgs,
+    #[command(flatten)]
+    pub ui: UiArgs,
 }
 
 impl Default for TuningArgs {

@@ -21,3 +21,4 @@ pub mod reassembly;
 pub mod report;
 pub mod run;
 pub mod semantics;
+pub mod tui;

@@ -1,28 +1,63 @@
 //! hopscope command-line entry point: parse arguments, run, map the outcome to an exit status.
 
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
-use hopscope::cli::{AnalysisArgs, Cli, Command, OutputArgs, ReportArgs, TuningArgs};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
+use hopscope::cli::{AnalysisArgs, Cli, Command, OutputArgs, ReportArgs, TuningArgs, UiArgs};
 use hopscope::report::Format;
 use hopscope::run::{self, Outcome};
 
+/// The text summary of `hopscope FILE` when standard output is not a terminal.
+fn text_report(file: PathBuf, analysis: AnalysisArgs, tuning: TuningArgs) -> Outcome {
+    run::report(&ReportArgs {
+        file,
+        output: OutputArgs {
+            format: Format::Text,
+            output: None,
+            no_progress: false,
+        },
+        analysis,
+        tuning,
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let tty = std::io::stdout().is_terminal();
     let outcome = match (cli.command, cli.file) {
         (Some(Command::Report(args)), _) => run::report(&args),
-        (Some(Command::Live(args)), _) => hopscope::capture::live::run(&args),
+        (Some(Command::Open(args)), _) if tty => {
+            hopscope::tui::run_file(&args.file, &args.analysis, &args.tuning, args.ui.max_rows)
+        }
+        (Some(Command::Open(args)), _) => text_report(args.file, args.analysis, args.tuning),
+        (Some(Command::Live(args)), _) => {
+            let given = |id: &str| {
+                matches
+                    .subcommand_matches("live")
+                    .and_then(|m| m.value_source(id))
+                    == Some(ValueSource::CommandLine)
+            };
+            if tty && !given("format") && !given("output") {
+                hopscope::tui::run_live(&args, args.ui.max_rows)
+            } else {
+                hopscope::capture::live::run(&args)
+            }
+        }
         (Some(Command::Interfaces), _) => hopscope::capture::live::interfaces(),
-        (None, Some(file)) => run::report(&ReportArgs {
-            file,
-            output: OutputArgs {
-                format: Format::Text,
-                output: None,
-                no_progress: false,
-            },
-            analysis: AnalysisArgs::default(),
-            tuning: TuningArgs::default(),
-        }),
+        (None, Some(file)) if tty => hopscope::tui::run_file(
+            &file,
+            &AnalysisArgs::default(),
+            &TuningArgs::default(),
+            UiArgs::default().max_rows,
+        ),
+        (None, Some(file)) => text_report(file, AnalysisArgs::default(), TuningArgs::default()),
         (None, None) => {
             eprintln!("hopscope: give a capture file, or a command (see `hopscope --help`)");
             Outcome::Failed

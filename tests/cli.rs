@@ -200,6 +200,11 @@ fn output_file_and_text_format() {
     );
     assert!(text.contains("Connections (2)"), "{text}");
     assert!(text.contains("connections: 2 (fin 2)"), "{text}");
+
+    // `open` is the terminal UI; into a pipe it is the same text summary.
+    let open = hopscope().arg("open").arg(&p).output().expect("run");
+    assert!(open.status.success());
+    assert_eq!(String::from_utf8_lossy(&open.stdout), text);
 }
 
 #[test]

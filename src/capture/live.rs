@@ -24,6 +24,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread;
@@ -238,12 +239,17 @@ fn validate(args: &LiveArgs) -> Result<(), String> {
 
 // ───────────────────────────── the capture thread ─────────────────────────────
 
-/// The saved capture (`-w`).
+/// The saved capture (`-w`, or the TUI's spool). Shared with [`Snapshot`] through a mutex
+/// that the capture thread takes per packet (uncontended, except while a snapshot flushes).
 struct Save {
     path: String,
     writer: PcapngWriter<BufWriter<File>>,
     last_flush: Instant,
+    /// Writing failed: nothing more is written, the error is reported at the end.
+    failed: bool,
 }
+
+type SharedSave = Arc<Mutex<Save>>;
 
 impl Save {
     fn create(path: &Path, link: LinkType, args: &LiveArgs) -> Result<Save, String> {
@@ -260,7 +266,46 @@ impl Save {
             path: shown,
             writer,
             last_flush: Instant::now(),
+            failed: false,
         })
+    }
+}
+
+/// Copies what was saved so far to another file while the capture goes on (the TUI's `w`).
+#[derive(Clone)]
+pub struct Snapshot {
+    save: SharedSave,
+    path: std::path::PathBuf,
+}
+
+impl Snapshot {
+    /// Flushes the saved capture and copies it, up to the last packet written, to `dest`.
+    /// Returns the bytes copied.
+    pub fn write_to(&self, dest: &Path) -> Result<u64, String> {
+        let len = {
+            let mut s = self
+                .save
+                .lock()
+                .map_err(|_| "the capture thread failed".to_string())?;
+            if s.failed {
+                return Err(format!("writing {} had failed", s.path));
+            }
+            s.writer
+                .flush()
+                .map_err(|e| format!("cannot write {}: {e}", s.path))?;
+            std::fs::metadata(&self.path)
+                .map_err(|e| format!("cannot read {}: {e}", self.path.display()))?
+                .len()
+        };
+        let mut src = File::open(&self.path)
+            .map_err(|e| format!("cannot read {}: {e}", self.path.display()))?;
+        let mut dst =
+            File::create(dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+        let n = io::copy(&mut io::Read::take(&mut src, len), &mut dst)
+            .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+        dst.sync_all()
+            .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+        Ok(n)
     }
 }
 
@@ -274,7 +319,9 @@ struct Feed {
     link: LinkType,
     count: Option<u64>,
     deadline: Option<Instant>,
-    save: Option<Save>,
+    save: Option<SharedSave>,
+    /// libpcap's drop counters (kernel + interface), refreshed about once a second.
+    pcap_dropped: Arc<AtomicU64>,
 }
 
 /// How the capture thread ended.
@@ -293,7 +340,17 @@ fn capture_loop<T: Activated + ?Sized>(mut cap: Capture<T>, mut feed: Feed) -> C
     let mut captured: u64 = 0;
     let mut error = None;
     let mut save_error = None;
+    let mut last_stats = Instant::now();
     loop {
+        if last_stats.elapsed() >= SAVE_FLUSH_EVERY {
+            last_stats = Instant::now();
+            if let Ok(st) = cap.stats() {
+                feed.pcap_dropped.store(
+                    u64::from(st.dropped) + u64::from(st.if_dropped),
+                    Ordering::Relaxed,
+                );
+            }
+        }
         if feed.stop.load(Ordering::Relaxed)
             || feed.count.is_some_and(|c| captured >= c)
             || feed.deadline.is_some_and(|d| Instant::now() >= d)
@@ -325,11 +382,13 @@ fn capture_loop<T: Activated + ?Sized>(mut cap: Capture<T>, mut feed: Feed) -> C
             }
         };
         captured += 1;
-        if let Some(s) = &mut feed.save
+        if let Some(shared) = &feed.save
+            && let Ok(mut s) = shared.lock()
+            && !s.failed
             && let Err(e) = s.writer.write_packet(&pkt.view())
         {
             save_error = Some(format!("cannot write {}: {e}", s.path));
-            feed.save = None;
+            s.failed = true;
         }
         match feed.tx.try_send(pkt) {
             Ok(()) => {}
@@ -349,17 +408,20 @@ fn capture_loop<T: Activated + ?Sized>(mut cap: Capture<T>, mut feed: Feed) -> C
     }
 }
 
-fn flush_save(save: &mut Option<Save>, save_error: &mut Option<String>, force: bool) {
-    let Some(s) = save else {
+fn flush_save(save: &mut Option<SharedSave>, save_error: &mut Option<String>, force: bool) {
+    let Some(shared) = save else {
         return;
     };
-    if !force && s.last_flush.elapsed() < SAVE_FLUSH_EVERY {
+    let Ok(mut s) = shared.lock() else {
+        return;
+    };
+    if s.failed || (!force && s.last_flush.elapsed() < SAVE_FLUSH_EVERY) {
         return;
     }
     s.last_flush = Instant::now();
     if let Err(e) = s.writer.flush() {
         *save_error = Some(format!("cannot write {}: {e}", s.path));
-        *save = None;
+        s.failed = true;
     }
 }
 
@@ -397,12 +459,179 @@ fn install_ctrlc(stop: Arc<AtomicBool>) {
     }
 }
 
+/// A running capture: the capture thread and the channel of its packets. The report run
+/// (`hopscope live`) and the terminal UI both drive the analysis from it.
+pub struct LiveSession {
+    /// The captured packets, until the capture thread hangs up.
+    pub rx: mpsc::Receiver<OwnedPacket>,
+    stop: Arc<AtomicBool>,
+    stopper: Stopper,
+    deadline: Option<Instant>,
+    handle: Option<thread::JoinHandle<CaptureEnd>>,
+    dropped: Arc<AtomicU64>,
+    pcap_dropped: Arc<AtomicU64>,
+    queue: usize,
+    save: Option<(SharedSave, std::path::PathBuf)>,
+    started: Instant,
+}
+
+/// How a capture ended.
+pub struct LiveEnd {
+    pub kernel: u64,
+    pub interface: u64,
+    pub ours: u64,
+    /// The read error that stopped the capture.
+    pub error: Option<String>,
+    /// The error that stopped the saved file.
+    pub save_error: Option<String>,
+    /// libpcap statistics were not available (why).
+    pub stats_error: Option<String>,
+    /// Drop findings and `capture.incomplete`, to add to the records.
+    pub findings: Vec<Finding>,
+}
+
+impl LiveSession {
+    /// Validates the arguments, opens the interface, creates the saved file (`save`, else
+    /// `-w`) and starts the capture thread. Errors are complete messages.
+    pub fn start(args: &LiveArgs, save: Option<&Path>) -> Result<LiveSession, String> {
+        validate(args).map_err(|e| format!("hopscope: {e}"))?;
+        let mut cap = open_capture(args)?;
+        let dlt = LinkType(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
+        let save_path = save.map(Path::to_path_buf).or_else(|| args.write.clone());
+        let save = match &save_path {
+            Some(p) => Some((
+                Arc::new(Mutex::new(
+                    Save::create(p, dlt_to_linktype(dlt), args)
+                        .map_err(|e| format!("hopscope: {e}"))?,
+                )),
+                p.clone(),
+            )),
+            None => None,
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let pcap_dropped = Arc::new(AtomicU64::new(0));
+        let (tx, rx) = mpsc::sync_channel::<OwnedPacket>(args.queue);
+        let deadline = args
+            .duration
+            .map(|d| Instant::now() + Duration::from_secs_f64(d));
+        let stopper = Stopper {
+            stop: Arc::clone(&stop),
+            breaker: cap.breakloop_handle(),
+            requested: false,
+        };
+        let feed = Feed {
+            iface: terminal_safe_str(&args.interface),
+            tx,
+            stop: Arc::clone(&stop),
+            dropped: Arc::clone(&dropped),
+            link: dlt,
+            count: args.count,
+            deadline,
+            save: save.as_ref().map(|(s, _)| Arc::clone(s)),
+            pcap_dropped: Arc::clone(&pcap_dropped),
+        };
+        let handle = thread::Builder::new()
+            .name("capture".into())
+            .spawn(move || capture_loop(cap, feed))
+            .map_err(|e| format!("hopscope: cannot start the capture thread: {e}"))?;
+        Ok(LiveSession {
+            rx,
+            stop,
+            stopper,
+            deadline,
+            handle: Some(handle),
+            dropped,
+            pcap_dropped,
+            queue: args.queue,
+            save,
+            started: Instant::now(),
+        })
+    }
+
+    /// The flag that Ctrl-C sets.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stop)
+    }
+
+    /// Wakes the capture thread when a stop was asked for or the duration is over; call
+    /// between packets (this thread is the capture thread's timer).
+    pub fn poll_stop(&mut self) {
+        if !self.stopper.requested
+            && (self.stop.load(Ordering::Relaxed)
+                || self.deadline.is_some_and(|d| Instant::now() >= d))
+        {
+            self.stopper.request();
+        }
+    }
+
+    /// Stops the capture.
+    pub fn request_stop(&mut self) {
+        self.stopper.request();
+    }
+
+    /// Packets dropped so far: (libpcap's kernel + interface, hopscope's queue).
+    pub fn drops(&self) -> (u64, u64) {
+        (
+            self.pcap_dropped.load(Ordering::Relaxed),
+            self.dropped.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Seconds since the capture started.
+    pub fn elapsed(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// A handle that copies the saved capture so far (when one is being saved).
+    pub fn snapshot(&self) -> Option<Snapshot> {
+        self.save.as_ref().map(|(s, p)| Snapshot {
+            save: Arc::clone(s),
+            path: p.clone(),
+        })
+    }
+
+    /// Stops the capture thread (if it still runs), waits for it, and says how it ended.
+    pub fn finish(mut self) -> LiveEnd {
+        self.stopper.request();
+        // Unblocks a capture thread waiting on a full queue.
+        let rx = std::mem::replace(&mut self.rx, mpsc::sync_channel(1).1);
+        drop(rx);
+        let end = match self.handle.take().map(|h| h.join()) {
+            Some(Ok(end)) => end,
+            _ => CaptureEnd {
+                stats: Err("the capture thread panicked".into()),
+                error: Some("the capture thread panicked".into()),
+                save_error: None,
+            },
+        };
+        let ours = self.dropped.load(Ordering::Relaxed);
+        let (kernel, interface, stats_error) = match &end.stats {
+            Ok(s) => (u64::from(s.dropped), u64::from(s.if_dropped), None),
+            Err(e) => (0, 0, Some(e.clone())),
+        };
+        let mut findings = drop_findings(kernel, interface, ours, self.queue);
+        if let Some(e) = &end.error {
+            findings.push(Finding::new(
+                "capture.incomplete",
+                Severity::Error,
+                format!("{e}; everything before it was analysed"),
+            ));
+        }
+        LiveEnd {
+            kernel,
+            interface,
+            ours,
+            error: end.error,
+            save_error: end.save_error,
+            stats_error,
+            findings,
+        }
+    }
+}
+
 /// `hopscope live`.
 pub fn run(args: &LiveArgs) -> Outcome {
-    if let Err(e) = validate(args) {
-        eprintln!("hopscope: {e}");
-        return Outcome::Failed;
-    }
     let cfg = match args.tuning.engine_config() {
         Ok(c) => c,
         Err(e) => {
@@ -410,28 +639,21 @@ pub fn run(args: &LiveArgs) -> Outcome {
             return Outcome::Failed;
         }
     };
-    let mut cap = match open_capture(args) {
-        Ok(c) => c,
-        Err(msg) => {
-            eprintln!("{msg}");
-            return Outcome::Failed;
-        }
-    };
-    let dlt = LinkType(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
-    let save = match &args.write {
-        Some(p) => match Save::create(p, dlt_to_linktype(dlt), args) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                eprintln!("hopscope: {e}");
-                return Outcome::Failed;
-            }
-        },
-        None => None,
-    };
+    if let Err(e) = validate(args) {
+        eprintln!("hopscope: {e}");
+        return Outcome::Failed;
+    }
     let out = match open_output(&args.output) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("hopscope: {e}");
+            return Outcome::Failed;
+        }
+    };
+    let mut session = match LiveSession::start(args, None) {
+        Ok(s) => s,
+        Err(msg) => {
+            eprintln!("{msg}");
             return Outcome::Failed;
         }
     };
@@ -445,29 +667,7 @@ pub fn run(args: &LiveArgs) -> Outcome {
     let mut progress = Progress::new(
         args.output.no_progress || (args.output.output.is_none() && io::stdout().is_terminal()),
     );
-
-    let stop = Arc::new(AtomicBool::new(false));
-    install_ctrlc(Arc::clone(&stop));
-    let dropped = Arc::new(AtomicU64::new(0));
-    let (tx, rx) = mpsc::sync_channel::<OwnedPacket>(args.queue);
-    let deadline = args
-        .duration
-        .map(|d| Instant::now() + Duration::from_secs_f64(d));
-    let mut stopper = Stopper {
-        stop: Arc::clone(&stop),
-        breaker: cap.breakloop_handle(),
-        requested: false,
-    };
-    let feed = Feed {
-        iface: terminal_safe_str(&args.interface),
-        tx,
-        stop: Arc::clone(&stop),
-        dropped: Arc::clone(&dropped),
-        link: dlt,
-        count: args.count,
-        deadline,
-        save,
-    };
+    install_ctrlc(session.stop_flag());
 
     eprintln!(
         "hopscope: capturing on {} (filter: {})",
@@ -477,16 +677,6 @@ pub fn run(args: &LiveArgs) -> Outcome {
             .map(terminal_safe_str)
             .unwrap_or_else(|| "none".into())
     );
-    let handle = match thread::Builder::new()
-        .name("capture".into())
-        .spawn(move || capture_loop(cap, feed))
-    {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("hopscope: cannot start the capture thread: {e}");
-            return Outcome::Failed;
-        }
-    };
 
     // The analysis: everything the capture thread sends, until it hangs up. This thread is
     // also the timer that wakes the capture thread for Ctrl-C and --duration.
@@ -494,12 +684,8 @@ pub fn run(args: &LiveArgs) -> Outcome {
         Engine::with_analyzer(cfg, crate::analyzers::App::new(args.analysis.app_config()));
     let mut bytes: u64 = 0;
     loop {
-        if !stopper.requested
-            && (stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d))
-        {
-            stopper.request();
-        }
-        match rx.recv_timeout(RECV_TIMEOUT) {
+        session.poll_stop();
+        match session.rx.recv_timeout(RECV_TIMEOUT) {
             Ok(pkt) => {
                 bytes += pkt.data.len() as u64;
                 engine.handle_packet(&pkt.view(), &mut *writer);
@@ -516,45 +702,23 @@ pub fn run(args: &LiveArgs) -> Outcome {
             Err(RecvTimeoutError::Disconnected) => break,
         }
     }
-    // Stops the capture thread when the analysis ended first (output closed).
-    stopper.request();
-    drop(rx);
     progress.done();
-    let end = match handle.join() {
-        Ok(end) => end,
-        Err(_) => CaptureEnd {
-            stats: Err("the capture thread panicked".into()),
-            error: Some("the capture thread panicked".into()),
-            save_error: None,
-        },
-    };
-
-    let ours = dropped.load(Ordering::Relaxed);
-    let (kernel, interface) = match &end.stats {
-        Ok(s) => (u64::from(s.dropped), u64::from(s.if_dropped)),
-        Err(e) => {
-            eprintln!("hopscope: libpcap statistics are not available: {e}");
-            (0, 0)
-        }
-    };
-    for f in drop_findings(kernel, interface, ours, args.queue) {
-        writer.record(Record::Finding(f));
+    // Stops the capture thread when the analysis ended first (output closed).
+    let end = session.finish();
+    if let Some(e) = &end.stats_error {
+        eprintln!("hopscope: libpcap statistics are not available: {e}");
     }
-    if let Some(e) = &end.error {
-        writer.record(Record::Finding(Finding::new(
-            "capture.incomplete",
-            Severity::Error,
-            format!("{e}; everything before it was analysed"),
-        )));
+    for f in end.findings.iter().cloned() {
+        writer.record(Record::Finding(f));
     }
     let mut summary = engine.finish(&mut *writer);
     summary.source = format!("live:{}", args.interface);
     summary.format = "live".into();
     summary.error = end.error.clone();
     summary.dropped = Some(Dropped {
-        kernel,
-        interface,
-        hopscope: ours,
+        kernel: end.kernel,
+        interface: end.interface,
+        hopscope: end.ours,
     });
     let finish = if writer.failed().is_none() {
         writer.finish(&summary)
@@ -593,7 +757,7 @@ fn drop_findings(kernel: u64, interface: u64, ours: u64, queue: usize) -> Vec<Fi
 }
 
 /// Maps how the run ended to an outcome, like a file run: a closed pipe is not an error.
-fn outcome(writer: &dyn ReportWriter, finish: io::Result<()>, end: &CaptureEnd) -> Outcome {
+fn outcome(writer: &dyn ReportWriter, finish: io::Result<()>, end: &LiveEnd) -> Outcome {
     let mut result = Outcome::Ok;
     if let Some(e) = &end.save_error {
         eprintln!("hopscope: {e}; the report is complete but the saved capture is not");
@@ -731,15 +895,18 @@ mod tests {
         let cap = Capture::from_file(&input).expect("libpcap opens our pcapng");
         let (tx, rx) = mpsc::sync_channel(queue);
         let dropped = Arc::new(AtomicU64::new(0));
-        let save = save.map(|p| Save {
-            path: p.display().to_string(),
-            writer: PcapngWriter::new(
-                BufWriter::new(File::create(p).expect("create save")),
-                LinkType::ETHERNET,
-                &InterfaceInfo::default(),
-            )
-            .expect("save header"),
-            last_flush: Instant::now(),
+        let save = save.map(|p| {
+            Arc::new(Mutex::new(Save {
+                path: p.display().to_string(),
+                writer: PcapngWriter::new(
+                    BufWriter::new(File::create(p).expect("create save")),
+                    LinkType::ETHERNET,
+                    &InterfaceInfo::default(),
+                )
+                .expect("save header"),
+                last_flush: Instant::now(),
+                failed: false,
+            }))
         });
         let feed = Feed {
             iface: "test".into(),
@@ -750,6 +917,7 @@ mod tests {
             count,
             deadline: None,
             save,
+            pcap_dropped: Arc::new(AtomicU64::new(0)),
         };
         let end = capture_loop(cap, feed);
         Harness { rx, dropped, end }
@@ -781,6 +949,53 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_copies_what_was_saved_so_far() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool = dir.path().join("spool.pcapng");
+        let save = Arc::new(Mutex::new(Save {
+            path: spool.display().to_string(),
+            writer: PcapngWriter::new(
+                BufWriter::with_capacity(1 << 16, File::create(&spool).expect("create")),
+                LinkType::ETHERNET,
+                &InterfaceInfo::default(),
+            )
+            .expect("header"),
+            last_flush: Instant::now(),
+            failed: false,
+        }));
+        // Three packets still in the writer's buffer, as between the capture thread's flushes.
+        for i in 0..3u8 {
+            let data = vec![i; 60];
+            let pkt = crate::capture::PacketView {
+                ts: Timestamp(1_700_000_000_000_000_000 + i64::from(i)),
+                link: LinkType::ETHERNET,
+                data: &data,
+                orig_len: 60,
+                interface: 0,
+            };
+            save.lock()
+                .expect("lock")
+                .writer
+                .write_packet(&pkt)
+                .expect("write");
+        }
+        let snap = Snapshot {
+            save: Arc::clone(&save),
+            path: spool.clone(),
+        };
+        let dest = dir.path().join("copy.pcapng");
+        assert!(snap.write_to(&dest).expect("snapshot") > 0);
+        let mut back = Capture::from_file(&dest).expect("libpcap reads the copy");
+        let mut k = 0;
+        while back.next_packet().is_ok() {
+            k += 1;
+        }
+        assert_eq!(k, 3, "the snapshot flushed the buffered packets");
+        save.lock().expect("lock").failed = true;
+        assert!(snap.write_to(&dest).is_err(), "a failed save is not copied");
+    }
+
+    #[test]
     fn count_stops_the_capture_thread() {
         let h = drive(10, 100, Some(4), None);
         assert_eq!(h.rx.try_iter().count(), 4);
@@ -803,6 +1018,7 @@ mod tests {
             count: None,
             deadline: None,
             save: None,
+            pcap_dropped: Arc::new(AtomicU64::new(0)),
         };
         let end = capture_loop(cap, feed);
         assert!(end.error.is_none());

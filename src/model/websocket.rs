@@ -134,6 +134,10 @@ pub struct WsMessageRecord {
     /// Start of a text message (bounded), or of a close reason / ping payload when it is text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Binary messages, when the analyzer keeps them (the terminal UI's hex view): the start
+    /// of the payload. Never in the JSON report.
+    #[serde(skip)]
+    pub binary: Option<Vec<u8>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub text_truncated: bool,
     /// Text messages: whether the whole payload is valid UTF-8.

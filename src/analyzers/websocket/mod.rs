@@ -35,6 +35,9 @@ pub struct WsConfig {
     pub max_inflate: u64,
     /// List every frame inside its message (`--frames`).
     pub frames: bool,
+    /// Keep the start of binary messages too (`preview` bytes; the terminal UI's hex view).
+    /// Not in the JSON report.
+    pub binary_preview: bool,
     /// Frames listed per message at most.
     pub max_frames_listed: usize,
 }
@@ -45,6 +48,7 @@ impl Default for WsConfig {
             preview: 1024,
             max_inflate: 16 << 20,
             frames: false,
+            binary_preview: false,
             max_frames_listed: 1000,
         }
     }
@@ -96,6 +100,8 @@ struct Msg {
     /// Control frames: the payload (bounded).
     payload: Vec<u8>,
     frame_list: Vec<WsFrameRecord>,
+    /// Binary messages: keep the start in `preview` (`WsConfig::binary_preview`).
+    keep_binary: bool,
 }
 
 impl Msg {
@@ -115,6 +121,7 @@ impl Msg {
             start,
             payload: Vec::new(),
             frame_list: Vec::new(),
+            keep_binary: false,
         }
     }
 }
@@ -537,6 +544,7 @@ impl WsConn {
                         }
                     }
                     let mut m = Msg::new(h.opcode, compressed, start);
+                    m.keep_binary = sh.cfg.binary_preview && h.opcode == Opcode::Binary;
                     if self.rec.handshake.midstream && h.rsv & 0x04 != 0 {
                         // Compressed, but the context is unknown: lengths only.
                         m.compressed = true;
@@ -826,8 +834,15 @@ impl WsConn {
             Opcode::Reserved(n) => format!("reserved-{n}"),
             o => o.name().to_string(),
         };
-        let text = (!m.preview.is_empty() || m.opcode == Opcode::Text)
-            .then(|| String::from_utf8_lossy(&m.preview).into_owned());
+        let (text, binary) = if m.keep_binary {
+            (None, Some(m.preview))
+        } else {
+            (
+                (!m.preview.is_empty() || m.opcode == Opcode::Text)
+                    .then(|| String::from_utf8_lossy(&m.preview).into_owned()),
+                None,
+            )
+        };
         WsMessageRecord {
             websocket: self.rec.id,
             index,
@@ -838,6 +853,7 @@ impl WsConn {
             compressed: m.compressed,
             frames: m.frames,
             text,
+            binary,
             text_truncated: m.preview_truncated,
             utf8_valid: (m.opcode == Opcode::Text).then_some(m.utf8_ok),
             close_code: None,
@@ -977,6 +993,8 @@ fn consume(m: &mut Msg, b: &[u8], preview: usize) {
         if m.utf8_ok {
             check_utf8(m, b);
         }
+    } else if m.keep_binary {
+        m.preview.extend_from_slice(&b[..take]);
     }
 }
 

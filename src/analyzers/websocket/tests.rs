@@ -400,3 +400,23 @@ fn deflate_helper_really_compresses() {
     e.write_all(b"x").unwrap();
     assert!(!e.finish().unwrap().is_empty());
 }
+
+#[test]
+fn binary_previews_only_when_asked_and_never_as_text() {
+    let payload: Vec<u8> = (0u8..=255).cycle().take(3000).collect();
+    let steps = [c(false, 2, &payload[..1000]), c(true, 0, &payload[1000..])];
+    let plain = run(&steps);
+    assert_eq!(plain.msgs[0].binary, None);
+    assert_eq!(plain.msgs[0].text, None);
+    let cfg = WsConfig {
+        binary_preview: true,
+        preview: 1500,
+        ..WsConfig::default()
+    };
+    let o = run_with(&steps, None, cfg, false);
+    let m = &o.msgs[0];
+    assert_eq!(m.text, None);
+    assert_eq!(m.binary.as_deref(), Some(&payload[..1500]));
+    assert!(m.text_truncated);
+    assert_eq!(m.length, 3000);
+}

@@ -1,0 +1,364 @@
+//! The terminal UI (ratatui + crossterm) over a saved capture or a live interface.
+//!
+//! ```text
+//!  input thread   (crossterm keys, mouse, resize) ─┐
+//!  tick thread    (1 s, with the process's RSS)    ├─▶ sync_channel<Event> ─▶ UI thread:
+//!  analysis thread (FileSource/live → Engine<App>  │                         App::update → Action
+//!                   → BatchSink: record batches,   │                         draw when dirty
+//!                   progress)                      │                         (≤ 30 frames/s)
+//!  stream pass, w snapshot (on demand)            ─┘
+//! ```
+//!
+//! The UI thread owns all UI state ([`app::App`]); the others only send events. The analysis
+//! waits when the channel is full, so the UI never does.
+
+pub mod app;
+pub mod filter;
+pub mod hops;
+pub mod list;
+pub mod rows;
+pub mod store;
+pub mod stream;
+pub mod term;
+pub mod theme;
+pub mod views;
+pub mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self as cev, Event as CEvent};
+
+use app::{Action, App, Event, Source};
+use store::Store;
+use theme::Theme;
+
+use crate::analyzers::AppConfig;
+use crate::capture::live::{LiveSession, Snapshot};
+use crate::cli::{AnalysisArgs, LiveArgs, TuningArgs};
+use crate::engine::EngineConfig;
+use crate::report::sanitize::terminal_safe_str;
+use crate::run::Outcome;
+
+/// Events queued for the UI thread at most.
+const CHANNEL: usize = 16;
+/// Frames per second at most.
+const FRAME: Duration = Duration::from_millis(33);
+
+/// How the UI is fed.
+enum Feed {
+    File {
+        path: PathBuf,
+    },
+    Live {
+        snapshot: Option<Snapshot>,
+        iface: String,
+    },
+}
+
+/// `hopscope FILE` / `hopscope open FILE` on a terminal.
+pub fn run_file(
+    file: &Path,
+    analysis: &AnalysisArgs,
+    tuning: &TuningArgs,
+    max_rows: usize,
+) -> Outcome {
+    let cfg = match tuning.engine_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hopscope: {e}");
+            return Outcome::Failed;
+        }
+    };
+    if let Err(e) = std::fs::metadata(file) {
+        eprintln!("hopscope: cannot open {}: {e}", file.display());
+        return Outcome::Failed;
+    }
+    let app_cfg = worker::ui_app_config(analysis.app_config());
+    let (tx, rx) = mpsc::sync_channel(CHANNEL);
+    let cancel = Arc::new(AtomicBool::new(false));
+    // SIGINT from outside (kill -INT) ends the UI cleanly; inside it Ctrl-C is a key.
+    {
+        let tx = tx.clone();
+        let _ = ctrlc::set_handler(move || {
+            let _ = tx.try_send(Event::Interrupt);
+        });
+    }
+    {
+        let (path, tx2, c, cfg) = (
+            file.to_path_buf(),
+            tx.clone(),
+            Arc::clone(&cancel),
+            cfg.clone(),
+        );
+        spawn_caught("analysis", tx.clone(), move || {
+            worker::analyse_file(&path, cfg, app_cfg, tx2, c)
+        });
+    }
+    let source = Source {
+        name: file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.display().to_string()),
+        live: false,
+    };
+    let res = ui_loop(
+        source,
+        Store::new(max_rows, store::DEFAULT_PREVIEW_BUDGET),
+        cfg,
+        Feed::File {
+            path: file.to_path_buf(),
+        },
+        tx,
+        rx,
+    );
+    cancel.store(true, Ordering::Relaxed);
+    match res {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("hopscope: {e}");
+            Outcome::Failed
+        }
+    }
+}
+
+/// `hopscope live -i IFACE` on a terminal.
+pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
+    let cfg = match args.tuning.engine_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hopscope: {e}");
+            return Outcome::Failed;
+        }
+    };
+    // Everything captured is kept on disk (the -w file, else a temporary one removed at exit)
+    // so that `w` can save it and the Stream view can read it.
+    let spool = if args.write.is_none() {
+        match tempfile::Builder::new()
+            .prefix("hopscope-live-")
+            .suffix(".pcapng")
+            .tempfile()
+        {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("hopscope: cannot create a temporary file for the capture: {e}");
+                return Outcome::Failed;
+            }
+        }
+    } else {
+        None
+    };
+    let session = match LiveSession::start(args, spool.as_ref().map(|t| t.path())) {
+        Ok(s) => s,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return Outcome::Failed;
+        }
+    };
+    let snapshot = session.snapshot();
+    let (tx, rx) = mpsc::sync_channel(CHANNEL);
+    let cancel = Arc::new(AtomicBool::new(false));
+    // Ctrl-C from outside (kill -INT); inside the UI it is a key.
+    {
+        let tx = tx.clone();
+        let _ = ctrlc::set_handler(move || {
+            let _ = tx.try_send(Event::Interrupt);
+        });
+    }
+    let app_cfg = worker::ui_app_config(args.analysis.app_config());
+    let name = format!("live:{}", args.interface);
+    let handle = {
+        let (tx2, c, cfg, name) = (tx.clone(), Arc::clone(&cancel), cfg.clone(), name.clone());
+        spawn_caught("analysis", tx.clone(), move || {
+            worker::analyse_live(session, name, cfg, app_cfg, tx2, c)
+        })
+    };
+    let res = ui_loop(
+        Source {
+            name: terminal_safe_str(&name),
+            live: true,
+        },
+        Store::new(max_rows, store::DEFAULT_PREVIEW_BUDGET),
+        cfg,
+        Feed::Live {
+            snapshot,
+            iface: args.interface.clone(),
+        },
+        tx,
+        rx,
+    );
+    // Stop the capture and let it finish the saved file.
+    cancel.store(true, Ordering::Relaxed);
+    if let Some(h) = handle {
+        let _ = h.join();
+    }
+    drop(spool);
+    match res {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("hopscope: {e}");
+            Outcome::Failed
+        }
+    }
+}
+
+/// Spawns a named thread whose panic becomes an [`Event::Failed`].
+fn spawn_caught(
+    name: &str,
+    tx: SyncSender<Event>,
+    f: impl FnOnce() + Send + 'static,
+) -> Option<thread::JoinHandle<()>> {
+    let n = name.to_string();
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            if let Err(msg) = term::catch(f) {
+                let _ = tx.send(Event::Failed(format!("{n}: {msg}")));
+            }
+        })
+        .ok()
+}
+
+/// Resident memory of this process, from /proc (Linux).
+fn rss_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn ui_loop(
+    source: Source,
+    store: Store,
+    cfg: EngineConfig,
+    feed: Feed,
+    tx: SyncSender<Event>,
+    rx: Receiver<Event>,
+) -> std::io::Result<Outcome> {
+    let (mut terminal, guard) = term::setup()?;
+    let size = terminal.size()?;
+    let mut app = App::new(source, store, Theme::from_env(), (size.width, size.height));
+
+    // Input.
+    {
+        let tx = tx.clone();
+        thread::Builder::new().name("input".into()).spawn(move || {
+            loop {
+                let ev = match cev::read() {
+                    Ok(CEvent::Key(k)) => Event::Key(k),
+                    Ok(CEvent::Mouse(m)) => Event::Mouse(m),
+                    Ok(CEvent::Resize(w, h)) => Event::Resize(w, h),
+                    Ok(_) => continue,
+                    Err(_) => break,
+                };
+                if tx.send(ev).is_err() {
+                    break;
+                }
+            }
+        })?;
+    }
+    // Ticks.
+    {
+        let tx = tx.clone();
+        thread::Builder::new().name("tick".into()).spawn(move || {
+            loop {
+                if tx.send(Event::Tick { rss: rss_bytes() }).is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_secs(1));
+            }
+        })?;
+    }
+
+    let mut stream_cancel: Option<Arc<AtomicBool>> = None;
+    terminal.draw(|f| views::draw(f, &app))?;
+    app.dirty = false;
+    let mut last_draw = Instant::now();
+    'outer: loop {
+        let wait = if app.dirty {
+            FRAME.saturating_sub(last_draw.elapsed())
+        } else {
+            Duration::from_millis(500)
+        };
+        let first = match rx.recv_timeout(wait) {
+            Ok(ev) => Some(ev),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        let mut pending = first;
+        let drain_start = Instant::now();
+        while let Some(ev) = pending.take() {
+            match app.update(ev) {
+                Action::None => {}
+                Action::Quit => break 'outer,
+                Action::LoadStream(conn) => {
+                    if let Some(c) = stream_cancel.take() {
+                        c.store(true, Ordering::Relaxed);
+                    }
+                    let path = match &feed {
+                        Feed::File { path } => Some(path.clone()),
+                        Feed::Live { .. } => app.saved.as_ref().map(PathBuf::from),
+                    };
+                    if let Some(path) = path {
+                        let c = Arc::new(AtomicBool::new(false));
+                        stream_cancel = Some(Arc::clone(&c));
+                        let (tx2, cfg) = (tx.clone(), cfg.clone());
+                        spawn_caught("stream", tx.clone(), move || {
+                            worker::load_stream(&path, conn, cfg, tx2, c)
+                        });
+                    }
+                }
+                Action::Save => {
+                    if let Feed::Live { snapshot, iface } = &feed {
+                        let tx2 = tx.clone();
+                        let snap = snapshot.clone();
+                        let secs = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs());
+                        let dest = worker::snapshot_name(iface, secs);
+                        spawn_caught("save", tx.clone(), move || {
+                            let r = match snap {
+                                Some(s) => s.write_to(&dest).map(|_| dest.display().to_string()),
+                                None => Err("nothing is being saved".into()),
+                            };
+                            let _ = tx2.send(Event::Saved(r));
+                        });
+                    }
+                }
+            }
+            // Take what else is queued, for a bounded time, before drawing.
+            if drain_start.elapsed() < FRAME {
+                pending = rx.try_recv().ok();
+            }
+        }
+        if app.dirty && last_draw.elapsed() >= FRAME {
+            terminal.draw(|f| views::draw(f, &app))?;
+            app.dirty = false;
+            last_draw = Instant::now();
+        }
+    }
+    if let Some(c) = stream_cancel {
+        c.store(true, Ordering::Relaxed);
+    }
+    drop(guard);
+    if let Some(e) = &app.failed {
+        eprintln!("hopscope: {e}");
+    }
+    // Like a report run: status 2 when the capture could not be read to its end.
+    Ok(match app.done.as_ref().and_then(|d| d.error.as_ref()) {
+        Some(e) => {
+            eprintln!("hopscope: {e}");
+            Outcome::CaptureIncomplete
+        }
+        None => Outcome::Ok,
+    })
+}
+
+/// The analyzer configuration the TUI uses (exposed for tests).
+pub fn app_config(a: &AnalysisArgs) -> AppConfig {
+    worker::ui_app_config(a.app_config())
+}

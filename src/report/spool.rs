@@ -19,7 +19,7 @@ const RUN_ENTRIES: usize = 16 << 10;
 /// Entries of one run read back at a time while merging.
 const RUN_READ: usize = 1024;
 /// Spilled record bytes read back at a time (records come back mostly in file order).
-const READ_AHEAD: usize = 256 << 10;
+const READ_AHEAD: usize = 64 << 10;
 /// An index entry in a run file: key, offset (little-endian u64 each), length (u32).
 const ENTRY_BYTES: usize = 20;
 
@@ -177,6 +177,8 @@ impl Spool {
             pos: 0,
             ahead_at: 0,
             ahead: Vec::new(),
+            ahead_len: 0,
+            served: 0,
         };
         let sp = s.spool;
         if !sp.runs.is_empty() {
@@ -236,6 +238,9 @@ pub struct Sorted<'a> {
     /// Spilled bytes read ahead, starting at file offset `ahead_at`.
     ahead_at: u64,
     ahead: Vec<u8>,
+    ahead_len: usize,
+    /// Records served from the current read-ahead.
+    served: u32,
 }
 
 impl Sorted<'_> {
@@ -302,13 +307,24 @@ impl Sorted<'_> {
             return Ok(Some((e.key, &[])));
         };
         let end = e.off + len as u64;
-        if e.off < self.ahead_at || end > self.ahead_at + self.ahead.len() as u64 {
-            // A spilled record lies wholly before `file_len`.
-            let n = (sp.file_len - e.off).min(len.max(READ_AHEAD) as u64) as usize;
-            self.ahead.resize(n, 0);
-            f.read_exact_at(&mut self.ahead, e.off)?;
+        if e.off < self.ahead_at || end > self.ahead_at + self.ahead_len as u64 {
+            // A spilled record lies wholly before `file_len`. Read ahead only while reading
+            // ahead pays (records come back in file order); a jump reads just the record.
+            let want = if self.served > 1 {
+                len.max(READ_AHEAD)
+            } else {
+                len.max(4096)
+            };
+            let n = (sp.file_len - e.off).min(want as u64) as usize;
+            if self.ahead.len() < n {
+                self.ahead.resize(n, 0);
+            }
+            f.read_exact_at(&mut self.ahead[..n], e.off)?;
             self.ahead_at = e.off;
+            self.ahead_len = n;
+            self.served = 0;
         }
+        self.served += 1;
         let start = (e.off - self.ahead_at) as usize;
         Ok(Some((e.key, &self.ahead[start..start + len])))
     }

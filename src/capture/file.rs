@@ -22,7 +22,7 @@ use std::path::Path;
 use super::{CaptureError, LinkType, PacketView, Timestamp};
 
 /// Initial read buffer (also the read size): big reads keep the syscall count low.
-const INITIAL_BUFFER: usize = 4 << 20;
+const INITIAL_BUFFER: usize = 1 << 20;
 /// Smallest buffer, for tiny files.
 const MIN_BUFFER: usize = 64 << 10;
 /// No single record may be larger than this; a claim above it is corruption.

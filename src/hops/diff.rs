@@ -162,7 +162,7 @@ fn headers(from: &Headers, to: &Headers, upgrade: bool, request: bool) -> Messag
 
 /// The request, client leg (`f`) against upstream leg (`b`).
 pub fn request(f: &Snap, b: &Snap) -> MessageDiff {
-    let upgrade = f.asked_upgrade().is_some() && b.asked_upgrade().is_some();
+    let upgrade = f.asks_upgrade() && b.asks_upgrade();
     let mut d = headers(&f.req, &b.req, upgrade, true);
     if f.version != b.version {
         d.version = Some(Change {
@@ -389,7 +389,7 @@ pub fn alone(f: &Snap, product: Option<&str>) -> Vec<(&'static str, String)> {
             f.status.map_or("nothing".into(), |s| s.to_string())
         ),
     )];
-    if f.asked_upgrade().is_some() && f.status != Some(101) {
+    if f.asks_upgrade() && f.status != Some(101) {
         out.push(single_leg(f, product));
     }
     out

@@ -121,6 +121,11 @@ impl Snap {
         })
     }
 
+    /// Whether the request asked for an upgrade (what [`Snap::asked_upgrade`] names).
+    pub fn asks_upgrade(&self) -> bool {
+        self.req.get("upgrade").is_some()
+    }
+
     pub fn asked_upgrade(&self) -> Option<String> {
         self.req.get("upgrade").map(|v| {
             String::from_utf8_lossy(v)
@@ -322,10 +327,12 @@ impl Window {
 
     fn push(&mut self, s: Snap) {
         let seq = self.base + self.slots.len() as u64;
-        self.by_tail
-            .entry(tail(&s.path).to_string())
-            .or_default()
-            .push_back(seq);
+        let t = tail(&s.path);
+        if let Some(q) = self.by_tail.get_mut(t) {
+            q.push_back(seq);
+        } else {
+            self.by_tail.insert(t.to_string(), VecDeque::from([seq]));
+        }
         self.live += 1;
         self.bytes += Self::cost(&s);
         self.slots.push_back(Some(s));
@@ -492,7 +499,7 @@ impl Correlator {
                 }
             }
             _ => {
-                let refused_upgrade = snap.asked_upgrade().is_some() && snap.status != Some(101);
+                let refused_upgrade = snap.asks_upgrade() && snap.status != Some(101);
                 let proxied = self.proxies.contains(&snap.server)
                     || snap.path != snap.target
                     || snap.resp.as_ref().is_some_and(|h| h.get("via").is_some())
@@ -639,7 +646,7 @@ impl Correlator {
                     vec!["no upstream request matched: the proxy answered by itself".into()],
                     out,
                 );
-            } else if f.asked_upgrade().is_some()
+            } else if f.asks_upgrade()
                 && f.status != Some(101)
                 && self.hinted.len() < MAX_HINTED
                 && self.hinted.insert(f.server)

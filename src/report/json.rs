@@ -89,40 +89,42 @@ fn write_websockets(
     ws_messages: &mut Spool,
     w: &mut dyn Write,
 ) -> io::Result<()> {
-    {
-        websockets.sort();
-        ws_messages.sort();
-        let (mut conv, mut msg) = (Vec::new(), Vec::new());
-        let mut mi = 0;
-        let mut pending = ws_messages.read(mi, &mut msg)?;
-        let mut i = 0;
-        while let Some(id) = websockets.read(i, &mut conv)? {
-            if i > 0 {
-                w.write_all(b",\n")?;
-            }
-            // Messages of conversations that ended without a record (none should) are skipped.
-            while pending.is_some_and(|k| k >> 32 < id) {
-                mi += 1;
-                pending = ws_messages.read(mi, &mut msg)?;
-            }
-            let body = conv.strip_suffix(b"}").unwrap_or(&conv);
-            w.write_all(body)?;
-            w.write_all(b",\"messages\":[")?;
-            let mut first = true;
-            while pending.is_some_and(|k| k >> 32 == id) {
-                if !first {
-                    w.write_all(b",")?;
-                }
-                first = false;
-                w.write_all(&msg)?;
-                mi += 1;
-                pending = ws_messages.read(mi, &mut msg)?;
-            }
-            w.write_all(b"]}")?;
-            i += 1;
+    let mut convs = websockets.sorted()?;
+    let mut msgs = ws_messages.sorted()?;
+    let mut msg = Vec::new();
+    let mut next_msg = |msg: &mut Vec<u8>| -> io::Result<Option<u64>> {
+        Ok(msgs.next_record()?.map(|(k, b)| {
+            msg.clear();
+            msg.extend_from_slice(b);
+            k
+        }))
+    };
+    let mut pending = next_msg(&mut msg)?;
+    let mut first_conv = true;
+    while let Some((id, conv)) = convs.next_record()? {
+        if !first_conv {
+            w.write_all(b",\n")?;
         }
-        Ok(())
+        first_conv = false;
+        // Messages of conversations that ended without a record (none should) are skipped.
+        while pending.is_some_and(|k| k >> 32 < id) {
+            pending = next_msg(&mut msg)?;
+        }
+        let body = conv.strip_suffix(b"}").unwrap_or(conv);
+        w.write_all(body)?;
+        w.write_all(b",\"messages\":[")?;
+        let mut first = true;
+        while pending.is_some_and(|k| k >> 32 == id) {
+            if !first {
+                w.write_all(b",")?;
+            }
+            first = false;
+            w.write_all(&msg)?;
+            pending = next_msg(&mut msg)?;
+        }
+        w.write_all(b"]}")?;
     }
+    Ok(())
 }
 
 impl RecordSink for DocumentWriter {

@@ -912,7 +912,7 @@ impl HttpConn {
             target_b64: tg64,
             target_form: form,
             proxy_request: form == "absolute" || method == b"CONNECT",
-            version: version.to_string(),
+            version: version.text(),
             headers: message::header_records(&h),
             body,
             at: self.start(0, mark, &h),
@@ -1007,7 +1007,7 @@ impl HttpConn {
             _ => None,
         });
         t.rec.response = Some(ResponseRecord {
-            version: version.to_string(),
+            version: version.text(),
             status,
             status_raw,
             reason: rs,

@@ -64,6 +64,17 @@ impl Version {
     }
 }
 
+impl Version {
+    /// The version as written (`HTTP/1.1`); the usual ones without `fmt` (once per message).
+    pub fn text(&self) -> String {
+        match (self.major, self.minor) {
+            (1, 1) => "HTTP/1.1".to_string(),
+            (1, 0) => "HTTP/1.0".to_string(),
+            _ => self.to_string(),
+        }
+    }
+}
+
 impl std::fmt::Display for Version {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if *self == Version::HTTP09 {

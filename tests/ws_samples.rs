@@ -470,4 +470,18 @@ fn browser_websocket_inflate_cap() {
         }
     }
     assert!(capped.websockets[0].close.clean);
+    // One finding for the conversation, but every capped message counted, each way.
+    let w = &capped.websockets[0];
+    assert_eq!(
+        (
+            w.client_to_server.capped_messages,
+            w.server_to_client.capped_messages
+        ),
+        (1, 1)
+    );
+    let d = &dflt.websockets[0];
+    assert_eq!(
+        d.client_to_server.capped_messages + d.server_to_client.capped_messages,
+        0
+    );
 }

@@ -52,6 +52,9 @@ pub struct WsDirStats {
     /// Decoded message bytes (after decompression).
     pub message_bytes: u64,
     pub compressed_messages: u64,
+    /// Compressed messages whose inflation stopped at the bound (`--max-decoded`); the
+    /// `ws.inflate-limit` finding is raised for the first one of the conversation only.
+    pub capped_messages: u64,
 }
 
 /// How the conversation ended.

@@ -638,6 +638,7 @@ impl WsConn {
         e: String,
     ) {
         if e == "capped" {
+            self.stats(d).capped_messages += 1;
             self.finding(
                 ctx,
                 out,
@@ -645,7 +646,8 @@ impl WsConn {
                 at,
                 "ws.inflate-limit",
                 "a compressed message inflates past the bound (--max-decoded); decoding \
-                 stopped (a possible decompression bomb)"
+                 stopped (a possible decompression bomb); this and later ones are counted in \
+                 capped_messages"
                     .into(),
             );
         } else {

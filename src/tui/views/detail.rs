@@ -558,9 +558,14 @@ fn conv(app: &App, out: &mut Out, r: &WebSocketRecord) {
         out.kv(
             name,
             format!(
-                "{} messages ({} compressed), {} frames ({} control), {} on the wire, {} decoded",
+                "{} messages ({} compressed{}), {} frames ({} control), {} on the wire, {} decoded",
                 d.messages,
                 d.compressed_messages,
+                if d.capped_messages > 0 {
+                    format!(", {} stopped at --max-decoded", d.capped_messages)
+                } else {
+                    String::new()
+                },
                 d.frames,
                 d.control_frames,
                 size(d.payload_bytes),

@@ -131,7 +131,7 @@ impl TlsStream {
     fn report(&mut self, ctx: &Ctx, out: &mut dyn RecordSink) {
         let notes = self.sniffer.notes();
         for n in notes.iter().skip(self.notes_reported) {
-            let code = tls_code(n.code());
+            let code = n.code();
             let sev = match code {
                 "tls.malformed-hello" | "tls.hello-too-large" | "tls.sslv2-hello" => {
                     Severity::Warning
@@ -151,23 +151,6 @@ impl TlsStream {
             ));
         }
         self.notes_reported = notes.len();
-    }
-}
-
-/// The sniffer's note codes in the findings' dash style.
-fn tls_code(c: &'static str) -> &'static str {
-    match c {
-        "tls.not_tls" => "tls.not-tls",
-        "tls.sslv2_hello" => "tls.sslv2-hello",
-        "tls.bad_record_header" => "tls.bad-record-header",
-        "tls.gap_lost_record_walk" => "tls.gap-lost-record-walk",
-        "tls.gap_in_hello" => "tls.gap-in-hello",
-        "tls.hello_interrupted" => "tls.hello-interrupted",
-        "tls.unexpected_handshake" => "tls.unexpected-handshake",
-        "tls.hello_too_large" => "tls.hello-too-large",
-        "tls.malformed_hello" => "tls.malformed-hello",
-        "tls.list_truncated" => "tls.list-truncated",
-        other => other,
     }
 }
 
@@ -244,7 +227,7 @@ impl SocksStream {
     fn report(&mut self, ctx: &Ctx, out: &mut dyn RecordSink) {
         let notes = self.conn.notes();
         for n in notes.iter().skip(self.notes_reported) {
-            let code = socks_code(n.kind.code());
+            let code = n.kind.code();
             let sev = match code {
                 "socks.cleartext-credentials" => Severity::Error,
                 "socks.refused"
@@ -285,31 +268,6 @@ impl SocksStream {
             ));
         }
         self.notes_reported = notes.len();
-    }
-}
-
-/// The SOCKS follower's note codes in the findings' dash style.
-fn socks_code(c: &'static str) -> &'static str {
-    match c {
-        "socks.not_socks" => "socks.not-socks",
-        "socks.bad_version" => "socks.bad-version",
-        "socks.no_methods" => "socks.no-methods",
-        "socks.method_not_offered" => "socks.method-not-offered",
-        "socks.no_acceptable_method" => "socks.no-acceptable-method",
-        "socks.unsupported_method" => "socks.unsupported-method",
-        "socks.cleartext_credentials" => "socks.cleartext-credentials",
-        "socks.auth_failed" => "socks.auth-failed",
-        "socks.empty_field" => "socks.empty-field",
-        "socks.unknown_command" => "socks.unknown-command",
-        "socks.nonzero_reserved" => "socks.nonzero-reserved",
-        "socks.unknown_address_type" => "socks.unknown-address-type",
-        "socks.message_too_long" => "socks.message-too-long",
-        "socks.refused" => "socks.refused",
-        "socks.early_payload" => "socks.early-payload",
-        "socks.held_discarded" => "socks.held-discarded",
-        "socks.held_bytes_dropped" => "socks.held-bytes-dropped",
-        "socks.gap" => "socks.gap",
-        other => other,
     }
 }
 

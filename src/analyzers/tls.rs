@@ -165,16 +165,16 @@ impl TlsNote {
     /// Stable code of the note.
     pub fn code(&self) -> &'static str {
         match self.kind {
-            NoteKind::NotTls { .. } => "tls.not_tls",
-            NoteKind::Sslv2Hello => "tls.sslv2_hello",
-            NoteKind::BadRecord { .. } => "tls.bad_record_header",
-            NoteKind::WalkLost { .. } => "tls.gap_lost_record_walk",
-            NoteKind::GapInHello { .. } => "tls.gap_in_hello",
-            NoteKind::HelloInterrupted { .. } => "tls.hello_interrupted",
-            NoteKind::UnexpectedHandshake { .. } => "tls.unexpected_handshake",
-            NoteKind::HelloTooLarge { .. } => "tls.hello_too_large",
-            NoteKind::Malformed { .. } => "tls.malformed_hello",
-            NoteKind::Truncated { .. } => "tls.list_truncated",
+            NoteKind::NotTls { .. } => "tls.not-tls",
+            NoteKind::Sslv2Hello => "tls.sslv2-hello",
+            NoteKind::BadRecord { .. } => "tls.bad-record-header",
+            NoteKind::WalkLost { .. } => "tls.gap-lost-record-walk",
+            NoteKind::GapInHello { .. } => "tls.gap-in-hello",
+            NoteKind::HelloInterrupted { .. } => "tls.hello-interrupted",
+            NoteKind::UnexpectedHandshake { .. } => "tls.unexpected-handshake",
+            NoteKind::HelloTooLarge { .. } => "tls.hello-too-large",
+            NoteKind::Malformed { .. } => "tls.malformed-hello",
+            NoteKind::Truncated { .. } => "tls.list-truncated",
         }
     }
 }

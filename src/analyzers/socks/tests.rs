@@ -282,7 +282,7 @@ fn check_fixture(f: &Fixture, steps: &[(usize, Vec<u8>)]) {
         assert!(!c.held.iter().any(kept), "{name}: password kept");
         let quoted = format!("{p:?}");
         assert!(!format!("{i:?}").contains(&quoted), "{name}: password kept");
-        assert!(codes(&c).contains(&"socks.cleartext_credentials"), "{name}");
+        assert!(codes(&c).contains(&"socks.cleartext-credentials"), "{name}");
     } else {
         assert_eq!(i.password_len, None, "{name}");
     }
@@ -396,7 +396,7 @@ fn cases() -> Vec<Case> {
                 assert_eq!(i.target.as_deref(), Some("example.com:443"));
                 assert_eq!(i.address_type, Some("domain"));
             },
-            notes: &["socks.cleartext_credentials"],
+            notes: &["socks.cleartext-credentials"],
             hs: (4 + 15 + 18, 2 + 2 + 10),
         },
         Case {
@@ -471,7 +471,7 @@ fn cases() -> Vec<Case> {
             server: &["05ff"],
             state: SocksState::Refused,
             check: |i| assert_eq!(i.method_chosen, Some(0xFF)),
-            notes: &["socks.no_acceptable_method"],
+            notes: &["socks.no-acceptable-method"],
             hs: (4, 2),
         },
         Case {
@@ -483,7 +483,7 @@ fn cases() -> Vec<Case> {
                 assert_eq!(i.auth_ok, Some(false));
                 assert_eq!(i.username.as_deref(), Some("alice"));
             },
-            notes: &["socks.cleartext_credentials", "socks.auth_failed"],
+            notes: &["socks.cleartext-credentials", "socks.auth-failed"],
             hs: (4 + 15, 4),
         },
         Case {
@@ -492,7 +492,7 @@ fn cases() -> Vec<Case> {
             server: &["0502", "0500", REPLY_OK],
             state: SocksState::Established,
             check: |i| assert_eq!(i.auth_ok, Some(true)),
-            notes: &["socks.cleartext_credentials", "socks.bad_version"],
+            notes: &["socks.cleartext-credentials", "socks.bad-version"],
             hs: (4 + 15 + 10, 14),
         },
         Case {
@@ -505,7 +505,7 @@ fn cases() -> Vec<Case> {
                 assert_eq!(i.password_len, Some(0));
                 assert_eq!(i.password_masked.as_deref(), Some(""));
             },
-            notes: &["socks.cleartext_credentials", "socks.empty_field"],
+            notes: &["socks.cleartext-credentials", "socks.empty-field"],
             hs: (3 + 4 + 10, 14),
         },
         Case {
@@ -514,7 +514,7 @@ fn cases() -> Vec<Case> {
             server: &["0501"],
             state: SocksState::Lost,
             check: |i| assert_eq!(i.method_chosen, Some(1)),
-            notes: &["socks.unsupported_method"],
+            notes: &["socks.unsupported-method"],
             hs: (4, 2),
         },
         Case {
@@ -523,7 +523,7 @@ fn cases() -> Vec<Case> {
             server: &["0502", "0100", REPLY_OK],
             state: SocksState::Established,
             check: |i| assert_eq!(i.method_chosen, Some(2)),
-            notes: &["socks.method_not_offered", "socks.cleartext_credentials"],
+            notes: &["socks.method-not-offered", "socks.cleartext-credentials"],
             hs: (3 + 15 + 10, 14),
         },
         Case {
@@ -532,7 +532,7 @@ fn cases() -> Vec<Case> {
             server: &["0500"],
             state: SocksState::Failed,
             check: |i| assert_eq!(i.target, None),
-            notes: &["socks.bad_version"],
+            notes: &["socks.bad-version"],
             hs: (3, 2),
         },
         Case {
@@ -541,7 +541,7 @@ fn cases() -> Vec<Case> {
             server: &["0500"],
             state: SocksState::Failed,
             check: |_| {},
-            notes: &["socks.unknown_address_type"],
+            notes: &["socks.unknown-address-type"],
             hs: (3, 2),
         },
         Case {
@@ -553,7 +553,7 @@ fn cases() -> Vec<Case> {
                 assert_eq!(i.command, Some(9));
                 assert_eq!(i.reply_text, Some("command not supported"));
             },
-            notes: &["socks.unknown_command", "socks.refused"],
+            notes: &["socks.unknown-command", "socks.refused"],
             hs: (13, 12),
         },
         Case {
@@ -563,9 +563,9 @@ fn cases() -> Vec<Case> {
             state: SocksState::Established,
             check: |i| assert_eq!(i.target.as_deref(), Some(":443")),
             notes: &[
-                "socks.nonzero_reserved",
-                "socks.empty_field",
-                "socks.nonzero_reserved",
+                "socks.nonzero-reserved",
+                "socks.empty-field",
+                "socks.nonzero-reserved",
             ],
             hs: (10, 12),
         },
@@ -575,7 +575,7 @@ fn cases() -> Vec<Case> {
             server: &["0400"],
             state: SocksState::Failed,
             check: |i| assert_eq!(i.method_chosen, None),
-            notes: &["socks.bad_version"],
+            notes: &["socks.bad-version"],
             hs: (3, 0),
         },
         Case {
@@ -584,7 +584,7 @@ fn cases() -> Vec<Case> {
             server: &["05ff"],
             state: SocksState::Refused,
             check: |i| assert!(i.methods_offered.is_empty()),
-            notes: &["socks.no_methods", "socks.no_acceptable_method"],
+            notes: &["socks.no-methods", "socks.no-acceptable-method"],
             hs: (2, 2),
         },
         Case {
@@ -668,7 +668,7 @@ fn cases() -> Vec<Case> {
             server: &["045a 0050 c0000201"],
             state: SocksState::Established,
             check: |_| {},
-            notes: &["socks.bad_version"],
+            notes: &["socks.bad-version"],
             hs: (9, 8),
         },
         Case {
@@ -677,7 +677,7 @@ fn cases() -> Vec<Case> {
             server: &["485454502f312e31"],
             state: SocksState::Failed,
             check: |i| assert_eq!(i.reply, None),
-            notes: &["socks.bad_version"],
+            notes: &["socks.bad-version"],
             hs: (9, 0),
         },
         Case {
@@ -686,7 +686,7 @@ fn cases() -> Vec<Case> {
             server: &[],
             state: SocksState::Failed,
             check: |i| assert_eq!(i.version, 0),
-            notes: &["socks.not_socks"],
+            notes: &["socks.not-socks"],
             hs: (0, 0),
         },
     ]
@@ -765,7 +765,7 @@ fn pipelined_greeting_auth_request_and_payload() {
     let early = c
         .notes()
         .iter()
-        .find(|n| n.kind.code() == "socks.early_payload");
+        .find(|n| n.kind.code() == "socks.early-payload");
     let early = early.unwrap();
     assert_eq!((early.dir, early.offset), (0, 29));
     assert_eq!(early.kind, NoteKind::EarlyPayload { bytes: 18 });
@@ -811,7 +811,7 @@ fn early_payload_is_discarded_when_refused() {
     ]);
     assert_eq!(c.state(), SocksState::Refused);
     assert_eq!(t.payload, [Vec::<u8>::new(), Vec::new()]);
-    assert_eq!(codes(&c), ["socks.refused", "socks.held_discarded"]);
+    assert_eq!(codes(&c), ["socks.refused", "socks.held-discarded"]);
 }
 
 #[test]
@@ -835,7 +835,7 @@ fn held_bytes_are_bounded_and_the_drop_is_counted() {
     assert_eq!(c.early_dropped(0), 146);
     assert_eq!(
         codes(&c),
-        ["socks.held_bytes_dropped", "socks.early_payload"]
+        ["socks.held-bytes-dropped", "socks.early-payload"]
     );
     assert_eq!(c.notes()[0].offset, 3 + 64);
 }

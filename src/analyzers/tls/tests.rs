@@ -510,7 +510,7 @@ fn notes_for_what_is_not_a_hello() {
     // SSLv2-compatible ClientHello.
     let mut t = TlsSniffer::default();
     t.feed(0, &[0x80, 0x2e, 1, 3, 1, 0, 0x15]);
-    assert_eq!(kinds(&t), ["tls.sslv2_hello"]);
+    assert_eq!(kinds(&t), ["tls.sslv2-hello"]);
     // A ServerHello from the client; an alert before the ServerHello.
     let mut t = TlsSniffer::default();
     t.feed(0, &records(22, &server_flight(), &[100]));
@@ -534,7 +534,7 @@ fn malformed_hellos_are_notes_with_the_place() {
     // Empty ClientHello body: no fields at all (and no endless loop on a 4-byte message).
     let mut t = TlsSniffer::default();
     t.feed(0, &records(22, &handshake(1, &[]), &[9]));
-    assert_eq!(kinds(&t), ["tls.malformed_hello"]);
+    assert_eq!(kinds(&t), ["tls.malformed-hello"]);
     assert!(t.client_hello().is_none() && !t.is_done());
 
     // An extensions block whose length runs past the message: tls-parser drops it quietly.
@@ -687,7 +687,7 @@ fn a_hello_at_the_limit_is_read_and_one_byte_more_is_not() {
     );
     let mut t = TlsSniffer::default();
     t.feed(0, &records(22, &over, &[16384]));
-    assert_eq!(kinds(&t), ["tls.hello_too_large"]);
+    assert_eq!(kinds(&t), ["tls.hello-too-large"]);
 }
 
 // ---------------------------------------------------------------- properties

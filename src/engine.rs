@@ -214,6 +214,20 @@ impl<A: Analyzer> Engine<A> {
     }
 
     /// Analyses one packet.
+    /// Live capture: time passes while no packet arrives. Runs the close and idle sweep at
+    /// `now` (the capture's clock: wall time less what libpcap may still be buffering), so the
+    /// connections that closed or went idle are reported while the interface is quiet, as
+    /// they would be by the next packet. `now` is not taken as packet time.
+    pub fn tick(&mut self, now: Timestamp, out: &mut dyn RecordSink) {
+        if self.packet_no == 0 || now <= self.now {
+            return;
+        }
+        if now.saturating_sub(self.tcp.last_sweep) >= SWEEP_EVERY_NS {
+            self.tcp.last_sweep = now;
+            self.tcp.sweep(now, self.packet_no, out);
+        }
+    }
+
     pub fn handle_packet(&mut self, pkt: &PacketView<'_>, out: &mut dyn RecordSink) {
         self.packet_no += 1;
         let n = self.packet_no;

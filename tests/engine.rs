@@ -240,3 +240,51 @@ fn trailing_ack_after_fin_stays_in_connection() {
     assert_eq!(r.connections.len(), 1);
     assert_eq!(r.conn(0).client_to_server.packets, 6);
 }
+
+/// Live captures: with no packet arriving, `tick` moves the sweep on by the capture's clock,
+/// so a closed connection is reported after the linger (2 s), not at the next packet.
+#[test]
+fn a_quiet_live_interface_still_reports_closed_connections() {
+    use hopscope::capture::Timestamp;
+    use hopscope::engine::Engine;
+    use hopscope::model::Record;
+    let mut s = Script::new();
+    exchange(
+        &mut s,
+        C,
+        S,
+        1000,
+        5000,
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n\r\n",
+    );
+    let mut e = Engine::new(EngineConfig::default());
+    let mut out: Vec<Record> = Vec::new();
+    let last = s.pkts.last().map(|p| p.0).expect("packets");
+    for (ts, link, data) in &s.pkts {
+        let v = hopscope::capture::PacketView {
+            ts: *ts,
+            link: *link,
+            data,
+            orig_len: data.len() as u32,
+            interface: 0,
+        };
+        e.handle_packet(&v, &mut out);
+    }
+    let conns = |out: &[Record]| {
+        out.iter()
+            .filter(|r| matches!(r, Record::Connection(_)))
+            .count()
+    };
+    assert_eq!(conns(&out), 0, "closed, but lingering for trailing packets");
+    // Earlier than the last packet, or within the linger: nothing yet.
+    e.tick(Timestamp(last.0 - 5_000_000_000), &mut out);
+    e.tick(Timestamp(last.0 + 1_500_000_000), &mut out);
+    assert_eq!(conns(&out), 0);
+    e.tick(Timestamp(last.0 + 3_000_000_000), &mut out);
+    assert_eq!(conns(&out), 1);
+    let summary = e.finish(&mut out);
+    assert_eq!(conns(&out), 1, "reported once");
+    assert_eq!(summary.packets, 8);
+    assert_eq!(summary.time_went_backwards, 0, "tick is not packet time");
+}

@@ -697,6 +697,7 @@ pub fn run(args: &LiveArgs) -> Outcome {
                 }
             }
             Err(RecvTimeoutError::Timeout) => {
+                engine.tick(quiet_clock(), &mut *writer);
                 progress.tick(bytes, None, engine.packets(), engine.live_flows());
             }
             Err(RecvTimeoutError::Disconnected) => break,
@@ -726,6 +727,16 @@ pub fn run(args: &LiveArgs) -> Outcome {
         Ok(())
     };
     outcome(&*writer, finish, &end)
+}
+
+/// The clock of a live capture while no packet arrives: wall time less a second (libpcap
+/// hands buffered packets over within its 100 ms read timeout; the second leaves room for the
+/// channel), so no packet still on its way is older than the sweep [`Engine::tick`] runs.
+pub fn quiet_clock() -> Timestamp {
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    Timestamp(wall.saturating_sub(1_000_000_000))
 }
 
 /// Findings for packets lost before the analysis (the report is partial when any are).

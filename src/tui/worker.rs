@@ -243,7 +243,9 @@ pub fn analyse_live(
                 bytes += pkt.data.len() as u64;
                 engine.handle_packet(&pkt.view(), &mut sink);
             }
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                engine.tick(crate::capture::live::quiet_clock(), &mut sink);
+            }
             Err(RecvTimeoutError::Disconnected) => break,
         }
         if last.elapsed() >= FLUSH_EVERY {

@@ -138,11 +138,7 @@ impl TlsStream {
                 }
                 _ => Severity::Info,
             };
-            let d = if n.dir == 0 {
-                Dir::ClientToServer
-            } else {
-                Dir::ServerToClient
-            };
+            let d = Dir::from_index(n.dir);
             out.record(Record::Finding(
                 Finding::new(code, sev, n.to_string())
                     .conn(ctx.conn)
@@ -240,11 +236,7 @@ impl SocksStream {
             if !self.rec.findings.contains(&code) {
                 self.rec.findings.push(code);
             }
-            let d = if n.dir == 0 {
-                Dir::ClientToServer
-            } else {
-                Dir::ServerToClient
-            };
+            let d = Dir::from_index(n.dir);
             let info = self.conn.info();
             let msg = match code {
                 "socks.cleartext-credentials" => format!(
@@ -317,11 +309,7 @@ impl H2Stream {
     fn report(&mut self, ctx: &Ctx, out: &mut dyn RecordSink) {
         let notes = self.conn.notes();
         for n in notes.iter().skip(self.notes_reported) {
-            let d = if n.dir == 0 {
-                Dir::ClientToServer
-            } else {
-                Dir::ServerToClient
-            };
+            let d = Dir::from_index(n.dir);
             let at = self.base[n.dir.min(1)].unwrap_or(0) + n.offset;
             out.record(Record::Finding(
                 Finding::new(n.kind.code(), n.kind.severity(), n.kind.to_string())
@@ -729,11 +717,7 @@ impl Stream {
             }
             Stream::Http(h) => {
                 let c = Ctx {
-                    dir: if d == 0 {
-                        crate::model::Dir::ClientToServer
-                    } else {
-                        crate::model::Dir::ServerToClient
-                    },
+                    dir: crate::model::Dir::from_index(d),
                     ..*ctx
                 };
                 h.on_chunk_split(http, inner, &c, offset, Chunk::Data(data), out);
@@ -835,11 +819,7 @@ impl Stream {
             Stream::Probe(_) => *self = Stream::Other { name: "unknown" },
             Stream::Http(h) => {
                 let c = Ctx {
-                    dir: if d == 0 {
-                        crate::model::Dir::ClientToServer
-                    } else {
-                        crate::model::Dir::ServerToClient
-                    },
+                    dir: crate::model::Dir::from_index(d),
                     ..*ctx
                 };
                 h.on_chunk_split(http, inner, &c, offset, Chunk::Gap(n), out);

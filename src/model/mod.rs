@@ -33,6 +33,15 @@ pub enum Dir {
 }
 
 impl Dir {
+    /// The direction of index `i` (0 client to server, anything else server to client), as
+    /// the per-direction arrays `[client_to_server, server_to_client]` are indexed.
+    pub fn from_index(i: usize) -> Dir {
+        if i == 0 {
+            Dir::ClientToServer
+        } else {
+            Dir::ServerToClient
+        }
+    }
     pub fn index(self) -> usize {
         match self {
             Dir::ClientToServer => 0,

@@ -211,11 +211,7 @@ impl StreamView {
         }
         for (d, n) in data.cut.iter().enumerate() {
             if *n > 0 {
-                let dir = if d == 0 {
-                    Dir::ClientToServer
-                } else {
-                    Dir::ServerToClient
-                };
+                let dir = Dir::from_index(d);
                 self.lines.push((
                     LineKind::Note,
                     format!(

@@ -284,14 +284,6 @@ impl Em<'_> {
     }
 }
 
-fn dir_of(i: usize) -> Dir {
-    if i == 0 {
-        Dir::ClientToServer
-    } else {
-        Dir::ServerToClient
-    }
-}
-
 impl HttpConn {
     pub fn new() -> Self {
         HttpConn {
@@ -452,7 +444,7 @@ impl HttpConn {
                     side.buf.extend_from_slice(&rest[..take]);
                     if take < rest.len() {
                         em.finding(
-                            dir_of(d),
+                            Dir::from_index(d),
                             at,
                             "http.hold-limit",
                             format!(
@@ -575,7 +567,7 @@ impl HttpConn {
             }
             Parsed::TooLarge => {
                 em.finding(
-                    dir_of(d),
+                    Dir::from_index(d),
                     start,
                     "http.head-too-large",
                     format!(
@@ -644,7 +636,7 @@ impl HttpConn {
 
     fn report_not_http(&mut self, d: usize, start: u64, len: usize, em: &mut Em<'_>) {
         em.finding(
-            dir_of(d),
+            Dir::from_index(d),
             start,
             "http.not-http",
             format!(
@@ -800,7 +792,7 @@ impl HttpConn {
                     side.buf.clear();
                     side.buf_mark = None;
                     em.finding(
-                        dir_of(d),
+                        Dir::from_index(d),
                         offset,
                         "http.gap-in-head",
                         format!(
@@ -1355,7 +1347,7 @@ impl HttpConn {
         let Some(t) = idx.and_then(|i| self.pending.get_mut(i)) else {
             return;
         };
-        let dir = dir_of(d);
+        let dir = Dir::from_index(d);
         let mut findings: Vec<(&'static str, String)> = Vec::new();
         if let Some(e) = &body_error {
             findings.push((

@@ -170,14 +170,6 @@ fn side(d: usize) -> Side {
     if d == 0 { Side::Client } else { Side::Server }
 }
 
-fn dir(d: usize) -> Dir {
-    if d == 0 {
-        Dir::ClientToServer
-    } else {
-        Dir::ServerToClient
-    }
-}
-
 /// RFC 6455 §7.4.1/§7.4.2: codes that may appear in a close frame.
 fn close_code_valid(c: u16) -> bool {
     matches!(c, 1000..=1003 | 1007..=1014 | 3000..=4999)
@@ -253,7 +245,7 @@ impl WsConn {
             Finding::new(code, severity(code), msg)
                 .conn(ctx.conn)
                 .at(ctx.packet, ctx.ts)
-                .dir(dir(d), offset),
+                .dir(Dir::from_index(d), offset),
         ));
     }
 

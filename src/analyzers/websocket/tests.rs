@@ -7,7 +7,7 @@ use std::io::Write;
 fn ctx(d: usize, i: usize) -> Ctx {
     Ctx {
         conn: 3,
-        dir: dir(d),
+        dir: Dir::from_index(d),
         client: Endpoint {
             ip: "192.0.2.1".parse().unwrap(),
             port: 40000,

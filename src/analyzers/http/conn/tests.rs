@@ -35,7 +35,7 @@ fn run_with(steps: &[Step], cfg: HttpConfig, midstream: [bool; 2]) -> Out {
         };
         let ctx = Ctx {
             conn: 7,
-            dir: dir_of(d),
+            dir: Dir::from_index(d),
             client: ep(40000),
             server: ep(80),
             ts: Timestamp(1_000_000 * (i as i64 + 1)),

@@ -443,9 +443,27 @@ pub struct Correlator {
     next_id: u64,
     latest: i64,
     pub limits: Limits,
+    /// What observing one record completed, passed on after it ([`Correlator::relay`]).
+    produced: Vec<Record>,
 }
 
 impl Correlator {
+    /// Observes `record` and passes it on to `out`, followed by what it completed (hops and
+    /// their findings): the order the report ([`HopSink`]) and the terminal UI both use.
+    pub fn relay(&mut self, record: Record, out: &mut dyn RecordSink) {
+        let mut produced = std::mem::take(&mut self.produced);
+        match &record {
+            Record::Transaction(t) => self.on_txn(t, &mut produced),
+            Record::WebSocket(w) => self.on_websocket(w, &mut produced),
+            _ => {}
+        }
+        out.record(record);
+        for r in produced.drain(..) {
+            out.record(r);
+        }
+        self.produced = produced;
+    }
+
     fn emit(&mut self, hop: ProxyHopRecord, findings: Vec<Finding>, out: &mut dyn RecordSink) {
         for x in findings {
             out.record(Record::Finding(x));
@@ -815,35 +833,13 @@ impl<'a> HopSink<'a> {
 
 impl RecordSink for HopSink<'_> {
     fn record(&mut self, record: Record) {
-        match &record {
-            Record::Transaction(t) => {
-                let mut produced: Vec<Record> = Vec::new();
-                self.corr.on_txn(t, &mut produced);
-                self.inner.record(record);
-                for r in produced {
-                    self.inner.record(r);
-                }
-            }
-            Record::WebSocket(w) => {
-                let mut produced: Vec<Record> = Vec::new();
-                self.corr.on_websocket(w, &mut produced);
-                self.inner.record(record);
-                for r in produced {
-                    self.inner.record(r);
-                }
-            }
-            _ => self.inner.record(record),
-        }
+        self.corr.relay(record, self.inner);
     }
 }
 
 impl ReportWriter for HopSink<'_> {
     fn finish(&mut self, summary: &CaptureSummary) -> std::io::Result<()> {
-        let mut produced: Vec<Record> = Vec::new();
-        self.corr.finish(&mut produced);
-        for r in produced {
-            self.inner.record(r);
-        }
+        self.corr.finish(self.inner);
         self.inner.finish(summary)
     }
 

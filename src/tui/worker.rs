@@ -99,27 +99,14 @@ impl<S: RecordSink> Pipeline<S> {
     /// and the summary gets the semantics step's statistics (as `SemanticsSink::finish` does
     /// for a report).
     pub fn finish(&mut self, summary: &mut CaptureSummary) {
-        let mut produced = Vec::new();
-        self.corr.finish(&mut produced);
-        for r in produced {
-            self.inner.record(r);
-        }
+        self.corr.finish(&mut self.inner);
         summary.semantics = Some(self.inner.stats());
     }
 }
 
 impl<S: RecordSink> RecordSink for Pipeline<S> {
     fn record(&mut self, record: Record) {
-        let mut produced: Vec<Record> = Vec::new();
-        match &record {
-            Record::Transaction(t) => self.corr.on_txn(t, &mut produced),
-            Record::WebSocket(w) => self.corr.on_websocket(w, &mut produced),
-            _ => {}
-        }
-        self.inner.record(record);
-        for r in produced {
-            self.inner.record(r);
-        }
+        self.corr.relay(record, &mut self.inner);
     }
 }
 

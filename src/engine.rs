@@ -5,7 +5,7 @@
 //! reads a clock, a file or a socket, so the same code runs over files, behind the live
 //! capture thread and in tests.
 
-use crate::capture::{LinkType, PacketView, Timestamp};
+use crate::base::{LinkType, PacketView, Timestamp};
 use crate::decode::{Decoded, Decoder, TcpSegment};
 use crate::flow::{Conn, FlowKey, FlowTable, guess_client};
 use rustc_hash::FxHashMap;

@@ -10,6 +10,7 @@
 //! through a [`model::RecordSink`]. No stage reads the clock, a file or a socket.
 
 pub mod analyzers;
+pub mod base;
 pub mod capture;
 pub mod cli;
 pub mod decode;

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use hopscope::analyzers::{App, AppConfig};
-use hopscope::capture::{LinkType, PacketView, Timestamp};
+use hopscope::base::{LinkType, PacketView, Timestamp};
 use hopscope::engine::{Engine, EngineConfig};
 use hopscope::model::Record;
 use proptest::prelude::*;

@@ -16,11 +16,7 @@ fn hopscope() -> Command {
 /// A small valid pcap written from a scripted exchange.
 fn write_pcap(
     path: &std::path::Path,
-    pkts: &[(
-        hopscope::capture::Timestamp,
-        hopscope::capture::LinkType,
-        Vec<u8>,
-    )],
+    pkts: &[(hopscope::base::Timestamp, hopscope::base::LinkType, Vec<u8>)],
 ) {
     let mut f = Vec::new();
     f.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());

@@ -5,9 +5,10 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use etherparse::PacketBuilder;
+use hopscope::base::{LinkType, PacketView, Timestamp};
 use hopscope::capture::file::FileSource;
-use hopscope::capture::{LinkType, PacketView, Timestamp};
-use hopscope::decode::{DecodeStats, Decoded, Decoder};
+use hopscope::decode::{Decoded, Decoder};
+use hopscope::model::DecodeStats;
 use proptest::prelude::*;
 
 // ---- helpers ---------------------------------------------------------------------------------

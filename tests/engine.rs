@@ -245,7 +245,7 @@ fn trailing_ack_after_fin_stays_in_connection() {
 /// so a closed connection is reported after the linger (2 s), not at the next packet.
 #[test]
 fn a_quiet_live_interface_still_reports_closed_connections() {
-    use hopscope::capture::Timestamp;
+    use hopscope::base::Timestamp;
     use hopscope::engine::Engine;
     use hopscope::model::Record;
     let mut s = Script::new();
@@ -262,7 +262,7 @@ fn a_quiet_live_interface_still_reports_closed_connections() {
     let mut out: Vec<Record> = Vec::new();
     let last = s.pkts.last().map(|p| p.0).expect("packets");
     for (ts, link, data) in &s.pkts {
-        let v = hopscope::capture::PacketView {
+        let v = hopscope::base::PacketView {
             ts: *ts,
             link: *link,
             data,

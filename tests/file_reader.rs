@@ -3,8 +3,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use hopscope::base::{LinkType, Timestamp};
+use hopscope::capture::CaptureError;
 use hopscope::capture::file::FileSource;
-use hopscope::capture::{CaptureError, LinkType, Timestamp};
 use proptest::prelude::*;
 
 // ---- file builders -----------------------------------------------------------------------

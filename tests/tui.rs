@@ -1075,7 +1075,7 @@ fn no_color_means_no_colour() {
 
 mod hostile {
     use super::*;
-    use hopscope::capture::Timestamp;
+    use hopscope::base::Timestamp;
     use hopscope::model::http::*;
     use hopscope::model::tunnel::{TlsInfo, TunnelRecord};
     use hopscope::model::websocket::*;

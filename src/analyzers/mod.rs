@@ -24,7 +24,7 @@ use crate::reassembly::Chunk;
 use http::HttpConfig;
 use http::conn::{HttpConn, Shared};
 use http::head::{self, Head, Prefix};
-use websocket::handshake::{self as wsh, Deflate};
+use websocket::handshake as wsh;
 use websocket::{WsConfig, WsConn, WsShared, frame};
 
 /// Settings for every application analyzer.
@@ -446,7 +446,7 @@ impl Stream {
         let deflate = agreed_ext
             .iter()
             .find(|e| e.name == "permessage-deflate")
-            .map(Deflate::from_extension);
+            .map(wsh::Extension::deflate);
         let ext_names = |v: &[wsh::Extension]| -> Vec<String> {
             v.iter()
                 .map(|e| {

@@ -19,7 +19,8 @@ use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::Path;
 
-use super::{CaptureError, LinkType, PacketView, Timestamp};
+use super::CaptureError;
+use crate::base::{LinkType, PacketView, Timestamp};
 
 /// Initial read buffer (also the read size): big reads keep the syscall count low.
 const INITIAL_BUFFER: usize = 1 << 20;

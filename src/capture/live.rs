@@ -33,11 +33,11 @@ use std::time::{Duration, Instant};
 use pcap::{Activated, Active, Capture};
 
 use super::pcapng_writer::{InterfaceInfo, PcapngWriter, dlt_to_linktype};
-use super::{LinkType, OwnedPacket, Timestamp};
+use crate::base::sanitize::terminal_safe_str;
+use crate::base::{LinkType, OwnedPacket, Timestamp};
 use crate::cli::LiveArgs;
 use crate::engine::Engine;
 use crate::model::{Dropped, Finding, Record, Severity};
-use crate::report::sanitize::terminal_safe_str;
 use crate::report::{self, ReportWriter, is_broken_pipe};
 use crate::run::{Outcome, Progress, open_output};
 
@@ -881,7 +881,7 @@ mod tests {
             .expect("pcapng header");
         for i in 0..n {
             let data = vec![i as u8; 60 + i];
-            let pkt = crate::capture::PacketView {
+            let pkt = crate::base::PacketView {
                 ts: Timestamp(1_700_000_000_000_000_000 + i as i64 * 1_000),
                 link: LinkType::ETHERNET,
                 data: &data,
@@ -977,7 +977,7 @@ mod tests {
         // Three packets still in the writer's buffer, as between the capture thread's flushes.
         for i in 0..3u8 {
             let data = vec![i; 60];
-            let pkt = crate::capture::PacketView {
+            let pkt = crate::base::PacketView {
                 ts: Timestamp(1_700_000_000_000_000_000 + i64::from(i)),
                 link: LinkType::ETHERNET,
                 data: &data,

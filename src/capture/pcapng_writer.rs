@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 
-use super::{LinkType, PacketView};
+use crate::base::{LinkType, PacketView};
 
 const SHB_TYPE: u32 = 0x0A0D_0D0A;
 const IDB_TYPE: u32 = 0x0000_0001;
@@ -184,7 +184,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::capture::Timestamp;
+    use crate::base::Timestamp;
     use pcap_parser::pcapng::Block;
 
     fn pkt(ts: i64, data: &[u8], orig_len: u32) -> PacketView<'_> {

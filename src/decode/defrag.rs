@@ -15,7 +15,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::DecodeStats;
+use crate::model::DecodeStats;
 
 pub const MAX_DATAGRAMS: usize = 1024;
 pub const MAX_BYTES: usize = 8 << 20;

@@ -4,7 +4,7 @@
 
 use etherparse::{EtherType, LaxSlicedPacket};
 
-use crate::capture::LinkType;
+use crate::base::LinkType;
 
 /// Why the link layer did not yield a sliced packet.
 pub enum LinkStop {

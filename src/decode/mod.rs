@@ -19,7 +19,8 @@ use etherparse::{
     ip_number,
 };
 
-use crate::capture::{LinkType, PacketView};
+use crate::base::{LinkType, PacketView};
+use crate::model::DecodeStats;
 use defrag::{Defragmenter, FragKey, FragOutcome};
 
 pub use defrag::TIMEOUT_NS as DEFRAG_TIMEOUT_NS;
@@ -90,33 +91,6 @@ pub enum Decoded<'a> {
     FragmentHeld,
     /// Could not be decoded far enough to find a TCP segment.
     Undecodable(DecodeError),
-}
-
-/// Counters kept by the decoder; reported under `capture` in the JSON report.
-///
-/// Every decoded packet adds one to exactly one of `tcp`, `udp`, `icmp`, `other_ip`, `non_ip`,
-/// `undecodable`, `unsupported_link_type`, or (an IP fragment) `ipv4_fragments` /
-/// `ipv6_fragments`. A fragment that completes its datagram also counts the datagram's outcome
-/// (`tcp`, `udp`, ...) and `fragments_reassembled`; one that is rejected also counts
-/// `fragment_errors` and `undecodable`. `fragments_expired` counts fragments dropped because
-/// their datagram timed out (30 s of packet time) or was evicted by the reassembly bounds
-/// (1024 datagrams, 8 MiB).
-#[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct DecodeStats {
-    pub tcp: u64,
-    pub udp: u64,
-    pub icmp: u64,
-    pub other_ip: u64,
-    pub non_ip: u64,
-    pub undecodable: u64,
-    pub unsupported_link_type: u64,
-    pub ipv4_fragments: u64,
-    pub ipv6_fragments: u64,
-    pub fragments_reassembled: u64,
-    pub fragment_errors: u64,
-    pub fragments_expired: u64,
-    /// Segments whose TCP payload was cut by the snaplen.
-    pub tcp_payload_truncated: u64,
 }
 
 /// Stateful decoder: owns the IP defragmentation buffers (bounded).
@@ -668,7 +642,7 @@ fn ip_octets(a: IpAddr) -> [u8; 16] {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::capture::Timestamp;
+    use crate::base::Timestamp;
     use etherparse::PacketBuilder;
     use proptest::prelude::*;
 

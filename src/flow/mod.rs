@@ -6,7 +6,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::capture::Timestamp;
+use crate::base::Timestamp;
 use crate::model::{CloseKind, ConnectionRecord, Dir, Endpoint};
 use crate::reassembly::HalfStream;
 

@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::capture::Timestamp;
+use crate::base::Timestamp;
 use crate::model::hops::{Leg, MessageDiff, ProxyHopRecord, ProxyInfo, Relay};
 use crate::model::http::{BodyFraming, Headers, TransactionRecord};
 use crate::model::websocket::WebSocketRecord;

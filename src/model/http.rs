@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::{Endpoint, opt_ts_secs};
-use crate::capture::Timestamp;
+use crate::base::Timestamp;
 
 /// Wire bytes as a JSON-friendly string, plus the exact bytes when they are not UTF-8.
 pub fn wire_text(b: &[u8]) -> (String, Option<String>) {

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::capture::Timestamp;
+use crate::base::Timestamp;
 
 pub mod hops;
 pub mod http;
@@ -270,7 +270,7 @@ pub struct CaptureSummary {
     pub truncated: u64,
     /// Packets that could not be decoded as far as their transport header.
     pub undecodable: u64,
-    pub decode: crate::decode::DecodeStats,
+    pub decode: DecodeStats,
     pub tcp: TcpSummary,
     /// Live runs: packets the kernel and hopscope dropped.
     pub dropped: Option<Dropped>,
@@ -284,6 +284,33 @@ pub struct CaptureSummary {
     /// Semantics step counters (absent when the step did not run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub semantics: Option<semantics::SemanticsStats>,
+}
+
+/// Counters kept by the decoder; reported under `capture` in the JSON report.
+///
+/// Every decoded packet adds one to exactly one of `tcp`, `udp`, `icmp`, `other_ip`, `non_ip`,
+/// `undecodable`, `unsupported_link_type`, or (an IP fragment) `ipv4_fragments` /
+/// `ipv6_fragments`. A fragment that completes its datagram also counts the datagram's outcome
+/// (`tcp`, `udp`, ...) and `fragments_reassembled`; one that is rejected also counts
+/// `fragment_errors` and `undecodable`. `fragments_expired` counts fragments dropped because
+/// their datagram timed out (30 s of packet time) or was evicted by the reassembly bounds
+/// (1024 datagrams, 8 MiB).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DecodeStats {
+    pub tcp: u64,
+    pub udp: u64,
+    pub icmp: u64,
+    pub other_ip: u64,
+    pub non_ip: u64,
+    pub undecodable: u64,
+    pub unsupported_link_type: u64,
+    pub ipv4_fragments: u64,
+    pub ipv6_fragments: u64,
+    pub fragments_reassembled: u64,
+    pub fragment_errors: u64,
+    pub fragments_expired: u64,
+    /// Segments whose TCP payload was cut by the snaplen.
+    pub tcp_payload_truncated: u64,
 }
 
 /// Reassembly-wide counters.

@@ -8,8 +8,7 @@
 use serde::Serialize;
 
 use super::{Endpoint, ts_secs};
-use crate::analyzers::websocket::handshake::Deflate;
-use crate::capture::Timestamp;
+use crate::base::Timestamp;
 
 /// Which side sent something.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -163,4 +162,13 @@ pub struct WsMessageRecord {
     pub stream_offset: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frame_list: Option<Vec<WsFrameRecord>>,
+}
+
+/// permessage-deflate as agreed (RFC 7692 §7).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Deflate {
+    pub client_no_context_takeover: bool,
+    pub server_no_context_takeover: bool,
+    pub client_max_window_bits: Option<u8>,
+    pub server_max_window_bits: Option<u8>,
 }

@@ -22,7 +22,7 @@
 
 use std::collections::VecDeque;
 
-use crate::capture::Timestamp;
+use crate::base::Timestamp;
 use crate::model::DirStats;
 
 /// Capacity an emptied retention buffer may keep (one or two segments' worth), so that

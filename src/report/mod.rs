@@ -6,7 +6,6 @@
 
 pub mod fastjson;
 pub mod json;
-pub mod sanitize;
 pub mod semantics_text;
 pub mod spool;
 pub mod text;

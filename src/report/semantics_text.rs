@@ -1,7 +1,7 @@
 //! The `--format text` lines of a transaction's semantics: one indented line per concern,
 //! under the transaction line. Everything from the wire passes through [`terminal_safe_str`].
 
-use super::sanitize::terminal_safe_str;
+use crate::base::sanitize::terminal_safe_str;
 use crate::model::semantics::{
     AuthInfo, CacheInfo, CookieInfo, CorsInfo, HttpSemantics, RangeInfo, RedirectInfo,
 };

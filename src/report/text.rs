@@ -1,13 +1,13 @@
 //! Human-readable report: one line per connection, the findings, then a summary.
-//! Everything that could come from the wire passes through [`super::sanitize`].
+//! Everything that could come from the wire passes through [`crate::base::sanitize`].
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use super::ReportWriter;
-use super::sanitize::terminal_safe_str;
 use super::spool::Spool;
-use crate::capture::Timestamp;
+use crate::base::sanitize::terminal_safe_str;
+use crate::base::utc::utc;
 use crate::model::hops::ProxyHopRecord;
 use crate::model::http::{BodyRecord, TransactionRecord};
 use crate::model::http2::Http2Record;
@@ -72,31 +72,6 @@ fn severity_name(s: Severity) -> &'static str {
         Severity::Warning => "warning",
         Severity::Error => "error",
     }
-}
-
-/// `2026-11-24 08:55:58.405399` (UTC), from packet time.
-pub fn utc(ts: Timestamp) -> String {
-    let ns = ts.0.rem_euclid(1_000_000_000);
-    let secs = ts.0.div_euclid(1_000_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{:06}",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60,
-        ns / 1000
-    )
 }
 
 fn size(n: u64) -> String {

@@ -369,14 +369,7 @@ impl State {
 }
 
 fn fmt_time(secs: i64) -> String {
-    crate::report::text::utc(crate::capture::Timestamp(
-        secs.saturating_mul(1_000_000_000),
-    ))
-    .split('.')
-    .next()
-    .unwrap_or_default()
-    .to_string()
-        + " UTC"
+    crate::base::utc::utc_secs(secs)
 }
 
 /// The cookie part of a transaction.

@@ -2,6 +2,8 @@
 //! HTTP-date forms of RFC 9110 §5.6.7 (IMF-fixdate, RFC 850, asctime) and the variants cookies
 //! use in practice (`Wed, 01-Jan-2031 00:00:00 GMT`). Pure functions; no clock.
 
+use crate::base::utc::{days_from_civil, days_in_month};
+
 /// Seconds since the Unix epoch, or None when the value is not a date.
 pub fn parse(v: &[u8]) -> Option<i64> {
     fixdate(v).or_else(|| lenient(v))
@@ -142,26 +144,6 @@ fn month_of(tok: &[u8]) -> Option<u32> {
     M.iter()
         .position(|m| p.eq_ignore_ascii_case(&m[..]))
         .map(|i| i as u32 + 1)
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

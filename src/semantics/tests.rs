@@ -7,7 +7,7 @@ use crate::analyzers::InnerShared;
 use crate::analyzers::http::HttpConfig;
 use crate::analyzers::http::conn::{HttpConn, Shared};
 use crate::analyzers::websocket::WsConfig;
-use crate::capture::Timestamp;
+use crate::base::Timestamp;
 use crate::engine::Ctx as Delivery;
 use crate::model::Endpoint;
 use crate::model::semantics::HttpSemantics;

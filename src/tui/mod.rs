@@ -38,10 +38,10 @@ use store::Store;
 use theme::Theme;
 
 use crate::analyzers::AppConfig;
+use crate::base::sanitize::terminal_safe_str;
 use crate::capture::live::{LiveSession, Snapshot};
 use crate::cli::{AnalysisArgs, LiveArgs, TuningArgs};
 use crate::engine::EngineConfig;
-use crate::report::sanitize::terminal_safe_str;
 use crate::run::Outcome;
 
 /// Events queued for the UI thread at most.

@@ -6,10 +6,10 @@
 //! analyzer, bounded per direction). The result arrives as an event and is turned into lines
 //! here, escaped for the terminal.
 
+use crate::base::sanitize::terminal_safe;
 use crate::engine::{Analyzer, Ctx};
 use crate::model::{Dir, RecordSink};
 use crate::reassembly::Chunk;
-use crate::report::sanitize::terminal_safe;
 
 use super::store::Store;
 

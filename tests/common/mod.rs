@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use etherparse::PacketBuilder;
+use hopscope::base::{LinkType, PacketView, Timestamp};
 use hopscope::capture::file::FileSource;
-use hopscope::capture::{LinkType, PacketView, Timestamp};
 use hopscope::engine::{Analyzer, Ctx, Engine, EngineConfig};
 use hopscope::model::{CaptureSummary, ConnectionRecord, Finding, Record, RecordSink};
 use hopscope::reassembly::Chunk;

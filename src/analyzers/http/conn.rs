@@ -24,7 +24,7 @@ use super::content::{Coding, ContentDecoder, ContentOutcome, DeflateVariant, Pre
 use super::head::{self, Head, Parsed, Prefix, StartLine};
 use super::message::{self, HeadFinding};
 use crate::analyzers::{AppShared, InnerShared, Stream};
-use crate::capture::Timestamp;
+use crate::base::Timestamp;
 use crate::engine::Ctx;
 use crate::model::http::{
     BodyFraming, BodyRecord, BodyState, HttpStats, InterimRecord, MessageStart, RequestRecord,

@@ -1,6 +1,7 @@
 //! The opening handshake (RFC 6455 §4): the accept key, offered and agreed subprotocols and
 //! extensions (RFC 7692 permessage-deflate parameters), and what is wrong with them.
 
+use crate::model::websocket::Deflate;
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
@@ -81,21 +82,13 @@ pub fn tokens<'a>(values: impl Iterator<Item = &'a [u8]>) -> Vec<String> {
         .collect()
 }
 
-/// permessage-deflate as agreed (RFC 7692 §7).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Deflate {
-    pub client_no_context_takeover: bool,
-    pub server_no_context_takeover: bool,
-    pub client_max_window_bits: Option<u8>,
-    pub server_max_window_bits: Option<u8>,
-}
-
-impl Deflate {
-    pub fn from_extension(e: &Extension) -> Deflate {
-        let bits = |p: &str| e.value(p).and_then(|v| v.parse::<u8>().ok());
+impl Extension {
+    /// permessage-deflate's parameters (RFC 7692 §7), when this is that extension.
+    pub fn deflate(&self) -> Deflate {
+        let bits = |p: &str| self.value(p).and_then(|v| v.parse::<u8>().ok());
         Deflate {
-            client_no_context_takeover: e.has("client_no_context_takeover"),
-            server_no_context_takeover: e.has("server_no_context_takeover"),
+            client_no_context_takeover: self.has("client_no_context_takeover"),
+            server_no_context_takeover: self.has("server_no_context_takeover"),
             client_max_window_bits: bits("client_max_window_bits"),
             server_max_window_bits: bits("server_max_window_bits"),
         }
@@ -126,7 +119,7 @@ mod tests {
         assert_eq!(e[0].name, "permessage-deflate");
         assert!(e[0].has("client_max_window_bits"));
         assert_eq!(e[0].value("server_max_window_bits"), Some("10"));
-        let d = Deflate::from_extension(&e[1]);
+        let d = e[1].deflate();
         assert!(d.server_no_context_takeover && !d.client_no_context_takeover);
         assert_eq!(e[2].name, "x-webkit-deflate-frame");
         assert_eq!(

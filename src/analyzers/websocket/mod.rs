@@ -16,15 +16,15 @@ use std::collections::VecDeque;
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-use crate::capture::Timestamp;
+use crate::base::Timestamp;
 use crate::engine::Ctx;
+use crate::model::websocket::Deflate;
 use crate::model::websocket::{
     Side, WebSocketRecord, WsClose, WsDirStats, WsFrameRecord, WsHandshake, WsMessageRecord,
     WsPings,
 };
 use crate::model::{Dir, Finding, Record, RecordSink, Severity};
 use frame::{Header, Opcode};
-use handshake::Deflate;
 
 /// Bounds and switches.
 #[derive(Clone, Debug)]

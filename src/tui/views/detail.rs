@@ -4,10 +4,10 @@ use base64::Engine as _;
 use ratatui::text::{Line, Span};
 
 use super::text::{dur, hexdump, hms, size, text_lines};
+use crate::base::sanitize::{terminal_safe, terminal_safe_str};
 use crate::model::http::{BodyRecord, Headers, HopReason, TransactionRecord};
 use crate::model::websocket::{Side, WebSocketRecord, WsMessageRecord};
 use crate::model::{ConnectionRecord, DirStats, Finding, Severity};
-use crate::report::sanitize::{terminal_safe, terminal_safe_str};
 use crate::tui::app::App;
 use crate::tui::hops::{HopRow, judgement};
 use crate::tui::rows::ListKind;

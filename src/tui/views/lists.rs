@@ -7,9 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::text::{count, dur, fit, hms, size};
+use crate::base::sanitize::{terminal_safe, terminal_safe_str};
 use crate::model::websocket::Side;
 use crate::model::{CloseKind, Severity};
-use crate::report::sanitize::{terminal_safe, terminal_safe_str};
 use crate::tui::app::{App, Focus, ListState};
 use crate::tui::hops::NO_HOPS;
 use crate::tui::rows::{self, ListKind, txn_host};

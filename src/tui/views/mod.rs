@@ -3,7 +3,7 @@
 //! The screen: a tab bar, the current view (a list above its detail pane, side by side on
 //! wide screens; the Stream view uses the whole body), and a status bar, which the `/` prompt
 //! replaces while it is open. Lists draw only their visible rows, so 200k rows cost what 30
-//! do. Every string that came from the wire goes through `report::sanitize` first.
+//! do. Every string that came from the wire goes through `base::sanitize` first.
 
 mod detail;
 mod lists;
@@ -284,7 +284,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
         };
         let mut spans = vec![
             Span::styled(label, t.bold()),
-            Span::raw(crate::report::sanitize::terminal_safe_str(&p.text)),
+            Span::raw(crate::base::sanitize::terminal_safe_str(&p.text)),
             Span::styled("█", t.dim()),
         ];
         match &p.error {
@@ -302,7 +302,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
     let s = &app.store;
     let mut parts: Vec<Span<'static>> = Vec::new();
     let state = if let Some(e) = &app.failed {
-        format!("FAILED: {}", crate::report::sanitize::terminal_safe_str(e))
+        format!("FAILED: {}", crate::base::sanitize::terminal_safe_str(e))
     } else if app.source.live {
         let mut x = format!("live {:.0}s", p.elapsed);
         if let Some(d) = &app.done {
@@ -328,7 +328,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
             format!(
                 " {}",
                 text::fit(
-                    &crate::report::sanitize::terminal_safe_str(&app.source.name),
+                    &crate::base::sanitize::terminal_safe_str(&app.source.name),
                     40
                 )
             ),
@@ -392,7 +392,7 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
     }
     let right = match &app.note {
         Some(n) => Span::styled(
-            format!("│ {}", crate::report::sanitize::terminal_safe_str(n)),
+            format!("│ {}", crate::base::sanitize::terminal_safe_str(n)),
             t.bold(),
         ),
         None => Span::styled("│ ? help  f findings  / filter  q quit", t.dim()),

@@ -4,8 +4,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::capture::Timestamp;
-use crate::report::sanitize::terminal_safe_str;
+use crate::base::Timestamp;
+use crate::base::sanitize::terminal_safe_str;
 
 pub fn width(s: &str) -> usize {
     UnicodeWidthStr::width(s)

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::analyzers::AppConfig;
+use crate::analyzers::AnalyzerConfig;
 use crate::engine::EngineConfig;
 use crate::reassembly::Limits;
 use crate::report::Format;
@@ -105,8 +105,8 @@ impl Default for AnalysisArgs {
 }
 
 impl AnalysisArgs {
-    pub fn app_config(&self) -> AppConfig {
-        let mut cfg = AppConfig::default();
+    pub fn app_config(&self) -> AnalyzerConfig {
+        let mut cfg = AnalyzerConfig::default();
         cfg.http.preview = self.bodies.min(1 << 20);
         cfg.http.max_decoded = self.max_decoded;
         cfg.enabled = !self.tcp_only;

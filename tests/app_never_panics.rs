@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use hopscope::analyzers::{App, AppConfig};
+use hopscope::analyzers::{AnalyzerConfig, Dispatcher};
 use hopscope::base::{LinkType, PacketView, Timestamp};
 use hopscope::engine::{Engine, EngineConfig};
 use hopscope::model::Record;
@@ -43,10 +43,10 @@ type Op = (u8, usize, Vec<u8>, u32, u8);
 /// Runs one conversation of (direction, prefix, body, sequence skew, flags) segments; returns
 /// the records and the bytes still buffered at the end.
 fn run(ops: Vec<Op>) -> (Vec<Record>, usize) {
-    let mut cfg = AppConfig::default();
+    let mut cfg = AnalyzerConfig::default();
     cfg.http.preview = 64;
     cfg.ws.frames = true;
-    let mut e = Engine::with_analyzer(EngineConfig::default(), App::new(cfg));
+    let mut e = Engine::with_analyzer(EngineConfig::default(), Dispatcher::new(cfg));
     // Through the semantics step too, as `hopscope report` runs it.
     let mut out = hopscope::semantics::SemanticsSink::new(Vec::<Record>::new());
     let (mut sc, mut ss) = (1000u32, 5000u32);

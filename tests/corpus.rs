@@ -435,7 +435,7 @@ fn websocket_frames_match_tshark() {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let mut cfg = hopscope::analyzers::AppConfig::default();
+        let mut cfg = hopscope::analyzers::AnalyzerConfig::default();
         cfg.ws.frames = true;
         let run = run_app(p, cfg);
         let mut got: Vec<(u64, u64, u64, u64, u64)> = run

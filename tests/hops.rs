@@ -14,7 +14,7 @@ use std::fs;
 use std::io;
 
 use common::samples_dir;
-use hopscope::analyzers::AppConfig;
+use hopscope::analyzers::AnalyzerConfig;
 use hopscope::engine::EngineConfig;
 use hopscope::model::hops::{MessageDiff, ProxyHopRecord};
 use hopscope::model::http::TransactionRecord;
@@ -83,7 +83,7 @@ fn analyse(name: &str) -> Keep {
     let r = analyse_file(
         &samples_dir().join(name),
         EngineConfig::default(),
-        AppConfig::default(),
+        AnalyzerConfig::default(),
         &mut k,
         &mut Progress::new(true),
     );

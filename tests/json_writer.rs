@@ -22,10 +22,12 @@ fn fast_writer_matches_serde_json_on_every_sample_record() {
     names.sort();
     for p in names {
         let mut src = hopscope::capture::file::FileSource::open(&p).expect("open");
-        let mut cfg = hopscope::analyzers::AppConfig::default();
+        let mut cfg = hopscope::analyzers::AnalyzerConfig::default();
         cfg.http.preview = 1 << 16;
-        let mut e =
-            Engine::with_analyzer(EngineConfig::default(), hopscope::analyzers::App::new(cfg));
+        let mut e = Engine::with_analyzer(
+            EngineConfig::default(),
+            hopscope::analyzers::Dispatcher::new(cfg),
+        );
         let mut out: Vec<Record> = Vec::new();
         while let Ok(Some(pkt)) = src.next_packet() {
             e.handle_packet(&pkt, &mut out);

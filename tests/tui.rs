@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
-use hopscope::analyzers::App as Analyzers;
+use hopscope::analyzers::Dispatcher as Analyzers;
 use hopscope::capture::file::FileSource;
 use hopscope::cli::AnalysisArgs;
 use hopscope::engine::{Engine, EngineConfig};

@@ -17,7 +17,7 @@ fn facts() -> Vec<Value> {
 }
 
 fn run(name: &str) -> AppRun {
-    let mut cfg = hopscope::analyzers::AppConfig::default();
+    let mut cfg = hopscope::analyzers::AnalyzerConfig::default();
     cfg.ws.frames = true;
     cfg.ws.preview = 1 << 20;
     run_app(&samples_dir().join(name), cfg)
@@ -433,7 +433,7 @@ fn browser_websocket_inflate_cap() {
     let name = "websocket-browser.pcap";
     let dflt = run_app(
         &samples_dir().join(name),
-        hopscope::analyzers::AppConfig::default(),
+        hopscope::analyzers::AnalyzerConfig::default(),
     );
     let big: Vec<_> = dflt
         .messages
@@ -447,7 +447,7 @@ fn browser_websocket_inflate_cap() {
     }
     assert!(!dflt.codes().iter().any(|c| c == "ws.inflate-limit"));
 
-    let mut cfg = hopscope::analyzers::AppConfig::default();
+    let mut cfg = hopscope::analyzers::AnalyzerConfig::default();
     cfg.ws.max_inflate = 500_000;
     let capped = run_app(&samples_dir().join(name), cfg);
     let limit = capped

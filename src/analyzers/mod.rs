@@ -1,6 +1,6 @@
 //! Application-layer analyzers fed with reassembled streams.
 //!
-//! [`App`] is the engine's analyzer. Every TCP connection, and the payload of every tunnel, is
+//! [`Dispatcher`] is the engine's analyzer. Every TCP connection, and the payload of every tunnel, is
 //! a [`Stream`]: its protocol is recognised by content (not by port) from the first bytes of
 //! either direction, then the matching analyzer runs on it — HTTP/1.x, WebSocket (also
 //! mid-stream, by its frames), HTTP/2 (a client that starts with the connection preface), or
@@ -29,16 +29,16 @@ use websocket::{WsConfig, WsConn, WsShared, frame};
 
 /// Settings for every application analyzer.
 #[derive(Clone, Debug)]
-pub struct AppConfig {
+pub struct AnalyzerConfig {
     /// Off: TCP reassembly only (`--tcp-only`), no application analysis.
     pub enabled: bool,
     pub http: HttpConfig,
     pub ws: WsConfig,
 }
 
-impl Default for AppConfig {
+impl Default for AnalyzerConfig {
     fn default() -> Self {
-        AppConfig {
+        AnalyzerConfig {
             enabled: true,
             http: HttpConfig::default(),
             ws: WsConfig::default(),
@@ -64,7 +64,7 @@ impl InnerShared {
 }
 
 /// Everything analyzer-wide.
-pub struct AppShared {
+pub struct DispatchShared {
     pub http: Shared,
     pub inner: InnerShared,
 }
@@ -991,16 +991,16 @@ fn looks_like_h2_server_start(s: &[u8]) -> bool {
 }
 
 /// The engine's analyzer: protocol recognition and dispatch.
-pub struct App {
+pub struct Dispatcher {
     enabled: bool,
-    sh: AppShared,
+    sh: DispatchShared,
 }
 
-impl App {
-    pub fn new(cfg: AppConfig) -> Self {
-        App {
+impl Dispatcher {
+    pub fn new(cfg: AnalyzerConfig) -> Self {
+        Dispatcher {
             enabled: cfg.enabled,
-            sh: AppShared {
+            sh: DispatchShared {
                 http: Shared::new(cfg.http),
                 inner: InnerShared::new(cfg.ws),
             },
@@ -1010,16 +1010,16 @@ impl App {
 
 /// Per-connection analyzer state.
 #[derive(Default)]
-pub struct ConnApp {
+pub struct ConnLayers {
     stream: Option<Box<Stream>>,
 }
 
-impl Analyzer for App {
-    type State = ConnApp;
+impl Analyzer for Dispatcher {
+    type State = ConnLayers;
 
     fn on_chunk(
         &mut self,
-        state: &mut ConnApp,
+        state: &mut ConnLayers,
         ctx: &Ctx,
         offset: u64,
         chunk: Chunk<'_>,
@@ -1032,16 +1032,16 @@ impl Analyzer for App {
             .stream
             .get_or_insert_with(|| Box::new(Stream::probe(0)));
         let d = ctx.dir.index();
-        let AppShared { http, inner } = &mut self.sh;
+        let DispatchShared { http, inner } = &mut self.sh;
         match chunk {
             Chunk::Data(b) => st.data(inner, http, ctx, d, offset, b, out),
             Chunk::Gap(n) => st.gap(inner, http, ctx, d, offset, n, out),
         }
     }
 
-    fn on_close(&mut self, state: &mut ConnApp, ctx: &Ctx, out: &mut dyn RecordSink) {
+    fn on_close(&mut self, state: &mut ConnLayers, ctx: &Ctx, out: &mut dyn RecordSink) {
         if let Some(st) = state.stream.as_mut() {
-            let AppShared { http, inner } = &mut self.sh;
+            let DispatchShared { http, inner } = &mut self.sh;
             st.close(inner, http, ctx, out);
         }
         state.stream = None;

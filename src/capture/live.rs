@@ -680,8 +680,10 @@ pub fn run(args: &LiveArgs) -> Outcome {
 
     // The analysis: everything the capture thread sends, until it hangs up. This thread is
     // also the timer that wakes the capture thread for Ctrl-C and --duration.
-    let mut engine =
-        Engine::with_analyzer(cfg, crate::analyzers::App::new(args.analysis.app_config()));
+    let mut engine = Engine::with_analyzer(
+        cfg,
+        crate::analyzers::Dispatcher::new(args.analysis.app_config()),
+    );
     let mut bytes: u64 = 0;
     loop {
         session.poll_stop();

@@ -6,7 +6,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use crate::analyzers::{App, AppConfig};
+use crate::analyzers::{AnalyzerConfig, Dispatcher};
 use crate::capture::CaptureError;
 use crate::capture::file::FileSource;
 use crate::cli::{OutputArgs, ReportArgs};
@@ -96,7 +96,7 @@ impl Progress {
 pub fn analyse_file(
     path: &Path,
     cfg: EngineConfig,
-    app: AppConfig,
+    app: AnalyzerConfig,
     writer: &mut dyn ReportWriter,
     progress: &mut Progress,
 ) -> Result<Option<CaptureError>, CaptureError> {
@@ -104,7 +104,7 @@ pub fn analyse_file(
     // Proxy legs are correlated over finished transactions, between the analyzers and the
     // report (not needed for --tcp-only).
     let correlate = app.enabled;
-    let mut engine = Engine::with_analyzer(cfg, App::new(app));
+    let mut engine = Engine::with_analyzer(cfg, Dispatcher::new(app));
     let mut hops;
     let writer: &mut dyn ReportWriter = if correlate {
         hops = HopSink::new(writer);

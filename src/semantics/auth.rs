@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use super::util::{Bounded, is_tchar, key_of, list, text, trim, unquote};
-use super::{Ctx, Found, Side};
+use super::{Exchange, Found, Side};
 use crate::model::semantics::{AuthInfo, AuthParam, Challenge, CredentialsSent};
 
 /// Challenges kept per response, parameters per challenge, pending challenges per key.
@@ -132,7 +132,7 @@ fn param<'a>(c: &'a Challenge, name: &str) -> Option<&'a str> {
 }
 
 /// The authentication part of a transaction.
-pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<AuthInfo> {
+pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<AuthInfo> {
     let q = &c.q;
     let r = &c.r;
     let status = c.status();

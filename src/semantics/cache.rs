@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::util::{Bounded, Multi, key_of, list, number, text, trim, unquote};
-use super::{Ctx, Found, Side, date};
+use super::{Exchange, Found, Side, date};
 use crate::model::semantics::{CacheInfo, Conditional, Directive, Text};
 
 const RESPONSE_DIRECTIVES: &[&str] = &[
@@ -345,7 +345,7 @@ impl State {
 
 /// Every line of a field without collecting them: the one value classified, or all of them.
 fn lines<'a>(
-    c: &'a Ctx<'_>,
+    c: &'a Exchange<'_>,
     m: Multi<'a>,
     name: &'a str,
     response: bool,
@@ -365,7 +365,7 @@ fn lines<'a>(
 }
 
 /// The cache part of a transaction; None when no field of it is present.
-pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CacheInfo> {
+pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CacheInfo> {
     let q = &c.q;
     let r = &c.r;
     let conditional = q.if_none_match.present() || q.if_modified_since.is_some();
@@ -560,7 +560,7 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Cach
 
 /// Links a conditional request to the earlier response whose validator it carries, and
 /// checks a 304 against it.
-fn link(c: &Ctx<'_>, st: &State, out: &mut Vec<Found>) -> Conditional {
+fn link(c: &Exchange<'_>, st: &State, out: &mut Vec<Found>) -> Conditional {
     let q = &c.q;
     let inm_lines: Vec<&[u8]> = lines(c, q.if_none_match, "if-none-match", false).collect();
     let inm = etags(inm_lines.iter().copied());
@@ -699,7 +699,7 @@ fn link(c: &Ctx<'_>, st: &State, out: &mut Vec<Found>) -> Conditional {
 }
 
 /// Remembers this response's validators for later conditional requests.
-fn remember(c: &Ctx<'_>, st: &mut State, info: &CacheInfo, out: &mut Vec<Found>) {
+fn remember(c: &Exchange<'_>, st: &mut State, info: &CacheInfo, out: &mut Vec<Found>) {
     let (Some(resp), Some(key)) = (c.resp, c.url_key) else {
         return;
     };

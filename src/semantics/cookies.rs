@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::util::{Bounded, text, trim};
-use super::{Ctx, Found, Side, date};
+use super::{Exchange, Found, Side, date};
 use crate::model::semantics::{CookieInfo, NotSentCookie, SentCookie, SetCookieInfo, Text};
 
 /// Cookies kept per client jar, rejected cookies remembered per jar, entries listed per message.
@@ -373,7 +373,7 @@ fn fmt_time(secs: i64) -> String {
 }
 
 /// The cookie part of a transaction.
-pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CookieInfo> {
+pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CookieInfo> {
     let (Some(url), Some(parts)) = (c.url_str(), c.url_parts()) else {
         return None;
     };
@@ -542,7 +542,7 @@ fn first(once: &mut Bounded<u64, ()>, parts: &[&[u8]], out: &mut Vec<Found>) -> 
 }
 
 fn request_side(
-    c: &Ctx<'_>,
+    c: &Exchange<'_>,
     jars: &Bounded<IpAddr, Jar>,
     noted: &mut Bounded<u64, ()>,
     host: &str,

@@ -12,7 +12,7 @@
 use std::net::IpAddr;
 
 use super::util::{Bounded, canonical_origin, is_tchar, key_of, list, text, trim};
-use super::{Ctx, Found, Side};
+use super::{Exchange, Found, Side};
 use crate::model::Endpoint;
 use crate::model::semantics::{CorsInfo, Text};
 
@@ -261,7 +261,12 @@ impl State {
     }
 }
 
-fn all<'a>(c: &'a Ctx<'_>, name: &'a str, count: u32, first: Option<&'a [u8]>) -> Vec<&'a [u8]> {
+fn all<'a>(
+    c: &'a Exchange<'_>,
+    name: &'a str,
+    count: u32,
+    first: Option<&'a [u8]>,
+) -> Vec<&'a [u8]> {
     if count <= 1 {
         return first.into_iter().collect();
     }
@@ -272,7 +277,7 @@ fn all<'a>(c: &'a Ctx<'_>, name: &'a str, count: u32, first: Option<&'a [u8]>) -
 
 /// The CORS part of a transaction: cross-origin requests, preflights, WebSocket upgrades with
 /// an Origin.
-pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CorsInfo> {
+pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CorsInfo> {
     let q = &c.q;
     let origin_raw = text(trim(q.origin?));
     let (Some(url), Some(parts)) = (c.url_str(), c.url_parts()) else {
@@ -575,7 +580,7 @@ pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<Cors
 /// A WebSocket upgrade with an Origin: no CORS applies, the server must check it (RFC 6455
 /// §10.2).
 fn websocket_origin(
-    c: &Ctx<'_>,
+    c: &Exchange<'_>,
     st: &mut State,
     out: &mut Vec<Found>,
     origin: String,

@@ -147,7 +147,7 @@ impl Found {
 
 /// One transaction as the concerns see it: its records, the fields they read (classified once)
 /// and its canonical URL.
-pub struct Ctx<'a> {
+pub struct Exchange<'a> {
     pub t: &'a TransactionRecord,
     pub req: Option<&'a RequestRecord>,
     pub resp: Option<&'a ResponseRecord>,
@@ -161,7 +161,7 @@ pub struct Ctx<'a> {
     pub method: &'a str,
 }
 
-impl Ctx<'_> {
+impl Exchange<'_> {
     pub fn status(&self) -> Option<u16> {
         self.resp.map(|r| r.status)
     }
@@ -236,7 +236,7 @@ impl Semantics {
             let r = resp.map(|r| RespFacts::of(&r.headers)).unwrap_or_default();
             let parts = req.and_then(|rq| request_url(&rq.target, q.host, t.server, &mut self.url));
             let url_key = parts.map(|_| key_of(&[self.url.as_bytes()]));
-            let c = Ctx {
+            let c = Exchange {
                 t,
                 req,
                 resp,

@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 
 use super::util::{Bounded, text, trim};
-use super::{Ctx, Found, Side};
+use super::{Exchange, Found, Side};
 use crate::model::http::{BodyRecord, BodyState};
 use crate::model::semantics::{
     ByteRange, ContentRange, MultipartParts, Piece, RangeInfo, RangeObject, RangePart,
@@ -406,7 +406,7 @@ fn delivered(b: &BodyRecord) -> u64 {
 }
 
 /// The range part of a transaction; None when nothing range-related happened.
-pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<RangeInfo> {
+pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<RangeInfo> {
     let q = &c.q;
     let r = &c.r;
     let status = c.status();

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::util::{Bounded, key_of, resolve, text, trim};
-use super::{Ctx, Found, Side};
+use super::{Exchange, Found, Side};
 use crate::model::semantics::{Hop, RedirectInfo, Text};
 
 /// Hops listed per chain, URLs remembered per chain, seconds a redirect waits to be followed.
@@ -94,7 +94,7 @@ impl State {
 }
 
 /// The redirect part of a transaction: a redirect response, or a request that followed one.
-pub fn analyse(c: &Ctx<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<RedirectInfo> {
+pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<RedirectInfo> {
     let (Some(url), Some(parts), Some(key)) = (c.url_str(), c.url_parts(), c.url_key) else {
         return None;
     };

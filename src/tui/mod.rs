@@ -37,7 +37,7 @@ use app::{Action, App, Event, Source};
 use store::Store;
 use theme::Theme;
 
-use crate::analyzers::AppConfig;
+use crate::analyzers::AnalyzerConfig;
 use crate::base::sanitize::terminal_safe_str;
 use crate::capture::live::{LiveSession, Snapshot};
 use crate::cli::{AnalysisArgs, LiveArgs, TuningArgs};
@@ -359,6 +359,6 @@ fn ui_loop(
 }
 
 /// The analyzer configuration the TUI uses (exposed for tests).
-pub fn app_config(a: &AnalysisArgs) -> AppConfig {
+pub fn app_config(a: &AnalysisArgs) -> AnalyzerConfig {
     worker::ui_app_config(a.app_config())
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::app::{Done, Event, Progress};
 use super::stream::StreamCollector;
-use crate::analyzers::{App, AppConfig};
+use crate::analyzers::{AnalyzerConfig, Dispatcher};
 use crate::capture::file::FileSource;
 use crate::capture::live::LiveSession;
 use crate::engine::{Engine, EngineConfig};
@@ -112,7 +112,7 @@ impl<S: RecordSink> RecordSink for Pipeline<S> {
 
 /// The analyzer settings of the TUI: body previews (pretty JSON and hex need them), large
 /// message previews and the frames of each message.
-pub fn ui_app_config(mut cfg: AppConfig) -> AppConfig {
+pub fn ui_app_config(mut cfg: AnalyzerConfig) -> AnalyzerConfig {
     cfg.http.preview = cfg.http.preview.max(16 << 10);
     cfg.ws.preview = cfg.ws.preview.max(64 << 10);
     cfg.ws.frames = true;
@@ -124,7 +124,7 @@ pub fn ui_app_config(mut cfg: AppConfig) -> AppConfig {
 pub fn analyse_file(
     path: &Path,
     cfg: EngineConfig,
-    app: AppConfig,
+    app: AnalyzerConfig,
     tx: SyncSender<Event>,
     cancel: Arc<AtomicBool>,
 ) {
@@ -152,10 +152,10 @@ pub fn analyse_file(
         }
     };
     let total = src.len();
-    let mut engine = Engine::with_analyzer(cfg, App::new(app));
+    let mut engine = Engine::with_analyzer(cfg, Dispatcher::new(app));
     let mut last = Instant::now();
     let mut stop_err = None;
-    let progress = |engine: &Engine<App>, done: u64| Progress {
+    let progress = |engine: &Engine<Dispatcher>, done: u64| Progress {
         bytes_done: done,
         bytes_total: total,
         packets: engine.packets(),
@@ -212,12 +212,12 @@ pub fn analyse_live(
     mut session: LiveSession,
     source: String,
     cfg: EngineConfig,
-    app: AppConfig,
+    app: AnalyzerConfig,
     tx: SyncSender<Event>,
     cancel: Arc<AtomicBool>,
 ) {
     let mut sink = Pipeline::new(BatchSink::new(tx));
-    let mut engine = Engine::with_analyzer(cfg, App::new(app));
+    let mut engine = Engine::with_analyzer(cfg, Dispatcher::new(app));
     let mut bytes = 0u64;
     let mut last = Instant::now();
     loop {

@@ -311,10 +311,13 @@ impl AppRun {
     }
 }
 
-/// Runs the engine with [`hopscope::analyzers::App`] over a capture file.
-pub fn run_app(path: &Path, cfg: hopscope::analyzers::AppConfig) -> AppRun {
+/// Runs the engine with [`hopscope::analyzers::Dispatcher`] over a capture file.
+pub fn run_app(path: &Path, cfg: hopscope::analyzers::AnalyzerConfig) -> AppRun {
     let mut src = FileSource::open(path).expect("open capture");
-    let mut e = Engine::with_analyzer(EngineConfig::default(), hopscope::analyzers::App::new(cfg));
+    let mut e = Engine::with_analyzer(
+        EngineConfig::default(),
+        hopscope::analyzers::Dispatcher::new(cfg),
+    );
     // As `hopscope report` runs it: the semantics step between the engine and the records.
     let mut sink = hopscope::semantics::SemanticsSink::new(Vec::<Record>::new());
     let out = &mut sink;
@@ -339,11 +342,11 @@ pub fn run_app(path: &Path, cfg: hopscope::analyzers::AppConfig) -> AppRun {
     app_run(summary, sink.into_inner(), error)
 }
 
-/// Runs the engine with [`hopscope::analyzers::App`] (default settings) over in-memory packets.
+/// Runs the engine with [`hopscope::analyzers::Dispatcher`] (default settings) over in-memory packets.
 pub fn run_app_packets(pkts: &[(Timestamp, LinkType, Vec<u8>)]) -> AppRun {
     let mut e = Engine::with_analyzer(
         EngineConfig::default(),
-        hopscope::analyzers::App::new(Default::default()),
+        hopscope::analyzers::Dispatcher::new(Default::default()),
     );
     let mut out: Vec<Record> = Vec::new();
     for (ts, link, data) in pkts {
@@ -402,7 +405,7 @@ fn app_run(summary: CaptureSummary, out: Vec<Record>, error: Option<String>) -> 
 
 /// Runs [`run_app`] with every body kept whole (for byte-exact checks).
 pub fn run_app_bodies(path: &Path) -> AppRun {
-    let mut cfg = hopscope::analyzers::AppConfig::default();
+    let mut cfg = hopscope::analyzers::AnalyzerConfig::default();
     cfg.http.preview = 4 << 20;
     run_app(path, cfg)
 }

@@ -23,7 +23,7 @@ use super::body::{BodyDecoder, BodyEvent, BodyState as DecState, Framing};
 use super::content::{Coding, ContentDecoder, ContentOutcome, DeflateVariant, Preview};
 use super::head::{self, Head, Parsed, Prefix, StartLine};
 use super::message::{self, HeadFinding};
-use crate::analyzers::{AppShared, InnerShared, Stream};
+use crate::analyzers::{DispatchShared, InnerShared, Stream};
 use crate::base::Timestamp;
 use crate::engine::Ctx;
 use crate::model::http::{
@@ -306,13 +306,13 @@ impl HttpConn {
 
     pub fn on_chunk(
         &mut self,
-        app: &mut AppShared,
+        app: &mut DispatchShared,
         ctx: &Ctx,
         offset: u64,
         chunk: Chunk<'_>,
         out: &mut dyn RecordSink,
     ) {
-        let AppShared { http, inner } = app;
+        let DispatchShared { http, inner } = app;
         self.on_chunk_split(http, inner, ctx, offset, chunk, out);
     }
 
@@ -356,8 +356,8 @@ impl HttpConn {
     }
 
     /// The connection ended: finish bodies read until close, report what is left.
-    pub fn on_close(&mut self, app: &mut AppShared, ctx: &Ctx, out: &mut dyn RecordSink) {
-        let AppShared { http, inner } = app;
+    pub fn on_close(&mut self, app: &mut DispatchShared, ctx: &Ctx, out: &mut dyn RecordSink) {
+        let DispatchShared { http, inner } = app;
         self.on_close_split(http, inner, ctx, out);
     }
 

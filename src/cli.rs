@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::analyzers::AnalyzerConfig;
+use crate::capture::live::LiveConfig;
 use crate::engine::EngineConfig;
 use crate::reassembly::Limits;
 use crate::report::Format;
@@ -105,7 +106,7 @@ impl Default for AnalysisArgs {
 }
 
 impl AnalysisArgs {
-    pub fn app_config(&self) -> AnalyzerConfig {
+    pub fn analyzer_config(&self) -> AnalyzerConfig {
         let mut cfg = AnalyzerConfig::default();
         cfg.http.preview = self.bodies.min(1 << 20);
         cfg.http.max_decoded = self.max_decoded;
@@ -128,19 +129,22 @@ pub struct ReportArgs {
     pub tuning: TuningArgs,
 }
 
+/// Rows of each kind the terminal UI keeps by default.
+pub const DEFAULT_MAX_ROWS: usize = 200_000;
+
 /// Terminal UI settings.
 #[derive(Args, Debug, Clone)]
 pub struct UiArgs {
     /// Rows of each kind the terminal UI keeps (transactions, WebSocket messages, connections,
     /// findings); beyond it the oldest are dropped and counted in the status bar.
-    #[arg(long, default_value_t = crate::tui::store::DEFAULT_CAP, value_name = "N")]
+    #[arg(long, default_value_t = DEFAULT_MAX_ROWS, value_name = "N")]
     pub max_rows: usize,
 }
 
 impl Default for UiArgs {
     fn default() -> Self {
         UiArgs {
-            max_rows: crate::tui::store::DEFAULT_CAP,
+            max_rows: DEFAULT_MAX_ROWS,
         }
     }
 }
@@ -194,6 +198,36 @@ pub struct LiveArgs {
     pub ui: UiArgs,
 }
 
+impl LiveArgs {
+    /// Validates the capture flags.
+    pub fn capture_config(&self) -> Result<LiveConfig, String> {
+        if self.queue == 0 {
+            return Err("--queue must be at least 1".into());
+        }
+        if self.snaplen <= 0 {
+            return Err("--snaplen must be a positive number of bytes".into());
+        }
+        if let Some(d) = self.duration
+            && !(d.is_finite() && d > 0.0 && d < 1e12)
+        {
+            return Err("--duration must be a positive number of seconds".into());
+        }
+        if self.count == Some(0) {
+            return Err("--count must be at least 1".into());
+        }
+        Ok(LiveConfig {
+            interface: self.interface.clone(),
+            filter: self.filter.clone(),
+            snaplen: self.snaplen,
+            promisc: !self.no_promisc,
+            write: self.write.clone(),
+            count: self.count,
+            duration: self.duration,
+            queue: self.queue,
+        })
+    }
+}
+
 impl Default for TuningArgs {
     fn default() -> Self {
         TuningArgs {
@@ -227,5 +261,29 @@ impl TuningArgs {
             idle_timeout_ns: (self.idle_timeout * 1e9) as i64,
             ..EngineConfig::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        use clap::Parser;
+        let parse = |extra: &[&str]| {
+            let mut v = vec!["hopscope", "live", "-i", "lo"];
+            v.extend_from_slice(extra);
+            match Cli::parse_from(v).command {
+                Some(Command::Live(a)) => a,
+                other => panic!("not a live command: {other:?}"),
+            }
+        };
+        assert!(parse(&[]).capture_config().is_ok());
+        assert!(parse(&["--queue", "0"]).capture_config().is_err());
+        assert!(parse(&["--duration", "0"]).capture_config().is_err());
+        assert!(parse(&["--duration", "NaN"]).capture_config().is_err());
+        assert!(parse(&["-c", "0"]).capture_config().is_err());
+        assert!(parse(&["-s", "0"]).capture_config().is_err());
     }
 }

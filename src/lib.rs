@@ -18,6 +18,7 @@ pub mod engine;
 pub mod flow;
 pub mod hops;
 pub mod model;
+pub mod pipeline;
 pub mod reassembly;
 pub mod report;
 pub mod run;

@@ -47,10 +47,10 @@ fn main() -> ExitCode {
             if tty && !given("format") && !given("output") {
                 hopscope::tui::run_live(&args, args.ui.max_rows)
             } else {
-                hopscope::capture::live::run(&args)
+                hopscope::run::live::run(&args)
             }
         }
-        (Some(Command::Interfaces), _) => hopscope::capture::live::interfaces(),
+        (Some(Command::Interfaces), _) => hopscope::run::live::interfaces(),
         (None, Some(file)) if tty => hopscope::tui::run_file(
             &file,
             &AnalysisArgs::default(),

@@ -6,10 +6,10 @@
 mod common;
 
 use common::*;
-use hopscope::analyzers::{AnalyzerConfig, Dispatcher};
-use hopscope::base::{LinkType, PacketView, Timestamp};
-use hopscope::engine::{Engine, EngineConfig};
+use hopscope::analyzers::AnalyzerConfig;
+use hopscope::engine::EngineConfig;
 use hopscope::model::Record;
+use hopscope::pipeline::{CaptureClock, Pipeline};
 use proptest::prelude::*;
 
 const PREFIXES: &[&[u8]] = &[
@@ -46,9 +46,9 @@ fn run(ops: Vec<Op>) -> (Vec<Record>, usize) {
     let mut cfg = AnalyzerConfig::default();
     cfg.http.preview = 64;
     cfg.ws.frames = true;
-    let mut e = Engine::with_analyzer(EngineConfig::default(), Dispatcher::new(cfg));
-    // Through the semantics step too, as `hopscope report` runs it.
-    let mut out = hopscope::semantics::SemanticsSink::new(Vec::<Record>::new());
+    // The whole pipeline, proxy-hop correlation and the semantics step too, as `hopscope
+    // report` runs it.
+    let mut p = Pipeline::new(EngineConfig::default(), cfg, Vec::new());
     let (mut sc, mut ss) = (1000u32, 5000u32);
     let mut s = Script::new();
     s.push(tcp4(C, S, SYN, 999, 0, b""));
@@ -76,19 +76,10 @@ fn run(ops: Vec<Op>) -> (Vec<Record>, usize) {
             ss = ss.wrapping_add(payload.len() as u32);
         }
     }
-    for (ts, link, data) in &s.pkts {
-        let v = PacketView {
-            ts: *ts,
-            link: *link,
-            data,
-            orig_len: data.len() as u32,
-            interface: 0,
-        };
-        e.handle_packet(&v, &mut out);
-    }
-    let _ = e.finish(&mut out);
-    let _ = (LinkType::ETHERNET, Timestamp::ZERO);
-    (out.into_inner(), e.buffered_bytes())
+    let end = p.run(&mut Packets::new(&s.pkts), &CaptureClock);
+    assert!(end.sink_error.is_none());
+    let buffered = p.engine().buffered_bytes();
+    (p.into_sink(), buffered)
 }
 
 fn ops() -> impl Strategy<Value = Vec<Op>> {

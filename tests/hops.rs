@@ -15,13 +15,13 @@ use std::io;
 
 use common::samples_dir;
 use hopscope::analyzers::AnalyzerConfig;
+use hopscope::capture::file::FileSource;
 use hopscope::engine::EngineConfig;
 use hopscope::model::hops::{MessageDiff, ProxyHopRecord};
 use hopscope::model::http::TransactionRecord;
 use hopscope::model::websocket::WebSocketRecord;
-use hopscope::model::{CaptureSummary, Finding, Record, RecordSink};
-use hopscope::report::ReportWriter;
-use hopscope::run::{Progress, analyse_file};
+use hopscope::model::{CaptureSummary, Finding, Flow, Record, Sink};
+use hopscope::pipeline::{CaptureClock, Pipeline};
 use serde_json::Value;
 
 #[derive(Default)]
@@ -32,8 +32,8 @@ struct Keep {
     findings: Vec<Finding>,
 }
 
-impl RecordSink for Keep {
-    fn record(&mut self, r: Record) {
+impl Sink for Keep {
+    fn record(&mut self, r: Record) -> io::Result<Flow> {
         match r {
             Record::Transaction(t) => self.txns.push(*t),
             Record::ProxyHop(h) => self.hops.push(*h),
@@ -41,15 +41,10 @@ impl RecordSink for Keep {
             Record::Finding(f) => self.findings.push(f),
             _ => {}
         }
+        Ok(Flow::Continue)
     }
-}
-
-impl ReportWriter for Keep {
     fn finish(&mut self, _: &CaptureSummary) -> io::Result<()> {
         Ok(())
-    }
-    fn failed(&self) -> Option<&io::Error> {
-        None
     }
 }
 
@@ -79,16 +74,18 @@ impl Keep {
 
 /// The whole pipeline, as `hopscope report` runs it (the correlator sits before the report).
 fn analyse(name: &str) -> Keep {
-    let mut k = Keep::default();
-    let r = analyse_file(
-        &samples_dir().join(name),
+    let mut src = FileSource::open(&samples_dir().join(name)).expect("open sample");
+    let mut p = Pipeline::new(
         EngineConfig::default(),
         AnalyzerConfig::default(),
-        &mut k,
-        &mut Progress::new(true),
+        Keep::default(),
     );
-    assert!(matches!(r, Ok(None)), "{name}: {r:?}");
-    k
+    let end = p.run(&mut src, &CaptureClock);
+    assert!(
+        end.capture_error.is_none() && end.sink_error.is_none(),
+        "{name}: {end:?}"
+    );
+    p.into_sink()
 }
 
 fn facts() -> Vec<Value> {

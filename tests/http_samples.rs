@@ -301,18 +301,38 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
         &["cors.header-not-allowed", "cors.wildcard-with-credentials"],
     ),
     ("tcp-overlap-conflict.pcap", &["tcp.overlap-conflict"]),
-    ("websocket-nginx-broken.pcap", &["ws.upgrade-refused"]),
-    // The backend's 426 passed on by the proxy (the proxy.* diagnosis is in tests/hops.rs).
+    // A proxy that dropped the upgrade: the refusal on both legs, and the correlator's
+    // diagnosis of the proxy (checked against the proxies' logs in tests/hops.rs).
+    (
+        "websocket-nginx-broken.pcap",
+        &["proxy.upgrade-dropped", "ws.upgrade-refused"],
+    ),
+    // The backend's 426 passed on by the proxy.
     (
         "websocket-nginx-http11-no-upgrade.pcap",
-        &["ws.upgrade-refused"],
+        &["proxy.upgrade-dropped", "ws.upgrade-refused"],
     ),
-    ("websocket-apache-broken.pcap", &["ws.upgrade-refused"]),
+    (
+        "websocket-apache-broken.pcap",
+        &["proxy.upgrade-dropped", "ws.upgrade-refused"],
+    ),
     // The second WebSocket of the page: the server refuses its Origin with 403 (the accepted
     // cross-origin one is cors.websocket-any-origin, an info: not counted here).
     ("websocket-browser.pcap", &["ws.upgrade-refused"]),
-    // Proxy-Authorization: Basic sent in the clear (to the proxies and, leaked, upstream).
-    ("http-proxy-leak.pcap", &["http.cleartext-credentials"]),
+    // Proxy-Authorization: Basic sent in the clear (to the proxies and, leaked, upstream),
+    // and the proxy that forwarded it with TE and another hop-by-hop field (tests/hops.rs).
+    (
+        "http-proxy-leak.pcap",
+        &[
+            "http.cleartext-credentials",
+            "proxy.hop-by-hop-forwarded",
+            "proxy.proxy-authorization-forwarded",
+            "proxy.te-forwarded",
+        ],
+    ),
+    // Damaged files: read up to the damage, which the report names.
+    ("corrupt-garbage.pcap", &["capture.incomplete"]),
+    ("corrupt-truncated.pcap", &["capture.incomplete"]),
     (
         "websocket-bad.pcap",
         &[

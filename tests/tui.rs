@@ -9,11 +9,11 @@ use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind};
-use hopscope::analyzers::Dispatcher as Analyzers;
 use hopscope::capture::file::FileSource;
 use hopscope::cli::AnalysisArgs;
-use hopscope::engine::{Engine, EngineConfig};
+use hopscope::engine::EngineConfig;
 use hopscope::model::{CaptureSummary, Record};
+use hopscope::pipeline::{CaptureClock, Pipeline};
 use hopscope::tui::app::{Action, App, Done, Event, Focus, Source, View};
 use hopscope::tui::store::Store;
 use hopscope::tui::theme::Theme;
@@ -26,19 +26,16 @@ fn records(sample: &str) -> Vec<Record> {
         .join("samples")
         .join(sample);
     let mut src = FileSource::open(&path).expect("open sample");
-    let mut engine = Engine::with_analyzer(
+    // The one pipeline the worker runs: proxy legs correlated, then the semantics step.
+    let mut pipeline = Pipeline::new(
         EngineConfig::default(),
-        Analyzers::new(hopscope::tui::app_config(&AnalysisArgs::default())),
+        hopscope::tui::analyzer_config(&AnalysisArgs::default()),
+        Vec::new(),
     );
-    // The worker's own pipeline: proxy legs correlated, then the semantics step.
-    let mut sink = hopscope::tui::worker::Pipeline::new(Vec::new());
-    while let Some(p) = src.next_packet().expect("read sample") {
-        engine.handle_packet(&p, &mut sink);
-    }
-    let mut summary = engine.finish(&mut sink);
-    sink.finish(&mut summary);
-    assert!(summary.semantics.is_some(), "the semantics step ran");
-    std::mem::take(sink.sink())
+    let end = pipeline.run(&mut src, &CaptureClock);
+    assert!(end.capture_error.is_none(), "read sample");
+    assert!(end.summary.semantics.is_some(), "the semantics step ran");
+    pipeline.into_sink()
 }
 
 fn done() -> Event {
@@ -715,7 +712,7 @@ fn the_worker_sends_hops_and_semantics() {
     hopscope::tui::worker::analyse_file(
         &path,
         EngineConfig::default(),
-        hopscope::tui::app_config(&AnalysisArgs::default()),
+        hopscope::tui::analyzer_config(&AnalysisArgs::default()),
         tx,
         Arc::new(AtomicBool::new(false)),
     );

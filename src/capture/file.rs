@@ -790,6 +790,27 @@ impl FileSource {
     }
 }
 
+impl super::PacketSource for FileSource {
+    #[inline]
+    fn next(&mut self) -> super::Next<'_> {
+        match self.next_packet() {
+            Ok(Some(p)) => super::Next::Packet(p),
+            Ok(None) => super::Next::End,
+            Err(e) => super::Next::Error(e),
+        }
+    }
+    fn position(&self) -> (u64, Option<u64>) {
+        (self.offset(), self.len())
+    }
+    fn finish(&mut self) -> super::SourceEnd {
+        super::SourceEnd {
+            name: self.path().to_string(),
+            format: self.format().to_string(),
+            ..super::SourceEnd::default()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Scale;

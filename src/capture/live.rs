@@ -9,20 +9,21 @@
 //!   → -w FILE (pcapng, written here, so the file
 //!     has every captured packet even when the
 //!     analysis falls behind)
-//!   → try_send ── sync_channel(--queue) ──────────▶ Engine::handle_packet → report writer
-//!     full: count (dropped.hopscope)                 (the engine does not know it is live)
+//!   → try_send ── sync_channel(--queue) ──────────▶ LiveSession, a PacketSource read by
+//!     full: count (dropped.hopscope)                 the one drive loop (crate::pipeline;
+//!                                                    the engine does not know it is live)
 //!  stops on Ctrl-C, -c N, --duration, or a
 //!  closed channel; returns pcap stats
 //! ```
 //!
 //! The capture thread owns every stop condition that is about *what is captured* (`-c`,
-//! `--duration`, Ctrl-C), so the saved file and the analysis agree; the main thread drains the
-//! channel until the capture thread hangs up, then finishes the report like a file run.
+//! `--duration`, Ctrl-C), so the saved file and the analysis agree; the analysis drains the
+//! channel until the capture thread hangs up, then finishes like a file run. The `hopscope
+//! live` command and `hopscope interfaces` are in `crate::run::live`.
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
-use std::net::IpAddr;
-use std::path::Path;
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -33,143 +34,26 @@ use std::time::{Duration, Instant};
 use pcap::{Activated, Active, Capture};
 
 use super::pcapng_writer::{InterfaceInfo, PcapngWriter, dlt_to_linktype};
+use super::{CaptureError, Next, PacketSource, SourceEnd};
 use crate::base::sanitize::terminal_safe_str;
 use crate::base::{LinkType, OwnedPacket, Timestamp};
-use crate::cli::LiveArgs;
-use crate::engine::Engine;
-use crate::model::{Dropped, Finding, Record, Severity};
-use crate::report::{self, ReportWriter, is_broken_pipe};
-use crate::run::{Outcome, Progress, open_output};
+use crate::model::Dropped;
 
 /// How long one libpcap read waits before the capture thread looks at its stop conditions.
 const READ_TIMEOUT_MS: i32 = 100;
-/// How long the main thread waits for a packet before it looks at the output and progress.
-const RECV_TIMEOUT: Duration = Duration::from_millis(250);
+/// How long the analysis waits for a packet before the source says it is idle.
+const RECV_TIMEOUT: Duration = Duration::from_millis(50);
 /// The saved file is flushed at least this often, so it is usable while the capture runs.
 const SAVE_FLUSH_EVERY: Duration = Duration::from_secs(1);
 
-const SETCAP_HINT: &str = "capturing needs privileges: run hopscope as root, or give it the \
+/// What to do when libpcap is not permitted to capture.
+pub const SETCAP_HINT: &str = "capturing needs privileges: run hopscope as root, or give it the \
      capabilities once with\n    sudo setcap cap_net_raw,cap_net_admin+eip $(command -v hopscope)";
-
-// ───────────────────────────── hopscope interfaces ─────────────────────────────
-
-/// `hopscope interfaces`.
-pub fn interfaces() -> Outcome {
-    let devices = match pcap::Device::list() {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("hopscope: cannot list interfaces: libpcap says: {e}");
-            if is_permission_error(&e.to_string()) {
-                eprintln!("hopscope: {SETCAP_HINT}");
-            }
-            return Outcome::Failed;
-        }
-    };
-    if devices.is_empty() {
-        eprintln!(
-            "hopscope: libpcap found no interfaces (without capture privileges some systems \
-             list none; {SETCAP_HINT})"
-        );
-        return Outcome::Failed;
-    }
-    let width = devices
-        .iter()
-        .map(|d| terminal_safe_str(&d.name).chars().count())
-        .max()
-        .unwrap_or(0);
-    let mut out = io::stdout().lock();
-    for d in &devices {
-        let line = device_line(
-            &d.name,
-            d.desc.as_deref(),
-            &d.addresses,
-            DevFlags {
-                up: d.flags.is_up(),
-                running: d.flags.is_running(),
-                loopback: d.flags.is_loopback(),
-            },
-            width,
-        );
-        if let Err(e) = writeln!(out, "{line}") {
-            if is_broken_pipe(&e) {
-                return Outcome::Ok;
-            }
-            eprintln!("hopscope: cannot write the interface list: {e}");
-            return Outcome::Failed;
-        }
-    }
-    if let Err(e) = out.flush()
-        && !is_broken_pipe(&e)
-    {
-        eprintln!("hopscope: cannot write the interface list: {e}");
-        return Outcome::Failed;
-    }
-    Outcome::Ok
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct DevFlags {
-    up: bool,
-    running: bool,
-    loopback: bool,
-}
-
-/// One line of `hopscope interfaces`: name, flags, addresses, description. Names and
-/// descriptions come from the system and are escaped for the terminal.
-fn device_line(
-    name: &str,
-    desc: Option<&str>,
-    addresses: &[pcap::Address],
-    flags: DevFlags,
-    width: usize,
-) -> String {
-    let name = terminal_safe_str(name);
-    let mut f = Vec::new();
-    f.push(if flags.up { "up" } else { "down" });
-    if flags.running {
-        f.push("running");
-    }
-    if flags.loopback {
-        f.push("loopback");
-    }
-    let addrs: Vec<String> = addresses
-        .iter()
-        .map(|a| match a.netmask.and_then(prefix_len) {
-            Some(p) => format!("{}/{p}", a.addr),
-            None => a.addr.to_string(),
-        })
-        .collect();
-    let mut line = format!("{name:<width$}  [{}]", f.join(","));
-    if !addrs.is_empty() {
-        line.push_str("  ");
-        line.push_str(&addrs.join(" "));
-    }
-    if let Some(d) = desc.filter(|d| !d.is_empty()) {
-        line.push_str("  (");
-        line.push_str(&terminal_safe_str(d));
-        line.push(')');
-    }
-    line
-}
-
-/// The prefix length of a contiguous netmask (`255.255.255.0` → 24).
-fn prefix_len(mask: IpAddr) -> Option<u32> {
-    let (ones, bits, zeros) = match mask {
-        IpAddr::V4(m) => {
-            let v = u32::from(m);
-            (v.count_ones(), 32, v.trailing_zeros())
-        }
-        IpAddr::V6(m) => {
-            let v = u128::from(m);
-            (v.count_ones(), 128, v.trailing_zeros())
-        }
-    };
-    (ones + zeros == bits).then_some(ones)
-}
 
 // ───────────────────────────── opening the capture ─────────────────────────────
 
-fn is_permission_error(msg: &str) -> bool {
+/// Whether a libpcap error message means missing privileges.
+pub fn is_permission_error(msg: &str) -> bool {
     let m = msg.to_ascii_lowercase();
     m.contains("permission") || m.contains("operation not permitted")
 }
@@ -195,13 +79,33 @@ fn open_error_message(iface: &str, err: &str) -> String {
     }
 }
 
+/// What to capture, validated (`crate::cli::LiveArgs::capture_config`).
+#[derive(Clone, Debug)]
+pub struct LiveConfig {
+    /// Interface name (`any` for all).
+    pub interface: String,
+    /// BPF capture filter.
+    pub filter: Option<String>,
+    /// Bytes captured per packet (positive).
+    pub snaplen: i32,
+    pub promisc: bool,
+    /// Also save what was captured (pcapng).
+    pub write: Option<PathBuf>,
+    /// Stop after this many packets (at least 1).
+    pub count: Option<u64>,
+    /// Stop after this many seconds (positive, finite).
+    pub duration: Option<f64>,
+    /// Packets queued between the capture thread and the analysis (at least 1).
+    pub queue: usize,
+}
+
 /// Opens and activates the capture, then applies the filter. Errors are complete messages.
-fn open_capture(args: &LiveArgs) -> Result<Capture<Active>, String> {
+fn open_capture(args: &LiveConfig) -> Result<Capture<Active>, String> {
     let iface = args.interface.as_str();
     let cap = Capture::from_device(iface)
         .map_err(|e| open_error_message(iface, &e.to_string()))?
         .snaplen(args.snaplen)
-        .promisc(!args.no_promisc)
+        .promisc(args.promisc)
         .immediate_mode(true)
         .timeout(READ_TIMEOUT_MS);
     let mut cap = cap
@@ -219,24 +123,6 @@ fn open_capture(args: &LiveArgs) -> Result<Capture<Active>, String> {
     Ok(cap)
 }
 
-fn validate(args: &LiveArgs) -> Result<(), String> {
-    if args.queue == 0 {
-        return Err("--queue must be at least 1".into());
-    }
-    if args.snaplen <= 0 {
-        return Err("--snaplen must be a positive number of bytes".into());
-    }
-    if let Some(d) = args.duration
-        && !(d.is_finite() && d > 0.0 && d < 1e12)
-    {
-        return Err("--duration must be a positive number of seconds".into());
-    }
-    if args.count == Some(0) {
-        return Err("--count must be at least 1".into());
-    }
-    Ok(())
-}
-
 // ───────────────────────────── the capture thread ─────────────────────────────
 
 /// The saved capture (`-w`, or the TUI's spool). Shared with [`Snapshot`] through a mutex
@@ -252,7 +138,7 @@ struct Save {
 type SharedSave = Arc<Mutex<Save>>;
 
 impl Save {
-    fn create(path: &Path, link: LinkType, args: &LiveArgs) -> Result<Save, String> {
+    fn create(path: &Path, link: LinkType, args: &LiveConfig) -> Result<Save, String> {
         let shown = path.display().to_string();
         let file = File::create(path).map_err(|e| format!("cannot create {shown}: {e}"))?;
         let info = InterfaceInfo {
@@ -445,25 +331,15 @@ impl Stopper {
     }
 }
 
-/// Sets `stop` on the first Ctrl-C; a second one exits at once (status 130).
-fn install_ctrlc(stop: Arc<AtomicBool>) {
-    let res = ctrlc::set_handler(move || {
-        if stop.swap(true, Ordering::SeqCst) {
-            eprintln!("hopscope: interrupted again; exiting without the final report");
-            std::process::exit(130);
-        }
-        eprintln!("hopscope: stopping (Ctrl-C again to exit at once)");
-    });
-    if let Err(e) = res {
-        eprintln!("hopscope: cannot handle Ctrl-C ({e}); stop with -c or --duration");
-    }
-}
-
-/// A running capture: the capture thread and the channel of its packets. The report run
-/// (`hopscope live`) and the terminal UI both drive the analysis from it.
+/// A running capture: the capture thread and the channel of its packets, read as a
+/// [`PacketSource`] by the report run (`hopscope live`) and the terminal UI alike.
 pub struct LiveSession {
     /// The captured packets, until the capture thread hangs up.
-    pub rx: mpsc::Receiver<OwnedPacket>,
+    rx: mpsc::Receiver<OwnedPacket>,
+    /// The packet handed out last (the view borrows it).
+    current: Option<OwnedPacket>,
+    /// Bytes captured so far.
+    bytes: u64,
     stop: Arc<AtomicBool>,
     stopper: Stopper,
     deadline: Option<Instant>,
@@ -471,30 +347,14 @@ pub struct LiveSession {
     dropped: Arc<AtomicU64>,
     pcap_dropped: Arc<AtomicU64>,
     queue: usize,
-    save: Option<(SharedSave, std::path::PathBuf)>,
-    started: Instant,
-}
-
-/// How a capture ended.
-pub struct LiveEnd {
-    pub kernel: u64,
-    pub interface: u64,
-    pub ours: u64,
-    /// The read error that stopped the capture.
-    pub error: Option<String>,
-    /// The error that stopped the saved file.
-    pub save_error: Option<String>,
-    /// libpcap statistics were not available (why).
-    pub stats_error: Option<String>,
-    /// Drop findings and `capture.incomplete`, to add to the records.
-    pub findings: Vec<Finding>,
+    interface: String,
+    save: Option<(SharedSave, PathBuf)>,
 }
 
 impl LiveSession {
-    /// Validates the arguments, opens the interface, creates the saved file (`save`, else
-    /// `-w`) and starts the capture thread. Errors are complete messages.
-    pub fn start(args: &LiveArgs, save: Option<&Path>) -> Result<LiveSession, String> {
-        validate(args).map_err(|e| format!("hopscope: {e}"))?;
+    /// Opens the interface, creates the saved file (`save`, else `-w`) and starts the capture
+    /// thread. Errors are complete messages.
+    pub fn start(args: &LiveConfig, save: Option<&Path>) -> Result<LiveSession, String> {
         let mut cap = open_capture(args)?;
         let dlt = LinkType(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
         let save_path = save.map(Path::to_path_buf).or_else(|| args.write.clone());
@@ -537,6 +397,8 @@ impl LiveSession {
             .map_err(|e| format!("hopscope: cannot start the capture thread: {e}"))?;
         Ok(LiveSession {
             rx,
+            current: None,
+            bytes: 0,
             stop,
             stopper,
             deadline,
@@ -544,8 +406,8 @@ impl LiveSession {
             dropped,
             pcap_dropped,
             queue: args.queue,
+            interface: args.interface.clone(),
             save,
-            started: Instant::now(),
         })
     }
 
@@ -554,9 +416,9 @@ impl LiveSession {
         Arc::clone(&self.stop)
     }
 
-    /// Wakes the capture thread when a stop was asked for or the duration is over; call
-    /// between packets (this thread is the capture thread's timer).
-    pub fn poll_stop(&mut self) {
+    /// Wakes the capture thread when a stop was asked for or the duration is over (this
+    /// thread is the capture thread's timer).
+    fn poll_stop(&mut self) {
         if !self.stopper.requested
             && (self.stop.load(Ordering::Relaxed)
                 || self.deadline.is_some_and(|d| Instant::now() >= d))
@@ -565,22 +427,13 @@ impl LiveSession {
         }
     }
 
-    /// Stops the capture.
-    pub fn request_stop(&mut self) {
-        self.stopper.request();
-    }
-
-    /// Packets dropped so far: (libpcap's kernel + interface, hopscope's queue).
-    pub fn drops(&self) -> (u64, u64) {
-        (
-            self.pcap_dropped.load(Ordering::Relaxed),
-            self.dropped.load(Ordering::Relaxed),
-        )
-    }
-
-    /// Seconds since the capture started.
-    pub fn elapsed(&self) -> f64 {
-        self.started.elapsed().as_secs_f64()
+    /// Packets dropped so far: libpcap's (kernel + interface) and hopscope's queue.
+    pub fn drops(&self) -> Dropped {
+        Dropped {
+            kernel: self.pcap_dropped.load(Ordering::Relaxed),
+            interface: 0,
+            hopscope: self.dropped.load(Ordering::Relaxed),
+        }
     }
 
     /// A handle that copies the saved capture so far (when one is being saved).
@@ -590,220 +443,75 @@ impl LiveSession {
             path: p.clone(),
         })
     }
+}
+
+impl PacketSource for LiveSession {
+    fn next(&mut self) -> Next<'_> {
+        self.poll_stop();
+        match self.rx.recv_timeout(RECV_TIMEOUT) {
+            Ok(pkt) => {
+                self.bytes += pkt.data.len() as u64;
+                Next::Packet(self.current.insert(pkt).view())
+            }
+            Err(RecvTimeoutError::Timeout) => Next::Idle,
+            Err(RecvTimeoutError::Disconnected) => Next::End,
+        }
+    }
+
+    fn position(&self) -> (u64, Option<u64>) {
+        (self.bytes, None)
+    }
+
+    fn is_live(&self) -> bool {
+        true
+    }
+
+    fn dropped(&self) -> Option<Dropped> {
+        Some(self.drops())
+    }
 
     /// Stops the capture thread (if it still runs), waits for it, and says how it ended.
-    pub fn finish(mut self) -> LiveEnd {
+    fn finish(&mut self) -> SourceEnd {
         self.stopper.request();
         // Unblocks a capture thread waiting on a full queue.
         let rx = std::mem::replace(&mut self.rx, mpsc::sync_channel(1).1);
         drop(rx);
         let end = match self.handle.take().map(|h| h.join()) {
             Some(Ok(end)) => end,
-            _ => CaptureEnd {
+            Some(Err(_)) => CaptureEnd {
                 stats: Err("the capture thread panicked".into()),
                 error: Some("the capture thread panicked".into()),
                 save_error: None,
             },
+            None => CaptureEnd {
+                stats: Err("the capture had already ended".into()),
+                error: None,
+                save_error: None,
+            },
         };
-        let ours = self.dropped.load(Ordering::Relaxed);
         let (kernel, interface, stats_error) = match &end.stats {
             Ok(s) => (u64::from(s.dropped), u64::from(s.if_dropped), None),
             Err(e) => (0, 0, Some(e.clone())),
         };
-        let mut findings = drop_findings(kernel, interface, ours, self.queue);
-        if let Some(e) = &end.error {
-            findings.push(Finding::new(
-                "capture.incomplete",
-                Severity::Error,
-                format!("{e}; everything before it was analysed"),
-            ));
-        }
-        LiveEnd {
-            kernel,
-            interface,
-            ours,
-            error: end.error,
+        SourceEnd {
+            name: format!("live:{}", self.interface),
+            format: "live".into(),
+            dropped: Some(Dropped {
+                kernel,
+                interface,
+                hopscope: self.dropped.load(Ordering::Relaxed),
+            }),
+            queue: self.queue,
+            error: end.error.map(CaptureError::Live),
             save_error: end.save_error,
             stats_error,
-            findings,
         }
     }
-}
-
-/// `hopscope live`.
-pub fn run(args: &LiveArgs) -> Outcome {
-    let cfg = match args.tuning.engine_config() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("hopscope: {e}");
-            return Outcome::Failed;
-        }
-    };
-    if let Err(e) = validate(args) {
-        eprintln!("hopscope: {e}");
-        return Outcome::Failed;
-    }
-    let out = match open_output(&args.output) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("hopscope: {e}");
-            return Outcome::Failed;
-        }
-    };
-    let mut session = match LiveSession::start(args, None) {
-        Ok(s) => s,
-        Err(msg) => {
-            eprintln!("{msg}");
-            return Outcome::Failed;
-        }
-    };
-    // Proxy legs are correlated, then the semantics step runs, between the engine and the
-    // report writer.
-    let mut base =
-        crate::semantics::SemanticsSink::new(report::writer_with(args.output.format, out, true));
-    let mut hops = crate::hops::HopSink::new(&mut base);
-    let writer: &mut dyn ReportWriter = &mut hops;
-    // Progress shares the terminal with the report only when the report goes elsewhere.
-    let mut progress = Progress::new(
-        args.output.no_progress || (args.output.output.is_none() && io::stdout().is_terminal()),
-    );
-    install_ctrlc(session.stop_flag());
-
-    eprintln!(
-        "hopscope: capturing on {} (filter: {})",
-        terminal_safe_str(&args.interface),
-        args.filter
-            .as_deref()
-            .map(terminal_safe_str)
-            .unwrap_or_else(|| "none".into())
-    );
-
-    // The analysis: everything the capture thread sends, until it hangs up. This thread is
-    // also the timer that wakes the capture thread for Ctrl-C and --duration.
-    let mut engine = Engine::with_analyzer(
-        cfg,
-        crate::analyzers::Dispatcher::new(args.analysis.app_config()),
-    );
-    let mut bytes: u64 = 0;
-    loop {
-        session.poll_stop();
-        match session.rx.recv_timeout(RECV_TIMEOUT) {
-            Ok(pkt) => {
-                bytes += pkt.data.len() as u64;
-                engine.handle_packet(&pkt.view(), &mut *writer);
-                if writer.failed().is_some() {
-                    break;
-                }
-                if engine.packets() % 1024 == 0 {
-                    progress.tick(bytes, None, engine.packets(), engine.live_flows());
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                engine.tick(quiet_clock(), &mut *writer);
-                progress.tick(bytes, None, engine.packets(), engine.live_flows());
-            }
-            Err(RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    progress.done();
-    // Stops the capture thread when the analysis ended first (output closed).
-    let end = session.finish();
-    if let Some(e) = &end.stats_error {
-        eprintln!("hopscope: libpcap statistics are not available: {e}");
-    }
-    for f in end.findings.iter().cloned() {
-        writer.record(Record::Finding(f));
-    }
-    let mut summary = engine.finish(&mut *writer);
-    summary.source = format!("live:{}", args.interface);
-    summary.format = "live".into();
-    summary.error = end.error.clone();
-    summary.dropped = Some(Dropped {
-        kernel: end.kernel,
-        interface: end.interface,
-        hopscope: end.ours,
-    });
-    let finish = if writer.failed().is_none() {
-        writer.finish(&summary)
-    } else {
-        Ok(())
-    };
-    outcome(&*writer, finish, &end)
-}
-
-/// The clock of a live capture while no packet arrives: wall time less a second (libpcap
-/// hands buffered packets over within its 100 ms read timeout; the second leaves room for the
-/// channel), so no packet still on its way is older than the sweep [`Engine::tick`] runs.
-pub fn quiet_clock() -> Timestamp {
-    let wall = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
-    Timestamp(wall.saturating_sub(1_000_000_000))
-}
-
-/// Findings for packets lost before the analysis (the report is partial when any are).
-fn drop_findings(kernel: u64, interface: u64, ours: u64, queue: usize) -> Vec<Finding> {
-    let mut v = Vec::new();
-    if kernel > 0 || interface > 0 {
-        v.push(Finding::new(
-            "capture.kernel-dropped",
-            Severity::Warning,
-            format!(
-                "libpcap reports {kernel} packets dropped by the kernel and {interface} by the \
-                 interface; connections that lost them show gaps (narrow the capture with -f, \
-                 or lower -s)"
-            ),
-        ));
-    }
-    if ours > 0 {
-        v.push(Finding::new(
-            "capture.analysis-dropped",
-            Severity::Warning,
-            format!(
-                "{ours} packets were captured but dropped because the analysis fell behind \
-                 (queue of {queue} packets full); they are in the -w file if one was written \
-                 (raise --queue, or narrow the capture with -f)"
-            ),
-        ));
-    }
-    v
-}
-
-/// Maps how the run ended to an outcome, like a file run: a closed pipe is not an error.
-fn outcome(writer: &dyn ReportWriter, finish: io::Result<()>, end: &LiveEnd) -> Outcome {
-    let mut result = Outcome::Ok;
-    if let Some(e) = &end.save_error {
-        eprintln!("hopscope: {e}; the report is complete but the saved capture is not");
-        result = Outcome::Failed;
-    }
-    if let Some(e) = writer.failed() {
-        if is_broken_pipe(e) {
-            return result;
-        }
-        eprintln!("hopscope: cannot write the report: {e}");
-        return Outcome::Failed;
-    }
-    if let Err(e) = finish {
-        if is_broken_pipe(&e) {
-            return result;
-        }
-        eprintln!("hopscope: cannot write the report: {e}");
-        return Outcome::Failed;
-    }
-    if let Some(e) = &end.error {
-        eprintln!("hopscope: capture stopped: {e}");
-        eprintln!("hopscope: the report covers everything before that point");
-        if result == Outcome::Ok {
-            result = Outcome::CaptureIncomplete;
-        }
-    }
-    result
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::{Ipv4Addr, Ipv6Addr};
 
     #[test]
     fn permission_errors_get_the_setcap_hint() {
@@ -840,41 +548,7 @@ mod tests {
     fn interface_names_are_escaped() {
         let m = open_error_message("evil\x1b[2J", "no such device");
         assert!(!m.contains('\x1b'), "{m}");
-        let line = device_line("a\x1b]0;x\x07", Some("d\x1b"), &[], DevFlags::default(), 0);
-        assert!(!line.contains('\x1b') && !line.contains('\x07'), "{line}");
     }
-
-    #[test]
-    fn device_line_shows_flags_addresses_and_description() {
-        let addrs = [
-            pcap::Address {
-                addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
-                netmask: Some(IpAddr::V4(Ipv4Addr::new(255, 0, 0, 0))),
-                broadcast_addr: None,
-                dst_addr: None,
-            },
-            pcap::Address {
-                addr: IpAddr::V6(Ipv6Addr::LOCALHOST),
-                netmask: Some(IpAddr::V6(Ipv6Addr::from(u128::MAX))),
-                broadcast_addr: None,
-                dst_addr: None,
-            },
-        ];
-        let flags = DevFlags {
-            up: true,
-            running: true,
-            loopback: true,
-        };
-        assert_eq!(
-            device_line("lo", None, &addrs, flags, 4),
-            "lo    [up,running,loopback]  127.0.0.1/8 ::1/128"
-        );
-        assert_eq!(
-            device_line("any", Some("Pseudo-device"), &[], DevFlags::default(), 0),
-            "any  [down]  (Pseudo-device)"
-        );
-    }
-
     /// Writes `n` small packets to a pcapng file with our writer, for libpcap to read back.
     fn saved_capture(dir: &Path, n: usize) -> std::path::PathBuf {
         let p = dir.join("in.pcapng");
@@ -1035,45 +709,5 @@ mod tests {
         };
         let end = capture_loop(cap, feed);
         assert!(end.error.is_none());
-    }
-
-    #[test]
-    fn prefix_lengths() {
-        assert_eq!(
-            prefix_len(IpAddr::V4(Ipv4Addr::new(255, 255, 255, 0))),
-            Some(24)
-        );
-        assert_eq!(prefix_len(IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0))), Some(0));
-        assert_eq!(prefix_len(IpAddr::V4(Ipv4Addr::new(255, 0, 255, 0))), None);
-    }
-
-    #[test]
-    fn drop_findings_only_when_something_was_dropped() {
-        assert!(drop_findings(0, 0, 0, 10).is_empty());
-        let f = drop_findings(3, 0, 5, 10);
-        let codes: Vec<_> = f.iter().map(|f| f.code.to_string()).collect();
-        assert_eq!(
-            codes,
-            ["capture.kernel-dropped", "capture.analysis-dropped"]
-        );
-    }
-
-    #[test]
-    fn bad_arguments_are_refused() {
-        use clap::Parser;
-        let parse = |extra: &[&str]| {
-            let mut v = vec!["hopscope", "live", "-i", "lo"];
-            v.extend_from_slice(extra);
-            match crate::cli::Cli::parse_from(v).command {
-                Some(crate::cli::Command::Live(a)) => a,
-                other => panic!("not a live command: {other:?}"),
-            }
-        };
-        assert!(validate(&parse(&[])).is_ok());
-        assert!(validate(&parse(&["--queue", "0"])).is_err());
-        assert!(validate(&parse(&["--duration", "0"])).is_err());
-        assert!(validate(&parse(&["--duration", "NaN"])).is_err());
-        assert!(validate(&parse(&["-c", "0"])).is_err());
-        assert!(validate(&parse(&["-s", "0"])).is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! Capture sources: saved files (`.pcap`, `.pcapng`) and live interfaces.
+//! Capture sources: saved files (`.pcap`, `.pcapng`) and live interfaces, each a
+//! [`PacketSource`] that the one drive loop (`crate::pipeline`) reads.
 //!
 //! A source yields [`PacketView`]s that borrow the source's buffer until the next call, so the
 //! file path copies nothing per packet. The live source owns its packets (they cross a channel).
@@ -6,6 +7,58 @@
 pub mod file;
 pub mod live;
 pub mod pcapng_writer;
+
+use crate::base::PacketView;
+use crate::model::Dropped;
+
+/// What a source has next.
+pub enum Next<'a> {
+    Packet(PacketView<'a>),
+    /// Nothing for now (a quiet live interface); time still passes.
+    Idle,
+    /// The capture ended.
+    End,
+    /// Reading stopped early: everything before it was delivered.
+    Error(CaptureError),
+}
+
+/// A source of packets: a file today; a live interface; several files merged by time next.
+pub trait PacketSource {
+    /// The next packet, borrowed until the next call.
+    fn next(&mut self) -> Next<'_>;
+    /// Bytes read so far (live: captured), and the total when known, for progress.
+    fn position(&self) -> (u64, Option<u64>);
+    /// Packets arrive in real time: progress is checked after every packet, not every
+    /// thousand.
+    fn is_live(&self) -> bool {
+        false
+    }
+    /// Live: packets dropped so far before the analysis.
+    fn dropped(&self) -> Option<Dropped> {
+        None
+    }
+    /// Ends the source (a live capture is stopped and its thread joined) and says how it went.
+    fn finish(&mut self) -> SourceEnd;
+}
+
+/// How a source ended, for the capture summary.
+#[derive(Debug, Default)]
+pub struct SourceEnd {
+    /// What was read, as the report names it (a path, `live:IFACE`).
+    pub name: String,
+    /// `pcap`, `pcapng` or `live`.
+    pub format: String,
+    /// Live: packets dropped before the analysis.
+    pub dropped: Option<Dropped>,
+    /// Live: the queue length the drops are measured against.
+    pub queue: usize,
+    /// Why reading stopped early, when the source only learns it at the end (live).
+    pub error: Option<CaptureError>,
+    /// The saved copy (`-w`) could not be written.
+    pub save_error: Option<String>,
+    /// Live: libpcap statistics were not available (why).
+    pub stats_error: Option<String>,
+}
 
 /// Why reading a capture stopped early. Everything read before it was analysed.
 #[derive(Debug, thiserror::Error)]

@@ -51,7 +51,9 @@ impl<S> FlowTable<S> {
         self.slots.get_mut(i)?.as_mut().map(|(_, c)| c)
     }
 
-    /// Returns the connection for `key`, creating it with `make` when absent.
+    /// Returns the connection for `key`, creating it with `make` when absent. Inlined: it is
+    /// on every packet's path, and `make` is only built for a new connection.
+    #[inline]
     pub fn get_or_insert_with(
         &mut self,
         key: FlowKey,

@@ -22,8 +22,7 @@ use crate::base::Timestamp;
 use crate::model::hops::{Leg, MessageDiff, ProxyHopRecord, ProxyInfo, Relay};
 use crate::model::http::{BodyFraming, Headers, TransactionRecord};
 use crate::model::websocket::WebSocketRecord;
-use crate::model::{CaptureSummary, Dir, Endpoint, Finding, Record, RecordSink, Severity};
-use crate::report::ReportWriter;
+use crate::model::{Dir, Endpoint, Finding, Record, RecordSink, Severity};
 
 /// How far apart (packet time) a front and its back may start.
 const MAX_LAG_NS: i64 = 60 * 1_000_000_000;
@@ -449,7 +448,7 @@ pub struct Correlator {
 
 impl Correlator {
     /// Observes `record` and passes it on to `out`, followed by what it completed (hops and
-    /// their findings): the order the report ([`HopSink`]) and the terminal UI both use.
+    /// their findings): the order every pipeline uses.
     pub fn relay(&mut self, record: Record, out: &mut dyn RecordSink) {
         let mut produced = std::mem::take(&mut self.produced);
         match &record {
@@ -814,38 +813,6 @@ fn finding(code: &'static str, msg: String, f: &Snap) -> Finding {
     x.ts = f.end.or(Some(f.start));
     x.direction = Some(Dir::ClientToServer);
     x
-}
-
-/// A report writer that correlates proxy legs on the way to `inner`.
-pub struct HopSink<'a> {
-    inner: &'a mut dyn ReportWriter,
-    corr: Correlator,
-}
-
-impl<'a> HopSink<'a> {
-    pub fn new(inner: &'a mut dyn ReportWriter) -> Self {
-        HopSink {
-            inner,
-            corr: Correlator::default(),
-        }
-    }
-}
-
-impl RecordSink for HopSink<'_> {
-    fn record(&mut self, record: Record) {
-        self.corr.relay(record, self.inner);
-    }
-}
-
-impl ReportWriter for HopSink<'_> {
-    fn finish(&mut self, summary: &CaptureSummary) -> std::io::Result<()> {
-        self.corr.finish(self.inner);
-        self.inner.finish(summary)
-    }
-
-    fn failed(&self) -> Option<&std::io::Error> {
-        self.inner.failed()
-    }
 }
 
 #[cfg(test)]

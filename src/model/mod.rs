@@ -14,10 +14,12 @@ pub mod hops;
 pub mod http;
 pub mod http2;
 pub mod semantics;
+pub mod sink;
 pub mod tunnel;
 pub mod websocket;
 
 pub use http::TransactionRecord;
+pub use sink::{Flow, Progress, Sink};
 
 /// Version of the JSON report layout. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

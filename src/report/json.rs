@@ -4,10 +4,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::ReportWriter;
 use super::fastjson;
 use super::spool::Spool;
-use crate::model::{CaptureSummary, Record, RecordSink, SCHEMA_VERSION};
+use crate::model::{CaptureSummary, Flow, Record, SCHEMA_VERSION, Sink};
 
 #[derive(Serialize)]
 struct Tool {
@@ -33,7 +32,6 @@ pub struct DocumentWriter {
     http2: Spool,
     hops: Spool,
     findings: Spool,
-    error: Option<io::Error>,
 }
 
 /// Sort key of a WebSocket message: its conversation, then its index.
@@ -53,7 +51,6 @@ impl DocumentWriter {
             http2: Spool::default(),
             hops: Spool::default(),
             findings: Spool::default(),
-            error: None,
         }
     }
 
@@ -127,11 +124,8 @@ fn write_websockets(
     Ok(())
 }
 
-impl RecordSink for DocumentWriter {
-    fn record(&mut self, record: Record) {
-        if self.error.is_some() {
-            return;
-        }
+impl Sink for DocumentWriter {
+    fn record(&mut self, record: Record) -> io::Result<Flow> {
         let res = match &record {
             Record::Connection(c) => self
                 .connections
@@ -160,22 +154,12 @@ impl RecordSink for DocumentWriter {
                 fastjson::to_vec(b, f).map_err(io::Error::from)
             }),
         };
-        if let Err(e) = res {
-            self.error = Some(e);
-        }
+        res?;
+        Ok(Flow::Continue)
     }
-}
 
-impl ReportWriter for DocumentWriter {
     fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
         self.write_doc(summary)
-    }
-
-    fn failed(&self) -> Option<&io::Error> {
-        self.error.as_ref()
     }
 }
 
@@ -185,7 +169,6 @@ pub struct NdjsonWriter {
     out: io::BufWriter<Box<dyn Write>>,
     buf: Vec<u8>,
     started: bool,
-    error: Option<io::Error>,
     /// Flush after every record (live runs), so a reader sees records as they happen.
     pub flush_each: bool,
 }
@@ -212,7 +195,6 @@ impl NdjsonWriter {
             out: io::BufWriter::with_capacity(1 << 16, out),
             buf: Vec::with_capacity(4096),
             started: false,
-            error: None,
             flush_each: false,
         }
     }
@@ -239,30 +221,17 @@ impl NdjsonWriter {
     }
 }
 
-impl RecordSink for NdjsonWriter {
-    fn record(&mut self, record: Record) {
-        if self.error.is_some() {
-            return;
-        }
-        if let Err(e) = self.line(&record) {
-            self.error = Some(e);
-        }
+impl Sink for NdjsonWriter {
+    fn record(&mut self, record: Record) -> io::Result<Flow> {
+        self.line(&record)?;
+        Ok(Flow::Continue)
     }
-}
 
-impl ReportWriter for NdjsonWriter {
     fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
         self.line(&End {
             kind: "capture",
             capture: summary,
         })?;
         self.out.flush()
-    }
-
-    fn failed(&self) -> Option<&io::Error> {
-        self.error.as_ref()
     }
 }

@@ -1,8 +1,7 @@
 //! Sinks that turn records into reports: a JSON document, an NDJSON stream and text.
 //!
-//! Every writer is a [`RecordSink`]. Write errors are kept (the sink interface cannot return
-//! them) and checked by the run loop through [`ReportWriter::failed`]; a closed pipe ends the
-//! run quietly.
+//! Every writer is a [`Sink`] at the end of the pipeline (`crate::pipeline`): a write error ends
+//! the run there and is the run's error; a closed pipe (`| head`) ends it quietly.
 
 pub mod fastjson;
 pub mod json;
@@ -12,7 +11,7 @@ pub mod text;
 
 use std::io;
 
-use crate::model::{CaptureSummary, RecordSink};
+use crate::model::Sink;
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -25,35 +24,13 @@ pub enum Format {
     Text,
 }
 
-/// A record sink that produces a report.
-pub trait ReportWriter: RecordSink {
-    /// Writes the end of the report.
-    fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()>;
-    /// The first write error, if any.
-    fn failed(&self) -> Option<&io::Error>;
-}
-
-impl<T: ReportWriter + ?Sized> ReportWriter for Box<T> {
-    fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {
-        (**self).finish(summary)
-    }
-    fn failed(&self) -> Option<&io::Error> {
-        (**self).failed()
-    }
-}
-
 /// Whether an error only means the reader went away (`| head`).
 pub fn is_broken_pipe(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe
 }
 
-/// Builds the writer for `format`.
-pub fn writer(format: Format, out: Box<dyn io::Write>) -> Box<dyn ReportWriter> {
-    writer_with(format, out, false)
-}
-
 /// Builds the writer for `format`; `live` makes streaming formats flush every record.
-pub fn writer_with(format: Format, out: Box<dyn io::Write>, live: bool) -> Box<dyn ReportWriter> {
+pub fn writer(format: Format, out: Box<dyn io::Write>, live: bool) -> Box<dyn Sink> {
     match format {
         Format::Json => Box::new(json::DocumentWriter::new(out)),
         Format::Ndjson => {

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use super::ReportWriter;
 use super::spool::Spool;
 use crate::base::sanitize::terminal_safe_str;
 use crate::base::utc::utc;
@@ -14,7 +13,7 @@ use crate::model::http2::Http2Record;
 use crate::model::tunnel::TunnelRecord;
 use crate::model::websocket::{WebSocketRecord, WsMessageRecord};
 use crate::model::{
-    CaptureSummary, CloseKind, ConnectionRecord, Finding, Record, RecordSink, Severity,
+    CaptureSummary, CloseKind, ConnectionRecord, Finding, Flow, Record, Severity, Sink,
 };
 
 pub struct TextWriter {
@@ -31,7 +30,6 @@ pub struct TextWriter {
     by_close: BTreeMap<&'static str, u64>,
     by_method: BTreeMap<String, u64>,
     by_status: BTreeMap<String, u64>,
-    error: Option<io::Error>,
 }
 
 impl TextWriter {
@@ -50,7 +48,6 @@ impl TextWriter {
             by_close: BTreeMap::new(),
             by_method: BTreeMap::new(),
             by_status: BTreeMap::new(),
-            error: None,
         }
     }
 }
@@ -525,11 +522,8 @@ fn finding_line(f: &Finding) -> String {
     )
 }
 
-impl RecordSink for TextWriter {
-    fn record(&mut self, record: Record) {
-        if self.error.is_some() {
-            return;
-        }
+impl Sink for TextWriter {
+    fn record(&mut self, record: Record) -> io::Result<Flow> {
         let res = match &record {
             Record::Connection(c) => {
                 *self.by_close.entry(close_name(c.close)).or_default() += 1;
@@ -573,17 +567,11 @@ impl RecordSink for TextWriter {
                     .push(f.packet.unwrap_or(u64::MAX), finding_line(f).as_bytes())
             }
         };
-        if let Err(e) = res {
-            self.error = Some(e);
-        }
+        res?;
+        Ok(Flow::Continue)
     }
-}
 
-impl ReportWriter for TextWriter {
     fn finish(&mut self, s: &CaptureSummary) -> io::Result<()> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
         let mut w = io::BufWriter::new(&mut self.out);
         writeln!(w, "Connections ({}):", self.connections.len())?;
         self.connections.write_sorted(&mut w, b"\n")?;
@@ -705,10 +693,6 @@ impl ReportWriter for TextWriter {
             writeln!(w, "  error: {}", terminal_safe_str(e))?;
         }
         w.flush()
-    }
-
-    fn failed(&self) -> Option<&io::Error> {
-        self.error.as_ref()
     }
 }
 

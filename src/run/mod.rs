@@ -1,20 +1,20 @@
-//! Running an analysis: wiring a source, the engine and a report writer together.
-//! This is the only place (with `main.rs` and the live capture thread) that does I/O.
+//! The command-line runs: `hopscope report` here, `hopscope live` and `hopscope interfaces` in
+//! [`live`]. Each opens its source and its output, builds the one pipeline
+//! ([`crate::pipeline::Pipeline`]) with a report writer at its end, runs it and maps how the
+//! run ended to an exit status. This is where I/O happens (with `main.rs`, the capture thread
+//! and the terminal UI).
+
+pub mod live;
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
-use std::time::Instant;
 
-use crate::analyzers::{AnalyzerConfig, Dispatcher};
 use crate::capture::CaptureError;
 use crate::capture::file::FileSource;
 use crate::cli::{OutputArgs, ReportArgs};
-use crate::engine::{Engine, EngineConfig};
-use crate::hops::HopSink;
-use crate::model::{Finding, Record, Severity};
-use crate::report::{self, ReportWriter, is_broken_pipe};
-use crate::semantics::SemanticsSink;
+use crate::model::{CaptureSummary, Flow, Progress, Record, Sink};
+use crate::pipeline::{CaptureClock, Pipeline, RunEnd};
+use crate::report::{self, is_broken_pipe};
 
 /// How a run ended, mapped to the exit status by `main`.
 #[derive(Debug, PartialEq, Eq)]
@@ -37,53 +37,48 @@ pub fn open_output(out: &OutputArgs) -> io::Result<Box<dyn Write>> {
     })
 }
 
-/// Progress on standard error, at most a few times a second, only on a terminal.
-pub struct Progress {
+/// The progress line on standard error, at most a few times a second, only on a terminal.
+pub struct ProgressLine {
     enabled: bool,
-    started: Instant,
-    last: Instant,
+    last: Option<std::time::Instant>,
     shown: bool,
 }
 
-impl Progress {
+impl ProgressLine {
     pub fn new(disabled: bool) -> Self {
-        let now = Instant::now();
-        Progress {
+        ProgressLine {
             enabled: !disabled && io::stderr().is_terminal(),
-            started: now,
-            last: now,
+            last: None,
             shown: false,
         }
     }
 
-    /// Call every few thousand packets.
-    pub fn tick(&mut self, done_bytes: u64, total: Option<u64>, packets: u64, flows: usize) {
-        if !self.enabled {
+    pub fn show(&mut self, p: &Progress) {
+        if !self.enabled || self.last.is_some_and(|t| t.elapsed().as_millis() < 250) {
             return;
         }
-        let now = Instant::now();
-        if now.duration_since(self.last).as_millis() < 250 {
-            return;
-        }
-        self.last = now;
+        self.last = Some(std::time::Instant::now());
         self.shown = true;
-        let secs = now.duration_since(self.started).as_secs_f64().max(1e-3);
-        let pct = total
+        let pct = p
+            .bytes_total
             .filter(|t| *t > 0)
-            .map(|t| format!("{:5.1}% ", done_bytes as f64 * 100.0 / t as f64))
+            .map(|t| format!("{:5.1}% ", p.bytes_done as f64 * 100.0 / t as f64))
             .unwrap_or_default();
         let mut e = io::stderr().lock();
         let _ = write!(
             e,
-            "\r{pct}{:.0} MB, {packets} packets ({:.0}k/s), {flows} live flows   ",
-            done_bytes as f64 / 1e6,
-            packets as f64 / secs / 1e3
+            "\r{pct}{:.0} MB, {} packets ({:.0}k/s), {} live flows   ",
+            p.bytes_done as f64 / 1e6,
+            p.packets,
+            p.packets as f64 / p.elapsed.max(1e-3) / 1e3,
+            p.flows
         );
         let _ = e.flush();
     }
 
+    /// Clears the line (once it was shown).
     pub fn done(&mut self) {
-        if self.shown {
+        if std::mem::take(&mut self.shown) {
             let mut e = io::stderr().lock();
             let _ = write!(e, "\r\x1b[2K");
             let _ = e.flush();
@@ -91,69 +86,24 @@ impl Progress {
     }
 }
 
-/// Analyses a capture file with the given engine configuration, writing into `writer`.
-/// Returns the capture error, if reading stopped early.
-pub fn analyse_file(
-    path: &Path,
-    cfg: EngineConfig,
-    app: AnalyzerConfig,
-    writer: &mut dyn ReportWriter,
-    progress: &mut Progress,
-) -> Result<Option<CaptureError>, CaptureError> {
-    let mut src = FileSource::open(path)?;
-    // Proxy legs are correlated over finished transactions, between the analyzers and the
-    // report (not needed for --tcp-only).
-    let correlate = app.enabled;
-    let mut engine = Engine::with_analyzer(cfg, Dispatcher::new(app));
-    let mut hops;
-    let writer: &mut dyn ReportWriter = if correlate {
-        hops = HopSink::new(writer);
-        &mut hops
-    } else {
-        writer
-    };
-    let total = src.len();
-    let mut stop_err = None;
-    loop {
-        match src.next_packet() {
-            Ok(Some(pkt)) => {
-                engine.handle_packet(&pkt, writer);
-                if engine.packets().is_multiple_of(8192) {
-                    if writer.failed().is_some() {
-                        break;
-                    }
-                    progress.tick(src.offset(), total, engine.packets(), engine.live_flows());
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                stop_err = Some(e);
-                break;
-            }
-        }
+/// The end of a command-line run's pipeline: the report writer, and the progress line.
+pub struct ReportSink {
+    pub writer: Box<dyn Sink>,
+    pub progress: ProgressLine,
+}
+
+impl Sink for ReportSink {
+    fn record(&mut self, record: Record) -> io::Result<Flow> {
+        self.writer.record(record)
     }
-    progress.done();
-    if let Some(e) = &stop_err {
-        writer.record(Record::Finding(Finding::new(
-            "capture.incomplete",
-            Severity::Error,
-            format!("{e}; everything before it was analysed"),
-        )));
+    fn progress(&mut self, p: &Progress) -> io::Result<Flow> {
+        self.progress.show(p);
+        Ok(Flow::Continue)
     }
-    let mut summary = engine.finish(writer);
-    summary.source = path.display().to_string();
-    summary.format = src.format().to_string();
-    summary.error = stop_err.as_ref().map(|e| e.to_string());
-    if writer.failed().is_none()
-        && let Err(e) = writer.finish(&summary)
-    {
-        return Err(CaptureError::Io {
-            path: "<output>".into(),
-            offset: 0,
-            source: e,
-        });
+    fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {
+        self.progress.done();
+        self.writer.finish(summary)
     }
-    Ok(stop_err)
 }
 
 /// `hopscope report`.
@@ -172,45 +122,51 @@ pub fn report(args: &ReportArgs) -> Outcome {
             return Outcome::Failed;
         }
     };
-    // The semantics step sits between the engine and the report writer.
-    let mut writer = SemanticsSink::new(report::writer(args.output.format, out));
-    let mut progress = Progress::new(args.output.no_progress);
-    let res = analyse_file(
-        &args.file,
-        cfg,
-        args.analysis.app_config(),
-        &mut writer,
-        &mut progress,
-    );
-    finish_outcome(res, &writer)
+    let mut src = match FileSource::open(&args.file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("hopscope: {e}");
+            return match e {
+                CaptureError::Io { .. } => Outcome::Failed,
+                _ => Outcome::CaptureIncomplete,
+            };
+        }
+    };
+    let sink = ReportSink {
+        writer: report::writer(args.output.format, out, false),
+        progress: ProgressLine::new(args.output.no_progress),
+    };
+    let mut pipeline = Pipeline::new(cfg, args.analysis.analyzer_config(), sink);
+    let end = pipeline.run(&mut src, &CaptureClock);
+    pipeline.sink_mut().progress.done();
+    outcome(&end)
 }
 
-fn finish_outcome(
-    res: Result<Option<CaptureError>, CaptureError>,
-    writer: &dyn ReportWriter,
-) -> Outcome {
-    if let Some(e) = writer.failed() {
+/// Maps how a run ended to an outcome, saying why on standard error: a closed pipe is not an
+/// error; a capture read only in part is status 2; an output error or a saved capture that
+/// could not be written is status 1.
+pub fn outcome(end: &RunEnd) -> Outcome {
+    let mut result = Outcome::Ok;
+    if let Some(e) = &end.stats_error {
+        eprintln!("hopscope: libpcap statistics are not available: {e}");
+    }
+    if let Some(e) = &end.save_error {
+        eprintln!("hopscope: {e}; the report is complete but the saved capture is not");
+        result = Outcome::Failed;
+    }
+    if let Some(e) = &end.sink_error {
         if is_broken_pipe(e) {
-            return Outcome::Ok;
+            return result;
         }
         eprintln!("hopscope: cannot write the report: {e}");
         return Outcome::Failed;
     }
-    match res {
-        Ok(None) => Outcome::Ok,
-        Ok(Some(e)) => {
-            eprintln!("hopscope: {e}");
-            eprintln!("hopscope: the report covers everything before that point");
-            Outcome::CaptureIncomplete
-        }
-        Err(CaptureError::Io { source, .. }) if is_broken_pipe(&source) => Outcome::Ok,
-        Err(e @ CaptureError::Io { .. }) => {
-            eprintln!("hopscope: {e}");
-            Outcome::Failed
-        }
-        Err(e) => {
-            eprintln!("hopscope: {e}");
-            Outcome::CaptureIncomplete
+    if let Some(e) = &end.capture_error {
+        eprintln!("hopscope: {e}");
+        eprintln!("hopscope: the report covers everything before that point");
+        if result == Outcome::Ok {
+            result = Outcome::CaptureIncomplete;
         }
     }
+    result
 }

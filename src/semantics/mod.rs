@@ -2,9 +2,9 @@
 //! redirects — why a response was not cached, why the browser blocked it, why a cookie did not
 //! come back, why a download restarted.
 //!
-//! This is a step after the HTTP analyzer, not part of it: [`SemanticsSink`] sits between the
-//! engine and the report writer (any [`RecordSink`]), reads each [`Record::Transaction`] as it
-//! completes, fills its `semantics` and passes it on, with findings of its own before it. The
+//! This is a step after the HTTP analyzer, not part of it: the pipeline (`crate::pipeline`) hands
+//! every record to [`Semantics::step`], which reads each [`Record::Transaction`] as it completes,
+//! fills its `semantics` and passes it on, with findings of its own before it. The
 //! parser is untouched except for one fact it gathers while a body streams by
 //! (`multipart/byteranges` parts, [`range::MultipartScanner`]), since bodies are not kept.
 //!
@@ -30,13 +30,11 @@ pub mod util;
 #[cfg(test)]
 mod tests;
 
-use std::io;
 use std::net::IpAddr;
 
 use crate::model::http::{RequestRecord, ResponseRecord, TransactionRecord};
 use crate::model::semantics::{HttpSemantics, SemanticsStats};
-use crate::model::{CaptureSummary, Dir, Finding, Record, RecordSink, Severity};
-use crate::report::ReportWriter;
+use crate::model::{Dir, Finding, Record, RecordSink, Severity};
 use util::{Bounded, ReqFacts, RespFacts, UrlParts, key_of, request_url};
 
 /// Table sizes (entries); each table is bounded, the oldest entry goes first.
@@ -395,60 +393,28 @@ fn place(t: &mut TransactionRecord, f: Found) -> Finding {
     g
 }
 
-/// A [`RecordSink`] that runs the semantics step on the records going to `inner`.
-pub struct SemanticsSink<S> {
-    pub inner: S,
-    sem: Semantics,
-}
-
-impl<S> SemanticsSink<S> {
-    pub fn new(inner: S) -> Self {
-        Self::with_config(inner, SemanticsConfig::default())
-    }
-    pub fn with_config(inner: S, cfg: SemanticsConfig) -> Self {
-        SemanticsSink {
-            inner,
-            sem: Semantics::new(cfg),
-        }
-    }
-    pub fn stats(&self) -> SemanticsStats {
-        self.sem.stats()
-    }
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S: RecordSink> RecordSink for SemanticsSink<S> {
-    fn record(&mut self, record: Record) {
+impl Semantics {
+    /// The step: a transaction gets its `semantics` (findings of its own before it), a finding
+    /// may add one about the transaction it concerns, a closed connection ends what was
+    /// followed on it; everything is passed on to `out`.
+    pub fn step(&mut self, record: Record, out: &mut dyn RecordSink) {
         match record {
             Record::Transaction(mut t) => {
-                self.sem.transaction(&mut t, &mut self.inner);
-                self.inner.record(Record::Transaction(t));
+                self.transaction(&mut t, out);
+                out.record(Record::Transaction(t));
             }
             Record::Finding(f) => {
-                let extra = self.sem.finding(&f);
-                self.inner.record(Record::Finding(f));
+                let extra = self.finding(&f);
+                out.record(Record::Finding(f));
                 if let Some(g) = extra {
-                    self.inner.record(Record::Finding(g));
+                    out.record(Record::Finding(g));
                 }
             }
             Record::Connection(c) => {
-                self.sem.connection_closed(c.id);
-                self.inner.record(Record::Connection(c));
+                self.connection_closed(c.id);
+                out.record(Record::Connection(c));
             }
-            other => self.inner.record(other),
+            other => out.record(other),
         }
-    }
-}
-
-impl<S: ReportWriter> ReportWriter for SemanticsSink<S> {
-    fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {
-        let mut s = summary.clone();
-        s.semantics = Some(self.sem.stats());
-        self.inner.finish(&s)
-    }
-    fn failed(&self) -> Option<&io::Error> {
-        self.inner.failed()
     }
 }

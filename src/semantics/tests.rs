@@ -20,11 +20,29 @@ const DATE: &str = "Tue, 01 Dec 2026 14:40:21 GMT";
 struct Lab {
     sh: Shared,
     inner: InnerShared,
-    sink: SemanticsSink<Vec<Record>>,
+    sink: Stepped,
     next_conn: u64,
     /// Packet time, ns.
     t: i64,
     packet: u64,
+}
+
+/// The semantics step as the pipeline runs it, keeping what it passes on.
+struct Stepped {
+    sem: Semantics,
+    inner: Vec<Record>,
+}
+
+impl RecordSink for Stepped {
+    fn record(&mut self, record: Record) {
+        self.sem.step(record, &mut self.inner);
+    }
+}
+
+impl Stepped {
+    fn stats(&self) -> crate::model::semantics::SemanticsStats {
+        self.sem.stats()
+    }
 }
 
 fn ep(s: &str) -> Endpoint {
@@ -44,7 +62,10 @@ impl Lab {
         Lab {
             sh: Shared::new(HttpConfig::default()),
             inner: InnerShared::new(WsConfig::default()),
-            sink: SemanticsSink::with_config(Vec::new(), cfg),
+            sink: Stepped {
+                sem: Semantics::new(cfg),
+                inner: Vec::new(),
+            },
             next_conn: 0,
             t: T0 * 1_000_000_000,
             packet: 0,

@@ -17,25 +17,10 @@ use super::store::Store;
 use super::stream::{StreamData, StreamView};
 use super::theme::Theme;
 use super::views;
-use crate::model::{CaptureSummary, Dropped, Record};
+use crate::model::{CaptureSummary, Progress, Record};
 
 /// Lists longer than this are filtered when Enter is pressed, not on every key.
 const LIVE_FILTER_ROWS: usize = 20_000;
-
-/// Analysis progress, sent by the worker a few times a second.
-#[derive(Clone, Debug, Default)]
-pub struct Progress {
-    /// Bytes of the file read (live: bytes captured).
-    pub bytes_done: u64,
-    /// The file's size (live: none).
-    pub bytes_total: Option<u64>,
-    pub packets: u64,
-    pub flows: usize,
-    /// Seconds since the capture started (live) or the analysis started (file).
-    pub elapsed: f64,
-    /// Live runs: packets dropped so far.
-    pub dropped: Option<Dropped>,
-}
 
 /// The analysis ended.
 #[derive(Clone, Debug)]

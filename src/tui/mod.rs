@@ -78,7 +78,7 @@ pub fn run_file(
         eprintln!("hopscope: cannot open {}: {e}", file.display());
         return Outcome::Failed;
     }
-    let app_cfg = worker::ui_app_config(analysis.app_config());
+    let app_cfg = worker::ui_analyzer_config(analysis.analyzer_config());
     let (tx, rx) = mpsc::sync_channel(CHANNEL);
     let cancel = Arc::new(AtomicBool::new(false));
     // SIGINT from outside (kill -INT) ends the UI cleanly; inside it Ctrl-C is a key.
@@ -152,7 +152,14 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
     } else {
         None
     };
-    let session = match LiveSession::start(args, spool.as_ref().map(|t| t.path())) {
+    let capture = match args.capture_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hopscope: {e}");
+            return Outcome::Failed;
+        }
+    };
+    let session = match LiveSession::start(&capture, spool.as_ref().map(|t| t.path())) {
         Ok(s) => s,
         Err(msg) => {
             eprintln!("{msg}");
@@ -169,12 +176,12 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
             let _ = tx.try_send(Event::Interrupt);
         });
     }
-    let app_cfg = worker::ui_app_config(args.analysis.app_config());
+    let app_cfg = worker::ui_analyzer_config(args.analysis.analyzer_config());
     let name = format!("live:{}", args.interface);
     let handle = {
-        let (tx2, c, cfg, name) = (tx.clone(), Arc::clone(&cancel), cfg.clone(), name.clone());
+        let (tx2, c, cfg) = (tx.clone(), Arc::clone(&cancel), cfg.clone());
         spawn_caught("analysis", tx.clone(), move || {
-            worker::analyse_live(session, name, cfg, app_cfg, tx2, c)
+            worker::analyse_live(session, cfg, app_cfg, tx2, c)
         })
     };
     let res = ui_loop(
@@ -359,6 +366,6 @@ fn ui_loop(
 }
 
 /// The analyzer configuration the TUI uses (exposed for tests).
-pub fn app_config(a: &AnalysisArgs) -> AnalyzerConfig {
-    worker::ui_app_config(a.app_config())
+pub fn analyzer_config(a: &AnalysisArgs) -> AnalyzerConfig {
+    worker::ui_analyzer_config(a.analyzer_config())
 }

@@ -20,8 +20,6 @@ use crate::model::tunnel::TunnelRecord;
 use crate::model::websocket::{WebSocketRecord, WsMessageRecord};
 use crate::model::{ConnectionRecord, Finding, Record, Severity, TransactionRecord};
 
-/// Rows kept per kind by default.
-pub const DEFAULT_CAP: usize = 200_000;
 /// Preview bytes kept across all rows by default.
 pub const DEFAULT_PREVIEW_BUDGET: usize = 64 << 20;
 
@@ -172,7 +170,7 @@ pub struct Store {
 
 impl Default for Store {
     fn default() -> Self {
-        Store::new(DEFAULT_CAP, DEFAULT_PREVIEW_BUDGET)
+        Store::new(crate::cli::DEFAULT_MAX_ROWS, DEFAULT_PREVIEW_BUDGET)
     }
 }
 

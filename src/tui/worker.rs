@@ -1,118 +1,97 @@
 //! The threads that feed the UI: the analysis of a file or a live capture, the second pass
 //! that reads one connection's bytes for the Stream view, and the `w` snapshot.
 //!
-//! They run the same pipeline as `run.rs` and send the UI [`Event`]s over its bounded
-//! channel: record batches (every 50 ms or 10k records, whichever comes first) and progress.
-//! A full channel makes the analysis wait, never the UI.
+//! They run the one pipeline (`crate::pipeline`), as `hopscope report` does, with the UI's
+//! sink at its end: record batches (every 50 ms or 10k records, whichever comes first) and
+//! progress go over the UI's bounded channel as [`Event`]s. A full channel makes the analysis
+//! wait, never the UI.
 
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{RecvTimeoutError, SyncSender};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::SyncSender;
 
-use super::app::{Done, Event, Progress};
-use super::stream::StreamCollector;
-use crate::analyzers::{AnalyzerConfig, Dispatcher};
+use super::app::{Done, Event};
+use crate::analyzers::AnalyzerConfig;
 use crate::capture::file::FileSource;
 use crate::capture::live::LiveSession;
-use crate::engine::{Engine, EngineConfig};
-use crate::hops::Correlator;
-use crate::model::{CaptureSummary, Dropped, Finding, Record, RecordSink, Severity};
-use crate::semantics::SemanticsSink;
+use crate::engine::EngineConfig;
+use crate::engine::collect::StreamCollector;
+use crate::model::{CaptureSummary, Flow, Progress, Record, Sink};
+use crate::pipeline::{CaptureClock, Pipeline, capture_incomplete};
 
 /// Records per batch at most.
 const BATCH: usize = 10_000;
-/// A batch and a progress event at least this often.
-const FLUSH_EVERY: Duration = Duration::from_millis(50);
 
-/// Collects records and sends them to the UI in batches.
+/// The UI went away, or asked the analysis to stop.
+fn gone() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "the terminal UI stopped the analysis",
+    )
+}
+
+/// The UI's end of the pipeline: records in batches (10k at most, else whatever came since
+/// the last progress, a few times a second), progress, and the end of the run.
 pub struct BatchSink {
     buf: Vec<Record>,
     tx: SyncSender<Event>,
-    /// The UI is gone.
-    pub closed: bool,
+    cancel: Arc<AtomicBool>,
 }
 
 impl BatchSink {
-    pub fn new(tx: SyncSender<Event>) -> Self {
+    pub fn new(tx: SyncSender<Event>, cancel: Arc<AtomicBool>) -> Self {
         BatchSink {
             buf: Vec::new(),
             tx,
-            closed: false,
+            cancel,
         }
     }
 
-    pub fn flush(&mut self) {
-        if self.buf.is_empty() || self.closed {
-            return;
+    fn send(&mut self, ev: Event) -> io::Result<()> {
+        self.tx.send(ev).map_err(|_| gone())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
         }
         let batch = std::mem::take(&mut self.buf);
-        if self.tx.send(Event::Records(batch)).is_err() {
-            self.closed = true;
-        }
-    }
-
-    pub fn send(&mut self, ev: Event) {
-        if !self.closed && self.tx.send(ev).is_err() {
-            self.closed = true;
-        }
+        self.send(Event::Records(batch))
     }
 }
 
-impl RecordSink for BatchSink {
-    fn record(&mut self, record: Record) {
+impl Sink for BatchSink {
+    fn record(&mut self, record: Record) -> io::Result<Flow> {
         self.buf.push(record);
         if self.buf.len() >= BATCH {
-            self.flush();
+            self.flush()?;
         }
+        Ok(Flow::Continue)
     }
-}
 
-/// The steps between the engine and the UI, in the order `hopscope report` runs them
-/// (`run.rs`: `HopSink` over `SemanticsSink` over the writer): proxy legs are correlated
-/// first (the correlator only reads transactions), then the semantics step fills each
-/// transaction's `semantics`, then `inner` gets everything, the `ProxyHop` records and the
-/// `proxy.*` findings included. The record handling is `hops::HopSink`'s; it is not reused
-/// as is because that one wraps a `ReportWriter` behind a borrow, and the worker needs its
-/// `BatchSink` (flushes, progress, `closed`) at hand between packets.
-pub struct Pipeline<S> {
-    corr: Correlator,
-    /// The semantics step and, inside it (`inner.inner`), the destination.
-    pub inner: SemanticsSink<S>,
-}
-
-impl<S: RecordSink> Pipeline<S> {
-    pub fn new(inner: S) -> Self {
-        Pipeline {
-            corr: Correlator::default(),
-            inner: SemanticsSink::new(inner),
+    fn progress(&mut self, p: &Progress) -> io::Result<Flow> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(gone());
         }
+        self.flush()?;
+        self.send(Event::Progress(p.clone()))?;
+        Ok(Flow::Continue)
     }
 
-    /// The destination.
-    pub fn sink(&mut self) -> &mut S {
-        &mut self.inner.inner
-    }
-
-    /// The end of the capture, after `Engine::finish`: the hops still waiting are decided,
-    /// and the summary gets the semantics step's statistics (as `SemanticsSink::finish` does
-    /// for a report).
-    pub fn finish(&mut self, summary: &mut CaptureSummary) {
-        self.corr.finish(&mut self.inner);
-        summary.semantics = Some(self.inner.stats());
-    }
-}
-
-impl<S: RecordSink> RecordSink for Pipeline<S> {
-    fn record(&mut self, record: Record) {
-        self.corr.relay(record, &mut self.inner);
+    fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {
+        self.flush()?;
+        self.send(Event::Done(Done {
+            error: summary.error.clone(),
+            summary: Box::new(summary.clone()),
+        }))
     }
 }
 
 /// The analyzer settings of the TUI: body previews (pretty JSON and hex need them), large
 /// message previews and the frames of each message.
-pub fn ui_app_config(mut cfg: AnalyzerConfig) -> AnalyzerConfig {
+pub fn ui_analyzer_config(mut cfg: AnalyzerConfig) -> AnalyzerConfig {
     cfg.http.preview = cfg.http.preview.max(16 << 10);
     cfg.ws.preview = cfg.ws.preview.max(64 << 10);
     cfg.ws.frames = true;
@@ -124,174 +103,68 @@ pub fn ui_app_config(mut cfg: AnalyzerConfig) -> AnalyzerConfig {
 pub fn analyse_file(
     path: &Path,
     cfg: EngineConfig,
-    app: AnalyzerConfig,
+    analyzers: AnalyzerConfig,
     tx: SyncSender<Event>,
     cancel: Arc<AtomicBool>,
 ) {
-    let started = Instant::now();
-    let mut sink = Pipeline::new(BatchSink::new(tx));
+    let mut sink = BatchSink::new(tx, cancel);
     let mut src = match FileSource::open(path) {
         Ok(s) => s,
         Err(e) => {
-            let mut summary = crate::model::CaptureSummary {
+            let summary = CaptureSummary {
                 source: path.display().to_string(),
+                error: Some(e.to_string()),
                 ..Default::default()
             };
-            summary.error = Some(e.to_string());
-            sink.record(Record::Finding(Finding::new(
-                "capture.incomplete",
-                Severity::Error,
-                format!("{e}; nothing could be analysed"),
-            )));
-            sink.sink().flush();
-            sink.sink().send(Event::Done(Done {
-                summary: Box::new(summary),
-                error: Some(e.to_string()),
-            }));
+            let _ = sink.record(Record::Finding(capture_incomplete(&e, false)));
+            let _ = sink.finish(&summary);
             return;
         }
     };
-    let total = src.len();
-    let mut engine = Engine::with_analyzer(cfg, Dispatcher::new(app));
-    let mut last = Instant::now();
-    let mut stop_err = None;
-    let progress = |engine: &Engine<Dispatcher>, done: u64| Progress {
-        bytes_done: done,
-        bytes_total: total,
-        packets: engine.packets(),
-        flows: engine.live_flows(),
-        elapsed: started.elapsed().as_secs_f64(),
-        dropped: None,
-    };
-    loop {
-        match src.next_packet() {
-            Ok(Some(pkt)) => {
-                engine.handle_packet(&pkt, &mut sink);
-                if engine.packets().is_multiple_of(512) {
-                    if cancel.load(Ordering::Relaxed) || sink.sink().closed {
-                        return;
-                    }
-                    if last.elapsed() >= FLUSH_EVERY {
-                        last = Instant::now();
-                        sink.sink().flush();
-                        sink.sink()
-                            .send(Event::Progress(progress(&engine, src.offset())));
-                    }
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                stop_err = Some(e);
-                break;
-            }
-        }
-    }
-    if let Some(e) = &stop_err {
-        sink.record(Record::Finding(Finding::new(
-            "capture.incomplete",
-            Severity::Error,
-            format!("{e}; everything before it was analysed"),
-        )));
-    }
-    let mut summary = engine.finish(&mut sink);
-    sink.finish(&mut summary);
-    summary.source = path.display().to_string();
-    summary.format = src.format().to_string();
-    summary.error = stop_err.as_ref().map(|e| e.to_string());
-    sink.sink().flush();
-    sink.sink()
-        .send(Event::Progress(progress(&engine, src.offset())));
-    sink.sink().send(Event::Done(Done {
-        error: summary.error.clone(),
-        summary: Box::new(summary),
-    }));
+    Pipeline::new(cfg, analyzers, sink).run(&mut src, &CaptureClock);
 }
 
 /// Analyses a live capture until it ends (`-c`, `--duration`) or `cancel` is set.
 pub fn analyse_live(
     mut session: LiveSession,
-    source: String,
     cfg: EngineConfig,
-    app: AnalyzerConfig,
+    analyzers: AnalyzerConfig,
     tx: SyncSender<Event>,
     cancel: Arc<AtomicBool>,
 ) {
-    let mut sink = Pipeline::new(BatchSink::new(tx));
-    let mut engine = Engine::with_analyzer(cfg, Dispatcher::new(app));
-    let mut bytes = 0u64;
-    let mut last = Instant::now();
-    loop {
-        if cancel.load(Ordering::Relaxed) || sink.sink().closed {
-            session.request_stop();
-        }
-        session.poll_stop();
-        match session.rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(pkt) => {
-                bytes += pkt.data.len() as u64;
-                engine.handle_packet(&pkt.view(), &mut sink);
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                engine.tick(crate::capture::live::quiet_clock(), &mut sink);
-            }
-            Err(RecvTimeoutError::Disconnected) => break,
-        }
-        if last.elapsed() >= FLUSH_EVERY {
-            last = Instant::now();
-            sink.sink().flush();
-            let (pcap, ours) = session.drops();
-            sink.sink().send(Event::Progress(Progress {
-                bytes_done: bytes,
-                bytes_total: None,
-                packets: engine.packets(),
-                flows: engine.live_flows(),
-                elapsed: session.elapsed(),
-                dropped: Some(Dropped {
-                    kernel: pcap,
-                    interface: 0,
-                    hopscope: ours,
-                }),
-            }));
-        }
-    }
-    let elapsed = session.elapsed();
-    let end = session.finish();
-    if cancel.load(Ordering::Relaxed) {
-        return;
-    }
-    for f in end.findings {
-        sink.record(Record::Finding(f));
-    }
-    let mut summary = engine.finish(&mut sink);
-    sink.finish(&mut summary);
-    summary.source = source;
-    summary.format = "live".into();
-    summary.error = end.error.clone().or(end.save_error.clone());
-    let dropped = Dropped {
-        kernel: end.kernel,
-        interface: end.interface,
-        hopscope: end.ours,
-    };
-    summary.dropped = Some(dropped.clone());
-    sink.sink().flush();
-    sink.sink().send(Event::Progress(Progress {
-        bytes_done: bytes,
-        bytes_total: None,
-        packets: engine.packets(),
-        flows: engine.live_flows(),
-        elapsed,
-        dropped: Some(dropped),
-    }));
-    sink.sink().send(Event::Done(Done {
-        error: summary.error.clone(),
-        summary: Box::new(summary),
-    }));
+    Pipeline::new(cfg, analyzers, BatchSink::new(tx, cancel)).run(&mut session, &CaptureClock);
 }
 
-/// Drops records: the stream pass only wants the bytes.
-struct NullSink;
+/// The Stream view's pass: records are not wanted, only progress.
+struct StreamSink {
+    conn: u64,
+    tx: SyncSender<Event>,
+    cancel: Arc<AtomicBool>,
+}
 
-impl RecordSink for NullSink {
-    fn record(&mut self, _: Record) {}
+impl Sink for StreamSink {
+    fn record(&mut self, _: Record) -> io::Result<Flow> {
+        Ok(Flow::Continue)
+    }
+
+    fn progress(&mut self, p: &Progress) -> io::Result<Flow> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(gone());
+        }
+        let total = p.bytes_total.unwrap_or(0).max(1);
+        let fraction = p.bytes_done as f64 / total as f64;
+        self.tx
+            .send(Event::StreamProgress {
+                conn: self.conn,
+                fraction,
+            })
+            .map_err(|_| gone())?;
+        Ok(Flow::Continue)
+    }
+
+    fn finish(&mut self, _: &CaptureSummary) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Reads `path` again and sends connection `conn`'s bytes (bounded) as [`Event::Stream`].
@@ -315,43 +188,18 @@ pub fn load_stream(
             return;
         }
     };
-    let total = src.len().unwrap_or(0).max(1);
-    let mut engine = Engine::with_analyzer(cfg, StreamCollector::new(conn));
-    let mut sink = NullSink;
-    let mut last = Instant::now();
-    let mut error = None;
-    loop {
-        match src.next_packet() {
-            Ok(Some(pkt)) => {
-                engine.handle_packet(&pkt, &mut sink);
-                if engine.packets().is_multiple_of(1024) {
-                    if cancel.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    if engine.analyzer().closed {
-                        break;
-                    }
-                    if last.elapsed() >= Duration::from_millis(200) {
-                        last = Instant::now();
-                        let fraction = src.offset() as f64 / total as f64;
-                        if tx.send(Event::StreamProgress { conn, fraction }).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                error = Some(e.to_string());
-                break;
-            }
-        }
+    let sink = StreamSink {
+        conn,
+        tx: tx.clone(),
+        cancel,
+    };
+    let mut pipeline = Pipeline::bare(cfg, StreamCollector::new(conn), sink);
+    let end = pipeline.run(&mut src, &CaptureClock);
+    if end.sink_error.is_some() {
+        return;
     }
-    if !engine.analyzer().closed {
-        engine.finish(&mut sink);
-    }
-    let mut data = engine.analyzer().data.clone();
-    data.error = error;
+    let mut data = pipeline.engine().analyzer().data.clone();
+    data.error = end.capture_error.map(|e| e.to_string());
     let _ = tx.send(Event::Stream(Box::new(data)));
 }
 

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use etherparse::PacketBuilder;
 use hopscope::base::{LinkType, PacketView, Timestamp};
 use hopscope::capture::file::FileSource;
-use hopscope::engine::{Analyzer, Ctx, Engine, EngineConfig};
+use hopscope::capture::{Next, PacketSource, SourceEnd};
+use hopscope::engine::{Analyzer, Ctx, EngineConfig};
 use hopscope::model::{CaptureSummary, ConnectionRecord, Finding, Record, RecordSink};
+use hopscope::pipeline::{CaptureClock, Pipeline};
 use hopscope::reassembly::Chunk;
 
 /// Both directions of one connection as delivered: bytes, and gaps as (offset, len).
@@ -83,71 +85,82 @@ fn split(records: Vec<Record>) -> (Vec<ConnectionRecord>, Vec<Finding>) {
     (c, f)
 }
 
-/// Runs the engine over in-memory packets.
-pub fn run_packets(cfg: EngineConfig, pkts: &[(Timestamp, LinkType, Vec<u8>)]) -> Run {
-    let mut e = Engine::with_analyzer(cfg, Collector::default());
-    let mut out: Vec<Record> = Vec::new();
-    for (ts, link, data) in pkts {
-        let v = PacketView {
+/// In-memory packets as a capture source.
+pub struct Packets<'a> {
+    pkts: &'a [(Timestamp, LinkType, Vec<u8>)],
+    at: usize,
+}
+
+impl<'a> Packets<'a> {
+    pub fn new(pkts: &'a [(Timestamp, LinkType, Vec<u8>)]) -> Self {
+        Packets { pkts, at: 0 }
+    }
+}
+
+impl PacketSource for Packets<'_> {
+    fn next(&mut self) -> Next<'_> {
+        let Some((ts, link, data)) = self.pkts.get(self.at) else {
+            return Next::End;
+        };
+        self.at += 1;
+        Next::Packet(PacketView {
             ts: *ts,
             link: *link,
             data,
             orig_len: data.len() as u32,
             interface: 0,
-        };
-        e.handle_packet(&v, &mut out);
+        })
     }
-    let summary = e.finish(&mut out);
+    fn position(&self) -> (u64, Option<u64>) {
+        (self.at as u64, Some(self.pkts.len() as u64))
+    }
+    fn finish(&mut self) -> SourceEnd {
+        SourceEnd {
+            name: "memory".into(),
+            format: "pcap".into(),
+            ..SourceEnd::default()
+        }
+    }
+}
+
+/// Runs the engine with the stream [`Collector`] (no steps) over a source, through the same
+/// pipeline and drive loop as every run.
+fn collect(cfg: EngineConfig, src: &mut dyn PacketSource) -> (Run, Option<String>) {
+    let mut p = Pipeline::bare(cfg, Collector::default(), Vec::new());
+    let end = p.run(src, &CaptureClock);
+    assert!(end.sink_error.is_none());
     assert_eq!(
-        e.buffered_bytes(),
+        p.engine().buffered_bytes(),
         0,
         "reassembly buffers returned at the end"
     );
-    assert_eq!(e.retained_bytes(), 0, "retained bytes returned at the end");
-    let streams = e.analyzer().done.clone();
-    let (connections, findings) = split(out);
-    Run {
-        summary,
-        connections,
-        findings,
-        streams,
-    }
+    assert_eq!(
+        p.engine().retained_bytes(),
+        0,
+        "retained bytes returned at the end"
+    );
+    let streams = p.engine().analyzer().done.clone();
+    let (connections, findings) = split(p.into_sink());
+    (
+        Run {
+            summary: end.summary,
+            connections,
+            findings,
+            streams,
+        },
+        end.capture_error.map(|e| e.to_string()),
+    )
+}
+
+/// Runs the engine over in-memory packets.
+pub fn run_packets(cfg: EngineConfig, pkts: &[(Timestamp, LinkType, Vec<u8>)]) -> Run {
+    collect(cfg, &mut Packets::new(pkts)).0
 }
 
 /// Runs the engine over a capture file; returns the run and the reader's error, if any.
 pub fn run_file(path: &Path) -> (Run, Option<String>) {
     let mut src = FileSource::open(path).expect("open capture");
-    let mut e = Engine::with_analyzer(EngineConfig::default(), Collector::default());
-    let mut out: Vec<Record> = Vec::new();
-    let mut err = None;
-    loop {
-        match src.next_packet() {
-            Ok(Some(p)) => e.handle_packet(&p, &mut out),
-            Ok(None) => break,
-            Err(x) => {
-                err = Some(x.to_string());
-                break;
-            }
-        }
-    }
-    let summary = e.finish(&mut out);
-    assert_eq!(
-        e.buffered_bytes(),
-        0,
-        "reassembly buffers returned at the end"
-    );
-    assert_eq!(e.retained_bytes(), 0, "retained bytes returned at the end");
-    let streams = e.analyzer().done.clone();
-    let (connections, findings) = split(out);
-    (
-        Run {
-            summary,
-            connections,
-            findings,
-            streams,
-        },
-        err,
-    )
+    collect(EngineConfig::default(), &mut src)
 }
 
 /// A TCP/IPv4 Ethernet packet from a to b.
@@ -301,6 +314,7 @@ pub struct AppRun {
     pub messages: Vec<hopscope::model::websocket::WsMessageRecord>,
     pub tunnels: Vec<hopscope::model::tunnel::TunnelRecord>,
     pub http2: Vec<hopscope::model::http2::Http2Record>,
+    pub hops: Vec<hopscope::model::hops::ProxyHopRecord>,
     pub findings: Vec<Finding>,
     pub error: Option<String>,
 }
@@ -311,61 +325,30 @@ impl AppRun {
     }
 }
 
-/// Runs the engine with [`hopscope::analyzers::Dispatcher`] over a capture file.
-pub fn run_app(path: &Path, cfg: hopscope::analyzers::AnalyzerConfig) -> AppRun {
-    let mut src = FileSource::open(path).expect("open capture");
-    let mut e = Engine::with_analyzer(
-        EngineConfig::default(),
-        hopscope::analyzers::Dispatcher::new(cfg),
-    );
-    // As `hopscope report` runs it: the semantics step between the engine and the records.
-    let mut sink = hopscope::semantics::SemanticsSink::new(Vec::<Record>::new());
-    let out = &mut sink;
-    let mut error = None;
-    loop {
-        match src.next_packet() {
-            Ok(Some(p)) => e.handle_packet(&p, out),
-            Ok(None) => break,
-            Err(x) => {
-                error = Some(x.to_string());
-                break;
-            }
-        }
-    }
-    let mut summary = e.finish(out);
+/// Runs the whole pipeline, as `hopscope report` runs it (analyzers, proxy-hop correlation,
+/// semantics), over a source.
+fn analyse(cfg: hopscope::analyzers::AnalyzerConfig, src: &mut dyn PacketSource) -> AppRun {
+    let mut p = Pipeline::new(EngineConfig::default(), cfg, Vec::new());
+    let end = p.run(src, &CaptureClock);
+    assert!(end.sink_error.is_none());
     assert_eq!(
-        e.buffered_bytes(),
+        p.engine().buffered_bytes(),
         0,
         "reassembly buffers returned at the end"
     );
-    summary.semantics = Some(sink.stats());
-    app_run(summary, sink.into_inner(), error)
+    let error = end.capture_error.map(|e| e.to_string());
+    app_run(end.summary, p.into_sink(), error)
 }
 
-/// Runs the engine with [`hopscope::analyzers::Dispatcher`] (default settings) over in-memory packets.
+/// Runs the whole pipeline over a capture file.
+pub fn run_app(path: &Path, cfg: hopscope::analyzers::AnalyzerConfig) -> AppRun {
+    let mut src = FileSource::open(path).expect("open capture");
+    analyse(cfg, &mut src)
+}
+
+/// Runs the whole pipeline (default settings) over in-memory packets.
 pub fn run_app_packets(pkts: &[(Timestamp, LinkType, Vec<u8>)]) -> AppRun {
-    let mut e = Engine::with_analyzer(
-        EngineConfig::default(),
-        hopscope::analyzers::Dispatcher::new(Default::default()),
-    );
-    let mut out: Vec<Record> = Vec::new();
-    for (ts, link, data) in pkts {
-        let v = PacketView {
-            ts: *ts,
-            link: *link,
-            data,
-            orig_len: data.len() as u32,
-            interface: 0,
-        };
-        e.handle_packet(&v, &mut out);
-    }
-    let summary = e.finish(&mut out);
-    assert_eq!(
-        e.buffered_bytes(),
-        0,
-        "reassembly buffers returned at the end"
-    );
-    app_run(summary, out, None)
+    analyse(Default::default(), &mut Packets::new(pkts))
 }
 
 /// Sorts an analyzer run's records by kind and id.
@@ -378,6 +361,7 @@ fn app_run(summary: CaptureSummary, out: Vec<Record>, error: Option<String>) -> 
         messages: Vec::new(),
         tunnels: Vec::new(),
         http2: Vec::new(),
+        hops: Vec::new(),
         findings: Vec::new(),
         error,
     };
@@ -390,8 +374,7 @@ fn app_run(summary: CaptureSummary, out: Vec<Record>, error: Option<String>) -> 
             Record::WsMessage(m) => r.messages.push(*m),
             Record::Tunnel(t) => r.tunnels.push(*t),
             Record::Http2(h) => r.http2.push(*h),
-            // Hops come from the correlator that wraps the report sink, not the engine.
-            Record::ProxyHop(_) => {}
+            Record::ProxyHop(h) => r.hops.push(*h),
         }
     }
     r.connections.sort_by_key(|c| c.id);
@@ -400,6 +383,7 @@ fn app_run(summary: CaptureSummary, out: Vec<Record>, error: Option<String>) -> 
     r.messages.sort_by_key(|m| (m.websocket, m.index));
     r.tunnels.sort_by_key(|t| t.id);
     r.http2.sort_by_key(|h| h.id);
+    r.hops.sort_by_key(|h| h.id);
     r
 }
 

@@ -5,6 +5,8 @@
 //! reads a clock, a file or a socket, so the same code runs over files, behind the live
 //! capture thread and in tests.
 
+pub mod collect;
+
 use crate::base::{LinkType, PacketView, Timestamp};
 use crate::decode::{Decoded, Decoder, TcpSegment};
 use crate::flow::{Conn, FlowKey, FlowTable, guess_client};
@@ -47,6 +49,11 @@ pub trait Analyzer {
         out: &mut dyn RecordSink,
     );
     fn on_close(&mut self, _state: &mut Self::State, _ctx: &Ctx, _out: &mut dyn RecordSink) {}
+    /// The analyzer wants nothing more from this capture (a pass over one connection that
+    /// ended): the run stops reading and finishes.
+    fn done(&self) -> bool {
+        false
+    }
     /// Adds the analyzer's counters to the capture summary at the end.
     fn summarize(&self, _summary: &mut CaptureSummary) {}
 }

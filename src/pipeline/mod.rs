@@ -1,0 +1,376 @@
+//! The one pipeline and its one drive loop.
+//!
+//! ```text
+//!  PacketSource ──▶ Engine<A> ──▶ proxy-hop correlation ──▶ semantics ──▶ Sink
+//!  (file, live)     decode, flows,   (hops::Correlator,       (semantics::    (JSON, NDJSON,
+//!  + a Clock        reassembly,      when analyzers run)      Semantics)      text, UI batches,
+//!                   analyzers                                                  a test's Vec)
+//! ```
+//!
+//! [`Pipeline::new`] is the only place that assembles the analysis after the engine; every run
+//! (`hopscope report`, `hopscope live`, the UI over a file or live, the tests) builds it there,
+//! and [`Pipeline::run`] is the only loop that drives it: it reads a [`PacketSource`] to its
+//! end, hands progress to the sink a few times a second, runs the engine's idle sweep on the
+//! [`Clock`] when a live source is quiet, and ends every run the same way (drop findings,
+//! `capture.incomplete`, the engine's and the steps' end, the summary, [`Sink::finish`]).
+//! [`Pipeline::bare`] drives another analyzer with no steps (the Stream view's second pass,
+//! engine tests).
+//!
+//! A sink stops the run by answering [`Flow::Stop`] (the run is then finished as if the capture
+//! had ended) or an error (the run ends at once; the error is the run's).
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use crate::analyzers::{AnalyzerConfig, Dispatcher};
+use crate::base::Timestamp;
+use crate::capture::{CaptureError, Next, PacketSource, SourceEnd};
+use crate::engine::{Analyzer, Engine, EngineConfig};
+use crate::hops::Correlator;
+use crate::model::{
+    CaptureSummary, Dropped, Finding, Flow, Progress, Record, RecordSink, Severity, Sink,
+};
+use crate::semantics::{Semantics, SemanticsConfig};
+
+/// Progress goes to the sink at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_millis(50);
+/// A file is read this many packets between looks at the wall clock (a live source after
+/// every packet).
+const FILE_CHECK_EVERY: u64 = 1024;
+
+/// The time a quiet live capture has reached, for the engine's idle sweep. Never taken as
+/// packet time.
+pub trait Clock {
+    fn now(&self) -> Timestamp;
+}
+
+/// A live capture's clock: wall time less a second. libpcap hands buffered packets over
+/// within its 100 ms read timeout and the second leaves room for the channel, so no packet
+/// still on its way is older than the sweep [`Engine::tick`] runs.
+pub struct CaptureClock;
+
+impl Clock for CaptureClock {
+    fn now(&self) -> Timestamp {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        Timestamp(wall.saturating_sub(1_000_000_000))
+    }
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub struct RunEnd {
+    /// The capture summary, as the sink got it.
+    pub summary: CaptureSummary,
+    /// Reading stopped early; everything before it was analysed and reported.
+    pub capture_error: Option<CaptureError>,
+    /// The sink failed (a closed pipe, a full disk, the UI gone): the run ended there.
+    pub sink_error: Option<io::Error>,
+    /// The saved copy of a live capture could not be written.
+    pub save_error: Option<String>,
+    /// Live: libpcap statistics were not available (why).
+    pub stats_error: Option<String>,
+}
+
+/// What the sink said so far.
+enum Halt {
+    Go,
+    Stop,
+    Failed(io::Error),
+}
+
+/// The sink at the end of the steps, and what it said.
+struct End<S> {
+    sink: S,
+    halt: Halt,
+}
+
+impl<S> End<S> {
+    fn heed(&mut self, r: io::Result<Flow>) {
+        match r {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::Stop) => {
+                if matches!(self.halt, Halt::Go) {
+                    self.halt = Halt::Stop;
+                }
+            }
+            Err(e) => self.halt = Halt::Failed(e),
+        }
+    }
+}
+
+impl<S: Sink> RecordSink for End<S> {
+    fn record(&mut self, record: Record) {
+        // After a failure nothing more is written; after a stop the end of the run still is.
+        if matches!(self.halt, Halt::Failed(_)) {
+            return;
+        }
+        let r = self.sink.record(record);
+        self.heed(r);
+    }
+}
+
+/// The semantics step in front of the sink.
+struct SemStep<'a, S> {
+    semantics: Option<&'a mut Semantics>,
+    end: &'a mut End<S>,
+}
+
+impl<S: Sink> RecordSink for SemStep<'_, S> {
+    fn record(&mut self, record: Record) {
+        match self.semantics.as_deref_mut() {
+            Some(s) => s.step(record, self.end),
+            None => self.end.record(record),
+        }
+    }
+}
+
+/// Everything after the engine: the steps, in their order, then the sink.
+struct Tail<S> {
+    hops: Option<Correlator>,
+    semantics: Option<Semantics>,
+    end: End<S>,
+}
+
+impl<S: Sink> Tail<S> {
+    fn steps(&mut self) -> (Option<&mut Correlator>, SemStep<'_, S>) {
+        (
+            self.hops.as_mut(),
+            SemStep {
+                semantics: self.semantics.as_mut(),
+                end: &mut self.end,
+            },
+        )
+    }
+
+    /// The end of the capture: the correlator decides what still waits.
+    fn finish_steps(&mut self, summary: &mut CaptureSummary) {
+        let (hops, mut next) = self.steps();
+        if let Some(h) = hops {
+            h.finish(&mut next);
+        }
+        if let Some(s) = &self.semantics {
+            summary.semantics = Some(s.stats());
+        }
+    }
+}
+
+impl<S: Sink> RecordSink for Tail<S> {
+    fn record(&mut self, record: Record) {
+        let (hops, mut next) = self.steps();
+        match hops {
+            Some(h) => h.relay(record, &mut next),
+            None => next.record(record),
+        }
+    }
+}
+
+/// The engine, the steps after it and the sink: one analysis.
+pub struct Pipeline<S, A: Analyzer = Dispatcher> {
+    engine: Engine<A>,
+    tail: Tail<S>,
+}
+
+impl<S: Sink> Pipeline<S> {
+    /// The analysis every run uses: the dispatcher's analyzers, proxy-hop correlation (when
+    /// the analyzers run; it only reads transactions), the semantics step, then `sink`.
+    pub fn new(engine: EngineConfig, analyzers: AnalyzerConfig, sink: S) -> Self {
+        let hops = analyzers.enabled.then(Correlator::default);
+        Pipeline {
+            engine: Engine::with_analyzer(engine, Dispatcher::new(analyzers)),
+            tail: Tail {
+                hops,
+                semantics: Some(Semantics::new(SemanticsConfig::default())),
+                end: End {
+                    sink,
+                    halt: Halt::Go,
+                },
+            },
+        }
+    }
+}
+
+impl<S: Sink, A: Analyzer> Pipeline<S, A> {
+    /// Another analyzer and no steps: the engine straight into `sink` (the Stream view's pass
+    /// over one connection, engine tests).
+    pub fn bare(engine: EngineConfig, analyzer: A, sink: S) -> Self {
+        Pipeline {
+            engine: Engine::with_analyzer(engine, analyzer),
+            tail: Tail {
+                hops: None,
+                semantics: None,
+                end: End {
+                    sink,
+                    halt: Halt::Go,
+                },
+            },
+        }
+    }
+
+    pub fn engine(&self) -> &Engine<A> {
+        &self.engine
+    }
+
+    pub fn sink(&self) -> &S {
+        &self.tail.end.sink
+    }
+
+    pub fn sink_mut(&mut self) -> &mut S {
+        &mut self.tail.end.sink
+    }
+
+    pub fn into_sink(self) -> S {
+        self.tail.end.sink
+    }
+
+    /// Reads `source` to its end (or until the sink or the analyzer stops it), then ends the
+    /// run: the source's drop findings, `capture.incomplete`, the engine's and the steps' end,
+    /// the summary, [`Sink::finish`].
+    ///
+    /// Generic over the source so a file's reader is inlined into the loop; a `&mut dyn
+    /// PacketSource` works too.
+    pub fn run<P: PacketSource + ?Sized>(&mut self, source: &mut P, clock: &dyn Clock) -> RunEnd {
+        let started = Instant::now();
+        let mut last = started;
+        let every = if source.is_live() {
+            1
+        } else {
+            FILE_CHECK_EVERY
+        };
+        let mut read_error = None;
+        loop {
+            match source.next() {
+                Next::Packet(p) => {
+                    self.engine.handle_packet(&p, &mut self.tail);
+                    if !matches!(self.tail.end.halt, Halt::Go) || self.engine.analyzer().done() {
+                        break;
+                    }
+                    if !self.engine.packets().is_multiple_of(every)
+                        || last.elapsed() < PROGRESS_EVERY
+                    {
+                        continue;
+                    }
+                }
+                Next::Idle => self.engine.tick(clock.now(), &mut self.tail),
+                Next::End => break,
+                Next::Error(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
+            if last.elapsed() >= PROGRESS_EVERY {
+                last = Instant::now();
+                self.progress(source, started);
+                if !matches!(self.tail.end.halt, Halt::Go) {
+                    break;
+                }
+            }
+        }
+        // The final progress (what was read in all), then the end of the run.
+        if matches!(self.tail.end.halt, Halt::Go | Halt::Stop) {
+            self.progress(source, started);
+        }
+        let end = source.finish();
+        self.end(end, read_error)
+    }
+
+    fn progress<P: PacketSource + ?Sized>(&mut self, source: &P, started: Instant) {
+        let (bytes_done, bytes_total) = source.position();
+        let p = Progress {
+            bytes_done,
+            bytes_total,
+            packets: self.engine.packets(),
+            flows: self.engine.live_flows(),
+            elapsed: started.elapsed().as_secs_f64(),
+            dropped: source.dropped(),
+        };
+        let r = self.tail.end.sink.progress(&p);
+        self.tail.end.heed(r);
+    }
+
+    /// The end of every run, built once.
+    fn end(&mut self, src: SourceEnd, read_error: Option<CaptureError>) -> RunEnd {
+        let error = read_error.or(src.error);
+        let t = &mut self.tail;
+        if let Some(d) = &src.dropped {
+            for f in drop_findings(d, src.queue) {
+                t.record(Record::Finding(f));
+            }
+        }
+        if let Some(e) = &src.save_error {
+            t.record(Record::Finding(Finding::new(
+                "capture.save-failed",
+                Severity::Warning,
+                format!("{e}; the analysis is complete, the saved capture is not"),
+            )));
+        }
+        if let Some(e) = &error {
+            t.record(Record::Finding(capture_incomplete(e, true)));
+        }
+        let mut summary = self.engine.finish(t);
+        t.finish_steps(&mut summary);
+        summary.source = src.name;
+        summary.format = src.format;
+        summary.error = error.as_ref().map(ToString::to_string);
+        summary.dropped = src.dropped;
+        let sink_error = match std::mem::replace(&mut t.end.halt, Halt::Go) {
+            Halt::Failed(e) => Some(e),
+            Halt::Go | Halt::Stop => t.end.sink.finish(&summary).err(),
+        };
+        RunEnd {
+            summary,
+            capture_error: error,
+            sink_error,
+            save_error: src.save_error,
+            stats_error: src.stats_error,
+        }
+    }
+}
+
+/// `capture.incomplete`: reading stopped at `e`, after everything before it was analysed (or
+/// before anything was, when the capture could not be `opened`).
+pub fn capture_incomplete(e: &CaptureError, opened: bool) -> Finding {
+    let what = if opened {
+        "everything before it was analysed"
+    } else {
+        "nothing could be analysed"
+    };
+    Finding::new(
+        "capture.incomplete",
+        Severity::Error,
+        format!("{e}; {what}"),
+    )
+}
+
+/// Findings for packets lost before the analysis (the report is partial when any are).
+fn drop_findings(d: &Dropped, queue: usize) -> Vec<Finding> {
+    let mut v = Vec::new();
+    if d.kernel > 0 || d.interface > 0 {
+        v.push(Finding::new(
+            "capture.kernel-dropped",
+            Severity::Warning,
+            format!(
+                "libpcap reports {} packets dropped by the kernel and {} by the interface; \
+                 connections that lost them show gaps (narrow the capture with -f, or lower -s)",
+                d.kernel, d.interface
+            ),
+        ));
+    }
+    if d.hopscope > 0 {
+        v.push(Finding::new(
+            "capture.analysis-dropped",
+            Severity::Warning,
+            format!(
+                "{} packets were captured but dropped because the analysis fell behind \
+                 (queue of {queue} packets full); they are in the -w file if one was written \
+                 (raise --queue, or narrow the capture with -f)",
+                d.hopscope
+            ),
+        ));
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests;

@@ -19,7 +19,7 @@ use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::Path;
 
-use super::CaptureError;
+use super::{CaptureError, pcapng};
 use crate::base::{LinkType, PacketView, Timestamp};
 
 /// Initial read buffer (also the read size): big reads keep the syscall count low.
@@ -33,13 +33,6 @@ pub const MAX_RECORD: usize = 256 << 20;
 const MAX_PACKET: u32 = 262_144;
 /// Bound on interfaces per pcapng section.
 const MAX_INTERFACES: usize = 1 << 16;
-
-const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
-const PCAPNG_IDB: u32 = 1;
-const PCAPNG_PB: u32 = 2;
-const PCAPNG_SPB: u32 = 3;
-const PCAPNG_EPB: u32 = 6;
-const BOM: u32 = 0x1A2B_3C4D;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
@@ -389,12 +382,14 @@ impl FileSource {
             0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34 => {
                 self.read_pcap_header()
             }
-            PCAPNG_SHB => {
+            pcapng::SHB => {
                 self.format = Format::PcapNg;
                 // The first block must be a section header with a valid byte-order magic.
                 if self.available() >= 12 {
                     let bom = self.u32_at(8, false);
-                    if bom != BOM && bom.swap_bytes() != BOM {
+                    if bom != pcapng::BYTE_ORDER_MAGIC
+                        && bom.swap_bytes() != pcapng::BYTE_ORDER_MAGIC
+                    {
                         return Err(self.not_a_capture());
                     }
                 }
@@ -524,7 +519,7 @@ impl FileSource {
             let at = self.pos(self.start);
             let mut be = self.ng_big_endian;
             let block_type = self.u32_at(0, be);
-            if block_type == PCAPNG_SHB {
+            if block_type == pcapng::SHB {
                 if self.available() < 12 {
                     let have = self.available();
                     return Err(self.truncated(
@@ -533,9 +528,9 @@ impl FileSource {
                     ));
                 }
                 let bom = self.u32_at(8, false);
-                be = if bom == BOM {
+                be = if bom == pcapng::BYTE_ORDER_MAGIC {
                     false
-                } else if bom.swap_bytes() == BOM {
+                } else if bom.swap_bytes() == pcapng::BYTE_ORDER_MAGIC {
                     true
                 } else {
                     return Err(self.corrupt(
@@ -562,7 +557,7 @@ impl FileSource {
                 ));
             }
             // Packet blocks: check the captured length before reading the body.
-            if matches!(block_type, PCAPNG_EPB | PCAPNG_PB) && self.ensure(28)? {
+            if matches!(block_type, pcapng::EPB | pcapng::PB) && self.ensure(28)? {
                 let caplen = self.u32_at(20, be);
                 let limit = self.packet_limit(block_type, be);
                 if caplen > limit {
@@ -590,19 +585,19 @@ impl FileSource {
             }
             self.pending = block_len;
             match block_type {
-                PCAPNG_SHB => self.section_header(at, block_len)?,
-                PCAPNG_IDB => self.interface_description(at, block_len, be)?,
-                PCAPNG_EPB | PCAPNG_PB => {
+                pcapng::SHB => self.section_header(at, block_len)?,
+                pcapng::IDB => self.interface_description(at, block_len, be)?,
+                pcapng::EPB | pcapng::PB => {
                     return self.packet_block(at, block_type, block_len, be).map(Some);
                 }
-                PCAPNG_SPB => return self.simple_packet_block(at, block_len, be).map(Some),
+                pcapng::SPB => return self.simple_packet_block(at, block_len, be).map(Some),
                 _ => {} // NRB, ISB, DSB, custom, unknown: skipped
             }
         }
     }
 
     fn packet_limit(&self, block_type: u32, be: bool) -> u32 {
-        let if_id = if block_type == PCAPNG_PB {
+        let if_id = if block_type == pcapng::PB {
             u32::from(self.u16_at(8, be))
         } else {
             self.u32_at(8, be)
@@ -659,13 +654,13 @@ impl FileSource {
         while p + 4 <= opts_end {
             let code = self.u16_at(p, be);
             let len = usize::from(self.u16_at(p + 2, be));
-            if code == 0 || p + 4 + len > opts_end {
+            if code == pcapng::OPT_ENDOFOPT || p + 4 + len > opts_end {
                 break;
             }
             let v = self.bytes(p + 4, len);
             match (code, len) {
-                (9, 1..) => tsresol = v.first().copied().unwrap_or(6),
-                (14, 8..) => {
+                (pcapng::OPT_IF_TSRESOL, 1..) => tsresol = v.first().copied().unwrap_or(6),
+                (pcapng::OPT_IF_TSOFFSET, 8..) => {
                     let b: [u8; 8] = v.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8]);
                     offset_s = if be {
                         i64::from_be_bytes(b)
@@ -709,7 +704,7 @@ impl FileSource {
         block_len: usize,
         be: bool,
     ) -> Result<Found, CaptureError> {
-        let name = if block_type == PCAPNG_EPB {
+        let name = if block_type == pcapng::EPB {
             "enhanced packet block"
         } else {
             "packet block"
@@ -720,7 +715,7 @@ impl FileSource {
                 format!("{name} of {block_len} bytes (at least 32 needed)"),
             ));
         }
-        let if_id = if block_type == PCAPNG_EPB {
+        let if_id = if block_type == pcapng::EPB {
             self.u32_at(8, be)
         } else {
             u32::from(self.u16_at(8, be))

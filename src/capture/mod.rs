@@ -6,6 +6,7 @@
 
 pub mod file;
 pub mod live;
+pub mod pcapng;
 pub mod pcapng_writer;
 
 use crate::base::PacketView;

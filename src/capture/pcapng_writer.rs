@@ -10,16 +10,10 @@ use std::io::{self, Write};
 
 use crate::base::{LinkType, PacketView};
 
-const SHB_TYPE: u32 = 0x0A0D_0D0A;
-const IDB_TYPE: u32 = 0x0000_0001;
-const EPB_TYPE: u32 = 0x0000_0006;
-const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
-
-const OPT_ENDOFOPT: u16 = 0;
-const OPT_SHB_USERAPPL: u16 = 4;
-const OPT_IF_NAME: u16 = 2;
-const OPT_IF_TSRESOL: u16 = 9;
-const OPT_IF_FILTER: u16 = 11;
+use super::pcapng::{
+    BYTE_ORDER_MAGIC, EPB as EPB_TYPE, IDB as IDB_TYPE, OPT_ENDOFOPT, OPT_IF_FILTER, OPT_IF_NAME,
+    OPT_IF_TSRESOL, OPT_SHB_USERAPPL, SHB as SHB_TYPE,
+};
 
 /// Largest captured length written in one block (the block length is a `u32`).
 const MAX_CAPLEN: usize = (u32::MAX - 64) as usize;

@@ -2,9 +2,9 @@
 
 use super::Snap;
 use super::fix;
-use crate::analyzers::http::message::is_standard_hop_by_hop;
 use crate::model::hops::{Change, HeaderChange, MessageDiff, ProxyHopRecord};
 use crate::model::http::{BodyFraming, Headers};
+use crate::model::syntax::is_standard_hop_by_hop;
 
 /// Headers proxies add about themselves and the client.
 const PROXY_HEADERS: &[&str] = &[
@@ -70,6 +70,26 @@ fn framing_name(f: BodyFraming) -> &'static str {
     }
 }
 
+/// The judgement of a field the proxy sent on (changed, or added): a hop-by-hop field is this
+/// hop's own (or, for an upgrade, re-created as every hop must), `Host` is rewritten, a
+/// proxy's own field is added; anything else is `otherwise`. (Proxy fields, `Host` and the
+/// hop-by-hop fields are disjoint sets, so the order of the questions does not matter.)
+fn sent(name: &str, hop_by_hop: bool, upgrade: bool, otherwise: &'static str) -> &'static str {
+    if hop_by_hop {
+        if upgrade && (name == "connection" || name == "upgrade") {
+            "hop-by-hop-recreated"
+        } else {
+            "hop-local"
+        }
+    } else if name == "host" {
+        "host-rewritten"
+    } else if is_proxy_header(name) {
+        "proxy-added"
+    } else {
+        otherwise
+    }
+}
+
 /// Headers of `from` (the sender's side) against `to` (after the proxy).
 fn headers(from: &Headers, to: &Headers, upgrade: bool, request: bool) -> MessageDiff {
     let a = fields(from);
@@ -103,19 +123,7 @@ fn headers(from: &Headers, to: &Headers, upgrade: bool, request: bool) -> Messag
                 name: n.clone(),
                 front: Some(v.clone()),
                 back: Some(w.clone()),
-                judgement: if hop(n) {
-                    if upgrade && (n == "connection" || n == "upgrade") {
-                        "hop-by-hop-recreated"
-                    } else {
-                        "hop-local"
-                    }
-                } else if n == "host" {
-                    "host-rewritten"
-                } else if is_proxy_header(n) {
-                    "proxy-added"
-                } else {
-                    "changed"
-                },
+                judgement: sent(n, hop(n), upgrade, "changed"),
             }),
             Some(_) if hop(n) => {
                 // The same hop-by-hop field on both legs: forwarded, unless it is what an
@@ -142,19 +150,7 @@ fn headers(from: &Headers, to: &Headers, upgrade: bool, request: bool) -> Messag
             name: n.clone(),
             front: None,
             back: Some(v.clone()),
-            judgement: if is_proxy_header(n) {
-                "proxy-added"
-            } else if is_standard_hop_by_hop(n.as_bytes()) {
-                if upgrade && (n == "connection" || n == "upgrade") {
-                    "hop-by-hop-recreated"
-                } else {
-                    "hop-local"
-                }
-            } else if n == "host" {
-                "host-rewritten"
-            } else {
-                "added"
-            },
+            judgement: sent(n, is_standard_hop_by_hop(n.as_bytes()), upgrade, "added"),
         });
     }
     d

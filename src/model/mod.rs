@@ -15,6 +15,7 @@ pub mod http;
 pub mod http2;
 pub mod semantics;
 pub mod sink;
+pub mod syntax;
 pub mod tunnel;
 pub mod websocket;
 
@@ -136,6 +137,20 @@ pub enum CloseKind {
     Evicted,
     /// A new SYN reused its ports.
     Reused,
+}
+
+impl CloseKind {
+    /// The name the reports use (as serialized).
+    pub fn name(self) -> &'static str {
+        match self {
+            CloseKind::Fin => "fin",
+            CloseKind::Rst => "rst",
+            CloseKind::Timeout => "timeout",
+            CloseKind::Open => "open",
+            CloseKind::Evicted => "evicted",
+            CloseKind::Reused => "reused",
+        }
+    }
 }
 
 /// Per-direction TCP counters.

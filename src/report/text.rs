@@ -12,9 +12,7 @@ use crate::model::http::{BodyRecord, TransactionRecord};
 use crate::model::http2::Http2Record;
 use crate::model::tunnel::TunnelRecord;
 use crate::model::websocket::{WebSocketRecord, WsMessageRecord};
-use crate::model::{
-    CaptureSummary, CloseKind, ConnectionRecord, Finding, Flow, Record, Severity, Sink,
-};
+use crate::model::{CaptureSummary, ConnectionRecord, Finding, Flow, Record, Severity, Sink};
 
 pub struct TextWriter {
     out: Box<dyn Write>,
@@ -49,17 +47,6 @@ impl TextWriter {
             by_method: BTreeMap::new(),
             by_status: BTreeMap::new(),
         }
-    }
-}
-
-fn close_name(c: CloseKind) -> &'static str {
-    match c {
-        CloseKind::Fin => "fin",
-        CloseKind::Rst => "rst",
-        CloseKind::Timeout => "timeout",
-        CloseKind::Open => "open",
-        CloseKind::Evicted => "evicted",
-        CloseKind::Reused => "reused",
     }
 }
 
@@ -496,7 +483,7 @@ fn connection_line(c: &ConnectionRecord) -> String {
         dur,
         c.client,
         c.server,
-        close_name(c.close),
+        c.close.name(),
         a.bytes,
         a.packets,
         b.bytes,
@@ -526,7 +513,7 @@ impl Sink for TextWriter {
     fn record(&mut self, record: Record) -> io::Result<Flow> {
         let res = match &record {
             Record::Connection(c) => {
-                *self.by_close.entry(close_name(c.close)).or_default() += 1;
+                *self.by_close.entry(c.close.name()).or_default() += 1;
                 self.connections.push(c.id, connection_line(c).as_bytes())
             }
             Record::Transaction(t) => {

@@ -5,9 +5,10 @@
 
 use std::net::IpAddr;
 
-use super::util::{Bounded, is_tchar, key_of, list, text, trim, unquote};
+use super::util::{Bounded, key_of, list, text, trim, unquote};
 use super::{Exchange, Found, Side};
 use crate::model::semantics::{AuthInfo, AuthParam, Challenge, CredentialsSent};
+use crate::model::syntax::is_tchar;
 
 /// Challenges kept per response, parameters per challenge, pending challenges per key.
 const MAX_CHALLENGES: usize = 16;

@@ -11,10 +11,11 @@
 
 use std::net::IpAddr;
 
-use super::util::{Bounded, canonical_origin, is_tchar, key_of, list, text, trim};
+use super::util::{Bounded, canonical_origin, key_of, list, text, trim};
 use super::{Exchange, Found, Side};
 use crate::model::Endpoint;
 use crate::model::semantics::{CorsInfo, Text};
+use crate::model::syntax::is_tchar;
 
 /// Why the browser blocks: (finding code, console-style reason).
 pub type Blocked = (&'static str, Text);

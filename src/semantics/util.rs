@@ -307,11 +307,6 @@ impl<'a> RespFacts<'a> {
 
 // ---- lists and tokens --------------------------------------------------------------------
 
-/// RFC 9110 §5.6.2 tchar.
-pub fn is_tchar(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
-}
-
 pub fn trim(v: &[u8]) -> &[u8] {
     v.trim_ascii()
 }

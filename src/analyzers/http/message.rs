@@ -3,28 +3,9 @@
 //! head alone can prove.
 
 use super::body::Framing;
-use super::head::{Head, HeadIssue, StartLine, Version, trim_ows};
+use super::head::{Head, HeadIssue, StartLine, Version};
 use crate::model::http::{BodyFraming, Headers, HopReason};
-
-/// Fields RFC 9110 §7.6.1 and RFC 9112 define as hop-by-hop, plus the non-standard
-/// `Proxy-Connection` that some clients still send.
-pub const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-connection",
-];
-
-pub fn is_standard_hop_by_hop(name: &[u8]) -> bool {
-    HOP_BY_HOP
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
-}
+use crate::model::syntax::{is_standard_hop_by_hop, trim_ows};
 
 /// Fields whose values are credentials: shown masked in every output.
 const CREDENTIALS: &[&str] = &["authorization", "proxy-authorization"];

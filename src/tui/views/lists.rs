@@ -422,17 +422,6 @@ fn msg_rows(
     (header, widths, rows)
 }
 
-fn close_name(c: CloseKind) -> &'static str {
-    match c {
-        CloseKind::Fin => "fin",
-        CloseKind::Rst => "rst",
-        CloseKind::Timeout => "timeout",
-        CloseKind::Open => "open",
-        CloseKind::Evicted => "evicted",
-        CloseKind::Reused => "reused",
-    }
-}
-
 pub fn proto_name(app: &App, conn: u64) -> String {
     let k = app.store.conn_kind(conn);
     let mut v = Vec::new();
@@ -526,7 +515,7 @@ fn conn_rows(
                 )),
                 Cell::from(dur((c.end.0 - c.start.0) as f64 / 1e9)),
                 Cell::from(Span::styled(
-                    close_name(c.close),
+                    c.close.name(),
                     if c.close == CloseKind::Rst {
                         t.error()
                     } else {

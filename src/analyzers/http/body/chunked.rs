@@ -2,6 +2,7 @@
 //! names the offending byte and any split of the input gives the same result.
 
 use super::{BodyDecoder, BodyError, ChunkExtension, MAX_EXTENSIONS, NoteKind, Phase};
+use crate::model::syntax::{is_tchar, trim_ows};
 
 impl BodyDecoder {
     /// One byte of chunked framing at body offset `self.wire`.
@@ -249,16 +250,4 @@ fn hex_value(b: u8) -> Option<u8> {
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
     }
-}
-
-/// RFC 9110 §5.6.2 token characters.
-fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-fn trim_ows(v: &[u8]) -> &[u8] {
-    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = v.iter().position(|b| !is_ows(b)).unwrap_or(v.len());
-    let end = v.iter().rposition(|b| !is_ows(b)).map_or(start, |i| i + 1);
-    v.get(start..end).unwrap_or_default()
 }

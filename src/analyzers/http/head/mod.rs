@@ -14,6 +14,8 @@
 
 use std::ops::Range;
 
+use crate::model::syntax::{is_token, trim_ows};
+
 /// Bounds on one head.
 #[derive(Clone, Debug)]
 pub struct HeadLimits {
@@ -233,27 +235,6 @@ impl Head {
         self.arena.extend_from_slice(more);
         last.value.end = self.arena.len() as u32;
     }
-}
-
-pub fn trim_ows(b: &[u8]) -> &[u8] {
-    let s = b
-        .iter()
-        .position(|&c| c != b' ' && c != b'\t')
-        .unwrap_or(b.len());
-    let e = b
-        .iter()
-        .rposition(|&c| c != b' ' && c != b'\t')
-        .map_or(s, |i| i + 1);
-    b.get(s..e.max(s)).unwrap_or_default()
-}
-
-/// RFC 9110 §5.6.2 token characters.
-pub fn is_tchar(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
-}
-
-fn is_token(b: &[u8]) -> bool {
-    !b.is_empty() && b.iter().all(|&c| is_tchar(c))
 }
 
 /// Offset just past the empty line that ends the head, if the buffer holds one. Accepts CRLF

@@ -5,6 +5,7 @@ use ratatui::text::{Line, Span};
 
 use super::text::{dur, hexdump, hms, size, text_lines};
 use crate::base::sanitize::{terminal_safe, terminal_safe_str};
+use crate::model::hops::{ProxyHopRecord, Relay};
 use crate::model::http::{BodyRecord, Headers, HopReason, TransactionRecord};
 use crate::model::websocket::{Side, WebSocketRecord, WsMessageRecord};
 use crate::model::{ConnectionRecord, DirStats, Finding, Severity};
@@ -354,84 +355,9 @@ fn txn(app: &App, out: &mut Out, x: &TransactionRecord, dropped: bool) {
             .map(|s| format!("  switched to {}", terminal_safe_str(&s.protocol)))
             .unwrap_or_default()
     ));
-    for (front, h) in app.store.hops_of_txn(x.id) {
-        let r = &h.rec;
-        let leg = if front {
-            format!(
-                "client leg of hop#{} through {}, upstream leg {}",
-                r.id,
-                terminal_safe_str(&h.proxy_label()),
-                r.back
-                    .map_or("none (answered by the proxy)".into(), |b| format!(
-                        "#{}",
-                        b.transaction
-                    ))
-            )
-        } else {
-            format!(
-                "upstream leg of hop#{} through {}, client leg #{}",
-                r.id,
-                terminal_safe_str(&h.proxy_label()),
-                r.front.transaction
-            )
-        };
-        let diag = if r.diagnosis.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", r.diagnosis.join(", "))
-        };
-        out.lines.push(Line::from(vec![
-            Span::styled("proxy hop: ", t.bold()),
-            Span::styled(format!("{leg}{diag}"), app.theme.plain()),
-            Span::styled("  (4: proxy hops)", t.dim()),
-        ]));
-    }
-    // Findings first, the worst first: the problems are what the user came for (a refused
-    // upgrade's warning comes before the hop's error that explains it, by arrival).
-    let mut fs: Vec<&Finding> = app.store.findings_of_txn(x.id).collect();
-    fs.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    if !fs.is_empty() || !x.findings.is_empty() {
-        out.section("Findings");
-        for f in &fs {
-            finding(out, f, false);
-        }
-        for c in &x.findings {
-            if !fs.iter().any(|f| f.code == *c) {
-                out.text(format!("{c} (details not received yet)"));
-            }
-        }
-    }
-    if x.switched_to
-        .as_ref()
-        .is_some_and(|s| s.protocol == "websocket")
-    {
-        let ws: Vec<&Finding> = app
-            .store
-            .findings_of_conn(x.connection)
-            .filter(|f| f.code.starts_with("ws.") && f.transaction.is_none())
-            .collect();
-        if !ws.is_empty() {
-            out.section("Findings on the WebSocket that followed (view 2)");
-            for f in ws {
-                finding(out, f, false);
-            }
-        }
-    }
-    let tm = &x.timing;
-    let mut timing = Vec::new();
-    if let Some(v) = tm.ttfb {
-        timing.push(format!("ttfb {}", dur(v)));
-    }
-    if let Some(v) = tm.ttlb {
-        timing.push(format!("ttlb {}", dur(v)));
-    }
-    if let Some(v) = tm.total {
-        timing.push(format!("total {}", dur(v)));
-    }
-    if let Some(s) = tm.request_start {
-        timing.push(format!("request at {}", hms(s)));
-    }
-    out.kv("timing", timing.join("  "));
+    txn_hops(app, out, x);
+    txn_findings(app, out, x);
+    txn_timing(out, x);
     // What the exchange means (caching, ranges, cookies, CORS, auth, redirects): the lines
     // `--format text` prints, already terminal-safe, cookie values masked as recorded.
     if let Some(sem) = x.semantics.as_deref().filter(|s| !s.is_empty()) {
@@ -475,6 +401,96 @@ fn txn(app: &App, out: &mut Out, x: &TransactionRecord, dropped: bool) {
         headers(out, &r.headers);
         body(out, &r.body, dropped);
     }
+}
+
+/// The proxy hops this transaction is a leg of.
+fn txn_hops(app: &App, out: &mut Out, x: &TransactionRecord) {
+    let t = out.t;
+    for (front, h) in app.store.hops_of_txn(x.id) {
+        let r = &h.rec;
+        let leg = if front {
+            format!(
+                "client leg of hop#{} through {}, upstream leg {}",
+                r.id,
+                terminal_safe_str(&h.proxy_label()),
+                r.back
+                    .map_or("none (answered by the proxy)".into(), |b| format!(
+                        "#{}",
+                        b.transaction
+                    ))
+            )
+        } else {
+            format!(
+                "upstream leg of hop#{} through {}, client leg #{}",
+                r.id,
+                terminal_safe_str(&h.proxy_label()),
+                r.front.transaction
+            )
+        };
+        let diag = if r.diagnosis.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", r.diagnosis.join(", "))
+        };
+        out.lines.push(Line::from(vec![
+            Span::styled("proxy hop: ", t.bold()),
+            Span::styled(format!("{leg}{diag}"), app.theme.plain()),
+            Span::styled("  (4: proxy hops)", t.dim()),
+        ]));
+    }
+}
+
+/// The transaction's findings, and those of the WebSocket it switched to.
+fn txn_findings(app: &App, out: &mut Out, x: &TransactionRecord) {
+    // Findings first, the worst first: the problems are what the user came for (a refused
+    // upgrade's warning comes before the hop's error that explains it, by arrival).
+    let mut fs: Vec<&Finding> = app.store.findings_of_txn(x.id).collect();
+    fs.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    if !fs.is_empty() || !x.findings.is_empty() {
+        out.section("Findings");
+        for f in &fs {
+            finding(out, f, false);
+        }
+        for c in &x.findings {
+            if !fs.iter().any(|f| f.code == *c) {
+                out.text(format!("{c} (details not received yet)"));
+            }
+        }
+    }
+    if x.switched_to
+        .as_ref()
+        .is_some_and(|s| s.protocol == "websocket")
+    {
+        let ws: Vec<&Finding> = app
+            .store
+            .findings_of_conn(x.connection)
+            .filter(|f| f.code.starts_with("ws.") && f.transaction.is_none())
+            .collect();
+        if !ws.is_empty() {
+            out.section("Findings on the WebSocket that followed (view 2)");
+            for f in ws {
+                finding(out, f, false);
+            }
+        }
+    }
+}
+
+fn txn_timing(out: &mut Out, x: &TransactionRecord) {
+    let tm = &x.timing;
+    let mut timing = Vec::new();
+    if let Some(v) = tm.ttfb {
+        timing.push(format!("ttfb {}", dur(v)));
+    }
+    if let Some(v) = tm.ttlb {
+        timing.push(format!("ttlb {}", dur(v)));
+    }
+    if let Some(v) = tm.total {
+        timing.push(format!("total {}", dur(v)));
+    }
+    if let Some(s) = tm.request_start {
+        timing.push(format!("request at {}", hms(s)));
+    }
+    out.kv("timing", timing.join("  "));
 }
 
 fn side(s: Side) -> &'static str {
@@ -974,7 +990,6 @@ fn side_by_side(out: &mut Out, width: usize, rows: &[(String, String, String)]) 
 fn hop(app: &App, out: &mut Out, h: &HopRow) {
     let t = out.t;
     let r = &h.rec;
-    let s = &app.store;
     let width = usize::from(super::areas(app).detail.width.max(20));
     out.styled(
         format!(
@@ -1006,6 +1021,36 @@ fn hop(app: &App, out: &mut Out, h: &HopRow) {
             format!("hop#{n} (the upstream leg goes through another proxy)"),
         );
     }
+    hop_diagnosis(out, h);
+    hop_legs(app, out, r, width);
+    out.section("Request: client leg → upstream leg");
+    hop_diff(out, &r.request, true);
+    out.section("Response: upstream leg → client leg");
+    hop_diff(out, &r.response, false);
+    if let Some(w) = &r.relay {
+        hop_relay(out, w);
+    }
+    out.section(format!(
+        "Why these legs are paired: confidence {} (score {})",
+        r.confidence, r.score
+    ));
+    for e in &r.evidence {
+        out.text(format!("  • {}", terminal_safe_str(e)));
+    }
+    hop_heads(app, out, r, width);
+    out.styled(
+        format!(
+            "Enter: the client leg's transaction #{}",
+            r.front.transaction
+        ),
+        t.dim(),
+    );
+}
+
+/// What the proxy broke, each diagnosis with its finding (and the fix it names).
+fn hop_diagnosis(out: &mut Out, h: &HopRow) {
+    let t = out.t;
+    let r = &h.rec;
     out.section("Diagnosis");
     if r.diagnosis.is_empty() {
         out.styled(
@@ -1030,7 +1075,11 @@ fn hop(app: &App, out: &mut Out, h: &HopRow) {
             }
         }
     }
-    // Both legs side by side.
+}
+
+/// Both legs side by side: connection, transaction, request and response lines.
+fn hop_legs(app: &App, out: &mut Out, r: &ProxyHopRecord, width: usize) {
+    let s = &app.store;
     let leg = |l: Option<crate::model::hops::Leg>| -> [String; 4] {
         let Some(l) = l else {
             return [
@@ -1066,66 +1115,62 @@ fn hop(app: &App, out: &mut Out, h: &HopRow) {
         rows.push((label.to_string(), a[i].clone(), b[i].clone()));
     }
     side_by_side(out, width, &rows);
-    out.section("Request: client leg → upstream leg");
-    hop_diff(out, &r.request, true);
-    out.section("Response: upstream leg → client leg");
-    hop_diff(out, &r.response, false);
-    if let Some(w) = &r.relay {
-        out.section("WebSocket relay (client leg / upstream leg)");
-        let ws = |id: Option<u64>| id.map_or("not seen".into(), |i| format!("ws#{i}"));
-        out.kv(
-            "  conversations",
-            format!("{} / {}", ws(w.front_websocket), ws(w.back_websocket)),
-        );
-        out.kv(
-            "  to server",
-            format!(
-                "{} / {} messages, {} / {}, {} / {} frames",
-                w.to_server[0],
-                w.to_server[1],
-                size(w.bytes_to_server[0]),
-                size(w.bytes_to_server[1]),
-                w.frames_to_server[0],
-                w.frames_to_server[1]
-            ),
-        );
-        out.kv(
-            "  to client",
-            format!(
-                "{} / {} messages, {} / {}, {} / {} frames",
-                w.to_client[0],
-                w.to_client[1],
-                size(w.bytes_to_client[0]),
-                size(w.bytes_to_client[1]),
-                w.frames_to_client[0],
-                w.frames_to_client[1]
-            ),
-        );
-        let (verdict, bad) = match (w.one_to_one, w.frames_one_to_one) {
-            (true, true) => ("relayed one to one", false),
-            (true, false) => ("messages relayed one to one, re-framed", false),
-            _ if w.front_websocket.is_none() || w.back_websocket.is_none() => {
-                ("not checked: a leg's conversation is missing", true)
-            }
-            _ => ("NOT relayed one to one", true),
-        };
-        out.styled(
-            format!("  {verdict}"),
-            if bad {
-                t.severity(Severity::Warning)
-            } else {
-                t.dim()
-            },
-        );
-    }
-    out.section(format!(
-        "Why these legs are paired: confidence {} (score {})",
-        r.confidence, r.score
-    ));
-    for e in &r.evidence {
-        out.text(format!("  • {}", terminal_safe_str(e)));
-    }
-    // The legs' request heads, field by field.
+}
+
+/// The WebSocket relay check: messages, bytes and frames on each leg, and the verdict.
+fn hop_relay(out: &mut Out, w: &Relay) {
+    let t = out.t;
+    out.section("WebSocket relay (client leg / upstream leg)");
+    let ws = |id: Option<u64>| id.map_or("not seen".into(), |i| format!("ws#{i}"));
+    out.kv(
+        "  conversations",
+        format!("{} / {}", ws(w.front_websocket), ws(w.back_websocket)),
+    );
+    out.kv(
+        "  to server",
+        format!(
+            "{} / {} messages, {} / {}, {} / {} frames",
+            w.to_server[0],
+            w.to_server[1],
+            size(w.bytes_to_server[0]),
+            size(w.bytes_to_server[1]),
+            w.frames_to_server[0],
+            w.frames_to_server[1]
+        ),
+    );
+    out.kv(
+        "  to client",
+        format!(
+            "{} / {} messages, {} / {}, {} / {} frames",
+            w.to_client[0],
+            w.to_client[1],
+            size(w.bytes_to_client[0]),
+            size(w.bytes_to_client[1]),
+            w.frames_to_client[0],
+            w.frames_to_client[1]
+        ),
+    );
+    let (verdict, bad) = match (w.one_to_one, w.frames_one_to_one) {
+        (true, true) => ("relayed one to one", false),
+        (true, false) => ("messages relayed one to one, re-framed", false),
+        _ if w.front_websocket.is_none() || w.back_websocket.is_none() => {
+            ("not checked: a leg's conversation is missing", true)
+        }
+        _ => ("NOT relayed one to one", true),
+    };
+    out.styled(
+        format!("  {verdict}"),
+        if bad {
+            t.severity(Severity::Warning)
+        } else {
+            t.dim()
+        },
+    );
+}
+
+/// The legs' request heads, field by field.
+fn hop_heads(app: &App, out: &mut Out, r: &ProxyHopRecord, width: usize) {
+    let s = &app.store;
     let heads = |id: Option<u64>| -> Vec<String> {
         let Some(q) = id.and_then(|i| s.txn(i)).and_then(|x| x.request.as_ref()) else {
             return Vec::new();
@@ -1152,11 +1197,4 @@ fn hop(app: &App, out: &mut Out, h: &HopRow) {
             .collect();
         side_by_side(out, width, &rows);
     }
-    out.styled(
-        format!(
-            "Enter: the client leg's transaction #{}",
-            r.front.transaction
-        ),
-        t.dim(),
-    );
 }

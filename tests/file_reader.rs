@@ -1,7 +1,9 @@
 //! `FileSource` on hand-made pcap/pcapng files, the public corpus, and arbitrary bytes.
 
+mod common;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hopscope::base::{LinkType, Timestamp};
 use hopscope::capture::CaptureError;
@@ -508,32 +510,9 @@ proptest! {
 
 // ---- the public corpus -----------------------------------------------------------------------
 
-fn corpus_files() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for dir in ["zeek", "suricata-verify"] {
-        let d = Path::new("/work/shared/corpus").join(dir);
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.ends_with(".pcap") || name.ends_with(".pcapng") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
 #[test]
 fn corpus_packet_counts_match_tshark() {
-    let files = corpus_files();
-    if files.is_empty() {
-        eprintln!("corpus not present; skipped");
-        return;
-    }
+    let files = common::corpus_files();
     let mut failures = Vec::new();
     for f in &files {
         let oracle = f.with_extension("tshark.json");

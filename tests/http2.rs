@@ -166,9 +166,10 @@ fn h2c_upgrade_sample_is_what_its_server_logged() {
     assert_eq!((h.untracked_stream_frames, h.notes_dropped), (0, 0));
 }
 
-fn corpus_capture(name: &str) -> Option<std::path::PathBuf> {
-    let p = corpus_dir()?.join("suricata-verify").join(name);
-    p.is_file().then_some(p)
+fn corpus_capture(name: &str) -> std::path::PathBuf {
+    let p = corpus_dir().join("suricata-verify").join(name);
+    assert!(p.is_file(), "{} is missing from the corpus", p.display());
+    p
 }
 
 fn stream_line(h: &Http2Record, id: u32) -> (Option<&str>, Option<&str>, Option<u16>) {
@@ -179,10 +180,7 @@ fn stream_line(h: &Http2Record, id: u32) -> (Option<&str>, Option<&str>, Option<
 /// suricata-verify h2c-upgrade (curl against nghttp2.org): what its suricata-test.yaml checks.
 #[test]
 fn corpus_h2c_upgrade_robots_and_humans() {
-    let Some(p) = corpus_capture("h2c-upgrade.pcap") else {
-        println!("SKIP: ../shared/corpus/suricata-verify/h2c-upgrade.pcap not found");
-        return;
-    };
+    let p = corpus_capture("h2c-upgrade.pcap");
     let run = run_app(&p, Default::default());
     assert!(run.findings.is_empty(), "{:?}", run.codes());
     assert_eq!(run.http2.len(), 1);
@@ -213,10 +211,7 @@ fn corpus_h2c_upgrade_robots_and_humans() {
 /// `bytes 0-10/69`, `bytes 20-30/69`, `bytes 40-68/69`.
 #[test]
 fn corpus_h2c_upgrade_range_is_206() {
-    let Some(p) = corpus_capture("h2c-upgrade-range.pcap") else {
-        println!("SKIP: ../shared/corpus/suricata-verify/h2c-upgrade-range.pcap not found");
-        return;
-    };
+    let p = corpus_capture("h2c-upgrade-range.pcap");
     let run = run_app(&p, Default::default());
     assert!(run.findings.is_empty(), "{:?}", run.codes());
     let upgrades: Vec<_> = run

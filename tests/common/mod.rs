@@ -295,10 +295,44 @@ pub fn exchange(
     ));
 }
 
-/// `../shared/corpus` when present (CI and developer machines), else None.
-pub fn corpus_dir() -> Option<PathBuf> {
+/// `../shared/corpus`, the independent oracles (public captures with what tshark, Zeek and
+/// Suricata saw). A test that needs it fails when it is missing: a comparison that silently
+/// did not run must not pass.
+pub fn corpus_dir() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
-    p.is_dir().then_some(p)
+    assert!(
+        p.join("MANIFEST.tsv").is_file(),
+        "{} is missing: the corpus tests compare hopscope with tshark, Zeek and Suricata on \
+         it and cannot pass without it",
+        p.display()
+    );
+    p
+}
+
+/// Every capture of the corpus (`zeek/`, `suricata-verify/`), sorted; fails when there are
+/// fewer than the 84 the corpus holds, so a half-copied corpus cannot pass either.
+pub fn corpus_files() -> Vec<PathBuf> {
+    let dir = corpus_dir();
+    let mut v = Vec::new();
+    for sub in ["zeek", "suricata-verify"] {
+        let rd = std::fs::read_dir(dir.join(sub))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.join(sub).display()));
+        for e in rd.flatten() {
+            let p = e.path();
+            let name = p.to_string_lossy().to_string();
+            if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+                v.push(p);
+            }
+        }
+    }
+    v.sort();
+    assert!(
+        v.len() >= 84,
+        "only {} corpus captures in {}",
+        v.len(),
+        dir.display()
+    );
+    v
 }
 
 pub fn samples_dir() -> PathBuf {

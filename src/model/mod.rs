@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::base::Timestamp;
 
+pub mod codes;
 pub mod hops;
 pub mod http;
 pub mod http2;
@@ -210,6 +211,17 @@ pub enum Severity {
     Info,
     Warning,
     Error,
+}
+
+impl Severity {
+    /// As every output spells it: `info`, `warning`, `error`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
 }
 
 /// Something wrong, risky or notable in the traffic, with a stable code.

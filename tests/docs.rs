@@ -1,193 +1,181 @@
-//! The documentation promises what the code does: every finding code the code can raise is
-//! listed in docs/findings.md with the severity it is raised with, and nothing listed is
-//! missing from the code.
+//! The documentation promises what the code does: the tables of docs/findings.md are the
+//! findings registry (`hopscope::model::codes`) rendered row by row, in both directions and
+//! in order, and every registry entry is raised somewhere in the code.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-fn source_codes() -> Vec<String> {
+use hopscope::model::codes::{self, ALL, Code};
+
+/// How many codes there are at least: an empty or truncated registry (and docs to match)
+/// must not pass. Raise it when codes are added.
+const AT_LEAST: usize = 179;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The table rows of docs/findings.md, in order.
+fn doc_rows() -> Vec<String> {
+    fs::read_to_string(root().join("docs/findings.md"))
+        .expect("docs/findings.md")
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn docs_tables_are_the_registry() {
+    let want: Vec<String> = ALL.iter().map(|c| c.doc_row()).collect();
+    let got = doc_rows();
+    let missing: Vec<&String> = want.iter().filter(|r| !got.contains(r)).collect();
+    let stale: Vec<&String> = got.iter().filter(|r| !want.contains(r)).collect();
+    assert!(
+        missing.is_empty(),
+        "registry entries whose row is not in docs/findings.md (add or fix it):\n{}",
+        missing
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        stale.is_empty(),
+        "rows of docs/findings.md that no registry entry renders (src/model/codes.rs):\n{}",
+        stale
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(
+        got, want,
+        "same rows, different order: keep the registry in the docs' order"
+    );
+    assert!(
+        ALL.len() >= AT_LEAST,
+        "only {} codes in the registry, expected at least {AT_LEAST}",
+        ALL.len()
+    );
+}
+
+#[test]
+fn registry_entries_are_well_formed() {
+    let mut names = BTreeSet::new();
+    for c in ALL {
+        assert!(names.insert(c.name), "{} twice", c.name);
+        let (area, rest) = c.name.split_once('.').expect("dotted name");
+        assert_eq!(area, c.area.prefix(), "{}: area", c.name);
+        assert!(
+            !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-'),
+            "{}: a name is lowercase words joined by '-'",
+            c.name
+        );
+        assert!(!c.summary.is_empty(), "{}: no summary", c.name);
+        for text in [c.summary, c.advice] {
+            assert!(
+                !text.contains('|') && !text.contains('\n') && text.trim() == text,
+                "{}: one table cell, one line: {text:?}",
+                c.name
+            );
+        }
+        assert!(
+            codes::lookup(c.name).is_some_and(|x| std::ptr::eq(x, *c)),
+            "{}: lookup",
+            c.name
+        );
+    }
+    assert!(codes::lookup("http.no-such-code").is_none());
+}
+
+/// The Rust identifier of a code's static: `http.cl-and-te` → `HTTP_CL_AND_TE`.
+fn ident(c: &Code) -> String {
+    c.name
+        .chars()
+        .map(|ch| match ch {
+            '.' | '-' => '_',
+            ch => ch.to_ascii_uppercase(),
+        })
+        .collect()
+}
+
+/// Every source file under src/ but the registry itself, without unit-test code (a test
+/// naming a code does not raise it).
+fn sources() -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
-    let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
+    let mut stack = vec![root().join("src")];
     while let Some(d) = stack.pop() {
         for e in fs::read_dir(&d).expect("src").flatten() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") && !p.ends_with("tests.rs") {
-                let text = fs::read_to_string(&p).unwrap_or_default();
-                for part in text.split('"').skip(1).step_by(2) {
-                    let is_code = [
-                        "capture.",
-                        "decode.",
-                        "tcp.",
-                        "http.",
-                        "ws.",
-                        "tls.",
-                        "socks.",
-                        "proxy.",
-                        "h2.",
-                        "cache.",
-                        "range.",
-                        "cookie.",
-                        "cors.",
-                        "auth.",
-                        "redirect.",
-                    ]
-                    .iter()
-                    .any(|pre| part.starts_with(pre))
-                        && part.len() < 48
-                        && !part.ends_with('.')
-                        && part.chars().all(|c| {
-                            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-'
-                        });
-                    if is_code {
-                        out.push(part.to_string());
-                    }
+            } else if p.extension().is_some_and(|x| x == "rs")
+                && !p.ends_with("tests.rs")
+                && !p.ends_with("model/codes.rs")
+            {
+                let mut text = fs::read_to_string(&p).unwrap_or_default();
+                if let Some(i) = text.find("#[cfg(test)]\nmod tests {") {
+                    text.truncate(i);
                 }
+                out.push((p, text));
             }
         }
     }
-    out.sort();
-    out.dedup();
     out
 }
 
-/// code → severity, from the tables of docs/findings.md (a row may list several codes).
-fn documented() -> BTreeMap<String, String> {
-    let text = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/findings.md"))
-        .expect("docs/findings.md");
-    let mut m = BTreeMap::new();
-    for line in text.lines().filter(|l| l.starts_with("| `")) {
-        let cols: Vec<&str> = line.split('|').map(str::trim).collect();
-        let (Some(codes), Some(sev)) = (cols.get(1), cols.get(2)) else {
-            continue;
-        };
-        for c in codes.split(',') {
-            m.insert(c.trim().trim_matches('`').to_string(), sev.to_string());
-        }
-    }
-    m
+fn has_word(text: &str, word: &str) -> bool {
+    let is_id = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    text.match_indices(word).any(|(i, _)| {
+        let before = i.checked_sub(1).and_then(|j| text.as_bytes().get(j));
+        let after = text.as_bytes().get(i + word.len());
+        !before.is_some_and(|&b| is_id(b)) && !after.is_some_and(|&b| is_id(b))
+    })
 }
 
 #[test]
-fn every_finding_code_is_documented_and_every_documented_code_exists() {
-    let src = source_codes();
-    let doc = documented();
-    let undocumented: Vec<&String> = src.iter().filter(|c| !doc.contains_key(*c)).collect();
-    let stale: Vec<&String> = doc.keys().filter(|c| !src.contains(c)).collect();
-    assert!(
-        undocumented.is_empty(),
-        "not in docs/findings.md: {undocumented:?}"
-    );
-    assert!(stale.is_empty(), "documented but never raised: {stale:?}");
-}
-
-#[test]
-fn semantics_severities_match_the_docs() {
-    let mut n = 0;
-    for (code, sev) in documented() {
-        let semantic = ["cache.", "range.", "cookie.", "cors.", "auth.", "redirect."]
-            .iter()
-            .any(|p| code.starts_with(p));
-        if !semantic {
-            continue;
-        }
-        n += 1;
-        let got = format!("{:?}", hopscope::semantics::severity(&code)).to_lowercase();
-        assert_eq!(&got, &sev, "{code}");
-    }
-    assert!(n >= 30, "only {n} semantics codes documented");
-}
-
-#[test]
-fn http_severities_match_the_docs() {
-    for (code, sev) in documented() {
-        if !code.starts_with("http.") && !code.starts_with("ws.") {
-            continue;
-        }
-        let got = format!("{:?}", hopscope::analyzers::http::conn::severity(&code)).to_lowercase();
-        assert_eq!(&got, &sev, "{code}");
-    }
-}
-
-#[test]
-fn proxy_severities_match_the_docs() {
-    let doc = documented();
-    let mut n = 0;
-    for (code, sev) in &doc {
-        if !code.starts_with("proxy.") {
-            continue;
-        }
-        n += 1;
-        let got = format!("{:?}", hopscope::hops::severity(code)).to_lowercase();
-        assert_eq!(&got, sev, "{code}");
-        assert!(hopscope::hops::CODES.contains(&code.as_str()), "{code}");
-    }
-    assert_eq!(n, hopscope::hops::CODES.len());
-}
-
-/// One of each HTTP/2 note kind: the module's own code and severity for each.
-fn h2_kinds() -> Vec<hopscope::analyzers::h2::H2NoteKind> {
-    use hopscope::analyzers::h2::H2NoteKind::*;
-    vec![
-        BadPreface { found: 0 },
-        FirstFrameNotSettings { frame_type: 0 },
-        FrameTooLarge { length: 0, max: 0 },
-        UnknownFrameType { frame_type: 0 },
-        StreamIdRule {
-            frame_type: 0,
-            stream_id: 0,
-        },
-        StreamIdParity {
-            stream_id: 0,
-            opened_by: 0,
-        },
-        BadFrameLength {
-            frame_type: 0,
-            length: 0,
-        },
-        BadPadding {
-            frame_type: 0,
-            pad_length: 0,
-            length: 0,
-        },
-        BadSettingValue { id: 0, value: 0 },
-        TooManySettings { count: 0 },
-        WindowUpdateZero { stream_id: 0 },
-        PushPromiseFromClient,
-        ContinuationExpected {
-            stream_id: 0,
-            frame_type: 0,
-        },
-        UnexpectedContinuation { stream_id: 0 },
-        HpackStopped {
-            reason: String::new(),
-        },
-        TooManyStreams,
-        Gap {
-            bytes: 0,
-            resynced: false,
-        },
-        Truncated { missing: 0 },
-    ]
-}
-
-#[test]
-fn h2_severities_match_the_docs() {
-    let doc = documented();
-    let module: BTreeMap<&str, String> = h2_kinds()
+fn every_registry_entry_is_raised() {
+    let src = sources();
+    let never: Vec<&str> = ALL
         .iter()
-        .map(|k| (k.code(), format!("{:?}", k.severity()).to_lowercase()))
+        .filter(|c| {
+            let id = ident(c);
+            !src.iter().any(|(_, text)| has_word(text, &id))
+        })
+        .map(|c| c.name)
         .collect();
-    let mut n = 0;
-    for (code, sev) in &doc {
-        if !code.starts_with("h2.") {
-            continue;
+    assert!(
+        never.is_empty(),
+        "in the registry but raised nowhere: {never:?}"
+    );
+}
+
+#[test]
+fn codes_are_raised_by_entry_not_by_name() {
+    let prefixes: BTreeSet<&str> = ALL.iter().map(|c| c.area.prefix()).collect();
+    let mut named = Vec::new();
+    for (p, text) in sources() {
+        for lit in text.split('"').skip(1).step_by(2) {
+            let code_like = lit.split_once('.').is_some_and(|(area, rest)| {
+                prefixes.contains(area)
+                    && !rest.is_empty()
+                    && rest
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+            });
+            if code_like {
+                named.push(format!("{}: {lit:?}", p.display()));
+            }
         }
-        n += 1;
-        assert_eq!(module.get(code.as_str()), Some(sev), "{code}");
     }
-    // Every kind listed above is documented (and the source scan finds any new one).
-    assert_eq!(n, module.len());
+    assert!(
+        named.is_empty(),
+        "name the registry entry (`&codes::X`), not the string:\n{}",
+        named.join("\n")
+    );
 }

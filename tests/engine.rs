@@ -191,7 +191,7 @@ fn overlap_conflict_is_a_finding() {
     let f = r
         .findings
         .iter()
-        .find(|f| f.code == "tcp.overlap-conflict")
+        .find(|f| f.code.name == "tcp.overlap-conflict")
         .expect("finding");
     assert_eq!(f.packet, Some(4));
     assert_eq!(f.connection, Some(0));

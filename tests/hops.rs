@@ -64,8 +64,8 @@ impl Keep {
         let mut v: Vec<String> = self
             .findings
             .iter()
-            .filter(|f| f.code.starts_with("proxy."))
-            .map(|f| f.code.to_string())
+            .filter(|f| f.code.name.starts_with("proxy."))
+            .map(|f| f.code.name.to_string())
             .collect();
         v.sort();
         v
@@ -299,7 +299,7 @@ fn hop_by_hop_leaks_are_the_ones_that_reached_the_backend() {
             let msgs: Vec<&str> = k
                 .findings
                 .iter()
-                .filter(|x| x.transaction == Some(txn) && x.code.starts_with("proxy."))
+                .filter(|x| x.transaction == Some(txn) && x.code.name.starts_with("proxy."))
                 .map(|x| x.message.as_str())
                 .collect();
             assert_eq!(msgs.len(), leaked.len(), "{name}: {front:?} {msgs:?}");
@@ -400,7 +400,7 @@ fn dropped_upgrades_name_both_legs_and_the_fix() {
         let f = k
             .findings
             .iter()
-            .find(|f| f.code == "proxy.upgrade-dropped")
+            .find(|f| f.code.name == "proxy.upgrade-dropped")
             .expect("finding");
         let front = k.txn(h.front.transaction);
         let back = k.txn(h.back.expect("back").transaction);

@@ -409,8 +409,8 @@ fn findings_name_the_absolute_offset_and_are_reported_once() {
         .iter()
         .map(|f| {
             (
-                f.code.to_string(),
-                format!("{:?}", f.severity).to_lowercase(),
+                f.code.name.to_string(),
+                format!("{:?}", f.severity()).to_lowercase(),
                 f.direction,
                 f.stream_offset,
                 f.connection,

@@ -364,8 +364,8 @@ fn findings_are_exactly_the_expected_ones_and_clean_samples_are_silent() {
         let got: BTreeSet<String> = run
             .findings
             .iter()
-            .filter(|x| x.severity >= hopscope::model::Severity::Warning)
-            .map(|x| x.code.to_string())
+            .filter(|x| x.severity() >= hopscope::model::Severity::Warning)
+            .map(|x| x.code.name.to_string())
             .collect();
         let want: BTreeSet<String> = EXPECTED_FINDINGS
             .iter()

@@ -158,7 +158,7 @@ fn overlap_conflict_sample_names_the_changed_bytes() {
     let hits: Vec<_> = run
         .findings
         .iter()
-        .filter(|x| x.code == "tcp.overlap-conflict")
+        .filter(|x| x.code.name == "tcp.overlap-conflict")
         .collect();
     assert_eq!(hits.len(), 1, "{hits:?}");
     let h = hits[0];

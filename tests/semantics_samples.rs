@@ -438,7 +438,7 @@ fn rfc9110_15_4_the_redirect_chains_curl_followed() {
     let loops = run
         .findings
         .iter()
-        .filter(|f| f.code == "redirect.loop")
+        .filter(|f| f.code.name == "redirect.loop")
         .count();
     assert_eq!(loops, 1, "one loop, reported once");
 }

@@ -272,8 +272,7 @@ fn snapshot_proxy_hops_empty_and_filled() {
     keys(&mut app, "4");
     assert_eq!(app.hops.rows.len(), 1, "one hop through nginx");
     let f = hopscope::model::Finding::new(
-        "proxy.hop-by-hop-forwarded",
-        hopscope::model::Severity::Warning,
+        &hopscope::model::codes::PROXY_HOP_BY_HOP_FORWARDED,
         "Keep-Alive reached the upstream (hand-made)",
     )
     .conn(0)
@@ -487,7 +486,7 @@ fn why_the_upgrade_failed_is_on_the_first_screen_and_one_key_away() {
         .selected()
         .and_then(|id| app.store.findings.get(id))
         .expect("a finding is selected");
-    assert_eq!(f.code, "proxy.upgrade-dropped");
+    assert_eq!(f.code.name, "proxy.upgrade-dropped");
     assert!(f.message.contains(fix), "{}", f.message);
     let s = screen(&app);
     assert!(
@@ -739,7 +738,7 @@ fn the_worker_sends_hops_and_semantics() {
     let findings: Vec<&str> = recs
         .iter()
         .filter_map(|r| match r {
-            Record::Finding(f) => Some(&*f.code),
+            Record::Finding(f) => Some(f.code.name),
             _ => None,
         })
         .collect();
@@ -1229,10 +1228,15 @@ mod hostile {
             findings: vec!["http.obs-fold"],
             semantics: Some(Box::new(evil_semantics())),
         };
-        let mut f = Finding::new("http.obs-fold", Severity::Warning, EVIL)
-            .conn(0)
-            .txn(0);
-        f.code = std::borrow::Cow::Owned(EVIL.into());
+        // Codes come from the registry; one named like an attack still reaches no terminal.
+        static EVIL_CODE: codes::Code = codes::Code {
+            name: EVIL,
+            severity: Severity::Warning,
+            area: codes::Area::Http,
+            summary: "hand-made",
+            advice: "",
+        };
+        let f = Finding::new(&EVIL_CODE, EVIL).conn(0).txn(0);
         let ws = WebSocketRecord {
             id: 0,
             connection: 0,
@@ -1384,7 +1388,7 @@ mod hostile {
         let mut app = app_with(evil_records(), 160, 60);
         app.update(Event::Records(vec![
             Record::Finding(
-                Finding::new("proxy.hop-by-hop-forwarded", Severity::Warning, EVIL)
+                Finding::new(&codes::PROXY_HOP_BY_HOP_FORWARDED, EVIL)
                     .conn(0)
                     .txn(0),
             ),
@@ -1543,7 +1547,7 @@ fn findings_jump_to_messages_and_connections() {
             app.store
                 .findings
                 .get(*r)
-                .is_some_and(|f| f.code == "ws.masked-server-frame")
+                .is_some_and(|f| f.code.name == "ws.masked-server-frame")
         })
         .expect("the finding is listed");
     app.findings.select_index(target);
@@ -1569,7 +1573,7 @@ fn findings_jump_to_messages_and_connections() {
         .and_then(|id| app.store.findings.get(id))
         .cloned()
         .expect("a finding");
-    assert_eq!(f.code, "tcp.overlap-conflict");
+    assert_eq!(f.code.name, "tcp.overlap-conflict");
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.view, View::Connections);
     let c = app

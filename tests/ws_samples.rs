@@ -417,7 +417,7 @@ fn browser_websocket_matches_the_page_and_server_logs() {
     let any = run
         .findings
         .iter()
-        .filter(|f| f.code == "cors.websocket-any-origin")
+        .filter(|f| f.code.name == "cors.websocket-any-origin")
         .count();
     assert_eq!(any, 1, "{:?}", run.codes());
     assert!(!run.codes().iter().any(|c| c.starts_with("ws.inflate")));
@@ -453,7 +453,7 @@ fn browser_websocket_inflate_cap() {
     let limit = capped
         .findings
         .iter()
-        .filter(|f| f.code == "ws.inflate-limit")
+        .filter(|f| f.code.name == "ws.inflate-limit")
         .count();
     assert_eq!(limit, 1, "{:?}", capped.codes());
     let data: Vec<_> = capped

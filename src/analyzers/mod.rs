@@ -19,7 +19,7 @@ use crate::model::http2::{
 };
 use crate::model::tunnel::{TlsInfo, TunnelRecord};
 use crate::model::websocket::WsHandshake;
-use crate::model::{CaptureSummary, Dir, Finding, Record, RecordSink, Severity};
+use crate::model::{CaptureSummary, Dir, Finding, Record, RecordSink, codes};
 use crate::reassembly::Chunk;
 use http::HttpConfig;
 use http::conn::{HttpConn, Shared};
@@ -131,16 +131,9 @@ impl TlsStream {
     fn report(&mut self, ctx: &Ctx, out: &mut dyn RecordSink) {
         let notes = self.sniffer.notes();
         for n in notes.iter().skip(self.notes_reported) {
-            let code = n.code();
-            let sev = match code {
-                "tls.malformed-hello" | "tls.hello-too-large" | "tls.sslv2-hello" => {
-                    Severity::Warning
-                }
-                _ => Severity::Info,
-            };
             let d = Dir::from_index(n.dir);
             out.record(Record::Finding(
-                Finding::new(code, sev, n.to_string())
+                Finding::new(n.code(), n.to_string())
                     .conn(ctx.conn)
                     .at(ctx.packet, ctx.ts)
                     .dir(d, n.offset),
@@ -224,28 +217,19 @@ impl SocksStream {
         let notes = self.conn.notes();
         for n in notes.iter().skip(self.notes_reported) {
             let code = n.kind.code();
-            let sev = match code {
-                "socks.cleartext-credentials" => Severity::Error,
-                "socks.refused"
-                | "socks.auth-failed"
-                | "socks.no-acceptable-method"
-                | "socks.bad-version"
-                | "socks.held-bytes-dropped" => Severity::Warning,
-                _ => Severity::Info,
-            };
-            if !self.rec.findings.contains(&code) {
-                self.rec.findings.push(code);
+            if !self.rec.findings.contains(&code.name) {
+                self.rec.findings.push(code.name);
             }
             let d = Dir::from_index(n.dir);
             let info = self.conn.info();
-            let msg = match code {
-                "socks.cleartext-credentials" => format!(
+            let msg = match n.kind {
+                socks::NoteKind::CleartextCredentials => format!(
                     "SOCKS5 username/password authentication (RFC 1929) sends the password in \
                      cleartext (user {:?}, password {}); anyone on the path can read it",
                     info.username.as_deref().unwrap_or(""),
                     info.password_masked.as_deref().unwrap_or("masked")
                 ),
-                "socks.refused" => format!(
+                socks::NoteKind::Refused { .. } => format!(
                     "the SOCKS proxy refused {}: {}",
                     info.target.as_deref().unwrap_or("the request"),
                     info.reply_text.unwrap_or("refused")
@@ -253,7 +237,7 @@ impl SocksStream {
                 _ => format!("SOCKS: {:?}", n.kind),
             };
             out.record(Record::Finding(
-                Finding::new(code, sev, msg)
+                Finding::new(code, msg)
                     .conn(ctx.conn)
                     .at(ctx.packet, ctx.ts)
                     .dir(d, n.offset),
@@ -312,7 +296,7 @@ impl H2Stream {
             let d = Dir::from_index(n.dir);
             let at = self.base[n.dir.min(1)].unwrap_or(0) + n.offset;
             out.record(Record::Finding(
-                Finding::new(n.kind.code(), n.kind.severity(), n.kind.to_string())
+                Finding::new(n.kind.code(), n.kind.to_string())
                     .conn(ctx.conn)
                     .at(ctx.packet, ctx.ts)
                     .dir(d, at),
@@ -487,7 +471,7 @@ impl Stream {
                 out,
                 1,
                 at,
-                "ws.accept-mismatch",
+                &codes::WS_ACCEPT_MISMATCH,
                 format!(
                     "Sec-WebSocket-Accept {} is not SHA-1(key + RFC 6455 GUID) = {} (RFC 6455 \
                      §4.2.2): a client must fail the connection. A proxy that rewrote the key, \
@@ -501,7 +485,7 @@ impl Stream {
                 out,
                 0,
                 offsets[0],
-                "ws.missing-key",
+                &codes::WS_MISSING_KEY,
                 "the upgrade request has no Sec-WebSocket-Key (RFC 6455 §4.1)".into(),
             ),
             None => ws.finding(
@@ -509,7 +493,7 @@ impl Stream {
                 out,
                 1,
                 at,
-                "ws.missing-accept",
+                &codes::WS_MISSING_ACCEPT,
                 "the 101 has no Sec-WebSocket-Accept (RFC 6455 §4.2.2): a client must fail \
                  the connection"
                     .into(),
@@ -522,7 +506,7 @@ impl Stream {
                 out,
                 0,
                 offsets[0],
-                "ws.bad-version",
+                &codes::WS_BAD_VERSION,
                 format!(
                     "Sec-WebSocket-Version {} (RFC 6455 §4.1: must be 13)",
                     version.as_deref().unwrap_or("")
@@ -536,7 +520,7 @@ impl Stream {
                     out,
                     1,
                     at,
-                    "ws.subprotocol-not-offered",
+                    &codes::WS_SUBPROTOCOL_NOT_OFFERED,
                     format!(
                         "the server chose subprotocol {p:?}, which the client did not offer \
                          (RFC 6455 §4.2.2: the client must fail the connection)"
@@ -551,7 +535,7 @@ impl Stream {
                     out,
                     1,
                     at,
-                    "ws.extension-not-offered",
+                    &codes::WS_EXTENSION_NOT_OFFERED,
                     format!(
                         "the server accepted extension {:?}, which the client did not offer \
                          (RFC 6455 §9.1)",
@@ -697,7 +681,7 @@ impl Stream {
                                 out,
                                 0,
                                 first,
-                                "ws.midstream",
+                                &codes::WS_MIDSTREAM,
                                 "a WebSocket recognised by its frames: the handshake was not \
                                  captured, so subprotocol and compression are unknown \
                                  (compressed messages are counted, not inflated)"

@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 
 use crate::model::{
     CaptureSummary, CloseKind, ConnectionRecord, Dir, Endpoint, Finding, Record, RecordSink,
-    Severity, TcpSummary,
+    TcpSummary, codes,
 };
 use crate::reassembly::{Budget, Chunk, Deliver, Event, Limits};
 
@@ -274,8 +274,7 @@ impl<A: Analyzer> Engine<A> {
                         self.unsupported_links.push(pkt.link);
                         out.record(Record::Finding(
                             Finding::new(
-                                "capture.unsupported-link-type",
-                                Severity::Warning,
+                                &codes::CAPTURE_UNSUPPORTED_LINK_TYPE,
                                 format!(
                                     "link type {} ({}) is not supported; its packets are counted but not analysed",
                                     pkt.link.0,
@@ -289,8 +288,7 @@ impl<A: Analyzer> Engine<A> {
                     self.decode_findings += 1;
                     out.record(Record::Finding(
                         Finding::new(
-                            "decode.undecodable",
-                            Severity::Warning,
+                            &codes::DECODE_UNDECODABLE,
                             format!(
                                 "packet could not be decoded: {} header at byte {}: {}",
                                 e.layer, e.offset, e.what
@@ -315,8 +313,7 @@ impl<A: Analyzer> Engine<A> {
             .saturating_sub(self.decode_findings);
         if self.decode_findings >= self.tcp.cfg.max_decode_findings && extra > 0 {
             out.record(Record::Finding(Finding::new(
-                "decode.undecodable",
-                Severity::Warning,
+                &codes::DECODE_UNDECODABLE,
                 format!(
                     "{extra} more undecodable packets were counted but not reported one by one"
                 ),
@@ -357,8 +354,7 @@ impl<A: Analyzer> Deliver for Sink<'_, A> {
             *self.gap_findings += 1;
             self.out.record(Record::Finding(
                 Finding::new(
-                    "tcp.gap",
-                    Severity::Info,
+                    &codes::TCP_GAP,
                     format!("{n} bytes of this stream were not captured (lost before the capture point); analyzers resynchronise after the hole"),
                 )
                 .conn(self.ctx.conn)
@@ -371,10 +367,9 @@ impl<A: Analyzer> Deliver for Sink<'_, A> {
     }
 
     fn event(&mut self, event: Event) {
-        let (code, sev, offset, msg) = match event {
+        let (code, offset, msg) = match event {
             Event::OverlapConflict { offset, len } => (
-                "tcp.overlap-conflict",
-                Severity::Warning,
+                &codes::TCP_OVERLAP_CONFLICT,
                 offset,
                 format!(
                     "overlapping TCP segments carry different bytes ({len} bytes compared); hopscope kept the first copy, but a receiver may have kept the other (IDS evasion or a broken middlebox)"
@@ -383,8 +378,7 @@ impl<A: Analyzer> Deliver for Sink<'_, A> {
             Event::OooLimit { offset, gap } => {
                 *self.ooo_hits += 1;
                 (
-                    "tcp.ooo-limit",
-                    Severity::Warning,
+                    &codes::TCP_OOO_LIMIT,
                     offset,
                     format!(
                         "out-of-order buffer for this direction is full; {gap} missing bytes were given up as a gap (raise --max-ooo-bytes to wait longer)"
@@ -392,16 +386,14 @@ impl<A: Analyzer> Deliver for Sink<'_, A> {
                 )
             }
             Event::BudgetLimit { offset, gap } => (
-                "tcp.buffer-limit",
-                Severity::Warning,
+                &codes::TCP_BUFFER_LIMIT,
                 offset,
                 format!(
                     "reassembly buffers for all flows are full; {gap} missing bytes were given up as a gap (raise --max-buffered-bytes)"
                 ),
             ),
             Event::LateData { offset, len } => (
-                "tcp.late-data",
-                Severity::Info,
+                &codes::TCP_LATE_DATA,
                 offset,
                 format!(
                     "{len} bytes arrived after they had been given up as missing; they were not analysed"
@@ -409,7 +401,7 @@ impl<A: Analyzer> Deliver for Sink<'_, A> {
             ),
         };
         self.out.record(Record::Finding(
-            Finding::new(code, sev, msg)
+            Finding::new(code, msg)
                 .conn(self.ctx.conn)
                 .at(self.ctx.packet, self.ctx.ts)
                 .dir(self.ctx.dir, offset),
@@ -727,8 +719,7 @@ impl<A: Analyzer> Tcp<A> {
             self.flow_limit_reported = true;
             out.record(Record::Finding(
                 Finding::new(
-                    "tcp.flow-limit",
-                    Severity::Warning,
+                    &codes::TCP_FLOW_LIMIT,
                     format!(
                         "more than {} connections were live at once; the least recently active were closed early and reported as evicted (raise --max-flows)",
                         self.cfg.max_flows

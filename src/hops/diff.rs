@@ -2,6 +2,7 @@
 
 use super::Snap;
 use super::fix;
+use crate::model::codes::{self, Code};
 use crate::model::hops::{Change, HeaderChange, MessageDiff, ProxyHopRecord};
 use crate::model::http::{BodyFraming, Headers};
 use crate::model::syntax::is_standard_hop_by_hop;
@@ -234,7 +235,7 @@ pub fn diagnose(
     hop: &ProxyHopRecord,
     product: Option<&str>,
     relayed: bool,
-) -> Vec<(&'static str, String)> {
+) -> Vec<(&'static Code, String)> {
     let mut out = Vec::new();
     let asked = f.asked_upgrade();
     let front_ok = f.status == Some(101);
@@ -258,7 +259,7 @@ pub fn diagnose(
         }
         if !missing.is_empty() {
             out.push((
-                "proxy.upgrade-dropped",
+                &codes::PROXY_UPGRADE_DROPPED,
                 format!(
                     "the client asked to upgrade to {proto} on {} ({} {}), but the proxy's \
                      {} upstream request on {} has {}, so the upstream could not switch \
@@ -279,7 +280,7 @@ pub fn diagnose(
     }
     if back_ok && !front_ok {
         out.push((
-            "proxy.upgrade-not-relayed",
+            &codes::PROXY_UPGRADE_NOT_RELAYED,
             format!(
                 "the upstream accepted the upgrade on {} (101), but the proxy answered the \
                  client on {} with {}: the proxy did not relay the switch. {}",
@@ -294,13 +295,13 @@ pub fn diagnose(
         let name = c.name.as_str();
         let (code, why) = match name {
             "proxy-authorization" => (
-                "proxy.proxy-authorization-forwarded",
+                &codes::PROXY_PROXY_AUTHORIZATION_FORWARDED,
                 "Proxy-Authorization is the credential for this proxy and must not go further \
                  (RFC 9110 §11.7.2): the upstream now has the client's proxy password"
                     .to_string(),
             ),
             "te" if !connection_names(&b.req).iter().any(|n| n == "te") => (
-                "proxy.te-forwarded",
+                &codes::PROXY_TE_FORWARDED,
                 "TE was forwarded without \"TE\" in Connection (RFC 9110 §10.1.4: a sender of \
                  TE must also send Connection: TE); the upstream may send trailers or codings \
                  the client did not ask of it"
@@ -308,7 +309,7 @@ pub fn diagnose(
             ),
             "te" => continue,
             "keep-alive" | "proxy-connection" => (
-                "proxy.hop-by-hop-forwarded",
+                &codes::PROXY_HOP_BY_HOP_FORWARDED,
                 format!(
                     "{} is hop-by-hop (RFC 9110 §7.6.1) but was forwarded upstream; it \
                      describes the client's connection to the proxy, not the proxy's to the \
@@ -317,7 +318,7 @@ pub fn diagnose(
                 ),
             ),
             other => (
-                "proxy.hop-by-hop-forwarded",
+                &codes::PROXY_HOP_BY_HOP_FORWARDED,
                 format!(
                     "{other} is hop-by-hop (standard, or named in the client's Connection) but \
                      was forwarded upstream (RFC 9110 §7.6.1: a proxy must remove it)"
@@ -343,7 +344,7 @@ pub fn diagnose(
         .collect();
     if !dropped.is_empty() {
         out.push((
-            "proxy.end-to-end-dropped",
+            &codes::PROXY_END_TO_END_DROPPED,
             format!(
                 "end-to-end header(s) {} reached the proxy on {} but not the upstream on {} \
                  (a proxy should forward end-to-end fields, RFC 9110 §7.6.1): a configuration \
@@ -359,7 +360,7 @@ pub fn diagnose(
         && !(back_ok || front_ok)
     {
         out.push((
-            "proxy.status-changed",
+            &codes::PROXY_STATUS_CHANGED,
             format!(
                 "the upstream answered {} on {} and the proxy passed {} to the client on {}",
                 s.back,
@@ -373,9 +374,9 @@ pub fn diagnose(
 }
 
 /// Diagnoses of a transaction to a proxy with no upstream leg in the capture.
-pub fn alone(f: &Snap, product: Option<&str>) -> Vec<(&'static str, String)> {
+pub fn alone(f: &Snap, product: Option<&str>) -> Vec<(&'static Code, String)> {
     let mut out = vec![(
-        "proxy.answered-itself",
+        &codes::PROXY_ANSWERED_ITSELF,
         format!(
             "the proxy at {} answered {} {} with {} and made no upstream request in the \
              capture (a cache hit, an error page, a redirect or an access rule)",
@@ -392,9 +393,9 @@ pub fn alone(f: &Snap, product: Option<&str>) -> Vec<(&'static str, String)> {
 }
 
 /// A refused upgrade answered by something that says it is a proxy, with no upstream leg.
-pub fn single_leg(f: &Snap, product: Option<&str>) -> (&'static str, String) {
+pub fn single_leg(f: &Snap, product: Option<&str>) -> (&'static Code, String) {
     (
-        "proxy.single-leg-hint",
+        &codes::PROXY_SINGLE_LEG_HINT,
         format!(
             "the upgrade on {} was answered {} by {}; the capture holds no upstream leg, so \
              the likely cause — a proxy that does not forward Upgrade/Connection or speaks \

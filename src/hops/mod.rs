@@ -19,10 +19,11 @@ use std::collections::VecDeque;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::base::Timestamp;
+use crate::model::codes::{self, Code};
 use crate::model::hops::{Leg, MessageDiff, ProxyHopRecord, ProxyInfo, Relay};
 use crate::model::http::{BodyFraming, Headers, TransactionRecord};
 use crate::model::websocket::WebSocketRecord;
-use crate::model::{Dir, Endpoint, Finding, Record, RecordSink, Severity};
+use crate::model::{Dir, Endpoint, Finding, Record, RecordSink};
 
 /// How far apart (packet time) a front and its back may start.
 const MAX_LAG_NS: i64 = 60 * 1_000_000_000;
@@ -36,34 +37,6 @@ const SLACK_NS: i64 = 2_000_000;
 const HIGH: u32 = 10;
 const MEDIUM: u32 = 6;
 const LOW: u32 = 4;
-
-/// Every finding code of this module.
-pub const CODES: &[&str] = &[
-    "proxy.upgrade-dropped",
-    "proxy.upgrade-not-relayed",
-    "proxy.proxy-authorization-forwarded",
-    "proxy.hop-by-hop-forwarded",
-    "proxy.te-forwarded",
-    "proxy.end-to-end-dropped",
-    "proxy.websocket-not-relayed",
-    "proxy.correlation-limit",
-    "proxy.status-changed",
-    "proxy.answered-itself",
-    "proxy.single-leg-hint",
-];
-
-pub fn severity(code: &str) -> Severity {
-    match code {
-        "proxy.upgrade-dropped"
-        | "proxy.upgrade-not-relayed"
-        | "proxy.proxy-authorization-forwarded" => Severity::Error,
-        "proxy.hop-by-hop-forwarded"
-        | "proxy.te-forwarded"
-        | "proxy.end-to-end-dropped"
-        | "proxy.websocket-not-relayed" => Severity::Warning,
-        _ => Severity::Info,
-    }
-}
 
 /// What the correlator keeps of a transaction.
 #[derive(Clone, Debug)]
@@ -628,13 +601,13 @@ impl Correlator {
             if s >= MEDIUM {
                 let p = product.as_ref().map(|p| p.0);
                 for (code, msg) in diff::diagnose(f, b, &hop, p, relayed) {
-                    hop.diagnosis.push(code);
+                    hop.diagnosis.push(code.name);
                     findings.push(finding(code, msg, f));
                 }
             }
         } else {
             for (code, msg) in diff::alone(f, product.as_ref().map(|p| p.0)) {
-                hop.diagnosis.push(code);
+                hop.diagnosis.push(code.name);
                 findings.push(finding(code, msg, f));
             }
         }
@@ -747,8 +720,7 @@ impl Correlator {
         let l = self.limits;
         if l.window_evicted + l.waiting_dropped + l.relay_unchecked > 0 {
             out.record(Record::Finding(Finding::new(
-                "proxy.correlation-limit",
-                severity("proxy.correlation-limit"),
+                &codes::PROXY_CORRELATION_LIMIT,
                 format!(
                     "proxy-leg correlation hit its bounds: {} candidate upstream transactions \
                      left the window ({} at most, {} MiB) before a client leg could pair with \
@@ -793,23 +765,17 @@ fn fill_relay(
              splits or drops messages, or a capture gap)",
             fm[0], bm[0], bm[1], fm[1]
         );
-        h.diagnosis.push("proxy.websocket-not-relayed");
+        h.diagnosis.push(codes::PROXY_WEBSOCKET_NOT_RELAYED.name);
         out.record(Record::Finding(
-            Finding::new(
-                "proxy.websocket-not-relayed",
-                severity("proxy.websocket-not-relayed"),
-                msg,
-            )
-            .conn(h.front.connection)
-            .txn(h.front.transaction),
+            Finding::new(&codes::PROXY_WEBSOCKET_NOT_RELAYED, msg)
+                .conn(h.front.connection)
+                .txn(h.front.transaction),
         ));
     }
 }
 
-fn finding(code: &'static str, msg: String, f: &Snap) -> Finding {
-    let mut x = Finding::new(code, severity(code), msg)
-        .conn(f.conn)
-        .txn(f.id);
+fn finding(code: &'static Code, msg: String, f: &Snap) -> Finding {
+    let mut x = Finding::new(code, msg).conn(f.conn).txn(f.id);
     x.ts = f.end.or(Some(f.start));
     x.direction = Some(Dir::ClientToServer);
     x

@@ -181,6 +181,9 @@ registry! {
     CAPTURE_ANALYSIS_DROPPED = "capture.analysis-dropped", Capture, Warning,
         "a live capture: the analysis fell behind and hopscope dropped packets from its bounded queue",
         "raise `--queue`, filter (`-f`), or save with `-w` and analyse the file afterwards";
+    CAPTURE_SAVE_FAILED = "capture.save-failed", Capture, Warning,
+        "a live capture: the copy being saved (`-w`, or the terminal UI's spool behind `w` and the Stream view) could not be written (disk full, permissions); the message names the file and the error",
+        "the analysis and the report are complete; free space or choose another `-w` path. `hopscope live` exits with status 1";
 
     HTTP_CL_AND_TE = "http.cl-and-te", Http, Error,
         "a message has both `Content-Length` and `Transfer-Encoding` (RFC 9112 §6.3); hopscope follows Transfer-Encoding",

@@ -2,7 +2,6 @@
 //!
 //! Analyzers emit records through a [`RecordSink`]; nothing downstream re-parses bytes.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -225,11 +224,13 @@ impl Severity {
 }
 
 /// Something wrong, risky or notable in the traffic, with a stable code.
-#[derive(Clone, Debug, Serialize)]
+///
+/// Its severity is its code's ([`Finding::severity`]); it serializes as
+/// `{"code", "severity", "connection", ...}` in the order of the fields.
+#[derive(Clone, Debug)]
 pub struct Finding {
-    /// Stable dotted code, e.g. `tcp.overlap-conflict`; listed in `docs/findings.md`.
-    pub code: Cow<'static, str>,
-    pub severity: Severity,
+    /// The registry entry, e.g. [`codes::TCP_OVERLAP_CONFLICT`]; listed in `docs/findings.md`.
+    pub code: &'static codes::Code,
     pub connection: Option<u64>,
     /// 1-based packet number in the capture.
     pub packet: Option<u64>,
@@ -238,17 +239,32 @@ pub struct Finding {
     pub stream_offset: Option<u64>,
     /// The HTTP transaction it concerns, if any (`transactions[].id`).
     pub transaction: Option<u64>,
-    #[serde(serialize_with = "opt_ts_secs")]
     pub ts: Option<Timestamp>,
     /// One line that names the rule and, where there is one, the fix.
     pub message: String,
 }
 
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Finding", 9)?;
+        st.serialize_field("code", self.code.name)?;
+        st.serialize_field("severity", &self.code.severity)?;
+        st.serialize_field("connection", &self.connection)?;
+        st.serialize_field("packet", &self.packet)?;
+        st.serialize_field("direction", &self.direction)?;
+        st.serialize_field("stream_offset", &self.stream_offset)?;
+        st.serialize_field("transaction", &self.transaction)?;
+        st.serialize_field("ts", &self.ts.map(|t| t.as_secs_f64()))?;
+        st.serialize_field("message", &self.message)?;
+        st.end()
+    }
+}
+
 impl Finding {
-    pub fn new(code: &'static str, severity: Severity, message: impl Into<String>) -> Self {
+    pub fn new(code: &'static codes::Code, message: impl Into<String>) -> Self {
         Finding {
-            code: Cow::Borrowed(code),
-            severity,
+            code,
             connection: None,
             packet: None,
             direction: None,
@@ -257,6 +273,10 @@ impl Finding {
             ts: None,
             message: message.into(),
         }
+    }
+    /// The severity of its code.
+    pub fn severity(&self) -> Severity {
+        self.code.severity
     }
     pub fn conn(mut self, id: u64) -> Self {
         self.connection = Some(id);

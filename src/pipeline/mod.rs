@@ -28,7 +28,7 @@ use crate::capture::{CaptureError, Next, PacketSource, SourceEnd};
 use crate::engine::{Analyzer, Engine, EngineConfig};
 use crate::hops::Correlator;
 use crate::model::{
-    CaptureSummary, Dropped, Finding, Flow, Progress, Record, RecordSink, Severity, Sink,
+    CaptureSummary, Dropped, Finding, Flow, Progress, Record, RecordSink, Sink, codes,
 };
 use crate::semantics::{Semantics, SemanticsConfig};
 
@@ -300,8 +300,7 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
         }
         if let Some(e) = &src.save_error {
             t.record(Record::Finding(Finding::new(
-                "capture.save-failed",
-                Severity::Warning,
+                &codes::CAPTURE_SAVE_FAILED,
                 format!("{e}; the analysis is complete, the saved capture is not"),
             )));
         }
@@ -336,11 +335,7 @@ pub fn capture_incomplete(e: &CaptureError, opened: bool) -> Finding {
     } else {
         "nothing could be analysed"
     };
-    Finding::new(
-        "capture.incomplete",
-        Severity::Error,
-        format!("{e}; {what}"),
-    )
+    Finding::new(&codes::CAPTURE_INCOMPLETE, format!("{e}; {what}"))
 }
 
 /// Findings for packets lost before the analysis (the report is partial when any are).
@@ -348,8 +343,7 @@ fn drop_findings(d: &Dropped, queue: usize) -> Vec<Finding> {
     let mut v = Vec::new();
     if d.kernel > 0 || d.interface > 0 {
         v.push(Finding::new(
-            "capture.kernel-dropped",
-            Severity::Warning,
+            &codes::CAPTURE_KERNEL_DROPPED,
             format!(
                 "libpcap reports {} packets dropped by the kernel and {} by the interface; \
                  connections that lost them show gaps (narrow the capture with -f, or lower -s)",
@@ -359,8 +353,7 @@ fn drop_findings(d: &Dropped, queue: usize) -> Vec<Finding> {
     }
     if d.hopscope > 0 {
         v.push(Finding::new(
-            "capture.analysis-dropped",
-            Severity::Warning,
+            &codes::CAPTURE_ANALYSIS_DROPPED,
             format!(
                 "{} packets were captured but dropped because the analysis fell behind \
                  (queue of {queue} packets full); they are in the -w file if one was written \

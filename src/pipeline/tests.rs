@@ -11,7 +11,7 @@ fn drop_findings_only_when_something_was_dropped() {
         hopscope: 5,
     };
     let f = drop_findings(&d, 10);
-    let codes: Vec<_> = f.iter().map(|f| f.code.to_string()).collect();
+    let codes: Vec<_> = f.iter().map(|f| f.code.name).collect();
     assert_eq!(
         codes,
         ["capture.kernel-dropped", "capture.analysis-dropped"]

@@ -12,7 +12,7 @@ use crate::model::http::{BodyRecord, TransactionRecord};
 use crate::model::http2::Http2Record;
 use crate::model::tunnel::TunnelRecord;
 use crate::model::websocket::{WebSocketRecord, WsMessageRecord};
-use crate::model::{CaptureSummary, ConnectionRecord, Finding, Flow, Record, Severity, Sink};
+use crate::model::{CaptureSummary, ConnectionRecord, Finding, Flow, Record, Sink};
 
 pub struct TextWriter {
     out: Box<dyn Write>,
@@ -47,14 +47,6 @@ impl TextWriter {
             by_method: BTreeMap::new(),
             by_status: BTreeMap::new(),
         }
-    }
-}
-
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Error => "error",
     }
 }
 
@@ -502,8 +494,8 @@ fn finding_line(f: &Finding) -> String {
     }
     format!(
         "{:<7} {}{}: {}",
-        severity_name(f.severity),
-        terminal_safe_str(&f.code),
+        f.severity().name(),
+        terminal_safe_str(f.code.name),
         place,
         terminal_safe_str(&f.message)
     )
@@ -546,10 +538,7 @@ impl Sink for TextWriter {
             Record::Http2(x) => self.http2.push(x.id, http2_line(x).as_bytes()),
             Record::ProxyHop(x) => self.hops.push(x.id, hop_lines(x).as_bytes()),
             Record::Finding(f) => {
-                *self
-                    .by_severity
-                    .entry(severity_name(f.severity))
-                    .or_default() += 1;
+                *self.by_severity.entry(f.severity().name()).or_default() += 1;
                 self.findings
                     .push(f.packet.unwrap_or(u64::MAX), finding_line(f).as_bytes())
             }

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use super::util::{Bounded, key_of, list, text, trim, unquote};
 use super::{Exchange, Found, Side};
+use crate::model::codes;
 use crate::model::semantics::{AuthInfo, AuthParam, Challenge, CredentialsSent};
 use crate::model::syntax::is_tchar;
 
@@ -179,7 +180,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
     };
     if challenged && !info.challenges.iter().any(|ch| ch.header == want_header) {
         out.push(Found::new(
-            "auth.missing-challenge",
+            &codes::AUTH_MISSING_CHALLENGE,
             Side::Response,
             format!(
                 "{} without {want_header}: the client cannot know how to authenticate (RFC 9110 \
@@ -192,7 +193,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
     for ch in &info.challenges {
         if ch.scheme.eq_ignore_ascii_case("basic") && ch.realm.is_none() {
             out.push(Found::new(
-                "auth.basic-without-realm",
+                &codes::AUTH_BASIC_WITHOUT_REALM,
                 Side::Response,
                 "a Basic challenge without realm (RFC 7617 §2 requires it): clients cannot tell \
                  which password to use"
@@ -240,7 +241,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                     && !p.schemes.iter().any(|s| s.eq_ignore_ascii_case(&scheme))
                 {
                     out.push(Found::new(
-                        "auth.scheme-not-offered",
+                        &codes::AUTH_SCHEME_NOT_OFFERED,
                         Side::Request,
                         format!(
                             "{header}: {scheme} answers the challenge of #{} which offered {} \
@@ -273,7 +274,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                     );
                 } else {
                     out.push(Found::new(
-                        "auth.retry-rejected",
+                        &codes::AUTH_RETRY_REJECTED,
                         Side::Response,
                         format!(
                             "{header}: {scheme} credentials{} were rejected with {s} (RFC 9110 \
@@ -310,7 +311,10 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
             schemes,
         });
         if evicted {
-            out.push(Found::limit("auth.state-limit", "unanswered challenges"));
+            out.push(Found::limit(
+                &codes::AUTH_STATE_LIMIT,
+                "unanswered challenges",
+            ));
         }
     }
     Some(info)

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use super::util::{Bounded, Multi, key_of, list, number, text, trim, unquote};
 use super::{Exchange, Found, Side, date};
+use crate::model::codes;
 use crate::model::semantics::{CacheInfo, Conditional, Directive, Text};
 
 const RESPONSE_DIRECTIVES: &[&str] = &[
@@ -422,7 +423,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         }
         if !conflicts.is_empty() {
             out.push(Found::new(
-                "cache.conflicting-directives",
+                &codes::CACHE_CONFLICTING_DIRECTIVES,
                 Side::Response,
                 format!(
                     "Cache-Control says {}: caches take the most restrictive reading and \
@@ -448,7 +449,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                 "Vary: * — a stored response never matches a later request (RFC 9111 §4.1)".into(),
             );
             out.push(Found::new(
-                "cache.vary-star",
+                &codes::CACHE_VARY_STAR,
                 Side::Response,
                 "Vary: * makes the response unusable by any cache: it never matches a later \
                  request (RFC 9111 §4.1); list the request fields it varies on instead"
@@ -522,13 +523,19 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                 (Some(u), Some(p)) => p.host(u),
                 _ => "",
             };
-            let k = key_of(&[b"cache.set-cookie-storable", host.as_bytes()]);
+            let k = key_of(&[
+                codes::CACHE_SET_COOKIE_STORABLE.name.as_bytes(),
+                host.as_bytes(),
+            ]);
             if st.once.get(&k).is_none() {
                 if st.once.insert(k, ()) {
-                    out.push(Found::limit("cache.state-limit", "hosts already reported"));
+                    out.push(Found::limit(
+                        &codes::CACHE_STATE_LIMIT,
+                        "hosts already reported",
+                    ));
                 }
                 out.push(Found::new(
-                    "cache.set-cookie-storable",
+                    &codes::CACHE_SET_COOKIE_STORABLE,
                     Side::Response,
                     format!(
                         "a shared cache may store this response of {host} with its Set-Cookie for \
@@ -620,7 +627,11 @@ fn link(c: &Exchange<'_>, st: &State, out: &mut Vec<Found>) -> Conditional {
             seen.join(", ")
         );
         cond.note = Some(msg.clone().into());
-        out.push(Found::new("cache.validator-unmatched", Side::Request, msg));
+        out.push(Found::new(
+            &codes::CACHE_VALIDATOR_UNMATCHED,
+            Side::Request,
+            msg,
+        ));
     } else {
         cond.note = Some(
             "no earlier response for this URL in the capture: the client cached it before the \
@@ -685,7 +696,7 @@ fn link(c: &Exchange<'_>, st: &State, out: &mut Vec<Found>) -> Conditional {
         cond.matches = Some(bad.is_empty());
         if !bad.is_empty() {
             out.push(Found::new(
-                "cache.304-mismatch",
+                &codes::CACHE_304_MISMATCH,
                 Side::Response,
                 format!(
                     "304 Not Modified, but {} (RFC 9110 §13.1, §15.4.5): the client keeps a \
@@ -724,7 +735,7 @@ fn remember(c: &Exchange<'_>, st: &mut State, info: &CacheInfo, out: &mut Vec<Fo
     }
     if evicted {
         out.push(Found::limit(
-            "cache.state-limit",
+            &codes::CACHE_STATE_LIMIT,
             "validators of earlier responses",
         ));
     }

@@ -14,6 +14,7 @@ use std::net::IpAddr;
 
 use super::util::{Bounded, text, trim};
 use super::{Exchange, Found, Side, date};
+use crate::model::codes::{self, Code};
 use crate::model::semantics::{CookieInfo, NotSentCookie, SentCookie, SetCookieInfo, Text};
 
 /// Cookies kept per client jar, rejected cookies remembered per jar, entries listed per message.
@@ -238,24 +239,24 @@ fn parse_attributes(sc: &SetCookie<'_>, request_path: &str, now: i64) -> Parsed 
 
 /// Why a user agent ignores a cookie: (finding code, reason). RFC 6265bis §5.7 and the
 /// browsers' additions.
-fn rejection(p: &Parsed, host: &str, secure_ctx: bool) -> Option<(&'static str, Text)> {
+fn rejection(p: &Parsed, host: &str, secure_ctx: bool) -> Option<(&'static Code, Text)> {
     let i = &p.info;
     if p.len > 4096 {
         return Some((
-            "cookie.rejected",
+            &codes::COOKIE_REJECTED,
             "name and value are longer than 4096 bytes (RFC 6265bis §5.7 step 3)".into(),
         ));
     }
     if let Some(d) = &p.domain_attr {
         if !d.contains('.') && d != host {
             return Some((
-                "cookie.rejected",
+                &codes::COOKIE_REJECTED,
                 format!("Domain={d} is a public suffix (RFC 6265bis §5.7 step 9)").into(),
             ));
         }
         if !domain_match(host, d) {
             return Some((
-                "cookie.rejected",
+                &codes::COOKIE_REJECTED,
                 format!("Domain={d} does not cover the host {host} (RFC 6265bis §5.7 step 10)")
                     .into(),
             ));
@@ -263,7 +264,7 @@ fn rejection(p: &Parsed, host: &str, secure_ctx: bool) -> Option<(&'static str, 
     }
     if i.prefix == Some("__Host-") && i.domain.is_some() {
         return Some((
-            "cookie.host-prefix-with-domain",
+            &codes::COOKIE_HOST_PREFIX_WITH_DOMAIN,
             "a __Host- cookie must not have a Domain attribute (RFC 6265bis §4.1.3.2): user \
              agents refuse it"
                 .into(),
@@ -271,7 +272,7 @@ fn rejection(p: &Parsed, host: &str, secure_ctx: bool) -> Option<(&'static str, 
     }
     if i.secure && !secure_ctx {
         return Some((
-            "cookie.rejected",
+            &codes::COOKIE_REJECTED,
             "Secure cookie set over plain HTTP to a host that is not localhost (RFC 6265bis §5.7 \
              step 8)"
                 .into(),
@@ -279,7 +280,7 @@ fn rejection(p: &Parsed, host: &str, secure_ctx: bool) -> Option<(&'static str, 
     }
     if p.same_site == SameSite::None && !i.secure {
         return Some((
-            "cookie.samesite-none-without-secure",
+            &codes::COOKIE_SAMESITE_NONE_WITHOUT_SECURE,
             "SameSite=None without Secure: browsers refuse it (RFC 6265bis §5.7 step 18; \
              Chromium since 80, Firefox since 69 with the flag); add Secure"
                 .into(),
@@ -287,19 +288,19 @@ fn rejection(p: &Parsed, host: &str, secure_ctx: bool) -> Option<(&'static str, 
     }
     if i.partitioned && !i.secure {
         return Some((
-            "cookie.rejected",
+            &codes::COOKIE_REJECTED,
             "Partitioned without Secure: browsers refuse it (CHIPS)".into(),
         ));
     }
     match i.prefix {
         Some("__Secure-") if !i.secure => Some((
-            "cookie.prefix-violation",
+            &codes::COOKIE_PREFIX_VIOLATION,
             "a __Secure- cookie needs the Secure attribute (RFC 6265bis §4.1.3.1): user agents \
              refuse it"
                 .into(),
         )),
         Some("__Host-") if !i.secure || i.path.as_deref() != Some("/") => Some((
-            "cookie.prefix-violation",
+            &codes::COOKIE_PREFIX_VIOLATION,
             "a __Host- cookie needs Secure and Path=/ (RFC 6265bis §4.1.3.2): user agents \
              refuse it"
                 .into(),
@@ -394,7 +395,12 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
     // was HTTPS: Secure cookies are set and sent there.
     let secure_ctx = parts.https || c.q.forwarded_https() || super::util::trustworthy_host(host);
     let mut info = CookieInfo::default();
-    if (has_cookie || has_set) && first(&mut st.once, &[b"cookie.cleartext", host.as_bytes()], out)
+    if (has_cookie || has_set)
+        && first(
+            &mut st.once,
+            &[codes::COOKIE_CLEARTEXT.name.as_bytes(), host.as_bytes()],
+            out,
+        )
     {
         let (side, what) = if has_cookie {
             (Side::Request, "the client sent cookies")
@@ -402,7 +408,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
             (Side::Response, "the server set cookies")
         };
         out.push(Found::new(
-            "cookie.cleartext",
+            &codes::COOKIE_CLEARTEXT,
             side,
             format!(
                 "{what} for {host} over cleartext HTTP: anyone on the path can read and replay \
@@ -427,7 +433,10 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         let now = c.response_ns().unwrap_or(0).div_euclid(1_000_000_000);
         let (jar, evicted) = st.jars.get_or_insert_with(c.client, Jar::default);
         if evicted {
-            out.push(Found::limit("cookie.state-limit", "client cookie jars"));
+            out.push(Found::limit(
+                &codes::COOKIE_STATE_LIMIT,
+                "client cookie jars",
+            ));
         }
         for line in resp.headers.values("set-cookie") {
             let Some(sc) = parse_set_cookie(line) else {
@@ -437,7 +446,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
             if let Some((code, why)) = rejection(&p, host, secure_ctx) {
                 if first(
                     &mut st.once,
-                    &[code.as_bytes(), host.as_bytes(), sc.name],
+                    &[code.name.as_bytes(), host.as_bytes(), sc.name],
                     out,
                 ) {
                     out.push(Found::new(
@@ -475,7 +484,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                         jar.cookies.remove(0);
                         st.dropped_cookies += 1;
                         out.push(Found::limit(
-                            "cookie.state-limit",
+                            &codes::COOKIE_STATE_LIMIT,
                             "cookies in one client's jar",
                         ));
                     }
@@ -494,12 +503,16 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                         && !p.info.http_only
                         && first(
                             &mut st.once,
-                            &[b"cookie.session-without-httponly", host.as_bytes(), sc.name],
+                            &[
+                                codes::COOKIE_SESSION_WITHOUT_HTTPONLY.name.as_bytes(),
+                                host.as_bytes(),
+                                sc.name,
+                            ],
                             out,
                         )
                     {
                         out.push(Found::new(
-                            "cookie.session-without-httponly",
+                            &codes::COOKIE_SESSION_WITHOUT_HTTPONLY,
                             Side::Response,
                             format!(
                                 "Set-Cookie {} for {host} looks like a session cookie but has no \
@@ -534,7 +547,7 @@ fn first(once: &mut Bounded<u64, ()>, parts: &[&[u8]], out: &mut Vec<Found>) -> 
     }
     if once.insert(k, ()) {
         out.push(Found::limit(
-            "cookie.state-limit",
+            &codes::COOKIE_STATE_LIMIT,
             "cookie findings already raised",
         ));
     }
@@ -856,7 +869,7 @@ mod tests {
             let sc = parse_set_cookie(v.as_bytes()).unwrap();
             let p = parse_attributes(&sc, "/", 0);
             assert_eq!(
-                rejection(&p, host, *sec).map(|r| r.0),
+                rejection(&p, host, *sec).map(|r| r.0.name),
                 *want,
                 "{v} on {host}"
             );
@@ -864,7 +877,7 @@ mod tests {
         let long = format!("a={}", "x".repeat(5000));
         let p = parse_attributes(&parse_set_cookie(long.as_bytes()).unwrap(), "/", 0);
         assert_eq!(
-            rejection(&p, "h", false).map(|r| r.0),
+            rejection(&p, "h", false).map(|r| r.0.name),
             Some("cookie.rejected")
         );
     }

@@ -14,11 +14,12 @@ use std::net::IpAddr;
 use super::util::{Bounded, canonical_origin, key_of, list, text, trim};
 use super::{Exchange, Found, Side};
 use crate::model::Endpoint;
+use crate::model::codes::{self, Code};
 use crate::model::semantics::{CorsInfo, Text};
 use crate::model::syntax::is_tchar;
 
 /// Why the browser blocks: (finding code, console-style reason).
-pub type Blocked = (&'static str, Text);
+pub type Blocked = (&'static Code, Text);
 
 /// The Fetch standard's CORS check on one response.
 pub fn cors_check(
@@ -30,14 +31,14 @@ pub fn cors_check(
     let origin = origin.trim();
     let Some(first) = acao.first().map(|v| trim(v)) else {
         return Some((
-            "cors.origin-not-allowed",
+            &codes::CORS_ORIGIN_NOT_ALLOWED,
             "No 'Access-Control-Allow-Origin' header is present on the requested resource.".into(),
         ));
     };
     if acao.len() > 1 || first.contains(&b',') {
         let all: Vec<String> = acao.iter().map(|v| text(v)).collect();
         return Some((
-            "cors.origin-not-allowed",
+            &codes::CORS_ORIGIN_NOT_ALLOWED,
             format!(
                 "The 'Access-Control-Allow-Origin' header contains multiple values '{}', but only one is allowed.",
                 all.join(", ")
@@ -48,7 +49,7 @@ pub fn cors_check(
     if first == b"*" {
         if include {
             return Some((
-                "cors.wildcard-with-credentials",
+                &codes::CORS_WILDCARD_WITH_CREDENTIALS,
                 "The value of the 'Access-Control-Allow-Origin' header in the response must not be the wildcard '*' when the request's credentials mode is 'include'.".into(),
             ));
         }
@@ -56,7 +57,7 @@ pub fn cors_check(
     }
     if first != origin.as_bytes() {
         return Some((
-            "cors.origin-not-allowed",
+            &codes::CORS_ORIGIN_NOT_ALLOWED,
             format!(
                 "The 'Access-Control-Allow-Origin' header has a value '{}' that is not equal to the supplied origin.",
                 text(first)
@@ -66,7 +67,7 @@ pub fn cors_check(
     }
     if include && acac.map(trim) != Some(b"true") {
         return Some((
-            "cors.credentials-not-allowed",
+            &codes::CORS_CREDENTIALS_NOT_ALLOWED,
             format!(
                 "The value of the 'Access-Control-Allow-Credentials' header in the response is '{}' which must be 'true' when the request's credentials mode is 'include'.",
                 acac.map(text).unwrap_or_default()
@@ -111,7 +112,7 @@ pub fn preflight_check(
     let mut out = Vec::new();
     if !(200..300).contains(&status) {
         out.push((
-            "cors.preflight-not-ok",
+            &codes::CORS_PREFLIGHT_NOT_OK,
             "Response to preflight request doesn't pass access control check: It does not have HTTP ok status.".into(),
         ));
         return out;
@@ -123,7 +124,7 @@ pub fn preflight_check(
         && !star_m
     {
         out.push((
-            "cors.method-not-allowed",
+            &codes::CORS_METHOD_NOT_ALLOWED,
             format!(
                 "Method {request_method} is not allowed by Access-Control-Allow-Methods in preflight response."
             )
@@ -135,7 +136,7 @@ pub fn preflight_check(
         let listed = headers.iter().any(|x| x.eq_ignore_ascii_case(h));
         if !listed && (!star_h || h.eq_ignore_ascii_case("authorization")) {
             out.push((
-                "cors.header-not-allowed",
+                &codes::CORS_HEADER_NOT_ALLOWED,
                 format!(
                     "Request header field {h} is not allowed by Access-Control-Allow-Headers in preflight response."
                 )
@@ -386,11 +387,11 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
             reasons.extend(cors_check(&acao, r.acac, &origin_raw, false));
             match (&methods, &headers) {
                 (Err(bad), _) => reasons.push((
-                    "cors.method-not-allowed",
+                    &codes::CORS_METHOD_NOT_ALLOWED,
                     format!("Access-Control-Allow-Methods contains the invalid value '{bad}' in preflight response.").into(),
                 )),
                 (_, Err(bad)) => reasons.push((
-                    "cors.header-not-allowed",
+                    &codes::CORS_HEADER_NOT_ALLOWED,
                     format!("Access-Control-Allow-Headers contains the invalid value '{bad}' in preflight response.").into(),
                 )),
                 (Ok(m), Ok(h)) => reasons.extend(preflight_check(resp.status, m, h, &rm, &rh, false)),
@@ -423,7 +424,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                     used: false,
                 },
             ) {
-                out.push(Found::limit("cors.state-limit", "pending preflights"));
+                out.push(Found::limit(&codes::CORS_STATE_LIMIT, "pending preflights"));
             }
         }
     } else {
@@ -471,7 +472,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                 }
                 if include && !p.credentials_ok {
                     reasons.push((
-                        "cors.credentials-not-allowed",
+                        &codes::CORS_CREDENTIALS_NOT_ALLOWED,
                         format!(
                             "Response to preflight request #{} doesn't pass access control check for a credentialed request: it needs the exact origin and Access-Control-Allow-Credentials: true.",
                             p.txn
@@ -516,7 +517,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
             .any(|d| d.eq_ignore_ascii_case(b"no-store"))
     {
         out.push(Found::new(
-            "cors.missing-vary-origin",
+            &codes::CORS_MISSING_VARY_ORIGIN,
             Side::Response,
             format!(
                 "Access-Control-Allow-Origin names {} but the response has no Vary: Origin: a cache can hand it to another origin, whose fetch then fails (Fetch standard, CORS protocol and HTTP caches); add Vary: Origin",
@@ -605,7 +606,7 @@ fn websocket_origin(
     let server = c.t.server;
     let (entry, evicted) = st.ws.get_or_insert_with(server, WsServer::default);
     if evicted {
-        out.push(Found::limit("cors.state-limit", "WebSocket servers"));
+        out.push(Found::limit(&codes::CORS_STATE_LIMIT, "WebSocket servers"));
     }
     if resp.status == 101 {
         info.decision = "accepted";
@@ -621,7 +622,7 @@ fn websocket_origin(
                     .into(),
             );
             out.push(Found::new(
-                "cors.websocket-any-origin",
+                &codes::CORS_WEBSOCKET_ANY_ORIGIN,
                 Side::Response,
                 format!(
                     "the WebSocket upgrade from Origin {origin} was accepted (101) and the capture never shows this server refusing an Origin: browsers do not apply CORS to WebSockets, so a server that authenticates by cookie must check Origin itself (RFC 6455 §10.2; cross-site WebSocket hijacking)"
@@ -704,7 +705,7 @@ mod tests {
         ];
         for (acao, acac, inc, want) in cases {
             let v: Vec<&[u8]> = acao.iter().map(|s| s.as_bytes()).collect();
-            let got = cors_check(&v, acac.map(str::as_bytes), o, *inc).map(|b| b.0);
+            let got = cors_check(&v, acac.map(str::as_bytes), o, *inc).map(|b| b.0.name);
             assert_eq!(got, *want, "{acao:?} {acac:?} include={inc}");
         }
         assert_eq!(
@@ -806,7 +807,7 @@ mod tests {
         for (st, m, h, rm, rh, inc, want) in cases {
             let got: Vec<&str> = preflight_check(*st, &s(m), &s(h), rm, &s(rh), *inc)
                 .into_iter()
-                .map(|b| b.0)
+                .map(|b| b.0.name)
                 .collect();
             assert_eq!(got, *want, "{st} {m:?} {h:?} {rm} {rh:?} {inc}");
         }

@@ -32,9 +32,10 @@ mod tests;
 
 use std::net::IpAddr;
 
+use crate::model::codes::{self, Code};
 use crate::model::http::{RequestRecord, ResponseRecord, TransactionRecord};
 use crate::model::semantics::{HttpSemantics, SemanticsStats};
-use crate::model::{Dir, Finding, Record, RecordSink, Severity};
+use crate::model::{Dir, Finding, Record, RecordSink};
 use util::{Bounded, ReqFacts, RespFacts, UrlParts, key_of, request_url};
 
 /// Table sizes (entries); each table is bounded, the oldest entry goes first.
@@ -77,39 +78,6 @@ impl Default for SemanticsConfig {
     }
 }
 
-/// Severity of each semantics finding code (`docs/findings.md`).
-pub fn severity(code: &str) -> Severity {
-    match code {
-        "range.length-mismatch" | "range.content-range-missing" => Severity::Error,
-        "cache.body-on-304"
-        | "cache.body-on-head"
-        | "cache.conflicting-directives"
-        | "cache.set-cookie-storable"
-        | "cache.304-mismatch"
-        | "range.not-requested"
-        | "range.416-satisfiable"
-        | "range.object-changed"
-        | "cookie.samesite-none-without-secure"
-        | "cookie.host-prefix-with-domain"
-        | "cookie.prefix-violation"
-        | "cookie.session-without-httponly"
-        | "cookie.cleartext"
-        | "cors.origin-not-allowed"
-        | "cors.wildcard-with-credentials"
-        | "cors.credentials-not-allowed"
-        | "cors.method-not-allowed"
-        | "cors.header-not-allowed"
-        | "cors.preflight-not-ok"
-        | "cors.missing-vary-origin"
-        | "auth.missing-challenge"
-        | "auth.retry-rejected"
-        | "redirect.loop"
-        | "redirect.method-changed"
-        | "redirect.missing-location" => Severity::Warning,
-        _ => Severity::Info,
-    }
-}
-
 /// Which message a finding is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Side {
@@ -120,18 +88,18 @@ pub enum Side {
 /// A finding before it is placed on its transaction.
 #[derive(Clone, Debug)]
 pub struct Found {
-    pub code: &'static str,
+    pub code: &'static Code,
     pub side: Side,
     pub msg: String,
 }
 
 impl Found {
-    pub fn new(code: &'static str, side: Side, msg: String) -> Self {
+    pub fn new(code: &'static Code, side: Side, msg: String) -> Self {
         Found { code, side, msg }
     }
 
     /// A bound was hit (reported once per code by [`Semantics`]).
-    pub fn limit(code: &'static str, what: &str) -> Self {
+    pub fn limit(code: &'static Code, what: &str) -> Self {
         Found {
             code,
             side: Side::Response,
@@ -197,7 +165,7 @@ pub struct Semantics {
     auth: auth::State,
     redirect: redirect::State,
     no_body: Bounded<u64, NoBody>,
-    limits_reported: Vec<&'static str>,
+    limits_reported: Vec<&'static Code>,
     stats: SemanticsStats,
 }
 
@@ -267,7 +235,7 @@ impl Semantics {
                     );
                     if evicted {
                         found.push(Found::limit(
-                            "cache.state-limit",
+                            &codes::CACHE_STATE_LIMIT,
                             "connections followed after a 304 or HEAD response",
                         ));
                     }
@@ -288,7 +256,7 @@ impl Semantics {
             t.semantics = Some(Box::new(sem));
         }
         for f in found {
-            if f.code.ends_with(".state-limit") {
+            if f.code.name.ends_with(".state-limit") {
                 if self.limits_reported.contains(&f.code) {
                     continue;
                 }
@@ -302,7 +270,7 @@ impl Semantics {
     /// Reads the HTTP analyzer's findings: bytes that are not a response right after a 304 or
     /// the answer to HEAD are a body that must not be there.
     pub fn finding(&mut self, f: &Finding) -> Option<Finding> {
-        if f.code != "http.not-http" || f.direction != Some(Dir::ServerToClient) {
+        if f.code != &codes::HTTP_NOT_HTTP || f.direction != Some(Dir::ServerToClient) {
             return None;
         }
         let (Some(conn), Some(off)) = (f.connection, f.stream_offset) else {
@@ -315,20 +283,20 @@ impl Semantics {
         self.no_body.remove(&conn);
         let (code, msg) = if nb.head {
             (
-                "cache.body-on-head",
+                &codes::CACHE_BODY_ON_HEAD,
                 "the response to HEAD is followed by bytes that are not a response: the server \
                  sent a body, which HEAD responses never have (RFC 9110 §9.3.2); clients and \
                  caches read it as the next response",
             )
         } else {
             (
-                "cache.body-on-304",
+                &codes::CACHE_BODY_ON_304,
                 "the 304 Not Modified is followed by bytes that are not a response: the server \
                  sent a body, which a 304 never has (RFC 9110 §15.4.5); clients and caches read \
                  it as the next response",
             )
         };
-        let mut g = Finding::new(code, severity(code), msg)
+        let mut g = Finding::new(code, msg)
             .conn(conn)
             .txn(nb.txn)
             .dir(Dir::ServerToClient, off);
@@ -366,12 +334,10 @@ impl Semantics {
 
 /// A finding placed on its transaction: connection, message, packet, time.
 fn place(t: &mut TransactionRecord, f: Found) -> Finding {
-    if !t.findings.contains(&f.code) {
-        t.findings.push(f.code);
+    if !t.findings.contains(&f.code.name) {
+        t.findings.push(f.code.name);
     }
-    let mut g = Finding::new(f.code, severity(f.code), f.msg)
-        .conn(t.connection)
-        .txn(t.id);
+    let mut g = Finding::new(f.code, f.msg).conn(t.connection).txn(t.id);
     let req = t
         .request
         .as_ref()

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use super::util::{Bounded, text, trim};
 use super::{Exchange, Found, Side};
+use crate::model::codes;
 use crate::model::http::{BodyRecord, BodyState};
 use crate::model::semantics::{
     ByteRange, ContentRange, MultipartParts, Piece, RangeInfo, RangeObject, RangePart,
@@ -500,7 +501,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                                 let len_ok = p.length == (l - f).saturating_add(1);
                                 if !len_ok {
                                     out.push(Found::new(
-                                        "range.length-mismatch",
+                                        &codes::RANGE_LENGTH_MISMATCH,
                                         Side::Response,
                                         format!(
                                             "a multipart/byteranges part says Content-Range {} ({} bytes) but carries {} bytes (RFC 9110 §14.6): the client assembles corrupt data",
@@ -512,7 +513,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                                 }
                                 if !overlaps && !info.ranges.is_empty() {
                                     out.push(Found::new(
-                                        "range.not-requested",
+                                        &codes::RANGE_NOT_REQUESTED,
                                         Side::Response,
                                         format!(
                                             "a part carries bytes {f}-{l}, which the Range {} did not ask for (RFC 9110 §14.2)",
@@ -524,7 +525,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                             }
                             _ => {
                                 out.push(Found::new(
-                                    "range.content-range-missing",
+                                    &codes::RANGE_CONTENT_RANGE_MISSING,
                                     Side::Response,
                                     "a multipart/byteranges part without a valid Content-Range (RFC 9110 §14.6 requires one per part)".into(),
                                 ));
@@ -568,7 +569,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
             info.delivered_bytes = Some(d);
             if q.range.is_none() {
                 out.push(Found::new(
-                    "range.not-requested",
+                    &codes::RANGE_NOT_REQUESTED,
                     Side::Response,
                     "206 Partial Content to a request without Range (RFC 9110 §15.3.7: only a \
                      range request gets 206)"
@@ -588,7 +589,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                     let len_ok = d == want;
                     if complete_body && !len_ok {
                         out.push(Found::new(
-                            "range.length-mismatch",
+                            &codes::RANGE_LENGTH_MISMATCH,
                             Side::Response,
                             format!(
                                 "Content-Range bytes {f}-{l} announces {want} bytes but the body \
@@ -604,7 +605,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                     let (exact, overlaps) = requested(&info.ranges, complete_length, f, l);
                     if !info.ranges.is_empty() && !overlaps {
                         out.push(Found::new(
-                            "range.not-requested",
+                            &codes::RANGE_NOT_REQUESTED,
                             Side::Response,
                             format!(
                                 "206 with bytes {f}-{l}, which the Range {} did not ask for \
@@ -628,7 +629,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                 _ => {
                     info.matches = Some(false);
                     out.push(Found::new(
-                        "range.content-range-missing",
+                        &codes::RANGE_CONTENT_RANGE_MISSING,
                         Side::Response,
                         "206 with one range but no valid Content-Range (RFC 9110 §15.3.7.1: the \
                          server must say which bytes it sent); the client cannot place them"
@@ -653,7 +654,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                         .collect();
                     if !ok.is_empty() {
                         out.push(Found::new(
-                            "range.416-satisfiable",
+                            &codes::RANGE_416_SATISFIABLE,
                             Side::Response,
                             format!(
                                 "416 although the representation has {n} bytes and the range \
@@ -711,7 +712,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                         .to_string()
                 };
                 info.notes.push(why.clone().into());
-                out.push(Found::new("range.ignored", Side::Response, why));
+                out.push(Found::new(&codes::RANGE_IGNORED, Side::Response, why));
             } else {
                 info.outcome = "full";
             }
@@ -741,7 +742,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         });
         if evicted {
             out.push(Found::limit(
-                "range.state-limit",
+                &codes::RANGE_STATE_LIMIT,
                 "resumed-download objects",
             ));
         }
@@ -750,7 +751,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         let changed_tag = matches!((&o.etag, &etag), (Some(a), Some(b)) if a != b);
         if !o.pieces.is_empty() && (changed_len || changed_tag) {
             out.push(Found::new(
-                "range.object-changed",
+                &codes::RANGE_OBJECT_CHANGED,
                 Side::Response,
                 format!(
                     "this piece comes from a different representation than the earlier ones \

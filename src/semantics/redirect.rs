@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use super::util::{Bounded, key_of, resolve, text, trim};
 use super::{Exchange, Found, Side};
+use crate::model::codes::{self, Code};
 use crate::model::semantics::{Hop, RedirectInfo, Text};
 
 /// Hops listed per chain, URLs remembered per chain, seconds a redirect waits to be followed.
@@ -23,7 +24,7 @@ pub fn method_change(
     status: u16,
     before: &str,
     after: &str,
-) -> Option<(Text, Option<&'static str>)> {
+) -> Option<(Text, Option<&'static Code>)> {
     let safe = |m: &str| m == "GET" || m == "HEAD";
     if before == after {
         return match status {
@@ -47,7 +48,7 @@ pub fn method_change(
                 if status == 307 { 8 } else { 9 }
             )
             .into(),
-            Some("redirect.method-changed"),
+            Some(&codes::REDIRECT_METHOD_CHANGED),
         ),
         303 => (
             format!("{before} → {after} (303 See Other: expected, RFC 9110 §15.4.4)").into(),
@@ -59,7 +60,7 @@ pub fn method_change(
                 if status == 301 { 2 } else { 3 }
             )
             .into(),
-            Some("redirect.post-to-get"),
+            Some(&codes::REDIRECT_POST_TO_GET),
         ),
         _ => (format!("{before} → {after} after {status}").into(), None),
     })
@@ -162,7 +163,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         match c.r.location.map(|l| text(trim(l))) {
             None => {
                 out.push(Found::new(
-                    "redirect.missing-location",
+                    &codes::REDIRECT_MISSING_LOCATION,
                     Side::Response,
                     format!(
                         "{} without Location: the client has nowhere to go (RFC 9110 §15.4: the \
@@ -213,7 +214,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         );
         if evicted {
             out.push(Found::limit(
-                "redirect.state-limit",
+                &codes::REDIRECT_STATE_LIMIT,
                 "redirects waiting to be followed",
             ));
         }
@@ -222,7 +223,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
     if report_loop {
         let urls: Vec<&str> = hops.iter().map(|h| h.url.as_str()).collect();
         out.push(Found::new(
-            "redirect.loop",
+            &codes::REDIRECT_LOOP,
             Side::Response,
             format!(
                 "redirect loop: the chain from #{} comes back to a URL it already visited ({}); \
@@ -258,7 +259,7 @@ mod tests {
             (308, "PUT", "GET", Some(Some("redirect.method-changed"))),
         ];
         for (s, b, a, want) in cases {
-            let got = method_change(*s, b, a).map(|x| x.1);
+            let got = method_change(*s, b, a).map(|x| x.1.map(|c| c.name));
             assert_eq!(got, *want, "{s} {b} -> {a}");
         }
     }

@@ -17,6 +17,7 @@ use super::store::Store;
 use super::stream::{StreamData, StreamView};
 use super::theme::Theme;
 use super::views;
+use crate::model::codes::Area;
 use crate::model::{CaptureSummary, Progress, Record};
 
 /// Lists longer than this are filtered when Enter is pressed, not on every key.
@@ -624,7 +625,7 @@ impl App {
             return Action::None;
         }
         if let Some(c) = f.connection {
-            if f.code.starts_with("ws.")
+            if f.code.area == Area::Ws
                 && let Some(ws) = self.store.ws_on_conn(c)
                 && let Some(conv) = self.store.conv_row_of(ws)
             {

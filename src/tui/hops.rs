@@ -5,7 +5,7 @@
 //! oldest findings go. Without hops the view says how to get them: capture both legs.
 
 use crate::model::hops::ProxyHopRecord;
-use crate::model::{Finding, Severity};
+use crate::model::{Finding, Severity, codes};
 
 /// One hop.
 #[derive(Clone, Debug)]
@@ -22,7 +22,7 @@ impl HopRow {
         self.rec
             .diagnosis
             .iter()
-            .map(|c| crate::hops::severity(c))
+            .filter_map(|c| codes::lookup(c).map(|c| c.severity))
             .max()
     }
 

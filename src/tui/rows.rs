@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 
 use super::filter::Subject;
 use super::store::{Conv, Store, kind};
+use crate::model::codes::{self, Area};
 use crate::model::http::TransactionRecord;
 use crate::model::websocket::{Side, WsMessageRecord};
 use crate::model::{ConnectionRecord, Finding, Severity};
@@ -134,10 +135,13 @@ pub fn compare(store: &Store, k: ListKind, col: usize, a: u64, b: u64) -> Orderi
         },
         ListKind::Findings => match (store.findings.get(a), store.findings.get(b)) {
             (Some(x), Some(y)) => match col {
-                1 => x.code.cmp(&y.code),
+                1 => x.code.name.cmp(y.code.name),
                 2 => x.packet.cmp(&y.packet),
                 3 => x.connection.cmp(&y.connection),
-                _ => y.severity.cmp(&x.severity).then(x.packet.cmp(&y.packet)),
+                _ => y
+                    .severity()
+                    .cmp(&x.severity())
+                    .then(x.packet.cmp(&y.packet)),
             },
             _ => Ordering::Equal,
         },
@@ -247,10 +251,12 @@ impl Subject for TxnSubject<'_> {
     }
     fn findings(&self, out: &mut Vec<(Severity, String)>) {
         for f in self.store.findings_of_txn(self.t.id) {
-            out.push((f.severity, f.code.to_string()));
+            out.push((f.severity(), f.code.name.to_string()));
         }
         for c in &self.t.findings {
-            out.push((crate::analyzers::http::conn::severity(c), c.to_string()));
+            if let Some(code) = codes::lookup(c) {
+                out.push((code.severity, c.to_string()));
+            }
         }
     }
     fn length(&self) -> Option<u64> {
@@ -314,7 +320,9 @@ impl Subject for ConvSubject<'_> {
     fn findings(&self, out: &mut Vec<(Severity, String)>) {
         if let Some(r) = &self.c.rec {
             for c in &r.findings {
-                out.push((crate::analyzers::websocket::severity(c), c.to_string()));
+                if let Some(code) = codes::lookup(c) {
+                    out.push((code.severity, c.to_string()));
+                }
             }
         }
     }
@@ -401,7 +409,7 @@ impl Subject for ConnSubject<'_> {
     }
     fn findings(&self, out: &mut Vec<(Severity, String)>) {
         for f in self.store.findings_of_conn(self.c.id) {
-            out.push((f.severity, f.code.to_string()));
+            out.push((f.severity(), f.code.name.to_string()));
         }
     }
     fn length(&self) -> Option<u64> {
@@ -416,7 +424,7 @@ pub struct FindingSubject<'a> {
 
 impl Subject for FindingSubject<'_> {
     fn text(&self, out: &mut String) {
-        out.push_str(&self.f.code);
+        out.push_str(self.f.code.name);
         out.push(' ');
         out.push_str(&self.f.message);
         *out = out.to_lowercase();
@@ -425,10 +433,10 @@ impl Subject for FindingSubject<'_> {
         self.f.connection
     }
     fn is_ws(&self) -> bool {
-        self.f.code.starts_with("ws.")
+        self.f.code.area == Area::Ws
     }
     fn findings(&self, out: &mut Vec<(Severity, String)>) {
-        out.push((self.f.severity, self.f.code.to_string()));
+        out.push((self.f.severity(), self.f.code.name.to_string()));
     }
 }
 
@@ -514,7 +522,9 @@ impl Subject for HopSubject<'_> {
     }
     fn findings(&self, out: &mut Vec<(Severity, String)>) {
         for d in &self.h.rec.diagnosis {
-            out.push((crate::hops::severity(d), d.to_string()));
+            if let Some(code) = codes::lookup(d) {
+                out.push((code.severity, d.to_string()));
+            }
         }
     }
 }

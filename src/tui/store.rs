@@ -18,7 +18,7 @@ use super::hops::HopRow;
 use crate::model::hops::ProxyHopRecord;
 use crate::model::tunnel::TunnelRecord;
 use crate::model::websocket::{WebSocketRecord, WsMessageRecord};
-use crate::model::{ConnectionRecord, Finding, Record, Severity, TransactionRecord};
+use crate::model::{ConnectionRecord, Finding, Record, Severity, TransactionRecord, codes};
 
 /// Preview bytes kept across all rows by default.
 pub const DEFAULT_PREVIEW_BUDGET: usize = 64 << 20;
@@ -248,7 +248,7 @@ impl Store {
         for code in &h.diagnosis {
             if let Some(f) = self
                 .findings_of_txn(h.front.transaction)
-                .filter(|f| f.code == *code)
+                .filter(|f| f.code.name == *code)
                 .last()
             {
                 findings.push(f.clone());
@@ -435,7 +435,7 @@ impl Store {
     }
 
     fn push_finding(&mut self, f: Finding) {
-        self.severity_counts[f.severity as usize] += 1;
+        self.severity_counts[f.severity() as usize] += 1;
         let (txn, conn) = (f.transaction, f.connection);
         let (row, ev) = self.findings.push(f);
         if let Some(t) = txn {
@@ -592,11 +592,11 @@ impl Store {
     /// The highest severity among a transaction's findings (its record lists the codes; the
     /// findings themselves may not have arrived yet).
     pub fn txn_severity(&self, t: &TransactionRecord) -> Option<Severity> {
-        let from_store = self.findings_of_txn(t.id).map(|f| f.severity).max();
+        let from_store = self.findings_of_txn(t.id).map(|f| f.severity()).max();
         let from_codes = t
             .findings
             .iter()
-            .map(|c| crate::analyzers::http::conn::severity(c))
+            .filter_map(|c| codes::lookup(c).map(|c| c.severity))
             .max();
         // A WebSocket's findings show on the transaction that upgraded to it.
         let from_ws = t
@@ -610,7 +610,7 @@ impl Store {
             .and_then(|r| {
                 r.findings
                     .iter()
-                    .map(|c| crate::analyzers::websocket::severity(c))
+                    .filter_map(|c| codes::lookup(c).map(|c| c.severity))
                     .max()
             });
         from_store.max(from_codes).max(from_ws)

@@ -67,7 +67,10 @@ impl Run {
             .expect("connection id")
     }
     pub fn codes(&self) -> Vec<String> {
-        self.findings.iter().map(|f| f.code.to_string()).collect()
+        self.findings
+            .iter()
+            .map(|f| f.code.name.to_string())
+            .collect()
     }
 }
 
@@ -355,7 +358,10 @@ pub struct AppRun {
 
 impl AppRun {
     pub fn codes(&self) -> Vec<String> {
-        self.findings.iter().map(|f| f.code.to_string()).collect()
+        self.findings
+            .iter()
+            .map(|f| f.code.name.to_string())
+            .collect()
     }
 }
 

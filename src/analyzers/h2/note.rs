@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::frame::{frame_type_name, settings_name};
 use super::{MAX_SETTINGS, MAX_STREAMS};
-use crate::model::Severity;
+use crate::model::codes::{self, Code};
 
 /// A note about the traffic: direction, offset in that direction, what.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,42 +90,28 @@ pub enum H2NoteKind {
 }
 
 impl H2NoteKind {
-    /// Info for what is legal or about hopscope's own limits (an extension frame, a bound
-    /// hit, bytes lost or cut short); warning for a peer breaking an RFC 9113 rule.
-    pub fn severity(&self) -> Severity {
-        use H2NoteKind::*;
+    /// Its entry in the findings registry (which gives the severity: info for what is legal
+    /// or about hopscope's own limits, warning for a peer breaking an RFC 9113 rule).
+    pub fn code(&self) -> &'static Code {
         match self {
-            UnknownFrameType { .. }
-            | TooManySettings { .. }
-            | HpackStopped { .. }
-            | TooManyStreams
-            | Gap { .. }
-            | Truncated { .. } => Severity::Info,
-            _ => Severity::Warning,
-        }
-    }
-
-    /// Stable, dotted like every finding code in docs/findings.md.
-    pub fn code(&self) -> &'static str {
-        match self {
-            H2NoteKind::BadPreface { .. } => "h2.bad-preface",
-            H2NoteKind::FirstFrameNotSettings { .. } => "h2.first-frame-not-settings",
-            H2NoteKind::FrameTooLarge { .. } => "h2.frame-too-large",
-            H2NoteKind::UnknownFrameType { .. } => "h2.unknown-frame-type",
-            H2NoteKind::StreamIdRule { .. } => "h2.stream-id-rule",
-            H2NoteKind::StreamIdParity { .. } => "h2.stream-id-parity",
-            H2NoteKind::BadFrameLength { .. } => "h2.bad-frame-length",
-            H2NoteKind::BadPadding { .. } => "h2.bad-padding",
-            H2NoteKind::BadSettingValue { .. } => "h2.bad-setting-value",
-            H2NoteKind::TooManySettings { .. } => "h2.too-many-settings",
-            H2NoteKind::WindowUpdateZero { .. } => "h2.window-update-zero",
-            H2NoteKind::PushPromiseFromClient => "h2.push-promise-from-client",
-            H2NoteKind::ContinuationExpected { .. } => "h2.continuation-expected",
-            H2NoteKind::UnexpectedContinuation { .. } => "h2.unexpected-continuation",
-            H2NoteKind::HpackStopped { .. } => "h2.hpack-stopped",
-            H2NoteKind::TooManyStreams => "h2.too-many-streams",
-            H2NoteKind::Gap { .. } => "h2.gap",
-            H2NoteKind::Truncated { .. } => "h2.truncated",
+            H2NoteKind::BadPreface { .. } => &codes::H2_BAD_PREFACE,
+            H2NoteKind::FirstFrameNotSettings { .. } => &codes::H2_FIRST_FRAME_NOT_SETTINGS,
+            H2NoteKind::FrameTooLarge { .. } => &codes::H2_FRAME_TOO_LARGE,
+            H2NoteKind::UnknownFrameType { .. } => &codes::H2_UNKNOWN_FRAME_TYPE,
+            H2NoteKind::StreamIdRule { .. } => &codes::H2_STREAM_ID_RULE,
+            H2NoteKind::StreamIdParity { .. } => &codes::H2_STREAM_ID_PARITY,
+            H2NoteKind::BadFrameLength { .. } => &codes::H2_BAD_FRAME_LENGTH,
+            H2NoteKind::BadPadding { .. } => &codes::H2_BAD_PADDING,
+            H2NoteKind::BadSettingValue { .. } => &codes::H2_BAD_SETTING_VALUE,
+            H2NoteKind::TooManySettings { .. } => &codes::H2_TOO_MANY_SETTINGS,
+            H2NoteKind::WindowUpdateZero { .. } => &codes::H2_WINDOW_UPDATE_ZERO,
+            H2NoteKind::PushPromiseFromClient => &codes::H2_PUSH_PROMISE_FROM_CLIENT,
+            H2NoteKind::ContinuationExpected { .. } => &codes::H2_CONTINUATION_EXPECTED,
+            H2NoteKind::UnexpectedContinuation { .. } => &codes::H2_UNEXPECTED_CONTINUATION,
+            H2NoteKind::HpackStopped { .. } => &codes::H2_HPACK_STOPPED,
+            H2NoteKind::TooManyStreams => &codes::H2_TOO_MANY_STREAMS,
+            H2NoteKind::Gap { .. } => &codes::H2_GAP,
+            H2NoteKind::Truncated { .. } => &codes::H2_TRUNCATED,
         }
     }
 }

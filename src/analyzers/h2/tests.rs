@@ -87,7 +87,7 @@ fn kinds(c: &H2Conn) -> Vec<(usize, H2NoteKind)> {
 }
 
 fn codes(c: &H2Conn) -> Vec<&'static str> {
-    c.notes().iter().map(|n| n.kind.code()).collect()
+    c.notes().iter().map(|n| n.kind.code().name).collect()
 }
 
 /// `details.h2c` of `h2c-upgrade.pcap` in samples/expected.json.
@@ -1197,17 +1197,17 @@ fn note_codes_are_distinct_and_explained() {
         },
         Truncated { missing: 1 },
     ];
-    let codes: std::collections::BTreeSet<_> = all.iter().map(H2NoteKind::code).collect();
+    let codes: std::collections::BTreeSet<_> = all.iter().map(|k| k.code().name).collect();
     assert_eq!(codes.len(), all.len());
     for k in &all {
-        assert!(k.code().starts_with("h2."));
+        assert_eq!(k.code().area, crate::model::codes::Area::H2);
         assert!(!k.to_string().is_empty());
     }
     use crate::model::Severity;
     let info: Vec<_> = all
         .iter()
-        .filter(|k| k.severity() == Severity::Info)
-        .map(H2NoteKind::code)
+        .filter(|k| k.code().severity == Severity::Info)
+        .map(|k| k.code().name)
         .collect();
     assert_eq!(
         info,

@@ -4,6 +4,7 @@
 
 use super::body::Framing;
 use super::head::{Head, HeadIssue, StartLine, Version};
+use crate::model::codes::{self, Code};
 use crate::model::http::{BodyFraming, Headers, HopReason};
 use crate::model::syntax::{is_standard_hop_by_hop, trim_ows};
 
@@ -90,7 +91,7 @@ pub fn mask_set_cookie(v: &[u8]) -> Vec<u8> {
 }
 
 /// A finding a head proves, before any body byte: (code, message).
-pub type HeadFinding = (&'static str, String);
+pub type HeadFinding = (&'static Code, String);
 
 /// The header records of a head, classified.
 pub fn header_records(head: &Head) -> Headers {
@@ -210,7 +211,7 @@ fn framing_from_fields(
     if !te.is_empty() {
         if !matches!(cl, ContentLength::Absent) {
             out.push((
-                "http.cl-and-te",
+                &codes::HTTP_CL_AND_TE,
                 "Content-Length together with Transfer-Encoding: RFC 9112 §6.3 says \
                  Transfer-Encoding wins and the message must be treated as an error; a proxy \
                  and a server that pick different ones can be made to see different requests \
@@ -220,7 +221,7 @@ fn framing_from_fields(
         }
         if !version.is_11_or_later() {
             out.push((
-                "http.te-in-http10",
+                &codes::HTTP_TE_IN_HTTP10,
                 format!(
                     "Transfer-Encoding in an {version} message: HTTP/1.0 recipients do not \
                      know it (RFC 9112 §6.1) and may read the chunked framing as the body"
@@ -230,7 +231,7 @@ fn framing_from_fields(
         let last_chunked = te.last().is_some_and(|t| t == "chunked");
         if te.iter().filter(|t| *t == "chunked").count() > 1 {
             out.push((
-                "http.te-chunked-twice",
+                &codes::HTTP_TE_CHUNKED_TWICE,
                 "chunked applied more than once in Transfer-Encoding (RFC 9112 §7: a sender \
                  must not apply chunked more than once)"
                     .into(),
@@ -241,7 +242,7 @@ fn framing_from_fields(
         }
         let has_chunked = te.iter().any(|t| t == "chunked");
         out.push((
-            "http.te-not-chunked",
+            &codes::HTTP_TE_NOT_CHUNKED,
             if request && has_chunked {
                 format!(
                     "Transfer-Encoding \"{}\" does not end with chunked: RFC 9112 §6.3 rule 4 \
@@ -281,7 +282,7 @@ fn framing_from_fields(
                 .map(|v| String::from_utf8_lossy(v).into_owned())
                 .collect();
             out.push((
-                "http.content-length-conflict",
+                &codes::HTTP_CONTENT_LENGTH_CONFLICT,
                 format!(
                     "Content-Length values differ ({}): RFC 9110 §8.6 makes this an \
                      unrecoverable framing error; recipients that pick different values disagree \
@@ -296,7 +297,7 @@ fn framing_from_fields(
         }
         ContentLength::Invalid => {
             out.push((
-                "http.content-length-invalid",
+                &codes::HTTP_CONTENT_LENGTH_INVALID,
                 "Content-Length is not a non-negative decimal number (RFC 9110 §8.6); the \
                  message length is unknown and a recipient must reject it"
                     .into(),
@@ -320,7 +321,7 @@ pub fn request_framing(head: &Head, out: &mut Vec<HeadFinding>) -> Framing {
     let no_content = matches!(framing, Framing::None | Framing::Length(0));
     if no_content && head.list_has("expect", "100-continue") {
         out.push((
-            "http.expect-without-body",
+            &codes::HTTP_EXPECT_WITHOUT_BODY,
             "Expect: 100-continue on a request without content (RFC 9110 §10.1.1: a client \
              must not send it then); servers that wait for the body before answering, and \
              proxies that forward what follows as the body, disagree on where the next request \
@@ -355,7 +356,7 @@ pub fn response_framing(
                 let zero = head.values("content-length").all(|v| trim_ows(v) == b"0");
                 out.push(if zero {
                     (
-                        "http.content-length-zero-forbidden",
+                        &codes::HTTP_CONTENT_LENGTH_ZERO_FORBIDDEN,
                         format!(
                             "a {status} response carries Content-Length: 0 (RFC 9110 §8.6: a \
                              server must not send Content-Length in 1xx or 204 responses; \
@@ -364,7 +365,7 @@ pub fn response_framing(
                     )
                 } else {
                     (
-                        "http.content-length-forbidden",
+                        &codes::HTTP_CONTENT_LENGTH_FORBIDDEN,
                         format!(
                             "a {status} response carries a non-zero Content-Length (RFC 9110 \
                              §8.6 forbids it in 1xx and 204 responses); a client that reads it \
@@ -375,7 +376,7 @@ pub fn response_framing(
             }
             if head.has("transfer-encoding") {
                 out.push((
-                    "http.te-forbidden",
+                    &codes::HTTP_TE_FORBIDDEN,
                     format!(
                         "a {status} response carries Transfer-Encoding (RFC 9112 §6.1: a server \
                          must not send it in 1xx or 204 responses)"
@@ -394,7 +395,7 @@ pub fn head_findings(head: &Head, request: bool, out: &mut Vec<HeadFinding>) {
     let who = if request { "request" } else { "response" };
     if let Some(why) = head.rejected {
         out.push((
-            "http.lenient-parse",
+            &codes::HTTP_LENIENT_PARSE,
             format!(
                 "the {who} head is not valid HTTP/1.1 ({why}); strict parsers such as httparse \
                  reject it, hopscope read it leniently — see the other findings for the exact \
@@ -405,14 +406,14 @@ pub fn head_findings(head: &Head, request: bool, out: &mut Vec<HeadFinding>) {
     for issue in &head.issues {
         let f = match issue {
             HeadIssue::BareLf => (
-                "http.bare-lf",
+                &codes::HTTP_BARE_LF,
                 format!(
                     "the {who} head ends lines with LF alone instead of CRLF (RFC 9112 §2.2); \
                      recipients that split lines differently can disagree on the fields"
                 ),
             ),
             HeadIssue::ObsFold { name } => (
-                "http.obs-fold",
+                &codes::HTTP_OBS_FOLD,
                 format!(
                     "field {} is folded onto a continuation line (obs-fold, RFC 9112 §5.2): \
                      deprecated; a server must reject it or unfold it, a proxy must unfold it. \
@@ -421,7 +422,7 @@ pub fn head_findings(head: &Head, request: bool, out: &mut Vec<HeadFinding>) {
                 ),
             ),
             HeadIssue::SpaceBeforeColon { name } => (
-                "http.space-before-colon",
+                &codes::HTTP_SPACE_BEFORE_COLON,
                 format!(
                     "whitespace between field name {} and the colon (RFC 9112 §5.1: a server \
                      must reject the message with 400, a proxy must remove it); a classic \
@@ -430,7 +431,7 @@ pub fn head_findings(head: &Head, request: bool, out: &mut Vec<HeadFinding>) {
                 ),
             ),
             HeadIssue::InvalidName { name } => (
-                "http.invalid-field-name",
+                &codes::HTTP_INVALID_FIELD_NAME,
                 format!(
                     "field name {} has characters that are not allowed in a token (RFC 9110 \
                      §5.1)",
@@ -438,7 +439,7 @@ pub fn head_findings(head: &Head, request: bool, out: &mut Vec<HeadFinding>) {
                 ),
             ),
             HeadIssue::InvalidValue { name } => (
-                "http.invalid-field-value",
+                &codes::HTTP_INVALID_FIELD_VALUE,
                 format!(
                     "the value of field {} holds control characters (RFC 9110 §5.5: a \
                      recipient must reject the message or replace them with SP)",
@@ -446,35 +447,35 @@ pub fn head_findings(head: &Head, request: bool, out: &mut Vec<HeadFinding>) {
                 ),
             ),
             HeadIssue::NoColon { line } => (
-                "http.malformed-field",
+                &codes::HTTP_MALFORMED_FIELD,
                 format!(
                     "a line in the {who} field section has no colon and was ignored: {}",
                     show(line)
                 ),
             ),
             HeadIssue::BadStartLine => (
-                "http.malformed-start-line",
+                &codes::HTTP_MALFORMED_START_LINE,
                 format!(
                     "the {who} start line does not follow RFC 9112 §3/§4 (extra or missing \
                      spaces, invalid method token); its parts were kept as sent"
                 ),
             ),
             HeadIssue::TooManyFields { dropped } => (
-                "http.too-many-fields",
+                &codes::HTTP_TOO_MANY_FIELDS,
                 format!(
                     "the {who} head has more fields than hopscope keeps; {dropped} were not \
                      recorded (raise the limit if you need them)"
                 ),
             ),
             HeadIssue::BadStatus { raw } => (
-                "http.invalid-status",
+                &codes::HTTP_INVALID_STATUS,
                 format!(
                     "status code {} is not three digits (RFC 9110 §15); recorded as status 0",
                     show(raw)
                 ),
             ),
             HeadIssue::SpaceBeforeFirstField => (
-                "http.space-before-first-field",
+                &codes::HTTP_SPACE_BEFORE_FIRST_FIELD,
                 format!(
                     "whitespace before the first field line of the {who} (RFC 9112 §2.2: a \
                      recipient must reject the message or ignore the line)"
@@ -487,7 +488,7 @@ pub fn head_findings(head: &Head, request: bool, out: &mut Vec<HeadFinding>) {
     let conn_upgrade = head.list_has("connection", "upgrade");
     if upgrade && !conn_upgrade && request {
         out.push((
-            "http.upgrade-without-connection",
+            &codes::HTTP_UPGRADE_WITHOUT_CONNECTION,
             "Upgrade is sent without \"upgrade\" in Connection (RFC 9110 §7.8: the sender must \
              list it there); servers and proxies ignore such an Upgrade. Send \
              \"Connection: upgrade\""
@@ -496,7 +497,7 @@ pub fn head_findings(head: &Head, request: bool, out: &mut Vec<HeadFinding>) {
     }
     if conn_upgrade && !upgrade {
         out.push((
-            "http.connection-upgrade-without-upgrade",
+            &codes::HTTP_CONNECTION_UPGRADE_WITHOUT_UPGRADE,
             format!(
                 "the {who} lists \"upgrade\" in Connection but has no Upgrade field; a proxy \
                  stripped Upgrade (it is hop-by-hop) or the sender forgot it"
@@ -527,13 +528,13 @@ pub fn host_findings(head: &Head, out: &mut Vec<HeadFinding>) {
     let hosts = head.values("host").count();
     if version.is_11_or_later() && hosts == 0 {
         out.push((
-            "http.missing-host",
+            &codes::HTTP_MISSING_HOST,
             "HTTP/1.1 request without Host (RFC 9112 §3.2: a server must answer 400)".into(),
         ));
     }
     if hosts > 1 {
         out.push((
-            "http.duplicate-host",
+            &codes::HTTP_DUPLICATE_HOST,
             "more than one Host field (RFC 9112 §3.2: a server must answer 400); front ends \
              and back ends that pick different ones route the request differently"
                 .into(),
@@ -568,7 +569,7 @@ mod tests {
         }
     }
     fn codes(f: &[HeadFinding]) -> Vec<&'static str> {
-        f.iter().map(|x| x.0).collect()
+        f.iter().map(|x| x.0.name).collect()
     }
 
     #[test]

@@ -47,6 +47,8 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use crate::model::codes::{self, Code};
+
 pub use super::http::head::Prefix;
 
 /// Where the connection stands.
@@ -171,26 +173,26 @@ pub enum NoteKind {
 
 impl NoteKind {
     /// Stable code, for findings.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &'static Code {
         match self {
-            NoteKind::NotSocks { .. } => "socks.not-socks",
-            NoteKind::BadVersion { .. } => "socks.bad-version",
-            NoteKind::NoMethods => "socks.no-methods",
-            NoteKind::MethodNotOffered { .. } => "socks.method-not-offered",
-            NoteKind::NoAcceptableMethod => "socks.no-acceptable-method",
-            NoteKind::UnsupportedMethod { .. } => "socks.unsupported-method",
-            NoteKind::CleartextCredentials => "socks.cleartext-credentials",
-            NoteKind::AuthFailed { .. } => "socks.auth-failed",
-            NoteKind::EmptyField { .. } => "socks.empty-field",
-            NoteKind::UnknownCommand { .. } => "socks.unknown-command",
-            NoteKind::NonZeroReserved { .. } => "socks.nonzero-reserved",
-            NoteKind::UnknownAddressType { .. } => "socks.unknown-address-type",
-            NoteKind::MessageTooLong { .. } => "socks.message-too-long",
-            NoteKind::Refused { .. } => "socks.refused",
-            NoteKind::EarlyPayload { .. } => "socks.early-payload",
-            NoteKind::HeldDiscarded { .. } => "socks.held-discarded",
-            NoteKind::HeldBytesDropped { .. } => "socks.held-bytes-dropped",
-            NoteKind::Gap { .. } => "socks.gap",
+            NoteKind::NotSocks { .. } => &codes::SOCKS_NOT_SOCKS,
+            NoteKind::BadVersion { .. } => &codes::SOCKS_BAD_VERSION,
+            NoteKind::NoMethods => &codes::SOCKS_NO_METHODS,
+            NoteKind::MethodNotOffered { .. } => &codes::SOCKS_METHOD_NOT_OFFERED,
+            NoteKind::NoAcceptableMethod => &codes::SOCKS_NO_ACCEPTABLE_METHOD,
+            NoteKind::UnsupportedMethod { .. } => &codes::SOCKS_UNSUPPORTED_METHOD,
+            NoteKind::CleartextCredentials => &codes::SOCKS_CLEARTEXT_CREDENTIALS,
+            NoteKind::AuthFailed { .. } => &codes::SOCKS_AUTH_FAILED,
+            NoteKind::EmptyField { .. } => &codes::SOCKS_EMPTY_FIELD,
+            NoteKind::UnknownCommand { .. } => &codes::SOCKS_UNKNOWN_COMMAND,
+            NoteKind::NonZeroReserved { .. } => &codes::SOCKS_NONZERO_RESERVED,
+            NoteKind::UnknownAddressType { .. } => &codes::SOCKS_UNKNOWN_ADDRESS_TYPE,
+            NoteKind::MessageTooLong { .. } => &codes::SOCKS_MESSAGE_TOO_LONG,
+            NoteKind::Refused { .. } => &codes::SOCKS_REFUSED,
+            NoteKind::EarlyPayload { .. } => &codes::SOCKS_EARLY_PAYLOAD,
+            NoteKind::HeldDiscarded { .. } => &codes::SOCKS_HELD_DISCARDED,
+            NoteKind::HeldBytesDropped { .. } => &codes::SOCKS_HELD_BYTES_DROPPED,
+            NoteKind::Gap { .. } => &codes::SOCKS_GAP,
         }
     }
 }

@@ -56,7 +56,7 @@ fn run_with(mut c: SocksConn, steps: &[(usize, Vec<u8>)]) -> (SocksConn, Tunnel)
 }
 
 fn codes(c: &SocksConn) -> Vec<&'static str> {
-    c.notes().iter().map(|n| n.kind.code()).collect()
+    c.notes().iter().map(|n| n.kind.code().name).collect()
 }
 
 /// Alternates client and server messages: c0 s0 c1 s1 ...
@@ -765,7 +765,7 @@ fn pipelined_greeting_auth_request_and_payload() {
     let early = c
         .notes()
         .iter()
-        .find(|n| n.kind.code() == "socks.early-payload");
+        .find(|n| n.kind.code().name == "socks.early-payload");
     let early = early.unwrap();
     assert_eq!((early.dir, early.offset), (0, 29));
     assert_eq!(early.kind, NoteKind::EarlyPayload { bytes: 18 });

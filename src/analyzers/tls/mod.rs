@@ -21,6 +21,7 @@
 //!   out of a hello are bounded ([`MAX_LIST`]); cutting one is a note too.
 
 use crate::analyzers::http::head::Prefix;
+use crate::model::codes::{self, Code};
 use hello::{Parsed, parse};
 use std::fmt;
 use tls_parser::TlsRecordHeader;
@@ -163,18 +164,18 @@ pub enum NoteKind {
 
 impl TlsNote {
     /// Stable code of the note.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &'static Code {
         match self.kind {
-            NoteKind::NotTls { .. } => "tls.not-tls",
-            NoteKind::Sslv2Hello => "tls.sslv2-hello",
-            NoteKind::BadRecord { .. } => "tls.bad-record-header",
-            NoteKind::WalkLost { .. } => "tls.gap-lost-record-walk",
-            NoteKind::GapInHello { .. } => "tls.gap-in-hello",
-            NoteKind::HelloInterrupted { .. } => "tls.hello-interrupted",
-            NoteKind::UnexpectedHandshake { .. } => "tls.unexpected-handshake",
-            NoteKind::HelloTooLarge { .. } => "tls.hello-too-large",
-            NoteKind::Malformed { .. } => "tls.malformed-hello",
-            NoteKind::Truncated { .. } => "tls.list-truncated",
+            NoteKind::NotTls { .. } => &codes::TLS_NOT_TLS,
+            NoteKind::Sslv2Hello => &codes::TLS_SSLV2_HELLO,
+            NoteKind::BadRecord { .. } => &codes::TLS_BAD_RECORD_HEADER,
+            NoteKind::WalkLost { .. } => &codes::TLS_GAP_LOST_RECORD_WALK,
+            NoteKind::GapInHello { .. } => &codes::TLS_GAP_IN_HELLO,
+            NoteKind::HelloInterrupted { .. } => &codes::TLS_HELLO_INTERRUPTED,
+            NoteKind::UnexpectedHandshake { .. } => &codes::TLS_UNEXPECTED_HANDSHAKE,
+            NoteKind::HelloTooLarge { .. } => &codes::TLS_HELLO_TOO_LARGE,
+            NoteKind::Malformed { .. } => &codes::TLS_MALFORMED_HELLO,
+            NoteKind::Truncated { .. } => &codes::TLS_LIST_TRUNCATED,
         }
     }
 }
@@ -184,7 +185,7 @@ impl fmt::Display for TlsNote {
         write!(
             f,
             "{} (dir {}, offset {}): ",
-            self.code(),
+            self.code().name,
             self.dir,
             self.offset
         )?;

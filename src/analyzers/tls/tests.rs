@@ -152,7 +152,7 @@ fn server_flight() -> Vec<u8> {
 }
 
 fn kinds(t: &TlsSniffer) -> Vec<&'static str> {
-    t.notes().iter().map(TlsNote::code).collect()
+    t.notes().iter().map(|n| n.code().name).collect()
 }
 
 /// Everything a sniffer reports, notes in a direction-independent order.

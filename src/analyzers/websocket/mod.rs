@@ -18,12 +18,13 @@ use flate2::{Decompress, FlushDecompress, Status};
 
 use crate::base::Timestamp;
 use crate::engine::Ctx;
+use crate::model::codes::{self, Code};
 use crate::model::websocket::Deflate;
 use crate::model::websocket::{
     Side, WebSocketRecord, WsClose, WsDirStats, WsFrameRecord, WsHandshake, WsMessageRecord,
     WsPings,
 };
-use crate::model::{Dir, Finding, Record, RecordSink, Severity};
+use crate::model::{Dir, Finding, Record, RecordSink};
 use frame::{Header, Opcode};
 
 /// Bounds and switches.
@@ -63,21 +64,6 @@ pub struct WsShared {
 impl WsShared {
     pub fn new(cfg: WsConfig) -> Self {
         WsShared { cfg, next_id: 0 }
-    }
-}
-
-pub fn severity(code: &str) -> Severity {
-    match code {
-        "ws.unsolicited-pong" | "ws.midstream" | "ws.unclean-close" | "ws.gap" => Severity::Info,
-        "ws.upgrade-refused" => Severity::Warning,
-        "ws.invalid-utf8"
-        | "ws.non-minimal-length"
-        | "ws.frame-after-close"
-        | "ws.inflate-limit"
-        | "ws.inflate-error"
-        | "ws.bad-version"
-        | "ws.missing-key" => Severity::Warning,
-        _ => Severity::Error,
     }
 }
 
@@ -160,7 +146,7 @@ pub struct WsConn {
     /// Pings sent by each side, waiting for the other side's pong: (payload, time).
     pings: [VecDeque<(Vec<u8>, Timestamp)>; 2],
     rtt_sum: f64,
-    reported: Vec<&'static str>,
+    reported: Vec<&'static Code>,
 }
 
 const MAX_PENDING_PINGS: usize = 16;
@@ -233,16 +219,16 @@ impl WsConn {
         out: &mut dyn RecordSink,
         d: usize,
         offset: u64,
-        code: &'static str,
+        code: &'static Code,
         msg: String,
     ) {
         if self.reported.contains(&code) {
             return;
         }
         self.reported.push(code);
-        self.rec.findings.push(code);
+        self.rec.findings.push(code.name);
         out.record(Record::Finding(
-            Finding::new(code, severity(code), msg)
+            Finding::new(code, msg)
                 .conn(ctx.conn)
                 .at(ctx.packet, ctx.ts)
                 .dir(Dir::from_index(d), offset),
@@ -356,7 +342,7 @@ impl WsConn {
                 out,
                 d,
                 start,
-                "ws.frame-after-close",
+                &codes::WS_FRAME_AFTER_CLOSE,
                 format!(
                     "the {who} sent a frame after its own close frame (RFC 6455 §5.5.1: no \
                      data frames after Close)"
@@ -369,7 +355,7 @@ impl WsConn {
                 out,
                 d,
                 start,
-                "ws.unmasked-client-frame",
+                &codes::WS_UNMASKED_CLIENT_FRAME,
                 "the client sent an unmasked frame (RFC 6455 §5.3: a client must mask every \
                  frame; a server must close the connection)"
                     .into(),
@@ -381,7 +367,7 @@ impl WsConn {
                 out,
                 d,
                 start,
-                "ws.masked-server-frame",
+                &codes::WS_MASKED_SERVER_FRAME,
                 "the server sent a masked frame (RFC 6455 §5.1: a server must not mask)".into(),
             );
         }
@@ -402,7 +388,7 @@ impl WsConn {
                 out,
                 d,
                 start,
-                "ws.rsv-without-extension",
+                &codes::WS_RSV_WITHOUT_EXTENSION,
                 format!(
                     "{why}; RFC 6455 §5.2: the receiver must fail the connection. Often a proxy \
                      that stripped Sec-WebSocket-Extensions from the handshake"
@@ -415,7 +401,7 @@ impl WsConn {
                 out,
                 d,
                 start,
-                "ws.reserved-opcode",
+                &codes::WS_RESERVED_OPCODE,
                 format!("frame with reserved opcode 0x{n:x} (RFC 6455 §5.2: fail the connection)"),
             );
         }
@@ -425,7 +411,7 @@ impl WsConn {
                 out,
                 d,
                 start,
-                "ws.non-minimal-length",
+                &codes::WS_NON_MINIMAL_LENGTH,
                 format!(
                     "a {}-byte payload length encoded in {} bytes (RFC 6455 §5.2: the minimal \
                      encoding must be used)",
@@ -444,7 +430,7 @@ impl WsConn {
                 out,
                 d,
                 start,
-                "ws.invalid-length",
+                &codes::WS_INVALID_LENGTH,
                 "64-bit payload length with its most significant bit set (RFC 6455 §5.2)".into(),
             );
         }
@@ -456,7 +442,7 @@ impl WsConn {
                     out,
                     d,
                     start,
-                    "ws.control-too-long",
+                    &codes::WS_CONTROL_TOO_LONG,
                     format!(
                         "a {} frame with a {}-byte payload (RFC 6455 §5.5: at most 125)",
                         h.opcode.name(),
@@ -470,7 +456,7 @@ impl WsConn {
                     out,
                     d,
                     start,
-                    "ws.control-fragmented",
+                    &codes::WS_CONTROL_FRAGMENTED,
                     format!(
                         "a fragmented {} frame (RFC 6455 §5.5: control frames must not be \
                          fragmented)",
@@ -490,7 +476,7 @@ impl WsConn {
                             out,
                             d,
                             start,
-                            "ws.continuation-without-start",
+                            &codes::WS_CONTINUATION_WITHOUT_START,
                             "a continuation frame with no message in progress (RFC 6455 §5.4)"
                                 .into(),
                         );
@@ -507,7 +493,7 @@ impl WsConn {
                             out,
                             d,
                             start,
-                            "ws.data-inside-fragmented",
+                            &codes::WS_DATA_INSIDE_FRAGMENTED,
                             "a new data frame while a fragmented message is unfinished (RFC \
                              6455 §5.4: fragments of one message must not interleave with \
                              another)"
@@ -636,7 +622,7 @@ impl WsConn {
                 out,
                 d,
                 at,
-                "ws.inflate-limit",
+                &codes::WS_INFLATE_LIMIT,
                 "a compressed message inflates past the bound (--max-decoded); decoding \
                  stopped (a possible decompression bomb); this and later ones are counted in \
                  capped_messages"
@@ -648,7 +634,7 @@ impl WsConn {
                 out,
                 d,
                 at,
-                "ws.inflate-error",
+                &codes::WS_INFLATE_ERROR,
                 format!(
                     "a permessage-deflate message does not inflate: {e} (wrong context \
                      takeover, or a broken compressor)"
@@ -707,7 +693,7 @@ impl WsConn {
                             out,
                             d,
                             m.start,
-                            "ws.close-payload-one-byte",
+                            &codes::WS_CLOSE_PAYLOAD_ONE_BYTE,
                             "a close frame with a 1-byte payload (RFC 6455 §5.5.1: a code is \
                              2 bytes)"
                                 .into(),
@@ -727,7 +713,7 @@ impl WsConn {
                         out,
                         d,
                         m.start,
-                        "ws.invalid-close-code",
+                        &codes::WS_INVALID_CLOSE_CODE,
                         format!(
                             "close code {c} may not be sent (RFC 6455 §7.4: 1005, 1006 and 1015 \
                              are for reporting only; valid are 1000–1003, 1007–1014, \
@@ -742,7 +728,7 @@ impl WsConn {
                         out,
                         d,
                         m.start,
-                        "ws.invalid-utf8",
+                        &codes::WS_INVALID_UTF8,
                         "a close reason that is not valid UTF-8 (RFC 6455 §5.5.1)".into(),
                     );
                 }
@@ -797,7 +783,7 @@ impl WsConn {
                         out,
                         d,
                         m.start,
-                        "ws.unsolicited-pong",
+                        &codes::WS_UNSOLICITED_PONG,
                         "a pong that answers no ping (allowed as a heartbeat, RFC 6455 §5.5.3)"
                             .into(),
                     );
@@ -879,7 +865,7 @@ impl WsConn {
                     out,
                     d,
                     start,
-                    "ws.invalid-utf8",
+                    &codes::WS_INVALID_UTF8,
                     "a text message that is not valid UTF-8 (RFC 6455 §8.1: the receiver must \
                      fail the connection with 1007)"
                         .into(),
@@ -927,7 +913,7 @@ impl WsConn {
             out,
             d,
             start,
-            "ws.gap",
+            &codes::WS_GAP,
             format!(
                 "{n} bytes missing from the capture outside a frame payload; the frames after \
                  it in this direction are not decoded"
@@ -965,7 +951,14 @@ impl WsConn {
                 "the WebSocket ended without a complete close handshake: {who} (RFC 6455 §7.1.1; \
                  the application sees 1006 abnormal closure)"
             );
-            self.finding(ctx, out, 0, self.dirs[0].offset, "ws.unclean-close", msg);
+            self.finding(
+                ctx,
+                out,
+                0,
+                self.dirs[0].offset,
+                &codes::WS_UNCLEAN_CLOSE,
+                msg,
+            );
         }
         out.record(Record::WebSocket(Box::new(WebSocketRecord {
             findings: std::mem::take(&mut self.rec.findings),

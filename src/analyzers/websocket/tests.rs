@@ -88,7 +88,7 @@ fn run_with(
         match r {
             Record::WsMessage(m) => o.msgs.push(*m),
             Record::WebSocket(x) => o.conv.push(*x),
-            Record::Finding(f) => o.codes.push(f.code.to_string()),
+            Record::Finding(f) => o.codes.push(f.code.name.to_string()),
             _ => {}
         }
     }

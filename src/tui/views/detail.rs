@@ -5,6 +5,7 @@ use ratatui::text::{Line, Span};
 
 use super::text::{dur, hexdump, hms, size, text_lines};
 use crate::base::sanitize::{terminal_safe, terminal_safe_str};
+use crate::model::codes::{self, Area};
 use crate::model::hops::{ProxyHopRecord, Relay};
 use crate::model::http::{BodyRecord, Headers, HopReason, TransactionRecord};
 use crate::model::websocket::{Side, WebSocketRecord, WsMessageRecord};
@@ -138,50 +139,23 @@ impl Out {
     }
 }
 
-fn sev_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Info => "info",
-    }
-}
-
-/// "when" and "what to do" for a code, from docs/findings.md (compiled in).
-pub fn finding_advice(code: &str) -> Option<(String, String)> {
-    let doc = include_str!("../../../docs/findings.md");
-    for line in doc.lines().filter(|l| l.starts_with("| `")) {
-        let cols: Vec<&str> = line.split('|').map(str::trim).collect();
-        let (Some(codes), Some(when), Some(todo)) = (cols.get(1), cols.get(3), cols.get(4)) else {
-            continue;
-        };
-        if codes.split(',').any(|c| c.trim().trim_matches('`') == code) {
-            return Some((when.to_string(), todo.to_string()));
-        }
-    }
-    None
-}
-
 fn finding(out: &mut Out, f: &Finding, full: bool) {
     let t = out.t;
-    let mark = match f.severity {
+    let sev = f.severity();
+    let mark = match sev {
         Severity::Error => "✖",
         Severity::Warning => "⚠",
         Severity::Info => "i",
     };
     out.lines.push(Line::from(vec![
-        Span::styled(
-            format!("{mark} {} ", sev_name(f.severity)),
-            t.severity(f.severity),
-        ),
-        Span::styled(terminal_safe_str(&f.code), t.bold()),
+        Span::styled(format!("{mark} {} ", sev.name()), t.severity(sev)),
+        Span::styled(terminal_safe_str(f.code.name), t.bold()),
         Span::raw(format!(": {}", terminal_safe(f.message.as_bytes()))),
     ]));
-    if let Some((when, todo)) = finding_advice(&f.code) {
-        if full {
-            out.kv("  when", when);
-        }
-        out.kv("  what to do", todo);
+    if full {
+        out.kv("  when", f.code.summary);
     }
+    out.kv("  what to do", f.code.advice);
     if full {
         let mut at = Vec::new();
         if let Some(c) = f.connection {
@@ -445,14 +419,14 @@ fn txn_findings(app: &App, out: &mut Out, x: &TransactionRecord) {
     // Findings first, the worst first: the problems are what the user came for (a refused
     // upgrade's warning comes before the hop's error that explains it, by arrival).
     let mut fs: Vec<&Finding> = app.store.findings_of_txn(x.id).collect();
-    fs.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    fs.sort_by_key(|f| std::cmp::Reverse(f.severity()));
     if !fs.is_empty() || !x.findings.is_empty() {
         out.section("Findings");
         for f in &fs {
             finding(out, f, false);
         }
         for c in &x.findings {
-            if !fs.iter().any(|f| f.code == *c) {
+            if !fs.iter().any(|f| f.code.name == *c) {
                 out.text(format!("{c} (details not received yet)"));
             }
         }
@@ -464,7 +438,7 @@ fn txn_findings(app: &App, out: &mut Out, x: &TransactionRecord) {
         let ws: Vec<&Finding> = app
             .store
             .findings_of_conn(x.connection)
-            .filter(|f| f.code.starts_with("ws.") && f.transaction.is_none())
+            .filter(|f| f.code.area == Area::Ws && f.transaction.is_none())
             .collect();
         if !ws.is_empty() {
             out.section("Findings on the WebSocket that followed (view 2)");
@@ -632,7 +606,7 @@ fn conv(app: &App, out: &mut Out, r: &WebSocketRecord) {
     let fs: Vec<&Finding> = app
         .store
         .findings_of_conn(r.connection)
-        .filter(|f| f.code.starts_with("ws."))
+        .filter(|f| f.code.area == Area::Ws)
         .collect();
     if !fs.is_empty() {
         out.section("Findings");
@@ -1063,16 +1037,19 @@ fn hop_diagnosis(out: &mut Out, h: &HopRow) {
         );
     }
     for code in &r.diagnosis {
-        match h.findings.iter().find(|f| f.code == *code) {
+        match h.findings.iter().find(|f| f.code.name == *code) {
             Some(f) => finding(out, f, false),
-            None => {
-                let sev = crate::hops::severity(code);
-                out.styled(format!("{} {code}", sev_name(sev)), t.severity(sev));
-                if let Some((when, todo)) = finding_advice(code) {
-                    out.kv("  when", when);
-                    out.kv("  what to do", todo);
+            None => match codes::lookup(code) {
+                Some(c) => {
+                    out.styled(
+                        format!("{} {code}", c.severity.name()),
+                        t.severity(c.severity),
+                    );
+                    out.kv("  when", c.summary);
+                    out.kv("  what to do", c.advice);
                 }
-            }
+                None => out.text(*code),
+            },
         }
     }
 }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 use super::text::{count, dur, fit, hms, size};
 use crate::base::sanitize::{terminal_safe, terminal_safe_str};
 use crate::model::websocket::Side;
-use crate::model::{CloseKind, Severity};
+use crate::model::{CloseKind, Severity, codes};
 use crate::tui::app::{App, Focus, ListState};
 use crate::tui::hops::NO_HOPS;
 use crate::tui::rows::{self, ListKind, txn_host};
@@ -291,7 +291,7 @@ fn conv_rows(
             let sev = r
                 .findings
                 .iter()
-                .map(|c| crate::analyzers::websocket::severity(c))
+                .filter_map(|c| codes::lookup(c).map(|c| c.severity))
                 .max();
             let target = format!(
                 "{}{}",
@@ -485,7 +485,7 @@ fn conn_rows(
         .iter()
         .filter_map(|id| app.store.conns.get(*id))
         .map(|c| {
-            let sev = app.store.findings_of_conn(c.id).map(|f| f.severity).max();
+            let sev = app.store.findings_of_conn(c.id).map(|f| f.severity()).max();
             let gaps = c.client_to_server.gaps + c.server_to_client.gaps;
             let tunnel = app.store.tunnel_on_conn(c.id).map(|x| {
                 let mut s = terminal_safe_str(x.target.as_deref().unwrap_or("?"));
@@ -554,14 +554,12 @@ fn finding_rows(
         .iter()
         .filter_map(|id| app.store.findings.get(*id))
         .map(|x| {
-            let sev = match x.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                Severity::Info => "info",
-            };
             Row::new(vec![
-                Cell::from(Span::styled(sev, app.theme.severity(x.severity))),
-                Cell::from(terminal_safe_str(&x.code)),
+                Cell::from(Span::styled(
+                    x.severity().name(),
+                    app.theme.severity(x.severity()),
+                )),
+                Cell::from(terminal_safe_str(x.code.name)),
                 Cell::from(x.connection.map(|c| c.to_string()).unwrap_or_default()),
                 Cell::from(x.transaction.map(|c| c.to_string()).unwrap_or_default()),
                 Cell::from(terminal_safe(x.message.as_bytes())),

@@ -17,8 +17,6 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use super::app::{App, Focus, PromptKind, VIEWS, View};
 use super::stream::LineKind;
 
-pub use detail::finding_advice;
-
 /// Where everything goes, from the screen size alone (the update function uses it for mouse
 /// clicks and page sizes).
 #[derive(Clone, Copy, Debug, Default)]

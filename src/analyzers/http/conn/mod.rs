@@ -26,11 +26,12 @@ use super::message::{self, HeadFinding};
 use crate::analyzers::{DispatchShared, InnerShared, Stream};
 use crate::base::Timestamp;
 use crate::engine::Ctx;
+use crate::model::codes::{self, Code};
 use crate::model::http::{
     BodyFraming, BodyRecord, BodyState, HttpStats, InterimRecord, MessageStart, RequestRecord,
     ResponseRecord, SwitchRecord, Timing, TransactionRecord, TxnState, wire_text,
 };
-use crate::model::{Dir, Finding, Record, RecordSink, Severity};
+use crate::model::{Dir, Finding, Record, RecordSink};
 use crate::reassembly::Chunk;
 
 /// Analyzer-wide state: configuration, id allocation, once-only findings, counters.
@@ -52,49 +53,6 @@ impl Shared {
             creds_seen: FxHashSet::default(),
             stats: HttpStats::default(),
         }
-    }
-}
-
-pub fn severity(code: &str) -> Severity {
-    if code.starts_with("ws.") {
-        return crate::analyzers::websocket::severity(code);
-    }
-    match code {
-        "http.cl-and-te"
-        | "http.content-length-conflict"
-        | "http.space-before-colon"
-        | "http.te-not-chunked"
-        | "http.content-length-invalid"
-        | "http.duplicate-host"
-        | "http.chunked-error"
-        | "http.cleartext-credentials"
-        | "http.obs-fold" => Severity::Error,
-        "http.lenient-parse"
-        | "http.bare-lf"
-        | "http.invalid-field-name"
-        | "http.invalid-field-value"
-        | "http.malformed-field"
-        | "http.malformed-start-line"
-        | "http.space-before-first-field"
-        | "http.missing-host"
-        | "http.te-in-http10"
-        | "http.te-chunked-twice"
-        | "http.content-length-forbidden"
-        | "http.te-forbidden"
-        | "http.head-too-large"
-        | "http.too-many-fields"
-        | "http.pipeline-limit"
-        | "http.body-truncated"
-        | "http.upgrade-without-connection"
-        | "http.connection-upgrade-without-upgrade"
-        | "http.unsolicited-switch"
-        | "http.decoding-error"
-        | "http.decoded-size-limit"
-        | "http.hold-limit"
-        | "http.not-http"
-        | "http.invalid-status"
-        | "http.expect-without-body" => Severity::Warning,
-        _ => Severity::Info,
     }
 }
 
@@ -266,18 +224,18 @@ impl Em<'_> {
         &mut self,
         dir: Dir,
         offset: u64,
-        code: &'static str,
+        code: &'static Code,
         msg: String,
         txn: Option<&mut Txn>,
     ) {
-        let mut f = Finding::new(code, severity(code), msg)
+        let mut f = Finding::new(code, msg)
             .conn(self.ctx.conn)
             .at(self.ctx.packet, self.ctx.ts)
             .dir(dir, offset);
         if let Some(t) = txn {
             f = f.txn(t.rec.id);
-            if !t.rec.findings.contains(&code) {
-                t.rec.findings.push(code);
+            if !t.rec.findings.contains(&code.name) {
+                t.rec.findings.push(code.name);
             }
         }
         self.out.record(Record::Finding(f));
@@ -396,7 +354,7 @@ impl HttpConn {
                 em.finding(
                     Dir::ClientToServer,
                     off,
-                    "http.incomplete-head",
+                    &codes::HTTP_INCOMPLETE_HEAD,
                     format!(
                         "the connection ended inside a request head ({} bytes, no empty line)",
                         self.sides[0].buf.len()
@@ -446,7 +404,7 @@ impl HttpConn {
                         em.finding(
                             Dir::from_index(d),
                             at,
-                            "http.hold-limit",
+                            &codes::HTTP_HOLD_LIMIT,
                             format!(
                                 "more than {} bytes followed a request that asked to switch \
                                  protocols before its answer arrived; the rest is not analysed",
@@ -569,7 +527,7 @@ impl HttpConn {
                 em.finding(
                     Dir::from_index(d),
                     start,
-                    "http.head-too-large",
+                    &codes::HTTP_HEAD_TOO_LARGE,
                     format!(
                         "no end of the {} head within {} bytes (RFC 9112 §5: servers answer \
                          431); the stream is scanned for the next message",
@@ -638,7 +596,7 @@ impl HttpConn {
         em.finding(
             Dir::from_index(d),
             start,
-            "http.not-http",
+            &codes::HTTP_NOT_HTTP,
             format!(
                 "{} bytes where an HTTP {} should start are not one (no method, target and version); looking for the next message",
                 len.min(64),
@@ -794,7 +752,7 @@ impl HttpConn {
                     em.finding(
                         Dir::from_index(d),
                         offset,
-                        "http.gap-in-head",
+                        &codes::HTTP_GAP_IN_HEAD,
                         format!(
                             "{n} bytes missing from the capture inside a {} head; that message \
                              is lost",
@@ -862,7 +820,7 @@ impl HttpConn {
                 em.finding(
                     Dir::ClientToServer,
                     mark.offset,
-                    "http.pipeline-limit",
+                    &codes::HTTP_PIPELINE_LIMIT,
                     format!(
                         "more than {} requests are waiting for responses on this connection; \
                          the oldest is reported without one",
@@ -953,9 +911,9 @@ impl HttpConn {
                     .to_string()
             };
             let code = if started_late {
-                "http.response-without-request-captured"
+                &codes::HTTP_RESPONSE_WITHOUT_REQUEST_CAPTURED
             } else {
-                "http.response-without-request"
+                &codes::HTTP_RESPONSE_WITHOUT_REQUEST
             };
             if let Some(t) = self.pending.get_mut(self.resp_cursor) {
                 t.request_done = true;
@@ -1024,7 +982,7 @@ impl HttpConn {
                     em.finding(
                         Dir::ServerToClient,
                         mark.offset,
-                        "http.unsolicited-switch",
+                        &codes::HTTP_UNSOLICITED_SWITCH,
                         "101 Switching Protocols to a request that did not ask to upgrade \
                          (RFC 9110 §15.2.2: a server must not switch unasked)"
                             .into(),
@@ -1196,8 +1154,9 @@ impl HttpConn {
             }
             let key = (em.ctx.client.ip, field, scheme.clone());
             if em.sh.creds_seen.contains(&key) {
-                if !t.rec.findings.contains(&"http.cleartext-credentials") {
-                    t.rec.findings.push("http.cleartext-credentials");
+                let code = codes::HTTP_CLEARTEXT_CREDENTIALS.name;
+                if !t.rec.findings.contains(&code) {
+                    t.rec.findings.push(code);
                 }
                 continue;
             }
@@ -1214,7 +1173,7 @@ impl HttpConn {
             em.finding(
                 Dir::ClientToServer,
                 offset,
-                "http.cleartext-credentials",
+                &codes::HTTP_CLEARTEXT_CREDENTIALS,
                 format!(
                     "{name}: {} credentials sent over cleartext HTTP from {}; {how}. Use \
                      TLS (reported once per client and scheme; the value is masked in every \
@@ -1348,17 +1307,17 @@ impl HttpConn {
             return;
         };
         let dir = Dir::from_index(d);
-        let mut findings: Vec<(&'static str, String)> = Vec::new();
+        let mut findings: Vec<(&'static Code, String)> = Vec::new();
         if let Some(e) = &body_error {
             findings.push((
-                "http.chunked-error",
+                &codes::HTTP_CHUNKED_ERROR,
                 format!("invalid chunked framing: {e}; the rest of the stream is scanned for the next message"),
             ));
         }
         if incomplete {
             if let Framing::Length(n) = run.framing {
                 findings.push((
-                    "http.body-truncated",
+                    &codes::HTTP_BODY_TRUNCATED,
                     format!(
                         "the connection ended after {} of the {n} body bytes Content-Length \
                          announced",
@@ -1367,7 +1326,7 @@ impl HttpConn {
                 ));
             } else if run.framing == Framing::Chunked {
                 findings.push((
-                    "http.body-truncated",
+                    &codes::HTTP_BODY_TRUNCATED,
                     "the connection ended before the last chunk (a chunked body must end with a \
                      zero-size chunk)"
                         .into(),
@@ -1391,7 +1350,7 @@ impl HttpConn {
                 ContentOutcome::Capped { at } => {
                     em.sh.stats.decode_capped += 1;
                     findings.push((
-                        "http.decoded-size-limit",
+                        &codes::HTTP_DECODED_SIZE_LIMIT,
                         format!(
                             "the body decodes ({}) to more than {at} bytes; decoding stopped \
                              there (a possible decompression bomb; the wire length is exact)",
@@ -1400,7 +1359,7 @@ impl HttpConn {
                     ));
                 }
                 ContentOutcome::Error(e) => findings.push((
-                    "http.decoding-error",
+                    &codes::HTTP_DECODING_ERROR,
                     format!(
                         "Content-Encoding {} does not decode: {} at byte {} of layer {}",
                         e.coding.name(),
@@ -1410,7 +1369,7 @@ impl HttpConn {
                     ),
                 )),
                 ContentOutcome::Unsupported(c) => findings.push((
-                    "http.unsupported-encoding",
+                    &codes::HTTP_UNSUPPORTED_ENCODING,
                     format!(
                         "Content-Encoding {} is not one hopscope decodes; lengths are of the \
                          encoded content",
@@ -1418,14 +1377,14 @@ impl HttpConn {
                     ),
                 )),
                 ContentOutcome::TooManyCodings { count } => findings.push((
-                    "http.unsupported-encoding",
+                    &codes::HTTP_UNSUPPORTED_ENCODING,
                     format!("{count} stacked content codings; not decoded"),
                 )),
                 ContentOutcome::Truncated { coding, .. }
                     if state == BodyState::Complete && coding != Coding::Identity =>
                 {
                     findings.push((
-                        "http.decoding-truncated",
+                        &codes::HTTP_DECODING_TRUNCATED,
                         format!(
                             "the {} stream ends before its end marker although the body is \
                              complete",
@@ -1437,7 +1396,7 @@ impl HttpConn {
             }
             if variant == Some(DeflateVariant::Raw) {
                 findings.push((
-                    "http.raw-deflate",
+                    &codes::HTTP_RAW_DEFLATE,
                     "Content-Encoding: deflate carries raw DEFLATE without the zlib wrapper \
                      RFC 9110 §8.4.1.2 requires; browsers accept it, strict clients fail"
                         .into(),
@@ -1606,7 +1565,7 @@ fn refused_switch(t: &mut Txn, at: u64, em: &mut Em<'_>) {
             em.finding(
                 Dir::ServerToClient,
                 at,
-                "ws.upgrade-refused",
+                &codes::WS_UPGRADE_REFUSED,
                 format!(
                     "the WebSocket upgrade was answered {status} {reason}{via} instead of 101: \
                      {hint}. If a reverse proxy is in front, it must forward the upgrade (nginx: \

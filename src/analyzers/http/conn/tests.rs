@@ -121,7 +121,7 @@ fn summary(o: &Out) -> Vec<Brief> {
 }
 
 fn codes(o: &Out) -> Vec<&str> {
-    o.findings.iter().map(|f| f.code.as_ref()).collect()
+    o.findings.iter().map(|f| f.code.name).collect()
 }
 
 const PIPELINE_REQ: &[u8] =

@@ -37,8 +37,8 @@
 //!   and the server's PUSH_PROMISE) and `:status`. A decoding error stops decoding in that
 //!   direction: every later block depends on the dynamic table that block would have changed.
 //!
-//! Notes carry a stable [`H2NoteKind::code`] (`h2.*`, dotted like docs/findings.md), a
-//! [`H2NoteKind::severity`] and a one-line explanation naming the RFC section.
+//! Notes carry their entry in the findings registry, [`H2NoteKind::code`] (`h2.*`, with its
+//! severity), and a one-line explanation naming the RFC section.
 
 pub mod frame;
 mod hpack;

@@ -1,7 +1,7 @@
 //! Table tests of the correlator: pairing rules, each diagnosis, the bounds.
 //!
 //! The legs are built by hand here (what the HTTP analyzer would hand over); the real-capture
-//! checks against the programs' logs are in `tests/hops.rs`.
+//! checks against the programs' logs are in `tests/it/hops.rs`.
 
 use std::collections::BTreeSet;
 

@@ -4,7 +4,7 @@
 //! Raising sites name an entry (`Finding::new(&codes::TCP_GAP, msg)`), so a code cannot be
 //! misspelt and its severity cannot differ between two places that raise it. The JSON and
 //! text reports, the UI ("when" and "what to do" under a finding) and `docs/findings.md`
-//! read the same table: `tests/docs.rs` fails when a row of the docs and [`Code::doc_row`]
+//! read the same table: `tests/it/docs.rs` fails when a row of the docs and [`Code::doc_row`]
 //! disagree in either direction, and when an entry is raised nowhere.
 //!
 //! Codes never change meaning; a new one is added here (in the order of the docs' tables)

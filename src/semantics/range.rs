@@ -460,7 +460,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         && let Some(o) = st.objects.get(&k)
     {
         let ir = trim(ir);
-        // 0x22 opens an entity-tag (written as an escape: tests/docs.rs pairs quote characters).
+        // 0x22 opens an entity-tag (written as an escape: tests/it/docs.rs pairs quote characters).
         info.if_range_matches = if ir.starts_with(b"\x22") || ir.starts_with(b"W/") {
             o.etag
                 .as_deref()

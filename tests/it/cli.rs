@@ -1,0 +1,294 @@
+//! The command line as a user meets it: formats, output files, errors and exit statuses.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+
+use crate::common::*;
+
+fn hopscope() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hopscope"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+/// A small valid pcap written from a scripted exchange.
+fn write_pcap(
+    path: &std::path::Path,
+    pkts: &[(hopscope::base::Timestamp, hopscope::base::LinkType, Vec<u8>)],
+) {
+    let mut f = Vec::new();
+    f.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    f.extend_from_slice(&2u16.to_le_bytes());
+    f.extend_from_slice(&4u16.to_le_bytes());
+    f.extend_from_slice(&0i32.to_le_bytes());
+    f.extend_from_slice(&0u32.to_le_bytes());
+    f.extend_from_slice(&65535u32.to_le_bytes());
+    f.extend_from_slice(&1u32.to_le_bytes());
+    for (ts, _, d) in pkts {
+        let secs = ts.0 / 1_000_000_000;
+        let usec = (ts.0 % 1_000_000_000) / 1000;
+        f.extend_from_slice(&(secs as u32).to_le_bytes());
+        f.extend_from_slice(&(usec as u32).to_le_bytes());
+        f.extend_from_slice(&(d.len() as u32).to_le_bytes());
+        f.extend_from_slice(&(d.len() as u32).to_le_bytes());
+        f.extend_from_slice(d);
+    }
+    std::fs::write(path, f).expect("write pcap");
+}
+
+fn sample_pcap(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let mut s = Script::new();
+    exchange(
+        &mut s,
+        C,
+        S,
+        1000,
+        5000,
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+    );
+    exchange(
+        &mut s,
+        ([192, 0, 2, 1], 40001),
+        S,
+        7,
+        9,
+        b"second",
+        b"reply",
+    );
+    let p = dir.path().join("two.pcap");
+    write_pcap(&p, &s.pkts);
+    p
+}
+
+#[test]
+fn json_document_has_the_documented_names() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = sample_pcap(&dir);
+    let out = hopscope()
+        .args(["report"])
+        .arg(&p)
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(v["schema_version"], 1);
+    let cap = &v["capture"];
+    for k in [
+        "source",
+        "packets",
+        "bytes",
+        "link_types",
+        "first_ts",
+        "last_ts",
+        "truncated",
+        "undecodable",
+        "dropped",
+    ] {
+        assert!(cap.get(k).is_some(), "capture.{k} missing");
+    }
+    assert_eq!(cap["packets"], 16);
+    assert_eq!(cap["format"], "pcap");
+    assert!(cap["dropped"].is_null());
+    let conns = v["connections"].as_array().expect("connections");
+    assert_eq!(conns.len(), 2);
+    let c = &conns[0];
+    for k in [
+        "id",
+        "client",
+        "server",
+        "start",
+        "end",
+        "handshake",
+        "close",
+        "client_to_server",
+        "server_to_client",
+    ] {
+        assert!(c.get(k).is_some(), "connection.{k} missing");
+    }
+    assert_eq!(c["client"], "192.0.2.1:40000");
+    assert_eq!(c["server"], "198.51.100.2:80");
+    assert_eq!(c["close"], "fin");
+    assert_eq!(c["handshake"], true);
+    assert_eq!(c["client_to_server"]["bytes"], 27);
+    for k in [
+        "packets",
+        "bytes",
+        "gaps",
+        "missing_bytes",
+        "retransmitted",
+        "out_of_order",
+        "overlapping",
+    ] {
+        assert!(
+            c["server_to_client"].get(k).is_some(),
+            "direction.{k} missing"
+        );
+    }
+    assert_eq!(conns[1]["id"], 1);
+    assert!(v["findings"].as_array().expect("findings").is_empty());
+}
+
+#[test]
+fn ndjson_streams_typed_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = sample_pcap(&dir);
+    let out = hopscope()
+        .args(["report"])
+        .arg(&p)
+        .args(["--format", "ndjson"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(
+        lines.first().map(|l| l["type"].clone()),
+        Some("start".into())
+    );
+    assert_eq!(
+        lines.first().map(|l| l["schema_version"].clone()),
+        Some(1.into())
+    );
+    assert_eq!(
+        lines.last().map(|l| l["type"].clone()),
+        Some("capture".into())
+    );
+    assert_eq!(lines.last().map(|l| l["packets"].clone()), Some(16.into()));
+    assert_eq!(
+        lines.iter().filter(|l| l["type"] == "connection").count(),
+        2
+    );
+}
+
+#[test]
+fn output_file_and_text_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = sample_pcap(&dir);
+    let o = dir.path().join("r.json");
+    let st = hopscope()
+        .args(["report"])
+        .arg(&p)
+        .arg("-o")
+        .arg(&o)
+        .status()
+        .expect("run");
+    assert!(st.success());
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&o).expect("report")).expect("json");
+    assert_eq!(v["connections"].as_array().map(|a| a.len()), Some(2));
+
+    let out = hopscope().arg(&p).output().expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("192.0.2.1:40000 -> 198.51.100.2:80"),
+        "{text}"
+    );
+    assert!(text.contains("Connections (2)"), "{text}");
+    assert!(text.contains("connections: 2 (fin 2)"), "{text}");
+
+    // `open` is the terminal UI; into a pipe it is the same text summary.
+    let open = hopscope().arg("open").arg(&p).output().expect("run");
+    assert!(open.status.success());
+    assert_eq!(String::from_utf8_lossy(&open.stdout), text);
+}
+
+#[test]
+fn truncated_file_reports_what_was_read_and_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = sample_pcap(&dir);
+    let full = std::fs::read(&p).expect("read");
+    let cut = dir.path().join("cut.pcap");
+    // Cut in the middle of the last record's data.
+    std::fs::write(&cut, &full[..full.len() - 10]).expect("write");
+    let out = hopscope().args(["report"]).arg(&cut).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("offset"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report still written");
+    assert_eq!(v["capture"]["packets"], 15);
+    assert!(
+        v["capture"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("offset"))
+    );
+    assert!(
+        v["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|x| x["code"] == "capture.incomplete"))
+    );
+}
+
+#[test]
+fn not_a_capture_exits_2_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("notes.txt");
+    std::fs::write(&p, b"hello, this is not a capture file at all\n").expect("write");
+    let out = hopscope().args(["report"]).arg(&p).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a pcap or pcapng"), "{err}");
+}
+
+#[test]
+fn missing_file_is_reported() {
+    let out = hopscope()
+        .args(["report", "/nonexistent/x.pcap"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.pcap"));
+}
+
+#[test]
+fn bad_flag_value_is_usage_error() {
+    let out = hopscope()
+        .args(["report", "x.pcap", "--max-flows", "0"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-flows"));
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Many connections so the output is larger than a pipe buffer.
+    let mut s = Script::new();
+    for i in 0..3000u16 {
+        exchange(&mut s, ([192, 0, 2, 1], 10000 + i), S, 1, 1, b"x", b"y");
+    }
+    let p = dir.path().join("many.pcap");
+    write_pcap(&p, &s.pkts);
+    let mut child = hopscope()
+        .args(["report"])
+        .arg(&p)
+        .args(["--format", "ndjson"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 100];
+    stdout.read_exact(&mut first).expect("some output");
+    drop(stdout);
+    let status = child.wait().expect("wait");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
+    assert!(status.success(), "status {status:?}, stderr: {err}");
+    assert!(err.is_empty(), "{err}");
+    let _ = std::io::stdout().flush();
+}

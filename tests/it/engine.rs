@@ -1,0 +1,288 @@
+//! End-to-end engine behaviour on scripted TCP conversations (decode → flows → reassembly).
+
+use crate::common::*;
+use hopscope::engine::EngineConfig;
+use hopscope::model::CloseKind;
+
+#[test]
+fn handshake_exchange_and_fin() {
+    let mut s = Script::new();
+    exchange(
+        &mut s,
+        C,
+        S,
+        1000,
+        5000,
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n\r\n",
+    );
+    let r = run_packets(EngineConfig::default(), &s.pkts);
+    assert_eq!(r.connections.len(), 1);
+    let c = r.conn(0);
+    assert_eq!(c.client.to_string(), "192.0.2.1:40000");
+    assert_eq!(c.server.to_string(), "198.51.100.2:80");
+    assert_eq!(c.client_reason, "syn");
+    assert!(c.handshake);
+    assert_eq!(c.close, CloseKind::Fin);
+    assert_eq!(c.client_to_server.bytes, 18);
+    assert_eq!(c.server_to_client.bytes, 19);
+    assert_eq!(c.client_to_server.packets, 5);
+    assert_eq!(c.server_to_client.packets, 3);
+    assert_eq!((c.client_isn, c.server_isn), (Some(1000), Some(5000)));
+    assert_eq!(r.streams[&0].data[0], b"GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(r.streams[&0].data[1], b"HTTP/1.1 200 OK\r\n\r\n");
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    assert_eq!(r.summary.packets, 8);
+    assert_eq!(r.summary.tcp.connections, 1);
+}
+
+#[test]
+fn isn_wraparound_across_exchange() {
+    let mut s = Script::new();
+    exchange(
+        &mut s,
+        C,
+        S,
+        u32::MAX - 5,
+        u32::MAX,
+        b"0123456789",
+        b"abcdefghij",
+    );
+    let r = run_packets(EngineConfig::default(), &s.pkts);
+    assert_eq!(r.streams[&0].data[0], b"0123456789");
+    assert_eq!(r.streams[&0].data[1], b"abcdefghij");
+    assert_eq!(r.conn(0).close, CloseKind::Fin);
+}
+
+#[test]
+fn synack_before_syn_is_one_connection() {
+    let mut s = Script::new();
+    s.push(tcp4(S, C, SYN | ACK, 7000, 101, b""));
+    s.push(tcp4(C, S, SYN, 100, 0, b""));
+    s.push(tcp4(C, S, ACK, 101, 7001, b""));
+    s.push(tcp4(C, S, ACK, 101, 7001, b"hi"));
+    let r = run_packets(EngineConfig::default(), &s.pkts);
+    assert_eq!(r.connections.len(), 1);
+    let c = r.conn(0);
+    assert_eq!(c.client.port, 40000);
+    assert_eq!(c.client_reason, "syn-ack");
+    assert!(c.handshake);
+    assert_eq!(r.streams[&0].data[0], b"hi");
+}
+
+#[test]
+fn capture_starting_with_server_data() {
+    let mut s = Script::new();
+    // No handshake; the first packet is the server's response.
+    s.push(tcp4(S, C, ACK | PSH, 9000, 300, b"HTTP/1.1 200 OK\r\n"));
+    s.push(tcp4(C, S, ACK, 300, 9017, b""));
+    s.push(tcp4(
+        C,
+        S,
+        ACK | PSH,
+        300,
+        9017,
+        b"GET /next HTTP/1.1\r\n\r\n",
+    ));
+    let r = run_packets(EngineConfig::default(), &s.pkts);
+    let c = r.conn(0);
+    assert_eq!(c.client.port, 40000, "port 80 side is the server");
+    assert!(!c.handshake);
+    assert!(c.client_reason.contains("80"), "{}", c.client_reason);
+    assert_eq!(c.close, CloseKind::Open);
+    assert_eq!(r.streams[&0].data[1], b"HTTP/1.1 200 OK\r\n");
+    assert_eq!(r.streams[&0].data[0], b"GET /next HTTP/1.1\r\n\r\n");
+}
+
+#[test]
+fn port_reuse_after_close_is_a_new_connection() {
+    let mut s = Script::new();
+    exchange(&mut s, C, S, 1000, 5000, b"one", b"1");
+    s.wait(1.0);
+    exchange(&mut s, C, S, 90000, 70000, b"two", b"2");
+    let r = run_packets(EngineConfig::default(), &s.pkts);
+    assert_eq!(r.connections.len(), 2);
+    assert_eq!(r.streams[&0].data[0], b"one");
+    assert_eq!(r.streams[&1].data[0], b"two");
+    assert_eq!(r.conn(0).close, CloseKind::Fin);
+    assert_eq!(r.conn(1).close, CloseKind::Fin);
+}
+
+#[test]
+fn retransmitted_syn_is_not_reuse() {
+    let mut s = Script::new();
+    s.push(tcp4(C, S, SYN, 1000, 0, b""));
+    s.push(tcp4(C, S, SYN, 1000, 0, b""));
+    s.push(tcp4(S, C, SYN | ACK, 5000, 1001, b""));
+    let r = run_packets(EngineConfig::default(), &s.pkts);
+    assert_eq!(r.connections.len(), 1);
+}
+
+#[test]
+fn new_syn_on_open_connection_with_other_isn_reuses() {
+    let mut s = Script::new();
+    s.push(tcp4(C, S, SYN, 1000, 0, b""));
+    s.push(tcp4(S, C, SYN | ACK, 5000, 1001, b""));
+    s.push(tcp4(C, S, ACK, 1001, 5001, b"data"));
+    s.push(tcp4(C, S, SYN, 424242, 0, b""));
+    let r = run_packets(EngineConfig::default(), &s.pkts);
+    assert_eq!(r.connections.len(), 2);
+    assert_eq!(r.conn(0).close, CloseKind::Reused);
+}
+
+#[test]
+fn rst_closes() {
+    let mut s = Script::new();
+    s.push(tcp4(C, S, SYN, 1, 0, b""));
+    s.push(tcp4(S, C, RST | ACK, 0, 2, b""));
+    let r = run_packets(EngineConfig::default(), &s.pkts);
+    assert_eq!(r.conn(0).close, CloseKind::Rst);
+    assert!(!r.conn(0).handshake);
+}
+
+#[test]
+fn idle_timeout_in_packet_time() {
+    let mut s = Script::new();
+    s.push(tcp4(C, S, SYN, 1, 0, b""));
+    s.wait(10.0);
+    // An unrelated packet much later drives the clock.
+    s.push(tcp4(([192, 0, 2, 9], 1234), S, SYN, 1, 0, b""));
+    let cfg = EngineConfig {
+        idle_timeout_ns: 5_000_000_000,
+        ..EngineConfig::default()
+    };
+    let r = run_packets(cfg, &s.pkts);
+    assert_eq!(r.conn(0).close, CloseKind::Timeout);
+    assert_eq!(r.conn(1).close, CloseKind::Open);
+}
+
+#[test]
+fn reordered_and_lost_segments_with_ack_evidence() {
+    let mut s = Script::new();
+    s.push(tcp4(C, S, SYN, 0, 0, b""));
+    s.push(tcp4(S, C, SYN | ACK, 0, 1, b""));
+    s.push(tcp4(C, S, ACK, 1, 1, b""));
+    s.push(tcp4(S, C, ACK, 11, 1, b"BBBBBBBBBB")); // ahead of the hole
+    s.push(tcp4(S, C, ACK, 1, 1, b"AAAAAAAAAA")); // fills it
+    s.push(tcp4(S, C, ACK, 31, 1, b"DDDDD")); // 21..31 never captured
+    s.push(tcp4(C, S, ACK, 1, 36, b"")); // the client got it all
+    let r = run_packets(EngineConfig::default(), &s.pkts);
+    let st = &r.streams[&0];
+    assert_eq!(st.data[1], b"AAAAAAAAAABBBBBBBBBBDDDDD");
+    assert_eq!(st.gaps[1], vec![(20, 10)]);
+    let c = r.conn(0);
+    assert_eq!(c.server_to_client.out_of_order, 2);
+    assert_eq!(c.server_to_client.gaps, 1);
+    assert_eq!(c.server_to_client.missing_bytes, 10);
+    assert!(r.codes().contains(&"tcp.gap".to_string()));
+}
+
+#[test]
+fn overlap_conflict_is_a_finding() {
+    let mut s = Script::new();
+    s.push(tcp4(C, S, SYN, 0, 0, b""));
+    s.push(tcp4(S, C, SYN | ACK, 0, 1, b""));
+    s.push(tcp4(C, S, ACK, 1, 1, b"GET /a HTTP/1.1\r\n"));
+    s.push(tcp4(C, S, ACK, 1, 1, b"GET /b HTTP/1.1\r\n"));
+    let r = run_packets(EngineConfig::default(), &s.pkts);
+    assert_eq!(r.streams[&0].data[0], b"GET /a HTTP/1.1\r\n");
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.code.name == "tcp.overlap-conflict")
+        .expect("finding");
+    assert_eq!(f.packet, Some(4));
+    assert_eq!(f.connection, Some(0));
+    assert_eq!(f.stream_offset, Some(5));
+    assert_eq!(r.conn(0).client_to_server.overlap_conflicts, 1);
+}
+
+#[test]
+fn flow_limit_evicts_least_recent() {
+    let mut s = Script::new();
+    for i in 0..10u16 {
+        s.push(tcp4(([192, 0, 2, 1], 40000 + i), S, SYN, 1, 0, b""));
+    }
+    let cfg = EngineConfig {
+        max_flows: 4,
+        ..EngineConfig::default()
+    };
+    let r = run_packets(cfg, &s.pkts);
+    assert_eq!(
+        r.connections.len(),
+        10,
+        "every connection is still reported"
+    );
+    assert!(
+        r.connections
+            .iter()
+            .filter(|c| c.close == CloseKind::Evicted)
+            .count()
+            >= 6
+    );
+    assert!(r.summary.tcp.flows_evicted >= 6);
+    assert_eq!(
+        r.codes().iter().filter(|c| *c == "tcp.flow-limit").count(),
+        1
+    );
+    assert!(r.summary.tcp.max_live_flows <= 4);
+}
+
+#[test]
+fn trailing_ack_after_fin_stays_in_connection() {
+    let mut s = Script::new();
+    exchange(&mut s, C, S, 10, 20, b"q", b"r");
+    s.wait(1.0);
+    s.push(tcp4(C, S, ACK, 13, 23, b""));
+    let r = run_packets(EngineConfig::default(), &s.pkts);
+    assert_eq!(r.connections.len(), 1);
+    assert_eq!(r.conn(0).client_to_server.packets, 6);
+}
+
+/// Live captures: with no packet arriving, `tick` moves the sweep on by the capture's clock,
+/// so a closed connection is reported after the linger (2 s), not at the next packet.
+#[test]
+fn a_quiet_live_interface_still_reports_closed_connections() {
+    use hopscope::base::Timestamp;
+    use hopscope::engine::Engine;
+    use hopscope::model::Record;
+    let mut s = Script::new();
+    exchange(
+        &mut s,
+        C,
+        S,
+        1000,
+        5000,
+        b"GET / HTTP/1.1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n\r\n",
+    );
+    let mut e = Engine::new(EngineConfig::default());
+    let mut out: Vec<Record> = Vec::new();
+    let last = s.pkts.last().map(|p| p.0).expect("packets");
+    for (ts, link, data) in &s.pkts {
+        let v = hopscope::base::PacketView {
+            ts: *ts,
+            link: *link,
+            data,
+            orig_len: data.len() as u32,
+            interface: 0,
+        };
+        e.handle_packet(&v, &mut out);
+    }
+    let conns = |out: &[Record]| {
+        out.iter()
+            .filter(|r| matches!(r, Record::Connection(_)))
+            .count()
+    };
+    assert_eq!(conns(&out), 0, "closed, but lingering for trailing packets");
+    // Earlier than the last packet, or within the linger: nothing yet.
+    e.tick(Timestamp(last.0 - 5_000_000_000), &mut out);
+    e.tick(Timestamp(last.0 + 1_500_000_000), &mut out);
+    assert_eq!(conns(&out), 0);
+    e.tick(Timestamp(last.0 + 3_000_000_000), &mut out);
+    assert_eq!(conns(&out), 1);
+    let summary = e.finish(&mut out);
+    assert_eq!(conns(&out), 1, "reported once");
+    assert_eq!(summary.packets, 8);
+    assert_eq!(summary.time_went_backwards, 0, "tick is not packet time");
+}

@@ -1,0 +1,570 @@
+//! HTTP/2 through the whole pipeline: h2c upgrades on the bundled capture against what its
+//! server logged (`samples/expected.json` → `details.h2c`), the suricata-verify h2c captures
+//! against their Suricata tests, and scripted prior-knowledge connections (direct, inside a
+//! CONNECT and a SOCKS tunnel) for the probe, the findings' places and the record.
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use crate::common::*;
+use hopscope::model::Dir;
+use hopscope::model::http2::Http2Record;
+use serde_json::Value;
+
+fn facts(file: &str) -> Value {
+    let p = samples_dir().join("expected.json");
+    let v: Value = serde_json::from_str(&fs::read_to_string(p).expect("read")).expect("json");
+    v["captures"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["file"] == file).cloned())
+        .expect("listed")
+}
+
+fn flags(v: &Value) -> Vec<&str> {
+    v["flags"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn h2c_upgrade_sample_is_what_its_server_logged() {
+    let f = facts("h2c-upgrade.pcap");
+    let x = &f["details"]["h2c"];
+    let run = run_app(&samples_dir().join("h2c-upgrade.pcap"), Default::default());
+    assert!(
+        run.findings.is_empty(),
+        "no finding expected: {:?}",
+        run.codes()
+    );
+    assert_eq!(run.http2.len(), 1);
+    let h = &run.http2[0];
+    let stream = &f["streams"][0];
+    assert_eq!(
+        h.client.to_string(),
+        stream["client"].as_str().expect("in the facts")
+    );
+    assert_eq!(
+        h.server.to_string(),
+        stream["server"].as_str().expect("in the facts")
+    );
+    assert_eq!(
+        h.connection,
+        stream["tshark_follow"]["tcp_stream_index"]
+            .as_u64()
+            .expect("in the facts")
+    );
+    assert_eq!(h.id, 0);
+    assert_eq!(h.mode, "h2c-upgrade");
+    // The upgrading transaction: the request line the facts name, switched to h2c.
+    let line = x["upgrade_request_line"].as_str().expect("in the facts");
+    let t = run
+        .transactions
+        .iter()
+        .find(|t| Some(t.id) == h.transaction)
+        .expect("the upgrade transaction");
+    let req = t.request.as_ref().expect("request");
+    assert_eq!(
+        format!("{} {} {}", req.method, req.target, req.version),
+        line
+    );
+    assert_eq!(
+        t.switched_to.as_ref().map(|s| s.protocol.as_str()),
+        Some("h2c")
+    );
+    assert!(h.preface_seen);
+
+    // Frames per type per direction.
+    for (got, key) in [
+        (&h.frames.client_to_server, "client_to_server"),
+        (&h.frames.server_to_client, "server_to_client"),
+    ] {
+        let want: BTreeMap<String, u64> =
+            serde_json::from_value(x["frame_counts"][key].clone()).expect("in the facts");
+        let got: BTreeMap<String, u64> = got.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        assert_eq!(got, want, "{key}");
+    }
+    // Each side's first SETTINGS, names included.
+    let cf = x["frames_client_to_server"]
+        .as_array()
+        .expect("in the facts");
+    let sf = x["frames_server_to_client"]
+        .as_array()
+        .expect("in the facts");
+    for (got, frames, side) in [
+        (&h.settings.client, cf, "client"),
+        (&h.settings.server, sf, "server"),
+    ] {
+        let first = frames
+            .iter()
+            .find(|w| w["type"] == "SETTINGS" && !flags(w).contains(&"ACK"))
+            .expect("in the facts");
+        let want: Vec<(String, u64, u64)> = first["settings"]
+            .as_array()
+            .expect("in the facts")
+            .iter()
+            .map(|s| {
+                (
+                    s["name"].as_str().expect("in the facts").to_string(),
+                    s["id"].as_u64().expect("in the facts"),
+                    s["value"].as_u64().expect("in the facts"),
+                )
+            })
+            .collect();
+        let got: Vec<(String, u64, u64)> = got
+            .iter()
+            .map(|s| (s.name.to_string(), u64::from(s.id), u64::from(s.value)))
+            .collect();
+        assert_eq!(got, want, "{side}");
+    }
+    // Streams: what the facts say, END_STREAM and RST_STREAM from the logged frames.
+    let want = x["streams"].as_array().expect("in the facts");
+    assert_eq!(h.streams.len(), want.len());
+    let on = |frames: &[Value], id: u64, pred: &dyn Fn(&Value) -> bool| {
+        frames
+            .iter()
+            .any(|w| w["stream_id"].as_u64() == Some(id) && pred(w))
+    };
+    for (st, w) in h.streams.iter().zip(want) {
+        let id = w["stream_id"].as_u64().expect("in the facts");
+        assert_eq!(u64::from(st.id), id);
+        assert_eq!(st.opened_by, "client", "{w}");
+        assert_eq!(st.method.as_deref(), w["method"].as_str(), "{w}");
+        assert_eq!(st.path.as_deref(), w["path"].as_str(), "{w}");
+        assert_eq!(st.status.map(u64::from), w["status"].as_u64(), "{w}");
+        assert_eq!(st.data_bytes.client_to_server, 0);
+        assert_eq!(
+            st.data_bytes.server_to_client,
+            w["response_body_bytes"].as_u64().expect("in the facts")
+        );
+        let ended = |v: &Value| flags(v).contains(&"END_STREAM");
+        // Stream 1's request was the HTTP/1.1 upgrade request, sent whole.
+        assert_eq!(st.ended.client_to_server, id == 1 || on(cf, id, &ended));
+        assert_eq!(st.ended.server_to_client, on(sf, id, &ended));
+        let rst = |v: &Value| v["type"] == "RST_STREAM";
+        assert_eq!(st.reset.is_some(), on(cf, id, &rst) || on(sf, id, &rst));
+    }
+    let goaway = |fs: &[Value]| fs.iter().any(|w| w["type"] == "GOAWAY");
+    assert_eq!(h.goaway.is_some(), goaway(cf) || goaway(sf));
+    // HTTP/2 bytes: from the preface on, and after the 101 head.
+    assert_eq!(
+        h.bytes.client_to_server,
+        stream["client_bytes"].as_u64().expect("in the facts")
+            - x["client_preface_offset"].as_u64().expect("in the facts")
+    );
+    assert_eq!(
+        h.bytes.server_to_client,
+        stream["server_bytes"].as_u64().expect("in the facts")
+            - x["server_frames_offset"].as_u64().expect("in the facts")
+    );
+    assert_eq!(
+        (h.lost_bytes.client_to_server, h.lost_bytes.server_to_client),
+        (0, 0)
+    );
+    assert_eq!((h.untracked_stream_frames, h.notes_dropped), (0, 0));
+}
+
+fn corpus_capture(name: &str) -> std::path::PathBuf {
+    let p = corpus_dir().join("suricata-verify").join(name);
+    assert!(p.is_file(), "{} is missing from the corpus", p.display());
+    p
+}
+
+fn stream_line(h: &Http2Record, id: u32) -> (Option<&str>, Option<&str>, Option<u16>) {
+    let st = h.streams.iter().find(|s| s.id == id).expect("stream");
+    (st.method.as_deref(), st.path.as_deref(), st.status)
+}
+
+/// suricata-verify h2c-upgrade (curl against nghttp2.org): what its suricata-test.yaml checks.
+#[test]
+fn corpus_h2c_upgrade_robots_and_humans() {
+    let p = corpus_capture("h2c-upgrade.pcap");
+    let run = run_app(&p, Default::default());
+    assert!(run.findings.is_empty(), "{:?}", run.codes());
+    assert_eq!(run.http2.len(), 1);
+    let h = &run.http2[0];
+    assert_eq!(h.mode, "h2c-upgrade");
+    let t = &run.transactions[0];
+    assert_eq!(h.transaction, Some(t.id));
+    assert_eq!(t.response.as_ref().map(|r| r.status), Some(101));
+    assert_eq!(
+        stream_line(h, 1),
+        (Some("GET"), Some("/robots.txt"), Some(200))
+    );
+    assert_eq!(
+        stream_line(h, 3),
+        (Some("GET"), Some("/humans.txt"), Some(404))
+    );
+    assert_eq!(h.streams.len(), 2);
+    // http.http2.response.settings[2]: HEADER_TABLE_SIZE 8192; request.settings[2]: ENABLE_PUSH 0.
+    let s = &h.settings.server[2];
+    assert_eq!((s.name, s.value), ("HEADER_TABLE_SIZE", 8192));
+    let c = &h.settings.client[2];
+    assert_eq!((c.name, c.value), ("ENABLE_PUSH", 0));
+}
+
+/// suricata-verify h2c-upgrade-range: three of its five connections upgrade and ask for a
+/// range; each answers 206 with the range's bytes, then resets the stream. The ranges are
+/// what tshark 4.0.17's HTTP/2 dissector shows in each response's `content-range`:
+/// `bytes 0-10/69`, `bytes 20-30/69`, `bytes 40-68/69`.
+#[test]
+fn corpus_h2c_upgrade_range_is_206() {
+    let p = corpus_capture("h2c-upgrade-range.pcap");
+    let run = run_app(&p, Default::default());
+    assert!(run.findings.is_empty(), "{:?}", run.codes());
+    let upgrades: Vec<_> = run
+        .transactions
+        .iter()
+        .filter(|t| t.switched_to.is_some())
+        .collect();
+    assert_eq!(upgrades.len(), 3, "tshark: 3 upgrades to h2c");
+    assert_eq!(run.http2.len(), 3);
+    for ((h, t), len) in run.http2.iter().zip(&upgrades).zip([11, 11, 29]) {
+        assert_eq!(h.transaction, Some(t.id));
+        assert_eq!(h.connection, t.connection);
+        assert_eq!(stream_line(h, 1), (Some("GET"), Some("/eicar"), Some(206)));
+        assert_eq!(h.streams.len(), 1);
+        assert_eq!(h.streams[0].data_bytes.server_to_client, len);
+        assert!(h.streams[0].reset.is_some());
+    }
+}
+
+// ------------------------------------------------------------------- scripted traffic
+
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+fn frame(t: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let n = payload.len() as u32;
+    let mut v = vec![(n >> 16) as u8, (n >> 8) as u8, n as u8, t, flags];
+    v.extend_from_slice(&stream.to_be_bytes());
+    v.extend_from_slice(payload);
+    v
+}
+
+/// An HPACK block of literals without indexing, new names (RFC 7541 §6.2.2), no Huffman.
+fn block(headers: &[(&str, &str)]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for (n, val) in headers {
+        v.push(0);
+        v.push(n.len() as u8);
+        v.extend_from_slice(n.as_bytes());
+        v.push(val.len() as u8);
+        v.extend_from_slice(val.as_bytes());
+    }
+    v
+}
+
+const SETTINGS: u8 = 4;
+const HEADERS: u8 = 1;
+const DATA: u8 = 0;
+const WINDOW_UPDATE: u8 = 8;
+/// HTTP/2 flags (not the TCP ones of `common`).
+const END_STREAM: u8 = 1;
+const END_HEADERS: u8 = 4;
+const SETTINGS_ACK: u8 = 1;
+
+/// A client's preface, SETTINGS and a GET for `path` on stream 1.
+fn client_h2(path: &str) -> Vec<u8> {
+    let mut c = PREFACE.to_vec();
+    c.extend(frame(SETTINGS, 0, 0, &[0, 3, 0, 0, 0, 100]));
+    c.extend(frame(
+        HEADERS,
+        END_STREAM | END_HEADERS,
+        1,
+        &block(&[
+            (":method", "GET"),
+            (":path", path),
+            (":scheme", "http"),
+            (":authority", "h"),
+        ]),
+    ));
+    c
+}
+
+/// A server's SETTINGS, ACK, and a 200 with 5 bytes on stream 1.
+fn server_h2() -> Vec<u8> {
+    let mut s = frame(SETTINGS, 0, 0, &[]);
+    s.extend(frame(SETTINGS, SETTINGS_ACK, 0, &[]));
+    s.extend(frame(
+        HEADERS,
+        END_HEADERS,
+        1,
+        &block(&[(":status", "200")]),
+    ));
+    s.extend(frame(DATA, END_STREAM, 1, b"hello"));
+    s
+}
+
+/// A connection where the client and the server send these segments in turn, each acked.
+fn conversation(segments: &[(usize, Vec<u8>)]) -> Script {
+    let mut s = Script::new();
+    let (mut sc, mut ss) = (1000u32, 5000u32);
+    s.push(tcp4(C, S, SYN, sc - 1, 0, b""));
+    s.push(tcp4(S, C, SYN | ACK, ss - 1, sc, b""));
+    s.push(tcp4(C, S, ACK, sc, ss, b""));
+    for (d, b) in segments {
+        if *d == 0 {
+            s.push(tcp4(C, S, ACK | PSH, sc, ss, b));
+            sc += b.len() as u32;
+        } else {
+            s.push(tcp4(S, C, ACK | PSH, ss, sc, b));
+            ss += b.len() as u32;
+        }
+    }
+    s.push(tcp4(C, S, ACK | FIN, sc, ss, b""));
+    s.push(tcp4(S, C, ACK | FIN, ss, sc + 1, b""));
+    s.push(tcp4(C, S, ACK, sc + 1, ss + 1, b""));
+    s
+}
+
+fn only_h2(run: &AppRun) -> &Http2Record {
+    assert_eq!(run.http2.len(), 1, "{:?}", run.codes());
+    &run.http2[0]
+}
+
+#[test]
+fn prior_knowledge_is_http2_not_an_http1_request() {
+    // The preface split after its first line, which alone parses as `PRI * HTTP/2.0`.
+    let c = client_h2("/pk");
+    let run = run_app_packets(
+        &conversation(&[
+            (0, c[..16].to_vec()),
+            (0, c[16..].to_vec()),
+            (1, server_h2()),
+        ])
+        .pkts,
+    );
+    assert!(run.findings.is_empty(), "{:?}", run.codes());
+    assert!(run.transactions.is_empty(), "not HTTP/1");
+    let h = only_h2(&run);
+    assert_eq!(h.mode, "prior-knowledge");
+    assert_eq!(h.transaction, None);
+    assert!(h.preface_seen);
+    assert_eq!(stream_line(h, 1), (Some("GET"), Some("/pk"), Some(200)));
+    let st = &h.streams[0];
+    assert_eq!(st.data_bytes.server_to_client, 5);
+    assert!(st.ended.client_to_server && st.ended.server_to_client);
+    assert_eq!(h.frames.client_to_server["SETTINGS"], 1);
+    assert_eq!(h.frames.server_to_client["SETTINGS"], 2);
+    assert_eq!(h.settings.client[0].name, "MAX_CONCURRENT_STREAMS");
+    assert!(h.settings.server.is_empty());
+    assert_eq!(h.bytes.client_to_server, c.len() as u64);
+}
+
+#[test]
+fn prior_knowledge_when_the_server_sends_settings_first() {
+    let run = run_app_packets(
+        &conversation(&[
+            (1, frame(SETTINGS, 0, 0, &[])),
+            (0, client_h2("/first")),
+            (1, frame(SETTINGS, SETTINGS_ACK, 0, &[])),
+        ])
+        .pkts,
+    );
+    assert!(run.findings.is_empty(), "{:?}", run.codes());
+    assert!(run.websockets.is_empty());
+    let h = only_h2(&run);
+    assert_eq!(h.mode, "prior-knowledge");
+    assert_eq!(stream_line(h, 1), (Some("GET"), Some("/first"), None));
+}
+
+#[test]
+fn findings_name_the_absolute_offset_and_are_reported_once() {
+    // h2c: the server's first frame is a WINDOW_UPDATE with increment 0, twice.
+    let req = b"GET /u HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+                Upgrade: h2c\r\nHTTP2-Settings: AAMAAABk\r\n\r\n"
+        .to_vec();
+    let resp = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+    let mut server = resp.to_vec();
+    let wu = frame(WINDOW_UPDATE, 0, 0, &[0, 0, 0, 0]);
+    server.extend(&wu);
+    let mut more = wu.clone();
+    more.extend(frame(
+        HEADERS,
+        END_HEADERS | END_STREAM,
+        1,
+        &block(&[(":status", "204")]),
+    ));
+    // The client cuts its last frame header short.
+    let mut client = PREFACE.to_vec();
+    client.extend(frame(SETTINGS, 0, 0, &[]));
+    client.extend_from_slice(&[0, 0]);
+    let run = run_app_packets(
+        &conversation(&[
+            (0, req.clone()),
+            (1, server),
+            (0, client.clone()),
+            (1, more),
+        ])
+        .pkts,
+    );
+    let h = only_h2(&run);
+    assert_eq!(h.mode, "h2c-upgrade");
+    assert_eq!(h.transaction, Some(run.transactions[0].id));
+    assert_eq!(stream_line(h, 1), (Some("GET"), Some("/u"), Some(204)));
+    let got: Vec<_> = run
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.code.name.to_string(),
+                format!("{:?}", f.severity()).to_lowercase(),
+                f.direction,
+                f.stream_offset,
+                f.connection,
+            )
+        })
+        .collect();
+    let (r, s) = (req.len() as u64, resp.len() as u64);
+    let w = wu.len() as u64;
+    assert_eq!(
+        got,
+        [
+            (
+                "h2.first-frame-not-settings".into(),
+                "warning".into(),
+                Some(Dir::ServerToClient),
+                Some(s),
+                Some(0)
+            ),
+            (
+                "h2.window-update-zero".into(),
+                "warning".into(),
+                Some(Dir::ServerToClient),
+                Some(s),
+                Some(0)
+            ),
+            (
+                "h2.window-update-zero".into(),
+                "warning".into(),
+                Some(Dir::ServerToClient),
+                Some(s + w),
+                Some(0)
+            ),
+            (
+                "h2.truncated".into(),
+                "info".into(),
+                Some(Dir::ClientToServer),
+                Some(r + client.len() as u64),
+                Some(0)
+            ),
+        ]
+    );
+    assert!(
+        run.findings
+            .iter()
+            .all(|f| f.packet.is_some() && f.ts.is_some())
+    );
+    assert!(run.findings[0].message.contains("RFC 9113"));
+}
+
+#[test]
+fn http2_inside_connect_and_socks_tunnels() {
+    let connect = b"CONNECT h:80 HTTP/1.1\r\nHost: h:80\r\n\r\n".to_vec();
+    let ok = b"HTTP/1.1 200 Connection established\r\n\r\n".to_vec();
+    // A frame whose header is not SETTINGS places a finding inside the tunnel.
+    let mut c = client_h2("/in-connect");
+    c.extend(frame(WINDOW_UPDATE, 0, 0, &[0, 0, 0, 0]));
+    let run = run_app_packets(
+        &conversation(&[
+            (0, connect.clone()),
+            (1, ok),
+            (0, c.clone()),
+            (1, server_h2()),
+        ])
+        .pkts,
+    );
+    assert_eq!(run.tunnels.len(), 1);
+    assert_eq!(run.tunnels[0].inner, "http2");
+    let h = only_h2(&run);
+    assert_eq!(h.mode, "prior-knowledge");
+    assert_eq!(
+        stream_line(h, 1),
+        (Some("GET"), Some("/in-connect"), Some(200))
+    );
+    assert_eq!(run.codes(), ["h2.window-update-zero"]);
+    assert_eq!(
+        run.findings[0].stream_offset,
+        Some((connect.len() + c.len() - 13) as u64)
+    );
+
+    // SOCKS5, no authentication, CONNECT to 10.0.0.1:80.
+    let hello = vec![5, 1, 0];
+    let choice = vec![5, 0];
+    let req = vec![5, 1, 0, 1, 10, 0, 0, 1, 0, 80];
+    let rep = vec![5, 0, 0, 1, 10, 0, 0, 1, 0, 80];
+    let run = run_app_packets(
+        &conversation(&[
+            (0, hello),
+            (1, choice),
+            (0, req),
+            (1, rep),
+            (0, client_h2("/in-socks")),
+            (1, server_h2()),
+        ])
+        .pkts,
+    );
+    assert!(run.findings.is_empty(), "{:?}", run.codes());
+    assert_eq!(run.tunnels.len(), 1);
+    assert_eq!(run.tunnels[0].kind, "socks5");
+    assert_eq!(run.tunnels[0].inner, "http2");
+    assert_eq!(
+        stream_line(only_h2(&run), 1),
+        (Some("GET"), Some("/in-socks"), Some(200))
+    );
+}
+
+#[test]
+fn reports_carry_the_record() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["report", "samples/h2c-upgrade.pcap", "--format", "ndjson"])
+        .output()
+        .expect("run");
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let h: Vec<_> = lines.iter().filter(|l| l["type"] == "http2").collect();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0]["mode"], "h2c-upgrade");
+    assert_eq!(h[0]["streams"][1]["path"], "/two.json");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["report", "samples/h2c-upgrade.pcap", "--format", "text"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("HTTP/2 (1):"), "{text}");
+    assert!(
+        text.contains("1 GET /one.txt → 200, 3 GET /two.json → 200"),
+        "{text}"
+    );
+}
+
+#[test]
+fn h2c_upgrade_of_a_request_with_a_body() {
+    // RFC 9113 §3.2: the request body is sent whole before the client's preface.
+    let req = b"POST /up HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+                Upgrade: h2c\r\nHTTP2-Settings: AAMAAABk\r\nContent-Length: 5\r\n\r\nhello"
+        .to_vec();
+    let mut resp =
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".to_vec();
+    resp.extend(server_h2());
+    let mut client = PREFACE.to_vec();
+    client.extend(frame(SETTINGS, 0, 0, &[]));
+    // The preface after the 101, or sent at once behind the request (held until the 101).
+    let mut eager = req.clone();
+    eager.extend(&client);
+    for segments in [
+        vec![(0, req), (1, resp.clone()), (0, client)],
+        vec![(0, eager), (1, resp)],
+    ] {
+        let run = run_app_packets(&conversation(&segments).pkts);
+        assert!(run.findings.is_empty(), "{:?}", run.codes());
+        let h = only_h2(&run);
+        assert_eq!(stream_line(h, 1), (Some("POST"), Some("/up"), Some(200)));
+        assert_eq!(h.bytes.client_to_server, (PREFACE.len() + 9) as u64);
+    }
+}

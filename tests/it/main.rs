@@ -1,0 +1,24 @@
+//! hopscope's integration tests, as one test binary: one link and one copy of the shared
+//! helpers (`common`) instead of one per file. Each module is one area; run one with
+//! `cargo test --test it <module>::`.
+
+mod common;
+
+mod app_never_panics;
+mod cli;
+mod corpus;
+mod decode;
+mod docs;
+mod engine;
+mod file_reader;
+mod golden;
+mod hops;
+mod http2;
+mod http_samples;
+mod json_writer;
+mod live;
+mod samples;
+mod semantics_samples;
+mod tui;
+mod tunnels;
+mod ws_samples;

@@ -4,7 +4,8 @@
 //! Analyzers and steps push records into a [`RecordSink`](super::RecordSink), which cannot fail.
 //! The end of the pipeline is a [`Sink`]: like ripgrep's, each call can fail (a full disk, a
 //! closed pipe, the UI gone: the run ends there and the error is the run's) or ask the run to
-//! stop (it is then finished as if the capture had ended), and [`Sink::finish`] writes the end.
+//! stop (it is then finished as if the capture had ended); [`Sink::begin`] and [`Sink::finish`]
+//! write the start and the end.
 
 use std::io;
 
@@ -34,8 +35,12 @@ pub struct Progress {
     pub dropped: Option<Dropped>,
 }
 
-/// The end of a pipeline.
+/// The end of a pipeline: [`Sink::begin`], the records as they complete, [`Sink::finish`].
 pub trait Sink {
+    /// The run starts (before the first packet is read).
+    fn begin(&mut self) -> io::Result<Flow> {
+        Ok(Flow::Continue)
+    }
     /// A finished record.
     fn record(&mut self, record: Record) -> io::Result<Flow>;
     /// Called a few times a second while the run goes on (and when a live capture is quiet).
@@ -47,6 +52,9 @@ pub trait Sink {
 }
 
 impl<T: Sink + ?Sized> Sink for Box<T> {
+    fn begin(&mut self) -> io::Result<Flow> {
+        (**self).begin()
+    }
     fn record(&mut self, record: Record) -> io::Result<Flow> {
         (**self).record(record)
     }
@@ -59,6 +67,9 @@ impl<T: Sink + ?Sized> Sink for Box<T> {
 }
 
 impl<T: Sink + ?Sized> Sink for &mut T {
+    fn begin(&mut self) -> io::Result<Flow> {
+        (**self).begin()
+    }
     fn record(&mut self, record: Record) -> io::Result<Flow> {
         (**self).record(record)
     }

@@ -224,8 +224,8 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
         self.tail.end.sink
     }
 
-    /// Reads `source` to its end (or until the sink or the analyzer stops it), then ends the
-    /// run: the source's drop findings, `capture.incomplete`, the engine's and the steps' end,
+    /// Tells the sink the run begins, reads `source` to its end (or until the sink or the
+    /// analyzer stops it), then ends the run: the source's drop findings, `capture.incomplete`, the engine's and the steps' end,
     /// the summary, [`Sink::finish`].
     ///
     /// Generic over the source so a file's reader is inlined into the loop; a `&mut dyn
@@ -239,11 +239,13 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
             FILE_CHECK_EVERY
         };
         let mut read_error = None;
-        loop {
+        let r = self.tail.end.sink.begin();
+        self.tail.end.heed(r);
+        while matches!(self.tail.end.halt, Halt::Go) {
             match source.next() {
                 Next::Packet(p) => {
                     self.engine.handle_packet(&p, &mut self.tail);
-                    if !matches!(self.tail.end.halt, Halt::Go) || self.engine.analyzer().done() {
+                    if self.engine.analyzer().done() {
                         break;
                     }
                     if !self.engine.packets().is_multiple_of(every)
@@ -262,17 +264,10 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
             if last.elapsed() >= PROGRESS_EVERY {
                 last = Instant::now();
                 self.progress(source, started);
-                if !matches!(self.tail.end.halt, Halt::Go) {
-                    break;
-                }
             }
         }
-        // The final progress (what was read in all), then the end of the run.
-        if matches!(self.tail.end.halt, Halt::Go | Halt::Stop) {
-            self.progress(source, started);
-        }
         let end = source.finish();
-        self.end(end, read_error)
+        self.end(source, started, end, read_error)
     }
 
     fn progress<P: PacketSource + ?Sized>(&mut self, source: &P, started: Instant) {
@@ -290,7 +285,13 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
     }
 
     /// The end of every run, built once.
-    fn end(&mut self, src: SourceEnd, read_error: Option<CaptureError>) -> RunEnd {
+    fn end<P: PacketSource + ?Sized>(
+        &mut self,
+        source: &P,
+        started: Instant,
+        src: SourceEnd,
+        read_error: Option<CaptureError>,
+    ) -> RunEnd {
         let error = read_error.or(src.error);
         let t = &mut self.tail;
         if let Some(d) = &src.dropped {
@@ -313,6 +314,11 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
         summary.format = src.format;
         summary.error = error.as_ref().map(ToString::to_string);
         summary.dropped = src.dropped;
+        // The final progress (what was read in all), then the end.
+        if !matches!(self.tail.end.halt, Halt::Failed(_)) {
+            self.progress(source, started);
+        }
+        let t = &mut self.tail;
         let sink_error = match std::mem::replace(&mut t.end.halt, Halt::Go) {
             Halt::Failed(e) => Some(e),
             Halt::Go | Halt::Stop => t.end.sink.finish(&summary).err(),

@@ -199,7 +199,8 @@ impl NdjsonWriter {
         }
     }
 
-    fn line<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
+    /// The `start` line, once.
+    fn start(&mut self) -> io::Result<()> {
         if !self.started {
             self.started = true;
             let start = Start {
@@ -209,7 +210,15 @@ impl NdjsonWriter {
             };
             serde_json::to_writer(&mut self.out, &start)?;
             self.out.write_all(b"\n")?;
+            if self.flush_each {
+                self.out.flush()?;
+            }
         }
+        Ok(())
+    }
+
+    fn line<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
+        self.start()?;
         self.buf.clear();
         fastjson::to_vec(&mut self.buf, value)?;
         self.buf.push(b'\n');
@@ -222,6 +231,12 @@ impl NdjsonWriter {
 }
 
 impl Sink for NdjsonWriter {
+    /// The `start` line goes out at once (a live run's reader sees it before any record).
+    fn begin(&mut self) -> io::Result<Flow> {
+        self.start()?;
+        Ok(Flow::Continue)
+    }
+
     fn record(&mut self, record: Record) -> io::Result<Flow> {
         self.line(&record)?;
         Ok(Flow::Continue)

@@ -93,6 +93,9 @@ pub struct ReportSink {
 }
 
 impl Sink for ReportSink {
+    fn begin(&mut self) -> io::Result<Flow> {
+        self.writer.begin()
+    }
     fn record(&mut self, record: Record) -> io::Result<Flow> {
         self.writer.record(record)
     }

@@ -5,8 +5,9 @@
 use std::fs;
 
 use crate::common::*;
-use hopscope::engine::{Engine, EngineConfig};
+use hopscope::engine::EngineConfig;
 use hopscope::model::Record;
+use hopscope::pipeline::{CaptureClock, Pipeline};
 
 #[test]
 fn fast_writer_matches_serde_json_on_every_sample_record() {
@@ -22,15 +23,10 @@ fn fast_writer_matches_serde_json_on_every_sample_record() {
         let mut src = hopscope::capture::file::FileSource::open(&p).expect("open");
         let mut cfg = hopscope::analyzers::AnalyzerConfig::default();
         cfg.http.preview = 1 << 16;
-        let mut e = Engine::with_analyzer(
-            EngineConfig::default(),
-            hopscope::analyzers::Dispatcher::new(cfg),
-        );
-        let mut out: Vec<Record> = Vec::new();
-        while let Ok(Some(pkt)) = src.next_packet() {
-            e.handle_packet(&pkt, &mut out);
-        }
-        let summary = e.finish(&mut out);
+        // The whole pipeline, so proxy hops and semantics are serialized too.
+        let mut pipeline = Pipeline::new(EngineConfig::default(), cfg, Vec::new());
+        let summary = pipeline.run(&mut src, &CaptureClock).summary;
+        let out: Vec<Record> = pipeline.into_sink();
         for r in &out {
             let mut fast = Vec::new();
             hopscope::report::fastjson::to_vec(&mut fast, r).expect("fast");

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use super::util::{Bounded, Multi, key_of, list, number, text, trim, unquote};
+use super::util::{Bounded, key_of, list, number, text, trim, unquote};
 use super::{Exchange, Found, Side, date};
 use crate::model::codes;
 use crate::model::semantics::{CacheInfo, Conditional, Directive, Text};
@@ -344,27 +344,6 @@ impl State {
     }
 }
 
-/// Every line of a field without collecting them: the one value classified, or all of them.
-fn lines<'a>(
-    c: &'a Exchange<'_>,
-    m: Multi<'a>,
-    name: &'a str,
-    response: bool,
-) -> impl Iterator<Item = &'a [u8]> + 'a {
-    let h = if response {
-        c.resp.map(|r| &r.headers)
-    } else {
-        c.req.map(|r| &r.headers)
-    };
-    let single = if m.count <= 1 { m.first } else { None };
-    let many = if m.count > 1 {
-        h.map(|h| h.values(name))
-    } else {
-        None
-    };
-    single.into_iter().chain(many.into_iter().flatten())
-}
-
 /// The cache part of a transaction; None when no field of it is present.
 pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CacheInfo> {
     let q = &c.q;
@@ -381,15 +360,16 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         return None;
     }
     let mut info = CacheInfo {
-        request_directives: directives(lines(c, q.cache_control, "cache-control", false), false),
-        response_directives: directives(lines(c, r.cache_control, "cache-control", true), true),
+        request_directives: directives(c.request_lines(q.cache_control, "cache-control"), false),
+        response_directives: directives(c.response_lines(r.cache_control, "cache-control"), true),
         pragma: q.pragma.map(text),
         date: r.date.map(text),
         expires: r.expires.first.map(text),
         age: r.age.and_then(number),
         etag: r.etag.map(text),
         last_modified: r.last_modified.map(text),
-        vary: lines(c, r.vary, "vary", true)
+        vary: c
+            .response_lines(r.vary, "vary")
             .flat_map(list)
             .take(16)
             .map(text)
@@ -569,7 +549,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
 /// checks a 304 against it.
 fn link(c: &Exchange<'_>, st: &State, out: &mut Vec<Found>) -> Conditional {
     let q = &c.q;
-    let inm_lines: Vec<&[u8]> = lines(c, q.if_none_match, "if-none-match", false).collect();
+    let inm_lines: Vec<&[u8]> = c.request_lines(q.if_none_match, "if-none-match").collect();
     let inm = etags(inm_lines.iter().copied());
     let ims = q.if_modified_since;
     let mut cond = Conditional {

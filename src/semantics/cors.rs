@@ -263,20 +263,6 @@ impl State {
     }
 }
 
-fn all<'a>(
-    c: &'a Exchange<'_>,
-    name: &'a str,
-    count: u32,
-    first: Option<&'a [u8]>,
-) -> Vec<&'a [u8]> {
-    if count <= 1 {
-        return first.into_iter().collect();
-    }
-    c.resp
-        .map(|r| r.headers.values(name).collect())
-        .unwrap_or_default()
-}
-
 /// The CORS part of a transaction: cross-origin requests, preflights, WebSocket upgrades with
 /// an Origin.
 pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CorsInfo> {
@@ -337,30 +323,13 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         decision: "allowed",
         ..CorsInfo::default()
     };
-    let acam = all(
-        c,
-        "access-control-allow-methods",
-        r.acam.count,
-        r.acam.first,
-    );
-    let acah = all(
-        c,
-        "access-control-allow-headers",
-        r.acah.count,
-        r.acah.first,
-    );
-    let aceh = all(
-        c,
-        "access-control-expose-headers",
-        r.aceh.count,
-        r.aceh.first,
-    );
     let mut reasons: Vec<Blocked> = Vec::new();
-    let methods = token_list(acam.iter().copied());
-    let headers = token_list(acah.iter().copied());
+    let methods = token_list(c.response_lines(r.acam, "access-control-allow-methods"));
+    let headers = token_list(c.response_lines(r.acah, "access-control-allow-headers"));
     info.allow_methods = methods.clone().unwrap_or_default();
     info.allow_headers = headers.clone().unwrap_or_default();
-    info.expose_headers = token_list(aceh.iter().copied()).unwrap_or_default();
+    info.expose_headers =
+        token_list(c.response_lines(r.aceh, "access-control-expose-headers")).unwrap_or_default();
     let key = (c.client, key_of(&[origin.as_bytes(), url.as_bytes()]));
     let now = c
         .response_ns()
@@ -383,7 +352,9 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         info.request_method = Some(rm.clone());
         info.request_headers = rh.clone();
         if let Some(resp) = c.resp {
-            let acao = all(c, "access-control-allow-origin", r.acao.count, r.acao.first);
+            let acao: Vec<&[u8]> = c
+                .response_lines(r.acao, "access-control-allow-origin")
+                .collect();
             reasons.extend(cors_check(&acao, r.acac, &origin_raw, false));
             match (&methods, &headers) {
                 (Err(bad), _) => reasons.push((
@@ -488,7 +459,9 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
             );
         }
         if c.resp.is_some() {
-            let acao = all(c, "access-control-allow-origin", r.acao.count, r.acao.first);
+            let acao: Vec<&[u8]> = c
+                .response_lines(r.acao, "access-control-allow-origin")
+                .collect();
             reasons.extend(cors_check(&acao, r.acac, &origin_raw, include));
             if !include
                 && reasons.is_empty()

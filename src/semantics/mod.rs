@@ -36,7 +36,7 @@ use crate::model::codes::{self, Code};
 use crate::model::http::{RequestRecord, ResponseRecord, TransactionRecord};
 use crate::model::semantics::{HttpSemantics, SemanticsStats};
 use crate::model::{Dir, Finding, Record, RecordSink};
-use util::{Bounded, ReqFacts, RespFacts, UrlParts, key_of, request_url};
+use util::{Bounded, Multi, ReqFacts, RespFacts, UrlParts, key_of, request_url};
 
 /// Table sizes (entries); each table is bounded, the oldest entry goes first.
 #[derive(Clone, Debug)]
@@ -144,6 +144,25 @@ impl Exchange<'_> {
     /// Packet time of the final response's first byte (ns).
     pub fn response_ns(&self) -> Option<i64> {
         self.t.timing.response_start.map(|t| t.0)
+    }
+}
+
+impl<'a> Exchange<'a> {
+    /// Every line of a request field ([`util::lines`]).
+    pub fn request_lines(
+        &self,
+        m: Multi<'a>,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        util::lines(self.req.map(|r| &r.headers), m, name)
+    }
+    /// Every line of a response field ([`util::lines`]).
+    pub fn response_lines(
+        &self,
+        m: Multi<'a>,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        util::lines(self.resp.map(|r| &r.headers), m, name)
     }
 }
 

@@ -134,6 +134,22 @@ impl<'a> Multi<'a> {
     }
 }
 
+/// Every line of a field without collecting them: the one value classified, or all of them from
+/// the headers when the field repeats (the classification keeps only the first).
+pub fn lines<'a>(
+    h: Option<&'a Headers>,
+    m: Multi<'a>,
+    name: &'a str,
+) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let single = if m.count <= 1 { m.first } else { None };
+    let many = if m.count > 1 {
+        h.map(|h| h.values(name))
+    } else {
+        None
+    };
+    single.into_iter().chain(many.into_iter().flatten())
+}
+
 /// The request fields the semantics step reads, found in one pass.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ReqFacts<'a> {

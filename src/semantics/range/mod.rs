@@ -7,14 +7,16 @@
 //! through the HTTP analyzer (bodies are not kept), with bounded memory: one line prefix and
 //! the part list.
 
+mod object;
+mod response;
+
 use std::net::IpAddr;
 
 use super::util::{Bounded, text, trim};
-use super::{Exchange, Found, Side};
-use crate::model::codes;
-use crate::model::http::{BodyRecord, BodyState};
+use super::{Exchange, Found};
+use crate::model::http::{BodyRecord, BodyState, ResponseRecord};
 use crate::model::semantics::{
-    ByteRange, ContentRange, MultipartParts, Piece, RangeInfo, RangeObject, RangePart,
+    ByteRange, ContentRange, MultipartParts, Piece, RangeInfo, RangePart,
 };
 
 /// Ranges parsed from one Range field.
@@ -406,22 +408,18 @@ fn delivered(b: &BodyRecord) -> u64 {
     b.length
 }
 
-/// The range part of a transaction; None when nothing range-related happened.
-pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<RangeInfo> {
+/// Bytes of the object a response delivered: the first piece of a resume, or a later one.
+struct Span {
+    first: u64,
+    last: u64,
+    complete_length: Option<u64>,
+}
+
+/// What was asked: the ranges of the Range field (RFC 9110 §14.2), noted when they do not
+/// parse or come with a method other than GET, whose Range servers ignore.
+fn asked(c: &Exchange<'_>) -> RangeInfo {
     let q = &c.q;
     let r = &c.r;
-    let status = c.status();
-    let cut_download = c.method == "GET"
-        && status == Some(200)
-        && c.resp
-            .is_some_and(|x| matches!(x.body.state, BodyState::Incomplete) && x.body.length > 0);
-    let applies = q.range.is_some()
-        || r.content_range.is_some()
-        || matches!(status, Some(206) | Some(416))
-        || cut_download;
-    if !applies {
-        return None;
-    }
     let mut info = RangeInfo {
         request: q.range.map(text),
         if_range: q.if_range.map(text),
@@ -444,357 +442,72 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
             );
         }
     }
-    info.content_range = r.content_range.and_then(parse_content_range);
-    if r.content_range.is_some() && info.content_range.is_none() {
-        info.notes.push(
-            format!(
-                "Content-Range {:?} does not parse (RFC 9110 §14.4)",
-                text(r.content_range.unwrap_or_default())
-            )
-            .into(),
-        );
+    info
+}
+
+/// A GET answered with 200 whose body was cut: the first piece of a download to resume.
+fn cut_download(c: &Exchange<'_>) -> bool {
+    c.method == "GET"
+        && c.status() == Some(200)
+        && c.resp
+            .is_some_and(|x| matches!(x.body.state, BodyState::Incomplete) && x.body.length > 0)
+}
+
+/// A 206 whose parts are multipart/byteranges (RFC 9110 §14.6), by its parts or its
+/// Content-Type.
+fn is_multipart(c: &Exchange<'_>, resp: &ResponseRecord) -> bool {
+    resp.body.byteranges.is_some()
+        || c.r
+            .content_type
+            .is_some_and(|ct| multipart_boundary(ct).is_some())
+}
+
+/// The range part of a transaction; None when nothing range-related happened. It answers: what
+/// was asked, what came back, whether the bytes delivered are what was asked (one range, the
+/// parts of a multipart/byteranges, a 416, a whole representation instead), and which object
+/// they are a piece of.
+pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<RangeInfo> {
+    let cut_download = cut_download(c);
+    let applies = c.q.range.is_some()
+        || c.r.content_range.is_some()
+        || matches!(c.status(), Some(206) | Some(416))
+        || cut_download;
+    if !applies {
+        return None;
     }
+    let mut info = asked(c);
+    response::content_range(c, &mut info);
     let key = c.url_key.map(|k| (c.client, k));
-    // If-Range against what the earlier piece of this object carried.
-    if let (Some(ir), Some(k)) = (q.if_range, key)
-        && let Some(o) = st.objects.get(&k)
-    {
-        let ir = trim(ir);
-        // 0x22 opens an entity-tag (written as an escape: tests/it/docs.rs pairs quote characters).
-        info.if_range_matches = if ir.starts_with(b"\x22") || ir.starts_with(b"W/") {
-            o.etag
-                .as_deref()
-                .map(|e| !ir.starts_with(b"W/") && e.as_bytes() == ir)
-        } else {
-            o.last_modified.as_deref().map(|lm| lm.as_bytes() == ir)
-        };
+    if let Some(k) = key {
+        object::if_range(c, st, k, &mut info);
     }
     let Some(resp) = c.resp else {
         info.outcome = "no-response";
         return Some(info);
     };
-    let is_multipart = resp.body.byteranges.is_some()
-        || r.content_type
-            .is_some_and(|ct| multipart_boundary(ct).is_some());
-    let mut piece: Option<(u64, u64, Option<u64>)> = None;
-    match resp.status {
-        206 if is_multipart => {
-            info.outcome = "multipart";
-            let mut total = 0;
-            let mut all_ok = true;
-            match resp.body.byteranges.as_deref() {
-                Some(mp) => {
-                    for p in &mp.parts {
-                        let mut p = p.clone();
-                        let cr = p
-                            .content_range
-                            .as_deref()
-                            .and_then(|v| parse_content_range(v.as_bytes()));
-                        p.matches = match cr {
-                            Some(ContentRange {
-                                first: Some(f),
-                                last: Some(l),
-                                complete_length,
-                                ..
-                            }) => {
-                                let (_, overlaps) = requested(&info.ranges, complete_length, f, l);
-                                let len_ok = p.length == (l - f).saturating_add(1);
-                                if !len_ok {
-                                    out.push(Found::new(
-                                        &codes::RANGE_LENGTH_MISMATCH,
-                                        Side::Response,
-                                        format!(
-                                            "a multipart/byteranges part says Content-Range {} ({} bytes) but carries {} bytes (RFC 9110 §14.6): the client assembles corrupt data",
-                                            p.content_range.as_deref().unwrap_or_default(),
-                                            (l - f).saturating_add(1),
-                                            p.length
-                                        ),
-                                    ));
-                                }
-                                if !overlaps && !info.ranges.is_empty() {
-                                    out.push(Found::new(
-                                        &codes::RANGE_NOT_REQUESTED,
-                                        Side::Response,
-                                        format!(
-                                            "a part carries bytes {f}-{l}, which the Range {} did not ask for (RFC 9110 §14.2)",
-                                            info.request.as_deref().unwrap_or_default()
-                                        ),
-                                    ));
-                                }
-                                len_ok && (overlaps || info.ranges.is_empty())
-                            }
-                            _ => {
-                                out.push(Found::new(
-                                    &codes::RANGE_CONTENT_RANGE_MISSING,
-                                    Side::Response,
-                                    "a multipart/byteranges part without a valid Content-Range (RFC 9110 §14.6 requires one per part)".into(),
-                                ));
-                                false
-                            }
-                        };
-                        all_ok &= p.matches;
-                        total += p.length;
-                        info.parts.push(p);
-                    }
-                    if mp.more > 0 {
-                        info.notes
-                            .push(format!("{} more parts not listed", mp.more).into());
-                    }
-                    if !mp.closed {
-                        info.notes
-                            .push("the body ended before the close delimiter".into());
-                        all_ok = false;
-                    }
-                    if info.ranges.len() > 1
-                        && mp.parts.len() + (mp.more as usize) > info.ranges.len()
-                    {
-                        info.notes.push("more parts than requested ranges".into());
-                    }
-                    info.delivered_bytes = Some(total);
-                    info.matches = Some(all_ok);
-                }
-                None => info
-                    .notes
-                    .push("the parts were not inspected (no valid boundary)".into()),
-            }
+    let piece = match resp.status {
+        206 if is_multipart(c, resp) => {
+            response::multipart_parts(resp, &mut info, out);
+            None
         }
         206 if c.method == "HEAD" => {
-            info.outcome = "partial";
-            info.notes
-                .push("a 206 to HEAD: no content to check against Content-Range".into());
+            response::head_partial(&mut info);
+            None
         }
-        206 => {
-            info.outcome = "partial";
-            let d = delivered(&resp.body);
-            info.delivered_bytes = Some(d);
-            if q.range.is_none() {
-                out.push(Found::new(
-                    &codes::RANGE_NOT_REQUESTED,
-                    Side::Response,
-                    "206 Partial Content to a request without Range (RFC 9110 §15.3.7: only a \
-                     range request gets 206)"
-                        .into(),
-                ));
-            }
-            match info.content_range {
-                Some(ContentRange {
-                    first: Some(f),
-                    last: Some(l),
-                    complete_length,
-                    ..
-                }) => {
-                    let want = (l - f).saturating_add(1);
-                    info.expected_bytes = Some(want);
-                    let complete_body = resp.body.state == BodyState::Complete;
-                    let len_ok = d == want;
-                    if complete_body && !len_ok {
-                        out.push(Found::new(
-                            &codes::RANGE_LENGTH_MISMATCH,
-                            Side::Response,
-                            format!(
-                                "Content-Range bytes {f}-{l} announces {want} bytes but the body \
-                                 has {d} (RFC 9110 §14.4): a client writing it at offset {f} \
-                                 corrupts the file"
-                            ),
-                        ));
-                    } else if !complete_body {
-                        info.notes.push(
-                            format!("the transfer was cut after {d} of {want} bytes: a resume asks for bytes={}-", f + d).into(),
-                        );
-                    }
-                    let (exact, overlaps) = requested(&info.ranges, complete_length, f, l);
-                    if !info.ranges.is_empty() && !overlaps {
-                        out.push(Found::new(
-                            &codes::RANGE_NOT_REQUESTED,
-                            Side::Response,
-                            format!(
-                                "206 with bytes {f}-{l}, which the Range {} did not ask for \
-                                 (RFC 9110 §14.2)",
-                                info.request.as_deref().unwrap_or_default()
-                            ),
-                        ));
-                    } else if !info.ranges.is_empty() && !exact {
-                        info.notes.push(
-                            "the server sent a different range than requested (coalesced or \
-                             shortened; RFC 9110 §14.2 allows coalescing)"
-                                .into(),
-                        );
-                    }
-                    info.matches =
-                        Some(len_ok && complete_body && (overlaps || info.ranges.is_empty()));
-                    if d > 0 {
-                        piece = Some((f, f + d.min(want) - 1, complete_length));
-                    }
-                }
-                _ => {
-                    info.matches = Some(false);
-                    out.push(Found::new(
-                        &codes::RANGE_CONTENT_RANGE_MISSING,
-                        Side::Response,
-                        "206 with one range but no valid Content-Range (RFC 9110 §15.3.7.1: the \
-                         server must say which bytes it sent); the client cannot place them"
-                            .into(),
-                    ));
-                }
-            }
-        }
+        206 => response::single_range(c, resp, &mut info, out),
         416 => {
-            info.outcome = "unsatisfiable";
-            match info.content_range {
-                Some(ContentRange {
-                    unsatisfied: true,
-                    complete_length: Some(n),
-                    ..
-                }) => {
-                    let ok: Vec<String> = info
-                        .ranges
-                        .iter()
-                        .filter_map(|x| resolve(x, n))
-                        .map(|(a, b)| format!("{a}-{b}"))
-                        .collect();
-                    if !ok.is_empty() {
-                        out.push(Found::new(
-                            &codes::RANGE_416_SATISFIABLE,
-                            Side::Response,
-                            format!(
-                                "416 although the representation has {n} bytes and the range \
-                                 selects {} (RFC 9110 §15.5.17): the server's length is wrong \
-                                 or it mishandles ranges",
-                                ok.join(", ")
-                            ),
-                        ));
-                        info.matches = Some(false);
-                    } else {
-                        info.matches = Some(true);
-                    }
-                }
-                _ => info.notes.push(
-                    "416 without Content-Range: bytes */length (RFC 9110 §15.5.17 asks for \
-                     one so the client learns the length)"
-                        .into(),
-                ),
-            }
+            response::unsatisfiable(&mut info, out);
+            None
         }
-        304 => info.outcome = "not-modified",
-        200..=299 => {
-            let d = delivered(&resp.body);
-            info.delivered_bytes = Some(d);
-            if q.range.is_some() && c.method == "GET" {
-                info.outcome = "ignored";
-                let why = if let Some(ir) = q.if_range {
-                    let cur_etag = r.etag.map(trim);
-                    let cur_lm = r.last_modified.map(trim);
-                    let ir = trim(ir);
-                    if Some(ir) != cur_etag && Some(ir) != cur_lm {
-                        format!(
-                            "If-Range {} no longer names the current representation ({}): the \
-                             server sent all of it and the download restarts from byte 0 (RFC \
-                             9110 §13.1.5)",
-                            text(ir),
-                            text(cur_etag.or(cur_lm).unwrap_or(b"no validator"))
-                        )
-                    } else {
-                        "the server ignored Range although If-Range matched: it does not \
-                         support ranges here; the download restarts from byte 0"
-                            .into()
-                    }
-                } else if r
-                    .accept_ranges
-                    .is_some_and(|a| trim(a).eq_ignore_ascii_case(b"none"))
-                {
-                    "the server does not support ranges (Accept-Ranges: none): the download \
-                     restarts from byte 0"
-                        .into()
-                } else {
-                    "the server answered the Range with the whole representation (no range \
-                     support for this resource, RFC 9110 §14.2 lets it): the download restarts \
-                     from byte 0"
-                        .to_string()
-                };
-                info.notes.push(why.clone().into());
-                out.push(Found::new(&codes::RANGE_IGNORED, Side::Response, why));
-            } else {
-                info.outcome = "full";
-            }
-            if cut_download {
-                let cl = resp
-                    .headers
-                    .get("content-length")
-                    .and_then(super::util::number);
-                piece = Some((0, d - 1, cl));
-                info.notes.push(
-                    format!("the transfer was cut after {d} bytes: a resume asks for bytes={d}-")
-                        .into(),
-                );
-            }
+        304 => {
+            info.outcome = "not-modified";
+            None
         }
-        _ => {}
-    }
-    // Assemble the object from its pieces.
-    if let (Some((f, l, complete)), Some(k)) = (piece, key) {
-        let etag = r.etag.map(text);
-        let lm = r.last_modified.map(text);
-        let (o, evicted) = st.objects.get_or_insert_with(k, || Object {
-            complete_length: complete,
-            etag: etag.clone(),
-            last_modified: lm.clone(),
-            pieces: Vec::new(),
-        });
-        if evicted {
-            out.push(Found::limit(
-                &codes::RANGE_STATE_LIMIT,
-                "resumed-download objects",
-            ));
-        }
-        let changed_len =
-            o.complete_length.is_some() && complete.is_some() && o.complete_length != complete;
-        let changed_tag = matches!((&o.etag, &etag), (Some(a), Some(b)) if a != b);
-        if !o.pieces.is_empty() && (changed_len || changed_tag) {
-            out.push(Found::new(
-                &codes::RANGE_OBJECT_CHANGED,
-                Side::Response,
-                format!(
-                    "this piece comes from a different representation than the earlier ones \
-                     ({}): pieces of two versions make a corrupt file; resume with If-Range \
-                     (RFC 9110 §13.1.5)",
-                    if changed_tag {
-                        format!(
-                            "ETag {} then {}",
-                            o.etag.as_deref().unwrap_or_default(),
-                            etag.as_deref().unwrap_or_default()
-                        )
-                    } else {
-                        format!(
-                            "length {} then {}",
-                            o.complete_length.unwrap_or(0),
-                            complete.unwrap_or(0)
-                        )
-                    }
-                ),
-            ));
-            o.pieces.clear();
-        }
-        o.complete_length = complete.or(o.complete_length);
-        o.etag = etag.or(o.etag.take());
-        o.last_modified = lm.or(o.last_modified.take());
-        if o.pieces.len() >= MAX_PIECES {
-            o.pieces.remove(0);
-        }
-        o.pieces.push(Piece {
-            transaction: c.t.id,
-            first: f,
-            last: l,
-        });
-        if o.pieces.len() >= 2 {
-            let cov = covered(&o.pieces);
-            info.object = Some(RangeObject {
-                pieces: o.pieces.clone(),
-                complete_length: o.complete_length,
-                covered: cov,
-                complete: o.complete_length.is_some_and(|n| cov >= n),
-                etag: o.etag.clone(),
-            });
-        }
+        200..=299 => response::whole(c, resp, cut_download, &mut info, out),
+        _ => None,
+    };
+    if let (Some(piece), Some(k)) = (piece, key) {
+        object::assemble(c, st, k, piece, &mut info, out);
     }
     Some(info)
 }

@@ -9,10 +9,14 @@
 //! `Sec-Fetch-Storage-Access` (which browsers send only in that mode); otherwise the decision
 //! is the one for a request without credentials, and says so when that matters.
 
+mod preflight;
+mod response;
+mod websocket;
+
 use std::net::IpAddr;
 
 use super::util::{Bounded, canonical_origin, key_of, list, text, trim};
-use super::{Exchange, Found, Side};
+use super::{Exchange, Found};
 use crate::model::Endpoint;
 use crate::model::codes::{self, Code};
 use crate::model::semantics::{CorsInfo, Text};
@@ -263,36 +267,37 @@ impl State {
     }
 }
 
-/// The CORS part of a transaction: cross-origin requests, preflights, WebSocket upgrades with
-/// an Origin.
-pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CorsInfo> {
+/// The Access-Control-Allow-Methods or -Headers names; Err names a value that is not a token.
+type Tokens = Result<Vec<String>, String>;
+
+/// One cross-origin request or preflight as the checks read it.
+struct Cross<'a, 'e> {
+    c: &'a Exchange<'e>,
+    /// The Origin field as sent.
+    origin: &'a str,
+    /// The client, origin and URL a preflight and the request it clears share.
+    key: (IpAddr, u64),
+    /// Packet time, seconds.
+    now: i64,
+    /// Credentials mode `include`, as far as the request shows it.
+    include: bool,
+}
+
+/// Same origin as the request's URL: equal, behind a TLS-terminating proxy, or as the browser
+/// says (Sec-Fetch-Site).
+fn same_origin(c: &Exchange<'_>, origin: &str, site: &str) -> bool {
     let q = &c.q;
-    let origin_raw = text(trim(q.origin?));
-    let (Some(url), Some(parts)) = (c.url_str(), c.url_parts()) else {
-        return None;
-    };
-    let site = parts.origin(url);
-    let origin = canonical_origin(&origin_raw);
-    let same_origin = origin == site
-        || tls_terminated_same_origin(&origin, site, q.forwarded_https())
+    origin == site
+        || tls_terminated_same_origin(origin, site, q.forwarded_https())
         || q.sec_fetch_site
-            .is_some_and(|s| trim(s).eq_ignore_ascii_case(b"same-origin"));
-    let websocket = q
-        .upgrade
-        .is_some_and(|u| list(u).any(|t| t.eq_ignore_ascii_case(b"websocket")));
-    if websocket {
-        return Some(websocket_origin(c, st, out, origin_raw, same_origin));
-    }
-    let preflight = c.method == "OPTIONS" && q.acr_method.is_some();
-    if same_origin && !preflight {
-        return None;
-    }
-    let mode = q.sec_fetch_mode.map(|m| text(trim(m)));
-    if !preflight && mode.as_deref().is_some_and(|m| m != "cors") {
-        // navigate / no-cors / same-origin: no CORS check applies (an opaque response at most).
-        return None;
-    }
-    let evidence = if preflight {
+            .is_some_and(|s| trim(s).eq_ignore_ascii_case(b"same-origin"))
+}
+
+/// What shows that the request's credentials mode is `include` (it is not on the wire); a
+/// preflight never carries credentials.
+fn credentials_evidence(c: &Exchange<'_>, preflight: bool) -> Option<&'static str> {
+    let q = &c.q;
+    if preflight {
         None
     } else if q.cookie.present() {
         Some("Cookie header")
@@ -302,12 +307,23 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         Some("Sec-Fetch-Storage-Access (browsers send it only in credentials mode include)")
     } else {
         None
-    };
-    let include = evidence.is_some();
+    }
+}
+
+/// What the request and the response say: the kind, the origin, the credentials mode and the
+/// Access-Control-* fields, with the method and header lists a preflight is checked against.
+fn fields(
+    c: &Exchange<'_>,
+    preflight: bool,
+    origin_raw: &str,
+    mode: Option<String>,
+    evidence: Option<&'static str>,
+) -> (CorsInfo, Tokens, Tokens) {
     let r = &c.r;
+    let include = evidence.is_some();
     let mut info = CorsInfo {
         kind: if preflight { "preflight" } else { "request" },
-        origin: origin_raw.clone(),
+        origin: origin_raw.to_string(),
         mode,
         credentials: if include { "include" } else { "none-seen" },
         credentials_evidence: evidence,
@@ -323,299 +339,76 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         decision: "allowed",
         ..CorsInfo::default()
     };
-    let mut reasons: Vec<Blocked> = Vec::new();
     let methods = token_list(c.response_lines(r.acam, "access-control-allow-methods"));
     let headers = token_list(c.response_lines(r.acah, "access-control-allow-headers"));
     info.allow_methods = methods.clone().unwrap_or_default();
     info.allow_headers = headers.clone().unwrap_or_default();
     info.expose_headers =
         token_list(c.response_lines(r.aceh, "access-control-expose-headers")).unwrap_or_default();
-    let key = (c.client, key_of(&[origin.as_bytes(), url.as_bytes()]));
-    let now = c
-        .response_ns()
-        .or(c.request_ns())
-        .unwrap_or(0)
-        .div_euclid(1_000_000_000);
-    if preflight {
-        let rm = text(trim(q.acr_method.unwrap_or_default()));
-        let rh: Vec<String> = c
-            .req
-            .map(|x| {
-                x.headers
-                    .values("access-control-request-headers")
-                    .flat_map(list)
-                    .take(64)
-                    .map(|h| text(h).to_ascii_lowercase())
-                    .collect()
-            })
-            .unwrap_or_default();
-        info.request_method = Some(rm.clone());
-        info.request_headers = rh.clone();
-        if let Some(resp) = c.resp {
-            let acao: Vec<&[u8]> = c
-                .response_lines(r.acao, "access-control-allow-origin")
-                .collect();
-            reasons.extend(cors_check(&acao, r.acac, &origin_raw, false));
-            match (&methods, &headers) {
-                (Err(bad), _) => reasons.push((
-                    &codes::CORS_METHOD_NOT_ALLOWED,
-                    format!("Access-Control-Allow-Methods contains the invalid value '{bad}' in preflight response.").into(),
-                )),
-                (_, Err(bad)) => reasons.push((
-                    &codes::CORS_HEADER_NOT_ALLOWED,
-                    format!("Access-Control-Allow-Headers contains the invalid value '{bad}' in preflight response.").into(),
-                )),
-                (Ok(m), Ok(h)) => reasons.extend(preflight_check(resp.status, m, h, &rm, &rh, false)),
-            }
-            // Would a credentialed request pass this preflight's CORS check too? The preflight
-            // itself never says (it carries no credentials).
-            let credentials_ok = cors_check(&acao, r.acac, &origin_raw, true).is_none();
-            if reasons.is_empty() && !credentials_ok && r.acac.is_some() {
-                info.notes.push(
-                    "allowed for a request without credentials; a fetch with credentials: \
-                     'include' also needs the exact origin and Access-Control-Allow-Credentials: \
-                     true on this preflight, else the browser blocks it here"
-                        .into(),
-                );
-            }
-            let max_age = r
-                .acma
-                .and_then(super::util::number)
-                .map_or(5, |n| n.min(7200) as i64);
-            if st.preflights.insert(
-                key,
-                Preflight {
-                    txn: c.t.id,
-                    method: rm,
-                    headers: rh,
-                    blocked: !reasons.is_empty(),
-                    credentials_ok,
-                    at: now,
-                    max_age,
-                    used: false,
-                },
-            ) {
-                out.push(Found::limit(&codes::CORS_STATE_LIMIT, "pending preflights"));
-            }
-        }
-    } else {
-        // The preflight that cleared this request, when one was seen.
-        let method = c.method;
-        let custom: Vec<String> = c
-            .req
-            .map(|x| {
-                x.headers
-                    .iter()
-                    .filter(|h| {
-                        let n = h.name_str();
-                        !forbidden_request_header(&n) && !safelisted_request_header(&n, h.value)
-                    })
-                    .take(32)
-                    .map(|h| h.name_str().to_ascii_lowercase())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let needs_preflight = !safelisted_method(method) || !custom.is_empty();
-        if let Some(p) = st.preflights.get_mut(&key) {
-            let fits = (p.method == method || safelisted_method(method))
-                && custom.iter().all(|h| p.headers.contains(h));
-            let cached = p.used && now - p.at <= p.max_age;
-            if fits && (!p.used || cached) {
-                info.preflight = Some(p.txn);
-                if p.used {
-                    info.notes.push(
-                        format!(
-                            "cleared by the cached preflight #{} (Access-Control-Max-Age)",
-                            p.txn
-                        )
-                        .into(),
-                    );
-                }
-                p.used = true;
-                if p.blocked {
-                    info.notes.push(
-                        format!(
-                            "sent although its preflight #{} failed: a browser would not have sent it (not a browser, or the preflight was for other headers)",
-                            p.txn
-                        )
-                        .into(),
-                    );
-                }
-                if include && !p.credentials_ok {
-                    reasons.push((
-                        &codes::CORS_CREDENTIALS_NOT_ALLOWED,
-                        format!(
-                            "Response to preflight request #{} doesn't pass access control check for a credentialed request: it needs the exact origin and Access-Control-Allow-Credentials: true.",
-                            p.txn
-                        )
-                        .into(),
-                    ));
-                }
-            }
-        }
-        if needs_preflight && info.preflight.is_none() {
-            info.notes.push(
-                "a non-simple request (method or headers) with no preflight in the capture: one cached from before the capture, or not a browser".into(),
-            );
-        }
-        if c.resp.is_some() {
-            let acao: Vec<&[u8]> = c
-                .response_lines(r.acao, "access-control-allow-origin")
-                .collect();
-            reasons.extend(cors_check(&acao, r.acac, &origin_raw, include));
-            if !include
-                && reasons.is_empty()
-                && acao.first().is_some_and(|v| trim(v) == b"*")
-                && r.acac.is_some()
-            {
-                info.notes.push(
-                    "allowed because no credentials were seen; with credentials: 'include' the browser blocks '*'".into(),
-                );
-            }
-        }
+    (info, methods, headers)
+}
+
+/// The CORS part of a transaction: cross-origin requests, preflights, WebSocket upgrades with
+/// an Origin. It answers: is the request cross-origin and under CORS (a WebSocket upgrade is
+/// the server's to check), with which credentials mode; does the preflight pass, or which
+/// preflight cleared the request, and does the response pass the CORS check; may caches mix
+/// origins up; what can the script read, or why does the browser block it.
+pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CorsInfo> {
+    let q = &c.q;
+    let origin_raw = text(trim(q.origin?));
+    let (Some(url), Some(parts)) = (c.url_str(), c.url_parts()) else {
+        return None;
+    };
+    let origin = canonical_origin(&origin_raw);
+    let same_origin = same_origin(c, &origin, parts.origin(url));
+    let websocket = q
+        .upgrade
+        .is_some_and(|u| list(u).any(|t| t.eq_ignore_ascii_case(b"websocket")));
+    if websocket {
+        return Some(websocket::upgrade(c, st, out, origin_raw, same_origin));
     }
+    let preflight = c.method == "OPTIONS" && q.acr_method.is_some();
+    if same_origin && !preflight {
+        return None;
+    }
+    let mode = q.sec_fetch_mode.map(|m| text(trim(m)));
+    if !preflight && mode.as_deref().is_some_and(|m| m != "cors") {
+        // navigate / no-cors / same-origin: no CORS check applies (an opaque response at most).
+        return None;
+    }
+    let evidence = credentials_evidence(c, preflight);
+    let (mut info, methods, headers) = fields(c, preflight, &origin_raw, mode, evidence);
+    let x = Cross {
+        c,
+        origin: &origin_raw,
+        key: (c.client, key_of(&[origin.as_bytes(), url.as_bytes()])),
+        now: c
+            .response_ns()
+            .or(c.request_ns())
+            .unwrap_or(0)
+            .div_euclid(1_000_000_000),
+        include: evidence.is_some(),
+    };
+    let reasons = if preflight {
+        preflight::fetch(&x, &methods, &headers, st, &mut info, out)
+    } else {
+        let mut reasons = preflight::cleared_by(&x, st, &mut info);
+        response::check(&x, &mut info, &mut reasons);
+        reasons
+    };
     let Some(resp) = c.resp else {
         info.decision = "no-response";
         return Some(info);
     };
-    // Vary: Origin when the allowed origin is specific and the response may be cached.
-    if !info.vary_origin
-        && info.allow_origin.as_deref().is_some_and(|o| o != "*")
-        && matches!(c.method, "GET" | "HEAD")
-        && super::cache::heuristically_cacheable(resp.status)
-        && !resp
-            .headers
-            .values("cache-control")
-            .flat_map(list)
-            .any(|d| d.eq_ignore_ascii_case(b"no-store"))
-    {
-        out.push(Found::new(
-            &codes::CORS_MISSING_VARY_ORIGIN,
-            Side::Response,
-            format!(
-                "Access-Control-Allow-Origin names {} but the response has no Vary: Origin: a cache can hand it to another origin, whose fetch then fails (Fetch standard, CORS protocol and HTTP caches); add Vary: Origin",
-                info.allow_origin.as_deref().unwrap_or_default()
-            ),
-        ));
-    }
+    response::missing_vary_origin(c, resp, &info, out);
     if reasons.is_empty() {
         if !preflight {
-            let star = !include && info.expose_headers.iter().any(|h| h == "*");
-            for h in resp.headers.iter() {
-                let n = h.name_str();
-                let low = n.to_ascii_lowercase();
-                if safelisted_response_header(&low)
-                    || low == "set-cookie"
-                    || low == "set-cookie2"
-                    || star
-                    || info
-                        .expose_headers
-                        .iter()
-                        .any(|e| e.eq_ignore_ascii_case(&low))
-                    || info
-                        .not_exposed
-                        .iter()
-                        .any(|e| e.eq_ignore_ascii_case(&low))
-                {
-                    continue;
-                }
-                if info.not_exposed.len() < 16 {
-                    info.not_exposed.push(n.into_owned());
-                }
-            }
+            response::not_exposed(resp, x.include, &mut info);
         }
         return Some(info);
     }
-    info.decision = "blocked";
-    let (code, _) = reasons[0].clone();
-    let target = if preflight { "preflight" } else { "response" };
-    let msg = format!(
-        "the browser blocks this cross-origin {target} from {origin_raw}: {} (Fetch standard, {}){}",
-        reasons
-            .iter()
-            .map(|r| r.1.as_ref())
-            .collect::<Vec<_>>()
-            .join(" "),
-        if preflight {
-            "CORS-preflight fetch"
-        } else {
-            "CORS check"
-        },
-        if preflight {
-            "; the request itself is never sent"
-        } else {
-            "; the script gets a network error"
-        }
-    );
-    out.push(Found::new(code, Side::Response, msg));
-    info.reasons = reasons.into_iter().map(|r| r.1).collect();
+    response::blocked(preflight, &origin_raw, reasons, &mut info, out);
     Some(info)
-}
-
-/// A WebSocket upgrade with an Origin: no CORS applies, the server must check it (RFC 6455
-/// §10.2).
-fn websocket_origin(
-    c: &Exchange<'_>,
-    st: &mut State,
-    out: &mut Vec<Found>,
-    origin: String,
-    same_origin: bool,
-) -> CorsInfo {
-    let mut info = CorsInfo {
-        kind: "websocket",
-        origin: origin.clone(),
-        credentials: if c.q.cookie.present() {
-            "include"
-        } else {
-            "none-seen"
-        },
-        credentials_evidence: c.q.cookie.present().then_some("Cookie header"),
-        decision: "no-response",
-        ..CorsInfo::default()
-    };
-    let Some(resp) = c.resp else {
-        return info;
-    };
-    let server = c.t.server;
-    let (entry, evicted) = st.ws.get_or_insert_with(server, WsServer::default);
-    if evicted {
-        out.push(Found::limit(&codes::CORS_STATE_LIMIT, "WebSocket servers"));
-    }
-    if resp.status == 101 {
-        info.decision = "accepted";
-        if same_origin {
-            info.notes.push("same origin as the server".into());
-        } else if entry.refused_cross > 0 {
-            info.notes.push(
-                "cross-origin, accepted; the server refused another Origin earlier in the capture, so it does check Origin".into(),
-            );
-        } else {
-            info.notes.push(
-                "cross-origin and accepted: nothing in the capture shows the server checks Origin"
-                    .into(),
-            );
-            out.push(Found::new(
-                &codes::CORS_WEBSOCKET_ANY_ORIGIN,
-                Side::Response,
-                format!(
-                    "the WebSocket upgrade from Origin {origin} was accepted (101) and the capture never shows this server refusing an Origin: browsers do not apply CORS to WebSockets, so a server that authenticates by cookie must check Origin itself (RFC 6455 §10.2; cross-site WebSocket hijacking)"
-                ),
-            ));
-        }
-    } else {
-        info.decision = "refused";
-        if !same_origin {
-            entry.refused_cross += 1;
-        }
-        info.notes.push(
-            format!(
-                "refused with {}: the server may be checking Origin",
-                resp.status
-            )
-            .into(),
-        );
-    }
-    info
 }
 
 #[cfg(test)]

@@ -6,13 +6,15 @@
 //! [`freshness`], [`current_age`], [`weak_match`]); [`State`] remembers the validators of
 //! earlier responses per URL (bounded).
 
+mod response;
+mod validators;
+
 use std::borrow::Cow;
 use std::net::IpAddr;
 
 use super::util::{Bounded, key_of, list, number, text, trim, unquote};
-use super::{Exchange, Found, Side, date};
-use crate::model::codes;
-use crate::model::semantics::{CacheInfo, Conditional, Directive, Text};
+use super::{Exchange, Found, date};
+use crate::model::semantics::{CacheInfo, Directive, Text};
 
 const RESPONSE_DIRECTIVES: &[&str] = &[
     "max-age",
@@ -344,11 +346,11 @@ impl State {
     }
 }
 
-/// The cache part of a transaction; None when no field of it is present.
-pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CacheInfo> {
+/// Whether a cache has anything to say: a conditional request, explicit caching fields, or
+/// validators and Vary on a response to a method whose responses caches store.
+fn applies(c: &Exchange<'_>, conditional: bool) -> bool {
     let q = &c.q;
     let r = &c.r;
-    let conditional = q.if_none_match.present() || q.if_modified_since.is_some();
     let explicit = r.cache_control.present()
         || r.expires.present()
         || r.pragma.is_some()
@@ -356,10 +358,15 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         || q.pragma.is_some();
     // Validators and Vary matter to caches only for methods whose responses they store.
     let cacheable_method = matches!(c.method, "GET" | "HEAD");
-    if !(explicit || conditional || (cacheable_method && r.has_cache_fields())) {
-        return None;
-    }
-    let mut info = CacheInfo {
+    explicit || conditional || (cacheable_method && r.has_cache_fields())
+}
+
+/// What the two messages say to caches: Cache-Control on both sides (RFC 9111 §5.2), Pragma,
+/// Date, Expires, Age, the validators and Vary.
+fn fields(c: &Exchange<'_>) -> CacheInfo {
+    let q = &c.q;
+    let r = &c.r;
+    CacheInfo {
         request_directives: directives(c.request_lines(q.cache_control, "cache-control"), false),
         response_directives: directives(c.response_lines(r.cache_control, "cache-control"), true),
         pragma: q.pragma.map(text),
@@ -375,162 +382,14 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
             .map(text)
             .collect(),
         ..CacheInfo::default()
-    };
-    let rd = &info.response_directives;
-    if let Some(resp) = c.resp {
-        // Conflicting directives (RFC 9111 §4.2.1 and §5.2.2: a cache takes the most
-        // restrictive reading).
-        let mut conflicts: Vec<String> = Vec::new();
-        if has(rd, "no-store") {
-            for other in ["max-age", "s-maxage", "public"] {
-                if has(rd, other) {
-                    conflicts.push(format!("no-store with {other}"));
-                }
-            }
-        }
-        if has(rd, "public") && has(rd, "private") {
-            conflicts.push("public with private".into());
-        }
-        for n in ["max-age", "s-maxage"] {
-            let vals: Vec<&str> = rd
-                .iter()
-                .filter(|d| d.name == n)
-                .filter_map(|d| d.value.as_deref())
-                .collect();
-            if vals.windows(2).any(|w| w[0] != w[1]) {
-                conflicts.push(format!("{n} given twice ({})", vals.join(", ")));
-            }
-        }
-        if !conflicts.is_empty() {
-            out.push(Found::new(
-                &codes::CACHE_CONFLICTING_DIRECTIVES,
-                Side::Response,
-                format!(
-                    "Cache-Control says {}: caches take the most restrictive reading and \
-                     disagree on the rest (RFC 9111 §5.2.2); send one consistent policy",
-                    conflicts.join("; ")
-                ),
-            ));
-        }
-        let status = resp.status;
-        let (ok, why) = storable(&StoreInput {
-            method: c.method,
-            status,
-            request: &info.request_directives,
-            response: rd,
-            authorization: q.authorization.is_some(),
-            expires: r.expires.present(),
-        });
-        info.storable = Some(ok);
-        info.storable_reason = Some(why);
-        let vary_star = info.vary.iter().any(|v| v == "*");
-        if vary_star {
-            info.notes.push(
-                "Vary: * — a stored response never matches a later request (RFC 9111 §4.1)".into(),
-            );
-            out.push(Found::new(
-                &codes::CACHE_VARY_STAR,
-                Side::Response,
-                "Vary: * makes the response unusable by any cache: it never matches a later \
-                 request (RFC 9111 §4.1); list the request fields it varies on instead"
-                    .into(),
-            ));
-        }
-        let received = c.response_ns().unwrap_or(0);
-        let date_v = r.date.and_then(date::parse);
-        let lm = r.last_modified.and_then(date::parse);
-        let (lifetime, source, note) = freshness(
-            rd,
-            r.expires.first,
-            date_v,
-            received.div_euclid(1_000_000_000),
-            lm,
-            ok && (heuristically_cacheable(status) || has(rd, "public")),
-        );
-        if r.expires.count > 1 {
-            info.notes
-                .push("several Expires fields: the first is used (RFC 9111 §4.2.1)".into());
-        }
-        if let Some(n) = note {
-            info.notes.push(n);
-        }
-        if status != 304 && status >= 200 && (ok || has(rd, "private")) {
-            info.freshness_lifetime = lifetime;
-            info.freshness_source = Some(source);
-            let age = current_age(
-                info.age,
-                date_v,
-                c.request_ns().unwrap_or(received),
-                received,
-            );
-            info.current_age = Some(age);
-            if let Some(l) = lifetime {
-                info.fresh = Some(l > age);
-            }
-            if let (Some(d), None) = (date_v, info.age)
-                && received.div_euclid(1_000_000_000) - d > 60
-            {
-                info.notes.push(
-                    format!(
-                        "Date is {} s behind the capture's clock: clock skew, or a cache served \
-                         it without Age",
-                        received.div_euclid(1_000_000_000) - d
-                    )
-                    .into(),
-                );
-            }
-        }
-        if has_bare(rd, "no-cache") {
-            info.notes.push(
-                "no-cache: stored, but revalidated before every reuse (RFC 9111 §5.2.2.4)".into(),
-            );
-        }
-        if r.pragma.is_some() {
-            info.notes.push(
-                "Pragma in a response has no defined meaning (RFC 9111 §5.4); use Cache-Control"
-                    .into(),
-            );
-        }
-        // Set-Cookie on a response a shared cache may serve to others.
-        if ok
-            && r.set_cookie.present()
-            && !has_bare(rd, "no-cache")
-            && !names_field(rd, "no-cache", "set-cookie")
-            && !names_field(rd, "private", "set-cookie")
-            && lifetime.is_some_and(|l| l > 0)
-        {
-            let host = match (c.url_str(), c.url_parts()) {
-                (Some(u), Some(p)) => p.host(u),
-                _ => "",
-            };
-            let k = key_of(&[
-                codes::CACHE_SET_COOKIE_STORABLE.name.as_bytes(),
-                host.as_bytes(),
-            ]);
-            if st.once.get(&k).is_none() {
-                if st.once.insert(k, ()) {
-                    out.push(Found::limit(
-                        &codes::CACHE_STATE_LIMIT,
-                        "hosts already reported",
-                    ));
-                }
-                out.push(Found::new(
-                    &codes::CACHE_SET_COOKIE_STORABLE,
-                    Side::Response,
-                    format!(
-                        "a shared cache may store this response of {host} with its Set-Cookie for \
-                         {} s ({source}) and hand that cookie to other users (RFC 9111 §3, \
-                         §7.3); add Cache-Control: private or no-cache=\"Set-Cookie\" (reported \
-                         once per host)",
-                        lifetime.unwrap_or(0)
-                    ),
-                ));
-            }
-        }
     }
-    // Request side.
+}
+
+/// Pragma: no-cache in a request without Cache-Control (RFC 9111 §5.4).
+fn request_pragma(c: &Exchange<'_>, info: &mut CacheInfo) {
     if info.request_directives.is_empty()
-        && q.pragma
+        && c.q
+            .pragma
             .is_some_and(|p| list(p).any(|x| x.eq_ignore_ascii_case(b"no-cache")))
     {
         info.notes.push(
@@ -538,187 +397,32 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                 .into(),
         );
     }
+}
+
+/// The cache part of a transaction; None when no field of it is present. It answers: what do
+/// the messages say to caches; is the response's policy consistent, may a shared cache store
+/// it, how fresh is it, could a cache hand its cookie to others; what does the request ask of
+/// caches, which earlier response does a conditional request revalidate and did the answer
+/// match it.
+pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CacheInfo> {
+    let conditional = c.q.if_none_match.present() || c.q.if_modified_since.is_some();
+    if !applies(c, conditional) {
+        return None;
+    }
+    let mut info = fields(c);
+    if let Some(resp) = c.resp {
+        response::conflicting_directives(&info.response_directives, out);
+        let ok = response::may_store(c, resp.status, &mut info, out);
+        let fresh = response::freshness_at_capture(c, resp.status, ok, &mut info);
+        response::directive_notes(c, &mut info);
+        response::set_cookie_shared(c, st, ok, fresh, &info.response_directives, out);
+    }
+    request_pragma(c, &mut info);
     if conditional {
-        info.conditional = Some(link(c, st, out));
+        info.conditional = Some(validators::link(c, st, out));
     }
-    remember(c, st, &info, out);
+    validators::remember(c, st, &info, out);
     Some(info)
-}
-
-/// Links a conditional request to the earlier response whose validator it carries, and
-/// checks a 304 against it.
-fn link(c: &Exchange<'_>, st: &State, out: &mut Vec<Found>) -> Conditional {
-    let q = &c.q;
-    let inm_lines: Vec<&[u8]> = c.request_lines(q.if_none_match, "if-none-match").collect();
-    let inm = etags(inm_lines.iter().copied());
-    let ims = q.if_modified_since;
-    let mut cond = Conditional {
-        if_none_match: (!inm_lines.is_empty()).then(|| {
-            inm_lines
-                .iter()
-                .map(|v| text(v))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }),
-        if_modified_since: ims.map(text),
-        outcome: "other",
-        ..Conditional::default()
-    };
-    let earlier = c.url_key.and_then(|k| st.urls.get(&k));
-    // Same client first, then anyone's (a shared cache or another client in the capture).
-    let mut found: Option<(&Validator, &'static str)> = None;
-    if let Some(vs) = earlier {
-        let ims_t = ims.and_then(date::parse);
-        for same_client in [true, false] {
-            for v in vs
-                .iter()
-                .flatten()
-                .filter(|v| (v.client == c.client) == same_client)
-            {
-                if !inm.is_empty() {
-                    if let Some(e) = v.etag
-                        && inm.iter().any(|t| *t == b"*" || etag_key(t) == e)
-                    {
-                        found = Some((v, "etag"));
-                    }
-                } else if let (Some(i), Some(lm)) = (ims_t, v.last_modified)
-                    && i == lm
-                {
-                    found = Some((v, "last-modified"));
-                }
-                if found.is_some() {
-                    break;
-                }
-            }
-            if found.is_some() {
-                break;
-            }
-        }
-    }
-    if let Some((v, by)) = found {
-        cond.validator_of = Some(v.txn);
-        cond.linked_by = Some(by);
-    } else if let Some(vs) = earlier.filter(|vs| vs.iter().any(Option::is_some)) {
-        let seen: Vec<String> = vs.iter().flatten().map(|v| format!("#{}", v.txn)).collect();
-        let msg = format!(
-            "the conditional request's validator matches none of the earlier responses for this \
-             URL in the capture ({}): the client revalidates a representation it got elsewhere \
-             (RFC 9110 §13.1)",
-            seen.join(", ")
-        );
-        cond.note = Some(msg.clone().into());
-        out.push(Found::new(
-            &codes::CACHE_VALIDATOR_UNMATCHED,
-            Side::Request,
-            msg,
-        ));
-    } else {
-        cond.note = Some(
-            "no earlier response for this URL in the capture: the client cached it before the \
-             capture started"
-                .into(),
-        );
-    }
-    let Some(resp) = c.resp else {
-        cond.outcome = "no-response";
-        return cond;
-    };
-    let resp_etag = c.r.etag;
-    cond.outcome = match resp.status {
-        304 => "not-modified",
-        412 => "precondition-failed",
-        200..=299 => {
-            if resp_etag.is_some_and(|e| inm.iter().any(|t| weak_match(t, e))) {
-                "unchanged-but-sent"
-            } else {
-                "modified"
-            }
-        }
-        _ => "other",
-    };
-    if cond.outcome == "unchanged-but-sent" {
-        cond.note = Some(
-            "the server sent the whole representation although its ETag is one the client \
-             already had: it ignores If-None-Match (RFC 9110 §13.1.2)"
-                .into(),
-        );
-    }
-    if resp.status == 304 {
-        let mut bad: Vec<String> = Vec::new();
-        if let Some(e) = resp_etag {
-            if !inm.is_empty() && !inm.iter().any(|t| *t == b"*" || weak_match(t, e)) {
-                bad.push(format!(
-                    "its ETag {} is none of If-None-Match {}",
-                    text(e),
-                    cond.if_none_match.as_deref().unwrap_or_default()
-                ));
-            } else if let Some((v, _)) = found
-                && let Some(le) = v.etag
-                && etag_key(e) != le
-            {
-                bad.push(format!(
-                    "its ETag {} differs from the one #{} carried",
-                    text(e),
-                    v.txn
-                ));
-            }
-        }
-        if inm.is_empty()
-            && let (Some(i), Some(lm)) = (ims.and_then(date::parse), c.r.last_modified)
-            && date::parse(lm).is_some_and(|t| t > i)
-        {
-            bad.push(format!(
-                "its Last-Modified {} is after If-Modified-Since: the representation changed \
-                 and a 200 was due",
-                text(lm)
-            ));
-        }
-        cond.matches = Some(bad.is_empty());
-        if !bad.is_empty() {
-            out.push(Found::new(
-                &codes::CACHE_304_MISMATCH,
-                Side::Response,
-                format!(
-                    "304 Not Modified, but {} (RFC 9110 §13.1, §15.4.5): the client keeps a \
-                     stale copy; fix the server's validators",
-                    bad.join("; ")
-                ),
-            ));
-        }
-    }
-    cond
-}
-
-/// Remembers this response's validators for later conditional requests.
-fn remember(c: &Exchange<'_>, st: &mut State, info: &CacheInfo, out: &mut Vec<Found>) {
-    let (Some(resp), Some(key)) = (c.resp, c.url_key) else {
-        return;
-    };
-    if !(200..300).contains(&resp.status) || (info.etag.is_none() && info.last_modified.is_none()) {
-        return;
-    }
-    let v = Validator {
-        txn: c.t.id,
-        client: c.client,
-        etag: c.r.etag.map(etag_key),
-        last_modified: c.r.last_modified.and_then(date::parse),
-    };
-    let (vs, evicted) = st.urls.get_or_insert_with(key, || [None; PER_URL]);
-    let same = |o: &Validator| o.etag == v.etag && o.last_modified == v.last_modified;
-    if let Some(i) = vs.iter().position(|o| o.as_ref().is_some_and(same)) {
-        // The same representation again: it becomes the newest.
-        vs[..=i].rotate_right(1);
-        vs[0] = Some(v);
-    } else {
-        vs.rotate_right(1);
-        vs[0] = Some(v);
-    }
-    if evicted {
-        out.push(Found::limit(
-            &codes::CACHE_STATE_LIMIT,
-            "validators of earlier responses",
-        ));
-    }
 }
 
 #[cfg(test)]

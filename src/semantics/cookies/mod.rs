@@ -9,13 +9,15 @@
 //! masked forms from the header records (a prefix and a count); they are never unmasked.
 //! There is no public-suffix list: only single-label Domain values are refused as suffixes.
 
-use std::borrow::Cow;
+mod request;
+mod response;
+
 use std::net::IpAddr;
 
 use super::util::{Bounded, text, trim};
 use super::{Exchange, Found, Side, date};
 use crate::model::codes::{self, Code};
-use crate::model::semantics::{CookieInfo, NotSentCookie, SentCookie, SetCookieInfo, Text};
+use crate::model::semantics::{CookieInfo, SetCookieInfo, Text};
 
 /// Cookies kept per client jar, rejected cookies remembered per jar, entries listed per message.
 const MAX_REJECTED: usize = 32;
@@ -320,6 +322,18 @@ struct Stored {
     set_by: u64,
 }
 
+impl Stored {
+    /// Whether the cookie is for this host: the host it was set by when host-only, else the
+    /// hosts its Domain covers (RFC 6265bis §5.8.3).
+    fn matches_host(&self, host: &str) -> bool {
+        if self.host_only {
+            self.domain == host
+        } else {
+            domain_match(host, &self.domain)
+        }
+    }
+}
+
 struct Rejected {
     name: String,
     host: String,
@@ -373,7 +387,42 @@ fn fmt_time(secs: i64) -> String {
     crate::base::utc::utc_secs(secs)
 }
 
-/// The cookie part of a transaction.
+/// Where a request goes, as the cookie rules read it.
+struct Target<'a> {
+    host: &'a str,
+    path: &'a str,
+    /// A secure context: HTTPS, HTTPS before a TLS-terminating proxy, or localhost.
+    secure: bool,
+}
+
+/// Cookies in cleartext (RFC 6265bis §8.3, §8.6): anyone on the path reads and replays them;
+/// reported once per host.
+fn cleartext(st: &mut State, host: &str, has_cookie: bool, out: &mut Vec<Found>) {
+    if first(
+        &mut st.once,
+        &[codes::COOKIE_CLEARTEXT.name.as_bytes(), host.as_bytes()],
+        out,
+    ) {
+        let (side, what) = if has_cookie {
+            (Side::Request, "the client sent cookies")
+        } else {
+            (Side::Response, "the server set cookies")
+        };
+        out.push(Found::new(
+            &codes::COOKIE_CLEARTEXT,
+            side,
+            format!(
+                "{what} for {host} over cleartext HTTP: anyone on the path can read and replay \
+                 them (RFC 6265bis §8.3, §8.6); use HTTPS and Secure cookies (reported once per \
+                 host; values are masked in every output)"
+            ),
+        ));
+    }
+}
+
+/// The cookie part of a transaction. It answers: do cookies travel in cleartext; which came
+/// back of what the client was given before, and why the others did not; what the server set,
+/// and whether the client stores it.
 pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<CookieInfo> {
     let (Some(url), Some(parts)) = (c.url_str(), c.url_parts()) else {
         return None;
@@ -394,140 +443,21 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
     // A TLS-terminating proxy in front (X-Forwarded-Proto / Forwarded) means the browser's side
     // was HTTPS: Secure cookies are set and sent there.
     let secure_ctx = parts.https || c.q.forwarded_https() || super::util::trustworthy_host(host);
+    let to = Target {
+        host,
+        path,
+        secure: secure_ctx,
+    };
     let mut info = CookieInfo::default();
-    if (has_cookie || has_set)
-        && first(
-            &mut st.once,
-            &[codes::COOKIE_CLEARTEXT.name.as_bytes(), host.as_bytes()],
-            out,
-        )
-    {
-        let (side, what) = if has_cookie {
-            (Side::Request, "the client sent cookies")
-        } else {
-            (Side::Response, "the server set cookies")
-        };
-        out.push(Found::new(
-            &codes::COOKIE_CLEARTEXT,
-            side,
-            format!(
-                "{what} for {host} over cleartext HTTP: anyone on the path can read and replay \
-                 them (RFC 6265bis §8.3, §8.6); use HTTPS and Secure cookies (reported once per \
-                 host; values are masked in every output)"
-            ),
-        ));
+    if has_cookie || has_set {
+        cleartext(st, host, has_cookie, out);
     }
     // The request side first: what came back of what was stored before this exchange.
     if c.req.is_some() {
-        request_side(
-            c,
-            &st.jars,
-            &mut st.noted,
-            host,
-            path,
-            secure_ctx,
-            &mut info,
-        );
+        request::request_side(c, &st.jars, &mut st.noted, &to, &mut info);
     }
     if has_set && let Some(resp) = c.resp {
-        let now = c.response_ns().unwrap_or(0).div_euclid(1_000_000_000);
-        let (jar, evicted) = st.jars.get_or_insert_with(c.client, Jar::default);
-        if evicted {
-            out.push(Found::limit(
-                &codes::COOKIE_STATE_LIMIT,
-                "client cookie jars",
-            ));
-        }
-        for line in resp.headers.values("set-cookie") {
-            let Some(sc) = parse_set_cookie(line) else {
-                continue;
-            };
-            let mut p = parse_attributes(&sc, path, now);
-            if let Some((code, why)) = rejection(&p, host, secure_ctx) {
-                if first(
-                    &mut st.once,
-                    &[code.name.as_bytes(), host.as_bytes(), sc.name],
-                    out,
-                ) {
-                    out.push(Found::new(
-                        code,
-                        Side::Response,
-                        format!(
-                            "Set-Cookie {} for {host}: {why} (reported once per host and cookie)",
-                            p.info.name
-                        ),
-                    ));
-                }
-                p.info.rejected = Some(why.clone());
-                jar.rejected
-                    .retain(|r| !(r.name == p.info.name && r.host == host));
-                if jar.rejected.len() >= MAX_REJECTED {
-                    jar.rejected.remove(0);
-                }
-                jar.rejected.push(Rejected {
-                    name: p.info.name.clone(),
-                    host: host.to_string(),
-                    set_by: c.t.id,
-                    reason: why,
-                });
-            } else {
-                let domain = p.domain_attr.clone().unwrap_or_else(|| host.to_string());
-                let host_only = p.domain_attr.is_none();
-                jar.cookies
-                    .retain(|s| !(s.name == p.info.name && s.domain == domain && s.path == p.path));
-                jar.rejected
-                    .retain(|r| !(r.name == p.info.name && r.host == host));
-                if p.expired {
-                    p.info.deletes = true;
-                } else {
-                    if jar.cookies.len() >= st.per_jar {
-                        jar.cookies.remove(0);
-                        st.dropped_cookies += 1;
-                        out.push(Found::limit(
-                            &codes::COOKIE_STATE_LIMIT,
-                            "cookies in one client's jar",
-                        ));
-                    }
-                    jar.cookies.push(Stored {
-                        name: p.info.name.clone(),
-                        domain,
-                        host_only,
-                        path: p.path.clone(),
-                        secure: p.info.secure,
-                        same_site: p.same_site,
-                        expires_at: p.expires_at,
-                        set_by: c.t.id,
-                    });
-                    p.info.stored = true;
-                    if session_like(&p.info.name)
-                        && !p.info.http_only
-                        && first(
-                            &mut st.once,
-                            &[
-                                codes::COOKIE_SESSION_WITHOUT_HTTPONLY.name.as_bytes(),
-                                host.as_bytes(),
-                                sc.name,
-                            ],
-                            out,
-                        )
-                    {
-                        out.push(Found::new(
-                            &codes::COOKIE_SESSION_WITHOUT_HTTPONLY,
-                            Side::Response,
-                            format!(
-                                "Set-Cookie {} for {host} looks like a session cookie but has no \
-                                 HttpOnly: any script on the page (an XSS) can read it (RFC \
-                                 6265bis §8.5); add HttpOnly (reported once per host and cookie)",
-                                p.info.name
-                            ),
-                        ));
-                    }
-                }
-            }
-            if info.set.len() < MAX_LISTED {
-                info.set.push(p.info);
-            }
-        }
+        response::set_cookies(c, resp, st, &to, &mut info, out);
     }
     if info.set.is_empty()
         && info.sent.is_empty()
@@ -552,192 +482,6 @@ fn first(once: &mut Bounded<u64, ()>, parts: &[&[u8]], out: &mut Vec<Found>) -> 
         ));
     }
     true
-}
-
-fn request_side(
-    c: &Exchange<'_>,
-    jars: &Bounded<IpAddr, Jar>,
-    noted: &mut Bounded<u64, ()>,
-    host: &str,
-    path: &str,
-    secure_ctx: bool,
-    info: &mut CookieInfo,
-) {
-    let q = &c.q;
-    let now = c.request_ns().unwrap_or(0).div_euclid(1_000_000_000);
-    let jar = jars.get(&c.client);
-    let matching = |s: &&Stored| {
-        if s.host_only {
-            s.domain == host
-        } else {
-            domain_match(host, &s.domain)
-        }
-    };
-    let mut sent_names: Vec<&[u8]> = Vec::new();
-    if q.cookie.present()
-        && let Some(req) = c.req
-    {
-        for line in req.headers.values("cookie") {
-            for (n, v) in parse_cookie_header(line) {
-                sent_names.push(n);
-                if info.sent.len() >= MAX_LISTED {
-                    continue;
-                }
-                let name = text(n);
-                let mut set_by = jar.and_then(|j| {
-                    j.cookies
-                        .iter()
-                        .filter(|s| s.name == name)
-                        .rev()
-                        .find(|s| matching(s) && path_match(path, &s.path))
-                        .or_else(|| j.cookies.iter().rev().find(|s| s.name == name))
-                        .map(|s| s.set_by)
-                });
-                if set_by.is_none()
-                    && let Some(r) = jar
-                        .and_then(|j| j.rejected.iter().find(|r| r.name == name && r.host == host))
-                {
-                    // A client that kept what browsers refuse (curl ignores SameSite, for one).
-                    set_by = Some(r.set_by);
-                    info.notes.push(
-                        format!(
-                            "{name} came back although browsers refuse it ({}): this client is \
-                             not a browser, or not a strict one",
-                            r.reason
-                        )
-                        .into(),
-                    );
-                }
-                info.sent.push(SentCookie {
-                    name,
-                    value: text(v),
-                    set_by,
-                });
-            }
-        }
-    }
-    let Some(jar) = jar else {
-        return;
-    };
-    let preflight = c.method == "OPTIONS" && q.origin.is_some() && q.acr_method.is_some();
-    if preflight {
-        if jar.cookies.iter().any(|s| matching(&s)) {
-            info.notes.push(
-                "a CORS preflight never carries cookies (Fetch standard, CORS-preflight request)"
-                    .into(),
-            );
-        }
-        return;
-    }
-    let cross_site = q
-        .sec_fetch_site
-        .is_some_and(|s| trim(s).eq_ignore_ascii_case(b"cross-site"));
-    let navigation = q
-        .sec_fetch_mode
-        .is_some_and(|s| trim(s).eq_ignore_ascii_case(b"navigate"));
-    let cors_no_creds = q
-        .sec_fetch_mode
-        .is_some_and(|s| trim(s).eq_ignore_ascii_case(b"cors"))
-        && q.sec_fetch_site
-            .is_some_and(|s| !trim(s).eq_ignore_ascii_case(b"same-origin"))
-        && q.sec_fetch_storage_access.is_none()
-        && !q.cookie.present();
-    let no_header = !q.cookie.present();
-    let mut unexplained = 0usize;
-    let mut explained: Vec<NotSentCookie> = Vec::new();
-    for s in jar.cookies.iter().filter(matching) {
-        if sent_names.contains(&s.name.as_bytes()) {
-            continue;
-        }
-        let reason: Option<Text> = if !path_match(path, &s.path) {
-            Some(format!("Path={} does not cover {path} (RFC 6265bis §5.1.4)", s.path).into())
-        } else if s.expires_at.is_some_and(|e| e <= now) {
-            Some(
-                format!(
-                    "expired at {} (Expires/Max-Age, RFC 6265bis §5.8.3)",
-                    fmt_time(s.expires_at.unwrap_or(0))
-                )
-                .into(),
-            )
-        } else if s.secure && !secure_ctx {
-            Some(Cow::Borrowed(
-                "Secure: sent only over HTTPS (or to localhost), this request is plain HTTP (RFC \
-                 6265bis §5.8.3)",
-            ))
-        } else if cross_site && s.same_site == SameSite::Strict {
-            Some(
-                "SameSite=Strict: never sent on a cross-site request (RFC 6265bis §5.8.3.1)".into(),
-            )
-        } else if cross_site && s.same_site == SameSite::Lax && !(navigation && c.method == "GET") {
-            Some(
-                "SameSite=Lax: sent cross-site only on top-level GET navigations (RFC 6265bis \
-                 §5.8.3.1)"
-                    .into(),
-            )
-        } else if cross_site
-            && s.same_site == SameSite::Default
-            && !(navigation && c.method == "GET")
-        {
-            Some(
-                "no SameSite attribute: browsers treat it as Lax and do not send it on this \
-                 cross-site request (RFC 6265bis §5.6.7)"
-                    .into(),
-            )
-        } else if cors_no_creds {
-            Some(
-                "a cross-origin fetch without credentials: 'include' sends no cookies (Fetch \
-                 standard)"
-                    .into(),
-            )
-        } else if no_header {
-            unexplained += 1;
-            None
-        } else {
-            Some(
-                "matches this request by RFC 6265bis §5.8.3 but was not sent: the client dropped \
-                 it, never stored it, or keeps another jar"
-                    .into(),
-            )
-        };
-        if let Some(reason) = reason
-            && explained.len() < MAX_LISTED
-        {
-            explained.push(NotSentCookie {
-                name: s.name.clone(),
-                set_by: Some(s.set_by),
-                reason,
-            });
-        }
-    }
-    if unexplained > 0 {
-        // Cookies the rules say must come back, and no Cookie header at all: this is not the
-        // program that got them (or it keeps no jar). One note per connection instead of a
-        // list per cookie and request.
-        if noted.get(&c.t.connection).is_some() {
-            return;
-        }
-        noted.insert(c.t.connection, ());
-        info.notes.push(
-            format!(
-                "no Cookie header: {unexplained} cookie(s) this client IP was given for {host} \
-                 match this request but none came back (a different program on the same host, \
-                 a client without a cookie jar, or cookies disabled)"
-            )
-            .into(),
-        );
-        return;
-    }
-    info.not_sent = explained;
-    for r in jar.rejected.iter().filter(|r| r.host == host) {
-        if sent_names.contains(&r.name.as_bytes()) || info.not_sent.len() >= MAX_LISTED {
-            continue;
-        }
-        info.not_sent.push(NotSentCookie {
-            name: r.name.clone(),
-            set_by: Some(r.set_by),
-            reason: format!("rejected when set by #{}: {}", r.set_by, r.reason).into(),
-        });
-    }
 }
 
 #[cfg(test)]

@@ -133,36 +133,27 @@ fn param<'a>(c: &'a Challenge, name: &str) -> Option<&'a str> {
         .map(|p| p.value.as_str())
 }
 
-/// The authentication part of a transaction.
-pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<AuthInfo> {
-    let q = &c.q;
-    let r = &c.r;
-    let status = c.status();
-    let challenged = matches!(status, Some(401) | Some(407));
-    let creds = q
-        .authorization
-        .map(|v| ("Authorization", v))
-        .or(q.proxy_authorization.map(|v| ("Proxy-Authorization", v)));
-    if !challenged
-        && creds.is_none()
-        && !r.www_authenticate.present()
-        && !r.proxy_authenticate.present()
-    {
-        return None;
-    }
-    let mut info = AuthInfo {
-        outcome: "challenged".into(),
-        ..AuthInfo::default()
-    };
-    if let Some(resp) = c.resp {
-        for v in resp.headers.values("www-authenticate") {
-            parse_challenges(v, "WWW-Authenticate", &mut info.challenges);
+impl State {
+    /// The pending challenge that credentials for this protection space answer: the newest for
+    /// the same target, else the newest; taken off the list.
+    fn answered(&mut self, key: (IpAddr, u64), target: &str) -> Option<Pending> {
+        let mut answered: Option<Pending> = None;
+        if let Some(list) = self.pending.get_mut(&key) {
+            let i = list
+                .iter()
+                .rposition(|p| p.target == target)
+                .or_else(|| list.len().checked_sub(1));
+            if let Some(i) = i {
+                answered = Some(list.remove(i));
+            }
         }
-        for v in resp.headers.values("proxy-authenticate") {
-            parse_challenges(v, "Proxy-Authenticate", &mut info.challenges);
-        }
+        answered
     }
-    let proxy = status == Some(407) || creds.is_some_and(|(h, _)| h == "Proxy-Authorization");
+}
+
+/// The protection space (RFC 9110 §11.5) of the exchange, per client: the proxy for proxy
+/// authentication, else the origin of the URL.
+fn space(c: &Exchange<'_>, proxy: bool) -> (IpAddr, u64) {
     let space_key = if proxy {
         key_of(&[c.t.server.to_string().as_bytes()])
     } else {
@@ -171,13 +162,31 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
             _ => key_of(&[c.t.server.to_string().as_bytes()]),
         }
     };
-    let key = (c.client, space_key);
-    let target = c.req.map(|x| x.target.clone()).unwrap_or_default();
-    let want_header = if status == Some(407) {
-        "Proxy-Authenticate"
-    } else {
-        "WWW-Authenticate"
-    };
+    (c.client, space_key)
+}
+
+/// The challenges of the response (RFC 9110 §11.6.1), WWW-Authenticate and Proxy-Authenticate.
+fn challenges(c: &Exchange<'_>, info: &mut AuthInfo) {
+    if let Some(resp) = c.resp {
+        for v in resp.headers.values("www-authenticate") {
+            parse_challenges(v, "WWW-Authenticate", &mut info.challenges);
+        }
+        for v in resp.headers.values("proxy-authenticate") {
+            parse_challenges(v, "Proxy-Authenticate", &mut info.challenges);
+        }
+    }
+}
+
+/// A 401 or 407 without a challenge of its kind (RFC 9110 §15.5.2, §15.5.8), and what each
+/// challenge says: a Basic one needs a realm (RFC 7617 §2), a Bearer one may carry an error
+/// (RFC 6750 §3.1).
+fn check_challenges(
+    status: Option<u16>,
+    want_header: &str,
+    info: &mut AuthInfo,
+    out: &mut Vec<Found>,
+) {
+    let challenged = matches!(status, Some(401) | Some(407));
     if challenged && !info.challenges.iter().any(|ch| ch.header == want_header) {
         out.push(Found::new(
             &codes::AUTH_MISSING_CHALLENGE,
@@ -214,108 +223,158 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
             );
         }
     }
+}
+
+/// Credentials sent (RFC 9110 §11.6.2): the challenge they answer and whether it offered their
+/// scheme; then whether the server took them.
+fn credentials(
+    c: &Exchange<'_>,
+    (header, v): (&'static str, &[u8]),
+    answered: Option<Pending>,
+    info: &mut AuthInfo,
+    out: &mut Vec<Found>,
+) {
+    let status = c.status();
     let stale = info
         .challenges
         .iter()
         .any(|ch| param(ch, "stale").is_some_and(|v| v.eq_ignore_ascii_case("true")));
-    if let Some((header, v)) = creds {
-        let scheme = credential_scheme(v);
-        info.credentials = Some(CredentialsSent {
-            header,
-            scheme: scheme.clone(),
-        });
-        let mut answered: Option<Pending> = None;
-        if let Some(list) = st.pending.get_mut(&key) {
-            let i = list
-                .iter()
-                .rposition(|p| p.target == target)
-                .or_else(|| list.len().checked_sub(1));
-            if let Some(i) = i {
-                answered = Some(list.remove(i));
+    let scheme = credential_scheme(v);
+    info.credentials = Some(CredentialsSent {
+        header,
+        scheme: scheme.clone(),
+    });
+    match &answered {
+        Some(p) => {
+            info.answers = Some(p.txn);
+            if !p.schemes.is_empty() && !p.schemes.iter().any(|s| s.eq_ignore_ascii_case(&scheme)) {
+                out.push(Found::new(
+                    &codes::AUTH_SCHEME_NOT_OFFERED,
+                    Side::Request,
+                    format!(
+                        "{header}: {scheme} answers the challenge of #{} which offered {} \
+                         (RFC 9110 §11.6.2): the server will not accept it",
+                        p.txn,
+                        p.schemes.join(", ")
+                    ),
+                ));
             }
         }
-        match &answered {
-            Some(p) => {
-                info.answers = Some(p.txn);
-                if !p.schemes.is_empty()
-                    && !p.schemes.iter().any(|s| s.eq_ignore_ascii_case(&scheme))
-                {
-                    out.push(Found::new(
-                        &codes::AUTH_SCHEME_NOT_OFFERED,
-                        Side::Request,
-                        format!(
-                            "{header}: {scheme} answers the challenge of #{} which offered {} \
-                             (RFC 9110 §11.6.2): the server will not accept it",
-                            p.txn,
-                            p.schemes.join(", ")
-                        ),
-                    ));
-                }
+        None => info.notes.push(
+            "sent without a challenge in the capture: preemptive, or the challenge came \
+             before the capture"
+                .into(),
+        ),
+    }
+    let rejected_status = if header == "Proxy-Authorization" {
+        407
+    } else {
+        401
+    };
+    info.outcome = match status {
+        None => "no-response".into(),
+        Some(s) if s == rejected_status => {
+            if stale {
+                info.notes.push(
+                    "stale=true: the nonce expired, the client retries with the new one (RFC \
+                     7616 §3.3)"
+                        .into(),
+                );
+            } else {
+                out.push(Found::new(
+                    &codes::AUTH_RETRY_REJECTED,
+                    Side::Response,
+                    format!(
+                        "{header}: {scheme} credentials{} were rejected with {s} (RFC 9110 \
+                         §11.6): a wrong password or token, or a scheme the server does \
+                         not take",
+                        answered
+                            .as_ref()
+                            .map(|p| format!(" answering the challenge of #{}", p.txn))
+                            .unwrap_or_default()
+                    ),
+                ));
             }
-            None => info.notes.push(
-                "sent without a challenge in the capture: preemptive, or the challenge came \
-                 before the capture"
-                    .into(),
-            ),
+            "rejected".into()
         }
-        let rejected_status = if header == "Proxy-Authorization" {
-            407
-        } else {
-            401
-        };
-        info.outcome = match status {
-            None => "no-response".into(),
-            Some(s) if s == rejected_status => {
-                if stale {
-                    info.notes.push(
-                        "stale=true: the nonce expired, the client retries with the new one (RFC \
-                         7616 §3.3)"
-                            .into(),
-                    );
-                } else {
-                    out.push(Found::new(
-                        &codes::AUTH_RETRY_REJECTED,
-                        Side::Response,
-                        format!(
-                            "{header}: {scheme} credentials{} were rejected with {s} (RFC 9110 \
-                             §11.6): a wrong password or token, or a scheme the server does \
-                             not take",
-                            answered
-                                .as_ref()
-                                .map(|p| format!(" answering the challenge of #{}", p.txn))
-                                .unwrap_or_default()
-                        ),
-                    ));
-                }
-                "rejected".into()
-            }
-            Some(403) => "forbidden".into(),
-            Some(s) if s < 400 => "accepted".into(),
-            Some(s) => format!("status-{s}").into(),
-        };
+        Some(403) => "forbidden".into(),
+        Some(s) if s < 400 => "accepted".into(),
+        Some(s) => format!("status-{s}").into(),
+    };
+}
+
+/// A challenge remembered for the retry that answers it, with the schemes it offered.
+fn remember(
+    c: &Exchange<'_>,
+    st: &mut State,
+    key: (IpAddr, u64),
+    want_header: &str,
+    target: String,
+    info: &AuthInfo,
+    out: &mut Vec<Found>,
+) {
+    let schemes: Vec<String> = info
+        .challenges
+        .iter()
+        .filter(|ch| ch.header == want_header)
+        .map(|ch| ch.scheme.clone())
+        .collect();
+    let (list, evicted) = st.pending.get_or_insert_with(key, Vec::new);
+    if list.len() >= MAX_PENDING {
+        list.remove(0);
+    }
+    list.push(Pending {
+        txn: c.t.id,
+        target,
+        schemes,
+    });
+    if evicted {
+        out.push(Found::limit(
+            &codes::AUTH_STATE_LIMIT,
+            "unanswered challenges",
+        ));
+    }
+}
+
+/// The authentication part of a transaction. It answers: which challenges did the response
+/// make, and are they well formed; which challenge do the credentials sent answer, and did the
+/// server take them; which challenge waits for a retry.
+pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option<AuthInfo> {
+    let q = &c.q;
+    let r = &c.r;
+    let status = c.status();
+    let challenged = matches!(status, Some(401) | Some(407));
+    let creds = q
+        .authorization
+        .map(|v| ("Authorization", v))
+        .or(q.proxy_authorization.map(|v| ("Proxy-Authorization", v)));
+    if !challenged
+        && creds.is_none()
+        && !r.www_authenticate.present()
+        && !r.proxy_authenticate.present()
+    {
+        return None;
+    }
+    let mut info = AuthInfo {
+        outcome: "challenged".into(),
+        ..AuthInfo::default()
+    };
+    challenges(c, &mut info);
+    let proxy = status == Some(407) || creds.is_some_and(|(h, _)| h == "Proxy-Authorization");
+    let key = space(c, proxy);
+    let target = c.req.map(|x| x.target.clone()).unwrap_or_default();
+    let want_header = if status == Some(407) {
+        "Proxy-Authenticate"
+    } else {
+        "WWW-Authenticate"
+    };
+    check_challenges(status, want_header, &mut info, out);
+    if let Some(creds) = creds {
+        let answered = st.answered(key, &target);
+        credentials(c, creds, answered, &mut info, out);
     }
     if challenged && !info.challenges.is_empty() {
-        let schemes: Vec<String> = info
-            .challenges
-            .iter()
-            .filter(|ch| ch.header == want_header)
-            .map(|ch| ch.scheme.clone())
-            .collect();
-        let (list, evicted) = st.pending.get_or_insert_with(key, Vec::new);
-        if list.len() >= MAX_PENDING {
-            list.remove(0);
-        }
-        list.push(Pending {
-            txn: c.t.id,
-            target,
-            schemes,
-        });
-        if evicted {
-            out.push(Found::limit(
-                &codes::AUTH_STATE_LIMIT,
-                "unanswered challenges",
-            ));
-        }
+        remember(c, st, key, want_header, target, &info, out);
     }
     Some(info)
 }

@@ -15,8 +15,11 @@
 //! `capture.semantics.evicted` and raises `<concern>.state-limit` once.
 //!
 //! Each concern is a module of pure functions over field values (table-driven tests beside
-//! them) plus an `analyse` that applies them to one transaction. Nothing is allocated for a
-//! concern that does not apply: one pass over the headers classifies the fields first.
+//! them) plus an `analyse` that applies them to one transaction. `analyse` reads as the list of
+//! questions the concern answers, each a function that names the RFC section it applies; the
+//! larger concerns keep those functions in files of their own (`request.rs`, `response.rs`,
+//! ...) beside the rules and the state in `mod.rs`. Nothing is allocated for a concern that
+//! does not apply: one pass over the headers classifies the fields first.
 
 pub mod auth;
 pub mod cache;

@@ -134,8 +134,8 @@ fn param<'a>(c: &'a Challenge, name: &str) -> Option<&'a str> {
 }
 
 impl State {
-    /// The pending challenge that credentials for this protection space answer: the newest for
-    /// the same target, else the newest; taken off the list.
+    /// The pending challenge that credentials for this protection space answer (RFC 9110
+    /// §11.6.2): the newest for the same target, else the newest; taken off the list.
     fn answered(&mut self, key: (IpAddr, u64), target: &str) -> Option<Pending> {
         let mut answered: Option<Pending> = None;
         if let Some(list) = self.pending.get_mut(&key) {
@@ -303,7 +303,8 @@ fn credentials(
     };
 }
 
-/// A challenge remembered for the retry that answers it, with the schemes it offered.
+/// A challenge remembered for the retry that answers it, with the schemes it offered (RFC 9110
+/// §11.6.1).
 fn remember(
     c: &Exchange<'_>,
     st: &mut State,

@@ -347,7 +347,8 @@ impl State {
 }
 
 /// Whether a cache has anything to say: a conditional request, explicit caching fields, or
-/// validators and Vary on a response to a method whose responses caches store.
+/// validators and Vary on a response to a method whose responses caches store (RFC 9110
+/// §9.2.3).
 fn applies(c: &Exchange<'_>, conditional: bool) -> bool {
     let q = &c.q;
     let r = &c.r;

@@ -47,8 +47,8 @@ impl Context {
     }
 }
 
-/// The request side: which cookies came back and who set them, and which cookies of the jar
-/// that match the request's host did not, and why.
+/// The request side (RFC 6265bis §5.8.3): which cookies came back and who set them, and which
+/// cookies of the jar that match the request's host did not, and why.
 pub(super) fn request_side(
     c: &Exchange<'_>,
     jars: &Bounded<IpAddr, Jar>,
@@ -182,8 +182,8 @@ fn why_not_sent(s: &Stored, to: &Target<'_>, f: &Context) -> Option<Text> {
     }
 }
 
-/// The jar's cookies for this request that did not come back, each with its reason, and the
-/// ones rejected when set. Cookies the rules say are due, with no Cookie field at all, make
+/// The jar's cookies for this request that did not come back (RFC 6265bis §5.8.3), each with
+/// its reason, and the ones rejected when set (§5.7). Cookies the rules say are due, with no Cookie field at all, make
 /// one note per connection instead.
 fn not_sent(
     c: &Exchange<'_>,

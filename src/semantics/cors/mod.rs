@@ -283,8 +283,8 @@ struct Cross<'a, 'e> {
     include: bool,
 }
 
-/// Same origin as the request's URL: equal, behind a TLS-terminating proxy, or as the browser
-/// says (Sec-Fetch-Site).
+/// Same origin as the request's URL (scheme, host and port, RFC 6454 §5): equal, behind a
+/// TLS-terminating proxy, or as the browser says (Sec-Fetch-Site).
 fn same_origin(c: &Exchange<'_>, origin: &str, site: &str) -> bool {
     let q = &c.q;
     origin == site
@@ -293,8 +293,8 @@ fn same_origin(c: &Exchange<'_>, origin: &str, site: &str) -> bool {
             .is_some_and(|s| trim(s).eq_ignore_ascii_case(b"same-origin"))
 }
 
-/// What shows that the request's credentials mode is `include` (it is not on the wire); a
-/// preflight never carries credentials.
+/// What shows that the request's credentials mode (Fetch standard) is `include`, since it is
+/// not on the wire; a preflight never carries credentials.
 fn credentials_evidence(c: &Exchange<'_>, preflight: bool) -> Option<&'static str> {
     let q = &c.q;
     if preflight {
@@ -311,7 +311,8 @@ fn credentials_evidence(c: &Exchange<'_>, preflight: bool) -> Option<&'static st
 }
 
 /// What the request and the response say: the kind, the origin, the credentials mode and the
-/// Access-Control-* fields, with the method and header lists a preflight is checked against.
+/// Access-Control-* fields (Fetch standard, HTTP responses of the CORS protocol), with the
+/// method and header lists a preflight is checked against.
 fn fields(
     c: &Exchange<'_>,
     preflight: bool,

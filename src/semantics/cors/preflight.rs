@@ -25,8 +25,8 @@ fn requested_headers(c: &Exchange<'_>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The CORS-preflight fetch: the method and headers the preflight asks for, its response's
-/// CORS check and its method and header checks; remembered, with whether a credentialed
+/// The CORS-preflight fetch (Fetch standard): the method and headers the preflight asks for,
+/// its response's CORS check and its method and header checks; remembered, with whether a credentialed
 /// request would pass it too, for the request it clears. Returns why the browser blocks it.
 pub(super) fn fetch(
     x: &Cross<'_, '_>,
@@ -110,7 +110,8 @@ fn custom_headers(c: &Exchange<'_>) -> Vec<String> {
 }
 
 /// The preflight that cleared this request, when one was seen: it allowed this method and
-/// these headers, and is unused or still cached (Access-Control-Max-Age). A credentialed
+/// these headers, and is unused or still cached (Access-Control-Max-Age; Fetch standard,
+/// CORS-preflight cache). A credentialed
 /// request also needs a preflight that passes with credentials. Returns why the browser blocks
 /// the request on account of its preflight.
 pub(super) fn cleared_by(x: &Cross<'_, '_>, st: &mut State, info: &mut CorsInfo) -> Vec<Blocked> {

@@ -6,7 +6,8 @@
 //! every record to [`Semantics::step`], which reads each [`Record::Transaction`] as it completes,
 //! fills its `semantics` and passes it on, with findings of its own before it. The
 //! parser is untouched except for one fact it gathers while a body streams by
-//! (`multipart/byteranges` parts, [`range::MultipartScanner`]), since bodies are not kept.
+//! (`multipart/byteranges` parts, [`crate::analyzers::http::content::byteranges`]), since
+//! bodies are not kept.
 //!
 //! Transactions arrive in completion order per connection and interleave across connections;
 //! the state that links them (validators of earlier responses, cookie jars, pending preflights,

@@ -20,6 +20,7 @@ use rustc_hash::FxHashSet;
 
 use super::HttpConfig;
 use super::body::{BodyDecoder, BodyEvent, BodyState as DecState, Framing};
+use super::content::byteranges::MultipartScanner;
 use super::content::{Coding, ContentDecoder, ContentOutcome, DeflateVariant, Preview};
 use super::head::{self, Head, Parsed, Prefix, StartLine};
 use super::message::{self, HeadFinding};
@@ -72,7 +73,7 @@ struct BodyRun {
     codings: Vec<String>,
     preview: Option<Preview>,
     /// multipart/byteranges responses: their parts, found as the body streams by.
-    byteranges: Option<Box<crate::semantics::range::MultipartScanner>>,
+    byteranges: Option<Box<MultipartScanner>>,
     /// The message follows (or contains) a capture gap.
     partial: bool,
 }
@@ -1032,8 +1033,7 @@ impl HttpConn {
             && let Phase::Body(run) = &mut self.sides[1].phase
             && let Some(ct) = h.value("content-type")
         {
-            run.byteranges =
-                crate::semantics::range::MultipartScanner::for_content_type(ct).map(Box::new);
+            run.byteranges = MultipartScanner::for_content_type(ct).map(Box::new);
         }
     }
 

@@ -27,6 +27,7 @@
 //!   not decoded, and are not an error. After a gap in the body, stop feeding and call
 //!   `finish`: no compressed stream survives missing bytes.
 
+pub mod byteranges;
 mod codec;
 mod gzip;
 #[cfg(test)]

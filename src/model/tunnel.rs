@@ -53,3 +53,27 @@ pub struct TunnelRecord {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<&'static str>,
 }
+
+impl TunnelRecord {
+    /// A tunnel of `kind` on `connection` as it starts: not established, nothing through it yet.
+    pub fn new(id: u64, connection: u64, client: Endpoint, proxy: Endpoint, kind: &str) -> Self {
+        TunnelRecord {
+            id,
+            connection,
+            client,
+            proxy,
+            kind: kind.into(),
+            target: None,
+            established: false,
+            refused: None,
+            transaction: None,
+            inner: "none".into(),
+            tls: None,
+            bytes_to_target: 0,
+            bytes_from_target: 0,
+            auth: None,
+            user: None,
+            findings: Vec::new(),
+        }
+    }
+}

@@ -3,15 +3,13 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::analyzers::InnerShared;
 use crate::analyzers::http::HttpConfig;
 use crate::analyzers::http::conn::{HttpConn, Shared};
-use crate::analyzers::websocket::WsConfig;
+use crate::analyzers::layer::{Ids, Layer};
 use crate::base::Timestamp;
 use crate::engine::Ctx as Delivery;
 use crate::model::semantics::HttpSemantics;
 use crate::model::{Endpoint, Severity};
-use crate::reassembly::Chunk;
 
 /// Tue, 01 Dec 2026 14:40:21 GMT, the time the scripts start.
 const T0: i64 = 1_796_136_021;
@@ -19,7 +17,7 @@ const DATE: &str = "Tue, 01 Dec 2026 14:40:21 GMT";
 
 struct Lab {
     sh: Shared,
-    inner: InnerShared,
+    tunnels: Ids,
     sink: Stepped,
     next_conn: u64,
     /// Packet time, ns.
@@ -61,7 +59,7 @@ impl Lab {
     fn with(cfg: SemanticsConfig) -> Self {
         Lab {
             sh: Shared::new(HttpConfig::default()),
-            inner: InnerShared::new(WsConfig::default()),
+            tunnels: Ids::default(),
             sink: Stepped {
                 sem: Semantics::new(cfg),
                 inner: Vec::new(),
@@ -104,14 +102,19 @@ impl Lab {
                     packet: self.packet,
                     midstream: false,
                 };
-                c.on_chunk_split(
+                let switch = c.data(
                     &mut self.sh,
-                    &mut self.inner,
+                    &mut self.tunnels,
                     &ctx,
                     off[d],
-                    Chunk::Data(bytes.as_bytes()),
+                    bytes.as_bytes(),
                     &mut self.sink,
                 );
+                // After a switch (a WebSocket upgrade) HTTP takes nothing more; what it still
+                // reports comes when the next protocol has the stream.
+                if switch.is_some_and(|sw| sw.keep) {
+                    c.handed_over(&mut self.sh, &mut self.tunnels, &ctx, &mut self.sink);
+                }
                 off[d] += bytes.len() as u64;
             }
         }
@@ -125,7 +128,7 @@ impl Lab {
             packet: self.packet,
             midstream: false,
         };
-        c.on_close_split(&mut self.sh, &mut self.inner, &ctx, &mut self.sink);
+        c.close(&mut self.sh, &mut self.tunnels, &ctx, &mut self.sink);
         self.ids()
             .into_iter()
             .filter(|i| !before.contains(i))

@@ -42,6 +42,7 @@
 
 pub mod frame;
 mod hpack;
+mod layer;
 mod note;
 
 use std::collections::BTreeMap;
@@ -50,6 +51,7 @@ use frame::*;
 pub use frame::{
     FrameInfo, PREFACE, frame_type_name, looks_like_h2_preface, parse_settings, settings_name,
 };
+pub use layer::H2Layer;
 pub use note::{H2Note, H2NoteKind};
 
 pub use crate::analyzers::http::head::Prefix;

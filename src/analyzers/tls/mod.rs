@@ -490,6 +490,9 @@ fn record_ok(h: &TlsRecordHeader) -> bool {
 }
 
 mod hello;
+mod layer;
+
+pub use layer::TlsLayer;
 
 #[cfg(test)]
 mod tests;

@@ -11,11 +11,13 @@
 
 pub mod frame;
 pub mod handshake;
+mod upgrade;
 
 use std::collections::VecDeque;
 
 use flate2::{Decompress, FlushDecompress, Status};
 
+use crate::analyzers::layer::{Ids, Layer, Switch};
 use crate::base::Timestamp;
 use crate::engine::Ctx;
 use crate::model::codes::{self, Code};
@@ -198,16 +200,6 @@ impl WsConn {
         }
     }
 
-    /// A connection that was already a WebSocket when the capture began, recognised by its
-    /// frames: nothing of the handshake is known, compression included.
-    pub fn midstream(sh: &mut WsShared, ctx: &Ctx, offsets: [u64; 2]) -> Self {
-        let hs = WsHandshake {
-            midstream: true,
-            ..WsHandshake::default()
-        };
-        WsConn::new(sh, ctx, hs, None, offsets)
-    }
-
     pub fn id(&self) -> u64 {
         self.rec.id
     }
@@ -244,7 +236,7 @@ impl WsConn {
     }
 
     /// Bytes of direction `d`, in stream order.
-    pub fn data(
+    fn feed(
         &mut self,
         sh: &WsShared,
         ctx: &Ctx,
@@ -319,6 +311,7 @@ impl WsConn {
         }
     }
 
+    /// A frame header was read: count it, check it, start (or go on with) its message.
     fn begin_frame(
         &mut self,
         sh: &WsShared,
@@ -334,6 +327,34 @@ impl WsConn {
         if h.opcode.is_control() {
             s.control_frames += 1;
         }
+        self.check_header(ctx, out, d, h, start);
+        let control = h.opcode.is_control();
+        if control {
+            self.begin_control(ctx, out, d, h, start);
+        } else {
+            self.begin_data(sh, ctx, out, d, h, start);
+        }
+        if sh.cfg.frames {
+            self.list_frame(ctx, d, h, start, control, sh.cfg.max_frames_listed);
+        }
+        self.dirs[d].cur = Some(Cur {
+            h,
+            remaining: h.len,
+            pos: 0,
+            control,
+        });
+    }
+
+    /// One frame header against RFC 6455 §5.1–§5.3 (masking, RSV bits, opcodes, lengths) and
+    /// §5.5.1 (nothing after the sender's Close).
+    fn check_header(
+        &mut self,
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+        d: usize,
+        h: Header,
+        start: u64,
+    ) {
         let who = if d == 0 { "client" } else { "server" };
         if self.dirs[d].closed {
             self.rec.close.frames_after_close += 1;
@@ -434,134 +455,157 @@ impl WsConn {
                 "64-bit payload length with its most significant bit set (RFC 6455 §5.2)".into(),
             );
         }
-        let control = h.opcode.is_control();
-        if control {
-            if h.len > 125 {
-                self.finding(
-                    ctx,
-                    out,
-                    d,
-                    start,
-                    &codes::WS_CONTROL_TOO_LONG,
-                    format!(
-                        "a {} frame with a {}-byte payload (RFC 6455 §5.5: at most 125)",
-                        h.opcode.name(),
-                        h.len
-                    ),
-                );
-            }
-            if !h.fin {
-                self.finding(
-                    ctx,
-                    out,
-                    d,
-                    start,
-                    &codes::WS_CONTROL_FRAGMENTED,
-                    format!(
-                        "a fragmented {} frame (RFC 6455 §5.5: control frames must not be \
-                         fragmented)",
-                        h.opcode.name()
-                    ),
-                );
-            }
-            let mut m = Msg::new(h.opcode, false, start);
-            m.frames = 1;
-            self.dirs[d].ctl = Some(m);
-        } else {
-            match h.opcode {
-                Opcode::Continuation => {
-                    if self.dirs[d].msg.is_none() {
-                        self.finding(
-                            ctx,
-                            out,
-                            d,
-                            start,
-                            &codes::WS_CONTINUATION_WITHOUT_START,
-                            "a continuation frame with no message in progress (RFC 6455 §5.4)"
-                                .into(),
-                        );
-                        // Keep its bytes as a message of its own so nothing is lost.
-                        let mut m = Msg::new(Opcode::Continuation, false, start);
-                        m.partial = true;
-                        self.dirs[d].msg = Some(m);
-                    }
-                }
-                _ => {
-                    if self.dirs[d].msg.is_some() {
-                        self.finding(
-                            ctx,
-                            out,
-                            d,
-                            start,
-                            &codes::WS_DATA_INSIDE_FRAGMENTED,
-                            "a new data frame while a fragmented message is unfinished (RFC \
-                             6455 §5.4: fragments of one message must not interleave with \
-                             another)"
-                                .into(),
-                        );
-                        if let Some(mut old) = self.dirs[d].msg.take() {
-                            old.partial = true;
-                            self.emit_msg(sh, ctx, d, old, out);
-                        }
-                    }
-                    let compressed = h.rsv & 0x04 != 0 && self.deflate.is_some();
-                    if compressed {
-                        self.stats(d).compressed_messages += 1;
-                        let w = &mut self.dirs[d];
-                        let reset = self.deflate.is_some_and(|f| {
-                            if d == 0 {
-                                f.client_no_context_takeover
-                            } else {
-                                f.server_no_context_takeover
-                            }
-                        });
-                        match w.inflater.as_mut() {
-                            Some(i) if reset => i.reset(false),
-                            Some(_) => {}
-                            None => w.inflater = Some(Decompress::new(false)),
-                        }
-                    }
-                    let mut m = Msg::new(h.opcode, compressed, start);
-                    m.keep_binary = sh.cfg.binary_preview && h.opcode == Opcode::Binary;
-                    if self.rec.handshake.midstream && h.rsv & 0x04 != 0 {
-                        // Compressed, but the context is unknown: lengths only.
-                        m.compressed = true;
-                        m.decode_stopped = true;
-                    }
+    }
+
+    /// A control frame (RFC 6455 §5.5): a message of its own, which may come between the
+    /// fragments of a data message.
+    fn begin_control(
+        &mut self,
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+        d: usize,
+        h: Header,
+        start: u64,
+    ) {
+        if h.len > 125 {
+            self.finding(
+                ctx,
+                out,
+                d,
+                start,
+                &codes::WS_CONTROL_TOO_LONG,
+                format!(
+                    "a {} frame with a {}-byte payload (RFC 6455 §5.5: at most 125)",
+                    h.opcode.name(),
+                    h.len
+                ),
+            );
+        }
+        if !h.fin {
+            self.finding(
+                ctx,
+                out,
+                d,
+                start,
+                &codes::WS_CONTROL_FRAGMENTED,
+                format!(
+                    "a fragmented {} frame (RFC 6455 §5.5: control frames must not be \
+                     fragmented)",
+                    h.opcode.name()
+                ),
+            );
+        }
+        let mut m = Msg::new(h.opcode, false, start);
+        m.frames = 1;
+        self.dirs[d].ctl = Some(m);
+    }
+
+    /// A data frame (RFC 6455 §5.4): a new message, or the next fragment of the current one.
+    fn begin_data(
+        &mut self,
+        sh: &WsShared,
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+        d: usize,
+        h: Header,
+        start: u64,
+    ) {
+        match h.opcode {
+            Opcode::Continuation => {
+                if self.dirs[d].msg.is_none() {
+                    self.finding(
+                        ctx,
+                        out,
+                        d,
+                        start,
+                        &codes::WS_CONTINUATION_WITHOUT_START,
+                        "a continuation frame with no message in progress (RFC 6455 §5.4)".into(),
+                    );
+                    // Keep its bytes as a message of its own so nothing is lost.
+                    let mut m = Msg::new(Opcode::Continuation, false, start);
+                    m.partial = true;
                     self.dirs[d].msg = Some(m);
                 }
             }
-            if let Some(m) = self.dirs[d].msg.as_mut() {
-                m.frames += 1;
+            _ => {
+                if self.dirs[d].msg.is_some() {
+                    self.finding(
+                        ctx,
+                        out,
+                        d,
+                        start,
+                        &codes::WS_DATA_INSIDE_FRAGMENTED,
+                        "a new data frame while a fragmented message is unfinished (RFC \
+                         6455 §5.4: fragments of one message must not interleave with \
+                         another)"
+                            .into(),
+                    );
+                    if let Some(mut old) = self.dirs[d].msg.take() {
+                        old.partial = true;
+                        self.emit_msg(sh, ctx, d, old, out);
+                    }
+                }
+                let compressed = h.rsv & 0x04 != 0 && self.deflate.is_some();
+                if compressed {
+                    self.stats(d).compressed_messages += 1;
+                    let w = &mut self.dirs[d];
+                    let reset = self.deflate.is_some_and(|f| {
+                        if d == 0 {
+                            f.client_no_context_takeover
+                        } else {
+                            f.server_no_context_takeover
+                        }
+                    });
+                    match w.inflater.as_mut() {
+                        Some(i) if reset => i.reset(false),
+                        Some(_) => {}
+                        None => w.inflater = Some(Decompress::new(false)),
+                    }
+                }
+                let mut m = Msg::new(h.opcode, compressed, start);
+                m.keep_binary = sh.cfg.binary_preview && h.opcode == Opcode::Binary;
+                if self.rec.handshake.midstream && h.rsv & 0x04 != 0 {
+                    // Compressed, but the context is unknown: lengths only.
+                    m.compressed = true;
+                    m.decode_stopped = true;
+                }
+                self.dirs[d].msg = Some(m);
             }
         }
-        if sh.cfg.frames {
-            let fr = WsFrameRecord {
-                fin: h.fin,
-                rsv: h.rsv,
-                opcode: h.opcode.code(),
-                masked: h.mask.is_some(),
-                length: h.len,
-                packet: ctx.packet,
-                stream_offset: start,
-            };
-            let target = if control {
-                self.dirs[d].ctl.as_mut()
-            } else {
-                self.dirs[d].msg.as_mut()
-            };
-            if let Some(m) = target
-                && m.frame_list.len() < sh.cfg.max_frames_listed
-            {
-                m.frame_list.push(fr);
-            }
+        if let Some(m) = self.dirs[d].msg.as_mut() {
+            m.frames += 1;
         }
-        self.dirs[d].cur = Some(Cur {
-            h,
-            remaining: h.len,
-            pos: 0,
-            control,
-        });
+    }
+
+    /// `--frames`: the frame in its message's list (at most `max` listed).
+    fn list_frame(
+        &mut self,
+        ctx: &Ctx,
+        d: usize,
+        h: Header,
+        start: u64,
+        control: bool,
+        max: usize,
+    ) {
+        let fr = WsFrameRecord {
+            fin: h.fin,
+            rsv: h.rsv,
+            opcode: h.opcode.code(),
+            masked: h.mask.is_some(),
+            length: h.len,
+            packet: ctx.packet,
+            stream_offset: start,
+        };
+        let target = if control {
+            self.dirs[d].ctl.as_mut()
+        } else {
+            self.dirs[d].msg.as_mut()
+        };
+        if let Some(m) = target
+            && m.frame_list.len() < max
+        {
+            m.frame_list.push(fr);
+        }
     }
 
     /// The unmasked payload bytes in `dirs[d].scratch`.
@@ -877,7 +921,7 @@ impl WsConn {
     }
 
     /// `n` bytes of direction `d` are missing.
-    pub fn gap(&mut self, ctx: &Ctx, d: usize, n: u64, out: &mut dyn RecordSink) {
+    fn lose(&mut self, ctx: &Ctx, d: usize, n: u64, out: &mut dyn RecordSink) {
         let w = &mut self.dirs[d];
         let start = w.offset;
         w.offset += n;
@@ -922,7 +966,7 @@ impl WsConn {
     }
 
     /// The connection ended: report unfinished messages and the conversation.
-    pub fn close(&mut self, sh: &WsShared, ctx: &Ctx, out: &mut dyn RecordSink) {
+    fn end(&mut self, sh: &WsShared, ctx: &Ctx, out: &mut dyn RecordSink) {
         for d in 0..2 {
             if let Some(mut m) = self.dirs[d].ctl.take() {
                 m.partial = true;
@@ -964,6 +1008,41 @@ impl WsConn {
             findings: std::mem::take(&mut self.rec.findings),
             ..(*self.rec).clone()
         })));
+    }
+}
+
+/// WebSocket as a layer: it tracks each direction's offset itself, from where it began.
+impl Layer for WsConn {
+    type Shared = WsShared;
+
+    fn data(
+        &mut self,
+        sh: &mut WsShared,
+        _: &mut Ids,
+        ctx: &Ctx,
+        _offset: u64,
+        data: &[u8],
+        out: &mut dyn RecordSink,
+    ) -> Option<Switch> {
+        self.feed(sh, ctx, ctx.dir.index(), data, out);
+        None
+    }
+
+    fn gap(
+        &mut self,
+        _: &mut WsShared,
+        _: &mut Ids,
+        ctx: &Ctx,
+        _offset: u64,
+        n: u64,
+        out: &mut dyn RecordSink,
+    ) -> Option<Switch> {
+        self.lose(ctx, ctx.dir.index(), n, out);
+        None
+    }
+
+    fn close(&mut self, sh: &mut WsShared, _: &mut Ids, ctx: &Ctx, out: &mut dyn RecordSink) {
+        self.end(sh, ctx, out);
     }
 }
 

@@ -76,9 +76,9 @@ fn run_with(
     let mut w = WsConn::new(&mut sh, &ctx(0, 0), hs, deflate, [0, 0]);
     let mut out: Vec<Record> = Vec::new();
     for (i, (d, b)) in steps.iter().enumerate() {
-        w.data(&sh, &ctx(*d, i), *d, b, &mut out);
+        w.feed(&sh, &ctx(*d, i), *d, b, &mut out);
     }
-    w.close(&sh, &ctx(0, steps.len()), &mut out);
+    w.end(&sh, &ctx(0, steps.len()), &mut out);
     let mut o = Out {
         msgs: Vec::new(),
         conv: Vec::new(),
@@ -303,17 +303,17 @@ fn a_gap_inside_a_payload_keeps_frame_sync() {
     let mut w = WsConn::new(&mut sh, &ctx(0, 0), WsHandshake::default(), None, [0, 0]);
     let mut out: Vec<Record> = Vec::new();
     let f1 = frame(true, false, 2, &[7u8; 100], false);
-    w.data(&sh, &ctx(1, 1), 1, &f1[..20], &mut out);
-    w.gap(&ctx(1, 2), 1, 50, &mut out);
-    w.data(&sh, &ctx(1, 3), 1, &f1[70..], &mut out);
-    w.data(
+    w.feed(&sh, &ctx(1, 1), 1, &f1[..20], &mut out);
+    w.lose(&ctx(1, 2), 1, 50, &mut out);
+    w.feed(&sh, &ctx(1, 3), 1, &f1[70..], &mut out);
+    w.feed(
         &sh,
         &ctx(1, 4),
         1,
         &frame(true, false, 1, b"after", false),
         &mut out,
     );
-    w.close(&sh, &ctx(1, 5), &mut out);
+    w.end(&sh, &ctx(1, 5), &mut out);
     let msgs: Vec<WsMessageRecord> = out
         .into_iter()
         .filter_map(|r| match r {
@@ -385,12 +385,12 @@ proptest! {
         let mut out: Vec<Record> = Vec::new();
         for (i, (dir, b, gap)) in steps.iter().enumerate() {
             if *gap {
-                w.gap(&ctx(*dir, i), *dir, b.len() as u64 + 1, &mut out);
+                w.lose(&ctx(*dir, i), *dir, b.len() as u64 + 1, &mut out);
             } else {
-                w.data(&sh, &ctx(*dir, i), *dir, b, &mut out);
+                w.feed(&sh, &ctx(*dir, i), *dir, b, &mut out);
             }
         }
-        w.close(&sh, &ctx(0, 99), &mut out);
+        w.end(&sh, &ctx(0, 99), &mut out);
     }
 }
 

@@ -24,7 +24,7 @@ use super::content::byteranges::MultipartScanner;
 use super::content::{Coding, ContentDecoder, ContentOutcome, DeflateVariant, Preview};
 use super::head::{self, Head, Parsed, Prefix, StartLine};
 use super::message::{self, HeadFinding};
-use crate::analyzers::{DispatchShared, InnerShared, Stream};
+use crate::analyzers::layer::{Ids, Layer, Next, Switch, Upgrade};
 use crate::base::Timestamp;
 use crate::engine::Ctx;
 use crate::model::codes::{self, Code};
@@ -32,8 +32,8 @@ use crate::model::http::{
     BodyFraming, BodyRecord, BodyState, HttpStats, InterimRecord, MessageStart, RequestRecord,
     ResponseRecord, SwitchRecord, Timing, TransactionRecord, TxnState, wire_text,
 };
+use crate::model::tunnel::TunnelRecord;
 use crate::model::{Dir, Finding, Record, RecordSink};
-use crate::reassembly::Chunk;
 
 /// Analyzer-wide state: configuration, id allocation, once-only findings, counters.
 pub struct Shared {
@@ -106,8 +106,6 @@ struct Side {
     at_line_start: bool,
     /// A gap happened while holding: the held bytes are not a clean stream start.
     hold_gap: bool,
-    /// Bytes after the switch (handed to the inner protocol).
-    switched_bytes: u64,
     /// Stream offset just after the last byte handed to this side.
     next: u64,
     /// Bytes at the start that were not HTTP, reported once the other side proves the
@@ -126,7 +124,6 @@ impl Side {
             after_gap: false,
             at_line_start: true,
             hold_gap: false,
-            switched_bytes: 0,
             next: 0,
             unreported: None,
         }
@@ -185,13 +182,11 @@ pub struct HttpConn {
     resp_cursor: usize,
     next_index: u32,
     /// Neither direction looks like HTTP: the connection is someone else's.
-    pub not_http: bool,
+    not_http: bool,
     switched: bool,
     counted: bool,
     /// The client sent at least one byte.
     client_spoke: bool,
-    /// After a switch (101, CONNECT): what the connection carries now.
-    inner: Option<Box<Stream>>,
 }
 
 impl Default for HttpConn {
@@ -214,10 +209,12 @@ impl HttpConn {
 /// Emission context for one call.
 struct Em<'a> {
     sh: &'a mut Shared,
-    /// Everything the inner protocols after a switch need (WebSocket ids, tunnels).
-    inner: &'a mut InnerShared,
+    /// Tunnel ids (a refused CONNECT is reported as a tunnel that never opened).
+    ids: &'a mut Ids,
     ctx: &'a Ctx,
     out: &'a mut dyn RecordSink,
+    /// What the connection switches to, once a response said so (101, 2xx to CONNECT).
+    switch: Option<Switch>,
 }
 
 impl Em<'_> {
@@ -243,6 +240,98 @@ impl Em<'_> {
     }
 }
 
+/// HTTP/1 as a layer of a stream. It ends when a response switches the connection (101, 2xx
+/// to CONNECT) or when neither direction turns out to be HTTP: then it asks the stack to
+/// switch, handing over the client bytes that waited for the answer.
+impl Layer for HttpConn {
+    type Shared = Shared;
+
+    fn data(
+        &mut self,
+        sh: &mut Shared,
+        ids: &mut Ids,
+        ctx: &Ctx,
+        offset: u64,
+        data: &[u8],
+        out: &mut dyn RecordSink,
+    ) -> Option<Switch> {
+        if self.not_http || self.switched {
+            return None;
+        }
+        let d = ctx.dir.index();
+        let mut em = Em {
+            sh,
+            ids,
+            ctx,
+            out,
+            switch: None,
+        };
+        if d == 0 && !data.is_empty() {
+            self.client_spoke = true;
+        }
+        if offset == 0 && ctx.midstream && self.sides[d].buf.is_empty() {
+            // The direction's start was not captured: find the first message.
+            self.sides[d].phase = Phase::Lost;
+            self.sides[d].after_gap = true;
+        }
+        let used = self.feed(d, offset, data, &mut em);
+        self.count(&mut em);
+        if let Some(mut sw) = em.switch.take() {
+            sw.rest = used;
+            return Some(sw);
+        }
+        self.not_http.then(|| Switch::to(Next::Opaque))
+    }
+
+    fn gap(
+        &mut self,
+        sh: &mut Shared,
+        ids: &mut Ids,
+        ctx: &Ctx,
+        offset: u64,
+        n: u64,
+        out: &mut dyn RecordSink,
+    ) -> Option<Switch> {
+        if self.not_http || self.switched {
+            return None;
+        }
+        let mut em = Em {
+            sh,
+            ids,
+            ctx,
+            out,
+            switch: None,
+        };
+        self.lose(ctx.dir.index(), offset, n, &mut em);
+        self.count(&mut em);
+        em.switch
+            .take()
+            .or_else(|| self.not_http.then(|| Switch::to(Next::Opaque)))
+    }
+
+    /// The transaction that switched (and any before it) is reported after what the next
+    /// protocol made of the bytes handed over, as when HTTP fed it itself.
+    fn handed_over(&mut self, sh: &mut Shared, ids: &mut Ids, ctx: &Ctx, out: &mut dyn RecordSink) {
+        self.flush_done(&mut Em {
+            sh,
+            ids,
+            ctx,
+            out,
+            switch: None,
+        });
+    }
+
+    fn close(&mut self, sh: &mut Shared, ids: &mut Ids, ctx: &Ctx, out: &mut dyn RecordSink) {
+        self.end(&mut Em {
+            sh,
+            ids,
+            ctx,
+            out,
+            switch: None,
+        });
+    }
+}
+
 impl HttpConn {
     pub fn new() -> Self {
         HttpConn {
@@ -254,7 +343,6 @@ impl HttpConn {
             switched: false,
             counted: false,
             client_spoke: false,
-            inner: None,
         }
     }
 
@@ -263,51 +351,8 @@ impl HttpConn {
         self.sides.iter().any(|s| s.confirmed)
     }
 
-    pub fn on_chunk(
-        &mut self,
-        app: &mut DispatchShared,
-        ctx: &Ctx,
-        offset: u64,
-        chunk: Chunk<'_>,
-        out: &mut dyn RecordSink,
-    ) {
-        let DispatchShared { http, inner } = app;
-        self.on_chunk_split(http, inner, ctx, offset, chunk, out);
-    }
-
-    pub fn on_chunk_split(
-        &mut self,
-        sh: &mut Shared,
-        inner: &mut InnerShared,
-        ctx: &Ctx,
-        offset: u64,
-        chunk: Chunk<'_>,
-        out: &mut dyn RecordSink,
-    ) {
-        if self.not_http {
-            return;
-        }
-        let d = ctx.dir.index();
-        let mut em = Em {
-            sh,
-            inner,
-            ctx,
-            out,
-        };
-        match chunk {
-            Chunk::Data(data) => {
-                if d == 0 && !data.is_empty() {
-                    self.client_spoke = true;
-                }
-                if offset == 0 && ctx.midstream && self.sides[d].buf.is_empty() {
-                    // The direction's start was not captured: find the first message.
-                    self.sides[d].phase = Phase::Lost;
-                    self.sides[d].after_gap = true;
-                }
-                self.data(d, offset, data, &mut em);
-            }
-            Chunk::Gap(n) => self.gap(d, offset, n, &mut em),
-        }
+    /// Counts the connection once something on it was HTTP.
+    fn count(&mut self, em: &mut Em<'_>) {
         if !self.counted && self.is_http() {
             self.counted = true;
             em.sh.stats.connections += 1;
@@ -315,39 +360,19 @@ impl HttpConn {
     }
 
     /// The connection ended: finish bodies read until close, report what is left.
-    pub fn on_close(&mut self, app: &mut DispatchShared, ctx: &Ctx, out: &mut dyn RecordSink) {
-        let DispatchShared { http, inner } = app;
-        self.on_close_split(http, inner, ctx, out);
-    }
-
-    pub fn on_close_split(
-        &mut self,
-        sh: &mut Shared,
-        inner: &mut InnerShared,
-        ctx: &Ctx,
-        out: &mut dyn RecordSink,
-    ) {
-        let mut em = Em {
-            sh,
-            inner,
-            ctx,
-            out,
-        };
-        if let Some(st) = self.inner.as_mut() {
-            st.close(em.inner, em.sh, ctx, em.out);
-        }
+    fn end(&mut self, em: &mut Em<'_>) {
         for d in 0..2 {
             let phase = std::mem::replace(&mut self.sides[d].phase, Phase::Head);
             if let Phase::Body(mut run) = phase {
                 run.dec.eof();
                 let end_off = self.sides[d].buf_offset;
-                self.end_body(d, run, end_off, &mut em);
+                self.end_body(d, run, end_off, em);
             } else if let Phase::Hold = phase {
                 // Held bytes were never decided on; parse them as HTTP if nothing switched.
                 let buf = std::mem::take(&mut self.sides[d].buf);
                 let off = self.sides[d].buf_offset;
                 if !self.switched && !buf.is_empty() {
-                    self.data(d, off, &buf, &mut em);
+                    self.feed(d, off, &buf, em);
                 }
             }
             if d == 0 && !self.sides[0].buf.is_empty() && !self.switched && self.is_http() {
@@ -365,19 +390,21 @@ impl HttpConn {
             }
         }
         while let Some(t) = self.pending.pop_front() {
-            self.emit(t, &mut em);
+            self.emit(t, em);
         }
         self.resp_cursor = 0;
     }
 
     // ---- data -------------------------------------------------------------------------
 
-    fn data(&mut self, d: usize, offset: u64, data: &[u8], em: &mut Em<'_>) {
+    /// Bytes of direction `d`; returns how many were taken before the connection switched
+    /// protocols (all of them when it did not).
+    fn feed(&mut self, d: usize, offset: u64, data: &[u8], em: &mut Em<'_>) -> usize {
         self.sides[d].next = self.sides[d].next.max(offset + data.len() as u64);
         let mut pos = 0usize;
         // Guard against a state that makes no progress (should not happen; bounded anyway).
         let mut spins = 0u32;
-        while pos < data.len() && !self.not_http {
+        while pos < data.len() && !self.not_http && !self.switched {
             spins += 1;
             if spins > 1_000_000 {
                 break;
@@ -386,13 +413,8 @@ impl HttpConn {
             let at = offset + pos as u64;
             let before = self.phase_tag(d);
             let used = match self.sides[d].phase {
-                Phase::Switched => {
-                    self.sides[d].switched_bytes += rest.len() as u64;
-                    if let Some(st) = self.inner.as_mut() {
-                        st.data(em.inner, em.sh, em.ctx, d, at, rest, em.out);
-                    }
-                    rest.len()
-                }
+                // The next protocol's bytes; the stack delivers them there.
+                Phase::Switched => rest.len(),
                 Phase::Hold => {
                     let side = &mut self.sides[d];
                     if side.buf.is_empty() {
@@ -432,6 +454,7 @@ impl HttpConn {
             }
             pos += used;
         }
+        pos
     }
 
     fn phase_tag(&self, d: usize) -> u8 {
@@ -490,7 +513,7 @@ impl HttpConn {
                 // Put the buffered bytes back in front.
                 let buffered = view.get(..from_buf).unwrap_or_default().to_vec();
                 let off = mark.offset;
-                self.data(1, off, &buffered, em);
+                self.feed(1, off, &buffered, em);
             }
             return 0;
         }
@@ -712,7 +735,7 @@ impl HttpConn {
         used
     }
 
-    fn gap(&mut self, d: usize, offset: u64, n: u64, em: &mut Em<'_>) {
+    fn lose(&mut self, d: usize, offset: u64, n: u64, em: &mut Em<'_>) {
         let phase = std::mem::replace(&mut self.sides[d].phase, Phase::Lost);
         let side = &mut self.sides[d];
         side.after_gap = true;
@@ -736,12 +759,7 @@ impl HttpConn {
                     self.sides[d].phase = Phase::Body(run);
                 }
             }
-            Phase::Switched => {
-                side.phase = Phase::Switched;
-                if let Some(st) = self.inner.as_mut() {
-                    st.gap(em.inner, em.sh, em.ctx, d, offset, n, em.out);
-                }
-            }
+            Phase::Switched => side.phase = Phase::Switched,
             Phase::Hold => {
                 side.phase = Phase::Hold;
                 side.hold_gap = true;
@@ -968,64 +986,9 @@ impl HttpConn {
             at,
         });
         // Does the connection switch protocols here?
-        let switch = match (&t.ask, status) {
-            (Some(SwitchAsk::Connect), 200..=299) => Some("tunnel".to_string()),
-            (_, 101) => {
-                let token = h
-                    .list("upgrade")
-                    .next()
-                    .map(|v| String::from_utf8_lossy(v).to_ascii_lowercase());
-                let asked = match &t.ask {
-                    Some(SwitchAsk::Upgrade(tokens)) => tokens.first().cloned(),
-                    _ => None,
-                };
-                if asked.is_none() {
-                    em.finding(
-                        Dir::ServerToClient,
-                        mark.offset,
-                        &codes::HTTP_UNSOLICITED_SWITCH,
-                        "101 Switching Protocols to a request that did not ask to upgrade \
-                         (RFC 9110 §15.2.2: a server must not switch unasked)"
-                            .into(),
-                        Some(t),
-                    );
-                }
-                Some(token.or(asked).unwrap_or_else(|| "unknown".into()))
-            }
-            _ => None,
-        };
         let body_off = mark.offset + h.len as u64;
-        if let Some(protocol) = switch {
-            if protocol == "tunnel" {
-                em.sh.stats.tunnels += 1;
-            } else {
-                em.sh.stats.upgrades += 1;
-            }
-            t.rec.switched_to = Some(SwitchRecord {
-                protocol: protocol.clone(),
-            });
-            t.response_done = true;
-            t.rec.timing.response_end = Some(mark.ts);
-            let txn = t.rec.id;
-            let target = t.rec.request.as_ref().map(|r| r.target.clone());
-            let method = t.rec.request.as_ref().map(|r| r.method.clone());
-            let req_headers = t
-                .rec
-                .request
-                .as_ref()
-                .map(|r| r.headers.clone())
-                .unwrap_or_default();
-            let inner = self.inner_for(
-                &protocol,
-                txn,
-                method,
-                target,
-                &req_headers,
-                &h,
-                body_off,
-                em,
-            );
-            self.switch_protocols(inner, em);
+        if let Some(protocol) = switch_asked(t, &h, status, mark.offset, em) {
+            self.switch_to(cursor, protocol, mark.ts, body_off, em);
             return;
         }
         self.begin_body(1, framing, &h, body_off, after_gap, em);
@@ -1073,64 +1036,77 @@ impl HttpConn {
         self.sides[1].phase = Phase::Body(run);
     }
 
-    /// What the connection becomes after a switch to `protocol`.
-    #[allow(clippy::too_many_arguments)]
-    fn inner_for(
+    /// The response at `cursor` switched the connection to `protocol` (`tunnel` after a
+    /// CONNECT), its head ending at `server_off`: HTTP ends here, and asks the stack for what
+    /// comes next.
+    fn switch_to(
         &mut self,
-        protocol: &str,
-        txn: u64,
-        method: Option<String>,
-        target: Option<String>,
-        req: &crate::model::http::Headers,
-        resp: &Head,
+        cursor: usize,
+        protocol: String,
+        ts: Timestamp,
         server_off: u64,
         em: &mut Em<'_>,
-    ) -> Stream {
+    ) {
         // Where the new protocol starts on the client side: the first held byte, or the next.
         let client_off = if self.sides[0].buf.is_empty() {
             self.sides[0].next
         } else {
             self.sides[0].buf_offset
         };
-        match protocol {
-            "websocket" => Stream::websocket_after_upgrade(
-                em.inner,
-                em.ctx,
-                em.out,
-                txn,
-                target,
-                req,
-                resp,
-                [client_off, server_off],
-            ),
-            "tunnel" => Stream::tunnel(em.inner, em.ctx, txn, target, self.next_index),
-            "h2c" => Stream::h2c_after_upgrade(
-                em.inner,
-                em.ctx,
-                txn,
-                method.as_deref(),
-                target.as_deref(),
-            ),
-            other => Stream::opaque(other),
+        let index = self.next_index;
+        let Some(t) = self.pending.get_mut(cursor) else {
+            return;
+        };
+        if protocol == "tunnel" {
+            em.sh.stats.tunnels += 1;
+        } else {
+            em.sh.stats.upgrades += 1;
         }
+        t.rec.switched_to = Some(SwitchRecord {
+            protocol: protocol.clone(),
+        });
+        t.response_done = true;
+        t.rec.timing.response_end = Some(ts);
+        let txn = t.rec.id;
+        let request = t.rec.request.as_ref();
+        let target = request.map(|r| r.target.clone());
+        let next = if protocol == "tunnel" {
+            Next::Connect { txn, target, index }
+        } else {
+            Next::Upgrade(Box::new(Upgrade {
+                protocol,
+                txn,
+                method: request.map(|r| r.method.clone()),
+                target,
+                request: request.map(|r| r.headers.clone()).unwrap_or_default(),
+                response: (t.rec.response.as_ref())
+                    .map(|r| r.headers.clone())
+                    .unwrap_or_default(),
+                starts: [client_off, server_off],
+            }))
+        };
+        self.switch_protocols(next, em);
     }
 
-    /// The connection stops being HTTP after this response: both directions switch; held
-    /// client bytes belong to the new protocol.
-    fn switch_protocols(&mut self, inner: Stream, em: &mut Em<'_>) {
+    /// The connection stops being HTTP after this response: both directions switch, and the
+    /// bytes held (client bytes that waited for the answer) belong to the next protocol.
+    fn switch_protocols(&mut self, next: Next, em: &mut Em<'_>) {
         self.switched = true;
-        let mut inner = Box::new(inner);
+        let mut replay = Vec::new();
         for (d, s) in self.sides.iter_mut().enumerate() {
             s.phase = Phase::Switched;
-            s.switched_bytes += s.buf.len() as u64;
             let buf = std::mem::take(&mut s.buf);
             if !buf.is_empty() {
-                inner.data(em.inner, em.sh, em.ctx, d, s.buf_offset, &buf, em.out);
+                replay.push((Dir::from_index(d), s.buf_offset, buf));
             }
             s.buf_mark = None;
         }
-        self.inner = Some(inner);
-        self.flush_done(em);
+        em.switch = Some(Switch {
+            next,
+            replay,
+            rest: 0,
+            keep: true,
+        });
     }
 
     fn credentials(&mut self, h: &Head, offset: u64, t: &mut Txn, em: &mut Em<'_>) {
@@ -1491,7 +1467,7 @@ impl HttpConn {
         let buf = std::mem::take(&mut self.sides[0].buf);
         let off = self.sides[0].buf_offset;
         if !buf.is_empty() {
-            self.data(0, off, &buf, em);
+            self.feed(0, off, &buf, em);
         }
     }
 
@@ -1521,6 +1497,43 @@ impl HttpConn {
     }
 }
 
+/// What a response switches the connection to, if it does: `tunnel` for a 2xx to CONNECT, the
+/// protocol of a `101` (its first `Upgrade` token, else the request's).
+fn switch_asked(
+    t: &mut Txn,
+    h: &Head,
+    status: u16,
+    offset: u64,
+    em: &mut Em<'_>,
+) -> Option<String> {
+    match (&t.ask, status) {
+        (Some(SwitchAsk::Connect), 200..=299) => Some("tunnel".to_string()),
+        (_, 101) => {
+            let token = h
+                .list("upgrade")
+                .next()
+                .map(|v| String::from_utf8_lossy(v).to_ascii_lowercase());
+            let asked = match &t.ask {
+                Some(SwitchAsk::Upgrade(tokens)) => tokens.first().cloned(),
+                _ => None,
+            };
+            if asked.is_none() {
+                em.finding(
+                    Dir::ServerToClient,
+                    offset,
+                    &codes::HTTP_UNSOLICITED_SWITCH,
+                    "101 Switching Protocols to a request that did not ask to upgrade \
+                     (RFC 9110 §15.2.2: a server must not switch unasked)"
+                        .into(),
+                    Some(t),
+                );
+            }
+            Some(token.or(asked).unwrap_or_else(|| "unknown".into()))
+        }
+        _ => None,
+    }
+}
+
 /// An Upgrade or CONNECT that was answered without switching: recorded with the reason.
 fn refused_switch(t: &mut Txn, at: u64, em: &mut Em<'_>) {
     let (status, reason) = t
@@ -1538,8 +1551,15 @@ fn refused_switch(t: &mut Txn, at: u64, em: &mut Em<'_>) {
     let why = format!("{status} {reason}");
     match &t.ask {
         Some(SwitchAsk::Connect) => {
-            let target = t.rec.request.as_ref().map(|r| r.target.clone());
-            Stream::refused_tunnel(em.inner, em.ctx, em.out, t.rec.id, target, why);
+            // A tunnel that never opened: its record says why, at once.
+            let id = em.ids.tunnel();
+            let ctx = em.ctx;
+            em.out.record(Record::Tunnel(Box::new(TunnelRecord {
+                target: t.rec.request.as_ref().map(|r| r.target.clone()),
+                refused: Some(why),
+                transaction: Some(t.rec.id),
+                ..TunnelRecord::new(id, ctx.conn, ctx.client, ctx.server, "connect")
+            })));
         }
         Some(SwitchAsk::Upgrade(tokens)) if tokens.iter().any(|x| x == "websocket") => {
             let hint = match status {

@@ -25,7 +25,7 @@ struct Out {
 
 fn run_with(steps: &[Step], cfg: HttpConfig, midstream: [bool; 2]) -> Out {
     let mut sh = Shared::new(cfg);
-    let mut inner = InnerShared::new(crate::analyzers::websocket::WsConfig::default());
+    let mut ids = Ids::default();
     let mut c = HttpConn::new();
     let mut out: Vec<Record> = Vec::new();
     let mut off = [0u64; 2];
@@ -42,15 +42,21 @@ fn run_with(steps: &[Step], cfg: HttpConfig, midstream: [bool; 2]) -> Out {
             packet: i as u64 + 1,
             midstream: midstream[d],
         };
-        match s {
+        // After a switch HTTP takes nothing more (the stack feeds the next protocol).
+        let switch = match s {
             Step::Data(_, b) => {
-                c.on_chunk_split(&mut sh, &mut inner, &ctx, off[d], Chunk::Data(b), &mut out);
+                let sw = c.data(&mut sh, &mut ids, &ctx, off[d], b, &mut out);
                 off[d] += b.len() as u64;
+                sw
             }
             Step::Gap(_, n) => {
-                c.on_chunk_split(&mut sh, &mut inner, &ctx, off[d], Chunk::Gap(*n), &mut out);
+                let sw = c.gap(&mut sh, &mut ids, &ctx, off[d], *n, &mut out);
                 off[d] += n;
+                sw
             }
+        };
+        if switch.is_some_and(|sw| sw.keep) {
+            c.handed_over(&mut sh, &mut ids, &ctx, &mut out);
         }
     }
     let ctx = Ctx {
@@ -63,7 +69,7 @@ fn run_with(steps: &[Step], cfg: HttpConfig, midstream: [bool; 2]) -> Out {
         midstream: midstream[0],
     };
     let not_http = c.not_http;
-    c.on_close_split(&mut sh, &mut inner, &ctx, &mut out);
+    c.close(&mut sh, &mut ids, &ctx, &mut out);
     let mut txns = Vec::new();
     let mut findings = Vec::new();
     for r in out {

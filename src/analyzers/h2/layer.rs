@@ -1,0 +1,192 @@
+//! Cleartext HTTP/2 as a layer of a stream: the frame follower, its notes as findings at once,
+//! and at the end the connection's record.
+
+use super::{H2Conn, H2Note, settings_name};
+use crate::analyzers::layer::{Ids, Layer, Note, Raised, Switch, Upgrade};
+use crate::engine::Ctx;
+use crate::model::http2::{
+    Http2Goaway, Http2Record, Http2Setting, Http2Settings, Http2Stream, PerDir,
+};
+use crate::model::{Endpoint, Finding, Record, RecordSink};
+
+impl Note for H2Note {
+    fn dir(&self) -> usize {
+        self.dir
+    }
+    fn offset(&self) -> u64 {
+        self.offset
+    }
+}
+
+/// An HTTP/2 connection (or h2c after an upgrade) and what its record needs.
+pub struct H2Layer {
+    conn: H2Conn,
+    id: u64,
+    connection: u64,
+    client: Endpoint,
+    server: Endpoint,
+    /// `h2c-upgrade` or `prior-knowledge`.
+    mode: &'static str,
+    /// The upgrading HTTP/1.1 transaction.
+    transaction: Option<u64>,
+    /// The upgrading request was not captured: stream 1's method and path are unknown.
+    request_unknown: bool,
+    raised: Raised,
+    /// Stream offset of each direction's first byte fed (the follower counts from there).
+    base: [Option<u64>; 2],
+}
+
+impl H2Layer {
+    fn new(id: u64, ctx: &Ctx, conn: H2Conn, mode: &'static str) -> Self {
+        H2Layer {
+            conn,
+            id,
+            connection: ctx.conn,
+            client: ctx.client,
+            server: ctx.server,
+            mode,
+            transaction: None,
+            request_unknown: false,
+            raised: Raised::default(),
+            base: [None, None],
+        }
+    }
+
+    /// HTTP/2 `id`, whose client began with the connection preface (RFC 9113 §3.3).
+    pub fn prior_knowledge(id: u64, ctx: &Ctx) -> Self {
+        H2Layer::new(id, ctx, H2Conn::new(), "prior-knowledge")
+    }
+
+    /// HTTP/2 `id` after `Upgrade: h2c` and `101` (RFC 9113 §3.2): stream 1 is the upgraded
+    /// request (its method and target, when the request was captured).
+    pub fn after_upgrade(id: u64, ctx: &Ctx, up: &Upgrade) -> Self {
+        let conn = H2Conn::after_h2c_upgrade(
+            up.method.as_deref().unwrap_or(""),
+            up.target.as_deref().unwrap_or(""),
+        );
+        H2Layer {
+            transaction: Some(up.txn),
+            request_unknown: up.method.is_none() || up.target.is_none(),
+            ..H2Layer::new(id, ctx, conn, "h2c-upgrade")
+        }
+    }
+
+    /// What a tunnel record calls it.
+    pub fn name(&self) -> &'static str {
+        if self.mode == "h2c-upgrade" {
+            "h2c"
+        } else {
+            "http2"
+        }
+    }
+
+    /// New follower notes become findings, at their absolute stream offsets.
+    fn raise(&mut self, ctx: &Ctx, out: &mut dyn RecordSink) {
+        let base = self.base.map(|b| b.unwrap_or(0));
+        self.raised
+            .raise(self.conn.notes(), base, ctx, out, |n: &H2Note| {
+                Finding::new(n.kind.code(), n.kind.to_string())
+            });
+    }
+
+    fn record(&self) -> Http2Record {
+        let s = self.conn.summary();
+        let settings = |v: &[(u16, u32)]| -> Vec<Http2Setting> {
+            v.iter()
+                .map(|&(id, value)| Http2Setting {
+                    name: settings_name(id),
+                    id,
+                    value,
+                })
+                .collect()
+        };
+        Http2Record {
+            id: self.id,
+            connection: self.connection,
+            client: self.client,
+            server: self.server,
+            mode: self.mode,
+            transaction: self.transaction,
+            preface_seen: s.preface_seen,
+            frames: PerDir::from_pair(&s.frames),
+            settings: Http2Settings {
+                client: settings(&s.settings[0]),
+                server: settings(&s.settings[1]),
+            },
+            streams: s
+                .streams
+                .iter()
+                .map(|(&id, st)| {
+                    let known = |v: &Option<String>| {
+                        v.clone()
+                            .filter(|v| !(id == 1 && self.request_unknown && v.is_empty()))
+                    };
+                    Http2Stream {
+                        id,
+                        opened_by: if st.opened_by == 0 {
+                            "client"
+                        } else {
+                            "server"
+                        },
+                        method: known(&st.method),
+                        path: known(&st.path),
+                        status: st.status,
+                        data_bytes: PerDir::from_pair(&st.data_bytes),
+                        ended: PerDir::from_pair(&st.ended),
+                        reset: st.reset,
+                    }
+                })
+                .collect(),
+            goaway: s.goaway.map(|(last_stream, error_code)| Http2Goaway {
+                last_stream,
+                error_code,
+            }),
+            bytes: PerDir::from_pair(&s.bytes),
+            lost_bytes: PerDir::from_pair(&s.lost_bytes),
+            untracked_stream_frames: s.untracked_stream_frames,
+            notes_dropped: s.notes_dropped,
+        }
+    }
+}
+
+impl Layer for H2Layer {
+    type Shared = ();
+
+    fn data(
+        &mut self,
+        _: &mut (),
+        _: &mut Ids,
+        ctx: &Ctx,
+        offset: u64,
+        data: &[u8],
+        out: &mut dyn RecordSink,
+    ) -> Option<Switch> {
+        let d = ctx.dir.index();
+        self.base[d].get_or_insert(offset);
+        self.conn.feed(d, data);
+        self.raise(ctx, out);
+        None
+    }
+
+    fn gap(
+        &mut self,
+        _: &mut (),
+        _: &mut Ids,
+        ctx: &Ctx,
+        offset: u64,
+        n: u64,
+        out: &mut dyn RecordSink,
+    ) -> Option<Switch> {
+        let d = ctx.dir.index();
+        self.base[d].get_or_insert(offset);
+        self.conn.gap(d, n);
+        self.raise(ctx, out);
+        None
+    }
+
+    fn close(&mut self, _: &mut (), _: &mut Ids, ctx: &Ctx, out: &mut dyn RecordSink) {
+        self.conn.end();
+        self.raise(ctx, out);
+        out.record(Record::Http2(Box::new(self.record())));
+    }
+}

@@ -1,0 +1,259 @@
+//! What one byte stream carries: a stack of layers, and the switches between them.
+//!
+//! ```text
+//!   top      HTTP/1 | HTTP/2 | WebSocket | TLS | opaque     ← bytes and gaps go here
+//!   beneath  HTTP/1 that switched (after a 101 or CONNECT)  ← closed after the top
+//!
+//!   tunnels  CONNECT | SOCKS → a Stack of their own for the payload
+//! ```
+//!
+//! A stream starts with the [`probe::Probe`]. Bytes and gaps go to the layer on top; when it
+//! returns a [`Switch`], [`Stack::switch`] decides what the [`Next`] protocol is, builds its
+//! layer (the only place that does), replays the bytes handed over, and keeps the old layer
+//! beneath when it still reports at the end. Tunnels (CONNECT, SOCKS) hold a stack of their
+//! own, one tunnel deeper, and act on nothing of it: every stack owns its switches.
+
+pub mod probe;
+mod tunnel;
+
+use super::h2::H2Layer;
+use super::http::conn::{HttpConn, Shared as HttpShared};
+use super::layer::{Ids, Layer, Next, Opaque, Switch};
+use super::tls::TlsLayer;
+use super::websocket::{WsConn, WsShared};
+use crate::engine::Ctx;
+use crate::model::RecordSink;
+use crate::model::tunnel::TlsInfo;
+use probe::Probe;
+use tunnel::{ConnectTunnel, SocksTunnel};
+
+/// What every stream's layers share, each layer its part.
+pub struct Shared {
+    pub http: HttpShared,
+    pub ws: WsShared,
+}
+
+/// A layer on a stream.
+enum Proto {
+    Probe(Probe),
+    Http(Box<HttpConn>),
+    WebSocket(Box<WsConn>),
+    Tls(Box<TlsLayer>),
+    H2(Box<H2Layer>),
+    Socks(Box<SocksTunnel>),
+    Connect(Box<ConnectTunnel>),
+    Opaque(Opaque),
+}
+
+/// Evaluates `$call` with `$l` bound to the layer `$proto` holds and `$s` to that layer's
+/// [`Layer::Shared`], taken from `$sh` (a `&mut Shared`): one `match`, no virtual call.
+macro_rules! with_layer {
+    ($proto:expr, $sh:expr, |$l:ident, $s:ident| $call:expr) => {
+        match $proto {
+            Proto::Probe($l) => {
+                let $s = &mut ();
+                $call
+            }
+            Proto::Http($l) => {
+                let $s = &mut $sh.http;
+                $call
+            }
+            Proto::WebSocket($l) => {
+                let $s = &mut $sh.ws;
+                $call
+            }
+            Proto::Tls($l) => {
+                let $s = &mut ();
+                $call
+            }
+            Proto::H2($l) => {
+                let $s = &mut ();
+                $call
+            }
+            Proto::Socks($l) => {
+                let $s = &mut *$sh;
+                $call
+            }
+            Proto::Connect($l) => {
+                let $s = &mut *$sh;
+                $call
+            }
+            Proto::Opaque($l) => {
+                let $s = &mut ();
+                $call
+            }
+        }
+    };
+}
+
+impl Proto {
+    /// What the layer is, as tunnel records name what they carry.
+    fn name(&self) -> &'static str {
+        match self {
+            Proto::Probe(_) => "none",
+            Proto::Http(_) => "http",
+            Proto::WebSocket(_) => "websocket",
+            Proto::Tls(_) => "tls",
+            Proto::H2(h) => h.name(),
+            Proto::Socks(_) => "socks",
+            Proto::Connect(_) => "tunnel",
+            Proto::Opaque(o) => o.0,
+        }
+    }
+}
+
+/// The layers of one byte stream (a connection, or a tunnel's payload).
+pub struct Stack {
+    /// The layer bytes and gaps go to.
+    top: Proto,
+    /// Layers that switched to the one above them and still report at the end, bottom first.
+    beneath: Vec<Proto>,
+    /// Tunnels this stream is inside.
+    depth: u8,
+}
+
+impl Stack {
+    /// A stream `depth` tunnels deep whose HTTP transactions are numbered from `index`.
+    pub fn new(depth: u8, index: u32) -> Self {
+        Stack {
+            top: Proto::Probe(Probe::new(depth, index)),
+            beneath: Vec::new(),
+            depth,
+        }
+    }
+
+    /// Bytes of direction `ctx.dir` at stream offset `offset`.
+    pub fn data(
+        &mut self,
+        sh: &mut Shared,
+        ids: &mut Ids,
+        ctx: &Ctx,
+        offset: u64,
+        data: &[u8],
+        out: &mut dyn RecordSink,
+    ) {
+        let switch = with_layer!(&mut self.top, sh, |l, s| l
+            .data(s, ids, ctx, offset, data, out));
+        if let Some(sw) = switch {
+            self.switch(sh, ids, ctx, sw, Some((offset, data)), out);
+        }
+    }
+
+    /// `n` bytes of direction `ctx.dir` at `offset` are missing.
+    pub fn gap(
+        &mut self,
+        sh: &mut Shared,
+        ids: &mut Ids,
+        ctx: &Ctx,
+        offset: u64,
+        n: u64,
+        out: &mut dyn RecordSink,
+    ) {
+        let switch = with_layer!(&mut self.top, sh, |l, s| l.gap(s, ids, ctx, offset, n, out));
+        if let Some(sw) = switch {
+            self.switch(sh, ids, ctx, sw, None, out);
+        }
+    }
+
+    /// The stream ended: the top layer reports first, then those beneath it, top down.
+    pub fn close(&mut self, sh: &mut Shared, ids: &mut Ids, ctx: &Ctx, out: &mut dyn RecordSink) {
+        with_layer!(&mut self.top, sh, |l, s| l.close(s, ids, ctx, out));
+        for p in self.beneath.iter_mut().rev() {
+            with_layer!(p, sh, |l, s| l.close(s, ids, ctx, out));
+        }
+    }
+
+    /// What the stream carries, as its tunnel's record names it: the first protocol
+    /// recognised on it (`none` before any).
+    pub fn name(&self) -> &'static str {
+        self.beneath.first().unwrap_or(&self.top).name()
+    }
+
+    /// The hellos, when the stream is TLS.
+    pub fn tls(&self) -> Option<TlsInfo> {
+        match self.beneath.first().unwrap_or(&self.top) {
+            Proto::Tls(t) => t.info(),
+            _ => None,
+        }
+    }
+
+    /// Acts on a switch the top layer asked for while `chunk` (stream offset, bytes) was
+    /// delivered: the next layer takes the top, the bytes handed over, then the rest of the
+    /// chunk.
+    fn switch(
+        &mut self,
+        sh: &mut Shared,
+        ids: &mut Ids,
+        ctx: &Ctx,
+        sw: Switch,
+        chunk: Option<(u64, &[u8])>,
+        out: &mut dyn RecordSink,
+    ) {
+        let Switch {
+            next,
+            replay,
+            rest,
+            keep,
+        } = sw;
+        let next = self.build(next, sh, ids, ctx, out);
+        let mut old = std::mem::replace(&mut self.top, next);
+        // The replay may switch again (the probe's bytes hold HTTP's 101): what that leaves
+        // beneath sits above `old`.
+        let at = self.beneath.len();
+        for (dir, offset, bytes) in replay {
+            let c = Ctx { dir, ..*ctx };
+            self.data(sh, ids, &c, offset, &bytes, out);
+        }
+        if keep {
+            with_layer!(&mut old, sh, |l, s| l.handed_over(s, ids, ctx, out));
+            self.beneath.insert(at, old);
+        }
+        if let Some((offset, data)) = chunk
+            && let Some(tail) = data.get(rest..)
+            && !tail.is_empty()
+        {
+            self.data(sh, ids, ctx, offset + rest as u64, tail, out);
+        }
+    }
+
+    /// The layer for `next`: the one place that decides which analyzer runs a protocol.
+    fn build(
+        &self,
+        next: Next,
+        sh: &mut Shared,
+        ids: &mut Ids,
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+    ) -> Proto {
+        let deeper = self.depth.saturating_add(1);
+        match next {
+            Next::Http { index } => Proto::Http(Box::new(HttpConn::starting_at(index))),
+            Next::H2 => Proto::H2(Box::new(H2Layer::prior_knowledge(ids.h2(), ctx))),
+            Next::Tls => Proto::Tls(Box::default()),
+            Next::Socks => Proto::Socks(Box::new(SocksTunnel::new(
+                ids.tunnel(),
+                ctx,
+                Stack::new(deeper, 0),
+            ))),
+            Next::WebSocket { starts } => {
+                Proto::WebSocket(Box::new(WsConn::recognised(&mut sh.ws, ctx, out, starts)))
+            }
+            Next::Upgrade(up) => match up.protocol.as_str() {
+                "websocket" => {
+                    Proto::WebSocket(Box::new(WsConn::after_upgrade(&mut sh.ws, ctx, out, &up)))
+                }
+                "h2c" => Proto::H2(Box::new(H2Layer::after_upgrade(ids.h2(), ctx, &up))),
+                "tls" => Proto::Opaque(Opaque("tls")),
+                _ => Proto::Opaque(Opaque("unknown")),
+            },
+            Next::Connect { txn, target, index } => Proto::Connect(Box::new(ConnectTunnel::new(
+                ids.tunnel(),
+                ctx,
+                txn,
+                target,
+                Stack::new(deeper, index),
+            ))),
+            Next::Opaque => Proto::Opaque(Opaque("unknown")),
+        }
+    }
+}

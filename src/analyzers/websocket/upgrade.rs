@@ -1,0 +1,221 @@
+//! How a WebSocket begins: after HTTP/1.1's `101`, from the handshake both heads carry (checked
+//! against RFC 6455 §4 and RFC 7692), or recognised by its frames when the handshake was not
+//! captured.
+
+use super::handshake::{self as wsh, Extension};
+use super::{WsConn, WsShared};
+use crate::analyzers::layer::Upgrade;
+use crate::engine::Ctx;
+use crate::model::websocket::WsHandshake;
+use crate::model::{RecordSink, codes};
+
+/// What the handshake offered and agreed, as the checks need it.
+struct Agreed {
+    key: Option<String>,
+    accept: Option<String>,
+    accept_valid: Option<bool>,
+    version: Option<String>,
+    offered_ext: Vec<Extension>,
+    agreed_ext: Vec<Extension>,
+    offered_proto: Vec<String>,
+    proto: Vec<String>,
+}
+
+impl Agreed {
+    fn read(up: &Upgrade) -> Self {
+        let (req, resp) = (&up.request, &up.response);
+        let text = |v: Option<&[u8]>| v.map(|b| String::from_utf8_lossy(b).trim().to_string());
+        let key = text(req.get("sec-websocket-key"));
+        let accept = text(resp.get("sec-websocket-accept"));
+        let accept_valid = match (&key, &accept) {
+            (Some(k), Some(a)) => Some(wsh::accept_for(k) == *a),
+            _ => None,
+        };
+        Agreed {
+            accept_valid,
+            key,
+            accept,
+            version: text(req.get("sec-websocket-version")),
+            offered_ext: wsh::parse_extensions(req.values("sec-websocket-extensions")),
+            agreed_ext: wsh::parse_extensions(resp.values("sec-websocket-extensions")),
+            offered_proto: wsh::tokens(req.values("sec-websocket-protocol")),
+            proto: wsh::tokens(resp.values("sec-websocket-protocol")),
+        }
+    }
+
+    /// The handshake as the record shows it.
+    fn record(&self, up: &Upgrade) -> WsHandshake {
+        let text = |v: Option<&[u8]>| v.map(|b| String::from_utf8_lossy(b).trim().to_string());
+        let ext_names = |v: &[Extension]| -> Vec<String> {
+            v.iter()
+                .map(|e| {
+                    let mut s = e.name.clone();
+                    for (k, val) in &e.params {
+                        s.push_str("; ");
+                        s.push_str(k);
+                        if let Some(val) = val {
+                            s.push('=');
+                            s.push_str(val);
+                        }
+                    }
+                    s
+                })
+                .collect()
+        };
+        WsHandshake {
+            transaction: Some(up.txn),
+            target: up.target.clone(),
+            host: text(up.request.get("host")),
+            origin: text(up.request.get("origin")),
+            version: self.version.clone(),
+            key: self.key.clone(),
+            accept: self.accept.clone(),
+            accept_valid: self.accept_valid,
+            subprotocols_offered: self.offered_proto.clone(),
+            subprotocol: self.proto.first().cloned(),
+            extensions_offered: ext_names(&self.offered_ext),
+            extensions: ext_names(&self.agreed_ext),
+            midstream: false,
+        }
+    }
+}
+
+impl WsConn {
+    /// A WebSocket after HTTP/1.1's `101`: the handshake read from both heads, and every rule
+    /// it breaks as a finding.
+    pub fn after_upgrade(
+        sh: &mut WsShared,
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+        up: &Upgrade,
+    ) -> Self {
+        let a = Agreed::read(up);
+        let deflate = a
+            .agreed_ext
+            .iter()
+            .find(|e| e.name == "permessage-deflate")
+            .map(Extension::deflate);
+        let mut ws = WsConn::new(sh, ctx, a.record(up), deflate, up.starts);
+        ws.check_handshake(&a, up.starts, ctx, out);
+        ws
+    }
+
+    /// A connection that was already a WebSocket when the capture began, recognised by its
+    /// frames: nothing of the handshake is known, compression included.
+    pub fn recognised(
+        sh: &mut WsShared,
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+        starts: [u64; 2],
+    ) -> Self {
+        let hs = WsHandshake {
+            midstream: true,
+            ..WsHandshake::default()
+        };
+        let mut ws = WsConn::new(sh, ctx, hs, None, starts);
+        ws.finding(
+            ctx,
+            out,
+            0,
+            starts[0],
+            &codes::WS_MIDSTREAM,
+            "a WebSocket recognised by its frames: the handshake was not \
+             captured, so subprotocol and compression are unknown \
+             (compressed messages are counted, not inflated)"
+                .into(),
+        );
+        ws
+    }
+
+    /// RFC 6455 §4.1/§4.2.2 and §9.1 against the handshake: the accept key, the version, and
+    /// subprotocols and extensions the server picked without the client offering them.
+    fn check_handshake(
+        &mut self,
+        a: &Agreed,
+        offsets: [u64; 2],
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+    ) {
+        let (accept, key, version) = (&a.accept, &a.key, &a.version);
+        let at = offsets[1];
+        match a.accept_valid {
+            Some(false) => self.finding(
+                ctx,
+                out,
+                1,
+                at,
+                &codes::WS_ACCEPT_MISMATCH,
+                format!(
+                    "Sec-WebSocket-Accept {} is not SHA-1(key + RFC 6455 GUID) = {} (RFC 6455 \
+                     §4.2.2): a client must fail the connection. A proxy that rewrote the key, \
+                     or a broken server",
+                    accept.as_deref().unwrap_or(""),
+                    key.as_deref().map(wsh::accept_for).unwrap_or_default()
+                ),
+            ),
+            None if key.is_none() => self.finding(
+                ctx,
+                out,
+                0,
+                offsets[0],
+                &codes::WS_MISSING_KEY,
+                "the upgrade request has no Sec-WebSocket-Key (RFC 6455 §4.1)".into(),
+            ),
+            None => self.finding(
+                ctx,
+                out,
+                1,
+                at,
+                &codes::WS_MISSING_ACCEPT,
+                "the 101 has no Sec-WebSocket-Accept (RFC 6455 §4.2.2): a client must fail \
+                 the connection"
+                    .into(),
+            ),
+            Some(true) => {}
+        }
+        if version.as_deref().is_some_and(|v| v != "13") {
+            self.finding(
+                ctx,
+                out,
+                0,
+                offsets[0],
+                &codes::WS_BAD_VERSION,
+                format!(
+                    "Sec-WebSocket-Version {} (RFC 6455 §4.1: must be 13)",
+                    version.as_deref().unwrap_or("")
+                ),
+            );
+        }
+        for p in &a.proto {
+            if !a.offered_proto.contains(p) {
+                self.finding(
+                    ctx,
+                    out,
+                    1,
+                    at,
+                    &codes::WS_SUBPROTOCOL_NOT_OFFERED,
+                    format!(
+                        "the server chose subprotocol {p:?}, which the client did not offer \
+                         (RFC 6455 §4.2.2: the client must fail the connection)"
+                    ),
+                );
+            }
+        }
+        for e in &a.agreed_ext {
+            if !a.offered_ext.iter().any(|o| o.name == e.name) {
+                self.finding(
+                    ctx,
+                    out,
+                    1,
+                    at,
+                    &codes::WS_EXTENSION_NOT_OFFERED,
+                    format!(
+                        "the server accepted extension {:?}, which the client did not offer \
+                         (RFC 6455 §9.1)",
+                        e.name
+                    ),
+                );
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 use super::*;
 use crate::model::Endpoint;
+use crate::model::http::BodyState;
 use proptest::prelude::*;
 
 /// Scripted input: (direction 0 = client, bytes) or a gap.

@@ -545,87 +545,9 @@ fn lenient(raw: &[u8], limits: &HeadLimits, request: bool) -> Result<Head, &'sta
     let first = it.next().unwrap_or_default();
     let mut issues = Vec::new();
     let start = if request {
-        // method SP target SP version; a target with spaces in it (seen in the wild) is kept
-        // whole: everything between the method and the last token.
-        let parts: Vec<&[u8]> = first
-            .split(|&c| c == b' ' || c == b'\t')
-            .filter(|p| !p.is_empty())
-            .collect();
-        let method = *parts.first().ok_or("empty request line")?;
-        if !is_token(method) {
-            return Err("request line without a method");
-        }
-        let last = parts.last().copied().unwrap_or_default();
-        // `HTTP/1.` and the like: a version meant but malformed.
-        let loose = Version::parse(last).or_else(|| {
-            last.strip_prefix(b"HTTP/").map(|v| {
-                issues.push(HeadIssue::BadStartLine);
-                let digit = |i: usize| v.get(i).filter(|c| c.is_ascii_digit()).map(|c| c - b'0');
-                Version {
-                    major: digit(0).unwrap_or(1),
-                    minor: digit(2).unwrap_or(0),
-                }
-            })
-        });
-        let (target, version) = match loose {
-            Some(v) if parts.len() >= 3 => {
-                let t0 = parts[1].as_ptr() as usize - first.as_ptr() as usize;
-                let end = parts[parts.len() - 2];
-                let t1 = end.as_ptr() as usize - first.as_ptr() as usize + end.len();
-                (first.get(t0..t1).unwrap_or_default(), v)
-            }
-            // `OPTIONS HTTP/1.1`: no target.
-            Some(v) => (&b""[..], v),
-            // `GET /x` with header lines after it, or a bare method: read as HTTP/0.9 the way
-            // Zeek does, keeping the fields that follow.
-            None if parts.len() <= 2 => {
-                issues.push(HeadIssue::BadStartLine);
-                (parts.get(1).copied().unwrap_or_default(), Version::HTTP09)
-            }
-            None => return Err("request line without an HTTP version"),
-        };
-        // Exactly `method SP target SP version`: one space each, nothing around.
-        let exact = method.len() + target.len() + last.len() + 2 == first.len();
-        if !issues.contains(&HeadIssue::BadStartLine)
-            && (parts.len() != 3
-                || !exact
-                || target.iter().any(|c| c.is_ascii_control())
-                || first.contains(&b'\t'))
-        {
-            issues.push(HeadIssue::BadStartLine);
-        }
-        StartLine::Request {
-            method: method.to_vec(),
-            target: target.to_vec(),
-            version,
-        }
+        lenient_request_line(first, &mut issues)?
     } else {
-        let ver = first.get(..8).ok_or("short status line")?;
-        let version = Version::parse(ver).ok_or("status line without an HTTP version")?;
-        let rest = first.get(8..).unwrap_or_default();
-        let rest = rest
-            .get(rest.iter().take_while(|&&c| c == b' ').count()..)
-            .unwrap_or_default();
-        let code = rest.get(..3).ok_or("status line without a status code")?;
-        let status = if code.iter().all(u8::is_ascii_digit) {
-            code.iter().fold(0u16, |a, &d| a * 10 + u16::from(d - b'0'))
-        } else if code.first().is_some_and(u8::is_ascii_digit)
-            && code.iter().all(u8::is_ascii_alphanumeric)
-        {
-            issues.push(HeadIssue::BadStatus { raw: code.to_vec() });
-            0
-        } else {
-            return Err("status line without a status code");
-        };
-        let reason = trim_ows(rest.get(3..).unwrap_or_default());
-        if first.get(8) != Some(&b' ') || rest.get(3).is_some_and(|&c| c != b' ') {
-            issues.push(HeadIssue::BadStartLine);
-        }
-        StartLine::Response {
-            version,
-            status,
-            reason: reason.to_vec(),
-        }
+        lenient_status_line(first, &mut issues)?
     };
     let mut head = Head {
         start,
@@ -635,10 +557,113 @@ fn lenient(raw: &[u8], limits: &HeadLimits, request: bool) -> Result<Head, &'sta
         issues,
         rejected: None,
     };
+    lenient_fields(&mut head, it, limits);
+    Ok(head)
+}
+
+/// A request line as sent: `method SP target SP version`, where a target with spaces in it
+/// (seen in the wild) is kept whole, a malformed version is read as meant, and a line without
+/// one is HTTP/0.9.
+fn lenient_request_line(
+    first: &[u8],
+    issues: &mut Vec<HeadIssue>,
+) -> Result<StartLine, &'static str> {
+    // method SP target SP version; a target with spaces in it (seen in the wild) is kept
+    // whole: everything between the method and the last token.
+    let parts: Vec<&[u8]> = first
+        .split(|&c| c == b' ' || c == b'\t')
+        .filter(|p| !p.is_empty())
+        .collect();
+    let method = *parts.first().ok_or("empty request line")?;
+    if !is_token(method) {
+        return Err("request line without a method");
+    }
+    let last = parts.last().copied().unwrap_or_default();
+    // `HTTP/1.` and the like: a version meant but malformed.
+    let loose = Version::parse(last).or_else(|| {
+        last.strip_prefix(b"HTTP/").map(|v| {
+            issues.push(HeadIssue::BadStartLine);
+            let digit = |i: usize| v.get(i).filter(|c| c.is_ascii_digit()).map(|c| c - b'0');
+            Version {
+                major: digit(0).unwrap_or(1),
+                minor: digit(2).unwrap_or(0),
+            }
+        })
+    });
+    let (target, version) = match loose {
+        Some(v) if parts.len() >= 3 => {
+            let t0 = parts[1].as_ptr() as usize - first.as_ptr() as usize;
+            let end = parts[parts.len() - 2];
+            let t1 = end.as_ptr() as usize - first.as_ptr() as usize + end.len();
+            (first.get(t0..t1).unwrap_or_default(), v)
+        }
+        // `OPTIONS HTTP/1.1`: no target.
+        Some(v) => (&b""[..], v),
+        // `GET /x` with header lines after it, or a bare method: read as HTTP/0.9 the way
+        // Zeek does, keeping the fields that follow.
+        None if parts.len() <= 2 => {
+            issues.push(HeadIssue::BadStartLine);
+            (parts.get(1).copied().unwrap_or_default(), Version::HTTP09)
+        }
+        None => return Err("request line without an HTTP version"),
+    };
+    // Exactly `method SP target SP version`: one space each, nothing around.
+    let exact = method.len() + target.len() + last.len() + 2 == first.len();
+    if !issues.contains(&HeadIssue::BadStartLine)
+        && (parts.len() != 3
+            || !exact
+            || target.iter().any(|c| c.is_ascii_control())
+            || first.contains(&b'\t'))
+    {
+        issues.push(HeadIssue::BadStartLine);
+    }
+    Ok(StartLine::Request {
+        method: method.to_vec(),
+        target: target.to_vec(),
+        version,
+    })
+}
+
+/// A status line as sent: `version SP status SP reason`, a status with letters in it kept raw.
+fn lenient_status_line(
+    first: &[u8],
+    issues: &mut Vec<HeadIssue>,
+) -> Result<StartLine, &'static str> {
+    let ver = first.get(..8).ok_or("short status line")?;
+    let version = Version::parse(ver).ok_or("status line without an HTTP version")?;
+    let rest = first.get(8..).unwrap_or_default();
+    let rest = rest
+        .get(rest.iter().take_while(|&&c| c == b' ').count()..)
+        .unwrap_or_default();
+    let code = rest.get(..3).ok_or("status line without a status code")?;
+    let status = if code.iter().all(u8::is_ascii_digit) {
+        code.iter().fold(0u16, |a, &d| a * 10 + u16::from(d - b'0'))
+    } else if code.first().is_some_and(u8::is_ascii_digit)
+        && code.iter().all(u8::is_ascii_alphanumeric)
+    {
+        issues.push(HeadIssue::BadStatus { raw: code.to_vec() });
+        0
+    } else {
+        return Err("status line without a status code");
+    };
+    let reason = trim_ows(rest.get(3..).unwrap_or_default());
+    if first.get(8) != Some(&b' ') || rest.get(3).is_some_and(|&c| c != b' ') {
+        issues.push(HeadIssue::BadStartLine);
+    }
+    Ok(StartLine::Response {
+        version,
+        status,
+        reason: reason.to_vec(),
+    })
+}
+
+/// The field lines after the start line, up to the empty line: obs-fold joined to the field
+/// before, lines without a colon skipped, fields past the limit counted; every fault an issue.
+fn lenient_fields<'a>(head: &mut Head, lines: impl Iterator<Item = &'a [u8]>, limits: &HeadLimits) {
     let mut dropped = 0usize;
     let mut first_field = true;
     let mut last_kept = false;
-    for line in it {
+    for line in lines {
         if line.is_empty() {
             break;
         }
@@ -696,7 +721,6 @@ fn lenient(raw: &[u8], limits: &HeadLimits, request: bool) -> Result<Head, &'sta
     if dropped > 0 {
         head.issues.push(HeadIssue::TooManyFields { dropped });
     }
-    Ok(head)
 }
 
 #[cfg(test)]

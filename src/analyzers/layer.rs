@@ -149,6 +149,15 @@ pub struct Upgrade {
     pub starts: [u64; 2],
 }
 
+/// What a stream's first bytes say about a protocol (its `looks_like_*`): it is, it is not, or
+/// more bytes are needed to tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prefix {
+    Yes,
+    Maybe,
+    No,
+}
+
 /// Ids numbered across the capture, in the order the things start: tunnels (SOCKS and CONNECT,
 /// accepted or refused) and HTTP/2 connections.
 #[derive(Debug, Default)]

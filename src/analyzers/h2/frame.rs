@@ -1,7 +1,7 @@
 //! The frame layer's vocabulary (RFC 9113 §4, §6): the preface, type and flag numbers, names,
 //! SETTINGS entries. Pure functions; nothing here keeps state.
 
-use crate::analyzers::http::head::Prefix;
+use crate::analyzers::layer::Prefix;
 
 /// The client connection preface (RFC 9113 §3.4).
 pub const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";

@@ -54,7 +54,7 @@ pub use frame::{
 pub use layer::H2Layer;
 pub use note::{H2Note, H2NoteKind};
 
-pub use crate::analyzers::http::head::Prefix;
+pub use crate::analyzers::layer::Prefix;
 
 /// SETTINGS_MAX_FRAME_SIZE before the peer's SETTINGS says otherwise (§6.5.2).
 pub const DEFAULT_MAX_FRAME_SIZE: u32 = 16_384;

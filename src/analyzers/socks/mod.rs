@@ -49,7 +49,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::model::codes::{self, Code};
 
-pub use super::http::head::Prefix;
+pub use super::layer::Prefix;
 
 /// Where the connection stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

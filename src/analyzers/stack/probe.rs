@@ -2,8 +2,8 @@
 //! switches to what they are. Recognition is by content, never by port.
 
 use crate::analyzers::h2;
-use crate::analyzers::http::head::{self, Prefix};
-use crate::analyzers::layer::{Ids, Layer, Next, Switch};
+use crate::analyzers::http::head;
+use crate::analyzers::layer::{Ids, Layer, Next, Prefix, Switch};
 use crate::analyzers::socks;
 use crate::analyzers::tls;
 use crate::analyzers::websocket::frame;

@@ -20,7 +20,7 @@
 //!   byte `tls-parser` did not account for becomes a [`TlsNote`] with its offset. Lists copied
 //!   out of a hello are bounded ([`MAX_LIST`]); cutting one is a note too.
 
-use crate::analyzers::http::head::Prefix;
+use crate::analyzers::layer::Prefix;
 use crate::model::codes::{self, Code};
 use hello::{Parsed, parse};
 use std::fmt;

@@ -129,8 +129,8 @@ pub fn unmask(data: &mut [u8], key: [u8; 4], pos: u64) {
 /// Whether `b` plausibly starts with WebSocket frames sent by the client (`masked` true) or
 /// the server: a known opcode, no stray reserved bits beyond RSV1, the expected masking, a
 /// sane length, and — when the bytes are there — a second valid header right after.
-pub fn looks_like_frames(b: &[u8], masked: bool) -> crate::analyzers::http::head::Prefix {
-    use crate::analyzers::http::head::Prefix;
+pub fn looks_like_frames(b: &[u8], masked: bool) -> crate::analyzers::layer::Prefix {
+    use crate::analyzers::layer::Prefix;
     let Some(h) = parse_header(b) else {
         return if b.len() < 14 {
             Prefix::Maybe
@@ -175,7 +175,7 @@ fn looks_like_frames_one(b: &[u8], masked: bool) -> Option<bool> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::analyzers::http::head::Prefix;
+    use crate::analyzers::layer::Prefix;
     use proptest::prelude::*;
 
     #[test]

@@ -16,6 +16,8 @@ use std::ops::Range;
 
 use crate::model::syntax::{is_token, trim_ows};
 
+pub use crate::analyzers::layer::Prefix;
+
 /// Bounds on one head.
 #[derive(Clone, Debug)]
 pub struct HeadLimits {
@@ -338,13 +340,6 @@ pub fn looks_like_response(buf: &[u8]) -> Prefix {
             .get(10..12)
             .is_some_and(|s| s.iter().all(u8::is_ascii_alphanumeric));
     if ok { Prefix::Yes } else { Prefix::No }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Prefix {
-    Yes,
-    Maybe,
-    No,
 }
 
 /// Parses a request head at the start of `buf`.

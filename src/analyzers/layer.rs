@@ -91,7 +91,8 @@ pub struct Switch {
 }
 
 impl Switch {
-    /// Switches with nothing to hand over and nothing left to report.
+    /// Switches with nothing to hand over (not even the rest of the bytes being delivered) and
+    /// nothing left to report.
     pub fn to(next: Next) -> Self {
         Switch {
             next,

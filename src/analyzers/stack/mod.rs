@@ -132,8 +132,8 @@ impl Stack {
         data: &[u8],
         out: &mut dyn RecordSink,
     ) {
-        let switch = with_layer!(&mut self.top, sh, |l, s| l
-            .data(s, ids, ctx, offset, data, out));
+        let top = &mut self.top;
+        let switch = with_layer!(top, sh, |l, s| l.data(s, ids, ctx, offset, data, out));
         if let Some(sw) = switch {
             self.switch(sh, ids, ctx, sw, Some((offset, data)), out);
         }

@@ -78,11 +78,17 @@ impl Defragmenter {
     }
 
     /// Drops datagrams older than the timeout (checked at most once a second of packet time).
+    /// Called for every packet: the check is inlined, the sweep is not.
     #[inline]
     pub fn expire(&mut self, now: i64, stats: &mut DecodeStats) {
         if self.map.is_empty() || now.saturating_sub(self.last_sweep) < SWEEP_EVERY_NS {
             return;
         }
+        self.sweep(now, stats);
+    }
+
+    #[cold]
+    fn sweep(&mut self, now: i64, stats: &mut DecodeStats) {
         self.last_sweep = now;
         let cutoff = now.saturating_sub(TIMEOUT_NS);
         let mut freed = 0usize;

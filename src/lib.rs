@@ -1,26 +1,40 @@
 //! hopscope: a packet-capture protocol analyzer for HTTP and WebSocket through proxies.
 //!
-//! The pipeline (see `docs/architecture.md`):
+//! One pipeline (`docs/architecture.md`), built in [`pipeline::Pipeline::new`] and driven by
+//! [`pipeline::Pipeline::run`] for every run:
 //!
 //! ```text
-//! capture (file / live) -> decode (link, IP, TCP) -> flow table -> reassembly -> analyzers -> sinks
+//! capture::PacketSource -> engine (decode, flows, reassembly) -> analyzers (a stack of
+//! protocol layers per connection) -> steps (hops, semantics) -> model::Sink (report, UI)
 //! ```
 //!
-//! Everything after `capture` is sans-IO: bytes and packet timestamps go in, records come out
-//! through a [`model::RecordSink`]. No stage reads the clock, a file or a socket.
+//! Everything between the source and the sink is sans-IO: bytes and packet timestamps go in,
+//! records come out. No stage reads the clock, a file or a socket.
+//!
+//! The modules are layers, listed here bottom to top; each imports only those beneath it.
 
-pub mod analyzers;
+// The foundation: packet time, link types, the packet view, UTC, sanitising.
 pub mod base;
-pub mod capture;
-pub mod cli;
-pub mod decode;
-pub mod engine;
-pub mod flow;
-pub mod hops;
+// Records, findings and their registry, the sink interface.
 pub mod model;
-pub mod pipeline;
+// Packet sources.
+pub mod capture;
+// From packets to ordered byte streams.
+pub mod decode;
+pub mod flow;
 pub mod reassembly;
-pub mod report;
-pub mod run;
+// The engine over them: packet in, streams to an analyzer, records out.
+pub mod engine;
+// What the streams carry.
+pub mod analyzers;
+// Steps over finished records.
+pub mod hops;
 pub mod semantics;
+// Sinks.
+pub mod report;
+// The one pipeline and its drive loop.
+pub mod pipeline;
+// The application: the command line, the runs, the terminal UI.
+pub mod cli;
+pub mod run;
 pub mod tui;

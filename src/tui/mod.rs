@@ -3,9 +3,9 @@
 //! ```text
 //!  input thread   (crossterm keys, mouse, resize) ─┐
 //!  tick thread    (1 s, with the process's RSS)    ├─▶ sync_channel<Event> ─▶ UI thread:
-//!  analysis thread (FileSource/live → Engine<App>  │                         App::update → Action
-//!                   → BatchSink: record batches,   │                         draw when dirty
-//!                   progress)                      │                         (≤ 30 frames/s)
+//!  analysis thread (Pipeline::run over a file or  │                         App::update → Action
+//!                   live → worker::BatchSink:      │                         draw when dirty
+//!                   record batches, progress)      │                         (≤ 30 frames/s)
 //!  stream pass, w snapshot (on demand)            ─┘
 //! ```
 //!

@@ -139,7 +139,11 @@ impl FileSource {
             path: path_s.clone(),
             source,
         })?;
-        let len = file.metadata().ok().map(|m| m.len());
+        let meta = file.metadata().ok();
+        if meta.as_ref().is_some_and(|m| m.is_dir()) {
+            return Err(CaptureError::IsDirectory { path: path_s });
+        }
+        let len = meta.map(|m| m.len());
         let cap = match len {
             Some(l) => usize::try_from(l.saturating_add(1))
                 .unwrap_or(INITIAL_BUFFER)

@@ -70,6 +70,8 @@ pub enum CaptureError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{path} is a directory, not a capture file (give a .pcap or .pcapng file)")]
+    IsDirectory { path: String },
     #[error("{path}: not a pcap or pcapng file (first bytes {magic})")]
     NotACapture { path: String, magic: String },
     #[error("{path}: corrupt capture at byte offset {offset}: {what}")]
@@ -93,4 +95,51 @@ pub enum CaptureError {
     },
     #[error("{0}")]
     Live(String),
+}
+
+impl CaptureError {
+    /// Nothing of the capture could be read (it could not be opened, or is not a capture).
+    pub fn before_anything(&self) -> bool {
+        matches!(
+            self,
+            CaptureError::Open { .. }
+                | CaptureError::IsDirectory { .. }
+                | CaptureError::NotACapture { .. }
+        )
+    }
+}
+
+/// A capture that could not be opened: a source that ends at once with the error, so the run
+/// still writes its report (with `capture.error`) like any other.
+pub struct Unopened {
+    path: String,
+    error: Option<CaptureError>,
+}
+
+impl Unopened {
+    pub fn new(path: &std::path::Path, error: CaptureError) -> Self {
+        Unopened {
+            path: path.display().to_string(),
+            error: Some(error),
+        }
+    }
+}
+
+impl PacketSource for Unopened {
+    fn next(&mut self) -> Next<'_> {
+        match self.error.take() {
+            Some(e) => Next::Error(e),
+            None => Next::End,
+        }
+    }
+    fn position(&self) -> (u64, Option<u64>) {
+        (0, None)
+    }
+    fn finish(&mut self) -> SourceEnd {
+        SourceEnd {
+            name: self.path.clone(),
+            format: "unknown".into(),
+            ..SourceEnd::default()
+        }
+    }
 }

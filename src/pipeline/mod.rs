@@ -306,7 +306,7 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
             )));
         }
         if let Some(e) = &error {
-            t.record(Record::Finding(capture_incomplete(e, true)));
+            t.record(Record::Finding(capture_incomplete(e)));
         }
         let mut summary = self.engine.finish(t);
         t.finish_steps(&mut summary);
@@ -334,12 +334,12 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
 }
 
 /// `capture.incomplete`: reading stopped at `e`, after everything before it was analysed (or
-/// before anything was, when the capture could not be `opened`).
-pub fn capture_incomplete(e: &CaptureError, opened: bool) -> Finding {
-    let what = if opened {
-        "everything before it was analysed"
-    } else {
+/// before anything was, when the capture could not be opened or is not a capture).
+fn capture_incomplete(e: &CaptureError) -> Finding {
+    let what = if e.before_anything() {
         "nothing could be analysed"
+    } else {
+        "everything before it was analysed"
     };
     Finding::new(&codes::CAPTURE_INCOMPLETE, format!("{e}; {what}"))
 }

@@ -619,12 +619,16 @@ impl Sink for TextWriter {
             .iter()
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
-        writeln!(
-            w,
-            "  connections: {} ({})",
-            s.tcp.connections,
-            closes.join(", ")
-        )?;
+        if closes.is_empty() {
+            writeln!(w, "  connections: {}", s.tcp.connections)?;
+        } else {
+            writeln!(
+                w,
+                "  connections: {} ({})",
+                s.tcp.connections,
+                closes.join(", ")
+            )?;
+        }
         if !self.transactions.is_empty() {
             let methods: Vec<String> = self
                 .by_method

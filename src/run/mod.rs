@@ -9,8 +9,8 @@ pub mod live;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 
-use crate::capture::CaptureError;
 use crate::capture::file::FileSource;
+use crate::capture::{PacketSource, Unopened};
 use crate::cli::{OutputArgs, ReportArgs};
 use crate::model::{CaptureSummary, Flow, Progress, Record, Sink};
 use crate::pipeline::{CaptureClock, Pipeline, RunEnd};
@@ -125,22 +125,17 @@ pub fn report(args: &ReportArgs) -> Outcome {
             return Outcome::Failed;
         }
     };
-    let mut src = match FileSource::open(&args.file) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("hopscope: {e}");
-            return match e {
-                CaptureError::Io { .. } => Outcome::Failed,
-                _ => Outcome::CaptureIncomplete,
-            };
-        }
+    // A capture that cannot be opened still gets its report, with `capture.error`.
+    let mut src: Box<dyn PacketSource> = match FileSource::open(&args.file) {
+        Ok(s) => Box::new(s),
+        Err(e) => Box::new(Unopened::new(&args.file, e)),
     };
     let sink = ReportSink {
         writer: report::writer(args.output.format, out, false),
         progress: ProgressLine::new(args.output.no_progress),
     };
     let mut pipeline = Pipeline::new(cfg, args.analysis.analyzer_config(), sink);
-    let end = pipeline.run(&mut src, &CaptureClock);
+    let end = pipeline.run(&mut *src, &CaptureClock);
     pipeline.sink_mut().progress.done();
     outcome(&end)
 }
@@ -166,7 +161,9 @@ pub fn outcome(end: &RunEnd) -> Outcome {
     }
     if let Some(e) = &end.capture_error {
         eprintln!("hopscope: {e}");
-        eprintln!("hopscope: the report covers everything before that point");
+        if !e.before_anything() {
+            eprintln!("hopscope: the report covers everything before that point");
+        }
         if result == Outcome::Ok {
             result = Outcome::CaptureIncomplete;
         }

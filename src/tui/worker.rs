@@ -16,10 +16,11 @@ use super::app::{Done, Event};
 use crate::analyzers::AnalyzerConfig;
 use crate::capture::file::FileSource;
 use crate::capture::live::LiveSession;
+use crate::capture::{PacketSource, Unopened};
 use crate::engine::EngineConfig;
 use crate::engine::collect::StreamCollector;
 use crate::model::{CaptureSummary, Flow, Progress, Record, Sink};
-use crate::pipeline::{CaptureClock, Pipeline, capture_incomplete};
+use crate::pipeline::{CaptureClock, Pipeline};
 
 /// Records per batch at most.
 const BATCH: usize = 10_000;
@@ -107,21 +108,13 @@ pub fn analyse_file(
     tx: SyncSender<Event>,
     cancel: Arc<AtomicBool>,
 ) {
-    let mut sink = BatchSink::new(tx, cancel);
-    let mut src = match FileSource::open(path) {
-        Ok(s) => s,
-        Err(e) => {
-            let summary = CaptureSummary {
-                source: path.display().to_string(),
-                error: Some(e.to_string()),
-                ..Default::default()
-            };
-            let _ = sink.record(Record::Finding(capture_incomplete(&e, false)));
-            let _ = sink.finish(&summary);
-            return;
-        }
+    let sink = BatchSink::new(tx, cancel);
+    // A capture that cannot be opened ends at once, with its error, like any other run.
+    let mut src: Box<dyn PacketSource> = match FileSource::open(path) {
+        Ok(s) => Box::new(s),
+        Err(e) => Box::new(Unopened::new(path, e)),
     };
-    Pipeline::new(cfg, analyzers, sink).run(&mut src, &CaptureClock);
+    Pipeline::new(cfg, analyzers, sink).run(&mut *src, &CaptureClock);
 }
 
 /// Analyses a live capture until it ends (`-c`, `--duration`) or `cancel` is set.

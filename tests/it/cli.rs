@@ -227,25 +227,69 @@ fn truncated_file_reports_what_was_read_and_exits_2() {
     );
 }
 
-#[test]
-fn not_a_capture_exits_2_with_a_clear_message() {
+/// Runs `hopscope report FILE --format json -o OUT` and returns the exit status, stderr and the
+/// report written to OUT.
+fn report_to_file(file: &std::path::Path) -> (Option<i32>, String, serde_json::Value) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let p = dir.path().join("notes.txt");
-    std::fs::write(&p, b"hello, this is not a capture file at all\n").expect("write");
-    let out = hopscope().args(["report"]).arg(&p).output().expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not a pcap or pcapng"), "{err}");
+    let out_path = dir.path().join("report.json");
+    let out = hopscope()
+        .args(["report", "--format", "json", "-o"])
+        .arg(&out_path)
+        .arg(file)
+        .output()
+        .expect("run");
+    let text = std::fs::read(&out_path).expect("-o written");
+    let v = serde_json::from_slice(&text).expect("a JSON report at -o");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        v,
+    )
+}
+
+/// What every report of a capture that could not be read at all says: the error in
+/// `capture.error` and one `capture.incomplete` finding, nothing analysed.
+fn assert_unreadable(v: &serde_json::Value, error_has: &str) {
+    let e = v["capture"]["error"].as_str().unwrap_or_default();
+    assert!(e.contains(error_has), "capture.error: {e}");
+    assert_eq!(v["capture"]["packets"], 0);
+    let findings = v["findings"].as_array().cloned().unwrap_or_default();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["code"], "capture.incomplete");
+    assert_eq!(findings[0]["severity"], "error");
+    let m = findings[0]["message"].as_str().unwrap_or_default();
+    assert!(m.ends_with("nothing could be analysed"), "{m}");
 }
 
 #[test]
-fn missing_file_is_reported() {
-    let out = hopscope()
-        .args(["report", "/nonexistent/x.pcap"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.pcap"));
+fn not_a_capture_exits_2_with_a_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("notes.txt");
+    std::fs::write(&p, b"hello, this is not a capture file at all\n").expect("write");
+    let (code, err, v) = report_to_file(&p);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not a pcap or pcapng"), "{err}");
+    assert!(!err.contains("covers everything before"), "{err}");
+    assert_unreadable(&v, "not a pcap or pcapng file (first bytes 68 65 6c 6c");
+    assert_eq!(v["capture"]["format"], "unknown");
+}
+
+#[test]
+fn missing_file_exits_2_with_a_report() {
+    let (code, err, v) = report_to_file(std::path::Path::new("/nonexistent/x.pcap"));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("/nonexistent/x.pcap"), "{err}");
+    assert_unreadable(&v, "cannot open /nonexistent/x.pcap");
+    assert_eq!(v["capture"]["source"], "/nonexistent/x.pcap");
+}
+
+#[test]
+fn a_directory_exits_2_with_a_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, err, v) = report_to_file(dir.path());
+    assert_eq!(code, Some(2));
+    assert!(err.contains("is a directory"), "{err}");
+    assert_unreadable(&v, "is a directory, not a capture file");
 }
 
 #[test]

@@ -73,6 +73,10 @@ pub trait Layer {
 
     /// The stream ended: report what is still open.
     fn close(&mut self, sh: &mut Self::Shared, ids: &mut Ids, ctx: &Ctx, out: &mut dyn RecordSink);
+
+    /// Bytes this layer holds, itself and on the heap (buffers, decoders, records in
+    /// progress): what the memory budget counts. An estimate from capacities that errs high.
+    fn footprint(&self) -> usize;
 }
 
 /// A layer's protocol ended: what comes next, and the bytes that are already the next one's.
@@ -187,6 +191,10 @@ pub struct Opaque(pub &'static str);
 
 impl Layer for Opaque {
     type Shared = ();
+
+    fn footprint(&self) -> usize {
+        size_of::<Self>()
+    }
 
     fn data(
         &mut self,

@@ -1,8 +1,10 @@
 //! The base every other module stands on, and that imports nothing of the crate: packet time,
-//! link types, the packet view, UTC formatting and civil dates, and terminal sanitising.
+//! link types, the packet view, UTC formatting and civil dates, terminal sanitising, and the
+//! heap-footprint arithmetic of the memory budget.
 //!
 //! Like smoltcp's `time.rs`, these are the few things every layer needs and no layer owns.
 
+pub mod heap;
 pub mod link;
 pub mod packet;
 pub mod sanitize;

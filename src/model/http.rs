@@ -8,7 +8,7 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::{Endpoint, opt_ts_secs};
-use crate::base::Timestamp;
+use crate::base::{Timestamp, heap};
 
 /// Wire bytes as a JSON-friendly string, plus the exact bytes when they are not UTF-8.
 pub fn wire_text(b: &[u8]) -> (String, Option<String>) {
@@ -249,8 +249,9 @@ pub struct BodyRecord {
     /// Bytes after content decoding (`Content-Encoding`), when the content was decoded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decoded_length: Option<u64>,
-    /// `complete`, `capped` (the decoded-size bound was hit), `error`, `unsupported`,
-    /// `truncated` (the content ended early), or absent when there was nothing to decode.
+    /// `complete`, `capped` (the decoded-size bound was hit), `shed` (given up to stay within
+    /// the memory budget), `error`, `unsupported`, `truncated` (the content ended early), or
+    /// absent when there was nothing to decode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decoding: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -464,4 +465,50 @@ pub struct HttpStats {
     pub resync_skipped_bytes: u64,
     pub pipeline_limit_hits: u64,
     pub decode_capped: u64,
+}
+
+// ---- heap footprints (the memory budget) -------------------------------------------------
+
+impl BodyRecord {
+    fn heap_bytes(&self) -> usize {
+        self.content_type.as_ref().map_or(0, heap::string)
+            + heap::vec(&self.content_encoding)
+            + heap::vec(&self.transfer_encoding)
+            + self
+                .content_encoding
+                .iter()
+                .chain(&self.transfer_encoding)
+                .map(heap::string)
+                .sum::<usize>()
+            + self.preview.as_ref().map_or(0, heap::string)
+            + self.preview_b64.as_ref().map_or(0, heap::string)
+    }
+}
+
+impl TransactionRecord {
+    /// Heap bytes held by the record beyond its own size (the request and response heads and
+    /// bodies' descriptions, interim responses, findings).
+    pub fn heap_bytes(&self) -> usize {
+        let req = self.request.as_ref().map_or(0, |r| {
+            heap::string(&r.method)
+                + heap::string(&r.target)
+                + heap::string(&r.version)
+                + r.headers.heap_bytes()
+                + r.body.heap_bytes()
+        });
+        let resp = self.response.as_ref().map_or(0, |r| {
+            heap::string(&r.version)
+                + heap::string(&r.reason)
+                + r.status_raw.as_ref().map_or(0, heap::string)
+                + r.headers.heap_bytes()
+                + r.body.heap_bytes()
+        });
+        let interim = heap::vec(&self.interim)
+            + self
+                .interim
+                .iter()
+                .map(|i| heap::string(&i.reason) + i.headers.heap_bytes())
+                .sum::<usize>();
+        req + resp + interim + heap::vec(&self.findings)
+    }
 }

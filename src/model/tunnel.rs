@@ -55,6 +55,19 @@ pub struct TunnelRecord {
 }
 
 impl TunnelRecord {
+    /// Heap bytes held beyond the record's own size (an estimate of its strings).
+    pub fn heap_bytes(&self) -> usize {
+        let s = |v: &Option<String>| v.as_ref().map_or(0, String::capacity);
+        self.kind.capacity()
+            + s(&self.target)
+            + s(&self.refused)
+            + self.inner.capacity()
+            + s(&self.auth)
+            + s(&self.user)
+            + self.findings.capacity() * size_of::<&str>()
+            + self.tls.as_ref().map_or(0, |_| 256)
+    }
+
     /// A tunnel of `kind` on `connection` as it starts: not established, nothing through it yet.
     pub fn new(id: u64, connection: u64, client: Endpoint, proxy: Endpoint, kind: &str) -> Self {
         TunnelRecord {

@@ -8,6 +8,7 @@
 //! with the canonical code rebuilt at compile time from the 257 code lengths.
 
 use std::collections::VecDeque;
+use crate::base::heap;
 use std::fmt;
 
 /// SETTINGS_HEADER_TABLE_SIZE until a size update says otherwise (RFC 9113 §6.5.2).
@@ -56,6 +57,18 @@ pub struct Decoder {
     size: usize,
     max_size: usize,
     limit: usize,
+}
+
+impl Decoder {
+    /// Heap bytes held by the dynamic table (bounded by its size limit).
+    pub fn heap_bytes(&self) -> usize {
+        heap::deque(&self.table)
+            + self
+                .table
+                .iter()
+                .map(|(n, v)| heap::vec(n) + heap::vec(v))
+                .sum::<usize>()
+    }
 }
 
 impl Decoder {

@@ -152,6 +152,10 @@ impl H2Layer {
 impl Layer for H2Layer {
     type Shared = ();
 
+    fn footprint(&self) -> usize {
+        size_of::<Self>() + self.conn.heap_bytes()
+    }
+
     fn data(
         &mut self,
         _: &mut (),

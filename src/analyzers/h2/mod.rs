@@ -46,6 +46,7 @@ mod layer;
 mod note;
 
 use std::collections::BTreeMap;
+use crate::base::heap;
 
 use frame::*;
 pub use frame::{
@@ -719,6 +720,25 @@ impl H2Conn {
 /// A header value kept as text, at most [`MAX_PSEUDO_VALUE`] bytes of it.
 fn bounded(v: &[u8]) -> String {
     String::from_utf8_lossy(v.get(..MAX_PSEUDO_VALUE).unwrap_or(v)).into_owned()
+}
+
+impl H2Conn {
+    /// Heap bytes held: each side's frame and header-block buffers and HPACK table, the
+    /// summary's streams (bounded) and the notes.
+    pub fn heap_bytes(&self) -> usize {
+        let side = |s: &Side| {
+            heap::vec(&s.buf) + heap::vec(&s.block_buf) + s.hpack.as_ref().map_or(0, |h| h.heap_bytes())
+        };
+        let stream = |st: &StreamInfo| {
+            size_of::<StreamInfo>() + 32
+                + st.method.as_ref().map_or(0, heap::string)
+                + st.path.as_ref().map_or(0, heap::string)
+        };
+        side(&self.sides[0])
+            + side(&self.sides[1])
+            + self.sum.streams.values().map(stream).sum::<usize>()
+            + heap::vec(&self.notes)
+    }
 }
 
 #[cfg(test)]

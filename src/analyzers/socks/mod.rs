@@ -46,6 +46,7 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use crate::base::heap;
 
 use crate::model::codes::{self, Code};
 
@@ -986,6 +987,21 @@ pub fn socks4_reply_text(code: u8) -> &'static str {
         92 => "request rejected: the SOCKS server cannot connect to identd on the client",
         93 => "request rejected: the client program and identd report different user-ids",
         _ => "unassigned",
+    }
+}
+
+impl SocksConn {
+    /// Heap bytes held: bytes held back during the handshake (bounded), what was learnt, the
+    /// notes.
+    pub fn heap_bytes(&self) -> usize {
+        let i = &self.info;
+        heap::vec(&self.held[0])
+            + heap::vec(&self.held[1])
+            + heap::vec(&i.methods_offered)
+            + i.username.as_ref().map_or(0, heap::string)
+            + i.password_masked.as_ref().map_or(0, heap::string)
+            + i.target.as_ref().map_or(0, heap::string)
+            + heap::vec(&self.notes)
     }
 }
 

@@ -87,6 +87,19 @@ macro_rules! with_layer {
 }
 
 impl Proto {
+    fn footprint(&self) -> usize {
+        match self {
+            Proto::Probe(l) => l.footprint(),
+            Proto::Http(l) => l.footprint(),
+            Proto::WebSocket(l) => l.footprint(),
+            Proto::Tls(l) => l.footprint(),
+            Proto::H2(l) => l.footprint(),
+            Proto::Socks(l) => l.footprint(),
+            Proto::Connect(l) => l.footprint(),
+            Proto::Opaque(l) => l.footprint(),
+        }
+    }
+
     /// What the layer is, as tunnel records name what they carry.
     fn name(&self) -> &'static str {
         match self {
@@ -113,6 +126,14 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// Bytes this stream's layers hold (the memory budget's count for it).
+    pub fn footprint(&self) -> usize {
+        size_of::<Self>()
+            + self.top.footprint()
+            + self.beneath.iter().map(Proto::footprint).sum::<usize>()
+            + self.beneath.capacity() * size_of::<Proto>()
+    }
+
     /// A stream `depth` tunnels deep whose HTTP transactions are numbered from `index`.
     pub fn new(depth: u8, index: u32) -> Self {
         Stack {

@@ -7,6 +7,7 @@ use crate::analyzers::layer::{Ids, Layer, Next, Prefix, Switch};
 use crate::analyzers::socks;
 use crate::analyzers::tls;
 use crate::analyzers::websocket::frame;
+use crate::base::heap;
 use crate::engine::Ctx;
 use crate::model::{Dir, RecordSink};
 
@@ -69,6 +70,14 @@ impl Probe {
 
 impl Layer for Probe {
     type Shared = ();
+
+    fn footprint(&self) -> usize {
+        size_of::<Self>()
+            + heap::vec(&self.seen[0])
+            + heap::vec(&self.seen[1])
+            + heap::vec(&self.log)
+            + self.log.iter().map(|l| heap::vec(&l.2)).sum::<usize>()
+    }
 
     fn data(
         &mut self,

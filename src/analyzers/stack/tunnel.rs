@@ -55,6 +55,10 @@ impl ConnectTunnel {
 impl Layer for ConnectTunnel {
     type Shared = Shared;
 
+    fn footprint(&self) -> usize {
+        size_of::<Self>() + self.rec.heap_bytes() + self.inner.footprint()
+    }
+
     fn data(
         &mut self,
         sh: &mut Shared,
@@ -203,6 +207,10 @@ impl SocksTunnel {
 
 impl Layer for SocksTunnel {
     type Shared = Shared;
+
+    fn footprint(&self) -> usize {
+        size_of::<Self>() + self.rec.heap_bytes() + self.conn.heap_bytes() + self.inner.footprint()
+    }
 
     fn data(
         &mut self,

@@ -53,6 +53,10 @@ impl TlsLayer {
 impl Layer for TlsLayer {
     type Shared = ();
 
+    fn footprint(&self) -> usize {
+        size_of::<Self>() + self.sniffer.heap_bytes()
+    }
+
     fn data(
         &mut self,
         _: &mut (),

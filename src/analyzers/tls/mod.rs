@@ -21,6 +21,7 @@
 //!   out of a hello are bounded ([`MAX_LIST`]); cutting one is a note too.
 
 use crate::analyzers::layer::Prefix;
+use crate::base::heap;
 use crate::model::codes::{self, Code};
 use hello::{Parsed, parse};
 use std::fmt;
@@ -493,6 +494,17 @@ mod hello;
 mod layer;
 
 pub use layer::TlsLayer;
+
+impl TlsSniffer {
+    /// Heap bytes held: the hellos being collected (bounded) and the notes.
+    pub fn heap_bytes(&self) -> usize {
+        let hello = |s: &Side| match &s.hello {
+            Hello::Collecting { buf, .. } => heap::vec(buf),
+            Hello::Finished => 0,
+        };
+        hello(&self.sides[0]) + hello(&self.sides[1]) + heap::vec(&self.notes) + 256
+    }
+}
 
 #[cfg(test)]
 mod tests;

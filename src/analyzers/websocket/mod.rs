@@ -11,6 +11,7 @@
 
 pub mod frame;
 pub mod handshake;
+mod memory;
 mod upgrade;
 
 use std::collections::VecDeque;
@@ -1014,6 +1015,10 @@ impl WsConn {
 /// WebSocket as a layer: it tracks each direction's offset itself, from where it began.
 impl Layer for WsConn {
     type Shared = WsShared;
+
+    fn footprint(&self) -> usize {
+        self.heap_bytes()
+    }
 
     fn data(
         &mut self,

@@ -2,6 +2,7 @@
 //! content coding, keeping a preview and the parts of a multipart/byteranges response, and,
 //! when a body ends, its record and findings and what the connection does next.
 
+use crate::base::heap;
 use super::switch::refused_switch;
 use super::{Em, HttpConn, Phase};
 use crate::analyzers::http::HttpConfig;
@@ -28,6 +29,19 @@ pub(super) struct BodyRun {
     pub(super) byteranges: Option<Box<MultipartScanner>>,
     /// The message follows (or contains) a capture gap.
     pub(super) partial: bool,
+}
+
+impl BodyRun {
+    /// Heap bytes held: the framing decoder, the content decoders (an inflater or a brotli
+    /// window each), the preview and the multipart scanner.
+    pub(super) fn heap_bytes(&self) -> usize {
+        size_of::<Self>()
+            + self.content.as_ref().map_or(0, ContentDecoder::heap_bytes)
+            + heap::vec(&self.codings)
+            + self.codings.iter().map(heap::string).sum::<usize>()
+            + self.preview.as_ref().map_or(0, Preview::heap_bytes)
+            + self.byteranges.as_ref().map_or(0, |m| m.heap_bytes())
+    }
 }
 
 /// Findings of a body, raised once its record is filled: (code, message).
@@ -300,6 +314,7 @@ fn decoding_findings(
     let decoding = match &outcome {
         ContentOutcome::Ok => "complete",
         ContentOutcome::Capped { .. } => "capped",
+        ContentOutcome::Shed { .. } => "shed",
         ContentOutcome::Error(_) => "error",
         ContentOutcome::Unsupported(_) | ContentOutcome::TooManyCodings { .. } => "unsupported",
         ContentOutcome::Truncated { .. } => "truncated",

@@ -234,6 +234,10 @@ impl Em<'_> {
 impl Layer for HttpConn {
     type Shared = Shared;
 
+    fn footprint(&self) -> usize {
+        self.heap_bytes()
+    }
+
     fn data(
         &mut self,
         sh: &mut Shared,
@@ -816,6 +820,7 @@ impl HttpConn {
 }
 
 mod body;
+mod memory;
 mod switch;
 mod txn;
 

@@ -3,6 +3,7 @@
 //! line prefix and the part list ([`MAX_PARTS`] parts; the rest are counted). The semantics
 //! step checks the parts against the ranges asked for.
 
+use crate::base::heap;
 use crate::model::semantics::{MultipartParts, RangePart};
 
 /// Parts listed per multipart body.
@@ -71,6 +72,16 @@ pub struct MultipartScanner {
 const LINE_CAP: usize = 1024;
 
 impl MultipartScanner {
+    /// Heap bytes held: the delimiter, one line prefix (bounded), the parts found (bounded).
+    pub fn heap_bytes(&self) -> usize {
+        size_of::<Self>()
+            + heap::vec(&self.delim)
+            + heap::vec(&self.line)
+            + self.content_range.as_ref().map_or(0, heap::string)
+            + self.content_type.as_ref().map_or(0, heap::string)
+            + heap::vec(&self.out.parts)
+    }
+
     /// A scanner for a response with this Content-Type, when it is multipart/byteranges.
     pub fn for_content_type(ct: &[u8]) -> Option<Self> {
         let b = multipart_boundary(ct)?;

@@ -3,7 +3,10 @@
 //! Each codec consumes bytes after its stream's end itself and counts them as trailing.
 //! Offsets in errors are offsets in this codec's input.
 
-use brotli_decompressor::{BrotliDecompressStream, BrotliResult, BrotliState, StandardAlloc};
+use crate::base::heap;
+use brotli_decompressor::{
+    BrotliDecompressStream, BrotliResult, BrotliState, SliceWrapper, StandardAlloc,
+};
 use flate2::{Decompress, FlushDecompress, Status};
 
 use super::gzip::GzipCodec;
@@ -51,9 +54,39 @@ pub(super) enum Codec {
     Deflate(DeflateCodec),
     Gzip(GzipCodec),
     Br(BrCodec),
+    /// Decoding stopped (capped, an error, the memory budget): the state is gone, what the
+    /// record reports of the stream is kept.
+    Stopped(Stopped),
 }
 
+/// What a stopped codec still reports.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Stopped {
+    pub variant: Option<DeflateVariant>,
+    pub members: u64,
+    pub trailing: u64,
+}
+
+/// What a brotli decoder holds besides its ring buffer (Huffman tables, context maps).
+const BROTLI_TABLES: usize = 64 << 10;
+
 impl Codec {
+    /// Heap bytes the codec holds: an inflater's state, a brotli decoder's tables and ring
+    /// buffer (its window, up to 16 MiB, allocated as the stream declares).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Codec::Identity | Codec::Stopped(_) => 0,
+            Codec::Deflate(d) => match d.state {
+                DeflateState::Inflate(..) => heap::INFLATER,
+                _ => 0,
+            },
+            Codec::Gzip(_) => heap::INFLATER,
+            Codec::Br(b) => {
+                size_of::<BrState>() + BROTLI_TABLES + b.state.ringbuffer.slice().len()
+            }
+        }
+    }
+
     pub fn decode(&mut self, input: &[u8], out: &mut [u8]) -> Result<Progress, CodecError> {
         match self {
             Codec::Identity => {
@@ -69,6 +102,11 @@ impl Codec {
             Codec::Deflate(c) => c.decode(input, out),
             Codec::Gzip(c) => c.decode(input, out),
             Codec::Br(c) => c.decode(input, out),
+            // Never fed (decoding stopped); what it is given is dropped.
+            Codec::Stopped(_) => Ok(Progress {
+                consumed: input.len(),
+                produced: 0,
+            }),
         }
     }
 
@@ -81,6 +119,7 @@ impl Codec {
             Codec::Deflate(c) => matches!(c.state, DeflateState::Ended),
             Codec::Gzip(c) => c.at_member_boundary(),
             Codec::Br(c) => c.done,
+            Codec::Stopped(_) => true,
         };
         if complete {
             End::Complete
@@ -95,7 +134,32 @@ impl Codec {
             Codec::Deflate(c) => c.trailing,
             Codec::Gzip(c) => c.trailing,
             Codec::Br(c) => c.trailing,
+            Codec::Stopped(s) => s.trailing,
         }
+    }
+
+    /// Drops the decoder state (an inflater's window, a brotli ring buffer), keeping what the
+    /// record reports.
+    pub fn stop(&mut self) {
+        let kept = match self {
+            Codec::Identity | Codec::Stopped(_) => return,
+            Codec::Deflate(d) => Stopped {
+                variant: d.variant,
+                members: 0,
+                trailing: d.trailing,
+            },
+            Codec::Gzip(g) => Stopped {
+                variant: None,
+                members: g.members,
+                trailing: g.trailing,
+            },
+            Codec::Br(b) => Stopped {
+                variant: None,
+                members: 0,
+                trailing: b.trailing,
+            },
+        };
+        *self = Codec::Stopped(kept);
     }
 }
 

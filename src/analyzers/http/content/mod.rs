@@ -33,6 +33,7 @@ mod gzip;
 #[cfg(test)]
 mod tests;
 
+use crate::base::heap;
 use std::fmt;
 
 pub use codec::DeflateVariant;
@@ -120,6 +121,10 @@ pub enum ContentOutcome {
     Capped {
         at: u64,
     },
+    /// Given up to stay within the memory budget; `at` bytes were handed on.
+    Shed {
+        at: u64,
+    },
     Error(ContentError),
     /// A coding this decoder does not implement; nothing is decoded.
     Unsupported(Coding),
@@ -150,6 +155,10 @@ struct Layer {
 }
 
 impl Layer {
+    fn heap_bytes(&self) -> usize {
+        self.buf.len() + self.codec.heap_bytes()
+    }
+
     fn new(coding: Coding, cap: u64) -> Self {
         let codec = match coding {
             Coding::Gzip => Codec::Gzip(GzipCodec::new()),
@@ -254,6 +263,11 @@ pub struct ContentDecoder {
 }
 
 impl ContentDecoder {
+    /// Heap bytes held: each layer's buffer and decoder state.
+    pub fn heap_bytes(&self) -> usize {
+        heap::vec(&self.layers) + self.layers.iter().map(Layer::heap_bytes).sum::<usize>()
+    }
+
     /// `codings` in the order applied (as [`parse_codings`] returns them).
     pub fn new(codings: &[Coding], max_output: u64) -> Self {
         let applied: Vec<&Coding> = codings.iter().filter(|c| **c != Coding::Identity).collect();
@@ -311,9 +325,34 @@ impl ContentDecoder {
             Ok(()) => {}
             Err(Stop::Capped) => {
                 self.outcome = ContentOutcome::Capped { at: self.out_len };
+                self.release();
             }
-            Err(Stop::Error(e)) => self.outcome = ContentOutcome::Error(e),
+            Err(Stop::Error(e)) => {
+                self.outcome = ContentOutcome::Error(e);
+                self.release();
+            }
         }
+    }
+
+    /// Decoding stopped for good: the decoders' state (inflater windows, brotli ring buffers,
+    /// the 16 KiB buffers) is freed at once; what the record reports of each layer is kept.
+    fn release(&mut self) {
+        for l in &mut self.layers {
+            l.codec.stop();
+            l.buf = Box::default();
+        }
+    }
+
+    /// Gives decoding up to stay within the memory budget: what was decoded so far stands,
+    /// the rest of the body is not decoded. Returns the bytes freed.
+    pub fn shed(&mut self) -> usize {
+        if self.outcome != ContentOutcome::Ok || self.finished {
+            return 0;
+        }
+        let before = self.heap_bytes();
+        self.outcome = ContentOutcome::Shed { at: self.out_len };
+        self.release();
+        before.saturating_sub(self.heap_bytes())
     }
 
     /// The body ended: checks that every stream was complete. Output was already handed on
@@ -371,6 +410,7 @@ impl ContentDecoder {
     pub fn deflate_variant(&self) -> Option<DeflateVariant> {
         self.layers.iter().find_map(|l| match &l.codec {
             Codec::Deflate(d) => d.variant,
+            Codec::Stopped(s) => s.variant,
             _ => None,
         })
     }
@@ -381,6 +421,7 @@ impl ContentDecoder {
             .iter()
             .map(|l| match &l.codec {
                 Codec::Gzip(g) => g.members,
+                Codec::Stopped(s) => s.members,
                 _ => 0,
             })
             .sum()
@@ -401,6 +442,10 @@ pub struct Preview {
 }
 
 impl Preview {
+    pub fn heap_bytes(&self) -> usize {
+        heap::vec(&self.bytes)
+    }
+
     pub fn new(limit: usize) -> Self {
         Preview {
             limit,

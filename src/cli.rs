@@ -74,6 +74,33 @@ pub struct TuningArgs {
     /// for conflicting data.
     #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
     pub overlap_window: usize,
+    /// Memory budget of the analysis: connection state (flow table, reassembly buffers,
+    /// decoders, messages in progress) and the proxy-hop and semantics tables. When it is
+    /// full, idle connections are shed first, then the largest buffers of the least active
+    /// ones, then the least active connections (see docs/findings.md, memory.*). Bytes, or
+    /// with a K, M or G suffix (binary: 96M is 96 MiB).
+    #[arg(long, default_value = "96M", value_name = "SIZE", value_parser = parse_size)]
+    pub memory: usize,
+}
+
+/// `96M`, `1G`, `512K`, `100000`: bytes, with an optional binary suffix (K, M, G; KiB, MiB,
+/// GiB and lower case accepted).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    let (num, unit) = t.split_at(digits);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (bytes, or a number with K, M or G)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use K, M or G)")),
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
 }
 
 /// What the application analyzers keep.
@@ -236,6 +263,7 @@ impl Default for TuningArgs {
             max_buffered_bytes: 32 << 20,
             idle_timeout: 300.0,
             overlap_window: 64 * 1024,
+            memory: 96 << 20,
         }
     }
 }
@@ -249,6 +277,13 @@ impl TuningArgs {
         if !(self.idle_timeout.is_finite() && self.idle_timeout > 0.0) {
             return Err("--idle-timeout must be a positive number of seconds".into());
         }
+        if self.memory < 32 << 20 {
+            return Err(
+                "--memory must be at least 32M (the proxy-hop and semantics tables \
+                        take up to 28M of it)"
+                    .into(),
+            );
+        }
         let limits = Limits {
             max_ooo_bytes: self.max_ooo_bytes,
             overlap_window: self.overlap_window,
@@ -259,6 +294,7 @@ impl TuningArgs {
             max_buffered_bytes: self.max_buffered_bytes,
             max_flows: self.max_flows,
             idle_timeout_ns: (self.idle_timeout * 1e9) as i64,
+            memory: self.memory,
             ..EngineConfig::default()
         })
     }
@@ -267,6 +303,18 @@ impl TuningArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("96M"), Ok(96 << 20));
+        assert_eq!(parse_size("1g"), Ok(1 << 30));
+        assert_eq!(parse_size("512KiB"), Ok(512 << 10));
+        assert_eq!(parse_size("100000"), Ok(100_000));
+        assert!(parse_size("").is_err());
+        assert!(parse_size("12T").is_err());
+        assert!(parse_size("-1M").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+    }
 
     #[test]
     fn bad_arguments_are_refused() {

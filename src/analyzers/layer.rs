@@ -77,6 +77,12 @@ pub trait Layer {
     /// Bytes this layer holds, itself and on the heap (buffers, decoders, records in
     /// progress): what the memory budget counts. An estimate from capacities that errs high.
     fn footprint(&self) -> usize;
+
+    /// The memory budget is short: give up what can be given up (a decoder, an inflater),
+    /// one line each of what was given up and what that costs the analysis.
+    fn shed(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A layer's protocol ended: what comes next, and the bytes that are already the next one's.

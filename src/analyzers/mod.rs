@@ -109,6 +109,14 @@ impl Analyzer for Dispatcher {
         state.stack = None;
     }
 
+    fn footprint(&self, state: &ConnLayers) -> usize {
+        state.stack.as_ref().map_or(0, |s| s.footprint())
+    }
+
+    fn shed(&mut self, state: &mut ConnLayers) -> Vec<String> {
+        state.stack.as_mut().map_or_else(Vec::new, |s| s.shed())
+    }
+
     fn summarize(&self, summary: &mut CaptureSummary) {
         if self.enabled {
             summary.http = Some(self.sh.http.stats.clone());

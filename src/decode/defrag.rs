@@ -77,6 +77,11 @@ impl Defragmenter {
         self.bytes
     }
 
+    /// Bytes held for datagrams still being reassembled.
+    pub fn held_bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// Drops datagrams older than the timeout (checked at most once a second of packet time).
     /// Called for every packet: the check is inlined, the sweep is not.
     #[inline]

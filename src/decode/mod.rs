@@ -355,6 +355,11 @@ impl Decoder {
         (self.defrag.len(), self.defrag.buffered_bytes())
     }
 
+    /// Bytes held for IP datagrams still being reassembled (the memory budget counts them).
+    pub fn held_bytes(&self) -> usize {
+        self.defrag.held_bytes()
+    }
+
     /// Decodes one packet. Never panics.
     pub fn decode<'a>(&'a mut self, pkt: &PacketView<'a>) -> Decoded<'a> {
         self.defrag.expire(pkt.ts.0, &mut self.stats);

@@ -6,6 +6,7 @@
 //! capture thread and in tests.
 
 pub mod collect;
+mod memory;
 
 use crate::base::{LinkType, PacketView, Timestamp};
 use crate::decode::{Decoded, Decoder, TcpSegment};
@@ -49,6 +50,17 @@ pub trait Analyzer {
         out: &mut dyn RecordSink,
     );
     fn on_close(&mut self, _state: &mut Self::State, _ctx: &Ctx, _out: &mut dyn RecordSink) {}
+    /// Bytes a connection's state holds (buffers, decoders, records in progress): the memory
+    /// budget's count of it, taken after every delivery.
+    fn footprint(&self, _state: &Self::State) -> usize {
+        0
+    }
+    /// The memory budget is short: give up what the connection's state can give up (body
+    /// decoders, inflaters), each named in one line of what is returned (what was given up
+    /// and what that costs the analysis); the engine counts what was freed and reports it.
+    fn shed(&mut self, _state: &mut Self::State) -> Vec<String> {
+        Vec::new()
+    }
     /// The analyzer wants nothing more from this capture (a pass over one connection that
     /// ended): the run stops reading and finishes.
     fn done(&self) -> bool {
@@ -84,6 +96,10 @@ pub struct EngineConfig {
     pub max_gap_findings: u32,
     /// Undecodable packets reported individually before only counting.
     pub max_decode_findings: u64,
+    /// Bytes of connection state the engine and its analyzer may hold together (flow table,
+    /// reassembly buffers, the analyzers' per-connection state); beyond it the engine sheds
+    /// by its policy (`engine::memory`).
+    pub memory: usize,
 }
 
 impl Default for EngineConfig {
@@ -96,6 +112,7 @@ impl Default for EngineConfig {
             close_linger_ns: 2 * 1_000_000_000,
             max_gap_findings: 3,
             max_decode_findings: 50,
+            memory: 96 << 20,
         }
     }
 }
@@ -150,6 +167,8 @@ struct Tcp<A: Analyzer> {
     last_sweep: Timestamp,
     flow_limit_reported: bool,
     scratch: Vec<FlowKey>,
+    /// The memory budget's count of connection state, and what shedding did.
+    mem: memory::Memory,
 }
 
 /// The engine over one capture.
@@ -185,6 +204,7 @@ impl<A: Analyzer> Engine<A> {
                 stats: TcpSummary::default(),
                 last_sweep: Timestamp::ZERO,
                 flow_limit_reported: false,
+                mem: memory::Memory::default(),
                 scratch: Vec::new(),
             },
             summary: CaptureSummary::default(),
@@ -265,7 +285,11 @@ impl<A: Analyzer> Engine<A> {
         }
 
         match self.decoder.decode(pkt) {
-            Decoded::Tcp(seg) => self.tcp.segment(&seg, pkt.ts, n, out),
+            Decoded::Tcp(seg) => {
+                self.tcp.segment(&seg, pkt.ts, n, out);
+                let held = self.decoder.held_bytes();
+                self.tcp.check_memory(held, now, n, out);
+            }
             Decoded::NotTcp { .. } | Decoded::FragmentHeld => {}
             Decoded::Undecodable(e) => {
                 self.summary.undecodable += 1;
@@ -330,6 +354,8 @@ impl<A: Analyzer> Engine<A> {
         s.tcp.buffer_limit_hits = self.tcp.budget.hits;
         s.tcp.peak_buffered_bytes = self.tcp.budget.peak as u64;
         s.tcp.peak_retained_bytes = self.tcp.budget.retained_peak as u64;
+        s.memory = self.tcp.mem.stats.clone();
+        s.memory.connection_budget = self.tcp.cfg.memory as u64;
         self.tcp.analyzer.summarize(&mut s);
         s
     }
@@ -368,6 +394,8 @@ impl<A: Analyzer> Deliver for Sink<'_, A> {
 
     fn event(&mut self, event: Event) {
         let (code, offset, msg) = match event {
+            // The engine's `memory.buffer-shed` finding says what the memory budget gave up.
+            Event::MemoryShed { .. } => return,
             Event::OverlapConflict { offset, len } => (
                 &codes::TCP_OVERLAP_CONFLICT,
                 offset,
@@ -500,6 +528,9 @@ impl<A: Analyzer> Tcp<A> {
             midstream: conn.streams[d].isn.is_none(),
         };
         let peer_midstream = conn.streams[o].isn.is_none();
+        // What was delivered before this packet: the analyzers' state only changes with a
+        // delivery, so only then is it counted again.
+        let delivered = conn.streams[0].offset() + conn.streams[1].offset();
         let limits = &self.cfg.limits;
         let (s0, s1) = conn.streams.split_at_mut(1);
         let (this, peer) = if d == 0 {
@@ -547,6 +578,9 @@ impl<A: Analyzer> Tcp<A> {
                 ..sink
             };
             peer.peer_ack(seg.ack, limits, &mut self.budget, &mut peer_sink);
+        }
+        if conn.streams[0].offset() + conn.streams[1].offset() != delivered {
+            Self::recount(&self.analyzer, &mut self.mem, conn);
         }
         if flags.rst() {
             conn.rst_seen = true;
@@ -623,6 +657,7 @@ impl<A: Analyzer> Tcp<A> {
         n: u64,
         out: &mut dyn RecordSink,
     ) -> ConnectionRecord {
+        self.uncount(&conn);
         let limits = &self.cfg.limits;
         for d in [Dir::ClientToServer, Dir::ServerToClient] {
             let i = d.index();

@@ -166,6 +166,9 @@ pub struct Conn<S> {
     pub streams: [HalfStream; 2],
     pub gap_findings: [u32; 2],
     pub app: S,
+    /// What the analyzers' state of this connection held when last counted (the memory
+    /// budget's share of it).
+    pub mem: usize,
 }
 
 impl<S: Default> Conn<S> {
@@ -194,6 +197,7 @@ impl<S: Default> Conn<S> {
             streams: [HalfStream::default(), HalfStream::default()],
             gap_findings: [0; 2],
             app: S::default(),
+            mem: 0,
         }
     }
 }

@@ -373,6 +373,11 @@ fn alive(f: &Snap, b: &Snap) -> bool {
 const MAX_CANDIDATES: usize = 1024;
 /// Memory for the window of candidate backs.
 const MAX_WINDOW_BYTES: usize = 16 << 20;
+
+/// The most the correlator holds (its window of candidate transactions, the transactions
+/// waiting for a proxy leg, the hops waiting for their WebSocket conversations), for the
+/// memory budget.
+pub const MEMORY_BOUND: usize = MAX_WINDOW_BYTES + (4 << 20);
 /// Hops of upgraded pairs waiting for their WebSocket conversations.
 const MAX_AWAITING_WS: usize = 10_000;
 /// CONNECT tunnels remembered (their inner requests are relayed bytes).

@@ -33,6 +33,8 @@ pub enum Area {
     Socks,
     /// The HTTP/2 frame layer.
     H2,
+    /// The memory budget and what it shed.
+    Memory,
     /// Proxy-hop correlation (client leg against upstream leg).
     Proxy,
     /// HTTP semantics: caching.
@@ -54,6 +56,7 @@ impl Area {
     pub fn prefix(self) -> &'static str {
         match self {
             Area::Capture => "capture",
+            Area::Memory => "memory",
             Area::Decode => "decode",
             Area::Tcp => "tcp",
             Area::Http => "http",
@@ -184,6 +187,15 @@ registry! {
     CAPTURE_SAVE_FAILED = "capture.save-failed", Capture, Warning,
         "a live capture: the copy being saved (`-w`, or the terminal UI's spool behind `w` and the Stream view) could not be written (disk full, permissions); the message names the file and the error",
         "the analysis and the report are complete; free space or choose another `-w` path. `hopscope live` exits with status 1";
+    MEMORY_BUDGET_FULL = "memory.budget-full", Memory, Warning,
+        "the memory budget (`--memory`) was full: hopscope shed connection state by its policy (connections idle longest first, then the largest buffers of the least active connections, then the least active connections); `capture.memory` counts what was shed; raised once",
+        "raise `--memory`, or narrow the capture (`-f`); the `memory.connection-shed` and `memory.buffer-shed` findings say what each connection lost";
+    MEMORY_CONNECTION_SHED = "memory.connection-shed", Memory, Warning,
+        "a connection was closed early to stay within `--memory` and reported with `close: evicted`; what came after it on those ports is a new connection; the first 100 are reported one by one, then counted in `capture.memory`",
+        "raise `--memory`";
+    MEMORY_BUFFER_SHED = "memory.buffer-shed", Memory, Warning,
+        "part of a connection's state was given up to stay within `--memory`: a body decoder (the body's `decoding` is `shed`), out-of-order bytes (given up as a gap), a WebSocket inflater (later compressed messages are counted, not inflated); the message says which and how many bytes; the first 100 are reported one by one, then counted in `capture.memory`",
+        "raise `--memory`";
 
     HTTP_CL_AND_TE = "http.cl-and-te", Http, Error,
         "a message has both `Content-Length` and `Transfer-Encoding` (RFC 9112 §6.3); hopscope follows Transfer-Encoding",

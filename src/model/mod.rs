@@ -321,6 +321,7 @@ pub struct CaptureSummary {
     pub undecodable: u64,
     pub decode: DecodeStats,
     pub tcp: TcpSummary,
+    pub memory: MemoryStats,
     /// Live runs: packets the kernel and hopscope dropped.
     pub dropped: Option<Dropped>,
     /// Set when reading stopped early: what went wrong and where.
@@ -360,6 +361,26 @@ pub struct DecodeStats {
     pub fragments_expired: u64,
     /// Segments whose TCP payload was cut by the snaplen.
     pub tcp_payload_truncated: u64,
+}
+
+/// The memory budget of connection state (`--memory`) and what was shed to stay within it.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MemoryStats {
+    /// The run's budget (`--memory`), bytes.
+    pub budget: u64,
+    /// Its share for connection state (the rest bounds the proxy-hop correlation and the
+    /// semantics tables), bytes.
+    pub connection_budget: u64,
+    /// The most connection state counted at once, bytes (an estimate from capacities).
+    pub peak: u64,
+    /// The packet at which the budget was first full, if it was.
+    pub budget_full_at: Option<u64>,
+    /// Connections closed early to stay within the budget (reported as evicted).
+    pub connections_shed: u64,
+    /// Times a connection gave up buffers or decoders to stay within the budget.
+    pub buffers_shed: u64,
+    /// Bytes freed by shedding.
+    pub bytes_shed: u64,
 }
 
 /// Reassembly-wide counters.

@@ -32,6 +32,9 @@ use crate::model::{
 };
 use crate::semantics::{Semantics, SemanticsConfig};
 
+/// The least the engine is given of a budget, whatever the steps reserve.
+const MIN_ENGINE_MEMORY: usize = 4 << 20;
+
 /// Progress goes to the sink at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_millis(50);
 /// A file is read this many packets between looks at the wall clock (a live source after
@@ -170,14 +173,31 @@ impl<S: Sink> RecordSink for Tail<S> {
 pub struct Pipeline<S, A: Analyzer = Dispatcher> {
     engine: Engine<A>,
     tail: Tail<S>,
+    /// The run's memory budget (`--memory`).
+    budget: usize,
 }
 
 impl<S: Sink> Pipeline<S> {
     /// The analysis every run uses: the dispatcher's analyzers, proxy-hop correlation (when
     /// the analyzers run; it only reads transactions), the semantics step, then `sink`.
-    pub fn new(engine: EngineConfig, analyzers: AnalyzerConfig, sink: S) -> Self {
+    ///
+    /// `engine.memory` is the run's whole budget (`--memory`): the engine gets it less what
+    /// the steps may hold at most (their bounds are fixed), and sheds connection state to
+    /// stay within that.
+    pub fn new(mut engine: EngineConfig, analyzers: AnalyzerConfig, sink: S) -> Self {
         let hops = analyzers.enabled.then(Correlator::default);
+        let reserved = if hops.is_some() {
+            crate::hops::MEMORY_BOUND
+        } else {
+            0
+        } + crate::semantics::MEMORY_BOUND;
+        let budget = engine.memory;
+        engine.memory = engine
+            .memory
+            .saturating_sub(reserved)
+            .max(MIN_ENGINE_MEMORY);
         Pipeline {
+            budget,
             engine: Engine::with_analyzer(engine, Dispatcher::new(analyzers)),
             tail: Tail {
                 hops,
@@ -196,6 +216,7 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
     /// over one connection, engine tests).
     pub fn bare(engine: EngineConfig, analyzer: A, sink: S) -> Self {
         Pipeline {
+            budget: engine.memory,
             engine: Engine::with_analyzer(engine, analyzer),
             tail: Tail {
                 hops: None,
@@ -314,6 +335,7 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
         summary.format = src.format;
         summary.error = error.as_ref().map(ToString::to_string);
         summary.dropped = src.dropped;
+        summary.memory.budget = self.budget as u64;
         // The final progress (what was read in all), then the end.
         if !matches!(self.tail.end.halt, Halt::Failed(_)) {
             self.progress(source, started);

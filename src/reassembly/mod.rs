@@ -114,6 +114,9 @@ pub enum Event {
     BudgetLimit { offset: u64, gap: u64 },
     /// Data arrived for bytes already declared missing.
     LateData { offset: u64, len: u64 },
+    /// The memory budget was short: a hole was given up as a gap so the bytes buffered after
+    /// it could be delivered and freed.
+    MemoryShed { offset: u64, gap: u64 },
 }
 
 /// Receives the stream, in order.
@@ -437,6 +440,27 @@ impl HalfStream {
             }
             let gap_end = first.off.min(ack);
             self.gap_to(gap_end, budget, out);
+            self.drain(limits, budget, out);
+        }
+    }
+
+    /// The memory budget is short: the mid-stream hold is released, every hole before
+    /// buffered segments is given up as a gap (so the buffered bytes are delivered and
+    /// freed), and the bytes retained for overlap checks are let go (later retransmissions of
+    /// this direction are counted as unverified). Missing bytes that nothing was buffered
+    /// behind stay awaited.
+    pub fn shed(&mut self, limits: &Limits, budget: &mut Budget, out: &mut dyn Deliver) {
+        self.release_window(budget);
+        self.release_hold(limits, budget, out);
+        while let Some(first) = self.pending.front() {
+            let (off, at) = (first.off, self.delivered);
+            if off > at {
+                self.gap_to(off, budget, out);
+                out.event(Event::MemoryShed {
+                    offset: at,
+                    gap: off - at,
+                });
+            }
             self.drain(limits, budget, out);
         }
     }

@@ -42,6 +42,10 @@ use crate::model::semantics::{HttpSemantics, SemanticsStats};
 use crate::model::{Dir, Finding, Record, RecordSink};
 use util::{Bounded, Multi, ReqFacts, RespFacts, UrlParts, key_of, request_url};
 
+/// The most the semantics step's tables hold at their default sizes (measured on the
+/// benchmark capture, docs/performance.md), for the memory budget.
+pub const MEMORY_BOUND: usize = 8 << 20;
+
 /// Table sizes (entries); each table is bounded, the oldest entry goes first.
 #[derive(Clone, Debug)]
 pub struct SemanticsConfig {

@@ -17,6 +17,7 @@ mod http2;
 mod http_samples;
 mod json_writer;
 mod live;
+mod memory;
 mod samples;
 mod semantics_samples;
 mod tui;

@@ -7,8 +7,8 @@
 //! never holds more than that limit. Huffman strings (§5.2, Appendix B) are decoded bit by bit
 //! with the canonical code rebuilt at compile time from the 257 code lengths.
 
-use std::collections::VecDeque;
 use crate::base::heap;
+use std::collections::VecDeque;
 use std::fmt;
 
 /// SETTINGS_HEADER_TABLE_SIZE until a size update says otherwise (RFC 9113 §6.5.2).

@@ -45,8 +45,8 @@ mod hpack;
 mod layer;
 mod note;
 
-use std::collections::BTreeMap;
 use crate::base::heap;
+use std::collections::BTreeMap;
 
 use frame::*;
 pub use frame::{
@@ -727,10 +727,13 @@ impl H2Conn {
     /// summary's streams (bounded) and the notes.
     pub fn heap_bytes(&self) -> usize {
         let side = |s: &Side| {
-            heap::vec(&s.buf) + heap::vec(&s.block_buf) + s.hpack.as_ref().map_or(0, |h| h.heap_bytes())
+            heap::vec(&s.buf)
+                + heap::vec(&s.block_buf)
+                + s.hpack.as_ref().map_or(0, |h| h.heap_bytes())
         };
         let stream = |st: &StreamInfo| {
-            size_of::<StreamInfo>() + 32
+            size_of::<StreamInfo>()
+                + 32
                 + st.method.as_ref().map_or(0, heap::string)
                 + st.path.as_ref().map_or(0, heap::string)
         };

@@ -44,9 +44,9 @@
 //!   UDP to [`SocksInfo::bound`], and the TCP connection carries nothing more by design.
 //!   A gap after the handshake is the tunnel's business: [`SocksConn::gap`] ignores it.
 
+use crate::base::heap;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use crate::base::heap;
 
 use crate::model::codes::{self, Code};
 

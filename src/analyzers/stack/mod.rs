@@ -87,6 +87,19 @@ macro_rules! with_layer {
 }
 
 impl Proto {
+    fn shed(&mut self) -> Vec<String> {
+        match self {
+            Proto::Probe(l) => l.shed(),
+            Proto::Http(l) => l.shed(),
+            Proto::WebSocket(l) => l.shed(),
+            Proto::Tls(l) => l.shed(),
+            Proto::H2(l) => l.shed(),
+            Proto::Socks(l) => l.shed(),
+            Proto::Connect(l) => l.shed(),
+            Proto::Opaque(l) => l.shed(),
+        }
+    }
+
     fn footprint(&self) -> usize {
         match self {
             Proto::Probe(l) => l.footprint(),
@@ -132,6 +145,24 @@ impl Stack {
             + self.top.footprint()
             + self.beneath.iter().map(Proto::footprint).sum::<usize>()
             + self.beneath.capacity() * size_of::<Proto>()
+    }
+
+    /// Asks every layer to give up what it can (the memory budget is short). A stream still
+    /// undecided gives up its first bytes and is not analysed.
+    pub fn shed(&mut self) -> Vec<String> {
+        if let Proto::Probe(p) = &self.top {
+            let held = p.footprint();
+            self.top = Proto::Opaque(Opaque("unknown"));
+            return vec![format!(
+                "the first bytes of a stream whose protocol was not decided yet ({held} bytes; \
+                 the stream is not analysed)"
+            )];
+        }
+        let mut what = self.top.shed();
+        for l in &mut self.beneath {
+            what.extend(l.shed());
+        }
+        what
     }
 
     /// A stream `depth` tunnels deep whose HTTP transactions are numbered from `index`.

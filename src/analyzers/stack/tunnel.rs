@@ -55,6 +55,10 @@ impl ConnectTunnel {
 impl Layer for ConnectTunnel {
     type Shared = Shared;
 
+    fn shed(&mut self) -> Vec<String> {
+        self.inner.shed()
+    }
+
     fn footprint(&self) -> usize {
         size_of::<Self>() + self.rec.heap_bytes() + self.inner.footprint()
     }
@@ -207,6 +211,10 @@ impl SocksTunnel {
 
 impl Layer for SocksTunnel {
     type Shared = Shared;
+
+    fn shed(&mut self) -> Vec<String> {
+        self.inner.shed()
+    }
 
     fn footprint(&self) -> usize {
         size_of::<Self>() + self.rec.heap_bytes() + self.conn.heap_bytes() + self.inner.footprint()

@@ -41,3 +41,31 @@ impl WsConn {
             + heap::vec(&self.reported)
     }
 }
+
+impl WsConn {
+    /// Gives up the permessage-deflate inflaters: the message being inflated and every later
+    /// compressed one are counted, not inflated.
+    pub(super) fn shed_inflaters(&mut self) -> Vec<String> {
+        let id = self.rec.id;
+        let mut what = Vec::new();
+        for (d, w) in self.dirs.iter_mut().enumerate() {
+            if w.inflater.take().is_none() {
+                continue;
+            }
+            w.inflater_shed = true;
+            if let Some(m) = w.msg.as_mut()
+                && m.compressed
+            {
+                m.decode_stopped = true;
+                m.partial = true;
+            }
+            let which = if d == 0 { "client's" } else { "server's" };
+            what.push(format!(
+                "the {which} permessage-deflate inflater of WebSocket #{id} ({} bytes; later \
+                 compressed messages are counted, not inflated)",
+                heap::INFLATER
+            ));
+        }
+        what
+    }
+}

@@ -131,6 +131,9 @@ struct WsDir {
     msg: Option<Msg>,
     ctl: Option<Msg>,
     inflater: Option<Decompress>,
+    /// The inflater was given up to stay within the memory budget: compressed messages are
+    /// counted, not inflated, from then on.
+    inflater_shed: bool,
     /// Frame sync lost (a gap outside a payload): the rest of this direction is not parsed.
     lost: bool,
     /// Stream offset of the next byte.
@@ -560,7 +563,8 @@ impl WsConn {
                     match w.inflater.as_mut() {
                         Some(i) if reset => i.reset(false),
                         Some(_) => {}
-                        None => w.inflater = Some(Decompress::new(false)),
+                        None if !w.inflater_shed => w.inflater = Some(Decompress::new(false)),
+                        None => {}
                     }
                 }
                 let mut m = Msg::new(h.opcode, compressed, start);
@@ -1015,6 +1019,10 @@ impl WsConn {
 /// WebSocket as a layer: it tracks each direction's offset itself, from where it began.
 impl Layer for WsConn {
     type Shared = WsShared;
+
+    fn shed(&mut self) -> Vec<String> {
+        self.shed_inflaters()
+    }
 
     fn footprint(&self) -> usize {
         self.heap_bytes()

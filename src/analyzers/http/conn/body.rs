@@ -2,7 +2,6 @@
 //! content coding, keeping a preview and the parts of a multipart/byteranges response, and,
 //! when a body ends, its record and findings and what the connection does next.
 
-use crate::base::heap;
 use super::switch::refused_switch;
 use super::{Em, HttpConn, Phase};
 use crate::analyzers::http::HttpConfig;
@@ -14,6 +13,7 @@ use crate::analyzers::http::content::{
 use crate::analyzers::http::head::Head;
 use crate::analyzers::http::message;
 use crate::base::Timestamp;
+use crate::base::heap;
 use crate::model::Dir;
 use crate::model::codes::{self, Code};
 use crate::model::http::{BodyFraming, BodyRecord, BodyState, HttpStats};
@@ -41,6 +41,13 @@ impl BodyRun {
             + self.codings.iter().map(heap::string).sum::<usize>()
             + self.preview.as_ref().map_or(0, Preview::heap_bytes)
             + self.byteranges.as_ref().map_or(0, |m| m.heap_bytes())
+    }
+
+    /// Gives the content decoding up (the memory budget is short): returns the bytes freed
+    /// and the codings that were being decoded.
+    pub(super) fn shed(&mut self) -> Option<(usize, String)> {
+        let freed = self.content.as_mut()?.shed();
+        (freed > 0).then(|| (freed, self.codings.join(", ")))
     }
 }
 

@@ -6,6 +6,10 @@ use super::{HttpConn, Phase, Side, Txn};
 use crate::base::heap;
 use crate::model::http::TransactionRecord;
 
+/// Heads in progress smaller than this are kept when the budget is short (a head is at most
+/// 64 KiB; giving up a small one frees little and loses a message).
+const SHED_HEAD: usize = 8 << 10;
+
 impl Side {
     fn heap_bytes(&self) -> usize {
         let phase = match &self.phase {
@@ -29,5 +33,40 @@ impl HttpConn {
             + self.sides.iter().map(Side::heap_bytes).sum::<usize>()
             + heap::deque(&self.pending)
             + self.pending.iter().map(Txn::heap_bytes).sum::<usize>()
+    }
+}
+
+impl HttpConn {
+    /// Gives up the content decoders of the bodies in progress (each body's decoded length
+    /// stops where it is and its `decoding` is `shed`) and the heads in progress of more than
+    /// [`SHED_HEAD`] bytes (those messages are lost; the direction looks for the next message
+    /// start, as after a gap).
+    pub(super) fn shed_decoders(&mut self) -> Vec<String> {
+        let mut what = Vec::new();
+        for (d, side) in self.sides.iter_mut().enumerate() {
+            if matches!(side.phase, Phase::Head) && side.buf.capacity() >= SHED_HEAD {
+                let held = side.buf.capacity();
+                side.buf = Vec::new();
+                side.buf_mark = None;
+                side.phase = Phase::Lost;
+                side.after_gap = true;
+                side.at_line_start = false;
+                let which = if d == 0 { "request" } else { "response" };
+                what.push(format!(
+                    "a {which} head in progress ({held} bytes; that message is lost, the next \
+                     one is looked for as after a gap)"
+                ));
+            }
+            if let Phase::Body(b) = &mut side.phase
+                && let Some((freed, codings)) = b.shed()
+            {
+                let which = if d == 0 { "request" } else { "response" };
+                what.push(format!(
+                    "the {codings} decoder of a {which} body in progress ({freed} bytes; the body \
+                     is not decoded further, its decoding is \"shed\")"
+                ));
+            }
+        }
+        what
     }
 }

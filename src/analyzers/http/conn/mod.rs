@@ -234,6 +234,10 @@ impl Em<'_> {
 impl Layer for HttpConn {
     type Shared = Shared;
 
+    fn shed(&mut self) -> Vec<String> {
+        self.shed_decoders()
+    }
+
     fn footprint(&self) -> usize {
         self.heap_bytes()
     }

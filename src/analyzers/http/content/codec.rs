@@ -81,9 +81,7 @@ impl Codec {
                 _ => 0,
             },
             Codec::Gzip(_) => heap::INFLATER,
-            Codec::Br(b) => {
-                size_of::<BrState>() + BROTLI_TABLES + b.state.ringbuffer.slice().len()
-            }
+            Codec::Br(b) => size_of::<BrState>() + BROTLI_TABLES + b.state.ringbuffer.slice().len(),
         }
     }
 

@@ -652,3 +652,44 @@ proptest! {
         }
     }
 }
+
+/// A decoder that stopped frees its state at once (inflater windows, a brotli ring buffer,
+/// the buffers), and what the record reports of it stays; a shed one stops the same way.
+#[test]
+fn stopped_decoders_free_their_state_and_keep_their_counts() {
+    let data = vec![0u8; 4 << 20];
+    // A brotli stream with a 4 MiB window: its decoder allocates the ring buffer.
+    let mut w = brotli::CompressorWriter::new(Vec::new(), 4096, 5, 22);
+    w.write_all(&data).unwrap();
+    let br = w.into_inner();
+    let gz = gzip(&gzip(&data));
+    for (codings, wire) in [
+        (vec![Coding::Br], br),
+        (vec![Coding::Gzip, Coding::Gzip], gz),
+    ] {
+        let mut dec = ContentDecoder::new(&codings, 1 << 20);
+        let half = wire.len() / 2;
+        dec.feed(&wire[..half.min(2000)], &mut |_| {});
+        let live = dec.heap_bytes();
+        assert!(live > 64 << 10, "{codings:?}: {live} bytes while decoding");
+        dec.feed(&wire[half.min(2000)..], &mut |_| {});
+        assert_eq!(dec.outcome(), ContentOutcome::Capped { at: 1 << 20 });
+        let stopped = dec.heap_bytes();
+        assert!(stopped < 1024, "{codings:?}: {stopped} bytes after the cap");
+        assert_eq!(dec.output_len(), 1 << 20);
+        assert!(dec.consumed_len() > 0);
+    }
+    let mut dec = ContentDecoder::new(&[Coding::Gzip], 1 << 30);
+    dec.feed(&gzip(&data)[..3000], &mut |_| {});
+    let before = dec.heap_bytes();
+    let freed = dec.shed();
+    assert!(freed > 40 << 10 && freed <= before, "{freed} of {before}");
+    assert!(matches!(dec.outcome(), ContentOutcome::Shed { .. }));
+    assert_eq!(dec.shed(), 0, "shed once");
+    let out = dec.output_len();
+    dec.feed(&[1, 2, 3], &mut |_| {
+        panic!("nothing is decoded after shedding")
+    });
+    dec.finish(&mut |_| {});
+    assert_eq!(dec.output_len(), out);
+}

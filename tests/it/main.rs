@@ -20,6 +20,7 @@ mod live;
 mod memory;
 mod samples;
 mod semantics_samples;
+mod stress;
 mod tui;
 mod tunnels;
 mod ws_samples;

@@ -75,19 +75,16 @@ fn assert_unreadable_report(name: &str, error_has: &str) {
 }
 
 #[test]
-#[ignore = "issue 13 item 5: a report for every run (the report at -o is empty today)"]
 fn not_a_capture_gets_a_report() {
     assert_unreadable_report("not-a-capture", "not a pcap or pcapng file");
 }
 
 #[test]
-#[ignore = "issue 13 item 5: a report for every run (no report is written today)"]
 fn a_missing_file_gets_a_report() {
     assert_unreadable_report("missing-file", "cannot open");
 }
 
 #[test]
-#[ignore = "issue 13 item 5: a report for every run (exit 1 and no report today)"]
 fn a_directory_gets_a_report() {
     assert_unreadable_report("directory", "directory");
 }

@@ -51,7 +51,7 @@ for c in "${cases[@]}"; do
   status=$?
   read -r secs rss < <(tail -n 1 "$dir/time.txt")
   # The first line of stderr, without the program's and the file's names.
-  msg=$(head -n 1 "$dir/$c.stderr" | sed -e 's#^hopscope: ##' -e "s#$f: ##" -e "s#$f#FILE#" | cut -c 1-72)
+  msg=$(head -n 1 "$dir/$c.stderr" | sed -e 's#^hopscope: ##' -e "s#$f#FILE#g" | cut -c 1-72)
   case $status in
     0) outcome=ok ;;
     2) outcome="capture error: $msg" ;;

@@ -277,12 +277,8 @@ impl TuningArgs {
         if !(self.idle_timeout.is_finite() && self.idle_timeout > 0.0) {
             return Err("--idle-timeout must be a positive number of seconds".into());
         }
-        if self.memory < 32 << 20 {
-            return Err(
-                "--memory must be at least 32M (the proxy-hop and semantics tables \
-                        take up to 28M of it)"
-                    .into(),
-            );
+        if self.memory < 8 << 20 {
+            return Err("--memory must be at least 8M".into());
         }
         let limits = Limits {
             max_ooo_bytes: self.max_ooo_bytes,

@@ -372,12 +372,10 @@ fn alive(f: &Snap, b: &Snap) -> bool {
 /// Same-path candidates looked at for one front.
 const MAX_CANDIDATES: usize = 1024;
 /// Memory for the window of candidate backs.
-const MAX_WINDOW_BYTES: usize = 16 << 20;
-
-/// The most the correlator holds (its window of candidate transactions, the transactions
-/// waiting for a proxy leg, the hops waiting for their WebSocket conversations), for the
-/// memory budget.
-pub const MEMORY_BOUND: usize = MAX_WINDOW_BYTES + (4 << 20);
+/// The most the correlator holds by default (its window of candidate transactions, four
+/// fifths; the transactions waiting for a proxy leg and the hops waiting for their WebSocket
+/// conversations, a tenth each), for the memory budget.
+pub const MEMORY_BOUND: usize = 20 << 20;
 /// Hops of upgraded pairs waiting for their WebSocket conversations.
 const MAX_AWAITING_WS: usize = 10_000;
 /// CONNECT tunnels remembered (their inner requests are relayed bytes).
@@ -400,7 +398,6 @@ pub struct Limits {
 }
 
 /// The correlation state.
-#[derive(Default)]
 pub struct Correlator {
     window: Window,
     /// Unpaired transactions that went to a proxy, decided when they are too old to matter
@@ -422,9 +419,45 @@ pub struct Correlator {
     pub limits: Limits,
     /// What observing one record completed, passed on after it ([`Correlator::relay`]).
     produced: Vec<Record>,
+    /// Bytes the correlator may hold ([`MEMORY_BOUND`] by default), and what `waiting` and
+    /// `awaiting_ws` hold now (the window counts its own).
+    bound: usize,
+    waiting_bytes: usize,
+    awaiting_bytes: usize,
+}
+
+impl Default for Correlator {
+    fn default() -> Self {
+        Correlator::with_memory(MEMORY_BOUND)
+    }
 }
 
 impl Correlator {
+    /// A correlator that holds at most `bound` bytes.
+    pub fn with_memory(bound: usize) -> Self {
+        Correlator {
+            window: Window::default(),
+            waiting: VecDeque::new(),
+            proxies: FxHashSet::default(),
+            awaiting_ws: Vec::new(),
+            ws: FxHashMap::default(),
+            ws_order: VecDeque::new(),
+            tunnels: FxHashMap::default(),
+            hinted: FxHashSet::default(),
+            next_id: 0,
+            latest: 0,
+            limits: Limits::default(),
+            produced: Vec::new(),
+            bound,
+            waiting_bytes: 0,
+            awaiting_bytes: 0,
+        }
+    }
+
+    fn window_bytes(&self) -> usize {
+        self.bound / 5 * 4
+    }
+
     /// Observes `record` and passes it on to `out`, followed by what it completed (hops and
     /// their findings): the order every pipeline uses.
     pub fn relay(&mut self, record: Record, out: &mut dyn RecordSink) {
@@ -449,11 +482,14 @@ impl Correlator {
             out.record(Record::ProxyHop(Box::new(hop)));
             return;
         }
-        if self.awaiting_ws.len() >= MAX_AWAITING_WS {
+        let cost = size_of::<ProxyHopRecord>() + hop.heap_bytes();
+        if self.awaiting_ws.len() >= MAX_AWAITING_WS || self.awaiting_bytes + cost > self.bound / 10
+        {
             self.limits.relay_unchecked += 1;
             out.record(Record::ProxyHop(Box::new(hop)));
             return;
         }
+        self.awaiting_bytes += cost;
         self.awaiting_ws.push(hop);
         self.try_relays(out);
     }
@@ -500,16 +536,20 @@ impl Correlator {
                     || snap.resp.as_ref().is_some_and(|h| h.get("via").is_some())
                     || (refused_upgrade && fix::product(&snap, None).is_some());
                 if proxied {
-                    if self.waiting.len() >= MAX_WAITING {
+                    let cost = Window::cost(&snap);
+                    if self.waiting.len() >= MAX_WAITING
+                        || self.waiting_bytes + cost > self.bound / 10
+                    {
                         self.limits.waiting_dropped += 1;
                     } else {
+                        self.waiting_bytes += cost;
                         self.waiting.push_back(snap.clone());
                     }
                 }
             }
         }
         self.window.push(snap);
-        while self.window.live > MAX_WINDOW || self.window.bytes > MAX_WINDOW_BYTES {
+        while self.window.live > MAX_WINDOW || self.window.bytes > self.window_bytes() {
             let Some((seq, _)) = self.window.front() else {
                 break;
             };
@@ -631,6 +671,7 @@ impl Correlator {
             let Some(f) = self.waiting.pop_front() else {
                 break;
             };
+            self.waiting_bytes = self.waiting_bytes.saturating_sub(Window::cost(&f));
             // Answered by itself only when the capture shows this proxy's upstream side for
             // other requests; otherwise the upstream leg may just not be in the capture.
             if self.proxies.contains(&f.server) {
@@ -703,6 +744,8 @@ impl Correlator {
                 continue;
             };
             let mut h = self.awaiting_ws.swap_remove(i);
+            let cost = size_of::<ProxyHopRecord>() + h.heap_bytes();
+            self.awaiting_bytes = self.awaiting_bytes.saturating_sub(cost);
             self.forget_ws(h.front.transaction);
             if let Some(bl) = h.back {
                 self.forget_ws(bl.transaction);
@@ -734,7 +777,7 @@ impl Correlator {
                      may be missing",
                     l.window_evicted,
                     MAX_WINDOW,
-                    MAX_WINDOW_BYTES >> 20,
+                    self.window_bytes() >> 20,
                     l.waiting_dropped,
                     l.relay_unchecked
                 ),

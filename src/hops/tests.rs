@@ -792,7 +792,7 @@ fn window_is_bounded_and_overflow_is_reported() {
         out.hops.len()
     );
     assert!(c.window.live <= MAX_WINDOW);
-    assert!(c.window.bytes <= MAX_WINDOW_BYTES);
+    assert!(c.window.bytes <= c.window_bytes());
     assert_eq!(c.limits.window_evicted, 50);
     c.finish(&mut out);
     assert_eq!(out.codes(), ["proxy.correlation-limit"]);

@@ -122,3 +122,44 @@ pub struct ProxyHopRecord {
     /// Codes of the diagnosis findings on this hop.
     pub diagnosis: Vec<&'static str>,
 }
+
+impl MessageDiff {
+    fn heap_bytes(&self) -> usize {
+        let change = |c: &HeaderChange| {
+            size_of::<HeaderChange>()
+                + c.name.capacity()
+                + c.front.as_ref().map_or(0, String::capacity)
+                + c.back.as_ref().map_or(0, String::capacity)
+        };
+        let pair = |c: &Option<Change>| {
+            c.as_ref()
+                .map_or(0, |c| c.front.capacity() + c.back.capacity())
+        };
+        [
+            &self.headers_removed,
+            &self.headers_added,
+            &self.headers_changed,
+            &self.hop_by_hop_forwarded,
+        ]
+        .iter()
+        .flat_map(|v| v.iter())
+        .map(change)
+        .sum::<usize>()
+            + pair(&self.version)
+            + pair(&self.target)
+            + pair(&self.status)
+            + pair(&self.framing)
+    }
+}
+
+impl ProxyHopRecord {
+    /// Heap bytes held beyond the record's own size (the diffs' names and values, the
+    /// evidence), for the correlator's memory bound.
+    pub fn heap_bytes(&self) -> usize {
+        self.request.heap_bytes()
+            + self.response.heap_bytes()
+            + self.evidence.iter().map(String::capacity).sum::<usize>()
+            + self.proxy.product.as_ref().map_or(0, String::capacity)
+            + self.proxy.product_from.as_ref().map_or(0, String::capacity)
+    }
+}

@@ -35,6 +35,23 @@ use crate::semantics::{Semantics, SemanticsConfig};
 /// The least the engine is given of a budget, whatever the steps reserve.
 const MIN_ENGINE_MEMORY: usize = 4 << 20;
 
+/// What the steps may hold of a run's budget: their default bounds at the default budget
+/// (96 MiB), scaled down alike below it. Returns (proxy-hop correlation, semantics tables).
+fn steps_share(budget: usize) -> (usize, usize) {
+    const DEFAULT: usize = 96 << 20;
+    let scale = |bound: usize| {
+        if budget >= DEFAULT {
+            bound
+        } else {
+            ((bound >> 10) * (budget >> 10) / (DEFAULT >> 10)) << 10
+        }
+    };
+    (
+        scale(crate::hops::MEMORY_BOUND),
+        scale(crate::semantics::MEMORY_BOUND),
+    )
+}
+
 /// Progress goes to the sink at most this often.
 const PROGRESS_EVERY: Duration = Duration::from_millis(50);
 /// A file is read this many packets between looks at the wall clock (a live source after
@@ -185,23 +202,19 @@ impl<S: Sink> Pipeline<S> {
     /// the steps may hold at most (their bounds are fixed), and sheds connection state to
     /// stay within that.
     pub fn new(mut engine: EngineConfig, analyzers: AnalyzerConfig, sink: S) -> Self {
-        let hops = analyzers.enabled.then(Correlator::default);
-        let reserved = if hops.is_some() {
-            crate::hops::MEMORY_BOUND
-        } else {
-            0
-        } + crate::semantics::MEMORY_BOUND;
         let budget = engine.memory;
-        engine.memory = engine
-            .memory
-            .saturating_sub(reserved)
-            .max(MIN_ENGINE_MEMORY);
+        let (hops_bytes, semantics_bytes) = steps_share(budget);
+        let hops = analyzers
+            .enabled
+            .then(|| Correlator::with_memory(hops_bytes));
+        let reserved = if hops.is_some() { hops_bytes } else { 0 } + semantics_bytes;
+        engine.memory = budget.saturating_sub(reserved).max(MIN_ENGINE_MEMORY);
         Pipeline {
             budget,
             engine: Engine::with_analyzer(engine, Dispatcher::new(analyzers)),
             tail: Tail {
                 hops,
-                semantics: Some(Semantics::new(SemanticsConfig::default())),
+                semantics: Some(Semantics::new(SemanticsConfig::within(semantics_bytes))),
                 end: End {
                     sink,
                     halt: Halt::Go,

@@ -68,6 +68,29 @@ pub struct SemanticsConfig {
     pub once: usize,
 }
 
+impl SemanticsConfig {
+    /// Tables sized to hold at most about `bytes` (the default sizes hold
+    /// [`MEMORY_BOUND`]): each is scaled down alike, to 16 entries at least.
+    pub fn within(bytes: usize) -> Self {
+        let d = SemanticsConfig::default();
+        if bytes >= MEMORY_BOUND {
+            return d;
+        }
+        let scale = |n: usize| (n * (bytes >> 10) / (MEMORY_BOUND >> 10)).max(16);
+        SemanticsConfig {
+            validators: scale(d.validators),
+            range_objects: scale(d.range_objects),
+            cookie_jars: scale(d.cookie_jars),
+            cookies_per_jar: d.cookies_per_jar,
+            preflights: scale(d.preflights),
+            websocket_servers: scale(d.websocket_servers),
+            challenges: scale(d.challenges),
+            redirects: scale(d.redirects),
+            once: scale(d.once),
+        }
+    }
+}
+
 impl Default for SemanticsConfig {
     fn default() -> Self {
         // Sized so that every table full stays under ~8 MB together (measured on the

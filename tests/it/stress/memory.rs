@@ -27,17 +27,17 @@ fn assert_reassembly_bounded(run: &crate::common::AppRun, connections: usize) {
     assert_eq!(run.connections.len(), connections);
 }
 
-/// Findings that say the budget shed something: like every limit's finding, they name the
-/// option that raises it.
+/// Findings that say the budget shed something (`memory.*`, each naming `--memory`).
 fn shed(codes_and_messages: &serde_json::Value) -> usize {
     codes_and_messages["findings"]
         .as_array()
         .map(|a| {
             a.iter()
                 .filter(|f| {
-                    f["message"]
-                        .as_str()
-                        .is_some_and(|m| m.contains("--memory"))
+                    f["code"].as_str().is_some_and(|c| c.starts_with("memory."))
+                        && f["message"]
+                            .as_str()
+                            .is_some_and(|m| m.contains("--memory"))
                 })
                 .count()
         })
@@ -76,7 +76,6 @@ fn br_bodies_are_capped_and_reported() {
 }
 
 #[test]
-#[ignore = "issue 13 item 1: each live brotli decoder keeps its 16 MiB window, and nothing bounds how many are live (24 connections, 12 live, take 200 MB today)"]
 fn br_bodies_stay_within_the_default_budget() {
     assert_within("br-open", 24, DEFAULT_CAP_MIB, &[]);
 }
@@ -90,7 +89,6 @@ fn stacked_gzip_bodies_are_reported() {
 }
 
 #[test]
-#[ignore = "issue 13 item 1: four gzip layers per open body hold about 236 KB each (1,000 take 250 MB today)"]
 fn stacked_gzip_bodies_stay_within_the_default_budget() {
     assert_within("gzip4-open", 1_000, DEFAULT_CAP_MIB, &[]);
 }
@@ -106,7 +104,6 @@ fn undecided_streams_are_reported() {
 }
 
 #[test]
-#[ignore = "issue 13 item 1: the budget covers undecided-protocol buffers (no --memory today; 2,000 take 77 MB)"]
 fn undecided_streams_stay_within_a_small_budget() {
     assert_within(
         "undecided",
@@ -124,7 +121,6 @@ fn unfinished_heads_are_reported() {
 }
 
 #[test]
-#[ignore = "issue 13 item 1: the budget covers heads being assembled (no --memory today; 800 take 66 MB)"]
 fn unfinished_heads_stay_within_a_small_budget() {
     assert_within(
         "heads-open",
@@ -145,7 +141,6 @@ fn flows_missing_their_first_segment_are_reported() {
 }
 
 #[test]
-#[ignore = "issue 13 item 1: the budget covers flow-table entries (no --memory today; 40,000 take 77 MB)"]
 fn flows_missing_their_first_segment_stay_within_a_small_budget() {
     assert_within(
         "missing-first",

@@ -13,6 +13,8 @@
 //!   requires for IPv6): an overlap is how IDS evasion works, and the endpoint would not have
 //!   delivered the datagram. An exact duplicate of a fragment already held is ignored.
 
+use std::collections::BTreeMap;
+
 use rustc_hash::FxHashMap;
 
 use crate::model::DecodeStats;
@@ -43,6 +45,8 @@ struct Pending {
     /// Length of the datagram, once its last fragment arrived.
     total: Option<u32>,
     first_ts: i64,
+    /// Order of arrival among datagrams with the same `first_ts` (their key in `by_age`).
+    seq: u64,
     fragments: u64,
 }
 
@@ -56,6 +60,10 @@ pub enum FragOutcome {
 #[derive(Default)]
 pub struct Defragmenter {
     map: FxHashMap<FragKey, Pending>,
+    /// The datagrams oldest first (first fragment's time, then arrival), so eviction and
+    /// expiry take the oldest without a scan of the table.
+    by_age: BTreeMap<(i64, u64), FragKey>,
+    next_seq: u64,
     bytes: usize,
     spare: Vec<Vec<u8>>,
     last_sweep: i64,
@@ -77,11 +85,6 @@ impl Defragmenter {
         self.bytes
     }
 
-    /// Bytes held for datagrams still being reassembled.
-    pub fn held_bytes(&self) -> usize {
-        self.bytes
-    }
-
     /// Drops datagrams older than the timeout (checked at most once a second of packet time).
     /// Called for every packet: the check is inlined, the sweep is not.
     #[inline]
@@ -96,40 +99,43 @@ impl Defragmenter {
     fn sweep(&mut self, now: i64, stats: &mut DecodeStats) {
         self.last_sweep = now;
         let cutoff = now.saturating_sub(TIMEOUT_NS);
-        let mut freed = 0usize;
-        let spare = &mut self.spare;
-        self.map.retain(|_, p| {
-            if p.first_ts < cutoff {
-                stats.fragments_expired += p.fragments;
-                freed += p.data.len();
-                recycle(spare, std::mem::take(&mut p.data));
-                false
-            } else {
-                true
+        while let Some((&(ts, _), &key)) = self.by_age.first_key_value() {
+            if ts >= cutoff {
+                break;
             }
-        });
-        self.bytes = self.bytes.saturating_sub(freed);
+            match self.remove(&key) {
+                Some(p) => {
+                    stats.fragments_expired += p.fragments;
+                    recycle(&mut self.spare, p.data);
+                }
+                None => {
+                    self.by_age.pop_first();
+                }
+            }
+        }
     }
 
     fn remove(&mut self, key: &FragKey) -> Option<Pending> {
         let p = self.map.remove(key)?;
+        self.by_age.remove(&(p.first_ts, p.seq));
         self.bytes = self.bytes.saturating_sub(p.data.len());
         Some(p)
     }
 
     /// Evicts the oldest datagram; false when there is none.
     fn evict_oldest(&mut self, stats: &mut DecodeStats) -> bool {
-        let Some(key) = self
-            .map
-            .iter()
-            .min_by_key(|(_, p)| p.first_ts)
-            .map(|(k, _)| *k)
-        else {
+        let Some((&age, &key)) = self.by_age.first_key_value() else {
             return false;
         };
-        if let Some(p) = self.remove(&key) {
-            stats.fragments_expired += p.fragments;
-            recycle(&mut self.spare, p.data);
+        match self.remove(&key) {
+            Some(p) => {
+                stats.fragments_expired += p.fragments;
+                recycle(&mut self.spare, p.data);
+            }
+            // Never out of step with the table; if it were, the entry goes.
+            None => {
+                self.by_age.remove(&age);
+            }
         }
         true
     }
@@ -172,6 +178,9 @@ impl Defragmenter {
             }
             let mut data = self.spare.pop().unwrap_or_default();
             data.clear();
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            self.by_age.insert((now, seq), key);
             self.map.insert(
                 key,
                 Pending {
@@ -179,6 +188,7 @@ impl Defragmenter {
                     ranges: Vec::new(),
                     total: None,
                     first_ts: now,
+                    seq,
                     fragments: 0,
                 },
             );

@@ -357,7 +357,7 @@ impl Decoder {
 
     /// Bytes held for IP datagrams still being reassembled (the memory budget counts them).
     pub fn held_bytes(&self) -> usize {
-        self.defrag.held_bytes()
+        self.defrag.buffered_bytes()
     }
 
     /// Decodes one packet. Never panics.

@@ -98,7 +98,7 @@ impl Analyzer for Dispatcher {
             .get_or_insert_with(|| Box::new(Stack::new(0, 0)));
         match chunk {
             Chunk::Data(b) => st.data(&mut self.sh, &mut self.ids, ctx, offset, b, out),
-            Chunk::Gap(n) => st.gap(&mut self.sh, &mut self.ids, ctx, offset, n, out),
+            Chunk::Gap(n, _) => st.gap(&mut self.sh, &mut self.ids, ctx, offset, n, out),
         }
     }
 

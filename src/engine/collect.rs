@@ -102,7 +102,7 @@ impl Analyzer for StreamCollector {
                 }
                 self.data.cut[d] += (b.len() - take) as u64;
             }
-            Chunk::Gap(n) => {
+            Chunk::Gap(n, _) => {
                 if self.kept[d] < STREAM_CAP {
                     self.data.pieces.push(Piece::Gap {
                         dir: ctx.dir,

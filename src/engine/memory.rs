@@ -26,6 +26,7 @@ use crate::base::Timestamp;
 use crate::flow::{Conn, FlowKey};
 use crate::model::codes;
 use crate::model::{CloseKind, Dir, Finding, MemoryStats, Record, RecordSink};
+use crate::reassembly::GapCause;
 
 /// A connection with no packet for this long (packet time) is idle: the first to go.
 pub(super) const IDLE_NS: i64 = 10 * 1_000_000_000;
@@ -166,7 +167,14 @@ impl<A: Analyzer> Tcp<A> {
         let before = conn.mem;
         let (id, idle) = (conn.id, now.saturating_sub(conn.last_ts));
         self.stats.flows_evicted += 1;
-        self.finalize(conn, CloseKind::Evicted, now, n, out);
+        self.finalize(
+            conn,
+            CloseKind::Evicted,
+            GapCause::MemoryBudget,
+            now,
+            n,
+            out,
+        );
         let stats = &mut self.mem.stats;
         stats.connections_shed += 1;
         stats.bytes_shed += before as u64;

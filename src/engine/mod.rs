@@ -7,6 +7,7 @@
 
 pub mod collect;
 mod memory;
+mod stream_findings;
 
 use crate::base::{LinkType, PacketView, Timestamp};
 use crate::decode::{Decoded, Decoder, TcpSegment};
@@ -17,7 +18,7 @@ use crate::model::{
     CaptureSummary, CloseKind, ConnectionRecord, Dir, Endpoint, Finding, Record, RecordSink,
     TcpSummary, codes,
 };
-use crate::reassembly::{Budget, Chunk, Deliver, Event, Limits};
+use crate::reassembly::{Budget, Chunk, Deliver, Event, GapCause, Limits};
 
 /// Where a chunk of stream belongs.
 #[derive(Clone, Copy, Debug)]
@@ -374,18 +375,15 @@ struct Sink<'x, A: Analyzer> {
 
 impl<A: Analyzer> Deliver for Sink<'_, A> {
     fn chunk(&mut self, offset: u64, chunk: Chunk<'_>) {
-        if let Chunk::Gap(n) = chunk
+        if let Chunk::Gap(n, cause) = chunk
             && *self.gap_findings < self.max_gap_findings
         {
             *self.gap_findings += 1;
             self.out.record(Record::Finding(
-                Finding::new(
-                    &codes::TCP_GAP,
-                    format!("{n} bytes of this stream were not captured (lost before the capture point); analyzers resynchronise after the hole"),
-                )
-                .conn(self.ctx.conn)
-                .at(self.ctx.packet, self.ctx.ts)
-                .dir(self.ctx.dir, offset),
+                Finding::new(&codes::TCP_GAP, stream_findings::gap(n, cause))
+                    .conn(self.ctx.conn)
+                    .at(self.ctx.packet, self.ctx.ts)
+                    .dir(self.ctx.dir, offset),
             ));
         }
         self.analyzer
@@ -393,40 +391,12 @@ impl<A: Analyzer> Deliver for Sink<'_, A> {
     }
 
     fn event(&mut self, event: Event) {
-        let (code, offset, msg) = match event {
-            // The engine's `memory.buffer-shed` finding says what the memory budget gave up.
-            Event::MemoryShed { .. } => return,
-            Event::OverlapConflict { offset, len } => (
-                &codes::TCP_OVERLAP_CONFLICT,
-                offset,
-                format!(
-                    "overlapping TCP segments carry different bytes ({len} bytes compared); hopscope kept the first copy, but a receiver may have kept the other (IDS evasion or a broken middlebox)"
-                ),
-            ),
-            Event::OooLimit { offset, gap } => {
-                *self.ooo_hits += 1;
-                (
-                    &codes::TCP_OOO_LIMIT,
-                    offset,
-                    format!(
-                        "out-of-order buffer for this direction is full; {gap} missing bytes were given up as a gap (raise --max-ooo-bytes to wait longer)"
-                    ),
-                )
-            }
-            Event::BudgetLimit { offset, gap } => (
-                &codes::TCP_BUFFER_LIMIT,
-                offset,
-                format!(
-                    "reassembly buffers for all flows are full; {gap} missing bytes were given up as a gap (raise --max-buffered-bytes)"
-                ),
-            ),
-            Event::LateData { offset, len } => (
-                &codes::TCP_LATE_DATA,
-                offset,
-                format!(
-                    "{len} bytes arrived after they had been given up as missing; they were not analysed"
-                ),
-            ),
+        if let Event::OooLimit { .. } = event {
+            *self.ooo_hits += 1;
+        }
+        let Some((code, offset, msg)) = stream_findings::event(&event, self.max_gap_findings)
+        else {
+            return;
         };
         self.out.record(Record::Finding(
             Finding::new(code, msg)
@@ -471,7 +441,7 @@ impl<A: Analyzer> Tcp<A> {
             && let Some(old) = self.flows.remove(&key)
         {
             let kind = old.close_kind().unwrap_or(CloseKind::Reused);
-            self.finalize(old, kind, ts, n, out);
+            self.finalize(old, kind, GapCause::Ended, ts, n, out);
         }
         if self.flows.len() >= self.cfg.max_flows && !self.flows.contains_key(&key) {
             self.make_room(ts, n, out);
@@ -605,7 +575,7 @@ impl<A: Analyzer> Tcp<A> {
         };
         let isn = [conn.streams[0].isn, conn.streams[1].isn];
         let closed_at = conn.closed_at.unwrap_or(ts);
-        let record = self.close_conn(conn, CloseKind::Fin, ts, n, out);
+        let record = self.close_conn(conn, CloseKind::Fin, GapCause::Ended, ts, n, out);
         if self.lingering.len() >= self.cfg.max_flows {
             self.report_lingering(|_| true, out);
         }
@@ -635,24 +605,29 @@ impl<A: Analyzer> Tcp<A> {
         }
     }
 
-    /// Flushes a connection's streams, closes its analyzers and reports it.
+    /// Flushes a connection's streams, closes its analyzers and reports it. `cause` is why
+    /// holes still open are given up now.
     fn finalize(
         &mut self,
         conn: Conn<A::State>,
         close: CloseKind,
+        cause: GapCause,
         ts: Timestamp,
         n: u64,
         out: &mut dyn RecordSink,
     ) {
-        let record = self.close_conn(conn, close, ts, n, out);
+        let record = self.close_conn(conn, close, cause, ts, n, out);
         out.record(Record::Connection(record));
     }
 
-    /// Flushes a connection's streams, closes its analyzers and returns its record.
+    /// Flushes a connection's streams (the holes still open are given up for `cause`: the
+    /// connection ended, or a bound closed it early), closes its analyzers and returns its
+    /// record.
     fn close_conn(
         &mut self,
         mut conn: Conn<A::State>,
         close: CloseKind,
+        cause: GapCause,
         ts: Timestamp,
         n: u64,
         out: &mut dyn RecordSink,
@@ -679,7 +654,7 @@ impl<A: Analyzer> Tcp<A> {
                 max_gap_findings: self.cfg.max_gap_findings,
                 ooo_hits: &mut self.stats.ooo_limit_hits,
             };
-            conn.streams[i].flush(limits, &mut self.budget, &mut sink);
+            conn.streams[i].flush(limits, &mut self.budget, &mut sink, cause);
             conn.streams[i].release_window(&mut self.budget);
         }
         let ctx = Ctx {
@@ -726,7 +701,14 @@ impl<A: Analyzer> Tcp<A> {
         for k in keys.iter() {
             if let Some(c) = self.flows.remove(k) {
                 let kind = c.close_kind().unwrap_or(default);
-                self.finalize(c, kind, now, n, out);
+                // An evicted connection's holes were given up by the flow bound, not the
+                // capture.
+                let cause = if default == CloseKind::Evicted {
+                    GapCause::FlowLimit
+                } else {
+                    GapCause::Ended
+                };
+                self.finalize(c, kind, cause, now, n, out);
             }
         }
     }

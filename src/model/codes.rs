@@ -160,8 +160,8 @@ registry! {
         "usually a snaplen cut inside the headers or a corrupt packet; the rest of the capture is analysed";
 
     TCP_GAP = "tcp.gap", Tcp, Info,
-        "bytes of a stream were never captured (the peer's ACK proves they existed, a buffer bound was hit, or the connection ended with a hole); up to 3 per connection direction, the rest are in the connection's `gaps`/`missing_bytes`",
-        "capture closer to the endpoints, or with a larger buffer (`tcpdump -B`), to avoid capture loss; analyzers resynchronise after the hole";
+        "bytes of a stream are missing, and the message says why: never captured (the receiver's ACK proves they existed, the connection ended with a hole, or the snaplen cut them) or given up by hopscope because one of its bounds was hit (which one: `--max-ooo-bytes`, `--max-buffered-bytes`, `--max-flows`, `--memory`); up to 3 per connection direction, the rest are in the connection's `gaps`/`missing_bytes`",
+        "never captured: capture closer to the endpoints, or with a larger buffer (`tcpdump -B`) and `-s 0`; given up by a bound: raise that bound (bytes that arrive later are `tcp.late-data`); analyzers resynchronise after the hole";
     TCP_OVERLAP_CONFLICT = "tcp.overlap-conflict", Tcp, Warning,
         "overlapping TCP segments (a retransmission, or buffered segments) carried different bytes for the same sequence numbers; hopscope keeps the first copy",
         "the sender or a middlebox rewrote data, or someone is trying to make an IDS and the receiver see different streams (RFC 9293 §3.10.7.4 lets receivers keep either copy)";
@@ -172,8 +172,11 @@ registry! {
         "the reassembly buffers of all connections together filled up; a hole was given up as a gap",
         "raise `--max-buffered-bytes`";
     TCP_LATE_DATA = "tcp.late-data", Tcp, Info,
-        "bytes arrived after they had already been given up as missing; they were not analysed",
-        "the capture reordered packets by more than the buffers allow";
+        "bytes arrived after their hole had been given up as a gap (a bound was hit, or the receiver's ACK for them was captured first); they were not analysed and are counted in the connection's `late_bytes`, not as retransmissions; up to 3 per connection direction",
+        "the capture reordered packets, or a bound gave up too early: raise `--max-ooo-bytes`, `--max-buffered-bytes` or `--memory` as the `tcp.gap` before it says";
+    TCP_SEQUENCE_JUMP = "tcp.sequence-jump", Tcp, Warning,
+        "a segment or an acknowledgment lay further than any TCP window (2^30 bytes, RFC 7323 §2.3) from where the stream was; it was ignored, not taken as data or as proof of missing bytes, and counted in the connection's `sequence_jumps`; up to 3 per connection direction",
+        "an injected, spoofed or corrupted segment, or a capture that lost more than 1 GiB of this connection in both directions (then the rest of this direction is not analysed)";
     TCP_FLOW_LIMIT = "tcp.flow-limit", Tcp, Warning,
         r#"more connections were live at once than `--max-flows`; the least recently active were reported early with `close: "evicted"`"#,
         "raise `--max-flows`, or lower `--idle-timeout`";

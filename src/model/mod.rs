@@ -176,6 +176,12 @@ pub struct DirStats {
     pub overlap_conflicts: u64,
     /// Overlapping bytes that could not be compared (older than the retained window).
     pub overlap_unverified_bytes: u64,
+    /// Bytes that arrived after their hole had been given up as a gap (a bound was hit, or the
+    /// peer's ACK had passed them): not analysed, and part of `missing_bytes`.
+    pub late_bytes: u64,
+    /// Segments and acknowledgments ignored because they lay further than any TCP window
+    /// (2^30 bytes) from where the stream was.
+    pub sequence_jumps: u64,
 }
 
 /// A TCP connection, emitted when it ends (or at the end of the capture).

@@ -7,9 +7,22 @@
 //!   direction and across flows, and retransmissions are compared with them; buffered bytes are
 //!   compared with the buffer. A difference is reported as [`Event::OverlapConflict`]. Bytes
 //!   that could not be compared are counted (`overlap_unverified_bytes`).
-//! - **Loss.** A hole becomes an explicit [`Chunk::Gap`] of known length when the peer's ACK
-//!   proves the missing bytes were received (so they will never be retransmitted), when the
-//!   buffer bounds are hit, or when the connection closes.
+//! - **Loss.** A hole becomes an explicit [`Chunk::Gap`] of known length, with its
+//!   [`GapCause`], when the peer's ACK proves the missing bytes were received (so they will
+//!   never be retransmitted), when the connection closes, when the snaplen cut a segment, or
+//!   when a bound is hit (hopscope gave up waiting: the cause names the bound).
+//! - **Late data.** Bytes that arrive for a hole already given up are counted as late
+//!   (`late_bytes`, [`Event::LateData`]), not as retransmissions: the last few given-up holes
+//!   are remembered ([`given_up`]).
+//! - **Implausible sequence numbers.** A segment (or an acknowledgment) further than the
+//!   largest TCP window, [`Limits::max_seq_jump`] (2^30 bytes, RFC 7323 §2.3), from where the
+//!   stream is (the bytes delivered, or acknowledged by the peer) cannot belong to this stream:
+//!   no sender may have that many bytes in flight. It is not taken as data (nor as an
+//!   acknowledgment), it is counted (`sequence_jumps`) and reported ([`Event::SequenceJump`]).
+//!   So every packet moves the stream's end by at most one window, and `missing_bytes` stays
+//!   within what the packets seen could prove. The stream is not resynchronised at the far
+//!   place: one injected or corrupted segment must not take over a stream, and a capture that
+//!   lost more than 1 GiB of one connection in both directions is rarer than either.
 //! - **Mid-stream starts.** Without a SYN the first sequence number is a guess. The first
 //!   segments are held (bounded) so that reordered early segments can still move the start
 //!   backwards; the lowest one wins.
@@ -22,12 +35,18 @@
 
 use std::collections::VecDeque;
 
+pub mod given_up;
+
 use crate::base::Timestamp;
 use crate::model::DirStats;
+use given_up::GivenUp;
 
 /// Capacity an emptied retention buffer may keep (one or two segments' worth), so that
 /// memory follows what is unacknowledged now, not the largest burst a flow ever had.
 const RETAIN_KEEP_CAPACITY: usize = 4096;
+
+/// The largest TCP receive window: 65,535 scaled by 2^14 (RFC 7323 §2.3), rounded up.
+pub const MAX_WINDOW: u64 = 1 << 30;
 
 /// Bounds for one direction.
 #[derive(Clone, Debug)]
@@ -43,6 +62,10 @@ pub struct Limits {
     pub midstream_hold_ns: i64,
     pub midstream_hold_segments: usize,
     pub midstream_hold_bytes: usize,
+    /// How far from where the stream is (delivered or acknowledged bytes) a segment may
+    /// start or end and still belong to it: the largest window TCP allows, 2^30 bytes (RFC
+    /// 7323 §2.3: a 16-bit window scaled by at most 2^14). Smaller in tests.
+    pub max_seq_jump: u64,
 }
 
 impl Default for Limits {
@@ -54,6 +77,7 @@ impl Default for Limits {
             midstream_hold_ns: 500_000_000,
             midstream_hold_segments: 32,
             midstream_hold_bytes: 256 * 1024,
+            max_seq_jump: MAX_WINDOW,
         }
     }
 }
@@ -98,8 +122,45 @@ impl Budget {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Chunk<'a> {
     Data(&'a [u8]),
-    /// `n` bytes are missing here.
-    Gap(u64),
+    /// `n` bytes are missing here, for this reason.
+    Gap(u64, GapCause),
+}
+
+/// Why a hole was given up as a gap: the bytes were never captured, or hopscope stopped
+/// waiting for them because one of its bounds was hit (and they may still arrive, as late
+/// data). A new cause is a new variant; [`GapCause::by_limit`] and the engine's finding text
+/// are the places that must name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GapCause {
+    /// The receiver acknowledged bytes the capture never had: they crossed the network but
+    /// not the capture point.
+    Acked,
+    /// The connection, or the capture, ended with the hole still open (the FIN, a later
+    /// segment or an acknowledgment had shown that the bytes existed).
+    Ended,
+    /// The capture's snaplen cut the segment: its bytes were on the wire, not in the file.
+    Snaplen,
+    /// The direction's out-of-order bound was hit (`--max-ooo-bytes`, or 2,048 segments).
+    OooLimit,
+    /// The reassembly buffers of all connections were full (`--max-buffered-bytes`).
+    BufferLimit,
+    /// The flow table was full and the connection was evicted (`--max-flows`).
+    FlowLimit,
+    /// The memory budget was short and shed this direction's buffered bytes (`--memory`).
+    MemoryBudget,
+}
+
+impl GapCause {
+    /// hopscope's own bound gave the bytes up; they were not necessarily lost.
+    pub fn by_limit(self) -> bool {
+        match self {
+            GapCause::Acked | GapCause::Ended | GapCause::Snaplen => false,
+            GapCause::OooLimit
+            | GapCause::BufferLimit
+            | GapCause::FlowLimit
+            | GapCause::MemoryBudget => true,
+        }
+    }
 }
 
 /// Noteworthy things the reassembler saw, for findings.
@@ -112,8 +173,26 @@ pub enum Event {
     OooLimit { offset: u64, gap: u64 },
     /// The shared buffer budget was hit; a hole was given up as a gap.
     BudgetLimit { offset: u64, gap: u64 },
-    /// Data arrived for bytes already declared missing.
-    LateData { offset: u64, len: u64 },
+    /// Data arrived for bytes already given up as a gap: `len` such bytes, the first at
+    /// `offset`, whose hole was given up for `cause`. `nth` counts these events in this
+    /// direction (1 for the first), so the findings can be bounded.
+    LateData {
+        offset: u64,
+        len: u64,
+        cause: GapCause,
+        nth: u32,
+    },
+    /// A segment (`ack` false) or an acknowledgment (`ack` true) lay further than
+    /// [`Limits::max_seq_jump`] from `at`, where the stream was: `distance` bytes ahead
+    /// (positive: its end, or the acknowledged offset) or behind (negative: a segment's end).
+    /// It was ignored. `nth` counts these in this direction (`sequence_jumps`).
+    SequenceJump {
+        at: u64,
+        distance: i64,
+        len: u64,
+        ack: bool,
+        nth: u64,
+    },
     /// The memory budget was short: a hole was given up as a gap so the bytes buffered after
     /// it could be delivered and freed.
     MemoryShed { offset: u64, gap: u64 },
@@ -178,6 +257,8 @@ pub struct HalfStream {
     tail: VecDeque<u8>,
     tail_from: u64,
     window_released: bool,
+    /// The last holes given up, for late data; allocated at the first gap.
+    given_up: Option<Box<GivenUp>>,
     pub stats: DirStats,
 }
 
@@ -297,6 +378,20 @@ impl HalfStream {
     ) {
         let off = self.rel(seq);
         let plen = payload.len() as u64;
+        let len = plen + u64::from(missing_tail);
+        if (len > 0 || fin)
+            && let Some(distance) = self.jump(off + len as i64, limits)
+        {
+            self.stats.sequence_jumps += 1;
+            out.event(Event::SequenceJump {
+                at: self.position(),
+                distance,
+                len,
+                ack: false,
+                nth: self.stats.sequence_jumps,
+            });
+            return;
+        }
         if plen > 0 {
             self.insert(off, Some(payload), plen, limits, budget, out);
         }
@@ -317,6 +412,20 @@ impl HalfStream {
             }
         }
         self.check_finished();
+    }
+
+    /// Where the stream is: the bytes delivered, or acknowledged by the peer when that is
+    /// further (the sender cannot be more than a window beyond either).
+    fn position(&self) -> u64 {
+        self.peer_ack
+            .map_or(self.delivered, |a| a.max(self.delivered))
+    }
+
+    /// `Some(distance)` when stream offset `to` (a segment's end, or an acknowledged offset)
+    /// is further than any window from [`Self::position`]: ahead (positive) or behind.
+    fn jump(&self, to: i64, limits: &Limits) -> Option<i64> {
+        let distance = to.saturating_sub(self.position() as i64);
+        (distance.unsigned_abs() > limits.max_seq_jump).then_some(distance)
     }
 
     fn check_finished(&mut self) {
@@ -368,11 +477,17 @@ impl HalfStream {
             return;
         }
         if !self.started {
+            // The lowest held segment within a window of the first one: a segment further
+            // away than any window cannot be this stream's start (it would make every real
+            // segment a sequence jump).
             let first = self.held[0].seq;
             let lowest = self
                 .held
                 .iter()
                 .map(|h| h.seq)
+                .filter(|s| {
+                    u64::from((s.wrapping_sub(first) as i32).unsigned_abs()) <= limits.max_seq_jump
+                })
                 .min_by_key(|s| s.wrapping_sub(first) as i32)
                 .unwrap_or(first);
             self.started = true;
@@ -422,8 +537,21 @@ impl HalfStream {
         if a <= 0 {
             return;
         }
-        let a = a as u64;
-        if self.peer_ack.is_none_or(|p| a > p) {
+        if self.peer_ack.is_none_or(|p| a as u64 > p) {
+            if let Some(distance) = self.jump(a, limits) {
+                // An acknowledgment of bytes no sender could have had in flight: it proves
+                // nothing missing.
+                self.stats.sequence_jumps += 1;
+                out.event(Event::SequenceJump {
+                    at: self.position(),
+                    distance,
+                    len: 0,
+                    ack: true,
+                    nth: self.stats.sequence_jumps,
+                });
+                return;
+            }
+            let a = a as u64;
             self.peer_ack = Some(a);
             self.trim_retained(a, budget);
             self.apply_peer_ack(limits, budget, out);
@@ -439,7 +567,7 @@ impl HalfStream {
                 break;
             }
             let gap_end = first.off.min(ack);
-            self.gap_to(gap_end, budget, out);
+            self.gap_to(gap_end, GapCause::Acked, budget, out);
             self.drain(limits, budget, out);
         }
     }
@@ -455,7 +583,7 @@ impl HalfStream {
         while let Some(first) = self.pending.front() {
             let (off, at) = (first.off, self.delivered);
             if off > at {
-                self.gap_to(off, budget, out);
+                self.gap_to(off, GapCause::MemoryBudget, budget, out);
                 out.event(Event::MemoryShed {
                     offset: at,
                     gap: off - at,
@@ -466,13 +594,21 @@ impl HalfStream {
     }
 
     /// Gives up everything still missing: holes become gaps, buffered data is delivered.
-    /// Called on RST, timeout, eviction and at the end of the capture.
-    pub fn flush(&mut self, limits: &Limits, budget: &mut Budget, out: &mut dyn Deliver) {
+    /// Called on RST, timeout, eviction and at the end of the capture; `cause` is why the
+    /// connection ends here ([`GapCause::Ended`], or the bound that evicted it). Bytes the peer
+    /// acknowledged are [`GapCause::Acked`] whatever the end.
+    pub fn flush(
+        &mut self,
+        limits: &Limits,
+        budget: &mut Budget,
+        out: &mut dyn Deliver,
+        cause: GapCause,
+    ) {
         self.release_hold(limits, budget, out);
         while let Some(first) = self.pending.front() {
             let off = first.off;
             if off > self.delivered {
-                self.gap_to(off, budget, out);
+                self.gap_to(off, cause, budget, out);
             }
             self.drain(limits, budget, out);
         }
@@ -483,25 +619,29 @@ impl HalfStream {
                 .fin_offset
                 .map_or(ack.saturating_sub(1), |f| f.min(ack));
             if end > self.delivered {
-                self.gap_to(end, budget, out);
+                self.gap_to(end, GapCause::Acked, budget, out);
             }
         }
         if let Some(f) = self.fin_offset
             && f > self.delivered
         {
-            self.gap_to(f, budget, out);
+            self.gap_to(f, cause, budget, out);
         }
         self.check_finished();
     }
 
-    fn gap_to(&mut self, end: u64, budget: &mut Budget, out: &mut dyn Deliver) {
+    fn gap_to(&mut self, end: u64, cause: GapCause, budget: &mut Budget, out: &mut dyn Deliver) {
         if end <= self.delivered {
             return;
         }
-        let n = end - self.delivered;
-        out.chunk(self.delivered, Chunk::Gap(n));
+        let start = self.delivered;
+        let n = end - start;
+        out.chunk(start, Chunk::Gap(n, cause));
         self.stats.gaps += 1;
         self.stats.missing_bytes += n;
+        self.given_up
+            .get_or_insert_with(Default::default)
+            .add(start, end, cause);
         self.advance(n);
         // The retained bytes must be contiguous up to `delivered`.
         let end = self.delivered;
@@ -617,18 +757,21 @@ impl HalfStream {
         let off = off as u64;
         let end = off + len;
         if end <= self.delivered {
-            self.stats.retransmitted += 1;
-            self.stats.overlapping += 1;
-            if let Some(d) = data {
-                self.check_old(off, d, out);
+            let late = data.map_or(0, |d| self.old_bytes(off, d, out));
+            // Late bytes were never seen: a segment with some is not a retransmission.
+            if late == 0 {
+                self.stats.retransmitted += 1;
+            }
+            if late < len {
+                self.stats.overlapping += 1;
             }
             return;
         }
         let (off, data) = if off < self.delivered {
-            self.stats.overlapping += 1;
             let cut = (self.delivered - off) as usize;
-            if let Some(d) = data {
-                self.check_old(off, &d[..cut], out);
+            let late = data.map_or(0, |d| self.old_bytes(off, &d[..cut], out));
+            if late < cut as u64 {
+                self.stats.overlapping += 1;
             }
             (self.delivered, data.map(|d| &d[cut..]))
         } else {
@@ -639,7 +782,7 @@ impl HalfStream {
             // Fast path: in order, nothing buffered in the way.
             match data {
                 Some(d) => self.deliver_data(d, limits, budget, out),
-                None => self.gap_to(end, budget, out),
+                None => self.gap_to(end, GapCause::Snaplen, budget, out),
             }
             self.drain(limits, budget, out);
             return;
@@ -653,9 +796,24 @@ impl HalfStream {
         self.enforce_limits(limits, budget, out);
     }
 
-    fn check_old(&mut self, off: u64, d: &[u8], out: &mut dyn Deliver) {
+    /// Bytes `d` at `off`, all below `delivered`: the ones in given-up holes are late data
+    /// (counted, reported, returned); the others were delivered and are compared with the
+    /// retained bytes (which never reach back into a hole: a gap resets them).
+    fn old_bytes(&mut self, off: u64, d: &[u8], out: &mut dyn Deliver) -> u64 {
+        let end = off + d.len() as u64;
+        let late = self.given_up.as_mut().and_then(|g| g.take(off, end));
+        let n = late.map_or(0, |l| l.bytes);
+        if let Some(l) = late {
+            self.stats.late_bytes += l.bytes;
+            out.event(Event::LateData {
+                offset: l.first,
+                len: l.bytes,
+                cause: l.cause,
+                nth: l.nth,
+            });
+        }
         let (compared, differs) = self.verify_delivered(off, d);
-        self.stats.overlap_unverified_bytes += d.len() as u64 - compared;
+        self.stats.overlap_unverified_bytes += (d.len() as u64).saturating_sub(compared + n);
         if let Some(at) = differs {
             self.stats.overlap_conflicts += 1;
             out.event(Event::OverlapConflict {
@@ -663,6 +821,7 @@ impl HalfStream {
                 len: compared,
             });
         }
+        n
     }
 
     /// Inserts [off, off+len) into the pending list, keeping bytes already buffered (first
@@ -735,12 +894,7 @@ impl HalfStream {
             self.pending_bytes -= h;
             budget.give(h);
             if seg.end() <= self.delivered {
-                if seg.data.is_some() {
-                    out.event(Event::LateData {
-                        offset: seg.off,
-                        len: seg.len,
-                    });
-                }
+                // Cannot happen: holes are given up only up to the first buffered segment.
                 continue;
             }
             let cut = self.delivered - seg.off;
@@ -748,7 +902,7 @@ impl HalfStream {
                 Some(d) => self.deliver_data(&d[cut as usize..], limits, budget, out),
                 None => {
                     let end = seg.end();
-                    self.gap_to(end, budget, out)
+                    self.gap_to(end, GapCause::Snaplen, budget, out)
                 }
             }
         }
@@ -768,7 +922,12 @@ impl HalfStream {
             let off = first.off;
             let gap = off.saturating_sub(self.delivered);
             let at = self.delivered;
-            self.gap_to(off, budget, out);
+            let cause = if over_dir {
+                GapCause::OooLimit
+            } else {
+                GapCause::BufferLimit
+            };
+            self.gap_to(off, cause, budget, out);
             self.drain(limits, budget, out);
             if over_dir {
                 out.event(Event::OooLimit { offset: at, gap });

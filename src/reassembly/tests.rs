@@ -6,6 +6,7 @@ use proptest::prelude::*;
 struct Collect {
     bytes: Vec<u8>,
     gaps: Vec<(u64, u64)>,
+    causes: Vec<GapCause>,
     events: Vec<Event>,
 }
 
@@ -15,7 +16,10 @@ impl Deliver for Collect {
         assert_eq!(offset, have, "chunks must be contiguous");
         match chunk {
             Chunk::Data(d) => self.bytes.extend_from_slice(d),
-            Chunk::Gap(n) => self.gaps.push((offset, n)),
+            Chunk::Gap(n, cause) => {
+                self.gaps.push((offset, n));
+                self.causes.push(cause);
+            }
         }
     }
     fn event(&mut self, e: Event) {
@@ -73,7 +77,30 @@ impl H {
         self.s.peer_ack(ack, &self.l, &mut self.b, &mut self.c);
     }
     fn flush(&mut self) {
-        self.s.flush(&self.l, &mut self.b, &mut self.c);
+        self.s
+            .flush(&self.l, &mut self.b, &mut self.c, GapCause::Ended);
+    }
+    fn seg_fin(&mut self, seq: u32, data: &[u8]) {
+        self.s.segment(
+            Timestamp(0),
+            seq,
+            data,
+            0,
+            true,
+            &self.l,
+            &mut self.b,
+            &mut self.c,
+        );
+    }
+    fn jumps(&self) -> Vec<(i64, bool)> {
+        self.c
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::SequenceJump { distance, ack, .. } => Some((*distance, *ack)),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -368,6 +395,183 @@ fn data_before_stream_start_is_ignored() {
     assert_eq!(h.c.bytes, b"b");
 }
 
+#[test]
+fn each_gap_carries_its_cause() {
+    // The receiver acknowledged bytes the capture never had.
+    let mut h = H::new();
+    h.syn(0);
+    h.seg(1, b"ab");
+    h.seg(11, b"kl");
+    h.ack(13);
+    assert_eq!(h.c.causes, vec![GapCause::Acked]);
+
+    // The connection ended with the hole open; then the FIN beyond what was seen.
+    let mut h = H::new();
+    h.syn(0);
+    h.seg(1, b"ab");
+    h.seg(11, b"kl");
+    h.seg_fin(21, b"");
+    h.flush();
+    assert_eq!(h.c.gaps, vec![(2, 8), (12, 8)]);
+    assert_eq!(h.c.causes, vec![GapCause::Ended, GapCause::Ended]);
+
+    // An evicted connection's holes are the flow bound's doing.
+    let mut h = H::new();
+    h.syn(0);
+    h.seg(11, b"kl");
+    h.s.flush(&h.l, &mut h.b, &mut h.c, GapCause::FlowLimit);
+    assert_eq!(h.c.causes, vec![GapCause::FlowLimit]);
+    assert!(GapCause::FlowLimit.by_limit() && !GapCause::Ended.by_limit());
+
+    // The snaplen cut a segment: on the wire, not in the file.
+    let mut h = H::new();
+    h.syn(0);
+    h.s.segment(Timestamp(0), 1, b"GET", 7, false, &h.l, &mut h.b, &mut h.c);
+    assert_eq!(h.c.causes, vec![GapCause::Snaplen]);
+
+    // Both bounds.
+    let mut h = H::with(Limits {
+        max_ooo_bytes: 4,
+        ..Limits::default()
+    });
+    h.syn(0);
+    h.seg(11, b"klmnop");
+    assert_eq!(h.c.causes, vec![GapCause::OooLimit]);
+    assert!(GapCause::OooLimit.by_limit());
+    let mut h = H::new();
+    h.b = Budget::new(4);
+    h.syn(0);
+    h.seg(3, b"cdefgh");
+    assert_eq!(h.c.causes, vec![GapCause::BufferLimit]);
+}
+
+#[test]
+fn late_data_after_an_ooo_limit_give_up_is_not_a_retransmission() {
+    let mut h = H::with(Limits {
+        max_ooo_bytes: 10,
+        ..Limits::default()
+    });
+    h.syn(0);
+    h.seg(1, b"a");
+    h.seg(11, b"0123456");
+    h.seg(18, b"789ABC"); // the bound: [1, 10) is given up
+    assert_eq!(h.c.gaps, vec![(1, 9)]);
+    h.c.events.clear();
+    // The missing bytes arrive after all, in two pieces, one of them twice.
+    h.seg(2, b"bcdef");
+    h.seg(7, b"ghi");
+    h.seg(7, b"ghi");
+    assert_eq!(h.s.stats.late_bytes, 8, "each late byte once");
+    assert_eq!(h.s.stats.retransmitted, 1, "only the second copy");
+    assert_eq!(
+        h.c.events,
+        vec![
+            Event::LateData {
+                offset: 1,
+                len: 5,
+                cause: GapCause::OooLimit,
+                nth: 1
+            },
+            Event::LateData {
+                offset: 6,
+                len: 3,
+                cause: GapCause::OooLimit,
+                nth: 2
+            },
+        ]
+    );
+    assert_eq!(h.c.bytes, b"a0123456789ABC", "late bytes are not analysed");
+    assert!(h.s.stats.late_bytes <= h.s.stats.missing_bytes);
+    // Late bytes are not overlapping ones, and not unverified overlap either.
+    assert_eq!(h.s.stats.overlapping, 1);
+    assert_eq!(h.s.stats.overlap_unverified_bytes, 3);
+}
+
+#[test]
+fn late_data_after_an_ack_give_up_straddling_delivered_bytes() {
+    let mut h = H::new();
+    h.syn(0);
+    h.seg(1, b"0123456789");
+    h.seg(21, b"KLMNO");
+    h.ack(26); // [10, 20) given up: the capture had the ACK before the data
+    assert_eq!(h.c.causes, vec![GapCause::Acked]);
+    // A segment covering the end of the delivered data, the hole, the bytes after it and
+    // two new ones.
+    h.seg(10, b"9abcdefghijKLMNOPQ");
+    assert_eq!(h.s.stats.late_bytes, 10);
+    assert_eq!(h.s.stats.retransmitted, 0);
+    assert_eq!(
+        h.s.stats.overlapping, 1,
+        "it overlapped bytes that were seen"
+    );
+    assert!(h.c.events.contains(&Event::LateData {
+        offset: 10,
+        len: 10,
+        cause: GapCause::Acked,
+        nth: 1
+    }));
+    assert_eq!(h.c.bytes, b"0123456789KLMNOPQ", "the new tail is delivered");
+}
+
+#[test]
+fn a_3_gb_sequence_jump_is_ignored_not_missing() {
+    let mut h = H::new();
+    h.syn(1000);
+    h.seg(1001, b"hello ");
+    // 3,000,000,000 bytes ahead: past 2^31, so in 32-bit sequence space it lands ~1.29 GB
+    // behind the start; either way no window reaches it.
+    h.seg(1007u32.wrapping_add(3_000_000_000), b"injected");
+    h.seg(1007, b"world");
+    h.flush();
+    assert_eq!(h.c.bytes, b"hello world");
+    assert!(h.c.gaps.is_empty());
+    assert_eq!(h.s.stats.missing_bytes, 0);
+    assert_eq!(h.s.stats.retransmitted, 0, "not a retransmission either");
+    assert_eq!(h.s.stats.sequence_jumps, 1);
+    // The segment's end, 3e9 - 2^32 + 8 bytes from the end of "hello ".
+    assert_eq!(h.jumps(), vec![(3_000_000_000 - (1 << 32) + 8, false)]);
+}
+
+#[test]
+fn a_forward_jump_beyond_any_window_is_ignored_with_its_fin_and_ack() {
+    let mut h = H::new();
+    h.syn(0);
+    h.seg(1, b"abc");
+    let far = 1 + 3 + (1u32 << 30) + 10; // 1 GiB + 10 bytes past the stream's end
+    h.seg_fin(far, b"xyz");
+    h.ack(far + 3); // the acknowledgment of it is no proof either
+    h.seg(4, b"def");
+    h.flush();
+    assert_eq!(h.c.bytes, b"abcdef");
+    assert_eq!(h.s.stats.missing_bytes, 0);
+    assert!(!h.s.finished, "the jumped segment's FIN was not taken");
+    assert_eq!(
+        h.jumps(),
+        vec![((1 << 30) + 13, false), ((1 << 30) + 13, true)]
+    );
+    assert_eq!(h.s.stats.sequence_jumps, 2);
+    // Within a window is a hole, as before.
+    let mut h = H::new();
+    h.syn(0);
+    h.seg(1, b"abc");
+    h.seg((1 << 30) - 100, b"xyz");
+    h.flush();
+    assert_eq!(h.s.stats.sequence_jumps, 0);
+    assert_eq!(h.c.gaps.len(), 1);
+}
+
+#[test]
+fn midstream_start_is_not_taken_from_a_far_segment() {
+    let mut h = H::new();
+    h.seg(5000, b"abc");
+    h.seg(5000u32.wrapping_sub(1_500_000_000), b"far"); // "lower", but no window away
+    h.seg(5003, b"def");
+    h.flush();
+    assert_eq!(h.c.bytes, b"abcdef");
+    assert_eq!(h.s.stats.sequence_jumps, 1);
+    assert_eq!(h.s.stats.missing_bytes, 0);
+}
+
 /// Cuts `data` into segments at random points, with duplicates and overlaps.
 fn segments(data: Vec<u8>) -> impl Strategy<Value = (Vec<u8>, Vec<(usize, usize)>)> {
     let n = data.len();
@@ -438,6 +642,35 @@ proptest! {
         }
         h.flush();
         prop_assert_eq!(&h.c.bytes, &data);
+    }
+
+    /// Arbitrary segments and ACKs: every packet moves the stream by at most one window, so
+    /// the stream's length (data and missing bytes) stays within what the packets could
+    /// prove, late bytes are part of the missing ones, and delivered data was fed.
+    #[test]
+    fn counters_stay_bounded_by_plausibility(ops in proptest::collection::vec((any::<u8>(), any::<u32>(), proptest::collection::vec(any::<u8>(), 0..100), 0u32..2000), 0..60), isn in any::<u32>()) {
+        let reach = 5000u64;
+        let mut h = H::with(Limits { max_ooo_bytes: 300, max_ooo_segments: 5, max_seq_jump: reach, ..Limits::default() });
+        h.b = Budget::new(1000);
+        h.syn(isn);
+        let mut fed = 0u64;
+        let n = ops.len() as u64;
+        for (op, seq, data, tail) in ops {
+            // Mostly near the stream, sometimes anywhere in sequence space.
+            let seq = if op & 16 == 0 { isn.wrapping_add(seq % 20_000) } else { seq };
+            match op % 3 {
+                0 => h.ack(seq),
+                1 => h.seg(seq, &data),
+                _ => h.s.segment(Timestamp(0), seq, &data, tail, op & 8 != 0, &h.l, &mut h.b, &mut h.c),
+            }
+            fed += data.len() as u64;
+        }
+        h.flush();
+        let st = &h.s.stats;
+        prop_assert!(h.s.offset() <= n * reach, "{} > {} ops x {}", h.s.offset(), n, reach);
+        prop_assert_eq!(st.bytes + st.missing_bytes, h.s.offset());
+        prop_assert!(st.bytes <= fed);
+        prop_assert!(st.late_bytes <= st.missing_bytes);
     }
 
     /// Arbitrary segments and ACKs never panic and keep the budget balanced.

@@ -286,3 +286,96 @@ fn a_quiet_live_interface_still_reports_closed_connections() {
     assert_eq!(summary.packets, 8);
     assert_eq!(summary.time_went_backwards, 0, "tick is not packet time");
 }
+
+fn messages(r: &Run, code: &str) -> Vec<String> {
+    r.findings
+        .iter()
+        .filter(|f| f.code.name == code)
+        .map(|f| f.message.clone())
+        .collect()
+}
+
+/// The gap says who lost the bytes: the capture (the receiver acknowledged them) or
+/// hopscope's own bound (which one); bytes arriving after a bound gave them up are late data,
+/// not retransmissions.
+#[test]
+fn gap_by_capture_versus_gap_by_limit_and_late_data() {
+    let mut s = Script::new();
+    s.push(tcp4(C, S, SYN, 0, 0, b""));
+    s.push(tcp4(S, C, SYN | ACK, 0, 1, b""));
+    s.push(tcp4(C, S, ACK, 1, 1, b"0123456789"));
+    s.push(tcp4(C, S, ACK, 21, 1, b"KLMNO")); // 11..21 missing
+    s.push(tcp4(S, C, ACK, 1, 26, b"")); // ...and acknowledged: lost before the capture
+    let r = run_packets(EngineConfig::default(), &s.pkts);
+    let gaps = messages(&r, "tcp.gap");
+    assert_eq!(gaps.len(), 1);
+    assert!(
+        gaps[0].starts_with(
+            "10 bytes of this stream were not captured: the receiver acknowledged them"
+        ),
+        "{}",
+        gaps[0]
+    );
+
+    let mut s = Script::new();
+    s.push(tcp4(C, S, SYN, 0, 0, b""));
+    s.push(tcp4(S, C, SYN | ACK, 0, 1, b""));
+    s.push(tcp4(C, S, ACK, 1, 1, b"a"));
+    for i in 0..6u32 {
+        // Ten bytes beyond a 2-byte hole: the bound gives the hole up; then its bytes arrive.
+        s.push(tcp4(C, S, ACK, 4 + i * 12, 1, b"0123456789"));
+        s.push(tcp4(C, S, ACK, 2 + i * 12, 1, b"xy"));
+    }
+    let cfg = EngineConfig {
+        limits: hopscope::reassembly::Limits {
+            max_ooo_bytes: 5,
+            ..Default::default()
+        },
+        ..EngineConfig::default()
+    };
+    let r = run_packets(cfg, &s.pkts);
+    let gaps = messages(&r, "tcp.gap");
+    assert_eq!(gaps.len(), 3, "bounded per direction");
+    assert!(gaps[0].contains("given up by hopscope, not lost by the capture: the out-of-order buffer of this direction was full (raise --max-ooo-bytes)"), "{}", gaps[0]);
+    let late = messages(&r, "tcp.late-data");
+    assert_eq!(late.len(), 3, "bounded per direction");
+    assert!(late[0].starts_with("2 bytes arrived after they had been given up as a gap because the out-of-order buffer was full"), "{}", late[0]);
+    let c = &r.conn(0).client_to_server;
+    assert_eq!((c.gaps, c.missing_bytes, c.late_bytes), (6, 12, 12));
+    assert_eq!(c.retransmitted, 0, "late data is not a retransmission");
+    assert_eq!(c.bytes, 61);
+}
+
+/// A segment further than any window is ignored with a warning, not turned into a gigabyte
+/// of missing bytes; the connection goes on.
+#[test]
+fn an_absurd_sequence_jump_is_a_finding_not_missing_bytes() {
+    let mut s = Script::new();
+    s.push(tcp4(C, S, SYN, 0, 0, b""));
+    s.push(tcp4(S, C, SYN | ACK, 0, 1, b""));
+    s.push(tcp4(C, S, ACK, 1, 1, b"GET / HTTP/1.1\r\n"));
+    for i in 0..5u32 {
+        // 1.5 GiB and more ahead, and one 3 GB ahead (in 32-bit space: behind).
+        let seq = 17u32.wrapping_add(if i == 4 { 3_000_000_000 } else { (3 << 29) + i });
+        s.push(tcp4(C, S, ACK, seq, 1, b"junk"));
+    }
+    s.push(tcp4(C, S, ACK | FIN, 17, 1, b"\r\n"));
+    s.push(tcp4(S, C, ACK | FIN, 1, 20, b""));
+    s.push(tcp4(C, S, ACK, 20, 2, b""));
+    let r = run_packets(EngineConfig::default(), &s.pkts);
+    let c = &r.conn(0).client_to_server;
+    assert_eq!((c.bytes, c.missing_bytes, c.gaps), (18, 0, 0));
+    assert_eq!(c.sequence_jumps, 5);
+    assert_eq!(c.retransmitted, 0);
+    assert_eq!(r.streams[&0].data[0], b"GET / HTTP/1.1\r\n\r\n");
+    let jumps = messages(&r, "tcp.sequence-jump");
+    assert_eq!(jumps.len(), 3, "bounded per direction");
+    assert!(jumps[0].starts_with("a 4-byte segment reaches 1610612740 bytes beyond where this stream was, further than any TCP window allows"), "{}", jumps[0]);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.code.name == "tcp.sequence-jump")
+        .expect("a sequence-jump finding");
+    assert_eq!(f.severity().name(), "warning");
+    assert_eq!(f.stream_offset, Some(16));
+}

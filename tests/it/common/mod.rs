@@ -42,7 +42,7 @@ impl Analyzer for Collector {
         assert_eq!(have, offset, "chunks must be contiguous");
         match chunk {
             Chunk::Data(b) => st.data[d].extend_from_slice(b),
-            Chunk::Gap(n) => st.gaps[d].push((offset, n)),
+            Chunk::Gap(n, _) => st.gaps[d].push((offset, n)),
         }
     }
     fn on_close(&mut self, st: &mut Streams, ctx: &Ctx, _out: &mut dyn RecordSink) {

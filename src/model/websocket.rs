@@ -46,8 +46,13 @@ pub struct WsDirStats {
     pub frames: u64,
     pub messages: u64,
     pub control_frames: u64,
-    /// Payload bytes on the wire (after unmasking, before decompression).
+    /// Payload bytes seen (after unmasking, before decompression): never more than the
+    /// capture holds, whatever the frame headers declare.
     pub payload_bytes: u64,
+    /// Payload lengths the frame headers declared, summed (saturating): more than
+    /// `payload_bytes` when bytes were lost in gaps or the connection ended inside a frame; a
+    /// hostile header may declare up to 2^63−1.
+    pub declared_bytes: u64,
     /// Decoded message bytes (after decompression).
     pub message_bytes: u64,
     pub compressed_messages: u64,
@@ -111,7 +116,12 @@ pub struct WsFrameRecord {
     pub rsv: u8,
     pub opcode: u8,
     pub masked: bool,
+    /// Payload bytes of this frame seen.
     pub length: u64,
+    /// The payload length its header declared, when it differs from `length` (bytes lost in
+    /// a gap, or the connection ended inside the frame).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_length: Option<u64>,
     pub packet: u64,
     pub stream_offset: u64,
 }
@@ -129,8 +139,12 @@ pub struct WsMessageRecord {
     /// Payload length after decompression (equal to `wire_length` when not compressed; the
     /// bytes decoded so far when decoding stopped).
     pub length: u64,
-    /// Payload bytes on the wire, all fragments.
+    /// Payload bytes seen, all fragments (bytes lost in a gap are not counted).
     pub wire_length: u64,
+    /// The payload lengths its frame headers declared, summed (saturating), when that differs
+    /// from `wire_length`: bytes were lost in a gap or the connection ended inside a frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_length: Option<u64>,
     pub compressed: bool,
     pub frames: u64,
     /// Start of a text message (bounded), or of a close reason / ping payload when it is text.

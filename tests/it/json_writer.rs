@@ -45,3 +45,50 @@ fn fast_writer_matches_serde_json_on_every_sample_record() {
     }
     assert!(n > 150, "{n} records compared");
 }
+
+/// A WebSocket frame declaring a 2^63−1 byte payload, through the whole pipeline: the
+/// counters report the bytes seen, the declared length has its own fields, and the fast
+/// writer still matches serde_json on the new (optional) fields.
+#[test]
+fn hostile_websocket_frame_lengths_end_to_end() {
+    let mut s = Script::new();
+    let req = b"GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let mut resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n".to_vec();
+    resp.extend_from_slice(&[0x82, 0x7f]);
+    resp.extend_from_slice(&((1u64 << 63) - 1).to_be_bytes());
+    resp.extend_from_slice(&[b'x'; 100]);
+    exchange(&mut s, C, S, 1000, 5000, req, &resp);
+    let mut cfg = hopscope::analyzers::AnalyzerConfig::default();
+    cfg.ws.frames = true;
+    let mut pipeline = Pipeline::new(EngineConfig::default(), cfg, Vec::new());
+    pipeline.run(&mut Packets::new(&s.pkts), &CaptureClock);
+    let out: Vec<Record> = pipeline.into_sink();
+    let json = |r: &Record| {
+        let mut fast = Vec::new();
+        hopscope::report::fastjson::to_vec(&mut fast, r).expect("fast");
+        assert_eq!(fast, serde_json::to_vec(r).expect("serde_json"));
+        serde_json::from_slice::<serde_json::Value>(&fast).expect("json")
+    };
+    let conv = out
+        .iter()
+        .find(|r| matches!(r, Record::WebSocket(_)))
+        .map(json)
+        .expect("a conversation");
+    let st = &conv["server_to_client"];
+    assert_eq!(st["payload_bytes"], 100);
+    assert_eq!(st["declared_bytes"], 9_223_372_036_854_775_807u64);
+    assert_eq!(st["message_bytes"], 100);
+    let msg = out
+        .iter()
+        .find(|r| matches!(r, Record::WsMessage(_)))
+        .map(json)
+        .expect("a message");
+    assert_eq!(msg["wire_length"], 100);
+    assert_eq!(msg["declared_length"], 9_223_372_036_854_775_807u64);
+    assert_eq!(msg["partial"], true);
+    assert_eq!(msg["frame_list"][0]["length"], 100);
+    assert_eq!(
+        msg["frame_list"][0]["declared_length"],
+        9_223_372_036_854_775_807u64
+    );
+}

@@ -1281,6 +1281,7 @@ mod hostile {
             opcode: op.into(),
             length: 50,
             wire_length: 50,
+            declared_length: None,
             compressed: false,
             frames: 1,
             text: Some(EVIL.into()),

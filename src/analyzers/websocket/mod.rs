@@ -74,7 +74,10 @@ impl WsShared {
 struct Msg {
     opcode: Opcode,
     compressed: bool,
+    /// Payload bytes seen.
     wire: u64,
+    /// Payload bytes its frame headers declared (saturating).
+    declared: u64,
     decoded: u64,
     frames: u64,
     preview: Vec<u8>,
@@ -99,6 +102,7 @@ impl Msg {
             opcode,
             compressed,
             wire: 0,
+            declared: 0,
             decoded: 0,
             frames: 0,
             preview: Vec::new(),
@@ -122,6 +126,8 @@ struct Cur {
     pos: u64,
     /// The payload goes to the control message, not the data message.
     control: bool,
+    /// The frame is the last entry of its message's `frame_list` (`--frames`).
+    listed: bool,
 }
 
 #[derive(Default)]
@@ -281,17 +287,22 @@ impl WsConn {
                 }
                 continue;
             }
-            let (take, key, pos, control) = match &self.dirs[d].cur {
+            let (take, key, pos, control, listed) = match &self.dirs[d].cur {
                 Some(c) => (
                     (c.remaining.min(data.len() as u64)) as usize,
                     c.h.mask,
                     c.pos,
                     c.control,
+                    c.listed,
                 ),
                 None => continue,
             };
             let (chunk, rest) = data.split_at(take);
             data = rest;
+            self.stats(d).payload_bytes += take as u64;
+            if listed {
+                self.frame_seen(d, control, take as u64);
+            }
             {
                 let w = &mut self.dirs[d];
                 w.offset += take as u64;
@@ -327,7 +338,7 @@ impl WsConn {
     ) {
         let s = self.stats(d);
         s.frames += 1;
-        s.payload_bytes += h.len;
+        s.declared_bytes = s.declared_bytes.saturating_add(h.len);
         if h.opcode.is_control() {
             s.control_frames += 1;
         }
@@ -338,14 +349,14 @@ impl WsConn {
         } else {
             self.begin_data(sh, ctx, out, d, h, start);
         }
-        if sh.cfg.frames {
-            self.list_frame(ctx, d, h, start, control, sh.cfg.max_frames_listed);
-        }
+        let listed =
+            sh.cfg.frames && self.list_frame(ctx, d, h, start, control, sh.cfg.max_frames_listed);
         self.dirs[d].cur = Some(Cur {
             h,
             remaining: h.len,
             pos: 0,
             control,
+            listed,
         });
     }
 
@@ -501,6 +512,7 @@ impl WsConn {
         }
         let mut m = Msg::new(h.opcode, false, start);
         m.frames = 1;
+        m.declared = h.len;
         self.dirs[d].ctl = Some(m);
     }
 
@@ -579,10 +591,12 @@ impl WsConn {
         }
         if let Some(m) = self.dirs[d].msg.as_mut() {
             m.frames += 1;
+            m.declared = m.declared.saturating_add(h.len);
         }
     }
 
-    /// `--frames`: the frame in its message's list (at most `max` listed).
+    /// `--frames`: the frame in its message's list (at most `max` listed); whether it was.
+    /// Its `length` then counts the payload bytes as they are seen.
     fn list_frame(
         &mut self,
         ctx: &Ctx,
@@ -591,13 +605,14 @@ impl WsConn {
         start: u64,
         control: bool,
         max: usize,
-    ) {
+    ) -> bool {
         let fr = WsFrameRecord {
             fin: h.fin,
             rsv: h.rsv,
             opcode: h.opcode.code(),
             masked: h.mask.is_some(),
-            length: h.len,
+            length: 0,
+            declared_length: Some(h.len),
             packet: ctx.packet,
             stream_offset: start,
         };
@@ -606,10 +621,25 @@ impl WsConn {
         } else {
             self.dirs[d].msg.as_mut()
         };
-        if let Some(m) = target
-            && m.frame_list.len() < max
-        {
-            m.frame_list.push(fr);
+        match target {
+            Some(m) if m.frame_list.len() < max => {
+                m.frame_list.push(fr);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `n` payload bytes of the current (listed) frame were seen.
+    fn frame_seen(&mut self, d: usize, control: bool, n: u64) {
+        let w = &mut self.dirs[d];
+        let m = if control {
+            w.ctl.as_mut()
+        } else {
+            w.msg.as_mut()
+        };
+        if let Some(f) = m.and_then(|m| m.frame_list.last_mut()) {
+            f.length += n;
         }
     }
 
@@ -850,8 +880,19 @@ impl WsConn {
         out.record(Record::WsMessage(Box::new(rec)));
     }
 
-    fn message_record(&mut self, sh: &WsShared, ctx: &Ctx, d: usize, m: Msg) -> WsMessageRecord {
-        let _ = sh;
+    fn message_record(
+        &mut self,
+        sh: &WsShared,
+        ctx: &Ctx,
+        d: usize,
+        mut m: Msg,
+    ) -> WsMessageRecord {
+        // Declared lengths are shown only where they differ from what was seen.
+        for f in &mut m.frame_list {
+            if f.declared_length == Some(f.length) {
+                f.declared_length = None;
+            }
+        }
         let index = self.next_msg;
         self.next_msg += 1;
         let s = self.stats(d);
@@ -879,6 +920,7 @@ impl WsConn {
             opcode,
             length: m.decoded,
             wire_length: m.wire,
+            declared_length: (m.declared != m.wire).then_some(m.declared),
             compressed: m.compressed,
             frames: m.frames,
             text,
@@ -947,9 +989,10 @@ impl WsConn {
                 w.msg.as_mut()
             };
             if let Some(m) = m {
+                // Lost bytes are not counted as seen (`wire_length`); the declared length
+                // keeps them.
                 m.partial = true;
                 m.decode_stopped = true;
-                m.wire += n;
             }
             let _ = done;
             return;

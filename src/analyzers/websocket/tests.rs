@@ -323,8 +323,107 @@ fn a_gap_inside_a_payload_keeps_frame_sync() {
         .collect();
     assert_eq!(msgs.len(), 2);
     assert!(msgs[0].partial);
-    assert_eq!(msgs[0].wire_length, 100);
+    // 18 bytes before the gap, 32 after it: the 50 lost are declared, not seen.
+    assert_eq!(msgs[0].wire_length, 50);
+    assert_eq!(msgs[0].declared_length, Some(100));
     assert_eq!(msgs[1].text.as_deref(), Some("after"));
+    assert_eq!(msgs[1].declared_length, None, "whole: nothing to add");
+}
+
+/// A frame header declaring `len` bytes, unmasked (server) or with a zero key (client).
+fn header(opcode: u8, len: u64, masked: bool) -> Vec<u8> {
+    let mut v = vec![0x80 | opcode, if masked { 0xff } else { 0x7f }];
+    v.extend_from_slice(&len.to_be_bytes());
+    if masked {
+        v.extend_from_slice(&[0; 4]);
+    }
+    v
+}
+
+#[test]
+fn hostile_frame_lengths_count_only_the_bytes_seen() {
+    let mut sh = WsShared::new(WsConfig {
+        frames: true,
+        ..WsConfig::default()
+    });
+    let mut w = WsConn::new(&mut sh, &ctx(0, 0), WsHandshake::default(), None, [0, 0]);
+    let mut out: Vec<Record> = Vec::new();
+    // The client declares 2^63-1 bytes and sends 100; the server sets the forbidden top bit
+    // (the length is then read without it) and sends 7, in two pieces.
+    let mut client = header(2, (1 << 63) - 1, true);
+    client.extend_from_slice(&[b'x'; 100]);
+    w.feed(&sh, &ctx(0, 1), 0, &client, &mut out);
+    let mut server = header(1, u64::MAX, false);
+    server.extend_from_slice(b"hel");
+    w.feed(&sh, &ctx(1, 2), 1, &server, &mut out);
+    w.feed(&sh, &ctx(1, 3), 1, b"lo!!", &mut out);
+    w.end(&sh, &ctx(0, 4), &mut out);
+    let mut msgs = Vec::new();
+    let mut conv = None;
+    let mut codes = Vec::new();
+    for r in out {
+        match r {
+            Record::WsMessage(m) => msgs.push(*m),
+            Record::WebSocket(c) => conv = Some(*c),
+            Record::Finding(f) => codes.push(f.code.name),
+            _ => {}
+        }
+    }
+    let conv = conv.unwrap();
+    let (c, s) = (&conv.client_to_server, &conv.server_to_client);
+    assert_eq!((c.payload_bytes, c.declared_bytes), (100, (1 << 63) - 1));
+    assert_eq!((s.payload_bytes, s.declared_bytes), (7, (1 << 63) - 1));
+    assert_eq!((c.message_bytes, s.message_bytes), (100, 7));
+    assert!(codes.contains(&"ws.invalid-length"));
+    assert_eq!(msgs.len(), 2);
+    for (m, seen) in msgs.iter().zip([100, 7]) {
+        assert!(m.partial);
+        assert_eq!(m.wire_length, seen);
+        assert_eq!(m.length, seen);
+        assert_eq!(m.declared_length, Some((1 << 63) - 1));
+        let f = &m.frame_list.as_ref().unwrap()[0];
+        assert_eq!((f.length, f.declared_length), (seen, Some((1 << 63) - 1)));
+    }
+    // The JSON says the same (the fast writer is checked against serde_json elsewhere).
+    let j = serde_json::to_value(&msgs[0]).unwrap();
+    assert_eq!(j["wire_length"], 100);
+    assert_eq!(j["declared_length"], 9_223_372_036_854_775_807u64);
+}
+
+#[test]
+fn a_gap_over_a_huge_declared_payload_is_not_counted_as_seen() {
+    let mut sh = WsShared::new(WsConfig::default());
+    let mut w = WsConn::new(&mut sh, &ctx(0, 0), WsHandshake::default(), None, [0, 0]);
+    let mut out: Vec<Record> = Vec::new();
+    let mut f = header(2, (1 << 62) + 4, false);
+    f.extend_from_slice(b"ab");
+    w.feed(&sh, &ctx(1, 1), 1, &f, &mut out);
+    w.lose(&ctx(1, 2), 1, 1 << 62, &mut out);
+    w.feed(&sh, &ctx(1, 3), 1, b"cd", &mut out);
+    w.feed(
+        &sh,
+        &ctx(1, 4),
+        1,
+        &frame(true, false, 1, b"ok", false),
+        &mut out,
+    );
+    w.end(&sh, &ctx(1, 5), &mut out);
+    let mut msgs = Vec::new();
+    let mut conv = None;
+    for r in out {
+        match r {
+            Record::WsMessage(m) => msgs.push(*m),
+            Record::WebSocket(c) => conv = Some(*c),
+            _ => {}
+        }
+    }
+    let st = conv.unwrap().server_to_client;
+    assert_eq!((st.payload_bytes, st.declared_bytes), (6, (1 << 62) + 6));
+    assert_eq!(
+        (msgs[0].wire_length, msgs[0].declared_length),
+        (4, Some((1 << 62) + 4))
+    );
+    assert_eq!(msgs[1].text.as_deref(), Some("ok"), "frame sync kept");
 }
 
 fn stable(o: &Out) -> Vec<String> {

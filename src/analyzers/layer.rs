@@ -88,9 +88,9 @@ pub trait Layer {
 /// A layer's protocol ended: what comes next, and the bytes that are already the next one's.
 pub struct Switch {
     pub next: Next,
-    /// Bytes the layer had taken that belong to `next`, in the order to replay them:
-    /// (direction, stream offset, bytes).
-    pub replay: Vec<(Dir, u64, Vec<u8>)>,
+    /// What the layer had taken that belongs to `next`, in the order to replay it:
+    /// (direction, stream offset, bytes or a gap).
+    pub replay: Vec<(Dir, u64, Held)>,
     /// Of the bytes being delivered, those from this index on belong to `next` too (after a
     /// gap: unused).
     pub rest: usize,
@@ -111,6 +111,14 @@ impl Switch {
             keep: false,
         }
     }
+}
+
+/// A piece of a direction handed over at a switch: bytes, or `n` bytes the next layer is told
+/// are missing (the probe hands over a gap that took a stream's start this way).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Held {
+    Bytes(Vec<u8>),
+    Gap(u64),
 }
 
 /// What a stream carries after a switch: what the probe recognised, or what HTTP/1 became.

@@ -162,6 +162,9 @@ registry! {
     TCP_GAP = "tcp.gap", Tcp, Info,
         "bytes of a stream are missing, and the message says why: never captured (the receiver's ACK proves they existed, the connection ended with a hole, or the snaplen cut them) or given up by hopscope because one of its bounds was hit (which one: `--max-ooo-bytes`, `--max-buffered-bytes`, `--max-flows`, `--memory`); up to 3 per connection direction, the rest are in the connection's `gaps`/`missing_bytes`",
         "never captured: capture closer to the endpoints, or with a larger buffer (`tcpdump -B`) and `-s 0`; given up by a bound: raise that bound (bytes that arrive later are `tcp.late-data`); analyzers resynchronise after the hole";
+    TCP_UNDECIDED_AFTER_GAP = "tcp.undecided-after-gap", Tcp, Warning,
+        "a gap took the first bytes of a connection before its protocol was recognised, and no message start (an HTTP request or status line, a TLS record) was found after it before 16 KiB were held; the rest of the connection is not analysed",
+        "capture without loss at the connection's start (`tcpdump -B`); a connection whose first bytes are lost is otherwise picked up at the next request, response or TLS record";
     TCP_OVERLAP_CONFLICT = "tcp.overlap-conflict", Tcp, Warning,
         "overlapping TCP segments (a retransmission, or buffered segments) carried different bytes for the same sequence numbers; hopscope keeps the first copy",
         "the sender or a middlebox rewrote data, or someone is trying to make an IDS and the receiver see different streams (RFC 9293 §3.10.7.4 lets receivers keep either copy)";

@@ -10,7 +10,7 @@ use hopscope::model::codes::{self, ALL, Code};
 
 /// How many codes there are at least: an empty or truncated registry (and docs to match)
 /// must not pass. Raise it when codes are added.
-const AT_LEAST: usize = 179;
+const AT_LEAST: usize = 180;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

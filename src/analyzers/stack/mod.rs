@@ -18,7 +18,7 @@ mod tunnel;
 
 use super::h2::H2Layer;
 use super::http::conn::{HttpConn, Shared as HttpShared};
-use super::layer::{Ids, Layer, Next, Opaque, Switch};
+use super::layer::{Held, Ids, Layer, Next, Opaque, Switch};
 use super::tls::TlsLayer;
 use super::websocket::{WsConn, WsShared};
 use crate::engine::Ctx;
@@ -252,9 +252,12 @@ impl Stack {
         // The replay may switch again (the probe's bytes hold HTTP's 101): what that leaves
         // beneath sits above `old`.
         let at = self.beneath.len();
-        for (dir, offset, bytes) in replay {
+        for (dir, offset, held) in replay {
             let c = Ctx { dir, ..*ctx };
-            self.data(sh, ids, &c, offset, &bytes, out);
+            match held {
+                Held::Bytes(bytes) => self.data(sh, ids, &c, offset, &bytes, out),
+                Held::Gap(n) => self.gap(sh, ids, &c, offset, n, out),
+            }
         }
         if keep {
             with_layer!(&mut old, sh, |l, s| l.handed_over(s, ids, ctx, out));
@@ -311,114 +314,4 @@ impl Stack {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use crate::base::Timestamp;
-    use crate::model::{Dir, Endpoint, Record};
-
-    fn ctx(dir: Dir, packet: u64) -> Ctx {
-        let ep = |port| Endpoint {
-            ip: "192.0.2.1".parse().unwrap(),
-            port,
-        };
-        Ctx {
-            conn: 1,
-            dir,
-            client: ep(40000),
-            server: ep(3128),
-            ts: Timestamp(packet as i64 * 1_000_000),
-            packet,
-            midstream: false,
-        }
-    }
-
-    /// A connection through the whole stack: (direction, bytes) in order, then the end.
-    fn run(steps: &[(Dir, &[u8])]) -> Vec<Record> {
-        let mut sh = Shared {
-            http: HttpShared::new(Default::default()),
-            ws: WsShared::new(Default::default()),
-        };
-        let mut ids = Ids::default();
-        let mut stack = Stack::new(0, 0);
-        let mut out = Vec::new();
-        let mut off = [0u64; 2];
-        for (i, (dir, b)) in steps.iter().enumerate() {
-            let c = ctx(*dir, i as u64 + 1);
-            stack.data(&mut sh, &mut ids, &c, off[dir.index()], b, &mut out);
-            off[dir.index()] += b.len() as u64;
-        }
-        stack.close(&mut sh, &mut ids, &ctx(Dir::ClientToServer, 99), &mut out);
-        out
-    }
-
-    #[test]
-    fn tunnels_inside_tunnels_are_followed_four_deep_and_no_deeper() {
-        let mut steps: Vec<(Dir, &[u8])> = Vec::new();
-        for _ in 0..12 {
-            steps.push((
-                Dir::ClientToServer,
-                b"CONNECT next:8080 HTTP/1.1\r\nHost: next:8080\r\n\r\n",
-            ));
-            steps.push((Dir::ServerToClient, b"HTTP/1.1 200 OK\r\n\r\n"));
-        }
-        let out = run(&steps);
-        let tunnels: Vec<_> = out
-            .iter()
-            .filter_map(|r| match r {
-                Record::Tunnel(t) => Some(t),
-                _ => None,
-            })
-            .collect();
-        // HTTP at depths 0 to 4 opens a tunnel each; at depth 5 the bytes are not analysed.
-        assert_eq!(tunnels.len(), 5);
-        assert!(tunnels.iter().all(|t| t.established && t.kind == "connect"));
-        // Closed innermost first: the deepest carries what was not analysed.
-        assert_eq!(tunnels[0].inner, "unknown");
-        assert!(tunnels[1..].iter().all(|t| t.inner == "http"));
-        let txns = out
-            .iter()
-            .filter(|r| matches!(r, Record::Transaction(_)))
-            .count();
-        assert_eq!(txns, 5);
-    }
-
-    #[test]
-    fn the_switching_transaction_follows_what_the_next_protocol_made_of_the_held_bytes() {
-        // The client's first frame arrives before the 101: HTTP holds it, hands it over.
-        let out = run(&[
-            (
-                Dir::ClientToServer,
-                b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                  Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n\
-                  \x81\x82abcd\x09\x0b",
-            ),
-            (
-                Dir::ServerToClient,
-                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                  Sec-WebSocket-Accept: wrong\r\n\r\n\x81\x02ok",
-            ),
-        ]);
-        let kinds: Vec<String> = out
-            .iter()
-            .map(|r| match r {
-                Record::Finding(f) => f.code.name.to_string(),
-                Record::WsMessage(m) => format!("message {:?}", m.direction),
-                Record::Transaction(_) => "transaction".into(),
-                Record::WebSocket(_) => "websocket".into(),
-                _ => "other".into(),
-            })
-            .collect();
-        assert_eq!(
-            kinds,
-            [
-                "ws.accept-mismatch",
-                "message Client",
-                "transaction",
-                "message Server",
-                "ws.unclean-close",
-                "websocket"
-            ]
-        );
-    }
-}
+mod tests;

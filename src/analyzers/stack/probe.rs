@@ -1,30 +1,69 @@
 //! The layer every stream starts with: it watches the first bytes of both directions and
 //! switches to what they are. Recognition is by content, never by port.
+//!
+//! A gap before the protocol is known takes the start of its direction: the bytes before it
+//! say nothing any more. The probe goes on looking in that direction for the next place a
+//! message plausibly starts: an HTTP request or status line at a segment boundary (every
+//! delivery after the gap begins at one) or a line start, by the scan HTTP resynchronises with
+//! ([`head::find_start`]), or a TLS record header at a segment boundary. HTTP/2, SOCKS and
+//! WebSocket are recognised only from a direction's true start: their first bytes after a gap
+//! are too easily random payload. While it looks, the probe keeps only the bytes that could
+//! still begin a message; those it skipped reach the next layer as part of the gap (the
+//! engine's `tcp.gap` says how many were missing). What it holds stays within the bound it
+//! always had ([`PROBE_GIVE_UP`]), and a stream given up after a gap is a
+//! `tcp.undecided-after-gap` finding, not a silent loss.
+
+use std::borrow::Cow;
 
 use crate::analyzers::h2;
-use crate::analyzers::http::head;
-use crate::analyzers::layer::{Ids, Layer, Next, Prefix, Switch};
+use crate::analyzers::http::head::{self, Start};
+use crate::analyzers::layer::{Held, Ids, Layer, Next, Prefix, Switch};
 use crate::analyzers::socks;
 use crate::analyzers::tls;
 use crate::analyzers::websocket::frame;
 use crate::base::heap;
 use crate::engine::Ctx;
-use crate::model::{Dir, RecordSink};
+use crate::model::{Dir, Finding, Record, RecordSink, codes};
 
 /// Bytes looked at per direction to recognise a protocol (a request line can be long).
 const PROBE_BYTES: usize = 8192;
-/// Undecided after this many bytes (both directions): nothing hopscope knows.
+/// Undecided with this many bytes held (both directions): nothing hopscope knows.
 const PROBE_GIVE_UP: usize = 16 * 1024;
 /// Tunnels inside tunnels analysed at most this deep.
 const MAX_DEPTH: u8 = 4;
+
+/// What gaps did to a stream still undecided (boxed: most streams never see one, and the
+/// probe lives inline in every stack).
+#[derive(Default)]
+struct Gaps {
+    /// Per direction: a gap took its start and no message start was found after it yet.
+    lost: [Option<Lost>; 2],
+    /// Per direction: a gap happened (no guessing from frame shapes).
+    gapped: [bool; 2],
+}
+
+/// A direction looking for a message start after a gap.
+struct Lost {
+    /// Index in the log of the gap, which grows over the bytes skipped after it.
+    gap: usize,
+    /// Bytes that could still begin a message (a start line not complete yet), from stream
+    /// offset `at`; replayed at log index `pos`, where their first byte arrived.
+    tail: Vec<u8>,
+    at: u64,
+    pos: usize,
+}
 
 /// Not decided yet: the first bytes of each direction, and everything in arrival order for the
 /// layer that comes next.
 #[derive(Default)]
 pub struct Probe {
+    /// Each direction's first bytes (at most [`PROBE_BYTES`]); emptied by a gap.
     seen: [Vec<u8>; 2],
-    /// (direction, stream offset, bytes) in arrival order, for replay.
-    log: Vec<(Dir, u64, Vec<u8>)>,
+    gaps: Option<Box<Gaps>>,
+    /// (direction, stream offset, bytes or gap) in arrival order, for replay.
+    log: Vec<(Dir, u64, Held)>,
+    /// Bytes in `log`.
+    logged: usize,
     /// Tunnels this stream is inside.
     depth: u8,
     /// Transactions already on this connection (before a CONNECT tunnel): HTTP inside goes
@@ -66,6 +105,112 @@ impl Probe {
             _ => Next::Opaque,
         }
     }
+
+    /// Bytes held: those logged and the tails of directions still looking past a gap.
+    fn held(&self) -> usize {
+        let tails: usize = (self.gaps.iter())
+            .flat_map(|g| g.lost.iter().flatten())
+            .map(|l| l.tail.len())
+            .sum();
+        self.logged + tails
+    }
+
+    /// Switches to `kind`, handing over everything held in arrival order (the delivery being
+    /// made included).
+    fn switch(&mut self, kind: Kind, delivered: usize) -> Switch {
+        let next = self.next(kind);
+        let mut replay = std::mem::take(&mut self.log);
+        let mut tails: Vec<(usize, Dir, u64, Vec<u8>)> = Vec::new();
+        if let Some(g) = self.gaps.as_mut() {
+            for (d, lost) in g.lost.iter_mut().enumerate() {
+                if let Some(l) = lost.take().filter(|l| !l.tail.is_empty()) {
+                    tails.push((l.pos, Dir::from_index(d), l.at, l.tail));
+                }
+            }
+        }
+        // Later positions first, so earlier ones stay valid.
+        tails.sort_by_key(|t| std::cmp::Reverse(t.0));
+        for (pos, dir, at, tail) in tails {
+            replay.insert(pos.min(replay.len()), (dir, at, Held::Bytes(tail)));
+        }
+        Switch {
+            next,
+            replay,
+            rest: delivered,
+            keep: false,
+        }
+    }
+
+    /// Bytes of direction `d`, lost after a gap, at stream offset `offset`: the next message
+    /// start in them, if any, is what the stream is; bytes before the last place one could
+    /// still start are skipped (the gap grows over them).
+    fn look_past_gap(&mut self, d: usize, offset: u64, data: &[u8]) -> Option<Kind> {
+        let log_len = self.log.len();
+        let lost = self.gaps.as_mut()?.lost[d].as_mut()?;
+        let had_tail = lost.tail.len();
+        let (view, view_at): (Cow<[u8]>, u64) = if had_tail == 0 {
+            (Cow::Borrowed(data), offset)
+        } else {
+            let mut v = std::mem::take(&mut lost.tail);
+            v.extend_from_slice(data);
+            (Cow::Owned(v), lost.at)
+        };
+        // A record header at the segment boundary, else an HTTP start line (never both: a
+        // start line begins with a letter, a record with a byte below 24).
+        let (start, kind) = match tls::looks_like_record(&view) {
+            Prefix::Yes => (Some(0), Some(Kind::Tls)),
+            Prefix::Maybe => (Some(0), None),
+            Prefix::No => match head::find_start(&view, true, d == 0) {
+                Start::At(p) => (Some(p), Some(Kind::Http)),
+                Start::Maybe(p) => (Some(p), None),
+                Start::None => (None, None),
+            },
+        };
+        let p = start.unwrap_or(view.len());
+        let from = view_at + p as u64;
+        if let Some((_, at, Held::Gap(n))) = self.log.get_mut(lost.gap) {
+            *n = from - *at;
+        }
+        if p >= had_tail {
+            lost.pos = log_len;
+        }
+        lost.at = from;
+        lost.tail = view.get(p..).unwrap_or_default().to_vec();
+        kind
+    }
+
+    /// A stream still undecided holds more than the probe may: it is given up, with a finding
+    /// when a gap took a start (the bytes were lost, not just unknown).
+    fn give_up(&mut self, ctx: &Ctx, offset: u64, out: &mut dyn RecordSink) -> Option<Switch> {
+        let held = self.held();
+        if held <= PROBE_GIVE_UP {
+            return None;
+        }
+        let gapped = self.gaps.as_ref().map_or([false; 2], |g| g.gapped);
+        let which = match (gapped[0], gapped[1]) {
+            (true, true) => Some("both directions"),
+            (true, false) => Some("the client's bytes"),
+            (false, true) => Some("the server's bytes"),
+            (false, false) => None,
+        };
+        if let Some(which) = which {
+            out.record(Record::Finding(
+                Finding::new(
+                    &codes::TCP_UNDECIDED_AFTER_GAP,
+                    format!(
+                        "a gap took the start of {which} before the protocol was recognised, and \
+                         none was after it: {held} bytes held without an HTTP request or status \
+                         line or a TLS record where a message could start; the rest of the \
+                         connection is not analysed"
+                    ),
+                )
+                .conn(ctx.conn)
+                .at(ctx.packet, ctx.ts)
+                .dir(ctx.dir, offset),
+            ));
+        }
+        Some(Switch::to(Next::Opaque))
+    }
 }
 
 impl Layer for Probe {
@@ -86,38 +231,59 @@ impl Layer for Probe {
         ctx: &Ctx,
         offset: u64,
         data: &[u8],
-        _: &mut dyn RecordSink,
+        out: &mut dyn RecordSink,
     ) -> Option<Switch> {
-        let seen = &mut self.seen[ctx.dir.index()];
-        seen.extend_from_slice(&data[..data.len().min(PROBE_BYTES.saturating_sub(seen.len()))]);
-        self.log.push((ctx.dir, offset, data.to_vec()));
-        if let Some(kind) = decide(self, ctx) {
+        let d = ctx.dir.index();
+        let kind = if self.gaps.as_ref().is_some_and(|g| g.lost[d].is_some()) {
+            self.look_past_gap(d, offset, data)
+        } else {
+            let seen = &mut self.seen[d];
+            let room = PROBE_BYTES.saturating_sub(seen.len());
+            seen.extend_from_slice(&data[..data.len().min(room)]);
+            self.log.push((ctx.dir, offset, Held::Bytes(data.to_vec())));
+            self.logged += data.len();
+            decide(self, ctx)
+        };
+        if let Some(kind) = kind {
             // Everything seen, this delivery included, is replayed to the next layer.
-            return Some(Switch {
-                next: self.next(kind),
-                replay: std::mem::take(&mut self.log),
-                rest: data.len(),
-                keep: false,
-            });
+            return Some(self.switch(kind, data.len()));
         }
-        if self.log.iter().map(|l| l.2.len()).sum::<usize>() > PROBE_GIVE_UP {
-            // Still undecided after this much: nothing we know.
-            return Some(Switch::to(Next::Opaque));
-        }
-        None
+        self.give_up(ctx, offset, out)
     }
 
     fn gap(
         &mut self,
         _: &mut (),
         _: &mut Ids,
-        _: &Ctx,
-        _: u64,
-        _: u64,
+        ctx: &Ctx,
+        offset: u64,
+        n: u64,
         _: &mut dyn RecordSink,
     ) -> Option<Switch> {
-        // Without its first bytes a stream is not recognised.
-        Some(Switch::to(Next::Opaque))
+        // The direction's start is gone: look for the next message start after the gap.
+        let d = ctx.dir.index();
+        self.seen[d] = Vec::new();
+        let g = self.gaps.get_or_insert_with(Box::default);
+        g.gapped[d] = true;
+        match g.lost[d].as_mut() {
+            Some(lost) => {
+                // A start line cut by a gap is lost too: the gap grows over it.
+                lost.tail = Vec::new();
+                if let Some((_, at, Held::Gap(len))) = self.log.get_mut(lost.gap) {
+                    *len = offset + n - *at;
+                }
+            }
+            None => {
+                g.lost[d] = Some(Lost {
+                    gap: self.log.len(),
+                    tail: Vec::new(),
+                    at: offset + n,
+                    pos: self.log.len() + 1,
+                });
+                self.log.push((ctx.dir, offset, Held::Gap(n)));
+            }
+        }
+        None
     }
 
     fn close(&mut self, _: &mut (), _: &mut Ids, _: &Ctx, _: &mut dyn RecordSink) {}
@@ -138,6 +304,8 @@ fn decide(p: &Probe, ctx: &Ctx) -> Option<Kind> {
     // Empty lines before a message are tolerated by HTTP (RFC 9112 §2.2); look past them.
     let skip = |b: &[u8]| b.iter().take_while(|&&x| x == b'\r' || x == b'\n').count();
     let (c, s) = (&p.seen[0], &p.seen[1]);
+    // After a gap nothing is guessed from frame shapes (random payload passes too easily).
+    let gapped = p.gaps.is_some();
     let mut maybe = false;
     // The HTTP/2 preface (RFC 9113 §3.4) is at the very first byte, and also parses as an
     // HTTP/1 request line (`PRI * HTTP/2.0`): it is looked for first, before empty lines
@@ -169,7 +337,7 @@ fn decide(p: &Probe, ctx: &Ctx) -> Option<Kind> {
                 Prefix::No => {}
             }
         }
-        if c.len() >= 2 || !maybe {
+        if !gapped && (c.len() >= 2 || !maybe) {
             match frame::looks_like_frames(c, true) {
                 Prefix::Yes => return Some(Kind::WebSocket),
                 Prefix::Maybe => maybe = true,
@@ -191,7 +359,7 @@ fn decide(p: &Probe, ctx: &Ctx) -> Option<Kind> {
             // (RFC 9113 §3.4): wait for the client rather than take it for WebSocket frames.
             return None;
         }
-        if ctx.midstream || c.is_empty() {
+        if !gapped && (ctx.midstream || c.is_empty()) {
             match frame::looks_like_frames(s, false) {
                 Prefix::Yes if c.is_empty() || frame::looks_like_frames(c, true) != Prefix::No => {
                     return Some(Kind::WebSocket);

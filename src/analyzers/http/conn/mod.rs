@@ -27,7 +27,7 @@ use std::net::IpAddr;
 use rustc_hash::FxHashSet;
 
 use super::HttpConfig;
-use super::head::{self, Parsed, Prefix};
+use super::head::{self, Parsed, Prefix, Start};
 use crate::analyzers::layer::{Ids, Layer, Next, Switch};
 use crate::base::Timestamp;
 use crate::engine::Ctx;
@@ -636,7 +636,8 @@ impl HttpConn {
         }
     }
 
-    /// Looks for a start line at a line boundary; returns bytes consumed.
+    /// Looks for a start line at a line boundary (or, after a gap, at the segment boundary);
+    /// returns bytes consumed.
     fn resync(&mut self, d: usize, at: u64, rest: &[u8], em: &mut Em<'_>) -> usize {
         let side = &mut self.sides[d];
         let joined;
@@ -651,52 +652,16 @@ impl HttpConn {
             (&joined[..], side.buf_offset)
         };
         let from_buf = view.len() - rest.len();
-        let check = |p: &[u8]| {
-            if d == 0 {
-                head::looks_like_request(p)
-            } else {
-                head::looks_like_response(p)
-            }
+        // The same scan the probe picks a stream up with after a gap.
+        let boundary = side.at_line_start || side.after_gap;
+        let found = head::find_start(view, boundary, d == 0);
+        let skipped = match found {
+            Start::At(p) | Start::Maybe(p) => p,
+            Start::None => view.len(),
         };
-        let mut candidates = Vec::new();
-        if side.at_line_start || side.after_gap {
-            candidates.push(0usize);
-        }
-        let mut found = None;
-        let mut maybe = None;
-        let mut idx = 0;
-        let mut lines = memchr::memchr_iter(b'\n', view).map(|i| i + 1);
-        loop {
-            let p = if idx < candidates.len() {
-                idx += 1;
-                candidates[idx - 1]
-            } else {
-                match lines.next() {
-                    Some(p) => p,
-                    None => break,
-                }
-            };
-            let Some(tail) = view.get(p..) else { break };
-            if tail.is_empty() {
-                continue;
-            }
-            match check(tail) {
-                Prefix::Yes => {
-                    found = Some(p);
-                    break;
-                }
-                Prefix::Maybe => {
-                    maybe = Some(p);
-                    break;
-                }
-                Prefix::No => {}
-            }
-        }
-        let p = found.or(maybe);
-        let skipped = p.unwrap_or(view.len()) as u64;
-        em.sh.stats.resync_skipped_bytes += skipped;
-        let used = match (found, maybe) {
-            (Some(p), _) => {
+        em.sh.stats.resync_skipped_bytes += skipped as u64;
+        let used = match found {
+            Start::At(p) => {
                 side.phase = Phase::Head;
                 side.after_gap = false;
                 if p < from_buf {
@@ -715,17 +680,17 @@ impl HttpConn {
                     p - from_buf
                 }
             }
-            (None, Some(p)) => {
+            Start::Maybe(p) => {
                 side.buf = view.get(p..).unwrap_or_default().to_vec();
                 side.buf_offset = start + p as u64;
                 rest.len()
             }
-            (None, None) => {
+            Start::None => {
                 side.buf.clear();
                 rest.len()
             }
         };
-        if found.is_some() && !self.sides[d].confirmed {
+        if matches!(found, Start::At(_)) && !self.sides[d].confirmed {
             self.confirm(d, em);
         }
         used

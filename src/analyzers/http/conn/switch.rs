@@ -4,7 +4,7 @@
 
 use super::{Em, HttpConn, Phase, SwitchAsk, Txn};
 use crate::analyzers::http::head::Head;
-use crate::analyzers::layer::{Next, Switch, Upgrade};
+use crate::analyzers::layer::{Held, Next, Switch, Upgrade};
 use crate::base::Timestamp;
 use crate::model::http::SwitchRecord;
 use crate::model::tunnel::TunnelRecord;
@@ -65,14 +65,14 @@ impl HttpConn {
 
     /// The connection stops being HTTP after this response: both directions switch, and the
     /// bytes held (client bytes that waited for the answer) belong to the next protocol.
-    fn switch_protocols(&mut self, next: Next, em: &mut Em<'_>) {
+    pub(super) fn switch_protocols(&mut self, next: Next, em: &mut Em<'_>) {
         self.switched = true;
         let mut replay = Vec::new();
         for (d, s) in self.sides.iter_mut().enumerate() {
             s.phase = Phase::Switched;
             let buf = std::mem::take(&mut s.buf);
             if !buf.is_empty() {
-                replay.push((Dir::from_index(d), s.buf_offset, buf));
+                replay.push((Dir::from_index(d), s.buf_offset, Held::Bytes(buf)));
             }
             s.buf_mark = None;
         }

@@ -17,6 +17,9 @@ use std::ops::Range;
 use crate::model::syntax::{is_token, trim_ows};
 
 pub use crate::analyzers::layer::Prefix;
+pub use start::{Start, find_start, looks_like_start};
+
+mod start;
 
 /// Bounds on one head.
 #[derive(Clone, Debug)]

@@ -294,8 +294,8 @@ registry! {
         "more than 256 fields; the rest are not recorded",
         "";
     HTTP_PIPELINE_LIMIT = "http.pipeline-limit", Http, Warning,
-        "more than 256 requests waiting for responses on one connection; the oldest is reported without one",
-        "";
+        "more than 256 requests waiting for responses on one connection: the oldest waiting are given up (reported without responses), and the responses that answer them are reported without requests, never paired with a later one; once per connection, when it ends, with the counts",
+        "each transaction involved lists the code in its `findings`; `pipeline_limit_hits` in the summary counts the requests given up";
     HTTP_HOLD_LIMIT = "http.hold-limit", Http, Warning,
         "more than 256 KiB followed an Upgrade or CONNECT request before its answer",
         "the rest is not analysed";

@@ -1618,3 +1618,37 @@ proptest! {
         for n in c.notes() { prop_assert!(n.dir < 2); let _ = n.kind.to_string(); }
     }
 }
+
+#[test]
+fn a_response_on_a_stream_not_tracked_never_lands_on_another() {
+    // Streams are keyed by id and never evicted: past MAX_STREAMS new streams are only counted,
+    // so the bound cannot shift a response onto another stream's request.
+    let mut client = client_start();
+    let last = 2 * (MAX_STREAMS as u32 + 4) + 1;
+    for id in (1..=last).step_by(2) {
+        let path = format!("/s{id}");
+        let block = hpack_block(&[(":method", "GET"), (":path", &path)]);
+        client.extend(frame(HEADERS, END_HEADERS | END_STREAM, id, &block));
+    }
+    let mut server = settings(&[]);
+    server.extend(frame(
+        HEADERS,
+        END_HEADERS,
+        last,
+        &hpack_block(&[(":status", "404")]),
+    ));
+    server.extend(frame(
+        HEADERS,
+        END_HEADERS,
+        1,
+        &hpack_block(&[(":status", "200")]),
+    ));
+    let c = run(H2Conn::new(), &client, &server);
+    let s = c.summary();
+    assert_eq!(s.streams.len(), MAX_STREAMS);
+    for (id, st) in &s.streams {
+        assert_eq!(st.path.as_deref(), Some(format!("/s{id}").as_str()));
+        assert_eq!(st.status, (*id == 1).then_some(200), "stream {id}");
+    }
+    assert_eq!(s.untracked_stream_frames, 6);
+}

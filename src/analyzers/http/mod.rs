@@ -20,7 +20,7 @@ pub struct HttpConfig {
     pub head: HeadLimits,
     pub body: BodyLimits,
     /// Requests waiting for their response on one connection (pipelining) before the oldest
-    /// is given up as unanswered.
+    /// is given up as unanswered (its response, when it comes, is reported as an orphan).
     pub max_pending: usize,
     /// Decoded (decompressed) bytes per body before decoding stops (a bomb is an input like any
     /// other).

@@ -1149,3 +1149,26 @@ proptest! {
         let _ = looks_like_socks(&b);
     }
 }
+
+#[test]
+fn a_reply_cut_by_the_held_bound_is_never_made_of_later_bytes() {
+    // SOCKS pairs one request with one reply, in order. A reply whose bytes went past the held
+    // bound waits for them forever: the next bytes (here a second reply) are counted, never
+    // parsed in its place.
+    let limits = SocksLimits {
+        max_message: 600,
+        max_held: 10,
+    };
+    let mut c = SocksConn::with_limits(limits);
+    let mut t = Tunnel::default();
+    drive(&mut c, &mut t, 0, &hex(GREET_NOAUTH));
+    // Method selection and the first 8 bytes of the reply are kept, 2 dropped.
+    drive(&mut c, &mut t, 1, &[hex("0500"), hex(REPLY_OK)].concat());
+    drive(&mut c, &mut t, 1, &hex("05000001 0a000002 1f91"));
+    drive(&mut c, &mut t, 0, &hex(REQ_V4_80));
+    assert_eq!(c.state(), SocksState::Handshake);
+    assert_eq!(c.info().reply, None);
+    assert_eq!(c.info().bound, None);
+    assert_eq!(c.early_dropped(1), 2 + 10);
+    assert_eq!(codes(&c), ["socks.held-bytes-dropped"]);
+}

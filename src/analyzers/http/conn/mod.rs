@@ -15,11 +15,13 @@
 //!
 //! Layout: this file runs each direction (heads, resynchronisation, gaps) and the queue;
 //! `txn.rs` turns heads into transactions, `body.rs` frames and decodes bodies, `switch.rs`
-//! ends HTTP when the connection switches protocols.
+//! ends HTTP when the connection switches protocols, `limit.rs` keeps the pairing right when
+//! the pipeline limit gives requests up.
 //!
 //! Bounds: a head at most [`HttpConfig::head`] bytes, [`HttpConfig::max_pending`] transactions
-//! in flight, [`HttpConfig::max_hold`] held bytes, decoded bodies at most
-//! [`HttpConfig::max_decoded`]. Every bound hit is a finding.
+//! in flight (past it the oldest waiting request is given up and its response reported as an
+//! orphan, never paired with a later request: `limit.rs`), [`HttpConfig::max_hold`] held bytes,
+//! decoded bodies at most [`HttpConfig::max_decoded`]. Every bound hit is a finding.
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -175,6 +177,8 @@ pub struct HttpConn {
     counted: bool,
     /// The client sent at least one byte.
     client_spoke: bool,
+    /// Requests given up at the pipeline limit whose responses are still to come.
+    overflow: Option<Box<limit::Overflow>>,
 }
 
 impl Default for HttpConn {
@@ -339,6 +343,7 @@ impl HttpConn {
             switched: false,
             counted: false,
             client_spoke: false,
+            overflow: None,
         }
     }
 
@@ -389,6 +394,7 @@ impl HttpConn {
             self.emit(t, em);
         }
         self.resp_cursor = 0;
+        self.report_overflow(em);
     }
 
     // ---- data -------------------------------------------------------------------------
@@ -495,13 +501,7 @@ impl HttpConn {
             packet: em.ctx.packet,
             offset: start,
         });
-        if d == 1
-            && self
-                .pending
-                .get(self.resp_cursor)
-                .is_some_and(|t| t.http09 && t.rec.response.is_none())
-            && head::looks_like_response(view) == Prefix::No
-        {
+        if d == 1 && self.next_response_is_09() && head::looks_like_response(view) == Prefix::No {
             // HTTP/0.9: the response is the body, read until the connection closes.
             self.confirm(1, em);
             self.response_09(mark, em);
@@ -789,9 +789,12 @@ impl HttpConn {
 }
 
 mod body;
+mod limit;
 mod memory;
 mod switch;
 mod txn;
 
+#[cfg(test)]
+mod pairing_tests;
 #[cfg(test)]
 mod tests;

@@ -101,8 +101,10 @@ pub(super) fn switch_asked(
                 .list("upgrade")
                 .next()
                 .map(|v| String::from_utf8_lossy(v).to_ascii_lowercase());
+            // The request's first token; asked without one known when the request was given
+            // up at the pipeline limit.
             let asked = match &t.ask {
-                Some(SwitchAsk::Upgrade(tokens)) => tokens.first().cloned(),
+                Some(SwitchAsk::Upgrade(tokens)) => Some(tokens.first().cloned()),
                 _ => None,
             };
             if asked.is_none() {
@@ -116,7 +118,11 @@ pub(super) fn switch_asked(
                     Some(t),
                 );
             }
-            Some(token.or(asked).unwrap_or_else(|| "unknown".into()))
+            Some(
+                token
+                    .or(asked.flatten())
+                    .unwrap_or_else(|| "unknown".into()),
+            )
         }
         _ => None,
     }

@@ -26,7 +26,7 @@ impl HttpConn {
         }
     }
 
-    fn new_txn(&mut self, em: &mut Em<'_>) -> Txn {
+    pub(super) fn new_txn(&mut self, em: &mut Em<'_>) -> Txn {
         let id = em.sh.next_txn;
         em.sh.next_txn += 1;
         em.sh.stats.transactions += 1;
@@ -58,25 +58,8 @@ impl HttpConn {
 
     pub(super) fn request_head(&mut self, h: Head, mark: Mark, after_gap: bool, em: &mut Em<'_>) {
         em.sh.stats.requests += 1;
-        if self.pending.len() >= em.sh.cfg.max_pending {
-            // Too many requests without responses: give the oldest up.
-            em.sh.stats.pipeline_limit_hits += 1;
-            let oldest = self.pending.pop_front();
-            self.resp_cursor = self.resp_cursor.saturating_sub(1);
-            if let Some(mut t) = oldest {
-                em.finding(
-                    Dir::ClientToServer,
-                    mark.offset,
-                    &codes::HTTP_PIPELINE_LIMIT,
-                    format!(
-                        "more than {} requests are waiting for responses on this connection; \
-                         the oldest is reported without one",
-                        em.sh.cfg.max_pending
-                    ),
-                    Some(&mut t),
-                );
-                self.emit(t, em);
-            }
+        if self.pending.len() >= em.sh.cfg.max_pending && self.give_up_oldest(mark, em) {
+            return;
         }
         let mut t = self.new_txn(em);
         let mut f: Vec<HeadFinding> = Vec::new();
@@ -135,7 +118,7 @@ impl HttpConn {
             } => (*version, *status, reason.clone()),
             StartLine::Request { version, .. } => (*version, 0, Vec::new()),
         };
-        if self.resp_cursor >= self.pending.len() {
+        if !self.orphan_for_given_up(em) && self.resp_cursor >= self.pending.len() {
             // A response to a request the capture does not hold.
             let t = self.new_txn(em);
             self.pending.push_back(t);
@@ -230,6 +213,7 @@ impl HttpConn {
 
     pub(super) fn response_09(&mut self, mark: Mark, em: &mut Em<'_>) {
         em.sh.stats.responses += 1;
+        self.orphan_for_given_up(em);
         let Some(t) = self.pending.get_mut(self.resp_cursor) else {
             return;
         };

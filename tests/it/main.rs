@@ -18,6 +18,7 @@ mod http_samples;
 mod json_writer;
 mod live;
 mod memory;
+mod pairing;
 mod samples;
 mod semantics_samples;
 mod stress;

@@ -221,7 +221,16 @@ impl Layer for Probe {
             + heap::vec(&self.seen[0])
             + heap::vec(&self.seen[1])
             + heap::vec(&self.log)
-            + self.log.iter().map(|l| heap::vec(&l.2)).sum::<usize>()
+            + (self.log.iter())
+                .map(|l| match &l.2 {
+                    Held::Bytes(b) => heap::vec(b),
+                    Held::Gap(_) => 0,
+                })
+                .sum::<usize>()
+            + self.gaps.as_ref().map_or(0, |g| {
+                let tails = g.lost.iter().flatten().map(|l| heap::vec(&l.tail));
+                heap::boxed::<Gaps>(tails.sum())
+            })
     }
 
     fn data(

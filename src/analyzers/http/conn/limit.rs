@@ -20,6 +20,7 @@ use std::collections::VecDeque;
 
 use super::{Em, HttpConn, Mark, MethodKind, SwitchAsk, Txn};
 use crate::analyzers::layer::Next;
+use crate::base::heap;
 use crate::model::codes;
 use crate::model::{Dir, Finding, Record};
 
@@ -55,6 +56,13 @@ pub(super) struct Overflow {
     first: Mark,
     /// Too many runs: the connection's HTTP analysis stopped.
     stopped: bool,
+}
+
+impl Overflow {
+    /// Heap bytes held, for the memory budget (at most [`MAX_GHOST_RUNS`] runs of 8 bytes).
+    pub(super) fn heap_bytes(&self) -> usize {
+        heap::boxed::<Overflow>(heap::deque(&self.ghosts))
+    }
 }
 
 /// Whether the transaction's response has begun (a 1xx, or the final head).

@@ -33,6 +33,7 @@ impl HttpConn {
             + self.sides.iter().map(Side::heap_bytes).sum::<usize>()
             + heap::deque(&self.pending)
             + self.pending.iter().map(Txn::heap_bytes).sum::<usize>()
+            + self.overflow.as_ref().map_or(0, |o| o.heap_bytes())
     }
 }
 

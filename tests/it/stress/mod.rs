@@ -2,9 +2,6 @@
 //! temporary capture and analysed by the real pipeline (or the real binary, where the bound
 //! is the process's memory or the report file), and the test asserts the bound and the
 //! findings. `bench/stress.sh` runs the same cases at full scale.
-//!
-//! Tests of fixes that are not on `main` yet are `#[ignore]`d with the item of issue 13 that
-//! makes them pass; they assert what the issue requires and fail today.
 
 pub mod cases;
 

@@ -6,8 +6,9 @@
 #
 # Needs root (network namespaces, tcpdump) and: tcpdump, tshark, capinfos, mergecap, nginx,
 # curl, iproute2, python3 with `websockets`, `brotli` and `h2` (pip install websockets brotli h2),
-# tinyproxy, microsocks, openssl, chromium (browser_cors and websocket_browser), haproxy (websocket_haproxy) and
-# apache2 (websocket_apache_broken; Debian's, run with its own config from the work dir).
+# tinyproxy, microsocks, openssl, chromium (browser_cors, websocket_browser and tls_chromium), haproxy (websocket_haproxy),
+# apache2 (websocket_apache_broken; Debian's, run with its own config from the work dir) and
+# editcap (tls13_dsb). The tls_* scenarios also write the key logs (NAME.keys) and tls/NAME.tshark.txt.
 # websocket_socks5 and websocket_connect_tinyproxy use microsocks 1.0.3 and tinyproxy 1.11.
 #
 # Network rules kept here: every scenario runs in network namespaces this script creates
@@ -2042,6 +2043,349 @@ scenario_websocket_browser() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# TLS with the clients' own key logs (issue 14): curl (SSLKEYLOGFILE), Python (ssl.SSLContext
+# keylog_filename) and headless Chromium (--ssl-key-log-file) against nginx. Each capture has
+# its key log beside it (samples/NAME.keys, as the client wrote it). The facts come from the
+# programs: nginx's access log (one JSON object per request: TLS version, cipher, session
+# reuse, SNI, ALPN, method, target, status, body bytes), curl's --trace (the handshake
+# messages OpenSSL logged, the HTTP bytes in the clear) and -w '%{json}', the Python clients'
+# logs; tools/tls_facts.py cross-checks them with the handshake in the clear in the capture
+# and runs tshark with the key log as an independent oracle (samples/tls/NAME.tshark.txt).
+
+TLS_NGINX_LOG=$(cat <<'EOF'
+log_format tls escape=json '{"client":"$remote_addr:$remote_port","server":"$server_addr:$server_port","connection":$connection,"connection_requests":$connection_requests,"method":"$request_method","target":"$request_uri","protocol":"$server_protocol","status":$status,"body_bytes_sent":$body_bytes_sent,"bytes_sent":$bytes_sent,"request_length":$request_length,"ssl_protocol":"$ssl_protocol","ssl_cipher":"$ssl_cipher","ssl_session_reused":"$ssl_session_reused","ssl_server_name":"$ssl_server_name","ssl_alpn_protocol":"$ssl_alpn_protocol","gzip_ratio":"$gzip_ratio","upstream_addr":"$upstream_addr"}';
+EOF
+)
+
+tls_cert() {   # tls_cert DIR rsa|ec NAME  -> DIR/cert.pem, DIR/key.pem (self-signed for NAME)
+    local kt=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+    [ "$2" = rsa ] && kt=(-newkey rsa:2048)
+    openssl req -x509 "${kt[@]}" -nodes -days 2 -subj "/CN=$3" -addext "subjectAltName=DNS:$3" \
+        -keyout "$1/key.pem" -out "$1/cert.pem" 2>/dev/null
+}
+
+tls_server_extra() {   # tls_server_extra DIR  -> nginx server-block lines: cert, JSON access log, types, gzip
+    echo "ssl_certificate $1/cert.pem; ssl_certificate_key $1/key.pem; access_log $1/logs/tls.log tls;" \
+        "types { text/html html; text/css css; application/json json; text/plain txt; application/javascript js; image/x-icon ico; }" \
+        "gzip on; gzip_types application/json text/plain; gzip_min_length 256;"
+}
+
+tls_www() {   # tls_www DIR  -> DIR/www/small.txt (600 B) and big.txt (102,400 B) beside nginx_setup's files
+    text_file "$1/www/small.txt" 600 small
+    text_file "$1/www/big.txt" 102400 big
+    touch -d @1700000000 "$1/www"/*
+}
+
+TLS_W='%{json}\n'
+tls_curl() {   # tls_curl NS PREFIX KEYLOG CURL-ARGS...  -> PREFIX.trace, PREFIX.w (-w '%{json}' lines)
+    local ns=$1 prefix=$2 keylog=$3; shift 3
+    ip netns exec "$ns" env -u http_proxy -u HTTP_PROXY -u https_proxy -u HTTPS_PROXY -u all_proxy \
+        -u ALL_PROXY -u no_proxy -u NO_PROXY SSLKEYLOGFILE="$keylog" \
+        curl -q -sS --trace "$prefix.trace" "$@" >"$prefix.w"
+}
+
+tls_conn() {   # tls_conn PREFIX CLIENT SERVER  (one connection's curl trace) -> PREFIX.{sent,recv,json,tx.json}
+    "$PY" "$TOOLS/curl_trace_bytes.py" "$1.trace" "$1" >"$1.json"
+    tx_curl "$1" "$2" "$3" --headers
+}
+
+tls_lo_1500() { ip -n "$1" link set lo mtu 1500 gso_max_size 1500 gso_max_segs 1; }
+
+# TLS 1.3 only: four curl connections, one per cipher suite, the first with several requests
+# (keep-alive, a 100 KB body, a 404, a HEAD, a gzip'd chunked response) and the last made to
+# go through a HelloRetryRequest (curl's first key share is P-256, nginx accepts only X25519).
+# lo has MTU 1500 and no GSO, so TLS records span several segments.
+scenario_tls13_curl_nginx() {
+    log "TLS 1.3: curl (SSLKEYLOGFILE) -> nginx, AES-128-GCM keep-alive, AES-256-GCM, ChaCha20-Poly1305, HelloRetryRequest"
+    local ns=$NSP-tls13 d=$WORK/tls13 k=$CAP/tls13-curl-nginx.keys
+    ns_new tls13
+    tls_lo_1500 "$ns"
+    mkdir -p "$d" "$CAP/tls"
+    tls_cert "$d" ec localhost
+    NGINX_HTTP_EXTRA=$TLS_NGINX_LOG NGINX_SERVER_EXTRA="$(tls_server_extra "$d") ssl_protocols TLSv1.3; ssl_ecdh_curve X25519;" \
+        nginx_setup "$d" "127.0.0.1:8443 ssl"
+    tls_www "$d"
+    nginx_start "$ns" "$d" 8443
+    : >"$k"
+    tcpdump_start "$ns" "$CAP/tls13-curl-nginx.pcap" -i lo "tcp port 8443"
+    local u=https://localhost:8443
+    local o=(--http1.1 --tlsv1.3 --resolve localhost:8443:127.0.0.1 --cacert "$d/cert.pem" -w "$TLS_W")
+    local s1=(--local-port 40301 --tls13-ciphers TLS_AES_128_GCM_SHA256)
+    tls_curl "$ns" "$d/c1" "$k" "${o[@]}" "${s1[@]}" "$u/index.html" -o "$d/c1.1" "$u/small.txt" -o "$d/c1.2" \
+        "$u/big.txt" -o "$d/c1.3" "$u/missing.txt" -o "$d/c1.4" \
+        --next "${o[@]}" "${s1[@]}" -I "$u/small.txt" -o "$d/c1.5" \
+        --next "${o[@]}" "${s1[@]}" --compressed "$u/data.json" -o "$d/c1.6"
+    tls_curl "$ns" "$d/c2" "$k" "${o[@]}" --local-port 40302 --tls13-ciphers TLS_AES_256_GCM_SHA384 \
+        "$u/index.html" -o "$d/c2.1" "$u/style.css" -o "$d/c2.2"
+    tls_curl "$ns" "$d/c3" "$k" "${o[@]}" --local-port 40303 --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256 \
+        --compressed "$u/data.json" -o "$d/c3.1" "$u/small.txt" -o "$d/c3.2"
+    tls_curl "$ns" "$d/c4" "$k" "${o[@]}" --local-port 40304 --tls13-ciphers TLS_AES_128_GCM_SHA256 \
+        --curves P-256:X25519 "$u/small.txt" -o "$d/c4.1"
+    tcpdump_stop_all
+    local n conns=() txs=() ws=()
+    for n in 1 2 3 4; do
+        tls_conn "$d/c$n" "127.0.0.1:4030$n" 127.0.0.1:8443
+        conns+=(--conn "127.0.0.1:4030$n 127.0.0.1:8443 curl $d/c$n")
+        txs+=(--tx "$d/c$n.tx.json"); ws+=(--curl-w "$d/c$n.w")
+    done
+    "$PY" "$TOOLS/tls_facts.py" capture --pcap "$CAP/tls13-curl-nginx.pcap" --keylog "$k" \
+        --keylog-name tls13-curl-nginx.keys --server 127.0.0.1:8443 --nginx-log "$d/logs/tls.log" \
+        "${conns[@]}" "${ws[@]}" "${txs[@]}" --decode-as 8443 \
+        --tshark-out "$CAP/tls/tls13-curl-nginx.tshark.txt" --out "$d/tls.json"
+    # a key log with the right client randoms and another connection's secrets (tls.decrypt-failed)
+    "$PY" "$TOOLS/tls_facts.py" mismatch-keys "$k" "$CAP/tls13-curl-nginx.wrong.keys"
+    if [ -n "$(tshark -r "$CAP/tls13-curl-nginx.pcap" -o "tls.keylog_file:$CAP/tls13-curl-nginx.wrong.keys" \
+            -d tls.port==8443,http -Y http 2>/dev/null)" ]; then
+        echo "tls13-curl-nginx.wrong.keys decrypts something" >&2; return 1
+    fi
+    fact --file tls13-curl-nginx.pcap --software "curl 7.88.1 (OpenSSL 3.0, SSLKEYLOGFILE) -> nginx 1.22.1 (ssl_protocols TLSv1.3, ssl_ecdh_curve X25519, ECDSA P-256 self-signed cert for localhost), tcpdump -i lo (MTU 1500, no GSO)" \
+        --shows "TLS 1.3 only, key log tls13-curl-nginx.keys (curl's SSLKEYLOGFILE): 127.0.0.1:40301 TLS_AES_128_GCM_SHA256 with 6 requests on one keep-alive connection (GET /index.html, /small.txt, /big.txt 102,400 B, /missing.txt 404, HEAD /small.txt, GET /data.json gzip'd and chunked); 40302 TLS_AES_256_GCM_SHA384 (2 GETs); 40303 TLS_CHACHA20_POLY1305_SHA256 (gzip'd data.json, small.txt); 40304 TLS_AES_128_GCM_SHA256 after a HelloRetryRequest (curl's key share P-256, nginx wants X25519); nginx sends 2 NewSessionTickets after each handshake; every connection HTTP/1.1 (ALPN http/1.1); details.tls_transactions are split from the HTTP bytes curl traced in the clear" \
+        --follow-server 127.0.0.1:8443 --note-file "$d/tls.json" \
+        --note "streams are the TLS bytes (tshark's follow; curl cannot log ciphertext); the decrypted streams are details.tls_connections[].plaintext, from curl's --trace. tls13-curl-nginx.wrong.keys (tools/tls_facts.py mismatch-keys) has this capture's client randoms with another connection's secrets: records that do not authenticate"
+    scenario_cleanup
+}
+
+# TLS 1.2 only: one curl connection per cipher suite (AEAD: AES-GCM, ChaCha20-Poly1305; CBC with
+# HMAC-SHA1/SHA256/SHA384, one with RSA key exchange), encrypt-then-MAC on :8443 and not on
+# :8444 (nginx ssl_conf_command Options -EncryptThenMac), and a session resumed by session ID
+# on a second connection of the same curl run (its own client random in the key log).
+scenario_tls12_curl_nginx() {
+    log "TLS 1.2: curl (SSLKEYLOGFILE) -> nginx, AES-GCM, ChaCha20, CBC with and without encrypt-then-MAC, resumed session"
+    local ns=$NSP-tls12 d=$WORK/tls12 k=$CAP/tls12-curl-nginx.keys
+    ns_new tls12
+    tls_lo_1500 "$ns"
+    mkdir -p "$d" "$CAP/tls"
+    tls_cert "$d" rsa localhost
+    local common="ssl_protocols TLSv1.2; ssl_ciphers ALL:@SECLEVEL=0;"
+    NGINX_HTTP_EXTRA="$TLS_NGINX_LOG ssl_session_cache shared:tls12:1m; server { listen 127.0.0.1:8444 ssl; root $d/www; $(tls_server_extra "$d") $common ssl_conf_command Options -EncryptThenMac; }" \
+        NGINX_SERVER_EXTRA="$(tls_server_extra "$d") $common" nginx_setup "$d" "127.0.0.1:8443 ssl"
+    tls_www "$d"
+    nginx_start "$ns" "$d" 8443
+    wait_for "nginx :8444" listening "$ns" 8444
+    : >"$k"
+    tcpdump_start "$ns" "$CAP/tls12-curl-nginx.pcap" -i lo "tcp port 8443 or tcp port 8444"
+    local u=https://localhost:8443 v=https://localhost:8444
+    local o=(--http1.1 --tlsv1.2 --tls-max 1.2 --resolve localhost:8443:127.0.0.1 --resolve localhost:8444:127.0.0.1
+             --cacert "$d/cert.pem" -w "$TLS_W")
+    tls_curl "$ns" "$d/c1" "$k" "${o[@]}" --local-port 40201 --ciphers ECDHE-RSA-AES128-GCM-SHA256 "$u/index.html" -o "$d/c1.1" "$u/small.txt" -o "$d/c1.2"
+    tls_curl "$ns" "$d/c2" "$k" "${o[@]}" --local-port 40202 --ciphers ECDHE-RSA-AES256-GCM-SHA384 --compressed "$u/data.json" -o "$d/c2.1"
+    tls_curl "$ns" "$d/c3" "$k" "${o[@]}" --local-port 40203 --ciphers ECDHE-RSA-CHACHA20-POLY1305 "$u/small.txt" -o "$d/c3.1" "$u/style.css" -o "$d/c3.2"
+    tls_curl "$ns" "$d/c4" "$k" "${o[@]}" --local-port 40204 --ciphers ECDHE-RSA-AES128-SHA "$u/big.txt" -o "$d/c4.1"
+    tls_curl "$ns" "$d/c5" "$k" "${o[@]}" --local-port 40205 --ciphers AES256-SHA256 "$u/small.txt" -o "$d/c5.1"
+    tls_curl "$ns" "$d/c6" "$k" "${o[@]}" --local-port 40206 --ciphers ECDHE-RSA-AES256-SHA384 "$u/index.html" -o "$d/c6.1"
+    tls_curl "$ns" "$d/c7" "$k" "${o[@]}" --local-port 40207 --ciphers ECDHE-RSA-AES128-SHA "$v/small.txt" -o "$d/c7.1"
+    tls_curl "$ns" "$d/c8" "$k" "${o[@]}" --local-port 40208 --ciphers ECDHE-RSA-AES256-SHA384 --compressed "$v/data.json" -o "$d/c8.1"
+    # one curl run, two connections: the first closed by the request, the second resumes the session
+    tls_curl "$ns" "$d/r" "$k" "${o[@]}" --local-port 40209 --ciphers ECDHE-RSA-AES128-GCM-SHA256 -H "Connection: close" "$u/small.txt" -o "$d/r.1" \
+        --next "${o[@]}" --local-port 40210 --ciphers ECDHE-RSA-AES128-GCM-SHA256 "$u/index.html" -o "$d/r.2"
+    tcpdump_stop_all
+    [ "$("$PY" "$TOOLS/tls_facts.py" split-trace "$d/r.trace" "$d/r")" = 2 ] || { echo "tls12: resumption run did not make 2 connections" >&2; return 1; }
+    mv "$d/r.0.trace" "$d/c9.trace"; mv "$d/r.1.trace" "$d/c10.trace"
+    local n p srv conns=() txs=() ws=(--curl-w "$d/r.w")
+    for n in 1 2 3 4 5 6 7 8 9 10; do
+        p=$((40200 + n)); srv=127.0.0.1:8443
+        [ "$n" = 7 ] || [ "$n" = 8 ] && srv=127.0.0.1:8444
+        tls_conn "$d/c$n" "127.0.0.1:$p" "$srv"
+        conns+=(--conn "127.0.0.1:$p $srv curl $d/c$n")
+        txs+=(--tx "$d/c$n.tx.json")
+        [ -e "$d/c$n.w" ] && ws+=(--curl-w "$d/c$n.w")
+    done
+    "$PY" "$TOOLS/tls_facts.py" capture --pcap "$CAP/tls12-curl-nginx.pcap" --keylog "$k" \
+        --keylog-name tls12-curl-nginx.keys --server 127.0.0.1:8443 --server 127.0.0.1:8444 \
+        --nginx-log "$d/logs/tls.log" "${conns[@]}" "${ws[@]}" "${txs[@]}" --decode-as 8443 --decode-as 8444 \
+        --tshark-out "$CAP/tls/tls12-curl-nginx.tshark.txt" --out "$d/tls.json"
+    fact --file tls12-curl-nginx.pcap --software "curl 7.88.1 (OpenSSL 3.0, SSLKEYLOGFILE, --tls-max 1.2 --ciphers) -> nginx 1.22.1 (ssl_protocols TLSv1.2, ssl_ciphers ALL:@SECLEVEL=0, RSA 2048 self-signed cert for localhost; :8444 with ssl_conf_command Options -EncryptThenMac; shared session cache), tcpdump -i lo (MTU 1500, no GSO)" \
+        --shows "TLS 1.2 only, key log tls12-curl-nginx.keys (curl's SSLKEYLOGFILE; CLIENT_RANDOM lines, plus an RSA line for the RSA key exchange): one connection per suite to :8443 with encrypt-then-MAC wherever CBC: 40201 ECDHE-RSA-AES128-GCM-SHA256 (2 GETs), 40202 ECDHE-RSA-AES256-GCM-SHA384 (gzip'd chunked data.json), 40203 ECDHE-RSA-CHACHA20-POLY1305 (2 GETs), 40204 ECDHE-RSA-AES128-SHA (CBC, HMAC-SHA1, big.txt 102,400 B), 40205 AES256-SHA256 (RSA key exchange, CBC, HMAC-SHA256), 40206 ECDHE-RSA-AES256-SHA384 (CBC, HMAC-SHA384); to :8444 without encrypt-then-MAC (MAC-then-encrypt): 40207 ECDHE-RSA-AES128-SHA, 40208 ECDHE-RSA-AES256-SHA384 (gzip'd chunked); 40209 ECDHE-RSA-AES128-GCM-SHA256 full handshake (Connection: close) and 40210 the same session resumed by session ID in the same curl run (abbreviated handshake, its own client random in the key log)" \
+        --follow-server 127.0.0.1:8443 --follow-server 127.0.0.1:8444 --note-file "$d/tls.json" \
+        --note "streams are the TLS bytes (tshark's follow); the decrypted streams are details.tls_connections[].plaintext, from curl's --trace"
+    scenario_cleanup
+}
+
+# wss:// and https:// from Python: nginx terminates TLS 1.3 and proxies /echo to a cleartext
+# websockets echo server (both legs captured on lo); ws_client.py (websockets 17, an
+# ssl.SSLContext with keylog_filename) sends text and binary messages (one fragmented), and
+# tools/https_client.py (http.client, the same key log file) makes three requests on one
+# connection.
+scenario_tls_wss_python() {
+    log "wss:// through nginx (TLS 1.3) to a cleartext websockets backend, and an http.client HTTPS request"
+    local ns=$NSP-tlswss d=$WORK/tlswss k=$CAP/tls-wss-python.keys
+    ns_new tlswss
+    mkdir -p "$d" "$CAP/tls"
+    tls_cert "$d" ec localhost
+    NGINX_HTTP_EXTRA=$TLS_NGINX_LOG NGINX_SERVER_EXTRA="$(tls_server_extra "$d") ssl_protocols TLSv1.3; location /echo { proxy_pass http://127.0.0.1:8775; proxy_http_version 1.1; proxy_set_header Upgrade \$http_upgrade; proxy_set_header Connection upgrade; proxy_read_timeout 10s; }" \
+        nginx_setup "$d" "127.0.0.1:8443 ssl"
+    tls_www "$d"
+    nginx_start "$ns" "$d" 8443
+    start_bg ip netns exec "$ns" "$PY" "$HERE/ws_server.py" 127.0.0.1 8775 --log "$d/up"
+    wait_for "ws server" listening "$ns" 8775
+    : >"$k"
+    tcpdump_start "$ns" "$CAP/tls-wss-python.pcap" -i lo "tcp port 8443 or tcp port 8775"
+    ip netns exec "$ns" "$PY" "$HERE/ws_client.py" wss://localhost:8443/echo --connect 127.0.0.1 \
+        --local 127.0.0.1:40401 --log "$d/ws" --messages tunnel --keylog "$k" --cafile "$d/cert.pem"
+    ip netns exec "$ns" "$PY" "$TOOLS/https_client.py" 127.0.0.1:8443 --sni localhost --local 127.0.0.1:40402 \
+        --cafile "$d/cert.pem" --keylog "$k" --log "$d/py" --request "GET /index.html" \
+        --request "GET /data.json Accept-Encoding: gzip" --request "HEAD /small.txt"
+    tcpdump_stop_all
+    [ -s "$d/up.1.peer" ] && [ ! -e "$d/up.2.peer" ] || { echo "tls-wss-python: the backend did not see exactly one connection" >&2; return 1; }
+    UPSTREAM=$(tr -d '\n' <"$d/up.1.peer")
+    tx_log "$d/ws" 127.0.0.1:40401 127.0.0.1:8443 ws_client.py-transport-log --allow-trailing --headers
+    tx_log "$d/up.1" "$UPSTREAM" 127.0.0.1:8775 ws_server.py-transport-log --allow-trailing --headers
+    tx_log "$d/py" 127.0.0.1:40402 127.0.0.1:8443 https_client.py-log --headers
+    "$PY" "$TOOLS/tls_facts.py" ws-legs --client-log "$d/ws" --server-log "$d/up.1" \
+        --front 127.0.0.1:40401 127.0.0.1:8443 --back "$UPSTREAM" 127.0.0.1:8775 --out "$d/wslegs.json"
+    proxy_legs "$d" --proxy nginx --match order --front "$d/ws.tx.json" --back "$d/up.1.tx.json" \
+        --note "the front leg is inside TLS: its request is the one ws_client.py wrote in the clear"
+    "$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); json.dump({"tls_proxy_legs": d["proxy_legs"]}, open(sys.argv[2], "w"), indent=1)' \
+        "$d/legs.json" "$d/tlslegs.json"
+    "$PY" "$TOOLS/tls_facts.py" capture --pcap "$CAP/tls-wss-python.pcap" --keylog "$k" \
+        --keylog-name tls-wss-python.keys --server 127.0.0.1:8443 --nginx-log "$d/logs/tls.log" \
+        --conn "127.0.0.1:40401 127.0.0.1:8443 ws_client $d/ws" --conn "127.0.0.1:40402 127.0.0.1:8443 https_client $d/py" \
+        --tx "$d/ws.tx.json" --tx "$d/py.tx.json" --ws-front "$d/wslegs.json" --decode-as 8443 \
+        --tshark-out "$CAP/tls/tls-wss-python.tshark.txt" --out "$d/tls.json"
+    fact --file tls-wss-python.pcap --software "Python 3.11 websockets 17 client (wss://, ssl.SSLContext keylog_filename) and http.client (tools/https_client.py, same key log) -> nginx 1.22.1 (TLS 1.3, ECDSA P-256 self-signed cert; proxy_pass with Upgrade/Connection) -> websockets 17 echo server (cleartext), tcpdump -i lo" \
+        --shows "both legs of a wss:// conversation through a TLS-terminating nginx: 127.0.0.1:40401 -> :8443 TLS 1.3 (key log tls-wss-python.keys, written by the Python client; no ALPN offered) carrying the upgrade (101) and two short texts, a 512-byte binary message, a text in 3 fragments (websockets adds an empty final continuation) and a 15-byte binary message, each echoed, ping/pong, close 1000 'bye'; nginx's cleartext upstream connection to :8775 carries the same frames after its own upgrade request. Then 127.0.0.1:40402 -> :8443 TLS 1.3 (ALPN http/1.1) from http.client: GET /index.html, GET /data.json with Accept-Encoding: gzip (gzip'd, chunked), HEAD /small.txt on one connection. details.tls_websocket_connections is the TLS leg (frames as in websocket_connections), details.tls_transactions the HTTP inside TLS, details.tls_proxy_legs the pairing of the two legs" \
+        --stream "$UPSTREAM 127.0.0.1:8775 $d/up.1 ws_server.py-transport-log" \
+        --follow-server 127.0.0.1:8443 --transactions "$d/up.1.tx.json" \
+        --note-file "$d/tls.json" --note-file "$d/tlslegs.json" \
+        --note "the nginx->backend connection uses an ephemeral client port; its bytes come from the backend's own log (ws_server.py --log). The TLS connections' streams are the TLS bytes (tshark's follow); their decrypted streams are details.tls_connections[].plaintext, from the Python clients' logs"
+    scenario_cleanup
+}
+
+# Headless Chromium over HTTPS (HTTP/1.1: nginx without http2) with its own key log
+# (--ssl-key-log-file): a page whose stylesheet, script and the script's two fetch()es are
+# subresources; lo has MTU 1500 and no GSO. Chromium's ports are ephemeral and it cannot log its bytes: the facts are nginx's
+# log, the page's own output (--dump-dom) and the handshakes in the capture.
+scenario_tls_chromium() {
+    log "headless chromium over HTTPS/1.1 with --ssl-key-log-file"
+    local ns=$NSP-tlschrome d=$WORK/tlschrome k=$CAP/tls-chromium.keys
+    ns_new tlschrome
+    tls_lo_1500 "$ns"   # Chromium's ClientHello (~2 KB with its ML-KEM key share) spans two segments
+    mkdir -p "$d/profile" "$CAP/tls"
+    tls_cert "$d" ec tls.hopscope.test
+    NGINX_HTTP_EXTRA=$TLS_NGINX_LOG NGINX_SERVER_EXTRA="server_name tls.hopscope.test; $(tls_server_extra "$d") ssl_protocols TLSv1.2 TLSv1.3;" \
+        nginx_setup "$d" "127.0.0.1:8443 ssl"
+    tls_www "$d"
+    cat >"$d/www/page.html" <<'EOF'
+<!doctype html>
+<html><head><title>hopscope tls sample</title><link rel=stylesheet href=/style.css>
+<link rel=icon href=/favicon.ico><script src=/app.js defer></script></head>
+<body><h1>hopscope TLS sample page</h1><pre id=out></pre></body></html>
+EOF
+    cat >"$d/www/app.js" <<'EOF'
+(async () => {
+  const out = document.getElementById("out");
+  for (const url of ["/data.json", "/small.txt"]) {
+    const r = await fetch(url, {cache: "no-store"});
+    const body = await r.arrayBuffer();
+    out.textContent += `${url}: ${r.status} ${body.byteLength} bytes\n`;
+  }
+  out.textContent += "done\n";
+})();
+EOF
+    printf '\x00\x00\x01\x00' >"$d/www/favicon.ico"
+    touch -d @1700000000 "$d/www"/*
+    nginx_start "$ns" "$d" 8443
+    tcpdump_start "$ns" "$CAP/tls-chromium.pcap" -i lo "tcp port 8443"
+    ip netns exec "$ns" timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$d/profile" \
+        --ssl-key-log-file="$k" --ignore-certificate-errors --host-resolver-rules="MAP tls.hopscope.test 127.0.0.1" \
+        --enable-logging=stderr --v=0 --virtual-time-budget=5000 --dump-dom https://tls.hopscope.test:8443/page.html \
+        >"$d/dom.html" 2>"$d/chromium.log"
+    tcpdump_stop_all
+    grep -q '^done$' "$d/dom.html" || { echo "tls-chromium: the page did not finish" >&2; return 1; }
+    chromium --version >"$d/version.txt" 2>/dev/null
+    "$PY" "$TOOLS/tls_facts.py" capture --pcap "$CAP/tls-chromium.pcap" --keylog "$k" \
+        --keylog-name tls-chromium.keys --server 127.0.0.1:8443 --nginx-log "$d/logs/tls.log" --decode-as 8443 \
+        --tshark-out "$CAP/tls/tls-chromium.tshark.txt" --out "$d/tls.json"
+    "$PY" - "$d" <<'PYEOF' >"$d/page.json"
+import json, re, sys
+d = sys.argv[1]
+pre = re.search(r'<pre id="out">(.*?)</pre>', open(d + "/dom.html").read(), re.S).group(1)
+print(json.dumps({"browser": open(d + "/version.txt").read().strip(),
+                  "page": "https://tls.hopscope.test:8443/page.html",
+                  "page_results": [l for l in pre.split("\n") if l]}, indent=1))
+PYEOF
+    fact --file tls-chromium.pcap --software "Chromium $(cut -d' ' -f2 "$d/version.txt") headless (--dump-dom --ssl-key-log-file --ignore-certificate-errors, tls.hopscope.test mapped to 127.0.0.1) -> nginx 1.22.1 (TLS 1.2 and 1.3, HTTP/1.1 only, ECDSA P-256 self-signed cert), tcpdump -i lo (MTU 1500, no GSO)" \
+        --shows "a page over HTTPS/1.1 (SNI tls.hopscope.test, Chromium offers ALPN h2 and http/1.1, nginx selects http/1.1; the ClientHello, about 2 KB with Chromium's X25519MLKEM768 key share, spans two TCP segments): page.html, then style.css, app.js and favicon.ico, and the script's fetch() of data.json (gzip'd) and small.txt; Chromium negotiates TLS 1.3 and spreads the requests over its connections (which ones: details.tls_connections[].requests, from nginx's log; a connection with no request is one Chromium opened and did not use). Key log tls-chromium.keys as Chromium wrote it" \
+        --follow-server 127.0.0.1:8443 --note-file "$d/tls.json" --note-file "$d/page.json" \
+        --note "Chromium's client ports are ephemeral and it cannot log its bytes: per connection the facts are nginx's access log (requests, version, cipher), the handshake in the clear and the key log; tshark's decryption is checked against nginx's log"
+    scenario_cleanup
+}
+
+# TLS 1.3 KeyUpdate and the AES-CCM suites, which curl, browsers and Python do not send or
+# offer by default: openssl s_client (tools/s_client_driver.py: -keylogfile, -msg) against
+# nginx with all five TLS 1.3 suites enabled. A KeyUpdate with update_requested (both sides
+# update their keys, then a 100 KB response), one without (the client's keys only), then
+# TLS_AES_128_CCM_SHA256 and TLS_AES_128_CCM_8_SHA256.
+scenario_tls13_openssl_keyupdate_ccm() {
+    log "TLS 1.3: openssl s_client KeyUpdate (requested and not), AES-128-CCM and AES-128-CCM-8"
+    local ns=$NSP-tls13ku d=$WORK/tls13ku k=$CAP/tls13-openssl-keyupdate-ccm.keys
+    ns_new tls13ku
+    tls_lo_1500 "$ns"
+    mkdir -p "$d" "$CAP/tls"
+    tls_cert "$d" ec localhost
+    NGINX_HTTP_EXTRA=$TLS_NGINX_LOG NGINX_SERVER_EXTRA="$(tls_server_extra "$d") ssl_protocols TLSv1.3; ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256;" \
+        nginx_setup "$d" "127.0.0.1:8443 ssl"
+    tls_www "$d"
+    nginx_start "$ns" "$d" 8443
+    : >"$k"
+    tcpdump_start "$ns" "$CAP/tls13-openssl-keyupdate-ccm.pcap" -i lo "tcp port 8443"
+    local n spec specs=(
+        "40501 TLS_AES_128_GCM_SHA256|GET /small.txt|K|GET /big.txt|k|HEAD /small.txt"
+        "40502 TLS_CHACHA20_POLY1305_SHA256|GET /index.html|k|GET /small.txt"
+        "40503 TLS_AES_128_CCM_SHA256|GET /index.html|GET /small.txt"
+        "40504 TLS_AES_128_CCM_8_SHA256|GET /small.txt")
+    local conns=() txs=() steps s port suite
+    for spec in "${specs[@]}"; do
+        IFS='|' read -r -a steps <<<"$spec"
+        port=${steps[0]% *}; suite=${steps[0]#* }
+        s=()
+        for n in "${steps[@]:1}"; do s+=(--step "$n"); done
+        ip netns exec "$ns" "$PY" "$TOOLS/s_client_driver.py" 127.0.0.1:8443 --sni localhost --local "127.0.0.1:$port" \
+            --cafile "$d/cert.pem" --keylog "$k" --ciphersuites "$suite" --log "$d/s$port" "${s[@]}"
+        tx_log "$d/s$port" "127.0.0.1:$port" 127.0.0.1:8443 s_client_driver.py-log --headers
+        conns+=(--conn "127.0.0.1:$port 127.0.0.1:8443 s_client $d/s$port")
+        txs+=(--tx "$d/s$port.tx.json")
+    done
+    tcpdump_stop_all
+    "$PY" "$TOOLS/tls_facts.py" capture --pcap "$CAP/tls13-openssl-keyupdate-ccm.pcap" --keylog "$k" \
+        --keylog-name tls13-openssl-keyupdate-ccm.keys --server 127.0.0.1:8443 --nginx-log "$d/logs/tls.log" \
+        "${conns[@]}" "${txs[@]}" --decode-as 8443 \
+        --tshark-out "$CAP/tls/tls13-openssl-keyupdate-ccm.tshark.txt" --out "$d/tls.json"
+    fact --file tls13-openssl-keyupdate-ccm.pcap --software "OpenSSL $(openssl version | cut -d' ' -f2) s_client (-keylogfile, -msg; driven by tools/s_client_driver.py) -> nginx 1.22.1 (ssl_protocols TLSv1.3, all five TLS 1.3 suites via ssl_conf_command Ciphersuites, ECDSA P-256 self-signed cert for localhost), tcpdump -i lo (MTU 1500, no GSO)" \
+        --shows "TLS 1.3 post-handshake key changes and the CCM suites, key log tls13-openssl-keyupdate-ccm.keys as s_client wrote it (a '#' comment line first; after each KeyUpdate OpenSSL also logs CLIENT_TRAFFIC_SECRET_N / SERVER_TRAFFIC_SECRET_N lines, the secrets after the update, labels a reader may ignore since the next secret follows from the previous one): 127.0.0.1:40501 TLS_AES_128_GCM_SHA256: GET /small.txt, KeyUpdate update_requested (the client's, then nginx's own before its next response), GET /big.txt (102,400 B under the new keys), KeyUpdate update_not_requested (client only), HEAD /small.txt; 40502 TLS_CHACHA20_POLY1305_SHA256: GET /index.html, KeyUpdate update_not_requested, GET /small.txt; 40503 TLS_AES_128_CCM_SHA256 (2 GETs); 40504 TLS_AES_128_CCM_8_SHA256 (1 GET); the last request on each connection has Connection: close" \
+        --follow-server 127.0.0.1:8443 --note-file "$d/tls.json" \
+        --note "streams are the TLS bytes (tshark's follow); the decrypted streams are details.tls_connections[].plaintext: the requests the driver wrote to s_client and the responses s_client printed; key_updates are counted in s_client's own -msg log and checked against tshark"
+    scenario_cleanup
+}
+
+# The TLS 1.3 capture with its key log injected as a pcapng Decryption Secrets Block (editcap
+# --inject-secrets): the same packets as tls13-curl-nginx.pcap, keys inside the file.
+scenario_tls13_dsb() {
+    log "tls13-dsb: tls13-curl-nginx with its keys in a Decryption Secrets Block"
+    local d=$WORK/tls13 k=$CAP/tls13-curl-nginx.keys
+    if [ ! -e "$CAP/tls13-curl-nginx.pcap" ] || [ ! -e "$d/c1.trace" ]; then
+        echo "scenario_tls13_dsb needs scenario_tls13_curl_nginx in the same run" >&2
+        return 1
+    fi
+    editcap --inject-secrets "tls,$k" "$CAP/tls13-curl-nginx.pcap" "$CAP/tls13-dsb.pcapng"
+    local n conns=() txs=() ws=()
+    for n in 1 2 3 4; do
+        conns+=(--conn "127.0.0.1:4030$n 127.0.0.1:8443 curl $d/c$n")
+        txs+=(--tx "$d/c$n.tx.json"); ws+=(--curl-w "$d/c$n.w")
+    done
+    "$PY" "$TOOLS/tls_facts.py" capture --pcap "$CAP/tls13-dsb.pcapng" --keylog "$k" --keys-in-capture \
+        --keylog-name "tls13-curl-nginx.keys (injected)" --server 127.0.0.1:8443 --nginx-log "$d/logs/tls.log" \
+        "${conns[@]}" "${ws[@]}" "${txs[@]}" --decode-as 8443 \
+        --tshark-out "$CAP/tls/tls13-dsb.tshark.txt" --out "$WORK/tls13-dsb.json"
+    fact --file tls13-dsb.pcapng --software "editcap $(editcap --version | head -1 | cut -d" " -f3) --inject-secrets tls,tls13-curl-nginx.keys from tls13-curl-nginx.pcap" \
+        --shows "the packets of tls13-curl-nginx.pcap in a pcapng whose Decryption Secrets Block (secrets type TLS key log) holds tls13-curl-nginx.keys: decryptable with no key log file; same connections, requests and decrypted bytes" \
+        --follow-server 127.0.0.1:8443 --note-file "$WORK/tls13-dsb.json" \
+        --note "the tshark oracle here ran without -o tls.keylog_file: tshark used the keys in the file"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
 scenario_derived() {
@@ -2090,7 +2434,8 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect
      browser_cors
      websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix websocket_haproxy websocket_apache_broken
-     http_proxy_chain http_proxy_leak websocket_socks5 websocket_connect_tinyproxy websocket_browser)
+     http_proxy_chain http_proxy_leak websocket_socks5 websocket_connect_tinyproxy websocket_browser
+     tls13_curl_nginx tls12_curl_nginx tls_wss_python tls_chromium tls13_openssl_keyupdate_ccm tls13_dsb)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }
@@ -2101,7 +2446,7 @@ main() {
         "scenario_$sc"
         scenario_cleanup
     done
-    cp "$CAP"/* "$OUT"/
+    cp -R "$CAP"/. "$OUT"/
     "$PY" "$TOOLS/facts.py" finish --facts "$FACTS" --dir "$OUT"
     log "done: $(ls "$CAP" | wc -l) captures written to $OUT"
 }

@@ -9,6 +9,7 @@ per-direction stream bytes come from the program, not from reading the capture.
 Usage: ws_client.py URI --local HOST:PORT --log PREFIX [--compression none|deflate]
                     [--messages full|short|tunnel] [--allow-reject]
                     [--socks5 HOST:PORT | --connect-proxy HOST:PORT]
+                    [--keylog FILE --cafile PEM [--connect IP]]   (wss:// only)
 Writes PREFIX.sent (client->server bytes), PREFIX.recv (server->client bytes) and
 PREFIX.json (messages, lengths, sha256; `writes`: [offset, length] of every write the library
 made to the transport, offsets in PREFIX.sent, so each frame is known as the client wrote it).
@@ -23,17 +24,28 @@ IPv4 address; or an HTTP/1.1 CONNECT), then hands the socket to websockets (`soc
 proxy handshake's bytes are in PREFIX.sent / .recv too (the stream as it was on the wire),
 described in PREFIX.json "proxy_handshake"; PREFIX.inner.sent / .recv hold the bytes after it
 (what went through the tunnel).
+wss:// URIs: TLS with an ssl.SSLContext that trusts only --cafile and writes its key log to
+--keylog (SSLContext.keylog_filename); --connect IP: connect there instead of resolving the
+URI's host (which stays the SNI and the certificate name). The logged bytes are then the
+application data in the clear (what went through the TLS transport), and PREFIX.json "tls"
+holds the client's own record of the handshake (tools/tls_client_log.py: client random,
+ClientHello, ServerHello, the ssl module's version and cipher).
 """
 import argparse
 import asyncio
 import hashlib
 import ipaddress
 import json
+import os
 import socket
+import ssl
+import sys
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
 
 SENT = bytearray()
 RECV = bytearray()
@@ -155,6 +167,9 @@ async def main():
     px = ap.add_mutually_exclusive_group()
     px.add_argument("--socks5", metavar="HOST:PORT")
     px.add_argument("--connect-proxy", metavar="HOST:PORT")
+    ap.add_argument("--keylog", help="wss://: the TLS key log (SSLContext.keylog_filename)")
+    ap.add_argument("--cafile", help="wss://: the server's certificate, the only trust anchor")
+    ap.add_argument("--connect", metavar="IP", help="wss://: connect here, not to the URI's host")
     a = ap.parse_args()
     messages = {"full": MESSAGES, "short": MESSAGES[:3], "tunnel": TUNNEL_MESSAGES}[a.messages]
     host, port = a.local.rsplit(":", 1)
@@ -192,8 +207,19 @@ async def main():
 
 async def session(a, host, port, compression, messages, log):
     where = {"sock": a.sock} if a.sock else {"local_addr": (host, int(port))}
+    msgs = None
+    if a.uri.startswith("wss:"):
+        import tls_client_log
+        ctx = ssl.create_default_context(cafile=a.cafile)
+        ctx.keylog_filename = a.keylog
+        msgs = tls_client_log.attach(ctx)
+        where["ssl"] = ctx
+        if a.connect:
+            where.update(host=a.connect, server_hostname=urlsplit(a.uri).hostname)
     async with connect(a.uri, compression=compression, proxy=None, ping_interval=None,
                        create_connection=LoggingConnection, max_size=2**20, **where) as ws:
+        if msgs is not None:
+            log["tls"] = tls_client_log.facts(msgs, ws.transport.get_extra_info("ssl_object"))
         for m in messages:
             await ws.send(m)
             echo = await ws.recv()

@@ -557,6 +557,75 @@ Facts for tests are in [`expected.json`](expected.json), one object per capture:
   `reached_backend` (for `Connection`: only if the client's value arrived unchanged),
   `why_hop_by_hop`), `leaked` (names that reached the backend)).
 
+TLS samples (`tls*`; issue 14), recorded with the clients' own key logs:
+
+- Key logs beside the captures, exactly as the client wrote them (NSS key log format):
+  `tls13-curl-nginx.keys`, `tls12-curl-nginx.keys` (curl's `SSLKEYLOGFILE`),
+  `tls-wss-python.keys` (Python `ssl.SSLContext.keylog_filename`, written by both Python
+  clients), `tls-chromium.keys` (Chromium's `--ssl-key-log-file`),
+  `tls13-openssl-keyupdate-ccm.keys` (`openssl s_client -keylogfile`: a `#` comment line first,
+  and after each KeyUpdate `CLIENT_TRAFFIC_SECRET_N` / `SERVER_TRAFFIC_SECRET_N` lines, which a
+  reader may ignore). `tls13-dsb.pcapng` has no `.keys` file: its keys (`tls13-curl-nginx.keys`)
+  are in the file's Decryption Secrets Block (`editcap --inject-secrets tls,...`), and it has the
+  same packets as `tls13-curl-nginx.pcap`.
+- Missing or wrong keys (no capture of their own): any TLS capture read without its key log
+  (e.g. `tls13-curl-nginx.pcap` alone: no key for any client random); a capture with ANOTHER
+  capture's key log (e.g. `tls13-curl-nginx.pcap` with `tls12-curl-nginx.keys`, or
+  `tls12-curl-nginx.pcap` with `tls13-curl-nginx.keys`: the key log matches no connection);
+  `tls13-curl-nginx.wrong.keys` (made by `tools/tls_facts.py mismatch-keys`) has the client
+  randoms of `tls13-curl-nginx.pcap`, each with the secrets of another of its connections: keys
+  are found and the records do not authenticate (record.sh checks that tshark decrypts nothing
+  with it). Do not pair `tls13-dsb.pcapng` with these: its own keys are inside.
+- `streams[]` of the TLS connections are the TLS bytes (`source` `tshark-follow`: no program
+  logs ciphertext); the cleartext upstream leg of tls-wss-python has the backend's log as usual.
+  `transactions[]` / `details.websocket_connections` hold only cleartext connections (the
+  upstream leg); what is inside TLS is under `details.tls_*`, in the same formats.
+- `details.tls_keylog`: `file`, `in_capture` (the Decryption Secrets Block), `lines`, `labels`
+  (label -> count), `client_randoms`, `matches_connections`.
+- `details.tls_connections[]` (written by `tools/tls_facts.py`), one per TCP connection to the
+  TLS server in capture order: `client`, `server`, `tcp_stream` (tshark's index),
+  `client_random` (of the first ClientHello, as in the key log), `keylog_labels` (the key log's
+  labels for it), `version` (`TLS 1.3`, `TLS 1.2`), `cipher_suite` (IANA name),
+  `cipher_suite_id`, `openssl_cipher` (OpenSSL's name, as nginx logs it), `sni`,
+  `alpn_offered` (null: no ALPN extension), `alpn_selected` (nginx's `$ssl_alpn_protocol`; in
+  TLS 1.3 only visible after decryption), `hello_retry_request`, `resumed` (TLS 1.2: the
+  ServerHello echoes the client's session ID; TLS 1.3: pre_shared_key), `encrypt_then_mac` and
+  `extended_master_secret` (TLS 1.2: the ServerHello has the extension; null for TLS 1.3),
+  `key_updates` (s_client's connections: KeyUpdates `client_sent` / `client_received`, from its
+  `-msg` log), `capture_handshake` (from the handshake in the clear in the capture:
+  `client_hellos`, `client_session_id`, `server_session_id`, `server_hello_extensions`,
+  `records_client_to_server` / `records_server_to_client` = TLS records by outer content type,
+  `records_end_exactly_at_stream_end`), `nginx` (nginx's per-connection view from its access
+  log: `connection`, `ssl_protocol`, `ssl_cipher`, `ssl_session_reused`, `ssl_server_name`,
+  `ssl_alpn_protocol`), `requests[]` (nginx's access log, one per request in order: `method`,
+  `target`, `protocol`, `status`, `body_bytes` (`$body_bytes_sent`: after gzip, with chunk
+  framing; for a 101 the bytes nginx relayed after the upgrade), `bytes_sent`,
+  `request_length`, `connection_requests`, `content_encoding_gzip`, `upstream`),
+  `client_log` (what the client itself logged of the handshake: `client_random`,
+  `server_random`, `client_hello`, `server_hello` (fields as in connect-tls), `curl_says` /
+  `ssl_module` / `s_client_says` (its version, cipher, ALPN, session reuse), `source`; null for
+  Chromium), `plaintext` (the decrypted stream as the client logged it: `client_bytes`,
+  `client_sha256`, `server_bytes`, `server_sha256`, `source`: `curl--trace`,
+  `ws_client.py-transport-log`, `https_client.py-log`, `s_client_driver.py-log`; null for
+  Chromium), `client_transfers` (curl's `-w '%{json}'` per transfer: `method`, `url`,
+  `http_code`, `size_download`, `size_header`, `num_connects`, `ssl_verify_result`),
+  `client_requests` (the Python and s_client drivers' own list), `tshark` (the oracle: `http`
+  (its requests and responses by frame), `websocket_frames`, `key_updates`,
+  `decrypted_client_bytes` / `decrypted_server_bytes`, `agrees`: `http_requests_equal_server_log`,
+  `http_statuses_equal_server_log`, `decrypted_stream_equals_client_log`,
+  `websocket_frames_equal_logs`, `key_updates_equal_client_log`). Every value two sources give
+  (client log, nginx log, the capture's handshake) was checked equal when recorded.
+- `details.tls_transactions[]`: the HTTP exchanges inside TLS, split by `tools/httpwire.py` from
+  the plaintext the client logged (fields as `transactions[]`, with headers); none for Chromium
+  (its requests are `tls_connections[].requests`). `details.tls_websocket_connections[]`
+  (tls-wss-python): the wss:// leg, fields as `websocket_connections[]`, `leg` says which;
+  `details.tls_proxy_legs[]`: the pairing of the TLS front leg with nginx's upstream leg, fields
+  as `proxy_legs[]`.
+- `details.tshark_tls`: `output_file` (`tls/NAME.tshark.txt`: tshark 4.0's HTTP, WebSocket and
+  KeyUpdate fields and its decrypted stream per connection, with the commands), `commands`,
+  `decrypted_everything_the_programs_logged`. tshark is a second opinion only; the facts come
+  from the programs. `details.page_results` / `browser` (tls-chromium): the page's own output.
+
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
 """
@@ -672,6 +741,13 @@ Files in this directory besides the captures:
 - `tools/proxy_backend.py`: the origin behind the proxy samples (http.server), logging every
   connection's bytes and every request's headers; `tools/proxy_legs.py`: pairs a proxy's front
   and back transactions into `details.proxy_legs`.
+- `tools/tls_facts.py`: the TLS samples' facts (`details.tls_*`) and the tshark oracle; splits a
+  curl trace of several connections; the wss:// legs; `mismatch-keys`. `tools/https_client.py`:
+  http.client over TLS with a key log, logging its plaintext. `tools/tls_client_log.py`: a
+  Python client's own record of its handshake (`SSLContext._msg_callback`).
+  `tools/s_client_driver.py`: drives `openssl s_client` through requests and KeyUpdates.
+- `NAME.keys`: the key logs of the TLS captures; `tls/NAME.tshark.txt`: tshark's view of them
+  with the keys (see above).
 - `tools/facts.py`: writes `expected.json` and this README.
 """
 

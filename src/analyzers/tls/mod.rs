@@ -513,6 +513,7 @@ fn record_ok(h: &TlsRecordHeader) -> bool {
 
 mod hello;
 mod layer;
+pub mod crypto;
 pub mod suites;
 
 pub use layer::TlsLayer;

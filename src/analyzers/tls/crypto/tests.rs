@@ -1,10 +1,12 @@
 //! Tests of the key schedules and record layouts against published vectors (RFC 8448, the TLS 1.2
 //! PRF vector of the IETF TLS WG), the error paths, and a never-panics property. The captures of
-//! real OpenSSL connections are in `crypto_openssl_tests.rs`.
+//! real OpenSSL connections are in `openssl_tests.rs`.
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::analyzers::tls::suites::{self, TABLE};
+use crate::analyzers::tls::suites::{self, Hash, TABLE};
+use aes_gcm::Aes128Gcm;
+use aes_gcm::aead::{self, KeyInit};
 use proptest::prelude::*;
 
 fn h(s: &str) -> Vec<u8> {

@@ -333,3 +333,5 @@ pub(super) fn mac_len(mac: MacAlg) -> usize {
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod openssl_tests;

@@ -511,8 +511,10 @@ fn record_ok(h: &TlsRecordHeader) -> bool {
     (20..=24).contains(&u8::from(h.record_type)) && major == 3 && minor <= 4 && h.len <= MAX_RECORD
 }
 
+pub mod crypto;
 mod hello;
 mod layer;
+pub mod suites;
 
 pub use layer::TlsLayer;
 

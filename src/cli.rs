@@ -119,6 +119,11 @@ pub struct AnalysisArgs {
     /// List every WebSocket frame inside its message (`frame_list`).
     #[arg(long)]
     pub frames: bool,
+    /// Decrypt TLS with the secrets of this key log (the NSS format that SSLKEYLOGFILE makes;
+    /// repeatable). Without it, $SSLKEYLOGFILE is used when set; keys embedded in a pcapng
+    /// (editcap --inject-secrets) are always used. See docs/tls.md.
+    #[arg(long = "tls-keylog", value_name = "FILE")]
+    pub tls_keylog: Vec<PathBuf>,
 }
 
 impl Default for AnalysisArgs {
@@ -128,6 +133,7 @@ impl Default for AnalysisArgs {
             max_decoded: 16 << 20,
             tcp_only: false,
             frames: false,
+            tls_keylog: Vec::new(),
         }
     }
 }
@@ -140,6 +146,10 @@ impl AnalysisArgs {
         cfg.enabled = !self.tcp_only;
         cfg.ws.frames = self.frames;
         cfg.ws.max_inflate = self.max_decoded;
+        cfg.tls.keylogs = self.tls_keylog.clone();
+        cfg.tls.env_keylog = std::env::var_os("SSLKEYLOGFILE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
         cfg
     }
 }

@@ -28,6 +28,8 @@ const INITIAL_BUFFER: usize = 1 << 20;
 const MIN_BUFFER: usize = 64 << 10;
 /// No single record may be larger than this; a claim above it is corruption.
 pub const MAX_RECORD: usize = 256 << 20;
+/// Bytes of Decryption Secrets Blocks kept from one file.
+const MAX_SECRETS: usize = 64 << 20;
 /// A packet record larger than this (and than the declared snaplen) is corruption, as libpcap
 /// decides (`MAXIMUM_SNAPLEN`).
 const MAX_PACKET: u32 = 262_144;
@@ -130,6 +132,12 @@ pub struct FileSource {
     link_types: Vec<LinkType>,
     /// Timestamp of the last packet, for Simple Packet Blocks (which carry none).
     last_ts: Timestamp,
+    /// Decryption Secrets Blocks read, not yet handed to the analysis.
+    secrets: Vec<super::Secrets>,
+    /// Bytes of secrets read from the file (bounded by [`MAX_SECRETS`]).
+    secrets_bytes: usize,
+    /// A packet found after secrets that had to be handed out first.
+    stash: Option<Found>,
 }
 
 impl FileSource {
@@ -173,6 +181,9 @@ impl FileSource {
             interfaces: Vec::new(),
             link_types: Vec::new(),
             last_ts: Timestamp::ZERO,
+            secrets: Vec::new(),
+            secrets_bytes: 0,
+            stash: None,
         };
         src.read_header()?;
         Ok(src)
@@ -215,6 +226,11 @@ impl FileSource {
     /// The next packet, `Ok(None)` at a clean end of file, or the error that stopped reading.
     /// After an error, further calls return `Ok(None)`.
     pub fn next_packet(&mut self) -> Result<Option<PacketView<'_>>, CaptureError> {
+        Ok(self.next_found()?.map(|f| self.view(&f)))
+    }
+
+    /// The next packet's place in the buffer (see [`FileSource::next_packet`]).
+    fn next_found(&mut self) -> Result<Option<Found>, CaptureError> {
         if self.done {
             return Ok(None);
         }
@@ -224,30 +240,45 @@ impl FileSource {
             Format::Pcap => self.next_pcap(),
             Format::PcapNg => self.next_pcapng(),
         };
-        let found = match found {
-            Ok(Some(f)) => f,
+        match found {
+            Ok(Some(f)) => {
+                self.last_ts = f.ts;
+                Ok(Some(f))
+            }
             Ok(None) => {
                 self.done = true;
-                return Ok(None);
+                Ok(None)
             }
             Err(e) => {
                 self.done = true;
-                return Err(e);
+                Err(e)
             }
-        };
-        self.last_ts = found.ts;
-        let data = found
+        }
+    }
+
+    /// The packet `f` found, borrowed from the buffer.
+    fn view(&self, f: &Found) -> PacketView<'_> {
+        let data = f
             .start
-            .checked_add(found.len)
-            .and_then(|e| self.buf.get(found.start..e))
+            .checked_add(f.len)
+            .and_then(|e| self.buf.get(f.start..e))
             .unwrap_or(&[]);
-        Ok(Some(PacketView {
-            ts: found.ts,
-            link: found.link,
+        PacketView {
+            ts: f.ts,
+            link: f.link,
             data,
-            orig_len: found.orig_len,
-            interface: found.interface,
-        }))
+            orig_len: f.orig_len,
+            interface: f.interface,
+        }
+    }
+
+    /// Decryption Secrets Blocks read and not yet handed out (pcapng §4.7).
+    pub fn take_secrets(&mut self) -> Option<super::Secrets> {
+        if self.secrets.is_empty() {
+            None
+        } else {
+            Some(self.secrets.remove(0))
+        }
     }
 
     // ---- buffer ------------------------------------------------------------------------------
@@ -595,9 +626,26 @@ impl FileSource {
                     return self.packet_block(at, block_type, block_len, be).map(Some);
                 }
                 pcapng::SPB => return self.simple_packet_block(at, block_len, be).map(Some),
-                _ => {} // NRB, ISB, DSB, custom, unknown: skipped
+                pcapng::DSB => self.secrets_block(at, block_len, be),
+                _ => {} // NRB, ISB, custom, unknown: skipped
             }
         }
+    }
+
+    /// A Decryption Secrets Block: its type and data are kept for the analysis (up to
+    /// [`MAX_SECRETS`] bytes in all; a block that lies about its length is skipped).
+    fn secrets_block(&mut self, at: u64, block_len: usize, be: bool) {
+        if block_len < 20 {
+            return;
+        }
+        let kind = self.u32_at(8, be);
+        let len = self.u32_at(12, be) as usize;
+        if len > block_len - 20 || self.secrets_bytes + len > MAX_SECRETS {
+            return;
+        }
+        self.secrets_bytes += len;
+        let data = self.bytes(16, len).to_vec();
+        self.secrets.push(super::Secrets { kind, at, data });
     }
 
     fn packet_limit(&self, block_type: u32, be: bool) -> u32 {
@@ -792,10 +840,27 @@ impl FileSource {
 impl super::PacketSource for FileSource {
     #[inline]
     fn next(&mut self) -> super::Next<'_> {
-        match self.next_packet() {
-            Ok(Some(p)) => super::Next::Packet(p),
-            Ok(None) => super::Next::End,
-            Err(e) => super::Next::Error(e),
+        if let Some(s) = self.take_secrets() {
+            return super::Next::Secrets(s);
+        }
+        if let Some(f) = self.stash.take() {
+            return super::Next::Packet(self.view(&f));
+        }
+        let found = match self.next_found() {
+            Ok(f) => f,
+            Err(e) => {
+                self.secrets.clear();
+                return super::Next::Error(e);
+            }
+        };
+        // Secrets come before the packets after them.
+        if let Some(s) = self.take_secrets() {
+            self.stash = found;
+            return super::Next::Secrets(s);
+        }
+        match found {
+            Some(f) => super::Next::Packet(self.view(&f)),
+            None => super::Next::End,
         }
     }
     fn position(&self) -> (u64, Option<u64>) {

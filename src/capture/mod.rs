@@ -21,6 +21,18 @@ pub enum Next<'a> {
     End,
     /// Reading stopped early: everything before it was delivered.
     Error(CaptureError),
+    /// Secrets the capture carries (a pcapng Decryption Secrets Block), before the packets
+    /// that follow them.
+    Secrets(Secrets),
+}
+
+/// A pcapng Decryption Secrets Block: its secrets type (`0x544c534b`, "TLSK": an NSS key
+/// log), the file offset of the block, and its data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Secrets {
+    pub kind: u32,
+    pub at: u64,
+    pub data: Vec<u8>,
 }
 
 /// A source of packets: a file today; a live interface; several files merged by time next.

@@ -11,6 +11,8 @@ pub const PB: u32 = 0x0000_0002;
 pub const SPB: u32 = 0x0000_0003;
 /// Enhanced Packet Block.
 pub const EPB: u32 = 0x0000_0006;
+/// Decryption Secrets Block.
+pub const DSB: u32 = 0x0000_000A;
 /// The Section Header Block's byte-order magic, as written by the file's byte order.
 pub const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 

@@ -289,6 +289,7 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
                     }
                 }
                 Next::Idle => self.engine.tick(clock.now(), &mut self.tail),
+                Next::Secrets(s) => self.engine.analyzer_mut().secrets(s.kind, s.at, &s.data),
                 Next::End => break,
                 Next::Error(e) => {
                     read_error = Some(e);

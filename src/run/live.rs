@@ -62,7 +62,9 @@ pub fn run(args: &LiveArgs) -> Outcome {
             args.output.no_progress || (args.output.output.is_none() && io::stdout().is_terminal()),
         ),
     };
-    let mut pipeline = Pipeline::new(cfg, args.analysis.analyzer_config(), sink);
+    let mut analysis = args.analysis.analyzer_config();
+    analysis.tls.live = true;
+    let mut pipeline = Pipeline::new(cfg, analysis, sink);
     let end = pipeline.run(&mut session, &CaptureClock);
     pipeline.sink_mut().progress.done();
     outcome(&end)

@@ -176,7 +176,8 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
             let _ = tx.try_send(Event::Interrupt);
         });
     }
-    let app_cfg = worker::ui_analyzer_config(args.analysis.analyzer_config());
+    let mut app_cfg = worker::ui_analyzer_config(args.analysis.analyzer_config());
+    app_cfg.tls.live = true;
     let name = format!("live:{}", args.interface);
     let handle = {
         let (tx2, c, cfg) = (tx.clone(), Arc::clone(&cancel), cfg.clone());

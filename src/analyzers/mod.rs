@@ -5,7 +5,8 @@
 //!
 //! ```text
 //!   HTTP/1 | HTTP/2 | WebSocket | opaque      what the application speaks
-//!   TLS                                       the hellos read, the rest counted
+//!   TLS                                       the hellos read, the records decrypted
+//!                                             with a key log: a stack of its own inside
 //!   (CONNECT | SOCKS)*                        tunnels: a stack of their own inside
 //!   TCP                                       reassembled by the engine
 //! ```
@@ -26,12 +27,13 @@ pub mod tls;
 pub mod websocket;
 
 use crate::engine::{Analyzer, Ctx};
-use crate::model::{CaptureSummary, RecordSink};
+use crate::model::{CaptureSummary, ConnectionRecord, Record, RecordSink};
 use crate::reassembly::Chunk;
 use http::HttpConfig;
 use http::conn::Shared as HttpShared;
 use layer::Ids;
 use stack::{Shared, Stack};
+use tls::{TlsConfig, TlsShared};
 use websocket::{WsConfig, WsShared};
 
 /// Settings for every application analyzer.
@@ -41,6 +43,8 @@ pub struct AnalyzerConfig {
     pub enabled: bool,
     pub http: HttpConfig,
     pub ws: WsConfig,
+    /// Where TLS keys come from.
+    pub tls: TlsConfig,
 }
 
 impl Default for AnalyzerConfig {
@@ -49,6 +53,7 @@ impl Default for AnalyzerConfig {
             enabled: true,
             http: HttpConfig::default(),
             ws: WsConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -67,6 +72,7 @@ impl Dispatcher {
             sh: Shared {
                 http: HttpShared::new(cfg.http),
                 ws: WsShared::new(cfg.ws),
+                tls: TlsShared::new(cfg.tls),
             },
             ids: Ids::default(),
         }
@@ -93,6 +99,9 @@ impl Analyzer for Dispatcher {
         if !self.enabled {
             return;
         }
+        if self.sh.tls.has_findings() {
+            self.raise_tls(out);
+        }
         let st = state
             .stack
             .get_or_insert_with(|| Box::new(Stack::new(0, 0)));
@@ -106,7 +115,7 @@ impl Analyzer for Dispatcher {
         if let Some(st) = state.stack.as_mut() {
             st.close(&mut self.sh, &mut self.ids, ctx, out);
         }
-        state.stack = None;
+        // The stack stays for `annotate`; the connection is dropped right after.
     }
 
     fn footprint(&self, state: &ConnLayers) -> usize {
@@ -117,9 +126,38 @@ impl Analyzer for Dispatcher {
         state.stack.as_mut().map_or_else(Vec::new, |s| s.shed())
     }
 
+    fn annotate(&self, state: &ConnLayers, record: &mut ConnectionRecord) {
+        if let Some(st) = &state.stack {
+            record.tls = st.tls(&self.sh).map(Box::new);
+        }
+    }
+
+    fn secrets(&mut self, kind: u32, at: u64, data: &[u8]) {
+        if self.enabled {
+            self.sh.tls.secrets_block(kind, at, data);
+        }
+    }
+
+    fn finish(&mut self, out: &mut dyn RecordSink) {
+        if self.enabled {
+            self.sh.tls.finish();
+            self.raise_tls(out);
+        }
+    }
+
     fn summarize(&self, summary: &mut CaptureSummary) {
         if self.enabled {
             summary.http = Some(self.sh.http.stats.clone());
+            summary.tls = Some(self.sh.tls.stats.clone());
+        }
+    }
+}
+
+impl Dispatcher {
+    /// Findings about the key sources (malformed lines, unreadable files) not reported yet.
+    fn raise_tls(&mut self, out: &mut dyn RecordSink) {
+        for f in self.sh.tls.take_findings() {
+            out.record(Record::Finding(f));
         }
     }
 }

@@ -67,6 +67,13 @@ pub trait Analyzer {
     fn done(&self) -> bool {
         false
     }
+    /// Adds what the analyzer knows of a connection to its record (TLS), before it is closed.
+    fn annotate(&self, _state: &Self::State, _record: &mut ConnectionRecord) {}
+    /// A capture's embedded secrets (a pcapng Decryption Secrets Block of type `kind`, at
+    /// byte `at` of the file).
+    fn secrets(&mut self, _kind: u32, _at: u64, _data: &[u8]) {}
+    /// The capture ended and every connection was closed: what is left to report.
+    fn finish(&mut self, _out: &mut dyn RecordSink) {}
     /// Adds the analyzer's counters to the capture summary at the end.
     fn summarize(&self, _summary: &mut CaptureSummary) {}
 }
@@ -221,6 +228,10 @@ impl<A: Analyzer> Engine<A> {
         &self.tcp.analyzer
     }
 
+    pub fn analyzer_mut(&mut self) -> &mut A {
+        &mut self.tcp.analyzer
+    }
+
     /// Packets handled so far.
     pub fn packets(&self) -> u64 {
         self.packet_no
@@ -332,6 +343,7 @@ impl<A: Analyzer> Engine<A> {
         let n = self.packet_no;
         let now = self.now;
         self.tcp.finish_all(now, n, out);
+        self.tcp.analyzer.finish(out);
         let extra = self
             .summary
             .undecodable
@@ -667,7 +679,9 @@ impl<A: Analyzer> Tcp<A> {
             midstream: conn.streams[0].isn.is_none(),
         };
         self.analyzer.on_close(&mut conn.app, &ctx, out);
-        conn.record(close)
+        let mut record = conn.record(close);
+        self.analyzer.annotate(&conn.app, &mut record);
+        record
     }
 
     /// Reports connections that closed a while ago or went idle.

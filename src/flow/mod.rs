@@ -260,6 +260,7 @@ impl<S> Conn<S> {
             server_isn: self.streams[1].isn,
             client_to_server: self.streams[0].stats.clone(),
             server_to_client: self.streams[1].stats.clone(),
+            tls: None,
         }
     }
 }

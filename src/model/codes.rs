@@ -476,6 +476,36 @@ registry! {
     TLS_LIST_TRUNCATED = "tls.list-truncated", Tls, Info,
         "more SNI/ALPN/extension entries than hopscope keeps (64)",
         "";
+    TLS_NO_KEYS = "tls.no-keys", Tls, Info,
+        "a TLS connection whose ClientHello random is in no key log given (the message has the random, to grep the key log); its application data is not analysed",
+        "give the key log the client wrote (`--tls-keylog FILE`, or `SSLKEYLOGFILE` set when the client ran; see docs/tls.md); a key log from another run of the client has other randoms";
+    TLS_DECRYPT_FAILED = "tls.decrypt-failed", Tls, Warning,
+        "keys were found for the connection but a record did not authenticate (the message has the record's offset); decryption of that direction stops there, what came before stays",
+        "the key log belongs to another capture or client run, or the capture is corrupt at that offset";
+    TLS_CIPHER_UNSUPPORTED = "tls.cipher-unsupported", Tls, Info,
+        "the connection negotiated a cipher suite hopscope does not decrypt (named in the message: RC4, 3DES, DES, export, Camellia, SEED, IDEA, ARIA and other legacy suites, or an unknown suite)",
+        "tshark decrypts some legacy suites; a server still offering them should stop";
+    TLS_VERSION_UNSUPPORTED = "tls.version-unsupported", Tls, Info,
+        "the connection negotiated a protocol version hopscope does not decrypt (SSL 3.0, a TLS 1.3 draft); the message names it",
+        "SSL 3.0 is broken (RFC 7568): the server should stop offering it";
+    TLS_ALERT = "tls.alert", Tls, Warning,
+        "a fatal TLS alert, in the clear or decrypted (the message names it: handshake_failure, protocol_version, bad_certificate, unknown_ca, ...); close_notify and user_canceled are normal ends and not reported",
+        "the alert names the cause: a version or cipher the peers do not share, a certificate the client does not trust, a missing SNI or ALPN match";
+    TLS_HANDSHAKE_MISSING = "tls.handshake-missing", Tls, Info,
+        "TLS records whose handshake was not captured (the ClientHello or ServerHello is missing), so the keys cannot be found or the cipher is unknown; the records are counted, not decrypted",
+        "capture from before the connection starts";
+    TLS_GAP_ENDS_DECRYPTION = "tls.gap-ends-decryption", Tls, Warning,
+        "bytes of a decrypted direction were not captured: TLS records cannot be found again after a gap, so decryption of that direction stops there (what came before stays)",
+        "capture without loss (`tcpdump -B`, `-s 0`)";
+    TLS_KEYLOG_MALFORMED = "tls.keylog-malformed", Tls, Warning,
+        "a line of a key log (a file, `SSLKEYLOGFILE` or a pcapng secrets block) that is not `LABEL CLIENT_RANDOM SECRET` in hex; the message names the source and line; it is skipped (the first 20 of a source one by one, then a count)",
+        "check that the file is an NSS key log (what `SSLKEYLOGFILE` makes), not a PEM key or a session file";
+    TLS_KEYLOG_UNUSED = "tls.keylog-unused", Tls, Info,
+        "key logs were given, but no TLS connection of the capture has a client random they hold (said once, at the end)",
+        "the key log is from another capture or another run of the client";
+    TLS_KEYLOG_UNREADABLE = "tls.keylog-unreadable", Tls, Warning,
+        "a key log file could not be read (the message says why); the analysis goes on without it",
+        "check the path and permissions";
 
     SOCKS_CLEARTEXT_CREDENTIALS = "socks.cleartext-credentials", Socks, Error,
         "SOCKS5 username/password authentication (RFC 1929): the password crosses the network in cleartext (masked in every output)",

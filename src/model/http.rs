@@ -432,6 +432,8 @@ pub struct TransactionRecord {
     pub connection: u64,
     /// Position on the connection, 0-based.
     pub index: u32,
+    /// `http`, or `https` when the connection's TLS was decrypted.
+    pub scheme: &'static str,
     pub client: Endpoint,
     pub server: Endpoint,
     pub state: TxnState,

@@ -207,6 +207,10 @@ pub struct ConnectionRecord {
     pub server_isn: Option<u32>,
     pub client_to_server: DirStats,
     pub server_to_client: DirStats,
+    /// TLS on the connection: the hellos, the suite, whether and how much was decrypted
+    /// (absent when the connection is not TLS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Box<tunnel::TlsInfo>>,
 }
 
 /// Severity of a finding.
@@ -340,6 +344,10 @@ pub struct CaptureSummary {
     /// Semantics step counters (absent when the step did not run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub semantics: Option<semantics::SemanticsStats>,
+    /// TLS counters: key sources, connections decrypted and why others were not (absent
+    /// when the analyzers did not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<tunnel::TlsStats>,
 }
 
 /// Counters kept by the decoder; reported under `capture` in the JSON report.
@@ -415,6 +423,7 @@ pub struct Dropped {
 /// Every record an analyzer can emit.
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)] // one connection record per connection: not worth a box
 pub enum Record {
     Connection(ConnectionRecord),
     Finding(Finding),

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::Endpoint;
 
-/// TLS as seen at the start of a stream (the ClientHello and ServerHello are in the clear).
+/// TLS on a stream: the hellos (in the clear), and what decryption made of the rest.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct TlsInfo {
     pub sni: Vec<String>,
@@ -15,7 +15,43 @@ pub struct TlsInfo {
     pub offered_versions: Vec<String>,
     /// What the server chose, when its hello was seen.
     pub version: Option<String>,
+    /// The ALPN protocol the server selected: in its hello up to TLS 1.2, in its encrypted
+    /// extensions in TLS 1.3 (known only when decrypted).
     pub alpn_selected: Option<String>,
+    /// The suite the server chose, by its IANA name (`0x....` when unknown).
+    pub cipher_suite: Option<String>,
+    /// The application data was decrypted (from the first encrypted record on).
+    pub decrypted: bool,
+    /// Why not, when not: `no-keys`, `cipher-unsupported`, `handshake-missing`,
+    /// `decrypt-failed` (its `tls.*` finding says more); absent while no encrypted record came.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_decrypted: Option<String>,
+    /// Where the keys came from: a key log file, `$SSLKEYLOGFILE (path)`, or the capture's
+    /// secrets block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_source: Option<String>,
+    /// Records and application bytes decrypted, client to server.
+    pub client_records: u64,
+    pub client_bytes: u64,
+    /// Records and application bytes decrypted, server to client.
+    pub server_records: u64,
+    pub server_bytes: u64,
+}
+
+/// TLS over the whole run (`capture.tls` in the report).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TlsStats {
+    /// Key sources read: files, `$SSLKEYLOGFILE (path)`, pcapng secrets blocks.
+    pub key_sources: Vec<String>,
+    /// Client randoms with secrets.
+    pub keys: u64,
+    /// TLS streams whose hellos were seen (connections and tunnels).
+    pub connections: u64,
+    pub decrypted: u64,
+    /// Streams not decrypted, by reason.
+    pub not_decrypted: std::collections::BTreeMap<String, u64>,
+    pub records_decrypted: u64,
+    pub bytes_decrypted: u64,
 }
 
 /// A tunnel through a proxy.

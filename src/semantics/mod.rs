@@ -250,7 +250,9 @@ impl Semantics {
             let resp = t.response.as_ref();
             let q = req.map(|r| ReqFacts::of(&r.headers)).unwrap_or_default();
             let r = resp.map(|r| RespFacts::of(&r.headers)).unwrap_or_default();
-            let parts = req.and_then(|rq| request_url(&rq.target, q.host, t.server, &mut self.url));
+            let https = t.scheme == "https";
+            let parts =
+                req.and_then(|rq| request_url(&rq.target, q.host, t.server, https, &mut self.url));
             let url_key = parts.map(|_| key_of(&[self.url.as_bytes()]));
             let c = Exchange {
                 t,

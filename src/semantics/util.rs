@@ -540,6 +540,7 @@ pub fn request_url(
     target: &str,
     host: Option<&[u8]>,
     server: Endpoint,
+    https: bool,
     out: &mut String,
 ) -> Option<UrlParts> {
     out.clear();
@@ -552,14 +553,14 @@ pub fn request_url(
             _ => server.to_string().into(),
         };
         let auth: &str = &host_s;
-        let host = push_origin("http", auth, out);
+        let host = push_origin(if https { "https" } else { "http" }, auth, out);
         let origin_end = out.len();
         let path = push_path_query(target, out);
         return Some(UrlParts {
             origin_end,
             host,
             path,
-            https: false,
+            https,
         });
     }
     let (scheme, auth, rest) = split_absolute(target)?;
@@ -730,11 +731,12 @@ mod tests {
         ];
         for (target, host, want) in cases {
             let mut s = String::new();
-            let got = request_url(target, host.map(str::as_bytes), ep(), &mut s).map(|_| s.clone());
+            let got = request_url(target, host.map(str::as_bytes), ep(), false, &mut s)
+                .map(|_| s.clone());
             assert_eq!(got.as_deref(), *want, "{target} {host:?}");
         }
         let mut s = String::new();
-        let p = request_url("/a/b?q", Some(b"[::1]:8080"), ep(), &mut s).unwrap();
+        let p = request_url("/a/b?q", Some(b"[::1]:8080"), ep(), false, &mut s).unwrap();
         assert_eq!(s, "http://[::1]:8080/a/b?q");
         assert_eq!(p.host(&s), "::1");
         assert_eq!(p.path(&s), "/a/b");
@@ -743,7 +745,14 @@ mod tests {
     #[test]
     fn rfc3986_5_2_resolving_locations() {
         let mut base = String::new();
-        let bp = request_url("/r/a/b?q=1", Some(b"localhost:8001"), ep(), &mut base).unwrap();
+        let bp = request_url(
+            "/r/a/b?q=1",
+            Some(b"localhost:8001"),
+            ep(),
+            false,
+            &mut base,
+        )
+        .unwrap();
         let cases: &[(&str, &str)] = &[
             ("/r/302", "http://localhost:8001/r/302"),
             ("c", "http://localhost:8001/r/a/c"),

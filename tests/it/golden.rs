@@ -31,11 +31,17 @@ fn reports_match_golden_files() {
     }
     let mut diffs = Vec::new();
     for name in &names {
-        let out = Command::new(env!("CARGO_BIN_EXE_hopscope"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["report", &format!("samples/{name}"), "--format", "json"])
-            .output()
-            .expect("run hopscope");
+        // A TLS sample is reported with the key log its client wrote (`NAME.keys`).
+        let stem = name.trim_end_matches(".pcapng").trim_end_matches(".pcap");
+        let keys = format!("samples/{stem}.keys");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hopscope"));
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("SSLKEYLOGFILE")
+            .args(["report", &format!("samples/{name}"), "--format", "json"]);
+        if samples_dir().join(format!("{stem}.keys")).exists() {
+            cmd.args(["--tls-keylog", &keys]);
+        }
+        let out = cmd.output().expect("run hopscope");
         // Corrupt samples exit 2 by design; the report is still golden.
         assert!(
             matches!(out.status.code(), Some(0) | Some(2)),

@@ -22,6 +22,7 @@ mod pairing;
 mod samples;
 mod semantics_samples;
 mod stress;
+mod tls;
 mod tui;
 mod tunnels;
 mod ws_samples;

@@ -1186,6 +1186,7 @@ mod hostile {
             true,
         );
         let txn = TransactionRecord {
+            scheme: "http",
             id: 0,
             connection: 0,
             index: 0,
@@ -1311,6 +1312,7 @@ mod hostile {
             server_isn: None,
             client_to_server: DirStats::default(),
             server_to_client: DirStats::default(),
+            tls: None,
         };
         let tunnel = TunnelRecord {
             id: 0,
@@ -1329,6 +1331,9 @@ mod hostile {
                 offered_versions: vec![EVIL.into()],
                 version: Some(EVIL.into()),
                 alpn_selected: Some(EVIL.into()),
+                cipher_suite: Some(EVIL.into()),
+                key_source: Some(EVIL.into()),
+                ..TlsInfo::default()
             }),
             bytes_to_target: 0,
             bytes_from_target: 0,

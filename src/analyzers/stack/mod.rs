@@ -14,23 +14,26 @@
 //! own, one tunnel deeper, and act on nothing of it: every stack owns its switches.
 
 pub mod probe;
+mod tls;
 mod tunnel;
 
 use super::h2::H2Layer;
 use super::http::conn::{HttpConn, Shared as HttpShared};
 use super::layer::{Held, Ids, Layer, Next, Opaque, Switch};
-use super::tls::TlsLayer;
+use super::tls::TlsShared;
 use super::websocket::{WsConn, WsShared};
 use crate::engine::Ctx;
 use crate::model::RecordSink;
 use crate::model::tunnel::TlsInfo;
 use probe::Probe;
+use tls::TlsStream;
 use tunnel::{ConnectTunnel, SocksTunnel};
 
 /// What every stream's layers share, each layer its part.
 pub struct Shared {
     pub http: HttpShared,
     pub ws: WsShared,
+    pub tls: TlsShared,
 }
 
 /// A layer on a stream.
@@ -38,7 +41,7 @@ enum Proto {
     Probe(Probe),
     Http(Box<HttpConn>),
     WebSocket(Box<WsConn>),
-    Tls(Box<TlsLayer>),
+    Tls(Box<TlsStream>),
     H2(Box<H2Layer>),
     Socks(Box<SocksTunnel>),
     Connect(Box<ConnectTunnel>),
@@ -63,7 +66,7 @@ macro_rules! with_layer {
                 $call
             }
             Proto::Tls($l) => {
-                let $s = &mut ();
+                let $s = &mut *$sh;
                 $call
             }
             Proto::H2($l) => {
@@ -136,6 +139,8 @@ pub struct Stack {
     beneath: Vec<Proto>,
     /// Tunnels this stream is inside.
     depth: u8,
+    /// The stream is what TLS decrypted.
+    secure: bool,
 }
 
 impl Stack {
@@ -171,6 +176,15 @@ impl Stack {
             top: Proto::Probe(Probe::new(depth, index)),
             beneath: Vec::new(),
             depth,
+            secure: false,
+        }
+    }
+
+    /// The decrypted stream of TLS, `depth` tunnels deep.
+    pub fn decrypted(depth: u8) -> Self {
+        Stack {
+            secure: true,
+            ..Stack::new(depth, 0)
         }
     }
 
@@ -221,10 +235,10 @@ impl Stack {
         self.beneath.first().unwrap_or(&self.top).name()
     }
 
-    /// The hellos, when the stream is TLS.
-    pub fn tls(&self) -> Option<TlsInfo> {
+    /// The hellos and decryption, when the stream is TLS.
+    pub fn tls(&self, sh: &Shared) -> Option<TlsInfo> {
         match self.beneath.first().unwrap_or(&self.top) {
-            Proto::Tls(t) => t.info(),
+            Proto::Tls(t) => t.info(sh),
             _ => None,
         }
     }
@@ -282,9 +296,11 @@ impl Stack {
     ) -> Proto {
         let deeper = self.depth.saturating_add(1);
         match next {
-            Next::Http { index } => Proto::Http(Box::new(HttpConn::starting_at(index))),
+            Next::Http { index } => {
+                Proto::Http(Box::new(HttpConn::starting_at(index).secure(self.secure)))
+            }
             Next::H2 => Proto::H2(Box::new(H2Layer::prior_knowledge(ids.h2(), ctx))),
-            Next::Tls => Proto::Tls(Box::default()),
+            Next::Tls => Proto::Tls(Box::new(TlsStream::new(sh.tls.hold, self.depth))),
             Next::Socks => Proto::Socks(Box::new(SocksTunnel::new(
                 ids.tunnel(),
                 ctx,

@@ -32,6 +32,7 @@ fn play(steps: &[Step]) -> (Vec<Record>, &'static str) {
     let mut sh = Shared {
         http: HttpShared::new(Default::default()),
         ws: WsShared::new(Default::default()),
+        tls: Default::default(),
     };
     let mut ids = Ids::default();
     let mut stack = Stack::new(0, 0);

@@ -26,8 +26,8 @@ fn count(rec: &mut TunnelRecord, dir: Dir, n: usize) {
 }
 
 /// The tunnel's record, with what ran inside it.
-fn finish(rec: &mut TunnelRecord, inner: &Stack) {
-    rec.tls = inner.tls();
+fn finish(rec: &mut TunnelRecord, inner: &Stack, sh: &Shared) {
+    rec.tls = inner.tls(sh);
     rec.inner = inner.name().into();
 }
 
@@ -91,8 +91,8 @@ impl Layer for ConnectTunnel {
     }
 
     fn close(&mut self, sh: &mut Shared, ids: &mut Ids, ctx: &Ctx, out: &mut dyn RecordSink) {
-        finish(&mut self.rec, &self.inner);
         self.inner.close(sh, ids, ctx, out);
+        finish(&mut self.rec, &self.inner, sh);
         out.record(Record::Tunnel(Box::new(self.rec.clone())));
     }
 }
@@ -269,8 +269,8 @@ impl Layer for SocksTunnel {
 
     fn close(&mut self, sh: &mut Shared, ids: &mut Ids, ctx: &Ctx, out: &mut dyn RecordSink) {
         self.fill();
-        finish(&mut self.rec, &self.inner);
         self.inner.close(sh, ids, ctx, out);
+        finish(&mut self.rec, &self.inner, sh);
         if !self.conn.info().variant.is_empty() {
             out.record(Record::Tunnel(Box::new(self.rec.clone())));
         }

@@ -132,6 +132,11 @@ fn ext_type(e: &TlsExtension<'_>) -> u16 {
     }
 }
 
+/// A hello's 32-byte random (tls-parser's slice is exactly that long).
+fn random32(r: &[u8]) -> [u8; 32] {
+    r.try_into().unwrap_or([0; 32])
+}
+
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -154,6 +159,7 @@ fn client_info(
         session_id_len: sid,
         extensions: notes.bounded(exts.iter().map(ext_type).collect(), "extensions"),
         offered_versions: vec![legacy_version],
+        random: random32(ch.random),
         ..ClientHelloInfo::default()
     };
     info.grease =
@@ -254,6 +260,7 @@ fn server_info(h: &TlsMessageHandshake<'_>, notes: &mut Notes<'_>) -> Option<Ser
         extensions: notes.bounded(exts.iter().map(ext_type).collect(), "extensions"),
         hello_retry_request: random == HRR_RANDOM,
         alpn: None,
+        random: random32(random),
     };
     for e in &exts {
         match e {

@@ -133,6 +133,8 @@ pub struct ClientHelloInfo {
     pub session_id_len: usize,
     /// The first, unhashed section of JA4 (FoxIO), e.g. `t13d1516h2`.
     pub ja4_like: Option<String>,
+    /// The hello's random: what key logs are keyed by.
+    pub random: [u8; 32],
 }
 
 /// What a ServerHello (or HelloRetryRequest) chose.
@@ -148,6 +150,7 @@ pub struct ServerHelloInfo {
     pub extensions: Vec<u16>,
     /// The random is the HelloRetryRequest value (RFC 8446 §4.1.3).
     pub hello_retry_request: bool,
+    pub random: [u8; 32],
 }
 
 /// Something the sniffer met and could not (or would not) follow, in direction `dir` at stream
@@ -512,11 +515,15 @@ fn record_ok(h: &TlsRecordHeader) -> bool {
 }
 
 pub mod crypto;
+mod decrypt;
 mod hello;
+pub mod keylog;
 mod layer;
+pub mod shared;
 pub mod suites;
 
-pub use layer::TlsLayer;
+pub use layer::{Decrypted, TlsLayer};
+pub use shared::{TlsConfig, TlsShared};
 
 impl TlsSniffer {
     /// Heap bytes held: the hellos being collected (bounded) and the notes.

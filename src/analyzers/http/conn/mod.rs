@@ -179,6 +179,8 @@ pub struct HttpConn {
     client_spoke: bool,
     /// Requests given up at the pipeline limit whose responses are still to come.
     overflow: Option<Box<limit::Overflow>>,
+    /// The stream is decrypted TLS: transactions are `https`, credentials are not cleartext.
+    secure: bool,
 }
 
 impl Default for HttpConn {
@@ -195,6 +197,12 @@ impl HttpConn {
             next_index: index,
             ..HttpConn::default()
         }
+    }
+
+    /// The same, on the decrypted stream of TLS (`https`).
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
     }
 }
 
@@ -344,6 +352,7 @@ impl HttpConn {
             counted: false,
             client_spoke: false,
             overflow: None,
+            secure: false,
         }
     }
 

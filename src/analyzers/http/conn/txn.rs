@@ -37,6 +37,7 @@ impl HttpConn {
                 id,
                 connection: em.ctx.conn,
                 index,
+                scheme: if self.secure { "https" } else { "http" },
                 client: em.ctx.client,
                 server: em.ctx.server,
                 state: TxnState::Complete,
@@ -80,7 +81,9 @@ impl HttpConn {
         } else if !upgrade.is_empty() {
             t.ask = Some(SwitchAsk::Upgrade(upgrade));
         }
-        self.credentials(&h, mark.offset, &mut t, em);
+        if !self.secure {
+            self.credentials(&h, mark.offset, &mut t, em);
+        }
         let (m, m64) = wire_text(&method);
         let (tg, tg64) = wire_text(&target);
         let body = empty_body(&framing, &h);

@@ -363,3 +363,242 @@ fn snet_suites_decrypt_as_tshark_does_or_say_why_not() {
     let (decrypted, refused) = check_source("snet");
     assert!(decrypted >= 45, "decrypted {decrypted}, refused {refused}");
 }
+
+// ---- gaps, live key logs, hostile bytes -------------------------------------------------------
+
+use crate::common::{Packets, read_packets, run_app_source};
+use hopscope::base::{LinkType, Timestamp};
+use hopscope::capture::{Next, PacketSource, SourceEnd};
+
+type Pkts = Vec<(Timestamp, LinkType, Vec<u8>)>;
+
+/// TCP ports and payload length of an Ethernet/IPv4/TCP packet.
+fn tcp_of(data: &[u8]) -> Option<(u16, u16, usize)> {
+    let p = etherparse::SlicedPacket::from_ethernet(data).ok()?;
+    match p.transport? {
+        etherparse::TransportSlice::Tcp(t) => {
+            Some((t.source_port(), t.destination_port(), t.payload().len()))
+        }
+        _ => None,
+    }
+}
+
+fn sample_keys(stem: &str) -> Vec<PathBuf> {
+    vec![samples_dir().join(format!("{stem}.keys"))]
+}
+
+#[test]
+fn a_gap_inside_tls_ends_decryption_of_that_direction_and_keeps_what_came_before() {
+    let mut pkts: Pkts = read_packets(&samples_dir().join("tls13-curl-nginx.pcap"));
+    // The server's segments to the first connection (client port 40301) with data: drop one
+    // in the middle of the 102,400-byte /big.txt.
+    let server_data: Vec<usize> = pkts
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, _, d))| {
+            tcp_of(d).is_some_and(|(s, dst, n)| s == 8443 && dst == 40301 && n > 1000)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    assert!(
+        server_data.len() > 20,
+        "server segments: {}",
+        server_data.len()
+    );
+    let dropped = server_data[server_data.len() / 2];
+    pkts.remove(dropped);
+    let run = run_app_source(
+        &mut Packets::new(&pkts),
+        with_keys(&sample_keys("tls13-curl-nginx")),
+    );
+    let gap: Vec<_> = run
+        .findings
+        .iter()
+        .filter(|f| f.code.name == "tls.gap-ends-decryption")
+        .collect();
+    assert_eq!(gap.len(), 1, "{:?}", run.codes());
+    assert_eq!(gap[0].connection, Some(0));
+    assert_eq!(gap[0].direction, Some(hopscope::model::Dir::ServerToClient));
+    // What came before the gap stays: the first two exchanges are complete.
+    let first: Vec<_> = run
+        .transactions
+        .iter()
+        .filter(|t| t.connection == 0)
+        .collect();
+    for (i, target) in ["/index.html", "/small.txt"].iter().enumerate() {
+        let t = first.get(i).expect("transaction");
+        assert_eq!(t.request.as_ref().map(|r| r.target.as_str()), Some(*target));
+        assert_eq!(t.response.as_ref().map(|r| r.status), Some(200));
+        assert_eq!(t.scheme, "https");
+    }
+    // The other connections are untouched.
+    for c in run.connections.iter().filter(|c| c.id > 0) {
+        assert!(c.tls.as_ref().is_some_and(|t| t.decrypted), "conn {}", c.id);
+    }
+}
+
+/// Packets whose key log is written while they are read, as a live client writes it.
+struct KeysArriveLate<'a> {
+    pkts: Packets<'a>,
+    at: usize,
+    when: usize,
+    path: PathBuf,
+    text: Vec<u8>,
+}
+
+impl PacketSource for KeysArriveLate<'_> {
+    fn next(&mut self) -> Next<'_> {
+        if self.at == self.when {
+            std::fs::write(&self.path, &self.text).expect("write the key log");
+            // Longer than the key log's poll interval (10 ms), as a live capture's packets are.
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+        self.at += 1;
+        self.pkts.next()
+    }
+    fn position(&self) -> (u64, Option<u64>) {
+        self.pkts.position()
+    }
+    fn finish(&mut self) -> SourceEnd {
+        self.pkts.finish()
+    }
+}
+
+#[test]
+fn live_records_wait_for_keys_written_after_them() {
+    let pkts: Pkts = read_packets(&samples_dir().join("tls13-curl-nginx.pcap"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("keys.txt");
+    let text = std::fs::read(samples_dir().join("tls13-curl-nginx.keys")).expect("keys");
+    // The first connection's encrypted records start after its hellos: the keys come later.
+    let first_encrypted = pkts
+        .iter()
+        .position(|(_, _, d)| tcp_of(d).is_some_and(|(s, _, n)| s == 8443 && n > 0))
+        .expect("server data");
+    let live = |when: usize, text: Vec<u8>| {
+        let mut cfg = with_keys(std::slice::from_ref(&path));
+        cfg.tls.live = true;
+        let _ = std::fs::remove_file(&path);
+        let mut src = KeysArriveLate {
+            pkts: Packets::new(&pkts),
+            at: 0,
+            when,
+            path: path.clone(),
+            text,
+        };
+        run_app_source(&mut src, cfg)
+    };
+    let run = live(first_encrypted + 6, text.clone());
+    assert!(
+        run.connections
+            .iter()
+            .all(|c| c.tls.as_ref().is_some_and(|t| t.decrypted)),
+        "{:?}",
+        run.codes()
+    );
+    assert_eq!(run.transactions.len(), 11);
+    assert!(
+        !run.codes().iter().any(|c| c.starts_with("tls.")),
+        "{:?}",
+        run.codes()
+    );
+    // Keys that never come: every connection says so at its end, nothing is invented.
+    let none = live(usize::MAX, Vec::new());
+    assert!(none.transactions.is_empty());
+    for c in &none.connections {
+        assert!(
+            none.findings
+                .iter()
+                .any(|f| f.connection == Some(c.id) && f.code.name == "tls.no-keys"),
+            "connection {}: {:?}",
+            c.id,
+            none.codes()
+        );
+    }
+}
+
+#[test]
+fn hostile_bytes_inside_decrypted_tls_never_panic() {
+    // Every sample with its key log, each byte of many TCP payloads changed in turn: records
+    // that do not authenticate, headers that lie about their length, garbage after the
+    // handshake. The run must end with findings, never a panic.
+    let pkts: Pkts = read_packets(&samples_dir().join("tls12-curl-nginx.pcap"));
+    let keys = sample_keys("tls12-curl-nginx");
+    let with_payload: Vec<(usize, usize)> = pkts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, _, d))| tcp_of(d).filter(|t| t.2 > 0).map(|t| (i, t.2)))
+        .collect();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut failures = 0;
+    for round in 0..60 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let (i, len) = with_payload[(seed as usize) % with_payload.len()];
+        let mut bad = pkts.clone();
+        let data = &mut bad[i].2;
+        let at = data.len() - len + (seed >> 32) as usize % len;
+        data[at] ^= 1 << (round % 8);
+        let run = run_app_source(&mut Packets::new(&bad), with_keys(&keys));
+        failures += run
+            .findings
+            .iter()
+            .filter(|f| f.code.name.starts_with("tls."))
+            .count();
+    }
+    // Flipped ciphertext bits must be caught by authentication, not decrypted into garbage.
+    assert!(failures > 0, "no tls.* finding in 60 corrupted runs");
+}
+
+#[test]
+fn a_record_longer_than_tls_allows_is_a_finding() {
+    let mut pkts: Pkts = read_packets(&samples_dir().join("tls13-curl-nginx.pcap"));
+    // The client's first data segment after the hellos: its record length set past 2^14 + 2048.
+    let i = pkts
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, _, d))| tcp_of(d).is_some_and(|(_, dst, n)| dst == 8443 && n > 0))
+        .map(|(i, _)| i)
+        .nth(1)
+        .expect("second client data segment");
+    let (_, _, n) = tcp_of(&pkts[i].2).expect("tcp");
+    let start = pkts[i].2.len() - n;
+    pkts[i].2[start + 3] = 0x50; // length 0x50xx > 18,432
+    let run = run_app_source(
+        &mut Packets::new(&pkts),
+        with_keys(&sample_keys("tls13-curl-nginx")),
+    );
+    assert!(
+        run.findings
+            .iter()
+            .any(|f| f.connection == Some(0) && f.code.name == "tls.bad-record-header"),
+        "{:?}",
+        run.codes()
+    );
+}
+
+#[test]
+fn records_without_their_handshake_say_so() {
+    let pkts: Pkts = read_packets(&samples_dir().join("tls13-curl-nginx.pcap"));
+    // Start the capture after the first connection's hellos.
+    let first_encrypted = pkts
+        .iter()
+        .position(|(_, _, d)| tcp_of(d).is_some_and(|(s, _, n)| s == 8443 && n > 0))
+        .expect("server data");
+    let late = &pkts[first_encrypted + 1..];
+    let run = run_app_source(
+        &mut Packets::new(late),
+        with_keys(&sample_keys("tls13-curl-nginx")),
+    );
+    let first = run.connections.first().expect("a connection");
+    assert!(
+        run.findings
+            .iter()
+            .any(|f| f.connection == Some(first.id) && f.code.name == "tls.handshake-missing"),
+        "{:?}",
+        run.codes()
+    );
+    // The later connections started inside the capture and are decrypted.
+    assert!(run.transactions.iter().any(|t| t.scheme == "https"));
+}

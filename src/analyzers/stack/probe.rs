@@ -339,6 +339,11 @@ fn decide(p: &Probe, ctx: &Ctx) -> Option<Kind> {
             Prefix::Maybe => maybe = true,
             Prefix::No => {}
         }
+        // Picked up mid-stream: any TLS record (application data after a handshake the
+        // capture missed) says TLS, so the connection is reported as such.
+        if ctx.midstream && tls::looks_like_record(c) == Prefix::Yes {
+            return Some(Kind::Tls);
+        }
         if p.depth == 0 {
             match socks::looks_like_socks(c) {
                 Prefix::Yes => return Some(Kind::Socks),
@@ -360,7 +365,9 @@ fn decide(p: &Probe, ctx: &Ctx) -> Option<Kind> {
             Prefix::Maybe => maybe = true,
             Prefix::No => {}
         }
-        if tls::looks_like_tls(s) == Prefix::Yes {
+        if tls::looks_like_tls(s) == Prefix::Yes
+            || (ctx.midstream && tls::looks_like_record(s) == Prefix::Yes)
+        {
             return Some(Kind::Tls);
         }
         if c.is_empty() && looks_like_h2_server_start(s) {

@@ -956,8 +956,14 @@ impl DecNote {
                 suites::name(*suite)
             ),
             DecNote::HandshakeMissing { what } => format!(
-                "encrypted TLS records, but {what} was not captured: the keys cannot be \
-                 looked up and the suite is unknown, so nothing is decrypted"
+                "encrypted TLS records, but {}: the keys cannot be looked up and the suite \
+                 is unknown, so nothing is decrypted (capture from before the connection \
+                 starts)",
+                if *what == "neither hello" {
+                    "neither hello was captured".to_string()
+                } else {
+                    format!("{what} was not captured")
+                }
             ),
             DecNote::Alert {
                 dir,

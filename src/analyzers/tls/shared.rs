@@ -8,8 +8,9 @@ use crate::model::{Finding, codes};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// How often a followed key log is looked at again while a connection waits for its keys.
-const POLL_EVERY: Duration = Duration::from_millis(200);
+/// How long a followed key log is left alone after a look that found nothing new, while
+/// connections wait for their keys (a look is a `stat`, and a read when the file grew).
+const POLL_EVERY: Duration = Duration::from_millis(10);
 /// Bytes of encrypted records a connection keeps while its keys are not in the key log yet
 /// (live only).
 pub const LIVE_HOLD: usize = 1 << 20;
@@ -136,7 +137,7 @@ impl TlsShared {
         self.stats.key_sources = self.keys.sources.clone();
     }
 
-    /// Live: reads what the followed key logs gained, at most every 200 ms.
+    /// Live: reads what the followed key logs gained, at most every 10 ms.
     pub fn refresh(&mut self) {
         if self.files.is_empty() || self.last_poll.is_some_and(|t| t.elapsed() < POLL_EVERY) {
             return;

@@ -386,6 +386,24 @@ pub fn run_app(path: &Path, cfg: hopscope::analyzers::AnalyzerConfig) -> AppRun 
     analyse(cfg, &mut src)
 }
 
+/// Runs the whole pipeline over any source.
+pub fn run_app_source(
+    src: &mut dyn PacketSource,
+    cfg: hopscope::analyzers::AnalyzerConfig,
+) -> AppRun {
+    analyse(cfg, src)
+}
+
+/// Every packet of a capture file, in memory (timestamp, link type, bytes).
+pub fn read_packets(path: &Path) -> Vec<(Timestamp, LinkType, Vec<u8>)> {
+    let mut src = FileSource::open(path).expect("open capture");
+    let mut out = Vec::new();
+    while let Ok(Some(p)) = src.next_packet() {
+        out.push((p.ts, p.link, p.data.to_vec()));
+    }
+    out
+}
+
 /// Runs the whole pipeline (default settings) over in-memory packets.
 pub fn run_app_packets(pkts: &[(Timestamp, LinkType, Vec<u8>)]) -> AppRun {
     analyse(Default::default(), &mut Packets::new(pkts))

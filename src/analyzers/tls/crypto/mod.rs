@@ -26,12 +26,12 @@ mod primitives;
 mod records;
 mod schedule;
 
-pub use schedule::hkdf_expand_label;
+pub use schedule::{hkdf_expand_label, prf};
 
 use super::suites::{Cipher, Mac as MacAlg, Suite};
 use primitives::{Aead, Block, MacKey};
 use records::{Cbc, open_explicit, open_implicit, open_null, open_tls13};
-use schedule::{check_secret, prf, traffic_key_iv};
+use schedule::{check_secret, traffic_key_iv};
 use std::fmt;
 
 /// Why keys could not be made or a record not opened.

@@ -74,7 +74,7 @@ pub fn hkdf_expand_label(
 
 /// The TLS PRF (RFC 5246 §5) into `out`: P_SHA256 or P_SHA384 in TLS 1.2; in TLS 1.0 and 1.1
 /// P_MD5 over the secret's first half XOR P_SHA1 over its second half (RFC 2246 §5).
-pub(super) fn prf(
+pub fn prf(
     version: u16,
     hash: Hash,
     secret: &[u8],

@@ -602,3 +602,46 @@ fn records_without_their_handshake_say_so() {
     // The later connections started inside the capture and are decrypted.
     assert!(run.transactions.iter().any(|t| t.scheme == "https"));
 }
+
+#[test]
+fn offsets_inside_tls_point_at_the_records_that_carried_them() {
+    // Every https transaction's request and response start at the stream offset of a TLS
+    // application_data record of its direction (the record that carried the message's first
+    // byte), as the TCP streams show them.
+    let path = samples_dir().join("tls12-curl-nginx.pcap");
+    let (tcp, _) = crate::common::run_file(&path);
+    let run = run_app(&path, with_keys(&sample_keys("tls12-curl-nginx")));
+    let records = |data: &[u8]| {
+        let mut at = 0usize;
+        let mut starts = Vec::new();
+        while let Some(h) = data.get(at..at + 5) {
+            if h[0] == 23 {
+                starts.push(at as u64);
+            }
+            at += 5 + usize::from(u16::from_be_bytes([h[3], h[4]]));
+        }
+        starts
+    };
+    let mut checked = 0;
+    for t in run.transactions.iter().filter(|t| t.scheme == "https") {
+        let streams = &tcp.streams[&t.connection];
+        let (req, resp) = (
+            t.request.as_ref().expect("req"),
+            t.response.as_ref().expect("resp"),
+        );
+        assert!(
+            records(&streams.data[0]).contains(&req.at.stream_offset),
+            "transaction {}: request at {} is no record start",
+            t.id,
+            req.at.stream_offset
+        );
+        assert!(
+            records(&streams.data[1]).contains(&resp.at.stream_offset),
+            "transaction {}: response at {} is no record start",
+            t.id,
+            resp.at.stream_offset
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "https transactions checked: {checked}");
+}

@@ -138,8 +138,11 @@ impl TlsStream {
             };
             self.inner.data(sh, ids, &c, *at, bytes, &mut wire);
         }
-        self.plain = plain;
-        self.plain.clear();
+        // Kept for the next delivery, unless it grew past what one usually holds.
+        if plain.bytes.capacity() <= 64 << 10 {
+            self.plain = plain;
+            self.plain.clear();
+        }
     }
 }
 

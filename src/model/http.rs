@@ -424,6 +424,23 @@ pub struct SwitchRecord {
     pub protocol: String,
 }
 
+/// How a transaction's bytes travelled: in the clear, or inside TLS that was decrypted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
 /// One request and its response, as paired on a connection.
 #[derive(Clone, Debug, Serialize)]
 pub struct TransactionRecord {
@@ -433,7 +450,7 @@ pub struct TransactionRecord {
     /// Position on the connection, 0-based.
     pub index: u32,
     /// `http`, or `https` when the connection's TLS was decrypted.
-    pub scheme: &'static str,
+    pub scheme: Scheme,
     pub client: Endpoint,
     pub server: Endpoint,
     pub state: TxnState,

@@ -250,7 +250,7 @@ impl Semantics {
             let resp = t.response.as_ref();
             let q = req.map(|r| ReqFacts::of(&r.headers)).unwrap_or_default();
             let r = resp.map(|r| RespFacts::of(&r.headers)).unwrap_or_default();
-            let https = t.scheme == "https";
+            let https = t.scheme == crate::model::http::Scheme::Https;
             let parts =
                 req.and_then(|rq| request_url(&rq.target, q.host, t.server, https, &mut self.url));
             let url_key = parts.map(|_| key_of(&[self.url.as_bytes()]));

@@ -429,7 +429,7 @@ fn a_gap_inside_tls_ends_decryption_of_that_direction_and_keeps_what_came_before
         let t = first.get(i).expect("transaction");
         assert_eq!(t.request.as_ref().map(|r| r.target.as_str()), Some(*target));
         assert_eq!(t.response.as_ref().map(|r| r.status), Some(200));
-        assert_eq!(t.scheme, "https");
+        assert_eq!(t.scheme, hopscope::model::http::Scheme::Https);
     }
     // The other connections are untouched.
     for c in run.connections.iter().filter(|c| c.id > 0) {
@@ -600,7 +600,11 @@ fn records_without_their_handshake_say_so() {
         run.codes()
     );
     // The later connections started inside the capture and are decrypted.
-    assert!(run.transactions.iter().any(|t| t.scheme == "https"));
+    assert!(
+        run.transactions
+            .iter()
+            .any(|t| t.scheme == hopscope::model::http::Scheme::Https)
+    );
 }
 
 #[test]
@@ -623,7 +627,11 @@ fn offsets_inside_tls_point_at_the_records_that_carried_them() {
         starts
     };
     let mut checked = 0;
-    for t in run.transactions.iter().filter(|t| t.scheme == "https") {
+    for t in run
+        .transactions
+        .iter()
+        .filter(|t| t.scheme == hopscope::model::http::Scheme::Https)
+    {
         let streams = &tcp.streams[&t.connection];
         let (req, resp) = (
             t.request.as_ref().expect("req"),

@@ -1186,7 +1186,7 @@ mod hostile {
             true,
         );
         let txn = TransactionRecord {
-            scheme: "http",
+            scheme: hopscope::model::http::Scheme::Http,
             id: 0,
             connection: 0,
             index: 0,

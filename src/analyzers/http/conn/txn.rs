@@ -12,7 +12,7 @@ use crate::analyzers::http::message::{self, HeadFinding};
 use crate::model::Dir;
 use crate::model::codes;
 use crate::model::http::{
-    BodyRecord, InterimRecord, MessageStart, RequestRecord, ResponseRecord, Timing,
+    BodyRecord, InterimRecord, MessageStart, RequestRecord, ResponseRecord, Scheme, Timing,
     TransactionRecord, TxnState, wire_text,
 };
 
@@ -37,7 +37,11 @@ impl HttpConn {
                 id,
                 connection: em.ctx.conn,
                 index,
-                scheme: if self.secure { "https" } else { "http" },
+                scheme: if self.secure {
+                    Scheme::Https
+                } else {
+                    Scheme::Http
+                },
                 client: em.ctx.client,
                 server: em.ctx.server,
                 state: TxnState::Complete,

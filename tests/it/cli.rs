@@ -336,3 +336,44 @@ fn broken_pipe_is_not_an_error() {
     assert!(err.is_empty(), "{err}");
     let _ = std::io::stdout().flush();
 }
+
+/// `hopscope report` of a TLS sample with `args` and `SSLKEYLOGFILE` set to `env` (or unset):
+/// the capture's `tls` counters.
+fn tls_counters(args: &[&str], env: Option<&str>) -> serde_json::Value {
+    let mut c = hopscope();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "report",
+            "samples/tls13-curl-nginx.pcap",
+            "--format",
+            "json",
+        ])
+        .args(args)
+        .env_remove("SSLKEYLOGFILE");
+    if let Some(e) = env {
+        c.env("SSLKEYLOGFILE", e);
+    }
+    let out = c.output().expect("run hopscope");
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    v["capture"]["tls"].clone()
+}
+
+#[test]
+fn sslkeylogfile_is_used_when_no_key_log_is_given_and_the_report_says_so() {
+    let keys = "samples/tls13-curl-nginx.keys";
+    let env = tls_counters(&[], Some(keys));
+    assert_eq!(env["key_sources"][0], format!("$SSLKEYLOGFILE ({keys})"));
+    assert_eq!(env["decrypted"], 4);
+    // --tls-keylog wins over the environment.
+    let flag = tls_counters(
+        &["--tls-keylog", keys],
+        Some("samples/tls12-curl-nginx.keys"),
+    );
+    assert_eq!(flag["key_sources"][0], keys);
+    assert_eq!(flag["decrypted"], 4);
+    // Neither: nothing decrypted, every connection counted as without keys.
+    let none = tls_counters(&[], None);
+    assert_eq!(none["decrypted"], 0);
+    assert_eq!(none["not_decrypted"]["no-keys"], 4);
+}

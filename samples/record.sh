@@ -9,7 +9,8 @@
 # tinyproxy, microsocks, openssl, chromium (browser_cors, websocket_browser and tls_chromium), haproxy (websocket_haproxy),
 # apache2 (websocket_apache_broken; Debian's, run with its own config from the work dir) and
 # editcap (tls13_dsb). The tls_* scenarios also write the key logs (NAME.keys) and tls/NAME.tshark.txt.
-# websocket_socks5 and websocket_connect_tinyproxy use microsocks 1.0.3 and tinyproxy 1.11.
+# websocket_socks5, websocket_connect_tinyproxy, tls_connect_tinyproxy and tls_socks5_microsocks use
+# microsocks 1.0.3 and tinyproxy 1.11.
 #
 # Network rules kept here: every scenario runs in network namespaces this script creates
 # (hs<PID>-*), so "loopback" traffic is the loopback of a private namespace and two-host
@@ -2359,6 +2360,114 @@ scenario_tls13_openssl_keyupdate_ccm() {
     scenario_cleanup
 }
 
+# TLS inside tunnels, with the client's own key log: curl (SSLKEYLOGFILE) through tinyproxy
+# (HTTP CONNECT) and through microsocks (SOCKS5, --socks5-hostname) to nginx; lo has MTU 1500
+# and no GSO. Both legs of each tunnel are captured: the client's connection to the proxy (the
+# proxy handshake in the clear, then TLS) and the proxy's own connection to nginx (the same TLS
+# bytes from its first byte on). tools/tls_facts.py capture --proxy finds each tunnel's upstream
+# leg by those bytes; nginx's log (keyed by the proxy's ephemeral port) gives both legs' requests.
+
+tls_tinyproxy() {   # tls_tinyproxy NS DIR PORT TARGET-PORT  (CONNECT to TARGET-PORT only)
+    cat >"$2/tinyproxy.conf" <<EOF
+User root
+Group root
+Port $3
+Listen 127.0.0.1
+Timeout 30
+MaxClients 8
+Allow 127.0.0.1
+ConnectPort $4
+LogLevel Info
+LogFile "$2/logs/tinyproxy.log"
+PidFile "$2/tinyproxy.pid"
+EOF
+    start_bg ip netns exec "$1" tinyproxy -d -c "$2/tinyproxy.conf" 2>>"$2/logs/tinyproxy.stderr"
+    wait_for "tinyproxy" listening "$1" "$3"
+}
+
+# curl --proxy http://127.0.0.1:8888 https://localhost:8443/...: curl sends CONNECT
+# localhost:8443, then its TLS inside the tunnel. 40601: TLS 1.3 TLS_AES_128_GCM_SHA256, three
+# requests; 40602: TLS 1.2 ECDHE-ECDSA-AES256-GCM-SHA384, two requests.
+scenario_tls_connect_tinyproxy() {
+    log "TLS inside CONNECT: curl (SSLKEYLOGFILE) -> tinyproxy -> nginx, TLS 1.3 and TLS 1.2 AES-GCM"
+    local ns=$NSP-tlsconn d=$WORK/tlsconn k=$CAP/tls-connect-tinyproxy.keys
+    ns_new tlsconn
+    tls_lo_1500 "$ns"
+    mkdir -p "$d" "$CAP/tls"
+    tls_cert "$d" ec localhost
+    NGINX_HTTP_EXTRA=$TLS_NGINX_LOG NGINX_SERVER_EXTRA="$(tls_server_extra "$d") ssl_protocols TLSv1.2 TLSv1.3;" \
+        nginx_setup "$d" "127.0.0.1:8443 ssl"
+    tls_www "$d"
+    nginx_start "$ns" "$d" 8443
+    tls_tinyproxy "$ns" "$d" 8888 8443
+    : >"$k"
+    tcpdump_start "$ns" "$CAP/tls-connect-tinyproxy.pcap" -i lo "tcp port 8888 or tcp port 8443"
+    local u=https://localhost:8443
+    local o=(--http1.1 --proxy http://127.0.0.1:8888 --cacert "$d/cert.pem" -w "$TLS_W")
+    tls_curl "$ns" "$d/c1" "$k" "${o[@]}" --local-port 40601 --tlsv1.3 --tls13-ciphers TLS_AES_128_GCM_SHA256 \
+        "$u/index.html" -o "$d/c1.1" "$u/big.txt" -o "$d/c1.2" "$u/missing.txt" -o "$d/c1.3"
+    tls_curl "$ns" "$d/c2" "$k" "${o[@]}" --local-port 40602 --tlsv1.2 --tls-max 1.2 \
+        --ciphers ECDHE-ECDSA-AES256-GCM-SHA384 --compressed "$u/data.json" -o "$d/c2.1" "$u/small.txt" -o "$d/c2.2"
+    tcpdump_stop_all
+    local n conns=() txs=() ws=() cts=()
+    for n in 1 2; do
+        "$PY" "$TOOLS/curl_trace_bytes.py" "$d/c$n.trace" "$d/c$n" >"$d/c$n.json"
+        tx_curl "$d/c$n" "127.0.0.1:4060$n" 127.0.0.1:8888 --headers --through-connect
+        # the CONNECT (in the clear) and the HTTP inside the tunnel's TLS
+        "$PY" "$TOOLS/tls_facts.py" split-connect "$d/c$n.tx.json" "$d/c$n.connect.tx.json" "$d/c$n.tls.tx.json"
+        conns+=(--conn "127.0.0.1:4060$n 127.0.0.1:8888 curl $d/c$n")
+        txs+=(--tx "$d/c$n.tls.tx.json"); ws+=(--curl-w "$d/c$n.w"); cts+=(--transactions "$d/c$n.connect.tx.json")
+    done
+    "$PY" "$TOOLS/tls_facts.py" capture --pcap "$CAP/tls-connect-tinyproxy.pcap" --keylog "$k" \
+        --keylog-name tls-connect-tinyproxy.keys --server 127.0.0.1:8443 --proxy 127.0.0.1:8888 \
+        --nginx-log "$d/logs/tls.log" "${conns[@]}" "${ws[@]}" "${txs[@]}" --decode-as 8443 \
+        --tshark-out "$CAP/tls/tls-connect-tinyproxy.tshark.txt" --out "$d/tls.json"
+    fact --file tls-connect-tinyproxy.pcap --software "curl 7.88.1 (OpenSSL 3.0, SSLKEYLOGFILE, --proxy http://127.0.0.1:8888 --http1.1) -> tinyproxy 1.11 (CONNECT) -> nginx 1.22.1 (TLS 1.2 and 1.3, ECDSA P-256 self-signed cert for localhost), tcpdump -i lo (MTU 1500, no GSO)" \
+        --shows "TLS inside HTTP CONNECT tunnels, key log tls-connect-tinyproxy.keys (curl's SSLKEYLOGFILE): 127.0.0.1:40601 CONNECT localhost:8443 (200 Connection established), then TLS 1.3 TLS_AES_128_GCM_SHA256 with GET /index.html, /big.txt (102,400 B), /missing.txt (404); 127.0.0.1:40602 CONNECT, then TLS 1.2 ECDHE-ECDSA-AES256-GCM-SHA384 with --compressed GET /data.json and /small.txt (both gzip'd, chunked); both HTTP/1.1 keep-alive (ALPN http/1.1). tinyproxy's own connections to nginx (ephemeral ports) carry the same TLS bytes from their first byte and are TLS connections of their own in details.tls_connections (nginx's log names them). The CONNECTs are the transactions (index 0 on each client connection); details.tls_transactions are the requests inside TLS: on a client connection their index goes on counting after the CONNECT (1, 2, ...), on tinyproxy's connections it starts at 0" \
+        --stream "127.0.0.1:40601 127.0.0.1:8888 $d/c1.capture tshark-follow+curl--trace" \
+        --stream "127.0.0.1:40602 127.0.0.1:8888 $d/c2.capture tshark-follow+curl--trace" \
+        --follow-server 127.0.0.1:8443 "${cts[@]}" --note-file "$d/tls.json" \
+        --note "the client connections' streams are tshark's follow (curl cannot log ciphertext), checked to start with exactly the CONNECT exchange curl traced; the decrypted streams are details.tls_connections[].plaintext: curl's --trace after the CONNECT exchange, on both legs of a tunnel (tools/tls_facts.py checks that the proxy relayed the TLS bytes unchanged)"
+    scenario_cleanup
+}
+
+# curl --socks5-hostname 127.0.0.1:1080 https://localhost:8443/...: the SOCKS5 greeting and a
+# CONNECT to the host name (microsocks resolves it), then TLS 1.3 (ChaCha20-Poly1305) inside;
+# two requests.
+scenario_tls_socks5_microsocks() {
+    log "TLS inside SOCKS5: curl (SSLKEYLOGFILE) -> microsocks -> nginx, TLS 1.3"
+    local ns=$NSP-tlssocks d=$WORK/tlssocks k=$CAP/tls-socks5-microsocks.keys
+    ns_new tlssocks
+    tls_lo_1500 "$ns"
+    mkdir -p "$d" "$CAP/tls"
+    tls_cert "$d" ec localhost
+    NGINX_HTTP_EXTRA=$TLS_NGINX_LOG NGINX_SERVER_EXTRA="$(tls_server_extra "$d") ssl_protocols TLSv1.3;" \
+        nginx_setup "$d" "127.0.0.1:8443 ssl"
+    tls_www "$d"
+    nginx_start "$ns" "$d" 8443
+    start_bg ip netns exec "$ns" microsocks -i 127.0.0.1 -p 1080 >>"$d/logs/microsocks.log" 2>&1
+    wait_for "microsocks" listening "$ns" 1080
+    : >"$k"
+    tcpdump_start "$ns" "$CAP/tls-socks5-microsocks.pcap" -i lo "tcp port 1080 or tcp port 8443"
+    local u=https://localhost:8443
+    tls_curl "$ns" "$d/c1" "$k" --http1.1 --socks5-hostname 127.0.0.1:1080 --cacert "$d/cert.pem" -w "$TLS_W" \
+        --local-port 40701 --tlsv1.3 --tls13-ciphers TLS_CHACHA20_POLY1305_SHA256 \
+        "$u/index.html" -o "$d/c1.1" --compressed "$u/data.json" -o "$d/c1.2"
+    tcpdump_stop_all
+    tls_conn "$d/c1" 127.0.0.1:40701 127.0.0.1:1080
+    "$PY" "$TOOLS/tls_facts.py" capture --pcap "$CAP/tls-socks5-microsocks.pcap" --keylog "$k" \
+        --keylog-name tls-socks5-microsocks.keys --server 127.0.0.1:8443 --proxy 127.0.0.1:1080 \
+        --nginx-log "$d/logs/tls.log" --conn "127.0.0.1:40701 127.0.0.1:1080 curl $d/c1" \
+        --curl-w "$d/c1.w" --tx "$d/c1.tx.json" --decode-as 8443 \
+        --tshark-out "$CAP/tls/tls-socks5-microsocks.tshark.txt" --out "$d/tls.json"
+    fact --file tls-socks5-microsocks.pcap --software "curl 7.88.1 (OpenSSL 3.0, SSLKEYLOGFILE, --socks5-hostname 127.0.0.1:1080 --http1.1) -> microsocks 1.0.3 -> nginx 1.22.1 (ssl_protocols TLSv1.3, ECDSA P-256 self-signed cert for localhost), tcpdump -i lo (MTU 1500, no GSO)" \
+        --shows "TLS inside a SOCKS5 tunnel, key log tls-socks5-microsocks.keys (curl's SSLKEYLOGFILE): 127.0.0.1:40701 SOCKS5 greeting (no authentication) and CONNECT to the domain name localhost port 8443, then TLS 1.3 TLS_CHACHA20_POLY1305_SHA256 (ALPN http/1.1) with --compressed GET /index.html and GET /data.json (both gzip'd, chunked) on one keep-alive connection. microsocks' own connection to nginx (ephemeral port) carries the same TLS bytes from its first byte and is a TLS connection of its own in details.tls_connections (nginx's log names it). details.tls_transactions are the requests inside TLS, index from 0 on both legs (SOCKS has no HTTP transaction of its own)" \
+        --stream "127.0.0.1:40701 127.0.0.1:1080 $d/c1.capture tshark-follow+curl--trace" \
+        --follow-server 127.0.0.1:8443 --note-file "$d/tls.json" \
+        --note "the client connection's stream is tshark's follow (curl logs neither the SOCKS5 handshake nor ciphertext); the decrypted streams are details.tls_connections[].plaintext, from curl's --trace, on both legs of the tunnel (tools/tls_facts.py checks that microsocks relayed the TLS bytes unchanged)"
+    scenario_cleanup
+}
+
 # The TLS 1.3 capture with its key log injected as a pcapng Decryption Secrets Block (editcap
 # --inject-secrets): the same packets as tls13-curl-nginx.pcap, keys inside the file.
 scenario_tls13_dsb() {
@@ -2435,7 +2544,8 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      browser_cors
      websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix websocket_haproxy websocket_apache_broken
      http_proxy_chain http_proxy_leak websocket_socks5 websocket_connect_tinyproxy websocket_browser
-     tls13_curl_nginx tls12_curl_nginx tls_wss_python tls_chromium tls13_openssl_keyupdate_ccm tls13_dsb)
+     tls13_curl_nginx tls12_curl_nginx tls_wss_python tls_chromium tls13_openssl_keyupdate_ccm tls13_dsb
+     tls_connect_tinyproxy tls_socks5_microsocks)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

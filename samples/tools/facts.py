@@ -578,12 +578,14 @@ TLS samples (`tls*`; issue 14), recorded with the clients' own key logs:
   with it). Do not pair `tls13-dsb.pcapng` with these: its own keys are inside.
 - `streams[]` of the TLS connections are the TLS bytes (`source` `tshark-follow`: no program
   logs ciphertext); the cleartext upstream leg of tls-wss-python has the backend's log as usual.
-  `transactions[]` / `details.websocket_connections` hold only cleartext connections (the
-  upstream leg); what is inside TLS is under `details.tls_*`, in the same formats.
+  `transactions[]` / `details.websocket_connections` hold only what is in the clear (the
+  upstream leg, the CONNECT exchanges before a tunnel's TLS); what is inside TLS is under
+  `details.tls_*`, in the same formats.
 - `details.tls_keylog`: `file`, `in_capture` (the Decryption Secrets Block), `lines`, `labels`
   (label -> count), `client_randoms`, `matches_connections`.
 - `details.tls_connections[]` (written by `tools/tls_facts.py`), one per TCP connection to the
-  TLS server in capture order: `client`, `server`, `tcp_stream` (tshark's index),
+  TLS server (or to the proxy whose tunnels carry the TLS) in capture order: `client`, `server`,
+  `tcp_stream` (tshark's index),
   `client_random` (of the first ClientHello, as in the key log), `keylog_labels` (the key log's
   labels for it), `version` (`TLS 1.3`, `TLS 1.2`), `cipher_suite` (IANA name),
   `cipher_suite_id`, `openssl_cipher` (OpenSSL's name, as nginx logs it), `sni`,
@@ -615,9 +617,25 @@ TLS samples (`tls*`; issue 14), recorded with the clients' own key logs:
   `http_statuses_equal_server_log`, `decrypted_stream_equals_client_log`,
   `websocket_frames_equal_logs`, `key_updates_equal_client_log`). Every value two sources give
   (client log, nginx log, the capture's handshake) was checked equal when recorded.
+  TLS inside a tunnel (tls-connect-tinyproxy, tls-socks5-microsocks): the client's connection
+  to the proxy has `tunnel` (`proxy`, `kind` `connect` / `socks5`, `target`, the
+  `connect_request_line` / `connect_response_line` or the parsed `socks5` handshake (fields as
+  in socks5-auth), `tls_stream_offset_client` / `tls_stream_offset_server` (where the TLS
+  starts: after the proxy handshake), `upstream` (`client`, `server`, `tcp_stream`: the proxy's
+  own connection to nginx, whose bytes are the tunnel's after the proxy handshake, each way:
+  `tls_bytes_identical_on_both_legs`), `client_log_has_proxy_handshake` (curl traces a CONNECT
+  exchange, not a SOCKS handshake)); its `requests` are nginx's log of the upstream leg, its
+  `plaintext` curl's trace after the proxy handshake. The upstream leg is a TLS connection of
+  its own with `upstream_leg_of` (the tunnel's client) and the same `plaintext`; the oracle's
+  `http` on a CONNECT client connection starts with the CONNECT in the clear.
 - `details.tls_transactions[]`: the HTTP exchanges inside TLS, split by `tools/httpwire.py` from
   the plaintext the client logged (fields as `transactions[]`, with headers); none for Chromium
-  (its requests are `tls_connections[].requests`). `details.tls_websocket_connections[]`
+  (its requests are `tls_connections[].requests`). `index` counts the HTTP transactions on the
+  TCP connection: inside a CONNECT tunnel it goes on after the CONNECT (index 0, itself in
+  `transactions[]`, in the clear), so the first request inside the TLS is 1 (split with
+  `httpwire.py --through-connect`, then `tls_facts.py split-connect`; offsets are into the
+  decrypted stream); inside SOCKS, and on a proxy's upstream leg (split from the tunnel
+  client's plaintext, `source` says so), from 0. `details.tls_websocket_connections[]`
   (tls-wss-python): the wss:// leg, fields as `websocket_connections[]`, `leg` says which;
   `details.tls_proxy_legs[]`: the pairing of the TLS front leg with nginx's upstream leg, fields
   as `proxy_legs[]`.
@@ -742,7 +760,8 @@ Files in this directory besides the captures:
   connection's bytes and every request's headers; `tools/proxy_legs.py`: pairs a proxy's front
   and back transactions into `details.proxy_legs`.
 - `tools/tls_facts.py`: the TLS samples' facts (`details.tls_*`) and the tshark oracle; splits a
-  curl trace of several connections; the wss:// legs; `mismatch-keys`. `tools/https_client.py`:
+  curl trace of several connections; the wss:// legs; TLS inside CONNECT and SOCKS5 tunnels
+  (`capture --proxy`, `split-connect`); `mismatch-keys`. `tools/https_client.py`:
   http.client over TLS with a key log, logging its plaintext. `tools/tls_client_log.py`: a
   Python client's own record of its handshake (`SSLContext._msg_callback`).
   `tools/s_client_driver.py`: drives `openssl s_client` through requests and KeyUpdates.

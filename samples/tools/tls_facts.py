@@ -9,8 +9,10 @@
   tls_facts.py capture --pcap P --keylog K --keylog-name NAME --server IP:PORT...
                        [--nginx-log JSONL]... [--conn "CLIENT SERVER KIND PREFIX"]...
                        [--curl-w FILE]... [--tx JSON]... [--ws-front JSON]
-                       [--keys-in-capture] [--decode-as PORT]... --tshark-out TXT --out JSON
-      One object per TLS connection of the capture (every TCP connection to a --server), from:
+                       [--keys-in-capture] [--decode-as PORT]... [--proxy IP:PORT]...
+                       --tshark-out TXT --out JSON
+      One object per TLS connection of the capture (every TCP connection to a --server or a
+      --proxy), from:
         * the server's own log (nginx access log, one JSON object per request: version,
           cipher, session reuse, SNI, ALPN, every request's method, target, status, body bytes);
         * the client's own log (--conn): KIND curl = PREFIX.trace (one connection: the
@@ -31,6 +33,15 @@
       requests and response codes per connection must be the server's log.
       --tx: tools/httpwire.py transactions of the decrypted streams (from the clients' logs),
       written as details.tls_transactions.
+      --proxy: an HTTP CONNECT or SOCKS5 proxy whose client connections carry TLS in a tunnel.
+      Each tunnel's upstream leg is the proxy's own connection to a --server whose bytes are
+      the tail of the client connection's, each way (the proxy relayed the TLS unchanged); the
+      bytes before are the proxy handshake (parsed: "tunnel", with the stream offsets where the
+      TLS starts). The server's log names the upstream leg: its requests are both legs'. A
+      logged client's plaintext is its log after the proxy handshake (curl traces a CONNECT
+      exchange, not a SOCKS handshake); it is also the upstream leg's, whose transactions are
+      split from it here and added to details.tls_transactions (index from 0). For a logged
+      tunnel client PREFIX.capture.sent/.recv get the client connection's captured bytes.
 
   tls_facts.py ws-legs --client-log PREFIX --server-log PREFIX --front C S --back C S --out JSON
       A wss:// conversation through a TLS-terminating proxy (nginx) to a cleartext backend:
@@ -40,6 +51,14 @@
       head are the bytes the backend read after nginx's, and the other way round. Frames are
       split as in tools/ws_facts.py (one transport write = one frame for both writers).
       Writes {"tls_websocket_connections": [TLS leg], "websocket_connections": [upstream leg]}.
+
+  tls_facts.py split-connect TX CONNECT_OUT INSIDE_OUT
+      The transactions of one curl connection through an HTTP CONNECT proxy (tools/httpwire.py
+      --through-connect on its trace: the CONNECT exchange in the clear, then the HTTP curl
+      traced inside the tunnel's TLS) split into the CONNECT (index 0) and the requests inside
+      the TLS. These keep their index (it goes on counting on the TCP connection: 1, 2, ...);
+      their offsets become offsets into the decrypted stream (the TLS starts right after the
+      CONNECT exchange).
 
   tls_facts.py mismatch-keys KEYLOG OUT
       A key log with the same client randoms and, for each, the secrets of ANOTHER connection
@@ -336,6 +355,56 @@ def oracle(a, conns):
                  "follow": fcmd}
 
 
+def proxy_handshake(hc, hs):
+    """What comes before a tunnel's first byte: one HTTP CONNECT exchange or a SOCKS5 handshake
+    (the client's and the proxy's bytes)."""
+    if hc.startswith(b"CONNECT "):
+        if not (hc.endswith(b"\r\n\r\n") and hc.count(b"\r\n\r\n") == 1
+                and hs.endswith(b"\r\n\r\n") and hs.count(b"\r\n\r\n") == 1):
+            raise SystemExit("tls_facts: the bytes before the tunnel are not one CONNECT exchange")
+        req, resp = (x.split(b"\r\n", 1)[0].decode("latin-1") for x in (hc, hs))
+        status = int(resp.split(" ")[1])
+        if not 200 <= status < 300:
+            raise SystemExit(f"tls_facts: CONNECT answered {resp}")
+        return {"kind": "connect", "target": req.split(" ")[1], "connect_request_line": req,
+                "connect_response_line": resp}
+    from facts import parse_socks5
+    s5 = parse_socks5(hc, hs)
+    return {"kind": "socks5", "target": f"{s5['dest_host']}:{s5['dest_port']}", "socks5": s5}
+
+
+def tunnel_legs(conns, raws, proxies):
+    """Each connection to a proxy carries a tunnel whose upstream leg is the proxy's own
+    connection to a --server: the one whose client->server bytes are the tail of the tunnel
+    connection's, and the same the other way (the proxy relayed the TLS bytes unchanged). The
+    bytes before are the proxy handshake. -> {client: tunnel facts}, {upstream tcp.stream: client}"""
+    tunnels, carried = {}, {}
+    for c in conns:
+        if c["server"] not in proxies:
+            continue
+        tc, ts = raws[c["tcp_stream"]]
+        ups = [u for u in conns if u["server"] not in proxies and u["tcp_stream"] not in carried
+               and raws[u["tcp_stream"]][0] and len(raws[u["tcp_stream"]][0]) < len(tc)
+               and tc.endswith(raws[u["tcp_stream"]][0]) and ts.endswith(raws[u["tcp_stream"]][1])]
+        if len(ups) != 1:
+            raise SystemExit(f"tls_facts: {c['client']}: {len(ups)} upstream connections carry "
+                             "its tunnel's bytes (want exactly one)")
+        u = ups[0]
+        uc, us = raws[u["tcp_stream"]]
+        pc, ps = len(tc) - len(uc), len(ts) - len(us)
+        t = {"proxy": c["server"]}
+        t.update(proxy_handshake(tc[:pc], ts[:ps]))
+        t.update(tls_stream_offset_client=pc, tls_stream_offset_server=ps,
+                 upstream={"client": u["client"], "server": u["server"],
+                           "tcp_stream": u["tcp_stream"]},
+                 tls_bytes_identical_on_both_legs=True,
+                 source=("tshark's TCP reassembly of both legs: the upstream leg's bytes are the "
+                         "tunnel connection's after the proxy handshake, each way"))
+        tunnels[c["client"]] = t
+        carried[u["tcp_stream"]] = c["client"]
+    return tunnels, carried
+
+
 def tshark_version():
     p = subprocess.run(["tshark", "--version"], capture_output=True, text=True)
     return p.stdout.splitlines()[0].split()[2] if p.stdout else "?"
@@ -356,17 +425,31 @@ def cmd_capture(a):
     for spec in a.conn or []:
         client, server, kind, prefix = spec.split()
         logs[client] = (server, kind, prefix)
-    conns = tcp_connections(a.pcap, set(a.server))
+    proxies = set(a.proxy or [])
+    conns = tcp_connections(a.pcap, set(a.server) | proxies)
     if not set(logs) <= {c["client"] for c in conns}:
         raise SystemExit(f"tls_facts: logged connections {sorted(set(logs))} not all in the capture")
+    raws = {c["tcp_stream"]: follow(a.pcap, "tcp", c["tcp_stream"], c["client"].rsplit(":", 1)[1])
+            for c in conns}
+    tunnels, carried = tunnel_legs(conns, raws, proxies)
     per, cmds = oracle(a, conns)
     ws_front = json.load(open(a.ws_front))["tls_websocket_connections"][0] if a.ws_front else None
     out_conns, problems = [], []
-    for c in conns:
+    plain = {}   # client -> the decrypted stream as its client logged it, and the source
+    upstream_txs = []
+    # tunnels first: their upstream legs take the tunnel client's logged plaintext
+    for c in sorted(conns, key=lambda c: (c["client"] not in tunnels, c["tcp_stream"])):
         cport = c["client"].rsplit(":", 1)[1]
-        raw = follow(a.pcap, "tcp", c["tcp_stream"], cport)
+        raw = raws[c["tcp_stream"]]
+        tun = tunnels.get(c["client"])
+        if tun:
+            raw = (raw[0][tun["tls_stream_offset_client"]:], raw[1][tun["tls_stream_offset_server"]:])
         hs = capture_handshake(*raw)
         e = dict(c)
+        if tun:
+            e["tunnel"] = tun
+        if c["tcp_stream"] in carried:
+            e["upstream_leg_of"] = carried[c["tcp_stream"]]
         rnd = hs.get("client_random")
         e["client_random"] = rnd
         e["keylog_labels"] = sorted(keys.get(rnd, []))
@@ -395,8 +478,9 @@ def cmd_capture(a):
                                             "TCP reassembly of the capture (no keys needed)")
         if e["alpn_offered"] is not None and tls12:
             e["alpn_selected"] = sh.get("alpn")
-        # the server's log
-        reqs = [r for r in nginx if r["client"] == c["client"]]
+        # the server's log (which names a tunnel's upstream leg)
+        seen_as = tun["upstream"]["client"] if tun else c["client"]
+        reqs = [r for r in nginx if r["client"] == seen_as]
         if reqs:
             vers = {NGINX_VERSIONS.get(r["ssl_protocol"], r["ssl_protocol"]) for r in reqs}
             ciphers = {r["ssl_cipher"] for r in reqs}
@@ -462,6 +546,23 @@ def cmd_capture(a):
             if tls12 and creused != e["resumed"]:
                 problems.append(f"{c['client']}: client says session reused {creused}")
             cs, ss = rd(prefix + ".sent"), rd(prefix + ".recv")
+            if tun:
+                # the proxy handshake: in the client's log (CONNECT) or not (curl does not trace
+                # SOCKS); the plaintext is what follows it
+                tc, ts = raws[c["tcp_stream"]]
+                hc, hs_ = tc[:tun["tls_stream_offset_client"]], ts[:tun["tls_stream_offset_server"]]
+                tun["client_log_has_proxy_handshake"] = cs.startswith(hc) and ss.startswith(hs_)
+                if tun["client_log_has_proxy_handshake"]:
+                    cs, ss = cs[len(hc):], ss[len(hs_):]
+                elif tun["kind"] == "connect":
+                    problems.append(f"{c['client']}: the client's log does not start with the "
+                                    "captured CONNECT exchange")
+                # the client connection as captured (for the sample's streams)
+                with open(prefix + ".capture.sent", "wb") as f:
+                    f.write(tc)
+                with open(prefix + ".capture.recv", "wb") as f:
+                    f.write(ts)
+            plain[c["client"]] = (cs, ss, src)
             e["plaintext"] = {"client_bytes": len(cs), "client_sha256": sha(cs),
                               "server_bytes": len(ss), "server_sha256": sha(ss), "source": src}
             keep = {k: cl[k] for k in ("client_random", "server_random", "client_hellos",
@@ -482,6 +583,19 @@ def cmd_capture(a):
                     e["client_requests"] = [{k: r[k] for k in ("method", "target", "status",
                                                                 "body_bytes", "body_sha256")}
                                             for r in pj["requests"]]
+        if c["tcp_stream"] in carried and carried[c["tcp_stream"]] in plain:
+            # the upstream leg of a logged tunnel: the same TLS bytes, so the same plaintext
+            cs, ss, src = plain[carried[c["tcp_stream"]]]
+            e["plaintext"] = {"client_bytes": len(cs), "client_sha256": sha(cs),
+                              "server_bytes": len(ss), "server_sha256": sha(ss),
+                              "source": f"{src} of {carried[c['tcp_stream']]} (the tunnel whose "
+                                        "TLS bytes this connection carries)"}
+            from httpwire import transactions
+            utx, cend, send = transactions(cs, ss, c["client"], c["server"],
+                                           e["plaintext"]["source"], headers=True)
+            if (cend, send) != (len(cs), len(ss)):
+                problems.append(f"{c['client']}: bytes after the last exchange")
+            upstream_txs += utx
         e["client_transfers"] = [
             {"method": t["method"], "url": t["url_effective"], "http_code": t["http_code"],
              "size_download": t["size_download"], "size_header": t["size_header"],
@@ -494,6 +608,10 @@ def cmd_capture(a):
         o_codes = [h["response"] for h in o["http"] if "response" in h]
         want_reqs = [f"{r['method']} {r['target']}" for r in reqs]
         want_codes = [r["status"] for r in reqs]
+        if tun and tun["kind"] == "connect":
+            # tshark's HTTP on the client connection starts with the CONNECT in the clear
+            want_reqs.insert(0, tun["connect_request_line"].rsplit(" ", 1)[0])
+            want_codes.insert(0, int(tun["connect_response_line"].split(" ")[1]))
         agree = {"http_requests_equal_server_log": o_reqs == want_reqs,
                  "http_statuses_equal_server_log": o_codes == want_codes}
         if ws_front and ws_front["client"] == c["client"]:
@@ -521,9 +639,11 @@ def cmd_capture(a):
         out_conns.append(e)
     if problems:
         raise SystemExit("tls_facts: " + "\n".join(problems))
+    out_conns.sort(key=lambda e: e["tcp_stream"])
     txs = []
     for p in a.tx or []:
         txs += json.load(open(p))
+    txs += upstream_txs
     det = {"tls_keylog": {"file": a.keylog_name, "in_capture": a.keys_in_capture,
                           "lines": keylog_lines, "labels": keylog_labels,
                           "client_randoms": len(keys),
@@ -546,6 +666,14 @@ def summary(conns, det):
     parts = []
     for c in conns:
         t = f"{c['client']} {c['version']} {c['cipher_suite']}"
+        tun = c.get("tunnel")
+        if tun:
+            t = (f"{c['client']} -> {tun['proxy']} {tun['kind'].upper()} {tun['target']}, TLS from "
+                 f"stream offset {tun['tls_stream_offset_client']} / {tun['tls_stream_offset_server']}"
+                 f": {c['version']} {c['cipher_suite']}")
+        elif c.get("upstream_leg_of"):
+            t = (f"{c['client']} (the proxy's leg of {c['upstream_leg_of']}'s tunnel, the same TLS "
+                 f"bytes) {c['version']} {c['cipher_suite']}")
         flags = []
         if c["hello_retry_request"]:
             flags.append("HelloRetryRequest")
@@ -649,6 +777,25 @@ def cmd_ws_legs(a):
         json.dump({"tls_websocket_connections": [front], "websocket_connections": [back]}, f, indent=1)
 
 
+def cmd_split_connect(a):
+    txs = json.load(open(a.tx))
+    if not txs or txs[0]["method"] != "CONNECT" or not txs[0].get("tunnel_follows"):
+        raise SystemExit(f"tls_facts: {a.tx} does not start with a CONNECT the proxy accepted")
+    connect, inside = txs[0], txs[1:]
+    if any(t["method"] == "CONNECT" for t in inside):
+        raise SystemExit(f"tls_facts: {a.tx}: a second CONNECT")
+    # the tunnel's TLS starts right after the CONNECT exchange: offsets into the decrypted stream
+    dc, ds = connect["request_head_bytes"], connect["response_head_bytes"]
+    for t in inside:
+        t["request_offset"] -= dc
+        for k in ("response_offset", "final_response_offset"):
+            t[k] -= ds
+    with open(a.connect_out, "w") as f:
+        json.dump([connect], f, indent=1)
+    with open(a.inside_out, "w") as f:
+        json.dump(inside, f, indent=1)
+
+
 def cmd_mismatch(a):
     entries = []
     with open(a.keylog) as f:
@@ -681,6 +828,7 @@ def main():
     c.add_argument("--keylog-name", required=True)
     c.add_argument("--keys-in-capture", action="store_true")
     c.add_argument("--server", action="append", required=True)
+    c.add_argument("--proxy", action="append")
     c.add_argument("--nginx-log", action="append")
     c.add_argument("--conn", action="append")
     c.add_argument("--curl-w", action="append")
@@ -695,12 +843,16 @@ def main():
     w.add_argument("--front", nargs=2, required=True)
     w.add_argument("--back", nargs=2, required=True)
     w.add_argument("--out", required=True)
+    sc = sub.add_parser("split-connect")
+    sc.add_argument("tx")
+    sc.add_argument("connect_out")
+    sc.add_argument("inside_out")
     m = sub.add_parser("mismatch-keys")
     m.add_argument("keylog")
     m.add_argument("out")
     a = ap.parse_args()
     {"split-trace": cmd_split_trace, "capture": cmd_capture, "ws-legs": cmd_ws_legs,
-     "mismatch-keys": cmd_mismatch}[a.cmd](a)
+     "mismatch-keys": cmd_mismatch, "split-connect": cmd_split_connect}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -85,9 +85,12 @@ fn every_logged_exchange_inside_tls_is_a_transaction() {
                 .iter()
                 .find(|r| endpoint(&r.client) == client)
                 .unwrap_or_else(|| panic!("{file}: no connection from {client}"));
+            // TLS inside a CONNECT or SOCKS tunnel is on the tunnel's record.
+            let tunnel = run.tunnels.iter().find(|t| t.connection == conn.id);
             let tls = conn
                 .tls
-                .as_ref()
+                .as_deref()
+                .or_else(|| tunnel.and_then(|t| t.tls.as_ref()))
                 .unwrap_or_else(|| panic!("{file}: {client} has no tls object"));
             assert!(tls.decrypted, "{file}: {client} not decrypted: {tls:?}");
             assert_eq!(

@@ -141,6 +141,9 @@ pub struct Stack {
     depth: u8,
     /// The stream is what TLS decrypted.
     secure: bool,
+    /// Index of the stream's first HTTP transaction on its connection (inside a CONNECT
+    /// tunnel the connection's count goes on, through TLS too).
+    index: u32,
 }
 
 impl Stack {
@@ -177,14 +180,15 @@ impl Stack {
             beneath: Vec::new(),
             depth,
             secure: false,
+            index,
         }
     }
 
-    /// The decrypted stream of TLS, `depth` tunnels deep.
-    pub fn decrypted(depth: u8) -> Self {
+    /// The decrypted stream of TLS, `depth` tunnels deep, its first transaction `index`.
+    pub fn decrypted(depth: u8, index: u32) -> Self {
         Stack {
             secure: true,
-            ..Stack::new(depth, 0)
+            ..Stack::new(depth, index)
         }
     }
 
@@ -300,7 +304,11 @@ impl Stack {
                 Proto::Http(Box::new(HttpConn::starting_at(index).secure(self.secure)))
             }
             Next::H2 => Proto::H2(Box::new(H2Layer::prior_knowledge(ids.h2(), ctx))),
-            Next::Tls => Proto::Tls(Box::new(TlsStream::new(sh.tls.hold, self.depth))),
+            Next::Tls => Proto::Tls(Box::new(TlsStream::new(
+                sh.tls.hold,
+                self.depth,
+                self.index,
+            ))),
             Next::Socks => Proto::Socks(Box::new(SocksTunnel::new(
                 ids.tunnel(),
                 ctx,

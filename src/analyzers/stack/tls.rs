@@ -106,11 +106,11 @@ pub struct TlsStream {
 }
 
 impl TlsStream {
-    /// A TLS stream `depth` tunnels deep.
-    pub fn new(hold: usize, depth: u8) -> Self {
+    /// A TLS stream `depth` tunnels deep, whose first HTTP transaction has `index`.
+    pub fn new(hold: usize, depth: u8, index: u32) -> Self {
         TlsStream {
             tls: TlsLayer::new(hold),
-            inner: Stack::decrypted(depth),
+            inner: Stack::decrypted(depth, index),
             marks: [Marks::default(), Marks::default()],
             plain: Decrypted::default(),
         }

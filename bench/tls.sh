@@ -5,11 +5,13 @@
 #   bench/tls.sh              # records the captures once (root), then measures
 #   REGEN=1 bench/tls.sh      # records them again
 #
-# Recording (needs root; nginx, curl, tcpdump, openssl): in a private network namespace, nginx
-# serves a FILE_MIB MiB random file over TLS on 127.0.0.1:8443 (RSA 2048 self-signed; TLS 1.2
-# and 1.3; 16 KiB records, nginx's default ssl_buffer_size), and curl (SSLKEYLOGFILE, --http1.1)
+# Recording (root; nginx-light, curl, tcpdump, installed when missing): in a private network
+# namespace, nginx serves a FILE_MIB MiB random file over TLS on 127.0.0.1:8443 (RSA 2048
+# self-signed; TLS 1.2 and 1.3; 16 KiB records, nginx's default ssl_buffer_size), and curl
+# (SSLKEYLOGFILE, --http1.1)
 # downloads it REQS times on each of CONNS keep-alive connections, forced to one suite. lo has
-# MTU 1500 and no GSO/TSO (so segments are Ethernet-sized, as on a real link). tcpdump -i lo
+# MTU 1500 and no GSO (so segments are Ethernet-sized, as on a real link); nginx and curl run on
+# CPU 0 and lo is paced with tbf (RATE), so the capture has no reordered segments. tcpdump -i lo
 # -s 0 -B 262144 writes the capture; the run fails unless tcpdump reports 0 packets dropped by
 # kernel and curl got every byte. Captures and key logs are kept in $BENCH_DIR/tls/ (default
 # /var/tmp/hopscope-bench/tls).
@@ -22,7 +24,8 @@
 #   hopscope report FILE --format json -o /dev/null --no-progress          (no keys: TLS counted)
 #   hopscope report FILE --tls-keylog KEYS --format json -o /dev/null --no-progress  (decrypted)
 #   tshark -r FILE -o tls.keylog_file:KEYS -Y http -T fields -e http.request.uri -e http.response.code
-# Best wall time of the rounds and largest peak RSS (GNU time) are reported. The decryption cost
+# Best wall time of the rounds, least CPU time (user + system) and largest peak RSS (GNU time) are
+# reported: on a shared machine the CPU time moves much less than the wall time. The decryption cost
 # is the TLS payload hopscope decrypted (capture.tls.bytes_decrypted) over (with keys - without
 # keys): records decrypted plus the HTTP analysis of what came out.
 #
@@ -57,7 +60,15 @@ for s in "${ALL_SUITES[@]}"; do
   if [ -z "$want" ] || [[ " $want " == *" $name "* ]]; then SUITE_LIST+=("$s"); fi
 done
 
-need() { command -v "$1" >/dev/null || { echo "needs $1 (apt-get install -y ${2:-$1})" >&2; exit 1; }; }
+need() { # need COMMAND [DEBIAN-PACKAGE]: installs it when missing (root, apt-get), else fails
+  command -v "$1" >/dev/null && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing ${2:-$1}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${2:-$1}" >/dev/null
+  fi
+  command -v "$1" >/dev/null || { echo "needs $1 (apt-get install -y ${2:-$1})" >&2; exit 1; }
+}
 need /usr/bin/time time
 [ -x "$here/out/pcap_floor" ] || gcc -O2 -o "$here/out/pcap_floor" "$shared/bench/pcap_floor.c" -lpcap
 (cd "$root" && cargo build --release --quiet)
@@ -89,7 +100,7 @@ wait_for() { # wait_for WHAT COMMAND...   (up to 10 s)
 }
 
 setup_server() {
-  need nginx nginx-light; need curl; need tcpdump; need openssl
+  need nginx nginx-light; need curl; need tcpdump; need openssl; need tc iproute2; need taskset util-linux
   [ "$(id -u)" = 0 ] || { echo "recording needs root (network namespace, tcpdump)" >&2; exit 1; }
   WORK=$(mktemp -d /var/tmp/hopscope-tls-rec.XXXXXX)
   mkdir -p "$WORK/www" "$WORK/logs"
@@ -215,16 +226,19 @@ done
 # ---------------------------------------------------------------------------------------------
 # Measuring
 
-declare -A BEST RSS
-# measure KEY COMMAND...: one run under GNU time; keeps the best wall time and the largest peak RSS
+declare -A BEST RSS CPU
+# measure KEY COMMAND...: one run under GNU time; keeps the best wall time, the least CPU time
+# (user + system) and the largest peak RSS
 measure() {
-  local key=$1 t0 t1 t r; shift
+  local key=$1 t0 t1 t r u sy c; shift
   t0=$EPOCHREALTIME   # GNU time's %e has 10 ms steps: the wall time is taken around it, in µs
-  /usr/bin/time -f "%M" -o "$dir/time.txt" "$@" >"$dir/stdout.txt" 2>"$dir/stderr.txt" || {
+  /usr/bin/time -f "%M %U %S" -o "$dir/time.txt" "$@" >"$dir/stdout.txt" 2>"$dir/stderr.txt" || {
     echo "command failed: $*" >&2; cat "$dir/stderr.txt" >&2; exit 1; }
   t1=$EPOCHREALTIME
   t=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.6f", b - a}')
-  read -r r <"$dir/time.txt"
+  read -r r u sy <"$dir/time.txt"
+  c=$(awk -v u="$u" -v s="$sy" 'BEGIN{printf "%.2f", u + s}')
+  if [ -z "${CPU[$key]:-}" ] || awk "BEGIN{exit !($c < ${CPU[$key]})}"; then CPU[$key]=$c; fi
   if [ -z "${BEST[$key]:-}" ] || awk "BEGIN{exit !($t < ${BEST[$key]})}"; then BEST[$key]=$t; fi
   if [ -z "${RSS[$key]:-}" ] || [ "$r" -gt "${RSS[$key]}" ]; then RSS[$key]=$r; fi
 }
@@ -253,7 +267,8 @@ done
 echo
 awk -F: '/model name/ {sub(/^ /, "", $2); print "cpu: " $2; exit}' /proc/cpuinfo
 echo "cores: $(nproc), AES-NI: $(grep -q -m1 -w aes /proc/cpuinfo && echo yes || echo no)," \
-  "runs per command: $runs (tshark $tshark_runs), best wall time, largest peak RSS"
+  "runs per command: $runs (tshark $tshark_runs): best wall time, least CPU time, largest peak RSS"
+echo "load average (1, 5, 15 min) at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "captures: $conns keep-alive connections x $reqs GET of a $file_mib MiB random file, lo MTU 1500"
 echo
 label() {
@@ -262,28 +277,29 @@ label() {
     keys) echo "hopscope --tls-keylog" ;; tshark) echo "tshark, keylog, -Y http" ;;
   esac
 }
-echo "| capture | suite | file MB | packets | tool | seconds | MB/s | packets/s | peak RSS MB |"
-echo "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |"
+echo "| capture | suite | file MB | packets | tool | seconds | MB/s | packets/s | CPU s | peak RSS MB |"
+echo "| --- | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
 for s in "${SUITE_LIST[@]}"; do
   read -r name _ _ iana <<<"$s"
   bytes=$(stat -c %s "$dir/$name.pcap")
   for t in "${TOOLS[@]}"; do
     awk -v c="$name" -v su="$iana" -v b="$bytes" -v p="${PKTS[$name]}" -v l="$(label "$t")" \
-      -v s="${BEST[$name $t]}" -v r="${RSS[$name $t]}" 'BEGIN{
-        printf "| %s | %s | %.1f | %d | %s | %.3f | %.0f | %.0f | %.1f |\n",
-          c, su, b/1e6, p, l, s, (s > 0 ? b/1e6/s : 0), (s > 0 ? p/s : 0), r/1024}'
+      -v s="${BEST[$name $t]}" -v r="${RSS[$name $t]}" -v cpu="${CPU[$name $t]}" 'BEGIN{
+        printf "| %s | %s | %.1f | %d | %s | %.3f | %.0f | %.0f | %.2f | %.1f |\n",
+          c, su, b/1e6, p, l, s, (s > 0 ? b/1e6/s : 0), (s > 0 ? p/s : 0), cpu, r/1024}'
   done
 done
 echo
 echo "Decryption cost: TLS payload decrypted by hopscope (capture.tls.bytes_decrypted) over the"
-echo "extra time with the key log (decryption and the HTTP analysis of the plaintext)."
+echo "extra time with the key log (decryption and the HTTP analysis of the plaintext), wall and CPU."
 echo
-echo "| capture | suite | TLS payload MB | no keys s | with keys s | extra s | payload MB/s over the extra time |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| capture | suite | TLS payload MB | no keys s | with keys s | extra s | payload MB/s (wall) | extra CPU s | payload MB/s (CPU) |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for s in "${SUITE_LIST[@]}"; do
   read -r name _ _ iana <<<"$s"
   awk -v c="$name" -v su="$iana" -v p="${PAYLOAD[$name]}" -v a="${BEST[$name nokeys]}" \
-    -v b="${BEST[$name keys]}" 'BEGIN{ d = b - a;
-      printf "| %s | %s | %.1f | %.3f | %.3f | %.3f | %s |\n", c, su, p/1e6, a, b, d,
-        (d > 0.005 ? sprintf("%.0f", p/1e6/d) : "n/a (below timer resolution)")}'
+    -v b="${BEST[$name keys]}" -v ca="${CPU[$name nokeys]}" -v cb="${CPU[$name keys]}" 'BEGIN{
+      d = b - a; dc = cb - ca
+      printf "| %s | %s | %.1f | %.3f | %.3f | %.3f | %s | %.2f | %s |\n", c, su, p/1e6, a, b, d,
+        (d > 0.005 ? sprintf("%.0f", p/1e6/d) : "n/a"), dc, (dc > 0.005 ? sprintf("%.0f", p/1e6/dc) : "n/a")}'
 done

@@ -8,9 +8,9 @@ use super::spool::Spool;
 use crate::base::sanitize::terminal_safe_str;
 use crate::base::utc::utc;
 use crate::model::hops::ProxyHopRecord;
-use crate::model::http::{BodyRecord, TransactionRecord};
+use crate::model::http::{BodyRecord, Scheme, TransactionRecord};
 use crate::model::http2::Http2Record;
-use crate::model::tunnel::TunnelRecord;
+use crate::model::tunnel::{TlsInfo, TlsStats, TunnelRecord};
 use crate::model::websocket::{WebSocketRecord, WsMessageRecord};
 use crate::model::{CaptureSummary, ConnectionRecord, Finding, Flow, Record, Sink};
 
@@ -90,8 +90,10 @@ fn transaction_line(t: &TransactionRecord) -> String {
             "-".into(),
         ),
     };
+    // Over TLS the scheme is shown (`https://host/path`); cleartext stays `host/path`.
+    let scheme = if t.scheme == Scheme::Https { "https://" } else { "" };
     let shown_target = if target.starts_with('/') && !host.is_empty() {
-        format!("{host}{target}")
+        format!("{scheme}{host}{target}")
     } else {
         target
     };
@@ -266,13 +268,10 @@ fn tunnel_line(x: &TunnelRecord) -> String {
         (None, true) => "established".into(),
         (None, false) => "not established".into(),
     };
-    let mut inner = x.inner.clone();
+    let mut inner = terminal_safe_str(&x.inner);
     if let Some(t) = &x.tls {
-        inner.push_str(&format!(
-            " sni={} alpn={}",
-            terminal_safe_str(&t.sni.join(",")),
-            terminal_safe_str(&t.alpn.join(","))
-        ));
+        inner.push(' ');
+        inner.push_str(&tls_summary(t));
     }
     format!(
         "tun#{:<3} #{} {} -> {} {} {}  {}  inner {}  {}B/{}B",
@@ -468,6 +467,9 @@ fn connection_line(c: &ConnectionRecord) -> String {
     if conflicts > 0 {
         marks.push(format!("OVERLAP-CONFLICT={conflicts}"));
     }
+    if let Some(t) = &c.tls {
+        marks.push(tls_summary(t));
+    }
     format!(
         "#{:<5} {} {:>9.3}s  {} -> {}  {:<7} up {}B/{}p  down {}B/{}p  {}",
         c.id,
@@ -482,6 +484,80 @@ fn connection_line(c: &ConnectionRecord) -> String {
         b.packets,
         marks.join(" ")
     )
+}
+
+/// One line of what TLS on a stream is and whether it was decrypted, e.g.
+/// `TLS 1.3 TLS_AES_128_GCM_SHA256 decrypted 566B/106143B sni=localhost alpn=http/1.1` or
+/// `TLS 1.2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 not decrypted: no-keys sni=example.test
+/// alpn=[h2,http/1.1]` (the ALPN protocol selected, else the ones offered in brackets). The
+/// SNI and ALPN come from the wire: escaped for the terminal.
+pub fn tls_summary(t: &TlsInfo) -> String {
+    let mut s = terminal_safe_str(t.version.as_deref().unwrap_or("TLS"));
+    if let Some(c) = &t.cipher_suite {
+        s.push(' ');
+        s.push_str(&terminal_safe_str(c));
+    }
+    if t.decrypted {
+        s.push_str(&format!(
+            " decrypted {}B/{}B",
+            t.client_bytes, t.server_bytes
+        ));
+    } else {
+        match &t.not_decrypted {
+            Some(why) => s.push_str(&format!(" not decrypted: {}", terminal_safe_str(why))),
+            None => s.push_str(" no encrypted data"),
+        }
+    }
+    if !t.sni.is_empty() {
+        s.push_str(&format!(" sni={}", terminal_safe_str(&t.sni.join(","))));
+    }
+    match &t.alpn_selected {
+        Some(a) => s.push_str(&format!(" alpn={}", terminal_safe_str(a))),
+        None if !t.alpn.is_empty() => {
+            s.push_str(&format!(" alpn=[{}]", terminal_safe_str(&t.alpn.join(","))))
+        }
+        None => {}
+    }
+    s
+}
+
+/// The summary's TLS lines: how many TLS streams were decrypted, why the others were not,
+/// and where the keys came from (paths escaped for the terminal).
+fn tls_lines(t: &TlsStats) -> Vec<String> {
+    if t.connections == 0 && t.key_sources.is_empty() {
+        return Vec::new();
+    }
+    let mut line = format!(
+        "  tls: decrypted {} of {} TLS streams",
+        t.decrypted, t.connections
+    );
+    if !t.not_decrypted.is_empty() {
+        let why: Vec<String> = t
+            .not_decrypted
+            .iter()
+            .map(|(k, v)| format!("{} {v}", terminal_safe_str(k)))
+            .collect();
+        line.push_str(&format!(" (not decrypted: {})", why.join(", ")));
+    }
+    if t.records_decrypted > 0 {
+        line.push_str(&format!(
+            "; {} records, {} bytes decrypted",
+            t.records_decrypted, t.bytes_decrypted
+        ));
+    }
+    let keys = if t.key_sources.is_empty() {
+        "  tls keys: none given (--tls-keylog FILE, $SSLKEYLOGFILE or a pcapng secrets block; \
+         see docs/tls.md)"
+            .to_string()
+    } else {
+        let sources: Vec<String> = t.key_sources.iter().map(|k| terminal_safe_str(k)).collect();
+        format!(
+            "  tls keys: {} client randoms from {}",
+            t.keys,
+            sources.join(", ")
+        )
+    };
+    vec![line, keys]
 }
 
 fn finding_line(f: &Finding) -> String {
@@ -648,6 +724,9 @@ impl Sink for TextWriter {
                 statuses.join(", ")
             )?;
         }
+        for l in s.tls.as_ref().map(tls_lines).unwrap_or_default() {
+            writeln!(w, "{l}")?;
+        }
         let sev: Vec<String> = self
             .by_severity
             .iter()
@@ -759,5 +838,38 @@ mod tests {
         assert!(line.contains("G\\x1b[2JET /\\x1b]0;owned\\x07\\u{9b}31m → 200"));
         assert!(line.contains("+11 more"), "{line}");
         assert!(line.len() < 2000, "{}", line.len());
+    }
+
+    #[test]
+    fn tls_summary_says_what_and_why_and_escapes_the_wire_strings() {
+        let t = TlsInfo {
+            sni: vec!["evil\x1b]0;owned\x07.test".into()],
+            alpn: vec!["h2".into(), "http/1.1\u{9b}31m".into()],
+            version: Some("TLS 1.2".into()),
+            cipher_suite: Some("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into()),
+            not_decrypted: Some("no-keys".into()),
+            ..TlsInfo::default()
+        };
+        assert_eq!(
+            tls_summary(&t),
+            "TLS 1.2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 not decrypted: no-keys \
+             sni=evil\\x1b]0;owned\\x07.test alpn=[h2,http/1.1\\u{9b}31m]"
+        );
+        let d = TlsInfo {
+            decrypted: true,
+            not_decrypted: None,
+            alpn_selected: Some("http/1.1".into()),
+            client_bytes: 5,
+            server_bytes: 7,
+            ..t
+        };
+        assert!(
+            tls_summary(&d).contains(" decrypted 5B/7B sni=")
+                && tls_summary(&d).ends_with(" alpn=http/1.1"),
+            "{}",
+            tls_summary(&d)
+        );
+        let none = TlsInfo::default();
+        assert_eq!(tls_summary(&none), "TLS no encrypted data");
     }
 }

@@ -656,3 +656,134 @@ fn offsets_inside_tls_point_at_the_records_that_carried_them() {
     }
     assert!(checked >= 10, "https transactions checked: {checked}");
 }
+
+// ---- the text report -----------------------------------------------------------------------
+
+/// `hopscope report FILE [--tls-keylog KEYS] --format text`, its standard output.
+fn text_report(file: &str, keys: Option<&Path>) -> String {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("SSLKEYLOGFILE")
+        .args(["report", &format!("samples/{file}"), "--format", "text"]);
+    if let Some(k) = keys {
+        cmd.arg("--tls-keylog").arg(k);
+    }
+    let out = cmd.output().expect("run hopscope");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// The line that shows the TLS of `client`'s connection: its line in `Connections`, or, for
+/// TLS through a proxy, its tunnel's line in `Tunnels`.
+fn tls_line<'a>(text: &'a str, client: &str) -> &'a str {
+    let line = |section: &str| {
+        text.split("\n\n")
+            .find(|s| s.trim_start().starts_with(section))
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.contains(&format!(" {client} -> ")))
+    };
+    match line("Connections (") {
+        Some(l) if l.contains("TLS") => l,
+        _ => line("Tunnels (").unwrap_or_else(|| panic!("no TLS line for {client}:\n{text}")),
+    }
+}
+
+#[test]
+fn the_text_report_marks_decrypted_connections_and_https_transactions() {
+    for (file, details, keys) in tls_samples() {
+        let text = text_report(&file, keys.as_deref());
+        for c in details["tls_connections"].as_array().into_iter().flatten() {
+            let line = tls_line(&text, s(c, "client"));
+            let mark = format!("{} {} decrypted", s(c, "version"), s(c, "cipher_suite"));
+            assert!(line.contains(&mark), "{file}: {mark:?} not in {line}");
+            let sni = format!("sni={}", s(c, "sni"));
+            assert!(line.contains(&sni), "{file}: {sni:?} not in {line}");
+            if let Some(alpn) = c["alpn_selected"].as_str() {
+                assert!(line.contains(&format!("alpn={alpn}")), "{file}: {line}");
+            }
+            // The bytes curl traced in the clear, where the facts have them.
+            let p = &c["plaintext"];
+            if let (Some(up), Some(down)) = (p["client_bytes"].as_u64(), p["server_bytes"].as_u64())
+            {
+                let bytes = format!("decrypted {up}B/{down}B");
+                assert!(line.contains(&bytes), "{file}: {bytes:?} not in {line}");
+            }
+        }
+        for t in details["tls_transactions"].as_array().into_iter().flatten() {
+            let host = t["request_headers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|h| {
+                    h[0].as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case("host"))
+                })
+                .and_then(|h| h[1].as_str())
+                .unwrap_or_else(|| panic!("{file}: no Host in the facts: {t}"));
+            let want = format!(
+                "{} -> {}  {} https://{host}{}  {}",
+                s(t, "client"),
+                s(t, "server"),
+                s(t, "method"),
+                s(t, "target"),
+                t["status"]
+            );
+            assert!(
+                text.lines().any(|l| l.contains(&want)),
+                "{file}: no transaction line with {want:?}:\n{text}"
+            );
+        }
+        let n = details["tls_connections"].as_array().map_or(0, Vec::len);
+        let summary = format!("  tls: decrypted {n} of {n} TLS streams");
+        assert!(text.contains(&summary), "{file}: {summary:?}:\n{text}");
+        let source = match &keys {
+            Some(k) => k.display().to_string(),
+            None => "pcapng secrets block at byte".into(),
+        };
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("  tls keys: ") && l.contains(&source)),
+            "{file}: key source {source:?}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn the_text_report_says_why_a_connection_was_not_decrypted() {
+    let dir = samples_dir();
+    let facts = tls_samples()
+        .into_iter()
+        .find(|(f, _, _)| f == "tls13-curl-nginx.pcap")
+        .expect("the tls13-curl-nginx facts");
+    let conns = facts.1["tls_connections"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let n = conns.len();
+    for (keys, why) in [
+        (None, "no-keys"),
+        (
+            Some(dir.join("tls13-curl-nginx.wrong.keys")),
+            "decrypt-failed",
+        ),
+    ] {
+        let text = text_report("tls13-curl-nginx.pcap", keys.as_deref());
+        for c in &conns {
+            let line = tls_line(&text, s(c, "client"));
+            let mark = format!(
+                "{} {} not decrypted: {why}",
+                s(c, "version"),
+                s(c, "cipher_suite")
+            );
+            assert!(line.contains(&mark), "{mark:?} not in {line}");
+        }
+        assert!(
+            !text.contains("https://"),
+            "{why}: invented transactions:\n{text}"
+        );
+        let summary = format!("  tls: decrypted 0 of {n} TLS streams (not decrypted: {why} {n})");
+        assert!(text.contains(&summary), "{summary:?}:\n{text}");
+    }
+    let text = text_report("tls13-curl-nginx.pcap", None);
+    assert!(text.contains("  tls keys: none given"), "{text}");
+}

@@ -21,6 +21,7 @@
 pub mod h2;
 pub mod http;
 pub mod layer;
+pub mod pass;
 pub mod socks;
 pub mod stack;
 pub mod tls;
@@ -73,6 +74,7 @@ impl Dispatcher {
                 http: HttpShared::new(cfg.http),
                 ws: WsShared::new(cfg.ws),
                 tls: TlsShared::new(cfg.tls),
+                tap: None,
             },
             ids: Ids::default(),
         }

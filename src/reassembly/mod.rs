@@ -119,7 +119,7 @@ impl Budget {
 }
 
 /// What the stream hands to analyzers.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Chunk<'a> {
     Data(&'a [u8]),
     /// `n` bytes are missing here, for this reason.

@@ -673,6 +673,24 @@ impl App {
     }
 
     fn detail_key(&mut self, k: KeyEvent) -> Action {
+        if self.view == View::Stream && k.code == KeyCode::Char('d') {
+            if self.stream.toggle() {
+                self.detail.scroll = 0;
+                self.detail.hit = None;
+                self.note = Some(if self.stream.show_decrypted {
+                    "the decrypted TLS application data".into()
+                } else {
+                    "the TLS records as captured (encrypted)".into()
+                });
+            } else {
+                self.note = Some(
+                    "nothing decrypted on this connection: d shows TLS decrypted with \
+                                  a key log (--tls-keylog)"
+                        .into(),
+                );
+            }
+            return Action::None;
+        }
         let page = self.detail_height();
         let len = views::detail_len(self);
         let max = len.saturating_sub(1);

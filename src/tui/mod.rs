@@ -79,6 +79,7 @@ pub fn run_file(
         return Outcome::Failed;
     }
     let app_cfg = worker::ui_analyzer_config(analysis.analyzer_config());
+    let stream_cfg = app_cfg.clone();
     let (tx, rx) = mpsc::sync_channel(CHANNEL);
     let cancel = Arc::new(AtomicBool::new(false));
     // SIGINT from outside (kill -INT) ends the UI cleanly; inside it Ctrl-C is a key.
@@ -109,7 +110,7 @@ pub fn run_file(
     let res = ui_loop(
         source,
         Store::new(max_rows, store::DEFAULT_PREVIEW_BUDGET),
-        cfg,
+        (cfg, stream_cfg),
         Feed::File {
             path: file.to_path_buf(),
         },
@@ -177,6 +178,8 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
         });
     }
     let mut app_cfg = worker::ui_analyzer_config(args.analysis.analyzer_config());
+    // The Stream view reads the saved capture: a file (StreamPass reads key logs once).
+    let stream_cfg = app_cfg.clone();
     app_cfg.tls.live = true;
     let name = format!("live:{}", args.interface);
     let handle = {
@@ -191,7 +194,7 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
             live: true,
         },
         Store::new(max_rows, store::DEFAULT_PREVIEW_BUDGET),
-        cfg,
+        (cfg, stream_cfg),
         Feed::Live {
             snapshot,
             iface: args.interface.clone(),
@@ -239,10 +242,11 @@ fn rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// `cfgs`: the engine's settings and the analyzers' of the Stream view's pass.
 fn ui_loop(
     source: Source,
     store: Store,
-    cfg: EngineConfig,
+    cfgs: (EngineConfig, AnalyzerConfig),
     feed: Feed,
     tx: SyncSender<Event>,
     rx: Receiver<Event>,
@@ -314,9 +318,9 @@ fn ui_loop(
                     if let Some(path) = path {
                         let c = Arc::new(AtomicBool::new(false));
                         stream_cancel = Some(Arc::clone(&c));
-                        let (tx2, cfg) = (tx.clone(), cfg.clone());
+                        let (tx2, (cfg, acfg)) = (tx.clone(), cfgs.clone());
                         spawn_caught("stream", tx.clone(), move || {
-                            worker::load_stream(&path, conn, cfg, tx2, c)
+                            worker::load_stream(&path, conn, cfg, acfg, tx2, c)
                         });
                     }
                 }

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 
 use super::hops::HopRow;
 use crate::model::hops::ProxyHopRecord;
-use crate::model::tunnel::TunnelRecord;
+use crate::model::tunnel::{TlsInfo, TunnelRecord};
 use crate::model::websocket::{WebSocketRecord, WsMessageRecord};
 use crate::model::{ConnectionRecord, Finding, Record, Severity, TransactionRecord, codes};
 
@@ -553,6 +553,14 @@ impl Store {
             .get(&conn)
             .and_then(|r| self.tunnels.get(*r))
             .map(|t| &**t)
+    }
+
+    /// TLS on a connection: its own, or that of the tunnel it carries (TLS through CONNECT or
+    /// SOCKS).
+    pub fn tls_of_conn(&self, conn: u64) -> Option<&TlsInfo> {
+        self.conn(conn)
+            .and_then(|c| c.tls.as_deref())
+            .or_else(|| self.tunnel_on_conn(conn).and_then(|t| t.tls.as_ref()))
     }
 
     /// The transactions on a connection, in order.

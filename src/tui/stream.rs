@@ -1,14 +1,18 @@
 //! The Stream view: one connection's reassembled bytes, both directions, gaps and message
-//! boundaries marked.
+//! boundaries marked; for a connection whose TLS was decrypted, the decrypted application
+//! data too (`d` switches between the two).
 //!
 //! Records do not carry stream bytes, so opening the view reads the capture again for that
-//! one connection ([`super::worker::load_stream`]: the pipeline with the engine's
-//! [`StreamCollector`] as its analyzer, bounded per direction). The result arrives as an event
-//! and is turned into lines here, escaped for the terminal.
+//! one connection ([`super::worker::load_stream`]: the pipeline with
+//! [`crate::analyzers::pass::StreamPass`] as its analyzer, which keeps the connection's bytes
+//! and runs them through the analysis again with the run's key sources, so TLS decrypts them
+//! again; both bounded per direction). The result arrives as an event and is turned into
+//! lines here, escaped for the terminal.
 
-use crate::base::sanitize::terminal_safe;
-pub use crate::engine::collect::{Piece, STREAM_CAP, StreamCollector, StreamData};
+use crate::base::sanitize::{terminal_safe, terminal_safe_str};
+pub use crate::engine::collect::{InnerStream, Piece, STREAM_CAP, Start, StreamData};
 use crate::model::Dir;
+use crate::model::http::Scheme;
 
 use super::store::Store;
 
@@ -31,7 +35,12 @@ pub struct StreamView {
     pub loading: bool,
     pub fraction: f64,
     pub unavailable: Option<String>,
+    /// The bytes as captured (TCP payload: for TLS, its records).
     pub lines: Vec<(LineKind, String)>,
+    /// What TLS decrypted, when the pass decrypted the connection.
+    pub decrypted: Option<Vec<(LineKind, String)>>,
+    /// The decrypted lines are shown (`d` switches).
+    pub show_decrypted: bool,
     pub error: Option<String>,
 }
 
@@ -48,12 +57,31 @@ impl StreamView {
         self.error.is_some() || self.unavailable.is_some()
     }
 
+    /// The lines shown: the decrypted ones when there are and they are chosen.
+    pub fn shown(&self) -> &[(LineKind, String)] {
+        match &self.decrypted {
+            Some(d) if self.show_decrypted => d,
+            _ => &self.lines,
+        }
+    }
+
+    /// Switches between the decrypted data and the bytes as captured; false when there is
+    /// nothing decrypted to switch to.
+    pub fn toggle(&mut self) -> bool {
+        if self.decrypted.is_none() {
+            return false;
+        }
+        self.show_decrypted = !self.show_decrypted;
+        true
+    }
+
     /// Turns the bytes into lines: each direction's runs split at newlines (and every
     /// [`MAX_LINE`] bytes), escaped for the terminal; message starts from the records become
-    /// boundary lines.
+    /// boundary lines. The decrypted data, when there is some, is shown first.
     pub fn set_data(&mut self, data: StreamData, store: &Store) {
         self.loading = false;
         self.lines.clear();
+        self.decrypted = None;
         self.error = data.error.clone();
         if !data.found {
             self.lines.push((
@@ -62,10 +90,83 @@ impl StreamView {
             ));
             return;
         }
+        let tls = store.tls_of_conn(data.conn);
+        if let Some(t) = tls {
+            let what = match (&data.decrypted, t.decrypted, t.not_decrypted.as_deref()) {
+                (Some(_), _, _) => {
+                    "TLS records as captured (encrypted); d: the decrypted data".into()
+                }
+                (None, true, _) => "TLS records as captured (encrypted): this pass decrypted \
+                                    nothing (the key log changed since?)"
+                    .to_string(),
+                (None, false, Some(why)) => format!(
+                    "TLS records as captured (encrypted): not decrypted, {}",
+                    terminal_safe_str(why)
+                ),
+                (None, false, None) => "TLS records as captured (encrypted)".into(),
+            };
+            self.lines.push((LineKind::Note, what));
+        }
         let bounds = boundaries(data.conn, store);
-        for p in &data.pieces {
+        let mut lines = Lines::default();
+        lines.pieces(&data.pieces, &bounds);
+        lines.cut(&data.cut);
+        self.lines.append(&mut lines.0);
+        if let Some(inner) = &data.decrypted {
+            let mut lines = Lines::default();
+            let what = match tls {
+                Some(t) => format!(
+                    "decrypted TLS application data ({} {}, keys from {}); offsets are the \
+                     decrypted stream's; d: the TLS records as captured",
+                    terminal_safe_str(t.version.as_deref().unwrap_or("TLS")),
+                    terminal_safe_str(t.cipher_suite.as_deref().unwrap_or("")),
+                    terminal_safe_str(t.key_source.as_deref().unwrap_or("?"))
+                ),
+                None => "decrypted TLS application data; offsets are the decrypted stream's; \
+                         d: the TLS records as captured"
+                    .into(),
+            };
+            lines.0.push((LineKind::Note, what));
+            let bounds = inner_boundaries(data.conn, inner, store);
+            lines.pieces(&inner.bytes.pieces, &bounds);
+            lines.cut(&inner.bytes.cut);
+            if inner.starts_dropped > 0 {
+                lines.0.push((
+                    LineKind::Note,
+                    format!(
+                        "{} more message starts not marked (the first {} are)",
+                        inner.starts_dropped,
+                        inner.starts.len()
+                    ),
+                ));
+            }
+            self.decrypted = Some(lines.0);
+            self.show_decrypted = true;
+        }
+        if let Some(e) = &data.error {
+            let note = (
+                LineKind::Note,
+                format!("reading stopped early: {}", terminal_safe_str(e)),
+            );
+            self.lines.push(note.clone());
+            if let Some(d) = &mut self.decrypted {
+                d.push(note);
+            }
+        }
+    }
+}
+
+/// Lines being built from pieces of a stream.
+#[derive(Default)]
+struct Lines(Vec<(LineKind, String)>);
+
+impl Lines {
+    /// The pieces, with a boundary line where a message starts (`bounds`: per direction,
+    /// offset and label).
+    fn pieces(&mut self, pieces: &[Piece], bounds: &[Vec<(u64, String)>; 2]) {
+        for p in pieces {
             match p {
-                Piece::Gap { dir, offset, len } => self.lines.push((
+                Piece::Gap { dir, offset, len } => self.0.push((
                     LineKind::Gap,
                     format!(
                         "{} [gap: {len} bytes missing at offset {offset}]",
@@ -82,22 +183,24 @@ impl StreamView {
                     cuts.sort_by_key(|c| c.0);
                     let mut at = *offset;
                     for (o, label) in cuts {
-                        self.push_bytes(
-                            *dir,
-                            &bytes[(at - offset) as usize..(o - offset) as usize],
-                        );
-                        self.lines
-                            .push((LineKind::Boundary, format!("── {label} ──")));
+                        let (from, to) = ((at - offset) as usize, (o - offset) as usize);
+                        self.bytes(*dir, bytes.get(from..to).unwrap_or_default());
+                        self.0.push((LineKind::Boundary, format!("── {label} ──")));
                         at = o;
                     }
-                    self.push_bytes(*dir, &bytes[(at - offset) as usize..]);
+                    let from = (at - offset) as usize;
+                    self.bytes(*dir, bytes.get(from..).unwrap_or_default());
                 }
             }
         }
-        for (d, n) in data.cut.iter().enumerate() {
+    }
+
+    /// The note for bytes not kept.
+    fn cut(&mut self, cut: &[u64; 2]) {
+        for (d, n) in cut.iter().enumerate() {
             if *n > 0 {
                 let dir = Dir::from_index(d);
-                self.lines.push((
+                self.0.push((
                     LineKind::Note,
                     format!(
                         "{} {n} more bytes not shown (the first {} MiB per direction are kept)",
@@ -107,13 +210,9 @@ impl StreamView {
                 ));
             }
         }
-        if let Some(e) = &data.error {
-            self.lines
-                .push((LineKind::Note, format!("reading stopped early: {e}")));
-        }
     }
 
-    fn push_bytes(&mut self, dir: Dir, b: &[u8]) {
+    fn bytes(&mut self, dir: Dir, b: &[u8]) {
         if b.is_empty() {
             return;
         }
@@ -125,10 +224,33 @@ impl StreamView {
         for line in b.split_inclusive(|c| *c == b'\n') {
             for piece in line.chunks(MAX_LINE) {
                 let shown = stream_safe(piece);
-                self.lines.push((kind, format!("{} {shown}", arrow(dir))));
+                self.0.push((kind, format!("{} {shown}", arrow(dir))));
             }
         }
     }
+}
+
+/// Where messages start in a connection's decrypted stream: what the pass's analysis found,
+/// labelled like the records (a transaction by its id in the store, found by its position
+/// on the connection; the TLS record's stream offset, which the records report, with it).
+fn inner_boundaries(conn: u64, inner: &InnerStream, store: &Store) -> [Vec<(u64, String)>; 2] {
+    let mut out: [Vec<(u64, String)>; 2] = [Vec::new(), Vec::new()];
+    for s in &inner.starts {
+        let id = s.txn.and_then(|i| {
+            store
+                .txns_on_conn(conn)
+                .find(|t| t.scheme == Scheme::Https && t.index == i)
+                .map(|t| t.id)
+        });
+        let text = terminal_safe_str(&s.text);
+        let label = match (s.kind, id) {
+            ("interim", Some(id)) => format!("interim {text} of #{id}"),
+            (k, Some(id)) => format!("{k} #{id} {text}"),
+            (k, None) => format!("{k} {text}"),
+        };
+        out[s.dir.index()].push((s.offset, format!("{label} (TLS record at {})", s.wire)));
+    }
+    out
 }
 
 fn arrow(d: Dir) -> &'static str {

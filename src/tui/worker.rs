@@ -14,11 +14,11 @@ use std::sync::mpsc::SyncSender;
 
 use super::app::{Done, Event};
 use crate::analyzers::AnalyzerConfig;
+use crate::analyzers::pass::StreamPass;
 use crate::capture::file::FileSource;
 use crate::capture::live::LiveSession;
 use crate::capture::{PacketSource, Unopened};
 use crate::engine::EngineConfig;
-use crate::engine::collect::StreamCollector;
 use crate::model::{CaptureSummary, Flow, Progress, Record, Sink};
 use crate::pipeline::{CaptureClock, Pipeline};
 
@@ -160,12 +160,14 @@ impl Sink for StreamSink {
     }
 }
 
-/// Reads `path` again and sends connection `conn`'s bytes (bounded) as [`Event::Stream`].
+/// Reads `path` again and sends connection `conn`'s bytes (bounded) as [`Event::Stream`],
+/// with what its TLS decrypts when `analyzers` (the run's, with its key sources) decrypt it.
 /// Stops early once the connection closed, or when `cancel` is set.
 pub fn load_stream(
     path: &Path,
     conn: u64,
     cfg: EngineConfig,
+    analyzers: AnalyzerConfig,
     tx: SyncSender<Event>,
     cancel: Arc<AtomicBool>,
 ) {
@@ -186,12 +188,12 @@ pub fn load_stream(
         tx: tx.clone(),
         cancel,
     };
-    let mut pipeline = Pipeline::bare(cfg, StreamCollector::new(conn), sink);
+    let mut pipeline = Pipeline::bare(cfg, StreamPass::new(conn, analyzers), sink);
     let end = pipeline.run(&mut src, &CaptureClock);
     if end.sink_error.is_some() {
         return;
     }
-    let mut data = pipeline.engine().analyzer().data.clone();
+    let mut data = pipeline.engine().analyzer().data();
     data.error = end.capture_error.map(|e| e.to_string());
     let _ = tx.send(Event::Stream(Box::new(data)));
 }

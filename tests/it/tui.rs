@@ -12,7 +12,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKi
 use hopscope::capture::file::FileSource;
 use hopscope::cli::AnalysisArgs;
 use hopscope::engine::EngineConfig;
-use hopscope::model::{CaptureSummary, Record};
+use hopscope::model::{CaptureSummary, Dir, Record};
 use hopscope::pipeline::{CaptureClock, Pipeline};
 use hopscope::tui::app::{Action, App, Done, Event, Focus, Source, View};
 use hopscope::tui::store::Store;
@@ -22,6 +22,11 @@ use ratatui::backend::TestBackend;
 
 /// The records of a bundled sample, analysed as the UI's worker configures it.
 fn records(sample: &str) -> Vec<Record> {
+    records_with(sample, &AnalysisArgs::default())
+}
+
+/// The same, with the analysis options the UI was opened with (`--tls-keylog`).
+fn records_with(sample: &str, args: &AnalysisArgs) -> Vec<Record> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("samples")
         .join(sample);
@@ -29,7 +34,7 @@ fn records(sample: &str) -> Vec<Record> {
     // The one pipeline the worker runs: proxy legs correlated, then the semantics step.
     let mut pipeline = Pipeline::new(
         EngineConfig::default(),
-        hopscope::tui::analyzer_config(&AnalysisArgs::default()),
+        hopscope::tui::analyzer_config(args),
         Vec::new(),
     );
     let end = pipeline.run(&mut src, &CaptureClock);
@@ -101,6 +106,11 @@ fn selected_txn(app: &App) -> Option<&hopscope::model::TransactionRecord> {
 
 /// Reads a connection's stream the way the Stream view does, synchronously.
 fn stream_event(sample: &str, conn: u64) -> Event {
+    stream_event_with(sample, conn, &AnalysisArgs::default())
+}
+
+/// The same, with the analysis the UI was opened with (its key logs).
+fn stream_event_with(sample: &str, conn: u64, args: &AnalysisArgs) -> Event {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("samples")
         .join(sample);
@@ -109,6 +119,7 @@ fn stream_event(sample: &str, conn: u64) -> Event {
         &path,
         conn,
         EngineConfig::default(),
+        hopscope::tui::analyzer_config(args),
         tx,
         Arc::new(AtomicBool::new(false)),
     );
@@ -767,6 +778,143 @@ fn snapshot_findings_and_stream() {
     assert!(s.contains("reading the capture again"), "{s}");
     app.update(stream_event("websocket-nginx-broken.pcap", 0));
     insta::assert_snapshot!("stream_nginx_broken", screen(&app));
+}
+
+/// `--tls-keylog samples/KEYS` (relative: the key source is named in the screens; tests run
+/// in the package's directory).
+fn keylog(keys: &str) -> AnalysisArgs {
+    AnalysisArgs {
+        tls_keylog: vec![Path::new("samples").join(keys)],
+        ..AnalysisArgs::default()
+    }
+}
+
+#[test]
+fn snapshot_connections_tls_decrypted() {
+    let args = keylog("tls13-curl-nginx.keys");
+    let mut app = app_with(records_with("tls13-curl-nginx.pcap", &args), 100, 44);
+    keys(&mut app, "3");
+    insta::assert_snapshot!("connections_tls13_decrypted", screen(&app));
+}
+
+#[test]
+fn snapshot_stream_tls_decrypted() {
+    let args = keylog("tls13-curl-nginx.keys");
+    let mut app = app_with(records_with("tls13-curl-nginx.pcap", &args), 100, 30);
+    keys(&mut app, "3");
+    assert_eq!(key(&mut app, KeyCode::Char('6')), Action::LoadStream(0));
+    app.update(stream_event_with("tls13-curl-nginx.pcap", 0, &args));
+    insta::assert_snapshot!("stream_tls13_decrypted", screen(&app));
+    keys(&mut app, "d");
+    insta::assert_snapshot!("stream_tls13_records", screen(&app));
+}
+
+/// The decrypted bytes the Stream view shows are what curl traced in the clear: the facts'
+/// `details.tls_connections[].plaintext` (sizes and SHA-256 of each direction, from `curl
+/// --trace`), for every connection of the sample.
+#[test]
+fn the_stream_view_decrypts_what_curl_sent_and_received() {
+    use sha2::{Digest, Sha256};
+    let facts: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("samples/expected.json").expect("expected.json"),
+    )
+    .expect("json");
+    let details = facts["captures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["file"] == "tls13-curl-nginx.pcap")
+        .map(|c| c["details"].clone())
+        .expect("the sample's facts");
+    let args = keylog("tls13-curl-nginx.keys");
+    let records = records_with("tls13-curl-nginx.pcap", &args);
+    let conns = details["tls_connections"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(conns.len() >= 4);
+    for c in &conns {
+        let client = c["client"].as_str().unwrap_or_default();
+        let id = records
+            .iter()
+            .find_map(|r| match r {
+                Record::Connection(x) if x.client.to_string() == client => Some(x.id),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no connection from {client}"));
+        let Event::Stream(data) = stream_event_with("tls13-curl-nginx.pcap", id, &args) else {
+            panic!("not a stream event");
+        };
+        let inner = data.decrypted.as_ref().expect("decrypted");
+        assert_eq!(inner.bytes.cut, [0, 0]);
+        for (dir, key) in [
+            (Dir::ClientToServer, "client"),
+            (Dir::ServerToClient, "server"),
+        ] {
+            let mut bytes = Vec::new();
+            for p in &inner.bytes.pieces {
+                match p {
+                    hopscope::tui::stream::Piece::Data {
+                        dir: d,
+                        offset,
+                        bytes: b,
+                    } if *d == dir => {
+                        assert_eq!(*offset, bytes.len() as u64, "{client} {key}: contiguous");
+                        bytes.extend_from_slice(b);
+                    }
+                    hopscope::tui::stream::Piece::Gap { dir: d, .. } if *d == dir => {
+                        panic!("{client} {key}: a gap")
+                    }
+                    _ => {}
+                }
+            }
+            let plain = &c["plaintext"];
+            assert_eq!(
+                bytes.len() as u64,
+                plain[format!("{key}_bytes")].as_u64().unwrap_or(0),
+                "{client} {key}"
+            );
+            let sha: String = Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(
+                sha,
+                plain[format!("{key}_sha256")].as_str().unwrap_or(""),
+                "{client} {key}"
+            );
+        }
+        // Every request curl sent starts where the view marks it.
+        let requests = inner.starts.iter().filter(|s| s.kind == "request").count();
+        let want = details["tls_transactions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["client"] == client)
+            .count();
+        assert_eq!(requests, want, "{client}: request starts");
+    }
+}
+
+/// Without keys there is nothing decrypted to show: the view says why and `d` says so too.
+#[test]
+fn the_stream_of_a_tls_connection_without_keys_says_why_it_is_not_decrypted() {
+    let mut app = app_with(records("tls13-curl-nginx.pcap"), 100, 30);
+    keys(&mut app, "3");
+    assert_eq!(key(&mut app, KeyCode::Char('6')), Action::LoadStream(0));
+    app.update(stream_event("tls13-curl-nginx.pcap", 0));
+    assert!(app.stream.decrypted.is_none());
+    let s = screen(&app);
+    assert!(s.contains("not decrypted, no-keys"), "{s}");
+    assert!(!s.contains("DECRYPTED TLS"), "{s}");
+    keys(&mut app, "d");
+    assert!(
+        app.note
+            .as_deref()
+            .is_some_and(|n| n.contains("nothing decrypted")),
+        "{:?}",
+        app.note
+    );
 }
 
 #[test]
@@ -1451,6 +1599,7 @@ mod hostile {
             cut: [0, 0],
             found: true,
             error: Some(EVIL.into()),
+            decrypted: None,
         };
         app.update(Event::Stream(Box::new(data)));
         let s = screen(&app);

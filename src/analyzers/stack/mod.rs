@@ -34,6 +34,8 @@ pub struct Shared {
     pub http: HttpShared,
     pub ws: WsShared,
     pub tls: TlsShared,
+    /// The Stream view's pass: copies what one connection's TLS decrypts (none otherwise).
+    pub tap: Option<Box<super::pass::Tap>>,
 }
 
 /// A layer on a stream.

@@ -33,6 +33,7 @@ fn play(steps: &[Step]) -> (Vec<Record>, &'static str) {
         http: HttpShared::new(Default::default()),
         ws: WsShared::new(Default::default()),
         tls: Default::default(),
+        tap: None,
     };
     let mut ids = Ids::default();
     let mut stack = Stack::new(0, 0);

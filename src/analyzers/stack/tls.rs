@@ -12,6 +12,7 @@ use crate::analyzers::layer::{Ids, Layer, Switch};
 use crate::analyzers::tls::{Decrypted, TlsLayer};
 use crate::base::heap;
 use crate::engine::Ctx;
+use crate::engine::collect::{MAX_STARTS, START_TEXT, Start};
 use crate::model::tunnel::TlsInfo;
 use crate::model::websocket::Side;
 use crate::model::{Dir, Record, RecordSink};
@@ -54,16 +55,67 @@ impl Marks {
 struct ToWire<'a> {
     out: &'a mut dyn RecordSink,
     marks: &'a [Marks; 2],
+    /// The Stream view's pass: where messages start in the decrypted stream.
+    starts: Option<&'a mut Vec<Start>>,
 }
 
 impl ToWire<'_> {
     fn wire(&self, dir: Dir, plain: u64) -> u64 {
         self.marks[dir.index()].wire(plain)
     }
+
+    /// Notes where the messages of `r` start in the decrypted stream (before their offsets
+    /// become the records').
+    fn note_starts(&mut self, r: &Record) {
+        let Some(starts) = self.starts.take() else {
+            return;
+        };
+        let mut add =
+            |dir: Dir, offset: u64, kind: &'static str, txn: Option<u32>, text: String| {
+                if starts.len() < MAX_STARTS {
+                    starts.push(Start {
+                        dir,
+                        offset,
+                        wire: self.marks[dir.index()].wire(offset),
+                        kind,
+                        txn,
+                        text: text.chars().take(START_TEXT).collect(),
+                    });
+                }
+            };
+        match r {
+            Record::Transaction(t) => {
+                let i = Some(t.index);
+                if let Some(q) = &t.request {
+                    let text = format!("{} {}", q.method, q.target);
+                    add(Dir::ClientToServer, q.at.stream_offset, "request", i, text);
+                }
+                for x in &t.interim {
+                    let text = format!("{} {}", x.status, x.reason);
+                    add(Dir::ServerToClient, x.at.stream_offset, "interim", i, text);
+                }
+                if let Some(p) = &t.response {
+                    let text = format!("{} {}", p.status, p.reason);
+                    add(Dir::ServerToClient, p.at.stream_offset, "response", i, text);
+                }
+            }
+            Record::WsMessage(m) => {
+                let d = match m.direction {
+                    Side::Client => Dir::ClientToServer,
+                    Side::Server => Dir::ServerToClient,
+                };
+                let text = format!("{} {} {}B", m.index, m.opcode, m.length);
+                add(d, m.stream_offset, "ws message", None, text);
+            }
+            _ => {}
+        }
+        self.starts = Some(starts);
+    }
 }
 
 impl RecordSink for ToWire<'_> {
     fn record(&mut self, mut r: Record) {
+        self.note_starts(&r);
         match &mut r {
             Record::Finding(f) => {
                 if let (Some(d), Some(o)) = (f.direction, f.stream_offset) {
@@ -116,6 +168,14 @@ impl TlsStream {
         }
     }
 
+    /// Whether the Stream view's pass copies what this stream decrypts (asked when it
+    /// decrypted something). The stream's depth is that of the stack inside it.
+    fn tapped(&self, sh: &mut Shared, ctx: &Ctx) -> bool {
+        sh.tap
+            .as_mut()
+            .is_some_and(|t| t.wants(ctx.conn, self.inner.depth))
+    }
+
     pub fn info(&self, sh: &Shared) -> Option<TlsInfo> {
         self.tls.info(&sh.tls)
     }
@@ -126,17 +186,26 @@ impl TlsStream {
             return;
         }
         let plain = std::mem::take(&mut self.plain);
+        let tapped = self.tapped(sh, ctx);
+        let mut starts = Vec::new();
         for (dir, record, at, range) in &plain.spans {
             self.marks[dir.index()].push(*at, *record);
             let Some(bytes) = plain.bytes.get(range.clone()) else {
                 continue;
             };
+            if tapped && let Some(t) = sh.tap.as_mut() {
+                t.stream.bytes.data(*dir, *at, bytes);
+            }
             let c = Ctx { dir: *dir, ..*ctx };
             let mut wire = ToWire {
                 out,
                 marks: &self.marks,
+                starts: tapped.then_some(&mut starts),
             };
             self.inner.data(sh, ids, &c, *at, bytes, &mut wire);
+        }
+        if tapped {
+            flush_starts(sh, starts);
         }
         // Kept for the next delivery, unless it grew past what one usually holds.
         if plain.bytes.capacity() <= 64 << 10 {
@@ -194,10 +263,28 @@ impl Layer for TlsStream {
 
     fn close(&mut self, sh: &mut Shared, ids: &mut Ids, ctx: &Ctx, out: &mut dyn RecordSink) {
         self.tls.close(&mut sh.tls, ctx, out);
+        let tapped = sh
+            .tap
+            .as_ref()
+            .is_some_and(|t| t.taps(ctx.conn, self.inner.depth));
+        let mut starts = Vec::new();
         let mut wire = ToWire {
             out,
             marks: &self.marks,
+            starts: tapped.then_some(&mut starts),
         };
         self.inner.close(sh, ids, ctx, &mut wire);
+        if tapped {
+            flush_starts(sh, starts);
+        }
+    }
+}
+
+/// Hands message starts noted in the decrypted stream to the Stream view's pass.
+fn flush_starts(sh: &mut Shared, starts: Vec<Start>) {
+    if let Some(t) = sh.tap.as_mut() {
+        for m in starts {
+            t.stream.push_start(m);
+        }
     }
 }

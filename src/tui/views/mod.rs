@@ -237,7 +237,7 @@ fn stream_lines(app: &App, width: u16) -> Vec<Line<'static>> {
         )));
         return out;
     }
-    for (k, l) in &s.lines {
+    for (k, l) in s.shown() {
         let style = match k {
             LineKind::Client => t.client(),
             LineKind::Server => t.server(),
@@ -259,10 +259,24 @@ fn draw_stream(f: &mut Frame<'_>, app: &App, area: Rect) {
         },
         None => " Stream ".into(),
     };
-    let block = Block::new().borders(Borders::TOP).title(Line::from(vec![
-        Span::styled(title, t.title()),
-        Span::styled(" → client  ← server  ↑↓ scroll  / search ", t.dim()),
-    ]));
+    let mut spans = vec![Span::styled(title, t.title())];
+    // Which bytes are shown, when the connection's TLS was decrypted.
+    if app.stream.decrypted.is_some() && !app.stream.loading {
+        spans.push(Span::styled(
+            if app.stream.show_decrypted {
+                " DECRYPTED TLS "
+            } else {
+                " TLS RECORDS "
+            },
+            t.tab_active(),
+        ));
+        spans.push(Span::styled(" d: switch ", t.dim()));
+    }
+    spans.push(Span::styled(
+        " → client  ← server  ↑↓ scroll  / search ",
+        t.dim(),
+    ));
+    let block = Block::new().borders(Borders::TOP).title(Line::from(spans));
     let inner = block.inner(area);
     f.render_widget(block, area);
     let lines = stream_lines(app, inner.width);
@@ -430,6 +444,10 @@ pub fn help_lines() -> Vec<(&'static str, &'static str)> {
         ("", "Detail pane and Stream"),
         ("↑ ↓  PgUp PgDn  g G", "scroll"),
         ("/", "search the pane; n N: next, previous match"),
+        (
+            "d",
+            "Stream: the decrypted TLS data / the TLS records as captured",
+        ),
         ("Esc", "back to the list"),
         ("", "Live capture"),
         ("p", "pause / resume the lists (records are still taken in)"),

@@ -91,7 +91,11 @@ fn transaction_line(t: &TransactionRecord) -> String {
         ),
     };
     // Over TLS the scheme is shown (`https://host/path`); cleartext stays `host/path`.
-    let scheme = if t.scheme == Scheme::Https { "https://" } else { "" };
+    let scheme = if t.scheme == Scheme::Https {
+        "https://"
+    } else {
+        ""
+    };
     let shown_target = if target.starts_with('/') && !host.is_empty() {
         format!("{scheme}{host}{target}")
     } else {

@@ -172,7 +172,7 @@ impl Subject for TxnSubject<'_> {
     fn text(&self, out: &mut String) {
         use std::fmt::Write;
         let t = self.t;
-        let _ = write!(out, "{} {} ", t.client, t.server);
+        let _ = write!(out, "{} {} {} ", t.scheme.name(), t.client, t.server);
         if let Some(r) = &t.request {
             out.push_str(&r.method);
             out.push(' ');
@@ -374,17 +374,26 @@ impl Subject for ConnSubject<'_> {
         use std::fmt::Write;
         let c = self.c;
         let _ = write!(out, "#{} {} {} {:?} ", c.id, c.client, c.server, c.close);
+        if let Some(t) = self.store.tls_of_conn(c.id) {
+            // `tls`, `decrypted` or `not-decrypted` and why, the version and suite, the SNI.
+            out.push_str("tls ");
+            match (&t.not_decrypted, t.decrypted) {
+                (_, true) => out.push_str("decrypted "),
+                (Some(why), false) => {
+                    let _ = write!(out, "not-decrypted {why} ");
+                }
+                (None, false) => {}
+            }
+            for s in t.version.iter().chain(&t.cipher_suite).chain(&t.sni) {
+                out.push_str(s);
+                out.push(' ');
+            }
+        }
         if let Some(t) = self.store.tunnel_on_conn(c.id) {
             let _ = write!(out, "{} {} ", t.kind, t.inner);
             if let Some(x) = &t.target {
                 out.push_str(x);
                 out.push(' ');
-            }
-            if let Some(tls) = &t.tls {
-                for s in &tls.sni {
-                    out.push_str(s);
-                    out.push(' ');
-                }
             }
         }
         *out = out.to_lowercase();
@@ -393,9 +402,9 @@ impl Subject for ConnSubject<'_> {
         out.push(self.c.server.to_string());
         if let Some(t) = self.store.tunnel_on_conn(self.c.id) {
             out.extend(t.target.clone());
-            if let Some(tls) = &t.tls {
-                out.extend(tls.sni.iter().cloned());
-            }
+        }
+        if let Some(tls) = self.store.tls_of_conn(self.c.id) {
+            out.extend(tls.sni.iter().cloned());
         }
     }
     fn conn(&self) -> Option<u64> {

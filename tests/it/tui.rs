@@ -798,6 +798,13 @@ fn snapshot_connections_tls_decrypted() {
 }
 
 #[test]
+fn snapshot_transactions_over_tls() {
+    let args = keylog("tls13-curl-nginx.keys");
+    let app = app_with(records_with("tls13-curl-nginx.pcap", &args), 100, 30);
+    insta::assert_snapshot!("transactions_tls13_decrypted", screen(&app));
+}
+
+#[test]
 fn snapshot_stream_tls_decrypted() {
     let args = keylog("tls13-curl-nginx.keys");
     let mut app = app_with(records_with("tls13-curl-nginx.pcap", &args), 100, 30);
@@ -953,6 +960,35 @@ fn the_refused_upgrade_is_two_keys_from_the_first_screen() {
         s.contains("proxy_http_version 1.1"),
         "the fix is on screen: {s}"
     );
+}
+
+/// The filter finds TLS by what the records say: the scheme of transactions, and the TLS of
+/// connections (version, suite, SNI, whether and why not decrypted).
+#[test]
+fn the_filter_finds_tls() {
+    let mut app = app_with(
+        records_with(
+            "tls-connect-tinyproxy.pcap",
+            &keylog("tls-connect-tinyproxy.keys"),
+        ),
+        100,
+        30,
+    );
+    keys(&mut app, "/https");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.txns.rows.len(),
+        10,
+        "every request inside TLS, not the CONNECTs"
+    );
+    keys(&mut app, "3/tls_ecdhe_ecdsa");
+    key(&mut app, KeyCode::Enter);
+    // The tunnel's TLS (on the client's connection) and the proxy's upstream leg.
+    assert_eq!(app.conns.rows.len(), 2);
+    let mut app = open("tls13-curl-nginx.pcap");
+    keys(&mut app, "3/not-decrypted no-keys");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.conns.rows.len(), 4, "{:?}", app.conns.filter_text);
 }
 
 #[test]
@@ -1334,7 +1370,7 @@ mod hostile {
             true,
         );
         let txn = TransactionRecord {
-            scheme: hopscope::model::http::Scheme::Http,
+            scheme: hopscope::model::http::Scheme::Https,
             id: 0,
             connection: 0,
             index: 0,
@@ -1460,7 +1496,17 @@ mod hostile {
             server_isn: None,
             client_to_server: DirStats::default(),
             server_to_client: DirStats::default(),
-            tls: None,
+            // TLS on the connection too: its lock marker, its detail and the https line of
+            // the transaction carry the wire's strings.
+            tls: Some(Box::new(TlsInfo {
+                sni: vec![EVIL.into()],
+                alpn: vec![EVIL.into()],
+                version: Some(EVIL.into()),
+                cipher_suite: Some(EVIL.into()),
+                not_decrypted: Some(EVIL.into()),
+                key_source: Some(EVIL.into()),
+                ..TlsInfo::default()
+            })),
         };
         let tunnel = TunnelRecord {
             id: 0,

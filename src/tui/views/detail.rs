@@ -3,11 +3,13 @@
 use base64::Engine as _;
 use ratatui::text::{Line, Span};
 
+use super::lists;
 use super::text::{dur, hexdump, hms, size, text_lines};
 use crate::base::sanitize::{terminal_safe, terminal_safe_str};
 use crate::model::codes::{self, Area};
 use crate::model::hops::{ProxyHopRecord, Relay};
-use crate::model::http::{BodyRecord, Headers, HopReason, TransactionRecord};
+use crate::model::http::{BodyRecord, Headers, HopReason, Scheme, TransactionRecord};
+use crate::model::tunnel::TlsInfo;
 use crate::model::websocket::{Side, WebSocketRecord, WsMessageRecord};
 use crate::model::{ConnectionRecord, DirStats, Finding, Severity};
 use crate::tui::app::App;
@@ -329,6 +331,18 @@ fn txn(app: &App, out: &mut Out, x: &TransactionRecord, dropped: bool) {
             .map(|s| format!("  switched to {}", terminal_safe_str(&s.protocol)))
             .unwrap_or_default()
     ));
+    if x.scheme == Scheme::Https {
+        let what = match app.store.tls_of_conn(x.connection) {
+            Some(t) => format!(
+                "https, over {}  (3: the connection's TLS)",
+                crate::report::text::tls_summary(t)
+            ),
+            None => "https: inside TLS, decrypted (the connection's TLS detail comes when it \
+                     ends)"
+                .into(),
+        };
+        out.styled(what, out.t.bold());
+    }
     txn_hops(app, out, x);
     txn_findings(app, out, x);
     txn_timing(out, x);
@@ -796,22 +810,6 @@ fn conn(app: &App, out: &mut Out, c: &ConnectionRecord) {
             ),
         );
         out.kv("inside", terminal_safe_str(&t.inner));
-        if let Some(tls) = &t.tls {
-            out.kv(
-                "TLS",
-                format!(
-                    "SNI {}  ALPN offered [{}] chosen {}  versions offered [{}] chosen {}",
-                    terminal_safe_str(&tls.sni.join(",")),
-                    terminal_safe_str(&tls.alpn.join(",")),
-                    tls.alpn_selected
-                        .as_deref()
-                        .map(terminal_safe_str)
-                        .unwrap_or("—".into()),
-                    terminal_safe_str(&tls.offered_versions.join(",")),
-                    terminal_safe_str(tls.version.as_deref().unwrap_or("—"))
-                ),
-            );
-        }
         out.kv(
             "bytes",
             format!(
@@ -830,6 +828,11 @@ fn conn(app: &App, out: &mut Out, c: &ConnectionRecord) {
                 ),
             );
         }
+    }
+    if let Some(t) = c.tls.as_deref() {
+        tls(out, "TLS", t);
+    } else if let Some(t) = app.store.tunnel_on_conn(c.id).and_then(|t| t.tls.as_ref()) {
+        tls(out, "TLS inside the tunnel", t);
     }
     let fs: Vec<&Finding> = app.store.findings_of_conn(c.id).collect();
     if !fs.is_empty() {
@@ -857,7 +860,105 @@ fn conn(app: &App, out: &mut Out, c: &ConnectionRecord) {
             out.styled(format!("  … {} more", n - 50), out.t.dim());
         }
     }
-    out.styled("6: follow this connection's bytes", out.t.dim());
+    let decrypted = app.store.tls_of_conn(c.id).is_some_and(|t| t.decrypted);
+    out.styled(
+        if decrypted {
+            "6: follow this connection's bytes, decrypted (d there: the TLS records)"
+        } else {
+            "6: follow this connection's bytes"
+        },
+        out.t.dim(),
+    );
+}
+
+/// Why TLS was not decrypted, in words (the `not_decrypted` reason of the record).
+fn not_decrypted_why(reason: Option<&str>) -> String {
+    match reason {
+        Some("no-keys") => "no key log holds this connection's client random (its tls.no-keys \
+                            finding names the random: grep the key log for it)"
+            .into(),
+        Some("decrypt-failed") => "keys were found, but records did not authenticate: a key log \
+                                   of another capture or client run, or a corrupt capture"
+            .into(),
+        Some("cipher-unsupported") => "the cipher suite is one hopscope does not decrypt".into(),
+        Some("version-unsupported") => "the TLS version is one hopscope does not decrypt".into(),
+        Some("handshake-missing") => {
+            "the hellos were not captured (the capture began inside the connection)".into()
+        }
+        Some(other) => terminal_safe_str(other),
+        None => "no encrypted application data was seen".into(),
+    }
+}
+
+/// Everything the record says of TLS on a stream, and why it was not decrypted.
+fn tls(out: &mut Out, title: &str, t: &TlsInfo) {
+    let th = out.t;
+    let state = if t.decrypted {
+        "decrypted".to_string()
+    } else {
+        format!(
+            "not decrypted: {}",
+            terminal_safe_str(t.not_decrypted.as_deref().unwrap_or("no encrypted data"))
+        )
+    };
+    out.section(format!("{title} {} ({state})", lists::tls_mark(t)));
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            terminal_safe_str(&v.join(", "))
+        }
+    };
+    out.kv(
+        "version",
+        format!(
+            "{}  (offered: {})",
+            terminal_safe_str(t.version.as_deref().unwrap_or("— (no server hello)")),
+            list(&t.offered_versions)
+        ),
+    );
+    out.kv(
+        "cipher suite",
+        terminal_safe_str(t.cipher_suite.as_deref().unwrap_or("— (no server hello)")),
+    );
+    out.kv("SNI", list(&t.sni));
+    out.kv(
+        "ALPN",
+        format!(
+            "{}  (offered: {})",
+            t.alpn_selected
+                .as_deref()
+                .map_or("— (none selected, or not known)".into(), terminal_safe_str),
+            list(&t.alpn)
+        ),
+    );
+    if t.decrypted {
+        out.kv(
+            "keys from",
+            terminal_safe_str(t.key_source.as_deref().unwrap_or("?")),
+        );
+        out.kv(
+            "decrypted",
+            format!(
+                "client → server {} records, {}; server → client {} records, {}",
+                t.client_records,
+                size(t.client_bytes),
+                t.server_records,
+                size(t.server_bytes)
+            ),
+        );
+    } else {
+        out.lines.push(Line::from(vec![
+            Span::styled("not decrypted: ", th.bold()),
+            Span::styled(
+                not_decrypted_why(t.not_decrypted.as_deref()),
+                th.severity(Severity::Warning),
+            ),
+        ]));
+        if let Some(k) = &t.key_source {
+            out.kv("keys from", terminal_safe_str(k));
+        }
+    }
 }
 
 /// A header change, in the order the message travelled (a request client leg → upstream

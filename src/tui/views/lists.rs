@@ -8,6 +8,8 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::text::{count, dur, fit, hms, size};
 use crate::base::sanitize::{terminal_safe, terminal_safe_str};
+use crate::model::http::Scheme;
+use crate::model::tunnel::TlsInfo;
 use crate::model::websocket::Side;
 use crate::model::{CloseKind, Severity, codes};
 use crate::tui::app::{App, Focus, ListState};
@@ -177,8 +179,14 @@ fn txn_rows(
                 None => ("-".into(), "(request not captured)".into()),
             };
             let host = terminal_safe_str(&txn_host(x));
+            // Over TLS (decrypted: there is a transaction) the scheme says so.
+            let scheme = if x.scheme == Scheme::Https {
+                "https://"
+            } else {
+                ""
+            };
             let hostpath = if target.starts_with('/') || target == "*" {
-                format!("{host}{target}")
+                format!("{scheme}{host}{target}")
             } else if x.request.is_some() {
                 target
             } else {
@@ -422,15 +430,32 @@ fn msg_rows(
     (header, widths, rows)
 }
 
+/// The lock marker of TLS: `✓` decrypted, `✗` not (the detail says why).
+pub fn tls_mark(t: &TlsInfo) -> &'static str {
+    if t.decrypted { "✓" } else { "✗" }
+}
+
+/// What a connection carries, e.g. `http×6`, `tls✓+http×6` (TLS, decrypted), `tls✗` (TLS,
+/// not decrypted), `connect→tls✗`, `http+ws`.
 pub fn proto_name(app: &App, conn: u64) -> String {
     let k = app.store.conn_kind(conn);
     let mut v = Vec::new();
+    if let Some(t) = app.store.conn(conn).and_then(|c| c.tls.as_deref()) {
+        v.push(format!("tls{}", tls_mark(t)));
+    }
+    let mut tunnel = true;
     if let Some(t) = app.store.tunnel_on_conn(conn) {
-        v.push(terminal_safe_str(&format!("{}→{}", t.kind, t.inner)));
+        let mut s = terminal_safe_str(&format!("{}→{}", t.kind, t.inner));
+        if let Some(tls) = &t.tls {
+            s.push_str(tls_mark(tls));
+        }
+        v.push(s);
     } else if k & kind::TUNNEL != 0 {
         v.push("tunnel".into());
+    } else {
+        tunnel = false;
     }
-    if k & kind::HTTP != 0 && v.is_empty() {
+    if k & kind::HTTP != 0 && !tunnel {
         match app.store.txn_count_on_conn(conn) {
             n if n > 1 => v.push(format!("http×{n}")),
             _ => v.push("http".into()),
@@ -468,7 +493,7 @@ fn conn_rows(
         Constraint::Length(1),
         Constraint::Length(5),
         Constraint::Length(if wide { 44 } else { 21 }),
-        Constraint::Length(11),
+        Constraint::Length(13),
         Constraint::Length(13),
         Constraint::Length(7),
         Constraint::Length(7),

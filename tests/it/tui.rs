@@ -816,91 +816,109 @@ fn snapshot_stream_tls_decrypted() {
     insta::assert_snapshot!("stream_tls13_records", screen(&app));
 }
 
-/// The decrypted bytes the Stream view shows are what curl traced in the clear: the facts'
-/// `details.tls_connections[].plaintext` (sizes and SHA-256 of each direction, from `curl
-/// --trace`), for every connection of the sample.
+/// The decrypted bytes the Stream view shows are what the client traced in the clear: the
+/// facts' `details.tls_connections[].plaintext` (sizes and SHA-256 of each direction, from
+/// `curl --trace`), for every connection of the TLS samples that have them: TLS 1.3 and 1.2,
+/// keys in a file or in the capture, TLS through a CONNECT and a SOCKS5 proxy (the tunnel's
+/// leg and the proxy's upstream leg carry the same plaintext).
 #[test]
-fn the_stream_view_decrypts_what_curl_sent_and_received() {
+fn the_stream_view_decrypts_what_the_client_sent_and_received() {
     use sha2::{Digest, Sha256};
     let facts: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string("samples/expected.json").expect("expected.json"),
     )
     .expect("json");
-    let details = facts["captures"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["file"] == "tls13-curl-nginx.pcap")
-        .map(|c| c["details"].clone())
-        .expect("the sample's facts");
-    let args = keylog("tls13-curl-nginx.keys");
-    let records = records_with("tls13-curl-nginx.pcap", &args);
-    let conns = details["tls_connections"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    assert!(conns.len() >= 4);
-    for c in &conns {
-        let client = c["client"].as_str().unwrap_or_default();
-        let id = records
-            .iter()
-            .find_map(|r| match r {
-                Record::Connection(x) if x.client.to_string() == client => Some(x.id),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("no connection from {client}"));
-        let Event::Stream(data) = stream_event_with("tls13-curl-nginx.pcap", id, &args) else {
-            panic!("not a stream event");
-        };
-        let inner = data.decrypted.as_ref().expect("decrypted");
-        assert_eq!(inner.bytes.cut, [0, 0]);
-        for (dir, key) in [
-            (Dir::ClientToServer, "client"),
-            (Dir::ServerToClient, "server"),
-        ] {
-            let mut bytes = Vec::new();
-            for p in &inner.bytes.pieces {
-                match p {
-                    hopscope::tui::stream::Piece::Data {
-                        dir: d,
-                        offset,
-                        bytes: b,
-                    } if *d == dir => {
-                        assert_eq!(*offset, bytes.len() as u64, "{client} {key}: contiguous");
-                        bytes.extend_from_slice(b);
-                    }
-                    hopscope::tui::stream::Piece::Gap { dir: d, .. } if *d == dir => {
-                        panic!("{client} {key}: a gap")
-                    }
-                    _ => {}
-                }
-            }
-            let plain = &c["plaintext"];
-            assert_eq!(
-                bytes.len() as u64,
-                plain[format!("{key}_bytes")].as_u64().unwrap_or(0),
-                "{client} {key}"
-            );
-            let sha: String = Sha256::digest(&bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            assert_eq!(
-                sha,
-                plain[format!("{key}_sha256")].as_str().unwrap_or(""),
-                "{client} {key}"
-            );
-        }
-        // Every request curl sent starts where the view marks it.
-        let requests = inner.starts.iter().filter(|s| s.kind == "request").count();
-        let want = details["tls_transactions"]
+    let mut checked = 0;
+    for capture in facts["captures"].as_array().into_iter().flatten() {
+        let file = capture["file"].as_str().unwrap_or_default();
+        let details = &capture["details"];
+        let conns = details["tls_connections"]
             .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|t| t["client"] == client)
-            .count();
-        assert_eq!(requests, want, "{client}: request starts");
+            .cloned()
+            .unwrap_or_default();
+        if !conns
+            .iter()
+            .any(|c| c["plaintext"]["client_sha256"].is_string())
+        {
+            continue;
+        }
+        let stem = file.trim_end_matches(".pcapng").trim_end_matches(".pcap");
+        let args = if Path::new(&format!("samples/{stem}.keys")).exists() {
+            keylog(&format!("{stem}.keys"))
+        } else {
+            AnalysisArgs::default()
+        };
+        let records = records_with(file, &args);
+        for c in &conns {
+            let plain = &c["plaintext"];
+            if !plain["client_sha256"].is_string() {
+                continue;
+            }
+            let client = c["client"].as_str().unwrap_or_default();
+            let id = records
+                .iter()
+                .find_map(|r| match r {
+                    Record::Connection(x) if x.client.to_string() == client => Some(x.id),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{file}: no connection from {client}"));
+            let Event::Stream(data) = stream_event_with(file, id, &args) else {
+                panic!("not a stream event");
+            };
+            let inner = data
+                .decrypted
+                .as_ref()
+                .unwrap_or_else(|| panic!("{file} {client}: not decrypted"));
+            assert_eq!(inner.bytes.cut, [0, 0]);
+            for (dir, key) in [
+                (Dir::ClientToServer, "client"),
+                (Dir::ServerToClient, "server"),
+            ] {
+                let mut bytes = Vec::new();
+                for p in &inner.bytes.pieces {
+                    match p {
+                        hopscope::tui::stream::Piece::Data {
+                            dir: d,
+                            offset,
+                            bytes: b,
+                        } if *d == dir => {
+                            assert_eq!(*offset, bytes.len() as u64, "{file} {client} {key}");
+                            bytes.extend_from_slice(b);
+                        }
+                        hopscope::tui::stream::Piece::Gap { dir: d, .. } if *d == dir => {
+                            panic!("{file} {client} {key}: a gap")
+                        }
+                        _ => {}
+                    }
+                }
+                assert_eq!(
+                    bytes.len() as u64,
+                    plain[format!("{key}_bytes")].as_u64().unwrap_or(0),
+                    "{file} {client} {key}"
+                );
+                let sha: String = Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                assert_eq!(
+                    sha,
+                    plain[format!("{key}_sha256")].as_str().unwrap_or(""),
+                    "{file} {client} {key}"
+                );
+            }
+            // Every request the client sent inside TLS starts where the view marks it.
+            let requests = inner.starts.iter().filter(|s| s.kind == "request").count();
+            let want = details["tls_transactions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|t| t["client"] == client)
+                .count();
+            assert_eq!(requests, want, "{file} {client}: request starts");
+            checked += 1;
+        }
     }
+    assert!(checked >= 20, "connections checked: {checked}");
 }
 
 /// Without keys there is nothing decrypted to show: the view says why and `d` says so too.

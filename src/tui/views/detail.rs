@@ -922,16 +922,12 @@ fn tls(out: &mut Out, title: &str, t: &TlsInfo) {
         terminal_safe_str(t.cipher_suite.as_deref().unwrap_or("— (no server hello)")),
     );
     out.kv("SNI", list(&t.sni));
-    out.kv(
-        "ALPN",
-        format!(
-            "{}  (offered: {})",
-            t.alpn_selected
-                .as_deref()
-                .map_or("— (none selected, or not known)".into(), terminal_safe_str),
-            list(&t.alpn)
-        ),
-    );
+    let alpn = match (&t.alpn_selected, t.alpn.is_empty()) {
+        (_, true) => "none offered".to_string(),
+        (Some(a), false) => format!("{}  (offered: {})", terminal_safe_str(a), list(&t.alpn)),
+        (None, false) => format!("none known to be selected  (offered: {})", list(&t.alpn)),
+    };
+    out.kv("ALPN", alpn);
     if t.decrypted {
         out.kv(
             "keys from",

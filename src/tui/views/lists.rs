@@ -301,8 +301,14 @@ fn conv_rows(
                 .iter()
                 .filter_map(|c| codes::lookup(c).map(|c| c.severity))
                 .max();
+            // Over decrypted TLS (known once the connection's record came) the scheme says so.
+            let wss = app
+                .store
+                .tls_of_conn(r.connection)
+                .is_some_and(|t| t.decrypted);
             let target = format!(
-                "{}{}",
+                "{}{}{}",
+                if wss { "wss://" } else { "" },
                 terminal_safe_str(r.handshake.host.as_deref().unwrap_or("")),
                 terminal_safe_str(r.handshake.target.as_deref().unwrap_or(
                     if r.handshake.midstream {
@@ -523,6 +529,13 @@ fn conn_rows(
                     s.push_str(" refused");
                 }
                 s
+            });
+            // TLS straight to the server: its SNI in the same column.
+            let tunnel = tunnel.or_else(|| {
+                c.tls
+                    .as_deref()
+                    .filter(|t| !t.sni.is_empty())
+                    .map(|t| format!("({})", terminal_safe_str(&t.sni.join(","))))
             });
             let mut cells = vec![
                 Cell::from(Span::styled(sev_mark(sev), sev_style(app, sev))),

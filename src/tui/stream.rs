@@ -11,8 +11,8 @@
 
 use crate::base::sanitize::{terminal_safe, terminal_safe_str};
 pub use crate::engine::collect::{InnerStream, Piece, STREAM_CAP, Start, StreamData};
-use crate::model::Dir;
 use crate::model::http::Scheme;
+use crate::model::{Dir, codes};
 
 use super::store::Store;
 
@@ -130,6 +130,22 @@ impl StreamView {
             let bounds = inner_boundaries(data.conn, inner, store);
             lines.pieces(&inner.bytes.pieces, &bounds);
             lines.cut(&inner.bytes.cut);
+            // Where a direction's decryption stopped, and why (its finding).
+            for f in store.findings_of_conn(data.conn).filter(|f| {
+                [&codes::TLS_GAP_ENDS_DECRYPTION, &codes::TLS_DECRYPT_FAILED]
+                    .iter()
+                    .any(|c| c.name == f.code.name)
+            }) {
+                lines.0.push((
+                    LineKind::Note,
+                    format!(
+                        "{} decryption stopped: {}: {}",
+                        f.direction.map_or("", arrow),
+                        f.code.name,
+                        terminal_safe_str(&f.message)
+                    ),
+                ));
+            }
             if inner.starts_dropped > 0 {
                 lines.0.push((
                     LineKind::Note,

@@ -27,10 +27,17 @@ fn records(sample: &str) -> Vec<Record> {
 
 /// The same, with the analysis options the UI was opened with (`--tls-keylog`).
 fn records_with(sample: &str, args: &AnalysisArgs) -> Vec<Record> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(sample);
-    let mut src = FileSource::open(&path).expect("open sample");
+    records_at(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .join(sample),
+        args,
+    )
+}
+
+/// The records of any capture file, as the UI's worker analyses it.
+fn records_at(path: &Path, args: &AnalysisArgs) -> Vec<Record> {
+    let mut src = FileSource::open(path).expect("open capture");
     // The one pipeline the worker runs: proxy legs correlated, then the semantics step.
     let mut pipeline = Pipeline::new(
         EngineConfig::default(),
@@ -111,12 +118,20 @@ fn stream_event(sample: &str, conn: u64) -> Event {
 
 /// The same, with the analysis the UI was opened with (its key logs).
 fn stream_event_with(sample: &str, conn: u64, args: &AnalysisArgs) -> Event {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(sample);
+    stream_event_at(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .join(sample),
+        conn,
+        args,
+    )
+}
+
+/// The Stream view's pass over any capture file.
+fn stream_event_at(path: &Path, conn: u64, args: &AnalysisArgs) -> Event {
     let (tx, rx) = mpsc::sync_channel(64);
     hopscope::tui::worker::load_stream(
-        &path,
+        path,
         conn,
         EngineConfig::default(),
         hopscope::tui::analyzer_config(args),
@@ -919,6 +934,63 @@ fn the_stream_view_decrypts_what_the_client_sent_and_received() {
         }
     }
     assert!(checked >= 20, "connections checked: {checked}");
+}
+
+/// A packet lost inside TLS: the Stream view shows what was decrypted before it, and says where
+/// decryption stopped and why.
+#[test]
+fn the_stream_view_says_where_decryption_stopped() {
+    use std::io::Write;
+    // tls13-curl-nginx.pcap without one of the server's full-size segments of connection 0
+    // (inside the 100 kB body of /big.txt): the client's ACK says it existed, a gap.
+    let pcap = std::fs::read("samples/tls13-curl-nginx.pcap").expect("sample");
+    let (head, mut at) = (&pcap[..24], 24);
+    let mut kept = head.to_vec();
+    let mut server_full = 0;
+    let mut dropped = false;
+    while at + 16 <= pcap.len() {
+        let len = u32::from_le_bytes(pcap[at + 8..at + 12].try_into().expect("4")) as usize;
+        let rec = &pcap[at..at + 16 + len];
+        let p = &rec[16..];
+        // Ethernet, IPv4 (header length), TCP: source port and payload length.
+        let ihl = usize::from(p[14] & 0x0f) * 4;
+        let total = usize::from(u16::from_be_bytes([p[16], p[17]]));
+        let tcp = &p[14 + ihl..];
+        let sport = u16::from_be_bytes([tcp[0], tcp[1]]);
+        let dport = u16::from_be_bytes([tcp[2], tcp[3]]);
+        let payload = total - ihl - usize::from(tcp[12] >> 4) * 4;
+        if sport == 8443 && dport == 40301 && payload > 1000 {
+            server_full += 1;
+        }
+        if server_full == 20 && !dropped {
+            dropped = true;
+        } else {
+            kept.extend_from_slice(rec);
+        }
+        at += 16 + len;
+    }
+    assert!(dropped);
+    let mut f = tempfile::NamedTempFile::new().expect("tempfile");
+    f.write_all(&kept).expect("write");
+    f.flush().expect("flush");
+    let args = keylog("tls13-curl-nginx.keys");
+    let mut app = app_with(records_at(f.path(), &args), 100, 30);
+    keys(&mut app, "3");
+    assert_eq!(key(&mut app, KeyCode::Char('6')), Action::LoadStream(0));
+    app.update(stream_event_at(f.path(), 0, &args));
+    let lines: Vec<&str> = app.stream.shown().iter().map(|l| l.1.as_str()).collect();
+    assert!(app.stream.show_decrypted);
+    assert!(
+        lines.iter().any(|l| l.contains("GET /big.txt HTTP/1.1")),
+        "what came before the gap is decrypted"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("← decryption stopped: tls.gap-ends-decryption: ")),
+        "{:?}",
+        &lines[lines.len().saturating_sub(5)..]
+    );
 }
 
 /// Without keys there is nothing decrypted to show: the view says why and `d` says so too.

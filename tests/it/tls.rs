@@ -787,3 +787,30 @@ fn the_text_report_says_why_a_connection_was_not_decrypted() {
     let text = text_report("tls13-curl-nginx.pcap", None);
     assert!(text.contains("  tls keys: none given"), "{text}");
 }
+
+#[test]
+fn early_data_is_decrypted_with_its_secret_and_said_without_it() {
+    // RFC 8446's example exchange as Wireshark's tests captured it: /early is 0-RTT data.
+    let dir = thirdparty().join("wireshark");
+    let cap = dir.join("tls13-rfc8446.pcap");
+    let targets = |run: &AppRun| -> Vec<String> {
+        run.transactions
+            .iter()
+            .filter_map(|t| t.request.as_ref().map(|r| r.target.clone()))
+            .collect()
+    };
+    let with = run_app(&cap, with_keys(&[dir.join("tls13-rfc8446.keys")]));
+    assert_eq!(targets(&with), ["/first", "/early", "/second"]);
+    let without = run_app(&cap, with_keys(&[dir.join("tls13-rfc8446-noearly.keys")]));
+    assert_eq!(targets(&without), ["/first", "/second"]);
+    assert!(
+        without
+            .findings
+            .iter()
+            .any(|f| f.code.name == "tls.no-keys" && f.message.contains("0-RTT")),
+        "{:?}",
+        without.codes()
+    );
+    // Its response is still read, reported without its request.
+    assert_eq!(without.transactions.len(), 3);
+}

@@ -72,6 +72,9 @@ pub enum DecNote {
     },
     /// The negotiated protocol version is not one hopscope decrypts.
     Version { version: u16 },
+    /// The client's TLS 1.3 0-RTT records, from the one at `offset` on, did not open: no
+    /// early secret in the key log, or the server refused them.
+    EarlySkipped { offset: u64 },
 }
 
 /// Decrypted bytes of a direction: `bytes` came in the record at stream offset `record`, and
@@ -624,7 +627,7 @@ impl Decrypt {
         let mut out = std::mem::take(&mut self.out);
         let mut res = prot.open(&header, body, &mut out);
         if res.is_err() && self.version == 0x0304 {
-            res = self.retry13(dir, &header, body, &mut out, cx);
+            res = self.retry13(dir, &header, body, &mut out);
         }
         let side = &mut self.sides[dir];
         match res {
@@ -662,6 +665,9 @@ impl Decrypt {
                     && (side.phase == Phase::Early || (self.early_offered && !side.opened)) =>
             {
                 side.early_skipped += 1;
+                if side.early_skipped == 1 {
+                    self.notes.push(DecNote::EarlySkipped { offset: at });
+                }
             }
             Err(e) => {
                 let why = e.to_string();
@@ -693,7 +699,6 @@ impl Decrypt {
         header: &[u8; 5],
         body: &[u8],
         out: &mut Vec<u8>,
-        _cx: &mut Context<'_>,
     ) -> Result<u8, CryptoError> {
         let (Some(suite), Some(s)) = (self.suite, self.secrets.as_ref()) else {
             return Err(CryptoError::Authentication);
@@ -985,6 +990,11 @@ impl DecNote {
                 if *dir == 0 { "client" } else { "server" },
                 if *encrypted { " (decrypted)" } else { "" },
                 alert_name(*description)
+            ),
+            DecNote::EarlySkipped { offset } => format!(
+                "the client's TLS 1.3 early data (0-RTT) from stream offset {offset} is not \
+                 decrypted: the key log has no CLIENT_EARLY_TRAFFIC_SECRET for it (or the server \
+                 refused it); the rest of the connection is"
             ),
             DecNote::Version { version } => format!(
                 "{} is not decrypted by hopscope (TLS 1.0 to 1.3 are)",

@@ -205,6 +205,7 @@ impl TlsLayer {
                 }
                 DecNote::Alert { dir, offset, .. } => (&codes::TLS_ALERT, Some((*dir, *offset))),
                 DecNote::Version { .. } => (&codes::TLS_VERSION_UNSUPPORTED, None),
+                DecNote::EarlySkipped { offset } => (&codes::TLS_NO_KEYS, Some((0, *offset))),
             };
             let message = match n {
                 DecNote::NoKeys { random, .. } if !sh.any_source() => format!(

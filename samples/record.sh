@@ -8,7 +8,8 @@
 # curl, iproute2, python3 with `websockets`, `brotli` and `h2` (pip install websockets brotli h2),
 # tinyproxy, microsocks, openssl, chromium (browser_cors, websocket_browser and tls_chromium), haproxy (websocket_haproxy),
 # apache2 (websocket_apache_broken; Debian's, run with its own config from the work dir) and
-# editcap (tls13_dsb). The tls_* scenarios also write the key logs (NAME.keys) and tls/NAME.tshark.txt.
+# editcap (tls13_dsb), nghttp (nghttp2-client; h2_prior_knowledge). The tls_* and h2_* TLS scenarios
+# also write the key logs (NAME.keys) and tls/NAME.tshark.txt; the h2_* ones h2/NAME.tshark.txt.
 # websocket_socks5, websocket_connect_tinyproxy, tls_connect_tinyproxy and tls_socks5_microsocks use
 # microsocks 1.0.3 and tinyproxy 1.11.
 #

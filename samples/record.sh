@@ -8,7 +8,8 @@
 # curl, iproute2, python3 with `websockets`, `brotli` and `h2` (pip install websockets brotli h2),
 # tinyproxy, microsocks, openssl, chromium (browser_cors, websocket_browser and tls_chromium), haproxy (websocket_haproxy),
 # apache2 (websocket_apache_broken; Debian's, run with its own config from the work dir) and
-# editcap (tls13_dsb). The tls_* scenarios also write the key logs (NAME.keys) and tls/NAME.tshark.txt.
+# editcap (tls13_dsb), nghttp (nghttp2-client; h2_prior_knowledge). The tls_* and h2_* TLS scenarios
+# also write the key logs (NAME.keys) and tls/NAME.tshark.txt; the h2_* ones h2/NAME.tshark.txt.
 # websocket_socks5, websocket_connect_tinyproxy, tls_connect_tinyproxy and tls_socks5_microsocks use
 # microsocks 1.0.3 and tinyproxy 1.11.
 #
@@ -2495,6 +2496,322 @@ scenario_tls13_dsb() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# HTTP/2 (issue 15): streams as transactions. nginx 1.22 has no `http2 on;` (1.25.1+): HTTP/2 is
+# the listen parameter (`listen ... ssl http2` = ALPN h2; `listen ... http2` without ssl =
+# cleartext prior knowledge only). Truth per stream from the programs: curl's --trace (its
+# "h2h3 [...]" request header lines and "Using Stream ID: N"), -w '%{json}', -D and -o per
+# transfer; nginx's debug log (every frame it read and created, with the stream id, the HPACK-
+# decoded request headers, the response headers and trailers it encoded) and its access log
+# ($request_id, $connection, $http2); the Python clients' and servers' own logs. tshark (with
+# the key log) is the second opinion (samples/h2/NAME.tshark.txt), checked by tools/h2_facts.py.
+
+H2_NGINX_LOG=$(cat <<'EOF'
+log_format h2 escape=json '{"client":"$remote_addr:$remote_port","server":"$server_addr:$server_port","connection":$connection,"connection_requests":$connection_requests,"request_id":"$request_id","http2":"$http2","method":"$request_method","target":"$request_uri","protocol":"$server_protocol","status":$status,"body_bytes_sent":$body_bytes_sent,"bytes_sent":$bytes_sent,"request_length":$request_length,"content_length":"$content_length","ssl_protocol":"$ssl_protocol","ssl_alpn_protocol":"$ssl_alpn_protocol","gzip_ratio":"$gzip_ratio","upstream_addr":"$upstream_addr","upstream_status":"$upstream_status","user_agent":"$http_user_agent"}';
+EOF
+)
+
+h2_nginx_extra() {   # h2_nginx_extra DIR  -> http-block lines: both log formats, the debug log
+    echo "$TLS_NGINX_LOG $H2_NGINX_LOG error_log $1/logs/debug.log debug;"
+}
+
+h2_curl_ops() {   # h2_curl_ops PREFIX COMMON-ARRAY-NAME SPEC...  -> H2_OPS (curl args, one --next per SPEC)
+    # SPEC: "URL [curl args...]"; transfer n (1, 2, ...) writes PREFIX.n.out (-o) and PREFIX.n.hdr (-D)
+    local prefix=$1 n=0 spec words
+    local -n common=$2
+    shift 2
+    H2_OPS=()
+    for spec in "$@"; do
+        n=$((n + 1))
+        [ "$n" = 1 ] || H2_OPS+=(--next)
+        read -r -a words <<<"$spec"
+        H2_OPS+=("${common[@]}" "${words[@]:1}" "${words[0]}" -o "$prefix.$n.out" -D "$prefix.$n.hdr")
+    done
+}
+
+# curl --http2 over TLS 1.3 with SSLKEYLOGFILE, 7 transfers on one connection with --parallel
+# (curl waits for the first stream to learn that the server multiplexes, then sends the other 6
+# at once): a 600-byte GET, a gzip'd JSON (--compressed), a 404, a HEAD, a 4,000-byte POST
+# (answered by `return 200` before nginx reads the body), the 102,400-byte file, and a response
+# with trailers (add_trailer).
+scenario_h2_curl_nginx_tls() {
+    log "HTTP/2 over TLS 1.3: curl --http2 --parallel (SSLKEYLOGFILE) -> nginx (listen ssl http2)"
+    local ns=$NSP-h2tls d=$WORK/h2tls k=$CAP/h2-curl-nginx-tls.keys
+    ns_new h2tls
+    tls_lo_1500 "$ns"
+    mkdir -p "$d" "$CAP/h2" "$CAP/tls"
+    tls_cert "$d" ec localhost
+    NGINX_HTTP_EXTRA=$(h2_nginx_extra "$d") NGINX_SERVER_EXTRA="$(tls_server_extra "$d") access_log $d/logs/h2.log h2; ssl_protocols TLSv1.3; location = /post { return 200 \"posted\\n\"; } location /trailers/ { alias $d/www/; add_trailer X-Trailer-Check done; add_trailer X-Request-Id \$request_id; }" \
+        nginx_setup "$d" "127.0.0.1:8443 ssl http2"
+    tls_www "$d"
+    text_file "$d/post.txt" 4000 post
+    nginx_start "$ns" "$d" 8443
+    : >"$k"
+    tcpdump_start "$ns" "$CAP/h2-curl-nginx-tls.pcap" -i lo "tcp port 8443"
+    local u=https://localhost:8443
+    local o=(-sS --http2 --tlsv1.3 --resolve localhost:8443:127.0.0.1 --cacert "$d/cert.pem" --local-port 40801 -w "$TLS_W")
+    h2_curl_ops "$d/c1" o "$u/small.txt" "$u/data.json --compressed" "$u/missing.txt" "$u/small.txt -I" \
+        "$u/post --data-binary @$d/post.txt" "$u/big.txt" "$u/trailers/small.txt"
+    tls_curl "$ns" "$d/c1" "$k" -Z --parallel-max 10 "${H2_OPS[@]}" 2>"$d/c1.stderr"
+    tcpdump_stop_all
+    "$PY" "$TOOLS/tls_facts.py" capture --pcap "$CAP/h2-curl-nginx-tls.pcap" --keylog "$k" \
+        --keylog-name h2-curl-nginx-tls.keys --server 127.0.0.1:8443 --nginx-log "$d/logs/tls.log" \
+        --conn "127.0.0.1:40801 127.0.0.1:8443 curl-h2 $d/c1" --curl-w "$d/c1.w" \
+        --tshark-out "$CAP/tls/h2-curl-nginx-tls.tshark.txt" --out "$d/tls.json"
+    "$PY" "$TOOLS/h2_facts.py" capture --pcap "$CAP/h2-curl-nginx-tls.pcap" --keylog "$k" \
+        --keylog-name h2-curl-nginx-tls.keys --server 127.0.0.1:8443 \
+        --nginx-log "$d/logs/h2.log" --nginx-debug "$d/logs/debug.log" \
+        --curl "127.0.0.1:40801 $d/c1" --summary-prefix "$d/tls.json" \
+        --tshark-out "$CAP/h2/h2-curl-nginx-tls.tshark.txt" --out "$d/h2.json"
+    fact --file h2-curl-nginx-tls.pcap --software "curl 7.88.1 --http2 -Z (nghttp2 1.52, OpenSSL 3.0, SSLKEYLOGFILE) -> nginx 1.22.1 (listen ssl http2, ssl_protocols TLSv1.3, ECDSA P-256 self-signed cert for localhost, gzip, add_trailer), tcpdump -i lo (MTU 1500, no GSO)" \
+        --shows "HTTP/2 over TLS 1.3 (ALPN h2), key log h2-curl-nginx-tls.keys (curl's SSLKEYLOGFILE): one connection 127.0.0.1:40801 carrying 7 streams: stream 1 GET /small.txt alone (curl waits to learn that the server multiplexes), then 6 requests sent at once and answered interleaved: GET /data.json gzip'd (--compressed), GET /missing.txt 404, HEAD /small.txt, POST /post with a 4,000-byte body (nginx answers 200 from return before it reads the body), GET /big.txt (102,400 B), GET /trailers/small.txt (600 B, then a trailer HEADERS frame with x-trailer-check and x-request-id); details.h2_connections has every stream as curl and nginx logged it" \
+        --follow-server 127.0.0.1:8443 --note-file "$d/tls.json" --note-file "$d/h2.json" \
+        --note "streams are the TLS bytes (tshark's follow); curl traces HTTP/2 decoded (not the frames), so the per-stream facts join curl's trace, -w, -D and -o per transfer with nginx's debug log (the frames it read and wrote, by stream id) and access log; tshark's HTTP/2 dissection with the key log is checked against them"
+    scenario_cleanup
+}
+
+# Cleartext HTTP/2 with prior knowledge (nginx `listen ... http2` without ssl answers only the
+# connection preface): three curl --http2-prior-knowledge connections, one request each (curl
+# 7.88.1 cannot reuse a prior-knowledge connection: a second transfer on it fails with "Error in
+# the HTTP2 framing layer" before anything is sent), then nghttp (nghttp2's client; -v logs every
+# frame it sent and received) with three requests on one connection, which starts with PRIORITY
+# frames for idle streams 3-11 (its dependency tree) and puts the requests on streams 13-17.
+scenario_h2_prior_knowledge() {
+    log "HTTP/2 prior knowledge: curl --http2-prior-knowledge and nghttp -> nginx (listen http2, cleartext)"
+    local ns=$NSP-h2pk d=$WORK/h2pk
+    ns_new h2pk
+    mkdir -p "$d" "$CAP/h2"
+    NGINX_HTTP_EXTRA=$(h2_nginx_extra "$d") NGINX_SERVER_EXTRA="access_log $d/logs/h2.log h2; types { text/html html; text/css css; application/json json; text/plain txt; } gzip on; gzip_types application/json text/plain text/css; gzip_min_length 256;" \
+        nginx_setup "$d" "127.0.0.1:8080 http2"
+    tls_www "$d"
+    nginx_start "$ns" "$d" 8080
+    tcpdump_start "$ns" "$CAP/h2-prior-knowledge.pcap" -i lo "tcp port 8080"
+    local u=http://127.0.0.1:8080
+    local n spec specs=("$u/index.html" "$u/data.json --compressed" "$u/missing.txt") curls=()
+    for n in 1 2 3; do
+        local o=(-sS --http2-prior-knowledge --local-port "4081$n" -w "$TLS_W")
+        h2_curl_ops "$d/c$n" o "${specs[$((n - 1))]}"
+        ip netns exec "$ns" env -u http_proxy -u HTTP_PROXY -u all_proxy -u ALL_PROXY \
+            curl -q --trace "$d/c$n.trace" "${H2_OPS[@]}" >"$d/c$n.w" 2>"$d/c$n.stderr"
+        curls+=(--curl "127.0.0.1:4081$n $d/c$n")
+    done
+    ip netns exec "$ns" env -u http_proxy -u HTTP_PROXY -u all_proxy -u ALL_PROXY \
+        nghttp -nv "$u/style.css" "$u/small.txt" "$u/nothing-here" >"$d/nghttp.log" 2>&1
+    tcpdump_stop_all
+    "$PY" "$TOOLS/h2_facts.py" capture --pcap "$CAP/h2-prior-knowledge.pcap" --server 127.0.0.1:8080 \
+        --decode-as 8080 --nginx-log "$d/logs/h2.log" --nginx-debug "$d/logs/debug.log" \
+        "${curls[@]}" --nghttp-log "$d/nghttp.log" \
+        --tshark-out "$CAP/h2/h2-prior-knowledge.tshark.txt" --out "$d/h2.json"
+    fact --file h2-prior-knowledge.pcap --software "curl 7.88.1 --http2-prior-knowledge (nghttp2 1.52) and nghttp 1.52 -nv -> nginx 1.22.1 (listen 127.0.0.1:8080 http2, cleartext; gzip), tcpdump -i lo" \
+        --shows "HTTP/2 over cleartext TCP with prior knowledge (no TLS, no Upgrade: the client's first bytes are the connection preface): three curl connections, one request each on stream 1: 127.0.0.1:40811 GET /index.html, 40812 GET /data.json gzip'd (--compressed), 40813 GET /missing.txt 404 (curl 7.88.1 cannot reuse a prior-knowledge connection); then nghttp's connection (ephemeral port): SETTINGS, PRIORITY frames that build its dependency tree on idle streams 3, 5, 7, 9, 11 (never opened), GET /style.css, GET /small.txt and GET /nothing-here (404) on streams 13, 15, 17 sent at once (HEADERS with the PRIORITY flag; accept-encoding gzip, so the two files come gzip'd), and a GOAWAY(NO_ERROR) from nghttp at the end" \
+        --follow-server 127.0.0.1:8080 --note-file "$d/h2.json" \
+        --note "streams are tshark's follow (neither client logs its bytes); per stream the facts join curl's trace, -w, -D and -o with nginx's debug and access logs, and nghttp's -v frame log with nginx's; tshark (-d tcp.port==8080,http2) is checked against them"
+    scenario_cleanup
+}
+
+# A Python h2 client (tools/h2_client.py) with SETTINGS_INITIAL_WINDOW_SIZE 1024 downloads the
+# 102,400-byte file and data.json at once from nginx (cleartext prior knowledge), giving a window
+# back only when it is used up, 10 ms later: nginx stalls on every 1,024 bytes of each stream and
+# once on the connection window (65,535, never raised before it runs out).
+scenario_h2_small_window() {
+    log "HTTP/2 small window: tools/h2_client.py (INITIAL_WINDOW_SIZE 1024) -> nginx (listen http2, cleartext)"
+    local ns=$NSP-h2win d=$WORK/h2win
+    ns_new h2win
+    mkdir -p "$d" "$CAP/h2"
+    NGINX_HTTP_EXTRA=$(h2_nginx_extra "$d") NGINX_SERVER_EXTRA="access_log $d/logs/h2.log h2; types { application/json json; text/plain txt; }" \
+        nginx_setup "$d" "127.0.0.1:8080 http2"
+    tls_www "$d"
+    nginx_start "$ns" "$d" 8080
+    tcpdump_start "$ns" "$CAP/h2-small-window.pcap" -i lo "tcp port 8080"
+    ip netns exec "$ns" "$PY" "$TOOLS/h2_client.py" 127.0.0.1:8080 --local 127.0.0.1:40821 --log "$d/cl" \
+        --get /big.txt --get /data.json --window 1024 --stall-ms 10
+    tcpdump_stop_all
+    "$PY" "$TOOLS/h2_facts.py" capture --pcap "$CAP/h2-small-window.pcap" --server 127.0.0.1:8080 \
+        --decode-as 8080 --nginx-log "$d/logs/h2.log" --nginx-debug "$d/logs/debug.log" \
+        --bytes-log "127.0.0.1:40821 127.0.0.1:8080 $d/cl h2_client.py-log" \
+        --tshark-out "$CAP/h2/h2-small-window.tshark.txt" --out "$d/h2.json"
+    "$PY" - "$d" <<'PYEOF' >"$d/window.json"
+import json, sys
+d = sys.argv[1]
+h = json.load(open(d + "/h2.json"))
+cl = json.load(open(d + "/cl.json"))
+ev = json.load(open(d + "/cl.events.json"))
+c = h["h2_connections"][0]
+wu = c["window_updates"]["client_to_server"]
+assert wu["stream"] == cl["stalls"]["stream"] and wu["connection"] == cl["stalls"]["connection"], (wu, cl)
+for s, x in zip(c["streams"], cl["streams"]):
+    assert (s["stream_id"], s["status"], s["response_body_wire_bytes"], s["response_body_sha256"]) == (
+        x["stream_id"], x["status"], x["body_bytes"], x["body_sha256"]), (s, x)
+print(json.dumps({"h2_flow_control": {
+    "initial_window_size": cl["initial_window_size"], "connection_window": 65535,
+    "stall_ms": cl["stall_ms"], "stalls": cl["stalls"],
+    "window_updates_sent": cl["window_updates_sent"],
+    "per_stream": [{"stream_id": s["stream_id"], "path": s["path"],
+                    "window_updates_from_client": len(s["window_updates_from_client"]),
+                    "increment_total": sum(s["window_updates_from_client"]),
+                    "response_data_frames": len(s["response_data_frames"]),
+                    "largest_data_frame": max(s["response_data_frames"] or [0]),
+                    "response_body_wire_bytes": s["response_body_wire_bytes"]} for s in c["streams"]],
+    "connection_stalls": [{"t": e["t"], "after_stream": p.get("stream_id")} for p, e in zip(ev, ev[1:])
+                          if e.get("action") == "Stall" and e["window"] == "connection"],
+    "source": "tools/h2_client.py's own log (its h2 events and its actions: every stall and WINDOW_UPDATE it sent), checked against the frames parsed from its logged bytes"}}, indent=1))
+PYEOF
+    fact --file h2-small-window.pcap --software "Python 3.11 h2 4 client (tools/h2_client.py: SETTINGS_INITIAL_WINDOW_SIZE 1024, flow control by hand) -> nginx 1.22.1 (listen 127.0.0.1:8080 http2, cleartext), tcpdump -i lo" \
+        --shows "HTTP/2 flow control doing the work: 127.0.0.1:40821 opens with SETTINGS (INITIAL_WINDOW_SIZE 1024, ENABLE_PUSH 0) and asks for GET /big.txt (stream 1, 102,400 B) and GET /data.json (stream 3) at once; nginx may send only 1,024 bytes per stream before the client's WINDOW_UPDATE, so it stalls on every window (DATA frames of at most 1,024 bytes, the client waits 10 ms before each WINDOW_UPDATE(stream, 1024)), and once on the connection window (65,535 bytes, which the client raises by 65,535 only when it is used up); GOAWAY(NO_ERROR) from the client at the end; details.h2_flow_control counts the stalls and WINDOW_UPDATEs" \
+        --stream "127.0.0.1:40821 127.0.0.1:8080 $d/cl h2_client.py-log" --note-file "$d/h2.json" --note-file "$d/window.json" \
+        --note "the stream bytes and every frame (details.h2_connections[].frames_*) are from the client's own log of its socket; nginx's debug log gives the frames it read, checked equal; tshark (-d tcp.port==8080,http2) agrees frame by frame"
+    scenario_cleanup
+}
+
+# h2c upgrade from curl (curl --http2 on http://) to tools/h2c_server.py (Python h2; nghttpd
+# 1.52 answers only prior knowledge and nginx does no h2c upgrade): GET /two.json carries
+# Upgrade: h2c and HTTP2-Settings, the 101 is followed by the server's SETTINGS and the answer on
+# stream 1; the second transfer (a 404) goes out as HEADERS on stream 3.
+scenario_h2c_upgrade_curl() {
+    log "h2c upgrade: curl --http2 http:// -> tools/h2c_server.py, with per-stream facts"
+    local ns=$NSP-h2up d=$WORK/h2up
+    ns_new h2up
+    mkdir -p "$d" "$CAP/h2"
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/h2c_server.py" serve 127.0.0.1 8774 --log "$d/srv"
+    wait_for "h2c_server" listening "$ns" 8774
+    tcpdump_start "$ns" "$CAP/h2c-upgrade-curl.pcap" -i lo "tcp port 8774"
+    local u=http://127.0.0.1:8774
+    local o=(-sS --http2 --local-port 40831 -w "$TLS_W")
+    h2_curl_ops "$d/c1" o "$u/two.json" "$u/missing"
+    ip netns exec "$ns" env -u http_proxy -u HTTP_PROXY -u all_proxy -u ALL_PROXY \
+        curl -q --trace "$d/c1.trace" "${H2_OPS[@]}" >"$d/c1.w" 2>"$d/c1.stderr"
+    wait_for "h2c server log" test -e "$d/srv.1.done"
+    tcpdump_stop_all
+    "$PY" "$TOOLS/h2_facts.py" capture --pcap "$CAP/h2c-upgrade-curl.pcap" --server 127.0.0.1:8774 \
+        --curl "127.0.0.1:40831 $d/c1" --bytes-log "127.0.0.1:40831 127.0.0.1:8774 $d/srv.1 h2c_server.py-log" \
+        --tshark-out "$CAP/h2/h2c-upgrade-curl.tshark.txt" --out "$d/h2.json"
+    fact --file h2c-upgrade-curl.pcap --software "curl 7.88.1 --http2 on http:// (nghttp2 1.52) -> tools/h2c_server.py (Python h2 4, sans-IO), tcpdump -i lo" \
+        --shows "the h2c upgrade with both transfers' facts: 127.0.0.1:40831 sends GET /two.json as HTTP/1.1 with Connection: Upgrade, HTTP2-Settings, Upgrade: h2c; the server answers 101 Switching Protocols, then its SETTINGS and the response to the upgraded request on stream 1 (200, JSON); curl's preface and SETTINGS follow its request head, and the second transfer (GET /missing, 404) is HEADERS on stream 3; curl closes without GOAWAY" \
+        --stream "127.0.0.1:40831 127.0.0.1:8774 $d/srv.1 h2c_server.py-log" --note-file "$d/h2.json" \
+        --note "the stream bytes and every frame are the server's own log of its socket; curl's trace, -w, -D and -o give each transfer (the first one has no HTTP/2 request of its own: it is the HTTP/1.1 request that asked for the upgrade); tshark is checked against them"
+    scenario_cleanup
+}
+
+# nginx as the HTTP/2 front (TLS 1.3, ALPN h2) of an HTTP/1.1 upstream (tools/proxy_backend.py,
+# keep-alive pool): curl --http2 -Z sends 4 requests on one connection, three proxied (two GETs
+# and a 3,000-byte POST; X-Request-ID $request_id forwarded) and one nginx answers itself (404
+# for a missing static file). Both legs are in the capture: the TLS front leg with curl's key
+# log and nginx's cleartext HTTP/1.1 connections to the backend.
+scenario_h2_front_http1_back() {
+    log "HTTP/2 front, HTTP/1.1 back: curl --http2 (SSLKEYLOGFILE) -> nginx (ssl http2) -> proxy_backend.py"
+    local ns=$NSP-h2px d=$WORK/h2px k=$CAP/h2-front-http1-back.keys
+    ns_new h2px
+    tls_lo_1500 "$ns"
+    mkdir -p "$d" "$CAP/h2" "$CAP/tls"
+    tls_cert "$d" ec localhost
+    NGINX_HTTP_EXTRA="$(h2_nginx_extra "$d") upstream backend { server 127.0.0.1:8775; keepalive 4; }" \
+        NGINX_SERVER_EXTRA="$(tls_server_extra "$d") access_log $d/logs/h2.log h2; ssl_protocols TLSv1.3; location /api/ { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header X-Request-ID \$request_id; proxy_read_timeout 10s; }" \
+        nginx_setup "$d" "127.0.0.1:8443 ssl http2"
+    tls_www "$d"
+    text_file "$d/upload.txt" 3000 upload
+    nginx_start "$ns" "$d" 8443
+    backend_start "$ns" 127.0.0.1 8775 "$d/up"
+    : >"$k"
+    tcpdump_start "$ns" "$CAP/h2-front-http1-back.pcap" -i lo "tcp port 8443 or tcp port 8775"
+    local u=https://localhost:8443
+    local o=(-sS --http2 --tlsv1.3 --resolve localhost:8443:127.0.0.1 --cacert "$d/cert.pem" --local-port 40841 -w "$TLS_W")
+    h2_curl_ops "$d/c1" o "$u/api/one" "$u/api/two?x=1&y=2" "$u/api/upload --data-binary @$d/upload.txt -H Content-Type:text/plain" \
+        "$u/missing.txt"
+    tls_curl "$ns" "$d/c1" "$k" -Z --parallel-max 10 "${H2_OPS[@]}" 2>"$d/c1.stderr"
+    nginx_quit "$d"
+    tcpdump_stop_all
+    back_legs "$d/up" 127.0.0.1:8775
+    "$PY" "$TOOLS/tls_facts.py" capture --pcap "$CAP/h2-front-http1-back.pcap" --keylog "$k" \
+        --keylog-name h2-front-http1-back.keys --server 127.0.0.1:8443 --nginx-log "$d/logs/tls.log" \
+        --conn "127.0.0.1:40841 127.0.0.1:8443 curl-h2 $d/c1" --curl-w "$d/c1.w" \
+        --tshark-out "$CAP/tls/h2-front-http1-back.tshark.txt" --out "$d/tls.json"
+    "$PY" "$TOOLS/h2_facts.py" capture --pcap "$CAP/h2-front-http1-back.pcap" --keylog "$k" \
+        --keylog-name h2-front-http1-back.keys --server 127.0.0.1:8443 \
+        --nginx-log "$d/logs/h2.log" --nginx-debug "$d/logs/debug.log" \
+        --curl "127.0.0.1:40841 $d/c1" --summary-prefix "$d/tls.json" \
+        --tshark-out "$CAP/h2/h2-front-http1-back.tshark.txt" --out "$d/h2.json"
+    "$PY" "$TOOLS/h2_facts.py" proxy-legs --h2 "$d/h2.json" --backend-requests "$d/up.requests.jsonl" \
+        "${BACK_ARGS[@]}" --out "$d/legs.json"
+    fact --file h2-front-http1-back.pcap --software "curl 7.88.1 --http2 -Z (nghttp2 1.52, OpenSSL 3.0, SSLKEYLOGFILE) -> nginx 1.22.1 (listen ssl http2, TLSv1.3; proxy_pass to an upstream with keepalive 4, proxy_http_version 1.1, Connection \"\", X-Request-ID \$request_id) -> tools/proxy_backend.py (Python 3.11 http.server), tcpdump -i lo (MTU 1500, no GSO)" \
+        --shows "both legs of a version-translating proxy: the front connection 127.0.0.1:40841 -> :8443 is HTTP/2 over TLS 1.3 (ALPN h2, key log h2-front-http1-back.keys) with 4 streams: GET /api/one, GET /api/two?x=1&y=2, POST /api/upload (3,000-byte body, content-type text/plain), each turned by nginx into an HTTP/1.1 request on its keep-alive upstream connection(s) to :8775 (Host: backend, X-Request-ID = nginx's \$request_id, Connection dropped), and GET /missing.txt that nginx answers itself (404, no back leg); nginx closes its idle upstream connections when it quits; details.h2_proxy_legs pairs each front stream with the upstream request it became, by the request id" \
+        "${BACK_STREAMS[@]}" --follow-server 127.0.0.1:8443 "${BACK_TXS[@]}" \
+        --note-file "$d/tls.json" --note-file "$d/h2.json" --note-file "$d/legs.json" \
+        --note "the front leg's stream is the TLS bytes (tshark's follow) and its streams' facts are curl's and nginx's logs (details.h2_connections); the upstream connections use ephemeral client ports and their bytes and transactions come from the backend's own log (tools/proxy_backend.py)"
+    scenario_cleanup
+}
+
+# WebSocket over HTTP/2 (RFC 8441), tools/h2_ws.py client and server (Python h2, cleartext prior
+# knowledge): the server's SETTINGS have ENABLE_CONNECT_PROTOCOL = 1; the client sends GET / on
+# stream 1 and the extended CONNECT (:protocol websocket, :path /chat) on stream 3, answered
+# 200; then WebSocket frames in stream 3's DATA, each frame one DATA frame, echoed: a text, a
+# 300-byte binary, a ping (pong), a text in two fragments, and the close handshake (1000 "bye"),
+# the last frame of each side with END_STREAM; GOAWAY from the client.
+scenario_h2_websocket_rfc8441() {
+    log "WebSocket over HTTP/2 (RFC 8441): tools/h2_ws.py client -> tools/h2_ws.py server"
+    local ns=$NSP-h2ws d=$WORK/h2ws
+    ns_new h2ws
+    mkdir -p "$d" "$CAP/h2"
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/h2_ws.py" server 127.0.0.1 8776 --log "$d/srv"
+    wait_for "h2_ws server" listening "$ns" 8776
+    tcpdump_start "$ns" "$CAP/h2-websocket-rfc8441.pcap" -i lo "tcp port 8776"
+    ip netns exec "$ns" "$PY" "$TOOLS/h2_ws.py" client 127.0.0.1:8776 --local 127.0.0.1:40851 --log "$d/cl"
+    wait_for "h2_ws server log" test -e "$d/srv.done"
+    tcpdump_stop_all
+    cmp "$d/cl.sent" "$d/srv.sent" && cmp "$d/cl.recv" "$d/srv.recv" || { echo "h2-websocket: the two logs differ" >&2; return 1; }
+    "$PY" "$TOOLS/h2_facts.py" capture --pcap "$CAP/h2-websocket-rfc8441.pcap" --server 127.0.0.1:8776 \
+        --decode-as 8776 --bytes-log "127.0.0.1:40851 127.0.0.1:8776 $d/cl h2_ws.py-client-log" \
+        --tshark-out "$CAP/h2/h2-websocket-rfc8441.tshark.txt" --out "$d/h2.json"
+    "$PY" - "$d" "$TOOLS" <<'PYEOF' >"$d/ws.json"
+import hashlib, json, sys
+d, tools = sys.argv[1:3]
+sys.path.insert(0, tools)
+from h2_facts import bytes_log
+from h2_ws import desc, ws_parse
+bl = bytes_log(d + "/cl")
+h = json.load(open(d + "/h2.json"))["h2_connections"][0]
+st = next(s for s in h["streams"] if s["protocol"] == "websocket")
+srv_settings = [x for f in bl["frames_s2c"] if f["type"] == "SETTINGS" and "ACK" not in f["flags"] for x in f["settings"]]
+ecp = [x["value"] for x in srv_settings if x["id"] == 8]
+assert ecp == [1], srv_settings
+out = {}
+for name, fs, log in (("client_to_server", bl["frames_c2s"], "cl"), ("server_to_client", bl["frames_s2c"], "srv")):
+    data = [f for f in fs if f["type"] == "DATA" and f["stream_id"] == st["stream_id"]]
+    stream = b"".join(f["data"] for f in data)
+    frames, used = ws_parse(stream)
+    assert used == len(stream), name
+    # each WebSocket frame is one DATA frame, as the programs wrote them
+    assert all(len(ws_parse(f["data"])[0]) == 1 and ws_parse(f["data"])[1] == len(f["data"]) for f in data), name
+    recs = []
+    for i, (wf, df) in enumerate(zip(frames, data)):
+        r = desc(wf)
+        r.update(index=i, h2_data_frame_index=fs.index(df), h2_stream_offset=df["stream_offset"],
+                 payload_sha256=hashlib.sha256(wf["payload"]).hexdigest(), data_frame_end_stream="END_STREAM" in df["flags"])
+        recs.append(r)
+    out["frames_" + name] = recs
+# the server's own record of the frames it parsed and sent
+ev = json.load(open(d + "/srv.events.json"))
+srv_got = [e["ws_received"] for e in ev if "ws_received" in e]
+srv_sent = [e["ws_sent"] for e in ev if "ws_sent" in e]
+strip = lambda fs: [{k: f[k] for k in ("opcode", "fin", "masked", "payload_length")} for f in fs]
+assert strip(srv_got) == strip(out["frames_client_to_server"]), "server log vs client bytes"
+assert strip(srv_sent) == strip(out["frames_server_to_client"]), "server log vs server bytes"
+print(json.dumps({"h2_websocket": dict(
+    stream_id=st["stream_id"], path=st["path"], authority=st["authority"], scheme=st["scheme"],
+    protocol=st["protocol"], connect_request_headers=st["request_headers"], status=st["status"],
+    response_headers=st["response_headers"], server_settings=srv_settings,
+    enable_connect_protocol_from_server=True, **out,
+    close={"client": next(({"code": f["close_code"], "reason": f["close_reason"]} for f in out["frames_client_to_server"] if f["opcode"] == 8), None),
+           "server": next(({"code": f["close_code"], "reason": f["close_reason"]} for f in out["frames_server_to_client"] if f["opcode"] == 8), None)},
+    source="tools/h2_ws.py client's log of its socket bytes (frames parsed from stream 3's DATA), checked against the server's own log of the frames it parsed and sent"
+)}, indent=1))
+PYEOF
+    fact --file h2-websocket-rfc8441.pcap --software "tools/h2_ws.py client and server (Python 3.11 h2 4, sans-IO; RFC 6455 framing written there), cleartext HTTP/2 prior knowledge, tcpdump -i lo" \
+        --shows "WebSocket over HTTP/2 (RFC 8441) on 127.0.0.1:40851 -> :8776: the server's SETTINGS carry ENABLE_CONNECT_PROTOCOL = 1 (id 8); the client sends GET / on stream 1 (200, text) and the extended CONNECT on stream 3 (:method CONNECT, :protocol websocket, :scheme http, :path /chat, sec-websocket-version 13, origin), answered 200 with no END_STREAM; then WebSocket frames in stream 3's DATA (one WebSocket frame per DATA frame, client frames masked): text 'hello over h2', a 300-byte binary, ping 'ping-1', a text in two fragments ('fragmented ' + 'message'), close 1000 'bye' with END_STREAM; the server echoes each (pong for the ping, unmasked) and answers the close with close 1000 'bye' and END_STREAM; GOAWAY(NO_ERROR) from the client; details.h2_websocket has the frames" \
+        --stream "127.0.0.1:40851 127.0.0.1:8776 $d/cl h2_ws.py-client-log" --note-file "$d/h2.json" --note-file "$d/ws.json" \
+        --note "the stream bytes are the client's own log of its socket (the server logged the same bytes); tshark (-d tcp.port==8776,http2) agrees frame by frame on HTTP/2; it does not dissect the WebSocket frames inside"
+    scenario_cleanup
+}
+
+# ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
 scenario_derived() {
@@ -2545,7 +2862,9 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix websocket_haproxy websocket_apache_broken
      http_proxy_chain http_proxy_leak websocket_socks5 websocket_connect_tinyproxy websocket_browser
      tls13_curl_nginx tls12_curl_nginx tls_wss_python tls_chromium tls13_openssl_keyupdate_ccm tls13_dsb
-     tls_connect_tinyproxy tls_socks5_microsocks)
+     tls_connect_tinyproxy tls_socks5_microsocks
+     h2_curl_nginx_tls h2_prior_knowledge h2_small_window h2c_upgrade_curl
+     h2_front_http1_back h2_websocket_rfc8441)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -644,6 +644,82 @@ TLS samples (`tls*`; issue 14), recorded with the clients' own key logs:
   `decrypted_everything_the_programs_logged`. tshark is a second opinion only; the facts come
   from the programs. `details.page_results` / `browser` (tls-chromium): the page's own output.
 
+HTTP/2 samples (`h2-*`, `h2c-upgrade-curl`; issue 15), facts written by `tools/h2_facts.py`:
+
+- nginx 1.22 has no `http2 on;` (1.25.1+): HTTP/2 is the `listen` parameter (`ssl http2` = TLS
+  with ALPN h2; `http2` without ssl = cleartext prior knowledge only). The TLS ones have the
+  client's key log (`NAME.keys`, curl's `SSLKEYLOGFILE`) and also `details.tls_connections`
+  (as above; no `plaintext`: curl traces HTTP/2 decoded, not the frames).
+- `details.h2_connections[]`, one per HTTP/2 connection: `client`, `server`, `tcp_stream`,
+  `tls`, `start` (`alpn`, `prior-knowledge`, `upgrade`), `alpn`, `nginx_connection`, `sources`
+  (`nginx-debug-log`: nginx's `error_log ... debug` (every frame it read, the request headers it
+  decoded, the response headers and trailers it encoded, every HEADERS / DATA frame it created,
+  the control frames it sent) and its JSON access log; `curl--trace+-w+-D+-o`: curl 7.88's
+  "h2h3 [name: value]" request lines and "Using Stream ID: N" from `--trace`, and per transfer
+  `-w '%{json}'`, `-D`, `-o`; `h2_client.py-log` / `h2c_server.py-log`: a program's log of the
+  connection's exact bytes, parsed into frames with hyperframe/hpack; `nghttp -v`: nghttp's log
+  of every frame it sent and received), `nginx` (`frames_read`, `control_frames_sent`),
+  `client_settings`, `frames_client_to_server[]` / `frames_server_to_client[]` where a program
+  logged every frame (`index`, `type`, `type_code`, `flags`, `flags_byte`, `length`,
+  `stream_id`, `stream_offset` in a byte log, and by type `settings` (`id`, `name`, `value`),
+  `window_increment`, `error_code`, `last_stream_id`, `headers`, `data_bytes` /
+  `data_sha256`, `opaque_data`), `frame_counts_client_to_server` /
+  `frame_counts_server_to_client`, `window_updates` (WINDOW_UPDATE count and increment total on
+  the connection (stream 0) and on streams, per direction, also as tshark counted them),
+  `upgrade` (h2c: `request_line`, `request_headers`, `http2_settings` and
+  `http2_settings_decoded`, `response_head`, offsets), `h2_events` (the Python program's h2
+  events and actions), `curl_lines` (curl's info lines about ALPN, streams and reuse),
+  `streams[]` and `tshark` (frame counts and `agrees`: `client_frames_equal_nginx_read`,
+  `client_frames_equal_log` / `server_frames_equal_log`, `client_frames_equal_nghttp` /
+  `server_frames_equal_nghttp` (type, flags, length and stream id of every frame in order),
+  `streams_equal_programs`, `stream_ids_equal`).
+- `streams[]`, one per stream that carried a request: `stream_id`, `method`, `path`, `scheme`,
+  `authority`, `protocol` (`:protocol`), `host` (a Host field, if sent), `request_headers` (in
+  wire order, pseudo-headers first as sent; for stream 1 after an h2c upgrade the HTTP/1.1
+  field lines of the upgrade request, with `opened_by` and `request_line`),
+  `request_body_bytes`, `interim` / `interim_headers` (1xx on HTTP/2), `status`,
+  `response_headers` (with `:status`), `trailers` (a HEADERS frame after the DATA), `content_length`,
+  `content_encoding`, `response_body_wire_bytes` (DATA payload, still content-coded),
+  `response_data_frames` (each DATA frame's payload length), `response_body_decoded_bytes` /
+  `response_body_sha256` (after the content-coding: curl's `-o` or the logged bytes decoded;
+  null when no program has the body, e.g. nghttp -n), `end` (`response_end_stream`,
+  `request_end_stream`, `rst_stream_by_server` / `rst_stream_by_client` with `error_code` and
+  `error`), `window_updates_from_client` / `_from_server` (increments, byte-log samples),
+  `request_id` and `nginx_access_log` (nginx's `$request_id`, `$connection_requests`,
+  `$body_bytes_sent`, `$upstream_addr`, ...), `client_transfer` (curl: `transfer` number,
+  `url`, `http_code`, `size_download`, `size_upload`, `status_line`, `interim` as curl's -D
+  shows them: the h2c upgrade's 101 is there for stream 1), `sources`, `tshark` (its DATA
+  bytes per direction, RST_STREAM codes, WINDOW_UPDATE counts, and `agrees`:
+  `request_headers`, `response_heads` (interim, final and trailer header lists),
+  `response_data_bytes`, `response_data_frames`, `request_data_bytes`, `rst_stream`),
+  `tshark_agrees`. Every value two programs give was checked equal when recorded.
+- `details.h2_tshark`: `output_file` (`h2/NAME.tshark.txt`: tshark 4.0's HTTP/2 fields per
+  packet, with the command), `command`, `keylog`, `agrees_with_the_programs`.
+- `details.h2_flow_control` (h2-small-window): `initial_window_size`, `connection_window`,
+  `stall_ms`, `stalls` (`stream`, `connection`: times the client found a window at 0 and waited
+  before its WINDOW_UPDATE), `window_updates_sent`, `per_stream[]` (`stream_id`, `path`,
+  `window_updates_from_client`, `increment_total`, `response_data_frames`,
+  `largest_data_frame`, `response_body_wire_bytes`), `connection_stalls`, `source`.
+- `details.h2_proxy_legs[]` (h2-front-http1-back): per front HTTP/2 stream `front` (`client`,
+  `server`, `stream_id`), `back` (`client`, `server`, `index` of the HTTP/1.1 transaction in
+  `transactions[]`, or null when nginx answered itself), `proxy`, `request_id`, `matched_by`
+  (`X-Request-ID: ...`, nginx's `$request_id` as the backend received it), `front_request`,
+  `version_front` / `version_back`, `front_authority` / `back_host`, `back_request_line`,
+  `front_status` / `back_status`, `front_request_body_bytes` / `back_request_body_bytes`,
+  `front_response_body_bytes` / `back_response_body_bytes`, `headers_removed` (request fields
+  the client sent that did not reach the backend), `headers_added` (`[name, value]` the backend
+  got that the client did not send), `response_headers_removed` / `response_headers_added`,
+  `nginx_upstream_addr`, `nginx_upstream_status`, `notes`. The back legs' transactions are in
+  `transactions[]` (HTTP/1.1, from the backend's log).
+- `details.h2_websocket` (h2-websocket-rfc8441): `stream_id`, `path`, `authority`, `scheme`,
+  `protocol`, `connect_request_headers`, `status`, `response_headers`, `server_settings` (the
+  server's SETTINGS, with ENABLE_CONNECT_PROTOCOL = 1), `frames_client_to_server[]` /
+  `frames_server_to_client[]` (the WebSocket frames in the stream's DATA, one per DATA frame:
+  `index`, `fin`, `opcode`, `opcode_name`, `masked`, `payload_length`, `payload_text` (text up
+  to 64 bytes), `close_code` / `close_reason`, `payload_sha256`, `h2_data_frame_index` (in
+  that direction's `frames_*` of `h2_connections`), `h2_stream_offset`,
+  `data_frame_end_stream`), `close` (`client`, `server`), `source`.
+
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
 """
@@ -759,6 +835,12 @@ Files in this directory besides the captures:
 - `tools/proxy_backend.py`: the origin behind the proxy samples (http.server), logging every
   connection's bytes and every request's headers; `tools/proxy_legs.py`: pairs a proxy's front
   and back transactions into `details.proxy_legs`.
+- `tools/h2_facts.py`: the HTTP/2 samples' facts (`details.h2_*`) from nginx's debug and access
+  logs, curl's trace and per-transfer output, nghttp's and the Python programs' logs, checked
+  against each other and against tshark; `proxy-legs` pairs HTTP/2 front streams with the
+  HTTP/1.1 requests nginx made for them. `tools/h2_client.py`: HTTP/2 client (Python `h2`) with
+  a small window and flow control by hand, logging its bytes and events. `h2/NAME.tshark.txt`:
+  tshark's HTTP/2 view of each HTTP/2 sample.
 - `tools/tls_facts.py`: the TLS samples' facts (`details.tls_*`) and the tshark oracle; splits a
   curl trace of several connections; the wss:// legs; TLS inside CONNECT and SOCKS5 tunnels
   (`capture --proxy`, `split-connect`); `mismatch-keys`. `tools/https_client.py`:

@@ -214,7 +214,7 @@ impl HttpConn {
             && let Phase::Body(run) = &mut self.sides[1].phase
             && let Some(ct) = h.value("content-type")
         {
-            run.byteranges = MultipartScanner::for_content_type(ct).map(Box::new);
+            run.content.byteranges = MultipartScanner::for_content_type(ct).map(Box::new);
         }
     }
 

@@ -224,6 +224,8 @@ impl<'a> ReqFacts<'a> {
                 b"host" => {
                     f.host.get_or_insert(v);
                 }
+                // HTTP/2's `:authority` wins over `Host` (RFC 9113 §8.3.1).
+                b":authority" => f.host = Some(v),
                 b"cookie" => f.cookie.add(v),
                 b"cache-control" => f.cache_control.add(v),
                 b"pragma" => f.pragma = f.pragma.or(Some(v)),

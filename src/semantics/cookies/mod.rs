@@ -449,7 +449,8 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         secure: secure_ctx,
     };
     let mut info = CookieInfo::default();
-    if has_cookie || has_set {
+    // Decrypted TLS is not cleartext (the key log's owner saw it, the path did not).
+    if (has_cookie || has_set) && !parts.https {
         cleartext(st, host, has_cookie, out);
     }
     // The request side first: what came back of what was stored before this exchange.

@@ -706,6 +706,7 @@ mod tests {
             lost_bytes: PerDir::default(),
             untracked_stream_frames: 0,
             notes_dropped: 0,
+            transactions: Vec::new(),
         }
     }
 

@@ -45,6 +45,7 @@ pub mod frame;
 mod hpack;
 mod layer;
 mod note;
+mod txn;
 
 use crate::base::heap;
 use std::collections::BTreeMap;

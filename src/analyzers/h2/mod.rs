@@ -840,3 +840,5 @@ impl H2Conn {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod txn_tests;

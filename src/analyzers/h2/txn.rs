@@ -367,14 +367,15 @@ impl Tracker<'_> {
             st.request_seen = true;
             self.sh.stats.requests += 1;
             st.rec.timing.request_start = Some(ts);
+            // A promised request is complete: it has no body (RFC 9113 §8.4.1).
+            let promised = start.promised.is_some();
+            let ended = start.end_stream || promised;
             if decoded {
-                st.rec.request = Some(self.request(&fields, at, start.end_stream));
-                st.bodies[0] = self.body(&fields, start.end_stream);
+                st.rec.request = Some(self.request(&fields, at, ended));
+                st.bodies[0] = self.body(&fields, ended);
             }
-            if start.promised.is_some() {
-                // A promised request is complete: it has no body (RFC 9113 §8.4.1).
+            if promised {
                 st.ended[0] = true;
-                st.bodies[0] = None;
                 st.rec.timing.request_end = Some(ts);
             }
         } else if d == 1 && !st.final_response {
@@ -664,7 +665,7 @@ impl Tracker<'_> {
 }
 
 /// The body record before any DATA: framing and the fields that describe the content.
-fn body_record(f: &Headers, end_stream: bool) -> BodyRecord {
+pub(super) fn body_record(f: &Headers, end_stream: bool) -> BodyRecord {
     BodyRecord {
         framing: if end_stream {
             BodyFraming::None

@@ -41,6 +41,7 @@
 //! severity), and a one-line explanation naming the RFC section.
 
 pub mod event;
+mod fields;
 pub mod frame;
 mod hpack;
 mod layer;

@@ -678,7 +678,7 @@ fn h2c_stream_1_answers_the_upgrading_request() {
         scheme: None,
         authority: None,
         headers: request.clone(),
-        body: super::txn::body_record(&Headers::default(), true),
+        body: super::fields::body_record(&Headers::default(), true),
         at: MessageStart {
             packet: 1,
             stream_offset: 0,

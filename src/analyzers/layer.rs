@@ -24,7 +24,7 @@
 //! through [`Raised`], right after the call that raised them.
 
 use crate::engine::Ctx;
-use crate::model::http::Headers;
+use crate::model::http::{Headers, RequestRecord, Timing};
 use crate::model::{Dir, Finding, Record, RecordSink};
 
 /// A protocol on a byte stream: bytes and gaps in, records and findings out.
@@ -166,6 +166,12 @@ pub struct Upgrade {
     pub response: Headers,
     /// Stream offset of each direction's first byte of the new protocol.
     pub starts: [u64; 2],
+    /// The upgrading request as its transaction records it, and its `request_start` and
+    /// `request_end` (HTTP/2 after `h2c` answers it on stream 1, RFC 9113 §3.2).
+    pub request_record: Option<Box<RequestRecord>>,
+    pub request_timing: Timing,
+    /// Index of the next transaction on the connection.
+    pub index: u32,
 }
 
 /// What a stream's first bytes say about a protocol (its `looks_like_*`): it is, it is not, or

@@ -68,6 +68,7 @@ fn framing_name(f: BodyFraming) -> &'static str {
         BodyFraming::ContentLength => "content-length",
         BodyFraming::Chunked => "chunked",
         BodyFraming::Close => "close",
+        BodyFraming::Http2Data => "http2-data",
     }
 }
 

@@ -67,6 +67,11 @@ pub(crate) struct Snap {
 
 impl Snap {
     fn of(t: &TransactionRecord) -> Option<Snap> {
+        // HTTP/2's answer to an h2c upgrade repeats the upgrading request, whose transaction
+        // (the `101`) stands for the exchange here.
+        if t.h2c_upgrade.is_some() {
+            return None;
+        }
         let r = t.request.as_ref()?;
         let start = t.timing.request_start?;
         Some(Snap {

@@ -610,6 +610,9 @@ registry! {
     H2_TOO_MANY_STREAMS = "h2.too-many-streams", H2, Info,
         "more than 1 000 streams on one connection; frames on further streams are counted in `untracked_stream_frames`",
         "";
+    H2_OPEN_STREAM_LIMIT = "h2.open-stream-limit", H2, Info,
+        "more than 256 streams open at once on one connection; further streams are framed and counted but not reported as transactions until fewer are open",
+        "";
     H2_GAP = "h2.gap", H2, Info,
         "bytes of one direction were never captured; inside a frame payload of known length framing goes on, anywhere else that direction is no longer parsed",
         "capture closer to the endpoints, or with a larger buffer";

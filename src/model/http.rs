@@ -29,6 +29,11 @@ pub enum HopReason {
     Standard,
     /// Named in this message's `Connection` field.
     NamedInConnection,
+    /// A connection-specific field in an HTTP/2 message, which RFC 9113 §8.2.2 forbids
+    /// (`Connection`, `Keep-Alive`, `Proxy-Connection`, `Transfer-Encoding`, `Upgrade`, `TE`
+    /// other than `trailers`): serialized `forbidden-in-http2`.
+    #[serde(rename = "forbidden-in-http2")]
+    ForbiddenInHttp2,
 }
 
 /// The header fields of one message, in order, duplicates kept: names and values live in one
@@ -36,8 +41,9 @@ pub enum HopReason {
 ///
 /// Serialized as a JSON array of objects: `name`, `value` (strings; with `name_b64` /
 /// `value_b64` holding the exact bytes when they are not UTF-8), `hop_by_hop`,
-/// `hop_by_hop_reason` (when hop-by-hop) and `masked` (when the value hides a credential: only
-/// a prefix is shown, and there is no `value_b64`).
+/// `hop_by_hop_reason` (when hop-by-hop), `masked` (when the value hides a credential: only
+/// a prefix is shown, and there is no `value_b64`) and `pseudo` (an HTTP/2 pseudo-header,
+/// `:method`, `:path`, `:status`, ...).
 #[derive(Clone, Debug, Default)]
 pub struct Headers {
     bytes: Vec<u8>,
@@ -50,6 +56,7 @@ struct FieldRef {
     value: (u32, u32),
     hop: Option<HopReason>,
     masked: bool,
+    pseudo: bool,
 }
 
 /// One header field as sent (value without surrounding whitespace).
@@ -59,6 +66,8 @@ pub struct Header<'a> {
     pub value: &'a [u8],
     pub hop_by_hop: Option<HopReason>,
     pub masked: bool,
+    /// An HTTP/2 pseudo-header (RFC 9113 §8.3).
+    pub pseudo: bool,
 }
 
 impl Header<'_> {
@@ -79,6 +88,22 @@ impl Headers {
     }
 
     pub fn push(&mut self, name: &[u8], value: &[u8], hop: Option<HopReason>, masked: bool) {
+        self.push_field(name, value, hop, masked, false);
+    }
+
+    /// An HTTP/2 pseudo-header field (`:method`, `:status`, ...), in its place among the others.
+    pub fn push_pseudo(&mut self, name: &[u8], value: &[u8]) {
+        self.push_field(name, value, None, false, true);
+    }
+
+    fn push_field(
+        &mut self,
+        name: &[u8],
+        value: &[u8],
+        hop: Option<HopReason>,
+        masked: bool,
+        pseudo: bool,
+    ) {
         let n0 = self.bytes.len() as u32;
         self.bytes.extend_from_slice(name);
         let n1 = self.bytes.len() as u32;
@@ -89,6 +114,7 @@ impl Headers {
             value: (n1, v1),
             hop,
             masked,
+            pseudo,
         });
     }
 
@@ -117,6 +143,7 @@ impl Headers {
             value: self.slice(f.value),
             hop_by_hop: f.hop,
             masked: f.masked,
+            pseudo: f.pseudo,
         })
     }
 
@@ -158,7 +185,7 @@ impl Serialize for Headers {
         impl Serialize for One<'_> {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let h = &self.h;
-                let mut m = s.serialize_struct("Header", 6)?;
+                let mut m = s.serialize_struct("Header", 7)?;
                 wire_field(&mut m, "name", "name_b64", self.name, h.name)?;
                 if h.masked {
                     m.serialize_field("value", &String::from_utf8_lossy(h.value))?;
@@ -172,6 +199,9 @@ impl Serialize for Headers {
                 if h.masked {
                     m.serialize_field("masked", &true)?;
                 }
+                if h.pseudo {
+                    m.serialize_field("pseudo", &true)?;
+                }
                 m.end()
             }
         }
@@ -184,6 +214,7 @@ impl Serialize for Headers {
                     value: self.slice(f.value),
                     hop_by_hop: f.hop,
                     masked: f.masked,
+                    pseudo: f.pseudo,
                 },
                 name: get(f.name),
                 value: get(f.value),
@@ -222,6 +253,9 @@ pub enum BodyFraming {
     Chunked,
     /// Read until the connection closed.
     Close,
+    /// HTTP/2 DATA frames until END_STREAM (RFC 9113 §8.1): serialized `http2-data`.
+    #[serde(rename = "http2-data")]
+    Http2Data,
 }
 
 /// Whether all of a body was seen.
@@ -242,7 +276,8 @@ pub enum BodyState {
 pub struct BodyRecord {
     pub framing: BodyFraming,
     pub state: BodyState,
-    /// Bytes on the wire, chunk framing and trailers included.
+    /// Bytes on the wire, chunk framing and trailers included (HTTP/2: the DATA frames, their
+    /// 9-byte headers and padding included).
     pub wire_length: u64,
     /// Bytes after transfer decoding (de-chunked): the content as sent.
     pub length: u64,
@@ -314,8 +349,14 @@ pub struct RequestRecord {
     pub target_form: &'static str,
     /// Sent to a forward proxy: an absolute-form target or a CONNECT (RFC 9112 §3.2.2, §3.2.3).
     pub proxy_request: bool,
-    /// `HTTP/1.1`, `HTTP/1.0`, `HTTP/0.9`.
+    /// `HTTP/1.1`, `HTTP/1.0`, `HTTP/0.9`, `HTTP/2`.
     pub version: String,
+    /// HTTP/2: the `:scheme` pseudo-header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    /// HTTP/2: the `:authority` pseudo-header (what `Host` is in HTTP/1.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
     pub headers: Headers,
     pub body: BodyRecord,
     #[serde(flatten)]
@@ -414,6 +455,29 @@ pub enum TxnState {
     NoResponse,
     /// A response whose request was not captured (capture started late, gap).
     NoRequest,
+    /// HTTP/2: the stream was reset (RST_STREAM) before its response was complete.
+    Reset,
+    /// HTTP/2: the stream is above the last stream id of the peer's GOAWAY, which did not
+    /// process it (RFC 9113 §6.8; the client may retry it on another connection).
+    NotProcessed,
+}
+
+/// An HTTP/2 stream's RST_STREAM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ResetRecord {
+    /// The error code (RFC 9113 §7) and its name (`CANCEL`, `unknown` for another value).
+    pub code: u32,
+    pub name: &'static str,
+    /// Who sent it: `client` or `server`.
+    pub by: &'static str,
+}
+
+/// The stream whose PUSH_PROMISE promised a pushed HTTP/2 stream (RFC 9113 §8.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PromiseRecord {
+    pub stream_id: u32,
+    /// That stream's transaction.
+    pub transaction: Option<u64>,
 }
 
 /// What the connection became after this transaction (`101 Switching Protocols`, a CONNECT
@@ -447,13 +511,28 @@ pub struct TransactionRecord {
     /// 0-based, in order of each transaction's first message.
     pub id: u64,
     pub connection: u64,
-    /// Position on the connection, 0-based.
+    /// Position on the connection, 0-based (HTTP/2: in order of each stream's first header
+    /// block).
     pub index: u32,
+    /// HTTP/2: the stream's id; absent for HTTP/1.x.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_id: Option<u32>,
+    /// HTTP/2: a pushed stream, and the stream whose PUSH_PROMISE carried its request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promised_by: Option<PromiseRecord>,
+    /// HTTP/2 stream 1 after `Upgrade: h2c`: the HTTP/1.1 transaction whose request this one
+    /// answers (its request is a copy of that transaction's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub h2c_upgrade: Option<u64>,
     /// `http`, or `https` when the connection's TLS was decrypted.
     pub scheme: Scheme,
     pub client: Endpoint,
     pub server: Endpoint,
     pub state: TxnState,
+    /// HTTP/2: the stream's RST_STREAM, when one was sent (after a complete response it is no
+    /// error: `state` stays `complete`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reset: Option<ResetRecord>,
     pub request: Option<RequestRecord>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub interim: Vec<InterimRecord>,
@@ -501,6 +580,7 @@ impl BodyRecord {
                 .sum::<usize>()
             + self.preview.as_ref().map_or(0, heap::string)
             + self.preview_b64.as_ref().map_or(0, heap::string)
+            + self.trailers.heap_bytes()
     }
 }
 
@@ -512,6 +592,8 @@ impl TransactionRecord {
             heap::string(&r.method)
                 + heap::string(&r.target)
                 + heap::string(&r.version)
+                + r.scheme.as_ref().map_or(0, heap::string)
+                + r.authority.as_ref().map_or(0, heap::string)
                 + r.headers.heap_bytes()
                 + r.body.heap_bytes()
         });

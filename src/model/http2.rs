@@ -38,6 +38,10 @@ pub struct Http2Setting {
 pub struct Http2Settings {
     pub client: Vec<Http2Setting>,
     pub server: Vec<Http2Setting>,
+    /// After h2c: the client's `HTTP2-Settings` header, decoded (RFC 9113 §3.2.1; absent for
+    /// prior knowledge, or when the header is missing or not base64url).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<Vec<Http2Setting>>,
 }
 
 /// One stream.
@@ -94,4 +98,7 @@ pub struct Http2Record {
     pub untracked_stream_frames: u64,
     /// Notes (findings) beyond the follower's bound of 256, not reported.
     pub notes_dropped: u64,
+    /// The streams' transactions (`transactions[].id`), in order of their first header block
+    /// (the first 1000).
+    pub transactions: Vec<u64>,
 }

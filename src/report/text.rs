@@ -76,10 +76,15 @@ fn transaction_line(t: &TransactionRecord) -> String {
         .unwrap_or_else(|| "-".into());
     let (method, target, host, req_size) = match &t.request {
         Some(r) => {
+            // HTTP/2: `:authority` (RFC 9113 §8.3.1), else `Host`.
             let host = r
-                .headers
-                .get("host")
-                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .authority
+                .clone()
+                .or_else(|| {
+                    r.headers
+                        .get("host")
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                })
                 .unwrap_or_default();
             (r.method.clone(), r.target.clone(), host, body_size(&r.body))
         }
@@ -120,6 +125,18 @@ fn transaction_line(t: &TransactionRecord) -> String {
         .map(|s| format!("{:.1}ms", s * 1e3))
         .unwrap_or_else(|| "-".into());
     let mut marks = Vec::new();
+    if let Some(id) = t.stream_id {
+        marks.push(format!("h2-stream={id}"));
+    }
+    if let Some(p) = &t.promised_by {
+        marks.push(format!("pushed-on={}", p.stream_id));
+    }
+    if let Some(r) = &t.reset {
+        marks.push(format!("reset={}", r.name));
+    }
+    if t.state == crate::model::http::TxnState::NotProcessed {
+        marks.push("not-processed".into());
+    }
     if !t.interim.is_empty() {
         let s: Vec<String> = t.interim.iter().map(|i| i.status.to_string()).collect();
         marks.push(format!("interim={}", s.join(",")));
@@ -789,6 +806,7 @@ mod tests {
             lost_bytes: PerDir::default(),
             untracked_stream_frames: 0,
             notes_dropped: 0,
+            transactions: Vec::new(),
         }
     }
 

@@ -1,15 +1,22 @@
 //! HTTP/2 through the whole pipeline: h2c upgrades on the bundled capture against what its
 //! server logged (`samples/expected.json` → `details.h2c`), the suricata-verify h2c captures
-//! against their Suricata tests, and scripted prior-knowledge connections (direct, inside a
-//! CONNECT and a SOCKS tunnel) for the probe, the findings' places and the record.
+//! against their Suricata tests, HTTP/2 over TLS in the third-party captures against tshark's
+//! HTTP/2 view (`tests/data/tls-thirdparty/*/http.tshark.tsv`), and scripted prior-knowledge
+//! connections (direct, inside a CONNECT and a SOCKS tunnel) for the probe, the findings'
+//! places and the record. Every stream is a transaction (`transactions[]`, with its
+//! `stream_id`), and the connection's `http2[]` record lists them.
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::path::{Path, PathBuf};
 
 use crate::common::*;
+use hopscope::analyzers::AnalyzerConfig;
 use hopscope::model::Dir;
+use hopscope::model::http::{TransactionRecord, TxnState};
 use hopscope::model::http2::Http2Record;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 fn facts(file: &str) -> Value {
     let p = samples_dir().join("expected.json");
@@ -164,6 +171,135 @@ fn h2c_upgrade_sample_is_what_its_server_logged() {
     assert_eq!((h.untracked_stream_frames, h.notes_dropped), (0, 0));
 }
 
+/// The stream's transaction on connection `conn`.
+fn on_stream(run: &AppRun, conn: u64, stream: u32) -> &TransactionRecord {
+    run.transactions
+        .iter()
+        .find(|t| t.connection == conn && t.stream_id == Some(stream))
+        .unwrap_or_else(|| panic!("no transaction for stream {stream} on #{conn}"))
+}
+
+/// (stream, method, target, status) of a transaction.
+fn exchange(t: &TransactionRecord) -> (Option<u32>, String, String, Option<u16>) {
+    let q = t.request.as_ref();
+    (
+        t.stream_id,
+        q.map(|r| r.method.clone()).unwrap_or_default(),
+        q.map(|r| r.target.clone()).unwrap_or_default(),
+        t.response.as_ref().map(|r| r.status),
+    )
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+/// The decoded body a preview holds whole.
+fn preview_bytes(b: &hopscope::model::http::BodyRecord) -> Vec<u8> {
+    use base64::Engine as _;
+    assert!(!b.preview_truncated);
+    match (&b.preview, &b.preview_b64) {
+        (Some(t), _) => t.as_bytes().to_vec(),
+        (None, Some(x)) => base64::engine::general_purpose::STANDARD
+            .decode(x)
+            .expect("base64"),
+        _ => Vec::new(),
+    }
+}
+
+/// Every stream the server logged is a transaction: stream 1 answers the upgrading request
+/// (a copy of it, linked to the `101`), stream 3 is the client's own; the bodies are what the
+/// server sent, byte for byte.
+#[test]
+fn h2c_upgrade_sample_streams_are_transactions_as_logged() {
+    let f = facts("h2c-upgrade.pcap");
+    let x = &f["details"]["h2c"];
+    let run = run_app_bodies(&samples_dir().join("h2c-upgrade.pcap"));
+    assert!(run.findings.is_empty(), "{:?}", run.codes());
+    let h = &run.http2[0];
+    let upgrade = run
+        .transactions
+        .iter()
+        .find(|t| Some(t.id) == h.transaction)
+        .expect("the 101");
+    let want = x["streams"].as_array().expect("in the facts");
+    assert_eq!(run.transactions.len(), 1 + want.len());
+    let mut ids = Vec::new();
+    for w in want {
+        let id = w["stream_id"].as_u64().expect("in the facts") as u32;
+        let t = on_stream(&run, h.connection, id);
+        ids.push(t.id);
+        assert_eq!(t.state, TxnState::Complete);
+        assert_eq!(
+            exchange(t),
+            (
+                Some(id),
+                w["method"].as_str().expect("in the facts").to_string(),
+                w["path"].as_str().expect("in the facts").to_string(),
+                w["status"].as_u64().map(|s| s as u16),
+            )
+        );
+        let q = t.request.as_ref().expect("request");
+        let r = t.response.as_ref().expect("response");
+        assert_eq!(r.version, "HTTP/2");
+        let body = &r.body;
+        assert_eq!(
+            body.length,
+            w["response_body_bytes"].as_u64().expect("in the facts")
+        );
+        assert_eq!(
+            sha256_hex(&preview_bytes(body)),
+            w["response_body_sha256"].as_str().expect("in the facts")
+        );
+        if id == 1 {
+            // The upgrading request, as sent in HTTP/1.1; the 101 stays its own transaction.
+            assert_eq!(t.h2c_upgrade, Some(upgrade.id));
+            assert_eq!(q.version, "HTTP/1.1");
+            assert_eq!(
+                q.headers.get("http2-settings"),
+                upgrade
+                    .request
+                    .as_ref()
+                    .and_then(|u| u.headers.get("http2-settings"))
+            );
+            assert_eq!(t.timing.request_start, upgrade.timing.request_start);
+            assert_eq!(t.index, upgrade.index + 1);
+        } else {
+            assert_eq!(t.h2c_upgrade, None);
+            assert_eq!(q.version, "HTTP/2");
+            assert_eq!(q.authority.as_deref(), w["authority"].as_str());
+            assert_eq!(q.scheme.as_deref(), w["scheme"].as_str());
+            assert!(q.headers.iter().take(4).all(|f| f.pseudo));
+        }
+    }
+    assert_eq!(h.transactions, ids);
+    // The client's HTTP2-Settings header, decoded.
+    let got: Vec<(String, u64, u64)> = h
+        .settings
+        .upgrade
+        .as_ref()
+        .expect("decoded")
+        .iter()
+        .map(|s| (s.name.to_string(), u64::from(s.id), u64::from(s.value)))
+        .collect();
+    let want: Vec<(String, u64, u64)> = x["http2_settings_decoded"]
+        .as_array()
+        .expect("in the facts")
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().expect("in the facts").to_string(),
+                s["id"].as_u64().expect("in the facts"),
+                s["value"].as_u64().expect("in the facts"),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+}
+
 fn corpus_capture(name: &str) -> std::path::PathBuf {
     let p = corpus_dir().join("suricata-verify").join(name);
     assert!(p.is_file(), "{} is missing from the corpus", p.display());
@@ -201,6 +337,20 @@ fn corpus_h2c_upgrade_robots_and_humans() {
     assert_eq!((s.name, s.value), ("HEADER_TABLE_SIZE", 8192));
     let c = &h.settings.client[2];
     assert_eq!((c.name, c.value), ("ENABLE_PUSH", 0));
+    // Suricata's HTTP/2 events: stream 1 GET /robots.txt 200, stream 3 GET /humans.txt 404
+    // with :authority nghttp2.org.
+    assert_eq!(
+        exchange(on_stream(&run, 0, 1)),
+        (Some(1), "GET".into(), "/robots.txt".into(), Some(200))
+    );
+    let three = on_stream(&run, 0, 3);
+    assert_eq!(
+        exchange(three),
+        (Some(3), "GET".into(), "/humans.txt".into(), Some(404))
+    );
+    let q = three.request.as_ref().expect("request");
+    assert_eq!(q.authority.as_deref(), Some("nghttp2.org"));
+    assert_eq!(run.transactions.len(), 3);
 }
 
 /// suricata-verify h2c-upgrade-range: three of its five connections upgrade and ask for a
@@ -219,13 +369,38 @@ fn corpus_h2c_upgrade_range_is_206() {
         .collect();
     assert_eq!(upgrades.len(), 3, "tshark: 3 upgrades to h2c");
     assert_eq!(run.http2.len(), 3);
-    for ((h, t), len) in run.http2.iter().zip(&upgrades).zip([11, 11, 29]) {
+    let ranges = ["bytes 0-10/69", "bytes 20-30/69", "bytes 40-68/69"];
+    for (((h, t), len), range) in run
+        .http2
+        .iter()
+        .zip(&upgrades)
+        .zip([11, 11, 29])
+        .zip(ranges)
+    {
         assert_eq!(h.transaction, Some(t.id));
         assert_eq!(h.connection, t.connection);
         assert_eq!(stream_line(h, 1), (Some("GET"), Some("/eicar"), Some(206)));
         assert_eq!(h.streams.len(), 1);
         assert_eq!(h.streams[0].data_bytes.server_to_client, len);
         assert!(h.streams[0].reset.is_some());
+        // Stream 1 is a transaction: the 206 and its range, complete (the reset came after
+        // the response ended: no error).
+        let s1 = on_stream(&run, h.connection, 1);
+        assert_eq!(s1.state, TxnState::Complete);
+        assert_eq!(s1.h2c_upgrade, Some(t.id));
+        let r = s1.response.as_ref().expect("response");
+        assert_eq!((r.status, r.body.length), (206, len));
+        assert_eq!(
+            r.headers.get("content-range"),
+            Some(range.as_bytes()),
+            "as tshark shows it"
+        );
+        // The semantics step reads it like an HTTP/1.1 range response.
+        let range = s1.semantics.as_ref().and_then(|s| s.range.as_ref());
+        assert_eq!(
+            range.map(|r| (r.outcome, r.matches)),
+            Some(("partial", Some(true)))
+        );
     }
 }
 
@@ -335,7 +510,10 @@ fn prior_knowledge_is_http2_not_an_http1_request() {
         .pkts,
     );
     assert!(run.findings.is_empty(), "{:?}", run.codes());
-    assert!(run.transactions.is_empty(), "not HTTP/1");
+    assert!(
+        run.transactions.iter().all(|t| t.stream_id.is_some()),
+        "not HTTP/1"
+    );
     let h = only_h2(&run);
     assert_eq!(h.mode, "prior-knowledge");
     assert_eq!(h.transaction, None);
@@ -567,4 +745,185 @@ fn h2c_upgrade_of_a_request_with_a_body() {
         assert_eq!(stream_line(h, 1), (Some("POST"), Some("/up"), Some(200)));
         assert_eq!(h.bytes.client_to_server, (PREFACE.len() + 9) as u64);
     }
+}
+
+// ------------------------------------------------------------------- HTTP/2 over TLS
+
+fn thirdparty() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls-thirdparty")
+}
+
+/// Runs a third-party capture with the key logs its row names (none: keys in the pcapng).
+fn run_thirdparty(source: &str, capture: &str, keylog: &str) -> AppRun {
+    let dir = thirdparty().join(source);
+    let mut cfg = AnalyzerConfig::default();
+    cfg.tls.keylogs = keylog
+        .split(',')
+        .filter(|k| !k.is_empty() && *k != "-" && !k.starts_with('('))
+        .map(|k| dir.join(k))
+        .collect();
+    cfg.http.preview = 1 << 20;
+    run_app(&dir.join(capture), cfg)
+}
+
+/// tshark's HTTP/2 view of the third-party captures (`http.tshark.tsv`: one row per frame
+/// that carries HTTP/2, its frames' stream ids and types listed): every request (method,
+/// path) and every response status there is a transaction of that stream.
+#[test]
+fn http2_over_tls_streams_are_the_transactions_tshark_shows() {
+    let mut checked = 0;
+    for source in ["wireshark", "snet"] {
+        let text = fs::read_to_string(thirdparty().join(source).join("http.tshark.tsv"))
+            .expect("http.tshark.tsv");
+        let mut lines = text.lines();
+        let head: Vec<&str> = lines.next().unwrap_or_default().split('\t').collect();
+        let rows: Vec<BTreeMap<&str, &str>> = lines
+            .map(|l| head.iter().copied().zip(l.split('\t')).collect())
+            .filter(|r: &BTreeMap<&str, &str>| r.get("proto") == Some(&"http2"))
+            .collect();
+        let mut runs: BTreeMap<(&str, &str), AppRun> = BTreeMap::new();
+        for r in &rows {
+            let key = (r["capture"], r["keylog"]);
+            let run = runs
+                .entry(key)
+                .or_insert_with(|| run_thirdparty(source, key.0, key.1));
+            let conn: u64 = r["tcp_stream"].parse().expect("tcp_stream");
+            let list = |k: &str| -> Vec<&str> {
+                r.get(k).map_or(Vec::new(), |v| {
+                    v.split(',').filter(|x| !x.is_empty()).collect()
+                })
+            };
+            // The streams of this frame's HEADERS, in order.
+            let streams: Vec<u32> = list("h2_stream")
+                .iter()
+                .zip(list("h2_type"))
+                .filter(|(_, t)| *t == "1")
+                .map(|(s, _)| s.parse().expect("stream id"))
+                .collect();
+            let what = format!("{source}/{} frame {}", key.0, r["frame"]);
+            if !r["method"].is_empty() {
+                let [id] = streams[..] else {
+                    panic!("{what}: one request per row: {streams:?}")
+                };
+                let t = on_stream(run, conn, id);
+                let q = t.request.as_ref().unwrap_or_else(|| panic!("{what}"));
+                assert_eq!(
+                    (q.method.as_str(), q.target.as_str()),
+                    (r["method"], r["uri"])
+                );
+                assert_eq!(q.version, "HTTP/2", "{what}");
+                checked += 1;
+            }
+            let statuses = list("status");
+            if !statuses.is_empty() {
+                assert_eq!(statuses.len(), streams.len(), "{what}");
+                for (id, st) in streams.iter().zip(statuses) {
+                    let t = on_stream(run, conn, *id);
+                    let got = t.response.as_ref().map(|r| r.status.to_string());
+                    assert_eq!(got.as_deref(), Some(st), "{what} stream {id}");
+                    checked += 1;
+                }
+            }
+        }
+        for ((capture, _), run) in &runs {
+            assert!(
+                run.transactions
+                    .iter()
+                    .all(|t| t.stream_id.is_some()
+                        && t.scheme == hopscope::model::http::Scheme::Https),
+                "{capture}: HTTP/2 over TLS only"
+            );
+        }
+    }
+    // 22 requests and the 16 statuses tshark's default view shows (see the next test for
+    // the other 6), each found on a transaction of its stream.
+    assert_eq!(checked, 22 + 16, "checked {checked}");
+}
+
+/// Wireshark's `http2_follow_multistream.pcapng` (Firefox to www.mozilla.org): 19 GETs on
+/// streams 13 … 49, every one answered 200. tshark's default view shows 13 responses (its TCP
+/// reassembly stops at an out-of-order segment); with `-o tcp.reassemble_out_of_order:TRUE`
+/// it shows all 19, and the six it missed carry `content-length` 47112 (29), 3564 (33),
+/// 4931 (35), 5367 (41), 52156 (49), and 43 an svg: the bodies hopscope reads have exactly
+/// the declared lengths, and the gzip ones decode.
+#[test]
+fn http2_multistream_all_nineteen_answered() {
+    let run = run_thirdparty(
+        "wireshark",
+        "http2_follow_multistream.pcapng",
+        "(pcapng DSB)",
+    );
+    assert!(run.findings.is_empty(), "{:?}", run.codes());
+    assert_eq!(run.transactions.len(), 19);
+    let want: Vec<u32> = (13..=49).step_by(2).collect();
+    let mut got: Vec<u32> = run
+        .transactions
+        .iter()
+        .filter_map(|t| t.stream_id)
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, want);
+    for (id, len) in [(29, 47112), (33, 3564), (35, 4931), (41, 5367), (49, 52156)] {
+        let r = on_stream(&run, 0, id).response.as_ref().expect("response");
+        assert_eq!(r.body.length, len, "stream {id}");
+    }
+    for t in &run.transactions {
+        assert_eq!(t.state, TxnState::Complete, "{:?}", t.stream_id);
+        let q = t.request.as_ref().expect("request");
+        assert_eq!(q.authority.as_deref(), Some("www.mozilla.org"));
+        assert_eq!(q.body.framing, hopscope::model::http::BodyFraming::None);
+        let r = t.response.as_ref().expect("response");
+        assert_eq!(r.status, 200);
+        if let Some(cl) = r.headers.get("content-length") {
+            let cl: u64 = std::str::from_utf8(cl)
+                .expect("text")
+                .parse()
+                .expect("number");
+            assert_eq!(r.body.length, cl, "{:?}", t.stream_id);
+        }
+        if r.body.content_encoding == ["gzip"] {
+            assert_eq!(r.body.decoding, Some("complete"), "{:?}", t.stream_id);
+        }
+    }
+    // The first page: 4244 bytes of gzip, HTML when decoded.
+    let page = on_stream(&run, 0, 13).response.as_ref().expect("response");
+    assert_eq!(page.body.length, 4244);
+    assert!(preview_bytes(&page.body).starts_with(b"\n\n\n\n<!doctype html>"));
+    assert_eq!(run.http2[0].transactions.len(), 19);
+}
+
+/// `http2-brotli.pcapng`: one stream whose body is brotli (52 bytes on the wire).
+#[test]
+fn http2_brotli_body_decodes() {
+    let run = run_thirdparty("wireshark", "http2-brotli.pcapng", "(pcapng DSB)");
+    assert!(run.findings.is_empty(), "{:?}", run.codes());
+    let t = on_stream(&run, 0, 1);
+    assert_eq!(
+        exchange(t),
+        (Some(1), "GET".into(), "/test.txt".into(), Some(200))
+    );
+    let b = &t.response.as_ref().expect("response").body;
+    assert_eq!(b.content_encoding, ["br"]);
+    assert_eq!((b.length, b.decoding), (52, Some("complete")));
+    assert_eq!(b.decoded_length, Some(preview_bytes(b).len() as u64));
+}
+
+/// `http2-data-reassembly.pcap`: one PNG in DATA frames of 4 × 16384 + 10555 bytes.
+#[test]
+fn http2_data_frames_make_one_body() {
+    let run = run_thirdparty(
+        "wireshark",
+        "http2-data-reassembly.pcap",
+        "http2-data-reassembly.keys",
+    );
+    let t = on_stream(&run, 0, 1);
+    assert_eq!(
+        exchange(t),
+        (Some(1), "GET".into(), "/wireshark.png".into(), Some(200))
+    );
+    let b = &t.response.as_ref().expect("response").body;
+    assert_eq!(b.length, 4 * 16384 + 10555);
+    // Six DATA frames (the last one empty, with END_STREAM), each with its 9-byte header.
+    assert_eq!(b.wire_length, b.length + 6 * 9);
+    assert!(preview_bytes(b).starts_with(b"\x89PNG"));
 }

@@ -1,7 +1,10 @@
-//! Cleartext HTTP/2 as a layer of a stream: the frame follower, its notes as findings at once,
-//! and at the end the connection's record.
+//! HTTP/2 as a layer of a stream (cleartext, or what TLS decrypted): the frame follower, its
+//! notes as findings at once, every stream a transaction when it closes ([`super::txn`]), and
+//! at the end the connection's record.
 
-use super::{H2Conn, H2Note, settings_name};
+use super::txn::{Streams, Tracker};
+use super::{H2Conn, H2Note, parse_settings, settings_name};
+use crate::analyzers::http::conn::Shared;
 use crate::analyzers::layer::{Ids, Layer, Note, Raised, Switch, Upgrade};
 use crate::engine::Ctx;
 use crate::model::http2::{
@@ -34,10 +37,15 @@ pub struct H2Layer {
     raised: Raised,
     /// Stream offset of each direction's first byte fed (the follower counts from there).
     base: [Option<u64>; 2],
+    /// The streams as transactions.
+    streams: Streams,
+    /// After h2c: the client's `HTTP2-Settings` header, decoded (`None` when absent or not
+    /// base64url).
+    upgrade_settings: Option<Vec<(u16, u32)>>,
 }
 
 impl H2Layer {
-    fn new(id: u64, ctx: &Ctx, conn: H2Conn, mode: &'static str) -> Self {
+    fn new(id: u64, ctx: &Ctx, conn: H2Conn, mode: &'static str, streams: Streams) -> Self {
         H2Layer {
             conn,
             id,
@@ -49,25 +57,44 @@ impl H2Layer {
             request_unknown: false,
             raised: Raised::default(),
             base: [None, None],
+            streams,
+            upgrade_settings: None,
         }
     }
 
-    /// HTTP/2 `id`, whose client began with the connection preface (RFC 9113 §3.3).
-    pub fn prior_knowledge(id: u64, ctx: &Ctx) -> Self {
-        H2Layer::new(id, ctx, H2Conn::new(), "prior-knowledge")
+    /// HTTP/2 `id`, whose client began with the connection preface (RFC 9113 §3.3); its first
+    /// transaction has `index` on the connection, `secure` when TLS was decrypted.
+    pub fn prior_knowledge(id: u64, ctx: &Ctx, index: u32, secure: bool) -> Self {
+        let streams = Streams::new(index, secure);
+        H2Layer::new(id, ctx, H2Conn::new(), "prior-knowledge", streams)
     }
 
     /// HTTP/2 `id` after `Upgrade: h2c` and `101` (RFC 9113 §3.2): stream 1 is the upgraded
-    /// request (its method and target, when the request was captured).
-    pub fn after_upgrade(id: u64, ctx: &Ctx, up: &Upgrade) -> Self {
-        let conn = H2Conn::after_h2c_upgrade(
+    /// request (its method and target, when the request was captured), and its transaction a
+    /// new one whose request is a copy of the upgrading one's.
+    pub fn after_upgrade(id: u64, ctx: &Ctx, up: &Upgrade, sh: &mut Shared, secure: bool) -> Self {
+        let mut conn = H2Conn::after_h2c_upgrade(
             up.method.as_deref().unwrap_or(""),
             up.target.as_deref().unwrap_or(""),
+        );
+        let settings = up.request.get("http2-settings").and_then(decode_settings);
+        if let Some(s) = &settings {
+            conn.upgrade_settings(s);
+        }
+        let mut streams = Streams::new(up.index, secure);
+        let request = up.request_record.as_deref().cloned();
+        streams.upgraded(
+            ctx,
+            sh.next_txn_id(),
+            up.txn,
+            request,
+            up.request_timing.clone(),
         );
         H2Layer {
             transaction: Some(up.txn),
             request_unknown: up.method.is_none() || up.target.is_none(),
-            ..H2Layer::new(id, ctx, conn, "h2c-upgrade")
+            upgrade_settings: settings,
+            ..H2Layer::new(id, ctx, conn, "h2c-upgrade", streams)
         }
     }
 
@@ -112,6 +139,7 @@ impl H2Layer {
             settings: Http2Settings {
                 client: settings(&s.settings[0]),
                 server: settings(&s.settings[1]),
+                upgrade: self.upgrade_settings.as_deref().map(settings),
             },
             streams: s
                 .streams
@@ -145,20 +173,52 @@ impl H2Layer {
             lost_bytes: PerDir::from_pair(&s.lost_bytes),
             untracked_stream_frames: s.untracked_stream_frames,
             notes_dropped: s.notes_dropped,
+            transactions: self.streams.ids.clone(),
         }
+    }
+
+    fn bases(&self) -> [u64; 2] {
+        self.base.map(|b| b.unwrap_or(0))
     }
 }
 
+/// An `HTTP2-Settings` header value: a SETTINGS payload in base64url, padding optional
+/// (RFC 9113 §3.2.1); `None` when it is not base64url.
+fn decode_settings(v: &[u8]) -> Option<Vec<(u16, u32)>> {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    let engine = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    // At most what a SETTINGS frame keeps.
+    let v = v.get(..1024).unwrap_or(v);
+    let payload = engine.decode(crate::model::syntax::trim_ows(v)).ok()?;
+    Some(parse_settings(&payload).take(super::MAX_SETTINGS).collect())
+}
+
+/// HTTP/2 shares HTTP's state: the configuration (bounds, `--bodies`, `--max-decoded`), the
+/// one counter of transaction ids, the counters.
 impl Layer for H2Layer {
-    type Shared = ();
+    type Shared = Shared;
 
     fn footprint(&self) -> usize {
-        size_of::<Self>() + self.conn.heap_bytes()
+        size_of::<Self>()
+            + self.conn.heap_bytes()
+            + self.streams.heap_bytes()
+            + self
+                .upgrade_settings
+                .as_ref()
+                .map_or(0, crate::base::heap::vec)
+    }
+
+    fn shed(&mut self) -> Vec<String> {
+        self.streams.shed()
     }
 
     fn data(
         &mut self,
-        _: &mut (),
+        sh: &mut Shared,
         _: &mut Ids,
         ctx: &Ctx,
         offset: u64,
@@ -167,14 +227,22 @@ impl Layer for H2Layer {
     ) -> Option<Switch> {
         let d = ctx.dir.index();
         self.base[d].get_or_insert(offset);
-        self.conn.feed(d, data);
+        let base = self.bases();
+        let mut t = Tracker {
+            s: &mut self.streams,
+            sh,
+            ctx,
+            base,
+            out,
+        };
+        self.conn.feed_with(d, data, &mut t);
         self.raise(ctx, out);
         None
     }
 
     fn gap(
         &mut self,
-        _: &mut (),
+        sh: &mut Shared,
         _: &mut Ids,
         ctx: &Ctx,
         offset: u64,
@@ -183,14 +251,24 @@ impl Layer for H2Layer {
     ) -> Option<Switch> {
         let d = ctx.dir.index();
         self.base[d].get_or_insert(offset);
-        self.conn.gap(d, n);
+        let base = self.bases();
+        let mut t = Tracker {
+            s: &mut self.streams,
+            sh,
+            ctx,
+            base,
+            out,
+        };
+        self.conn.gap_with(d, n, &mut t);
         self.raise(ctx, out);
         None
     }
 
-    fn close(&mut self, _: &mut (), _: &mut Ids, ctx: &Ctx, out: &mut dyn RecordSink) {
+    fn close(&mut self, sh: &mut Shared, _: &mut Ids, ctx: &Ctx, out: &mut dyn RecordSink) {
         self.conn.end();
         self.raise(ctx, out);
+        let base = self.bases();
+        self.streams.close(sh, ctx, base, out);
         out.record(Record::Http2(Box::new(self.record())));
     }
 }

@@ -40,14 +40,18 @@
 //! Notes carry their entry in the findings registry, [`H2NoteKind::code`] (`h2.*`, with its
 //! severity), and a one-line explanation naming the RFC section.
 
+pub mod event;
+mod fields;
 pub mod frame;
 mod hpack;
 mod layer;
 mod note;
+mod txn;
 
 use crate::base::heap;
 use std::collections::BTreeMap;
 
+use event::{BlockStart, Events};
 use frame::*;
 pub use frame::{
     FrameInfo, PREFACE, frame_type_name, looks_like_h2_preface, parse_settings, settings_name,
@@ -137,6 +141,16 @@ struct Block {
     target: u32,
 }
 
+/// The header block being read, as its first frame (HEADERS or PUSH_PROMISE) began it: what
+/// [`Events::block_start`] is told when it ends.
+fn block_start(h: &FrameInfo, target: u32) -> BlockStart {
+    BlockStart {
+        stream: h.stream_id,
+        promised: (h.frame_type == PUSH_PROMISE).then_some(target),
+        end_stream: h.frame_type == HEADERS && h.flags & END_STREAM != 0,
+    }
+}
+
 struct Side {
     state: State,
     /// Offset of the next byte, gaps included.
@@ -153,6 +167,8 @@ struct Side {
     max_frame_size: u32,
     settings_seen: bool,
     block: Option<Block>,
+    /// The block being read, from its first frame until it ends or is cut short.
+    pending: Option<BlockStart>,
     block_buf: Vec<u8>,
     hpack: Option<hpack::Decoder>,
 }
@@ -171,9 +187,30 @@ impl Side {
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             settings_seen: false,
             block: None,
+            pending: None,
             block_buf: Vec::new(),
             hpack: Some(hpack::Decoder::new(MAX_HPACK_TABLE)),
         }
+    }
+}
+
+impl Side {
+    /// While a DATA payload is read: the stream, and of the next `n` payload bytes (with
+    /// `remaining` left before them) the payload positions `[lo, hi)` that are content, pad
+    /// length and padding left out. `None` outside DATA, when none of them is content, or when
+    /// the pad length byte was lost (then the frame's content is not known).
+    fn data_range(&self, remaining: u32, n: u64) -> Option<(u32, (u64, u64))> {
+        let h = &self.cur;
+        if h.frame_type != DATA || h.stream_id == 0 {
+            return None;
+        }
+        let padded = h.flags & PADDED != 0;
+        let pad = if padded { *self.buf.first()? } else { 0 };
+        let lo = u64::from(padded);
+        let hi = u64::from(h.length).checked_sub(u64::from(pad))?;
+        let at = u64::from(h.length.saturating_sub(remaining));
+        let (a, b) = (at.max(lo), (at + n).min(hi));
+        (a < b).then_some((h.stream_id, (a, b)))
     }
 }
 
@@ -228,15 +265,30 @@ impl H2Conn {
         &self.notes
     }
 
+    /// After `Upgrade: h2c`: the client's `HTTP2-Settings` (RFC 9113 §3.2.1) are in force
+    /// from the start, as if sent in a SETTINGS frame (only the frame size matters here).
+    pub fn upgrade_settings(&mut self, settings: &[(u16, u32)]) {
+        for &(id, value) in settings {
+            if id == 5 && (DEFAULT_MAX_FRAME_SIZE..=0x00ff_ffff).contains(&value) {
+                self.sides[1].max_frame_size = value;
+            }
+        }
+    }
+
     /// The next bytes of direction `dir` (0 = client, 1 = server).
     pub fn feed(&mut self, dir: usize, data: &[u8]) {
+        self.feed_with(dir, data, &mut ());
+    }
+
+    /// [`H2Conn::feed`], telling `ev` what the bytes carried.
+    pub fn feed_with(&mut self, dir: usize, data: &[u8], ev: &mut dyn Events) {
         if dir > 1 {
             return;
         }
         self.sum.bytes[dir] += data.len() as u64;
         let mut rest = data;
         while !rest.is_empty() {
-            let n = self.step(dir, rest).clamp(1, rest.len());
+            let n = self.step(dir, rest, ev).clamp(1, rest.len());
             rest = rest.get(n..).unwrap_or_default();
         }
     }
@@ -244,6 +296,11 @@ impl H2Conn {
     /// `n` bytes of direction `dir` were lost. Inside a payload whose end is known, framing
     /// resumes after it (what the payload carried is lost); anywhere else the direction stops.
     pub fn gap(&mut self, dir: usize, n: u64) {
+        self.gap_with(dir, n, &mut ());
+    }
+
+    /// [`H2Conn::gap`], telling `ev` what was lost.
+    pub fn gap_with(&mut self, dir: usize, n: u64, ev: &mut dyn Events) {
         if dir > 1 || n == 0 {
             return;
         }
@@ -256,6 +313,9 @@ impl H2Conn {
             State::Payload { remaining } if n <= u64::from(remaining) => {
                 // What the payload carried is lost; a header block's loss stops HPACK when
                 // the frame ends (see `fragment`).
+                if let Some((stream, lost)) = side.data_range(remaining, n) {
+                    ev.data_lost(dir, stream, lost.1 - lost.0);
+                }
                 side.damaged = true;
                 side.state = State::Payload {
                     remaining: remaining - n as u32,
@@ -269,7 +329,7 @@ impl H2Conn {
         };
         self.note(dir, at, H2NoteKind::Gap { bytes: n, resynced });
         if matches!(self.sides[dir].state, State::Payload { remaining: 0 }) {
-            self.frame_end(dir);
+            self.frame_end(dir, ev);
         }
     }
 
@@ -294,7 +354,7 @@ impl H2Conn {
     }
 
     /// Consumes a prefix of `data` (at least one byte unless empty), returns its length.
-    fn step(&mut self, dir: usize, data: &[u8]) -> usize {
+    fn step(&mut self, dir: usize, data: &[u8], ev: &mut dyn Events) -> usize {
         let side = &mut self.sides[dir];
         match side.state {
             State::Dead => {
@@ -335,7 +395,7 @@ impl H2Conn {
                 }
                 side.pos += n as u64;
                 if have + n == 9 {
-                    self.frame_start(dir);
+                    self.frame_start(dir, ev);
                 } else {
                     side.state = State::Header { have: have + n };
                 }
@@ -346,12 +406,17 @@ impl H2Conn {
                 let room = side.keep.saturating_sub(side.buf.len()).min(n);
                 side.buf
                     .extend_from_slice(data.get(..room).unwrap_or_default());
+                if let Some((stream, (lo, hi))) = side.data_range(remaining, n as u64) {
+                    let at = u64::from(side.cur.length - remaining);
+                    let part = data.get((lo - at) as usize..(hi - at) as usize);
+                    ev.data(dir, stream, part.unwrap_or_default());
+                }
                 side.pos += n as u64;
                 side.state = State::Payload {
                     remaining: remaining - n as u32,
                 };
                 if remaining as usize == n {
-                    self.frame_end(dir);
+                    self.frame_end(dir, ev);
                 }
                 n
             }
@@ -359,7 +424,7 @@ impl H2Conn {
     }
 
     /// A whole frame header was read: checks on the header alone, then the payload state.
-    fn frame_start(&mut self, dir: usize) {
+    fn frame_start(&mut self, dir: usize, ev: &mut dyn Events) {
         let side = &mut self.sides[dir];
         let h = FrameInfo::parse(&side.hdr_bytes, side.pos - 9);
         side.cur = h;
@@ -386,6 +451,7 @@ impl H2Conn {
             remaining: h.length,
         };
 
+        ev.frame(dir, &h);
         let name = frame_type_name(h.frame_type);
         *self.sum.frames[dir].entry(name).or_insert(0) += 1;
         if self.sum.frame_log[dir].len() < MAX_FRAME_LOG {
@@ -456,6 +522,7 @@ impl H2Conn {
                 );
                 self.sides[dir].block = None;
                 self.stop_hpack(dir, at, "a header block was cut short");
+                self.block_lost(dir, ev);
             }
             (None, CONTINUATION) => {
                 let stream_id = h.stream_id;
@@ -464,12 +531,12 @@ impl H2Conn {
             _ => {}
         }
         if h.length == 0 {
-            self.frame_end(dir);
+            self.frame_end(dir, ev);
         }
     }
 
     /// The current frame's payload is complete (or as complete as a gap left it).
-    fn frame_end(&mut self, dir: usize) {
+    fn frame_end(&mut self, dir: usize, ev: &mut dyn Events) {
         let side = &mut self.sides[dir];
         side.state = State::Header { have: 0 };
         let h = side.cur;
@@ -496,6 +563,10 @@ impl H2Conn {
                     s.data_bytes[dir] += n.unwrap_or(0);
                     s.ended[dir] |= h.flags & END_STREAM != 0;
                 }
+                if h.stream_id != 0 {
+                    let wire = 9 + u64::from(h.length);
+                    ev.data_end(dir, h.stream_id, wire, h.flags & END_STREAM != 0);
+                }
             }
             HEADERS => {
                 // A client's HEADERS on a new stream opens it; anything else is on a known one.
@@ -505,28 +576,33 @@ impl H2Conn {
                     s.ended[dir] |= h.flags & END_STREAM != 0;
                 }
                 let priority = if h.flags & PRIORITY_FLAG != 0 { 5 } else { 0 };
-                self.fragment(dir, &h, &buf, whole, pad_len + priority, pad, h.stream_id);
+                let target = h.stream_id;
+                self.fragment(dir, &h, &buf, whole, pad_len + priority, pad, target, ev);
             }
             PUSH_PROMISE => {
                 let target = be32(pad_len).map_or(0, |p| p & 0x7fff_ffff);
                 self.stream(dir, target, Some(dir));
-                self.fragment(dir, &h, &buf, whole, pad_len + 4, pad, target);
+                self.fragment(dir, &h, &buf, whole, pad_len + 4, pad, target, ev);
             }
             CONTINUATION => {
                 let target = self.sides[dir].block.map_or(0, |b| b.target);
-                self.fragment(dir, &h, &buf, whole, 0, None, target);
+                self.fragment(dir, &h, &buf, whole, 0, None, target, ev);
             }
             RST_STREAM => {
-                if let Some(code) = be32(0)
-                    && let Some(s) = self.stream(dir, h.stream_id, None)
-                {
-                    s.reset = Some(code);
+                if let Some(code) = be32(0) {
+                    if let Some(s) = self.stream(dir, h.stream_id, None) {
+                        s.reset = Some(code);
+                    }
+                    if h.stream_id != 0 {
+                        ev.reset(dir, h.stream_id, code);
+                    }
                 }
             }
             SETTINGS if h.flags & ACK == 0 && whole => self.settings(dir, at, &buf, h.length),
             GOAWAY => {
                 if let (Some(last), Some(code)) = (be32(0), be32(4)) {
                     self.sum.goaway = Some((last & 0x7fff_ffff, code));
+                    ev.goaway(dir, last & 0x7fff_ffff, code);
                 }
             }
             WINDOW_UPDATE if be32(0).is_some_and(|v| v & 0x7fff_ffff == 0) => {
@@ -559,6 +635,7 @@ impl H2Conn {
         skip: usize,
         pad: Option<u8>,
         target: u32,
+        ev: &mut dyn Events,
     ) {
         let side = &mut self.sides[dir];
         let continuation = h.frame_type == CONTINUATION;
@@ -567,6 +644,7 @@ impl H2Conn {
         }
         if !continuation {
             side.block_buf.clear();
+            side.pending = Some(block_start(h, target));
         }
         let end = h.flags & END_HEADERS != 0;
         side.block = (!end).then_some(Block {
@@ -587,41 +665,58 @@ impl H2Conn {
                     H2NoteKind::BadFrameLength { frame_type, length },
                 );
             }
-            return self.stop_hpack(
+            self.stop_hpack(
                 dir,
                 h.offset,
                 "a header block frame too short for its fields",
             );
+            return self.block_lost(dir, ev);
         };
-        if side.hpack.is_none() {
-            return;
+        if side.hpack.is_some() {
+            if !whole {
+                self.stop_hpack(dir, h.offset, "bytes lost inside a header block");
+            } else if len > MAX_HEADER_BLOCK || side.block_buf.len() + frag_len > MAX_HEADER_BLOCK {
+                self.stop_hpack(dir, h.offset, "header block larger than 64 KiB");
+            } else {
+                side.block_buf
+                    .extend_from_slice(buf.get(skip..skip + frag_len).unwrap_or_default());
+            }
         }
-        if !whole {
-            return self.stop_hpack(dir, h.offset, "bytes lost inside a header block");
-        }
-        if len > MAX_HEADER_BLOCK || side.block_buf.len() + frag_len > MAX_HEADER_BLOCK {
-            return self.stop_hpack(dir, h.offset, "header block larger than 64 KiB");
-        }
-        side.block_buf
-            .extend_from_slice(buf.get(skip..skip + frag_len).unwrap_or_default());
         if end {
-            self.decode_block(dir, h.offset, target);
+            self.decode_block(dir, h.offset, target, ev);
         }
     }
 
-    fn decode_block(&mut self, dir: usize, at: u64, target: u32) {
+    /// The header block being read ends undecoded (cut short, or HPACK had stopped): whoever
+    /// follows the streams still learns that it came.
+    fn block_lost(&mut self, dir: usize, ev: &mut dyn Events) {
+        if let Some(b) = self.sides[dir].pending.take() {
+            ev.block_start(dir, &b);
+            ev.block_end(dir, false);
+        }
+    }
+
+    fn decode_block(&mut self, dir: usize, at: u64, target: u32, ev: &mut dyn Events) {
         let side = &mut self.sides[dir];
         let block = std::mem::take(&mut side.block_buf);
         let Some(dec) = side.hpack.as_mut() else {
+            return self.block_lost(dir, ev);
+        };
+        let Some(start) = side.pending.take() else {
             return;
         };
+        ev.block_start(dir, &start);
         let (mut method, mut path, mut status) = (None, None, None);
-        let res = dec.decode(&block, |name, value| match name {
-            b":method" => method = Some(bounded(value)),
-            b":path" => path = Some(bounded(value)),
-            b":status" => status = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
-            _ => {}
+        let res = dec.decode(&block, |name, value| {
+            match name {
+                b":method" => method = Some(bounded(value)),
+                b":path" => path = Some(bounded(value)),
+                b":status" => status = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()),
+                _ => {}
+            }
+            ev.field(dir, name, value);
         });
+        ev.block_end(dir, res.is_ok());
         if let Err(e) = res {
             return self.stop_hpack(dir, at, &e.to_string());
         }
@@ -746,3 +841,5 @@ impl H2Conn {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod txn_tests;

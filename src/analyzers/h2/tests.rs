@@ -28,7 +28,7 @@ const SAMPLE_SERVER: &str = include_str!("testdata/h2c-upgrade.server.hex");
 const SURICATA_CLIENT: &str = include_str!("testdata/suricata-h2c-upgrade.client.hex");
 const SURICATA_SERVER: &str = include_str!("testdata/suricata-h2c-upgrade.server.hex");
 
-fn frame(t: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+pub(super) fn frame(t: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let len = payload.len() as u32;
     let mut f = len.to_be_bytes()[1..].to_vec();
     f.push(t);
@@ -38,7 +38,7 @@ fn frame(t: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     f
 }
 
-fn settings(pairs: &[(u16, u32)]) -> Vec<u8> {
+pub(super) fn settings(pairs: &[(u16, u32)]) -> Vec<u8> {
     let mut p = Vec::new();
     for (id, v) in pairs {
         p.extend_from_slice(&id.to_be_bytes());
@@ -64,7 +64,7 @@ fn hpack_int(out: &mut Vec<u8>, flags: u8, prefix: u8, v: u64) {
 }
 
 /// A header block of literals without indexing, names and values as raw strings.
-fn hpack_block(headers: &[(&str, &str)]) -> Vec<u8> {
+pub(super) fn hpack_block(headers: &[(&str, &str)]) -> Vec<u8> {
     let mut out = Vec::new();
     for (n, v) in headers {
         out.push(0);
@@ -76,7 +76,7 @@ fn hpack_block(headers: &[(&str, &str)]) -> Vec<u8> {
     out
 }
 
-fn client_start() -> Vec<u8> {
+pub(super) fn client_start() -> Vec<u8> {
     let mut c = PREFACE.to_vec();
     c.extend(settings(&[]));
     c
@@ -424,7 +424,7 @@ fn http2_settings_header_decodes_with_parse_settings() {
 // ---------------------------------------------------------------- a synthetic conversation
 
 /// Prior knowledge, every frame type, padding, priority, CONTINUATION, push, reset, GOAWAY.
-fn conversation() -> (Vec<u8>, Vec<u8>) {
+pub(super) fn conversation() -> (Vec<u8>, Vec<u8>) {
     let mut c = PREFACE.to_vec();
     c.extend(settings(&[(2, 0), (4, 1 << 20), (9, 1)]));
     c.extend(frame(WINDOW_UPDATE, 0, 0, &1000u32.to_be_bytes()));
@@ -1487,7 +1487,7 @@ fn hpack_eviction_and_size_updates() {
 // ---------------------------------------------------------------- properties
 
 /// Cuts `b` at the given points (taken modulo its length, sorted).
-fn pieces(b: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+pub(super) fn pieces(b: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     let mut cs: Vec<usize> = cuts.iter().map(|c| c % (b.len() + 1)).collect();
     cs.push(0);
     cs.push(b.len());
@@ -1497,7 +1497,7 @@ fn pieces(b: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
 
 /// Random frames: every type (and some unknown ones), random flags, small stream ids, payloads
 /// of random bytes, some of them real HPACK blocks — so the decoder sees structured garbage.
-fn arb_frames() -> impl Strategy<Value = Vec<u8>> {
+pub(super) fn arb_frames() -> impl Strategy<Value = Vec<u8>> {
     let one = (
         0u8..12,
         any::<u8>(),

@@ -109,20 +109,44 @@ pub fn header_records(head: &Head) -> Headers {
         } else {
             None
         };
-        let masked = CREDENTIALS
-            .iter()
-            .any(|c| n.eq_ignore_ascii_case(c.as_bytes()));
-        if masked {
-            out.push(n, mask_credential(v).as_bytes(), reason, true);
-        } else if n.eq_ignore_ascii_case(b"cookie") && !v.is_empty() {
-            out.push(n, &mask_cookie_header(v), reason, true);
-        } else if n.eq_ignore_ascii_case(b"set-cookie") && !v.is_empty() {
-            out.push(n, &mask_set_cookie(v), reason, true);
-        } else {
-            out.push(n, v, reason, false);
-        }
+        push_field(&mut out, n, v, reason);
     }
     out
+}
+
+/// One field into `out` with its hop-by-hop classification, its value masked when it is a
+/// credential or a cookie (what every message's headers go through, HTTP/1 or HTTP/2).
+pub fn push_field(out: &mut Headers, n: &[u8], v: &[u8], reason: Option<HopReason>) {
+    let masked = CREDENTIALS
+        .iter()
+        .any(|c| n.eq_ignore_ascii_case(c.as_bytes()));
+    if masked {
+        out.push(n, mask_credential(v).as_bytes(), reason, true);
+    } else if n.eq_ignore_ascii_case(b"cookie") && !v.is_empty() {
+        out.push(n, &mask_cookie_header(v), reason, true);
+    } else if n.eq_ignore_ascii_case(b"set-cookie") && !v.is_empty() {
+        out.push(n, &mask_set_cookie(v), reason, true);
+    } else {
+        out.push(n, v, reason, false);
+    }
+}
+
+/// The elements of comma-separated list fields (RFC 9110 §5.6.1), whitespace trimmed, empty
+/// ones left out.
+pub fn list_elements<'a>(values: impl Iterator<Item = &'a [u8]>) -> impl Iterator<Item = &'a [u8]> {
+    values
+        .flat_map(|v| v.split(|&c| c == b','))
+        .map(trim_ows)
+        .filter(|e| !e.is_empty())
+}
+
+/// Content codings of list field values, in the order applied (lowercase, `identity` left
+/// out), as [`content_codings`] gives a head's.
+pub fn codings_of<'a>(values: impl Iterator<Item = &'a [u8]>) -> Vec<String> {
+    list_elements(values)
+        .map(|t| String::from_utf8_lossy(t).to_ascii_lowercase())
+        .filter(|t| t != "identity")
+        .collect()
 }
 
 /// Transfer codings, in the order applied (lowercase).

@@ -8,6 +8,7 @@
 pub mod body;
 pub mod conn;
 pub mod content;
+pub mod decoded;
 pub mod head;
 pub mod message;
 

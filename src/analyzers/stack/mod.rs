@@ -72,7 +72,7 @@ macro_rules! with_layer {
                 $call
             }
             Proto::H2($l) => {
-                let $s = &mut ();
+                let $s = &mut $sh.http;
                 $call
             }
             Proto::Socks($l) => {
@@ -305,7 +305,12 @@ impl Stack {
             Next::Http { index } => {
                 Proto::Http(Box::new(HttpConn::starting_at(index).secure(self.secure)))
             }
-            Next::H2 => Proto::H2(Box::new(H2Layer::prior_knowledge(ids.h2(), ctx))),
+            Next::H2 => Proto::H2(Box::new(H2Layer::prior_knowledge(
+                ids.h2(),
+                ctx,
+                self.index,
+                self.secure,
+            ))),
             Next::Tls => Proto::Tls(Box::new(TlsStream::new(
                 sh.tls.hold,
                 self.depth,
@@ -323,7 +328,13 @@ impl Stack {
                 "websocket" => {
                     Proto::WebSocket(Box::new(WsConn::after_upgrade(&mut sh.ws, ctx, out, &up)))
                 }
-                "h2c" => Proto::H2(Box::new(H2Layer::after_upgrade(ids.h2(), ctx, &up))),
+                "h2c" => Proto::H2(Box::new(H2Layer::after_upgrade(
+                    ids.h2(),
+                    ctx,
+                    &up,
+                    &mut sh.http,
+                    self.secure,
+                ))),
                 "tls" => Proto::Opaque(Opaque("tls")),
                 _ => Proto::Opaque(Opaque("unknown")),
             },

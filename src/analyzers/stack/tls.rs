@@ -123,8 +123,14 @@ impl RecordSink for ToWire<'_> {
                 }
             }
             Record::Transaction(t) => {
+                // A pushed HTTP/2 request is the server's PUSH_PROMISE.
+                let req_dir = if t.promised_by.is_some() {
+                    Dir::ServerToClient
+                } else {
+                    Dir::ClientToServer
+                };
                 if let Some(q) = t.request.as_mut() {
-                    q.at.stream_offset = self.wire(Dir::ClientToServer, q.at.stream_offset);
+                    q.at.stream_offset = self.wire(req_dir, q.at.stream_offset);
                 }
                 for i in &mut t.interim {
                     i.at.stream_offset = self.wire(Dir::ServerToClient, i.at.stream_offset);

@@ -214,6 +214,7 @@ fn headers(out: &mut Out, h: &Headers) {
                 match r {
                     HopReason::Standard => "  ⟵ hop-by-hop (standard)",
                     HopReason::NamedInConnection => "  ⟵ hop-by-hop (named in Connection)",
+                    HopReason::ForbiddenInHttp2 => "  ⟵ hop-by-hop (forbidden in HTTP/2)",
                 },
                 t.hop(),
             ));
@@ -234,6 +235,7 @@ fn body(out: &mut Out, b: &BodyRecord, dropped: bool) {
             format!("chunked ({} chunks)", b.chunks.unwrap_or(0))
         }
         crate::model::http::BodyFraming::Close => "read until close".into(),
+        crate::model::http::BodyFraming::Http2Data => "HTTP/2 DATA frames".into(),
     };
     if b.framing == crate::model::http::BodyFraming::None {
         out.styled("  body: none", t.dim());
@@ -325,6 +327,8 @@ fn txn(app: &App, out: &mut Out, x: &TransactionRecord, dropped: bool) {
             crate::model::http::TxnState::Complete => "complete",
             crate::model::http::TxnState::NoResponse => "NO RESPONSE",
             crate::model::http::TxnState::NoRequest => "request not captured",
+            crate::model::http::TxnState::Reset => "RESET",
+            crate::model::http::TxnState::NotProcessed => "NOT PROCESSED (GOAWAY)",
         },
         x.switched_to
             .as_ref()

@@ -6,89 +6,45 @@ use super::switch::refused_switch;
 use super::{Em, HttpConn, Phase};
 use crate::analyzers::http::HttpConfig;
 use crate::analyzers::http::body::{BodyDecoder, BodyEvent, BodyState as DecState, Framing};
-use crate::analyzers::http::content::byteranges::MultipartScanner;
-use crate::analyzers::http::content::{
-    self, Coding, ContentDecoder, ContentOutcome, DeflateVariant, Preview,
-};
+use crate::analyzers::http::decoded::{Content, Found};
 use crate::analyzers::http::head::Head;
 use crate::analyzers::http::message;
 use crate::base::Timestamp;
-use crate::base::heap;
 use crate::model::Dir;
-use crate::model::codes::{self, Code};
-use crate::model::http::{BodyFraming, BodyRecord, BodyState, HttpStats};
+use crate::model::codes;
+use crate::model::http::{BodyFraming, BodyRecord, BodyState};
 
 /// A body being framed and decoded.
 pub(super) struct BodyRun {
     pub(super) framing: Framing,
     pub(super) dec: BodyDecoder,
-    content: Option<ContentDecoder>,
-    codings: Vec<String>,
-    preview: Option<Preview>,
-    /// multipart/byteranges responses: their parts, found as the body streams by.
-    pub(super) byteranges: Option<Box<MultipartScanner>>,
+    /// Content-Encoding, preview, multipart parts.
+    pub(super) content: Content,
     /// The message follows (or contains) a capture gap.
     pub(super) partial: bool,
 }
 
 impl BodyRun {
-    /// Heap bytes held: the framing decoder, the content decoders (an inflater or a brotli
-    /// window each), the preview and the multipart scanner.
+    /// Heap bytes held: the framing decoder and the content's decoders, preview and scanner.
     pub(super) fn heap_bytes(&self) -> usize {
-        size_of::<Self>()
-            + self.content.as_ref().map_or(0, ContentDecoder::heap_bytes)
-            + heap::vec(&self.codings)
-            + self.codings.iter().map(heap::string).sum::<usize>()
-            + self.preview.as_ref().map_or(0, Preview::heap_bytes)
-            + self.byteranges.as_ref().map_or(0, |m| m.heap_bytes())
+        size_of::<Self>() + self.content.heap_bytes()
     }
 
     /// Gives the content decoding up (the memory budget is short): returns the bytes freed
     /// and the codings that were being decoded.
     pub(super) fn shed(&mut self) -> Option<(usize, String)> {
-        let freed = self.content.as_mut()?.shed();
-        (freed > 0).then(|| (freed, self.codings.join(", ")))
+        self.content.shed()
     }
-}
 
-/// Findings of a body, raised once its record is filled: (code, message).
-type Found = Vec<(&'static Code, String)>;
-
-/// Decoded bytes go to the preview and the multipart scanner.
-fn decoded(
-    preview: &mut Option<Preview>,
-    byteranges: &mut Option<Box<MultipartScanner>>,
-    b: &[u8],
-) {
-    if let Some(p) = preview.as_mut() {
-        p.push(b);
-    }
-    if let Some(s) = byteranges.as_mut() {
-        s.feed(b);
-    }
-}
-
-impl BodyRun {
     /// A response body read until the connection closes (HTTP/0.9: no head).
     pub(super) fn until_close(cfg: &HttpConfig) -> Self {
         let framing = Framing::Close;
         BodyRun {
             framing,
             dec: BodyDecoder::new(framing, cfg.body.clone()),
-            content: None,
-            codings: Vec::new(),
-            preview: (cfg.preview > 0).then(|| Preview::new(cfg.preview)),
-            byteranges: None,
+            content: Content::new(Vec::new(), &[], cfg, true),
             partial: false,
         }
-    }
-
-    /// Flushes the content decoder: what it decoded, how that ended, and which deflate it was.
-    fn finish_content(&mut self) -> Option<(u64, ContentOutcome, Option<DeflateVariant>)> {
-        let c = self.content.as_mut()?;
-        let (preview, byteranges) = (&mut self.preview, &mut self.byteranges);
-        c.finish(&mut |o| decoded(preview, byteranges, o));
-        Some((c.output_len(), c.outcome(), c.deflate_variant()))
     }
 }
 
@@ -135,23 +91,17 @@ impl HttpConn {
         after_gap: bool,
         em: &mut Em<'_>,
     ) {
-        let codings = message::content_codings(h);
-        let content = if codings.is_empty() || framing == Framing::None {
-            None
-        } else {
-            let values: Vec<&[u8]> = h.values("content-encoding").collect();
-            let parsed = content::parse_codings(&values);
-            Some(ContentDecoder::new(&parsed, em.sh.cfg.max_decoded))
-        };
-        let preview = (em.sh.cfg.preview > 0 && framing != Framing::None)
-            .then(|| Preview::new(em.sh.cfg.preview));
+        let values: Vec<&[u8]> = h.values("content-encoding").collect();
+        let content = Content::new(
+            message::content_codings(h),
+            &values,
+            &em.sh.cfg,
+            framing != Framing::None,
+        );
         let run = Box::new(BodyRun {
             framing,
             dec: BodyDecoder::new(framing, em.sh.cfg.body.clone()),
             content,
-            codings,
-            preview,
-            byteranges: None,
             partial: after_gap,
         });
         if run.dec.is_done() {
@@ -165,19 +115,10 @@ impl HttpConn {
         let Phase::Body(run) = &mut self.sides[d].phase else {
             return 0;
         };
-        let BodyRun {
-            dec,
-            content,
-            preview,
-            byteranges,
-            ..
-        } = &mut **run;
+        let BodyRun { dec, content, .. } = &mut **run;
         let used = dec.feed(rest, &mut |ev| {
             if let BodyEvent::Data(b) = ev {
-                match content.as_mut() {
-                    Some(c) => c.feed(b, &mut |o| decoded(preview, byteranges, o)),
-                    None => decoded(preview, byteranges, b),
-                }
+                content.feed(b);
             }
         });
         if dec.is_done() {
@@ -201,7 +142,6 @@ impl HttpConn {
         em: &mut Em<'_>,
     ) {
         let ts = em.ctx.ts;
-        let content_out = run.finish_content();
         let end = Ending::of(&run);
         // The transaction the message belongs to: the last request, or the response's.
         let idx = if d == 0 {
@@ -217,15 +157,15 @@ impl HttpConn {
         };
         let dir = Dir::from_index(d);
         let mut findings = framing_findings(&run, &end);
-        let decoding = content_out
-            .map(|c| decoding_findings(c, &run, end.state, &mut em.sh.stats, &mut findings));
         let msg = if d == 0 {
             t.rec.request.as_mut().map(|r| &mut r.body)
         } else {
             t.rec.response.as_mut().map(|r| &mut r.body)
         };
         if let Some(b) = msg {
-            fill_body(b, &mut run, end.state, decoding);
+            fill_body(b, &run, end.state);
+            run.content
+                .finish(b, end.state, &mut em.sh.stats, &mut findings);
         }
         for (code, m) in findings {
             em.finding(dir, end_off, code, m, Some(t));
@@ -309,97 +249,14 @@ fn framing_findings(run: &BodyRun, end: &Ending) -> Found {
     findings
 }
 
-/// What content decoding came to: the decoded length and its label for the record; what went
-/// wrong goes into `findings`.
-fn decoding_findings(
-    (len, outcome, variant): (u64, ContentOutcome, Option<DeflateVariant>),
-    run: &BodyRun,
-    state: BodyState,
-    stats: &mut HttpStats,
-    findings: &mut Found,
-) -> (u64, &'static str) {
-    let decoding = match &outcome {
-        ContentOutcome::Ok => "complete",
-        ContentOutcome::Capped { .. } => "capped",
-        ContentOutcome::Shed { .. } => "shed",
-        ContentOutcome::Error(_) => "error",
-        ContentOutcome::Unsupported(_) | ContentOutcome::TooManyCodings { .. } => "unsupported",
-        ContentOutcome::Truncated { .. } => "truncated",
-    };
-    match outcome {
-        ContentOutcome::Capped { at } => {
-            stats.decode_capped += 1;
-            findings.push((
-                &codes::HTTP_DECODED_SIZE_LIMIT,
-                format!(
-                    "the body decodes ({}) to more than {at} bytes; decoding stopped \
-                     there (a possible decompression bomb; the wire length is exact)",
-                    run.codings.join(", ")
-                ),
-            ));
-        }
-        ContentOutcome::Error(e) => findings.push((
-            &codes::HTTP_DECODING_ERROR,
-            format!(
-                "Content-Encoding {} does not decode: {} at byte {} of layer {}",
-                e.coding.name(),
-                e.message,
-                e.offset,
-                e.layer
-            ),
-        )),
-        ContentOutcome::Unsupported(c) => findings.push((
-            &codes::HTTP_UNSUPPORTED_ENCODING,
-            format!(
-                "Content-Encoding {} is not one hopscope decodes; lengths are of the \
-                 encoded content",
-                c.name()
-            ),
-        )),
-        ContentOutcome::TooManyCodings { count } => findings.push((
-            &codes::HTTP_UNSUPPORTED_ENCODING,
-            format!("{count} stacked content codings; not decoded"),
-        )),
-        ContentOutcome::Truncated { coding, .. }
-            if state == BodyState::Complete && coding != Coding::Identity =>
-        {
-            findings.push((
-                &codes::HTTP_DECODING_TRUNCATED,
-                format!(
-                    "the {} stream ends before its end marker although the body is \
-                     complete",
-                    coding.name()
-                ),
-            ))
-        }
-        _ => {}
-    }
-    if variant == Some(DeflateVariant::Raw) {
-        findings.push((
-            &codes::HTTP_RAW_DEFLATE,
-            "Content-Encoding: deflate carries raw DEFLATE without the zlib wrapper \
-             RFC 9110 §8.4.1.2 requires; browsers accept it, strict clients fail"
-                .into(),
-        ));
-    }
-    (len, decoding)
-}
-
-/// The body record from what the body run saw: state, lengths, chunks and trailers, preview,
-/// multipart parts.
-fn fill_body(
-    b: &mut BodyRecord,
-    run: &mut BodyRun,
-    state: BodyState,
-    decoding: Option<(u64, &'static str)>,
-) {
+/// The body record's framing part from what the body run saw: state, lengths, chunks and
+/// trailers (the content's part is [`Content::finish`]'s).
+fn fill_body(b: &mut BodyRecord, run: &BodyRun, state: BodyState) {
     b.state = state;
     b.wire_length = run.dec.wire_len();
     // Content length as sent: what was seen plus what a gap hid inside the framing.
     b.length = run.dec.decoded_len() + run.dec.missing();
     b.missing_bytes = run.dec.missing();
-    b.decoded_length = decoding.map(|d| d.0);
-    b.decoding = decoding.map(|d| d.1);
     if run.framing == Framing::Chunked {
         b.chunks = Some(run.dec.chunks());
         b.chunk_extensions = run
@@ -411,26 +268,6 @@ fn fill_body(
         for (n, v) in run.dec.trailers() {
             b.trailers.push(n, v, None, false);
         }
-    }
-    if let Some(p) = &run.preview
-        && p.total() > 0
-    {
-        match std::str::from_utf8(p.bytes()) {
-            Ok(s) => b.preview = Some(s.to_string()),
-            Err(e) if e.error_len().is_none() => {
-                // Cut inside a character: keep the valid prefix as text.
-                let ok = p.bytes().get(..e.valid_up_to()).unwrap_or_default();
-                b.preview = Some(String::from_utf8_lossy(ok).into_owned());
-            }
-            Err(_) => {
-                use base64::Engine as _;
-                b.preview_b64 = Some(base64::engine::general_purpose::STANDARD.encode(p.bytes()));
-            }
-        }
-        b.preview_truncated = p.is_truncated();
-    }
-    if let Some(s) = run.byteranges.take() {
-        b.byteranges = Some(Box::new(s.finish()));
     }
 }
 

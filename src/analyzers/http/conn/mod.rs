@@ -58,6 +58,15 @@ impl Shared {
             stats: HttpStats::default(),
         }
     }
+
+    /// The next transaction id: one counter for HTTP/1 and HTTP/2 (`transactions[].id`),
+    /// counted in the stats.
+    pub fn next_txn_id(&mut self) -> u64 {
+        let id = self.next_txn;
+        self.next_txn += 1;
+        self.stats.transactions += 1;
+        id
+    }
 }
 
 /// Where a message began.

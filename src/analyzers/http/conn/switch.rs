@@ -6,7 +6,7 @@ use super::{Em, HttpConn, Phase, SwitchAsk, Txn};
 use crate::analyzers::http::head::Head;
 use crate::analyzers::layer::{Held, Next, Switch, Upgrade};
 use crate::base::Timestamp;
-use crate::model::http::SwitchRecord;
+use crate::model::http::{SwitchRecord, Timing};
 use crate::model::tunnel::TunnelRecord;
 use crate::model::{Dir, Record, codes};
 
@@ -45,6 +45,7 @@ impl HttpConn {
         let txn = t.rec.id;
         let request = t.rec.request.as_ref();
         let target = request.map(|r| r.target.clone());
+        let h2c = protocol == "h2c";
         let next = if protocol == "tunnel" {
             Next::Connect { txn, target, index }
         } else {
@@ -58,6 +59,14 @@ impl HttpConn {
                     .map(|r| r.headers.clone())
                     .unwrap_or_default(),
                 starts: [client_off, server_off],
+                // Only h2c answers the request again (on stream 1).
+                request_record: request.filter(|_| h2c).map(|r| Box::new(r.clone())),
+                request_timing: Timing {
+                    request_start: t.rec.timing.request_start,
+                    request_end: t.rec.timing.request_end,
+                    ..Timing::default()
+                },
+                index,
             }))
         };
         self.switch_protocols(next, em);

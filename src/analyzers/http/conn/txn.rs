@@ -27,9 +27,7 @@ impl HttpConn {
     }
 
     pub(super) fn new_txn(&mut self, em: &mut Em<'_>) -> Txn {
-        let id = em.sh.next_txn;
-        em.sh.next_txn += 1;
-        em.sh.stats.transactions += 1;
+        let id = em.sh.next_txn_id();
         let index = self.next_index;
         self.next_index += 1;
         Txn {
@@ -37,6 +35,9 @@ impl HttpConn {
                 id,
                 connection: em.ctx.conn,
                 index,
+                stream_id: None,
+                promised_by: None,
+                h2c_upgrade: None,
                 scheme: if self.secure {
                     Scheme::Https
                 } else {
@@ -45,6 +46,7 @@ impl HttpConn {
                 client: em.ctx.client,
                 server: em.ctx.server,
                 state: TxnState::Complete,
+                reset: None,
                 request: None,
                 interim: Vec::new(),
                 response: None,
@@ -100,6 +102,8 @@ impl HttpConn {
             target_form: form,
             proxy_request: form == "absolute" || method == b"CONNECT",
             version: version.text(),
+            scheme: None,
+            authority: None,
             headers: message::header_records(&h),
             body,
             at: self.start(0, mark, &h),
@@ -214,7 +218,7 @@ impl HttpConn {
             && let Phase::Body(run) = &mut self.sides[1].phase
             && let Some(ct) = h.value("content-type")
         {
-            run.byteranges = MultipartScanner::for_content_type(ct).map(Box::new);
+            run.content.byteranges = MultipartScanner::for_content_type(ct).map(Box::new);
         }
     }
 

@@ -927,3 +927,55 @@ fn http2_data_frames_make_one_body() {
     assert_eq!(b.wire_length, b.length + 6 * 9);
     assert!(preview_bytes(b).starts_with(b"\x89PNG"));
 }
+
+/// Every HTTP/2 stream the programs logged in the samples of issue 15 (`details.h2_*`: nginx's
+/// logs, curl's traces, the Python clients' own logs) is a transaction of its connection with
+/// the same stream id, method, path and status.
+#[test]
+fn every_logged_stream_of_the_h2_samples_is_a_transaction() {
+    let text = fs::read_to_string(samples_dir().join("expected.json")).expect("expected.json");
+    let all: Value = serde_json::from_str(&text).expect("json");
+    let mut checked = 0;
+    for cap in all["captures"].as_array().into_iter().flatten() {
+        let Some(conns) = cap["details"]["h2_connections"].as_array() else {
+            continue;
+        };
+        let file = cap["file"].as_str().unwrap_or_default();
+        let stem = file.trim_end_matches(".pcapng").trim_end_matches(".pcap");
+        let keys = samples_dir().join(format!("{stem}.keys"));
+        let mut cfg = AnalyzerConfig::default();
+        if keys.exists() {
+            cfg.tls.keylogs = vec![keys];
+        }
+        let run = run_app(&samples_dir().join(file), cfg);
+        for c in conns {
+            let client = c["client"].as_str().unwrap_or_default();
+            for s in c["streams"].as_array().into_iter().flatten() {
+                let id = s["stream_id"].as_u64().expect("stream_id");
+                let t = run
+                    .transactions
+                    .iter()
+                    .find(|t| t.client.to_string() == client && t.stream_id == Some(id as u32))
+                    .unwrap_or_else(|| panic!("{file}: {client} stream {id} is no transaction"));
+                let req = t.request.as_ref().expect("request");
+                assert_eq!(
+                    req.method,
+                    s["method"].as_str().unwrap_or_default(),
+                    "{file} {id}"
+                );
+                assert_eq!(
+                    req.target,
+                    s["path"].as_str().unwrap_or_default(),
+                    "{file} {id}"
+                );
+                assert_eq!(
+                    t.response.as_ref().map(|r| u64::from(r.status)),
+                    s["status"].as_u64(),
+                    "{file} {client} stream {id}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20, "streams checked: {checked}");
+}

@@ -244,7 +244,7 @@ impl Stack {
     /// The hellos and decryption, when the stream is TLS.
     pub fn tls(&self, sh: &Shared) -> Option<TlsInfo> {
         match self.beneath.first().unwrap_or(&self.top) {
-            Proto::Tls(t) => t.info(sh),
+            Proto::Tls(t) => Some(t.info(sh)),
             _ => None,
         }
     }

@@ -182,7 +182,7 @@ impl TlsStream {
             .is_some_and(|t| t.wants(ctx.conn, self.inner.depth))
     }
 
-    pub fn info(&self, sh: &Shared) -> Option<TlsInfo> {
+    pub fn info(&self, sh: &Shared) -> TlsInfo {
         self.tls.info(&sh.tls)
     }
 

@@ -565,18 +565,14 @@ impl Decrypt {
         let early = dir == 0 && ch.extensions.contains(&EARLY_DATA);
         self.early_offered |= early;
         let side = &mut self.sides[dir];
-        let (hs, app) = if dir == 0 {
-            (&s.client_handshake, &s.client_traffic0)
-        } else {
-            (&s.server_handshake, &s.server_traffic0)
-        };
-        let (secret, phase) = match (early, &s.client_early, hs, app) {
-            (true, Some(e), _, _) => (e, Phase::Early),
-            (_, _, Some(h), _) => (h, Phase::Handshake),
-            // Handshake secrets not logged: the application ones may still open the records
-            // after the handshake (those before are skipped as unreadable).
-            (_, _, None, Some(a)) => (a, Phase::Application),
-            _ => return Ok(false),
+        // Without logged handshake secrets the application ones may still open the records
+        // after the handshake (those before are skipped as unreadable).
+        let first = [Phase::Early, Phase::Handshake, Phase::Application]
+            .into_iter()
+            .filter(|p| early || *p != Phase::Early)
+            .find_map(|p| logged(s, dir, p).map(|secret| (secret, p)));
+        let Some((secret, phase)) = first else {
+            return Ok(false);
         };
         side.prot = Some(Protection::tls13(suite, secret)?);
         side.secret = secret.clone();
@@ -704,18 +700,15 @@ impl Decrypt {
             return Err(CryptoError::Authentication);
         };
         let side = &mut self.sides[dir];
-        let (hs, app) = if dir == 0 {
-            (&s.client_handshake, &s.client_traffic0)
-        } else {
-            (&s.server_handshake, &s.server_traffic0)
-        };
-        let next: &[(Phase, &Option<Vec<u8>>)] = match side.phase {
-            Phase::Early => &[(Phase::Handshake, hs), (Phase::Application, app)],
-            Phase::Handshake if !side.opened => &[(Phase::Application, app)],
+        let next: &[Phase] = match side.phase {
+            Phase::Early => &[Phase::Handshake, Phase::Application],
+            Phase::Handshake if !side.opened => &[Phase::Application],
             _ => &[],
         };
-        for (phase, secret) in next {
-            let Some(secret) = secret else { continue };
+        for phase in next {
+            let Some(secret) = logged(s, dir, *phase) else {
+                continue;
+            };
             let Ok(mut p) = Protection::tls13(suite, secret) else {
                 continue;
             };
@@ -906,6 +899,19 @@ fn server_hello12(body: &[u8]) -> Option<(u16, u16, bool)> {
     Some((suite, version, etm))
 }
 
+/// The logged TLS 1.3 secret of direction `dir` (0 client, 1 server) for `phase` (the early
+/// secret is the client's only).
+fn logged(s: &Secrets, dir: usize, phase: Phase) -> Option<&Vec<u8>> {
+    match (phase, dir) {
+        (Phase::Early, 0) => s.client_early.as_ref(),
+        (Phase::Handshake, 0) => s.client_handshake.as_ref(),
+        (Phase::Handshake, _) => s.server_handshake.as_ref(),
+        (Phase::Application, 0) => s.client_traffic0.as_ref(),
+        (Phase::Application, _) => s.server_traffic0.as_ref(),
+        (Phase::Early, _) => None,
+    }
+}
+
 /// Moves TLS 1.3 direction `dir` to `phase`: the logged secret for it, or (KeyUpdate, phase
 /// unchanged) the next secret derived from the current one.
 fn switch13(
@@ -921,12 +927,7 @@ fn switch13(
     let secret = if phase == side.phase {
         Protection::tls13_next_secret(suite, &side.secret).ok()
     } else {
-        match (phase, dir) {
-            (Phase::Handshake, 0) => s.client_handshake.clone(),
-            (Phase::Application, 0) => s.client_traffic0.clone(),
-            (Phase::Application, _) => s.server_traffic0.clone(),
-            _ => None,
-        }
+        logged(s, dir, phase).cloned()
     };
     let made = secret
         .as_ref()

@@ -82,11 +82,11 @@ impl TlsLayer {
 
     /// The hellos and decryption, as a connection's or tunnel's `tls` object shows them (the
     /// hello fields empty when the hello was not captured or not parsed).
-    pub fn info(&self, sh: &TlsShared) -> Option<TlsInfo> {
+    pub fn info(&self, sh: &TlsShared) -> TlsInfo {
         let ch = self.sniffer.client_hello();
         let sh_hello = self.sniffer.server_hello();
         let (c, s) = (self.dec.counts(0), self.dec.counts(1));
-        Some(TlsInfo {
+        TlsInfo {
             sni: ch.map(|c| c.sni.clone()).unwrap_or_default(),
             alpn: ch.map(|c| c.alpn.clone()).unwrap_or_default(),
             offered_versions: ch
@@ -107,7 +107,7 @@ impl TlsLayer {
             client_bytes: c.bytes,
             server_records: s.records,
             server_bytes: s.bytes,
-        })
+        }
     }
 
     /// Bytes of direction `ctx.dir` at stream offset `offset`; decrypted application data is

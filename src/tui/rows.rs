@@ -36,12 +36,15 @@ pub fn sort_columns(k: ListKind) -> &'static [&'static str] {
     }
 }
 
-/// Host of a transaction: the Host header, else the server address.
+/// Host of a transaction: HTTP/2's `:authority` (RFC 9113 §8.3.1), else the Host header, else
+/// the server address (as the text report names it).
 pub fn txn_host(t: &TransactionRecord) -> String {
-    t.request
-        .as_ref()
-        .and_then(|r| r.headers.get("host"))
-        .map(|h| String::from_utf8_lossy(h).into_owned())
+    let req = t.request.as_ref();
+    req.and_then(|r| r.authority.clone())
+        .or_else(|| {
+            req.and_then(|r| r.headers.get("host"))
+                .map(|h| String::from_utf8_lossy(h).into_owned())
+        })
         .unwrap_or_else(|| t.server.to_string())
 }
 

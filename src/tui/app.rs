@@ -14,7 +14,7 @@ use super::filter::{Filter, Scratch};
 pub use super::list::ListState;
 use super::rows::{self, ListKind};
 use super::store::Store;
-use super::stream::{StreamData, StreamView};
+use super::stream::{H2Pick, Shown, StreamData, StreamView};
 use super::theme::Theme;
 use super::views;
 use crate::model::codes::Area;
@@ -677,11 +677,16 @@ impl App {
             if self.stream.toggle() {
                 self.detail.scroll = 0;
                 self.detail.hit = None;
-                self.note = Some(if self.stream.show_decrypted {
-                    "the decrypted TLS application data".into()
-                } else {
-                    "the TLS records as captured (encrypted)".into()
-                });
+                let tls = self.stream.decrypted.is_some();
+                self.note = Some(
+                    match self.stream.showing() {
+                        Shown::H2Stream => "the HTTP/2 stream of the transaction",
+                        Shown::Decrypted => "the decrypted TLS application data",
+                        Shown::Captured if tls => "the TLS records as captured (encrypted)",
+                        Shown::Captured => "the connection's bytes as captured",
+                    }
+                    .into(),
+                );
             } else {
                 self.note = Some(
                     "nothing decrypted on this connection: d shows TLS decrypted with \
@@ -916,6 +921,20 @@ impl App {
         }
     }
 
+    /// The selected transaction's HTTP/2 stream, when the Transactions list is shown and
+    /// its selection is an HTTP/2 transaction.
+    pub fn selected_h2(&self) -> Option<H2Pick> {
+        let l = self.list()?;
+        if l.kind != ListKind::Txns {
+            return None;
+        }
+        let t = &self.store.txns.get(l.selected()?)?.rec;
+        Some(H2Pick {
+            txn: t.id,
+            stream: t.stream_id?,
+        })
+    }
+
     /// Selects, in view `v`, the row of connection `c` when the current selection is about
     /// another connection: a transaction's connection, its WebSocket conversation, and back.
     fn follow_conn(&mut self, v: View, c: u64) {
@@ -954,6 +973,7 @@ impl App {
             return Action::None;
         }
         let conn = self.selected_conn();
+        let h2 = self.selected_h2();
         self.view = v;
         self.focus = Focus::List;
         if let Some(c) = conn {
@@ -966,10 +986,15 @@ impl App {
             self.stream = StreamView::default();
             return Action::None;
         };
-        if self.stream.conn == Some(conn) && !self.stream.failed() {
+        // On an HTTP/2 transaction the view shows its stream; another stream of the same
+        // connection is read again.
+        if self.stream.conn == Some(conn)
+            && !self.stream.failed()
+            && (h2.is_none() || self.stream.h2 == h2)
+        {
             return Action::None;
         }
-        self.stream = StreamView::loading(conn);
+        self.stream = StreamView::loading_h2(conn, h2);
         self.detail.scroll = 0;
         self.detail.search.clear();
         if self.source.live && self.saved.is_none() {

@@ -176,6 +176,14 @@ impl Subject for TxnSubject<'_> {
         use std::fmt::Write;
         let t = self.t;
         let _ = write!(out, "{} {} {} ", t.scheme.name(), t.client, t.server);
+        // The version (`http/1.0`, `http/2`), and `h2 stream=N` for an HTTP/2 stream.
+        if let Some(v) = t.request.as_ref().map(|r| &r.version) {
+            out.push_str(v);
+            out.push(' ');
+        }
+        if let Some(s) = t.stream_id {
+            let _ = write!(out, "h2 stream={s} ");
+        }
         if let Some(r) = &t.request {
             out.push_str(&r.method);
             out.push(' ');

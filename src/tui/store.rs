@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap;
 
 use super::hops::HopRow;
 use crate::model::hops::ProxyHopRecord;
+use crate::model::http2::Http2Record;
 use crate::model::tunnel::{TlsInfo, TunnelRecord};
 use crate::model::websocket::{WebSocketRecord, WsMessageRecord};
 use crate::model::{ConnectionRecord, Finding, Record, Severity, TransactionRecord, codes};
@@ -143,6 +144,9 @@ pub struct Store {
     conn_index: FxHashMap<u64, u64>,
     pub tunnels: Ring<Box<TunnelRecord>>,
     tunnel_by_conn: FxHashMap<u64, u64>,
+    /// HTTP/2 connection records (frames, settings, streams), by connection too.
+    pub h2s: Ring<Box<Http2Record>>,
+    h2_by_conn: FxHashMap<u64, u64>,
     pub findings: Ring<Finding>,
     findings_by_txn: FxHashMap<u64, Vec<u64>>,
     findings_by_conn: FxHashMap<u64, Vec<u64>>,
@@ -197,6 +201,8 @@ impl Store {
             conn_index: FxHashMap::default(),
             tunnels: Ring::new(cap),
             tunnel_by_conn: FxHashMap::default(),
+            h2s: Ring::new(cap),
+            h2_by_conn: FxHashMap::default(),
             findings: Ring::new(cap),
             findings_by_txn: FxHashMap::default(),
             findings_by_conn: FxHashMap::default(),
@@ -221,6 +227,7 @@ impl Store {
             + self.convs.dropped
             + self.conns.dropped
             + self.tunnels.dropped
+            + self.h2s.dropped
             + self.findings.dropped
             + self.hops.dropped
     }
@@ -234,9 +241,7 @@ impl Store {
             Record::Tunnel(t) => self.push_tunnel(t),
             Record::Finding(f) => self.push_finding(f),
             Record::ProxyHop(h) => self.push_hop(h),
-            // Not shown yet: cleartext HTTP/2 connections (their frames and streams are in
-            // `hopscope report`; the UI lists them under Connections like any TCP flow).
-            Record::Http2(_) => {}
+            Record::Http2(h) => self.push_h2(h),
         }
         self.enforce_preview_budget();
     }
@@ -434,6 +439,18 @@ impl Store {
         }
     }
 
+    /// An HTTP/2 connection's record (the transaction detail shows its stream's part).
+    fn push_h2(&mut self, h: Box<Http2Record>) {
+        let conn = h.connection;
+        let (row, ev) = self.h2s.push(h);
+        self.h2_by_conn.insert(conn, row);
+        if let Some(ev) = ev
+            && self.h2_by_conn.get(&ev.connection) == Some(&(self.h2s.first_id() - 1))
+        {
+            self.h2_by_conn.remove(&ev.connection);
+        }
+    }
+
     fn push_finding(&mut self, f: Finding) {
         self.severity_counts[f.severity() as usize] += 1;
         let (txn, conn) = (f.transaction, f.connection);
@@ -553,6 +570,14 @@ impl Store {
             .get(&conn)
             .and_then(|r| self.tunnels.get(*r))
             .map(|t| &**t)
+    }
+
+    /// The HTTP/2 record of a connection, once it ended.
+    pub fn h2_on_conn(&self, conn: u64) -> Option<&Http2Record> {
+        self.h2_by_conn
+            .get(&conn)
+            .and_then(|r| self.h2s.get(*r))
+            .map(|h| &**h)
     }
 
     /// TLS on a connection: its own, or that of the tunnel it carries (TLS through CONNECT or

@@ -1,6 +1,7 @@
 //! The Stream view: one connection's reassembled bytes, both directions, gaps and message
 //! boundaries marked; for a connection whose TLS was decrypted, the decrypted application
-//! data too (`d` switches between the two).
+//! data too; for an HTTP/2 transaction, its stream alone: header blocks decoded, DATA without
+//! framing (`d` goes round them).
 //!
 //! Records do not carry stream bytes, so opening the view reads the capture again for that
 //! one connection ([`super::worker::load_stream`]: the pipeline with
@@ -9,6 +10,7 @@
 //! again; both bounded per direction). The result arrives as an event and is turned into
 //! lines here, escaped for the terminal.
 
+use crate::analyzers::h2::demux;
 use crate::base::sanitize::{terminal_safe, terminal_safe_str};
 pub use crate::engine::collect::{InnerStream, Piece, STREAM_CAP, Start, StreamData};
 use crate::model::http::Scheme;
@@ -41,7 +43,28 @@ pub struct StreamView {
     pub decrypted: Option<Vec<(LineKind, String)>>,
     /// The decrypted lines are shown (`d` switches).
     pub show_decrypted: bool,
+    /// The HTTP/2 stream asked for (the view was opened on an HTTP/2 transaction).
+    pub h2: Option<H2Pick>,
+    /// That stream alone, when HTTP/2 was found in the bytes.
+    pub h2_lines: Option<Vec<(LineKind, String)>>,
+    /// The HTTP/2 stream's lines are shown.
+    pub show_h2: bool,
     pub error: Option<String>,
+}
+
+/// An HTTP/2 stream of the connection, and the transaction it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct H2Pick {
+    pub txn: u64,
+    pub stream: u32,
+}
+
+/// What the view shows (`d` goes round those there are).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shown {
+    H2Stream,
+    Decrypted,
+    Captured,
 }
 
 impl StreamView {
@@ -53,25 +76,53 @@ impl StreamView {
         }
     }
 
+    /// Loading connection `conn` to show HTTP/2 stream `h2` of it.
+    pub fn loading_h2(conn: u64, h2: Option<H2Pick>) -> Self {
+        StreamView {
+            h2,
+            ..StreamView::loading(conn)
+        }
+    }
+
+    /// What is shown now.
+    pub fn showing(&self) -> Shown {
+        match (&self.h2_lines, &self.decrypted) {
+            (Some(_), _) if self.show_h2 => Shown::H2Stream,
+            (_, Some(_)) if self.show_decrypted => Shown::Decrypted,
+            _ => Shown::Captured,
+        }
+    }
+
     pub fn failed(&self) -> bool {
         self.error.is_some() || self.unavailable.is_some()
     }
 
     /// The lines shown: the decrypted ones when there are and they are chosen.
     pub fn shown(&self) -> &[(LineKind, String)] {
-        match &self.decrypted {
-            Some(d) if self.show_decrypted => d,
+        match (self.showing(), &self.h2_lines, &self.decrypted) {
+            (Shown::H2Stream, Some(h), _) => h,
+            (Shown::Decrypted, _, Some(d)) => d,
             _ => &self.lines,
         }
     }
 
-    /// Switches between the decrypted data and the bytes as captured; false when there is
-    /// nothing decrypted to switch to.
+    /// Goes to the next of what there is to show: the HTTP/2 stream, the decrypted data, the
+    /// bytes as captured; false when there is only the bytes as captured.
     pub fn toggle(&mut self) -> bool {
-        if self.decrypted.is_none() {
+        let h2 = self.h2_lines.is_some();
+        let dec = self.decrypted.is_some();
+        if !h2 && !dec {
             return false;
         }
-        self.show_decrypted = !self.show_decrypted;
+        let next = match self.showing() {
+            Shown::H2Stream if dec => Shown::Decrypted,
+            Shown::H2Stream => Shown::Captured,
+            Shown::Decrypted => Shown::Captured,
+            Shown::Captured if h2 => Shown::H2Stream,
+            Shown::Captured => Shown::Decrypted,
+        };
+        self.show_h2 = next == Shown::H2Stream;
+        self.show_decrypted = next == Shown::Decrypted;
         true
     }
 
@@ -82,6 +133,8 @@ impl StreamView {
         self.loading = false;
         self.lines.clear();
         self.decrypted = None;
+        self.h2_lines = None;
+        self.show_h2 = false;
         self.error = data.error.clone();
         if !data.found {
             self.lines.push((
@@ -159,16 +212,180 @@ impl StreamView {
             self.decrypted = Some(lines.0);
             self.show_decrypted = true;
         }
+        if let Some(pick) = self.h2 {
+            let pieces = match &data.decrypted {
+                Some(inner) => &inner.bytes.pieces,
+                None => &data.pieces,
+            };
+            self.h2_lines = h2_stream_lines(data.conn, pick, pieces, store);
+            self.show_h2 = self.h2_lines.is_some();
+        }
         if let Some(e) = &data.error {
             let note = (
                 LineKind::Note,
                 format!("reading stopped early: {}", terminal_safe_str(e)),
             );
             self.lines.push(note.clone());
-            if let Some(d) = &mut self.decrypted {
-                d.push(note);
+            for d in [&mut self.decrypted, &mut self.h2_lines]
+                .into_iter()
+                .flatten()
+            {
+                d.push(note.clone());
             }
         }
+    }
+}
+
+/// HTTP/2 stream `pick` of connection `conn` out of its bytes (the decrypted ones for TLS):
+/// each header block as its fields, each run of DATA as text like the bytes of a stream, the
+/// ends and resets; `None` when the bytes hold no HTTP/2.
+fn h2_stream_lines(
+    conn: u64,
+    pick: H2Pick,
+    pieces: &[Piece],
+    store: &Store,
+) -> Option<Vec<(LineKind, String)>> {
+    // After an h2c upgrade the server's frames follow the `101` head the records place.
+    let server_start = store.txns_on_conn(conn).find_map(|t| {
+        let r = t.response.as_ref()?;
+        let h2c = t.switched_to.as_ref()?.protocol == "h2c";
+        h2c.then_some(r.at.stream_offset + r.at.head_bytes)
+    });
+    let d = demux::demux(pieces, pick.stream, server_start);
+    if !d.found {
+        return None;
+    }
+    let mut lines = Lines::default();
+    let frames = |d: &[(&str, u64)]| {
+        d.iter()
+            .map(|(n, c)| format!("{n} {c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    lines.0.push((
+        LineKind::Note,
+        format!(
+            "HTTP/2 stream {} (transaction #{}): header blocks decoded, DATA without its \
+             framing; frames → [{}] ← [{}]; d: the connection's bytes",
+            pick.stream,
+            pick.txn,
+            frames(&d.frames[0]),
+            frames(&d.frames[1])
+        ),
+    ));
+    let mut blocks = [0usize; 2];
+    let mut final_seen = false;
+    let mut data_open: Option<Dir> = None;
+    for it in &d.items {
+        if !matches!(it, demux::Item::Data { .. }) {
+            data_open = None;
+        }
+        match it {
+            demux::Item::Headers {
+                dir,
+                fields,
+                end_stream,
+                promise,
+                decoded,
+            } => {
+                let status = fields
+                    .iter()
+                    .find(|(n, _)| n == b":status")
+                    .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<u16>().ok());
+                let what = match (dir, promise, status) {
+                    (_, Some(by), _) => format!("pushed request (PUSH_PROMISE on stream {by})"),
+                    (Dir::ClientToServer, None, _) if blocks[0] == 0 => "request".into(),
+                    (Dir::ServerToClient, None, Some(s)) if s < 200 && !final_seen => {
+                        "interim response".into()
+                    }
+                    (Dir::ServerToClient, None, Some(_)) if !final_seen => {
+                        final_seen = true;
+                        "response".into()
+                    }
+                    _ => "trailers".into(),
+                };
+                blocks[dir.index()] += 1;
+                let end = if *end_stream { ", END_STREAM" } else { "" };
+                lines.0.push((
+                    LineKind::Boundary,
+                    format!("── {} HEADERS: {what}{end} ──", arrow(*dir)),
+                ));
+                let kind = side_kind(*dir);
+                for (n, v) in fields {
+                    lines.0.push((
+                        kind,
+                        format!("{} {}: {}", arrow(*dir), stream_safe(n), stream_safe(v)),
+                    ));
+                }
+                if !decoded {
+                    lines.0.push((
+                        LineKind::Note,
+                        "(this header block could not be decoded: HPACK had stopped, see the \
+                         h2.* findings)"
+                            .into(),
+                    ));
+                }
+            }
+            demux::Item::Promised { stream } => lines.0.push((
+                LineKind::Boundary,
+                format!("── ← PUSH_PROMISE: stream {stream} pushed ──"),
+            )),
+            demux::Item::Data { dir, bytes } => {
+                if data_open != Some(*dir) {
+                    lines
+                        .0
+                        .push((LineKind::Boundary, format!("── {} DATA ──", arrow(*dir))));
+                    data_open = Some(*dir);
+                }
+                lines.bytes(*dir, bytes);
+            }
+            demux::Item::Lost { dir, n } => lines.0.push((
+                LineKind::Gap,
+                format!("{} [gap: {n} bytes of DATA missing]", arrow(*dir)),
+            )),
+            demux::Item::End { dir } => lines.0.push((
+                LineKind::Boundary,
+                format!("── {} END_STREAM ──", arrow(*dir)),
+            )),
+            demux::Item::Reset { dir, code } => lines.0.push((
+                LineKind::Boundary,
+                format!(
+                    "── {} RST_STREAM {} ({code}) ──",
+                    arrow(*dir),
+                    demux::error_name(*code)
+                ),
+            )),
+            demux::Item::Goaway {
+                dir,
+                last_stream,
+                code,
+            } => lines.0.push((
+                LineKind::Note,
+                format!(
+                    "{} GOAWAY {} ({code}), last stream {last_stream}",
+                    arrow(*dir),
+                    demux::error_name(*code)
+                ),
+            )),
+        }
+    }
+    if d.truncated {
+        lines.0.push((
+            LineKind::Note,
+            format!(
+                "more of the stream not shown (the first {} items are)",
+                demux::MAX_ITEMS
+            ),
+        ));
+    }
+    Some(lines.0)
+}
+
+fn side_kind(dir: Dir) -> LineKind {
+    if dir == Dir::ClientToServer {
+        LineKind::Client
+    } else {
+        LineKind::Server
     }
 }
 

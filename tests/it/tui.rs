@@ -1932,3 +1932,207 @@ fn the_selection_follows_the_connection_across_views() {
     keys(&mut app, "1");
     assert_eq!(selected_txn(&app).map(|t| t.connection), Some(conn));
 }
+
+/// The HTTP/2 samples and their key logs (none for cleartext).
+const H2_SAMPLES: &[(&str, Option<&str>)] = &[
+    ("h2-curl-nginx-tls.pcap", Some("h2-curl-nginx-tls.keys")),
+    ("h2-prior-knowledge.pcap", None),
+    ("h2c-upgrade-curl.pcap", None),
+    ("h2-small-window.pcap", None),
+];
+
+fn args_for(keys: Option<&str>) -> AnalysisArgs {
+    keys.map(keylog).unwrap_or_default()
+}
+
+/// The Transactions list says which HTTP version each exchange used and, for HTTP/2, its
+/// stream; the detail has the stream's part of the connection's `http2[]` record.
+#[test]
+fn http2_transactions_show_their_version_and_stream() {
+    let (sample, keylog_file) = H2_SAMPLES[0];
+    let args = args_for(keylog_file);
+    let mut app = app_with(records_with(sample, &args), 180, 60);
+    let s = screen(&app);
+    assert!(s.contains(" ver "), "{s}");
+    let first = selected_txn(&app).expect("a transaction").clone();
+    let id = first.stream_id.expect("an HTTP/2 transaction");
+    assert!(s.contains(&format!(" h2 s{id} ")), "{s}");
+    key(&mut app, KeyCode::Enter);
+    let s = screen(&app);
+    assert!(
+        s.contains(&format!("HTTP/2 stream {id}  (6: the stream alone)")),
+        "{s}"
+    );
+    let rec = app
+        .store
+        .h2_on_conn(first.connection)
+        .expect("its http2 record");
+    let st = rec.streams.iter().find(|x| x.id == id).expect("its stream");
+    let body = first.response.as_ref().map(|r| r.body.length);
+    assert_eq!(Some(st.data_bytes.server_to_client), body);
+    assert!(s.contains("DATA"), "{s}");
+    // An HTTP/1.1 capture says 1.1.
+    let app = open("websocket-nginx-ok.pcap");
+    assert!(screen(&app).contains(" 1.1 "), "{}", screen(&app));
+}
+
+/// Pressing 6 on an HTTP/2 transaction shows that stream alone: its request's and response's
+/// header blocks as fields (its own `:path` and `:status`, no other stream's), then its DATA;
+/// `d` goes on to the decrypted bytes (TLS) and the bytes as captured, and back. The DATA the
+/// view de-frames adds up to each body's length in the records, for every HTTP/2 transaction
+/// of the HTTP/2 samples (TLS with its key log, prior knowledge, h2c, a small window).
+#[test]
+fn the_stream_view_of_an_http2_transaction_is_its_stream_alone() {
+    use hopscope::analyzers::h2::demux::{Item, demux};
+    use hopscope::tui::stream::Shown;
+    let mut checked = 0;
+    for &(sample, keylog_file) in H2_SAMPLES {
+        let args = args_for(keylog_file);
+        let mut app = app_with(records_with(sample, &args), 120, 40);
+        let rows: Vec<(u64, hopscope::model::TransactionRecord)> = app
+            .store
+            .txns
+            .iter()
+            .filter(|(_, r)| r.rec.stream_id.is_some())
+            .map(|(row, r)| (row, (*r.rec).clone()))
+            .collect();
+        assert!(!rows.is_empty(), "{sample}: HTTP/2 transactions");
+        for (row, t) in &rows {
+            let id = t.stream_id.unwrap_or(0);
+            keys_to_txn(&mut app, *row);
+            assert_eq!(
+                key(&mut app, KeyCode::Char('6')),
+                Action::LoadStream(t.connection),
+                "{sample} #{}",
+                t.id
+            );
+            let ev = stream_event_with(sample, t.connection, &args);
+            let Event::Stream(data) = &ev else {
+                unreachable!()
+            };
+            // The de-framed DATA, independently of the lines.
+            let pieces = match &data.decrypted {
+                Some(inner) => inner.bytes.pieces.clone(),
+                None => data.pieces.clone(),
+            };
+            let server_start = app.store.txns_on_conn(t.connection).find_map(|x| {
+                let r = x.response.as_ref()?;
+                (x.switched_to.as_ref()?.protocol == "h2c")
+                    .then_some(r.at.stream_offset + r.at.head_bytes)
+            });
+            let d = demux(&pieces, id, server_start);
+            let data_len = |want: Dir| -> u64 {
+                d.items
+                    .iter()
+                    .map(|i| match i {
+                        Item::Data { dir, bytes } if *dir == want => bytes.len() as u64,
+                        _ => 0,
+                    })
+                    .sum()
+            };
+            if let Some(r) = &t.response
+                && r.headers.get("content-encoding").is_none()
+            {
+                assert_eq!(
+                    data_len(Dir::ServerToClient),
+                    r.body.length,
+                    "{sample} #{}",
+                    t.id
+                );
+            }
+            // h2c's stream 1 answers the HTTP/1.1 request, whose body was not DATA.
+            if t.h2c_upgrade.is_none()
+                && let Some(r) = &t.request
+            {
+                assert_eq!(
+                    data_len(Dir::ClientToServer),
+                    r.body.length,
+                    "{sample} #{}",
+                    t.id
+                );
+            }
+            app.update(ev);
+            assert_eq!(app.stream.showing(), Shown::H2Stream, "{sample} #{}", t.id);
+            let lines: Vec<String> = app.stream.shown().iter().map(|l| l.1.clone()).collect();
+            assert!(
+                lines[0].starts_with(&format!("HTTP/2 stream {id} (transaction #{})", t.id)),
+                "{}",
+                lines[0]
+            );
+            if let Some(r) = &t.request
+                && t.h2c_upgrade.is_none()
+            {
+                let path = format!("→ :path: {}", r.target);
+                assert!(lines.contains(&path), "{sample} #{}: {lines:?}", t.id);
+                for (_, o) in &rows {
+                    if let Some(q) = &o.request
+                        && o.connection == t.connection
+                        && q.target != r.target
+                    {
+                        let other = format!("→ :path: {}", q.target);
+                        assert!(!lines.contains(&other), "{sample} #{}", t.id);
+                    }
+                }
+            }
+            if let Some(r) = &t.response {
+                let status = format!("← :status: {}", r.status);
+                assert!(lines.contains(&status), "{sample} #{}: {lines:?}", t.id);
+            }
+            // d goes round what there is.
+            let tls = app.stream.decrypted.is_some();
+            assert_eq!(tls, keylog_file.is_some(), "{sample}");
+            keys(&mut app, "d");
+            let next = if tls {
+                Shown::Decrypted
+            } else {
+                Shown::Captured
+            };
+            assert_eq!(app.stream.showing(), next);
+            if tls {
+                keys(&mut app, "d");
+                assert_eq!(app.stream.showing(), Shown::Captured);
+            }
+            keys(&mut app, "d");
+            assert_eq!(app.stream.showing(), Shown::H2Stream);
+            keys(&mut app, "1");
+            checked += 1;
+        }
+    }
+    // 7 + 5 + 3 + 2 streams in the four samples.
+    assert_eq!(checked, 17, "HTTP/2 transactions checked");
+}
+
+/// Selects transaction row `row` in the Transactions view.
+fn keys_to_txn(app: &mut App, row: u64) {
+    keys(app, "1");
+    assert!(app.txns.select_id(row), "row {row} listed");
+}
+
+/// The filter knows the version: `h2` keeps the HTTP/2 front streams of nginx's HTTP/2 front
+/// (not its HTTP/1.1 upstream requests), `http/1.1` the others, `stream=3` one stream.
+#[test]
+fn the_filter_finds_http2_streams_and_versions() {
+    let args = keylog("h2-front-http1-back.keys");
+    let mut app = app_with(records_with("h2-front-http1-back.pcap", &args), 100, 30);
+    let count = |app: &App, v: &str| {
+        app.store
+            .txns
+            .iter()
+            .filter(|(_, r)| r.rec.request.as_ref().is_some_and(|q| q.version == v))
+            .count()
+    };
+    let (h2, h1) = (count(&app, "HTTP/2"), count(&app, "HTTP/1.1"));
+    assert!(h2 >= 4 && h1 >= 3, "{h2} {h1}");
+    keys(&mut app, "/h2");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.txns.rows.len(), h2);
+    key(&mut app, KeyCode::Esc);
+    keys(&mut app, "/http/1.1");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.txns.rows.len(), h1);
+    key(&mut app, KeyCode::Esc);
+    keys(&mut app, "/stream=3");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.txns.rows.len(), 1);
+    assert_eq!(selected_txn(&app).and_then(|t| t.stream_id), Some(3));
+}

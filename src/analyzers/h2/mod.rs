@@ -40,6 +40,7 @@
 //! Notes carry their entry in the findings registry, [`H2NoteKind::code`] (`h2.*`, with its
 //! severity), and a one-line explanation naming the RFC section.
 
+pub mod demux;
 pub mod event;
 mod fields;
 pub mod frame;

@@ -318,9 +318,12 @@ fn txn(app: &App, out: &mut Out, x: &TransactionRecord, dropped: bool) {
     }
     out.lines.push(Line::from(head));
     out.text(format!(
-        "connection {} (#{} on it)  {} → {}  {}{}",
+        "connection {} (#{} on it{})  {} → {}  {}{}",
         x.connection,
         x.index,
+        x.stream_id
+            .map(|s| format!(", HTTP/2 stream {s}"))
+            .unwrap_or_default(),
         x.client,
         x.server,
         match x.state {
@@ -350,6 +353,7 @@ fn txn(app: &App, out: &mut Out, x: &TransactionRecord, dropped: bool) {
     txn_hops(app, out, x);
     txn_findings(app, out, x);
     txn_timing(out, x);
+    txn_h2(app, out, x);
     // What the exchange means (caching, ranges, cookies, CORS, auth, redirects): the lines
     // `--format text` prints, already terminal-safe, cookie values masked as recorded.
     if let Some(sem) = x.semantics.as_deref().filter(|s| !s.is_empty()) {
@@ -392,6 +396,75 @@ fn txn(app: &App, out: &mut Out, x: &TransactionRecord, dropped: bool) {
         ));
         headers(out, &r.headers);
         body(out, &r.body, dropped);
+    }
+}
+
+/// An HTTP/2 transaction's stream as the connection's `http2[]` record describes it (once the
+/// connection ended): how it was opened, its DATA each way, how it ended; the connection's
+/// way in and settings.
+fn txn_h2(app: &App, out: &mut Out, x: &TransactionRecord) {
+    let Some(id) = x.stream_id else {
+        return;
+    };
+    out.section(format!("HTTP/2 stream {id}  (6: the stream alone)"));
+    let Some(h) = app.store.h2_on_conn(x.connection) else {
+        out.styled(
+            "  the connection's HTTP/2 record comes when it ends",
+            out.t.dim(),
+        );
+        return;
+    };
+    if let Some(s) = h.streams.iter().find(|s| s.id == id) {
+        let ended = |e: bool| if e { "END_STREAM" } else { "open" };
+        out.kv("  opened by", s.opened_by.to_string());
+        out.kv(
+            "  DATA",
+            format!(
+                "→ {} ({})  ← {} ({})",
+                size(s.data_bytes.client_to_server),
+                ended(s.ended.client_to_server),
+                size(s.data_bytes.server_to_client),
+                ended(s.ended.server_to_client)
+            ),
+        );
+        if let Some(code) = s.reset {
+            out.kv(
+                "  reset",
+                format!(
+                    "RST_STREAM {} ({code})",
+                    crate::analyzers::h2::demux::error_name(code)
+                ),
+            );
+        }
+    }
+    let settings = |v: &[crate::model::http2::Http2Setting]| {
+        v.iter()
+            .map(|s| format!("{}={}", s.name, s.value))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    out.kv(
+        "  connection",
+        format!(
+            "{}, {} streams, frames → {} ← {}",
+            h.mode,
+            h.streams.len(),
+            h.frames.client_to_server.values().sum::<u64>(),
+            h.frames.server_to_client.values().sum::<u64>()
+        ),
+    );
+    out.kv("  client SETTINGS", settings(&h.settings.client));
+    out.kv("  server SETTINGS", settings(&h.settings.server));
+    if let Some(g) = h.goaway {
+        out.kv(
+            "  GOAWAY",
+            format!(
+                "{} ({}), last stream {}",
+                crate::analyzers::h2::demux::error_name(g.error_code),
+                g.error_code,
+                g.last_stream
+            ),
+        );
     }
 }
 

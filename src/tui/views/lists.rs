@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::text::{count, dur, fit, hms, size};
 use crate::base::sanitize::{terminal_safe, terminal_safe_str};
-use crate::model::http::Scheme;
+use crate::model::http::{Scheme, TransactionRecord};
 use crate::model::tunnel::TlsInfo;
 use crate::model::websocket::Side;
 use crate::model::{CloseKind, Severity, codes};
@@ -135,6 +135,8 @@ fn txn_rows(
     w: u16,
 ) -> (Vec<&'static str>, Vec<Constraint>, Vec<Row<'static>>) {
     // Columns appear as the screen widens: the reason at 110, the endpoints at 150.
+    // Below 90 the version column has no room for HTTP/2's stream id.
+    let narrow = w < 90;
     let reason = w >= 110;
     let wide = w >= 150;
     let t = &app.theme;
@@ -142,6 +144,7 @@ fn txn_rows(
         "!",
         "time",
         "method",
+        "ver",
         "host and target",
         "status",
         "ttfb",
@@ -152,6 +155,7 @@ fn txn_rows(
         Constraint::Length(1),
         Constraint::Length(12),
         Constraint::Length(7),
+        Constraint::Length(if narrow { 3 } else { 7 }),
         Constraint::Fill(1),
         Constraint::Length(if reason { 24 } else { 6 }),
         Constraint::Length(7),
@@ -231,6 +235,7 @@ fn txn_rows(
                 Cell::from(Span::styled(sev_mark(sev), sev_style(app, sev))),
                 Cell::from(time),
                 Cell::from(fit(&method, 7)),
+                Cell::from(version_cell(x, !narrow)),
                 Cell::from(hostpath),
                 Cell::from(Span::styled(status, st_style)),
                 Cell::from(ttfb),
@@ -244,6 +249,22 @@ fn txn_rows(
         })
         .collect();
     (header, widths, rows)
+}
+
+/// The HTTP version, short, and for HTTP/2 the stream id (`h2 s5`) when `stream`.
+fn version_cell(x: &TransactionRecord, stream: bool) -> String {
+    let v = x
+        .request
+        .as_ref()
+        .map(|r| r.version.as_str())
+        .or(x.response.as_ref().map(|r| r.version.as_str()))
+        .unwrap_or("");
+    match (v, x.stream_id) {
+        (_, Some(s)) if stream => format!("h2 s{s}"),
+        (_, Some(_)) => "h2".into(),
+        ("HTTP/2" | "HTTP/2.0", None) => "h2".into(),
+        (v, None) => terminal_safe_str(v.strip_prefix("HTTP/").unwrap_or(v)),
+    }
 }
 
 fn conv_rows(

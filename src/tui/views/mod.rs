@@ -15,7 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::app::{App, Focus, PromptKind, VIEWS, View};
-use super::stream::LineKind;
+use super::stream::{LineKind, Shown};
 
 /// Where everything goes, from the screen size alone (the update function uses it for mouse
 /// clicks and page sizes).
@@ -260,16 +260,17 @@ fn draw_stream(f: &mut Frame<'_>, app: &App, area: Rect) {
         None => " Stream ".into(),
     };
     let mut spans = vec![Span::styled(title, t.title())];
-    // Which bytes are shown, when the connection's TLS was decrypted.
-    if app.stream.decrypted.is_some() && !app.stream.loading {
-        spans.push(Span::styled(
-            if app.stream.show_decrypted {
-                " DECRYPTED TLS "
-            } else {
-                " TLS RECORDS "
-            },
-            t.tab_active(),
-        ));
+    // Which bytes are shown, when there is more than the bytes as captured: an HTTP/2
+    // stream, what TLS decrypted.
+    let s = &app.stream;
+    if (s.decrypted.is_some() || s.h2_lines.is_some()) && !s.loading {
+        let label = match (s.showing(), &s.h2) {
+            (Shown::H2Stream, Some(p)) => format!(" HTTP/2 STREAM {} ", p.stream),
+            (Shown::Decrypted, _) => " DECRYPTED TLS ".into(),
+            (_, _) if s.decrypted.is_some() => " TLS RECORDS ".into(),
+            _ => " CONNECTION BYTES ".into(),
+        };
+        spans.push(Span::styled(label, t.tab_active()));
         spans.push(Span::styled(" d: switch ", t.dim()));
     }
     spans.push(Span::styled(
@@ -446,7 +447,7 @@ pub fn help_lines() -> Vec<(&'static str, &'static str)> {
         ("/", "search the pane; n N: next, previous match"),
         (
             "d",
-            "Stream: the decrypted TLS data / the TLS records as captured",
+            "Stream: the HTTP/2 stream / the decrypted TLS data / the bytes as captured",
         ),
         ("Esc", "back to the list"),
         ("", "Live capture"),

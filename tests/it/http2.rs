@@ -930,12 +930,14 @@ fn http2_data_frames_make_one_body() {
 
 /// Every HTTP/2 stream the programs logged in the samples of issue 15 (`details.h2_*`: nginx's
 /// logs, curl's traces, the Python clients' own logs) is a transaction of its connection with
-/// the same stream id, method, path and status.
+/// the same stream id, method, path and status, and the body lengths they logged: the
+/// request's, the response's content as sent and after Content-Encoding.
 #[test]
 fn every_logged_stream_of_the_h2_samples_is_a_transaction() {
     let text = fs::read_to_string(samples_dir().join("expected.json")).expect("expected.json");
     let all: Value = serde_json::from_str(&text).expect("json");
     let mut checked = 0;
+    let mut bodies = 0;
     for cap in all["captures"].as_array().into_iter().flatten() {
         let Some(conns) = cap["details"]["h2_connections"].as_array() else {
             continue;
@@ -973,9 +975,34 @@ fn every_logged_stream_of_the_h2_samples_is_a_transaction() {
                     s["status"].as_u64(),
                     "{file} {client} stream {id}"
                 );
+                // Body lengths as the programs logged them: the request's DATA (for h2c's
+                // stream 1, the upgrading request's body), the response's content as sent
+                // (DATA payload without padding) and after Content-Encoding.
+                assert_eq!(
+                    Some(req.body.length),
+                    s["request_body_bytes"].as_u64(),
+                    "{file} {client} stream {id}: request body"
+                );
+                let resp = t.response.as_ref().map(|r| &r.body);
+                if let Some(wire) = s["response_body_wire_bytes"].as_u64() {
+                    assert_eq!(
+                        resp.map(|b| b.length),
+                        Some(wire),
+                        "{file} {client} stream {id}: response content"
+                    );
+                    bodies += 1;
+                }
+                if let Some(decoded) = s["response_body_decoded_bytes"].as_u64() {
+                    assert_eq!(
+                        resp.map(|b| b.decoded_length.unwrap_or(b.length)),
+                        Some(decoded),
+                        "{file} {client} stream {id}: decoded response"
+                    );
+                }
                 checked += 1;
             }
         }
     }
     assert!(checked >= 20, "streams checked: {checked}");
+    assert!(bodies >= 20, "response bodies checked: {bodies}");
 }

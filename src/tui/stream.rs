@@ -449,11 +449,7 @@ impl Lines {
         if b.is_empty() {
             return;
         }
-        let kind = if dir == Dir::ClientToServer {
-            LineKind::Client
-        } else {
-            LineKind::Server
-        };
+        let kind = side_kind(dir);
         for line in b.split_inclusive(|c| *c == b'\n') {
             for piece in line.chunks(MAX_LINE) {
                 let shown = stream_safe(piece);

@@ -47,6 +47,7 @@ mod hpack;
 mod layer;
 mod note;
 mod txn;
+mod ws;
 
 use crate::base::heap;
 use std::collections::BTreeMap;

@@ -844,3 +844,5 @@ impl H2Conn {
 mod tests;
 #[cfg(test)]
 mod txn_tests;
+#[cfg(test)]
+mod ws_tests;

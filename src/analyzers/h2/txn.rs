@@ -674,7 +674,7 @@ impl Streams {
 
     /// A 2xx to an extended CONNECT: the stream now carries `protocol`, its DATA frames are no
     /// longer bodies. A body with no DATA before the switch says `framing: none`, as after a
-    /// `101`; DATA sent before it (RFC 8441 §5 has the client wait) is counted, not decoded.
+    /// `101`; DATA sent before it stays counted in the body record, not decoded.
     /// Returns the transaction's id.
     pub(super) fn switched(&mut self, stream: u32, protocol: &str) -> Option<u64> {
         let st = self.open.get_mut(&stream)?;

@@ -10,6 +10,10 @@
 //! counts offsets in its own bytes; [`Marks`] turn them back into offsets of the HTTP/2 stream
 //! (where each payload piece sat), so its messages and findings point at the bytes on the wire.
 //!
+//! Why here and not a switch of the stack: the stack switches a whole byte stream to the next
+//! protocol; an HTTP/2 stream is one of many multiplexed on the connection, which stays
+//! HTTP/2, so its WebSocket lives beside the streams, as their bodies do.
+//!
 //! Checks (findings on the stream's transaction): `:protocol` on a request that is not a
 //! CONNECT, an extended CONNECT without `:scheme`/`:path`/`:authority`, one sent when the
 //! server's SETTINGS did not carry SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (checked once the

@@ -602,7 +602,7 @@ registry! {
         "an extended CONNECT (`:protocol`) without `:scheme`, `:path` or `:authority`, which RFC 8441 §4 requires (unlike a plain CONNECT, RFC 9113 §8.5)",
         "the receiver treats the request as malformed and resets the stream; the client must send all three";
     H2_EXTENDED_CONNECT_REFUSED = "h2.extended-connect-refused", H2, Warning,
-        "an extended CONNECT (RFC 8441) answered with a final status other than 2xx: the WebSocket (or other `:protocol`) did not open; the message says what the status suggests (400, 405, 501: the server or the application behind it does not take a CONNECT for it; 403: an Origin check; 404: the path)",
+        "an extended CONNECT (RFC 8441) answered with a final status other than 2xx, or reset before any answer: the WebSocket (or other `:protocol`) did not open; the message says what the status suggests (400, 405, 501: the server or the application behind it does not take a CONNECT for it; 403: an Origin check; 404: the path)",
         "a server that advertises SETTINGS_ENABLE_CONNECT_PROTOCOL must route the CONNECT to a WebSocket endpoint (an application that only accepts `GET` with `Upgrade` answers 405): fix the route, or turn RFC 8441 off so clients use HTTP/1.1";
     H2_WEBSOCKET_LIMIT = "h2.websocket-limit", H2, Info,
         "more than 64 WebSockets open at once on one HTTP/2 connection; the streams of further ones are transactions, their frames are not analysed",

@@ -445,7 +445,7 @@ impl Tracker<'_> {
             target: tg,
             target_b64: tg64,
             target_form: form,
-            proxy_request: form == "absolute" || method == b"CONNECT",
+            proxy_request: form == "absolute" || connect,
             version: "HTTP/2".into(),
             scheme: text(pseudo(f, b":scheme")),
             authority: text(pseudo(f, b":authority")),

@@ -30,7 +30,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::event::{BlockStart, Events};
-use super::fields::status_code;
+use super::fields::{error_name, status_code};
 use super::frame::{DATA, FrameInfo, HEADERS, PADDED};
 use super::txn::{MAX_OPEN, Streams, Tracker};
 use super::{H2Summary, bounded};
@@ -181,6 +181,10 @@ pub struct Ws {
     /// Stream offset of each direction's next DATA content byte, and of its last HEADERS.
     cursor: [u64; 2],
     headers_at: [u64; 2],
+    /// Stream offset of each direction's last frame.
+    frame_at: [u64; 2],
+    /// The stream whose header block being read carries END_STREAM, per direction.
+    ending: [Option<u32>; 2],
     unchecked: Vec<Unchecked>,
     /// WebSockets not analysed because [`MAX_WEBSOCKETS`] were open.
     pub untracked: u64,
@@ -491,6 +495,17 @@ impl Watch<'_, '_> {
         self.ws.tunnels.insert(stream, t);
     }
 
+    /// END_STREAM from direction `d` on `stream`: the WebSocket ends once both sides ended.
+    fn end_side(&mut self, d: usize, stream: u32) {
+        let done = self.ws.tunnels.get_mut(&stream).is_some_and(|t| {
+            t.ended[d] = true;
+            t.ended[0] && t.ended[1]
+        });
+        if done {
+            self.finish(stream);
+        }
+    }
+
     /// The WebSocket on `stream` ends.
     fn finish(&mut self, stream: u32) {
         if let Some(mut t) = self.ws.tunnels.remove(&stream) {
@@ -529,6 +544,7 @@ impl Events for Watch<'_, '_> {
         self.t.frame(d, h);
         let d = d.min(1);
         let at = self.t.base[d] + h.offset;
+        self.ws.frame_at[d] = at;
         match h.frame_type {
             DATA => self.ws.cursor[d] = at + 9 + u64::from(h.flags & PADDED != 0),
             HEADERS => self.ws.headers_at[d] = at,
@@ -545,6 +561,7 @@ impl Events for Watch<'_, '_> {
             fields: Headers::default(),
             at: self.ws.headers_at[d],
         });
+        self.ws.ending[d] = (b.end_stream && b.promised.is_none()).then_some(b.stream);
     }
 
     fn field(&mut self, d: usize, name: &[u8], value: &[u8]) {
@@ -565,20 +582,22 @@ impl Events for Watch<'_, '_> {
 
     fn block_end(&mut self, d: usize, decoded: bool) {
         self.t.block_end(d, decoded);
-        let Some(c) = self.ws.collect.get_mut(d).and_then(Option::take) else {
-            return;
-        };
-        if !decoded {
-            // The answer is unknown: the request waits no longer.
-            if d == 1 {
-                self.ws.requests.remove(&c.stream);
+        let d = d.min(1);
+        if let Some(c) = self.ws.collect[d].take() {
+            if !decoded {
+                // The answer is unknown: the request waits no longer.
+                if d == 1 {
+                    self.ws.requests.remove(&c.stream);
+                }
+            } else if d == 0 {
+                self.request(c);
+            } else {
+                self.response(c);
             }
-            return;
         }
-        if d == 0 {
-            self.request(c);
-        } else {
-            self.response(c);
+        // END_STREAM on a header block (a 2xx that ends at once, trailers) ends that side.
+        if let Some(stream) = self.ws.ending[d].take() {
+            self.end_side(d, stream);
         }
     }
 
@@ -594,21 +613,34 @@ impl Events for Watch<'_, '_> {
 
     fn data_end(&mut self, d: usize, stream: u32, wire: u64, end_stream: bool) {
         self.t.data_end(d, stream, wire, end_stream);
-        if !end_stream {
-            return;
-        }
-        let done = self.ws.tunnels.get_mut(&stream).is_some_and(|t| {
-            t.ended[d.min(1)] = true;
-            t.ended[0] && t.ended[1]
-        });
-        if done {
-            self.finish(stream);
+        if end_stream {
+            self.end_side(d.min(1), stream);
         }
     }
 
     fn reset(&mut self, d: usize, stream: u32, code: u32) {
+        // Before the tracker reports the transaction, so the finding is named on it.
+        if let Some(req) = self.ws.requests.remove(&stream) {
+            let protocol = req.fields.get(":protocol").map(bounded).unwrap_or_default();
+            let (by, name) = (["client", "server"][d.min(1)], error_name(code));
+            let at = self.ws.frame_at[d.min(1)];
+            let ctx = self.t.ctx;
+            raise(
+                self.t.out,
+                ctx,
+                self.t.s.record_mut(stream),
+                req.txn,
+                d.min(1),
+                at,
+                &codes::H2_EXTENDED_CONNECT_REFUSED,
+                format!(
+                    "stream {stream}: the extended CONNECT for {protocol:?} was reset by the \
+                     {by} ({name}) before any answer (RFC 8441 §5): the WebSocket did not open; \
+                     a server that does not know RFC 8441 resets it as malformed"
+                ),
+            );
+        }
         self.t.reset(d, stream, code);
-        self.ws.requests.remove(&stream);
         self.finish(stream);
     }
 

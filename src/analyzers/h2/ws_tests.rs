@@ -15,6 +15,11 @@ use crate::analyzers::stack::Shared;
 use crate::analyzers::websocket::{WsConfig, WsShared};
 use crate::base::Timestamp;
 use crate::engine::Ctx;
+use crate::model::codes::{
+    H2_CONNECT_PROTOCOL_NOT_ENABLED, H2_EXTENDED_CONNECT_MALFORMED, H2_EXTENDED_CONNECT_REFUSED,
+    H2_GAP, H2_PROTOCOL_WITHOUT_CONNECT, WS_INFLATE_ERROR, WS_RSV_WITHOUT_EXTENSION,
+    WS_UNCLEAN_CLOSE,
+};
 use crate::model::http::{BodyFraming, TransactionRecord};
 use crate::model::websocket::{Side, WebSocketRecord, WsMessageRecord};
 use crate::model::{Dir, Endpoint, Finding, Record};
@@ -243,6 +248,8 @@ fn rfc8441_websocket_on_a_stream_is_a_websocket_record() {
     let t = t[0];
     let q = t.request.as_ref().unwrap();
     assert_eq!((q.method.as_str(), q.target.as_str()), ("CONNECT", "/chat"));
+    // To the origin server, not a proxy (a plain CONNECT is a proxy's).
+    assert!(!q.proxy_request);
     assert_eq!(t.response.as_ref().unwrap().status, 200);
     assert_eq!(t.switched_to.as_ref().unwrap().protocol, "websocket");
     // The DATA frames are the WebSocket's, not bodies.
@@ -365,14 +372,18 @@ fn rfc8441_s3_connect_without_the_servers_setting_is_a_finding() {
     for ecp in [&[][..], &[(8, 0)][..], &[(3, 100)][..]] {
         let recs = play(&conversation(ecp));
         let f = findings(&recs);
-        assert_eq!(codes(&recs), ["h2.connect-protocol-not-enabled"], "{ecp:?}");
+        assert_eq!(
+            codes(&recs),
+            [H2_CONNECT_PROTOCOL_NOT_ENABLED.name],
+            "{ecp:?}"
+        );
         let t = txns(&recs)[0];
         assert_eq!(f[0].transaction, Some(t.id));
         assert_eq!(f[0].direction, Some(Dir::ClientToServer));
         // At the CONNECT's HEADERS frame: after the preface and the client's SETTINGS.
         assert_eq!(f[0].stream_offset, Some(PREFACE.len() as u64 + 9));
         assert!(f[0].message.contains("nginx"), "{}", f[0].message);
-        assert_eq!(t.findings, ["h2.connect-protocol-not-enabled"]);
+        assert_eq!(t.findings, [H2_CONNECT_PROTOCOL_NOT_ENABLED.name]);
         // The WebSocket is still analysed: the server answered 200.
         assert_eq!(messages(&recs).len(), 6);
     }
@@ -382,7 +393,7 @@ fn rfc8441_s3_connect_without_the_servers_setting_is_a_finding() {
     assert_eq!(codes(&play(&steps)), Vec::<&str>::new());
     let mut steps = conversation(&[]);
     steps.swap(0, 1);
-    assert_eq!(codes(&play(&steps)), ["h2.connect-protocol-not-enabled"]);
+    assert_eq!(codes(&play(&steps)), [H2_CONNECT_PROTOCOL_NOT_ENABLED.name]);
 }
 
 #[test]
@@ -414,16 +425,16 @@ fn rfc8441_s4_protocol_needs_connect_scheme_and_path() {
     assert_eq!(
         codes(&recs),
         [
-            "h2.protocol-without-connect",
-            "h2.extended-connect-malformed"
+            H2_PROTOCOL_WITHOUT_CONNECT.name,
+            H2_EXTENDED_CONNECT_MALFORMED.name
         ]
     );
     let f = findings(&recs);
     assert!(f[1].message.contains(":scheme, :path"), "{}", f[1].message);
     let t = txns(&recs);
     let on = |s: u32| t.iter().find(|t| t.stream_id == Some(s)).unwrap();
-    assert_eq!(on(1).findings, ["h2.protocol-without-connect"]);
-    assert_eq!(on(3).findings, ["h2.extended-connect-malformed"]);
+    assert_eq!(on(1).findings, [H2_PROTOCOL_WITHOUT_CONNECT.name]);
+    assert_eq!(on(3).findings, [H2_EXTENDED_CONNECT_MALFORMED.name]);
     assert!(websockets(&recs).is_empty());
 }
 
@@ -438,14 +449,74 @@ fn rfc8441_a_refused_connect_opens_no_websocket() {
         Step::Send(1, refused),
         Step::Send(0, frame(RST_STREAM, 0, 1, &8u32.to_be_bytes())),
     ]);
-    assert_eq!(codes(&recs), ["h2.extended-connect-refused"]);
+    assert_eq!(codes(&recs), [H2_EXTENDED_CONNECT_REFUSED.name]);
     let f = findings(&recs);
     assert!(f[0].message.contains("405"), "{}", f[0].message);
     assert_eq!(f[0].direction, Some(Dir::ServerToClient));
     let t = txns(&recs)[0];
     assert!(t.switched_to.is_none());
-    assert_eq!(t.findings, ["h2.extended-connect-refused"]);
+    assert_eq!(t.findings, [H2_EXTENDED_CONNECT_REFUSED.name]);
     assert!(websockets(&recs).is_empty());
+}
+
+#[test]
+fn rfc8441_a_connect_reset_before_an_answer_opened_nothing() {
+    let mut c = client_start();
+    c.extend(connect(1, &[]));
+    let recs = play(&[
+        Step::Send(1, server_settings(&[])),
+        Step::Send(0, c),
+        Step::Send(1, frame(RST_STREAM, 0, 1, &1u32.to_be_bytes())),
+    ]);
+    assert_eq!(
+        codes(&recs),
+        [
+            H2_CONNECT_PROTOCOL_NOT_ENABLED.name,
+            H2_EXTENDED_CONNECT_REFUSED.name
+        ]
+    );
+    let f = findings(&recs);
+    assert!(f[1].message.contains("PROTOCOL_ERROR"), "{}", f[1].message);
+    assert_eq!(f[1].direction, Some(Dir::ServerToClient));
+    // At the RST_STREAM frame, the server's fourth: SETTINGS, its ACK, then the reset.
+    assert_eq!(f[1].stream_offset, Some(9 + 9));
+    let t = txns(&recs)[0];
+    assert_eq!(
+        t.findings,
+        [
+            H2_CONNECT_PROTOCOL_NOT_ENABLED.name,
+            H2_EXTENDED_CONNECT_REFUSED.name
+        ]
+    );
+    assert!(websockets(&recs).is_empty());
+}
+
+#[test]
+fn rfc8441_end_stream_on_a_header_block_ends_that_side() {
+    let mut c1 = client_start();
+    c1.extend(connect(1, &[]));
+    let recs = play(&[
+        Step::Send(1, server_settings(&[(8, 1)])),
+        Step::Send(0, c1),
+        // The server accepts and ends its side at once; the client closes its side.
+        Step::Send(1, headers(&[(":status", "200")], 1, END_STREAM)),
+        Step::Send(0, data(1, &client_ws(true, 8, b"\x03\xe8"), true)),
+    ]);
+    let order: Vec<&str> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::Transaction(_) => Some("txn"),
+            Record::WebSocket(_) => Some("ws"),
+            Record::Http2(_) => Some("h2"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["txn", "ws", "h2"]);
+    // Both sides ended: the WebSocket ends with the stream (packet 4), not at the
+    // connection's end (packet 5); the server sent no close frame.
+    let f = findings(&recs);
+    assert_eq!(codes(&recs), [WS_UNCLEAN_CLOSE.name]);
+    assert_eq!(f[0].packet, Some(4));
 }
 
 #[test]
@@ -459,7 +530,7 @@ fn rfc8441_rst_stream_ends_the_websocket() {
     let w = websockets(&recs);
     assert_eq!(w.len(), 1);
     assert!(!w[0].close.clean);
-    assert_eq!(codes(&recs), ["ws.unclean-close"]);
+    assert_eq!(codes(&recs), [WS_UNCLEAN_CLOSE.name]);
     assert!(!brief(&recs).iter().any(|m| m.2.as_deref() == Some("late")));
     // The WebSocket's records come when the reset does, before the connection's end.
     let ws_at = recs
@@ -496,7 +567,7 @@ fn rfc8441_a_gap_inside_data_is_the_websockets_gap() {
     assert!(b[0].4, "partial: {b:?}");
     // Frame sync survives: the ping and the close still come.
     assert_eq!(b.len(), 6);
-    assert!(codes(&recs).contains(&"h2.gap"));
+    assert!(codes(&recs).contains(&H2_GAP.name));
     // A gap that takes a whole DATA frame header loses HTTP/2 framing, and the rest of
     // the WebSocket in that direction with it.
     let mut dead = steps.clone();
@@ -551,8 +622,8 @@ fn rfc8441_permessage_deflate_from_the_header_fields() {
         assert!(m.compressed);
         assert_eq!(m.text.as_deref(), Some(text));
     }
-    assert!(!codes(&recs).contains(&"ws.inflate-error"));
-    assert!(!codes(&recs).contains(&"ws.rsv-without-extension"));
+    assert!(!codes(&recs).contains(&WS_INFLATE_ERROR.name));
+    assert!(!codes(&recs).contains(&WS_RSV_WITHOUT_EXTENSION.name));
 }
 
 #[test]

@@ -17,8 +17,8 @@ use crate::base::Timestamp;
 use crate::engine::Ctx;
 use crate::model::codes::{
     H2_CONNECT_PROTOCOL_NOT_ENABLED, H2_EXTENDED_CONNECT_MALFORMED, H2_EXTENDED_CONNECT_REFUSED,
-    H2_GAP, H2_PROTOCOL_WITHOUT_CONNECT, WS_INFLATE_ERROR, WS_RSV_WITHOUT_EXTENSION,
-    WS_UNCLEAN_CLOSE,
+    H2_GAP, H2_PROTOCOL_WITHOUT_CONNECT, H2_WEBSOCKET_LIMIT, WS_INFLATE_ERROR,
+    WS_RSV_WITHOUT_EXTENSION, WS_UNCLEAN_CLOSE,
 };
 use crate::model::http::{BodyFraming, TransactionRecord};
 use crate::model::websocket::{Side, WebSocketRecord, WsMessageRecord};
@@ -668,6 +668,38 @@ fn rfc8441_offsets_of_messages_sharing_a_data_frame() {
     let first = m.iter().find(|m| m.opcode == "binary").unwrap();
     assert_eq!(first.stream_offset, at - a.len() as u64);
     assert_eq!(codes(&recs), Vec::<&str>::new());
+}
+
+#[test]
+fn rfc8441_websockets_per_connection_are_bounded() {
+    use super::ws::MAX_WEBSOCKETS;
+    let n = MAX_WEBSOCKETS as u32 + 2;
+    let ids: Vec<u32> = (0..n).map(|i| 2 * i + 1).collect();
+    let mut c = client_start();
+    let mut s = Vec::new();
+    let mut msgs = Vec::new();
+    for &id in &ids {
+        c.extend(connect(id, &[]));
+        s.extend(ok(id, &[]));
+        msgs.extend(data(id, &client_ws(true, 1, b"hi"), true));
+    }
+    let recs = play(&[
+        Step::Send(1, server_settings(&[(8, 1)])),
+        Step::Send(0, c),
+        Step::Send(1, s),
+        Step::Send(0, msgs),
+    ]);
+    assert_eq!(websockets(&recs).len(), MAX_WEBSOCKETS);
+    assert_eq!(messages(&recs).len(), MAX_WEBSOCKETS);
+    let limit: Vec<_> = findings(&recs)
+        .into_iter()
+        .filter(|f| f.code == &H2_WEBSOCKET_LIMIT)
+        .collect();
+    assert_eq!(limit.len(), 1, "raised once");
+    // Every stream is still a transaction, switched.
+    let t = txns(&recs);
+    assert_eq!(t.len(), ids.len());
+    assert!(t.iter().all(|t| t.switched_to.is_some()));
 }
 
 proptest! {

@@ -22,15 +22,15 @@
 //!
 //! Bounds: requests awaiting their answer at most [`MAX_OPEN`] (the open streams' bound), at
 //! most [`MAX_WEBSOCKETS`] WebSockets at once (`h2.websocket-limit` for the rest), at most
-//! [`MAX_FIELDS`] fields of [`MAX_VALUE`] bytes kept per header block (only pseudo-headers,
-//! `origin` and `sec-websocket-*`), at most [`MAX_MARKS`] marks per direction of a WebSocket
-//! (the marks before what a record can still name are dropped as it goes). All of it is in
-//! [`Ws::heap_bytes`]; [`Ws::shed`] gives up the inflaters.
+//! [`MAX_MARKS`] marks per direction of a WebSocket (the marks before what a record can still
+//! name are dropped as it goes). The header fields are read from the stream's transaction
+//! record, nothing is copied (so a stream the tracker does not follow, beyond its bound, is
+//! not checked). All of it is in [`Ws::heap_bytes`]; [`Ws::shed`] gives up the inflaters.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use super::event::{BlockStart, Events};
-use super::fields::{error_name, status_code};
+use super::fields::error_name;
 use super::frame::{DATA, FrameInfo, HEADERS, PADDED};
 use super::txn::{MAX_OPEN, Streams, Tracker};
 use super::{H2Summary, bounded};
@@ -45,10 +45,6 @@ use crate::model::{Dir, Finding, Record, RecordSink};
 pub const MAX_WEBSOCKETS: usize = 64;
 /// Marks kept per direction of a WebSocket.
 pub const MAX_MARKS: usize = 1024;
-/// Fields kept of a header block.
-pub const MAX_FIELDS: usize = 32;
-/// Bytes kept of a field's value.
-pub const MAX_VALUE: usize = 1024;
 /// Extended CONNECTs whose SETTINGS check waits for the server's SETTINGS.
 const MAX_UNCHECKED: usize = 64;
 
@@ -150,7 +146,8 @@ impl Tunnel {
 
 /// An extended CONNECT awaiting its answer.
 struct Request {
-    fields: Headers,
+    /// Its `:protocol`, lower case.
+    protocol: String,
     txn: Option<u64>,
     /// Stream offset of its HEADERS frame.
     at: u64,
@@ -165,19 +162,13 @@ struct Unchecked {
     at: u64,
 }
 
-/// A header block being kept (only what the WebSocket needs).
-struct Collect {
-    stream: u32,
-    fields: Headers,
-    at: u64,
-}
-
 /// The RFC 8441 WebSockets of one HTTP/2 connection.
 #[derive(Default)]
 pub struct Ws {
     requests: BTreeMap<u32, Request>,
     tunnels: BTreeMap<u32, Tunnel>,
-    collect: [Option<Collect>; 2],
+    /// The stream of each direction's header block being read (not a PUSH_PROMISE's).
+    block: [Option<u32>; 2],
     /// Stream offset of each direction's next DATA content byte, and of its last HEADERS.
     cursor: [u64; 2],
     headers_at: [u64; 2],
@@ -238,18 +229,12 @@ fn refusal_hint(status: u16) -> &'static str {
 impl Ws {
     /// Heap bytes held: the requests awaiting an answer, the WebSockets, the blocks being kept.
     pub fn heap_bytes(&self) -> usize {
-        let req = |r: &Request| size_of::<Request>() + 32 + r.fields.heap_bytes();
+        let req = |r: &Request| size_of::<Request>() + 32 + heap::string(&r.protocol);
         self.requests.values().map(req).sum::<usize>()
             + self
                 .tunnels
                 .values()
                 .map(|t| 32 + t.heap_bytes())
-                .sum::<usize>()
-            + self
-                .collect
-                .iter()
-                .flatten()
-                .map(|c| c.fields.heap_bytes())
                 .sum::<usize>()
             + heap::vec(&self.unchecked)
     }
@@ -334,108 +319,104 @@ pub struct Watch<'a, 'b> {
     pub sh: &'b mut WsShared,
 }
 
-/// Names whose fields a kept header block holds.
-fn kept(name: &[u8]) -> bool {
-    name.first() == Some(&b':') || name == b"origin" || name.starts_with(b"sec-websocket-")
-}
-
 impl Watch<'_, '_> {
-    /// A client's header block ended, decoded: an extended CONNECT is checked and awaits its
-    /// answer.
-    fn request(&mut self, c: Collect) {
-        let f = &c.fields;
-        let Some(protocol) = f.get(":protocol") else {
+    /// A client's header block on `stream` ended, decoded: when it was the request of an
+    /// extended CONNECT, it is checked and awaits its answer.
+    fn request(&mut self, stream: u32) {
+        let at = self.ws.headers_at[0];
+        let (out, ctx) = (&mut *self.t.out, self.t.ctx);
+        let Some(rec) = self.t.s.record_mut(stream) else {
             return;
         };
-        let stream = c.stream;
-        let (out, ctx) = (&mut *self.t.out, self.t.ctx);
-        let rec = self.t.s.record_mut(stream);
-        let txn = rec.as_ref().map(|r| r.id);
-        let method = f.get(":method").unwrap_or_default();
-        if method != b"CONNECT" {
-            let (m, p) = (bounded(method), bounded(protocol));
-            raise(
-                out,
-                ctx,
-                rec,
-                txn,
-                0,
-                c.at,
-                &codes::H2_PROTOCOL_WITHOUT_CONNECT,
-                format!(
-                    "stream {stream}: :protocol {p:?} on a {m:?} request (RFC 8441 §4: only an \
-                     extended CONNECT carries :protocol; the request is malformed, RFC 9113 \
-                     §8.1.1, and is reset with PROTOCOL_ERROR)"
-                ),
-            );
+        let txn = Some(rec.id);
+        // The request's own block, not its trailers.
+        let Some(q) = rec.request.as_ref().filter(|q| q.at.stream_offset == at) else {
             return;
-        }
+        };
+        let f = &q.headers;
+        let Some(protocol) = f.get(":protocol").map(bounded) else {
+            return;
+        };
+        let method = f.get(":method").map(bounded).unwrap_or_default();
         let missing: Vec<&str> = [":scheme", ":path", ":authority"]
             .into_iter()
             .filter(|n| f.get(n).is_none())
             .collect();
+        if method != "CONNECT" {
+            raise(
+                out,
+                ctx,
+                Some(rec),
+                txn,
+                0,
+                at,
+                &codes::H2_PROTOCOL_WITHOUT_CONNECT,
+                format!(
+                    "stream {stream}: :protocol {protocol:?} on a {method:?} request (RFC 8441 §4: \
+                     only an extended CONNECT carries :protocol; the request is malformed, RFC \
+                     9113 §8.1.1, and is reset with PROTOCOL_ERROR)"
+                ),
+            );
+            return;
+        }
         if !missing.is_empty() {
             raise(
                 out,
                 ctx,
-                rec,
+                Some(rec),
                 txn,
                 0,
-                c.at,
+                at,
                 &codes::H2_EXTENDED_CONNECT_MALFORMED,
                 format!(
-                    "stream {stream}: an extended CONNECT (:protocol {:?}) without {} (RFC 8441 \
-                     §4: :scheme and :path are required with :protocol; RFC 9113 §8.5: \
-                     :authority); the server treats it as malformed",
-                    bounded(protocol),
+                    "stream {stream}: an extended CONNECT (:protocol {protocol:?}) without {} \
+                     (RFC 8441 §4: :scheme and :path are required with :protocol; RFC 9113 \
+                     §8.5: :authority); the server treats it as malformed",
                     missing.join(", ")
                 ),
             );
         }
         if self.ws.unchecked.len() < MAX_UNCHECKED {
-            self.ws.unchecked.push(Unchecked {
-                stream,
-                txn,
-                at: c.at,
-            });
+            self.ws.unchecked.push(Unchecked { stream, txn, at });
         }
         if self.ws.requests.len() < MAX_OPEN {
-            let r = Request {
-                fields: c.fields,
-                txn,
-                at: c.at,
-            };
+            let protocol = protocol.to_ascii_lowercase();
+            let r = Request { protocol, txn, at };
             self.ws.requests.insert(stream, r);
         }
     }
 
-    /// The server's header block on a stream whose extended CONNECT awaits its answer.
-    fn response(&mut self, c: Collect) {
-        let stream = c.stream;
-        let status = c.fields.get(":status").and_then(status_code);
-        if status.is_some_and(|s| s < 200) {
-            return; // interim
-        }
+    /// The server's header block on `stream`, whose extended CONNECT awaits its answer, ended
+    /// decoded: a final answer opens the WebSocket or refuses it.
+    fn response(&mut self, stream: u32) {
+        let at = self.ws.headers_at[1];
+        let ctx = self.t.ctx;
+        // The stream closed with this block (both sides ended): nothing can follow.
+        let Some(rec) = self.t.s.record_mut(stream) else {
+            self.ws.requests.remove(&stream);
+            return;
+        };
+        // An interim answer leaves the request waiting.
+        let Some(status) = rec.response.as_ref().map(|r| r.status) else {
+            return;
+        };
         let Some(req) = self.ws.requests.remove(&stream) else {
             return;
         };
-        let protocol = req
-            .fields
-            .get(":protocol")
-            .map(|p| bounded(p).to_ascii_lowercase())
-            .unwrap_or_default();
-        let ctx = self.t.ctx;
-        if !status.is_some_and(|s| (200..300).contains(&s)) {
-            let s = status.map_or("no valid :status".to_string(), |s| s.to_string());
-            let hint = refusal_hint(status.unwrap_or(0));
-            let rec = self.t.s.record_mut(stream);
+        let protocol = req.protocol;
+        if !(200..300).contains(&status) {
+            let s = match status {
+                0 => "with no valid :status".to_string(),
+                s => s.to_string(),
+            };
+            let hint = refusal_hint(status);
             raise(
                 self.t.out,
                 ctx,
-                rec,
+                Some(rec),
                 req.txn,
                 1,
-                c.at,
+                at,
                 &codes::H2_EXTENDED_CONNECT_REFUSED,
                 format!(
                     "stream {stream}: the extended CONNECT for {protocol:?} was answered {s}, not \
@@ -452,14 +433,13 @@ impl Watch<'_, '_> {
         if self.ws.tunnels.len() >= MAX_WEBSOCKETS {
             self.ws.untracked += 1;
             if self.ws.untracked == 1 {
-                let rec = self.t.s.record_mut(stream);
                 raise(
                     self.t.out,
                     ctx,
-                    rec,
+                    self.t.s.record_mut(stream),
                     txn,
                     1,
-                    c.at,
+                    at,
                     &codes::H2_WEBSOCKET_LIMIT,
                     format!(
                         "stream {stream}: more than {MAX_WEBSOCKETS} WebSockets open at once on \
@@ -472,7 +452,11 @@ impl Watch<'_, '_> {
         // Until the first DATA, offsets 0 are the two header blocks.
         let mut marks: [Marks; 2] = Default::default();
         marks[0].push(0, req.at, 0);
-        marks[1].push(0, c.at, 0);
+        marks[1].push(0, at, 0);
+        let empty = Headers::default();
+        let rec = self.t.s.record_mut(stream);
+        let q = rec.as_ref().and_then(|r| r.request.as_ref());
+        let p = rec.as_ref().and_then(|r| r.response.as_ref());
         let mut m = Mapped {
             out: &mut *self.t.out,
             marks: &marks,
@@ -481,8 +465,8 @@ impl Watch<'_, '_> {
             self.sh,
             ctx,
             &mut m,
-            &req.fields,
-            &c.fields,
+            q.map_or(&empty, |q| &q.headers),
+            p.map_or(&empty, |p| &p.headers),
             txn,
             stream,
         );
@@ -555,44 +539,27 @@ impl Events for Watch<'_, '_> {
     fn block_start(&mut self, d: usize, b: &BlockStart) {
         self.t.block_start(d, b);
         let d = d.min(1);
-        let keep = b.promised.is_none() && (d == 0 || self.ws.requests.contains_key(&b.stream));
-        self.ws.collect[d] = keep.then(|| Collect {
-            stream: b.stream,
-            fields: Headers::default(),
-            at: self.ws.headers_at[d],
-        });
-        self.ws.ending[d] = (b.end_stream && b.promised.is_none()).then_some(b.stream);
+        let own = b.promised.is_none().then_some(b.stream);
+        self.ws.block[d] = own;
+        self.ws.ending[d] = own.filter(|_| b.end_stream);
     }
 
     fn field(&mut self, d: usize, name: &[u8], value: &[u8]) {
         self.t.field(d, name, value);
-        let Some(c) = self.ws.collect.get_mut(d).and_then(Option::as_mut) else {
-            return;
-        };
-        if c.fields.len() >= MAX_FIELDS || !kept(name) {
-            return;
-        }
-        let value = value.get(..MAX_VALUE).unwrap_or(value);
-        if name.first() == Some(&b':') {
-            c.fields.push_pseudo(name, value);
-        } else {
-            c.fields.push(name, value, None, false);
-        }
     }
 
     fn block_end(&mut self, d: usize, decoded: bool) {
         self.t.block_end(d, decoded);
         let d = d.min(1);
-        if let Some(c) = self.ws.collect[d].take() {
-            if !decoded {
+        if let Some(stream) = self.ws.block[d].take() {
+            let waiting = self.ws.requests.contains_key(&stream);
+            if d == 0 && decoded {
+                self.request(stream);
+            } else if d == 1 && waiting && decoded {
+                self.response(stream);
+            } else if d == 1 && waiting {
                 // The answer is unknown: the request waits no longer.
-                if d == 1 {
-                    self.ws.requests.remove(&c.stream);
-                }
-            } else if d == 0 {
-                self.request(c);
-            } else {
-                self.response(c);
+                self.ws.requests.remove(&stream);
             }
         }
         // END_STREAM on a header block (a 2xx that ends at once, trailers) ends that side.
@@ -621,7 +588,7 @@ impl Events for Watch<'_, '_> {
     fn reset(&mut self, d: usize, stream: u32, code: u32) {
         // Before the tracker reports the transaction, so the finding is named on it.
         if let Some(req) = self.ws.requests.remove(&stream) {
-            let protocol = req.fields.get(":protocol").map(bounded).unwrap_or_default();
+            let protocol = req.protocol;
             let (by, name) = (["client", "server"][d.min(1)], error_name(code));
             let at = self.ws.frame_at[d.min(1)];
             let ctx = self.t.ctx;

@@ -18,7 +18,7 @@
 //! CONNECT, an extended CONNECT without `:scheme`/`:path`/`:authority`, one sent when the
 //! server's SETTINGS did not carry SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (checked once the
 //! server's first SETTINGS is in: whatever the order of capture, it comes before the server's
-//! answer), and an answer other than 2xx.
+//! answer), and an answer other than 2xx (or a reset before any answer).
 //!
 //! Bounds: requests awaiting their answer at most [`MAX_OPEN`] (the open streams' bound), at
 //! most [`MAX_WEBSOCKETS`] WebSockets at once (`h2.websocket-limit` for the rest), at most
@@ -613,5 +613,38 @@ impl Events for Watch<'_, '_> {
 
     fn goaway(&mut self, d: usize, last_stream: u32, code: u32) {
         self.t.goaway(d, last_stream, code);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_map_offsets_and_stay_bounded() {
+        let mut m = Marks::default();
+        // Pieces of 10 bytes, each after a 9-byte DATA header: WebSocket offset 10 i sits at
+        // stream offset 19 i + 9.
+        for i in 0..3000u64 {
+            m.push(10 * i, 19 * i + 9, 10);
+        }
+        assert!(m.0.len() <= MAX_MARKS);
+        // The last pieces are all kept: exact there.
+        assert_eq!(m.at(10 * 2999 + 4), 19 * 2999 + 9 + 4);
+        // Where every other mark went, an offset points at the start of an earlier piece.
+        let x = 10 * 5 + 3;
+        assert!(m.at(x) <= 19 * 5 + 9 + 3);
+        // Contiguous pieces merge; pruning keeps what an offset from `from` on needs.
+        let mut m = Marks::default();
+        m.push(0, 100, 5);
+        m.push(5, 105, 5);
+        m.push(10, 200, 5);
+        assert_eq!(m.0.len(), 2);
+        assert_eq!((m.at(7), m.at(12), m.at(15)), (107, 202, 205));
+        m.prune(12);
+        assert_eq!(m.0.len(), 1);
+        assert_eq!(m.at(12), 202);
+        // Before every mark: the first one's place.
+        assert_eq!(m.at(0), 200);
     }
 }

@@ -18,7 +18,9 @@
 //! layer, checked by the compiler; the stack keeps its layers in an enum and calls the trait
 //! through a `match`, so a chunk costs a jump, not a virtual call, and layers need no common
 //! allocation. [`Layer::Shared`] is what every stream's instance of a layer shares
-//! (configuration, counters, ids): HTTP is handed HTTP's, and no layer sees another's.
+//! (configuration, counters, ids): HTTP is handed HTTP's, WebSocket WebSocket's; the layers
+//! that carry others (TLS, the tunnels, and HTTP/2 for the WebSockets on its streams, RFC
+//! 8441) are handed the whole.
 //!
 //! Followers that keep their own notes (TLS, SOCKS, HTTP/2: their tests read them) report them
 //! through [`Raised`], right after the call that raised them.

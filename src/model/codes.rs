@@ -592,6 +592,21 @@ registry! {
     H2_PUSH_PROMISE_FROM_CLIENT = "h2.push-promise-from-client", H2, Warning,
         "a PUSH_PROMISE sent by the client (RFC 9113 §8.4)",
         "only servers push";
+    H2_CONNECT_PROTOCOL_NOT_ENABLED = "h2.connect-protocol-not-enabled", H2, Warning,
+        "an extended CONNECT (a request with `:protocol`, e.g. a WebSocket over HTTP/2) on a connection whose server's SETTINGS did not carry SETTINGS_ENABLE_CONNECT_PROTOCOL = 1; a client must not send one then (RFC 8441 §3, §4), and a server that does not know it treats the request as malformed",
+        "enable RFC 8441 on the server (Apache httpd mod_http2: `H2WebSockets on`; hyper: `enable_connect_protocol()`; Envoy: `allow_connect`) or have the client open the WebSocket with an HTTP/1.1 upgrade; nginx does not speak RFC 8441, so a WebSocket to it is an HTTP/1.1 upgrade on a connection of its own";
+    H2_PROTOCOL_WITHOUT_CONNECT = "h2.protocol-without-connect", H2, Warning,
+        "a request with the `:protocol` pseudo-header whose `:method` is not CONNECT (RFC 8441 §4: only an extended CONNECT carries it); the request is malformed (RFC 9113 §8.1.1)",
+        "the receiver resets the stream (PROTOCOL_ERROR); the client must send `:method: CONNECT`";
+    H2_EXTENDED_CONNECT_MALFORMED = "h2.extended-connect-malformed", H2, Warning,
+        "an extended CONNECT (`:protocol`) without `:scheme`, `:path` or `:authority`, which RFC 8441 §4 requires (unlike a plain CONNECT, RFC 9113 §8.5)",
+        "the receiver treats the request as malformed and resets the stream; the client must send all three";
+    H2_EXTENDED_CONNECT_REFUSED = "h2.extended-connect-refused", H2, Warning,
+        "an extended CONNECT (RFC 8441) answered with a final status other than 2xx, or reset before any answer: the WebSocket (or other `:protocol`) did not open; the message says what the status suggests (400, 405, 501: the server or the application behind it does not take a CONNECT for it; 403: an Origin check; 404: the path)",
+        "a server that advertises SETTINGS_ENABLE_CONNECT_PROTOCOL must route the CONNECT to a WebSocket endpoint (an application that only accepts `GET` with `Upgrade` answers 405): fix the route, or turn RFC 8441 off so clients use HTTP/1.1";
+    H2_WEBSOCKET_LIMIT = "h2.websocket-limit", H2, Info,
+        "more than 64 WebSockets open at once on one HTTP/2 connection; the streams of further ones are transactions, their frames are not analysed",
+        "";
     H2_CONTINUATION_EXPECTED = "h2.continuation-expected", H2, Warning,
         "a header block awaited CONTINUATION and another frame came (RFC 9113 §6.10); header decoding stops in that direction",
         "";

@@ -38,6 +38,13 @@ pub struct WsHandshake {
     /// The connection was already a WebSocket when the capture started (recognised by its
     /// frames): nothing of the handshake is known, compression state included.
     pub midstream: bool,
+    /// How it began: `HTTP/1.1` (an `Upgrade` answered `101`) or `HTTP/2` (an extended
+    /// CONNECT with `:protocol: websocket` answered 2xx, RFC 8441); absent mid-stream.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_version: Option<&'static str>,
+    /// HTTP/2: the stream whose DATA frames carry the WebSocket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_id: Option<u32>,
 }
 
 /// Per-direction counters.

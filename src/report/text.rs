@@ -385,6 +385,9 @@ fn websocket_line(x: &WebSocketRecord) -> String {
     if h.midstream {
         marks.push("midstream".to_string());
     }
+    if let Some(id) = h.stream_id {
+        marks.push(format!("h2-stream={id}"));
+    }
     if let Some(false) = h.accept_valid {
         marks.push("ACCEPT-MISMATCH".into());
     }

@@ -1537,6 +1537,8 @@ mod hostile {
                 extensions_offered: vec![EVIL.into()],
                 extensions: vec![EVIL.into()],
                 midstream: false,
+                http_version: Some("HTTP/2"),
+                stream_id: Some(3),
             },
             compression: None,
             client_to_server: WsDirStats::default(),

@@ -483,3 +483,192 @@ fn browser_websocket_inflate_cap() {
         0
     );
 }
+
+/// WebSocket over HTTP/2 (RFC 8441, `h2-websocket-rfc8441.pcap`) against what the client logged
+/// of its socket (`details.h2_websocket`: stream 3's DATA parsed into WebSocket frames, checked
+/// against the server's own log): the extended CONNECT is the stream's transaction, switched to
+/// a WebSocket whose every frame each way (opcode, FIN, mask, length, where its DATA frame
+/// sits) and every message (fragments joined: opcode, length, text, payload hash, close code
+/// and reason) is the logged one, in order.
+#[test]
+#[allow(clippy::unwrap_used)]
+fn websocket_over_http2_is_what_the_client_logged() {
+    use sha2::{Digest, Sha256};
+    let f = facts()
+        .into_iter()
+        .find(|c| c["file"] == "h2-websocket-rfc8441.pcap")
+        .expect("listed");
+    let x = &f["details"]["h2_websocket"];
+    let mut cfg = hopscope::analyzers::AnalyzerConfig::default();
+    cfg.ws.frames = true;
+    cfg.ws.binary_preview = true;
+    cfg.ws.preview = 1 << 20;
+    let run = run_app(&samples_dir().join("h2-websocket-rfc8441.pcap"), cfg);
+    assert_eq!(run.codes(), Vec::<String>::new(), "{:?}", run.findings);
+
+    // The server enabled the extended CONNECT, as logged.
+    let h2 = &run.http2[0];
+    let ecp = |v: &[hopscope::model::http2::Http2Setting]| {
+        v.iter().find(|s| s.id == 8).map(|s| u64::from(s.value))
+    };
+    let logged = x["server_settings"].as_array().expect("settings");
+    let want_ecp = logged
+        .iter()
+        .find(|s| s["id"] == 8)
+        .and_then(|s| s["value"].as_u64());
+    assert_eq!(ecp(&h2.settings.server), want_ecp);
+    assert_eq!(x["enable_connect_protocol_from_server"], true);
+
+    // The extended CONNECT is the stream's transaction, and it switched.
+    let stream = x["stream_id"].as_u64().expect("stream_id") as u32;
+    let t = run
+        .transactions
+        .iter()
+        .find(|t| t.stream_id == Some(stream))
+        .expect("the CONNECT's transaction");
+    let q = t.request.as_ref().expect("request");
+    let field = |name: &str| {
+        x["connect_request_headers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|h| h[0] == name)
+            .and_then(|h| h[1].as_str())
+            .map(str::to_string)
+    };
+    assert_eq!(Some(q.method.clone()), field(":method"));
+    assert_eq!(
+        q.headers.get(":protocol"),
+        Some(x["protocol"].as_str().unwrap().as_bytes())
+    );
+    assert_eq!(q.target, x["path"].as_str().unwrap());
+    assert_eq!(q.authority.as_deref(), x["authority"].as_str());
+    assert_eq!(q.scheme.as_deref(), x["scheme"].as_str());
+    assert_eq!(
+        t.response.as_ref().map(|r| u64::from(r.status)),
+        x["status"].as_u64()
+    );
+    assert_eq!(
+        t.switched_to.as_ref().map(|s| s.protocol.as_str()),
+        Some("websocket")
+    );
+
+    // One WebSocket, on that stream, of that transaction.
+    assert_eq!(run.websockets.len(), 1);
+    let w = &run.websockets[0];
+    let h = &w.handshake;
+    assert_eq!(h.http_version, Some("HTTP/2"));
+    assert_eq!(h.stream_id, Some(stream));
+    assert_eq!(h.transaction, Some(t.id));
+    assert_eq!(h.target.as_deref(), x["path"].as_str());
+    assert_eq!(h.host.as_deref(), x["authority"].as_str());
+    assert_eq!(h.version, field("sec-websocket-version"));
+    assert_eq!(h.origin, field("origin"));
+    assert_eq!(h.key, None);
+    assert!(w.close.clean);
+    for (side, code, reason) in [
+        ("client", w.close.client_code, &w.close.client_reason),
+        ("server", w.close.server_code, &w.close.server_reason),
+    ] {
+        let c = &x["close"][side];
+        assert_eq!(code.map(u64::from), c["code"].as_u64(), "{side}");
+        assert_eq!(reason.as_deref(), c["reason"].as_str(), "{side}");
+    }
+
+    let hex = |b: &[u8]| -> String {
+        Sha256::digest(b)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let mut frames_checked = 0;
+    for (key, side, stats) in [
+        ("frames_client_to_server", Side::Client, &w.client_to_server),
+        ("frames_server_to_client", Side::Server, &w.server_to_client),
+    ] {
+        let logged = x[key].as_array().expect("frames");
+        let msgs: Vec<_> = run
+            .messages
+            .iter()
+            .filter(|m| m.direction == side)
+            .collect();
+        // Every frame, in order.
+        let frames: Vec<_> = msgs
+            .iter()
+            .flat_map(|m| m.frame_list.iter().flatten())
+            .collect();
+        assert_eq!(frames.len(), logged.len(), "{key}");
+        assert_eq!(stats.frames, logged.len() as u64, "{key}");
+        for (i, (got, want)) in frames.iter().zip(logged).enumerate() {
+            let at = format!("{key} frame {i}");
+            assert_eq!(
+                u64::from(got.opcode),
+                want["opcode"].as_u64().unwrap(),
+                "{at}"
+            );
+            assert_eq!(got.fin, want["fin"].as_bool().unwrap(), "{at}");
+            assert_eq!(got.masked, want["masked"].as_bool().unwrap(), "{at}");
+            assert_eq!(got.length, want["payload_length"].as_u64().unwrap(), "{at}");
+            // One WebSocket frame per DATA frame (unpadded): right after its 9-byte header.
+            let data_at = want["h2_stream_offset"].as_u64().unwrap();
+            assert_eq!(got.stream_offset, data_at + 9, "{at}");
+            frames_checked += 1;
+        }
+        // Every message: the logged frames joined (a data frame and its continuations; a
+        // control frame alone).
+        // (opcode, length, text, each frame's payload hash, close code)
+        type Want = (u64, u64, Vec<u8>, Vec<String>, Option<u64>);
+        let mut want_msgs: Vec<Want> = Vec::new();
+        let mut open = false;
+        for fr in logged {
+            let op = fr["opcode"].as_u64().unwrap();
+            let len = fr["payload_length"].as_u64().unwrap();
+            let text = fr["payload_text"].as_str().unwrap_or_default().as_bytes();
+            let sha = fr["payload_sha256"].as_str().unwrap().to_string();
+            if op == 0 && open {
+                let m = want_msgs.last_mut().unwrap();
+                m.1 += len;
+                m.2.extend_from_slice(text);
+                m.3.push(sha);
+            } else {
+                want_msgs.push((op, len, text.to_vec(), vec![sha], fr["close_code"].as_u64()));
+            }
+            if op < 8 {
+                open = !fr["fin"].as_bool().unwrap();
+            }
+        }
+        assert_eq!(msgs.len(), want_msgs.len(), "{key} messages");
+        for (i, (m, (op, len, text, shas, close))) in msgs.iter().zip(&want_msgs).enumerate() {
+            let at = format!("{key} message {i}");
+            let name = match op {
+                1 => "text",
+                2 => "binary",
+                8 => "close",
+                9 => "ping",
+                10 => "pong",
+                _ => "?",
+            };
+            assert_eq!(m.opcode, name, "{at}");
+            assert_eq!(m.length, *len, "{at}");
+            assert_eq!(m.frames, shas.len() as u64, "{at}");
+            assert!(!m.partial, "{at}");
+            match *op {
+                1 => assert_eq!(
+                    m.text.as_deref().map(str::as_bytes),
+                    Some(text.as_slice()),
+                    "{at}"
+                ),
+                2 | 9 | 10 if shas.len() == 1 => {
+                    let payload = m
+                        .binary
+                        .clone()
+                        .or_else(|| m.text.clone().map(String::into_bytes));
+                    assert_eq!(hex(&payload.unwrap_or_default()), shas[0], "{at}");
+                }
+                8 => assert_eq!(m.close_code.map(u64::from), *close, "{at}"),
+                _ => {}
+            }
+        }
+    }
+    assert!(frames_checked >= 12, "frames checked: {frames_checked}");
+}

@@ -17,7 +17,8 @@ pub struct BlockStart {
 }
 
 /// The follower's events; every method defaults to doing nothing, and `()` ignores them all.
-/// `dir` is 0 for the client, 1 for the server.
+/// `dir` is 0 for the client, 1 for the server. [`super::ws::Watch`] (RFC 8441's WebSockets)
+/// forwards every method to the transactions' tracker: a new method is forwarded there too.
 pub trait Events {
     /// A frame header was read (its payload follows).
     fn frame(&mut self, _dir: usize, _h: &FrameInfo) {}

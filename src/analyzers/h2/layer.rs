@@ -3,9 +3,11 @@
 //! at the end the connection's record.
 
 use super::txn::{Streams, Tracker};
+use super::ws::{Watch, Ws};
 use super::{H2Conn, H2Note, parse_settings, settings_name};
-use crate::analyzers::http::conn::Shared;
+use crate::analyzers::http::conn::Shared as HttpShared;
 use crate::analyzers::layer::{Ids, Layer, Note, Raised, Switch, Upgrade};
+use crate::analyzers::stack::Shared;
 use crate::engine::Ctx;
 use crate::model::http2::{
     Http2Goaway, Http2Record, Http2Setting, Http2Settings, Http2Stream, PerDir,
@@ -42,6 +44,8 @@ pub struct H2Layer {
     /// After h2c: the client's `HTTP2-Settings` header, decoded (`None` when absent or not
     /// base64url).
     upgrade_settings: Option<Vec<(u16, u32)>>,
+    /// WebSockets on streams (RFC 8441).
+    ws: Ws,
 }
 
 impl H2Layer {
@@ -59,6 +63,7 @@ impl H2Layer {
             base: [None, None],
             streams,
             upgrade_settings: None,
+            ws: Ws::default(),
         }
     }
 
@@ -72,7 +77,13 @@ impl H2Layer {
     /// HTTP/2 `id` after `Upgrade: h2c` and `101` (RFC 9113 §3.2): stream 1 is the upgraded
     /// request (its method and target, when the request was captured), and its transaction a
     /// new one whose request is a copy of the upgrading one's.
-    pub fn after_upgrade(id: u64, ctx: &Ctx, up: &Upgrade, sh: &mut Shared, secure: bool) -> Self {
+    pub fn after_upgrade(
+        id: u64,
+        ctx: &Ctx,
+        up: &Upgrade,
+        sh: &mut HttpShared,
+        secure: bool,
+    ) -> Self {
         let mut conn = H2Conn::after_h2c_upgrade(
             up.method.as_deref().unwrap_or(""),
             up.target.as_deref().unwrap_or(""),
@@ -197,8 +208,9 @@ fn decode_settings(v: &[u8]) -> Option<Vec<(u16, u32)>> {
     Some(parse_settings(&payload).take(super::MAX_SETTINGS).collect())
 }
 
-/// HTTP/2 shares HTTP's state: the configuration (bounds, `--bodies`, `--max-decoded`), the
-/// one counter of transaction ids, the counters.
+/// HTTP/2 shares HTTP's state (the configuration: bounds, `--bodies`, `--max-decoded`; the one
+/// counter of transaction ids; the counters) and, for the WebSockets on its streams (RFC 8441),
+/// WebSocket's.
 impl Layer for H2Layer {
     type Shared = Shared;
 
@@ -206,6 +218,7 @@ impl Layer for H2Layer {
         size_of::<Self>()
             + self.conn.heap_bytes()
             + self.streams.heap_bytes()
+            + self.ws.heap_bytes()
             + self
                 .upgrade_settings
                 .as_ref()
@@ -213,7 +226,9 @@ impl Layer for H2Layer {
     }
 
     fn shed(&mut self) -> Vec<String> {
-        self.streams.shed()
+        let mut what = self.streams.shed();
+        what.extend(self.ws.shed());
+        what
     }
 
     fn data(
@@ -228,14 +243,17 @@ impl Layer for H2Layer {
         let d = ctx.dir.index();
         self.base[d].get_or_insert(offset);
         let base = self.bases();
-        let mut t = Tracker {
+        let t = Tracker {
             s: &mut self.streams,
-            sh,
+            sh: &mut sh.http,
             ctx,
             base,
             out,
         };
-        self.conn.feed_with(d, data, &mut t);
+        let (ws, sh) = (&mut self.ws, &mut sh.ws);
+        self.conn.feed_with(d, data, &mut Watch { t, ws, sh });
+        let sum = self.conn.summary();
+        self.ws.settle(sum, &mut self.streams, ctx, out, false);
         self.raise(ctx, out);
         None
     }
@@ -252,14 +270,17 @@ impl Layer for H2Layer {
         let d = ctx.dir.index();
         self.base[d].get_or_insert(offset);
         let base = self.bases();
-        let mut t = Tracker {
+        let t = Tracker {
             s: &mut self.streams,
-            sh,
+            sh: &mut sh.http,
             ctx,
             base,
             out,
         };
-        self.conn.gap_with(d, n, &mut t);
+        let (ws, sh) = (&mut self.ws, &mut sh.ws);
+        self.conn.gap_with(d, n, &mut Watch { t, ws, sh });
+        let sum = self.conn.summary();
+        self.ws.settle(sum, &mut self.streams, ctx, out, false);
         self.raise(ctx, out);
         None
     }
@@ -267,8 +288,11 @@ impl Layer for H2Layer {
     fn close(&mut self, sh: &mut Shared, _: &mut Ids, ctx: &Ctx, out: &mut dyn RecordSink) {
         self.conn.end();
         self.raise(ctx, out);
+        let sum = self.conn.summary();
+        self.ws.settle(sum, &mut self.streams, ctx, out, true);
         let base = self.bases();
-        self.streams.close(sh, ctx, base, out);
+        self.streams.close(&mut sh.http, ctx, base, out);
+        self.ws.close(&sh.ws, ctx, out);
         out.record(Record::Http2(Box::new(self.record())));
     }
 }

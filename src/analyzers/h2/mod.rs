@@ -37,6 +37,9 @@
 //!   and the server's PUSH_PROMISE) and `:status`. A decoding error stops decoding in that
 //!   direction: every later block depends on the dynamic table that block would have changed.
 //!
+//! Streams are transactions ([`txn`]); a stream opened by an extended CONNECT with
+//! `:protocol: websocket` and answered 2xx carries a WebSocket (RFC 8441, [`ws`]).
+//!
 //! Notes carry their entry in the findings registry, [`H2NoteKind::code`] (`h2.*`, with its
 //! severity), and a one-line explanation naming the RFC section.
 
@@ -48,6 +51,7 @@ mod hpack;
 mod layer;
 mod note;
 mod txn;
+mod ws;
 
 use crate::base::heap;
 use std::collections::BTreeMap;
@@ -844,3 +848,5 @@ impl H2Conn {
 mod tests;
 #[cfg(test)]
 mod txn_tests;
+#[cfg(test)]
+mod ws_tests;

@@ -445,7 +445,7 @@ impl Tracker<'_> {
             target: tg,
             target_b64: tg64,
             target_form: form,
-            proxy_request: form == "absolute" || method == b"CONNECT",
+            proxy_request: form == "absolute" || connect,
             version: "HTTP/2".into(),
             scheme: text(pseudo(f, b":scheme")),
             authority: text(pseudo(f, b":authority")),
@@ -474,7 +474,9 @@ impl Tracker<'_> {
     fn end_side(&mut self, st: &mut Stream, d: usize) {
         let d = d.min(1);
         st.ended[d] = true;
-        if d == 0 {
+        if st.rec.switched_to.is_some() {
+            // After a 2xx to an extended CONNECT, END_STREAM ends the tunnel, not a message.
+        } else if d == 0 {
             st.rec.timing.request_end = Some(self.ctx.ts);
         } else if st.final_response {
             st.rec.timing.response_end = Some(self.ctx.ts);
@@ -660,5 +662,44 @@ impl Tracker<'_> {
             .bodies
             .get_mut(d)?
             .as_deref_mut()
+    }
+}
+
+/// What a tunnel on a stream (RFC 8441's WebSocket, [`super::ws`]) needs of its transaction.
+impl Streams {
+    /// The transaction of `stream` while the stream is open.
+    pub(super) fn record_mut(&mut self, stream: u32) -> Option<&mut TransactionRecord> {
+        self.open.get_mut(&stream).map(|s| &mut *s.rec)
+    }
+
+    /// A 2xx to an extended CONNECT: the stream now carries `protocol`, its DATA frames are no
+    /// longer bodies. A body with no DATA before the switch says `framing: none`, as after a
+    /// `101`; DATA sent before it stays counted in the body record, not decoded.
+    /// Returns the transaction's id.
+    pub(super) fn switched(&mut self, stream: u32, protocol: &str) -> Option<u64> {
+        let st = self.open.get_mut(&stream)?;
+        st.rec.switched_to = Some(crate::model::http::SwitchRecord {
+            protocol: protocol.to_string(),
+        });
+        // As after a `101`: the request ended with its head, the response with the 2xx.
+        let t = &mut st.rec.timing;
+        t.request_end = t.request_end.or(t.request_start);
+        t.response_end = t.response_start;
+        let bodies = std::mem::take(&mut st.bodies);
+        let records = [
+            st.rec.request.as_mut().map(|r| &mut r.body),
+            st.rec.response.as_mut().map(|r| &mut r.body),
+        ];
+        for (rec, body) in records.into_iter().zip(bodies) {
+            let Some(rec) = rec else { continue };
+            if let Some(b) = body.filter(|b| b.wire > 0) {
+                rec.wire_length = b.wire;
+                rec.length = b.length;
+                rec.missing_bytes = b.missing;
+            } else {
+                rec.framing = crate::model::http::BodyFraming::None;
+            }
+        }
+        Some(st.rec.id)
     }
 }

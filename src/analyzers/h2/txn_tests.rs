@@ -13,6 +13,8 @@ use super::{H2Layer, PREFACE};
 use crate::analyzers::http::HttpConfig;
 use crate::analyzers::http::conn::Shared;
 use crate::analyzers::layer::{Ids, Layer, Upgrade};
+use crate::analyzers::stack::Shared as StackShared;
+use crate::analyzers::websocket::WsShared;
 use crate::base::Timestamp;
 use crate::engine::Ctx;
 use crate::model::codes::{H2_HPACK_STOPPED, H2_OPEN_STREAM_LIMIT, HTTP_DECODING_ERROR};
@@ -42,7 +44,7 @@ fn ctx(d: usize, packet: u64) -> Ctx {
 /// A layer being played: its shared state, offsets per direction, the records so far.
 struct Play {
     layer: H2Layer,
-    sh: Shared,
+    sh: StackShared,
     ids: Ids,
     off: [u64; 2],
     out: Vec<Record>,
@@ -53,7 +55,12 @@ impl Play {
     fn new(cfg: HttpConfig) -> Self {
         Play {
             layer: H2Layer::prior_knowledge(0, &ctx(0, 0), 0, false),
-            sh: Shared::new(cfg),
+            sh: StackShared {
+                http: Shared::new(cfg),
+                ws: WsShared::new(Default::default()),
+                tls: Default::default(),
+                tap: None,
+            },
             ids: Ids::default(),
             off: [0, 0],
             out: Vec::new(),
@@ -508,7 +515,7 @@ fn early_hints_103_is_interim() {
     let mut p = Play::new(HttpConfig::default());
     p.send(0, &[client_start(), get(1, "/")].concat());
     p.send(1, &s);
-    let stats = p.sh.stats.clone();
+    let stats = p.sh.http.stats.clone();
     let recs = p.close();
     let t = txns(&recs)[0];
     assert_eq!(t.interim.len(), 1);
@@ -702,8 +709,8 @@ fn h2c_stream_1_answers_the_upgrading_request() {
         index: 3,
     };
     let mut p = Play::new(HttpConfig::default());
-    p.sh.next_txn_id();
-    p.layer = H2Layer::after_upgrade(0, &ctx(0, 0), &up, &mut p.sh, false);
+    p.sh.http.next_txn_id();
+    p.layer = H2Layer::after_upgrade(0, &ctx(0, 0), &up, &mut p.sh.http, false);
     p.off = [40, 70];
     p.send(0, &[client_start(), get(3, "/next")].concat());
     p.send(

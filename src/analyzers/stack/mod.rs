@@ -72,7 +72,7 @@ macro_rules! with_layer {
                 $call
             }
             Proto::H2($l) => {
-                let $s = &mut $sh.http;
+                let $s = &mut *$sh;
                 $call
             }
             Proto::Socks($l) => {

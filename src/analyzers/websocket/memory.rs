@@ -29,7 +29,7 @@ impl WsDir {
 
 impl WsConn {
     /// Heap bytes this conversation holds.
-    pub(super) fn heap_bytes(&self) -> usize {
+    pub(crate) fn heap_bytes(&self) -> usize {
         size_of::<Self>()
             + size_of::<WebSocketRecord>()
             + self.dirs.iter().map(WsDir::heap_bytes).sum::<usize>()
@@ -45,7 +45,7 @@ impl WsConn {
 impl WsConn {
     /// Gives up the permessage-deflate inflaters: the message being inflated and every later
     /// compressed one are counted, not inflated.
-    pub(super) fn shed_inflaters(&mut self) -> Vec<String> {
+    pub(crate) fn shed_inflaters(&mut self) -> Vec<String> {
         let id = self.rec.id;
         let mut what = Vec::new();
         for (d, w) in self.dirs.iter_mut().enumerate() {

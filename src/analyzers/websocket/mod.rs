@@ -246,7 +246,7 @@ impl WsConn {
     }
 
     /// Bytes of direction `d`, in stream order.
-    fn feed(
+    pub(crate) fn feed(
         &mut self,
         sh: &WsShared,
         ctx: &Ctx,
@@ -967,8 +967,22 @@ impl WsConn {
         out.record(Record::WsMessage(Box::new(rec)));
     }
 
+    /// The earliest offset of direction `d` a record still to come can name: the message and
+    /// control frame in progress, the frame header being read.
+    pub(crate) fn held_from(&self, d: usize) -> u64 {
+        let Some(w) = self.dirs.get(d) else {
+            return 0;
+        };
+        let starts = [w.msg.as_ref(), w.ctl.as_ref()];
+        starts
+            .into_iter()
+            .flatten()
+            .map(|m| m.start)
+            .fold(w.offset.saturating_sub(w.hdr.len() as u64), u64::min)
+    }
+
     /// `n` bytes of direction `d` are missing.
-    fn lose(&mut self, ctx: &Ctx, d: usize, n: u64, out: &mut dyn RecordSink) {
+    pub(crate) fn lose(&mut self, ctx: &Ctx, d: usize, n: u64, out: &mut dyn RecordSink) {
         let w = &mut self.dirs[d];
         let start = w.offset;
         w.offset += n;
@@ -1014,7 +1028,7 @@ impl WsConn {
     }
 
     /// The connection ended: report unfinished messages and the conversation.
-    fn end(&mut self, sh: &WsShared, ctx: &Ctx, out: &mut dyn RecordSink) {
+    pub(crate) fn end(&mut self, sh: &WsShared, ctx: &Ctx, out: &mut dyn RecordSink) {
         for d in 0..2 {
             if let Some(mut m) = self.dirs[d].ctl.take() {
                 m.partial = true;

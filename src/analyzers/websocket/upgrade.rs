@@ -1,11 +1,13 @@
 //! How a WebSocket begins: after HTTP/1.1's `101`, from the handshake both heads carry (checked
-//! against RFC 6455 §4 and RFC 7692), or recognised by its frames when the handshake was not
-//! captured.
+//! against RFC 6455 §4 and RFC 7692); after HTTP/2's extended CONNECT answered 2xx (RFC 8441),
+//! from the request's and response's fields; or recognised by its frames when the handshake
+//! was not captured.
 
 use super::handshake::{self as wsh, Extension};
 use super::{WsConn, WsShared};
 use crate::analyzers::layer::Upgrade;
 use crate::engine::Ctx;
+use crate::model::http::Headers;
 use crate::model::websocket::WsHandshake;
 use crate::model::{RecordSink, codes};
 
@@ -22,8 +24,9 @@ struct Agreed {
 }
 
 impl Agreed {
-    fn read(up: &Upgrade) -> Self {
-        let (req, resp) = (&up.request, &up.response);
+    /// From the request's and the response's fields (an HTTP/1.1 upgrade, or HTTP/2's
+    /// extended CONNECT, whose fields have no key and no accept).
+    fn read(req: &Headers, resp: &Headers) -> Self {
         let text = |v: Option<&[u8]>| v.map(|b| String::from_utf8_lossy(b).trim().to_string());
         let key = text(req.get("sec-websocket-key"));
         let accept = text(resp.get("sec-websocket-accept"));
@@ -43,8 +46,9 @@ impl Agreed {
         }
     }
 
-    /// The handshake as the record shows it.
-    fn record(&self, up: &Upgrade) -> WsHandshake {
+    /// The handshake as the record shows it: of transaction `txn`, to `target`, with the
+    /// request's fields `req`.
+    fn record(&self, txn: Option<u64>, target: Option<String>, req: &Headers) -> WsHandshake {
         let text = |v: Option<&[u8]>| v.map(|b| String::from_utf8_lossy(b).trim().to_string());
         let ext_names = |v: &[Extension]| -> Vec<String> {
             v.iter()
@@ -63,10 +67,10 @@ impl Agreed {
                 .collect()
         };
         WsHandshake {
-            transaction: Some(up.txn),
-            target: up.target.clone(),
-            host: text(up.request.get("host")),
-            origin: text(up.request.get("origin")),
+            transaction: txn,
+            target,
+            host: text(req.get("host").or_else(|| req.get(":authority"))),
+            origin: text(req.get("origin")),
             version: self.version.clone(),
             key: self.key.clone(),
             accept: self.accept.clone(),
@@ -76,6 +80,8 @@ impl Agreed {
             extensions_offered: ext_names(&self.offered_ext),
             extensions: ext_names(&self.agreed_ext),
             midstream: false,
+            http_version: Some("HTTP/1.1"),
+            stream_id: None,
         }
     }
 }
@@ -89,14 +95,52 @@ impl WsConn {
         out: &mut dyn RecordSink,
         up: &Upgrade,
     ) -> Self {
-        let a = Agreed::read(up);
+        let a = Agreed::read(&up.request, &up.response);
         let deflate = a
             .agreed_ext
             .iter()
             .find(|e| e.name == "permessage-deflate")
             .map(Extension::deflate);
-        let mut ws = WsConn::new(sh, ctx, a.record(up), deflate, up.starts);
+        let mut ws = WsConn::new(
+            sh,
+            ctx,
+            a.record(Some(up.txn), up.target.clone(), &up.request),
+            deflate,
+            up.starts,
+        );
         ws.check_handshake(&a, up.starts, ctx, out);
+        ws
+    }
+
+    /// A WebSocket on an HTTP/2 stream (RFC 8441 §5): `request` is the extended CONNECT's
+    /// fields (`:protocol: websocket`), `response` the 2xx's, `txn` the stream's transaction.
+    /// There is no key and no accept; version, subprotocols and extensions are checked as after
+    /// a `101`. Offsets count the stream's DATA payload bytes of each direction from 0.
+    pub fn after_extended_connect(
+        sh: &mut WsShared,
+        ctx: &Ctx,
+        out: &mut dyn RecordSink,
+        request: &Headers,
+        response: &Headers,
+        txn: Option<u64>,
+        stream_id: u32,
+    ) -> Self {
+        let a = Agreed::read(request, response);
+        let deflate = a
+            .agreed_ext
+            .iter()
+            .find(|e| e.name == "permessage-deflate")
+            .map(Extension::deflate);
+        let path = request
+            .get(":path")
+            .map(|b| String::from_utf8_lossy(b).into_owned());
+        let hs = WsHandshake {
+            http_version: Some("HTTP/2"),
+            stream_id: Some(stream_id),
+            ..a.record(txn, path, request)
+        };
+        let mut ws = WsConn::new(sh, ctx, hs, deflate, [0, 0]);
+        ws.check_handshake(&a, [0, 0], ctx, out);
         ws
     }
 
@@ -138,7 +182,10 @@ impl WsConn {
     ) {
         let (accept, key, version) = (&a.accept, &a.key, &a.version);
         let at = offsets[1];
+        // RFC 8441 §5: over HTTP/2 there is no key and no accept.
+        let h2 = self.rec.handshake.http_version == Some("HTTP/2");
         match a.accept_valid {
+            _ if h2 => {}
             Some(false) => self.finding(
                 ctx,
                 out,

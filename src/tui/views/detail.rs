@@ -588,19 +588,29 @@ fn conv(app: &App, out: &mut Out, r: &WebSocketRecord) {
                 opt(&h.origin)
             ),
         );
-        out.kv(
-            "key/accept",
-            format!(
-                "{} / {}  {}",
-                opt(&h.key),
-                opt(&h.accept),
-                match h.accept_valid {
-                    Some(true) => "valid",
-                    Some(false) => "INVALID",
-                    None => "",
-                }
-            ),
-        );
+        if let Some(id) = h.stream_id {
+            out.kv(
+                "over",
+                format!(
+                    "HTTP/2 stream {id}: an extended CONNECT answered 2xx (RFC 8441; no key, \
+                     no accept)"
+                ),
+            );
+        } else {
+            out.kv(
+                "key/accept",
+                format!(
+                    "{} / {}  {}",
+                    opt(&h.key),
+                    opt(&h.accept),
+                    match h.accept_valid {
+                        Some(true) => "valid",
+                        Some(false) => "INVALID",
+                        None => "",
+                    }
+                ),
+            );
+        }
         out.kv(
             "subprotocol",
             format!(

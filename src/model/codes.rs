@@ -613,6 +613,15 @@ registry! {
     H2_OPEN_STREAM_LIMIT = "h2.open-stream-limit", H2, Info,
         "more than 256 streams open at once on one connection; further streams are framed and counted but not reported as transactions until fewer are open",
         "";
+    H2_FLOW_CONTROL_STALL = "h2.flow-control-stall", H2, Info,
+        "a DATA frame used a send window up (the stream's or the connection's) while the stream was not done, so the sender had to wait for the peer's WINDOW_UPDATE (RFC 9113 §5.2, §6.9); raised at a direction's first stream stall and first connection stall, every stall counted in `http2[].flow` and `http2[].streams[].flow`. Observable definition: the window reached 0 or below after a DATA frame without END_STREAM (for the connection window: while some stream of that direction was open); a sender that stops short of a non-zero window is not seen",
+        "when transfers stall, the receiver should raise SETTINGS_INITIAL_WINDOW_SIZE (streams) or send a larger connection WINDOW_UPDATE early, rather than returning the window only once it is used up";
+    H2_FLOW_CONTROL_VIOLATION = "h2.flow-control-violation", H2, Warning,
+        "a DATA frame longer than the send window left on its stream or on the connection (RFC 9113 §6.9.1; a lowered SETTINGS_INITIAL_WINDOW_SIZE counts only once the sender has acknowledged it)",
+        "FLOW_CONTROL_ERROR at the receiver; the sender ignores the peer's window";
+    H2_WINDOW_OVERFLOW = "h2.window-overflow", H2, Warning,
+        "a WINDOW_UPDATE or a SETTINGS_INITIAL_WINDOW_SIZE change took a flow-control window above 2³¹−1 (RFC 9113 §6.9.1, §6.9.2)",
+        "FLOW_CONTROL_ERROR at the receiver (a stream or the connection); the peer returned more window than it was given";
     H2_GAP = "h2.gap", H2, Info,
         "bytes of one direction were never captured; inside a frame payload of known length framing goes on, anywhere else that direction is no longer parsed",
         "capture closer to the endpoints, or with a larger buffer";

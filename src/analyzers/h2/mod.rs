@@ -42,16 +42,21 @@
 
 pub mod event;
 mod fields;
+pub mod flow;
 pub mod frame;
 mod hpack;
 mod layer;
 mod note;
 mod txn;
 
-use crate::base::heap;
-use std::collections::BTreeMap;
+use crate::base::{Timestamp, heap};
+use std::collections::{BTreeMap, VecDeque};
 
 use event::{BlockStart, Events};
+use flow::{
+    DEFAULT_WINDOW, FlowStats, FrameEntry, FrameList, MAX_PINGS_OUTSTANDING, MAX_SETTINGS_FRAMES,
+    PingStats, SettingsEntry,
+};
 use frame::*;
 pub use frame::{
     FrameInfo, PREFACE, frame_type_name, looks_like_h2_preface, parse_settings, settings_name,
@@ -94,10 +99,14 @@ pub struct StreamInfo {
     pub path: Option<String>,
     /// The final status; an interim (1xx) one until a final one arrives.
     pub status: Option<u16>,
+    /// Flow control per sending direction ([`flow`]).
+    pub flow: [FlowStats; 2],
+    /// The stream's first frames, both directions in the order read.
+    pub frames: FrameList,
 }
 
 /// Everything counted on the connection.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct H2Summary {
     pub preface_seen: bool,
     /// Frames per direction by [`frame_type_name`].
@@ -116,6 +125,40 @@ pub struct H2Summary {
     /// The first [`MAX_FRAME_LOG`] frame headers per direction.
     pub frame_log: [Vec<FrameInfo>; 2],
     pub notes_dropped: u64,
+    /// Connection flow control per sending direction ([`flow`]).
+    pub conn_flow: [FlowStats; 2],
+    /// Each sending direction's SETTINGS_INITIAL_WINDOW_SIZE now (the peer's setting).
+    pub initial_window: [i64; 2],
+    /// The first frames on stream 0.
+    pub conn_frames: FrameList,
+    /// The first [`MAX_SETTINGS_FRAMES`] SETTINGS frames (not ACKs), from either side.
+    pub settings_log: Vec<SettingsEntry>,
+    pub settings_dropped: u64,
+    /// PINGs per direction that sent them.
+    pub pings: [PingStats; 2],
+}
+
+impl Default for H2Summary {
+    fn default() -> Self {
+        H2Summary {
+            preface_seen: false,
+            frames: Default::default(),
+            settings: Default::default(),
+            streams: BTreeMap::new(),
+            untracked_stream_frames: 0,
+            goaway: None,
+            bytes: [0; 2],
+            lost_bytes: [0; 2],
+            frame_log: Default::default(),
+            notes_dropped: 0,
+            conn_flow: Default::default(),
+            initial_window: [DEFAULT_WINDOW; 2],
+            conn_frames: FrameList::default(),
+            settings_log: Vec::new(),
+            settings_dropped: 0,
+            pings: Default::default(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -220,6 +263,17 @@ pub struct H2Conn {
     sum: H2Summary,
     notes: Vec<H2Note>,
     ended: bool,
+    /// The capture time and packet of the bytes being fed ([`H2Conn::at`]).
+    now: Timestamp,
+    packet: u64,
+    /// Per sending direction: how much a lowered SETTINGS_INITIAL_WINDOW_SIZE still allows
+    /// until that direction ACKs it (a DATA frame may have been sent before the change).
+    slack: [i64; 2],
+    /// Per direction, per stream (0) / connection (1): a stall was noted.
+    stall_noted: [[bool; 2]; 2],
+    /// Per direction: its SETTINGS frames awaiting the peer's ACK, as indices into the log
+    /// (`None` past its bound), at most [`MAX_PINGS_OUTSTANDING`].
+    unacked: [VecDeque<Option<usize>>; 2],
 }
 
 impl Default for H2Conn {
@@ -239,7 +293,19 @@ impl H2Conn {
             sum: H2Summary::default(),
             notes: Vec::new(),
             ended: false,
+            now: Timestamp::ZERO,
+            packet: 0,
+            slack: [0; 2],
+            stall_noted: [[false; 2]; 2],
+            unacked: [VecDeque::new(), VecDeque::new()],
         }
+    }
+
+    /// The bytes fed next were captured at `ts` in `packet` (frame times, ping round trips,
+    /// stall durations).
+    pub fn at(&mut self, ts: Timestamp, packet: u64) {
+        self.now = ts;
+        self.packet = packet;
     }
 
     /// After `Upgrade: h2c` and `101`: stream 1 is the HTTP/1.1 request, already sent in full
@@ -272,7 +338,12 @@ impl H2Conn {
             if id == 5 && (DEFAULT_MAX_FRAME_SIZE..=0x00ff_ffff).contains(&value) {
                 self.sides[1].max_frame_size = value;
             }
+            if id == 4 && i64::from(value) <= flow::MAX_WINDOW {
+                self.set_initial(1, i64::from(value), 0);
+            }
         }
+        // In force before any frame: nothing to acknowledge.
+        self.slack = [0; 2];
     }
 
     /// The next bytes of direction `dir` (0 = client, 1 = server).
@@ -442,7 +513,7 @@ impl H2Conn {
             PUSH_PROMISE => 5,
             SETTINGS => (h.length as usize).min(6 * (MAX_SETTINGS + 1)),
             RST_STREAM | WINDOW_UPDATE => 4,
-            GOAWAY => 8,
+            GOAWAY | PING => 8,
             _ => 0,
         }
         .min(h.length as usize)
@@ -611,6 +682,11 @@ impl H2Conn {
             }
             _ => {}
         }
+        let increment = (h.frame_type == WINDOW_UPDATE)
+            .then(|| be32(0))
+            .flatten()
+            .map(|v| v & 0x7fff_ffff);
+        self.account(dir, &h, &buf, whole, increment);
     }
 
     fn bad_padding(&mut self, dir: usize, h: &FrameInfo, pad_length: u8) {
@@ -744,6 +820,8 @@ impl H2Conn {
                 self.note(dir, at, H2NoteKind::BadSettingValue { id, value });
             } else if id == 5 {
                 self.sides[1 - dir].max_frame_size = value;
+            } else if id == 4 {
+                self.set_initial(1 - dir, i64::from(value), at);
             }
         }
         if count > MAX_SETTINGS {
@@ -752,6 +830,185 @@ impl H2Conn {
         let side = &mut self.sides[dir];
         if !std::mem::replace(&mut side.settings_seen, true) {
             self.sum.settings[dir] = pairs;
+        }
+    }
+
+    /// Sending direction `d`'s SETTINGS_INITIAL_WINDOW_SIZE becomes `v` (the peer's SETTINGS
+    /// at `at`): the open streams' windows move by the difference (RFC 9113 §6.9.2).
+    fn set_initial(&mut self, d: usize, v: i64, at: u64) {
+        let delta = v - self.sum.initial_window[d];
+        self.sum.initial_window[d] = v;
+        if delta < 0 {
+            self.slack[d] = self.slack[d].saturating_sub(delta);
+        }
+        let now = self.now;
+        let mut over = None;
+        for (&id, s) in self.sum.streams.iter_mut() {
+            if !s.ended[d] && s.reset.is_none() && s.flow[d].shift(delta, now) {
+                over = over.or(Some((id, s.flow[d].window)));
+            }
+        }
+        if let Some((stream_id, window)) = over {
+            let increment = delta;
+            let kind = H2NoteKind::WindowOverflow {
+                stream_id,
+                window,
+                increment,
+            };
+            self.note(1 - d, at, kind);
+        }
+    }
+
+    /// After a frame: flow control, PING round trips, SETTINGS acknowledgements, the frame
+    /// lists. `increment` is a WINDOW_UPDATE's, when its payload was read.
+    fn account(
+        &mut self,
+        dir: usize,
+        h: &FrameInfo,
+        buf: &[u8],
+        whole: bool,
+        increment: Option<u32>,
+    ) {
+        let now = self.now;
+        let at = h.offset;
+        let (mut window, mut connection_window) = (None, None);
+        match h.frame_type {
+            DATA if h.stream_id != 0 => {
+                let end = h.flags & END_STREAM != 0;
+                let slack = self.slack[dir];
+                let c = &mut self.sum.conn_flow[dir];
+                let conn_over = c.data(h.length, 0).then_some((c.violations, c.window));
+                connection_window = Some(c.window);
+                let mut stream_over = None;
+                let mut stream_stall = None;
+                if let Some(s) = self.sum.streams.get_mut(&h.stream_id) {
+                    let f = &mut s.flow[dir];
+                    stream_over = f.data(h.length, slack).then_some((f.violations, f.window));
+                    window = Some(f.window);
+                    if !end && f.check_stall(now) {
+                        stream_stall = Some(f.window);
+                    }
+                }
+                let conn_open = |sum: &H2Summary| {
+                    !end || sum
+                        .streams
+                        .iter()
+                        .any(|(&id, s)| id != h.stream_id && !s.ended[dir] && s.reset.is_none())
+                };
+                let mut conn_stall = None;
+                if connection_window.is_some_and(|w| w <= 0) && conn_open(&self.sum) {
+                    let c = &mut self.sum.conn_flow[dir];
+                    if c.check_stall(now) {
+                        conn_stall = Some(c.window);
+                    }
+                }
+                let length = h.length;
+                for (stream_id, over) in [(h.stream_id, stream_over), (0, conn_over)] {
+                    if let Some((1, window)) = over {
+                        let window = window + i64::from(length);
+                        let kind = H2NoteKind::FlowControlViolation {
+                            stream_id,
+                            length,
+                            window,
+                        };
+                        self.note(dir, at, kind);
+                    }
+                }
+                for (which, stream_id, stall) in
+                    [(0, h.stream_id, stream_stall), (1, 0, conn_stall)]
+                {
+                    if let Some(window) = stall
+                        && !std::mem::replace(&mut self.stall_noted[dir][which], true)
+                    {
+                        let kind = H2NoteKind::FlowControlStall { stream_id, window };
+                        self.note(dir, at, kind);
+                    }
+                }
+            }
+            WINDOW_UPDATE if whole => {
+                let inc = increment.unwrap_or(0);
+                let target = 1 - dir;
+                let f = if h.stream_id == 0 {
+                    Some(&mut self.sum.conn_flow[target])
+                } else {
+                    self.sum
+                        .streams
+                        .get_mut(&h.stream_id)
+                        .map(|s| &mut s.flow[target])
+                };
+                if let Some(f) = f.filter(|_| inc > 0) {
+                    let over = f.update(inc, now);
+                    window = Some(f.window);
+                    if over && f.overflows == 1 {
+                        let kind = H2NoteKind::WindowOverflow {
+                            stream_id: h.stream_id,
+                            window: f.window,
+                            increment: i64::from(inc),
+                        };
+                        self.note(dir, at, kind);
+                    }
+                }
+            }
+            PING if whole => {
+                if let Some(data) = buf.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                    if h.flags & ACK != 0 {
+                        self.sum.pings[1 - dir].ack(data, now);
+                    } else {
+                        self.sum.pings[dir].ping(data, now);
+                    }
+                }
+            }
+            SETTINGS if h.flags & ACK != 0 => {
+                // It acknowledges the peer's oldest unacknowledged SETTINGS (§6.5.3).
+                self.slack[dir] = 0;
+                if let Some(Some(i)) = self.unacked[1 - dir].pop_front()
+                    && let Some(e) = self.sum.settings_log.get_mut(i)
+                {
+                    e.ack_ns = u64::try_from(now.saturating_sub(e.ts)).ok();
+                }
+            }
+            SETTINGS => {
+                let index = if self.sum.settings_log.len() < MAX_SETTINGS_FRAMES {
+                    let settings = if whole {
+                        parse_settings(buf).take(MAX_SETTINGS).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    self.sum.settings_log.push(SettingsEntry {
+                        dir,
+                        ts: now,
+                        offset: at,
+                        settings,
+                        ack_ns: None,
+                    });
+                    Some(self.sum.settings_log.len() - 1)
+                } else {
+                    self.sum.settings_dropped += 1;
+                    None
+                };
+                let q = &mut self.unacked[dir];
+                if q.len() >= MAX_PINGS_OUTSTANDING {
+                    q.pop_front();
+                }
+                q.push_back(index);
+            }
+            _ => {}
+        }
+        let e = FrameEntry {
+            dir,
+            frame_type: h.frame_type,
+            flags: h.flags,
+            length: h.length,
+            offset: at,
+            packet: self.packet,
+            ts: now,
+            window,
+            connection_window,
+        };
+        if h.stream_id == 0 {
+            self.sum.conn_frames.push(e);
+        } else if let Some(s) = self.sum.streams.get_mut(&h.stream_id) {
+            s.frames.push(e);
         }
     }
 
@@ -785,8 +1042,10 @@ impl H2Conn {
                 );
             }
             let opened_by = opener.unwrap_or(by_parity);
+            let [c, s] = self.sum.initial_window;
             let s = StreamInfo {
                 opened_by,
+                flow: [FlowStats::new(c), FlowStats::new(s)],
                 ..StreamInfo::default()
             };
             self.sum.streams.insert(id, s);
@@ -831,14 +1090,24 @@ impl H2Conn {
                 + 32
                 + st.method.as_ref().map_or(0, heap::string)
                 + st.path.as_ref().map_or(0, heap::string)
+                + heap::vec(&st.frames.frames)
         };
+        let settings = |e: &SettingsEntry| heap::vec(&e.settings);
+        let pings = |p: &PingStats| heap::vec(&p.outstanding) + heap::vec(&p.rtt_ns);
         side(&self.sides[0])
             + side(&self.sides[1])
             + self.sum.streams.values().map(stream).sum::<usize>()
             + heap::vec(&self.notes)
+            + heap::vec(&self.sum.conn_frames.frames)
+            + heap::vec(&self.sum.settings_log)
+            + self.sum.settings_log.iter().map(settings).sum::<usize>()
+            + self.sum.pings.iter().map(pings).sum::<usize>()
+            + self.unacked.iter().map(heap::deque).sum::<usize>()
     }
 }
 
+#[cfg(test)]
+mod flow_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

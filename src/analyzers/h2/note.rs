@@ -78,6 +78,25 @@ pub enum H2NoteKind {
         reason: String,
     },
     TooManyStreams,
+    /// A DATA frame used a send window up (`stream_id` 0: the connection's) while the
+    /// sender was not done: it waits for a WINDOW_UPDATE. Noted at the direction's first
+    /// stall of each kind; all are counted in the record.
+    FlowControlStall {
+        stream_id: u32,
+        window: i64,
+    },
+    /// A DATA frame longer than the send window it had (`stream_id` 0: the connection's).
+    FlowControlViolation {
+        stream_id: u32,
+        length: u32,
+        window: i64,
+    },
+    /// A WINDOW_UPDATE (or a SETTINGS_INITIAL_WINDOW_SIZE change) took a window above 2³¹−1.
+    WindowOverflow {
+        stream_id: u32,
+        window: i64,
+        increment: i64,
+    },
     /// Bytes lost; `resynced` when they fell inside a frame payload of known length.
     Gap {
         bytes: u64,
@@ -110,6 +129,9 @@ impl H2NoteKind {
             H2NoteKind::UnexpectedContinuation { .. } => &codes::H2_UNEXPECTED_CONTINUATION,
             H2NoteKind::HpackStopped { .. } => &codes::H2_HPACK_STOPPED,
             H2NoteKind::TooManyStreams => &codes::H2_TOO_MANY_STREAMS,
+            H2NoteKind::FlowControlStall { .. } => &codes::H2_FLOW_CONTROL_STALL,
+            H2NoteKind::FlowControlViolation { .. } => &codes::H2_FLOW_CONTROL_VIOLATION,
+            H2NoteKind::WindowOverflow { .. } => &codes::H2_WINDOW_OVERFLOW,
             H2NoteKind::Gap { .. } => &codes::H2_GAP,
             H2NoteKind::Truncated { .. } => &codes::H2_TRUNCATED,
         }
@@ -209,6 +231,32 @@ impl fmt::Display for H2NoteKind {
                 f,
                 "more than {MAX_STREAMS} streams; further ones are only counted"
             ),
+            FlowControlStall { stream_id, window } => write!(
+                f,
+                "{} send window used up ({window}) before the sender was done: it waits for a \
+                 WINDOW_UPDATE (RFC 9113 §5.2, §6.9); further stalls are counted in the http2 record",
+                window_name(*stream_id)
+            ),
+            FlowControlViolation {
+                stream_id,
+                length,
+                window,
+            } => write!(
+                f,
+                "DATA of {length} bytes with only {window} left in the {} send window \
+                 (RFC 9113 §6.9.1, FLOW_CONTROL_ERROR)",
+                window_name(*stream_id)
+            ),
+            WindowOverflow {
+                stream_id,
+                window,
+                increment,
+            } => write!(
+                f,
+                "{} send window raised by {increment} to {window}, above 2^31-1 \
+                 (RFC 9113 §6.9.1, FLOW_CONTROL_ERROR)",
+                window_name(*stream_id)
+            ),
             Gap { bytes, resynced } => write!(
                 f,
                 "{bytes} bytes lost; {}",
@@ -220,5 +268,14 @@ impl fmt::Display for H2NoteKind {
             ),
             Truncated { missing } => write!(f, "stream ended {missing} bytes short"),
         }
+    }
+}
+
+/// "stream 3's" or "the connection's".
+fn window_name(stream_id: u32) -> String {
+    if stream_id == 0 {
+        "the connection's".to_string()
+    } else {
+        format!("stream {stream_id}'s")
     }
 }

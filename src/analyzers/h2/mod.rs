@@ -271,6 +271,8 @@ pub struct H2Conn {
     slack: [i64; 2],
     /// Per direction, per stream (0) / connection (1): a stall was noted.
     stall_noted: [[bool; 2]; 2],
+    /// The highest stream id each side opened (client, server).
+    highest: [u32; 2],
     /// Per direction: its SETTINGS frames awaiting the peer's ACK, as indices into the log
     /// (`None` past its bound), at most [`MAX_PINGS_OUTSTANDING`].
     unacked: [VecDeque<Option<usize>>; 2],
@@ -297,6 +299,7 @@ impl H2Conn {
             packet: 0,
             slack: [0; 2],
             stall_noted: [[false; 2]; 2],
+            highest: [0; 2],
             unacked: [VecDeque::new(), VecDeque::new()],
         }
     }
@@ -320,6 +323,7 @@ impl H2Conn {
             ..StreamInfo::default()
         };
         c.sum.streams.insert(1, s);
+        c.highest[0] = 1;
         c
     }
 
@@ -340,6 +344,11 @@ impl H2Conn {
             }
             if id == 4 && i64::from(value) <= flow::MAX_WINDOW {
                 self.set_initial(1, i64::from(value), 0);
+            }
+            if id == 1
+                && let Some(h) = self.sides[1].hpack.as_mut()
+            {
+                h.allow(value);
             }
         }
         // In force before any frame: nothing to acknowledge.
@@ -630,6 +639,7 @@ impl H2Conn {
                 if n.is_none() {
                     self.bad_padding(dir, &h, pad.unwrap_or(0));
                 }
+                self.check_open(dir, &h);
                 if let Some(s) = self.stream(dir, h.stream_id, None) {
                     s.data_bytes[dir] += n.unwrap_or(0);
                     s.ended[dir] |= h.flags & END_STREAM != 0;
@@ -642,6 +652,7 @@ impl H2Conn {
             HEADERS => {
                 // A client's HEADERS on a new stream opens it; anything else is on a known one.
                 let opener = (dir == 0).then_some(0);
+                self.check_open(dir, &h);
                 if let Some(s) = self.stream(dir, h.stream_id, opener) {
                     s.headers_frames += 1;
                     s.ended[dir] |= h.flags & END_STREAM != 0;
@@ -652,6 +663,9 @@ impl H2Conn {
             }
             PUSH_PROMISE => {
                 let target = be32(pad_len).map_or(0, |p| p & 0x7fff_ffff);
+                if target != 0 && !self.sum.streams.contains_key(&target) {
+                    self.check_new(dir, at, target, 1);
+                }
                 self.stream(dir, target, Some(dir));
                 self.fragment(dir, &h, &buf, whole, pad_len + 4, pad, target, ev);
             }
@@ -661,6 +675,17 @@ impl H2Conn {
             }
             RST_STREAM => {
                 if let Some(code) = be32(0) {
+                    // A reset of a stream both sides had ended changes nothing (curl sends
+                    // STREAM_CLOSED after a response it has read whole).
+                    let closed = self
+                        .sum
+                        .streams
+                        .get(&h.stream_id)
+                        .is_some_and(|s| s.ended == [true, true]);
+                    if !matches!(code, 0 | 7 | 8) && h.stream_id != 0 && !closed {
+                        let stream_id = h.stream_id;
+                        self.note(dir, at, H2NoteKind::ResetError { stream_id, code });
+                    }
                     if let Some(s) = self.stream(dir, h.stream_id, None) {
                         s.reset = Some(code);
                     }
@@ -672,6 +697,10 @@ impl H2Conn {
             SETTINGS if h.flags & ACK == 0 && whole => self.settings(dir, at, &buf, h.length),
             GOAWAY => {
                 if let (Some(last), Some(code)) = (be32(0), be32(4)) {
+                    if code != 0 {
+                        let last_stream = last & 0x7fff_ffff;
+                        self.note(dir, at, H2NoteKind::GoawayError { code, last_stream });
+                    }
                     self.sum.goaway = Some((last & 0x7fff_ffff, code));
                     ev.goaway(dir, last & 0x7fff_ffff, code);
                 }
@@ -792,9 +821,21 @@ impl H2Conn {
             }
             ev.field(dir, name, value);
         });
+        let warning = dec.warning();
         ev.block_end(dir, res.is_ok());
+        if let Some(w) = warning {
+            self.hpack_note(dir, at, w, false);
+        }
         if let Err(e) = res {
-            return self.stop_hpack(dir, at, &e.to_string());
+            if matches!(e, hpack::HpackError::TableSizeTooLarge { .. }) {
+                // hopscope's own bound, not a fault of the encoder.
+                return self.stop_hpack(dir, at, &e.to_string());
+            }
+            self.hpack_note(dir, at, e, true);
+            let side = &mut self.sides[dir];
+            side.block_buf = Vec::new();
+            side.hpack = None;
+            return;
         }
         // The HEADERS or PUSH_PROMISE that began the block made the entry, if there was room.
         if let Some(s) = self.sum.streams.get_mut(&target) {
@@ -822,6 +863,11 @@ impl H2Conn {
                 self.sides[1 - dir].max_frame_size = value;
             } else if id == 4 {
                 self.set_initial(1 - dir, i64::from(value), at);
+            } else if id == 1
+                && let Some(h) = self.sides[1 - dir].hpack.as_mut()
+            {
+                // The size the other side's encoder may use for blocks this side decodes.
+                h.allow(value);
             }
         }
         if count > MAX_SETTINGS {
@@ -1053,6 +1099,50 @@ impl H2Conn {
         self.sum.streams.get_mut(&id)
     }
 
+    fn hpack_note(&mut self, dir: usize, at: u64, e: hpack::HpackError, stops: bool) {
+        let kind = H2NoteKind::HpackError {
+            kind: e.kind(),
+            detail: e.to_string(),
+            stops,
+        };
+        self.note(dir, at, kind);
+    }
+
+    /// A HEADERS or DATA frame from `dir`: not after that side's END_STREAM on the stream
+    /// (RFC 9113 §5.1), and a new stream's id above those the side opened (§5.1.1).
+    fn check_open(&mut self, dir: usize, h: &FrameInfo) {
+        let id = h.stream_id;
+        if id == 0 {
+            return;
+        }
+        match self.sum.streams.get(&id) {
+            Some(s) if s.ended[dir] && s.reset.is_none() => {
+                let frame_type = h.frame_type;
+                let kind = H2NoteKind::FrameAfterEndStream {
+                    stream_id: id,
+                    frame_type,
+                };
+                self.note(dir, h.offset, kind);
+            }
+            None if h.frame_type == HEADERS && dir == 0 => self.check_new(dir, h.offset, id, 0),
+            _ => {}
+        }
+    }
+
+    /// Side `opener` opens stream `id` (not described yet): its ids must increase.
+    fn check_new(&mut self, dir: usize, at: u64, id: u32, opener: usize) {
+        let highest = self.highest[opener];
+        // Past the bound of described streams, a known stream looks new: say nothing.
+        if id <= highest && self.sum.streams.len() < MAX_STREAMS {
+            let kind = H2NoteKind::StreamIdReuse {
+                stream_id: id,
+                highest,
+            };
+            self.note(dir, at, kind);
+        }
+        self.highest[opener] = highest.max(id);
+    }
+
     fn stop_hpack(&mut self, dir: usize, at: u64, reason: &str) {
         let side = &mut self.sides[dir];
         side.block_buf = Vec::new();
@@ -1108,6 +1198,8 @@ impl H2Conn {
 
 #[cfg(test)]
 mod flow_tests;
+#[cfg(test)]
+mod rules_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::fields::error_name;
 use super::frame::{frame_type_name, settings_name};
 use super::{MAX_SETTINGS, MAX_STREAMS};
 use crate::model::codes::{self, Code};
@@ -78,6 +79,33 @@ pub enum H2NoteKind {
         reason: String,
     },
     TooManyStreams,
+    /// The peer's HPACK encoder broke RFC 7541: `kind` is [`hpack::HpackError::kind`]'s
+    /// name; `stops` when decoding stops in that direction.
+    HpackError {
+        kind: &'static str,
+        detail: String,
+        stops: bool,
+    },
+    /// A new stream whose id is not above the highest the side opened before.
+    StreamIdReuse {
+        stream_id: u32,
+        highest: u32,
+    },
+    /// HEADERS or DATA from a side that had ended the stream (END_STREAM).
+    FrameAfterEndStream {
+        stream_id: u32,
+        frame_type: u8,
+    },
+    /// GOAWAY with an error code other than NO_ERROR.
+    GoawayError {
+        code: u32,
+        last_stream: u32,
+    },
+    /// RST_STREAM with an error code other than NO_ERROR, REFUSED_STREAM or CANCEL.
+    ResetError {
+        stream_id: u32,
+        code: u32,
+    },
     /// A DATA frame used a send window up (`stream_id` 0: the connection's) while the
     /// sender was not done: it waits for a WINDOW_UPDATE. Noted at the direction's first
     /// stall of each kind; all are counted in the record.
@@ -129,6 +157,11 @@ impl H2NoteKind {
             H2NoteKind::UnexpectedContinuation { .. } => &codes::H2_UNEXPECTED_CONTINUATION,
             H2NoteKind::HpackStopped { .. } => &codes::H2_HPACK_STOPPED,
             H2NoteKind::TooManyStreams => &codes::H2_TOO_MANY_STREAMS,
+            H2NoteKind::HpackError { .. } => &codes::H2_HPACK_ERROR,
+            H2NoteKind::StreamIdReuse { .. } => &codes::H2_STREAM_ID_REUSE,
+            H2NoteKind::FrameAfterEndStream { .. } => &codes::H2_FRAME_AFTER_END_STREAM,
+            H2NoteKind::GoawayError { .. } => &codes::H2_GOAWAY_ERROR,
+            H2NoteKind::ResetError { .. } => &codes::H2_RESET_ERROR,
             H2NoteKind::FlowControlStall { .. } => &codes::H2_FLOW_CONTROL_STALL,
             H2NoteKind::FlowControlViolation { .. } => &codes::H2_FLOW_CONTROL_VIOLATION,
             H2NoteKind::WindowOverflow { .. } => &codes::H2_WINDOW_OVERFLOW,
@@ -230,6 +263,41 @@ impl fmt::Display for H2NoteKind {
             TooManyStreams => write!(
                 f,
                 "more than {MAX_STREAMS} streams; further ones are only counted"
+            ),
+            HpackError {
+                kind,
+                detail,
+                stops,
+            } => write!(
+                f,
+                "HPACK {kind}: {detail}{} (RFC 7541; COMPRESSION_ERROR at the receiver)",
+                if *stops {
+                    "; header decoding stops in this direction"
+                } else {
+                    ""
+                }
+            ),
+            StreamIdReuse { stream_id, highest } => write!(
+                f,
+                "stream {stream_id} opened after stream {highest}: a new stream's id must be above every id its side opened before (RFC 9113 §5.1.1, PROTOCOL_ERROR)"
+            ),
+            FrameAfterEndStream {
+                stream_id,
+                frame_type,
+            } => write!(
+                f,
+                "{} on stream {stream_id} after this side's END_STREAM (RFC 9113 §5.1, STREAM_CLOSED)",
+                name(*frame_type)
+            ),
+            GoawayError { code, last_stream } => write!(
+                f,
+                "GOAWAY with {} ({code}), last stream {last_stream}: the connection ended on an error (RFC 9113 §6.8, §7)",
+                error_name(*code)
+            ),
+            ResetError { stream_id, code } => write!(
+                f,
+                "RST_STREAM {} ({code}) on stream {stream_id}: the stream ended on an error (RFC 9113 §6.4, §7)",
+                error_name(*code)
             ),
             FlowControlStall { stream_id, window } => write!(
                 f,

@@ -93,7 +93,7 @@ impl Play {
 }
 
 /// Plays (direction, bytes) in order, each its own packet, then the end.
-fn play(steps: &[(usize, Vec<u8>)]) -> Vec<Record> {
+pub(super) fn play(steps: &[(usize, Vec<u8>)]) -> Vec<Record> {
     play_with(HttpConfig::default(), steps)
 }
 
@@ -105,7 +105,7 @@ fn play_with(cfg: HttpConfig, steps: &[(usize, Vec<u8>)]) -> Vec<Record> {
     p.close()
 }
 
-fn txns(recs: &[Record]) -> Vec<&TransactionRecord> {
+pub(super) fn txns(recs: &[Record]) -> Vec<&TransactionRecord> {
     recs.iter()
         .filter_map(|r| match r {
             Record::Transaction(t) => Some(&**t),

@@ -71,6 +71,18 @@ pub struct Http2Flow {
     pub violations: u64,
     /// Window raised above 2³¹−1 (`h2.window-overflow`).
     pub overflows: u64,
+    /// The first 16 stalls.
+    pub stall_list: Vec<Http2Stall>,
+}
+
+/// One stall: when the window was used up, by a DATA frame on which stream, and how long
+/// until the WINDOW_UPDATE that ended it (null when none did).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Http2Stall {
+    #[serde(serialize_with = "super::ts_secs")]
+    pub ts: Timestamp,
+    pub stream: u32,
+    pub waited_ms: Option<f64>,
 }
 
 /// One frame of a stream (or of stream 0), in the order read.

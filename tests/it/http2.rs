@@ -1040,12 +1040,36 @@ fn small_window_flow_control_is_what_the_client_logged() {
         stream_stalls += fl.stalls;
         stream_updates += fl.window_updates;
     }
-    // Every stall ended with a WINDOW_UPDATE after the client's wait (stall_ms).
+    // Every stall ended with a WINDOW_UPDATE after the client's wait (stall_ms), and the
+    // ones listed (the first 16) each waited that long, on their own stream.
     let stall_ms = x["stall_ms"].as_f64().expect("in the facts");
     for s in &h.streams {
         let fl = &s.flow.server_to_client;
         assert!(fl.stalled_ms >= stall_ms * fl.stalls as f64, "{}", s.id);
+        assert_eq!(fl.stall_list.len() as u64, fl.stalls.min(16), "{}", s.id);
+        for st in &fl.stall_list {
+            assert_eq!(st.stream, s.id);
+            assert!(st.waited_ms.is_some_and(|w| w >= stall_ms), "{st:?}");
+        }
     }
+    // The connection's stalls: after a DATA frame of the stream the client logged.
+    let after: Vec<u64> = x["connection_stalls"]
+        .as_array()
+        .expect("in the facts")
+        .iter()
+        .map(|c| n(&c["after_stream"]))
+        .collect();
+    let got: Vec<u64> = conn
+        .stall_list
+        .iter()
+        .map(|s| u64::from(s.stream))
+        .collect();
+    assert_eq!(got, after);
+    assert!(
+        conn.stall_list
+            .iter()
+            .all(|s| s.waited_ms.is_some_and(|w| w >= stall_ms))
+    );
     assert_eq!(stream_stalls, n(&x["stalls"]["stream"]));
     assert_eq!(conn.stalls, n(&x["stalls"]["connection"]));
     assert_eq!(

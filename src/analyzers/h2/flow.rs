@@ -47,7 +47,13 @@ pub struct FlowStats {
     pub overflows: u64,
     /// Since when the window is used up, while it is.
     pub stalled_since: Option<Timestamp>,
+    /// The first [`MAX_STALL_LOG`] stalls: when, the stream of the DATA frame that used the
+    /// window up, and nanoseconds until the WINDOW_UPDATE that ended it.
+    pub stall_log: Vec<(Timestamp, u32, Option<u64>)>,
 }
+
+/// Stalls listed per window.
+pub const MAX_STALL_LOG: usize = 16;
 
 impl FlowStats {
     pub fn new(window: i64) -> Self {
@@ -64,6 +70,7 @@ impl FlowStats {
             violations: 0,
             overflows: 0,
             stalled_since: None,
+            stall_log: Vec::new(),
         }
     }
 
@@ -88,10 +95,14 @@ impl FlowStats {
 
     /// After a DATA frame, when the sender may still send on it: a new stall when the window
     /// is used up and was not already.
-    pub fn check_stall(&mut self, now: Timestamp) -> bool {
+    /// `stream` is the DATA frame's.
+    pub fn check_stall(&mut self, now: Timestamp, stream: u32) -> bool {
         if self.window <= 0 && self.stalled_since.is_none() {
             self.stalls += 1;
             self.stalled_since = Some(now);
+            if self.stall_log.len() < MAX_STALL_LOG {
+                self.stall_log.push((now, stream, None));
+            }
             return true;
         }
         false
@@ -115,9 +126,14 @@ impl FlowStats {
         if self.window > 0
             && let Some(t) = self.stalled_since.take()
         {
-            self.stalled_ns = self
-                .stalled_ns
-                .saturating_add(u64::try_from(now.saturating_sub(t)).unwrap_or(0));
+            let waited = u64::try_from(now.saturating_sub(t)).unwrap_or(0);
+            self.stalled_ns = self.stalled_ns.saturating_add(waited);
+            if let Some(last) = self.stall_log.last_mut()
+                && last.0 == t
+                && last.2.is_none()
+            {
+                last.2 = Some(waited);
+            }
         }
         let over = self.window > MAX_WINDOW && before <= MAX_WINDOW;
         if over {
@@ -278,15 +294,16 @@ mod tests {
     fn a_window_used_up_stalls_once_until_an_update() {
         let mut f = FlowStats::new(1024);
         assert!(!f.data(1000, 0));
-        assert!(!f.check_stall(Timestamp(1)));
+        assert!(!f.check_stall(Timestamp(1), 1));
         assert!(!f.data(24, 0));
-        assert!(f.check_stall(Timestamp(10)));
-        assert!(!f.check_stall(Timestamp(11)), "counted once");
+        assert!(f.check_stall(Timestamp(10), 1));
+        assert!(!f.check_stall(Timestamp(11), 1), "counted once");
         assert!(!f.update(1024, Timestamp(30)));
         assert_eq!(
             (f.stalls, f.stalled_ns, f.window, f.min_window),
             (1, 20, 1024, Some(0))
         );
+        assert_eq!(f.stall_log, [(Timestamp(10), 1, Some(20))]);
         assert!(f.data(2000, 0), "a frame beyond the window");
         assert_eq!((f.violations, f.window), (1, -976));
         assert!(!f.data(0, 2000), "slack of an unacknowledged lower setting");

@@ -11,7 +11,7 @@ use crate::analyzers::layer::{Ids, Layer, Note, Raised, Switch, Upgrade};
 use crate::engine::Ctx;
 use crate::model::http2::{
     Http2Flow, Http2FrameEntry, Http2Goaway, Http2Pings, Http2Record, Http2Setting, Http2Settings,
-    Http2SettingsFrame, Http2Stream, PerDir,
+    Http2SettingsFrame, Http2Stall, Http2Stream, PerDir,
 };
 use crate::model::{Endpoint, Finding, Record, RecordSink};
 
@@ -259,6 +259,15 @@ fn flow(f: &FlowStats) -> Http2Flow {
         window: f.window,
         violations: f.violations,
         overflows: f.overflows,
+        stall_list: f
+            .stall_log
+            .iter()
+            .map(|&(ts, stream, waited)| Http2Stall {
+                ts,
+                stream,
+                waited_ms: waited.map(ms),
+            })
+            .collect(),
     }
 }
 

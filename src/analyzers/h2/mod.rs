@@ -931,7 +931,7 @@ impl H2Conn {
                     let f = &mut s.flow[dir];
                     stream_over = f.data(h.length, slack).then_some((f.violations, f.window));
                     window = Some(f.window);
-                    if !end && f.check_stall(now) {
+                    if !end && f.check_stall(now, h.stream_id) {
                         stream_stall = Some(f.window);
                     }
                 }
@@ -944,7 +944,7 @@ impl H2Conn {
                 let mut conn_stall = None;
                 if connection_window.is_some_and(|w| w <= 0) && conn_open(&self.sum) {
                     let c = &mut self.sum.conn_flow[dir];
-                    if c.check_stall(now) {
+                    if c.check_stall(now, h.stream_id) {
                         conn_stall = Some(c.window);
                     }
                 }
@@ -1181,6 +1181,10 @@ impl H2Conn {
                 + st.method.as_ref().map_or(0, heap::string)
                 + st.path.as_ref().map_or(0, heap::string)
                 + heap::vec(&st.frames.frames)
+                + st.flow
+                    .iter()
+                    .map(|f| heap::vec(&f.stall_log))
+                    .sum::<usize>()
         };
         let settings = |e: &SettingsEntry| heap::vec(&e.settings);
         let pings = |p: &PingStats| heap::vec(&p.outstanding) + heap::vec(&p.rtt_ns);
@@ -1189,6 +1193,12 @@ impl H2Conn {
             + self.sum.streams.values().map(stream).sum::<usize>()
             + heap::vec(&self.notes)
             + heap::vec(&self.sum.conn_frames.frames)
+            + self
+                .sum
+                .conn_flow
+                .iter()
+                .map(|f| heap::vec(&f.stall_log))
+                .sum::<usize>()
             + heap::vec(&self.sum.settings_log)
             + self.sum.settings_log.iter().map(settings).sum::<usize>()
             + self.sum.pings.iter().map(pings).sum::<usize>()

@@ -1171,3 +1171,101 @@ fn h2_samples_mode_and_window_updates_are_the_facts() {
     }
     assert!(checked >= 16, "directions checked: {checked}");
 }
+
+/// The HTTP/2 samples whose programs logged every frame they sent and received
+/// (`frames_client_to_server`, `frames_server_to_client`): each stream's frame list, and
+/// stream 0's, are those frames (type, flags by name, length) in each direction's order, and
+/// every SETTINGS frame is listed with an ACK latency exactly when the peer ACKed it.
+#[test]
+fn h2_samples_frame_lists_are_the_logged_frames() {
+    let text = fs::read_to_string(samples_dir().join("expected.json")).expect("expected.json");
+    let all: Value = serde_json::from_str(&text).expect("json");
+    let mut checked = 0;
+    for cap in all["captures"].as_array().into_iter().flatten() {
+        let Some(conns) = cap["details"]["h2_connections"].as_array() else {
+            continue;
+        };
+        let file = cap["file"].as_str().unwrap_or_default();
+        let mut run = None;
+        for c in conns {
+            let (Some(cf), Some(sf)) = (
+                c["frames_client_to_server"].as_array(),
+                c["frames_server_to_client"].as_array(),
+            ) else {
+                continue;
+            };
+            let run = run.get_or_insert_with(|| {
+                run_app(&samples_dir().join(file), AnalyzerConfig::default())
+            });
+            let client = c["client"].as_str().unwrap_or_default();
+            let h = run
+                .http2
+                .iter()
+                .find(|h| h.client.to_string() == client)
+                .unwrap_or_else(|| panic!("{file}: no http2 record for {client}"));
+            let logged = |frames: &[Value], stream: u64| -> Vec<(String, String, u64)> {
+                frames
+                    .iter()
+                    .filter(|f| f["stream_id"].as_u64() == Some(stream))
+                    .map(|f| {
+                        (
+                            f["type"].as_str().unwrap_or_default().to_string(),
+                            flags(f).join("|"),
+                            f["length"].as_u64().unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            };
+            let listed = |frames: &[hopscope::model::http2::Http2FrameEntry],
+                          dir: &str|
+             -> Vec<(String, String, u64)> {
+                frames
+                    .iter()
+                    .filter(|f| f.dir == dir)
+                    .map(|f| {
+                        (
+                            f.frame_type.to_string(),
+                            f.flags.clone(),
+                            u64::from(f.length),
+                        )
+                    })
+                    .collect()
+            };
+            let mut lists = vec![(0u64, &h.connection_frames, h.connection_frames_dropped)];
+            lists.extend(
+                h.streams
+                    .iter()
+                    .map(|s| (u64::from(s.id), &s.frames, s.frames_dropped)),
+            );
+            for (id, frames, dropped) in lists {
+                for (dir, log) in [("client_to_server", cf), ("server_to_client", sf)] {
+                    let want = logged(log, id);
+                    let got = listed(frames, dir);
+                    let at = format!("{file} {client} stream {id} {dir}");
+                    if dropped == 0 {
+                        assert_eq!(got, want, "{at}");
+                    } else {
+                        assert_eq!(got, want[..got.len()], "{at}");
+                    }
+                    checked += 1;
+                }
+            }
+            // Every SETTINGS, and an ACK latency when the peer's ACK came.
+            for (dir, mine, peer) in [("client_to_server", cf, sf), ("server_to_client", sf, cf)] {
+                let sent = mine
+                    .iter()
+                    .filter(|f| f["type"] == "SETTINGS" && !flags(f).contains(&"ACK"))
+                    .count();
+                let acks = peer
+                    .iter()
+                    .filter(|f| f["type"] == "SETTINGS" && flags(f).contains(&"ACK"))
+                    .count();
+                let listed: Vec<_> = h.settings_frames.iter().filter(|s| s.dir == dir).collect();
+                assert_eq!(listed.len(), sent, "{file} {client} {dir}");
+                let acked = listed.iter().filter(|s| s.ack_ms.is_some()).count();
+                assert_eq!(acked, acks.min(sent), "{file} {client} {dir}");
+            }
+        }
+    }
+    assert!(checked >= 20, "lists checked: {checked}");
+}

@@ -942,7 +942,11 @@ impl H2Conn {
                         .any(|(&id, s)| id != h.stream_id && !s.ended[dir] && s.reset.is_none())
                 };
                 let mut conn_stall = None;
-                if connection_window.is_some_and(|w| w <= 0) && conn_open(&self.sum) {
+                // Only while not stalled already: the open streams are looked at once a stall.
+                if connection_window.is_some_and(|w| w <= 0)
+                    && self.sum.conn_flow[dir].stalled_since.is_none()
+                    && conn_open(&self.sum)
+                {
                     let c = &mut self.sum.conn_flow[dir];
                     if c.check_stall(now, h.stream_id) {
                         conn_stall = Some(c.window);

@@ -290,6 +290,15 @@ fn frame_lists_are_bounded() {
     let before = c.heap_bytes();
     round(&mut c);
     assert_eq!(c.heap_bytes(), before, "nothing grows past the bounds");
+    // Shed: the lists go, their frames and later ones are counted.
+    let freed = c.shed_frames();
+    assert!(freed > 0);
+    assert_eq!(c.heap_bytes(), before - freed);
+    assert_eq!(c.shed_frames(), 0);
+    c.feed(1, &frame(DATA, 0, 1, &[0; 1]));
+    let s = &c.summary().streams[&1];
+    assert!(s.frames.frames.is_empty());
+    assert_eq!(s.frames.dropped, 2 + 300 + 1);
     assert_eq!(c.summary().settings_log.len(), flow::MAX_SETTINGS_FRAMES);
 }
 

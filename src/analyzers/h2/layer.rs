@@ -313,7 +313,15 @@ impl Layer for H2Layer {
     }
 
     fn shed(&mut self) -> Vec<String> {
-        self.streams.shed()
+        let mut what = self.streams.shed();
+        let freed = self.conn.shed_frames();
+        if freed > 0 {
+            what.push(format!(
+                "the HTTP/2 frame lists of a connection's streams ({freed} bytes; further frames \
+                 are only counted in frames_dropped)"
+            ));
+        }
+        what
     }
 
     fn data(

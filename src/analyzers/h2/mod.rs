@@ -273,6 +273,8 @@ pub struct H2Conn {
     stall_noted: [[bool; 2]; 2],
     /// The highest stream id each side opened (client, server).
     highest: [u32; 2],
+    /// The frame lists were given up ([`H2Conn::shed_frames`]): frames are only counted.
+    frames_shed: bool,
     /// Per direction: its SETTINGS frames awaiting the peer's ACK, as indices into the log
     /// (`None` past its bound), at most [`MAX_PINGS_OUTSTANDING`].
     unacked: [VecDeque<Option<usize>>; 2],
@@ -300,8 +302,27 @@ impl H2Conn {
             slack: [0; 2],
             stall_noted: [[false; 2]; 2],
             highest: [0; 2],
+            frames_shed: false,
             unacked: [VecDeque::new(), VecDeque::new()],
         }
+    }
+
+    /// The memory budget is short: the streams' frame lists are given up (what they held is
+    /// counted as dropped, and so is every later frame). The heap bytes freed.
+    pub fn shed_frames(&mut self) -> usize {
+        if self.frames_shed {
+            return 0;
+        }
+        self.frames_shed = true;
+        let mut freed = 0;
+        let lists = std::iter::once(&mut self.sum.conn_frames)
+            .chain(self.sum.streams.values_mut().map(|s| &mut s.frames));
+        for l in lists {
+            freed += heap::vec(&l.frames);
+            l.dropped += l.frames.len() as u64;
+            l.frames = Vec::new();
+        }
+        freed
     }
 
     /// The bytes fed next were captured at `ts` in `packet` (frame times, ping round trips,
@@ -1055,10 +1076,20 @@ impl H2Conn {
             window,
             connection_window,
         };
-        if h.stream_id == 0 {
-            self.sum.conn_frames.push(e);
-        } else if let Some(s) = self.sum.streams.get_mut(&h.stream_id) {
-            s.frames.push(e);
+        let list = if h.stream_id == 0 {
+            Some(&mut self.sum.conn_frames)
+        } else {
+            self.sum
+                .streams
+                .get_mut(&h.stream_id)
+                .map(|s| &mut s.frames)
+        };
+        if let Some(l) = list {
+            if self.frames_shed {
+                l.dropped += 1;
+            } else {
+                l.push(e);
+            }
         }
     }
 

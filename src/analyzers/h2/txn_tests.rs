@@ -651,8 +651,9 @@ fn content_decoders_are_shed() {
     p.send(1, &s);
     let before = p.layer.footprint();
     let shed = p.layer.shed();
-    assert_eq!(shed.len(), 1, "{shed:?}");
+    assert_eq!(shed.len(), 2, "{shed:?}");
     assert!(shed[0].contains("gzip") && shed[0].contains("stream 1"));
+    assert!(shed[1].contains("frame lists"), "{shed:?}");
     assert!(p.layer.footprint() < before);
     p.send(1, &frame(DATA, END_STREAM, 1, &z[z.len() / 2..]));
     let recs = p.close();

@@ -613,6 +613,45 @@ registry! {
     H2_UNEXPECTED_CONTINUATION = "h2.unexpected-continuation", H2, Warning,
         "a CONTINUATION with no open header block on its stream (RFC 9113 §6.10)",
         "";
+    H2_STREAM_ID_REUSE = "h2.stream-id-reuse", H2, Warning,
+        "a HEADERS (or a PUSH_PROMISE's promised id) opening a stream whose id is not above every id that side opened before: a reused or lower stream id (RFC 9113 §5.1.1)",
+        "PROTOCOL_ERROR at the receiver; a client or server that recycles stream ids, or a capture that mixes two connections";
+    H2_FRAME_AFTER_END_STREAM = "h2.frame-after-end-stream", H2, Warning,
+        "HEADERS or DATA from a side that had already ended the stream with END_STREAM (RFC 9113 §5.1: the stream is half-closed for it); frames after an RST_STREAM are not counted, they may have been in flight",
+        "STREAM_CLOSED at the receiver; the sender lost track of the stream's state";
+    H2_GOAWAY_ERROR = "h2.goaway-error", H2, Warning,
+        "a GOAWAY whose error code is not NO_ERROR (RFC 9113 §6.8, §7): the connection ended on an error the message names (PROTOCOL_ERROR, FLOW_CONTROL_ERROR, COMPRESSION_ERROR, ENHANCE_YOUR_CALM, ...); a GOAWAY with NO_ERROR is a graceful close and is not reported",
+        "look at the frames just before it from the other side: the error code says which rule the sender saw broken";
+    H2_RESET_ERROR = "h2.reset-error", H2, Warning,
+        "an RST_STREAM whose error code says the stream failed (PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, FRAME_SIZE_ERROR, COMPRESSION_ERROR, ...; RFC 9113 §6.4, §7); NO_ERROR, CANCEL (a client giving up) and REFUSED_STREAM (safe to retry) are not reported, nor a reset of a stream both sides had already ended with END_STREAM, which changes nothing (curl sends STREAM_CLOSED after a response it read whole)",
+        "the error code names the rule the sender saw broken on that stream";
+    H2_HPACK_ERROR = "h2.hpack-error", H2, Warning,
+        "the peer's HPACK encoder broke RFC 7541; the message names the kind: `index-out-of-range` (§2.3.3), `huffman-eos` or `huffman-padding` (§5.2), `integer-too-long`, `truncated` (the block ends inside a field), which stop header decoding in that direction; `size-update-not-at-start` (a dynamic table size update after a field, §4.2) or `size-update-above-setting` (above every SETTINGS_HEADER_TABLE_SIZE the decoder announced, §4.2, §6.3), after which decoding goes on",
+        "COMPRESSION_ERROR at the receiver: a connection error; fix the encoder";
+    H2_UPPERCASE_FIELD_NAME = "h2.uppercase-field-name", H2, Warning,
+        "a field name with uppercase letters (RFC 9113 §8.2.1: names are lowercase in HTTP/2)",
+        "the message is malformed: the receiver treats it as a stream error (PROTOCOL_ERROR); lowercase the names (a proxy translating from HTTP/1.1 must)";
+    H2_PSEUDO_HEADER_AFTER_FIELD = "h2.pseudo-header-after-field", H2, Warning,
+        "a pseudo-header field (`:method`, `:status`, ...) after a regular field in the same header block (RFC 9113 §8.3: pseudo-headers come first)",
+        "the message is malformed (PROTOCOL_ERROR on the stream)";
+    H2_PSEUDO_HEADER_REPEATED = "h2.pseudo-header-repeated", H2, Warning,
+        "the same pseudo-header field twice in one header block (RFC 9113 §8.3.1, §8.3.2)",
+        "the message is malformed (PROTOCOL_ERROR on the stream)";
+    H2_PSEUDO_HEADER_MISSING = "h2.pseudo-header-missing", H2, Warning,
+        "a request without `:method`, `:scheme` or `:path` (a CONNECT without `:protocol` needs only `:method` and `:authority`), or a response without `:status` (RFC 9113 §8.3.1, §8.3.2, §8.5)",
+        "the message is malformed (PROTOCOL_ERROR on the stream)";
+    H2_PSEUDO_HEADER_UNKNOWN = "h2.pseudo-header-unknown", H2, Warning,
+        "a pseudo-header field that is not defined for this message: an unknown one, or one of the other kind (`:status` in a request, `:method` in a response) (RFC 9113 §8.3)",
+        "the message is malformed (PROTOCOL_ERROR on the stream)";
+    H2_PSEUDO_HEADER_IN_TRAILERS = "h2.pseudo-header-in-trailers", H2, Warning,
+        "a pseudo-header field in a trailer block (RFC 9113 §8.1: trailers carry no pseudo-headers)",
+        "the message is malformed (PROTOCOL_ERROR on the stream)";
+    H2_CONNECTION_SPECIFIC_FIELD = "h2.connection-specific-field", H2, Warning,
+        "a connection-specific field in an HTTP/2 message: `Connection`, `Keep-Alive`, `Proxy-Connection`, `Transfer-Encoding`, `Upgrade`, or `TE` with anything but `trailers` (RFC 9113 §8.2.2); the field is classified `forbidden-in-http2`",
+        "the message is malformed (PROTOCOL_ERROR on the stream); a proxy translating from HTTP/1.1 must drop these fields";
+    H2_CONTENT_LENGTH_MISMATCH = "h2.content-length-mismatch", H2, Warning,
+        "a `Content-Length` that is not the number of DATA payload bytes the message carried before END_STREAM (RFC 9113 §8.1.1); not checked for a response to HEAD, a 204 or a 304, nor when bytes were lost",
+        "the message is malformed (PROTOCOL_ERROR on the stream); clients may see a truncated or padded body";
     H2_UNKNOWN_FRAME_TYPE = "h2.unknown-frame-type", H2, Info,
         "an extension frame type; ignored, as RFC 9113 §4.1 and §5.5 require, and counted as `unknown`",
         "";
@@ -620,7 +659,7 @@ registry! {
         "a SETTINGS frame with more than 64 entries; only the first 64 are kept",
         "";
     H2_HPACK_STOPPED = "h2.hpack-stopped", H2, Info,
-        "header decoding (HPACK, RFC 7541) stopped in one direction: a decoding error, a header block over 64 KiB, a dynamic table over 64 KiB, bytes lost inside a header block, or a block cut short; every later block depends on the lost state, so `method`, `path` and `status` stay unknown from there, while frames are still counted",
+        "header decoding (HPACK, RFC 7541) stopped in one direction for a reason of hopscope's: a header block over 64 KiB, a dynamic table over 64 KiB, bytes lost inside a header block, or a block cut short; every later block depends on the lost state, so `method`, `path` and `status` stay unknown from there, while frames are still counted",
         "";
     H2_TOO_MANY_STREAMS = "h2.too-many-streams", H2, Info,
         "more than 1 000 streams on one connection; frames on further streams are counted in `untracked_stream_frames`",
@@ -628,6 +667,15 @@ registry! {
     H2_OPEN_STREAM_LIMIT = "h2.open-stream-limit", H2, Info,
         "more than 256 streams open at once on one connection; further streams are framed and counted but not reported as transactions until fewer are open",
         "";
+    H2_FLOW_CONTROL_STALL = "h2.flow-control-stall", H2, Info,
+        "a DATA frame used a send window up (the stream's or the connection's) while the stream was not done, so the sender had to wait for the peer's WINDOW_UPDATE (RFC 9113 §5.2, §6.9); raised at a direction's first stream stall and first connection stall, every stall counted in `http2[].flow` and `http2[].streams[].flow`. Observable definition: the window reached 0 or below after a DATA frame without END_STREAM (for the connection window: while some stream of that direction was open); a sender that stops short of a non-zero window is not seen",
+        "when transfers stall, the receiver should raise SETTINGS_INITIAL_WINDOW_SIZE (streams) or send a larger connection WINDOW_UPDATE early, rather than returning the window only once it is used up";
+    H2_FLOW_CONTROL_VIOLATION = "h2.flow-control-violation", H2, Warning,
+        "a DATA frame longer than the send window left on its stream or on the connection (RFC 9113 §6.9.1; a lowered SETTINGS_INITIAL_WINDOW_SIZE counts only once the sender has acknowledged it)",
+        "FLOW_CONTROL_ERROR at the receiver; the sender ignores the peer's window";
+    H2_WINDOW_OVERFLOW = "h2.window-overflow", H2, Warning,
+        "a WINDOW_UPDATE or a SETTINGS_INITIAL_WINDOW_SIZE change took a flow-control window above 2³¹−1 (RFC 9113 §6.9.1, §6.9.2)",
+        "FLOW_CONTROL_ERROR at the receiver (a stream or the connection); the peer returned more window than it was given";
     H2_GAP = "h2.gap", H2, Info,
         "bytes of one direction were never captured; inside a frame payload of known length framing goes on, anywhere else that direction is no longer parsed",
         "capture closer to the endpoints, or with a larger buffer";

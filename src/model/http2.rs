@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Endpoint;
+use crate::base::Timestamp;
 
 /// A value per direction.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -44,8 +45,102 @@ pub struct Http2Settings {
     pub upgrade: Option<Vec<Http2Setting>>,
 }
 
-/// One stream.
+/// Flow control of one sending direction, on a stream or on the connection (RFC 9113 §5.2,
+/// §6.9).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Http2Flow {
+    /// DATA frames this direction sent.
+    pub data_frames: u64,
+    /// The longest DATA frame's length (padding included).
+    pub largest_data_frame: u32,
+    /// DATA frames' lengths, padding included: what flow control counts.
+    pub data_length: u64,
+    /// WINDOW_UPDATEs the peer sent for this direction, and their increments' sum.
+    pub window_updates: u64,
+    pub window_increments: u64,
+    /// Times a DATA frame used the window up before the stream (or, for the connection, every
+    /// stream) was done; see `h2.flow-control-stall`.
+    pub stalls: u64,
+    /// Milliseconds from each stall to the WINDOW_UPDATE that ended it, summed.
+    pub stalled_ms: f64,
+    /// The lowest window after a DATA frame or a SETTINGS change (null before either).
+    pub min_window: Option<i64>,
+    /// The window when the connection (or stream) ended.
+    pub window: i64,
+    /// DATA frames longer than the window (`h2.flow-control-violation`).
+    pub violations: u64,
+    /// Window raised above 2³¹−1 (`h2.window-overflow`).
+    pub overflows: u64,
+    /// The first 16 stalls.
+    pub stall_list: Vec<Http2Stall>,
+}
+
+/// One stall: when the window was used up, by a DATA frame on which stream, and how long
+/// until the WINDOW_UPDATE that ended it (null when none did).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Http2Stall {
+    #[serde(serialize_with = "super::ts_secs")]
+    pub ts: Timestamp,
+    pub stream: u32,
+    pub waited_ms: Option<f64>,
+}
+
+/// One frame of a stream (or of stream 0), in the order read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Http2FrameEntry {
+    /// `client_to_server` or `server_to_client`.
+    pub dir: &'static str,
+    /// The frame type's name (`DATA`, `HEADERS`, ..., `unknown`).
+    #[serde(rename = "type")]
+    pub frame_type: &'static str,
+    /// Flags by name for the type, `|`-separated (`END_STREAM|END_HEADERS`), unnamed bits as
+    /// hex; empty when none.
+    pub flags: String,
+    /// Payload length.
+    pub length: u32,
+    /// Byte offset of the frame header in its direction's stream.
+    pub offset: u64,
+    /// The packet that completed the frame.
+    pub packet: u64,
+    #[serde(serialize_with = "super::ts_secs")]
+    pub ts: Timestamp,
+    /// After DATA or WINDOW_UPDATE: the sender's window on this stream (on the connection for
+    /// stream 0); else null.
+    pub window: Option<i64>,
+    /// After DATA: the sender's connection window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection_window: Option<i64>,
+}
+
+/// One SETTINGS frame (not an ACK).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Http2SettingsFrame {
+    /// Who sent it: `client_to_server` or `server_to_client`.
+    pub dir: &'static str,
+    #[serde(serialize_with = "super::ts_secs")]
+    pub ts: Timestamp,
+    pub offset: u64,
+    pub settings: Vec<Http2Setting>,
+    /// Milliseconds until the peer's ACK (null when none came).
+    pub ack_ms: Option<f64>,
+}
+
+/// The PINGs one direction sent and their round trips.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Http2Pings {
+    pub sent: u64,
+    /// Answered by a PING ACK with the same 8 bytes.
+    pub acked: u64,
+    /// The first 64 round trips, in milliseconds.
+    pub rtt_ms: Vec<f64>,
+    pub min_ms: Option<f64>,
+    /// Of the kept round trips.
+    pub median_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
+
+/// One stream.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Http2Stream {
     pub id: u32,
     /// `client` or `server` (a PUSH_PROMISE); stream 1 after h2c is the client's upgraded
@@ -61,6 +156,12 @@ pub struct Http2Stream {
     pub ended: PerDir<bool>,
     /// The last RST_STREAM error code (RFC 9113 §7), or null.
     pub reset: Option<u32>,
+    /// Flow control per sending direction.
+    pub flow: PerDir<Http2Flow>,
+    /// The stream's first 64 frames, both directions in the order read.
+    pub frames: Vec<Http2FrameEntry>,
+    /// Frames beyond those.
+    pub frames_dropped: u64,
 }
 
 /// The last GOAWAY, from either side.
@@ -77,8 +178,10 @@ pub struct Http2Record {
     pub connection: u64,
     pub client: Endpoint,
     pub server: Endpoint,
-    /// `h2c-upgrade` (after `Upgrade: h2c` and `101`) or `prior-knowledge` (the client began
-    /// with the connection preface).
+    /// `h2c-upgrade` (after `Upgrade: h2c` and `101`), `prior-knowledge` (cleartext, the
+    /// client began with the connection preface), `tls-alpn` (decrypted TLS whose handshake
+    /// selected `h2`) or `tls` (decrypted TLS that began with the preface, the selected
+    /// protocol unknown or another).
     pub mode: &'static str,
     /// The upgrading HTTP/1.1 transaction (`transactions[].id`), for `h2c-upgrade`.
     pub transaction: Option<u64>,
@@ -101,4 +204,16 @@ pub struct Http2Record {
     /// The streams' transactions (`transactions[].id`), in order of their first header block
     /// (the first 1000).
     pub transactions: Vec<u64>,
+    /// Connection flow control per sending direction.
+    pub flow: PerDir<Http2Flow>,
+    /// Each sending direction's SETTINGS_INITIAL_WINDOW_SIZE at the end (the peer's setting).
+    pub initial_window: PerDir<i64>,
+    /// The first 64 frames on stream 0 (SETTINGS, PING, GOAWAY, connection WINDOW_UPDATE).
+    pub connection_frames: Vec<Http2FrameEntry>,
+    pub connection_frames_dropped: u64,
+    /// Every SETTINGS frame (the first 16), with its ACK's latency.
+    pub settings_frames: Vec<Http2SettingsFrame>,
+    pub settings_frames_dropped: u64,
+    /// PINGs per direction that sent them, with round trips.
+    pub ping: PerDir<Http2Pings>,
 }

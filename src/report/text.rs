@@ -810,6 +810,13 @@ mod tests {
             untracked_stream_frames: 0,
             notes_dropped: 0,
             transactions: Vec::new(),
+            flow: PerDir::default(),
+            initial_window: PerDir::default(),
+            connection_frames: Vec::new(),
+            connection_frames_dropped: 0,
+            settings_frames: Vec::new(),
+            settings_frames_dropped: 0,
+            ping: PerDir::default(),
         }
     }
 
@@ -823,6 +830,9 @@ mod tests {
             data_bytes: PerDir::default(),
             ended: PerDir::default(),
             reset: None,
+            flow: PerDir::default(),
+            frames: Vec::new(),
+            frames_dropped: 0,
         }
     }
 

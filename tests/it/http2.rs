@@ -1012,3 +1012,293 @@ fn every_logged_stream_of_the_h2_samples_is_a_transaction() {
     assert!(checked >= 20, "streams checked: {checked}");
     assert!(bodies >= 20, "response bodies checked: {bodies}");
 }
+
+/// h2-small-window: the client (SETTINGS_INITIAL_WINDOW_SIZE 1024) logged every stall and
+/// WINDOW_UPDATE it made (`details.h2_flow_control`); the record's flow figures are the same.
+///
+/// A stall is defined from the wire (see `h2.flow-control-stall`): a DATA frame leaves the
+/// window at 0 or below while the stream is not done. The client counts a stall when it finds
+/// a window used up and waits before giving it back: the same events here, because nginx
+/// always fills the window exactly (the stream's last window is not used up on stream 3, and
+/// on stream 1 the frame that uses it up carries END_STREAM, so neither counts either way).
+/// Were a sender to stop short of a non-zero window, the wire would show no stall; the test
+/// would then say so by failing on `stalls` alone, while updates, increments and frame counts
+/// are unambiguous and must match exactly.
+#[test]
+fn small_window_flow_control_is_what_the_client_logged() {
+    let f = facts("h2-small-window.pcap");
+    let x = &f["details"]["h2_flow_control"];
+    let n = |v: &Value| v.as_u64().expect("in the facts");
+    let run = run_app(
+        &samples_dir().join("h2-small-window.pcap"),
+        Default::default(),
+    );
+    let h = only_h2(&run);
+    // The client's setting is the server's initial stream window.
+    assert_eq!(
+        h.initial_window.server_to_client,
+        x["initial_window_size"].as_i64().expect("in the facts")
+    );
+    let conn = &h.flow.server_to_client;
+    let per_stream = x["per_stream"].as_array().expect("in the facts");
+    let mut stream_stalls = 0;
+    let mut stream_updates = 0;
+    for want in per_stream {
+        let id = n(&want["stream_id"]) as u32;
+        let s = h.streams.iter().find(|s| s.id == id).expect("the stream");
+        assert_eq!(s.path.as_deref(), want["path"].as_str());
+        let fl = &s.flow.server_to_client;
+        assert_eq!(
+            fl.window_updates,
+            n(&want["window_updates_from_client"]),
+            "{id}"
+        );
+        assert_eq!(fl.window_increments, n(&want["increment_total"]), "{id}");
+        assert_eq!(fl.data_frames, n(&want["response_data_frames"]), "{id}");
+        assert_eq!(
+            u64::from(fl.largest_data_frame),
+            n(&want["largest_data_frame"]),
+            "{id}"
+        );
+        // No padding in this capture: the flow-controlled length is the body's.
+        assert_eq!(fl.data_length, n(&want["response_body_wire_bytes"]), "{id}");
+        assert_eq!(fl.violations + fl.overflows, 0);
+        assert_eq!(fl.min_window, Some(0), "{id}: the window was used up");
+        // The frame list shows the window each DATA left.
+        let data: Vec<_> = s.frames.iter().filter(|e| e.frame_type == "DATA").collect();
+        assert!(
+            data.iter()
+                .all(|e| e.window.is_some() && e.connection_window.is_some())
+        );
+        stream_stalls += fl.stalls;
+        stream_updates += fl.window_updates;
+    }
+    // Every stall ended with a WINDOW_UPDATE after the client's wait (stall_ms), and the
+    // ones listed (the first 16) each waited that long, on their own stream.
+    let stall_ms = x["stall_ms"].as_f64().expect("in the facts");
+    for s in &h.streams {
+        let fl = &s.flow.server_to_client;
+        assert!(fl.stalled_ms >= stall_ms * fl.stalls as f64, "{}", s.id);
+        assert_eq!(fl.stall_list.len() as u64, fl.stalls.min(16), "{}", s.id);
+        for st in &fl.stall_list {
+            assert_eq!(st.stream, s.id);
+            assert!(st.waited_ms.is_some_and(|w| w >= stall_ms), "{st:?}");
+        }
+    }
+    // The connection's stalls: after a DATA frame of the stream the client logged.
+    let after: Vec<u64> = x["connection_stalls"]
+        .as_array()
+        .expect("in the facts")
+        .iter()
+        .map(|c| n(&c["after_stream"]))
+        .collect();
+    let got: Vec<u64> = conn
+        .stall_list
+        .iter()
+        .map(|s| u64::from(s.stream))
+        .collect();
+    assert_eq!(got, after);
+    assert!(
+        conn.stall_list
+            .iter()
+            .all(|s| s.waited_ms.is_some_and(|w| w >= stall_ms))
+    );
+    assert_eq!(stream_stalls, n(&x["stalls"]["stream"]));
+    assert_eq!(conn.stalls, n(&x["stalls"]["connection"]));
+    assert_eq!(
+        x["connection_stalls"].as_array().map(Vec::len),
+        Some(conn.stalls as usize)
+    );
+    assert_eq!(conn.window_increments, n(&x["connection_window"]));
+    assert_eq!(
+        stream_updates + conn.window_updates,
+        n(&x["window_updates_sent"])
+    );
+    assert_eq!(
+        conn.min_window,
+        Some(0),
+        "the connection window of {} was used up",
+        x["connection_window"]
+    );
+    // One finding per kind of stall, at the first.
+    let stalls: Vec<_> = run
+        .findings
+        .iter()
+        .filter(|f| f.code.name == "h2.flow-control-stall")
+        .collect();
+    assert_eq!(stalls.len(), 2, "{:?}", run.codes());
+    assert!(!run.codes().iter().any(|c| c == "h2.flow-control-violation"));
+}
+
+/// Every HTTP/2 connection of the samples: `mode` is how its client began (`start` in the
+/// facts: ALPN `h2` inside TLS, prior knowledge, or the h2c upgrade), and the WINDOW_UPDATEs
+/// each side sent (tshark's count and increments, per connection and over the streams) are
+/// those the record's flow figures hold for the other side's windows.
+#[test]
+fn h2_samples_mode_and_window_updates_are_the_facts() {
+    let text = fs::read_to_string(samples_dir().join("expected.json")).expect("expected.json");
+    let all: Value = serde_json::from_str(&text).expect("json");
+    let mut checked = 0;
+    for cap in all["captures"].as_array().into_iter().flatten() {
+        let Some(conns) = cap["details"]["h2_connections"].as_array() else {
+            continue;
+        };
+        let file = cap["file"].as_str().unwrap_or_default();
+        let stem = file.trim_end_matches(".pcapng").trim_end_matches(".pcap");
+        let keys = samples_dir().join(format!("{stem}.keys"));
+        let mut cfg = AnalyzerConfig::default();
+        if keys.exists() {
+            cfg.tls.keylogs = vec![keys];
+        }
+        let run = run_app(&samples_dir().join(file), cfg);
+        for c in conns {
+            let client = c["client"].as_str().unwrap_or_default();
+            let h = run
+                .http2
+                .iter()
+                .find(|h| h.client.to_string() == client)
+                .unwrap_or_else(|| panic!("{file}: no http2 record for {client}"));
+            let mode = match (c["start"].as_str(), c["alpn"].as_str()) {
+                (Some("alpn"), Some("h2")) => "tls-alpn",
+                (Some("prior-knowledge"), _) => "prior-knowledge",
+                (Some("upgrade"), _) => "h2c-upgrade",
+                other => panic!("{file}: start {other:?}"),
+            };
+            assert_eq!(h.mode, mode, "{file} {client}");
+            let wu = &c["window_updates"];
+            // WINDOW_UPDATEs the client sent raise the server's windows, and the reverse.
+            for (sender, receiver) in [
+                ("tshark_client_to_server", &h.flow.server_to_client),
+                ("tshark_server_to_client", &h.flow.client_to_server),
+            ] {
+                let n = |k: &str| wu[sender][k].as_u64().expect("in the facts");
+                let streams = |f: fn(&hopscope::model::http2::Http2Flow) -> u64| -> u64 {
+                    h.streams
+                        .iter()
+                        .map(|s| {
+                            if std::ptr::eq(receiver, &h.flow.server_to_client) {
+                                f(&s.flow.server_to_client)
+                            } else {
+                                f(&s.flow.client_to_server)
+                            }
+                        })
+                        .sum()
+                };
+                let at = format!("{file} {client} {sender}");
+                assert_eq!(receiver.window_updates, n("connection"), "{at}");
+                assert_eq!(
+                    receiver.window_increments,
+                    n("connection_increment_total"),
+                    "{at}"
+                );
+                assert_eq!(streams(|f| f.window_updates), n("stream"), "{at}");
+                assert_eq!(
+                    streams(|f| f.window_increments),
+                    n("stream_increment_total"),
+                    "{at}"
+                );
+                assert_eq!(receiver.violations + receiver.overflows, 0, "{at}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 16, "directions checked: {checked}");
+}
+
+/// The HTTP/2 samples whose programs logged every frame they sent and received
+/// (`frames_client_to_server`, `frames_server_to_client`): each stream's frame list, and
+/// stream 0's, are those frames (type, flags by name, length) in each direction's order, and
+/// every SETTINGS frame is listed with an ACK latency exactly when the peer ACKed it.
+#[test]
+fn h2_samples_frame_lists_are_the_logged_frames() {
+    let text = fs::read_to_string(samples_dir().join("expected.json")).expect("expected.json");
+    let all: Value = serde_json::from_str(&text).expect("json");
+    let mut checked = 0;
+    for cap in all["captures"].as_array().into_iter().flatten() {
+        let Some(conns) = cap["details"]["h2_connections"].as_array() else {
+            continue;
+        };
+        let file = cap["file"].as_str().unwrap_or_default();
+        let mut run = None;
+        for c in conns {
+            let (Some(cf), Some(sf)) = (
+                c["frames_client_to_server"].as_array(),
+                c["frames_server_to_client"].as_array(),
+            ) else {
+                continue;
+            };
+            let run = run.get_or_insert_with(|| {
+                run_app(&samples_dir().join(file), AnalyzerConfig::default())
+            });
+            let client = c["client"].as_str().unwrap_or_default();
+            let h = run
+                .http2
+                .iter()
+                .find(|h| h.client.to_string() == client)
+                .unwrap_or_else(|| panic!("{file}: no http2 record for {client}"));
+            let logged = |frames: &[Value], stream: u64| -> Vec<(String, String, u64)> {
+                frames
+                    .iter()
+                    .filter(|f| f["stream_id"].as_u64() == Some(stream))
+                    .map(|f| {
+                        (
+                            f["type"].as_str().unwrap_or_default().to_string(),
+                            flags(f).join("|"),
+                            f["length"].as_u64().unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            };
+            let listed = |frames: &[hopscope::model::http2::Http2FrameEntry],
+                          dir: &str|
+             -> Vec<(String, String, u64)> {
+                frames
+                    .iter()
+                    .filter(|f| f.dir == dir)
+                    .map(|f| {
+                        (
+                            f.frame_type.to_string(),
+                            f.flags.clone(),
+                            u64::from(f.length),
+                        )
+                    })
+                    .collect()
+            };
+            let mut lists = vec![(0u64, &h.connection_frames, h.connection_frames_dropped)];
+            lists.extend(
+                h.streams
+                    .iter()
+                    .map(|s| (u64::from(s.id), &s.frames, s.frames_dropped)),
+            );
+            for (id, frames, dropped) in lists {
+                for (dir, log) in [("client_to_server", cf), ("server_to_client", sf)] {
+                    let want = logged(log, id);
+                    let got = listed(frames, dir);
+                    let at = format!("{file} {client} stream {id} {dir}");
+                    if dropped == 0 {
+                        assert_eq!(got, want, "{at}");
+                    } else {
+                        assert_eq!(got, want[..got.len()], "{at}");
+                    }
+                    checked += 1;
+                }
+            }
+            // Every SETTINGS, and an ACK latency when the peer's ACK came.
+            for (dir, mine, peer) in [("client_to_server", cf, sf), ("server_to_client", sf, cf)] {
+                let sent = mine
+                    .iter()
+                    .filter(|f| f["type"] == "SETTINGS" && !flags(f).contains(&"ACK"))
+                    .count();
+                let acks = peer
+                    .iter()
+                    .filter(|f| f["type"] == "SETTINGS" && flags(f).contains(&"ACK"))
+                    .count();
+                let listed: Vec<_> = h.settings_frames.iter().filter(|s| s.dir == dir).collect();
+                assert_eq!(listed.len(), sent, "{file} {client} {dir}");
+                let acked = listed.iter().filter(|s| s.ack_ms.is_some()).count();
+                assert_eq!(acked, acks.min(sent), "{file} {client} {dir}");
+            }
+        }
+    }
+    assert!(checked >= 20, "lists checked: {checked}");
+}

@@ -3,6 +3,7 @@
 //! record they announce, error code names. Pure functions.
 
 use crate::analyzers::http::message::{codings_of, list_elements, push_field};
+use crate::model::codes::{self, Code};
 use crate::model::http::{BodyFraming, BodyRecord, BodyState, Headers, HopReason};
 use crate::model::syntax::{is_standard_hop_by_hop, trim_ows};
 
@@ -112,4 +113,187 @@ pub fn error_name(code: u32) -> &'static str {
         13 => "HTTP_1_1_REQUIRED",
         _ => "unknown",
     }
+}
+
+/// What a header block is, for the rules of RFC 9113 §8.1 and §8.3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockKind {
+    Request,
+    Response,
+    Trailers,
+}
+
+/// Names shown in a finding: at most this many per finding.
+const SHOWN_NAMES: usize = 3;
+
+/// A name from the wire as a finding shows it: at most 40 bytes, escaped.
+fn shown(name: &[u8]) -> String {
+    let n = name.get(..40).unwrap_or(name);
+    String::from_utf8_lossy(n).escape_debug().to_string()
+}
+
+fn listed(names: &[String], more: usize) -> String {
+    let mut s = names.join(", ");
+    if more > 0 {
+        s.push_str(&format!(" and {more} more"));
+    }
+    s
+}
+
+/// The rules RFC 9113 §8.2 and §8.3 set on a decoded header block's fields (`f` as decoded,
+/// in order; `complete` when every field was kept, so a missing one is really missing): each
+/// broken rule once per block, with its code and message.
+pub fn block_rules(f: &Headers, kind: BlockKind, complete: bool) -> Vec<(&'static Code, String)> {
+    const REQUEST: &[&[u8]] = &[
+        b":method",
+        b":scheme",
+        b":authority",
+        b":path",
+        b":protocol",
+    ];
+    let mut out = Vec::new();
+    let mut regular_seen = false;
+    let (mut after, mut unknown, mut repeated, mut upper, mut conn) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut more = [0usize; 5];
+    let mut seen: Vec<&[u8]> = Vec::new();
+    let push = |v: &mut Vec<String>, more: &mut usize, name: &[u8]| {
+        if v.len() < SHOWN_NAMES {
+            v.push(shown(name));
+        } else {
+            *more += 1;
+        }
+    };
+    let mut pseudo_in_trailers = false;
+    for h in f.iter() {
+        if h.pseudo {
+            if kind == BlockKind::Trailers {
+                pseudo_in_trailers = true;
+                continue;
+            }
+            if regular_seen {
+                push(&mut after, &mut more[0], h.name);
+            }
+            let known = match kind {
+                BlockKind::Request => REQUEST.contains(&h.name),
+                _ => h.name == b":status",
+            };
+            if !known {
+                push(&mut unknown, &mut more[1], h.name);
+            } else if seen.contains(&h.name) {
+                push(&mut repeated, &mut more[2], h.name);
+            } else {
+                seen.push(h.name);
+            }
+            continue;
+        }
+        regular_seen = true;
+        if h.name.iter().any(u8::is_ascii_uppercase) {
+            push(&mut upper, &mut more[3], h.name);
+        }
+        if forbidden_in_http2(h.name, h.value) {
+            push(&mut conn, &mut more[4], h.name);
+        }
+    }
+    let which = match kind {
+        BlockKind::Request => "request",
+        BlockKind::Response => "response",
+        BlockKind::Trailers => "trailers",
+    };
+    if pseudo_in_trailers {
+        out.push((
+            &codes::H2_PSEUDO_HEADER_IN_TRAILERS,
+            "a pseudo-header field in a trailer block (RFC 9113 §8.1)".to_string(),
+        ));
+    }
+    if !after.is_empty() {
+        out.push((
+            &codes::H2_PSEUDO_HEADER_AFTER_FIELD,
+            format!(
+                "{which} pseudo-header {} after a regular field (RFC 9113 §8.3)",
+                listed(&after, more[0])
+            ),
+        ));
+    }
+    if !unknown.is_empty() {
+        out.push((
+            &codes::H2_PSEUDO_HEADER_UNKNOWN,
+            format!(
+                "pseudo-header {} is not defined for a {which} (RFC 9113 §8.3)",
+                listed(&unknown, more[1])
+            ),
+        ));
+    }
+    if !repeated.is_empty() {
+        out.push((
+            &codes::H2_PSEUDO_HEADER_REPEATED,
+            format!(
+                "{which} pseudo-header {} repeated (RFC 9113 §8.3.1, §8.3.2)",
+                listed(&repeated, more[2])
+            ),
+        ));
+    }
+    if complete && kind != BlockKind::Trailers {
+        let has = |n: &[u8]| seen.contains(&n);
+        let connect = pseudo(f, b":method") == Some(b"CONNECT") && !has(b":protocol");
+        // An extended CONNECT (RFC 8441 §4) has its own finding for what it lacks
+        // (`h2.extended-connect-malformed`, from the WebSocket side of the layer).
+        let extended = pseudo(f, b":method") == Some(b"CONNECT") && has(b":protocol");
+        let required: &[&[u8]] = match kind {
+            BlockKind::Request if extended => &[],
+            BlockKind::Request if connect => &[b":method", b":authority"],
+            BlockKind::Request => &[b":method", b":scheme", b":path"],
+            _ => &[b":status"],
+        };
+        let missing: Vec<String> = required
+            .iter()
+            .filter(|n| !has(n))
+            .map(|n| shown(n))
+            .collect();
+        if !missing.is_empty() {
+            out.push((
+                &codes::H2_PSEUDO_HEADER_MISSING,
+                format!(
+                    "{which} without {} (RFC 9113 §8.3.1, §8.3.2{})",
+                    missing.join(", "),
+                    if connect { ", §8.5" } else { "" }
+                ),
+            ));
+        }
+    }
+    if !upper.is_empty() {
+        out.push((
+            &codes::H2_UPPERCASE_FIELD_NAME,
+            format!(
+                "{which} field name {} has uppercase letters (RFC 9113 §8.2.1)",
+                listed(&upper, more[3])
+            ),
+        ));
+    }
+    if !conn.is_empty() {
+        out.push((
+            &codes::H2_CONNECTION_SPECIFIC_FIELD,
+            format!(
+                "connection-specific field {} in an HTTP/2 {which} (RFC 9113 §8.2.2)",
+                listed(&conn, more[4])
+            ),
+        ));
+    }
+    out
+}
+
+/// A single `Content-Length` value (repeats of the same value allowed), `None` when absent,
+/// not a number or conflicting.
+pub fn content_length(f: &Headers) -> Option<u64> {
+    let mut v = None;
+    for x in f.values("content-length") {
+        for e in list_elements(std::iter::once(x)) {
+            let n: u64 = std::str::from_utf8(e).ok()?.parse().ok()?;
+            if v.is_some_and(|old| old != n) {
+                return None;
+            }
+            v = Some(n);
+        }
+    }
+    v
 }

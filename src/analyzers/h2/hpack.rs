@@ -30,6 +30,28 @@ pub enum HpackError {
     HuffmanPadding,
     /// A dynamic table size update past the limit (§6.3).
     TableSizeTooLarge { asked: u64, limit: usize },
+    /// Not fatal here: a dynamic table size update after a field of the block (§4.2: it
+    /// must come first).
+    SizeUpdateNotAtStart,
+    /// Not fatal here: a dynamic table size update above every SETTINGS_HEADER_TABLE_SIZE the
+    /// decoding side sent (§4.2, §6.3; RFC 9113 §6.5.2).
+    SizeAboveSetting { asked: u64, setting: usize },
+}
+
+impl HpackError {
+    /// A short stable name of the error, for findings.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HpackError::Truncated => "truncated",
+            HpackError::IntegerTooLong => "integer-too-long",
+            HpackError::BadIndex(_) => "index-out-of-range",
+            HpackError::HuffmanEos => "huffman-eos",
+            HpackError::HuffmanPadding => "huffman-padding",
+            HpackError::TableSizeTooLarge { .. } => "table-too-large",
+            HpackError::SizeUpdateNotAtStart => "size-update-not-at-start",
+            HpackError::SizeAboveSetting { .. } => "size-update-above-setting",
+        }
+    }
 }
 
 impl fmt::Display for HpackError {
@@ -46,6 +68,14 @@ impl fmt::Display for HpackError {
                     "table size update to {asked} past the limit {limit} (§6.3)"
                 )
             }
+            HpackError::SizeUpdateNotAtStart => write!(
+                f,
+                "dynamic table size update after a field of the block (RFC 7541 §4.2: it must come first)"
+            ),
+            HpackError::SizeAboveSetting { asked, setting } => write!(
+                f,
+                "dynamic table size update to {asked}, above the decoder's SETTINGS_HEADER_TABLE_SIZE {setting} (RFC 7541 §4.2, §6.3)"
+            ),
         }
     }
 }
@@ -57,6 +87,10 @@ pub struct Decoder {
     size: usize,
     max_size: usize,
     limit: usize,
+    /// The largest SETTINGS_HEADER_TABLE_SIZE the decoding side announced (4096 before any).
+    setting: usize,
+    /// The first rule broken in the last block that did not stop decoding.
+    warning: Option<HpackError>,
 }
 
 impl Decoder {
@@ -79,7 +113,23 @@ impl Decoder {
             size: 0,
             max_size: DEFAULT_TABLE_SIZE.min(limit),
             limit,
+            setting: DEFAULT_TABLE_SIZE,
+            warning: None,
         }
+    }
+
+    /// The decoding side announced SETTINGS_HEADER_TABLE_SIZE `size`: the encoder may use up
+    /// to it (the largest announced is taken, so an update in flight is not a fault).
+    pub fn allow(&mut self, size: u32) {
+        self.setting = self
+            .setting
+            .max(usize::try_from(size).unwrap_or(usize::MAX));
+    }
+
+    /// The first rule the last block broke without stopping decoding
+    /// ([`HpackError::SizeUpdateNotAtStart`], [`HpackError::SizeAboveSetting`]).
+    pub fn warning(&self) -> Option<HpackError> {
+        self.warning
     }
 
     /// Decodes one whole header block (HEADERS/PUSH_PROMISE + CONTINUATION fragments),
@@ -91,7 +141,10 @@ impl Decoder {
         mut field: impl FnMut(&[u8], &[u8]),
     ) -> Result<(), HpackError> {
         let mut r = Reader { buf: block, pos: 0 };
+        self.warning = None;
+        let mut fields = false;
         while let Some(b) = r.peek() {
+            fields |= b & 0xe0 != 0x20;
             if b & 0x80 != 0 {
                 // §6.1 indexed field
                 let (n, v) = self.get(r.int(7)?)?;
@@ -104,6 +157,14 @@ impl Decoder {
             } else if b & 0x20 != 0 {
                 // §6.3 dynamic table size update
                 let asked = r.int(5)?;
+                if fields {
+                    self.warning.get_or_insert(HpackError::SizeUpdateNotAtStart);
+                }
+                let setting = self.setting;
+                if usize::try_from(asked).map_or(true, |a| a > setting) {
+                    self.warning
+                        .get_or_insert(HpackError::SizeAboveSetting { asked, setting });
+                }
                 let limit = self.limit;
                 self.max_size = usize::try_from(asked)
                     .ok()

@@ -2,6 +2,8 @@
 //! notes as findings at once, every stream a transaction when it closes ([`super::txn`]), and
 //! at the end the connection's record.
 
+use super::flow::{FlowStats, FrameEntry, PingStats, flag_names};
+use super::frame_type_name;
 use super::txn::{Streams, Tracker};
 use super::ws::{Watch, Ws};
 use super::{H2Conn, H2Note, parse_settings, settings_name};
@@ -10,7 +12,8 @@ use crate::analyzers::layer::{Ids, Layer, Note, Raised, Switch, Upgrade};
 use crate::analyzers::stack::Shared;
 use crate::engine::Ctx;
 use crate::model::http2::{
-    Http2Goaway, Http2Record, Http2Setting, Http2Settings, Http2Stream, PerDir,
+    Http2Flow, Http2FrameEntry, Http2Goaway, Http2Pings, Http2Record, Http2Setting, Http2Settings,
+    Http2SettingsFrame, Http2Stall, Http2Stream, PerDir,
 };
 use crate::model::{Endpoint, Finding, Record, RecordSink};
 
@@ -30,7 +33,7 @@ pub struct H2Layer {
     connection: u64,
     client: Endpoint,
     server: Endpoint,
-    /// `h2c-upgrade` or `prior-knowledge`.
+    /// `h2c-upgrade`, `prior-knowledge`, `tls-alpn` or `tls`.
     mode: &'static str,
     /// The upgrading HTTP/1.1 transaction.
     transaction: Option<u64>,
@@ -72,6 +75,14 @@ impl H2Layer {
     pub fn prior_knowledge(id: u64, ctx: &Ctx, index: u32, secure: bool) -> Self {
         let streams = Streams::new(index, secure);
         H2Layer::new(id, ctx, H2Conn::new(), "prior-knowledge", streams)
+    }
+
+    /// How the connection came to HTTP/2, for a connection that began with the preface:
+    /// `prior-knowledge` (cleartext), `tls-alpn` (TLS that selected `h2`), `tls` (TLS whose
+    /// selected protocol is unknown or not `h2`).
+    pub fn mode(mut self, mode: &'static str) -> Self {
+        self.mode = mode;
+        self
     }
 
     /// HTTP/2 `id` after `Upgrade: h2c` and `101` (RFC 9113 §3.2): stream 1 is the upgraded
@@ -173,6 +184,9 @@ impl H2Layer {
                         data_bytes: PerDir::from_pair(&st.data_bytes),
                         ended: PerDir::from_pair(&st.ended),
                         reset: st.reset,
+                        flow: per_dir(&st.flow, flow),
+                        frames: st.frames.frames.iter().map(|e| self.frame(e)).collect(),
+                        frames_dropped: st.frames.dropped,
                     }
                 })
                 .collect(),
@@ -185,11 +199,97 @@ impl H2Layer {
             untracked_stream_frames: s.untracked_stream_frames,
             notes_dropped: s.notes_dropped,
             transactions: self.streams.ids.clone(),
+            flow: per_dir(&s.conn_flow, flow),
+            initial_window: PerDir::from_pair(&s.initial_window),
+            connection_frames: s.conn_frames.frames.iter().map(|e| self.frame(e)).collect(),
+            connection_frames_dropped: s.conn_frames.dropped,
+            settings_frames: s
+                .settings_log
+                .iter()
+                .map(|e| Http2SettingsFrame {
+                    dir: dir_name(e.dir),
+                    ts: e.ts,
+                    offset: self.bases()[e.dir.min(1)] + e.offset,
+                    settings: settings(&e.settings),
+                    ack_ms: e.ack_ns.map(ms),
+                })
+                .collect(),
+            settings_frames_dropped: s.settings_dropped,
+            ping: per_dir(&s.pings, pings),
+        }
+    }
+
+    fn frame(&self, e: &FrameEntry) -> Http2FrameEntry {
+        Http2FrameEntry {
+            dir: dir_name(e.dir),
+            frame_type: frame_type_name(e.frame_type),
+            flags: flag_names(e.frame_type, e.flags),
+            length: e.length,
+            offset: self.bases()[e.dir.min(1)] + e.offset,
+            packet: e.packet,
+            ts: e.ts,
+            window: e.window,
+            connection_window: e.connection_window,
         }
     }
 
     fn bases(&self) -> [u64; 2] {
         self.base.map(|b| b.unwrap_or(0))
+    }
+}
+
+fn dir_name(d: usize) -> &'static str {
+    if d == 0 {
+        "client_to_server"
+    } else {
+        "server_to_client"
+    }
+}
+
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+fn per_dir<T, U>(v: &[T; 2], f: impl Fn(&T) -> U) -> PerDir<U> {
+    PerDir {
+        client_to_server: f(&v[0]),
+        server_to_client: f(&v[1]),
+    }
+}
+
+fn flow(f: &FlowStats) -> Http2Flow {
+    Http2Flow {
+        data_frames: f.data_frames,
+        largest_data_frame: f.largest_data_frame,
+        data_length: f.data_length,
+        window_updates: f.window_updates,
+        window_increments: f.increments,
+        stalls: f.stalls,
+        stalled_ms: ms(f.stalled_ns),
+        min_window: f.min_window,
+        window: f.window,
+        violations: f.violations,
+        overflows: f.overflows,
+        stall_list: f
+            .stall_log
+            .iter()
+            .map(|&(ts, stream, waited)| Http2Stall {
+                ts,
+                stream,
+                waited_ms: waited.map(ms),
+            })
+            .collect(),
+    }
+}
+
+fn pings(p: &PingStats) -> Http2Pings {
+    Http2Pings {
+        sent: p.sent,
+        acked: p.acked,
+        rtt_ms: p.rtt_ns.iter().copied().map(ms).collect(),
+        min_ms: p.min_ns.map(ms),
+        median_ms: p.median_ns().map(ms),
+        max_ms: p.max_ns.map(ms),
     }
 }
 
@@ -228,6 +328,13 @@ impl Layer for H2Layer {
     fn shed(&mut self) -> Vec<String> {
         let mut what = self.streams.shed();
         what.extend(self.ws.shed());
+        let freed = self.conn.shed_frames();
+        if freed > 0 {
+            what.push(format!(
+                "the HTTP/2 frame lists of a connection's streams ({freed} bytes; further frames \
+                 are only counted in frames_dropped)"
+            ));
+        }
         what
     }
 
@@ -243,6 +350,7 @@ impl Layer for H2Layer {
         let d = ctx.dir.index();
         self.base[d].get_or_insert(offset);
         let base = self.bases();
+        self.conn.at(ctx.ts, ctx.packet);
         let t = Tracker {
             s: &mut self.streams,
             sh: &mut sh.http,
@@ -270,6 +378,7 @@ impl Layer for H2Layer {
         let d = ctx.dir.index();
         self.base[d].get_or_insert(offset);
         let base = self.bases();
+        self.conn.at(ctx.ts, ctx.packet);
         let t = Tracker {
             s: &mut self.streams,
             sh: &mut sh.http,

@@ -46,6 +46,7 @@
 pub mod demux;
 pub mod event;
 mod fields;
+pub mod flow;
 pub mod frame;
 mod hpack;
 mod layer;
@@ -53,10 +54,14 @@ mod note;
 mod txn;
 mod ws;
 
-use crate::base::heap;
-use std::collections::BTreeMap;
+use crate::base::{Timestamp, heap};
+use std::collections::{BTreeMap, VecDeque};
 
 use event::{BlockStart, Events};
+use flow::{
+    DEFAULT_WINDOW, FlowStats, FrameEntry, FrameList, MAX_PINGS_OUTSTANDING, MAX_SETTINGS_FRAMES,
+    PingStats, SettingsEntry,
+};
 use frame::*;
 pub use frame::{
     FrameInfo, PREFACE, frame_type_name, looks_like_h2_preface, parse_settings, settings_name,
@@ -99,10 +104,14 @@ pub struct StreamInfo {
     pub path: Option<String>,
     /// The final status; an interim (1xx) one until a final one arrives.
     pub status: Option<u16>,
+    /// Flow control per sending direction ([`flow`]).
+    pub flow: [FlowStats; 2],
+    /// The stream's first frames, both directions in the order read.
+    pub frames: FrameList,
 }
 
 /// Everything counted on the connection.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct H2Summary {
     pub preface_seen: bool,
     /// Frames per direction by [`frame_type_name`].
@@ -121,6 +130,40 @@ pub struct H2Summary {
     /// The first [`MAX_FRAME_LOG`] frame headers per direction.
     pub frame_log: [Vec<FrameInfo>; 2],
     pub notes_dropped: u64,
+    /// Connection flow control per sending direction ([`flow`]).
+    pub conn_flow: [FlowStats; 2],
+    /// Each sending direction's SETTINGS_INITIAL_WINDOW_SIZE now (the peer's setting).
+    pub initial_window: [i64; 2],
+    /// The first frames on stream 0.
+    pub conn_frames: FrameList,
+    /// The first [`MAX_SETTINGS_FRAMES`] SETTINGS frames (not ACKs), from either side.
+    pub settings_log: Vec<SettingsEntry>,
+    pub settings_dropped: u64,
+    /// PINGs per direction that sent them.
+    pub pings: [PingStats; 2],
+}
+
+impl Default for H2Summary {
+    fn default() -> Self {
+        H2Summary {
+            preface_seen: false,
+            frames: Default::default(),
+            settings: Default::default(),
+            streams: BTreeMap::new(),
+            untracked_stream_frames: 0,
+            goaway: None,
+            bytes: [0; 2],
+            lost_bytes: [0; 2],
+            frame_log: Default::default(),
+            notes_dropped: 0,
+            conn_flow: Default::default(),
+            initial_window: [DEFAULT_WINDOW; 2],
+            conn_frames: FrameList::default(),
+            settings_log: Vec::new(),
+            settings_dropped: 0,
+            pings: Default::default(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -225,6 +268,21 @@ pub struct H2Conn {
     sum: H2Summary,
     notes: Vec<H2Note>,
     ended: bool,
+    /// The capture time and packet of the bytes being fed ([`H2Conn::at`]).
+    now: Timestamp,
+    packet: u64,
+    /// Per sending direction: how much a lowered SETTINGS_INITIAL_WINDOW_SIZE still allows
+    /// until that direction ACKs it (a DATA frame may have been sent before the change).
+    slack: [i64; 2],
+    /// Per direction, per stream (0) / connection (1): a stall was noted.
+    stall_noted: [[bool; 2]; 2],
+    /// The highest stream id each side opened (client, server).
+    highest: [u32; 2],
+    /// The frame lists were given up ([`H2Conn::shed_frames`]): frames are only counted.
+    frames_shed: bool,
+    /// Per direction: its SETTINGS frames awaiting the peer's ACK, as indices into the log
+    /// (`None` past its bound), at most [`MAX_PINGS_OUTSTANDING`].
+    unacked: [VecDeque<Option<usize>>; 2],
 }
 
 impl Default for H2Conn {
@@ -244,7 +302,39 @@ impl H2Conn {
             sum: H2Summary::default(),
             notes: Vec::new(),
             ended: false,
+            now: Timestamp::ZERO,
+            packet: 0,
+            slack: [0; 2],
+            stall_noted: [[false; 2]; 2],
+            highest: [0; 2],
+            frames_shed: false,
+            unacked: [VecDeque::new(), VecDeque::new()],
         }
+    }
+
+    /// The memory budget is short: the streams' frame lists are given up (what they held is
+    /// counted as dropped, and so is every later frame). The heap bytes freed.
+    pub fn shed_frames(&mut self) -> usize {
+        if self.frames_shed {
+            return 0;
+        }
+        self.frames_shed = true;
+        let mut freed = 0;
+        let lists = std::iter::once(&mut self.sum.conn_frames)
+            .chain(self.sum.streams.values_mut().map(|s| &mut s.frames));
+        for l in lists {
+            freed += heap::vec(&l.frames);
+            l.dropped += l.frames.len() as u64;
+            l.frames = Vec::new();
+        }
+        freed
+    }
+
+    /// The bytes fed next were captured at `ts` in `packet` (frame times, ping round trips,
+    /// stall durations).
+    pub fn at(&mut self, ts: Timestamp, packet: u64) {
+        self.now = ts;
+        self.packet = packet;
     }
 
     /// After `Upgrade: h2c` and `101`: stream 1 is the HTTP/1.1 request, already sent in full
@@ -259,6 +349,7 @@ impl H2Conn {
             ..StreamInfo::default()
         };
         c.sum.streams.insert(1, s);
+        c.highest[0] = 1;
         c
     }
 
@@ -277,7 +368,17 @@ impl H2Conn {
             if id == 5 && (DEFAULT_MAX_FRAME_SIZE..=0x00ff_ffff).contains(&value) {
                 self.sides[1].max_frame_size = value;
             }
+            if id == 4 && i64::from(value) <= flow::MAX_WINDOW {
+                self.set_initial(1, i64::from(value), 0);
+            }
+            if id == 1
+                && let Some(h) = self.sides[1].hpack.as_mut()
+            {
+                h.allow(value);
+            }
         }
+        // In force before any frame: nothing to acknowledge.
+        self.slack = [0; 2];
     }
 
     /// The next bytes of direction `dir` (0 = client, 1 = server).
@@ -447,7 +548,7 @@ impl H2Conn {
             PUSH_PROMISE => 5,
             SETTINGS => (h.length as usize).min(6 * (MAX_SETTINGS + 1)),
             RST_STREAM | WINDOW_UPDATE => 4,
-            GOAWAY => 8,
+            GOAWAY | PING => 8,
             _ => 0,
         }
         .min(h.length as usize)
@@ -564,6 +665,7 @@ impl H2Conn {
                 if n.is_none() {
                     self.bad_padding(dir, &h, pad.unwrap_or(0));
                 }
+                self.check_open(dir, &h);
                 if let Some(s) = self.stream(dir, h.stream_id, None) {
                     s.data_bytes[dir] += n.unwrap_or(0);
                     s.ended[dir] |= h.flags & END_STREAM != 0;
@@ -576,6 +678,7 @@ impl H2Conn {
             HEADERS => {
                 // A client's HEADERS on a new stream opens it; anything else is on a known one.
                 let opener = (dir == 0).then_some(0);
+                self.check_open(dir, &h);
                 if let Some(s) = self.stream(dir, h.stream_id, opener) {
                     s.headers_frames += 1;
                     s.ended[dir] |= h.flags & END_STREAM != 0;
@@ -586,6 +689,9 @@ impl H2Conn {
             }
             PUSH_PROMISE => {
                 let target = be32(pad_len).map_or(0, |p| p & 0x7fff_ffff);
+                if target != 0 && !self.sum.streams.contains_key(&target) {
+                    self.check_new(dir, at, target, 1);
+                }
                 self.stream(dir, target, Some(dir));
                 self.fragment(dir, &h, &buf, whole, pad_len + 4, pad, target, ev);
             }
@@ -595,6 +701,17 @@ impl H2Conn {
             }
             RST_STREAM => {
                 if let Some(code) = be32(0) {
+                    // A reset of a stream both sides had ended changes nothing (curl sends
+                    // STREAM_CLOSED after a response it has read whole).
+                    let closed = self
+                        .sum
+                        .streams
+                        .get(&h.stream_id)
+                        .is_some_and(|s| s.ended == [true, true]);
+                    if !matches!(code, 0 | 7 | 8) && h.stream_id != 0 && !closed {
+                        let stream_id = h.stream_id;
+                        self.note(dir, at, H2NoteKind::ResetError { stream_id, code });
+                    }
                     if let Some(s) = self.stream(dir, h.stream_id, None) {
                         s.reset = Some(code);
                     }
@@ -606,6 +723,10 @@ impl H2Conn {
             SETTINGS if h.flags & ACK == 0 && whole => self.settings(dir, at, &buf, h.length),
             GOAWAY => {
                 if let (Some(last), Some(code)) = (be32(0), be32(4)) {
+                    if code != 0 {
+                        let last_stream = last & 0x7fff_ffff;
+                        self.note(dir, at, H2NoteKind::GoawayError { code, last_stream });
+                    }
                     self.sum.goaway = Some((last & 0x7fff_ffff, code));
                     ev.goaway(dir, last & 0x7fff_ffff, code);
                 }
@@ -616,6 +737,11 @@ impl H2Conn {
             }
             _ => {}
         }
+        let increment = (h.frame_type == WINDOW_UPDATE)
+            .then(|| be32(0))
+            .flatten()
+            .map(|v| v & 0x7fff_ffff);
+        self.account(dir, &h, &buf, whole, increment);
     }
 
     fn bad_padding(&mut self, dir: usize, h: &FrameInfo, pad_length: u8) {
@@ -721,9 +847,21 @@ impl H2Conn {
             }
             ev.field(dir, name, value);
         });
+        let warning = dec.warning();
         ev.block_end(dir, res.is_ok());
+        if let Some(w) = warning {
+            self.hpack_note(dir, at, w, false);
+        }
         if let Err(e) = res {
-            return self.stop_hpack(dir, at, &e.to_string());
+            if matches!(e, hpack::HpackError::TableSizeTooLarge { .. }) {
+                // hopscope's own bound, not a fault of the encoder.
+                return self.stop_hpack(dir, at, &e.to_string());
+            }
+            self.hpack_note(dir, at, e, true);
+            let side = &mut self.sides[dir];
+            side.block_buf = Vec::new();
+            side.hpack = None;
+            return;
         }
         // The HEADERS or PUSH_PROMISE that began the block made the entry, if there was room.
         if let Some(s) = self.sum.streams.get_mut(&target) {
@@ -749,6 +887,13 @@ impl H2Conn {
                 self.note(dir, at, H2NoteKind::BadSettingValue { id, value });
             } else if id == 5 {
                 self.sides[1 - dir].max_frame_size = value;
+            } else if id == 4 {
+                self.set_initial(1 - dir, i64::from(value), at);
+            } else if id == 1
+                && let Some(h) = self.sides[1 - dir].hpack.as_mut()
+            {
+                // The size the other side's encoder may use for blocks this side decodes.
+                h.allow(value);
             }
         }
         if count > MAX_SETTINGS {
@@ -757,6 +902,199 @@ impl H2Conn {
         let side = &mut self.sides[dir];
         if !std::mem::replace(&mut side.settings_seen, true) {
             self.sum.settings[dir] = pairs;
+        }
+    }
+
+    /// Sending direction `d`'s SETTINGS_INITIAL_WINDOW_SIZE becomes `v` (the peer's SETTINGS
+    /// at `at`): the open streams' windows move by the difference (RFC 9113 §6.9.2).
+    fn set_initial(&mut self, d: usize, v: i64, at: u64) {
+        let delta = v - self.sum.initial_window[d];
+        self.sum.initial_window[d] = v;
+        if delta < 0 {
+            self.slack[d] = self.slack[d].saturating_sub(delta);
+        }
+        let now = self.now;
+        let mut over = None;
+        for (&id, s) in self.sum.streams.iter_mut() {
+            if !s.ended[d] && s.reset.is_none() && s.flow[d].shift(delta, now) {
+                over = over.or(Some((id, s.flow[d].window)));
+            }
+        }
+        if let Some((stream_id, window)) = over {
+            let increment = delta;
+            let kind = H2NoteKind::WindowOverflow {
+                stream_id,
+                window,
+                increment,
+            };
+            self.note(1 - d, at, kind);
+        }
+    }
+
+    /// After a frame: flow control, PING round trips, SETTINGS acknowledgements, the frame
+    /// lists. `increment` is a WINDOW_UPDATE's, when its payload was read.
+    fn account(
+        &mut self,
+        dir: usize,
+        h: &FrameInfo,
+        buf: &[u8],
+        whole: bool,
+        increment: Option<u32>,
+    ) {
+        let now = self.now;
+        let at = h.offset;
+        let (mut window, mut connection_window) = (None, None);
+        match h.frame_type {
+            DATA if h.stream_id != 0 => {
+                let end = h.flags & END_STREAM != 0;
+                let slack = self.slack[dir];
+                let c = &mut self.sum.conn_flow[dir];
+                let conn_over = c.data(h.length, 0).then_some((c.violations, c.window));
+                connection_window = Some(c.window);
+                let mut stream_over = None;
+                let mut stream_stall = None;
+                if let Some(s) = self.sum.streams.get_mut(&h.stream_id) {
+                    let f = &mut s.flow[dir];
+                    stream_over = f.data(h.length, slack).then_some((f.violations, f.window));
+                    window = Some(f.window);
+                    if !end && f.check_stall(now, h.stream_id) {
+                        stream_stall = Some(f.window);
+                    }
+                }
+                let conn_open = |sum: &H2Summary| {
+                    !end || sum
+                        .streams
+                        .iter()
+                        .any(|(&id, s)| id != h.stream_id && !s.ended[dir] && s.reset.is_none())
+                };
+                let mut conn_stall = None;
+                // Only while not stalled already: the open streams are looked at once a stall.
+                if connection_window.is_some_and(|w| w <= 0)
+                    && self.sum.conn_flow[dir].stalled_since.is_none()
+                    && conn_open(&self.sum)
+                {
+                    let c = &mut self.sum.conn_flow[dir];
+                    if c.check_stall(now, h.stream_id) {
+                        conn_stall = Some(c.window);
+                    }
+                }
+                let length = h.length;
+                for (stream_id, over) in [(h.stream_id, stream_over), (0, conn_over)] {
+                    if let Some((1, window)) = over {
+                        let window = window + i64::from(length);
+                        let kind = H2NoteKind::FlowControlViolation {
+                            stream_id,
+                            length,
+                            window,
+                        };
+                        self.note(dir, at, kind);
+                    }
+                }
+                for (which, stream_id, stall) in
+                    [(0, h.stream_id, stream_stall), (1, 0, conn_stall)]
+                {
+                    if let Some(window) = stall
+                        && !std::mem::replace(&mut self.stall_noted[dir][which], true)
+                    {
+                        let kind = H2NoteKind::FlowControlStall { stream_id, window };
+                        self.note(dir, at, kind);
+                    }
+                }
+            }
+            WINDOW_UPDATE if whole => {
+                let inc = increment.unwrap_or(0);
+                let target = 1 - dir;
+                let f = if h.stream_id == 0 {
+                    Some(&mut self.sum.conn_flow[target])
+                } else {
+                    self.sum
+                        .streams
+                        .get_mut(&h.stream_id)
+                        .map(|s| &mut s.flow[target])
+                };
+                if let Some(f) = f.filter(|_| inc > 0) {
+                    let over = f.update(inc, now);
+                    window = Some(f.window);
+                    if over && f.overflows == 1 {
+                        let kind = H2NoteKind::WindowOverflow {
+                            stream_id: h.stream_id,
+                            window: f.window,
+                            increment: i64::from(inc),
+                        };
+                        self.note(dir, at, kind);
+                    }
+                }
+            }
+            PING if whole => {
+                if let Some(data) = buf.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                    if h.flags & ACK != 0 {
+                        self.sum.pings[1 - dir].ack(data, now);
+                    } else {
+                        self.sum.pings[dir].ping(data, now);
+                    }
+                }
+            }
+            SETTINGS if h.flags & ACK != 0 => {
+                // It acknowledges the peer's oldest unacknowledged SETTINGS (§6.5.3).
+                self.slack[dir] = 0;
+                if let Some(Some(i)) = self.unacked[1 - dir].pop_front()
+                    && let Some(e) = self.sum.settings_log.get_mut(i)
+                {
+                    e.ack_ns = u64::try_from(now.saturating_sub(e.ts)).ok();
+                }
+            }
+            SETTINGS => {
+                let index = if self.sum.settings_log.len() < MAX_SETTINGS_FRAMES {
+                    let settings = if whole {
+                        parse_settings(buf).take(MAX_SETTINGS).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    self.sum.settings_log.push(SettingsEntry {
+                        dir,
+                        ts: now,
+                        offset: at,
+                        settings,
+                        ack_ns: None,
+                    });
+                    Some(self.sum.settings_log.len() - 1)
+                } else {
+                    self.sum.settings_dropped += 1;
+                    None
+                };
+                let q = &mut self.unacked[dir];
+                if q.len() >= MAX_PINGS_OUTSTANDING {
+                    q.pop_front();
+                }
+                q.push_back(index);
+            }
+            _ => {}
+        }
+        let e = FrameEntry {
+            dir,
+            frame_type: h.frame_type,
+            flags: h.flags,
+            length: h.length,
+            offset: at,
+            packet: self.packet,
+            ts: now,
+            window,
+            connection_window,
+        };
+        let list = if h.stream_id == 0 {
+            Some(&mut self.sum.conn_frames)
+        } else {
+            self.sum
+                .streams
+                .get_mut(&h.stream_id)
+                .map(|s| &mut s.frames)
+        };
+        if let Some(l) = list {
+            if self.frames_shed {
+                l.dropped += 1;
+            } else {
+                l.push(e);
+            }
         }
     }
 
@@ -790,13 +1128,59 @@ impl H2Conn {
                 );
             }
             let opened_by = opener.unwrap_or(by_parity);
+            let [c, s] = self.sum.initial_window;
             let s = StreamInfo {
                 opened_by,
+                flow: [FlowStats::new(c), FlowStats::new(s)],
                 ..StreamInfo::default()
             };
             self.sum.streams.insert(id, s);
         }
         self.sum.streams.get_mut(&id)
+    }
+
+    fn hpack_note(&mut self, dir: usize, at: u64, e: hpack::HpackError, stops: bool) {
+        let kind = H2NoteKind::HpackError {
+            kind: e.kind(),
+            detail: e.to_string(),
+            stops,
+        };
+        self.note(dir, at, kind);
+    }
+
+    /// A HEADERS or DATA frame from `dir`: not after that side's END_STREAM on the stream
+    /// (RFC 9113 §5.1), and a new stream's id above those the side opened (§5.1.1).
+    fn check_open(&mut self, dir: usize, h: &FrameInfo) {
+        let id = h.stream_id;
+        if id == 0 {
+            return;
+        }
+        match self.sum.streams.get(&id) {
+            Some(s) if s.ended[dir] && s.reset.is_none() => {
+                let frame_type = h.frame_type;
+                let kind = H2NoteKind::FrameAfterEndStream {
+                    stream_id: id,
+                    frame_type,
+                };
+                self.note(dir, h.offset, kind);
+            }
+            None if h.frame_type == HEADERS && dir == 0 => self.check_new(dir, h.offset, id, 0),
+            _ => {}
+        }
+    }
+
+    /// Side `opener` opens stream `id` (not described yet): its ids must increase.
+    fn check_new(&mut self, dir: usize, at: u64, id: u32, opener: usize) {
+        let highest = self.highest[opener];
+        // Past the bound of described streams, a known stream looks new: say nothing.
+        if id <= highest && self.sum.streams.len() < MAX_STREAMS {
+            let kind = H2NoteKind::StreamIdReuse {
+                stream_id: id,
+                highest,
+            };
+            self.note(dir, at, kind);
+        }
+        self.highest[opener] = highest.max(id);
     }
 
     fn stop_hpack(&mut self, dir: usize, at: u64, reason: &str) {
@@ -836,14 +1220,36 @@ impl H2Conn {
                 + 32
                 + st.method.as_ref().map_or(0, heap::string)
                 + st.path.as_ref().map_or(0, heap::string)
+                + heap::vec(&st.frames.frames)
+                + st.flow
+                    .iter()
+                    .map(|f| heap::vec(&f.stall_log))
+                    .sum::<usize>()
         };
+        let settings = |e: &SettingsEntry| heap::vec(&e.settings);
+        let pings = |p: &PingStats| heap::vec(&p.outstanding) + heap::vec(&p.rtt_ns);
         side(&self.sides[0])
             + side(&self.sides[1])
             + self.sum.streams.values().map(stream).sum::<usize>()
             + heap::vec(&self.notes)
+            + heap::vec(&self.sum.conn_frames.frames)
+            + self
+                .sum
+                .conn_flow
+                .iter()
+                .map(|f| heap::vec(&f.stall_log))
+                .sum::<usize>()
+            + heap::vec(&self.sum.settings_log)
+            + self.sum.settings_log.iter().map(settings).sum::<usize>()
+            + self.sum.pings.iter().map(pings).sum::<usize>()
+            + self.unacked.iter().map(heap::deque).sum::<usize>()
     }
 }
 
+#[cfg(test)]
+mod flow_tests;
+#[cfg(test)]
+mod rules_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

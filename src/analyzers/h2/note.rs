@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::fields::error_name;
 use super::frame::{frame_type_name, settings_name};
 use super::{MAX_SETTINGS, MAX_STREAMS};
 use crate::model::codes::{self, Code};
@@ -78,6 +79,52 @@ pub enum H2NoteKind {
         reason: String,
     },
     TooManyStreams,
+    /// The peer's HPACK encoder broke RFC 7541: `kind` is [`hpack::HpackError::kind`]'s
+    /// name; `stops` when decoding stops in that direction.
+    HpackError {
+        kind: &'static str,
+        detail: String,
+        stops: bool,
+    },
+    /// A new stream whose id is not above the highest the side opened before.
+    StreamIdReuse {
+        stream_id: u32,
+        highest: u32,
+    },
+    /// HEADERS or DATA from a side that had ended the stream (END_STREAM).
+    FrameAfterEndStream {
+        stream_id: u32,
+        frame_type: u8,
+    },
+    /// GOAWAY with an error code other than NO_ERROR.
+    GoawayError {
+        code: u32,
+        last_stream: u32,
+    },
+    /// RST_STREAM with an error code other than NO_ERROR, REFUSED_STREAM or CANCEL.
+    ResetError {
+        stream_id: u32,
+        code: u32,
+    },
+    /// A DATA frame used a send window up (`stream_id` 0: the connection's) while the
+    /// sender was not done: it waits for a WINDOW_UPDATE. Noted at the direction's first
+    /// stall of each kind; all are counted in the record.
+    FlowControlStall {
+        stream_id: u32,
+        window: i64,
+    },
+    /// A DATA frame longer than the send window it had (`stream_id` 0: the connection's).
+    FlowControlViolation {
+        stream_id: u32,
+        length: u32,
+        window: i64,
+    },
+    /// A WINDOW_UPDATE (or a SETTINGS_INITIAL_WINDOW_SIZE change) took a window above 2³¹−1.
+    WindowOverflow {
+        stream_id: u32,
+        window: i64,
+        increment: i64,
+    },
     /// Bytes lost; `resynced` when they fell inside a frame payload of known length.
     Gap {
         bytes: u64,
@@ -110,6 +157,14 @@ impl H2NoteKind {
             H2NoteKind::UnexpectedContinuation { .. } => &codes::H2_UNEXPECTED_CONTINUATION,
             H2NoteKind::HpackStopped { .. } => &codes::H2_HPACK_STOPPED,
             H2NoteKind::TooManyStreams => &codes::H2_TOO_MANY_STREAMS,
+            H2NoteKind::HpackError { .. } => &codes::H2_HPACK_ERROR,
+            H2NoteKind::StreamIdReuse { .. } => &codes::H2_STREAM_ID_REUSE,
+            H2NoteKind::FrameAfterEndStream { .. } => &codes::H2_FRAME_AFTER_END_STREAM,
+            H2NoteKind::GoawayError { .. } => &codes::H2_GOAWAY_ERROR,
+            H2NoteKind::ResetError { .. } => &codes::H2_RESET_ERROR,
+            H2NoteKind::FlowControlStall { .. } => &codes::H2_FLOW_CONTROL_STALL,
+            H2NoteKind::FlowControlViolation { .. } => &codes::H2_FLOW_CONTROL_VIOLATION,
+            H2NoteKind::WindowOverflow { .. } => &codes::H2_WINDOW_OVERFLOW,
             H2NoteKind::Gap { .. } => &codes::H2_GAP,
             H2NoteKind::Truncated { .. } => &codes::H2_TRUNCATED,
         }
@@ -209,6 +264,67 @@ impl fmt::Display for H2NoteKind {
                 f,
                 "more than {MAX_STREAMS} streams; further ones are only counted"
             ),
+            HpackError {
+                kind,
+                detail,
+                stops,
+            } => write!(
+                f,
+                "HPACK {kind}: {detail}{} (RFC 7541; COMPRESSION_ERROR at the receiver)",
+                if *stops {
+                    "; header decoding stops in this direction"
+                } else {
+                    ""
+                }
+            ),
+            StreamIdReuse { stream_id, highest } => write!(
+                f,
+                "stream {stream_id} opened after stream {highest}: a new stream's id must be above every id its side opened before (RFC 9113 §5.1.1, PROTOCOL_ERROR)"
+            ),
+            FrameAfterEndStream {
+                stream_id,
+                frame_type,
+            } => write!(
+                f,
+                "{} on stream {stream_id} after this side's END_STREAM (RFC 9113 §5.1, STREAM_CLOSED)",
+                name(*frame_type)
+            ),
+            GoawayError { code, last_stream } => write!(
+                f,
+                "GOAWAY with {} ({code}), last stream {last_stream}: the connection ended on an error (RFC 9113 §6.8, §7)",
+                error_name(*code)
+            ),
+            ResetError { stream_id, code } => write!(
+                f,
+                "RST_STREAM {} ({code}) on stream {stream_id}: the stream ended on an error (RFC 9113 §6.4, §7)",
+                error_name(*code)
+            ),
+            FlowControlStall { stream_id, window } => write!(
+                f,
+                "{} send window used up ({window}) before the sender was done: it waits for a \
+                 WINDOW_UPDATE (RFC 9113 §5.2, §6.9); further stalls are counted in the http2 record",
+                window_name(*stream_id)
+            ),
+            FlowControlViolation {
+                stream_id,
+                length,
+                window,
+            } => write!(
+                f,
+                "DATA of {length} bytes with only {window} left in the {} send window \
+                 (RFC 9113 §6.9.1, FLOW_CONTROL_ERROR)",
+                window_name(*stream_id)
+            ),
+            WindowOverflow {
+                stream_id,
+                window,
+                increment,
+            } => write!(
+                f,
+                "{} send window raised by {increment} to {window}, above 2^31-1 \
+                 (RFC 9113 §6.9.1, FLOW_CONTROL_ERROR)",
+                window_name(*stream_id)
+            ),
             Gap { bytes, resynced } => write!(
                 f,
                 "{bytes} bytes lost; {}",
@@ -220,5 +336,14 @@ impl fmt::Display for H2NoteKind {
             ),
             Truncated { missing } => write!(f, "stream ended {missing} bytes short"),
         }
+    }
+}
+
+/// "stream 3's" or "the connection's".
+fn window_name(stream_id: u32) -> String {
+    if stream_id == 0 {
+        "the connection's".to_string()
+    } else {
+        format!("stream {stream_id}'s")
     }
 }

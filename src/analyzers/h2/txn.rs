@@ -18,7 +18,9 @@
 use std::collections::BTreeMap;
 
 use super::event::{BlockStart, Events};
-use super::fields::{body_record, classify, error_name, pseudo, status_code};
+use super::fields::{
+    BlockKind, block_rules, body_record, classify, content_length, error_name, pseudo, status_code,
+};
 use super::frame::{CONTINUATION, FrameInfo, HEADERS, PUSH_PROMISE};
 use crate::analyzers::http::conn::Shared;
 use crate::analyzers::http::decoded::{Content, Found};
@@ -362,6 +364,18 @@ impl Tracker<'_> {
             );
         }
         let requesting = d == 0 || start.promised.is_some();
+        let kind = if requesting && !st.request_seen {
+            BlockKind::Request
+        } else if d == 1 && !st.final_response {
+            BlockKind::Response
+        } else {
+            BlockKind::Trailers
+        };
+        if decoded {
+            for (code, m) in block_rules(&c.fields, kind, c.dropped == 0) {
+                self.finding(&mut st, d, c.mark.offset, code, format!("stream {id}: {m}"));
+            }
+        }
         if requesting && !st.request_seen {
             st.request_seen = true;
             self.sh.stats.requests += 1;
@@ -420,10 +434,46 @@ impl Tracker<'_> {
                 b.trailers = fields;
             }
         }
+        if start.end_stream && decoded && kind != BlockKind::Trailers {
+            // A message without DATA: a Content-Length must say 0.
+            self.check_length(&mut st, d, 0, c.mark.offset);
+        }
         if start.end_stream {
             self.end_side(&mut st, d);
         }
         self.settle(id, st);
+    }
+
+    /// A complete message of direction `d` carried `got` DATA payload bytes: its
+    /// `Content-Length`, if any, must say so (RFC 9113 §8.1.1), unless it answers a HEAD or is
+    /// a 1xx, 204 or 304.
+    fn check_length(&mut self, st: &mut Stream, d: usize, got: u64, offset: u64) {
+        let (headers, what) = if d == 0 {
+            let Some(r) = st.rec.request.as_ref() else {
+                return;
+            };
+            (&r.headers, "request")
+        } else {
+            let Some(r) = st.rec.response.as_ref() else {
+                return;
+            };
+            let head = st.rec.request.as_ref().is_some_and(|q| q.method == "HEAD");
+            if head || matches!(r.status, 100..=199 | 204 | 304) {
+                return;
+            }
+            (&r.headers, "response")
+        };
+        let Some(said) = content_length(headers) else {
+            return;
+        };
+        if said != got {
+            let id = st.rec.stream_id.unwrap_or(0);
+            let m = format!(
+                "stream {id}: the {what}'s Content-Length is {said} but its DATA frames carried \
+                 {got} bytes (RFC 9113 §8.1.1)"
+            );
+            self.finding(st, d, offset, &codes::H2_CONTENT_LENGTH_MISMATCH, m);
+        }
     }
 
     fn request(&self, f: &Headers, at: MessageStart, end_stream: bool) -> RequestRecord {
@@ -512,6 +562,9 @@ impl Tracker<'_> {
         let at = self.s.frame_at[d.min(1)];
         for (code, m) in found {
             self.finding(st, d, at, code, m);
+        }
+        if state == BodyState::Complete {
+            self.check_length(st, d, b.length, at);
         }
     }
 

@@ -17,7 +17,7 @@ use crate::base::Timestamp;
 use crate::engine::Ctx;
 use crate::model::codes::{
     H2_CONNECT_PROTOCOL_NOT_ENABLED, H2_EXTENDED_CONNECT_MALFORMED, H2_EXTENDED_CONNECT_REFUSED,
-    H2_GAP, H2_PROTOCOL_WITHOUT_CONNECT, H2_WEBSOCKET_LIMIT, WS_INFLATE_ERROR,
+    H2_GAP, H2_PROTOCOL_WITHOUT_CONNECT, H2_RESET_ERROR, H2_WEBSOCKET_LIMIT, WS_INFLATE_ERROR,
     WS_RSV_WITHOUT_EXTENSION, WS_UNCLEAN_CLOSE,
 };
 use crate::model::http::{BodyFraming, TransactionRecord};
@@ -468,11 +468,13 @@ fn rfc8441_a_connect_reset_before_an_answer_opened_nothing() {
         Step::Send(0, c),
         Step::Send(1, frame(RST_STREAM, 0, 1, &1u32.to_be_bytes())),
     ]);
+    // The reset itself is a protocol error reset (h2.reset-error) as well as the refusal.
     assert_eq!(
         codes(&recs),
         [
             H2_CONNECT_PROTOCOL_NOT_ENABLED.name,
-            H2_EXTENDED_CONNECT_REFUSED.name
+            H2_EXTENDED_CONNECT_REFUSED.name,
+            H2_RESET_ERROR.name
         ]
     );
     let f = findings(&recs);

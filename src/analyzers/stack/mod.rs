@@ -143,6 +143,8 @@ pub struct Stack {
     depth: u8,
     /// The stream is what TLS decrypted.
     secure: bool,
+    /// For a decrypted stream, whether the TLS handshake selected ALPN `h2`, once known.
+    pub alpn_h2: Option<bool>,
     /// Index of the stream's first HTTP transaction on its connection (inside a CONNECT
     /// tunnel the connection's count goes on, through TLS too).
     index: u32,
@@ -182,6 +184,7 @@ impl Stack {
             beneath: Vec::new(),
             depth,
             secure: false,
+            alpn_h2: None,
             index,
         }
     }
@@ -305,12 +308,17 @@ impl Stack {
             Next::Http { index } => {
                 Proto::Http(Box::new(HttpConn::starting_at(index).secure(self.secure)))
             }
-            Next::H2 => Proto::H2(Box::new(H2Layer::prior_knowledge(
-                ids.h2(),
-                ctx,
-                self.index,
-                self.secure,
-            ))),
+            Next::H2 => {
+                // How the client knew to start with the preface (RFC 9113 §3.2, §3.3).
+                let mode = match (self.secure, self.alpn_h2) {
+                    (false, _) => "prior-knowledge",
+                    (true, Some(true)) => "tls-alpn",
+                    (true, _) => "tls",
+                };
+                Proto::H2(Box::new(
+                    H2Layer::prior_knowledge(ids.h2(), ctx, self.index, self.secure).mode(mode),
+                ))
+            }
             Next::Tls => Proto::Tls(Box::new(TlsStream::new(
                 sh.tls.hold,
                 self.depth,

@@ -329,3 +329,40 @@ fn undecided_after_a_gap_the_probe_gives_up_and_says_so() {
     assert_eq!(name, "unknown");
     assert!(out.is_empty());
 }
+
+/// HTTP/2 in what TLS decrypted says how it came to be: ALPN `h2`, or TLS whose selected
+/// protocol is unknown or another; in cleartext, prior knowledge.
+#[test]
+fn http2_mode_names_how_the_client_knew() {
+    let mode = |stack: &mut Stack| {
+        let mut sh = Shared {
+            http: HttpShared::new(Default::default()),
+            ws: WsShared::new(Default::default()),
+            tls: Default::default(),
+            tap: None,
+        };
+        let mut ids = Ids::default();
+        let mut out = Vec::new();
+        let mut client = crate::analyzers::h2::PREFACE.to_vec();
+        client.extend([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+        let c = ctx(Dir::ClientToServer, 1);
+        stack.data(&mut sh, &mut ids, &c, 0, &client, &mut out);
+        stack.close(&mut sh, &mut ids, &c, &mut out);
+        out.iter()
+            .find_map(|r| match r {
+                Record::Http2(h) => Some(h.mode),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(mode(&mut Stack::new(0, 0)), "prior-knowledge");
+    for (alpn, want) in [
+        (Some(true), "tls-alpn"),
+        (Some(false), "tls"),
+        (None, "tls"),
+    ] {
+        let mut s = Stack::decrypted(0, 0);
+        s.alpn_h2 = alpn;
+        assert_eq!(mode(&mut s), want, "{alpn:?}");
+    }
+}

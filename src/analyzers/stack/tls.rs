@@ -192,6 +192,9 @@ impl TlsStream {
             return;
         }
         let plain = std::mem::take(&mut self.plain);
+        if self.inner.alpn_h2.is_none() {
+            self.inner.alpn_h2 = self.tls.alpn_selected().map(|p| p == "h2");
+        }
         let tapped = self.tapped(sh, ctx);
         let mut starts = Vec::new();
         for (dir, record, at, range) in &plain.spans {

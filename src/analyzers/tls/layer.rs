@@ -110,6 +110,15 @@ impl TlsLayer {
         }
     }
 
+    /// The protocol the handshake selected (ALPN): the ServerHello's, or for TLS 1.3 the
+    /// decrypted EncryptedExtensions'.
+    pub fn alpn_selected(&self) -> Option<&str> {
+        self.sniffer
+            .server_hello()
+            .and_then(|s| s.alpn.as_deref())
+            .or_else(|| self.dec.alpn_selected())
+    }
+
     /// Bytes of direction `ctx.dir` at stream offset `offset`; decrypted application data is
     /// appended to `plain`.
     pub fn data(

@@ -320,10 +320,14 @@ pub fn request(f: &Snap, b: &Snap) -> MessageDiff {
 pub fn response(f: &Snap, b: &Snap) -> MessageDiff {
     let (Some(fr), Some(br)) = (&f.resp, &b.resp) else {
         // One leg without a response: the proxy answered although the upstream did not (a 502
-        // or 504 of its own), or the client reset its stream and got none. (A response missing
-        // for no such reason is the capture's end, not a change.)
+        // or 504 of its own, or after the upstream reset the stream), or the client reset its
+        // stream and got none. (A response missing for no such reason is the capture's end,
+        // not a change.)
         let mut d = MessageDiff::default();
-        if f.status != b.status && (b.status.is_none() || f.reset.is_some()) {
+        // (A 200 with no upstream response in the capture is a capture that missed it.)
+        let gateway = f.status.is_some_and(|s| s >= 500) || b.reset.is_some();
+        let refused = f.status.is_none() && f.reset.is_some();
+        if f.status != b.status && ((b.status.is_none() && gateway) || refused) {
             d.status = Some(Change {
                 front: f.status.map_or("-".into(), |s| s.to_string()),
                 back: b.status.map_or("-".into(), |s| s.to_string()),
@@ -587,7 +591,12 @@ fn connection_fields(
     } else {
         (f, b, "client", "its HTTP/2 response on the client leg")
     };
-    let refused = match reset_text(h2) {
+    // The reset a malformed message calls for (curl's CANCEL of a finished stream is none).
+    let protocol_error = h2
+        .reset
+        .filter(|r| r.code == 1)
+        .and_then(|_| reset_text(h2));
+    let refused = match protocol_error {
         Some(r) => format!("; the {peer} refused it and reset the stream ({r})"),
         None => format!(
             "; the {peer} must treat it as a stream error (PROTOCOL_ERROR) and did not reset \

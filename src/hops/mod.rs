@@ -596,7 +596,7 @@ impl Correlator {
             Some((q, s)) if s >= LOW => {
                 let mut ev = Vec::new();
                 if let Some(back) = self.window.take(q) {
-                    if back.queued {
+                    if back.queued && self.waiting.iter().any(|w| w.id == back.id) {
                         // A link of a chain, not a transaction the proxy answered itself.
                         self.backs_queued.insert(back.id);
                     }

@@ -1401,3 +1401,44 @@ fn a_stream_the_proxy_answered_before_any_pairing_is_answered_itself() {
         ]
     );
 }
+
+#[test]
+fn resets_and_missing_responses_that_are_not_the_proxys_doing() {
+    let ua = [("user-agent", "curl/8")];
+    let b_req = [("Host", "backend"), ("User-Agent", "curl/8")];
+    let nginx = [("server", "nginx/1.22.1")];
+    let b = back("GET /a HTTP/1.1", &b_req, 200, &[]).snap();
+    // curl resets a stream whose response already ended (CANCEL): no refusal, no diagnosis.
+    let mut f = h2(front("GET /a", &ua, 200, &nginx).snap(), 1, "a");
+    f.reset = Some(ResetRecord {
+        code: 8,
+        name: "CANCEL",
+        by: "client",
+    });
+    let o = run_snaps(vec![b.clone(), f.clone()]);
+    assert_eq!(o.hops.len(), 1);
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+    // An upstream response the capture missed, while the client got a 200: no status change.
+    let mut missed = b.clone();
+    missed.status = None;
+    missed.resp = None;
+    missed.resp_version = None;
+    missed.resp_framing = None;
+    missed.resp_len = None;
+    missed.resp_body = None;
+    missed.end = None;
+    let o = run_snaps(vec![missed.clone(), f.clone()]);
+    assert_eq!(o.hops.len(), 1);
+    assert!(o.hops[0].response.status.is_none());
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+    // But a 504 of the proxy's own for an upstream that never answered is one.
+    f.status = Some(504);
+    f.reset = None;
+    let o = run_snaps(vec![missed, f]);
+    assert_eq!(o.codes(), ["proxy.status-changed"]);
+    let m = &o.findings[0].message;
+    assert!(
+        m.contains("sent no response") && m.contains("proxy_read_timeout"),
+        "{m}"
+    );
+}

@@ -88,7 +88,8 @@ pub fn product(f: &Snap, b: Option<&Snap>) -> Option<(&'static str, String)> {
         let lowered = |from: &crate::model::http::Headers, to: &crate::model::http::Headers| {
             !to.is_empty() && capitals(from) && !capitals(to)
         };
-        if lowered(&f.req, &b.req) {
+        // (HTTP/2 names are lowercase by rule: no sign of anything there.)
+        if !b.h2_request() && lowered(&f.req, &b.req) {
             return Some((
                 "haproxy",
                 "likely: every header name lower-cased on the upstream request (HAProxy's \
@@ -100,7 +101,7 @@ pub fn product(f: &Snap, b: Option<&Snap>) -> Option<(&'static str, String)> {
         let close = b
             .req_text("connection")
             .is_some_and(|c| c.eq_ignore_ascii_case("close"));
-        if b.version == "HTTP/1.0" && f.version == "HTTP/1.1" && close {
+        if b.version == "HTTP/1.0" && matches!(f.version.as_str(), "HTTP/1.1" | "HTTP/2") && close {
             return Some((
                 "nginx",
                 "an HTTP/1.0 upstream request with Connection: close (nginx's proxy defaults)"

@@ -1044,6 +1044,22 @@ fn http1_front_h2_back_translated_correctly() {
         ])
     );
     assert!(h.request.body_length.is_none());
+    assert_eq!(h.proxy.product.as_deref(), Some("envoy"));
+    // Without a Via: the HTTP/2 leg's lowercase names are the protocol's, not HAProxy's habit.
+    let mut f = front("POST /upload HTTP/1.1", &f_req, 200, &[]).snap();
+    f.req_len = 3000;
+    let mut b = h2(
+        back("POST /upload", &b_req, 200, &[]).snap(),
+        5,
+        "app.example",
+    );
+    b.req_len = 3000;
+    let o = run_snaps(vec![b, f]);
+    assert_eq!(
+        o.hops[0].proxy.product, None,
+        "{:?}",
+        o.hops[0].proxy.product_from
+    );
 }
 
 #[test]

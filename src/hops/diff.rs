@@ -141,8 +141,10 @@ fn headers(from: &Headers, to: &Headers, s: &Sides) -> MessageDiff {
     let hop = |n: &str| is_standard_hop_by_hop(n.as_bytes()) || named.iter().any(|c| c == n);
     let cross = s.from_h2 != s.to_h2;
     // HTTP/1.x to HTTP/2: what must go, and goes.
-    let h2_drops =
-        |n: &str, v: &str| s.to_h2 && !s.from_h2 && (connection_specific(n, v) || hop(n));
+    // (`Proxy-Authorization` and the like are this proxy's to consume: stripped, as in 1.1.)
+    let h2_drops = |n: &str, v: &str| {
+        s.to_h2 && !s.from_h2 && (connection_specific(n, v) || named.iter().any(|c| c == n))
+    };
     let leaked = |n: &str, v: &str| s.to_h2 && connection_specific(n, v);
     let reframed = |n: &str| cross && (n == "content-length" || n == "transfer-encoding");
     let mut d = MessageDiff::default();

@@ -10,6 +10,14 @@
 //! ids, `User-Agent`, cookies) and proxy evidence (`Via`, `X-Forwarded-For`, `X-Real-IP`,
 //! `Forwarded`) add weight. The best candidate above a threshold wins; the evidence and a
 //! confidence go with every pairing, and diagnoses are only made from medium or high ones.
+//!
+//! Legs need not speak the same version: an HTTP/2 stream pairs with the HTTP/1.1 request a
+//! proxy made for it (or the reverse, or HTTP/2 on both sides) by the same rules, its target
+//! being `:path`; `diff` compares them through the translation (pseudo-headers are the request
+//! and status lines, `:authority` is `Host`, connection-specific fields and body framing are
+//! the version's business) and diagnoses what the proxy got wrong in it. Of an h2c upgrade,
+//! HTTP/2 stream 1 (the upgrading request and the response the client got) stands for the
+//! exchange, not the `101`.
 
 mod diff;
 mod fix;

@@ -1009,6 +1009,7 @@ fn http1_front_h2_back_translated_correctly() {
         ("Proxy-Connection", "keep-alive"),
         ("X-Hop", "1"),
         ("Transfer-Encoding", "chunked"),
+        ("Proxy-Authorization", "Basic dXNlcjpwYXNz"),
         ("User-Agent", "curl/8"),
     ];
     let b_req = [("user-agent", "curl/8"), ("x-forwarded-for", "10.0.0.1")];
@@ -1041,6 +1042,8 @@ fn http1_front_h2_back_translated_correctly() {
             ("x-hop", "translated"),
             ("transfer-encoding", "translated"),
             ("x-forwarded-for", "proxy-added"),
+            // The proxy's own credential: consumed, as by any proxy.
+            ("proxy-authorization", "hop-by-hop-stripped"),
         ])
     );
     assert!(h.request.body_length.is_none());

@@ -1461,3 +1461,101 @@ fn resets_and_missing_responses_that_are_not_the_proxys_doing() {
         "{m}"
     );
 }
+
+/// One leg of any version from a few numbers: HTTP/1.x or HTTP/2 each way, fields from a
+/// vocabulary that holds what the translation looks at (connection-specific fields, split
+/// cookies, Host, request ids), any status, body, reset and timing.
+fn any_leg(i: u64, x: &[u8; 12]) -> Snap {
+    const NAMES: &[&str] = &[
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "upgrade",
+        "cookie",
+        "Cookie",
+        "host",
+        "x-request-id",
+        "user-agent",
+        "content-length",
+        "proxy-connection",
+        "via",
+        "x-forwarded-for",
+    ];
+    const VALUES: &[&str] = &[
+        "trailers",
+        "a=1",
+        "b=2; c=3",
+        "keep-alive, te",
+        "10.0.0.1",
+        "x",
+        "",
+    ];
+    let pick = |n: u8, k: usize| NAMES[(n as usize + k) % NAMES.len()];
+    let val = |n: u8| VALUES[n as usize % VALUES.len()];
+    let mut req = Vec::new();
+    for k in 0..(x[0] % 6) as usize {
+        req.push((pick(x[1], k * 3), val(x[2].wrapping_add(k as u8))));
+    }
+    let resp = [(pick(x[3], 0), val(x[4])), (pick(x[3], 5), val(x[5]))];
+    let endpoints = [CLIENT, PROXY, PROXY_OUT, ORIGIN];
+    let mut s = Side {
+        conn: u64::from(x[6] % 4),
+        id: i,
+        client: endpoints[(x[6] % 4) as usize],
+        server: endpoints[(x[7] % 4) as usize],
+        line: if x[8].is_multiple_of(3) {
+            "POST /a HTTP/1.1"
+        } else {
+            "GET /a HTTP/1.0"
+        },
+        req: &req,
+        status: [None, Some(101), Some(200), Some(404), Some(502)][(x[9] % 5) as usize],
+        resp: &resp,
+        start_ms: 1000 + i64::from(x[10] % 8),
+        end_ms: 1000 + i64::from(x[11] % 16),
+        resp_len: u64::from(x[11] % 3),
+    }
+    .snap();
+    if x[8] % 2 == 1 {
+        s = h2(s, 1 + 2 * u32::from(x[9]), val(x[10]));
+    }
+    if x[10].is_multiple_of(4) {
+        s.reset = Some(ResetRecord {
+            code: u32::from(x[11] % 3),
+            name: "PROTOCOL_ERROR",
+            by: "server",
+        });
+    }
+    s.req_len = u64::from(x[2] % 3);
+    s.req_body.complete = !x[4].is_multiple_of(5);
+    s
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Legs of any versions, in any order: no panic, every leg in at most one hop as the
+    /// client leg and at most one as the upstream leg, never both legs of one hop.
+    #[test]
+    fn any_legs_of_any_versions_pair_at_most_once(
+        legs in proptest::collection::vec(proptest::prelude::any::<[u8; 12]>(), 0..14),
+    ) {
+        let snaps: Vec<Snap> = legs.iter().enumerate().map(|(i, x)| any_leg(i as u64, x)).collect();
+        let o = run_snaps(snaps);
+        let mut fronts = BTreeSet::new();
+        let mut backs = BTreeSet::new();
+        for h in &o.hops {
+            proptest::prop_assert!(fronts.insert(h.front.transaction), "front twice: {:?}", h.front);
+            if let Some(b) = h.back {
+                proptest::prop_assert!(backs.insert(b.transaction), "back twice: {b:?}");
+                proptest::prop_assert!(b.transaction != h.front.transaction);
+            }
+        }
+        // A chain's middle link is a back and a front with its own back; never a back that
+        // the proxy also "answered by itself".
+        for h in o.hops.iter().filter(|h| h.back.is_none()) {
+            proptest::prop_assert!(!backs.contains(&h.front.transaction), "{:?}", h.front);
+        }
+    }
+}

@@ -88,7 +88,8 @@ pub fn product(f: &Snap, b: Option<&Snap>) -> Option<(&'static str, String)> {
         let lowered = |from: &crate::model::http::Headers, to: &crate::model::http::Headers| {
             !to.is_empty() && capitals(from) && !capitals(to)
         };
-        if lowered(&f.req, &b.req) {
+        // (HTTP/2 names are lowercase by rule: no sign of anything there.)
+        if !b.h2_request() && lowered(&f.req, &b.req) {
             return Some((
                 "haproxy",
                 "likely: every header name lower-cased on the upstream request (HAProxy's \
@@ -100,7 +101,7 @@ pub fn product(f: &Snap, b: Option<&Snap>) -> Option<(&'static str, String)> {
         let close = b
             .req_text("connection")
             .is_some_and(|c| c.eq_ignore_ascii_case("close"));
-        if b.version == "HTTP/1.0" && f.version == "HTTP/1.1" && close {
+        if b.version == "HTTP/1.0" && matches!(f.version.as_str(), "HTTP/1.1" | "HTTP/2") && close {
             return Some((
                 "nginx",
                 "an HTTP/1.0 upstream request with Connection: close (nginx's proxy defaults)"
@@ -176,5 +177,122 @@ pub fn strip_fix(product: Option<&str>, header: &str) -> String {
             "For Envoy: request_headers_to_remove: [\"{header}\"] on the route or virtual host"
         ),
         _ => format!("The proxy must not forward {header}: remove it from the upstream request"),
+    }
+}
+
+/// How to make a proxy stop sending connection-specific fields in HTTP/2 (RFC 9113 §8.2.2),
+/// in its upstream requests (`request`) or its responses to the client.
+pub fn h2_strip_fix(product: Option<&str>, headers: &[&str], request: bool) -> String {
+    let hs: Vec<String> = headers.iter().map(|h| canonical(h)).collect();
+    let each = |f: &dyn Fn(&str) -> String| hs.iter().map(|h| f(h)).collect::<Vec<_>>().join("; ");
+    match (product, request) {
+        (Some("nginx"), true) => format!(
+            "For nginx (whose HTTP/2 upstreams are grpc_pass): remove {} from the location",
+            each(&|h| format!("grpc_set_header {h} ..."))
+        ),
+        (Some("nginx"), false) => format!(
+            "For nginx: remove {} (and more_set_headers of them) from the server and location; \
+             nginx's HTTP/2 module drops the upstream's own connection-specific fields",
+            each(&|h| format!("add_header {h} ..."))
+        ),
+        (Some("haproxy"), true) => {
+            format!(
+                "For HAProxy: {}",
+                each(&|h| format!("http-request del-header {h}"))
+            )
+        }
+        (Some("haproxy"), false) => {
+            format!(
+                "For HAProxy: {}",
+                each(&|h| format!("http-response del-header {h}"))
+            )
+        }
+        (Some("apache"), true) => {
+            format!(
+                "For Apache httpd: {}",
+                each(&|h| format!("RequestHeader unset {h}"))
+            )
+        }
+        (Some("apache"), false) => {
+            format!(
+                "For Apache httpd: {}",
+                each(&|h| format!("Header unset {h}"))
+            )
+        }
+        (Some("envoy"), _) => format!(
+            "For Envoy: {}_headers_to_remove: [{}] on the route or virtual host",
+            if request { "request" } else { "response" },
+            hs.iter()
+                .map(|h| format!("\"{h}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => format!(
+            "A proxy that translates to HTTP/2 must remove them: {}",
+            hs.join(", ")
+        ),
+    }
+}
+
+/// What changes a status between the upstream (`back`) and the client (`front`).
+pub fn status_fix(product: Option<&str>, back: Option<u16>, front: Option<u16>) -> String {
+    match (back, front) {
+        (_, None) => "The client refused the proxy's response: look for a malformed response \
+                      (proxy.connection-field-in-http2) or the client's own log"
+            .into(),
+        (None, Some(_)) => match product {
+            Some("nginx") => "The proxy answered by itself because the upstream did not: for \
+                              nginx the error log says why (\"upstream prematurely closed\", \
+                              \"upstream timed out\": proxy_read_timeout, proxy_connect_timeout; \
+                              a reset HTTP/2 stream under grpc_pass)"
+                .into(),
+            _ => "The proxy answered by itself because the upstream did not (a timeout, a reset \
+                  stream, a closed connection): its log says which"
+                .into(),
+        },
+        (Some(b), Some(_)) => match product {
+            Some("nginx") => format!(
+                "For nginx: proxy_intercept_errors on with an error_page for {b} replaces the \
+                 upstream's status (error_page {b} =CODE ...): remove the =CODE, the error_page, \
+                 or set proxy_intercept_errors off"
+            ),
+            Some("haproxy") => format!(
+                "For HAProxy: an http-response set-status, or an errorfile / http-error for \
+                 {b}, replaces the upstream's status"
+            ),
+            Some("apache") => "For Apache httpd: ProxyErrorOverride On replaces upstream error \
+                               statuses with local ErrorDocuments: set it Off (or list only the \
+                               codes meant)"
+                .into(),
+            Some("envoy") => "For Envoy: local_reply_config mappers rewrite statuses, and retry \
+                              or timeout policies turn upstream failures into 503/504"
+                .into(),
+            _ => "An error page or a rewrite rule on the proxy".into(),
+        },
+    }
+}
+
+/// Why a body's length changes across a proxy, and where to look.
+pub fn body_fix(product: Option<&str>, request: bool, shorter: bool) -> String {
+    match (product, request, shorter) {
+        (Some("nginx"), false, false) => "For nginx: a sub_filter, ssi, addition or \
+                                          image_filter in this location rewrites the body; turn \
+                                          it off here if that is not meant"
+            .into(),
+        (Some("nginx"), false, true) => "For nginx: a body cut short is an upstream that \
+                                         closed or timed out mid-body (proxy_read_timeout; \
+                                         \"upstream prematurely closed\" in the error log), a \
+                                         full temporary file (proxy_max_temp_file_size), or a \
+                                         sub_filter that removes text"
+            .into(),
+        (Some("nginx"), true, _) => "For nginx: the request body it forwards is the one it \
+                                     read (proxy_request_buffering on buffers it whole; off \
+                                     streams it): a different length is a client_body_timeout \
+                                     or a module that rewrites the body"
+            .into(),
+        _ => "A proxy that rewrites bodies (a content filter, an injected script) changes their \
+              length; one that loses part of a body (a timeout or a closed connection mid-body) \
+              shortens it: the proxy's log says which"
+            .into(),
     }
 }

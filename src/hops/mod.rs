@@ -10,6 +10,14 @@
 //! ids, `User-Agent`, cookies) and proxy evidence (`Via`, `X-Forwarded-For`, `X-Real-IP`,
 //! `Forwarded`) add weight. The best candidate above a threshold wins; the evidence and a
 //! confidence go with every pairing, and diagnoses are only made from medium or high ones.
+//!
+//! Legs need not speak the same version: an HTTP/2 stream pairs with the HTTP/1.1 request a
+//! proxy made for it (or the reverse, or HTTP/2 on both sides) by the same rules, its target
+//! being `:path`; `diff` compares them through the translation (pseudo-headers are the request
+//! and status lines, `:authority` is `Host`, connection-specific fields and body framing are
+//! the version's business) and diagnoses what the proxy got wrong in it. Of an h2c upgrade,
+//! HTTP/2 stream 1 (the upgrading request and the response the client got) stands for the
+//! exchange, not the `101`.
 
 mod diff;
 mod fix;
@@ -21,7 +29,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::base::Timestamp;
 use crate::model::codes::{self, Code};
 use crate::model::hops::{Leg, MessageDiff, ProxyHopRecord, ProxyInfo, Relay};
-use crate::model::http::{BodyFraming, Headers, TransactionRecord};
+use crate::model::http::{
+    BodyFraming, BodyRecord, BodyState, Headers, ResetRecord, TransactionRecord,
+};
 use crate::model::websocket::WebSocketRecord;
 use crate::model::{Dir, Endpoint, Finding, Record, RecordSink};
 
@@ -63,13 +73,47 @@ pub(crate) struct Snap {
     pub switched: Option<String>,
     /// The hop this transaction is the client leg of (for chains of proxies).
     pub hop: Option<u64>,
+    /// HTTP/2: the stream id.
+    pub stream: Option<u32>,
+    /// HTTP/2: the `:authority` pseudo-header (what `Host` is in HTTP/1.1).
+    pub authority: Option<String>,
+    pub req_body: BodyFacts,
+    pub resp_body: Option<BodyFacts>,
+    /// HTTP/2: the stream's RST_STREAM, when there was one.
+    pub reset: Option<ResetRecord>,
+    /// Also in the list of unpaired transactions to a proxy (`Correlator::waiting`).
+    pub queued: bool,
+}
+
+/// What the body-length comparison needs of a body.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BodyFacts {
+    /// All of it was seen (no gap, not cut short, framing intact).
+    pub complete: bool,
+    /// `Content-Encoding` as sent, lowercase, comma-joined (empty: none).
+    pub coding: String,
+    /// The length after content decoding, when the content was decoded.
+    pub decoded: Option<u64>,
+}
+
+impl BodyFacts {
+    fn of(b: &BodyRecord) -> BodyFacts {
+        BodyFacts {
+            complete: b.state == BodyState::Complete,
+            coding: b.content_encoding.join(",").to_ascii_lowercase(),
+            decoded: b.decoded_length.filter(|_| b.decoding == Some("complete")),
+        }
+    }
 }
 
 impl Snap {
     fn of(t: &TransactionRecord) -> Option<Snap> {
-        // HTTP/2's answer to an h2c upgrade repeats the upgrading request, whose transaction
-        // (the `101`) stands for the exchange here.
-        if t.h2c_upgrade.is_some() {
+        // An h2c upgrade is two transactions: the `101` (HTTP/1.1) and HTTP/2 stream 1, whose
+        // request is a copy of the upgrading one (as sent, `HTTP/1.1`) and whose response is the
+        // one the client got. Stream 1 stands for the exchange: it ends when the answer does,
+        // as a proxy's front leg must (the `101` ends before the proxy's upstream request could),
+        // and it holds the response to compare.
+        if t.switched_to.as_ref().is_some_and(|s| s.protocol == "h2c") {
             return None;
         }
         let r = t.request.as_ref()?;
@@ -95,7 +139,30 @@ impl Snap {
             end: t.timing.response_end,
             switched: t.switched_to.as_ref().map(|s| s.protocol.clone()),
             hop: None,
+            stream: t.stream_id,
+            authority: r.authority.clone(),
+            req_body: BodyFacts::of(&r.body),
+            resp_body: t.response.as_ref().map(|x| BodyFacts::of(&x.body)),
+            reset: t.reset,
+            queued: false,
         })
+    }
+
+    /// The request went as HTTP/2 (the copy of an h2c upgrading request went as HTTP/1.1).
+    pub fn h2_request(&self) -> bool {
+        self.version == "HTTP/2"
+    }
+
+    pub fn h2_response(&self) -> bool {
+        self.resp_version.as_deref() == Some("HTTP/2")
+    }
+
+    /// An upgrade the client needs: one the proxy must forward or answer (WebSocket, ...). An
+    /// h2c upgrade is optional (RFC 7540 §3.2: a server that does not speak HTTP/2 answers as
+    /// if there were no `Upgrade`, and RFC 9113 deprecates it): a proxy that ends it, answers
+    /// it itself or ignores it broke nothing.
+    pub fn needs_upgrade(&self) -> Option<String> {
+        self.asked_upgrade().filter(|p| p != "h2c")
     }
 
     /// Whether the request asked for an upgrade (what [`Snap::asked_upgrade`] names).
@@ -300,6 +367,9 @@ impl Window {
             + 2 * s.path.len()
             + s.target.len()
             + s.method.len()
+            + s.authority.as_ref().map_or(0, String::len)
+            + s.req_body.coding.len()
+            + s.resp_body.as_ref().map_or(0, |b| b.coding.len())
     }
 
     fn push(&mut self, s: Snap) {
@@ -419,6 +489,9 @@ pub struct Correlator {
     tunnels: FxHashMap<u64, Option<(&'static str, String)>>,
     /// Proxy addresses that got their single-leg hint.
     hinted: FxHashSet<Endpoint>,
+    /// Transactions in `waiting` that became another's upstream leg (a chain's middle link):
+    /// not answered by the proxy itself. At most as many as `waiting` holds.
+    backs_queued: FxHashSet<u64>,
     next_id: u64,
     latest: i64,
     pub limits: Limits,
@@ -449,6 +522,7 @@ impl Correlator {
             ws_order: VecDeque::new(),
             tunnels: FxHashMap::default(),
             hinted: FxHashSet::default(),
+            backs_queued: FxHashSet::default(),
             next_id: 0,
             latest: 0,
             limits: Limits::default(),
@@ -530,12 +604,16 @@ impl Correlator {
             Some((q, s)) if s >= LOW => {
                 let mut ev = Vec::new();
                 if let Some(back) = self.window.take(q) {
+                    if back.queued && self.waiting.iter().any(|w| w.id == back.id) {
+                        // A link of a chain, not a transaction the proxy answered itself.
+                        self.backs_queued.insert(back.id);
+                    }
                     score(&snap, &back, Some(&mut ev));
                     snap.hop = Some(self.pair(&snap, Some(&back), s, ev, out));
                 }
             }
             _ => {
-                let refused_upgrade = snap.asks_upgrade() && snap.status != Some(101);
+                let refused_upgrade = snap.needs_upgrade().is_some() && snap.status != Some(101);
                 let proxied = self.proxies.contains(&snap.server)
                     || snap.path != snap.target
                     || snap.resp.as_ref().is_some_and(|h| h.get("via").is_some())
@@ -548,6 +626,7 @@ impl Correlator {
                         self.limits.waiting_dropped += 1;
                     } else {
                         self.waiting_bytes += cost;
+                        snap.queued = true;
                         self.waiting.push_back(snap.clone());
                     }
                 }
@@ -582,8 +661,8 @@ impl Correlator {
     ) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        if b.is_some() && s >= MEDIUM {
-            self.proxies.insert(f.server);
+        if b.is_some() && s >= MEDIUM && self.proxies.insert(f.server) {
+            self.queue_earlier(f.server);
         }
         let product = fix::product(f, b).or_else(|| self.tunnels.get(&f.conn).cloned().flatten());
         let mut hop = ProxyHopRecord {
@@ -665,6 +744,25 @@ impl Correlator {
         id
     }
 
+    /// A proxy address first known: the unpaired transactions to it still in the window
+    /// finished before it was known (an HTTP/2 stream the proxy answers itself ends before
+    /// the streams it forwards), and wait with the others for the answered-by-itself check.
+    fn queue_earlier(&mut self, proxy: Endpoint) {
+        for s in self.window.slots.iter_mut().flatten() {
+            if s.server != proxy || s.hop.is_some() || s.queued || s.method == "CONNECT" {
+                continue;
+            }
+            let cost = Window::cost(s);
+            if self.waiting.len() >= MAX_WAITING || self.waiting_bytes + cost > self.bound / 10 {
+                self.limits.waiting_dropped += 1;
+                continue;
+            }
+            self.waiting_bytes += cost;
+            s.queued = true;
+            self.waiting.push_back(s.clone());
+        }
+    }
+
     /// Unpaired transactions to a proxy: once a front is older than any back could be (or at
     /// the end), it either went to a known proxy that answered by itself, or it is a refused
     /// upgrade seen on one leg only.
@@ -677,6 +775,9 @@ impl Correlator {
                 break;
             };
             self.waiting_bytes = self.waiting_bytes.saturating_sub(Window::cost(&f));
+            if self.backs_queued.remove(&f.id) {
+                continue;
+            }
             // Answered by itself only when the capture shows this proxy's upstream side for
             // other requests; otherwise the upstream leg may just not be in the capture.
             if self.proxies.contains(&f.server) {
@@ -687,7 +788,7 @@ impl Correlator {
                     vec!["no upstream request matched: the proxy answered by itself".into()],
                     out,
                 );
-            } else if f.asks_upgrade()
+            } else if f.needs_upgrade().is_some()
                 && f.status != Some(101)
                 && self.hinted.len() < MAX_HINTED
                 && self.hinted.insert(f.server)

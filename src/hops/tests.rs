@@ -31,6 +31,13 @@ fn headers(h: &[(&str, &str)]) -> Headers {
     out
 }
 
+fn complete() -> BodyFacts {
+    BodyFacts {
+        complete: true,
+        ..BodyFacts::default()
+    }
+}
+
 /// A leg: `line` is `METHOD target VERSION`; times in milliseconds.
 struct Side<'a> {
     conn: u64,
@@ -73,6 +80,12 @@ impl Side<'_> {
             end: Some(Timestamp(self.end_ms * 1_000_000)),
             switched: (self.status == Some(101)).then(|| "websocket".to_string()),
             hop: None,
+            stream: None,
+            authority: None,
+            req_body: complete(),
+            resp_body: self.status.map(|_| complete()),
+            reset: None,
+            queued: false,
         }
     }
 }
@@ -839,6 +852,8 @@ fn every_code_is_triggered() {
         "proxy.status-changed",
         "proxy.answered-itself",
         "proxy.single-leg-hint",
+        "proxy.connection-field-in-http2",
+        "proxy.body-length-changed",
     ];
     assert_eq!(
         BTreeSet::from(tested),
@@ -858,4 +873,689 @@ fn origin_form_of_targets() {
     assert_eq!(origin_form("*"), "*");
     assert_eq!(origin_form("http://"), "/");
     assert_eq!(origin_form("ht"), "ht");
+}
+
+// ---- across versions (HTTP/2 ↔ HTTP/1.x) ---------------------------------------------------
+
+fn run_snaps(snaps: Vec<Snap>) -> Out {
+    let mut c = Correlator::default();
+    let mut out = Out::default();
+    for s in snaps {
+        c.on_snap(s, &mut out);
+    }
+    c.finish(&mut out);
+    out
+}
+
+/// `s` as an HTTP/2 stream: the request's pseudo-headers first (from its request line and
+/// `authority`), version `HTTP/2` both ways, bodies in DATA frames.
+fn h2(mut s: Snap, stream: u32, authority: &str) -> Snap {
+    let mut req = Headers::default();
+    req.push_pseudo(b":method", s.method.as_bytes());
+    req.push_pseudo(b":path", s.target.as_bytes());
+    req.push_pseudo(b":scheme", b"https");
+    req.push_pseudo(b":authority", authority.as_bytes());
+    for h in s.req.iter() {
+        req.push(h.name, h.value, h.hop_by_hop, h.masked);
+    }
+    s.req = req;
+    s.version = "HTTP/2".into();
+    s.req_framing = BodyFraming::Http2Data;
+    s.authority = Some(authority.into());
+    s.stream = Some(stream);
+    if let (Some(st), Some(r)) = (s.status, &s.resp) {
+        let mut resp = Headers::default();
+        resp.push_pseudo(b":status", st.to_string().as_bytes());
+        for h in r.iter() {
+            resp.push(h.name, h.value, h.hop_by_hop, h.masked);
+        }
+        s.resp = Some(resp);
+        s.resp_version = Some("HTTP/2".into());
+        s.resp_framing = Some(BodyFraming::Http2Data);
+    }
+    s
+}
+
+/// The names of a diff's changes with their judgements, sorted.
+fn judged(d: &MessageDiff) -> BTreeSet<(String, &'static str)> {
+    d.headers_removed
+        .iter()
+        .chain(&d.headers_added)
+        .chain(&d.headers_changed)
+        .chain(&d.hop_by_hop_forwarded)
+        .map(|c| (c.name.clone(), c.judgement))
+        .collect()
+}
+
+fn set(v: &[(&str, &'static str)]) -> BTreeSet<(String, &'static str)> {
+    v.iter().map(|(n, j)| (n.to_string(), *j)).collect()
+}
+
+#[test]
+fn h2_front_http1_back_is_a_translation_not_a_drop() {
+    // nginx's HTTP/2 front, HTTP/1.1 upstream: `:authority` becomes `Host` (the same host, or
+    // another one), the cookie pairs curl sent as separate fields are joined, the upstream's
+    // chunked response goes out in DATA frames without its connection fields.
+    for (host, host_judgement) in [("app.example", "translated"), ("backend", "host-rewritten")] {
+        let f_req = [
+            ("user-agent", "curl/8"),
+            ("cookie", "a=1"),
+            ("cookie", "b=2"),
+        ];
+        let b_req = [
+            ("Host", host),
+            ("X-Request-ID", "aa128ac1dffeeaff"),
+            ("Connection", "keep-alive"),
+            ("User-Agent", "curl/8"),
+            ("Cookie", "a=1; b=2"),
+        ];
+        let b_resp = [
+            ("Content-Type", "text/plain"),
+            ("Transfer-Encoding", "chunked"),
+            ("Connection", "keep-alive"),
+            ("Keep-Alive", "timeout=5"),
+        ];
+        let f_resp = [("server", "nginx/1.22.1"), ("content-type", "text/plain")];
+        let mut b = back("GET /api/one HTTP/1.1", &b_req, 200, &b_resp).snap();
+        b.resp_framing = Some(BodyFraming::Chunked);
+        let f = h2(
+            front("GET /api/one", &f_req, 200, &f_resp).snap(),
+            1,
+            "app.example",
+        );
+        let o = run_snaps(vec![b, f]);
+        assert_eq!(o.hops.len(), 1, "{host}");
+        let h = &o.hops[0];
+        assert!(h.diagnosis.is_empty(), "{host}: {:?}", h.diagnosis);
+        assert!(o.findings.is_empty(), "{host}: {:?}", o.codes());
+        assert_eq!(
+            judged(&h.request),
+            set(&[
+                ("host", host_judgement),
+                ("x-request-id", "proxy-added"),
+                ("connection", "hop-local"),
+            ]),
+            "{host}"
+        );
+        assert_eq!(
+            judged(&h.response),
+            set(&[
+                ("transfer-encoding", "translated"),
+                ("connection", "translated"),
+                ("keep-alive", "translated"),
+                ("server", "added"),
+            ]),
+            "{host}"
+        );
+        assert!(
+            h.request
+                .version
+                .as_ref()
+                .is_some_and(|v| v.back == "HTTP/1.1")
+        );
+        // The request line is the pseudo-headers: no target change.
+        assert!(h.request.target.is_none());
+        // Chunked against DATA with the same decoded length: framing, not a body change.
+        assert!(h.response.framing.is_some() && h.response.body_length.is_none());
+    }
+}
+
+#[test]
+fn http1_front_h2_back_translated_correctly() {
+    let f_req = [
+        ("Host", "app.example"),
+        ("Connection", "keep-alive, X-Hop"),
+        ("Keep-Alive", "timeout=5"),
+        ("Proxy-Connection", "keep-alive"),
+        ("X-Hop", "1"),
+        ("Transfer-Encoding", "chunked"),
+        ("Proxy-Authorization", "Basic dXNlcjpwYXNz"),
+        ("User-Agent", "curl/8"),
+    ];
+    let b_req = [("user-agent", "curl/8"), ("x-forwarded-for", "10.0.0.1")];
+    let mut f = front(
+        "POST /upload HTTP/1.1",
+        &f_req,
+        200,
+        &[("Via", "1.1 envoy")],
+    )
+    .snap();
+    f.req_framing = BodyFraming::Chunked;
+    f.req_len = 3000;
+    let mut b = h2(
+        back("POST /upload", &b_req, 200, &[]).snap(),
+        5,
+        "app.example",
+    );
+    b.req_len = 3000;
+    let o = run_snaps(vec![b, f]);
+    assert_eq!(o.hops.len(), 1);
+    let h = &o.hops[0];
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+    assert_eq!(
+        judged(&h.request),
+        set(&[
+            ("host", "translated"),
+            ("connection", "translated"),
+            ("keep-alive", "translated"),
+            ("proxy-connection", "translated"),
+            ("x-hop", "translated"),
+            ("transfer-encoding", "translated"),
+            ("x-forwarded-for", "proxy-added"),
+            // The proxy's own credential: consumed, as by any proxy.
+            ("proxy-authorization", "hop-by-hop-stripped"),
+        ])
+    );
+    assert!(h.request.body_length.is_none());
+    assert_eq!(h.proxy.product.as_deref(), Some("envoy"));
+    // Without a Via: the HTTP/2 leg's lowercase names are the protocol's, not HAProxy's habit.
+    let mut f = front("POST /upload HTTP/1.1", &f_req, 200, &[]).snap();
+    f.req_len = 3000;
+    let mut b = h2(
+        back("POST /upload", &b_req, 200, &[]).snap(),
+        5,
+        "app.example",
+    );
+    b.req_len = 3000;
+    let o = run_snaps(vec![b, f]);
+    assert_eq!(
+        o.hops[0].proxy.product, None,
+        "{:?}",
+        o.hops[0].proxy.product_from
+    );
+}
+
+#[test]
+fn connection_fields_leaked_into_h2_and_the_reset_are_diagnosed() {
+    let f_req = [
+        ("Host", "app.example"),
+        ("Connection", "keep-alive"),
+        ("Transfer-Encoding", "chunked"),
+        ("User-Agent", "curl/8"),
+    ];
+    // The proxy copied them into its HTTP/2 request; the upstream reset the stream and the
+    // proxy answered 502 itself.
+    let b_req = [
+        ("connection", "keep-alive"),
+        ("transfer-encoding", "chunked"),
+        ("user-agent", "curl/8"),
+        ("upgrade", "websocket, h2c"),
+    ];
+    let mut f = front(
+        "POST /upload HTTP/1.1",
+        &f_req,
+        502,
+        &[("Server", "haproxy")],
+    )
+    .snap();
+    f.req_len = 10;
+    let mut b = h2(
+        back("POST /upload", &b_req, 200, &[]).snap(),
+        3,
+        "app.example",
+    );
+    b.status = None;
+    b.resp = None;
+    b.resp_version = None;
+    b.resp_framing = None;
+    b.resp_len = None;
+    b.resp_body = None;
+    b.end = None;
+    b.req_len = 10;
+    b.reset = Some(ResetRecord {
+        code: 1,
+        name: "PROTOCOL_ERROR",
+        by: "server",
+    });
+    let o = run_snaps(vec![b, f]);
+    assert_eq!(o.hops.len(), 1);
+    let h = &o.hops[0];
+    assert_eq!(
+        h.diagnosis,
+        ["proxy.connection-field-in-http2", "proxy.status-changed"]
+    );
+    assert_eq!(
+        judged(&h.request),
+        set(&[
+            ("host", "translated"),
+            ("connection", "forbidden-in-http2"),
+            ("transfer-encoding", "forbidden-in-http2"),
+            ("upgrade", "forbidden-in-http2"),
+        ])
+    );
+    let leak = &o.findings[0];
+    assert_eq!(leak.severity(), Severity::Error);
+    let m = &leak.message;
+    for want in [
+        "connection, transfer-encoding, upgrade",
+        "RST_STREAM PROTOCOL_ERROR from the server",
+        "RFC 9113 §8.2.2",
+        "stream 3",
+        "the client got 502",
+        "http-request del-header Transfer-Encoding",
+    ] {
+        assert!(m.contains(want), "{want}: {m}");
+    }
+    let st = &o.findings[1].message;
+    assert!(
+        st.contains("reset the stream") && st.contains("502"),
+        "{st}"
+    );
+    // Not also a hop-by-hop-forwarded diagnosis for the same fields.
+    assert!(!o.codes().contains(&"proxy.hop-by-hop-forwarded"));
+}
+
+#[test]
+fn connection_fields_in_the_h2_response_to_the_client() {
+    // HTTP/1.1 upstream, HTTP/2 client: the proxy passed the upstream's Keep-Alive on, the
+    // client reset the stream.
+    let b_resp = [("Keep-Alive", "timeout=5"), ("Content-Type", "text/plain")];
+    let f_resp = [
+        ("server", "nginx/1.22.1"),
+        ("keep-alive", "timeout=5"),
+        ("content-type", "text/plain"),
+    ];
+    let b = back(
+        "GET /a HTTP/1.1",
+        &[("Host", "backend"), ("User-Agent", "curl/8")],
+        200,
+        &b_resp,
+    )
+    .snap();
+    let mut f = h2(
+        front("GET /a", &[("user-agent", "curl/8")], 200, &f_resp).snap(),
+        1,
+        "app.example",
+    );
+    f.reset = Some(ResetRecord {
+        code: 1,
+        name: "PROTOCOL_ERROR",
+        by: "client",
+    });
+    let o = run_snaps(vec![b, f]);
+    let h = &o.hops[0];
+    assert_eq!(h.diagnosis, ["proxy.connection-field-in-http2"]);
+    assert!(judged(&h.response).contains(&("keep-alive".into(), "forbidden-in-http2")));
+    let m = &o.findings[0].message;
+    assert!(
+        m.contains("RST_STREAM PROTOCOL_ERROR from the client"),
+        "{m}"
+    );
+    assert!(m.contains("add_header Keep-Alive"), "{m}");
+}
+
+#[test]
+fn h2_to_h2_compares_authority_and_nothing_else() {
+    let req = [("user-agent", "grpc-go/1.60"), ("te", "trailers")];
+    for (authority, changed) in [("app.example", false), ("backend:50051", true)] {
+        let b = h2(back("POST /svc/Call", &req, 200, &[]).snap(), 1, authority);
+        let f = h2(
+            front("POST /svc/Call", &req, 200, &[("via", "2 envoy")]).snap(),
+            7,
+            "app.example",
+        );
+        let o = run_snaps(vec![b, f]);
+        assert_eq!(o.hops.len(), 1);
+        let h = &o.hops[0];
+        assert!(o.findings.is_empty(), "{:?}", o.codes());
+        let want = if changed {
+            set(&[(":authority", "host-rewritten")])
+        } else {
+            BTreeSet::new()
+        };
+        // `te: trailers` is allowed in HTTP/2 and the same on both legs: nothing to say.
+        assert_eq!(judged(&h.request), want, "{authority}");
+        assert!(h.request.version.is_none() && h.response.version.is_none());
+    }
+}
+
+#[test]
+fn body_length_changed_across_versions() {
+    let req = [("Host", "backend"), ("User-Agent", "curl/8")];
+    let b = back("GET /page HTTP/1.1", &req, 200, &[]).snap();
+    let mut f = h2(
+        front(
+            "GET /page",
+            &[("user-agent", "curl/8")],
+            200,
+            &[("server", "nginx")],
+        )
+        .snap(),
+        1,
+        "app.example",
+    );
+    // The upstream's 10 bytes (content-length) reached the client as 14 (a filter added some).
+    f.resp_len = Some(14);
+    let o = run_snaps(vec![b.clone(), f.clone()]);
+    let h = &o.hops[0];
+    assert_eq!(h.diagnosis, ["proxy.body-length-changed"]);
+    let c = h.response.body_length.as_ref().expect("body_length");
+    assert_eq!((c.front.as_str(), c.back.as_str()), ("14", "10"));
+    let m = &o.findings[0].message;
+    assert!(m.contains("sub_filter") && m.contains("added to"), "{m}");
+    assert!(
+        m.contains("HTTP/1.1, content-length") && m.contains("HTTP/2, http2-data"),
+        "{m}"
+    );
+    // Not when a leg's body was not seen whole (a capture gap), nor when the proxy compressed
+    // it and the decoded lengths agree.
+    if let Some(x) = f.resp_body.as_mut() {
+        x.complete = false;
+    }
+    assert!(run_snaps(vec![b.clone(), f.clone()]).findings.is_empty());
+    if let Some(x) = f.resp_body.as_mut() {
+        x.complete = true;
+        x.coding = "gzip".into();
+        x.decoded = Some(10);
+    }
+    let o = run_snaps(vec![b.clone(), f.clone()]);
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+    if let Some(x) = f.resp_body.as_mut() {
+        x.decoded = Some(9);
+    }
+    assert_eq!(run_snaps(vec![b, f]).codes(), ["proxy.body-length-changed"]);
+}
+
+#[test]
+fn status_changed_across_versions_names_the_directive() {
+    let req = [("Host", "backend"), ("User-Agent", "curl/8")];
+    let b = back("GET /gone HTTP/1.1", &req, 404, &[]).snap();
+    let f = h2(
+        front(
+            "GET /gone",
+            &[("user-agent", "curl/8")],
+            200,
+            &[("server", "nginx/1.22.1")],
+        )
+        .snap(),
+        3,
+        "app.example",
+    );
+    let o = run_snaps(vec![b, f]);
+    let h = &o.hops[0];
+    assert_eq!(h.diagnosis, ["proxy.status-changed"]);
+    let s = h.response.status.as_ref().expect("status");
+    assert_eq!((s.front.as_str(), s.back.as_str()), ("200", "404"));
+    let m = &o.findings[0].message;
+    assert!(
+        m.contains("proxy_intercept_errors") && m.contains("error_page 404"),
+        "{m}"
+    );
+    assert!(m.contains("stream 3"), "{m}");
+}
+
+#[test]
+fn multiplexed_streams_pair_with_their_own_upstream_requests() {
+    // Three streams on one connection, two for the same path; nginx's upstream requests on
+    // three connections. Arrival order (as transactions finish): the upstream legs, then the
+    // streams in another order, so first-come pairing alone would cross the /poll pair.
+    let ua = [("user-agent", "curl/8")];
+    let b_req = [("Host", "backend"), ("User-Agent", "curl/8")];
+    let mut backs = Vec::new();
+    for (conn, path, len) in [(1, "/poll", 100), (2, "/poll", 200), (3, "/other", 300)] {
+        let mut b = back(&format!("GET {path} HTTP/1.1"), &b_req, 200, &[]).snap();
+        b.conn = conn;
+        b.id = conn;
+        b.client.port += conn as u16;
+        b.resp_len = Some(len);
+        backs.push(b);
+    }
+    let mut fronts = Vec::new();
+    for (stream, path, len) in [
+        (3u32, "/poll", 200u64),
+        (5, "/other", 300),
+        (1, "/poll", 100),
+    ] {
+        let mut f = h2(
+            front(&format!("GET {path}"), &ua, 200, &[]).snap(),
+            stream,
+            "a",
+        );
+        f.id = 10 + u64::from(stream);
+        f.resp_len = Some(len);
+        fronts.push(f);
+    }
+    let o = run_snaps(backs.into_iter().chain(fronts).collect());
+    let got: BTreeSet<(u64, Option<u64>)> = o
+        .hops
+        .iter()
+        .map(|h| (h.front.transaction, h.back.map(|b| b.transaction)))
+        .collect();
+    assert_eq!(
+        got,
+        BTreeSet::from([(11, Some(1)), (13, Some(2)), (15, Some(3))])
+    );
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+}
+
+#[test]
+fn h2c_upgrades_are_optional_for_a_proxy() {
+    // HTTP/2 stream 1 after an h2c upgrade the proxy accepted itself: its request is the
+    // upgrading HTTP/1.1 request, its response HTTP/2; the upstream request is plain HTTP/1.1.
+    let f_req = [
+        ("Host", "app.example"),
+        ("Connection", "Upgrade, HTTP2-Settings"),
+        ("Upgrade", "h2c"),
+        ("HTTP2-Settings", "AAMAAABkAAIAAAAA"),
+        ("User-Agent", "curl/8"),
+    ];
+    let b_req = [("Host", "app.example"), ("User-Agent", "curl/8")];
+    let mut f = front("GET /x HTTP/1.1", &f_req, 200, &[("server", "nginx")]).snap();
+    f.stream = Some(1);
+    f.resp_version = Some("HTTP/2".into());
+    f.resp_framing = Some(BodyFraming::Http2Data);
+    let mut b = back(
+        "GET /x HTTP/1.1",
+        &b_req,
+        200,
+        &[("Connection", "keep-alive")],
+    )
+    .snap();
+    // The proxy may also just ignore the upgrade and answer in HTTP/1.1.
+    let mut ignored = f.clone();
+    ignored.stream = None;
+    ignored.resp_version = Some("HTTP/1.1".into());
+    ignored.resp_framing = Some(BodyFraming::ContentLength);
+    for (name, f) in [("accepted", f), ("ignored", ignored)] {
+        b.resp_framing = Some(BodyFraming::ContentLength);
+        let o = run_snaps(vec![b.clone(), f]);
+        assert_eq!(o.hops.len(), 1, "{name}");
+        let h = &o.hops[0];
+        assert!(o.findings.is_empty(), "{name}: {:?}", o.codes());
+        for n in ["upgrade", "http2-settings", "connection"] {
+            assert_eq!(
+                change(&h.request, n)
+                    .iter()
+                    .map(|(_, c)| c.judgement)
+                    .collect::<Vec<_>>(),
+                ["hop-by-hop-stripped"],
+                "{name}: {n}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_stream_the_proxy_answered_before_any_pairing_is_answered_itself() {
+    // nginx answers stream 7 (a 404 of its own) before the stream it forwards ends: when the
+    // proxy becomes known, the earlier stream still in the window is checked like the others.
+    let ua = [("user-agent", "curl/8")];
+    let mut own = h2(
+        front("GET /missing.txt", &ua, 404, &[("server", "nginx/1.22.1")]).snap(),
+        7,
+        "a",
+    );
+    own.id = 7;
+    own.start = Timestamp(990_000_000);
+    own.end = Some(Timestamp(995_000_000));
+    let b = back(
+        "GET /api/one HTTP/1.1",
+        &[("Host", "backend"), ("User-Agent", "curl/8")],
+        200,
+        &[],
+    )
+    .snap();
+    let f = h2(
+        front("GET /api/one", &ua, 200, &[("server", "nginx/1.22.1")]).snap(),
+        1,
+        "a",
+    );
+    let o = run_snaps(vec![own, b, f]);
+    let got: Vec<(u64, Option<u64>, Vec<&str>)> = o
+        .hops
+        .iter()
+        .map(|h| {
+            (
+                h.front.transaction,
+                h.back.map(|b| b.transaction),
+                h.diagnosis.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (0, Some(1), vec![]),
+            (7, None, vec!["proxy.answered-itself"])
+        ]
+    );
+}
+
+#[test]
+fn resets_and_missing_responses_that_are_not_the_proxys_doing() {
+    let ua = [("user-agent", "curl/8")];
+    let b_req = [("Host", "backend"), ("User-Agent", "curl/8")];
+    let nginx = [("server", "nginx/1.22.1")];
+    let b = back("GET /a HTTP/1.1", &b_req, 200, &[]).snap();
+    // curl resets a stream whose response already ended (CANCEL): no refusal, no diagnosis.
+    let mut f = h2(front("GET /a", &ua, 200, &nginx).snap(), 1, "a");
+    f.reset = Some(ResetRecord {
+        code: 8,
+        name: "CANCEL",
+        by: "client",
+    });
+    let o = run_snaps(vec![b.clone(), f.clone()]);
+    assert_eq!(o.hops.len(), 1);
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+    // An upstream response the capture missed, while the client got a 200: no status change.
+    let mut missed = b.clone();
+    missed.status = None;
+    missed.resp = None;
+    missed.resp_version = None;
+    missed.resp_framing = None;
+    missed.resp_len = None;
+    missed.resp_body = None;
+    missed.end = None;
+    let o = run_snaps(vec![missed.clone(), f.clone()]);
+    assert_eq!(o.hops.len(), 1);
+    assert!(o.hops[0].response.status.is_none());
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+    // But a 504 of the proxy's own for an upstream that never answered is one.
+    f.status = Some(504);
+    f.reset = None;
+    let o = run_snaps(vec![missed, f]);
+    assert_eq!(o.codes(), ["proxy.status-changed"]);
+    let m = &o.findings[0].message;
+    assert!(
+        m.contains("sent no response") && m.contains("proxy_read_timeout"),
+        "{m}"
+    );
+}
+
+/// One leg of any version from a few numbers: HTTP/1.x or HTTP/2 each way, fields from a
+/// vocabulary that holds what the translation looks at (connection-specific fields, split
+/// cookies, Host, request ids), any status, body, reset and timing.
+fn any_leg(i: u64, x: &[u8; 12]) -> Snap {
+    const NAMES: &[&str] = &[
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "upgrade",
+        "cookie",
+        "Cookie",
+        "host",
+        "x-request-id",
+        "user-agent",
+        "content-length",
+        "proxy-connection",
+        "via",
+        "x-forwarded-for",
+    ];
+    const VALUES: &[&str] = &[
+        "trailers",
+        "a=1",
+        "b=2; c=3",
+        "keep-alive, te",
+        "10.0.0.1",
+        "x",
+        "",
+    ];
+    let pick = |n: u8, k: usize| NAMES[(n as usize + k) % NAMES.len()];
+    let val = |n: u8| VALUES[n as usize % VALUES.len()];
+    let mut req = Vec::new();
+    for k in 0..(x[0] % 6) as usize {
+        req.push((pick(x[1], k * 3), val(x[2].wrapping_add(k as u8))));
+    }
+    let resp = [(pick(x[3], 0), val(x[4])), (pick(x[3], 5), val(x[5]))];
+    let endpoints = [CLIENT, PROXY, PROXY_OUT, ORIGIN];
+    let mut s = Side {
+        conn: u64::from(x[6] % 4),
+        id: i,
+        client: endpoints[(x[6] % 4) as usize],
+        server: endpoints[(x[7] % 4) as usize],
+        line: if x[8].is_multiple_of(3) {
+            "POST /a HTTP/1.1"
+        } else {
+            "GET /a HTTP/1.0"
+        },
+        req: &req,
+        status: [None, Some(101), Some(200), Some(404), Some(502)][(x[9] % 5) as usize],
+        resp: &resp,
+        start_ms: 1000 + i64::from(x[10] % 8),
+        end_ms: 1000 + i64::from(x[11] % 16),
+        resp_len: u64::from(x[11] % 3),
+    }
+    .snap();
+    if x[8] % 2 == 1 {
+        s = h2(s, 1 + 2 * u32::from(x[9]), val(x[10]));
+    }
+    if x[10].is_multiple_of(4) {
+        s.reset = Some(ResetRecord {
+            code: u32::from(x[11] % 3),
+            name: "PROTOCOL_ERROR",
+            by: "server",
+        });
+    }
+    s.req_len = u64::from(x[2] % 3);
+    s.req_body.complete = !x[4].is_multiple_of(5);
+    s
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Legs of any versions, in any order: no panic, every leg in at most one hop as the
+    /// client leg and at most one as the upstream leg, never both legs of one hop.
+    #[test]
+    fn any_legs_of_any_versions_pair_at_most_once(
+        legs in proptest::collection::vec(proptest::prelude::any::<[u8; 12]>(), 0..14),
+    ) {
+        let snaps: Vec<Snap> = legs.iter().enumerate().map(|(i, x)| any_leg(i as u64, x)).collect();
+        let o = run_snaps(snaps);
+        let mut fronts = BTreeSet::new();
+        let mut backs = BTreeSet::new();
+        for h in &o.hops {
+            proptest::prop_assert!(fronts.insert(h.front.transaction), "front twice: {:?}", h.front);
+            if let Some(b) = h.back {
+                proptest::prop_assert!(backs.insert(b.transaction), "back twice: {b:?}");
+                proptest::prop_assert!(b.transaction != h.front.transaction);
+            }
+        }
+        // A chain's middle link is a back and a front with its own back; never a back that
+        // the proxy also "answered by itself".
+        for h in o.hops.iter().filter(|h| h.back.is_none()) {
+            proptest::prop_assert!(!backs.contains(&h.front.transaction), "{:?}", h.front);
+        }
+    }
 }

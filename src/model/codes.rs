@@ -433,9 +433,15 @@ registry! {
     PROXY_WEBSOCKET_NOT_RELAYED = "proxy.websocket-not-relayed", Proxy, Warning,
         "the WebSocket conversations on the two legs of an upgraded pair differ in message count or bytes",
         "a proxy that buffers, splits or drops messages, or a capture gap (look at `tcp.gap`)";
+    PROXY_CONNECTION_FIELD_IN_HTTP2 = "proxy.connection-field-in-http2", Proxy, Error,
+        "the proxy sent a connection-specific field (`Connection`, `Keep-Alive`, `Proxy-Connection`, `Transfer-Encoding`, `Upgrade`, `TE` other than `trailers`) in HTTP/2, translating from HTTP/1.x: the message is malformed (RFC 9113 §8.2.2) and the peer resets the stream (`PROTOCOL_ERROR`)",
+        "the message names the fields, the reset and how to remove them on the proxy it recognised";
+    PROXY_BODY_LENGTH_CHANGED = "proxy.body-length-changed", Proxy, Warning,
+        "a request or response body has another length on each leg, both seen whole and compared after transfer decoding (chunks, HTTP/2 DATA) and, when the proxy changed `Content-Encoding`, after content decoding",
+        "a body-rewriting filter, or a body cut short by a timeout or a closed connection; the message says where to look";
     PROXY_STATUS_CHANGED = "proxy.status-changed", Proxy, Info,
-        "the proxy passed a different status to the client than the upstream gave it",
-        "an error page or a rewrite rule";
+        "the proxy passed a different status to the client than the upstream gave it, or answered by itself when the upstream gave none (no response, a reset HTTP/2 stream)",
+        "an error page or a rewrite rule; the message names the directive for the proxy it recognised (nginx `proxy_intercept_errors` and `error_page`, Apache httpd `ProxyErrorOverride`, HAProxy, Envoy)";
     PROXY_ANSWERED_ITSELF = "proxy.answered-itself", Proxy, Info,
         "a request to a proxy whose upstream side the capture shows made no upstream request",
         "a cache hit, an error page, an access rule, a redirect";

@@ -39,7 +39,11 @@ pub struct HeaderChange {
     /// `proxy-added` (Via, X-Forwarded-*, Forwarded, X-Real-IP, request ids), `hop-local`
     /// (hop-by-hop fields of the other hop), `host-rewritten`, `expect-handled` (Expect
     /// answered by the proxy itself, RFC 9110 §10.1.1), `cache-handled` (`If-*` or `Range`
-    /// removed by a cache that answers them itself), `changed`, `added`.
+    /// removed by a cache that answers them itself), `translated` (what HTTP/2 and HTTP/1.x
+    /// say differently: connection-specific fields removed going to HTTP/2, `Host` made from
+    /// `:authority` or the reverse, `Content-Length`/`Transfer-Encoding` of a body re-framed),
+    /// `forbidden-in-http2` (a connection-specific field the proxy sent in HTTP/2, RFC 9113
+    /// §8.2.2: wrong), `changed`, `added`.
     pub judgement: &'static str,
 }
 
@@ -67,9 +71,14 @@ pub struct MessageDiff {
     /// Response status.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Change>,
-    /// Body framing (`chunked`, `content-length`, `close`, `none`).
+    /// Body framing (`chunked`, `content-length`, `close`, `none`, `http2-data`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub framing: Option<Change>,
+    /// The body's length after transfer decoding (de-chunked, or the DATA frames' payload),
+    /// when it differs between the legs and both bodies were seen whole (after content
+    /// decoding when the proxy changed the `Content-Encoding`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_length: Option<Change>,
 }
 
 /// For upgraded pairs: whether the WebSocket messages went through unchanged in number and
@@ -149,6 +158,7 @@ impl MessageDiff {
             + pair(&self.target)
             + pair(&self.status)
             + pair(&self.framing)
+            + pair(&self.body_length)
     }
 }
 

@@ -72,12 +72,23 @@ impl Keep {
 
 /// The whole pipeline, as `hopscope report` runs it (the correlator sits before the report).
 fn analyse(name: &str) -> Keep {
+    analyse_with(name, AnalyzerConfig::default())
+}
+
+/// The same with the sample's key log (`<stem>.keys`), when it has one.
+fn analyse_keyed(name: &str) -> Keep {
+    let stem = name.trim_end_matches(".pcapng").trim_end_matches(".pcap");
+    let keys = samples_dir().join(format!("{stem}.keys"));
+    let mut cfg = AnalyzerConfig::default();
+    if keys.exists() {
+        cfg.tls.keylogs = vec![keys];
+    }
+    analyse_with(name, cfg)
+}
+
+fn analyse_with(name: &str, cfg: AnalyzerConfig) -> Keep {
     let mut src = FileSource::open(&samples_dir().join(name)).expect("open sample");
-    let mut p = Pipeline::new(
-        EngineConfig::default(),
-        AnalyzerConfig::default(),
-        Keep::default(),
-    );
+    let mut p = Pipeline::new(EngineConfig::default(), cfg, Keep::default());
     let end = p.run(&mut src, &CaptureClock);
     assert!(
         end.capture_error.is_none() && end.sink_error.is_none(),
@@ -476,4 +487,183 @@ fn working_upgrades_relay_every_message() {
         );
         assert!(r.to_server[0] > 0 && r.to_client[0] > 0, "{name}: {r:?}");
     }
+}
+
+/// `details.h2_proxy_legs`: each HTTP/2 stream a version-translating proxy (nginx, HTTP/2 in
+/// front, HTTP/1.1 upstream) got, and the upstream request it made for it, matched by the
+/// `X-Request-ID` nginx added (from nginx's and the backend's logs). The hop of each stream has
+/// that upstream leg, the header changes the logs show (pseudo-headers are the request line,
+/// `:authority` is `Host`: neither is a dropped header), the statuses and body lengths, and no
+/// diagnosis where the logs note nothing wrong.
+#[test]
+fn h2_streams_pair_across_versions_as_the_proxy_logged() {
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for f in facts() {
+        let Some(legs) = f["details"]["h2_proxy_legs"].as_array() else {
+            continue;
+        };
+        let name = f["file"].as_str().unwrap_or_default().to_string();
+        let k = analyse_keyed(&name);
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        for l in legs {
+            checked += 1;
+            let (client, server) = (text(&l["front"]["client"]), text(&l["front"]["server"]));
+            let stream = l["front"]["stream_id"]
+                .as_u64()
+                .and_then(|x| u32::try_from(x).ok());
+            let Some(t) = k.txns.iter().find(|t| {
+                t.client.to_string() == client
+                    && t.server.to_string() == server
+                    && t.stream_id == stream
+            }) else {
+                problems.push(format!(
+                    "{name}: no transaction for {client} stream {stream:?}"
+                ));
+                continue;
+            };
+            let at = format!("{name}: {client} stream {}", stream.unwrap_or_default());
+            let hop = k.hops.iter().find(|h| h.front.transaction == t.id);
+            let notes = l["notes"].as_array().map_or(0, Vec::len);
+            let req = t.request.as_ref();
+            let resp = t.response.as_ref();
+            if req.map(|r| r.body.length) != l["front_request_body_bytes"].as_u64()
+                || resp.map(|r| u64::from(r.status)) != l["front_status"].as_u64()
+                || resp.map(|r| r.body.length) != l["front_response_body_bytes"].as_u64()
+            {
+                problems.push(format!("{at}: the stream is not the one logged"));
+            }
+            if l["back"].is_null() {
+                // Answered by the proxy itself: no upstream leg, at most that diagnosis.
+                if let Some(h) = hop
+                    && (h.back.is_some()
+                        || h.diagnosis.iter().any(|d| *d != "proxy.answered-itself"))
+                {
+                    problems.push(format!(
+                        "{at}: logged without an upstream leg: {:?} {:?}",
+                        h.back, h.diagnosis
+                    ));
+                }
+                continue;
+            }
+            let Some(h) = hop else {
+                problems.push(format!("{at}: no hop"));
+                continue;
+            };
+            let Some(b) = h.back.map(|b| k.txn(b.transaction)) else {
+                problems.push(format!("{at}: no upstream leg"));
+                continue;
+            };
+            let got = (
+                b.client.to_string(),
+                b.server.to_string(),
+                u64::from(b.index),
+            );
+            let want = (
+                text(&l["back"]["client"]),
+                text(&l["back"]["server"]),
+                l["back"]["index"].as_u64().unwrap_or(u64::MAX),
+            );
+            if got != want {
+                problems.push(format!("{at}: paired with {got:?}, logged {want:?}"));
+                continue;
+            }
+            for (label, d, keys) in [
+                ("request", &h.request, ["headers_removed", "headers_added"]),
+                (
+                    "response",
+                    &h.response,
+                    ["response_headers_removed", "response_headers_added"],
+                ),
+            ] {
+                let got = diff_names(d);
+                for (i, key) in keys.iter().enumerate() {
+                    let want = names(&l[*key]);
+                    if got[i] != want {
+                        problems.push(format!(
+                            "{at}: {label} {key}: got {:?}, logged {want:?}",
+                            got[i]
+                        ));
+                    }
+                }
+            }
+            // `Host` made from `:authority`: translated when it names the same host.
+            let host = h.request.headers_added.iter().find(|c| c.name == "host");
+            let same = l["back_host"] == l["front_authority"];
+            let want = if same { "translated" } else { "host-rewritten" };
+            if host.is_some_and(|c| c.judgement != want) {
+                problems.push(format!(
+                    "{at}: host judged {:?}, not {want}",
+                    host.map(|c| c.judgement)
+                ));
+            }
+            let br = b.request.as_ref();
+            let bs = b.response.as_ref();
+            if br.map(|r| r.body.length) != l["back_request_body_bytes"].as_u64()
+                || bs.map(|r| u64::from(r.status)) != l["back_status"].as_u64()
+                || bs.map(|r| r.body.length) != l["back_response_body_bytes"].as_u64()
+            {
+                problems.push(format!("{at}: the upstream leg is not the one logged"));
+            }
+            // Body lengths compared as decoded: a change only where the logs have one.
+            let changed = |a: &str, b: &str| l[a] != l[b];
+            if h.request.body_length.is_some()
+                != changed("front_request_body_bytes", "back_request_body_bytes")
+                || h.response.body_length.is_some()
+                    != changed("front_response_body_bytes", "back_response_body_bytes")
+            {
+                problems.push(format!(
+                    "{at}: body lengths {:?} {:?}",
+                    h.request.body_length, h.response.body_length
+                ));
+            }
+            if h.response.status.is_some() != changed("front_status", "back_status") {
+                problems.push(format!("{at}: status change {:?}", h.response.status));
+            }
+            let version = h
+                .request
+                .version
+                .as_ref()
+                .map(|v| (v.front.clone(), v.back.clone()));
+            let logged = (text(&l["version_front"]), text(&l["version_back"]));
+            if version.as_ref() != Some(&logged).filter(|(a, b)| a != b) {
+                problems.push(format!(
+                    "{at}: version change {version:?}, logged {logged:?}"
+                ));
+            }
+            if notes == 0 {
+                let ours: Vec<&str> = k
+                    .findings
+                    .iter()
+                    .filter(|x| x.transaction == Some(t.id) && x.code.name.starts_with("proxy."))
+                    .map(|x| x.code.name)
+                    .collect();
+                if !h.diagnosis.is_empty() || !ours.is_empty() {
+                    problems.push(format!(
+                        "{at}: nothing wrong logged, diagnosed {:?} {ours:?}",
+                        h.diagnosis
+                    ));
+                }
+            }
+        }
+        // No other HTTP/2 stream of these captures is paired.
+        for h in &k.hops {
+            let t = k.txn(h.front.transaction);
+            let logged = legs.iter().any(|l| {
+                l["front"]["client"].as_str() == Some(t.client.to_string().as_str())
+                    && l["front"]["stream_id"].as_u64() == t.stream_id.map(u64::from)
+            });
+            if t.stream_id.is_some() && !logged {
+                problems.push(format!(
+                    "{name}: a hop the logs do not have: {} stream {:?}",
+                    t.client, t.stream_id
+                ));
+            }
+        }
+    }
+    assert!(
+        checked >= 4,
+        "only {checked} logged HTTP/2 legs: samples missing?"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -246,6 +246,7 @@ fn hand_hop(id: u64, front: u64, back: u64, name: &str, value: &str) -> Record {
             target: Some(ch()),
             status: None,
             framing: Some(ch()),
+            body_length: None,
         },
         response: MessageDiff {
             // A response travels upstream leg → client leg: what the client did not get.

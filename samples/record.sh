@@ -2811,6 +2811,178 @@ PYEOF
     scenario_cleanup
 }
 
+# The HTTP semantics samples' exchanges over HTTP/2 (TLS 1.3, ALPN h2, curl's SSLKEYLOGFILE)
+# against nginx alone: six curl connections, each one concern, transfers one after another
+# (--next) on one connection: (1) caching and ranges on /doc.txt (200 with ETag, Last-Modified,
+# Expires, Cache-Control max-age=3600 and public; If-None-Match and If-Modified-Since answered
+# 304; Range 0-99 206; 0-9,20-29 multipart 206; 999999- 416); (2) cookies: nginx add_header
+# Set-Cookie (the cookies of tools/http_app_server.py), then curl's jar sends them back; (3)
+# auth_basic: --anyauth gets the 401 and retries with Basic credentials on a new stream; (4) a
+# POST through 301, 302 (--post301 --post302), 303 (now GET), 307, 308 and (5) a 302 loop stopped
+# by --max-redirs 3 (curl exit 47), each followed by -L; (6) CORS preflights and requests
+# answered by add_header. Facts: per stream (tools/h2_facts.py: curl's trace, -D, -o, -w and
+# nginx's debug and access logs, tshark with the key log as the second opinion) and the same
+# semantics details as the HTTP/1.1 samples (tools/h2_semantics_facts.py, which reuses
+# range_facts.py and cookie_cors_facts.py on the streams).
+scenario_h2_semantics_curl() {
+    log "HTTP semantics over HTTP/2: curl --http2 (SSLKEYLOGFILE) -> nginx (ssl http2): 304, 206, cookies, 401, redirects, CORS"
+    local ns=$NSP-h2sem d=$WORK/h2sem k=$CAP/h2-semantics-curl.keys
+    ns_new h2sem
+    tls_lo_1500 "$ns"
+    mkdir -p "$d" "$CAP/h2" "$CAP/tls"
+    tls_cert "$d" ec localhost
+    printf 'user:%s\n' "$(openssl passwd -apr1 -salt hopscope pass)" >"$d/htpasswd"
+    local sc=("theme=dark; Path=/; Max-Age=3600"
+        "lang=en-GB; Path=/; Expires=Wed, 01 Jan 2031 00:00:00 GMT"
+        "sessionid=4f2c9a1b7e; Path=/"
+        "csrftoken=Tk9uY2U; Path=/; HttpOnly; SameSite=Strict"
+        "laxpref=1; Path=/; SameSite=Lax"
+        "crosssite=yes; Path=/; SameSite=None; Secure"
+        "__Host-id=h0st; Path=/; Secure"
+        "__Secure-pref=s3cure; Path=/; Secure; HttpOnly"
+        "adminonly=a1; Path=/admin"
+        "domaincookie=d1; Domain=localhost; Path=/"
+        "__Host-bad=x; Path=/; Domain=localhost; Secure") c setc=""
+    for c in "${sc[@]}"; do setc+="add_header Set-Cookie \"$c\"; "; done
+    local ac='add_header Access-Control-Allow-Origin $http_origin;'
+    NGINX_HTTP_EXTRA=$(h2_nginx_extra "$d") NGINX_SERVER_EXTRA="$(tls_server_extra "$d") access_log $d/logs/h2.log h2; ssl_protocols TLSv1.3;
+    location = /doc.txt { etag on; expires 1h; add_header Cache-Control public; }
+    location = /cookies/set { $setc return 200 \"cookies set\\n\"; }
+    location = /cookies/check { return 200 \"\$http_cookie\\n\"; }
+    location = /admin/page { return 200 \"\$http_cookie\\n\"; }
+    location = /auth/basic { auth_basic x; auth_basic_user_file $d/htpasswd; alias $d/www/small.txt; }
+    location = /r/301 { return 301 /r/302; } location = /r/302 { return 302 /r/303; } location = /r/303 { return 303 /r/307; }
+    location = /r/307 { return 307 /r/308; } location = /r/308 { return 308 /r/done; } location = /r/done { return 200 \"done \$request_method\\n\"; }
+    location = /loop { return 302 /loop; }
+    location = /api/item { if (\$request_method = OPTIONS) { $ac add_header Access-Control-Allow-Methods \"GET, PUT\"; add_header Access-Control-Allow-Headers content-type; add_header Access-Control-Max-Age 600; return 204; } $ac return 200 \"{\\\"ok\\\":true}\\n\"; }
+    location = /api/strict { $ac add_header Access-Control-Allow-Methods \"GET, POST\"; return 204; }
+    location = /api/cred { add_header Access-Control-Allow-Origin *; add_header Access-Control-Allow-Credentials true; return 200 \"{\\\"cred\\\":true}\\n\"; }" \
+        nginx_setup "$d" "127.0.0.1:8443 ssl http2"
+    tls_www "$d"
+    text_file "$d/www/doc.txt" 3000 doc
+    touch -d @1700000000 "$d/www"/*
+    nginx_start "$ns" "$d" 8443
+    : >"$k"
+    : >"$d/jar"
+    local size etag lm u=https://localhost:8443 or="Origin: https://app.localhost:3000"
+    size=$(stat -c %s "$d/www/doc.txt")
+    etag=$(printf '"%x-%x"' 1700000000 "$size")
+    lm="Tue, 14 Nov 2023 22:13:20 GMT"
+    tcpdump_start "$ns" "$CAP/h2-semantics-curl.pcap" -i lo "tcp port 8443"
+    local n port o curls=() conns=() ws=()
+    for n in cache cookies auth redir loop cors; do
+        case $n in cache) port=40861 ;; cookies) port=40862 ;; auth) port=40863 ;; redir) port=40864 ;; loop) port=40865 ;; cors) port=40866 ;; esac
+        o=(-sS --http2 --tlsv1.3 --resolve localhost:8443:127.0.0.1 --cacert "$d/cert.pem" --local-port "$port" -w "$TLS_W")
+        case $n in
+            cache) h2_curl_ops "$d/$n" o "$u/doc.txt" "$u/doc.txt -H If-None-Match:$etag" \
+                "$u/doc.txt -H If-Modified-Since:_LM_" "$u/doc.txt -r 0-99" "$u/doc.txt -r 0-9,20-29" \
+                "$u/doc.txt -r 999999-" ;;
+            cookies) o+=(-b "$d/jar" -c "$d/jar")
+                h2_curl_ops "$d/$n" o "$u/cookies/set" "$u/cookies/check" "$u/admin/page" ;;
+            auth) h2_curl_ops "$d/$n" o "$u/auth/basic --anyauth -u user:pass" ;;
+            redir) h2_curl_ops "$d/$n" o "$u/r/301 -L --post301 --post302 -d hello=world" ;;
+            loop) h2_curl_ops "$d/$n" o "$u/loop -L --max-redirs 3" ;;
+            cors) h2_curl_ops "$d/$n" o "$u/api/item -X OPTIONS -H _OR_ -H Access-Control-Request-Method:PUT -H Access-Control-Request-Headers:content-type" \
+                "$u/api/item -X PUT -H _OR_ -H Content-Type:application/json -d {\"name\":\"x\"}" \
+                "$u/api/strict -X OPTIONS -H _OR_ -H Access-Control-Request-Method:DELETE" \
+                "$u/api/cred -H _OR_ -b sessionid=4f2c9a1b7e" ;;
+        esac
+        # header values with spaces: h2_curl_ops splits specs on spaces, so put them back here
+        H2_OPS=("${H2_OPS[@]/#If-Modified-Since:_LM_/If-Modified-Since: $lm}")
+        H2_OPS=("${H2_OPS[@]/#_OR_/$or}")
+        if [ $n = loop ]; then
+            tls_curl "$ns" "$d/$n" "$k" "${H2_OPS[@]}" 2>"$d/$n.stderr" || [ $? = 47 ] || return 1
+        else
+            tls_curl "$ns" "$d/$n" "$k" "${H2_OPS[@]}" 2>"$d/$n.stderr"
+        fi
+        curls+=(--curl "127.0.0.1:$port $d/$n")
+        conns+=(--conn "127.0.0.1:$port 127.0.0.1:8443 curl-h2 $d/$n")
+        ws+=(--curl-w "$d/$n.w")
+    done
+    tcpdump_stop_all
+    cp "$d/jar" "$d/jar.final"
+    "$PY" "$TOOLS/tls_facts.py" capture --pcap "$CAP/h2-semantics-curl.pcap" --keylog "$k" \
+        --keylog-name h2-semantics-curl.keys --server 127.0.0.1:8443 --nginx-log "$d/logs/tls.log" \
+        "${conns[@]}" "${ws[@]}" --tshark-out "$CAP/tls/h2-semantics-curl.tshark.txt" --out "$d/tls.json"
+    "$PY" "$TOOLS/h2_facts.py" capture --pcap "$CAP/h2-semantics-curl.pcap" --keylog "$k" \
+        --keylog-name h2-semantics-curl.keys --server 127.0.0.1:8443 \
+        --nginx-log "$d/logs/h2.log" --nginx-debug "$d/logs/debug.log" "${curls[@]}" \
+        --summary-prefix "$d/tls.json" --tshark-out "$CAP/h2/h2-semantics-curl.tshark.txt" --out "$d/h2.json"
+    "$PY" "$TOOLS/h2_semantics_facts.py" --h2 "$d/h2.json" --www "$d/www" \
+        --cache "127.0.0.1:40861 $d/cache" --cookies "127.0.0.1:40862 $d/jar.final" --auth 127.0.0.1:40863 \
+        --redirects 127.0.0.1:40864 127.0.0.1:40865 --cors 127.0.0.1:40866 --out "$d/semantics.json"
+    fact --file h2-semantics-curl.pcap --software "curl 7.88.1 --http2 (nghttp2 1.52, OpenSSL 3.0, SSLKEYLOGFILE; cookie jar, --anyauth, -L) -> nginx 1.22.1 (listen ssl http2, TLSv1.3, ECDSA P-256 self-signed cert for localhost; etag, expires 1h, add_header, auth_basic, return 3xx), tcpdump -i lo (MTU 1500, no GSO)" \
+        --shows "the HTTP semantics samples' exchanges over HTTP/2 (TLS 1.3, ALPN h2, key log h2-semantics-curl.keys), six curl connections, transfers one after another on each: 127.0.0.1:40861 GET /doc.txt (200 with ETag, Last-Modified, Expires and two cache-control fields max-age=3600 and public), If-None-Match with that ETag (304), If-Modified-Since with that date (304), Range 0-99 (206), 0-9,20-29 (206 multipart/byteranges), 999999- (416); 40862 Set-Cookie fields (one per cookie, as http_app_server.py sets them) on /cookies/set, curl's jar sends them back in one cookie field on /cookies/check and /admin/page; 40863 --anyauth: 401 with www-authenticate Basic realm=\"x\", then the retry with authorization Basic on the next stream (200); 40864 POST through 301 and 302 (--post301/--post302), 303 turns it into GET, 307, 308, 200; 40865 a 302 loop stopped by --max-redirs 3 (curl exit 47); 40866 CORS: allowed preflight for PUT and the PUT, a preflight that does not allow DELETE, a credentialed GET answered with access-control-allow-origin *" \
+        --follow-server 127.0.0.1:8443 --note-file "$d/tls.json" --note-file "$d/h2.json" --note-file "$d/semantics.json" \
+        --note "streams are the TLS bytes (tshark's follow); per stream the facts join curl's trace, -w, -D and -o with nginx's debug and access logs (details.h2_connections; a transfer curl followed or retried spans several streams, assigned in order); the semantics details (validators, conditional, ranges, cookies, auth, redirect_chains, cors) are what tools/range_facts.py and tools/cookie_cors_facts.py say of those streams, with the stream id beside each index; the CORS decisions are the Fetch standard's rules on the recorded headers (curl does not enforce CORS)"
+    scenario_cleanup
+}
+
+# A browser page over HTTP/2: headless Chromium (--ssl-key-log-file, --log-net-log) loads a page
+# from nginx (listen ssl http2, TLS 1.3, ALPN h2) with a stylesheet, a script, an image and a
+# favicon, and the script fetch()es data.json and small.txt; Chromium multiplexes them as
+# streams of one connection. Facts per stream: nginx's debug and access logs (tools/h2_facts.py,
+# details.h2_connections) and Chromium's own NetLog (every HTTP/2 stream it opened: stream id,
+# request header list, response header list, DATA bytes; tools/h2_netlog_facts.py, checked
+# equal to nginx's view stream by stream, details.chromium_netlog); tshark with the key log as the
+# second opinion (h2/h2-chromium.tshark.txt).
+scenario_h2_chromium() {
+    log "headless chromium over HTTP/2 (TLS 1.3, --ssl-key-log-file, --log-net-log) -> nginx (ssl http2)"
+    local ns=$NSP-h2chrome d=$WORK/h2chrome k=$CAP/h2-chromium.keys
+    ns_new h2chrome
+    tls_lo_1500 "$ns"   # Chromium's ClientHello (~2 KB with its ML-KEM key share) spans two segments
+    mkdir -p "$d/profile" "$CAP/h2" "$CAP/tls"
+    tls_cert "$d" ec h2.hopscope.test
+    NGINX_HTTP_EXTRA=$(h2_nginx_extra "$d") NGINX_SERVER_EXTRA="server_name h2.hopscope.test; $(tls_server_extra "$d") access_log $d/logs/h2.log h2; ssl_protocols TLSv1.3; location = /pixel.png { default_type image/png; }" \
+        nginx_setup "$d" "127.0.0.1:8443 ssl http2"
+    tls_www "$d"
+    cat >"$d/www/page.html" <<'EOF'
+<!doctype html>
+<html><head><title>hopscope h2 sample</title><link rel=stylesheet href=/style.css>
+<link rel=icon href=/favicon.ico><script src=/app.js defer></script></head>
+<body><h1>hopscope HTTP/2 sample page</h1><img src=/pixel.png alt=pixel width=1 height=1><pre id=out></pre></body></html>
+EOF
+    cat >"$d/www/app.js" <<'EOF'
+(async () => {
+  const out = document.getElementById("out");
+  const rs = await Promise.all(["/data.json", "/small.txt"].map(u => fetch(u, {cache: "no-store"})));
+  for (const r of rs) {
+    const body = await r.arrayBuffer();
+    out.textContent += `${new URL(r.url).pathname}: ${r.status} ${body.byteLength} bytes\n`;
+  }
+  out.textContent += "done\n";
+})();
+EOF
+    printf '\x00\x00\x01\x00' >"$d/www/favicon.ico"
+    "$PY" -c 'import base64, sys
+open(sys.argv[1], "wb").write(base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="))' "$d/www/pixel.png"
+    touch -d @1700000000 "$d/www"/*
+    nginx_start "$ns" "$d" 8443
+    tcpdump_start "$ns" "$CAP/h2-chromium.pcap" -i lo "tcp port 8443"
+    ip netns exec "$ns" timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$d/profile" \
+        --ssl-key-log-file="$k" --ignore-certificate-errors --host-resolver-rules="MAP h2.hopscope.test 127.0.0.1" \
+        --log-net-log="$d/netlog.json" --enable-logging=stderr --v=0 --virtual-time-budget=5000 \
+        --dump-dom https://h2.hopscope.test:8443/page.html >"$d/dom.html" 2>"$d/chromium.log"
+    tcpdump_stop_all
+    grep -q '^done$' "$d/dom.html" || { echo "h2-chromium: the page did not finish" >&2; return 1; }
+    chromium --version >"$d/version.txt" 2>/dev/null
+    "$PY" "$TOOLS/tls_facts.py" capture --pcap "$CAP/h2-chromium.pcap" --keylog "$k" \
+        --keylog-name h2-chromium.keys --server 127.0.0.1:8443 --nginx-log "$d/logs/tls.log" \
+        --tshark-out "$CAP/tls/h2-chromium.tshark.txt" --out "$d/tls.json"
+    "$PY" "$TOOLS/h2_facts.py" capture --pcap "$CAP/h2-chromium.pcap" --keylog "$k" \
+        --keylog-name h2-chromium.keys --server 127.0.0.1:8443 \
+        --nginx-log "$d/logs/h2.log" --nginx-debug "$d/logs/debug.log" --summary-prefix "$d/tls.json" \
+        --tshark-out "$CAP/h2/h2-chromium.tshark.txt" --out "$d/h2.json"
+    "$PY" "$TOOLS/h2_netlog_facts.py" --netlog "$d/netlog.json" --h2 "$d/h2.json" --dom "$d/dom.html" \
+        --browser "$d/version.txt" --out "$d/netlog.facts.json"
+    fact --file h2-chromium.pcap --software "Chromium $(cut -d' ' -f2 "$d/version.txt") headless (--dump-dom --ssl-key-log-file --log-net-log --ignore-certificate-errors, h2.hopscope.test mapped to 127.0.0.1) -> nginx 1.22.1 (listen ssl http2, TLSv1.3, ECDSA P-256 self-signed cert, gzip), tcpdump -i lo (MTU 1500, no GSO)" \
+        --shows "a browser page over HTTP/2 (TLS 1.3, ALPN h2, key log h2-chromium.keys as Chromium wrote it): page.html, then style.css, app.js, pixel.png and favicon.ico, and the script's two fetch()es (data.json gzip'd, small.txt) as streams of one connection (Chromium's HEADERS carry its priority); details.h2_connections has every stream as nginx logged it and details.chromium_netlog as Chromium's NetLog did (stream id, method, path, status, DATA bytes), checked equal" \
+        --follow-server 127.0.0.1:8443 --note-file "$d/tls.json" --note-file "$d/h2.json" --note-file "$d/netlog.facts.json" \
+        --note "Chromium's client ports are ephemeral; a connection Chromium opened and did not use has no streams; per stream the facts are nginx's debug log (the frames it read, the HEADERS/DATA it created) and access log, and Chromium's NetLog; tshark's HTTP/2 dissection with the key log is checked against them"
+    scenario_cleanup
+}
+
 # ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
@@ -2864,7 +3036,8 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      tls13_curl_nginx tls12_curl_nginx tls_wss_python tls_chromium tls13_openssl_keyupdate_ccm tls13_dsb
      tls_connect_tinyproxy tls_socks5_microsocks
      h2_curl_nginx_tls h2_prior_knowledge h2_small_window h2c_upgrade_curl
-     h2_front_http1_back h2_websocket_rfc8441)
+     h2_front_http1_back h2_websocket_rfc8441 h2_semantics_curl
+     h2_chromium)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -719,6 +719,27 @@ HTTP/2 samples (`h2-*`, `h2c-upgrade-curl`; issue 15), facts written by `tools/h
   to 64 bytes), `close_code` / `close_reason`, `payload_sha256`, `h2_data_frame_index` (in
   that direction's `frames_*` of `h2_connections`), `h2_stream_offset`,
   `data_frame_end_stream`), `close` (`client`, `server`), `source`.
+- A curl transfer that followed a redirect (`-L`) or answered a challenge (`--anyauth`) spans
+  several streams of its connection, one per final head in its `-D` file, given to the streams
+  in order (`client_transfer.transfer_streams` / `transfer_stream_index`; only the last stream
+  has curl's `url`, `size_download`, `-o` body; `exitcode` when curl failed, e.g. 47 after
+  `--max-redirs`).
+- h2-semantics-curl: the HTTP/1.1 semantics samples' keys (`details.validators`,
+  `conditional[]`, `ranges[]`, `cookies`, `auth[]`, `redirect_chains[]`, `cors[]`, as for
+  http-cache-range and http-cookies-auth-redirect), written by `tools/h2_semantics_facts.py`
+  with the same functions (`tools/range_facts.py`, `tools/cookie_cors_facts.py`) from the
+  streams of `details.h2_connections` and curl's cookie jar; beside each `index` (the request's
+  place on its connection) the `stream_id` and `client` (cookies: `sent_on_streams` /
+  `not_sent_on_streams`); range bodies are curl's `-o` files, checked against the DATA frames'
+  sha256. RFC 9113 §8.2.3: several `cookie` fields would be one Cookie header joined with
+  "; " (curl 7.88 sends one). `semantics_source`, `semantics_summary`.
+- `details.chromium_netlog` (h2-chromium, `tools/h2_netlog_facts.py`): Chromium's own NetLog
+  (`--log-net-log`): `browser`, `sessions[]` (`client` from the session socket's TCP_CONNECT
+  local_address, `protocol`, `streams[]`: `stream_id`, `method`, `path`, `authority`,
+  `status`, `request_headers`, `request_end_stream`, `priority` (`weight`, `exclusive`,
+  `parent_stream_id`), `response_headers`, `response_data_bytes`, `response_end_stream`,
+  `nginx_agrees`), `page_results` (the page's own output), `source`, `summary`. Every stream
+  was checked equal to nginx's view (`h2_connections`) when recorded.
 
 | File | Made by | Link type(s) | What it shows | Packets | TCP conns | Stream bytes client->server / server->client (sha256) |
 |---|---|---|---|---|---|---|
@@ -838,7 +859,10 @@ Files in this directory besides the captures:
 - `tools/h2_facts.py`: the HTTP/2 samples' facts (`details.h2_*`) from nginx's debug and access
   logs, curl's trace and per-transfer output, nghttp's and the Python programs' logs, checked
   against each other and against tshark; `proxy-legs` pairs HTTP/2 front streams with the
-  HTTP/1.1 requests nginx made for them. `tools/h2_client.py`: HTTP/2 client (Python `h2`) with
+  HTTP/1.1 requests nginx made for them. `tools/h2_semantics_facts.py`: the semantics details
+  of an HTTP/2 sample (its streams as transactions for range_facts.py and cookie_cors_facts.py).
+  `tools/h2_netlog_facts.py`: Chromium's NetLog view of its HTTP/2 streams, checked against
+  nginx's. `tools/h2_client.py`: HTTP/2 client (Python `h2`) with
   a small window and flow control by hand, logging its bytes and events. `h2/NAME.tshark.txt`:
   tshark's HTTP/2 view of each HTTP/2 sample.
 - `tools/tls_facts.py`: the TLS samples' facts (`details.tls_*`) and the tshark oracle; splits a

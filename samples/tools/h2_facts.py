@@ -270,31 +270,48 @@ def curl_h2(prefix):
         for line in f:
             if line.startswith("{"):
                 transfers.append(json.loads(line))
-    by_key = {}
-    for t in transfers:
+    # one entry per stream curl used, in transfer order: a transfer curl followed (-L) or
+    # retried (--anyauth) spans several streams, one per final head in its -D file (only its
+    # last stream has -w's method and URL, its body in -o and its byte counts)
+    entries = []
+    for t in sorted(transfers, key=lambda t: int(t["filename_effective"].rsplit(".", 2)[-2])):
         n = int(t["filename_effective"].rsplit(".", 2)[-2])
         heads = read_heads(f"{prefix}.{n}.hdr")
-        out = rd(t["filename_effective"])
+        # curl creates no -o file for a response without a body (a 304)
+        out = rd(t["filename_effective"]) if os.path.exists(t["filename_effective"]) else b""
         path = "/" + t["url_effective"].split("/", 3)[3]
-        key = (t["method"], path)
-        if key in by_key:
-            raise SystemExit(f"h2_facts: two curl transfers {key}")
-        final = [h for h in heads if not 100 <= h[1] < 200]
-        by_key[key] = {
-            "transfer": n, "method": t["method"], "url": t["url_effective"], "http_code": t["http_code"],
-            "http_version": t["http_version"], "size_download": t["size_download"],
-            "size_upload": t["size_upload"], "num_connects": t["num_connects"],
-            "local_port": t["local_port"],
-            "interim": [h[1] for h in heads if 100 <= h[1] < 200],
-            "status_line": final[-1][0], "response_headers": final[-1][2],
-            "decoded_bytes": None if t["method"] == "HEAD" else len(out),
-            "decoded_sha256": None if t["method"] == "HEAD" else sha(out)}
+        finals = [i for i, h in enumerate(heads) if not 100 <= h[1] < 200]
+        prev = -1
+        for j, fi in enumerate(finals):
+            last = j == len(finals) - 1
+            e = {"transfer": n, "transfer_streams": len(finals), "transfer_stream_index": j,
+                 "key": (t["method"], path) if last else None,
+                 "method": t["method"] if last else None, "url": t["url_effective"] if last else None,
+                 "http_code": heads[fi][1], "http_version": t["http_version"],
+                 "size_download": t["size_download"] if last else None,
+                 "size_upload": t["size_upload"] if len(finals) == 1 else None,
+                 "num_connects": t["num_connects"], "local_port": t["local_port"],
+                 "interim": [h[1] for h in heads[prev + 1:fi]],
+                 "status_line": heads[fi][0], "response_headers": heads[fi][2],
+                 "decoded_bytes": None if t["method"] == "HEAD" or not last else len(out),
+                 "decoded_sha256": None if t["method"] == "HEAD" or not last else sha(out)}
+            if t.get("exitcode") and last:
+                e["exitcode"] = t["exitcode"]
+            entries.append(e)
+            prev = fi
+    keys = [e["key"] for e in entries]
+    # transfers sent at once (-Z) are matched to streams by method and path; when a path
+    # repeats or a transfer spans several streams the transfers ran one after another (--next):
+    # by order
+    by_order = None in keys or len(set(keys)) != len(keys)
+    by_key = {} if by_order else {e["key"]: e for e in entries}
     alpn = next((re.match(r"ALPN: server accepted (\S+)", i)[1] for i in info
                  if i.startswith("ALPN: server accepted")), None)
     lines = [re.sub(r" \(easy handle 0x[0-9a-f]+\)", "", i) for i in info if re.match(
         r"(ALPN|Using Stream ID|Connected to|Re-using|Connection #|Received 101|Copying HTTP/2|"
         r"HTTP/2 found|h2 \[|Closing connection|using HTTP/2|Server doesn't support multiplex)", i)]
-    return {"streams": streams, "transfers": by_key, "alpn": alpn, "lines": lines}
+    return {"streams": streams, "transfers": by_key, "entries": entries, "by_order": by_order,
+            "alpn": alpn, "lines": lines}
 
 
 # --- byte logs (hyperframe) ----------------------------------------------------------------------
@@ -735,17 +752,30 @@ def cmd_capture(a):
                 e["alpn"] = cu["alpn"]
             e["curl_lines"] = cu["lines"]
             used = set()
-            for sid, s in cu["streams"].items():
-                h = dict(s["request_headers"])
-                key = (h[":method"], h[":path"])
-                tr = cu["transfers"].get(key)
-                if tr is None:
-                    problems.append(f"{client}: no curl transfer for {key}")
-                    continue
-                used.add(key)
-                streams.setdefault(sid, {})["curl"] = dict(tr, stream_id=sid,
-                                                           request_headers=s["request_headers"])
-            rest = [k for k in cu["transfers"] if k not in used]
+            if cu["by_order"]:
+                if len(cu["entries"]) != len(cu["streams"]):
+                    problems.append(f"{client}: curl used {len(cu['streams'])} streams, its -D files "
+                                    f"have {len(cu['entries'])} final heads")
+                for (sid, s), tr in zip(cu["streams"].items(), cu["entries"]):
+                    h = dict(s["request_headers"])
+                    if tr["key"] is not None and tr["key"] != (h[":method"], h[":path"]):
+                        problems.append(f"{client}: stream {sid} is {h[':method']} {h[':path']}, "
+                                        f"curl's transfer {tr['transfer']} {tr['key']}")
+                    streams.setdefault(sid, {})["curl"] = dict(tr, stream_id=sid,
+                                                               request_headers=s["request_headers"])
+                rest = []
+            else:
+                for sid, s in cu["streams"].items():
+                    h = dict(s["request_headers"])
+                    key = (h[":method"], h[":path"])
+                    tr = cu["transfers"].get(key)
+                    if tr is None:
+                        problems.append(f"{client}: no curl transfer for {key}")
+                        continue
+                    used.add(key)
+                    streams.setdefault(sid, {})["curl"] = dict(tr, stream_id=sid,
+                                                               request_headers=s["request_headers"])
+                rest = [k for k in cu["transfers"] if k not in used]
             if e["start"] == "upgrade" and len(rest) == 1:
                 # the transfer that asked for the upgrade: its HTTP/1.1 request is stream 1
                 streams.setdefault(1, {})["curl"] = dict(cu["transfers"][rest[0]], stream_id=1,
@@ -875,7 +905,7 @@ def merge_stream(sid, src, ts, conn):
         r.update(method=fr["method"], path=fr["path"], request_line=fr["request_line"])
     # request body
     rb = []
-    if cu:
+    if cu and cu["size_upload"] is not None:
         rb.append(("curl", cu["size_upload"]))
     if ng:
         rb.append(("nginx", ng["request_body_bytes"]))
@@ -919,7 +949,7 @@ def merge_stream(sid, src, ts, conn):
     if cu:
         if cu["http_code"] != heads["status"]:
             p.append(f"curl status {cu['http_code']} vs {heads['status']}")
-        if cu["size_download"] != heads["wire"]:
+        if cu["size_download"] is not None and cu["size_download"] != heads["wire"]:
             p.append(f"curl size_download {cu['size_download']} vs DATA {heads['wire']}")
         upgraded = bool(fr and fr.get("opened_by", "").startswith("the HTTP/1.1"))
         # curl -D shows the upgrade's 101 (HTTP/1.1) before the HTTP/2 response on stream 1
@@ -954,6 +984,10 @@ def merge_stream(sid, src, ts, conn):
         r["client_transfer"] = {k: cu[k] for k in ("transfer", "method", "url", "http_code", "http_version",
                                                     "size_download", "size_upload", "num_connects",
                                                     "local_port", "status_line", "interim")}
+        if cu.get("transfer_streams", 1) > 1:
+            r["client_transfer"].update({k: cu[k] for k in ("transfer_streams", "transfer_stream_index")})
+        if "exitcode" in cu:
+            r["client_transfer"]["exitcode"] = cu["exitcode"]
         r["client_transfer"]["source"] = "curl -w '%{json}', -D, -o; stream id from --trace"
     if "response_body_decoded_bytes" not in r:
         # no source has the body itself (nghttp -v logs frames, not payloads)

@@ -185,7 +185,10 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
                             .into(),
                         );
                     }
-                    if np.https {
+                    // From cleartext to HTTPS the next hops are encrypted; a chain already
+                    // over HTTPS is in the capture only because it was decrypted, and so are
+                    // its next hops.
+                    if np.https && !parts.https {
                         info.notes.push(
                             "the chain continues over HTTPS: the next hops are encrypted, not in the capture".into(),
                         );

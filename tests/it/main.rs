@@ -12,6 +12,7 @@ mod docs;
 mod engine;
 mod file_reader;
 mod golden;
+mod h2_chromium;
 mod hops;
 mod http2;
 mod http_samples;

@@ -4,11 +4,20 @@
 //! back, the Basic challenge and retry, the redirect chains curl followed, the CORS decisions
 //! (the Fetch rules on the recorded headers for curl's requests, and what headless Chromium
 //! actually decided). And no secret of those captures in any output.
+//!
+//! The same concerns over HTTP/2 (`h2-semantics-curl.pcap`: curl `--http2` over TLS 1.3 with
+//! its key log, against nginx alone) are checked by the same functions on the same keys of the
+//! facts: there every fact that names a request by its `index` on the connection also names its
+//! `stream_id` and `client`, and the transaction found by the index must carry that stream id.
+//! Where HTTP/2 differs on purpose: the origin is `:authority`, not `Host` (RFC 9113 §8.3.1),
+//! and a client may split its cookies over several `cookie` fields, which are one Cookie header
+//! joined with "; " (RFC 9113 §8.2.3; curl 7.88 sends one field).
 
 use std::fs;
 
 use crate::common::*;
 use base64::Engine as _;
+use hopscope::analyzers::AnalyzerConfig;
 use hopscope::model::TransactionRecord;
 use hopscope::model::semantics::HttpSemantics;
 use serde_json::Value;
@@ -35,6 +44,42 @@ fn sem(t: &TransactionRecord) -> &HttpSemantics {
     t.semantics
         .as_deref()
         .unwrap_or_else(|| panic!("#{} has no semantics", t.id))
+}
+
+/// A sample run with the key log its client wrote (`NAME.keys`) when there is one.
+fn run_sample(file: &str, bodies: bool) -> AppRun {
+    let stem = file.trim_end_matches(".pcapng").trim_end_matches(".pcap");
+    let keys = samples_dir().join(format!("{stem}.keys"));
+    let mut cfg = AnalyzerConfig::default();
+    if keys.exists() {
+        cfg.tls.keylogs = vec![keys];
+    }
+    if bodies {
+        cfg.http.preview = 4 << 20;
+    }
+    run_app(&samples_dir().join(file), cfg)
+}
+
+/// The transaction a fact names: the fact's `index` on its `client`'s connection (HTTP/2
+/// facts), or on connection `conn` (the HTTP/1.1 facts name no client); an HTTP/2 fact's
+/// `stream_id` must be that transaction's.
+fn at<'a>(run: &'a AppRun, conn: u64, f: &Value) -> &'a TransactionRecord {
+    let index = f["index"].as_u64().expect("index");
+    let conn = match f["client"].as_str() {
+        Some(client) => {
+            run.transactions
+                .iter()
+                .find(|t| t.client.to_string() == client)
+                .unwrap_or_else(|| panic!("no transaction from {client}"))
+                .connection
+        }
+        None => conn,
+    };
+    let t = on_conn(run, conn, index);
+    if let Some(sid) = f["stream_id"].as_u64() {
+        assert_eq!(t.stream_id.map(u64::from), Some(sid), "#{index} on {conn}");
+    }
+    t
 }
 
 /// The transaction at `index` on connection `conn`.
@@ -88,14 +133,25 @@ fn body(t: &TransactionRecord) -> Vec<u8> {
 
 #[test]
 fn rfc9111_nginx_validators_and_the_304s_linked_to_the_response_that_carried_them() {
-    let d = details("http-cache-range.pcap");
-    let run = run_app(
-        &samples_dir().join("http-cache-range.pcap"),
-        Default::default(),
-    );
-    let first = on_conn(&run, 0, 0);
-    let c = sem(first).cache.as_ref().expect("cache");
+    check_validators_and_304s("http-cache-range.pcap");
+}
+
+/// HTTP/2: the same validators and 304s on curl's streams 3 and 5 (of connection 40861).
+#[test]
+fn rfc9111_over_h2_nginx_validators_and_the_304s_linked_to_the_response_that_carried_them() {
+    check_validators_and_304s("h2-semantics-curl.pcap");
+}
+
+fn check_validators_and_304s(file: &str) {
+    let d = details(file);
+    let run = run_sample(file, false);
     let v = &d["validators"];
+    // The HTTP/1.1 facts name no request: theirs is the capture's first.
+    let first = match v.get("index") {
+        Some(_) => at(&run, 0, v),
+        None => on_conn(&run, 0, 0),
+    };
+    let c = sem(first).cache.as_ref().expect("cache");
     assert_eq!(c.etag.as_deref(), Some(s(&v["etag"])));
     assert_eq!(c.last_modified.as_deref(), Some(s(&v["last_modified"])));
     assert_eq!(c.expires.as_deref(), Some(s(&v["expires"])));
@@ -114,17 +170,22 @@ fn rfc9111_nginx_validators_and_the_304s_linked_to_the_response_that_carried_the
         .map(s)
         .collect();
     assert_eq!(cc, want);
-    // max-age=3600 wins over Expires (one hour after Date, too); public: a shared cache stores it.
+    // max-age wins over Expires (one hour after Date, too); public: a shared cache stores it.
+    let max_age = want
+        .iter()
+        .find_map(|x| x.strip_prefix("max-age="))
+        .and_then(|x| x.parse::<u64>().ok());
+    assert!(max_age.is_some(), "{want:?}");
     assert_eq!(c.storable, Some(true));
     assert_eq!(
         (c.freshness_lifetime, c.freshness_source),
-        (Some(3600), Some("max-age"))
+        (max_age, Some("max-age"))
     );
     assert_eq!(c.fresh, Some(true));
     let conds = d["conditional"].as_array().expect("conditional");
     assert_eq!(conds.len(), 2);
     for k in conds {
-        let t = on_conn(&run, 0, k["index"].as_u64().expect("index"));
+        let t = at(&run, first.connection, k);
         assert_eq!(
             t.response.as_ref().map(|r| u64::from(r.status)),
             k["status"].as_u64()
@@ -153,13 +214,35 @@ fn rfc9111_nginx_validators_and_the_304s_linked_to_the_response_that_carried_the
 
 #[test]
 fn rfc9110_14_ranges_against_content_range_and_the_requested_ranges() {
-    let d = details("http-cache-range.pcap");
-    let run = run_app(
-        &samples_dir().join("http-cache-range.pcap"),
-        Default::default(),
-    );
-    for r in d["ranges"].as_array().expect("ranges") {
-        let t = on_conn(&run, 0, r["index"].as_u64().expect("index"));
+    check_ranges("http-cache-range.pcap", None);
+}
+
+/// HTTP/2: a single range and an unsatisfiable one (streams 7 and 11).
+#[test]
+fn rfc9110_14_over_h2_ranges_against_content_range_and_the_requested_ranges() {
+    check_ranges("h2-semantics-curl.pcap", Some(false));
+}
+
+/// HTTP/2: two ranges answered 206 multipart/byteranges in stream 9's DATA frames.
+#[test]
+#[ignore = "hopscope bug: the HTTP/2 analyzer (src/analyzers/h2/txn.rs) gives a 206 multipart/byteranges body no MultipartScanner (HTTP/1 does, in http/conn/txn.rs), so the record has no parts: 'the parts were not inspected (no valid boundary)'"]
+fn rfc9110_14_over_h2_multipart_byteranges_parts_against_the_requested_ranges() {
+    check_ranges("h2-semantics-curl.pcap", Some(true));
+}
+
+/// `multipart`: only the multipart answers (Some(true)), only the others (Some(false)), all.
+fn check_ranges(file: &str, multipart: Option<bool>) {
+    let d = details(file);
+    let run = run_sample(file, false);
+    let ranges: Vec<&Value> = d["ranges"]
+        .as_array()
+        .expect("ranges")
+        .iter()
+        .filter(|r| multipart.is_none_or(|m| r.get("multipart").is_some() == m))
+        .collect();
+    assert!(!ranges.is_empty());
+    for r in ranges {
+        let t = at(&run, 0, r);
         let g = sem(t).range.as_ref().expect("range");
         assert_eq!(g.request.as_deref(), Some(s(&r["range"])));
         let status = r["status"].as_u64();
@@ -189,7 +272,8 @@ fn rfc9110_14_ranges_against_content_range_and_the_requested_ranges() {
             assert_eq!(
                 g.matches,
                 Some(true),
-                "999999- is beyond 3000 bytes: a right 416"
+                "{} is beyond the file: a right 416",
+                s(&r["range"])
             );
         } else {
             assert_eq!(g.outcome, "partial");
@@ -255,11 +339,37 @@ fn rfc9110_14_the_resumed_download_is_one_object_equal_to_the_file_curl_wrote() 
 
 #[test]
 fn rfc6265bis_the_cookies_curl_stored_and_sent_back() {
-    let d = details("http-cookies-auth-redirect.pcap");
-    let run = run_app(
-        &samples_dir().join("http-cookies-auth-redirect.pcap"),
-        Default::default(),
-    );
+    check_cookies("http-cookies-auth-redirect.pcap");
+}
+
+/// HTTP/2: nginx's Set-Cookie fields on /cookies/set (one field each, as on HTTP/1.1) and the
+/// cookie field curl's jar sends back on the next streams; the origin is `:authority`
+/// (https://localhost:8443), so the Secure cookies are stored and sent over TLS.
+#[test]
+fn rfc6265bis_over_h2_the_cookies_curl_stored_and_sent_back() {
+    check_cookies("h2-semantics-curl.pcap");
+}
+
+/// The transaction `sent_on[i]` (or `not_sent_on[i]`) of a cookie fact names: by index on
+/// the connection, and on HTTP/2 the same list's stream ids (`sent_on_streams`).
+fn sent_at<'a>(
+    run: &'a AppRun,
+    conn: u64,
+    f: &Value,
+    list: &str,
+    i: usize,
+) -> &'a TransactionRecord {
+    let index = f[list][i].as_u64().expect("index");
+    let t = on_conn(run, conn, index);
+    if let Some(sid) = f[format!("{list}_streams")][i].as_u64() {
+        assert_eq!(t.stream_id.map(u64::from), Some(sid), "{list} #{index}");
+    }
+    t
+}
+
+fn check_cookies(file: &str) {
+    let d = details(file);
+    let run = run_sample(file, false);
     let ck = &d["cookies"];
     let set_txn = one(&run, "GET", "/cookies/set");
     let conn = set_txn.connection;
@@ -293,20 +403,20 @@ fn rfc6265bis_the_cookies_curl_stored_and_sent_back() {
         } else {
             assert!(got.rejected.is_some(), "{name}: why curl refused it");
         }
-        for i in f["sent_on"].as_array().expect("sent_on") {
-            let t = on_conn(&run, conn, i.as_u64().expect("index"));
+        for i in 0..f["sent_on"].as_array().expect("sent_on").len() {
+            let t = sent_at(&run, conn, f, "sent_on", i);
             let c = sem(t).cookies.as_ref().expect("cookies");
             let sent = c.sent.iter().find(|x| x.name == name).expect(name);
             assert_eq!(sent.set_by, Some(set_txn.id), "{name} set by /cookies/set");
         }
-        for i in f["not_sent_on"].as_array().expect("not_sent_on") {
-            let t = on_conn(&run, conn, i.as_u64().expect("index"));
+        for i in 0..f["not_sent_on"].as_array().expect("not_sent_on").len() {
+            let t = sent_at(&run, conn, f, "not_sent_on", i);
             let c = sem(t).cookies.as_ref().expect("cookies");
             let why = c
                 .not_sent
                 .iter()
                 .find(|x| x.name == name)
-                .unwrap_or_else(|| panic!("{name} not listed as not sent on #{i}"));
+                .unwrap_or_else(|| panic!("{name} not listed as not sent on #{}", t.index));
             let want = if name == "adminonly" {
                 "Path=/admin"
             } else {
@@ -316,7 +426,7 @@ fn rfc6265bis_the_cookies_curl_stored_and_sent_back() {
         }
     }
     for r in ck["requests"].as_array().expect("requests") {
-        let t = on_conn(&run, conn, r["index"].as_u64().expect("index"));
+        let t = at(&run, conn, r);
         assert_eq!(
             t.request.as_ref().map(|q| q.target.as_str()),
             Some(s(&r["target"]))
@@ -339,16 +449,27 @@ fn rfc6265bis_the_cookies_curl_stored_and_sent_back() {
 
 #[test]
 fn rfc7617_the_basic_challenge_the_retry_that_answered_it_and_its_outcome() {
-    let d = details("http-cookies-auth-redirect.pcap");
-    let run = run_app(
-        &samples_dir().join("http-cookies-auth-redirect.pcap"),
-        Default::default(),
-    );
+    check_basic_auth("http-cookies-auth-redirect.pcap");
+}
+
+/// HTTP/2: nginx's auth_basic answers curl's first stream 401 (www-authenticate Basic
+/// realm="x"); curl --anyauth retries on the next stream with authorization: Basic (200).
+#[test]
+fn rfc7617_over_h2_the_basic_challenge_the_retry_that_answered_it_and_its_outcome() {
+    check_basic_auth("h2-semantics-curl.pcap");
+}
+
+fn check_basic_auth(file: &str) {
+    let d = details(file);
+    let run = run_sample(file, false);
     let facts = d["auth"].as_array().expect("auth");
     let txns = by_request(&run, "GET", s(&facts[0]["target"]));
     assert_eq!(txns.len(), facts.len());
     let challenge = txns[0];
     for (t, f) in txns.iter().zip(facts) {
+        if f["stream_id"].is_u64() {
+            assert_eq!(at(&run, 0, f).id, t.id);
+        }
         assert_eq!(
             t.response.as_ref().map(|r| u64::from(r.status)),
             f["status"].as_u64()
@@ -389,11 +510,20 @@ fn rfc7617_the_basic_challenge_the_retry_that_answered_it_and_its_outcome() {
 
 #[test]
 fn rfc9110_15_4_the_redirect_chains_curl_followed() {
-    let d = details("http-cookies-auth-redirect.pcap");
-    let run = run_app(
-        &samples_dir().join("http-cookies-auth-redirect.pcap"),
-        Default::default(),
-    );
+    check_redirect_chains("http-cookies-auth-redirect.pcap");
+}
+
+/// HTTP/2: the chains curl -L followed are streams of one connection each (nginx's `return`
+/// answers the POSTs before their bodies and resets the streams with NO_ERROR).
+#[test]
+fn rfc9110_15_4_over_h2_the_redirect_chains_curl_followed() {
+    check_redirect_chains("h2-semantics-curl.pcap");
+}
+
+fn check_redirect_chains(file: &str) {
+    let d = details(file);
+    let run = run_sample(file, false);
+    let mut looping = 0;
     for chain in d["redirect_chains"].as_array().expect("chains") {
         let client = s(&chain["client"]);
         let hops = chain["hops"].as_array().expect("hops");
@@ -405,6 +535,9 @@ fn rfc9110_15_4_the_redirect_chains_curl_followed() {
         assert_eq!(txns.len(), hops.len(), "{client}");
         let start = txns[0].id;
         for (i, (t, h)) in txns.iter().zip(hops).enumerate() {
+            if h["stream_id"].is_u64() {
+                assert_eq!(at(&run, 0, h).id, t.id);
+            }
             let q = t.request.as_ref().expect("request");
             assert_eq!(q.method, s(&h["method"]));
             assert_eq!(q.target, s(&h["target"]));
@@ -412,6 +545,14 @@ fn rfc9110_15_4_the_redirect_chains_curl_followed() {
             assert_eq!((r.chain, r.hop as usize), (start, i), "{client} hop {i}");
             assert_eq!(r.hops.len(), i + 1);
             assert_eq!(r.location.as_deref(), h["location"].as_str());
+            // the next hop is in the capture (the facts have it): no note may say otherwise
+            if i + 1 < hops.len() {
+                assert!(
+                    !r.notes.iter().any(|n| n.contains("not in the capture")),
+                    "{client} hop {i}: {:?}",
+                    r.notes
+                );
+            }
             if i > 0 {
                 assert_eq!(r.from, Some(txns[i - 1].id));
                 let before = s(&hops[i - 1]["method"]);
@@ -432,27 +573,40 @@ fn rfc9110_15_4_the_redirect_chains_curl_followed() {
             .as_ref()
             .expect("redirect");
         assert_eq!(last.is_loop, looped, "{client}");
+        looping += usize::from(looped);
     }
     let loops = run
         .findings
         .iter()
         .filter(|f| f.code.name == "redirect.loop")
         .count();
-    assert_eq!(loops, 1, "one loop, reported once");
+    assert!(looping > 0, "the sample has a loop");
+    assert_eq!(loops, looping, "each loop reported once");
 }
 
 // ---- CORS ----------------------------------------------------------------------------------
 
 #[test]
 fn fetch_cors_decisions_on_curls_requests_equal_the_recorded_facts() {
-    let d = details("http-cookies-auth-redirect.pcap");
-    let run = run_app(
-        &samples_dir().join("http-cookies-auth-redirect.pcap"),
-        Default::default(),
-    );
+    check_cors_of_curls_requests("http-cookies-auth-redirect.pcap");
+}
+
+/// HTTP/2: the preflights (OPTIONS with origin and access-control-request-method) and the
+/// requests answered by nginx's add_header; the origin header is a field like any other.
+#[test]
+fn fetch_cors_over_h2_decisions_on_curls_requests_equal_the_recorded_facts() {
+    check_cors_of_curls_requests("h2-semantics-curl.pcap");
+}
+
+fn check_cors_of_curls_requests(file: &str) {
+    let d = details(file);
+    let run = run_sample(file, false);
     let mut preflight_of_put = None;
     for f in d["cors"].as_array().expect("cors") {
         let t = one(&run, s(&f["method"]), s(&f["target"]));
+        if f["stream_id"].is_u64() {
+            assert_eq!(at(&run, 0, f).id, t.id);
+        }
         let c = sem(t).cors.as_ref().expect("cors");
         let kind = if s(&f["kind"]) == "preflight" {
             "preflight"
@@ -461,6 +615,12 @@ fn fetch_cors_decisions_on_curls_requests_equal_the_recorded_facts() {
         };
         assert_eq!(c.kind, kind);
         assert_eq!(c.origin, s(&f["origin"]));
+        // HTTP/2's :status is no header field a script could be denied
+        assert!(
+            c.not_exposed.iter().all(|h| !h.starts_with(':')),
+            "{:?}",
+            c.not_exposed
+        );
         assert_eq!(
             c.decision,
             s(&f["browser_decision"]),
@@ -566,7 +726,17 @@ fn fetch_cors_decisions_equal_what_headless_chromium_decided() {
 
 #[test]
 fn no_cookie_value_or_credential_appears_unmasked_in_any_output() {
-    let d = details("http-cookies-auth-redirect.pcap");
+    check_no_secret_in_any_output("http-cookies-auth-redirect.pcap");
+}
+
+/// HTTP/2: the same cookies and credentials, decrypted with the key log and HPACK-decoded.
+#[test]
+fn no_cookie_value_or_credential_over_h2_appears_unmasked_in_any_output() {
+    check_no_secret_in_any_output("h2-semantics-curl.pcap");
+}
+
+fn check_no_secret_in_any_output(file: &str) {
+    let d = details(file);
     let mut secrets: Vec<String> = d["cookies"]["set_cookies"]
         .as_array()
         .expect("set_cookies")
@@ -583,19 +753,27 @@ fn no_cookie_value_or_credential_appears_unmasked_in_any_output() {
         }
     }
     assert!(secrets.len() >= 5, "{secrets:?}");
+    let stem = file.trim_end_matches(".pcap");
+    let keys = format!("samples/{stem}.keys");
+    let keys_exist = samples_dir().join(format!("{stem}.keys")).exists();
     for format in ["json", "ndjson", "text"] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "report",
-                "samples/http-cookies-auth-redirect.pcap",
-                "--format",
-                format,
-            ])
-            .output()
-            .expect("run");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"));
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("SSLKEYLOGFILE")
+            .args(["report", &format!("samples/{file}"), "--format", format]);
+        if keys_exist {
+            cmd.args(["--tls-keylog", &keys]);
+        }
+        let out = cmd.output().expect("run");
+        assert!(out.status.success(), "{format}");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("masked"), "{format}");
+        // The text report shows no header values: "masked" is there only in the cleartext
+        // findings (which a capture over TLS has not).
+        if format != "text" || !keys_exist {
+            assert!(text.contains("masked"), "{format}");
+        }
+        // the exchanges are there (decrypted), so the absence of the secrets means something
+        assert!(text.contains("/cookies/set"), "{format}");
         for sec in &secrets {
             assert!(!text.contains(sec.as_str()), "{format}: {sec} appears");
         }

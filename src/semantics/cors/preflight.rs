@@ -92,7 +92,8 @@ pub(super) fn fetch(
 }
 
 /// The request fields that make a request non-simple: neither forbidden to scripts nor
-/// CORS-safelisted (Fetch standard), lowercased.
+/// CORS-safelisted (Fetch standard), lowercased. HTTP/2's pseudo-header fields (`:method`,
+/// `:path`, ...) are the request line, not header fields a script sets.
 fn custom_headers(c: &Exchange<'_>) -> Vec<String> {
     c.req
         .map(|x| {
@@ -100,7 +101,9 @@ fn custom_headers(c: &Exchange<'_>) -> Vec<String> {
                 .iter()
                 .filter(|h| {
                     let n = h.name_str();
-                    !forbidden_request_header(&n) && !safelisted_request_header(&n, h.value)
+                    !h.pseudo
+                        && !forbidden_request_header(&n)
+                        && !safelisted_request_header(&n, h.value)
                 })
                 .take(32)
                 .map(|h| h.name_str().to_ascii_lowercase())

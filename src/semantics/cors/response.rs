@@ -68,7 +68,9 @@ pub(super) fn not_exposed(resp: &ResponseRecord, include: bool, info: &mut CorsI
     for h in resp.headers.iter() {
         let n = h.name_str();
         let low = n.to_ascii_lowercase();
-        if safelisted_response_header(&low)
+        // HTTP/2's `:status` is the status line, not a header field a script could read.
+        if h.pseudo
+            || safelisted_response_header(&low)
             || low == "set-cookie"
             || low == "set-cookie2"
             || star

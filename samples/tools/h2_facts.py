@@ -293,8 +293,12 @@ def curl_h2(prefix):
                  "num_connects": t["num_connects"], "local_port": t["local_port"],
                  "interim": [h[1] for h in heads[prev + 1:fi]],
                  "status_line": heads[fi][0], "response_headers": heads[fi][2],
-                 "decoded_bytes": None if t["method"] == "HEAD" or not last else len(out),
-                 "decoded_sha256": None if t["method"] == "HEAD" or not last else sha(out)}
+                 # -o holds the body only when curl finished the transfer: when it gave up
+                 # (exit 47, --max-redirs reached) the last response's body is not written
+                 "decoded_bytes": None if t["method"] == "HEAD" or not last or t.get("exitcode")
+                 else len(out),
+                 "decoded_sha256": None if t["method"] == "HEAD" or not last or t.get("exitcode")
+                 else sha(out)}
             if t.get("exitcode") and last:
                 e["exitcode"] = t["exitcode"]
             entries.append(e)

@@ -23,6 +23,7 @@ use super::fields::{
 };
 use super::frame::{CONTINUATION, FrameInfo, HEADERS, PUSH_PROMISE};
 use crate::analyzers::http::conn::Shared;
+use crate::analyzers::http::content::byteranges::MultipartScanner;
 use crate::analyzers::http::decoded::{Content, Found};
 use crate::analyzers::http::message::codings_of;
 use crate::base::{Timestamp, heap};
@@ -71,6 +72,9 @@ struct Stream {
     final_response: bool,
     /// A server's stream (PUSH_PROMISE).
     pushed: bool,
+    /// The server answered in full, then reset the stream with NO_ERROR to stop the request
+    /// (RFC 9113 §8.1): the client's DATA already in flight still comes, and ends the stream.
+    stop_sending: bool,
 }
 
 /// A header block being decoded, field by field.
@@ -184,6 +188,7 @@ impl Streams {
             request_seen: false,
             final_response: false,
             pushed: false,
+            stop_sending: false,
         }
     }
 
@@ -408,6 +413,14 @@ impl Tracker<'_> {
                 st.final_response = true;
                 st.rec.timing.response_start = Some(ts);
                 st.bodies[1] = self.body(&fields, start.end_stream);
+                // A 206's multipart/byteranges parts are found as the body streams by, as in
+                // HTTP/1.x (the semantics step reads them).
+                if code == Some(206)
+                    && let Some(b) = st.bodies[1].as_deref_mut()
+                    && let Some(ct) = fields.get("content-type")
+                {
+                    b.content.byteranges = MultipartScanner::for_content_type(ct).map(Box::new);
+                }
                 let status_raw = status
                     .filter(|_| code.is_none())
                     .map(|s| String::from_utf8_lossy(s).into_owned());
@@ -570,7 +583,7 @@ impl Tracker<'_> {
 
     /// Puts the stream back, or reports it when it closed.
     fn settle(&mut self, id: u32, st: Stream) {
-        if (st.ended[0] && st.ended[1]) || st.rec.reset.is_some() {
+        if (st.ended[0] && st.ended[1]) || (st.rec.reset.is_some() && !st.stop_sending) {
             self.emit(st, false);
         } else {
             self.s.open.insert(id, st);
@@ -689,11 +702,20 @@ impl Events for Tracker<'_> {
         let Some(mut st) = self.s.open.remove(&stream) else {
             return;
         };
+        let first = st.rec.reset.is_none();
         st.rec.reset = Some(ResetRecord {
             code,
             name: error_name(code),
             by: if d == 0 { "client" } else { "server" },
         });
+        // A complete response, then NO_ERROR: the request's DATA in flight is still its body
+        // (RFC 9113 §8.1); the stream is reported when the client ends or resets it, or at
+        // the connection's end.
+        if first && d == 1 && code == 0 && st.final_response && st.ended[1] && !st.ended[0] {
+            st.stop_sending = true;
+            self.s.open.insert(stream, st);
+            return;
+        }
         for side in 0..2 {
             self.finish_body(&mut st, side, BodyState::Incomplete);
         }

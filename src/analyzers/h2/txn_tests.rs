@@ -408,6 +408,34 @@ fn resets_before_during_and_after_the_response() {
     assert_eq!((upload.length, upload.state), (4, BodyState::Incomplete));
 }
 
+/// RFC 9113 §8.1: the server answers in full, then stops the upload with RST_STREAM NO_ERROR;
+/// the DATA the client had already sent (nginx's answer to curl's PUT in h2-semantics-curl:
+/// the client's 12 bytes come after the reset) is still the request's body, and the
+/// transaction is reported once the client ends its side.
+#[test]
+fn the_request_data_in_flight_after_a_stop_sending_reset_is_its_body() {
+    let rst = |stream, code: u32| frame(RST_STREAM, 0, stream, &code.to_be_bytes());
+    let put = headers(&[(":method", "PUT"), (":path", "/item")], 1, 0);
+    let c1 = [client_start(), put, frame(DATA, 0, 1, b"{\"a\":")].concat();
+    let s = [settings(&[]), status(1, "200", END_STREAM), rst(1, 0)].concat();
+    let c2 = frame(DATA, END_STREAM, 1, b"1}");
+    // Without the rest, the connection's end reports it: the upload incomplete.
+    let recs = play(&[(0, c1.clone()), (1, s.clone())]);
+    let upload = &txns(&recs)[0].request.as_ref().unwrap().body;
+    assert_eq!((upload.length, upload.state), (5, BodyState::Incomplete));
+    let recs = play(&[(0, c1), (1, s), (0, c2)]);
+    let t = txns(&recs);
+    assert_eq!(
+        line(t[0]),
+        (Some(1), "PUT /item".into(), 200, TxnState::Complete)
+    );
+    let r = t[0].reset.unwrap();
+    assert_eq!((r.name, r.by), ("NO_ERROR", "server"));
+    let upload = &t[0].request.as_ref().unwrap().body;
+    assert_eq!((upload.length, upload.state), (7, BodyState::Complete));
+    assert!(t[0].timing.request_end > t[0].timing.response_start);
+}
+
 fn gzip(b: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(b).unwrap();

@@ -225,7 +225,6 @@ fn rfc9110_14_over_h2_ranges_against_content_range_and_the_requested_ranges() {
 
 /// HTTP/2: two ranges answered 206 multipart/byteranges in stream 9's DATA frames.
 #[test]
-#[ignore = "hopscope bug: the HTTP/2 analyzer (src/analyzers/h2/txn.rs) gives a 206 multipart/byteranges body no MultipartScanner (HTTP/1 does, in http/conn/txn.rs), so the record has no parts: 'the parts were not inspected (no valid boundary)'"]
 fn rfc9110_14_over_h2_multipart_byteranges_parts_against_the_requested_ranges() {
     check_ranges("h2-semantics-curl.pcap", Some(true));
 }

@@ -2139,3 +2139,74 @@ fn the_filter_finds_http2_streams_and_versions() {
     assert_eq!(app.txns.rows.len(), 1);
     assert_eq!(selected_txn(&app).and_then(|t| t.stream_id), Some(3));
 }
+
+/// The detail of an HTTP/2 transaction lists its stream's frames and says the stream stalled
+/// at a zero window: on the small-window sample, the frames listed and those counted past the
+/// list are the DATA frames, WINDOW_UPDATEs and HEADERS the client logged for the stream
+/// (`details.h2_flow_control.per_stream`), and the stalls line names as many as the record.
+#[test]
+fn http2_detail_lists_the_frames_and_the_stalls() {
+    let facts: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("samples/expected.json").expect("expected.json"),
+    )
+    .expect("json");
+    let flow = facts["captures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["file"] == "h2-small-window.pcap")
+        .map(|c| c["details"]["h2_flow_control"].clone())
+        .expect("facts");
+    let mut app = app_with(records("h2-small-window.pcap"), 160, 50);
+    let mut checked = 0;
+    for s in flow["per_stream"].as_array().into_iter().flatten() {
+        let id = s["stream_id"].as_u64().expect("id") as u32;
+        let row = app
+            .store
+            .txns
+            .iter()
+            .find(|(_, r)| r.rec.stream_id == Some(id))
+            .map(|(row, _)| row)
+            .expect("the stream's transaction");
+        keys_to_txn(&mut app, row);
+        let d = hopscope::tui::views::detail_text(&app);
+        let frames: Vec<&String> = d
+            .iter()
+            .skip_while(|l| !l.starts_with(&format!("── HTTP/2 frames of stream {id}")))
+            .skip(1)
+            .take_while(|l| !l.starts_with("── "))
+            .collect();
+        let listed = frames
+            .iter()
+            .filter(|l| l.starts_with("  → ") || l.starts_with("  ← "))
+            .count() as u64;
+        let more = frames
+            .iter()
+            .find_map(|l| l.trim().strip_suffix(" more frames counted, not listed"))
+            .map_or(0, |n| n.parse::<u64>().expect("a count"));
+        let logged = s["response_data_frames"].as_u64().unwrap_or(0)
+            + s["window_updates_from_client"].as_u64().unwrap_or(0)
+            + 2; // the request's and the response's HEADERS
+        assert_eq!(listed + more, logged, "stream {id}: {frames:?}");
+        let h2 = app
+            .store
+            .h2_on_conn(selected_txn(&app).expect("txn").connection)
+            .expect("record");
+        let stalls = h2
+            .streams
+            .iter()
+            .find(|x| x.id == id)
+            .expect("stream")
+            .flow
+            .server_to_client
+            .stalls;
+        assert!(stalls > 0, "stream {id} stalled");
+        assert!(
+            d.iter()
+                .any(|l| l.contains(&format!("STALLED {stalls}× at a zero window"))),
+            "{d:?}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+}

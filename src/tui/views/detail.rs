@@ -427,6 +427,34 @@ fn txn_h2(app: &App, out: &mut Out, x: &TransactionRecord) {
                 ended(s.ended.server_to_client)
             ),
         );
+        // Flow control each way (RFC 9113 §5.2): who waited for a WINDOW_UPDATE, how long.
+        for (arrow, f) in [
+            ("→", &s.flow.client_to_server),
+            ("←", &s.flow.server_to_client),
+        ] {
+            if f.data_frames == 0 && f.window_updates == 0 {
+                continue;
+            }
+            let mut v = format!(
+                "{} DATA frames (largest {}), {} WINDOW_UPDATE received (+{}), window now {}",
+                f.data_frames,
+                size(u64::from(f.largest_data_frame)),
+                f.window_updates,
+                f.window_increments,
+                f.window
+            );
+            if let Some(m) = f.min_window {
+                v.push_str(&format!(", lowest {m}"));
+            }
+            if f.stalls > 0 {
+                v.push_str(&format!(
+                    "; STALLED {}× at a zero window, {} waiting",
+                    f.stalls,
+                    dur(f.stalled_ms / 1000.0)
+                ));
+            }
+            out.kv(&format!("  flow {arrow}"), v);
+        }
         if let Some(code) = s.reset {
             out.kv(
                 "  reset",
@@ -465,6 +493,40 @@ fn txn_h2(app: &App, out: &mut Out, x: &TransactionRecord) {
                 g.last_stream
             ),
         );
+    }
+    if let Some(s) = h.streams.iter().find(|s| s.id == id)
+        && !s.frames.is_empty()
+    {
+        out.section(format!(
+            "HTTP/2 frames of stream {id}  (type, flags, length; window: what the DATA sender may still send on the stream)"
+        ));
+        let first = s.frames.first().map(|f| f.ts);
+        for f in &s.frames {
+            let arrow = if f.dir == "client_to_server" {
+                "→"
+            } else {
+                "←"
+            };
+            let since = first.map(|t0| dur((f.ts.0 - t0.0) as f64 / 1e9));
+            let window = f
+                .window
+                .map(|w| format!("  window {w}"))
+                .unwrap_or_default();
+            out.text(format!(
+                "  {arrow} {:<13} {:<22} {:>7}{window}  pkt {}  +{}",
+                f.frame_type,
+                f.flags,
+                size(u64::from(f.length)),
+                f.packet,
+                since.unwrap_or_default()
+            ));
+        }
+        if s.frames_dropped > 0 {
+            out.styled(
+                format!("  {} more frames counted, not listed", s.frames_dropped),
+                out.t.dim(),
+            );
+        }
     }
 }
 

@@ -358,6 +358,35 @@ fn http2_line(x: &Http2Record) -> String {
             g.last_stream, g.error_code
         ));
     }
+    // Flow control: each sending direction's stalls at a zero window (RFC 9113 §5.2).
+    let up: u64 = x
+        .streams
+        .iter()
+        .map(|st| st.flow.client_to_server.stalls)
+        .sum();
+    let down: u64 = x
+        .streams
+        .iter()
+        .map(|st| st.flow.server_to_client.stalls)
+        .sum();
+    for (dir, streams, conn) in [
+        ("up", up, x.flow.client_to_server.stalls),
+        ("down", down, x.flow.server_to_client.stalls),
+    ] {
+        if streams + conn > 0 {
+            marks.push(format!(
+                "stalls-{dir}(streams {streams}, connection {conn})"
+            ));
+        }
+    }
+    for (dir, p) in [
+        ("up", &x.ping.client_to_server),
+        ("down", &x.ping.server_to_client),
+    ] {
+        if let (Some(lo), Some(mid), Some(hi)) = (p.min_ms, p.median_ms, p.max_ms) {
+            marks.push(format!("ping-{dir}(rtt {lo:.1}/{mid:.1}/{hi:.1} ms)"));
+        }
+    }
     let lost = x.lost_bytes.client_to_server + x.lost_bytes.server_to_client;
     if lost > 0 {
         marks.push(format!("lost={lost}B"));

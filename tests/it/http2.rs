@@ -1302,3 +1302,24 @@ fn h2_samples_frame_lists_are_the_logged_frames() {
     }
     assert!(checked >= 20, "lists checked: {checked}");
 }
+
+/// The text report's HTTP/2 line says which way the sender stalled at a zero window, as many
+/// times as the small-window client logged (`details.h2_flow_control.stalls`).
+#[test]
+fn the_text_report_names_the_stalls_the_client_logged() {
+    let f = facts("h2-small-window.pcap");
+    let st = &f["details"]["h2_flow_control"]["stalls"];
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["report", "samples/h2-small-window.pcap", "--format", "text"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let want = format!(
+        "stalls-down(streams {}, connection {})",
+        st["stream"].as_u64().expect("facts"),
+        st["connection"].as_u64().expect("facts")
+    );
+    assert!(text.contains(&want), "{want} in {text}");
+    assert!(!text.contains("stalls-up"), "{text}");
+}

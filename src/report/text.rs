@@ -217,6 +217,19 @@ fn hop_lines(x: &ProxyHopRecord) -> String {
                 terminal_safe_str(&v.back)
             ));
         }
+        // In the order the message travelled (the response upstream → client).
+        if let Some(v) = &d.body_length {
+            let (a, b) = if label == "request" {
+                (&v.front, &v.back)
+            } else {
+                (&v.back, &v.front)
+            };
+            s.push_str(&format!(
+                "\n    {label} body length {} → {}",
+                terminal_safe_str(a),
+                terminal_safe_str(b)
+            ));
+        }
         // Values in the order the message travelled: the request front → back, the
         // response back → front.
         let request = label == "request";
@@ -863,6 +876,57 @@ mod tests {
             frames: Vec::new(),
             frames_dropped: 0,
         }
+    }
+
+    /// A hop's body length change reads in the order the message travelled.
+    #[test]
+    fn hop_lines_show_a_changed_body_length_in_travel_order() {
+        use crate::model::hops::{Change, Leg, MessageDiff, ProxyHopRecord, ProxyInfo};
+        let ep = |port| Endpoint {
+            ip: [192, 0, 2, 1].into(),
+            port,
+        };
+        let change = |front: &str, back: &str| {
+            Some(Change {
+                front: front.into(),
+                back: back.into(),
+            })
+        };
+        let h = ProxyHopRecord {
+            id: 0,
+            front: Leg {
+                connection: 0,
+                transaction: 0,
+            },
+            back: Some(Leg {
+                connection: 1,
+                transaction: 1,
+            }),
+            client: ep(40000),
+            proxy: ProxyInfo {
+                address: ep(443),
+                product: None,
+                product_from: None,
+            },
+            upstream: Some(ep(8080)),
+            evidence: Vec::new(),
+            confidence: "high",
+            score: 10,
+            request: MessageDiff {
+                body_length: change("3000", "2999"),
+                ..MessageDiff::default()
+            },
+            response: MessageDiff {
+                body_length: change("100", "105"),
+                ..MessageDiff::default()
+            },
+            next_hop: None,
+            relay: None,
+            diagnosis: vec!["proxy.body-length-changed"],
+        };
+        let s = hop_lines(&h);
+        assert!(s.contains("request body length 3000 → 2999"), "{s}");
+        assert!(s.contains("response body length 105 → 100"), "{s}");
     }
 
     #[test]

@@ -1153,6 +1153,7 @@ fn hop_diff(out: &mut Out, d: &crate::model::hops::MessageDiff, request: bool) {
         ("target", &d.target),
         ("status", &d.status),
         ("framing", &d.framing),
+        ("body length", &d.body_length),
     ] {
         if let Some(c) = c {
             let (a, b) = travel(c);

@@ -13,6 +13,8 @@ pub const SPB: u32 = 0x0000_0003;
 pub const EPB: u32 = 0x0000_0006;
 /// Decryption Secrets Block.
 pub const DSB: u32 = 0x0000_000A;
+/// A Decryption Secrets Block's secrets type for an NSS key log ("TLSK", pcapng §4.7).
+pub const SECRETS_TLS_KEY_LOG: u32 = 0x544c_534b;
 /// The Section Header Block's byte-order magic, as written by the file's byte order.
 pub const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 

@@ -11,8 +11,8 @@ use std::io::{self, Write};
 use crate::base::{LinkType, PacketView};
 
 use super::pcapng::{
-    BYTE_ORDER_MAGIC, EPB as EPB_TYPE, IDB as IDB_TYPE, OPT_ENDOFOPT, OPT_IF_FILTER, OPT_IF_NAME,
-    OPT_IF_TSRESOL, OPT_SHB_USERAPPL, SHB as SHB_TYPE,
+    BYTE_ORDER_MAGIC, DSB as DSB_TYPE, EPB as EPB_TYPE, IDB as IDB_TYPE, OPT_ENDOFOPT,
+    OPT_IF_FILTER, OPT_IF_NAME, OPT_IF_TSRESOL, OPT_SHB_USERAPPL, SHB as SHB_TYPE,
 };
 
 /// Largest captured length written in one block (the block length is a `u32`).
@@ -120,6 +120,22 @@ impl<W: Write> PcapngWriter<W> {
         self.out.write_all(&total.to_le_bytes())?;
         self.packets += 1;
         Ok(())
+    }
+
+    /// Appends a Decryption Secrets Block (pcapng §4.7): `kind` is the secrets type
+    /// ([`super::pcapng::SECRETS_TLS_KEY_LOG`] for a TLS key log), `data` the secrets. Readers
+    /// use them for the packets that follow.
+    pub fn write_secrets(&mut self, kind: u32, data: &[u8]) -> io::Result<()> {
+        let len = u32::try_from(data.len())
+            .ok()
+            .filter(|n| (*n as usize) <= MAX_CAPLEN)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "secrets too large"))?;
+        let mut body = Vec::with_capacity(data.len() + 12);
+        put_u32(&mut body, kind);
+        put_u32(&mut body, len);
+        body.extend_from_slice(data);
+        body.extend_from_slice(&[0u8; 3][..padding(data.len())]);
+        write_block(&mut self.out, DSB_TYPE, &body)
     }
 
     /// Packets written so far.
@@ -242,6 +258,27 @@ mod tests {
             assert_eq!(&epb.data[..p.len()], *p);
             let micros = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
             assert_eq!(micros, 1_700_000_000_123_456 + i as u64 * 1_000_000);
+        }
+    }
+
+    /// Secrets of every padding length read back as pcap_parser's Decryption Secrets Block.
+    #[test]
+    fn secrets_block_reads_back() {
+        for data in [&b""[..], b"C", b"CL", b"CLI", b"CLIENT_RANDOM x y\n"] {
+            let mut w =
+                PcapngWriter::new(Vec::new(), LinkType::ETHERNET, &InterfaceInfo::default())
+                    .unwrap();
+            w.write_secrets(super::super::pcapng::SECRETS_TLS_KEY_LOG, data)
+                .unwrap();
+            let buf = w.into_inner().unwrap();
+            assert_eq!(buf.len() % 4, 0);
+            let b = blocks(&buf);
+            let Block::DecryptionSecrets(d) = &b[2] else {
+                panic!("not a DSB: {:?}", b[2]);
+            };
+            assert_eq!(d.secrets_type.0, 0x544c_534b);
+            assert_eq!(d.secrets_len as usize, data.len());
+            assert_eq!(&d.data[..data.len()], data);
         }
     }
 

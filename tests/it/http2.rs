@@ -1323,3 +1323,54 @@ fn the_text_report_names_the_stalls_the_client_logged() {
     assert!(text.contains(&want), "{want} in {text}");
     assert!(!text.contains("stalls-up"), "{text}");
 }
+
+/// Keys inside the capture (a pcapng Decryption Secrets Block, as `editcap --inject-secrets`
+/// writes them) decrypt HTTP/2 as the key log file does: h2-chromium.pcap rewritten as a
+/// pcapng whose first block after the interface holds h2-chromium.keys, analysed with no key
+/// log, gives the same streams (id, method, path, status, body lengths) as the file with it.
+#[test]
+fn keys_inside_a_pcapng_decrypt_http2_like_the_key_log_file() {
+    use hopscope::capture::file::FileSource;
+    use hopscope::capture::pcapng::SECRETS_TLS_KEY_LOG;
+    use hopscope::capture::pcapng_writer::{InterfaceInfo, PcapngWriter};
+    let src_path = samples_dir().join("h2-chromium.pcap");
+    let keys = samples_dir().join("h2-chromium.keys");
+    let mut src = FileSource::open(&src_path).expect("open");
+    let link = src.link_types()[0];
+    let tmp = tempfile::NamedTempFile::new().expect("tempfile");
+    let file = std::fs::File::create(tmp.path()).expect("create");
+    let mut w = PcapngWriter::new(file, link, &InterfaceInfo::default()).expect("writer");
+    w.write_secrets(SECRETS_TLS_KEY_LOG, &fs::read(&keys).expect("keys"))
+        .expect("dsb");
+    while let Some(p) = src.next_packet().expect("read") {
+        w.write_packet(&p).expect("write");
+    }
+    w.into_inner().expect("flush");
+
+    let shape = |run: &AppRun| -> Vec<(Option<u32>, String, String, Option<u16>, u64, u64)> {
+        run.transactions
+            .iter()
+            .map(|t| {
+                let (m, p, q) = t.request.as_ref().map_or(("-".into(), "-".into(), 0), |r| {
+                    (r.method.clone(), r.target.clone(), r.body.length)
+                });
+                let resp = t.response.as_ref();
+                let len = resp.map_or(0, |r| r.body.decoded_length.unwrap_or(r.body.length));
+                (t.stream_id, m, p, resp.map(|r| r.status), q, len)
+            })
+            .collect()
+    };
+    let mut cfg = AnalyzerConfig::default();
+    cfg.tls.keylogs = vec![keys];
+    let with_file = shape(&run_app(&src_path, cfg));
+    let inside = shape(&run_app(tmp.path(), AnalyzerConfig::default()));
+    assert!(with_file.len() >= 7, "{with_file:?}");
+    assert!(
+        with_file.iter().all(|t| t.0.is_some()),
+        "all HTTP/2 streams"
+    );
+    assert_eq!(inside, with_file);
+    // And without keys at all, nothing is decrypted.
+    let none = shape(&run_app(&src_path, AnalyzerConfig::default()));
+    assert!(none.is_empty(), "{none:?}");
+}

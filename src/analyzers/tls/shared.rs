@@ -107,8 +107,7 @@ impl TlsShared {
     /// A pcapng Decryption Secrets Block of type `kind` at byte `at` of the capture.
     pub fn secrets_block(&mut self, kind: u32, at: u64, data: &[u8]) {
         // "TLSK": the NSS key log format (pcapng §4.7).
-        const TLS_KEY_LOG: u32 = 0x544c_534b;
-        if kind != TLS_KEY_LOG {
+        if kind != crate::capture::pcapng::SECRETS_TLS_KEY_LOG {
             return;
         }
         if self.block_bytes + data.len() > MAX_BLOCK_BYTES {

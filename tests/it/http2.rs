@@ -1347,7 +1347,8 @@ fn keys_inside_a_pcapng_decrypt_http2_like_the_key_log_file() {
     }
     w.into_inner().expect("flush");
 
-    let shape = |run: &AppRun| -> Vec<(Option<u32>, String, String, Option<u16>, u64, u64)> {
+    type Shape = (Option<u32>, String, String, Option<u16>, u64, u64);
+    let shape = |run: &AppRun| -> Vec<Shape> {
         run.transactions
             .iter()
             .map(|t| {

@@ -576,7 +576,9 @@ impl Tracker<'_> {
         for (code, m) in found {
             self.finding(st, d, at, code, m);
         }
-        if state == BodyState::Complete {
+        // A request the server stopped (RST_STREAM NO_ERROR after its answer) may end short
+        // of its Content-Length: the client abandoned it as asked (RFC 9113 §8.1).
+        if state == BodyState::Complete && !(d == 0 && st.stop_sending) {
             self.check_length(st, d, b.length, at);
         }
     }

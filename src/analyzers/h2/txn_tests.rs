@@ -434,6 +434,31 @@ fn the_request_data_in_flight_after_a_stop_sending_reset_is_its_body() {
     let upload = &t[0].request.as_ref().unwrap().body;
     assert_eq!((upload.length, upload.state), (7, BodyState::Complete));
     assert!(t[0].timing.request_end > t[0].timing.response_start);
+    // A client that abandons the body as asked (curl: an empty DATA with END_STREAM) ends
+    // short of its Content-Length without a finding (h2-semantics-curl's POSTs to redirects).
+    let post = headers(
+        &[
+            (":method", "POST"),
+            (":scheme", "https"),
+            (":path", "/r"),
+            ("content-length", "11"),
+        ],
+        1,
+        0,
+    );
+    let s = [settings(&[]), status(1, "301", END_STREAM), rst(1, 0)].concat();
+    let recs = play(&[
+        (0, [client_start(), post].concat()),
+        (1, s),
+        (0, frame(DATA, END_STREAM, 1, b"")),
+    ]);
+    let t = txns(&recs);
+    assert_eq!(
+        line(t[0]),
+        (Some(1), "POST /r".into(), 301, TxnState::Complete)
+    );
+    assert!(codes(&recs).is_empty(), "{:?}", codes(&recs));
+    assert!(t[0].findings.is_empty());
 }
 
 fn gzip(b: &[u8]) -> Vec<u8> {

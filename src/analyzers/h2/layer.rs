@@ -308,6 +308,46 @@ fn decode_settings(v: &[u8]) -> Option<Vec<(u16, u32)>> {
     Some(parse_settings(&payload).take(super::MAX_SETTINGS).collect())
 }
 
+/// What a direction delivered: bytes, or a count of bytes lost.
+enum Input<'a> {
+    Data(&'a [u8]),
+    Gap(u64),
+}
+
+impl H2Layer {
+    /// Bytes or a gap of the current direction through the frame follower, its events to the
+    /// streams (and their WebSockets), then the WebSockets settled and the new notes raised.
+    fn drive(
+        &mut self,
+        sh: &mut Shared,
+        ctx: &Ctx,
+        offset: u64,
+        input: Input<'_>,
+        out: &mut dyn RecordSink,
+    ) {
+        let d = ctx.dir.index();
+        self.base[d].get_or_insert(offset);
+        let base = self.bases();
+        self.conn.at(ctx.ts, ctx.packet);
+        let t = Tracker {
+            s: &mut self.streams,
+            sh: &mut sh.http,
+            ctx,
+            base,
+            out,
+        };
+        let (ws, sh) = (&mut self.ws, &mut sh.ws);
+        let mut watch = Watch { t, ws, sh };
+        match input {
+            Input::Data(b) => self.conn.feed_with(d, b, &mut watch),
+            Input::Gap(n) => self.conn.gap_with(d, n, &mut watch),
+        }
+        let sum = self.conn.summary();
+        self.ws.settle(sum, &mut self.streams, ctx, out, false);
+        self.raise(ctx, out);
+    }
+}
+
 /// HTTP/2 shares HTTP's state (the configuration: bounds, `--bodies`, `--max-decoded`; the one
 /// counter of transaction ids; the counters) and, for the WebSockets on its streams (RFC 8441),
 /// WebSocket's.
@@ -347,22 +387,7 @@ impl Layer for H2Layer {
         data: &[u8],
         out: &mut dyn RecordSink,
     ) -> Option<Switch> {
-        let d = ctx.dir.index();
-        self.base[d].get_or_insert(offset);
-        let base = self.bases();
-        self.conn.at(ctx.ts, ctx.packet);
-        let t = Tracker {
-            s: &mut self.streams,
-            sh: &mut sh.http,
-            ctx,
-            base,
-            out,
-        };
-        let (ws, sh) = (&mut self.ws, &mut sh.ws);
-        self.conn.feed_with(d, data, &mut Watch { t, ws, sh });
-        let sum = self.conn.summary();
-        self.ws.settle(sum, &mut self.streams, ctx, out, false);
-        self.raise(ctx, out);
+        self.drive(sh, ctx, offset, Input::Data(data), out);
         None
     }
 
@@ -375,22 +400,7 @@ impl Layer for H2Layer {
         n: u64,
         out: &mut dyn RecordSink,
     ) -> Option<Switch> {
-        let d = ctx.dir.index();
-        self.base[d].get_or_insert(offset);
-        let base = self.bases();
-        self.conn.at(ctx.ts, ctx.packet);
-        let t = Tracker {
-            s: &mut self.streams,
-            sh: &mut sh.http,
-            ctx,
-            base,
-            out,
-        };
-        let (ws, sh) = (&mut self.ws, &mut sh.ws);
-        self.conn.gap_with(d, n, &mut Watch { t, ws, sh });
-        let sum = self.conn.summary();
-        self.ws.settle(sum, &mut self.streams, ctx, out, false);
-        self.raise(ctx, out);
+        self.drive(sh, ctx, offset, Input::Gap(n), out);
         None
     }
 

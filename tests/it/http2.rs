@@ -928,16 +928,12 @@ fn http2_data_frames_make_one_body() {
     assert!(preview_bytes(b).starts_with(b"\x89PNG"));
 }
 
-/// Every HTTP/2 stream the programs logged in the samples of issue 15 (`details.h2_*`: nginx's
-/// logs, curl's traces, the Python clients' own logs) is a transaction of its connection with
-/// the same stream id, method, path and status, and the body lengths they logged: the
-/// request's, the response's content as sent and after Content-Encoding.
-#[test]
-fn every_logged_stream_of_the_h2_samples_is_a_transaction() {
+/// Each HTTP/2 sample with facts (`details.h2_connections`): its file name, those
+/// connections' facts, and the run over it with its key log when it has one.
+fn h2_sample_runs() -> Vec<(String, Vec<Value>, AppRun)> {
     let text = fs::read_to_string(samples_dir().join("expected.json")).expect("expected.json");
     let all: Value = serde_json::from_str(&text).expect("json");
-    let mut checked = 0;
-    let mut bodies = 0;
+    let mut out = Vec::new();
     for cap in all["captures"].as_array().into_iter().flatten() {
         let Some(conns) = cap["details"]["h2_connections"].as_array() else {
             continue;
@@ -950,7 +946,22 @@ fn every_logged_stream_of_the_h2_samples_is_a_transaction() {
             cfg.tls.keylogs = vec![keys];
         }
         let run = run_app(&samples_dir().join(file), cfg);
-        for c in conns {
+        out.push((file.to_string(), conns.clone(), run));
+    }
+    out
+}
+
+/// Every HTTP/2 stream the programs logged in the samples of issue 15 (`details.h2_*`: nginx's
+/// logs, curl's traces, the Python clients' own logs) is a transaction of its connection with
+/// the same stream id, method, path and status, and the body lengths they logged: the
+/// request's, the response's content as sent and after Content-Encoding.
+#[test]
+fn every_logged_stream_of_the_h2_samples_is_a_transaction() {
+    let mut checked = 0;
+    let mut bodies = 0;
+    for (file, conns, run) in h2_sample_runs() {
+        let file = file.as_str();
+        for c in &conns {
             let client = c["client"].as_str().unwrap_or_default();
             for s in c["streams"].as_array().into_iter().flatten() {
                 let id = s["stream_id"].as_u64().expect("stream_id");
@@ -1136,22 +1147,10 @@ fn small_window_flow_control_is_what_the_client_logged() {
 /// those the record's flow figures hold for the other side's windows.
 #[test]
 fn h2_samples_mode_and_window_updates_are_the_facts() {
-    let text = fs::read_to_string(samples_dir().join("expected.json")).expect("expected.json");
-    let all: Value = serde_json::from_str(&text).expect("json");
     let mut checked = 0;
-    for cap in all["captures"].as_array().into_iter().flatten() {
-        let Some(conns) = cap["details"]["h2_connections"].as_array() else {
-            continue;
-        };
-        let file = cap["file"].as_str().unwrap_or_default();
-        let stem = file.trim_end_matches(".pcapng").trim_end_matches(".pcap");
-        let keys = samples_dir().join(format!("{stem}.keys"));
-        let mut cfg = AnalyzerConfig::default();
-        if keys.exists() {
-            cfg.tls.keylogs = vec![keys];
-        }
-        let run = run_app(&samples_dir().join(file), cfg);
-        for c in conns {
+    for (file, conns, run) in h2_sample_runs() {
+        let file = file.as_str();
+        for c in &conns {
             let client = c["client"].as_str().unwrap_or_default();
             let h = run
                 .http2

@@ -141,6 +141,9 @@ pub struct H2Summary {
     pub settings_dropped: u64,
     /// PINGs per direction that sent them.
     pub pings: [PingStats; 2],
+    /// Each side's SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3) as its latest SETTINGS
+    /// frame that carried it set it.
+    pub connect_protocol: [Option<u32>; 2],
 }
 
 impl Default for H2Summary {
@@ -162,6 +165,7 @@ impl Default for H2Summary {
             settings_log: Vec::new(),
             settings_dropped: 0,
             pings: Default::default(),
+            connect_protocol: [None; 2],
         }
     }
 }
@@ -885,6 +889,8 @@ impl H2Conn {
             };
             if bad {
                 self.note(dir, at, H2NoteKind::BadSettingValue { id, value });
+            } else if id == 8 {
+                self.sum.connect_protocol[dir] = Some(value);
             } else if id == 5 {
                 self.sides[1 - dir].max_frame_size = value;
             } else if id == 4 {

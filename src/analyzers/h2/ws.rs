@@ -268,13 +268,10 @@ impl Ws {
             }
             return;
         }
-        let enabled = sum.settings[1].iter().any(|&(id, v)| id == 8 && v == 1);
-        let value = sum.settings[1]
-            .iter()
-            .find(|&&(id, _)| id == 8)
-            .map_or("did not carry it".to_string(), |(_, v)| {
-                format!("set it to {v}")
-            });
+        // The server's latest word on it (a later SETTINGS may enable it).
+        let enabled = sum.connect_protocol[1] == Some(1);
+        let value = sum.connect_protocol[1]
+            .map_or("did not carry it".to_string(), |v| format!("set it to {v}"));
         for u in std::mem::take(&mut self.unchecked) {
             if enabled {
                 continue;

@@ -394,6 +394,14 @@ fn rfc8441_s3_connect_without_the_servers_setting_is_a_finding() {
     let mut steps = conversation(&[]);
     steps.swap(0, 1);
     assert_eq!(codes(&play(&steps)), [H2_CONNECT_PROTOCOL_NOT_ENABLED.name]);
+    // A later SETTINGS that enables it, before the CONNECT: no finding.
+    let mut steps = conversation(&[(3, 100)]);
+    steps.insert(1, Step::Send(1, settings(&[(8, 1)])));
+    assert_eq!(codes(&play(&steps)), Vec::<&str>::new());
+    // One that turns it off again (a value other than 1), before the CONNECT: the finding.
+    let mut steps = conversation(&[(8, 1)]);
+    steps.insert(1, Step::Send(1, settings(&[(8, 0)])));
+    assert_eq!(codes(&play(&steps)), [H2_CONNECT_PROTOCOL_NOT_ENABLED.name]);
 }
 
 #[test]

@@ -2984,6 +2984,162 @@ open(sys.argv[1], "wb").write(base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB
 }
 
 # ---------------------------------------------------------------------------------------------
+# A proxy's two legs captured on two hosts: client 198.51.100.1 -- (front0) nginx 198.51.100.10 /
+# 10.0.0.10 (back0) -- backend 10.0.0.20. The front leg is recorded on the proxy's front
+# interface, the back leg on the backend host: two files, whose addresses have nothing in
+# common but the proxy. Then a copy of the back file with its clock moved (editcap -t), the
+# front file cut into a rotated set (editcap -c) and the back file gzipped (gzip -n).
+
+split_topology() {   # namespaces $NSP-spc (client), $NSP-spp (proxy), $NSP-spb (backend)
+    local c=$NSP-spc p=$NSP-spp b=$NSP-spb
+    ns_new spc; ns_new spp; ns_new spb
+    ip link add "hs$$f-c" type veth peer name "hs$$f-p"
+    ip link set "hs$$f-c" netns "$c" name eth0 address 02:00:00:00:03:01 mtu 1500
+    ip link set "hs$$f-p" netns "$p" name front0 address 02:00:00:00:03:0a mtu 1500
+    ip link add "hs$$b-p" type veth peer name "hs$$b-b"
+    ip link set "hs$$b-p" netns "$p" name back0 address 02:00:00:00:04:0a mtu 1500
+    ip link set "hs$$b-b" netns "$b" name eth0 address 02:00:00:00:04:14 mtu 1500
+    ip -n "$c" addr add 198.51.100.1/24 dev eth0
+    ip -n "$p" addr add 198.51.100.10/24 dev front0
+    ip -n "$p" addr add 10.0.0.10/24 dev back0
+    ip -n "$b" addr add 10.0.0.20/24 dev eth0
+    ip -n "$c" link set eth0 up; ip -n "$p" link set front0 up; ip -n "$p" link set back0 up; ip -n "$b" link set eth0 up
+    # static neighbours: no ARP in the captures
+    ip -n "$c" neigh replace 198.51.100.10 lladdr 02:00:00:00:03:0a dev eth0 nud permanent
+    ip -n "$p" neigh replace 198.51.100.1 lladdr 02:00:00:00:03:01 dev front0 nud permanent
+    ip -n "$p" neigh replace 10.0.0.20 lladdr 02:00:00:00:04:14 dev back0 nud permanent
+    ip -n "$b" neigh replace 10.0.0.10 lladdr 02:00:00:00:04:0a dev eth0 nud permanent
+}
+
+SPLIT_SKEW=1.234
+SPLIT_FIX='proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";'
+
+scenario_split_nginx_ws() {
+    log "a proxy's two legs on two hosts: client -> nginx (front 198.51.100.10, back 10.0.0.10) -> backend 10.0.0.20"
+    local c=$NSP-spc p=$NSP-spp b=$NSP-spb d=$WORK/split name=split-nginx-ws
+    split_topology
+    mkdir -p "$d" "$CAP/rotated" "$CAP/split"
+    local hdr="proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_set_header X-Real-IP \$remote_addr; proxy_set_header X-Request-Id \$request_id; proxy_read_timeout 10s;"
+    NGINX_HTTP_EXTRA="upstream api { server 10.0.0.20:8080; keepalive 2; } log_format legs '\$remote_addr:\$remote_port \$connection \$connection_requests \$request_id \$status \"\$request\" \$upstream_addr \$upstream_status \$msec';" \
+    NGINX_SERVER_EXTRA="access_log $d/logs/legs.log legs; location = /local { return 204; } location /api/ { proxy_pass http://api; proxy_http_version 1.1; proxy_set_header Connection \"\"; $hdr } location /ws-ok/ { proxy_pass http://10.0.0.20:8765/; $SPLIT_FIX $hdr } location /ws-broken/ { proxy_pass http://10.0.0.20:8765/; $hdr }" \
+        nginx_setup "$d" 198.51.100.10:80
+    text_file "$d/post.txt" 2000 split-post
+    nginx_start "$p" "$d" 80
+    backend_start "$b" 10.0.0.20 8080 "$d/http" --pad /api/big=6000 --pad /api/mid=1500
+    start_bg ip netns exec "$b" "$PY" "$HERE/ws_server.py" 10.0.0.20 8765 --log "$d/ws"
+    wait_for "ws server" listening "$b" 8765
+    tcpdump_start "$p" "$CAP/$name.front.pcap" -i front0 "tcp port 80"
+    tcpdump_start "$b" "$CAP/$name.back.pcap" -i eth0 "tcp port 8080 or tcp port 8765"
+    local u=http://198.51.100.10 t=X-Hopscope-Tag pa="--local-port 40201"
+    curl_run "$c" "$d/c" $pa -H "$t: s-0" "$u/api/small" \
+        --next $pa -H "$t: s-1" "$u/api/big" \
+        --next $pa -H "$t: s-2" "$u/local" \
+        --next $pa -H "$t: s-3" -H 'Expect:' -H 'Content-Type: text/plain' --data-binary "@$d/post.txt" "$u/api/post" \
+        --next $pa -H "$t: s-4" "$u/api/mid"
+    ip netns exec "$c" "$PY" "$HERE/ws_client.py" "ws://198.51.100.10/ws-ok/echo" \
+        --local 198.51.100.1:40202 --log "$d/wsok" --messages short
+    ip netns exec "$c" "$PY" "$HERE/ws_client.py" "ws://198.51.100.10/ws-broken/echo" \
+        --local 198.51.100.1:40203 --log "$d/wsbad" --messages short --allow-reject
+    nginx_quit "$d"
+    tcpdump_stop_all
+    [ -s "$d/ws.2.peer" ] && [ ! -e "$d/ws.3.peer" ] || { echo "$name: the ws backend did not see exactly 2 connections" >&2; return 1; }
+    # the skewed copy: the back host's clock 1.234 s ahead
+    editcap -F pcap -t "+$SPLIT_SKEW" "$CAP/$name.back.pcap" "$CAP/$name.back-skewed.pcap"
+    # a rotated front set (as tcpdump -C would leave it) and a gzipped back file
+    editcap -F pcap -c 12 "$CAP/$name.front.pcap" "$d/rot.pcap"
+    local i=0 f
+    for f in $(ls "$d"/rot_*.pcap | sort); do mv "$f" "$CAP/rotated/$name.front.pcap$i"; i=$((i + 1)); done
+    gzip -n -c "$CAP/$name.back.pcap" >"$CAP/rotated/$name.back.pcap.gz"
+    # transactions and the pairing from the programs' logs
+    tx_curl "$d/c" 198.51.100.1:40201 198.51.100.10:80 --headers
+    tx_log "$d/wsok" 198.51.100.1:40202 198.51.100.10:80 ws_client.py-transport-log --allow-trailing --headers
+    tx_log "$d/wsbad" 198.51.100.1:40203 198.51.100.10:80 ws_client.py-transport-log --headers
+    back_legs "$d/http" 10.0.0.20:8080
+    local ws1 ws2
+    ws1=$(tr -d '\n' <"$d/ws.1.peer"); ws2=$(tr -d '\n' <"$d/ws.2.peer")
+    tx_log "$d/ws.1" "$ws1" 10.0.0.20:8765 ws_server.py-transport-log --allow-trailing --headers
+    tx_log "$d/ws.2" "$ws2" 10.0.0.20:8765 ws_server.py-transport-log --headers --allow-unanswered
+    proxy_legs "$d" --proxy nginx --match header:$t --front "$d/c.tx.json" "${BACK_ARGS[@]}" \
+        --note-for "s-2=location = /local { return 204; }: nginx answers itself, no back leg"
+    proxy_legs "$d" --append --proxy nginx --match order --front "$d/wsok.tx.json" --back "$d/ws.1.tx.json" \
+        --note "location /ws-ok/: $SPLIT_FIX"
+    proxy_legs "$d" --append --proxy nginx --match order --front "$d/wsbad.tx.json" --back "$d/ws.2.tx.json" \
+        --note "location /ws-broken/: default proxy_pass (HTTP/1.0, Connection: close, no Upgrade)"
+    "$PY" "$TOOLS/split_legs.py" facts --name "$name" --dir "$CAP" --work "$d" --skew "$SPLIT_SKEW" \
+        --fix "$SPLIT_FIX" --tshark-out "$CAP/split/$name.tshark.txt"
+    local sw="curl 7.88.1 and Python websockets 17 (ws_client.py) in a client namespace 198.51.100.1 -> nginx 1.22.1 (front 198.51.100.10:80 on front0, back 10.0.0.10 on back0; /api/ to an upstream with keepalive 2, HTTP/1.1; /ws-ok/ with Upgrade/Connection forwarded; /ws-broken/ default proxy_pass; X-Forwarded-For, X-Real-IP, X-Request-Id \$request_id) -> tools/proxy_backend.py 10.0.0.20:8080 and ws_server.py 10.0.0.20:8765 in a backend namespace"
+    local what="the client leg of a proxy only, as captured on the proxy's front address: one curl keep-alive connection (X-Hopscope-Tag s-0..s-4: GET /api/small, GET /api/big (6,000 padding bytes), GET /local answered 204 by nginx itself, a 2,000-byte POST /api/post, GET /api/mid (1,500 padding bytes)), a WebSocket through /ws-ok/ (101, two texts and a 512-byte binary echoed, ping, close 1000) and one through /ws-broken/ (upgrade dropped by nginx; the backend refuses, the client gives up); its upstream leg is in split-nginx-ws.back.pcap"
+    fact --file "$name.front.pcap" --software "$sw; tcpdump -i front0 in the proxy namespace" \
+        --shows "$what" \
+        --stream "198.51.100.1:40201 198.51.100.10:80 $d/c $(curl_source "$d/c")" \
+        --stream "198.51.100.1:40202 198.51.100.10:80 $d/wsok ws_client.py-transport-log" \
+        --stream "198.51.100.1:40203 198.51.100.10:80 $d/wsbad ws_client.py-transport-log" \
+        --transactions "$d/c.tx.json" --transactions "$d/wsok.tx.json" --transactions "$d/wsbad.tx.json" \
+        --note-file "$d/front.details.json" \
+        --note "one of the two files of a split capture (details.split_legs); the rotated set rotated/$name.front.pcap0.. holds the same packets"
+    local back_streams=("${BACK_STREAMS[@]}" --stream "$ws1 10.0.0.20:8765 $d/ws.1 ws_server.py-transport-log"
+                        --stream "$ws2 10.0.0.20:8765 $d/ws.2 ws_server.py-transport-log")
+    local back_txs=("${BACK_TXS[@]}" --transactions "$d/ws.1.tx.json" --transactions "$d/ws.2.tx.json")
+    fact --file "$name.back.pcap" --software "$sw; tcpdump -i eth0 in the backend namespace" \
+        --shows "the upstream leg only, as captured on the backend host: nginx (10.0.0.10, ephemeral ports) -> 10.0.0.20: the four /api/ requests on nginx's pooled HTTP/1.1 connection(s) (closed when nginx quits), the /ws-ok/ upgrade (101 and the echoed frames), and the /ws-broken/ handshake nginx sent as HTTP/1.0 without Upgrade, refused by the backend; its client leg is in split-nginx-ws.front.pcap" \
+        "${back_streams[@]}" "${back_txs[@]}" --note-file "$d/back.details.json" \
+        --note "the upstream connections use ephemeral client ports; their bytes come from the backend's own logs (tools/proxy_backend.py, ws_server.py --log)"
+    fact --file "$name.back-skewed.pcap" --software "editcap -t +$SPLIT_SKEW from $name.back.pcap" \
+        --shows "split-nginx-ws.back.pcap with every timestamp $SPLIT_SKEW s later, as from a backend host whose clock is ahead: to line it up with split-nginx-ws.front.pcap add -$SPLIT_SKEW s" \
+        "${back_streams[@]}" "${back_txs[@]}" --note-file "$d/skewed.details.json"
+    scenario_cleanup
+}
+
+# Existing single-file proxy samples cut into their two legs by tools/split_legs.py (from the
+# checked-in captures in samples/, not re-recorded), one file's clock moved by a known offset:
+# samples/split/NAME.{front,back}.pcap and samples/split/split.json (what each file holds,
+# its true clock correction, its streams and the proxy_legs copied from expected.json).
+# Not part of a full run (it reads the finished samples and expected.json): after re-recording
+# the four sources, run `samples/record.sh split_samples`.
+SPLIT_SAMPLES=("websocket-nginx-ok 127.0.0.1:8081 127.0.0.1:8767 0.5"
+               "websocket-nginx-broken 127.0.0.1:8081 127.0.0.1:8768 -2.5"
+               "http-nginx-keepalive-mix 127.0.0.1:8082 127.0.0.1:8775 3.25"
+               "http-proxy-chain 127.0.0.1:8889 127.0.0.1:8085 0.042")
+
+scenario_split_samples() {
+    log "existing proxy samples split into front/back files (tools/split_legs.py)"
+    local spec d=$WORK/splits
+    mkdir -p "$d" "$CAP/split"
+    for spec in "${SPLIT_SAMPLES[@]}"; do
+        set -- $spec
+        if [ -e "$CAP/$1.pcap" ]; then echo "split_samples: $1 was re-recorded in this run; run split_samples on its own afterwards" >&2; return 1; fi
+    done
+    for spec in "${SPLIT_SAMPLES[@]}"; do
+        set -- $spec
+        "$PY" "$TOOLS/split_legs.py" split "$HERE/$1.pcap" --proxy "$2" --upstream "$3" \
+            --front "$CAP/split/$1.front.pcap" --back "$CAP/split/$1.back.pcap" --shift-back "$4" \
+            --facts "$d/$1.json" --source-facts "$HERE/expected.json"
+    done
+    "$PY" - "$d" "$CAP/split/split.json" "${SPLIT_SAMPLES[@]}" <<'PYEOF2'
+import json, sys
+d, out, specs = sys.argv[1], sys.argv[2], sys.argv[3:]
+doc = {"about": "Single-file proxy samples split into their two legs by samples/tools/split_legs.py "
+                "split (record.sh scenario split_samples): for each, the front file (connections to "
+                "the proxy's listen address), the back file (connections to the upstream given), the "
+                "shift applied to the back file's clock and the correction to ADD to line it up "
+                "(clock_offset_s = -shift; the front file keeps the original clock), the streams of "
+                "expected.json that each file holds, and the source's proxy_legs for that proxy "
+                "(front in the front file, back in the back file).",
+       "splits": [json.load(open(f"{d}/{s.split()[0]}.json")) for s in specs]}
+json.dump(doc, open(out, "w"), indent=1)
+open(out, "a").write("\n")
+PYEOF2
+    local f
+    for f in "$CAP"/split/*.pcap; do
+        { echo "### split/$(basename "$f"): tshark -q -z conv,tcp"; tshark -r "$f" -q -z conv,tcp
+          echo "### split/$(basename "$f"): HTTP requests and responses"
+          tshark -r "$f" -Y http -T fields -E occurrence=f -e frame.number -e frame.time_epoch -e ip.src -e tcp.srcport \
+              -e ip.dst -e tcp.dstport -e http.request.method -e http.request.uri -e http.response.code
+          echo; } >>"$CAP/split/split.tshark.txt"
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
 scenario_derived() {
@@ -3037,7 +3193,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      tls_connect_tinyproxy tls_socks5_microsocks
      h2_curl_nginx_tls h2_prior_knowledge h2_small_window h2c_upgrade_curl
      h2_front_http1_back h2_websocket_rfc8441 h2_semantics_curl
-     h2_chromium)
+     h2_chromium split_nginx_ws)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -16,7 +16,7 @@
       go to the file that holds their connection (files[].streams, same fields: client, server,
       bytes and SHA-256 of each direction) and its details.proxy_legs whose front server is
       the --proxy address are copied (proxy_legs: front in the front file, back in the back
-      file).
+      file); a source without proxy_legs and with one stream per leg gets that one pair.
 
   split_legs.py facts --name NAME --dir CAPDIR --work DIR --skew S --fix TEXT --tshark-out TXT
       The facts of record.sh's split-nginx-ws scenario (details.split_legs of its three files),
@@ -132,6 +132,13 @@ def cmd_split(a):
                                  for st in entry.get("streams", []) if (st["client"], st["server"]) in eps]
             legs = [l for l in entry.get("details", {}).get("proxy_legs", [])
                     if l["front"]["server"] == a.proxy]
+            fs, bs = files[0]["streams"], files[1]["streams"]
+            if not legs and len(fs) == 1 and len(bs) == 1:
+                # samples recorded before proxy_legs existed (websocket-nginx-ok/-broken): one
+                # connection, one request on each leg
+                legs = [{"front": {"client": fs[0]["client"], "server": fs[0]["server"], "index": 0},
+                         "back": {"client": bs[0]["client"], "server": bs[0]["server"], "index": 0},
+                         "matched_by": "the only request of the only connection of each leg"}]
         out = {"split_of": os.path.basename(a.input), "proxy_listen": a.proxy,
                "upstreams": sorted(ups) or "every TCP connection not to the proxy's listen address",
                "dropped_packets": dropped, "reference_clock": "the input file's",

@@ -8,10 +8,12 @@
 # curl, iproute2, python3 with `websockets`, `brotli` and `h2` (pip install websockets brotli h2),
 # tinyproxy, microsocks, openssl, chromium (browser_cors, websocket_browser and tls_chromium), haproxy (websocket_haproxy),
 # apache2 (websocket_apache_broken; Debian's, run with its own config from the work dir) and
-# editcap (tls13_dsb), nghttp (nghttp2-client; h2_prior_knowledge). The tls_* and h2_* TLS scenarios
+# editcap (tls13_dsb, split_nginx_ws), gzip (split_nginx_ws), nghttp (nghttp2-client; h2_prior_knowledge). The tls_* and h2_* TLS scenarios
 # also write the key logs (NAME.keys) and tls/NAME.tshark.txt; the h2_* ones h2/NAME.tshark.txt.
 # websocket_socks5, websocket_connect_tinyproxy, tls_connect_tinyproxy and tls_socks5_microsocks use
 # microsocks 1.0.3 and tinyproxy 1.11.
+# split_nginx_ws writes split-nginx-ws.{front,back,back-skewed}.pcap, rotated/ and split/NAME.tshark.txt;
+# split_samples (not in a full run: it reads the finished samples) writes split/.
 #
 # Network rules kept here: every scenario runs in network namespaces this script creates
 # (hs<PID>-*), so "loopback" traffic is the loopback of a private namespace and two-host

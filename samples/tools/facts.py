@@ -860,7 +860,8 @@ Files in this directory besides the captures:
   (by the proxy's listen address and the upstream servers), optionally moving one file's
   clock; `facts` writes `details.split_legs` of the split-nginx-ws files (the proxy's two legs
   captured on two hosts: pairs front -> back by nginx's `$request_id`, the dropped upgrade and
-  its nginx fix, each file's true clock correction `clock_offset_s`). `rotated/`: the front file
+  its nginx fix, each file's true clock correction `clock_offset_s`; split-nginx-nat: the client
+  leg captured on the client behind `tools/nat_box.py`, a userspace 1:1 NAT). `rotated/`: the front file
   of split-nginx-ws cut into a rotated set (`.pcap0` ..) and its back file gzipped;
   `split/`: four proxy samples cut by `split_legs.py split` (`split/split.json` says which file
   holds which leg, the clock shift applied, the streams and the pairs), and tshark's view of

@@ -18,8 +18,9 @@
       the --proxy address are copied (proxy_legs: front in the front file, back in the back
       file); a source without proxy_legs and with one stream per leg gets that one pair.
 
-  split_legs.py facts --name NAME --dir CAPDIR --work DIR --skew S --fix TEXT --tshark-out TXT
-      The facts of record.sh's split-nginx-ws scenario (details.split_legs of its three files),
+  split_legs.py facts --name NAME --dir CAPDIR --work DIR --fix TEXT --tshark-out TXT
+                      --proxy-json JSON --file "FILE|LEG|SHIFT|CAPTURED-ON"... [--nat IN=OUT]... [--rotated]
+      The facts of record.sh's split-nginx-* scenarios (details.split_legs of their files),
       from the programs' logs (DIR/legs.json from tools/proxy_legs.py, nginx's access log
       DIR/logs/legs.log), checked against each other and against tshark; also describes the
       rotated set (CAPDIR/rotated/NAME.front.pcapN) and the gzipped back file.
@@ -202,7 +203,16 @@ def sha(path):
 
 def cmd_facts(a):
     name, cap, d = a.name, a.dir, a.work
-    front_f, back_f, skew_f = (f"{name}.front.pcap", f"{name}.back.pcap", f"{name}.back-skewed.pcap")
+    files = []
+    for spec in a.file:
+        fn, leg, sh, on = spec.split("|")
+        files.append({"file": fn, "leg": leg, "captured_on": on, "clock_offset_s": -float(sh) if float(sh) else 0.0,
+                      "shifted_by_s": float(sh)})
+    ref = files[0]
+    assert ref["leg"] == "front" and ref["shifted_by_s"] == 0
+    front_f = ref["file"]
+    back_f = next(f["file"] for f in files if f["leg"] == "back" and f["shifted_by_s"] == 0)
+    nat = dict(m.split("=") for m in a.nat or [])
     legs = json.load(open(os.path.join(d, "legs.json")))["proxy_legs"]
     rx = re.compile(r'^(\S+):(\d+) (\d+) (\d+) ([0-9a-f]{32}) (\d+) "([^"]*)" (\S+) (\S+) (\S+)$')
     log = []
@@ -213,15 +223,18 @@ def cmd_facts(a):
                     "connection_requests": int(m[4]), "request_id": m[5], "status": int(m[6]),
                     "request": m[7], "upstream_addr": None if m[8] == "-" else m[8],
                     "upstream_status": None if m[9] == "-" else int(m[9]), "msec": m[10]})
-    treq = {f: tshark_requests(os.path.join(cap, f)) for f in (front_f, back_f, skew_f)}
+    treq = {f["file"]: tshark_requests(os.path.join(cap, f["file"])) for f in files}
     pairs = []
     for l in legs:
         f = l["front"]
-        e = [x for x in log if x["client"] == f["client"] and x["connection_requests"] == f["index"] + 1]
+        ip, port = f["client"].rsplit(":", 1)
+        seen_by_nginx = f"{nat.get(ip, ip)}:{port}"
+        e = [x for x in log if x["client"] == seen_by_nginx and x["connection_requests"] == f["index"] + 1]
         assert len(e) == 1, (f, e)
         e = e[0]
         assert e["status"] == l["front_status"], (l, e)
         p = dict(l)
+        p["nginx_saw_client"] = seen_by_nginx
         p["nginx_request_id"] = e["request_id"]
         p["nginx_upstream_addr"] = e["upstream_addr"]
         uri = l["front_request_line"].split(" ")[1]
@@ -235,17 +248,24 @@ def cmd_facts(a):
             assert e["request_id"] == l["request_id"], (l, e)
             assert e["upstream_addr"] == l["back"]["server"], (l, e)
             assert e["upstream_status"] == l["back_status"], (l, e)
-        # when each leg's request is on the wire (tshark: the frame it shows the request in)
-        fr = [r for r in treq[front_f] if r["client"] == f["client"]]
-        assert len(fr) > f["index"], (f, fr)
-        p["front_request_frame"] = fr[f["index"]]["frame"]
-        p["front_request_time_epoch"] = fr[f["index"]]["time"]
-        if l["back"] is not None:
-            for fn, key in ((back_f, "back"), (skew_f, "back_skewed")):
-                br = [r for r in treq[fn] if r["request_id"] == l["request_id"]]
+        # when each leg's request is on the wire in each file (tshark: the frame it shows the
+        # request in, i.e. its last segment)
+        p["request_in_files"] = {}
+        for fd in files:
+            if fd["leg"] == "front":
+                fr = [r for r in treq[fd["file"]] if r["client"] == f["client"]]
+                assert len(fr) > f["index"], (f, fr)
+                hit = fr[f["index"]]
+            elif l["back"] is not None:
+                br = [r for r in treq[fd["file"]] if r["request_id"] == l["request_id"]]
                 assert len(br) == 1 and br[0]["client"] == l["back"]["client"], (l, br)
-                p[f"{key}_request_frame"] = br[0]["frame"]
-                p[f"{key}_request_time_epoch"] = br[0]["time"]
+                hit = br[0]
+            else:
+                continue
+            p["request_in_files"][fd["file"]] = {"frame": hit["frame"], "time_epoch": hit["time"]}
+        p["front_request_time_epoch"] = p["request_in_files"][front_f]["time_epoch"]
+        if l["back"] is not None:
+            p["back_request_time_epoch"] = p["request_in_files"][back_f]["time_epoch"]
             p["proxy_latency_s"] = round(float(p["back_request_time_epoch"])
                                          - float(p["front_request_time_epoch"]), 6)
             assert 0 <= p["proxy_latency_s"] < 0.5, p
@@ -269,42 +289,13 @@ def cmd_facts(a):
             assert p["front_status"] == 101 and p["back_status"] == 101, p
             working.append(item)
     assert len(dropped) == 1 and len(working) == 1
-    # the rotated set and the gzipped back file hold the same packets
-    rot_dir = os.path.join(cap, "rotated")
-    rot = sorted((f for f in os.listdir(rot_dir) if f.startswith(front_f) and f != front_f),
-                 key=lambda f: int(f[len(front_f):]))
-    recs, parts = [], []
-    for f in rot:
-        r = pcap_records(os.path.join(rot_dir, f))
-        parts.append({"file": f"rotated/{f}", "packets": len(r), "bytes": os.path.getsize(os.path.join(rot_dir, f)),
-                      "sha256": sha(os.path.join(rot_dir, f)),
-                      "first_time_epoch": f"{r[0][0]}.{r[0][1]:06d}", "last_time_epoch": f"{r[-1][0]}.{r[-1][1]:06d}"})
-        recs.extend(r)
-    assert recs == pcap_records(os.path.join(cap, front_f)), "the rotated set differs from the front file"
-    gz = os.path.join(rot_dir, back_f + ".gz")
-    with gzip.open(gz, "rb") as f:
-        assert hashlib.sha256(f.read()).hexdigest() == sha(os.path.join(cap, back_f))
-    files = {
-        front_f: {"file": front_f, "leg": "front", "captured_on": "proxy namespace, interface front0 "
-                  "(198.51.100.10), tcpdump -i front0 'tcp port 80'", "clock_offset_s": 0.0,
-                  "shifted_by_s": 0.0},
-        back_f: {"file": back_f, "leg": "back", "captured_on": "backend namespace, interface eth0 "
-                 "(10.0.0.20), tcpdump -i eth0 'tcp port 8080 or tcp port 8765'",
-                 "clock_offset_s": 0.0, "shifted_by_s": 0.0},
-        skew_f: {"file": skew_f, "leg": "back", "captured_on": f"{back_f} through editcap -t +{a.skew}",
-                 "clock_offset_s": -float(a.skew), "shifted_by_s": float(a.skew)},
-    }
     common = {
-        "proxy": {"software": "nginx 1.22.1", "front_address": "198.51.100.10:80",
-                  "back_address": "10.0.0.10", "client_side_subnet": "198.51.100.0/24",
-                  "backend_side_subnet": "10.0.0.0/24",
-                  "upstreams": ["10.0.0.20:8080", "10.0.0.20:8765"]},
-        "files": list(files.values()),
-        "file_sets": [[front_f, back_f], [front_f, skew_f],
-                      [f"rotated/{front_f}0..{len(rot) - 1}", f"rotated/{back_f}.gz"]],
-        "reference_clock": f"{front_f} (both tcpdumps ran on one kernel clock, so {back_f} needs 0; "
-                           f"clock_offset_s = the seconds to ADD to a file's timestamps to line it up "
-                           f"with the reference)",
+        "proxy": json.loads(a.proxy_json),
+        "files": files,
+        "file_sets": [[front_f] + [f["file"] for f in files[1:] if f["leg"] == "back"]],
+        "reference_clock": f"{front_f}'s (every tcpdump ran on one kernel clock, so the unshifted "
+                           f"files need 0; clock_offset_s = the seconds to ADD to a file's timestamps "
+                           f"to line it up with the reference)",
         "pairs": pairs,
         "dropped_upgrades": dropped,
         "working_upgrades": working,
@@ -313,33 +304,59 @@ def cmd_facts(a):
                               for p in pairs if p["back"] is None],
         "nginx_access_log": log,
         "nginx_access_log_agrees": True,
-        "rotated_front": {"files": parts, "how": f"editcap -F pcap -c 12 {front_f} (tcpdump 4.99 -C "
-                          "takes whole megabytes only), renamed .pcap0, .pcap1, ... in order; "
-                          "their packets in order are exactly the front file's",
-                          "equals": front_f},
-        "gzipped_back": {"file": f"rotated/{back_f}.gz", "bytes": os.path.getsize(gz), "sha256": sha(gz),
-                         "how": f"gzip -n -c {back_f}", "decompressed_equals": back_f},
         "how": "pairs: tools/proxy_legs.py from the client's and the backend's logs (curl --trace, "
                "ws_client.py, proxy_backend.py, ws_server.py), checked against nginx's access log "
-               "($request_id, $upstream_addr, $upstream_status) and against tshark's view of both "
-               "files (front request frame by client port and index, back by X-Request-Id)",
+               "($request_id, $upstream_addr, $upstream_status) and against tshark's view of every "
+               "file (front request frame by client port and index, back by X-Request-Id)",
     }
+    shifted = [f for f in files if f["shifted_by_s"]]
+    common["file_sets"] = ([[front_f, back_f]]
+                           + [[f["file"], back_f] if f["leg"] == "front" else [front_f, f["file"]]
+                              for f in shifted])
+    if nat:
+        common["nat"] = {"inside_to_outside": nat, "how": "tools/nat_box.py (stateless 1:1, userspace)"}
+    if a.rotated:
+        # the rotated set and the gzipped back file hold the same packets
+        rot_dir = os.path.join(cap, "rotated")
+        rot = sorted((f for f in os.listdir(rot_dir) if f.startswith(front_f) and f != front_f),
+                     key=lambda f: int(f[len(front_f):]))
+        recs, parts = [], []
+        for f in rot:
+            r = pcap_records(os.path.join(rot_dir, f))
+            parts.append({"file": f"rotated/{f}", "packets": len(r),
+                          "bytes": os.path.getsize(os.path.join(rot_dir, f)),
+                          "sha256": sha(os.path.join(rot_dir, f)),
+                          "first_time_epoch": f"{r[0][0]}.{r[0][1]:06d}",
+                          "last_time_epoch": f"{r[-1][0]}.{r[-1][1]:06d}"})
+            recs.extend(r)
+        assert recs == pcap_records(os.path.join(cap, front_f)), "the rotated set differs from the front file"
+        gz = os.path.join(rot_dir, back_f + ".gz")
+        with gzip.open(gz, "rb") as f:
+            assert hashlib.sha256(f.read()).hexdigest() == sha(os.path.join(cap, back_f))
+        common["file_sets"].append([f"rotated/{front_f}0..{len(rot) - 1}", f"rotated/{back_f}.gz"])
+        common["rotated_front"] = {
+            "files": parts, "equals": front_f,
+            "how": f"editcap -F pcap -c 12 {front_f} (tcpdump 4.99 -C takes whole megabytes only), "
+                   "renamed .pcap0, .pcap1, ... in order; their packets in order are exactly the front file's"}
+        common["gzipped_back"] = {"file": f"rotated/{back_f}.gz", "bytes": os.path.getsize(gz),
+                                  "sha256": sha(gz), "how": f"gzip -n -c {back_f}",
+                                  "decompressed_equals": back_f}
     nb = sum(1 for p in pairs if p["back"])
+    lat = [p["proxy_latency_s"] for p in pairs if p["back"]]
     summary = (f"{len(pairs)} client requests on the front leg, {nb} of them forwarded "
                f"(paired by X-Request-Id = nginx's $request_id); nginx answered "
                f"{len(pairs) - nb} itself; one WebSocket upgrade works (/ws-ok/), one is dropped "
-               f"(/ws-broken/, fix: {a.fix}); proxy latency "
-               f"{min(p['proxy_latency_s'] for p in pairs if p['back']) * 1000:.2f}.."
-               f"{max(p['proxy_latency_s'] for p in pairs if p['back']) * 1000:.2f} ms")
-    for fn, out in ((front_f, "front"), (back_f, "back"), (skew_f, "skewed")):
-        det = {"split_legs": dict(common, this_file=files[fn]),
-               "summary": f"{files[fn]['leg']} leg of a split capture (clock_offset_s "
-                          f"{files[fn]['clock_offset_s']}): " + summary}
-        with open(os.path.join(d, f"{out}.details.json"), "w") as f:
+               f"(/ws-broken/, fix: {a.fix}); proxy latency {min(lat) * 1000:.2f}..{max(lat) * 1000:.2f} ms")
+    for fd in files:
+        det = {"split_legs": dict(common, this_file=fd),
+               "summary": f"{fd['leg']} leg of a split capture (clock_offset_s "
+                          f"{fd['clock_offset_s']}): " + summary}
+        with open(os.path.join(d, f"{fd['file']}.details.json"), "w") as f:
             json.dump(det, f, indent=1)
     # tshark's view of the files
     with open(a.tshark_out, "w") as f:
-        for fn in (front_f, back_f, skew_f):
+        for fd in files:
+            fn = fd["file"]
             path = os.path.join(cap, fn)
             f.write(f"### {fn}: tshark -r {fn} -q -z conv,tcp\n")
             f.write(run("tshark", "-r", path, "-q", "-z", "conv,tcp"))
@@ -353,7 +370,7 @@ def cmd_facts(a):
                         "-e", "http.request.method", "-e", "http.request.uri",
                         "-e", "http.response.code", "-e", "http.response.phrase"))
             f.write("\n")
-        for p in parts:
+        for p in common.get("rotated_front", {}).get("files", []):
             f.write(f"### {p['file']}: {p['packets']} packets, {p['first_time_epoch']} .. "
                     f"{p['last_time_epoch']}\n")
 
@@ -372,8 +389,11 @@ def main():
     s.add_argument("--facts")
     s.add_argument("--source-facts")
     f = sub.add_parser("facts")
-    for k in ("--name", "--dir", "--work", "--skew", "--fix", "--tshark-out"):
+    for k in ("--name", "--dir", "--work", "--fix", "--tshark-out", "--proxy-json"):
         f.add_argument(k, required=True)
+    f.add_argument("--file", action="append", required=True, help="FILE|LEG|SHIFT|CAPTURED-ON; the first: the front reference")
+    f.add_argument("--nat", action="append", help="INSIDE_IP=OUTSIDE_IP: what nginx sees of a front address")
+    f.add_argument("--rotated", action="store_true")
     a = ap.parse_args()
     cmd_split(a) if a.cmd == "split" else cmd_facts(a)
 

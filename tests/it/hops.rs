@@ -338,6 +338,8 @@ const EXPECTED: &[(&str, &[&str])] = &[
     // The client leg alone of a split capture: nginx's refused upgrade, its back leg in another
     // file (split-nginx-ws.back.pcap).
     ("split-nginx-ws.front.pcap", &["proxy.single-leg-hint"]),
+    ("split-nginx-nat.client.pcap", &["proxy.single-leg-hint"]),
+    ("split-nginx-nat.client-skewed.pcap", &["proxy.single-leg-hint"]),
     (
         "websocket-nginx-http11-no-upgrade.pcap",
         &["proxy.upgrade-dropped"],

@@ -339,7 +339,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     // file (split-nginx-ws.back.pcap).
     ("split-nginx-ws.front.pcap", &["proxy.single-leg-hint"]),
     ("split-nginx-nat.client.pcap", &["proxy.single-leg-hint"]),
-    ("split-nginx-nat.client-skewed.pcap", &["proxy.single-leg-hint"]),
+    (
+        "split-nginx-nat.client-skewed.pcap",
+        &["proxy.single-leg-hint"],
+    ),
     (
         "websocket-nginx-http11-no-upgrade.pcap",
         &["proxy.upgrade-dropped"],

@@ -320,7 +320,10 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
     ("split-nginx-ws.front.pcap", &["ws.upgrade-refused"]),
     // The same, captured on the client behind a NAT (and a copy with the clock moved).
     ("split-nginx-nat.client.pcap", &["ws.upgrade-refused"]),
-    ("split-nginx-nat.client-skewed.pcap", &["ws.upgrade-refused"]),
+    (
+        "split-nginx-nat.client-skewed.pcap",
+        &["ws.upgrade-refused"],
+    ),
     // The second WebSocket of the page: the server refuses its Origin with 403 (the accepted
     // cross-origin one is cors.websocket-any-origin, an info: not counted here).
     ("websocket-browser.pcap", &["ws.upgrade-refused"]),

@@ -8,10 +8,13 @@
 # curl, iproute2, python3 with `websockets`, `brotli` and `h2` (pip install websockets brotli h2),
 # tinyproxy, microsocks, openssl, chromium (browser_cors, websocket_browser and tls_chromium), haproxy (websocket_haproxy),
 # apache2 (websocket_apache_broken; Debian's, run with its own config from the work dir) and
-# editcap (tls13_dsb), nghttp (nghttp2-client; h2_prior_knowledge). The tls_* and h2_* TLS scenarios
+# editcap (tls13_dsb, split_nginx_ws), gzip (split_nginx_ws), nghttp (nghttp2-client; h2_prior_knowledge). The tls_* and h2_* TLS scenarios
 # also write the key logs (NAME.keys) and tls/NAME.tshark.txt; the h2_* ones h2/NAME.tshark.txt.
 # websocket_socks5, websocket_connect_tinyproxy, tls_connect_tinyproxy and tls_socks5_microsocks use
 # microsocks 1.0.3 and tinyproxy 1.11.
+# split_nginx_ws writes split-nginx-ws.{front,back,back-skewed}.pcap, rotated/ and split/NAME.tshark.txt;
+# split_nginx_nat split-nginx-nat.{client,client-skewed,back}.pcap (tools/nat_box.py: no iptables here);
+# split_samples (not in a full run: it reads the finished samples) writes split/.
 #
 # Network rules kept here: every scenario runs in network namespaces this script creates
 # (hs<PID>-*), so "loopback" traffic is the loopback of a private namespace and two-host
@@ -2984,6 +2987,245 @@ open(sys.argv[1], "wb").write(base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB
 }
 
 # ---------------------------------------------------------------------------------------------
+# A proxy's two legs captured on two hosts: client 198.51.100.1 -- (front0) nginx 198.51.100.10 /
+# 10.0.0.10 (back0) -- backend 10.0.0.20. The front leg is recorded on the proxy's front
+# interface, the back leg on the backend host: two files, whose addresses have nothing in
+# common but the proxy. Then a copy of the back file with its clock moved (editcap -t), the
+# front file cut into a rotated set (editcap -c) and the back file gzipped (gzip -n).
+
+split_topology() {   # split_topology MODE: namespaces $NSP-spc (client), $NSP-spp (proxy), $NSP-spb (backend)
+    # MODE direct: client 198.51.100.1 on the proxy's front link; MODE nat: client 192.0.2.1
+    # behind $NSP-spn running tools/nat_box.py (client -> 198.51.100.50, 203.0.113.80 -> proxy)
+    local c=$NSP-spc p=$NSP-spp b=$NSP-spb n=$NSP-spn
+    ns_new spc; ns_new spp; ns_new spb
+    if [ "$1" = nat ]; then
+        ns_new spn
+        ip link add "hs$$f-c" type veth peer name "hs$$n-i"
+        ip link set "hs$$n-i" netns "$n" name in0 address 02:00:00:00:05:01 mtu 1500
+        ip link add "hs$$n-o" type veth peer name "hs$$f-p"
+        ip link set "hs$$n-o" netns "$n" name out0 address 02:00:00:00:05:02 mtu 1500
+        ip -n "$n" link set in0 up; ip -n "$n" link set out0 up
+    else
+        ip link add "hs$$f-c" type veth peer name "hs$$f-p"
+    fi
+    ip link set "hs$$f-c" netns "$c" name eth0 address 02:00:00:00:03:01 mtu 1500
+    ip link set "hs$$f-p" netns "$p" name front0 address 02:00:00:00:03:0a mtu 1500
+    ip link add "hs$$b-p" type veth peer name "hs$$b-b"
+    ip link set "hs$$b-p" netns "$p" name back0 address 02:00:00:00:04:0a mtu 1500
+    ip link set "hs$$b-b" netns "$b" name eth0 address 02:00:00:00:04:14 mtu 1500
+    ip -n "$p" addr add 198.51.100.10/24 dev front0
+    ip -n "$p" addr add 10.0.0.10/24 dev back0
+    ip -n "$b" addr add 10.0.0.20/24 dev eth0
+    ip -n "$c" link set eth0 up; ip -n "$p" link set front0 up; ip -n "$p" link set back0 up; ip -n "$b" link set eth0 up
+    # static neighbours: no ARP in the captures
+    ip -n "$p" neigh replace 10.0.0.20 lladdr 02:00:00:00:04:14 dev back0 nud permanent
+    ip -n "$b" neigh replace 10.0.0.10 lladdr 02:00:00:00:04:0a dev eth0 nud permanent
+    if [ "$1" = nat ]; then
+        ip -n "$c" addr add 192.0.2.1/24 dev eth0
+        ip -n "$c" route add default via 192.0.2.254
+        ip -n "$c" neigh replace 192.0.2.254 lladdr 02:00:00:00:05:01 dev eth0 nud permanent
+        ip -n "$p" neigh replace 198.51.100.50 lladdr 02:00:00:00:05:02 dev front0 nud permanent
+        # frames cross the NAT one by one: no segmentation offload on the two ends
+        ip -n "$c" link set eth0 gso_max_size 1500 gso_max_segs 1
+        ip -n "$p" link set front0 gso_max_size 1500 gso_max_segs 1
+        start_bg ip netns exec "$n" "$PY" "$TOOLS/nat_box.py" --inside in0 --outside out0 \
+            --inside-peer-mac 02:00:00:00:03:01 --outside-peer-mac 02:00:00:00:03:0a \
+            --map 192.0.2.1=198.51.100.50 --map 203.0.113.80=198.51.100.10 \
+            --ready "$WORK/nat.ready" --stats "$WORK/nat.stats"
+        NAT_PID=${BG[-1]}
+        wait_for "nat box" test -e "$WORK/nat.ready"
+    else
+        ip -n "$c" addr add 198.51.100.1/24 dev eth0
+        ip -n "$c" neigh replace 198.51.100.10 lladdr 02:00:00:00:03:0a dev eth0 nud permanent
+        ip -n "$p" neigh replace 198.51.100.1 lladdr 02:00:00:00:03:01 dev front0 nud permanent
+    fi
+}
+
+SPLIT_FIX='proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";'
+
+# split_nginx_run NAME MODE PORT0: client -> nginx (/api/ keep-alive upstream, /ws-ok/, /ws-broken/,
+# = /local) -> backend, two tcpdumps (front, back); client ports PORT0 (curl), +1, +2 (WebSockets)
+split_nginx_run() {
+    local name=$1 mode=$2 p0=$3
+    local c=$NSP-spc p=$NSP-spp b=$NSP-spb d=$WORK/$1
+    split_topology "$mode"
+    mkdir -p "$d" "$CAP/rotated" "$CAP/split"
+    local hdr="proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_set_header X-Real-IP \$remote_addr; proxy_set_header X-Request-Id \$request_id; proxy_read_timeout 10s;"
+    NGINX_HTTP_EXTRA="upstream api { server 10.0.0.20:8080; keepalive 2; } log_format legs '\$remote_addr:\$remote_port \$connection \$connection_requests \$request_id \$status \"\$request\" \$upstream_addr \$upstream_status \$msec';" \
+    NGINX_SERVER_EXTRA="access_log $d/logs/legs.log legs; location = /local { return 204; } location /api/ { proxy_pass http://api; proxy_http_version 1.1; proxy_set_header Connection \"\"; $hdr } location /ws-ok/ { proxy_pass http://10.0.0.20:8765/; $SPLIT_FIX $hdr } location /ws-broken/ { proxy_pass http://10.0.0.20:8765/; $hdr }" \
+        nginx_setup "$d" 198.51.100.10:80
+    text_file "$d/post.txt" 2000 split-post
+    nginx_start "$p" "$d" 80
+    backend_start "$b" 10.0.0.20 8080 "$d/http" --pad /api/big=6000 --pad /api/mid=1500
+    start_bg ip netns exec "$b" "$PY" "$HERE/ws_server.py" 10.0.0.20 8765 --log "$d/ws"
+    wait_for "ws server" listening "$b" 8765
+    local vip=198.51.100.10 me=198.51.100.1
+    if [ "$mode" = nat ]; then
+        vip=203.0.113.80 me=192.0.2.1
+        tcpdump_start "$c" "$CAP/$name.client.pcap" -i eth0 "tcp port 80"
+        SPLIT_FRONT=$name.client.pcap
+    else
+        tcpdump_start "$p" "$CAP/$name.front.pcap" -i front0 "tcp port 80"
+        SPLIT_FRONT=$name.front.pcap
+    fi
+    tcpdump_start "$b" "$CAP/$name.back.pcap" -i eth0 "tcp port 8080 or tcp port 8765"
+    local u=http://$vip t=X-Hopscope-Tag pa="--local-port $p0"
+    curl_run "$c" "$d/c" $pa -H "$t: s-0" "$u/api/small" \
+        --next $pa -H "$t: s-1" "$u/api/big" \
+        --next $pa -H "$t: s-2" "$u/local" \
+        --next $pa -H "$t: s-3" -H 'Expect:' -H 'Content-Type: text/plain' --data-binary "@$d/post.txt" "$u/api/post" \
+        --next $pa -H "$t: s-4" "$u/api/mid"
+    ip netns exec "$c" "$PY" "$HERE/ws_client.py" "ws://$vip/ws-ok/echo" \
+        --local "$me:$((p0 + 1))" --log "$d/wsok" --messages short
+    ip netns exec "$c" "$PY" "$HERE/ws_client.py" "ws://$vip/ws-broken/echo" \
+        --local "$me:$((p0 + 2))" --log "$d/wsbad" --messages short --allow-reject
+    nginx_quit "$d"
+    tcpdump_stop_all
+    if [ "$mode" = nat ]; then stop_pid "$NAT_PID" TERM; fi
+    [ -s "$d/ws.2.peer" ] && [ ! -e "$d/ws.3.peer" ] || { echo "$name: the ws backend did not see exactly 2 connections" >&2; return 1; }
+    # transactions and the pairing from the programs' logs
+    tx_curl "$d/c" "$me:$p0" "$vip:80" --headers
+    tx_log "$d/wsok" "$me:$((p0 + 1))" "$vip:80" ws_client.py-transport-log --allow-trailing --headers
+    tx_log "$d/wsbad" "$me:$((p0 + 2))" "$vip:80" ws_client.py-transport-log --headers
+    back_legs "$d/http" 10.0.0.20:8080
+    WS1=$(tr -d '\n' <"$d/ws.1.peer"); WS2=$(tr -d '\n' <"$d/ws.2.peer")
+    tx_log "$d/ws.1" "$WS1" 10.0.0.20:8765 ws_server.py-transport-log --allow-trailing --headers
+    tx_log "$d/ws.2" "$WS2" 10.0.0.20:8765 ws_server.py-transport-log --headers --allow-unanswered
+    proxy_legs "$d" --proxy nginx --match header:$t --front "$d/c.tx.json" "${BACK_ARGS[@]}" \
+        --note-for "s-2=location = /local { return 204; }: nginx answers itself, no back leg"
+    proxy_legs "$d" --append --proxy nginx --match order --front "$d/wsok.tx.json" --back "$d/ws.1.tx.json" \
+        --note "location /ws-ok/: $SPLIT_FIX"
+    proxy_legs "$d" --append --proxy nginx --match order --front "$d/wsbad.tx.json" --back "$d/ws.2.tx.json" \
+        --note "location /ws-broken/: default proxy_pass (HTTP/1.0, Connection: close, no Upgrade)"
+    local natdesc=""
+    if [ "$mode" = nat ]; then natdesc="tools/nat_box.py (userspace 1:1 NAT: 192.0.2.1 -> 198.51.100.50, 203.0.113.80 -> 198.51.100.10) -> "; fi
+    SPLIT_SW="curl 7.88.1 and Python websockets 17 (ws_client.py) in a client namespace $me -> ${natdesc}nginx 1.22.1 (front 198.51.100.10:80 on front0, back 10.0.0.10 on back0; /api/ to an upstream with keepalive 2, HTTP/1.1; /ws-ok/ with Upgrade/Connection forwarded; /ws-broken/ default proxy_pass; X-Forwarded-For, X-Real-IP, X-Request-Id \$request_id) -> tools/proxy_backend.py 10.0.0.20:8080 and ws_server.py 10.0.0.20:8765 in a backend namespace"
+    SPLIT_FRONT_STREAMS=(--stream "$me:$p0 $vip:80 $d/c $(curl_source "$d/c")"
+                         --stream "$me:$((p0 + 1)) $vip:80 $d/wsok ws_client.py-transport-log"
+                         --stream "$me:$((p0 + 2)) $vip:80 $d/wsbad ws_client.py-transport-log"
+                         --transactions "$d/c.tx.json" --transactions "$d/wsok.tx.json" --transactions "$d/wsbad.tx.json")
+    SPLIT_BACK_STREAMS=("${BACK_STREAMS[@]}" --stream "$WS1 10.0.0.20:8765 $d/ws.1 ws_server.py-transport-log"
+                        --stream "$WS2 10.0.0.20:8765 $d/ws.2 ws_server.py-transport-log"
+                        "${BACK_TXS[@]}" --transactions "$d/ws.1.tx.json" --transactions "$d/ws.2.tx.json")
+}
+
+SPLIT_PROXY_JSON='{"software": "nginx 1.22.1", "front_address": "198.51.100.10:80", "back_address": "10.0.0.10", "client_side_subnet": "198.51.100.0/24", "backend_side_subnet": "10.0.0.0/24", "upstreams": ["10.0.0.20:8080", "10.0.0.20:8765"]}'
+SPLIT_WHAT="one curl keep-alive connection (X-Hopscope-Tag s-0..s-4: GET /api/small, GET /api/big (6,000 padding bytes), GET /local answered 204 by nginx itself, a 2,000-byte POST /api/post, GET /api/mid (1,500 padding bytes)), a WebSocket through /ws-ok/ (101, two texts and a 512-byte binary echoed, ping, close 1000) and one through /ws-broken/ (upgrade dropped by nginx: HTTP/1.0 upstream without Upgrade, the backend answers 505, the client gives up)"
+SPLIT_BACK_WHAT="the upstream leg only, as captured on the backend host: nginx (10.0.0.10, ephemeral ports) -> 10.0.0.20: the four /api/ requests on nginx's pooled HTTP/1.1 connection (closed when nginx quits), the /ws-ok/ upgrade (101 and the echoed frames), and the /ws-broken/ handshake nginx sent as HTTP/1.0 without Upgrade, refused by the backend (505)"
+
+# Client -> nginx on the proxy's front link; front file from the proxy's front interface, back file
+# from the backend host; a copy of the back file 1.234 s ahead (correction -1.234 s); the front
+# file cut into a rotated set and the back file gzipped (samples/rotated/).
+scenario_split_nginx_ws() {
+    log "a proxy's two legs on two hosts: client -> nginx (front 198.51.100.10, back 10.0.0.10) -> backend 10.0.0.20"
+    local name=split-nginx-ws skew=1.234 d=$WORK/split-nginx-ws
+    split_nginx_run "$name" direct 40201
+    editcap -F pcap -t "+$skew" "$CAP/$name.back.pcap" "$CAP/$name.back-skewed.pcap"
+    # a rotated front set (as tcpdump -C would leave it) and a gzipped back file
+    editcap -F pcap -c 12 "$CAP/$name.front.pcap" "$d/rot.pcap"
+    local i=0 f
+    for f in $(ls "$d"/rot_*.pcap | sort); do mv "$f" "$CAP/rotated/$name.front.pcap$i"; i=$((i + 1)); done
+    gzip -n -c "$CAP/$name.back.pcap" >"$CAP/rotated/$name.back.pcap.gz"
+    "$PY" "$TOOLS/split_legs.py" facts --name "$name" --dir "$CAP" --work "$d" --fix "$SPLIT_FIX" \
+        --proxy-json "$SPLIT_PROXY_JSON" --rotated --tshark-out "$CAP/split/$name.tshark.txt" \
+        --file "$name.front.pcap|front|0|proxy namespace, interface front0 (198.51.100.10), tcpdump -i front0 'tcp port 80'" \
+        --file "$name.back.pcap|back|0|backend namespace, interface eth0 (10.0.0.20), tcpdump -i eth0 'tcp port 8080 or tcp port 8765'" \
+        --file "$name.back-skewed.pcap|back|$skew|$name.back.pcap through editcap -t +$skew"
+    fact --file "$name.front.pcap" --software "$SPLIT_SW; tcpdump -i front0 in the proxy namespace" \
+        --shows "the client leg of a proxy only, as captured on the proxy's front address: $SPLIT_WHAT; its upstream leg is in $name.back.pcap" \
+        "${SPLIT_FRONT_STREAMS[@]}" --note-file "$d/$name.front.pcap.details.json" \
+        --note "one of the two files of a split capture (details.split_legs); the rotated set rotated/$name.front.pcap0.. holds the same packets"
+    fact --file "$name.back.pcap" --software "$SPLIT_SW; tcpdump -i eth0 in the backend namespace" \
+        --shows "$SPLIT_BACK_WHAT; its client leg is in $name.front.pcap" \
+        "${SPLIT_BACK_STREAMS[@]}" --note-file "$d/$name.back.pcap.details.json" \
+        --note "the upstream connections use ephemeral client ports; their bytes come from the backend's own logs (tools/proxy_backend.py, ws_server.py --log)"
+    fact --file "$name.back-skewed.pcap" --software "editcap -t +$skew from $name.back.pcap" \
+        --shows "$name.back.pcap with every timestamp $skew s later, as from a backend host whose clock is ahead: to line it up with $name.front.pcap add -$skew s" \
+        "${SPLIT_BACK_STREAMS[@]}" --note-file "$d/$name.back-skewed.pcap.details.json"
+    scenario_cleanup
+}
+
+# The same exchange with the client leg captured ON THE CLIENT, behind a NAT: the client
+# 192.0.2.1 talks to a virtual address 203.0.113.80; tools/nat_box.py maps them to
+# 198.51.100.50 and the proxy's 198.51.100.10, so the client file and the back file share no
+# address at all (nginx logs 198.51.100.50 and sends X-Forwarded-For: 198.51.100.50). A copy
+# of the client file 0.35 s behind (the client's clock late: correction +0.35 s).
+scenario_split_nginx_nat() {
+    log "a proxy's two legs on two hosts, client leg captured on the client behind a NAT"
+    local name=split-nginx-nat skew=-0.35 d=$WORK/split-nginx-nat
+    split_nginx_run "$name" nat 40211
+    editcap -F pcap -t "$skew" "$CAP/$name.client.pcap" "$CAP/$name.client-skewed.pcap"
+    tr '\n' ' ' <"$WORK/nat.stats" >"$d/nat.txt"
+    "$PY" "$TOOLS/split_legs.py" facts --name "$name" --dir "$CAP" --work "$d" --fix "$SPLIT_FIX" \
+        --proxy-json "$SPLIT_PROXY_JSON" --tshark-out "$CAP/split/$name.tshark.txt" \
+        --nat 192.0.2.1=198.51.100.50 --nat 203.0.113.80=198.51.100.10 \
+        --file "$name.client.pcap|front|0|client namespace, interface eth0 (192.0.2.1, before the NAT), tcpdump -i eth0 'tcp port 80'" \
+        --file "$name.back.pcap|back|0|backend namespace, interface eth0 (10.0.0.20), tcpdump -i eth0 'tcp port 8080 or tcp port 8765'" \
+        --file "$name.client-skewed.pcap|front|$skew|$name.client.pcap through editcap -t $skew"
+    fact --file "$name.client.pcap" --software "$SPLIT_SW; tcpdump -i eth0 in the client namespace" \
+        --shows "the client leg of a proxy only, as captured on the client behind a NAT (192.0.2.1 -> the virtual address 203.0.113.80:80; nginx sees 198.51.100.50 -> 198.51.100.10): $SPLIT_WHAT; its upstream leg is in $name.back.pcap" \
+        "${SPLIT_FRONT_STREAMS[@]}" --note-file "$d/$name.client.pcap.details.json" \
+        --note "nat_box.py counters: $(cat "$d/nat.txt")"
+    fact --file "$name.back.pcap" --software "$SPLIT_SW; tcpdump -i eth0 in the backend namespace" \
+        --shows "$SPLIT_BACK_WHAT; X-Forwarded-For / X-Real-IP say 198.51.100.50 (the client's address after the NAT); its client leg is in $name.client.pcap" \
+        "${SPLIT_BACK_STREAMS[@]}" --note-file "$d/$name.back.pcap.details.json" \
+        --note "the upstream connections use ephemeral client ports; their bytes come from the backend's own logs (tools/proxy_backend.py, ws_server.py --log)"
+    fact --file "$name.client-skewed.pcap" --software "editcap -t $skew from $name.client.pcap" \
+        --shows "$name.client.pcap with every timestamp ${skew#-} s earlier, as from a client whose clock is late: to line it up with $name.back.pcap's clock add +${skew#-} s" \
+        "${SPLIT_FRONT_STREAMS[@]}" --note-file "$d/$name.client-skewed.pcap.details.json"
+    scenario_cleanup
+}
+
+# Existing single-file proxy samples cut into their two legs by tools/split_legs.py (from the
+# checked-in captures in samples/, not re-recorded), one file's clock moved by a known offset:
+# samples/split/NAME.{front,back}.pcap and samples/split/split.json (what each file holds,
+# its true clock correction, its streams and the proxy_legs copied from expected.json).
+# Not part of a full run (it reads the finished samples and expected.json): after re-recording
+# the four sources, run `samples/record.sh split_samples`.
+SPLIT_SAMPLES=("websocket-nginx-ok 127.0.0.1:8081 127.0.0.1:8767 0.5"
+               "websocket-nginx-broken 127.0.0.1:8081 127.0.0.1:8768 -2.5"
+               "http-nginx-keepalive-mix 127.0.0.1:8082 127.0.0.1:8775 3.25"
+               "http-proxy-chain 127.0.0.1:8889 127.0.0.1:8085 0.042")
+
+scenario_split_samples() {
+    log "existing proxy samples split into front/back files (tools/split_legs.py)"
+    local spec d=$WORK/splits
+    mkdir -p "$d" "$CAP/split"
+    for spec in "${SPLIT_SAMPLES[@]}"; do
+        set -- $spec
+        if [ -e "$CAP/$1.pcap" ]; then echo "split_samples: $1 was re-recorded in this run; run split_samples on its own afterwards" >&2; return 1; fi
+    done
+    for spec in "${SPLIT_SAMPLES[@]}"; do
+        set -- $spec
+        "$PY" "$TOOLS/split_legs.py" split "$HERE/$1.pcap" --proxy "$2" --upstream "$3" \
+            --front "$CAP/split/$1.front.pcap" --back "$CAP/split/$1.back.pcap" --shift-back "$4" \
+            --facts "$d/$1.json" --source-facts "$HERE/expected.json"
+    done
+    "$PY" - "$d" "$CAP/split/split.json" "${SPLIT_SAMPLES[@]}" <<'PYEOF2'
+import json, sys
+d, out, specs = sys.argv[1], sys.argv[2], sys.argv[3:]
+doc = {"about": "Single-file proxy samples split into their two legs by samples/tools/split_legs.py "
+                "split (record.sh scenario split_samples): for each, the front file (connections to "
+                "the proxy's listen address), the back file (connections to the upstream given), the "
+                "shift applied to the back file's clock and the correction to ADD to line it up "
+                "(clock_offset_s = -shift; the front file keeps the original clock), the streams of "
+                "expected.json that each file holds, and the source's proxy_legs for that proxy "
+                "(front in the front file, back in the back file).",
+       "splits": [json.load(open(f"{d}/{s.split()[0]}.json")) for s in specs]}
+json.dump(doc, open(out, "w"), indent=1)
+open(out, "a").write("\n")
+PYEOF2
+    local f
+    for f in "$CAP"/split/*.pcap; do
+        { echo "### split/$(basename "$f"): tshark -q -z conv,tcp"; tshark -r "$f" -q -z conv,tcp
+          echo "### split/$(basename "$f"): HTTP requests and responses"
+          tshark -r "$f" -Y http -T fields -E occurrence=f -e frame.number -e frame.time_epoch -e ip.src -e tcp.srcport \
+              -e ip.dst -e tcp.dstport -e http.request.method -e http.request.uri -e http.response.code
+          echo; } >>"$CAP/split/split.tshark.txt"
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
 # Captures derived from recorded ones by the checked-in tools (need http_loopback first)
 
 scenario_derived() {
@@ -3037,7 +3279,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      tls_connect_tinyproxy tls_socks5_microsocks
      h2_curl_nginx_tls h2_prior_knowledge h2_small_window h2c_upgrade_curl
      h2_front_http1_back h2_websocket_rfc8441 h2_semantics_curl
-     h2_chromium)
+     h2_chromium split_nginx_ws split_nginx_nat)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -856,6 +856,16 @@ Files in this directory besides the captures:
 - `tools/proxy_backend.py`: the origin behind the proxy samples (http.server), logging every
   connection's bytes and every request's headers; `tools/proxy_legs.py`: pairs a proxy's front
   and back transactions into `details.proxy_legs`.
+- `tools/split_legs.py`: `split` cuts a single-file proxy capture into its front and back legs
+  (by the proxy's listen address and the upstream servers), optionally moving one file's
+  clock; `facts` writes `details.split_legs` of the split-nginx-ws files (the proxy's two legs
+  captured on two hosts: pairs front -> back by nginx's `$request_id`, the dropped upgrade and
+  its nginx fix, each file's true clock correction `clock_offset_s`; split-nginx-nat: the client
+  leg captured on the client behind `tools/nat_box.py`, a userspace 1:1 NAT). `rotated/`: the front file
+  of split-nginx-ws cut into a rotated set (`.pcap0` ..) and its back file gzipped;
+  `split/`: four proxy samples cut by `split_legs.py split` (`split/split.json` says which file
+  holds which leg, the clock shift applied, the streams and the pairs), and tshark's view of
+  the split files (`split/*.tshark.txt`).
 - `tools/h2_facts.py`: the HTTP/2 samples' facts (`details.h2_*`) from nginx's debug and access
   logs, curl's trace and per-transfer output, nghttp's and the Python programs' logs, checked
   against each other and against tshark; `proxy-legs` pairs HTTP/2 front streams with the

@@ -16,6 +16,8 @@ upstream leg (whose client port is ephemeral) has facts from a program, not from
       keep-alive, or Connection: close). Request bodies are read by Content-Length or chunked.
       --slow PATH=MS: requests whose path starts with PATH wait MS milliseconds before the
       answer (to make two clients' requests overlap at the proxy).
+      --pad PATH=BYTES: answers to requests whose path starts with PATH get BYTES more bytes
+      of deterministic text after that line (responses of known sizes).
 """
 import argparse
 import hashlib
@@ -58,7 +60,7 @@ class LogWriter(io.RawIOBase):
         return len(b)
 
 
-def handler(prefix, slow):
+def handler(prefix, slow, pad=()):
     class H(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "hopscope-backend/1"
@@ -108,6 +110,12 @@ def handler(prefix, slow):
             rid = self.headers.get("X-Request-Id")
             text = (f"backend connection {self.conn_no} request {self.req_no}: {self.command} "
                     f"{self.path} tag={tag} request-id={rid} body={len(body)}\n").encode()
+            for p, n in pad:
+                if path.startswith(p):
+                    fill = "".join(f"pad line {i:06d}: padding text for a sized answer\n"
+                                   for i in range(n // 50 + 1))
+                    text += fill[:n].encode()
+                    break
             with open(prefix + ".requests.jsonl", "a") as f:
                 f.write(json.dumps({
                     "conn": self.conn_no, "peer": "%s:%d" % self.client_address[:2],
@@ -139,9 +147,11 @@ def main():
     ap.add_argument("port", type=int)
     ap.add_argument("--log", required=True)
     ap.add_argument("--slow", action="append", default=[])
+    ap.add_argument("--pad", action="append", default=[])
     a = ap.parse_args()
     slow = [(p, int(ms)) for p, ms in (s.split("=", 1) for s in a.slow)]
-    Server((a.host, a.port), handler(a.log, slow)).serve_forever()
+    pad = [(p, int(n)) for p, n in (s.split("=", 1) for s in a.pad)]
+    Server((a.host, a.port), handler(a.log, slow, pad)).serve_forever()
 
 
 if __name__ == "__main__":

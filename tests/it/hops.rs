@@ -335,6 +335,14 @@ fn hop_by_hop_leaks_are_the_ones_that_reached_the_backend() {
 /// The proxy.* findings each capture must give, and no others (the rest: none at all).
 const EXPECTED: &[(&str, &[&str])] = &[
     ("websocket-nginx-broken.pcap", &["proxy.upgrade-dropped"]),
+    // The client leg alone of a split capture: nginx's refused upgrade, its back leg in another
+    // file (split-nginx-ws.back.pcap).
+    ("split-nginx-ws.front.pcap", &["proxy.single-leg-hint"]),
+    ("split-nginx-nat.client.pcap", &["proxy.single-leg-hint"]),
+    (
+        "split-nginx-nat.client-skewed.pcap",
+        &["proxy.single-leg-hint"],
+    ),
     (
         "websocket-nginx-http11-no-upgrade.pcap",
         &["proxy.upgrade-dropped"],

@@ -314,6 +314,16 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
         "websocket-apache-broken.pcap",
         &["proxy.upgrade-dropped", "ws.upgrade-refused"],
     ),
+    // The client leg alone of a split capture (split-nginx-ws.*): the refusal of /ws-broken/
+    // reaches the client, but the back leg that shows nginx dropped the Upgrade is in another
+    // file (split-nginx-ws.back.pcap), so no proxy diagnosis from this file alone.
+    ("split-nginx-ws.front.pcap", &["ws.upgrade-refused"]),
+    // The same, captured on the client behind a NAT (and a copy with the clock moved).
+    ("split-nginx-nat.client.pcap", &["ws.upgrade-refused"]),
+    (
+        "split-nginx-nat.client-skewed.pcap",
+        &["ws.upgrade-refused"],
+    ),
     // The second WebSocket of the page: the server refuses its Origin with 403 (the accepted
     // cross-origin one is cors.websocket-any-origin, an info: not counted here).
     ("websocket-browser.pcap", &["ws.upgrade-refused"]),

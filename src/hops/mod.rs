@@ -19,6 +19,7 @@
 //! HTTP/2 stream 1 (the upgrading request and the response the client got) stands for the
 //! exchange, not the `101`.
 
+pub mod clock;
 mod diff;
 mod fix;
 

@@ -11,6 +11,13 @@
 //! `Forwarded`) add weight. The best candidate above a threshold wins; the evidence and a
 //! confidence go with every pairing, and diagnoses are only made from medium or high ones.
 //!
+//! The proxy need not have one address: when the upstream request comes from another address
+//! than the one the client reached (two networks, or the legs captured on two hosts), only
+//! evidence that survives the hop ties the legs (a unique id, or a forwarding header naming
+//! the client), and `proxy.back_address` names the second address. Legs on two captures
+//! compare their times through the captures' clock offset, learnt from the pairs that need no
+//! clock ([`clock`], [`Correlator::clock_offsets`]).
+//!
 //! Legs need not speak the same version: an HTTP/2 stream pairs with the HTTP/1.1 request a
 //! proxy made for it (or the reverse, or HTTP/2 on both sides) by the same rules, its target
 //! being `:path`; `diff` compares them through the translation (pseudo-headers are the request

@@ -1693,6 +1693,12 @@ fn legs_on_two_hosts_pair_by_what_survives_the_hop() {
             panic!("{clocks:?}")
         };
         assert_eq!((e.support, e.pairs), (3, 3));
+        eprintln!(
+            "offset {off} ns: estimate {} ns ± {} ns, error {} ns",
+            e.offset_ns,
+            e.uncertainty_ns(),
+            (e.offset_ns - off).abs()
+        );
         assert!(e.interval.0 <= off && off <= e.interval.1, "{e:?} {off}");
         assert!((e.offset_ns - off).abs() <= e.uncertainty_ns(), "{e:?}");
     }
@@ -1831,4 +1837,67 @@ fn offset_from_id_pairs_times_the_pairs_that_need_a_clock() {
         "{:?}",
         timed.evidence
     );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(100))]
+
+    /// Hops across two captures tied by request ids, any clock offset within 5 s, any
+    /// latencies: every pair is found, none other, and the offset interval holds the truth.
+    #[test]
+    fn hops_across_captures_pair_and_bound_the_offset(
+        off in -5_000_000_000i64..5_000_000_000,
+        hops in proptest::collection::vec((0i64..20, 1i64..60, 0i64..20), 1..10),
+    ) {
+        let ids: Vec<String> = (0..hops.len()).map(|i| format!("id-{i}")).collect();
+        let reqs: Vec<[(&str, &str); 2]> =
+            ids.iter().map(|i| [("Host", "a"), ("X-Request-Id", i.as_str())]).collect();
+        let mut legs = Vec::new();
+        for (i, (d1, dur, d2)) in hops.iter().enumerate() {
+            let t = 1000 + 300 * i as i64;
+            let (mut f, mut b) = cross(i as u64, t, "GET /q HTTP/1.1", &reqs[i], &reqs[i], (200, 200));
+            b.start_ms = t + d1;
+            b.end_ms = b.start_ms + dur;
+            f.end_ms = b.end_ms + d2;
+            legs.extend([(f, 0), (b, 1)]);
+        }
+        let (o, clocks) = run_files(&legs, off);
+        let want: BTreeSet<(u64, u64)> = (0..hops.len() as u64).map(|i| (2 * i, 2 * i + 1)).collect();
+        proptest::prop_assert_eq!(pairs_of(&o), want);
+        let [(0, 1, e)] = clocks[..] else {
+            return Err(proptest::test_runner::TestCaseError::fail(format!("{clocks:?}")));
+        };
+        proptest::prop_assert!(e.interval.0 <= off && off <= e.interval.1, "{:?} {}", e, off);
+    }
+
+    /// Legs of any versions on two captures with any offset: no panic, each leg in at most
+    /// one hop on each side.
+    #[test]
+    fn any_legs_on_two_captures_pair_at_most_once(
+        legs in proptest::collection::vec(proptest::prelude::any::<[u8; 12]>(), 0..14),
+        off in -3_000i64..3_000,
+    ) {
+        let snaps: Vec<Snap> = legs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let mut s = any_leg(i as u64, x);
+                s.file = Some(u32::from(x[5] % 2));
+                if x[5] % 2 == 1 {
+                    s.start.0 -= off * 1_000_000;
+                    s.end = s.end.map(|e| Timestamp(e.0 - off * 1_000_000));
+                }
+                s
+            })
+            .collect();
+        let o = run_snaps(snaps);
+        let mut fronts = BTreeSet::new();
+        let mut backs = BTreeSet::new();
+        for h in &o.hops {
+            proptest::prop_assert!(fronts.insert(h.front.transaction), "front twice: {:?}", h.front);
+            if let Some(b) = h.back {
+                proptest::prop_assert!(backs.insert(b.transaction), "back twice: {b:?}");
+            }
+        }
+    }
 }

@@ -436,9 +436,14 @@ fn score(f: &Snap, b: &Snap, clock: Clock, mut ev: Option<&mut Vec<String>>) -> 
         // one this proxy was already seen sending from (by a pair with strong evidence).
         return None;
     } else {
+        if clock.back_known {
+            s += 1;
+            link = true;
+        }
+        let w = u32::from(clock.back_known);
         note(&|| {
             format!(
-                "the upstream request comes from {}, another address of the proxy",
+                "the upstream request comes from {}, another address of the proxy (+{w})",
                 b.client.ip
             )
         });
@@ -531,6 +536,23 @@ impl Window {
     fn get(&self, seq: u64) -> Option<&Snap> {
         let i = seq.checked_sub(self.base)?;
         self.slots.get(usize::try_from(i).ok()?)?.as_ref()
+    }
+
+    /// Sets the hop of `s`'s copy in the window, if it is still there.
+    fn mark(&mut self, s: &Snap, hop: u64) {
+        let seqs: Vec<u64> = self
+            .by_tail
+            .get(tail(&s.path))
+            .map(|q| q.iter().copied().collect())
+            .unwrap_or_default();
+        for q in seqs {
+            if let Some(x) = self.get_mut(q)
+                && x.id == s.id
+                && x.conn == s.conn
+            {
+                x.hop = Some(hop);
+            }
+        }
     }
 
     fn get_mut(&mut self, seq: u64) -> Option<&mut Snap> {
@@ -1159,13 +1181,17 @@ impl Correlator {
             // Answered by itself only when the capture shows this proxy's upstream side for
             // other requests; otherwise the upstream leg may just not be in the capture.
             if self.proxies.contains(&f.server) {
-                self.pair(
+                let id = self.pair(
                     &f,
                     None,
                     0,
                     vec!["no upstream request matched: the proxy answered by itself".into()],
                     out,
                 );
+                if f.file.is_some() {
+                    // Decided: not a client leg for a later sweep across captures.
+                    self.window.mark(&f, id);
+                }
             } else if f.needs_upgrade().is_some()
                 && f.status != Some(101)
                 && self.hinted.len() < MAX_HINTED

@@ -1901,3 +1901,40 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn one_capture_of_a_proxy_with_two_addresses() {
+    // A proxy on two networks, both legs in one capture: X-Forwarded-For ties the first pair,
+    // which shows the proxy's upstream address; a later pair from that address with only a
+    // Cookie, the target, the User-Agent, status and length in common then pairs too, but the same
+    // from an address the proxy was never seen using does not.
+    let f_req = [("Host", "a"), ("User-Agent", "u"), ("Cookie", "s=1")];
+    let b_xff = [
+        ("Host", "a"),
+        ("User-Agent", "u"),
+        ("Cookie", "s=1"),
+        ("X-Forwarded-For", "203.0.113.5"),
+    ];
+    let (f0, b0) = cross(0, 1000, "GET /a HTTP/1.1", &f_req, &b_xff, (200, 200));
+    let (f1, b1) = cross(1, 2000, "GET /b HTTP/1.1", &f_req, &f_req, (200, 200));
+    let (f2, mut b2) = cross(2, 3000, "GET /c HTTP/1.1", &f_req, &f_req, (200, 200));
+    b2.client = "10.0.0.99:50000";
+    let o = run(&[b0, f0, b1, f1, b2, f2]);
+    // The third, unpaired, went to a proxy known to forward: answered by itself, as far as
+    // the capture shows.
+    assert_eq!(
+        pairs_of(&o),
+        BTreeSet::from([(0, 1), (2, 3), (4, u64::MAX)])
+    );
+    for h in o.hops.iter().filter(|h| h.back.is_some()) {
+        assert_eq!(h.proxy.back_address, Some(ep(BACK_PROXY)));
+        assert!(
+            h.evidence
+                .iter()
+                .any(|e| e.contains("another address of the proxy")),
+            "{:?}",
+            h.evidence
+        );
+    }
+    assert_eq!((o.hops[1].confidence, o.hops[1].score), ("high", 11));
+}

@@ -11,6 +11,13 @@
 //! `Forwarded`) add weight. The best candidate above a threshold wins; the evidence and a
 //! confidence go with every pairing, and diagnoses are only made from medium or high ones.
 //!
+//! The proxy need not have one address: when the upstream request comes from another address
+//! than the one the client reached (two networks, or the legs captured on two hosts), only
+//! evidence that survives the hop ties the legs (a unique id, or a forwarding header naming
+//! the client), and `proxy.back_address` names the second address. Legs on two captures
+//! compare their times through the captures' clock offset, learnt from the pairs that need no
+//! clock ([`clock`], [`Correlator::clock_offsets`]).
+//!
 //! Legs need not speak the same version: an HTTP/2 stream pairs with the HTTP/1.1 request a
 //! proxy made for it (or the reverse, or HTTP/2 on both sides) by the same rules, its target
 //! being `:path`; `diff` compares them through the translation (pseudo-headers are the request
@@ -19,6 +26,7 @@
 //! HTTP/2 stream 1 (the upgrading request and the response the client got) stands for the
 //! exchange, not the `101`.
 
+pub mod clock;
 mod diff;
 mod fix;
 
@@ -34,6 +42,7 @@ use crate::model::http::{
 };
 use crate::model::websocket::WebSocketRecord;
 use crate::model::{Dir, Endpoint, Finding, Record, RecordSink};
+pub use clock::{ClockEstimate, HopTimes};
 
 /// How far apart (packet time) a front and its back may start.
 const MAX_LAG_NS: i64 = 60 * 1_000_000_000;
@@ -43,6 +52,14 @@ const MAX_WINDOW: usize = 4096;
 const MAX_WAITING: usize = 10_000;
 /// Slack for timestamps taken on different interfaces.
 const SLACK_NS: i64 = 2_000_000;
+
+/// Across captures from different hosts, how far apart their clocks may be before an
+/// offset is known (legs pair then only by evidence that needs no clock).
+const MAX_SKEW_NS: i64 = 10 * 1_000_000_000;
+/// Pairs of two captures an offset is estimated from (the first ones; then it is fixed).
+const MAX_CLOCK_PAIRS: usize = 1024;
+/// Pairs that must agree on an offset (and be most of those seen) before it times others.
+const MIN_CLOCK_SUPPORT: u32 = 2;
 
 const HIGH: u32 = 10;
 const MEDIUM: u32 = 6;
@@ -83,6 +100,8 @@ pub(crate) struct Snap {
     pub reset: Option<ResetRecord>,
     /// Also in the list of unpaired transactions to a proxy (`Correlator::waiting`).
     pub queued: bool,
+    /// The capture file it came from, when several are merged (their clocks may differ).
+    pub file: Option<u32>,
 }
 
 /// What the body-length comparison needs of a body.
@@ -145,6 +164,7 @@ impl Snap {
             resp_body: t.response.as_ref().map(|x| BodyFacts::of(&x.body)),
             reset: t.reset,
             queued: false,
+            file: None,
         })
     }
 
@@ -222,6 +242,98 @@ const TIES: &[(&str, u32, &str)] = &[
     ("accept", 1, "same Accept"),
 ];
 
+/// How `b`'s times compare with `f`'s: the offset to add to `b`'s (on another capture's
+/// clock), with the slack that goes with it, and whether the offset is known (when not, only
+/// evidence that needs no clock pairs the legs, within [`MAX_SKEW_NS`]).
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    offset: i64,
+    slack: i64,
+    known: bool,
+    /// The back's client address is one the front's proxy was seen sending from.
+    back_known: bool,
+}
+
+impl Clock {
+    /// One capture, one clock.
+    const SAME: Clock = Clock {
+        offset: 0,
+        slack: SLACK_NS,
+        known: true,
+        back_known: false,
+    };
+
+    fn describe(&self) -> String {
+        if self.known {
+            format!(
+                "the legs are on two captures: the upstream leg's times shifted by {:+.6} s \
+                 (± {:.6} s) onto the client leg's clock",
+                self.offset as f64 / 1e9,
+                (self.slack - SLACK_NS) as f64 / 1e9
+            )
+        } else {
+            "the legs are on two captures whose clock offset is not known yet: paired by \
+             evidence that needs no clock"
+                .into()
+        }
+    }
+}
+
+/// The upstream request's `name` (`X-Forwarded-For`, `Forwarded`, `X-Real-IP`) names the
+/// client's address as the client leg saw it.
+fn names_client(f: &Snap, b: &Snap, name: &str) -> bool {
+    let ip = f.client.ip.to_string();
+    b.req.values(name).any(|v| {
+        String::from_utf8_lossy(v)
+            .split([',', ';', ' '])
+            .map(|p| {
+                let p = p.trim();
+                let p = p.strip_prefix("for=").unwrap_or(p).trim_matches('"');
+                // `[2001:db8::1]:4711`, `192.0.2.1:4711`.
+                let p = p
+                    .strip_prefix('[')
+                    .map_or(p, |x| x.split(']').next().unwrap_or(x));
+                match p.rsplit_once(':') {
+                    Some((h, port))
+                        if !h.contains(':') && port.bytes().all(|c| c.is_ascii_digit()) =>
+                    {
+                        h
+                    }
+                    _ => p,
+                }
+            })
+            .any(|p| p.eq_ignore_ascii_case(&ip))
+    })
+}
+
+/// Evidence that pairs legs without comparing their times: a unique id on both (request id,
+/// trace context, WebSocket key), or a forwarding header naming the client with the same
+/// target and `User-Agent`; and something that says which leg is the client's (for the
+/// unique ids, a field the proxy added, an absolute-form target, or the legs' capture order).
+fn clock_free(f: &Snap, b: &Snap) -> bool {
+    let same = |n: &str| f.req.get(n).is_some_and(|a| b.req.get(n) == Some(a));
+    let forwarded = ["x-forwarded-for", "forwarded", "x-real-ip"]
+        .iter()
+        .any(|n| names_client(f, b, n));
+    if forwarded && f.path == b.path && same("user-agent") {
+        return true;
+    }
+    let unique = TIES.iter().any(|(n, w, _)| *w >= 6 && same(n));
+    unique && directed(f, b)
+}
+
+/// Something says `f` is the client leg and `b` the upstream one: a forwarding header naming
+/// `f`'s client, a `Via` the proxy added, an absolute-form target on the client leg, or the
+/// legs' captures in that order (`report FRONT BACK`).
+fn directed(f: &Snap, b: &Snap) -> bool {
+    ["x-forwarded-for", "forwarded", "x-real-ip"]
+        .iter()
+        .any(|n| names_client(f, b, n))
+        || (b.req.get("via").is_some() && f.req.get("via") != b.req.get("via"))
+        || f.path != f.target
+        || f.file < b.file
+}
+
 /// `b`'s path is `f`'s with a prefix removed or added at a segment boundary (`/api/x` and
 /// `/x`): a proxy that rewrites the target.
 fn rewritten(f: &str, b: &str) -> bool {
@@ -236,16 +348,31 @@ fn rewritten(f: &str, b: &str) -> bool {
 
 /// Scores `b` as the upstream transaction of `f`; `None` when it cannot be. With `ev`, each
 /// clue is written down (only for the winner: formatting is most of the cost).
-fn score(f: &Snap, b: &Snap, mut ev: Option<&mut Vec<String>>) -> Option<u32> {
+fn score(f: &Snap, b: &Snap, clock: Clock, mut ev: Option<&mut Vec<String>>) -> Option<u32> {
     // A proxy forwards to another server; two requests to one server are two clients.
     if b.conn == f.conn || b.server == f.server || b.method != f.method {
         return None;
     }
-    if b.start.0 + SLACK_NS < f.start.0 || b.start.0 - f.start.0 > MAX_LAG_NS {
+    // The back's times on the front's clock.
+    let (bs, slack) = (b.start.0.saturating_add(clock.offset), clock.slack);
+    if bs.saturating_add(slack) < f.start.0 || bs.saturating_sub(f.start.0) > MAX_LAG_NS {
         return None;
     }
     if let (Some(fe), Some(be)) = (f.end, b.end)
-        && be.0 > fe.0 + SLACK_NS
+        && be.0.saturating_add(clock.offset) > fe.0.saturating_add(slack)
+    {
+        return None;
+    }
+    if !clock.known && !clock_free(f, b) {
+        return None;
+    }
+    // Across captures, times within the offset's uncertainty may fit either way round: the
+    // client leg must be told from the upstream one by more than a symmetric id.
+    if f.file.is_some()
+        && b.file.is_some()
+        && f.file != b.file
+        && !directed(f, b)
+        && !clock.back_known
     {
         return None;
     }
@@ -273,6 +400,9 @@ fn score(f: &Snap, b: &Snap, mut ev: Option<&mut Vec<String>>) -> Option<u32> {
         s += 2;
         note(&|| "absolute-form target: the front leg goes to a forward proxy (+2)".into());
     }
+    // Evidence that survives a hop whatever the proxy's addresses: a unique id, or the
+    // client named by a forwarding header.
+    let mut strong = false;
     for (name, w, why) in TIES {
         if let (Some(a), Some(c)) = (f.req.get(name), b.req.get(name))
             && a == c
@@ -280,19 +410,17 @@ fn score(f: &Snap, b: &Snap, mut ev: Option<&mut Vec<String>>) -> Option<u32> {
             s += w;
             note(&|| format!("{why} (+{w})"));
             // Request ids and WebSocket keys are unique; User-Agent or Accept are not.
-            link |= *w >= 6;
+            strong |= *w >= 6;
         }
     }
     for (name, w) in [("x-real-ip", 3), ("x-forwarded-for", 3), ("forwarded", 3)] {
-        if let Some(v) = b.req.get(name) {
-            let client_ip = f.client.ip.to_string();
-            if String::from_utf8_lossy(v).contains(&client_ip) {
-                s += w;
-                link = true;
-                note(&|| format!("upstream {name} names the client {client_ip} (+{w})"));
-            }
+        if names_client(f, b, name) {
+            s += w;
+            strong = true;
+            note(&|| format!("upstream {name} names the client {} (+{w})", f.client.ip));
         }
     }
+    link |= strong;
     if b.req.get("via").is_some() && f.req.get("via") != b.req.get("via") {
         s += 2;
         link = true;
@@ -302,6 +430,26 @@ fn score(f: &Snap, b: &Snap, mut ev: Option<&mut Vec<String>>) -> Option<u32> {
         s += 1;
         link = true;
         note(&|| "the upstream request comes from the proxy's address (+1)".into());
+    } else if !strong && !clock.back_known {
+        // A proxy with another address upstream (or a capture on another host): a Via or the
+        // same resource is what unrelated requests share too, unless the upstream address is
+        // one this proxy was already seen sending from (by a pair with strong evidence).
+        return None;
+    } else {
+        if clock.back_known {
+            s += 1;
+            link = true;
+        }
+        let w = u32::from(clock.back_known);
+        note(&|| {
+            format!(
+                "the upstream request comes from {}, another address of the proxy (+{w})",
+                b.client.ip
+            )
+        });
+    }
+    if clock.offset != 0 || clock.slack != SLACK_NS {
+        note(&|| clock.describe());
     }
     if f.req_len == b.req_len && f.req_len > 0 {
         s += 1;
@@ -390,6 +538,28 @@ impl Window {
         self.slots.get(usize::try_from(i).ok()?)?.as_ref()
     }
 
+    /// Sets the hop of `s`'s copy in the window, if it is still there.
+    fn mark(&mut self, s: &Snap, hop: u64) {
+        let seqs: Vec<u64> = self
+            .by_tail
+            .get(tail(&s.path))
+            .map(|q| q.iter().copied().collect())
+            .unwrap_or_default();
+        for q in seqs {
+            if let Some(x) = self.get_mut(q)
+                && x.id == s.id
+                && x.conn == s.conn
+            {
+                x.hop = Some(hop);
+            }
+        }
+    }
+
+    fn get_mut(&mut self, seq: u64) -> Option<&mut Snap> {
+        let i = seq.checked_sub(self.base)?;
+        self.slots.get_mut(usize::try_from(i).ok()?)?.as_mut()
+    }
+
     /// Removes the snap at `seq` (paired, or evicted by the caller).
     fn take(&mut self, seq: u64) -> Option<Snap> {
         let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
@@ -439,9 +609,15 @@ fn tail(path: &str) -> &str {
     path.rfind('/').map_or(path, |i| &path[i..])
 }
 
-/// Whether `b` could still be the back of `f`: it did not end before `f` started.
+/// Whether `b` could still be the back of `f`: it did not end before `f` started (by more
+/// than two clocks can differ, when the captures are several).
 fn alive(f: &Snap, b: &Snap) -> bool {
-    b.end.is_none_or(|e| e.0 + SLACK_NS >= f.start.0)
+    let slack = if f.file.is_some() {
+        2 * MAX_SKEW_NS
+    } else {
+        SLACK_NS
+    };
+    b.end.is_none_or(|e| e.0 + slack >= f.start.0)
 }
 
 /// Same-path candidates looked at for one front.
@@ -502,6 +678,28 @@ pub struct Correlator {
     bound: usize,
     waiting_bytes: usize,
     awaiting_bytes: usize,
+    /// Per (front file, back file): the hops paired by evidence that needs no clock, and the
+    /// offset they give (see [`clock`]).
+    clocks: FxHashMap<(u32, u32), ClockPairs>,
+    /// (front address, upstream address) of proxies seen with two addresses, by a pair of
+    /// medium or high confidence (which, with two addresses, needed strong evidence).
+    back_ips: FxHashSet<(std::net::IpAddr, std::net::IpAddr)>,
+}
+
+/// The pairs of two captures' clock estimate.
+#[derive(Default)]
+struct ClockPairs {
+    pairs: Vec<HopTimes>,
+    estimate: Option<ClockEstimate>,
+    /// Whether the window was swept for pairs with this estimate once it became usable.
+    swept: bool,
+}
+
+impl ClockPairs {
+    fn usable(&self) -> Option<ClockEstimate> {
+        self.estimate
+            .filter(|e| e.support >= MIN_CLOCK_SUPPORT && 2 * e.support > e.pairs)
+    }
 }
 
 impl Default for Correlator {
@@ -530,6 +728,8 @@ impl Correlator {
             bound,
             waiting_bytes: 0,
             awaiting_bytes: 0,
+            clocks: FxHashMap::default(),
+            back_ips: FxHashSet::default(),
         }
     }
 
@@ -575,9 +775,188 @@ impl Correlator {
 
     /// A finished transaction.
     pub fn on_txn(&mut self, t: &TransactionRecord, out: &mut dyn RecordSink) {
-        if let Some(snap) = Snap::of(t) {
+        self.on_txn_in(t, None, out);
+    }
+
+    /// A finished transaction of capture `file` (when several captures are merged, their
+    /// clocks may differ: legs on two files pair first by evidence that needs no clock, which
+    /// gives the offset that times the others, [`Correlator::clock_offsets`]).
+    pub fn on_txn_in(
+        &mut self,
+        t: &TransactionRecord,
+        file: Option<u32>,
+        out: &mut dyn RecordSink,
+    ) {
+        if let Some(mut snap) = Snap::of(t) {
+            snap.file = file;
             self.on_snap(snap, out);
         }
+    }
+
+    /// [`Correlator::relay`] for a record of capture `file`.
+    pub fn relay_in(&mut self, record: Record, file: Option<u32>, out: &mut dyn RecordSink) {
+        let mut produced = std::mem::take(&mut self.produced);
+        match &record {
+            Record::Transaction(t) => self.on_txn_in(t, file, &mut produced),
+            Record::WebSocket(w) => self.on_websocket(w, &mut produced),
+            _ => {}
+        }
+        out.record(record);
+        for r in produced.drain(..) {
+            out.record(r);
+        }
+        self.produced = produced;
+    }
+
+    /// The clock offsets found between captures: `(front file, back file, estimate)`, the
+    /// estimate's offset to add to the back file's times to put them on the front file's
+    /// clock (for `capture.files[].clock_offset_s`), sorted by files.
+    pub fn clock_offsets(&self) -> Vec<(u32, u32, ClockEstimate)> {
+        let mut v: Vec<_> = self
+            .clocks
+            .iter()
+            .filter_map(|(k, c)| c.estimate.map(|e| (k.0, k.1, e)))
+            .collect();
+        v.sort_by_key(|x| (x.0, x.1));
+        v
+    }
+
+    /// How `b`'s times compare with `f`'s (and whether `b` comes from an address `f`'s proxy
+    /// is known to send from).
+    fn clock(&self, f: &Snap, b: &Snap) -> Clock {
+        let back_known = self.back_ips.contains(&(f.server.ip, b.client.ip));
+        let same = Clock {
+            back_known,
+            ..Clock::SAME
+        };
+        let (Some(x), Some(y)) = (f.file, b.file) else {
+            return same;
+        };
+        if x == y {
+            return same;
+        }
+        let known = |e: ClockEstimate| Clock {
+            offset: e.offset_ns,
+            slack: SLACK_NS + e.uncertainty_ns(),
+            known: true,
+            back_known,
+        };
+        if let Some(e) = self.clocks.get(&(x, y)).and_then(ClockPairs::usable) {
+            return known(e);
+        }
+        if let Some(e) = self.clocks.get(&(y, x)).and_then(ClockPairs::usable) {
+            return known(ClockEstimate {
+                offset_ns: -e.offset_ns,
+                interval: (-e.interval.1, -e.interval.0),
+                ..e
+            });
+        }
+        Clock {
+            offset: 0,
+            slack: MAX_SKEW_NS,
+            known: false,
+            back_known,
+        }
+    }
+
+    /// A pair across two captures made by evidence that needs no clock: one more for their
+    /// offset. Returns whether the offset just became usable.
+    fn learn_clock(&mut self, f: &Snap, b: &Snap) -> bool {
+        let (Some(x), Some(y), Some(fe), Some(be)) = (f.file, b.file, f.end, b.end) else {
+            return false;
+        };
+        if x == y || !clock_free(f, b) {
+            return false;
+        }
+        let c = self.clocks.entry((x, y)).or_default();
+        if c.pairs.len() >= MAX_CLOCK_PAIRS {
+            return false;
+        }
+        c.pairs.push(HopTimes {
+            front_start: f.start.0,
+            front_end: fe.0,
+            back_start: b.start.0,
+            back_end: be.0,
+        });
+        c.estimate = clock::estimate(&c.pairs);
+        if !c.swept && c.usable().is_some() {
+            c.swept = true;
+            return true;
+        }
+        false
+    }
+
+    /// Client legs on one capture still unpaired whose upstream leg is on another: paired
+    /// again once an offset times them (what needed the clock), newest first.
+    fn sweep(&mut self, out: &mut dyn RecordSink) {
+        let fronts: Vec<u64> = (0..self.window.slots.len() as u64)
+            .map(|i| self.window.base + i)
+            .filter(|q| {
+                self.window
+                    .get(*q)
+                    .is_some_and(|s| s.file.is_some() && s.hop.is_none() && s.method != "CONNECT")
+            })
+            .collect();
+        for q in fronts.into_iter().rev() {
+            let Some(f) = self.window.get(q).cloned() else {
+                continue;
+            };
+            let best = self
+                .window
+                .candidates(&f)
+                .filter(|(_, b)| b.file.is_some() && b.file != f.file)
+                .filter_map(|(bq, b)| score(&f, b, self.clock(&f, b), None).map(|x| (bq, x)))
+                .max_by_key(|(bq, s)| (*s, u64::MAX - *bq));
+            if let Some((bq, s)) = best
+                && s >= LOW
+            {
+                self.pair_taken(q, bq, s, out);
+            }
+        }
+    }
+
+    /// Pairs the window's front at `fq` with the window's back at `bq` (a back that finished
+    /// after its front on the merged clocks).
+    fn pair_taken(&mut self, fq: u64, bq: u64, s: u32, out: &mut dyn RecordSink) {
+        let Some(f) = self.window.get(fq).cloned() else {
+            return;
+        };
+        let Some(back) = self.window.take(bq) else {
+            return;
+        };
+        if back.queued {
+            self.backs_queued.insert(back.id);
+        }
+        let mut ev = Vec::new();
+        score(&f, &back, self.clock(&f, &back), Some(&mut ev));
+        // Paired before `pair` looks for the proxy's unpaired transactions.
+        if let Some(x) = self.window.get_mut(fq) {
+            x.hop = Some(self.next_id);
+        }
+        self.pair(&f, Some(&back), s, ev, out);
+        if f.queued {
+            // Decided: not answered by the proxy itself.
+            self.backs_queued.insert(f.id);
+        }
+        if self.learn_clock(&f, &back) {
+            self.sweep(out);
+        }
+    }
+
+    /// Whether `b`, just arrived, is the upstream leg of a client leg on another capture
+    /// already in the window (the other capture's clock ahead: the back ends after its front).
+    fn reverse(&self, b: &Snap) -> Option<(u64, u32)> {
+        b.file?;
+        self.window
+            .by_tail
+            .get(tail(&b.path))
+            .into_iter()
+            .flat_map(|q| q.iter().rev())
+            .take(MAX_CANDIDATES)
+            .filter_map(|q| self.window.get(*q).map(|s| (*q, s)))
+            .filter(|(_, f)| f.file.is_some() && f.file != b.file && f.hop.is_none())
+            .filter_map(|(q, f)| score(f, b, self.clock(f, b), None).map(|s| (q, s)))
+            .max_by_key(|(q, s)| (*s, u64::MAX - *q))
     }
 
     pub(crate) fn on_snap(&mut self, mut snap: Snap, out: &mut dyn RecordSink) {
@@ -608,8 +987,11 @@ impl Correlator {
                         // A link of a chain, not a transaction the proxy answered itself.
                         self.backs_queued.insert(back.id);
                     }
-                    score(&snap, &back, Some(&mut ev));
+                    score(&snap, &back, self.clock(&snap, &back), Some(&mut ev));
                     snap.hop = Some(self.pair(&snap, Some(&back), s, ev, out));
+                    if self.learn_clock(&snap, &back) {
+                        self.sweep(out);
+                    }
                 }
             }
             _ => {
@@ -632,7 +1014,17 @@ impl Correlator {
                 }
             }
         }
+        let seq = self.window.base + self.window.slots.len() as u64;
+        let cross = snap.file.is_some();
         self.window.push(snap);
+        // On merged captures, an upstream leg may end after its client leg (its clock ahead).
+        if cross
+            && let Some(b) = self.window.get(seq)
+            && let Some((fq, s)) = self.reverse(b)
+            && s >= LOW
+        {
+            self.pair_taken(fq, seq, s, out);
+        }
         while self.window.live > MAX_WINDOW || self.window.bytes > self.window_bytes() {
             let Some((seq, _)) = self.window.front() else {
                 break;
@@ -646,7 +1038,7 @@ impl Correlator {
     fn best(&self, f: &Snap) -> Option<(u64, u32)> {
         self.window
             .candidates(f)
-            .filter_map(|(q, b)| score(f, b, None).map(|s| (q, s)))
+            .filter_map(|(q, b)| score(f, b, self.clock(f, b), None).map(|s| (q, s)))
             .max_by_key(|(q, s)| (*s, u64::MAX - *q))
     }
 
@@ -664,6 +1056,13 @@ impl Correlator {
         if b.is_some() && s >= MEDIUM && self.proxies.insert(f.server) {
             self.queue_earlier(f.server);
         }
+        if let Some(b) = b
+            && s >= MEDIUM
+            && b.client.ip != f.server.ip
+            && self.back_ips.len() < MAX_HINTED
+        {
+            self.back_ips.insert((f.server.ip, b.client.ip));
+        }
         let product = fix::product(f, b).or_else(|| self.tunnels.get(&f.conn).cloned().flatten());
         let mut hop = ProxyHopRecord {
             id,
@@ -678,6 +1077,7 @@ impl Correlator {
             client: f.client,
             proxy: ProxyInfo {
                 address: f.server,
+                back_address: b.filter(|b| b.client.ip != f.server.ip).map(|b| b.client),
                 product: product.as_ref().map(|p| p.0.to_string()),
                 product_from: product.as_ref().map(|p| p.1.clone()),
             },
@@ -781,13 +1181,17 @@ impl Correlator {
             // Answered by itself only when the capture shows this proxy's upstream side for
             // other requests; otherwise the upstream leg may just not be in the capture.
             if self.proxies.contains(&f.server) {
-                self.pair(
+                let id = self.pair(
                     &f,
                     None,
                     0,
                     vec!["no upstream request matched: the proxy answered by itself".into()],
                     out,
                 );
+                if f.file.is_some() {
+                    // Decided: not a client leg for a later sweep across captures.
+                    self.window.mark(&f, id);
+                }
             } else if f.needs_upgrade().is_some()
                 && f.status != Some(101)
                 && self.hinted.len() < MAX_HINTED
@@ -864,6 +1268,9 @@ impl Correlator {
     /// The end: hops still waiting for their WebSocket conversations, the transactions that
     /// went to a proxy without an upstream leg, and what the bounds cost.
     pub fn finish(&mut self, out: &mut dyn RecordSink) {
+        if self.clocks.values().any(|c| c.usable().is_some()) {
+            self.sweep(out);
+        }
         for mut h in std::mem::take(&mut self.awaiting_ws) {
             let f = self.ws.get(&h.front.transaction).copied();
             let b = h.back.and_then(|b| self.ws.get(&b.transaction).copied());

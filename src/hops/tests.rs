@@ -86,6 +86,7 @@ impl Side<'_> {
             resp_body: self.status.map(|_| complete()),
             reset: None,
             queued: false,
+            file: None,
         }
     }
 }
@@ -1558,4 +1559,382 @@ proptest::proptest! {
             proptest::prop_assert!(!backs.contains(&h.front.transaction), "{:?}", h.front);
         }
     }
+}
+
+// Legs captured on two hosts: the client leg on the proxy's front address (file 0), the
+// upstream leg on the backend host (file 1, its clock `off` behind: its times are the true
+// ones minus `off`).
+
+const FRONT_CLIENT: &str = "203.0.113.5:40000";
+const FRONT_PROXY: &str = "198.51.100.10:443";
+const BACK_PROXY: &str = "10.0.0.10:50000";
+const BACKEND: &str = "10.0.0.20:8080";
+
+/// A hop across hosts: `n` numbers the connections and transactions, `t` the true start in
+/// ms; the front leg lasts 100 ms, the back leg 1–50 ms of it.
+fn cross<'a>(
+    n: u64,
+    t: i64,
+    line: &'a str,
+    f_req: &'a [(&'a str, &'a str)],
+    b_req: &'a [(&'a str, &'a str)],
+    status: (u16, u16),
+) -> (Side<'a>, Side<'a>) {
+    let f = Side {
+        conn: 2 * n,
+        id: 2 * n,
+        client: FRONT_CLIENT,
+        server: FRONT_PROXY,
+        line,
+        req: f_req,
+        status: Some(status.0),
+        resp: &[("Server", "nginx/1.22.1")],
+        start_ms: t,
+        end_ms: t + 100,
+        resp_len: 10,
+    };
+    let b = Side {
+        conn: 2 * n + 1,
+        id: 2 * n + 1,
+        client: BACK_PROXY,
+        server: BACKEND,
+        line,
+        req: b_req,
+        status: Some(status.1),
+        resp: &[],
+        start_ms: t + 1,
+        end_ms: t + 50,
+        resp_len: 10,
+    };
+    (f, b)
+}
+
+/// Runs legs of two files, `off_ns` the back file's clock offset, in the order a merged run
+/// hands them over (by end time on their own clocks, as recorded).
+fn run_files(legs: &[(Side, u32)], off_ns: i64) -> (Out, Vec<(u32, u32, ClockEstimate)>) {
+    let mut snaps: Vec<Snap> = legs
+        .iter()
+        .map(|(l, file)| {
+            let mut s = l.snap();
+            s.file = Some(*file);
+            if *file == 1 {
+                s.start.0 -= off_ns;
+                s.end = s.end.map(|e| Timestamp(e.0 - off_ns));
+            }
+            s
+        })
+        .collect();
+    snaps.sort_by_key(|s| (s.end.map(|e| e.0), s.id));
+    let mut c = Correlator::default();
+    let mut out = Out::default();
+    for s in snaps {
+        c.on_snap(s, &mut out);
+    }
+    c.finish(&mut out);
+    (out, c.clock_offsets())
+}
+
+fn pairs_of(o: &Out) -> BTreeSet<(u64, u64)> {
+    o.hops
+        .iter()
+        .map(|h| {
+            (
+                h.front.transaction,
+                h.back.map_or(u64::MAX, |b| b.transaction),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn legs_on_two_hosts_pair_by_what_survives_the_hop() {
+    let ua = ("User-Agent", "test/1");
+    let f_xff = [("Host", "app.example"), ua];
+    let b_xff = [("Host", "backend"), ua, ("X-Forwarded-For", "203.0.113.5")];
+    let f_id = [("Host", "app.example"), ("X-Request-Id", "r-42")];
+    let b_id = [("Host", "backend"), ("X-Request-Id", "r-42")];
+    let b_ws = [
+        ("Host", "backend"),
+        ("Connection", "close"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("Sec-WebSocket-Version", "13"),
+        ("User-Agent", "test/1"),
+    ];
+    for off in [0, 1_234_000_000, -800_000_000] {
+        let (f0, b0) = cross(0, 1000, "GET /a HTTP/1.1", &f_xff, &b_xff, (200, 200));
+        let (f1, b1) = cross(1, 3000, "POST /b HTTP/1.1", &f_id, &b_id, (200, 200));
+        let (f2, mut b2) = cross(2, 5000, "GET /ws HTTP/1.1", WS_REQ, &b_ws, (426, 426));
+        b2.line = "GET /ws HTTP/1.0";
+        let legs = [(f0, 0), (b0, 1), (f1, 0), (b1, 1), (f2, 0), (b2, 1)];
+        let (o, clocks) = run_files(&legs, off);
+        assert_eq!(
+            pairs_of(&o),
+            BTreeSet::from([(0, 1), (2, 3), (4, 5)]),
+            "{off}"
+        );
+        for h in &o.hops {
+            assert_eq!(h.proxy.address, ep(FRONT_PROXY));
+            assert_eq!(h.proxy.back_address, Some(ep(BACK_PROXY)));
+            assert_eq!(h.upstream, Some(ep(BACKEND)));
+            assert_ne!(h.confidence, "low", "{:?}", h.evidence);
+        }
+        let ws = o
+            .hops
+            .iter()
+            .find(|h| h.front.transaction == 4)
+            .expect("ws hop");
+        assert_eq!(ws.diagnosis, ["proxy.upgrade-dropped"]);
+        assert_eq!(ws.proxy.product.as_deref(), Some("nginx"));
+        let m = &o.findings[0].message;
+        assert!(m.contains("proxy_set_header Upgrade $http_upgrade"), "{m}");
+        assert!(m.contains("proxy_http_version 1.1"), "{m}");
+        // Three pairs that need no clock: the offset, within what their latencies allow.
+        let [(0, 1, e)] = clocks[..] else {
+            panic!("{clocks:?}")
+        };
+        assert_eq!((e.support, e.pairs), (3, 3));
+        eprintln!(
+            "offset {off} ns: estimate {} ns ± {} ns, error {} ns",
+            e.offset_ns,
+            e.uncertainty_ns(),
+            (e.offset_ns - off).abs()
+        );
+        assert!(e.interval.0 <= off && off <= e.interval.1, "{e:?} {off}");
+        assert!((e.offset_ns - off).abs() <= e.uncertainty_ns(), "{e:?}");
+    }
+}
+
+#[test]
+fn hop_by_hop_leaks_and_credentials_across_hosts() {
+    let f_req = [
+        ("Host", "app.example"),
+        ("Proxy-Authorization", "Basic dXNlcjpwYXNz"),
+        ("Keep-Alive", "timeout=5"),
+        ("User-Agent", "curl/8"),
+    ];
+    let b_req = [
+        ("Host", "app.example"),
+        ("Proxy-Authorization", "Basic dXNlcjpwYXNz"),
+        ("Keep-Alive", "timeout=5"),
+        ("User-Agent", "curl/8"),
+        ("X-Forwarded-For", "203.0.113.5"),
+    ];
+    let (f, b) = cross(0, 1000, "GET /x HTTP/1.1", &f_req, &b_req, (200, 200));
+    let (o, _) = run_files(&[(f, 0), (b, 1)], 2_000_000_000);
+    assert_eq!(pairs_of(&o), BTreeSet::from([(0, 1)]));
+    let codes = o.codes();
+    assert!(
+        codes.contains(&"proxy.proxy-authorization-forwarded"),
+        "{codes:?}"
+    );
+    assert!(codes.contains(&"proxy.hop-by-hop-forwarded"), "{codes:?}");
+}
+
+#[test]
+fn an_unrelated_transaction_with_the_same_target_does_not_pair() {
+    let req = [("Host", "app.example"), ("User-Agent", "test/1")];
+    let (f, mut b) = cross(0, 1000, "GET /x HTTP/1.1", &req, &req, (200, 200));
+    // Another client to another server, the same resource, at the same time.
+    b.client = "192.0.2.77:50000";
+    b.server = "192.0.2.88:80";
+    let (o, clocks) = run_files(&[(f, 0), (b, 1)], 0);
+    assert!(o.hops.is_empty(), "{:?}", o.hops[0].evidence);
+    assert!(clocks.is_empty());
+    // One capture: a Via from some other proxy and the same resource are not enough either.
+    let via = [
+        ("Host", "app.example"),
+        ("User-Agent", "test/1"),
+        ("Via", "1.1 elsewhere"),
+    ];
+    let (f, mut b) = cross(0, 1000, "GET /x HTTP/1.1", &req, &via, (200, 200));
+    b.client = "192.0.2.77:50000";
+    assert!(run(&[b, f]).hops.is_empty());
+    // The forwarding header names another client.
+    let xff = [
+        ("Host", "app.example"),
+        ("User-Agent", "test/1"),
+        ("X-Forwarded-For", "203.0.113.55"),
+    ];
+    let (f, b) = cross(0, 1000, "GET /x HTTP/1.1", &req, &xff, (200, 200));
+    let (o, _) = run_files(&[(f, 0), (b, 1)], 0);
+    assert!(o.hops.is_empty());
+}
+
+#[test]
+fn offset_from_id_pairs_times_the_pairs_that_need_a_clock() {
+    // Pairs with request ids give the offset; pairs whose only tie is X-Forwarded-For (the
+    // proxy changed the User-Agent) need the time: paired after the offset is known, the
+    // early ones by the sweep. A back whose times do not fit the offset stays unpaired.
+    let off = 1_234_000_000;
+    let ids: Vec<String> = (0..6).map(|i| format!("id-{i}")).collect();
+    let f_reqs: Vec<Vec<(&str, &str)>> = ids
+        .iter()
+        .map(|i| {
+            vec![
+                ("Host", "a"),
+                ("X-Request-Id", i.as_str()),
+                ("User-Agent", "u"),
+            ]
+        })
+        .collect();
+    let f_plain = [("Host", "a"), ("User-Agent", "u")];
+    let b_plain = [
+        ("Host", "a"),
+        ("User-Agent", "proxy"),
+        ("X-Forwarded-For", "203.0.113.5"),
+    ];
+    let mut legs = Vec::new();
+    // An XFF-only pair before any id pair, then ids, then another XFF-only pair.
+    let (f, b) = cross(10, 500, "GET /p HTTP/1.1", &f_plain, &b_plain, (200, 200));
+    legs.extend([(f, 0), (b, 1)]);
+    for (i, r) in f_reqs.iter().enumerate() {
+        let (f, mut b) = cross(
+            i as u64,
+            1000 + 1000 * i as i64,
+            "GET /q HTTP/1.1",
+            r,
+            r,
+            (200, 200),
+        );
+        // Latencies differ pair to pair: the intersection is the tightest.
+        b.start_ms += i as i64;
+        b.end_ms = b.start_ms + 20;
+        legs.extend([(f, 0), (b, 1)]);
+    }
+    let (f, b) = cross(11, 9000, "GET /p HTTP/1.1", &f_plain, &b_plain, (200, 200));
+    legs.extend([(f, 0), (b, 1)]);
+    // A "back" 3 s off the offset: same evidence, impossible times once the clock is known.
+    let (f, mut b) = cross(12, 12000, "GET /p HTTP/1.1", &f_plain, &b_plain, (200, 200));
+    b.start_ms += 3000;
+    b.end_ms += 3000;
+    legs.extend([(f, 0), (b, 1)]);
+    let (o, clocks) = run_files(&legs, off);
+    let mut want: BTreeSet<(u64, u64)> = (0..6).map(|i| (2 * i, 2 * i + 1)).collect();
+    want.extend([(20, 21), (22, 23)]);
+    let got: BTreeSet<_> = pairs_of(&o)
+        .into_iter()
+        .filter(|p| p.1 != u64::MAX)
+        .collect();
+    assert_eq!(got, want);
+    let [(0, 1, e)] = clocks[..] else {
+        panic!("{clocks:?}")
+    };
+    assert_eq!((e.support, e.pairs), (6, 6));
+    assert!(e.interval.0 <= off && off <= e.interval.1, "{e:?}");
+    let err = (e.offset_ns - off).abs();
+    eprintln!("offset +1.234 s: estimate {:?}, error {err} ns", e);
+    assert!(err <= e.uncertainty_ns());
+    let timed = o
+        .hops
+        .iter()
+        .find(|h| h.front.transaction == 22)
+        .expect("timed hop");
+    assert!(
+        timed
+            .evidence
+            .iter()
+            .any(|e| e.contains("shifted by +1.27")),
+        "{:?}",
+        timed.evidence
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(100))]
+
+    /// Hops across two captures tied by request ids, any clock offset within 5 s, any
+    /// latencies: every pair is found, none other, and the offset interval holds the truth.
+    #[test]
+    fn hops_across_captures_pair_and_bound_the_offset(
+        off in -5_000_000_000i64..5_000_000_000,
+        hops in proptest::collection::vec((0i64..20, 1i64..60, 0i64..20), 1..10),
+    ) {
+        let ids: Vec<String> = (0..hops.len()).map(|i| format!("id-{i}")).collect();
+        let reqs: Vec<[(&str, &str); 2]> =
+            ids.iter().map(|i| [("Host", "a"), ("X-Request-Id", i.as_str())]).collect();
+        let mut legs = Vec::new();
+        for (i, (d1, dur, d2)) in hops.iter().enumerate() {
+            let t = 1000 + 300 * i as i64;
+            let (mut f, mut b) = cross(i as u64, t, "GET /q HTTP/1.1", &reqs[i], &reqs[i], (200, 200));
+            b.start_ms = t + d1;
+            b.end_ms = b.start_ms + dur;
+            f.end_ms = b.end_ms + d2;
+            legs.extend([(f, 0), (b, 1)]);
+        }
+        let (o, clocks) = run_files(&legs, off);
+        let want: BTreeSet<(u64, u64)> = (0..hops.len() as u64).map(|i| (2 * i, 2 * i + 1)).collect();
+        proptest::prop_assert_eq!(pairs_of(&o), want);
+        let [(0, 1, e)] = clocks[..] else {
+            return Err(proptest::test_runner::TestCaseError::fail(format!("{clocks:?}")));
+        };
+        proptest::prop_assert!(e.interval.0 <= off && off <= e.interval.1, "{:?} {}", e, off);
+    }
+
+    /// Legs of any versions on two captures with any offset: no panic, each leg in at most
+    /// one hop on each side.
+    #[test]
+    fn any_legs_on_two_captures_pair_at_most_once(
+        legs in proptest::collection::vec(proptest::prelude::any::<[u8; 12]>(), 0..14),
+        off in -3_000i64..3_000,
+    ) {
+        let snaps: Vec<Snap> = legs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let mut s = any_leg(i as u64, x);
+                s.file = Some(u32::from(x[5] % 2));
+                if x[5] % 2 == 1 {
+                    s.start.0 -= off * 1_000_000;
+                    s.end = s.end.map(|e| Timestamp(e.0 - off * 1_000_000));
+                }
+                s
+            })
+            .collect();
+        let o = run_snaps(snaps);
+        let mut fronts = BTreeSet::new();
+        let mut backs = BTreeSet::new();
+        for h in &o.hops {
+            proptest::prop_assert!(fronts.insert(h.front.transaction), "front twice: {:?}", h.front);
+            if let Some(b) = h.back {
+                proptest::prop_assert!(backs.insert(b.transaction), "back twice: {b:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn one_capture_of_a_proxy_with_two_addresses() {
+    // A proxy on two networks, both legs in one capture: X-Forwarded-For ties the first pair,
+    // which shows the proxy's upstream address; a later pair from that address with only a
+    // Cookie, the target, the User-Agent, status and length in common then pairs too, but the same
+    // from an address the proxy was never seen using does not.
+    let f_req = [("Host", "a"), ("User-Agent", "u"), ("Cookie", "s=1")];
+    let b_xff = [
+        ("Host", "a"),
+        ("User-Agent", "u"),
+        ("Cookie", "s=1"),
+        ("X-Forwarded-For", "203.0.113.5"),
+    ];
+    let (f0, b0) = cross(0, 1000, "GET /a HTTP/1.1", &f_req, &b_xff, (200, 200));
+    let (f1, b1) = cross(1, 2000, "GET /b HTTP/1.1", &f_req, &f_req, (200, 200));
+    let (f2, mut b2) = cross(2, 3000, "GET /c HTTP/1.1", &f_req, &f_req, (200, 200));
+    b2.client = "10.0.0.99:50000";
+    let o = run(&[b0, f0, b1, f1, b2, f2]);
+    // The third, unpaired, went to a proxy known to forward: answered by itself, as far as
+    // the capture shows.
+    assert_eq!(
+        pairs_of(&o),
+        BTreeSet::from([(0, 1), (2, 3), (4, u64::MAX)])
+    );
+    for h in o.hops.iter().filter(|h| h.back.is_some()) {
+        assert_eq!(h.proxy.back_address, Some(ep(BACK_PROXY)));
+        assert!(
+            h.evidence
+                .iter()
+                .any(|e| e.contains("another address of the proxy")),
+            "{:?}",
+            h.evidence
+        );
+    }
+    assert_eq!((o.hops[1].confidence, o.hops[1].score), ("high", 11));
 }

@@ -17,6 +17,10 @@ pub struct Leg {
 pub struct ProxyInfo {
     /// Where the client reached it.
     pub address: Endpoint,
+    /// Where its upstream request came from, when that is another IP address than `address`
+    /// (a proxy with a front and a back network, or legs captured on two hosts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub back_address: Option<Endpoint>,
     /// `nginx`, `apache`, `haproxy`, `envoy`, `traefik`, `tinyproxy`, ... when it says so (or
     /// when its behaviour gives it away; `product_from` says which).
     pub product: Option<String>,

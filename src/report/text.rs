@@ -905,6 +905,7 @@ mod tests {
             client: ep(40000),
             proxy: ProxyInfo {
                 address: ep(443),
+                back_address: None,
                 product: None,
                 product_from: None,
             },

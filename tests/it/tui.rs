@@ -230,6 +230,7 @@ fn hand_hop(id: u64, front: u64, back: u64, name: &str, value: &str) -> Record {
         client: ep(1),
         proxy: ProxyInfo {
             address: ep(8081),
+            back_address: None,
             product: Some(value.into()),
             product_from: Some(value.into()),
         },

@@ -273,6 +273,14 @@ impl MergedSource {
         m
     }
 
+    /// Files open now (each holds a read buffer and one read-ahead packet).
+    pub fn open_files(&self) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| matches!(s.state, State::Open(_)))
+            .count()
+    }
+
     /// The inputs, in order.
     pub fn inputs(&self) -> impl Iterator<Item = &InputFile> {
         self.slots.iter().map(|s| &s.input)

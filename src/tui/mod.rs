@@ -141,6 +141,7 @@ pub fn inputs_label(inputs: &[InputFile]) -> String {
     };
     match inputs {
         [one] if one.offset_ns == 0 => name(one),
+        [one] => format!("{} {:+}s", name(one), one.offset_ns as f64 / 1e9),
         _ => {
             let shifted: Vec<String> = inputs
                 .iter()
@@ -148,12 +149,7 @@ pub fn inputs_label(inputs: &[InputFile]) -> String {
                 .take(4)
                 .map(|i| format!("{} {:+}s", name(i), i.offset_ns as f64 / 1e9))
                 .collect();
-            let n = inputs.len();
-            let files = if n == 1 {
-                name(&inputs[0])
-            } else {
-                format!("{n} files")
-            };
+            let files = format!("{} files", inputs.len());
             if shifted.is_empty() {
                 files
             } else {

@@ -410,6 +410,21 @@ fn three_hundred_rotated_files() {
         v["transactions"].as_array().map(Vec::len),
         one["transactions"].as_array().map(|t| t.len() * 3)
     );
+    // Read one after another: never more than two open at once (the one ending and the next).
+    let inputs =
+        hopscope::capture::merge::expand(&[dir.path().to_path_buf()], &[]).expect("expand");
+    let mut src = hopscope::capture::merge::MergedSource::open(inputs);
+    let (mut most, mut n) = (0, 0);
+    loop {
+        most = most.max(src.open_files());
+        match hopscope::capture::PacketSource::next(&mut src) {
+            hopscope::capture::Next::Packet(_) => n += 1,
+            hopscope::capture::Next::Secrets(_) => {}
+            _ => break,
+        }
+    }
+    assert_eq!(n, many.len());
+    assert!(most <= 2, "{most} files open at once");
     // A connection cut by a rotation lists the files it crossed.
     assert!(
         v["connections"]
@@ -449,4 +464,44 @@ proptest! {
             prop_assert_eq!(f["packets"].as_u64(), counts.get(&i).copied());
         }
     }
+}
+
+#[test]
+fn the_status_bar_names_the_files_and_their_offsets() {
+    use hopscope::capture::merge::InputFile;
+    use hopscope::tui::inputs_label;
+    let one = InputFile::new("/x/dump.pcap");
+    assert_eq!(inputs_label(std::slice::from_ref(&one)), "dump.pcap");
+    let mut b = InputFile::new("/y/b.pcap");
+    b.offset_ns = 1_500_000_000;
+    assert_eq!(
+        inputs_label(&[one.clone(), InputFile::new("c.pcap")]),
+        "2 files"
+    );
+    assert_eq!(inputs_label(&[one, b.clone()]), "2 files (b.pcap +1.5s)");
+    assert_eq!(inputs_label(&[b]), "b.pcap +1.5s");
+}
+
+#[test]
+fn the_text_report_lists_the_files() {
+    let a = sample("http-proxy.pcap");
+    let b = sample("http-sll.pcap");
+    let arg = format!("{}=-1.25", b.display());
+    let out = hopscope()
+        .args(["report", "--format", "text"])
+        .arg(&a)
+        .arg(&b)
+        .args(["--clock-offset", &arg])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("  2 files:\n"), "{text}");
+    assert!(
+        text.contains("http-proxy.pcap: 78 packets (pcap)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("http-sll.pcap: 16 packets (pcap), clock -1.25 s (given)\n"),
+        "{text}"
+    );
 }

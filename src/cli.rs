@@ -17,8 +17,8 @@ use crate::report::Format;
     about = "What really crossed the wire between a client, its proxies and a server",
     long_about = "hopscope reads a capture (or a live interface), reassembles TCP and reports \
                   connections and findings.\n\nExit status: 0 success, 1 bad usage or output \
-                  error, 2 the capture could not be read completely (what was read is still \
-                  reported).",
+                  error, 2 the capture (or one of several inputs) could not be read \
+                  completely (what was read is still reported).",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {

@@ -26,6 +26,8 @@ use crate::base::{LinkType, PacketView, Timestamp};
 const INITIAL_BUFFER: usize = 1 << 20;
 /// Smallest buffer, for tiny files.
 const MIN_BUFFER: usize = 64 << 10;
+/// Smallest buffer asked for by [`FileSource::open_sized`] (many files open at once).
+const SMALLEST_BUFFER: usize = 16 << 10;
 /// No single record may be larger than this; a claim above it is corruption.
 pub const MAX_RECORD: usize = 256 << 20;
 /// Bytes of Decryption Secrets Blocks kept from one file.
@@ -145,6 +147,14 @@ pub struct FileSource {
 
 impl FileSource {
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
+        Self::open_sized(path, INITIAL_BUFFER)
+    }
+
+    /// [`FileSource::open`] with a read buffer of at most `buffer` bytes (at least 16 KiB;
+    /// it still grows for a larger record): a merge of many files open at once keeps its
+    /// buffers small.
+    pub fn open_sized(path: &Path, buffer: usize) -> Result<Self, CaptureError> {
+        let buffer = buffer.clamp(SMALLEST_BUFFER, INITIAL_BUFFER);
         let path_s = path.display().to_string();
         let mut file = File::open(path).map_err(|source| CaptureError::Open {
             path: path_s.clone(),
@@ -165,10 +175,10 @@ impl FileSource {
             })?;
         if gz {
             let reader = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
-            return Self::from_reader(path_s, Box::new(reader), None, Some("gzip"));
+            return Self::from_reader(path_s, Box::new(reader), None, Some("gzip"), buffer);
         }
         let len = meta.map(|m| m.len());
-        Self::from_reader(path_s, Box::new(file), len, None)
+        Self::from_reader(path_s, Box::new(file), len, None, buffer)
     }
 
     /// Reads a capture from standard input (`-`), decompressing gzip when it starts with its
@@ -180,9 +190,15 @@ impl FileSource {
             .unwrap_or(false);
         if gz {
             let reader = flate2::read::MultiGzDecoder::new(input);
-            return Self::from_reader("-".into(), Box::new(reader), None, Some("gzip"));
+            return Self::from_reader(
+                "-".into(),
+                Box::new(reader),
+                None,
+                Some("gzip"),
+                INITIAL_BUFFER,
+            );
         }
-        Self::from_reader("-".into(), Box::new(input), None, None)
+        Self::from_reader("-".into(), Box::new(input), None, None, INITIAL_BUFFER)
     }
 
     /// A capture read from `file` (`len` bytes when known).
@@ -191,12 +207,16 @@ impl FileSource {
         file: Box<dyn Read + Send>,
         len: Option<u64>,
         compression: Option<&'static str>,
+        buffer: usize,
     ) -> Result<Self, CaptureError> {
         let cap = match len {
             Some(l) => usize::try_from(l.saturating_add(1))
-                .unwrap_or(INITIAL_BUFFER)
-                .clamp(MIN_BUFFER, INITIAL_BUFFER),
-            None => INITIAL_BUFFER,
+                .unwrap_or(buffer)
+                .clamp(
+                    MIN_BUFFER.min(buffer).min(SMALLEST_BUFFER.max(buffer / 4)),
+                    buffer,
+                ),
+            None => buffer,
         };
         let mut src = FileSource {
             path: path_s,

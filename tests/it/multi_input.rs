@@ -505,3 +505,44 @@ fn the_text_report_lists_the_files() {
         "{text}"
     );
 }
+
+/// The Stream view's pass over the inputs of a run, for connection `conn`.
+fn stream_of(inputs: Vec<hopscope::capture::merge::InputFile>, conn: u64) -> String {
+    use hopscope::tui::app::Event;
+    let (tx, rx) = std::sync::mpsc::sync_channel(64);
+    hopscope::tui::worker::load_stream(
+        inputs,
+        conn,
+        hopscope::engine::EngineConfig::default(),
+        hopscope::tui::analyzer_config(&hopscope::cli::AnalysisArgs::default()),
+        tx,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
+    match rx.try_iter().find(|e| matches!(e, Event::Stream(_))) {
+        Some(Event::Stream(d)) => {
+            assert!(d.found && d.error.is_none(), "{:?}", d.error);
+            format!("{:?}", d.pieces)
+        }
+        _ => panic!("no stream event"),
+    }
+}
+
+#[test]
+fn the_stream_view_reads_the_merged_inputs_again() {
+    use hopscope::capture::merge::InputFile;
+    let orig = sample("websocket-nginx-broken.pcap");
+    let pkts = packets(&orig);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (dir.path().join("a.pcap"), dir.path().join("b.pcap"));
+    let key = conn_key(&pkts[0]);
+    let (first, rest): (Vec<Pkt>, Vec<Pkt>) =
+        pkts.iter().cloned().partition(|p| conn_key(p) == key);
+    write_pcap(&a, &rest, 1);
+    write_pcap(&b, &first, 1);
+    for conn in 0..2 {
+        let one = stream_of(vec![InputFile::new(&orig)], conn);
+        let two = stream_of(vec![InputFile::new(&a), InputFile::new(&b)], conn);
+        assert_ne!(one, "[]", "connection {conn} has bytes");
+        assert_eq!(one, two, "connection {conn}");
+    }
+}

@@ -174,7 +174,11 @@ pub fn expand(args: &[PathBuf], offsets: &[(PathBuf, f64)]) -> Result<Vec<InputF
         g.sort_by(|x, y| natural_cmp(&x.0.to_string_lossy(), &y.0.to_string_lossy()));
         for (file, arg) in g {
             let mut input = InputFile::new(file.clone());
-            if let Some((_, secs)) = offsets.iter().rev().find(|(p, _)| *p == file || *p == arg) {
+            if let Some((_, secs)) = offsets
+                .iter()
+                .rev()
+                .find(|(p, _)| same_file(p, &file) || same_file(p, &arg))
+            {
                 input.offset_ns = (secs * 1e9).round() as i64;
                 input.offset_given = true;
             }
@@ -182,7 +186,7 @@ pub fn expand(args: &[PathBuf], offsets: &[(PathBuf, f64)]) -> Result<Vec<InputF
         }
     }
     for (p, _) in offsets {
-        if !inputs.iter().any(|i| i.path == *p) && !args.contains(p) {
+        if !inputs.iter().any(|i| same_file(&i.path, p)) && !args.iter().any(|a| same_file(a, p)) {
             return Err(format!(
                 "--clock-offset names {}, which is not one of the inputs",
                 p.display()
@@ -190,6 +194,15 @@ pub fn expand(args: &[PathBuf], offsets: &[(PathBuf, f64)]) -> Result<Vec<InputF
         }
     }
     Ok(inputs)
+}
+
+/// The same path, or two spellings of one existing file (`./a.pcap`, `a.pcap`).
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b
+        || matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(x), Ok(y)) if x == y
+        )
 }
 
 /// Where one input is.

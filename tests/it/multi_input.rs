@@ -438,6 +438,37 @@ fn three_hundred_rotated_files() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
+    /// Any bytes as several inputs (some starting like a capture, some gzip): the merge reads
+    /// to its end without a panic and accounts for every packet it handed out.
+    #[test]
+    fn any_inputs_never_panic(files in proptest::collection::vec((0u8..4, proptest::collection::vec(any::<u8>(), 0..400)), 1..5)) {
+        use hopscope::capture::{Next, PacketSource};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut inputs = Vec::new();
+        for (i, (kind, body)) in files.iter().enumerate() {
+            let bytes = match kind {
+                0 => body.clone(),
+                1 => [pcap_bytes(&[], 1)[..24].to_vec(), body.clone()].concat(),
+                2 => gzip(&[pcap_bytes(&[], 1)[..24].to_vec(), body.clone()].concat()),
+                _ => [vec![0x0a, 0x0d, 0x0d, 0x0a], body.clone()].concat(),
+            };
+            let p = dir.path().join(format!("in-{}.pcap", ["a", "b", "c", "d", "e"][i]));
+            std::fs::write(&p, bytes).expect("write");
+            inputs.push(hopscope::capture::merge::InputFile::new(p));
+        }
+        let mut src = hopscope::capture::merge::MergedSource::open(inputs);
+        let mut n = 0u64;
+        for _ in 0..100_000 {
+            match src.next() {
+                Next::Packet(_) => n += 1,
+                Next::Secrets(_) | Next::Idle => {}
+                Next::End | Next::Error(_) => break,
+            }
+        }
+        let end = src.finish();
+        prop_assert_eq!(end.files.iter().map(|f| f.packets).sum::<u64>(), n);
+    }
+
     /// The packets of one capture dealt to k files in any way, merged back: the report of the
     /// capture (its times strictly increase, so the merge restores its order).
     #[test]

@@ -17,21 +17,22 @@ use crate::report::Format;
     about = "What really crossed the wire between a client, its proxies and a server",
     long_about = "hopscope reads a capture (or a live interface), reassembles TCP and reports \
                   connections and findings.\n\nExit status: 0 success, 1 bad usage or output \
-                  error, 2 the capture could not be read completely (what was read is still \
-                  reported).",
+                  error, 2 the capture (or one of several inputs) could not be read \
+                  completely (what was read is still reported).",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// A capture to open: in the terminal UI when standard output is a terminal, else a text
-    /// summary (same as `hopscope report FILE --format text`).
-    pub file: Option<PathBuf>,
+    /// Captures to open as one (see `hopscope report --help` for what an input can be): in
+    /// the terminal UI when standard output is a terminal, else a text summary (same as
+    /// `hopscope report FILE... --format text`).
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Analyse a saved capture (.pcap or .pcapng) and write a report.
+    /// Analyse saved captures (.pcap, .pcapng, several merged by time) and write a report.
     Report(ReportArgs),
     /// Open a saved capture in the terminal UI (a text summary when standard output is not a
     /// terminal).
@@ -154,10 +155,51 @@ impl AnalysisArgs {
     }
 }
 
+/// The captures of a run.
+#[derive(Args, Debug, Clone, Default)]
+pub struct InputArgs {
+    /// Capture files (pcap, pcapng; gzip-compressed ones too), analysed as one capture with
+    /// their packets merged by time. A directory stands for the capture files in it; a rotated
+    /// set (`dump.pcap0`, `dump.pcap1`, ... from `tcpdump -C`/`-G`) is read in numeric order;
+    /// `-` reads standard input (once). A file that cannot be read is reported (exit status
+    /// 2) and the others are still analysed.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Shift one input's timestamps by SECONDS (may be negative) before the merge, to align
+    /// the clocks of captures taken on different hosts (repeatable; `capture.files[]` shows
+    /// it with `offset_source: given`).
+    #[arg(long = "clock-offset", value_name = "FILE=SECONDS", value_parser = parse_clock_offset)]
+    pub clock_offset: Vec<(PathBuf, f64)>,
+}
+
+/// `FILE=SECONDS` (the last `=` splits, so a path may hold one).
+pub fn parse_clock_offset(s: &str) -> Result<(PathBuf, f64), String> {
+    let (file, secs) = s
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{s:?}: expected FILE=SECONDS"))?;
+    let secs: f64 = secs
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: {secs:?} is not a number of seconds"))?;
+    if !secs.is_finite() || secs.abs() > 1e9 {
+        return Err(format!(
+            "{s:?}: the offset must be a finite number of seconds"
+        ));
+    }
+    Ok((PathBuf::from(file), secs))
+}
+
+impl InputArgs {
+    /// The inputs, directories and rotated sets expanded.
+    pub fn inputs(&self) -> Result<Vec<crate::capture::merge::InputFile>, String> {
+        crate::capture::merge::expand(&self.files, &self.clock_offset)
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// The capture file.
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
@@ -188,8 +230,8 @@ impl Default for UiArgs {
 
 #[derive(Args, Debug)]
 pub struct OpenArgs {
-    /// The capture file.
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
     #[command(flatten)]

@@ -1,19 +1,20 @@
 //! hopscope command-line entry point: parse arguments, run, map the outcome to an exit status.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
-use hopscope::cli::{AnalysisArgs, Cli, Command, OutputArgs, ReportArgs, TuningArgs, UiArgs};
+use hopscope::cli::{
+    AnalysisArgs, Cli, Command, InputArgs, OutputArgs, ReportArgs, TuningArgs, UiArgs,
+};
 use hopscope::report::Format;
 use hopscope::run::{self, Outcome};
 
 /// The text summary of `hopscope FILE` when standard output is not a terminal.
-fn text_report(file: PathBuf, analysis: AnalysisArgs, tuning: TuningArgs) -> Outcome {
+fn text_report(input: InputArgs, analysis: AnalysisArgs, tuning: TuningArgs) -> Outcome {
     run::report(&ReportArgs {
-        file,
+        input,
         output: OutputArgs {
             format: Format::Text,
             output: None,
@@ -31,12 +32,16 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let tty = std::io::stdout().is_terminal();
-    let outcome = match (cli.command, cli.file) {
+    let bare = (!cli.files.is_empty()).then(|| InputArgs {
+        files: cli.files,
+        clock_offset: Vec::new(),
+    });
+    let outcome = match (cli.command, bare) {
         (Some(Command::Report(args)), _) => run::report(&args),
         (Some(Command::Open(args)), _) if tty => {
-            hopscope::tui::run_file(&args.file, &args.analysis, &args.tuning, args.ui.max_rows)
+            hopscope::tui::run_file(&args.input, &args.analysis, &args.tuning, args.ui.max_rows)
         }
-        (Some(Command::Open(args)), _) => text_report(args.file, args.analysis, args.tuning),
+        (Some(Command::Open(args)), _) => text_report(args.input, args.analysis, args.tuning),
         (Some(Command::Live(args)), _) => {
             let given = |id: &str| {
                 matches
@@ -51,13 +56,13 @@ fn main() -> ExitCode {
             }
         }
         (Some(Command::Interfaces), _) => hopscope::run::live::interfaces(),
-        (None, Some(file)) if tty => hopscope::tui::run_file(
-            &file,
+        (None, Some(input)) if tty => hopscope::tui::run_file(
+            &input,
             &AnalysisArgs::default(),
             &TuningArgs::default(),
             UiArgs::default().max_rows,
         ),
-        (None, Some(file)) => text_report(file, AnalysisArgs::default(), TuningArgs::default()),
+        (None, Some(input)) => text_report(input, AnalysisArgs::default(), TuningArgs::default()),
         (None, None) => {
             eprintln!("hopscope: give a capture file, or a command (see `hopscope --help`)");
             Outcome::Failed

@@ -13,6 +13,9 @@ pub struct PacketView<'a> {
     pub orig_len: u32,
     /// pcapng interface id (0 for classic pcap and live capture).
     pub interface: u32,
+    /// Index of the input file it came from, in the order of the inputs (0 for a single
+    /// file and for live capture).
+    pub file: u32,
 }
 
 /// An owned packet, for crossing threads.
@@ -33,6 +36,7 @@ impl OwnedPacket {
             data: &self.data,
             orig_len: self.orig_len,
             interface: self.interface,
+            file: 0,
         }
     }
 }

@@ -26,6 +26,8 @@ use crate::base::{LinkType, PacketView, Timestamp};
 const INITIAL_BUFFER: usize = 1 << 20;
 /// Smallest buffer, for tiny files.
 const MIN_BUFFER: usize = 64 << 10;
+/// Smallest buffer asked for by [`FileSource::open_sized`] (many files open at once).
+const SMALLEST_BUFFER: usize = 16 << 10;
 /// No single record may be larger than this; a claim above it is corruption.
 pub const MAX_RECORD: usize = 256 << 20;
 /// Bytes of Decryption Secrets Blocks kept from one file.
@@ -111,7 +113,10 @@ struct Found {
 /// the next call.
 pub struct FileSource {
     path: String,
-    file: File,
+    /// The file, its decompressor, or standard input.
+    file: Box<dyn Read + Send>,
+    /// `gzip` when the bytes were decompressed on the way.
+    compression: Option<&'static str>,
     len: Option<u64>,
     format: Format,
     /// Read buffer; `buf[start..end]` holds unconsumed file bytes.
@@ -142,8 +147,16 @@ pub struct FileSource {
 
 impl FileSource {
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
+        Self::open_sized(path, INITIAL_BUFFER)
+    }
+
+    /// [`FileSource::open`] with a read buffer of at most `buffer` bytes (at least 16 KiB;
+    /// it still grows for a larger record): a merge of many files open at once keeps its
+    /// buffers small.
+    pub fn open_sized(path: &Path, buffer: usize) -> Result<Self, CaptureError> {
+        let buffer = buffer.clamp(SMALLEST_BUFFER, INITIAL_BUFFER);
         let path_s = path.display().to_string();
-        let file = File::open(path).map_err(|source| CaptureError::Open {
+        let mut file = File::open(path).map_err(|source| CaptureError::Open {
             path: path_s.clone(),
             source,
         })?;
@@ -151,16 +164,64 @@ impl FileSource {
         if meta.as_ref().is_some_and(|m| m.is_dir()) {
             return Err(CaptureError::IsDirectory { path: path_s });
         }
+        // Compression is told by the magic bytes (not the name): gzip is `1f 8b`.
+        let mut magic = [0u8; 2];
+        let gz = read_magic(&mut file, &mut magic) && magic == [0x1f, 0x8b];
+        use std::io::Seek;
+        file.seek(std::io::SeekFrom::Start(0))
+            .map_err(|source| CaptureError::Open {
+                path: path_s.clone(),
+                source,
+            })?;
+        if gz {
+            let reader = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
+            return Self::from_reader(path_s, Box::new(reader), None, Some("gzip"), buffer);
+        }
         let len = meta.map(|m| m.len());
+        Self::from_reader(path_s, Box::new(file), len, None, buffer)
+    }
+
+    /// Reads a capture from standard input (`-`), decompressing gzip when it starts with its
+    /// magic bytes.
+    pub fn stdin() -> Result<Self, CaptureError> {
+        let mut input = std::io::BufReader::with_capacity(INITIAL_BUFFER, std::io::stdin());
+        let gz = std::io::BufRead::fill_buf(&mut input)
+            .map(|b| b.starts_with(&[0x1f, 0x8b]))
+            .unwrap_or(false);
+        if gz {
+            let reader = flate2::read::MultiGzDecoder::new(input);
+            return Self::from_reader(
+                "-".into(),
+                Box::new(reader),
+                None,
+                Some("gzip"),
+                INITIAL_BUFFER,
+            );
+        }
+        Self::from_reader("-".into(), Box::new(input), None, None, INITIAL_BUFFER)
+    }
+
+    /// A capture read from `file` (`len` bytes when known).
+    fn from_reader(
+        path_s: String,
+        file: Box<dyn Read + Send>,
+        len: Option<u64>,
+        compression: Option<&'static str>,
+        buffer: usize,
+    ) -> Result<Self, CaptureError> {
         let cap = match len {
             Some(l) => usize::try_from(l.saturating_add(1))
-                .unwrap_or(INITIAL_BUFFER)
-                .clamp(MIN_BUFFER, INITIAL_BUFFER),
-            None => INITIAL_BUFFER,
+                .unwrap_or(buffer)
+                .clamp(
+                    MIN_BUFFER.min(buffer).min(SMALLEST_BUFFER.max(buffer / 4)),
+                    buffer,
+                ),
+            None => buffer,
         };
         let mut src = FileSource {
             path: path_s,
             file,
+            compression,
             len,
             format: Format::Pcap,
             buf: vec![0; cap],
@@ -195,6 +256,28 @@ impl FileSource {
             Format::Pcap => "pcap",
             Format::PcapNg => "pcapng",
         }
+    }
+
+    /// `gzip` when the capture was decompressed on the way.
+    pub fn compression(&self) -> Option<&'static str> {
+        self.compression
+    }
+
+    /// The next packet's timestamp, reading it ahead (and any Decryption Secrets Blocks
+    /// before it, see [`FileSource::take_secrets`]); `Ok(None)` at the end. The packet stays
+    /// in the buffer until [`FileSource::take_peeked`] hands it out and a later call reads on:
+    /// the one read-ahead packet a merge of several files holds per file.
+    pub fn peek(&mut self) -> Result<Option<Timestamp>, CaptureError> {
+        if self.stash.is_none() {
+            self.stash = self.next_found()?;
+        }
+        Ok(self.stash.as_ref().map(|f| f.ts))
+    }
+
+    /// The packet [`FileSource::peek`] read ahead, borrowed until the next call.
+    pub fn take_peeked(&mut self) -> Option<PacketView<'_>> {
+        let f = self.stash.take()?;
+        Some(self.view(&f))
     }
 
     /// Total file size in bytes, when known (for progress).
@@ -269,6 +352,7 @@ impl FileSource {
             data,
             orig_len: f.orig_len,
             interface: f.interface,
+            file: 0,
         }
     }
 
@@ -873,6 +957,20 @@ impl super::PacketSource for FileSource {
             ..super::SourceEnd::default()
         }
     }
+}
+
+/// Reads the first bytes of `file` into `magic`; false when it is shorter.
+fn read_magic(file: &mut File, magic: &mut [u8]) -> bool {
+    let mut got = 0;
+    while got < magic.len() {
+        match file.read(magic.get_mut(got..).unwrap_or_default()) {
+            Ok(0) => return false,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 #[cfg(test)]

@@ -505,6 +505,7 @@ impl PacketSource for LiveSession {
             error: end.error.map(CaptureError::Live),
             save_error: end.save_error,
             stats_error,
+            files: Vec::new(),
         }
     }
 }
@@ -563,6 +564,7 @@ mod tests {
                 data: &data,
                 orig_len: data.len() as u32,
                 interface: 0,
+                file: 0,
             };
             w.write_packet(&pkt).expect("write packet");
         }
@@ -659,6 +661,7 @@ mod tests {
                 data: &data,
                 orig_len: 60,
                 interface: 0,
+                file: 0,
             };
             save.lock()
                 .expect("lock")

@@ -6,6 +6,7 @@
 
 pub mod file;
 pub mod live;
+pub mod merge;
 pub mod pcapng;
 pub mod pcapng_writer;
 
@@ -46,6 +47,10 @@ pub trait PacketSource {
     fn is_live(&self) -> bool {
         false
     }
+    /// Input files merged (several: records name the file they came from).
+    fn inputs(&self) -> usize {
+        1
+    }
     /// Live: packets dropped so far before the analysis.
     fn dropped(&self) -> Option<Dropped> {
         None
@@ -71,6 +76,8 @@ pub struct SourceEnd {
     pub save_error: Option<String>,
     /// Live: libpcap statistics were not available (why).
     pub stats_error: Option<String>,
+    /// Files: each input file, for `capture.files`.
+    pub files: Vec<crate::model::FileSummary>,
 }
 
 /// Why reading a capture stopped early. Everything read before it was analysed.
@@ -82,7 +89,9 @@ pub enum CaptureError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path} is a directory, not a capture file (give a .pcap or .pcapng file)")]
+    #[error(
+        "{path} is a directory with no capture file in it (give .pcap or .pcapng files, or a directory of them)"
+    )]
     IsDirectory { path: String },
     #[error("{path}: not a pcap or pcapng file (first bytes {magic})")]
     NotACapture { path: String, magic: String },
@@ -107,6 +116,14 @@ pub enum CaptureError {
     },
     #[error("{0}")]
     Live(String),
+    #[error("{failed} of {total} input files could not be read completely: {list}")]
+    Inputs {
+        failed: usize,
+        total: usize,
+        list: String,
+        /// No packet could be read from any input.
+        nothing: bool,
+    },
 }
 
 impl CaptureError {
@@ -117,6 +134,7 @@ impl CaptureError {
             CaptureError::Open { .. }
                 | CaptureError::IsDirectory { .. }
                 | CaptureError::NotACapture { .. }
+                | CaptureError::Inputs { nothing: true, .. }
         )
     }
 }

@@ -204,6 +204,7 @@ mod tests {
             data,
             orig_len,
             interface: 0,
+            file: 0,
         }
     }
 

@@ -658,6 +658,7 @@ mod tests {
             data,
             orig_len: data.len() as u32,
             interface: 0,
+            file: 0,
         }
     }
 

@@ -108,6 +108,8 @@ pub struct EngineConfig {
     /// reassembly buffers, the analyzers' per-connection state); beyond it the engine sheds
     /// by its policy (`engine::memory`).
     pub memory: usize,
+    /// Several inputs: connections list the files their packets came from.
+    pub track_files: bool,
 }
 
 impl Default for EngineConfig {
@@ -121,6 +123,7 @@ impl Default for EngineConfig {
             max_gap_findings: 3,
             max_decode_findings: 50,
             memory: 96 << 20,
+            track_files: false,
         }
     }
 }
@@ -175,6 +178,8 @@ struct Tcp<A: Analyzer> {
     last_sweep: Timestamp,
     flow_limit_reported: bool,
     scratch: Vec<FlowKey>,
+    /// The input file of the packet being handled.
+    file: u32,
     /// The memory budget's count of connection state, and what shedding did.
     mem: memory::Memory,
 }
@@ -214,6 +219,7 @@ impl<A: Analyzer> Engine<A> {
                 flow_limit_reported: false,
                 mem: memory::Memory::default(),
                 scratch: Vec::new(),
+                file: 0,
             },
             summary: CaptureSummary::default(),
             link_counts: Vec::new(),
@@ -267,6 +273,11 @@ impl<A: Analyzer> Engine<A> {
         }
     }
 
+    /// Several inputs: connections list the files their packets came from.
+    pub fn track_files(&mut self, on: bool) {
+        self.tcp.cfg.track_files = on;
+    }
+
     pub fn handle_packet(&mut self, pkt: &PacketView<'_>, out: &mut dyn RecordSink) {
         self.packet_no += 1;
         let n = self.packet_no;
@@ -298,6 +309,7 @@ impl<A: Analyzer> Engine<A> {
 
         match self.decoder.decode(pkt) {
             Decoded::Tcp(seg) => {
+                self.tcp.file = pkt.file;
                 self.tcp.segment(&seg, pkt.ts, n, out);
                 let held = self.decoder.held_bytes();
                 self.tcp.check_memory(held, now, n, out);
@@ -432,6 +444,7 @@ impl<A: Analyzer> Tcp<A> {
         let key = FlowKey::new(src, dst);
         let flags = seg.flags;
         let syn_only = flags.syn() && !flags.ack();
+        let (track_files, file) = (self.cfg.track_files, self.file);
 
         if !self.lingering.is_empty()
             && !self.flows.contains_key(&key)
@@ -484,6 +497,9 @@ impl<A: Analyzer> Tcp<A> {
             conn.last_ts = ts;
         }
         conn.last_packet = n;
+        if track_files {
+            conn.note_file(file);
+        }
         conn.streams[d].stats.packets += 1;
 
         if flags.syn() {

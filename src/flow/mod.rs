@@ -145,6 +145,23 @@ pub fn guess_client(src: Endpoint, dst: Endpoint) -> (Endpoint, Endpoint, String
     (src, dst, "no handshake; sender of the first packet".into())
 }
 
+/// Most input files listed per connection (a connection alive across hundreds of rotated
+/// files keeps the first ones).
+pub const MAX_CONN_FILES: usize = 1024;
+
+impl<S> Conn<S> {
+    /// Notes that a packet of the connection came from input `file`.
+    #[inline]
+    pub fn note_file(&mut self, file: u32) {
+        if self.files.last() != Some(&file)
+            && self.files.len() < MAX_CONN_FILES
+            && !self.files.contains(&file)
+        {
+            self.files.push(file);
+        }
+    }
+}
+
 /// One TCP connection: endpoints, lifecycle and both half-streams. `S` is the analyzers'
 /// per-connection state.
 pub struct Conn<S> {
@@ -156,6 +173,9 @@ pub struct Conn<S> {
     pub last_ts: Timestamp,
     pub first_packet: u64,
     pub last_packet: u64,
+    /// Several inputs: the files its packets came from, in the order first seen (bounded by
+    /// [`MAX_CONN_FILES`]).
+    pub files: Vec<u32>,
     pub syn_seen: bool,
     pub synack_seen: bool,
     pub fin_seen: [bool; 2],
@@ -189,6 +209,7 @@ impl<S: Default> Conn<S> {
             last_ts: ts,
             first_packet: packet,
             last_packet: packet,
+            files: Vec::new(),
             syn_seen: false,
             synack_seen: false,
             fin_seen: [false; 2],
@@ -254,6 +275,7 @@ impl<S> Conn<S> {
             end: self.last_ts,
             first_packet: self.first_packet,
             last_packet: self.last_packet,
+            files: self.files.clone(),
             handshake: self.syn_seen && self.synack_seen,
             close,
             client_isn: self.streams[0].isn,

@@ -200,6 +200,10 @@ pub struct ConnectionRecord {
     pub end: Timestamp,
     pub first_packet: u64,
     pub last_packet: u64,
+    /// Several inputs: the files (`capture.files[]` indexes) its packets came from, in the
+    /// order first seen; empty (and not written) for a single input.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<u32>,
     /// SYN and SYN-ACK were both captured.
     pub handshake: bool,
     pub close: CloseKind,
@@ -244,6 +248,10 @@ pub struct Finding {
     pub connection: Option<u64>,
     /// 1-based packet number in the capture.
     pub packet: Option<u64>,
+    /// Several inputs: the file (`capture.files[]` index) of `packet`, and its 1-based
+    /// number inside that file. Absent for a single input.
+    pub file: Option<u32>,
+    pub file_packet: Option<u64>,
     pub direction: Option<Dir>,
     /// Byte offset in the direction's stream, where it applies.
     pub stream_offset: Option<u64>,
@@ -262,6 +270,10 @@ impl Serialize for Finding {
         st.serialize_field("severity", &self.code.severity)?;
         st.serialize_field("connection", &self.connection)?;
         st.serialize_field("packet", &self.packet)?;
+        if let Some(file) = self.file {
+            st.serialize_field("file", &file)?;
+            st.serialize_field("file_packet", &self.file_packet)?;
+        }
         st.serialize_field("direction", &self.direction)?;
         st.serialize_field("stream_offset", &self.stream_offset)?;
         st.serialize_field("transaction", &self.transaction)?;
@@ -277,6 +289,8 @@ impl Finding {
             code,
             connection: None,
             packet: None,
+            file: None,
+            file_packet: None,
             direction: None,
             stream_offset: None,
             transaction: None,
@@ -314,6 +328,10 @@ pub struct CaptureSummary {
     pub source: String,
     /// `pcap`, `pcapng` or `live`.
     pub format: String,
+    /// The input files, in the order given (directories and rotated sets expanded); empty
+    /// (and not written) for a live capture.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileSummary>,
     pub packets: u64,
     /// Captured bytes (sum of record lengths).
     pub bytes: u64,
@@ -348,6 +366,34 @@ pub struct CaptureSummary {
     /// when the analyzers did not run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<tunnel::TlsStats>,
+}
+
+/// One input file of the capture (`capture.files[]`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FileSummary {
+    pub path: String,
+    /// `pcap`, `pcapng`, or `unknown` when it could not be opened.
+    pub format: String,
+    /// `gzip` when it was decompressed on the way (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
+    /// Packets read from it (all analysed).
+    pub packets: u64,
+    /// Captured bytes of those packets.
+    pub bytes: u64,
+    /// Link type names its headers declare, in order of first appearance.
+    pub link_types: Vec<String>,
+    /// Its first and last packet time, after the clock offset.
+    #[serde(serialize_with = "opt_ts_secs")]
+    pub first_ts: Option<Timestamp>,
+    #[serde(serialize_with = "opt_ts_secs")]
+    pub last_ts: Option<Timestamp>,
+    /// Seconds added to its timestamps before the merge.
+    pub clock_offset_s: f64,
+    /// `given` (`--clock-offset`) or `none`.
+    pub offset_source: String,
+    /// Why reading it stopped early (everything before was analysed).
+    pub error: Option<String>,
 }
 
 /// Counters kept by the decoder; reported under `capture` in the JSON report.

@@ -104,6 +104,8 @@ enum Halt {
 struct End<S> {
     sink: S,
     halt: Halt,
+    /// Several inputs: which file each recent packet came from, for the findings.
+    origins: Option<Origins>,
 }
 
 impl<S> End<S> {
@@ -125,6 +127,15 @@ impl<S: Sink> RecordSink for End<S> {
         // After a failure nothing more is written; after a stop the end of the run still is.
         if matches!(self.halt, Halt::Failed(_)) {
             return;
+        }
+        let mut record = record;
+        if let (Some(o), Record::Finding(f)) = (&self.origins, &mut record)
+            && let Some(n) = f.packet
+            && f.file.is_none()
+            && let Some((file, k)) = o.locate(n)
+        {
+            f.file = Some(file);
+            f.file_packet = Some(k);
         }
         let r = self.sink.record(record);
         self.heed(r);
@@ -218,6 +229,7 @@ impl<S: Sink> Pipeline<S> {
                 end: End {
                     sink,
                     halt: Halt::Go,
+                    origins: None,
                 },
             },
         }
@@ -237,6 +249,7 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
                 end: End {
                     sink,
                     halt: Halt::Go,
+                    origins: None,
                 },
             },
         }
@@ -273,11 +286,18 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
             FILE_CHECK_EVERY
         };
         let mut read_error = None;
+        if source.inputs() > 1 {
+            self.tail.end.origins = Some(Origins::default());
+            self.engine.track_files(true);
+        }
         let r = self.tail.end.sink.begin();
         self.tail.end.heed(r);
         while matches!(self.tail.end.halt, Halt::Go) {
             match source.next() {
                 Next::Packet(p) => {
+                    if let Some(o) = &mut self.tail.end.origins {
+                        o.note(self.engine.packets() + 1, p.file);
+                    }
                     self.engine.handle_packet(&p, &mut self.tail);
                     if self.engine.analyzer().done() {
                         break;
@@ -347,6 +367,7 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
         t.finish_steps(&mut summary);
         summary.source = src.name;
         summary.format = src.format;
+        summary.files = src.files;
         summary.error = error.as_ref().map(ToString::to_string);
         summary.dropped = src.dropped;
         summary.memory.budget = self.budget as u64;
@@ -369,11 +390,59 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
     }
 }
 
+/// Most runs of consecutive packets from one file remembered to name a finding's file.
+const MAX_RUNS: usize = 1 << 16;
+
+/// Which input file the recent packets came from: runs of consecutive packets of one file
+/// (a rotated set is one run per file; two interleaved legs one per switch), the last
+/// [`MAX_RUNS`] of them, and each file's packet count. A finding about an older packet than
+/// that keeps its global number only.
+#[derive(Default)]
+struct Origins {
+    /// (first global packet number, file, that packet's number in the file).
+    runs: std::collections::VecDeque<(u64, u32, u64)>,
+    /// Packets read so far from each file.
+    counts: Vec<u64>,
+}
+
+impl Origins {
+    fn note(&mut self, global: u64, file: u32) {
+        let i = file as usize;
+        if self.counts.len() <= i {
+            self.counts.resize(i + 1, 0);
+        }
+        let Some(c) = self.counts.get_mut(i) else {
+            return;
+        };
+        *c += 1;
+        if self.runs.back().is_none_or(|r| r.1 != file) {
+            if self.runs.len() >= MAX_RUNS {
+                self.runs.pop_front();
+            }
+            self.runs.push_back((global, file, *c));
+        }
+    }
+
+    /// The file of global packet `n` and its number there.
+    fn locate(&self, n: u64) -> Option<(u32, u64)> {
+        let i = self.runs.partition_point(|r| r.0 <= n).checked_sub(1)?;
+        let (g, file, k) = *self.runs.get(i)?;
+        // The run ends where the next begins (or at the last packet read).
+        let end = match self.runs.get(i + 1) {
+            Some(next) => next.0,
+            None => g + self.counts.get(file as usize)?.saturating_sub(k) + 1,
+        };
+        (n < end).then_some((file, k + (n - g)))
+    }
+}
+
 /// `capture.incomplete`: reading stopped at `e`, after everything before it was analysed (or
 /// before anything was, when the capture could not be opened or is not a capture).
 fn capture_incomplete(e: &CaptureError) -> Finding {
     let what = if e.before_anything() {
         "nothing could be analysed"
+    } else if matches!(e, CaptureError::Inputs { .. }) {
+        "everything read from them and the other inputs was analysed"
     } else {
         "everything before it was analysed"
     };

@@ -99,6 +99,7 @@ impl PacketSource for Script {
                 data: d,
                 orig_len: d.len() as u32,
                 interface: 0,
+                file: 0,
             });
         }
         if self.idle > 0 {

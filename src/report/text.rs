@@ -643,6 +643,44 @@ fn finding_line(f: &Finding) -> String {
     )
 }
 
+/// Files listed in the summary at most (the rest are counted).
+const MAX_FILES_LISTED: usize = 50;
+
+/// Several inputs (or one with a clock offset): each file with its packets, its offset when
+/// not 0 and its error.
+fn write_files(w: &mut impl Write, s: &CaptureSummary) -> io::Result<()> {
+    if s.files.len() < 2 && s.files.iter().all(|f| f.clock_offset_s == 0.0) {
+        return Ok(());
+    }
+    writeln!(w, "  {} files:", s.files.len())?;
+    for (i, f) in s.files.iter().enumerate().take(MAX_FILES_LISTED) {
+        let mut line = format!(
+            "    [{i}] {}: {} packets ({}",
+            terminal_safe_str(&f.path),
+            f.packets,
+            f.format
+        );
+        if let Some(c) = &f.compression {
+            line.push_str(&format!(", {c}"));
+        }
+        line.push(')');
+        if f.clock_offset_s != 0.0 {
+            line.push_str(&format!(
+                ", clock {:+} s ({})",
+                f.clock_offset_s, f.offset_source
+            ));
+        }
+        if let Some(e) = &f.error {
+            line.push_str(&format!(", error: {}", terminal_safe_str(e)));
+        }
+        writeln!(w, "{line}")?;
+    }
+    if s.files.len() > MAX_FILES_LISTED {
+        writeln!(w, "    ... {} more", s.files.len() - MAX_FILES_LISTED)?;
+    }
+    Ok(())
+}
+
 impl Sink for TextWriter {
     fn record(&mut self, record: Record) -> io::Result<Flow> {
         let res = match &record {
@@ -742,6 +780,7 @@ impl Sink for TextWriter {
             s.bytes,
             s.format
         )?;
+        write_files(&mut w, s)?;
         let links: Vec<String> = s
             .link_types
             .iter()

@@ -9,8 +9,7 @@ pub mod live;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 
-use crate::capture::file::FileSource;
-use crate::capture::{PacketSource, Unopened};
+use crate::capture::merge::MergedSource;
 use crate::cli::{OutputArgs, ReportArgs};
 use crate::model::{CaptureSummary, Flow, Progress, Record, Sink};
 use crate::pipeline::{CaptureClock, Pipeline, RunEnd};
@@ -125,17 +124,22 @@ pub fn report(args: &ReportArgs) -> Outcome {
             return Outcome::Failed;
         }
     };
-    // A capture that cannot be opened still gets its report, with `capture.error`.
-    let mut src: Box<dyn PacketSource> = match FileSource::open(&args.file) {
-        Ok(s) => Box::new(s),
-        Err(e) => Box::new(Unopened::new(&args.file, e)),
+    let inputs = match args.input.inputs() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("hopscope: {e}");
+            return Outcome::Failed;
+        }
     };
+    // An input that cannot be opened still gets its report, with `capture.error`; the
+    // others are analysed.
+    let mut src = MergedSource::open(inputs);
     let sink = ReportSink {
         writer: report::writer(args.output.format, out, false),
         progress: ProgressLine::new(args.output.no_progress),
     };
     let mut pipeline = Pipeline::new(cfg, args.analysis.analyzer_config(), sink);
-    let end = pipeline.run(&mut *src, &CaptureClock);
+    let end = pipeline.run(&mut src, &CaptureClock);
     pipeline.sink_mut().progress.done();
     outcome(&end)
 }

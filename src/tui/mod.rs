@@ -24,7 +24,6 @@ pub mod theme;
 pub mod views;
 pub mod worker;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
@@ -40,7 +39,8 @@ use theme::Theme;
 use crate::analyzers::AnalyzerConfig;
 use crate::base::sanitize::terminal_safe_str;
 use crate::capture::live::{LiveSession, Snapshot};
-use crate::cli::{AnalysisArgs, LiveArgs, TuningArgs};
+use crate::capture::merge::InputFile;
+use crate::cli::{AnalysisArgs, InputArgs, LiveArgs, TuningArgs};
 use crate::engine::EngineConfig;
 use crate::run::Outcome;
 
@@ -52,7 +52,7 @@ const FRAME: Duration = Duration::from_millis(33);
 /// How the UI is fed.
 enum Feed {
     File {
-        path: PathBuf,
+        inputs: Vec<InputFile>,
     },
     Live {
         snapshot: Option<Snapshot>,
@@ -62,7 +62,7 @@ enum Feed {
 
 /// `hopscope FILE` / `hopscope open FILE` on a terminal.
 pub fn run_file(
-    file: &Path,
+    input: &InputArgs,
     analysis: &AnalysisArgs,
     tuning: &TuningArgs,
     max_rows: usize,
@@ -74,8 +74,21 @@ pub fn run_file(
             return Outcome::Failed;
         }
     };
-    if let Err(e) = std::fs::metadata(file) {
-        eprintln!("hopscope: cannot open {}: {e}", file.display());
+    let inputs = match input.inputs() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("hopscope: {e}");
+            return Outcome::Failed;
+        }
+    };
+    // Nothing to show when no input exists at all (one that fails among others is shown
+    // with its error).
+    if inputs
+        .iter()
+        .all(|i| !i.is_stdin() && std::fs::metadata(&i.path).is_err())
+    {
+        let first = inputs.first().map(|i| i.path.display().to_string());
+        eprintln!("hopscope: cannot open {}", first.unwrap_or_default());
         return Outcome::Failed;
     }
     let app_cfg = worker::ui_analyzer_config(analysis.analyzer_config());
@@ -90,30 +103,20 @@ pub fn run_file(
         });
     }
     {
-        let (path, tx2, c, cfg) = (
-            file.to_path_buf(),
-            tx.clone(),
-            Arc::clone(&cancel),
-            cfg.clone(),
-        );
+        let (inputs, tx2, c, cfg) = (inputs.clone(), tx.clone(), Arc::clone(&cancel), cfg.clone());
         spawn_caught("analysis", tx.clone(), move || {
-            worker::analyse_file(&path, cfg, app_cfg, tx2, c)
+            worker::analyse_file(inputs, cfg, app_cfg, tx2, c)
         });
     }
     let source = Source {
-        name: file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| file.display().to_string()),
+        name: inputs_label(&inputs),
         live: false,
     };
     let res = ui_loop(
         source,
         Store::new(max_rows, store::DEFAULT_PREVIEW_BUDGET),
         (cfg, stream_cfg),
-        Feed::File {
-            path: file.to_path_buf(),
-        },
+        Feed::File { inputs },
         tx,
         rx,
     );
@@ -123,6 +126,35 @@ pub fn run_file(
         Err(e) => {
             eprintln!("hopscope: {e}");
             Outcome::Failed
+        }
+    }
+}
+
+/// What the status bar calls the inputs: a file's name; for several, their count and each
+/// file whose clock is shifted with its offset (`3 files (b.pcap +1.5s)`).
+pub fn inputs_label(inputs: &[InputFile]) -> String {
+    let name = |i: &InputFile| {
+        i.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| i.path.display().to_string())
+    };
+    match inputs {
+        [one] if one.offset_ns == 0 => name(one),
+        [one] => format!("{} {:+}s", name(one), one.offset_ns as f64 / 1e9),
+        _ => {
+            let shifted: Vec<String> = inputs
+                .iter()
+                .filter(|i| i.offset_ns != 0)
+                .take(4)
+                .map(|i| format!("{} {:+}s", name(i), i.offset_ns as f64 / 1e9))
+                .collect();
+            let files = format!("{} files", inputs.len());
+            if shifted.is_empty() {
+                files
+            } else {
+                format!("{files} ({})", shifted.join(", "))
+            }
         }
     }
 }
@@ -255,7 +287,7 @@ fn ui_loop(
     let size = terminal.size()?;
     let mut app = App::new(source, store, Theme::from_env(), (size.width, size.height));
 
-    // Input.
+    // InputFile.
     {
         let tx = tx.clone();
         thread::Builder::new().name("input".into()).spawn(move || {
@@ -311,16 +343,16 @@ fn ui_loop(
                     if let Some(c) = stream_cancel.take() {
                         c.store(true, Ordering::Relaxed);
                     }
-                    let path = match &feed {
-                        Feed::File { path } => Some(path.clone()),
-                        Feed::Live { .. } => app.saved.as_ref().map(PathBuf::from),
+                    let inputs = match &feed {
+                        Feed::File { inputs } => Some(inputs.clone()),
+                        Feed::Live { .. } => app.saved.as_ref().map(|p| vec![InputFile::new(p)]),
                     };
-                    if let Some(path) = path {
+                    if let Some(inputs) = inputs {
                         let c = Arc::new(AtomicBool::new(false));
                         stream_cancel = Some(Arc::clone(&c));
                         let (tx2, (cfg, acfg)) = (tx.clone(), cfgs.clone());
                         spawn_caught("stream", tx.clone(), move || {
-                            worker::load_stream(&path, conn, cfg, acfg, tx2, c)
+                            worker::load_stream(inputs, conn, cfg, acfg, tx2, c)
                         });
                     }
                 }

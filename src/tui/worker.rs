@@ -7,7 +7,7 @@
 //! wait, never the UI.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
@@ -15,9 +15,8 @@ use std::sync::mpsc::SyncSender;
 use super::app::{Done, Event};
 use crate::analyzers::AnalyzerConfig;
 use crate::analyzers::pass::StreamPass;
-use crate::capture::file::FileSource;
 use crate::capture::live::LiveSession;
-use crate::capture::{PacketSource, Unopened};
+use crate::capture::merge::{InputFile, MergedSource};
 use crate::engine::EngineConfig;
 use crate::model::{CaptureSummary, Flow, Progress, Record, Sink};
 use crate::pipeline::{CaptureClock, Pipeline};
@@ -102,19 +101,17 @@ pub fn ui_analyzer_config(mut cfg: AnalyzerConfig) -> AnalyzerConfig {
 
 /// Analyses a file, sending records and progress until the end (or until `cancel`).
 pub fn analyse_file(
-    path: &Path,
+    inputs: Vec<InputFile>,
     cfg: EngineConfig,
     analyzers: AnalyzerConfig,
     tx: SyncSender<Event>,
     cancel: Arc<AtomicBool>,
 ) {
     let sink = BatchSink::new(tx, cancel);
-    // A capture that cannot be opened ends at once, with its error, like any other run.
-    let mut src: Box<dyn PacketSource> = match FileSource::open(path) {
-        Ok(s) => Box::new(s),
-        Err(e) => Box::new(Unopened::new(path, e)),
-    };
-    Pipeline::new(cfg, analyzers, sink).run(&mut *src, &CaptureClock);
+    // An input that cannot be opened ends at once, with its error, like any other run; the
+    // others are analysed.
+    let mut src = MergedSource::open(inputs);
+    Pipeline::new(cfg, analyzers, sink).run(&mut src, &CaptureClock);
 }
 
 /// Analyses a live capture until it ends (`-c`, `--duration`) or `cancel` is set.
@@ -160,29 +157,27 @@ impl Sink for StreamSink {
     }
 }
 
-/// Reads `path` again and sends connection `conn`'s bytes (bounded) as [`Event::Stream`],
+/// Reads the inputs again (merged as in the run, so connection ids match) and sends connection `conn`'s bytes (bounded) as [`Event::Stream`],
 /// with what its TLS decrypts when `analyzers` (the run's, with its key sources) decrypt it.
 /// Stops early once the connection closed, or when `cancel` is set.
 pub fn load_stream(
-    path: &Path,
+    inputs: Vec<InputFile>,
     conn: u64,
     cfg: EngineConfig,
     analyzers: AnalyzerConfig,
     tx: SyncSender<Event>,
     cancel: Arc<AtomicBool>,
 ) {
-    let mut src = match FileSource::open(path) {
-        Ok(s) => s,
-        Err(e) => {
-            let mut d = super::stream::StreamData {
-                conn,
-                ..Default::default()
-            };
-            d.error = Some(e.to_string());
-            let _ = tx.send(Event::Stream(Box::new(d)));
-            return;
-        }
-    };
+    if inputs.iter().any(InputFile::is_stdin) {
+        let d = super::stream::StreamData {
+            conn,
+            error: Some("standard input cannot be read a second time for the Stream view".into()),
+            ..Default::default()
+        };
+        let _ = tx.send(Event::Stream(Box::new(d)));
+        return;
+    }
+    let mut src = MergedSource::open(inputs);
     let sink = StreamSink {
         conn,
         tx: tx.clone(),

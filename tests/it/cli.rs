@@ -289,7 +289,7 @@ fn a_directory_exits_2_with_a_report() {
     let (code, err, v) = report_to_file(dir.path());
     assert_eq!(code, Some(2));
     assert!(err.contains("is a directory"), "{err}");
-    assert_unreadable(&v, "is a directory, not a capture file");
+    assert_unreadable(&v, "is a directory with no capture file in it");
 }
 
 #[test]

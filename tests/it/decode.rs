@@ -38,6 +38,7 @@ fn decode_at(d: &mut Decoder, link: u32, data: &[u8], orig_len: u32, ts: i64) ->
         data,
         orig_len,
         interface: 0,
+        file: 0,
     };
     match d.decode(&pkt) {
         Decoded::Tcp(s) => Out::Tcp {

@@ -266,6 +266,7 @@ fn a_quiet_live_interface_still_reports_closed_connections() {
             data,
             orig_len: data.len() as u32,
             interface: 0,
+            file: 0,
         };
         e.handle_packet(&v, &mut out);
     }

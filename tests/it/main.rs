@@ -19,6 +19,7 @@ mod http_samples;
 mod json_writer;
 mod live;
 mod memory;
+mod multi_input;
 mod pairing;
 mod samples;
 mod semantics_samples;

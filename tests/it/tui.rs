@@ -131,7 +131,7 @@ fn stream_event_with(sample: &str, conn: u64, args: &AnalysisArgs) -> Event {
 fn stream_event_at(path: &Path, conn: u64, args: &AnalysisArgs) -> Event {
     let (tx, rx) = mpsc::sync_channel(64);
     hopscope::tui::worker::load_stream(
-        path,
+        vec![hopscope::capture::merge::InputFile::new(path)],
         conn,
         EngineConfig::default(),
         hopscope::tui::analyzer_config(args),
@@ -737,7 +737,7 @@ fn the_worker_sends_hops_and_semantics() {
         .join("samples/websocket-nginx-http11-no-upgrade.pcap");
     let (tx, rx) = mpsc::sync_channel(64);
     hopscope::tui::worker::analyse_file(
-        &path,
+        vec![hopscope::capture::merge::InputFile::new(&path)],
         EngineConfig::default(),
         hopscope::tui::analyzer_config(&AnalysisArgs::default()),
         tx,
@@ -1590,6 +1590,7 @@ mod hostile {
             end: Timestamp(1),
             first_packet: 1,
             last_packet: 2,
+            files: Vec::new(),
             handshake: true,
             close: CloseKind::Fin,
             client_isn: None,

@@ -112,6 +112,7 @@ impl PacketSource for Packets<'_> {
             data,
             orig_len: data.len() as u32,
             interface: 0,
+            file: 0,
         })
     }
     fn position(&self) -> (u64, Option<u64>) {

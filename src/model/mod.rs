@@ -388,10 +388,19 @@ pub struct FileSummary {
     pub first_ts: Option<Timestamp>,
     #[serde(serialize_with = "opt_ts_secs")]
     pub last_ts: Option<Timestamp>,
-    /// Seconds added to its timestamps before the merge.
+    /// Seconds to add to its timestamps to put them on the first file's clock: what
+    /// `--clock-offset` added before the merge, plus what the proxy hops between the files
+    /// showed (`offset_source: proxy-pairs`; the records keep the file's own clock then).
     pub clock_offset_s: f64,
-    /// `given` (`--clock-offset`) or `none`.
+    /// `given` (`--clock-offset`), `proxy-pairs` (estimated from the requests a proxy relayed
+    /// between this file and another), or `none`.
     pub offset_source: String,
+    /// For `proxy-pairs`: how far the true offset may be from `clock_offset_s` (half the
+    /// interval every supporting pair allows), and how many pairs support it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_offset_uncertainty_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_offset_pairs: Option<u32>,
     /// Why reading it stopped early (everything before was analysed).
     pub error: Option<String>,
 }

@@ -26,7 +26,7 @@ use crate::analyzers::{AnalyzerConfig, Dispatcher};
 use crate::base::Timestamp;
 use crate::capture::{CaptureError, Next, PacketSource, SourceEnd};
 use crate::engine::{Analyzer, Engine, EngineConfig};
-use crate::hops::Correlator;
+use crate::hops::{ClockEstimate, Correlator};
 use crate::model::{
     CaptureSummary, Dropped, Finding, Flow, Progress, Record, RecordSink, Sink, codes,
 };
@@ -189,10 +189,63 @@ impl<S: Sink> Tail<S> {
 
 impl<S: Sink> RecordSink for Tail<S> {
     fn record(&mut self, record: Record) {
+        // Several inputs: the file a transaction's first packet came from, for pairing legs
+        // captured on two hosts (the correlator times them apart until it knows the offset).
+        let file = match (&record, &self.end.origins) {
+            (Record::Transaction(t), Some(o)) => t
+                .request
+                .as_ref()
+                .map(|r| r.at.packet)
+                .or(t.response.as_ref().map(|r| r.at.packet))
+                .and_then(|n| o.locate(n))
+                .map(|(f, _)| f),
+            _ => None,
+        };
         let (hops, mut next) = self.steps();
         match hops {
-            Some(h) => h.relay(record, &mut next),
+            Some(h) => h.relay_in(record, file, &mut next),
             None => next.record(record),
+        }
+    }
+}
+
+/// The clock offsets the proxy hops between two captures imply, into `capture.files[]`: the
+/// first file is the reference; a file whose offset was given (`--clock-offset`) keeps it; an
+/// estimate `(a, b, e)` says `b`'s times plus `e` are on `a`'s clock, so it places `b` when `a`
+/// is placed (or `a` when `b` is). Offsets already applied to the packets add up.
+fn place_offsets(files: &mut [crate::model::FileSummary], est: &[(u32, u32, ClockEstimate)]) {
+    let mut placed: Vec<bool> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| i == 0 || f.offset_source == "given")
+        .collect();
+    // Each round places at least one more file, or stops.
+    for _ in 0..files.len() {
+        let mut more = false;
+        for (a, b, e) in est {
+            let (a, b) = (*a as usize, *b as usize);
+            let (Some(&pa), Some(&pb)) = (placed.get(a), placed.get(b)) else {
+                continue;
+            };
+            let (to, from, sign) = match (pa, pb) {
+                (true, false) => (b, a, 1.0),
+                (false, true) => (a, b, -1.0),
+                _ => continue,
+            };
+            let base = files.get(from).map_or(0.0, |f| f.clock_offset_s);
+            let Some(f) = files.get_mut(to) else {
+                continue;
+            };
+            let half = e.uncertainty_ns() as f64 / 1e9;
+            f.clock_offset_s += base + sign * e.offset_s();
+            f.offset_source = "proxy-pairs".into();
+            f.clock_offset_uncertainty_s = Some(half);
+            f.clock_offset_pairs = Some(e.support);
+            placed[to] = true;
+            more = true;
+        }
+        if !more {
+            break;
         }
     }
 }
@@ -368,6 +421,9 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
         summary.source = src.name;
         summary.format = src.format;
         summary.files = src.files;
+        if let Some(h) = &self.tail.hops {
+            place_offsets(&mut summary.files, &h.clock_offsets());
+        }
         summary.error = error.as_ref().map(ToString::to_string);
         summary.dropped = src.dropped;
         summary.memory.budget = self.budget as u64;

@@ -23,6 +23,7 @@ mod multi_input;
 mod pairing;
 mod samples;
 mod semantics_samples;
+mod split_hosts;
 mod stress;
 mod tls;
 mod tui;

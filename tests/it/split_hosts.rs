@@ -1,0 +1,253 @@
+//! Issue 16: a proxy's two legs captured on two hosts, read together. The facts
+//! (`details.split_legs` in samples/expected.json, samples/split/split.json) come from nginx's
+//! logs with `$request_id`, the client's and the backend's logs, and the clock shifts applied
+//! with `editcap -t`; see samples/record.sh (split_nginx_ws, split_nginx_nat, split_samples).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use crate::common::*;
+use serde_json::Value;
+
+fn read_json(p: PathBuf) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(&p).expect("facts")).expect("json")
+}
+
+/// `hopscope report FILES... --format json`.
+fn report(files: &[PathBuf]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"))
+        .arg("report")
+        .args(files)
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json report")
+}
+
+/// A file set's names as paths: `rotated/NAME.pcap0..4` is the rotated set's five parts.
+fn paths(set: &[Value]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for f in set {
+        let f = f.as_str().expect("a file name");
+        match f.split_once("..") {
+            Some((stem, last)) => {
+                let (base, first) = stem.split_at(stem.len() - 1);
+                let (a, b): (u32, u32) = (first.parse().expect("n"), last.parse().expect("n"));
+                out.extend((a..=b).map(|i| samples_dir().join(format!("{base}{i}"))));
+            }
+            None => out.push(samples_dir().join(f)),
+        }
+    }
+    out
+}
+
+/// (client, server, index on its connection) of a transaction in the report.
+fn leg(r: &Value, txn: &Value) -> Option<(String, String, u64)> {
+    let t = r["transactions"]
+        .as_array()?
+        .iter()
+        .find(|t| t["id"] == *txn)?;
+    Some((
+        t["client"].as_str()?.to_string(),
+        t["server"].as_str()?.to_string(),
+        t["index"].as_u64()?,
+    ))
+}
+
+fn fact_leg(v: &Value) -> (String, String, u64) {
+    (
+        v["client"].as_str().unwrap_or_default().to_string(),
+        v["server"].as_str().unwrap_or_default().to_string(),
+        v["index"].as_u64().unwrap_or(0),
+    )
+}
+
+/// Checks one report of two hosts' files against the pairs the proxy logged: every relayed
+/// request is one hop with its upstream leg, those the proxy answered itself none, each dropped
+/// upgrade diagnosed with the nginx fix, no other `proxy.*` finding; and the files' clock
+/// offsets differ by the true correction within 50 ms. Returns the hops checked.
+fn check(r: &Value, offsets: &[f64], pairs: &[Value], dropped: &[Value], what: &str) -> usize {
+    let files = r["capture"]["files"].as_array().expect("capture.files");
+    let got: Vec<f64> = files
+        .iter()
+        .map(|f| f["clock_offset_s"].as_f64().expect("offset"))
+        .collect();
+    // The parts of a rotated set share one clock: compare each file's with the first's.
+    let (g0, t0) = (got[0], offsets[0]);
+    for (i, (g, t)) in got.iter().zip(offsets).enumerate() {
+        assert!(
+            ((g - g0) - (t - t0)).abs() <= 0.05,
+            "{what}: file {i} offset {g} vs {t} (first {g0} vs {t0})"
+        );
+    }
+    let hops: Vec<&Value> = r["proxy_hops"].as_array().into_iter().flatten().collect();
+    let mut seen = 0;
+    for p in pairs {
+        let front = fact_leg(&p["front"]);
+        let hop = hops
+            .iter()
+            .find(|h| leg(r, &h["front"]["transaction"]).as_ref() == Some(&front));
+        if p["back"].is_null() {
+            // Answered by the proxy itself: no upstream leg.
+            assert!(hop.is_none_or(|h| h["back"].is_null()), "{what}: {front:?}");
+            continue;
+        }
+        let hop = hop.unwrap_or_else(|| panic!("{what}: no hop for {front:?}"));
+        let back = leg(r, &hop["back"]["transaction"]);
+        assert_eq!(back, Some(fact_leg(&p["back"])), "{what}: {front:?}");
+        seen += 1;
+    }
+    let findings: Vec<&Value> = r["findings"].as_array().into_iter().flatten().collect();
+    for d in dropped {
+        let front = fact_leg(&d["front"]);
+        let hop = hops
+            .iter()
+            .find(|h| leg(r, &h["front"]["transaction"]).as_ref() == Some(&front))
+            .unwrap_or_else(|| panic!("{what}: no hop for the dropped upgrade {front:?}"));
+        assert!(
+            hop["diagnosis"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|c| c == "proxy.upgrade-dropped")),
+            "{what}: {hop}"
+        );
+        assert!(
+            findings.iter().any(|f| f["code"] == "proxy.upgrade-dropped"
+                && f["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("proxy_set_header Upgrade"))),
+            "{what}: the nginx fix"
+        );
+    }
+    let wrong: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .filter(|c| {
+            c.starts_with("proxy.")
+                && !["proxy.upgrade-dropped", "proxy.answered-itself"].contains(c)
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{what}: {wrong:?}");
+    seen
+}
+
+/// The two recorded topologies (front and back addresses differ; one behind a NAT), each file
+/// set the facts list: unskewed, a clock off by −1.234 s or +0.35 s, a rotated set with a
+/// gzip'd back file.
+#[test]
+fn two_hosts_files_pair_every_relayed_request_and_find_the_clock_offset() {
+    let all = read_json(samples_dir().join("expected.json"));
+    let mut sets = BTreeSet::new();
+    let mut checked = 0;
+    for cap in all["captures"].as_array().into_iter().flatten() {
+        let sl = &cap["details"]["split_legs"];
+        let Some(file_sets) = sl["file_sets"].as_array() else {
+            continue;
+        };
+        let offset_of = |name: &str| -> f64 {
+            // The rotated parts and the gzip'd copy keep the clock of the file they came from.
+            let base = name
+                .trim_start_matches("rotated/")
+                .trim_end_matches(".gz")
+                .trim_end_matches(char::is_numeric)
+                .to_string();
+            let base = if base.ends_with(".pcap") {
+                base
+            } else {
+                format!("{base}.pcap")
+            };
+            sl["files"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|f| f["file"] == base.as_str())
+                .and_then(|f| f["clock_offset_s"].as_f64())
+                .unwrap_or_else(|| panic!("no clock fact for {name}"))
+        };
+        for set in file_sets {
+            let set = set.as_array().expect("a file set").clone();
+            if !sets.insert(serde_json::to_string(&set).unwrap_or_default()) {
+                continue;
+            }
+            let files = paths(&set);
+            let offsets: Vec<f64> = files
+                .iter()
+                .map(|p| {
+                    let n = p.strip_prefix(samples_dir()).unwrap_or(p);
+                    offset_of(&n.to_string_lossy())
+                })
+                .collect();
+            let r = report(&files);
+            let pairs = sl["pairs"].as_array().cloned().unwrap_or_default();
+            let dropped = sl["dropped_upgrades"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let what = format!("{set:?}");
+            checked += check(&r, &offsets, &pairs, &dropped, &what);
+        }
+    }
+    assert_eq!(sets.len(), 5, "{sets:?}");
+    // 6 relayed requests per topology and file set.
+    assert!(checked >= 5 * 6, "{checked} hops checked");
+}
+
+/// The split whose legs share no clock-free evidence (tinyproxy adds no request id and no
+/// X-Forwarded-For; the samples' own X-Hopscope-Tag is no header the correlator trusts): across
+/// two captures the correlator does not pair it yet.
+const NO_CLOCK_FREE_EVIDENCE: &str = "http-proxy-chain.pcap";
+
+/// Every single-file proxy sample split into its two legs with the back file's clock moved
+/// (samples/split/split.json): the hops are the sample's own and the offset is found.
+#[test]
+fn split_proxy_samples_pair_as_in_one_file() {
+    let n = split_samples(|what| what != NO_CLOCK_FREE_EVIDENCE);
+    assert!(n >= 4, "{n} hops checked");
+}
+
+/// The split tinyproxy chain: its legs pair in one file by time and the proxy's address; split
+/// across two captures with a 42 ms clock shift nothing ties them without a clock (issue 16:
+/// pairing across captures by target, User-Agent, Via and the absolute-form target alone, and
+/// an offset estimated from such weaker pairs, is still to do).
+#[test]
+#[ignore = "across two captures the tinyproxy chain's legs have no clock-free evidence yet"]
+fn split_proxy_chain_pairs_as_in_one_file() {
+    assert_eq!(split_samples(|what| what == NO_CLOCK_FREE_EVIDENCE), 2);
+}
+
+/// Checks the splits `which` accepts; returns the hops checked.
+fn split_samples(which: impl Fn(&str) -> bool) -> usize {
+    let facts = read_json(samples_dir().join("split").join("split.json"));
+    let mut checked = 0;
+    for s in facts["splits"].as_array().into_iter().flatten() {
+        if !which(s["split_of"].as_str().unwrap_or_default()) {
+            continue;
+        }
+        let files: Vec<&Value> = s["files"].as_array().into_iter().flatten().collect();
+        let paths: Vec<PathBuf> = files
+            .iter()
+            .map(|f| {
+                samples_dir()
+                    .join("split")
+                    .join(f["file"].as_str().unwrap_or_default())
+            })
+            .collect();
+        let offsets: Vec<f64> = files
+            .iter()
+            .map(|f| f["clock_offset_s"].as_f64().expect("offset"))
+            .collect();
+        let r = report(&paths);
+        let pairs = s["proxy_legs"].as_array().cloned().unwrap_or_default();
+        let what = s["split_of"].as_str().unwrap_or_default().to_string();
+        assert!(!pairs.is_empty(), "{what}: facts");
+        let dropped: Vec<Value> = Vec::new();
+        let n = check(&r, &offsets, &pairs, &dropped, &what);
+        assert_eq!(n, pairs.iter().filter(|p| !p["back"].is_null()).count());
+        checked += n;
+    }
+    checked
+}

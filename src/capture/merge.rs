@@ -30,14 +30,19 @@ pub struct InputFile {
     pub offset_ns: i64,
     /// The offset was given (`--clock-offset`).
     pub offset_given: bool,
+    /// Its clock: inputs of one rotated set share one (the set is one capture); every other
+    /// input has its own, the index of its first file.
+    pub clock: u32,
 }
 
 impl InputFile {
+    /// An input with a clock of its own (set by [`expand`] for the files of a rotated set).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         InputFile {
             path: path.into(),
             offset_ns: 0,
             offset_given: false,
+            clock: u32::MAX,
         }
     }
 
@@ -172,8 +177,10 @@ pub fn expand(args: &[PathBuf], offsets: &[(PathBuf, f64)]) -> Result<Vec<InputF
     let mut inputs = Vec::new();
     for (_, mut g) in groups {
         g.sort_by(|x, y| natural_cmp(&x.0.to_string_lossy(), &y.0.to_string_lossy()));
+        let clock = inputs.len() as u32;
         for (file, arg) in g {
             let mut input = InputFile::new(file.clone());
+            input.clock = clock;
             if let Some((_, secs)) = offsets
                 .iter()
                 .rev()
@@ -501,6 +508,13 @@ impl PacketSource for MergedSource {
 
     fn inputs(&self) -> usize {
         self.slots.len()
+    }
+
+    fn clock_of(&self, file: u32) -> u32 {
+        match self.slots.get(file as usize).map(|s| s.input.clock) {
+            Some(c) if c != u32::MAX => c,
+            _ => file,
+        }
     }
 
     fn finish(&mut self) -> SourceEnd {

@@ -51,6 +51,11 @@ pub trait PacketSource {
     fn inputs(&self) -> usize {
         1
     }
+    /// The clock input `file` was captured with: the files of one rotated set share one (the
+    /// first file's index); other inputs have their own.
+    fn clock_of(&self, file: u32) -> u32 {
+        file
+    }
     /// Live: packets dropped so far before the analysis.
     fn dropped(&self) -> Option<Dropped> {
         None

@@ -162,6 +162,8 @@ struct Tail<S> {
     hops: Option<Correlator>,
     semantics: Option<Semantics>,
     end: End<S>,
+    /// Several inputs: each file's clock (the files of a rotated set share one).
+    clocks: Vec<u32>,
 }
 
 impl<S: Sink> Tail<S> {
@@ -189,8 +191,9 @@ impl<S: Sink> Tail<S> {
 
 impl<S: Sink> RecordSink for Tail<S> {
     fn record(&mut self, record: Record) {
-        // Several inputs: the file a transaction's first packet came from, for pairing legs
-        // captured on two hosts (the correlator times them apart until it knows the offset).
+        // Several inputs: the clock of the file a transaction's first packet came from, for
+        // pairing legs captured on two hosts (the correlator times them apart until it knows
+        // the offset; the files of a rotated set are one capture, one clock).
         let file = match (&record, &self.end.origins) {
             (Record::Transaction(t), Some(o)) => t
                 .request
@@ -198,7 +201,7 @@ impl<S: Sink> RecordSink for Tail<S> {
                 .map(|r| r.at.packet)
                 .or(t.response.as_ref().map(|r| r.at.packet))
                 .and_then(|n| o.locate(n))
-                .map(|(f, _)| f),
+                .map(|(f, _)| self.clocks.get(f as usize).copied().unwrap_or(f)),
             _ => None,
         };
         let (hops, mut next) = self.steps();
@@ -209,39 +212,45 @@ impl<S: Sink> RecordSink for Tail<S> {
     }
 }
 
-/// The clock offsets the proxy hops between two captures imply, into `capture.files[]`: the
-/// first file is the reference; a file whose offset was given (`--clock-offset`) keeps it; an
-/// estimate `(a, b, e)` says `b`'s times plus `e` are on `a`'s clock, so it places `b` when `a`
-/// is placed (or `a` when `b` is). Offsets already applied to the packets add up.
-fn place_offsets(files: &mut [crate::model::FileSummary], est: &[(u32, u32, ClockEstimate)]) {
-    let mut placed: Vec<bool> = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| i == 0 || f.offset_source == "given")
-        .collect();
-    // Each round places at least one more file, or stops.
+/// The clock offsets the proxy hops between two captures imply, into `capture.files[]`. An
+/// estimate `(a, b, e)` is between clocks (`clocks[file]`; the files of a rotated set share
+/// one): `b`'s times plus `e` are on `a`'s. The first file's clock is the reference; a clock
+/// with a given offset (`--clock-offset`) keeps it; an estimate places `b` when `a` is placed
+/// (or `a` when `b` is), and every file of the clock placed gets it, added to what was applied
+/// before the merge.
+fn place_offsets(
+    files: &mut [crate::model::FileSummary],
+    clocks: &[u32],
+    est: &[(u32, u32, ClockEstimate)],
+) {
+    let clock_of = |f: usize| clocks.get(f).copied().unwrap_or(f as u32);
+    // Each placed clock's offset relative to the first file's.
+    let mut placed: std::collections::BTreeMap<u32, f64> = std::collections::BTreeMap::new();
+    placed.insert(clock_of(0), 0.0);
+    for (f, file) in files.iter().enumerate() {
+        if file.offset_source == "given" {
+            placed.entry(clock_of(f)).or_insert(0.0);
+        }
+    }
+    // Each round places at least one more clock, or stops.
     for _ in 0..files.len() {
         let mut more = false;
         for (a, b, e) in est {
-            let (a, b) = (*a as usize, *b as usize);
-            let (Some(&pa), Some(&pb)) = (placed.get(a), placed.get(b)) else {
-                continue;
-            };
-            let (to, from, sign) = match (pa, pb) {
-                (true, false) => (b, a, 1.0),
-                (false, true) => (a, b, -1.0),
+            // The extra seconds that put clock `to` on the reference, beyond what was applied.
+            let (to, delta) = match (placed.get(a), placed.get(b)) {
+                (Some(&pa), None) => (*b, pa + e.offset_s()),
+                (None, Some(&pb)) => (*a, pb - e.offset_s()),
                 _ => continue,
             };
-            let base = files.get(from).map_or(0.0, |f| f.clock_offset_s);
-            let Some(f) = files.get_mut(to) else {
-                continue;
-            };
-            let half = e.uncertainty_ns() as f64 / 1e9;
-            f.clock_offset_s += base + sign * e.offset_s();
-            f.offset_source = "proxy-pairs".into();
-            f.clock_offset_uncertainty_s = Some(half);
-            f.clock_offset_pairs = Some(e.support);
-            placed[to] = true;
+            placed.insert(to, delta);
+            for (f, file) in files.iter_mut().enumerate() {
+                if clock_of(f) == to {
+                    file.clock_offset_s += delta;
+                    file.offset_source = "proxy-pairs".into();
+                    file.clock_offset_uncertainty_s = Some(e.uncertainty_ns() as f64 / 1e9);
+                    file.clock_offset_pairs = Some(e.support);
+                }
+            }
             more = true;
         }
         if !more {
@@ -278,6 +287,7 @@ impl<S: Sink> Pipeline<S> {
             engine: Engine::with_analyzer(engine, Dispatcher::new(analyzers)),
             tail: Tail {
                 hops,
+                clocks: Vec::new(),
                 semantics: Some(Semantics::new(SemanticsConfig::within(semantics_bytes))),
                 end: End {
                     sink,
@@ -298,6 +308,7 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
             engine: Engine::with_analyzer(engine, analyzer),
             tail: Tail {
                 hops: None,
+                clocks: Vec::new(),
                 semantics: None,
                 end: End {
                     sink,
@@ -340,6 +351,9 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
         };
         let mut read_error = None;
         if source.inputs() > 1 {
+            self.tail.clocks = (0..source.inputs() as u32)
+                .map(|f| source.clock_of(f))
+                .collect();
             self.tail.end.origins = Some(Origins::default());
             self.engine.track_files(true);
         }
@@ -422,7 +436,7 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
         summary.format = src.format;
         summary.files = src.files;
         if let Some(h) = &self.tail.hops {
-            place_offsets(&mut summary.files, &h.clock_offsets());
+            place_offsets(&mut summary.files, &self.tail.clocks, &h.clock_offsets());
         }
         summary.error = error.as_ref().map(ToString::to_string);
         summary.dropped = src.dropped;

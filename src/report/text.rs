@@ -666,9 +666,13 @@ fn write_files(w: &mut impl Write, s: &CaptureSummary) -> io::Result<()> {
         line.push(')');
         if f.clock_offset_s != 0.0 {
             line.push_str(&format!(
-                ", clock {:+} s ({})",
+                ", clock {:+} s ({}",
                 f.clock_offset_s, f.offset_source
             ));
+            if let (Some(u), Some(n)) = (f.clock_offset_uncertainty_s, f.clock_offset_pairs) {
+                line.push_str(&format!(" ± {:.1} ms, {n} pairs", u * 1000.0));
+            }
+            line.push(')');
         }
         if let Some(e) = &f.error {
             line.push_str(&format!(", error: {}", terminal_safe_str(e)));

@@ -251,3 +251,37 @@ fn split_samples(which: impl Fn(&str) -> bool) -> usize {
     }
     checked
 }
+
+/// The text report says which way the second host's clock was off, how it was found and how
+/// sure it is.
+#[test]
+fn the_text_report_names_the_estimated_clock_offset() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "report",
+            "samples/split-nginx-ws.front.pcap",
+            "samples/split-nginx-ws.back-skewed.pcap",
+            "--format",
+            "text",
+        ])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("[1] ") && l.contains("back-skewed.pcap:"))
+        .expect("the back file's line");
+    let secs: f64 = line
+        .split("clock ")
+        .nth(1)
+        .and_then(|r| r.split(" s (").next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    // editcap -t +1.234 moved it: -1.234 puts it back.
+    assert!((secs + 1.234).abs() <= 0.05, "{line}");
+    assert!(
+        line.contains("(proxy-pairs ± ") && line.contains(" pairs)"),
+        "{line}"
+    );
+}

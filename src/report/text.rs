@@ -670,7 +670,7 @@ fn write_files(w: &mut impl Write, s: &CaptureSummary) -> io::Result<()> {
                 f.clock_offset_s, f.offset_source
             ));
             if let (Some(u), Some(n)) = (f.clock_offset_uncertainty_s, f.clock_offset_pairs) {
-                line.push_str(&format!(" ± {:.1} ms, {n} pairs", u * 1000.0));
+                line.push_str(&format!(" ± {:.3} ms, {n} pairs", u * 1000.0));
             }
             line.push(')');
         }

@@ -308,6 +308,10 @@ impl App {
                 Action::None
             }
             Event::Done(d) => {
+                // Several inputs: the clocks the run placed (`proxy-pairs`) are known now.
+                if d.summary.files.len() > 1 {
+                    self.source.name = super::files_label(&d.summary.files);
+                }
                 self.done = Some(d);
                 self.dirty = true;
                 Action::None

@@ -159,6 +159,36 @@ pub fn inputs_label(inputs: &[InputFile]) -> String {
     }
 }
 
+/// The status bar's name for several inputs once the run ended: their count and each file
+/// whose clock is off the first file's, with the offset and `~` when it was estimated from
+/// the proxy hops between the files (`2 files (back.pcap ~-1.234s)`).
+pub fn files_label(files: &[crate::model::FileSummary]) -> String {
+    let name = |p: &str| {
+        std::path::Path::new(p)
+            .file_name()
+            .map_or_else(|| p.to_string(), |n| n.to_string_lossy().into_owned())
+    };
+    let shifted: Vec<String> = files
+        .iter()
+        .filter(|f| f.clock_offset_s != 0.0)
+        .take(4)
+        .map(|f| {
+            let est = if f.offset_source == "proxy-pairs" {
+                "~"
+            } else {
+                ""
+            };
+            format!("{} {est}{:+.3}s", name(&f.path), f.clock_offset_s)
+        })
+        .collect();
+    let n = format!("{} files", files.len());
+    if shifted.is_empty() {
+        n
+    } else {
+        format!("{n} ({})", shifted.join(", "))
+    }
+}
+
 /// `hopscope live -i IFACE` on a terminal.
 pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
     let cfg = match args.tuning.engine_config() {

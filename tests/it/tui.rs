@@ -2212,3 +2212,47 @@ fn http2_detail_lists_the_frames_and_the_stalls() {
     }
     assert_eq!(checked, 2);
 }
+
+/// Over two hosts' captures, the status bar names the file whose clock the proxy hops placed,
+/// with the offset they showed (`~`: estimated), once the run has ended.
+#[test]
+fn the_status_bar_names_an_estimated_clock_offset() {
+    use hopscope::capture::merge::{MergedSource, expand};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let inputs = expand(
+        &[
+            dir.join("split-nginx-ws.front.pcap"),
+            dir.join("split-nginx-ws.back-skewed.pcap"),
+        ],
+        &[],
+    )
+    .expect("inputs");
+    let mut src = MergedSource::open(inputs);
+    let mut pipeline = Pipeline::new(
+        EngineConfig::default(),
+        hopscope::tui::analyzer_config(&AnalysisArgs::default()),
+        Vec::new(),
+    );
+    let end = pipeline.run(&mut src, &CaptureClock);
+    let mut app = App::new(
+        Source {
+            name: "2 files".into(),
+            live: false,
+        },
+        Store::default(),
+        Theme { color: false },
+        (140, 30),
+    );
+    app.update(Event::Records(pipeline.into_sink()));
+    app.update(Event::Done(Done {
+        summary: Box::new(end.summary),
+        error: None,
+    }));
+    assert_eq!(
+        app.source.name,
+        "2 files (split-nginx-ws.back-skewed.pcap ~-1.234s)"
+    );
+    // The status bar shows its start (long names are cut there).
+    let s = screen(&app);
+    assert!(s.contains(" 2 files (split-nginx-ws.back-skewed."), "{s}");
+}

@@ -585,6 +585,39 @@ impl BodyRecord {
 }
 
 impl TransactionRecord {
+    /// A transaction about to be filled: id `id`, the `index`th on connection `connection`
+    /// between `client` and `server`, `https` when it is inside decrypted TLS; `Complete`
+    /// until what arrives says otherwise.
+    pub fn new(
+        id: u64,
+        connection: u64,
+        index: u32,
+        https: bool,
+        client: Endpoint,
+        server: Endpoint,
+    ) -> Self {
+        TransactionRecord {
+            id,
+            connection,
+            index,
+            stream_id: None,
+            promised_by: None,
+            h2c_upgrade: None,
+            scheme: if https { Scheme::Https } else { Scheme::Http },
+            client,
+            server,
+            state: TxnState::Complete,
+            reset: None,
+            request: None,
+            interim: Vec::new(),
+            response: None,
+            timing: Timing::default(),
+            switched_to: None,
+            findings: Vec::new(),
+            semantics: None,
+        }
+    }
+
     /// Heap bytes held by the record beyond its own size (the request and response heads and
     /// bodies' descriptions, interim responses, findings).
     pub fn heap_bytes(&self) -> usize {

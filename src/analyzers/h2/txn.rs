@@ -31,7 +31,7 @@ use crate::engine::Ctx;
 use crate::model::codes::{self, Code};
 use crate::model::http::{
     BodyState, Headers, InterimRecord, MessageStart, PromiseRecord, RequestRecord, ResetRecord,
-    ResponseRecord, Scheme, Timing, TransactionRecord, TxnState, target_form, wire_text,
+    ResponseRecord, Timing, TransactionRecord, TxnState, target_form, wire_text,
 };
 use crate::model::{Dir, Finding, Record, RecordSink};
 
@@ -160,28 +160,8 @@ impl Streams {
         }
         Stream {
             rec: Box::new(TransactionRecord {
-                id,
-                connection: ctx.conn,
-                index,
                 stream_id: Some(stream_id),
-                promised_by: None,
-                h2c_upgrade: None,
-                scheme: if self.secure {
-                    Scheme::Https
-                } else {
-                    Scheme::Http
-                },
-                client: ctx.client,
-                server: ctx.server,
-                state: TxnState::Complete,
-                reset: None,
-                request: None,
-                interim: Vec::new(),
-                response: None,
-                timing: Timing::default(),
-                switched_to: None,
-                findings: Vec::new(),
-                semantics: None,
+                ..TransactionRecord::new(id, ctx.conn, index, self.secure, ctx.client, ctx.server)
             }),
             bodies: [None, None],
             ended: [false, false],

@@ -12,8 +12,8 @@ use crate::analyzers::http::message::{self, HeadFinding};
 use crate::model::Dir;
 use crate::model::codes;
 use crate::model::http::{
-    BodyRecord, InterimRecord, MessageStart, RequestRecord, ResponseRecord, Scheme, Timing,
-    TransactionRecord, TxnState, wire_text,
+    BodyRecord, InterimRecord, MessageStart, RequestRecord, ResponseRecord, TransactionRecord,
+    wire_text,
 };
 
 impl HttpConn {
@@ -31,30 +31,14 @@ impl HttpConn {
         let index = self.next_index;
         self.next_index += 1;
         Txn {
-            rec: Box::new(TransactionRecord {
+            rec: Box::new(TransactionRecord::new(
                 id,
-                connection: em.ctx.conn,
+                em.ctx.conn,
                 index,
-                stream_id: None,
-                promised_by: None,
-                h2c_upgrade: None,
-                scheme: if self.secure {
-                    Scheme::Https
-                } else {
-                    Scheme::Http
-                },
-                client: em.ctx.client,
-                server: em.ctx.server,
-                state: TxnState::Complete,
-                reset: None,
-                request: None,
-                interim: Vec::new(),
-                response: None,
-                timing: Timing::default(),
-                switched_to: None,
-                findings: Vec::new(),
-                semantics: None,
-            }),
+                self.secure,
+                em.ctx.client,
+                em.ctx.server,
+            )),
             request_done: false,
             method: None,
             http09: false,

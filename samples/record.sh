@@ -3176,6 +3176,40 @@ scenario_split_nginx_nat() {
     scenario_cleanup
 }
 
+# One client and one server on two hosts, each capturing the same connections (the client on
+# its interface, the server on its interface and on `any`), the wire between them 3 ms each
+# way; the server's file is then moved by a known offset as from a host whose clock is off.
+# Issue 16 item 4: one connection seen twice is analysed once, and its segments give the
+# offset (`same-connection`).
+scenario_same_conn_two_hosts() {
+    log "one connection captured on both of its hosts (and on the server's 'any'); server clock skewed"
+    local name=samec d=$WORK/same-conn skew=1.75
+    mkdir -p "$d"
+    wire_topology "$name" 192.0.2 --delay-ms 3
+    http_server_start "$NSP-$name-b" 192.0.2.2 8000 "$d/www"
+    tcpdump_start "$NSP-$name-a" "$CAP/same-conn.client.pcap" -i tap-a "tcp port 8000"
+    tcpdump_start "$NSP-$name-b" "$CAP/same-conn.server.pcap" -i tap-b "tcp port 8000"
+    tcpdump_start "$NSP-$name-b" "$CAP/same-conn.server-any.pcap" -i any "tcp port 8000"
+    curl_run "$NSP-$name-a" "$d/c1" --local-port 40301 http://192.0.2.2:8000/hello.txt http://192.0.2.2:8000/big.txt
+    curl_run "$NSP-$name-a" "$d/c2" --local-port 40302 http://192.0.2.2:8000/hello.txt
+    curl_run "$NSP-$name-a" "$d/c3" --local-port 40303 -H 'X-Request-Id: samec-3' http://192.0.2.2:8000/big.txt
+    tcpdump_stop_all
+    editcap -F pcap -t "$skew" "$CAP/same-conn.server.pcap" "$CAP/same-conn.server-skewed.pcap"
+    local streams=(--stream "192.0.2.1:40301 192.0.2.2:8000 $d/c1 curl--trace"
+                   --stream "192.0.2.1:40302 192.0.2.2:8000 $d/c2 curl--trace"
+                   --stream "192.0.2.1:40303 192.0.2.2:8000 $d/c3 curl--trace")
+    local sw="Python 3.11 http.server (HTTP/1.1) + curl 7.88 in two namespaces joined by tools/wire.py --delay-ms 3"
+    fact --file same-conn.client.pcap --software "$sw; tcpdump -i tap-a in the client namespace" \
+        --shows "3 connections (4 GETs) as the client saw them; the same connections are in same-conn.server.pcap and same-conn.server-any.pcap" "${streams[@]}"
+    fact --file same-conn.server.pcap --software "$sw; tcpdump -i tap-b in the server namespace" \
+        --shows "the same 3 connections as the server saw them, each segment 3 ms after (client to server) or before (server to client) same-conn.client.pcap's" "${streams[@]}"
+    fact --file same-conn.server-any.pcap --software "$sw; tcpdump -i any in the server namespace (Linux cooked capture)" \
+        --shows "the same 3 connections again, on the server's clock, link type LINUX_SLL2 or LINUX_SLL" "${streams[@]}"
+    fact --file same-conn.server-skewed.pcap --software "editcap -t $skew from same-conn.server.pcap" \
+        --shows "same-conn.server.pcap with every timestamp $skew s later, as from a server whose clock is ahead: to line it up with same-conn.client.pcap add -$skew s (within the 3 ms wire delay)" "${streams[@]}"
+    scenario_cleanup
+}
+
 # Existing single-file proxy samples cut into their two legs by tools/split_legs.py (from the
 # checked-in captures in samples/, not re-recorded), one file's clock moved by a known offset:
 # samples/split/NAME.{front,back}.pcap and samples/split/split.json (what each file holds,
@@ -3279,7 +3313,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      tls_connect_tinyproxy tls_socks5_microsocks
      h2_curl_nginx_tls h2_prior_knowledge h2_small_window h2c_upgrade_curl
      h2_front_http1_back h2_websocket_rfc8441 h2_semantics_curl
-     h2_chromium split_nginx_ws split_nginx_nat)
+     h2_chromium split_nginx_ws split_nginx_nat same_conn_two_hosts)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

@@ -56,6 +56,12 @@ pub trait PacketSource {
     fn clock_of(&self, file: u32) -> u32 {
         file
     }
+    /// The capture point input `file` was taken at: a connection seen at two points is one
+    /// connection seen twice. The files of a rotated set are one point; by default a point is
+    /// a clock.
+    fn capture_point(&self, file: u32) -> u32 {
+        self.clock_of(file)
+    }
     /// Live: packets dropped so far before the analysis.
     fn dropped(&self) -> Option<Dropped> {
         None

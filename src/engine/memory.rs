@@ -60,7 +60,18 @@ impl<A: Analyzer> Tcp<A> {
             + self.budget.retained
             + self.flows.len() * conn_bytes::<A::State>()
             + self.lingering.len() * LINGER_BYTES
+            + self.seen_bytes()
             + held
+    }
+
+    /// Several capture points: what each connection's `Seen` holds (its samples and two
+    /// copies; more points are rare), live or lingering.
+    fn seen_bytes(&self) -> usize {
+        if self.points.is_empty() {
+            return 0;
+        }
+        let each = size_of::<crate::flow::seen::Seen>() + 2 * size_of::<crate::flow::seen::Copy>();
+        (self.flows.len() + self.lingering.len()) * each
     }
 
     /// After a delivery: counts again what the connection's analyzers hold.

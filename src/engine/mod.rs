@@ -11,12 +11,13 @@ mod stream_findings;
 
 use crate::base::{LinkType, PacketView, Timestamp};
 use crate::decode::{Decoded, Decoder, TcpSegment};
+use crate::flow::seen::{PointsOffset, SameConnection, Seen};
 use crate::flow::{Conn, FlowKey, FlowTable, guess_client};
 use rustc_hash::FxHashMap;
 
 use crate::model::{
     CaptureSummary, CloseKind, ConnectionRecord, Dir, Endpoint, Finding, Record, RecordSink,
-    TcpSummary, codes,
+    SeenIn, TcpSummary, codes,
 };
 use crate::reassembly::{Budget, Chunk, Deliver, Event, GapCause, Limits};
 
@@ -130,6 +131,10 @@ impl Default for EngineConfig {
 
 const SWEEP_EVERY_NS: i64 = 1_000_000_000;
 
+/// Several capture points: how long a closed connection waits for its copies from the other
+/// points (their clocks may disagree by seconds; a given `--clock-offset` lines them up).
+pub const MULTI_POINT_LINGER_NS: i64 = 30 * 1_000_000_000;
+
 /// A connection that closed cleanly with everything delivered: its streams and analyzer
 /// state are gone, only its record waits for trailing packets until the linger period ends.
 /// Memory then follows live connections, not the connection rate times the linger.
@@ -137,6 +142,8 @@ struct Lingering {
     record: ConnectionRecord,
     closed_at: Timestamp,
     isn: [Option<u32>; 2],
+    /// Several capture points: copies still arrive from the others.
+    seen: Option<Box<Seen>>,
 }
 
 impl Lingering {
@@ -178,8 +185,16 @@ struct Tcp<A: Analyzer> {
     last_sweep: Timestamp,
     flow_limit_reported: bool,
     scratch: Vec<FlowKey>,
-    /// The input file of the packet being handled.
+    /// The input file of the packet being handled, and its captured length.
     file: u32,
+    pkt_bytes: u64,
+    /// Several capture points: each input file's (the files of a rotated set are one point,
+    /// as are a file's own packets); empty for one point. See `flow::seen`.
+    points: Vec<u32>,
+    /// The clock offsets connections seen at two points gave.
+    same_connection: SameConnection,
+    /// Packets that were copies, per input file.
+    copies_by_file: Vec<u64>,
     /// The memory budget's count of connection state, and what shedding did.
     mem: memory::Memory,
 }
@@ -220,6 +235,10 @@ impl<A: Analyzer> Engine<A> {
                 mem: memory::Memory::default(),
                 scratch: Vec::new(),
                 file: 0,
+                pkt_bytes: 0,
+                points: Vec::new(),
+                same_connection: SameConnection::default(),
+                copies_by_file: Vec::new(),
             },
             summary: CaptureSummary::default(),
             link_counts: Vec::new(),
@@ -278,6 +297,32 @@ impl<A: Analyzer> Engine<A> {
         self.tcp.cfg.track_files = on;
     }
 
+    /// Several capture points: `points[file]` is input `file`'s. With more than one, a
+    /// connection captured at two points is analysed once, from the point that showed it first,
+    /// and the others' packets are counted as copies (`flow::seen`); closed connections then
+    /// wait at least [`MULTI_POINT_LINGER_NS`] for their copies, which a clock offset may
+    /// deliver that much later.
+    pub fn capture_points(&mut self, points: Vec<u32>) {
+        let mut distinct = points.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() > 1 {
+            self.tcp.cfg.close_linger_ns = self.tcp.cfg.close_linger_ns.max(MULTI_POINT_LINGER_NS);
+            self.tcp.copies_by_file = vec![0; points.len()];
+            self.tcp.points = points;
+        }
+    }
+
+    /// The clock offsets between capture points that connections seen at both gave.
+    pub fn same_connection_offsets(&self) -> Vec<PointsOffset> {
+        self.tcp.same_connection.estimates()
+    }
+
+    /// Packets of each input file that were copies of a connection analysed from another.
+    pub fn copies_by_file(&self) -> &[u64] {
+        &self.tcp.copies_by_file
+    }
+
     pub fn handle_packet(&mut self, pkt: &PacketView<'_>, out: &mut dyn RecordSink) {
         self.packet_no += 1;
         let n = self.packet_no;
@@ -310,6 +355,7 @@ impl<A: Analyzer> Engine<A> {
         match self.decoder.decode(pkt) {
             Decoded::Tcp(seg) => {
                 self.tcp.file = pkt.file;
+                self.tcp.pkt_bytes = pkt.data.len() as u64;
                 self.tcp.segment(&seg, pkt.ts, n, out);
                 let held = self.decoder.held_bytes();
                 self.tcp.check_memory(held, now, n, out);
@@ -445,6 +491,16 @@ impl<A: Analyzer> Tcp<A> {
         let flags = seg.flags;
         let syn_only = flags.syn() && !flags.ack();
         let (track_files, file) = (self.cfg.track_files, self.file);
+        let point = match self.points.get(file as usize) {
+            Some(&p) => Some(p),
+            None if self.points.is_empty() => None,
+            None => Some(file),
+        };
+        if let Some(point) = point
+            && self.copy(key, src, seg, point, ts)
+        {
+            return;
+        }
 
         if !self.lingering.is_empty()
             && !self.flows.contains_key(&key)
@@ -484,7 +540,9 @@ impl<A: Analyzer> Tcp<A> {
             };
             let id = *next_id;
             *next_id += 1;
-            Conn::new(id, client, server, reason, ts, n)
+            let mut c = Conn::new(id, client, server, reason, ts, n);
+            c.seen = point.map(|p| Box::new(Seen::new(p, file)));
+            c
         });
         if self.next_id != id_before {
             self.stats.connections += 1;
@@ -499,6 +557,10 @@ impl<A: Analyzer> Tcp<A> {
         conn.last_packet = n;
         if track_files {
             conn.note_file(file);
+        }
+        if let Some(seen) = conn.seen.as_deref_mut() {
+            let len = seg.payload.len() as u32 + seg.missing_tail;
+            seen.own(d, seg.seq, len, flags.syn(), flags.fin(), ts);
         }
         conn.streams[d].stats.packets += 1;
 
@@ -598,11 +660,12 @@ impl<A: Analyzer> Tcp<A> {
     /// A cleanly closed connection whose bytes were all delivered: analyzers are closed now,
     /// its record lingers (small) for trailing packets.
     fn retire(&mut self, key: FlowKey, ts: Timestamp, n: u64, out: &mut dyn RecordSink) {
-        let Some(conn) = self.flows.remove(&key) else {
+        let Some(mut conn) = self.flows.remove(&key) else {
             return;
         };
         let isn = [conn.streams[0].isn, conn.streams[1].isn];
         let closed_at = conn.closed_at.unwrap_or(ts);
+        let seen = conn.seen.take();
         let record = self.close_conn(conn, CloseKind::Fin, GapCause::Ended, ts, n, out);
         if self.lingering.len() >= self.cfg.max_flows {
             self.report_lingering(|_| true, out);
@@ -613,6 +676,7 @@ impl<A: Analyzer> Tcp<A> {
                 record,
                 closed_at,
                 isn,
+                seen,
             }),
         );
     }
@@ -628,7 +692,11 @@ impl<A: Analyzer> Tcp<A> {
         keys.sort_unstable_by_key(|(id, _)| *id);
         for (_, k) in keys {
             if let Some(l) = self.lingering.remove(&k) {
-                out.record(Record::Connection(l.record));
+                let Lingering {
+                    mut record, seen, ..
+                } = *l;
+                self.place_copies(seen, &mut record);
+                out.record(Record::Connection(record));
             }
         }
     }
@@ -644,8 +712,71 @@ impl<A: Analyzer> Tcp<A> {
         n: u64,
         out: &mut dyn RecordSink,
     ) {
-        let record = self.close_conn(conn, close, cause, ts, n, out);
+        let mut conn = conn;
+        let seen = conn.seen.take();
+        let mut record = self.close_conn(conn, close, cause, ts, n, out);
+        self.place_copies(seen, &mut record);
         out.record(Record::Connection(record));
+    }
+
+    /// Several capture points: a packet of a connection another point shows (live, or closed
+    /// and waiting for trailing packets) is a copy: counted there, not analysed. A SYN with
+    /// another initial sequence number than the connection's is a new connection, not a copy.
+    fn copy(
+        &mut self,
+        key: FlowKey,
+        src: Endpoint,
+        seg: &TcpSegment<'_>,
+        point: u32,
+        ts: Timestamp,
+    ) -> bool {
+        let syn_only = seg.flags.syn() && !seg.flags.ack();
+        let (seen, d, isn) = if let Some(c) = self.flows.get_mut(&key) {
+            let d = c.dir_of(src).index();
+            let isn = c.streams[d].isn;
+            (c.seen.as_deref_mut(), d, isn)
+        } else if let Some(l) = self.lingering.get_mut(&key) {
+            let d = usize::from(src != l.record.client);
+            (l.seen.as_deref_mut(), d, l.isn[d])
+        } else {
+            return false;
+        };
+        let Some(seen) = seen else {
+            return false;
+        };
+        if seen.owner == point || (syn_only && isn.is_some_and(|i| i != seg.seq)) {
+            return false;
+        }
+        let len = seg.payload.len() as u32 + seg.missing_tail;
+        let parts = (seg.seq, len, seg.flags.syn(), seg.flags.fin());
+        seen.copy(point, self.file, self.pkt_bytes, d, parts, ts);
+        self.stats.duplicate_packets += 1;
+        if let Some(c) = self.copies_by_file.get_mut(self.file as usize) {
+            *c += 1;
+        }
+        true
+    }
+
+    /// Writes where else a connection was seen into its record, and adds the clock offsets its
+    /// copies gave to the run's.
+    fn place_copies(&mut self, seen: Option<Box<Seen>>, record: &mut ConnectionRecord) {
+        let Some(seen) = seen else {
+            return;
+        };
+        let offsets = seen.offsets();
+        for (i, c) in seen.copies.iter().enumerate() {
+            let o = offsets.iter().find(|(j, _)| *j == i).map(|(_, o)| *o);
+            if let Some(o) = o {
+                self.same_connection.add(seen.owner, c.point, o);
+            }
+            record.also_seen_in.push(SeenIn {
+                file: c.file,
+                packets: c.packets,
+                bytes: c.bytes,
+                clock_offset_s: o.map(|o| o.mid() as f64 / 1e9),
+                clock_offset_uncertainty_s: o.map(|o| (o.hi - o.lo) as f64 / 2e9),
+            });
+        }
     }
 
     /// Flushes a connection's streams (the holes still open are given up for `cause`: the

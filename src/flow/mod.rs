@@ -4,6 +4,8 @@
 //! Which endpoint is the client is decided once per connection (SYN sender, SYN-ACK receiver,
 //! or a port heuristic whose reason is recorded).
 
+pub mod seen;
+
 use rustc_hash::FxHashMap;
 
 use crate::base::Timestamp;
@@ -189,6 +191,9 @@ pub struct Conn<S> {
     /// What the analyzers' state of this connection held when last counted (the memory
     /// budget's share of it).
     pub mem: usize,
+    /// Several capture points: which one's packets are analysed, and what the others saw
+    /// (`seen::Seen`); `None` for a single point.
+    pub seen: Option<Box<seen::Seen>>,
 }
 
 impl<S: Default> Conn<S> {
@@ -219,6 +224,7 @@ impl<S: Default> Conn<S> {
             gap_findings: [0; 2],
             app: S::default(),
             mem: 0,
+            seen: None,
         }
     }
 }
@@ -276,6 +282,7 @@ impl<S> Conn<S> {
             first_packet: self.first_packet,
             last_packet: self.last_packet,
             files: self.files.clone(),
+            also_seen_in: Vec::new(),
             handshake: self.syn_seen && self.synack_seen,
             close,
             client_isn: self.streams[0].isn,

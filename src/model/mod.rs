@@ -204,6 +204,11 @@ pub struct ConnectionRecord {
     /// order first seen; empty (and not written) for a single input.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<u32>,
+    /// Several capture points: where else the same connection (4-tuple and initial sequence
+    /// numbers) was captured. Those packets are counted here, not analysed: the point that
+    /// showed the connection first is the one analysed (`files`). Not written when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_seen_in: Vec<SeenIn>,
     /// SYN and SYN-ACK were both captured.
     pub handshake: bool,
     pub close: CloseKind,
@@ -215,6 +220,28 @@ pub struct ConnectionRecord {
     /// (absent when the connection is not TLS).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<Box<tunnel::TlsInfo>>,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+/// A connection as another capture point saw it (`connections[].also_seen_in[]`).
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct SeenIn {
+    /// The file (`capture.files[]` index) its first packet there came from.
+    pub file: u32,
+    /// Its packets there, and their captured bytes (not analysed: copies of `files`').
+    pub packets: u64,
+    pub bytes: u64,
+    /// Seconds to add to that file's times to put them on the analysed file's, from the
+    /// segments seen at both (absent when none was), and how far the truth may be from it
+    /// (half the interval the two directions' segments allow: the one-way delay between the
+    /// two points).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_offset_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_offset_uncertainty_s: Option<f64>,
 }
 
 /// Severity of a finding.
@@ -377,7 +404,7 @@ pub struct FileSummary {
     /// `gzip` when it was decompressed on the way (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compression: Option<String>,
-    /// Packets read from it (all analysed).
+    /// Packets read from it (all analysed but `duplicate_packets`).
     pub packets: u64,
     /// Captured bytes of those packets.
     pub bytes: u64,
@@ -392,7 +419,8 @@ pub struct FileSummary {
     /// `--clock-offset` added before the merge, plus what the proxy hops between the files
     /// showed (`offset_source: proxy-pairs`; the records keep the file's own clock then).
     pub clock_offset_s: f64,
-    /// `given` (`--clock-offset`), `proxy-pairs` (estimated from the requests a proxy relayed
+    /// `given` (`--clock-offset`), `same-connection` (from connections captured in both this
+    /// file and another: their segments' times at both), `proxy-pairs` (estimated from the requests a proxy relayed
     /// between this file and another), or `none`.
     pub offset_source: String,
     /// For `proxy-pairs`: how far the true offset may be from `clock_offset_s` (half the
@@ -401,6 +429,13 @@ pub struct FileSummary {
     pub clock_offset_uncertainty_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_offset_pairs: Option<u32>,
+    /// For `same-connection`: how many connections seen in both files gave the offset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_offset_connections: Option<u32>,
+    /// Of `packets`, those of connections analysed from another file's packets (the same
+    /// connection captured twice; `connections[].also_seen_in`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub duplicate_packets: u64,
     /// Why reading it stopped early (everything before was analysed).
     pub error: Option<String>,
 }
@@ -462,6 +497,11 @@ pub struct TcpSummary {
     pub buffer_limit_hits: u64,
     pub peak_buffered_bytes: u64,
     pub peak_retained_bytes: u64,
+    /// Several capture points: packets of connections already analysed from another point
+    /// (the same connection captured twice), counted in `connections[].also_seen_in` and not
+    /// analysed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub duplicate_packets: u64,
 }
 
 /// Drops in a live capture.

@@ -26,7 +26,7 @@ use crate::analyzers::{AnalyzerConfig, Dispatcher};
 use crate::base::Timestamp;
 use crate::capture::{CaptureError, Next, PacketSource, SourceEnd};
 use crate::engine::{Analyzer, Engine, EngineConfig};
-use crate::hops::{ClockEstimate, Correlator};
+use crate::hops::Correlator;
 use crate::model::{
     CaptureSummary, Dropped, Finding, Flow, Progress, Record, RecordSink, Sink, codes,
 };
@@ -212,17 +212,32 @@ impl<S: Sink> RecordSink for Tail<S> {
     }
 }
 
-/// The clock offsets the proxy hops between two captures imply, into `capture.files[]`. An
-/// estimate `(a, b, e)` is between clocks (`clocks[file]`; the files of a rotated set share
-/// one): `b`'s times plus `e` are on `a`'s. The first file's clock is the reference; a clock
-/// with a given offset (`--clock-offset`) keeps it; an estimate places `b` when `a` is placed
-/// (or `a` when `b` is), and every file of the clock placed gets it, added to what was applied
-/// before the merge.
-fn place_offsets(
-    files: &mut [crate::model::FileSummary],
-    clocks: &[u32],
-    est: &[(u32, u32, ClockEstimate)],
-) {
+/// How an offset between two clocks was found.
+#[derive(Clone, Copy, Debug)]
+enum OffsetSource {
+    /// From this many connections captured at both points (their segments' times).
+    SameConnection(u32),
+    /// From this many requests a proxy relayed between the two captures.
+    ProxyPairs(u32),
+}
+
+/// An offset between clocks `a` and `b` (`clocks[file]`; the files of a rotated set share
+/// one): `b`'s times plus `offset_ns` are on `a`'s.
+#[derive(Clone, Copy, Debug)]
+struct Estimate {
+    a: u32,
+    b: u32,
+    offset_ns: i64,
+    uncertainty_ns: i64,
+    source: OffsetSource,
+}
+
+/// The clock offsets the captures imply, into `capture.files[]`. The first file's clock is the
+/// reference; a clock with a given offset (`--clock-offset`) keeps it; an estimate places `b`
+/// when `a` is placed (or `a` when `b` is), the first in `est` that can (same-connection ones
+/// come first: a connection captured twice times its segments directly), and every file of the
+/// clock placed gets it, added to what was applied before the merge.
+fn place_offsets(files: &mut [crate::model::FileSummary], clocks: &[u32], est: &[Estimate]) {
     let clock_of = |f: usize| clocks.get(f).copied().unwrap_or(f as u32);
     // Each placed clock's offset relative to the first file's.
     let mut placed: std::collections::BTreeMap<u32, f64> = std::collections::BTreeMap::new();
@@ -235,20 +250,29 @@ fn place_offsets(
     // Each round places at least one more clock, or stops.
     for _ in 0..files.len() {
         let mut more = false;
-        for (a, b, e) in est {
+        for e in est {
             // The extra seconds that put clock `to` on the reference, beyond what was applied.
-            let (to, delta) = match (placed.get(a), placed.get(b)) {
-                (Some(&pa), None) => (*b, pa + e.offset_s()),
-                (None, Some(&pb)) => (*a, pb - e.offset_s()),
+            let secs = e.offset_ns as f64 / 1e9;
+            let (to, delta) = match (placed.get(&e.a), placed.get(&e.b)) {
+                (Some(&pa), None) => (e.b, pa + secs),
+                (None, Some(&pb)) => (e.a, pb - secs),
                 _ => continue,
             };
             placed.insert(to, delta);
             for (f, file) in files.iter_mut().enumerate() {
                 if clock_of(f) == to {
                     file.clock_offset_s += delta;
-                    file.offset_source = "proxy-pairs".into();
-                    file.clock_offset_uncertainty_s = Some(e.uncertainty_ns() as f64 / 1e9);
-                    file.clock_offset_pairs = Some(e.support);
+                    file.clock_offset_uncertainty_s = Some(e.uncertainty_ns as f64 / 1e9);
+                    match e.source {
+                        OffsetSource::SameConnection(n) => {
+                            file.offset_source = "same-connection".into();
+                            file.clock_offset_connections = Some(n);
+                        }
+                        OffsetSource::ProxyPairs(n) => {
+                            file.offset_source = "proxy-pairs".into();
+                            file.clock_offset_pairs = Some(n);
+                        }
+                    }
                 }
             }
             more = true;
@@ -356,6 +380,11 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
                 .collect();
             self.tail.end.origins = Some(Origins::default());
             self.engine.track_files(true);
+            self.engine.capture_points(
+                (0..source.inputs() as u32)
+                    .map(|f| source.capture_point(f))
+                    .collect(),
+            );
         }
         let r = self.tail.end.sink.begin();
         self.tail.end.heed(r);
@@ -435,9 +464,33 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
         summary.source = src.name;
         summary.format = src.format;
         summary.files = src.files;
-        if let Some(h) = &self.tail.hops {
-            place_offsets(&mut summary.files, &self.tail.clocks, &h.clock_offsets());
+        for (f, n) in summary.files.iter_mut().zip(self.engine.copies_by_file()) {
+            f.duplicate_packets = *n;
         }
+        let clock = |f: u32| self.tail.clocks.get(f as usize).copied().unwrap_or(f);
+        let mut est: Vec<Estimate> = self
+            .engine
+            .same_connection_offsets()
+            .iter()
+            .map(|e| Estimate {
+                a: clock(e.a_file),
+                b: clock(e.b_file),
+                offset_ns: e.offset_ns,
+                uncertainty_ns: (e.interval.1 - e.interval.0) / 2,
+                source: OffsetSource::SameConnection(e.connections),
+            })
+            .filter(|e| e.a != e.b)
+            .collect();
+        if let Some(h) = &self.tail.hops {
+            est.extend(h.clock_offsets().iter().map(|(a, b, e)| Estimate {
+                a: *a,
+                b: *b,
+                offset_ns: e.offset_ns,
+                uncertainty_ns: e.uncertainty_ns(),
+                source: OffsetSource::ProxyPairs(e.support),
+            }));
+        }
+        place_offsets(&mut summary.files, &self.tail.clocks, &est);
         summary.error = error.as_ref().map(ToString::to_string);
         summary.dropped = src.dropped;
         summary.memory.budget = self.budget as u64;

@@ -536,6 +536,14 @@ fn connection_line(c: &ConnectionRecord) -> String {
     if let Some(t) = &c.tls {
         marks.push(tls_summary(t));
     }
+    if !c.also_seen_in.is_empty() {
+        let files: Vec<String> = c
+            .also_seen_in
+            .iter()
+            .map(|s| format!("[{}]", s.file))
+            .collect();
+        marks.push(format!("also-seen-in={}", files.join(",")));
+    }
     format!(
         "#{:<5} {} {:>9.3}s  {} -> {}  {:<7} up {}B/{}p  down {}B/{}p  {}",
         c.id,
@@ -672,7 +680,16 @@ fn write_files(w: &mut impl Write, s: &CaptureSummary) -> io::Result<()> {
             if let (Some(u), Some(n)) = (f.clock_offset_uncertainty_s, f.clock_offset_pairs) {
                 line.push_str(&format!(" ± {:.3} ms, {n} pairs", u * 1000.0));
             }
+            if let (Some(u), Some(n)) = (f.clock_offset_uncertainty_s, f.clock_offset_connections) {
+                line.push_str(&format!(" ± {:.3} ms, {n} connections", u * 1000.0));
+            }
             line.push(')');
+        }
+        if f.duplicate_packets > 0 {
+            line.push_str(&format!(
+                ", {} packets of connections analysed from another file",
+                f.duplicate_packets
+            ));
         }
         if let Some(e) = &f.error {
             line.push_str(&format!(", error: {}", terminal_safe_str(e)));

@@ -173,7 +173,7 @@ pub fn files_label(files: &[crate::model::FileSummary]) -> String {
         .filter(|f| f.clock_offset_s != 0.0)
         .take(4)
         .map(|f| {
-            let est = if f.offset_source == "proxy-pairs" {
+            let est = if f.offset_source == "proxy-pairs" || f.offset_source == "same-connection" {
                 "~"
             } else {
                 ""

@@ -21,6 +21,7 @@ mod live;
 mod memory;
 mod multi_input;
 mod pairing;
+mod same_connection;
 mod samples;
 mod semantics_samples;
 mod split_hosts;

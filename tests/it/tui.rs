@@ -1591,6 +1591,7 @@ mod hostile {
             first_packet: 1,
             last_packet: 2,
             files: Vec::new(),
+            also_seen_in: Vec::new(),
             handshake: true,
             close: CloseKind::Fin,
             client_isn: None,

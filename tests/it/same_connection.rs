@@ -1,0 +1,206 @@
+//! Issue 16 item 4: the same connection captured at two points (the client's host and the
+//! server's; the server on its interface and on `any`) is one connection seen twice: analysed
+//! once, its copies counted, and the clock offset between the points taken from its segments.
+//! Samples: samples/same-conn.*.pcap (record.sh scenario same_conn_two_hosts; the server's
+//! file moved by `editcap -t`, which the fact names).
+
+use crate::common::*;
+use serde_json::Value;
+
+fn report(files: &[&str], extra: &[&str]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"))
+        .current_dir(samples_dir())
+        .arg("report")
+        .args(files)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json report")
+}
+
+/// The shift `editcap -t` applied to same-conn.server-skewed.pcap, from the sample's facts.
+fn skew() -> f64 {
+    let all: Value = serde_json::from_str(
+        &std::fs::read_to_string(samples_dir().join("expected.json")).expect("facts"),
+    )
+    .expect("json");
+    let cap = all["captures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["file"] == "same-conn.server-skewed.pcap")
+        .expect("the skewed sample's facts");
+    let sw = cap["software"].as_str().expect("software");
+    sw.split_whitespace()
+        .skip_while(|w| *w != "-t")
+        .nth(1)
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no editcap -t in {sw}"))
+}
+
+fn arr<'a>(v: &'a Value, k: &str) -> Vec<&'a Value> {
+    v[k].as_array().into_iter().flatten().collect()
+}
+
+/// What a connection carried, without where it was seen.
+fn conn_key(c: &Value) -> String {
+    format!(
+        "{} {} {} {} {} {}",
+        c["client"],
+        c["server"],
+        c["client_to_server"]["packets"],
+        c["client_to_server"]["bytes"],
+        c["server_to_client"]["packets"],
+        c["server_to_client"]["bytes"]
+    )
+}
+
+fn txn_key(t: &Value) -> String {
+    format!(
+        "{} {} {} {}",
+        t["client"], t["request"]["target"], t["response"]["status"], t["response"]["body_bytes"]
+    )
+}
+
+fn keys(r: &Value, k: &str, f: fn(&Value) -> String) -> Vec<String> {
+    let mut v: Vec<String> = arr(r, k).into_iter().map(f).collect();
+    v.sort();
+    v
+}
+
+const CLIENT: &str = "same-conn.client.pcap";
+const SKEWED: &str = "same-conn.server-skewed.pcap";
+const ANY: &str = "same-conn.server-any.pcap";
+
+/// Read with the server's skewed capture, the client's gives the same connections and
+/// transactions as alone: the server's packets are copies, counted and not analysed.
+#[test]
+fn two_hosts_one_connection_each_analysed_once() {
+    let alone = report(&[CLIENT], &[]);
+    let both = report(&[CLIENT, SKEWED], &[]);
+    assert_eq!(arr(&alone, "connections").len(), 3);
+    assert_eq!(
+        keys(&both, "connections", conn_key),
+        keys(&alone, "connections", conn_key)
+    );
+    assert_eq!(arr(&both, "transactions").len(), 4);
+    assert_eq!(
+        keys(&both, "transactions", txn_key),
+        keys(&alone, "transactions", txn_key)
+    );
+    let files = arr(&both["capture"], "files");
+    let server_packets = files[1]["packets"].as_u64().expect("packets");
+    assert!(server_packets > 0);
+    assert_eq!(files[1]["duplicate_packets"].as_u64(), Some(server_packets));
+    assert!(files[0].get("duplicate_packets").is_none());
+    assert_eq!(
+        both["capture"]["tcp"]["duplicate_packets"].as_u64(),
+        Some(server_packets)
+    );
+    // Each connection says where else it was seen, with as many packets as the server saw.
+    let mut copies = 0;
+    for c in arr(&both, "connections") {
+        assert_eq!(c["files"], serde_json::json!([0]), "{c}");
+        let seen = arr(c, "also_seen_in");
+        assert_eq!(seen.len(), 1, "{c}");
+        assert_eq!(seen[0]["file"], 1);
+        let off = seen[0]["clock_offset_s"].as_f64().expect("offset");
+        assert!((off + skew()).abs() < 0.005, "{off}");
+        copies += seen[0]["packets"].as_u64().unwrap_or(0);
+    }
+    assert_eq!(copies, server_packets);
+    // No finding a doubled connection would raise (retransmissions, reuse).
+    let codes: Vec<&str> = arr(&both, "findings")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    let alone_codes: Vec<&str> = arr(&alone, "findings")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert_eq!(codes, alone_codes);
+}
+
+/// The offset comes from the connections' segments (`same-connection`), within the wire's
+/// one-way delay of the true correction, whichever file comes first.
+#[test]
+fn the_offset_comes_from_the_connections_segments() {
+    let r = report(&[CLIENT, SKEWED], &[]);
+    let f = &r["capture"]["files"][1];
+    assert_eq!(f["offset_source"], "same-connection", "{f}");
+    assert_eq!(f["clock_offset_connections"], 3);
+    let got = f["clock_offset_s"].as_f64().expect("offset");
+    let u = f["clock_offset_uncertainty_s"]
+        .as_f64()
+        .expect("uncertainty");
+    assert!((got + skew()).abs() <= 0.003, "{got} vs -{}", skew());
+    assert!(u > 0.0 && u < 0.003, "{u}");
+    // The other way round: the server's file is the reference, the client's is ahead.
+    let r = report(&[SKEWED, CLIENT], &[]);
+    let f = &r["capture"]["files"][1];
+    assert_eq!(f["offset_source"], "same-connection");
+    let got = f["clock_offset_s"].as_f64().expect("offset");
+    assert!((got - skew()).abs() <= 0.003, "{got} vs {}", skew());
+    assert_eq!(arr(&r, "connections").len(), 3);
+    // The text report names the source and the connections.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"))
+        .current_dir(samples_dir())
+        .args(["report", CLIENT, SKEWED, "--format", "text"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("(same-connection ± ") && text.contains("3 connections)"),
+        "{text}"
+    );
+    assert!(text.contains("also-seen-in=[1]"), "{text}");
+}
+
+/// Three points: the client's interface, the server's and the server's `any` (another link
+/// type, the server's clock). One analysis of each connection; both other files placed.
+#[test]
+fn three_points_two_link_types() {
+    let r = report(&[CLIENT, SKEWED, ANY], &[]);
+    assert_eq!(arr(&r, "connections").len(), 3);
+    assert_eq!(arr(&r, "transactions").len(), 4);
+    let files = arr(&r["capture"], "files");
+    assert!(files[2]["link_types"].to_string().contains("LINUX_SLL"));
+    for (i, want) in [(1, -skew()), (2, 0.0)] {
+        let f = files[i];
+        assert_eq!(f["offset_source"], "same-connection", "{f}");
+        let got = f["clock_offset_s"].as_f64().expect("offset");
+        assert!((got - want).abs() <= 0.003, "file {i}: {got} vs {want}");
+    }
+    for c in arr(&r, "connections") {
+        let mut seen: Vec<u64> = arr(c, "also_seen_in")
+            .iter()
+            .filter_map(|s| s["file"].as_u64())
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(seen, [1, 2], "{c}");
+    }
+}
+
+/// A given offset is kept (and lines the copies up); the file is still a copy.
+#[test]
+fn a_given_offset_is_kept() {
+    let off = format!("{SKEWED}={}", -skew());
+    let r = report(&[CLIENT, SKEWED], &["--clock-offset", &off]);
+    let f = &r["capture"]["files"][1];
+    assert_eq!(f["offset_source"], "given");
+    assert_eq!(f["clock_offset_s"].as_f64(), Some(-skew()));
+    assert_eq!(arr(&r, "connections").len(), 3);
+    // What is left between the lined-up copies is the wire's delay, not the skew.
+    for c in arr(&r, "connections") {
+        let o = c["also_seen_in"][0]["clock_offset_s"]
+            .as_f64()
+            .expect("offset");
+        assert!(o.abs() < 0.003, "{o}");
+    }
+}

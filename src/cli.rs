@@ -170,6 +170,12 @@ pub struct InputArgs {
     /// it with `offset_source: given`).
     #[arg(long = "clock-offset", value_name = "FILE=SECONDS", value_parser = parse_clock_offset)]
     pub clock_offset: Vec<(PathBuf, f64)>,
+    /// `report` over captures from several hosts: read them once. By default a first pass
+    /// places each host's clock (from connections captured at both points, or the requests a
+    /// proxy relayed) and a second analyses them on the first file's clock; with this, the
+    /// records of a placed file keep its own clock and only `capture.files[]` says the offset.
+    #[arg(long)]
+    pub single_pass: bool,
 }
 
 /// `FILE=SECONDS` (the last `=` splits, so a path may hold one).

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
     let bare = (!cli.files.is_empty()).then(|| InputArgs {
         files: cli.files,
         clock_offset: Vec::new(),
+        single_pass: false,
     });
     let outcome = match (cli.command, bare) {
         (Some(Command::Report(args)), _) => run::report(&args),

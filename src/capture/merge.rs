@@ -33,6 +33,19 @@ pub struct InputFile {
     /// Its clock: inputs of one rotated set share one (the set is one capture); every other
     /// input has its own, the index of its first file.
     pub clock: u32,
+    /// `offset_ns` was estimated by an earlier pass over the inputs (see
+    /// `run::place_clocks`): how, for `capture.files[]`.
+    pub estimated: Option<EstimatedOffset>,
+}
+
+/// An offset an earlier pass estimated, as `capture.files[]` says it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EstimatedOffset {
+    /// `same-connection` or `proxy-pairs`.
+    pub source: String,
+    pub uncertainty_s: Option<f64>,
+    pub pairs: Option<u32>,
+    pub connections: Option<u32>,
 }
 
 impl InputFile {
@@ -43,6 +56,7 @@ impl InputFile {
             offset_ns: 0,
             offset_given: false,
             clock: u32::MAX,
+            estimated: None,
         }
     }
 
@@ -279,13 +293,19 @@ impl MergedSource {
         };
         let count = inputs.len();
         for (i, input) in inputs.into_iter().enumerate() {
-            let summary = FileSummary {
+            let mut summary = FileSummary {
                 path: input.path.display().to_string(),
                 format: "unknown".into(),
                 clock_offset_s: input.offset_ns as f64 / 1e9,
                 offset_source: if input.offset_given { "given" } else { "none" }.into(),
                 ..FileSummary::default()
             };
+            if let Some(e) = &input.estimated {
+                summary.offset_source = e.source.clone();
+                summary.clock_offset_uncertainty_s = e.uncertainty_s;
+                summary.clock_offset_pairs = e.pairs;
+                summary.clock_offset_connections = e.connections;
+            }
             m.slots.push(Slot {
                 input,
                 state: State::Done,

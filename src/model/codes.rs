@@ -193,6 +193,9 @@ registry! {
     CAPTURE_SAVE_FAILED = "capture.save-failed", Capture, Warning,
         "a live capture: the copy being saved (`-w`, or the terminal UI's spool behind `w` and the Stream view) could not be written (disk full, permissions); the message names the file and the error",
         "the analysis and the report are complete; free space or choose another `-w` path. `hopscope live` exits with status 1";
+    CAPTURE_CLOCK_UNPLACED = "capture.clock-unplaced", Capture, Info,
+        "several hosts' captures: this file's clock could not be placed against the first file's (no connection was captured in both, no proxy hop paired across them by evidence that needs no clock, no `--clock-offset`): its times are its own, and its legs were paired with the other files' only by evidence that needs no clock; raised once per file",
+        "give `--clock-offset FILE=SECONDS` when you know the offset, or capture one connection on both hosts (a `curl` from one to the other during the capture is enough)";
     MEMORY_BUDGET_FULL = "memory.budget-full", Memory, Warning,
         "the memory budget (`--memory`) was full: hopscope shed connection state by its policy (connections idle longest first, then the largest buffers of the least active connections, then the least active connections); `capture.memory` counts what was shed; raised once",
         "raise `--memory`, or narrow the capture (`-f`); the `memory.connection-shed` and `memory.buffer-shed` findings say what each connection lost";

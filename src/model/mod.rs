@@ -416,8 +416,10 @@ pub struct FileSummary {
     #[serde(serialize_with = "opt_ts_secs")]
     pub last_ts: Option<Timestamp>,
     /// Seconds to add to its timestamps to put them on the first file's clock: what
-    /// `--clock-offset` added before the merge, plus what the proxy hops between the files
-    /// showed (`offset_source: proxy-pairs`; the records keep the file's own clock then).
+    /// `--clock-offset` added before the merge, plus what the captures showed
+    /// (`offset_source`: `same-connection`, `proxy-pairs`; `report` then reads the files
+    /// again with it applied, so the records are on the first file's clock, unless
+    /// `--single-pass`).
     pub clock_offset_s: f64,
     /// `given` (`--clock-offset`), `same-connection` (from connections captured in both this
     /// file and another: their segments' times at both), `proxy-pairs` (estimated from the requests a proxy relayed

@@ -236,14 +236,16 @@ struct Estimate {
 /// reference; a clock with a given offset (`--clock-offset`) keeps it; an estimate places `b`
 /// when `a` is placed (or `a` when `b` is), the first in `est` that can (same-connection ones
 /// come first: a connection captured twice times its segments directly), and every file of the
-/// clock placed gets it, added to what was applied before the merge.
+/// clock placed gets it, added to what was applied before the merge. An interval that holds 0
+/// places the clock at 0.
 fn place_offsets(files: &mut [crate::model::FileSummary], clocks: &[u32], est: &[Estimate]) {
     let clock_of = |f: usize| clocks.get(f).copied().unwrap_or(f as u32);
     // Each placed clock's offset relative to the first file's.
     let mut placed: std::collections::BTreeMap<u32, f64> = std::collections::BTreeMap::new();
     placed.insert(clock_of(0), 0.0);
     for (f, file) in files.iter().enumerate() {
-        if file.offset_source == "given" {
+        // Given, or placed by an earlier pass (its records are on the reference clock now).
+        if file.offset_source != "none" {
             placed.entry(clock_of(f)).or_insert(0.0);
         }
     }
@@ -252,7 +254,14 @@ fn place_offsets(files: &mut [crate::model::FileSummary], clocks: &[u32], est: &
         let mut more = false;
         for e in est {
             // The extra seconds that put clock `to` on the reference, beyond what was applied.
-            let secs = e.offset_ns as f64 / 1e9;
+            // When the interval allowed holds 0, the clocks agree as far as the captures can
+            // tell: 0, not the interval's middle (captures of one clock stay as they were).
+            let ns = if e.offset_ns.abs() <= e.uncertainty_ns {
+                0
+            } else {
+                e.offset_ns
+            };
+            let secs = ns as f64 / 1e9;
             let (to, delta) = match (placed.get(&e.a), placed.get(&e.b)) {
                 (Some(&pa), None) => (e.b, pa + secs),
                 (None, Some(&pb)) => (e.a, pb - secs),
@@ -491,6 +500,28 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
             }));
         }
         place_offsets(&mut summary.files, &self.tail.clocks, &est);
+        // A clock no estimate placed, once (the files of a rotated set share one).
+        let first = self.tail.clocks.first().copied();
+        let mut said = Vec::new();
+        for (f, file) in summary.files.iter().enumerate() {
+            let clock = self.tail.clocks.get(f).copied();
+            if file.offset_source == "none"
+                && file.packets > 0
+                && clock != first
+                && !said.contains(&clock)
+            {
+                said.push(clock);
+                self.tail.end.record(Record::Finding(Finding::new(
+                    &codes::CAPTURE_CLOCK_UNPLACED,
+                    format!(
+                        "{}: its clock could not be placed against {}'s (no connection captured in both, no proxy hop paired across them): its times are its own; give --clock-offset {}=SECONDS if you know the offset",
+                        file.path,
+                        summary.files.first().map_or("", |f| f.path.as_str()),
+                        file.path
+                    ),
+                )));
+            }
+        }
         summary.error = error.as_ref().map(ToString::to_string);
         summary.dropped = src.dropped;
         summary.memory.budget = self.budget as u64;

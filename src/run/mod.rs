@@ -9,7 +9,7 @@ pub mod live;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 
-use crate::capture::merge::MergedSource;
+use crate::capture::merge::{EstimatedOffset, InputFile, MergedSource};
 use crate::cli::{OutputArgs, ReportArgs};
 use crate::model::{CaptureSummary, Flow, Progress, Record, Sink};
 use crate::pipeline::{CaptureClock, Pipeline, RunEnd};
@@ -41,6 +41,8 @@ pub struct ProgressLine {
     enabled: bool,
     last: Option<std::time::Instant>,
     shown: bool,
+    /// Said before the figures (which pass of two).
+    pub label: &'static str,
 }
 
 impl ProgressLine {
@@ -49,6 +51,7 @@ impl ProgressLine {
             enabled: !disabled && io::stderr().is_terminal(),
             last: None,
             shown: false,
+            label: "",
         }
     }
 
@@ -66,7 +69,8 @@ impl ProgressLine {
         let mut e = io::stderr().lock();
         let _ = write!(
             e,
-            "\r{pct}{:.0} MB, {} packets ({:.0}k/s), {} live flows   ",
+            "\r{}{pct}{:.0} MB, {} packets ({:.0}k/s), {} live flows   ",
+            self.label,
             p.bytes_done as f64 / 1e6,
             p.packets,
             p.packets as f64 / p.elapsed.max(1e-3) / 1e3,
@@ -131,17 +135,88 @@ pub fn report(args: &ReportArgs) -> Outcome {
             return Outcome::Failed;
         }
     };
+    let two_passes = !args.input.single_pass && needs_placing(&inputs);
+    let inputs = if two_passes {
+        place_clocks(&cfg, args, inputs)
+    } else {
+        inputs
+    };
     // An input that cannot be opened still gets its report, with `capture.error`; the
     // others are analysed.
     let mut src = MergedSource::open(inputs);
+    let mut progress = ProgressLine::new(args.output.no_progress);
+    if two_passes {
+        progress.label = "pass 2 of 2 (analysing): ";
+    }
     let sink = ReportSink {
         writer: report::writer(args.output.format, out, false),
-        progress: ProgressLine::new(args.output.no_progress),
+        progress,
     };
     let mut pipeline = Pipeline::new(cfg, args.analysis.analyzer_config(), sink);
     let end = pipeline.run(&mut src, &CaptureClock);
     pipeline.sink_mut().progress.done();
     outcome(&end)
+}
+
+/// Captures from several hosts whose clocks are not all given: inputs with more than one clock
+/// (a rotated set is one), none of them standard input (which cannot be read twice), some clock
+/// other than the first file's without `--clock-offset`.
+fn needs_placing(inputs: &[InputFile]) -> bool {
+    let first = inputs.first().map(|i| i.clock);
+    !inputs.iter().any(InputFile::is_stdin)
+        && inputs
+            .iter()
+            .any(|i| Some(i.clock) != first && !i.offset_given)
+}
+
+/// Does nothing with what it is given: the first pass's end.
+struct Discard(ProgressLine);
+
+impl Sink for Discard {
+    fn record(&mut self, _: Record) -> io::Result<Flow> {
+        Ok(Flow::Continue)
+    }
+    fn progress(&mut self, p: &Progress) -> io::Result<Flow> {
+        self.0.show(p);
+        Ok(Flow::Continue)
+    }
+    fn finish(&mut self, _: &CaptureSummary) -> io::Result<()> {
+        self.0.done();
+        Ok(())
+    }
+}
+
+/// The first of two passes over several hosts' captures: the whole analysis, its records
+/// discarded, for the clock offsets it finds (`capture.files[]`: `same-connection`,
+/// `proxy-pairs`). Returns the inputs with those offsets applied, so the second pass merges
+/// the packets on the first file's clock and its records are on it. Errors are left to the
+/// second pass, which reads the same files and reports them.
+fn place_clocks(
+    cfg: &crate::engine::EngineConfig,
+    args: &ReportArgs,
+    mut inputs: Vec<InputFile>,
+) -> Vec<InputFile> {
+    let mut src = MergedSource::open(inputs.clone());
+    let mut progress = ProgressLine::new(args.output.no_progress);
+    progress.label = "pass 1 of 2 (placing clocks): ";
+    let mut pipeline = Pipeline::new(
+        cfg.clone(),
+        args.analysis.analyzer_config(),
+        Discard(progress),
+    );
+    let end = pipeline.run(&mut src, &CaptureClock);
+    for (input, f) in inputs.iter_mut().zip(&end.summary.files) {
+        if matches!(f.offset_source.as_str(), "same-connection" | "proxy-pairs") {
+            input.offset_ns = (f.clock_offset_s * 1e9).round() as i64;
+            input.estimated = Some(EstimatedOffset {
+                source: f.offset_source.clone(),
+                uncertainty_s: f.clock_offset_uncertainty_s,
+                pairs: f.clock_offset_pairs,
+                connections: f.clock_offset_connections,
+            });
+        }
+    }
+    inputs
 }
 
 /// Maps how a run ended to an outcome, saying why on standard error: a closed pipe is not an

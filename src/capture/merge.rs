@@ -113,7 +113,7 @@ fn set_pattern(p: &Path) -> String {
     out
 }
 
-/// Whether a file starts like a capture (pcap, pcapng) or a gzip stream.
+/// Whether a file starts like a capture (pcap, pcapng) or a gzip or zstd stream.
 fn looks_like_capture(p: &Path) -> bool {
     use std::io::Read;
     let mut m = [0u8; 4];
@@ -127,11 +127,11 @@ fn looks_like_capture(p: &Path) -> bool {
     matches!(
         le,
         0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34 | 0x0a0d_0d0a
-    ) || m.starts_with(&[0x1f, 0x8b])
+    ) || super::file::Compression::of(&m).is_some()
 }
 
 /// The inputs of a run from its arguments: a directory stands for the capture files in it
-/// (pcap, pcapng or gzip by their first bytes; hidden files skipped), `-` for standard input
+/// (pcap, pcapng, gzip or zstd by their first bytes; hidden files skipped), `-` for standard input
 /// (once at most), anything else for itself. The files of a rotated set (same name but for
 /// its numbers) are put in numeric order (`dump.pcap9` before `dump.pcap10`), at the place
 /// of the set's first file; other inputs keep the order given. `offsets` (`--clock-offset

@@ -9,6 +9,7 @@ pub mod live;
 pub mod merge;
 pub mod pcapng;
 pub mod pcapng_writer;
+pub mod zstd;
 
 use crate::base::PacketView;
 use crate::model::Dropped;

@@ -94,9 +94,15 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
 }
 
 /// A name's rotated-set pattern: its digit runs replaced by `#` (`dump.pcap12` and
-/// `dump.pcap3` share `dump.pcap#`; `-G` names with times share theirs).
+/// `dump.pcap3` share `dump.pcap#`; `-G` names with times share theirs). A `.gz` or `.zst`
+/// ending is left out: `tcpdump -z gzip` (or `-z zstd`) compresses each file of the set once
+/// it is closed, and the file still being written is not.
 fn set_pattern(p: &Path) -> String {
     let s = p.to_string_lossy();
+    let s = s
+        .strip_suffix(".gz")
+        .or_else(|| s.strip_suffix(".zst"))
+        .unwrap_or(&s);
     let mut out = String::with_capacity(s.len());
     let mut in_digits = false;
     for c in s.chars() {
@@ -586,6 +592,11 @@ mod tests {
             set_pattern(Path::new("d/x-2026-12-07_07:00.pcap3")),
             "d/x-#-#-#_#:#.pcap#"
         );
+        // Files compressed by `tcpdump -z` stay in their set.
+        for n in ["dump.pcap3", "dump.pcap12.zst", "dump.pcap4.gz"] {
+            assert_eq!(set_pattern(Path::new(n)), "dump.pcap#", "{n}");
+        }
+        assert_eq!(set_pattern(Path::new("dump.pcap.zst")), "dump.pcap");
     }
 
     #[test]

@@ -9,8 +9,9 @@
 //! `tcpdump -w - | zstd` that was killed) would lose up to a window of packets, and a small
 //! file (one frame whose window is the whole file) all of them. So this reader frames the
 //! blocks itself (the 3-byte block header says how many bytes follow) and hands `ruzstd` only
-//! whole blocks: when the input ends inside one, the frame is closed with an empty last block,
-//! everything decoded so far is returned, and then the error. Decompression is `ruzstd`'s.
+//! whole blocks: when the input ends inside one (or one does not decode), the frame is closed
+//! with an empty last block, everything decoded so far is returned, and then the error.
+//! Decompression is `ruzstd`'s (`FrameDecoder`, the decoder `StreamingDecoder` wraps).
 //!
 //! Every byte is untrusted: no error panics, each is an [`std::io::Error`] naming what broke.
 
@@ -33,8 +34,8 @@ enum State {
     Between,
     /// Inside a frame; `checksum`: the frame ends with a content checksum.
     Frame { checksum: bool },
-    /// The input ended inside a frame, which was closed early: what was decoded is being
-    /// handed out, then the error.
+    /// The input ended inside a frame, or a block of it did not decode: the frame was closed
+    /// early, what was decoded is being handed out, then the error.
     Salvage(Option<io::Error>),
     /// An error was returned: nothing more.
     Failed,
@@ -163,8 +164,8 @@ impl<R: Read> ZstdReader<R> {
         }
     }
 
-    /// Decodes the frame's next block. `Ok(false)` when the input ended inside it (the frame
-    /// was closed early: see [`State::Salvage`]).
+    /// Decodes the frame's next block. When the input ends inside it or it does not decode,
+    /// the frame is closed early (see [`State::Salvage`]).
     fn next_block(&mut self, checksum: bool) -> io::Result<()> {
         let mut block = std::mem::take(&mut self.block);
         block.clear();
@@ -172,7 +173,8 @@ impl<R: Read> ZstdReader<R> {
         let got = self.read_full(&mut block)?;
         if got < 3 {
             self.block = block;
-            return self.salvage(checksum, "a block header");
+            let e = self.cut_short("a block header");
+            return self.salvage(checksum, e);
         }
         let h = u32::from(block[0]) | u32::from(block[1]) << 8 | u32::from(block[2]) << 16;
         let last = h & 1 == 1;
@@ -192,7 +194,8 @@ impl<R: Read> ZstdReader<R> {
         };
         if got < content {
             self.block = block;
-            return self.salvage(checksum, "a block");
+            let e = self.cut_short("a block");
+            return self.salvage(checksum, e);
         }
         let short_checksum = got < content + tail;
         let res = self
@@ -200,7 +203,10 @@ impl<R: Read> ZstdReader<R> {
             .decode_blocks(block.as_slice(), BlockDecodingStrategy::UptoBlocks(1));
         self.block = block;
         if let Err(e) = res {
-            return Err(self.corrupt(e));
+            // What the blocks before decoded is handed out first, as a gzip stream's is (and
+            // like it, what the broken block made of its bytes before the error, if anything).
+            let e = self.corrupt(e);
+            return self.salvage(checksum, e);
         }
         if short_checksum {
             // The content is whole, the checksum is not: hand out the content, then say so.
@@ -210,10 +216,10 @@ impl<R: Read> ZstdReader<R> {
         Ok(())
     }
 
-    /// The input ended inside a block: closes the frame with an empty last block (and a
-    /// checksum that is not compared) so that what was decoded can be handed out.
-    fn salvage(&mut self, checksum: bool, inside: &str) -> io::Result<()> {
-        let err = self.cut_short(inside);
+    /// The input ended inside a block, or a block did not decode: closes the frame with an
+    /// empty last block (and a checksum that is not compared) so that what was decoded can be
+    /// handed out before `err`.
+    fn salvage(&mut self, checksum: bool, err: io::Error) -> io::Result<()> {
         let mut end = LAST_EMPTY_BLOCK.to_vec();
         if checksum {
             end.extend_from_slice(&[0; 4]);

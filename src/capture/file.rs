@@ -288,6 +288,33 @@ impl FileSource {
         Some(self.view(&f))
     }
 
+    /// Whether the read buffer holds the next record whole (reading it needs no read from the
+    /// input, which may wait on a pipe).
+    pub fn record_buffered(&self) -> bool {
+        if self.stash.is_some() {
+            return true;
+        }
+        // The record returned last is still at the front of the buffer.
+        let at = self.pending;
+        let avail = self.available().saturating_sub(at);
+        let need = match self.format {
+            Format::Pcap => {
+                if avail < self.pcap.rec_hdr {
+                    return false;
+                }
+                (self.u32_at(at + 8, self.pcap.big_endian) as usize)
+                    .saturating_add(self.pcap.rec_hdr)
+            }
+            Format::PcapNg => {
+                if avail < 8 {
+                    return false;
+                }
+                self.u32_at(at + 4, self.ng_big_endian) as usize
+            }
+        };
+        avail >= need
+    }
+
     /// Total file size in bytes, when known (for progress).
     pub fn len(&self) -> Option<u64> {
         self.len

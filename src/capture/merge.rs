@@ -512,6 +512,19 @@ impl PacketSource for MergedSource {
         (done, total)
     }
 
+    /// Standard input may be a capture being written (`tcpdump -U -w - | hopscope -`): its
+    /// packets come when they are captured, and the UI shows each as it comes instead of
+    /// waiting for a thousand.
+    fn is_live(&self) -> bool {
+        self.slots.iter().any(|s| s.input.is_stdin())
+    }
+
+    fn may_wait(&self) -> bool {
+        self.slots.iter().any(|s| {
+            s.input.is_stdin() && matches!(&s.state, State::Open(src) if !src.record_buffered())
+        })
+    }
+
     fn inputs(&self) -> usize {
         self.slots.len()
     }

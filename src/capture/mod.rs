@@ -48,6 +48,11 @@ pub trait PacketSource {
     fn is_live(&self) -> bool {
         false
     }
+    /// The next call may wait for input (standard input with no whole record buffered): the
+    /// progress so far is handed on before it, so a burst that ends is shown whole.
+    fn may_wait(&self) -> bool {
+        false
+    }
     /// Input files merged (several: records name the file they came from).
     fn inputs(&self) -> usize {
         1

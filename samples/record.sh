@@ -8,7 +8,7 @@
 # curl, iproute2, python3 with `websockets`, `brotli` and `h2` (pip install websockets brotli h2),
 # tinyproxy, microsocks, openssl, chromium (browser_cors, websocket_browser and tls_chromium), haproxy (websocket_haproxy),
 # apache2 (websocket_apache_broken; Debian's, run with its own config from the work dir) and
-# editcap (tls13_dsb, split_nginx_ws), gzip (split_nginx_ws), nghttp (nghttp2-client; h2_prior_knowledge). The tls_* and h2_* TLS scenarios
+# editcap (tls13_dsb, split_nginx_ws), gzip and zstd (split_nginx_ws), nghttp (nghttp2-client; h2_prior_knowledge). The tls_* and h2_* TLS scenarios
 # also write the key logs (NAME.keys) and tls/NAME.tshark.txt; the h2_* ones h2/NAME.tshark.txt.
 # websocket_socks5, websocket_connect_tinyproxy, tls_connect_tinyproxy and tls_socks5_microsocks use
 # microsocks 1.0.3 and tinyproxy 1.11.
@@ -2991,7 +2991,8 @@ open(sys.argv[1], "wb").write(base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB
 # 10.0.0.10 (back0) -- backend 10.0.0.20. The front leg is recorded on the proxy's front
 # interface, the back leg on the backend host: two files, whose addresses have nothing in
 # common but the proxy. Then a copy of the back file with its clock moved (editcap -t), the
-# front file cut into a rotated set (editcap -c) and the back file gzipped (gzip -n).
+# front file cut into a rotated set (editcap -c) and the back file gzipped (gzip -n); the same
+# set and back file compressed with zstd.
 
 split_topology() {   # split_topology MODE: namespaces $NSP-spc (client), $NSP-spp (proxy), $NSP-spb (backend)
     # MODE direct: client 198.51.100.1 on the proxy's front link; MODE nat: client 192.0.2.1
@@ -3049,7 +3050,7 @@ split_nginx_run() {
     local name=$1 mode=$2 p0=$3
     local c=$NSP-spc p=$NSP-spp b=$NSP-spb d=$WORK/$1
     split_topology "$mode"
-    mkdir -p "$d" "$CAP/rotated" "$CAP/split"
+    mkdir -p "$d" "$CAP/rotated" "$CAP/split" "$CAP/zstd"
     local hdr="proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; proxy_set_header X-Real-IP \$remote_addr; proxy_set_header X-Request-Id \$request_id; proxy_read_timeout 10s;"
     NGINX_HTTP_EXTRA="upstream api { server 10.0.0.20:8080; keepalive 2; } log_format legs '\$remote_addr:\$remote_port \$connection \$connection_requests \$request_id \$status \"\$request\" \$upstream_addr \$upstream_status \$msec';" \
     NGINX_SERVER_EXTRA="access_log $d/logs/legs.log legs; location = /local { return 204; } location /api/ { proxy_pass http://api; proxy_http_version 1.1; proxy_set_header Connection \"\"; $hdr } location /ws-ok/ { proxy_pass http://10.0.0.20:8765/; $SPLIT_FIX $hdr } location /ws-broken/ { proxy_pass http://10.0.0.20:8765/; $hdr }" \
@@ -3115,7 +3116,7 @@ SPLIT_BACK_WHAT="the upstream leg only, as captured on the backend host: nginx (
 
 # Client -> nginx on the proxy's front link; front file from the proxy's front interface, back file
 # from the backend host; a copy of the back file 1.234 s ahead (correction -1.234 s); the front
-# file cut into a rotated set and the back file gzipped (samples/rotated/).
+# file cut into a rotated set and the back file gzipped (samples/rotated/), and zstd'd (samples/zstd/).
 scenario_split_nginx_ws() {
     log "a proxy's two legs on two hosts: client -> nginx (front 198.51.100.10, back 10.0.0.10) -> backend 10.0.0.20"
     local name=split-nginx-ws skew=1.234 d=$WORK/split-nginx-ws
@@ -3126,6 +3127,12 @@ scenario_split_nginx_ws() {
     local i=0 f
     for f in $(ls "$d"/rot_*.pcap | sort); do mv "$f" "$CAP/rotated/$name.front.pcap$i"; i=$((i + 1)); done
     gzip -n -c "$CAP/$name.back.pcap" >"$CAP/rotated/$name.back.pcap.gz"
+    # zstd/: the same rotated set as tcpdump -z zstd leaves it (every file but the last one
+    # compressed) and the back file in zstd blocks of about 1.3 KB (so that a copy cut short
+    # still has whole blocks before the cut)
+    for i in 0 1 2 3; do zstd -q -19 -c "$CAP/rotated/$name.front.pcap$i" >"$CAP/zstd/$name.front.pcap$i.zst"; done
+    cp "$CAP/rotated/$name.front.pcap4" "$CAP/zstd/$name.front.pcap4"
+    zstd -q -19 --target-compressed-block-size=1340 -c "$CAP/$name.back.pcap" >"$CAP/zstd/$name.back.pcap.zst"
     "$PY" "$TOOLS/split_legs.py" facts --name "$name" --dir "$CAP" --work "$d" --fix "$SPLIT_FIX" \
         --proxy-json "$SPLIT_PROXY_JSON" --rotated --tshark-out "$CAP/split/$name.tshark.txt" \
         --file "$name.front.pcap|front|0|proxy namespace, interface front0 (198.51.100.10), tcpdump -i front0 'tcp port 80'" \

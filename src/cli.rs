@@ -158,10 +158,10 @@ impl AnalysisArgs {
 /// The captures of a run.
 #[derive(Args, Debug, Clone, Default)]
 pub struct InputArgs {
-    /// Capture files (pcap, pcapng; gzip-compressed ones too), analysed as one capture with
-    /// their packets merged by time. A directory stands for the capture files in it; a rotated
-    /// set (`dump.pcap0`, `dump.pcap1`, ... from `tcpdump -C`/`-G`) is read in numeric order;
-    /// `-` reads standard input (once). A file that cannot be read is reported (exit status
+    /// Capture files (pcap, pcapng; gzip- or zstd-compressed ones too), analysed as one
+    /// capture with their packets merged by time. A directory stands for the capture files in
+    /// it; a rotated set (`dump.pcap0`, `dump.pcap1`, ... from `tcpdump -C`/`-G`) is read in
+    /// numeric order; `-` reads standard input (once). A file that cannot be read is reported (exit status
     /// 2) and the others are still analysed.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,

@@ -115,7 +115,7 @@ pub struct FileSource {
     path: String,
     /// The file, its decompressor, or standard input.
     file: Box<dyn Read + Send>,
-    /// `gzip` when the bytes were decompressed on the way.
+    /// `gzip` or `zstd` when the bytes were decompressed on the way.
     compression: Option<&'static str>,
     len: Option<u64>,
     format: Format,
@@ -164,41 +164,49 @@ impl FileSource {
         if meta.as_ref().is_some_and(|m| m.is_dir()) {
             return Err(CaptureError::IsDirectory { path: path_s });
         }
-        // Compression is told by the magic bytes (not the name): gzip is `1f 8b`.
-        let mut magic = [0u8; 2];
-        let gz = read_magic(&mut file, &mut magic) && magic == [0x1f, 0x8b];
+        // Compression is told by the magic bytes (not the name): gzip is `1f 8b`, zstd
+        // `28 b5 2f fd`.
+        let mut magic = [0u8; 4];
+        let got = read_magic(&mut file, &mut magic);
         use std::io::Seek;
         file.seek(std::io::SeekFrom::Start(0))
             .map_err(|source| CaptureError::Open {
                 path: path_s.clone(),
                 source,
             })?;
-        if gz {
-            let reader = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
-            return Self::from_reader(path_s, Box::new(reader), None, Some("gzip"), buffer);
+        match Compression::of(magic.get(..got).unwrap_or_default()) {
+            Some(c) => {
+                // The size on disk is not the size read: no total for progress.
+                let reader = c.reader(std::io::BufReader::new(file));
+                Self::from_reader(path_s, reader, None, Some(c.name()), buffer)
+            }
+            None => {
+                let len = meta.map(|m| m.len());
+                Self::from_reader(path_s, Box::new(file), len, None, buffer)
+            }
         }
-        let len = meta.map(|m| m.len());
-        Self::from_reader(path_s, Box::new(file), len, None, buffer)
     }
 
-    /// Reads a capture from standard input (`-`), decompressing gzip when it starts with its
-    /// magic bytes.
+    /// Reads a capture from standard input (`-`), decompressing gzip or zstd when it starts
+    /// with their magic bytes.
     pub fn stdin() -> Result<Self, CaptureError> {
         let mut input = std::io::BufReader::with_capacity(INITIAL_BUFFER, std::io::stdin());
-        let gz = std::io::BufRead::fill_buf(&mut input)
-            .map(|b| b.starts_with(&[0x1f, 0x8b]))
-            .unwrap_or(false);
-        if gz {
-            let reader = flate2::read::MultiGzDecoder::new(input);
-            return Self::from_reader(
+        // A pipe may hand out its first bytes a few at a time: read up to the longest magic
+        // and put it back in front.
+        let mut magic = [0u8; 4];
+        let got = read_magic(&mut input, &mut magic);
+        let head = std::io::Cursor::new(magic.get(..got).unwrap_or_default().to_vec());
+        let input = head.chain(input);
+        match Compression::of(magic.get(..got).unwrap_or_default()) {
+            Some(c) => Self::from_reader(
                 "-".into(),
-                Box::new(reader),
+                c.reader(input),
                 None,
-                Some("gzip"),
+                Some(c.name()),
                 INITIAL_BUFFER,
-            );
+            ),
+            None => Self::from_reader("-".into(), Box::new(input), None, None, INITIAL_BUFFER),
         }
-        Self::from_reader("-".into(), Box::new(input), None, None, INITIAL_BUFFER)
     }
 
     /// A capture read from `file` (`len` bytes when known).
@@ -258,7 +266,7 @@ impl FileSource {
         }
     }
 
-    /// `gzip` when the capture was decompressed on the way.
+    /// `gzip` or `zstd` when the capture was decompressed on the way.
     pub fn compression(&self) -> Option<&'static str> {
         self.compression
     }
@@ -278,6 +286,33 @@ impl FileSource {
     pub fn take_peeked(&mut self) -> Option<PacketView<'_>> {
         let f = self.stash.take()?;
         Some(self.view(&f))
+    }
+
+    /// Whether the read buffer holds the next record whole (reading it needs no read from the
+    /// input, which may wait on a pipe).
+    pub fn record_buffered(&self) -> bool {
+        if self.stash.is_some() {
+            return true;
+        }
+        // The record returned last is still at the front of the buffer.
+        let at = self.pending;
+        let avail = self.available().saturating_sub(at);
+        let need = match self.format {
+            Format::Pcap => {
+                if avail < self.pcap.rec_hdr {
+                    return false;
+                }
+                (self.u32_at(at + 8, self.pcap.big_endian) as usize)
+                    .saturating_add(self.pcap.rec_hdr)
+            }
+            Format::PcapNg => {
+                if avail < 8 {
+                    return false;
+                }
+                self.u32_at(at + 4, self.ng_big_endian) as usize
+            }
+        };
+        avail >= need
     }
 
     /// Total file size in bytes, when known (for progress).
@@ -960,17 +995,57 @@ impl super::PacketSource for FileSource {
 }
 
 /// Reads the first bytes of `file` into `magic`; false when it is shorter.
-fn read_magic(file: &mut File, magic: &mut [u8]) -> bool {
+/// Reads up to `magic.len()` bytes (fewer at the end of the input); the count read.
+fn read_magic(file: &mut impl Read, magic: &mut [u8]) -> usize {
     let mut got = 0;
-    while got < magic.len() {
-        match file.read(magic.get_mut(got..).unwrap_or_default()) {
-            Ok(0) => return false,
+    while let Some(rest) = magic.get_mut(got..) {
+        if rest.is_empty() {
+            break;
+        }
+        match file.read(rest) {
+            Ok(0) => break,
             Ok(k) => got += k,
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return false,
+            Err(_) => break,
         }
     }
-    true
+    got
+}
+
+/// How a capture file may be compressed, told by its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// The compression whose magic bytes `head` starts with.
+    pub fn of(head: &[u8]) -> Option<Compression> {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Some(Compression::Gzip)
+        } else if head.starts_with(&super::zstd::MAGIC) {
+            Some(Compression::Zstd)
+        } else {
+            None
+        }
+    }
+
+    /// `gzip` or `zstd` (`capture.files[].compression`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// The decompressed bytes of `input` (which should be buffered).
+    fn reader(self, input: impl Read + Send + 'static) -> Box<dyn Read + Send> {
+        match self {
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
+            Compression::Zstd => Box::new(super::zstd::ZstdReader::new(input)),
+        }
+    }
 }
 
 #[cfg(test)]

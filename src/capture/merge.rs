@@ -108,9 +108,15 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
 }
 
 /// A name's rotated-set pattern: its digit runs replaced by `#` (`dump.pcap12` and
-/// `dump.pcap3` share `dump.pcap#`; `-G` names with times share theirs).
+/// `dump.pcap3` share `dump.pcap#`; `-G` names with times share theirs). A `.gz` or `.zst`
+/// ending is left out: `tcpdump -z gzip` (or `-z zstd`) compresses each file of the set once
+/// it is closed, and the file still being written is not.
 fn set_pattern(p: &Path) -> String {
     let s = p.to_string_lossy();
+    let s = s
+        .strip_suffix(".gz")
+        .or_else(|| s.strip_suffix(".zst"))
+        .unwrap_or(&s);
     let mut out = String::with_capacity(s.len());
     let mut in_digits = false;
     for c in s.chars() {
@@ -127,7 +133,7 @@ fn set_pattern(p: &Path) -> String {
     out
 }
 
-/// Whether a file starts like a capture (pcap, pcapng) or a gzip stream.
+/// Whether a file starts like a capture (pcap, pcapng) or a gzip or zstd stream.
 fn looks_like_capture(p: &Path) -> bool {
     use std::io::Read;
     let mut m = [0u8; 4];
@@ -141,11 +147,11 @@ fn looks_like_capture(p: &Path) -> bool {
     matches!(
         le,
         0xa1b2_c3d4 | 0xd4c3_b2a1 | 0xa1b2_3c4d | 0x4d3c_b2a1 | 0xa1b2_cd34 | 0x0a0d_0d0a
-    ) || m.starts_with(&[0x1f, 0x8b])
+    ) || super::file::Compression::of(&m).is_some()
 }
 
 /// The inputs of a run from its arguments: a directory stands for the capture files in it
-/// (pcap, pcapng or gzip by their first bytes; hidden files skipped), `-` for standard input
+/// (pcap, pcapng, gzip or zstd by their first bytes; hidden files skipped), `-` for standard input
 /// (once at most), anything else for itself. The files of a rotated set (same name but for
 /// its numbers) are put in numeric order (`dump.pcap9` before `dump.pcap10`), at the place
 /// of the set's first file; other inputs keep the order given. `offsets` (`--clock-offset
@@ -526,6 +532,19 @@ impl PacketSource for MergedSource {
         (done, total)
     }
 
+    /// Standard input may be a capture being written (`tcpdump -U -w - | hopscope -`): its
+    /// packets come when they are captured, and the UI shows each as it comes instead of
+    /// waiting for a thousand.
+    fn is_live(&self) -> bool {
+        self.slots.iter().any(|s| s.input.is_stdin())
+    }
+
+    fn may_wait(&self) -> bool {
+        self.slots.iter().any(|s| {
+            s.input.is_stdin() && matches!(&s.state, State::Open(src) if !src.record_buffered())
+        })
+    }
+
     fn inputs(&self) -> usize {
         self.slots.len()
     }
@@ -606,6 +625,11 @@ mod tests {
             set_pattern(Path::new("d/x-2026-12-07_07:00.pcap3")),
             "d/x-#-#-#_#:#.pcap#"
         );
+        // Files compressed by `tcpdump -z` stay in their set.
+        for n in ["dump.pcap3", "dump.pcap12.zst", "dump.pcap4.gz"] {
+            assert_eq!(set_pattern(Path::new(n)), "dump.pcap#", "{n}");
+        }
+        assert_eq!(set_pattern(Path::new("dump.pcap.zst")), "dump.pcap");
     }
 
     #[test]

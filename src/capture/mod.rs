@@ -9,6 +9,7 @@ pub mod live;
 pub mod merge;
 pub mod pcapng;
 pub mod pcapng_writer;
+pub mod zstd;
 
 use crate::base::PacketView;
 use crate::model::Dropped;
@@ -45,6 +46,11 @@ pub trait PacketSource {
     /// Packets arrive in real time: progress is checked after every packet, not every
     /// thousand.
     fn is_live(&self) -> bool {
+        false
+    }
+    /// The next call may wait for input (standard input with no whole record buffered): the
+    /// progress so far is handed on before it, so a burst that ends is shown whole.
+    fn may_wait(&self) -> bool {
         false
     }
     /// Input files merged (several: records name the file they came from).

@@ -401,7 +401,7 @@ pub struct FileSummary {
     pub path: String,
     /// `pcap`, `pcapng`, or `unknown` when it could not be opened.
     pub format: String,
-    /// `gzip` when it was decompressed on the way (absent otherwise).
+    /// `gzip` or `zstd` when it was decompressed on the way (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compression: Option<String>,
     /// Packets read from it (all analysed but `duplicate_packets`).

@@ -407,8 +407,10 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
                     if self.engine.analyzer().done() {
                         break;
                     }
-                    if !self.engine.packets().is_multiple_of(every)
-                        || last.elapsed() < PROGRESS_EVERY
+                    let waits = every == 1 && source.may_wait();
+                    if !waits
+                        && (!self.engine.packets().is_multiple_of(every)
+                            || last.elapsed() < PROGRESS_EVERY)
                     {
                         continue;
                     }
@@ -421,7 +423,7 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
                     break;
                 }
             }
-            if last.elapsed() >= PROGRESS_EVERY {
+            if last.elapsed() >= PROGRESS_EVERY || (every == 1 && source.may_wait()) {
                 last = Instant::now();
                 self.progress(source, started);
             }

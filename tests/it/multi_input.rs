@@ -1,5 +1,5 @@
 //! Several inputs as one capture (issue 16): files split from one sample and merged back give
-//! the report of the sample; rotated sets, directories, gzip, standard input, clock offsets,
+//! the report of the sample; rotated sets, directories, gzip, zstd, standard input, clock offsets,
 //! an unreadable file among good ones, and hundreds of files.
 
 use std::collections::HashMap;
@@ -284,12 +284,185 @@ fn a_gzip_capture_is_read_as_it_is() {
     assert!(v["capture"]["error"].is_string());
 }
 
+/// The checked-in zstd files (`samples/zstd/`, made by `samples/record.sh` with the zstd CLI)
+/// give the reports of the files they were made from, told by their magic bytes.
+#[test]
+fn a_zstd_capture_is_read_as_it_is() {
+    let plain = sample("split-nginx-ws.back.pcap");
+    let zst = sample("zstd/split-nginx-ws.back.pcap.zst");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hidden = dir.path().join("back.pcap");
+    std::fs::copy(&zst, &hidden).expect("copy");
+    let (_, _, one) = report_paths(std::slice::from_ref(&plain));
+    assert_eq!(one["capture"]["packets"], 59);
+    assert_eq!(one["transactions"].as_array().map(Vec::len), Some(6));
+    for p in [zst, hidden] {
+        let (code, err, v) = report_paths(std::slice::from_ref(&p));
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(analysis(&one), analysis(&v), "{}", p.display());
+        let f = &v["capture"]["files"][0];
+        assert_eq!(f["compression"], "zstd");
+        assert_eq!(f["format"], "pcap");
+        assert_eq!(f["packets"], 59);
+        assert!(f["error"].is_null(), "{f}");
+    }
+    // The parts of the rotated set, each against the part it was made from.
+    for i in 0..4 {
+        let (_, _, a) = report_paths(&[sample(&format!("rotated/split-nginx-ws.front.pcap{i}"))]);
+        let (code, err, b) =
+            report_paths(&[sample(&format!("zstd/split-nginx-ws.front.pcap{i}.zst"))]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(analysis(&a), analysis(&b), "part {i}");
+        assert_eq!(a["capture"]["packets"], b["capture"]["packets"], "part {i}");
+        assert_eq!(b["capture"]["files"][0]["compression"], "zstd");
+    }
+}
+
+/// `samples/zstd/` as a directory, and its files given one by one in shell-glob order: the
+/// rotated set (four parts zstd'd, the last plain, as `tcpdump -z zstd` leaves it) and the
+/// zstd'd back file read as the plain front and back files are.
+#[test]
+fn zstd_files_in_a_rotated_set_and_a_directory() {
+    let (_, _, plain) = report_paths(&[
+        sample("split-nginx-ws.front.pcap"),
+        sample("split-nginx-ws.back.pcap"),
+    ]);
+    assert_eq!(plain["capture"]["packets"], 110);
+    let mut given: Vec<PathBuf> = std::fs::read_dir(sample("zstd"))
+        .expect("samples/zstd")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    given.sort();
+    assert_eq!(given.len(), 6);
+    for args in [vec![sample("zstd")], given] {
+        let (code, err, v) = report_paths(&args);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(analysis(&plain), analysis(&v), "{args:?}");
+        let files: Vec<(String, Value)> = v["capture"]["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .map(|f| {
+                let p = f["path"].as_str().unwrap_or_default();
+                let name = Path::new(p).file_name().unwrap_or_default();
+                (
+                    name.to_string_lossy().into_owned(),
+                    f["compression"].clone(),
+                )
+            })
+            .collect();
+        let zstd = Value::from("zstd");
+        assert_eq!(
+            files,
+            [
+                ("split-nginx-ws.back.pcap.zst", zstd.clone()),
+                ("split-nginx-ws.front.pcap0.zst", zstd.clone()),
+                ("split-nginx-ws.front.pcap1.zst", zstd.clone()),
+                ("split-nginx-ws.front.pcap2.zst", zstd.clone()),
+                ("split-nginx-ws.front.pcap3.zst", zstd),
+                ("split-nginx-ws.front.pcap4", Value::Null),
+            ]
+            .map(|(n, c)| (n.to_string(), c))
+        );
+    }
+}
+
+/// A zstd file cut short: every packet before the cut is read (exactly those of the plain
+/// file), then an error that says the zstd stream is truncated; `report` analyses them and
+/// exits 2. The same for a byte changed inside the stream.
+#[test]
+fn a_zstd_capture_cut_short_gives_the_packets_before_the_cut_and_an_error() {
+    let plain = packets(&sample("split-nginx-ws.back.pcap"));
+    assert_eq!(plain.len(), 59);
+    let z = std::fs::read(sample("zstd/split-nginx-ws.back.pcap.zst")).expect("read");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let read = |p: &Path| -> (usize, String) {
+        let mut src = FileSource::open(p).expect("open");
+        assert_eq!(src.compression(), Some("zstd"));
+        let mut n = 0;
+        loop {
+            match src.next_packet() {
+                Ok(Some(pk)) => {
+                    let want = &plain[n];
+                    assert_eq!((pk.ts.0, pk.data), (want.ns, &want.data[..]), "packet {n}");
+                    n += 1;
+                }
+                Ok(None) => return (n, String::new()),
+                Err(e) => return (n, e.to_string()),
+            }
+        }
+    };
+    // Cut inside the first block: nothing decodes, not even the pcap header.
+    let cut = dir.path().join("cut-head.pcap.zst");
+    std::fs::write(&cut, &z[..z.len() / 4]).expect("write");
+    let e = FileSource::open(&cut).err().map(|e| e.to_string());
+    assert!(
+        e.as_deref().is_some_and(|e| e.contains("truncated")),
+        "{e:?}"
+    );
+    // Cut in the second and third (last) block, and inside the frame's 4-byte checksum.
+    let mut last = 0;
+    for (k, end) in [z.len() / 2, z.len() * 3 / 4, z.len() - 2]
+        .into_iter()
+        .enumerate()
+    {
+        let cut = dir.path().join(format!("cut{k}.pcap.zst"));
+        std::fs::write(&cut, &z[..end]).expect("write");
+        let (n, err) = read(&cut);
+        assert!(
+            err.contains("zstd stream ends inside") && err.contains("truncated"),
+            "{err}"
+        );
+        // The blocks are about 1.3 KB: a cut loses the block it falls in, not more.
+        assert!(n > last, "{n} packets cut at {end}");
+        last = n;
+        let (code, _, v) = report_paths(std::slice::from_ref(&cut));
+        assert_eq!(code, Some(2));
+        assert_eq!(v["capture"]["packets"], n);
+        let e = v["capture"]["error"].as_str().unwrap_or_default();
+        assert!(e.contains("truncated"), "{e}");
+    }
+    // Only the checksum was cut: every packet was read.
+    assert_eq!(last, plain.len());
+    // A changed byte in the middle: the packets before its block, then a zstd error (or, if
+    // the block decoded to other bytes, whatever the capture reader makes of them).
+    let mut bad = z.clone();
+    let at = bad.len() / 2;
+    bad[at] ^= 0x55;
+    let p = dir.path().join("bad.pcap.zst");
+    std::fs::write(&p, &bad).expect("write");
+    let (n, err) = read_prefix(&p, &plain);
+    assert!(!err.is_empty(), "no error after {n} packets");
+    assert!(n > 0 && n < plain.len(), "{n}: {err}");
+}
+
+/// Packets of `p` while they equal `plain`'s, and the error that ended the reading.
+fn read_prefix(p: &Path, plain: &[Pkt]) -> (usize, String) {
+    let mut src = FileSource::open(p).expect("open");
+    let mut n = 0;
+    loop {
+        match src.next_packet() {
+            Ok(Some(pk)) if plain.get(n).is_some_and(|w| w.data == pk.data) => n += 1,
+            Ok(Some(_)) => {}
+            Ok(None) => return (n, String::new()),
+            Err(e) => return (n, e.to_string()),
+        }
+    }
+}
+
 #[test]
 fn standard_input_is_one_input() {
     let orig = sample("websocket-nginx-broken.pcap");
     let bytes = std::fs::read(&orig).expect("read");
     let (_, _, one) = report_paths(std::slice::from_ref(&orig));
-    for input in [bytes.clone(), gzip(&bytes)] {
+    let zst = std::fs::read(sample("zstd/split-nginx-ws.back.pcap.zst")).expect("read");
+    let (_, _, back) = report_paths(&[sample("split-nginx-ws.back.pcap")]);
+    for (input, want, compression) in [
+        (bytes.clone(), &one, None),
+        (gzip(&bytes), &one, Some("gzip")),
+        (zst, &back, Some("zstd")),
+    ] {
         let mut child = hopscope()
             .args(["report", "--format", "json", "-"])
             .stdin(Stdio::piped())
@@ -308,8 +481,12 @@ fn standard_input_is_one_input() {
             String::from_utf8_lossy(&out.stderr)
         );
         let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-        assert_eq!(analysis(&one), analysis(&v));
+        assert_eq!(analysis(want), analysis(&v));
         assert_eq!(v["capture"]["files"][0]["path"], "-");
+        assert_eq!(
+            v["capture"]["files"][0]["compression"].as_str(),
+            compression
+        );
     }
     let (code, err, _) = report(&["-".as_ref(), "-".as_ref()]);
     assert_eq!(code, Some(1));
@@ -448,10 +625,10 @@ fn three_hundred_rotated_files() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
-    /// Any bytes as several inputs (some starting like a capture, some gzip): the merge reads
+    /// Any bytes as several inputs (some starting like a capture, some gzip or zstd): the merge reads
     /// to its end without a panic and accounts for every packet it handed out.
     #[test]
-    fn any_inputs_never_panic(files in proptest::collection::vec((0u8..4, proptest::collection::vec(any::<u8>(), 0..400)), 1..5)) {
+    fn any_inputs_never_panic(files in proptest::collection::vec((0u8..6, proptest::collection::vec(any::<u8>(), 0..400)), 1..5)) {
         use hopscope::capture::{Next, PacketSource};
         let dir = tempfile::tempdir().expect("tempdir");
         let mut inputs = Vec::new();
@@ -460,6 +637,11 @@ proptest! {
                 0 => body.clone(),
                 1 => [pcap_bytes(&[], 1)[..24].to_vec(), body.clone()].concat(),
                 2 => gzip(&[pcap_bytes(&[], 1)[..24].to_vec(), body.clone()].concat()),
+                3 => ruzstd::encoding::compress_to_vec(
+                    &[pcap_bytes(&[], 1)[..24].to_vec(), body.clone()].concat()[..],
+                    ruzstd::encoding::CompressionLevel::Fastest,
+                ),
+                4 => [vec![0x28, 0xb5, 0x2f, 0xfd], body.clone()].concat(),
                 _ => [vec![0x0a, 0x0d, 0x0d, 0x0a], body.clone()].concat(),
             };
             let p = dir.path().join(format!("in-{}.pcap", ["a", "b", "c", "d", "e"][i]));

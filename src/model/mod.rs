@@ -393,7 +393,8 @@ pub struct FileSummary {
     /// showed (`offset_source: proxy-pairs`; the records keep the file's own clock then).
     pub clock_offset_s: f64,
     /// `given` (`--clock-offset`), `proxy-pairs` (estimated from the requests a proxy relayed
-    /// between this file and another), or `none`.
+    /// between this file and another), or `none`. A live capture's interfaces are all on the
+    /// host's one clock: nothing is applied or needed, so theirs is 0 and `none`.
     pub offset_source: String,
     /// For `proxy-pairs`: how far the true offset may be from `clock_offset_s` (half the
     /// interval every supporting pair allows), and how many pairs support it.
@@ -401,7 +402,12 @@ pub struct FileSummary {
     pub clock_offset_uncertainty_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_offset_pairs: Option<u32>,
-    /// Why reading it stopped early (everything before was analysed).
+    /// Live, several interfaces: this interface's drops (libpcap's and hopscope's share of
+    /// the queue); the run's `dropped` is their sum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropped: Option<Dropped>,
+    /// Why reading it stopped early (everything before was analysed); live: why the interface
+    /// could not be opened, or why its capture stopped.
     pub error: Option<String>,
 }
 

@@ -189,7 +189,7 @@ pub fn files_label(files: &[crate::model::FileSummary]) -> String {
     }
 }
 
-/// `hopscope live -i IFACE` on a terminal.
+/// `hopscope live -i IFACE [-i IFACE ...]` on a terminal.
 pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
     let cfg = match args.tuning.engine_config() {
         Ok(c) => c,
@@ -229,6 +229,12 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
             return Outcome::Failed;
         }
     };
+    // Interfaces that could not be opened among others: said before the UI takes the
+    // terminal, and again after it (the UI's status shows the run's error at the end).
+    let open_errors = session.open_errors();
+    for e in &open_errors {
+        eprintln!("{e}");
+    }
     let snapshot = session.snapshot();
     let (tx, rx) = mpsc::sync_channel(CHANNEL);
     let cancel = Arc::new(AtomicBool::new(false));
@@ -243,7 +249,7 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
     // The Stream view reads the saved capture: a file (StreamPass reads key logs once).
     let stream_cfg = app_cfg.clone();
     app_cfg.tls.live = true;
-    let name = format!("live:{}", args.interface);
+    let name = format!("live:{}", capture.label());
     let handle = {
         let (tx2, c, cfg) = (tx.clone(), Arc::clone(&cancel), cfg.clone());
         spawn_caught("analysis", tx.clone(), move || {
@@ -259,7 +265,7 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
         (cfg, stream_cfg),
         Feed::Live {
             snapshot,
-            iface: args.interface.clone(),
+            iface: capture.interfaces.join("+"),
         },
         tx,
         rx,
@@ -270,6 +276,9 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
         let _ = h.join();
     }
     drop(spool);
+    for e in &open_errors {
+        eprintln!("{e}");
+    }
     match res {
         Ok(o) => o,
         Err(e) => {

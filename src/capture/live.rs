@@ -1178,4 +1178,137 @@ mod tests {
         assert_eq!(bare_message("plain"), "plain");
         assert_eq!(bare_message(""), "");
     }
+
+    /// A session over two interfaces fed by the test instead of capture threads.
+    fn session(queue: usize) -> (LiveSession, Sender<Msg>) {
+        let (tx, rx) = mpsc::channel();
+        let iface = |name: &str| Iface {
+            name: name.into(),
+            handle: None,
+            breaker: None,
+            link: Some(LinkType::ETHERNET),
+            open_error: None,
+            dropped: Arc::new(AtomicU64::new(0)),
+            pcap_dropped: Arc::new(AtomicU64::new(0)),
+            summary: FileSummary {
+                path: format!("live:{name}"),
+                format: "live".into(),
+                offset_source: "none".into(),
+                ..FileSummary::default()
+            },
+        };
+        let s = LiveSession {
+            rx,
+            disconnected: false,
+            hold: HoldBack::new(2, queue / 2, HOLD),
+            admission: Admission::new(queue),
+            current: None,
+            bytes: 0,
+            stop: Arc::new(AtomicBool::new(false)),
+            stop_requested: false,
+            count: None,
+            captured: Arc::new(AtomicU64::new(0)),
+            deadline: None,
+            ifaces: vec![iface("lo"), iface("eth0")],
+            queue,
+            save: None,
+        };
+        (s, tx)
+    }
+
+    fn packet(iface: u32, ts: i64) -> Msg {
+        Msg::Packet(OwnedPacket {
+            ts: Timestamp(ts),
+            link: LinkType::ETHERNET,
+            data: vec![0; 10],
+            orig_len: 10,
+            interface: iface,
+        })
+    }
+
+    #[test]
+    fn a_session_over_two_interfaces_hands_packets_on_in_time_order() {
+        let (mut s, tx) = session(100);
+        assert_eq!(s.inputs(), 2);
+        assert_eq!((s.clock_of(0), s.clock_of(1)), (0, 0), "one host clock");
+        assert_eq!((s.capture_point(0), s.capture_point(1)), (0, 1));
+        // eth0's batch before lo's, as two capture threads may deliver them.
+        for m in [packet(1, 20), packet(1, 40), packet(0, 10), packet(0, 30)] {
+            s.admission.try_take();
+            tx.send(m).expect("send");
+        }
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            match s.next() {
+                Next::Packet(p) => got.push((p.file, p.interface, p.ts.0)),
+                _ => panic!("expected a packet"),
+            }
+        }
+        assert_eq!(got, vec![(0, 0, 10), (1, 1, 20), (0, 0, 30)]);
+        // 40 waits for lo (at most the hold): nothing else came, so the source is idle or
+        // hands it on once the hold is over.
+        let t = Instant::now();
+        let p = loop {
+            match s.next() {
+                Next::Packet(p) => break (p.file, p.ts.0),
+                Next::Idle => assert!(t.elapsed() < HOLD * 4, "held too long"),
+                _ => panic!("the capture has not ended"),
+            }
+        };
+        assert_eq!(p, (1, 40));
+        assert!(t.elapsed() >= HOLD / 2, "released before the hold ran out");
+        tx.send(Msg::Ended(0)).expect("send");
+        tx.send(Msg::Ended(1)).expect("send");
+        drop(tx);
+        assert!(matches!(s.next(), Next::End));
+        assert_eq!(
+            s.admission.queued.load(Ordering::Relaxed),
+            0,
+            "places given back"
+        );
+        let end = s.finish();
+        assert_eq!(end.name, "live:lo,eth0");
+        assert!(end.error.is_none());
+        let files: Vec<(String, u64, Option<i64>, Option<i64>)> = end
+            .files
+            .iter()
+            .map(|f| {
+                (
+                    f.path.clone(),
+                    f.packets,
+                    f.first_ts.map(|t| t.0),
+                    f.last_ts.map(|t| t.0),
+                )
+            })
+            .collect();
+        assert_eq!(
+            files,
+            vec![
+                ("live:lo".into(), 2, Some(10), Some(30)),
+                ("live:eth0".into(), 2, Some(20), Some(40)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_session_sums_the_interfaces_drops_and_names_the_one_that_failed() {
+        let (mut s, tx) = session(10);
+        s.ifaces[0].dropped.store(3, Ordering::Relaxed);
+        s.ifaces[1].dropped.store(4, Ordering::Relaxed);
+        s.ifaces[1].open_error = Some("there is no interface eth0".into());
+        assert_eq!(s.drops().hopscope, 7);
+        drop(tx);
+        let end = s.finish();
+        assert_eq!(end.dropped.map(|d| d.hopscope), Some(3), "eth0 never ran");
+        assert_eq!(
+            end.files[1].error.as_deref(),
+            Some("there is no interface eth0")
+        );
+        assert_eq!(end.files[0].dropped.as_ref().map(|d| d.hopscope), Some(3));
+        let e = end.error.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            e.starts_with("1 of 2 interfaces could not be captured completely: there is no"),
+            "{e}"
+        );
+    }
 }

@@ -10,8 +10,10 @@
 //!   earlier can still come from it, as far as its own order goes);
 //! - it has been held [`HOLD`] (a quiet interface delivers nothing; libpcap hands packets
 //!   over within its 100 ms read timeout, so a packet still on its way after that is rare);
-//! - the buffer holds `cap` packets (then the earliest is released whatever the others say,
-//!   so the capture threads never wait for a quiet interface);
+//! - the buffer holds `cap` packets or [`HOLD_BYTES`] of packet data (then the earliest is
+//!   released whatever the others say, so the capture threads never wait for a quiet
+//!   interface, and a busy one of large segments, loopback's 64 KiB, does not pile up 250 ms
+//!   of them);
 //! - the capture ended (everything left is released in order).
 //!
 //! What is released is always the earliest head of the per-interface FIFOs (ties by
@@ -32,6 +34,9 @@ use crate::base::{OwnedPacket, Timestamp};
 /// a held packet.
 pub const HOLD: Duration = Duration::from_millis(250);
 
+/// Most packet data held at once.
+pub const HOLD_BYTES: usize = 32 << 20;
+
 struct Lane {
     queue: VecDeque<(Instant, OwnedPacket)>,
     /// Latest timestamp delivered by this interface so far.
@@ -44,14 +49,17 @@ struct Lane {
 pub struct HoldBack {
     lanes: Vec<Lane>,
     held: usize,
+    /// Bytes of packet data held.
+    bytes: usize,
     cap: usize,
+    max_bytes: usize,
     hold: Duration,
 }
 
 impl HoldBack {
     /// A buffer for `interfaces` interfaces, releasing early once it holds `cap` packets (at
-    /// least 1) and holding none longer than `hold`.
-    pub fn new(interfaces: usize, cap: usize, hold: Duration) -> Self {
+    /// least 1) or `max_bytes` of packet data, and holding none longer than `hold`.
+    pub fn new(interfaces: usize, cap: usize, max_bytes: usize, hold: Duration) -> Self {
         HoldBack {
             lanes: (0..interfaces.max(1))
                 .map(|_| Lane {
@@ -61,7 +69,9 @@ impl HoldBack {
                 })
                 .collect(),
             held: 0,
+            bytes: 0,
             cap: cap.max(1),
+            max_bytes,
             hold,
         }
     }
@@ -83,6 +93,7 @@ impl HoldBack {
             return;
         };
         lane.watermark = Some(lane.watermark.map_or(pkt.ts, |w| w.max(pkt.ts)));
+        self.bytes = self.bytes.saturating_add(pkt.data.len());
         lane.queue.push_back((now, pkt));
         self.held += 1;
     }
@@ -119,12 +130,14 @@ impl HoldBack {
         let go = flush
             || others_past
             || self.held >= self.cap
+            || self.bytes >= self.max_bytes
             || now.saturating_duration_since(at) >= self.hold;
         if !go {
             return None;
         }
         let (_, pkt) = self.lanes.get_mut(i)?.queue.pop_front()?;
         self.held -= 1;
+        self.bytes = self.bytes.saturating_sub(pkt.data.len());
         Some((i, pkt))
     }
 
@@ -163,7 +176,7 @@ mod tests {
     #[test]
     fn interleaves_interfaces_by_time() {
         let t0 = Instant::now();
-        let mut h = HoldBack::new(2, 100, HOLD);
+        let mut h = HoldBack::new(2, 100, HOLD_BYTES, HOLD);
         // Interface 1's batch arrives first, though interface 0's packets are earlier.
         h.push(1, pkt(20, 0), t0);
         h.push(1, pkt(40, 0), t0);
@@ -185,7 +198,7 @@ mod tests {
     #[test]
     fn a_quiet_interface_delays_a_packet_at_most_the_hold() {
         let t0 = Instant::now();
-        let mut h = HoldBack::new(3, 100, HOLD);
+        let mut h = HoldBack::new(3, 100, HOLD_BYTES, HOLD);
         h.push(0, pkt(10, 0), t0);
         assert!(h.pop(t0 + HOLD / 2, false).is_none());
         assert_eq!(h.deadline(), Some(t0 + HOLD));
@@ -196,7 +209,7 @@ mod tests {
     #[test]
     fn a_full_buffer_releases_the_earliest_at_once() {
         let t0 = Instant::now();
-        let mut h = HoldBack::new(2, 3, HOLD);
+        let mut h = HoldBack::new(2, 3, HOLD_BYTES, HOLD);
         for ts in [5, 6, 7] {
             h.push(1, pkt(ts, 0), t0);
         }
@@ -217,9 +230,26 @@ mod tests {
     }
 
     #[test]
+    fn held_bytes_are_bounded_too() {
+        let t0 = Instant::now();
+        let mut h = HoldBack::new(2, 1000, 100, HOLD);
+        let big = |ts| OwnedPacket {
+            data: vec![0; 40],
+            ..pkt(ts, 0)
+        };
+        h.push(1, big(1), t0);
+        h.push(1, big(2), t0);
+        assert!(h.pop(t0, false).is_none(), "80 bytes held, under the bound");
+        h.push(1, big(3), t0);
+        // 120 bytes: the earliest goes; 80 left wait again.
+        assert_eq!(drain(&mut h, t0, false), vec![(1, 1)]);
+        assert_eq!(h.len(), 2);
+    }
+
+    #[test]
     fn an_interface_keeps_its_own_order_when_its_clock_steps_back() {
         let t0 = Instant::now();
-        let mut h = HoldBack::new(2, 100, HOLD);
+        let mut h = HoldBack::new(2, 100, HOLD_BYTES, HOLD);
         h.push(0, pkt(100, 1), t0);
         h.push(0, pkt(50, 2), t0);
         h.push(1, pkt(70, 3), t0);
@@ -231,7 +261,7 @@ mod tests {
     #[test]
     fn one_interface_holds_nothing() {
         let t0 = Instant::now();
-        let mut h = HoldBack::new(1, 100, HOLD);
+        let mut h = HoldBack::new(1, 100, HOLD_BYTES, HOLD);
         h.push(0, pkt(3, 0), t0);
         assert_eq!(drain(&mut h, t0, false), vec![(0, 3)]);
         // An interface index out of range goes to the last lane (no panic).
@@ -242,7 +272,7 @@ mod tests {
     #[test]
     fn ties_go_by_interface_index() {
         let t0 = Instant::now();
-        let mut h = HoldBack::new(2, 100, HOLD);
+        let mut h = HoldBack::new(2, 100, HOLD_BYTES, HOLD);
         h.push(1, pkt(10, 0), t0);
         h.push(0, pkt(10, 0), t0);
         assert_eq!(drain(&mut h, t0, false), vec![(0, 10), (1, 10)]);

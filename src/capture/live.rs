@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 
 use pcap::{Activated, Active, Capture};
 
-use super::holdback::{HOLD, HoldBack};
+use super::holdback::{HOLD, HOLD_BYTES, HoldBack};
 use super::pcapng_writer::{InterfaceInfo, PcapngWriter, dlt_to_linktype};
 use super::{CaptureError, Next, PacketSource, SourceEnd};
 use crate::base::sanitize::terminal_safe_str;
@@ -521,8 +521,9 @@ impl LiveSession {
         let deadline = args
             .duration
             .map(|d| Instant::now() + Duration::from_secs_f64(d));
-        // Released early once half the queue is held, so the capture threads keep room.
-        let mut hold = HoldBack::new(ifaces.len(), args.queue / 2, HOLD);
+        // Released early once half the queue (or 32 MiB) is held, so the capture threads keep
+        // room.
+        let mut hold = HoldBack::new(ifaces.len(), args.queue / 2, HOLD_BYTES, HOLD);
         for (i, f) in ifaces.iter().enumerate() {
             if f.open_error.is_some() {
                 hold.end(i);
@@ -1200,7 +1201,7 @@ mod tests {
         let s = LiveSession {
             rx,
             disconnected: false,
-            hold: HoldBack::new(2, queue / 2, HOLD),
+            hold: HoldBack::new(2, queue / 2, HOLD_BYTES, HOLD),
             admission: Admission::new(queue),
             current: None,
             bytes: 0,

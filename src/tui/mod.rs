@@ -37,7 +37,6 @@ use store::Store;
 use theme::Theme;
 
 use crate::analyzers::AnalyzerConfig;
-use crate::base::sanitize::terminal_safe_str;
 use crate::capture::live::{LiveSession, Snapshot};
 use crate::capture::merge::InputFile;
 use crate::cli::{AnalysisArgs, InputArgs, LiveArgs, TuningArgs};
@@ -230,9 +229,8 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
         }
     };
     // Interfaces that could not be opened among others: said before the UI takes the
-    // terminal, and again after it (the UI's status shows the run's error at the end).
-    let open_errors = session.open_errors();
-    for e in &open_errors {
+    // terminal; after it the run's error names them again.
+    for e in session.open_errors() {
         eprintln!("{e}");
     }
     let snapshot = session.snapshot();
@@ -249,7 +247,9 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
     // The Stream view reads the saved capture: a file (StreamPass reads key logs once).
     let stream_cfg = app_cfg.clone();
     app_cfg.tls.live = true;
-    let name = format!("live:{}", capture.label());
+    // The interfaces being captured, escaped (one that could not be opened is named in the
+    // findings).
+    let name = format!("live:{}", session.capturing().join(","));
     let handle = {
         let (tx2, c, cfg) = (tx.clone(), Arc::clone(&cancel), cfg.clone());
         spawn_caught("analysis", tx.clone(), move || {
@@ -257,10 +257,7 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
         })
     };
     let res = ui_loop(
-        Source {
-            name: terminal_safe_str(&name),
-            live: true,
-        },
+        Source { name, live: true },
         Store::new(max_rows, store::DEFAULT_PREVIEW_BUDGET),
         (cfg, stream_cfg),
         Feed::Live {
@@ -276,9 +273,6 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
         let _ = h.join();
     }
     drop(spool);
-    for e in &open_errors {
-        eprintln!("{e}");
-    }
     match res {
         Ok(o) => o,
         Err(e) => {

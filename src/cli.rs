@@ -37,8 +37,9 @@ pub enum Command {
     /// Open a saved capture in the terminal UI (a text summary when standard output is not a
     /// terminal).
     Open(OpenArgs),
-    /// Capture from a live interface: the terminal UI when standard output is a terminal and
-    /// neither --format nor -o is given; else a report, and Ctrl-C ends it with the final one.
+    /// Capture from live interfaces (one or several `-i`): the terminal UI when standard
+    /// output is a terminal and neither --format nor -o is given; else a report, and Ctrl-C
+    /// ends it with the final one.
     Live(LiveArgs),
     /// List the interfaces that can be captured.
     Interfaces,
@@ -248,10 +249,13 @@ pub struct OpenArgs {
 
 #[derive(Args, Debug)]
 pub struct LiveArgs {
-    /// Interface to capture (`any` for all; see `hopscope interfaces`).
-    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
-    pub interface: String,
-    /// BPF capture filter, e.g. "tcp port 80".
+    /// Interface to capture (`any` for all; see `hopscope interfaces`). Repeat it to capture
+    /// several at once into one analysis (`-i eth0 -i lo`: a proxy listening on one and
+    /// talking to its upstream on another); their packets are merged in time order and the
+    /// report lists each interface in `capture.files[]`.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE", required = true)]
+    pub interface: Vec<String>,
+    /// BPF capture filter, e.g. "tcp port 80" (on every interface).
     #[arg(short = 'f', long = "filter", value_name = "BPF")]
     pub filter: Option<String>,
     /// Bytes captured per packet.
@@ -260,17 +264,19 @@ pub struct LiveArgs {
     /// Do not put the interface into promiscuous mode.
     #[arg(long)]
     pub no_promisc: bool,
-    /// Also save what was captured to FILE (pcapng).
+    /// Also save what was captured to FILE (pcapng; with several interfaces, one interface
+    /// description each, packets in the order they were captured).
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
-    /// Stop after N packets.
+    /// Stop after N packets (over all interfaces).
     #[arg(short = 'c', long = "count", value_name = "N")]
     pub count: Option<u64>,
     /// Stop after SECS seconds.
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
-    /// Packets queued between the capture thread and the analysis before hopscope drops
-    /// (and counts) packets.
+    /// Packets queued between the capture threads and the analysis before hopscope drops
+    /// (and counts) packets; with several interfaces this includes the packets held (up to
+    /// 250 ms) to put the interfaces in time order.
     #[arg(long, default_value_t = 65_536, value_name = "N")]
     pub queue: usize,
     #[command(flatten)]
@@ -300,8 +306,19 @@ impl LiveArgs {
         if self.count == Some(0) {
             return Err("--count must be at least 1".into());
         }
+        for (k, i) in self.interface.iter().enumerate() {
+            if i.is_empty() {
+                return Err("-i needs an interface name".into());
+            }
+            if self.interface.iter().take(k).any(|j| j == i) {
+                return Err(format!(
+                    "interface {} is given twice",
+                    crate::base::sanitize::terminal_safe_str(i)
+                ));
+            }
+        }
         Ok(LiveConfig {
-            interface: self.interface.clone(),
+            interfaces: self.interface.clone(),
             filter: self.filter.clone(),
             snaplen: self.snaplen,
             promisc: !self.no_promisc,
@@ -387,5 +404,11 @@ mod tests {
         assert!(parse(&["--duration", "NaN"]).capture_config().is_err());
         assert!(parse(&["-c", "0"]).capture_config().is_err());
         assert!(parse(&["-s", "0"]).capture_config().is_err());
+        assert!(parse(&["-i", "lo"]).capture_config().is_err(), "lo twice");
+        let two = parse(&["-i", "any"])
+            .capture_config()
+            .expect("-i lo -i any");
+        assert_eq!(two.interfaces, vec!["lo".to_string(), "any".to_string()]);
+        assert_eq!(two.label(), "lo,any");
     }
 }

@@ -1,43 +1,60 @@
-//! Live capture through libpcap (the `pcap` crate) in a capture thread feeding the analysis
-//! over a bounded channel.
+//! Live capture through libpcap (the `pcap` crate): one capture thread per interface, all
+//! feeding one analysis.
 //!
 //! ```text
-//!  capture thread                                   main thread
-//!  ──────────────                                   ───────────
+//!  capture thread per interface (-i lo -i eth0)     main thread
+//!  ───────────────────────────────────────────      ───────────
 //!  pcap next_packet (100 ms read timeout)
-//!   → OwnedPacket
-//!   → -w FILE (pcapng, written here, so the file
-//!     has every captured packet even when the
-//!     analysis falls behind)
-//!   → try_send ── sync_channel(--queue) ──────────▶ LiveSession, a PacketSource read by
-//!     full: count (dropped.hopscope)                 the one drive loop (crate::pipeline;
-//!                                                    the engine does not know it is live)
-//!  stops on Ctrl-C, -c N, --duration, or a
-//!  closed channel; returns pcap stats
+//!   → OwnedPacket (interface = its -i index)
+//!   → -w FILE (one pcapng, one interface
+//!     description per interface, written here,
+//!     so the file has every captured packet
+//!     even when the analysis falls behind)
+//!   → admitted while fewer than --queue packets
+//!     are in the channel or the hold-back, else
+//!     dropped and counted (dropped.hopscope) ──── channel ──▶ HoldBack (time order across
+//!                                                             interfaces; nothing held with
+//!                                                             one) → LiveSession, a
+//!                                                             PacketSource read by the one
+//!                                                             drive loop (crate::pipeline;
+//!                                                             the engine does not know it
+//!                                                             is live)
+//!  stops on Ctrl-C, -c N (over all interfaces),
+//!  --duration, or a closed channel; returns its
+//!  pcap stats
 //! ```
 //!
-//! The capture thread owns every stop condition that is about *what is captured* (`-c`,
+//! The capture threads own every stop condition that is about *what is captured* (`-c`,
 //! `--duration`, Ctrl-C), so the saved file and the analysis agree; the analysis drains the
-//! channel until the capture thread hangs up, then finishes like a file run. The `hopscope
-//! live` command and `hopscope interfaces` are in `crate::run::live`.
+//! channel until every capture thread hangs up, then finishes like a file run.
+//!
+//! Several interfaces (`-i lo -i eth0`): each has its own handle, filter, snaplen, promiscuous
+//! setting, link type and drop counters; its packets carry its index (`PacketView.file`, as a
+//! merged file's do), so connections and findings name the interfaces, and the report lists
+//! them in `capture.files[]`. They share the host's clock ([`PacketSource::clock_of`] is 0 for
+//! all). Packets are put in time order by [`super::holdback::HoldBack`] (bounded, part of the
+//! `--queue` budget). An interface that cannot be opened is reported and the others are
+//! captured; the run fails only when none opens. The `hopscope live` command and `hopscope
+//! interfaces` are in `crate::run::live`.
 
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender, TryRecvError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use pcap::{Activated, Active, Capture};
 
+use super::holdback::{HOLD, HOLD_BYTES, HoldBack};
 use super::pcapng_writer::{InterfaceInfo, PcapngWriter, dlt_to_linktype};
 use super::{CaptureError, Next, PacketSource, SourceEnd};
 use crate::base::sanitize::terminal_safe_str;
 use crate::base::{LinkType, OwnedPacket, Timestamp};
-use crate::model::Dropped;
+use crate::model::{Dropped, FileSummary};
 
 /// How long one libpcap read waits before the capture thread looks at its stop conditions.
 const READ_TIMEOUT_MS: i32 = 100;
@@ -82,26 +99,35 @@ fn open_error_message(iface: &str, err: &str) -> String {
 /// What to capture, validated (`crate::cli::LiveArgs::capture_config`).
 #[derive(Clone, Debug)]
 pub struct LiveConfig {
-    /// Interface name (`any` for all).
-    pub interface: String,
-    /// BPF capture filter.
+    /// Interface names (`any` for all), at least one, each once, in the order given: a
+    /// packet's `file` is its interface's index here.
+    pub interfaces: Vec<String>,
+    /// BPF capture filter (applied on every interface).
     pub filter: Option<String>,
     /// Bytes captured per packet (positive).
     pub snaplen: i32,
     pub promisc: bool,
     /// Also save what was captured (pcapng).
     pub write: Option<PathBuf>,
-    /// Stop after this many packets (at least 1).
+    /// Stop after this many packets over all interfaces (at least 1).
     pub count: Option<u64>,
     /// Stop after this many seconds (positive, finite).
     pub duration: Option<f64>,
-    /// Packets queued between the capture thread and the analysis (at least 1).
+    /// Packets queued between the capture threads and the analysis, the hold-back that puts
+    /// several interfaces in time order included (at least 1).
     pub queue: usize,
 }
 
-/// Opens and activates the capture, then applies the filter. Errors are complete messages.
-fn open_capture(args: &LiveConfig) -> Result<Capture<Active>, String> {
-    let iface = args.interface.as_str();
+impl LiveConfig {
+    /// The interfaces as `capture.source` names them: `lo`, `lo,eth0`.
+    pub fn label(&self) -> String {
+        self.interfaces.join(",")
+    }
+}
+
+/// Opens and activates the capture on `iface`, then applies the filter. Errors are complete
+/// messages.
+fn open_capture(iface: &str, args: &LiveConfig) -> Result<Capture<Active>, String> {
     let cap = Capture::from_device(iface)
         .map_err(|e| open_error_message(iface, &e.to_string()))?
         .snaplen(args.snaplen)
@@ -125,8 +151,8 @@ fn open_capture(args: &LiveConfig) -> Result<Capture<Active>, String> {
 
 // ───────────────────────────── the capture thread ─────────────────────────────
 
-/// The saved capture (`-w`, or the TUI's spool). Shared with [`Snapshot`] through a mutex
-/// that the capture thread takes per packet (uncontended, except while a snapshot flushes).
+/// The saved capture (`-w`, or the TUI's spool). Shared with [`Snapshot`] (and, with several
+/// interfaces, by their capture threads) through a mutex taken per packet.
 struct Save {
     path: String,
     writer: PcapngWriter<BufWriter<File>>,
@@ -138,16 +164,30 @@ struct Save {
 type SharedSave = Arc<Mutex<Save>>;
 
 impl Save {
-    fn create(path: &Path, link: LinkType, args: &LiveConfig) -> Result<Save, String> {
+    /// Creates the file with one interface description per interface opened (`(name, DLT)`,
+    /// in order: the k-th is interface id k in the file).
+    fn create(path: &Path, ifaces: &[(&str, LinkType)], args: &LiveConfig) -> Result<Save, String> {
         let shown = path.display().to_string();
         let file = File::create(path).map_err(|e| format!("cannot create {shown}: {e}"))?;
-        let info = InterfaceInfo {
-            name: Some(&args.interface),
+        let info = |name| InterfaceInfo {
+            name: Some(name),
             filter: args.filter.as_deref(),
             snaplen: u32::try_from(args.snaplen).unwrap_or(0),
         };
-        let writer = PcapngWriter::new(BufWriter::with_capacity(1 << 16, file), link, &info)
-            .map_err(|e| format!("cannot write {shown}: {e}"))?;
+        let Some(((first, link), rest)) = ifaces.split_first() else {
+            return Err(format!("cannot write {shown}: no interface was opened"));
+        };
+        let mut writer = PcapngWriter::new(
+            BufWriter::with_capacity(1 << 16, file),
+            dlt_to_linktype(*link),
+            &info(first),
+        )
+        .map_err(|e| format!("cannot write {shown}: {e}"))?;
+        for (name, link) in rest {
+            writer
+                .add_interface(dlt_to_linktype(*link), &info(name))
+                .map_err(|e| format!("cannot write {shown}: {e}"))?;
+        }
         Ok(Save {
             path: shown,
             writer,
@@ -156,7 +196,6 @@ impl Save {
         })
     }
 }
-
 /// Copies what was saved so far to another file while the capture goes on (the TUI's `w`).
 #[derive(Clone)]
 pub struct Snapshot {
@@ -195,22 +234,71 @@ impl Snapshot {
     }
 }
 
-/// What the capture thread needs besides the handle.
+/// What a capture thread sends the analysis.
+enum Msg {
+    /// A packet (its `interface` is its interface's index).
+    Packet(OwnedPacket),
+    /// The thread of interface `.0` ended: nothing more comes from it.
+    Ended(u32),
+}
+
+/// The `--queue` budget shared by the capture threads and the analysis: packets in the
+/// channel or held for time order. A thread takes a place per packet (or drops the packet when
+/// none is left); the analysis gives it back when it hands the packet on.
+#[derive(Clone)]
+struct Admission {
+    queued: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+impl Admission {
+    fn new(limit: usize) -> Self {
+        Admission {
+            queued: Arc::new(AtomicUsize::new(0)),
+            limit: limit.max(1),
+        }
+    }
+
+    /// Takes a place, if one is left.
+    fn try_take(&self) -> bool {
+        self.queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.limit).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    fn give_back(&self) {
+        let _ = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
+}
+
+/// What a capture thread needs besides the handle.
 struct Feed {
     /// Interface name, escaped for the terminal.
     iface: String,
-    tx: SyncSender<OwnedPacket>,
+    /// Its index among the interfaces given (the packets' `interface`).
+    index: u32,
+    /// Its interface id in the saved file.
+    save_id: u32,
+    tx: Sender<Msg>,
+    admission: Admission,
     stop: Arc<AtomicBool>,
+    /// Packets dropped because the queue was full (this interface's).
     dropped: Arc<AtomicU64>,
     link: LinkType,
     count: Option<u64>,
+    /// Packets captured over all interfaces (for `count`).
+    captured: Arc<AtomicU64>,
     deadline: Option<Instant>,
     save: Option<SharedSave>,
     /// libpcap's drop counters (kernel + interface), refreshed about once a second.
     pcap_dropped: Arc<AtomicU64>,
 }
 
-/// How the capture thread ended.
+/// How a capture thread ended.
 struct CaptureEnd {
     /// libpcap statistics, or why they are not available.
     stats: Result<pcap::Stat, String>,
@@ -220,13 +308,13 @@ struct CaptureEnd {
     save_error: Option<String>,
 }
 
-/// Reads until a stop condition, the end of the source or a closed channel. Generic over the
-/// handle so tests can drive it from a saved file.
+/// Reads until a stop condition, the end of the source or a closed channel, then says so on
+/// the channel. Generic over the handle so tests can drive it from a saved file.
 fn capture_loop<T: Activated + ?Sized>(mut cap: Capture<T>, mut feed: Feed) -> CaptureEnd {
-    let mut captured: u64 = 0;
     let mut error = None;
     let mut save_error = None;
     let mut last_stats = Instant::now();
+    let count_reached = |n: u64| feed.count.is_some_and(|c| n >= c);
     loop {
         if last_stats.elapsed() >= SAVE_FLUSH_EVERY {
             last_stats = Instant::now();
@@ -238,7 +326,7 @@ fn capture_loop<T: Activated + ?Sized>(mut cap: Capture<T>, mut feed: Feed) -> C
             }
         }
         if feed.stop.load(Ordering::Relaxed)
-            || feed.count.is_some_and(|c| captured >= c)
+            || count_reached(feed.captured.load(Ordering::Relaxed))
             || feed.deadline.is_some_and(|d| Instant::now() >= d)
         {
             break;
@@ -254,7 +342,7 @@ fn capture_loop<T: Activated + ?Sized>(mut cap: Capture<T>, mut feed: Feed) -> C
                 link: feed.link,
                 data: p.data.to_vec(),
                 orig_len: p.header.len,
-                interface: 0,
+                interface: feed.index,
             },
             Err(pcap::Error::TimeoutExpired) => {
                 flush_save(&mut feed.save, &mut save_error, false);
@@ -267,25 +355,27 @@ fn capture_loop<T: Activated + ?Sized>(mut cap: Capture<T>, mut feed: Feed) -> C
                 break;
             }
         };
-        captured += 1;
+        // Another interface may have reached the count while this one read.
+        if count_reached(feed.captured.fetch_add(1, Ordering::Relaxed)) {
+            break;
+        }
         if let Some(shared) = &feed.save
             && let Ok(mut s) = shared.lock()
             && !s.failed
-            && let Err(e) = s.writer.write_packet(&pkt.view())
+            && let Err(e) = s.writer.write_packet_on(feed.save_id, &pkt.view())
         {
             save_error = Some(format!("cannot write {}: {e}", s.path));
             s.failed = true;
         }
-        match feed.tx.try_send(pkt) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                feed.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(TrySendError::Disconnected(_)) => break,
+        if !feed.admission.try_take() {
+            feed.dropped.fetch_add(1, Ordering::Relaxed);
+        } else if feed.tx.send(Msg::Packet(pkt)).is_err() {
+            break;
         }
         flush_save(&mut feed.save, &mut save_error, false);
     }
     flush_save(&mut feed.save, &mut save_error, true);
+    let _ = feed.tx.send(Msg::Ended(feed.index));
     let stats = cap.stats().map_err(|e| e.to_string());
     CaptureEnd {
         stats,
@@ -313,102 +403,208 @@ fn flush_save(save: &mut Option<SharedSave>, save_error: &mut Option<String>, fo
 
 // ───────────────────────────── hopscope live ─────────────────────────────
 
-/// Asks the capture thread to stop: the flag for when it is between reads, and
-/// `pcap_breakloop` for when it is blocked in one. (libpcap 1.10 on Linux in immediate mode
-/// never returns from a read on a quiet interface, whatever the read timeout; breakloop wakes
-/// it.)
-struct Stopper {
-    stop: Arc<AtomicBool>,
-    breaker: pcap::BreakLoop,
-    requested: bool,
+/// One interface given with `-i`.
+struct Iface {
+    name: String,
+    /// Its capture thread (none when it could not be opened).
+    handle: Option<thread::JoinHandle<CaptureEnd>>,
+    /// Wakes its capture thread: `pcap_breakloop` for when it is blocked in a read. (libpcap
+    /// 1.10 on Linux in immediate mode never returns from a read on a quiet interface,
+    /// whatever the read timeout; breakloop wakes it.)
+    breaker: Option<pcap::BreakLoop>,
+    link: Option<LinkType>,
+    /// Why it could not be opened (the message, without the `hopscope: ` prefix).
+    open_error: Option<String>,
+    dropped: Arc<AtomicU64>,
+    pcap_dropped: Arc<AtomicU64>,
+    /// Packets and bytes handed to the analysis, first and last time.
+    summary: FileSummary,
 }
 
-impl Stopper {
-    fn request(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.breaker.breakloop();
-        self.requested = true;
-    }
-}
-
-/// A running capture: the capture thread and the channel of its packets, read as a
+/// A running capture: the capture threads and the channel of their packets, read as a
 /// [`PacketSource`] by the report run (`hopscope live`) and the terminal UI alike.
 pub struct LiveSession {
-    /// The captured packets, until the capture thread hangs up.
-    rx: mpsc::Receiver<OwnedPacket>,
+    /// The captured packets, until every capture thread hangs up.
+    rx: mpsc::Receiver<Msg>,
+    /// Every capture thread hung up.
+    disconnected: bool,
+    /// Packets put in time order across the interfaces.
+    hold: HoldBack,
+    admission: Admission,
     /// The packet handed out last (the view borrows it).
     current: Option<OwnedPacket>,
     /// Bytes captured so far.
     bytes: u64,
     stop: Arc<AtomicBool>,
-    stopper: Stopper,
+    /// The capture threads were asked to stop.
+    stop_requested: bool,
+    count: Option<u64>,
+    captured: Arc<AtomicU64>,
     deadline: Option<Instant>,
-    handle: Option<thread::JoinHandle<CaptureEnd>>,
-    dropped: Arc<AtomicU64>,
-    pcap_dropped: Arc<AtomicU64>,
+    ifaces: Vec<Iface>,
     queue: usize,
-    interface: String,
     save: Option<(SharedSave, PathBuf)>,
 }
 
+/// `hopscope: cannot …` as a `capture.files[].error` (first line, no prefix).
+fn bare_message(msg: &str) -> String {
+    let first = msg.lines().next().unwrap_or_default();
+    first
+        .strip_prefix("hopscope: ")
+        .unwrap_or(first)
+        .to_string()
+}
+
 impl LiveSession {
-    /// Opens the interface, creates the saved file (`save`, else `-w`) and starts the capture
-    /// thread. Errors are complete messages.
+    /// Opens the interfaces, creates the saved file (`save`, else `-w`) and starts a capture
+    /// thread per interface. Fails (with complete messages, one a line) when no interface
+    /// can be opened; the ones that cannot among others are in [`Self::open_errors`].
     pub fn start(args: &LiveConfig, save: Option<&Path>) -> Result<LiveSession, String> {
-        let mut cap = open_capture(args)?;
-        let dlt = LinkType(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
+        let mut opened = Vec::new();
+        let mut errors: Vec<String> = Vec::new();
+        let mut ifaces: Vec<Iface> = Vec::with_capacity(args.interfaces.len());
+        for (i, name) in args.interfaces.iter().enumerate() {
+            let mut iface = Iface {
+                name: name.clone(),
+                handle: None,
+                breaker: None,
+                link: None,
+                open_error: None,
+                dropped: Arc::new(AtomicU64::new(0)),
+                pcap_dropped: Arc::new(AtomicU64::new(0)),
+                summary: FileSummary {
+                    path: format!("live:{name}"),
+                    format: "live".into(),
+                    offset_source: "none".into(),
+                    ..FileSummary::default()
+                },
+            };
+            match open_capture(name, args) {
+                Ok(mut cap) => {
+                    let dlt = LinkType(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
+                    iface.link = Some(dlt);
+                    iface.summary.link_types.push(dlt.name());
+                    iface.breaker = Some(cap.breakloop_handle());
+                    opened.push((i, cap));
+                }
+                Err(msg) => {
+                    iface.open_error = Some(bare_message(&msg));
+                    if !errors.contains(&msg) {
+                        errors.push(msg);
+                    }
+                }
+            }
+            ifaces.push(iface);
+        }
+        if opened.is_empty() {
+            return Err(errors.join("\n"));
+        }
         let save_path = save.map(Path::to_path_buf).or_else(|| args.write.clone());
         let save = match &save_path {
-            Some(p) => Some((
-                Arc::new(Mutex::new(
-                    Save::create(p, dlt_to_linktype(dlt), args)
-                        .map_err(|e| format!("hopscope: {e}"))?,
-                )),
-                p.clone(),
-            )),
+            Some(p) => {
+                let described: Vec<(&str, LinkType)> = opened
+                    .iter()
+                    .filter_map(|(i, _)| {
+                        let f = ifaces.get(*i)?;
+                        Some((f.name.as_str(), f.link?))
+                    })
+                    .collect();
+                let s = Save::create(p, &described, args).map_err(|e| format!("hopscope: {e}"))?;
+                Some((Arc::new(Mutex::new(s)), p.clone()))
+            }
             None => None,
         };
         let stop = Arc::new(AtomicBool::new(false));
-        let dropped = Arc::new(AtomicU64::new(0));
-        let pcap_dropped = Arc::new(AtomicU64::new(0));
-        let (tx, rx) = mpsc::sync_channel::<OwnedPacket>(args.queue);
+        let captured = Arc::new(AtomicU64::new(0));
+        let admission = Admission::new(args.queue);
+        let (tx, rx) = mpsc::channel::<Msg>();
         let deadline = args
             .duration
             .map(|d| Instant::now() + Duration::from_secs_f64(d));
-        let stopper = Stopper {
-            stop: Arc::clone(&stop),
-            breaker: cap.breakloop_handle(),
-            requested: false,
-        };
-        let feed = Feed {
-            iface: terminal_safe_str(&args.interface),
-            tx,
-            stop: Arc::clone(&stop),
-            dropped: Arc::clone(&dropped),
-            link: dlt,
-            count: args.count,
-            deadline,
-            save: save.as_ref().map(|(s, _)| Arc::clone(s)),
-            pcap_dropped: Arc::clone(&pcap_dropped),
-        };
-        let handle = thread::Builder::new()
-            .name("capture".into())
-            .spawn(move || capture_loop(cap, feed))
-            .map_err(|e| format!("hopscope: cannot start the capture thread: {e}"))?;
+        // Released early once half the queue (or 32 MiB) is held, so the capture threads keep
+        // room.
+        let mut hold = HoldBack::new(ifaces.len(), args.queue / 2, HOLD_BYTES, HOLD);
+        for (i, f) in ifaces.iter().enumerate() {
+            if f.open_error.is_some() {
+                hold.end(i);
+            }
+        }
+        let several = ifaces.len() > 1;
+        for (save_id, (i, cap)) in opened.into_iter().enumerate() {
+            let Some(iface) = ifaces.get_mut(i) else {
+                continue;
+            };
+            let feed = Feed {
+                iface: terminal_safe_str(&iface.name),
+                index: u32::try_from(i).unwrap_or(u32::MAX),
+                save_id: u32::try_from(save_id).unwrap_or(u32::MAX),
+                tx: tx.clone(),
+                admission: admission.clone(),
+                stop: Arc::clone(&stop),
+                dropped: Arc::clone(&iface.dropped),
+                link: iface.link.unwrap_or(LinkType::ETHERNET),
+                count: args.count,
+                captured: Arc::clone(&captured),
+                deadline,
+                save: save.as_ref().map(|(s, _)| Arc::clone(s)),
+                pcap_dropped: Arc::clone(&iface.pcap_dropped),
+            };
+            let name = if several {
+                format!("capture {i}")
+            } else {
+                "capture".into()
+            };
+            match thread::Builder::new()
+                .name(name)
+                .spawn(move || capture_loop(cap, feed))
+            {
+                Ok(h) => iface.handle = Some(h),
+                Err(e) => {
+                    // Stop the threads already started before giving up.
+                    stop.store(true, Ordering::SeqCst);
+                    for f in &ifaces {
+                        if let Some(b) = &f.breaker {
+                            b.breakloop();
+                        }
+                    }
+                    return Err(format!("hopscope: cannot start the capture thread: {e}"));
+                }
+            }
+        }
+        drop(tx);
         Ok(LiveSession {
             rx,
+            disconnected: false,
+            hold,
+            admission,
             current: None,
             bytes: 0,
             stop,
-            stopper,
+            stop_requested: false,
+            count: args.count,
+            captured,
             deadline,
-            handle: Some(handle),
-            dropped,
-            pcap_dropped,
+            ifaces,
             queue: args.queue,
-            interface: args.interface.clone(),
             save,
         })
+    }
+
+    /// The interfaces that could not be opened (while others were), each a complete message.
+    pub fn open_errors(&self) -> Vec<String> {
+        self.ifaces
+            .iter()
+            .filter_map(|f| f.open_error.as_ref().map(|e| format!("hopscope: {e}")))
+            .collect()
+    }
+
+    /// The interfaces being captured (opened), escaped for the terminal.
+    pub fn capturing(&self) -> Vec<String> {
+        self.ifaces
+            .iter()
+            .filter(|f| f.handle.is_some())
+            .map(|f| terminal_safe_str(&f.name))
+            .collect()
     }
 
     /// The flag that Ctrl-C sets.
@@ -416,24 +612,43 @@ impl LiveSession {
         Arc::clone(&self.stop)
     }
 
-    /// Wakes the capture thread when a stop was asked for or the duration is over (this
-    /// thread is the capture thread's timer).
+    /// Asks every capture thread to stop: the flag for when it is between reads, and
+    /// `pcap_breakloop` for when it is blocked in one.
+    fn request_stop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for f in &self.ifaces {
+            if let Some(b) = &f.breaker {
+                b.breakloop();
+            }
+        }
+        self.stop_requested = true;
+    }
+
+    /// Wakes the capture threads when a stop was asked for, the duration is over or the
+    /// count reached (this thread is the capture threads' timer: a thread blocked on a quiet
+    /// interface would not notice).
     fn poll_stop(&mut self) {
-        if !self.stopper.requested
+        if !self.stop_requested
             && (self.stop.load(Ordering::Relaxed)
-                || self.deadline.is_some_and(|d| Instant::now() >= d))
+                || self.deadline.is_some_and(|d| Instant::now() >= d)
+                || (self.ifaces.len() > 1
+                    && self
+                        .count
+                        .is_some_and(|c| self.captured.load(Ordering::Relaxed) >= c)))
         {
-            self.stopper.request();
+            self.request_stop();
         }
     }
 
-    /// Packets dropped so far: libpcap's (kernel + interface) and hopscope's queue.
+    /// Packets dropped so far: libpcap's (kernel + interface) and hopscope's queue, over all
+    /// interfaces.
     pub fn drops(&self) -> Dropped {
-        Dropped {
-            kernel: self.pcap_dropped.load(Ordering::Relaxed),
-            interface: 0,
-            hopscope: self.dropped.load(Ordering::Relaxed),
+        let mut d = Dropped::default();
+        for f in &self.ifaces {
+            d.kernel += f.pcap_dropped.load(Ordering::Relaxed);
+            d.hopscope += f.dropped.load(Ordering::Relaxed);
         }
+        d
     }
 
     /// A handle that copies the saved capture so far (when one is being saved).
@@ -443,18 +658,55 @@ impl LiveSession {
             path: p.clone(),
         })
     }
+
+    fn take(&mut self, m: Msg) {
+        match m {
+            Msg::Packet(p) => self.hold.push(p.interface as usize, p, Instant::now()),
+            Msg::Ended(i) => self.hold.end(i as usize),
+        }
+    }
 }
 
 impl PacketSource for LiveSession {
     fn next(&mut self) -> Next<'_> {
         self.poll_stop();
-        match self.rx.recv_timeout(RECV_TIMEOUT) {
-            Ok(pkt) => {
-                self.bytes += pkt.data.len() as u64;
-                Next::Packet(self.current.insert(pkt).view())
+        let idle_at = Instant::now() + RECV_TIMEOUT;
+        loop {
+            // Everything that arrived (at most --queue packets: the threads count them).
+            while !self.disconnected {
+                match self.rx.try_recv() {
+                    Ok(m) => self.take(m),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => self.disconnected = true,
+                }
             }
-            Err(RecvTimeoutError::Timeout) => Next::Idle,
-            Err(RecvTimeoutError::Disconnected) => Next::End,
+            let now = Instant::now();
+            if let Some((i, pkt)) = self.hold.pop(now, self.disconnected) {
+                self.admission.give_back();
+                self.bytes += pkt.data.len() as u64;
+                if let Some(f) = self.ifaces.get_mut(i) {
+                    let s = &mut f.summary;
+                    s.packets += 1;
+                    s.bytes += pkt.data.len() as u64;
+                    s.first_ts.get_or_insert(pkt.ts);
+                    s.last_ts = Some(pkt.ts);
+                }
+                let mut view = self.current.insert(pkt).view();
+                view.file = u32::try_from(i).unwrap_or(u32::MAX);
+                return Next::Packet(view);
+            }
+            if self.disconnected {
+                return Next::End;
+            }
+            if now >= idle_at {
+                return Next::Idle;
+            }
+            let wake = self.hold.deadline().map_or(idle_at, |d| d.min(idle_at));
+            match self.rx.recv_timeout(wake.saturating_duration_since(now)) {
+                Ok(m) => self.take(m),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => self.disconnected = true,
+            }
         }
     }
 
@@ -466,46 +718,109 @@ impl PacketSource for LiveSession {
         true
     }
 
+    /// The interfaces given (each a `capture.files[]` entry when there are several).
+    fn inputs(&self) -> usize {
+        self.ifaces.len()
+    }
+
+    /// One clock: every interface is stamped by this host's kernel.
+    fn clock_of(&self, _file: u32) -> u32 {
+        0
+    }
+
+    /// Each interface is a capture point of its own (`-i any -i lo` sees lo's connections at
+    /// both).
+    fn capture_point(&self, file: u32) -> u32 {
+        file
+    }
+
     fn dropped(&self) -> Option<Dropped> {
         Some(self.drops())
     }
 
-    /// Stops the capture thread (if it still runs), waits for it, and says how it ended.
+    /// Stops the capture threads (if they still run), waits for them, and says how they
+    /// ended.
     fn finish(&mut self) -> SourceEnd {
-        self.stopper.request();
-        // Unblocks a capture thread waiting on a full queue.
-        let rx = std::mem::replace(&mut self.rx, mpsc::sync_channel(1).1);
+        self.request_stop();
+        // Nothing more is read.
+        let rx = std::mem::replace(&mut self.rx, mpsc::channel().1);
         drop(rx);
-        let end = match self.handle.take().map(|h| h.join()) {
-            Some(Ok(end)) => end,
-            Some(Err(_)) => CaptureEnd {
-                stats: Err("the capture thread panicked".into()),
-                error: Some("the capture thread panicked".into()),
-                save_error: None,
-            },
-            None => CaptureEnd {
-                stats: Err("the capture had already ended".into()),
-                error: None,
-                save_error: None,
-            },
-        };
-        let (kernel, interface, stats_error) = match &end.stats {
-            Ok(s) => (u64::from(s.dropped), u64::from(s.if_dropped), None),
-            Err(e) => (0, 0, Some(e.clone())),
-        };
-        SourceEnd {
-            name: format!("live:{}", self.interface),
-            format: "live".into(),
-            dropped: Some(Dropped {
+        let mut total = Dropped::default();
+        let mut errors: Vec<String> = Vec::new();
+        let mut save_error = None;
+        let mut stats_errors: Vec<String> = Vec::new();
+        let several = self.ifaces.len() > 1;
+        for f in &mut self.ifaces {
+            if let Some(e) = &f.open_error {
+                errors.push(e.clone());
+                f.summary.error = Some(e.clone());
+                continue;
+            }
+            let end = match f.handle.take().map(|h| h.join()) {
+                Some(Ok(end)) => end,
+                Some(Err(_)) => CaptureEnd {
+                    stats: Err("the capture thread panicked".into()),
+                    error: Some("the capture thread panicked".into()),
+                    save_error: None,
+                },
+                None => CaptureEnd {
+                    stats: Err("the capture had already ended".into()),
+                    error: None,
+                    save_error: None,
+                },
+            };
+            let (kernel, interface) = match &end.stats {
+                Ok(s) => (u64::from(s.dropped), u64::from(s.if_dropped)),
+                Err(e) => {
+                    stats_errors.push(if several {
+                        format!("{}: {e}", terminal_safe_str(&f.name))
+                    } else {
+                        e.clone()
+                    });
+                    (0, 0)
+                }
+            };
+            let d = Dropped {
                 kernel,
                 interface,
-                hopscope: self.dropped.load(Ordering::Relaxed),
-            }),
+                hopscope: f.dropped.load(Ordering::Relaxed),
+            };
+            total.kernel += d.kernel;
+            total.interface += d.interface;
+            total.hopscope += d.hopscope;
+            f.summary.dropped = Some(d);
+            if let Some(e) = end.error {
+                f.summary.error = Some(e.clone());
+                errors.push(e);
+            }
+            if save_error.is_none() {
+                save_error = end.save_error;
+            }
+        }
+        let total_ifaces = self.ifaces.len();
+        let error = if several {
+            (!errors.is_empty()).then(|| CaptureError::Interfaces {
+                failed: errors.len(),
+                total: total_ifaces,
+                list: errors.join("; "),
+            })
+        } else {
+            errors.pop().map(CaptureError::Live)
+        };
+        let names: Vec<&str> = self.ifaces.iter().map(|f| f.name.as_str()).collect();
+        SourceEnd {
+            name: format!("live:{}", names.join(",")),
+            format: "live".into(),
+            dropped: Some(total),
             queue: self.queue,
-            error: end.error.map(CaptureError::Live),
-            save_error: end.save_error,
-            stats_error,
-            files: Vec::new(),
+            error,
+            save_error,
+            stats_error: (!stats_errors.is_empty()).then(|| stats_errors.join("; ")),
+            files: if several {
+                self.ifaces.iter().map(|f| f.summary.clone()).collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -573,17 +888,63 @@ mod tests {
     }
 
     struct Harness {
-        rx: mpsc::Receiver<OwnedPacket>,
+        rx: mpsc::Receiver<Msg>,
         dropped: Arc<AtomicU64>,
         end: CaptureEnd,
+    }
+
+    impl Harness {
+        /// The packets sent, after checking the thread said it ended.
+        fn packets(&self) -> Vec<OwnedPacket> {
+            let mut out = Vec::new();
+            let mut ended = false;
+            for m in self.rx.try_iter() {
+                match m {
+                    Msg::Packet(p) => {
+                        assert!(!ended, "a packet after the end");
+                        out.push(p);
+                    }
+                    Msg::Ended(_) => ended = true,
+                }
+            }
+            assert!(ended, "the thread did not say it ended");
+            out
+        }
+    }
+
+    /// A feed for interface `index` of a test, sharing `admission` and `captured`.
+    fn feed(
+        index: u32,
+        tx: Sender<Msg>,
+        admission: &Admission,
+        captured: &Arc<AtomicU64>,
+        count: Option<u64>,
+        save: Option<SharedSave>,
+    ) -> (Feed, Arc<AtomicU64>) {
+        let dropped = Arc::new(AtomicU64::new(0));
+        let f = Feed {
+            iface: format!("test{index}"),
+            index,
+            save_id: index,
+            tx,
+            admission: admission.clone(),
+            stop: Arc::new(AtomicBool::new(false)),
+            dropped: Arc::clone(&dropped),
+            link: LinkType::ETHERNET,
+            count,
+            captured: Arc::clone(captured),
+            deadline: None,
+            save,
+            pcap_dropped: Arc::new(AtomicU64::new(0)),
+        };
+        (f, dropped)
     }
 
     fn drive(n: usize, queue: usize, count: Option<u64>, save: Option<&Path>) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let input = saved_capture(dir.path(), n);
         let cap = Capture::from_file(&input).expect("libpcap opens our pcapng");
-        let (tx, rx) = mpsc::sync_channel(queue);
-        let dropped = Arc::new(AtomicU64::new(0));
+        let (tx, rx) = mpsc::channel();
         let save = save.map(|p| {
             Arc::new(Mutex::new(Save {
                 path: p.display().to_string(),
@@ -597,17 +958,9 @@ mod tests {
                 failed: false,
             }))
         });
-        let feed = Feed {
-            iface: "test".into(),
-            tx,
-            stop: Arc::new(AtomicBool::new(false)),
-            dropped: Arc::clone(&dropped),
-            link: LinkType::ETHERNET,
-            count,
-            deadline: None,
-            save,
-            pcap_dropped: Arc::new(AtomicU64::new(0)),
-        };
+        let admission = Admission::new(queue);
+        let captured = Arc::new(AtomicU64::new(0));
+        let (feed, dropped) = feed(0, tx, &admission, &captured, count, save);
         let end = capture_loop(cap, feed);
         Harness { rx, dropped, end }
     }
@@ -621,7 +974,7 @@ mod tests {
         assert!(h.end.error.is_none(), "{:?}", h.end.error);
         assert!(h.end.save_error.is_none(), "{:?}", h.end.save_error);
         assert_eq!(h.dropped.load(Ordering::Relaxed), 8);
-        let got: Vec<OwnedPacket> = h.rx.try_iter().collect();
+        let got = h.packets();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].data, vec![0u8; 60]);
         assert_eq!(got[1].ts, Timestamp(1_700_000_000_000_001_000));
@@ -688,7 +1041,7 @@ mod tests {
     #[test]
     fn count_stops_the_capture_thread() {
         let h = drive(10, 100, Some(4), None);
-        assert_eq!(h.rx.try_iter().count(), 4);
+        assert_eq!(h.packets().len(), 4);
         assert_eq!(h.dropped.load(Ordering::Relaxed), 0);
     }
 
@@ -697,20 +1050,266 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let input = saved_capture(dir.path(), 5);
         let cap = Capture::from_file(&input).expect("open");
-        let (tx, rx) = mpsc::sync_channel(10);
+        let (tx, rx) = mpsc::channel();
         drop(rx);
-        let feed = Feed {
-            iface: "test".into(),
-            tx,
-            stop: Arc::new(AtomicBool::new(false)),
-            dropped: Arc::new(AtomicU64::new(0)),
-            link: LinkType::ETHERNET,
-            count: None,
-            deadline: None,
-            save: None,
-            pcap_dropped: Arc::new(AtomicU64::new(0)),
-        };
+        let admission = Admission::new(10);
+        let captured = Arc::new(AtomicU64::new(0));
+        let (feed, _) = feed(0, tx, &admission, &captured, None, None);
         let end = capture_loop(cap, feed);
         assert!(end.error.is_none());
+        assert_eq!(
+            captured.load(Ordering::Relaxed),
+            1,
+            "stopped at the first send"
+        );
+    }
+
+    /// Two interfaces' threads share the queue: what one holds leaves less for the other,
+    /// the drops are counted per interface, and the packets carry their interface's index.
+    #[test]
+    fn interfaces_share_the_queue_and_count_their_own_drops() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = saved_capture(dir.path(), 6);
+        let (tx, rx) = mpsc::channel();
+        let admission = Admission::new(8);
+        let captured = Arc::new(AtomicU64::new(0));
+        let (f0, d0) = feed(0, tx.clone(), &admission, &captured, None, None);
+        let (f1, d1) = feed(1, tx, &admission, &captured, None, None);
+        capture_loop(Capture::from_file(&input).expect("open"), f0);
+        capture_loop(Capture::from_file(&input).expect("open"), f1);
+        // 6 of the first fit, 2 of the second; its other 4 are dropped.
+        assert_eq!(d0.load(Ordering::Relaxed), 0);
+        assert_eq!(d1.load(Ordering::Relaxed), 4);
+        let msgs: Vec<Msg> = rx.try_iter().collect();
+        let of = |i: u32| {
+            msgs.iter()
+                .filter(|m| matches!(m, Msg::Packet(p) if p.interface == i))
+                .count()
+        };
+        assert_eq!((of(0), of(1)), (6, 2));
+        assert_eq!(
+            msgs.iter().filter(|m| matches!(m, Msg::Ended(_))).count(),
+            2
+        );
+        // Handing packets on gives their places back.
+        for _ in 0..3 {
+            admission.give_back();
+        }
+        assert!(admission.try_take());
+        assert_eq!(admission.queued.load(Ordering::Relaxed), 6);
+        // Giving back more than was taken never wraps around.
+        for _ in 0..20 {
+            admission.give_back();
+        }
+        assert_eq!(admission.queued.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn count_is_over_all_interfaces() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = saved_capture(dir.path(), 6);
+        let (tx, rx) = mpsc::channel();
+        let admission = Admission::new(100);
+        let captured = Arc::new(AtomicU64::new(0));
+        let (f0, _) = feed(0, tx.clone(), &admission, &captured, Some(8), None);
+        let (f1, _) = feed(1, tx, &admission, &captured, Some(8), None);
+        capture_loop(Capture::from_file(&input).expect("open"), f0);
+        capture_loop(Capture::from_file(&input).expect("open"), f1);
+        let n = rx
+            .try_iter()
+            .filter(|m| matches!(m, Msg::Packet(_)))
+            .count();
+        assert_eq!(n, 8);
+    }
+
+    /// A saved file over two interfaces: one description each, and libpcap reads it back.
+    #[test]
+    fn the_saved_file_describes_every_interface() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = saved_capture(dir.path(), 3);
+        let out = dir.path().join("two.pcapng");
+        let cfg = LiveConfig {
+            interfaces: vec!["a".into(), "b".into()],
+            filter: Some("tcp".into()),
+            snaplen: 1000,
+            promisc: false,
+            write: None,
+            count: None,
+            duration: None,
+            queue: 100,
+        };
+        let save = Arc::new(Mutex::new(
+            Save::create(
+                &out,
+                &[("a", LinkType::ETHERNET), ("b", LinkType::ETHERNET)],
+                &cfg,
+            )
+            .expect("create"),
+        ));
+        let (tx, _rx) = mpsc::channel();
+        let admission = Admission::new(100);
+        let captured = Arc::new(AtomicU64::new(0));
+        for i in 0..2 {
+            let (f, _) = feed(
+                i,
+                tx.clone(),
+                &admission,
+                &captured,
+                None,
+                Some(Arc::clone(&save)),
+            );
+            let end = capture_loop(Capture::from_file(&input).expect("open"), f);
+            assert!(end.save_error.is_none(), "{:?}", end.save_error);
+        }
+        drop(save);
+        let mut src = crate::capture::file::FileSource::open(&out).expect("read back");
+        let mut ifaces = Vec::new();
+        while let Ok(Some(p)) = src.next_packet() {
+            ifaces.push(p.interface);
+        }
+        assert_eq!(ifaces, vec![0, 0, 0, 1, 1, 1]);
+    }
+
+    #[test]
+    fn open_errors_lose_their_prefix_in_the_files_entry() {
+        assert_eq!(
+            bare_message("hopscope: not permitted to capture on x (e)\nhopscope: hint"),
+            "not permitted to capture on x (e)"
+        );
+        assert_eq!(bare_message("plain"), "plain");
+        assert_eq!(bare_message(""), "");
+    }
+
+    /// A session over two interfaces fed by the test instead of capture threads.
+    fn session(queue: usize) -> (LiveSession, Sender<Msg>) {
+        let (tx, rx) = mpsc::channel();
+        let iface = |name: &str| Iface {
+            name: name.into(),
+            handle: None,
+            breaker: None,
+            link: Some(LinkType::ETHERNET),
+            open_error: None,
+            dropped: Arc::new(AtomicU64::new(0)),
+            pcap_dropped: Arc::new(AtomicU64::new(0)),
+            summary: FileSummary {
+                path: format!("live:{name}"),
+                format: "live".into(),
+                offset_source: "none".into(),
+                ..FileSummary::default()
+            },
+        };
+        let s = LiveSession {
+            rx,
+            disconnected: false,
+            hold: HoldBack::new(2, queue / 2, HOLD_BYTES, HOLD),
+            admission: Admission::new(queue),
+            current: None,
+            bytes: 0,
+            stop: Arc::new(AtomicBool::new(false)),
+            stop_requested: false,
+            count: None,
+            captured: Arc::new(AtomicU64::new(0)),
+            deadline: None,
+            ifaces: vec![iface("lo"), iface("eth0")],
+            queue,
+            save: None,
+        };
+        (s, tx)
+    }
+
+    fn packet(iface: u32, ts: i64) -> Msg {
+        Msg::Packet(OwnedPacket {
+            ts: Timestamp(ts),
+            link: LinkType::ETHERNET,
+            data: vec![0; 10],
+            orig_len: 10,
+            interface: iface,
+        })
+    }
+
+    #[test]
+    fn a_session_over_two_interfaces_hands_packets_on_in_time_order() {
+        let (mut s, tx) = session(100);
+        assert_eq!(s.inputs(), 2);
+        assert_eq!((s.clock_of(0), s.clock_of(1)), (0, 0), "one host clock");
+        assert_eq!((s.capture_point(0), s.capture_point(1)), (0, 1));
+        // eth0's batch before lo's, as two capture threads may deliver them.
+        for m in [packet(1, 20), packet(1, 40), packet(0, 10), packet(0, 30)] {
+            s.admission.try_take();
+            tx.send(m).expect("send");
+        }
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            match s.next() {
+                Next::Packet(p) => got.push((p.file, p.interface, p.ts.0)),
+                _ => panic!("expected a packet"),
+            }
+        }
+        assert_eq!(got, vec![(0, 0, 10), (1, 1, 20), (0, 0, 30)]);
+        // 40 waits for lo (at most the hold): nothing else came, so the source is idle or
+        // hands it on once the hold is over.
+        let t = Instant::now();
+        let p = loop {
+            match s.next() {
+                Next::Packet(p) => break (p.file, p.ts.0),
+                Next::Idle => assert!(t.elapsed() < HOLD * 4, "held too long"),
+                _ => panic!("the capture has not ended"),
+            }
+        };
+        assert_eq!(p, (1, 40));
+        assert!(t.elapsed() >= HOLD / 2, "released before the hold ran out");
+        tx.send(Msg::Ended(0)).expect("send");
+        tx.send(Msg::Ended(1)).expect("send");
+        drop(tx);
+        assert!(matches!(s.next(), Next::End));
+        assert_eq!(
+            s.admission.queued.load(Ordering::Relaxed),
+            0,
+            "places given back"
+        );
+        let end = s.finish();
+        assert_eq!(end.name, "live:lo,eth0");
+        assert!(end.error.is_none());
+        let files: Vec<(String, u64, Option<i64>, Option<i64>)> = end
+            .files
+            .iter()
+            .map(|f| {
+                (
+                    f.path.clone(),
+                    f.packets,
+                    f.first_ts.map(|t| t.0),
+                    f.last_ts.map(|t| t.0),
+                )
+            })
+            .collect();
+        assert_eq!(
+            files,
+            vec![
+                ("live:lo".into(), 2, Some(10), Some(30)),
+                ("live:eth0".into(), 2, Some(20), Some(40)),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_session_sums_the_interfaces_drops_and_names_the_one_that_failed() {
+        let (mut s, tx) = session(10);
+        s.ifaces[0].dropped.store(3, Ordering::Relaxed);
+        s.ifaces[1].dropped.store(4, Ordering::Relaxed);
+        s.ifaces[1].open_error = Some("there is no interface eth0".into());
+        assert_eq!(s.drops().hopscope, 7);
+        drop(tx);
+        let end = s.finish();
+        assert_eq!(end.dropped.map(|d| d.hopscope), Some(3), "eth0 never ran");
+        assert_eq!(
+            end.files[1].error.as_deref(),
+            Some("there is no interface eth0")
+        );
+        assert_eq!(end.files[0].dropped.as_ref().map(|d| d.hopscope), Some(3));
+        let e = end.error.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            e.starts_with("1 of 2 interfaces could not be captured completely: there is no"),
+            "{e}"
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! file path copies nothing per packet. The live source owns its packets (they cross a channel).
 
 pub mod file;
+pub mod holdback;
 pub mod live;
 pub mod merge;
 pub mod pcapng;
@@ -37,7 +38,7 @@ pub struct Secrets {
     pub data: Vec<u8>,
 }
 
-/// A source of packets: a file today; a live interface; several files merged by time next.
+/// A source of packets: a file, several files merged by time, one or several live interfaces.
 pub trait PacketSource {
     /// The next packet, borrowed until the next call.
     fn next(&mut self) -> Next<'_>;
@@ -62,9 +63,13 @@ pub trait PacketSource {
     fn clock_of(&self, file: u32) -> u32 {
         file
     }
-    /// The capture point input `file` was taken at: a connection seen at two points is one
-    /// connection seen twice. The files of a rotated set are one point; by default a point is
-    /// a clock.
+    /// Where input `file` was captured: inputs with the same capture point saw the same
+    /// packets (a rotated set's files are one point, in turn); different points may each see
+    /// the same connection (a live capture's interfaces: `-i any -i lo` sees lo's connections
+    /// at both, once per point). Defaults to the clock: files with a clock of their own were
+    /// captured apart; a live capture answers the interface's index (each interface is a point,
+    /// though all share one clock). For telling "the same connection seen at two capture
+    /// points" from two connections.
     fn capture_point(&self, file: u32) -> u32 {
         self.clock_of(file)
     }
@@ -133,6 +138,14 @@ pub enum CaptureError {
     },
     #[error("{0}")]
     Live(String),
+    /// A live capture over several interfaces: the ones that could not be opened or stopped
+    /// early (the others were captured).
+    #[error("{failed} of {total} interfaces could not be captured completely: {list}")]
+    Interfaces {
+        failed: usize,
+        total: usize,
+        list: String,
+    },
     #[error("{failed} of {total} input files could not be read completely: {list}")]
     Inputs {
         failed: usize,

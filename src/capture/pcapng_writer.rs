@@ -1,5 +1,5 @@
 //! A minimal pcapng writer for `hopscope live -w`: one Section Header Block, one Interface
-//! Description Block, then one Enhanced Packet Block per packet.
+//! Description Block per interface captured, then one Enhanced Packet Block per packet.
 //!
 //! Little-endian, microsecond timestamps (`if_tsresol` = 6, the pcapng default, spelled out
 //! anyway), which is what libpcap gives a live capture by default. Every block length is checked
@@ -32,6 +32,8 @@ pub fn dlt_to_linktype(dlt: LinkType) -> LinkType {
 pub struct PcapngWriter<W: Write> {
     out: W,
     packets: u64,
+    /// Interface Description Blocks written.
+    interfaces: u32,
 }
 
 /// Describes the single interface of the file.
@@ -66,29 +68,44 @@ impl<W: Write> PcapngWriter<W> {
         put_option(&mut shb_body, OPT_ENDOFOPT, &[])?;
         write_block(&mut out, SHB_TYPE, &shb_body)?;
 
-        let mut idb_body = Vec::with_capacity(64);
-        put_u16(&mut idb_body, link);
-        put_u16(&mut idb_body, 0); // reserved
-        put_u32(&mut idb_body, iface.snaplen);
-        if let Some(name) = iface.name {
-            put_option(&mut idb_body, OPT_IF_NAME, name.as_bytes())?;
-        }
-        if let Some(filter) = iface.filter {
-            // The first byte says which syntax: 0 is a libpcap filter string.
-            let mut v = Vec::with_capacity(filter.len() + 1);
-            v.push(0);
-            v.extend_from_slice(filter.as_bytes());
-            put_option(&mut idb_body, OPT_IF_FILTER, &v)?;
-        }
-        put_option(&mut idb_body, OPT_IF_TSRESOL, &[6])?;
-        put_option(&mut idb_body, OPT_ENDOFOPT, &[])?;
-        write_block(&mut out, IDB_TYPE, &idb_body)?;
+        write_idb(&mut out, link, iface)?;
 
-        Ok(PcapngWriter { out, packets: 0 })
+        Ok(PcapngWriter {
+            out,
+            packets: 0,
+            interfaces: 1,
+        })
+    }
+
+    /// Adds another interface (an Interface Description Block) and returns its id, for
+    /// [`Self::write_packet_on`]. Every interface must be added before the packets that name
+    /// it (a live capture over several interfaces adds them all first).
+    pub fn add_interface(&mut self, link: LinkType, iface: &InterfaceInfo<'_>) -> io::Result<u32> {
+        let link = u16::try_from(link.0).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("link type {} does not fit a pcapng interface block", link.0),
+            )
+        })?;
+        write_idb(&mut self.out, link, iface)?;
+        let id = self.interfaces;
+        self.interfaces += 1;
+        Ok(id)
     }
 
     /// Appends one packet (interface 0). Its timestamp is written in microseconds.
     pub fn write_packet(&mut self, pkt: &PacketView<'_>) -> io::Result<()> {
+        self.write_packet_on(0, pkt)
+    }
+
+    /// Appends one packet of interface `id` (0, or one [`Self::add_interface`] returned).
+    pub fn write_packet_on(&mut self, id: u32, pkt: &PacketView<'_>) -> io::Result<()> {
+        if id >= self.interfaces {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("interface {id} was not described in the file"),
+            ));
+        }
         let data = pkt.data;
         if data.len() > MAX_CAPLEN {
             return Err(io::Error::new(
@@ -109,7 +126,7 @@ impl<W: Write> PcapngWriter<W> {
         let mut head = [0u8; 28];
         head[0..4].copy_from_slice(&EPB_TYPE.to_le_bytes());
         head[4..8].copy_from_slice(&total.to_le_bytes());
-        head[8..12].copy_from_slice(&0u32.to_le_bytes()); // interface id
+        head[8..12].copy_from_slice(&id.to_le_bytes()); // interface id
         head[12..16].copy_from_slice(&((micros >> 32) as u32).to_le_bytes());
         head[16..20].copy_from_slice(&(micros as u32).to_le_bytes());
         head[20..24].copy_from_slice(&caplen.to_le_bytes());
@@ -152,6 +169,27 @@ impl<W: Write> PcapngWriter<W> {
         self.out.flush()?;
         Ok(self.out)
     }
+}
+
+/// One Interface Description Block.
+fn write_idb<W: Write>(out: &mut W, link: u16, iface: &InterfaceInfo<'_>) -> io::Result<()> {
+    let mut idb_body = Vec::with_capacity(64);
+    put_u16(&mut idb_body, link);
+    put_u16(&mut idb_body, 0); // reserved
+    put_u32(&mut idb_body, iface.snaplen);
+    if let Some(name) = iface.name {
+        put_option(&mut idb_body, OPT_IF_NAME, name.as_bytes())?;
+    }
+    if let Some(filter) = iface.filter {
+        // The first byte says which syntax: 0 is a libpcap filter string.
+        let mut v = Vec::with_capacity(filter.len() + 1);
+        v.push(0);
+        v.extend_from_slice(filter.as_bytes());
+        put_option(&mut idb_body, OPT_IF_FILTER, &v)?;
+    }
+    put_option(&mut idb_body, OPT_IF_TSRESOL, &[6])?;
+    put_option(&mut idb_body, OPT_ENDOFOPT, &[])?;
+    write_block(out, IDB_TYPE, &idb_body)
 }
 
 fn padding(len: usize) -> usize {
@@ -281,6 +319,44 @@ mod tests {
             assert_eq!(d.secrets_len as usize, data.len());
             assert_eq!(&d.data[..data.len()], data);
         }
+    }
+
+    #[test]
+    fn several_interfaces_each_get_a_description_and_their_packets_name_them() {
+        let lo = InterfaceInfo {
+            name: Some("lo"),
+            ..InterfaceInfo::default()
+        };
+        let any = InterfaceInfo {
+            name: Some("any"),
+            ..InterfaceInfo::default()
+        };
+        let mut w = PcapngWriter::new(Vec::new(), LinkType::ETHERNET, &lo).unwrap();
+        let id = w.add_interface(LinkType::LINUX_SLL2, &any).unwrap();
+        assert_eq!(id, 1);
+        w.write_packet_on(1, &pkt(1_000, b"b", 1)).unwrap();
+        w.write_packet(&pkt(2_000, b"a", 1)).unwrap();
+        assert!(w.write_packet_on(2, &pkt(3_000, b"c", 1)).is_err());
+        let buf = w.into_inner().unwrap();
+        let b = blocks(&buf);
+        assert_eq!(
+            b.len(),
+            5,
+            "SHB, two IDBs, two EPBs (the refused one not written)"
+        );
+        let Block::InterfaceDescription(idb) = &b[2] else {
+            panic!("third block is not an interface description");
+        };
+        assert_eq!(idb.linktype.0, 276);
+        assert_eq!(idb.if_name().unwrap().unwrap(), "any");
+        let ids: Vec<u32> = b[3..]
+            .iter()
+            .map(|x| match x {
+                Block::EnhancedPacket(e) => e.if_id,
+                other => panic!("not an EPB: {other:?}"),
+            })
+            .collect();
+        assert_eq!(ids, vec![1, 0]);
     }
 
     #[test]

@@ -422,11 +422,14 @@ pub struct FileSummary {
     /// `--single-pass`).
     pub clock_offset_s: f64,
     /// `given` (`--clock-offset`), `same-connection` (from connections captured in both this
-    /// file and another: their segments' times at both), `proxy-pairs` (estimated from the requests a proxy relayed
-    /// between this file and another), or `none`.
+    /// file and another: their segments' times at both), `proxy-pairs` (estimated from the
+    /// requests a proxy relayed between this file and another), or `none`. A live capture's
+    /// interfaces are all on the host's one clock: nothing is applied or needed, so theirs is
+    /// 0 and `none`.
     pub offset_source: String,
-    /// For `proxy-pairs`: how far the true offset may be from `clock_offset_s` (half the
-    /// interval every supporting pair allows), and how many pairs support it.
+    /// For `same-connection` and `proxy-pairs`: how far the true offset may be from
+    /// `clock_offset_s` (half the interval every supporting connection or pair allows), and
+    /// (`proxy-pairs`) how many pairs support it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_offset_uncertainty_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -438,7 +441,12 @@ pub struct FileSummary {
     /// connection captured twice; `connections[].also_seen_in`).
     #[serde(skip_serializing_if = "is_zero")]
     pub duplicate_packets: u64,
-    /// Why reading it stopped early (everything before was analysed).
+    /// Live, several interfaces: this interface's drops (libpcap's and hopscope's share of
+    /// the queue); the run's `dropped` is their sum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dropped: Option<Dropped>,
+    /// Why reading it stopped early (everything before was analysed); live: why the interface
+    /// could not be opened, or why its capture stopped.
     pub error: Option<String>,
 }
 

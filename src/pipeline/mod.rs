@@ -599,6 +599,8 @@ fn capture_incomplete(e: &CaptureError) -> Finding {
         "nothing could be analysed"
     } else if matches!(e, CaptureError::Inputs { .. }) {
         "everything read from them and the other inputs was analysed"
+    } else if matches!(e, CaptureError::Interfaces { .. }) {
+        "everything captured on them and the other interfaces was analysed"
     } else {
         "everything before it was analysed"
     };

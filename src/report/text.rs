@@ -660,7 +660,13 @@ fn write_files(w: &mut impl Write, s: &CaptureSummary) -> io::Result<()> {
     if s.files.len() < 2 && s.files.iter().all(|f| f.clock_offset_s == 0.0) {
         return Ok(());
     }
-    writeln!(w, "  {} files:", s.files.len())?;
+    // A live capture over several interfaces lists them (each is an input).
+    let what = if s.format == "live" {
+        "interfaces"
+    } else {
+        "files"
+    };
+    writeln!(w, "  {} {what}:", s.files.len())?;
     for (i, f) in s.files.iter().enumerate().take(MAX_FILES_LISTED) {
         let mut line = format!(
             "    [{i}] {}: {} packets ({}",
@@ -687,8 +693,16 @@ fn write_files(w: &mut impl Write, s: &CaptureSummary) -> io::Result<()> {
         }
         if f.duplicate_packets > 0 {
             line.push_str(&format!(
-                ", {} packets of connections analysed from another file",
+                ", {} packets of connections analysed from another input",
                 f.duplicate_packets
+            ));
+        }
+        if let Some(d) = &f.dropped
+            && d.kernel + d.interface + d.hopscope > 0
+        {
+            line.push_str(&format!(
+                ", dropped: kernel {}, interface {}, hopscope {}",
+                d.kernel, d.interface, d.hopscope
             ));
         }
         if let Some(e) = &f.error {
@@ -885,6 +899,35 @@ impl Sink for TextWriter {
 mod tests {
     use super::*;
     use crate::model::Endpoint;
+
+    #[test]
+    fn live_interfaces_are_listed_with_their_drops() {
+        use crate::model::{Dropped, FileSummary};
+        let iface = |path: &str, hopscope: u64| FileSummary {
+            path: path.into(),
+            format: "live".into(),
+            packets: 3,
+            offset_source: "none".into(),
+            dropped: Some(Dropped {
+                hopscope,
+                ..Dropped::default()
+            }),
+            ..FileSummary::default()
+        };
+        let s = CaptureSummary {
+            format: "live".into(),
+            files: vec![iface("live:lo", 0), iface("live:eth0", 7)],
+            ..CaptureSummary::default()
+        };
+        let mut out = Vec::new();
+        write_files(&mut out, &s).expect("write");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert_eq!(
+            text,
+            "  2 interfaces:\n    [0] live:lo: 3 packets (live)\n    [1] live:eth0: 3 packets \
+             (live), dropped: kernel 0, interface 0, hopscope 7\n"
+        );
+    }
     use crate::model::http2::{Http2Stream, PerDir};
 
     fn h2(streams: Vec<Http2Stream>) -> Http2Record {

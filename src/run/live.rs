@@ -47,9 +47,14 @@ pub fn run(args: &LiveArgs) -> Outcome {
         }
     };
     install_ctrlc(session.stop_flag());
+    // Among several interfaces, one that cannot be opened is reported and the others are
+    // captured (its error is also in capture.files[] and capture.error).
+    for e in session.open_errors() {
+        eprintln!("{e}");
+    }
     eprintln!(
         "hopscope: capturing on {} (filter: {})",
-        terminal_safe_str(&args.interface),
+        session.capturing().join(", "),
         args.filter
             .as_deref()
             .map(terminal_safe_str)

@@ -240,7 +240,9 @@ pub fn outcome(end: &RunEnd) -> Outcome {
     }
     if let Some(e) = &end.capture_error {
         eprintln!("hopscope: {e}");
-        if !e.before_anything() {
+        if matches!(e, crate::capture::CaptureError::Interfaces { .. }) {
+            eprintln!("hopscope: the report covers everything captured");
+        } else if !e.before_anything() {
             eprintln!("hopscope: the report covers everything before that point");
         }
         if result == Outcome::Ok {

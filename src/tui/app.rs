@@ -308,8 +308,9 @@ impl App {
                 Action::None
             }
             Event::Done(d) => {
-                // Several inputs: the clocks the run placed (`proxy-pairs`) are known now.
-                if d.summary.files.len() > 1 {
+                // Several inputs: the clocks the run placed (`proxy-pairs`) are known now
+                // (a live capture's interfaces share one clock: its name stays).
+                if d.summary.files.len() > 1 && !self.source.live {
                     self.source.name = super::files_label(&d.summary.files);
                 }
                 self.done = Some(d);

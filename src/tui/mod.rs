@@ -37,7 +37,6 @@ use store::Store;
 use theme::Theme;
 
 use crate::analyzers::AnalyzerConfig;
-use crate::base::sanitize::terminal_safe_str;
 use crate::capture::live::{LiveSession, Snapshot};
 use crate::capture::merge::InputFile;
 use crate::cli::{AnalysisArgs, InputArgs, LiveArgs, TuningArgs};
@@ -189,7 +188,7 @@ pub fn files_label(files: &[crate::model::FileSummary]) -> String {
     }
 }
 
-/// `hopscope live -i IFACE` on a terminal.
+/// `hopscope live -i IFACE [-i IFACE ...]` on a terminal.
 pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
     let cfg = match args.tuning.engine_config() {
         Ok(c) => c,
@@ -229,6 +228,11 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
             return Outcome::Failed;
         }
     };
+    // Interfaces that could not be opened among others: said before the UI takes the
+    // terminal; after it the run's error names them again.
+    for e in session.open_errors() {
+        eprintln!("{e}");
+    }
     let snapshot = session.snapshot();
     let (tx, rx) = mpsc::sync_channel(CHANNEL);
     let cancel = Arc::new(AtomicBool::new(false));
@@ -243,7 +247,9 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
     // The Stream view reads the saved capture: a file (StreamPass reads key logs once).
     let stream_cfg = app_cfg.clone();
     app_cfg.tls.live = true;
-    let name = format!("live:{}", args.interface);
+    // The interfaces being captured, escaped (one that could not be opened is named in the
+    // findings).
+    let name = format!("live:{}", session.capturing().join(","));
     let handle = {
         let (tx2, c, cfg) = (tx.clone(), Arc::clone(&cancel), cfg.clone());
         spawn_caught("analysis", tx.clone(), move || {
@@ -251,15 +257,12 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
         })
     };
     let res = ui_loop(
-        Source {
-            name: terminal_safe_str(&name),
-            live: true,
-        },
+        Source { name, live: true },
         Store::new(max_rows, store::DEFAULT_PREVIEW_BUDGET),
         (cfg, stream_cfg),
         Feed::Live {
             snapshot,
-            iface: args.interface.clone(),
+            iface: capture.interfaces.join("+"),
         },
         tx,
         rx,

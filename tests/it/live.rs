@@ -31,6 +31,8 @@ struct Live {
     child: Child,
     /// The rest of its standard error, line by line.
     stderr: Receiver<String>,
+    /// What it said before "capturing on".
+    before: Vec<String>,
 }
 
 impl Live {
@@ -61,7 +63,12 @@ impl Live {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) if line.starts_with("hopscope: capturing on ") => {
-                    return Some(Live { child, stderr: rx });
+                    seen.push(line);
+                    return Some(Live {
+                        child,
+                        stderr: rx,
+                        before: seen,
+                    });
                 }
                 Ok(line) => seen.push(line),
                 Err(RecvTimeoutError::Disconnected) => {
@@ -496,4 +503,179 @@ fn duration_ends_a_quiet_capture() {
     assert_eq!(doc["capture"]["packets"], 0, "{doc:#}");
     assert_eq!(doc["capture"]["format"], "live");
     assert!(conns_of(&doc).is_empty());
+}
+
+/// `-i lo -i any`: two capture threads, one analysis. Both interfaces see the loopback
+/// exchange, so its connection lists both, each interface is a `capture.files[]` entry with
+/// its own counts and drops, and `-w` saves one pcapng describing both.
+#[test]
+fn two_interfaces_feed_one_analysis() {
+    let dir = tmp();
+    let out = dir.path().join("two.json");
+    let saved = dir.path().join("two.pcapng");
+    let (l, port) = listener();
+    let filter = format!("tcp port {port}");
+    let out_s = out.to_str().expect("utf-8 temp path");
+    let saved_s = saved.to_str().expect("utf-8 temp path");
+    // Headers only: two sockets each copy the 64 KiB loopback segments, and with the default
+    // snaplen libpcap's 2 MiB ring holds only a few of them (a busy machine then drops some).
+    let args = [
+        "-i", "lo", "-i", "any", "-s", "256", "-f", &filter, "-w", saved_s, "--format", "json",
+        "-o", out_s,
+    ];
+    let Some(live) = Live::start(&args) else {
+        return;
+    };
+    assert!(
+        live.before
+            .last()
+            .is_some_and(|l| l.starts_with("hopscope: capturing on lo, any (")),
+        "{:?}",
+        live.before
+    );
+    let client_port = exchange(l, port);
+    thread::sleep(Duration::from_millis(500));
+    live.interrupt();
+    let (status, stderr) = live.wait();
+    assert!(status.success(), "status {status}; stderr: {stderr}");
+
+    let doc = read_json(&out);
+    let cap = &doc["capture"];
+    assert_eq!(cap["source"], "live:lo,any", "{cap:#}");
+    assert_eq!(cap["format"], "live", "{cap:#}");
+    let files = cap["files"].as_array().expect("capture.files");
+    assert_eq!(files.len(), 2, "{cap:#}");
+    let mut packets = 0;
+    let mut hopscope_drops = 0;
+    for (f, name) in files.iter().zip(["live:lo", "live:any"]) {
+        assert_eq!(f["path"], name, "{f:#}");
+        assert_eq!(f["format"], "live", "{f:#}");
+        assert_eq!(f["clock_offset_s"], 0.0, "{f:#}");
+        assert_eq!(f["offset_source"], "none", "{f:#}");
+        assert!(f["error"].is_null(), "{f:#}");
+        // SYN, SYN-ACK, ACK, the data, two FINs: on each interface.
+        assert!(f["packets"].as_u64().unwrap_or(0) >= 6, "{f:#}");
+        assert!(
+            f["link_types"].as_array().is_some_and(|l| l.len() == 1),
+            "{f:#}"
+        );
+        assert!(f["dropped"]["kernel"].is_u64(), "{f:#}");
+        packets += f["packets"].as_u64().unwrap_or(0);
+        hopscope_drops += f["dropped"]["hopscope"].as_u64().unwrap_or(0);
+    }
+    assert_eq!(cap["packets"], packets, "the interfaces' packets add up");
+    assert_eq!(cap["dropped"]["hopscope"], hopscope_drops, "{cap:#}");
+    // The exchange was seen on both interfaces; every connection of it says where.
+    let conns = connections_between(&conns_of(&doc), client_port, port);
+    assert!(!conns.is_empty(), "{doc:#}");
+    let mut seen_on: Vec<u64> = conns
+        .iter()
+        .flat_map(|c| c["files"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_u64())
+        .collect();
+    seen_on.sort_unstable();
+    seen_on.dedup();
+    assert_eq!(seen_on, vec![0, 1], "{conns:#?}");
+
+    // The saved file has what the live run analysed, with an interface description each.
+    let rep: Output = hopscope()
+        .args(["report", "--format", "json"])
+        .arg(&saved)
+        .output()
+        .expect("run hopscope report");
+    assert!(
+        rep.status.success(),
+        "hopscope report on the saved file: {}",
+        String::from_utf8_lossy(&rep.stderr)
+    );
+    let file_doc: Value = serde_json::from_slice(&rep.stdout).expect("report JSON");
+    assert_eq!(file_doc["capture"]["packets"], cap["packets"]);
+    assert_eq!(file_doc["capture"]["bytes"], cap["bytes"]);
+    match Command::new("tshark")
+        .arg("-r")
+        .arg(&saved)
+        .args(["-T", "fields", "-e", "frame.interface_name"])
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            let mut names: Vec<&str> = text.lines().map(str::trim).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names, vec!["any", "lo"], "{text}");
+        }
+        Ok(o) => panic!(
+            "tshark cannot read the saved file: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => eprintln!("tshark is not available ({e}); the check with tshark was not run"),
+    }
+}
+
+/// An interface that cannot be opened among others is named on stderr and in its
+/// `capture.files[]` entry; the others are captured and analysed; the exit status is 2.
+#[test]
+fn an_interface_that_cannot_be_opened_does_not_stop_the_others() {
+    let dir = tmp();
+    let out = dir.path().join("partial.json");
+    let (l, port) = listener();
+    let filter = format!("tcp port {port}");
+    let out_s = out.to_str().expect("utf-8 temp path");
+    let args = [
+        "-i",
+        "lo",
+        "-i",
+        "hopscope-no-such0",
+        "-f",
+        &filter,
+        "--format",
+        "json",
+        "-o",
+        out_s,
+    ];
+    let Some(live) = Live::start(&args) else {
+        return;
+    };
+    let before = live.before.join("\n");
+    assert!(before.contains("hopscope-no-such0"), "{before}");
+    assert!(before.contains("capturing on lo ("), "{before}");
+    let client_port = exchange(l, port);
+    thread::sleep(Duration::from_millis(500));
+    live.interrupt();
+    let (status, stderr) = live.wait();
+    assert_eq!(status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("1 of 2 interfaces"), "{stderr}");
+
+    let doc = read_json(&out);
+    let cap = &doc["capture"];
+    let files = cap["files"].as_array().expect("capture.files");
+    assert_eq!(files.len(), 2, "{cap:#}");
+    assert!(files[0]["error"].is_null(), "{cap:#}");
+    assert_eq!(files[1]["path"], "live:hopscope-no-such0", "{cap:#}");
+    assert_eq!(files[1]["packets"], 0, "{cap:#}");
+    assert!(
+        files[1]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("hopscope-no-such0")),
+        "{cap:#}"
+    );
+    assert!(
+        cap["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("1 of 2 interfaces could not be captured")),
+        "{cap:#}"
+    );
+    assert_exchange(&conns_of(&doc), client_port, port);
+}
+
+#[test]
+fn the_same_interface_twice_is_refused() {
+    let out = hopscope()
+        .args(["live", "-i", "lo", "-i", "lo"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(stderr.contains("interface lo is given twice"), "{stderr}");
 }

@@ -678,7 +678,7 @@ fn write_files(w: &mut impl Write, s: &CaptureSummary) -> io::Result<()> {
             line.push_str(&format!(", {c}"));
         }
         line.push(')');
-        if f.clock_offset_s != 0.0 {
+        if f.clock_offset_s != 0.0 || f.offset_source != "none" {
             line.push_str(&format!(
                 ", clock {:+} s ({}",
                 f.clock_offset_s, f.offset_source

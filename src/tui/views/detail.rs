@@ -933,6 +933,20 @@ fn conn(app: &App, out: &mut Out, c: &ConnectionRecord) {
         )
         .to_lowercase(),
     );
+    if !c.files.is_empty() {
+        let files: Vec<String> = c.files.iter().map(|f| format!("[{f}]")).collect();
+        out.kv("analysed from input", files.join(" "));
+    }
+    for s in &c.also_seen_in {
+        let mut v = format!(
+            "[{}]: {} packets, {}B (copies, not analysed)",
+            s.file, s.packets, s.bytes
+        );
+        if let (Some(o), Some(u)) = (s.clock_offset_s, s.clock_offset_uncertainty_s) {
+            v.push_str(&format!(", its clock {o:+.6} s ± {:.3} ms", u * 1000.0));
+        }
+        out.kv("also seen in input", v);
+    }
     dir_stats(out, "client → server", &c.client_to_server);
     dir_stats(out, "server → client", &c.server_to_client);
     if let Some(t) = app.store.tunnel_on_conn(c.id) {

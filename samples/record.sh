@@ -3226,7 +3226,13 @@ scenario_same_conn_two_hosts() {
 SPLIT_SAMPLES=("websocket-nginx-ok 127.0.0.1:8081 127.0.0.1:8767 0.5"
                "websocket-nginx-broken 127.0.0.1:8081 127.0.0.1:8768 -2.5"
                "http-nginx-keepalive-mix 127.0.0.1:8082 127.0.0.1:8775 3.25"
-               "http-proxy-chain 127.0.0.1:8889 127.0.0.1:8085 0.042")
+               "http-proxy-chain 127.0.0.1:8889 127.0.0.1:8085 0.042"
+               "http-proxy-leak 127.0.0.1:8086 127.0.0.1:8779 -1.1"
+               "websocket-apache-broken 127.0.0.1:8084 127.0.0.1:8777 2.0"
+               "websocket-connect-tinyproxy 127.0.0.1:8891 127.0.0.1:8781,127.0.0.1:8782 -0.75"
+               "websocket-haproxy 127.0.0.1:8083 127.0.0.1:8776 1.5"
+               "websocket-nginx-http11-no-upgrade 127.0.0.1:8081 127.0.0.1:8774 -3.0"
+               "websocket-socks5 127.0.0.1:1082 127.0.0.1:8780 0.25")
 
 scenario_split_samples() {
     log "existing proxy samples split into front/back files (tools/split_legs.py)"
@@ -3238,7 +3244,9 @@ scenario_split_samples() {
     done
     for spec in "${SPLIT_SAMPLES[@]}"; do
         set -- $spec
-        "$PY" "$TOOLS/split_legs.py" split "$HERE/$1.pcap" --proxy "$2" --upstream "$3" \
+        local ups=() u
+        for u in ${3//,/ }; do ups+=(--upstream "$u"); done
+        "$PY" "$TOOLS/split_legs.py" split "$HERE/$1.pcap" --proxy "$2" "${ups[@]}" \
             --front "$CAP/split/$1.front.pcap" --back "$CAP/split/$1.back.pcap" --shift-back "$4" \
             --facts "$d/$1.json" --source-facts "$HERE/expected.json"
     done

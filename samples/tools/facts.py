@@ -862,8 +862,10 @@ Files in this directory besides the captures:
   captured on two hosts: pairs front -> back by nginx's `$request_id`, the dropped upgrade and
   its nginx fix, each file's true clock correction `clock_offset_s`; split-nginx-nat: the client
   leg captured on the client behind `tools/nat_box.py`, a userspace 1:1 NAT). `rotated/`: the front file
-  of split-nginx-ws cut into a rotated set (`.pcap0` ..) and its back file gzipped;
-  `split/`: four proxy samples cut by `split_legs.py split` (`split/split.json` says which file
+  of split-nginx-ws cut into a rotated set (`.pcap0` ..) and its back file gzipped; `zstd/`:
+  the same set with its first four files zstd'd (as `tcpdump -z zstd` leaves it) and the back
+  file zstd'd in ~1.3 KB blocks (`--target-compressed-block-size=1340`);
+  `split/`: ten proxy samples cut by `split_legs.py split` (`split/split.json` says which file
   holds which leg, the clock shift applied, the streams and the pairs), and tshark's view of
   the split files (`split/*.tshark.txt`).
 - `tools/h2_facts.py`: the HTTP/2 samples' facts (`details.h2_*`) from nginx's debug and access

@@ -8,20 +8,7 @@ use crate::common::*;
 use serde_json::Value;
 
 fn report(files: &[&str], extra: &[&str]) -> Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"))
-        .current_dir(samples_dir())
-        .arg("report")
-        .args(files)
-        .args(["--format", "json"])
-        .args(extra)
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json report")
+    report_json(&samples_dir(), files, extra)
 }
 
 /// The shift `editcap -t` applied to same-conn.server-skewed.pcap, from the sample's facts.

@@ -15,18 +15,7 @@ fn read_json(p: PathBuf) -> Value {
 
 /// `hopscope report FILES... --format json`.
 fn report(files: &[PathBuf]) -> Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"))
-        .arg("report")
-        .args(files)
-        .args(["--format", "json"])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json report")
+    report_json(&samples_dir(), files, [] as [&str; 0])
 }
 
 /// A file set's names as paths: `rotated/NAME.pcap0..4` is the rotated set's five parts.

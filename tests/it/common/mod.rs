@@ -452,3 +452,27 @@ pub fn run_app_bodies(path: &Path) -> AppRun {
     cfg.http.preview = 4 << 20;
     run_app(path, cfg)
 }
+
+/// `hopscope report INPUTS... --format json EXTRA...` run in `dir`: it must succeed; its JSON.
+pub fn report_json<I, E>(dir: &Path, inputs: I, extra: E) -> serde_json::Value
+where
+    I: IntoIterator,
+    I::Item: AsRef<std::ffi::OsStr>,
+    E: IntoIterator,
+    E::Item: AsRef<std::ffi::OsStr>,
+{
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"))
+        .current_dir(dir)
+        .arg("report")
+        .args(inputs)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .expect("run hopscope");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json report")
+}

@@ -29,6 +29,7 @@
 pub mod clock;
 mod diff;
 mod fix;
+mod weak;
 
 use std::collections::VecDeque;
 
@@ -624,13 +625,16 @@ fn alive(f: &Snap, b: &Snap) -> bool {
 const MAX_CANDIDATES: usize = 1024;
 /// Memory for the window of candidate backs.
 /// The most the correlator holds by default (its window of candidate transactions, four
-/// fifths; the transactions waiting for a proxy leg and the hops waiting for their WebSocket
-/// conversations, a tenth each), for the memory budget.
+/// fifths; the transactions waiting for a proxy leg, three fortieths; the candidate pairs
+/// across captures by weaker evidence, a fortieth; the hops waiting for their WebSocket
+/// conversations, a tenth), for the memory budget.
 pub const MEMORY_BOUND: usize = 20 << 20;
 /// Hops of upgraded pairs waiting for their WebSocket conversations.
 const MAX_AWAITING_WS: usize = 10_000;
 /// CONNECT tunnels remembered (their inner requests are relayed bytes).
 const MAX_TUNNELS: usize = 100_000;
+/// Candidate pairs across captures by weaker evidence held until decided.
+const MAX_WEAK: usize = 4096;
 /// Proxy addresses remembered as hinted.
 const MAX_HINTED: usize = 10_000;
 /// WebSocket conversations remembered for hops that are not yet made.
@@ -646,6 +650,9 @@ pub struct Limits {
     pub waiting_dropped: u64,
     /// Upgraded hops emitted without the relay check.
     pub relay_unchecked: u64,
+    /// Candidate pairs across captures by weaker evidence dropped for their bound before they
+    /// were decided.
+    pub weak_dropped: u64,
 }
 
 /// The correlation state.
@@ -684,6 +691,10 @@ pub struct Correlator {
     /// (front address, upstream address) of proxies seen with two addresses, by a pair of
     /// medium or high confidence (which, with two addresses, needed strong evidence).
     back_ips: FxHashSet<(std::net::IpAddr, std::net::IpAddr)>,
+    /// Candidate pairs across captures whose offset is not known, by weaker evidence, waiting
+    /// to be decided ([`weak`]), oldest first; and the earliest time one of them ripens.
+    weak: VecDeque<weak::Weak>,
+    weak_next_ripe: i64,
 }
 
 /// The pairs of two captures' clock estimate.
@@ -730,11 +741,24 @@ impl Correlator {
             awaiting_bytes: 0,
             clocks: FxHashMap::default(),
             back_ips: FxHashSet::default(),
+            weak: VecDeque::new(),
+            weak_next_ripe: i64::MAX,
         }
     }
 
     fn window_bytes(&self) -> usize {
         self.bound / 5 * 4
+    }
+
+    /// Bytes for the unpaired transactions to a proxy: a tenth less what the candidate pairs by
+    /// weaker evidence may hold.
+    fn waiting_bound(&self) -> usize {
+        self.bound / 10 - self.bound / 40
+    }
+
+    /// Candidate pairs by weaker evidence held at most (a fortieth of the bound).
+    fn weak_cap(&self) -> usize {
+        (self.bound / 40 / size_of::<weak::Weak>()).min(MAX_WEAK)
     }
 
     /// Observes `record` and passes it on to `out`, followed by what it completed (hops and
@@ -862,10 +886,16 @@ impl Correlator {
     /// A pair across two captures made by evidence that needs no clock: one more for their
     /// offset. Returns whether the offset just became usable.
     fn learn_clock(&mut self, f: &Snap, b: &Snap) -> bool {
+        self.learn_clock_from(f, b, false)
+    }
+
+    /// [`Correlator::learn_clock`]; `weak`: a pair by weaker evidence that agreed with the
+    /// offset of the others ([`weak::select`]) counts too.
+    fn learn_clock_from(&mut self, f: &Snap, b: &Snap, weak: bool) -> bool {
         let (Some(x), Some(y), Some(fe), Some(be)) = (f.file, b.file, f.end, b.end) else {
             return false;
         };
-        if x == y || !clock_free(f, b) {
+        if x == y || !(weak || clock_free(f, b)) {
             return false;
         }
         let c = self.clocks.entry((x, y)).or_default();
@@ -918,6 +948,12 @@ impl Correlator {
     /// Pairs the window's front at `fq` with the window's back at `bq` (a back that finished
     /// after its front on the merged clocks).
     fn pair_taken(&mut self, fq: u64, bq: u64, s: u32, out: &mut dyn RecordSink) {
+        self.pair_taken_by(fq, bq, s, false, out);
+    }
+
+    /// [`Correlator::pair_taken`]; `weak`: by weaker evidence across captures whose offset is
+    /// not known ([`weak`]).
+    fn pair_taken_by(&mut self, fq: u64, bq: u64, s: u32, weak: bool, out: &mut dyn RecordSink) {
         let Some(f) = self.window.get(fq).cloned() else {
             return;
         };
@@ -928,7 +964,17 @@ impl Correlator {
             self.backs_queued.insert(back.id);
         }
         let mut ev = Vec::new();
-        score(&f, &back, self.clock(&f, &back), Some(&mut ev));
+        if weak {
+            let known = self.back_ips.contains(&(f.server.ip, back.client.ip));
+            weak::weak_score(&f, &back, known, Some(&mut ev));
+            ev.push(
+                "the legs are on two captures whose clock offset was not known: paired as the \
+                 unique best match of both legs, in time with the offset the other pairs allow"
+                    .into(),
+            );
+        } else {
+            score(&f, &back, self.clock(&f, &back), Some(&mut ev));
+        }
         // Paired before `pair` looks for the proxy's unpaired transactions.
         if let Some(x) = self.window.get_mut(fq) {
             x.hop = Some(self.next_id);
@@ -938,9 +984,118 @@ impl Correlator {
             // Decided: not answered by the proxy itself.
             self.backs_queued.insert(f.id);
         }
-        if self.learn_clock(&f, &back) {
+        if self.learn_clock_from(&f, &back, weak) {
             self.sweep(out);
         }
+    }
+
+    /// Looks for candidate pairs by weaker evidence between the window's transaction at `seq`
+    /// (just arrived, unpaired) and the unpaired ones of other captures with the same path
+    /// whose clock offset to it is not known yet, either side the client leg.
+    fn collect_weak(&mut self, seq: u64) {
+        let Some(s) = self.window.get(seq) else {
+            return;
+        };
+        if s.file.is_none() || s.hop.is_some() {
+            return;
+        }
+        let mut found = Vec::new();
+        let others = self
+            .window
+            .by_tail
+            .get(tail(&s.path))
+            .into_iter()
+            .flat_map(|q| q.iter().rev())
+            .take(MAX_CANDIDATES)
+            .filter_map(|q| self.window.get(*q).map(|o| (*q, o)));
+        for (q, o) in others {
+            if q == seq || o.file.is_none() || o.file == s.file || o.hop.is_some() {
+                continue;
+            }
+            for ((fq, f), (bq, b)) in [((q, o), (seq, s)), ((seq, s), (q, o))] {
+                if self.clock(f, b).known {
+                    continue;
+                }
+                let known = self.back_ips.contains(&(f.server.ip, b.client.ip));
+                if let Some(x) = weak::weak_score(f, b, known, None)
+                    && let Some(w) = weak::Weak::of(f, fq, b, bq, x)
+                {
+                    found.push(w);
+                }
+            }
+        }
+        let cap = self.weak_cap();
+        for w in found {
+            while self.weak.len() >= cap.max(1) {
+                self.weak.pop_front();
+                self.limits.weak_dropped += 1;
+            }
+            if cap == 0 {
+                break;
+            }
+            self.weak_next_ripe = self.weak_next_ripe.min(w.ripe);
+            self.weak.push_back(w);
+        }
+    }
+
+    /// Decides the candidate pairs by weaker evidence that are ripe (all of them at the end):
+    /// pairs those [`weak::select`] accepts, and learns the offset from them.
+    fn resolve_weak(&mut self, all: bool, out: &mut dyn RecordSink) {
+        if self.weak.is_empty() || (!all && self.latest <= self.weak_next_ripe) {
+            return;
+        }
+        // Still valid: both legs in the window and unpaired, the clocks' offset still unknown
+        // (once known, the ordinary pairing times them).
+        let valid = |c: &weak::Weak| {
+            let f = self
+                .window
+                .get(c.fq)
+                .filter(|x| x.id == c.fid && x.hop.is_none());
+            let b = self
+                .window
+                .get(c.bq)
+                .filter(|x| x.id == c.bid && x.hop.is_none());
+            matches!((f, b), (Some(f), Some(b)) if !self.clock(f, b).known)
+        };
+        let keep: Vec<bool> = self.weak.iter().map(valid).collect();
+        let mut k = keep.iter();
+        self.weak.retain(|_| k.next().copied().unwrap_or(false));
+        let cands: Vec<weak::Weak> = self.weak.iter().copied().collect();
+        let strong = |k: (u32, u32)| {
+            self.clocks
+                .get(&k)
+                .map(|c| c.pairs.clone())
+                .unwrap_or_default()
+        };
+        let accepted = weak::select(&cands, self.latest, all, &strong);
+        for i in accepted {
+            let c = cands[i];
+            let ok = self
+                .window
+                .get(c.fq)
+                .is_some_and(|x| x.id == c.fid && x.hop.is_none())
+                && self
+                    .window
+                    .get(c.bq)
+                    .is_some_and(|x| x.id == c.bid && x.hop.is_none());
+            if ok {
+                self.pair_taken_by(c.fq, c.bq, c.score, true, out);
+            }
+        }
+        let taken: FxHashSet<u64> = cands
+            .iter()
+            .flat_map(|c| [c.fq, c.bq])
+            .filter(|q| self.window.get(*q).is_none_or(|x| x.hop.is_some()))
+            .collect();
+        self.weak
+            .retain(|c| !taken.contains(&c.fq) && !taken.contains(&c.bq));
+        self.weak_next_ripe = self
+            .weak
+            .iter()
+            .map(|c| c.ripe)
+            .filter(|r| *r >= self.latest)
+            .min()
+            .unwrap_or(i64::MAX);
     }
 
     /// Whether `b`, just arrived, is the upstream leg of a client leg on another capture
@@ -1003,7 +1158,7 @@ impl Correlator {
                 if proxied {
                     let cost = Window::cost(&snap);
                     if self.waiting.len() >= MAX_WAITING
-                        || self.waiting_bytes + cost > self.bound / 10
+                        || self.waiting_bytes + cost > self.waiting_bound()
                     {
                         self.limits.waiting_dropped += 1;
                     } else {
@@ -1024,6 +1179,10 @@ impl Correlator {
             && s >= LOW
         {
             self.pair_taken(fq, seq, s, out);
+        }
+        if cross {
+            self.collect_weak(seq);
+            self.resolve_weak(false, out);
         }
         while self.window.live > MAX_WINDOW || self.window.bytes > self.window_bytes() {
             let Some((seq, _)) = self.window.front() else {
@@ -1148,12 +1307,13 @@ impl Correlator {
     /// finished before it was known (an HTTP/2 stream the proxy answers itself ends before
     /// the streams it forwards), and wait with the others for the answered-by-itself check.
     fn queue_earlier(&mut self, proxy: Endpoint) {
+        let bound = self.waiting_bound();
         for s in self.window.slots.iter_mut().flatten() {
             if s.server != proxy || s.hop.is_some() || s.queued || s.method == "CONNECT" {
                 continue;
             }
             let cost = Window::cost(s);
-            if self.waiting.len() >= MAX_WAITING || self.waiting_bytes + cost > self.bound / 10 {
+            if self.waiting.len() >= MAX_WAITING || self.waiting_bytes + cost > bound {
                 self.limits.waiting_dropped += 1;
                 continue;
             }
@@ -1268,6 +1428,7 @@ impl Correlator {
     /// The end: hops still waiting for their WebSocket conversations, the transactions that
     /// went to a proxy without an upstream leg, and what the bounds cost.
     pub fn finish(&mut self, out: &mut dyn RecordSink) {
+        self.resolve_weak(true, out);
         if self.clocks.values().any(|c| c.usable().is_some()) {
             self.sweep(out);
         }

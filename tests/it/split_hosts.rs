@@ -198,7 +198,8 @@ fn two_hosts_files_pair_every_relayed_request_and_find_the_clock_offset() {
 
 /// The split whose legs share no clock-free evidence (tinyproxy adds no request id and no
 /// X-Forwarded-For; the samples' own X-Hopscope-Tag is no header the correlator trusts): across
-/// two captures the correlator does not pair it yet.
+/// two captures its legs pair by weaker evidence (the target, `Host`, `User-Agent`, the `Via`
+/// the proxy put on both, the relayed response), unique on both sides and agreeing on the offset.
 const NO_CLOCK_FREE_EVIDENCE: &str = "http-proxy-chain.pcap";
 
 /// Every single-file proxy sample split into its two legs with the back file's clock moved
@@ -210,11 +211,9 @@ fn split_proxy_samples_pair_as_in_one_file() {
 }
 
 /// The split tinyproxy chain: its legs pair in one file by time and the proxy's address; split
-/// across two captures with a 42 ms clock shift nothing ties them without a clock (issue 16:
-/// pairing across captures by target, User-Agent, Via and the absolute-form target alone, and
-/// an offset estimated from such weaker pairs, is still to do).
+/// across two captures with a 42 ms clock shift they pair by the weaker evidence that survives
+/// the hop, and the offset those two pairs allow is the second file's correction.
 #[test]
-#[ignore = "across two captures the tinyproxy chain's legs have no clock-free evidence yet"]
 fn split_proxy_chain_pairs_as_in_one_file() {
     assert_eq!(split_samples(|what| what == NO_CLOCK_FREE_EVIDENCE), 2);
 }

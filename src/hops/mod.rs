@@ -476,6 +476,36 @@ fn score(f: &Snap, b: &Snap, clock: Clock, mut ev: Option<&mut Vec<String>>) -> 
     Some(s)
 }
 
+/// Across captures, a pair that only the clock offset times (no evidence that needs no
+/// clock): when another candidate scores as much, picking one would be a guess.
+fn guess(f: &Snap, b: &Snap) -> bool {
+    f.file.is_some() && b.file.is_some() && f.file != b.file && !clock_free(f, b)
+}
+
+/// The best of `(sequence, score, guess)` candidates, ties to the oldest (the lowest
+/// sequence), as in one capture; `None` when the best score is tied and one of the tied
+/// candidates is a [`guess`] (left unpaired: another leg may take one of them, or the tie
+/// stays).
+fn choose(cands: impl Iterator<Item = (u64, u32, bool)>) -> Option<(u64, u32)> {
+    let mut top: Option<(u64, u32, bool)> = None;
+    let mut tied = false;
+    for (q, s, g) in cands {
+        match top {
+            Some((tq, ts, tg)) if s == ts => {
+                tied = true;
+                top = Some((tq.min(q), s, tg || g));
+            }
+            Some((_, ts, _)) if s < ts => {}
+            _ => {
+                top = Some((q, s, g));
+                tied = false;
+            }
+        }
+    }
+    let (q, s, g) = top?;
+    (!(tied && g)).then_some((q, s))
+}
+
 fn confidence(s: u32) -> &'static str {
     if s >= HIGH {
         "high"
@@ -931,14 +961,23 @@ impl Correlator {
             let Some(f) = self.window.get(q).cloned() else {
                 continue;
             };
-            let best = self
-                .window
-                .candidates(&f)
-                .filter(|(_, b)| b.file.is_some() && b.file != f.file)
-                .filter_map(|(bq, b)| score(&f, b, self.clock(&f, b), None).map(|x| (bq, x)))
-                .max_by_key(|(bq, s)| (*s, u64::MAX - *bq));
+            let best = choose(
+                self.window
+                    .candidates(&f)
+                    .filter(|(_, b)| b.file.is_some() && b.file != f.file)
+                    .filter_map(|(bq, b)| {
+                        score(&f, b, self.clock(&f, b), None).map(|x| (bq, x, guess(&f, b)))
+                    }),
+            );
+            // Timed by the offset alone, the back must have no other front as good either.
+            let mutual = |bq: u64| {
+                self.window
+                    .get(bq)
+                    .is_some_and(|b| !guess(&f, b) || self.reverse(b).is_some_and(|(x, _)| x == q))
+            };
             if let Some((bq, s)) = best
                 && s >= LOW
+                && mutual(bq)
             {
                 self.pair_taken(q, bq, s, out);
             }
@@ -984,7 +1023,9 @@ impl Correlator {
             // Decided: not answered by the proxy itself.
             self.backs_queued.insert(f.id);
         }
-        if self.learn_clock_from(&f, &back, weak) {
+        // Pairs by weaker evidence are learnt together, before any is paired
+        // ([`Correlator::resolve_weak`]).
+        if !weak && self.learn_clock(&f, &back) {
             self.sweep(out);
         }
     }
@@ -1068,6 +1109,15 @@ impl Correlator {
                 .unwrap_or_default()
         };
         let accepted = weak::select(&cands, self.latest, all, &strong);
+        // The offset from all of them (they agree), then the pairs, then the legs it times.
+        let mut usable = false;
+        for i in &accepted {
+            let c = cands[*i];
+            if let (Some(f), Some(b)) = (self.window.get(c.fq), self.window.get(c.bq)) {
+                let (f, b) = (f.clone(), b.clone());
+                usable |= self.learn_clock_from(&f, &b, true);
+            }
+        }
         for i in accepted {
             let c = cands[i];
             let ok = self
@@ -1081,6 +1131,9 @@ impl Correlator {
             if ok {
                 self.pair_taken_by(c.fq, c.bq, c.score, true, out);
             }
+        }
+        if usable {
+            self.sweep(out);
         }
         let taken: FxHashSet<u64> = cands
             .iter()
@@ -1102,7 +1155,8 @@ impl Correlator {
     /// already in the window (the other capture's clock ahead: the back ends after its front).
     fn reverse(&self, b: &Snap) -> Option<(u64, u32)> {
         b.file?;
-        self.window
+        let fronts = self
+            .window
             .by_tail
             .get(tail(&b.path))
             .into_iter()
@@ -1110,8 +1164,8 @@ impl Correlator {
             .take(MAX_CANDIDATES)
             .filter_map(|q| self.window.get(*q).map(|s| (*q, s)))
             .filter(|(_, f)| f.file.is_some() && f.file != b.file && f.hop.is_none())
-            .filter_map(|(q, f)| score(f, b, self.clock(f, b), None).map(|s| (q, s)))
-            .max_by_key(|(q, s)| (*s, u64::MAX - *q))
+            .filter_map(|(q, f)| score(f, b, self.clock(f, b), None).map(|s| (q, s, guess(f, b))));
+        choose(fronts)
     }
 
     pub(crate) fn on_snap(&mut self, mut snap: Snap, out: &mut dyn RecordSink) {
@@ -1193,12 +1247,14 @@ impl Correlator {
         }
     }
 
-    /// The best candidate back of `f` (ties: the oldest, first in first out).
+    /// The best candidate back of `f` (ties: the oldest, first in first out; across captures
+    /// timed by their offset alone, none, [`choose`]).
     fn best(&self, f: &Snap) -> Option<(u64, u32)> {
-        self.window
-            .candidates(f)
-            .filter_map(|(q, b)| score(f, b, self.clock(f, b), None).map(|s| (q, s)))
-            .max_by_key(|(q, s)| (*s, u64::MAX - *q))
+        choose(
+            self.window.candidates(f).filter_map(|(q, b)| {
+                score(f, b, self.clock(f, b), None).map(|s| (q, s, guess(f, b)))
+            }),
+        )
     }
 
     /// Makes the hop of `f` (with its upstream leg `b`, if any) and returns its id.
@@ -1338,6 +1394,11 @@ impl Correlator {
             if self.backs_queued.remove(&f.id) {
                 continue;
             }
+            if self.undecided(&f) {
+                // Across captures, a tie between upstream legs left it unpaired: not answered by
+                // the proxy itself, as far as anyone can tell.
+                continue;
+            }
             // Answered by itself only when the capture shows this proxy's upstream side for
             // other requests; otherwise the upstream leg may just not be in the capture.
             if self.proxies.contains(&f.server) {
@@ -1364,6 +1425,22 @@ impl Correlator {
                 out.record(Record::Finding(finding(code, msg, &f)));
             }
         }
+    }
+
+    /// Whether `f`, on one of several captures, was left unpaired by a tie (with an upstream
+    /// leg on another capture that could be its own, timed by the offset or by weaker
+    /// evidence).
+    fn undecided(&self, f: &Snap) -> bool {
+        f.file.is_some()
+            && (self
+                .weak
+                .iter()
+                .any(|c| c.fid == f.id && c.clocks.0 == f.file.unwrap_or(0))
+                || self.window.candidates(f).any(|(_, b)| {
+                    b.file.is_some()
+                        && b.file != f.file
+                        && score(f, b, self.clock(f, b), None).is_some_and(|s| s >= LOW)
+                }))
     }
 
     /// A finished WebSocket conversation: completes the relay check of its hop.

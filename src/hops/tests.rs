@@ -1938,3 +1938,272 @@ fn one_capture_of_a_proxy_with_two_addresses() {
     }
     assert_eq!((o.hops[1].confidence, o.hops[1].score), ("high", 11));
 }
+
+// Weaker evidence across captures: a forward proxy (tinyproxy-like) on two hosts that adds
+// only `Via`, no request id and no forwarding header.
+
+const FWD_VIA: &str = "1.1 fwd (tinyproxy/1.11.1)";
+const VIA_RESP: &[(&str, &str)] = &[("Via", FWD_VIA), ("Content-Type", "text/plain")];
+const PLAIN_RESP: &[(&str, &str)] = &[("Content-Type", "text/plain")];
+const F_FWD: &[(&str, &str)] = &[("Host", "app.example"), ("User-Agent", "curl/8")];
+const B_FWD: &[(&str, &str)] = &[
+    ("Host", "app.example"),
+    ("Via", FWD_VIA),
+    ("User-Agent", "curl/8"),
+];
+
+/// A hop through the forward proxy: the client sends `GET http://app.example{path}`, the
+/// proxy `GET {path}` with its `Via`, and puts the same `Via` on the response it relays.
+fn fwd<'a>(n: u64, t: i64, front_line: &'a str, back_line: &'a str) -> (Side<'a>, Side<'a>) {
+    let (mut f, mut b) = cross(n, t, front_line, F_FWD, B_FWD, (200, 200));
+    f.resp = VIA_RESP;
+    b.resp = PLAIN_RESP;
+    b.line = back_line;
+    (f, b)
+}
+
+#[test]
+fn weak_evidence_pairs_a_unique_match_across_captures_and_gives_the_offset() {
+    for off in [1_500_000_000, -700_000_000, 42_000_000] {
+        let (f0, b0) = fwd(
+            0,
+            1000,
+            "GET http://app.example/a HTTP/1.1",
+            "GET /a HTTP/1.1",
+        );
+        let (f1, mut b1) = fwd(
+            1,
+            1400,
+            "GET http://app.example/b HTTP/1.1",
+            "GET /b HTTP/1.1",
+        );
+        let (f2, b2) = fwd(
+            2,
+            2000,
+            "GET http://app.example/c HTTP/1.1",
+            "GET /c HTTP/1.1",
+        );
+        b1.start_ms += 3;
+        b1.end_ms = b1.start_ms + 10;
+        let legs = [(f0, 0), (b0, 1), (f1, 0), (b1, 1), (f2, 0), (b2, 1)];
+        let (o, clocks) = run_files(&legs, off);
+        assert_eq!(
+            pairs_of(&o),
+            BTreeSet::from([(0, 1), (2, 3), (4, 5)]),
+            "{off}"
+        );
+        for h in &o.hops {
+            assert!(
+                h.evidence
+                    .iter()
+                    .any(|e| e.contains("Via the proxy put on the client's response")),
+                "{:?}",
+                h.evidence
+            );
+            assert!(
+                h.evidence.iter().any(|e| e.contains("unique best match")),
+                "{:?}",
+                h.evidence
+            );
+            assert_eq!(h.proxy.back_address, Some(ep(BACK_PROXY)));
+            assert!(h.diagnosis.is_empty(), "{:?}", h.diagnosis);
+        }
+        assert!(o.findings.is_empty(), "{:?}", o.codes());
+        let [(0, 1, e)] = clocks[..] else {
+            panic!("{clocks:?}")
+        };
+        assert_eq!((e.support, e.pairs), (3, 3));
+        assert!(e.interval.0 <= off && off <= e.interval.1, "{e:?} {off}");
+    }
+    // The same legs without any sign of a proxy (no Via, an origin-form client target): the
+    // same resource is no tie between two captures.
+    let (mut f, mut b) = fwd(0, 1000, "GET /a HTTP/1.1", "GET /a HTTP/1.1");
+    f.resp = PLAIN_RESP;
+    b.req = F_FWD;
+    let (o, clocks) = run_files(&[(f, 0), (b, 1)], 300_000_000);
+    assert!(o.hops.is_empty(), "{:?}", o.hops[0].evidence);
+    assert!(clocks.is_empty());
+    // What contradicts it: another status, another origin Date.
+    let (f, mut b) = fwd(
+        0,
+        1000,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    b.status = Some(304);
+    let (o, _) = run_files(&[(f, 0), (b, 1)], 0);
+    assert!(o.hops.is_empty(), "{:?}", o.hops[0].evidence);
+    let (mut f, mut b) = fwd(
+        0,
+        1000,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    f.resp = &[("Via", FWD_VIA), ("Date", "Tue, 01 Dec 2026 15:58:19 GMT")];
+    b.resp = &[("Date", "Tue, 01 Dec 2026 15:58:21 GMT")];
+    let (o, _) = run_files(&[(f, 0), (b, 1)], 0);
+    assert!(o.hops.is_empty(), "{:?}", o.hops[0].evidence);
+}
+
+#[test]
+fn a_lone_unique_weak_pair_pairs_at_the_end_and_a_tie_does_not() {
+    let (f, b) = fwd(
+        0,
+        1000,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (o, clocks) = run_files(&[(f, 0), (b, 1)], -2_000_000_000);
+    assert_eq!(pairs_of(&o), BTreeSet::from([(0, 1)]));
+    let [(0, 1, e)] = clocks[..] else {
+        panic!("{clocks:?}")
+    };
+    assert_eq!((e.support, e.pairs), (1, 1));
+    // Two client legs for the same resource, one upstream leg that fits both: which is a
+    // guess, so neither (and neither is said to be answered by the proxy itself).
+    let (f0, b0) = fwd(
+        0,
+        1000,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (f1, _) = fwd(
+        1,
+        1500,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (o, clocks) = run_files(&[(f0, 0), (f1, 0), (b0, 1)], 0);
+    assert!(o.hops.iter().all(|h| h.back.is_none()), "{:?}", o.hops);
+    assert!(clocks.is_empty(), "{clocks:?}");
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+}
+
+#[test]
+fn identical_repeated_requests_are_not_mispaired_across_captures() {
+    let off = 1_234_000_000;
+    let line = (
+        "GET http://app.example/health HTTP/1.1",
+        "GET /health HTTP/1.1",
+    );
+    // Alone, identical requests are all ties: nothing pairs, no offset.
+    let mut legs = Vec::new();
+    for i in 0..4 {
+        let (f, b) = fwd(i, 1000 + 300 * i as i64, line.0, line.1);
+        legs.extend([(f, 0), (b, 1)]);
+    }
+    let (o, clocks) = run_files(&legs, off);
+    assert!(o.hops.iter().all(|h| h.back.is_none()), "{:?}", o.hops);
+    assert!(clocks.is_empty(), "{clocks:?}");
+    // With two pairs that are unique (their own targets) the offset is known, and the
+    // repeated ones are timed by it: each back fits one front only, the true one.
+    let (fa, ba) = fwd(
+        10,
+        500,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (fb, bb) = fwd(
+        11,
+        2600,
+        "GET http://app.example/b HTTP/1.1",
+        "GET /b HTTP/1.1",
+    );
+    legs.extend([(fa, 0), (ba, 1), (fb, 0), (bb, 1)]);
+    // Two more that overlap so that both backs fit both fronts, the first client's back
+    // being the later one: first in first out would pair them wrong; a tie pairs neither.
+    let (f8, mut b8) = fwd(8, 4000, line.0, line.1);
+    let (mut f9, mut b9) = fwd(9, 4005, line.0, line.1);
+    f9.end_ms = 4105;
+    (b8.start_ms, b8.end_ms) = (4012, 4052);
+    (b9.start_ms, b9.end_ms) = (4010, 4050);
+    legs.extend([(f8, 0), (b8, 1), (f9, 0), (b9, 1)]);
+    let (o, clocks) = run_files(&legs, off);
+    let got: BTreeSet<(u64, u64)> = pairs_of(&o)
+        .into_iter()
+        .filter(|p| p.1 != u64::MAX)
+        .collect();
+    let want: BTreeSet<(u64, u64)> = [0, 1, 2, 3, 10, 11]
+        .iter()
+        .map(|i| (2 * i, 2 * i + 1))
+        .collect();
+    assert_eq!(got, want);
+    let [(0, 1, e)] = clocks[..] else {
+        panic!("{clocks:?}")
+    };
+    assert!(e.interval.0 <= off && off <= e.interval.1, "{e:?}");
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+}
+
+#[test]
+fn a_weak_candidate_off_the_offset_the_others_agree_on_is_rejected() {
+    let off = -900_000_000;
+    let mut legs = Vec::new();
+    let (f0, b0) = fwd(
+        0,
+        1000,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (f1, b1) = fwd(
+        1,
+        2000,
+        "GET http://app.example/b HTTP/1.1",
+        "GET /b HTTP/1.1",
+    );
+    let (f2, b2) = fwd(
+        2,
+        3000,
+        "GET http://app.example/c HTTP/1.1",
+        "GET /c HTTP/1.1",
+    );
+    // Unique by its target, but 3 s off the offset the three others allow: someone else's
+    // request for the same resource, not this client's.
+    let (f3, mut b3) = fwd(
+        3,
+        4000,
+        "GET http://app.example/d HTTP/1.1",
+        "GET /d HTTP/1.1",
+    );
+    b3.start_ms += 3000;
+    b3.end_ms += 3000;
+    legs.extend([
+        (f0, 0),
+        (b0, 1),
+        (f1, 0),
+        (b1, 1),
+        (f2, 0),
+        (b2, 1),
+        (f3, 0),
+        (b3, 1),
+    ]);
+    let (o, clocks) = run_files(&legs, off);
+    let got: BTreeSet<(u64, u64)> = pairs_of(&o)
+        .into_iter()
+        .filter(|p| p.1 != u64::MAX)
+        .collect();
+    assert_eq!(got, BTreeSet::from([(0, 1), (2, 3), (4, 5)]));
+    let [(0, 1, e)] = clocks[..] else {
+        panic!("{clocks:?}")
+    };
+    assert_eq!(e.support, 3);
+    assert!(e.interval.0 <= off && off <= e.interval.1, "{e:?}");
+    // Two candidates that disagree and nothing else: no consensus, neither pairs.
+    let (f0, b0) = fwd(
+        0,
+        1000,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (f1, mut b1) = fwd(
+        1,
+        2000,
+        "GET http://app.example/b HTTP/1.1",
+        "GET /b HTTP/1.1",
+    );
+    b1.start_ms += 3000;
+    b1.end_ms += 3000;
+    let (o, clocks) = run_files(&[(f0, 0), (b0, 1), (f1, 0), (b1, 1)], off);
+    assert!(o.hops.iter().all(|h| h.back.is_none()), "{:?}", o.hops);
+    assert!(clocks.is_empty(), "{clocks:?}");
+}

@@ -18,6 +18,23 @@
 //! compare their times through the captures' clock offset, learnt from the pairs that need no
 //! clock ([`clock`], [`Correlator::clock_offsets`]).
 //!
+//! When two captures share no such evidence (a proxy that adds only `Via`, or nothing), their
+//! legs pair by weaker evidence that survives the hop (module `weak`): the method and path (the
+//! client's absolute-form target reduced to origin-form, +3), an absolute-form target (+2),
+//! the `Via` the proxy put on both the upstream request and the client's response (+4; a `Via`
+//! added, +2), forwarding headers naming the client (+3) or `X-Forwarded-Host`/`-Proto` added
+//! (+1), the proxy's own or known upstream address (+1), `Host` (+1), `User-Agent` (+2),
+//! `Cookie`/`Authorization` (+3), `Accept`/`Referer` (+1), the request body length (+1), and
+//! the response relayed unchanged: status (+1), body length (+1), `Content-Type` (+1), the
+//! origin's `Date` (+2), `ETag` (+3), `Last-Modified` (+2). One of the proxy's signs is
+//! required, a differing status, `Date`, `ETag` or `Last-Modified` (or a forwarding header
+//! naming another client) rules the pair out, and it needs 8 points. A candidate waits until
+//! no competitor can still arrive and is accepted only as the unique best of both its legs,
+//! and only when its offset bounds hold the offset most accepted pairs allow (at least two, or
+//! a lone one at the end of the run); the offset learnt from them then times the rest. Across
+//! captures a pair timed by the offset alone is made only when it is the unique best: ties
+//! (the same URL fetched repeatedly, concurrently) are left unpaired, never guessed.
+//!
 //! Legs need not speak the same version: an HTTP/2 stream pairs with the HTTP/1.1 request a
 //! proxy made for it (or the reverse, or HTTP/2 on both sides) by the same rules, its target
 //! being `:path`; `diff` compares them through the translation (pseudo-headers are the request
@@ -665,6 +682,8 @@ const MAX_AWAITING_WS: usize = 10_000;
 const MAX_TUNNELS: usize = 100_000;
 /// Candidate pairs across captures by weaker evidence held until decided.
 const MAX_WEAK: usize = 4096;
+/// Candidates by weaker evidence one leg may have before it is left to the clock.
+const MAX_WEAK_PER_LEG: usize = 16;
 /// Proxy addresses remembered as hinted.
 const MAX_HINTED: usize = 10_000;
 /// WebSocket conversations remembered for hops that are not yet made.
@@ -725,6 +744,10 @@ pub struct Correlator {
     /// to be decided ([`weak`]), oldest first; and the earliest time one of them ripens.
     weak: VecDeque<weak::Weak>,
     weak_next_ripe: i64,
+    /// Window sequence numbers of legs with too many candidates to be paired by weaker
+    /// evidence, and whether such pairing stopped for the run.
+    weak_barred: FxHashSet<u64>,
+    weak_off: bool,
 }
 
 /// The pairs of two captures' clock estimate.
@@ -773,6 +796,8 @@ impl Correlator {
             back_ips: FxHashSet::default(),
             weak: VecDeque::new(),
             weak_next_ripe: i64::MAX,
+            weak_barred: FxHashSet::default(),
+            weak_off: false,
         }
     }
 
@@ -786,9 +811,12 @@ impl Correlator {
         self.bound / 10 - self.bound / 40
     }
 
-    /// Candidate pairs by weaker evidence held at most (a fortieth of the bound).
-    fn weak_cap(&self) -> usize {
-        (self.bound / 40 / size_of::<weak::Weak>()).min(MAX_WEAK)
+    /// Whether `more` candidate pairs by weaker evidence and `barred` legs more fit their bound
+    /// (a fortieth of the correlator's, [`MAX_WEAK`] candidates).
+    fn weak_fits(&self, more: usize, barred: usize) -> bool {
+        let n = self.weak.len() + more;
+        let bytes = n * size_of::<weak::Weak>() + (self.weak_barred.len() + barred) * 16;
+        n <= MAX_WEAK && bytes <= self.bound / 40
     }
 
     /// Observes `record` and passes it on to `out`, followed by what it completed (hops and
@@ -1034,20 +1062,25 @@ impl Correlator {
     /// (just arrived, unpaired) and the unpaired ones of other captures with the same path
     /// whose clock offset to it is not known yet, either side the client leg.
     fn collect_weak(&mut self, seq: u64) {
+        if self.weak_off {
+            return;
+        }
         let Some(s) = self.window.get(seq) else {
             return;
         };
         if s.file.is_none() || s.hop.is_some() {
             return;
         }
+        let same_tail = self.window.by_tail.get(tail(&s.path));
+        if same_tail.is_some_and(|q| q.len() > MAX_CANDIDATES) {
+            // Competitors beyond those looked at: uniqueness could not be told.
+            self.stop_weak();
+            return;
+        }
         let mut found = Vec::new();
-        let others = self
-            .window
-            .by_tail
-            .get(tail(&s.path))
+        let others = same_tail
             .into_iter()
             .flat_map(|q| q.iter().rev())
-            .take(MAX_CANDIDATES)
             .filter_map(|q| self.window.get(*q).map(|o| (*q, o)));
         for (q, o) in others {
             if q == seq || o.file.is_none() || o.file == s.file || o.hop.is_some() {
@@ -1065,18 +1098,36 @@ impl Correlator {
                 }
             }
         }
-        let cap = self.weak_cap();
+        if found.len() > MAX_WEAK_PER_LEG {
+            // Hopelessly ambiguous (the same request many times over): none of these legs is
+            // paired by weaker evidence (they may still be, by the offset, once it is known).
+            if !self.weak_fits(0, found.len() + 1) {
+                self.stop_weak();
+                return;
+            }
+            self.weak_barred.insert(seq);
+            self.weak_barred
+                .extend(found.iter().map(|w| if w.fq == seq { w.bq } else { w.fq }));
+            return;
+        }
+        if !self.weak_fits(found.len(), 0) {
+            self.stop_weak();
+            return;
+        }
         for w in found {
-            while self.weak.len() >= cap.max(1) {
-                self.weak.pop_front();
-                self.limits.weak_dropped += 1;
-            }
-            if cap == 0 {
-                break;
-            }
             self.weak_next_ripe = self.weak_next_ripe.min(w.ripe);
             self.weak.push_back(w);
         }
+    }
+
+    /// More candidates than the bound holds: dropping some would make others look unique, so
+    /// pairing by weaker evidence stops for the run (counted in [`Limits::weak_dropped`]).
+    fn stop_weak(&mut self) {
+        self.limits.weak_dropped += self.weak.len().max(1) as u64;
+        self.weak_off = true;
+        self.weak = VecDeque::new();
+        self.weak_barred = FxHashSet::default();
+        self.weak_next_ripe = i64::MAX;
     }
 
     /// Decides the candidate pairs by weaker evidence that are ripe (all of them at the end):
@@ -1108,7 +1159,10 @@ impl Correlator {
                 .map(|c| c.pairs.clone())
                 .unwrap_or_default()
         };
-        let accepted = weak::select(&cands, self.latest, all, &strong);
+        let base = self.window.base;
+        self.weak_barred.retain(|q| *q >= base);
+        let barred = |q: u64| self.weak_barred.contains(&q);
+        let accepted = weak::select(&cands, self.latest, all, &strong, &barred);
         // The offset from all of them (they agree), then the pairs, then the legs it times.
         let mut usable = false;
         for i in &accepted {
@@ -1517,15 +1571,25 @@ impl Correlator {
         }
         self.decide_waiting(true, out);
         let l = self.limits;
-        if l.window_evicted + l.waiting_dropped + l.relay_unchecked > 0 {
+        if l.window_evicted + l.waiting_dropped + l.relay_unchecked + l.weak_dropped > 0 {
+            let weak = if l.weak_dropped > 0 {
+                format!(
+                    "; across captures, {} candidate pairs by weaker evidence (no request id, \
+                     no forwarding header naming the client) were more than its bound holds, so \
+                     such pairing stopped and those legs pair only by the clock offset",
+                    l.weak_dropped
+                )
+            } else {
+                String::new()
+            };
             out.record(Record::Finding(Finding::new(
                 &codes::PROXY_CORRELATION_LIMIT,
                 format!(
                     "proxy-leg correlation hit its bounds: {} candidate upstream transactions \
                      left the window ({} at most, {} MiB) before a client leg could pair with \
                      them, {} unpaired transactions to a proxy were not checked, {} upgraded \
-                     hops were reported without the WebSocket relay check; hops in this capture \
-                     may be missing",
+                     hops were reported without the WebSocket relay check{weak}; hops in this \
+                     capture may be missing",
                     l.window_evicted,
                     MAX_WINDOW,
                     self.window_bytes() >> 20,

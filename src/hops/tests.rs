@@ -2207,3 +2207,44 @@ fn a_weak_candidate_off_the_offset_the_others_agree_on_is_rejected() {
     assert!(o.hops.iter().all(|h| h.back.is_none()), "{:?}", o.hops);
     assert!(clocks.is_empty(), "{clocks:?}");
 }
+
+#[test]
+fn too_many_weak_candidates_pair_none_by_weaker_evidence() {
+    // The same request thirty times while the offset is unknown: every leg has more
+    // candidates than are kept, so none pairs by weaker evidence (and none is guessed).
+    let line = (
+        "GET http://app.example/health HTTP/1.1",
+        "GET /health HTTP/1.1",
+    );
+    let mut legs = Vec::new();
+    for i in 0..30 {
+        let (f, b) = fwd(i, 1000 + 150 * i as i64, line.0, line.1);
+        legs.extend([(f, 0), (b, 1)]);
+    }
+    let (o, clocks) = run_files(&legs, 250_000_000);
+    assert!(o.hops.iter().all(|h| h.back.is_none()), "{:?}", o.hops);
+    assert!(clocks.is_empty(), "{clocks:?}");
+    // A bound that holds one candidate: weak pairing stops, and the report says so.
+    let (f0, b0) = fwd(0, 1000, line.0, line.1);
+    let (f1, b1) = fwd(1, 1300, line.0, line.1);
+    let mut c = Correlator::with_memory(40 * size_of::<weak::Weak>() * 3 / 2 + 40);
+    let mut out = Out::default();
+    for (l, file) in [(b0, 1), (f0, 0), (b1, 1), (f1, 0)] {
+        let mut s = l.snap();
+        s.file = Some(file);
+        c.on_snap(s, &mut out);
+    }
+    c.finish(&mut out);
+    assert!(out.hops.iter().all(|h| h.back.is_none()), "{:?}", out.hops);
+    assert!(c.limits.weak_dropped > 0);
+    let limit = out
+        .findings
+        .iter()
+        .find(|f| f.code.name == "proxy.correlation-limit")
+        .expect("the limit is reported");
+    assert!(
+        limit.message.contains("weaker evidence"),
+        "{}",
+        limit.message
+    );
+}

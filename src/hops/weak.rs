@@ -292,14 +292,16 @@ pub(crate) fn weak_score(
 }
 
 /// Which of `cands` to accept: each the unique best of its legs (a leg's best score reached
-/// by no other candidate of it, whichever side it is on), `ripe` ones only unless `all`, and
-/// in agreement, per pair of clocks, with the offset most of them and `strong(clocks)` (the
-/// pairs that needed no clock) allow. Returns the indexes accepted.
+/// by no other candidate of it, whichever side it is on), neither leg `barred` (it had more
+/// candidates than were kept), `ripe` ones only unless `all`, and in agreement, per pair of
+/// clocks, with the offset most of them and `strong(clocks)` (the pairs that needed no clock)
+/// allow. Returns the indexes accepted.
 pub(crate) fn select(
     cands: &[Weak],
     latest: i64,
     all: bool,
     strong: &dyn Fn((u32, u32)) -> Vec<HopTimes>,
+    barred: &dyn Fn(u64) -> bool,
 ) -> Vec<usize> {
     let mut best: rustc_hash::FxHashMap<u64, (u32, u32)> = Default::default();
     for c in cands {
@@ -319,7 +321,7 @@ pub(crate) fn select(
     };
     let mut groups: std::collections::BTreeMap<(u32, u32), Vec<usize>> = Default::default();
     for (i, c) in cands.iter().enumerate() {
-        if (all || c.ripe < latest) && unique(c) {
+        if (all || c.ripe < latest) && unique(c) && !barred(c.fq) && !barred(c.bq) {
             groups.entry(c.clocks).or_default().push(i);
         }
     }

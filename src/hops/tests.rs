@@ -2039,9 +2039,86 @@ fn weak_evidence_pairs_a_unique_match_across_captures_and_gives_the_offset() {
         "GET http://app.example/a HTTP/1.1",
         "GET /a HTTP/1.1",
     );
-    f.resp = &[("Via", FWD_VIA), ("Date", "Tue, 01 Dec 2026 15:58:19 GMT")];
-    b.resp = &[("Date", "Tue, 01 Dec 2026 15:58:21 GMT")];
+    f.resp = &[("Via", FWD_VIA), ("ETag", "\"v1\"")];
+    b.resp = &[("ETag", "\"v2\"")];
     let (o, _) = run_files(&[(f, 0), (b, 1)], 0);
+    assert!(o.hops.is_empty(), "{:?}", o.hops[0].evidence);
+}
+
+#[test]
+fn a_reverse_proxy_that_adds_nothing_pairs_by_the_response_it_relayed() {
+    // nginx's defaults on two hosts: no Via, no forwarding header, `Host` rewritten, HTTP/1.0
+    // upstream, its own `Server` and `Date`; the origin's `ETag` and `Last-Modified` relayed.
+    let f_req: &[(&str, &str)] = &[("Host", "app.example"), ("User-Agent", "curl/8")];
+    let b_req: &[(&str, &str)] = &[
+        ("Host", "backend"),
+        ("Connection", "close"),
+        ("User-Agent", "curl/8"),
+    ];
+    let f_resp: [&[(&str, &str)]; 2] = [
+        &[
+            ("Server", "nginx/1.22.1"),
+            ("Date", "Tue, 01 Dec 2026 15:58:20 GMT"),
+            ("ETag", "W/\"a1\""),
+        ],
+        &[
+            ("Server", "nginx/1.22.1"),
+            ("Date", "Tue, 01 Dec 2026 15:58:21 GMT"),
+            ("Last-Modified", "Mon, 30 Nov 2026 10:00:00 GMT"),
+        ],
+    ];
+    let b_resp: [&[(&str, &str)]; 2] = [
+        &[
+            ("Server", "backend/1"),
+            ("Date", "Tue, 01 Dec 2026 15:58:18 GMT"),
+            ("ETag", "\"a1\""),
+        ],
+        &[
+            ("Server", "backend/1"),
+            ("Date", "Tue, 01 Dec 2026 15:58:19 GMT"),
+            ("Last-Modified", "Mon, 30 Nov 2026 10:00:00 GMT"),
+        ],
+    ];
+    let lines = [
+        ("GET /a.css HTTP/1.1", "GET /a.css HTTP/1.0"),
+        ("GET /b.js HTTP/1.1", "GET /b.js HTTP/1.0"),
+    ];
+    let off = 2_100_000_000;
+    let mut legs = Vec::new();
+    for i in 0..2 {
+        let (mut f, mut b) = cross(
+            i as u64,
+            1000 + 700 * i as i64,
+            lines[i].0,
+            f_req,
+            b_req,
+            (200, 200),
+        );
+        b.line = lines[i].1;
+        f.resp = f_resp[i];
+        b.resp = b_resp[i];
+        legs.extend([(f, 0), (b, 1)]);
+    }
+    let (o, clocks) = run_files(&legs, off);
+    assert_eq!(pairs_of(&o), BTreeSet::from([(0, 1), (2, 3)]));
+    assert!(
+        o.hops[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("downgraded from HTTP/1.1 to HTTP/1.0")),
+        "{:?}",
+        o.hops[0].evidence
+    );
+    let [(0, 1, e)] = clocks[..] else {
+        panic!("{clocks:?}")
+    };
+    assert!(e.interval.0 <= off && off <= e.interval.1, "{e:?}");
+    // Without the relayed validators, the downgrade and the Server are not enough.
+    let (mut f, mut b) = cross(0, 1000, "GET /a.css HTTP/1.1", f_req, b_req, (200, 200));
+    b.line = "GET /a.css HTTP/1.0";
+    f.resp = &[("Server", "nginx/1.22.1")];
+    b.resp = &[("Server", "backend/1")];
+    let (o, _) = run_files(&[(f, 0), (b, 1)], off);
     assert!(o.hops.is_empty(), "{:?}", o.hops[0].evidence);
 }
 

@@ -13,8 +13,10 @@
 //!
 //! 1. a candidate must have a sign of the proxy ([`weak_score`]: a `Via` naming it or added by
 //!    it, an absolute-form client target, forwarding headers added, the proxy's own address),
-//!    nothing that contradicts it (another status, `Date`, `ETag` or `Last-Modified`; a
-//!    forwarding header naming someone else), the same method and path, times some offset
+//!    or, with the same origin `Date`, `ETag` or `Last-Modified` on both responses, an
+//!    upstream request downgraded to HTTP/1.0 or a `Server` the proxy replaced; nothing that
+//!    contradicts it (another status, `ETag` or `Last-Modified`; a forwarding header naming
+//!    someone else; not `Date`, which nginx writes itself), the same method and path, times some offset
 //!    within [`MAX_SKEW_NS`] fits, and a score of at least [`WEAK_MIN`];
 //! 2. it is decided only once no competitor can still arrive ([`Weak::ripe`]), and accepted
 //!    only when it is the unique best for both its legs (ties leave both unpaired);
@@ -169,12 +171,11 @@ pub(crate) fn weak_score(
     {
         return None;
     }
-    for n in ["date", "last-modified"] {
-        if let (Some(a), Some(c)) = (resp(f, n), resp(b, n))
-            && a.trim_ascii() != c.trim_ascii()
-        {
-            return None;
-        }
+    // (Not `Date`: nginx writes its own unless told to pass the upstream's.)
+    if let (Some(a), Some(c)) = (resp(f, "last-modified"), resp(b, "last-modified"))
+        && a.trim_ascii() != c.trim_ascii()
+    {
+        return None;
     }
     if let (Some(a), Some(c)) = (resp(f, "etag"), resp(b, "etag"))
         && etag(a) != etag(c)
@@ -237,6 +238,44 @@ pub(crate) fn weak_score(
             )
         });
     }
+    // Softer signs, enough only with the same response on both legs (an origin's `Date`,
+    // `ETag` or `Last-Modified` relayed): an upstream request downgraded to HTTP/1.0 (nginx's
+    // default) or a `Server` on the client's response other than the upstream's (the proxy
+    // put its own).
+    let same_resp = |n: &str| match (resp(f, n), resp(b, n)) {
+        (Some(a), Some(c)) if n == "etag" => etag(a) == etag(c),
+        (Some(a), Some(c)) => a.trim_ascii() == c.trim_ascii(),
+        _ => false,
+    };
+    if !proxy
+        && ["date", "etag", "last-modified"]
+            .iter()
+            .any(|n| same_resp(n))
+    {
+        if b.version == "HTTP/1.0" && f.version != "HTTP/1.0" {
+            s += 1;
+            proxy = true;
+            note(&|| {
+                format!(
+                    "upstream request downgraded from {} to HTTP/1.0, as a proxy does (+1)",
+                    f.version
+                )
+            });
+        }
+        if let (Some(a), Some(c)) = (resp(f, "server"), resp(b, "server"))
+            && a != c
+        {
+            s += 1;
+            proxy = true;
+            note(&|| {
+                format!(
+                    "the client's response names another Server ({}) than the upstream's: the \
+                     proxy put its own (+1)",
+                    String::from_utf8_lossy(a)
+                )
+            });
+        }
+    }
     if !proxy {
         return None;
     }
@@ -274,16 +313,12 @@ pub(crate) fn weak_score(
         note(&|| format!("same response body length {a} (+1)"));
     }
     for (n, shown, w) in [
-        ("date", "Date (the origin's, relayed)", 2),
+        ("date", "Date", 2),
         ("etag", "ETag", 3),
         ("last-modified", "Last-Modified", 2),
         ("content-type", "Content-Type", 1),
     ] {
-        if resp(f, n).is_some() && resp(b, n).is_some() {
-            // Unequal values returned above (`Content-Type` aside).
-            if n == "content-type" && resp(f, n) != resp(b, n) {
-                continue;
-            }
+        if same_resp(n) {
             s += w;
             note(&|| format!("same response {shown} (+{w})"));
         }

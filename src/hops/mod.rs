@@ -27,7 +27,7 @@
 //! `Cookie`/`Authorization` (+3), `Accept`/`Referer` (+1), the request body length (+1), and
 //! the response relayed unchanged: status (+1), body length (+1), `Content-Type` (+1), the
 //! origin's `Date` (+2), `ETag` (+3), `Last-Modified` (+2). One of the proxy's signs is
-//! required (with the same `Date`, `ETag` or `Last-Modified` on both responses, an upstream
+//! required (with the same `ETag` or `Last-Modified` on both responses, an upstream
 //! request downgraded to HTTP/1.0 or a `Server` the proxy replaced will do, +1 each), a
 //! differing status, `ETag` or `Last-Modified` (or a forwarding header naming another client)
 //! rules the pair out, and it needs 8 points. A candidate waits until

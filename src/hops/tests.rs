@@ -2113,11 +2113,18 @@ fn a_reverse_proxy_that_adds_nothing_pairs_by_the_response_it_relayed() {
         panic!("{clocks:?}")
     };
     assert!(e.interval.0 <= off && off <= e.interval.1, "{e:?}");
-    // Without the relayed validators, the downgrade and the Server are not enough.
+    // Without the relayed validators (the same `Date` is no more than the same second), the
+    // downgrade and the Server are not enough.
     let (mut f, mut b) = cross(0, 1000, "GET /a.css HTTP/1.1", f_req, b_req, (200, 200));
     b.line = "GET /a.css HTTP/1.0";
-    f.resp = &[("Server", "nginx/1.22.1")];
-    b.resp = &[("Server", "backend/1")];
+    f.resp = &[
+        ("Server", "nginx/1.22.1"),
+        ("Date", "Tue, 01 Dec 2026 15:58:20 GMT"),
+    ];
+    b.resp = &[
+        ("Server", "backend/1"),
+        ("Date", "Tue, 01 Dec 2026 15:58:20 GMT"),
+    ];
     let (o, _) = run_files(&[(f, 0), (b, 1)], off);
     assert!(o.hops.is_empty(), "{:?}", o.hops[0].evidence);
 }

@@ -13,7 +13,7 @@
 //!
 //! 1. a candidate must have a sign of the proxy ([`weak_score`]: a `Via` naming it or added by
 //!    it, an absolute-form client target, forwarding headers added, the proxy's own address),
-//!    or, with the same origin `Date`, `ETag` or `Last-Modified` on both responses, an
+//!    or, with the same origin `ETag` or `Last-Modified` on both responses, an
 //!    upstream request downgraded to HTTP/1.0 or a `Server` the proxy replaced; nothing that
 //!    contradicts it (another status, `ETag` or `Last-Modified`; a forwarding header naming
 //!    someone else; not `Date`, which nginx writes itself), the same method and path, times some offset
@@ -238,20 +238,17 @@ pub(crate) fn weak_score(
             )
         });
     }
-    // Softer signs, enough only with the same response on both legs (an origin's `Date`,
-    // `ETag` or `Last-Modified` relayed): an upstream request downgraded to HTTP/1.0 (nginx's
-    // default) or a `Server` on the client's response other than the upstream's (the proxy
-    // put its own).
+    // Softer signs, enough only with the same content on both legs (the origin's `ETag` or
+    // `Last-Modified` relayed; not `Date`, which a proxy may write itself and which two
+    // unrelated responses share within a second): an upstream request downgraded to HTTP/1.0
+    // (nginx's default) or a `Server` on the client's response other than the upstream's (the
+    // proxy put its own).
     let same_resp = |n: &str| match (resp(f, n), resp(b, n)) {
         (Some(a), Some(c)) if n == "etag" => etag(a) == etag(c),
         (Some(a), Some(c)) => a.trim_ascii() == c.trim_ascii(),
         _ => false,
     };
-    if !proxy
-        && ["date", "etag", "last-modified"]
-            .iter()
-            .any(|n| same_resp(n))
-    {
+    if !proxy && (same_resp("etag") || same_resp("last-modified")) {
         if b.version == "HTTP/1.0" && f.version != "HTTP/1.0" {
             s += 1;
             proxy = true;

@@ -24,13 +24,13 @@
 //! the `Via` the proxy put on both the upstream request and the client's response (+4; a `Via`
 //! added, +2), forwarding headers naming the client (+3) or `X-Forwarded-Host`/`-Proto` added
 //! (+1), the proxy's own or known upstream address (+1), `Host` (+1), `User-Agent` (+2),
-//! `Cookie`/`Authorization` (+3), `Accept`/`Referer` (+1), the request body length (+1), and
-//! the response relayed unchanged: status (+1), body length (+1), `Content-Type` (+1), the
-//! origin's `Date` (+2), `ETag` (+3), `Last-Modified` (+2). One of the proxy's signs is
-//! required (with the same `ETag` or `Last-Modified` on both responses, an upstream
+//! `Cookie`/`Authorization` (+3), `Accept`/`Referer` (+1), the request body length (+1) and
+//! digest (+2), and the response relayed unchanged: status (+1), body length (+1) and digest
+//! (+3), `Content-Type` (+1), the origin's `Date` (+2), `ETag` (+3), `Last-Modified` (+2). One of the proxy's signs is
+//! required (with the same `ETag`, `Last-Modified` or body on both responses, an upstream
 //! request downgraded to HTTP/1.0 or a `Server` the proxy replaced will do, +1 each), a
-//! differing status, `ETag` or `Last-Modified` (or a forwarding header naming another client)
-//! rules the pair out, and it needs 8 points. A candidate waits until
+//! differing status, `ETag`, `Last-Modified` or body of the same coding (or a forwarding
+//! header naming another client) rules the pair out, and it needs 8 points. A candidate waits until
 //! no competitor can still arrive and is accepted only as the unique best of both its legs,
 //! and only when its offset bounds hold the offset most accepted pairs allow (at least two, or
 //! a lone one at the end of the run); the offset learnt from them then times the rest. Across
@@ -133,6 +133,8 @@ pub(crate) struct BodyFacts {
     pub coding: String,
     /// The length after content decoding, when the content was decoded.
     pub decoded: Option<u64>,
+    /// A digest of the content as sent, when all of it was seen.
+    pub digest: Option<u64>,
 }
 
 impl BodyFacts {
@@ -141,6 +143,7 @@ impl BodyFacts {
             complete: b.state == BodyState::Complete,
             coding: b.content_encoding.join(",").to_ascii_lowercase(),
             decoded: b.decoded_length.filter(|_| b.decoding == Some("complete")),
+            digest: b.digest.filter(|_| b.state == BodyState::Complete),
         }
     }
 }

@@ -1612,12 +1612,16 @@ fn cross<'a>(
 /// Runs legs of two files, `off_ns` the back file's clock offset, in the order a merged run
 /// hands them over (by end time on their own clocks, as recorded).
 fn run_files(legs: &[(Side, u32)], off_ns: i64) -> (Out, Vec<(u32, u32, ClockEstimate)>) {
+    run_file_snaps(legs.iter().map(|(l, f)| (l.snap(), *f)).collect(), off_ns)
+}
+
+/// [`run_files`] with the snaps made.
+fn run_file_snaps(legs: Vec<(Snap, u32)>, off_ns: i64) -> (Out, Vec<(u32, u32, ClockEstimate)>) {
     let mut snaps: Vec<Snap> = legs
-        .iter()
-        .map(|(l, file)| {
-            let mut s = l.snap();
-            s.file = Some(*file);
-            if *file == 1 {
+        .into_iter()
+        .map(|(mut s, file)| {
+            s.file = Some(file);
+            if file == 1 {
                 s.start.0 -= off_ns;
                 s.end = s.end.map(|e| Timestamp(e.0 - off_ns));
             }
@@ -2331,4 +2335,39 @@ fn too_many_weak_candidates_pair_none_by_weaker_evidence() {
         "{}",
         limit.message
     );
+}
+
+#[test]
+fn distinct_bodies_tell_repeated_requests_apart() {
+    // The same URL twice at once (both upstream legs fit both client legs in time): the bodies
+    // the proxy relayed, by their digests, say which is which. Without them it is a tie.
+    let line = ("GET http://app.example/next HTTP/1.1", "GET /next HTTP/1.1");
+    let legs = |digests: [Option<u64>; 2]| {
+        let (f0, b0) = fwd(0, 1000, line.0, line.1);
+        let (mut f1, mut b1) = fwd(1, 1005, line.0, line.1);
+        f1.end_ms = 1105;
+        (b1.start_ms, b1.end_ms) = (1012, 1052);
+        let mut v = Vec::new();
+        for (i, (l, file)) in [(f0, 0), (b0, 1), (f1, 0), (b1, 1)].into_iter().enumerate() {
+            let mut s = l.snap();
+            if let Some(b) = s.resp_body.as_mut() {
+                b.digest = digests[i / 2];
+            }
+            v.push((s, file));
+        }
+        v
+    };
+    let (o, clocks) = run_file_snaps(legs([Some(7), Some(9)]), 400_000_000);
+    assert_eq!(pairs_of(&o), BTreeSet::from([(0, 1), (2, 3)]));
+    assert!(
+        o.hops[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("same response body (its digest)")),
+        "{:?}",
+        o.hops[0].evidence
+    );
+    assert_eq!(clocks.len(), 1);
+    let (o, _) = run_file_snaps(legs([None, None]), 400_000_000);
+    assert!(o.hops.iter().all(|h| h.back.is_none()), "{:?}", o.hops);
 }

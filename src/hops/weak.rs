@@ -13,10 +13,11 @@
 //!
 //! 1. a candidate must have a sign of the proxy ([`weak_score`]: a `Via` naming it or added by
 //!    it, an absolute-form client target, forwarding headers added, the proxy's own address),
-//!    or, with the same origin `ETag` or `Last-Modified` on both responses, an
+//!    or, with the same origin `ETag`, `Last-Modified` or body on both responses, an
 //!    upstream request downgraded to HTTP/1.0 or a `Server` the proxy replaced; nothing that
-//!    contradicts it (another status, `ETag` or `Last-Modified`; a forwarding header naming
-//!    someone else; not `Date`, which nginx writes itself), the same method and path, times some offset
+//!    contradicts it (another status, `ETag` or `Last-Modified`, another body of the same
+//!    content coding; a forwarding header naming someone else; not `Date`, which nginx writes
+//!    itself), the same method and path, times some offset
 //!    within [`MAX_SKEW_NS`] fits, and a score of at least [`WEAK_MIN`];
 //! 2. it is decided only once no competitor can still arrive ([`Weak::ripe`]), and accepted
 //!    only when it is the unique best for both its legs (ties leave both unpaired);
@@ -30,7 +31,7 @@
 //! leg may take one of them, or they stay unpaired), never by guessing.
 
 use super::clock::{self, ClockEstimate, HopTimes};
-use super::{MAX_SKEW_NS, MIN_CLOCK_SUPPORT, Snap, TIES, directed, names_client};
+use super::{BodyFacts, MAX_SKEW_NS, MIN_CLOCK_SUPPORT, Snap, TIES, directed, names_client};
 
 /// The least score of a pair by weaker evidence.
 pub(crate) const WEAK_MIN: u32 = 8;
@@ -182,6 +183,27 @@ pub(crate) fn weak_score(
     {
         return None;
     }
+    // Bodies seen whole with the same content coding on both legs are the same bytes when the
+    // proxy relayed them (a proxy that compresses changes the coding, and is not judged here).
+    let body = |a: Option<&BodyFacts>, c: Option<&BodyFacts>, len: u64| match (a, c) {
+        (Some(a), Some(c)) if len > 0 && a.coding == c.coding => {
+            a.digest.zip(c.digest).map(|(x, y)| x == y)
+        }
+        _ => None,
+    };
+    let req_body = body(
+        Some(&f.req_body),
+        Some(&b.req_body),
+        f.req_len.min(b.req_len),
+    );
+    let resp_body = body(
+        f.resp_body.as_ref(),
+        b.resp_body.as_ref(),
+        f.resp_len.unwrap_or(0).min(b.resp_len.unwrap_or(0)),
+    );
+    if req_body == Some(false) || resp_body == Some(false) {
+        return None;
+    }
     let mut note = |why: &dyn Fn() -> String| {
         if let Some(ev) = ev.as_deref_mut() {
             ev.push(why());
@@ -239,7 +261,7 @@ pub(crate) fn weak_score(
         });
     }
     // Softer signs, enough only with the same content on both legs (the origin's `ETag` or
-    // `Last-Modified` relayed; not `Date`, which a proxy may write itself and which two
+    // `Last-Modified` relayed, or the same response body; not `Date`, which a proxy may write itself and which two
     // unrelated responses share within a second): an upstream request downgraded to HTTP/1.0
     // (nginx's default) or a `Server` on the client's response other than the upstream's (the
     // proxy put its own).
@@ -248,7 +270,7 @@ pub(crate) fn weak_score(
         (Some(a), Some(c)) => a.trim_ascii() == c.trim_ascii(),
         _ => false,
     };
-    if !proxy && (same_resp("etag") || same_resp("last-modified")) {
+    if !proxy && (same_resp("etag") || same_resp("last-modified") || resp_body == Some(true)) {
         if b.version == "HTTP/1.0" && f.version != "HTTP/1.0" {
             s += 1;
             proxy = true;
@@ -295,6 +317,10 @@ pub(crate) fn weak_score(
         s += 1;
         note(&|| format!("same request body length {} (+1)", f.req_len));
     }
+    if req_body == Some(true) {
+        s += 2;
+        note(&|| "same request body (its digest) (+2)".into());
+    }
     // The response the proxy relayed unchanged.
     if let (Some(a), Some(c)) = (f.status, b.status)
         && a == c
@@ -308,6 +334,10 @@ pub(crate) fn weak_score(
     {
         s += 1;
         note(&|| format!("same response body length {a} (+1)"));
+    }
+    if resp_body == Some(true) {
+        s += 3;
+        note(&|| "same response body (its digest) (+3)".into());
     }
     for (n, shown, w) in [
         ("date", "Date", 2),

@@ -1125,6 +1125,30 @@ impl Correlator {
         }
     }
 
+    /// The window's transaction at `seq` left it unpaired (too old, or the window's bound):
+    /// its candidate pairs by weaker evidence go, and the legs they competed for are barred
+    /// (without this competitor, one of their other candidates could look unique).
+    fn weak_evicted(&mut self, seq: u64) {
+        if self.weak.iter().all(|c| c.fq != seq && c.bq != seq) {
+            return;
+        }
+        let others: Vec<u64> = self
+            .weak
+            .iter()
+            .filter_map(|c| {
+                (c.fq == seq)
+                    .then_some(c.bq)
+                    .or((c.bq == seq).then_some(c.fq))
+            })
+            .collect();
+        if !self.weak_fits(0, others.len()) {
+            self.stop_weak();
+            return;
+        }
+        self.weak_barred.extend(others);
+        self.weak.retain(|c| c.fq != seq && c.bq != seq);
+    }
+
     /// More candidates than the bound holds: dropping some would make others look unique, so
     /// pairing by weaker evidence stops for the run (counted in [`Limits::weak_dropped`]).
     fn stop_weak(&mut self) {
@@ -1244,6 +1268,7 @@ impl Correlator {
                 break;
             }
             self.window.take(seq);
+            self.weak_evicted(seq);
         }
         self.decide_waiting(false, out);
         let best = self.best(&snap);
@@ -1302,6 +1327,7 @@ impl Correlator {
                 break;
             };
             self.window.take(seq);
+            self.weak_evicted(seq);
             self.limits.window_evicted += 1;
         }
     }

@@ -2371,3 +2371,54 @@ fn distinct_bodies_tell_repeated_requests_apart() {
     let (o, _) = run_file_snaps(legs([None, None]), 400_000_000);
     assert!(o.hops.iter().all(|h| h.back.is_none()), "{:?}", o.hops);
 }
+
+#[test]
+fn a_competitor_that_left_the_window_leaves_the_tie_undecided() {
+    // One client leg, two upstream legs that fit it as well (a tie); the first upstream leg
+    // leaves the window for its count bound before the tie is decided: the other must not
+    // then look unique.
+    let line = ("GET http://app.example/x HTTP/1.1", "GET /x HTTP/1.1");
+    let (f, b1) = fwd(0, 1000, line.0, line.1);
+    let (_, mut b2) = fwd(1, 1000, line.0, line.1);
+    (b2.start_ms, b2.end_ms) = (1003, 1040);
+    let mut c = Correlator::default();
+    let mut out = Out::default();
+    for (l, file) in [(b1, 1), (b2, 1), (f, 0)] {
+        let mut s = l.snap();
+        s.file = Some(file);
+        c.on_snap(s, &mut out);
+    }
+    // Just enough to push the oldest (the first upstream leg) out.
+    let paths: Vec<String> = (0..MAX_WINDOW - 2).map(|i| format!("/fill/{i}")).collect();
+    for (i, p) in paths.iter().enumerate() {
+        let mut s = Side {
+            conn: 10 + i as u64,
+            id: 10 + i as u64,
+            client: "192.0.2.1:1000",
+            server: "192.0.2.2:80",
+            line: "GET /fill HTTP/1.1",
+            req: &[],
+            status: Some(200),
+            resp: &[],
+            start_ms: 1200,
+            end_ms: 1201,
+            resp_len: 1,
+        }
+        .snap();
+        s.path = p.clone();
+        s.target = p.clone();
+        s.file = Some(0);
+        c.on_snap(s, &mut out);
+    }
+    assert_eq!(c.limits.window_evicted, 1);
+    c.finish(&mut out);
+    assert!(
+        out.hops.iter().all(|h| h.back.is_none()),
+        "{:?}",
+        out.hops
+            .iter()
+            .filter(|h| h.back.is_some())
+            .map(|h| &h.evidence)
+            .collect::<Vec<_>>()
+    );
+}

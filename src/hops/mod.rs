@@ -752,6 +752,9 @@ pub struct Correlator {
     /// Window sequence numbers of legs with too many candidates to be paired by weaker
     /// evidence, and whether such pairing stopped for the run.
     weak_barred: FxHashSet<u64>,
+    /// Paths (hashes of their last segment, [`weak::tail_hash`]) with more same-path legs in
+    /// the window than are looked at: not paired by weaker evidence.
+    weak_barred_tails: FxHashSet<u64>,
     weak_off: bool,
 }
 
@@ -802,6 +805,7 @@ impl Correlator {
             weak: VecDeque::new(),
             weak_next_ripe: i64::MAX,
             weak_barred: FxHashSet::default(),
+            weak_barred_tails: FxHashSet::default(),
             weak_off: false,
         }
     }
@@ -820,7 +824,8 @@ impl Correlator {
     /// (a fortieth of the correlator's, [`MAX_WEAK`] candidates).
     fn weak_fits(&self, more: usize, barred: usize) -> bool {
         let n = self.weak.len() + more;
-        let bytes = n * size_of::<weak::Weak>() + (self.weak_barred.len() + barred) * 16;
+        let set = self.weak_barred.len() + self.weak_barred_tails.len() + barred;
+        let bytes = n * size_of::<weak::Weak>() + set * 16;
         n <= MAX_WEAK && bytes <= self.bound / 40
     }
 
@@ -1078,8 +1083,15 @@ impl Correlator {
         }
         let same_tail = self.window.by_tail.get(tail(&s.path));
         if same_tail.is_some_and(|q| q.len() > MAX_CANDIDATES) {
-            // Competitors beyond those looked at: uniqueness could not be told.
-            self.stop_weak();
+            // Competitors beyond those looked at: uniqueness could not be told for this path.
+            let h = weak::tail_hash(&s.path);
+            if !self.weak_barred_tails.contains(&h) {
+                if !self.weak_fits(0, 1) {
+                    self.stop_weak();
+                    return;
+                }
+                self.weak_barred_tails.insert(h);
+            }
             return;
         }
         let mut found = Vec::new();
@@ -1156,6 +1168,7 @@ impl Correlator {
         self.weak_off = true;
         self.weak = VecDeque::new();
         self.weak_barred = FxHashSet::default();
+        self.weak_barred_tails = FxHashSet::default();
         self.weak_next_ripe = i64::MAX;
     }
 
@@ -1190,7 +1203,11 @@ impl Correlator {
         };
         let base = self.window.base;
         self.weak_barred.retain(|q| *q >= base);
-        let barred = |q: u64| self.weak_barred.contains(&q);
+        let barred = |c: &weak::Weak| {
+            self.weak_barred.contains(&c.fq)
+                || self.weak_barred.contains(&c.bq)
+                || self.weak_barred_tails.contains(&c.tail)
+        };
         let accepted = weak::select(&cands, self.latest, all, &strong, &barred);
         // The offset from all of them (they agree), then the pairs, then the legs it times.
         let mut usable = false;

@@ -2422,3 +2422,39 @@ fn a_competitor_that_left_the_window_leaves_the_tie_undecided() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_path_too_popular_to_tell_apart_leaves_the_others_pairing() {
+    // More legs for one path than a leg's candidates are looked among: that path is left to
+    // the clock, the others still pair by weaker evidence.
+    let line = ("GET http://app.example/p HTTP/1.1", "GET /p HTTP/1.1");
+    let mut legs = Vec::new();
+    for i in 0..(MAX_CANDIDATES as u64 + 8) {
+        let (f, b) = fwd(100 + i, 1000 + i as i64, line.0, line.1);
+        legs.push((if i % 2 == 0 { f } else { b }, (i % 2) as u32));
+    }
+    let (fa, ba) = fwd(
+        0,
+        1500,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (fb, bb) = fwd(
+        1,
+        1800,
+        "GET http://app.example/b HTTP/1.1",
+        "GET /b HTTP/1.1",
+    );
+    legs.extend([(fa, 0), (ba, 1), (fb, 0), (bb, 1)]);
+    let (o, clocks) = run_files(&legs, 600_000_000);
+    let got: BTreeSet<(u64, u64)> = pairs_of(&o).into_iter().filter(|p| p.0 < 200).collect();
+    assert_eq!(got, BTreeSet::from([(0, 1), (2, 3)]));
+    assert_eq!(clocks.len(), 1);
+    assert!(
+        o.findings
+            .iter()
+            .all(|f| f.code.name != "proxy.correlation-limit"),
+        "{:?}",
+        o.codes()
+    );
+}

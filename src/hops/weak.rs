@@ -50,6 +50,8 @@ pub(crate) struct Weak {
     pub bq: u64,
     pub bid: u64,
     pub score: u32,
+    /// A hash of the legs' path's last segment (what the window indexes them by).
+    pub tail: u64,
     pub times: HopTimes,
     /// Raw capture time after which no competitor can arrive.
     pub ripe: i64,
@@ -65,10 +67,19 @@ impl Weak {
             bq,
             bid: b.id,
             score,
+            tail: tail_hash(&f.path),
             times: times(f, b)?,
             ripe: f.end?.0.max(b.end?.0).saturating_add(RIPE_AFTER_NS),
         })
     }
+}
+
+/// A hash of `path`'s last segment ([`Weak::tail`]).
+pub(crate) fn tail_hash(path: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    super::tail(path).hash(&mut h);
+    h.finish()
 }
 
 /// The hop's times, each on its own capture's clock.
@@ -354,8 +365,8 @@ pub(crate) fn weak_score(
 }
 
 /// Which of `cands` to accept: each the unique best of its legs (a leg's best score reached
-/// by no other candidate of it, whichever side it is on), neither leg `barred` (it had more
-/// candidates than were kept), `ripe` ones only unless `all`, and in agreement, per pair of
+/// by no other candidate of it, whichever side it is on), not `barred` (a leg or its path had
+/// more candidates than were kept), `ripe` ones only unless `all`, and in agreement, per pair of
 /// clocks, with the offset most of them and `strong(clocks)` (the pairs that needed no clock)
 /// allow. Returns the indexes accepted.
 pub(crate) fn select(
@@ -363,7 +374,7 @@ pub(crate) fn select(
     latest: i64,
     all: bool,
     strong: &dyn Fn((u32, u32)) -> Vec<HopTimes>,
-    barred: &dyn Fn(u64) -> bool,
+    barred: &dyn Fn(&Weak) -> bool,
 ) -> Vec<usize> {
     let mut best: rustc_hash::FxHashMap<u64, (u32, u32)> = Default::default();
     for c in cands {
@@ -383,7 +394,7 @@ pub(crate) fn select(
     };
     let mut groups: std::collections::BTreeMap<(u32, u32), Vec<usize>> = Default::default();
     for (i, c) in cands.iter().enumerate() {
-        if (all || c.ripe < latest) && unique(c) && !barred(c.fq) && !barred(c.bq) {
+        if (all || c.ripe < latest) && unique(c) && !barred(c) {
             groups.entry(c.clocks).or_default().push(i);
         }
     }

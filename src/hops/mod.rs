@@ -18,6 +18,25 @@
 //! compare their times through the captures' clock offset, learnt from the pairs that need no
 //! clock ([`clock`], [`Correlator::clock_offsets`]).
 //!
+//! When two captures share no such evidence (a proxy that adds only `Via`, or nothing), their
+//! legs pair by weaker evidence that survives the hop (module `weak`): the method and path (the
+//! client's absolute-form target reduced to origin-form, +3), an absolute-form target (+2),
+//! the `Via` the proxy put on both the upstream request and the client's response (+4; a `Via`
+//! added, +2), forwarding headers naming the client (+3) or `X-Forwarded-Host`/`-Proto` added
+//! (+1), the proxy's own or known upstream address (+1), `Host` (+1), `User-Agent` (+2),
+//! `Cookie`/`Authorization` (+3), `Accept`/`Referer` (+1), the request body length (+1) and
+//! digest (+2), and the response relayed unchanged: status (+1), body length (+1) and digest
+//! (+3), `Content-Type` (+1), the origin's `Date` (+2), `ETag` (+3), `Last-Modified` (+2). One of the proxy's signs is
+//! required (with the same `ETag`, `Last-Modified` or body on both responses, an upstream
+//! request downgraded to HTTP/1.0 or a `Server` the proxy replaced will do, +1 each), a
+//! differing status, `ETag`, `Last-Modified` or body of the same coding (or a forwarding
+//! header naming another client) rules the pair out, and it needs 8 points. A candidate waits until
+//! no competitor can still arrive and is accepted only as the unique best of both its legs,
+//! and only when its offset bounds hold the offset most accepted pairs allow (at least two, or
+//! a lone one at the end of the run); the offset learnt from them then times the rest. Across
+//! captures a pair timed by the offset alone is made only when it is the unique best: ties
+//! (the same URL fetched repeatedly, concurrently) are left unpaired, never guessed.
+//!
 //! Legs need not speak the same version: an HTTP/2 stream pairs with the HTTP/1.1 request a
 //! proxy made for it (or the reverse, or HTTP/2 on both sides) by the same rules, its target
 //! being `:path`; `diff` compares them through the translation (pseudo-headers are the request
@@ -29,6 +48,7 @@
 pub mod clock;
 mod diff;
 mod fix;
+mod weak;
 
 use std::collections::VecDeque;
 
@@ -113,6 +133,8 @@ pub(crate) struct BodyFacts {
     pub coding: String,
     /// The length after content decoding, when the content was decoded.
     pub decoded: Option<u64>,
+    /// A digest of the content as sent, when all of it was seen.
+    pub digest: Option<u64>,
 }
 
 impl BodyFacts {
@@ -121,6 +143,7 @@ impl BodyFacts {
             complete: b.state == BodyState::Complete,
             coding: b.content_encoding.join(",").to_ascii_lowercase(),
             decoded: b.decoded_length.filter(|_| b.decoding == Some("complete")),
+            digest: b.digest.filter(|_| b.state == BodyState::Complete),
         }
     }
 }
@@ -475,6 +498,36 @@ fn score(f: &Snap, b: &Snap, clock: Clock, mut ev: Option<&mut Vec<String>>) -> 
     Some(s)
 }
 
+/// Across captures, a pair that only the clock offset times (no evidence that needs no
+/// clock): when another candidate scores as much, picking one would be a guess.
+fn guess(f: &Snap, b: &Snap) -> bool {
+    f.file.is_some() && b.file.is_some() && f.file != b.file && !clock_free(f, b)
+}
+
+/// The best of `(sequence, score, guess)` candidates, ties to the oldest (the lowest
+/// sequence), as in one capture; `None` when the best score is tied and one of the tied
+/// candidates is a [`guess`] (left unpaired: another leg may take one of them, or the tie
+/// stays).
+fn choose(cands: impl Iterator<Item = (u64, u32, bool)>) -> Option<(u64, u32)> {
+    let mut top: Option<(u64, u32, bool)> = None;
+    let mut tied = false;
+    for (q, s, g) in cands {
+        match top {
+            Some((tq, ts, tg)) if s == ts => {
+                tied = true;
+                top = Some((tq.min(q), s, tg || g));
+            }
+            Some((_, ts, _)) if s < ts => {}
+            _ => {
+                top = Some((q, s, g));
+                tied = false;
+            }
+        }
+    }
+    let (q, s, g) = top?;
+    (!(tied && g)).then_some((q, s))
+}
+
 fn confidence(s: u32) -> &'static str {
     if s >= HIGH {
         "high"
@@ -624,13 +677,18 @@ fn alive(f: &Snap, b: &Snap) -> bool {
 const MAX_CANDIDATES: usize = 1024;
 /// Memory for the window of candidate backs.
 /// The most the correlator holds by default (its window of candidate transactions, four
-/// fifths; the transactions waiting for a proxy leg and the hops waiting for their WebSocket
-/// conversations, a tenth each), for the memory budget.
+/// fifths; the transactions waiting for a proxy leg, three fortieths; the candidate pairs
+/// across captures by weaker evidence, a fortieth; the hops waiting for their WebSocket
+/// conversations, a tenth), for the memory budget.
 pub const MEMORY_BOUND: usize = 20 << 20;
 /// Hops of upgraded pairs waiting for their WebSocket conversations.
 const MAX_AWAITING_WS: usize = 10_000;
 /// CONNECT tunnels remembered (their inner requests are relayed bytes).
 const MAX_TUNNELS: usize = 100_000;
+/// Candidate pairs across captures by weaker evidence held until decided.
+const MAX_WEAK: usize = 4096;
+/// Candidates by weaker evidence one leg may have before it is left to the clock.
+const MAX_WEAK_PER_LEG: usize = 16;
 /// Proxy addresses remembered as hinted.
 const MAX_HINTED: usize = 10_000;
 /// WebSocket conversations remembered for hops that are not yet made.
@@ -646,6 +704,9 @@ pub struct Limits {
     pub waiting_dropped: u64,
     /// Upgraded hops emitted without the relay check.
     pub relay_unchecked: u64,
+    /// Candidate pairs across captures by weaker evidence dropped for their bound before they
+    /// were decided.
+    pub weak_dropped: u64,
 }
 
 /// The correlation state.
@@ -684,6 +745,17 @@ pub struct Correlator {
     /// (front address, upstream address) of proxies seen with two addresses, by a pair of
     /// medium or high confidence (which, with two addresses, needed strong evidence).
     back_ips: FxHashSet<(std::net::IpAddr, std::net::IpAddr)>,
+    /// Candidate pairs across captures whose offset is not known, by weaker evidence, waiting
+    /// to be decided ([`weak`]), oldest first; and the earliest time one of them ripens.
+    weak: VecDeque<weak::Weak>,
+    weak_next_ripe: i64,
+    /// Window sequence numbers of legs with too many candidates to be paired by weaker
+    /// evidence, and whether such pairing stopped for the run.
+    weak_barred: FxHashSet<u64>,
+    /// Paths (hashes of their last segment, [`weak::tail_hash`]) with more same-path legs in
+    /// the window than are looked at: not paired by weaker evidence.
+    weak_barred_tails: FxHashSet<u64>,
+    weak_off: bool,
 }
 
 /// The pairs of two captures' clock estimate.
@@ -730,11 +802,31 @@ impl Correlator {
             awaiting_bytes: 0,
             clocks: FxHashMap::default(),
             back_ips: FxHashSet::default(),
+            weak: VecDeque::new(),
+            weak_next_ripe: i64::MAX,
+            weak_barred: FxHashSet::default(),
+            weak_barred_tails: FxHashSet::default(),
+            weak_off: false,
         }
     }
 
     fn window_bytes(&self) -> usize {
         self.bound / 5 * 4
+    }
+
+    /// Bytes for the unpaired transactions to a proxy: a tenth less what the candidate pairs by
+    /// weaker evidence may hold.
+    fn waiting_bound(&self) -> usize {
+        self.bound / 10 - self.bound / 40
+    }
+
+    /// Whether `more` candidate pairs by weaker evidence and `barred` legs more fit their bound
+    /// (a fortieth of the correlator's, [`MAX_WEAK`] candidates).
+    fn weak_fits(&self, more: usize, barred: usize) -> bool {
+        let n = self.weak.len() + more;
+        let set = self.weak_barred.len() + self.weak_barred_tails.len() + barred;
+        let bytes = n * size_of::<weak::Weak>() + set * 16;
+        n <= MAX_WEAK && bytes <= self.bound / 40
     }
 
     /// Observes `record` and passes it on to `out`, followed by what it completed (hops and
@@ -862,10 +954,16 @@ impl Correlator {
     /// A pair across two captures made by evidence that needs no clock: one more for their
     /// offset. Returns whether the offset just became usable.
     fn learn_clock(&mut self, f: &Snap, b: &Snap) -> bool {
+        self.learn_clock_from(f, b, false)
+    }
+
+    /// [`Correlator::learn_clock`]; `weak`: a pair by weaker evidence that agreed with the
+    /// offset of the others ([`weak::select`]) counts too.
+    fn learn_clock_from(&mut self, f: &Snap, b: &Snap, weak: bool) -> bool {
         let (Some(x), Some(y), Some(fe), Some(be)) = (f.file, b.file, f.end, b.end) else {
             return false;
         };
-        if x == y || !clock_free(f, b) {
+        if x == y || !(weak || clock_free(f, b)) {
             return false;
         }
         let c = self.clocks.entry((x, y)).or_default();
@@ -901,14 +999,23 @@ impl Correlator {
             let Some(f) = self.window.get(q).cloned() else {
                 continue;
             };
-            let best = self
-                .window
-                .candidates(&f)
-                .filter(|(_, b)| b.file.is_some() && b.file != f.file)
-                .filter_map(|(bq, b)| score(&f, b, self.clock(&f, b), None).map(|x| (bq, x)))
-                .max_by_key(|(bq, s)| (*s, u64::MAX - *bq));
+            let best = choose(
+                self.window
+                    .candidates(&f)
+                    .filter(|(_, b)| b.file.is_some() && b.file != f.file)
+                    .filter_map(|(bq, b)| {
+                        score(&f, b, self.clock(&f, b), None).map(|x| (bq, x, guess(&f, b)))
+                    }),
+            );
+            // Timed by the offset alone, the back must have no other front as good either.
+            let mutual = |bq: u64| {
+                self.window
+                    .get(bq)
+                    .is_some_and(|b| !guess(&f, b) || self.reverse(b).is_some_and(|(x, _)| x == q))
+            };
             if let Some((bq, s)) = best
                 && s >= LOW
+                && mutual(bq)
             {
                 self.pair_taken(q, bq, s, out);
             }
@@ -918,6 +1025,12 @@ impl Correlator {
     /// Pairs the window's front at `fq` with the window's back at `bq` (a back that finished
     /// after its front on the merged clocks).
     fn pair_taken(&mut self, fq: u64, bq: u64, s: u32, out: &mut dyn RecordSink) {
+        self.pair_taken_by(fq, bq, s, false, out);
+    }
+
+    /// [`Correlator::pair_taken`]; `weak`: by weaker evidence across captures whose offset is
+    /// not known ([`weak`]).
+    fn pair_taken_by(&mut self, fq: u64, bq: u64, s: u32, weak: bool, out: &mut dyn RecordSink) {
         let Some(f) = self.window.get(fq).cloned() else {
             return;
         };
@@ -928,7 +1041,17 @@ impl Correlator {
             self.backs_queued.insert(back.id);
         }
         let mut ev = Vec::new();
-        score(&f, &back, self.clock(&f, &back), Some(&mut ev));
+        if weak {
+            let known = self.back_ips.contains(&(f.server.ip, back.client.ip));
+            weak::weak_score(&f, &back, known, Some(&mut ev));
+            ev.push(
+                "the legs are on two captures whose clock offset was not known: paired as the \
+                 unique best match of both legs, in time with the offset the other pairs allow"
+                    .into(),
+            );
+        } else {
+            score(&f, &back, self.clock(&f, &back), Some(&mut ev));
+        }
         // Paired before `pair` looks for the proxy's unpaired transactions.
         if let Some(x) = self.window.get_mut(fq) {
             x.hop = Some(self.next_id);
@@ -938,16 +1061,202 @@ impl Correlator {
             // Decided: not answered by the proxy itself.
             self.backs_queued.insert(f.id);
         }
-        if self.learn_clock(&f, &back) {
+        // Pairs by weaker evidence are learnt together, before any is paired
+        // ([`Correlator::resolve_weak`]).
+        if !weak && self.learn_clock(&f, &back) {
             self.sweep(out);
         }
+    }
+
+    /// Looks for candidate pairs by weaker evidence between the window's transaction at `seq`
+    /// (just arrived, unpaired) and the unpaired ones of other captures with the same path
+    /// whose clock offset to it is not known yet, either side the client leg.
+    fn collect_weak(&mut self, seq: u64) {
+        if self.weak_off {
+            return;
+        }
+        let Some(s) = self.window.get(seq) else {
+            return;
+        };
+        if s.file.is_none() || s.hop.is_some() {
+            return;
+        }
+        let same_tail = self.window.by_tail.get(tail(&s.path));
+        if same_tail.is_some_and(|q| q.len() > MAX_CANDIDATES) {
+            // Competitors beyond those looked at: uniqueness could not be told for this path.
+            let h = weak::tail_hash(&s.path);
+            if !self.weak_barred_tails.contains(&h) {
+                if !self.weak_fits(0, 1) {
+                    self.stop_weak();
+                    return;
+                }
+                self.weak_barred_tails.insert(h);
+            }
+            return;
+        }
+        let mut found = Vec::new();
+        let others = same_tail
+            .into_iter()
+            .flat_map(|q| q.iter().rev())
+            .filter_map(|q| self.window.get(*q).map(|o| (*q, o)));
+        for (q, o) in others {
+            if q == seq || o.file.is_none() || o.file == s.file || o.hop.is_some() {
+                continue;
+            }
+            for ((fq, f), (bq, b)) in [((q, o), (seq, s)), ((seq, s), (q, o))] {
+                if self.clock(f, b).known {
+                    continue;
+                }
+                let known = self.back_ips.contains(&(f.server.ip, b.client.ip));
+                if let Some(x) = weak::weak_score(f, b, known, None)
+                    && let Some(w) = weak::Weak::of(f, fq, b, bq, x)
+                {
+                    found.push(w);
+                }
+            }
+        }
+        if found.len() > MAX_WEAK_PER_LEG {
+            // Hopelessly ambiguous (the same request many times over): none of these legs is
+            // paired by weaker evidence (they may still be, by the offset, once it is known).
+            if !self.weak_fits(0, found.len() + 1) {
+                self.stop_weak();
+                return;
+            }
+            self.weak_barred.insert(seq);
+            self.weak_barred
+                .extend(found.iter().map(|w| if w.fq == seq { w.bq } else { w.fq }));
+            return;
+        }
+        if !self.weak_fits(found.len(), 0) {
+            self.stop_weak();
+            return;
+        }
+        for w in found {
+            self.weak_next_ripe = self.weak_next_ripe.min(w.ripe);
+            self.weak.push_back(w);
+        }
+    }
+
+    /// The window's transaction at `seq` left it unpaired (too old, or the window's bound):
+    /// its candidate pairs by weaker evidence go, and the legs they competed for are barred
+    /// (without this competitor, one of their other candidates could look unique).
+    fn weak_evicted(&mut self, seq: u64) {
+        if self.weak.iter().all(|c| c.fq != seq && c.bq != seq) {
+            return;
+        }
+        let others: Vec<u64> = self
+            .weak
+            .iter()
+            .filter_map(|c| {
+                (c.fq == seq)
+                    .then_some(c.bq)
+                    .or((c.bq == seq).then_some(c.fq))
+            })
+            .collect();
+        if !self.weak_fits(0, others.len()) {
+            self.stop_weak();
+            return;
+        }
+        self.weak_barred.extend(others);
+        self.weak.retain(|c| c.fq != seq && c.bq != seq);
+    }
+
+    /// More candidates than the bound holds: dropping some would make others look unique, so
+    /// pairing by weaker evidence stops for the run (counted in [`Limits::weak_dropped`]).
+    fn stop_weak(&mut self) {
+        self.limits.weak_dropped += self.weak.len().max(1) as u64;
+        self.weak_off = true;
+        self.weak = VecDeque::new();
+        self.weak_barred = FxHashSet::default();
+        self.weak_barred_tails = FxHashSet::default();
+        self.weak_next_ripe = i64::MAX;
+    }
+
+    /// Decides the candidate pairs by weaker evidence that are ripe (all of them at the end):
+    /// pairs those [`weak::select`] accepts, and learns the offset from them.
+    fn resolve_weak(&mut self, all: bool, out: &mut dyn RecordSink) {
+        if self.weak.is_empty() || (!all && self.latest <= self.weak_next_ripe) {
+            return;
+        }
+        // Still valid: both legs in the window and unpaired, the clocks' offset still unknown
+        // (once known, the ordinary pairing times them).
+        let valid = |c: &weak::Weak| {
+            let f = self
+                .window
+                .get(c.fq)
+                .filter(|x| x.id == c.fid && x.hop.is_none());
+            let b = self
+                .window
+                .get(c.bq)
+                .filter(|x| x.id == c.bid && x.hop.is_none());
+            matches!((f, b), (Some(f), Some(b)) if !self.clock(f, b).known)
+        };
+        let keep: Vec<bool> = self.weak.iter().map(valid).collect();
+        let mut k = keep.iter();
+        self.weak.retain(|_| k.next().copied().unwrap_or(false));
+        let cands: Vec<weak::Weak> = self.weak.iter().copied().collect();
+        let strong = |k: (u32, u32)| {
+            self.clocks
+                .get(&k)
+                .map(|c| c.pairs.clone())
+                .unwrap_or_default()
+        };
+        let base = self.window.base;
+        self.weak_barred.retain(|q| *q >= base);
+        let barred = |c: &weak::Weak| {
+            self.weak_barred.contains(&c.fq)
+                || self.weak_barred.contains(&c.bq)
+                || self.weak_barred_tails.contains(&c.tail)
+        };
+        let accepted = weak::select(&cands, self.latest, all, &strong, &barred);
+        // The offset from all of them (they agree), then the pairs, then the legs it times.
+        let mut usable = false;
+        for i in &accepted {
+            let c = cands[*i];
+            if let (Some(f), Some(b)) = (self.window.get(c.fq), self.window.get(c.bq)) {
+                let (f, b) = (f.clone(), b.clone());
+                usable |= self.learn_clock_from(&f, &b, true);
+            }
+        }
+        for i in accepted {
+            let c = cands[i];
+            let ok = self
+                .window
+                .get(c.fq)
+                .is_some_and(|x| x.id == c.fid && x.hop.is_none())
+                && self
+                    .window
+                    .get(c.bq)
+                    .is_some_and(|x| x.id == c.bid && x.hop.is_none());
+            if ok {
+                self.pair_taken_by(c.fq, c.bq, c.score, true, out);
+            }
+        }
+        if usable {
+            self.sweep(out);
+        }
+        let taken: FxHashSet<u64> = cands
+            .iter()
+            .flat_map(|c| [c.fq, c.bq])
+            .filter(|q| self.window.get(*q).is_none_or(|x| x.hop.is_some()))
+            .collect();
+        self.weak
+            .retain(|c| !taken.contains(&c.fq) && !taken.contains(&c.bq));
+        self.weak_next_ripe = self
+            .weak
+            .iter()
+            .map(|c| c.ripe)
+            .filter(|r| *r >= self.latest)
+            .min()
+            .unwrap_or(i64::MAX);
     }
 
     /// Whether `b`, just arrived, is the upstream leg of a client leg on another capture
     /// already in the window (the other capture's clock ahead: the back ends after its front).
     fn reverse(&self, b: &Snap) -> Option<(u64, u32)> {
         b.file?;
-        self.window
+        let fronts = self
+            .window
             .by_tail
             .get(tail(&b.path))
             .into_iter()
@@ -955,8 +1264,8 @@ impl Correlator {
             .take(MAX_CANDIDATES)
             .filter_map(|q| self.window.get(*q).map(|s| (*q, s)))
             .filter(|(_, f)| f.file.is_some() && f.file != b.file && f.hop.is_none())
-            .filter_map(|(q, f)| score(f, b, self.clock(f, b), None).map(|s| (q, s)))
-            .max_by_key(|(q, s)| (*s, u64::MAX - *q))
+            .filter_map(|(q, f)| score(f, b, self.clock(f, b), None).map(|s| (q, s, guess(f, b))));
+        choose(fronts)
     }
 
     pub(crate) fn on_snap(&mut self, mut snap: Snap, out: &mut dyn RecordSink) {
@@ -976,6 +1285,7 @@ impl Correlator {
                 break;
             }
             self.window.take(seq);
+            self.weak_evicted(seq);
         }
         self.decide_waiting(false, out);
         let best = self.best(&snap);
@@ -1003,7 +1313,7 @@ impl Correlator {
                 if proxied {
                     let cost = Window::cost(&snap);
                     if self.waiting.len() >= MAX_WAITING
-                        || self.waiting_bytes + cost > self.bound / 10
+                        || self.waiting_bytes + cost > self.waiting_bound()
                     {
                         self.limits.waiting_dropped += 1;
                     } else {
@@ -1025,21 +1335,28 @@ impl Correlator {
         {
             self.pair_taken(fq, seq, s, out);
         }
+        if cross {
+            self.collect_weak(seq);
+            self.resolve_weak(false, out);
+        }
         while self.window.live > MAX_WINDOW || self.window.bytes > self.window_bytes() {
             let Some((seq, _)) = self.window.front() else {
                 break;
             };
             self.window.take(seq);
+            self.weak_evicted(seq);
             self.limits.window_evicted += 1;
         }
     }
 
-    /// The best candidate back of `f` (ties: the oldest, first in first out).
+    /// The best candidate back of `f` (ties: the oldest, first in first out; across captures
+    /// timed by their offset alone, none, [`choose`]).
     fn best(&self, f: &Snap) -> Option<(u64, u32)> {
-        self.window
-            .candidates(f)
-            .filter_map(|(q, b)| score(f, b, self.clock(f, b), None).map(|s| (q, s)))
-            .max_by_key(|(q, s)| (*s, u64::MAX - *q))
+        choose(
+            self.window.candidates(f).filter_map(|(q, b)| {
+                score(f, b, self.clock(f, b), None).map(|s| (q, s, guess(f, b)))
+            }),
+        )
     }
 
     /// Makes the hop of `f` (with its upstream leg `b`, if any) and returns its id.
@@ -1148,12 +1465,13 @@ impl Correlator {
     /// finished before it was known (an HTTP/2 stream the proxy answers itself ends before
     /// the streams it forwards), and wait with the others for the answered-by-itself check.
     fn queue_earlier(&mut self, proxy: Endpoint) {
+        let bound = self.waiting_bound();
         for s in self.window.slots.iter_mut().flatten() {
             if s.server != proxy || s.hop.is_some() || s.queued || s.method == "CONNECT" {
                 continue;
             }
             let cost = Window::cost(s);
-            if self.waiting.len() >= MAX_WAITING || self.waiting_bytes + cost > self.bound / 10 {
+            if self.waiting.len() >= MAX_WAITING || self.waiting_bytes + cost > bound {
                 self.limits.waiting_dropped += 1;
                 continue;
             }
@@ -1176,6 +1494,11 @@ impl Correlator {
             };
             self.waiting_bytes = self.waiting_bytes.saturating_sub(Window::cost(&f));
             if self.backs_queued.remove(&f.id) {
+                continue;
+            }
+            if self.undecided(&f) {
+                // Across captures, a tie between upstream legs left it unpaired: not answered by
+                // the proxy itself, as far as anyone can tell.
                 continue;
             }
             // Answered by itself only when the capture shows this proxy's upstream side for
@@ -1204,6 +1527,22 @@ impl Correlator {
                 out.record(Record::Finding(finding(code, msg, &f)));
             }
         }
+    }
+
+    /// Whether `f`, on one of several captures, was left unpaired by a tie (with an upstream
+    /// leg on another capture that could be its own, timed by the offset or by weaker
+    /// evidence).
+    fn undecided(&self, f: &Snap) -> bool {
+        f.file.is_some()
+            && (self
+                .weak
+                .iter()
+                .any(|c| c.fid == f.id && c.clocks.0 == f.file.unwrap_or(0))
+                || self.window.candidates(f).any(|(_, b)| {
+                    b.file.is_some()
+                        && b.file != f.file
+                        && score(f, b, self.clock(f, b), None).is_some_and(|s| s >= LOW)
+                }))
     }
 
     /// A finished WebSocket conversation: completes the relay check of its hop.
@@ -1268,6 +1607,7 @@ impl Correlator {
     /// The end: hops still waiting for their WebSocket conversations, the transactions that
     /// went to a proxy without an upstream leg, and what the bounds cost.
     pub fn finish(&mut self, out: &mut dyn RecordSink) {
+        self.resolve_weak(true, out);
         if self.clocks.values().any(|c| c.usable().is_some()) {
             self.sweep(out);
         }
@@ -1279,15 +1619,25 @@ impl Correlator {
         }
         self.decide_waiting(true, out);
         let l = self.limits;
-        if l.window_evicted + l.waiting_dropped + l.relay_unchecked > 0 {
+        if l.window_evicted + l.waiting_dropped + l.relay_unchecked + l.weak_dropped > 0 {
+            let weak = if l.weak_dropped > 0 {
+                format!(
+                    "; across captures, {} candidate pairs by weaker evidence (no request id, \
+                     no forwarding header naming the client) were more than its bound holds, so \
+                     such pairing stopped and those legs pair only by the clock offset",
+                    l.weak_dropped
+                )
+            } else {
+                String::new()
+            };
             out.record(Record::Finding(Finding::new(
                 &codes::PROXY_CORRELATION_LIMIT,
                 format!(
                     "proxy-leg correlation hit its bounds: {} candidate upstream transactions \
                      left the window ({} at most, {} MiB) before a client leg could pair with \
                      them, {} unpaired transactions to a proxy were not checked, {} upgraded \
-                     hops were reported without the WebSocket relay check; hops in this capture \
-                     may be missing",
+                     hops were reported without the WebSocket relay check{weak}; hops in this \
+                     capture may be missing",
                     l.window_evicted,
                     MAX_WINDOW,
                     self.window_bytes() >> 20,

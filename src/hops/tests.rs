@@ -1612,12 +1612,16 @@ fn cross<'a>(
 /// Runs legs of two files, `off_ns` the back file's clock offset, in the order a merged run
 /// hands them over (by end time on their own clocks, as recorded).
 fn run_files(legs: &[(Side, u32)], off_ns: i64) -> (Out, Vec<(u32, u32, ClockEstimate)>) {
+    run_file_snaps(legs.iter().map(|(l, f)| (l.snap(), *f)).collect(), off_ns)
+}
+
+/// [`run_files`] with the snaps made.
+fn run_file_snaps(legs: Vec<(Snap, u32)>, off_ns: i64) -> (Out, Vec<(u32, u32, ClockEstimate)>) {
     let mut snaps: Vec<Snap> = legs
-        .iter()
-        .map(|(l, file)| {
-            let mut s = l.snap();
-            s.file = Some(*file);
-            if *file == 1 {
+        .into_iter()
+        .map(|(mut s, file)| {
+            s.file = Some(file);
+            if file == 1 {
                 s.start.0 -= off_ns;
                 s.end = s.end.map(|e| Timestamp(e.0 - off_ns));
             }
@@ -1937,4 +1941,520 @@ fn one_capture_of_a_proxy_with_two_addresses() {
         );
     }
     assert_eq!((o.hops[1].confidence, o.hops[1].score), ("high", 11));
+}
+
+// Weaker evidence across captures: a forward proxy (tinyproxy-like) on two hosts that adds
+// only `Via`, no request id and no forwarding header.
+
+const FWD_VIA: &str = "1.1 fwd (tinyproxy/1.11.1)";
+const VIA_RESP: &[(&str, &str)] = &[("Via", FWD_VIA), ("Content-Type", "text/plain")];
+const PLAIN_RESP: &[(&str, &str)] = &[("Content-Type", "text/plain")];
+const F_FWD: &[(&str, &str)] = &[("Host", "app.example"), ("User-Agent", "curl/8")];
+const B_FWD: &[(&str, &str)] = &[
+    ("Host", "app.example"),
+    ("Via", FWD_VIA),
+    ("User-Agent", "curl/8"),
+];
+
+/// A hop through the forward proxy: the client sends `GET http://app.example{path}`, the
+/// proxy `GET {path}` with its `Via`, and puts the same `Via` on the response it relays.
+fn fwd<'a>(n: u64, t: i64, front_line: &'a str, back_line: &'a str) -> (Side<'a>, Side<'a>) {
+    let (mut f, mut b) = cross(n, t, front_line, F_FWD, B_FWD, (200, 200));
+    f.resp = VIA_RESP;
+    b.resp = PLAIN_RESP;
+    b.line = back_line;
+    (f, b)
+}
+
+#[test]
+fn weak_evidence_pairs_a_unique_match_across_captures_and_gives_the_offset() {
+    for off in [1_500_000_000, -700_000_000, 42_000_000] {
+        let (f0, b0) = fwd(
+            0,
+            1000,
+            "GET http://app.example/a HTTP/1.1",
+            "GET /a HTTP/1.1",
+        );
+        let (f1, mut b1) = fwd(
+            1,
+            1400,
+            "GET http://app.example/b HTTP/1.1",
+            "GET /b HTTP/1.1",
+        );
+        let (f2, b2) = fwd(
+            2,
+            2000,
+            "GET http://app.example/c HTTP/1.1",
+            "GET /c HTTP/1.1",
+        );
+        b1.start_ms += 3;
+        b1.end_ms = b1.start_ms + 10;
+        let legs = [(f0, 0), (b0, 1), (f1, 0), (b1, 1), (f2, 0), (b2, 1)];
+        let (o, clocks) = run_files(&legs, off);
+        assert_eq!(
+            pairs_of(&o),
+            BTreeSet::from([(0, 1), (2, 3), (4, 5)]),
+            "{off}"
+        );
+        for h in &o.hops {
+            assert!(
+                h.evidence
+                    .iter()
+                    .any(|e| e.contains("Via the proxy put on the client's response")),
+                "{:?}",
+                h.evidence
+            );
+            assert!(
+                h.evidence.iter().any(|e| e.contains("unique best match")),
+                "{:?}",
+                h.evidence
+            );
+            assert_eq!(h.proxy.back_address, Some(ep(BACK_PROXY)));
+            assert!(h.diagnosis.is_empty(), "{:?}", h.diagnosis);
+        }
+        assert!(o.findings.is_empty(), "{:?}", o.codes());
+        let [(0, 1, e)] = clocks[..] else {
+            panic!("{clocks:?}")
+        };
+        assert_eq!((e.support, e.pairs), (3, 3));
+        assert!(e.interval.0 <= off && off <= e.interval.1, "{e:?} {off}");
+    }
+    // The same legs without any sign of a proxy (no Via, an origin-form client target): the
+    // same resource is no tie between two captures.
+    let (mut f, mut b) = fwd(0, 1000, "GET /a HTTP/1.1", "GET /a HTTP/1.1");
+    f.resp = PLAIN_RESP;
+    b.req = F_FWD;
+    let (o, clocks) = run_files(&[(f, 0), (b, 1)], 300_000_000);
+    assert!(o.hops.is_empty(), "{:?}", o.hops[0].evidence);
+    assert!(clocks.is_empty());
+    // What contradicts it: another status, another origin Date.
+    let (f, mut b) = fwd(
+        0,
+        1000,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    b.status = Some(304);
+    let (o, _) = run_files(&[(f, 0), (b, 1)], 0);
+    assert!(o.hops.is_empty(), "{:?}", o.hops[0].evidence);
+    let (mut f, mut b) = fwd(
+        0,
+        1000,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    f.resp = &[("Via", FWD_VIA), ("ETag", "\"v1\"")];
+    b.resp = &[("ETag", "\"v2\"")];
+    let (o, _) = run_files(&[(f, 0), (b, 1)], 0);
+    assert!(o.hops.is_empty(), "{:?}", o.hops[0].evidence);
+}
+
+#[test]
+fn a_reverse_proxy_that_adds_nothing_pairs_by_the_response_it_relayed() {
+    // nginx's defaults on two hosts: no Via, no forwarding header, `Host` rewritten, HTTP/1.0
+    // upstream, its own `Server` and `Date`; the origin's `ETag` and `Last-Modified` relayed.
+    let f_req: &[(&str, &str)] = &[("Host", "app.example"), ("User-Agent", "curl/8")];
+    let b_req: &[(&str, &str)] = &[
+        ("Host", "backend"),
+        ("Connection", "close"),
+        ("User-Agent", "curl/8"),
+    ];
+    let f_resp: [&[(&str, &str)]; 2] = [
+        &[
+            ("Server", "nginx/1.22.1"),
+            ("Date", "Tue, 01 Dec 2026 15:58:20 GMT"),
+            ("ETag", "W/\"a1\""),
+        ],
+        &[
+            ("Server", "nginx/1.22.1"),
+            ("Date", "Tue, 01 Dec 2026 15:58:21 GMT"),
+            ("Last-Modified", "Mon, 30 Nov 2026 10:00:00 GMT"),
+        ],
+    ];
+    let b_resp: [&[(&str, &str)]; 2] = [
+        &[
+            ("Server", "backend/1"),
+            ("Date", "Tue, 01 Dec 2026 15:58:18 GMT"),
+            ("ETag", "\"a1\""),
+        ],
+        &[
+            ("Server", "backend/1"),
+            ("Date", "Tue, 01 Dec 2026 15:58:19 GMT"),
+            ("Last-Modified", "Mon, 30 Nov 2026 10:00:00 GMT"),
+        ],
+    ];
+    let lines = [
+        ("GET /a.css HTTP/1.1", "GET /a.css HTTP/1.0"),
+        ("GET /b.js HTTP/1.1", "GET /b.js HTTP/1.0"),
+    ];
+    let off = 2_100_000_000;
+    let mut legs = Vec::new();
+    for i in 0..2 {
+        let (mut f, mut b) = cross(
+            i as u64,
+            1000 + 700 * i as i64,
+            lines[i].0,
+            f_req,
+            b_req,
+            (200, 200),
+        );
+        b.line = lines[i].1;
+        f.resp = f_resp[i];
+        b.resp = b_resp[i];
+        legs.extend([(f, 0), (b, 1)]);
+    }
+    let (o, clocks) = run_files(&legs, off);
+    assert_eq!(pairs_of(&o), BTreeSet::from([(0, 1), (2, 3)]));
+    assert!(
+        o.hops[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("downgraded from HTTP/1.1 to HTTP/1.0")),
+        "{:?}",
+        o.hops[0].evidence
+    );
+    let [(0, 1, e)] = clocks[..] else {
+        panic!("{clocks:?}")
+    };
+    assert!(e.interval.0 <= off && off <= e.interval.1, "{e:?}");
+    // Without the relayed validators (the same `Date` is no more than the same second), the
+    // downgrade and the Server are not enough.
+    let (mut f, mut b) = cross(0, 1000, "GET /a.css HTTP/1.1", f_req, b_req, (200, 200));
+    b.line = "GET /a.css HTTP/1.0";
+    f.resp = &[
+        ("Server", "nginx/1.22.1"),
+        ("Date", "Tue, 01 Dec 2026 15:58:20 GMT"),
+    ];
+    b.resp = &[
+        ("Server", "backend/1"),
+        ("Date", "Tue, 01 Dec 2026 15:58:20 GMT"),
+    ];
+    let (o, _) = run_files(&[(f, 0), (b, 1)], off);
+    assert!(o.hops.is_empty(), "{:?}", o.hops[0].evidence);
+}
+
+#[test]
+fn a_lone_unique_weak_pair_pairs_at_the_end_and_a_tie_does_not() {
+    let (f, b) = fwd(
+        0,
+        1000,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (o, clocks) = run_files(&[(f, 0), (b, 1)], -2_000_000_000);
+    assert_eq!(pairs_of(&o), BTreeSet::from([(0, 1)]));
+    let [(0, 1, e)] = clocks[..] else {
+        panic!("{clocks:?}")
+    };
+    assert_eq!((e.support, e.pairs), (1, 1));
+    // Two client legs for the same resource, one upstream leg that fits both: which is a
+    // guess, so neither (and neither is said to be answered by the proxy itself).
+    let (f0, b0) = fwd(
+        0,
+        1000,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (f1, _) = fwd(
+        1,
+        1500,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (o, clocks) = run_files(&[(f0, 0), (f1, 0), (b0, 1)], 0);
+    assert!(o.hops.iter().all(|h| h.back.is_none()), "{:?}", o.hops);
+    assert!(clocks.is_empty(), "{clocks:?}");
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+}
+
+#[test]
+fn identical_repeated_requests_are_not_mispaired_across_captures() {
+    let off = 1_234_000_000;
+    let line = (
+        "GET http://app.example/health HTTP/1.1",
+        "GET /health HTTP/1.1",
+    );
+    // Alone, identical requests are all ties: nothing pairs, no offset.
+    let mut legs = Vec::new();
+    for i in 0..4 {
+        let (f, b) = fwd(i, 1000 + 300 * i as i64, line.0, line.1);
+        legs.extend([(f, 0), (b, 1)]);
+    }
+    let (o, clocks) = run_files(&legs, off);
+    assert!(o.hops.iter().all(|h| h.back.is_none()), "{:?}", o.hops);
+    assert!(clocks.is_empty(), "{clocks:?}");
+    // With two pairs that are unique (their own targets) the offset is known, and the
+    // repeated ones are timed by it: each back fits one front only, the true one.
+    let (fa, ba) = fwd(
+        10,
+        500,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (fb, bb) = fwd(
+        11,
+        2600,
+        "GET http://app.example/b HTTP/1.1",
+        "GET /b HTTP/1.1",
+    );
+    legs.extend([(fa, 0), (ba, 1), (fb, 0), (bb, 1)]);
+    // Two more that overlap so that both backs fit both fronts, the first client's back
+    // being the later one: first in first out would pair them wrong; a tie pairs neither.
+    let (f8, mut b8) = fwd(8, 4000, line.0, line.1);
+    let (mut f9, mut b9) = fwd(9, 4005, line.0, line.1);
+    f9.end_ms = 4105;
+    (b8.start_ms, b8.end_ms) = (4012, 4052);
+    (b9.start_ms, b9.end_ms) = (4010, 4050);
+    legs.extend([(f8, 0), (b8, 1), (f9, 0), (b9, 1)]);
+    let (o, clocks) = run_files(&legs, off);
+    let got: BTreeSet<(u64, u64)> = pairs_of(&o)
+        .into_iter()
+        .filter(|p| p.1 != u64::MAX)
+        .collect();
+    let want: BTreeSet<(u64, u64)> = [0, 1, 2, 3, 10, 11]
+        .iter()
+        .map(|i| (2 * i, 2 * i + 1))
+        .collect();
+    assert_eq!(got, want);
+    let [(0, 1, e)] = clocks[..] else {
+        panic!("{clocks:?}")
+    };
+    assert!(e.interval.0 <= off && off <= e.interval.1, "{e:?}");
+    assert!(o.findings.is_empty(), "{:?}", o.codes());
+}
+
+#[test]
+fn a_weak_candidate_off_the_offset_the_others_agree_on_is_rejected() {
+    let off = -900_000_000;
+    let mut legs = Vec::new();
+    let (f0, b0) = fwd(
+        0,
+        1000,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (f1, b1) = fwd(
+        1,
+        2000,
+        "GET http://app.example/b HTTP/1.1",
+        "GET /b HTTP/1.1",
+    );
+    let (f2, b2) = fwd(
+        2,
+        3000,
+        "GET http://app.example/c HTTP/1.1",
+        "GET /c HTTP/1.1",
+    );
+    // Unique by its target, but 3 s off the offset the three others allow: someone else's
+    // request for the same resource, not this client's.
+    let (f3, mut b3) = fwd(
+        3,
+        4000,
+        "GET http://app.example/d HTTP/1.1",
+        "GET /d HTTP/1.1",
+    );
+    b3.start_ms += 3000;
+    b3.end_ms += 3000;
+    legs.extend([
+        (f0, 0),
+        (b0, 1),
+        (f1, 0),
+        (b1, 1),
+        (f2, 0),
+        (b2, 1),
+        (f3, 0),
+        (b3, 1),
+    ]);
+    let (o, clocks) = run_files(&legs, off);
+    let got: BTreeSet<(u64, u64)> = pairs_of(&o)
+        .into_iter()
+        .filter(|p| p.1 != u64::MAX)
+        .collect();
+    assert_eq!(got, BTreeSet::from([(0, 1), (2, 3), (4, 5)]));
+    let [(0, 1, e)] = clocks[..] else {
+        panic!("{clocks:?}")
+    };
+    assert_eq!(e.support, 3);
+    assert!(e.interval.0 <= off && off <= e.interval.1, "{e:?}");
+    // Two candidates that disagree and nothing else: no consensus, neither pairs.
+    let (f0, b0) = fwd(
+        0,
+        1000,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (f1, mut b1) = fwd(
+        1,
+        2000,
+        "GET http://app.example/b HTTP/1.1",
+        "GET /b HTTP/1.1",
+    );
+    b1.start_ms += 3000;
+    b1.end_ms += 3000;
+    let (o, clocks) = run_files(&[(f0, 0), (b0, 1), (f1, 0), (b1, 1)], off);
+    assert!(o.hops.iter().all(|h| h.back.is_none()), "{:?}", o.hops);
+    assert!(clocks.is_empty(), "{clocks:?}");
+}
+
+#[test]
+fn too_many_weak_candidates_pair_none_by_weaker_evidence() {
+    // The same request thirty times while the offset is unknown: every leg has more
+    // candidates than are kept, so none pairs by weaker evidence (and none is guessed).
+    let line = (
+        "GET http://app.example/health HTTP/1.1",
+        "GET /health HTTP/1.1",
+    );
+    let mut legs = Vec::new();
+    for i in 0..30 {
+        let (f, b) = fwd(i, 1000 + 150 * i as i64, line.0, line.1);
+        legs.extend([(f, 0), (b, 1)]);
+    }
+    let (o, clocks) = run_files(&legs, 250_000_000);
+    assert!(o.hops.iter().all(|h| h.back.is_none()), "{:?}", o.hops);
+    assert!(clocks.is_empty(), "{clocks:?}");
+    // A bound that holds one candidate: weak pairing stops, and the report says so.
+    let (f0, b0) = fwd(0, 1000, line.0, line.1);
+    let (f1, b1) = fwd(1, 1300, line.0, line.1);
+    let mut c = Correlator::with_memory(40 * size_of::<weak::Weak>() * 3 / 2 + 40);
+    let mut out = Out::default();
+    for (l, file) in [(b0, 1), (f0, 0), (b1, 1), (f1, 0)] {
+        let mut s = l.snap();
+        s.file = Some(file);
+        c.on_snap(s, &mut out);
+    }
+    c.finish(&mut out);
+    assert!(out.hops.iter().all(|h| h.back.is_none()), "{:?}", out.hops);
+    assert!(c.limits.weak_dropped > 0);
+    let limit = out
+        .findings
+        .iter()
+        .find(|f| f.code.name == "proxy.correlation-limit")
+        .expect("the limit is reported");
+    assert!(
+        limit.message.contains("weaker evidence"),
+        "{}",
+        limit.message
+    );
+}
+
+#[test]
+fn distinct_bodies_tell_repeated_requests_apart() {
+    // The same URL twice at once (both upstream legs fit both client legs in time): the bodies
+    // the proxy relayed, by their digests, say which is which. Without them it is a tie.
+    let line = ("GET http://app.example/next HTTP/1.1", "GET /next HTTP/1.1");
+    let legs = |digests: [Option<u64>; 2]| {
+        let (f0, b0) = fwd(0, 1000, line.0, line.1);
+        let (mut f1, mut b1) = fwd(1, 1005, line.0, line.1);
+        f1.end_ms = 1105;
+        (b1.start_ms, b1.end_ms) = (1012, 1052);
+        let mut v = Vec::new();
+        for (i, (l, file)) in [(f0, 0), (b0, 1), (f1, 0), (b1, 1)].into_iter().enumerate() {
+            let mut s = l.snap();
+            if let Some(b) = s.resp_body.as_mut() {
+                b.digest = digests[i / 2];
+            }
+            v.push((s, file));
+        }
+        v
+    };
+    let (o, clocks) = run_file_snaps(legs([Some(7), Some(9)]), 400_000_000);
+    assert_eq!(pairs_of(&o), BTreeSet::from([(0, 1), (2, 3)]));
+    assert!(
+        o.hops[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("same response body (its digest)")),
+        "{:?}",
+        o.hops[0].evidence
+    );
+    assert_eq!(clocks.len(), 1);
+    let (o, _) = run_file_snaps(legs([None, None]), 400_000_000);
+    assert!(o.hops.iter().all(|h| h.back.is_none()), "{:?}", o.hops);
+}
+
+#[test]
+fn a_competitor_that_left_the_window_leaves_the_tie_undecided() {
+    // One client leg, two upstream legs that fit it as well (a tie); the first upstream leg
+    // leaves the window for its count bound before the tie is decided: the other must not
+    // then look unique.
+    let line = ("GET http://app.example/x HTTP/1.1", "GET /x HTTP/1.1");
+    let (f, b1) = fwd(0, 1000, line.0, line.1);
+    let (_, mut b2) = fwd(1, 1000, line.0, line.1);
+    (b2.start_ms, b2.end_ms) = (1003, 1040);
+    let mut c = Correlator::default();
+    let mut out = Out::default();
+    for (l, file) in [(b1, 1), (b2, 1), (f, 0)] {
+        let mut s = l.snap();
+        s.file = Some(file);
+        c.on_snap(s, &mut out);
+    }
+    // Just enough to push the oldest (the first upstream leg) out.
+    let paths: Vec<String> = (0..MAX_WINDOW - 2).map(|i| format!("/fill/{i}")).collect();
+    for (i, p) in paths.iter().enumerate() {
+        let mut s = Side {
+            conn: 10 + i as u64,
+            id: 10 + i as u64,
+            client: "192.0.2.1:1000",
+            server: "192.0.2.2:80",
+            line: "GET /fill HTTP/1.1",
+            req: &[],
+            status: Some(200),
+            resp: &[],
+            start_ms: 1200,
+            end_ms: 1201,
+            resp_len: 1,
+        }
+        .snap();
+        s.path = p.clone();
+        s.target = p.clone();
+        s.file = Some(0);
+        c.on_snap(s, &mut out);
+    }
+    assert_eq!(c.limits.window_evicted, 1);
+    c.finish(&mut out);
+    assert!(
+        out.hops.iter().all(|h| h.back.is_none()),
+        "{:?}",
+        out.hops
+            .iter()
+            .filter(|h| h.back.is_some())
+            .map(|h| &h.evidence)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_path_too_popular_to_tell_apart_leaves_the_others_pairing() {
+    // More legs for one path than a leg's candidates are looked among: that path is left to
+    // the clock, the others still pair by weaker evidence.
+    let line = ("GET http://app.example/p HTTP/1.1", "GET /p HTTP/1.1");
+    let mut legs = Vec::new();
+    for i in 0..(MAX_CANDIDATES as u64 + 8) {
+        let (f, b) = fwd(100 + i, 1000 + i as i64, line.0, line.1);
+        legs.push((if i % 2 == 0 { f } else { b }, (i % 2) as u32));
+    }
+    let (fa, ba) = fwd(
+        0,
+        1500,
+        "GET http://app.example/a HTTP/1.1",
+        "GET /a HTTP/1.1",
+    );
+    let (fb, bb) = fwd(
+        1,
+        1800,
+        "GET http://app.example/b HTTP/1.1",
+        "GET /b HTTP/1.1",
+    );
+    legs.extend([(fa, 0), (ba, 1), (fb, 0), (bb, 1)]);
+    let (o, clocks) = run_files(&legs, 600_000_000);
+    let got: BTreeSet<(u64, u64)> = pairs_of(&o).into_iter().filter(|p| p.0 < 200).collect();
+    assert_eq!(got, BTreeSet::from([(0, 1), (2, 3)]));
+    assert_eq!(clocks.len(), 1);
+    assert!(
+        o.findings
+            .iter()
+            .all(|f| f.code.name != "proxy.correlation-limit"),
+        "{:?}",
+        o.codes()
+    );
 }

@@ -452,7 +452,7 @@ registry! {
         "a refused upgrade answered by a known proxy product, with no upstream leg in the capture (once per proxy address)",
         "capture both sides of the proxy to confirm; the likely fix is in the message";
     PROXY_CORRELATION_LIMIT = "proxy.correlation-limit", Proxy, Info,
-        "the correlator hit one of its bounds (4096 candidate transactions or 16 MiB, 10 000 unpaired proxy requests, 10 000 upgraded hops awaiting their conversations); the message has the counts",
+        "the correlator hit one of its bounds (4096 candidate transactions or 16 MiB, 10 000 unpaired proxy requests, 10 000 upgraded hops awaiting their conversations, 4096 candidate pairs across captures by weaker evidence); the message has the counts",
         "hops may be missing from the report";
 
     TLS_MALFORMED_HELLO = "tls.malformed-hello", Tls, Warning,

@@ -317,6 +317,11 @@ pub struct BodyRecord {
     /// the semantics step, which reports them under `semantics.range.parts`).
     #[serde(skip)]
     pub byteranges: Option<Box<super::semantics::MultipartParts>>,
+    /// A 64-bit digest of the content as sent (after transfer decoding, before content
+    /// decoding), when the body was seen whole: what the proxy-hop correlator compares to tell
+    /// the same body on two legs (not in the report).
+    #[serde(skip)]
+    pub digest: Option<u64>,
 }
 
 fn is_zero(v: &u64) -> bool {

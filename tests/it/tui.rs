@@ -1383,6 +1383,7 @@ mod hostile {
             preview_b64: b64,
             preview_truncated: false,
             byteranges: None,
+            digest: None,
         }
     }
 

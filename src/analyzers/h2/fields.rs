@@ -35,6 +35,7 @@ pub fn body_record(f: &Headers, end_stream: bool) -> BodyRecord {
         preview_b64: None,
         preview_truncated: false,
         byteranges: None,
+        digest: None,
     }
 }
 

@@ -23,6 +23,63 @@ pub struct Content {
     preview: Option<Preview>,
     /// `multipart/byteranges` responses: their parts, found as the body streams by.
     pub byteranges: Option<Box<MultipartScanner>>,
+    /// The content as sent, digested as it streams by ([`BodyRecord::digest`]).
+    digest: Digest,
+}
+
+/// A streaming 64-bit digest of bytes (not cryptographic) whose value does not depend on how
+/// they were split: 8-byte little-endian words, each rotated in and multiplied, the tail
+/// zero-padded, the length last.
+#[derive(Clone, Copy, Debug, Default)]
+struct Digest {
+    h: u64,
+    pending: [u8; 8],
+    n: usize,
+    len: u64,
+}
+
+impl Digest {
+    fn word(&mut self, w: u64) {
+        self.h = (self.h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn push(&mut self, mut b: &[u8]) {
+        self.len = self.len.wrapping_add(b.len() as u64);
+        if self.n > 0 {
+            let k = (8 - self.n).min(b.len());
+            let (head, rest) = b.split_at(k);
+            if let Some(dst) = self.pending.get_mut(self.n..self.n + k) {
+                dst.copy_from_slice(head);
+            }
+            self.n += k;
+            b = rest;
+            if self.n < 8 {
+                return;
+            }
+            self.word(u64::from_le_bytes(self.pending));
+            self.n = 0;
+        }
+        let mut words = b.chunks_exact(8);
+        for w in &mut words {
+            self.word(u64::from_le_bytes(w.try_into().unwrap_or_default()));
+        }
+        let tail = words.remainder();
+        if let Some(dst) = self.pending.get_mut(..tail.len()) {
+            dst.copy_from_slice(tail);
+        }
+        self.n = tail.len();
+    }
+
+    fn value(&self) -> u64 {
+        let mut d = *self;
+        if d.n > 0 {
+            let mut w = [0u8; 8];
+            w[..d.n].copy_from_slice(&d.pending[..d.n]);
+            d.word(u64::from_le_bytes(w));
+        }
+        d.word(d.len);
+        d.h
+    }
 }
 
 impl Content {
@@ -37,11 +94,13 @@ impl Content {
             codings,
             preview: (cfg.preview > 0 && body).then(|| Preview::new(cfg.preview)),
             byteranges: None,
+            digest: Digest::default(),
         }
     }
 
     /// Content bytes as sent (transfer framing already removed).
     pub fn feed(&mut self, b: &[u8]) {
+        self.digest.push(b);
         let (preview, byteranges) = (&mut self.preview, &mut self.byteranges);
         match self.decoder.as_mut() {
             Some(c) => c.feed(b, &mut |o| decoded(preview, byteranges, o)),
@@ -75,6 +134,9 @@ impl Content {
         stats: &mut HttpStats,
         findings: &mut Found,
     ) {
+        if state == BodyState::Complete && b.missing_bytes == 0 {
+            b.digest = Some(self.digest.value());
+        }
         if let Some(c) = self.decoder.as_mut() {
             let (preview, byteranges) = (&mut self.preview, &mut self.byteranges);
             c.finish(&mut |o| decoded(preview, byteranges, o));
@@ -195,4 +257,35 @@ fn decoding_findings(
         ));
     }
     (len, decoding)
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::Digest;
+
+    fn of(parts: &[&[u8]]) -> u64 {
+        let mut d = Digest::default();
+        for p in parts {
+            d.push(p);
+        }
+        d.value()
+    }
+
+    #[test]
+    fn the_digest_does_not_depend_on_the_split_and_tells_bodies_apart() {
+        let body: Vec<u8> = (0..100u8).collect();
+        let whole = of(&[&body]);
+        for cut in 0..body.len() {
+            let (a, b) = body.split_at(cut);
+            assert_eq!(of(&[a, b]), whole, "{cut}");
+        }
+        let ones: Vec<&[u8]> = body.chunks(1).collect();
+        assert_eq!(of(&ones), whole);
+        let mut other = body.clone();
+        other[57] ^= 1;
+        assert_ne!(of(&[&other]), whole);
+        // Zero padding is not the same as zeros sent.
+        assert_ne!(of(&[b"abc"]), of(&[b"abc\0"]));
+        assert_ne!(of(&[]), of(&[b"\0"]));
+    }
 }

@@ -301,5 +301,6 @@ pub(super) fn empty_body_bare() -> BodyRecord {
         preview_b64: None,
         preview_truncated: false,
         byteranges: None,
+        digest: None,
     }
 }

@@ -29,8 +29,11 @@
 //! (+3), `Content-Type` (+1), the origin's `Date` (+2), `ETag` (+3), `Last-Modified` (+2). One of the proxy's signs is
 //! required (with the same `ETag`, `Last-Modified` or body on both responses, an upstream
 //! request downgraded to HTTP/1.0 or a `Server` the proxy replaced will do, +1 each), a
-//! differing status, `ETag`, `Last-Modified` or body of the same coding (or a forwarding
-//! header naming another client) rules the pair out, and it needs 8 points. A candidate waits until
+//! differing status, `ETag`, `Last-Modified` or body of the same coding rules the pair out (a
+//! forwarding header naming another address than the front capture's client, only without
+//! the same `ETag`, `Last-Modified` or body on both responses: a NAT may stand in front of the
+//! proxy; with them it is a sign of the proxy worth no points), and it needs 8
+//! points. A candidate waits until
 //! no competitor can still arrive and is accepted only as the unique best of both its legs,
 //! and only when its offset bounds hold the offset most accepted pairs allow (at least two, or
 //! a lone one at the end of the run); the offset learnt from them then times the rest. Across

@@ -16,8 +16,10 @@
 //!    or, with the same origin `ETag`, `Last-Modified` or body on both responses, an
 //!    upstream request downgraded to HTTP/1.0 or a `Server` the proxy replaced; nothing that
 //!    contradicts it (another status, `ETag` or `Last-Modified`, another body of the same
-//!    content coding; a forwarding header naming someone else; not `Date`, which nginx writes
-//!    itself), the same method and path, times some offset
+//!    content coding; not `Date`, which nginx writes itself; a forwarding header naming another
+//!    address than the front capture's client only without the same content on both responses
+//!    (`ETag`, `Last-Modified` or body): a NAT in front of the proxy explains it, and then it
+//!    is a sign of the proxy worth no points), the same method and path, times some offset
 //!    within [`MAX_SKEW_NS`] fits, and a score of at least [`WEAK_MIN`];
 //! 2. it is decided only once no competitor can still arrive ([`Weak::ripe`]), and accepted
 //!    only when it is the unique best for both its legs (ties leave both unpaired);
@@ -171,13 +173,9 @@ pub(crate) fn weak_score(
     if !directed(f, b) {
         return None;
     }
-    // What contradicts it: a forwarding header naming another client, another response.
-    if FORWARDING
-        .iter()
-        .any(|n| b.req.get(n).is_some() && !names_client(f, b, n))
-    {
-        return None;
-    }
+    // What contradicts it: another response. (Not a forwarding header naming another client
+    // than the front capture's: across captures a NAT may stand between the client and the
+    // proxy, as in front of most load balancers, so the proxy saw another address.)
     if let (Some(a), Some(c)) = (f.status, b.status)
         && a != c
     {
@@ -243,11 +241,36 @@ pub(crate) fn weak_score(
         proxy = true;
         note(&|| "upstream request carries a Via the proxy added (+2)".into());
     }
+    let same_resp = |n: &str| match (resp(f, n), resp(b, n)) {
+        (Some(a), Some(c)) if n == "etag" => etag(a) == etag(c),
+        (Some(a), Some(c)) => a.trim_ascii() == c.trim_ascii(),
+        _ => false,
+    };
+    // A forwarding header naming another address than the front capture's client: a NAT in
+    // front of the proxy, or another client. Only the same content on both responses (the
+    // origin's `ETag`, `Last-Modified` or body) lets such a pair stand.
+    let same_content = same_resp("etag") || same_resp("last-modified") || resp_body == Some(true);
+    let elsewhere = FORWARDING
+        .iter()
+        .any(|n| b.req.get(n).is_some() && !names_client(f, b, n));
+    if elsewhere && !same_content {
+        return None;
+    }
     for n in FORWARDING {
         if names_client(f, b, n) {
             s += 3;
             proxy = true;
             note(&|| format!("upstream {n} names the client {} (+3)", f.client.ip));
+        } else if b.req.get(n).is_some() && f.req.get(n).is_none() {
+            // A proxy stands between them, but whether it is this client's is not said: no
+            // points (the rest must carry the pair).
+            proxy = true;
+            note(&|| {
+                format!(
+                    "upstream {n} added by the proxy, naming another address than the client's \
+                     in the front capture (a NAT in between?) (+0)"
+                )
+            });
         }
     }
     for n in ["x-forwarded-host", "x-forwarded-proto"] {
@@ -276,11 +299,6 @@ pub(crate) fn weak_score(
     // unrelated responses share within a second): an upstream request downgraded to HTTP/1.0
     // (nginx's default) or a `Server` on the client's response other than the upstream's (the
     // proxy put its own).
-    let same_resp = |n: &str| match (resp(f, n), resp(b, n)) {
-        (Some(a), Some(c)) if n == "etag" => etag(a) == etag(c),
-        (Some(a), Some(c)) => a.trim_ascii() == c.trim_ascii(),
-        _ => false,
-    };
     if !proxy && (same_resp("etag") || same_resp("last-modified") || resp_body == Some(true)) {
         if b.version == "HTTP/1.0" && f.version != "HTTP/1.0" {
             s += 1;

@@ -313,3 +313,167 @@ fn the_text_report_names_the_estimated_clock_offset() {
         "{line}"
     );
 }
+
+/// Where an endpoint of a split sample goes when its hosts have other addresses: the proxy's
+/// front address (`listen`) and the client on the front network, the proxy's back address and
+/// the upstream on the back network.
+fn moved(ep: &str, listen: &str, upstreams: &[&str], front: bool) -> String {
+    let port = ep.rsplit_once(':').map_or("", |(_, p)| p);
+    let ip = if front {
+        if ep == listen {
+            "192.0.2.10"
+        } else {
+            "198.51.100.7"
+        }
+    } else if upstreams.contains(&ep) {
+        "10.1.0.9"
+    } else {
+        "10.1.0.5"
+    };
+    format!("{ip}:{port}")
+}
+
+fn ones_sum(b: &[u8], mut s: u32) -> u16 {
+    for c in b.chunks(2) {
+        s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+    }
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+/// A copy of an Ethernet/IPv4 capture with every TCP endpoint moved by `to` (checksums
+/// written again).
+fn rewrite(from: &std::path::Path, to_path: &std::path::Path, to: impl Fn(&str) -> String) {
+    let mut src = hopscope::capture::file::FileSource::open(from).expect("open split file");
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_3c4du32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&262_144u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    while let Ok(Some(p)) = src.next_packet() {
+        assert_eq!(p.link.0, 1, "Ethernet");
+        let mut f = p.data.to_vec();
+        if f.len() >= 34 && f[12..14] == [8, 0] && f[23] == 6 {
+            let ihl = usize::from(f[14] & 15) * 4;
+            let (ip, tcp) = (14, 14 + ihl);
+            let ep = |a: &[u8], port: &[u8]| {
+                format!(
+                    "{}.{}.{}.{}:{}",
+                    a[0],
+                    a[1],
+                    a[2],
+                    a[3],
+                    u16::from_be_bytes([port[0], port[1]])
+                )
+            };
+            let src_ep = ep(&f[ip + 12..ip + 16], &f[tcp..tcp + 2]);
+            let dst_ep = ep(&f[ip + 16..ip + 20], &f[tcp + 2..tcp + 4]);
+            for (at, e) in [(ip + 12, src_ep), (ip + 16, dst_ep)] {
+                let m = to(&e);
+                let addr: std::net::Ipv4Addr = m
+                    .rsplit_once(':')
+                    .map_or("", |(a, _)| a)
+                    .parse()
+                    .expect("v4");
+                f[at..at + 4].copy_from_slice(&addr.octets());
+            }
+            f[ip + 10..ip + 12].copy_from_slice(&[0, 0]);
+            let c = ones_sum(&f[ip..ip + ihl], 0);
+            f[ip + 10..ip + 12].copy_from_slice(&c.to_be_bytes());
+            let total = usize::from(u16::from_be_bytes([f[ip + 2], f[ip + 3]]));
+            if f.len() >= ip + total {
+                f[tcp + 16..tcp + 18].copy_from_slice(&[0, 0]);
+                let mut pseudo = f[ip + 12..ip + 20].to_vec();
+                pseudo.extend_from_slice(&[0, 6]);
+                pseudo.extend_from_slice(&((ip + total - tcp) as u16).to_be_bytes());
+                let pre = pseudo
+                    .chunks(2)
+                    .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+                    .sum();
+                let c = ones_sum(&f[tcp..ip + total], pre);
+                f[tcp + 16..tcp + 18].copy_from_slice(&c.to_be_bytes());
+            }
+        }
+        let ns = p.ts.0;
+        out.extend_from_slice(&(ns.div_euclid(1_000_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(ns.rem_euclid(1_000_000_000) as u32).to_le_bytes());
+        out.extend_from_slice(&(f.len() as u32).to_le_bytes());
+        out.extend_from_slice(&p.orig_len.to_le_bytes());
+        out.extend_from_slice(&f);
+    }
+    std::fs::write(to_path, out).expect("write moved copy");
+}
+
+/// The ten splits again, with the hosts on other networks (the client and the proxy's front
+/// address on one, the proxy's back address and the upstream on another): what pairs must not
+/// depend on the proxy having one address. The HTTP inside is unchanged, so a forwarding header
+/// names the client's old address, as behind a NAT.
+#[test]
+fn split_proxy_samples_on_other_addresses_pair_too() {
+    let facts = read_json(samples_dir().join("split").join("split.json"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut checked = 0;
+    for s in facts["splits"].as_array().into_iter().flatten() {
+        let what = s["split_of"].as_str().unwrap_or_default().to_string();
+        let listen = s["proxy_listen"].as_str().expect("listen");
+        let ups: Vec<&str> = s["upstreams"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let files: Vec<&Value> = s["files"].as_array().into_iter().flatten().collect();
+        let mut paths = Vec::new();
+        for f in &files {
+            let name = f["file"].as_str().unwrap_or_default();
+            let front = f["leg"] == "front";
+            let to = dir.path().join(name);
+            rewrite(&samples_dir().join("split").join(name), &to, |e| {
+                moved(e, listen, &ups, front)
+            });
+            paths.push(to);
+        }
+        let offsets: Vec<f64> = files
+            .iter()
+            .map(|f| f["clock_offset_s"].as_f64().expect("offset"))
+            .collect();
+        let mv = |l: &Value, front: bool| -> Value {
+            if l.is_null() {
+                return Value::Null;
+            }
+            serde_json::json!({
+                "client": moved(l["client"].as_str().unwrap_or_default(), listen, &ups, front),
+                "server": moved(l["server"].as_str().unwrap_or_default(), listen, &ups, front),
+                "index": l["index"],
+            })
+        };
+        let pairs: Vec<Value> = s["proxy_legs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| serde_json::json!({"front": mv(&p["front"], true), "back": mv(&p["back"], false)}))
+            .collect();
+        let one = report(&[samples_dir().join(&what)]);
+        let allowed: Vec<String> = one["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["code"].as_str())
+            .filter(|c| c.starts_with("proxy."))
+            .map(String::from)
+            .collect();
+        let r = report(&paths);
+        let n = check(&r, &offsets, &pairs, &[], &allowed, &what);
+        assert_eq!(
+            n,
+            pairs.iter().filter(|p| !p["back"].is_null()).count(),
+            "{what}"
+        );
+        checked += n;
+    }
+    assert!(checked >= 20, "{checked} hops checked");
+}

@@ -134,6 +134,10 @@ impl Analyzer for Dispatcher {
         }
     }
 
+    fn several_captures(&mut self) {
+        self.sh.http.cfg.digest_bodies = true;
+    }
+
     fn secrets(&mut self, kind: u32, at: u64, data: &[u8]) {
         if self.enabled {
             self.sh.tls.secrets_block(kind, at, data);

@@ -77,6 +77,9 @@ pub trait Analyzer {
     fn finish(&mut self, _out: &mut dyn RecordSink) {}
     /// Adds the analyzer's counters to the capture summary at the end.
     fn summarize(&self, _summary: &mut CaptureSummary) {}
+    /// The run reads several captures (before the first packet): what only pairing across
+    /// captures needs is worth its cost now (body digests).
+    fn several_captures(&mut self) {}
 }
 
 /// Reassembly only: the spine without application analyzers.

@@ -389,6 +389,7 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
                 .collect();
             self.tail.end.origins = Some(Origins::default());
             self.engine.track_files(true);
+            self.engine.analyzer_mut().several_captures();
             self.engine.capture_points(
                 (0..source.inputs() as u32)
                     .map(|f| source.capture_point(f))

@@ -23,63 +23,10 @@ pub struct Content {
     preview: Option<Preview>,
     /// `multipart/byteranges` responses: their parts, found as the body streams by.
     pub byteranges: Option<Box<MultipartScanner>>,
-    /// The content as sent, digested as it streams by ([`BodyRecord::digest`]).
-    digest: Digest,
-}
-
-/// A streaming 64-bit digest of bytes (not cryptographic) whose value does not depend on how
-/// they were split: 8-byte little-endian words, each rotated in and multiplied, the tail
-/// zero-padded, the length last.
-#[derive(Clone, Copy, Debug, Default)]
-struct Digest {
-    h: u64,
-    pending: [u8; 8],
-    n: usize,
-    len: u64,
-}
-
-impl Digest {
-    fn word(&mut self, w: u64) {
-        self.h = (self.h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-
-    fn push(&mut self, mut b: &[u8]) {
-        self.len = self.len.wrapping_add(b.len() as u64);
-        if self.n > 0 {
-            let k = (8 - self.n).min(b.len());
-            let (head, rest) = b.split_at(k);
-            if let Some(dst) = self.pending.get_mut(self.n..self.n + k) {
-                dst.copy_from_slice(head);
-            }
-            self.n += k;
-            b = rest;
-            if self.n < 8 {
-                return;
-            }
-            self.word(u64::from_le_bytes(self.pending));
-            self.n = 0;
-        }
-        let mut words = b.chunks_exact(8);
-        for w in &mut words {
-            self.word(u64::from_le_bytes(w.try_into().unwrap_or_default()));
-        }
-        let tail = words.remainder();
-        if let Some(dst) = self.pending.get_mut(..tail.len()) {
-            dst.copy_from_slice(tail);
-        }
-        self.n = tail.len();
-    }
-
-    fn value(&self) -> u64 {
-        let mut d = *self;
-        if d.n > 0 {
-            let mut w = [0u8; 8];
-            w[..d.n].copy_from_slice(&d.pending[..d.n]);
-            d.word(u64::from_le_bytes(w));
-        }
-        d.word(d.len);
-        d.h
-    }
+    /// The content as sent, digested as it streams by ([`BodyRecord::digest`]; xxHash64, whose
+    /// value does not depend on how the bytes were split), when the run asks for it
+    /// ([`HttpConfig::digest_bodies`]).
+    digest: Option<Box<twox_hash::XxHash64>>,
 }
 
 impl Content {
@@ -94,13 +41,16 @@ impl Content {
             codings,
             preview: (cfg.preview > 0 && body).then(|| Preview::new(cfg.preview)),
             byteranges: None,
-            digest: Digest::default(),
+            digest: (cfg.digest_bodies && body)
+                .then(|| Box::new(twox_hash::XxHash64::with_seed(0))),
         }
     }
 
     /// Content bytes as sent (transfer framing already removed).
     pub fn feed(&mut self, b: &[u8]) {
-        self.digest.push(b);
+        if let Some(d) = self.digest.as_deref_mut() {
+            std::hash::Hasher::write(d, b);
+        }
         let (preview, byteranges) = (&mut self.preview, &mut self.byteranges);
         match self.decoder.as_mut() {
             Some(c) => c.feed(b, &mut |o| decoded(preview, byteranges, o)),
@@ -116,6 +66,10 @@ impl Content {
             + self.codings.iter().map(heap::string).sum::<usize>()
             + self.preview.as_ref().map_or(0, Preview::heap_bytes)
             + self.byteranges.as_ref().map_or(0, |m| m.heap_bytes())
+            + self
+                .digest
+                .as_ref()
+                .map_or(0, |_| size_of::<twox_hash::XxHash64>())
     }
 
     /// Gives the content decoding up (the memory budget is short): returns the bytes freed
@@ -134,8 +88,11 @@ impl Content {
         stats: &mut HttpStats,
         findings: &mut Found,
     ) {
-        if state == BodyState::Complete && b.missing_bytes == 0 {
-            b.digest = Some(self.digest.value());
+        if state == BodyState::Complete
+            && b.missing_bytes == 0
+            && let Some(d) = &self.digest
+        {
+            b.digest = Some(std::hash::Hasher::finish(d.as_ref()));
         }
         if let Some(c) = self.decoder.as_mut() {
             let (preview, byteranges) = (&mut self.preview, &mut self.byteranges);
@@ -261,31 +218,38 @@ fn decoding_findings(
 
 #[cfg(test)]
 mod digest_tests {
-    use super::Digest;
+    use super::{Content, HttpConfig};
 
-    fn of(parts: &[&[u8]]) -> u64 {
-        let mut d = Digest::default();
+    /// The digest a body split into `parts` gets (`digest_bodies` on, or off).
+    fn of(parts: &[&[u8]], on: bool) -> Option<u64> {
+        let cfg = HttpConfig {
+            digest_bodies: on,
+            ..HttpConfig::default()
+        };
+        let mut c = Content::new(Vec::new(), &[], &cfg, true);
         for p in parts {
-            d.push(p);
+            c.feed(p);
         }
-        d.value()
+        c.digest.as_deref().map(std::hash::Hasher::finish)
     }
 
     #[test]
     fn the_digest_does_not_depend_on_the_split_and_tells_bodies_apart() {
         let body: Vec<u8> = (0..100u8).collect();
-        let whole = of(&[&body]);
+        let whole = of(&[&body], true);
+        assert!(whole.is_some());
         for cut in 0..body.len() {
             let (a, b) = body.split_at(cut);
-            assert_eq!(of(&[a, b]), whole, "{cut}");
+            assert_eq!(of(&[a, b], true), whole, "{cut}");
         }
         let ones: Vec<&[u8]> = body.chunks(1).collect();
-        assert_eq!(of(&ones), whole);
+        assert_eq!(of(&ones, true), whole);
         let mut other = body.clone();
         other[57] ^= 1;
-        assert_ne!(of(&[&other]), whole);
-        // Zero padding is not the same as zeros sent.
-        assert_ne!(of(&[b"abc"]), of(&[b"abc\0"]));
-        assert_ne!(of(&[]), of(&[b"\0"]));
+        assert_ne!(of(&[&other], true), whole);
+        assert_ne!(of(&[b"abc"], true), of(&[b"abc\0"], true));
+        assert_ne!(of(&[], true), of(&[b"\0"], true));
+        // One capture: no digest, no cost.
+        assert_eq!(of(&[&body], false), None);
     }
 }

@@ -30,6 +30,9 @@ pub struct HttpConfig {
     pub preview: usize,
     /// Client bytes held while an Upgrade or CONNECT waits for its answer.
     pub max_hold: usize,
+    /// Digest each body (the proxy-hop correlation compares them across captures): set by
+    /// the pipeline when it reads several captures; off for one.
+    pub digest_bodies: bool,
 }
 
 impl Default for HttpConfig {
@@ -41,6 +44,7 @@ impl Default for HttpConfig {
             max_decoded: 16 << 20,
             preview: 0,
             max_hold: 256 * 1024,
+            digest_bodies: false,
         }
     }
 }

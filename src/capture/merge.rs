@@ -44,6 +44,7 @@ pub struct EstimatedOffset {
     /// `same-connection` or `proxy-pairs`.
     pub source: String,
     pub uncertainty_s: Option<f64>,
+    pub interval_s: Option<[f64; 2]>,
     pub pairs: Option<u32>,
     pub connections: Option<u32>,
 }
@@ -309,6 +310,7 @@ impl MergedSource {
             if let Some(e) = &input.estimated {
                 summary.offset_source = e.source.clone();
                 summary.clock_offset_uncertainty_s = e.uncertainty_s;
+                summary.clock_offset_interval_s = e.interval_s;
                 summary.clock_offset_pairs = e.pairs;
                 summary.clock_offset_connections = e.connections;
             }

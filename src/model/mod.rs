@@ -432,6 +432,11 @@ pub struct FileSummary {
     /// (`proxy-pairs`) how many pairs support it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_offset_uncertainty_s: Option<f64>,
+    /// For `same-connection` and `proxy-pairs`: the interval the true offset lies in (seconds,
+    /// as `clock_offset_s`; it holds `clock_offset_s`, which is its middle unless the interval
+    /// holds 0 and the offset was taken as 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_offset_interval_s: Option<[f64; 2]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_offset_pairs: Option<u32>,
     /// For `same-connection`: how many connections seen in both files gave the offset.

@@ -262,14 +262,21 @@ fn place_offsets(files: &mut [crate::model::FileSummary], clocks: &[u32], est: &
                 e.offset_ns
             };
             let secs = ns as f64 / 1e9;
-            let (to, delta) = match (placed.get(&e.a), placed.get(&e.b)) {
-                (Some(&pa), None) => (e.b, pa + secs),
-                (None, Some(&pb)) => (e.a, pb - secs),
+            let (lo, hi) = (
+                (e.offset_ns - e.uncertainty_ns) as f64 / 1e9,
+                (e.offset_ns + e.uncertainty_ns) as f64 / 1e9,
+            );
+            // The clock's offset, and the interval it lies in, beyond what was applied.
+            let (to, delta, range) = match (placed.get(&e.a), placed.get(&e.b)) {
+                (Some(&pa), None) => (e.b, pa + secs, (pa + lo, pa + hi)),
+                (None, Some(&pb)) => (e.a, pb - secs, (pb - hi, pb - lo)),
                 _ => continue,
             };
             placed.insert(to, delta);
             for (f, file) in files.iter_mut().enumerate() {
                 if clock_of(f) == to {
+                    file.clock_offset_interval_s =
+                        Some([file.clock_offset_s + range.0, file.clock_offset_s + range.1]);
                     file.clock_offset_s += delta;
                     file.clock_offset_uncertainty_s = Some(e.uncertainty_ns as f64 / 1e9);
                     match e.source {

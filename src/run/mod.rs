@@ -211,6 +211,7 @@ fn place_clocks(
             input.estimated = Some(EstimatedOffset {
                 source: f.offset_source.clone(),
                 uncertainty_s: f.clock_offset_uncertainty_s,
+                interval_s: f.clock_offset_interval_s,
                 pairs: f.clock_offset_pairs,
                 connections: f.clock_offset_connections,
             });

@@ -129,6 +129,14 @@ fn the_offset_comes_from_the_connections_segments() {
         .expect("uncertainty");
     assert!((got + skew()).abs() <= 0.003, "{got} vs -{}", skew());
     assert!(u > 0.0 && u < 0.003, "{u}");
+    // The interval holds the offset and the truth (the wire's 3 ms delay bounds it).
+    let lo = f["clock_offset_interval_s"][0].as_f64().expect("low");
+    let hi = f["clock_offset_interval_s"][1].as_f64().expect("high");
+    assert!(
+        lo <= got && got <= hi && (hi - lo - 2.0 * u).abs() < 1e-6,
+        "{lo} {hi}"
+    );
+    assert!(lo - 0.003 <= -skew() && -skew() <= hi + 0.003, "{lo} {hi}");
     // The other way round: the server's file is the reference, the client's is ahead.
     let r = report(&[SKEWED, CLIENT], &[]);
     let f = &r["capture"]["files"][1];

@@ -226,6 +226,18 @@ fn split_proxy_chain_pairs_as_in_one_file() {
     );
 }
 
+/// The `proxy.*` codes of a report's findings.
+fn proxy_codes(r: &Value) -> Vec<String> {
+    r["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["code"].as_str())
+        .filter(|c| c.starts_with("proxy."))
+        .map(String::from)
+        .collect()
+}
+
 /// Checks the splits `which` accepts; returns the hops checked.
 fn split_samples(which: impl Fn(&str) -> bool) -> usize {
     let facts = read_json(samples_dir().join("split").join("split.json"));
@@ -255,14 +267,7 @@ fn split_samples(which: impl Fn(&str) -> bool) -> usize {
         // What the one file says of these hops is the truth the split must give: the same
         // diagnosis on each hop, and no proxy finding the one file does not raise.
         let one = report(&[samples_dir().join(&what)]);
-        let allowed: Vec<String> = one["findings"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|f| f["code"].as_str())
-            .filter(|c| c.starts_with("proxy."))
-            .map(String::from)
-            .collect();
+        let allowed = proxy_codes(&one);
         let n = check(&r, &offsets, &pairs, &dropped, &allowed, &what);
         assert_eq!(n, pairs.iter().filter(|p| !p["back"].is_null()).count());
         for hop in r["proxy_hops"].as_array().into_iter().flatten() {
@@ -458,14 +463,7 @@ fn split_proxy_samples_on_other_addresses_pair_too() {
             .map(|p| serde_json::json!({"front": mv(&p["front"], true), "back": mv(&p["back"], false)}))
             .collect();
         let one = report(&[samples_dir().join(&what)]);
-        let allowed: Vec<String> = one["findings"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|f| f["code"].as_str())
-            .filter(|c| c.starts_with("proxy."))
-            .map(String::from)
-            .collect();
+        let allowed = proxy_codes(&one);
         let r = report(&paths);
         let n = check(&r, &offsets, &pairs, &[], &allowed, &what);
         assert_eq!(

@@ -298,8 +298,8 @@ pub fn request(f: &Snap, b: &Snap) -> MessageDiff {
     let mut d = headers(&f.req, &b.req, &sides);
     if f.version != b.version {
         d.version = Some(Change {
-            front: f.version.clone(),
-            back: b.version.clone(),
+            front: f.version.to_string(),
+            back: b.version.to_string(),
         });
     }
     if f.target != b.target {
@@ -360,8 +360,8 @@ pub fn response(f: &Snap, b: &Snap) -> MessageDiff {
         && fv != bv
     {
         d.version = Some(Change {
-            front: fv.clone(),
-            back: bv.clone(),
+            front: fv.to_string(),
+            back: bv.to_string(),
         });
     }
     if f.status != b.status {
@@ -636,7 +636,7 @@ fn body_length(
             s.resp_framing.unwrap_or(BodyFraming::None)
         };
         let v = if request {
-            s.version.as_str()
+            s.version.as_ref()
         } else {
             s.resp_version.as_deref().unwrap_or("-")
         };

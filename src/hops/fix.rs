@@ -101,7 +101,7 @@ pub fn product(f: &Snap, b: Option<&Snap>) -> Option<(&'static str, String)> {
         let close = b
             .req_text("connection")
             .is_some_and(|c| c.eq_ignore_ascii_case("close"));
-        if b.version == "HTTP/1.0" && matches!(f.version.as_str(), "HTTP/1.1" | "HTTP/2") && close {
+        if b.version == "HTTP/1.0" && matches!(f.version.as_ref(), "HTTP/1.1" | "HTTP/2") && close {
             return Some((
                 "nginx",
                 "an HTTP/1.0 upstream request with Connection: close (nginx's proxy defaults)"

@@ -53,6 +53,7 @@ mod diff;
 mod fix;
 mod weak;
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -99,12 +100,12 @@ pub(crate) struct Snap {
     pub target: String,
     /// Path and query, absolute-form reduced to origin-form.
     pub path: String,
-    pub version: String,
+    pub version: Cow<'static, str>,
     pub req: Headers,
     pub req_framing: BodyFraming,
     pub req_len: u64,
     pub status: Option<u16>,
-    pub resp_version: Option<String>,
+    pub resp_version: Option<Cow<'static, str>>,
     pub resp: Option<Headers>,
     pub resp_framing: Option<BodyFraming>,
     pub resp_len: Option<u64>,

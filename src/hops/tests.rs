@@ -58,7 +58,7 @@ impl Side<'_> {
         let mut p = self.line.split(' ');
         let method = p.next().unwrap_or_default().to_string();
         let target = p.next().unwrap_or_default().to_string();
-        let version = p.next().unwrap_or("HTTP/1.1").to_string();
+        let version = p.next().unwrap_or("HTTP/1.1").to_string().into();
         Snap {
             id: self.id,
             conn: self.conn,
@@ -72,7 +72,7 @@ impl Side<'_> {
             req_framing: BodyFraming::None,
             req_len: 0,
             status: self.status,
-            resp_version: self.status.map(|_| "HTTP/1.1".to_string()),
+            resp_version: self.status.map(|_| "HTTP/1.1".into()),
             resp: self.status.map(|_| headers(self.resp)),
             resp_framing: self.status.map(|_| BodyFraming::ContentLength),
             resp_len: self.status.map(|_| self.resp_len),

@@ -4,6 +4,8 @@
 //! Where they are not valid UTF-8 the string shows U+FFFD for the bad bytes and a sibling field
 //! ending in `_b64` carries the exact bytes (standard base64), so nothing is lost.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use serde::Serialize;
 
@@ -354,8 +356,9 @@ pub struct RequestRecord {
     pub target_form: &'static str,
     /// Sent to a forward proxy: an absolute-form target or a CONNECT (RFC 9112 §3.2.2, §3.2.3).
     pub proxy_request: bool,
-    /// `HTTP/1.1`, `HTTP/1.0`, `HTTP/0.9`, `HTTP/2`.
-    pub version: String,
+    /// `HTTP/1.1`, `HTTP/1.0`, `HTTP/0.9`, `HTTP/2`: borrowed (no allocation per message) but
+    /// for an odd version.
+    pub version: Cow<'static, str>,
     /// HTTP/2: the `:scheme` pseudo-header.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scheme: Option<String>,
@@ -390,7 +393,8 @@ pub fn target_form(method: &[u8], target: &[u8]) -> &'static str {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ResponseRecord {
-    pub version: String,
+    /// As in [`RequestRecord::version`].
+    pub version: Cow<'static, str>,
     /// The status code; 0 for an HTTP/0.9 response (no status line) or a status that is not
     /// three digits (then `status_raw` has it as sent).
     pub status: u16,
@@ -629,14 +633,14 @@ impl TransactionRecord {
         let req = self.request.as_ref().map_or(0, |r| {
             heap::string(&r.method)
                 + heap::string(&r.target)
-                + heap::string(&r.version)
+                + heap::cow_str(&r.version)
                 + r.scheme.as_ref().map_or(0, heap::string)
                 + r.authority.as_ref().map_or(0, heap::string)
                 + r.headers.heap_bytes()
                 + r.body.heap_bytes()
         });
         let resp = self.response.as_ref().map_or(0, |r| {
-            heap::string(&r.version)
+            heap::cow_str(&r.version)
                 + heap::string(&r.reason)
                 + r.status_raw.as_ref().map_or(0, heap::string)
                 + r.headers.heap_bytes()

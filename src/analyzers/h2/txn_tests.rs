@@ -251,7 +251,7 @@ fn multiplexed_streams_are_transactions_in_the_order_they_complete() {
         ]
     );
     let r = post.response.as_ref().unwrap();
-    assert_eq!((r.version.as_str(), r.reason.as_str()), ("HTTP/2", ""));
+    assert_eq!((r.version.as_ref(), r.reason.as_str()), ("HTTP/2", ""));
     assert_eq!((r.body.length, r.body.state), (5, BodyState::Complete));
     assert_eq!(t[1].response.as_ref().unwrap().body.length, 4);
     let five = t[2].response.as_ref().unwrap();

@@ -256,8 +256,8 @@ fn version_cell(x: &TransactionRecord, stream: bool) -> String {
     let v = x
         .request
         .as_ref()
-        .map(|r| r.version.as_str())
-        .or(x.response.as_ref().map(|r| r.version.as_str()))
+        .map(|r| r.version.as_ref())
+        .or(x.response.as_ref().map(|r| r.version.as_ref()))
         .unwrap_or("");
     match (v, x.stream_id) {
         (_, Some(s)) if stream => format!("h2 s{s}"),

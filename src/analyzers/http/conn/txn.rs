@@ -215,7 +215,7 @@ impl HttpConn {
         t.rec.timing.response_start = Some(mark.ts);
         let framing = Framing::Close;
         t.rec.response = Some(ResponseRecord {
-            version: head::Version::HTTP09.to_string(),
+            version: head::Version::HTTP09.text(),
             status: 0,
             status_raw: None,
             reason: String::new(),

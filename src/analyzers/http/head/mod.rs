@@ -12,6 +12,7 @@
 //! trailing whitespace (OWS), exactly as sent otherwise. An obs-fold continuation is joined to
 //! the previous value with one space, as RFC 9112 §5.2 tells a recipient to do.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::model::syntax::{is_token, trim_ows};
@@ -72,12 +73,14 @@ impl Version {
 }
 
 impl Version {
-    /// The version as written (`HTTP/1.1`); the usual ones without `fmt` (once per message).
-    pub fn text(&self) -> String {
+    /// The version as written (`HTTP/1.1`); the usual ones borrowed, neither formatted nor
+    /// allocated (once per message), an odd one (`HTTP/3.7`) formatted.
+    pub fn text(&self) -> Cow<'static, str> {
         match (self.major, self.minor) {
-            (1, 1) => "HTTP/1.1".to_string(),
-            (1, 0) => "HTTP/1.0".to_string(),
-            _ => self.to_string(),
+            (1, 1) => Cow::Borrowed("HTTP/1.1"),
+            (1, 0) => Cow::Borrowed("HTTP/1.0"),
+            (0, 9) => Cow::Borrowed("HTTP/0.9"),
+            _ => Cow::Owned(self.to_string()),
         }
     }
 }

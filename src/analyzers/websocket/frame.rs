@@ -119,10 +119,26 @@ pub fn parse_header(b: &[u8]) -> Option<Header> {
 
 /// Unmasks `data` in place; `pos` is the payload offset of `data[0]` (the key repeats every
 /// 4 bytes).
+///
+/// Eight bytes at a time against the key rotated to `pos` (a byte-order-free XOR of two
+/// native words), then the tail byte by byte: the same bytes as one key byte per data byte.
 pub fn unmask(data: &mut [u8], key: [u8; 4], pos: u64) {
     let start = (pos % 4) as usize;
-    for (i, b) in data.iter_mut().enumerate() {
-        *b ^= key[(start + i) % 4];
+    // The key as it lines up with data[0], twice over: 8 bytes, a whole number of periods.
+    let mut k8 = [0u8; 8];
+    for (i, b) in k8.iter_mut().enumerate() {
+        *b = key[(start + i) % 4];
+    }
+    let word = u64::from_ne_bytes(k8);
+    let mut chunks = data.chunks_exact_mut(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        c.copy_from_slice(&(u64::from_ne_bytes(w) ^ word).to_ne_bytes());
+    }
+    // Each chunk was 8 bytes, so the tail starts in the same phase as data[0].
+    for (b, k) in chunks.into_remainder().iter_mut().zip(k8) {
+        *b ^= k;
     }
 }
 
@@ -177,6 +193,41 @@ mod tests {
     use super::*;
     use crate::analyzers::layer::Prefix;
     use proptest::prelude::*;
+
+    /// The byte-at-a-time unmasking the word-wide [`unmask`] must match.
+    fn unmask_bytewise(data: &mut [u8], key: [u8; 4], pos: u64) {
+        for (i, b) in data.iter_mut().enumerate() {
+            *b ^= key[(pos.wrapping_add(i as u64) % 4) as usize];
+        }
+    }
+
+    #[test]
+    fn unmask_word_wide_matches_bytewise_every_length_and_phase() {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        for len in 0..64usize {
+            // Distinct bytes, so a key byte out of place shows.
+            let data: Vec<u8> = (0..len)
+                .map(|i| (i as u8).wrapping_mul(29) ^ 0x5a)
+                .collect();
+            for phase in 0..4u64 {
+                for pos in [phase, 4 * 1_000_003 + phase, u64::MAX - 3 + phase] {
+                    let mut want = data.clone();
+                    unmask_bytewise(&mut want, key, pos);
+                    let mut got = data.clone();
+                    unmask(&mut got, key, pos);
+                    assert_eq!(got, want, "len {len} pos {pos}");
+                    // In two pieces, each at its own payload offset, as a stream arrives.
+                    for cut in 0..=len {
+                        let mut got = data.clone();
+                        let (a, b) = got.split_at_mut(cut);
+                        unmask(a, key, pos);
+                        unmask(b, key, pos.wrapping_add(cut as u64));
+                        assert_eq!(got, want, "len {len} pos {pos} cut {cut}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn rfc6455_s5_2_lengths_masks_and_bits() {

@@ -113,14 +113,12 @@ fn find_escape(b: &[u8], from: usize) -> Option<usize> {
 /// bytes is checked as two overlapping four-byte halves, otherwise byte by byte.
 #[inline(always)]
 fn find_escape_short(b: &[u8], from: usize) -> Option<usize> {
-    if from == 0 {
-        if let (Some(&[a0, a1, a2, a3]), Some(&[c0, c1, c2, c3])) =
+    if from == 0
+        && let (Some(&[a0, a1, a2, a3]), Some(&[c0, c1, c2, c3])) =
             (b.get(..4), b.get(b.len().wrapping_sub(4)..))
-        {
-            if escape_mask(u64::from_le_bytes([a0, a1, a2, a3, c0, c1, c2, c3])) == 0 {
-                return None;
-            }
-        }
+        && escape_mask(u64::from_le_bytes([a0, a1, a2, a3, c0, c1, c2, c3])) == 0
+    {
+        return None;
     }
     b.get(from..)?
         .iter()

@@ -228,6 +228,7 @@ impl Serialize for Headers {
 
 /// A wire-bytes field: the checked text when known, else checked here, with `<key>_b64` when
 /// the bytes are not UTF-8.
+#[inline(always)]
 fn wire_field<M: serde::ser::SerializeStruct>(
     m: &mut M,
     key: &'static str,

@@ -186,10 +186,26 @@ impl Head {
     }
 
     /// Every value of the fields named `name` (ASCII case-insensitive), in order.
+    ///
+    /// A field is looked at only by its name's length until that matches, and its value is
+    /// sliced only when its name does: every framing and finding question scans the list.
     pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.fields()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| v)
+        let want = name.as_bytes();
+        self.fields
+            .iter()
+            .filter(move |f| {
+                (f.name.end.wrapping_sub(f.name.start)) as usize == want.len()
+                    && self
+                        .arena
+                        .get(f.name.start as usize..f.name.end as usize)
+                        .unwrap_or_default()
+                        .eq_ignore_ascii_case(want)
+            })
+            .map(|f| {
+                self.arena
+                    .get(f.value.start as usize..f.value.end as usize)
+                    .unwrap_or_default()
+            })
     }
 
     /// The first value of `name`.
@@ -248,11 +264,19 @@ impl Head {
 /// Offset just past the empty line that ends the head, if the buffer holds one. Accepts CRLF
 /// and bare LF line ends.
 pub fn head_end(buf: &[u8]) -> Option<usize> {
+    head_end_lf(buf).map(|(end, _)| end)
+}
+
+/// [`head_end`], and whether a line of the head ends with LF alone: one pass over the line
+/// ends instead of a second one for the bare LF check.
+fn head_end_lf(buf: &[u8]) -> Option<(usize, bool)> {
     let mut line_start = 0;
+    let mut bare_lf = false;
     for i in memchr::memchr_iter(b'\n', buf) {
+        bare_lf |= i == 0 || buf.get(i - 1) != Some(&b'\r');
         let line = buf.get(line_start..i).unwrap_or_default();
         if (line.is_empty() || line == b"\r") && line_start > 0 {
-            return Some(i + 1);
+            return Some((i + 1, bare_lf));
         }
         line_start = i + 1;
     }
@@ -367,7 +391,7 @@ fn parse(buf: &[u8], limits: &HeadLimits, request: bool) -> Parsed {
     {
         return Parsed::Complete(h);
     }
-    let Some(end) = head_end(window) else {
+    let Some((end, bare_lf)) = head_end_lf(window) else {
         return if buf.len() >= limits.max_bytes {
             Parsed::TooLarge
         } else {
@@ -391,7 +415,7 @@ fn parse(buf: &[u8], limits: &HeadLimits, request: bool) -> Parsed {
         },
     };
     head.len = end;
-    if has_bare_lf(raw) && !head.issues.contains(&HeadIssue::BareLf) {
+    if bare_lf && !head.issues.contains(&HeadIssue::BareLf) {
         head.issues.insert(0, HeadIssue::BareLf);
     }
     Parsed::Complete(head)
@@ -431,10 +455,6 @@ fn http09(buf: &[u8], nl: usize) -> Option<Head> {
         },
         rejected: None,
     })
-}
-
-fn has_bare_lf(raw: &[u8]) -> bool {
-    memchr::memchr_iter(b'\n', raw).any(|i| i == 0 || raw.get(i - 1) != Some(&b'\r'))
 }
 
 fn httparse_error(e: httparse::Error) -> &'static str {

@@ -95,7 +95,8 @@ impl std::fmt::Display for Version {
     }
 }
 
-/// One header field: ranges into [`Head::arena`].
+/// One header field: ranges into [`Head::arena`] (which, for a head `httparse` accepted, is the
+/// head as sent, start line included).
 #[derive(Clone, Debug)]
 pub struct Field {
     name: Range<u32>,
@@ -469,19 +470,36 @@ fn httparse_error(e: httparse::Error) -> &'static str {
     }
 }
 
-fn from_fields(start: StartLine, fields: &[httparse::Header<'_>]) -> Head {
+/// The head from `httparse`'s fields, which are slices of `raw`: the head is copied into the
+/// arena once and each field keeps its place in it, instead of one copy per name and value.
+/// A field that is not inside `raw` (never, with `httparse`) is appended after it.
+fn from_fields(raw: &[u8], start: StartLine, fields: &[httparse::Header<'_>]) -> Head {
     let mut h = Head {
         start,
-        arena: Vec::with_capacity(fields.iter().map(|f| f.name.len() + f.value.len()).sum()),
+        arena: raw.to_vec(),
         fields: Vec::with_capacity(fields.len()),
         len: 0,
         issues: Vec::new(),
         rejected: None,
     };
     for f in fields {
-        h.push_field(f.name.as_bytes(), trim_ows(f.value));
+        let (name, value) = (f.name.as_bytes(), trim_ows(f.value));
+        match (range_in(raw, name), range_in(raw, value)) {
+            (Some(name), Some(value)) => h.fields.push(Field { name, value }),
+            _ => h.push_field(name, value),
+        }
     }
     h
+}
+
+/// Where `part` lies in `whole`, if it is a slice of it (compared by address, no unsafe).
+fn range_in(whole: &[u8], part: &[u8]) -> Option<Range<u32>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    if end > whole.len() {
+        return None;
+    }
+    Some(u32::try_from(start).ok()?..u32::try_from(end).ok()?)
 }
 
 /// Fields parsed on the stack first; only a head with more goes to the heap.
@@ -514,7 +532,7 @@ fn request_with<'b>(
                     minor: req.version.unwrap_or(1),
                 },
             };
-            Ok(from_fields(start, req.headers))
+            Ok(from_fields(raw, start, req.headers))
         }
         // The caller passes a complete head; treat "partial" as malformed.
         httparse::Status::Partial => Err(httparse::Error::NewLine),
@@ -548,7 +566,7 @@ fn response_with<'b>(
                 status: resp.code.unwrap_or(0),
                 reason: resp.reason.unwrap_or_default().as_bytes().to_vec(),
             };
-            Ok(from_fields(start, resp.headers))
+            Ok(from_fields(raw, start, resp.headers))
         }
         httparse::Status::Partial => Err(httparse::Error::NewLine),
     }

@@ -34,21 +34,32 @@ pub fn mask_cookie_value(v: &[u8], out: &mut Vec<u8>) {
     if v.is_empty() {
         return;
     }
+    // ASCII (nearly every cookie): one character per byte, so the count and the kept prefix
+    // need no UTF-8 decoding.
+    let keep_len = if v.is_ascii() {
+        (v.len() / 2).min(MASK_KEEP)
+    } else {
+        mask_keep_len(v)
+    };
+    out.extend_from_slice(&v[..keep_len]);
+    out.extend_from_slice("…(".as_bytes());
+    out.extend_from_slice(itoa::Buffer::new().format(v.len() - keep_len).as_bytes());
+    out.extend_from_slice(b" more bytes masked)");
+}
+
+/// The bytes of a non-ASCII cookie value that [`mask_cookie_value`] leaves visible.
+fn mask_keep_len(v: &[u8]) -> usize {
     // Characters are counted on the UTF-8 view (invalid bytes count one each, shown as U+FFFD).
     let chars = match std::str::from_utf8(v) {
         Ok(t) => t.chars().count(),
         Err(_) => String::from_utf8_lossy(v).chars().count(),
     };
     let want = (chars / 2).min(MASK_KEEP);
-    let keep_len = match std::str::from_utf8(v) {
+    match std::str::from_utf8(v) {
         Ok(t) => t.char_indices().nth(want).map_or(t.len(), |(i, _)| i),
         // Not UTF-8: keep ASCII only, so the output stays text.
         Err(_) => v.iter().take(want).take_while(|c| c.is_ascii()).count(),
-    };
-    out.extend_from_slice(&v[..keep_len]);
-    out.extend_from_slice("…(".as_bytes());
-    out.extend_from_slice(itoa::Buffer::new().format(v.len() - keep_len).as_bytes());
-    out.extend_from_slice(b" more bytes masked)");
+    }
 }
 
 /// `Cookie: a=1; b=2` with every value masked, names kept (RFC 6265bis §4.2.1).
@@ -95,11 +106,8 @@ pub type HeadFinding = (&'static Code, String);
 
 /// The header records of a head, classified.
 pub fn header_records(head: &Head) -> Headers {
-    let named: Vec<&[u8]> = if head.has("connection") {
-        head.list("connection").collect()
-    } else {
-        Vec::new()
-    };
+    // Empty (and not allocated) without a Connection field: one scan, not a `has` first.
+    let named: Vec<&[u8]> = head.list("connection").collect();
     let mut out = Headers::with_capacity(head.field_count(), head.len);
     for (n, v) in head.fields() {
         let reason = if is_standard_hop_by_hop(n) {

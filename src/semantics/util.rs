@@ -287,6 +287,7 @@ impl<'a> ReqFacts<'a> {
                 continue;
             };
             let v = x.value;
+            // A new arm needs its name in REQ_FIELDS too.
             match n {
                 b"host" => {
                     f.host.get_or_insert(v);
@@ -350,6 +351,7 @@ impl<'a> RespFacts<'a> {
                 continue;
             };
             let v = x.value;
+            // A new arm needs its name in RESP_FIELDS too.
             match n {
                 b"cache-control" => f.cache_control.add(v),
                 b"pragma" => f.pragma = f.pragma.or(Some(v)),
@@ -868,6 +870,26 @@ mod tests {
             m.insert(1, i);
         }
         assert!(m.order.len() <= 2 * 2 + 17);
+    }
+
+    #[test]
+    fn every_listed_field_is_classified_whatever_its_case() {
+        // The length filter comes from these lists: each name must reach its match arm.
+        let one = |n: &str| {
+            let mut h = Headers::with_capacity(1, 64);
+            h.push(n.to_ascii_uppercase().as_bytes(), b"x", None, false);
+            h
+        };
+        let none = format!("{:?}", ReqFacts::default());
+        for n in REQ_FIELDS {
+            assert_ne!(format!("{:?}", ReqFacts::of(&one(n))), none, "{n}");
+        }
+        let none = format!("{:?}", RespFacts::default());
+        for n in RESP_FIELDS {
+            assert_ne!(format!("{:?}", RespFacts::of(&one(n))), none, "{n}");
+        }
+        let h = one("x-unknown-field");
+        assert_eq!(format!("{:?}", RespFacts::of(&h)), none);
     }
 
     #[test]

@@ -167,13 +167,11 @@ fn space(c: &Exchange<'_>, proxy: bool) -> (IpAddr, u64) {
 
 /// The challenges of the response (RFC 9110 §11.6.1), WWW-Authenticate and Proxy-Authenticate.
 fn challenges(c: &Exchange<'_>, info: &mut AuthInfo) {
-    if let Some(resp) = c.resp {
-        for v in resp.headers.values("www-authenticate") {
-            parse_challenges(v, "WWW-Authenticate", &mut info.challenges);
-        }
-        for v in resp.headers.values("proxy-authenticate") {
-            parse_challenges(v, "Proxy-Authenticate", &mut info.challenges);
-        }
+    for v in c.response_lines(c.r.www_authenticate, "www-authenticate") {
+        parse_challenges(v, "WWW-Authenticate", &mut info.challenges);
+    }
+    for v in c.response_lines(c.r.proxy_authenticate, "proxy-authenticate") {
+        parse_challenges(v, "Proxy-Authenticate", &mut info.challenges);
     }
 }
 

@@ -202,8 +202,75 @@ pub struct RespFacts<'a> {
     pub acma: Option<&'a [u8]>,
 }
 
-/// Lowercases a field name into `buf` (names longer than it are none of ours).
-fn lower<'b>(name: &[u8], buf: &'b mut [u8; 40]) -> Option<&'b [u8]> {
+/// A bit per name length (all under 64): a field whose length has no bit is none of ours and
+/// is not lowercased.
+const fn len_mask(names: &[&str]) -> u64 {
+    let mut m = 0u64;
+    let mut i = 0;
+    while i < names.len() {
+        m |= 1 << names[i].len();
+        i += 1;
+    }
+    m
+}
+
+/// The request fields [`ReqFacts::of`] matches (their lengths filter the others out).
+const REQ_FIELDS: &[&str] = &[
+    "host",
+    ":authority",
+    "cookie",
+    "cache-control",
+    "pragma",
+    "if-none-match",
+    "if-modified-since",
+    "if-range",
+    "range",
+    "origin",
+    "access-control-request-method",
+    "access-control-request-headers",
+    "authorization",
+    "proxy-authorization",
+    "sec-fetch-site",
+    "sec-fetch-mode",
+    "sec-fetch-storage-access",
+    "upgrade",
+    "x-forwarded-proto",
+    "forwarded",
+];
+const REQ_LENS: u64 = len_mask(REQ_FIELDS);
+
+/// The response fields [`RespFacts::of`] matches.
+const RESP_FIELDS: &[&str] = &[
+    "cache-control",
+    "pragma",
+    "date",
+    "expires",
+    "age",
+    "etag",
+    "last-modified",
+    "vary",
+    "set-cookie",
+    "content-range",
+    "accept-ranges",
+    "content-type",
+    "location",
+    "www-authenticate",
+    "proxy-authenticate",
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-expose-headers",
+    "access-control-max-age",
+];
+const RESP_LENS: u64 = len_mask(RESP_FIELDS);
+
+/// Lowercases a field name into `buf`; None when its length is not in `lens` (names longer
+/// than the buffer are none of ours either).
+fn lower<'b>(name: &[u8], lens: u64, buf: &'b mut [u8; 40]) -> Option<&'b [u8]> {
+    if name.len() >= 64 || lens & (1 << name.len()) == 0 {
+        return None;
+    }
     let out = buf.get_mut(..name.len())?;
     for (o, c) in out.iter_mut().zip(name) {
         *o = c.to_ascii_lowercase();
@@ -216,10 +283,11 @@ impl<'a> ReqFacts<'a> {
         let mut f = ReqFacts::default();
         let mut buf = [0u8; 40];
         for x in h.iter() {
-            let Some(n) = lower(x.name, &mut buf) else {
+            let Some(n) = lower(x.name, REQ_LENS, &mut buf) else {
                 continue;
             };
             let v = x.value;
+            // A new arm needs its name in REQ_FIELDS too.
             match n {
                 b"host" => {
                     f.host.get_or_insert(v);
@@ -279,10 +347,11 @@ impl<'a> RespFacts<'a> {
         let mut f = RespFacts::default();
         let mut buf = [0u8; 40];
         for x in h.iter() {
-            let Some(n) = lower(x.name, &mut buf) else {
+            let Some(n) = lower(x.name, RESP_LENS, &mut buf) else {
                 continue;
             };
             let v = x.value;
+            // A new arm needs its name in RESP_FIELDS too.
             match n {
                 b"cache-control" => f.cache_control.add(v),
                 b"pragma" => f.pragma = f.pragma.or(Some(v)),
@@ -801,6 +870,26 @@ mod tests {
             m.insert(1, i);
         }
         assert!(m.order.len() <= 2 * 2 + 17);
+    }
+
+    #[test]
+    fn every_listed_field_is_classified_whatever_its_case() {
+        // The length filter comes from these lists: each name must reach its match arm.
+        let one = |n: &str| {
+            let mut h = Headers::with_capacity(1, 64);
+            h.push(n.to_ascii_uppercase().as_bytes(), b"x", None, false);
+            h
+        };
+        let none = format!("{:?}", ReqFacts::default());
+        for n in REQ_FIELDS {
+            assert_ne!(format!("{:?}", ReqFacts::of(&one(n))), none, "{n}");
+        }
+        let none = format!("{:?}", RespFacts::default());
+        for n in RESP_FIELDS {
+            assert_ne!(format!("{:?}", RespFacts::of(&one(n))), none, "{n}");
+        }
+        let h = one("x-unknown-field");
+        assert_eq!(format!("{:?}", RespFacts::of(&h)), none);
     }
 
     #[test]

@@ -457,8 +457,8 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
     if c.req.is_some() {
         request::request_side(c, &st.jars, &mut st.noted, &to, &mut info);
     }
-    if has_set && let Some(resp) = c.resp {
-        response::set_cookies(c, resp, st, &to, &mut info, out);
+    if has_set && c.resp.is_some() {
+        response::set_cookies(c, st, &to, &mut info, out);
     }
     if info.set.is_empty()
         && info.sent.is_empty()

@@ -86,10 +86,9 @@ fn sent<'a>(
 ) -> Vec<&'a [u8]> {
     let (host, path) = (to.host, to.path);
     let mut sent_names: Vec<&[u8]> = Vec::new();
-    if c.q.cookie.present()
-        && let Some(req) = c.req
-    {
-        for line in req.headers.values("cookie") {
+    if c.q.cookie.present() {
+        // The lines classified once, not a new scan of the request's fields.
+        for line in c.request_lines(c.q.cookie, "cookie") {
             for (n, v) in parse_cookie_header(line) {
                 sent_names.push(n);
                 if info.sent.len() >= MAX_LISTED {

@@ -6,7 +6,6 @@ use super::{
     parse_attributes, parse_set_cookie, rejection, session_like,
 };
 use crate::model::codes;
-use crate::model::http::ResponseRecord;
 use crate::model::semantics::{CookieInfo, Text};
 use crate::semantics::{Exchange, Found, Side};
 
@@ -65,7 +64,6 @@ impl Jar {
 /// without HttpOnly is open to any script on the page (§8.5).
 pub(super) fn set_cookies(
     c: &Exchange<'_>,
-    resp: &ResponseRecord,
     st: &mut State,
     to: &Target<'_>,
     info: &mut CookieInfo,
@@ -80,7 +78,7 @@ pub(super) fn set_cookies(
             "client cookie jars",
         ));
     }
-    for line in resp.headers.values("set-cookie") {
+    for line in c.response_lines(c.r.set_cookie, "set-cookie") {
         let Some(sc) = parse_set_cookie(line) else {
             continue;
         };

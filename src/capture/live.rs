@@ -421,6 +421,27 @@ struct Iface {
     summary: FileSummary,
 }
 
+impl Iface {
+    /// An interface not opened yet: no thread, nothing counted.
+    fn new(name: &str) -> Self {
+        Iface {
+            name: name.into(),
+            handle: None,
+            breaker: None,
+            link: None,
+            open_error: None,
+            dropped: Arc::new(AtomicU64::new(0)),
+            pcap_dropped: Arc::new(AtomicU64::new(0)),
+            summary: FileSummary {
+                path: format!("live:{name}"),
+                format: "live".into(),
+                offset_source: "none".into(),
+                ..FileSummary::default()
+            },
+        }
+    }
+}
+
 /// A running capture: the capture threads and the channel of their packets, read as a
 /// [`PacketSource`] by the report run (`hopscope live`) and the terminal UI alike.
 pub struct LiveSession {
@@ -464,21 +485,7 @@ impl LiveSession {
         let mut errors: Vec<String> = Vec::new();
         let mut ifaces: Vec<Iface> = Vec::with_capacity(args.interfaces.len());
         for (i, name) in args.interfaces.iter().enumerate() {
-            let mut iface = Iface {
-                name: name.clone(),
-                handle: None,
-                breaker: None,
-                link: None,
-                open_error: None,
-                dropped: Arc::new(AtomicU64::new(0)),
-                pcap_dropped: Arc::new(AtomicU64::new(0)),
-                summary: FileSummary {
-                    path: format!("live:{name}"),
-                    format: "live".into(),
-                    offset_source: "none".into(),
-                    ..FileSummary::default()
-                },
-            };
+            let mut iface = Iface::new(name);
             match open_capture(name, args) {
                 Ok(mut cap) => {
                     let dlt = LinkType(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
@@ -1184,19 +1191,8 @@ mod tests {
     fn session(queue: usize) -> (LiveSession, Sender<Msg>) {
         let (tx, rx) = mpsc::channel();
         let iface = |name: &str| Iface {
-            name: name.into(),
-            handle: None,
-            breaker: None,
             link: Some(LinkType::ETHERNET),
-            open_error: None,
-            dropped: Arc::new(AtomicU64::new(0)),
-            pcap_dropped: Arc::new(AtomicU64::new(0)),
-            summary: FileSummary {
-                path: format!("live:{name}"),
-                format: "live".into(),
-                offset_source: "none".into(),
-                ..FileSummary::default()
-            },
+            ..Iface::new(name)
         };
         let s = LiveSession {
             rx,

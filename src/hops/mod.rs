@@ -836,17 +836,7 @@ impl Correlator {
     /// Observes `record` and passes it on to `out`, followed by what it completed (hops and
     /// their findings): the order every pipeline uses.
     pub fn relay(&mut self, record: Record, out: &mut dyn RecordSink) {
-        let mut produced = std::mem::take(&mut self.produced);
-        match &record {
-            Record::Transaction(t) => self.on_txn(t, &mut produced),
-            Record::WebSocket(w) => self.on_websocket(w, &mut produced),
-            _ => {}
-        }
-        out.record(record);
-        for r in produced.drain(..) {
-            out.record(r);
-        }
-        self.produced = produced;
+        self.relay_in(record, None, out);
     }
 
     fn emit(&mut self, hop: ProxyHopRecord, findings: Vec<Finding>, out: &mut dyn RecordSink) {

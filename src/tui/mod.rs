@@ -159,8 +159,8 @@ pub fn inputs_label(inputs: &[InputFile]) -> String {
 }
 
 /// The status bar's name for several inputs once the run ended: their count and each file
-/// whose clock is off the first file's, with the offset and `~` when it was estimated from
-/// the proxy hops between the files (`2 files (back.pcap ~-1.234s)`).
+/// whose clock is off the first file's, the offset first (a long name is cut at the bar's end,
+/// the offset is not) with `~` when it was estimated (`2 files (~-1.234s back.pcap)`).
 pub fn files_label(files: &[crate::model::FileSummary]) -> String {
     let name = |p: &str| {
         std::path::Path::new(p)
@@ -177,7 +177,7 @@ pub fn files_label(files: &[crate::model::FileSummary]) -> String {
             } else {
                 ""
             };
-            format!("{} {est}{:+.3}s", name(&f.path), f.clock_offset_s)
+            format!("{est}{:+.3}s {}", f.clock_offset_s, name(&f.path))
         })
         .collect();
     let n = format!("{} files", files.len());

@@ -186,6 +186,25 @@ pub fn expand(args: &[PathBuf], offsets: &[(PathBuf, f64)]) -> Result<Vec<InputF
             files.push((a.clone(), a.clone()));
         }
     }
+    // One capture read twice would read as every packet retransmitted: refuse it.
+    for (i, (f, arg)) in files.iter().enumerate() {
+        if f.as_os_str() == "-" {
+            continue;
+        }
+        if let Some((_, other)) = files
+            .get(..i)
+            .unwrap_or_default()
+            .iter()
+            .find(|(g, _)| same_file(f, g))
+        {
+            return Err(format!(
+                "{} is given twice (through {} and {}): each capture file is read once",
+                f.display(),
+                other.display(),
+                arg.display()
+            ));
+        }
+    }
     // Rotated sets in numeric order, each where its first file was.
     let mut groups: Vec<(String, Vec<(PathBuf, PathBuf)>)> = Vec::new();
     for f in files {
@@ -652,5 +671,18 @@ mod tests {
         assert!(expand(&args, &[(PathBuf::from("zz"), 1.0)]).is_err());
         let twice = [PathBuf::from("-"), PathBuf::from("-")];
         assert!(expand(&twice, &[]).is_err());
+        // One file twice, however spelt.
+        let dir = std::env::temp_dir().join(format!("hopscope-twice-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok();
+        let f = dir.join("a.pcap");
+        std::fs::write(&f, [0xd4, 0xc3, 0xb2, 0xa1]).ok();
+        for args in [
+            vec![f.clone(), dir.join(".").join("a.pcap")],
+            vec![dir.clone(), f.clone()],
+        ] {
+            let e = expand(&args, &[]).err().unwrap_or_default();
+            assert!(e.contains("is given twice"), "{args:?}: {e}");
+        }
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -4,6 +4,7 @@
 //! Which endpoint is the client is decided once per connection (SYN sender, SYN-ACK receiver,
 //! or a port heuristic whose reason is recorded).
 
+pub mod community_id;
 pub mod seen;
 
 use rustc_hash::FxHashMap;

@@ -56,7 +56,7 @@ mod tests {
     use super::*;
 
     fn ep(s: &str) -> Endpoint {
-        let a: std::net::SocketAddr = s.parse().unwrap();
+        let a: std::net::SocketAddr = s.parse().expect("a test address");
         Endpoint {
             ip: a.ip(),
             port: a.port(),

@@ -33,17 +33,64 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Analyse saved captures (.pcap, .pcapng, several merged by time) and write a report.
+    #[command(after_help = REPORT_EXAMPLES)]
     Report(ReportArgs),
     /// Open a saved capture in the terminal UI (a text summary when standard output is not a
     /// terminal).
+    #[command(after_help = OPEN_EXAMPLES)]
     Open(OpenArgs),
     /// Capture from live interfaces (one or several `-i`): the terminal UI when standard
     /// output is a terminal and neither --format nor -o is given; else a report, and Ctrl-C
     /// ends it with the final one.
+    #[command(after_help = LIVE_EXAMPLES)]
     Live(LiveArgs),
     /// List the interfaces that can be captured.
+    #[command(after_help = "Example:\n  hopscope interfaces")]
     Interfaces,
+    /// Print a shell completion script to standard output.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output: hopscope(1), or a command's own page.
+    #[command(
+        after_help = "Examples:\n  hopscope man | man -l -\n  hopscope man report | man -l -\n  for c in '' report open live interfaces completions; do\n    hopscope man $c > /usr/local/share/man/man1/hopscope${c:+-$c}.1; done"
+    )]
+    Man {
+        /// The command whose page to print (hopscope-report(1), ...); none: hopscope(1).
+        #[arg(value_parser = ["report", "open", "live", "interfaces", "completions"])]
+        command: Option<String>,
+    },
 }
+
+const REPORT_EXAMPLES: &str = "Examples:
+  hopscope report capture.pcap                      JSON report on standard output
+  hopscope report capture.pcapng --format text      a summary to read
+  hopscope report capture.pcap --format ndjson | jq 'select(.type == \"transaction\")'
+  hopscope report client.pcap proxy.pcap -o run.json    two hosts' captures as one
+  hopscope report dump.pcap0 --tls-keylog keys.log  rotated set, TLS decrypted
+  tcpdump -w - -i lo port 80 | hopscope report - --format ndjson
+
+Exit status: 0 read to its end; 1 bad usage or the report could not be written; 2 a capture
+could not be read completely (the report covers what was read).";
+
+const OPEN_EXAMPLES: &str = "Examples:
+  hopscope open capture.pcap
+  hopscope capture.pcap                 the same (a text summary when not on a terminal)
+  hopscope open client.pcap server.pcap.gz --tls-keylog keys.log";
+
+const LIVE_EXAMPLES: &str = "Examples:
+  sudo hopscope live -i lo -f 'tcp port 8080'                    the terminal UI
+  sudo hopscope live -i eth0 -i lo --format ndjson -o run.ndjson -w run.pcapng
+  sudo hopscope live -i any --duration 30 --format text";
+
+const COMPLETIONS_EXAMPLES: &str = "Examples:
+  hopscope completions bash > /etc/bash_completion.d/hopscope
+  hopscope completions zsh > \"${fpath[1]}/_hopscope\"
+  hopscope completions fish > ~/.config/fish/completions/hopscope.fish
+  hopscope completions powershell >> $PROFILE";
 
 #[derive(Args, Debug, Clone)]
 pub struct OutputArgs {

@@ -25,11 +25,41 @@ fn text_report(input: InputArgs, analysis: AnalysisArgs, tuning: TuningArgs) -> 
     })
 }
 
+/// The exit status contract (README, `--help`): `--help` and `--version` exit 0, any other
+/// command-line error 1, like every other failure to produce the report; 2 is kept for a
+/// capture that could not be read completely.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    // clap prints help and version to standard output, errors to standard error.
+    let _ = e.print();
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
+    }
+}
+
+/// Writes `bytes` to standard output; a closed pipe is not an error (as for reports).
+fn print_all(bytes: &[u8], what: &str) -> Outcome {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Outcome::Ok,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Outcome::Ok,
+        Err(e) => {
+            eprintln!("hopscope: writing {what}: {e}");
+            Outcome::Failed
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return usage_error(&e),
+    };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
-        Err(e) => e.exit(),
+        Err(e) => return usage_error(&e),
     };
     let tty = std::io::stdout().is_terminal();
     let bare = (!cli.files.is_empty()).then(|| InputArgs {
@@ -57,6 +87,40 @@ fn main() -> ExitCode {
             }
         }
         (Some(Command::Interfaces), _) => hopscope::run::live::interfaces(),
+        (Some(Command::Completions { shell }), _) => {
+            // Into memory first: clap_complete panics when its writer fails (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "hopscope", &mut script);
+            print_all(&script, "the completion script")
+        }
+        (Some(Command::Man { command }), _) => {
+            let mut page = Vec::new();
+            let root = Cli::command();
+            let cmd = match &command {
+                Some(name) => {
+                    let page: &'static str = match name.as_str() {
+                        "report" => "hopscope-report",
+                        "open" => "hopscope-open",
+                        "live" => "hopscope-live",
+                        "interfaces" => "hopscope-interfaces",
+                        _ => "hopscope-completions",
+                    };
+                    root.find_subcommand(name).cloned().map(|c| c.name(page))
+                }
+                None => Some(root),
+            };
+            let rendered = match cmd {
+                Some(c) => clap_mangen::Man::new(c).render(&mut page),
+                None => Err(std::io::Error::other("no such command")),
+            };
+            match rendered {
+                Ok(()) => print_all(&page, "the manual page"),
+                Err(e) => {
+                    eprintln!("hopscope: making the manual page: {e}");
+                    Outcome::Failed
+                }
+            }
+        }
         (None, Some(input)) if tty => hopscope::tui::run_file(
             &input,
             &AnalysisArgs::default(),

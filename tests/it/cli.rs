@@ -377,3 +377,138 @@ fn sslkeylogfile_is_used_when_no_key_log_is_given_and_the_report_says_so() {
     assert_eq!(none["decrypted"], 0);
     assert_eq!(none["not_decrypted"]["no-keys"], 4);
 }
+
+/// The exit status contract, every documented status (README "Exit status", `--help`):
+/// 0 read to its end (also `--help`, `--version`), 1 bad usage of any kind or a report that
+/// could not be written, 2 a capture not read completely (the tests above: missing, directory,
+/// not a capture, truncated).
+#[test]
+fn exit_statuses_are_the_documented_ones() {
+    let run = |args: &[&str]| {
+        let out = hopscope().args(args).output().expect("run");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Usage errors clap finds itself exit 1 too (clap's own default is 2, which here means
+    // a capture read in part), with clap's message naming what was wrong.
+    for (args, names) in [
+        (
+            &["report", "samples/http-keepalive.pcap", "--no-such-flag"][..],
+            "--no-such-flag",
+        ),
+        (&["report"][..], "<FILE>"),
+        (
+            &["report", "samples/http-keepalive.pcap", "--format", "xml"][..],
+            "xml",
+        ),
+        (&["no-such-command-or-file", "--frames"][..], "--frames"),
+        (&["completions", "tcsh"][..], "tcsh"),
+        (&["man", "nonsense"][..], "nonsense"),
+        (&[][..], "give a capture file"),
+    ] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        assert!(err.contains(names), "{args:?}: {err}");
+    }
+    for args in [
+        &["--help"][..],
+        &["report", "--help"],
+        &["-V"],
+        &["--version"],
+    ] {
+        let (code, out, err) = run(args);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        assert!(out.contains("hopscope"), "{args:?}: {out}");
+    }
+    let (code, _, err) = run(&[
+        "report",
+        "samples/http-keepalive.pcap",
+        "-o",
+        "/nonexistent-dir/x.json",
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    let (code, out, _) = run(&["report", "samples/http-keepalive.pcap", "--format", "text"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("transactions"), "{out}");
+    // The help says the same as this test.
+    let (_, help, _) = run(&["--help"]);
+    assert!(
+        help.contains("0 success, 1 bad usage or output error, 2 the capture"),
+        "{help}"
+    );
+}
+
+/// Each command's `--help` ends with examples.
+#[test]
+fn every_command_help_has_examples() {
+    for cmd in ["report", "open", "live", "interfaces", "completions", "man"] {
+        let out = hopscope().args([cmd, "--help"]).output().expect("run");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{cmd}");
+        assert!(help.contains("Example"), "{cmd}: {help}");
+        assert!(help.contains(&format!("hopscope {cmd}")), "{cmd}: {help}");
+    }
+}
+
+/// `hopscope completions SHELL` for every shell clap_complete knows; the bash script is loaded
+/// by bash and completes the commands and `report`'s flags.
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = hopscope()
+            .args(["completions", shell])
+            .output()
+            .expect("run");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{shell}");
+        for word in ["report", "live", "tls-keylog", "clock-offset"] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    if std::process::Command::new("bash")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_hopscope");
+    // Complete `hopscope report --tls` and `hopscope re` as bash would.
+    let script = format!(
+        r#"source <("{bin}" completions bash)
+complete -p hopscope
+COMP_WORDS=(hopscope report --tls); COMP_CWORD=2; _hopscope hopscope --tls report; echo "flags: ${{COMPREPLY[*]}}"
+COMP_WORDS=(hopscope re); COMP_CWORD=1; _hopscope hopscope re hopscope; echo "commands: ${{COMPREPLY[*]}}""#
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .expect("bash");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("-F _hopscope hopscope"), "{text}");
+    assert!(text.contains("flags: --tls-keylog"), "{text}");
+    assert!(text.contains("commands: report"), "{text}");
+}
+
+/// `hopscope man` and `hopscope man COMMAND`: roff pages naming the options.
+#[test]
+fn man_pages() {
+    for (args, title, has) in [
+        (&["man"][..], ".TH hopscope 1", "completions"),
+        (
+            &["man", "report"][..],
+            ".TH hopscope-report 1",
+            "tls\\-keylog",
+        ),
+        (&["man", "live"][..], ".TH hopscope-live 1", "interface"),
+    ] {
+        let out = hopscope().args(args).output().expect("run");
+        let page = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{args:?}");
+        assert!(page.contains(title), "{args:?}: {page}");
+        assert!(page.contains(has), "{args:?} lacks {has}");
+    }
+}

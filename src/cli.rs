@@ -94,15 +94,27 @@ const COMPLETIONS_EXAMPLES: &str = "Examples:
 
 #[derive(Args, Debug, Clone)]
 pub struct OutputArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
-    pub format: Format,
+    /// Output format; without it, the `-o` file's extension chooses (`.har`, `.ndjson` or
+    /// `.jsonl`, `.txt`), else JSON.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
     /// Write the report to PATH instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// Never show the progress line on standard error.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+impl OutputArgs {
+    /// The format asked for, or the one the output file's name implies.
+    pub fn format(&self) -> Format {
+        self.format.unwrap_or_else(|| {
+            self.output
+                .as_deref()
+                .map_or(Format::Json, Format::for_path)
+        })
+    }
 }
 
 #[derive(Args, Debug, Clone)]

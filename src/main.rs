@@ -16,7 +16,7 @@ fn text_report(input: InputArgs, analysis: AnalysisArgs, tuning: TuningArgs) -> 
     run::report(&ReportArgs {
         input,
         output: OutputArgs {
-            format: Format::Text,
+            format: Some(Format::Text),
             output: None,
             no_progress: false,
         },

@@ -4,6 +4,7 @@
 //! the run there and is the run's error; a closed pipe (`| head`) ends it quietly.
 
 pub mod fastjson;
+pub mod har;
 pub mod json;
 pub mod semantics_text;
 pub mod spool;
@@ -22,6 +23,24 @@ pub enum Format {
     Ndjson,
     /// Human-readable lines and a summary.
     Text,
+    /// HAR 1.2, for browsers' Network panels and HAR tools (see docs/har.md).
+    Har,
+}
+
+impl Format {
+    /// The format a report file's name asks for: `.har`, `.ndjson`/`.jsonl`, `.txt`, else JSON.
+    pub fn for_path(path: &std::path::Path) -> Format {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+        {
+            Some(e) if e == "har" => Format::Har,
+            Some(e) if e == "ndjson" || e == "jsonl" => Format::Ndjson,
+            Some(e) if e == "txt" => Format::Text,
+            _ => Format::Json,
+        }
+    }
 }
 
 /// Whether an error only means the reader went away (`| head`).
@@ -39,5 +58,6 @@ pub fn writer(format: Format, out: Box<dyn io::Write>, live: bool) -> Box<dyn Si
             Box::new(w)
         }
         Format::Text => Box::new(text::TextWriter::new(out)),
+        Format::Har => Box::new(har::HarWriter::new(out)),
     }
 }

@@ -61,7 +61,7 @@ pub fn run(args: &LiveArgs) -> Outcome {
             .unwrap_or_else(|| "none".into())
     );
     let sink = ReportSink {
-        writer: report::writer(args.output.format, out, true),
+        writer: report::writer(args.output.format(), out, true),
         // Progress shares the terminal with the report only when the report goes elsewhere.
         progress: ProgressLine::new(
             args.output.no_progress || (args.output.output.is_none() && io::stdout().is_terminal()),

@@ -149,7 +149,7 @@ pub fn report(args: &ReportArgs) -> Outcome {
         progress.label = "pass 2 of 2 (analysing): ";
     }
     let sink = ReportSink {
-        writer: report::writer(args.output.format, out, false),
+        writer: report::writer(args.output.format(), out, false),
         progress,
     };
     let mut pipeline = Pipeline::new(cfg, args.analysis.analyzer_config(), sink);

@@ -13,6 +13,7 @@ mod engine;
 mod file_reader;
 mod golden;
 mod h2_chromium;
+mod har;
 mod hops;
 mod http2;
 mod http_samples;

@@ -277,6 +277,7 @@ impl<S> Conn<S> {
             id: self.id,
             client: self.client,
             server: self.server,
+            community_id: community_id::v1(self.client, self.server, community_id::TCP, 0),
             client_reason: self.client_reason.clone(),
             start: self.start,
             end: self.last_ts,

@@ -192,6 +192,9 @@ pub struct ConnectionRecord {
     pub id: u64,
     pub client: Endpoint,
     pub server: Endpoint,
+    /// Community ID v1 (seed 0) of the connection: the flow hash Zeek, Suricata, Arkime and
+    /// Wireshark print (`1:` and 28 base64 characters).
+    pub community_id: String,
     /// How the client was chosen: `syn`, `syn-ack`, or a heuristic with its reason.
     pub client_reason: String,
     #[serde(serialize_with = "ts_secs")]

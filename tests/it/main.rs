@@ -6,6 +6,7 @@ mod common;
 
 mod app_never_panics;
 mod cli;
+mod community_id;
 mod corpus;
 mod decode;
 mod docs;

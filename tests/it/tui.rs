@@ -1586,6 +1586,7 @@ mod hostile {
             id: 0,
             client: ep(1),
             server: ep(2),
+            community_id: EVIL.into(),
             client_reason: EVIL.into(),
             start: Timestamp(0),
             end: Timestamp(1),

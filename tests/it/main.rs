@@ -23,6 +23,7 @@ mod live;
 mod memory;
 mod multi_input;
 mod pairing;
+mod report_schema;
 mod same_connection;
 mod samples;
 mod semantics_samples;

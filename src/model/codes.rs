@@ -212,6 +212,9 @@ registry! {
     HTTP_CONTENT_LENGTH_CONFLICT = "http.content-length-conflict", Http, Error,
         "`Content-Length` values differ (list or repeated field); the message names the values; hopscope uses the first",
         "unrecoverable per RFC 9110 §8.6; fix the sender, reject at the server";
+    HTTP_CONTENT_LENGTH_REPEATED = "http.content-length-repeated", Http, Warning,
+        "`Content-Length` sent more than once with the same value (the field repeated, or a list such as `5, 5`); hopscope uses the value",
+        "RFC 9110 §8.6 lets a recipient either reject the message or collapse the values, and servers disagree (some answer 400, others accept): a proxy and its upstream that differ here is what request smuggling is made of. Send one field with one value";
     HTTP_CONTENT_LENGTH_INVALID = "http.content-length-invalid", Http, Error,
         "`Content-Length` is not a non-negative decimal number (e.g. `-1`)",
         "the length is unknown: requests are read as bodiless, responses as read-until-close";

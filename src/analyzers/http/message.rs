@@ -182,6 +182,11 @@ pub fn content_type(head: &Head) -> Option<String> {
 pub enum ContentLength {
     Absent,
     Valid(u64),
+    /// The same value more than once (`count` values in all, fields and list elements).
+    Repeated {
+        value: u64,
+        count: u32,
+    },
     /// Different values; the first valid one is what a lenient recipient would use.
     Conflict {
         first: Option<u64>,
@@ -193,6 +198,7 @@ pub fn content_length(head: &Head) -> ContentLength {
     let mut seen: Option<u64> = None;
     let mut any = false;
     let mut conflict = false;
+    let mut count = 0u32;
     for v in head.values("content-length") {
         any = true;
         for part in v.split(|&c| c == b',') {
@@ -206,6 +212,7 @@ pub fn content_length(head: &Head) -> ContentLength {
                     ContentLength::Invalid
                 };
             };
+            count = count.saturating_add(1);
             match seen {
                 None => seen = Some(n),
                 Some(s) if s != n => conflict = true,
@@ -216,6 +223,7 @@ pub fn content_length(head: &Head) -> ContentLength {
     match (any, seen, conflict) {
         (false, _, _) => ContentLength::Absent,
         (_, first, true) => ContentLength::Conflict { first },
+        (_, Some(n), false) if count > 1 => ContentLength::Repeated { value: n, count },
         (_, Some(n), false) => ContentLength::Valid(n),
         (_, None, false) => ContentLength::Invalid,
     }
@@ -308,6 +316,25 @@ fn framing_from_fields(
     match cl {
         ContentLength::Absent => None,
         ContentLength::Valid(n) => Some(Framing::Length(n)),
+        ContentLength::Repeated { value, count } => {
+            let fields = head.values("content-length").count();
+            let how = if fields > 1 {
+                format!("{fields} Content-Length fields")
+            } else {
+                "a Content-Length list".to_string()
+            };
+            out.push((
+                &codes::HTTP_CONTENT_LENGTH_REPEATED,
+                format!(
+                    "{how} with the same value {count} times ({value}): RFC 9110 §8.6 lets a \
+                     recipient reject the message or collapse the values, and servers disagree \
+                     (some answer 400, others accept); a proxy that accepts it in front of a \
+                     server that rejects it, or the reverse, is a request-smuggling setup. \
+                     hopscope uses {value}. Send one field with one value"
+                ),
+            ));
+            Some(Framing::Length(value))
+        }
         ContentLength::Conflict { first } => {
             let values: Vec<String> = head
                 .values("content-length")
@@ -654,7 +681,17 @@ mod tests {
             (
                 "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n",
                 Framing::Length(5),
-                &[],
+                &["http.content-length-repeated"],
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+                Framing::Length(5),
+                &["http.content-length-repeated"],
+            ),
+            (
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5, 6\r\n\r\n",
+                Framing::Length(5),
+                &["http.content-length-conflict"],
             ),
             (
                 "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",

@@ -1908,6 +1908,38 @@ scenario_http_cookies_auth_redirect() {
     scenario_cleanup
 }
 
+# The same server under two names (issue 19): curl's cookie jar gets the app's cookies from
+# http://localhost:8001, then asks http://127.0.0.1:8001 (same address and port: curl sends
+# none of them, host-only cookies go to the name that set them) and http://localhost:8001
+# again (they come back). The jar curl kept is saved next to the facts.
+scenario_cookies_two_names() {
+    log "one server, two names: cookies set by localhost, not sent to 127.0.0.1 (curl jar)"
+    local ns=$NSP-names d=$WORK/names
+    ns_new names
+    mkdir -p "$d"
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/http_app_server.py" 127.0.0.1 8001 --log "$d/server.log"
+    wait_for "http_app_server" listening "$ns" 8001
+    local r="--resolve localhost:8001:127.0.0.1"
+    : >"$d/jar"
+    tcpdump_start "$ns" "$CAP/http-cookies-two-names.pcap" -i lo "tcp port 8001"
+    curl_run "$ns" "$d/set" --local-port 40091 $r -b "$d/jar" -c "$d/jar" "http://localhost:8001/cookies/set"
+    # The jar curl wrote (Netscape format; `#HttpOnly_` lines are cookies too): domain and name.
+    local jar_names
+    jar_names=$(sed -n 's/^#HttpOnly_//; /^[^#]/p' "$d/jar" | awk -F'\t' 'NF >= 7 {printf "%s%s %s", (n++ ? ", " : ""), $1, $6}')
+    curl_run "$ns" "$d/ip" --local-port 40092 $r -b "$d/jar" -c "$d/jar" "http://127.0.0.1:8001/cookies/check"
+    curl_run "$ns" "$d/name" --local-port 40093 $r -b "$d/jar" -c "$d/jar" "http://localhost:8001/cookies/check"
+    tcpdump_stop_all
+    local p port streams=()
+    for p in set:40091 ip:40092 name:40093; do
+        port=${p#*:}; p=${p%%:*}
+        streams+=(--stream "127.0.0.1:$port 127.0.0.1:8001 $d/$p $(curl_source "$d/$p")")
+    done
+    fact --file http-cookies-two-names.pcap --software "curl 7.88 (cookie jar) -> Python 3.11 http.server (tools/http_app_server.py), tcpdump -i lo" \
+        --shows "3 connections to 127.0.0.1:8001: (1) GET http://localhost:8001/cookies/set answers 11 Set-Cookie; curl's jar then holds (domain, name): $jar_names; (2) GET http://127.0.0.1:8001/cookies/check with the same jar carries no Cookie field: every cookie was set by localhost (host-only, or Domain=localhost) and 127.0.0.1 is another name for curl; (3) GET http://localhost:8001/cookies/check carries them back" \
+        "${streams[@]}" --note "the body of (2) is empty: the server echoes the Cookie field it got; the body of (3) is the cookies curl sent"
+    scenario_cleanup
+}
+
 # A real browser's CORS: headless Chromium loads a page from http://127.0.0.1:8002 whose script
 # fetch()es http://127.0.0.2:8003 three times (preflight allowed; preflight without the custom
 # header; credentialed request answered with '*'). Chromium's client ports are ephemeral; the
@@ -3320,7 +3352,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      http_pipelining http_chunked http_100_continue http_encodings http10_close
      websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth
      http_cache_range websocket_features websocket_deflate_contexts
-     websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect
+     websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect cookies_two_names
      browser_cors
      websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix websocket_haproxy websocket_apache_broken
      http_proxy_chain http_proxy_leak websocket_socks5 websocket_connect_tinyproxy websocket_browser

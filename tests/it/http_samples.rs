@@ -292,6 +292,16 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
             "redirect.loop",
         ],
     ),
+    // The same app's cookies (issue 19's one server under two names): set over plain HTTP,
+    // the sessionid without HttpOnly, the __Host-bad cookie with a Domain.
+    (
+        "http-cookies-two-names.pcap",
+        &[
+            "cookie.cleartext",
+            "cookie.host-prefix-with-domain",
+            "cookie.session-without-httponly",
+        ],
+    ),
     // What headless Chromium blocked: the preflight without X-Hopscope in
     // Access-Control-Allow-Headers, and the credentialed fetch answered with `*`.
     (

@@ -778,3 +778,71 @@ fn check_no_secret_in_any_output(file: &str) {
         }
     }
 }
+
+/// Issue 19: one server, two names. curl's jar (its names are in the sample's facts, written
+/// from the jar file curl kept) got its cookies from http://localhost:8001; the request to
+/// http://127.0.0.1:8001, the same address and port, carried none of them, and every one is
+/// explained as set for another name; the request to localhost again carried them back.
+#[test]
+fn rfc6265bis_cookies_set_by_localhost_are_not_sent_to_127_0_0_1_and_say_why() {
+    let file = "http-cookies-two-names.pcap";
+    let p = samples_dir().join("expected.json");
+    let v: Value =
+        serde_json::from_str(&fs::read_to_string(p).expect("expected.json")).expect("json");
+    let shows = v["captures"]
+        .as_array()
+        .expect("captures")
+        .iter()
+        .find(|c| c["file"] == file)
+        .map(|c| s(&c["shows"]).to_string())
+        .expect("listed");
+    let jar: Vec<String> = shows
+        .split("curl's jar then holds (domain, name): ")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .expect("the jar in the facts")
+        .split(", ")
+        .filter_map(|e| e.split_whitespace().nth(1).map(str::to_string))
+        .collect();
+    assert_eq!(jar.len(), 10, "{jar:?}");
+    let run = run_sample(file, false);
+    let by_ip = on_conn(&run, 1, 0);
+    let host = |t: &TransactionRecord| {
+        t.request
+            .as_ref()
+            .and_then(|r| r.headers.get("host"))
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+    };
+    assert_eq!(host(by_ip).as_deref(), Some("127.0.0.1:8001"));
+    let c = sem(by_ip).cookies.as_ref().expect("cookies");
+    assert!(c.sent.is_empty());
+    for name in &jar {
+        let n = c
+            .not_sent
+            .iter()
+            .find(|n| &n.name == name)
+            .unwrap_or_else(|| panic!("{name} not explained: {:?}", c.not_sent));
+        assert!(
+            n.reason.contains("same server 127.0.0.1:8001") && n.reason.contains("localhost"),
+            "{name}: {}",
+            n.reason
+        );
+        assert_eq!(n.set_by, Some(0));
+    }
+    // Back to localhost: what curl sent is what the jar holds for /cookies/check.
+    let by_name = on_conn(&run, 2, 0);
+    assert_eq!(host(by_name).as_deref(), Some("localhost:8001"));
+    let c = sem(by_name).cookies.as_ref().expect("cookies");
+    let sent: Vec<&str> = c.sent.iter().map(|x| x.name.as_str()).collect();
+    for name in &jar {
+        assert!(
+            sent.contains(&name.as_str()) || name == "adminonly",
+            "{name} not sent to localhost: {sent:?}"
+        );
+    }
+    assert!(
+        c.not_sent.iter().all(|n| !n.reason.contains("same server")),
+        "{:?}",
+        c.not_sent
+    );
+}

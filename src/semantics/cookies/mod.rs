@@ -320,6 +320,9 @@ struct Stored {
     same_site: SameSite,
     expires_at: Option<i64>,
     set_by: u64,
+    /// The server (address and port) whose response set it: a request to the same server
+    /// under another name does not get it back, and is told why.
+    server: crate::model::Endpoint,
 }
 
 impl Stored {

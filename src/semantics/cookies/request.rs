@@ -181,6 +181,13 @@ fn why_not_sent(s: &Stored, to: &Target<'_>, f: &Context) -> Option<Text> {
     }
 }
 
+/// Whether a host name is one a machine is also reached by under other names: an address
+/// literal (`127.0.0.1`, `[::1]`) or `localhost`.
+fn is_alias_name(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok()
+}
+
 /// The jar's cookies for this request that did not come back (RFC 6265bis §5.8.3), each with
 /// its reason, and the ones rejected when set (§5.7). Cookies the rules say are due, with no Cookie field at all, make
 /// one note per connection instead.
@@ -211,6 +218,41 @@ fn not_sent(
                 name: s.name.clone(),
                 set_by: Some(s.set_by),
                 reason,
+            });
+        }
+    }
+    // Cookies of the same server (address and port) under another name: "my login works on
+    // localhost but not on 127.0.0.1". Only when one of the names is an address literal or
+    // localhost, the names of one machine: virtual hosts that share an address keep their
+    // cookies apart on purpose.
+    {
+        for s in jar.cookies.iter().filter(|s| {
+            (is_alias_name(host) || is_alias_name(&s.domain))
+                && s.server == c.t.server
+                && !s.matches_host(host)
+                && !sent_names.contains(&s.name.as_bytes())
+        }) {
+            if explained.len() >= MAX_LISTED {
+                break;
+            }
+            let reason = if s.host_only {
+                format!(
+                    "host-only (set without Domain by {}): sent only to {}, and this request \
+                     names {host}, though it reaches the same server {} (RFC 6265bis §5.8.3); \
+                     use one host name for the site",
+                    s.domain, s.domain, c.t.server
+                )
+            } else {
+                format!(
+                    "Domain={} does not cover {host}, though this request reaches the same \
+                     server {} (RFC 6265bis §5.1.3); use one host name for the site",
+                    s.domain, c.t.server
+                )
+            };
+            explained.push(NotSentCookie {
+                name: s.name.clone(),
+                set_by: Some(s.set_by),
+                reason: reason.into(),
             });
         }
     }

@@ -29,7 +29,14 @@ impl Jar {
     /// Stores a cookie in place of the one with its name, domain and path (RFC 6265bis §5.7);
     /// an expired one only deletes it. Returns whether the jar was full and dropped its oldest
     /// cookie.
-    fn store(&mut self, p: &mut Parsed, host: &str, set_by: u64, per_jar: usize) -> bool {
+    fn store(
+        &mut self,
+        p: &mut Parsed,
+        host: &str,
+        set_by: u64,
+        server: crate::model::Endpoint,
+        per_jar: usize,
+    ) -> bool {
         let domain = p.domain_attr.clone().unwrap_or_else(|| host.to_string());
         let host_only = p.domain_attr.is_none();
         self.cookies
@@ -53,6 +60,7 @@ impl Jar {
             same_site: p.same_site,
             expires_at: p.expires_at,
             set_by,
+            server,
         });
         p.info.stored = true;
         dropped
@@ -101,7 +109,7 @@ pub(super) fn set_cookies(
             p.info.rejected = Some(why.clone());
             jar.reject(&p, host, c.t.id, why);
         } else {
-            if jar.store(&mut p, host, c.t.id, st.per_jar) {
+            if jar.store(&mut p, host, c.t.id, c.t.server, st.per_jar) {
                 st.dropped_cookies += 1;
                 out.push(Found::limit(
                     &codes::COOKIE_STATE_LIMIT,

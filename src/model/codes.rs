@@ -251,6 +251,9 @@ registry! {
     HTTP_MALFORMED_START_LINE = "http.malformed-start-line", Http, Warning,
         "a request or status line with missing or extra parts, a malformed version, or an HTTP/0.9 line with a method other than GET",
         "parts are kept as sent";
+    HTTP_CONTROL_IN_START_LINE = "http.control-in-start-line", Http, Warning,
+        "control bytes (an escape sequence, BEL) in a request target or a reason phrase; the line is read leniently, kept as sent (escaped wherever it is shown) and the exchange paired",
+        "RFC 9112 §3.2 and §4 allow none: what an attacker sends to poison a log or a terminal that prints it raw. Servers should answer 400; never print such fields unescaped";
     HTTP_SPACE_BEFORE_FIRST_FIELD = "http.space-before-first-field", Http, Warning,
         "whitespace before the first field line",
         "RFC 9112 §2.2: reject or ignore the line";

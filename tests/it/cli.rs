@@ -12,7 +12,7 @@ fn hopscope() -> Command {
 }
 
 /// A small valid pcap written from a scripted exchange.
-fn write_pcap(
+pub(crate) fn write_pcap(
     path: &std::path::Path,
     pkts: &[(hopscope::base::Timestamp, hopscope::base::LinkType, Vec<u8>)],
 ) {

@@ -16,6 +16,7 @@ mod golden;
 mod h2_chromium;
 mod har;
 mod hops;
+mod hostile;
 mod http2;
 mod http_samples;
 mod json_writer;

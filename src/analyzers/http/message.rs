@@ -519,6 +519,20 @@ pub fn head_findings(head: &Head, request: bool, out: &mut Vec<HeadFinding>) {
                      spaces, invalid method token); its parts were kept as sent"
                 ),
             ),
+            HeadIssue::ControlInStartLine => (
+                &codes::HTTP_CONTROL_IN_START_LINE,
+                format!(
+                    "control bytes (an escape sequence, BEL) in the {who} start line's {}: \
+                     RFC 9112 allows none there; it is what an attacker sends to poison a log \
+                     or a terminal that prints it raw. Kept as sent and escaped in every \
+                     output; servers should answer 400",
+                    if who == "request" {
+                        "target"
+                    } else {
+                        "reason phrase"
+                    }
+                ),
+            ),
             HeadIssue::TooManyFields { dropped } => (
                 &codes::HTTP_TOO_MANY_FIELDS,
                 format!(

@@ -512,6 +512,8 @@ fn every_http_finding_code_is_triggered() {
         ("http.cleartext-credentials", vec![c(b"GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Basic YTpi\r\n\r\n"), ok0()]),
         ("http.connection-upgrade-without-upgrade", vec![c(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\n\r\n"), ok0()]),
         ("http.content-length-conflict", vec![c(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx"), ok0()]),
+        ("http.content-length-repeated", vec![c(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx"), ok0()]),
+        ("http.control-in-start-line", vec![c(b"GET /\x1b[2J HTTP/1.1\r\nHost: h\r\n\r\n"), ok0()]),
         ("http.content-length-forbidden", vec![get(), s(b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n")]),
         ("http.content-length-invalid", vec![c(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n"), ok0()]),
         ("http.content-length-zero-forbidden", vec![get(), s(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")]),

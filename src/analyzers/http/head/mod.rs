@@ -141,6 +141,9 @@ pub enum HeadIssue {
     SpaceBeforeFirstField,
     /// A status code that is not three digits (`2XX`); the status is recorded as 0.
     BadStatus { raw: Vec<u8> },
+    /// Control bytes (escape sequences, BEL) in the request target or the reason phrase
+    /// (RFC 9112 §3.2, §4): kept as sent.
+    ControlInStartLine,
 }
 
 /// A parsed head.
@@ -306,11 +309,10 @@ pub fn looks_like_request(buf: &[u8]) -> Prefix {
     let Some(nl) = memchr::memchr(b'\n', buf) else {
         // Wait for the line, but not forever: a request line this long is not plausible.
         let rest = buf.get(method_end..).unwrap_or_default();
+        // Control bytes may still be a hostile target (ESC, BEL); NUL is binary.
         return if buf.len() < 8192
             && (method_end < buf.len() || method.len() < 24)
-            && !rest
-                .iter()
-                .any(|c| c.is_ascii_control() && *c != b'\t' && *c != b'\r')
+            && !rest.contains(&0)
         {
             Prefix::Maybe
         } else {
@@ -322,15 +324,21 @@ pub fn looks_like_request(buf: &[u8]) -> Prefix {
     }
     let line = buf.get(..nl).unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.iter().any(|c| c.is_ascii_control() && *c != b'\t') {
-        return Prefix::No;
-    }
     let parts: Vec<&[u8]> = line
         .split(|&c| c == b' ')
         .filter(|p| !p.is_empty())
         .collect();
-    if parts.len() >= 2 && parts.last().is_some_and(|v| Version::parse(v).is_some()) {
+    // A method, a target and an HTTP version: a request, even with control bytes in the
+    // target (escape sequences sent to poison a log or a terminal are still a request, and
+    // its response pairs with it); the head parser flags them.
+    if parts.len() >= 2
+        && parts.last().is_some_and(|v| Version::parse(v).is_some())
+        && !line.contains(&0)
+    {
         return Prefix::Yes;
+    }
+    if line.iter().any(|c| c.is_ascii_control() && *c != b'\t') {
+        return Prefix::No;
     }
     if parts.len() == 2 && parts[1].starts_with(b"/") {
         // HTTP/0.9 (`GET /path`; other methods are invalid there but servers answer them).
@@ -648,11 +656,12 @@ fn lenient_request_line(
     };
     // Exactly `method SP target SP version`: one space each, nothing around.
     let exact = method.len() + target.len() + last.len() + 2 == first.len();
+    let controls = target.iter().any(|&c| c.is_ascii_control() && c != b'\t');
+    if controls {
+        issues.push(HeadIssue::ControlInStartLine);
+    }
     if !issues.contains(&HeadIssue::BadStartLine)
-        && (parts.len() != 3
-            || !exact
-            || target.iter().any(|c| c.is_ascii_control())
-            || first.contains(&b'\t'))
+        && (parts.len() != 3 || !exact || (first.contains(&b'\t') && !controls))
     {
         issues.push(HeadIssue::BadStartLine);
     }
@@ -688,6 +697,12 @@ fn lenient_status_line(
     let reason = trim_ows(rest.get(3..).unwrap_or_default());
     if first.get(8) != Some(&b' ') || rest.get(3).is_some_and(|&c| c != b' ') {
         issues.push(HeadIssue::BadStartLine);
+    }
+    if reason
+        .iter()
+        .any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f)
+    {
+        issues.push(HeadIssue::ControlInStartLine);
     }
     Ok(StartLine::Response {
         version,

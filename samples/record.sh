@@ -1908,6 +1908,44 @@ scenario_http_cookies_auth_redirect() {
     scenario_cleanup
 }
 
+# Content-Length given twice with the same value (issue 19): each request on its own
+# connection to two real servers that read it differently, nginx 1.22 (a `return 200` location)
+# and Python's http.server (tools/http_lab_server.py, POST /upload reads the body by
+# Content-Length). Control cases: one Content-Length, and chunked.
+scenario_cl_servers_disagree() {
+    log "Content-Length repeated: nginx and http.server disagree"
+    local ns=$NSP-cl d=$WORK/cl
+    ns_new cl
+    mkdir -p "$d"
+    NGINX_SERVER_EXTRA='location /upload { return 200 "nginx read it\n"; }' nginx_setup "$d/nginx" 127.0.0.1:8095
+    nginx_start "$ns" "$d/nginx" 8095
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/http_lab_server.py" 127.0.0.1 8096
+    wait_for "http_lab_server" listening "$ns" 8096
+    local h=$'User-Agent: hopscope-raw/1\r\nConnection: close\r\n'
+    printf 'POST /upload HTTP/1.1\r\nHost: s\r\n%sContent-Length: 5\r\n\r\nhello' "$h" >"$d/one.req"
+    printf 'POST /upload HTTP/1.1\r\nHost: s\r\n%sContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello' "$h" >"$d/twice.req"
+    printf 'POST /upload HTTP/1.1\r\nHost: s\r\n%sContent-Length: 5, 5\r\n\r\nhello' "$h" >"$d/list.req"
+    printf 'POST /upload HTTP/1.1\r\nHost: s\r\n%sContent-Length: 5\r\nContent-Length: 11\r\n\r\nhello world' "$h" >"$d/differ.req"
+    printf 'POST /upload HTTP/1.1\r\nHost: s\r\n%sTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' "$h" >"$d/chunked.req"
+    tcpdump_start "$ns" "$CAP/http-cl-servers-disagree.pcap" -i lo "tcp port 8095 or tcp port 8096"
+    local c server port=40300 answers=() streams=()
+    for server in 8095 8096; do
+        for c in one twice list differ chunked; do
+            raw_client "$ns" "127.0.0.1:$server" "127.0.0.1:$port" "$d/$c.$server" "$d/$c.req"
+            answers+=("$c to $([ $server = 8095 ] && echo nginx || echo http.server) from port $port: $(head -c 200 "$d/$c.$server.recv" | head -n 1 | tr -d '\r')")
+            streams+=(--stream "127.0.0.1:$port 127.0.0.1:$server $d/$c.$server http_raw_client.py-log")
+            port=$((port + 1))
+        done
+    done
+    tcpdump_stop_all
+    local joined
+    joined=$(printf '%s; ' "${answers[@]}")
+    fact --file http-cl-servers-disagree.pcap --software "tools/http_raw_client.py -> nginx 1.22 (location /upload { return 200 }) and Python 3.11 http.server (tools/http_lab_server.py POST /upload), tcpdump -i lo" \
+        --shows "5 POST /upload requests, each on its own connection, sent to nginx (port 8095) and then to http.server (port 8096): one (Content-Length: 5, control), twice (Content-Length: 5 twice), list (Content-Length: 5, 5), differ (Content-Length: 5 and 11), chunked (control). Status lines: ${joined%; }" \
+        "${streams[@]}"
+    scenario_cleanup
+}
+
 # The same server under two names (issue 19): curl's cookie jar gets the app's cookies from
 # http://localhost:8001, then asks http://127.0.0.1:8001 (same address and port: curl sends
 # none of them, host-only cookies go to the name that set them) and http://localhost:8001
@@ -3352,7 +3390,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      http_pipelining http_chunked http_100_continue http_encodings http10_close
      websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth
      http_cache_range websocket_features websocket_deflate_contexts
-     websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect cookies_two_names
+     websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect cookies_two_names cl_servers_disagree
      browser_cors
      websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix websocket_haproxy websocket_apache_broken
      http_proxy_chain http_proxy_leak websocket_socks5 websocket_connect_tinyproxy websocket_browser

@@ -292,6 +292,14 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
             "redirect.loop",
         ],
     ),
+    // Content-Length repeated or differing, sent to nginx and http.server (issue 19).
+    (
+        "http-cl-servers-disagree.pcap",
+        &[
+            "http.content-length-conflict",
+            "http.content-length-repeated",
+        ],
+    ),
     // The same app's cookies (issue 19's one server under two names): set over plain HTTP,
     // the sessionid without HttpOnly, the __Host-bad cookie with a Domain.
     (
@@ -515,4 +523,69 @@ fn target_forms() {
     assert!(forms.contains(&("GET", "absolute", true)), "{forms:?}");
     assert!(forms.contains(&("CONNECT", "authority", true)), "{forms:?}");
     assert!(forms.contains(&("GET", "origin", false)), "{forms:?}");
+}
+
+/// Issue 19: Content-Length sent twice with one value, as a list, with two values, and the
+/// controls, to nginx and to Python's http.server, which disagree (nginx answers 400,
+/// http.server 200, or drops the connection on the list): every ambiguous request is flagged
+/// with its specific code, the controls with none, and each answer is the one the client got
+/// (the sample's facts, from the raw client's log).
+#[test]
+fn repeated_content_length_flagged_where_real_servers_disagree() {
+    let file = "http-cl-servers-disagree.pcap";
+    let p = samples_dir().join("expected.json");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p).expect("expected.json")).expect("json");
+    let shows = v["captures"]
+        .as_array()
+        .expect("captures")
+        .iter()
+        .find(|c| c["file"] == file)
+        .and_then(|c| c["shows"].as_str())
+        .expect("listed")
+        .to_string();
+    let lines = shows.split("Status lines: ").nth(1).expect("status lines");
+    let run = run_app(&samples_dir().join(file), Default::default());
+    let mut disagree = 0;
+    let mut seen = 0;
+    for entry in lines.split("; ") {
+        // "twice to nginx from port 40301: HTTP/1.1 400 Bad Request"
+        let (what, answer) = entry.split_once(": ").expect("an answer");
+        let mut w = what.split_whitespace();
+        let case = w.next().expect("case");
+        let port: u16 = w.last().and_then(|p| p.parse().ok()).expect("port");
+        let status: Option<u16> = answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok());
+        let t = run
+            .transactions
+            .iter()
+            .find(|t| t.client.port == port)
+            .unwrap_or_else(|| panic!("no transaction from port {port}"));
+        assert_eq!(t.response.as_ref().map(|r| r.status), status, "{entry}");
+        let conn = t.connection;
+        let codes: Vec<&str> = run
+            .findings
+            .iter()
+            .filter(|f| {
+                f.connection == Some(conn) && f.code.name.starts_with("http.content-length")
+            })
+            .map(|f| f.code.name)
+            .collect();
+        let want: &[&str] = match case {
+            "one" | "chunked" => &[],
+            "twice" | "list" => &["http.content-length-repeated"],
+            "differ" => &["http.content-length-conflict"],
+            other => panic!("unknown case {other}"),
+        };
+        assert_eq!(codes, want, "{entry}");
+        if case == "twice" || case == "list" {
+            disagree += usize::from(status != Some(200));
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 10);
+    // nginx refused both forms of the repeated value; http.server did not.
+    assert_eq!(disagree, 3, "{lines}");
 }

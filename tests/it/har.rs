@@ -4,7 +4,7 @@
 //! time order, and each WebSocket upgrade's entry holds its conversation's messages.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use jsonschema::{Retrieve, Uri};
@@ -75,17 +75,6 @@ fn hopscope(file: &Path, format: &str) -> Value {
     })
 }
 
-fn samples() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("samples")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-        .collect();
-    v.sort();
-    v
-}
-
 fn path_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     rest.find('/').map_or("", |i| &rest[i..])
@@ -96,7 +85,7 @@ fn every_sample_is_valid_har_with_an_entry_per_exchange() {
     let v = validator();
     let mut entries_seen = 0;
     let mut ws_seen = 0;
-    for file in samples() {
+    for file in crate::common::sample_captures() {
         let har = hopscope(&file, "har");
         let errors: Vec<String> = v
             .iter_errors(&har)

@@ -533,16 +533,9 @@ fn target_forms() {
 #[test]
 fn repeated_content_length_flagged_where_real_servers_disagree() {
     let file = "http-cl-servers-disagree.pcap";
-    let p = samples_dir().join("expected.json");
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(p).expect("expected.json")).expect("json");
-    let shows = v["captures"]
-        .as_array()
-        .expect("captures")
-        .iter()
-        .find(|c| c["file"] == file)
-        .and_then(|c| c["shows"].as_str())
-        .expect("listed")
+    let shows = sample_fact(file)["shows"]
+        .as_str()
+        .expect("shows")
         .to_string();
     let lines = shows.split("Status lines: ").nth(1).expect("status lines");
     let run = run_app(&samples_dir().join(file), Default::default());

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::corpus_files;
+use crate::common::{corpus_files, sample_captures, samples_dir};
 
 fn schema() -> Value {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report.schema.json");
@@ -34,15 +34,10 @@ fn validators() -> (jsonschema::Validator, jsonschema::Validator) {
 }
 
 fn inputs() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("samples")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-        .collect();
+    let mut v = sample_captures();
     // Each part of a rotated set alone: connections that begin mid-stream, handshakes missed.
     v.extend(
-        std::fs::read_dir(dir.join("rotated"))
+        std::fs::read_dir(samples_dir().join("rotated"))
             .expect("samples/rotated")
             .filter_map(|e| e.ok().map(|e| e.path())),
     );

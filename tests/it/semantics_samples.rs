@@ -786,16 +786,7 @@ fn check_no_secret_in_any_output(file: &str) {
 #[test]
 fn rfc6265bis_cookies_set_by_localhost_are_not_sent_to_127_0_0_1_and_say_why() {
     let file = "http-cookies-two-names.pcap";
-    let p = samples_dir().join("expected.json");
-    let v: Value =
-        serde_json::from_str(&fs::read_to_string(p).expect("expected.json")).expect("json");
-    let shows = v["captures"]
-        .as_array()
-        .expect("captures")
-        .iter()
-        .find(|c| c["file"] == file)
-        .map(|c| s(&c["shows"]).to_string())
-        .expect("listed");
+    let shows = s(&sample_fact(file)["shows"]).to_string();
     let jar: Vec<String> = shows
         .split("curl's jar then holds (domain, name): ")
         .nth(1)

@@ -343,6 +343,31 @@ pub fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
+/// The captures at the top of `samples/` (`.pcap`, `.pcapng`), sorted.
+pub fn sample_captures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(samples_dir())
+        .expect("samples")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// A sample's entry in `samples/expected.json` (what the recording programs logged).
+pub fn sample_fact(file: &str) -> serde_json::Value {
+    let p = samples_dir().join("expected.json");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p).expect("expected.json")).expect("json");
+    v["captures"]
+        .as_array()
+        .expect("captures")
+        .iter()
+        .find(|c| c["file"] == file)
+        .cloned()
+        .unwrap_or_else(|| panic!("{file} is not in samples/expected.json"))
+}
+
 /// Everything the full pipeline (with the application analyzers) reports for a capture.
 pub struct AppRun {
     pub summary: CaptureSummary,

@@ -623,7 +623,13 @@ impl Window {
         let s = self.slots.get_mut(i)?.take()?;
         let t = tail(&s.path);
         if let Some(q) = self.by_tail.get_mut(t) {
-            q.retain(|x| *x != seq);
+            // Sequence numbers are queued in order and the window evicts its oldest: the one
+            // taken is usually the first of its path's queue (no scan of a long queue).
+            if q.front() == Some(&seq) {
+                q.pop_front();
+            } else {
+                q.retain(|x| *x != seq);
+            }
             if q.is_empty() {
                 self.by_tail.remove(t);
             }

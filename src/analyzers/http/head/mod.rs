@@ -325,14 +325,19 @@ pub fn looks_like_request(buf: &[u8]) -> Prefix {
     if line.iter().any(|c| c.is_ascii_control() && *c != b'\t') {
         return Prefix::No;
     }
-    let parts: Vec<&[u8]> = line
-        .split(|&c| c == b' ')
-        .filter(|p| !p.is_empty())
-        .collect();
-    if parts.len() >= 2 && parts.last().is_some_and(|v| Version::parse(v).is_some()) {
+    // The space-separated parts: how many, the second and the last (no list built).
+    let (mut count, mut second, mut last): (usize, &[u8], &[u8]) = (0, &[], &[]);
+    for p in line.split(|&c| c == b' ').filter(|p| !p.is_empty()) {
+        count += 1;
+        if count == 2 {
+            second = p;
+        }
+        last = p;
+    }
+    if count >= 2 && Version::parse(last).is_some() {
         return Prefix::Yes;
     }
-    if parts.len() == 2 && parts[1].starts_with(b"/") {
+    if count == 2 && second.starts_with(b"/") {
         // HTTP/0.9 (`GET /path`; other methods are invalid there but servers answer them).
         return Prefix::Yes;
     }

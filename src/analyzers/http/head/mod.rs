@@ -322,12 +322,19 @@ pub fn looks_like_request(buf: &[u8]) -> Prefix {
     }
     let line = buf.get(..nl).unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.iter().any(|c| c.is_ascii_control() && *c != b'\t') {
+    if has_control(line) {
         return Prefix::No;
     }
-    // The space-separated parts: how many, the second and the last (no list built).
+    // The space-separated parts: how many, the second and the last (no list built; the
+    // spaces found by `memchr`, not byte by byte).
     let (mut count, mut second, mut last): (usize, &[u8], &[u8]) = (0, &[], &[]);
-    for p in line.split(|&c| c == b' ').filter(|p| !p.is_empty()) {
+    let mut from = 0;
+    for end in memchr::memchr_iter(b' ', line).chain(std::iter::once(line.len())) {
+        let p = line.get(from..end).unwrap_or_default();
+        from = end + 1;
+        if p.is_empty() {
+            continue;
+        }
         count += 1;
         if count == 2 {
             second = p;
@@ -355,6 +362,28 @@ pub fn looks_like_request(buf: &[u8]) -> Prefix {
         Some(colon) if colon > 0 && is_token(l2.get(..colon).unwrap_or_default()) => Prefix::Yes,
         _ => Prefix::No,
     }
+}
+
+/// Whether `line` holds a control byte other than tab: eight bytes at a time (a word with no
+/// byte below 0x20 and no DEL is skipped whole), a flagged word checked byte by byte.
+fn has_control(line: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let exact = |b: &[u8]| b.iter().any(|c| c.is_ascii_control() && *c != b'\t');
+    let mut words = line.chunks_exact(8);
+    for c in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(c) else {
+            return exact(c);
+        };
+        let w = u64::from_le_bytes(bytes);
+        let below = w.wrapping_sub(LO * 0x20) & !w & HI;
+        let d = w ^ (LO * 0x7f);
+        let del = d.wrapping_sub(LO) & !d & HI;
+        if (below | del) != 0 && exact(c) {
+            return true;
+        }
+    }
+    exact(words.remainder())
 }
 
 /// Whether `buf` starts (or could start) a status line `HTTP/x.y NNN`.

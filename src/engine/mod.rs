@@ -505,8 +505,10 @@ impl<A: Analyzer> Tcp<A> {
             return;
         }
 
+        // One flow-table lookup per packet: its slot serves every use below.
+        let mut found = self.flows.find(&key);
         if !self.lingering.is_empty()
-            && !self.flows.contains_key(&key)
+            && found.is_none()
             && let Some(l) = self.lingering.get_mut(&key)
         {
             let d = usize::from(src != l.record.client);
@@ -520,20 +522,21 @@ impl<A: Analyzer> Tcp<A> {
             }
         }
         if syn_only
-            && let Some(old) = self.flows.get(&key)
+            && let Some(old) = found.and_then(|i| self.flows.at(i))
             && old.syn_starts_new(src, seg.seq)
             && let Some(old) = self.flows.remove(&key)
         {
+            found = None;
             let kind = old.close_kind().unwrap_or(CloseKind::Reused);
             self.finalize(old, kind, GapCause::Ended, ts, n, out);
         }
-        if self.flows.len() >= self.cfg.max_flows && !self.flows.contains_key(&key) {
+        if self.flows.len() >= self.cfg.max_flows && found.is_none() {
             self.make_room(ts, n, out);
         }
         let live_before = self.flows.len() as u64;
         let id_before = self.next_id;
         let next_id = &mut self.next_id;
-        let conn = self.flows.get_or_insert_with(key, || {
+        let conn = self.flows.get_or_insert_at(found, key, || {
             let (client, server, reason) = if syn_only {
                 (src, dst, "syn".to_string())
             } else if flags.syn() {

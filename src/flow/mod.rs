@@ -54,6 +54,36 @@ impl<S> FlowTable<S> {
         self.slots.get_mut(i)?.as_mut().map(|(_, c)| c)
     }
 
+    /// Where `key`'s connection is, when it is live: for [`FlowTable::at`] and
+    /// [`FlowTable::get_or_insert_at`], so a packet looks its flow up once.
+    #[inline]
+    pub fn find(&self, key: &FlowKey) -> Option<u32> {
+        self.index.get(key).copied()
+    }
+
+    /// The connection in slot `i` (from [`FlowTable::find`], the table unchanged since).
+    pub fn at(&self, i: u32) -> Option<&Conn<S>> {
+        self.slots.get(i as usize)?.as_ref().map(|(_, c)| c)
+    }
+
+    /// [`FlowTable::get_or_insert_with`] when `found` is what [`FlowTable::find`] gave for
+    /// `key`, the table unchanged since (no second lookup for a live connection).
+    #[inline]
+    pub fn get_or_insert_at(
+        &mut self,
+        found: Option<u32>,
+        key: FlowKey,
+        make: impl FnOnce() -> Conn<S>,
+    ) -> &mut Conn<S> {
+        match found {
+            Some(i) if matches!(self.slots.get(i as usize), Some(Some((k, _))) if *k == key) => {
+                let slot = &mut self.slots[i as usize];
+                &mut slot.get_or_insert_with(|| (key, make())).1
+            }
+            _ => self.get_or_insert_with(key, make),
+        }
+    }
+
     /// Returns the connection for `key`, creating it with `make` when absent. Inlined: it is
     /// on every packet's path, and `make` is only built for a new connection.
     #[inline]

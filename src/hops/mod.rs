@@ -98,8 +98,9 @@ pub(crate) struct Snap {
     pub server: Endpoint,
     pub method: String,
     pub target: String,
-    /// Path and query, absolute-form reduced to origin-form.
-    pub path: String,
+    /// Where the path and query start in `target` (absolute-form reduced to origin-form, no
+    /// copy); `None`: `/` (an absolute-form target without a path). See [`Snap::path`].
+    pub path_at: Option<usize>,
     pub version: Cow<'static, str>,
     pub req: Headers,
     pub req_framing: BodyFraming,
@@ -171,7 +172,7 @@ impl Snap {
             server: t.server,
             method: r.method.clone(),
             target: r.target.clone(),
-            path: origin_form(&r.target),
+            path_at: origin_at(&r.target),
             version: r.version.clone(),
             req: r.headers.clone(),
             req_framing: r.body.framing,
@@ -193,6 +194,14 @@ impl Snap {
             queued: false,
             file: None,
         })
+    }
+
+    /// Path and query, absolute-form reduced to origin-form.
+    pub fn path(&self) -> &str {
+        match self.path_at {
+            Some(i) => self.target.get(i..).unwrap_or_default(),
+            None => "/",
+        }
     }
 
     /// The request went as HTTP/2 (the copy of an h2c upgrading request went as HTTP/1.1).
@@ -236,23 +245,32 @@ impl Snap {
 }
 
 /// `http://host:port/p?q` → `/p?q`; origin-form stays.
+#[cfg(test)]
 fn origin_form(t: &str) -> String {
+    match origin_at(t) {
+        Some(i) => t.get(i..).unwrap_or_default().to_string(),
+        None => "/".into(),
+    }
+}
+
+/// Where the origin-form of target `t` starts in it: `http://host:port/p?q` → the offset of
+/// `/p?q`; 0 for a target in origin-form (or any other); `None` when it is `/` without being
+/// in `t` (`http://host`).
+fn origin_at(t: &str) -> Option<usize> {
     let scheme = |p: &str| {
         t.as_bytes()
             .get(..p.len())
             .is_some_and(|b| b.eq_ignore_ascii_case(p.as_bytes()))
     };
-    let rest = if scheme("http://") {
-        &t[7..]
+    let skip = if scheme("http://") {
+        7
     } else if scheme("https://") {
-        &t[8..]
+        8
     } else {
-        return t.to_string();
+        return Some(0);
     };
-    match rest.find('/') {
-        Some(i) => rest[i..].to_string(),
-        None => "/".into(),
-    }
+    let rest = t.get(skip..)?;
+    rest.bytes().position(|c| c == b'/').map(|i| skip + i)
 }
 
 /// Headers whose equal values on both legs tie them together, with weights.
@@ -342,7 +360,7 @@ fn clock_free(f: &Snap, b: &Snap) -> bool {
     let forwarded = ["x-forwarded-for", "forwarded", "x-real-ip"]
         .iter()
         .any(|n| names_client(f, b, n));
-    if forwarded && f.path == b.path && same("user-agent") {
+    if forwarded && f.path() == b.path() && same("user-agent") {
         return true;
     }
     let unique = TIES.iter().any(|(n, w, _)| *w >= 6 && same(n));
@@ -357,7 +375,7 @@ fn directed(f: &Snap, b: &Snap) -> bool {
         .iter()
         .any(|n| names_client(f, b, n))
         || (b.req.get("via").is_some() && f.req.get("via") != b.req.get("via"))
-        || f.path != f.target
+        || f.path() != f.target
         || f.file < b.file
 }
 
@@ -411,12 +429,12 @@ fn score(f: &Snap, b: &Snap, clock: Clock, mut ev: Option<&mut Vec<String>>) -> 
     let mut s = 0;
     // Evidence that links these two legs in particular (not just the same resource).
     let mut link = false;
-    if b.path == f.path {
+    if b.path() == f.path() {
         s += 3;
-        note(&|| format!("same target {} (+3)", b.path));
-    } else if rewritten(&f.path, &b.path) {
+        note(&|| format!("same target {} (+3)", b.path()));
+    } else if rewritten(f.path(), b.path()) {
         s += 1;
-        note(&|| format!("target {} rewritten to {} (+1)", f.path, b.path));
+        note(&|| format!("target {} rewritten to {} (+1)", f.path(), b.path()));
     } else {
         return None;
     }
@@ -569,7 +587,7 @@ impl Window {
         std::mem::size_of::<Snap>()
             + s.req.heap_bytes()
             + s.resp.as_ref().map_or(0, Headers::heap_bytes)
-            + 2 * s.path.len()
+            + 2 * s.path().len()
             + s.target.len()
             + s.method.len()
             + s.authority.as_ref().map_or(0, String::len)
@@ -579,7 +597,7 @@ impl Window {
 
     fn push(&mut self, s: Snap) {
         let seq = self.base + self.slots.len() as u64;
-        let t = tail(&s.path);
+        let t = tail(s.path());
         if let Some(q) = self.by_tail.get_mut(t) {
             q.push_back(seq);
         } else {
@@ -599,7 +617,7 @@ impl Window {
     fn mark(&mut self, s: &Snap, hop: u64) {
         let seqs: Vec<u64> = self
             .by_tail
-            .get(tail(&s.path))
+            .get(tail(s.path()))
             .map(|q| q.iter().copied().collect())
             .unwrap_or_default();
         for q in seqs {
@@ -621,9 +639,15 @@ impl Window {
     fn take(&mut self, seq: u64) -> Option<Snap> {
         let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
         let s = self.slots.get_mut(i)?.take()?;
-        let t = tail(&s.path);
+        let t = tail(s.path());
         if let Some(q) = self.by_tail.get_mut(t) {
-            q.retain(|x| *x != seq);
+            // Sequence numbers are queued in order and the window evicts its oldest: the one
+            // taken is usually the first of its path's queue (no scan of a long queue).
+            if q.front() == Some(&seq) {
+                q.pop_front();
+            } else {
+                q.retain(|x| *x != seq);
+            }
             if q.is_empty() {
                 self.by_tail.remove(t);
             }
@@ -652,7 +676,7 @@ impl Window {
     /// [`MAX_CANDIDATES`].
     fn candidates<'a>(&'a self, f: &'a Snap) -> impl Iterator<Item = (u64, &'a Snap)> + 'a {
         self.by_tail
-            .get(tail(&f.path))
+            .get(tail(f.path()))
             .into_iter()
             .flat_map(|q| q.iter().rev())
             .filter_map(|q| self.get(*q).map(|s| (*q, s)))
@@ -1075,10 +1099,10 @@ impl Correlator {
         if s.file.is_none() || s.hop.is_some() {
             return;
         }
-        let same_tail = self.window.by_tail.get(tail(&s.path));
+        let same_tail = self.window.by_tail.get(tail(s.path()));
         if same_tail.is_some_and(|q| q.len() > MAX_CANDIDATES) {
             // Competitors beyond those looked at: uniqueness could not be told for this path.
-            let h = weak::tail_hash(&s.path);
+            let h = weak::tail_hash(s.path());
             if !self.weak_barred_tails.contains(&h) {
                 if !self.weak_fits(0, 1) {
                     self.stop_weak();
@@ -1252,7 +1276,7 @@ impl Correlator {
         let fronts = self
             .window
             .by_tail
-            .get(tail(&b.path))
+            .get(tail(b.path()))
             .into_iter()
             .flat_map(|q| q.iter().rev())
             .take(MAX_CANDIDATES)
@@ -1301,7 +1325,7 @@ impl Correlator {
             _ => {
                 let refused_upgrade = snap.needs_upgrade().is_some() && snap.status != Some(101);
                 let proxied = self.proxies.contains(&snap.server)
-                    || snap.path != snap.target
+                    || snap.path() != snap.target
                     || snap.resp.as_ref().is_some_and(|h| h.get("via").is_some())
                     || (refused_upgrade && fix::product(&snap, None).is_some());
                 if proxied {

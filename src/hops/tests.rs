@@ -64,7 +64,7 @@ impl Side<'_> {
             conn: self.conn,
             client: ep(self.client),
             server: ep(self.server),
-            path: origin_form(&target),
+            path_at: origin_at(&target),
             method,
             target,
             version,
@@ -2405,8 +2405,8 @@ fn a_competitor_that_left_the_window_leaves_the_tie_undecided() {
             resp_len: 1,
         }
         .snap();
-        s.path = p.clone();
         s.target = p.clone();
+        s.path_at = origin_at(&s.target);
         s.file = Some(0);
         c.on_snap(s, &mut out);
     }

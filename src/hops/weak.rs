@@ -69,7 +69,7 @@ impl Weak {
             bq,
             bid: b.id,
             score,
-            tail: tail_hash(&f.path),
+            tail: tail_hash(f.path()),
             times: times(f, b)?,
             ripe: f.end?.0.max(b.end?.0).saturating_add(RIPE_AFTER_NS),
         })
@@ -160,7 +160,7 @@ pub(crate) fn weak_score(
         || b.conn == f.conn
         || b.server == f.server
         || b.method != f.method
-        || b.path != f.path
+        || b.path() != f.path()
         || f.method == "CONNECT"
     {
         return None;
@@ -219,7 +219,7 @@ pub(crate) fn weak_score(
         }
     };
     let mut s = 3;
-    note(&|| format!("same target {} (+3)", b.path));
+    note(&|| format!("same target {} (+3)", b.path()));
     // A sign that a proxy stands between these legs (required).
     let mut proxy = false;
     if f.target

@@ -190,7 +190,11 @@ impl Serialize for Headers {
                 let mut m = s.serialize_struct("Header", 7)?;
                 wire_field(&mut m, "name", "name_b64", self.name, h.name)?;
                 if h.masked {
-                    m.serialize_field("value", &String::from_utf8_lossy(h.value))?;
+                    // The checked text when the arena is UTF-8 (no copy), as sent otherwise.
+                    match self.value {
+                        Some(v) => m.serialize_field("value", v)?,
+                        None => m.serialize_field("value", &String::from_utf8_lossy(h.value))?,
+                    }
                 } else {
                     wire_field(&mut m, "value", "value_b64", self.value, h.value)?;
                 }

@@ -535,9 +535,14 @@ fn push_origin(scheme: &str, authority: &str, out: &mut String) -> (usize, usize
         _ => "",
     };
     out.push_str("://");
-    let auth = authority.rsplit('@').next().unwrap_or_default();
+    // Byte scans: these strings are short, and the `char` searchers' setup cost more than
+    // the scan.
+    let auth = match authority.bytes().rposition(|c| c == b'@') {
+        Some(i) => authority.get(i + 1..).unwrap_or_default(),
+        None => authority,
+    };
     let (host, port) = split_host_port(auth);
-    let v6 = host.contains(':');
+    let v6 = host.bytes().any(|c| c == b':');
     if v6 {
         out.push('[');
     }
@@ -563,14 +568,28 @@ fn push_origin(scheme: &str, authority: &str, out: &mut String) -> (usize, usize
 /// `host:port`, `[v6]:port`, `host`.
 pub fn split_host_port(auth: &str) -> (&str, Option<&str>) {
     if let Some(rest) = auth.strip_prefix('[') {
-        let Some((h, tail)) = rest.split_once(']') else {
+        let Some(i) = rest.bytes().position(|c| c == b']') else {
             return (auth, None);
         };
+        let (h, tail) = (
+            rest.get(..i).unwrap_or_default(),
+            rest.get(i + 1..).unwrap_or_default(),
+        );
         return (h, tail.strip_prefix(':'));
     }
-    match auth.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|c| c.is_ascii_digit()) => (h, Some(p)),
-        _ => (auth, None),
+    match auth.bytes().rposition(|c| c == b':') {
+        Some(i) => {
+            let (h, p) = (
+                auth.get(..i).unwrap_or_default(),
+                auth.get(i + 1..).unwrap_or_default(),
+            );
+            if p.bytes().all(|c| c.is_ascii_digit()) {
+                (h, Some(p))
+            } else {
+                (auth, None)
+            }
+        }
+        None => (auth, None),
     }
 }
 

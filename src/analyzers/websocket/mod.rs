@@ -908,8 +908,11 @@ impl WsConn {
             (None, Some(m.preview))
         } else {
             (
-                (!m.preview.is_empty() || m.opcode == Opcode::Text)
-                    .then(|| String::from_utf8_lossy(&m.preview).into_owned()),
+                (!m.preview.is_empty() || m.opcode == Opcode::Text).then(|| {
+                    // The preview buffer becomes the text when it is UTF-8 (no copy).
+                    String::from_utf8(m.preview)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+                }),
                 None,
             )
         };

@@ -324,23 +324,32 @@ pub fn looks_like_request(buf: &[u8]) -> Prefix {
     }
     let line = buf.get(..nl).unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let parts: Vec<&[u8]> = line
-        .split(|&c| c == b' ')
-        .filter(|p| !p.is_empty())
-        .collect();
+    // The space-separated parts: how many, the second and the last (no list built; the
+    // spaces found by `memchr`, not byte by byte).
+    let (mut count, mut second, mut last): (usize, &[u8], &[u8]) = (0, &[], &[]);
+    let mut from = 0;
+    for end in memchr::memchr_iter(b' ', line).chain(std::iter::once(line.len())) {
+        let p = line.get(from..end).unwrap_or_default();
+        from = end + 1;
+        if p.is_empty() {
+            continue;
+        }
+        count += 1;
+        if count == 2 {
+            second = p;
+        }
+        last = p;
+    }
     // A method, a target and an HTTP version: a request, even with control bytes in the
     // target (escape sequences sent to poison a log or a terminal are still a request, and
-    // its response pairs with it); the head parser flags them.
-    if parts.len() >= 2
-        && parts.last().is_some_and(|v| Version::parse(v).is_some())
-        && !line.contains(&0)
-    {
+    // its response pairs with it); the head parser flags them. NUL is binary.
+    if count >= 2 && Version::parse(last).is_some() && memchr::memchr(0, line).is_none() {
         return Prefix::Yes;
     }
-    if line.iter().any(|c| c.is_ascii_control() && *c != b'\t') {
+    if has_control(line) {
         return Prefix::No;
     }
-    if parts.len() == 2 && parts[1].starts_with(b"/") {
+    if count == 2 && second.starts_with(b"/") {
         // HTTP/0.9 (`GET /path`; other methods are invalid there but servers answer them).
         return Prefix::Yes;
     }
@@ -358,6 +367,28 @@ pub fn looks_like_request(buf: &[u8]) -> Prefix {
         Some(colon) if colon > 0 && is_token(l2.get(..colon).unwrap_or_default()) => Prefix::Yes,
         _ => Prefix::No,
     }
+}
+
+/// Whether `line` holds a control byte other than tab: eight bytes at a time (a word with no
+/// byte below 0x20 and no DEL is skipped whole), a flagged word checked byte by byte.
+fn has_control(line: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let exact = |b: &[u8]| b.iter().any(|c| c.is_ascii_control() && *c != b'\t');
+    let mut words = line.chunks_exact(8);
+    for c in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(c) else {
+            return exact(c);
+        };
+        let w = u64::from_le_bytes(bytes);
+        let below = w.wrapping_sub(LO * 0x20) & !w & HI;
+        let d = w ^ (LO * 0x7f);
+        let del = d.wrapping_sub(LO) & !d & HI;
+        if (below | del) != 0 && exact(c) {
+            return true;
+        }
+    }
+    exact(words.remainder())
 }
 
 /// Whether `buf` starts (or could start) a status line `HTTP/x.y NNN`.

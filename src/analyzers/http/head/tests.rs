@@ -295,3 +295,32 @@ proptest! {
         prop_assert_eq!(h.len, n);
     }
 }
+
+#[test]
+fn control_bytes_found_as_one_at_a_time() {
+    let naive = |b: &[u8]| b.iter().any(|c| c.is_ascii_control() && *c != b'\t');
+    let mut lines: Vec<Vec<u8>> = vec![
+        b"GET /a/b?c=d HTTP/1.1".to_vec(),
+        b"GET\t/x HTTP/1.1 with a tab in it".to_vec(),
+        Vec::new(),
+        vec![0x7f; 9],
+        "GET /\u{e9}t\u{e9} HTTP/1.1".as_bytes().to_vec(),
+    ];
+    for c in (0u8..=0x20).chain([0x7f, 0x80, 0xff]) {
+        for at in [0, 3, 7, 8, 15, 16, 20] {
+            let mut l = b"GET /some/long/path HTTP/1.1".to_vec();
+            l.insert(at, c);
+            lines.push(l);
+        }
+    }
+    for l in &lines {
+        assert_eq!(has_control(l), naive(l), "{l:?}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn control_bytes_found_as_one_at_a_time_any(b in proptest::collection::vec(any::<u8>(), 0..80)) {
+        prop_assert_eq!(has_control(&b), b.iter().any(|c| c.is_ascii_control() && *c != b'\t'));
+    }
+}

@@ -16,13 +16,13 @@ use std::sync::Mutex;
 use rustc_hash::FxHashSet;
 
 use crate::base::Timestamp;
-use crate::model::Endpoint;
 use crate::model::http::{
     BodyFraming, BodyRecord, BodyState, Headers, HopReason, InterimRecord, MessageStart,
     PromiseRecord, RequestRecord, ResetRecord, ResponseRecord, Scheme, SwitchRecord, Timing,
     TransactionRecord, TxnState,
 };
 use crate::model::websocket::{Side, WsFrameRecord, WsMessageRecord};
+use crate::model::{CloseKind, ConnectionRecord, DirStats, Endpoint, SeenIn};
 
 /// A transaction read back: the record (without its semantics) and the semantics' lines.
 #[derive(Clone, Debug)]
@@ -397,6 +397,108 @@ pub fn encode_msg(m: &WsMessageRecord, out: &mut Vec<u8>) {
     *out = e.0;
 }
 
+fn close_code(c: CloseKind) -> u8 {
+    match c {
+        CloseKind::Fin => 0,
+        CloseKind::Rst => 1,
+        CloseKind::Timeout => 2,
+        CloseKind::Open => 3,
+        CloseKind::Evicted => 4,
+        CloseKind::Reused => 5,
+    }
+}
+
+fn enc_dir(e: &mut Enc, d: &DirStats) {
+    let DirStats {
+        packets,
+        wire_bytes,
+        bytes,
+        gaps,
+        missing_bytes,
+        retransmitted,
+        out_of_order,
+        overlapping,
+        overlap_conflicts,
+        overlap_unverified_bytes,
+        late_bytes,
+        sequence_jumps,
+    } = d;
+    for v in [
+        packets,
+        wire_bytes,
+        bytes,
+        gaps,
+        missing_bytes,
+        retransmitted,
+        out_of_order,
+        overlapping,
+        overlap_conflicts,
+        overlap_unverified_bytes,
+        late_bytes,
+        sequence_jumps,
+    ] {
+        e.u(*v);
+    }
+}
+
+/// Writes a connection, all but its TLS (which its row keeps).
+pub fn encode_conn(c: &ConnectionRecord, out: &mut Vec<u8>) {
+    let mut e = Enc(std::mem::take(out));
+    let ConnectionRecord {
+        id,
+        client,
+        server,
+        client_reason,
+        start,
+        end,
+        first_packet,
+        last_packet,
+        files,
+        also_seen_in,
+        handshake,
+        close,
+        client_isn,
+        server_isn,
+        client_to_server,
+        server_to_client,
+        tls: _,
+    } = c;
+    e.u(*id);
+    e.endpoint(client);
+    e.endpoint(server);
+    e.s(client_reason);
+    e.ts(*start);
+    e.ts(*end);
+    e.u(*first_packet);
+    e.u(*last_packet);
+    e.u(files.len() as u64);
+    for f in files {
+        e.u(u64::from(*f));
+    }
+    e.u(also_seen_in.len() as u64);
+    for x in also_seen_in {
+        let SeenIn {
+            file,
+            packets,
+            bytes,
+            clock_offset_s,
+            clock_offset_uncertainty_s,
+        } = x;
+        e.u(u64::from(*file));
+        e.u(*packets);
+        e.u(*bytes);
+        e.opt(clock_offset_s, |e, v| e.f(*v));
+        e.opt(clock_offset_uncertainty_s, |e, v| e.f(*v));
+    }
+    e.b(*handshake);
+    e.0.push(close_code(*close));
+    e.opt(client_isn, |e, v| e.u(u64::from(*v)));
+    e.opt(server_isn, |e, v| e.u(u64::from(*v)));
+    enc_dir(&mut e, client_to_server);
+    enc_dir(&mut e, server_to_client);
+    *out = e.0;
+}
+
 /// Reads values back; every read checks the bytes left.
 pub struct Dec<'a> {
     b: &'a [u8],
@@ -564,6 +666,86 @@ impl<'a> Dec<'a> {
             digest: self.opt(|d| d.u())?,
         })
     }
+}
+
+fn dec_dir(d: &mut Dec<'_>) -> Option<DirStats> {
+    Some(DirStats {
+        packets: d.u()?,
+        wire_bytes: d.u()?,
+        bytes: d.u()?,
+        gaps: d.u()?,
+        missing_bytes: d.u()?,
+        retransmitted: d.u()?,
+        out_of_order: d.u()?,
+        overlapping: d.u()?,
+        overlap_conflicts: d.u()?,
+        overlap_unverified_bytes: d.u()?,
+        late_bytes: d.u()?,
+        sequence_jumps: d.u()?,
+    })
+}
+
+/// Reads a connection back (`tls`: its row's); `None` when the bytes are not one.
+pub fn decode_conn(
+    b: &[u8],
+    tls: Option<Box<crate::model::tunnel::TlsInfo>>,
+) -> Option<ConnectionRecord> {
+    let mut d = Dec::new(b);
+    let id = d.u()?;
+    let client = d.endpoint()?;
+    let server = d.endpoint()?;
+    let client_reason = d.s()?;
+    let start = d.ts()?;
+    let end = d.ts()?;
+    let first_packet = d.u()?;
+    let last_packet = d.u()?;
+    let n = d.count()?;
+    let mut files = Vec::with_capacity(n);
+    for _ in 0..n {
+        files.push(d.u32()?);
+    }
+    let n = d.count()?;
+    let mut also_seen_in = Vec::with_capacity(n);
+    for _ in 0..n {
+        also_seen_in.push(SeenIn {
+            file: d.u32()?,
+            packets: d.u()?,
+            bytes: d.u()?,
+            clock_offset_s: d.opt(|d| d.f())?,
+            clock_offset_uncertainty_s: d.opt(|d| d.f())?,
+        });
+    }
+    let c = ConnectionRecord {
+        id,
+        client,
+        server,
+        client_reason,
+        start,
+        end,
+        first_packet,
+        last_packet,
+        files,
+        also_seen_in,
+        handshake: d.b()?,
+        close: match d.byte()? {
+            0 => CloseKind::Fin,
+            1 => CloseKind::Rst,
+            2 => CloseKind::Timeout,
+            3 => CloseKind::Open,
+            4 => CloseKind::Evicted,
+            5 => CloseKind::Reused,
+            _ => return None,
+        },
+        client_isn: d.opt(|d| d.u32())?,
+        server_isn: d.opt(|d| d.u32())?,
+        client_to_server: dec_dir(&mut d)?,
+        server_to_client: dec_dir(&mut d)?,
+        tls,
+    };
+    if !d.b.is_empty() {
+        return None;
+    }
+    Some(c)
 }
 
 /// Reads a transaction back; `None` when the bytes are not one.
@@ -956,6 +1138,50 @@ mod tests {
         assert_eq!(format!("{got:?}"), format!("{m:?}"));
         for n in 0..b.len().min(200) {
             assert!(decode_msg(&b[..n]).is_none());
+        }
+    }
+
+    #[test]
+    fn a_connection_reads_back_equal() {
+        let mut c = ConnectionRecord {
+            id: 9,
+            client: ep("10.0.0.1", 1),
+            server: ep("::1", 2),
+            client_reason: "SYN \u{1b}seen".into(),
+            start: Timestamp(-3),
+            end: Timestamp(i64::MAX),
+            first_packet: 1,
+            last_packet: u64::MAX,
+            files: vec![0, u32::MAX],
+            also_seen_in: vec![SeenIn {
+                file: 1,
+                packets: 2,
+                bytes: 3,
+                clock_offset_s: Some(-0.5),
+                clock_offset_uncertainty_s: None,
+            }],
+            handshake: true,
+            close: CloseKind::Reused,
+            client_isn: Some(7),
+            server_isn: None,
+            client_to_server: DirStats {
+                gaps: 4,
+                late_bytes: 5,
+                ..DirStats::default()
+            },
+            server_to_client: DirStats::default(),
+            tls: None,
+        };
+        c.server_to_client.sequence_jumps = 6;
+        let mut b = Vec::new();
+        encode_conn(&c, &mut b);
+        let got = decode_conn(&b, None).unwrap();
+        assert_eq!(
+            serde_json::to_string(&got).unwrap(),
+            serde_json::to_string(&c).unwrap()
+        );
+        for n in 0..b.len() {
+            assert!(decode_conn(&b[..n], None).is_none());
         }
     }
 }

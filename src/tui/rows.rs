@@ -4,11 +4,11 @@
 use std::cmp::Ordering;
 
 use super::filter::Subject;
-use super::store::{Conv, MsgRow, Store, TxnRow, kind, tflag};
+use super::store::{ConnRow, Conv, MsgRow, Store, TxnRow, kind, tflag};
 use crate::model::codes::{self, Area};
 use crate::model::http::TransactionRecord;
 use crate::model::websocket::Side;
-use crate::model::{ConnectionRecord, Finding, Severity};
+use crate::model::{Finding, Severity};
 
 /// The lists the UI shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,8 +48,8 @@ pub fn txn_host(t: &TransactionRecord) -> String {
         .unwrap_or_else(|| t.server.to_string())
 }
 
-fn conn_bytes(c: &ConnectionRecord) -> u64 {
-    c.client_to_server.bytes + c.server_to_client.bytes
+fn conn_bytes(c: &ConnRow) -> u64 {
+    c.bytes[0] + c.bytes[1]
 }
 
 fn conv_bytes(c: &Conv) -> u64 {
@@ -104,8 +104,7 @@ pub fn compare(store: &Store, k: ListKind, col: usize, a: u64, b: u64) -> Orderi
             (Some(x), Some(y)) => match col {
                 1 => conn_bytes(y).cmp(&conn_bytes(x)),
                 2 => (y.end.0 - y.start.0).cmp(&(x.end.0 - x.start.0)),
-                3 => (y.client_to_server.gaps + y.server_to_client.gaps)
-                    .cmp(&(x.client_to_server.gaps + x.server_to_client.gaps)),
+                3 => y.gaps.cmp(&x.gaps),
                 4 => format!("{:?}", x.close).cmp(&format!("{:?}", y.close)),
                 _ => x.id.cmp(&y.id),
             },
@@ -347,7 +346,7 @@ impl Subject for MsgSubject<'_> {
 
 /// A connection, for the filter.
 pub struct ConnSubject<'a> {
-    pub c: &'a ConnectionRecord,
+    pub c: &'a ConnRow,
     pub store: &'a Store,
 }
 

@@ -306,6 +306,42 @@ impl MsgRow {
     }
 }
 
+/// A connection row: what the list shows, sorts and filters on, and its TLS (which the
+/// transactions and the Stream view ask about); the full record is in the spool, read back
+/// with [`Store::conn_full`].
+#[derive(Debug)]
+pub struct ConnRow {
+    pub id: u64,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub close: crate::model::CloseKind,
+    /// Stream bytes, client to server and back.
+    pub bytes: [u64; 2],
+    /// Gaps, both directions.
+    pub gaps: u64,
+    pub tls: Option<Box<TlsInfo>>,
+    pub slot: Option<Slot>,
+}
+
+impl ConnRow {
+    pub fn new(c: ConnectionRecord, slot: Option<Slot>) -> ConnRow {
+        ConnRow {
+            id: c.id,
+            client: c.client,
+            server: c.server,
+            start: c.start,
+            end: c.end,
+            close: c.close,
+            bytes: [c.client_to_server.bytes, c.server_to_client.bytes],
+            gaps: c.client_to_server.gaps + c.server_to_client.gaps,
+            tls: c.tls,
+            slot,
+        }
+    }
+}
+
 /// A WebSocket conversation: known from its first message on, complete when its record
 /// arrives (when the connection ends).
 #[derive(Debug)]
@@ -333,7 +369,7 @@ pub struct Store {
     pub convs: Ring<Conv>,
     conv_index: FxHashMap<u64, u64>,
     pub msgs: Ring<MsgRow>,
-    pub conns: Ring<ConnectionRecord>,
+    pub conns: Ring<ConnRow>,
     conn_index: FxHashMap<u64, u64>,
     pub tunnels: Ring<Box<TunnelRecord>>,
     tunnel_by_conn: FxHashMap<u64, u64>,
@@ -357,6 +393,7 @@ pub struct Store {
     pub spool: DetailSpool,
     txn_cache: RefCell<Lru<Rc<TxnFull>>>,
     msg_cache: RefCell<Lru<Rc<WsMessageRecord>>>,
+    conn_cache: RefCell<Lru<Rc<ConnectionRecord>>>,
     /// A conversation's record arrived for a row already listed (its sort keys changed).
     pub convs_changed: bool,
 }
@@ -399,6 +436,7 @@ impl Store {
             spool,
             txn_cache: RefCell::new(Lru::new(CACHE)),
             msg_cache: RefCell::new(Lru::new(CACHE)),
+            conn_cache: RefCell::new(Lru::new(CACHE / 4)),
             convs_changed: false,
         }
     }
@@ -572,7 +610,8 @@ impl Store {
 
     fn push_conn(&mut self, c: ConnectionRecord) {
         let id = c.id;
-        let (row, ev) = self.conns.push(c);
+        let slot = self.spool.push(|b| codec::encode_conn(&c, b));
+        let (row, ev) = self.conns.push(ConnRow::new(c, slot));
         self.conn_index.insert(id, row);
         if let Some(ev) = ev {
             if self.conn_index.get(&ev.id) == Some(&(self.conns.first_id() - 1)) {
@@ -710,8 +749,26 @@ impl Store {
             .filter(|r| self.conns.get(*r).is_some())
     }
 
-    pub fn conn(&self, conn: u64) -> Option<&ConnectionRecord> {
+    pub fn conn(&self, conn: u64) -> Option<&ConnRow> {
         self.conns.get(self.conn_row(conn)?)
+    }
+
+    /// Connection row `row`'s full record, read back (the last few are cached).
+    pub fn conn_full(&self, row: u64) -> Result<Rc<ConnectionRecord>, String> {
+        if let Some(c) = self.conn_cache.borrow_mut().get(row) {
+            return Ok(c);
+        }
+        let r = self.conns.get(row).ok_or("the row was let go")?;
+        let slot = r.slot.ok_or_else(|| self.detail_missing(None, None))?;
+        let b = self
+            .spool
+            .read(slot)
+            .map_err(|e| self.detail_missing(Some(slot), Some(e.to_string())))?;
+        let c = codec::decode_conn(&b, r.tls.clone())
+            .ok_or_else(|| self.detail_missing(Some(slot), Some("the spool is damaged".into())))?;
+        let c = Rc::new(c);
+        self.conn_cache.borrow_mut().put(row, Rc::clone(&c));
+        Ok(c)
     }
 
     pub fn conv_row_of(&self, ws: u64) -> Option<u64> {

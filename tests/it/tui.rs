@@ -1774,8 +1774,9 @@ mod hostile {
     }
 }
 
-/// Previews (and headers, semantics) are not held by the rows: the full records are in the
-/// spool, and each reads back as it was (the JSON the report writes of it is the same).
+/// Previews (and headers, semantics, connection counters) are not held by the rows: the full
+/// records are in the spool, and each reads back as it was (the JSON the report writes of it
+/// is the same).
 #[test]
 fn previews_are_kept_out_of_memory_and_read_back_whole() {
     for sample in [
@@ -1787,10 +1788,12 @@ fn previews_are_kept_out_of_memory_and_read_back_whole() {
         let mut store = Store::new(1000);
         let mut txns = Vec::new();
         let mut msgs = Vec::new();
+        let mut conns = Vec::new();
         for r in all {
             match &r {
                 Record::Transaction(t) => txns.push((**t).clone()),
                 Record::WsMessage(m) => msgs.push((**m).clone()),
+                Record::Connection(c) => conns.push(c.clone()),
                 _ => {}
             }
             store.push(r);
@@ -1816,6 +1819,11 @@ fn previews_are_kept_out_of_memory_and_read_back_whole() {
         }
         for (row, want) in store.msgs.iter().map(|(row, _)| row).zip(msgs) {
             let got = store.msg_full(row).expect("read back");
+            assert_eq!(format!("{:?}", *got), format!("{want:?}"), "{sample}");
+        }
+        assert!(!conns.is_empty());
+        for (row, want) in store.conns.iter().map(|(row, _)| row).zip(conns) {
+            let got = store.conn_full(row).expect("read back");
             assert_eq!(format!("{:?}", *got), format!("{want:?}"), "{sample}");
         }
     }

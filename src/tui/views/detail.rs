@@ -125,7 +125,14 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         }
         ListKind::Conns => {
             if let Some(c) = s.conns.get(id) {
-                conn(app, &mut out, c);
+                // The full record is read back from the spool.
+                match s.conn_full(id) {
+                    Ok(full) => conn(app, &mut out, &full),
+                    Err(e) => {
+                        out.text(format!("connection {}  {} → {}", c.id, c.client, c.server));
+                        out.styled(terminal_safe_str(&e), out.t.error());
+                    }
+                }
             }
         }
         ListKind::Findings => {

@@ -514,7 +514,7 @@ fn conn_rows(
         .filter_map(|id| app.store.conns.get(*id))
         .map(|c| {
             let sev = app.store.findings_of_conn(c.id).map(|f| f.severity()).max();
-            let gaps = c.client_to_server.gaps + c.server_to_client.gaps;
+            let gaps = c.gaps;
             let tunnel = app.store.tunnel_on_conn(c.id).map(|x| {
                 let mut s = terminal_safe_str(x.target.as_deref().unwrap_or("?"));
                 if let Some(tls) = &x.tls
@@ -543,11 +543,7 @@ fn conn_rows(
                     c.server.to_string()
                 }),
                 Cell::from(proto_name(app, c.id)),
-                Cell::from(format!(
-                    "{}/{}",
-                    size(c.client_to_server.bytes),
-                    size(c.server_to_client.bytes)
-                )),
+                Cell::from(format!("{}/{}", size(c.bytes[0]), size(c.bytes[1]))),
                 Cell::from(dur((c.end.0 - c.start.0) as f64 / 1e9)),
                 Cell::from(Span::styled(
                     c.close.name(),

@@ -21,7 +21,10 @@ use crate::model::http::{
     PromiseRecord, RequestRecord, ResetRecord, ResponseRecord, Scheme, SwitchRecord, Timing,
     TransactionRecord, TxnState,
 };
-use crate::model::websocket::{Side, WsFrameRecord, WsMessageRecord};
+use crate::model::websocket::{
+    Deflate, Side, WebSocketRecord, WsClose, WsDirStats, WsFrameRecord, WsHandshake,
+    WsMessageRecord, WsPings,
+};
 use crate::model::{CloseKind, ConnectionRecord, DirStats, Endpoint, SeenIn};
 
 /// A transaction read back: the record (without its semantics) and the semantics' lines.
@@ -499,6 +502,141 @@ pub fn encode_conn(c: &ConnectionRecord, out: &mut Vec<u8>) {
     *out = e.0;
 }
 
+fn enc_ws_dir(e: &mut Enc, d: &WsDirStats) {
+    let WsDirStats {
+        frames,
+        messages,
+        control_frames,
+        payload_bytes,
+        declared_bytes,
+        message_bytes,
+        compressed_messages,
+        capped_messages,
+    } = d;
+    for v in [
+        frames,
+        messages,
+        control_frames,
+        payload_bytes,
+        declared_bytes,
+        message_bytes,
+        compressed_messages,
+        capped_messages,
+    ] {
+        e.u(*v);
+    }
+}
+
+fn enc_side(e: &mut Enc, s: &Option<Side>) {
+    e.opt(s, |e, v| e.b(*v == Side::Server));
+}
+
+/// Writes a WebSocket conversation.
+pub fn encode_ws(w: &WebSocketRecord, out: &mut Vec<u8>) {
+    let mut e = Enc(std::mem::take(out));
+    let WebSocketRecord {
+        id,
+        connection,
+        client,
+        server,
+        handshake,
+        compression,
+        client_to_server,
+        server_to_client,
+        pings,
+        close,
+        findings,
+    } = w;
+    e.u(*id);
+    e.u(*connection);
+    e.endpoint(client);
+    e.endpoint(server);
+    let WsHandshake {
+        transaction,
+        target,
+        host,
+        origin,
+        version,
+        key,
+        accept,
+        accept_valid,
+        subprotocols_offered,
+        subprotocol,
+        extensions_offered,
+        extensions,
+        midstream,
+        http_version,
+        stream_id,
+    } = handshake;
+    e.opt(transaction, |e, v| e.u(*v));
+    for v in [target, host, origin, version, key, accept] {
+        e.opt(v, |e, v| e.s(v));
+    }
+    e.opt(accept_valid, |e, v| e.b(*v));
+    e.strs(subprotocols_offered);
+    e.opt(subprotocol, |e, v| e.s(v));
+    e.strs(extensions_offered);
+    e.strs(extensions);
+    e.b(*midstream);
+    e.opt(http_version, |e, v| e.s(v));
+    e.opt(stream_id, |e, v| e.u(u64::from(*v)));
+    e.opt(compression, |e, d| {
+        let Deflate {
+            client_no_context_takeover,
+            server_no_context_takeover,
+            client_max_window_bits,
+            server_max_window_bits,
+        } = d;
+        e.b(*client_no_context_takeover);
+        e.b(*server_no_context_takeover);
+        e.opt(client_max_window_bits, |e, v| e.u(u64::from(*v)));
+        e.opt(server_max_window_bits, |e, v| e.u(u64::from(*v)));
+    });
+    enc_ws_dir(&mut e, client_to_server);
+    enc_ws_dir(&mut e, server_to_client);
+    let WsPings {
+        pings,
+        answered,
+        rtt_min,
+        rtt_max,
+        rtt_avg,
+        unsolicited_pongs,
+    } = pings;
+    e.u(*pings);
+    e.u(*answered);
+    for v in [rtt_min, rtt_max, rtt_avg] {
+        e.opt(v, |e, v| e.f(*v));
+    }
+    e.u(*unsolicited_pongs);
+    let WsClose {
+        initiator,
+        code,
+        reason,
+        client_code,
+        client_reason,
+        server_code,
+        server_reason,
+        clean,
+        frames_after_close,
+    } = close;
+    enc_side(&mut e, initiator);
+    for (c, r) in [
+        (code, reason),
+        (client_code, client_reason),
+        (server_code, server_reason),
+    ] {
+        e.opt(c, |e, v| e.u(u64::from(*v)));
+        e.opt(r, |e, v| e.s(v));
+    }
+    e.b(*clean);
+    e.u(*frames_after_close);
+    e.u(findings.len() as u64);
+    for f in findings {
+        e.s(f);
+    }
+    *out = e.0;
+}
+
 /// Reads values back; every read checks the bytes left.
 pub struct Dec<'a> {
     b: &'a [u8],
@@ -746,6 +884,99 @@ pub fn decode_conn(
         return None;
     }
     Some(c)
+}
+
+fn dec_ws_dir(d: &mut Dec<'_>) -> Option<WsDirStats> {
+    Some(WsDirStats {
+        frames: d.u()?,
+        messages: d.u()?,
+        control_frames: d.u()?,
+        payload_bytes: d.u()?,
+        declared_bytes: d.u()?,
+        message_bytes: d.u()?,
+        compressed_messages: d.u()?,
+        capped_messages: d.u()?,
+    })
+}
+
+fn dec_side(d: &mut Dec<'_>) -> Option<Option<Side>> {
+    d.opt(|d| Some(if d.b()? { Side::Server } else { Side::Client }))
+}
+
+/// Reads a WebSocket conversation back; `None` when the bytes are not one.
+pub fn decode_ws(b: &[u8]) -> Option<WebSocketRecord> {
+    let mut d = Dec::new(b);
+    let id = d.u()?;
+    let connection = d.u()?;
+    let client = d.endpoint()?;
+    let server = d.endpoint()?;
+    let handshake = WsHandshake {
+        transaction: d.opt(|d| d.u())?,
+        target: d.opt(|d| d.s())?,
+        host: d.opt(|d| d.s())?,
+        origin: d.opt(|d| d.s())?,
+        version: d.opt(|d| d.s())?,
+        key: d.opt(|d| d.s())?,
+        accept: d.opt(|d| d.s())?,
+        accept_valid: d.opt(|d| d.b())?,
+        subprotocols_offered: d.strs()?,
+        subprotocol: d.opt(|d| d.s())?,
+        extensions_offered: d.strs()?,
+        extensions: d.strs()?,
+        midstream: d.b()?,
+        http_version: d.opt(|d| d.s().map(|s| intern(&s)))?,
+        stream_id: d.opt(|d| d.u32())?,
+    };
+    let compression = d.opt(|d| {
+        Some(Deflate {
+            client_no_context_takeover: d.b()?,
+            server_no_context_takeover: d.b()?,
+            client_max_window_bits: d.opt(|d| u8::try_from(d.u()?).ok())?,
+            server_max_window_bits: d.opt(|d| u8::try_from(d.u()?).ok())?,
+        })
+    })?;
+    let client_to_server = dec_ws_dir(&mut d)?;
+    let server_to_client = dec_ws_dir(&mut d)?;
+    let pings = WsPings {
+        pings: d.u()?,
+        answered: d.u()?,
+        rtt_min: d.opt(|d| d.f())?,
+        rtt_max: d.opt(|d| d.f())?,
+        rtt_avg: d.opt(|d| d.f())?,
+        unsolicited_pongs: d.u()?,
+    };
+    let close = WsClose {
+        initiator: dec_side(&mut d)?,
+        code: d.opt(|d| d.u16())?,
+        reason: d.opt(|d| d.s())?,
+        client_code: d.opt(|d| d.u16())?,
+        client_reason: d.opt(|d| d.s())?,
+        server_code: d.opt(|d| d.u16())?,
+        server_reason: d.opt(|d| d.s())?,
+        clean: d.b()?,
+        frames_after_close: d.u()?,
+    };
+    let n = d.count()?;
+    let mut findings = Vec::with_capacity(n);
+    for _ in 0..n {
+        findings.push(intern(&d.s()?));
+    }
+    if !d.b.is_empty() {
+        return None;
+    }
+    Some(WebSocketRecord {
+        id,
+        connection,
+        client,
+        server,
+        handshake,
+        compression,
+        client_to_server,
+        server_to_client,
+        pings,
+        close,
+        findings,
+    })
 }
 
 /// Reads a transaction back; `None` when the bytes are not one.
@@ -1182,6 +1413,56 @@ mod tests {
         );
         for n in 0..b.len() {
             assert!(decode_conn(&b[..n], None).is_none());
+        }
+    }
+
+    #[test]
+    fn a_conversation_reads_back_equal() {
+        let mut w = WebSocketRecord {
+            id: 1,
+            connection: 2,
+            client: ep("10.0.0.1", 1),
+            server: ep("10.0.0.2", 2),
+            handshake: WsHandshake {
+                transaction: Some(3),
+                target: Some("/\u{1b}[2J".into()),
+                host: Some("h".repeat(100_000)),
+                subprotocols_offered: vec!["a".into(), "\u{0}".into()],
+                extensions: vec!["permessage-deflate".into()],
+                midstream: true,
+                http_version: Some("HTTP/2"),
+                stream_id: Some(7),
+                accept_valid: Some(false),
+                ..WsHandshake::default()
+            },
+            compression: Some(Deflate {
+                client_no_context_takeover: true,
+                server_no_context_takeover: false,
+                client_max_window_bits: Some(15),
+                server_max_window_bits: None,
+            }),
+            client_to_server: WsDirStats::default(),
+            server_to_client: WsDirStats::default(),
+            pings: WsPings {
+                rtt_min: Some(0.001),
+                ..WsPings::default()
+            },
+            close: WsClose {
+                initiator: Some(Side::Server),
+                code: Some(1006),
+                server_reason: Some("bye\u{7}".into()),
+                clean: true,
+                ..WsClose::default()
+            },
+            findings: vec![codes::ALL[2].name],
+        };
+        w.server_to_client.capped_messages = 9;
+        let mut b = Vec::new();
+        encode_ws(&w, &mut b);
+        let got = decode_ws(&b).unwrap();
+        assert_eq!(format!("{got:?}"), format!("{w:?}"));
+        for n in (0..b.len()).step_by(97) {
+            assert!(decode_ws(&b[..n]).is_none());
         }
     }
 }

@@ -46,7 +46,7 @@ use crate::engine::EngineConfig;
 use crate::run::Outcome;
 
 /// Events queued for the UI thread at most.
-pub(crate) const CHANNEL: usize = 8;
+pub(crate) const CHANNEL: usize = 4;
 /// Frames per second at most.
 const FRAME: Duration = Duration::from_millis(33);
 

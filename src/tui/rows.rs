@@ -53,9 +53,9 @@ fn conn_bytes(c: &ConnRow) -> u64 {
 }
 
 fn conv_bytes(c: &Conv) -> u64 {
-    c.rec.as_ref().map_or(0, |r| {
-        r.client_to_server.message_bytes + r.server_to_client.message_bytes
-    })
+    c.rec
+        .as_ref()
+        .map_or(0, |r| r.message_bytes[0] + r.message_bytes[1])
 }
 
 fn txn_key_cmp(store: &Store, col: usize, a: &TxnRow, b: &TxnRow) -> Ordering {
@@ -253,14 +253,11 @@ impl Subject for ConvSubject<'_> {
         let _ = write!(out, "ws#{} ", self.c.ws);
         if let Some(r) = &self.c.rec {
             let _ = write!(out, "{} {} ", r.client, r.server);
-            for s in [&r.handshake.target, &r.handshake.host, &r.handshake.origin]
-                .into_iter()
-                .flatten()
-            {
+            for s in [&r.target, &r.host, &r.origin].into_iter().flatten() {
                 out.push_str(s);
                 out.push(' ');
             }
-            for c in &r.findings {
+            for c in r.findings.iter() {
                 out.push_str(c);
                 out.push(' ');
             }
@@ -269,15 +266,12 @@ impl Subject for ConvSubject<'_> {
     }
     fn hosts(&self, out: &mut Vec<String>) {
         if let Some(r) = &self.c.rec {
-            out.extend(r.handshake.host.clone());
+            out.extend(r.host.as_deref().map(String::from));
             out.push(r.server.to_string());
         }
     }
     fn target(&self) -> Option<&str> {
-        self.c
-            .rec
-            .as_ref()
-            .and_then(|r| r.handshake.target.as_deref())
+        self.c.rec.as_ref().and_then(|r| r.target.as_deref())
     }
     fn conn(&self) -> Option<u64> {
         self.c.rec.as_ref().map(|r| r.connection)
@@ -296,7 +290,7 @@ impl Subject for ConvSubject<'_> {
     }
     fn findings(&self, out: &mut Vec<(Severity, String)>) {
         if let Some(r) = &self.c.rec {
-            for c in &r.findings {
+            for c in r.findings.iter() {
                 if let Some(code) = codes::lookup(c) {
                     out.push((code.severity, c.to_string()));
                 }

@@ -342,12 +342,63 @@ impl ConnRow {
     }
 }
 
+/// A WebSocket conversation's record as its row keeps it: what the list shows, sorts and
+/// filters on; the whole record is in the spool, read back with [`Store::ws_full`].
+#[derive(Debug)]
+pub struct WsRow {
+    pub id: u64,
+    pub connection: u64,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    /// The handshake's Host, target and Origin.
+    pub host: Option<Box<str>>,
+    pub target: Option<Box<str>>,
+    pub origin: Option<Box<str>>,
+    pub midstream: bool,
+    pub close_code: Option<u16>,
+    pub close_initiator: Option<Side>,
+    pub close_clean: bool,
+    /// Messages and their bytes, client to server and back.
+    pub messages: [u64; 2],
+    pub message_bytes: [u64; 2],
+    pub compression: bool,
+    pub findings: Box<[&'static str]>,
+    pub slot: Option<Slot>,
+}
+
+impl WsRow {
+    pub fn new(w: &WebSocketRecord, slot: Option<Slot>) -> WsRow {
+        let b = |s: &Option<String>| s.as_deref().map(Box::from);
+        WsRow {
+            id: w.id,
+            connection: w.connection,
+            client: w.client,
+            server: w.server,
+            host: b(&w.handshake.host),
+            target: b(&w.handshake.target),
+            origin: b(&w.handshake.origin),
+            midstream: w.handshake.midstream,
+            close_code: w.close.code,
+            close_initiator: w.close.initiator,
+            close_clean: w.close.clean,
+            messages: [w.client_to_server.messages, w.server_to_client.messages],
+            message_bytes: [
+                w.client_to_server.message_bytes,
+                w.server_to_client.message_bytes,
+            ],
+            compression: w.compression.is_some(),
+            findings: w.findings.clone().into_boxed_slice(),
+            slot,
+        }
+    }
+}
+
 /// A WebSocket conversation: known from its first message on, complete when its record
 /// arrives (when the connection ends).
 #[derive(Debug)]
 pub struct Conv {
     pub ws: u64,
-    pub rec: Option<Box<WebSocketRecord>>,
+    pub rec: Option<Box<WsRow>>,
     /// Message row ids, in order (the ones still kept).
     pub msgs: VecDeque<u64>,
     /// Messages seen, kept or not.
@@ -600,8 +651,9 @@ impl Store {
         self.ws_by_conn.insert(w.connection, w.id);
         let known = self.conv_index.contains_key(&w.id);
         let row = self.conv_row(w.id);
+        let slot = self.spool.push(|b| codec::encode_ws(&w, b));
         if let Some(c) = self.convs.get_mut(row) {
-            c.rec = Some(w);
+            c.rec = Some(Box::new(WsRow::new(&w, slot)));
         }
         if known {
             self.convs_changed = true;
@@ -751,6 +803,23 @@ impl Store {
 
     pub fn conn(&self, conn: u64) -> Option<&ConnRow> {
         self.conns.get(self.conn_row(conn)?)
+    }
+
+    /// Conversation row `row`'s full record, read back (not cached: the detail pane asks
+    /// for one, and a conversation's record is small).
+    pub fn ws_full(&self, row: u64) -> Result<WebSocketRecord, String> {
+        let c = self.convs.get(row).ok_or("the row was let go")?;
+        let r = c
+            .rec
+            .as_ref()
+            .ok_or("the conversation's record has not come yet")?;
+        let slot = r.slot.ok_or_else(|| self.detail_missing(None, None))?;
+        let b = self
+            .spool
+            .read(slot)
+            .map_err(|e| self.detail_missing(Some(slot), Some(e.to_string())))?;
+        codec::decode_ws(&b)
+            .ok_or_else(|| self.detail_missing(Some(slot), Some("the spool is damaged".into())))
     }
 
     /// Connection row `row`'s full record, read back (the last few are cached).

@@ -1789,11 +1789,13 @@ fn previews_are_kept_out_of_memory_and_read_back_whole() {
         let mut txns = Vec::new();
         let mut msgs = Vec::new();
         let mut conns = Vec::new();
+        let mut wss = Vec::new();
         for r in all {
             match &r {
                 Record::Transaction(t) => txns.push((**t).clone()),
                 Record::WsMessage(m) => msgs.push((**m).clone()),
                 Record::Connection(c) => conns.push(c.clone()),
+                Record::WebSocket(w) => wss.push((**w).clone()),
                 _ => {}
             }
             store.push(r);
@@ -1820,6 +1822,11 @@ fn previews_are_kept_out_of_memory_and_read_back_whole() {
         for (row, want) in store.msgs.iter().map(|(row, _)| row).zip(msgs) {
             let got = store.msg_full(row).expect("read back");
             assert_eq!(format!("{:?}", *got), format!("{want:?}"), "{sample}");
+        }
+        for want in wss {
+            let row = store.conv_row_of(want.id).expect("a conversation row");
+            let got = store.ws_full(row).expect("read back");
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{sample}");
         }
         assert!(!conns.is_empty());
         for (row, want) in store.conns.iter().map(|(row, _)| row).zip(conns) {

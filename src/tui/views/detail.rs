@@ -94,7 +94,17 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         ListKind::Convs => {
             if let Some(c) = s.convs.get(id) {
                 match &c.rec {
-                    Some(r) => conv(app, &mut out, r),
+                    // The full record is read back from the spool.
+                    Some(r) => match s.ws_full(id) {
+                        Ok(full) => conv(app, &mut out, &full),
+                        Err(e) => {
+                            out.text(format!(
+                                "ws#{} on connection {}  {} → {}",
+                                r.id, r.connection, r.client, r.server
+                            ));
+                            out.styled(terminal_safe_str(&e), out.t.error());
+                        }
+                    },
                     None => {
                         out.text(format!(
                             "ws#{}: {} messages so far; the conversation's record (handshake, \

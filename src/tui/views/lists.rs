@@ -304,16 +304,14 @@ fn conv_rows(
             let target = format!(
                 "{}{}{}",
                 if wss { "wss://" } else { "" },
-                terminal_safe_str(r.handshake.host.as_deref().unwrap_or("")),
-                terminal_safe_str(r.handshake.target.as_deref().unwrap_or(
-                    if r.handshake.midstream {
-                        "(mid-stream)"
-                    } else {
-                        ""
-                    }
-                ))
+                terminal_safe_str(r.host.as_deref().unwrap_or("")),
+                terminal_safe_str(r.target.as_deref().unwrap_or(if r.midstream {
+                    "(mid-stream)"
+                } else {
+                    ""
+                }))
             );
-            let close = match (r.close.code, r.close.initiator) {
+            let close = match (r.close_code, r.close_initiator) {
                 (Some(code), Some(i)) => format!(
                     "{code} by {}{}",
                     if i == Side::Client {
@@ -321,7 +319,7 @@ fn conv_rows(
                     } else {
                         "server"
                     },
-                    if r.close.clean { "" } else { " !" }
+                    if r.close_clean { "" } else { " !" }
                 ),
                 (None, Some(i)) => format!(
                     "by {}",
@@ -338,14 +336,9 @@ fn conv_rows(
                 Cell::from(format!("#{}", r.id)),
                 Cell::from(r.connection.to_string()),
                 Cell::from(target),
-                Cell::from(format!(
-                    "{}/{}",
-                    r.client_to_server.messages, r.server_to_client.messages
-                )),
-                Cell::from(size(
-                    r.client_to_server.message_bytes + r.server_to_client.message_bytes,
-                )),
-                Cell::from(if r.compression.is_some() { "yes" } else { "" }),
+                Cell::from(format!("{}/{}", r.messages[0], r.messages[1])),
+                Cell::from(size(r.message_bytes[0] + r.message_bytes[1])),
+                Cell::from(if r.compression { "yes" } else { "" }),
                 Cell::from(close),
             ];
             if wide {

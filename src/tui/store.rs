@@ -36,6 +36,14 @@ use crate::model::{
 /// screen).
 const CACHE: usize = 256;
 
+/// The spool is rewritten with only the records of the rows still kept once it is this large
+/// and at least half of it belongs to rows dropped (a live capture that runs for days).
+const SPOOL_COMPACT_MIN: u64 = 256 << 20;
+
+fn slot_len(s: Option<Slot>) -> u64 {
+    s.map_or(0, |s| u64::from(s.len))
+}
+
 /// At most `cap` rows with stable ids; pushing past it drops the oldest.
 #[derive(Debug)]
 pub struct Ring<T> {
@@ -95,6 +103,11 @@ impl<T> Ring<T> {
 
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// The rows, mutable, from the oldest.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.items.iter_mut()
     }
 
     /// (id, row) from the oldest.
@@ -445,6 +458,9 @@ pub struct Store {
     txn_cache: RefCell<Lru<Rc<TxnFull>>>,
     msg_cache: RefCell<Lru<Rc<WsMessageRecord>>>,
     conn_cache: RefCell<Lru<Rc<ConnectionRecord>>>,
+    /// Spool bytes of the rows still kept; past half of the spool it is rewritten.
+    live_bytes: u64,
+    spool_compact_min: u64,
     /// A conversation's record arrived for a row already listed (its sort keys changed).
     pub convs_changed: bool,
 }
@@ -488,6 +504,8 @@ impl Store {
             txn_cache: RefCell::new(Lru::new(CACHE)),
             msg_cache: RefCell::new(Lru::new(CACHE)),
             conn_cache: RefCell::new(Lru::new(CACHE / 4)),
+            live_bytes: 0,
+            spool_compact_min: SPOOL_COMPACT_MIN,
             convs_changed: false,
         }
     }
@@ -515,6 +533,50 @@ impl Store {
             Record::ProxyHop(h) => self.push_hop(h),
             Record::Http2(h) => self.push_h2(h),
         }
+        if self.spool.bytes >= self.spool_compact_min
+            && self.spool.bytes >= 2 * self.live_bytes
+            && self.spool.error.is_none()
+        {
+            self.compact_spool();
+        }
+    }
+
+    /// Spool size that lets a rewrite happen (tests make it small).
+    pub fn set_spool_compact_min(&mut self, bytes: u64) {
+        self.spool_compact_min = bytes;
+    }
+
+    /// Rewrites the spool with the records of the rows still kept: the dropped rows' records
+    /// are let go, so the file stays within twice what the rows need.
+    pub fn compact_spool(&mut self) {
+        let mut new = DetailSpool::default();
+        let old = &self.spool;
+        let mut live = 0;
+        let mut move_slot = |slot: &mut Option<Slot>| {
+            if let Some(s) = *slot {
+                *slot = old
+                    .read(s)
+                    .ok()
+                    .and_then(|b| new.push(|v| v.extend_from_slice(&b)));
+                live += slot_len(*slot);
+            }
+        };
+        for r in self.txns.values_mut() {
+            move_slot(&mut r.slot);
+        }
+        for r in self.msgs.values_mut() {
+            move_slot(&mut r.slot);
+        }
+        for r in self.conns.values_mut() {
+            move_slot(&mut r.slot);
+        }
+        for c in self.convs.values_mut() {
+            if let Some(r) = &mut c.rec {
+                move_slot(&mut r.slot);
+            }
+        }
+        self.spool = new;
+        self.live_bytes = live;
     }
 
     /// A proxy hop; the `proxy.*` findings of its diagnosis came just before it (the
@@ -580,6 +642,7 @@ impl Store {
             self.mark(t.connection, kind::TUNNEL);
         }
         let slot = self.spool.push(|b| codec::encode_txn(&t, b));
+        self.live_bytes += slot_len(slot);
         let row = TxnRow::new(&t, slot);
         drop(t);
         let id = row.id;
@@ -588,6 +651,7 @@ impl Store {
         self.txn_index.insert(id, row);
         self.txns_by_conn.entry(conn).or_default().push_back(row);
         if let Some(ev) = ev {
+            self.live_bytes = self.live_bytes.saturating_sub(slot_len(ev.slot));
             let first = self.txns.first_id();
             if let Some(v) = self.txns_by_conn.get_mut(&ev.connection) {
                 while v.front().is_some_and(|r| *r < first) {
@@ -617,10 +681,13 @@ impl Store {
             messages_seen: 0,
         });
         self.conv_index.insert(ws, row);
-        if let Some(ev) = ev
-            && self.conv_index.get(&ev.ws) == Some(&(self.convs.first_id() - 1))
-        {
-            self.conv_index.remove(&ev.ws);
+        if let Some(ev) = ev {
+            self.live_bytes = self
+                .live_bytes
+                .saturating_sub(slot_len(ev.rec.and_then(|r| r.slot)));
+            if self.conv_index.get(&ev.ws) == Some(&(self.convs.first_id() - 1)) {
+                self.conv_index.remove(&ev.ws);
+            }
         }
         row
     }
@@ -628,6 +695,7 @@ impl Store {
     fn push_msg(&mut self, m: Box<WsMessageRecord>) {
         let conv = self.conv_row(m.websocket);
         let slot = self.spool.push(|b| codec::encode_msg(&m, b));
+        self.live_bytes += slot_len(slot);
         let (row, ev) = self.msgs.push(MsgRow::new(&m, slot));
         drop(m);
         if let Some(c) = self.convs.get_mut(conv) {
@@ -635,6 +703,7 @@ impl Store {
             c.messages_seen += 1;
         }
         if let Some(ev) = ev {
+            self.live_bytes = self.live_bytes.saturating_sub(slot_len(ev.slot));
             let first = self.msgs.first_id();
             if let Some(r) = self.conv_index.get(&ev.websocket).copied()
                 && let Some(c) = self.convs.get_mut(r)
@@ -652,8 +721,11 @@ impl Store {
         let known = self.conv_index.contains_key(&w.id);
         let row = self.conv_row(w.id);
         let slot = self.spool.push(|b| codec::encode_ws(&w, b));
-        if let Some(c) = self.convs.get_mut(row) {
-            c.rec = Some(Box::new(WsRow::new(&w, slot)));
+        self.live_bytes += slot_len(slot);
+        if let Some(c) = self.convs.get_mut(row)
+            && let Some(old) = c.rec.replace(Box::new(WsRow::new(&w, slot)))
+        {
+            self.live_bytes = self.live_bytes.saturating_sub(slot_len(old.slot));
         }
         if known {
             self.convs_changed = true;
@@ -663,9 +735,11 @@ impl Store {
     fn push_conn(&mut self, c: ConnectionRecord) {
         let id = c.id;
         let slot = self.spool.push(|b| codec::encode_conn(&c, b));
+        self.live_bytes += slot_len(slot);
         let (row, ev) = self.conns.push(ConnRow::new(c, slot));
         self.conn_index.insert(id, row);
         if let Some(ev) = ev {
+            self.live_bytes = self.live_bytes.saturating_sub(slot_len(ev.slot));
             if self.conn_index.get(&ev.id) == Some(&(self.conns.first_id() - 1)) {
                 self.conn_index.remove(&ev.id);
             }
@@ -1068,5 +1142,27 @@ mod tests {
         assert!(e.contains("No space left on device"), "{e}");
         assert!(s.spool.error.is_some());
         assert_eq!(s.txns.get(4).and_then(|t| t.method()), Some("POST"));
+    }
+
+    /// A long run drops rows; the spool is rewritten with the kept rows' records only, and
+    /// they all read back.
+    #[test]
+    fn the_spool_keeps_to_the_rows_kept() {
+        let mut s = Store::new(10);
+        s.set_spool_compact_min(4096);
+        for i in 0..2000 {
+            s.push(Record::Transaction(txn(i, Some("GET"), Some(b"h"))));
+            assert!(
+                s.spool.bytes <= (2 * s.live_bytes).max(4096) + 4096,
+                "{} {}",
+                s.spool.bytes,
+                s.live_bytes
+            );
+        }
+        assert_eq!(s.txns.len(), 10);
+        for (row, r) in s.txns.iter() {
+            let full = s.txn_full(row).unwrap();
+            assert_eq!(full.rec.id, r.id);
+        }
     }
 }

@@ -181,6 +181,8 @@ pub struct App {
     pub saving: bool,
     /// Something changed since the last draw.
     pub dirty: bool,
+    /// The spool's failure was said in the status bar.
+    spool_noted: bool,
     scratch: Scratch,
 }
 
@@ -216,6 +218,7 @@ impl App {
             saved: None,
             saving: false,
             dirty: true,
+            spool_noted: false,
             scratch: Scratch::default(),
         }
     }
@@ -293,6 +296,14 @@ impl App {
                 let n = batch.len() as u64;
                 for r in batch {
                     self.store.push(r);
+                }
+                if !self.spool_noted
+                    && let Some(e) = &self.store.spool.error
+                {
+                    self.spool_noted = true;
+                    self.note = Some(format!(
+                        "{e}; the rows stay, the details of new ones are not kept"
+                    ));
                 }
                 if self.paused {
                     self.held += n;
@@ -649,8 +660,8 @@ impl App {
                     m.rows
                         .iter()
                         .filter_map(|r| self.store.msgs.get(*r).map(|x| (*r, x)))
-                        .filter(|(_, x)| side.is_none_or(|s| x.rec.direction == s))
-                        .rfind(|(_, x)| f.stream_offset.is_none_or(|o| x.rec.stream_offset <= o))
+                        .filter(|(_, x)| side.is_none_or(|s| x.direction == s))
+                        .rfind(|(_, x)| f.stream_offset.is_none_or(|o| x.stream_offset <= o))
                         .map(|(r, _)| r)
                 });
                 if let (Some(m), Some(t)) = (&mut self.msgs, target) {
@@ -909,7 +920,7 @@ impl App {
         let id = l.selected()?;
         let s = &self.store;
         match l.kind {
-            ListKind::Txns => s.txns.get(id).map(|r| r.rec.connection),
+            ListKind::Txns => s.txns.get(id).map(|r| r.connection),
             ListKind::Convs => s
                 .convs
                 .get(id)
@@ -933,7 +944,7 @@ impl App {
         if l.kind != ListKind::Txns {
             return None;
         }
-        let t = &self.store.txns.get(l.selected()?)?.rec;
+        let t = self.store.txns.get(l.selected()?)?;
         Some(H2Pick {
             txn: t.id,
             stream: t.stream_id?,
@@ -964,7 +975,7 @@ impl App {
                     .rows
                     .iter()
                     .copied()
-                    .find(|r| s.txns.get(*r).is_some_and(|t| t.rec.connection == c));
+                    .find(|r| s.txns.get(*r).is_some_and(|t| t.connection == c));
                 if let Some(r) = first {
                     self.txns.select_id(r);
                 }

@@ -104,7 +104,7 @@ impl ListState {
             ListKind::Txns => store
                 .txns
                 .get(id)
-                .is_some_and(|r| f.matches(&rows::TxnSubject { t: &r.rec, store }, sc)),
+                .is_some_and(|t| f.matches(&rows::TxnSubject { t, store }, sc)),
             ListKind::Convs => store
                 .convs
                 .get(id)
@@ -118,7 +118,7 @@ impl ListState {
                 store
                     .msgs
                     .get(id)
-                    .is_some_and(|m| f.matches(&rows::MsgSubject { m: &m.rec, conn }, sc))
+                    .is_some_and(|m| f.matches(&rows::MsgSubject { m, conn, store }, sc))
             }
             ListKind::Conns => store
                 .conns

@@ -13,10 +13,12 @@
 //! waits when the channel is full, so the UI never does.
 
 pub mod app;
+pub mod codec;
 pub mod filter;
 pub mod hops;
 pub mod list;
 pub mod rows;
+pub mod spool;
 pub mod store;
 pub mod stream;
 pub mod term;
@@ -44,7 +46,7 @@ use crate::engine::EngineConfig;
 use crate::run::Outcome;
 
 /// Events queued for the UI thread at most.
-const CHANNEL: usize = 16;
+pub(crate) const CHANNEL: usize = 4;
 /// Frames per second at most.
 const FRAME: Duration = Duration::from_millis(33);
 
@@ -113,7 +115,7 @@ pub fn run_file(
     };
     let res = ui_loop(
         source,
-        Store::new(max_rows, store::DEFAULT_PREVIEW_BUDGET),
+        Store::new(max_rows),
         (cfg, stream_cfg),
         Feed::File { inputs },
         tx,
@@ -258,7 +260,7 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
     };
     let res = ui_loop(
         Source { name, live: true },
-        Store::new(max_rows, store::DEFAULT_PREVIEW_BUDGET),
+        Store::new(max_rows),
         (cfg, stream_cfg),
         Feed::Live {
             snapshot,

@@ -4,11 +4,11 @@
 use std::cmp::Ordering;
 
 use super::filter::Subject;
-use super::store::{Conv, Store, kind};
+use super::store::{ConnRow, Conv, MsgRow, Store, TxnRow, kind, tflag};
 use crate::model::codes::{self, Area};
 use crate::model::http::TransactionRecord;
-use crate::model::websocket::{Side, WsMessageRecord};
-use crate::model::{ConnectionRecord, Finding, Severity};
+use crate::model::websocket::Side;
+use crate::model::{Finding, Severity};
 
 /// The lists the UI shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,45 +48,23 @@ pub fn txn_host(t: &TransactionRecord) -> String {
         .unwrap_or_else(|| t.server.to_string())
 }
 
-pub fn txn_size(t: &TransactionRecord) -> u64 {
-    t.request.as_ref().map_or(0, |r| r.body.length)
-        + t.response.as_ref().map_or(0, |r| r.body.length)
-}
-
-fn conn_bytes(c: &ConnectionRecord) -> u64 {
-    c.client_to_server.bytes + c.server_to_client.bytes
+fn conn_bytes(c: &ConnRow) -> u64 {
+    c.bytes[0] + c.bytes[1]
 }
 
 fn conv_bytes(c: &Conv) -> u64 {
-    c.rec.as_ref().map_or(0, |r| {
-        r.client_to_server.message_bytes + r.server_to_client.message_bytes
-    })
+    c.rec
+        .as_ref()
+        .map_or(0, |r| r.message_bytes[0] + r.message_bytes[1])
 }
 
-fn txn_key_cmp(
-    store: &Store,
-    col: usize,
-    a: &TransactionRecord,
-    b: &TransactionRecord,
-) -> Ordering {
+fn txn_key_cmp(store: &Store, col: usize, a: &TxnRow, b: &TxnRow) -> Ordering {
     match col {
-        1 => a
-            .response
-            .as_ref()
-            .map(|r| r.status)
-            .cmp(&b.response.as_ref().map(|r| r.status)),
-        2 => a
-            .timing
-            .ttfb
-            .partial_cmp(&b.timing.ttfb)
-            .unwrap_or(Ordering::Equal),
-        3 => txn_size(a).cmp(&txn_size(b)),
-        4 => a
-            .request
-            .as_ref()
-            .map(|r| &r.method)
-            .cmp(&b.request.as_ref().map(|r| &r.method)),
-        5 => txn_host(a).cmp(&txn_host(b)),
+        1 => a.status.cmp(&b.status),
+        2 => a.ttfb.partial_cmp(&b.ttfb).unwrap_or(Ordering::Equal),
+        3 => a.size().cmp(&b.size()),
+        4 => a.method().cmp(&b.method()),
+        5 => a.host().cmp(b.host()),
         6 => store.txn_severity(b).cmp(&store.txn_severity(a)),
         _ => Ordering::Equal,
     }
@@ -97,7 +75,7 @@ fn txn_key_cmp(
 pub fn compare(store: &Store, k: ListKind, col: usize, a: u64, b: u64) -> Ordering {
     let o = match k {
         ListKind::Txns => match (store.txns.get(a), store.txns.get(b)) {
-            (Some(x), Some(y)) => txn_key_cmp(store, col, &x.rec, &y.rec),
+            (Some(x), Some(y)) => txn_key_cmp(store, col, x, y),
             _ => Ordering::Equal,
         },
         ListKind::Convs => match (store.convs.get(a), store.convs.get(b)) {
@@ -114,23 +92,19 @@ pub fn compare(store: &Store, k: ListKind, col: usize, a: u64, b: u64) -> Orderi
             _ => Ordering::Equal,
         },
         ListKind::Msgs(_) => match (store.msgs.get(a), store.msgs.get(b)) {
-            (Some(x), Some(y)) => {
-                let (x, y) = (&x.rec, &y.rec);
-                match col {
-                    1 => y.length.cmp(&x.length),
-                    2 => x.opcode.cmp(&y.opcode),
-                    3 => (x.direction as u8).cmp(&(y.direction as u8)),
-                    _ => x.index.cmp(&y.index),
-                }
-            }
+            (Some(x), Some(y)) => match col {
+                1 => y.length.cmp(&x.length),
+                2 => x.opcode.cmp(y.opcode),
+                3 => (x.direction as u8).cmp(&(y.direction as u8)),
+                _ => x.index.cmp(&y.index),
+            },
             _ => Ordering::Equal,
         },
         ListKind::Conns => match (store.conns.get(a), store.conns.get(b)) {
             (Some(x), Some(y)) => match col {
                 1 => conn_bytes(y).cmp(&conn_bytes(x)),
                 2 => (y.end.0 - y.start.0).cmp(&(x.end.0 - x.start.0)),
-                3 => (y.client_to_server.gaps + y.server_to_client.gaps)
-                    .cmp(&(x.client_to_server.gaps + x.server_to_client.gaps)),
+                3 => y.gaps.cmp(&x.gaps),
                 4 => format!("{:?}", x.close).cmp(&format!("{:?}", y.close)),
                 _ => x.id.cmp(&y.id),
             },
@@ -165,9 +139,10 @@ pub fn arrival_ordered(k: ListKind, col: usize, rev: bool) -> bool {
     !rev && col == 0 && matches!(k, ListKind::Msgs(_) | ListKind::Hops)
 }
 
-/// A transaction, for the filter.
+/// A transaction, for the filter. Free text also searches the headers, which only the full
+/// record has: it is read back from the spool (without it, the row's own fields are searched).
 pub struct TxnSubject<'a> {
-    pub t: &'a TransactionRecord,
+    pub t: &'a TxnRow,
     pub store: &'a Store,
 }
 
@@ -175,103 +150,94 @@ impl Subject for TxnSubject<'_> {
     fn text(&self, out: &mut String) {
         use std::fmt::Write;
         let t = self.t;
-        let _ = write!(out, "{} {} {} ", t.scheme.name(), t.client, t.server);
+        let full = self.store.read_txn(t).ok();
+        let _ = write!(
+            out,
+            "{} {} {} ",
+            if t.is_https() { "https" } else { "http" },
+            t.client,
+            t.server
+        );
         // The version (`http/1.0`, `http/2`), and `h2 stream=N` for an HTTP/2 stream.
-        if let Some(v) = t.request.as_ref().map(|r| &r.version) {
-            out.push_str(v);
+        if t.method().is_some() {
+            out.push_str(t.version());
             out.push(' ');
         }
         if let Some(s) = t.stream_id {
             let _ = write!(out, "h2 stream={s} ");
         }
-        if let Some(r) = &t.request {
-            out.push_str(&r.method);
+        let full = full.as_ref().map(|f| &f.rec);
+        if let (Some(m), Some(x)) = (t.method(), t.target()) {
+            out.push_str(m);
             out.push(' ');
-            out.push_str(&r.target);
+            out.push_str(x);
             out.push(' ');
-            for h in r.headers.iter() {
-                out.push_str(&h.name_str());
-                out.push_str(": ");
-                out.push_str(&h.value_str());
-                out.push(' ');
+            if let Some(r) = full.and_then(|f| f.request.as_ref()) {
+                for h in r.headers.iter() {
+                    out.push_str(&h.name_str());
+                    out.push_str(": ");
+                    out.push_str(&h.value_str());
+                    out.push(' ');
+                }
             }
         }
-        if let Some(r) = &t.response {
-            let _ = write!(out, "{} {} ", r.status, r.reason);
-            for h in r.headers.iter() {
-                out.push_str(&h.name_str());
-                out.push_str(": ");
-                out.push_str(&h.value_str());
-                out.push(' ');
+        if let (Some(st), Some(reason)) = (t.status, t.reason()) {
+            let _ = write!(out, "{st} {reason} ");
+            if let Some(r) = full.and_then(|f| f.response.as_ref()) {
+                for h in r.headers.iter() {
+                    out.push_str(&h.name_str());
+                    out.push_str(": ");
+                    out.push_str(&h.value_str());
+                    out.push(' ');
+                }
             }
         }
-        for c in &t.findings {
+        for c in t.codes.iter() {
             out.push_str(c);
             out.push(' ');
         }
-        if let Some(s) = &t.switched_to {
-            out.push_str(&s.protocol);
+        if let Some(s) = t.switched_to() {
+            out.push_str(s);
         }
         *out = out.to_lowercase();
     }
     fn status(&self) -> Option<Option<u16>> {
-        Some(self.t.response.as_ref().map(|r| r.status))
+        Some(self.t.status)
     }
     fn method(&self) -> Option<&str> {
-        self.t.request.as_ref().map(|r| r.method.as_str())
+        self.t.method()
     }
     fn hosts(&self, out: &mut Vec<String>) {
-        out.push(txn_host(self.t));
+        out.push(self.t.host().to_string());
         out.push(self.t.server.to_string());
     }
     fn target(&self) -> Option<&str> {
-        self.t.request.as_ref().map(|r| r.target.as_str())
+        self.t.target()
     }
     fn conn(&self) -> Option<u64> {
         Some(self.t.connection)
     }
     fn is_ws(&self) -> bool {
-        self.t
-            .switched_to
-            .as_ref()
-            .is_some_and(|s| s.protocol == "websocket")
-            || self.t.request.as_ref().is_some_and(|r| {
-                r.headers
-                    .get("upgrade")
-                    .is_some_and(|v| v.eq_ignore_ascii_case(b"websocket"))
-            })
+        self.t.switched_to() == Some("websocket") || self.t.has(tflag::UPGRADE_WS)
     }
     fn is_tunnel(&self) -> bool {
-        self.t
-            .switched_to
-            .as_ref()
-            .is_some_and(|s| s.protocol == "tunnel")
-            || self
-                .t
-                .request
-                .as_ref()
-                .is_some_and(|r| r.method == "CONNECT")
+        self.t.switched_to() == Some("tunnel") || self.t.method() == Some("CONNECT")
     }
     fn is_upgrade(&self) -> bool {
-        self.t.switched_to.is_some()
-            || self
-                .t
-                .request
-                .as_ref()
-                .is_some_and(|r| r.headers.get("upgrade").is_some())
+        self.t.switched_to().is_some() || self.t.has(tflag::UPGRADE_HEADER)
     }
     fn findings(&self, out: &mut Vec<(Severity, String)>) {
         for f in self.store.findings_of_txn(self.t.id) {
             out.push((f.severity(), f.code.name.to_string()));
         }
-        for c in &self.t.findings {
+        for c in self.t.codes.iter() {
             if let Some(code) = codes::lookup(c) {
                 out.push((code.severity, c.to_string()));
             }
         }
     }
     fn length(&self) -> Option<u64> {
-        Some(txn_size(self.t))
+        Some(self.t.size())
     }
 }
 
@@ -287,14 +253,11 @@ impl Subject for ConvSubject<'_> {
         let _ = write!(out, "ws#{} ", self.c.ws);
         if let Some(r) = &self.c.rec {
             let _ = write!(out, "{} {} ", r.client, r.server);
-            for s in [&r.handshake.target, &r.handshake.host, &r.handshake.origin]
-                .into_iter()
-                .flatten()
-            {
+            for s in [&r.target, &r.host, &r.origin].into_iter().flatten() {
                 out.push_str(s);
                 out.push(' ');
             }
-            for c in &r.findings {
+            for c in r.findings.iter() {
                 out.push_str(c);
                 out.push(' ');
             }
@@ -303,15 +266,12 @@ impl Subject for ConvSubject<'_> {
     }
     fn hosts(&self, out: &mut Vec<String>) {
         if let Some(r) = &self.c.rec {
-            out.extend(r.handshake.host.clone());
+            out.extend(r.host.as_deref().map(String::from));
             out.push(r.server.to_string());
         }
     }
     fn target(&self) -> Option<&str> {
-        self.c
-            .rec
-            .as_ref()
-            .and_then(|r| r.handshake.target.as_deref())
+        self.c.rec.as_ref().and_then(|r| r.target.as_deref())
     }
     fn conn(&self) -> Option<u64> {
         self.c.rec.as_ref().map(|r| r.connection)
@@ -330,7 +290,7 @@ impl Subject for ConvSubject<'_> {
     }
     fn findings(&self, out: &mut Vec<(Severity, String)>) {
         if let Some(r) = &self.c.rec {
-            for c in &r.findings {
+            for c in r.findings.iter() {
                 if let Some(code) = codes::lookup(c) {
                     out.push((code.severity, c.to_string()));
                 }
@@ -342,17 +302,21 @@ impl Subject for ConvSubject<'_> {
     }
 }
 
-/// A WebSocket message, for the filter.
+/// A WebSocket message, for the filter. Free text searches the payload's start, read back
+/// from the spool.
 pub struct MsgSubject<'a> {
-    pub m: &'a WsMessageRecord,
+    pub m: &'a MsgRow,
     pub conn: Option<u64>,
+    pub store: &'a Store,
 }
 
 impl Subject for MsgSubject<'_> {
     fn text(&self, out: &mut String) {
-        out.push_str(&self.m.opcode);
+        out.push_str(self.m.opcode);
         out.push(' ');
-        if let Some(t) = &self.m.text {
+        if let Ok(full) = self.store.read_msg(self.m)
+            && let Some(t) = &full.text
+        {
             out.push_str(t);
         }
         *out = out.to_lowercase();
@@ -367,7 +331,7 @@ impl Subject for MsgSubject<'_> {
         Some(self.m.direction)
     }
     fn opcode(&self) -> Option<&str> {
-        Some(&self.m.opcode)
+        Some(self.m.opcode)
     }
     fn length(&self) -> Option<u64> {
         Some(self.m.length)
@@ -376,7 +340,7 @@ impl Subject for MsgSubject<'_> {
 
 /// A connection, for the filter.
 pub struct ConnSubject<'a> {
-    pub c: &'a ConnectionRecord,
+    pub c: &'a ConnRow,
     pub store: &'a Store,
 }
 
@@ -467,7 +431,7 @@ pub struct HopSubject<'a> {
 }
 
 impl HopSubject<'_> {
-    fn front(&self) -> Option<&TransactionRecord> {
+    fn front(&self) -> Option<&TxnRow> {
         self.store.txn(self.h.rec.front.transaction)
     }
 }
@@ -483,8 +447,10 @@ impl Subject for HopSubject<'_> {
             .into_iter()
             .flatten()
         {
-            if let Some(q) = self.store.txn(leg).and_then(|t| t.request.as_ref()) {
-                out.push_str(&format!(" {} {}", q.method, q.target));
+            if let Some(t) = self.store.txn(leg)
+                && let (Some(m), Some(x)) = (t.method(), t.target())
+            {
+                out.push_str(&format!(" {m} {x}"));
             }
         }
         for d in &r.diagnosis {
@@ -505,16 +471,10 @@ impl Subject for HopSubject<'_> {
         *out = out.to_lowercase();
     }
     fn status(&self) -> Option<Option<u16>> {
-        Some(
-            self.front()
-                .and_then(|t| t.response.as_ref())
-                .map(|r| r.status),
-        )
+        Some(self.front().and_then(|t| t.status))
     }
     fn method(&self) -> Option<&str> {
-        self.front()
-            .and_then(|t| t.request.as_ref())
-            .map(|r| r.method.as_str())
+        self.front().and_then(|t| t.method())
     }
     fn hosts(&self, out: &mut Vec<String>) {
         out.push(self.h.rec.proxy.address.to_string());
@@ -522,23 +482,17 @@ impl Subject for HopSubject<'_> {
             out.push(u.to_string());
         }
         if let Some(t) = self.front() {
-            out.push(txn_host(t));
+            out.push(t.host().to_string());
         }
     }
     fn target(&self) -> Option<&str> {
-        self.front()
-            .and_then(|t| t.request.as_ref())
-            .map(|r| r.target.as_str())
+        self.front().and_then(|t| t.target())
     }
     fn conn(&self) -> Option<u64> {
         Some(self.h.rec.front.connection)
     }
     fn is_upgrade(&self) -> bool {
-        self.h.rec.relay.is_some()
-            || self
-                .front()
-                .and_then(|t| t.request.as_ref())
-                .is_some_and(|r| r.headers.get("upgrade").is_some())
+        self.h.rec.relay.is_some() || self.front().is_some_and(|t| t.has(tflag::UPGRADE_HEADER))
     }
     fn findings(&self, out: &mut Vec<(Severity, String)>) {
         for d in &self.h.rec.diagnosis {

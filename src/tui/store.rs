@@ -5,24 +5,44 @@
 //! Rows have stable ids (0, 1, 2... in arrival order, never reused), which the lists keep
 //! instead of positions: a new or dropped row never moves the selection to another record.
 //!
-//! Body and message previews are the large part of a record; their total is bounded too
-//! ([`Store::preview_budget`]): the first rows keep theirs (half the budget, so the first
-//! screen of a big file has them), and past the budget the previews of the oldest other rows
-//! are let go (the rows stay, their detail says the preview was dropped).
+//! Transactions and WebSocket messages are the many and the large records (headers, bodies'
+//! previews, semantics, frames: 2–3 KB each): their rows are compact ([`TxnRow`], [`MsgRow`]:
+//! what the lists show, sort and filter on), and the full record is written to a spool on disk
+//! ([`super::spool`], in the form of [`super::codec`]) and read back when it is looked at
+//! (the detail pane, the message previews on screen, free-text filtering), through a small
+//! cache of the last ones read. The other kinds (connections, conversations, tunnels,
+//! findings, hops, HTTP/2) are fewer and stay whole in memory.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use rustc_hash::FxHashMap;
 
+use super::codec::{self, TxnFull};
 use super::hops::HopRow;
+use super::spool::{DetailSpool, Lru, Slot};
+use crate::base::Timestamp;
 use crate::model::hops::ProxyHopRecord;
 use crate::model::http2::Http2Record;
 use crate::model::tunnel::{TlsInfo, TunnelRecord};
+use crate::model::websocket::Side;
 use crate::model::websocket::{WebSocketRecord, WsMessageRecord};
-use crate::model::{ConnectionRecord, Finding, Record, Severity, TransactionRecord, codes};
+use crate::model::{
+    ConnectionRecord, Endpoint, Finding, Record, Severity, TransactionRecord, codes,
+};
 
-/// Preview bytes kept across all rows by default.
-pub const DEFAULT_PREVIEW_BUDGET: usize = 64 << 20;
+/// Full records read back and kept, per kind (the detail pane's, the message previews on
+/// screen).
+const CACHE: usize = 256;
+
+/// The spool is rewritten with only the records of the rows still kept once it is this large
+/// and at least half of it belongs to rows dropped (a live capture that runs for days).
+const SPOOL_COMPACT_MIN: u64 = 256 << 20;
+
+fn slot_len(s: Option<Slot>) -> u64 {
+    s.map_or(0, |s| u64::from(s.len))
+}
 
 /// At most `cap` rows with stable ids; pushing past it drops the oldest.
 #[derive(Debug)]
@@ -85,6 +105,11 @@ impl<T> Ring<T> {
         self.items.is_empty()
     }
 
+    /// The rows, mutable, from the oldest.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.items.iter_mut()
+    }
+
     /// (id, row) from the oldest.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (u64, &T)> {
         let base = self.base;
@@ -95,22 +120,290 @@ impl<T> Ring<T> {
     }
 }
 
-/// A transaction row.
-#[derive(Debug)]
-pub struct TxnRow {
-    pub rec: Box<TransactionRecord>,
-    /// The body previews were let go to stay under the preview budget.
-    pub preview_dropped: bool,
-    /// Among the first rows, whose previews are kept (the first screen keeps its previews).
-    keep: bool,
+/// What a transaction row knows besides its fields.
+pub mod tflag {
+    pub const HTTPS: u8 = 1;
+    pub const REQUEST: u8 = 2;
+    pub const RESPONSE: u8 = 4;
+    /// The request has an `Upgrade` header.
+    pub const UPGRADE_HEADER: u8 = 8;
+    /// ... that says `websocket`.
+    pub const UPGRADE_WS: u8 = 16;
+    /// The connection switched protocols after it (`switched_to`).
+    pub const SWITCHED: u8 = 32;
 }
 
-/// A WebSocket message row.
+/// A transaction row: what the list shows, sorts and filters on. The full record is in the
+/// spool (`slot`), read back with [`Store::txn_full`].
+#[derive(Debug)]
+pub struct TxnRow {
+    pub id: u64,
+    pub connection: u64,
+    /// Position on the connection.
+    pub index: u32,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    /// When the request started (else the response).
+    pub start: Option<Timestamp>,
+    pub ttfb: Option<f64>,
+    /// Body lengths (`None`: no request / no response).
+    pub req_len: Option<u64>,
+    pub resp_len: Option<u64>,
+    pub status: Option<u16>,
+    pub stream_id: Option<u32>,
+    /// After `Upgrade: h2c`: where the server's HTTP/2 frames start (the 101 head's end).
+    pub h2c_start: Option<u64>,
+    pub flags: u8,
+    /// The codes of the findings the record lists.
+    pub codes: Box<[&'static str]>,
+    /// Method, target, host, reason, version, switched-to protocol, one after the other.
+    strs: Box<str>,
+    cuts: [u32; 5],
+    /// Where the full record is in the spool (`None`: it could not be written).
+    pub slot: Option<Slot>,
+}
+
+impl TxnRow {
+    /// The compact row of a transaction.
+    pub fn new(t: &TransactionRecord, slot: Option<Slot>) -> TxnRow {
+        use tflag::*;
+        let req = t.request.as_ref();
+        let resp = t.response.as_ref();
+        let host = super::rows::txn_host(t);
+        let parts: [&str; 6] = [
+            req.map_or("", |r| r.method.as_str()),
+            req.map_or("", |r| r.target.as_str()),
+            &host,
+            resp.map_or("", |r| r.reason.as_str()),
+            req.map(|r| r.version.as_ref())
+                .or(resp.map(|r| r.version.as_ref()))
+                .unwrap_or(""),
+            t.switched_to.as_ref().map_or("", |s| s.protocol.as_str()),
+        ];
+        let mut strs = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut cuts = [0u32; 5];
+        for (i, p) in parts.iter().enumerate() {
+            strs.push_str(p);
+            if i < 5 {
+                cuts[i] = u32::try_from(strs.len()).unwrap_or(u32::MAX);
+            }
+        }
+        let upgrade = req.and_then(|r| r.headers.get("upgrade"));
+        let mut flags = 0;
+        for (on, f) in [
+            (t.scheme == crate::model::http::Scheme::Https, HTTPS),
+            (req.is_some(), REQUEST),
+            (resp.is_some(), RESPONSE),
+            (upgrade.is_some(), UPGRADE_HEADER),
+            (
+                upgrade.is_some_and(|v| v.eq_ignore_ascii_case(b"websocket")),
+                UPGRADE_WS,
+            ),
+            (t.switched_to.is_some(), SWITCHED),
+        ] {
+            if on {
+                flags |= f;
+            }
+        }
+        let h2c_start = resp.and_then(|r| {
+            let h2c = t.switched_to.as_ref()?.protocol == "h2c";
+            h2c.then_some(r.at.stream_offset + r.at.head_bytes)
+        });
+        TxnRow {
+            id: t.id,
+            connection: t.connection,
+            index: t.index,
+            client: t.client,
+            server: t.server,
+            start: t.timing.request_start.or(t.timing.response_start),
+            ttfb: t.timing.ttfb,
+            req_len: req.map(|r| r.body.length),
+            resp_len: resp.map(|r| r.body.length),
+            status: resp.map(|r| r.status),
+            stream_id: t.stream_id,
+            h2c_start,
+            flags,
+            codes: t.findings.clone().into_boxed_slice(),
+            strs: strs.into_boxed_str(),
+            cuts,
+            slot,
+        }
+    }
+
+    fn part(&self, i: usize) -> &str {
+        let a = if i == 0 { 0 } else { self.cuts[i - 1] as usize };
+        let b = if i < 5 {
+            self.cuts[i] as usize
+        } else {
+            self.strs.len()
+        };
+        self.strs.get(a..b).unwrap_or("")
+    }
+
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+    /// The request's method (`None`: no request).
+    pub fn method(&self) -> Option<&str> {
+        self.has(tflag::REQUEST).then(|| self.part(0))
+    }
+    pub fn target(&self) -> Option<&str> {
+        self.has(tflag::REQUEST).then(|| self.part(1))
+    }
+    /// `:authority`, else the Host header, else the server address (`rows::txn_host`).
+    pub fn host(&self) -> &str {
+        self.part(2)
+    }
+    pub fn reason(&self) -> Option<&str> {
+        self.has(tflag::RESPONSE).then(|| self.part(3))
+    }
+    /// The request's HTTP version, else the response's (empty: neither).
+    pub fn version(&self) -> &str {
+        self.part(4)
+    }
+    /// The protocol the connection switched to after it.
+    pub fn switched_to(&self) -> Option<&str> {
+        self.has(tflag::SWITCHED).then(|| self.part(5))
+    }
+    /// Request and response body lengths together.
+    pub fn size(&self) -> u64 {
+        self.req_len.unwrap_or(0) + self.resp_len.unwrap_or(0)
+    }
+    pub fn is_https(&self) -> bool {
+        self.has(tflag::HTTPS)
+    }
+    /// Heap bytes the row holds.
+    pub fn heap_bytes(&self) -> usize {
+        self.strs.len() + self.codes.len() * std::mem::size_of::<&str>()
+    }
+}
+
+/// A WebSocket message row; the full record (the payload's start, the frames) is in the
+/// spool, read back with [`Store::msg_full`].
 #[derive(Debug)]
 pub struct MsgRow {
-    pub rec: Box<WsMessageRecord>,
-    pub preview_dropped: bool,
-    keep: bool,
+    pub websocket: u64,
+    pub index: u64,
+    pub direction: Side,
+    pub opcode: &'static str,
+    pub length: u64,
+    pub frames: u64,
+    pub ts: Timestamp,
+    pub stream_offset: u64,
+    pub compressed: bool,
+    pub partial: bool,
+    pub utf8_valid: Option<bool>,
+    pub close_code: Option<u16>,
+    pub rtt: Option<f64>,
+    pub slot: Option<Slot>,
+}
+
+impl MsgRow {
+    pub fn new(m: &WsMessageRecord, slot: Option<Slot>) -> MsgRow {
+        MsgRow {
+            websocket: m.websocket,
+            index: m.index,
+            direction: m.direction,
+            opcode: codec::intern(&m.opcode),
+            length: m.length,
+            frames: m.frames,
+            ts: m.ts,
+            stream_offset: m.stream_offset,
+            compressed: m.compressed,
+            partial: m.partial,
+            utf8_valid: m.utf8_valid,
+            close_code: m.close_code,
+            rtt: m.rtt,
+            slot,
+        }
+    }
+}
+
+/// A connection row: what the list shows, sorts and filters on, and its TLS (which the
+/// transactions and the Stream view ask about); the full record is in the spool, read back
+/// with [`Store::conn_full`].
+#[derive(Debug)]
+pub struct ConnRow {
+    pub id: u64,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub close: crate::model::CloseKind,
+    /// Stream bytes, client to server and back.
+    pub bytes: [u64; 2],
+    /// Gaps, both directions.
+    pub gaps: u64,
+    pub tls: Option<Box<TlsInfo>>,
+    pub slot: Option<Slot>,
+}
+
+impl ConnRow {
+    pub fn new(c: ConnectionRecord, slot: Option<Slot>) -> ConnRow {
+        ConnRow {
+            id: c.id,
+            client: c.client,
+            server: c.server,
+            start: c.start,
+            end: c.end,
+            close: c.close,
+            bytes: [c.client_to_server.bytes, c.server_to_client.bytes],
+            gaps: c.client_to_server.gaps + c.server_to_client.gaps,
+            tls: c.tls,
+            slot,
+        }
+    }
+}
+
+/// A WebSocket conversation's record as its row keeps it: what the list shows, sorts and
+/// filters on; the whole record is in the spool, read back with [`Store::ws_full`].
+#[derive(Debug)]
+pub struct WsRow {
+    pub id: u64,
+    pub connection: u64,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    /// The handshake's Host, target and Origin.
+    pub host: Option<Box<str>>,
+    pub target: Option<Box<str>>,
+    pub origin: Option<Box<str>>,
+    pub midstream: bool,
+    pub close_code: Option<u16>,
+    pub close_initiator: Option<Side>,
+    pub close_clean: bool,
+    /// Messages and their bytes, client to server and back.
+    pub messages: [u64; 2],
+    pub message_bytes: [u64; 2],
+    pub compression: bool,
+    pub findings: Box<[&'static str]>,
+    pub slot: Option<Slot>,
+}
+
+impl WsRow {
+    pub fn new(w: &WebSocketRecord, slot: Option<Slot>) -> WsRow {
+        let b = |s: &Option<String>| s.as_deref().map(Box::from);
+        WsRow {
+            id: w.id,
+            connection: w.connection,
+            client: w.client,
+            server: w.server,
+            host: b(&w.handshake.host),
+            target: b(&w.handshake.target),
+            origin: b(&w.handshake.origin),
+            midstream: w.handshake.midstream,
+            close_code: w.close.code,
+            close_initiator: w.close.initiator,
+            close_clean: w.close.clean,
+            messages: [w.client_to_server.messages, w.server_to_client.messages],
+            message_bytes: [
+                w.client_to_server.message_bytes,
+                w.server_to_client.message_bytes,
+            ],
+            compression: w.compression.is_some(),
+            findings: w.findings.clone().into_boxed_slice(),
+            slot,
+        }
+    }
 }
 
 /// A WebSocket conversation: known from its first message on, complete when its record
@@ -118,7 +411,7 @@ pub struct MsgRow {
 #[derive(Debug)]
 pub struct Conv {
     pub ws: u64,
-    pub rec: Option<Box<WebSocketRecord>>,
+    pub rec: Option<Box<WsRow>>,
     /// Message row ids, in order (the ones still kept).
     pub msgs: VecDeque<u64>,
     /// Messages seen, kept or not.
@@ -140,7 +433,7 @@ pub struct Store {
     pub convs: Ring<Conv>,
     conv_index: FxHashMap<u64, u64>,
     pub msgs: Ring<MsgRow>,
-    pub conns: Ring<ConnectionRecord>,
+    pub conns: Ring<ConnRow>,
     conn_index: FxHashMap<u64, u64>,
     pub tunnels: Ring<Box<TunnelRecord>>,
     tunnel_by_conn: FxHashMap<u64, u64>,
@@ -160,37 +453,32 @@ pub struct Store {
     txns_by_conn: FxHashMap<u64, VecDeque<u64>>,
     /// Findings seen per severity (info, warning, error), dropped rows included.
     pub severity_counts: [u64; 3],
-    /// Preview bytes currently held, and the most that may be.
-    pub preview_bytes: usize,
-    pub preview_budget: usize,
-    /// The oldest transaction and message rows that may still hold a preview.
-    preview_cursor: (u64, u64),
-    /// Preview bytes ever taken in: the first half of the budget is kept for the first rows,
-    /// the other half rolls with the newest.
-    preview_seen: usize,
+    /// The full transactions and messages.
+    pub spool: DetailSpool,
+    txn_cache: RefCell<Lru<Rc<TxnFull>>>,
+    msg_cache: RefCell<Lru<Rc<WsMessageRecord>>>,
+    conn_cache: RefCell<Lru<Rc<ConnectionRecord>>>,
+    /// Spool bytes of the rows still kept; past half of the spool it is rewritten.
+    live_bytes: u64,
+    spool_compact_min: u64,
     /// A conversation's record arrived for a row already listed (its sort keys changed).
     pub convs_changed: bool,
 }
 
 impl Default for Store {
     fn default() -> Self {
-        Store::new(crate::cli::DEFAULT_MAX_ROWS, DEFAULT_PREVIEW_BUDGET)
+        Store::new(crate::cli::DEFAULT_MAX_ROWS)
     }
 }
 
-fn txn_preview_bytes(t: &TransactionRecord) -> usize {
-    let b = |b: &crate::model::http::BodyRecord| {
-        b.preview.as_ref().map_or(0, String::len) + b.preview_b64.as_ref().map_or(0, String::len)
-    };
-    t.request.as_ref().map_or(0, |r| b(&r.body)) + t.response.as_ref().map_or(0, |r| b(&r.body))
-}
-
-fn msg_preview_bytes(m: &WsMessageRecord) -> usize {
-    m.text.as_ref().map_or(0, String::len) + m.binary.as_ref().map_or(0, Vec::len)
-}
-
 impl Store {
-    pub fn new(cap: usize, preview_budget: usize) -> Self {
+    /// At most `cap` rows of each kind; the full records spooled to a temporary file.
+    pub fn new(cap: usize) -> Self {
+        Store::with_spool(cap, DetailSpool::default())
+    }
+
+    /// The same with the spool given (tests make its writes fail).
+    pub fn with_spool(cap: usize, spool: DetailSpool) -> Self {
         Store {
             txns: Ring::new(cap),
             txn_index: FxHashMap::default(),
@@ -212,10 +500,12 @@ impl Store {
             ws_by_conn: FxHashMap::default(),
             txns_by_conn: FxHashMap::default(),
             severity_counts: [0; 3],
-            preview_bytes: 0,
-            preview_budget,
-            preview_cursor: (0, 0),
-            preview_seen: 0,
+            spool,
+            txn_cache: RefCell::new(Lru::new(CACHE)),
+            msg_cache: RefCell::new(Lru::new(CACHE)),
+            conn_cache: RefCell::new(Lru::new(CACHE / 4)),
+            live_bytes: 0,
+            spool_compact_min: SPOOL_COMPACT_MIN,
             convs_changed: false,
         }
     }
@@ -243,7 +533,50 @@ impl Store {
             Record::ProxyHop(h) => self.push_hop(h),
             Record::Http2(h) => self.push_h2(h),
         }
-        self.enforce_preview_budget();
+        if self.spool.bytes >= self.spool_compact_min
+            && self.spool.bytes >= 2 * self.live_bytes
+            && self.spool.error.is_none()
+        {
+            self.compact_spool();
+        }
+    }
+
+    /// Spool size that lets a rewrite happen (tests make it small).
+    pub fn set_spool_compact_min(&mut self, bytes: u64) {
+        self.spool_compact_min = bytes;
+    }
+
+    /// Rewrites the spool with the records of the rows still kept: the dropped rows' records
+    /// are let go, so the file stays within twice what the rows need.
+    pub fn compact_spool(&mut self) {
+        let mut new = DetailSpool::default();
+        let old = &self.spool;
+        let mut live = 0;
+        let mut move_slot = |slot: &mut Option<Slot>| {
+            if let Some(s) = *slot {
+                *slot = old
+                    .read(s)
+                    .ok()
+                    .and_then(|b| new.push(|v| v.extend_from_slice(&b)));
+                live += slot_len(*slot);
+            }
+        };
+        for r in self.txns.values_mut() {
+            move_slot(&mut r.slot);
+        }
+        for r in self.msgs.values_mut() {
+            move_slot(&mut r.slot);
+        }
+        for r in self.conns.values_mut() {
+            move_slot(&mut r.slot);
+        }
+        for c in self.convs.values_mut() {
+            if let Some(r) = &mut c.rec {
+                move_slot(&mut r.slot);
+            }
+        }
+        self.spool = new;
+        self.live_bytes = live;
     }
 
     /// A proxy hop; the `proxy.*` findings of its diagnosis came just before it (the
@@ -308,37 +641,29 @@ impl Store {
         {
             self.mark(t.connection, kind::TUNNEL);
         }
-        let n = txn_preview_bytes(&t);
-        let keep = self.preview_seen + n <= self.preview_budget / 2;
-        self.preview_seen += n;
-        self.preview_bytes += n;
-        let id = t.id;
-        let conn = t.connection;
-        let (row, ev) = self.txns.push(TxnRow {
-            rec: t,
-            preview_dropped: false,
-            keep,
-        });
+        let slot = self.spool.push(|b| codec::encode_txn(&t, b));
+        self.live_bytes += slot_len(slot);
+        let row = TxnRow::new(&t, slot);
+        drop(t);
+        let id = row.id;
+        let conn = row.connection;
+        let (row, ev) = self.txns.push(row);
         self.txn_index.insert(id, row);
         self.txns_by_conn.entry(conn).or_default().push_back(row);
         if let Some(ev) = ev {
+            self.live_bytes = self.live_bytes.saturating_sub(slot_len(ev.slot));
             let first = self.txns.first_id();
-            if let Some(v) = self.txns_by_conn.get_mut(&ev.rec.connection) {
+            if let Some(v) = self.txns_by_conn.get_mut(&ev.connection) {
                 while v.front().is_some_and(|r| *r < first) {
                     v.pop_front();
                 }
                 if v.is_empty() {
-                    self.txns_by_conn.remove(&ev.rec.connection);
+                    self.txns_by_conn.remove(&ev.connection);
                 }
             }
-            if !ev.preview_dropped {
-                self.preview_bytes = self
-                    .preview_bytes
-                    .saturating_sub(txn_preview_bytes(&ev.rec));
-            }
             let gone = self.txns.first_id() - 1;
-            if self.txn_index.get(&ev.rec.id) == Some(&gone) {
-                self.txn_index.remove(&ev.rec.id);
+            if self.txn_index.get(&ev.id) == Some(&gone) {
+                self.txn_index.remove(&ev.id);
             }
         }
     }
@@ -356,41 +681,31 @@ impl Store {
             messages_seen: 0,
         });
         self.conv_index.insert(ws, row);
-        if let Some(ev) = ev
-            && self.conv_index.get(&ev.ws) == Some(&(self.convs.first_id() - 1))
-        {
-            self.conv_index.remove(&ev.ws);
+        if let Some(ev) = ev {
+            self.live_bytes = self
+                .live_bytes
+                .saturating_sub(slot_len(ev.rec.and_then(|r| r.slot)));
+            if self.conv_index.get(&ev.ws) == Some(&(self.convs.first_id() - 1)) {
+                self.conv_index.remove(&ev.ws);
+            }
         }
         row
     }
 
-    fn push_msg(&mut self, mut m: Box<WsMessageRecord>) {
-        // Vec growth leaves room for 4 frames where most messages have 1.
-        if let Some(f) = &mut m.frame_list {
-            f.shrink_to_fit();
-        }
+    fn push_msg(&mut self, m: Box<WsMessageRecord>) {
         let conv = self.conv_row(m.websocket);
-        let n = msg_preview_bytes(&m);
-        let keep = self.preview_seen + n <= self.preview_budget / 2;
-        self.preview_seen += n;
-        self.preview_bytes += n;
-        let (row, ev) = self.msgs.push(MsgRow {
-            rec: m,
-            preview_dropped: false,
-            keep,
-        });
+        let slot = self.spool.push(|b| codec::encode_msg(&m, b));
+        self.live_bytes += slot_len(slot);
+        let (row, ev) = self.msgs.push(MsgRow::new(&m, slot));
+        drop(m);
         if let Some(c) = self.convs.get_mut(conv) {
             c.msgs.push_back(row);
             c.messages_seen += 1;
         }
         if let Some(ev) = ev {
-            if !ev.preview_dropped {
-                self.preview_bytes = self
-                    .preview_bytes
-                    .saturating_sub(msg_preview_bytes(&ev.rec));
-            }
+            self.live_bytes = self.live_bytes.saturating_sub(slot_len(ev.slot));
             let first = self.msgs.first_id();
-            if let Some(r) = self.conv_index.get(&ev.rec.websocket).copied()
+            if let Some(r) = self.conv_index.get(&ev.websocket).copied()
                 && let Some(c) = self.convs.get_mut(r)
             {
                 while c.msgs.front().is_some_and(|id| *id < first) {
@@ -405,8 +720,12 @@ impl Store {
         self.ws_by_conn.insert(w.connection, w.id);
         let known = self.conv_index.contains_key(&w.id);
         let row = self.conv_row(w.id);
-        if let Some(c) = self.convs.get_mut(row) {
-            c.rec = Some(w);
+        let slot = self.spool.push(|b| codec::encode_ws(&w, b));
+        self.live_bytes += slot_len(slot);
+        if let Some(c) = self.convs.get_mut(row)
+            && let Some(old) = c.rec.replace(Box::new(WsRow::new(&w, slot)))
+        {
+            self.live_bytes = self.live_bytes.saturating_sub(slot_len(old.slot));
         }
         if known {
             self.convs_changed = true;
@@ -415,9 +734,12 @@ impl Store {
 
     fn push_conn(&mut self, c: ConnectionRecord) {
         let id = c.id;
-        let (row, ev) = self.conns.push(c);
+        let slot = self.spool.push(|b| codec::encode_conn(&c, b));
+        self.live_bytes += slot_len(slot);
+        let (row, ev) = self.conns.push(ConnRow::new(c, slot));
         self.conn_index.insert(id, row);
         if let Some(ev) = ev {
+            self.live_bytes = self.live_bytes.saturating_sub(slot_len(ev.slot));
             if self.conn_index.get(&ev.id) == Some(&(self.conns.first_id() - 1)) {
                 self.conn_index.remove(&ev.id);
             }
@@ -479,56 +801,59 @@ impl Store {
         }
     }
 
-    /// Lets go of the oldest previews while over the budget.
-    fn enforce_preview_budget(&mut self) {
-        while self.preview_bytes > self.preview_budget {
-            let (t, m) = self.preview_cursor;
-            let t = t.max(self.txns.first_id());
-            let m = m.max(self.msgs.first_id());
-            let t_next = t < self.txns.next_id();
-            let m_next = m < self.msgs.next_id();
-            if !t_next && !m_next {
-                break;
-            }
-            // Strip whichever is older by arrival; ties go to transactions.
-            if t_next && (!m_next || t <= m || self.txns.len() >= self.msgs.len()) {
-                if let Some(row) = self.txns.get_mut(t)
-                    && !row.preview_dropped
-                    && !row.keep
-                {
-                    let n = txn_preview_bytes(&row.rec);
-                    if n > 0 {
-                        for b in [
-                            row.rec.request.as_mut().map(|r| &mut r.body),
-                            row.rec.response.as_mut().map(|r| &mut r.body),
-                        ]
-                        .into_iter()
-                        .flatten()
-                        {
-                            b.preview = None;
-                            b.preview_b64 = None;
-                        }
-                        row.preview_dropped = true;
-                        self.preview_bytes = self.preview_bytes.saturating_sub(n);
-                    }
-                }
-                self.preview_cursor.0 = t + 1;
-            } else {
-                if let Some(row) = self.msgs.get_mut(m)
-                    && !row.preview_dropped
-                    && !row.keep
-                {
-                    let n = msg_preview_bytes(&row.rec);
-                    if n > 0 {
-                        row.rec.text = None;
-                        row.rec.binary = None;
-                        row.preview_dropped = true;
-                        self.preview_bytes = self.preview_bytes.saturating_sub(n);
-                    }
-                }
-                self.preview_cursor.1 = m + 1;
-            }
+    /// Why a row's full record cannot be shown: it was not written (the spool failed), or
+    /// it does not read back.
+    fn detail_missing(&self, slot: Option<Slot>, e: Option<String>) -> String {
+        match (slot, e, &self.spool.error) {
+            (_, Some(e), _) => format!("the details could not be read back: {e}"),
+            (None, None, Some(why)) => format!("the details were not kept: {why}"),
+            _ => "the details were not kept".into(),
         }
+    }
+
+    /// Transaction row `row`'s full record, read back (the last few are cached); `Err`
+    /// says why it cannot be.
+    pub fn txn_full(&self, row: u64) -> Result<Rc<TxnFull>, String> {
+        if let Some(t) = self.txn_cache.borrow_mut().get(row) {
+            return Ok(t);
+        }
+        let r = self.txns.get(row).ok_or("the row was let go")?;
+        let t = Rc::new(self.read_txn(r)?);
+        self.txn_cache.borrow_mut().put(row, Rc::clone(&t));
+        Ok(t)
+    }
+
+    /// A transaction's full record, read back without caching it (the filter reads many).
+    pub fn read_txn(&self, r: &TxnRow) -> Result<TxnFull, String> {
+        let slot = r.slot.ok_or_else(|| self.detail_missing(None, None))?;
+        let b = self
+            .spool
+            .read(slot)
+            .map_err(|e| self.detail_missing(Some(slot), Some(e.to_string())))?;
+        codec::decode_txn(&b)
+            .ok_or_else(|| self.detail_missing(Some(slot), Some("the spool is damaged".into())))
+    }
+
+    /// Message row `row`'s full record, read back (the last few are cached).
+    pub fn msg_full(&self, row: u64) -> Result<Rc<WsMessageRecord>, String> {
+        if let Some(m) = self.msg_cache.borrow_mut().get(row) {
+            return Ok(m);
+        }
+        let r = self.msgs.get(row).ok_or("the row was let go")?;
+        let m = Rc::new(self.read_msg(r)?);
+        self.msg_cache.borrow_mut().put(row, Rc::clone(&m));
+        Ok(m)
+    }
+
+    /// A message's full record, read back without caching it.
+    pub fn read_msg(&self, r: &MsgRow) -> Result<WsMessageRecord, String> {
+        let slot = r.slot.ok_or_else(|| self.detail_missing(None, None))?;
+        let b = self
+            .spool
+            .read(slot)
+            .map_err(|e| self.detail_missing(Some(slot), Some(e.to_string())))?;
+        codec::decode_msg(&b)
+            .ok_or_else(|| self.detail_missing(Some(slot), Some("the spool is damaged".into())))
     }
 
     pub fn txn_row(&self, txn_id: u64) -> Option<u64> {
@@ -538,8 +863,9 @@ impl Store {
             .filter(|r| self.txns.get(*r).is_some())
     }
 
-    pub fn txn(&self, txn_id: u64) -> Option<&TransactionRecord> {
-        self.txns.get(self.txn_row(txn_id)?).map(|r| &*r.rec)
+    /// Transaction `txn_id`'s row.
+    pub fn txn(&self, txn_id: u64) -> Option<&TxnRow> {
+        self.txns.get(self.txn_row(txn_id)?)
     }
 
     pub fn conn_row(&self, conn: u64) -> Option<u64> {
@@ -549,8 +875,43 @@ impl Store {
             .filter(|r| self.conns.get(*r).is_some())
     }
 
-    pub fn conn(&self, conn: u64) -> Option<&ConnectionRecord> {
+    pub fn conn(&self, conn: u64) -> Option<&ConnRow> {
         self.conns.get(self.conn_row(conn)?)
+    }
+
+    /// Conversation row `row`'s full record, read back (not cached: the detail pane asks
+    /// for one, and a conversation's record is small).
+    pub fn ws_full(&self, row: u64) -> Result<WebSocketRecord, String> {
+        let c = self.convs.get(row).ok_or("the row was let go")?;
+        let r = c
+            .rec
+            .as_ref()
+            .ok_or("the conversation's record has not come yet")?;
+        let slot = r.slot.ok_or_else(|| self.detail_missing(None, None))?;
+        let b = self
+            .spool
+            .read(slot)
+            .map_err(|e| self.detail_missing(Some(slot), Some(e.to_string())))?;
+        codec::decode_ws(&b)
+            .ok_or_else(|| self.detail_missing(Some(slot), Some("the spool is damaged".into())))
+    }
+
+    /// Connection row `row`'s full record, read back (the last few are cached).
+    pub fn conn_full(&self, row: u64) -> Result<Rc<ConnectionRecord>, String> {
+        if let Some(c) = self.conn_cache.borrow_mut().get(row) {
+            return Ok(c);
+        }
+        let r = self.conns.get(row).ok_or("the row was let go")?;
+        let slot = r.slot.ok_or_else(|| self.detail_missing(None, None))?;
+        let b = self
+            .spool
+            .read(slot)
+            .map_err(|e| self.detail_missing(Some(slot), Some(e.to_string())))?;
+        let c = codec::decode_conn(&b, r.tls.clone())
+            .ok_or_else(|| self.detail_missing(Some(slot), Some("the spool is damaged".into())))?;
+        let c = Rc::new(c);
+        self.conn_cache.borrow_mut().put(row, Rc::clone(&c));
+        Ok(c)
     }
 
     pub fn conv_row_of(&self, ws: u64) -> Option<u64> {
@@ -589,13 +950,12 @@ impl Store {
     }
 
     /// The transactions on a connection, in order.
-    pub fn txns_on_conn(&self, conn: u64) -> impl Iterator<Item = &TransactionRecord> {
+    pub fn txns_on_conn(&self, conn: u64) -> impl Iterator<Item = &TxnRow> {
         self.txns_by_conn
             .get(&conn)
             .into_iter()
             .flatten()
             .filter_map(|r| self.txns.get(*r))
-            .map(|r| &*r.rec)
     }
 
     pub fn txn_count_on_conn(&self, conn: u64) -> usize {
@@ -624,18 +984,17 @@ impl Store {
 
     /// The highest severity among a transaction's findings (its record lists the codes; the
     /// findings themselves may not have arrived yet).
-    pub fn txn_severity(&self, t: &TransactionRecord) -> Option<Severity> {
+    pub fn txn_severity(&self, t: &TxnRow) -> Option<Severity> {
         let from_store = self.findings_of_txn(t.id).map(|f| f.severity()).max();
         let from_codes = t
-            .findings
+            .codes
             .iter()
             .filter_map(|c| codes::lookup(c).map(|c| c.severity))
             .max();
         // A WebSocket's findings show on the transaction that upgraded to it.
         let from_ws = t
-            .switched_to
-            .as_ref()
-            .filter(|s| s.protocol == "websocket")
+            .switched_to()
+            .filter(|s| *s == "websocket")
             .and_then(|_| self.ws_on_conn(t.connection))
             .and_then(|ws| self.conv_row_of(ws))
             .and_then(|r| self.convs.get(r))
@@ -652,6 +1011,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -670,5 +1030,139 @@ mod tests {
         assert_eq!(r.get(5), None);
         let ids: Vec<u64> = r.iter().map(|(i, _)| i).collect();
         assert_eq!(ids, [2, 3, 4]);
+    }
+
+    fn txn(id: u64, method: Option<&str>, host: Option<&[u8]>) -> Box<TransactionRecord> {
+        use crate::model::http::{BodyRecord, Headers, MessageStart, RequestRecord};
+        let ep = |a: &str, port| Endpoint {
+            ip: a.parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
+            port,
+        };
+        let mut t = TransactionRecord::new(id, 7, 0, false, ep("10.0.0.1", 1), ep("10.0.0.2", 80));
+        if let Some(m) = method {
+            let mut h = Headers::default();
+            if let Some(v) = host {
+                h.push(b"Host", v, None, false);
+            }
+            h.push(b"Upgrade", b"WebSocket", None, false);
+            let body = BodyRecord {
+                framing: crate::model::http::BodyFraming::ContentLength,
+                state: crate::model::http::BodyState::Complete,
+                wire_length: 12,
+                length: 12,
+                decoded_length: None,
+                decoding: None,
+                content_type: None,
+                content_encoding: Vec::new(),
+                transfer_encoding: Vec::new(),
+                missing_bytes: 0,
+                chunks: None,
+                chunk_extensions: Vec::new(),
+                trailers: Headers::default(),
+                preview: None,
+                preview_b64: None,
+                preview_truncated: false,
+                byteranges: None,
+                digest: None,
+            };
+            t.request = Some(RequestRecord {
+                method: m.into(),
+                method_b64: None,
+                target: "/a\u{1b}b".into(),
+                target_b64: None,
+                target_form: "origin",
+                proxy_request: false,
+                version: "HTTP/1.1".into(),
+                scheme: None,
+                authority: None,
+                headers: h,
+                body,
+                at: MessageStart {
+                    packet: 1,
+                    stream_offset: 0,
+                    head_bytes: 10,
+                },
+            });
+        }
+        Box::new(t)
+    }
+
+    #[test]
+    fn a_compact_row_holds_what_the_list_and_filter_use() {
+        let mut s = Store::new(10);
+        s.push(Record::Transaction(txn(
+            0,
+            Some("GET"),
+            Some(b"ex\xffample.com"),
+        )));
+        s.push(Record::Transaction(txn(1, None, None)));
+        let a = s.txns.get(0).unwrap();
+        assert_eq!(a.method(), Some("GET"));
+        assert_eq!(a.target(), Some("/a\u{1b}b"));
+        assert_eq!(a.host(), "ex\u{fffd}ample.com");
+        assert_eq!(a.version(), "HTTP/1.1");
+        assert_eq!(a.reason(), None);
+        assert_eq!(a.status, None);
+        assert_eq!(a.switched_to(), None);
+        assert!(a.has(tflag::UPGRADE_HEADER) && a.has(tflag::UPGRADE_WS));
+        assert_eq!((a.req_len, a.resp_len, a.size()), (Some(12), None, 12));
+        assert!(a.heap_bytes() < 64);
+        let b = s.txns.get(1).unwrap();
+        assert_eq!((b.method(), b.target()), (None, None));
+        assert_eq!(b.host(), "10.0.0.2:80", "the server when there is no Host");
+        assert_eq!(b.version(), "");
+        // The full record reads back.
+        let full = s.txn_full(0).unwrap();
+        assert_eq!(full.rec.request.as_ref().map(|r| r.headers.len()), Some(2));
+        assert_eq!(s.txns_on_conn(7).map(|t| t.id).collect::<Vec<_>>(), [0, 1]);
+    }
+
+    struct Full;
+    impl super::super::spool::Backend for Full {
+        fn write_all_at(&mut self, _: &[u8], _: u64) -> std::io::Result<()> {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "No space left on device",
+            ))
+        }
+        fn read_exact_at(&self, _: &mut [u8], _: u64) -> std::io::Result<()> {
+            Err(std::io::ErrorKind::UnexpectedEof.into())
+        }
+    }
+
+    #[test]
+    fn a_spool_that_cannot_be_written_keeps_the_rows_and_says_why() {
+        let mut s = Store::with_spool(10, DetailSpool::with_backend(Box::new(Full), 0));
+        for i in 0..5 {
+            s.push(Record::Transaction(txn(i, Some("POST"), Some(b"h"))));
+        }
+        assert_eq!(s.txns.len(), 5);
+        assert!(s.txn_full(0).is_ok(), "the first is still in the buffer");
+        let e = s.txn_full(4).err().unwrap_or_default();
+        assert!(e.contains("No space left on device"), "{e}");
+        assert!(s.spool.error.is_some());
+        assert_eq!(s.txns.get(4).and_then(|t| t.method()), Some("POST"));
+    }
+
+    /// A long run drops rows; the spool is rewritten with the kept rows' records only, and
+    /// they all read back.
+    #[test]
+    fn the_spool_keeps_to_the_rows_kept() {
+        let mut s = Store::new(10);
+        s.set_spool_compact_min(4096);
+        for i in 0..2000 {
+            s.push(Record::Transaction(txn(i, Some("GET"), Some(b"h"))));
+            assert!(
+                s.spool.bytes <= (2 * s.live_bytes).max(4096) + 4096,
+                "{} {}",
+                s.spool.bytes,
+                s.live_bytes
+            );
+        }
+        assert_eq!(s.txns.len(), 10);
+        for (row, r) in s.txns.iter() {
+            let full = s.txn_full(row).unwrap();
+            assert_eq!(full.rec.id, r.id);
+        }
     }
 }

@@ -13,7 +13,6 @@
 use crate::analyzers::h2::demux;
 use crate::base::sanitize::{terminal_safe, terminal_safe_str};
 pub use crate::engine::collect::{InnerStream, Piece, STREAM_CAP, Start, StreamData};
-use crate::model::http::Scheme;
 use crate::model::{Dir, codes};
 
 use super::store::Store;
@@ -246,11 +245,7 @@ fn h2_stream_lines(
     store: &Store,
 ) -> Option<Vec<(LineKind, String)>> {
     // After an h2c upgrade the server's frames follow the `101` head the records place.
-    let server_start = store.txns_on_conn(conn).find_map(|t| {
-        let r = t.response.as_ref()?;
-        let h2c = t.switched_to.as_ref()?.protocol == "h2c";
-        h2c.then_some(r.at.stream_offset + r.at.head_bytes)
-    });
+    let server_start = store.txns_on_conn(conn).find_map(|t| t.h2c_start);
     let d = demux::demux(pieces, pick.stream, server_start);
     if !d.found {
         return None;
@@ -468,7 +463,7 @@ fn inner_boundaries(conn: u64, inner: &InnerStream, store: &Store) -> [Vec<(u64,
         let id = s.txn.and_then(|i| {
             store
                 .txns_on_conn(conn)
-                .find(|t| t.scheme == Scheme::Https && t.index == i)
+                .find(|t| t.is_https() && t.index == i)
                 .map(|t| t.id)
         });
         let text = terminal_safe_str(&s.text);
@@ -492,11 +487,12 @@ fn arrow(d: Dir) -> &'static str {
 /// Where messages start on a connection, per direction, from the records.
 fn boundaries(conn: u64, store: &Store) -> [Vec<(u64, String)>; 2] {
     let mut out: [Vec<(u64, String)>; 2] = [Vec::new(), Vec::new()];
-    for (_, row) in store.txns.iter() {
-        let t = &row.rec;
-        if t.connection != conn {
+    // The connection's transactions, read back from the spool (where they start).
+    for row in store.txns_on_conn(conn) {
+        let Ok(full) = store.read_txn(row) else {
             continue;
-        }
+        };
+        let t = &full.rec;
         if let Some(r) = &t.request {
             out[0].push((
                 r.at.stream_offset,
@@ -521,16 +517,13 @@ fn boundaries(conn: u64, store: &Store) -> [Vec<(u64, String)>; 2] {
     {
         for id in &c.msgs {
             if let Some(m) = store.msgs.get(*id) {
-                let d = match m.rec.direction {
+                let d = match m.direction {
                     crate::model::websocket::Side::Client => 0,
                     crate::model::websocket::Side::Server => 1,
                 };
                 out[d].push((
-                    m.rec.stream_offset,
-                    format!(
-                        "ws message {} {} {}B",
-                        m.rec.index, m.rec.opcode, m.rec.length
-                    ),
+                    m.stream_offset,
+                    format!("ws message {} {} {}B", m.index, m.opcode, m.length),
                 ));
             }
         }

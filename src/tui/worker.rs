@@ -2,7 +2,7 @@
 //! that reads one connection's bytes for the Stream view, and the `w` snapshot.
 //!
 //! They run the one pipeline (`crate::pipeline`), as `hopscope report` does, with the UI's
-//! sink at its end: record batches (every 50 ms or 10k records, whichever comes first) and
+//! sink at its end: record batches (every 50 ms or 1k records, whichever comes first) and
 //! progress go over the UI's bounded channel as [`Event`]s. A full channel makes the analysis
 //! wait, never the UI.
 
@@ -22,7 +22,9 @@ use crate::model::{CaptureSummary, Flow, Progress, Record, Sink};
 use crate::pipeline::{CaptureClock, Pipeline};
 
 /// Records per batch at most.
-const BATCH: usize = 10_000;
+/// Small, so that the records in flight (the channel holds [`super::CHANNEL`] events) stay
+/// a few MB: whole records are 2–3 KB each until the UI makes rows of them.
+const BATCH: usize = 1_000;
 
 /// The UI went away, or asked the analysis to stop.
 fn gone() -> io::Error {
@@ -32,7 +34,7 @@ fn gone() -> io::Error {
     )
 }
 
-/// The UI's end of the pipeline: records in batches (10k at most, else whatever came since
+/// The UI's end of the pipeline: records in batches (1k at most, else whatever came since
 /// the last progress, a few times a second), progress, and the end of the run.
 pub struct BatchSink {
     buf: Vec<Record>,

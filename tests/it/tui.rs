@@ -106,9 +106,19 @@ fn cells(app: &App) -> Vec<String> {
         .collect()
 }
 
-fn selected_txn(app: &App) -> Option<&hopscope::model::TransactionRecord> {
+/// The selected transaction's full record (read back from the UI's spool).
+fn selected_txn(app: &App) -> Option<hopscope::model::TransactionRecord> {
     let id = app.txns.selected()?;
-    app.store.txns.get(id).map(|r| &*r.rec)
+    app.store.txn_full(id).ok().map(|f| f.rec.clone())
+}
+
+/// Every transaction row with its full record.
+fn txn_records(app: &App) -> Vec<(u64, hopscope::model::TransactionRecord)> {
+    app.store
+        .txns
+        .iter()
+        .map(|(row, _)| (row, app.store.txn_full(row).expect("spooled").rec.clone()))
+        .collect()
 }
 
 /// Reads a connection's stream the way the Stream view does, synchronously.
@@ -179,7 +189,7 @@ fn snapshot_websocket_conversations_and_messages() {
             .as_ref()
             .and_then(|m| m.selected())
             .and_then(|id| app.store.msgs.get(id))
-            .map(|m| m.rec.opcode.as_str()),
+            .map(|m| m.opcode),
         Some("pong")
     );
     insta::assert_snapshot!("websocket_pong", screen(&app));
@@ -570,12 +580,8 @@ fn assert_semantics_shown(sample: &str) -> Vec<(u64, Vec<String>)> {
     let shown = semantics_of_every_txn(&mut app);
     assert!(!shown.is_empty());
     for (id, section) in &shown {
-        let t = app.store.txn(*id).expect("kept");
-        let want: Vec<String> = t
-            .semantics
-            .as_deref()
-            .map(hopscope::report::semantics_text::lines)
-            .unwrap_or_default();
+        let row = app.store.txn_row(*id).expect("kept");
+        let want: Vec<String> = app.store.txn_full(row).expect("spooled").semantics.clone();
         assert_eq!(section.is_empty(), want.is_empty(), "#{id}: {section:?}");
         let got = squash(&section.join(" "));
         for w in &want {
@@ -1151,7 +1157,7 @@ fn sort_cycles_columns_and_reverses() {
             .rows
             .iter()
             .filter_map(|r| app.store.txns.get(*r))
-            .map(|t| t.rec.id)
+            .map(|t| t.id)
             .collect()
     };
     let before = ids(&app);
@@ -1234,7 +1240,7 @@ fn the_store_is_bounded_and_says_so() {
             name: "x".into(),
             live: false,
         },
-        Store::new(3, 1 << 20),
+        Store::new(3),
         Theme { color: false },
         (100, 30),
     );
@@ -1769,55 +1775,66 @@ mod hostile {
     }
 }
 
+/// Previews (and headers, semantics, connection counters) are not held by the rows: the full
+/// records are in the spool, and each reads back as it was (the JSON the report writes of it
+/// is the same).
 #[test]
-fn previews_are_bounded_and_the_first_rows_keep_theirs() {
-    let all = records("http-encodings.pcap");
-    let sizes: Vec<usize> = all
-        .iter()
-        .filter_map(|r| match r {
-            Record::Transaction(t) => Some(
-                [
-                    &t.request.as_ref().map(|r| &r.body),
-                    &t.response.as_ref().map(|r| &r.body),
-                ]
-                .iter()
-                .filter_map(|b| **b)
-                .map(|b| {
-                    b.preview.as_ref().map_or(0, String::len)
-                        + b.preview_b64.as_ref().map_or(0, String::len)
-                })
-                .sum(),
-            ),
-            _ => None,
-        })
-        .collect();
-    let total: usize = sizes.iter().sum();
-    assert!(total > 1000, "the sample has previews: {sizes:?}");
-    let budget = total / 3;
-    let mut store = Store::new(1000, budget);
-    for r in all {
-        store.push(r);
+fn previews_are_kept_out_of_memory_and_read_back_whole() {
+    for sample in [
+        "http-encodings.pcap",
+        "websocket-nginx-ok.pcap",
+        "http-proxy-chain.pcap",
+    ] {
+        let all = records(sample);
+        let mut store = Store::new(1000);
+        let mut txns = Vec::new();
+        let mut msgs = Vec::new();
+        let mut conns = Vec::new();
+        let mut wss = Vec::new();
+        for r in all {
+            match &r {
+                Record::Transaction(t) => txns.push((**t).clone()),
+                Record::WsMessage(m) => msgs.push((**m).clone()),
+                Record::Connection(c) => conns.push(c.clone()),
+                Record::WebSocket(w) => wss.push((**w).clone()),
+                _ => {}
+            }
+            store.push(r);
+        }
+        assert!(!txns.is_empty() || !msgs.is_empty(), "{sample}");
+        for (row, mut want) in store.txns.iter().map(|(row, _)| row).zip(txns) {
+            let r = store.txns.get(row).expect("row");
+            assert!(r.heap_bytes() < 512, "{sample}: a compact row");
+            let got = store.txn_full(row).expect("read back");
+            let sem = want
+                .semantics
+                .take()
+                .filter(|s| !s.is_empty())
+                .map(|s| hopscope::report::semantics_text::lines(&s))
+                .unwrap_or_default();
+            assert_eq!(got.semantics, sem, "{sample} #{}", want.id);
+            assert_eq!(
+                serde_json::to_string(&got.rec).expect("json"),
+                serde_json::to_string(&want).expect("json"),
+                "{sample} #{}",
+                want.id
+            );
+        }
+        for (row, want) in store.msgs.iter().map(|(row, _)| row).zip(msgs) {
+            let got = store.msg_full(row).expect("read back");
+            assert_eq!(format!("{:?}", *got), format!("{want:?}"), "{sample}");
+        }
+        for want in wss {
+            let row = store.conv_row_of(want.id).expect("a conversation row");
+            let got = store.ws_full(row).expect("read back");
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{sample}");
+        }
+        assert!(!conns.is_empty());
+        for (row, want) in store.conns.iter().map(|(row, _)| row).zip(conns) {
+            let got = store.conn_full(row).expect("read back");
+            assert_eq!(format!("{:?}", *got), format!("{want:?}"), "{sample}");
+        }
     }
-    assert!(
-        store.preview_bytes <= budget,
-        "{} > {budget}",
-        store.preview_bytes
-    );
-    let rows: Vec<&hopscope::tui::store::TxnRow> = store.txns.iter().map(|(_, r)| r).collect();
-    assert!(
-        rows.iter().any(|r| r.preview_dropped),
-        "some previews were let go"
-    );
-    let first_with_preview = rows
-        .iter()
-        .zip(&sizes)
-        .find(|(_, n)| **n > 0 && **n <= budget / 2)
-        .map(|(r, _)| r.preview_dropped);
-    assert_eq!(
-        first_with_preview,
-        Some(false),
-        "the first rows keep theirs"
-    );
 }
 
 #[test]
@@ -1863,7 +1880,7 @@ fn findings_jump_to_messages_and_connections() {
         .as_ref()
         .and_then(|m| m.selected())
         .and_then(|id| app.store.msgs.get(id))
-        .map(|m| m.rec.direction);
+        .map(|m| m.direction);
     assert_eq!(
         m,
         Some(hopscope::model::websocket::Side::Server),
@@ -1997,12 +2014,9 @@ fn the_stream_view_of_an_http2_transaction_is_its_stream_alone() {
     for &(sample, keylog_file) in H2_SAMPLES {
         let args = args_for(keylog_file);
         let mut app = app_with(records_with(sample, &args), 120, 40);
-        let rows: Vec<(u64, hopscope::model::TransactionRecord)> = app
-            .store
-            .txns
-            .iter()
-            .filter(|(_, r)| r.rec.stream_id.is_some())
-            .map(|(row, r)| (row, (*r.rec).clone()))
+        let rows: Vec<(u64, hopscope::model::TransactionRecord)> = txn_records(&app)
+            .into_iter()
+            .filter(|(_, r)| r.stream_id.is_some())
             .collect();
         assert!(!rows.is_empty(), "{sample}: HTTP/2 transactions");
         for (row, t) in &rows {
@@ -2023,11 +2037,14 @@ fn the_stream_view_of_an_http2_transaction_is_its_stream_alone() {
                 Some(inner) => inner.bytes.pieces.clone(),
                 None => data.pieces.clone(),
             };
-            let server_start = app.store.txns_on_conn(t.connection).find_map(|x| {
-                let r = x.response.as_ref()?;
-                (x.switched_to.as_ref()?.protocol == "h2c")
-                    .then_some(r.at.stream_offset + r.at.head_bytes)
-            });
+            let server_start = txn_records(&app)
+                .into_iter()
+                .filter(|(_, x)| x.connection == t.connection)
+                .find_map(|(_, x)| {
+                    let r = x.response.as_ref()?;
+                    (x.switched_to.as_ref()?.protocol == "h2c")
+                        .then_some(r.at.stream_offset + r.at.head_bytes)
+                });
             let d = demux(&pieces, id, server_start);
             let data_len = |want: Dir| -> u64 {
                 d.items
@@ -2123,10 +2140,9 @@ fn the_filter_finds_http2_streams_and_versions() {
     let args = keylog("h2-front-http1-back.keys");
     let mut app = app_with(records_with("h2-front-http1-back.pcap", &args), 100, 30);
     let count = |app: &App, v: &str| {
-        app.store
-            .txns
+        txn_records(app)
             .iter()
-            .filter(|(_, r)| r.rec.request.as_ref().is_some_and(|q| q.version == v))
+            .filter(|(_, r)| r.request.as_ref().is_some_and(|q| q.version == v))
             .count()
     };
     let (h2, h1) = (count(&app, "HTTP/2"), count(&app, "HTTP/1.1"));
@@ -2170,7 +2186,7 @@ fn http2_detail_lists_the_frames_and_the_stalls() {
             .store
             .txns
             .iter()
-            .find(|(_, r)| r.rec.stream_id == Some(id))
+            .find(|(_, r)| r.stream_id == Some(id))
             .map(|(row, _)| row)
             .expect("the stream's transaction");
         keys_to_txn(&mut app, row);
@@ -2258,4 +2274,55 @@ fn the_status_bar_names_an_estimated_clock_offset() {
     // The status bar shows its start: the offset, then the name (long names are cut there).
     let s = screen(&app);
     assert!(s.contains(" 2 files (~-1.234s split-nginx-ws."), "{s}");
+}
+
+/// The spool of full records cannot be written (a full disk): the rows stay, the status bar
+/// says so, a detail whose record was not kept says why, and nothing panics.
+#[test]
+fn a_spool_that_cannot_be_written_is_said_not_panicked_on() {
+    use hopscope::tui::spool::{Backend, DetailSpool};
+    struct Full;
+    impl Backend for Full {
+        fn write_all_at(&mut self, _: &[u8], _: u64) -> std::io::Result<()> {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "No space left on device",
+            ))
+        }
+        fn read_exact_at(&self, _: &mut [u8], _: u64) -> std::io::Result<()> {
+            Err(std::io::ErrorKind::UnexpectedEof.into())
+        }
+    }
+    let mut app = App::new(
+        Source {
+            name: "test.pcap".into(),
+            live: false,
+        },
+        Store::with_spool(1000, DetailSpool::with_backend(Box::new(Full), 0)),
+        Theme { color: false },
+        (200, 30),
+    );
+    app.update(Event::Records(records("http-keepalive.pcap")));
+    app.update(done());
+    let n = app.txns.rows.len();
+    assert!(n > 2, "the rows stay: {n}");
+    let note = app.note.clone().unwrap_or_default();
+    assert!(note.contains("No space left on device"), "{note}");
+    keys(&mut app, "G");
+    let s = screen(&app);
+    assert!(s.contains("details not kept: spool failed"), "{s}");
+    let d = hopscope::tui::views::detail_text(&app).join("\n");
+    assert!(
+        d.contains("the details were not kept: cannot write the details to a temporary file"),
+        "{d}"
+    );
+    // Every view, the filter (free text reads the spool) and the stream view's boundaries.
+    for k in ["1", "/GET", "\n", "2", "3", "4", "5", "6"] {
+        if k == "\n" {
+            key(&mut app, KeyCode::Enter);
+        } else {
+            keys(&mut app, k);
+        }
+        let _ = screen(&app);
+    }
 }

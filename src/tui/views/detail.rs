@@ -27,9 +27,11 @@ pub fn title(app: &App) -> String {
     };
     match (l.kind, l.selected()) {
         (_, None) => "Detail".into(),
-        (ListKind::Txns, Some(id)) => app.store.txns.get(id).map_or("Transaction".into(), |r| {
-            format!("Transaction {}", r.rec.id)
-        }),
+        (ListKind::Txns, Some(id)) => app
+            .store
+            .txns
+            .get(id)
+            .map_or("Transaction".into(), |r| format!("Transaction {}", r.id)),
         (ListKind::Convs, Some(id)) => app
             .store
             .convs
@@ -39,7 +41,7 @@ pub fn title(app: &App) -> String {
             .store
             .msgs
             .get(id)
-            .map_or("Message".into(), |m| format!("Message {}", m.rec.index)),
+            .map_or("Message".into(), |m| format!("Message {}", m.index)),
         (ListKind::Conns, Some(id)) => app
             .store
             .conns
@@ -73,13 +75,36 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     match l.kind {
         ListKind::Txns => {
             if let Some(r) = s.txns.get(id) {
-                txn(app, &mut out, &r.rec, r.preview_dropped);
+                // The full record is read back from the spool.
+                match s.txn_full(id) {
+                    Ok(f) => txn(app, &mut out, &f.rec, &f.semantics),
+                    Err(e) => {
+                        out.text(format!(
+                            "#{} {} {}  →  {}",
+                            r.id,
+                            terminal_safe_str(r.method().unwrap_or("-")),
+                            terminal_safe_str(r.target().unwrap_or("(request not captured)")),
+                            r.status.map_or("no response".into(), |s| s.to_string())
+                        ));
+                        out.styled(terminal_safe_str(&e), out.t.error());
+                    }
+                }
             }
         }
         ListKind::Convs => {
             if let Some(c) = s.convs.get(id) {
                 match &c.rec {
-                    Some(r) => conv(app, &mut out, r),
+                    // The full record is read back from the spool.
+                    Some(r) => match s.ws_full(id) {
+                        Ok(full) => conv(app, &mut out, &full),
+                        Err(e) => {
+                            out.text(format!(
+                                "ws#{} on connection {}  {} → {}",
+                                r.id, r.connection, r.client, r.server
+                            ));
+                            out.styled(terminal_safe_str(&e), out.t.error());
+                        }
+                    },
                     None => {
                         out.text(format!(
                             "ws#{}: {} messages so far; the conversation's record (handshake, \
@@ -93,12 +118,31 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         }
         ListKind::Msgs(_) => {
             if let Some(m) = s.msgs.get(id) {
-                msg(&mut out, &m.rec, m.preview_dropped);
+                match s.msg_full(id) {
+                    Ok(full) => msg(&mut out, &full, false),
+                    Err(e) => {
+                        out.text(format!(
+                            "message {} {} {}, {}",
+                            m.index,
+                            side(m.direction),
+                            m.opcode,
+                            size(m.length)
+                        ));
+                        out.styled(terminal_safe_str(&e), out.t.error());
+                    }
+                }
             }
         }
         ListKind::Conns => {
             if let Some(c) = s.conns.get(id) {
-                conn(app, &mut out, c);
+                // The full record is read back from the spool.
+                match s.conn_full(id) {
+                    Ok(full) => conn(app, &mut out, &full),
+                    Err(e) => {
+                        out.text(format!("connection {}  {} → {}", c.id, c.client, c.server));
+                        out.styled(terminal_safe_str(&e), out.t.error());
+                    }
+                }
             }
         }
         ListKind::Findings => {
@@ -293,7 +337,9 @@ fn body(out: &mut Out, b: &BodyRecord, dropped: bool) {
     }
 }
 
-fn txn(app: &App, out: &mut Out, x: &TransactionRecord, dropped: bool) {
+/// A transaction's detail; `semantics`: the lines of its semantics (read back with it).
+fn txn(app: &App, out: &mut Out, x: &TransactionRecord, semantics: &[String]) {
+    let dropped = false;
     let t = out.t;
     let mut head = vec![Span::styled(format!("#{} ", x.id), t.bold())];
     match &x.request {
@@ -356,9 +402,9 @@ fn txn(app: &App, out: &mut Out, x: &TransactionRecord, dropped: bool) {
     txn_h2(app, out, x);
     // What the exchange means (caching, ranges, cookies, CORS, auth, redirects): the lines
     // `--format text` prints, already terminal-safe, cookie values masked as recorded.
-    if let Some(sem) = x.semantics.as_deref().filter(|s| !s.is_empty()) {
+    if !semantics.is_empty() {
         out.section("Semantics");
-        for l in crate::report::semantics_text::lines(sem) {
+        for l in semantics {
             let l = l.trim_start();
             match l.split_once(": ") {
                 Some((k, v)) => out.kv(&format!("  {k}"), v.to_string()),
@@ -1008,15 +1054,14 @@ fn conn(app: &App, out: &mut Out, c: &ConnectionRecord) {
     if n > 0 {
         out.section(format!("HTTP transactions on it ({n})"));
         for x in app.store.txns_on_conn(c.id).take(50) {
-            let req = x
-                .request
-                .as_ref()
-                .map_or("(request not captured)".to_string(), |r| {
-                    terminal_safe_str(&format!("{} {}", r.method, r.target))
-                });
-            let resp = x.response.as_ref().map_or("no response".to_string(), |r| {
-                format!("{} {}", r.status, terminal_safe_str(&r.reason))
-            });
+            let req = match (x.method(), x.target()) {
+                (Some(m), Some(t)) => terminal_safe_str(&format!("{m} {t}")),
+                _ => "(request not captured)".to_string(),
+            };
+            let resp = match (x.status, x.reason()) {
+                (Some(st), Some(r)) => format!("{st} {}", terminal_safe_str(r)),
+                _ => "no response".to_string(),
+            };
             out.text(format!("  #{} {req} → {resp}", x.id));
         }
         if n > 50 {
@@ -1327,7 +1372,8 @@ fn hop_legs(app: &App, out: &mut Out, r: &ProxyHopRecord, width: usize) {
                 "—".into(),
             ];
         };
-        let x = s.txn(l.transaction);
+        let x = s.txn(l.transaction).and_then(|x| s.read_txn(x).ok());
+        let x = x.as_ref().map(|f| &f.rec);
         let conn = x.map_or(format!("#{}", l.connection), |x| {
             format!("#{} {} → {}", l.connection, x.client, x.server)
         });
@@ -1410,7 +1456,10 @@ fn hop_relay(out: &mut Out, w: &Relay) {
 fn hop_heads(app: &App, out: &mut Out, r: &ProxyHopRecord, width: usize) {
     let s = &app.store;
     let heads = |id: Option<u64>| -> Vec<String> {
-        let Some(q) = id.and_then(|i| s.txn(i)).and_then(|x| x.request.as_ref()) else {
+        let Some(full) = id.and_then(|i| s.txn(i)).and_then(|x| s.read_txn(x).ok()) else {
+            return Vec::new();
+        };
+        let Some(q) = full.rec.request.as_ref() else {
             return Vec::new();
         };
         q.headers

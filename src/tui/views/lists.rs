@@ -8,14 +8,13 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table};
 
 use super::text::{count, dur, fit, hms, size};
 use crate::base::sanitize::{terminal_safe, terminal_safe_str};
-use crate::model::http::{Scheme, TransactionRecord};
 use crate::model::tunnel::TlsInfo;
 use crate::model::websocket::Side;
 use crate::model::{CloseKind, Severity, codes};
 use crate::tui::app::{App, Focus, ListState};
 use crate::tui::hops::NO_HOPS;
-use crate::tui::rows::{self, ListKind, txn_host};
-use crate::tui::store::kind;
+use crate::tui::rows::{self, ListKind};
+use crate::tui::store::{TxnRow, kind, tflag};
 
 pub fn draw(f: &mut Frame<'_>, app: &App, area: Rect) {
     let Some(list) = app.list() else {
@@ -169,66 +168,46 @@ fn txn_rows(
     let rows = ids
         .iter()
         .filter_map(|id| app.store.txns.get(*id))
-        .map(|row| {
-            let x = &row.rec;
+        .map(|x| {
             let sev = app.store.txn_severity(x);
-            let time = x
-                .timing
-                .request_start
-                .or(x.timing.response_start)
-                .map(hms)
-                .unwrap_or_default();
-            let (method, target) = match &x.request {
-                Some(r) => (terminal_safe_str(&r.method), terminal_safe_str(&r.target)),
-                None => ("-".into(), "(request not captured)".into()),
+            let time = x.start.map(hms).unwrap_or_default();
+            let (method, target) = match (x.method(), x.target()) {
+                (Some(m), Some(t)) => (terminal_safe_str(m), terminal_safe_str(t)),
+                _ => ("-".into(), "(request not captured)".into()),
             };
-            let host = terminal_safe_str(&txn_host(x));
+            let host = terminal_safe_str(x.host());
             // Over TLS (decrypted: there is a transaction) the scheme says so.
-            let scheme = if x.scheme == Scheme::Https {
-                "https://"
-            } else {
-                ""
-            };
+            let scheme = if x.is_https() { "https://" } else { "" };
             let hostpath = if target.starts_with('/') || target == "*" {
                 format!("{scheme}{host}{target}")
-            } else if x.request.is_some() {
+            } else if x.method().is_some() {
                 target
             } else {
                 format!("{host} {target}")
             };
-            let (status, st_style) = match &x.response {
-                Some(r) => {
+            let (status, st_style) = match (x.status, x.reason()) {
+                (Some(st), Some(r)) => {
                     let s = if reason {
-                        format!("{} {}", r.status, terminal_safe_str(&r.reason))
+                        format!("{} {}", st, terminal_safe_str(r))
                     } else {
-                        r.status.to_string()
+                        st.to_string()
                     };
-                    (s, t.status(Some(r.status)))
+                    (s, t.status(Some(st)))
                 }
-                None => ("—".into(), t.dim()),
+                _ => ("—".into(), t.dim()),
             };
-            let ttfb = x.timing.ttfb.map(dur).unwrap_or_default();
+            let ttfb = x.ttfb.map(dur).unwrap_or_default();
             let sizes = format!(
                 "{}/{}",
-                x.request
-                    .as_ref()
-                    .map_or("-".into(), |r| size(r.body.length)),
-                x.response
-                    .as_ref()
-                    .map_or("-".into(), |r| size(r.body.length))
+                x.req_len.map_or("-".into(), size),
+                x.resp_len.map_or("-".into(), size)
             );
-            let marker = match x.switched_to.as_ref().map(|s| s.protocol.as_str()) {
+            let marker = match x.switched_to() {
                 Some("websocket") => "⇑w",
                 Some("tunnel") => "⇄",
                 Some(_) => "⇑",
-                None if x.request.as_ref().is_some_and(|r| r.method == "CONNECT") => "⇄",
-                None if x
-                    .request
-                    .as_ref()
-                    .is_some_and(|r| r.headers.get("upgrade").is_some()) =>
-                {
-                    "⇑✗"
-                }
+                None if x.method() == Some("CONNECT") => "⇄",
+                None if x.has(tflag::UPGRADE_HEADER) => "⇑✗",
                 None => "",
             };
             let mut cells = vec![
@@ -252,13 +231,8 @@ fn txn_rows(
 }
 
 /// The HTTP version, short, and for HTTP/2 the stream id (`h2 s5`) when `stream`.
-fn version_cell(x: &TransactionRecord, stream: bool) -> String {
-    let v = x
-        .request
-        .as_ref()
-        .map(|r| r.version.as_ref())
-        .or(x.response.as_ref().map(|r| r.version.as_ref()))
-        .unwrap_or("");
+fn version_cell(x: &TxnRow, stream: bool) -> String {
+    let v = x.version();
     match (v, x.stream_id) {
         (_, Some(s)) if stream => format!("h2 s{s}"),
         (_, Some(_)) => "h2".into(),
@@ -330,16 +304,14 @@ fn conv_rows(
             let target = format!(
                 "{}{}{}",
                 if wss { "wss://" } else { "" },
-                terminal_safe_str(r.handshake.host.as_deref().unwrap_or("")),
-                terminal_safe_str(r.handshake.target.as_deref().unwrap_or(
-                    if r.handshake.midstream {
-                        "(mid-stream)"
-                    } else {
-                        ""
-                    }
-                ))
+                terminal_safe_str(r.host.as_deref().unwrap_or("")),
+                terminal_safe_str(r.target.as_deref().unwrap_or(if r.midstream {
+                    "(mid-stream)"
+                } else {
+                    ""
+                }))
             );
-            let close = match (r.close.code, r.close.initiator) {
+            let close = match (r.close_code, r.close_initiator) {
                 (Some(code), Some(i)) => format!(
                     "{code} by {}{}",
                     if i == Side::Client {
@@ -347,7 +319,7 @@ fn conv_rows(
                     } else {
                         "server"
                     },
-                    if r.close.clean { "" } else { " !" }
+                    if r.close_clean { "" } else { " !" }
                 ),
                 (None, Some(i)) => format!(
                     "by {}",
@@ -364,14 +336,9 @@ fn conv_rows(
                 Cell::from(format!("#{}", r.id)),
                 Cell::from(r.connection.to_string()),
                 Cell::from(target),
-                Cell::from(format!(
-                    "{}/{}",
-                    r.client_to_server.messages, r.server_to_client.messages
-                )),
-                Cell::from(size(
-                    r.client_to_server.message_bytes + r.server_to_client.message_bytes,
-                )),
-                Cell::from(if r.compression.is_some() { "yes" } else { "" }),
+                Cell::from(format!("{}/{}", r.messages[0], r.messages[1])),
+                Cell::from(size(r.message_bytes[0] + r.message_bytes[1])),
+                Cell::from(if r.compression { "yes" } else { "" }),
                 Cell::from(close),
             ];
             if wide {
@@ -402,14 +369,16 @@ fn msg_rows(
     ];
     let rows = ids
         .iter()
-        .filter_map(|id| app.store.msgs.get(*id))
-        .map(|row| {
-            let m = &row.rec;
+        .filter_map(|id| Some((*id, app.store.msgs.get(*id)?)))
+        .map(|(id, m)| {
             let (arrow, style) = match m.direction {
                 Side::Client => ("→", t.client()),
                 Side::Server => ("←", t.server()),
             };
-            let preview = match m.opcode.as_str() {
+            // The payload's start is in the spool (the rows on screen are read back).
+            let full = app.store.msg_full(id).ok();
+            let text = full.as_ref().and_then(|f| f.text.as_deref());
+            let preview = match m.opcode {
                 "pong" => match m.rtt {
                     Some(r) => format!("rtt {}", dur(r)),
                     None => "unsolicited".into(),
@@ -417,14 +386,14 @@ fn msg_rows(
                 "close" => format!(
                     "{} {}",
                     m.close_code.map_or("no code".into(), |c| c.to_string()),
-                    m.text.as_deref().map(terminal_safe_str).unwrap_or_default()
+                    text.map(terminal_safe_str).unwrap_or_default()
                 ),
-                _ => match &m.text {
+                _ => match text {
                     Some(x) => {
                         let end = x.char_indices().nth(300).map_or(x.len(), |(i, _)| i);
                         terminal_safe_str(&x[..end])
                     }
-                    None => match &m.binary {
+                    None => match full.as_ref().and_then(|f| f.binary.as_ref()) {
                         Some(b) => b
                             .iter()
                             .take(24)
@@ -446,7 +415,7 @@ fn msg_rows(
                 Cell::from(m.index.to_string()),
                 Cell::from(hms(m.ts)),
                 Cell::from(Span::styled(arrow, style)),
-                Cell::from(m.opcode.clone()),
+                Cell::from(m.opcode),
                 Cell::from(size(m.length)),
                 Cell::from(if m.compressed { "z" } else { "" }),
                 Cell::from(m.frames.to_string()),
@@ -538,7 +507,7 @@ fn conn_rows(
         .filter_map(|id| app.store.conns.get(*id))
         .map(|c| {
             let sev = app.store.findings_of_conn(c.id).map(|f| f.severity()).max();
-            let gaps = c.client_to_server.gaps + c.server_to_client.gaps;
+            let gaps = c.gaps;
             let tunnel = app.store.tunnel_on_conn(c.id).map(|x| {
                 let mut s = terminal_safe_str(x.target.as_deref().unwrap_or("?"));
                 if let Some(tls) = &x.tls
@@ -567,11 +536,7 @@ fn conn_rows(
                     c.server.to_string()
                 }),
                 Cell::from(proto_name(app, c.id)),
-                Cell::from(format!(
-                    "{}/{}",
-                    size(c.client_to_server.bytes),
-                    size(c.server_to_client.bytes)
-                )),
+                Cell::from(format!("{}/{}", size(c.bytes[0]), size(c.bytes[1]))),
                 Cell::from(dur((c.end.0 - c.start.0) as f64 / 1e9)),
                 Cell::from(Span::styled(
                     c.close.name(),
@@ -658,16 +623,16 @@ fn hop_rows(
             let r = &h.rec;
             let front = app.store.txn(r.front.transaction);
             let request = front
-                .and_then(|x| x.request.as_ref())
-                .map_or(String::new(), |q| {
-                    terminal_safe_str(&format!("{} {}", q.method, q.target))
+                .and_then(|x| Some((x.method()?, x.target()?)))
+                .map_or(String::new(), |(m, q)| {
+                    terminal_safe_str(&format!("{m} {q}"))
                 });
             // The status the client got; the upstream's first when the proxy changed it.
             let status = match &r.response.status {
                 Some(c) => terminal_safe_str(&format!("{}→{}", c.back, c.front)),
                 None => front
-                    .and_then(|x| x.response.as_ref())
-                    .map_or("—".into(), |x| x.status.to_string()),
+                    .and_then(|x| x.status)
+                    .map_or("—".into(), |x| x.to_string()),
             };
             let sev = h.severity();
             let diagnosis = if r.diagnosis.is_empty() {

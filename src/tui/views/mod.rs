@@ -400,6 +400,11 @@ fn draw_status(f: &mut Frame<'_>, app: &App, area: Rect) {
             t.error(),
         ));
     }
+    // The full records could not be written to the spool (a full disk): the rows stay, the
+    // details of the newer ones are gone.
+    if s.spool.error.is_some() {
+        parts.push(Span::styled("│ details not kept: spool failed ", t.error()));
+    }
     if let Some(r) = app.rss {
         parts.push(Span::raw(format!("│ mem {} ", human_bytes(r))));
     }

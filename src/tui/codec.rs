@@ -451,6 +451,7 @@ pub fn encode_conn(c: &ConnectionRecord, out: &mut Vec<u8>) {
         id,
         client,
         server,
+        community_id,
         client_reason,
         start,
         end,
@@ -469,6 +470,7 @@ pub fn encode_conn(c: &ConnectionRecord, out: &mut Vec<u8>) {
     e.u(*id);
     e.endpoint(client);
     e.endpoint(server);
+    e.s(community_id);
     e.s(client_reason);
     e.ts(*start);
     e.ts(*end);
@@ -832,6 +834,7 @@ pub fn decode_conn(
     let id = d.u()?;
     let client = d.endpoint()?;
     let server = d.endpoint()?;
+    let community_id = d.s()?;
     let client_reason = d.s()?;
     let start = d.ts()?;
     let end = d.ts()?;
@@ -857,6 +860,7 @@ pub fn decode_conn(
         id,
         client,
         server,
+        community_id,
         client_reason,
         start,
         end,
@@ -1378,6 +1382,7 @@ mod tests {
             id: 9,
             client: ep("10.0.0.1", 1),
             server: ep("::1", 2),
+            community_id: "1:\u{1b}[2J".into(),
             client_reason: "SYN \u{1b}seen".into(),
             start: Timestamp(-3),
             end: Timestamp(i64::MAX),

@@ -1908,6 +1908,29 @@ scenario_http_cookies_auth_redirect() {
     scenario_cleanup
 }
 
+# Terminal escape sequences on the wire (issue 19): a raw client sends a request whose target
+# and header name and value carry ESC sequences and BEL to Python's http.server
+# (tools/http_lab_server.py /hostile), which answers with them in its reason phrase, a header
+# value and the body.
+scenario_hostile_escapes() {
+    log "escape sequences in a request target, headers, a reason phrase and a body"
+    local ns=$NSP-esc d=$WORK/esc
+    ns_new esc
+    mkdir -p "$d"
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/http_lab_server.py" 127.0.0.1 8097
+    wait_for "http_lab_server" listening "$ns" 8097
+    printf 'GET /hostile/\033[31mred\033[0m\a?x=\033]0;pwned\a HTTP/1.1\r\nHost: 127.0.0.1:8097\r\nUser-Agent: hopscope-raw/1\r\nX-\033[2J: v\r\nX-Note: \033]2;owned\a\r\nConnection: close\r\n\r\n' >"$d/hostile.req"
+    tcpdump_start "$ns" "$CAP/http-hostile-escapes.pcap" -i lo "tcp port 8097"
+    raw_client "$ns" 127.0.0.1:8097 127.0.0.1:40320 "$d/hostile" "$d/hostile.req"
+    tcpdump_stop_all
+    local status
+    status=$(head -n 1 "$d/hostile.recv" | tr -d '\r' | od -An -c | tr -s ' ' | head -c 300)
+    fact --file http-hostile-escapes.pcap --software "tools/http_raw_client.py -> Python 3.11 http.server (tools/http_lab_server.py /hostile), tcpdump -i lo" \
+        --shows "one GET whose target carries ESC [31m, ESC [0m, BEL and an OSC title sequence, with a header named 'X-ESC[2J' and a value with an OSC sequence; http.server answers 200 with ESC and BEL in its reason phrase (status line as od -c: $status), an X-Title value with an OSC sequence and a body that clears the screen" \
+        --stream "127.0.0.1:40320 127.0.0.1:8097 $d/hostile http_raw_client.py-log"
+    scenario_cleanup
+}
+
 # Content-Length given twice with the same value (issue 19): each request on its own
 # connection to two real servers that read it differently, nginx 1.22 (a `return 200` location)
 # and Python's http.server (tools/http_lab_server.py, POST /upload reads the body by
@@ -3390,7 +3413,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      http_pipelining http_chunked http_100_continue http_encodings http10_close
      websocket_nginx_ok websocket_nginx_broken http_smuggling http_proxy_auth socks4 socks5_auth
      http_cache_range websocket_features websocket_deflate_contexts
-     websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect cookies_two_names cl_servers_disagree
+     websocket_bad h2c_upgrade connect_tls http_cookies_auth_redirect cookies_two_names cl_servers_disagree hostile_escapes
      browser_cors
      websocket_nginx_http11_no_upgrade http_nginx_keepalive_mix websocket_haproxy websocket_apache_broken
      http_proxy_chain http_proxy_leak websocket_socks5 websocket_connect_tinyproxy websocket_browser

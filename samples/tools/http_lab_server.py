@@ -20,6 +20,8 @@ generated, so it repeats between runs (only Date: changes):
   GET  /http10         an HTTP/1.0 response without Content-Length; the body (3 writes) ends
                        when the server closes the connection
   GET  /close          HTTP/1.1 response with Content-Length and Connection: close, then close
+  GET  /hostile...     200 with escape sequences and BEL in the reason phrase, an X-Title value
+                       and the body (the request's target may carry them too)
 
 Usage: http_lab_server.py HOST PORT   (runs until SIGTERM)
 """
@@ -144,6 +146,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = text_body(3000, "close-delimited")
             for i in range(3):
                 self.write_now(body[i * 1000:(i + 1) * 1000])
+        elif p.startswith("/hostile"):
+            # Issue 19: what an attacker's server sends to a terminal that prints it raw: escape
+            # sequences and BEL in the reason phrase, a header value and the body.
+            body = b"\x1b[2J\x1b[31mred alert\x1b[0m\x07\n"
+            self.send_response(200, "O\x1b[5mK\x07")
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Title", "\x1b]2;owned\x07")
+            self.end_headers()
+            self.wfile.write(body)
         elif p == "/close":
             self.close_connection = True
             self.send_body(200, "text/plain", text_body(500, "connection-close"),

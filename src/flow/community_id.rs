@@ -37,17 +37,30 @@ pub fn v1(a: Endpoint, b: Endpoint, proto: u8, seed: u16) -> String {
     } else {
         ((ba, b.port), (aa, a.port))
     };
-    let mut h = Sha1::new();
-    h.update(seed.to_be_bytes());
-    h.update(src);
-    h.update(dst);
-    h.update([proto, 0]);
-    h.update(sp.to_be_bytes());
-    h.update(dp.to_be_bytes());
-    let digest = h.finalize();
-    let mut out = String::with_capacity(30);
+    // The whole message in one buffer and one digest call (at most 2 + 16 + 16 + 2 + 2 + 2).
+    let mut msg = [0u8; 40];
+    let mut n = 0;
+    for part in [
+        &seed.to_be_bytes()[..],
+        src,
+        dst,
+        &[proto, 0],
+        &sp.to_be_bytes(),
+        &dp.to_be_bytes(),
+    ] {
+        if let Some(slot) = msg.get_mut(n..n + part.len()) {
+            slot.copy_from_slice(part);
+            n += part.len();
+        }
+    }
+    let digest = Sha1::digest(msg.get(..n).unwrap_or_default());
+    let mut b64 = [0u8; 28];
+    let len = base64::engine::general_purpose::STANDARD
+        .encode_slice(digest.as_slice(), &mut b64)
+        .unwrap_or(0);
+    let mut out = String::with_capacity(2 + len);
     out.push_str("1:");
-    base64::engine::general_purpose::STANDARD.encode_string(digest.as_slice(), &mut out);
+    out.push_str(std::str::from_utf8(b64.get(..len).unwrap_or_default()).unwrap_or_default());
     out
 }
 

@@ -351,15 +351,28 @@ fn header_values<'a>(msg: &'a Value, name: &'a str) -> impl Iterator<Item = &'a 
 }
 
 /// A URI as HAR's `format: uri` wants it: bytes outside RFC 3986's characters (spaces,
-/// controls, non-ASCII) percent-encoded, everything else as sent.
+/// controls, non-ASCII) percent-encoded, `[`, `]` and `#` too after the authority (they are
+/// allowed only around an IPv6 host), and a `%` that starts no escape; everything else as sent.
 fn uri_safe(s: &str) -> String {
+    let b = s.as_bytes();
+    // The authority ends at the first `/` after `scheme://`.
+    let after_scheme = s.find("://").map_or(0, |i| i + 3);
+    let path_at = s
+        .get(after_scheme..)
+        .and_then(|r| r.find('/'))
+        .map_or(s.len(), |i| after_scheme + i);
+    let hex = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
     let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        let keep = b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b);
+    for (i, &c) in b.iter().enumerate() {
+        let in_path = i >= path_at;
+        let keep = c.is_ascii_alphanumeric()
+            || b"-._~:/?@!$&'()*+,;=".contains(&c)
+            || (c == b'%' && hex(i + 1) && hex(i + 2))
+            || (!in_path && (c == b'[' || c == b']'));
         if keep {
-            out.push(char::from(b));
+            out.push(char::from(c));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push_str(&format!("%{c:02X}"));
         }
     }
     out
@@ -690,8 +703,12 @@ mod tests {
     #[test]
     fn uris_escape_what_a_uri_cannot_hold() {
         assert_eq!(
-            uri_safe("http://h/a b\u{1b}[31m?x=é"),
-            "http://h/a%20b%1B[31m?x=%C3%A9"
+            uri_safe("http://h/a b\u{1b}[31m?x=é#y#z%zz%41"),
+            "http://h/a%20b%1B%5B31m?x=%C3%A9%23y%23z%25zz%41"
+        );
+        assert_eq!(
+            uri_safe("http://[::1]:8080/a[b]"),
+            "http://[::1]:8080/a%5Bb%5D"
         );
     }
 

@@ -78,3 +78,49 @@ fn the_text_report_escapes_them() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The same on a real capture (samples/http-hostile-escapes.pcap: a raw client to Python's
+/// http.server, which answers with escapes in its reason phrase, a header and the body): one
+/// transaction, paired, each deviation flagged on its side, and the text report with bodies
+/// holds no raw control byte.
+#[test]
+fn a_real_hostile_exchange_is_kept_paired_flagged_and_escaped() {
+    let file = samples_dir().join("http-hostile-escapes.pcap");
+    let run = run_app(&file, Default::default());
+    assert_eq!(run.transactions.len(), 1);
+    let t = &run.transactions[0];
+    let req = t.request.as_ref().expect("request");
+    assert!(
+        req.target.starts_with("/hostile/\u{1b}[31mred"),
+        "{:?}",
+        req.target
+    );
+    let resp = t.response.as_ref().expect("paired");
+    assert_eq!(resp.status, 200);
+    assert!(resp.reason.contains('\u{1b}'), "{:?}", resp.reason);
+    let mut codes = run.codes();
+    codes.sort();
+    codes.dedup();
+    assert_eq!(
+        codes,
+        [
+            "http.control-in-start-line",
+            "http.invalid-field-name",
+            "http.invalid-field-value",
+            "http.lenient-parse"
+        ]
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hopscope"))
+        .arg("report")
+        .arg(&file)
+        .args(["--format", "text", "--bodies"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert!(
+        !out.stdout.iter().any(|&b| b < 0x20 && b != b'\n'),
+        "raw control bytes"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("/hostile/\\x1b[31mred"), "{text}");
+}

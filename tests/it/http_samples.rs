@@ -292,6 +292,16 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
             "redirect.loop",
         ],
     ),
+    // Escape sequences in the target, a header name and value, the reason phrase (issue 19).
+    (
+        "http-hostile-escapes.pcap",
+        &[
+            "http.control-in-start-line",
+            "http.invalid-field-name",
+            "http.invalid-field-value",
+            "http.lenient-parse",
+        ],
+    ),
     // Content-Length repeated or differing, sent to nginx and http.server (issue 19).
     (
         "http-cl-servers-disagree.pcap",

@@ -152,7 +152,8 @@ pub fn report(args: &ReportArgs) -> Outcome {
         writer: report::writer(args.output.format, out, false),
         progress,
     };
-    let mut pipeline = Pipeline::new(cfg, args.analysis.analyzer_config(), sink);
+    let mut pipeline =
+        Pipeline::new(cfg, args.analysis.analyzer_config(), sink).threads(args.threads.count());
     let end = pipeline.run(&mut src, &CaptureClock);
     pipeline.sink_mut().progress.done();
     outcome(&end)
@@ -203,7 +204,8 @@ fn place_clocks(
         cfg.clone(),
         args.analysis.analyzer_config(),
         Discard(progress),
-    );
+    )
+    .threads(args.threads.count());
     let end = pipeline.run(&mut src, &CaptureClock);
     for (input, f) in inputs.iter_mut().zip(&end.summary.files) {
         if matches!(f.offset_source.as_str(), "same-connection" | "proxy-pairs") {

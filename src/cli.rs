@@ -224,7 +224,7 @@ pub struct ThreadsArgs {
     /// same whatever N, byte for byte, as long as no bound (--memory, --max-flows,
     /// --max-buffered-bytes) is hit: each thread gets an Nth of them. 1 analyses everything
     /// on one thread.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
 }
 

@@ -390,7 +390,8 @@ impl Engine<NoAnalyzer> {
 
 impl<A: Analyzer> Tcp<A> {
     fn new(cfg: EngineConfig, analyzer: A) -> Self {
-        let budget = Budget::new(cfg.max_buffered_bytes);
+        let mut budget = Budget::new(cfg.max_buffered_bytes);
+        budget.share_retention();
         Tcp {
             cfg,
             flows: FlowTable::default(),
@@ -497,6 +498,12 @@ impl<A: Analyzer> Shard<A> {
 
     pub fn analyzer_mut(&mut self) -> &mut A {
         &mut self.tcp.analyzer
+    }
+
+    /// One of `n` workers: an `n`th of the reassembly buffers' bound (`--max-buffered-bytes`);
+    /// the retention bound stays the run's, drawn by share (see `reassembly::Budget`).
+    pub fn divide_buffers(&mut self, n: usize) {
+        self.tcp.budget.cap /= n.max(1);
     }
 
     pub fn track_files(&mut self, on: bool) {
@@ -792,6 +799,10 @@ impl<A: Analyzer> Tcp<A> {
             let id = *next_id;
             *next_id += 1;
             let mut c = Conn::new(id, client, server, reason, ts, n);
+            let share = key.share();
+            for s in &mut c.streams {
+                s.share = share;
+            }
             c.seen = point.map(|p| Box::new(Seen::new(p, file)));
             c
         });

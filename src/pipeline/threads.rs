@@ -37,7 +37,7 @@ use std::net::IpAddr;
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 use std::time::Instant;
 
-use rustc_hash::{FxHashSet, FxHasher};
+use rustc_hash::FxHashSet;
 
 use super::{Clock, FILE_CHECK_EVERY, Factory, Halt, PROGRESS_EVERY, Pipeline, RunEnd, Tail};
 use crate::analyzers::http::conn::MAX_CREDS_SEEN;
@@ -45,7 +45,9 @@ use crate::base::Timestamp;
 use crate::capture::{Next, PacketSource};
 use crate::decode::{TcpFlags, TcpSegment};
 use crate::engine::{Analyzer, EngineConfig, Front, Gauges, Shard};
+use crate::flow::FlowKey;
 use crate::flow::seen::{PointOffset, SameConnection};
+use crate::model::Endpoint;
 use crate::model::{CaptureSummary, Note, OnceKey, Progress, Record, RecordSink, Sink, TcpSummary};
 
 /// Kinds of ids mapped: connections, then the analyzer's (transactions, WebSockets, tunnels,
@@ -229,6 +231,7 @@ fn work<A: Analyzer>(
     reuse: Receiver<OutBatch>,
 ) {
     let mut shard = Shard::new(cfg, make());
+    shard.divide_buffers(setup.workers);
     if setup.inputs > 1 {
         shard.track_files(true);
         shard.analyzer_mut().several_captures();
@@ -324,6 +327,7 @@ fn work<A: Analyzer>(
 
 /// What every worker is told before the first packet.
 struct Setup {
+    workers: usize,
     inputs: usize,
     points: Vec<u32>,
 }
@@ -338,17 +342,20 @@ struct Lane {
     fill: InBatch,
 }
 
-/// The worker a connection's segments go to: a hash of its unordered address pair.
+/// The worker a connection's segments go to: its share (a hash of its unordered address
+/// pair), so every connection of a share of the retention bound is on one worker.
 fn lane_of(seg: &TcpSegment<'_>, lanes: usize) -> usize {
-    use std::hash::{Hash, Hasher};
-    let a = (seg.src, seg.src_port);
-    let b = (seg.dst, seg.dst_port);
-    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    let mut h = FxHasher::default();
-    lo.hash(&mut h);
-    hi.hash(&mut h);
-    // The high bits: FxHash's low bits vary least.
-    ((h.finish() >> 32) as usize) % lanes
+    let key = FlowKey::new(
+        Endpoint {
+            ip: seg.src,
+            port: seg.src_port,
+        },
+        Endpoint {
+            ip: seg.dst,
+            port: seg.dst_port,
+        },
+    );
+    usize::from(key.share()) % lanes.max(1)
 }
 
 /// Maps a worker's ids of one kind to the run's: runs of consecutive ids (worker's first id,
@@ -694,7 +701,6 @@ fn share(cfg: &EngineConfig, workers: usize) -> EngineConfig {
     let mut c = cfg.clone();
     c.memory = (cfg.memory / w).max(1);
     c.max_flows = (cfg.max_flows / w).max(1);
-    c.max_buffered_bytes = (cfg.max_buffered_bytes / w).max(1);
     c
 }
 
@@ -785,6 +791,7 @@ pub(super) fn run<S: Sink, A: Analyzer, P: PacketSource + ?Sized>(
     let live = source.is_live();
     let inputs = source.inputs();
     let setup = Setup {
+        workers,
         inputs,
         points: (0..inputs as u32)
             .map(|f| source.capture_point(f))

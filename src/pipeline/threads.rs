@@ -148,6 +148,8 @@ struct Step {
     end: usize,
 }
 
+// Records are most of the events: boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 enum Ev {
     Rec(Record),
     Note(Note),
@@ -384,7 +386,14 @@ impl IdMap {
         self.given = given;
     }
 
+    #[inline]
     fn map(&self, local: u64) -> u64 {
+        // Most ids named are the latest given.
+        if let Some(&(l, g)) = self.runs.last()
+            && local >= l
+        {
+            return g + (local - l);
+        }
         let i = self.runs.partition_point(|r| r.0 <= local);
         match i.checked_sub(1).and_then(|i| self.runs.get(i)) {
             Some(&(l, g)) => g + (local - l),

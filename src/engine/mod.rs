@@ -799,10 +799,6 @@ impl<A: Analyzer> Tcp<A> {
             let id = *next_id;
             *next_id += 1;
             let mut c = Conn::new(id, client, server, reason, ts, n);
-            let share = key.share();
-            for s in &mut c.streams {
-                s.share = share;
-            }
             c.seen = point.map(|p| Box::new(Seen::new(p, file)));
             c
         });
@@ -811,6 +807,7 @@ impl<A: Analyzer> Tcp<A> {
             self.stats.max_live_flows = self.stats.max_live_flows.max(live_before + 1);
         }
         let dir = conn.dir_of(src);
+        self.budget.share = key.share();
         let d = dir.index();
         let o = 1 - d;
         if ts > conn.last_ts {
@@ -1072,6 +1069,7 @@ impl<A: Analyzer> Tcp<A> {
         out: &mut dyn RecordSink,
     ) -> ConnectionRecord {
         self.uncount(&conn);
+        self.budget.share = FlowKey::new(conn.client, conn.server).share();
         let limits = &self.cfg.limits;
         for d in [Dir::ClientToServer, Dir::ServerToClient] {
             let i = d.index();

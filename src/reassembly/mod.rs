@@ -88,7 +88,8 @@ impl Default for Limits {
 /// starves reassembly.
 ///
 /// The engine splits the retention bound into [`RETAIN_SHARES`] equal shares, a connection
-/// drawing from the share its addresses hash to (`HalfStream::share`): whether a connection
+/// drawing from the share its addresses hash to (`FlowKey::share`, set in `share` before the
+/// engine hands the connection's streams the budget): whether a connection
 /// may retain then depends only on the connections of its share, so a run split over threads
 /// by that hash decides exactly as one thread does.
 #[derive(Clone, Debug)]
@@ -102,6 +103,8 @@ pub struct Budget {
     pub retained_peak: usize,
     /// Retained bytes per share (empty: one bound for all, `retained_cap`).
     pub retained_shares: Vec<usize>,
+    /// The share of the connection being handled.
+    pub share: u8,
 }
 
 /// Shares of the retention bound (see [`Budget`]).
@@ -118,6 +121,7 @@ impl Budget {
             retained_cap: cap / 4,
             retained_peak: 0,
             retained_shares: Vec::new(),
+            share: 0,
         }
     }
 
@@ -273,8 +277,6 @@ pub struct HalfStream {
     tail: VecDeque<u8>,
     tail_from: u64,
     window_released: bool,
-    /// The share of the retention bound this direction draws from (see [`Budget`]).
-    pub share: u8,
     /// The last holes given up, for late data; allocated at the first gap.
     given_up: Option<Box<GivenUp>>,
     pub stats: DirStats,
@@ -714,7 +716,7 @@ impl HalfStream {
         self.tail.extend(add);
         let cap1 = self.tail.capacity();
         budget.retained += cap1 - cap0;
-        let over = match budget.retained_shares.get_mut(usize::from(self.share)) {
+        let over = match budget.retained_shares.get_mut(usize::from(budget.share)) {
             Some(s) => {
                 *s += cap1 - cap0;
                 *s > budget.retained_cap / RETAIN_SHARES
@@ -739,7 +741,7 @@ impl HalfStream {
     /// Forgets the retained bytes and frees their allocation.
     fn free_retained(&mut self, budget: &mut Budget) {
         budget.retained = budget.retained.saturating_sub(self.tail.capacity());
-        if let Some(s) = budget.retained_shares.get_mut(usize::from(self.share)) {
+        if let Some(s) = budget.retained_shares.get_mut(usize::from(budget.share)) {
             *s = s.saturating_sub(self.tail.capacity());
         }
         self.tail = VecDeque::new();

@@ -98,3 +98,31 @@ fn every_sample_reports_the_same_whatever_the_threads() {
         diffs.join("\n")
     );
 }
+
+/// What every worker raises about the key sources (a malformed line, a key log no connection
+/// used) is reported once, where one thread reports it; with a pcapng secrets block too.
+#[test]
+fn key_source_findings_are_reported_once_whatever_the_threads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = dir.path().join("bad.keys");
+    let good = fs::read_to_string(samples_dir().join("h2-chromium.keys")).expect("keys");
+    fs::write(&keys, format!("not a key line\n{good}CLIENT_RANDOM zz\n")).expect("write");
+    let keys = keys.to_string_lossy().to_string();
+    for sample in ["samples/h2-chromium.pcap", "samples/tls13-dsb.pcapng"] {
+        let args = vec![sample.to_string(), "--tls-keylog".into(), keys.clone()];
+        let one = report(&args, "json", 1);
+        let v: serde_json::Value = serde_json::from_slice(&one).expect("json");
+        let malformed = v["findings"].as_array().map_or(0, |a| {
+            a.iter()
+                .filter(|f| f["code"] == "tls.keylog-malformed")
+                .count()
+        });
+        assert_eq!(malformed, 2, "{sample}: {v:#}");
+        for threads in [2, 3] {
+            assert!(
+                report(&args, "json", threads) == one,
+                "{sample} --threads {threads} differs from --threads 1"
+            );
+        }
+    }
+}

@@ -106,6 +106,11 @@ struct End<S> {
     halt: Halt,
     /// Several inputs: which file each recent packet came from, for the findings.
     origins: Option<Origins>,
+    /// A run split over threads: the records the sink only read, per worker that made them
+    /// (`from`), handed back to be freed there (glibc's frees of another thread's memory
+    /// contend with its allocations). Empty on one thread: records are dropped here.
+    dead: Vec<Vec<Record>>,
+    from: usize,
 }
 
 impl<S> End<S> {
@@ -137,7 +142,16 @@ impl<S: Sink> RecordSink for End<S> {
             f.file = Some(file);
             f.file_packet = Some(k);
         }
-        let r = self.sink.record(record);
+        let r = match self.dead.get_mut(self.from) {
+            Some(dead) => match self.sink.record_ref(&record) {
+                Some(r) => {
+                    dead.push(record);
+                    r
+                }
+                None => self.sink.record(record),
+            },
+            None => self.sink.record(record),
+        };
         self.heed(r);
     }
 }
@@ -346,6 +360,8 @@ impl<S: Sink> Pipeline<S> {
                     sink,
                     halt: Halt::Go,
                     origins: None,
+                    dead: Vec::new(),
+                    from: 0,
                 },
             },
         }
@@ -391,6 +407,8 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
                     sink,
                     halt: Halt::Go,
                     origins: None,
+                    dead: Vec::new(),
+                    from: 0,
                 },
             },
         }

@@ -163,6 +163,8 @@ enum Ev {
 struct OutBatch {
     steps: Vec<Step>,
     events: Vec<Ev>,
+    /// On the way back: records of this worker's the sink is done with, freed here.
+    dead: Vec<Record>,
     /// After the capture's end: the worker's counts.
     end: Option<Box<ShardEnd>>,
 }
@@ -241,6 +243,7 @@ fn work<A: Analyzer>(
     }
     while let Ok(mut batch) = rx.recv() {
         let mut out = reuse.try_recv().unwrap_or_default();
+        out.dead.clear();
         let mut sink = Collect {
             out: &mut out,
             sweeping: None,
@@ -588,6 +591,7 @@ impl Merge {
                         }
                     }
                 }
+                tail.end.from = s;
                 tail.record(r);
             }
             Ev::Note(Note::KeySources { first, count }) => {
@@ -768,6 +772,9 @@ impl Hub {
         for (w, mut b) in batches.into_iter().enumerate() {
             match self.lanes.get(w) {
                 Some(lane) => {
+                    if let Some(dead) = tail.end.dead.get_mut(w) {
+                        std::mem::swap(dead, &mut b.dead);
+                    }
                     if let Some(e) = b.end.take()
                         && let Some(slot) = self.ends.get_mut(w)
                     {
@@ -812,6 +819,7 @@ pub(super) fn run<S: Sink, A: Analyzer, P: PacketSource + ?Sized>(
     }
     let r = p.tail.end.sink.begin();
     p.tail.end.heed(r);
+    p.tail.end.dead = (0..workers).map(|_| Vec::new()).collect();
     let mut front = Front::new(&cfg);
     let shard_cfg = share(&cfg, workers);
     let batch_packets = if live {
@@ -977,6 +985,7 @@ pub(super) fn run<S: Sink, A: Analyzer, P: PacketSource + ?Sized>(
         let copies = combine(&mut summary, &ends, &hub.merge, cfg.memory);
         let offsets = hub.merge.same_connection.estimates();
         drop(hub);
+        p.tail.end.dead = Vec::new();
         p.end_rest(source, started, src, error, summary, offsets, copies)
     })
 }

@@ -102,6 +102,9 @@ impl Sink for ReportSink {
     fn record(&mut self, record: Record) -> io::Result<Flow> {
         self.writer.record(record)
     }
+    fn record_ref(&mut self, record: &Record) -> Option<io::Result<Flow>> {
+        self.writer.record_ref(record)
+    }
     fn progress(&mut self, p: &Progress) -> io::Result<Flow> {
         self.progress.show(p);
         Ok(Flow::Continue)
@@ -176,6 +179,9 @@ struct Discard(ProgressLine);
 impl Sink for Discard {
     fn record(&mut self, _: Record) -> io::Result<Flow> {
         Ok(Flow::Continue)
+    }
+    fn record_ref(&mut self, _: &Record) -> Option<io::Result<Flow>> {
+        Some(Ok(Flow::Continue))
     }
     fn progress(&mut self, p: &Progress) -> io::Result<Flow> {
         self.0.show(p);

@@ -60,13 +60,13 @@ const TUNNEL: usize = 3;
 const H2: usize = 4;
 
 /// Packets per batch (all workers together) before the batches are sent.
-const BATCH_PACKETS: usize = 512;
+const BATCH_PACKETS: usize = 128;
 /// Payload bytes per batch before they are sent.
 const BATCH_BYTES: usize = 2 << 20;
 /// A live capture's batches are sent this small (and whenever it is quiet).
 const LIVE_BATCH_PACKETS: usize = 32;
 /// Batches sent and not merged yet (each worker's input and output channels hold that many).
-const IN_FLIGHT: usize = 3;
+const IN_FLIGHT: usize = 2;
 
 /// Steps' places in the run's order at one packet number.
 const PH_RUN: u8 = 0;

@@ -367,7 +367,7 @@ fn lane_of(seg: &TcpSegment<'_>, lanes: usize) -> usize {
 /// run's first id).
 #[derive(Default)]
 struct IdMap {
-    runs: Vec<(u64, u64)>,
+    runs: VecDeque<(u64, u64)>,
     /// Ids the worker had given (all mapped).
     given: u64,
 }
@@ -380,10 +380,10 @@ impl IdMap {
         let count = given - self.given;
         let contiguous = self
             .runs
-            .last()
+            .back()
             .is_some_and(|&(l, g)| g + (self.given - l) == *next);
         if !contiguous {
-            self.runs.push((self.given, *next));
+            self.runs.push_back((self.given, *next));
         }
         *next += count;
         self.given = given;
@@ -392,7 +392,7 @@ impl IdMap {
     #[inline]
     fn map(&self, local: u64) -> u64 {
         // Most ids named are the latest given.
-        if let Some(&(l, g)) = self.runs.last()
+        if let Some(&(l, g)) = self.runs.back()
             && local >= l
         {
             return g + (local - l);
@@ -403,6 +403,14 @@ impl IdMap {
             None => local,
         }
     }
+
+    /// Forgets the runs of ids below `below` (no record can name them any more); the latest
+    /// run stays.
+    fn prune(&mut self, below: u64) {
+        while self.runs.get(1).is_some_and(|r| r.0 <= below) {
+            self.runs.pop_front();
+        }
+    }
 }
 
 /// The merge: the steps of every worker and the reading thread in the run's order.
@@ -411,6 +419,11 @@ struct Merge {
     queues: Vec<VecDeque<OutBatch>>,
     ids: Vec<[IdMap; KINDS]>,
     next: [u64; KINDS],
+    /// Per worker, its connections not reported yet, with the ids it had given when each was
+    /// created: a connection's records name only its own ids, all given after it was, and its
+    /// connection record is its last, so the ids below the oldest's are forgotten (the id map
+    /// follows the live connections, not the capture's length).
+    live: Vec<std::collections::BTreeMap<u64, [u64; KINDS]>>,
     gauges: Vec<Gauges>,
     total: Gauges,
     /// Highs of the sums: live connections, buffered, retained, memory.
@@ -445,6 +458,7 @@ impl Merge {
         Merge {
             queues: (0..=workers).map(|_| VecDeque::new()).collect(),
             ids: (0..workers).map(|_| Default::default()).collect(),
+            live: (0..workers).map(|_| Default::default()).collect(),
             next: [0; KINDS],
             gauges: vec![Gauges::default(); workers],
             total: Gauges::default(),
@@ -538,6 +552,12 @@ impl Merge {
     /// A worker's step comes next: the ids it gave are the run's next ones, its gauges move
     /// the sums (and a packet's highs, the sums' peaks).
     fn grow(&mut self, s: usize, step: &Step) {
+        if let (Some(maps), Some(live)) = (self.ids.get(s), self.live.get_mut(s)) {
+            let before: [u64; KINDS] = std::array::from_fn(|k| maps[k].given);
+            for conn in before[CONN]..step.ids[CONN] {
+                live.insert(conn, before);
+            }
+        }
         if let Some(maps) = self.ids.get_mut(s) {
             for (k, m) in maps.iter_mut().enumerate() {
                 m.grow(step.ids[k], &mut self.next[k]);
@@ -565,11 +585,38 @@ impl Merge {
         self.total = add(others, now);
     }
 
+    /// Worker `s` reported its connection `conn`: the ids only older connections could name
+    /// are forgotten.
+    fn forget(&mut self, s: usize, conn: u64) {
+        let (Some(maps), Some(live)) = (self.ids.get_mut(s), self.live.get_mut(s)) else {
+            return;
+        };
+        live.remove(&conn);
+        let below: [u64; KINDS] = match live.first_key_value() {
+            Some((&oldest, given)) => {
+                let mut b = *given;
+                b[CONN] = oldest;
+                b
+            }
+            None => std::array::from_fn(|k| maps[k].given),
+        };
+        for (m, b) in maps.iter_mut().zip(below) {
+            m.prune(b);
+        }
+    }
+
     fn event<S: Sink>(&mut self, s: usize, e: Ev, tail: &mut Tail<S>) {
         match e {
             Ev::Rec(mut r) => {
+                let closed = match &r {
+                    Record::Connection(c) => Some(c.id),
+                    _ => None,
+                };
                 if let Some(m) = self.ids.get(s) {
                     remap(&mut r, m);
+                }
+                if let Some(conn) = closed {
+                    self.forget(s, conn);
                 }
                 if let Record::Finding(f) = &mut r {
                     if let Some((first, count, i)) = self.key_batch {

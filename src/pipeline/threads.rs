@@ -3,9 +3,10 @@
 //!
 //! ```text
 //!  source ─▶ Front (this thread: counts, packet time, sweeps, decoding, defragmentation)
-//!              │ each TCP segment, copied into its worker's batch (hash of the connection's
-//!              │ unordered address pair: both directions, and reassembled fragments, go to
-//!              │ one worker); sweeps and pcapng secrets to every worker, in capture order
+//!              │ each TCP segment, copied into its worker's batch (the connection's share,
+//!              │ a hash of its unordered address pair, mod N: both directions, and
+//!              │ reassembled fragments, go to one worker); sweeps and pcapng secrets to
+//!              │ every worker, in capture order
 //!              ▼
 //!           Shard × N (worker threads: flows, reassembly, analyzers)
 //!              │ records in steps: a packet's, or one connection's of a sweep, each stamped
@@ -24,13 +25,16 @@
 //! the records. The peaks of sums over connections (live connections, buffered and retained
 //! bytes, the memory count) are kept exact from each step's values and highs.
 //!
-//! Bounds are each worker's share of the run's (`--memory`, `--max-flows`,
-//! `--max-buffered-bytes` divided by N): the output is one thread's as long as no bound is
-//! hit; when one is, what is shed differs (the findings say what was).
+//! Bounds: the retention bound for overlap checks is drawn by share on every run
+//! (`reassembly::Budget`), and a share's connections are all on one worker, so it decides as
+//! on one thread. The others are each worker's share of the run's (`--memory`, `--max-flows`,
+//! `--max-buffered-bytes` divided by N): the output is one thread's as long as none is hit;
+//! when one is, what is shed differs (the findings say what was).
 //!
 //! Batches go both ways in bounded channels and come back to their maker for reuse (a
-//! worker's input batch to this thread, its output batch to the worker), so buffers are freed
-//! where they were allocated and memory stays bounded by the batches in flight.
+//! worker's input batch to this thread, its output batch to the worker, with the records the
+//! writer is done with), so buffers and records are freed where they were allocated and
+//! memory stays bounded by the batches in flight.
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -59,7 +63,7 @@ const WS: usize = 2;
 const TUNNEL: usize = 3;
 const H2: usize = 4;
 
-/// Packets per batch (all workers together) before the batches are sent.
+/// Packets per batch, per worker, before the batches are sent.
 const BATCH_PACKETS: usize = 128;
 /// Payload bytes per batch before they are sent.
 const BATCH_BYTES: usize = 2 << 20;

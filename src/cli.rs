@@ -272,6 +272,27 @@ pub struct ReportArgs {
     pub analysis: AnalysisArgs,
     #[command(flatten)]
     pub tuning: TuningArgs,
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
+}
+
+/// How many threads analyse the connections.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ThreadsArgs {
+    /// Threads analysing the connections (default: the cores available). The report is the
+    /// same whatever N, byte for byte, as long as no bound (--memory, --max-flows,
+    /// --max-buffered-bytes) is hit: each thread gets an Nth of them. 1 analyses everything
+    /// on one thread.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: Option<u16>,
+}
+
+impl ThreadsArgs {
+    /// The threads asked for, or the cores available.
+    pub fn count(&self) -> usize {
+        self.threads
+            .map_or_else(crate::pipeline::available_threads, usize::from)
+    }
 }
 
 /// Rows of each kind the terminal UI keeps by default.
@@ -344,6 +365,8 @@ pub struct LiveArgs {
     pub analysis: AnalysisArgs,
     #[command(flatten)]
     pub tuning: TuningArgs,
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
     #[command(flatten)]
     pub ui: UiArgs,
 }

@@ -22,6 +22,7 @@ fn text_report(input: InputArgs, analysis: AnalysisArgs, tuning: TuningArgs) -> 
         },
         analysis,
         tuning,
+        threads: Default::default(),
     })
 }
 

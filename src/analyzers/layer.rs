@@ -194,6 +194,11 @@ pub struct Ids {
 }
 
 impl Ids {
+    /// (tunnel, HTTP/2) ids given so far.
+    pub fn given(&self) -> (u64, u64) {
+        (self.tunnel, self.h2)
+    }
+
     pub fn tunnel(&mut self) -> u64 {
         let id = self.tunnel;
         self.tunnel += 1;

@@ -28,7 +28,7 @@ pub mod tls;
 pub mod websocket;
 
 use crate::engine::{Analyzer, Ctx};
-use crate::model::{CaptureSummary, ConnectionRecord, Record, RecordSink};
+use crate::model::{CaptureSummary, ConnectionRecord, Note, Record, RecordSink};
 use crate::reassembly::Chunk;
 use http::HttpConfig;
 use http::conn::Shared as HttpShared;
@@ -64,6 +64,9 @@ pub struct Dispatcher {
     enabled: bool,
     sh: Shared,
     ids: Ids,
+    /// Sharded: key-source findings raised so far (each thread raises them all; the merge
+    /// reports each once).
+    sharded: Option<u64>,
 }
 
 impl Dispatcher {
@@ -77,6 +80,7 @@ impl Dispatcher {
                 tap: None,
             },
             ids: Ids::default(),
+            sharded: None,
         }
     }
 }
@@ -151,6 +155,16 @@ impl Analyzer for Dispatcher {
         }
     }
 
+    fn sharded(&mut self) {
+        self.sh.http.defer_once = true;
+        self.sharded = Some(0);
+    }
+
+    fn ids_given(&self) -> [u64; crate::engine::ID_KINDS] {
+        let (tunnel, h2) = self.ids.given();
+        [self.sh.http.txn_ids(), self.sh.ws.ids(), tunnel, h2]
+    }
+
     fn summarize(&self, summary: &mut CaptureSummary) {
         if self.enabled {
             summary.http = Some(self.sh.http.stats.clone());
@@ -162,7 +176,16 @@ impl Analyzer for Dispatcher {
 impl Dispatcher {
     /// Findings about the key sources (malformed lines, unreadable files) not reported yet.
     fn raise_tls(&mut self, out: &mut dyn RecordSink) {
-        for f in self.sh.tls.take_findings() {
+        let found = self.sh.tls.take_findings();
+        if let Some(raised) = &mut self.sharded {
+            let count = found.len() as u64;
+            out.note(Note::KeySources {
+                first: *raised,
+                count,
+            });
+            *raised += count;
+        }
+        for f in found {
             out.record(Record::Finding(f));
         }
     }

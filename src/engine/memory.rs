@@ -224,6 +224,7 @@ impl<A: Analyzer> Tcp<A> {
         let budget_before = self.budget.used + self.budget.retained;
         let mut limits = self.cfg.limits.clone();
         limits.max_ooo_bytes = 0;
+        self.budget.share = FlowKey::new(conn.client, conn.server).share();
         for d in [Dir::ClientToServer, Dir::ServerToClient] {
             let i = d.index();
             let mut sink = super::Sink {

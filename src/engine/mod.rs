@@ -16,7 +16,7 @@ use crate::flow::{Conn, FlowKey, FlowTable, guess_client};
 use rustc_hash::FxHashMap;
 
 use crate::model::{
-    CaptureSummary, CloseKind, ConnectionRecord, Dir, Endpoint, Finding, Record, RecordSink,
+    CaptureSummary, CloseKind, ConnectionRecord, Dir, Endpoint, Finding, Note, Record, RecordSink,
     SeenIn, TcpSummary, codes,
 };
 use crate::reassembly::{Budget, Chunk, Deliver, Event, GapCause, Limits};
@@ -80,7 +80,20 @@ pub trait Analyzer {
     /// The run reads several captures (before the first packet): what only pairing across
     /// captures needs is worth its cost now (body digests).
     fn several_captures(&mut self) {}
+    /// The run is split over threads by connection (`pipeline::threads`), this analyzer sees
+    /// some of them: what is decided across connections is left to the merge (findings
+    /// reported once per run carry their key; findings about key sources say which they are
+    /// with [`Note::KeySources`](crate::model::Note)).
+    fn sharded(&mut self) {}
+    /// The ids the analyzer gave so far, per kind (the merge maps a thread's to the run's):
+    /// transactions, WebSockets, tunnels, HTTP/2 connections.
+    fn ids_given(&self) -> [u64; ID_KINDS] {
+        [0; ID_KINDS]
+    }
 }
+
+/// Kinds of ids an analyzer gives ([`Analyzer::ids_given`]).
+pub const ID_KINDS: usize = 4;
 
 /// Reassembly only: the spine without application analyzers.
 #[derive(Default)]
@@ -185,7 +198,6 @@ struct Tcp<A: Analyzer> {
     budget: Budget,
     next_id: u64,
     stats: TcpSummary,
-    last_sweep: Timestamp,
     flow_limit_reported: bool,
     scratch: Vec<FlowKey>,
     /// The input file of the packet being handled, and its captured length.
@@ -202,131 +214,54 @@ struct Tcp<A: Analyzer> {
     mem: memory::Memory,
 }
 
-/// The engine over one capture.
-pub struct Engine<A: Analyzer = NoAnalyzer> {
+/// The engine's part that reads every packet in capture order: the capture's counts, packet
+/// time, the sweep's schedule and the decoder (IP defragmentation, undecodable packets). A run
+/// split over threads keeps it on the reading thread; the connections go to [`Shard`]s.
+pub struct Front {
     decoder: Decoder,
-    tcp: Tcp<A>,
     summary: CaptureSummary,
     link_counts: Vec<(LinkType, u64)>,
     packet_no: u64,
     now: Timestamp,
+    last_sweep: Timestamp,
     decode_findings: u64,
+    max_decode_findings: u64,
     unsupported_links: Vec<LinkType>,
 }
 
-impl Engine<NoAnalyzer> {
-    pub fn new(cfg: EngineConfig) -> Self {
-        Engine::with_analyzer(cfg, NoAnalyzer)
-    }
-}
-
-impl<A: Analyzer> Engine<A> {
-    pub fn with_analyzer(cfg: EngineConfig, analyzer: A) -> Self {
-        let budget = Budget::new(cfg.max_buffered_bytes);
-        Engine {
+impl Front {
+    pub fn new(cfg: &EngineConfig) -> Self {
+        Front {
             decoder: Decoder::new(),
-            tcp: Tcp {
-                cfg,
-                flows: FlowTable::default(),
-                lingering: FxHashMap::default(),
-                analyzer,
-                budget,
-                next_id: 0,
-                stats: TcpSummary::default(),
-                last_sweep: Timestamp::ZERO,
-                flow_limit_reported: false,
-                mem: memory::Memory::default(),
-                scratch: Vec::new(),
-                file: 0,
-                pkt_bytes: 0,
-                points: Vec::new(),
-                same_connection: SameConnection::default(),
-                copies_by_file: Vec::new(),
-            },
             summary: CaptureSummary::default(),
             link_counts: Vec::new(),
             packet_no: 0,
             now: Timestamp::ZERO,
+            last_sweep: Timestamp::ZERO,
             decode_findings: 0,
+            max_decode_findings: cfg.max_decode_findings,
             unsupported_links: Vec::new(),
         }
     }
 
-    pub fn analyzer(&self) -> &A {
-        &self.tcp.analyzer
-    }
-
-    pub fn analyzer_mut(&mut self) -> &mut A {
-        &mut self.tcp.analyzer
-    }
-
-    /// Packets handled so far.
+    /// Packets counted so far.
     pub fn packets(&self) -> u64 {
         self.packet_no
     }
 
-    /// Connections currently in the flow table.
-    pub fn live_flows(&self) -> usize {
-        self.tcp.flows.len()
+    /// Packet time: the latest timestamp seen.
+    pub fn now(&self) -> Timestamp {
+        self.now
     }
 
-    /// Bytes currently buffered for reassembly (out-of-order and held).
-    pub fn buffered_bytes(&self) -> usize {
-        self.tcp.budget.used
+    /// Bytes the decoder holds for IP fragments.
+    pub fn held_bytes(&self) -> usize {
+        self.decoder.held_bytes()
     }
 
-    /// Delivered bytes currently retained for overlap checks.
-    pub fn retained_bytes(&self) -> usize {
-        self.tcp.budget.retained
-    }
-
-    /// Analyses one packet.
-    /// Live capture: time passes while no packet arrives. Runs the close and idle sweep at
-    /// `now` (the capture's clock: wall time less what libpcap may still be buffering), so the
-    /// connections that closed or went idle are reported while the interface is quiet, as
-    /// they would be by the next packet. `now` is not taken as packet time.
-    pub fn tick(&mut self, now: Timestamp, out: &mut dyn RecordSink) {
-        if self.packet_no == 0 || now <= self.now {
-            return;
-        }
-        if now.saturating_sub(self.tcp.last_sweep) >= SWEEP_EVERY_NS {
-            self.tcp.last_sweep = now;
-            self.tcp.sweep(now, self.packet_no, out);
-        }
-    }
-
-    /// Several inputs: connections list the files their packets came from.
-    pub fn track_files(&mut self, on: bool) {
-        self.tcp.cfg.track_files = on;
-    }
-
-    /// Several capture points: `points[file]` is input `file`'s. With more than one, a
-    /// connection captured at two points is analysed once, from the point that showed it first,
-    /// and the others' packets are counted as copies (`flow::seen`); closed connections then
-    /// wait at least [`MULTI_POINT_LINGER_NS`] for their copies, which a clock offset may
-    /// deliver that much later.
-    pub fn capture_points(&mut self, points: Vec<u32>) {
-        let mut distinct = points.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
-        if distinct.len() > 1 {
-            self.tcp.cfg.close_linger_ns = self.tcp.cfg.close_linger_ns.max(MULTI_POINT_LINGER_NS);
-            self.tcp.copies_by_file = vec![0; points.len()];
-            self.tcp.points = points;
-        }
-    }
-
-    /// The clock offsets between capture points that connections seen at both gave.
-    pub fn same_connection_offsets(&self) -> Vec<PointsOffset> {
-        self.tcp.same_connection.estimates()
-    }
-
-    /// Packets of each input file that were copies of a connection analysed from another.
-    pub fn copies_by_file(&self) -> &[u64] {
-        &self.tcp.copies_by_file
-    }
-
-    pub fn handle_packet(&mut self, pkt: &PacketView<'_>, out: &mut dyn RecordSink) {
+    /// Counts one packet and advances packet time. Returns its number, and the time of the
+    /// sweep due before it is analysed, if one is.
+    pub fn begin(&mut self, pkt: &PacketView<'_>) -> (u64, Option<Timestamp>) {
         self.packet_no += 1;
         let n = self.packet_no;
         let s = &mut self.summary;
@@ -350,20 +285,36 @@ impl<A: Analyzer> Engine<A> {
             self.now = pkt.ts;
         }
         let now = self.now;
-        if now.saturating_sub(self.tcp.last_sweep) >= SWEEP_EVERY_NS {
-            self.tcp.last_sweep = now;
-            self.tcp.sweep(now, n, out);
-        }
+        let sweep = (now.saturating_sub(self.last_sweep) >= SWEEP_EVERY_NS).then(|| {
+            self.last_sweep = now;
+            now
+        });
+        (n, sweep)
+    }
 
+    /// A quiet live capture reached `now`: whether the sweep is due at it.
+    pub fn tick(&mut self, now: Timestamp) -> bool {
+        if self.packet_no == 0 || now <= self.now {
+            return false;
+        }
+        if now.saturating_sub(self.last_sweep) >= SWEEP_EVERY_NS {
+            self.last_sweep = now;
+            return true;
+        }
+        false
+    }
+
+    /// Decodes packet `n` (counted by [`Front::begin`]): its TCP segment, if it is one;
+    /// undecodable packets are counted and reported here.
+    pub fn decode<'a>(
+        &'a mut self,
+        pkt: &PacketView<'a>,
+        n: u64,
+        out: &mut dyn RecordSink,
+    ) -> Option<TcpSegment<'a>> {
         match self.decoder.decode(pkt) {
-            Decoded::Tcp(seg) => {
-                self.tcp.file = pkt.file;
-                self.tcp.pkt_bytes = pkt.data.len() as u64;
-                self.tcp.segment(&seg, pkt.ts, n, out);
-                let held = self.decoder.held_bytes();
-                self.tcp.check_memory(held, now, n, out);
-            }
-            Decoded::NotTcp { .. } | Decoded::FragmentHeld => {}
+            Decoded::Tcp(seg) => Some(seg),
+            Decoded::NotTcp { .. } | Decoded::FragmentHeld => None,
             Decoded::Undecodable(e) => {
                 self.summary.undecodable += 1;
                 if !Decoder::supports(pkt.link) {
@@ -381,7 +332,7 @@ impl<A: Analyzer> Engine<A> {
                             .at(n, pkt.ts),
                         ));
                     }
-                } else if self.decode_findings < self.tcp.cfg.max_decode_findings {
+                } else if self.decode_findings < self.max_decode_findings {
                     self.decode_findings += 1;
                     out.record(Record::Finding(
                         Finding::new(
@@ -394,22 +345,19 @@ impl<A: Analyzer> Engine<A> {
                         .at(n, pkt.ts),
                     ));
                 }
+                None
             }
         }
     }
 
-    /// Ends the analysis: flushes and reports every connection still open, and returns the
-    /// capture summary (the caller fills in `source`, `format`, `error`, `dropped`).
+    /// The end of the capture, after the connections were finished: the count of undecodable
+    /// packets not reported one by one, and the summary of what this part counted.
     pub fn finish(&mut self, out: &mut dyn RecordSink) -> CaptureSummary {
-        let n = self.packet_no;
-        let now = self.now;
-        self.tcp.finish_all(now, n, out);
-        self.tcp.analyzer.finish(out);
         let extra = self
             .summary
             .undecodable
             .saturating_sub(self.decode_findings);
-        if self.decode_findings >= self.tcp.cfg.max_decode_findings && extra > 0 {
+        if self.decode_findings >= self.max_decode_findings && extra > 0 {
             out.record(Record::Finding(Finding::new(
                 &codes::DECODE_UNDECODABLE,
                 format!(
@@ -424,13 +372,320 @@ impl<A: Analyzer> Engine<A> {
             .map(|(l, c)| (format!("{} ({})", l.name(), l.0), *c))
             .collect();
         s.decode = self.decoder.stats.clone();
-        s.tcp = self.tcp.stats.clone();
-        s.tcp.buffer_limit_hits = self.tcp.budget.hits;
-        s.tcp.peak_buffered_bytes = self.tcp.budget.peak as u64;
-        s.tcp.peak_retained_bytes = self.tcp.budget.retained_peak as u64;
-        s.memory = self.tcp.mem.stats.clone();
-        s.memory.connection_budget = self.tcp.cfg.memory as u64;
-        self.tcp.analyzer.summarize(&mut s);
+        s
+    }
+}
+
+/// The engine over one capture.
+pub struct Engine<A: Analyzer = NoAnalyzer> {
+    front: Front,
+    tcp: Tcp<A>,
+}
+
+impl Engine<NoAnalyzer> {
+    pub fn new(cfg: EngineConfig) -> Self {
+        Engine::with_analyzer(cfg, NoAnalyzer)
+    }
+}
+
+impl<A: Analyzer> Tcp<A> {
+    fn new(cfg: EngineConfig, analyzer: A) -> Self {
+        let mut budget = Budget::new(cfg.max_buffered_bytes);
+        budget.share_retention();
+        Tcp {
+            cfg,
+            flows: FlowTable::default(),
+            lingering: FxHashMap::default(),
+            analyzer,
+            budget,
+            next_id: 0,
+            stats: TcpSummary::default(),
+            flow_limit_reported: false,
+            mem: memory::Memory::default(),
+            scratch: Vec::new(),
+            file: 0,
+            pkt_bytes: 0,
+            points: Vec::new(),
+            same_connection: SameConnection::default(),
+            copies_by_file: Vec::new(),
+        }
+    }
+
+    /// Several capture points: see [`Engine::capture_points`].
+    fn capture_points(&mut self, points: Vec<u32>) {
+        let mut distinct = points.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() > 1 {
+            self.cfg.close_linger_ns = self.cfg.close_linger_ns.max(MULTI_POINT_LINGER_NS);
+            self.copies_by_file = vec![0; points.len()];
+            self.points = points;
+        }
+    }
+
+    /// One decoded segment of packet `n`, then the memory check (`held`: the decoder's
+    /// fragment bytes).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn packet(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        file: u32,
+        pkt_bytes: u64,
+        ts: Timestamp,
+        n: u64,
+        now: Timestamp,
+        held: usize,
+        out: &mut dyn RecordSink,
+    ) {
+        self.file = file;
+        self.pkt_bytes = pkt_bytes;
+        self.segment(seg, ts, n, out);
+        self.check_memory(held, now, n, out);
+    }
+
+    /// Connection ids given so far, then the analyzer's ([`Analyzer::ids_given`]).
+    fn ids_given(&self) -> [u64; 1 + ID_KINDS] {
+        let mut v = [0; 1 + ID_KINDS];
+        v[0] = self.next_id;
+        v[1..].copy_from_slice(&self.analyzer.ids_given());
+        v
+    }
+
+    /// The end of the capture: every connection reported, then the analyzer's end.
+    fn finish(&mut self, now: Timestamp, n: u64, out: &mut dyn RecordSink) {
+        self.finish_all(now, n, out);
+        self.analyzer.finish(out);
+    }
+
+    /// What the connections' part counted, into the summary.
+    fn summarize(&self, s: &mut CaptureSummary) {
+        s.tcp = self.stats.clone();
+        s.tcp.buffer_limit_hits = self.budget.hits;
+        s.tcp.peak_buffered_bytes = self.budget.peak as u64;
+        s.tcp.peak_retained_bytes = self.budget.retained_peak as u64;
+        s.memory = self.mem.stats.clone();
+        s.memory.connection_budget = self.cfg.memory as u64;
+        self.analyzer.summarize(s);
+    }
+}
+
+/// What a [`Shard`]'s connections hold, for peaks of sums over shards: live connections,
+/// reassembly bytes buffered and retained, the memory budget's count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Gauges {
+    pub flows: u64,
+    pub buffered: u64,
+    pub retained: u64,
+    pub memory: u64,
+}
+
+/// The engine's connections part alone: the flow table, reassembly and the analyzer for the
+/// connections a run split over threads gives it (all of a connection's packets, in capture
+/// order, numbered as in the capture). The reading thread's [`Front`] decodes for it.
+pub struct Shard<A: Analyzer> {
+    tcp: Tcp<A>,
+}
+
+impl<A: Analyzer> Shard<A> {
+    /// `cfg`'s bounds are this shard's (the caller divides the run's).
+    pub fn new(cfg: EngineConfig, mut analyzer: A) -> Self {
+        analyzer.sharded();
+        Shard {
+            tcp: Tcp::new(cfg, analyzer),
+        }
+    }
+
+    pub fn analyzer_mut(&mut self) -> &mut A {
+        &mut self.tcp.analyzer
+    }
+
+    /// One of `n` workers: an `n`th of the reassembly buffers' bound (`--max-buffered-bytes`);
+    /// the retention bound stays the run's, drawn by share (see `reassembly::Budget`).
+    pub fn divide_buffers(&mut self, n: usize) {
+        self.tcp.budget.cap /= n.max(1);
+    }
+
+    pub fn track_files(&mut self, on: bool) {
+        self.tcp.cfg.track_files = on;
+    }
+
+    pub fn capture_points(&mut self, points: Vec<u32>) {
+        self.tcp.capture_points(points);
+    }
+
+    /// Connection ids given so far, then the analyzer's ([`Analyzer::ids_given`]).
+    pub fn ids_given(&self) -> [u64; 1 + ID_KINDS] {
+        self.tcp.ids_given()
+    }
+
+    /// Starts what [`Shard::gauges`] reports as the peaks of one step (a packet, or one
+    /// connection of a sweep).
+    pub fn start_step(&mut self) {
+        let t = &mut self.tcp;
+        t.stats.max_live_flows = 0;
+        t.budget.peak = t.budget.used;
+        t.budget.retained_peak = t.budget.retained;
+        t.mem.stats.peak = 0;
+    }
+
+    /// Now, and the highest of the step so far (0 for live connections and memory when the step
+    /// created no connection or checked no memory).
+    pub fn gauges(&self) -> (Gauges, Gauges) {
+        let t = &self.tcp;
+        let now = Gauges {
+            flows: t.flows.len() as u64,
+            buffered: t.budget.used as u64,
+            retained: t.budget.retained as u64,
+            memory: t.memory_used(0) as u64,
+        };
+        let peak = Gauges {
+            flows: t.stats.max_live_flows,
+            buffered: t.budget.peak as u64,
+            retained: t.budget.retained_peak as u64,
+            memory: t.mem.stats.peak,
+        };
+        (now, peak)
+    }
+
+    /// One TCP segment of packet `n` (captured `pkt_bytes` long, from input `file`); `held`
+    /// is what the reading thread's decoder holds.
+    #[allow(clippy::too_many_arguments)]
+    pub fn packet(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        file: u32,
+        pkt_bytes: u64,
+        ts: Timestamp,
+        n: u64,
+        now: Timestamp,
+        held: usize,
+        out: &mut dyn RecordSink,
+    ) {
+        self.tcp.packet(seg, file, pkt_bytes, ts, n, now, held, out);
+    }
+
+    /// The sweep due before packet `n` (or after it, live, at `now`); each connection it
+    /// reports is announced with [`Note::Conn`](crate::model::Note).
+    pub fn sweep(&mut self, now: Timestamp, n: u64, out: &mut dyn RecordSink) {
+        self.tcp.sweep(now, n, out);
+    }
+
+    /// The end of the capture: the lingering records, then every live connection, each
+    /// announced with [`Note::Conn`](crate::model::Note).
+    pub fn finish_connections(&mut self, now: Timestamp, n: u64, out: &mut dyn RecordSink) {
+        self.tcp.finish_all(now, n, out);
+    }
+
+    /// Then the analyzer's end.
+    pub fn finish_analyzer(&mut self, out: &mut dyn RecordSink) {
+        self.tcp.analyzer.finish(out);
+    }
+
+    /// This shard's counts (the peaks of sums over shards are the caller's).
+    pub fn summarize(&self, s: &mut CaptureSummary) {
+        self.tcp.summarize(s);
+    }
+
+    pub fn copies_by_file(&self) -> &[u64] {
+        &self.tcp.copies_by_file
+    }
+}
+
+impl<A: Analyzer> Engine<A> {
+    pub fn with_analyzer(cfg: EngineConfig, analyzer: A) -> Self {
+        Engine {
+            front: Front::new(&cfg),
+            tcp: Tcp::new(cfg, analyzer),
+        }
+    }
+
+    pub fn analyzer(&self) -> &A {
+        &self.tcp.analyzer
+    }
+
+    pub fn analyzer_mut(&mut self) -> &mut A {
+        &mut self.tcp.analyzer
+    }
+
+    /// Packets handled so far.
+    pub fn packets(&self) -> u64 {
+        self.front.packet_no
+    }
+
+    /// Connections currently in the flow table.
+    pub fn live_flows(&self) -> usize {
+        self.tcp.flows.len()
+    }
+
+    /// Bytes currently buffered for reassembly (out-of-order and held).
+    pub fn buffered_bytes(&self) -> usize {
+        self.tcp.budget.used
+    }
+
+    /// Delivered bytes currently retained for overlap checks.
+    pub fn retained_bytes(&self) -> usize {
+        self.tcp.budget.retained
+    }
+
+    /// Analyses one packet.
+    /// Live capture: time passes while no packet arrives. Runs the close and idle sweep at
+    /// `now` (the capture's clock: wall time less what libpcap may still be buffering), so the
+    /// connections that closed or went idle are reported while the interface is quiet, as
+    /// they would be by the next packet. `now` is not taken as packet time.
+    pub fn tick(&mut self, now: Timestamp, out: &mut dyn RecordSink) {
+        if self.front.tick(now) {
+            self.tcp.sweep(now, self.front.packet_no, out);
+        }
+    }
+
+    /// Several inputs: connections list the files their packets came from.
+    pub fn track_files(&mut self, on: bool) {
+        self.tcp.cfg.track_files = on;
+    }
+
+    /// Several capture points: `points[file]` is input `file`'s. With more than one, a
+    /// connection captured at two points is analysed once, from the point that showed it first,
+    /// and the others' packets are counted as copies (`flow::seen`); closed connections then
+    /// wait at least [`MULTI_POINT_LINGER_NS`] for their copies, which a clock offset may
+    /// deliver that much later.
+    pub fn capture_points(&mut self, points: Vec<u32>) {
+        self.tcp.capture_points(points);
+    }
+
+    /// The clock offsets between capture points that connections seen at both gave.
+    pub fn same_connection_offsets(&self) -> Vec<PointsOffset> {
+        self.tcp.same_connection.estimates()
+    }
+
+    /// Packets of each input file that were copies of a connection analysed from another.
+    pub fn copies_by_file(&self) -> &[u64] {
+        &self.tcp.copies_by_file
+    }
+
+    pub fn handle_packet(&mut self, pkt: &PacketView<'_>, out: &mut dyn RecordSink) {
+        let (n, sweep) = self.front.begin(pkt);
+        let now = self.front.now;
+        if let Some(at) = sweep {
+            self.tcp.sweep(at, n, out);
+        }
+        if let Some(seg) = self.front.decode(pkt, n, out) {
+            self.tcp.file = pkt.file;
+            self.tcp.pkt_bytes = pkt.data.len() as u64;
+            self.tcp.segment(&seg, pkt.ts, n, out);
+            let held = self.front.held_bytes();
+            self.tcp.check_memory(held, now, n, out);
+        }
+    }
+
+    /// Ends the analysis: flushes and reports every connection still open, and returns the
+    /// capture summary (the caller fills in `source`, `format`, `error`, `dropped`).
+    pub fn finish(&mut self, out: &mut dyn RecordSink) -> CaptureSummary {
+        let n = self.front.packet_no;
+        let now = self.front.now;
+        self.tcp.finish(now, n, out);
+        let mut s = self.front.finish(out);
+        self.tcp.summarize(&mut s);
         s
     }
 }
@@ -555,6 +810,7 @@ impl<A: Analyzer> Tcp<A> {
             self.stats.max_live_flows = self.stats.max_live_flows.max(live_before + 1);
         }
         let dir = conn.dir_of(src);
+        self.budget.share = key.share();
         let d = dir.index();
         let o = 1 - d;
         if ts > conn.last_ts {
@@ -701,7 +957,12 @@ impl<A: Analyzer> Tcp<A> {
                 let Lingering {
                     mut record, seen, ..
                 } = *l;
-                self.place_copies(seen, &mut record);
+                out.note(Note::Conn {
+                    id: record.id,
+                    lingering: true,
+                    ids: self.ids_given(),
+                });
+                self.place_copies(seen, &mut record, out);
                 out.record(Record::Connection(record));
             }
         }
@@ -721,7 +982,7 @@ impl<A: Analyzer> Tcp<A> {
         let mut conn = conn;
         let seen = conn.seen.take();
         let mut record = self.close_conn(conn, close, cause, ts, n, out);
-        self.place_copies(seen, &mut record);
+        self.place_copies(seen, &mut record, out);
         out.record(Record::Connection(record));
     }
 
@@ -765,7 +1026,12 @@ impl<A: Analyzer> Tcp<A> {
 
     /// Writes where else a connection was seen into its record, and adds the clock offsets its
     /// copies gave to the run's.
-    fn place_copies(&mut self, seen: Option<Box<Seen>>, record: &mut ConnectionRecord) {
+    fn place_copies(
+        &mut self,
+        seen: Option<Box<Seen>>,
+        record: &mut ConnectionRecord,
+        out: &mut dyn RecordSink,
+    ) {
         let Some(seen) = seen else {
             return;
         };
@@ -774,6 +1040,14 @@ impl<A: Analyzer> Tcp<A> {
             let o = offsets.iter().find(|(j, _)| *j == i).map(|(_, o)| *o);
             if let Some(o) = o {
                 self.same_connection.add(seen.owner, c.point, o);
+                out.note(Note::SameConnection {
+                    owner: seen.owner,
+                    copy: c.point,
+                    owner_file: o.owner_file,
+                    copy_file: o.copy_file,
+                    lo: o.lo,
+                    hi: o.hi,
+                });
             }
             record.also_seen_in.push(SeenIn {
                 file: c.file,
@@ -798,6 +1072,7 @@ impl<A: Analyzer> Tcp<A> {
         out: &mut dyn RecordSink,
     ) -> ConnectionRecord {
         self.uncount(&conn);
+        self.budget.share = FlowKey::new(conn.client, conn.server).share();
         let limits = &self.cfg.limits;
         for d in [Dir::ClientToServer, Dir::ServerToClient] {
             let i = d.index();
@@ -867,6 +1142,11 @@ impl<A: Analyzer> Tcp<A> {
         keys.sort_by_cached_key(|k| self.flows.get(k).map_or(u64::MAX, |c| c.id));
         for k in keys.iter() {
             if let Some(c) = self.flows.remove(k) {
+                out.note(Note::Conn {
+                    id: c.id,
+                    lingering: false,
+                    ids: self.ids_given(),
+                });
                 let kind = c.close_kind().unwrap_or(default);
                 // An evicted connection's holes were given up by the flow bound, not the
                 // capture.

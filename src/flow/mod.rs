@@ -137,6 +137,17 @@ impl FlowKey {
             FlowKey { lo: b, hi: a }
         }
     }
+
+    /// The connection's share of the bounds split by connection (the retention bound), and of
+    /// a run's threads (`share % threads`): a hash of both endpoints, the same for both
+    /// directions, below [`RETAIN_SHARES`](crate::reassembly::RETAIN_SHARES).
+    pub fn share(&self) -> u8 {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        self.hash(&mut h);
+        // The high bits: FxHash's low bits vary least.
+        ((h.finish() >> 32) % crate::reassembly::RETAIN_SHARES as u64) as u8
+    }
 }
 
 /// Ports that are servers when nothing better is known.

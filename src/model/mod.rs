@@ -307,7 +307,14 @@ pub struct Finding {
     pub ts: Option<Timestamp>,
     /// One line that names the rule and, where there is one, the fix.
     pub message: String,
+    /// Reported once per key in the whole run (cleartext credentials: client, header,
+    /// scheme): a run split over threads by connection reports it where the first thread to
+    /// find it in capture order did, the others' copies are dropped. Not written.
+    pub once: Option<Box<OnceKey>>,
 }
+
+/// What a finding reported once per run is about (`Finding::once`).
+pub type OnceKey = (IpAddr, &'static str, String);
 
 impl Serialize for Finding {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -343,6 +350,7 @@ impl Finding {
             transaction: None,
             ts: None,
             message: message.into(),
+            once: None,
         }
     }
     /// The severity of its code.
@@ -572,6 +580,38 @@ pub enum Record {
 /// Where records go. Implemented by the JSON/NDJSON writers, the TUI store and tests.
 pub trait RecordSink {
     fn record(&mut self, record: Record);
+    /// What a sharded run's merge needs besides the records (`pipeline::threads`): every other
+    /// sink ignores it.
+    #[inline]
+    fn note(&mut self, _note: Note) {}
+}
+
+/// Facts the engine and the analyzers tell a sink besides the records, for a run split over
+/// several threads by connection: the merge puts the threads' records back in the order one
+/// thread would have made them, and keeps what spans connections exact.
+#[derive(Clone, Debug)]
+pub enum Note {
+    /// A sweep (or the end of the capture) reports the connection with this id next:
+    /// `lingering` for a closed connection's waiting record, else one it closes now.
+    /// `ids`: the ids given so far, connections first, then the analyzer's kinds.
+    Conn {
+        id: u64,
+        lingering: bool,
+        ids: [u64; 5],
+    },
+    /// A connection seen at two capture points gave an interval for their clock offset
+    /// (`flow::seen::SameConnection::add`'s arguments).
+    SameConnection {
+        owner: u32,
+        copy: u32,
+        owner_file: u32,
+        copy_file: u32,
+        lo: i64,
+        hi: i64,
+    },
+    /// The next `count` findings are the run's key-source findings numbered `first..`: every
+    /// thread raises them, the merge reports each once.
+    KeySources { first: u64, count: u64 },
 }
 
 impl RecordSink for Vec<Record> {
@@ -584,10 +624,16 @@ impl<T: RecordSink + ?Sized> RecordSink for Box<T> {
     fn record(&mut self, record: Record) {
         (**self).record(record);
     }
+    fn note(&mut self, note: Note) {
+        (**self).note(note);
+    }
 }
 
 impl<T: RecordSink + ?Sized> RecordSink for &mut T {
     fn record(&mut self, record: Record) {
         (**self).record(record);
+    }
+    fn note(&mut self, note: Note) {
+        (**self).note(note);
     }
 }

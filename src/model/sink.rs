@@ -43,6 +43,12 @@ pub trait Sink {
     }
     /// A finished record.
     fn record(&mut self, record: Record) -> io::Result<Flow>;
+    /// A finished record the sink only reads (the report writers): the caller keeps it, so a
+    /// run split over threads frees it on the thread that made it. `None`: the sink needs it
+    /// whole, [`Sink::record`] is called.
+    fn record_ref(&mut self, _record: &Record) -> Option<io::Result<Flow>> {
+        None
+    }
     /// Called a few times a second while the run goes on (and when a live capture is quiet).
     fn progress(&mut self, _progress: &Progress) -> io::Result<Flow> {
         Ok(Flow::Continue)
@@ -58,6 +64,9 @@ impl<T: Sink + ?Sized> Sink for Box<T> {
     fn record(&mut self, record: Record) -> io::Result<Flow> {
         (**self).record(record)
     }
+    fn record_ref(&mut self, record: &Record) -> Option<io::Result<Flow>> {
+        (**self).record_ref(record)
+    }
     fn progress(&mut self, progress: &Progress) -> io::Result<Flow> {
         (**self).progress(progress)
     }
@@ -72,6 +81,9 @@ impl<T: Sink + ?Sized> Sink for &mut T {
     }
     fn record(&mut self, record: Record) -> io::Result<Flow> {
         (**self).record(record)
+    }
+    fn record_ref(&mut self, record: &Record) -> Option<io::Result<Flow>> {
+        (**self).record_ref(record)
     }
     fn progress(&mut self, progress: &Progress) -> io::Result<Flow> {
         (**self).progress(progress)

@@ -106,6 +106,11 @@ struct End<S> {
     halt: Halt,
     /// Several inputs: which file each recent packet came from, for the findings.
     origins: Option<Origins>,
+    /// A run split over threads: the records the sink only read, per worker that made them
+    /// (`from`), handed back to be freed there (glibc's frees of another thread's memory
+    /// contend with its allocations). Empty on one thread: records are dropped here.
+    dead: Vec<Vec<Record>>,
+    from: usize,
 }
 
 impl<S> End<S> {
@@ -137,7 +142,16 @@ impl<S: Sink> RecordSink for End<S> {
             f.file = Some(file);
             f.file_packet = Some(k);
         }
-        let r = self.sink.record(record);
+        let r = match self.dead.get_mut(self.from) {
+            Some(dead) => match self.sink.record_ref(&record) {
+                Some(r) => {
+                    dead.push(record);
+                    r
+                }
+                None => self.sink.record(record),
+            },
+            None => self.sink.record(record),
+        };
         self.heed(r);
     }
 }
@@ -305,7 +319,15 @@ pub struct Pipeline<S, A: Analyzer = Dispatcher> {
     tail: Tail<S>,
     /// The run's memory budget (`--memory`).
     budget: usize,
+    /// Worker threads for the connections (`--threads`; 1: this thread does everything).
+    threads: usize,
+    /// What each worker's engine part is built from, and what builds its analyzer (none for
+    /// a bare pipeline, which runs on one thread).
+    shards: Option<(EngineConfig, Factory<A>)>,
 }
+
+/// Builds an analyzer on the worker thread that uses it.
+type Factory<A> = std::sync::Arc<dyn Fn() -> A + Send + Sync>;
 
 impl<S: Sink> Pipeline<S> {
     /// The analysis every run uses: the dispatcher's analyzers, proxy-hop correlation (when
@@ -324,6 +346,11 @@ impl<S: Sink> Pipeline<S> {
         engine.memory = budget.saturating_sub(reserved).max(MIN_ENGINE_MEMORY);
         Pipeline {
             budget,
+            threads: 1,
+            shards: Some((engine.clone(), {
+                let a = analyzers.clone();
+                std::sync::Arc::new(move || Dispatcher::new(a.clone()))
+            })),
             engine: Engine::with_analyzer(engine, Dispatcher::new(analyzers)),
             tail: Tail {
                 hops,
@@ -333,6 +360,8 @@ impl<S: Sink> Pipeline<S> {
                     sink,
                     halt: Halt::Go,
                     origins: None,
+                    dead: Vec::new(),
+                    from: 0,
                 },
             },
         }
@@ -340,11 +369,35 @@ impl<S: Sink> Pipeline<S> {
 }
 
 impl<S: Sink, A: Analyzer> Pipeline<S, A> {
+    /// Splits the connections over `n` worker threads (`--threads`); 1 (the default) keeps
+    /// the whole analysis on the calling thread. The output is the same either way
+    /// (`threads`). A bare pipeline always runs on one thread.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
+        self
+    }
+
+    /// Tells the sink the run begins, reads `source` to its end (or until the sink or the
+    /// analyzer stops it), then ends the run: the source's drop findings, `capture.incomplete`,
+    /// the engine's and the steps' end, the summary, [`Sink::finish`]. On one thread, or with
+    /// the connections split over the threads [`Pipeline::threads`] asked for.
+    ///
+    /// Generic over the source so a file's reader is inlined into the loop; a `&mut dyn
+    /// PacketSource` works too.
+    pub fn run<P: PacketSource + ?Sized>(&mut self, source: &mut P, clock: &dyn Clock) -> RunEnd {
+        match (self.threads, self.shards.clone()) {
+            (n, Some((cfg, make))) if n > 1 => threads::run(self, n, cfg, make, source, clock),
+            _ => self.run_one(source, clock),
+        }
+    }
+
     /// Another analyzer and no steps: the engine straight into `sink` (the Stream view's pass
     /// over one connection, engine tests).
     pub fn bare(engine: EngineConfig, analyzer: A, sink: S) -> Self {
         Pipeline {
             budget: engine.memory,
+            threads: 1,
+            shards: None,
             engine: Engine::with_analyzer(engine, analyzer),
             tail: Tail {
                 hops: None,
@@ -354,6 +407,8 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
                     sink,
                     halt: Halt::Go,
                     origins: None,
+                    dead: Vec::new(),
+                    from: 0,
                 },
             },
         }
@@ -375,13 +430,8 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
         self.tail.end.sink
     }
 
-    /// Tells the sink the run begins, reads `source` to its end (or until the sink or the
-    /// analyzer stops it), then ends the run: the source's drop findings, `capture.incomplete`, the engine's and the steps' end,
-    /// the summary, [`Sink::finish`].
-    ///
-    /// Generic over the source so a file's reader is inlined into the loop; a `&mut dyn
-    /// PacketSource` works too.
-    pub fn run<P: PacketSource + ?Sized>(&mut self, source: &mut P, clock: &dyn Clock) -> RunEnd {
+    /// [`Pipeline::run`] on this thread.
+    fn run_one<P: PacketSource + ?Sized>(&mut self, source: &mut P, clock: &dyn Clock) -> RunEnd {
         let started = Instant::now();
         let mut last = started;
         let every = if source.is_live() {
@@ -459,10 +509,20 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
         &mut self,
         source: &P,
         started: Instant,
-        src: SourceEnd,
+        mut src: SourceEnd,
         read_error: Option<CaptureError>,
     ) -> RunEnd {
-        let error = read_error.or(src.error);
+        let error = read_error.or(src.error.take());
+        self.end_findings(&src, &error);
+        let summary = self.engine.finish(&mut self.tail);
+        let offsets = self.engine.same_connection_offsets();
+        let copies = self.engine.copies_by_file().to_vec();
+        self.end_rest(source, started, src, error, summary, offsets, copies)
+    }
+
+    /// The end's findings before the engine's end: packets the source dropped, a saved
+    /// capture not written, reading stopped early.
+    fn end_findings(&mut self, src: &SourceEnd, error: &Option<CaptureError>) {
         let t = &mut self.tail;
         if let Some(d) = &src.dropped {
             for f in drop_findings(d, src.queue) {
@@ -475,21 +535,34 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
                 format!("{e}; the analysis is complete, the saved capture is not"),
             )));
         }
-        if let Some(e) = &error {
+        if let Some(e) = error {
             t.record(Record::Finding(capture_incomplete(e)));
         }
-        let mut summary = self.engine.finish(t);
+    }
+
+    /// The end after the engine's (`summary`, the clock offsets connections seen at two
+    /// points gave, the copies per input file): the steps' end, the summary, the sink's end.
+    #[allow(clippy::too_many_arguments)]
+    fn end_rest<P: PacketSource + ?Sized>(
+        &mut self,
+        source: &P,
+        started: Instant,
+        src: SourceEnd,
+        error: Option<CaptureError>,
+        mut summary: CaptureSummary,
+        offsets: Vec<crate::flow::seen::PointsOffset>,
+        copies: Vec<u64>,
+    ) -> RunEnd {
+        let t = &mut self.tail;
         t.finish_steps(&mut summary);
         summary.source = src.name;
         summary.format = src.format;
         summary.files = src.files;
-        for (f, n) in summary.files.iter_mut().zip(self.engine.copies_by_file()) {
+        for (f, n) in summary.files.iter_mut().zip(&copies) {
             f.duplicate_packets = *n;
         }
         let clock = |f: u32| self.tail.clocks.get(f as usize).copied().unwrap_or(f);
-        let mut est: Vec<Estimate> = self
-            .engine
-            .same_connection_offsets()
+        let mut est: Vec<Estimate> = offsets
             .iter()
             .map(|e| Estimate {
                 a: clock(e.a_file),
@@ -567,6 +640,9 @@ struct Origins {
     runs: std::collections::VecDeque<(u64, u32, u64)>,
     /// Packets read so far from each file.
     counts: Vec<u64>,
+    /// Runs are given whole (`start_run`, a merge of threads that reads behind the capture):
+    /// the last one reaches every packet asked about.
+    open_ended: bool,
 }
 
 impl Origins {
@@ -587,6 +663,15 @@ impl Origins {
         }
     }
 
+    /// Packets from global number `global` on come from `file`, its packet `k` first.
+    fn start_run(&mut self, global: u64, file: u32, k: u64) {
+        self.open_ended = true;
+        if self.runs.len() >= MAX_RUNS {
+            self.runs.pop_front();
+        }
+        self.runs.push_back((global, file, k));
+    }
+
     /// The file of global packet `n` and its number there.
     fn locate(&self, n: u64) -> Option<(u32, u64)> {
         let i = self.runs.partition_point(|r| r.0 <= n).checked_sub(1)?;
@@ -594,6 +679,7 @@ impl Origins {
         // The run ends where the next begins (or at the last packet read).
         let end = match self.runs.get(i + 1) {
             Some(next) => next.0,
+            None if self.open_ended => u64::MAX,
             None => g + self.counts.get(file as usize)?.saturating_sub(k) + 1,
         };
         (n < end).then_some((file, k + (n - g)))
@@ -644,3 +730,6 @@ fn drop_findings(d: &Dropped, queue: usize) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests;
+mod threads;
+
+pub use threads::available as available_threads;

@@ -86,6 +86,12 @@ impl Default for Limits {
 /// `cap`), and, separately, the allocations holding delivered bytes retained for overlap checks
 /// (`retained`, bounded by `retained_cap`, a quarter of `cap`), so that retention never
 /// starves reassembly.
+///
+/// The engine splits the retention bound into [`RETAIN_SHARES`] equal shares, a connection
+/// drawing from the share its addresses hash to (`FlowKey::share`, set in `share` before the
+/// engine hands the connection's streams the budget): whether a connection
+/// may retain then depends only on the connections of its share, so a run split over threads
+/// by that hash decides exactly as one thread does.
 #[derive(Clone, Debug)]
 pub struct Budget {
     pub used: usize,
@@ -95,7 +101,14 @@ pub struct Budget {
     pub retained: usize,
     pub retained_cap: usize,
     pub retained_peak: usize,
+    /// Retained bytes per share (empty: one bound for all, `retained_cap`).
+    pub retained_shares: Vec<usize>,
+    /// The share of the connection being handled.
+    pub share: u8,
 }
+
+/// Shares of the retention bound (see [`Budget`]).
+pub const RETAIN_SHARES: usize = 64;
 
 impl Budget {
     pub fn new(cap: usize) -> Self {
@@ -107,7 +120,14 @@ impl Budget {
             retained: 0,
             retained_cap: cap / 4,
             retained_peak: 0,
+            retained_shares: Vec::new(),
+            share: 0,
         }
+    }
+
+    /// Splits the retention bound into [`RETAIN_SHARES`] shares.
+    pub fn share_retention(&mut self) {
+        self.retained_shares = vec![0; RETAIN_SHARES];
     }
     fn take(&mut self, n: usize) {
         self.used += n;
@@ -696,7 +716,14 @@ impl HalfStream {
         self.tail.extend(add);
         let cap1 = self.tail.capacity();
         budget.retained += cap1 - cap0;
-        if budget.retained > budget.retained_cap {
+        let over = match budget.retained_shares.get_mut(usize::from(budget.share)) {
+            Some(s) => {
+                *s += cap1 - cap0;
+                *s > budget.retained_cap / RETAIN_SHARES
+            }
+            None => budget.retained > budget.retained_cap,
+        };
+        if over {
             // Every flow's retention together is at its bound: keep nothing for this one.
             self.free_retained(budget);
             self.tail_from = end;
@@ -714,6 +741,9 @@ impl HalfStream {
     /// Forgets the retained bytes and frees their allocation.
     fn free_retained(&mut self, budget: &mut Budget) {
         budget.retained = budget.retained.saturating_sub(self.tail.capacity());
+        if let Some(s) = budget.retained_shares.get_mut(usize::from(budget.share)) {
+            *s = s.saturating_sub(self.tail.capacity());
+        }
         self.tail = VecDeque::new();
     }
 

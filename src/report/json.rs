@@ -124,9 +124,9 @@ fn write_websockets(
     Ok(())
 }
 
-impl Sink for DocumentWriter {
-    fn record(&mut self, record: Record) -> io::Result<Flow> {
-        let res = match &record {
+impl DocumentWriter {
+    fn take(&mut self, record: &Record) -> io::Result<Flow> {
+        let res = match record {
             Record::Connection(c) => self
                 .connections
                 .push_with(c.id, |b| fastjson::to_vec(b, c).map_err(io::Error::from)),
@@ -156,6 +156,16 @@ impl Sink for DocumentWriter {
         };
         res?;
         Ok(Flow::Continue)
+    }
+}
+
+impl Sink for DocumentWriter {
+    fn record(&mut self, record: Record) -> io::Result<Flow> {
+        self.take(&record)
+    }
+
+    fn record_ref(&mut self, record: &Record) -> Option<io::Result<Flow>> {
+        Some(self.take(record))
     }
 
     fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {
@@ -240,6 +250,10 @@ impl Sink for NdjsonWriter {
     fn record(&mut self, record: Record) -> io::Result<Flow> {
         self.line(&record)?;
         Ok(Flow::Continue)
+    }
+
+    fn record_ref(&mut self, record: &Record) -> Option<io::Result<Flow>> {
+        Some(self.line(record).map(|()| Flow::Continue))
     }
 
     fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {

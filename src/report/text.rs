@@ -716,9 +716,9 @@ fn write_files(w: &mut impl Write, s: &CaptureSummary) -> io::Result<()> {
     Ok(())
 }
 
-impl Sink for TextWriter {
-    fn record(&mut self, record: Record) -> io::Result<Flow> {
-        let res = match &record {
+impl TextWriter {
+    fn take(&mut self, record: &Record) -> io::Result<Flow> {
+        let res = match record {
             Record::Connection(c) => {
                 *self.by_close.entry(c.close.name()).or_default() += 1;
                 self.connections.push(c.id, connection_line(c).as_bytes())
@@ -760,6 +760,16 @@ impl Sink for TextWriter {
         };
         res?;
         Ok(Flow::Continue)
+    }
+}
+
+impl Sink for TextWriter {
+    fn record(&mut self, record: Record) -> io::Result<Flow> {
+        self.take(&record)
+    }
+
+    fn record_ref(&mut self, record: &Record) -> Option<io::Result<Flow>> {
+        Some(self.take(record))
     }
 
     fn finish(&mut self, s: &CaptureSummary) -> io::Result<()> {

@@ -69,7 +69,7 @@ pub fn run(args: &LiveArgs) -> Outcome {
     };
     let mut analysis = args.analysis.analyzer_config();
     analysis.tls.live = true;
-    let mut pipeline = Pipeline::new(cfg, analysis, sink);
+    let mut pipeline = Pipeline::new(cfg, analysis, sink).threads(args.threads.count());
     let end = pipeline.run(&mut session, &CaptureClock);
     pipeline.sink_mut().progress.done();
     outcome(&end)

@@ -102,6 +102,9 @@ impl Sink for ReportSink {
     fn record(&mut self, record: Record) -> io::Result<Flow> {
         self.writer.record(record)
     }
+    fn record_ref(&mut self, record: &Record) -> Option<io::Result<Flow>> {
+        self.writer.record_ref(record)
+    }
     fn progress(&mut self, p: &Progress) -> io::Result<Flow> {
         self.progress.show(p);
         Ok(Flow::Continue)
@@ -152,7 +155,8 @@ pub fn report(args: &ReportArgs) -> Outcome {
         writer: report::writer(args.output.format(), out, false),
         progress,
     };
-    let mut pipeline = Pipeline::new(cfg, args.analysis.analyzer_config(), sink);
+    let mut pipeline =
+        Pipeline::new(cfg, args.analysis.analyzer_config(), sink).threads(args.threads.count());
     let end = pipeline.run(&mut src, &CaptureClock);
     pipeline.sink_mut().progress.done();
     outcome(&end)
@@ -175,6 +179,9 @@ struct Discard(ProgressLine);
 impl Sink for Discard {
     fn record(&mut self, _: Record) -> io::Result<Flow> {
         Ok(Flow::Continue)
+    }
+    fn record_ref(&mut self, _: &Record) -> Option<io::Result<Flow>> {
+        Some(Ok(Flow::Continue))
     }
     fn progress(&mut self, p: &Progress) -> io::Result<Flow> {
         self.0.show(p);
@@ -203,7 +210,8 @@ fn place_clocks(
         cfg.clone(),
         args.analysis.analyzer_config(),
         Discard(progress),
-    );
+    )
+    .threads(args.threads.count());
     let end = pipeline.run(&mut src, &CaptureClock);
     for (input, f) in inputs.iter_mut().zip(&end.summary.files) {
         if matches!(f.offset_source.as_str(), "same-connection" | "proxy-pairs") {

@@ -30,6 +30,7 @@ mod samples;
 mod semantics_samples;
 mod split_hosts;
 mod stress;
+mod threads;
 mod tls;
 mod tui;
 mod tunnels;

@@ -68,6 +68,11 @@ impl WsShared {
     pub fn new(cfg: WsConfig) -> Self {
         WsShared { cfg, next_id: 0 }
     }
+
+    /// WebSocket ids given so far.
+    pub fn ids(&self) -> u64 {
+        self.next_id
+    }
 }
 
 /// A message being assembled.

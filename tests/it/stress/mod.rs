@@ -98,7 +98,18 @@ pub fn report_capped(path: &Path, cap_mib: u64, args: &[&str]) -> Report {
             cap_mib * 1024
         ))
         .arg(env!("CARGO_BIN_EXE_hopscope"))
-        .args(["report", "--format", "json", "--no-progress", "-o"])
+        // One thread: an address-space cap counts every thread's malloc arena (64 MiB of
+        // address reserved each, little of it resident), and the budget's shedding is what
+        // is checked here, pinned to one thread's order.
+        .args([
+            "report",
+            "--threads",
+            "1",
+            "--format",
+            "json",
+            "--no-progress",
+            "-o",
+        ])
         .arg(&out)
         .arg(path)
         .args(args)

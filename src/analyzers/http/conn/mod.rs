@@ -45,9 +45,13 @@ pub struct Shared {
     /// (client, header, scheme) already reported for cleartext credentials.
     creds_seen: FxHashSet<(IpAddr, &'static str, String)>,
     pub stats: HttpStats,
+    /// A run split over threads by connection: findings reported once per run are left to
+    /// the merge (tagged with their key), not decided here.
+    pub defer_once: bool,
 }
 
-const MAX_CREDS_SEEN: usize = 65_536;
+/// Keys of findings reported once per run remembered (beyond, they are reported again).
+pub const MAX_CREDS_SEEN: usize = 65_536;
 
 impl Shared {
     pub fn new(cfg: HttpConfig) -> Self {
@@ -56,11 +60,17 @@ impl Shared {
             next_txn: 0,
             creds_seen: FxHashSet::default(),
             stats: HttpStats::default(),
+            defer_once: false,
         }
     }
 
     /// The next transaction id: one counter for HTTP/1 and HTTP/2 (`transactions[].id`),
     /// counted in the stats.
+    /// Transaction ids given so far.
+    pub fn txn_ids(&self) -> u64 {
+        self.next_txn
+    }
+
     pub fn next_txn_id(&mut self) -> u64 {
         let id = self.next_txn;
         self.next_txn += 1;
@@ -235,6 +245,19 @@ impl Em<'_> {
         msg: String,
         txn: Option<&mut Txn>,
     ) {
+        self.finding_once(dir, offset, code, msg, txn, None);
+    }
+
+    /// A finding reported once per `once` key in the run (`Finding::once`).
+    fn finding_once(
+        &mut self,
+        dir: Dir,
+        offset: u64,
+        code: &'static Code,
+        msg: String,
+        txn: Option<&mut Txn>,
+        once: Option<crate::model::OnceKey>,
+    ) {
         let mut f = Finding::new(code, msg)
             .conn(self.ctx.conn)
             .at(self.ctx.packet, self.ctx.ts)
@@ -245,6 +268,7 @@ impl Em<'_> {
                 t.rec.findings.push(code.name);
             }
         }
+        f.once = once.map(Box::new);
         self.out.record(Record::Finding(f));
     }
 }

@@ -254,14 +254,15 @@ impl HttpConn {
                 }
             }
             let key = (em.ctx.client.ip, field, scheme.clone());
-            if em.sh.creds_seen.contains(&key) {
+            let once = em.sh.defer_once.then(|| key.clone());
+            if once.is_none() && em.sh.creds_seen.contains(&key) {
                 let code = codes::HTTP_CLEARTEXT_CREDENTIALS.name;
                 if !t.rec.findings.contains(&code) {
                     t.rec.findings.push(code);
                 }
                 continue;
             }
-            if em.sh.creds_seen.len() < MAX_CREDS_SEEN {
+            if once.is_none() && em.sh.creds_seen.len() < MAX_CREDS_SEEN {
                 em.sh.creds_seen.insert(key);
             }
             let how = if scheme == "basic" {
@@ -271,7 +272,7 @@ impl HttpConn {
             } else {
                 "the exchange can be replayed or attacked offline by anyone on the path"
             };
-            em.finding(
+            em.finding_once(
                 Dir::ClientToServer,
                 offset,
                 &codes::HTTP_CLEARTEXT_CREDENTIALS,
@@ -283,6 +284,7 @@ impl HttpConn {
                     em.ctx.client.ip
                 ),
                 Some(t),
+                once,
             );
         }
     }

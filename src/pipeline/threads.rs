@@ -1,0 +1,1139 @@
+//! `--threads N`: the engine's connections split over N worker threads, the output the same as
+//! one thread's, byte for byte.
+//!
+//! ```text
+//!  source ─▶ Front (this thread: counts, packet time, sweeps, decoding, defragmentation)
+//!              │ each TCP segment, copied into its worker's batch (the connection's share,
+//!              │ a hash of its unordered address pair, mod N: both directions, and
+//!              │ reassembled fragments, go to one worker); sweeps and pcapng secrets to
+//!              │ every worker, in capture order
+//!              ▼
+//!           Shard × N (worker threads: flows, reassembly, analyzers)
+//!              │ records in steps: a packet's, or one connection's of a sweep, each stamped
+//!              ▼
+//!           Merge (this thread): the steps in one thread's order, ids mapped to the run's,
+//!           peaks of sums, once-per-run findings ─▶ Tail (proxy hops, semantics, the sink)
+//! ```
+//!
+//! Why the order is one thread's: a packet's records all come from the worker that owns its
+//! connection, so steps ordered by packet number are in capture order; a sweep (or the end)
+//! reports connections in id order across all of them, so its steps, one per connection, are
+//! ordered by the connection's run-wide id. Ids (connections, transactions, WebSockets,
+//! tunnels, HTTP/2 connections) are given by each worker in its own order; every step says how
+//! many of each its worker had given after it, so the merge, taking the steps in the run's
+//! order, gives the run's ids in the order one thread would have, and rewrites every id in
+//! the records. The peaks of sums over connections (live connections, buffered and retained
+//! bytes, the memory count) are kept exact from each step's values and highs.
+//!
+//! Bounds: the retention bound for overlap checks is drawn by share on every run
+//! (`reassembly::Budget`), and a share's connections are all on one worker, so it decides as
+//! on one thread. The others are each worker's share of the run's (`--memory`, `--max-flows`,
+//! `--max-buffered-bytes` divided by N): the output is one thread's as long as none is hit;
+//! when one is, what is shed differs (the findings say what was).
+//!
+//! Batches go both ways in bounded channels and come back to their maker for reuse (a
+//! worker's input batch to this thread, its output batch to the worker; the records the
+//! writer is done with too, when `HAND_BACK_RECORDS`), so buffers are freed where they were
+//! allocated and memory stays bounded by the batches in flight.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::time::Instant;
+
+use rustc_hash::FxHashSet;
+
+use super::{Clock, FILE_CHECK_EVERY, Factory, Halt, PROGRESS_EVERY, Pipeline, RunEnd, Tail};
+use crate::analyzers::http::conn::MAX_CREDS_SEEN;
+use crate::base::Timestamp;
+use crate::capture::{Next, PacketSource};
+use crate::decode::{TcpFlags, TcpSegment};
+use crate::engine::{Analyzer, EngineConfig, Front, Gauges, Shard};
+use crate::flow::FlowKey;
+use crate::flow::seen::{PointOffset, SameConnection};
+use crate::model::Endpoint;
+use crate::model::{CaptureSummary, Note, OnceKey, Progress, Record, RecordSink, Sink, TcpSummary};
+
+/// Kinds of ids mapped: connections, then the analyzer's (transactions, WebSockets, tunnels,
+/// HTTP/2 connections).
+const KINDS: usize = 1 + crate::engine::ID_KINDS;
+const CONN: usize = 0;
+const TXN: usize = 1;
+const WS: usize = 2;
+const TUNNEL: usize = 3;
+const H2: usize = 4;
+
+/// Packets per batch, per worker, before the batches are sent.
+const BATCH_PACKETS: usize = 128;
+/// Payload bytes per batch before they are sent.
+const BATCH_BYTES: usize = 2 << 20;
+/// A live capture's batches are sent this small (and whenever it is quiet).
+const LIVE_BATCH_PACKETS: usize = 32;
+/// Batches sent and not merged yet (each worker's input and output channels hold that many).
+const IN_FLIGHT: usize = 2;
+
+/// Records the writer is done with go back to the worker that made them, to be freed there.
+/// Off: on the full benchmark it moved the frees off this thread (`_int_free` and `cfree` from
+/// 4 % to 1 % of its samples) for no CPU time a loaded machine could show, and cost 18 MB of
+/// peak RSS (118 MB instead of 100).
+const HAND_BACK_RECORDS: bool = false;
+
+/// Steps' places in the run's order at one packet number.
+const PH_RUN: u8 = 0;
+const PH_SWEEP_CLOSE: u8 = 1;
+const PH_SWEEP_LINGER: u8 = 2;
+const PH_PACKET: u8 = 3;
+const PH_TICK_CLOSE: u8 = 4;
+const PH_TICK_LINGER: u8 = 5;
+/// At the end (packet number `u64::MAX`): lingering records, then live connections, then the
+/// analyzers' end, then the decoder's.
+const PH_END_LINGER: u8 = 1;
+const PH_END_CLOSE: u8 = 2;
+const PH_END_ANALYZER: u8 = 3;
+const PH_END_FRONT: u8 = 4;
+const END: u64 = u64::MAX;
+
+/// The default of `--threads`: the cores available.
+pub fn available() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A TCP segment copied for a worker.
+struct Seg {
+    n: u64,
+    ts: Timestamp,
+    now: Timestamp,
+    held: usize,
+    file: u32,
+    pkt_bytes: u64,
+    src: IpAddr,
+    dst: IpAddr,
+    src_port: u16,
+    dst_port: u16,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    window: u16,
+    missing_tail: u32,
+    /// Its payload in the batch's bytes.
+    at: usize,
+    len: usize,
+}
+
+enum Item {
+    Seg(Seg),
+    /// The sweep at `now` due before packet `n` (after it, live, when `tick`).
+    Sweep {
+        now: Timestamp,
+        n: u64,
+        tick: bool,
+    },
+    Secrets {
+        kind: u32,
+        at: u64,
+        data: Vec<u8>,
+    },
+}
+
+/// What a worker is given: items in capture order, and their payloads.
+#[derive(Default)]
+struct InBatch {
+    items: Vec<Item>,
+    bytes: Vec<u8>,
+    /// The capture ended: after the items, finish at (packet time, last packet number).
+    finish: Option<(Timestamp, u64)>,
+}
+
+/// One step's records (a packet's, or one connection's of a sweep or of the end).
+struct Step {
+    n: u64,
+    phase: u8,
+    /// The connection (the worker's id) a sweep or the end reports in this step.
+    conn: u64,
+    /// Ids the worker had given after the step, per kind.
+    ids: [u64; KINDS],
+    /// The worker's gauges after the step, and the step's highs (packets only).
+    gauges: Option<(Gauges, Option<Gauges>)>,
+    /// Its events end here in the batch's.
+    end: usize,
+}
+
+// Records are most of the events: boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+enum Ev {
+    Rec(Record),
+    Note(Note),
+    /// The reading thread's: packets from global number `.0` on come from file `.1`, its
+    /// packet `.2` first.
+    Run(u64, u32, u64),
+}
+
+/// What a worker (or the reading thread) hands the merge for one batch.
+#[derive(Default)]
+struct OutBatch {
+    steps: Vec<Step>,
+    events: Vec<Ev>,
+    /// On the way back: records of this worker's the sink is done with, freed here.
+    dead: Vec<Record>,
+    /// After the capture's end: the worker's counts.
+    end: Option<Box<ShardEnd>>,
+}
+
+struct ShardEnd {
+    summary: CaptureSummary,
+    copies_by_file: Vec<u64>,
+}
+
+/// A worker's sink: records and notes into the batch, steps cut where a sweep announces the
+/// next connection.
+struct Collect<'a> {
+    out: &'a mut OutBatch,
+    /// In a sweep or the end: (phase of closed connections, phase of lingering records).
+    sweeping: Option<(u8, u8)>,
+    n: u64,
+    phase: u8,
+    conn: u64,
+}
+
+impl Collect<'_> {
+    /// Ends the step in progress; a sweep's first (before any connection) is dropped when
+    /// empty.
+    fn cut(&mut self, ids: [u64; KINDS], gauges: Option<(Gauges, Option<Gauges>)>) {
+        let start = self.out.steps.last().map_or(0, |s| s.end);
+        let end = self.out.events.len();
+        if self.conn == u64::MAX && end == start && gauges.is_none() {
+            return;
+        }
+        self.out.steps.push(Step {
+            n: self.n,
+            phase: self.phase,
+            conn: if self.conn == u64::MAX { 0 } else { self.conn },
+            ids,
+            gauges,
+            end,
+        });
+    }
+}
+
+impl RecordSink for Collect<'_> {
+    fn record(&mut self, record: Record) {
+        self.out.events.push(Ev::Rec(record));
+    }
+
+    fn note(&mut self, note: Note) {
+        match note {
+            Note::Conn { id, lingering, ids } => {
+                if let Some((close, linger)) = self.sweeping {
+                    self.cut(ids, None);
+                    self.phase = if lingering { linger } else { close };
+                    self.conn = id;
+                }
+            }
+            other => self.out.events.push(Ev::Note(other)),
+        }
+    }
+}
+
+/// A worker: its shard, fed batches until the capture's end.
+fn work<A: Analyzer>(
+    cfg: EngineConfig,
+    make: &(dyn Fn() -> A + Send + Sync),
+    setup: &Setup,
+    rx: Receiver<InBatch>,
+    give_back: std::sync::mpsc::Sender<InBatch>,
+    tx: SyncSender<OutBatch>,
+    reuse: Receiver<OutBatch>,
+) {
+    let mut shard = Shard::new(cfg, make());
+    shard.divide_buffers(setup.workers);
+    if setup.inputs > 1 {
+        shard.track_files(true);
+        shard.analyzer_mut().several_captures();
+        shard.capture_points(setup.points.clone());
+    }
+    while let Ok(mut batch) = rx.recv() {
+        let mut out = reuse.try_recv().unwrap_or_default();
+        out.dead.clear();
+        let mut sink = Collect {
+            out: &mut out,
+            sweeping: None,
+            n: 0,
+            phase: PH_PACKET,
+            conn: u64::MAX,
+        };
+        for item in batch.items.drain(..) {
+            match item {
+                Item::Seg(s) => {
+                    sink.n = s.n;
+                    sink.phase = PH_PACKET;
+                    sink.conn = 0;
+                    let payload = batch.bytes.get(s.at..s.at + s.len).unwrap_or(&[]);
+                    let seg = TcpSegment {
+                        src: s.src,
+                        dst: s.dst,
+                        src_port: s.src_port,
+                        dst_port: s.dst_port,
+                        seq: s.seq,
+                        ack: s.ack,
+                        flags: s.flags,
+                        window: s.window,
+                        payload,
+                        missing_tail: s.missing_tail,
+                    };
+                    shard.start_step();
+                    shard.packet(
+                        &seg,
+                        s.file,
+                        s.pkt_bytes,
+                        s.ts,
+                        s.n,
+                        s.now,
+                        s.held,
+                        &mut sink,
+                    );
+                    let (now, peak) = shard.gauges();
+                    sink.cut(shard.ids_given(), Some((now, Some(peak))));
+                }
+                Item::Sweep { now, n, tick } => {
+                    let (close, linger) = if tick {
+                        (PH_TICK_CLOSE, PH_TICK_LINGER)
+                    } else {
+                        (PH_SWEEP_CLOSE, PH_SWEEP_LINGER)
+                    };
+                    sink.sweeping = Some((close, linger));
+                    sink.n = n;
+                    sink.phase = close;
+                    sink.conn = u64::MAX;
+                    shard.sweep(now, n, &mut sink);
+                    sink.sweeping = None;
+                    let (g, _) = shard.gauges();
+                    sink.cut(shard.ids_given(), Some((g, None)));
+                }
+                Item::Secrets { kind, at, data } => shard.analyzer_mut().secrets(kind, at, &data),
+            }
+        }
+        if let Some((now, n)) = batch.finish {
+            sink.sweeping = Some((PH_END_CLOSE, PH_END_LINGER));
+            sink.n = END;
+            sink.phase = PH_END_LINGER;
+            sink.conn = u64::MAX;
+            shard.finish_connections(now, n, &mut sink);
+            sink.sweeping = None;
+            let (g, _) = shard.gauges();
+            sink.cut(shard.ids_given(), Some((g, None)));
+            sink.phase = PH_END_ANALYZER;
+            sink.conn = 0;
+            shard.finish_analyzer(&mut sink);
+            sink.cut(shard.ids_given(), None);
+            let mut summary = CaptureSummary::default();
+            shard.summarize(&mut summary);
+            out.end = Some(Box::new(ShardEnd {
+                summary,
+                copies_by_file: shard.copies_by_file().to_vec(),
+            }));
+        }
+        batch.bytes.clear();
+        let _ = give_back.send(batch);
+        if tx.send(out).is_err() {
+            return;
+        }
+    }
+}
+
+/// What every worker is told before the first packet.
+struct Setup {
+    workers: usize,
+    inputs: usize,
+    points: Vec<u32>,
+}
+
+/// One worker's channels, as this thread holds them.
+struct Lane {
+    tx: SyncSender<InBatch>,
+    back: Receiver<InBatch>,
+    rx: Receiver<OutBatch>,
+    reuse: std::sync::mpsc::Sender<OutBatch>,
+    /// The batch being filled.
+    fill: InBatch,
+}
+
+/// The worker a connection's segments go to: its share (a hash of its unordered address
+/// pair), so every connection of a share of the retention bound is on one worker.
+fn lane_of(seg: &TcpSegment<'_>, lanes: usize) -> usize {
+    let key = FlowKey::new(
+        Endpoint {
+            ip: seg.src,
+            port: seg.src_port,
+        },
+        Endpoint {
+            ip: seg.dst,
+            port: seg.dst_port,
+        },
+    );
+    usize::from(key.share()) % lanes.max(1)
+}
+
+/// Maps a worker's ids of one kind to the run's: runs of consecutive ids (worker's first id,
+/// run's first id).
+#[derive(Default)]
+struct IdMap {
+    runs: VecDeque<(u64, u64)>,
+    /// Ids the worker had given (all mapped).
+    given: u64,
+}
+
+impl IdMap {
+    fn grow(&mut self, given: u64, next: &mut u64) {
+        if given <= self.given {
+            return;
+        }
+        let count = given - self.given;
+        let contiguous = self
+            .runs
+            .back()
+            .is_some_and(|&(l, g)| g + (self.given - l) == *next);
+        if !contiguous {
+            self.runs.push_back((self.given, *next));
+        }
+        *next += count;
+        self.given = given;
+    }
+
+    #[inline]
+    fn map(&self, local: u64) -> u64 {
+        // Most ids named are the latest given.
+        if let Some(&(l, g)) = self.runs.back()
+            && local >= l
+        {
+            return g + (local - l);
+        }
+        let i = self.runs.partition_point(|r| r.0 <= local);
+        match i.checked_sub(1).and_then(|i| self.runs.get(i)) {
+            Some(&(l, g)) => g + (local - l),
+            None => local,
+        }
+    }
+
+    /// Forgets the runs of ids below `below` (no record can name them any more); the latest
+    /// run stays.
+    fn prune(&mut self, below: u64) {
+        while self.runs.get(1).is_some_and(|r| r.0 <= below) {
+            self.runs.pop_front();
+        }
+    }
+}
+
+/// The merge: the steps of every worker and the reading thread in the run's order.
+struct Merge {
+    /// Per stream (workers, then the reading thread): batches received, not merged yet.
+    queues: Vec<VecDeque<OutBatch>>,
+    ids: Vec<[IdMap; KINDS]>,
+    next: [u64; KINDS],
+    /// Per worker, its connections not reported yet, with the ids it had given when each was
+    /// created: a connection's records name only its own ids, all given after it was, and its
+    /// connection record is its last, so the ids below the oldest's are forgotten (the id map
+    /// follows the live connections, not the capture's length).
+    live: Vec<std::collections::BTreeMap<u64, [u64; KINDS]>>,
+    gauges: Vec<Gauges>,
+    total: Gauges,
+    /// Highs of the sums: live connections, buffered, retained, memory.
+    peak: Gauges,
+    once: FxHashSet<OnceKey>,
+    /// Key-source findings reported so far, and the batch of them being read.
+    key_sources: u64,
+    key_batch: Option<(u64, u64, u64)>,
+    same_connection: SameConnection,
+}
+
+fn add(a: Gauges, b: Gauges) -> Gauges {
+    Gauges {
+        flows: a.flows + b.flows,
+        buffered: a.buffered + b.buffered,
+        retained: a.retained + b.retained,
+        memory: a.memory + b.memory,
+    }
+}
+
+fn sub(a: Gauges, b: Gauges) -> Gauges {
+    Gauges {
+        flows: a.flows.saturating_sub(b.flows),
+        buffered: a.buffered.saturating_sub(b.buffered),
+        retained: a.retained.saturating_sub(b.retained),
+        memory: a.memory.saturating_sub(b.memory),
+    }
+}
+
+impl Merge {
+    fn new(workers: usize) -> Self {
+        Merge {
+            queues: (0..=workers).map(|_| VecDeque::new()).collect(),
+            ids: (0..workers).map(|_| Default::default()).collect(),
+            live: (0..workers).map(|_| Default::default()).collect(),
+            next: [0; KINDS],
+            gauges: vec![Gauges::default(); workers],
+            total: Gauges::default(),
+            peak: Gauges::default(),
+            once: FxHashSet::default(),
+            key_sources: 0,
+            key_batch: None,
+            same_connection: SameConnection::default(),
+        }
+    }
+
+    fn workers(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// The order key of stream `s`'s step.
+    fn key(&self, s: usize, step: &Step) -> (u64, u8, u64, usize) {
+        let sweep = s < self.workers()
+            && matches!(
+                (step.n == END, step.phase),
+                (
+                    false,
+                    PH_SWEEP_CLOSE | PH_SWEEP_LINGER | PH_TICK_CLOSE | PH_TICK_LINGER
+                ) | (true, PH_END_LINGER | PH_END_CLOSE)
+            );
+        let conn = if sweep {
+            self.ids
+                .get(s)
+                .map_or(step.conn, |m| m[CONN].map(step.conn))
+        } else {
+            0
+        };
+        (step.n, step.phase, conn, s)
+    }
+
+    /// Merges the oldest batch of every stream (each must have one) into `tail`; returns the
+    /// batches, emptied (with the capture's end counts, when they came), in stream order.
+    fn merge_batch<S: Sink>(&mut self, tail: &mut Tail<S>) -> Vec<OutBatch> {
+        let streams = self.queues.len();
+        let mut batches: Vec<OutBatch> = (0..streams)
+            .map(|s| {
+                self.queues
+                    .get_mut(s)
+                    .and_then(VecDeque::pop_front)
+                    .unwrap_or_default()
+            })
+            .collect();
+        let mut events: Vec<Vec<Ev>> = batches
+            .iter_mut()
+            .map(|b| std::mem::take(&mut b.events))
+            .collect();
+        {
+            let mut its: Vec<std::vec::Drain<'_, Ev>> =
+                events.iter_mut().map(|v| v.drain(..)).collect();
+            // Per stream: its next step, and where that step's events start.
+            let mut at: Vec<(usize, usize)> = vec![(0, 0); streams];
+            loop {
+                let mut best: Option<((u64, u8, u64, usize), usize)> = None;
+                for (s, b) in batches.iter().enumerate() {
+                    let Some(step) = b.steps.get(at[s].0) else {
+                        continue;
+                    };
+                    let k = self.key(s, step);
+                    if best.is_none_or(|(b, _)| k < b) {
+                        best = Some((k, s));
+                    }
+                }
+                let Some((_, s)) = best else { break };
+                let (i, start) = at[s];
+                let Some(step) = batches.get(s).and_then(|b| b.steps.get(i)) else {
+                    break;
+                };
+                at[s] = (i + 1, step.end);
+                let count = step.end.saturating_sub(start);
+                if s < self.workers() {
+                    self.grow(s, step);
+                }
+                let Some(it) = its.get_mut(s) else { break };
+                for e in it.by_ref().take(count) {
+                    self.event(s, e, tail);
+                }
+            }
+        }
+        for (b, e) in batches.iter_mut().zip(events) {
+            b.events = e;
+            b.steps.clear();
+        }
+        batches
+    }
+
+    /// A worker's step comes next: the ids it gave are the run's next ones, its gauges move
+    /// the sums (and a packet's highs, the sums' peaks).
+    fn grow(&mut self, s: usize, step: &Step) {
+        if let (Some(maps), Some(live)) = (self.ids.get(s), self.live.get_mut(s)) {
+            let before: [u64; KINDS] = std::array::from_fn(|k| maps[k].given);
+            for conn in before[CONN]..step.ids[CONN] {
+                live.insert(conn, before);
+            }
+        }
+        if let Some(maps) = self.ids.get_mut(s) {
+            for (k, m) in maps.iter_mut().enumerate() {
+                m.grow(step.ids[k], &mut self.next[k]);
+            }
+        }
+        let Some((now, highs)) = step.gauges else {
+            return;
+        };
+        let Some(mine) = self.gauges.get_mut(s) else {
+            return;
+        };
+        let others = sub(self.total, *mine);
+        if let Some(h) = highs {
+            let p = &mut self.peak;
+            if h.flows > 0 {
+                p.flows = p.flows.max(others.flows + h.flows);
+            }
+            p.buffered = p.buffered.max(others.buffered + h.buffered);
+            p.retained = p.retained.max(others.retained + h.retained);
+            if h.memory > 0 {
+                p.memory = p.memory.max(others.memory + h.memory);
+            }
+        }
+        *mine = now;
+        self.total = add(others, now);
+    }
+
+    /// Worker `s` reported its connection `conn`: the ids only older connections could name
+    /// are forgotten.
+    fn forget(&mut self, s: usize, conn: u64) {
+        let (Some(maps), Some(live)) = (self.ids.get_mut(s), self.live.get_mut(s)) else {
+            return;
+        };
+        live.remove(&conn);
+        let below: [u64; KINDS] = match live.first_key_value() {
+            Some((&oldest, given)) => {
+                let mut b = *given;
+                b[CONN] = oldest;
+                b
+            }
+            None => std::array::from_fn(|k| maps[k].given),
+        };
+        for (m, b) in maps.iter_mut().zip(below) {
+            m.prune(b);
+        }
+    }
+
+    fn event<S: Sink>(&mut self, s: usize, e: Ev, tail: &mut Tail<S>) {
+        match e {
+            Ev::Rec(mut r) => {
+                let closed = match &r {
+                    Record::Connection(c) => Some(c.id),
+                    _ => None,
+                };
+                if let Some(m) = self.ids.get(s) {
+                    remap(&mut r, m);
+                }
+                if let Some(conn) = closed {
+                    self.forget(s, conn);
+                }
+                if let Record::Finding(f) = &mut r {
+                    if let Some((first, count, i)) = self.key_batch {
+                        let seen = first + i < self.key_sources;
+                        self.key_batch = (i + 1 < count).then_some((first, count, i + 1));
+                        if i + 1 >= count {
+                            self.key_sources = self.key_sources.max(first + count);
+                        }
+                        if seen {
+                            return;
+                        }
+                    }
+                    if let Some(key) = f.once.take() {
+                        if self.once.contains(&*key) {
+                            return;
+                        }
+                        if self.once.len() < MAX_CREDS_SEEN {
+                            self.once.insert(*key);
+                        }
+                    }
+                }
+                tail.end.from = s;
+                tail.record(r);
+            }
+            Ev::Note(Note::KeySources { first, count }) => {
+                self.key_batch = (count > 0).then_some((first, count, 0));
+                if count == 0 {
+                    self.key_sources = self.key_sources.max(first);
+                }
+            }
+            Ev::Note(Note::SameConnection {
+                owner,
+                copy,
+                owner_file,
+                copy_file,
+                lo,
+                hi,
+            }) => self.same_connection.add(
+                owner,
+                copy,
+                PointOffset {
+                    owner_file,
+                    copy_file,
+                    lo,
+                    hi,
+                },
+            ),
+            Ev::Note(Note::Conn { .. }) => {}
+            Ev::Run(g, file, k) => {
+                if let Some(o) = &mut tail.end.origins {
+                    o.start_run(g, file, k);
+                }
+            }
+        }
+    }
+}
+
+/// Rewrites a worker's ids in a record with the run's.
+fn remap(r: &mut Record, m: &[IdMap; KINDS]) {
+    let c = |id: &mut u64| *id = m[CONN].map(*id);
+    let t = |id: &mut u64| *id = m[TXN].map(*id);
+    match r {
+        Record::Connection(x) => c(&mut x.id),
+        Record::Finding(f) => {
+            if let Some(id) = &mut f.connection {
+                c(id);
+            }
+            if let Some(id) = &mut f.transaction {
+                t(id);
+            }
+        }
+        Record::Transaction(x) => {
+            t(&mut x.id);
+            c(&mut x.connection);
+            if let Some(p) = &mut x.promised_by
+                && let Some(id) = &mut p.transaction
+            {
+                t(id);
+            }
+            if let Some(id) = &mut x.h2c_upgrade {
+                t(id);
+            }
+        }
+        Record::WebSocket(x) => {
+            x.id = m[WS].map(x.id);
+            c(&mut x.connection);
+            if let Some(id) = &mut x.handshake.transaction {
+                t(id);
+            }
+        }
+        Record::WsMessage(x) => x.websocket = m[WS].map(x.websocket),
+        Record::Tunnel(x) => {
+            x.id = m[TUNNEL].map(x.id);
+            c(&mut x.connection);
+            if let Some(id) = &mut x.transaction {
+                t(id);
+            }
+        }
+        Record::Http2(x) => {
+            x.id = m[H2].map(x.id);
+            c(&mut x.connection);
+            if let Some(id) = &mut x.transaction {
+                t(id);
+            }
+            for id in &mut x.transactions {
+                t(id);
+            }
+        }
+        // Made after the merge, by the correlator.
+        Record::ProxyHop(_) => {}
+    }
+}
+
+/// Reading thread's records (undecodable packets) into its stream.
+struct Events<'a>(&'a mut Vec<Ev>);
+
+impl RecordSink for Events<'_> {
+    fn record(&mut self, record: Record) {
+        self.0.push(Ev::Rec(record));
+    }
+}
+
+/// Ends the reading thread's step at `(n, phase)` if it has events.
+fn reader_step(b: &mut OutBatch, n: u64, phase: u8) {
+    let start = b.steps.last().map_or(0, |s| s.end);
+    let end = b.events.len();
+    if end > start {
+        b.steps.push(Step {
+            n,
+            phase,
+            conn: 0,
+            ids: [0; KINDS],
+            gauges: None,
+            end,
+        });
+    }
+}
+
+/// Each worker's share of the run's bounds.
+fn share(cfg: &EngineConfig, workers: usize) -> EngineConfig {
+    let w = workers.max(1);
+    let mut c = cfg.clone();
+    c.memory = (cfg.memory / w).max(1);
+    c.max_flows = (cfg.max_flows / w).max(1);
+    c
+}
+
+/// The sending and merging side: the workers' lanes, the reading thread's stream, the merge.
+struct Hub {
+    lanes: Vec<Lane>,
+    reader: OutBatch,
+    spare: Option<OutBatch>,
+    merge: Merge,
+    /// Batches sent and not merged yet.
+    in_flight: usize,
+    /// Packets and payload bytes in the batches being filled.
+    packets: usize,
+    bytes: usize,
+    ends: Vec<Option<Box<ShardEnd>>>,
+}
+
+impl Hub {
+    /// Sends every worker its batch (empty ones too: every worker answers every batch), and
+    /// merges what is due so that at most `IN_FLIGHT` batches are in flight.
+    fn send<S: Sink>(&mut self, tail: &mut Tail<S>, finish: Option<(Timestamp, u64)>) {
+        for lane in &mut self.lanes {
+            let fresh = lane.back.try_recv().unwrap_or_default();
+            let mut b = std::mem::replace(&mut lane.fill, fresh);
+            b.finish = finish;
+            // A worker that ended early (a panic) is reported by its join; the rest go on.
+            let _ = lane.tx.send(b);
+        }
+        let fresh = self.spare.take().unwrap_or_default();
+        let r = std::mem::replace(&mut self.reader, fresh);
+        if let Some(q) = self.merge.queues.last_mut() {
+            q.push_back(r);
+        }
+        self.in_flight += 1;
+        self.packets = 0;
+        self.bytes = 0;
+        while self.in_flight > IN_FLIGHT {
+            self.merge_one(tail);
+        }
+    }
+
+    /// Merges the oldest batch in flight.
+    fn merge_one<S: Sink>(&mut self, tail: &mut Tail<S>) {
+        if self.in_flight == 0 {
+            return;
+        }
+        for (w, lane) in self.lanes.iter().enumerate() {
+            // A worker gone answers nothing: its steps are missing (its join reports why).
+            let b = lane.rx.recv().unwrap_or_default();
+            if let Some(q) = self.merge.queues.get_mut(w) {
+                q.push_back(b);
+            }
+        }
+        let batches = self.merge.merge_batch(tail);
+        self.in_flight -= 1;
+        for (w, mut b) in batches.into_iter().enumerate() {
+            match self.lanes.get(w) {
+                Some(lane) => {
+                    if let Some(dead) = tail.end.dead.get_mut(w) {
+                        std::mem::swap(dead, &mut b.dead);
+                    }
+                    if let Some(e) = b.end.take()
+                        && let Some(slot) = self.ends.get_mut(w)
+                    {
+                        *slot = Some(e);
+                    }
+                    let _ = lane.reuse.send(b);
+                }
+                None => self.spare = Some(b),
+            }
+        }
+    }
+
+    fn drain<S: Sink>(&mut self, tail: &mut Tail<S>) {
+        while self.in_flight > 0 {
+            self.merge_one(tail);
+        }
+    }
+}
+
+/// [`Pipeline::run`] over `workers` threads (more than one).
+pub(super) fn run<S: Sink, A: Analyzer, P: PacketSource + ?Sized>(
+    p: &mut Pipeline<S, A>,
+    workers: usize,
+    cfg: EngineConfig,
+    make: Factory<A>,
+    source: &mut P,
+    clock: &dyn Clock,
+) -> RunEnd {
+    let started = Instant::now();
+    let live = source.is_live();
+    let inputs = source.inputs();
+    let setup = Setup {
+        workers,
+        inputs,
+        points: (0..inputs as u32)
+            .map(|f| source.capture_point(f))
+            .collect(),
+    };
+    if inputs > 1 {
+        p.tail.clocks = (0..inputs as u32).map(|f| source.clock_of(f)).collect();
+        p.tail.end.origins = Some(super::Origins::default());
+    }
+    let r = p.tail.end.sink.begin();
+    p.tail.end.heed(r);
+    if HAND_BACK_RECORDS {
+        p.tail.end.dead = (0..workers).map(|_| Vec::new()).collect();
+    }
+    let mut front = Front::new(&cfg);
+    let shard_cfg = share(&cfg, workers);
+    let batch_packets = if live {
+        LIVE_BATCH_PACKETS
+    } else {
+        BATCH_PACKETS * workers
+    };
+    let every = if live { 1 } else { FILE_CHECK_EVERY };
+    let setup = &setup;
+    std::thread::scope(|scope| {
+        let mut lanes = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (tx, rx) = sync_channel(IN_FLIGHT + 1);
+            let (give_back, back) = channel();
+            let (otx, orx) = sync_channel(IN_FLIGHT + 1);
+            let (reuse_tx, reuse_rx) = channel();
+            let (c, a) = (shard_cfg.clone(), make.clone());
+            scope.spawn(move || work(c, &*a, setup, rx, give_back, otx, reuse_rx));
+            lanes.push(Lane {
+                tx,
+                back,
+                rx: orx,
+                reuse: reuse_tx,
+                fill: InBatch::default(),
+            });
+        }
+        let mut hub = Hub {
+            lanes,
+            reader: OutBatch::default(),
+            spare: None,
+            merge: Merge::new(workers),
+            in_flight: 0,
+            packets: 0,
+            bytes: 0,
+            ends: (0..workers).map(|_| None).collect(),
+        };
+        let mut counts: Vec<u64> = Vec::new();
+        let mut run_file: Option<u32> = None;
+        let mut last = started;
+        let mut read_error = None;
+        while matches!(p.tail.end.halt, Halt::Go) {
+            match source.next() {
+                Next::Packet(pkt) => {
+                    let (n, sweep) = front.begin(&pkt);
+                    if inputs > 1 {
+                        let f = pkt.file as usize;
+                        if counts.len() <= f {
+                            counts.resize(f + 1, 0);
+                        }
+                        let k = counts.get_mut(f).map_or(0, |c| {
+                            *c += 1;
+                            *c
+                        });
+                        if run_file != Some(pkt.file) {
+                            run_file = Some(pkt.file);
+                            hub.reader.events.push(Ev::Run(n, pkt.file, k));
+                            reader_step(&mut hub.reader, n, PH_RUN);
+                        }
+                    }
+                    if let Some(at) = sweep {
+                        for lane in &mut hub.lanes {
+                            lane.fill.items.push(Item::Sweep {
+                                now: at,
+                                n,
+                                tick: false,
+                            });
+                        }
+                    }
+                    let now = front.now();
+                    let mut sent = None;
+                    if let Some(seg) = front.decode(&pkt, n, &mut Events(&mut hub.reader.events)) {
+                        let w = lane_of(&seg, workers);
+                        if let Some(lane) = hub.lanes.get_mut(w) {
+                            let at = lane.fill.bytes.len();
+                            lane.fill.bytes.extend_from_slice(seg.payload);
+                            lane.fill.items.push(Item::Seg(Seg {
+                                n,
+                                ts: pkt.ts,
+                                now,
+                                held: 0,
+                                file: pkt.file,
+                                pkt_bytes: pkt.data.len() as u64,
+                                src: seg.src,
+                                dst: seg.dst,
+                                src_port: seg.src_port,
+                                dst_port: seg.dst_port,
+                                seq: seg.seq,
+                                ack: seg.ack,
+                                flags: seg.flags,
+                                window: seg.window,
+                                missing_tail: seg.missing_tail,
+                                at,
+                                len: seg.payload.len(),
+                            }));
+                            sent = Some((w, seg.payload.len()));
+                        }
+                    }
+                    if let Some((w, len)) = sent {
+                        let held = front.held_bytes();
+                        if let Some(Item::Seg(s)) =
+                            hub.lanes.get_mut(w).and_then(|l| l.fill.items.last_mut())
+                        {
+                            s.held = held;
+                        }
+                        hub.packets += 1;
+                        hub.bytes += len;
+                    }
+                    reader_step(&mut hub.reader, n, PH_PACKET);
+                    if hub.packets >= batch_packets || hub.bytes >= BATCH_BYTES {
+                        hub.send(&mut p.tail, None);
+                    }
+                    let waits = every == 1 && source.may_wait();
+                    if !waits && (!n.is_multiple_of(every) || last.elapsed() < PROGRESS_EVERY) {
+                        continue;
+                    }
+                    if waits {
+                        hub.send(&mut p.tail, None);
+                        hub.drain(&mut p.tail);
+                    }
+                }
+                Next::Idle => {
+                    let now = clock.now();
+                    if front.tick(now) {
+                        let n = front.packets();
+                        for lane in &mut hub.lanes {
+                            lane.fill.items.push(Item::Sweep { now, n, tick: true });
+                        }
+                    }
+                    hub.send(&mut p.tail, None);
+                    hub.drain(&mut p.tail);
+                }
+                Next::Secrets(s) => {
+                    for lane in &mut hub.lanes {
+                        lane.fill.items.push(Item::Secrets {
+                            kind: s.kind,
+                            at: s.at,
+                            data: s.data.clone(),
+                        });
+                    }
+                }
+                Next::End => break,
+                Next::Error(e) => {
+                    read_error = Some(e);
+                    break;
+                }
+            }
+            if last.elapsed() >= PROGRESS_EVERY || (every == 1 && source.may_wait()) {
+                last = Instant::now();
+                progress(p, source, started, front.packets(), &hub.merge);
+            }
+        }
+        hub.send(&mut p.tail, None);
+        hub.drain(&mut p.tail);
+        let mut src = source.finish();
+        let error = read_error.or(src.error.take());
+        p.end_findings(&src, &error);
+        // The end: every worker's connections and analyzers, then the decoder's count.
+        let mut summary = front.finish(&mut Events(&mut hub.reader.events));
+        reader_step(&mut hub.reader, END, PH_END_FRONT);
+        hub.send(&mut p.tail, Some((front.now(), front.packets())));
+        hub.drain(&mut p.tail);
+        let ends: Vec<Box<ShardEnd>> = hub.ends.drain(..).flatten().collect();
+        let copies = combine(&mut summary, &ends, &hub.merge, cfg.memory);
+        let offsets = hub.merge.same_connection.estimates();
+        drop(hub);
+        p.tail.end.dead = Vec::new();
+        p.end_rest(source, started, src, error, summary, offsets, copies)
+    })
+}
+
+fn progress<S: Sink, A: Analyzer, P: PacketSource + ?Sized>(
+    p: &mut Pipeline<S, A>,
+    source: &P,
+    started: Instant,
+    packets: u64,
+    merge: &Merge,
+) {
+    let (bytes_done, bytes_total) = source.position();
+    let pr = Progress {
+        bytes_done,
+        bytes_total,
+        packets,
+        flows: merge.total.flows as usize,
+        elapsed: started.elapsed().as_secs_f64(),
+        dropped: source.dropped(),
+    };
+    let r = p.tail.end.sink.progress(&pr);
+    p.tail.end.heed(r);
+}
+
+/// The workers' counts into the summary (the decoder's already in it): sums, and the peaks
+/// of sums the merge kept. Returns the copies per input file.
+fn combine(
+    s: &mut CaptureSummary,
+    ends: &[Box<ShardEnd>],
+    merge: &Merge,
+    memory: usize,
+) -> Vec<u64> {
+    let mut tcp = TcpSummary::default();
+    let mut copies: Vec<u64> = Vec::new();
+    for e in ends {
+        let t = &e.summary.tcp;
+        tcp.connections += t.connections;
+        tcp.flows_evicted += t.flows_evicted;
+        tcp.ooo_limit_hits += t.ooo_limit_hits;
+        tcp.buffer_limit_hits += t.buffer_limit_hits;
+        tcp.duplicate_packets += t.duplicate_packets;
+        let m = &e.summary.memory;
+        s.memory.connections_shed += m.connections_shed;
+        s.memory.buffers_shed += m.buffers_shed;
+        s.memory.bytes_shed += m.bytes_shed;
+        s.memory.budget_full_at = match (s.memory.budget_full_at, m.budget_full_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if copies.len() < e.copies_by_file.len() {
+            copies.resize(e.copies_by_file.len(), 0);
+        }
+        for (c, n) in copies.iter_mut().zip(&e.copies_by_file) {
+            *c += n;
+        }
+        if let Some(h) = &e.summary.http {
+            let a = s.http.get_or_insert_with(Default::default);
+            a.connections += h.connections;
+            a.transactions += h.transactions;
+            a.requests += h.requests;
+            a.responses += h.responses;
+            a.interim_responses += h.interim_responses;
+            a.upgrades += h.upgrades;
+            a.tunnels += h.tunnels;
+            a.resync_skipped_bytes += h.resync_skipped_bytes;
+            a.pipeline_limit_hits += h.pipeline_limit_hits;
+            a.decode_capped += h.decode_capped;
+        }
+        if let Some(t) = &e.summary.tls {
+            match &mut s.tls {
+                None => s.tls = Some(t.clone()),
+                Some(a) => {
+                    // Every worker read the same key sources; the streams are each one's.
+                    a.connections += t.connections;
+                    a.decrypted += t.decrypted;
+                    a.records_decrypted += t.records_decrypted;
+                    a.bytes_decrypted += t.bytes_decrypted;
+                    for (k, v) in &t.not_decrypted {
+                        *a.not_decrypted.entry(k.clone()).or_insert(0) += v;
+                    }
+                }
+            }
+        }
+    }
+    tcp.max_live_flows = merge.peak.flows;
+    tcp.peak_buffered_bytes = merge.peak.buffered;
+    tcp.peak_retained_bytes = merge.peak.retained;
+    s.tcp = tcp;
+    s.memory.peak = merge.peak.memory;
+    s.memory.connection_budget = memory as u64;
+    copies
+}

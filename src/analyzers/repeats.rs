@@ -35,8 +35,10 @@ impl Repeats {
             .find(|s| s.first.code == f.code && s.first.direction == f.direction)
         {
             s.count = s.count.saturating_add(1);
+            // Each packet once: several frames of one packet name it once.
             if s.packets.len() < MAX_REPEAT_PACKETS
                 && let Some(p) = f.packet
+                && s.packets.last() != Some(&p)
             {
                 s.packets.push(p);
             }

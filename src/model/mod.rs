@@ -311,8 +311,8 @@ pub struct Finding {
     /// once: set on the one summary finding raised when the conversation ends (the first
     /// occurrence was a finding of its own at once). See `docs/findings.md`.
     pub count: Option<u64>,
-    /// With `count`: the packets of the first occurrences (at most [`MAX_REPEAT_PACKETS`]),
-    /// the first one's included.
+    /// With `count`: the packets of the first occurrences, each once (at most
+    /// [`MAX_REPEAT_PACKETS`]), the first one's included.
     pub packets: Vec<u64>,
 }
 

@@ -3,7 +3,8 @@
 #
 #   bench/instructions.sh                 # --tcp-only (the spine), NDJSON (the checked format), JSON
 #   FORMATS=ndjson bench/instructions.sh  # the spine and NDJSON
-#   THREADS=2 bench/instructions.sh       # with --threads 2 (all threads counted)
+#   THREADS=2 bench/instructions.sh       # with --threads 2 (all threads counted; the stage
+#                                         # split is --threads 1's, only the total means much)
 #   HS=/path/to/hopscope bench/instructions.sh   # another build (a baseline)
 #
 # callgrind counts instructions, not seconds: the figures repeat for the same binary and input
@@ -44,10 +45,10 @@ for fmt in tcp-only $formats; do
   [ "$fmt" = tcp-only ] && [ -s "$out.txt" ] && [ "${seen_spine:-}" ] && continue
   seen_spine=1
   valgrind --tool=callgrind --callgrind-out-file="$out" "$HS" report "$prefix" "${args[@]}" \
-    ${THREADS:+--threads "$THREADS"} -o /dev/null --no-progress 2>"$out.log"
+    --threads "${THREADS:-1}" -o /dev/null --no-progress 2>"$out.log"
   callgrind_annotate --inclusive=yes "$out" >"$out.txt" 2>/dev/null
   echo
-  echo "== report ${args[*]}${THREADS:+ --threads $THREADS}"
+  echo "== report ${args[*]} --threads ${THREADS:-1}"
   if [ "$fmt" = tcp-only ]; then
     python3 "$here/stages.py" "$packets" "$out.txt"
   else

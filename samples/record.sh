@@ -3408,6 +3408,23 @@ scenario_derived() {
         --shows "a record header announcing an absurd captured length" --note-file "$WORK/corrupt.garbage.json"
 }
 
+# Both peers of one WebSocket break RFC 6455 §5.1 again and again (issue 19): raw sockets, the
+# client's frames unmasked (3, then 1 more after the server's), the server's masked (20).
+scenario_websocket_both_bad() {
+    log "websocket: both peers break RFC 6455 5.1 repeatedly (raw sockets)"
+    local name=websocket-both-bad ns=$NSP-wsboth port=8773
+    ns_new wsboth
+    start_bg ip netns exec "$ns" "$PY" "$TOOLS/ws_both_bad.py" server 127.0.0.1 $port
+    wait_for "ws_both_bad server" listening "$ns" $port
+    tcpdump_start "$ns" "$CAP/$name.pcap" -i lo "tcp port $port"
+    ip netns exec "$ns" "$PY" "$TOOLS/ws_both_bad.py" client 127.0.0.1:$port
+    sleep 0.5
+    tcpdump_stop_all
+    fact --file $name.pcap --software "tools/ws_both_bad.py raw-socket WebSocket client and server (frames built byte by byte), tcpdump -i lo" \
+        --shows "one WebSocket after a real upgrade: the client sends 3 unmasked text frames, the server 20 masked ones, the client 1 more unmasked, then a clean close (client masked, server unmasked); each frame written on its own (the kernel still put some of the server's in one packet). RFC 6455 5.1 broken by both peers, repeatedly, on one conversation"
+    scenario_cleanup
+}
+
 ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 http_vlan http_qinq
      tcp_reorder_midstream udp_fragments derived
      http_pipelining http_chunked http_100_continue http_encodings http10_close
@@ -3421,7 +3438,7 @@ ALL=(http_loopback http_ipv6 websocket_echo websocket_deflate http_proxy socks5 
      tls_connect_tinyproxy tls_socks5_microsocks
      h2_curl_nginx_tls h2_prior_knowledge h2_small_window h2c_upgrade_curl
      h2_front_http1_back h2_websocket_rfc8441 h2_semantics_curl
-     h2_chromium split_nginx_ws split_nginx_nat same_conn_two_hosts)
+     h2_chromium split_nginx_ws split_nginx_nat same_conn_two_hosts websocket_both_bad)
 
 main() {
     [ "$(id -u)" = 0 ] || { echo "record.sh needs root" >&2; exit 1; }

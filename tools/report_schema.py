@@ -57,6 +57,8 @@ EXTRA = [
         "type": "object", "required": ["kernel", "interface", "hopscope"],
         "additionalProperties": False,
         "properties": {"kernel": INT, "interface": INT, "hopscope": INT}}),
+    ("finding", "count", INT),
+    ("finding", "packets", {"type": "array", "items": INT}),
     ("websocket_message", "declared_length", INT),
     ("websocket_message.frame_list[]", "declared_length", INT),
     ("transaction.semantics.cache.request_directives[]", "unknown", BOOL),

@@ -22,6 +22,7 @@ pub mod h2;
 pub mod http;
 pub mod layer;
 pub mod pass;
+pub mod repeats;
 pub mod socks;
 pub mod stack;
 pub mod tls;

@@ -311,15 +311,25 @@ pub struct Finding {
     /// scheme): a run split over threads by connection reports it where the first thread to
     /// find it in capture order did, the others' copies are dropped. Not written.
     pub once: Option<Box<OnceKey>>,
+    /// How often the rule was broken on its conversation in its direction, when more than
+    /// once: set on the one summary finding raised when the conversation ends (the first
+    /// occurrence was a finding of its own at once). See `docs/findings.md`.
+    pub count: Option<u64>,
+    /// With `count`: the packets of the first occurrences, each once (at most
+    /// [`MAX_REPEAT_PACKETS`]), the first one's included.
+    pub packets: Vec<u64>,
 }
 
 /// What a finding reported once per run is about (`Finding::once`).
 pub type OnceKey = (IpAddr, &'static str, String);
 
+/// Packets a repeated finding names.
+pub const MAX_REPEAT_PACKETS: usize = 16;
+
 impl Serialize for Finding {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Finding", 9)?;
+        let mut st = s.serialize_struct("Finding", 11)?;
         st.serialize_field("code", self.code.name)?;
         st.serialize_field("severity", &self.code.severity)?;
         st.serialize_field("connection", &self.connection)?;
@@ -333,6 +343,12 @@ impl Serialize for Finding {
         st.serialize_field("transaction", &self.transaction)?;
         st.serialize_field("ts", &self.ts.map(|t| t.as_secs_f64()))?;
         st.serialize_field("message", &self.message)?;
+        if let Some(n) = self.count {
+            st.serialize_field("count", &n)?;
+        }
+        if !self.packets.is_empty() {
+            st.serialize_field("packets", &self.packets)?;
+        }
         st.end()
     }
 }
@@ -351,6 +367,8 @@ impl Finding {
             ts: None,
             message: message.into(),
             once: None,
+            count: None,
+            packets: Vec::new(),
         }
     }
     /// The severity of its code.

@@ -389,6 +389,10 @@ const EXPECTED_FINDINGS: &[(&str, &[&str])] = &[
             "ws.unmasked-client-frame",
         ],
     ),
+    (
+        "websocket-both-bad.pcap",
+        &["ws.masked-server-frame", "ws.unmasked-client-frame"],
+    ),
 ];
 
 #[test]

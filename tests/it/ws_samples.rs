@@ -424,8 +424,9 @@ fn browser_websocket_matches_the_page_and_server_logs() {
 /// The inflate cap on the browser sample: with the defaults (`WsConfig::max_inflate` 16 MiB,
 /// `preview` 1024) the 1,000,000-byte messages decode whole and only the preview is cut;
 /// below the message size, decoding stops at the cap and both 1 MB messages are partial; the
-/// `ws.inflate-limit` finding is raised once for the conversation (the WebSocket analyzer
-/// reports each finding code once per conversation), the other messages unaffected.
+/// `ws.inflate-limit` finding is raised once per direction of the conversation at once, a
+/// repeat in the same direction counted in one summary at the end (`docs/findings.md`,
+/// "Repeated findings"), the other messages unaffected.
 #[test]
 fn browser_websocket_inflate_cap() {
     let name = "websocket-browser.pcap";
@@ -448,12 +449,15 @@ fn browser_websocket_inflate_cap() {
     let mut cfg = hopscope::analyzers::AnalyzerConfig::default();
     cfg.ws.max_inflate = 500_000;
     let capped = run_app(&samples_dir().join(name), cfg);
-    let limit = capped
+    let limit: Vec<_> = capped
         .findings
         .iter()
         .filter(|f| f.code.name == "ws.inflate-limit")
-        .count();
-    assert_eq!(limit, 1, "{:?}", capped.codes());
+        .collect();
+    let firsts: Vec<_> = limit.iter().filter(|f| f.count.is_none()).collect();
+    let repeats: u64 = limit.iter().filter_map(|f| f.count).map(|n| n - 1).sum();
+    assert_eq!(firsts.len() as u64 + repeats, 2, "{limit:?}");
+    assert!(firsts.len() < 2 || firsts[0].direction != firsts[1].direction);
     let data: Vec<_> = capped
         .messages
         .iter()
@@ -671,4 +675,72 @@ fn websocket_over_http2_is_what_the_client_logged() {
         }
     }
     assert!(frames_checked >= 12, "frames checked: {frames_checked}");
+}
+
+/// Issue 19, on a real capture (`record.sh websocket_both_bad`, raw sockets): both peers break
+/// RFC 6455 §5.1 on one conversation, the client 4 times (unmasked), the server 20 times
+/// (masked). Each (code, direction) is a finding at once, the repeats one summary with `count`;
+/// every packet that tshark's dissector shows carrying a violating frame is named by a finding
+/// (its `packet` or one of its `packets`).
+#[test]
+fn both_peers_breaking_rfc6455_are_all_named() {
+    let path = samples_dir().join("websocket-both-bad.pcap");
+    let run = run_app(&path, Default::default());
+    let of = |code: &str| -> Vec<&hopscope::model::Finding> {
+        run.findings
+            .iter()
+            .filter(|f| f.code.name == code)
+            .collect()
+    };
+    let cl = of("ws.unmasked-client-frame");
+    let sv = of("ws.masked-server-frame");
+    assert_eq!(cl.len(), 2, "{cl:?}");
+    assert_eq!(sv.len(), 2, "{sv:?}");
+    assert_eq!(cl[1].count, Some(4));
+    assert_eq!(sv[1].count, Some(20));
+    assert_eq!(
+        cl[0].packet, cl[1].packet,
+        "the summary is at the first occurrence"
+    );
+    assert!(sv[1].packets.len() <= hopscope::model::MAX_REPEAT_PACKETS);
+    let named = |p: u64| {
+        run.findings.iter().any(|f| {
+            f.code.name.starts_with("ws.") && (f.packet == Some(p) || f.packets.contains(&p))
+        })
+    };
+    let Ok(out) = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(&path)
+        .args(["-Y", "websocket", "-T", "fields"])
+        .args([
+            "-e",
+            "frame.number",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "websocket.mask",
+        ])
+        .output()
+    else {
+        eprintln!("tshark not found: the packets are not cross-checked");
+        return;
+    };
+    let mut bad = 0;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: Vec<&str> = line.split('\t').collect();
+        let (Some(n), Some(port), Some(masks)) = (v.first(), v.get(1), v.get(2)) else {
+            continue;
+        };
+        let from_server = *port == "8773";
+        let broken = masks.split(',').any(|m| (m == "1") == from_server);
+        if broken {
+            bad += 1;
+            let n: u64 = n.parse().expect("frame number");
+            assert!(
+                named(n),
+                "packet {n} carries a violating frame and no finding names it"
+            );
+        }
+    }
+    assert!(bad >= 2, "tshark found {bad} packets with violating frames");
 }

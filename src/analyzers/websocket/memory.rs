@@ -38,7 +38,7 @@ impl WsConn {
                 .iter()
                 .map(|p| heap::deque(p) + p.iter().map(|(b, _)| heap::vec(b)).sum::<usize>())
                 .sum::<usize>()
-            + heap::vec(&self.reported)
+            + self.reported.heap_bytes()
     }
 }
 

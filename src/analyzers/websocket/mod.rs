@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 use flate2::{Decompress, FlushDecompress, Status};
 
 use crate::analyzers::layer::{Ids, Layer, Switch};
+use crate::analyzers::repeats::Repeats;
 use crate::base::Timestamp;
 use crate::engine::Ctx;
 use crate::model::codes::{self, Code};
@@ -163,7 +164,8 @@ pub struct WsConn {
     /// Pings sent by each side, waiting for the other side's pong: (payload, time).
     pings: [VecDeque<(Vec<u8>, Timestamp)>; 2],
     rtt_sum: f64,
-    reported: Vec<&'static Code>,
+    /// Findings raised, per (code, direction): repeats are counted, summed up at the end.
+    reported: Repeats,
 }
 
 const MAX_PENDING_PINGS: usize = 16;
@@ -211,7 +213,7 @@ impl WsConn {
             next_msg: 0,
             pings: [VecDeque::new(), VecDeque::new()],
             rtt_sum: 0.0,
-            reported: Vec::new(),
+            reported: Repeats::default(),
         }
     }
 
@@ -219,7 +221,8 @@ impl WsConn {
         self.rec.id
     }
 
-    /// Records a finding on the conversation, once per code.
+    /// Records a finding on the conversation: the first of its code and direction at once,
+    /// later ones counted and summed up when the conversation ends.
     pub fn finding(
         &mut self,
         ctx: &Ctx,
@@ -229,17 +232,18 @@ impl WsConn {
         code: &'static Code,
         msg: String,
     ) {
-        if self.reported.contains(&code) {
+        let f = Finding::new(code, msg)
+            .conn(ctx.conn)
+            .at(ctx.packet, ctx.ts)
+            .dir(Dir::from_index(d), offset);
+        let known = self.reported.raised(code.name);
+        if !self.reported.first(&f) {
             return;
         }
-        self.reported.push(code);
-        self.rec.findings.push(code.name);
-        out.record(Record::Finding(
-            Finding::new(code, msg)
-                .conn(ctx.conn)
-                .at(ctx.packet, ctx.ts)
-                .dir(Dir::from_index(d), offset),
-        ));
+        if !known {
+            self.rec.findings.push(code.name);
+        }
+        out.record(Record::Finding(f));
     }
 
     fn stats(&mut self, d: usize) -> &mut WsDirStats {
@@ -1073,6 +1077,9 @@ impl WsConn {
                 &codes::WS_UNCLEAN_CLOSE,
                 msg,
             );
+        }
+        for f in self.reported.take("WebSocket conversation") {
+            out.record(Record::Finding(f));
         }
         out.record(Record::WebSocket(Box::new(WebSocketRecord {
             findings: std::mem::take(&mut self.rec.findings),

@@ -60,6 +60,7 @@ struct Out {
     msgs: Vec<WsMessageRecord>,
     conv: Vec<WebSocketRecord>,
     codes: Vec<String>,
+    findings: Vec<Finding>,
 }
 
 fn run_with(
@@ -83,12 +84,16 @@ fn run_with(
         msgs: Vec::new(),
         conv: Vec::new(),
         codes: Vec::new(),
+        findings: Vec::new(),
     };
     for r in out {
         match r {
             Record::WsMessage(m) => o.msgs.push(*m),
             Record::WebSocket(x) => o.conv.push(*x),
-            Record::Finding(f) => o.codes.push(f.code.name.to_string()),
+            Record::Finding(f) => {
+                o.codes.push(f.code.name.to_string());
+                o.findings.push(f);
+            }
             _ => {}
         }
     }
@@ -518,4 +523,84 @@ fn binary_previews_only_when_asked_and_never_as_text() {
     assert_eq!(m.binary.as_deref(), Some(&payload[..1500]));
     assert!(m.text_truncated);
     assert_eq!(m.length, 3000);
+}
+
+/// Issue 19: a rule broken by both peers, and one broken again and again, stays visible: the
+/// first of each (code, direction) at once, the repeats summed up at the end with `count` and
+/// the first 16 packets; every violating frame's packet is named by a finding.
+#[test]
+fn rfc6455_s5_1_violations_of_both_peers_and_repeats_are_all_named() {
+    let mut steps = Vec::new();
+    let mut bad: Vec<(u64, &str)> = Vec::new();
+    // The client breaks §5.1 first (an unmasked frame), once.
+    steps.push((0, frame(true, false, 1, b"hi", false)));
+    bad.push((steps.len() as u64, "ws.unmasked-client-frame"));
+    steps.push(s(true, 1, b"ok"));
+    // Later the server breaks the same section from its side (masked frames), 20 times.
+    for i in 0..20u8 {
+        steps.push((1, frame(true, false, 1, &[b'a' + i], true)));
+        bad.push((steps.len() as u64, "ws.masked-server-frame"));
+        steps.push(c(true, 1, b"fine"));
+    }
+    // And the client again, a second time.
+    steps.push((0, frame(true, false, 1, b"again", false)));
+    bad.push((steps.len() as u64, "ws.unmasked-client-frame"));
+    steps.push(c(true, 8, &[0x03, 0xe8]));
+    steps.push(s(true, 8, &[0x03, 0xe8]));
+    let o = run(&steps);
+    let of = |code: &str, dir: Dir| -> Vec<&Finding> {
+        o.findings
+            .iter()
+            .filter(|f| f.code.name == code && f.direction == Some(dir))
+            .collect()
+    };
+    // Client: first at once, then a summary with count 2 naming both packets.
+    let cl = of("ws.unmasked-client-frame", Dir::ClientToServer);
+    assert_eq!(cl.len(), 2, "{:?}", o.findings);
+    assert_eq!(cl[0].count, None);
+    assert_eq!(cl[1].count, Some(2));
+    assert_eq!(cl[1].packets, vec![bad[0].0, bad[21].0]);
+    // Server: first at once, then count 20, the packet list capped at 16.
+    let sv = of("ws.masked-server-frame", Dir::ServerToClient);
+    assert_eq!(sv.len(), 2);
+    assert_eq!(sv[0].packet, Some(bad[1].0));
+    assert_eq!(sv[1].count, Some(20));
+    assert_eq!(sv[1].packets.len(), crate::model::MAX_REPEAT_PACKETS);
+    assert_eq!(
+        sv[1].packet,
+        Some(bad[1].0),
+        "the summary is at the first occurrence"
+    );
+    assert!(
+        sv[1].message.contains("repeated 20 times"),
+        "{}",
+        sv[1].message
+    );
+    // Every violating frame's packet is named, up to the cap per (code, direction).
+    let named = |p: u64| {
+        o.findings
+            .iter()
+            .any(|f| f.packet == Some(p) || f.packets.contains(&p))
+    };
+    let server: Vec<u64> = bad
+        .iter()
+        .filter(|b| b.1 == "ws.masked-server-frame")
+        .map(|b| b.0)
+        .collect();
+    for p in server.iter().take(crate::model::MAX_REPEAT_PACKETS) {
+        assert!(named(*p), "packet {p}");
+    }
+    for b in bad.iter().filter(|b| b.1 == "ws.unmasked-client-frame") {
+        assert!(named(b.0), "packet {}", b.0);
+    }
+    // The conversation names each code once.
+    let conv = &o.conv[0];
+    assert_eq!(
+        conv.findings
+            .iter()
+            .filter(|c| **c == "ws.unmasked-client-frame")
+            .count(),
+        1
+    );
+    assert!(conv.findings.contains(&"ws.masked-server-frame"));
 }

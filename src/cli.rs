@@ -272,7 +272,7 @@ pub struct ReportArgs {
     /// conversations, messages and findings, in the terminal UI's filter language
     /// (`status:5xx`, `host:example.com`, `method:POST`, `finding:warning`, `ws`, `tunnel`,
     /// `-term` negates; see docs/tui.md). The capture summary stays the whole capture's.
-    #[arg(long, value_name = "EXPR")]
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     pub filter: Option<String>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
@@ -309,7 +309,7 @@ pub struct OpenArgs {
     /// conversations, messages and findings, in the terminal UI's filter language
     /// (`status:5xx`, `host:example.com`, `method:POST`, `finding:warning`, `ws`, `tunnel`,
     /// `-term` negates; see docs/tui.md). The capture summary stays the whole capture's.
-    #[arg(long, value_name = "EXPR")]
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     pub filter: Option<String>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,

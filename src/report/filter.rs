@@ -163,19 +163,23 @@ impl<S: Sink> FilterSink<S> {
     /// `Some(keep)`, or `None` to hold it.
     fn decide_now(&self, r: &Record) -> Option<bool> {
         match r {
-            Record::Finding(f) => match f.transaction {
-                Some(t) if self.kept_txns.contains(&t) => Some(true),
-                Some(_) => None,
-                None => f
-                    .connection
-                    .is_some_and(|c| self.kept_conns.contains(&c))
-                    .then_some(true),
-            },
+            Record::Finding(f) => self.finding_now(f.connection, f.transaction),
             Record::Tunnel(t) => (t.transaction.is_some_and(|x| self.kept_txns.contains(&x))
                 || self.kept_conns.contains(&t.connection))
             .then_some(true),
             Record::Http2(h) => self.kept_conns.contains(&h.connection).then_some(true),
             _ => None,
+        }
+    }
+
+    /// [`Self::decide_now`] for a finding of `conn` and `txn`.
+    fn finding_now(&self, conn: Option<u64>, txn: Option<u64>) -> Option<bool> {
+        match txn {
+            Some(t) if self.kept_txns.contains(&t) => Some(true),
+            Some(_) => None,
+            None => conn
+                .is_some_and(|c| self.kept_conns.contains(&c))
+                .then_some(true),
         }
     }
 
@@ -250,8 +254,6 @@ impl<S: Sink> FilterSink<S> {
             self.upgrades_waiting = self.upgrades_waiting.saturating_sub(1);
         }
         let room = self.room();
-        let info = self.open.entry(w.connection).or_default();
-        info.ws = true;
         // By its upgrade transaction when it had one (`-ws` drops it even on a kept
         // connection), else by its connection.
         let keep = match w.handshake.transaction {
@@ -259,6 +261,8 @@ impl<S: Sink> FilterSink<S> {
             None => self.kept_conns.contains(&w.connection),
         };
         if !keep {
+            let info = self.open.entry(w.connection).or_default();
+            info.ws = true;
             // Its connection may still be kept on its own (no transaction: a conversation
             // picked up mid-stream): hold the record with the connection's.
             if w.handshake.transaction.is_none() && !info.txn && room {
@@ -328,19 +332,27 @@ impl<S: Sink> Sink for FilterSink<S> {
                     }
                 }
                 Some(c) => {
-                    let info = self.open.entry(c).or_default();
-                    if info.codes.len() < 256 {
-                        info.codes.push((f.transaction, f.code));
+                    // Remembered for the finding terms of a transaction or connection still
+                    // to come (a connection already decided is not brought back).
+                    if self.finding_now(f.connection, f.transaction).is_none() {
+                        let info = self.open.entry(c).or_default();
+                        if info.codes.len() < 256 {
+                            info.codes.push((f.transaction, f.code));
+                        }
                     }
                     self.hold_or_decide(c, Record::Finding(f))
                 }
             },
             Record::Tunnel(t) => {
                 let c = t.connection;
-                let info = self.open.entry(c).or_default();
-                info.tunnel = true;
-                if info.tunnel_target.is_none() {
-                    info.tunnel_target.clone_from(&t.target);
+                let decided = t.transaction.is_some_and(|x| self.kept_txns.contains(&x))
+                    || self.kept_conns.contains(&c);
+                if !decided {
+                    let info = self.open.entry(c).or_default();
+                    info.tunnel = true;
+                    if info.tunnel_target.is_none() {
+                        info.tunnel_target.clone_from(&t.target);
+                    }
                 }
                 self.hold_or_decide(c, Record::Tunnel(t))
             }

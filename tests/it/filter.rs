@@ -70,6 +70,16 @@ fn check_consistent(sample: &str, all: &Value, f: &Value, expr: &str) {
             );
         }
     }
+    // Every finding of a kept transaction is there, those that arrived before it too.
+    let kept: BTreeSet<String> = arr(f, "findings").iter().map(Value::to_string).collect();
+    for x in arr(all, "findings") {
+        if x["transaction"].as_u64().is_some_and(|t| txns.contains(&t)) {
+            assert!(
+                kept.contains(&x.to_string()),
+                "{sample} {expr}: finding of a kept transaction missing: {x}"
+            );
+        }
+    }
     let fc = &f["capture"]["filter"];
     assert_eq!(fc["expression"], expr);
     assert_eq!(fc["transactions_kept"].as_u64(), Some(txns.len() as u64));

@@ -412,3 +412,74 @@ impl<S: Sink> Sink for FilterSink<S> {
         self.inner.finish(&s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Finding;
+
+    #[derive(Default)]
+    struct Collect(Vec<Record>, Option<CaptureSummary>);
+
+    impl Sink for Collect {
+        fn record(&mut self, r: Record) -> io::Result<Flow> {
+            self.0.push(r);
+            Ok(Flow::Continue)
+        }
+        fn finish(&mut self, s: &CaptureSummary) -> io::Result<()> {
+            self.1 = Some(s.clone());
+            Ok(())
+        }
+    }
+
+    fn finding(conn: Option<u64>, txn: Option<u64>) -> Record {
+        let mut f = Finding::new(&codes::TCP_OVERLAP_CONFLICT, "");
+        if let Some(c) = conn {
+            f = f.conn(c);
+        }
+        if let Some(t) = txn {
+            f = f.txn(t);
+        }
+        Record::Finding(f)
+    }
+
+    /// Findings of a transaction that never comes are held up to the bound, then decided on
+    /// what is known (dropped): memory stays bounded, nothing panics.
+    #[test]
+    fn held_records_are_bounded() {
+        let f = Filter::parse("status:5xx").expect("parses");
+        let mut s = FilterSink::new(Collect::default(), f, "status:5xx");
+        for i in 0..(MAX_HELD as u64 + 10) {
+            s.record(finding(Some(i % 7), Some(1_000_000 + i)))
+                .expect("record");
+            assert!(s.held <= MAX_HELD);
+        }
+        s.record(finding(None, None)).expect("record");
+        s.finish(&CaptureSummary::default()).expect("finish");
+        let c = s.into_inner();
+        // Only the capture-level finding: the expression has no finding term.
+        assert_eq!(c.0.len(), 1);
+        let counts = c.1.and_then(|s| s.filter).expect("capture.filter");
+        assert_eq!(counts.expression, "status:5xx");
+        assert_eq!(counts.transactions_kept + counts.transactions_dropped, 0);
+    }
+
+    /// A capture-level finding is kept by a matching finding term and dropped by one that
+    /// does not match.
+    #[test]
+    fn capture_level_findings_follow_finding_terms() {
+        for (expr, want) in [
+            ("finding:warning", 1),
+            ("finding:error", 0),
+            ("finding:tcp.", 1),
+            ("finding:http.", 0),
+            ("-finding", 0),
+        ] {
+            let f = Filter::parse(expr).expect("parses");
+            let mut s = FilterSink::new(Collect::default(), f, expr);
+            s.record(finding(None, None)).expect("record");
+            s.finish(&CaptureSummary::default()).expect("finish");
+            assert_eq!(s.into_inner().0.len(), want, "{expr}");
+        }
+    }
+}

@@ -291,7 +291,7 @@ impl<S: Sink> FilterSink<S> {
         };
         let id = m.websocket;
         self.held += 1;
-        self.held_bytes += bytes;
+        self.held_bytes = self.held_bytes.saturating_add(bytes);
         self.held_msgs.entry(id).or_default().push(r);
         Ok(Flow::Continue)
     }

@@ -268,6 +268,12 @@ pub struct ReportArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Keep only the transactions EXPR matches, with their connections, WebSocket
+    /// conversations, messages and findings, in the terminal UI's filter language
+    /// (`status:5xx`, `host:example.com`, `method:POST`, `finding:warning`, `ws`, `tunnel`,
+    /// `-term` negates; see docs/tui.md). The capture summary stays the whole capture's.
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    pub filter: Option<String>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
     #[command(flatten)]
@@ -319,6 +325,13 @@ impl Default for UiArgs {
 pub struct OpenArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    /// Keep only the transactions EXPR matches (the UI starts with it as the transactions
+    /// list's filter), with their connections, WebSocket
+    /// conversations, messages and findings, in the terminal UI's filter language
+    /// (`status:5xx`, `host:example.com`, `method:POST`, `finding:warning`, `ws`, `tunnel`,
+    /// `-term` negates; see docs/tui.md). The capture summary stays the whole capture's.
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+    pub filter: Option<String>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
     #[command(flatten)]

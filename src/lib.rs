@@ -17,6 +17,8 @@
 pub mod base;
 // Records, findings and their registry, the sink interface.
 pub mod model;
+// The filter language, shared by the UI and `--filter`.
+pub mod query;
 // Packet sources.
 pub mod capture;
 // From packets to ordered byte streams.

@@ -12,9 +12,15 @@ use hopscope::report::Format;
 use hopscope::run::{self, Outcome};
 
 /// The text summary of `hopscope FILE` when standard output is not a terminal.
-fn text_report(input: InputArgs, analysis: AnalysisArgs, tuning: TuningArgs) -> Outcome {
+fn text_report(
+    input: InputArgs,
+    analysis: AnalysisArgs,
+    tuning: TuningArgs,
+    filter: Option<String>,
+) -> Outcome {
     run::report(&ReportArgs {
         input,
+        filter,
         output: OutputArgs {
             format: Some(Format::Text),
             output: None,
@@ -70,10 +76,16 @@ fn main() -> ExitCode {
     });
     let outcome = match (cli.command, bare) {
         (Some(Command::Report(args)), _) => run::report(&args),
-        (Some(Command::Open(args)), _) if tty => {
-            hopscope::tui::run_file(&args.input, &args.analysis, &args.tuning, args.ui.max_rows)
+        (Some(Command::Open(args)), _) if tty => hopscope::tui::run_file(
+            &args.input,
+            &args.analysis,
+            &args.tuning,
+            args.ui.max_rows,
+            args.filter.as_deref(),
+        ),
+        (Some(Command::Open(args)), _) => {
+            text_report(args.input, args.analysis, args.tuning, args.filter)
         }
-        (Some(Command::Open(args)), _) => text_report(args.input, args.analysis, args.tuning),
         (Some(Command::Live(args)), _) => {
             let given = |id: &str| {
                 matches
@@ -127,8 +139,11 @@ fn main() -> ExitCode {
             &AnalysisArgs::default(),
             &TuningArgs::default(),
             UiArgs::default().max_rows,
+            None,
         ),
-        (None, Some(input)) => text_report(input, AnalysisArgs::default(), TuningArgs::default()),
+        (None, Some(input)) => {
+            text_report(input, AnalysisArgs::default(), TuningArgs::default(), None)
+        }
         (None, None) => {
             eprintln!("hopscope: give a capture file, or a command (see `hopscope --help`)");
             Outcome::Failed

@@ -49,6 +49,11 @@ EXTRA = [
         "type": "object", "required": ["stream_id", "transaction"],
         "additionalProperties": False,
         "properties": {"stream_id": INT, "transaction": {"type": ["integer", "null"]}}}),
+    # `--filter EXPR` only.
+    ("capture", "filter", {
+        "type": "object", "required": ["expression", "transactions_kept", "transactions_dropped"],
+        "additionalProperties": False,
+        "properties": {"expression": STR, "transactions_kept": INT, "transactions_dropped": INT}}),
     ("capture", "dropped", {
         "type": ["object", "null"], "required": ["kernel", "interface", "hopscope"],
         "additionalProperties": False,

@@ -439,6 +439,19 @@ pub struct CaptureSummary {
     /// when the analyzers did not run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls: Option<tunnel::TlsStats>,
+    /// `--filter EXPR`: the expression and how many transactions it kept and dropped (the
+    /// rest of the summary is the whole capture's). Absent without a filter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FilterCounts>,
+}
+
+/// `capture.filter`: what `--filter` kept.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FilterCounts {
+    /// The expression as given.
+    pub expression: String,
+    pub transactions_kept: u64,
+    pub transactions_dropped: u64,
 }
 
 /// One input file of the capture (`capture.files[]`).

@@ -4,6 +4,7 @@
 //! the run there and is the run's error; a closed pipe (`| head`) ends it quietly.
 
 pub mod fastjson;
+pub mod filter;
 pub mod har;
 pub mod json;
 pub mod semantics_text;

@@ -826,6 +826,15 @@ impl Sink for TextWriter {
             s.format
         )?;
         write_files(&mut w, s)?;
+        if let Some(f) = &s.filter {
+            writeln!(
+                w,
+                "  filter {}: {} of {} transactions kept",
+                terminal_safe_str(&f.expression),
+                f.transactions_kept,
+                f.transactions_kept + f.transactions_dropped
+            )?;
+        }
         let links: Vec<String> = s
             .link_types
             .iter()

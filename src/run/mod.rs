@@ -13,6 +13,8 @@ use crate::capture::merge::{EstimatedOffset, InputFile, MergedSource};
 use crate::cli::{OutputArgs, ReportArgs};
 use crate::model::{CaptureSummary, Flow, Progress, Record, Sink};
 use crate::pipeline::{CaptureClock, Pipeline, RunEnd};
+use crate::query::Filter;
+use crate::report::filter::FilterSink;
 use crate::report::{self, is_broken_pipe};
 
 /// How a run ended, mapped to the exit status by `main`.
@@ -117,6 +119,15 @@ impl Sink for ReportSink {
 
 /// `hopscope report`.
 pub fn report(args: &ReportArgs) -> Outcome {
+    // A bad `--filter` is a usage error naming the term, before anything is opened.
+    let filter = match args.filter.as_deref().map(|f| (f, Filter::parse(f))) {
+        None => None,
+        Some((f, Ok(p))) => Some((f, p)),
+        Some((f, Err(e))) => {
+            eprintln!("hopscope: --filter {f:?}: {e}");
+            return Outcome::Failed;
+        }
+    };
     let cfg = match args.tuning.engine_config() {
         Ok(c) => c,
         Err(e) => {
@@ -151,10 +162,11 @@ pub fn report(args: &ReportArgs) -> Outcome {
     if two_passes {
         progress.label = "pass 2 of 2 (analysing): ";
     }
-    let sink = ReportSink {
-        writer: report::writer(args.output.format(), out, false),
-        progress,
-    };
+    let mut writer = report::writer(args.output.format(), out, false);
+    if let Some((text, f)) = filter {
+        writer = Box::new(FilterSink::new(writer, f, text));
+    }
+    let sink = ReportSink { writer, progress };
     let mut pipeline =
         Pipeline::new(cfg, args.analysis.analyzer_config(), sink).threads(args.threads.count());
     let end = pipeline.run(&mut src, &CaptureClock);

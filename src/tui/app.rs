@@ -223,6 +223,11 @@ impl App {
         }
     }
 
+    /// `open --filter EXPR`: the transactions list starts filtered by it (checked before).
+    pub fn start_filter(&mut self, text: &str) {
+        let _ = self.txns.set_filter(text, &self.store, &mut self.scratch);
+    }
+
     /// The list the current view shows, if it has one.
     pub fn list(&self) -> Option<&ListState> {
         match self.view {

@@ -67,7 +67,15 @@ pub fn run_file(
     analysis: &AnalysisArgs,
     tuning: &TuningArgs,
     max_rows: usize,
+    filter: Option<&str>,
 ) -> Outcome {
+    // A bad `--filter` is a usage error, before anything starts.
+    if let Some(f) = filter
+        && let Err(e) = crate::query::Filter::parse(f)
+    {
+        eprintln!("hopscope: --filter {f:?}: {e}");
+        return Outcome::Failed;
+    }
     let cfg = match tuning.engine_config() {
         Ok(c) => c,
         Err(e) => {
@@ -120,6 +128,7 @@ pub fn run_file(
         Feed::File { inputs },
         tx,
         rx,
+        filter,
     );
     cancel.store(true, Ordering::Relaxed);
     match res {
@@ -268,6 +277,7 @@ pub fn run_live(args: &LiveArgs, max_rows: usize) -> Outcome {
         },
         tx,
         rx,
+        None,
     );
     // Stop the capture and let it finish the saved file.
     cancel.store(true, Ordering::Relaxed);
@@ -317,10 +327,14 @@ fn ui_loop(
     feed: Feed,
     tx: SyncSender<Event>,
     rx: Receiver<Event>,
+    filter: Option<&str>,
 ) -> std::io::Result<Outcome> {
     let (mut terminal, guard) = term::setup()?;
     let size = terminal.size()?;
     let mut app = App::new(source, store, Theme::from_env(), (size.width, size.height));
+    if let Some(f) = filter {
+        app.start_filter(f);
+    }
 
     // InputFile.
     {

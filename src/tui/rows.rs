@@ -6,7 +6,6 @@ use std::cmp::Ordering;
 use super::filter::Subject;
 use super::store::{ConnRow, Conv, MsgRow, Store, TxnRow, kind, tflag};
 use crate::model::codes::{self, Area};
-use crate::model::http::TransactionRecord;
 use crate::model::websocket::Side;
 use crate::model::{Finding, Severity};
 
@@ -36,17 +35,7 @@ pub fn sort_columns(k: ListKind) -> &'static [&'static str] {
     }
 }
 
-/// Host of a transaction: HTTP/2's `:authority` (RFC 9113 §8.3.1), else the Host header, else
-/// the server address (as the text report names it).
-pub fn txn_host(t: &TransactionRecord) -> String {
-    let req = t.request.as_ref();
-    req.and_then(|r| r.authority.clone())
-        .or_else(|| {
-            req.and_then(|r| r.headers.get("host"))
-                .map(|h| String::from_utf8_lossy(h).into_owned())
-        })
-        .unwrap_or_else(|| t.server.to_string())
-}
+pub use crate::query::records::txn_host;
 
 fn conn_bytes(c: &ConnRow) -> u64 {
     c.bytes[0] + c.bytes[1]

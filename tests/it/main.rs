@@ -12,6 +12,7 @@ mod decode;
 mod docs;
 mod engine;
 mod file_reader;
+mod filter;
 mod golden;
 mod h2_chromium;
 mod har;

@@ -91,6 +91,30 @@ fn every_report_matches_the_schema() {
     );
 }
 
+/// `--filter EXPR` reports: `capture.filter`, and what survives the filter.
+#[test]
+fn filtered_reports_match_the_schema() {
+    let (doc, line) = validators();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (file, expr) in [
+        ("samples/websocket-browser.pcap", "status:4xx"),
+        ("samples/websocket-connect-tinyproxy.pcap", "ws"),
+        ("samples/http-proxy-chain.pcap", "-finding"),
+    ] {
+        let f = root.join(file);
+        let d: Value = serde_json::from_slice(&run(&f, &["--filter", expr])).expect("json");
+        assert!(d["capture"]["filter"].is_object(), "{file}");
+        let errs = errors(&doc, &d);
+        assert!(errs.is_empty(), "{file} {expr}: {errs:#?}");
+        let out = run(&f, &["--filter", expr, "--format", "ndjson"]);
+        for l in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let r: Value = serde_json::from_slice(l).expect("an NDJSON line");
+            let errs = errors(&line, &r);
+            assert!(errs.is_empty(), "{file} {expr}: {errs:#?}\n{r}");
+        }
+    }
+}
+
 /// Several captures at once: `capture.files[]` with offsets, copies and errors.
 #[test]
 fn multi_input_reports_match_the_schema() {

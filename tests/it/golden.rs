@@ -8,16 +8,10 @@ use std::process::Command;
 use crate::common::samples_dir;
 
 fn captures() -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(samples_dir())
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    crate::common::sample_captures()
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
+        .collect()
 }
 
 #[test]

@@ -10,15 +10,10 @@ use crate::common::samples_dir;
 /// Every run to compare: the arguments after `report`.
 fn runs() -> Vec<Vec<String>> {
     let dir = samples_dir();
-    let mut names: Vec<String> = fs::read_dir(&dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| n.ends_with(".pcap") || n.ends_with(".pcapng"))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
+    let names: Vec<String> = crate::common::sample_captures()
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
+        .collect();
     let mut runs = Vec::new();
     for name in &names {
         let stem = name.trim_end_matches(".pcapng").trim_end_matches(".pcap");

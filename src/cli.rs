@@ -185,6 +185,11 @@ pub struct AnalysisArgs {
     /// (editcap --inject-secrets) are always used. See docs/tls.md.
     #[arg(long = "tls-keylog", value_name = "FILE")]
     pub tls_keylog: Vec<PathBuf>,
+    /// DANGEROUS: write credentials (Authorization, Proxy-Authorization, SOCKS passwords) and
+    /// cookie values as sent, in every output. By default they are masked (a prefix and how
+    /// many bytes were hidden), so a report can be shared; with this it holds live secrets.
+    #[arg(long)]
+    pub reveal_secrets: bool,
 }
 
 impl Default for AnalysisArgs {
@@ -195,6 +200,7 @@ impl Default for AnalysisArgs {
             tcp_only: false,
             frames: false,
             tls_keylog: Vec::new(),
+            reveal_secrets: false,
         }
     }
 }

@@ -68,6 +68,18 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
+    let reveal = match &cli.command {
+        Some(Command::Report(a)) => a.analysis.reveal_secrets,
+        Some(Command::Open(a)) => a.analysis.reveal_secrets,
+        Some(Command::Live(a)) => a.analysis.reveal_secrets,
+        _ => false,
+    };
+    if reveal {
+        eprintln!(
+            "hopscope: --reveal-secrets: credentials and cookie values are written as sent; do not share this report"
+        );
+    }
+    hopscope::base::secrets::reveal(reveal);
     let tty = std::io::stdout().is_terminal();
     let bare = (!cli.files.is_empty()).then(|| InputArgs {
         files: cli.files,

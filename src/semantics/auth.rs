@@ -36,6 +36,9 @@ fn auth_param(e: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 fn mask(v: &str) -> String {
+    if crate::base::secrets::revealed() {
+        return v.to_string();
+    }
     let keep: String = v.chars().take(4).collect();
     let hidden = v.len().saturating_sub(keep.len());
     format!("{keep}…({hidden} more bytes masked)")

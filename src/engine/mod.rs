@@ -829,6 +829,7 @@ impl<A: Analyzer> Tcp<A> {
         if flags.syn() {
             if flags.ack() {
                 conn.synack_seen = true;
+                conn.synack_at.get_or_insert(ts);
                 conn.streams[d].syn(seg.seq);
                 conn.streams[o].base_from_synack(seg.ack);
             } else {

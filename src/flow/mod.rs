@@ -222,6 +222,8 @@ pub struct Conn<S> {
     pub files: Vec<u32>,
     pub syn_seen: bool,
     pub synack_seen: bool,
+    /// When the first SYN-ACK was captured (the handshake's time with `start`).
+    pub synack_at: Option<Timestamp>,
     pub fin_seen: [bool; 2],
     pub rst_seen: bool,
     /// When the connection closed (both FINs or a RST); finalized after a linger period so
@@ -259,6 +261,7 @@ impl<S: Default> Conn<S> {
             files: Vec::new(),
             syn_seen: false,
             synack_seen: false,
+            synack_at: None,
             fin_seen: [false; 2],
             rst_seen: false,
             closed_at: None,
@@ -327,6 +330,12 @@ impl<S> Conn<S> {
             files: self.files.clone(),
             also_seen_in: Vec::new(),
             handshake: self.syn_seen && self.synack_seen,
+            handshake_s: match self.synack_at {
+                Some(at) if self.syn_seen && at >= self.start => {
+                    Some((at.0 - self.start.0) as f64 / 1e9)
+                }
+                _ => None,
+            },
             close,
             client_isn: self.streams[0].isn,
             server_isn: self.streams[1].isn,

@@ -231,6 +231,10 @@ pub struct ConnectionRecord {
     pub also_seen_in: Vec<SeenIn>,
     /// SYN and SYN-ACK were both captured.
     pub handshake: bool,
+    /// Seconds from the SYN to the SYN-ACK, as the capture point saw them (the TCP handshake's
+    /// round trip from there); absent when either was not captured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handshake_s: Option<f64>,
     pub close: CloseKind,
     pub client_isn: Option<u32>,
     pub server_isn: Option<u32>,

@@ -602,11 +602,7 @@ fn entry(t: &Value, g: &Group) -> Option<(Timestamp, Value)> {
     let send = ms(at("request_start"), at("request_end"));
     let wait = ms(at("request_end"), at("response_start"));
     let receive = ms(at("response_start"), at("response_end"));
-    let connect = if g.first {
-        connect_ms(g, started)
-    } else {
-        -1.0
-    };
+    let connect = if g.first { connect_ms(g) } else { -1.0 };
     let time: f64 = [connect, send, wait, receive]
         .iter()
         .filter(|v| **v >= 0.0)
@@ -672,18 +668,18 @@ fn entry(t: &Value, g: &Group) -> Option<(Timestamp, Value)> {
     Some((ts_of(started), e))
 }
 
-/// The connection's TCP handshake, for its first entry: from its first packet (the SYN) to
-/// the request's start when the handshake was captured, else -1.
-fn connect_ms(g: &Group, started: f64) -> f64 {
+/// The connection's TCP handshake, for its first entry: SYN to SYN-ACK as captured
+/// (`handshake_s`), else -1.
+fn connect_ms(g: &Group) -> f64 {
     let Some(c) = &g.connection else {
         return -1.0;
     };
     if c.get("handshake").and_then(Value::as_bool) != Some(true) {
         return -1.0;
     }
-    match secs(c.get("established")) {
-        Some(est) => ms(secs(c.get("start")), Some(est.min(started))),
-        None => -1.0,
+    match secs(c.get("handshake_s")) {
+        Some(h) if h >= 0.0 => (h * 1e6).round() / 1e3,
+        _ => -1.0,
     }
 }
 

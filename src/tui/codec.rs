@@ -460,6 +460,7 @@ pub fn encode_conn(c: &ConnectionRecord, out: &mut Vec<u8>) {
         files,
         also_seen_in,
         handshake,
+        handshake_s,
         close,
         client_isn,
         server_isn,
@@ -496,6 +497,7 @@ pub fn encode_conn(c: &ConnectionRecord, out: &mut Vec<u8>) {
         e.opt(clock_offset_uncertainty_s, |e, v| e.f(*v));
     }
     e.b(*handshake);
+    e.opt(handshake_s, |e, v| e.f(*v));
     e.0.push(close_code(*close));
     e.opt(client_isn, |e, v| e.u(u64::from(*v)));
     e.opt(server_isn, |e, v| e.u(u64::from(*v)));
@@ -869,6 +871,7 @@ pub fn decode_conn(
         files,
         also_seen_in,
         handshake: d.b()?,
+        handshake_s: d.opt(|d| d.f())?,
         close: match d.byte()? {
             0 => CloseKind::Fin,
             1 => CloseKind::Rst,
@@ -1397,6 +1400,7 @@ mod tests {
                 clock_offset_uncertainty_s: None,
             }],
             handshake: true,
+            handshake_s: Some(0.000_25),
             close: CloseKind::Reused,
             client_isn: Some(7),
             server_isn: None,

@@ -267,3 +267,23 @@ fn the_schema_refuses_broken_hars() {
     bad_status["log"]["entries"][0]["response"]["status"] = Value::String("200".into());
     assert!(!v.is_valid(&bad_status));
 }
+
+/// `timings.connect`: the connection's TCP handshake (SYN to SYN-ACK, `handshake_s` in the
+/// JSON report) on its first entry, -1 on the next ones of the same keep-alive connection.
+#[test]
+fn connect_is_the_handshake_of_the_first_entry() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/http-keepalive.pcap");
+    let har = hopscope(&file, "har");
+    let report = hopscope(&file, "json");
+    let h = report["connections"][0]["handshake_s"]
+        .as_f64()
+        .expect("the handshake was captured");
+    let entries = har["log"]["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 4);
+    let connect = entries[0]["timings"]["connect"].as_f64().expect("connect");
+    assert!((connect - h * 1e3).abs() < 0.001, "{connect} vs {h}");
+    assert!(connect > 0.0);
+    for e in &entries[1..] {
+        assert_eq!(e["timings"]["connect"], -1.0);
+    }
+}

@@ -1601,6 +1601,7 @@ mod hostile {
             files: Vec::new(),
             also_seen_in: Vec::new(),
             handshake: true,
+            handshake_s: None,
             close: CloseKind::Fin,
             client_isn: None,
             server_isn: None,

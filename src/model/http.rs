@@ -582,6 +582,31 @@ pub struct HttpStats {
 // ---- heap footprints (the memory budget) -------------------------------------------------
 
 impl BodyRecord {
+    /// A complete empty body with no framing and nothing known of it: what a message's body
+    /// record starts from (HTTP/1, HTTP/2 and the tests fill in what they know).
+    pub fn empty() -> BodyRecord {
+        BodyRecord {
+            framing: BodyFraming::None,
+            state: BodyState::Complete,
+            wire_length: 0,
+            length: 0,
+            decoded_length: None,
+            decoding: None,
+            content_type: None,
+            content_encoding: Vec::new(),
+            transfer_encoding: Vec::new(),
+            missing_bytes: 0,
+            chunks: None,
+            chunk_extensions: Vec::new(),
+            trailers: Headers::default(),
+            preview: None,
+            preview_b64: None,
+            preview_truncated: false,
+            byteranges: None,
+            digest: None,
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
         self.content_type.as_ref().map_or(0, heap::string)
             + heap::vec(&self.content_encoding)

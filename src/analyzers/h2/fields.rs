@@ -4,7 +4,7 @@
 
 use crate::analyzers::http::message::{codings_of, list_elements, push_field};
 use crate::model::codes::{self, Code};
-use crate::model::http::{BodyFraming, BodyRecord, BodyState, Headers, HopReason};
+use crate::model::http::{BodyFraming, BodyRecord, Headers, HopReason};
 use crate::model::syntax::{is_standard_hop_by_hop, trim_ows};
 
 /// The body record before any DATA: framing and the fields that describe the content.
@@ -15,11 +15,6 @@ pub fn body_record(f: &Headers, end_stream: bool) -> BodyRecord {
         } else {
             BodyFraming::Http2Data
         },
-        state: BodyState::Complete,
-        wire_length: 0,
-        length: 0,
-        decoded_length: None,
-        decoding: None,
         content_type: f
             .get("content-type")
             .map(|v| String::from_utf8_lossy(v).into_owned()),
@@ -27,15 +22,7 @@ pub fn body_record(f: &Headers, end_stream: bool) -> BodyRecord {
         transfer_encoding: list_elements(f.values("transfer-encoding"))
             .map(|t| String::from_utf8_lossy(t).to_ascii_lowercase())
             .collect(),
-        missing_bytes: 0,
-        chunks: None,
-        chunk_extensions: Vec::new(),
-        trailers: Headers::default(),
-        preview: None,
-        preview_b64: None,
-        preview_truncated: false,
-        byteranges: None,
-        digest: None,
+        ..BodyRecord::empty()
     }
 }
 

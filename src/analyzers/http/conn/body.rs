@@ -12,7 +12,7 @@ use crate::analyzers::http::message;
 use crate::base::Timestamp;
 use crate::model::Dir;
 use crate::model::codes;
-use crate::model::http::{BodyFraming, BodyRecord, BodyState};
+use crate::model::http::{BodyRecord, BodyState};
 
 /// A body being framed and decoded.
 pub(super) struct BodyRun {
@@ -278,29 +278,6 @@ pub(super) fn empty_body(framing: &Framing, h: &Head) -> BodyRecord {
         content_type: message::content_type(h),
         content_encoding: message::content_codings(h),
         transfer_encoding: message::transfer_codings(h),
-        ..empty_body_bare()
-    }
-}
-
-pub(super) fn empty_body_bare() -> BodyRecord {
-    BodyRecord {
-        framing: BodyFraming::None,
-        state: BodyState::Complete,
-        wire_length: 0,
-        length: 0,
-        decoded_length: None,
-        decoding: None,
-        content_type: None,
-        content_encoding: Vec::new(),
-        transfer_encoding: Vec::new(),
-        missing_bytes: 0,
-        chunks: None,
-        chunk_extensions: Vec::new(),
-        trailers: Default::default(),
-        preview: None,
-        preview_b64: None,
-        preview_truncated: false,
-        byteranges: None,
-        digest: None,
+        ..BodyRecord::empty()
     }
 }

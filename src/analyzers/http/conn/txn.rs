@@ -2,7 +2,7 @@
 //! queue that pairs them (pipelining, 1xx, responses whose request was not captured,
 //! HTTP/0.9), and says how its body is framed and whether the connection switches protocols.
 
-use super::body::{BodyRun, empty_body, empty_body_bare};
+use super::body::{BodyRun, empty_body};
 use super::switch::switch_asked;
 use super::{Em, HttpConn, MAX_CREDS_SEEN, Mark, MethodKind, Phase, SwitchAsk, Txn};
 use crate::analyzers::http::body::Framing;
@@ -223,7 +223,7 @@ impl HttpConn {
             headers: Default::default(),
             body: BodyRecord {
                 framing: message::framing_kind(&framing),
-                ..empty_body_bare()
+                ..BodyRecord::empty()
             },
             at: MessageStart {
                 packet: mark.packet,

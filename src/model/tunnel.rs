@@ -30,6 +30,16 @@ pub struct TlsInfo {
     /// secrets block.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_source: Option<String>,
+    /// The ClientHello's random in hex: what a key log line names (not secret: it crossed
+    /// the wire in clear); absent when the hello was not captured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_random: Option<String>,
+    /// Seconds from the ClientHello to the client's first protected record (TLS 1.2: its
+    /// first application data, after the server's Finished; TLS 1.3: its encrypted
+    /// Finished), as the capture point saw them: the TLS handshake; absent when either was
+    /// not captured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handshake_s: Option<f64>,
     /// Records and application bytes decrypted, client to server.
     pub client_records: u64,
     pub client_bytes: u64,

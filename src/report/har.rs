@@ -602,7 +602,7 @@ fn entry(t: &Value, g: &Group) -> Option<(Timestamp, Value)> {
     let send = ms(at("request_start"), at("request_end"));
     let wait = ms(at("request_end"), at("response_start"));
     let receive = ms(at("response_start"), at("response_end"));
-    let connect = if g.first { connect_ms(g) } else { -1.0 };
+    let (connect, ssl) = if g.first { connect_ms(g) } else { (-1.0, -1.0) };
     let time: f64 = [connect, send, wait, receive]
         .iter()
         .filter(|v| **v >= 0.0)
@@ -620,7 +620,7 @@ fn entry(t: &Value, g: &Group) -> Option<(Timestamp, Value)> {
         "response": response,
         "cache": {},
         "timings": {
-            "blocked": -1, "dns": -1, "connect": connect, "ssl": -1,
+            "blocked": -1, "dns": -1, "connect": connect, "ssl": ssl,
             "send": send, "wait": wait, "receive": receive,
         },
         "serverIPAddress": ip,
@@ -668,19 +668,30 @@ fn entry(t: &Value, g: &Group) -> Option<(Timestamp, Value)> {
     Some((ts_of(started), e))
 }
 
-/// The connection's TCP handshake, for its first entry: SYN to SYN-ACK as captured
-/// (`handshake_s`), else -1.
-fn connect_ms(g: &Group) -> f64 {
+/// `connect` and `ssl` of the connection's first entry, in milliseconds: `ssl` is its TLS
+/// handshake (ClientHello to the client's first protected record, `tls.handshake_s`), and
+/// `connect` the TCP handshake (SYN to SYN-ACK as captured, `handshake_s`) plus `ssl`, as
+/// HAR 1.2 has `connect` include `ssl`; -1 for what was not captured.
+fn connect_ms(g: &Group) -> (f64, f64) {
     let Some(c) = &g.connection else {
-        return -1.0;
+        return (-1.0, -1.0);
     };
-    if c.get("handshake").and_then(Value::as_bool) != Some(true) {
-        return -1.0;
-    }
-    match secs(c.get("handshake_s")) {
+    let ms = |v: Option<f64>| match v {
         Some(h) if h >= 0.0 => (h * 1e6).round() / 1e3,
         _ => -1.0,
-    }
+    };
+    let ssl = ms(secs(c.get("tls").and_then(|t| t.get("handshake_s"))));
+    let tcp = if c.get("handshake").and_then(Value::as_bool) == Some(true) {
+        ms(secs(c.get("handshake_s")))
+    } else {
+        -1.0
+    };
+    let connect = match (tcp, ssl) {
+        (t, _) if t < 0.0 => -1.0,
+        (t, s) if s >= 0.0 => ((t + s) * 1e3).round() / 1e3,
+        (t, _) => t,
+    };
+    (connect, ssl)
 }
 
 #[cfg(test)]

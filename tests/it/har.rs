@@ -287,3 +287,48 @@ fn connect_is_the_handshake_of_the_first_entry() {
         assert_eq!(e["timings"]["connect"], -1.0);
     }
 }
+
+/// `timings.ssl`: the TLS handshake of the connection (`tls.handshake_s`) on its first entry,
+/// counted inside `connect` as HAR 1.2 says (TCP handshake + TLS handshake), and not added to
+/// `time` a second time; -1 on the connection's later entries.
+#[test]
+fn ssl_is_the_tls_handshake_and_inside_connect() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/tls12-curl-nginx.pcap");
+    let har = hopscope(&file, "har");
+    let report = hopscope(&file, "json");
+    let entries = har["log"]["entries"].as_array().expect("entries");
+    assert!(!entries.is_empty());
+    let mut firsts = 0;
+    for e in entries {
+        let id: u64 = e["connection"]
+            .as_str()
+            .and_then(|c| c.parse().ok())
+            .expect("id");
+        let c = report["connections"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["id"] == id))
+            .expect("its connection");
+        let t = &e["timings"];
+        let (connect, ssl) = (
+            t["connect"].as_f64().expect("c"),
+            t["ssl"].as_f64().expect("s"),
+        );
+        if connect < 0.0 {
+            assert_eq!(ssl, -1.0, "a later entry: {t}");
+            continue;
+        }
+        firsts += 1;
+        let tls = c["tls"]["handshake_s"].as_f64().expect("tls.handshake_s");
+        let tcp = c["handshake_s"].as_f64().expect("handshake_s");
+        assert!((ssl - tls * 1e3).abs() < 0.001, "{ssl} vs {tls}");
+        assert!(ssl > 0.0);
+        assert!((connect - (tcp + tls) * 1e3).abs() < 0.002, "{connect}");
+        let sum: f64 = ["connect", "send", "wait", "receive"]
+            .iter()
+            .filter_map(|k| t[k].as_f64())
+            .filter(|v| *v >= 0.0)
+            .sum();
+        assert!((e["time"].as_f64().expect("time") - sum).abs() < 0.01);
+    }
+    assert!(firsts >= 1, "no first entry");
+}

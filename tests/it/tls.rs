@@ -814,3 +814,111 @@ fn early_data_is_decrypted_with_its_secret_and_said_without_it() {
     // Its response is still read, reported without its request.
     assert_eq!(without.transactions.len(), 3);
 }
+
+/// tshark's view of each TLS connection of a capture (no keys needed): the ClientHello's
+/// random, its time, and the time of the client's first record of type 23 (TLS 1.3's opaque
+/// type included), by `tcp.stream`.
+/// Per TCP stream: the ClientHello's random, its time, the client's first record of type 23.
+type HelloTimes = BTreeMap<u64, (String, f64, Option<f64>)>;
+
+fn tshark_tls_times(file: &Path) -> Option<HelloTimes> {
+    let out = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args(["-Y", "tls", "-T", "fields", "-E", "occurrence=a"])
+        .args([
+            "-e",
+            "tcp.stream",
+            "-e",
+            "frame.time_epoch",
+            "-e",
+            "tcp.srcport",
+        ])
+        .args(["-e", "tls.handshake.type", "-e", "tls.record.content_type"])
+        .args(["-e", "tls.record.opaque_type", "-e", "tls.handshake.random"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mut m: HelloTimes = BTreeMap::new();
+    let mut client_port: BTreeMap<u64, String> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (Some(stream), Some(t)) = (
+            f.first().and_then(|s| s.parse::<u64>().ok()),
+            f.get(1).and_then(|s| s.parse::<f64>().ok()),
+        ) else {
+            continue;
+        };
+        let port = f.get(2).copied().unwrap_or_default();
+        let has = |i: usize, v: &str| f.get(i).is_some_and(|s| s.split(',').any(|x| x == v));
+        if has(3, "1") && !m.contains_key(&stream) {
+            let random = f
+                .get(6)
+                .and_then(|r| r.split(',').next())
+                .unwrap_or_default();
+            m.insert(stream, (random.to_string(), t, None));
+            client_port.insert(stream, port.to_string());
+            continue;
+        }
+        if client_port.get(&stream).map(String::as_str) == Some(port)
+            && (has(4, "23") || has(5, "23"))
+            && let Some(e) = m.get_mut(&stream)
+            && e.2.is_none()
+        {
+            e.2 = Some(t);
+        }
+    }
+    Some(m)
+}
+
+#[test]
+fn tls_handshake_time_and_client_random_are_tsharks() {
+    let mut compared = 0;
+    for (name, keys) in [
+        ("tls12-curl-nginx.pcap", Some("tls12-curl-nginx.keys")),
+        ("tls13-curl-nginx.pcap", Some("tls13-curl-nginx.keys")),
+        ("tls-chromium.pcap", Some("tls-chromium.keys")),
+        ("tls13-dsb.pcapng", None),
+    ] {
+        let file = samples_dir().join(name);
+        let Some(expected) = tshark_tls_times(&file) else {
+            eprintln!("tshark is not installed: skipped (.ci/run installs it)");
+            return;
+        };
+        assert!(!expected.is_empty(), "{name}: tshark saw no ClientHello");
+        let keys: Vec<PathBuf> = keys.iter().map(|k| samples_dir().join(k)).collect();
+        let run = run_app(&file, with_keys(&keys));
+        for (stream, (random, hello, done)) in &expected {
+            let conn = run
+                .connections
+                .iter()
+                .find(|c| c.id == *stream)
+                .unwrap_or_else(|| panic!("{name}: no connection {stream}"));
+            let tls = conn
+                .tls
+                .as_ref()
+                .unwrap_or_else(|| panic!("{name} #{stream}: no tls"));
+            assert_eq!(
+                tls.client_random.as_deref(),
+                Some(random.as_str()),
+                "{name} #{stream}"
+            );
+            match done {
+                Some(done) => {
+                    let got = tls.handshake_s.unwrap_or(-1.0);
+                    assert!(
+                        (got - (done - hello)).abs() < 2e-6,
+                        "{name} #{stream}: {got} vs tshark {}",
+                        done - hello
+                    );
+                    assert!(got > 0.0, "{name} #{stream}: {got}");
+                }
+                None => assert_eq!(tls.handshake_s, None, "{name} #{stream}"),
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared >= 5, "{compared} connections compared");
+}

@@ -8,7 +8,7 @@ use super::decrypt::{Context, DecNote, Decrypt, Plain};
 use super::shared::TlsShared;
 use super::{TlsNote, TlsSniffer, suites, version_name};
 use crate::analyzers::layer::{Note, Raised};
-use crate::base::heap;
+use crate::base::{Timestamp, heap};
 use crate::engine::Ctx;
 use crate::model::tunnel::TlsInfo;
 use crate::model::{Dir, Finding, Record, RecordSink, codes};
@@ -49,6 +49,11 @@ pub struct TlsLayer {
     dec_raised: usize,
     /// The stream was counted in the run's TLS counters (at its end).
     counted: bool,
+    /// When the ClientHello was complete, and when the client's first protected record
+    /// began (its handshake was done as far as it knew: TLS 1.2's first application data
+    /// after the server's Finished, TLS 1.3's encrypted Finished), as packet times.
+    hello_at: Option<Timestamp>,
+    done_at: Option<Timestamp>,
 }
 
 impl TlsLayer {
@@ -60,6 +65,8 @@ impl TlsLayer {
             dec: Decrypt::new(hold),
             dec_raised: 0,
             counted: false,
+            hello_at: None,
+            done_at: None,
         }
     }
 
@@ -103,6 +110,11 @@ impl TlsLayer {
             decrypted: c.records + s.records > 0,
             not_decrypted: self.dec.reason().map(str::to_string),
             key_source: self.dec.key_source().map(|i| sh.keys.source(i).to_string()),
+            client_random: ch.map(|c| super::decrypt::hex(&c.random)),
+            handshake_s: match (self.hello_at, self.done_at) {
+                (Some(a), Some(b)) if b >= a => Some(b.saturating_sub(a) as f64 / 1e9),
+                _ => None,
+            },
             client_records: c.records,
             client_bytes: c.bytes,
             server_records: s.records,
@@ -132,6 +144,16 @@ impl TlsLayer {
     ) {
         let d = ctx.dir.index();
         self.sniffer.feed(d, data);
+        if self.hello_at.is_none() && self.sniffer.client_hello().is_some() {
+            self.hello_at = Some(ctx.ts);
+        }
+        if d == 0
+            && self.done_at.is_none()
+            && self.hello_at.is_some()
+            && self.sniffer.app_records(0) > 0
+        {
+            self.done_at = Some(ctx.ts);
+        }
         if self.dec.waiting_for_keys() {
             sh.refresh();
         }

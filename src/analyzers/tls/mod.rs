@@ -34,6 +34,7 @@ pub const MAX_LIST: usize = 64;
 /// Largest record payload (TLS 1.2 ciphertext: 2^14 + 2048, RFC 5246 §6.2.3).
 const MAX_RECORD: u16 = (1 << 14) + 2048;
 const HANDSHAKE: u8 = 22;
+const APPLICATION_DATA: u8 = 23;
 
 /// Whether a stream's first bytes look like TLS: a handshake record header (`16 03 00..=04`,
 /// length at most 2^14 + 2048), or an SSLv2-compatible ClientHello (RFC 5246 Appendix E.2:
@@ -273,6 +274,8 @@ struct Side {
     offset: u64,
     bytes: u64,
     records: u64,
+    /// Records of type `application_data` (23) begun.
+    app_records: u64,
     walk: Walk,
     hello: Hello,
 }
@@ -283,6 +286,7 @@ impl Default for Side {
             offset: 0,
             bytes: 0,
             records: 0,
+            app_records: 0,
             walk: NEW_RECORD,
             hello: Hello::Collecting {
                 buf: Vec::new(),
@@ -410,6 +414,12 @@ impl TlsSniffer {
         }
     }
 
+    /// Records of type `application_data` direction `dir` began (in TLS 1.3 the encrypted
+    /// handshake messages too: every protected record is one).
+    pub fn app_records(&self, dir: usize) -> u64 {
+        self.sides.get(dir).map_or(0, |s| s.app_records)
+    }
+
     /// `n` bytes of direction `dir` are missing from the capture.
     pub fn gap(&mut self, dir: usize, n: u64) {
         let Some(side) = self.sides.get_mut(dir) else {
@@ -497,6 +507,9 @@ fn next_walk(dir: usize, side: &mut Side, hdr: [u8; 5], at: u64, notes: &mut Vec
         return Walk::Stopped;
     };
     side.records += 1;
+    if u8::from(h.record_type) == APPLICATION_DATA {
+        side.app_records += 1;
+    }
     let handshake = u8::from(h.record_type) == HANDSHAKE;
     if !handshake && side.collecting() {
         side.hello = Hello::Finished;

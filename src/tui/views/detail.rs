@@ -1163,6 +1163,18 @@ fn tls(out: &mut Out, title: &str, t: &TlsInfo) {
             out.kv("keys from", terminal_safe_str(k));
         }
     }
+    if let Some(h) = t.handshake_s {
+        out.kv(
+            "handshake",
+            format!(
+                "{:.1} ms  (ClientHello to the client's first protected record)",
+                h * 1e3
+            ),
+        );
+    }
+    if let Some(r) = &t.client_random {
+        out.kv("client random", terminal_safe_str(r));
+    }
 }
 
 /// A header change, in the order the message travelled (a request client leg → upstream

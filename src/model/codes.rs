@@ -289,7 +289,7 @@ registry! {
         "a server must not switch unasked (RFC 9110 §15.2.2)";
     HTTP_CLEARTEXT_CREDENTIALS = "http.cleartext-credentials", Http, Error,
         "`Authorization` or `Proxy-Authorization` (Basic, Digest, Bearer, NTLM, Negotiate) over plain HTTP; once per client, header and scheme",
-        "use TLS; the value is masked in every output";
+        "use TLS; the value is masked in every output unless `--reveal-secrets` is given";
     HTTP_BODY_TRUNCATED = "http.body-truncated", Http, Warning,
         "the connection ended before the body did (`Content-Length` not reached, no last chunk)",
         "the body's `state` is `incomplete`";
@@ -523,7 +523,7 @@ registry! {
         "check the path and permissions";
 
     SOCKS_CLEARTEXT_CREDENTIALS = "socks.cleartext-credentials", Socks, Error,
-        "SOCKS5 username/password authentication (RFC 1929): the password crosses the network in cleartext (masked in every output)",
+        "SOCKS5 username/password authentication (RFC 1929): the password crosses the network in cleartext (masked in every output unless `--reveal-secrets` is given)",
         "use a tunnel that encrypts (SSH, TLS)";
     SOCKS_REFUSED = "socks.refused", Socks, Warning,
         "the proxy refused the request (the reply says why)",
@@ -747,7 +747,7 @@ registry! {
 
     COOKIE_CLEARTEXT = "cookie.cleartext", Cookie, Warning,
         "a `Cookie` or `Set-Cookie` crossed plain HTTP; once per host",
-        "cookies are readable and replayable on the path (RFC 6265bis §8.3, §8.6): use HTTPS and `Secure`; values are masked in every output";
+        "cookies are readable and replayable on the path (RFC 6265bis §8.3, §8.6): use HTTPS and `Secure`; values are masked in every output unless `--reveal-secrets` is given";
     COOKIE_SESSION_WITHOUT_HTTPONLY = "cookie.session-without-httponly", Cookie, Warning,
         "a stored cookie whose name looks like a session or token (`sess`, `sid`, `auth`, `token`, `jwt`, `login`, `remember`; not `csrf`/`xsrf`) without `HttpOnly`",
         "any script on the page can steal it (RFC 6265bis §8.5): add `HttpOnly`";

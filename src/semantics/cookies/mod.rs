@@ -417,7 +417,12 @@ fn cleartext(st: &mut State, host: &str, has_cookie: bool, out: &mut Vec<Found>)
             format!(
                 "{what} for {host} over cleartext HTTP: anyone on the path can read and replay \
                  them (RFC 6265bis §8.3, §8.6); use HTTPS and Secure cookies (reported once per \
-                 host; values are masked in every output)"
+                 host; {})",
+                if crate::base::secrets::revealed() {
+                    "values are written as sent: --reveal-secrets"
+                } else {
+                    "values are masked in every output"
+                }
             ),
         ));
     }

@@ -71,6 +71,9 @@ const REPORT_EXAMPLES: &str = "Examples:
   hopscope report capture.pcap --format ndjson | jq 'select(.type == \"transaction\")'
   hopscope report client.pcap proxy.pcap -o run.json    two hosts' captures as one
   hopscope report dump.pcap0 --tls-keylog keys.log  rotated set, TLS decrypted
+  hopscope report capture.pcap --filter 'status:5xx' --format har -o failing.har
+  hopscope report capture.pcap --tls-keylog keys.log --filter 'host:api.example.com' \
+      --write-pcap api.pcapng    its packets and keys, to open decrypted in Wireshark
   tcpdump -w - -i lo port 80 | hopscope report - --format ndjson
 
 Exit status: 0 read to its end; 1 bad usage or the report could not be written; 2 a capture
@@ -280,6 +283,13 @@ pub struct ReportArgs {
     /// `-term` negates; see docs/tui.md). The capture summary stays the whole capture's.
     #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     pub filter: Option<String>,
+    /// Also write every packet of the connections the report holds (with --filter, the
+    /// matching ones and both legs of a matching proxy hop) to PATH as pcapng, with the TLS
+    /// keys of the ones decrypted in a Decryption Secrets Block: it opens decrypted in
+    /// Wireshark and in hopscope with no key log. Reads the captures a second time (not
+    /// standard input).
+    #[arg(long, value_name = "PATH")]
+    pub write_pcap: Option<PathBuf>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
     #[command(flatten)]

@@ -34,6 +34,8 @@ pub mod hops;
 pub mod semantics;
 // Sinks.
 pub mod report;
+// The packets of what a report kept, written out (`--write-pcap`).
+pub mod extract;
 // The one pipeline and its drive loop.
 pub mod pipeline;
 // The application: the command line, the runs, the terminal UI.

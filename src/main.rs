@@ -21,6 +21,7 @@ fn text_report(
     run::report(&ReportArgs {
         input,
         filter,
+        write_pcap: None,
         output: OutputArgs {
             format: Some(Format::Text),
             output: None,

@@ -173,6 +173,7 @@ impl Save {
             name: Some(name),
             filter: args.filter.as_deref(),
             snaplen: u32::try_from(args.snaplen).unwrap_or(0),
+            nanoseconds: false,
         };
         let Some(((first, link), rest)) = ifaces.split_first() else {
             return Err(format!("cannot write {shown}: no interface was opened"));

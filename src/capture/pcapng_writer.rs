@@ -1,8 +1,9 @@
-//! A minimal pcapng writer for `hopscope live -w`: one Section Header Block, one Interface
-//! Description Block per interface captured, then one Enhanced Packet Block per packet.
+//! A minimal pcapng writer for `hopscope live -w` and `report --write-pcap`: one Section
+//! Header Block, one Interface Description Block per interface, Enhanced Packet Blocks, and
+//! Decryption Secrets Blocks.
 //!
-//! Little-endian, microsecond timestamps (`if_tsresol` = 6, the pcapng default, spelled out
-//! anyway), which is what libpcap gives a live capture by default. Every block length is checked
+//! Little-endian; microsecond timestamps (`if_tsresol` = 6, the pcapng default, spelled out
+//! anyway) for a live capture, what libpcap gives by default, nanoseconds for packets read from files. Every block length is checked
 //! before anything is written, so a packet too large for a block is an error, never a corrupt
 //! file. Layout per the pcapng specification (draft-ietf-opsawg-pcapng), sections 4.1, 4.2, 4.3.
 
@@ -34,6 +35,8 @@ pub struct PcapngWriter<W: Write> {
     packets: u64,
     /// Interface Description Blocks written.
     interfaces: u32,
+    /// Per interface: timestamps in nanoseconds (else microseconds).
+    nanos: Vec<bool>,
 }
 
 /// Describes the single interface of the file.
@@ -45,19 +48,23 @@ pub struct InterfaceInfo<'a> {
     pub filter: Option<&'a str>,
     /// Snapshot length; 0 means no limit.
     pub snaplen: u32,
+    /// Timestamps in nanoseconds (`if_tsresol` = 9), as a capture file read with them keeps
+    /// them; else microseconds, what a live capture has.
+    pub nanoseconds: bool,
 }
 
 impl<W: Write> PcapngWriter<W> {
     /// Writes the section header and the interface description; `link` is a `LINKTYPE_*` value
     /// (see [`dlt_to_linktype`]).
-    pub fn new(mut out: W, link: LinkType, iface: &InterfaceInfo<'_>) -> io::Result<Self> {
-        let link = u16::try_from(link.0).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("link type {} does not fit a pcapng interface block", link.0),
-            )
-        })?;
+    pub fn new(out: W, link: LinkType, iface: &InterfaceInfo<'_>) -> io::Result<Self> {
+        let mut w = Self::section(out)?;
+        w.add_interface(link, iface)?;
+        Ok(w)
+    }
 
+    /// Writes the section header only: interfaces are added with [`Self::add_interface`]
+    /// before their first packet (a Decryption Secrets Block may come first).
+    pub fn section(mut out: W) -> io::Result<Self> {
         let mut shb_body = Vec::with_capacity(64);
         put_u32(&mut shb_body, BYTE_ORDER_MAGIC);
         put_u16(&mut shb_body, 1); // major version
@@ -67,13 +74,11 @@ impl<W: Write> PcapngWriter<W> {
         put_option(&mut shb_body, OPT_SHB_USERAPPL, appl.as_bytes())?;
         put_option(&mut shb_body, OPT_ENDOFOPT, &[])?;
         write_block(&mut out, SHB_TYPE, &shb_body)?;
-
-        write_idb(&mut out, link, iface)?;
-
         Ok(PcapngWriter {
             out,
             packets: 0,
-            interfaces: 1,
+            interfaces: 0,
+            nanos: Vec::new(),
         })
     }
 
@@ -90,6 +95,7 @@ impl<W: Write> PcapngWriter<W> {
         write_idb(&mut self.out, link, iface)?;
         let id = self.interfaces;
         self.interfaces += 1;
+        self.nanos.push(iface.nanoseconds);
         Ok(id)
     }
 
@@ -115,9 +121,13 @@ impl<W: Write> PcapngWriter<W> {
         }
         let caplen = data.len() as u32;
         let pad = padding(data.len());
-        let micros = pkt.ts.0.div_euclid(1000);
+        let units = if self.nanos.get(id as usize) == Some(&true) {
+            pkt.ts.0
+        } else {
+            pkt.ts.0.div_euclid(1000)
+        };
         // pcapng timestamps are unsigned; a time before 1970 is written as 0.
-        let micros = u64::try_from(micros).unwrap_or(0);
+        let micros = u64::try_from(units).unwrap_or(0);
         // 28 bytes of fixed fields after the type and length, then data, padding, trailer.
         let total = 32 + data.len() + pad;
         let total = u32::try_from(total)
@@ -187,7 +197,11 @@ fn write_idb<W: Write>(out: &mut W, link: u16, iface: &InterfaceInfo<'_>) -> io:
         v.extend_from_slice(filter.as_bytes());
         put_option(&mut idb_body, OPT_IF_FILTER, &v)?;
     }
-    put_option(&mut idb_body, OPT_IF_TSRESOL, &[6])?;
+    put_option(
+        &mut idb_body,
+        OPT_IF_TSRESOL,
+        &[if iface.nanoseconds { 9 } else { 6 }],
+    )?;
     put_option(&mut idb_body, OPT_ENDOFOPT, &[])?;
     write_block(out, IDB_TYPE, &idb_body)
 }
@@ -263,6 +277,7 @@ mod tests {
             name: Some("lo"),
             filter: Some("tcp port 80"),
             snaplen: 262_144,
+            nanoseconds: false,
         };
         let mut w = PcapngWriter::new(Vec::new(), LinkType::ETHERNET, &info).unwrap();
         // Every padding length: 0..=3 bytes.

@@ -21,7 +21,8 @@ use etherparse::{
 
 use crate::base::{LinkType, PacketView};
 use crate::model::DecodeStats;
-use defrag::{Defragmenter, FragKey, FragOutcome};
+pub use defrag::FragKey;
+use defrag::{Defragmenter, FragOutcome};
 
 pub use defrag::TIMEOUT_NS as DEFRAG_TIMEOUT_NS;
 pub use defrag::{MAX_BYTES as DEFRAG_MAX_BYTES, MAX_DATAGRAMS as DEFRAG_MAX_DATAGRAMS};
@@ -97,6 +98,10 @@ pub enum Decoded<'a> {
 pub struct Decoder {
     pub stats: DecodeStats,
     defrag: Defragmenter,
+    /// The datagram of the last IP fragment decoded (valid for a packet when
+    /// `stats.ipv4_fragments + stats.ipv6_fragments` grew while it was decoded): what
+    /// `--write-pcap` joins a train's earlier fragments to its connection by.
+    pub last_fragment: Option<FragKey>,
 }
 
 impl Default for Decoder {
@@ -339,7 +344,13 @@ impl Decoder {
         Decoder {
             stats: DecodeStats::default(),
             defrag: Defragmenter::default(),
+            last_fragment: None,
         }
+    }
+
+    /// IP fragments decoded so far (IPv4 and IPv6).
+    pub fn fragments(&self) -> u64 {
+        self.stats.ipv4_fragments + self.stats.ipv6_fragments
     }
 
     /// Whether hopscope can decode this link type.
@@ -623,6 +634,7 @@ impl Decoder {
             id,
             proto: proto.0,
         };
+        self.last_fragment = Some(key);
         match self.defrag.add(key, offset, more, piece, pkt.ts.0, stats) {
             FragOutcome::Held => Decoded::FragmentHeld,
             FragOutcome::Error(what) => {

@@ -11,6 +11,7 @@ use std::io::{self, IsTerminal, Write};
 
 use crate::capture::merge::{EstimatedOffset, InputFile, MergedSource};
 use crate::cli::{OutputArgs, ReportArgs};
+use crate::extract;
 use crate::model::{CaptureSummary, Flow, Progress, Record, Sink};
 use crate::pipeline::{CaptureClock, Pipeline, RunEnd};
 use crate::query::Filter;
@@ -149,6 +150,19 @@ pub fn report(args: &ReportArgs) -> Outcome {
             return Outcome::Failed;
         }
     };
+    // `--write-pcap`: refused before anything is analysed when it cannot be done.
+    let pcap_file = match &args.write_pcap {
+        None => None,
+        Some(path) => match can_write_pcap(path, &inputs)
+            .and_then(|()| File::create(path).map_err(|e| format!("cannot create it: {e}")))
+        {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("hopscope: --write-pcap {}: {e}", path.display());
+                return Outcome::Failed;
+            }
+        },
+    };
     let two_passes = !args.input.single_pass && needs_placing(&inputs);
     let inputs = if two_passes {
         place_clocks(&cfg, args, inputs)
@@ -163,15 +177,133 @@ pub fn report(args: &ReportArgs) -> Outcome {
         progress.label = "pass 2 of 2 (analysing): ";
     }
     let mut writer = report::writer(args.output.format(), out, false);
+    let chosen = args.write_pcap.as_ref().map(|_| extract::Shared::default());
+    if let Some(c) = &chosen {
+        writer = Box::new(extract::Tap::kept(writer, c.clone()));
+    }
     if let Some((text, f)) = filter {
         writer = Box::new(FilterSink::new(writer, f, text));
+        if let Some(c) = &chosen {
+            writer = Box::new(extract::Tap::all(writer, c.clone()));
+        }
     }
     let sink = ReportSink { writer, progress };
-    let mut pipeline =
-        Pipeline::new(cfg, args.analysis.analyzer_config(), sink).threads(args.threads.count());
+    let analyzers = args.analysis.analyzer_config();
+    let tls = analyzers.tls.clone();
+    let placed = src.inputs().cloned().collect::<Vec<_>>();
+    let mut pipeline = Pipeline::new(cfg, analyzers, sink).threads(args.threads.count());
     let end = pipeline.run(&mut src, &CaptureClock);
     pipeline.sink_mut().progress.done();
-    outcome(&end)
+    let mut result = outcome(&end);
+    if let (Some(path), Some(file), Some(chosen)) = (&args.write_pcap, pcap_file, chosen) {
+        let chosen = match chosen.lock() {
+            Ok(mut c) => std::mem::take(&mut *c),
+            Err(_) => return Outcome::Failed,
+        };
+        if end.sink_error.is_some() {
+            eprintln!(
+                "hopscope: --write-pcap {}: not written, the report was not",
+                path.display()
+            );
+            return Outcome::Failed;
+        }
+        let out = PcapOut { path, file };
+        if write_pcap(out, placed, &chosen, &tls, args.output.no_progress).is_err() {
+            result = Outcome::Failed;
+        }
+    }
+    result
+}
+
+/// `--write-pcap PATH` is possible: the captures can be read again (not standard input) and
+/// PATH is none of them.
+fn can_write_pcap(path: &std::path::Path, inputs: &[InputFile]) -> Result<(), String> {
+    if inputs.iter().any(InputFile::is_stdin) {
+        return Err(
+            "the packets are written from a second read of the captures, and standard input \
+             cannot be read twice (save it to a file first, e.g. `tcpdump -w cap.pcap`)"
+                .into(),
+        );
+    }
+    let same = |i: &InputFile| match (path.canonicalize(), i.path.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if inputs.iter().any(same) {
+        return Err("that is one of the captures being read; choose another name".into());
+    }
+    Ok(())
+}
+
+/// The second read of the captures for `--write-pcap`; says what was written, or why not, on
+/// standard error.
+struct PcapOut<'a> {
+    path: &'a std::path::Path,
+    file: File,
+}
+
+fn write_pcap(
+    out: PcapOut<'_>,
+    inputs: Vec<InputFile>,
+    chosen: &extract::Chosen,
+    tls: &crate::analyzers::tls::shared::TlsConfig,
+    no_progress: bool,
+) -> Result<(), ()> {
+    let mut progress = ProgressLine::new(no_progress);
+    progress.label = "writing packets: ";
+    let path = out.path;
+    let r = extract::write(inputs, chosen, tls, out.file, path, &mut |p| {
+        progress.show(p)
+    });
+    progress.done();
+    let w = match r {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("hopscope: --write-pcap: {e}; the report is complete");
+            return Err(());
+        }
+    };
+    let keys = match w.keys {
+        0 => String::new(),
+        k => format!(
+            ", with the TLS keys of {k} connection{}",
+            if k == 1 { "" } else { "s" }
+        ),
+    };
+    eprintln!(
+        "hopscope: wrote {} packets of {} connection{} to {}{keys}",
+        w.packets,
+        w.connections,
+        if w.connections == 1 { "" } else { "s" },
+        path.display()
+    );
+    if w.keys_missing > 0 {
+        eprintln!(
+            "hopscope: --write-pcap: the keys of {} decrypted connection(s) were not found again \
+             (a key log that changed since); those connections are written without them",
+            w.keys_missing
+        );
+    }
+    if chosen.legs_missing() > 0 {
+        eprintln!(
+            "hopscope: --write-pcap: {} proxy-hop leg(s) closed too long before their hop was \
+             paired (more than {} connections earlier) and are not written",
+            chosen.legs_missing(),
+            extract::RECENT
+        );
+    }
+    if w.fragments_dropped > 0 {
+        eprintln!(
+            "hopscope: --write-pcap: {} IP fragment(s) held past {} MiB while their datagram \
+             was incomplete were given up (not written)",
+            w.fragments_dropped,
+            extract::MAX_PENDING_BYTES >> 20
+        );
+    }
+    if let Some(e) = w.read_error {
+        eprintln!("hopscope: --write-pcap: reading stopped early ({e}); what was read is written");
+    }
+    Ok(())
 }
 
 /// Captures from several hosts whose clocks are not all given: inputs with more than one clock

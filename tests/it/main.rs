@@ -11,6 +11,7 @@ mod corpus;
 mod decode;
 mod docs;
 mod engine;
+mod extract;
 mod file_reader;
 mod filter;
 mod golden;

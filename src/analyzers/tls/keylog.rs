@@ -60,6 +60,31 @@ impl Secrets {
         })
     }
 
+    /// The secrets as key log lines (`LABEL <client_random> <secret>`, hex, one per line),
+    /// what a pcapng Decryption Secrets Block of type TLSK holds.
+    pub fn lines(&self, client_random: &[u8; 32]) -> String {
+        let random = hex_of(client_random);
+        let mut out = String::new();
+        for (label, secret) in [
+            ("CLIENT_RANDOM", &self.master),
+            ("CLIENT_EARLY_TRAFFIC_SECRET", &self.client_early),
+            ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", &self.client_handshake),
+            ("SERVER_HANDSHAKE_TRAFFIC_SECRET", &self.server_handshake),
+            ("CLIENT_TRAFFIC_SECRET_0", &self.client_traffic0),
+            ("SERVER_TRAFFIC_SECRET_0", &self.server_traffic0),
+        ] {
+            if let Some(secret) = secret {
+                out.push_str(label);
+                out.push(' ');
+                out.push_str(&random);
+                out.push(' ');
+                out.push_str(&hex_of(secret));
+                out.push('\n');
+            }
+        }
+        out
+    }
+
     /// Bytes held on the heap.
     pub fn heap_bytes(&self) -> usize {
         [
@@ -217,6 +242,16 @@ impl KeyLog {
                 .map(Secrets::heap_bytes)
                 .sum::<usize>()
     }
+}
+
+/// Bytes to lower-case hex.
+fn hex_of(b: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(s, "{x:02x}");
+    }
+    s
 }
 
 /// Lower or upper case hex to bytes.
@@ -420,5 +455,37 @@ mod tests {
         assert_eq!(log.add_text(text.as_bytes(), 1, 0), []);
         assert_eq!(log.len(), MAX_ENTRIES);
         assert_eq!(log.dropped, 5);
+    }
+
+    #[test]
+    fn secrets_written_back_are_read_the_same() {
+        let cr = "ab".repeat(32);
+        let text = format!(
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET {cr} {a}\nSERVER_HANDSHAKE_TRAFFIC_SECRET {cr} {b}\n\
+             CLIENT_TRAFFIC_SECRET_0 {cr} {c}\nSERVER_TRAFFIC_SECRET_0 {cr} {d}\n\
+             EXPORTER_SECRET {cr} {a}\nCLIENT_RANDOM {o} {m}\n",
+            a = "01".repeat(32),
+            b = "02".repeat(32),
+            c = "03".repeat(48),
+            d = "04".repeat(32),
+            o = "cd".repeat(32),
+            m = "05".repeat(48),
+        );
+        let mut log = KeyLog::new();
+        assert_eq!(log.add_text(text.as_bytes(), 1, 0), []);
+        let random = [0xab; 32];
+        let lines = log.get(&random).expect("entry").lines(&random);
+        assert_eq!(lines.lines().count(), 4, "{lines}");
+        assert!(lines.contains(&format!("SERVER_TRAFFIC_SECRET_0 {cr} {}", "04".repeat(32))));
+        assert!(!lines.contains("EXPORTER") && !lines.contains("CLIENT_RANDOM"));
+        let mut again = KeyLog::new();
+        assert_eq!(again.add_text(lines.as_bytes(), 1, 0), []);
+        assert_eq!(again.get(&random), log.get(&random));
+        let other = [0xcd; 32];
+        let master = log.get(&other).expect("tls 1.2").lines(&other);
+        assert_eq!(
+            master,
+            format!("CLIENT_RANDOM {} {}\n", "cd".repeat(32), "05".repeat(48))
+        );
     }
 }

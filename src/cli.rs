@@ -72,8 +72,8 @@ const REPORT_EXAMPLES: &str = "Examples:
   hopscope report client.pcap proxy.pcap -o run.json    two hosts' captures as one
   hopscope report dump.pcap0 --tls-keylog keys.log  rotated set, TLS decrypted
   hopscope report capture.pcap --filter 'status:5xx' --format har -o failing.har
-  hopscope report capture.pcap --tls-keylog keys.log --filter 'host:api.example.com' \
-      --write-pcap api.pcapng    its packets and keys, to open decrypted in Wireshark
+  hopscope report capture.pcap --filter 'host:api.example.com' --write-pcap api.pcapng
+                 the matching connections' packets (and TLS keys) for Wireshark
   tcpdump -w - -i lo port 80 | hopscope report - --format ndjson
 
 Exit status: 0 read to its end; 1 bad usage or the report could not be written; 2 a capture

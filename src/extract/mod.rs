@@ -43,7 +43,7 @@ use crate::capture::{Next, PacketSource};
 use crate::decode::{Decoded, Decoder, FragKey};
 use crate::flow::FlowKey;
 use crate::model::tunnel::TlsInfo;
-use crate::model::{CaptureSummary, ConnectionRecord, Endpoint, Flow, Progress, Record, Sink};
+use crate::model::{CaptureSummary, ConnectionRecord, Flow, Progress, Record, Sink};
 
 /// Connections remembered in front of the filter, for the other leg of a kept proxy hop.
 pub const RECENT: usize = 65_536;
@@ -462,16 +462,7 @@ pub fn write(
                 n += 1;
                 let frags = decoder.fragments();
                 let seg_key = match decoder.decode(&p) {
-                    Decoded::Tcp(seg) => Some(FlowKey::new(
-                        Endpoint {
-                            ip: seg.src,
-                            port: seg.src_port,
-                        },
-                        Endpoint {
-                            ip: seg.dst,
-                            port: seg.dst_port,
-                        },
-                    )),
+                    Decoded::Tcp(seg) => Some(FlowKey::of_segment(&seg)),
                     Decoded::FragmentHeld => {
                         if let Some(k) = decoder.last_fragment {
                             pending.hold(k, &p);

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::Endpoint;
 
 fn conn(id: u64, port: u16, first: u64, last: u64) -> ConnectionRecord {
     use crate::model::{CloseKind, DirStats};

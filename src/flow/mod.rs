@@ -130,6 +130,21 @@ pub struct FlowKey {
 }
 
 impl FlowKey {
+    /// The key of a decoded segment's connection.
+    #[inline]
+    pub fn of_segment(seg: &crate::decode::TcpSegment<'_>) -> FlowKey {
+        FlowKey::new(
+            Endpoint {
+                ip: seg.src,
+                port: seg.src_port,
+            },
+            Endpoint {
+                ip: seg.dst,
+                port: seg.dst_port,
+            },
+        )
+    }
+
     pub fn new(a: Endpoint, b: Endpoint) -> FlowKey {
         if a <= b {
             FlowKey { lo: a, hi: b }

@@ -11,6 +11,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use crate::common::tshark;
+
 fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("samples")
@@ -25,6 +27,15 @@ fn hopscope(args: &[&std::ffi::OsStr]) -> Output {
         .expect("run hopscope")
 }
 
+/// `hopscope report CAPTURE ARGS... --write-pcap OUT`.
+fn write_pcap(cap: &[&Path], args: &[&str], out: &Path) -> Output {
+    let mut all: Vec<&std::ffi::OsStr> = vec!["report".as_ref()];
+    all.extend(cap.iter().map(|c| c.as_os_str()));
+    all.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
+    all.extend(["--write-pcap".as_ref(), out.as_os_str()]);
+    hopscope(&all)
+}
+
 /// One frame as tshark shows it: its TCP stream (none for a fragment before the last) and
 /// what identifies it across files (time, captured length, IP id, ports, raw sequence and
 /// acknowledgement numbers).
@@ -35,35 +46,35 @@ struct Frame {
 }
 
 fn tshark_frames(file: &Path) -> Option<Vec<Frame>> {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(file)
-        .args(["-T", "fields", "-E", "occurrence=f"])
-        .args([
+    let out = tshark(
+        file,
+        &[
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=f",
             "-e",
             "tcp.stream",
             "-e",
             "frame.time_epoch",
             "-e",
             "frame.cap_len",
-        ])
-        .args(["-e", "ip.id", "-e", "tcp.srcport", "-e", "tcp.dstport"])
-        .args([
+            "-e",
+            "ip.id",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.dstport",
             "-e",
             "tcp.seq_raw",
             "-e",
             "tcp.ack_raw",
             "-e",
             "frame.interface_name",
-        ])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
+        ],
+    )?;
     Some(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
+        out.lines()
             .map(|l| {
                 let (stream, rest) = l.split_once('\t').unwrap_or((l, ""));
                 // The interface name is the output's own: not part of the identity.
@@ -122,14 +133,7 @@ fn a_kept_leg_brings_the_whole_proxy_chain_and_nothing_else() {
         eprintln!("tshark is not installed: skipped (.ci/run installs it)");
         return;
     };
-    let r = hopscope(&[
-        "report".as_ref(),
-        cap.as_ref(),
-        "--filter".as_ref(),
-        "conn:0".as_ref(),
-        "--write-pcap".as_ref(),
-        out.as_ref(),
-    ]);
+    let r = write_pcap(&[&cap], &["--filter", "conn:0"], &out);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let rep = report(&r);
     // The report keeps the client's connection; its hop names the first proxy's upstream.
@@ -182,16 +186,12 @@ fn tls_keys_of_the_kept_connections_only_and_both_readers_decrypt_with_them() {
         eprintln!("tshark is not installed: skipped (.ci/run installs it)");
         return;
     };
-    let r = hopscope(&[
-        "report".as_ref(),
-        cap.as_ref(),
-        "--tls-keylog".as_ref(),
-        keys.as_ref(),
-        "--filter".as_ref(),
-        "path:/data.json".as_ref(),
-        "--write-pcap".as_ref(),
-        out.as_ref(),
-    ]);
+    let keys_arg = keys.to_str().expect("utf-8 path");
+    let r = write_pcap(
+        &[&cap],
+        &["--tls-keylog", keys_arg, "--filter", "path:/data.json"],
+        &out,
+    );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let rep = report(&r);
     let kept: BTreeSet<u64> = rep["connections"]
@@ -283,14 +283,7 @@ fn ip_fragments_are_written_with_their_datagram() {
     };
     // 14 frames are fragments, 12 of them before their datagram's last.
     assert!(all.iter().filter(|f| f.stream.is_none()).count() >= 12);
-    let r = hopscope(&[
-        "report".as_ref(),
-        cap.as_ref(),
-        "-o".as_ref(),
-        dir.path().join("r.json").as_ref(),
-        "--write-pcap".as_ref(),
-        out.as_ref(),
-    ]);
+    let r = write_pcap(&[&cap], &["-o", "/dev/null"], &out);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let got = tshark_frames(&out).expect("tshark reads the output");
     assert_eq!(ids(&got), ids(&all));
@@ -312,28 +305,12 @@ fn several_inputs_are_several_interfaces() {
         eprintln!("tshark is not installed: skipped (.ci/run installs it)");
         return;
     };
-    let r = hopscope(&[
-        "report".as_ref(),
-        front.as_ref(),
-        back.as_ref(),
-        "-o".as_ref(),
-        dir.path().join("r.json").as_ref(),
-        "--write-pcap".as_ref(),
-        out.as_ref(),
-    ]);
+    let r = write_pcap(&[&front, &back], &["-o", "/dev/null"], &out);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let got = tshark_frames(&out).expect("tshark reads the output");
     assert_eq!(got.len(), f.len() + b.len());
-    let names = Command::new("tshark")
-        .arg("-r")
-        .arg(&out)
-        .args(["-T", "fields", "-e", "frame.interface_name"])
-        .output()
-        .expect("tshark");
-    let names: BTreeSet<String> = String::from_utf8_lossy(&names.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let names = tshark(&out, &["-T", "fields", "-e", "frame.interface_name"]).expect("tshark");
+    let names: BTreeSet<String> = names.lines().map(str::to_string).collect();
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(
         names
@@ -354,36 +331,22 @@ fn several_inputs_are_several_interfaces() {
 fn what_cannot_be_written_is_a_usage_error() {
     let cap = sample("http-keepalive.pcap");
     // Standard input cannot be read twice.
-    let r = hopscope(&[
-        "report".as_ref(),
-        "-".as_ref(),
-        "--write-pcap".as_ref(),
-        "/tmp/never-written.pcapng".as_ref(),
-    ]);
+    let never = Path::new("/tmp/never-written.pcapng");
+    let r = write_pcap(&[Path::new("-")], &[], never);
     assert_eq!(r.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&r.stderr).contains("standard input"));
-    assert!(!Path::new("/tmp/never-written.pcapng").exists());
+    assert!(!never.exists());
     // Writing over an input.
     let dir = tempfile::tempdir().expect("tempdir");
     let copy = dir.path().join("in.pcap");
     std::fs::copy(&cap, &copy).expect("copy");
     let before = std::fs::read(&copy).expect("read");
-    let r = hopscope(&[
-        "report".as_ref(),
-        copy.as_ref(),
-        "--write-pcap".as_ref(),
-        copy.as_ref(),
-    ]);
+    let r = write_pcap(&[&copy], &[], &copy);
     assert_eq!(r.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&r.stderr).contains("one of the captures"));
     assert_eq!(std::fs::read(&copy).expect("read"), before);
     // A place that cannot be written: said before anything is analysed.
-    let r = hopscope(&[
-        "report".as_ref(),
-        cap.as_ref(),
-        "--write-pcap".as_ref(),
-        dir.path().join("no/such/dir/x.pcapng").as_ref(),
-    ]);
+    let r = write_pcap(&[&cap], &[], &dir.path().join("no/such/dir/x.pcapng"));
     assert_eq!(r.status.code(), Some(1));
     assert!(r.stdout.is_empty());
     assert!(String::from_utf8_lossy(&r.stderr).contains("cannot create"));

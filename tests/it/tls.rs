@@ -822,28 +822,34 @@ fn early_data_is_decrypted_with_its_secret_and_said_without_it() {
 type HelloTimes = BTreeMap<u64, (String, f64, Option<f64>)>;
 
 fn tshark_tls_times(file: &Path) -> Option<HelloTimes> {
-    let out = std::process::Command::new("tshark")
-        .arg("-r")
-        .arg(file)
-        .args(["-Y", "tls", "-T", "fields", "-E", "occurrence=a"])
-        .args([
+    let out = crate::common::tshark(
+        file,
+        &[
+            "-Y",
+            "tls",
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=a",
             "-e",
             "tcp.stream",
             "-e",
             "frame.time_epoch",
             "-e",
             "tcp.srcport",
-        ])
-        .args(["-e", "tls.handshake.type", "-e", "tls.record.content_type"])
-        .args(["-e", "tls.record.opaque_type", "-e", "tls.handshake.random"])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
+            "-e",
+            "tls.handshake.type",
+            "-e",
+            "tls.record.content_type",
+            "-e",
+            "tls.record.opaque_type",
+            "-e",
+            "tls.handshake.random",
+        ],
+    )?;
     let mut m: HelloTimes = BTreeMap::new();
     let mut client_port: BTreeMap<u64, String> = BTreeMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in out.lines() {
         let f: Vec<&str> = line.split('\t').collect();
         let (Some(stream), Some(t)) = (
             f.first().and_then(|s| s.parse::<u64>().ok()),

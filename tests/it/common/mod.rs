@@ -299,6 +299,20 @@ pub fn exchange(
     ));
 }
 
+/// tshark's standard output reading `file` with `args`, or `None` when tshark is not there
+/// or fails (the callers skip, saying so: `.ci/run` installs it).
+pub fn tshark(file: &Path, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args(args)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// `../shared/corpus`, the independent oracles (public captures with what tshark, Zeek and
 /// Suricata saw). A test that needs it fails when it is missing: a comparison that silently
 /// did not run must not pass.

@@ -27,6 +27,8 @@
 //! (named after its file when there are several inputs).
 
 use std::collections::{HashMap, HashSet, VecDeque};
+
+use rustc_hash::FxHashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -429,7 +431,9 @@ pub fn write(
     } else {
         Vec::new()
     };
-    let mut by_key: HashMap<FlowKey, Vec<(u64, u64)>> = HashMap::new();
+    // Looked up once per packet: a fast hash (the keys are addresses from the capture; a
+    // crafted collision only slows this pass down).
+    let mut by_key: FxHashMap<FlowKey, Vec<(u64, u64)>> = FxHashMap::default();
     for s in chosen.conns.values() {
         by_key.entry(s.key).or_default().push((s.first, s.last));
     }

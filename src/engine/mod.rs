@@ -4,6 +4,11 @@
 //! into a [`RecordSink`]; [`Engine::finish`] flushes every open connection. The engine never
 //! reads a clock, a file or a socket, so the same code runs over files, behind the live
 //! capture thread and in tests.
+//!
+//! An [`Engine`] is two parts, which the pipeline's drive loop calls itself: the [`Front`]
+//! (counts, packet time, the sweeps' schedule, decoding) on the thread that reads, and a
+//! [`Shard`] (flows, reassembly, the analyzer): the one of a run on one thread, or one per
+//! worker of `--threads N`.
 
 pub mod collect;
 mod memory;

@@ -853,6 +853,7 @@ impl Hub {
 }
 
 impl<S: Sink> Back<S> for Hub {
+    #[inline]
     fn front_out<'a>(&'a mut self, _tail: &'a mut Tail<S>) -> &'a mut dyn RecordSink {
         &mut self.reader
     }
@@ -868,6 +869,7 @@ impl<S: Sink> Back<S> for Hub {
         }
     }
 
+    #[inline]
     fn segment(
         &mut self,
         seg: &TcpSegment<'_>,
@@ -906,6 +908,7 @@ impl<S: Sink> Back<S> for Hub {
         self.bytes += seg.payload.len();
     }
 
+    #[inline]
     fn held(&mut self, held: usize, _now: Timestamp, _n: u64, _tail: &mut Tail<S>) {
         if let Some(Item::Seg(s)) = self
             .lanes
@@ -916,6 +919,7 @@ impl<S: Sink> Back<S> for Hub {
         }
     }
 
+    #[inline]
     fn packet_done(&mut self, n: u64, tail: &mut Tail<S>) {
         reader_step(&mut self.reader, n, PH_PACKET);
         if self.packets >= self.batch_packets || self.bytes >= BATCH_BYTES {

@@ -4,6 +4,11 @@
 //! into a [`RecordSink`]; [`Engine::finish`] flushes every open connection. The engine never
 //! reads a clock, a file or a socket, so the same code runs over files, behind the live
 //! capture thread and in tests.
+//!
+//! An [`Engine`] is two parts, which the pipeline's drive loop calls itself: the [`Front`]
+//! (counts, packet time, the sweeps' schedule, decoding) on the thread that reads, and a
+//! [`Shard`] (flows, reassembly, the analyzer): the one of a run on one thread, or one per
+//! worker of `--threads N`.
 
 pub mod collect;
 mod memory;
@@ -589,6 +594,64 @@ impl<A: Analyzer> Shard<A> {
 
     pub fn copies_by_file(&self) -> &[u64] {
         &self.tcp.copies_by_file
+    }
+
+    /// The only shard of a run on one thread: every connection is its own and its records go
+    /// straight to the steps, so nothing is left to a merge (the analyzer is not told it is
+    /// [sharded](Analyzer::sharded)).
+    pub fn whole(cfg: EngineConfig, analyzer: A) -> Self {
+        Shard {
+            tcp: Tcp::new(cfg, analyzer),
+        }
+    }
+
+    pub fn analyzer(&self) -> &A {
+        &self.tcp.analyzer
+    }
+
+    /// Connections currently in the flow table.
+    pub fn live_flows(&self) -> usize {
+        self.tcp.flows.len()
+    }
+
+    /// Bytes currently buffered for reassembly (out-of-order and held).
+    pub fn buffered_bytes(&self) -> usize {
+        self.tcp.budget.used
+    }
+
+    /// Delivered bytes currently retained for overlap checks.
+    pub fn retained_bytes(&self) -> usize {
+        self.tcp.budget.retained
+    }
+
+    /// [`Shard::packet`] in two, for the thread that decodes: the segment (which may borrow
+    /// the decoder's fragment buffer), then [`Shard::check_memory`] with what the decoder
+    /// holds after it.
+    #[inline]
+    pub fn segment(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        file: u32,
+        pkt_bytes: u64,
+        ts: Timestamp,
+        n: u64,
+        out: &mut dyn RecordSink,
+    ) {
+        let t = &mut self.tcp;
+        t.file = file;
+        t.pkt_bytes = pkt_bytes;
+        t.segment(seg, ts, n, out);
+    }
+
+    /// The memory check after packet `n`'s segment (`held`: the decoder's fragment bytes).
+    #[inline]
+    pub fn check_memory(&mut self, held: usize, now: Timestamp, n: u64, out: &mut dyn RecordSink) {
+        self.tcp.check_memory(held, now, n, out);
+    }
+
+    /// The clock offsets between capture points that connections seen at both gave.
+    pub fn same_connection_offsets(&self) -> Vec<PointsOffset> {
+        self.tcp.same_connection.estimates()
     }
 }
 

@@ -1,31 +1,48 @@
 //! The one pipeline and its one drive loop.
 //!
 //! ```text
-//!  PacketSource ──▶ Engine<A> ──▶ proxy-hop correlation ──▶ semantics ──▶ Sink
-//!  (file, live)     decode, flows,   (hops::Correlator,       (semantics::    (JSON, NDJSON,
-//!  + a Clock        reassembly,      when analyzers run)      Semantics)      text, UI batches,
-//!                   analyzers                                                  a test's Vec)
+//!  PacketSource ─▶ engine::Front ─▶ the connections ─▶ proxy-hop ─▶ semantics ─▶ Sink
+//!  (file, live)    counts, packet   one Shard on this   correlation   (semantics::  (JSON, NDJSON,
+//!  + a Clock       time, sweeps,    thread, or N        (hops::       Semantics)    text, UI
+//!                  decoding,        worker Shards and   Correlator,                 batches, a
+//!                  defragmentation  their merge         analyzers on)               test's Vec)
 //! ```
 //!
 //! [`Pipeline::new`] is the only place that assembles the analysis after the engine; every run
 //! (`hopscope report`, `hopscope live`, the UI over a file or live, the tests) builds it there,
-//! and [`Pipeline::run`] is the only loop that drives it: it reads a [`PacketSource`] to its
-//! end, hands progress to the sink a few times a second, runs the engine's idle sweep on the
-//! [`Clock`] when a live source is quiet, and ends every run the same way (drop findings,
-//! `capture.incomplete`, the engine's and the steps' end, the summary, [`Sink::finish`]).
+//! and [`Pipeline::run`] drives it with the one drive loop (`drive`), whatever the threads: it
+//! tells the sink the run begins, reads a [`PacketSource`] to its end, counts and decodes
+//! every packet with the engine's [`Front`] on the calling thread, schedules the sweeps (by
+//! packet time, or on the [`Clock`] when a live source is quiet), hands progress to the sink a
+//! few times a second, and ends every run the same way (drop findings, `capture.incomplete`,
+//! the engine's and the steps' end, the clocks placed, the summary, the final progress,
+//! [`Sink::finish`]).
+//!
+//! What the front makes of a packet (its TCP segment, the sweeps, a pcapng's secrets) goes to
+//! the loop's back (`Back`), the engine's connections part and the way to the steps:
+//! - one thread (`--threads 1`, the UI, a bare pipeline): `One`, the pipeline's own
+//!   [`Shard`] on the same thread, its records straight into the steps (no channel, no batch);
+//! - `--threads N`: `threads::Hub`, which copies them into batches for N worker threads'
+//!   shards and merges their records back in one thread's order (`threads`).
+//!
+//! The loop is generic over its back, so each path is compiled on its own.
 //! [`Pipeline::bare`] drives another analyzer with no steps (the Stream view's second pass,
-//! engine tests).
+//! engine tests), on one thread.
 //!
 //! A sink stops the run by answering [`Flow::Stop`] (the run is then finished as if the capture
-//! had ended) or an error (the run ends at once; the error is the run's).
+//! had ended) or an error (the run ends at once; the error is the run's); an analyzer by
+//! [`Analyzer::done`] (a pass over one connection that ended), as the sink's stop.
 
 use std::io;
 use std::time::{Duration, Instant};
 
 use crate::analyzers::{AnalyzerConfig, Dispatcher};
+use crate::base::PacketView;
 use crate::base::Timestamp;
-use crate::capture::{CaptureError, Next, PacketSource, SourceEnd};
-use crate::engine::{Analyzer, Engine, EngineConfig};
+use crate::capture::{CaptureError, Next, PacketSource, Secrets, SourceEnd};
+use crate::decode::TcpSegment;
+use crate::engine::{Analyzer, EngineConfig, Front, Shard};
+use crate::flow::seen::PointsOffset;
 use crate::hops::Correlator;
 use crate::model::{
     CaptureSummary, Dropped, Finding, Flow, Progress, Record, RecordSink, Sink, codes,
@@ -66,7 +83,7 @@ pub trait Clock {
 
 /// A live capture's clock: wall time less a second. libpcap hands buffered packets over
 /// within its 100 ms read timeout and the second leaves room for the channel, so no packet
-/// still on its way is older than the sweep [`Engine::tick`] runs.
+/// still on its way is older than the sweep the drive loop runs at it.
 pub struct CaptureClock;
 
 impl Clock for CaptureClock {
@@ -315,7 +332,11 @@ fn place_offsets(files: &mut [crate::model::FileSummary], clocks: &[u32], est: &
 
 /// The engine, the steps after it and the sink: one analysis.
 pub struct Pipeline<S, A: Analyzer = Dispatcher> {
-    engine: Engine<A>,
+    /// The engine's part that reads every packet in capture order: counts, packet time, the
+    /// sweeps' schedule, the decoder.
+    front: Front,
+    /// The engine's connections part on one thread (a run over threads builds one per worker).
+    shard: Shard<A>,
     tail: Tail<S>,
     /// The run's memory budget (`--memory`).
     budget: usize,
@@ -347,11 +368,12 @@ impl<S: Sink> Pipeline<S> {
         Pipeline {
             budget,
             threads: 1,
+            front: Front::new(&engine),
             shards: Some((engine.clone(), {
                 let a = analyzers.clone();
                 std::sync::Arc::new(move || Dispatcher::new(a.clone()))
             })),
-            engine: Engine::with_analyzer(engine, Dispatcher::new(analyzers)),
+            shard: Shard::whole(engine, Dispatcher::new(analyzers)),
             tail: Tail {
                 hops,
                 clocks: Vec::new(),
@@ -387,7 +409,18 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
     pub fn run<P: PacketSource + ?Sized>(&mut self, source: &mut P, clock: &dyn Clock) -> RunEnd {
         match (self.threads, self.shards.clone()) {
             (n, Some((cfg, make))) if n > 1 => threads::run(self, n, cfg, make, source, clock),
-            _ => self.run_one(source, clock),
+            _ => {
+                Setup::new(source, 1).prepare(&mut self.shard);
+                let back = One(&mut self.shard);
+                drive(
+                    &mut self.front,
+                    &mut self.tail,
+                    self.budget,
+                    back,
+                    source,
+                    clock,
+                )
+            }
         }
     }
 
@@ -398,7 +431,8 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
             budget: engine.memory,
             threads: 1,
             shards: None,
-            engine: Engine::with_analyzer(engine, analyzer),
+            front: Front::new(&engine),
+            shard: Shard::whole(engine, analyzer),
             tail: Tail {
                 hops: None,
                 clocks: Vec::new(),
@@ -414,8 +448,10 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
         }
     }
 
-    pub fn engine(&self) -> &Engine<A> {
-        &self.engine
+    /// The engine's connections part of a run on one thread (its analyzer, what reassembly
+    /// still buffers); a run over threads has one per worker and leaves this one unused.
+    pub fn shard(&self) -> &Shard<A> {
+        &self.shard
     }
 
     pub fn sink(&self) -> &S {
@@ -429,139 +465,330 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
     pub fn into_sink(self) -> S {
         self.tail.end.sink
     }
+}
 
-    /// [`Pipeline::run`] on this thread.
-    fn run_one<P: PacketSource + ?Sized>(&mut self, source: &mut P, clock: &dyn Clock) -> RunEnd {
-        let started = Instant::now();
-        let mut last = started;
-        let every = if source.is_live() {
-            1
-        } else {
-            FILE_CHECK_EVERY
-        };
-        let mut read_error = None;
-        if source.inputs() > 1 {
-            self.tail.clocks = (0..source.inputs() as u32)
-                .map(|f| source.clock_of(f))
-                .collect();
-            self.tail.end.origins = Some(Origins::default());
-            self.engine.track_files(true);
-            self.engine.analyzer_mut().several_captures();
-            self.engine.capture_points(
-                (0..source.inputs() as u32)
-                    .map(|f| source.capture_point(f))
-                    .collect(),
-            );
+/// What every shard is told before the first packet (each worker's, or the one of a run on
+/// one thread).
+struct Setup {
+    /// Shards in the run.
+    workers: usize,
+    inputs: usize,
+    /// Each input's capture point.
+    points: Vec<u32>,
+}
+
+impl Setup {
+    fn new<P: PacketSource + ?Sized>(source: &P, workers: usize) -> Self {
+        let inputs = source.inputs();
+        Setup {
+            workers,
+            inputs,
+            points: (0..inputs as u32)
+                .map(|f| source.capture_point(f))
+                .collect(),
         }
-        let r = self.tail.end.sink.begin();
-        self.tail.end.heed(r);
-        while matches!(self.tail.end.halt, Halt::Go) {
-            match source.next() {
-                Next::Packet(p) => {
-                    if let Some(o) = &mut self.tail.end.origins {
-                        o.note(self.engine.packets() + 1, p.file);
+    }
+
+    fn prepare<A: Analyzer>(&self, shard: &mut Shard<A>) {
+        shard.divide_buffers(self.workers);
+        if self.inputs > 1 {
+            shard.track_files(true);
+            shard.analyzer_mut().several_captures();
+            shard.capture_points(self.points.clone());
+        }
+    }
+}
+
+/// What the engine's connections part counted at the end of the run.
+struct Ended {
+    summary: CaptureSummary,
+    /// The clock offsets connections seen at two capture points gave.
+    offsets: Vec<PointsOffset>,
+    /// Copies per input file.
+    copies: Vec<u64>,
+}
+
+/// Where [`drive`] hands what the [`Front`] made of each packet: the connections' part of
+/// the engine, and how its records reach the [`Tail`]. [`One`]: one [`Shard`] on this
+/// thread, its records straight into the tail; `threads::Hub`: batches to the worker
+/// threads' shards and the merge of their records.
+trait Back<S: Sink> {
+    /// Where the decoder's records (undecodable packets) go.
+    fn front_out<'a>(&'a mut self, tail: &'a mut Tail<S>) -> &'a mut dyn RecordSink;
+    /// Several inputs: packets from global number `n` on come from `file`, its packet `k`
+    /// first.
+    fn run_start(&mut self, n: u64, file: u32, k: u64, tail: &mut Tail<S>);
+    /// The sweep at `now` due before packet `n` (after it when `tick`: a quiet live capture's
+    /// clock).
+    fn sweep(&mut self, now: Timestamp, n: u64, tick: bool, tail: &mut Tail<S>);
+    /// Packet `n`'s TCP segment (`now`: packet time).
+    fn segment(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        pkt: &PacketView<'_>,
+        n: u64,
+        now: Timestamp,
+        tail: &mut Tail<S>,
+    );
+    /// After packet `n`'s segment: what the decoder holds now, for the memory check.
+    fn held(&mut self, held: usize, now: Timestamp, n: u64, tail: &mut Tail<S>);
+    /// Packet `n` is handled.
+    fn packet_done(&mut self, n: u64, tail: &mut Tail<S>);
+    fn secrets(&mut self, s: Secrets);
+    /// Everything handed over so far reaches the tail (before a wait, or a progress a live
+    /// reader should see).
+    fn flush(&mut self, tail: &mut Tail<S>);
+    /// The analyzer wants no more packets ([`Analyzer::done`]).
+    fn done(&self) -> bool;
+    /// Live connections, for progress.
+    fn flows(&self) -> usize;
+    /// The end of the capture (after [`Back::flush`]): every connection, the analyzers' end,
+    /// the decoder's, and what was counted.
+    fn finish(&mut self, front: &mut Front, tail: &mut Tail<S>) -> Ended;
+}
+
+/// A run on one thread: the pipeline's own shard, its records straight into the tail.
+struct One<'a, A: Analyzer>(&'a mut Shard<A>);
+
+impl<S: Sink, A: Analyzer> Back<S> for One<'_, A> {
+    #[inline]
+    fn front_out<'a>(&'a mut self, tail: &'a mut Tail<S>) -> &'a mut dyn RecordSink {
+        tail
+    }
+
+    fn run_start(&mut self, n: u64, file: u32, k: u64, tail: &mut Tail<S>) {
+        if let Some(o) = &mut tail.end.origins {
+            o.start_run(n, file, k);
+        }
+    }
+
+    fn sweep(&mut self, now: Timestamp, n: u64, _tick: bool, tail: &mut Tail<S>) {
+        self.0.sweep(now, n, tail);
+    }
+
+    #[inline]
+    fn segment(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        pkt: &PacketView<'_>,
+        n: u64,
+        _now: Timestamp,
+        tail: &mut Tail<S>,
+    ) {
+        self.0
+            .segment(seg, pkt.file, pkt.data.len() as u64, pkt.ts, n, tail);
+    }
+
+    #[inline]
+    fn held(&mut self, held: usize, now: Timestamp, n: u64, tail: &mut Tail<S>) {
+        self.0.check_memory(held, now, n, tail);
+    }
+
+    #[inline]
+    fn packet_done(&mut self, _n: u64, _tail: &mut Tail<S>) {}
+
+    fn secrets(&mut self, s: Secrets) {
+        self.0.analyzer_mut().secrets(s.kind, s.at, &s.data);
+    }
+
+    fn flush(&mut self, _tail: &mut Tail<S>) {}
+
+    #[inline]
+    fn done(&self) -> bool {
+        self.0.analyzer().done()
+    }
+
+    fn flows(&self) -> usize {
+        self.0.live_flows()
+    }
+
+    fn finish(&mut self, front: &mut Front, tail: &mut Tail<S>) -> Ended {
+        self.0
+            .finish_connections(front.now(), front.packets(), tail);
+        self.0.finish_analyzer(tail);
+        let mut summary = front.finish(tail);
+        self.0.summarize(&mut summary);
+        Ended {
+            summary,
+            offsets: self.0.same_connection_offsets(),
+            copies: self.0.copies_by_file().to_vec(),
+        }
+    }
+}
+
+/// The drive loop of every run: tells the sink the run begins, reads `source` (each packet
+/// counted and decoded by `front`, its segment handed to `back`; the sweeps as packet time or
+/// a quiet live source's `clock` makes them due; progress a few times a second) until it ends,
+/// fails, or the sink or the analyzer stops it; then ends the run: the source's drop findings,
+/// `capture.incomplete`, the engine's and the steps' end, the clocks placed, the summary, the
+/// final progress, [`Sink::finish`].
+fn drive<S: Sink, B: Back<S>, P: PacketSource + ?Sized>(
+    front: &mut Front,
+    tail: &mut Tail<S>,
+    budget: usize,
+    mut back: B,
+    source: &mut P,
+    clock: &dyn Clock,
+) -> RunEnd {
+    let started = Instant::now();
+    let mut last = started;
+    let every = if source.is_live() {
+        1
+    } else {
+        FILE_CHECK_EVERY
+    };
+    let inputs = source.inputs();
+    if inputs > 1 {
+        tail.clocks = (0..inputs as u32).map(|f| source.clock_of(f)).collect();
+        tail.end.origins = Some(Origins::default());
+    }
+    let r = tail.end.sink.begin();
+    tail.end.heed(r);
+    // Several inputs: packets read from each, and the file of the latest.
+    let mut counts: Vec<u64> = Vec::new();
+    let mut run_file: Option<u32> = None;
+    let mut read_error = None;
+    while matches!(tail.end.halt, Halt::Go) {
+        match source.next() {
+            Next::Packet(pkt) => {
+                let (n, sweep) = front.begin(&pkt);
+                if inputs > 1 {
+                    let f = pkt.file as usize;
+                    if counts.len() <= f {
+                        counts.resize(f + 1, 0);
                     }
-                    self.engine.handle_packet(&p, &mut self.tail);
-                    if self.engine.analyzer().done() {
-                        break;
-                    }
-                    let waits = every == 1 && source.may_wait();
-                    if !waits
-                        && (!self.engine.packets().is_multiple_of(every)
-                            || last.elapsed() < PROGRESS_EVERY)
-                    {
-                        continue;
+                    let k = counts.get_mut(f).map_or(0, |c| {
+                        *c += 1;
+                        *c
+                    });
+                    if run_file != Some(pkt.file) {
+                        run_file = Some(pkt.file);
+                        back.run_start(n, pkt.file, k, tail);
                     }
                 }
-                Next::Idle => self.engine.tick(clock.now(), &mut self.tail),
-                Next::Secrets(s) => self.engine.analyzer_mut().secrets(s.kind, s.at, &s.data),
-                Next::End => break,
-                Next::Error(e) => {
-                    read_error = Some(e);
+                if let Some(at) = sweep {
+                    back.sweep(at, n, false, tail);
+                }
+                let now = front.now();
+                if let Some(seg) = front.decode(&pkt, n, back.front_out(tail)) {
+                    back.segment(&seg, &pkt, n, now, tail);
+                    back.held(front.held_bytes(), now, n, tail);
+                }
+                back.packet_done(n, tail);
+                if back.done() {
                     break;
                 }
+                let waits = every == 1 && source.may_wait();
+                if !waits && (!n.is_multiple_of(every) || last.elapsed() < PROGRESS_EVERY) {
+                    continue;
+                }
+                if waits {
+                    back.flush(tail);
+                }
             }
-            if last.elapsed() >= PROGRESS_EVERY || (every == 1 && source.may_wait()) {
-                last = Instant::now();
-                self.progress(source, started);
+            Next::Idle => {
+                let now = clock.now();
+                if front.tick(now) {
+                    back.sweep(now, front.packets(), true, tail);
+                }
+                back.flush(tail);
+            }
+            Next::Secrets(s) => back.secrets(s),
+            Next::End => break,
+            Next::Error(e) => {
+                read_error = Some(e);
+                break;
             }
         }
-        let end = source.finish();
-        self.end(source, started, end, read_error)
+        if last.elapsed() >= PROGRESS_EVERY || (every == 1 && source.may_wait()) {
+            last = Instant::now();
+            progress(tail, source, started, front.packets(), back.flows());
+        }
     }
-
-    fn progress<P: PacketSource + ?Sized>(&mut self, source: &P, started: Instant) {
-        let (bytes_done, bytes_total) = source.position();
-        let p = Progress {
-            bytes_done,
-            bytes_total,
-            packets: self.engine.packets(),
-            flows: self.engine.live_flows(),
-            elapsed: started.elapsed().as_secs_f64(),
-            dropped: source.dropped(),
-        };
-        let r = self.tail.end.sink.progress(&p);
-        self.tail.end.heed(r);
+    back.flush(tail);
+    let mut src = source.finish();
+    let error = read_error.or(src.error.take());
+    tail.end_findings(&src, &error);
+    let Ended {
+        mut summary,
+        offsets,
+        copies,
+    } = back.finish(front, tail);
+    let flows = back.flows();
+    drop(back);
+    tail.finish_steps(&mut summary);
+    summary.source = src.name;
+    summary.format = src.format;
+    summary.files = src.files;
+    for (f, n) in summary.files.iter_mut().zip(&copies) {
+        f.duplicate_packets = *n;
     }
-
-    /// The end of every run, built once.
-    fn end<P: PacketSource + ?Sized>(
-        &mut self,
-        source: &P,
-        started: Instant,
-        mut src: SourceEnd,
-        read_error: Option<CaptureError>,
-    ) -> RunEnd {
-        let error = read_error.or(src.error.take());
-        self.end_findings(&src, &error);
-        let summary = self.engine.finish(&mut self.tail);
-        let offsets = self.engine.same_connection_offsets();
-        let copies = self.engine.copies_by_file().to_vec();
-        self.end_rest(source, started, src, error, summary, offsets, copies)
+    tail.place_clocks(&mut summary, &offsets);
+    summary.error = error.as_ref().map(ToString::to_string);
+    summary.dropped = src.dropped;
+    summary.memory.budget = budget as u64;
+    // The final progress (what was read in all), then the end.
+    if !matches!(tail.end.halt, Halt::Failed(_)) {
+        progress(tail, source, started, front.packets(), flows);
     }
+    let sink_error = match std::mem::replace(&mut tail.end.halt, Halt::Go) {
+        Halt::Failed(e) => Some(e),
+        Halt::Go | Halt::Stop => tail.end.sink.finish(&summary).err(),
+    };
+    RunEnd {
+        summary,
+        capture_error: error,
+        sink_error,
+        save_error: src.save_error,
+        stats_error: src.stats_error,
+    }
+}
 
+fn progress<S: Sink, P: PacketSource + ?Sized>(
+    tail: &mut Tail<S>,
+    source: &P,
+    started: Instant,
+    packets: u64,
+    flows: usize,
+) {
+    let (bytes_done, bytes_total) = source.position();
+    let p = Progress {
+        bytes_done,
+        bytes_total,
+        packets,
+        flows,
+        elapsed: started.elapsed().as_secs_f64(),
+        dropped: source.dropped(),
+    };
+    let r = tail.end.sink.progress(&p);
+    tail.end.heed(r);
+}
+
+impl<S: Sink> Tail<S> {
     /// The end's findings before the engine's end: packets the source dropped, a saved
     /// capture not written, reading stopped early.
     fn end_findings(&mut self, src: &SourceEnd, error: &Option<CaptureError>) {
-        let t = &mut self.tail;
         if let Some(d) = &src.dropped {
             for f in drop_findings(d, src.queue) {
-                t.record(Record::Finding(f));
+                self.record(Record::Finding(f));
             }
         }
         if let Some(e) = &src.save_error {
-            t.record(Record::Finding(Finding::new(
+            self.record(Record::Finding(Finding::new(
                 &codes::CAPTURE_SAVE_FAILED,
                 format!("{e}; the analysis is complete, the saved capture is not"),
             )));
         }
         if let Some(e) = error {
-            t.record(Record::Finding(capture_incomplete(e)));
+            self.record(Record::Finding(capture_incomplete(e)));
         }
     }
 
-    /// The end after the engine's (`summary`, the clock offsets connections seen at two
-    /// points gave, the copies per input file): the steps' end, the summary, the sink's end.
-    #[allow(clippy::too_many_arguments)]
-    fn end_rest<P: PacketSource + ?Sized>(
-        &mut self,
-        source: &P,
-        started: Instant,
-        src: SourceEnd,
-        error: Option<CaptureError>,
-        mut summary: CaptureSummary,
-        offsets: Vec<crate::flow::seen::PointsOffset>,
-        copies: Vec<u64>,
-    ) -> RunEnd {
-        let t = &mut self.tail;
-        t.finish_steps(&mut summary);
-        summary.source = src.name;
-        summary.format = src.format;
-        summary.files = src.files;
-        for (f, n) in summary.files.iter_mut().zip(&copies) {
-            f.duplicate_packets = *n;
-        }
-        let clock = |f: u32| self.tail.clocks.get(f as usize).copied().unwrap_or(f);
+    /// The clock offsets of the input files (`summary.files`, after the steps' end) from
+    /// `offsets` (connections seen at two capture points) and the correlator's proxy pairs,
+    /// and a finding for each clock none placed.
+    fn place_clocks(&mut self, summary: &mut CaptureSummary, offsets: &[PointsOffset]) {
+        let clock = |f: u32| self.clocks.get(f as usize).copied().unwrap_or(f);
         let mut est: Vec<Estimate> = offsets
             .iter()
             .map(|e| Estimate {
@@ -573,7 +800,7 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
             })
             .filter(|e| e.a != e.b)
             .collect();
-        if let Some(h) = &self.tail.hops {
+        if let Some(h) = &self.hops {
             est.extend(h.clock_offsets().iter().map(|(a, b, e)| Estimate {
                 a: *a,
                 b: *b,
@@ -582,19 +809,19 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
                 source: OffsetSource::ProxyPairs(e.support),
             }));
         }
-        place_offsets(&mut summary.files, &self.tail.clocks, &est);
+        place_offsets(&mut summary.files, &self.clocks, &est);
         // A clock no estimate placed, once (the files of a rotated set share one).
-        let first = self.tail.clocks.first().copied();
+        let first = self.clocks.first().copied();
         let mut said = Vec::new();
         for (f, file) in summary.files.iter().enumerate() {
-            let clock = self.tail.clocks.get(f).copied();
+            let clock = self.clocks.get(f).copied();
             if file.offset_source == "none"
                 && file.packets > 0
                 && clock != first
                 && !said.contains(&clock)
             {
                 said.push(clock);
-                self.tail.end.record(Record::Finding(Finding::new(
+                self.end.record(Record::Finding(Finding::new(
                     &codes::CAPTURE_CLOCK_UNPLACED,
                     format!(
                         "{}: its clock could not be placed against {}'s (no connection captured in both, no proxy hop paired across them): its times are its own; give --clock-offset {}=SECONDS if you know the offset",
@@ -605,25 +832,6 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
                 )));
             }
         }
-        summary.error = error.as_ref().map(ToString::to_string);
-        summary.dropped = src.dropped;
-        summary.memory.budget = self.budget as u64;
-        // The final progress (what was read in all), then the end.
-        if !matches!(self.tail.end.halt, Halt::Failed(_)) {
-            self.progress(source, started);
-        }
-        let t = &mut self.tail;
-        let sink_error = match std::mem::replace(&mut t.end.halt, Halt::Go) {
-            Halt::Failed(e) => Some(e),
-            Halt::Go | Halt::Stop => t.end.sink.finish(&summary).err(),
-        };
-        RunEnd {
-            summary,
-            capture_error: error,
-            sink_error,
-            save_error: src.save_error,
-            stats_error: src.stats_error,
-        }
     }
 }
 
@@ -632,40 +840,19 @@ const MAX_RUNS: usize = 1 << 16;
 
 /// Which input file the recent packets came from: runs of consecutive packets of one file
 /// (a rotated set is one run per file; two interleaved legs one per switch), the last
-/// [`MAX_RUNS`] of them, and each file's packet count. A finding about an older packet than
-/// that keeps its global number only.
+/// [`MAX_RUNS`] of them, each given as it starts (by the drive loop as it reads, or by the
+/// merge of a run over threads, which reaches the sink behind the reading). The latest run
+/// reaches every packet read; a finding about an older packet than the runs remembered keeps
+/// its global number only.
 #[derive(Default)]
 struct Origins {
     /// (first global packet number, file, that packet's number in the file).
     runs: std::collections::VecDeque<(u64, u32, u64)>,
-    /// Packets read so far from each file.
-    counts: Vec<u64>,
-    /// Runs are given whole (`start_run`, a merge of threads that reads behind the capture):
-    /// the last one reaches every packet asked about.
-    open_ended: bool,
 }
 
 impl Origins {
-    fn note(&mut self, global: u64, file: u32) {
-        let i = file as usize;
-        if self.counts.len() <= i {
-            self.counts.resize(i + 1, 0);
-        }
-        let Some(c) = self.counts.get_mut(i) else {
-            return;
-        };
-        *c += 1;
-        if self.runs.back().is_none_or(|r| r.1 != file) {
-            if self.runs.len() >= MAX_RUNS {
-                self.runs.pop_front();
-            }
-            self.runs.push_back((global, file, *c));
-        }
-    }
-
     /// Packets from global number `global` on come from `file`, its packet `k` first.
     fn start_run(&mut self, global: u64, file: u32, k: u64) {
-        self.open_ended = true;
         if self.runs.len() >= MAX_RUNS {
             self.runs.pop_front();
         }
@@ -676,12 +863,8 @@ impl Origins {
     fn locate(&self, n: u64) -> Option<(u32, u64)> {
         let i = self.runs.partition_point(|r| r.0 <= n).checked_sub(1)?;
         let (g, file, k) = *self.runs.get(i)?;
-        // The run ends where the next begins (or at the last packet read).
-        let end = match self.runs.get(i + 1) {
-            Some(next) => next.0,
-            None if self.open_ended => u64::MAX,
-            None => g + self.counts.get(file as usize)?.saturating_sub(k) + 1,
-        };
+        // The run ends where the next begins.
+        let end = self.runs.get(i + 1).map_or(u64::MAX, |next| next.0);
         (n < end).then_some((file, k + (n - g)))
     }
 }

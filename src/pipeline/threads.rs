@@ -1,9 +1,19 @@
 //! `--threads N`: the engine's connections split over N worker threads, the output the same as
 //! one thread's, byte for byte.
 //!
+//! The reading is not here: the pipeline's one drive loop (`super::drive`) reads the source
+//! on the calling thread with the run's [`Front`], as on one thread, and hands each packet's
+//! segment, the sweeps and the secrets to its back, here the [`Hub`]. The hub copies them
+//! into the workers' batches, sends a round when they are full (and whenever the loop
+//! flushes: a quiet or waiting live source, the end of the capture), and merges what the
+//! workers send back into the [`Tail`]. This module holds the workers, the batches and the
+//! merge.
+//!
 //! ```text
-//!  source ─▶ Front (this thread: counts, packet time, sweeps, decoding, defragmentation)
-//!              │ each TCP segment, copied into its worker's batch (the connection's share,
+//!  source ─▶ Front (drive loop, this thread: counts, packet time, sweeps, decoding,
+//!              │ defragmentation)
+//!              ▼
+//!           Hub: each TCP segment, copied into its worker's batch (the connection's share,
 //!              │ a hash of its unordered address pair, mod N: both directions, and
 //!              │ reassembled fragments, go to one worker); sweeps and pcapng secrets to
 //!              │ every worker, in capture order
@@ -39,20 +49,19 @@
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
-use std::time::Instant;
 
 use rustc_hash::FxHashSet;
 
-use super::{Clock, FILE_CHECK_EVERY, Factory, Halt, PROGRESS_EVERY, Pipeline, RunEnd, Tail};
+use super::{Back, Clock, Ended, Factory, Pipeline, RunEnd, Setup, Tail, drive};
 use crate::analyzers::http::conn::MAX_CREDS_SEEN;
-use crate::base::Timestamp;
-use crate::capture::{Next, PacketSource};
+use crate::base::{PacketView, Timestamp};
+use crate::capture::{PacketSource, Secrets};
 use crate::decode::{TcpFlags, TcpSegment};
 use crate::engine::{Analyzer, EngineConfig, Front, Gauges, Shard};
 use crate::flow::FlowKey;
 use crate::flow::seen::{PointOffset, SameConnection};
 use crate::model::Endpoint;
-use crate::model::{CaptureSummary, Note, OnceKey, Progress, Record, RecordSink, Sink, TcpSummary};
+use crate::model::{CaptureSummary, Note, OnceKey, Record, RecordSink, Sink, TcpSummary};
 
 /// Kinds of ids mapped: connections, then the analyzer's (transactions, WebSockets, tunnels,
 /// HTTP/2 connections).
@@ -245,12 +254,7 @@ fn work<A: Analyzer>(
     reuse: Receiver<OutBatch>,
 ) {
     let mut shard = Shard::new(cfg, make());
-    shard.divide_buffers(setup.workers);
-    if setup.inputs > 1 {
-        shard.track_files(true);
-        shard.analyzer_mut().several_captures();
-        shard.capture_points(setup.points.clone());
-    }
+    setup.prepare(&mut shard);
     while let Ok(mut batch) = rx.recv() {
         let mut out = reuse.try_recv().unwrap_or_default();
         out.dead.clear();
@@ -338,13 +342,6 @@ fn work<A: Analyzer>(
             return;
         }
     }
-}
-
-/// What every worker is told before the first packet.
-struct Setup {
-    workers: usize,
-    inputs: usize,
-    points: Vec<u32>,
 }
 
 /// One worker's channels, as this thread holds them.
@@ -740,12 +737,10 @@ fn remap(r: &mut Record, m: &[IdMap; KINDS]) {
     }
 }
 
-/// Reading thread's records (undecodable packets) into its stream.
-struct Events<'a>(&'a mut Vec<Ev>);
-
-impl RecordSink for Events<'_> {
+/// The reading thread's records (undecodable packets) into its stream.
+impl RecordSink for OutBatch {
     fn record(&mut self, record: Record) {
-        self.0.push(Ev::Rec(record));
+        self.events.push(Ev::Rec(record));
     }
 }
 
@@ -774,7 +769,7 @@ fn share(cfg: &EngineConfig, workers: usize) -> EngineConfig {
     c
 }
 
-/// The sending and merging side: the workers' lanes, the reading thread's stream, the merge.
+/// The drive loop's back on N threads: the workers' lanes, the reading thread's stream, the merge.
 struct Hub {
     lanes: Vec<Lane>,
     reader: OutBatch,
@@ -785,7 +780,13 @@ struct Hub {
     /// Packets and payload bytes in the batches being filled.
     packets: usize,
     bytes: usize,
+    /// The batches are sent at this many packets.
+    batch_packets: usize,
+    /// The worker given the latest segment.
+    last: usize,
     ends: Vec<Option<Box<ShardEnd>>>,
+    /// The run's connection budget, for the summary.
+    memory: usize,
 }
 
 impl Hub {
@@ -851,7 +852,125 @@ impl Hub {
     }
 }
 
-/// [`Pipeline::run`] over `workers` threads (more than one).
+impl<S: Sink> Back<S> for Hub {
+    #[inline]
+    fn front_out<'a>(&'a mut self, _tail: &'a mut Tail<S>) -> &'a mut dyn RecordSink {
+        &mut self.reader
+    }
+
+    fn run_start(&mut self, n: u64, file: u32, k: u64, _tail: &mut Tail<S>) {
+        self.reader.events.push(Ev::Run(n, file, k));
+        reader_step(&mut self.reader, n, PH_RUN);
+    }
+
+    fn sweep(&mut self, now: Timestamp, n: u64, tick: bool, _tail: &mut Tail<S>) {
+        for lane in &mut self.lanes {
+            lane.fill.items.push(Item::Sweep { now, n, tick });
+        }
+    }
+
+    #[inline]
+    fn segment(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        pkt: &PacketView<'_>,
+        n: u64,
+        now: Timestamp,
+        _tail: &mut Tail<S>,
+    ) {
+        let w = lane_of(seg, self.lanes.len());
+        let Some(lane) = self.lanes.get_mut(w) else {
+            return;
+        };
+        let at = lane.fill.bytes.len();
+        lane.fill.bytes.extend_from_slice(seg.payload);
+        lane.fill.items.push(Item::Seg(Seg {
+            n,
+            ts: pkt.ts,
+            now,
+            held: 0,
+            file: pkt.file,
+            pkt_bytes: pkt.data.len() as u64,
+            src: seg.src,
+            dst: seg.dst,
+            src_port: seg.src_port,
+            dst_port: seg.dst_port,
+            seq: seg.seq,
+            ack: seg.ack,
+            flags: seg.flags,
+            window: seg.window,
+            missing_tail: seg.missing_tail,
+            at,
+            len: seg.payload.len(),
+        }));
+        self.last = w;
+        self.packets += 1;
+        self.bytes += seg.payload.len();
+    }
+
+    #[inline]
+    fn held(&mut self, held: usize, _now: Timestamp, _n: u64, _tail: &mut Tail<S>) {
+        if let Some(Item::Seg(s)) = self
+            .lanes
+            .get_mut(self.last)
+            .and_then(|l| l.fill.items.last_mut())
+        {
+            s.held = held;
+        }
+    }
+
+    #[inline]
+    fn packet_done(&mut self, n: u64, tail: &mut Tail<S>) {
+        reader_step(&mut self.reader, n, PH_PACKET);
+        if self.packets >= self.batch_packets || self.bytes >= BATCH_BYTES {
+            self.send(tail, None);
+        }
+    }
+
+    fn secrets(&mut self, s: Secrets) {
+        for lane in &mut self.lanes {
+            lane.fill.items.push(Item::Secrets {
+                kind: s.kind,
+                at: s.at,
+                data: s.data.clone(),
+            });
+        }
+    }
+
+    fn flush(&mut self, tail: &mut Tail<S>) {
+        self.send(tail, None);
+        self.drain(tail);
+    }
+
+    /// The workers' analyzers are built by the factory (the dispatcher's, which reads every
+    /// packet); a pass that stops early is a bare pipeline's, on one thread.
+    fn done(&self) -> bool {
+        false
+    }
+
+    fn flows(&self) -> usize {
+        self.merge.total.flows as usize
+    }
+
+    fn finish(&mut self, front: &mut Front, tail: &mut Tail<S>) -> Ended {
+        // Every worker's connections and analyzers, then the decoder's count.
+        let mut summary = front.finish(&mut self.reader);
+        reader_step(&mut self.reader, END, PH_END_FRONT);
+        self.send(tail, Some((front.now(), front.packets())));
+        self.drain(tail);
+        let ends: Vec<Box<ShardEnd>> = self.ends.drain(..).flatten().collect();
+        let copies = combine(&mut summary, &ends, &self.merge, self.memory);
+        tail.end.dead = Vec::new();
+        Ended {
+            summary,
+            offsets: self.merge.same_connection.estimates(),
+            copies,
+        }
+    }
+}
+
+/// [`Pipeline::run`] over `workers` threads (more than one): the workers spawned, then the
+/// drive loop on this thread with the [`Hub`] as its back.
 pub(super) fn run<S: Sink, A: Analyzer, P: PacketSource + ?Sized>(
     p: &mut Pipeline<S, A>,
     workers: usize,
@@ -860,34 +979,16 @@ pub(super) fn run<S: Sink, A: Analyzer, P: PacketSource + ?Sized>(
     source: &mut P,
     clock: &dyn Clock,
 ) -> RunEnd {
-    let started = Instant::now();
-    let live = source.is_live();
-    let inputs = source.inputs();
-    let setup = Setup {
-        workers,
-        inputs,
-        points: (0..inputs as u32)
-            .map(|f| source.capture_point(f))
-            .collect(),
-    };
-    if inputs > 1 {
-        p.tail.clocks = (0..inputs as u32).map(|f| source.clock_of(f)).collect();
-        p.tail.end.origins = Some(super::Origins::default());
-    }
-    let r = p.tail.end.sink.begin();
-    p.tail.end.heed(r);
+    let setup = &Setup::new(source, workers);
     if HAND_BACK_RECORDS {
         p.tail.end.dead = (0..workers).map(|_| Vec::new()).collect();
     }
-    let mut front = Front::new(&cfg);
     let shard_cfg = share(&cfg, workers);
-    let batch_packets = if live {
+    let batch_packets = if source.is_live() {
         LIVE_BATCH_PACKETS
     } else {
         BATCH_PACKETS * workers
     };
-    let every = if live { 1 } else { FILE_CHECK_EVERY };
-    let setup = &setup;
     std::thread::scope(|scope| {
         let mut lanes = Vec::with_capacity(workers);
         for _ in 0..workers {
@@ -905,7 +1006,7 @@ pub(super) fn run<S: Sink, A: Analyzer, P: PacketSource + ?Sized>(
                 fill: InBatch::default(),
             });
         }
-        let mut hub = Hub {
+        let hub = Hub {
             lanes,
             reader: OutBatch::default(),
             spare: None,
@@ -913,160 +1014,14 @@ pub(super) fn run<S: Sink, A: Analyzer, P: PacketSource + ?Sized>(
             in_flight: 0,
             packets: 0,
             bytes: 0,
+            batch_packets,
+            last: 0,
             ends: (0..workers).map(|_| None).collect(),
+            memory: cfg.memory,
         };
-        let mut counts: Vec<u64> = Vec::new();
-        let mut run_file: Option<u32> = None;
-        let mut last = started;
-        let mut read_error = None;
-        while matches!(p.tail.end.halt, Halt::Go) {
-            match source.next() {
-                Next::Packet(pkt) => {
-                    let (n, sweep) = front.begin(&pkt);
-                    if inputs > 1 {
-                        let f = pkt.file as usize;
-                        if counts.len() <= f {
-                            counts.resize(f + 1, 0);
-                        }
-                        let k = counts.get_mut(f).map_or(0, |c| {
-                            *c += 1;
-                            *c
-                        });
-                        if run_file != Some(pkt.file) {
-                            run_file = Some(pkt.file);
-                            hub.reader.events.push(Ev::Run(n, pkt.file, k));
-                            reader_step(&mut hub.reader, n, PH_RUN);
-                        }
-                    }
-                    if let Some(at) = sweep {
-                        for lane in &mut hub.lanes {
-                            lane.fill.items.push(Item::Sweep {
-                                now: at,
-                                n,
-                                tick: false,
-                            });
-                        }
-                    }
-                    let now = front.now();
-                    let mut sent = None;
-                    if let Some(seg) = front.decode(&pkt, n, &mut Events(&mut hub.reader.events)) {
-                        let w = lane_of(&seg, workers);
-                        if let Some(lane) = hub.lanes.get_mut(w) {
-                            let at = lane.fill.bytes.len();
-                            lane.fill.bytes.extend_from_slice(seg.payload);
-                            lane.fill.items.push(Item::Seg(Seg {
-                                n,
-                                ts: pkt.ts,
-                                now,
-                                held: 0,
-                                file: pkt.file,
-                                pkt_bytes: pkt.data.len() as u64,
-                                src: seg.src,
-                                dst: seg.dst,
-                                src_port: seg.src_port,
-                                dst_port: seg.dst_port,
-                                seq: seg.seq,
-                                ack: seg.ack,
-                                flags: seg.flags,
-                                window: seg.window,
-                                missing_tail: seg.missing_tail,
-                                at,
-                                len: seg.payload.len(),
-                            }));
-                            sent = Some((w, seg.payload.len()));
-                        }
-                    }
-                    if let Some((w, len)) = sent {
-                        let held = front.held_bytes();
-                        if let Some(Item::Seg(s)) =
-                            hub.lanes.get_mut(w).and_then(|l| l.fill.items.last_mut())
-                        {
-                            s.held = held;
-                        }
-                        hub.packets += 1;
-                        hub.bytes += len;
-                    }
-                    reader_step(&mut hub.reader, n, PH_PACKET);
-                    if hub.packets >= batch_packets || hub.bytes >= BATCH_BYTES {
-                        hub.send(&mut p.tail, None);
-                    }
-                    let waits = every == 1 && source.may_wait();
-                    if !waits && (!n.is_multiple_of(every) || last.elapsed() < PROGRESS_EVERY) {
-                        continue;
-                    }
-                    if waits {
-                        hub.send(&mut p.tail, None);
-                        hub.drain(&mut p.tail);
-                    }
-                }
-                Next::Idle => {
-                    let now = clock.now();
-                    if front.tick(now) {
-                        let n = front.packets();
-                        for lane in &mut hub.lanes {
-                            lane.fill.items.push(Item::Sweep { now, n, tick: true });
-                        }
-                    }
-                    hub.send(&mut p.tail, None);
-                    hub.drain(&mut p.tail);
-                }
-                Next::Secrets(s) => {
-                    for lane in &mut hub.lanes {
-                        lane.fill.items.push(Item::Secrets {
-                            kind: s.kind,
-                            at: s.at,
-                            data: s.data.clone(),
-                        });
-                    }
-                }
-                Next::End => break,
-                Next::Error(e) => {
-                    read_error = Some(e);
-                    break;
-                }
-            }
-            if last.elapsed() >= PROGRESS_EVERY || (every == 1 && source.may_wait()) {
-                last = Instant::now();
-                progress(p, source, started, front.packets(), &hub.merge);
-            }
-        }
-        hub.send(&mut p.tail, None);
-        hub.drain(&mut p.tail);
-        let mut src = source.finish();
-        let error = read_error.or(src.error.take());
-        p.end_findings(&src, &error);
-        // The end: every worker's connections and analyzers, then the decoder's count.
-        let mut summary = front.finish(&mut Events(&mut hub.reader.events));
-        reader_step(&mut hub.reader, END, PH_END_FRONT);
-        hub.send(&mut p.tail, Some((front.now(), front.packets())));
-        hub.drain(&mut p.tail);
-        let ends: Vec<Box<ShardEnd>> = hub.ends.drain(..).flatten().collect();
-        let copies = combine(&mut summary, &ends, &hub.merge, cfg.memory);
-        let offsets = hub.merge.same_connection.estimates();
-        drop(hub);
-        p.tail.end.dead = Vec::new();
-        p.end_rest(source, started, src, error, summary, offsets, copies)
+        // The hub is dropped at the end of the run: the workers see their channels close.
+        drive(&mut p.front, &mut p.tail, p.budget, hub, source, clock)
     })
-}
-
-fn progress<S: Sink, A: Analyzer, P: PacketSource + ?Sized>(
-    p: &mut Pipeline<S, A>,
-    source: &P,
-    started: Instant,
-    packets: u64,
-    merge: &Merge,
-) {
-    let (bytes_done, bytes_total) = source.position();
-    let pr = Progress {
-        bytes_done,
-        bytes_total,
-        packets,
-        flows: merge.total.flows as usize,
-        elapsed: started.elapsed().as_secs_f64(),
-        dropped: source.dropped(),
-    };
-    let r = p.tail.end.sink.progress(&pr);
-    p.tail.end.heed(r);
 }
 
 /// The workers' counts into the summary (the decoder's already in it): sums, and the peaks

@@ -190,7 +190,7 @@ pub fn load_stream(
     if end.sink_error.is_some() {
         return;
     }
-    let mut data = pipeline.engine().analyzer().data();
+    let mut data = pipeline.shard().analyzer().data();
     data.error = end.capture_error.map(|e| e.to_string());
     let _ = tx.send(Event::Stream(Box::new(data)));
 }

@@ -76,7 +76,7 @@ fn run(ops: Vec<Op>) -> (Vec<Record>, usize) {
     }
     let end = p.run(&mut Packets::new(&s.pkts), &CaptureClock);
     assert!(end.sink_error.is_none());
-    let buffered = p.engine().buffered_bytes();
+    let buffered = p.shard().buffered_bytes();
     (p.into_sink(), buffered)
 }
 

@@ -134,16 +134,16 @@ fn collect(cfg: EngineConfig, src: &mut dyn PacketSource) -> (Run, Option<String
     let end = p.run(src, &CaptureClock);
     assert!(end.sink_error.is_none());
     assert_eq!(
-        p.engine().buffered_bytes(),
+        p.shard().buffered_bytes(),
         0,
         "reassembly buffers returned at the end"
     );
     assert_eq!(
-        p.engine().retained_bytes(),
+        p.shard().retained_bytes(),
         0,
         "retained bytes returned at the end"
     );
-    let streams = p.engine().analyzer().done.clone();
+    let streams = p.shard().analyzer().done.clone();
     let (connections, findings) = split(p.into_sink());
     (
         Run {
@@ -412,7 +412,7 @@ fn analyse(cfg: hopscope::analyzers::AnalyzerConfig, src: &mut dyn PacketSource)
     let end = p.run(src, &CaptureClock);
     assert!(end.sink_error.is_none());
     assert_eq!(
-        p.engine().buffered_bytes(),
+        p.shard().buffered_bytes(),
         0,
         "reassembly buffers returned at the end"
     );

@@ -60,7 +60,6 @@ use crate::decode::{TcpFlags, TcpSegment};
 use crate::engine::{Analyzer, EngineConfig, Front, Gauges, Shard};
 use crate::flow::FlowKey;
 use crate::flow::seen::{PointOffset, SameConnection};
-use crate::model::Endpoint;
 use crate::model::{CaptureSummary, Note, OnceKey, Record, RecordSink, Sink, TcpSummary};
 
 /// Kinds of ids mapped: connections, then the analyzer's (transactions, WebSockets, tunnels,
@@ -357,17 +356,7 @@ struct Lane {
 /// The worker a connection's segments go to: its share (a hash of its unordered address
 /// pair), so every connection of a share of the retention bound is on one worker.
 fn lane_of(seg: &TcpSegment<'_>, lanes: usize) -> usize {
-    let key = FlowKey::new(
-        Endpoint {
-            ip: seg.src,
-            port: seg.src_port,
-        },
-        Endpoint {
-            ip: seg.dst,
-            port: seg.dst_port,
-        },
-    );
-    usize::from(key.share()) % lanes.max(1)
+    usize::from(FlowKey::of_segment(seg).share()) % lanes.max(1)
 }
 
 /// Maps a worker's ids of one kind to the run's: runs of consecutive ids (worker's first id,

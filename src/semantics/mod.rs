@@ -267,11 +267,11 @@ impl Semantics {
             };
             let s = HttpSemantics {
                 cache: cache::analyse(&c, &mut self.cache, &mut found),
-                range: range::analyse(&c, &mut self.range, &mut found),
+                range: range::analyse(&c, &mut self.range, &mut found).map(Box::new),
                 cookies: cookies::analyse(&c, &mut self.cookies, &mut found),
-                cors: cors::analyse(&c, &mut self.cors, &mut found),
-                auth: auth::analyse(&c, &mut self.auth, &mut found),
-                redirect: redirect::analyse(&c, &mut self.redirect, &mut found),
+                cors: cors::analyse(&c, &mut self.cors, &mut found).map(Box::new),
+                auth: auth::analyse(&c, &mut self.auth, &mut found).map(Box::new),
+                redirect: redirect::analyse(&c, &mut self.redirect, &mut found).map(Box::new),
             };
             // A body may not follow a 304 or the answer to HEAD: remember where it ended.
             if let Some(resp) = resp {

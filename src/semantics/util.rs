@@ -231,7 +231,8 @@ const fn name_mask(names: &[&str]) -> NameMask {
     m
 }
 
-/// The request fields [`ReqFacts::of`] matches (their lengths filter the others out).
+/// The request fields [`ReqFacts::of`] matches (their lengths and first letters filter the
+/// others out, [`NameMask`]).
 const REQ_FIELDS: &[&str] = &[
     "host",
     ":authority",
@@ -301,6 +302,13 @@ fn lower<'b>(name: &[u8], names: &NameMask, buf: &'b mut [u8; 40]) -> Option<&'b
 impl<'a> ReqFacts<'a> {
     pub fn of(h: &'a Headers) -> Self {
         let mut f = ReqFacts::default();
+        f.read(h);
+        f
+    }
+
+    /// [`ReqFacts::of`] into facts already in place (no copy of this large struct).
+    pub fn read(&mut self, h: &'a Headers) {
+        let f = self;
         let mut buf = [0u8; 40];
         for x in h.iter() {
             let Some(n) = lower(x.name, &REQ_NAMES, &mut buf) else {
@@ -337,7 +345,6 @@ impl<'a> ReqFacts<'a> {
                 _ => {}
             }
         }
-        f
     }
 
     /// The proxy in front of this hop received the request over HTTPS (`X-Forwarded-Proto:
@@ -365,6 +372,13 @@ impl<'a> ReqFacts<'a> {
 impl<'a> RespFacts<'a> {
     pub fn of(h: &'a Headers) -> Self {
         let mut f = RespFacts::default();
+        f.read(h);
+        f
+    }
+
+    /// [`RespFacts::of`] into facts already in place (no copy of this large struct).
+    pub fn read(&mut self, h: &'a Headers) {
+        let f = self;
         let mut buf = [0u8; 40];
         for x in h.iter() {
             let Some(n) = lower(x.name, &RESP_NAMES, &mut buf) else {
@@ -397,7 +411,6 @@ impl<'a> RespFacts<'a> {
                 _ => {}
             }
         }
-        f
     }
 
     /// Any field the cache part reads.

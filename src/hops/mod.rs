@@ -651,21 +651,45 @@ impl Window {
 
     /// Removes the snap at `seq` (paired, or evicted by the caller).
     fn take(&mut self, seq: u64) -> Option<Snap> {
+        let i = self.unlink(seq)?;
+        let s = self.slots.get_mut(i).and_then(Option::take);
+        self.compact();
+        s
+    }
+
+    /// Drops the snap at `seq` (too old, or over the window's bounds) where it lies: a snap is
+    /// large, and moving it out only to drop it was a copy.
+    fn evict(&mut self, seq: u64) {
+        if let Some(i) = self.unlink(seq) {
+            if let Some(x) = self.slots.get_mut(i) {
+                *x = None;
+            }
+            self.compact();
+        }
+    }
+
+    /// Takes the snap at `seq` out of the path index and the counts (it stays in its slot);
+    /// returns the slot.
+    fn unlink(&mut self, seq: u64) -> Option<usize> {
         let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
-        let s = self.slots.get_mut(i)?.take()?;
-        let h = weak::tail_hash(s.path());
+        let s = self.slots.get(i)?.as_ref()?;
+        let (h, cost) = (weak::tail_hash(s.path()), Self::cost(s));
         if let Some(q) = self.by_tail.get_mut(&h)
             && q.remove(seq)
         {
             self.by_tail.remove(&h);
         }
         self.live -= 1;
-        self.bytes -= Self::cost(&s);
+        self.bytes -= cost;
+        Some(i)
+    }
+
+    /// Drops the emptied slots at the front.
+    fn compact(&mut self) {
         while matches!(self.slots.front(), Some(None)) {
             self.slots.pop_front();
             self.base += 1;
         }
-        Some(s)
     }
 
     /// The oldest snap still held.
@@ -1372,7 +1396,7 @@ impl Correlator {
             if self.latest - o.start.0 <= 2 * MAX_LAG_NS {
                 break;
             }
-            self.window.take(seq);
+            self.window.evict(seq);
             self.weak_evicted(seq);
         }
         self.decide_waiting(false, out);
@@ -1433,7 +1457,7 @@ impl Correlator {
             let Some((seq, _)) = self.window.front() else {
                 break;
             };
-            self.window.take(seq);
+            self.window.evict(seq);
             self.weak_evicted(seq);
             self.limits.window_evicted += 1;
         }

@@ -590,6 +590,9 @@ struct Window {
     base: u64,
     /// `None` once paired (taken) or evicted.
     slots: VecDeque<Option<Snap>>,
+    /// Each slot's path tail hash ([`weak::tail_hash`]), kept beside it: hashed once per snap,
+    /// not again when it leaves.
+    tails: VecDeque<u64>,
     /// By the hash of the path's last segment ([`weak::tail_hash`]; no copy of the path per
     /// snap): a collision only adds candidates, and those whose tail differs are skipped.
     by_tail: FxHashMap<u64, Seqs>,
@@ -621,6 +624,7 @@ impl Window {
         self.live += 1;
         self.bytes += Self::cost(&s);
         self.slots.push_back(Some(s));
+        self.tails.push_back(h);
     }
 
     fn get(&self, seq: u64) -> Option<&Snap> {
@@ -673,7 +677,11 @@ impl Window {
     fn unlink(&mut self, seq: u64) -> Option<usize> {
         let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
         let s = self.slots.get(i)?.as_ref()?;
-        let (h, cost) = (weak::tail_hash(s.path()), Self::cost(s));
+        let cost = Self::cost(s);
+        let h = match self.tails.get(i) {
+            Some(h) => *h,
+            None => weak::tail_hash(s.path()),
+        };
         if let Some(q) = self.by_tail.get_mut(&h)
             && q.remove(seq)
         {
@@ -688,6 +696,7 @@ impl Window {
     fn compact(&mut self) {
         while matches!(self.slots.front(), Some(None)) {
             self.slots.pop_front();
+            self.tails.pop_front();
             self.base += 1;
         }
     }

@@ -96,7 +96,8 @@ pub(crate) struct Snap {
     pub conn: u64,
     pub client: Endpoint,
     pub server: Endpoint,
-    pub method: String,
+    /// The method (the common ones borrowed, not copied: [`method_of`]).
+    pub method: Cow<'static, str>,
     pub target: String,
     /// Where the path and query start in `target` (absolute-form reduced to origin-form, no
     /// copy); `None`: `/` (an absolute-form target without a path). See [`Snap::path`].
@@ -170,7 +171,7 @@ impl Snap {
             conn: t.connection,
             client: t.client,
             server: t.server,
-            method: r.method.clone(),
+            method: method_of(&r.method),
             target: r.target.clone(),
             path_at: origin_at(&r.target),
             version: r.version.clone(),
@@ -241,6 +242,18 @@ impl Snap {
         self.req
             .get(name)
             .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
+/// The method as the correlator keeps it: the common ones are static strings (no allocation
+/// per transaction).
+fn method_of(m: &str) -> Cow<'static, str> {
+    const COMMON: &[&str] = &[
+        "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+    ];
+    match COMMON.iter().find(|c| **c == m) {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned(m.to_string()),
     }
 }
 
@@ -577,7 +590,12 @@ struct Window {
     base: u64,
     /// `None` once paired (taken) or evicted.
     slots: VecDeque<Option<Snap>>,
-    by_tail: FxHashMap<String, VecDeque<u64>>,
+    /// Each slot's path tail hash ([`weak::tail_hash`]), kept beside it: hashed once per snap,
+    /// not again when it leaves.
+    tails: VecDeque<u64>,
+    /// By the hash of the path's last segment ([`weak::tail_hash`]; no copy of the path per
+    /// snap): a collision only adds candidates, and those whose tail differs are skipped.
+    by_tail: FxHashMap<u64, Seqs>,
     live: usize,
     bytes: usize,
 }
@@ -597,15 +615,16 @@ impl Window {
 
     fn push(&mut self, s: Snap) {
         let seq = self.base + self.slots.len() as u64;
-        let t = tail(s.path());
-        if let Some(q) = self.by_tail.get_mut(t) {
+        let h = weak::tail_hash(s.path());
+        if let Some(q) = self.by_tail.get_mut(&h) {
             q.push_back(seq);
         } else {
-            self.by_tail.insert(t.to_string(), VecDeque::from([seq]));
+            self.by_tail.insert(h, Seqs::One(seq));
         }
         self.live += 1;
         self.bytes += Self::cost(&s);
         self.slots.push_back(Some(s));
+        self.tails.push_back(h);
     }
 
     fn get(&self, seq: u64) -> Option<&Snap> {
@@ -616,9 +635,8 @@ impl Window {
     /// Sets the hop of `s`'s copy in the window, if it is still there.
     fn mark(&mut self, s: &Snap, hop: u64) {
         let seqs: Vec<u64> = self
-            .by_tail
-            .get(tail(s.path()))
-            .map(|q| q.iter().copied().collect())
+            .same_tail(s.path())
+            .map(|q| q.iter().collect())
             .unwrap_or_default();
         for q in seqs {
             if let Some(x) = self.get_mut(q)
@@ -637,28 +655,50 @@ impl Window {
 
     /// Removes the snap at `seq` (paired, or evicted by the caller).
     fn take(&mut self, seq: u64) -> Option<Snap> {
+        let i = self.unlink(seq)?;
+        let s = self.slots.get_mut(i).and_then(Option::take);
+        self.compact();
+        s
+    }
+
+    /// Drops the snap at `seq` (too old, or over the window's bounds) where it lies: a snap is
+    /// large, and moving it out only to drop it was a copy.
+    fn evict(&mut self, seq: u64) {
+        if let Some(i) = self.unlink(seq) {
+            if let Some(x) = self.slots.get_mut(i) {
+                *x = None;
+            }
+            self.compact();
+        }
+    }
+
+    /// Takes the snap at `seq` out of the path index and the counts (it stays in its slot);
+    /// returns the slot.
+    fn unlink(&mut self, seq: u64) -> Option<usize> {
         let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
-        let s = self.slots.get_mut(i)?.take()?;
-        let t = tail(s.path());
-        if let Some(q) = self.by_tail.get_mut(t) {
-            // Sequence numbers are queued in order and the window evicts its oldest: the one
-            // taken is usually the first of its path's queue (no scan of a long queue).
-            if q.front() == Some(&seq) {
-                q.pop_front();
-            } else {
-                q.retain(|x| *x != seq);
-            }
-            if q.is_empty() {
-                self.by_tail.remove(t);
-            }
+        let s = self.slots.get(i)?.as_ref()?;
+        let cost = Self::cost(s);
+        let h = match self.tails.get(i) {
+            Some(h) => *h,
+            None => weak::tail_hash(s.path()),
+        };
+        if let Some(q) = self.by_tail.get_mut(&h)
+            && q.remove(seq)
+        {
+            self.by_tail.remove(&h);
         }
         self.live -= 1;
-        self.bytes -= Self::cost(&s);
+        self.bytes -= cost;
+        Some(i)
+    }
+
+    /// Drops the emptied slots at the front.
+    fn compact(&mut self) {
         while matches!(self.slots.front(), Some(None)) {
             self.slots.pop_front();
+            self.tails.pop_front();
             self.base += 1;
         }
-        Some(s)
     }
 
     /// The oldest snap still held.
@@ -675,19 +715,89 @@ impl Window {
     /// stops at the first one that ended before `f` started (no back can), and after
     /// [`MAX_CANDIDATES`].
     fn candidates<'a>(&'a self, f: &'a Snap) -> impl Iterator<Item = (u64, &'a Snap)> + 'a {
-        self.by_tail
-            .get(tail(f.path()))
-            .into_iter()
-            .flat_map(|q| q.iter().rev())
-            .filter_map(|q| self.get(*q).map(|s| (*q, s)))
+        self.tail_mates(f.path())
             .take_while(move |(_, s)| alive(f, s))
             .take(MAX_CANDIDATES)
+    }
+
+    /// The queue of the snaps whose path may end in the same segment as `path` (the same hash).
+    fn same_tail(&self, path: &str) -> Option<&Seqs> {
+        self.by_tail.get(&weak::tail_hash(path))
+    }
+
+    /// The snaps whose path ends in the same segment as `path`, newest first.
+    fn tail_mates<'a>(&'a self, path: &'a str) -> impl Iterator<Item = (u64, &'a Snap)> + 'a {
+        let t = tail(path);
+        self.same_tail(path)
+            .into_iter()
+            .flat_map(Seqs::iter_rev)
+            .filter_map(|q| self.get(q).map(|s| (q, s)))
+            .filter(move |(_, s)| tail(s.path()) == t)
+    }
+}
+
+/// The window's sequence numbers of one path tail, oldest first; a path in the window once
+/// (most are) needs no queue of its own.
+enum Seqs {
+    One(u64),
+    Many(VecDeque<u64>),
+}
+
+impl Seqs {
+    fn push_back(&mut self, seq: u64) {
+        match self {
+            Seqs::One(a) => *self = Seqs::Many(VecDeque::from([*a, seq])),
+            Seqs::Many(q) => q.push_back(seq),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Seqs::One(_) => 1,
+            Seqs::Many(q) => q.len(),
+        }
+    }
+
+    /// Removes `seq`; true when none is left. Sequence numbers are queued in order and the
+    /// window evicts its oldest: the one taken is usually the first (no scan of a long queue).
+    fn remove(&mut self, seq: u64) -> bool {
+        match self {
+            Seqs::One(a) => *a == seq,
+            Seqs::Many(q) => {
+                if q.front() == Some(&seq) {
+                    q.pop_front();
+                } else {
+                    q.retain(|x| *x != seq);
+                }
+                q.is_empty()
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let (one, many) = match self {
+            Seqs::One(a) => (Some(*a), None),
+            Seqs::Many(q) => (None, Some(q.iter().copied())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+
+    fn iter_rev(&self) -> impl Iterator<Item = u64> + '_ {
+        let (one, many) = match self {
+            Seqs::One(a) => (Some(*a), None),
+            Seqs::Many(q) => (None, Some(q.iter().rev().copied())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
     }
 }
 
 /// The last segment of a path (with the query): what a prefix rewrite keeps.
 fn tail(path: &str) -> &str {
-    path.rfind('/').map_or(path, |i| &path[i..])
+    // A byte search: `rfind(char)`'s searcher costs more than these short paths' scan.
+    match memchr::memrchr(b'/', path.as_bytes()) {
+        Some(i) => path.get(i..).unwrap_or(path),
+        None => path,
+    }
 }
 
 /// Whether `b` could still be the back of `f`: it did not end before `f` started (by more
@@ -1099,7 +1209,7 @@ impl Correlator {
         if s.file.is_none() || s.hop.is_some() {
             return;
         }
-        let same_tail = self.window.by_tail.get(tail(s.path()));
+        let same_tail = self.window.same_tail(s.path());
         if same_tail.is_some_and(|q| q.len() > MAX_CANDIDATES) {
             // Competitors beyond those looked at: uniqueness could not be told for this path.
             let h = weak::tail_hash(s.path());
@@ -1113,10 +1223,7 @@ impl Correlator {
             return;
         }
         let mut found = Vec::new();
-        let others = same_tail
-            .into_iter()
-            .flat_map(|q| q.iter().rev())
-            .filter_map(|q| self.window.get(*q).map(|o| (*q, o)));
+        let others = self.window.tail_mates(s.path());
         for (q, o) in others {
             if q == seq || o.file.is_none() || o.file == s.file || o.hop.is_some() {
                 continue;
@@ -1275,12 +1382,8 @@ impl Correlator {
         b.file?;
         let fronts = self
             .window
-            .by_tail
-            .get(tail(b.path()))
-            .into_iter()
-            .flat_map(|q| q.iter().rev())
+            .tail_mates(b.path())
             .take(MAX_CANDIDATES)
-            .filter_map(|q| self.window.get(*q).map(|s| (*q, s)))
             .filter(|(_, f)| f.file.is_some() && f.file != b.file && f.hop.is_none())
             .filter_map(|(q, f)| score(f, b, self.clock(f, b), None).map(|s| (q, s, guess(f, b))));
         choose(fronts)
@@ -1302,7 +1405,7 @@ impl Correlator {
             if self.latest - o.start.0 <= 2 * MAX_LAG_NS {
                 break;
             }
-            self.window.take(seq);
+            self.window.evict(seq);
             self.weak_evicted(seq);
         }
         self.decide_waiting(false, out);
@@ -1323,11 +1426,13 @@ impl Correlator {
                 }
             }
             _ => {
-                let refused_upgrade = snap.needs_upgrade().is_some() && snap.status != Some(101);
+                // Cheapest first (the upgrade asked is looked up only when it matters).
                 let proxied = self.proxies.contains(&snap.server)
                     || snap.path() != snap.target
                     || snap.resp.as_ref().is_some_and(|h| h.get("via").is_some())
-                    || (refused_upgrade && fix::product(&snap, None).is_some());
+                    || (snap.status != Some(101)
+                        && snap.needs_upgrade().is_some()
+                        && fix::product(&snap, None).is_some());
                 if proxied {
                     let cost = Window::cost(&snap);
                     if self.waiting.len() >= MAX_WAITING
@@ -1361,7 +1466,7 @@ impl Correlator {
             let Some((seq, _)) = self.window.front() else {
                 break;
             };
-            self.window.take(seq);
+            self.window.evict(seq);
             self.weak_evicted(seq);
             self.limits.window_evicted += 1;
         }

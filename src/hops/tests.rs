@@ -65,7 +65,7 @@ impl Side<'_> {
             client: ep(self.client),
             server: ep(self.server),
             path_at: origin_at(&target),
-            method,
+            method: method.into(),
             target,
             version,
             req: headers(self.req),
@@ -833,7 +833,12 @@ fn old_transactions_leave_the_window_with_time() {
     l.end_ms = 700_010;
     c.on_snap(l.snap(), &mut out);
     assert_eq!(c.window.live, 1);
-    assert!(c.window.by_tail.get("/x").is_some_and(|q| q.len() == 1));
+    assert!(
+        c.window
+            .by_tail
+            .get(&weak::tail_hash("/x"))
+            .is_some_and(|q| q.len() == 1)
+    );
     assert_eq!(c.limits.window_evicted, 0, "time eviction is not a limit");
 }
 

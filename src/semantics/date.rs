@@ -136,14 +136,27 @@ fn digits_prefix(tok: &[u8], min: usize, max: usize) -> Option<u64> {
 }
 
 fn month_of(tok: &[u8]) -> Option<u32> {
-    const M: [&[u8; 3]; 12] = [
-        b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov",
-        b"dec",
-    ];
-    let p = tok.get(..3)?;
-    M.iter()
-        .position(|m| p.eq_ignore_ascii_case(&m[..]))
-        .map(|i| i as u32 + 1)
+    let &[a, b, c, ..] = tok else {
+        return None;
+    };
+    // `| 0x20` lowercases ASCII letters, and only bytes that are letters either way become
+    // one: a match is an ASCII case-insensitive one (one comparison, not twelve).
+    let m = match [a | 0x20, b | 0x20, c | 0x20] {
+        [b'j', b'a', b'n'] => 1,
+        [b'f', b'e', b'b'] => 2,
+        [b'm', b'a', b'r'] => 3,
+        [b'a', b'p', b'r'] => 4,
+        [b'm', b'a', b'y'] => 5,
+        [b'j', b'u', b'n'] => 6,
+        [b'j', b'u', b'l'] => 7,
+        [b'a', b'u', b'g'] => 8,
+        [b's', b'e', b'p'] => 9,
+        [b'o', b'c', b't'] => 10,
+        [b'n', b'o', b'v'] => 11,
+        [b'd', b'e', b'c'] => 12,
+        _ => return None,
+    };
+    Some(m)
 }
 
 #[cfg(test)]

@@ -248,30 +248,37 @@ impl Semantics {
         let sem = {
             let req = t.request.as_ref();
             let resp = t.response.as_ref();
-            let q = req.map(|r| ReqFacts::of(&r.headers)).unwrap_or_default();
-            let r = resp.map(|r| RespFacts::of(&r.headers)).unwrap_or_default();
-            let https = t.scheme == crate::model::http::Scheme::Https;
-            let parts =
-                req.and_then(|rq| request_url(&rq.target, q.host, t.server, https, &mut self.url));
-            let url_key = parts.map(|_| key_of(&[self.url.as_bytes()]));
-            let c = Exchange {
+            // The fields classified in place: these structs are large, and each move of them
+            // was a copy.
+            let mut c = Exchange {
                 t,
                 req,
                 resp,
-                q,
-                r,
-                url: parts.map(|p| (self.url.as_str(), p)),
-                url_key,
+                q: ReqFacts::default(),
+                r: RespFacts::default(),
+                url: None,
+                url_key: None,
                 client: t.client.ip,
                 method: req.map_or("", |r| r.method.as_str()),
             };
+            if let Some(rq) = req {
+                c.q.read(&rq.headers);
+            }
+            if let Some(rs) = resp {
+                c.r.read(&rs.headers);
+            }
+            let https = t.scheme == crate::model::http::Scheme::Https;
+            let parts = req
+                .and_then(|rq| request_url(&rq.target, c.q.host, t.server, https, &mut self.url));
+            c.url_key = parts.map(|_| key_of(&[self.url.as_bytes()]));
+            c.url = parts.map(|p| (self.url.as_str(), p));
             let s = HttpSemantics {
                 cache: cache::analyse(&c, &mut self.cache, &mut found),
-                range: range::analyse(&c, &mut self.range, &mut found),
+                range: range::analyse(&c, &mut self.range, &mut found).map(Box::new),
                 cookies: cookies::analyse(&c, &mut self.cookies, &mut found),
-                cors: cors::analyse(&c, &mut self.cors, &mut found),
-                auth: auth::analyse(&c, &mut self.auth, &mut found),
-                redirect: redirect::analyse(&c, &mut self.redirect, &mut found),
+                cors: cors::analyse(&c, &mut self.cors, &mut found).map(Box::new),
+                auth: auth::analyse(&c, &mut self.auth, &mut found).map(Box::new),
+                redirect: redirect::analyse(&c, &mut self.redirect, &mut found).map(Box::new),
             };
             // A body may not follow a 304 or the answer to HEAD: remember where it ended.
             if let Some(resp) = resp {

@@ -202,19 +202,37 @@ pub struct RespFacts<'a> {
     pub acma: Option<&'a [u8]>,
 }
 
-/// A bit per name length (all under 64): a field whose length has no bit is none of ours and
-/// is not lowercased.
-const fn len_mask(names: &[&str]) -> u64 {
-    let mut m = 0u64;
+/// Per name length (all under 64), a bit per first character ([`first_bit`]): a field whose
+/// length and first character match none of ours is skipped without being lowercased (most
+/// fields of a message are none of ours).
+type NameMask = [u32; 64];
+
+/// The bit of a name's first character, ASCII case-insensitive: one per letter, one for `:`,
+/// one for anything else.
+const fn first_bit(c: u8) -> u32 {
+    let c = c.to_ascii_lowercase();
+    if c.is_ascii_lowercase() {
+        1 << (c - b'a')
+    } else if c == b':' {
+        1 << 26
+    } else {
+        1 << 27
+    }
+}
+
+const fn name_mask(names: &[&str]) -> NameMask {
+    let mut m = [0u32; 64];
     let mut i = 0;
     while i < names.len() {
-        m |= 1 << names[i].len();
+        let n = names[i].as_bytes();
+        m[n.len()] |= first_bit(n[0]);
         i += 1;
     }
     m
 }
 
-/// The request fields [`ReqFacts::of`] matches (their lengths filter the others out).
+/// The request fields [`ReqFacts::of`] matches (their lengths and first letters filter the
+/// others out, [`NameMask`]).
 const REQ_FIELDS: &[&str] = &[
     "host",
     ":authority",
@@ -237,7 +255,7 @@ const REQ_FIELDS: &[&str] = &[
     "x-forwarded-proto",
     "forwarded",
 ];
-const REQ_LENS: u64 = len_mask(REQ_FIELDS);
+const REQ_NAMES: NameMask = name_mask(REQ_FIELDS);
 
 /// The response fields [`RespFacts::of`] matches.
 const RESP_FIELDS: &[&str] = &[
@@ -263,12 +281,15 @@ const RESP_FIELDS: &[&str] = &[
     "access-control-expose-headers",
     "access-control-max-age",
 ];
-const RESP_LENS: u64 = len_mask(RESP_FIELDS);
+const RESP_NAMES: NameMask = name_mask(RESP_FIELDS);
 
-/// Lowercases a field name into `buf`; None when its length is not in `lens` (names longer
-/// than the buffer are none of ours either).
-fn lower<'b>(name: &[u8], lens: u64, buf: &'b mut [u8; 40]) -> Option<&'b [u8]> {
-    if name.len() >= 64 || lens & (1 << name.len()) == 0 {
+/// Lowercases a field name into `buf`; None when its length and first character are none of
+/// `names`' (names longer than the buffer are none of ours either).
+fn lower<'b>(name: &[u8], names: &NameMask, buf: &'b mut [u8; 40]) -> Option<&'b [u8]> {
+    let (Some(m), Some(&c)) = (names.get(name.len()), name.first()) else {
+        return None;
+    };
+    if m & first_bit(c) == 0 {
         return None;
     }
     let out = buf.get_mut(..name.len())?;
@@ -281,9 +302,16 @@ fn lower<'b>(name: &[u8], lens: u64, buf: &'b mut [u8; 40]) -> Option<&'b [u8]> 
 impl<'a> ReqFacts<'a> {
     pub fn of(h: &'a Headers) -> Self {
         let mut f = ReqFacts::default();
+        f.read(h);
+        f
+    }
+
+    /// [`ReqFacts::of`] into facts already in place (no copy of this large struct).
+    pub fn read(&mut self, h: &'a Headers) {
+        let f = self;
         let mut buf = [0u8; 40];
         for x in h.iter() {
-            let Some(n) = lower(x.name, REQ_LENS, &mut buf) else {
+            let Some(n) = lower(x.name, &REQ_NAMES, &mut buf) else {
                 continue;
             };
             let v = x.value;
@@ -317,7 +345,6 @@ impl<'a> ReqFacts<'a> {
                 _ => {}
             }
         }
-        f
     }
 
     /// The proxy in front of this hop received the request over HTTPS (`X-Forwarded-Proto:
@@ -345,9 +372,16 @@ impl<'a> ReqFacts<'a> {
 impl<'a> RespFacts<'a> {
     pub fn of(h: &'a Headers) -> Self {
         let mut f = RespFacts::default();
+        f.read(h);
+        f
+    }
+
+    /// [`RespFacts::of`] into facts already in place (no copy of this large struct).
+    pub fn read(&mut self, h: &'a Headers) {
+        let f = self;
         let mut buf = [0u8; 40];
         for x in h.iter() {
-            let Some(n) = lower(x.name, RESP_LENS, &mut buf) else {
+            let Some(n) = lower(x.name, &RESP_NAMES, &mut buf) else {
                 continue;
             };
             let v = x.value;
@@ -377,7 +411,6 @@ impl<'a> RespFacts<'a> {
                 _ => {}
             }
         }
-        f
     }
 
     /// Any field the cache part reads.
@@ -595,7 +628,11 @@ pub fn split_host_port(auth: &str) -> (&str, Option<&str>) {
 
 /// Splits an absolute URL into scheme, authority and the rest (path, query, fragment).
 pub fn split_absolute(u: &str) -> Option<(&str, &str, &str)> {
-    let (scheme, rest) = u.split_once("://")?;
+    // Byte searches: `split_once("://")` and `find([..])` set up searchers that cost more than
+    // these short strings' scan. The first `://`, as `split_once` finds it.
+    let b = u.as_bytes();
+    let at = memchr::memchr_iter(b':', b).find(|&i| b.get(i + 1..i + 3) == Some(b"//"))?;
+    let (scheme, rest) = (u.get(..at)?, u.get(at + 3..)?);
     if scheme.is_empty()
         || !scheme
             .bytes()
@@ -603,22 +640,24 @@ pub fn split_absolute(u: &str) -> Option<(&str, &str, &str)> {
     {
         return None;
     }
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let end = memchr::memchr3(b'/', b'?', b'#', rest.as_bytes()).unwrap_or(rest.len());
     Some((scheme, &rest[..end], &rest[end..]))
 }
 
 /// Appends the path and query of `rest` (fragment dropped; an empty path becomes `/`);
 /// returns the path's range.
 fn push_path_query(rest: &str, out: &mut String) -> (usize, usize) {
-    let rest = rest.split('#').next().unwrap_or_default();
+    // Byte searches (`#` and `?` are ASCII: the cuts are char boundaries).
+    let rest = match memchr::memchr(b'#', rest.as_bytes()) {
+        Some(i) => rest.get(..i).unwrap_or_default(),
+        None => rest,
+    };
     let p0 = out.len();
     if !rest.starts_with('/') {
         out.push('/');
     }
     out.push_str(rest);
-    let q = rest
-        .find('?')
-        .map(|i| i + usize::from(!rest.starts_with('/')));
+    let q = memchr::memchr(b'?', rest.as_bytes()).map(|i| i + usize::from(!rest.starts_with('/')));
     let p1 = q.map_or(out.len(), |i| p0 + i);
     (p0, p1)
 }

@@ -1412,11 +1412,11 @@ mod hostile {
                 vary: vec![EVIL.into()],
                 ..CacheInfo::default()
             }),
-            range: Some(RangeInfo {
+            range: Some(Box::new(RangeInfo {
                 request: Some(EVIL.into()),
                 outcome: "ignored",
                 ..RangeInfo::default()
-            }),
+            })),
             cookies: Some(CookieInfo {
                 set: vec![SetCookieInfo {
                     name: EVIL.into(),
@@ -1426,14 +1426,14 @@ mod hostile {
                 }],
                 ..CookieInfo::default()
             }),
-            cors: Some(CorsInfo {
+            cors: Some(Box::new(CorsInfo {
                 kind: "request",
                 origin: EVIL.into(),
                 decision: "blocked",
                 reasons: vec![EVIL.to_string().into()],
                 ..CorsInfo::default()
-            }),
-            auth: Some(AuthInfo {
+            })),
+            auth: Some(Box::new(AuthInfo {
                 challenges: vec![Challenge {
                     header: "WWW-Authenticate",
                     scheme: EVIL.into(),
@@ -1443,13 +1443,13 @@ mod hostile {
                 }],
                 outcome: EVIL.to_string().into(),
                 ..AuthInfo::default()
-            }),
-            redirect: Some(RedirectInfo {
+            })),
+            redirect: Some(Box::new(RedirectInfo {
                 status: Some(302),
                 location: Some(EVIL.into()),
                 resolved: Some(EVIL.into()),
                 ..RedirectInfo::default()
-            }),
+            })),
         }
     }
 

@@ -153,69 +153,70 @@ fn parse_attributes(sc: &SetCookie<'_>, request_path: &str, now: i64) -> Parsed 
         if v.len() > 1024 {
             continue;
         }
-        let lname = text(n).to_ascii_lowercase();
-        match lname.as_str() {
-            "expires" => {
-                info.expires = Some(text(v));
-                expires = date::parse(v);
-            }
-            "max-age" => {
-                let s = text(v);
-                let ok = !s.is_empty()
-                    && s.bytes()
-                        .enumerate()
-                        .all(|(i, c)| c.is_ascii_digit() || (i == 0 && c == b'-'))
-                    && s != "-";
-                if ok {
-                    let n = s.parse::<i64>().unwrap_or(if s.starts_with('-') {
-                        i64::MIN
-                    } else {
-                        i64::MAX
-                    });
-                    max_age = Some(n);
-                    info.max_age = Some(n);
-                }
-            }
-            "domain" => {
-                let d = text(v);
-                let d = d.trim_start_matches('.').to_ascii_lowercase();
-                if !d.is_empty() {
-                    info.domain = Some(text(v));
-                    domain_attr = Some(d);
-                }
-            }
-            "path" => {
-                info.path = Some(text(v));
-                if v.starts_with(b"/") {
-                    path_attr = Some(text(v));
-                }
-            }
-            "secure" => info.secure = true,
-            "httponly" => info.http_only = true,
-            "partitioned" => info.partitioned = true,
-            "samesite" => {
-                info.same_site = Some(text(v));
-                same_site = if v.eq_ignore_ascii_case(b"strict") {
-                    SameSite::Strict
-                } else if v.eq_ignore_ascii_case(b"lax") {
-                    SameSite::Lax
-                } else if v.eq_ignore_ascii_case(b"none") {
-                    SameSite::None
+        // The attribute names compared as bytes, not copied and lowercased (the names are
+        // ASCII: bytes that are not never match).
+        let is = |name: &[u8]| n.eq_ignore_ascii_case(name);
+        if is(b"expires") {
+            info.expires = Some(text(v));
+            expires = date::parse(v);
+        } else if is(b"max-age") {
+            let s = text(v);
+            let ok = !s.is_empty()
+                && s.bytes()
+                    .enumerate()
+                    .all(|(i, c)| c.is_ascii_digit() || (i == 0 && c == b'-'))
+                && s != "-";
+            if ok {
+                let n = s.parse::<i64>().unwrap_or(if s.starts_with('-') {
+                    i64::MIN
                 } else {
-                    SameSite::Default
-                };
+                    i64::MAX
+                });
+                max_age = Some(n);
+                info.max_age = Some(n);
             }
-            _ => {
-                if info.other_attributes.len() < 8 {
-                    info.other_attributes.push(text(n));
-                }
+        } else if is(b"domain") {
+            let d = text(v);
+            let d = d.trim_start_matches('.').to_ascii_lowercase();
+            if !d.is_empty() {
+                info.domain = Some(text(v));
+                domain_attr = Some(d);
             }
+        } else if is(b"path") {
+            info.path = Some(text(v));
+            if v.starts_with(b"/") {
+                path_attr = Some(text(v));
+            }
+        } else if is(b"secure") {
+            info.secure = true;
+        } else if is(b"httponly") {
+            info.http_only = true;
+        } else if is(b"partitioned") {
+            info.partitioned = true;
+        } else if is(b"samesite") {
+            info.same_site = Some(text(v));
+            same_site = if v.eq_ignore_ascii_case(b"strict") {
+                SameSite::Strict
+            } else if v.eq_ignore_ascii_case(b"lax") {
+                SameSite::Lax
+            } else if v.eq_ignore_ascii_case(b"none") {
+                SameSite::None
+            } else {
+                SameSite::Default
+            };
+        } else if info.other_attributes.len() < 8 {
+            info.other_attributes.push(text(n));
         }
     }
-    let lname = info.name.to_ascii_lowercase();
-    info.prefix = if lname.starts_with("__host-") {
+    let starts = |p: &[u8]| {
+        info.name
+            .as_bytes()
+            .get(..p.len())
+            .is_some_and(|x| x.eq_ignore_ascii_case(p))
+    };
+    info.prefix = if starts(b"__host-") {
         Some("__Host-")
-    } else if lname.starts_with("__secure-") {
+    } else if starts(b"__secure-") {
         Some("__Secure-")
     } else {
         None

@@ -836,7 +836,7 @@ impl<A: Analyzer> Tcp<A> {
             }
             // A new SYN on the same ports: the old connection is done for good.
             if let Some(l) = self.lingering.remove(&key) {
-                out.record(Record::Connection(l.record));
+                out.record(Record::Connection(Box::new(l.record)));
             }
         }
         if syn_only
@@ -1027,7 +1027,7 @@ impl<A: Analyzer> Tcp<A> {
                     ids: self.ids_given(),
                 });
                 self.place_copies(seen, &mut record, out);
-                out.record(Record::Connection(record));
+                out.record(Record::Connection(Box::new(record)));
             }
         }
     }
@@ -1047,7 +1047,7 @@ impl<A: Analyzer> Tcp<A> {
         let seen = conn.seen.take();
         let mut record = self.close_conn(conn, close, cause, ts, n, out);
         self.place_copies(seen, &mut record, out);
-        out.record(Record::Connection(record));
+        out.record(Record::Connection(Box::new(record)));
     }
 
     /// Several capture points: a packet of a connection another point shows (live, or closed

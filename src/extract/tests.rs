@@ -37,14 +37,14 @@ fn a_kept_hop_brings_its_other_leg_whether_it_closed_before_or_after() {
     let mut c = Chosen::default();
     // Leg 1 closed before the hop was decided: remembered in front of the filter.
     c.saw(&conn(1, 1001, 1, 10));
-    c.kept(&Record::Connection(conn(0, 1000, 1, 9)));
+    c.kept(&Record::Connection(Box::new(conn(0, 1000, 1, 9))));
     c.legs([0, 1].into_iter());
     assert_eq!(c.connections(), 2);
     // Leg 3 closes after the hop.
     c.legs([2, 3].into_iter());
     assert_eq!(c.legs_missing(), 2);
     c.saw(&conn(3, 1003, 11, 20));
-    c.kept(&Record::Connection(conn(2, 1002, 11, 19)));
+    c.kept(&Record::Connection(Box::new(conn(2, 1002, 11, 19))));
     assert_eq!(c.legs_missing(), 0);
     assert_eq!(c.connections(), 4);
     // A connection neither kept nor a leg is not chosen.
@@ -134,7 +134,7 @@ fn a_chain_of_proxies_is_followed_from_one_kept_leg_to_both_ends() {
     c.saw_hop(3, 4);
     // The filter kept the middle leg's hop with the client leg, arriving after the others.
     c.saw_hop(0, 1);
-    c.kept(&Record::Connection(conn(0, 1000, 0, 9)));
+    c.kept(&Record::Connection(Box::new(conn(0, 1000, 0, 9))));
     c.legs([0, 1].into_iter());
     let mut ids: Vec<u64> = c.conns.keys().copied().collect();
     ids.sort();

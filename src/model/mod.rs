@@ -598,7 +598,7 @@ pub struct Dropped {
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(clippy::large_enum_variant)] // one connection record per connection: not worth a box
 pub enum Record {
-    Connection(ConnectionRecord),
+    Connection(Box<ConnectionRecord>),
     Finding(Finding),
     Transaction(Box<TransactionRecord>),
     #[serde(rename = "websocket")]

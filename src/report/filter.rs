@@ -207,7 +207,7 @@ impl<S: Sink> FilterSink<S> {
         Ok(Flow::Continue)
     }
 
-    fn on_connection(&mut self, c: crate::model::ConnectionRecord) -> io::Result<Flow> {
+    fn on_connection(&mut self, c: Box<crate::model::ConnectionRecord>) -> io::Result<Flow> {
         let info = self.open.remove(&c.id).unwrap_or_default();
         self.held -= info.held.len().min(self.held);
         let keep = self.kept_conns.contains(&c.id) || {

@@ -732,11 +732,11 @@ impl Store {
         }
     }
 
-    fn push_conn(&mut self, c: ConnectionRecord) {
+    fn push_conn(&mut self, c: Box<ConnectionRecord>) {
         let id = c.id;
         let slot = self.spool.push(|b| codec::encode_conn(&c, b));
         self.live_bytes += slot_len(slot);
-        let (row, ev) = self.conns.push(ConnRow::new(c, slot));
+        let (row, ev) = self.conns.push(ConnRow::new(*c, slot));
         self.conn_index.insert(id, row);
         if let Some(ev) = ev {
             self.live_bytes = self.live_bytes.saturating_sub(slot_len(ev.slot));

@@ -1652,7 +1652,7 @@ mod hostile {
             Record::WsMessage(Box::new(msg("text"))),
             Record::WsMessage(Box::new(msg("close"))),
             Record::WebSocket(Box::new(ws)),
-            Record::Connection(conn),
+            Record::Connection(Box::new(conn)),
             Record::Tunnel(Box::new(tunnel)),
         ]
     }

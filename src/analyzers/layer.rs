@@ -276,12 +276,12 @@ impl Raised {
     ) {
         for n in notes.get(self.0..).unwrap_or_default() {
             let at = base[n.dir().min(1)] + n.offset();
-            out.record(Record::Finding(
+            out.record(Record::Finding(Box::new(
                 finding(n)
                     .conn(ctx.conn)
                     .at(ctx.packet, ctx.ts)
                     .dir(Dir::from_index(n.dir()), at),
-            ));
+            )));
         }
         self.0 = notes.len();
     }

@@ -187,7 +187,7 @@ impl Dispatcher {
             *raised += count;
         }
         for f in found {
-            out.record(Record::Finding(f));
+            out.record(Record::Finding(Box::new(f)));
         }
     }
 }

@@ -108,7 +108,7 @@ impl<A: Analyzer> Tcp<A> {
         let target = self.cfg.memory - self.cfg.memory / 8;
         if self.mem.stats.budget_full_at.is_none() {
             self.mem.stats.budget_full_at = Some(n);
-            out.record(Record::Finding(
+            out.record(Record::Finding(Box::new(
                 Finding::new(
                     &codes::MEMORY_BUDGET_FULL,
                     format!(
@@ -120,7 +120,7 @@ impl<A: Analyzer> Tcp<A> {
                     ),
                 )
                 .at(n, now),
-            ));
+            )));
         }
         let mut by_age: Vec<(Timestamp, u64, FlowKey)> = self
             .flows
@@ -191,7 +191,7 @@ impl<A: Analyzer> Tcp<A> {
         stats.bytes_shed += before as u64;
         if self.mem.findings < MAX_FINDINGS {
             self.mem.findings += 1;
-            out.record(Record::Finding(
+            out.record(Record::Finding(Box::new(
                 Finding::new(
                     &codes::MEMORY_CONNECTION_SHED,
                     format!(
@@ -203,7 +203,7 @@ impl<A: Analyzer> Tcp<A> {
                 )
                 .conn(id)
                 .at(n, now),
-            ));
+            )));
         }
     }
 
@@ -262,7 +262,7 @@ impl<A: Analyzer> Tcp<A> {
         stats.bytes_shed += freed as u64;
         if self.mem.findings < MAX_FINDINGS {
             self.mem.findings += 1;
-            out.record(Record::Finding(
+            out.record(Record::Finding(Box::new(
                 Finding::new(
                     &codes::MEMORY_BUFFER_SHED,
                     format!(
@@ -273,7 +273,7 @@ impl<A: Analyzer> Tcp<A> {
                 )
                 .conn(ctx.conn)
                 .at(n, now),
-            ));
+            )));
         }
     }
 }

@@ -325,7 +325,7 @@ impl Front {
                 if !Decoder::supports(pkt.link) {
                     if !self.unsupported_links.contains(&pkt.link) {
                         self.unsupported_links.push(pkt.link);
-                        out.record(Record::Finding(
+                        out.record(Record::Finding(Box::new(
                             Finding::new(
                                 &codes::CAPTURE_UNSUPPORTED_LINK_TYPE,
                                 format!(
@@ -335,11 +335,11 @@ impl Front {
                                 ),
                             )
                             .at(n, pkt.ts),
-                        ));
+                        )));
                     }
                 } else if self.decode_findings < self.max_decode_findings {
                     self.decode_findings += 1;
-                    out.record(Record::Finding(
+                    out.record(Record::Finding(Box::new(
                         Finding::new(
                             &codes::DECODE_UNDECODABLE,
                             format!(
@@ -348,7 +348,7 @@ impl Front {
                             ),
                         )
                         .at(n, pkt.ts),
-                    ));
+                    )));
                 }
                 None
             }
@@ -363,12 +363,12 @@ impl Front {
             .undecodable
             .saturating_sub(self.decode_findings);
         if self.decode_findings >= self.max_decode_findings && extra > 0 {
-            out.record(Record::Finding(Finding::new(
+            out.record(Record::Finding(Box::new(Finding::new(
                 &codes::DECODE_UNDECODABLE,
                 format!(
                     "{extra} more undecodable packets were counted but not reported one by one"
                 ),
-            )));
+            ))));
         }
         let mut s = self.summary.clone();
         s.link_types = self
@@ -770,12 +770,12 @@ impl<A: Analyzer> Deliver for Sink<'_, A> {
             && *self.gap_findings < self.max_gap_findings
         {
             *self.gap_findings += 1;
-            self.out.record(Record::Finding(
+            self.out.record(Record::Finding(Box::new(
                 Finding::new(&codes::TCP_GAP, stream_findings::gap(n, cause))
                     .conn(self.ctx.conn)
                     .at(self.ctx.packet, self.ctx.ts)
                     .dir(self.ctx.dir, offset),
-            ));
+            )));
         }
         self.analyzer
             .on_chunk(self.state, &self.ctx, offset, chunk, self.out);
@@ -789,12 +789,12 @@ impl<A: Analyzer> Deliver for Sink<'_, A> {
         else {
             return;
         };
-        self.out.record(Record::Finding(
+        self.out.record(Record::Finding(Box::new(
             Finding::new(code, msg)
                 .conn(self.ctx.conn)
                 .at(self.ctx.packet, self.ctx.ts)
                 .dir(self.ctx.dir, offset),
-        ));
+        )));
     }
 }
 
@@ -1245,7 +1245,7 @@ impl<A: Analyzer> Tcp<A> {
         self.stats.flows_evicted += keys.len() as u64;
         if !self.flow_limit_reported {
             self.flow_limit_reported = true;
-            out.record(Record::Finding(
+            out.record(Record::Finding(Box::new(
                 Finding::new(
                     &codes::TCP_FLOW_LIMIT,
                     format!(
@@ -1254,7 +1254,7 @@ impl<A: Analyzer> Tcp<A> {
                     ),
                 )
                 .at(n, now),
-            ));
+            )));
         }
         self.finalize_keys(&mut keys, now, n, CloseKind::Evicted, out);
     }

@@ -975,7 +975,7 @@ impl Correlator {
 
     fn emit(&mut self, hop: ProxyHopRecord, findings: Vec<Finding>, out: &mut dyn RecordSink) {
         for x in findings {
-            out.record(Record::Finding(x));
+            out.record(Record::Finding(Box::new(x)));
         }
         if hop.relay.is_none() {
             out.record(Record::ProxyHop(Box::new(hop)));
@@ -1647,7 +1647,7 @@ impl Correlator {
                 // per proxy address: the same proxy refuses every upgrade the same way).
                 let product = fix::product(&f, None);
                 let (code, msg) = diff::single_leg(&f, product.as_ref().map(|p| p.0));
-                out.record(Record::Finding(finding(code, msg, &f)));
+                out.record(Record::Finding(Box::new(finding(code, msg, &f))));
             }
         }
     }
@@ -1753,7 +1753,7 @@ impl Correlator {
             } else {
                 String::new()
             };
-            out.record(Record::Finding(Finding::new(
+            out.record(Record::Finding(Box::new(Finding::new(
                 &codes::PROXY_CORRELATION_LIMIT,
                 format!(
                     "proxy-leg correlation hit its bounds: {} candidate upstream transactions \
@@ -1767,7 +1767,7 @@ impl Correlator {
                     l.waiting_dropped,
                     l.relay_unchecked
                 ),
-            )));
+            ))));
         }
     }
 }
@@ -1800,11 +1800,11 @@ fn fill_relay(
             fm[0], bm[0], bm[1], fm[1]
         );
         h.diagnosis.push(codes::PROXY_WEBSOCKET_NOT_RELAYED.name);
-        out.record(Record::Finding(
+        out.record(Record::Finding(Box::new(
             Finding::new(&codes::PROXY_WEBSOCKET_NOT_RELAYED, msg)
                 .conn(h.front.connection)
                 .txn(h.front.transaction),
-        ));
+        )));
     }
 }
 

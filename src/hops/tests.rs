@@ -151,7 +151,7 @@ impl RecordSink for Out {
     fn record(&mut self, r: Record) {
         match r {
             Record::ProxyHop(h) => self.hops.push(*h),
-            Record::Finding(f) => self.findings.push(f),
+            Record::Finding(f) => self.findings.push(*f),
             _ => {}
         }
     }

@@ -599,7 +599,7 @@ pub struct Dropped {
 #[allow(clippy::large_enum_variant)] // one connection record per connection: not worth a box
 pub enum Record {
     Connection(Box<ConnectionRecord>),
-    Finding(Finding),
+    Finding(Box<Finding>),
     Transaction(Box<TransactionRecord>),
     #[serde(rename = "websocket")]
     WebSocket(Box<websocket::WebSocketRecord>),

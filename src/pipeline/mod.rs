@@ -770,17 +770,17 @@ impl<S: Sink> Tail<S> {
     fn end_findings(&mut self, src: &SourceEnd, error: &Option<CaptureError>) {
         if let Some(d) = &src.dropped {
             for f in drop_findings(d, src.queue) {
-                self.record(Record::Finding(f));
+                self.record(Record::Finding(Box::new(f)));
             }
         }
         if let Some(e) = &src.save_error {
-            self.record(Record::Finding(Finding::new(
+            self.record(Record::Finding(Box::new(Finding::new(
                 &codes::CAPTURE_SAVE_FAILED,
                 format!("{e}; the analysis is complete, the saved capture is not"),
-            )));
+            ))));
         }
         if let Some(e) = error {
-            self.record(Record::Finding(capture_incomplete(e)));
+            self.record(Record::Finding(Box::new(capture_incomplete(e))));
         }
     }
 
@@ -821,7 +821,7 @@ impl<S: Sink> Tail<S> {
                 && !said.contains(&clock)
             {
                 said.push(clock);
-                self.end.record(Record::Finding(Finding::new(
+                self.end.record(Record::Finding(Box::new(Finding::new(
                     &codes::CAPTURE_CLOCK_UNPLACED,
                     format!(
                         "{}: its clock could not be placed against {}'s (no connection captured in both, no proxy hop paired across them): its times are its own; give --clock-offset {}=SECONDS if you know the offset",
@@ -829,7 +829,7 @@ impl<S: Sink> Tail<S> {
                         summary.files.first().map_or("", |f| f.path.as_str()),
                         file.path
                     ),
-                )));
+                ))));
             }
         }
     }

@@ -440,7 +440,7 @@ mod tests {
         if let Some(t) = txn {
             f = f.txn(t);
         }
-        Record::Finding(f)
+        Record::Finding(Box::new(f))
     }
 
     /// Findings of a transaction that never comes are held up to the bound, then decided on

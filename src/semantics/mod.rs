@@ -322,7 +322,7 @@ impl Semantics {
                 self.limits_reported.push(f.code);
             }
             let finding = place(t, f);
-            out.record(Record::Finding(finding));
+            out.record(Record::Finding(Box::new(finding)));
         }
     }
 
@@ -432,7 +432,7 @@ impl Semantics {
                 let extra = self.finding(&f);
                 out.record(Record::Finding(f));
                 if let Some(g) = extra {
-                    out.record(Record::Finding(g));
+                    out.record(Record::Finding(Box::new(g)));
                 }
             }
             Record::Connection(c) => {

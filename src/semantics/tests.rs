@@ -166,7 +166,7 @@ impl Lab {
             .inner
             .iter()
             .filter_map(|r| match r {
-                Record::Finding(f) => Some(f),
+                Record::Finding(f) => Some(&**f),
                 _ => None,
             })
             .collect()

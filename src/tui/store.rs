@@ -529,7 +529,7 @@ impl Store {
             Record::WebSocket(w) => self.push_ws(w),
             Record::Connection(c) => self.push_conn(c),
             Record::Tunnel(t) => self.push_tunnel(t),
-            Record::Finding(f) => self.push_finding(f),
+            Record::Finding(f) => self.push_finding(*f),
             Record::ProxyHop(h) => self.push_hop(h),
             Record::Http2(h) => self.push_h2(h),
         }

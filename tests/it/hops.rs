@@ -36,7 +36,7 @@ impl Sink for Keep {
             Record::Transaction(t) => self.txns.push(*t),
             Record::ProxyHop(h) => self.hops.push(*h),
             Record::WebSocket(w) => self.ws.push(*w),
-            Record::Finding(f) => self.findings.push(f),
+            Record::Finding(f) => self.findings.push(*f),
             _ => {}
         }
         Ok(Flow::Continue)

@@ -316,7 +316,7 @@ fn snapshot_proxy_hops_empty_and_filled() {
     .conn(0)
     .txn(0);
     app.update(Event::Records(vec![
-        Record::Finding(f),
+        Record::Finding(Box::new(f)),
         hand_hop(9, 0, 1, "x-hand", "made"),
     ]));
     key(&mut app, KeyCode::Down);
@@ -1648,7 +1648,7 @@ mod hostile {
         };
         vec![
             Record::Transaction(Box::new(txn)),
-            Record::Finding(f),
+            Record::Finding(Box::new(f)),
             Record::WsMessage(Box::new(msg("text"))),
             Record::WsMessage(Box::new(msg("close"))),
             Record::WebSocket(Box::new(ws)),
@@ -1698,11 +1698,11 @@ mod hostile {
     fn hostile_bytes_never_reach_the_terminal() {
         let mut app = app_with(evil_records(), 160, 60);
         app.update(Event::Records(vec![
-            Record::Finding(
+            Record::Finding(Box::new(
                 Finding::new(&codes::PROXY_HOP_BY_HOP_FORWARDED, EVIL)
                     .conn(0)
                     .txn(0),
-            ),
+            )),
             super::hand_hop(0, 0, 0, EVIL, EVIL),
         ]));
         assert_clean(&app, "transactions");

@@ -290,7 +290,7 @@ fn message_rules_of_rfc9113_section_8() {
 fn findings(recs: &[Record]) -> Vec<&Finding> {
     recs.iter()
         .filter_map(|r| match r {
-            Record::Finding(f) => Some(f),
+            Record::Finding(f) => Some(&**f),
             _ => None,
         })
         .collect()

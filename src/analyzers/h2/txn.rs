@@ -256,7 +256,7 @@ impl Tracker<'_> {
         if !st.rec.findings.contains(&code.name) {
             st.rec.findings.push(code.name);
         }
-        self.out.record(Record::Finding(f));
+        self.out.record(Record::Finding(Box::new(f)));
     }
 
     /// A new stream, or `None` when [`MAX_OPEN`] are open already.
@@ -274,7 +274,7 @@ impl Tracker<'_> {
                 .conn(self.ctx.conn)
                 .at(self.ctx.packet, self.ctx.ts)
                 .dir(Dir::from_index(d), self.offset(d));
-                self.out.record(Record::Finding(f));
+                self.out.record(Record::Finding(Box::new(f)));
             }
             return None;
         }

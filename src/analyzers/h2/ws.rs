@@ -207,7 +207,7 @@ fn raise(
     {
         r.findings.push(code.name);
     }
-    out.record(Record::Finding(f));
+    out.record(Record::Finding(Box::new(f)));
 }
 
 /// What a refused extended CONNECT's status suggests.

@@ -201,7 +201,7 @@ fn messages(recs: &[Record]) -> Vec<&WsMessageRecord> {
 fn findings(recs: &[Record]) -> Vec<&Finding> {
     recs.iter()
         .filter_map(|r| match r {
-            Record::Finding(f) => Some(f),
+            Record::Finding(f) => Some(&**f),
             _ => None,
         })
         .collect()

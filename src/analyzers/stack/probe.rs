@@ -194,7 +194,7 @@ impl Probe {
             (false, false) => None,
         };
         if let Some(which) = which {
-            out.record(Record::Finding(
+            out.record(Record::Finding(Box::new(
                 Finding::new(
                     &codes::TCP_UNDECIDED_AFTER_GAP,
                     format!(
@@ -207,7 +207,7 @@ impl Probe {
                 .conn(ctx.conn)
                 .at(ctx.packet, ctx.ts)
                 .dir(ctx.dir, offset),
-            ));
+            )));
         }
         Some(Switch::to(Next::Opaque))
     }

@@ -248,12 +248,12 @@ impl TlsLayer {
                 n => n.message(),
             };
             let (dir, at) = at.unwrap_or((ctx.dir.index(), offset));
-            out.record(Record::Finding(
+            out.record(Record::Finding(Box::new(
                 Finding::new(code, message)
                     .conn(ctx.conn)
                     .at(ctx.packet, ctx.ts)
                     .dir(Dir::from_index(dir), at),
-            ));
+            )));
         }
         self.dec_raised = notes.len();
     }

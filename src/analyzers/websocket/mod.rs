@@ -243,7 +243,7 @@ impl WsConn {
         if !known {
             self.rec.findings.push(code.name);
         }
-        out.record(Record::Finding(f));
+        out.record(Record::Finding(Box::new(f)));
     }
 
     fn stats(&mut self, d: usize) -> &mut WsDirStats {
@@ -1079,7 +1079,7 @@ impl WsConn {
             );
         }
         for f in self.reported.take("WebSocket conversation") {
-            out.record(Record::Finding(f));
+            out.record(Record::Finding(Box::new(f)));
         }
         out.record(Record::WebSocket(Box::new(WebSocketRecord {
             findings: std::mem::take(&mut self.rec.findings),

@@ -92,7 +92,7 @@ fn run_with(
             Record::WebSocket(x) => o.conv.push(*x),
             Record::Finding(f) => {
                 o.codes.push(f.code.name.to_string());
-                o.findings.push(f);
+                o.findings.push(*f);
             }
             _ => {}
         }

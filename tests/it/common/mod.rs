@@ -80,7 +80,7 @@ fn split(records: Vec<Record>) -> (Vec<ConnectionRecord>, Vec<Finding>) {
     for r in records {
         match r {
             Record::Connection(x) => c.push(*x),
-            Record::Finding(x) => f.push(x),
+            Record::Finding(x) => f.push(*x),
             _ => {}
         }
     }
@@ -466,7 +466,7 @@ fn app_run(summary: CaptureSummary, out: Vec<Record>, error: Option<String>) -> 
     for rec in out {
         match rec {
             Record::Connection(c) => r.connections.push(*c),
-            Record::Finding(f) => r.findings.push(f),
+            Record::Finding(f) => r.findings.push(*f),
             Record::Transaction(t) => r.transactions.push(*t),
             Record::WebSocket(w) => r.websockets.push(*w),
             Record::WsMessage(m) => r.messages.push(*m),

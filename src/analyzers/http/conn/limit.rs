@@ -187,7 +187,7 @@ impl HttpConn {
             String::new()
         };
         let ctx = em.ctx;
-        em.out.record(Record::Finding(
+        em.out.record(Record::Finding(Box::new(
             Finding::new(
                 &codes::HTTP_PIPELINE_LIMIT,
                 format!(
@@ -201,6 +201,6 @@ impl HttpConn {
             .conn(ctx.conn)
             .at(o.first.packet, o.first.ts)
             .dir(Dir::ClientToServer, o.first.offset),
-        ));
+        )));
     }
 }

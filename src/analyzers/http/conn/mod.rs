@@ -269,7 +269,7 @@ impl Em<'_> {
             }
         }
         f.once = once.map(Box::new);
-        self.out.record(Record::Finding(f));
+        self.out.record(Record::Finding(Box::new(f)));
     }
 }
 

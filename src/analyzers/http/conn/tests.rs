@@ -76,7 +76,7 @@ pub(super) fn run_with(steps: &[Step], cfg: HttpConfig, midstream: [bool; 2]) ->
     for r in out {
         match r {
             Record::Transaction(t) => txns.push(*t),
-            Record::Finding(f) => findings.push(f),
+            Record::Finding(f) => findings.push(*f),
             _ => {}
         }
     }

@@ -1,14 +1,12 @@
 //! The analysis engine: decode → flow table → reassembly → analyzers, sans-IO.
 //!
-//! [`Engine::handle_packet`] takes one packet (with its capture timestamp) and pushes records
-//! into a [`RecordSink`]; [`Engine::finish`] flushes every open connection. The engine never
-//! reads a clock, a file or a socket, so the same code runs over files, behind the live
-//! capture thread and in tests.
-//!
-//! An [`Engine`] is two parts, which the pipeline's drive loop calls itself: the [`Front`]
+//! Two parts, which the pipeline's one drive loop (`crate::pipeline`) calls: the [`Front`]
 //! (counts, packet time, the sweeps' schedule, decoding) on the thread that reads, and a
 //! [`Shard`] (flows, reassembly, the analyzer): the one of a run on one thread, or one per
-//! worker of `--threads N`.
+//! worker of `--threads N`. A segment goes in with its capture timestamp, records come out
+//! into a [`RecordSink`]; the engine never reads a clock, a file or a socket, so the same code
+//! runs over files, behind the live capture thread and in tests (which drive it through
+//! `Pipeline::bare`).
 
 pub mod collect;
 mod memory;
@@ -381,18 +379,6 @@ impl Front {
     }
 }
 
-/// The engine over one capture.
-pub struct Engine<A: Analyzer = NoAnalyzer> {
-    front: Front,
-    tcp: Tcp<A>,
-}
-
-impl Engine<NoAnalyzer> {
-    pub fn new(cfg: EngineConfig) -> Self {
-        Engine::with_analyzer(cfg, NoAnalyzer)
-    }
-}
-
 impl<A: Analyzer> Tcp<A> {
     fn new(cfg: EngineConfig, analyzer: A) -> Self {
         let mut budget = Budget::new(cfg.max_buffered_bytes);
@@ -416,7 +402,7 @@ impl<A: Analyzer> Tcp<A> {
         }
     }
 
-    /// Several capture points: see [`Engine::capture_points`].
+    /// Several capture points: see [`Shard::capture_points`].
     fn capture_points(&mut self, points: Vec<u32>) {
         let mut distinct = points.clone();
         distinct.sort_unstable();
@@ -455,12 +441,6 @@ impl<A: Analyzer> Tcp<A> {
         v[0] = self.next_id;
         v[1..].copy_from_slice(&self.analyzer.ids_given());
         v
-    }
-
-    /// The end of the capture: every connection reported, then the analyzer's end.
-    fn finish(&mut self, now: Timestamp, n: u64, out: &mut dyn RecordSink) {
-        self.finish_all(now, n, out);
-        self.analyzer.finish(out);
     }
 
     /// What the connections' part counted, into the summary.
@@ -652,104 +632,6 @@ impl<A: Analyzer> Shard<A> {
     /// The clock offsets between capture points that connections seen at both gave.
     pub fn same_connection_offsets(&self) -> Vec<PointsOffset> {
         self.tcp.same_connection.estimates()
-    }
-}
-
-impl<A: Analyzer> Engine<A> {
-    pub fn with_analyzer(cfg: EngineConfig, analyzer: A) -> Self {
-        Engine {
-            front: Front::new(&cfg),
-            tcp: Tcp::new(cfg, analyzer),
-        }
-    }
-
-    pub fn analyzer(&self) -> &A {
-        &self.tcp.analyzer
-    }
-
-    pub fn analyzer_mut(&mut self) -> &mut A {
-        &mut self.tcp.analyzer
-    }
-
-    /// Packets handled so far.
-    pub fn packets(&self) -> u64 {
-        self.front.packet_no
-    }
-
-    /// Connections currently in the flow table.
-    pub fn live_flows(&self) -> usize {
-        self.tcp.flows.len()
-    }
-
-    /// Bytes currently buffered for reassembly (out-of-order and held).
-    pub fn buffered_bytes(&self) -> usize {
-        self.tcp.budget.used
-    }
-
-    /// Delivered bytes currently retained for overlap checks.
-    pub fn retained_bytes(&self) -> usize {
-        self.tcp.budget.retained
-    }
-
-    /// Analyses one packet.
-    /// Live capture: time passes while no packet arrives. Runs the close and idle sweep at
-    /// `now` (the capture's clock: wall time less what libpcap may still be buffering), so the
-    /// connections that closed or went idle are reported while the interface is quiet, as
-    /// they would be by the next packet. `now` is not taken as packet time.
-    pub fn tick(&mut self, now: Timestamp, out: &mut dyn RecordSink) {
-        if self.front.tick(now) {
-            self.tcp.sweep(now, self.front.packet_no, out);
-        }
-    }
-
-    /// Several inputs: connections list the files their packets came from.
-    pub fn track_files(&mut self, on: bool) {
-        self.tcp.cfg.track_files = on;
-    }
-
-    /// Several capture points: `points[file]` is input `file`'s. With more than one, a
-    /// connection captured at two points is analysed once, from the point that showed it first,
-    /// and the others' packets are counted as copies (`flow::seen`); closed connections then
-    /// wait at least [`MULTI_POINT_LINGER_NS`] for their copies, which a clock offset may
-    /// deliver that much later.
-    pub fn capture_points(&mut self, points: Vec<u32>) {
-        self.tcp.capture_points(points);
-    }
-
-    /// The clock offsets between capture points that connections seen at both gave.
-    pub fn same_connection_offsets(&self) -> Vec<PointsOffset> {
-        self.tcp.same_connection.estimates()
-    }
-
-    /// Packets of each input file that were copies of a connection analysed from another.
-    pub fn copies_by_file(&self) -> &[u64] {
-        &self.tcp.copies_by_file
-    }
-
-    pub fn handle_packet(&mut self, pkt: &PacketView<'_>, out: &mut dyn RecordSink) {
-        let (n, sweep) = self.front.begin(pkt);
-        let now = self.front.now;
-        if let Some(at) = sweep {
-            self.tcp.sweep(at, n, out);
-        }
-        if let Some(seg) = self.front.decode(pkt, n, out) {
-            self.tcp.file = pkt.file;
-            self.tcp.pkt_bytes = pkt.data.len() as u64;
-            self.tcp.segment(&seg, pkt.ts, n, out);
-            let held = self.front.held_bytes();
-            self.tcp.check_memory(held, now, n, out);
-        }
-    }
-
-    /// Ends the analysis: flushes and reports every connection still open, and returns the
-    /// capture summary (the caller fills in `source`, `format`, `error`, `dropped`).
-    pub fn finish(&mut self, out: &mut dyn RecordSink) -> CaptureSummary {
-        let n = self.front.packet_no;
-        let now = self.front.now;
-        self.tcp.finish(now, n, out);
-        let mut s = self.front.finish(out);
-        self.tcp.summarize(&mut s);
-        s
     }
 }
 

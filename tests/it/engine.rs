@@ -239,13 +239,80 @@ fn trailing_ack_after_fin_stays_in_connection() {
     assert_eq!(r.conn(0).client_to_server.packets, 6);
 }
 
-/// Live captures: with no packet arriving, `tick` moves the sweep on by the capture's clock,
-/// so a closed connection is reported after the linger (2 s), not at the next packet.
+/// Live captures: with no packet arriving, the pipeline's idle sweep moves on by the capture's
+/// clock, so a closed connection is reported after the linger (2 s), not at the next packet.
+/// The source goes quiet three times, the clock first before the last packet, then 1.5 s and
+/// 3 s after it: the connection arrives at the third, once, and the clock is not packet time.
 #[test]
 fn a_quiet_live_interface_still_reports_closed_connections() {
-    use hopscope::base::Timestamp;
-    use hopscope::engine::Engine;
-    use hopscope::model::Record;
+    use hopscope::base::{LinkType, PacketView, Timestamp};
+    use hopscope::capture::{Next, PacketSource, SourceEnd};
+    use hopscope::model::{CaptureSummary, Flow, Record, Sink};
+    use hopscope::pipeline::{Clock, Pipeline};
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    struct Quiet {
+        pkts: Vec<(Timestamp, LinkType, Vec<u8>)>,
+        at: usize,
+        /// Clock times the source goes quiet at, in turn.
+        quiet: Vec<i64>,
+        clock: Rc<Cell<i64>>,
+    }
+    impl PacketSource for Quiet {
+        fn next(&mut self) -> Next<'_> {
+            if let Some((ts, link, data)) = self.pkts.get(self.at) {
+                self.at += 1;
+                return Next::Packet(PacketView {
+                    ts: *ts,
+                    link: *link,
+                    data,
+                    orig_len: data.len() as u32,
+                    interface: 0,
+                    file: 0,
+                });
+            }
+            if self.quiet.is_empty() {
+                return Next::End;
+            }
+            self.clock.set(self.quiet.remove(0));
+            Next::Idle
+        }
+        fn position(&self) -> (u64, Option<u64>) {
+            (self.at as u64, None)
+        }
+        fn is_live(&self) -> bool {
+            true
+        }
+        fn finish(&mut self) -> SourceEnd {
+            SourceEnd {
+                name: "live:quiet".into(),
+                format: "live".into(),
+                ..SourceEnd::default()
+            }
+        }
+    }
+    struct At(Rc<Cell<i64>>);
+    impl Clock for At {
+        fn now(&self) -> Timestamp {
+            Timestamp(self.0.get())
+        }
+    }
+    /// Each connection record with the clock's time when it came.
+    struct Arrivals(Rc<Cell<i64>>, Vec<i64>, Option<CaptureSummary>);
+    impl Sink for Arrivals {
+        fn record(&mut self, r: Record) -> std::io::Result<Flow> {
+            if matches!(r, Record::Connection(_)) {
+                self.1.push(self.0.get());
+            }
+            Ok(Flow::Continue)
+        }
+        fn finish(&mut self, s: &CaptureSummary) -> std::io::Result<()> {
+            self.2 = Some(s.clone());
+            Ok(())
+        }
+    }
+
     let mut s = Script::new();
     exchange(
         &mut s,
@@ -256,36 +323,34 @@ fn a_quiet_live_interface_still_reports_closed_connections() {
         b"GET / HTTP/1.1\r\n\r\n",
         b"HTTP/1.1 200 OK\r\n\r\n",
     );
-    let mut e = Engine::new(EngineConfig::default());
-    let mut out: Vec<Record> = Vec::new();
     let last = s.pkts.last().map(|p| p.0).expect("packets");
-    for (ts, link, data) in &s.pkts {
-        let v = hopscope::base::PacketView {
-            ts: *ts,
-            link: *link,
-            data,
-            orig_len: data.len() as u32,
-            interface: 0,
-            file: 0,
-        };
-        e.handle_packet(&v, &mut out);
-    }
-    let conns = |out: &[Record]| {
-        out.iter()
-            .filter(|r| matches!(r, Record::Connection(_)))
-            .count()
+    let clock = Rc::new(Cell::new(0));
+    let mut src = Quiet {
+        pkts: s.pkts.clone(),
+        at: 0,
+        quiet: vec![
+            last.0 - 5_000_000_000,
+            last.0 + 1_500_000_000,
+            last.0 + 3_000_000_000,
+        ],
+        clock: clock.clone(),
     };
-    assert_eq!(conns(&out), 0, "closed, but lingering for trailing packets");
-    // Earlier than the last packet, or within the linger: nothing yet.
-    e.tick(Timestamp(last.0 - 5_000_000_000), &mut out);
-    e.tick(Timestamp(last.0 + 1_500_000_000), &mut out);
-    assert_eq!(conns(&out), 0);
-    e.tick(Timestamp(last.0 + 3_000_000_000), &mut out);
-    assert_eq!(conns(&out), 1);
-    let summary = e.finish(&mut out);
-    assert_eq!(conns(&out), 1, "reported once");
+    let sink = Arrivals(clock.clone(), Vec::new(), None);
+    let mut p = Pipeline::bare(EngineConfig::default(), hopscope::engine::NoAnalyzer, sink);
+    let end = p.run(&mut src, &At(clock));
+    assert!(end.sink_error.is_none());
+    let sink = p.into_sink();
+    assert_eq!(
+        sink.1,
+        [last.0 + 3_000_000_000],
+        "reported after the linger, on the clock, once"
+    );
+    let summary = sink.2.expect("finished");
     assert_eq!(summary.packets, 8);
-    assert_eq!(summary.time_went_backwards, 0, "tick is not packet time");
+    assert_eq!(
+        summary.time_went_backwards, 0,
+        "the clock is not packet time"
+    );
 }
 
 fn messages(r: &Run, code: &str) -> Vec<String> {

@@ -414,27 +414,6 @@ impl<A: Analyzer> Tcp<A> {
         }
     }
 
-    /// One decoded segment of packet `n`, then the memory check (`held`: the decoder's
-    /// fragment bytes).
-    #[allow(clippy::too_many_arguments)]
-    #[inline]
-    fn packet(
-        &mut self,
-        seg: &TcpSegment<'_>,
-        file: u32,
-        pkt_bytes: u64,
-        ts: Timestamp,
-        n: u64,
-        now: Timestamp,
-        held: usize,
-        out: &mut dyn RecordSink,
-    ) {
-        self.file = file;
-        self.pkt_bytes = pkt_bytes;
-        self.segment(seg, ts, n, out);
-        self.check_memory(held, now, n, out);
-    }
-
     /// Connection ids given so far, then the analyzer's ([`Analyzer::ids_given`]).
     fn ids_given(&self) -> [u64; 1 + ID_KINDS] {
         let mut v = [0; 1 + ID_KINDS];
@@ -547,7 +526,8 @@ impl<A: Analyzer> Shard<A> {
         held: usize,
         out: &mut dyn RecordSink,
     ) {
-        self.tcp.packet(seg, file, pkt_bytes, ts, n, now, held, out);
+        self.segment(seg, file, pkt_bytes, ts, n, out);
+        self.check_memory(held, now, n, out);
     }
 
     /// The sweep due before packet `n` (or after it, live, at `now`); each connection it
@@ -608,6 +588,7 @@ impl<A: Analyzer> Shard<A> {
     /// the decoder's fragment buffer), then [`Shard::check_memory`] with what the decoder
     /// holds after it.
     #[inline]
+    #[inline]
     pub fn segment(
         &mut self,
         seg: &TcpSegment<'_>,
@@ -624,6 +605,7 @@ impl<A: Analyzer> Shard<A> {
     }
 
     /// The memory check after packet `n`'s segment (`held`: the decoder's fragment bytes).
+    #[inline]
     #[inline]
     pub fn check_memory(&mut self, held: usize, now: Timestamp, n: u64, out: &mut dyn RecordSink) {
         self.tcp.check_memory(held, now, n, out);

@@ -588,7 +588,6 @@ impl<A: Analyzer> Shard<A> {
     /// the decoder's fragment buffer), then [`Shard::check_memory`] with what the decoder
     /// holds after it.
     #[inline]
-    #[inline]
     pub fn segment(
         &mut self,
         seg: &TcpSegment<'_>,
@@ -605,7 +604,6 @@ impl<A: Analyzer> Shard<A> {
     }
 
     /// The memory check after packet `n`'s segment (`held`: the decoder's fragment bytes).
-    #[inline]
     #[inline]
     pub fn check_memory(&mut self, held: usize, now: Timestamp, n: u64, out: &mut dyn RecordSink) {
         self.tcp.check_memory(held, now, n, out);

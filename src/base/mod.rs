@@ -5,6 +5,7 @@
 //! Like smoltcp's `time.rs`, these are the few things every layer needs and no layer owns.
 
 pub mod heap;
+pub mod json;
 pub mod link;
 pub mod packet;
 pub mod sanitize;

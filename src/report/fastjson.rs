@@ -13,6 +13,9 @@ use std::fmt;
 
 use serde::ser::{self, Serialize};
 
+pub use crate::base::json::write_str;
+use crate::base::json::{RAW, needs_escape};
+
 #[derive(Debug)]
 pub struct Error(String);
 
@@ -38,177 +41,14 @@ impl From<Error> for std::io::Error {
 
 /// Appends the JSON of `value` to `out`.
 pub fn to_vec<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
-    value.serialize(Ser { out })
-}
-
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
-/// A mask with the high bit set in (at least) the lowest byte of `w` (little-endian) that is
-/// a control byte, `"` or `\\`, and zero when there is none. Higher bytes may be flagged
-/// falsely (a borrow runs upwards), the lowest flagged one never is.
-#[inline(always)]
-fn escape_mask(w: u64) -> u64 {
-    let ctl = w.wrapping_sub(LO * 0x20) & !w;
-    let q = w ^ (LO * u64::from(b'"'));
-    let q = q.wrapping_sub(LO) & !q;
-    let b = w ^ (LO * u64::from(b'\\'));
-    let b = b.wrapping_sub(LO) & !b;
-    (ctl | q | b) & HI
-}
-
-#[inline(always)]
-fn word_at(b: &[u8], i: usize) -> u64 {
-    match b.get(i..i + 8) {
-        Some(&[a0, a1, a2, a3, a4, a5, a6, a7]) => {
-            u64::from_le_bytes([a0, a1, a2, a3, a4, a5, a6, a7])
-        }
-        _ => 0,
-    }
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// Bytes that must be escaped in a JSON string.
-static ESCAPE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = true;
-        i += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
-
-/// The first byte at or after `from` that must be escaped: eight bytes at a time, the last
-/// (partial) word read overlapping the one before it, so plain ASCII costs no per-byte work.
-#[inline(always)]
-fn find_escape(b: &[u8], from: usize) -> Option<usize> {
-    let n = b.len();
-    if from + 8 > n {
-        return find_escape_short(b, from);
-    }
-    let mut i = from;
-    while i + 8 <= n {
-        let m = escape_mask(word_at(b, i));
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    if i < n {
-        // The overlap, `n - 8..i`, lies in `from..i`, known plain, so the lowest flagged
-        // byte is a true one at or after `i`.
-        let m = escape_mask(word_at(b, n - 8));
-        if m != 0 {
-            return Some(n - 8 + (m.trailing_zeros() / 8) as usize);
-        }
-    }
-    None
-}
-
-/// `find_escape` for fewer than eight bytes from `from`: a whole string of four to seven
-/// bytes is checked as two overlapping four-byte halves, otherwise byte by byte.
-#[inline(always)]
-fn find_escape_short(b: &[u8], from: usize) -> Option<usize> {
-    if from == 0
-        && let (Some(&[a0, a1, a2, a3]), Some(&[c0, c1, c2, c3])) =
-            (b.get(..4), b.get(b.len().wrapping_sub(4)..))
-        && escape_mask(u64::from_le_bytes([a0, a1, a2, a3, c0, c1, c2, c3])) == 0
-    {
-        return None;
-    }
-    b.get(from..)?
-        .iter()
-        .position(|&c| ESCAPE[usize::from(c)])
-        .map(|p| from + p)
-}
-
-/// Whether any byte of `b` must be escaped.
-fn needs_escape(b: &[u8]) -> bool {
-    find_escape(b, 0).is_some()
-}
-
-/// Writes `s` as a JSON string, with serde_json's escapes.
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    let b = s.as_bytes();
-    match find_escape(b, 0) {
-        None => write_plain(out, b),
-        Some(i) => write_escaped(out, b, i),
-    }
-}
-
-/// A string with nothing to escape, quoted. Up to 32 bytes (most header names and values)
-/// it is assembled in a stack array with fixed-size (overlapping) copies and appended with
-/// one fixed-size copy, the surplus cut off, instead of three appends and a `memcpy` call.
-#[inline(always)]
-fn write_plain(out: &mut Vec<u8>, b: &[u8]) {
-    let n = b.len();
-    if n > 32 {
-        out.reserve(n + 2);
-        out.push(b'"');
-        out.extend_from_slice(b);
-        out.push(b'"');
-        return;
-    }
-    let mut piece = [0u8; 34];
-    piece[0] = b'"';
-    if n >= 16 {
-        piece[1..17].copy_from_slice(&b[..16]);
-        piece[n - 15..n + 1].copy_from_slice(&b[n - 16..]);
-    } else if n >= 8 {
-        piece[1..9].copy_from_slice(&b[..8]);
-        piece[n - 7..n + 1].copy_from_slice(&b[n - 8..]);
-    } else if n >= 4 {
-        piece[1..5].copy_from_slice(&b[..4]);
-        piece[n - 3..n + 1].copy_from_slice(&b[n - 4..]);
-    } else {
-        for (d, &c) in piece[1..].iter_mut().zip(b) {
-            *d = c;
-        }
-    }
-    piece[n + 1] = b'"';
-    let len = out.len();
-    out.extend_from_slice(&piece);
-    out.truncate(len + n + 2);
-}
-
-/// `b` as a JSON string whose first byte to escape is at `first`: runs of plain bytes copied
-/// whole, found a word at a time.
-#[cold]
-fn write_escaped(out: &mut Vec<u8>, b: &[u8], first: usize) {
-    out.reserve(b.len() + 8);
-    out.push(b'"');
-    let mut start = 0;
-    let mut next = Some(first);
-    while let Some(i) = next {
-        out.extend_from_slice(b.get(start..i).unwrap_or_default());
-        let c = b.get(i).copied().unwrap_or_default();
-        match c {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => {
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(c >> 4)]);
-                out.push(HEX[usize::from(c & 0xf)]);
-            }
-        }
-        start = i + 1;
-        next = find_escape(b, start);
-    }
-    out.extend_from_slice(b.get(start..).unwrap_or_default());
-    out.push(b'"');
+    value.serialize(Ser { out, raw: false })
 }
 
 struct Ser<'a> {
     out: &'a mut Vec<u8>,
+    /// Under [`RAW`]: not human-readable, and bytes are JSON already written (see
+    /// `base::json::Raw`); a value that turns to its structured form is written as usual.
+    raw: bool,
 }
 
 pub struct Compound<'a> {
@@ -328,8 +168,15 @@ impl<'a> ser::Serializer for Ser<'a> {
         write_str(self.out, v);
         Ok(())
     }
+    fn is_human_readable(&self) -> bool {
+        !self.raw
+    }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
         use ser::SerializeSeq;
+        if self.raw {
+            self.out.extend_from_slice(v);
+            return Ok(());
+        }
         let mut s = self.serialize_seq(Some(v.len()))?;
         for b in v {
             s.serialize_element(b)?;
@@ -360,9 +207,15 @@ impl<'a> ser::Serializer for Ser<'a> {
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
-        _: &'static str,
+        name: &'static str,
         v: &T,
     ) -> Result<(), Error> {
+        if name == RAW {
+            return v.serialize(Ser {
+                out: self.out,
+                raw: true,
+            });
+        }
         v.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -377,6 +230,7 @@ impl<'a> ser::Serializer for Ser<'a> {
         self.out.push(b':');
         v.serialize(Ser {
             out: &mut *self.out,
+            raw: false,
         })?;
         self.out.push(b'}');
         Ok(())
@@ -447,6 +301,7 @@ impl ser::SerializeSeq for Compound<'_> {
         self.comma();
         v.serialize(Ser {
             out: &mut *self.out,
+            raw: false,
         })
     }
     fn end(self) -> Result<(), Error> {
@@ -503,6 +358,7 @@ impl ser::SerializeMap for Compound<'_> {
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
         v.serialize(Ser {
             out: &mut *self.out,
+            raw: false,
         })
     }
     fn end(self) -> Result<(), Error> {
@@ -523,6 +379,7 @@ impl ser::SerializeStruct for Compound<'_> {
         self.field_name(key);
         v.serialize(Ser {
             out: &mut *self.out,
+            raw: false,
         })
     }
     fn end(self) -> Result<(), Error> {
@@ -760,12 +617,76 @@ mod tests {
         );
     }
 
+    fn headers_from(fields: &[(Vec<u8>, Vec<u8>, u8)]) -> crate::model::http::Headers {
+        use crate::model::http::HopReason;
+        let mut h = crate::model::http::Headers::default();
+        for (name, value, kind) in fields {
+            let hop = match kind % 4 {
+                1 => Some(HopReason::Standard),
+                2 => Some(HopReason::NamedInConnection),
+                3 => Some(HopReason::ForbiddenInHttp2),
+                _ => None,
+            };
+            if kind & 16 != 0 {
+                h.push_pseudo(name, value);
+            } else {
+                h.push(name, value, hop, kind & 8 != 0);
+            }
+        }
+        h
+    }
+
+    /// Header lists write their own JSON (`base::json::Raw`); it must be what their structured
+    /// form gives serde_json, byte for byte, escapes and non-UTF-8 fields included (those take
+    /// the structured form).
+    #[test]
+    fn headers_write_their_json_as_serde_would() {
+        let h = headers_from(&[
+            (b"Host".to_vec(), b"example.com".to_vec(), 0),
+            (b"Connection".to_vec(), b"Upgrade, X-Foo".to_vec(), 1),
+            (b"X-Foo".to_vec(), b"a \"quoted\" \\ value\x01".to_vec(), 2),
+            (b"Transfer-Encoding".to_vec(), b"chunked".to_vec(), 3),
+            (
+                b"Cookie".to_vec(),
+                "sid=ab\u{2026}(3 more bytes masked)".as_bytes().to_vec(),
+                8,
+            ),
+            (b":status".to_vec(), b"200".to_vec(), 16),
+        ]);
+        let mut raw = Vec::new();
+        assert!(crate::base::json::WriteJson::write_json(&h, &mut raw));
+        assert_eq!(ours(&h), serde_json::to_string(&h).unwrap());
+        assert_eq!(String::from_utf8(raw).unwrap(), ours(&h));
+        assert!(ours(&h).contains(r#""hop_by_hop_reason":"forbidden-in-http2""#));
+        assert!(ours(&h).contains(r#""masked":true"#));
+        assert!(ours(&h).contains(r#""pseudo":true"#));
+        let bad = headers_from(&[(b"X-Bin".to_vec(), vec![0xff, b'a'], 0)]);
+        assert!(ours(&bad).contains("value_b64"));
+        assert_eq!(ours(&bad), serde_json::to_string(&bad).unwrap());
+        assert_eq!(ours(&headers_from(&[])), "[]");
+    }
+
     proptest! {
         #[test]
         fn strings_escape_exactly_like_serde_json(s in ".*", bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
             prop_assert_eq!(ours(&s), serde_json::to_string(&s).unwrap());
             let lossy = String::from_utf8_lossy(&bytes).into_owned();
             prop_assert_eq!(ours(&lossy), serde_json::to_string(&lossy).unwrap());
+        }
+
+        #[test]
+        fn any_headers_write_their_json_as_serde_would(
+            fields in proptest::collection::vec(
+                (
+                    proptest::collection::vec(any::<u8>(), 0..12),
+                    proptest::collection::vec(any::<u8>(), 0..40),
+                    any::<u8>(),
+                ),
+                0..8,
+            )
+        ) {
+            let h = headers_from(&fields);
+            prop_assert_eq!(ours(&h), serde_json::to_string(&h).unwrap());
         }
 
         /// Escapes next to each other and to the bytes a word-at-a-time borrow can flag

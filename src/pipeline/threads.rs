@@ -259,6 +259,7 @@ fn work<A: Analyzer>(
     while let Ok(mut batch) = rx.recv() {
         let mut out = reuse.try_recv().unwrap_or_default();
         out.dead.clear();
+        trim(&mut out.dead);
         let mut sink = Collect {
             out: &mut out,
             sweeping: None,
@@ -338,10 +339,31 @@ fn work<A: Analyzer>(
             }));
         }
         batch.bytes.clear();
+        trim(&mut batch.bytes);
+        trim(&mut batch.items);
         let _ = give_back.send(batch);
         if tx.send(out).is_err() {
             return;
         }
+    }
+}
+
+/// Entries a reused batch's vectors keep room for: a packet's batch needs a few hundred; a
+/// sweep's (one step per connection closed, thousands at once) is given back, or every
+/// batch that ever carried one would hold its room for the rest of the run (4 MB of steps
+/// on the 50 % prefix).
+const KEEP_ENTRIES: usize = 2048;
+
+/// Empties `v`'s room beyond what a batch of packets needs (bytes: payload of that many
+/// full-size segments).
+fn trim<T>(v: &mut Vec<T>) {
+    let keep = if std::mem::size_of::<T>() == 1 {
+        KEEP_ENTRIES * 1500
+    } else {
+        KEEP_ENTRIES
+    };
+    if v.capacity() > keep {
+        v.shrink_to(keep.max(v.len()));
     }
 }
 
@@ -543,6 +565,8 @@ impl Merge {
         for (b, e) in batches.iter_mut().zip(events) {
             b.events = e;
             b.steps.clear();
+            trim(&mut b.events);
+            trim(&mut b.steps);
         }
         batches
     }

@@ -13,6 +13,7 @@ pub mod codes;
 pub mod hops;
 pub mod http;
 pub mod http2;
+pub mod pack;
 pub mod semantics;
 pub mod sink;
 pub mod syntax;

@@ -48,8 +48,9 @@ fn conn_bytes<S>() -> usize {
     size_of::<Option<(FlowKey, Conn<S>)>>() + size_of::<(FlowKey, u32)>() + 16
 }
 
-/// What a closed connection's lingering record costs.
-const LINGER_BYTES: usize = size_of::<Lingering>() + size_of::<(FlowKey, usize)>() + 64;
+/// What a closed connection's lingering record costs besides its packed bytes (counted as
+/// they are: `Tcp::lingering_bytes`): its box and its index entry.
+const LINGER_BYTES: usize = size_of::<Lingering>() + size_of::<(FlowKey, usize)>() + 16;
 
 impl<A: Analyzer> Tcp<A> {
     /// The budget's count of everything connections hold now (`held`: what the decoder holds
@@ -60,6 +61,7 @@ impl<A: Analyzer> Tcp<A> {
             + self.budget.retained
             + self.flows.len() * conn_bytes::<A::State>()
             + self.lingering.len() * LINGER_BYTES
+            + self.lingering_bytes
             + self.seen_bytes()
             + held
     }

@@ -18,9 +18,10 @@ use crate::flow::seen::{PointsOffset, SameConnection, Seen};
 use crate::flow::{Conn, FlowKey, FlowTable, guess_client};
 use rustc_hash::FxHashMap;
 
+use crate::model::tunnel::TlsInfo;
 use crate::model::{
-    CaptureSummary, CloseKind, ConnectionRecord, Dir, Endpoint, Finding, Note, Record, RecordSink,
-    SeenIn, TcpSummary, codes,
+    CaptureSummary, CloseKind, ConnectionRecord, Dir, DirStats, Endpoint, Finding, Note, Record,
+    RecordSink, SeenIn, TcpSummary, codes, pack,
 };
 use crate::reassembly::{Budget, Chunk, Deliver, Event, GapCause, Limits};
 
@@ -157,36 +158,140 @@ pub const MULTI_POINT_LINGER_NS: i64 = 30 * 1_000_000_000;
 /// A connection that closed cleanly with everything delivered: its streams and analyzer
 /// state are gone, only its record waits for trailing packets until the linger period ends.
 /// Memory then follows live connections, not the connection rate times the linger.
+///
+/// The record waits packed (`model::pack`: about 110 bytes where the struct and its two
+/// strings were 500; with tens of thousands lingering at once on a busy capture it was the
+/// largest part of the heap), its TLS summary beside it.
 struct Lingering {
-    record: ConnectionRecord,
+    packed: Box<[u8]>,
+    tls: Option<Box<TlsInfo>>,
+    id: u64,
+    client: Endpoint,
     closed_at: Timestamp,
     isn: [Option<u32>; 2],
     /// Several capture points: copies still arrive from the others.
     seen: Option<Box<Seen>>,
+    absorbed: Absorbed,
 }
 
 impl Lingering {
-    /// A packet after the close: counted in the record. Its payload was either delivered
-    /// already or lies past the FIN; it is not analysed.
+    /// `scratch`: room to pack in, reused.
+    fn new(
+        scratch: &mut Vec<u8>,
+        mut record: ConnectionRecord,
+        closed_at: Timestamp,
+        isn: [Option<u32>; 2],
+        seen: Option<Box<Seen>>,
+    ) -> Self {
+        // Packed without its id (kept beside it), so the packed size, counted in the memory
+        // figures, is the same whichever thread's numbering the id is in.
+        let id = std::mem::take(&mut record.id);
+        scratch.clear();
+        pack::encode_conn(&record, scratch);
+        Lingering {
+            packed: Box::from(&scratch[..]),
+            tls: record.tls.take(),
+            id,
+            client: record.client,
+            closed_at,
+            isn,
+            seen,
+            absorbed: Absorbed::default(),
+        }
+    }
+
+    /// The record back, TLS summary included.
+    fn into_record(self) -> ConnectionRecord {
+        let mut r = Self::unpack(&self.packed, self.tls, self.id, self.client);
+        self.absorbed.apply(&mut r);
+        r
+    }
+
+    fn unpack(
+        packed: &[u8],
+        tls: Option<Box<TlsInfo>>,
+        id: u64,
+        client: Endpoint,
+    ) -> ConnectionRecord {
+        match pack::decode_conn(packed, tls) {
+            Some(mut r) => {
+                r.id = id;
+                r
+            }
+            // Not reached: the bytes are the encoder's own (`tests::lingering_records_unpack_as_packed`).
+            // Should it happen, the connection is still reported, by id and client.
+            None => ConnectionRecord {
+                id,
+                client,
+                server: client,
+                community_id: String::new(),
+                client_reason: "record lost while lingering".into(),
+                start: Timestamp::default(),
+                end: Timestamp::default(),
+                first_packet: 0,
+                last_packet: 0,
+                files: Vec::new(),
+                also_seen_in: Vec::new(),
+                handshake: false,
+                handshake_s: None,
+                close: CloseKind::Fin,
+                client_isn: None,
+                server_isn: None,
+                client_to_server: DirStats::default(),
+                server_to_client: DirStats::default(),
+                tls: None,
+            },
+        }
+    }
+
+    /// A packet after the close: counted beside the packed record (applied when it is
+    /// unpacked). Its payload was either delivered already or lies past the FIN; it is not
+    /// analysed.
     fn absorb(&mut self, d: usize, seg: &TcpSegment<'_>, ts: Timestamp, n: u64) {
-        let r = &mut self.record;
-        let st = if d == 0 {
-            &mut r.client_to_server
-        } else {
-            &mut r.server_to_client
-        };
-        st.packets += 1;
+        let a = &mut self.absorbed;
+        a.packets[d] += 1;
         let len = seg.payload.len() as u64 + u64::from(seg.missing_tail);
         if len > 0 {
-            st.wire_bytes += len;
-            st.retransmitted += 1;
-            st.overlapping += 1;
-            st.overlap_unverified_bytes += len;
+            a.with_data[d] += 1;
+            a.bytes[d] += len;
         }
-        if ts > r.end {
-            r.end = ts;
+        if a.end.is_none_or(|e| ts > e) {
+            a.end = Some(ts);
         }
-        r.last_packet = n;
+        a.last_packet = Some(n);
+    }
+}
+
+/// Trailing packets a lingering record absorbed, per direction (client's first).
+#[derive(Default)]
+struct Absorbed {
+    packets: [u64; 2],
+    with_data: [u64; 2],
+    bytes: [u64; 2],
+    end: Option<Timestamp>,
+    last_packet: Option<u64>,
+}
+
+impl Absorbed {
+    fn apply(&self, r: &mut ConnectionRecord) {
+        for (d, st) in [&mut r.client_to_server, &mut r.server_to_client]
+            .into_iter()
+            .enumerate()
+        {
+            st.packets += self.packets[d];
+            st.wire_bytes += self.bytes[d];
+            st.retransmitted += self.with_data[d];
+            st.overlapping += self.with_data[d];
+            st.overlap_unverified_bytes += self.bytes[d];
+        }
+        if let Some(t) = self.end
+            && t > r.end
+        {
+            r.end = t;
+        }
+        if let Some(n) = self.last_packet {
+            r.last_packet = n;
+        }
     }
 }
 
@@ -197,6 +302,10 @@ struct Tcp<A: Analyzer> {
     /// Boxed whole: the map holds a key and a pointer (48 bytes a slot), so its table stays small
     /// while thousands linger.
     lingering: FxHashMap<FlowKey, Box<Lingering>>,
+    /// The lingering records' packed bytes, for the memory count.
+    lingering_bytes: usize,
+    /// Room a record is packed in before it is copied to its exact size.
+    pack_scratch: Vec<u8>,
     analyzer: A,
     budget: Budget,
     next_id: u64,
@@ -387,6 +496,8 @@ impl<A: Analyzer> Tcp<A> {
             cfg,
             flows: FlowTable::default(),
             lingering: FxHashMap::default(),
+            lingering_bytes: 0,
+            pack_scratch: Vec::new(),
             analyzer,
             budget,
             next_id: 0,
@@ -691,14 +802,15 @@ impl<A: Analyzer> Tcp<A> {
             && found.is_none()
             && let Some(l) = self.lingering.get_mut(&key)
         {
-            let d = usize::from(src != l.record.client);
+            let d = usize::from(src != l.client);
             if !(syn_only && l.isn[d] != Some(seg.seq)) {
                 l.absorb(d, seg, ts, n);
                 return;
             }
             // A new SYN on the same ports: the old connection is done for good.
             if let Some(l) = self.lingering.remove(&key) {
-                out.record(Record::Connection(Box::new(l.record)));
+                self.lingering_bytes = self.lingering_bytes.saturating_sub(l.packed.len());
+                out.record(Record::Connection(Box::new(l.into_record())));
             }
         }
         if syn_only
@@ -858,15 +970,11 @@ impl<A: Analyzer> Tcp<A> {
         if self.lingering.len() >= self.cfg.max_flows {
             self.report_lingering(|_| true, out);
         }
-        self.lingering.insert(
-            key,
-            Box::new(Lingering {
-                record,
-                closed_at,
-                isn,
-                seen,
-            }),
-        );
+        let l = Lingering::new(&mut self.pack_scratch, record, closed_at, isn, seen);
+        self.lingering_bytes += l.packed.len();
+        if let Some(old) = self.lingering.insert(key, Box::new(l)) {
+            self.lingering_bytes = self.lingering_bytes.saturating_sub(old.packed.len());
+        }
     }
 
     /// Reports (and forgets) the lingering records `done` selects, in id order.
@@ -875,14 +983,15 @@ impl<A: Analyzer> Tcp<A> {
             .lingering
             .iter()
             .filter(|(_, l)| done(l))
-            .map(|(k, l)| (l.record.id, *k))
+            .map(|(k, l)| (l.id, *k))
             .collect();
         keys.sort_unstable_by_key(|(id, _)| *id);
         for (_, k) in keys {
             if let Some(l) = self.lingering.remove(&k) {
-                let Lingering {
-                    mut record, seen, ..
-                } = *l;
+                self.lingering_bytes = self.lingering_bytes.saturating_sub(l.packed.len());
+                let mut l = *l;
+                let seen = l.seen.take();
+                let mut record = l.into_record();
                 out.note(Note::Conn {
                     id: record.id,
                     lingering: true,
@@ -929,7 +1038,7 @@ impl<A: Analyzer> Tcp<A> {
             let isn = c.streams[d].isn;
             (c.seen.as_deref_mut(), d, isn)
         } else if let Some(l) = self.lingering.get_mut(&key) {
-            let d = usize::from(src != l.record.client);
+            let d = usize::from(src != l.client);
             (l.seen.as_deref_mut(), d, l.isn[d])
         } else {
             return false;
@@ -1125,5 +1234,76 @@ impl<A: Analyzer> Tcp<A> {
         self.report_lingering(|_| true, out);
         let mut keys: Vec<FlowKey> = self.flows.iter().map(|(k, _)| *k).collect();
         self.finalize_keys(&mut keys, now, n, CloseKind::Open, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::decode::TcpFlags;
+
+    fn seg(payload: &[u8], missing_tail: u32) -> TcpSegment<'_> {
+        TcpSegment {
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "10.0.0.2".parse().unwrap(),
+            src_port: 40000,
+            dst_port: 80,
+            seq: 1,
+            ack: 1,
+            flags: TcpFlags(TcpFlags::ACK),
+            window: 512,
+            payload,
+            missing_tail,
+        }
+    }
+
+    /// A lingering record is kept packed and its trailing packets beside it: unpacked, it is
+    /// what counting them into the record itself gave, every field (TLS summary, large
+    /// counts, a float, several files) included.
+    #[test]
+    fn lingering_records_unpack_as_packed() {
+        let ep = |a: &str, port| Endpoint {
+            ip: a.parse().unwrap(),
+            port,
+        };
+        let conn: Conn<()> = Conn::new(
+            123_456,
+            ep("10.0.0.1", 40000),
+            ep("2001:db8::2", 80),
+            "syn".into(),
+            Timestamp(5_000),
+            7,
+        );
+        let mut r = conn.record(CloseKind::Fin);
+        r.community_id = "1:abcdefghijklmnopqrstuvwxyz01=".into();
+        r.client_to_server.packets = 300;
+        r.server_to_client.wire_bytes = 1 << 40;
+        r.handshake_s = Some(0.25);
+        r.files = vec![0, 2];
+        r.end = Timestamp(9_500);
+        r.tls = Some(Box::new(TlsInfo::default()));
+        let mut want = r.clone();
+        let mut scratch = Vec::new();
+        let mut l = Lingering::new(&mut scratch, r, Timestamp(9_500), [Some(1), Some(2)], None);
+        assert!(l.packed.len() < 120, "{} bytes packed", l.packed.len());
+        l.absorb(0, &seg(b"", 0), Timestamp(10_000), 20);
+        l.absorb(1, &seg(b"0123456789", 5), Timestamp(9_000), 21);
+        want.client_to_server.packets += 1;
+        let s = &mut want.server_to_client;
+        s.packets += 1;
+        s.wire_bytes += 15;
+        s.retransmitted += 1;
+        s.overlapping += 1;
+        s.overlap_unverified_bytes += 15;
+        want.end = Timestamp(10_000);
+        want.last_packet = 21;
+        let got = l.into_record();
+        assert_eq!(
+            serde_json::to_string(&got).unwrap(),
+            serde_json::to_string(&want).unwrap()
+        );
+        assert_eq!(got.id, 123_456);
+        assert!(got.tls.is_some());
     }
 }

@@ -22,7 +22,6 @@ impl WsDir {
             + self.msg.as_ref().map_or(0, Msg::heap_bytes)
             + self.ctl.as_ref().map_or(0, Msg::heap_bytes)
             + self.inflater.as_ref().map_or(0, |_| heap::INFLATER)
-            + heap::vec(&self.scratch)
             + heap::vec(&self.out)
     }
 }

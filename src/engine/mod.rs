@@ -20,8 +20,8 @@ use rustc_hash::FxHashMap;
 
 use crate::model::tunnel::TlsInfo;
 use crate::model::{
-    CaptureSummary, CloseKind, ConnectionRecord, Dir, DirStats, Endpoint, Finding, Note, Record,
-    RecordSink, SeenIn, TcpSummary, codes, pack,
+    CaptureSummary, CloseKind, ConnectionRecord, Dir, Endpoint, Finding, Note, Record, RecordSink,
+    SeenIn, TcpSummary, codes, pack,
 };
 use crate::reassembly::{Budget, Chunk, Deliver, Event, GapCause, Limits};
 
@@ -220,27 +220,15 @@ impl Lingering {
             }
             // Not reached: the bytes are the encoder's own (`tests::lingering_records_unpack_as_packed`).
             // Should it happen, the connection is still reported, by id and client.
-            None => ConnectionRecord {
+            None => Conn::<()>::new(
                 id,
                 client,
-                server: client,
-                community_id: String::new(),
-                client_reason: "record lost while lingering".into(),
-                start: Timestamp::default(),
-                end: Timestamp::default(),
-                first_packet: 0,
-                last_packet: 0,
-                files: Vec::new(),
-                also_seen_in: Vec::new(),
-                handshake: false,
-                handshake_s: None,
-                close: CloseKind::Fin,
-                client_isn: None,
-                server_isn: None,
-                client_to_server: DirStats::default(),
-                server_to_client: DirStats::default(),
-                tls: None,
-            },
+                client,
+                "record lost while lingering".into(),
+                Timestamp::default(),
+                0,
+            )
+            .record(CloseKind::Fin),
         }
     }
 

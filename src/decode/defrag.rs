@@ -276,21 +276,24 @@ fn recycle(spare: &mut Vec<Vec<u8>>, mut buf: Vec<u8>) {
     }
 }
 
+/// A datagram's key for tests: IPv4 from `[1; 16]` to `[2; 16]`, TCP, identification `id`.
+#[cfg(test)]
+pub(crate) fn test_key(id: u32) -> FragKey {
+    FragKey {
+        interface: 0,
+        vlans: [0; 3],
+        v6: false,
+        src: [1; 16],
+        dst: [2; 16],
+        id,
+        proto: 6,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_key as key;
     use super::*;
-
-    fn key(id: u32) -> FragKey {
-        FragKey {
-            interface: 0,
-            vlans: [0; 3],
-            v6: false,
-            src: [1; 16],
-            dst: [2; 16],
-            id,
-            proto: 6,
-        }
-    }
 
     #[test]
     fn in_order_and_out_of_order() {

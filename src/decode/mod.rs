@@ -22,6 +22,8 @@ use etherparse::{
 use crate::base::{LinkType, PacketView};
 use crate::model::DecodeStats;
 pub use defrag::FragKey;
+#[cfg(test)]
+pub(crate) use defrag::test_key as test_frag_key;
 use defrag::{Defragmenter, FragOutcome};
 
 pub use defrag::TIMEOUT_NS as DEFRAG_TIMEOUT_NS;

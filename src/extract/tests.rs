@@ -90,15 +90,7 @@ fn the_random_of_decrypted_tls_only() {
 
 #[test]
 fn held_fragments_are_bounded_and_taken_by_datagram() {
-    let key = |id| FragKey {
-        interface: 0,
-        vlans: [0; 3],
-        v6: false,
-        src: [1; 16],
-        dst: [2; 16],
-        id,
-        proto: 6,
-    };
+    let key = crate::decode::test_frag_key;
     let data = vec![0u8; 1 << 20];
     let view = PacketView {
         ts: crate::base::Timestamp(1),

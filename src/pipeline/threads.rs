@@ -43,7 +43,7 @@
 //!
 //! Batches go both ways in bounded channels and come back to their maker for reuse (a
 //! worker's input batch to this thread, its output batch to the worker; the records the
-//! writer is done with too, when `HAND_BACK_RECORDS`), so buffers are freed where they were
+//! writer is done with too), so buffers are freed where they were
 //! allocated and memory stays bounded by the batches in flight.
 
 use std::collections::VecDeque;
@@ -79,14 +79,6 @@ const BATCH_BYTES: usize = 2 << 20;
 const LIVE_BATCH_PACKETS: usize = 32;
 /// Batches sent and not merged yet (each worker's input and output channels hold that many).
 const IN_FLIGHT: usize = 2;
-
-/// Records the writer is done with go back to the worker that made them, to be freed there:
-/// freeing them here was a fifth of this thread's samples (`_int_free`, `cfree`,
-/// `malloc_consolidate` on memory of the workers' arenas), and this thread bounds the run's
-/// speed. On the 50 % prefix with two workers (`perf record`, samples per thread) it took this
-/// thread from 6,758 to 5,309 samples with the workers' unchanged, for 0–2 MB of peak RSS
-/// (an earlier build measured 18 MB more; with records boxed it is no longer seen).
-const HAND_BACK_RECORDS: bool = true;
 
 /// Steps' places in the run's order at one packet number.
 const PH_RUN: u8 = 0;
@@ -259,7 +251,7 @@ fn work<A: Analyzer>(
     while let Ok(mut batch) = rx.recv() {
         let mut out = reuse.try_recv().unwrap_or_default();
         out.dead.clear();
-        trim(&mut out.dead);
+        trim(&mut out.dead, KEEP_ENTRIES);
         let mut sink = Collect {
             out: &mut out,
             sweeping: None,
@@ -339,8 +331,8 @@ fn work<A: Analyzer>(
             }));
         }
         batch.bytes.clear();
-        trim(&mut batch.bytes);
-        trim(&mut batch.items);
+        trim(&mut batch.bytes, KEEP_BYTES);
+        trim(&mut batch.items, KEEP_ENTRIES);
         let _ = give_back.send(batch);
         if tx.send(out).is_err() {
             return;
@@ -353,15 +345,11 @@ fn work<A: Analyzer>(
 /// batch that ever carried one would hold its room for the rest of the run (4 MB of steps
 /// on the 50 % prefix).
 const KEEP_ENTRIES: usize = 2048;
+/// Payload bytes a reused input batch keeps room for: that many full-size segments.
+const KEEP_BYTES: usize = KEEP_ENTRIES * 1500;
 
-/// Empties `v`'s room beyond what a batch of packets needs (bytes: payload of that many
-/// full-size segments).
-fn trim<T>(v: &mut Vec<T>) {
-    let keep = if std::mem::size_of::<T>() == 1 {
-        KEEP_ENTRIES * 1500
-    } else {
-        KEEP_ENTRIES
-    };
+/// Gives back `v`'s room beyond `keep` entries.
+fn trim<T>(v: &mut Vec<T>, keep: usize) {
     if v.capacity() > keep {
         v.shrink_to(keep.max(v.len()));
     }
@@ -565,8 +553,8 @@ impl Merge {
         for (b, e) in batches.iter_mut().zip(events) {
             b.events = e;
             b.steps.clear();
-            trim(&mut b.events);
-            trim(&mut b.steps);
+            trim(&mut b.events, KEEP_ENTRIES);
+            trim(&mut b.steps, KEEP_ENTRIES);
         }
         batches
     }
@@ -995,9 +983,12 @@ pub(super) fn run<S: Sink, A: Analyzer, P: PacketSource + ?Sized>(
     clock: &dyn Clock,
 ) -> RunEnd {
     let setup = &Setup::new(source, workers);
-    if HAND_BACK_RECORDS {
-        p.tail.end.dead = (0..workers).map(|_| Vec::new()).collect();
-    }
+    // Records the writer is done with go back to the worker that made them, to be freed
+    // there: freeing them on this thread was a fifth of its samples (`_int_free`, `cfree`,
+    // `malloc_consolidate` on the workers' arenas), and this thread bounds the run's speed.
+    // On the 50 % prefix with two workers (`perf record`, best of four) it took this thread
+    // from 5,464 to 4,673 samples, the workers' unchanged, for 0–2 MB of peak RSS.
+    p.tail.end.dead = (0..workers).map(|_| Vec::new()).collect();
     let shard_cfg = share(&cfg, workers);
     let batch_packets = if source.is_live() {
         LIVE_BATCH_PACKETS

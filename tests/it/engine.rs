@@ -245,32 +245,24 @@ fn trailing_ack_after_fin_stays_in_connection() {
 /// 3 s after it: the connection arrives at the third, once, and the clock is not packet time.
 #[test]
 fn a_quiet_live_interface_still_reports_closed_connections() {
-    use hopscope::base::{LinkType, PacketView, Timestamp};
+    use hopscope::base::Timestamp;
     use hopscope::capture::{Next, PacketSource, SourceEnd};
     use hopscope::model::{CaptureSummary, Flow, Record, Sink};
     use hopscope::pipeline::{Clock, Pipeline};
     use std::cell::Cell;
     use std::rc::Rc;
 
-    struct Quiet {
-        pkts: Vec<(Timestamp, LinkType, Vec<u8>)>,
-        at: usize,
+    /// The script's packets, then quiet moments, then the end.
+    struct Quiet<'a> {
+        pkts: Packets<'a>,
         /// Clock times the source goes quiet at, in turn.
         quiet: Vec<i64>,
         clock: Rc<Cell<i64>>,
     }
-    impl PacketSource for Quiet {
+    impl PacketSource for Quiet<'_> {
         fn next(&mut self) -> Next<'_> {
-            if let Some((ts, link, data)) = self.pkts.get(self.at) {
-                self.at += 1;
-                return Next::Packet(PacketView {
-                    ts: *ts,
-                    link: *link,
-                    data,
-                    orig_len: data.len() as u32,
-                    interface: 0,
-                    file: 0,
-                });
+            if let p @ Next::Packet(_) = self.pkts.next() {
+                return p;
             }
             if self.quiet.is_empty() {
                 return Next::End;
@@ -279,7 +271,7 @@ fn a_quiet_live_interface_still_reports_closed_connections() {
             Next::Idle
         }
         fn position(&self) -> (u64, Option<u64>) {
-            (self.at as u64, None)
+            (self.pkts.position().0, None)
         }
         fn is_live(&self) -> bool {
             true
@@ -326,8 +318,7 @@ fn a_quiet_live_interface_still_reports_closed_connections() {
     let last = s.pkts.last().map(|p| p.0).expect("packets");
     let clock = Rc::new(Cell::new(0));
     let mut src = Quiet {
-        pkts: s.pkts.clone(),
-        at: 0,
+        pkts: Packets::new(&s.pkts),
         quiet: vec![
             last.0 - 5_000_000_000,
             last.0 + 1_500_000_000,

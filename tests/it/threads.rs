@@ -121,3 +121,72 @@ fn key_source_findings_are_reported_once_whatever_the_threads() {
         }
     }
 }
+
+/// A sweep and the end that report more connections at once than a worker sends in one part
+/// (`threads::PART_STEPS`, 256): 900 closed connections expire in one sweep, 900 live ones
+/// are reported at the end, each with its transaction. The workers send them in parts and the
+/// merge takes the parts as they come; the report is one thread's, every connection in it.
+#[test]
+fn sweeps_and_ends_longer_than_a_part_report_the_same_whatever_the_threads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pcap = dir.path().join("many.pcap");
+    let mut s = crate::common::Script::new();
+    let req = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    let client = |i: u32| ([10, 1, (i >> 8) as u8, i as u8], 40000 + (i % 1000) as u16);
+    for i in 0..900u32 {
+        crate::common::exchange(
+            &mut s,
+            client(i),
+            crate::common::S,
+            1000 + i,
+            9000,
+            req,
+            resp,
+        );
+    }
+    // Past the linger: the first packet after the wait sweeps the 900 closed ones at once.
+    s.wait(5.0);
+    for i in 900..1800u32 {
+        let c = client(i);
+        let srv = crate::common::S;
+        use crate::common::{ACK, PSH, SYN, tcp4};
+        s.push(tcp4(c, srv, SYN, i, 0, b""));
+        s.push(tcp4(srv, c, SYN | ACK, 7000, i + 1, b""));
+        s.push(tcp4(c, srv, ACK, i + 1, 7001, b""));
+        s.push(tcp4(c, srv, ACK | PSH, i + 1, 7001, req));
+        s.push(tcp4(
+            srv,
+            c,
+            ACK | PSH,
+            7001,
+            i + 1 + req.len() as u32,
+            resp,
+        ));
+    }
+    crate::cli::write_pcap(&pcap, &s.pkts);
+    let args = vec![pcap.to_string_lossy().to_string()];
+    let one = report(&args, "ndjson", 1);
+    let text = String::from_utf8_lossy(&one);
+    let count = |t: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{{\"type\":\"{t}\"")))
+            .count()
+    };
+    assert_eq!(
+        count("connection"),
+        1800,
+        "{}",
+        &text[..text.len().min(2000)]
+    );
+    assert_eq!(count("transaction"), 1800);
+    for threads in [2, 3] {
+        let other = report(&args, "ndjson", threads);
+        assert!(
+            other == one,
+            "--threads {threads} differs from --threads 1 ({} and {} bytes)",
+            other.len(),
+            one.len()
+        );
+    }
+}

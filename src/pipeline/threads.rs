@@ -500,7 +500,9 @@ struct Merge {
     /// created: a connection's records name only its own ids, all given after it was, and its
     /// connection record is its last, so the ids below the oldest's are forgotten (the id map
     /// follows the live connections, not the capture's length).
-    live: Vec<std::collections::BTreeMap<u64, [u64; KINDS]>>,
+    /// The counts are kept in 32 bits (`low32`), half the room of a map that holds every
+    /// connection of a worker not reported yet (tens of thousands lingering at once).
+    live: Vec<std::collections::BTreeMap<u64, [u32; KINDS]>>,
     gauges: Vec<Gauges>,
     total: Gauges,
     /// Highs of the sums: live connections, buffered, retained, memory.
@@ -510,6 +512,13 @@ struct Merge {
     key_sources: u64,
     key_batch: Option<(u64, u64, u64)>,
     same_connection: SameConnection,
+}
+
+/// An id count in 32 bits for the live map: past `u32::MAX` it is kept as `u32::MAX`, lower
+/// than the truth, so the ids below it that are forgotten are still below the truth (only
+/// fewer are forgotten: a mapping is never lost).
+fn low32(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
 }
 
 fn add(a: Gauges, b: Gauges) -> Gauges {
@@ -611,8 +620,9 @@ impl Merge {
     /// the sums (and a packet's highs, the sums' peaks).
     fn grow(&mut self, s: usize, step: &Step) {
         if let (Some(maps), Some(live)) = (self.ids.get(s), self.live.get_mut(s)) {
-            let before: [u64; KINDS] = std::array::from_fn(|k| maps[k].given);
-            for conn in before[CONN]..step.ids[CONN] {
+            let first = maps[CONN].given;
+            let before: [u32; KINDS] = std::array::from_fn(|k| low32(maps[k].given));
+            for conn in first..step.ids[CONN] {
                 live.insert(conn, before);
             }
         }
@@ -652,7 +662,7 @@ impl Merge {
         live.remove(&conn);
         let below: [u64; KINDS] = match live.first_key_value() {
             Some((&oldest, given)) => {
-                let mut b = *given;
+                let mut b = given.map(u64::from);
                 b[CONN] = oldest;
                 b
             }

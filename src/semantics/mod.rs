@@ -40,7 +40,7 @@ use crate::model::codes::{self, Code};
 use crate::model::http::{RequestRecord, ResponseRecord, TransactionRecord};
 use crate::model::semantics::{HttpSemantics, SemanticsStats};
 use crate::model::{Dir, Finding, Record, RecordSink};
-use util::{Bounded, Multi, ReqFacts, RespFacts, UrlParts, key_of, request_url};
+use util::{Bounded, Multi, ReqFacts, RespFacts, UrlBuf, UrlParts, key_of};
 
 /// The most the semantics step's tables hold at their default sizes (measured on the
 /// benchmark capture, docs/performance.md), for the memory budget.
@@ -207,7 +207,7 @@ struct NoBody {
 
 /// The semantics step's state.
 pub struct Semantics {
-    url: String,
+    url: UrlBuf,
     cache: cache::State,
     range: range::State,
     cookies: cookies::State,
@@ -228,7 +228,7 @@ impl Default for Semantics {
 impl Semantics {
     pub fn new(cfg: SemanticsConfig) -> Self {
         Semantics {
-            url: String::with_capacity(256),
+            url: UrlBuf::default(),
             cache: cache::State::new(cfg.validators, cfg.once),
             range: range::State::new(cfg.range_objects),
             cookies: cookies::State::new(cfg.cookie_jars, cfg.cookies_per_jar, cfg.once),
@@ -268,10 +268,10 @@ impl Semantics {
                 c.r.read(&rs.headers);
             }
             let https = t.scheme == crate::model::http::Scheme::Https;
-            let parts = req
-                .and_then(|rq| request_url(&rq.target, c.q.host, t.server, https, &mut self.url));
-            c.url_key = parts.map(|_| key_of(&[self.url.as_bytes()]));
-            c.url = parts.map(|p| (self.url.as_str(), p));
+            let parts = req.and_then(|rq| self.url.request(&rq.target, c.q.host, t.server, https));
+            let url = self.url.url.as_str();
+            c.url_key = parts.map(|_| key_of(&[url.as_bytes()]));
+            c.url = parts.map(|p| (url, p));
             let s = HttpSemantics {
                 cache: cache::analyse(&c, &mut self.cache, &mut found),
                 range: range::analyse(&c, &mut self.range, &mut found).map(Box::new),

@@ -705,7 +705,7 @@ pub fn request_url(
 }
 
 /// Origins remembered by [`UrlBuf`] (a capture names few hosts).
-const ORIGINS: usize = 16;
+const ORIGINS: usize = 64;
 
 /// The canonical URLs of the requests, written one at a time into one buffer. The origins of
 /// origin-form requests are remembered per `Host` value and scheme (in a few slots, picked by

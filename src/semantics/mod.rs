@@ -215,6 +215,8 @@ pub struct Semantics {
     auth: auth::State,
     redirect: redirect::State,
     no_body: Bounded<u64, NoBody>,
+    /// An empty box for the next transaction's semantics.
+    spare: Option<Box<HttpSemantics>>,
     limits_reported: Vec<&'static Code>,
     stats: SemanticsStats,
 }
@@ -236,6 +238,7 @@ impl Semantics {
             auth: auth::State::new(cfg.challenges),
             redirect: redirect::State::new(cfg.redirects),
             no_body: Bounded::new(cfg.once),
+            spare: None,
             limits_reported: Vec::new(),
             stats: SemanticsStats::default(),
         }
@@ -272,14 +275,15 @@ impl Semantics {
             let url = self.url.url.as_str();
             c.url_key = parts.map(|_| key_of(&[url.as_bytes()]));
             c.url = parts.map(|p| (url, p));
-            let s = HttpSemantics {
-                cache: cache::analyse(&c, &mut self.cache, &mut found),
-                range: range::analyse(&c, &mut self.range, &mut found).map(Box::new),
-                cookies: cookies::analyse(&c, &mut self.cookies, &mut found),
-                cors: cors::analyse(&c, &mut self.cors, &mut found).map(Box::new),
-                auth: auth::analyse(&c, &mut self.auth, &mut found).map(Box::new),
-                redirect: redirect::analyse(&c, &mut self.redirect, &mut found).map(Box::new),
-            };
+            // Filled in its box (a transaction without semantics leaves it for the next one):
+            // built on the stack, it was copied twice more.
+            let mut s = self.spare.take().unwrap_or_default();
+            s.cache = cache::analyse(&c, &mut self.cache, &mut found);
+            s.range = range::analyse(&c, &mut self.range, &mut found).map(Box::new);
+            s.cookies = cookies::analyse(&c, &mut self.cookies, &mut found);
+            s.cors = cors::analyse(&c, &mut self.cors, &mut found).map(Box::new);
+            s.auth = auth::analyse(&c, &mut self.auth, &mut found).map(Box::new);
+            s.redirect = redirect::analyse(&c, &mut self.redirect, &mut found).map(Box::new);
             // A body may not follow a 304 or the answer to HEAD: remember where it ended.
             if let Some(resp) = resp {
                 let head = c.method == "HEAD";
@@ -311,8 +315,10 @@ impl Semantics {
         st.cors += u64::from(sem.cors.is_some());
         st.auth += u64::from(sem.auth.is_some());
         st.redirect += u64::from(sem.redirect.is_some());
-        if !sem.is_empty() {
-            t.semantics = Some(Box::new(sem));
+        if sem.is_empty() {
+            self.spare = Some(sem);
+        } else {
+            t.semantics = Some(sem);
         }
         for f in found {
             if f.code.name.ends_with(".state-limit") {

@@ -40,7 +40,7 @@ use crate::model::codes::{self, Code};
 use crate::model::http::{RequestRecord, ResponseRecord, TransactionRecord};
 use crate::model::semantics::{HttpSemantics, SemanticsStats};
 use crate::model::{Dir, Finding, Record, RecordSink};
-use util::{Bounded, Multi, ReqFacts, RespFacts, UrlParts, key_of, request_url};
+use util::{Bounded, Multi, ReqFacts, RespFacts, UrlBuf, UrlParts, key_of};
 
 /// The most the semantics step's tables hold at their default sizes (measured on the
 /// benchmark capture, docs/performance.md), for the memory budget.
@@ -207,7 +207,7 @@ struct NoBody {
 
 /// The semantics step's state.
 pub struct Semantics {
-    url: String,
+    url: UrlBuf,
     cache: cache::State,
     range: range::State,
     cookies: cookies::State,
@@ -215,6 +215,8 @@ pub struct Semantics {
     auth: auth::State,
     redirect: redirect::State,
     no_body: Bounded<u64, NoBody>,
+    /// An empty box for the next transaction's semantics.
+    spare: Option<Box<HttpSemantics>>,
     limits_reported: Vec<&'static Code>,
     stats: SemanticsStats,
 }
@@ -228,7 +230,7 @@ impl Default for Semantics {
 impl Semantics {
     pub fn new(cfg: SemanticsConfig) -> Self {
         Semantics {
-            url: String::with_capacity(256),
+            url: UrlBuf::default(),
             cache: cache::State::new(cfg.validators, cfg.once),
             range: range::State::new(cfg.range_objects),
             cookies: cookies::State::new(cfg.cookie_jars, cfg.cookies_per_jar, cfg.once),
@@ -236,6 +238,7 @@ impl Semantics {
             auth: auth::State::new(cfg.challenges),
             redirect: redirect::State::new(cfg.redirects),
             no_body: Bounded::new(cfg.once),
+            spare: None,
             limits_reported: Vec::new(),
             stats: SemanticsStats::default(),
         }
@@ -268,18 +271,19 @@ impl Semantics {
                 c.r.read(&rs.headers);
             }
             let https = t.scheme == crate::model::http::Scheme::Https;
-            let parts = req
-                .and_then(|rq| request_url(&rq.target, c.q.host, t.server, https, &mut self.url));
-            c.url_key = parts.map(|_| key_of(&[self.url.as_bytes()]));
-            c.url = parts.map(|p| (self.url.as_str(), p));
-            let s = HttpSemantics {
-                cache: cache::analyse(&c, &mut self.cache, &mut found),
-                range: range::analyse(&c, &mut self.range, &mut found).map(Box::new),
-                cookies: cookies::analyse(&c, &mut self.cookies, &mut found),
-                cors: cors::analyse(&c, &mut self.cors, &mut found).map(Box::new),
-                auth: auth::analyse(&c, &mut self.auth, &mut found).map(Box::new),
-                redirect: redirect::analyse(&c, &mut self.redirect, &mut found).map(Box::new),
-            };
+            let parts = req.and_then(|rq| self.url.request(&rq.target, c.q.host, t.server, https));
+            let url = self.url.url.as_str();
+            c.url_key = parts.map(|_| key_of(&[url.as_bytes()]));
+            c.url = parts.map(|p| (url, p));
+            // Filled in its box (a transaction without semantics leaves it for the next one):
+            // built on the stack, it was copied twice more.
+            let mut s = self.spare.take().unwrap_or_default();
+            s.cache = cache::analyse(&c, &mut self.cache, &mut found);
+            s.range = range::analyse(&c, &mut self.range, &mut found).map(Box::new);
+            s.cookies = cookies::analyse(&c, &mut self.cookies, &mut found);
+            s.cors = cors::analyse(&c, &mut self.cors, &mut found).map(Box::new);
+            s.auth = auth::analyse(&c, &mut self.auth, &mut found).map(Box::new);
+            s.redirect = redirect::analyse(&c, &mut self.redirect, &mut found).map(Box::new);
             // A body may not follow a 304 or the answer to HEAD: remember where it ended.
             if let Some(resp) = resp {
                 let head = c.method == "HEAD";
@@ -311,8 +315,10 @@ impl Semantics {
         st.cors += u64::from(sem.cors.is_some());
         st.auth += u64::from(sem.auth.is_some());
         st.redirect += u64::from(sem.redirect.is_some());
-        if !sem.is_empty() {
-            t.semantics = Some(Box::new(sem));
+        if sem.is_empty() {
+            self.spare = Some(sem);
+        } else {
+            t.semantics = Some(sem);
         }
         for f in found {
             if f.code.name.ends_with(".state-limit") {

@@ -704,6 +704,83 @@ pub fn request_url(
     })
 }
 
+/// Origins remembered by [`UrlBuf`] (a capture names few hosts).
+const ORIGINS: usize = 64;
+
+/// The canonical URLs of the requests, written one at a time into one buffer. The origins of
+/// origin-form requests are remembered per `Host` value and scheme (in a few slots, picked by
+/// a hash of the value): a request to a host seen before only has its path and query written.
+#[derive(Default)]
+pub struct UrlBuf {
+    pub url: String,
+    origins: Vec<Option<Origin>>,
+}
+
+/// An origin as [`request_url`] wrote it, and what it was built from.
+struct Origin {
+    https: bool,
+    /// The `Host` value (trimmed); empty: the server's address was used.
+    host: Vec<u8>,
+    server: Endpoint,
+    /// `scheme://host[:port]`, and where the host is in it.
+    origin: String,
+    host_range: (usize, usize),
+}
+
+impl UrlBuf {
+    /// [`request_url`] into `self.url`.
+    pub fn request(
+        &mut self,
+        target: &str,
+        host: Option<&[u8]>,
+        server: Endpoint,
+        https: bool,
+    ) -> Option<UrlParts> {
+        if !target.starts_with('/') {
+            return request_url(target, host, server, https, &mut self.url);
+        }
+        let h = host.map(trim).unwrap_or_default();
+        let slot = (key_of(&[h]) as usize) % ORIGINS;
+        if let Some(Some(o)) = self.origins.get(slot)
+            && o.https == https
+            && o.host == h
+            && (!h.is_empty() || o.server == server)
+        {
+            self.url.clear();
+            self.url.push_str(&o.origin);
+            let path = push_path_query(target, &mut self.url);
+            return Some(UrlParts {
+                origin_end: o.origin.len(),
+                host: o.host_range,
+                path,
+                https,
+            });
+        }
+        let parts = request_url(target, host, server, https, &mut self.url)?;
+        if self.origins.is_empty() {
+            self.origins.resize_with(ORIGINS, || None);
+        }
+        if let Some(o) = self.origins.get_mut(slot) {
+            let o = o.get_or_insert_with(|| Origin {
+                https,
+                host: Vec::new(),
+                server,
+                origin: String::new(),
+                host_range: parts.host,
+            });
+            o.https = https;
+            o.host.clear();
+            o.host.extend_from_slice(h);
+            o.server = server;
+            o.origin.clear();
+            o.origin
+                .push_str(self.url.get(..parts.origin_end).unwrap_or_default());
+            o.host_range = parts.host;
+        }
+        Some(parts)
+    }
+}
+
 /// An `Origin` value in the same canonical form (`null` and unparsable values as sent).
 pub fn canonical_origin(v: &str) -> String {
     match split_absolute(v.trim()) {
@@ -869,6 +946,49 @@ mod tests {
         assert_eq!(s, "http://[::1]:8080/a/b?q");
         assert_eq!(p.host(&s), "::1");
         assert_eq!(p.path(&s), "/a/b");
+    }
+
+    #[test]
+    fn the_url_buffer_builds_what_request_url_builds() {
+        let other = Endpoint {
+            ip: "192.0.2.10".parse().unwrap(),
+            port: 80,
+        };
+        // (target, Host, server, https): the origin kept or rebuilt as the host, the scheme
+        // or the server (without Host) changes, and after forms that are not origin-form.
+        let seq: &[(&str, Option<&str>, Endpoint, bool)] = &[
+            ("/a?x", Some("Example.com"), ep(), false),
+            ("/b", Some("Example.com"), ep(), false),
+            ("/c", Some(" Example.com "), ep(), false),
+            ("/d", Some("Example.com"), ep(), true),
+            ("/e", Some("example.com"), ep(), true),
+            ("/f", None, ep(), true),
+            ("/g", Some(""), ep(), true),
+            ("/h", None, other, true),
+            ("http://proxy.example/p", None, other, true),
+            ("/i", None, other, true),
+            ("*", None, other, true),
+            ("/j", None, other, true),
+            ("example.com:443", Some("x"), other, false),
+            ("x", Some("x"), other, false),
+            ("/k", Some("x"), other, false),
+        ];
+        let mut b = UrlBuf::default();
+        for (target, host, server, https) in seq {
+            let host = host.map(str::as_bytes);
+            let mut want = String::new();
+            let wp = request_url(target, host, *server, *https, &mut want);
+            let gp = b.request(target, host, *server, *https);
+            assert_eq!(gp.is_some(), wp.is_some(), "{target}");
+            if let (Some(g), Some(w)) = (gp, wp) {
+                assert_eq!(b.url, want, "{target}");
+                assert_eq!(
+                    (g.origin(&b.url), g.host(&b.url), g.path(&b.url), g.https),
+                    (w.origin(&want), w.host(&want), w.path(&want), w.https),
+                    "{target}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -314,13 +314,43 @@ pub fn weak_match(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// A validator an earlier response carried, compactly: the key of its entity-tag's opaque part
-/// (weak comparison ignores `W/`) and its Last-Modified as a time.
+/// (weak comparison ignores `W/`) and its Last-Modified as a time, each with a bit saying it
+/// was there (48 bytes; with `Option`s for the two it was 64, and the validators table holds
+/// two per URL).
 #[derive(Clone, Copy)]
 struct Validator {
     txn: u64,
+    etag: u64,
+    last_modified: i64,
     client: IpAddr,
-    etag: Option<u64>,
-    last_modified: Option<i64>,
+    /// [`Validator::ETAG`], [`Validator::LAST_MODIFIED`].
+    has: u8,
+}
+
+impl Validator {
+    const ETAG: u8 = 1;
+    const LAST_MODIFIED: u8 = 2;
+
+    fn new(txn: u64, client: IpAddr, etag: Option<u64>, last_modified: Option<i64>) -> Self {
+        Validator {
+            txn,
+            etag: etag.unwrap_or(0),
+            last_modified: last_modified.unwrap_or(0),
+            client,
+            has: if etag.is_some() { Self::ETAG } else { 0 }
+                | if last_modified.is_some() {
+                    Self::LAST_MODIFIED
+                } else {
+                    0
+                },
+        }
+    }
+    fn etag(&self) -> Option<u64> {
+        (self.has & Self::ETAG != 0).then_some(self.etag)
+    }
+    fn last_modified(&self) -> Option<i64> {
+        (self.has & Self::LAST_MODIFIED != 0).then_some(self.last_modified)
+    }
 }
 
 fn etag_key(tag: &[u8]) -> u64 {
@@ -618,6 +648,18 @@ mod tests {
             0,
             "Date in the future"
         );
+    }
+
+    #[test]
+    fn validators_stay_compact() {
+        assert_eq!(
+            std::mem::size_of::<[Option<Validator>; PER_URL]>(),
+            48 * PER_URL
+        );
+        let v = Validator::new(7, [10, 0, 0, 1].into(), None, Some(-3));
+        assert_eq!((v.txn, v.etag(), v.last_modified()), (7, None, Some(-3)));
+        let v = Validator::new(8, [10, 0, 0, 1].into(), Some(0), None);
+        assert_eq!((v.etag(), v.last_modified()), (Some(0), None));
     }
 
     #[test]

@@ -39,12 +39,12 @@ pub(super) fn link(c: &Exchange<'_>, st: &State, out: &mut Vec<Found>) -> Condit
                 .filter(|v| (v.client == c.client) == same_client)
             {
                 if !inm.is_empty() {
-                    if let Some(e) = v.etag
+                    if let Some(e) = v.etag()
                         && inm.iter().any(|t| *t == b"*" || etag_key(t) == e)
                     {
                         found = Some((v, "etag"));
                     }
-                } else if let (Some(i), Some(lm)) = (ims_t, v.last_modified)
+                } else if let (Some(i), Some(lm)) = (ims_t, v.last_modified())
                     && i == lm
                 {
                     found = Some((v, "last-modified"));
@@ -116,7 +116,7 @@ pub(super) fn link(c: &Exchange<'_>, st: &State, out: &mut Vec<Found>) -> Condit
                     cond.if_none_match.as_deref().unwrap_or_default()
                 ));
             } else if let Some((v, _)) = found
-                && let Some(le) = v.etag
+                && let Some(le) = v.etag()
                 && etag_key(e) != le
             {
                 bad.push(format!(
@@ -160,14 +160,14 @@ pub(super) fn remember(c: &Exchange<'_>, st: &mut State, info: &CacheInfo, out: 
     if !(200..300).contains(&resp.status) || (info.etag.is_none() && info.last_modified.is_none()) {
         return;
     }
-    let v = Validator {
-        txn: c.t.id,
-        client: c.client,
-        etag: c.r.etag.map(etag_key),
-        last_modified: c.r.last_modified.and_then(date::parse),
-    };
+    let v = Validator::new(
+        c.t.id,
+        c.client,
+        c.r.etag.map(etag_key),
+        c.r.last_modified.and_then(date::parse),
+    );
     let (vs, evicted) = st.urls.get_or_insert_with(key, || [None; PER_URL]);
-    let same = |o: &Validator| o.etag == v.etag && o.last_modified == v.last_modified;
+    let same = |o: &Validator| o.etag() == v.etag() && o.last_modified() == v.last_modified();
     if let Some(i) = vs.iter().position(|o| o.as_ref().is_some_and(same)) {
         // The same representation again: it becomes the newest.
         vs[..=i].rotate_right(1);

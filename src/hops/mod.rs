@@ -55,6 +55,7 @@ mod weak;
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::collections::hash_map::Entry;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -752,10 +753,11 @@ impl Window {
     /// Appends `s`, whose path's tail hash is `tail` ([`weak::tail_hash`]).
     fn push(&mut self, s: Box<Snap>, tail: u64) {
         let seq = self.next_seq();
-        if let Some(q) = self.by_tail.get_mut(&tail) {
-            q.push_back(seq);
-        } else {
-            self.by_tail.insert(tail, Seqs::One(seq));
+        match self.by_tail.entry(tail) {
+            Entry::Occupied(mut e) => e.get_mut().push_back(seq),
+            Entry::Vacant(e) => {
+                e.insert(Seqs::One(seq));
+            }
         }
         let cost = Self::cost(&s);
         self.live += 1;
@@ -827,10 +829,10 @@ impl Window {
         let x = self.slots.get(i)?;
         x.snap.as_ref()?;
         let (h, cost) = (x.tail, x.cost);
-        if let Some(q) = self.by_tail.get_mut(&h)
-            && q.remove(seq)
+        if let Entry::Occupied(mut e) = self.by_tail.entry(h)
+            && e.get_mut().remove(seq)
         {
-            self.by_tail.remove(&h);
+            e.remove();
         }
         self.live -= 1;
         self.bytes -= cost;
@@ -854,16 +856,16 @@ impl Window {
     }
 
     /// Candidate backs of `f`, newest first: the snaps whose path ends in the same segment
-    /// (the same path, or one a proxy rewrote by adding or removing a prefix; `tail` is the
-    /// hash of `f`'s, [`weak::tail_hash`]). Snaps arrive as transactions finish, so going
-    /// back in the window goes back in end time: the walk stops at the first one that ended
-    /// before `f` started (no back can), and after [`MAX_CANDIDATES`].
+    /// (the same path, or one a proxy rewrote by adding or removing a prefix; `key` is `f`'s).
+    /// Snaps arrive as transactions finish, so going back in the window goes back in end
+    /// time: the walk stops at the first one that ended before `f` started (no back can), and
+    /// after [`MAX_CANDIDATES`].
     fn candidates<'a>(
         &'a self,
         f: &'a Snap,
-        tail: u64,
+        key: TailKey<'a>,
     ) -> impl Iterator<Item = (u64, &'a Snap)> + 'a {
-        self.tail_mates(f.path(), tail)
+        self.tail_mates(key)
             .take_while(move |(_, s)| alive(f, s))
             .take(MAX_CANDIDATES)
     }
@@ -874,19 +876,13 @@ impl Window {
         self.by_tail.get(&tail)
     }
 
-    /// The snaps whose path ends in the same segment as `path` (whose tail hash is `h`),
-    /// newest first.
-    fn tail_mates<'a>(
-        &'a self,
-        path: &'a str,
-        h: u64,
-    ) -> impl Iterator<Item = (u64, &'a Snap)> + 'a {
-        let t = tail(path);
-        self.same_tail(h)
+    /// The snaps whose path ends in the segment `key` names, newest first.
+    fn tail_mates<'a>(&'a self, key: TailKey<'a>) -> impl Iterator<Item = (u64, &'a Snap)> + 'a {
+        self.same_tail(key.hash)
             .into_iter()
             .flat_map(Seqs::iter_rev)
             .filter_map(|q| self.get(q).map(|s| (q, s)))
-            .filter(move |(_, s)| tail(s.path()) == t)
+            .filter(move |(_, s)| tail(s.path()) == key.text)
     }
 }
 
@@ -942,6 +938,24 @@ impl Seqs {
             Seqs::Many(q) => (None, Some(q.iter().rev().copied())),
         };
         one.into_iter().chain(many.into_iter().flatten())
+    }
+}
+
+/// A path's last segment ([`tail`]) and its hash ([`weak::tail_hash`]): what the window
+/// indexes snaps by, worked out once for a new snap.
+#[derive(Clone, Copy)]
+struct TailKey<'a> {
+    text: &'a str,
+    hash: u64,
+}
+
+impl<'a> TailKey<'a> {
+    fn of(path: &'a str) -> TailKey<'a> {
+        let text = tail(path);
+        TailKey {
+            text,
+            hash: weak::hash_tail(text),
+        }
     }
 }
 
@@ -1172,6 +1186,11 @@ impl Correlator {
 
     /// [`Correlator::relay`] for a record of capture `file`.
     pub fn relay_in(&mut self, record: Record, file: Option<u32>, out: &mut dyn RecordSink) {
+        if !matches!(record, Record::Transaction(_) | Record::WebSocket(_)) {
+            // Nothing the correlator looks at (most records): passed straight on.
+            out.record(record);
+            return;
+        }
         let mut produced = std::mem::take(&mut self.produced);
         match &record {
             Record::Transaction(t) => self.on_txn_in(t, file, &mut produced),
@@ -1179,8 +1198,10 @@ impl Correlator {
             _ => {}
         }
         out.record(record);
-        for r in produced.drain(..) {
-            out.record(r);
+        if !produced.is_empty() {
+            for r in produced.drain(..) {
+                out.record(r);
+            }
         }
         self.produced = produced;
     }
@@ -1280,16 +1301,12 @@ impl Correlator {
             })
             .collect();
         for q in fronts.into_iter().rev() {
-            let Some((f, tail)) = self
-                .window
-                .slot(q)
-                .and_then(|x| Some((x.snap.as_deref()?.clone(), x.tail)))
-            else {
+            let Some(f) = self.window.get(q).cloned() else {
                 continue;
             };
             let best = choose(
                 self.window
-                    .candidates(&f, tail)
+                    .candidates(&f, TailKey::of(f.path()))
                     .filter(|(_, b)| b.file.is_some() && b.file != f.file)
                     .filter_map(|(bq, b)| {
                         score(&f, b, self.clock(&f, b), None).map(|x| (bq, x, guess(&f, b)))
@@ -1297,9 +1314,9 @@ impl Correlator {
             );
             // Timed by the offset alone, the back must have no other front as good either.
             let mutual = |bq: u64| {
-                self.window.get(bq).is_some_and(|b| {
-                    !guess(&f, b) || self.reverse(b, tail).is_some_and(|(x, _)| x == q)
-                })
+                self.window
+                    .get(bq)
+                    .is_some_and(|b| !guess(&f, b) || self.reverse(b).is_some_and(|(x, _)| x == q))
             };
             if let Some((bq, s)) = best
                 && s >= LOW
@@ -1363,16 +1380,14 @@ impl Correlator {
         if self.weak_off {
             return;
         }
-        let Some((s, h)) = self
-            .window
-            .slot(seq)
-            .and_then(|x| Some((x.snap.as_deref()?, x.tail)))
-        else {
+        let Some(s) = self.window.get(seq) else {
             return;
         };
         if s.file.is_none() || s.hop.is_some() {
             return;
         }
+        let key = TailKey::of(s.path());
+        let h = key.hash;
         let same_tail = self.window.same_tail(h);
         if same_tail.is_some_and(|q| q.len() > MAX_CANDIDATES) {
             // Competitors beyond those looked at: uniqueness could not be told for this path.
@@ -1386,7 +1401,7 @@ impl Correlator {
             return;
         }
         let mut found = Vec::new();
-        let others = self.window.tail_mates(s.path(), h);
+        let others = self.window.tail_mates(key);
         for (q, o) in others {
             if q == seq || o.file.is_none() || o.file == s.file || o.hop.is_some() {
                 continue;
@@ -1541,12 +1556,11 @@ impl Correlator {
 
     /// Whether `b`, just arrived, is the upstream leg of a client leg on another capture
     /// already in the window (the other capture's clock ahead: the back ends after its front).
-    /// `tail`: the hash of its path's tail ([`weak::tail_hash`]).
-    fn reverse(&self, b: &Snap, tail: u64) -> Option<(u64, u32)> {
+    fn reverse(&self, b: &Snap) -> Option<(u64, u32)> {
         b.file?;
         let fronts = self
             .window
-            .tail_mates(b.path(), tail)
+            .tail_mates(TailKey::of(b.path()))
             .take(MAX_CANDIDATES)
             .filter(|(_, f)| f.file.is_some() && f.file != b.file && f.hop.is_none())
             .filter_map(|(q, f)| score(f, b, self.clock(f, b), None).map(|s| (q, s, guess(f, b))));
@@ -1580,8 +1594,9 @@ impl Correlator {
             self.weak_evicted(seq);
         }
         self.decide_waiting(false, out);
-        let tail = weak::tail_hash(snap.path());
-        let best = self.best(&snap, tail);
+        let key = TailKey::of(snap.path());
+        let tail = key.hash;
+        let best = self.best(&snap, key);
         match best {
             Some((q, s)) if s >= LOW => {
                 let mut ev = Vec::new();
@@ -1626,7 +1641,7 @@ impl Correlator {
         // On merged captures, an upstream leg may end after its client leg (its clock ahead).
         if cross
             && let Some(b) = self.window.get(seq)
-            && let Some((fq, s)) = self.reverse(b, tail)
+            && let Some((fq, s)) = self.reverse(b)
             && s >= LOW
         {
             self.pair_taken(fq, seq, s, out);
@@ -1647,10 +1662,10 @@ impl Correlator {
 
     /// The best candidate back of `f` (ties: the oldest, first in first out; across captures
     /// timed by their offset alone, none, [`choose`]).
-    /// `tail`: the hash of its path's tail ([`weak::tail_hash`]).
-    fn best(&self, f: &Snap, tail: u64) -> Option<(u64, u32)> {
+    /// `key`: its path's tail.
+    fn best(&self, f: &Snap, key: TailKey) -> Option<(u64, u32)> {
         choose(
-            self.window.candidates(f, tail).filter_map(|(q, b)| {
+            self.window.candidates(f, key).filter_map(|(q, b)| {
                 score(f, b, self.clock(f, b), None).map(|s| (q, s, guess(f, b)))
             }),
         )
@@ -1837,7 +1852,7 @@ impl Correlator {
                 .any(|c| c.fid == f.id && c.clocks.0 == f.file.unwrap_or(0))
                 || self
                     .window
-                    .candidates(f, weak::tail_hash(f.path()))
+                    .candidates(f, TailKey::of(f.path()))
                     .any(|(_, b)| {
                         b.file.is_some()
                             && b.file != f.file

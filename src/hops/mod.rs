@@ -1590,10 +1590,11 @@ impl Correlator {
             if self.latest - o.start.0 <= 2 * MAX_LAG_NS {
                 break;
             }
-            self.window.evict(seq);
-            self.weak_evicted(seq);
+            self.evict(seq);
         }
-        self.decide_waiting(false, out);
+        if !self.waiting.is_empty() {
+            self.decide_waiting(false, out);
+        }
         let key = TailKey::of(snap.path());
         let tail = key.hash;
         let best = self.best(&snap, key);
@@ -1654,9 +1655,17 @@ impl Correlator {
             let Some((seq, _)) = self.window.front() else {
                 break;
             };
-            self.window.evict(seq);
-            self.weak_evicted(seq);
+            self.evict(seq);
             self.limits.window_evicted += 1;
+        }
+    }
+
+    /// Drops the window's snap at `seq` (too old, or over the window's bounds) and its
+    /// candidate pairs by weaker evidence (of which one capture has none).
+    fn evict(&mut self, seq: u64) {
+        self.window.evict(seq);
+        if !self.weak.is_empty() {
+            self.weak_evicted(seq);
         }
     }
 

@@ -684,7 +684,7 @@ pub fn alone(f: &Snap, product: Option<&str>) -> Vec<(&'static Code, String)> {
             f.status.map_or("nothing".into(), |s| s.to_string())
         ),
     )];
-    if f.needs_upgrade().is_some() && f.status != Some(101) {
+    if f.needs_any_upgrade() && f.status != Some(101) {
         out.push(single_leg(f, product));
     }
     out

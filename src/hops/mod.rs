@@ -55,6 +55,7 @@ mod weak;
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::collections::hash_map::Entry;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -144,57 +145,141 @@ pub(crate) struct BodyFacts {
 }
 
 impl BodyFacts {
-    fn of(b: &BodyRecord) -> BodyFacts {
-        BodyFacts {
-            complete: b.state == BodyState::Complete,
-            coding: b.content_encoding.join(",").to_ascii_lowercase(),
-            decoded: b.decoded_length.filter(|_| b.decoding == Some("complete")),
-            digest: b.digest.filter(|_| b.state == BodyState::Complete),
+    /// Writes `b`'s facts over `self`, in the room its `coding` already has.
+    fn fill(&mut self, b: &BodyRecord) {
+        self.complete = b.state == BodyState::Complete;
+        self.coding.clear();
+        for (i, c) in b.content_encoding.iter().enumerate() {
+            if i > 0 {
+                self.coding.push(',');
+            }
+            self.coding.push_str(c);
         }
+        self.coding.make_ascii_lowercase();
+        self.decoded = b.decoded_length.filter(|_| b.decoding == Some("complete"));
+        self.digest = b.digest.filter(|_| b.state == BodyState::Complete);
+    }
+}
+
+/// `dst` becomes a copy of `src` in the room `dst` already has (a recycled snap's: no
+/// allocation), unless that room, as `room` measures it, is more than twice what `src` needs and
+/// [`SPARE_SLACK`] more: a snap does not keep the room of the largest transaction it ever held.
+fn copy_into<T: Clone>(dst: &mut T, src: &T, room: fn(&T) -> usize) {
+    if room(dst) > 2 * room(src) + SPARE_SLACK {
+        *dst = src.clone();
+    } else {
+        dst.clone_from(src);
+    }
+}
+
+/// [`copy_into`] for an optional `src` (`None` drops `dst`'s room).
+fn copy_opt<T: Clone>(dst: &mut Option<T>, src: Option<&T>, room: fn(&T) -> usize) {
+    match (dst.as_mut(), src) {
+        (Some(d), Some(s)) => copy_into(d, s, room),
+        (_, s) => *dst = s.cloned(),
     }
 }
 
 impl Snap {
-    fn of(t: &TransactionRecord) -> Option<Snap> {
+    /// A snap of nothing yet, for [`Snap::fill`], with room for a common transaction (the
+    /// window's snaps are recycled: room made once serves many).
+    fn blank() -> Snap {
+        let nowhere = Endpoint {
+            ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
+            port: 0,
+        };
+        Snap {
+            id: 0,
+            conn: 0,
+            client: nowhere,
+            server: nowhere,
+            method: Cow::Borrowed(""),
+            target: String::with_capacity(ROOM_TARGET),
+            path_at: None,
+            version: Cow::Borrowed(""),
+            req: Headers::with_capacity(ROOM_FIELDS, ROOM_BYTES),
+            req_framing: BodyFraming::None,
+            req_len: 0,
+            status: None,
+            resp_version: None,
+            resp: Some(Headers::with_capacity(ROOM_FIELDS, ROOM_BYTES)),
+            resp_framing: None,
+            resp_len: None,
+            start: Timestamp(0),
+            end: None,
+            switched: None,
+            hop: None,
+            stream: None,
+            authority: None,
+            req_body: BodyFacts::default(),
+            resp_body: None,
+            reset: None,
+            queued: false,
+            file: None,
+        }
+    }
+
+    /// Writes what the correlator keeps of `t` over `self` (every field), in the room its
+    /// strings and header lists already have: a snap recycled from the window
+    /// ([`Window::spare`]) takes no allocation. False (and `self` unspecified) when `t` is not
+    /// one the correlator keeps.
+    fn fill(&mut self, t: &TransactionRecord) -> bool {
         // An h2c upgrade is two transactions: the `101` (HTTP/1.1) and HTTP/2 stream 1, whose
         // request is a copy of the upgrading one (as sent, `HTTP/1.1`) and whose response is the
         // one the client got. Stream 1 stands for the exchange: it ends when the answer does,
         // as a proxy's front leg must (the `101` ends before the proxy's upstream request could),
         // and it holds the response to compare.
         if t.switched_to.as_ref().is_some_and(|s| s.protocol == "h2c") {
-            return None;
+            return false;
         }
-        let r = t.request.as_ref()?;
-        let start = t.timing.request_start?;
-        Some(Snap {
-            id: t.id,
-            conn: t.connection,
-            client: t.client,
-            server: t.server,
-            method: method_of(&r.method),
-            target: r.target.clone(),
-            path_at: origin_at(&r.target),
-            version: r.version.clone(),
-            req: r.headers.clone(),
-            req_framing: r.body.framing,
-            req_len: r.body.length,
-            status: t.response.as_ref().map(|x| x.status),
-            resp_version: t.response.as_ref().map(|x| x.version.clone()),
-            resp: t.response.as_ref().map(|x| x.headers.clone()),
-            resp_framing: t.response.as_ref().map(|x| x.body.framing),
-            resp_len: t.response.as_ref().map(|x| x.body.length),
-            start,
-            end: t.timing.response_end,
-            switched: t.switched_to.as_ref().map(|s| s.protocol.clone()),
-            hop: None,
-            stream: t.stream_id,
-            authority: r.authority.clone(),
-            req_body: BodyFacts::of(&r.body),
-            resp_body: t.response.as_ref().map(|x| BodyFacts::of(&x.body)),
-            reset: t.reset,
-            queued: false,
-            file: None,
-        })
+        let (Some(r), Some(start)) = (t.request.as_ref(), t.timing.request_start) else {
+            return false;
+        };
+        let resp = t.response.as_ref();
+        self.id = t.id;
+        self.conn = t.connection;
+        self.client = t.client;
+        self.server = t.server;
+        self.method = method_of(&r.method);
+        copy_into(&mut self.target, &r.target, String::capacity);
+        self.path_at = origin_at(&r.target);
+        self.version = r.version.clone();
+        copy_into(&mut self.req, &r.headers, Headers::heap_bytes);
+        self.req_framing = r.body.framing;
+        self.req_len = r.body.length;
+        self.status = resp.map(|x| x.status);
+        self.resp_version = resp.map(|x| x.version.clone());
+        copy_opt(
+            &mut self.resp,
+            resp.map(|x| &x.headers),
+            Headers::heap_bytes,
+        );
+        self.resp_framing = resp.map(|x| x.body.framing);
+        self.resp_len = resp.map(|x| x.body.length);
+        self.start = start;
+        self.end = t.timing.response_end;
+        copy_opt(
+            &mut self.switched,
+            t.switched_to.as_ref().map(|s| &s.protocol),
+            String::capacity,
+        );
+        self.hop = None;
+        self.stream = t.stream_id;
+        copy_opt(&mut self.authority, r.authority.as_ref(), String::capacity);
+        self.req_body.fill(&r.body);
+        match (self.resp_body.as_mut(), resp) {
+            (Some(facts), Some(x)) => facts.fill(&x.body),
+            (_, Some(x)) => {
+                let mut facts = BodyFacts::default();
+                facts.fill(&x.body);
+                self.resp_body = Some(facts);
+            }
+            (_, None) => self.resp_body = None,
+        }
+        self.reset = t.reset;
+        self.queued = false;
+        self.file = None;
+        true
     }
 
     /// Path and query, absolute-form reduced to origin-form.
@@ -220,6 +305,18 @@ impl Snap {
     /// it itself or ignores it broke nothing.
     pub fn needs_upgrade(&self) -> Option<String> {
         self.asked_upgrade().filter(|p| p != "h2c")
+    }
+
+    /// Whether [`Snap::needs_upgrade`] names one (without making the name).
+    pub fn needs_any_upgrade(&self) -> bool {
+        self.req.get("upgrade").is_some_and(|v| {
+            !String::from_utf8_lossy(v)
+                .split(',')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .eq_ignore_ascii_case("h2c")
+        })
     }
 
     /// Whether the request asked for an upgrade (what [`Snap::asked_upgrade`] names).
@@ -588,19 +685,42 @@ struct WsStats {
 struct Window {
     /// Sequence number of `slots[0]`.
     base: u64,
-    /// `None` once paired (taken) or evicted. Boxed: a snap is 568 bytes, and a slot's room
-    /// is touched as the ring wraps whether a snap is in it or not (with snaps in place the
-    /// ring was 4.6 MB of the peak heap on the 50 % prefix).
-    slots: VecDeque<Option<Box<Snap>>>,
-    /// Each slot's path tail hash ([`weak::tail_hash`]), kept beside it: hashed once per snap,
-    /// not again when it leaves.
-    tails: VecDeque<u64>,
+    slots: VecDeque<Slot>,
     /// By the hash of the path's last segment ([`weak::tail_hash`]; no copy of the path per
     /// snap): a collision only adds candidates, and those whose tail differs are skipped.
     by_tail: FxHashMap<u64, Seqs>,
     live: usize,
     bytes: usize,
+    /// Snaps that left the window, kept for the next transactions to be written over
+    /// ([`Snap::fill`]) with the room their strings and header lists have: a transaction's
+    /// snap then takes no allocation (at most [`MAX_SPARE`]).
+    #[allow(clippy::vec_box)]
+    // boxed as in the slots: a snap moves between them, not its 568 bytes
+    spare: Vec<Box<Snap>>,
 }
+
+/// One place of the window.
+struct Slot {
+    /// `None` once paired (taken) or evicted. Boxed: a snap is 568 bytes, and a slot's room
+    /// is touched as the ring wraps whether a snap is in it or not (with snaps in place the
+    /// ring was 4.6 MB of the peak heap on the 50 % prefix).
+    snap: Option<Box<Snap>>,
+    /// The path's tail hash ([`weak::tail_hash`]) and [`Window::cost`], kept beside the snap:
+    /// worked out once per snap, not again when it leaves.
+    tail: u64,
+    cost: usize,
+}
+
+/// Snaps kept for reuse: the window evicts about one per transaction once full.
+const MAX_SPARE: usize = 8;
+/// The room a new snap has for its target, and for each header list's fields and bytes: a
+/// common head's, so that filling a recycled snap seldom grows it.
+const ROOM_TARGET: usize = 128;
+const ROOM_FIELDS: usize = 16;
+const ROOM_BYTES: usize = 512;
+/// Room a recycled snap's string or header list may keep beyond twice what it holds
+/// ([`copy_into`]).
+const SPARE_SLACK: usize = 1024;
 
 impl Window {
     fn cost(s: &Snap) -> usize {
@@ -608,36 +728,67 @@ impl Window {
             + s.req.heap_bytes()
             + s.resp.as_ref().map_or(0, Headers::heap_bytes)
             + 2 * s.path().len()
-            + s.target.len()
+            + s.target.capacity()
             + s.method.len()
-            + s.authority.as_ref().map_or(0, String::len)
-            + s.req_body.coding.len()
-            + s.resp_body.as_ref().map_or(0, |b| b.coding.len())
+            + s.authority.as_ref().map_or(0, String::capacity)
+            + s.req_body.coding.capacity()
+            + s.resp_body.as_ref().map_or(0, |b| b.coding.capacity())
     }
 
-    fn push(&mut self, s: Snap) {
-        let seq = self.base + self.slots.len() as u64;
-        let h = weak::tail_hash(s.path());
-        if let Some(q) = self.by_tail.get_mut(&h) {
-            q.push_back(seq);
-        } else {
-            self.by_tail.insert(h, Seqs::One(seq));
+    /// A snap to fill ([`Snap::fill`]): a spare one if there is one.
+    fn blank(&mut self) -> Box<Snap> {
+        self.spare.pop().unwrap_or_else(|| Box::new(Snap::blank()))
+    }
+
+    /// Keeps `s` (out of the window) for reuse, if there is room for it.
+    fn recycle(&mut self, s: Box<Snap>) {
+        if self.spare.len() < MAX_SPARE {
+            self.spare.push(s);
         }
+    }
+
+    /// The sequence number the next snap pushed gets.
+    fn next_seq(&self) -> u64 {
+        self.base + self.slots.len() as u64
+    }
+
+    /// Appends `s`, whose path's tail hash is `tail` ([`weak::tail_hash`]).
+    fn push(&mut self, s: Box<Snap>, tail: u64) {
+        let seq = self.next_seq();
+        match self.by_tail.entry(tail) {
+            Entry::Occupied(mut e) => e.get_mut().push_back(seq),
+            Entry::Vacant(e) => {
+                e.insert(Seqs::One(seq));
+            }
+        }
+        let cost = Self::cost(&s);
         self.live += 1;
-        self.bytes += Self::cost(&s);
-        self.slots.push_back(Some(Box::new(s)));
-        self.tails.push_back(h);
+        self.bytes += cost;
+        self.slots.push_back(Slot {
+            snap: Some(s),
+            tail,
+            cost,
+        });
+    }
+
+    fn slot(&self, seq: u64) -> Option<&Slot> {
+        self.slots
+            .get(usize::try_from(seq.checked_sub(self.base)?).ok()?)
     }
 
     fn get(&self, seq: u64) -> Option<&Snap> {
-        let i = seq.checked_sub(self.base)?;
-        self.slots.get(usize::try_from(i).ok()?)?.as_deref()
+        self.slot(seq)?.snap.as_deref()
+    }
+
+    /// The snaps held, oldest first.
+    fn snaps_mut(&mut self) -> impl Iterator<Item = &mut Snap> {
+        self.slots.iter_mut().filter_map(|x| x.snap.as_deref_mut())
     }
 
     /// Sets the hop of `s`'s copy in the window, if it is still there.
     fn mark(&mut self, s: &Snap, hop: u64) {
         let seqs: Vec<u64> = self
-            .same_tail(s.path())
+            .same_tail(weak::tail_hash(s.path()))
             .map(|q| q.iter().collect())
             .unwrap_or_default();
         for q in seqs {
@@ -652,25 +803,24 @@ impl Window {
 
     fn get_mut(&mut self, seq: u64) -> Option<&mut Snap> {
         let i = seq.checked_sub(self.base)?;
-        self.slots.get_mut(usize::try_from(i).ok()?)?.as_deref_mut()
+        self.slots
+            .get_mut(usize::try_from(i).ok()?)?
+            .snap
+            .as_deref_mut()
     }
 
     /// Removes the snap at `seq` (paired, or evicted by the caller).
-    fn take(&mut self, seq: u64) -> Option<Snap> {
+    fn take(&mut self, seq: u64) -> Option<Box<Snap>> {
         let i = self.unlink(seq)?;
-        let s = self.slots.get_mut(i).and_then(Option::take);
+        let s = self.slots.get_mut(i).and_then(|x| x.snap.take());
         self.compact();
-        s.map(|b| *b)
+        s
     }
 
-    /// Drops the snap at `seq` (too old, or over the window's bounds) where it lies: a snap is
-    /// large, and moving it out only to drop it was a copy.
+    /// Drops the snap at `seq` (too old, or over the window's bounds), keeping it for reuse.
     fn evict(&mut self, seq: u64) {
-        if let Some(i) = self.unlink(seq) {
-            if let Some(x) = self.slots.get_mut(i) {
-                *x = None;
-            }
-            self.compact();
+        if let Some(s) = self.take(seq) {
+            self.recycle(s);
         }
     }
 
@@ -678,16 +828,13 @@ impl Window {
     /// returns the slot.
     fn unlink(&mut self, seq: u64) -> Option<usize> {
         let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
-        let s = self.slots.get(i)?.as_ref()?;
-        let cost = Self::cost(s);
-        let h = match self.tails.get(i) {
-            Some(h) => *h,
-            None => weak::tail_hash(s.path()),
-        };
-        if let Some(q) = self.by_tail.get_mut(&h)
-            && q.remove(seq)
+        let x = self.slots.get(i)?;
+        x.snap.as_ref()?;
+        let (h, cost) = (x.tail, x.cost);
+        if let Entry::Occupied(mut e) = self.by_tail.entry(h)
+            && e.get_mut().remove(seq)
         {
-            self.by_tail.remove(&h);
+            e.remove();
         }
         self.live -= 1;
         self.bytes -= cost;
@@ -696,9 +843,8 @@ impl Window {
 
     /// Drops the emptied slots at the front.
     fn compact(&mut self) {
-        while matches!(self.slots.front(), Some(None)) {
+        while self.slots.front().is_some_and(|x| x.snap.is_none()) {
             self.slots.pop_front();
-            self.tails.pop_front();
             self.base += 1;
         }
     }
@@ -708,33 +854,37 @@ impl Window {
         self.slots
             .iter()
             .enumerate()
-            .find_map(|(i, s)| s.as_deref().map(|s| (self.base + i as u64, s)))
+            .find_map(|(i, x)| x.snap.as_deref().map(|s| (self.base + i as u64, s)))
     }
 
     /// Candidate backs of `f`, newest first: the snaps whose path ends in the same segment
-    /// (the same path, or one a proxy rewrote by adding or removing a prefix). Snaps arrive
-    /// as transactions finish, so going back in the window goes back in end time: the walk
-    /// stops at the first one that ended before `f` started (no back can), and after
-    /// [`MAX_CANDIDATES`].
-    fn candidates<'a>(&'a self, f: &'a Snap) -> impl Iterator<Item = (u64, &'a Snap)> + 'a {
-        self.tail_mates(f.path())
+    /// (the same path, or one a proxy rewrote by adding or removing a prefix; `key` is `f`'s).
+    /// Snaps arrive as transactions finish, so going back in the window goes back in end
+    /// time: the walk stops at the first one that ended before `f` started (no back can), and
+    /// after [`MAX_CANDIDATES`].
+    fn candidates<'a>(
+        &'a self,
+        f: &'a Snap,
+        key: TailKey<'a>,
+    ) -> impl Iterator<Item = (u64, &'a Snap)> + 'a {
+        self.tail_mates(key)
             .take_while(move |(_, s)| alive(f, s))
             .take(MAX_CANDIDATES)
     }
 
-    /// The queue of the snaps whose path may end in the same segment as `path` (the same hash).
-    fn same_tail(&self, path: &str) -> Option<&Seqs> {
-        self.by_tail.get(&weak::tail_hash(path))
+    /// The queue of the snaps whose path may end in the same segment as a path whose tail
+    /// hash is `tail` ([`weak::tail_hash`]).
+    fn same_tail(&self, tail: u64) -> Option<&Seqs> {
+        self.by_tail.get(&tail)
     }
 
-    /// The snaps whose path ends in the same segment as `path`, newest first.
-    fn tail_mates<'a>(&'a self, path: &'a str) -> impl Iterator<Item = (u64, &'a Snap)> + 'a {
-        let t = tail(path);
-        self.same_tail(path)
+    /// The snaps whose path ends in the segment `key` names, newest first.
+    fn tail_mates<'a>(&'a self, key: TailKey<'a>) -> impl Iterator<Item = (u64, &'a Snap)> + 'a {
+        self.same_tail(key.hash)
             .into_iter()
             .flat_map(Seqs::iter_rev)
             .filter_map(|q| self.get(q).map(|s| (q, s)))
-            .filter(move |(_, s)| tail(s.path()) == t)
+            .filter(move |(_, s)| tail(s.path()) == key.text)
     }
 }
 
@@ -790,6 +940,24 @@ impl Seqs {
             Seqs::Many(q) => (None, Some(q.iter().rev().copied())),
         };
         one.into_iter().chain(many.into_iter().flatten())
+    }
+}
+
+/// A path's last segment ([`tail`]) and its hash ([`weak::tail_hash`]): what the window
+/// indexes snaps by, worked out once for a new snap.
+#[derive(Clone, Copy)]
+struct TailKey<'a> {
+    text: &'a str,
+    hash: u64,
+}
+
+impl<'a> TailKey<'a> {
+    fn of(path: &'a str) -> TailKey<'a> {
+        let text = tail(path);
+        TailKey {
+            text,
+            hash: weak::hash_tail(text),
+        }
     }
 }
 
@@ -1009,14 +1177,22 @@ impl Correlator {
         file: Option<u32>,
         out: &mut dyn RecordSink,
     ) {
-        if let Some(mut snap) = Snap::of(t) {
+        let mut snap = self.window.blank();
+        if snap.fill(t) {
             snap.file = file;
-            self.on_snap(snap, out);
+            self.on_boxed(snap, out);
+        } else {
+            self.window.recycle(snap);
         }
     }
 
     /// [`Correlator::relay`] for a record of capture `file`.
     pub fn relay_in(&mut self, record: Record, file: Option<u32>, out: &mut dyn RecordSink) {
+        if !matches!(record, Record::Transaction(_) | Record::WebSocket(_)) {
+            // Nothing the correlator looks at (most records): passed straight on.
+            out.record(record);
+            return;
+        }
         let mut produced = std::mem::take(&mut self.produced);
         match &record {
             Record::Transaction(t) => self.on_txn_in(t, file, &mut produced),
@@ -1024,8 +1200,10 @@ impl Correlator {
             _ => {}
         }
         out.record(record);
-        for r in produced.drain(..) {
-            out.record(r);
+        if !produced.is_empty() {
+            for r in produced.drain(..) {
+                out.record(r);
+            }
         }
         self.produced = produced;
     }
@@ -1117,8 +1295,7 @@ impl Correlator {
     /// Client legs on one capture still unpaired whose upstream leg is on another: paired
     /// again once an offset times them (what needed the clock), newest first.
     fn sweep(&mut self, out: &mut dyn RecordSink) {
-        let fronts: Vec<u64> = (0..self.window.slots.len() as u64)
-            .map(|i| self.window.base + i)
+        let fronts: Vec<u64> = (self.window.base..self.window.next_seq())
             .filter(|q| {
                 self.window
                     .get(*q)
@@ -1131,7 +1308,7 @@ impl Correlator {
             };
             let best = choose(
                 self.window
-                    .candidates(&f)
+                    .candidates(&f, TailKey::of(f.path()))
                     .filter(|(_, b)| b.file.is_some() && b.file != f.file)
                     .filter_map(|(bq, b)| {
                         score(&f, b, self.clock(&f, b), None).map(|x| (bq, x, guess(&f, b)))
@@ -1211,10 +1388,11 @@ impl Correlator {
         if s.file.is_none() || s.hop.is_some() {
             return;
         }
-        let same_tail = self.window.same_tail(s.path());
+        let key = TailKey::of(s.path());
+        let h = key.hash;
+        let same_tail = self.window.same_tail(h);
         if same_tail.is_some_and(|q| q.len() > MAX_CANDIDATES) {
             // Competitors beyond those looked at: uniqueness could not be told for this path.
-            let h = weak::tail_hash(s.path());
             if !self.weak_barred_tails.contains(&h) {
                 if !self.weak_fits(0, 1) {
                     self.stop_weak();
@@ -1225,7 +1403,7 @@ impl Correlator {
             return;
         }
         let mut found = Vec::new();
-        let others = self.window.tail_mates(s.path());
+        let others = self.window.tail_mates(key);
         for (q, o) in others {
             if q == seq || o.file.is_none() || o.file == s.file || o.hop.is_some() {
                 continue;
@@ -1384,14 +1562,20 @@ impl Correlator {
         b.file?;
         let fronts = self
             .window
-            .tail_mates(b.path())
+            .tail_mates(TailKey::of(b.path()))
             .take(MAX_CANDIDATES)
             .filter(|(_, f)| f.file.is_some() && f.file != b.file && f.hop.is_none())
             .filter_map(|(q, f)| score(f, b, self.clock(f, b), None).map(|s| (q, s, guess(f, b))));
         choose(fronts)
     }
 
-    pub(crate) fn on_snap(&mut self, mut snap: Snap, out: &mut dyn RecordSink) {
+    /// A snap made by hand (the tests' legs).
+    #[cfg(test)]
+    pub(crate) fn on_snap(&mut self, snap: impl Into<Box<Snap>>, out: &mut dyn RecordSink) {
+        self.on_boxed(snap.into(), out);
+    }
+
+    fn on_boxed(&mut self, mut snap: Box<Snap>, out: &mut dyn RecordSink) {
         if snap.method == "CONNECT" {
             // A tunnel, not a request to relay: its inner transactions are paired instead.
             if snap.switched.as_deref() == Some("tunnel") && self.tunnels.len() < MAX_TUNNELS {
@@ -1399,6 +1583,7 @@ impl Correlator {
                     .map(|(p, from)| (p, format!("{from} (the CONNECT answer)")));
                 self.tunnels.insert(snap.conn, p);
             }
+            self.window.recycle(snap);
             return;
         }
         self.latest = self.latest.max(snap.start.0);
@@ -1407,11 +1592,14 @@ impl Correlator {
             if self.latest - o.start.0 <= 2 * MAX_LAG_NS {
                 break;
             }
-            self.window.evict(seq);
-            self.weak_evicted(seq);
+            self.evict(seq);
         }
-        self.decide_waiting(false, out);
-        let best = self.best(&snap);
+        if !self.waiting.is_empty() {
+            self.decide_waiting(false, out);
+        }
+        let key = TailKey::of(snap.path());
+        let tail = key.hash;
+        let best = self.best(&snap, key);
         match best {
             Some((q, s)) if s >= LOW => {
                 let mut ev = Vec::new();
@@ -1425,6 +1613,7 @@ impl Correlator {
                     if self.learn_clock(&snap, &back) {
                         self.sweep(out);
                     }
+                    self.window.recycle(back);
                 }
             }
             _ => {
@@ -1433,7 +1622,7 @@ impl Correlator {
                     || snap.path() != snap.target
                     || snap.resp.as_ref().is_some_and(|h| h.get("via").is_some())
                     || (snap.status != Some(101)
-                        && snap.needs_upgrade().is_some()
+                        && snap.needs_any_upgrade()
                         && fix::product(&snap, None).is_some());
                 if proxied {
                     let cost = Window::cost(&snap);
@@ -1444,14 +1633,14 @@ impl Correlator {
                     } else {
                         self.waiting_bytes += cost;
                         snap.queued = true;
-                        self.waiting.push_back(snap.clone());
+                        self.waiting.push_back(Snap::clone(&snap));
                     }
                 }
             }
         }
-        let seq = self.window.base + self.window.slots.len() as u64;
+        let seq = self.window.next_seq();
         let cross = snap.file.is_some();
-        self.window.push(snap);
+        self.window.push(snap, tail);
         // On merged captures, an upstream leg may end after its client leg (its clock ahead).
         if cross
             && let Some(b) = self.window.get(seq)
@@ -1468,17 +1657,26 @@ impl Correlator {
             let Some((seq, _)) = self.window.front() else {
                 break;
             };
-            self.window.evict(seq);
-            self.weak_evicted(seq);
+            self.evict(seq);
             self.limits.window_evicted += 1;
+        }
+    }
+
+    /// Drops the window's snap at `seq` (too old, or over the window's bounds) and its
+    /// candidate pairs by weaker evidence (of which one capture has none).
+    fn evict(&mut self, seq: u64) {
+        self.window.evict(seq);
+        if !self.weak.is_empty() {
+            self.weak_evicted(seq);
         }
     }
 
     /// The best candidate back of `f` (ties: the oldest, first in first out; across captures
     /// timed by their offset alone, none, [`choose`]).
-    fn best(&self, f: &Snap) -> Option<(u64, u32)> {
+    /// `key`: its path's tail.
+    fn best(&self, f: &Snap, key: TailKey) -> Option<(u64, u32)> {
         choose(
-            self.window.candidates(f).filter_map(|(q, b)| {
+            self.window.candidates(f, key).filter_map(|(q, b)| {
                 score(f, b, self.clock(f, b), None).map(|s| (q, s, guess(f, b)))
             }),
         )
@@ -1591,7 +1789,7 @@ impl Correlator {
     /// the streams it forwards), and wait with the others for the answered-by-itself check.
     fn queue_earlier(&mut self, proxy: Endpoint) {
         let bound = self.waiting_bound();
-        for s in self.window.slots.iter_mut().flatten() {
+        for s in self.window.snaps_mut() {
             if s.server != proxy || s.hop.is_some() || s.queued || s.method == "CONNECT" {
                 continue;
             }
@@ -1640,7 +1838,7 @@ impl Correlator {
                     // Decided: not a client leg for a later sweep across captures.
                     self.window.mark(&f, id);
                 }
-            } else if f.needs_upgrade().is_some()
+            } else if f.needs_any_upgrade()
                 && f.status != Some(101)
                 && self.hinted.len() < MAX_HINTED
                 && self.hinted.insert(f.server)
@@ -1663,11 +1861,14 @@ impl Correlator {
                 .weak
                 .iter()
                 .any(|c| c.fid == f.id && c.clocks.0 == f.file.unwrap_or(0))
-                || self.window.candidates(f).any(|(_, b)| {
-                    b.file.is_some()
-                        && b.file != f.file
-                        && score(f, b, self.clock(f, b), None).is_some_and(|s| s >= LOW)
-                }))
+                || self
+                    .window
+                    .candidates(f, TailKey::of(f.path()))
+                    .any(|(_, b)| {
+                        b.file.is_some()
+                            && b.file != f.file
+                            && score(f, b, self.clock(f, b), None).is_some_and(|s| s >= LOW)
+                    }))
     }
 
     /// A finished WebSocket conversation: completes the relay check of its hop.

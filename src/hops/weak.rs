@@ -78,9 +78,14 @@ impl Weak {
 
 /// A hash of `path`'s last segment ([`Weak::tail`]).
 pub(crate) fn tail_hash(path: &str) -> u64 {
+    hash_tail(super::tail(path))
+}
+
+/// [`tail_hash`] of a path whose last segment is `tail`.
+pub(crate) fn hash_tail(tail: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = rustc_hash::FxHasher::default();
-    super::tail(path).hash(&mut h);
+    tail.hash(&mut h);
     h.finish()
 }
 

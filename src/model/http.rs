@@ -46,10 +46,26 @@ pub enum HopReason {
 /// `hop_by_hop_reason` (when hop-by-hop), `masked` (when the value hides a credential: only
 /// a prefix is shown, and there is no `value_b64`) and `pseudo` (an HTTP/2 pseudo-header,
 /// `:method`, `:path`, `:status`, ...).
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Headers {
     bytes: Vec<u8>,
     fields: Vec<FieldRef>,
+}
+
+/// `clone_from` copies into the room the target already has (a reused copy allocates nothing
+/// when it is large enough).
+impl Clone for Headers {
+    fn clone(&self) -> Self {
+        Headers {
+            bytes: self.bytes.clone(),
+            fields: self.fields.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.bytes.clone_from(&source.bytes);
+        self.fields.clone_from(&source.fields);
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -160,16 +176,25 @@ impl Headers {
 
     /// Every value of `name` (ASCII case-insensitive), in order.
     pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|h| h.value)
+        self.fields
+            .iter()
+            .filter(move |f| self.named(f, name))
+            .map(|f| self.slice(f.value))
     }
 
     /// The first value of `name` (ASCII case-insensitive).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|h| h.value)
+        self.fields
+            .iter()
+            .find(|f| self.named(f, name))
+            .map(|f| self.slice(f.value))
+    }
+
+    /// Whether field `f` is `name` (ASCII case-insensitive); the lengths first, from the field's
+    /// range (most names differ in length: no slice is made of them).
+    fn named(&self, f: &FieldRef, name: &str) -> bool {
+        f.name.1.wrapping_sub(f.name.0) as usize == name.len()
+            && self.slice(f.name).eq_ignore_ascii_case(name.as_bytes())
     }
 }
 

@@ -446,7 +446,10 @@ fn lane_of(seg: &TcpSegment<'_>, lanes: usize) -> usize {
 #[derive(Default)]
 struct IdMap {
     base: u64,
-    to: VecDeque<u64>,
+    /// The run's ids, less `origin`, in 32 bits (half the room: a long-lived connection keeps
+    /// every id given after it). Monotonic, so rebasing on the front keeps them small.
+    to: VecDeque<u32>,
+    origin: u64,
     /// Ids the worker had given (all mapped).
     given: u64,
 }
@@ -458,12 +461,33 @@ impl IdMap {
         }
         if self.to.is_empty() {
             self.base = self.given;
+            self.origin = *next;
         }
         for _ in self.given..given {
-            self.to.push_back(*next);
+            let d = match u32::try_from(*next - self.origin) {
+                Ok(d) => d,
+                Err(_) => {
+                    self.rebase();
+                    // Past 32 bits even from the front: more ids between the oldest mapped and
+                    // the newest than memory could hold entries for.
+                    u32::try_from(*next - self.origin).unwrap_or(u32::MAX)
+                }
+            };
+            self.to.push_back(d);
             *next += 1;
         }
         self.given = given;
+    }
+
+    /// Measures the entries from the front's id (the smallest) instead.
+    fn rebase(&mut self) {
+        let Some(&front) = self.to.front() else {
+            return;
+        };
+        self.origin += u64::from(front);
+        for d in &mut self.to {
+            *d -= front;
+        }
     }
 
     #[inline]
@@ -472,10 +496,12 @@ impl IdMap {
             return local;
         };
         match usize::try_from(i).ok().and_then(|i| self.to.get(i)) {
-            Some(&g) => g,
+            Some(&d) => self.origin + u64::from(d),
             // Not given yet: after the latest, as one thread would give it.
             None => match self.to.back() {
-                Some(&g) => g + (local - self.base - (self.to.len() as u64 - 1)),
+                Some(&d) => {
+                    self.origin + u64::from(d) + (local - self.base - (self.to.len() as u64 - 1))
+                }
                 None => local,
             },
         }
@@ -1183,4 +1209,33 @@ fn combine(
     s.memory.peak = merge.peak.memory;
     s.memory.connection_budget = memory as u64;
     copies
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdMap;
+
+    /// A worker's ids mapped to the run's as they were given, interleaved with another's,
+    /// forgotten below the oldest still needed, and measured from a new front when the run's
+    /// ids have moved more than 32 bits past the first.
+    #[test]
+    fn id_maps_follow_the_given_ids_and_rebase_past_32_bits() {
+        let mut m = IdMap::default();
+        let mut next = 10;
+        m.grow(2, &mut next); // local 0, 1 -> 10, 11
+        next += 3; // another worker's 12..15
+        m.grow(3, &mut next); // local 2 -> 15
+        assert_eq!((m.map(0), m.map(1), m.map(2)), (10, 11, 15));
+        // Not given yet: after the latest, as one thread would give it.
+        assert_eq!(m.map(4), 17);
+        m.prune(2);
+        assert_eq!(m.map(2), 15);
+        assert_eq!(m.to.len(), 1);
+        // The run's ids jump past 32 bits from the first mapped one: rebased on the front.
+        next = 10 + (1u64 << 32) + 1;
+        m.grow(4, &mut next);
+        assert_eq!(m.map(2), 15);
+        assert_eq!(m.map(3), 10 + (1u64 << 32) + 1);
+        assert_eq!(m.origin, 15);
+    }
 }

@@ -37,7 +37,10 @@ pub fn areas(app: &App) -> Areas {
     ])
     .areas(full);
     let (list, detail) = if body.width >= 150 {
+        // A column between them: the list's last column (a message's preview, a target) runs
+        // to its edge and would read on into the detail's lines.
         let [l, d] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+            .spacing(1)
             .areas(body);
         (l, d)
     } else {

@@ -48,8 +48,8 @@
 //! report thousands of connections in one round, is sent in parts (`PART_STEPS` connections);
 //! the merge takes a worker's next part when it has used the last, before it takes any step,
 //! so the order is the same and the burst never waits whole on either side (at the end of
-//! the 50 % prefix it was 10 MB of records, steps and events: `--threads 2` peak RSS 79.3 →
-//! 72.3 MB on the full file).
+//! the 50 % prefix it was 10 MB of records, steps and events: `--threads 2` peak RSS 77.5 →
+//! 70.6 MiB on the full file).
 
 use std::collections::VecDeque;
 use std::net::IpAddr;

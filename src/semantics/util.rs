@@ -51,8 +51,7 @@ impl<K: Copy + Eq + Hash, V> Bounded<K, V> {
     }
 
     fn slot(&self, k: &K) -> Option<&(K, u64, V)> {
-        let &i = self.index.get(k)?;
-        self.slots.get(i as usize)?.as_ref()
+        self.slots.get(self.found(k)?)?.as_ref()
     }
 
     pub fn get(&self, k: &K) -> Option<&V> {
@@ -60,8 +59,8 @@ impl<K: Copy + Eq + Hash, V> Bounded<K, V> {
     }
 
     pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        let &i = self.index.get(k)?;
-        self.slots.get_mut(i as usize)?.as_mut().map(|(_, _, v)| v)
+        let i = self.found(k)?;
+        self.slots.get_mut(i)?.as_mut().map(|(_, _, v)| v)
     }
 
     pub fn remove(&mut self, k: &K) -> Option<V> {
@@ -94,12 +93,12 @@ impl<K: Copy + Eq + Hash, V> Bounded<K, V> {
         self.next_gen += 1;
         self.order.push_back((k, g));
         if self.order.len() > self.cap.saturating_mul(2) + 16 {
-            // The entry just made is kept: its key is not in the map with this generation yet
-            // (it was dropped here before, so that key could never be evicted and the map
-            // outgrew its bound by one such key per compaction).
+            // The entry just made (its generation is new) is kept: its key is not in the map
+            // with this generation yet (it was dropped here before, so that key could never be
+            // evicted and the map outgrew its bound by one such key per compaction).
             let (index, slots) = (&self.index, &self.slots);
             self.order.retain(|&(ok, og)| {
-                (og == g && ok == k)
+                og == g
                     || index
                         .get(&ok)
                         .and_then(|&i| slots.get(i as usize))

@@ -281,6 +281,14 @@ impl<S: Sink> Sink for Tap<S> {
         self.note(record);
         Some(r)
     }
+    fn prewrite(&self) -> Option<fn(&Record, &mut Vec<u8>) -> bool> {
+        self.inner.prewrite()
+    }
+    fn record_ahead(&mut self, record: &Record, ahead: &[u8]) -> Option<std::io::Result<Flow>> {
+        let r = self.inner.record_ahead(record, ahead)?;
+        self.note(record);
+        Some(r)
+    }
     fn progress(&mut self, p: &Progress) -> std::io::Result<Flow> {
         self.inner.progress(p)
     }

@@ -53,6 +53,18 @@ pub trait Sink {
     fn progress(&mut self, _progress: &Progress) -> io::Result<Flow> {
         Ok(Flow::Continue)
     }
+    /// What a run split over threads does with each record on the worker thread that made
+    /// it, before the merge: the JSON writers write the part of a transaction no later step
+    /// changes, appended to the buffer (`true` when written), so the merging thread, which
+    /// bounds the run's speed, has less to write; the merge gives it back with the record
+    /// ([`Sink::record_ahead`]). `None`: nothing.
+    fn prewrite(&self) -> Option<fn(&Record, &mut Vec<u8>) -> bool> {
+        None
+    }
+    /// [`Sink::record_ref`] of a record with what [`Sink::prewrite`] wrote of it.
+    fn record_ahead(&mut self, record: &Record, _ahead: &[u8]) -> Option<io::Result<Flow>> {
+        self.record_ref(record)
+    }
     /// The end of the run: the capture's summary. Not called after a failure.
     fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()>;
 }
@@ -69,6 +81,12 @@ impl<T: Sink + ?Sized> Sink for Box<T> {
     }
     fn progress(&mut self, progress: &Progress) -> io::Result<Flow> {
         (**self).progress(progress)
+    }
+    fn prewrite(&self) -> Option<fn(&Record, &mut Vec<u8>) -> bool> {
+        (**self).prewrite()
+    }
+    fn record_ahead(&mut self, record: &Record, ahead: &[u8]) -> Option<io::Result<Flow>> {
+        (**self).record_ahead(record, ahead)
     }
     fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {
         (**self).finish(summary)
@@ -87,6 +105,12 @@ impl<T: Sink + ?Sized> Sink for &mut T {
     }
     fn progress(&mut self, progress: &Progress) -> io::Result<Flow> {
         (**self).progress(progress)
+    }
+    fn prewrite(&self) -> Option<fn(&Record, &mut Vec<u8>) -> bool> {
+        (**self).prewrite()
+    }
+    fn record_ahead(&mut self, record: &Record, ahead: &[u8]) -> Option<io::Result<Flow>> {
+        (**self).record_ahead(record, ahead)
     }
     fn finish(&mut self, summary: &CaptureSummary) -> io::Result<()> {
         (**self).finish(summary)

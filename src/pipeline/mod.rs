@@ -128,9 +128,53 @@ struct End<S> {
     /// contend with its allocations). Empty on one thread: records are dropped here.
     dead: Vec<Vec<Record>>,
     from: usize,
+    /// What the sink wrote ahead of a transaction on its worker ([`Sink::prewrite`]), and the
+    /// (run's) id of the transaction it is for, once the merge has given it.
+    ahead: Vec<u8>,
+    ahead_for: Ahead,
+}
+
+/// Whom [`End::ahead`]'s bytes are for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ahead {
+    Nobody,
+    /// The next record the merge takes.
+    Next,
+    /// This record ([`ahead_key`]), when it reaches the sink.
+    For(u8, u64, u64),
+}
+
+/// Which record bytes written ahead are for: its kind and ids.
+fn ahead_key(r: &Record) -> Ahead {
+    match r {
+        Record::Transaction(t) => Ahead::For(0, t.id, 0),
+        Record::Connection(c) => Ahead::For(1, c.id, 0),
+        Record::WsMessage(m) => Ahead::For(2, m.websocket, m.index),
+        _ => Ahead::Nobody,
+    }
 }
 
 impl<S> End<S> {
+    /// The merge met the bytes written ahead of the next record (`None`: out of the batch's
+    /// bounds, which a worker never writes).
+    fn ahead(&mut self, bytes: Option<&[u8]>) {
+        self.ahead.clear();
+        self.ahead_for = match bytes {
+            Some(b) => {
+                self.ahead.extend_from_slice(b);
+                Ahead::Next
+            }
+            None => Ahead::Nobody,
+        };
+    }
+
+    /// The merge gave the next record its ids: the bytes written ahead are for it.
+    fn ahead_is_for(&mut self, r: &Record) {
+        if self.ahead_for == Ahead::Next {
+            self.ahead_for = ahead_key(r);
+        }
+    }
+
     fn heed(&mut self, r: io::Result<Flow>) {
         match r {
             Ok(Flow::Continue) => {}
@@ -159,8 +203,20 @@ impl<S: Sink> RecordSink for End<S> {
             f.file = Some(file);
             f.file_packet = Some(k);
         }
+        // Between the merge and here, the steps may send other records first (a transaction's
+        // findings): the bytes are used by the record they were written for.
+        let ahead = match self.ahead_for {
+            Ahead::For(..) if ahead_key(&record) == self.ahead_for => {
+                self.ahead_for = Ahead::Nobody;
+                Some(self.ahead.as_slice())
+            }
+            _ => None,
+        };
         let r = match self.dead.get_mut(self.from) {
-            Some(dead) => match self.sink.record_ref(&record) {
+            Some(dead) => match match ahead {
+                Some(a) => self.sink.record_ahead(&record, a),
+                None => self.sink.record_ref(&record),
+            } {
                 Some(r) => {
                     dead.push(record);
                     r
@@ -384,6 +440,8 @@ impl<S: Sink> Pipeline<S> {
                     origins: None,
                     dead: Vec::new(),
                     from: 0,
+                    ahead: Vec::new(),
+                    ahead_for: Ahead::Nobody,
                 },
             },
         }
@@ -443,6 +501,8 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
                     origins: None,
                     dead: Vec::new(),
                     from: 0,
+                    ahead: Vec::new(),
+                    ahead_for: Ahead::Nobody,
                 },
             },
         }
@@ -475,6 +535,9 @@ struct Setup {
     inputs: usize,
     /// Each input's capture point.
     points: Vec<u32>,
+    /// Split over threads: what the sink does with each record on its worker
+    /// ([`Sink::prewrite`]).
+    prewrite: Option<fn(&Record, &mut Vec<u8>) -> bool>,
 }
 
 impl Setup {
@@ -486,6 +549,7 @@ impl Setup {
             points: (0..inputs as u32)
                 .map(|f| source.capture_point(f))
                 .collect(),
+            prewrite: None,
         }
     }
 

@@ -169,6 +169,9 @@ struct Step {
 #[allow(clippy::large_enum_variant)]
 enum Ev {
     Rec(Record),
+    /// What the sink wrote ahead of the next record ([`Sink::prewrite`]): `OutBatch::ahead`'s
+    /// bytes `.0...1`.
+    Ahead(usize, usize),
     Note(Note),
     /// The reading thread's: packets from global number `.0` on come from file `.1`, its
     /// packet `.2` first.
@@ -187,6 +190,8 @@ struct OutBatch {
     /// More of the same round follows: a sweep's or the end's steps are sent in parts of
     /// [`PART_STEPS`], so a burst of thousands of connections is never held whole.
     more: bool,
+    /// What the sink wrote ahead of the batch's records, one after the other (`Ev::Ahead`).
+    ahead: Vec<u8>,
 }
 
 /// A stream's batch in the merge: its next step, and where that step's events start.
@@ -211,8 +216,10 @@ impl Cursor {
         let mut b = self.b;
         b.events.clear();
         b.steps.clear();
+        b.ahead.clear();
         trim(&mut b.events, KEEP_ENTRIES);
         trim(&mut b.steps, KEEP_ENTRIES);
+        trim(&mut b.ahead, KEEP_BYTES);
         b
     }
 }
@@ -234,6 +241,8 @@ struct Collect<'a> {
     n: u64,
     phase: u8,
     conn: u64,
+    /// The sink's work on each record done here, on the worker ([`Sink::prewrite`]).
+    prewrite: Option<fn(&Record, &mut Vec<u8>) -> bool>,
 }
 
 impl Collect<'_> {
@@ -287,6 +296,16 @@ fn fresh_out(reuse: &Receiver<OutBatch>) -> OutBatch {
 
 impl RecordSink for Collect<'_> {
     fn record(&mut self, record: Record) {
+        if let Some(prewrite) = self.prewrite {
+            let ahead = &mut self.out.ahead;
+            let at = ahead.len();
+            if prewrite(&record, ahead) {
+                let end = ahead.len();
+                self.out.events.push(Ev::Ahead(at, end));
+            } else {
+                ahead.truncate(at);
+            }
+        }
         self.out.events.push(Ev::Rec(record));
     }
 
@@ -327,6 +346,7 @@ fn work<A: Analyzer>(
             n: 0,
             phase: PH_PACKET,
             conn: u64::MAX,
+            prewrite: setup.prewrite,
         };
         for item in batch.items.drain(..) {
             match item {
@@ -637,6 +657,10 @@ impl Merge {
             };
             let e = std::mem::replace(e, Ev::Run(0, 0, 0));
             c.ev += 1;
+            if let Ev::Ahead(a, b) = e {
+                tail.end.ahead(c.b.ahead.get(a..b));
+                continue;
+            }
             self.event(s, e, tail);
         }
         c.ev = end;
@@ -709,6 +733,7 @@ impl Merge {
                 if let Some(m) = self.ids.get(s) {
                     remap(&mut r, m);
                 }
+                tail.end.ahead_is_for(&r);
                 if let Some(conn) = closed {
                     self.forget(s, conn);
                 }
@@ -764,6 +789,8 @@ impl Merge {
                     o.start_run(g, file, k);
                 }
             }
+            // Taken by `take_step` before it gets here.
+            Ev::Ahead(..) => {}
         }
     }
 }
@@ -1094,7 +1121,10 @@ pub(super) fn run<S: Sink, A: Analyzer, P: PacketSource + ?Sized>(
     source: &mut P,
     clock: &dyn Clock,
 ) -> RunEnd {
-    let setup = &Setup::new(source, workers);
+    let setup = &Setup {
+        prewrite: p.tail.end.sink.prewrite(),
+        ..Setup::new(source, workers)
+    };
     // Records the writer is done with go back to the worker that made them, to be freed
     // there: freeing them on this thread was a fifth of its samples (`_int_free`, `cfree`,
     // `malloc_consolidate` on the workers' arenas), and this thread bounds the run's speed.

@@ -108,6 +108,12 @@ impl Sink for ReportSink {
     fn record_ref(&mut self, record: &Record) -> Option<io::Result<Flow>> {
         self.writer.record_ref(record)
     }
+    fn prewrite(&self) -> Option<fn(&Record, &mut Vec<u8>) -> bool> {
+        self.writer.prewrite()
+    }
+    fn record_ahead(&mut self, record: &Record, ahead: &[u8]) -> Option<io::Result<Flow>> {
+        self.writer.record_ahead(record, ahead)
+    }
     fn progress(&mut self, p: &Progress) -> io::Result<Flow> {
         self.progress.show(p);
         Ok(Flow::Continue)

@@ -11,6 +11,7 @@ mod validators;
 
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
 use super::util::{Bounded, key_of, list, number, text, trim, unquote};
 use super::{Exchange, Found, date};
@@ -47,12 +48,57 @@ const MAX_DIRECTIVES: usize = 32;
 const PER_URL: usize = 2;
 
 /// Status codes a cache may store with a heuristic lifetime (RFC 9110 §15.1).
+const HEURISTIC_STATUSES: [u16; 12] = [200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501];
+
+/// Whether a status is one of [`HEURISTIC_STATUSES`].
 pub fn heuristically_cacheable(status: u16) -> bool {
-    matches!(
-        status,
-        200 | 203 | 204 | 206 | 300 | 301 | 308 | 404 | 405 | 410 | 414 | 501
-    )
+    HEURISTIC_STATUSES.contains(&status)
 }
+
+/// The fields that make a response explicitly cacheable (RFC 9111 §3), in the order the
+/// reason names them.
+const EXPLICIT: [&str; 4] = ["public", "s-maxage", "max-age", "Expires"];
+
+const PARTIAL: &str = "; partial content, stored by caches that support ranges (RFC 9111 §3.3)";
+
+/// [`storable`]'s reasons for explicitly cacheable responses, one per set of [`EXPLICIT`]
+/// fields (a bit each) and for a 206 or not (the next bit). Built once, as
+/// [`HEURISTIC_REASONS`]: most responses of a capture have one of these, and a reason built
+/// per response was an allocation (and a free) each.
+static EXPLICIT_REASONS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    (0..2 << EXPLICIT.len())
+        .map(|bits: usize| {
+            let names: Vec<&str> = EXPLICIT
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| bits & 1 << k != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            let partial = if bits >> EXPLICIT.len() != 0 {
+                PARTIAL
+            } else {
+                ""
+            };
+            format!(
+                "explicitly cacheable: {} (RFC 9111 §3){partial}",
+                names.join(", ")
+            )
+        })
+        .collect()
+});
+/// [`storable`]'s reasons for heuristically cacheable responses, one per status of
+/// [`HEURISTIC_STATUSES`].
+static HEURISTIC_REASONS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    HEURISTIC_STATUSES
+        .iter()
+        .map(|&s| {
+            let partial = if s == 206 { PARTIAL } else { "" };
+            format!(
+                "status {s} is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1){partial}"
+            )
+        })
+        .collect()
+});
 
 /// Parses the Cache-Control lines of a message (RFC 9111 §5.2): names lowercased, values
 /// unquoted, unknown directives kept and marked.
@@ -179,46 +225,24 @@ pub fn storable(i: &StoreInput<'_>) -> (bool, Text) {
         );
     }
     let explicit = [
-        (has(rd, "public"), "public"),
-        (has(rd, "s-maxage"), "s-maxage"),
-        (has(rd, "max-age"), "max-age"),
-        (i.expires, "Expires"),
+        has(rd, "public"),
+        has(rd, "s-maxage"),
+        has(rd, "max-age"),
+        i.expires,
     ];
-    let partial = if i.status == 206 {
-        "; partial content, stored by caches that support ranges (RFC 9111 §3.3)"
-    } else {
-        ""
-    };
-    if explicit.iter().any(|e| e.0) {
-        let mut s = String::with_capacity(96);
-        s.push_str("explicitly cacheable: ");
-        for (k, (_, n)) in explicit.iter().filter(|e| e.0).enumerate() {
-            if k > 0 {
-                s.push_str(", ");
-            }
-            s.push_str(n);
-        }
-        s.push_str(" (RFC 9111 §3)");
-        s.push_str(partial);
-        return (true, s.into());
+    if explicit.iter().any(|&e| e) {
+        let fields = explicit
+            .iter()
+            .enumerate()
+            .fold(0, |m, (k, &e)| m | usize::from(e) << k);
+        let reason = EXPLICIT_REASONS
+            .get(fields | usize::from(i.status == 206) << EXPLICIT.len())
+            .map_or("", String::as_str);
+        return (true, Cow::Borrowed(reason));
     }
-    if i.status == 200 {
-        return (
-            true,
-            Cow::Borrowed(
-                "status 200 is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1)",
-            ),
-        );
-    }
-    if heuristically_cacheable(i.status) {
-        return (
-            true,
-            format!(
-                "status {} is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1){partial}",
-                i.status
-            )
-            .into(),
-        );
+    if let Some(k) = HEURISTIC_STATUSES.iter().position(|&s| s == i.status) {
+        let reason = HEURISTIC_REASONS.get(k).map_or("", String::as_str);
+        return (true, Cow::Borrowed(reason));
     }
     (
         false,
@@ -594,6 +618,49 @@ mod tests {
             assert_eq!(ok, *want, "{m} {s} {qc:?} {rc:?}: {reason}");
             assert!(reason.contains(why), "{m} {s} {rc:?}: {reason}");
         }
+    }
+
+    #[test]
+    fn storable_reasons_name_every_explicit_field_in_order() {
+        let reason = |rc: &str, status: u16, expires: bool| {
+            let rdv = d(rc);
+            let (ok, why) = storable(&StoreInput {
+                method: "GET",
+                status,
+                request: &[],
+                response: &rdv,
+                authorization: false,
+                expires,
+            });
+            assert!(ok, "{rc:?} {status}");
+            why.into_owned()
+        };
+        assert_eq!(
+            reason("max-age=60", 200, false),
+            "explicitly cacheable: max-age (RFC 9111 §3)"
+        );
+        assert_eq!(
+            reason("max-age=1, public, s-maxage=2", 200, true),
+            "explicitly cacheable: public, s-maxage, max-age, Expires (RFC 9111 §3)"
+        );
+        assert_eq!(
+            reason("public", 206, true),
+            "explicitly cacheable: public, Expires (RFC 9111 §3); partial content, stored by \
+             caches that support ranges (RFC 9111 §3.3)"
+        );
+        assert_eq!(
+            reason("", 200, false),
+            "status 200 is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1)"
+        );
+        assert_eq!(
+            reason("", 206, false),
+            "status 206 is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1); partial \
+             content, stored by caches that support ranges (RFC 9111 §3.3)"
+        );
+        assert_eq!(
+            reason("", 501, false),
+            "status 501 is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1)"
+        );
     }
 
     #[test]

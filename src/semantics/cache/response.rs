@@ -26,12 +26,17 @@ pub(super) fn conflicting_directives(rd: &[Directive], out: &mut Vec<Found>) {
         conflicts.push("public with private".into());
     }
     for n in ["max-age", "s-maxage"] {
-        let vals: Vec<&str> = rd
-            .iter()
-            .filter(|d| d.name == n)
-            .filter_map(|d| d.value.as_deref())
-            .collect();
-        if vals.windows(2).any(|w| w[0] != w[1]) {
+        let vals = || {
+            rd.iter()
+                .filter(move |d| d.name == n)
+                .filter_map(|d| d.value.as_deref())
+        };
+        // Collected only for the message: nearly every response has one value or none.
+        let mut it = vals();
+        if let Some(first) = it.next()
+            && it.any(|v| v != first)
+        {
+            let vals: Vec<&str> = vals().collect();
             conflicts.push(format!("{n} given twice ({})", vals.join(", ")));
         }
     }

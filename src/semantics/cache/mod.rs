@@ -421,21 +421,38 @@ fn applies(c: &Exchange<'_>, conditional: bool) -> bool {
 fn fields(c: &Exchange<'_>) -> CacheInfo {
     let q = &c.q;
     let r = &c.r;
+    // Most messages have no Cache-Control (requests nearly never): nothing to walk then.
+    let request_directives = if q.cache_control.present() {
+        directives(c.request_lines(q.cache_control, "cache-control"), false)
+    } else {
+        Vec::new()
+    };
+    let response_directives = if r.cache_control.present() {
+        directives(c.response_lines(r.cache_control, "cache-control"), true)
+    } else {
+        Vec::new()
+    };
+    let mut vary = Vec::new();
+    if r.vary.present() {
+        'lines: for line in c.response_lines(r.vary, "vary") {
+            for v in list(line) {
+                if vary.len() >= 16 {
+                    break 'lines;
+                }
+                vary.push(text(v));
+            }
+        }
+    }
     CacheInfo {
-        request_directives: directives(c.request_lines(q.cache_control, "cache-control"), false),
-        response_directives: directives(c.response_lines(r.cache_control, "cache-control"), true),
+        request_directives,
+        response_directives,
         pragma: q.pragma.map(text),
         date: r.date.map(text),
         expires: r.expires.first.map(text),
         age: r.age.and_then(number),
         etag: r.etag.map(text),
         last_modified: r.last_modified.map(text),
-        vary: c
-            .response_lines(r.vary, "vary")
-            .flat_map(list)
-            .take(16)
-            .map(text)
-            .collect(),
+        vary,
         ..CacheInfo::default()
     }
 }
@@ -465,10 +482,12 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         return None;
     }
     let mut info = fields(c);
+    // Read once for the freshness heuristic and the validators remembered.
+    let last_modified = c.r.last_modified.and_then(date::parse);
     if let Some(resp) = c.resp {
         response::conflicting_directives(&info.response_directives, out);
         let ok = response::may_store(c, resp.status, &mut info, out);
-        let fresh = response::freshness_at_capture(c, resp.status, ok, &mut info);
+        let fresh = response::freshness_at_capture(c, resp.status, ok, last_modified, &mut info);
         response::directive_notes(c, &mut info);
         response::set_cookie_shared(c, st, ok, fresh, &info.response_directives, out);
     }
@@ -476,7 +495,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
     if conditional {
         info.conditional = Some(validators::link(c, st, out));
     }
-    validators::remember(c, st, &info, out);
+    validators::remember(c, st, &info, last_modified, out);
     Some(info)
 }
 

@@ -95,13 +95,13 @@ pub(super) fn freshness_at_capture(
     c: &Exchange<'_>,
     status: u16,
     ok: bool,
+    lm: Option<i64>,
     info: &mut CacheInfo,
 ) -> (Option<u64>, &'static str) {
     let r = &c.r;
     let rd = &info.response_directives;
     let received = c.response_ns().unwrap_or(0);
     let date_v = r.date.and_then(date::parse);
-    let lm = r.last_modified.and_then(date::parse);
     let (lifetime, source, note) = freshness(
         rd,
         r.expires.first,

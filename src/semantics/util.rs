@@ -321,11 +321,12 @@ impl<F: Copy> FieldTable<F> {
     }
 }
 
-/// Whether `name` is `field` (lowercase letters, `-` and `:`) ASCII case-insensitively, 8 or
-/// 4 bytes at a time: a word of the name with the case bit (0x20) set where the field has a
-/// letter equals the field's word. Letters are the field's bytes with bit 6 set (`-` and `:`
-/// have it clear), so the other bytes must be equal as they are.
-fn same_name(name: &[u8], field: &[u8]) -> bool {
+/// Whether `name` is `field` (lowercase letters, `-` and `:`: a field or directive name)
+/// ASCII case-insensitively, 8 or 4 bytes at a time: a word of the name with the case bit
+/// (0x20) set where the field has a letter equals the field's word. Letters are the field's
+/// bytes with bit 6 set (`-` and `:` have it clear), so the other bytes must be equal as they
+/// are.
+pub fn same_name(name: &[u8], field: &[u8]) -> bool {
     let n = field.len();
     if name.len() != n {
         return false;
@@ -601,10 +602,15 @@ pub fn list(v: &[u8]) -> impl Iterator<Item = &[u8]> {
             if rest.is_empty() {
                 return None;
             }
+            // Up to the first comma or quote at once: most elements have no quoted string.
+            let (mut end, from) = match memchr::memchr2(b',', b'"', rest) {
+                None => (rest.len(), rest.len()),
+                Some(i) if rest.get(i) == Some(&b',') => (i, rest.len()),
+                Some(i) => (rest.len(), i),
+            };
             let mut quoted = false;
             let mut esc = false;
-            let mut end = rest.len();
-            for (i, &c) in rest.iter().enumerate() {
+            for (i, &c) in rest.iter().enumerate().skip(from) {
                 if esc {
                     esc = false;
                     continue;
@@ -1193,6 +1199,42 @@ mod tests {
         let v: Vec<&[u8]> = list(br#"a, "b,c" , ,d=1"#).collect();
         assert_eq!(v, vec![&b"a"[..], br#""b,c""#, b"d=1"]);
         assert_eq!(unquote(br#""a\"b""#), "a\"b");
+        // Against the plain scan (quotes toggle, a backslash escapes inside them only, a
+        // comma outside them ends the element), quotes anywhere in an element.
+        let plain = |v: &[u8]| -> Vec<Vec<u8>> {
+            let (mut out, mut cur, mut quoted, mut esc) = (Vec::new(), Vec::new(), false, false);
+            for &c in v {
+                if esc {
+                    esc = false;
+                } else if c == b'\\' && quoted {
+                    esc = true;
+                } else if c == b'"' {
+                    quoted = !quoted;
+                } else if c == b',' && !quoted {
+                    out.push(std::mem::take(&mut cur));
+                    continue;
+                }
+                cur.push(c);
+            }
+            out.push(cur);
+            out.into_iter()
+                .map(|e| trim(&e).to_vec())
+                .filter(|e| !e.is_empty())
+                .collect()
+        };
+        for v in [
+            &br#"a\,b"#[..],
+            br#""a\"b,c",d"#,
+            br#"x="y,z", w"#,
+            br#"x=a"b,c"d,e"#,
+            br#""unterminated, a"#,
+            br#",,, a ,"#,
+            br#"a"\","b"#,
+            b"",
+        ] {
+            let got: Vec<Vec<u8>> = list(v).map(<[u8]>::to_vec).collect();
+            assert_eq!(got, plain(v), "{:?}", String::from_utf8_lossy(v));
+        }
     }
 
     #[test]

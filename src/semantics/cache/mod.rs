@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
-use super::util::{Bounded, key_of, list, number, text, trim, unquote};
+use super::util::{Bounded, key_of, list, number, same_name, text, trim, unquote};
 use super::{Exchange, Found, date};
 use crate::model::semantics::{CacheInfo, Directive, Text};
 
@@ -108,7 +108,8 @@ pub fn directives<'a>(lines: impl Iterator<Item = &'a [u8]>, response: bool) -> 
     } else {
         REQUEST_DIRECTIVES
     };
-    let mut out = Vec::new();
+    // Called only for a Cache-Control field: room for a few directives from the start.
+    let mut out = Vec::with_capacity(4);
     for line in lines {
         for item in list(line) {
             if out.len() >= MAX_DIRECTIVES {
@@ -119,7 +120,7 @@ pub fn directives<'a>(lines: impl Iterator<Item = &'a [u8]>, response: bool) -> 
                 None => (item, None),
             };
             // Known names are the static strings (no allocation per directive).
-            let name: Text = match known.iter().find(|k| n.eq_ignore_ascii_case(k.as_bytes())) {
+            let name: Text = match known.iter().find(|k| same_name(n, k.as_bytes())) {
                 Some(k) => Cow::Borrowed(k),
                 None => Cow::Owned(text(n).to_ascii_lowercase()),
             };
@@ -536,6 +537,24 @@ mod tests {
             vec![false, false, true],
             "public is a response directive"
         );
+    }
+
+    #[test]
+    fn directive_names_are_found_whatever_their_case() {
+        // `same_name` compares names made of lowercase letters and `-` only.
+        for k in RESPONSE_DIRECTIVES.iter().chain(REQUEST_DIRECTIVES) {
+            assert!(
+                k.bytes().all(|c| c.is_ascii_lowercase() || c == b'-'),
+                "{k}"
+            );
+            for v in [k.to_string(), k.to_ascii_uppercase()] {
+                let got = directives(std::iter::once(v.as_bytes()), true);
+                let want = RESPONSE_DIRECTIVES.contains(k);
+                assert_eq!(got.first().map(|x| !x.unknown), Some(want), "{v}");
+            }
+        }
+        // A control byte where a `-` is (what the case bit makes of it) is another name.
+        assert!(d("max\rage=1")[0].unknown);
     }
 
     #[test]

@@ -683,17 +683,39 @@ pub fn mask_keep(len: usize) -> usize {
 }
 
 /// The length of a value before masking (`abcd…(12 more bytes masked)` → 16), or its length.
+/// The length of the kept part is the one of its text (U+FFFD for bytes that are not UTF-8).
 pub fn unmasked_len(v: &[u8]) -> usize {
-    let t = String::from_utf8_lossy(v);
-    if let Some((keep, rest)) = t.split_once('…')
-        && let Some(n) = rest
-            .strip_prefix('(')
-            .and_then(|r| r.strip_suffix(" more bytes masked)"))
-            .and_then(|n| n.parse::<usize>().ok())
-    {
-        return keep.len().saturating_add(n);
+    // Read on the bytes, without a text copy of the whole value: `…` is E2 80 A6 wherever those
+    // bytes are (E2 is never a continuation byte), and the rest is ASCII.
+    const ELLIPSIS_TAIL: [u8; 2] = [0x80, 0xa6];
+    let mut from = 0;
+    let at = loop {
+        let Some(i) = v.get(from..).and_then(|r| memchr::memchr(0xe2, r)) else {
+            return v.len();
+        };
+        let i = from + i;
+        if v.get(i + 1..i + 3) == Some(&ELLIPSIS_TAIL[..]) {
+            break i;
+        }
+        from = i + 1;
+    };
+    let (keep, rest) = (&v[..at], &v[at + 3..]);
+    let n = rest
+        .strip_prefix(b"(")
+        .and_then(|r| r.strip_suffix(b" more bytes masked)"))
+        .and_then(|n| std::str::from_utf8(n).ok())
+        .and_then(|n| n.parse::<usize>().ok());
+    match n {
+        Some(n) => {
+            let keep = if keep.is_ascii() {
+                keep.len()
+            } else {
+                String::from_utf8_lossy(keep).len()
+            };
+            keep.saturating_add(n)
+        }
+        None => v.len(),
     }
-    v.len()
 }
 
 // ---- URLs and origins --------------------------------------------------------------------
@@ -1192,6 +1214,49 @@ mod tests {
             resolve(&base, &bp, loc, &mut s).unwrap();
             assert_eq!(s, *want, "{loc}");
         }
+    }
+
+    #[test]
+    fn unmasked_lengths_as_the_text_reads() {
+        // What the text of the value says, the way it was read before: on its text.
+        let on_text = |v: &[u8]| -> usize {
+            let t = String::from_utf8_lossy(v);
+            if let Some((keep, rest)) = t.split_once('…')
+                && let Some(n) = rest
+                    .strip_prefix('(')
+                    .and_then(|r| r.strip_suffix(" more bytes masked)"))
+                    .and_then(|n| n.parse::<usize>().ok())
+            {
+                return keep.len().saturating_add(n);
+            }
+            v.len()
+        };
+        let cases: &[&[u8]] = &[
+            "abcd…(12 more bytes masked)".as_bytes(),
+            "…(3 more bytes masked)".as_bytes(),
+            "é…(+7 more bytes masked)".as_bytes(),
+            "ab…(x more bytes masked)".as_bytes(),
+            "ab…12 more bytes masked)".as_bytes(),
+            "ab…(12 more bytes masked".as_bytes(),
+            "€…(5 more bytes masked)".as_bytes(),
+            "a…b…(5 more bytes masked)".as_bytes(),
+            b"plain",
+            b"",
+            b"\xe2\x80",
+            b"\xe2\x80\xe2\x80\xa6(4 more bytes masked)",
+            b"\xffab\xe2\x80\xa6(4 more bytes masked)",
+            b"ab\xe2\x80\xa6(4\xe2 more bytes masked)",
+            b"ab\xe2\x80\xa6(99999999999999999999999 more bytes masked)",
+        ];
+        for v in cases {
+            assert_eq!(
+                unmasked_len(v),
+                on_text(v),
+                "{:?}",
+                String::from_utf8_lossy(v)
+            );
+        }
+        assert_eq!(unmasked_len("abcd…(12 more bytes masked)".as_bytes()), 16);
     }
 
     #[test]

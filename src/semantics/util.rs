@@ -1082,8 +1082,11 @@ pub fn trustworthy_host(host: &str) -> bool {
     h == "localhost"
         || h.ends_with(".localhost")
         || h == "::1"
-        || h.parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|a| a.octets()[0] == 127)
+        // Only 127.x.x.x is parsed: nearly every host is a name (a parse that fails cost more
+        // than this test).
+        || h.starts_with("127.")
+            && h.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|a| a.octets()[0] == 127)
 }
 
 #[cfg(test)]

@@ -387,6 +387,8 @@ pub struct State {
     urls: Bounded<u64, [Option<Validator>; PER_URL]>,
     /// Hosts already reported for storable responses with Set-Cookie.
     once: Bounded<u64, ()>,
+    /// The last Date value read, and its time ([`State::date`]).
+    last_date: (Vec<u8>, Option<i64>),
 }
 
 impl State {
@@ -394,10 +396,24 @@ impl State {
         State {
             urls: Bounded::new(cap),
             once: Bounded::new(once),
+            last_date: (Vec::new(), None),
         }
     }
     pub fn evicted(&self) -> u64 {
         self.urls.evicted + self.once.evicted
+    }
+
+    /// A Date field's time. The responses of one second share their Date, and comparing it
+    /// with the last one read costs a tenth of parsing it again.
+    fn date(&mut self, v: Option<&[u8]>) -> Option<i64> {
+        let v = v?;
+        let (last, t) = &mut self.last_date;
+        if last.as_slice() != v {
+            last.clear();
+            last.extend_from_slice(v);
+            *t = date::parse(v);
+        }
+        *t
     }
 }
 
@@ -488,7 +504,9 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
     if let Some(resp) = c.resp {
         response::conflicting_directives(&info.response_directives, out);
         let ok = response::may_store(c, resp.status, &mut info, out);
-        let fresh = response::freshness_at_capture(c, resp.status, ok, last_modified, &mut info);
+        let date = st.date(c.r.date);
+        let fresh =
+            response::freshness_at_capture(c, resp.status, ok, date, last_modified, &mut info);
         response::directive_notes(c, &mut info);
         response::set_cookie_shared(c, st, ok, fresh, &info.response_directives, out);
     }
@@ -753,6 +771,23 @@ mod tests {
             0,
             "Date in the future"
         );
+    }
+
+    #[test]
+    fn dates_read_through_the_last_one_are_parsed() {
+        let mut st = State::new(4, 4);
+        let a = b"Mon, 01 Jan 2024 00:00:00 GMT";
+        let b = b"Mon, 01 Jan 2024 00:00:01 GMT";
+        for v in [&a[..], a, b, b"not a date", b"", a, b] {
+            assert_eq!(
+                st.date(Some(v)),
+                date::parse(v),
+                "{:?}",
+                String::from_utf8_lossy(v)
+            );
+        }
+        assert_eq!(st.date(None), None);
+        assert_eq!(st.date(Some(a)), date::parse(a));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::{
 use crate::model::codes;
 use crate::model::semantics::{CacheInfo, Directive};
 use crate::semantics::util::key_of;
-use crate::semantics::{Exchange, Found, Side, date};
+use crate::semantics::{Exchange, Found, Side};
 
 /// Cache-Control directives that contradict each other (RFC 9111 §4.2.1 and §5.2.2): caches
 /// take the most restrictive reading and disagree on the rest.
@@ -90,18 +90,19 @@ pub(super) fn may_store(
 
 /// How long the response stays fresh in a shared cache and from which field (RFC 9111 §4.2.1),
 /// and how old it was when it passed the capture point (§4.2.3), for a response a cache keeps.
-/// Returns the lifetime and its source.
+/// `date_v` and `lm` are the Date and Last-Modified as times. Returns the lifetime and its
+/// source.
 pub(super) fn freshness_at_capture(
     c: &Exchange<'_>,
     status: u16,
     ok: bool,
+    date_v: Option<i64>,
     lm: Option<i64>,
     info: &mut CacheInfo,
 ) -> (Option<u64>, &'static str) {
     let r = &c.r;
     let rd = &info.response_directives;
     let received = c.response_ns().unwrap_or(0);
-    let date_v = r.date.and_then(date::parse);
     let (lifetime, source, note) = freshness(
         rd,
         r.expires.first,

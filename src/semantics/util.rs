@@ -255,102 +255,215 @@ pub struct RespFacts<'a> {
     pub acma: Option<&'a [u8]>,
 }
 
-/// Per name length (all under 64), a bit per first character ([`first_bit`]): a field whose
-/// length and first character match none of ours is skipped without being lowercased (most
-/// fields of a message are none of ours).
-type NameMask = [u32; 64];
+// Fields are found by name without lowercasing it: a hash of the name's length and two of its
+// letters picks a slot of an open-addressed table built at compile time, and the one name there
+// is compared a word at a time ([`same_name`]). Most fields of a message are none of ours and
+// end at an empty slot or at a name of another length. (Lowercasing every name into a buffer
+// and matching it took twice the instructions.)
 
-/// The bit of a name's first character, ASCII case-insensitive: one per letter, one for `:`,
-/// one for anything else.
-const fn first_bit(c: u8) -> u32 {
-    let c = c.to_ascii_lowercase();
-    if c.is_ascii_lowercase() {
-        1 << (c - b'a')
-    } else if c == b':' {
-        1 << 26
-    } else {
-        1 << 27
+/// Slots of a [`FieldTable`]: at least twice its fields, so that a probe ends soon.
+const SLOTS: usize = 64;
+
+/// A field name's slot in a [`FieldTable`] (the first one probed): of its length, first and
+/// last-but-one bytes, their case ignored.
+const fn slot_of(name: &[u8]) -> usize {
+    let n = name.len();
+    if n < 2 {
+        return n;
+    }
+    (n * 7 + (name[0] | 0x20) as usize + (name[n - 2] | 0x20) as usize * 29) % SLOTS
+}
+
+/// The fields one side reads, by name; `F` says which one.
+struct FieldTable<F: 'static> {
+    fields: &'static [(&'static str, F)],
+    /// Per slot, 1 + the index of the field placed there, or 0.
+    slots: [u8; SLOTS],
+}
+
+impl<F: Copy> FieldTable<F> {
+    /// Places each field at its slot or the next free one (linear probing). The names must be
+    /// lowercase letters, `-` and `:` ([`same_name`] relies on it).
+    const fn new(fields: &'static [(&'static str, F)]) -> Self {
+        assert!(fields.len() * 2 <= SLOTS);
+        let mut slots = [0u8; SLOTS];
+        let mut i = 0;
+        while i < fields.len() {
+            let name = fields[i].0.as_bytes();
+            assert!(name.len() >= 2);
+            let mut k = 0;
+            while k < name.len() {
+                assert!(name[k].is_ascii_lowercase() || name[k] == b'-' || name[k] == b':');
+                k += 1;
+            }
+            let mut s = slot_of(name);
+            while slots[s] != 0 {
+                s = (s + 1) % SLOTS;
+            }
+            slots[s] = i as u8 + 1;
+            i += 1;
+        }
+        FieldTable { fields, slots }
+    }
+
+    /// The field a name is, ASCII case-insensitively.
+    fn find(&self, name: &[u8]) -> Option<F> {
+        let mut s = slot_of(name);
+        // Ends at a free slot: the table is at most half full.
+        loop {
+            let i = usize::from(*self.slots.get(s)?);
+            let &(field, f) = self.fields.get(i.checked_sub(1)?)?;
+            if same_name(name, field.as_bytes()) {
+                return Some(f);
+            }
+            s = (s + 1) % SLOTS;
+        }
     }
 }
 
-const fn name_mask(names: &[&str]) -> NameMask {
-    let mut m = [0u32; 64];
-    let mut i = 0;
-    while i < names.len() {
-        let n = names[i].as_bytes();
-        m[n.len()] |= first_bit(n[0]);
-        i += 1;
+/// Whether `name` is `field` (lowercase letters, `-` and `:`: a field or directive name)
+/// ASCII case-insensitively, 8 or 4 bytes at a time: a word of the name with the case bit
+/// (0x20) set where the field has a letter equals the field's word. Letters are the field's
+/// bytes with bit 6 set (`-` and `:` have it clear), so the other bytes must be equal as they
+/// are.
+pub fn same_name(name: &[u8], field: &[u8]) -> bool {
+    let n = field.len();
+    if name.len() != n {
+        return false;
     }
-    m
-}
-
-/// The request fields [`ReqFacts::of`] matches (their lengths and first letters filter the
-/// others out, [`NameMask`]).
-const REQ_FIELDS: &[&str] = &[
-    "host",
-    ":authority",
-    "cookie",
-    "cache-control",
-    "pragma",
-    "if-none-match",
-    "if-modified-since",
-    "if-range",
-    "range",
-    "origin",
-    "access-control-request-method",
-    "access-control-request-headers",
-    "authorization",
-    "proxy-authorization",
-    "sec-fetch-site",
-    "sec-fetch-mode",
-    "sec-fetch-storage-access",
-    "upgrade",
-    "x-forwarded-proto",
-    "forwarded",
-];
-const REQ_NAMES: NameMask = name_mask(REQ_FIELDS);
-
-/// The response fields [`RespFacts::of`] matches.
-const RESP_FIELDS: &[&str] = &[
-    "cache-control",
-    "pragma",
-    "date",
-    "expires",
-    "age",
-    "etag",
-    "last-modified",
-    "vary",
-    "set-cookie",
-    "content-range",
-    "accept-ranges",
-    "content-type",
-    "location",
-    "www-authenticate",
-    "proxy-authenticate",
-    "access-control-allow-origin",
-    "access-control-allow-credentials",
-    "access-control-allow-methods",
-    "access-control-allow-headers",
-    "access-control-expose-headers",
-    "access-control-max-age",
-];
-const RESP_NAMES: NameMask = name_mask(RESP_FIELDS);
-
-/// Lowercases a field name into `buf`; None when its length and first character are none of
-/// `names`' (names longer than the buffer are none of ours either).
-fn lower<'b>(name: &[u8], names: &NameMask, buf: &'b mut [u8; 40]) -> Option<&'b [u8]> {
-    let (Some(m), Some(&c)) = (names.get(name.len()), name.first()) else {
-        return None;
+    fn word<const W: usize>(s: &[u8], at: usize) -> Option<[u8; W]> {
+        s.get(at..at + W)?.try_into().ok()
+    }
+    let same8 = |at: usize| match (word::<8>(name, at), word::<8>(field, at)) {
+        (Some(a), Some(b)) => {
+            let (a, b) = (u64::from_le_bytes(a), u64::from_le_bytes(b));
+            a | (b >> 1 & 0x2020_2020_2020_2020) == b
+        }
+        _ => false,
     };
-    if m & first_bit(c) == 0 {
-        return None;
+    let same4 = |at: usize| match (word::<4>(name, at), word::<4>(field, at)) {
+        (Some(a), Some(b)) => {
+            let (a, b) = (u32::from_le_bytes(a), u32::from_le_bytes(b));
+            a | (b >> 1 & 0x2020_2020) == b
+        }
+        _ => false,
+    };
+    match n {
+        // Words that overlap at the end rather than a byte loop for the rest.
+        8.. => {
+            let mut at = 0;
+            while at + 8 < n {
+                if !same8(at) {
+                    return false;
+                }
+                at += 8;
+            }
+            same8(n - 8)
+        }
+        4..8 => same4(0) && same4(n - 4),
+        _ => name.eq_ignore_ascii_case(field),
     }
-    let out = buf.get_mut(..name.len())?;
-    for (o, c) in out.iter_mut().zip(name) {
-        *o = c.to_ascii_lowercase();
-    }
-    Some(out)
 }
+
+/// The request fields [`ReqFacts`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Req {
+    Host,
+    Authority,
+    Cookie,
+    CacheControl,
+    Pragma,
+    IfNoneMatch,
+    IfModifiedSince,
+    IfRange,
+    Range,
+    Origin,
+    AcrMethod,
+    AcrHeaders,
+    Authorization,
+    ProxyAuthorization,
+    SecFetchSite,
+    SecFetchMode,
+    SecFetchStorageAccess,
+    Upgrade,
+    XForwardedProto,
+    Forwarded,
+}
+
+const REQ_FIELDS: &[(&str, Req)] = &[
+    ("host", Req::Host),
+    (":authority", Req::Authority),
+    ("cookie", Req::Cookie),
+    ("cache-control", Req::CacheControl),
+    ("pragma", Req::Pragma),
+    ("if-none-match", Req::IfNoneMatch),
+    ("if-modified-since", Req::IfModifiedSince),
+    ("if-range", Req::IfRange),
+    ("range", Req::Range),
+    ("origin", Req::Origin),
+    ("access-control-request-method", Req::AcrMethod),
+    ("access-control-request-headers", Req::AcrHeaders),
+    ("authorization", Req::Authorization),
+    ("proxy-authorization", Req::ProxyAuthorization),
+    ("sec-fetch-site", Req::SecFetchSite),
+    ("sec-fetch-mode", Req::SecFetchMode),
+    ("sec-fetch-storage-access", Req::SecFetchStorageAccess),
+    ("upgrade", Req::Upgrade),
+    ("x-forwarded-proto", Req::XForwardedProto),
+    ("forwarded", Req::Forwarded),
+];
+static REQ: FieldTable<Req> = FieldTable::new(REQ_FIELDS);
+
+/// The response fields [`RespFacts`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Resp {
+    CacheControl,
+    Pragma,
+    Date,
+    Expires,
+    Age,
+    Etag,
+    LastModified,
+    Vary,
+    SetCookie,
+    ContentRange,
+    AcceptRanges,
+    ContentType,
+    Location,
+    WwwAuthenticate,
+    ProxyAuthenticate,
+    Acao,
+    Acac,
+    Acam,
+    Acah,
+    Aceh,
+    Acma,
+}
+
+const RESP_FIELDS: &[(&str, Resp)] = &[
+    ("cache-control", Resp::CacheControl),
+    ("pragma", Resp::Pragma),
+    ("date", Resp::Date),
+    ("expires", Resp::Expires),
+    ("age", Resp::Age),
+    ("etag", Resp::Etag),
+    ("last-modified", Resp::LastModified),
+    ("vary", Resp::Vary),
+    ("set-cookie", Resp::SetCookie),
+    ("content-range", Resp::ContentRange),
+    ("accept-ranges", Resp::AcceptRanges),
+    ("content-type", Resp::ContentType),
+    ("location", Resp::Location),
+    ("www-authenticate", Resp::WwwAuthenticate),
+    ("proxy-authenticate", Resp::ProxyAuthenticate),
+    ("access-control-allow-origin", Resp::Acao),
+    ("access-control-allow-credentials", Resp::Acac),
+    ("access-control-allow-methods", Resp::Acam),
+    ("access-control-allow-headers", Resp::Acah),
+    ("access-control-expose-headers", Resp::Aceh),
+    ("access-control-max-age", Resp::Acma),
+];
+static RESP: FieldTable<Resp> = FieldTable::new(RESP_FIELDS);
 
 impl<'a> ReqFacts<'a> {
     pub fn of(h: &'a Headers) -> Self {
@@ -362,40 +475,39 @@ impl<'a> ReqFacts<'a> {
     /// [`ReqFacts::of`] into facts already in place (no copy of this large struct).
     pub fn read(&mut self, h: &'a Headers) {
         let f = self;
-        let mut buf = [0u8; 40];
         for x in h.iter() {
-            let Some(n) = lower(x.name, &REQ_NAMES, &mut buf) else {
+            let Some(field) = REQ.find(x.name) else {
                 continue;
             };
             let v = x.value;
-            // A new arm needs its name in REQ_FIELDS too.
-            match n {
-                b"host" => {
+            match field {
+                Req::Host => {
                     f.host.get_or_insert(v);
                 }
                 // HTTP/2's `:authority` wins over `Host` (RFC 9113 §8.3.1).
-                b":authority" => f.host = Some(v),
-                b"cookie" => f.cookie.add(v),
-                b"cache-control" => f.cache_control.add(v),
-                b"pragma" => f.pragma = f.pragma.or(Some(v)),
-                b"if-none-match" => f.if_none_match.add(v),
-                b"if-modified-since" => f.if_modified_since = f.if_modified_since.or(Some(v)),
-                b"if-range" => f.if_range = f.if_range.or(Some(v)),
-                b"range" => f.range = f.range.or(Some(v)),
-                b"origin" => f.origin = f.origin.or(Some(v)),
-                b"access-control-request-method" => f.acr_method = f.acr_method.or(Some(v)),
-                b"access-control-request-headers" => f.acr_headers.add(v),
-                b"authorization" => f.authorization = f.authorization.or(Some(v)),
-                b"proxy-authorization" => f.proxy_authorization = f.proxy_authorization.or(Some(v)),
-                b"sec-fetch-site" => f.sec_fetch_site = f.sec_fetch_site.or(Some(v)),
-                b"sec-fetch-mode" => f.sec_fetch_mode = f.sec_fetch_mode.or(Some(v)),
-                b"sec-fetch-storage-access" => {
+                Req::Authority => f.host = Some(v),
+                Req::Cookie => f.cookie.add(v),
+                Req::CacheControl => f.cache_control.add(v),
+                Req::Pragma => f.pragma = f.pragma.or(Some(v)),
+                Req::IfNoneMatch => f.if_none_match.add(v),
+                Req::IfModifiedSince => f.if_modified_since = f.if_modified_since.or(Some(v)),
+                Req::IfRange => f.if_range = f.if_range.or(Some(v)),
+                Req::Range => f.range = f.range.or(Some(v)),
+                Req::Origin => f.origin = f.origin.or(Some(v)),
+                Req::AcrMethod => f.acr_method = f.acr_method.or(Some(v)),
+                Req::AcrHeaders => f.acr_headers.add(v),
+                Req::Authorization => f.authorization = f.authorization.or(Some(v)),
+                Req::ProxyAuthorization => {
+                    f.proxy_authorization = f.proxy_authorization.or(Some(v))
+                }
+                Req::SecFetchSite => f.sec_fetch_site = f.sec_fetch_site.or(Some(v)),
+                Req::SecFetchMode => f.sec_fetch_mode = f.sec_fetch_mode.or(Some(v)),
+                Req::SecFetchStorageAccess => {
                     f.sec_fetch_storage_access = f.sec_fetch_storage_access.or(Some(v))
                 }
-                b"upgrade" => f.upgrade = f.upgrade.or(Some(v)),
-                b"x-forwarded-proto" => f.x_forwarded_proto = f.x_forwarded_proto.or(Some(v)),
-                b"forwarded" => f.forwarded = f.forwarded.or(Some(v)),
-                _ => {}
+                Req::Upgrade => f.upgrade = f.upgrade.or(Some(v)),
+                Req::XForwardedProto => f.x_forwarded_proto = f.x_forwarded_proto.or(Some(v)),
+                Req::Forwarded => f.forwarded = f.forwarded.or(Some(v)),
             }
         }
     }
@@ -432,36 +544,33 @@ impl<'a> RespFacts<'a> {
     /// [`RespFacts::of`] into facts already in place (no copy of this large struct).
     pub fn read(&mut self, h: &'a Headers) {
         let f = self;
-        let mut buf = [0u8; 40];
         for x in h.iter() {
-            let Some(n) = lower(x.name, &RESP_NAMES, &mut buf) else {
+            let Some(field) = RESP.find(x.name) else {
                 continue;
             };
             let v = x.value;
-            // A new arm needs its name in RESP_FIELDS too.
-            match n {
-                b"cache-control" => f.cache_control.add(v),
-                b"pragma" => f.pragma = f.pragma.or(Some(v)),
-                b"date" => f.date = f.date.or(Some(v)),
-                b"expires" => f.expires.add(v),
-                b"age" => f.age = f.age.or(Some(v)),
-                b"etag" => f.etag = f.etag.or(Some(v)),
-                b"last-modified" => f.last_modified = f.last_modified.or(Some(v)),
-                b"vary" => f.vary.add(v),
-                b"set-cookie" => f.set_cookie.add(v),
-                b"content-range" => f.content_range = f.content_range.or(Some(v)),
-                b"accept-ranges" => f.accept_ranges = f.accept_ranges.or(Some(v)),
-                b"content-type" => f.content_type = f.content_type.or(Some(v)),
-                b"location" => f.location = f.location.or(Some(v)),
-                b"www-authenticate" => f.www_authenticate.add(v),
-                b"proxy-authenticate" => f.proxy_authenticate.add(v),
-                b"access-control-allow-origin" => f.acao.add(v),
-                b"access-control-allow-credentials" => f.acac = f.acac.or(Some(v)),
-                b"access-control-allow-methods" => f.acam.add(v),
-                b"access-control-allow-headers" => f.acah.add(v),
-                b"access-control-expose-headers" => f.aceh.add(v),
-                b"access-control-max-age" => f.acma = f.acma.or(Some(v)),
-                _ => {}
+            match field {
+                Resp::CacheControl => f.cache_control.add(v),
+                Resp::Pragma => f.pragma = f.pragma.or(Some(v)),
+                Resp::Date => f.date = f.date.or(Some(v)),
+                Resp::Expires => f.expires.add(v),
+                Resp::Age => f.age = f.age.or(Some(v)),
+                Resp::Etag => f.etag = f.etag.or(Some(v)),
+                Resp::LastModified => f.last_modified = f.last_modified.or(Some(v)),
+                Resp::Vary => f.vary.add(v),
+                Resp::SetCookie => f.set_cookie.add(v),
+                Resp::ContentRange => f.content_range = f.content_range.or(Some(v)),
+                Resp::AcceptRanges => f.accept_ranges = f.accept_ranges.or(Some(v)),
+                Resp::ContentType => f.content_type = f.content_type.or(Some(v)),
+                Resp::Location => f.location = f.location.or(Some(v)),
+                Resp::WwwAuthenticate => f.www_authenticate.add(v),
+                Resp::ProxyAuthenticate => f.proxy_authenticate.add(v),
+                Resp::Acao => f.acao.add(v),
+                Resp::Acac => f.acac = f.acac.or(Some(v)),
+                Resp::Acam => f.acam.add(v),
+                Resp::Acah => f.acah.add(v),
+                Resp::Aceh => f.aceh.add(v),
+                Resp::Acma => f.acma = f.acma.or(Some(v)),
             }
         }
     }
@@ -493,10 +602,15 @@ pub fn list(v: &[u8]) -> impl Iterator<Item = &[u8]> {
             if rest.is_empty() {
                 return None;
             }
+            // Up to the first comma or quote at once: most elements have no quoted string.
+            let (mut end, from) = match memchr::memchr2(b',', b'"', rest) {
+                None => (rest.len(), rest.len()),
+                Some(i) if rest.get(i) == Some(&b',') => (i, rest.len()),
+                Some(i) => (rest.len(), i),
+            };
             let mut quoted = false;
             let mut esc = false;
-            let mut end = rest.len();
-            for (i, &c) in rest.iter().enumerate() {
+            for (i, &c) in rest.iter().enumerate().skip(from) {
                 if esc {
                     esc = false;
                     continue;
@@ -569,17 +683,39 @@ pub fn mask_keep(len: usize) -> usize {
 }
 
 /// The length of a value before masking (`abcd…(12 more bytes masked)` → 16), or its length.
+/// The length of the kept part is the one of its text (U+FFFD for bytes that are not UTF-8).
 pub fn unmasked_len(v: &[u8]) -> usize {
-    let t = String::from_utf8_lossy(v);
-    if let Some((keep, rest)) = t.split_once('…')
-        && let Some(n) = rest
-            .strip_prefix('(')
-            .and_then(|r| r.strip_suffix(" more bytes masked)"))
-            .and_then(|n| n.parse::<usize>().ok())
-    {
-        return keep.len().saturating_add(n);
+    // Read on the bytes, without a text copy of the whole value: `…` is E2 80 A6 wherever those
+    // bytes are (E2 is never a continuation byte), and the rest is ASCII.
+    const ELLIPSIS_TAIL: [u8; 2] = [0x80, 0xa6];
+    let mut from = 0;
+    let at = loop {
+        let Some(i) = v.get(from..).and_then(|r| memchr::memchr(0xe2, r)) else {
+            return v.len();
+        };
+        let i = from + i;
+        if v.get(i + 1..i + 3) == Some(&ELLIPSIS_TAIL[..]) {
+            break i;
+        }
+        from = i + 1;
+    };
+    let (keep, rest) = (&v[..at], &v[at + 3..]);
+    let n = rest
+        .strip_prefix(b"(")
+        .and_then(|r| r.strip_suffix(b" more bytes masked)"))
+        .and_then(|n| std::str::from_utf8(n).ok())
+        .and_then(|n| n.parse::<usize>().ok());
+    match n {
+        Some(n) => {
+            let keep = if keep.is_ascii() {
+                keep.len()
+            } else {
+                String::from_utf8_lossy(keep).len()
+            };
+            keep.saturating_add(n)
+        }
+        None => v.len(),
     }
-    v.len()
 }
 
 // ---- URLs and origins --------------------------------------------------------------------
@@ -946,8 +1082,11 @@ pub fn trustworthy_host(host: &str) -> bool {
     h == "localhost"
         || h.ends_with(".localhost")
         || h == "::1"
-        || h.parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|a| a.octets()[0] == 127)
+        // Only 127.x.x.x is parsed: nearly every host is a name (a parse that fails cost more
+        // than this test).
+        || h.starts_with("127.")
+            && h.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|a| a.octets()[0] == 127)
 }
 
 #[cfg(test)]
@@ -1081,10 +1220,89 @@ mod tests {
     }
 
     #[test]
+    fn unmasked_lengths_as_the_text_reads() {
+        // What the text of the value says, the way it was read before: on its text.
+        let on_text = |v: &[u8]| -> usize {
+            let t = String::from_utf8_lossy(v);
+            if let Some((keep, rest)) = t.split_once('…')
+                && let Some(n) = rest
+                    .strip_prefix('(')
+                    .and_then(|r| r.strip_suffix(" more bytes masked)"))
+                    .and_then(|n| n.parse::<usize>().ok())
+            {
+                return keep.len().saturating_add(n);
+            }
+            v.len()
+        };
+        let cases: &[&[u8]] = &[
+            "abcd…(12 more bytes masked)".as_bytes(),
+            "…(3 more bytes masked)".as_bytes(),
+            "é…(+7 more bytes masked)".as_bytes(),
+            "ab…(x more bytes masked)".as_bytes(),
+            "ab…12 more bytes masked)".as_bytes(),
+            "ab…(12 more bytes masked".as_bytes(),
+            "€…(5 more bytes masked)".as_bytes(),
+            "a…b…(5 more bytes masked)".as_bytes(),
+            b"plain",
+            b"",
+            b"\xe2\x80",
+            b"\xe2\x80\xe2\x80\xa6(4 more bytes masked)",
+            b"\xffab\xe2\x80\xa6(4 more bytes masked)",
+            b"ab\xe2\x80\xa6(4\xe2 more bytes masked)",
+            b"ab\xe2\x80\xa6(99999999999999999999999 more bytes masked)",
+        ];
+        for v in cases {
+            assert_eq!(
+                unmasked_len(v),
+                on_text(v),
+                "{:?}",
+                String::from_utf8_lossy(v)
+            );
+        }
+        assert_eq!(unmasked_len("abcd…(12 more bytes masked)".as_bytes()), 16);
+    }
+
+    #[test]
     fn lists_keep_quoted_commas() {
         let v: Vec<&[u8]> = list(br#"a, "b,c" , ,d=1"#).collect();
         assert_eq!(v, vec![&b"a"[..], br#""b,c""#, b"d=1"]);
         assert_eq!(unquote(br#""a\"b""#), "a\"b");
+        // Against the plain scan (quotes toggle, a backslash escapes inside them only, a
+        // comma outside them ends the element), quotes anywhere in an element.
+        let plain = |v: &[u8]| -> Vec<Vec<u8>> {
+            let (mut out, mut cur, mut quoted, mut esc) = (Vec::new(), Vec::new(), false, false);
+            for &c in v {
+                if esc {
+                    esc = false;
+                } else if c == b'\\' && quoted {
+                    esc = true;
+                } else if c == b'"' {
+                    quoted = !quoted;
+                } else if c == b',' && !quoted {
+                    out.push(std::mem::take(&mut cur));
+                    continue;
+                }
+                cur.push(c);
+            }
+            out.push(cur);
+            out.into_iter()
+                .map(|e| trim(&e).to_vec())
+                .filter(|e| !e.is_empty())
+                .collect()
+        };
+        for v in [
+            &br#"a\,b"#[..],
+            br#""a\"b,c",d"#,
+            br#"x="y,z", w"#,
+            br#"x=a"b,c"d,e"#,
+            br#""unterminated, a"#,
+            br#",,, a ,"#,
+            br#"a"\","b"#,
+            b"",
+        ] {
+            let got: Vec<Vec<u8>> = list(v).map(<[u8]>::to_vec).collect();
+            assert_eq!(got, plain(v), "{:?}", String::from_utf8_lossy(v));
+        }
     }
 
     #[test]
@@ -1166,22 +1384,73 @@ mod tests {
 
     #[test]
     fn every_listed_field_is_classified_whatever_its_case() {
-        // The length filter comes from these lists: each name must reach its match arm.
+        // Each name must reach its own match arm, in any case.
         let one = |n: &str| {
             let mut h = Headers::with_capacity(1, 64);
-            h.push(n.to_ascii_uppercase().as_bytes(), b"x", None, false);
+            h.push(n.as_bytes(), b"x", None, false);
             h
         };
+        let mixed = |n: &str| -> String {
+            n.chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i % 2 == 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        };
         let none = format!("{:?}", ReqFacts::default());
-        for n in REQ_FIELDS {
-            assert_ne!(format!("{:?}", ReqFacts::of(&one(n))), none, "{n}");
+        for &(n, f) in REQ_FIELDS {
+            for v in [n.to_string(), n.to_ascii_uppercase(), mixed(n)] {
+                assert_eq!(REQ.find(v.as_bytes()), Some(f), "{v}");
+                assert_ne!(format!("{:?}", ReqFacts::of(&one(&v))), none, "{v}");
+            }
+            assert_eq!(
+                RESP.find(n.as_bytes()).is_some(),
+                RESP_FIELDS.iter().any(|r| r.0 == n)
+            );
         }
         let none = format!("{:?}", RespFacts::default());
-        for n in RESP_FIELDS {
-            assert_ne!(format!("{:?}", RespFacts::of(&one(n))), none, "{n}");
+        for &(n, f) in RESP_FIELDS {
+            for v in [n.to_string(), n.to_ascii_uppercase(), mixed(n)] {
+                assert_eq!(RESP.find(v.as_bytes()), Some(f), "{v}");
+                assert_ne!(format!("{:?}", RespFacts::of(&one(&v))), none, "{v}");
+            }
         }
         let h = one("x-unknown-field");
         assert_eq!(format!("{:?}", RespFacts::of(&h)), none);
+    }
+
+    #[test]
+    fn field_names_differ_by_any_byte() {
+        // A byte changed anywhere (a letter for another, a `-` for the control byte its case
+        // bit would give, an `@` that the case bit makes a backquote), a byte more or less:
+        // no longer the field.
+        for (n, _) in REQ_FIELDS {
+            let b = n.as_bytes();
+            for i in 0..b.len() {
+                for c in [b[i] ^ 0x20 ^ 0x01, b[i] & !0x20, b'@', b'`', 0x0d] {
+                    let mut v = b.to_vec();
+                    v[i] = c;
+                    if v.eq_ignore_ascii_case(b) {
+                        continue;
+                    }
+                    assert_eq!(REQ.find(&v), None, "{:?}", String::from_utf8_lossy(&v));
+                }
+            }
+            assert_eq!(REQ.find(&b[1..]), None, "{n}");
+            assert_eq!(REQ.find(&[b, &b"s"[..]].concat()), None, "{n}");
+        }
+        for n in ["", "h", "x-", "ag", "AGE", "agE"] {
+            assert_eq!(
+                RESP.find(n.as_bytes()).is_some(),
+                n.eq_ignore_ascii_case("age"),
+                "{n:?}"
+            );
+        }
     }
 
     #[test]

@@ -11,8 +11,9 @@ mod validators;
 
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
-use super::util::{Bounded, key_of, list, number, text, trim, unquote};
+use super::util::{Bounded, key_of, list, number, same_name, text, trim, unquote};
 use super::{Exchange, Found, date};
 use crate::model::semantics::{CacheInfo, Directive, Text};
 
@@ -47,12 +48,57 @@ const MAX_DIRECTIVES: usize = 32;
 const PER_URL: usize = 2;
 
 /// Status codes a cache may store with a heuristic lifetime (RFC 9110 §15.1).
+const HEURISTIC_STATUSES: [u16; 12] = [200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501];
+
+/// Whether a status is one of [`HEURISTIC_STATUSES`].
 pub fn heuristically_cacheable(status: u16) -> bool {
-    matches!(
-        status,
-        200 | 203 | 204 | 206 | 300 | 301 | 308 | 404 | 405 | 410 | 414 | 501
-    )
+    HEURISTIC_STATUSES.contains(&status)
 }
+
+/// The fields that make a response explicitly cacheable (RFC 9111 §3), in the order the
+/// reason names them.
+const EXPLICIT: [&str; 4] = ["public", "s-maxage", "max-age", "Expires"];
+
+const PARTIAL: &str = "; partial content, stored by caches that support ranges (RFC 9111 §3.3)";
+
+/// [`storable`]'s reasons for explicitly cacheable responses, one per set of [`EXPLICIT`]
+/// fields (a bit each) and for a 206 or not (the next bit). Built once, as
+/// [`HEURISTIC_REASONS`]: most responses of a capture have one of these, and a reason built
+/// per response was an allocation (and a free) each.
+static EXPLICIT_REASONS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    (0..2 << EXPLICIT.len())
+        .map(|bits: usize| {
+            let names: Vec<&str> = EXPLICIT
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| bits & 1 << k != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            let partial = if bits >> EXPLICIT.len() != 0 {
+                PARTIAL
+            } else {
+                ""
+            };
+            format!(
+                "explicitly cacheable: {} (RFC 9111 §3){partial}",
+                names.join(", ")
+            )
+        })
+        .collect()
+});
+/// [`storable`]'s reasons for heuristically cacheable responses, one per status of
+/// [`HEURISTIC_STATUSES`].
+static HEURISTIC_REASONS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    HEURISTIC_STATUSES
+        .iter()
+        .map(|&s| {
+            let partial = if s == 206 { PARTIAL } else { "" };
+            format!(
+                "status {s} is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1){partial}"
+            )
+        })
+        .collect()
+});
 
 /// Parses the Cache-Control lines of a message (RFC 9111 §5.2): names lowercased, values
 /// unquoted, unknown directives kept and marked.
@@ -62,7 +108,8 @@ pub fn directives<'a>(lines: impl Iterator<Item = &'a [u8]>, response: bool) -> 
     } else {
         REQUEST_DIRECTIVES
     };
-    let mut out = Vec::new();
+    // Called only for a Cache-Control field: room for a few directives from the start.
+    let mut out = Vec::with_capacity(4);
     for line in lines {
         for item in list(line) {
             if out.len() >= MAX_DIRECTIVES {
@@ -73,7 +120,7 @@ pub fn directives<'a>(lines: impl Iterator<Item = &'a [u8]>, response: bool) -> 
                 None => (item, None),
             };
             // Known names are the static strings (no allocation per directive).
-            let name: Text = match known.iter().find(|k| n.eq_ignore_ascii_case(k.as_bytes())) {
+            let name: Text = match known.iter().find(|k| same_name(n, k.as_bytes())) {
                 Some(k) => Cow::Borrowed(k),
                 None => Cow::Owned(text(n).to_ascii_lowercase()),
             };
@@ -179,46 +226,24 @@ pub fn storable(i: &StoreInput<'_>) -> (bool, Text) {
         );
     }
     let explicit = [
-        (has(rd, "public"), "public"),
-        (has(rd, "s-maxage"), "s-maxage"),
-        (has(rd, "max-age"), "max-age"),
-        (i.expires, "Expires"),
+        has(rd, "public"),
+        has(rd, "s-maxage"),
+        has(rd, "max-age"),
+        i.expires,
     ];
-    let partial = if i.status == 206 {
-        "; partial content, stored by caches that support ranges (RFC 9111 §3.3)"
-    } else {
-        ""
-    };
-    if explicit.iter().any(|e| e.0) {
-        let mut s = String::with_capacity(96);
-        s.push_str("explicitly cacheable: ");
-        for (k, (_, n)) in explicit.iter().filter(|e| e.0).enumerate() {
-            if k > 0 {
-                s.push_str(", ");
-            }
-            s.push_str(n);
-        }
-        s.push_str(" (RFC 9111 §3)");
-        s.push_str(partial);
-        return (true, s.into());
+    if explicit.iter().any(|&e| e) {
+        let fields = explicit
+            .iter()
+            .enumerate()
+            .fold(0, |m, (k, &e)| m | usize::from(e) << k);
+        let reason = EXPLICIT_REASONS
+            .get(fields | usize::from(i.status == 206) << EXPLICIT.len())
+            .map_or("", String::as_str);
+        return (true, Cow::Borrowed(reason));
     }
-    if i.status == 200 {
-        return (
-            true,
-            Cow::Borrowed(
-                "status 200 is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1)",
-            ),
-        );
-    }
-    if heuristically_cacheable(i.status) {
-        return (
-            true,
-            format!(
-                "status {} is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1){partial}",
-                i.status
-            )
-            .into(),
-        );
+    if let Some(k) = HEURISTIC_STATUSES.iter().position(|&s| s == i.status) {
+        let reason = HEURISTIC_REASONS.get(k).map_or("", String::as_str);
+        return (true, Cow::Borrowed(reason));
     }
     (
         false,
@@ -362,6 +387,8 @@ pub struct State {
     urls: Bounded<u64, [Option<Validator>; PER_URL]>,
     /// Hosts already reported for storable responses with Set-Cookie.
     once: Bounded<u64, ()>,
+    /// The last Date value read, and its time ([`State::date`]).
+    last_date: (Vec<u8>, Option<i64>),
 }
 
 impl State {
@@ -369,10 +396,24 @@ impl State {
         State {
             urls: Bounded::new(cap),
             once: Bounded::new(once),
+            last_date: (Vec::new(), None),
         }
     }
     pub fn evicted(&self) -> u64 {
         self.urls.evicted + self.once.evicted
+    }
+
+    /// A Date field's time. The responses of one second share their Date, and comparing it
+    /// with the last one read costs a tenth of parsing it again.
+    fn date(&mut self, v: Option<&[u8]>) -> Option<i64> {
+        let v = v?;
+        let (last, t) = &mut self.last_date;
+        if last.as_slice() != v {
+            last.clear();
+            last.extend_from_slice(v);
+            *t = date::parse(v);
+        }
+        *t
     }
 }
 
@@ -397,21 +438,38 @@ fn applies(c: &Exchange<'_>, conditional: bool) -> bool {
 fn fields(c: &Exchange<'_>) -> CacheInfo {
     let q = &c.q;
     let r = &c.r;
+    // Most messages have no Cache-Control (requests nearly never): nothing to walk then.
+    let request_directives = if q.cache_control.present() {
+        directives(c.request_lines(q.cache_control, "cache-control"), false)
+    } else {
+        Vec::new()
+    };
+    let response_directives = if r.cache_control.present() {
+        directives(c.response_lines(r.cache_control, "cache-control"), true)
+    } else {
+        Vec::new()
+    };
+    let mut vary = Vec::new();
+    if r.vary.present() {
+        'lines: for line in c.response_lines(r.vary, "vary") {
+            for v in list(line) {
+                if vary.len() >= 16 {
+                    break 'lines;
+                }
+                vary.push(text(v));
+            }
+        }
+    }
     CacheInfo {
-        request_directives: directives(c.request_lines(q.cache_control, "cache-control"), false),
-        response_directives: directives(c.response_lines(r.cache_control, "cache-control"), true),
+        request_directives,
+        response_directives,
         pragma: q.pragma.map(text),
         date: r.date.map(text),
         expires: r.expires.first.map(text),
         age: r.age.and_then(number),
         etag: r.etag.map(text),
         last_modified: r.last_modified.map(text),
-        vary: c
-            .response_lines(r.vary, "vary")
-            .flat_map(list)
-            .take(16)
-            .map(text)
-            .collect(),
+        vary,
         ..CacheInfo::default()
     }
 }
@@ -441,10 +499,14 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         return None;
     }
     let mut info = fields(c);
+    // Read once for the freshness heuristic and the validators remembered.
+    let last_modified = c.r.last_modified.and_then(date::parse);
     if let Some(resp) = c.resp {
         response::conflicting_directives(&info.response_directives, out);
         let ok = response::may_store(c, resp.status, &mut info, out);
-        let fresh = response::freshness_at_capture(c, resp.status, ok, &mut info);
+        let date = st.date(c.r.date);
+        let fresh =
+            response::freshness_at_capture(c, resp.status, ok, date, last_modified, &mut info);
         response::directive_notes(c, &mut info);
         response::set_cookie_shared(c, st, ok, fresh, &info.response_directives, out);
     }
@@ -452,7 +514,7 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
     if conditional {
         info.conditional = Some(validators::link(c, st, out));
     }
-    validators::remember(c, st, &info, out);
+    validators::remember(c, st, &info, last_modified, out);
     Some(info)
 }
 
@@ -493,6 +555,24 @@ mod tests {
             vec![false, false, true],
             "public is a response directive"
         );
+    }
+
+    #[test]
+    fn directive_names_are_found_whatever_their_case() {
+        // `same_name` compares names made of lowercase letters and `-` only.
+        for k in RESPONSE_DIRECTIVES.iter().chain(REQUEST_DIRECTIVES) {
+            assert!(
+                k.bytes().all(|c| c.is_ascii_lowercase() || c == b'-'),
+                "{k}"
+            );
+            for v in [k.to_string(), k.to_ascii_uppercase()] {
+                let got = directives(std::iter::once(v.as_bytes()), true);
+                let want = RESPONSE_DIRECTIVES.contains(k);
+                assert_eq!(got.first().map(|x| !x.unknown), Some(want), "{v}");
+            }
+        }
+        // A control byte where a `-` is (what the case bit makes of it) is another name.
+        assert!(d("max\rage=1")[0].unknown);
     }
 
     #[test]
@@ -597,6 +677,49 @@ mod tests {
     }
 
     #[test]
+    fn storable_reasons_name_every_explicit_field_in_order() {
+        let reason = |rc: &str, status: u16, expires: bool| {
+            let rdv = d(rc);
+            let (ok, why) = storable(&StoreInput {
+                method: "GET",
+                status,
+                request: &[],
+                response: &rdv,
+                authorization: false,
+                expires,
+            });
+            assert!(ok, "{rc:?} {status}");
+            why.into_owned()
+        };
+        assert_eq!(
+            reason("max-age=60", 200, false),
+            "explicitly cacheable: max-age (RFC 9111 §3)"
+        );
+        assert_eq!(
+            reason("max-age=1, public, s-maxage=2", 200, true),
+            "explicitly cacheable: public, s-maxage, max-age, Expires (RFC 9111 §3)"
+        );
+        assert_eq!(
+            reason("public", 206, true),
+            "explicitly cacheable: public, Expires (RFC 9111 §3); partial content, stored by \
+             caches that support ranges (RFC 9111 §3.3)"
+        );
+        assert_eq!(
+            reason("", 200, false),
+            "status 200 is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1)"
+        );
+        assert_eq!(
+            reason("", 206, false),
+            "status 206 is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1); partial \
+             content, stored by caches that support ranges (RFC 9111 §3.3)"
+        );
+        assert_eq!(
+            reason("", 501, false),
+            "status 501 is heuristically cacheable (RFC 9111 §4.2.2, RFC 9110 §15.1)"
+        );
+    }
+
+    #[test]
     fn rfc9111_4_2_1_freshness_lifetime_sources() {
         let date = 1_000_000;
         let cases: &[(&str, Option<&str>, Option<i64>, bool, Option<u64>, &str)] = &[
@@ -648,6 +771,23 @@ mod tests {
             0,
             "Date in the future"
         );
+    }
+
+    #[test]
+    fn dates_read_through_the_last_one_are_parsed() {
+        let mut st = State::new(4, 4);
+        let a = b"Mon, 01 Jan 2024 00:00:00 GMT";
+        let b = b"Mon, 01 Jan 2024 00:00:01 GMT";
+        for v in [&a[..], a, b, b"not a date", b"", a, b] {
+            assert_eq!(
+                st.date(Some(v)),
+                date::parse(v),
+                "{:?}",
+                String::from_utf8_lossy(v)
+            );
+        }
+        assert_eq!(st.date(None), None);
+        assert_eq!(st.date(Some(a)), date::parse(a));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::{
 use crate::model::codes;
 use crate::model::semantics::{CacheInfo, Directive};
 use crate::semantics::util::key_of;
-use crate::semantics::{Exchange, Found, Side, date};
+use crate::semantics::{Exchange, Found, Side};
 
 /// Cache-Control directives that contradict each other (RFC 9111 §4.2.1 and §5.2.2): caches
 /// take the most restrictive reading and disagree on the rest.
@@ -26,12 +26,17 @@ pub(super) fn conflicting_directives(rd: &[Directive], out: &mut Vec<Found>) {
         conflicts.push("public with private".into());
     }
     for n in ["max-age", "s-maxage"] {
-        let vals: Vec<&str> = rd
-            .iter()
-            .filter(|d| d.name == n)
-            .filter_map(|d| d.value.as_deref())
-            .collect();
-        if vals.windows(2).any(|w| w[0] != w[1]) {
+        let vals = || {
+            rd.iter()
+                .filter(move |d| d.name == n)
+                .filter_map(|d| d.value.as_deref())
+        };
+        // Collected only for the message: nearly every response has one value or none.
+        let mut it = vals();
+        if let Some(first) = it.next()
+            && it.any(|v| v != first)
+        {
+            let vals: Vec<&str> = vals().collect();
             conflicts.push(format!("{n} given twice ({})", vals.join(", ")));
         }
     }
@@ -85,18 +90,19 @@ pub(super) fn may_store(
 
 /// How long the response stays fresh in a shared cache and from which field (RFC 9111 §4.2.1),
 /// and how old it was when it passed the capture point (§4.2.3), for a response a cache keeps.
-/// Returns the lifetime and its source.
+/// `date_v` and `lm` are the Date and Last-Modified as times. Returns the lifetime and its
+/// source.
 pub(super) fn freshness_at_capture(
     c: &Exchange<'_>,
     status: u16,
     ok: bool,
+    date_v: Option<i64>,
+    lm: Option<i64>,
     info: &mut CacheInfo,
 ) -> (Option<u64>, &'static str) {
     let r = &c.r;
     let rd = &info.response_directives;
     let received = c.response_ns().unwrap_or(0);
-    let date_v = r.date.and_then(date::parse);
-    let lm = r.last_modified.and_then(date::parse);
     let (lifetime, source, note) = freshness(
         rd,
         r.expires.first,

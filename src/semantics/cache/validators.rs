@@ -153,29 +153,33 @@ pub(super) fn link(c: &Exchange<'_>, st: &State, out: &mut Vec<Found>) -> Condit
 }
 
 /// Remembers this response's validators for later conditional requests.
-pub(super) fn remember(c: &Exchange<'_>, st: &mut State, info: &CacheInfo, out: &mut Vec<Found>) {
+/// `last_modified`: the response's Last-Modified as a time.
+pub(super) fn remember(
+    c: &Exchange<'_>,
+    st: &mut State,
+    info: &CacheInfo,
+    last_modified: Option<i64>,
+    out: &mut Vec<Found>,
+) {
     let (Some(resp), Some(key)) = (c.resp, c.url_key) else {
         return;
     };
     if !(200..300).contains(&resp.status) || (info.etag.is_none() && info.last_modified.is_none()) {
         return;
     }
-    let v = Validator::new(
-        c.t.id,
-        c.client,
-        c.r.etag.map(etag_key),
-        c.r.last_modified.and_then(date::parse),
-    );
+    let v = Validator::new(c.t.id, c.client, c.r.etag.map(etag_key), last_modified);
     let (vs, evicted) = st.urls.get_or_insert_with(key, || [None; PER_URL]);
     let same = |o: &Validator| o.etag() == v.etag() && o.last_modified() == v.last_modified();
-    if let Some(i) = vs.iter().position(|o| o.as_ref().is_some_and(same)) {
-        // The same representation again: it becomes the newest.
-        vs[..=i].rotate_right(1);
-        vs[0] = Some(v);
-    } else {
-        vs.rotate_right(1);
-        vs[0] = Some(v);
+    // The same representation again becomes the newest; else the oldest goes. The older ones
+    // move down one by one (`rotate_right` cost more than the copies of these few).
+    let at = vs
+        .iter()
+        .position(|o| o.as_ref().is_some_and(same))
+        .unwrap_or(PER_URL - 1);
+    for k in (1..=at).rev() {
+        vs[k] = vs[k - 1];
     }
+    vs[0] = Some(v);
     if evicted {
         out.push(Found::limit(
             &codes::CACHE_STATE_LIMIT,

@@ -44,15 +44,14 @@ pub fn parse_set_cookie(v: &[u8]) -> Option<SetCookie<'_>> {
     if name.is_empty() && value.is_empty() {
         return None;
     }
-    let attrs = parts
-        .map(trim)
-        .filter(|a| !a.is_empty())
-        .take(32)
-        .map(|a| match a.iter().position(|&c| c == b'=') {
+    // Room for the usual attributes at once (a collect grew from nothing, twice a cookie).
+    let mut attrs = Vec::with_capacity(8);
+    attrs.extend(parts.map(trim).filter(|a| !a.is_empty()).take(32).map(|a| {
+        match a.iter().position(|&c| c == b'=') {
             Some(i) => (trim(&a[..i]), Some(trim(&a[i + 1..]))),
             None => (a, None),
-        })
-        .collect();
+        }
+    }));
     Some(SetCookie { name, value, attrs })
 }
 

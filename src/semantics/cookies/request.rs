@@ -77,7 +77,7 @@ pub(super) fn request_side(
 
 /// The cookies the request carried (RFC 6265bis §5.8.3), each with the response that set it:
 /// the newest stored one that matches the request, or one a browser would have refused.
-/// Returns every name sent.
+/// Returns every name sent when there is a jar to compare them with (none otherwise).
 fn sent<'a>(
     c: &Exchange<'a>,
     jar: Option<&Jar>,
@@ -90,7 +90,10 @@ fn sent<'a>(
         // The lines classified once, not a new scan of the request's fields.
         for line in c.request_lines(c.q.cookie, "cookie") {
             for (n, v) in parse_cookie_header(line) {
-                sent_names.push(n);
+                // Kept only for a jar to compare with.
+                if jar.is_some() {
+                    sent_names.push(n);
+                }
                 if info.sent.len() >= MAX_LISTED {
                     continue;
                 }

@@ -128,9 +128,12 @@ struct End<S> {
     /// contend with its allocations). Empty on one thread: records are dropped here.
     dead: Vec<Vec<Record>>,
     from: usize,
-    /// What the sink wrote ahead of a transaction on its worker ([`Sink::prewrite`]), and the
-    /// (run's) id of the transaction it is for, once the merge has given it.
+    /// While the merge takes a worker's step: the bytes the sink wrote ahead of that step's
+    /// records on the worker ([`Sink::prewrite`]; the batch's own buffer, lent), where the
+    /// next record's are in it, and which record they are for once the merge has given it
+    /// the run's ids.
     ahead: Vec<u8>,
+    ahead_at: (usize, usize),
     ahead_for: Ahead,
 }
 
@@ -155,17 +158,16 @@ fn ahead_key(r: &Record) -> Ahead {
 }
 
 impl<S> End<S> {
-    /// The merge met the bytes written ahead of the next record (`None`: out of the batch's
-    /// bounds, which a worker never writes).
-    fn ahead(&mut self, bytes: Option<&[u8]>) {
-        self.ahead.clear();
-        self.ahead_for = match bytes {
-            Some(b) => {
-                self.ahead.extend_from_slice(b);
-                Ahead::Next
-            }
-            None => Ahead::Nobody,
-        };
+    /// The merge met the bytes written ahead of the next record: `self.ahead[a..b]`.
+    fn ahead(&mut self, a: usize, b: usize) {
+        self.ahead_at = (a, b);
+        self.ahead_for = Ahead::Next;
+    }
+
+    /// Lends `bytes` (a batch's written-ahead bytes) for a step, or takes them back after it.
+    fn lend_ahead(&mut self, bytes: &mut Vec<u8>) {
+        std::mem::swap(&mut self.ahead, bytes);
+        self.ahead_for = Ahead::Nobody;
     }
 
     /// The merge gave the next record its ids: the bytes written ahead are for it.
@@ -208,7 +210,7 @@ impl<S: Sink> RecordSink for End<S> {
         let ahead = match self.ahead_for {
             Ahead::For(..) if ahead_key(&record) == self.ahead_for => {
                 self.ahead_for = Ahead::Nobody;
-                Some(self.ahead.as_slice())
+                self.ahead.get(self.ahead_at.0..self.ahead_at.1)
             }
             _ => None,
         };
@@ -441,6 +443,7 @@ impl<S: Sink> Pipeline<S> {
                     dead: Vec::new(),
                     from: 0,
                     ahead: Vec::new(),
+                    ahead_at: (0, 0),
                     ahead_for: Ahead::Nobody,
                 },
             },
@@ -502,6 +505,7 @@ impl<S: Sink, A: Analyzer> Pipeline<S, A> {
                     dead: Vec::new(),
                     from: 0,
                     ahead: Vec::new(),
+                    ahead_at: (0, 0),
                     ahead_for: Ahead::Nobody,
                 },
             },

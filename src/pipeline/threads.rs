@@ -219,7 +219,7 @@ impl Cursor {
         b.ahead.clear();
         trim(&mut b.events, KEEP_ENTRIES);
         trim(&mut b.steps, KEEP_ENTRIES);
-        trim(&mut b.ahead, KEEP_BYTES);
+        trim(&mut b.ahead, KEEP_AHEAD);
         b
     }
 }
@@ -269,7 +269,10 @@ impl Collect<'_> {
     /// unpacked record) wait in parts of [`PART_STEPS`] instead of all together, on both
     /// sides of the channel (the merge takes parts as it goes: `Hub::merge_one`).
     fn maybe_part(&mut self) {
-        if self.out.steps.len() < PART_STEPS && self.out.events.len() < PART_EVENTS {
+        if self.out.steps.len() < PART_STEPS
+            && self.out.events.len() < PART_EVENTS
+            && self.out.ahead.len() < PART_AHEAD
+        {
             return;
         }
         let fresh = fresh_out(self.reuse);
@@ -283,6 +286,8 @@ impl Collect<'_> {
 /// Steps (connections) and events of a sweep or the end sent as one part.
 const PART_STEPS: usize = 256;
 const PART_EVENTS: usize = 1024;
+/// Bytes written ahead of a part's records (hundreds of connections' JSON).
+const PART_AHEAD: usize = 32 << 10;
 
 /// A used output batch back from the merge (its dead records freed here, where they were
 /// made), or a new one.
@@ -436,6 +441,10 @@ fn work<A: Analyzer>(
 const KEEP_ENTRIES: usize = 2048;
 /// Payload bytes a reused input batch keeps room for: that many full-size segments.
 const KEEP_BYTES: usize = KEEP_ENTRIES * 1500;
+/// Bytes written ahead a reused output batch keeps room for: a round of packets writes a few
+/// records (tens of KiB), a sweep's part hundreds of connections; one large record (a
+/// WebSocket message's text) leaves no large room behind.
+const KEEP_AHEAD: usize = 256 << 10;
 
 /// Gives back `v`'s room beyond `keep` entries.
 fn trim<T>(v: &mut Vec<T>, keep: usize) {
@@ -651,6 +660,7 @@ impl Merge {
         if s < self.workers() {
             self.grow(s, step);
         }
+        tail.end.lend_ahead(&mut c.b.ahead);
         while c.ev < end {
             let Some(e) = c.b.events.get_mut(c.ev) else {
                 break;
@@ -658,11 +668,12 @@ impl Merge {
             let e = std::mem::replace(e, Ev::Run(0, 0, 0));
             c.ev += 1;
             if let Ev::Ahead(a, b) = e {
-                tail.end.ahead(c.b.ahead.get(a..b));
+                tail.end.ahead(a, b);
                 continue;
             }
             self.event(s, e, tail);
         }
+        tail.end.lend_ahead(&mut c.b.ahead);
         c.ev = end;
     }
 

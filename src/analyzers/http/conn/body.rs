@@ -7,7 +7,7 @@ use super::{Em, HttpConn, Phase};
 use crate::analyzers::http::HttpConfig;
 use crate::analyzers::http::body::{BodyDecoder, BodyEvent, BodyState as DecState, Framing};
 use crate::analyzers::http::decoded::{Content, Found};
-use crate::analyzers::http::head::Head;
+use crate::analyzers::http::head::{Head, Known};
 use crate::analyzers::http::message;
 use crate::base::Timestamp;
 use crate::model::Dir;
@@ -91,7 +91,7 @@ impl HttpConn {
         after_gap: bool,
         em: &mut Em<'_>,
     ) {
-        let values: Vec<&[u8]> = h.values("content-encoding").collect();
+        let values: Vec<&[u8]> = h.values(Known::ContentEncoding).collect();
         let content = Content::new(
             message::content_codings(h),
             &values,

@@ -13,6 +13,7 @@
 //! the previous value with one space, as RFC 9112 §5.2 tells a recipient to do.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use crate::model::syntax::{is_token, trim_ows};
@@ -132,31 +133,57 @@ pub enum Known {
 }
 
 impl Known {
-    /// The field `name` (ASCII case-insensitive) is: its length picks the one or two names it
-    /// can be, so most names are told with one comparison or none.
+    /// The field `name` (ASCII case-insensitive) is: its length and first letter pick the one
+    /// name it can be, so a name is compared once at most, and most are not compared at all.
     pub fn of(name: &[u8]) -> Known {
+        let Some(&first) = name.first() else {
+            return Known::Other;
+        };
+        // `| 0x20` lowercases a letter and makes no other byte a letter.
         let is = |k: &str| name.eq_ignore_ascii_case(k.as_bytes());
-        match name.len() {
-            2 if is("te") => Known::Te,
-            4 if is("host") => Known::Host,
-            6 if is("cookie") => Known::Cookie,
-            6 if is("expect") => Known::Expect,
-            7 if is("upgrade") => Known::Upgrade,
-            7 if is("trailer") => Known::Trailer,
-            10 if is("connection") => Known::Connection,
-            10 if is("keep-alive") => Known::KeepAlive,
-            10 if is("set-cookie") => Known::SetCookie,
-            12 if is("content-type") => Known::ContentType,
-            13 if is("authorization") => Known::Authorization,
-            14 if is("content-length") => Known::ContentLength,
-            16 if is("content-encoding") => Known::ContentEncoding,
-            16 if is("proxy-connection") => Known::ProxyConnection,
-            17 if is("transfer-encoding") => Known::TransferEncoding,
-            18 if is("proxy-authenticate") => Known::ProxyAuthenticate,
-            19 if is("proxy-authorization") => Known::ProxyAuthorization,
+        match (name.len(), first | 0x20) {
+            (2, b't') if is("te") => Known::Te,
+            (4, b'h') if is("host") => Known::Host,
+            (6, b'c') if is("cookie") => Known::Cookie,
+            (6, b'e') if is("expect") => Known::Expect,
+            (7, b'u') if is("upgrade") => Known::Upgrade,
+            (7, b't') if is("trailer") => Known::Trailer,
+            (10, b'c') if is("connection") => Known::Connection,
+            (10, b'k') if is("keep-alive") => Known::KeepAlive,
+            (10, b's') if is("set-cookie") => Known::SetCookie,
+            (12, b'c') if is("content-type") => Known::ContentType,
+            (13, b'a') if is("authorization") => Known::Authorization,
+            (14, b'c') if is("content-length") => Known::ContentLength,
+            (16, b'c') if is("content-encoding") => Known::ContentEncoding,
+            (16, b'p') if is("proxy-connection") => Known::ProxyConnection,
+            (17, b't') if is("transfer-encoding") => Known::TransferEncoding,
+            (18, b'p') if is("proxy-authenticate") => Known::ProxyAuthenticate,
+            (19, b'p') if is("proxy-authorization") => Known::ProxyAuthorization,
             _ => Known::Other,
         }
     }
+
+    /// Every name [`Known::of`] tells.
+    #[cfg(test)]
+    const NAMES: &[(Known, &str)] = &[
+        (Known::Host, "host"),
+        (Known::ContentLength, "content-length"),
+        (Known::ContentType, "content-type"),
+        (Known::ContentEncoding, "content-encoding"),
+        (Known::TransferEncoding, "transfer-encoding"),
+        (Known::Expect, "expect"),
+        (Known::Upgrade, "upgrade"),
+        (Known::Authorization, "authorization"),
+        (Known::ProxyAuthorization, "proxy-authorization"),
+        (Known::Cookie, "cookie"),
+        (Known::SetCookie, "set-cookie"),
+        (Known::Connection, "connection"),
+        (Known::KeepAlive, "keep-alive"),
+        (Known::ProxyAuthenticate, "proxy-authenticate"),
+        (Known::ProxyConnection, "proxy-connection"),
+        (Known::Te, "te"),
+        (Known::Trailer, "trailer"),
+    ];
 
     /// One of the fields defined as hop-by-hop ([`crate::model::syntax::HOP_BY_HOP`]).
     pub fn is_standard_hop_by_hop(self) -> bool {
@@ -684,10 +711,10 @@ fn strict_request(
     limits: &HeadLimits,
     spare: &mut Spare,
 ) -> Result<Head, &'static str> {
-    let mut stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
+    let mut stack = [const { MaybeUninit::uninit() }; STACK_FIELDS];
     match request_with(raw, &mut stack, spare) {
         Err(httparse::Error::TooManyHeaders) if limits.max_fields > STACK_FIELDS => {
-            let mut heap = vec![httparse::EMPTY_HEADER; limits.max_fields.min(512)];
+            let mut heap = vec![MaybeUninit::uninit(); limits.max_fields.min(512)];
             request_with(raw, &mut heap, spare).map_err(httparse_error)
         }
         Ok(h) if h.fields.len() > limits.max_fields => {
@@ -698,13 +725,17 @@ fn strict_request(
     }
 }
 
+/// `httparse` fills `storage` (left uninitialized: a head's fields are written once, by the
+/// parser, not zeroed first).
 fn request_with<'b>(
     raw: &'b [u8],
-    storage: &mut [httparse::Header<'b>],
+    storage: &mut [MaybeUninit<httparse::Header<'b>>],
     spare: &mut Spare,
 ) -> Result<Head, httparse::Error> {
-    let mut req = httparse::Request::new(storage);
-    match req.parse(raw)? {
+    let mut req = httparse::Request::new(&mut []);
+    match httparse::ParserConfig::default()
+        .parse_request_with_uninit_headers(&mut req, raw, storage)?
+    {
         httparse::Status::Complete(_) => {
             let start = StartLine::Request {
                 method: req.method.unwrap_or_default().as_bytes().to_vec(),
@@ -726,10 +757,10 @@ fn strict_response(
     limits: &HeadLimits,
     spare: &mut Spare,
 ) -> Result<Head, &'static str> {
-    let mut stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
+    let mut stack = [const { MaybeUninit::uninit() }; STACK_FIELDS];
     match response_with(raw, &mut stack, spare) {
         Err(httparse::Error::TooManyHeaders) if limits.max_fields > STACK_FIELDS => {
-            let mut heap = vec![httparse::EMPTY_HEADER; limits.max_fields.min(512)];
+            let mut heap = vec![MaybeUninit::uninit(); limits.max_fields.min(512)];
             response_with(raw, &mut heap, spare).map_err(httparse_error)
         }
         Ok(h) if h.fields.len() > limits.max_fields => {
@@ -740,13 +771,17 @@ fn strict_response(
     }
 }
 
+/// `httparse` fills `storage` (left uninitialized: a head's fields are written once, by the
+/// parser, not zeroed first).
 fn response_with<'b>(
     raw: &'b [u8],
-    storage: &mut [httparse::Header<'b>],
+    storage: &mut [MaybeUninit<httparse::Header<'b>>],
     spare: &mut Spare,
 ) -> Result<Head, httparse::Error> {
-    let mut resp = httparse::Response::new(storage);
-    match resp.parse(raw)? {
+    let mut resp = httparse::Response::new(&mut []);
+    match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut resp, raw, storage)?
+    {
         httparse::Status::Complete(_) => {
             let start = StartLine::Response {
                 version: Version {

@@ -59,9 +59,9 @@ fn mask_keep_len(v: &[u8]) -> usize {
     }
 }
 
-/// `Cookie: a=1; b=2` with every value masked, names kept (RFC 6265bis §4.2.1).
-pub fn mask_cookie_header(v: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(v.len() + 32);
+/// `Cookie: a=1; b=2` with every value masked, names kept (RFC 6265bis §4.2.1), appended to
+/// `out`.
+pub fn mask_cookie_header(v: &[u8], out: &mut Vec<u8>) {
     for (i, pair) in v.split(|&c| c == b';').enumerate() {
         if i > 0 {
             out.push(b';');
@@ -69,33 +69,31 @@ pub fn mask_cookie_header(v: &[u8]) -> Vec<u8> {
         match pair.iter().position(|&c| c == b'=') {
             Some(eq) => {
                 out.extend_from_slice(&pair[..=eq]);
-                mask_cookie_value(pair[eq + 1..].trim_ascii(), &mut out);
+                mask_cookie_value(pair[eq + 1..].trim_ascii(), out);
             }
             None => {
                 // A value without a name: all of it is the value.
                 let lead = pair.len() - pair.trim_ascii_start().len();
                 out.extend_from_slice(&pair[..lead]);
-                mask_cookie_value(pair.trim_ascii(), &mut out);
+                mask_cookie_value(pair.trim_ascii(), out);
             }
         }
     }
-    out
 }
 
-/// `Set-Cookie: name=value; attributes` with the value masked, the attributes as sent.
-pub fn mask_set_cookie(v: &[u8]) -> Vec<u8> {
+/// `Set-Cookie: name=value; attributes` with the value masked, the attributes as sent,
+/// appended to `out`.
+pub fn mask_set_cookie(v: &[u8], out: &mut Vec<u8>) {
     let end = v.iter().position(|&c| c == b';').unwrap_or(v.len());
     let (nvp, attrs) = v.split_at(end);
-    let mut out = Vec::with_capacity(v.len() + 32);
     match nvp.iter().position(|&c| c == b'=') {
         Some(eq) => {
             out.extend_from_slice(&nvp[..=eq]);
-            mask_cookie_value(nvp[eq + 1..].trim_ascii(), &mut out);
+            mask_cookie_value(nvp[eq + 1..].trim_ascii(), out);
         }
-        None => mask_cookie_value(nvp.trim_ascii(), &mut out),
+        None => mask_cookie_value(nvp.trim_ascii(), out),
     }
     out.extend_from_slice(attrs);
-    out
 }
 
 /// [`wire_text`] of bytes the record can own: UTF-8 (nearly always) becomes the string as it
@@ -151,8 +149,13 @@ fn push_known(out: &mut Headers, known: Known, n: &[u8], v: &[u8], reason: Optio
         Known::Authorization | Known::ProxyAuthorization => {
             out.push(n, mask_credential(v).as_bytes(), reason, true)
         }
-        Known::Cookie if !v.is_empty() => out.push(n, &mask_cookie_header(v), reason, true),
-        Known::SetCookie if !v.is_empty() => out.push(n, &mask_set_cookie(v), reason, true),
+        // Cookies: masked as they are written into the record.
+        Known::Cookie if !v.is_empty() => {
+            out.push_with(n, reason, true, |b| mask_cookie_header(v, b))
+        }
+        Known::SetCookie if !v.is_empty() => {
+            out.push_with(n, reason, true, |b| mask_set_cookie(v, b))
+        }
         _ => out.push(n, v, reason, false),
     }
 }

@@ -412,7 +412,7 @@ impl HttpConn {
             if let Phase::Body(mut run) = phase {
                 run.dec.eof();
                 let end_off = self.sides[d].buf_offset;
-                self.end_body(d, run, end_off, em);
+                self.end_body(d, &mut run, end_off, em);
             } else if let Phase::Hold = phase {
                 // Held bytes were never decided on; parse them as HTTP if nothing switched.
                 let buf = std::mem::take(&mut self.sides[d].buf);
@@ -752,7 +752,7 @@ impl HttpConn {
                     side.after_gap = false;
                 }
                 if run.dec.is_done() {
-                    self.end_body(d, run, offset + absorbed, em);
+                    self.end_body(d, &mut run, offset + absorbed, em);
                     if absorbed >= n {
                         // The gap ended exactly at the end of the body: the next byte starts a
                         // message.

@@ -356,6 +356,32 @@ fn known_fields_are_told_by_name_in_any_case_hop_by_hop_as_rfc9110_lists_them() 
     ] {
         assert_eq!(Known::of(other.as_bytes()), Known::Other, "{other}");
     }
+    // Every one-byte change of every name (words are compared, not bytes: a byte that only
+    // `| 0x20` makes equal, `\r` for `-` or `@` for `` ` ``, must not match), and mixed case.
+    for &(k, name) in all {
+        for i in 0..name.len() {
+            for b in 0..=255u8 {
+                let mut n = name.as_bytes().to_vec();
+                n[i] = b;
+                let want = if b.to_ascii_lowercase() == name.as_bytes()[i] {
+                    k
+                } else {
+                    Known::Other
+                };
+                assert_eq!(Known::of(&n), want, "{:?}", String::from_utf8_lossy(&n));
+            }
+        }
+        let mixed: Vec<u8> = (name.bytes().enumerate())
+            .map(|(i, c)| {
+                if i % 2 == 0 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        assert_eq!(Known::of(&mixed), k, "{name}");
+    }
     // A question about a field the head does not have, and about one it has twice.
     let h = req(b"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nhost: b\r\n\r\n");
     assert!(h.has(Known::Host) && !h.has(Known::ContentLength));

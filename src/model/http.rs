@@ -109,6 +109,29 @@ impl Headers {
         self.push_field(name, value, hop, masked, false);
     }
 
+    /// A field whose value `value` writes into the buffer, after the name: a value made for the
+    /// record (a masked cookie) goes there directly, not through a buffer of its own.
+    pub fn push_with(
+        &mut self,
+        name: &[u8],
+        hop: Option<HopReason>,
+        masked: bool,
+        value: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let n0 = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(name);
+        let n1 = self.bytes.len() as u32;
+        value(&mut self.bytes);
+        let v1 = self.bytes.len() as u32;
+        self.fields.push(FieldRef {
+            name: (n0, n1),
+            value: (n1, v1),
+            hop,
+            masked,
+            pseudo: false,
+        });
+    }
+
     /// An HTTP/2 pseudo-header field (`:method`, `:status`, ...), in its place among the others.
     pub fn push_pseudo(&mut self, name: &[u8], value: &[u8]) {
         self.push_field(name, value, None, false, true);

@@ -3,13 +3,10 @@
 //! head alone can prove.
 
 use super::body::Framing;
-use super::head::{Head, HeadIssue, StartLine, Version};
+use super::head::{Head, HeadIssue, Known, StartLine, Version};
 use crate::model::codes::{self, Code};
-use crate::model::http::{BodyFraming, Headers, HopReason};
-use crate::model::syntax::{is_standard_hop_by_hop, trim_ows};
-
-/// Fields whose values are credentials: shown masked in every output.
-const CREDENTIALS: &[&str] = &["authorization", "proxy-authorization"];
+use crate::model::http::{BodyFraming, Headers, HopReason, wire_text};
+use crate::model::syntax::trim_ows;
 
 /// How many characters of a credential stay visible.
 const MASK_KEEP: usize = 4;
@@ -62,9 +59,9 @@ fn mask_keep_len(v: &[u8]) -> usize {
     }
 }
 
-/// `Cookie: a=1; b=2` with every value masked, names kept (RFC 6265bis §4.2.1).
-pub fn mask_cookie_header(v: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(v.len() + 32);
+/// `Cookie: a=1; b=2` with every value masked, names kept (RFC 6265bis §4.2.1), appended to
+/// `out`.
+pub fn mask_cookie_header(v: &[u8], out: &mut Vec<u8>) {
     for (i, pair) in v.split(|&c| c == b';').enumerate() {
         if i > 0 {
             out.push(b';');
@@ -72,52 +69,65 @@ pub fn mask_cookie_header(v: &[u8]) -> Vec<u8> {
         match pair.iter().position(|&c| c == b'=') {
             Some(eq) => {
                 out.extend_from_slice(&pair[..=eq]);
-                mask_cookie_value(pair[eq + 1..].trim_ascii(), &mut out);
+                mask_cookie_value(pair[eq + 1..].trim_ascii(), out);
             }
             None => {
                 // A value without a name: all of it is the value.
                 let lead = pair.len() - pair.trim_ascii_start().len();
                 out.extend_from_slice(&pair[..lead]);
-                mask_cookie_value(pair.trim_ascii(), &mut out);
+                mask_cookie_value(pair.trim_ascii(), out);
             }
         }
     }
-    out
 }
 
-/// `Set-Cookie: name=value; attributes` with the value masked, the attributes as sent.
-pub fn mask_set_cookie(v: &[u8]) -> Vec<u8> {
+/// `Set-Cookie: name=value; attributes` with the value masked, the attributes as sent,
+/// appended to `out`.
+pub fn mask_set_cookie(v: &[u8], out: &mut Vec<u8>) {
     let end = v.iter().position(|&c| c == b';').unwrap_or(v.len());
     let (nvp, attrs) = v.split_at(end);
-    let mut out = Vec::with_capacity(v.len() + 32);
     match nvp.iter().position(|&c| c == b'=') {
         Some(eq) => {
             out.extend_from_slice(&nvp[..=eq]);
-            mask_cookie_value(nvp[eq + 1..].trim_ascii(), &mut out);
+            mask_cookie_value(nvp[eq + 1..].trim_ascii(), out);
         }
-        None => mask_cookie_value(nvp.trim_ascii(), &mut out),
+        None => mask_cookie_value(nvp.trim_ascii(), out),
     }
     out.extend_from_slice(attrs);
-    out
+}
+
+/// [`wire_text`] of bytes the record can own: UTF-8 (nearly always) becomes the string as it
+/// is, neither copied nor allocated again.
+pub fn wire_string(b: Vec<u8>) -> (String, Option<String>) {
+    match String::from_utf8(b) {
+        Ok(s) => (s, None),
+        Err(e) => wire_text(e.as_bytes()),
+    }
 }
 
 /// A finding a head proves, before any body byte: (code, message).
 pub type HeadFinding = (&'static Code, String);
 
-/// The header records of a head, classified.
+/// The header records of a head, classified: each field's [`Known`] tag, read once at parse
+/// time, says whether it is a standard hop-by-hop field and whether its value is masked.
 pub fn header_records(head: &Head) -> Headers {
-    // Empty (and not allocated) without a Connection field: one scan, not a `has` first.
-    let named: Vec<&[u8]> = head.list("connection").collect();
+    // The fields the Connection field names. A token naming a standard hop-by-hop field is
+    // left out (that field is hop-by-hop as `standard` anyway), so the usual `keep-alive` or
+    // `upgrade` leaves the list empty, and not allocated.
+    let named: Vec<&[u8]> = head
+        .list(Known::Connection)
+        .filter(|t| !Known::of(t).is_standard_hop_by_hop())
+        .collect();
     let mut out = Headers::with_capacity(head.field_count(), head.len);
-    for (n, v) in head.fields() {
-        let reason = if is_standard_hop_by_hop(n) {
+    for (n, v, known) in head.known_fields() {
+        let reason = if known.is_standard_hop_by_hop() {
             Some(HopReason::Standard)
         } else if named.iter().any(|c| c.eq_ignore_ascii_case(n)) {
             Some(HopReason::NamedInConnection)
         } else {
             None
         };
-        push_field(&mut out, n, v, reason);
+        push_known(&mut out, known, n, v, reason);
     }
     out
 }
@@ -125,21 +135,28 @@ pub fn header_records(head: &Head) -> Headers {
 /// One field into `out` with its hop-by-hop classification, its value masked when it is a
 /// credential or a cookie (what every message's headers go through, HTTP/1 or HTTP/2).
 pub fn push_field(out: &mut Headers, n: &[u8], v: &[u8], reason: Option<HopReason>) {
+    push_known(out, Known::of(n), n, v, reason);
+}
+
+/// [`push_field`] of a field already told ([`Known::of`] its name).
+fn push_known(out: &mut Headers, known: Known, n: &[u8], v: &[u8], reason: Option<HopReason>) {
     if crate::base::secrets::revealed() {
         out.push(n, v, reason, false);
         return;
     }
-    let masked = CREDENTIALS
-        .iter()
-        .any(|c| n.eq_ignore_ascii_case(c.as_bytes()));
-    if masked {
-        out.push(n, mask_credential(v).as_bytes(), reason, true);
-    } else if n.eq_ignore_ascii_case(b"cookie") && !v.is_empty() {
-        out.push(n, &mask_cookie_header(v), reason, true);
-    } else if n.eq_ignore_ascii_case(b"set-cookie") && !v.is_empty() {
-        out.push(n, &mask_set_cookie(v), reason, true);
-    } else {
-        out.push(n, v, reason, false);
+    match known {
+        // Credentials: shown masked in every output.
+        Known::Authorization | Known::ProxyAuthorization => {
+            out.push(n, mask_credential(v).as_bytes(), reason, true)
+        }
+        // Cookies: masked as they are written into the record.
+        Known::Cookie if !v.is_empty() => {
+            out.push_with(n, reason, true, |b| mask_cookie_header(v, b))
+        }
+        Known::SetCookie if !v.is_empty() => {
+            out.push_with(n, reason, true, |b| mask_set_cookie(v, b))
+        }
+        _ => out.push(n, v, reason, false),
     }
 }
 
@@ -163,21 +180,21 @@ pub fn codings_of<'a>(values: impl Iterator<Item = &'a [u8]>) -> Vec<String> {
 
 /// Transfer codings, in the order applied (lowercase).
 pub fn transfer_codings(head: &Head) -> Vec<String> {
-    head.list("transfer-encoding")
+    head.list(Known::TransferEncoding)
         .map(|t| String::from_utf8_lossy(t).to_ascii_lowercase())
         .collect()
 }
 
 /// Content codings, in the order applied (lowercase).
 pub fn content_codings(head: &Head) -> Vec<String> {
-    head.list("content-encoding")
+    head.list(Known::ContentEncoding)
         .map(|t| String::from_utf8_lossy(t).to_ascii_lowercase())
         .filter(|t| t != "identity")
         .collect()
 }
 
 pub fn content_type(head: &Head) -> Option<String> {
-    head.value("content-type")
+    head.value(Known::ContentType)
         .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
@@ -203,7 +220,7 @@ pub fn content_length(head: &Head) -> ContentLength {
     let mut any = false;
     let mut conflict = false;
     let mut count = 0u32;
-    for v in head.values("content-length") {
+    for v in head.values(Known::ContentLength) {
         any = true;
         for part in v.split(|&c| c == b',') {
             let p = trim_ows(part);
@@ -321,7 +338,7 @@ fn framing_from_fields(
         ContentLength::Absent => None,
         ContentLength::Valid(n) => Some(Framing::Length(n)),
         ContentLength::Repeated { value, count } => {
-            let fields = head.values("content-length").count();
+            let fields = head.values(Known::ContentLength).count();
             let how = if fields > 1 {
                 format!("{fields} Content-Length fields")
             } else {
@@ -341,7 +358,7 @@ fn framing_from_fields(
         }
         ContentLength::Conflict { first } => {
             let values: Vec<String> = head
-                .values("content-length")
+                .values(Known::ContentLength)
                 .map(|v| String::from_utf8_lossy(v).into_owned())
                 .collect();
             out.push((
@@ -382,7 +399,7 @@ pub fn request_framing(head: &Head, out: &mut Vec<HeadFinding>) -> Framing {
     };
     let framing = framing_from_fields(head, version, true, out).unwrap_or(Framing::None);
     let no_content = matches!(framing, Framing::None | Framing::Length(0));
-    if no_content && head.list_has("expect", "100-continue") {
+    if no_content && head.list_has(Known::Expect, "100-continue") {
         out.push((
             &codes::HTTP_EXPECT_WITHOUT_BODY,
             "Expect: 100-continue on a request without content (RFC 9110 §10.1.1: a client \
@@ -415,8 +432,10 @@ pub fn response_framing(
         // reported.
         let _ = version;
         if status == 204 || (100..200).contains(&status) {
-            if head.has("content-length") {
-                let zero = head.values("content-length").all(|v| trim_ows(v) == b"0");
+            if head.has(Known::ContentLength) {
+                let zero = head
+                    .values(Known::ContentLength)
+                    .all(|v| trim_ows(v) == b"0");
                 out.push(if zero {
                     (
                         &codes::HTTP_CONTENT_LENGTH_ZERO_FORBIDDEN,
@@ -437,7 +456,7 @@ pub fn response_framing(
                     )
                 });
             }
-            if head.has("transfer-encoding") {
+            if head.has(Known::TransferEncoding) {
                 out.push((
                     &codes::HTTP_TE_FORBIDDEN,
                     format!(
@@ -561,8 +580,8 @@ pub fn head_findings(head: &Head, request: bool, out: &mut Vec<HeadFinding>) {
         };
         out.push(f);
     }
-    let upgrade = head.has("upgrade");
-    let conn_upgrade = head.list_has("connection", "upgrade");
+    let upgrade = head.has(Known::Upgrade);
+    let conn_upgrade = head.list_has(Known::Connection, "upgrade");
     if upgrade && !conn_upgrade && request {
         out.push((
             &codes::HTTP_UPGRADE_WITHOUT_CONNECTION,
@@ -602,7 +621,7 @@ pub fn host_findings(head: &Head, out: &mut Vec<HeadFinding>) {
     else {
         return;
     };
-    let hosts = head.values("host").count();
+    let hosts = head.values(Known::Host).count();
     if version.is_11_or_later() && hosts == 0 {
         out.push((
             &codes::HTTP_MISSING_HOST,
@@ -622,7 +641,7 @@ pub fn host_findings(head: &Head, out: &mut Vec<HeadFinding>) {
 
 /// The `Upgrade` tokens of a request, lowercase, protocol versions kept (`h2c`, `websocket`).
 pub fn upgrade_tokens(head: &Head) -> Vec<String> {
-    head.list("upgrade")
+    head.list(Known::Upgrade)
         .map(|t| String::from_utf8_lossy(t).to_ascii_lowercase())
         .collect()
 }

@@ -7,7 +7,7 @@ use super::{Em, HttpConn, Phase};
 use crate::analyzers::http::HttpConfig;
 use crate::analyzers::http::body::{BodyDecoder, BodyEvent, BodyState as DecState, Framing};
 use crate::analyzers::http::decoded::{Content, Found};
-use crate::analyzers::http::head::Head;
+use crate::analyzers::http::head::{Head, Known};
 use crate::analyzers::http::message;
 use crate::base::Timestamp;
 use crate::model::Dir;
@@ -91,23 +91,24 @@ impl HttpConn {
         after_gap: bool,
         em: &mut Em<'_>,
     ) {
-        let values: Vec<&[u8]> = h.values("content-encoding").collect();
+        let values: Vec<&[u8]> = h.values(Known::ContentEncoding).collect();
         let content = Content::new(
             message::content_codings(h),
             &values,
             &em.sh.cfg,
             framing != Framing::None,
         );
-        let run = Box::new(BodyRun {
+        let mut run = BodyRun {
             framing,
             dec: BodyDecoder::new(framing, em.sh.cfg.body.clone()),
             content,
             partial: after_gap,
-        });
+        };
         if run.dec.is_done() {
-            self.end_body(d, run, body_off, em);
+            // No body (most requests): it ends here, and is not boxed for the phase it skips.
+            self.end_body(d, &mut run, body_off, em);
         } else {
-            self.sides[d].phase = Phase::Body(run);
+            self.sides[d].phase = Phase::Body(Box::new(run));
         }
     }
 
@@ -122,10 +123,11 @@ impl HttpConn {
             }
         });
         if dec.is_done() {
-            let Phase::Body(run) = std::mem::replace(&mut self.sides[d].phase, Phase::Head) else {
+            let Phase::Body(mut run) = std::mem::replace(&mut self.sides[d].phase, Phase::Head)
+            else {
                 return used;
             };
-            self.end_body(d, run, at + used as u64, em);
+            self.end_body(d, &mut run, at + used as u64, em);
             // An error at the first byte leaves `used` 0 and the phase Lost: the same bytes are
             // then scanned for the next message.
         }
@@ -134,15 +136,9 @@ impl HttpConn {
 
     /// A body ended (complete, partial, or cut by the connection end): its record and
     /// findings, then what the direction does next.
-    pub(super) fn end_body(
-        &mut self,
-        d: usize,
-        mut run: Box<BodyRun>,
-        end_off: u64,
-        em: &mut Em<'_>,
-    ) {
+    pub(super) fn end_body(&mut self, d: usize, run: &mut BodyRun, end_off: u64, em: &mut Em<'_>) {
         let ts = em.ctx.ts;
-        let end = Ending::of(&run);
+        let end = Ending::of(run);
         // The transaction the message belongs to: the last request, or the response's.
         let idx = if d == 0 {
             self.pending.len().checked_sub(1)
@@ -156,14 +152,14 @@ impl HttpConn {
             return;
         };
         let dir = Dir::from_index(d);
-        let mut findings = framing_findings(&run, &end);
+        let mut findings = framing_findings(run, &end);
         let msg = if d == 0 {
             t.rec.request.as_mut().map(|r| &mut r.body)
         } else {
             t.rec.response.as_mut().map(|r| &mut r.body)
         };
         if let Some(b) = msg {
-            fill_body(b, &run, end.state);
+            fill_body(b, run, end.state);
             run.content
                 .finish(b, end.state, &mut em.sh.stats, &mut findings);
         }

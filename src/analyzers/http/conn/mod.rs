@@ -48,6 +48,8 @@ pub struct Shared {
     /// A run split over threads by connection: findings reported once per run are left to
     /// the merge (tagged with their key), not decided here.
     pub defer_once: bool,
+    /// The buffers every head is parsed into, reused from one head to the next.
+    spare: head::Spare,
 }
 
 /// Keys of findings reported once per run remembered (beyond, they are reported again).
@@ -61,6 +63,7 @@ impl Shared {
             creds_seen: FxHashSet::default(),
             stats: HttpStats::default(),
             defer_once: false,
+            spare: head::Spare::default(),
         }
     }
 
@@ -409,7 +412,7 @@ impl HttpConn {
             if let Phase::Body(mut run) = phase {
                 run.dec.eof();
                 let end_off = self.sides[d].buf_offset;
-                self.end_body(d, run, end_off, em);
+                self.end_body(d, &mut run, end_off, em);
             } else if let Phase::Hold = phase {
                 // Held bytes were never decided on; parse them as HTTP if nothing switched.
                 let buf = std::mem::take(&mut self.sides[d].buf);
@@ -574,12 +577,8 @@ impl HttpConn {
                 Prefix::Yes => self.confirm(d, em),
             }
         }
-        let limits = &em.sh.cfg.head;
-        let parsed = if d == 0 {
-            head::parse_request(view, limits)
-        } else {
-            head::parse_response(view, limits)
-        };
+        let sh = &mut *em.sh;
+        let parsed = head::parse(view, &sh.cfg.head, d == 0, &mut sh.spare);
         match parsed {
             Parsed::Partial => {
                 self.stash(d, view, start, mark);
@@ -607,15 +606,16 @@ impl HttpConn {
                 self.not_a_message(d, start, view.len(), em);
                 rest.len()
             }
-            Parsed::Complete(h) => {
+            Parsed::Complete(mut h) => {
                 let hlen = h.len;
                 self.sides[d].buf_mark = None;
                 let after_gap = std::mem::take(&mut self.sides[d].after_gap);
                 if d == 0 {
-                    self.request_head(h, mark, after_gap, em);
+                    self.request_head(&mut h, mark, after_gap, em);
                 } else {
-                    self.response_head(h, mark, after_gap, em);
+                    self.response_head(&mut h, mark, after_gap, em);
                 }
+                h.recycle(&mut em.sh.spare);
                 // Bytes of `rest` used: the head minus what was already buffered (a buffered
                 // prefix never holds a whole head, so this is at least 1).
                 hlen.saturating_sub(from_buf)
@@ -752,7 +752,7 @@ impl HttpConn {
                     side.after_gap = false;
                 }
                 if run.dec.is_done() {
-                    self.end_body(d, run, offset + absorbed, em);
+                    self.end_body(d, &mut run, offset + absorbed, em);
                     if absorbed >= n {
                         // The gap ended exactly at the end of the body: the next byte starts a
                         // message.

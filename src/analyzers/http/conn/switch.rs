@@ -3,7 +3,7 @@
 //! Upgrade or CONNECT answered otherwise is recorded with the reason.
 
 use super::{Em, HttpConn, Phase, SwitchAsk, Txn};
-use crate::analyzers::http::head::Head;
+use crate::analyzers::http::head::{Head, Known};
 use crate::analyzers::layer::{Held, Next, Switch, Upgrade};
 use crate::base::Timestamp;
 use crate::model::http::{SwitchRecord, Timing};
@@ -107,7 +107,7 @@ pub(super) fn switch_asked(
         (Some(SwitchAsk::Connect), 200..=299) => Some("tunnel".to_string()),
         (_, 101) => {
             let token = h
-                .list("upgrade")
+                .list(Known::Upgrade)
                 .next()
                 .map(|v| String::from_utf8_lossy(v).to_ascii_lowercase());
             // The request's first token; asked without one known when the request was given

@@ -7,13 +7,12 @@ use super::switch::switch_asked;
 use super::{Em, HttpConn, MAX_CREDS_SEEN, Mark, MethodKind, Phase, SwitchAsk, Txn};
 use crate::analyzers::http::body::Framing;
 use crate::analyzers::http::content::byteranges::MultipartScanner;
-use crate::analyzers::http::head::{self, Head, StartLine};
+use crate::analyzers::http::head::{self, Head, Known, StartLine};
 use crate::analyzers::http::message::{self, HeadFinding};
 use crate::model::Dir;
 use crate::model::codes;
 use crate::model::http::{
     BodyRecord, InterimRecord, MessageStart, RequestRecord, ResponseRecord, TransactionRecord,
-    wire_text,
 };
 
 impl HttpConn {
@@ -47,52 +46,60 @@ impl HttpConn {
         }
     }
 
-    pub(super) fn request_head(&mut self, h: Head, mark: Mark, after_gap: bool, em: &mut Em<'_>) {
+    pub(super) fn request_head(
+        &mut self,
+        h: &mut Head,
+        mark: Mark,
+        after_gap: bool,
+        em: &mut Em<'_>,
+    ) {
         em.sh.stats.requests += 1;
         if self.pending.len() >= em.sh.cfg.max_pending && self.give_up_oldest(mark, em) {
             return;
         }
         let mut t = self.new_txn(em);
         let mut f: Vec<HeadFinding> = Vec::new();
-        message::head_findings(&h, true, &mut f);
-        message::host_findings(&h, &mut f);
-        let framing = message::request_framing(&h, &mut f);
-        let (method, target, version) = match &h.start {
+        message::head_findings(h, true, &mut f);
+        message::host_findings(h, &mut f);
+        let framing = message::request_framing(h, &mut f);
+        // The start line's parts move into the record (the findings above have read it).
+        let (method, target, version) = match &mut h.start {
             StartLine::Request {
                 method,
                 target,
                 version,
-            } => (method.clone(), target.clone(), *version),
+            } => (std::mem::take(method), std::mem::take(target), *version),
             StartLine::Response { version, .. } => (Vec::new(), Vec::new(), *version),
         };
-        let upgrade = message::upgrade_tokens(&h);
+        let upgrade = message::upgrade_tokens(h);
         if method == b"CONNECT" {
             t.ask = Some(SwitchAsk::Connect);
         } else if !upgrade.is_empty() {
             t.ask = Some(SwitchAsk::Upgrade(upgrade));
         }
         if !self.secure {
-            self.credentials(&h, mark.offset, &mut t, em);
+            self.credentials(h, mark.offset, &mut t, em);
         }
-        let (m, m64) = wire_text(&method);
-        let (tg, tg64) = wire_text(&target);
-        let body = empty_body(&framing, &h);
+        let body = empty_body(&framing, h);
         let form = crate::model::http::target_form(&method, &target);
+        let kind = MethodKind::of(&method);
+        let (m, m64) = message::wire_string(method);
+        let (tg, tg64) = message::wire_string(target);
         t.rec.request = Some(RequestRecord {
             method: m,
             method_b64: m64,
             target: tg,
             target_b64: tg64,
             target_form: form,
-            proxy_request: form == "absolute" || method == b"CONNECT",
+            proxy_request: form == "absolute" || kind == MethodKind::Connect,
             version: version.text(),
             scheme: None,
             authority: None,
-            headers: message::header_records(&h),
+            headers: message::header_records(h),
             body,
-            at: self.start(0, mark, &h),
+            at: self.start(0, mark, h),
         });
-        t.method = Some(MethodKind::of(&method));
+        t.method = Some(kind);
         t.http09 = version == head::Version::HTTP09;
         t.rec.timing.request_start = Some(mark.ts);
         for (code, msg) in f {
@@ -100,17 +107,24 @@ impl HttpConn {
         }
         let body_off = mark.offset + h.len as u64;
         self.pending.push_back(t);
-        self.begin_body(0, framing, &h, body_off, after_gap, em);
+        self.begin_body(0, framing, h, body_off, after_gap, em);
     }
 
-    pub(super) fn response_head(&mut self, h: Head, mark: Mark, after_gap: bool, em: &mut Em<'_>) {
+    pub(super) fn response_head(
+        &mut self,
+        h: &mut Head,
+        mark: Mark,
+        after_gap: bool,
+        em: &mut Em<'_>,
+    ) {
         em.sh.stats.responses += 1;
-        let (version, status, reason) = match &h.start {
+        // The reason moves into the record (nothing below reads it from the head).
+        let (version, status, reason) = match &mut h.start {
             StartLine::Response {
                 version,
                 status,
                 reason,
-            } => (*version, *status, reason.clone()),
+            } => (*version, *status, std::mem::take(reason)),
             StartLine::Request { version, .. } => (*version, 0, Vec::new()),
         };
         if !self.orphan_for_given_up(em) && self.resp_cursor >= self.pending.len() {
@@ -148,9 +162,9 @@ impl HttpConn {
         let cursor = self.resp_cursor;
         let method = self.pending.get(cursor).and_then(|t| t.method);
         let mut f: Vec<HeadFinding> = Vec::new();
-        message::head_findings(&h, false, &mut f);
-        let framing = message::response_framing(&h, method.map(MethodKind::bytes), &mut f);
-        let (rs, rs64) = wire_text(&reason);
+        message::head_findings(h, false, &mut f);
+        let framing = message::response_framing(h, method.map(MethodKind::bytes), &mut f);
+        let (rs, rs64) = message::wire_string(reason);
         let Some(t) = self.pending.get_mut(cursor) else {
             return;
         };
@@ -167,7 +181,7 @@ impl HttpConn {
             t.rec.interim.push(InterimRecord {
                 status,
                 reason: rs,
-                headers: message::header_records(&h),
+                headers: message::header_records(h),
                 ts: mark.ts,
                 at,
             });
@@ -187,20 +201,20 @@ impl HttpConn {
             status_raw,
             reason: rs,
             reason_b64: rs64,
-            headers: message::header_records(&h),
-            body: empty_body(&framing, &h),
+            headers: message::header_records(h),
+            body: empty_body(&framing, h),
             at,
         });
         // Does the connection switch protocols here?
         let body_off = mark.offset + h.len as u64;
-        if let Some(protocol) = switch_asked(t, &h, status, mark.offset, em) {
+        if let Some(protocol) = switch_asked(t, h, status, mark.offset, em) {
             self.switch_to(cursor, protocol, mark.ts, body_off, em);
             return;
         }
-        self.begin_body(1, framing, &h, body_off, after_gap, em);
+        self.begin_body(1, framing, h, body_off, after_gap, em);
         if status == 206
             && let Phase::Body(run) = &mut self.sides[1].phase
-            && let Some(ct) = h.value("content-type")
+            && let Some(ct) = h.value(Known::ContentType)
         {
             run.content.byteranges = MultipartScanner::for_content_type(ct).map(Box::new);
         }
@@ -235,11 +249,15 @@ impl HttpConn {
     }
 
     fn credentials(&mut self, h: &Head, offset: u64, t: &mut Txn, em: &mut Em<'_>) {
-        for (field, name) in [
-            ("authorization", "Authorization"),
-            ("proxy-authorization", "Proxy-Authorization"),
+        for (known, field, name) in [
+            (Known::Authorization, "authorization", "Authorization"),
+            (
+                Known::ProxyAuthorization,
+                "proxy-authorization",
+                "Proxy-Authorization",
+            ),
         ] {
-            let Some(v) = h.value(field) else { continue };
+            let Some(v) = h.value(known) else { continue };
             let scheme = v
                 .split(|&c| c == b' ')
                 .next()

@@ -13,6 +13,7 @@
 //! the previous value with one space, as RFC 9112 §5.2 tells a recipient to do.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 use crate::model::syntax::{is_token, trim_ows};
@@ -96,11 +97,151 @@ impl std::fmt::Display for Version {
 }
 
 /// One header field: ranges into [`Head::arena`] (which, for a head `httparse` accepted, is the
-/// head as sent, start line included).
+/// head as sent, start line included), and which of the fields the analyzer asks about it is.
 #[derive(Clone, Debug)]
 pub struct Field {
     name: Range<u32>,
     value: Range<u32>,
+    known: Known,
+}
+
+/// The fields the analyzer asks about (framing, findings, switching, hop-by-hop, masking),
+/// told from the name once, when the head is parsed: every later question looks at a field's
+/// tag instead of comparing names, and one about a field the head does not have is answered
+/// from the head's `present` bits without a scan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Known {
+    Other,
+    Host,
+    ContentLength,
+    ContentType,
+    ContentEncoding,
+    TransferEncoding,
+    Expect,
+    Upgrade,
+    Authorization,
+    ProxyAuthorization,
+    Cookie,
+    SetCookie,
+    // The rest of the standard hop-by-hop fields (RFC 9110 §7.6.1).
+    Connection,
+    KeepAlive,
+    ProxyAuthenticate,
+    ProxyConnection,
+    Te,
+    Trailer,
+}
+
+impl Known {
+    /// The field `name` (ASCII case-insensitive) is: its length and first letter pick the one
+    /// name it can be, so a name is compared once at most, and most are not compared at all.
+    pub fn of(name: &[u8]) -> Known {
+        let Some(&first) = name.first() else {
+            return Known::Other;
+        };
+        // `| 0x20` lowercases a letter and makes no other byte a letter.
+        let is = |k: &str| is_name(name, k.as_bytes());
+        match (name.len(), first | 0x20) {
+            (2, b't') if is("te") => Known::Te,
+            (4, b'h') if is("host") => Known::Host,
+            (6, b'c') if is("cookie") => Known::Cookie,
+            (6, b'e') if is("expect") => Known::Expect,
+            (7, b'u') if is("upgrade") => Known::Upgrade,
+            (7, b't') if is("trailer") => Known::Trailer,
+            (10, b'c') if is("connection") => Known::Connection,
+            (10, b'k') if is("keep-alive") => Known::KeepAlive,
+            (10, b's') if is("set-cookie") => Known::SetCookie,
+            (12, b'c') if is("content-type") => Known::ContentType,
+            (13, b'a') if is("authorization") => Known::Authorization,
+            (14, b'c') if is("content-length") => Known::ContentLength,
+            (16, b'c') if is("content-encoding") => Known::ContentEncoding,
+            (16, b'p') if is("proxy-connection") => Known::ProxyConnection,
+            (17, b't') if is("transfer-encoding") => Known::TransferEncoding,
+            (18, b'p') if is("proxy-authenticate") => Known::ProxyAuthenticate,
+            (19, b'p') if is("proxy-authorization") => Known::ProxyAuthorization,
+            _ => Known::Other,
+        }
+    }
+
+    /// Every name [`Known::of`] tells (lowercase letters and `-`, as [`is_name`] needs them).
+    #[cfg(test)]
+    const NAMES: &[(Known, &str)] = &[
+        (Known::Host, "host"),
+        (Known::ContentLength, "content-length"),
+        (Known::ContentType, "content-type"),
+        (Known::ContentEncoding, "content-encoding"),
+        (Known::TransferEncoding, "transfer-encoding"),
+        (Known::Expect, "expect"),
+        (Known::Upgrade, "upgrade"),
+        (Known::Authorization, "authorization"),
+        (Known::ProxyAuthorization, "proxy-authorization"),
+        (Known::Cookie, "cookie"),
+        (Known::SetCookie, "set-cookie"),
+        (Known::Connection, "connection"),
+        (Known::KeepAlive, "keep-alive"),
+        (Known::ProxyAuthenticate, "proxy-authenticate"),
+        (Known::ProxyConnection, "proxy-connection"),
+        (Known::Te, "te"),
+        (Known::Trailer, "trailer"),
+    ];
+
+    /// One of the fields defined as hop-by-hop ([`crate::model::syntax::HOP_BY_HOP`]).
+    pub fn is_standard_hop_by_hop(self) -> bool {
+        matches!(
+            self,
+            Known::Connection
+                | Known::KeepAlive
+                | Known::ProxyAuthenticate
+                | Known::ProxyAuthorization
+                | Known::Te
+                | Known::Trailer
+                | Known::TransferEncoding
+                | Known::Upgrade
+                | Known::ProxyConnection
+        )
+    }
+
+    /// Its bit in a head's `present`.
+    fn bit(self) -> u32 {
+        1 << self as u32
+    }
+}
+
+/// Whether `name` is `lower` in any ASCII case, where `lower` is lowercase letters and `-` (as
+/// every [`Known`] name is): a word at a time, not a byte (eight bytes at both ends of the
+/// name, overlapping, and in the middle of one longer than 16; four for a shorter one). OR-ing
+/// 0x20 into the bytes where `lower` has a letter turns exactly that letter's two cases into
+/// it; a `-` must be equal as it is. Inlined where `lower` is a constant, whose words fold.
+#[inline(always)]
+fn is_name(name: &[u8], lower: &[u8]) -> bool {
+    let n = name.len();
+    if n != lower.len() {
+        return false;
+    }
+    if n >= 8 {
+        word_is::<8>(name, lower, 0)
+            && word_is::<8>(name, lower, n - 8)
+            && (n <= 16 || word_is::<8>(name, lower, 8))
+    } else if n >= 4 {
+        word_is::<4>(name, lower, 0) && word_is::<4>(name, lower, n - 4)
+    } else {
+        name.eq_ignore_ascii_case(lower)
+    }
+}
+
+/// [`is_name`] for the `N` bytes at `at` (`N` is 4 or 8).
+#[inline(always)]
+fn word_is<const N: usize>(name: &[u8], lower: &[u8], at: usize) -> bool {
+    let word = |b: &[u8]| {
+        let w = <[u8; N]>::try_from(b.get(at..at + N)?).ok()?;
+        // Little-endian into a u64 (a four-byte word fills its low half).
+        Some(w.iter().rev().fold(0u64, |a, &c| a << 8 | u64::from(c)))
+    };
+    match (word(name), word(lower)) {
+        // A letter (0x61..=0x7a) has bit 0x40, `-` has not: 0x20 where `lower` has a letter.
+        (Some(got), Some(want)) => got | ((want & 0x4040_4040_4040_4040) >> 1) == want,
+        _ => false,
+    }
 }
 
 /// The first line.
@@ -152,11 +293,39 @@ pub struct Head {
     pub start: StartLine,
     arena: Vec<u8>,
     fields: Vec<Field>,
+    /// A bit for each [`Known`] field the head has.
+    present: u32,
     /// Bytes of the head on the wire, the empty line included.
     pub len: usize,
     pub issues: Vec<HeadIssue>,
     /// `httparse` rejected the head and the lenient parser read it; its error.
     pub rejected: Option<&'static str>,
+}
+
+/// A head's two buffers (its bytes and its field list), handed back once the head has been read
+/// and reused for the next one: heads then allocate nothing once the buffers are large enough
+/// (two allocations fewer per message). Bounded by the head limits; a buffer an unusually
+/// large head grew past [`Spare::KEEP`] bytes is let go, not kept.
+#[derive(Debug, Default)]
+pub struct Spare {
+    arena: Vec<u8>,
+    fields: Vec<Field>,
+}
+
+impl Spare {
+    /// The most heap a spare pair keeps between heads.
+    pub const KEEP: usize = 64 * 1024;
+
+    /// The buffers, empty, for a head to fill.
+    fn take(&mut self) -> (Vec<u8>, Vec<Field>) {
+        let (mut arena, mut fields) = (
+            std::mem::take(&mut self.arena),
+            std::mem::take(&mut self.fields),
+        );
+        arena.clear();
+        fields.clear();
+        (arena, fields)
+    }
 }
 
 /// The outcome of looking for a head at the start of a buffer.
@@ -172,69 +341,90 @@ pub enum Parsed {
 }
 
 impl Head {
+    fn slice(&self, r: &Range<u32>) -> &[u8] {
+        self.arena
+            .get(r.start as usize..r.end as usize)
+            .unwrap_or_default()
+    }
+
     pub fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.fields.iter().map(|f| {
-            (
-                self.arena
-                    .get(f.name.start as usize..f.name.end as usize)
-                    .unwrap_or_default(),
-                self.arena
-                    .get(f.value.start as usize..f.value.end as usize)
-                    .unwrap_or_default(),
-            )
-        })
+        self.fields
+            .iter()
+            .map(|f| (self.slice(&f.name), self.slice(&f.value)))
+    }
+
+    /// The fields with what each is: name, value, [`Known`].
+    pub fn known_fields(&self) -> impl Iterator<Item = (&[u8], &[u8], Known)> {
+        self.fields
+            .iter()
+            .map(|f| (self.slice(&f.name), self.slice(&f.value), f.known))
     }
 
     pub fn field_count(&self) -> usize {
         self.fields.len()
     }
 
-    /// Every value of the fields named `name` (ASCII case-insensitive), in order.
-    ///
-    /// A field is looked at only by its name's length until that matches, and its value is
-    /// sliced only when its name does: every framing and finding question scans the list.
-    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let want = name.as_bytes();
-        self.fields
+    /// Hands the head's buffers back for the next head (see [`Spare`]).
+    pub fn recycle(self, spare: &mut Spare) {
+        let keep = self.arena.capacity() + self.fields.capacity() * size_of::<Field>();
+        if keep <= Spare::KEEP {
+            spare.arena = self.arena;
+            spare.fields = self.fields;
+        }
+    }
+
+    /// Every value of the `k` fields, in order: none without a scan when the head has no such
+    /// field (most questions), else the fields' tags are compared, not their names.
+    pub fn values(&self, k: Known) -> impl Iterator<Item = &[u8]> {
+        let fields: &[Field] = if self.present & k.bit() != 0 {
+            &self.fields
+        } else {
+            &[]
+        };
+        fields
             .iter()
-            .filter(move |f| {
-                (f.name.end.wrapping_sub(f.name.start)) as usize == want.len()
-                    && self
-                        .arena
-                        .get(f.name.start as usize..f.name.end as usize)
-                        .unwrap_or_default()
-                        .eq_ignore_ascii_case(want)
-            })
-            .map(|f| {
-                self.arena
-                    .get(f.value.start as usize..f.value.end as usize)
-                    .unwrap_or_default()
-            })
+            .filter(move |f| f.known == k)
+            .map(|f| self.slice(&f.value))
     }
 
-    /// The first value of `name`.
-    pub fn value<'a>(&'a self, name: &'a str) -> Option<&'a [u8]> {
-        self.values(name).next()
+    /// Every value of the fields named `name` (ASCII case-insensitive), in order: any name,
+    /// compared (the analyzer's own questions are [`Head::values`]').
+    pub fn values_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.fields()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v)
     }
 
-    /// Whether `name` is present.
-    pub fn has(&self, name: &str) -> bool {
-        self.value(name).is_some()
+    /// The first value of `k`.
+    pub fn value(&self, k: Known) -> Option<&[u8]> {
+        self.values(k).next()
     }
 
-    /// The comma-separated list elements of every `name` field, trimmed, empty ones skipped
+    /// Whether a `k` field is present.
+    pub fn has(&self, k: Known) -> bool {
+        self.present & k.bit() != 0
+    }
+
+    /// The comma-separated list elements of every `k` field, trimmed, empty ones skipped
     /// (RFC 9110 §5.6.1).
-    pub fn list<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.values(name)
+    pub fn list(&self, k: Known) -> impl Iterator<Item = &[u8]> {
+        self.values(k)
             .flat_map(|v| v.split(|&b| b == b','))
             .map(trim_ows)
             .filter(|t| !t.is_empty())
     }
 
-    /// Whether the list field `name` contains `token` (case-insensitive).
-    pub fn list_has(&self, name: &str, token: &str) -> bool {
-        self.list(name)
+    /// Whether the list field `k` contains `token` (case-insensitive).
+    pub fn list_has(&self, k: Known, token: &str) -> bool {
+        self.list(k)
             .any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
+    }
+
+    /// Adds a field whose name and value are already in the arena.
+    fn add(&mut self, name: Range<u32>, value: Range<u32>) {
+        let known = Known::of(self.slice(&name));
+        self.present |= known.bit();
+        self.fields.push(Field { name, value, known });
     }
 
     fn push_field(&mut self, name: &[u8], value: &[u8]) {
@@ -243,10 +433,7 @@ impl Head {
         let n1 = self.arena.len() as u32;
         self.arena.extend_from_slice(value);
         let v1 = self.arena.len() as u32;
-        self.fields.push(Field {
-            name: n0..n1,
-            value: n1..v1,
-        });
+        self.add(n0..n1, n1..v1);
     }
 
     /// Appends an obs-fold continuation to the last field's value.
@@ -414,15 +601,17 @@ pub fn looks_like_response(buf: &[u8]) -> Prefix {
 
 /// Parses a request head at the start of `buf`.
 pub fn parse_request(buf: &[u8], limits: &HeadLimits) -> Parsed {
-    parse(buf, limits, true)
+    parse(buf, limits, true, &mut Spare::default())
 }
 
 /// Parses a response head at the start of `buf`.
 pub fn parse_response(buf: &[u8], limits: &HeadLimits) -> Parsed {
-    parse(buf, limits, false)
+    parse(buf, limits, false, &mut Spare::default())
 }
 
-fn parse(buf: &[u8], limits: &HeadLimits, request: bool) -> Parsed {
+/// Parses a request (`request`) or response head at the start of `buf`, in the buffers of
+/// `spare` (which [`Head::recycle`] hands back).
+pub fn parse(buf: &[u8], limits: &HeadLimits, request: bool, spare: &mut Spare) -> Parsed {
     let window = buf.get(..buf.len().min(limits.max_bytes)).unwrap_or(buf);
     // HTTP/0.9: a request line without a version, and no header section.
     if request
@@ -440,13 +629,13 @@ fn parse(buf: &[u8], limits: &HeadLimits, request: bool) -> Parsed {
     };
     let raw = window.get(..end).unwrap_or_default();
     let strict = if request {
-        strict_request(raw, limits)
+        strict_request(raw, limits, spare)
     } else {
-        strict_response(raw, limits)
+        strict_response(raw, limits, spare)
     };
     let mut head = match strict {
         Ok(h) => h,
-        Err(why) => match lenient(raw, limits, request) {
+        Err(why) => match lenient(raw, limits, request, spare) {
             Ok(mut h) => {
                 h.rejected = Some(why);
                 h
@@ -486,6 +675,7 @@ fn http09(buf: &[u8], nl: usize) -> Option<Head> {
         },
         arena: Vec::new(),
         fields: Vec::new(),
+        present: 0,
         len: nl + 1,
         // HTTP/0.9 has only GET.
         issues: if m == b"GET" {
@@ -512,11 +702,20 @@ fn httparse_error(e: httparse::Error) -> &'static str {
 /// The head from `httparse`'s fields, which are slices of `raw`: the head is copied into the
 /// arena once and each field keeps its place in it, instead of one copy per name and value.
 /// A field that is not inside `raw` (never, with `httparse`) is appended after it.
-fn from_fields(raw: &[u8], start: StartLine, fields: &[httparse::Header<'_>]) -> Head {
+fn from_fields(
+    raw: &[u8],
+    start: StartLine,
+    fields: &[httparse::Header<'_>],
+    spare: &mut Spare,
+) -> Head {
+    let (mut arena, mut list) = spare.take();
+    arena.extend_from_slice(raw);
+    list.reserve(fields.len());
     let mut h = Head {
         start,
-        arena: raw.to_vec(),
-        fields: Vec::with_capacity(fields.len()),
+        arena,
+        fields: list,
+        present: 0,
         len: 0,
         issues: Vec::new(),
         rejected: None,
@@ -524,7 +723,7 @@ fn from_fields(raw: &[u8], start: StartLine, fields: &[httparse::Header<'_>]) ->
     for f in fields {
         let (name, value) = (f.name.as_bytes(), trim_ows(f.value));
         match (range_in(raw, name), range_in(raw, value)) {
-            (Some(name), Some(value)) => h.fields.push(Field { name, value }),
+            (Some(name), Some(value)) => h.add(name, value),
             _ => h.push_field(name, value),
         }
     }
@@ -544,24 +743,36 @@ fn range_in(whole: &[u8], part: &[u8]) -> Option<Range<u32>> {
 /// Fields parsed on the stack first; only a head with more goes to the heap.
 const STACK_FIELDS: usize = 48;
 
-fn strict_request(raw: &[u8], limits: &HeadLimits) -> Result<Head, &'static str> {
-    let mut stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
-    match request_with(raw, &mut stack) {
+fn strict_request(
+    raw: &[u8],
+    limits: &HeadLimits,
+    spare: &mut Spare,
+) -> Result<Head, &'static str> {
+    let mut stack = [const { MaybeUninit::uninit() }; STACK_FIELDS];
+    match request_with(raw, &mut stack, spare) {
         Err(httparse::Error::TooManyHeaders) if limits.max_fields > STACK_FIELDS => {
-            let mut heap = vec![httparse::EMPTY_HEADER; limits.max_fields.min(512)];
-            request_with(raw, &mut heap).map_err(httparse_error)
+            let mut heap = vec![MaybeUninit::uninit(); limits.max_fields.min(512)];
+            request_with(raw, &mut heap, spare).map_err(httparse_error)
         }
-        Ok(h) if h.fields.len() > limits.max_fields => Err("too many header fields"),
+        Ok(h) if h.fields.len() > limits.max_fields => {
+            h.recycle(spare);
+            Err("too many header fields")
+        }
         other => other.map_err(httparse_error),
     }
 }
 
+/// `httparse` fills `storage` (left uninitialized: a head's fields are written once, by the
+/// parser, not zeroed first).
 fn request_with<'b>(
     raw: &'b [u8],
-    storage: &mut [httparse::Header<'b>],
+    storage: &mut [MaybeUninit<httparse::Header<'b>>],
+    spare: &mut Spare,
 ) -> Result<Head, httparse::Error> {
-    let mut req = httparse::Request::new(storage);
-    match req.parse(raw)? {
+    let mut req = httparse::Request::new(&mut []);
+    match httparse::ParserConfig::default()
+        .parse_request_with_uninit_headers(&mut req, raw, storage)?
+    {
         httparse::Status::Complete(_) => {
             let start = StartLine::Request {
                 method: req.method.unwrap_or_default().as_bytes().to_vec(),
@@ -571,31 +782,43 @@ fn request_with<'b>(
                     minor: req.version.unwrap_or(1),
                 },
             };
-            Ok(from_fields(raw, start, req.headers))
+            Ok(from_fields(raw, start, req.headers, spare))
         }
         // The caller passes a complete head; treat "partial" as malformed.
         httparse::Status::Partial => Err(httparse::Error::NewLine),
     }
 }
 
-fn strict_response(raw: &[u8], limits: &HeadLimits) -> Result<Head, &'static str> {
-    let mut stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
-    match response_with(raw, &mut stack) {
+fn strict_response(
+    raw: &[u8],
+    limits: &HeadLimits,
+    spare: &mut Spare,
+) -> Result<Head, &'static str> {
+    let mut stack = [const { MaybeUninit::uninit() }; STACK_FIELDS];
+    match response_with(raw, &mut stack, spare) {
         Err(httparse::Error::TooManyHeaders) if limits.max_fields > STACK_FIELDS => {
-            let mut heap = vec![httparse::EMPTY_HEADER; limits.max_fields.min(512)];
-            response_with(raw, &mut heap).map_err(httparse_error)
+            let mut heap = vec![MaybeUninit::uninit(); limits.max_fields.min(512)];
+            response_with(raw, &mut heap, spare).map_err(httparse_error)
         }
-        Ok(h) if h.fields.len() > limits.max_fields => Err("too many header fields"),
+        Ok(h) if h.fields.len() > limits.max_fields => {
+            h.recycle(spare);
+            Err("too many header fields")
+        }
         other => other.map_err(httparse_error),
     }
 }
 
+/// `httparse` fills `storage` (left uninitialized: a head's fields are written once, by the
+/// parser, not zeroed first).
 fn response_with<'b>(
     raw: &'b [u8],
-    storage: &mut [httparse::Header<'b>],
+    storage: &mut [MaybeUninit<httparse::Header<'b>>],
+    spare: &mut Spare,
 ) -> Result<Head, httparse::Error> {
-    let mut resp = httparse::Response::new(storage);
-    match resp.parse(raw)? {
+    let mut resp = httparse::Response::new(&mut []);
+    match httparse::ParserConfig::default()
+        .parse_response_with_uninit_headers(&mut resp, raw, storage)?
+    {
         httparse::Status::Complete(_) => {
             let start = StartLine::Response {
                 version: Version {
@@ -605,7 +828,7 @@ fn response_with<'b>(
                 status: resp.code.unwrap_or(0),
                 reason: resp.reason.unwrap_or_default().as_bytes().to_vec(),
             };
-            Ok(from_fields(raw, start, resp.headers))
+            Ok(from_fields(raw, start, resp.headers, spare))
         }
         httparse::Status::Partial => Err(httparse::Error::NewLine),
     }
@@ -618,7 +841,12 @@ fn lines(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// The line parser for heads `httparse` rejects: keeps every part as sent and reports why.
-fn lenient(raw: &[u8], limits: &HeadLimits, request: bool) -> Result<Head, &'static str> {
+fn lenient(
+    raw: &[u8],
+    limits: &HeadLimits,
+    request: bool,
+    spare: &mut Spare,
+) -> Result<Head, &'static str> {
     let mut it = lines(raw);
     let first = it.next().unwrap_or_default();
     let mut issues = Vec::new();
@@ -627,10 +855,13 @@ fn lenient(raw: &[u8], limits: &HeadLimits, request: bool) -> Result<Head, &'sta
     } else {
         lenient_status_line(first, &mut issues)?
     };
+    let (mut arena, fields) = spare.take();
+    arena.reserve(raw.len());
     let mut head = Head {
         start,
-        arena: Vec::with_capacity(raw.len()),
-        fields: Vec::new(),
+        arena,
+        fields,
+        present: 0,
         len: raw.len(),
         issues,
         rejected: None,

@@ -48,7 +48,7 @@ fn rfc9112_s3_request_line_and_fields_in_order_duplicates_kept() {
             ("accept".into(), "b".into())
         ]
     );
-    assert_eq!(h.values("ACCEPT").count(), 2);
+    assert_eq!(h.values_named("ACCEPT").count(), 2);
     assert!(h.issues.is_empty());
     assert!(h.rejected.is_none());
 }
@@ -154,7 +154,7 @@ fn rfc9110_s5_5_control_bytes_in_values_and_names() {
 #[test]
 fn obs_text_in_values_is_kept_as_bytes() {
     let h = req(b"GET / HTTP/1.1\r\nX-Name: caf\xe9\r\n\r\n");
-    assert_eq!(h.value("x-name"), Some(b"caf\xe9".as_slice()));
+    assert_eq!(h.values_named("x-name").next(), Some(b"caf\xe9".as_slice()));
     assert!(h.issues.is_empty());
 }
 
@@ -245,9 +245,9 @@ fn http09_request_line() {
 fn list_fields_split_on_commas() {
     let h =
         req(b"GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nconnection: x-a ,, \r\n\r\n");
-    let l: Vec<&[u8]> = h.list("Connection").collect();
+    let l: Vec<&[u8]> = h.list(Known::Connection).collect();
     assert_eq!(l, vec![b"keep-alive".as_slice(), b"Upgrade", b"x-a"]);
-    assert!(h.list_has("connection", "upgrade"));
+    assert!(h.list_has(Known::Connection, "upgrade"));
 }
 
 #[test]
@@ -323,4 +323,68 @@ proptest! {
     fn control_bytes_found_as_one_at_a_time_any(b in proptest::collection::vec(any::<u8>(), 0..80)) {
         prop_assert_eq!(has_control(&b), b.iter().any(|c| c.is_ascii_control() && *c != b'\t'));
     }
+}
+
+#[test]
+fn known_fields_are_told_by_name_in_any_case_hop_by_hop_as_rfc9110_lists_them() {
+    let all = Known::NAMES;
+    assert_eq!(all.len(), 17, "every Known but Other");
+    for &(k, name) in all {
+        assert!(name.bytes().all(|c| c.is_ascii_lowercase() || c == b'-'));
+        assert_eq!(Known::of(name.as_bytes()), k, "{name}");
+        assert_eq!(Known::of(name.to_ascii_uppercase().as_bytes()), k, "{name}");
+        assert_eq!(
+            k.is_standard_hop_by_hop(),
+            crate::model::syntax::HOP_BY_HOP.contains(&name),
+            "{name}"
+        );
+    }
+    for name in crate::model::syntax::HOP_BY_HOP {
+        assert!(
+            Known::of(name.as_bytes()).is_standard_hop_by_hop(),
+            "{name}"
+        );
+    }
+    for other in [
+        "",
+        "x-te",
+        "hosts",
+        "cookie2",
+        "content-lengths",
+        "X-Trace",
+        ":path",
+    ] {
+        assert_eq!(Known::of(other.as_bytes()), Known::Other, "{other}");
+    }
+    // Every one-byte change of every name (words are compared, not bytes: a byte that only
+    // `| 0x20` makes equal, `\r` for `-` or `@` for `` ` ``, must not match), and mixed case.
+    for &(k, name) in all {
+        for i in 0..name.len() {
+            for b in 0..=255u8 {
+                let mut n = name.as_bytes().to_vec();
+                n[i] = b;
+                let want = if b.to_ascii_lowercase() == name.as_bytes()[i] {
+                    k
+                } else {
+                    Known::Other
+                };
+                assert_eq!(Known::of(&n), want, "{:?}", String::from_utf8_lossy(&n));
+            }
+        }
+        let mixed: Vec<u8> = (name.bytes().enumerate())
+            .map(|(i, c)| {
+                if i % 2 == 0 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        assert_eq!(Known::of(&mixed), k, "{name}");
+    }
+    // A question about a field the head does not have, and about one it has twice.
+    let h = req(b"GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nhost: b\r\n\r\n");
+    assert!(h.has(Known::Host) && !h.has(Known::ContentLength));
+    assert_eq!(h.values(Known::Host).collect::<Vec<_>>(), [b"a", b"b"]);
+    assert_eq!(h.values(Known::ContentLength).count(), 0);
 }

@@ -4,6 +4,7 @@
 //!
 //! Like smoltcp's `time.rs`, these are the few things every layer needs and no layer owns.
 
+pub mod ascii;
 pub mod heap;
 pub mod json;
 pub mod link;

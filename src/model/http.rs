@@ -118,18 +118,7 @@ impl Headers {
         masked: bool,
         value: impl FnOnce(&mut Vec<u8>),
     ) {
-        let n0 = self.bytes.len() as u32;
-        self.bytes.extend_from_slice(name);
-        let n1 = self.bytes.len() as u32;
-        value(&mut self.bytes);
-        let v1 = self.bytes.len() as u32;
-        self.fields.push(FieldRef {
-            name: (n0, n1),
-            value: (n1, v1),
-            hop,
-            masked,
-            pseudo: false,
-        });
+        self.push_written(name, hop, masked, false, value);
     }
 
     /// An HTTP/2 pseudo-header field (`:method`, `:status`, ...), in its place among the others.
@@ -145,10 +134,23 @@ impl Headers {
         masked: bool,
         pseudo: bool,
     ) {
+        self.push_written(name, hop, masked, pseudo, |b| b.extend_from_slice(value));
+    }
+
+    /// The one way a field goes in: its name, then what `value` writes, as the next field.
+    #[inline(always)]
+    fn push_written(
+        &mut self,
+        name: &[u8],
+        hop: Option<HopReason>,
+        masked: bool,
+        pseudo: bool,
+        value: impl FnOnce(&mut Vec<u8>),
+    ) {
         let n0 = self.bytes.len() as u32;
         self.bytes.extend_from_slice(name);
         let n1 = self.bytes.len() as u32;
-        self.bytes.extend_from_slice(value);
+        value(&mut self.bytes);
         let v1 = self.bytes.len() as u32;
         self.fields.push(FieldRef {
             name: (n0, n1),

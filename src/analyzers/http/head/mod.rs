@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
+use crate::base::ascii::same_name;
 use crate::model::syntax::{is_token, trim_ows};
 
 pub use crate::analyzers::layer::Prefix;
@@ -207,41 +208,11 @@ impl Known {
     }
 }
 
-/// Whether `name` is `lower` in any ASCII case, where `lower` is lowercase letters and `-` (as
-/// every [`Known`] name is): a word at a time, not a byte (eight bytes at both ends of the
-/// name, overlapping, and in the middle of one longer than 16; four for a shorter one). OR-ing
-/// 0x20 into the bytes where `lower` has a letter turns exactly that letter's two cases into
-/// it; a `-` must be equal as it is. Inlined where `lower` is a constant, whose words fold.
+/// Whether `name` is `lower` (lowercase letters and `-`), ASCII case-insensitively, a word at
+/// a time ([`same_name`]). Inlined where `lower` is a constant, whose words fold.
 #[inline(always)]
 fn is_name(name: &[u8], lower: &[u8]) -> bool {
-    let n = name.len();
-    if n != lower.len() {
-        return false;
-    }
-    if n >= 8 {
-        word_is::<8>(name, lower, 0)
-            && word_is::<8>(name, lower, n - 8)
-            && (n <= 16 || word_is::<8>(name, lower, 8))
-    } else if n >= 4 {
-        word_is::<4>(name, lower, 0) && word_is::<4>(name, lower, n - 4)
-    } else {
-        name.eq_ignore_ascii_case(lower)
-    }
-}
-
-/// [`is_name`] for the `N` bytes at `at` (`N` is 4 or 8).
-#[inline(always)]
-fn word_is<const N: usize>(name: &[u8], lower: &[u8], at: usize) -> bool {
-    let word = |b: &[u8]| {
-        let w = <[u8; N]>::try_from(b.get(at..at + N)?).ok()?;
-        // Little-endian into a u64 (a four-byte word fills its low half).
-        Some(w.iter().rev().fold(0u64, |a, &c| a << 8 | u64::from(c)))
-    };
-    match (word(name), word(lower)) {
-        // A letter (0x61..=0x7a) has bit 0x40, `-` has not: 0x20 where `lower` has a letter.
-        (Some(got), Some(want)) => got | ((want & 0x4040_4040_4040_4040) >> 1) == want,
-        _ => false,
-    }
+    same_name(name, lower)
 }
 
 /// The first line.

@@ -28,6 +28,7 @@ ENTRY = {
         "engine::Tcp<A>::segment",
         "<impl hopscope::engine::Tcp<A>>::check_memory",
         "engine::Tcp<A>::sweep",
+        "engine::Shard<A>::sweep",
         "<hopscope::pipeline::One<A> as hopscope::pipeline::Back<S>>::finish",
     ],
     "engine_old": ["engine::Engine<A>::handle_packet", "engine::Engine<A>::finish"],

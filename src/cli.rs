@@ -101,7 +101,7 @@ pub struct OutputArgs {
     /// `.jsonl`, `.txt`), else JSON.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Write the report to PATH instead of standard output.
+    /// Write the report to PATH instead of standard output (`-` is standard output).
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// Never show the progress line on standard error.
@@ -112,11 +112,15 @@ pub struct OutputArgs {
 impl OutputArgs {
     /// The format asked for, or the one the output file's name implies.
     pub fn format(&self) -> Format {
-        self.format.unwrap_or_else(|| {
-            self.output
-                .as_deref()
-                .map_or(Format::Json, Format::for_path)
-        })
+        self.format
+            .unwrap_or_else(|| self.file().map_or(Format::Json, Format::for_path))
+    }
+
+    /// The file to write, `None` for standard output (no `-o`, or `-o -` as most tools take it).
+    pub fn file(&self) -> Option<&std::path::Path> {
+        self.output
+            .as_deref()
+            .filter(|p| p.as_os_str() != std::ffi::OsStr::new("-"))
     }
 }
 

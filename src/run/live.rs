@@ -64,7 +64,7 @@ pub fn run(args: &LiveArgs) -> Outcome {
         writer: report::writer(args.output.format(), out, true),
         // Progress shares the terminal with the report only when the report goes elsewhere.
         progress: ProgressLine::new(
-            args.output.no_progress || (args.output.output.is_none() && io::stdout().is_terminal()),
+            args.output.no_progress || (args.output.file().is_none() && io::stdout().is_terminal()),
         ),
     };
     let mut analysis = args.analysis.analyzer_config();

@@ -31,7 +31,7 @@ pub enum Outcome {
 
 /// Opens the report destination: a file or standard output.
 pub fn open_output(out: &OutputArgs) -> io::Result<Box<dyn Write>> {
-    Ok(match &out.output {
+    Ok(match out.file() {
         Some(p) => Box::new(File::create(p).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot create {}: {e}", p.display()))
         })?),

@@ -201,6 +201,30 @@ fn output_file_and_text_format() {
     assert_eq!(String::from_utf8_lossy(&open.stdout), text);
 }
 
+/// `-o -` is standard output, as for most tools (and as `-` is standard input): no file named
+/// `-` is created, and the bytes are the ones written without `-o`.
+#[test]
+fn dash_output_is_standard_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = sample_pcap(&dir);
+    let plain = hopscope()
+        .args(["report", "--format", "ndjson", "--no-progress"])
+        .arg(&p)
+        .output()
+        .expect("run");
+    assert!(plain.status.success());
+    assert!(!plain.stdout.is_empty());
+    let dash = hopscope()
+        .current_dir(dir.path())
+        .args(["report", "--format", "ndjson", "--no-progress", "-o", "-"])
+        .arg(&p)
+        .output()
+        .expect("run");
+    assert!(dash.status.success());
+    assert_eq!(dash.stdout, plain.stdout);
+    assert!(!dir.path().join("-").exists(), "a file named - was written");
+}
+
 #[test]
 fn truncated_file_reports_what_was_read_and_exits_2() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -920,8 +920,8 @@ impl WsConn {
             s.message_bytes += m.decoded;
         }
         let opcode = match m.opcode {
-            Opcode::Reserved(n) => format!("reserved-{n}"),
-            o => o.name().to_string(),
+            Opcode::Reserved(n) => std::borrow::Cow::Owned(format!("reserved-{n}")),
+            o => std::borrow::Cow::Borrowed(o.name()),
         };
         let (text, binary) = if m.keep_binary {
             (None, Some(m.preview))
@@ -1091,10 +1091,24 @@ impl WsConn {
         for f in self.reported.take("WebSocket conversation") {
             out.record(Record::Finding(Box::new(f)));
         }
-        out.record(Record::WebSocket(Box::new(WebSocketRecord {
-            findings: std::mem::take(&mut self.rec.findings),
-            ..(*self.rec).clone()
-        })));
+        // The conversation's record goes out as it is (the conversation is over): what stays
+        // behind is its identity, nothing of the heap.
+        let r = &*self.rec;
+        let left = WebSocketRecord {
+            id: r.id,
+            connection: r.connection,
+            client: r.client,
+            server: r.server,
+            handshake: WsHandshake::default(),
+            compression: r.compression,
+            client_to_server: WsDirStats::default(),
+            server_to_client: WsDirStats::default(),
+            pings: WsPings::default(),
+            close: WsClose::default(),
+            findings: Vec::new(),
+        };
+        let rec = std::mem::replace(&mut *self.rec, left);
+        out.record(Record::WebSocket(Box::new(rec)));
     }
 }
 

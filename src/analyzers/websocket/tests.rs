@@ -107,7 +107,7 @@ fn run(steps: &[(usize, Vec<u8>)]) -> Out {
 fn brief(o: &Out) -> Vec<(Side, String, u64, Option<String>)> {
     o.msgs
         .iter()
-        .map(|m| (m.direction, m.opcode.clone(), m.length, m.text.clone()))
+        .map(|m| (m.direction, m.opcode.to_string(), m.length, m.text.clone()))
         .collect()
 }
 

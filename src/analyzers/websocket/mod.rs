@@ -385,15 +385,19 @@ impl WsConn {
                     c.pos += take as u64;
                 }
             }
-            let mut bytes = UNMASKED.take();
-            bytes.clear();
-            bytes.extend_from_slice(chunk);
-            if let Some(k) = key {
-                frame::unmask(&mut bytes, k, pos);
-            }
-            self.payload(sh, ctx, d, control, &bytes, out);
-            if bytes.capacity() <= UNMASKED_KEEP {
-                UNMASKED.set(bytes);
+            match key {
+                // An unmasked frame (the server's): its payload is read where it lies.
+                None => self.payload(sh, ctx, d, control, chunk, out),
+                Some(k) => {
+                    let mut bytes = UNMASKED.take();
+                    bytes.clear();
+                    bytes.extend_from_slice(chunk);
+                    frame::unmask(&mut bytes, k, pos);
+                    self.payload(sh, ctx, d, control, &bytes, out);
+                    if bytes.capacity() <= UNMASKED_KEEP {
+                        UNMASKED.set(bytes);
+                    }
+                }
             }
             if self.dirs[d].cur.as_ref().is_some_and(|c| c.remaining == 0) {
                 self.end_frame(sh, ctx, d, out);

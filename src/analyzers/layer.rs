@@ -160,10 +160,12 @@ pub struct Upgrade {
     pub protocol: String,
     /// The upgrading transaction.
     pub txn: u64,
-    /// The upgrading request's method and target, when the request was captured.
+    /// The upgrading request's method (for `h2c` only) and target, when the request was
+    /// captured.
     pub method: Option<String>,
     pub target: Option<String>,
-    /// The fields of the request (empty when it was not captured) and of the `101`.
+    /// The fields of the request (empty when it was not captured) and of the `101`, for those
+    /// that read them: WebSocket both, `h2c` the request's (empty otherwise).
     pub request: Headers,
     pub response: Headers,
     /// Stream offset of each direction's first byte of the new protocol.

@@ -141,8 +141,9 @@ pub struct WsMessageRecord {
     /// 0-based, in order of completion on the conversation.
     pub index: u64,
     pub direction: Side,
-    /// `text`, `binary`, `ping`, `pong`, `close`, or `reserved-N`.
-    pub opcode: String,
+    /// `text`, `binary`, `ping`, `pong`, `close`, or `reserved-N`: borrowed (no allocation
+    /// per message) but for a reserved one.
+    pub opcode: std::borrow::Cow<'static, str>,
     /// Payload length after decompression (equal to `wire_length` when not compressed; the
     /// bytes decoded so far when decoding stopped).
     pub length: u64,

@@ -568,7 +568,7 @@ pub fn decode_msg(b: &[u8]) -> Option<WsMessageRecord> {
         websocket: d.u()?,
         index: d.u()?,
         direction: if d.b()? { Side::Server } else { Side::Client },
-        opcode: d.s()?,
+        opcode: d.s()?.into(),
         length: d.u()?,
         wire_length: d.u()?,
         declared_length: d.opt(|d| d.u())?,

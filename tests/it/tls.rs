@@ -183,7 +183,7 @@ fn the_wss_conversation_has_its_messages() {
                 .messages
                 .iter()
                 .filter(|m| m.websocket == record.id && m.direction == side)
-                .filter(|m| matches!(m.opcode.as_str(), "text" | "binary"))
+                .filter(|m| matches!(&*m.opcode, "text" | "binary"))
                 .count() as u64;
             let want = w[key].as_array().map_or(0, |m| m.len() as u64);
             assert!(want > 0, "facts count messages: {w}");

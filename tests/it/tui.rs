@@ -1570,7 +1570,7 @@ mod hostile {
             websocket: 0,
             index: 0,
             direction: Side::Server,
-            opcode: op.into(),
+            opcode: op.to_string().into(),
             length: 50,
             wire_length: 50,
             declared_length: None,

@@ -101,8 +101,7 @@ fn frames_and_messages_match_what_the_programs_logged() {
                 let ours: Vec<_> = msgs
                     .iter()
                     .filter(|m| {
-                        m.direction == side
-                            && !matches!(m.opcode.as_str(), "ping" | "pong" | "close")
+                        m.direction == side && !matches!(&*m.opcode, "ping" | "pong" | "close")
                     })
                     .collect();
                 if ours.len() != want.len() {
@@ -168,7 +167,7 @@ fn echo_samples_round_trip() {
                             && m.direction == side
                             && (m.opcode == "text" || m.opcode == "binary")
                     })
-                    .map(|m| (m.opcode.clone(), m.length, m.text.clone()))
+                    .map(|m| (m.opcode.to_string(), m.length, m.text.clone()))
                     .collect()
             };
             assert_eq!(data(Side::Client), data(Side::Server), "{name}");

@@ -218,7 +218,7 @@ fn brief(recs: &[Record]) -> Vec<(Side, String, Option<String>, u64, bool)> {
         .map(|m| {
             (
                 m.direction,
-                m.opcode.clone(),
+                m.opcode.to_string(),
                 m.text.clone(),
                 m.length,
                 m.partial,

@@ -332,10 +332,10 @@ impl Stack {
             Next::WebSocket { starts } => {
                 Proto::WebSocket(Box::new(WsConn::recognised(&mut sh.ws, ctx, out, starts)))
             }
-            Next::Upgrade(up) => match up.protocol.as_str() {
-                "websocket" => {
-                    Proto::WebSocket(Box::new(WsConn::after_upgrade(&mut sh.ws, ctx, out, &up)))
-                }
+            Next::Upgrade(mut up) => match up.protocol.as_str() {
+                "websocket" => Proto::WebSocket(Box::new(WsConn::after_upgrade(
+                    &mut sh.ws, ctx, out, &mut up,
+                ))),
                 "h2c" => Proto::H2(Box::new(H2Layer::after_upgrade(
                     ids.h2(),
                     ctx,

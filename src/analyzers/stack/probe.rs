@@ -245,13 +245,38 @@ impl Layer for Probe {
         let d = ctx.dir.index();
         let kind = if self.gaps.as_ref().is_some_and(|g| g.lost[d].is_some()) {
             self.look_past_gap(d, offset, data)
+        } else if self.log.is_empty() && self.gaps.is_none() {
+            // The stream's first delivery (most streams are decided by it): decided on the
+            // bytes where they are, neither copied nor logged; when it decides, the next layer
+            // is handed the whole delivery as the rest of it (`rest` 0), which is the replay of
+            // the one logged delivery the copy would have made.
+            let first = &data[..data.len().min(PROBE_BYTES)];
+            let none: &[u8] = &[];
+            let (c, s) = if d == 0 { (first, none) } else { (none, first) };
+            let kind = decide(c, s, self, ctx);
+            match kind {
+                // WebSocket's starts are read from the log.
+                Some(Kind::WebSocket) | None => {}
+                Some(kind) => {
+                    return Some(Switch {
+                        next: self.next(kind),
+                        replay: Vec::new(),
+                        rest: 0,
+                        keep: false,
+                    });
+                }
+            }
+            self.seen[d].extend_from_slice(first);
+            self.log.push((ctx.dir, offset, Held::Bytes(data.to_vec())));
+            self.logged += data.len();
+            kind
         } else {
             let seen = &mut self.seen[d];
             let room = PROBE_BYTES.saturating_sub(seen.len());
             seen.extend_from_slice(&data[..data.len().min(room)]);
             self.log.push((ctx.dir, offset, Held::Bytes(data.to_vec())));
             self.logged += data.len();
-            decide(self, ctx)
+            decide(&self.seen[0], &self.seen[1], self, ctx)
         };
         if let Some(kind) = kind {
             // Everything seen, this delivery included, is replayed to the next layer.
@@ -308,11 +333,11 @@ enum Kind {
     Unknown,
 }
 
-/// Decides what a stream is from its first bytes, or `None` to wait for more.
-fn decide(p: &Probe, ctx: &Ctx) -> Option<Kind> {
+/// Decides what a stream is from its first bytes, the client's `c` and the server's `s` (what
+/// `p` has seen), or `None` to wait for more.
+fn decide(c: &[u8], s: &[u8], p: &Probe, ctx: &Ctx) -> Option<Kind> {
     // Empty lines before a message are tolerated by HTTP (RFC 9112 §2.2); look past them.
     let skip = |b: &[u8]| b.iter().take_while(|&&x| x == b'\r' || x == b'\n').count();
-    let (c, s) = (&p.seen[0], &p.seen[1]);
     // After a gap nothing is guessed from frame shapes (random payload passes too easily).
     let gapped = p.gaps.is_some();
     let mut maybe = false;

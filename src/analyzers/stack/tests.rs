@@ -366,3 +366,93 @@ fn http2_mode_names_how_the_client_knew() {
         assert_eq!(mode(&mut s), want, "{alpn:?}");
     }
 }
+
+/// The records of `steps` through a stack, every step at packet 1 (so that a leading empty
+/// delivery changes nothing but the probe's path), as text.
+fn records_at_one_packet(steps: &[(Dir, &[u8])]) -> Vec<String> {
+    let mut sh = Shared {
+        http: HttpShared::new(Default::default()),
+        ws: WsShared::new(Default::default()),
+        tls: Default::default(),
+        tap: None,
+    };
+    let mut ids = Ids::default();
+    let mut stack = Stack::new(0, 0);
+    let mut out = Vec::new();
+    let mut off = [0u64; 2];
+    for &(dir, b) in steps {
+        stack.data(
+            &mut sh,
+            &mut ids,
+            &ctx(dir, 1),
+            off[dir.index()],
+            b,
+            &mut out,
+        );
+        off[dir.index()] += b.len() as u64;
+    }
+    stack.close(&mut sh, &mut ids, &ctx(Dir::ClientToServer, 1), &mut out);
+    out.iter().map(|r| format!("{r:?}")).collect()
+}
+
+#[test]
+fn a_stream_decided_by_its_first_delivery_is_analysed_as_when_the_probe_logged_it() {
+    // A leading empty delivery sends the probe down its logging path (the bytes are copied,
+    // logged and replayed); without it the first delivery is decided where it lies and handed
+    // over whole. Both must come out the same, whatever the stream turns out to be.
+    let c = Dir::ClientToServer;
+    let s = Dir::ServerToClient;
+    let ws_req: &[u8] = b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n";
+    let ws_resp: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+    let cases: Vec<Vec<(Dir, &[u8])>> = vec![
+        // HTTP, decided by the request; by the response (the server first); pipelined.
+        vec![
+            (c, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n"),
+            (s, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+        ],
+        vec![
+            (s, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+            (c, b"GET /b HTTP/1.1\r\n\r\n"),
+        ],
+        vec![
+            (c, b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n"),
+            (
+                s,
+                b"HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+            ),
+        ],
+        // Undecided first (a partial method), then decided.
+        vec![
+            (c, b"GE"),
+            (c, b"T / HTTP/1.1\r\n\r\n"),
+            (s, b"HTTP/1.1 200 OK\r\n\r\n"),
+        ],
+        // A WebSocket upgrade with a frame in the same delivery as the 101.
+        vec![
+            (c, ws_req),
+            (s, &[ws_resp, b"\x81\x02hi"].concat().leak()[..]),
+        ],
+        // WebSocket frames mid-stream (its starts are read from the log).
+        vec![(c, b"\x81\x85abcd\x09\x07\x0f\x08\x0e"), (s, b"\x81\x02ok")],
+        // The HTTP/2 preface; a TLS ClientHello start; SOCKS5; nothing known.
+        vec![(
+            c,
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+        )],
+        vec![(c, b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00")],
+        vec![(c, b"\x05\x01\x00"), (s, b"\x05\x00")],
+        vec![(c, b"\x00\x01\x02garbage"), (s, b"\x00\x00more garbage")],
+    ];
+    for steps in cases {
+        let mut logged = vec![(steps[0].0, &b""[..])];
+        logged.extend(steps.iter().copied());
+        assert_eq!(
+            records_at_one_packet(&steps),
+            records_at_one_packet(&logged),
+            "{steps:?}"
+        );
+    }
+}

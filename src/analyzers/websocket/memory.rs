@@ -9,7 +9,7 @@ use crate::model::websocket::WebSocketRecord;
 impl Msg {
     fn heap_bytes(&self) -> usize {
         size_of::<Self>()
-            + heap::vec(&self.preview)
+            + heap::string(&self.preview)
             + heap::vec(&self.utf8_carry)
             + heap::vec(&self.payload)
             + heap::vec(&self.frame_list)

@@ -86,23 +86,79 @@ struct Msg {
     declared: u64,
     decoded: u64,
     frames: u64,
-    preview: Vec<u8>,
+    /// The start of a text message, a close reason or a ping's text, while it is checked text
+    /// cut at character boundaries ([`Utf8::Text`]): it becomes the record's text as it is,
+    /// with no second check.
+    preview: String,
     preview_truncated: bool,
     /// Bytes of an unfinished UTF-8 character carried to the next piece.
     utf8_carry: Vec<u8>,
-    utf8_ok: bool,
+    utf8: Utf8,
     /// Decoding stopped (capped, inflate error, gap): lengths are what was decoded so far.
     partial: bool,
     decode_stopped: bool,
     start: u64,
-    /// Control frames: the payload (bounded).
+    /// Control frames: the payload (bounded). Data messages and a close reason: the preview's
+    /// bytes, once they are not checked text (not [`Utf8::Text`]); a kept binary message's
+    /// start.
     payload: Vec<u8>,
     frame_list: Vec<WsFrameRecord>,
     /// Binary messages: keep the start in `preview` (`WsConfig::binary_preview`).
     keep_binary: bool,
 }
 
+/// What is known of the UTF-8 of a text message (or a close reason) so far, and where its
+/// preview is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Utf8 {
+    /// Valid so far; the preview is text, in `preview`.
+    Text,
+    /// Valid so far; the preview's bytes are in `payload` (a piece ended inside a character,
+    /// or was cut inside one).
+    Bytes,
+    /// Not valid; the preview's bytes are in `payload`.
+    Invalid,
+}
+
 impl Msg {
+    /// The preview goes on as bytes (in `payload`): what it has so far moves there, the same
+    /// buffer (its capacity, which the budget counts, unchanged).
+    fn spill(&mut self) {
+        if self.utf8 == Utf8::Text {
+            self.utf8 = Utf8::Bytes;
+        }
+        if self.preview.capacity() > 0 {
+            self.payload = std::mem::take(&mut self.preview).into_bytes();
+        }
+    }
+
+    /// The message (or close reason) is not valid UTF-8.
+    fn invalid(&mut self) {
+        self.spill();
+        self.utf8 = Utf8::Invalid;
+    }
+
+    /// `take` bytes of `b`, which `text` is when it is checked UTF-8, go into the preview.
+    fn show(&mut self, b: &[u8], text: Option<&str>, take: usize) {
+        match text.and_then(|t| t.get(..take)) {
+            Some(t) if self.utf8 == Utf8::Text => self.preview.push_str(t),
+            _ => {
+                self.spill();
+                self.payload
+                    .extend_from_slice(b.get(..take).unwrap_or_default());
+            }
+        }
+    }
+
+    /// The record's text: the checked preview as it is, or its bytes made text.
+    fn text(self) -> String {
+        if self.utf8 == Utf8::Text {
+            return self.preview;
+        }
+        String::from_utf8(self.payload)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
     fn new(opcode: Opcode, compressed: bool, start: u64) -> Msg {
         Msg {
             opcode,
@@ -111,10 +167,10 @@ impl Msg {
             declared: 0,
             decoded: 0,
             frames: 0,
-            preview: Vec::new(),
+            preview: String::new(),
             preview_truncated: false,
             utf8_carry: Vec::new(),
-            utf8_ok: true,
+            utf8: Utf8::Text,
             partial: false,
             decode_stopped: false,
             start,
@@ -329,15 +385,19 @@ impl WsConn {
                     c.pos += take as u64;
                 }
             }
-            let mut bytes = UNMASKED.take();
-            bytes.clear();
-            bytes.extend_from_slice(chunk);
-            if let Some(k) = key {
-                frame::unmask(&mut bytes, k, pos);
-            }
-            self.payload(sh, ctx, d, control, &bytes, out);
-            if bytes.capacity() <= UNMASKED_KEEP {
-                UNMASKED.set(bytes);
+            match key {
+                // An unmasked frame (the server's): its payload is read where it lies.
+                None => self.payload(sh, ctx, d, control, chunk, out),
+                Some(k) => {
+                    let mut bytes = UNMASKED.take();
+                    bytes.clear();
+                    bytes.extend_from_slice(chunk);
+                    frame::unmask(&mut bytes, k, pos);
+                    self.payload(sh, ctx, d, control, &bytes, out);
+                    if bytes.capacity() <= UNMASKED_KEEP {
+                        UNMASKED.set(bytes);
+                    }
+                }
             }
             if self.dirs[d].cur.as_ref().is_some_and(|c| c.remaining == 0) {
                 self.end_frame(sh, ctx, d, out);
@@ -844,7 +904,9 @@ impl WsConn {
                 }
                 self.dirs[d].closed = true;
                 close_code = code;
-                m.utf8_ok = reason_text.is_some();
+                if reason_text.is_none() {
+                    m.invalid();
+                }
                 consume(&mut m, reason, sh.cfg.preview);
                 m.decoded = payload.len() as u64;
             }
@@ -920,42 +982,55 @@ impl WsConn {
             s.message_bytes += m.decoded;
         }
         let opcode = match m.opcode {
-            Opcode::Reserved(n) => format!("reserved-{n}"),
-            o => o.name().to_string(),
+            Opcode::Reserved(n) => std::borrow::Cow::Owned(format!("reserved-{n}")),
+            o => std::borrow::Cow::Borrowed(o.name()),
         };
+        let utf8_valid = (m.opcode == Opcode::Text).then_some(m.utf8 != Utf8::Invalid);
+        let (preview_truncated, partial) = (
+            m.preview_truncated,
+            m.partial || (m.decode_stopped && m.compressed),
+        );
+        let (opcode_, decoded, wire, declared, compressed, frames, start) = (
+            m.opcode,
+            m.decoded,
+            m.wire,
+            m.declared,
+            m.compressed,
+            m.frames,
+            m.start,
+        );
+        let frame_list = std::mem::take(&mut m.frame_list);
         let (text, binary) = if m.keep_binary {
-            (None, Some(m.preview))
+            (None, Some(m.payload))
         } else {
-            (
-                (!m.preview.is_empty() || m.opcode == Opcode::Text).then(|| {
-                    // The preview buffer becomes the text when it is UTF-8 (no copy).
-                    String::from_utf8(m.preview)
-                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-                }),
-                None,
-            )
+            let shown = match m.utf8 {
+                Utf8::Text => !m.preview.is_empty(),
+                Utf8::Bytes | Utf8::Invalid => !m.payload.is_empty(),
+            };
+            // The preview becomes the text without a copy (and, checked, without a check).
+            ((shown || opcode_ == Opcode::Text).then(|| m.text()), None)
         };
         WsMessageRecord {
             websocket: self.rec.id,
             index,
             direction: side(d),
             opcode,
-            length: m.decoded,
-            wire_length: m.wire,
-            declared_length: (m.declared != m.wire).then_some(m.declared),
-            compressed: m.compressed,
-            frames: m.frames,
+            length: decoded,
+            wire_length: wire,
+            declared_length: (declared != wire).then_some(declared),
+            compressed,
+            frames,
             text,
             binary,
-            text_truncated: m.preview_truncated,
-            utf8_valid: (m.opcode == Opcode::Text).then_some(m.utf8_ok),
+            text_truncated: preview_truncated,
+            utf8_valid,
             close_code: None,
             rtt: None,
-            partial: m.partial || (m.decode_stopped && m.compressed),
+            partial,
             ts: ctx.ts,
             packet: ctx.packet,
-            stream_offset: m.start,
-            frame_list: sh.cfg.frames.then_some(m.frame_list),
+            stream_offset: start,
+            frame_list: sh.cfg.frames.then_some(frame_list),
         }
     }
 
@@ -969,9 +1044,9 @@ impl WsConn {
     ) {
         if m.opcode == Opcode::Text && !m.decode_stopped && !m.partial {
             if !m.utf8_carry.is_empty() {
-                m.utf8_ok = false;
+                m.invalid();
             }
-            if !m.utf8_ok {
+            if m.utf8 == Utf8::Invalid {
                 let start = m.start;
                 self.finding(
                     ctx,
@@ -1091,10 +1166,24 @@ impl WsConn {
         for f in self.reported.take("WebSocket conversation") {
             out.record(Record::Finding(Box::new(f)));
         }
-        out.record(Record::WebSocket(Box::new(WebSocketRecord {
-            findings: std::mem::take(&mut self.rec.findings),
-            ..(*self.rec).clone()
-        })));
+        // The conversation's record goes out as it is (the conversation is over): what stays
+        // behind is its identity, nothing of the heap.
+        let r = &*self.rec;
+        let left = WebSocketRecord {
+            id: r.id,
+            connection: r.connection,
+            client: r.client,
+            server: r.server,
+            handshake: WsHandshake::default(),
+            compression: r.compression,
+            client_to_server: WsDirStats::default(),
+            server_to_client: WsDirStats::default(),
+            pings: WsPings::default(),
+            close: WsClose::default(),
+            findings: Vec::new(),
+        };
+        let rec = std::mem::replace(&mut *self.rec, left);
+        out.record(Record::WebSocket(Box::new(rec)));
     }
 }
 
@@ -1144,46 +1233,60 @@ impl Layer for WsConn {
 /// Counts decoded bytes, keeps the preview, checks UTF-8 for text.
 fn consume(m: &mut Msg, b: &[u8], preview: usize) {
     m.decoded += b.len() as u64;
-    let room = preview.saturating_sub(m.preview.len());
+    let room = preview.saturating_sub(m.preview.len() + m.payload.len());
     if room < b.len() {
         m.preview_truncated = true;
     }
     let take = room.min(b.len());
     if m.opcode == Opcode::Text || m.opcode == Opcode::Close {
-        m.preview.extend_from_slice(&b[..take]);
-        if m.utf8_ok {
-            check_utf8(m, b);
-        }
+        let text = if m.utf8 == Utf8::Invalid {
+            None
+        } else {
+            check_utf8(m, b)
+        };
+        m.show(b, text, take);
     } else if m.keep_binary {
-        m.preview.extend_from_slice(&b[..take]);
+        m.payload.extend_from_slice(&b[..take]);
     }
 }
 
 fn preview_if_text(m: &mut Msg, b: &[u8], preview: usize) {
-    if !b.is_empty() && std::str::from_utf8(b).is_ok() {
+    if !b.is_empty()
+        && let Ok(text) = std::str::from_utf8(b)
+    {
         let take = preview.min(b.len());
-        m.preview.extend_from_slice(&b[..take]);
+        m.show(b, Some(text), take);
         m.preview_truncated = take < b.len();
     }
 }
 
 /// Streaming UTF-8 validation: an incomplete character at the end waits for the next piece.
-fn check_utf8(m: &mut Msg, b: &[u8]) {
-    let mut joined;
-    let piece: &[u8] = if m.utf8_carry.is_empty() {
-        b
-    } else {
-        joined = std::mem::take(&mut m.utf8_carry);
-        joined.extend_from_slice(b);
-        &joined
-    };
-    match std::str::from_utf8(piece) {
+/// Returns `b` as text when it is whole characters on its own (nothing carried into it or out
+/// of it).
+fn check_utf8<'b>(m: &mut Msg, b: &'b [u8]) -> Option<&'b str> {
+    if m.utf8_carry.is_empty() {
+        return match std::str::from_utf8(b) {
+            Ok(text) => Some(text),
+            Err(e) if e.error_len().is_none() => {
+                m.utf8_carry = b.get(e.valid_up_to()..).unwrap_or_default().to_vec();
+                None
+            }
+            Err(_) => {
+                m.invalid();
+                None
+            }
+        };
+    }
+    let mut joined = std::mem::take(&mut m.utf8_carry);
+    joined.extend_from_slice(b);
+    match std::str::from_utf8(&joined) {
         Ok(_) => {}
         Err(e) if e.error_len().is_none() => {
-            m.utf8_carry = piece.get(e.valid_up_to()..).unwrap_or_default().to_vec();
+            m.utf8_carry = joined.get(e.valid_up_to()..).unwrap_or_default().to_vec();
         }
-        Err(_) => m.utf8_ok = false,
+        Err(_) => m.invalid(),
     }
+    None
 }
 
 /// Inflates `input` into `out`, counting and previewing; stops at the bound.

@@ -107,7 +107,7 @@ fn run(steps: &[(usize, Vec<u8>)]) -> Out {
 fn brief(o: &Out) -> Vec<(Side, String, u64, Option<String>)> {
     o.msgs
         .iter()
-        .map(|m| (m.direction, m.opcode.clone(), m.length, m.text.clone()))
+        .map(|m| (m.direction, m.opcode.to_string(), m.length, m.text.clone()))
         .collect()
 }
 
@@ -603,4 +603,77 @@ fn rfc6455_s5_1_violations_of_both_peers_and_repeats_are_all_named() {
         1
     );
     assert!(conv.findings.contains(&"ws.masked-server-frame"));
+}
+
+/// The preview as it was kept before it was kept as text: the taken part of every piece in one
+/// byte buffer, made text (lossy) at the end, and the message valid when all of it was and no
+/// character was left unfinished.
+fn preview_as_bytes(pieces: &[&[u8]], limit: usize) -> (Vec<u8>, String, bool) {
+    let mut kept: Vec<u8> = Vec::new();
+    for p in pieces {
+        let room = limit.saturating_sub(kept.len());
+        kept.extend_from_slice(&p[..room.min(p.len())]);
+    }
+    let all = pieces.concat();
+    let text = String::from_utf8_lossy(&kept).into_owned();
+    (kept, text, std::str::from_utf8(&all).is_ok())
+}
+
+#[test]
+fn a_text_preview_kept_as_checked_text_is_the_one_kept_as_bytes() {
+    // Characters of 1 to 4 bytes, invalid bytes, pieces that split characters, previews cut
+    // inside a character, and the budget's count of the buffers along the way.
+    let texts: Vec<Vec<u8>> = vec![
+        b"plain ascii text, long enough to be cut".to_vec(),
+        "héllo wörld ✓ 𝄞 ende".as_bytes().to_vec(),
+        "ééééééééééééééééé".as_bytes().to_vec(),
+        b"bad \xff byte in the middle".to_vec(),
+        b"cut \xe2\x9c".to_vec(),
+        "𝄞𝄞𝄞𝄞".as_bytes().to_vec(),
+        Vec::new(),
+    ];
+    for t in &texts {
+        for limit in [0, 1, 2, 3, 5, 7, 8, 13, 1024] {
+            for split in 0..=t.len().min(12) {
+                let pieces: Vec<&[u8]> = if split == 0 {
+                    vec![&t[..]]
+                } else {
+                    t.chunks(split).collect()
+                };
+                let mut m = Msg::new(Opcode::Text, false, 0);
+                let (kept, want, valid) = preview_as_bytes(&pieces, limit);
+                let mut bytes_cap: Vec<u8> = Vec::new();
+                for p in &pieces {
+                    consume(&mut m, p, limit);
+                    let room = limit.saturating_sub(bytes_cap.len());
+                    bytes_cap.extend_from_slice(&p[..room.min(p.len())]);
+                    assert_eq!(
+                        m.preview.capacity() + m.payload.capacity(),
+                        bytes_cap.capacity(),
+                        "{t:?} {limit} {split}"
+                    );
+                }
+                if !m.utf8_carry.is_empty() {
+                    m.invalid();
+                }
+                assert_eq!(m.utf8 != Utf8::Invalid, valid, "{t:?} {limit} {split}");
+                assert_eq!(m.text(), want, "{t:?} {limit} {split} {kept:?}");
+            }
+        }
+    }
+    // A ping's payload: text only when it is, cut at the preview.
+    for (b, limit) in [
+        (&b"ping \xe2\x9c\x93"[..], 6),
+        (&b"ping"[..], 2),
+        (&b"\xff"[..], 9),
+    ] {
+        let mut m = Msg::new(Opcode::Ping, false, 0);
+        preview_if_text(&mut m, b, limit);
+        let want = if std::str::from_utf8(b).is_ok() {
+            String::from_utf8_lossy(&b[..limit.min(b.len())]).into_owned()
+        } else {
+            String::new()
+        };
+        assert_eq!(m.text(), want);
+    }
 }

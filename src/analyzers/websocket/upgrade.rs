@@ -47,13 +47,13 @@ impl Agreed {
     }
 
     /// The handshake as the record shows it: of transaction `txn`, to `target`, with the
-    /// request's fields `req`.
-    fn record(&self, txn: Option<u64>, target: Option<String>, req: &Headers) -> WsHandshake {
+    /// request's fields `req` (what was read moves into it, after the checks).
+    fn into_record(self, txn: Option<u64>, target: Option<String>, req: &Headers) -> WsHandshake {
         let text = |v: Option<&[u8]>| v.map(|b| String::from_utf8_lossy(b).trim().to_string());
-        let ext_names = |v: &[Extension]| -> Vec<String> {
-            v.iter()
+        let ext_names = |v: Vec<Extension>| -> Vec<String> {
+            v.into_iter()
                 .map(|e| {
-                    let mut s = e.name.clone();
+                    let mut s = e.name;
                     for (k, val) in &e.params {
                         s.push_str("; ");
                         s.push_str(k);
@@ -71,14 +71,14 @@ impl Agreed {
             target,
             host: text(req.get("host").or_else(|| req.get(":authority"))),
             origin: text(req.get("origin")),
-            version: self.version.clone(),
-            key: self.key.clone(),
-            accept: self.accept.clone(),
+            version: self.version,
+            key: self.key,
+            accept: self.accept,
             accept_valid: self.accept_valid,
-            subprotocols_offered: self.offered_proto.clone(),
-            subprotocol: self.proto.first().cloned(),
-            extensions_offered: ext_names(&self.offered_ext),
-            extensions: ext_names(&self.agreed_ext),
+            subprotocols_offered: self.offered_proto,
+            subprotocol: self.proto.into_iter().next(),
+            extensions_offered: ext_names(self.offered_ext),
+            extensions: ext_names(self.agreed_ext),
             midstream: false,
             http_version: Some("HTTP/1.1"),
             stream_id: None,
@@ -93,7 +93,7 @@ impl WsConn {
         sh: &mut WsShared,
         ctx: &Ctx,
         out: &mut dyn RecordSink,
-        up: &Upgrade,
+        up: &mut Upgrade,
     ) -> Self {
         let a = Agreed::read(&up.request, &up.response);
         let deflate = a
@@ -101,14 +101,15 @@ impl WsConn {
             .iter()
             .find(|e| e.name == "permessage-deflate")
             .map(Extension::deflate);
-        let mut ws = WsConn::new(
-            sh,
-            ctx,
-            a.record(Some(up.txn), up.target.clone(), &up.request),
-            deflate,
-            up.starts,
-        );
+        // The checks read what was agreed (and which HTTP it was), then it moves into the
+        // record: nothing of it is copied.
+        let hs = WsHandshake {
+            http_version: Some("HTTP/1.1"),
+            ..WsHandshake::default()
+        };
+        let mut ws = WsConn::new(sh, ctx, hs, deflate, up.starts);
         ws.check_handshake(&a, up.starts, ctx, out);
+        ws.rec.handshake = a.into_record(Some(up.txn), up.target.take(), &up.request);
         ws
     }
 
@@ -136,11 +137,15 @@ impl WsConn {
             .map(|b| String::from_utf8_lossy(b).into_owned());
         let hs = WsHandshake {
             http_version: Some("HTTP/2"),
-            stream_id: Some(stream_id),
-            ..a.record(txn, path, request)
+            ..WsHandshake::default()
         };
         let mut ws = WsConn::new(sh, ctx, hs, deflate, [0, 0]);
         ws.check_handshake(&a, [0, 0], ctx, out);
+        ws.rec.handshake = WsHandshake {
+            http_version: Some("HTTP/2"),
+            stream_id: Some(stream_id),
+            ..a.into_record(txn, path, request)
+        };
         ws
     }
 

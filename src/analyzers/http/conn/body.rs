@@ -154,9 +154,9 @@ impl HttpConn {
         let dir = Dir::from_index(d);
         let mut findings = framing_findings(run, &end);
         let msg = if d == 0 {
-            t.rec.request.as_mut().map(|r| &mut r.body)
+            t.rec_mut().request.as_mut().map(|r| &mut r.body)
         } else {
-            t.rec.response.as_mut().map(|r| &mut r.body)
+            t.rec_mut().response.as_mut().map(|r| &mut r.body)
         };
         if let Some(b) = msg {
             fill_body(b, run, end.state);
@@ -187,7 +187,7 @@ impl HttpConn {
         let (lost, body_error) = (end.lost, &end.error);
         if d == 0 {
             t.request_done = true;
-            t.rec.timing.request_end = Some(ts);
+            t.rec_mut().timing.request_end = Some(ts);
             if t.ask.is_some() && !lost && body_error.is_none() {
                 // Later client bytes wait for the answer.
                 self.sides[0].phase = Phase::Hold;
@@ -195,8 +195,8 @@ impl HttpConn {
             }
         } else {
             t.response_done = true;
-            t.rec.timing.response_end = Some(ts);
-            let resume = t.ask.is_some() && t.rec.switched_to.is_none();
+            t.rec_mut().timing.response_end = Some(ts);
+            let resume = t.ask.is_some() && t.rec().switched_to.is_none();
             if resume {
                 refused_switch(t, end_off, em);
             }

@@ -67,7 +67,7 @@ impl Overflow {
 
 /// Whether the transaction's response has begun (a 1xx, or the final head).
 fn answered(t: &Txn) -> bool {
-    t.rec.response.is_some() || !t.rec.interim.is_empty()
+    t.rec().response.is_some() || !t.rec().interim.is_empty()
 }
 
 impl HttpConn {
@@ -103,8 +103,8 @@ impl HttpConn {
         let full = o.ghosts.len() > MAX_GHOST_RUNS;
         o.stopped = full;
         let code = codes::HTTP_PIPELINE_LIMIT.name;
-        if !t.rec.findings.contains(&code) {
-            t.rec.findings.push(code);
+        if !t.rec().findings.contains(&code) {
+            t.rec_mut().findings.push(code);
         }
         self.emit(t, em);
         if full {
@@ -150,7 +150,7 @@ impl HttpConn {
         } else {
             None
         };
-        t.rec.findings.push(codes::HTTP_PIPELINE_LIMIT.name);
+        t.rec_mut().findings.push(codes::HTTP_PIPELINE_LIMIT.name);
         self.pending.insert(c.min(self.pending.len()), t);
         true
     }
@@ -164,7 +164,7 @@ impl HttpConn {
         {
             return g.http09;
         }
-        c.is_some_and(|t| t.http09 && t.rec.response.is_none())
+        c.is_some_and(|t| t.http09 && t.rec().response.is_none())
     }
 
     /// The connection ended: the one pipeline-limit finding, with the counts.

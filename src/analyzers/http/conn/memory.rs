@@ -4,7 +4,6 @@
 
 use super::{HttpConn, Phase, Side, Txn};
 use crate::base::heap;
-use crate::model::http::TransactionRecord;
 
 /// Heads in progress smaller than this are kept when the budget is short (a head is at most
 /// 64 KiB; giving up a small one frees little and loses a message).
@@ -17,12 +16,6 @@ impl Side {
             _ => 0,
         };
         heap::vec(&self.buf) + phase
-    }
-}
-
-impl Txn {
-    fn heap_bytes(&self) -> usize {
-        size_of::<TransactionRecord>() + self.rec.heap_bytes()
     }
 }
 

@@ -34,7 +34,7 @@ use crate::analyzers::layer::{Ids, Layer, Next, Switch};
 use crate::base::Timestamp;
 use crate::engine::Ctx;
 use crate::model::codes::{self, Code};
-use crate::model::http::{HttpStats, TransactionRecord, TxnState};
+use crate::model::http::{HttpStats, TxnState};
 use crate::model::{Dir, Finding, Record, RecordSink};
 use body::BodyRun;
 
@@ -173,19 +173,6 @@ enum SwitchAsk {
     Connect,
 }
 
-/// A transaction in flight.
-struct Txn {
-    /// The record being built; emitted as is (boxed, so the queue moves a pointer).
-    rec: Box<TransactionRecord>,
-    request_done: bool,
-    /// What the response framing needs to know about the request method.
-    method: Option<MethodKind>,
-    /// An HTTP/0.9 request: its response is a bare body, no status line.
-    http09: bool,
-    ask: Option<SwitchAsk>,
-    response_done: bool,
-}
-
 /// Per-connection HTTP state.
 pub struct HttpConn {
     sides: [Side; 2],
@@ -266,9 +253,9 @@ impl Em<'_> {
             .at(self.ctx.packet, self.ctx.ts)
             .dir(dir, offset);
         if let Some(t) = txn {
-            f = f.txn(t.rec.id);
-            if !t.rec.findings.contains(&code.name) {
-                t.rec.findings.push(code.name);
+            f = f.txn(t.rec().id);
+            if !t.rec().findings.contains(&code.name) {
+                t.rec_mut().findings.push(code.name);
             }
         }
         f.once = once.map(Box::new);
@@ -819,7 +806,7 @@ impl HttpConn {
     }
 
     fn emit(&mut self, t: Txn, em: &mut Em<'_>) {
-        let mut rec = t.rec;
+        let mut rec = t.into_rec();
         rec.state = match (&rec.request, &rec.response) {
             (Some(_), Some(_)) => TxnState::Complete,
             (None, _) => TxnState::NoRequest,
@@ -833,8 +820,11 @@ impl HttpConn {
 mod body;
 mod limit;
 mod memory;
+mod pending;
 mod switch;
 mod txn;
+
+use pending::Txn;
 
 #[cfg(test)]
 mod pairing_tests;

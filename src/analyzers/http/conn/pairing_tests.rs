@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 use super::tests::{Out, Step, c, codes, run, run_with, s};
 use super::*;
+use crate::model::http::TransactionRecord;
 
 fn request(method: &str, target: &str) -> Vec<u8> {
     format!("{method} {target} HTTP/1.1\r\nHost: h\r\n\r\n").into_bytes()

@@ -37,33 +37,38 @@ impl HttpConn {
         } else {
             em.sh.stats.upgrades += 1;
         }
-        t.rec.switched_to = Some(SwitchRecord {
+        t.rec_mut().switched_to = Some(SwitchRecord {
             protocol: protocol.clone(),
         });
         t.response_done = true;
-        t.rec.timing.response_end = Some(ts);
-        let txn = t.rec.id;
-        let request = t.rec.request.as_ref();
+        t.rec_mut().timing.response_end = Some(ts);
+        let txn = t.rec().id;
+        let request = t.rec().request.as_ref();
         let target = request.map(|r| r.target.clone());
         let h2c = protocol == "h2c";
+        // What the next protocol reads: WebSocket both heads' fields, h2c the request's fields
+        // and method; nothing else is copied for it.
+        let ws = protocol == "websocket";
         let next = if protocol == "tunnel" {
             Next::Connect { txn, target, index }
         } else {
             Next::Upgrade(Box::new(Upgrade {
                 protocol,
                 txn,
-                method: request.map(|r| r.method.clone()),
+                method: request.filter(|_| h2c).map(|r| r.method.clone()),
                 target,
-                request: request.map(|r| r.headers.clone()).unwrap_or_default(),
-                response: (t.rec.response.as_ref())
+                request: (request.filter(|_| ws || h2c))
+                    .map(|r| r.headers.clone())
+                    .unwrap_or_default(),
+                response: (t.rec().response.as_ref().filter(|_| ws))
                     .map(|r| r.headers.clone())
                     .unwrap_or_default(),
                 starts: [client_off, server_off],
                 // Only h2c answers the request again (on stream 1).
                 request_record: request.filter(|_| h2c).map(|r| Box::new(r.clone())),
                 request_timing: Timing {
-                    request_start: t.rec.timing.request_start,
-                    request_end: t.rec.timing.request_end,
+                    request_start: t.rec().timing.request_start,
+                    request_end: t.rec().timing.request_end,
                     ..Timing::default()
                 },
                 index,
@@ -140,13 +145,13 @@ pub(super) fn switch_asked(
 /// An Upgrade or CONNECT that was answered without switching: recorded with the reason.
 pub(super) fn refused_switch(t: &mut Txn, at: u64, em: &mut Em<'_>) {
     let (status, reason) = t
-        .rec
+        .rec()
         .response
         .as_ref()
         .map(|r| (r.status, r.reason.clone()))
         .unwrap_or_default();
     let server = t
-        .rec
+        .rec()
         .response
         .as_ref()
         .and_then(|r| r.headers.get("server"))
@@ -158,9 +163,9 @@ pub(super) fn refused_switch(t: &mut Txn, at: u64, em: &mut Em<'_>) {
             let id = em.ids.tunnel();
             let ctx = em.ctx;
             em.out.record(Record::Tunnel(Box::new(TunnelRecord {
-                target: t.rec.request.as_ref().map(|r| r.target.clone()),
+                target: t.rec().request.as_ref().map(|r| r.target.clone()),
                 refused: Some(why),
-                transaction: Some(t.rec.id),
+                transaction: Some(t.rec().id),
                 ..TunnelRecord::new(id, ctx.conn, ctx.client, ctx.server, "connect")
             })));
         }

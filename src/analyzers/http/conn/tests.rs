@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)]
 use super::*;
 use crate::model::Endpoint;
-use crate::model::http::BodyState;
+use crate::model::http::{BodyState, TransactionRecord};
 use proptest::prelude::*;
 
 /// Scripted input: (direction 0 = client, bytes) or a gap.

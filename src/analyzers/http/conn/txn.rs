@@ -29,21 +29,14 @@ impl HttpConn {
         let id = em.sh.next_txn_id();
         let index = self.next_index;
         self.next_index += 1;
-        Txn {
-            rec: Box::new(TransactionRecord::new(
-                id,
-                em.ctx.conn,
-                index,
-                self.secure,
-                em.ctx.client,
-                em.ctx.server,
-            )),
-            request_done: false,
-            method: None,
-            http09: false,
-            ask: None,
-            response_done: false,
-        }
+        Txn::new(Box::new(TransactionRecord::new(
+            id,
+            em.ctx.conn,
+            index,
+            self.secure,
+            em.ctx.client,
+            em.ctx.server,
+        )))
     }
 
     pub(super) fn request_head(
@@ -85,7 +78,7 @@ impl HttpConn {
         let kind = MethodKind::of(&method);
         let (m, m64) = message::wire_string(method);
         let (tg, tg64) = message::wire_string(target);
-        t.rec.request = Some(RequestRecord {
+        t.rec_mut().request = Some(RequestRecord {
             method: m,
             method_b64: m64,
             target: tg,
@@ -101,7 +94,7 @@ impl HttpConn {
         });
         t.method = Some(kind);
         t.http09 = version == head::Version::HTTP09;
-        t.rec.timing.request_start = Some(mark.ts);
+        t.rec_mut().timing.request_start = Some(mark.ts);
         for (code, msg) in f {
             em.finding(Dir::ClientToServer, mark.offset, code, msg, Some(&mut t));
         }
@@ -178,7 +171,7 @@ impl HttpConn {
         };
         if (100..200).contains(&status) && status != 101 {
             em.sh.stats.interim_responses += 1;
-            t.rec.interim.push(InterimRecord {
+            t.rec_mut().interim.push(InterimRecord {
                 status,
                 reason: rs,
                 headers: message::header_records(h),
@@ -188,14 +181,14 @@ impl HttpConn {
             // The final response follows; `response_start` is its first byte.
             return;
         }
-        if t.rec.timing.response_start.is_none() {
-            t.rec.timing.response_start = Some(mark.ts);
+        if t.rec().timing.response_start.is_none() {
+            t.rec_mut().timing.response_start = Some(mark.ts);
         }
         let status_raw = h.issues.iter().find_map(|i| match i {
             head::HeadIssue::BadStatus { raw } => Some(String::from_utf8_lossy(raw).into_owned()),
             _ => None,
         });
-        t.rec.response = Some(ResponseRecord {
+        t.rec_mut().response = Some(ResponseRecord {
             version: version.text(),
             status,
             status_raw,
@@ -226,9 +219,9 @@ impl HttpConn {
         let Some(t) = self.pending.get_mut(self.resp_cursor) else {
             return;
         };
-        t.rec.timing.response_start = Some(mark.ts);
+        t.rec_mut().timing.response_start = Some(mark.ts);
         let framing = Framing::Close;
-        t.rec.response = Some(ResponseRecord {
+        t.rec_mut().response = Some(ResponseRecord {
             version: head::Version::HTTP09.text(),
             status: 0,
             status_raw: None,
@@ -275,8 +268,8 @@ impl HttpConn {
             let once = em.sh.defer_once.then(|| key.clone());
             if once.is_none() && em.sh.creds_seen.contains(&key) {
                 let code = codes::HTTP_CLEARTEXT_CREDENTIALS.name;
-                if !t.rec.findings.contains(&code) {
-                    t.rec.findings.push(code);
+                if !t.rec().findings.contains(&code) {
+                    t.rec_mut().findings.push(code);
                 }
                 continue;
             }

@@ -217,6 +217,9 @@ pub struct Semantics {
     no_body: Bounded<u64, NoBody>,
     /// An empty box for the next transaction's semantics.
     spare: Option<Box<HttpSemantics>>,
+    /// The findings of the transaction at hand: the room of the last one's, kept (one
+    /// allocation a transaction with findings less).
+    found: Vec<Found>,
     limits_reported: Vec<&'static Code>,
     stats: SemanticsStats,
 }
@@ -239,6 +242,7 @@ impl Semantics {
             redirect: redirect::State::new(cfg.redirects),
             no_body: Bounded::new(cfg.once),
             spare: None,
+            found: Vec::new(),
             limits_reported: Vec::new(),
             stats: SemanticsStats::default(),
         }
@@ -247,7 +251,7 @@ impl Semantics {
     /// Fills `t.semantics`, adds the codes to `t.findings`, and sends the findings to `out`.
     pub fn transaction(&mut self, t: &mut TransactionRecord, out: &mut dyn RecordSink) {
         self.stats.transactions += 1;
-        let mut found: Vec<Found> = Vec::new();
+        let mut found = std::mem::take(&mut self.found);
         let sem = {
             let req = t.request.as_ref();
             let resp = t.response.as_ref();
@@ -320,7 +324,7 @@ impl Semantics {
         } else {
             t.semantics = Some(sem);
         }
-        for f in found {
+        for f in found.drain(..) {
             if f.code.name.ends_with(".state-limit") {
                 if self.limits_reported.contains(&f.code) {
                     continue;
@@ -330,6 +334,7 @@ impl Semantics {
             let finding = place(t, f);
             out.record(Record::Finding(Box::new(finding)));
         }
+        self.found = found;
     }
 
     /// Reads the HTTP analyzer's findings: bytes that are not a response right after a 304 or

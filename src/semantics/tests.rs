@@ -1410,3 +1410,39 @@ mod arbitrary {
         }
     }
 }
+
+/// A response's `date` is its own Date's text whether Dates repeat, change, come back or are
+/// missing (the text of the Date read last is reused while it stays the same).
+#[test]
+fn each_response_has_its_own_date_text() {
+    let mut lab = Lab::new();
+    let dates = [
+        Some("Mon, 01 Jan 2024 00:00:00 GMT"),
+        Some("Mon, 01 Jan 2024 00:00:00 GMT"),
+        None,
+        Some("Mon, 01 Jan 2024 00:00:01 GMT"),
+        Some("Mon, 01 Jan 2024 00:00:00 GMT"),
+        Some("not a date"),
+        Some("not a date"),
+    ];
+    let msgs: Vec<(String, String)> = dates
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let date = d.map_or(String::new(), |d| format!("Date: {d}\r\n"));
+            (
+                get(&format!("/d{i}"), ""),
+                format!(
+                    "HTTP/1.1 200 OK\r\n{date}Cache-Control: max-age=60\r\nContent-Length: 0\r\n\r\n"
+                ),
+            )
+        })
+        .collect();
+    let pairs: Vec<(&str, &str)> = msgs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let ids = lab.conn(C, S, &pairs);
+    assert_eq!(ids.len(), dates.len());
+    for (i, d) in dates.iter().enumerate() {
+        let c = lab.sem(ids[i]).cache.as_ref().unwrap();
+        assert_eq!(c.date.as_deref(), *d, "{i}");
+    }
+}

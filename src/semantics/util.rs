@@ -622,6 +622,21 @@ pub fn text(v: &[u8]) -> String {
     }
 }
 
+/// `part`, a slice of `whole`, as the text it is of `whole_text` (`whole` read as text once, not
+/// each of its slices): None when it is not a slice of `whole` or its ends are not character
+/// boundaries. It is then what [`text`] makes of `part`.
+pub fn slice_text<'t>(whole: &[u8], whole_text: &'t str, part: &[u8]) -> Option<&'t str> {
+    if whole.len() != whole_text.len() {
+        return None;
+    }
+    let at = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = at.checked_add(part.len())?;
+    if end > whole.len() {
+        return None;
+    }
+    whole_text.get(at..end)
+}
+
 /// A non-negative decimal number (delta-seconds, lengths); saturates at u64::MAX.
 pub fn number(v: &[u8]) -> Option<u64> {
     let v = trim(v);
@@ -1218,6 +1233,35 @@ mod tests {
             );
         }
         assert_eq!(unmasked_len("abcd…(12 more bytes masked)".as_bytes()), 16);
+    }
+
+    #[test]
+    fn slices_of_a_text_read_once_are_what_text_makes_of_them() {
+        let lines: &[&[u8]] = &[
+            "sid=ae64…(28 more bytes masked); pref=8…(1 more bytes masked); _ga=GA1.…(2 more bytes masked)".as_bytes(),
+            b"a=1; b=2;c; d=x=y",
+            "é=€; ü".as_bytes(),
+            b"",
+        ];
+        for line in lines {
+            let t = std::str::from_utf8(line).unwrap();
+            for i in 0..=line.len() {
+                for j in i..=line.len() {
+                    let part = &line[i..j];
+                    match slice_text(line, t, part) {
+                        Some(s) => assert_eq!(s, text(part), "{i}..{j}"),
+                        // Only where a cut splits a character.
+                        None => assert!(
+                            std::str::from_utf8(part).is_err()
+                                || !t.is_char_boundary(i)
+                                || !t.is_char_boundary(j)
+                        ),
+                    }
+                }
+            }
+        }
+        // The line and its text must be the same bytes.
+        assert_eq!(slice_text(b"ab", "a", b"a"), None);
     }
 
     #[test]

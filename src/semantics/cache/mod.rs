@@ -389,6 +389,9 @@ pub struct State {
     once: Bounded<u64, ()>,
     /// The last Date value read, and its time ([`State::date`]).
     last_date: (Vec<u8>, Option<i64>),
+    /// That value as text ([`text`]): a copy of it is the next responses' `date` while it
+    /// stays the same (no UTF-8 check of each).
+    last_date_text: String,
 }
 
 impl State {
@@ -397,6 +400,7 @@ impl State {
             urls: Bounded::new(cap),
             once: Bounded::new(once),
             last_date: (Vec::new(), None),
+            last_date_text: String::new(),
         }
     }
     pub fn evicted(&self) -> u64 {
@@ -412,6 +416,7 @@ impl State {
             last.clear();
             last.extend_from_slice(v);
             *t = date::parse(v);
+            self.last_date_text = text(v);
         }
         *t
     }
@@ -464,7 +469,8 @@ fn fields(c: &Exchange<'_>) -> CacheInfo {
         request_directives,
         response_directives,
         pragma: q.pragma.map(text),
-        date: r.date.map(text),
+        // Set by `analyse` from the Date read last ([`State::date`]).
+        date: None,
         expires: r.expires.first.map(text),
         age: r.age.and_then(number),
         etag: r.etag.map(text),
@@ -499,12 +505,14 @@ pub fn analyse(c: &Exchange<'_>, st: &mut State, out: &mut Vec<Found>) -> Option
         return None;
     }
     let mut info = fields(c);
+    // The Date's time, and its text (a copy of the last one's when it is the same).
+    let date = st.date(c.r.date);
+    info.date = c.r.date.map(|_| st.last_date_text.clone());
     // Read once for the freshness heuristic and the validators remembered.
     let last_modified = c.r.last_modified.and_then(date::parse);
     if let Some(resp) = c.resp {
         response::conflicting_directives(&info.response_directives, out);
         let ok = response::may_store(c, resp.status, &mut info, out);
-        let date = st.date(c.r.date);
         let fresh =
             response::freshness_at_capture(c, resp.status, ok, date, last_modified, &mut info);
         response::directive_notes(c, &mut info);

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use super::{Jar, MAX_LISTED, SameSite, Stored, Target, fmt_time, parse_cookie_header, path_match};
 use crate::model::semantics::{CookieInfo, NotSentCookie, SentCookie, Text};
 use crate::semantics::Exchange;
-use crate::semantics::util::{Bounded, text, trim};
+use crate::semantics::util::{Bounded, slice_text, text, trim};
 
 /// How the browser sent the request, as far as it shows (Fetch metadata): what decides whether
 /// a matching cookie is left out.
@@ -89,6 +89,12 @@ fn sent<'a>(
     if c.q.cookie.present() {
         // The lines classified once, not a new scan of the request's fields.
         for line in c.request_lines(c.q.cookie, "cookie") {
+            // The line read as text once; its names and values are slices of it.
+            let line_text = std::str::from_utf8(line).ok();
+            let text = |part: &[u8]| match line_text.and_then(|t| slice_text(line, t, part)) {
+                Some(s) => s.to_owned(),
+                None => text(part),
+            };
             for (n, v) in parse_cookie_header(line) {
                 // Kept only for a jar to compare with.
                 if jar.is_some() {

@@ -129,8 +129,6 @@ pub(crate) struct Snap {
     pub queued: bool,
     /// The capture file it came from, when several are merged (their clocks may differ).
     pub file: Option<u32>,
-    /// What [`Window::cost`] counts of its buffers' room.
-    pub room: Room,
 }
 
 /// What the body-length comparison needs of a body.
@@ -164,16 +162,14 @@ impl BodyFacts {
 }
 
 /// `dst` becomes a copy of `src` in the room `dst` already has (a recycled snap's: no
-/// allocation), unless that room, as `room` measures it, is more than twice what `src` needs
-/// and [`KEEP_SLACK`] more: a snap does not keep the room of the largest transaction it ever
-/// held. What the window counts of that room is [`Room`]'s, not this.
-///
-/// The bound is a trade (full benchmark file, NDJSON; correlation instructions a packet on
-/// the 10 % prefix, peak RSS with one and two threads): twice and 1 KiB 159, 60.4 and 69.8
-/// MB; a quarter and 128 bytes 218, 58.3 and 67.8 MB; an eighth and 32 bytes 241, 57.3 and
-/// 66.5 MB (cloned snaps, before: 296).
+/// allocation), unless that room, as `room` measures it, is more than an eighth over what `src`
+/// needs and [`SPARE_SLACK`] more: a snap does not keep the room of the largest transaction it
+/// ever held. The bound is a trade (full benchmark file, NDJSON; correlation instructions a
+/// packet on the 10 % prefix, peak RSS with one and two threads): twice and 1 KiB 159, 60.4 and
+/// 69.8 MB; a quarter and 128 bytes 218, 58.3 and 67.8 MB; an eighth and 32 bytes 241, 57.3
+/// and 66.5 MB (cloned snaps, before: 296).
 fn copy_into<T: Clone>(dst: &mut T, src: &T, room: fn(&T) -> usize) {
-    if room(dst) > 2 * room(src) + KEEP_SLACK {
+    if room(dst) > room(src) + room(src) / 8 + SPARE_SLACK {
         *dst = src.clone();
     } else {
         dst.clone_from(src);
@@ -185,170 +181,6 @@ fn copy_opt<T: Clone>(dst: &mut Option<T>, src: Option<&T>, room: fn(&T) -> usiz
     match (dst.as_mut(), src) {
         (Some(d), Some(s)) => copy_into(d, s, room),
         (_, s) => *dst = s.cloned(),
-    }
-}
-
-/// The copy rule [`Room`] counts by ([`Counted`]): room more than an eighth and
-/// [`SPARE_SLACK`] over what `src` needs is freed and the copy's is exact, else it is reused
-/// (and grown as `clone_from` grows it). Kept for snaps whose own room is counted
-/// ([`Room::Actual`]).
-fn copy_counted<T: Clone>(dst: &mut T, src: &T, room: fn(&T) -> usize) {
-    if over(room(dst), room(src)) {
-        *dst = src.clone();
-    } else {
-        dst.clone_from(src);
-    }
-}
-
-/// [`copy_counted`] for an optional `src`.
-fn copy_counted_opt<T: Clone>(dst: &mut Option<T>, src: Option<&T>, room: fn(&T) -> usize) {
-    match (dst.as_mut(), src) {
-        (Some(d), Some(s)) => copy_counted(d, s, room),
-        (_, s) => *dst = s.cloned(),
-    }
-}
-
-/// Whether a copy of `src` (room `src`) into room `dst` frees that room ([`copy_counted`]).
-fn over(dst: usize, src: usize) -> bool {
-    dst > src + src / 8 + SPARE_SLACK
-}
-
-/// The room [`Window::cost`] counts for a snap's target, header lists and `:authority`.
-///
-/// The window's byte bound evicts by that cost, so it stays what it was when every copy into
-/// a recycled snap followed [`copy_counted`]'s rule: the capacities that rule leaves are
-/// worked out ([`Counted`]) without making them, while the buffers themselves keep more room
-/// ([`copy_into`]) and seldom allocate (that rule freed or grew one or two buffers of nearly
-/// every snap).
-#[derive(Debug)]
-pub(crate) enum Room {
-    /// The buffers' own capacities (a clone's are exact, as they always were; a test's snap).
-    Actual,
-    /// The capacities [`copy_counted`] would have left.
-    Counted(Counted),
-}
-
-/// A clone's buffers have exactly the room they hold, as a clone of a snap always had.
-impl Clone for Room {
-    fn clone(&self) -> Room {
-        Room::Actual
-    }
-}
-
-/// Capacities [`copy_counted`] leaves, worked out from the copies' sources.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Counted {
-    target: usize,
-    req: HeadRoom,
-    resp: Option<HeadRoom>,
-    authority: Option<usize>,
-}
-
-/// A header list's capacities: its byte buffer's, and its fields'.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct HeadRoom {
-    bytes: usize,
-    fields: usize,
-}
-
-impl HeadRoom {
-    /// As [`Headers::heap_bytes`] counts it.
-    fn heap_bytes(self) -> usize {
-        self.bytes + self.fields * field_bytes()
-    }
-
-    /// A clone's: exactly what `h` holds.
-    fn exact(h: &Headers) -> HeadRoom {
-        HeadRoom {
-            bytes: held_bytes(h),
-            fields: h.len(),
-        }
-    }
-
-    /// After [`copy_counted`] of `src`.
-    fn copy(self, src: &Headers) -> HeadRoom {
-        if over(self.heap_bytes(), src.heap_bytes()) {
-            HeadRoom::exact(src)
-        } else {
-            HeadRoom {
-                bytes: grown(self.bytes, held_bytes(src), 8),
-                fields: grown(self.fields, src.len(), 4),
-            }
-        }
-    }
-
-    /// After [`copy_counted_opt`] of `src`.
-    fn copy_opt(this: Option<HeadRoom>, src: Option<&Headers>) -> Option<HeadRoom> {
-        match (this, src) {
-            (Some(d), Some(s)) => Some(d.copy(s)),
-            (_, s) => s.map(HeadRoom::exact),
-        }
-    }
-}
-
-/// What [`Headers::heap_bytes`] counts per field of room.
-fn field_bytes() -> usize {
-    static FIELD: std::sync::LazyLock<usize> =
-        std::sync::LazyLock::new(|| Headers::with_capacity(1, 0).heap_bytes());
-    *FIELD
-}
-
-/// The bytes of names and values a header list holds: its byte buffer's length.
-fn held_bytes(h: &Headers) -> usize {
-    h.byte_len()
-}
-
-/// The capacity a `Vec` of capacity `cap` has after `clone_from` a slice of `len` elements
-/// (it is cleared, then extended: it grows as `reserve` grows it, to twice its capacity at
-/// least and to `min` at least, 8 bytes or 4 larger elements).
-fn grown(cap: usize, len: usize, min: usize) -> usize {
-    if len <= cap {
-        cap
-    } else {
-        len.max(cap.saturating_mul(2)).max(min)
-    }
-}
-
-/// A string's capacity after [`copy_counted`] of `src` into capacity `cap`.
-fn string_room(cap: usize, src: &str, src_cap: usize) -> usize {
-    if over(cap, src_cap) {
-        src.len()
-    } else {
-        grown(cap, src.len(), 8)
-    }
-}
-
-impl Counted {
-    /// A blank snap's ([`Snap::blank`]).
-    fn blank() -> Counted {
-        let head = HeadRoom {
-            bytes: ROOM_BYTES,
-            fields: ROOM_FIELDS,
-        };
-        Counted {
-            target: ROOM_TARGET,
-            req: head,
-            resp: Some(head),
-            authority: None,
-        }
-    }
-
-    /// After the copies [`Snap::fill`] makes of a request's target, headers and `:authority`,
-    /// and its response's headers.
-    fn fill(
-        &mut self,
-        target: &String,
-        req: &Headers,
-        resp: Option<&Headers>,
-        authority: Option<&String>,
-    ) {
-        self.target = string_room(self.target, target, target.capacity());
-        self.req = self.req.copy(req);
-        self.resp = HeadRoom::copy_opt(self.resp, resp);
-        self.authority = match (self.authority, authority) {
-            (Some(d), Some(s)) => Some(string_room(d, s, s.capacity())),
-            (_, s) => s.map(String::len),
-        };
     }
 }
 
@@ -388,7 +220,6 @@ impl Snap {
             reset: None,
             queued: false,
             file: None,
-            room: Room::Counted(Counted::blank()),
         }
     }
 
@@ -414,28 +245,19 @@ impl Snap {
         self.client = t.client;
         self.server = t.server;
         self.method = method_of(&r.method);
+        copy_into(&mut self.target, &r.target, String::capacity);
         self.path_at = origin_at(&r.target);
         self.version = r.version.clone();
-        let resp_headers = resp.map(|x| &x.headers);
-        match &mut self.room {
-            Room::Counted(c) => {
-                c.fill(&r.target, &r.headers, resp_headers, r.authority.as_ref());
-                copy_into(&mut self.target, &r.target, String::capacity);
-                copy_into(&mut self.req, &r.headers, Headers::heap_bytes);
-                copy_opt(&mut self.resp, resp_headers, Headers::heap_bytes);
-                copy_opt(&mut self.authority, r.authority.as_ref(), String::capacity);
-            }
-            Room::Actual => {
-                copy_counted(&mut self.target, &r.target, String::capacity);
-                copy_counted(&mut self.req, &r.headers, Headers::heap_bytes);
-                copy_counted_opt(&mut self.resp, resp_headers, Headers::heap_bytes);
-                copy_counted_opt(&mut self.authority, r.authority.as_ref(), String::capacity);
-            }
-        }
+        copy_into(&mut self.req, &r.headers, Headers::heap_bytes);
         self.req_framing = r.body.framing;
         self.req_len = r.body.length;
         self.status = resp.map(|x| x.status);
         self.resp_version = resp.map(|x| x.version.clone());
+        copy_opt(
+            &mut self.resp,
+            resp.map(|x| &x.headers),
+            Headers::heap_bytes,
+        );
         self.resp_framing = resp.map(|x| x.body.framing);
         self.resp_len = resp.map(|x| x.body.length);
         self.start = start;
@@ -447,6 +269,7 @@ impl Snap {
         );
         self.hop = None;
         self.stream = t.stream_id;
+        copy_opt(&mut self.authority, r.authority.as_ref(), String::capacity);
         self.req_body.fill(&r.body);
         match (self.resp_body.as_mut(), resp) {
             (Some(facts), Some(x)) => facts.fill(&x.body),
@@ -899,38 +722,19 @@ const MAX_SPARE: usize = 8;
 const ROOM_TARGET: usize = 128;
 const ROOM_FIELDS: usize = 16;
 const ROOM_BYTES: usize = 512;
-/// Room a recycled snap's string or header list was counted with beyond an eighth over what it
-/// holds ([`copy_counted`]).
-const SPARE_SLACK: usize = 32;
-/// Room a recycled snap's string or header list keeps beyond twice what it holds
+/// Room a recycled snap's string or header list may keep beyond an eighth over what it holds
 /// ([`copy_into`]).
-const KEEP_SLACK: usize = 1024;
-/// What [`Window::cost`] counts for a snap itself: its size before it had a [`Room`].
-const SNAP_BYTES: usize = std::mem::size_of::<Snap>() - std::mem::size_of::<Room>();
+const SPARE_SLACK: usize = 32;
 
 impl Window {
     fn cost(s: &Snap) -> usize {
-        let (target, req, resp, authority) = match &s.room {
-            Room::Actual => (
-                s.target.capacity(),
-                s.req.heap_bytes(),
-                s.resp.as_ref().map_or(0, Headers::heap_bytes),
-                s.authority.as_ref().map_or(0, String::capacity),
-            ),
-            Room::Counted(c) => (
-                c.target,
-                c.req.heap_bytes(),
-                c.resp.map_or(0, HeadRoom::heap_bytes),
-                c.authority.unwrap_or(0),
-            ),
-        };
-        SNAP_BYTES
-            + req
-            + resp
+        std::mem::size_of::<Snap>()
+            + s.req.heap_bytes()
+            + s.resp.as_ref().map_or(0, Headers::heap_bytes)
             + 2 * s.path().len()
-            + target
+            + s.target.capacity()
             + s.method.len()
-            + authority
+            + s.authority.as_ref().map_or(0, String::capacity)
             + s.req_body.coding.capacity()
             + s.resp_body.as_ref().map_or(0, |b| b.coding.capacity())
     }

@@ -87,7 +87,6 @@ impl Side<'_> {
             reset: None,
             queued: false,
             file: None,
-            room: Room::Actual,
         }
     }
 }
@@ -2463,63 +2462,4 @@ fn a_path_too_popular_to_tell_apart_leaves_the_others_pairing() {
         "{:?}",
         o.codes()
     );
-}
-
-/// The room counted for a recycled snap ([`Counted`]) is the room the rule it counts by
-/// ([`copy_counted`]) leaves in real buffers, copy after copy of sources of any size and room
-/// (growing, shrinking, none), and a snap's size is what it was before it had a [`Room`].
-#[test]
-fn counted_room_is_what_the_counted_rule_leaves() {
-    let mut x = 7u64;
-    let mut rnd = move |n: u64| {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((x >> 33) % n.max(1)) as usize
-    };
-    let mut target = String::with_capacity(ROOM_TARGET);
-    let mut req = Headers::with_capacity(ROOM_FIELDS, ROOM_BYTES);
-    let mut resp = Some(Headers::with_capacity(ROOM_FIELDS, ROOM_BYTES));
-    let mut authority: Option<String> = None;
-    let mut c = Counted::blank();
-    for step in 0..20_000 {
-        let scale = [4, 40, 400][rnd(3)] as u64;
-        let head = |rnd: &mut dyn FnMut(u64) -> usize| {
-            let mut h = Headers::with_capacity(rnd(scale / 2), rnd(scale * 8));
-            for _ in 0..rnd(scale / 2) {
-                let n = "n".repeat(1 + rnd(scale));
-                let v = "v".repeat(rnd(scale * 2));
-                h.push(n.as_bytes(), v.as_bytes(), None, false);
-            }
-            h
-        };
-        let q = head(&mut rnd);
-        let r = (rnd(4) > 0).then(|| head(&mut rnd));
-        let string = |rnd: &mut dyn FnMut(u64) -> usize| {
-            let mut t = String::with_capacity(rnd(scale * 4));
-            t.push_str(&"t".repeat(rnd(scale * 4)));
-            t
-        };
-        let t = string(&mut rnd);
-        let a = (rnd(3) == 0).then(|| string(&mut rnd));
-        copy_counted(&mut target, &t, String::capacity);
-        copy_counted(&mut req, &q, Headers::heap_bytes);
-        copy_counted_opt(&mut resp, r.as_ref(), Headers::heap_bytes);
-        copy_counted_opt(&mut authority, a.as_ref(), String::capacity);
-        c.fill(&t, &q, r.as_ref(), a.as_ref());
-        assert_eq!(c.target, target.capacity(), "step {step}");
-        assert_eq!(c.req.heap_bytes(), req.heap_bytes(), "step {step}");
-        assert_eq!(
-            c.resp.map(HeadRoom::heap_bytes),
-            resp.as_ref().map(Headers::heap_bytes),
-            "step {step}"
-        );
-        assert_eq!(
-            c.authority,
-            authority.as_ref().map(String::capacity),
-            "step {step}"
-        );
-    }
-    // 568 bytes before snaps had a room (the window's cost counts them so).
-    assert_eq!(SNAP_BYTES, 568);
 }

@@ -165,11 +165,6 @@ impl Headers {
         self.fields.len()
     }
 
-    /// Bytes of names and values held (the length of the buffer they share).
-    pub fn byte_len(&self) -> usize {
-        self.bytes.len()
-    }
-
     /// Heap bytes held (for memory budgets).
     pub fn heap_bytes(&self) -> usize {
         self.bytes.capacity() + self.fields.capacity() * std::mem::size_of::<FieldRef>()

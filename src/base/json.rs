@@ -141,6 +141,50 @@ pub fn needs_escape(b: &[u8]) -> bool {
     find_escape(b, 0).is_some()
 }
 
+/// Whether `b` is ASCII with nothing to escape: a word at a time (the escape mask with the
+/// high bits), so a string that will be written as it is needs no separate UTF-8 check.
+#[inline(always)]
+pub fn plain_ascii(b: &[u8]) -> bool {
+    #[inline(always)]
+    fn special(w: u64) -> bool {
+        (escape_mask(w) | (w & HI)) != 0
+    }
+    let n = b.len();
+    if n < 8 {
+        if let (Some(&[a0, a1, a2, a3]), Some(&[c0, c1, c2, c3])) =
+            (b.get(..4), b.get(n.wrapping_sub(4)..))
+        {
+            return !special(u64::from_le_bytes([a0, a1, a2, a3, c0, c1, c2, c3]));
+        }
+        return b.iter().all(|&c| c < 0x80 && !ESCAPE[usize::from(c)]);
+    }
+    let mut i = 0;
+    while i + 8 <= n {
+        if special(word_at(b, i)) {
+            return false;
+        }
+        i += 8;
+    }
+    i == n || !special(word_at(b, n - 8))
+}
+
+/// Writes bytes `b` as a JSON string when they are UTF-8 (`false`, and nothing written,
+/// when not): plain ASCII, the common case, is found and written in one pass.
+#[inline]
+pub fn write_text(out: &mut Vec<u8>, b: &[u8]) -> bool {
+    if plain_ascii(b) {
+        write_plain(out, b);
+        return true;
+    }
+    match std::str::from_utf8(b) {
+        Ok(s) => {
+            write_str(out, s);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
 /// Writes `s` as a JSON string, with serde_json's escapes.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();

@@ -335,7 +335,7 @@ impl NdjsonWriter {
     pub fn new(out: Box<dyn Write>) -> Self {
         NdjsonWriter {
             out: io::BufWriter::with_capacity(1 << 16, out),
-            buf: Vec::with_capacity(4096),
+            buf: Vec::with_capacity(BATCH + 4096),
             started: false,
             flush_each: false,
         }
@@ -373,19 +373,43 @@ impl NdjsonWriter {
         })
     }
 
+    /// Lines gather in `buf` and go to `out` 64 KiB at a time (a write that size skips the
+    /// `BufWriter`'s copy), or one at a time when `flush_each`.
     fn line_with(
         &mut self,
         write: impl FnOnce(&mut Vec<u8>) -> Result<(), fastjson::Error>,
     ) -> io::Result<()> {
         self.start()?;
-        self.buf.clear();
-        write(&mut self.buf)?;
+        let at = self.buf.len();
+        if let Err(e) = write(&mut self.buf) {
+            self.buf.truncate(at);
+            return Err(e.into());
+        }
         self.buf.push(b'\n');
-        self.out.write_all(&self.buf)?;
+        if self.flush_each || self.buf.len() >= BATCH {
+            self.write_out()?;
+        }
         if self.flush_each {
             self.out.flush()?;
         }
         Ok(())
+    }
+
+    /// The lines gathered, to `out`.
+    fn write_out(&mut self) -> io::Result<()> {
+        let r = self.out.write_all(&self.buf);
+        self.buf.clear();
+        r
+    }
+}
+
+/// Bytes of lines an [`NdjsonWriter`] gathers before writing them.
+const BATCH: usize = 1 << 16;
+
+/// Lines still gathered go out (a run that stops without `finish`).
+impl Drop for NdjsonWriter {
+    fn drop(&mut self) {
+        let _ = self.write_out();
     }
 }
 
@@ -418,6 +442,7 @@ impl Sink for NdjsonWriter {
             kind: "capture",
             capture: summary,
         })?;
+        self.write_out()?;
         self.out.flush()
     }
 }

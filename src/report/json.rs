@@ -135,7 +135,7 @@ fn write_websockets(
 // is final when the worker makes the record: the worker writes it ahead ([`prewrite`]), and
 // the merging thread writes the ids, copies that part and writes the rest
 // ([`write_from_ahead`]). The bytes are those of the record's derived `Serialize` (the parts
-// below repeat a transaction's attributes; `tests::records_written_ahead_read_as_written_whole`
+// are `records::middle` and `records::end`; `tests::records_written_ahead_read_as_written_whole`
 // compares over the samples, and the goldens and the `--threads` tests compare whole reports).
 // On the 10 % prefix with two workers (callgrind) it took the merging thread from 1,151 M
 // instructions to 782 M, the workers from 626 M and 644 M to 819 M and 844 M.

@@ -92,10 +92,68 @@ static ESCAPE: [bool; 256] = {
     t
 };
 
-/// The first byte at or after `from` that must be escaped: eight bytes at a time, the last
-/// (partial) word read overlapping the one before it, so plain ASCII costs no per-byte work.
+/// Whether any of 16 bytes must be escaped: written so the compiler makes it a few vector
+/// compares (SSE2), about one instruction a byte.
+#[inline(always)]
+fn escape16(c: &[u8; 16]) -> bool {
+    c.iter()
+        .fold(false, |m, &x| m | (x < 0x20) | (x == b'"') | (x == b'\\'))
+}
+
+/// [`escape16`], and bytes from 0x80 (not ASCII): a signed compare catches both ranges.
+#[inline(always)]
+fn special16(c: &[u8; 16]) -> bool {
+    c.iter().fold(false, |m, &x| {
+        m | ((x as i8) < 0x20) | (x == b'"') | (x == b'\\')
+    })
+}
+
+#[inline(always)]
+fn chunk_at(b: &[u8], i: usize) -> Option<&[u8; 16]> {
+    b.get(i..i.wrapping_add(16))?.try_into().ok()
+}
+
+/// The first byte to escape in the 16 at `i`, known to hold one.
+#[inline(always)]
+fn first_in_chunk(b: &[u8], i: usize) -> usize {
+    let m = escape_mask(word_at(b, i));
+    if m != 0 {
+        i + (m.trailing_zeros() / 8) as usize
+    } else {
+        i + 8 + (escape_mask(word_at(b, i + 8)).trailing_zeros() / 8) as usize
+    }
+}
+
+/// The first byte at or after `from` that must be escaped: sixteen bytes at a time (vector
+/// compares), then eight (the last word read overlapping the one before it), so plain ASCII
+/// costs no per-byte work.
 #[inline(always)]
 pub fn find_escape(b: &[u8], from: usize) -> Option<usize> {
+    let n = b.len();
+    let mut i = from;
+    if i + 16 <= n {
+        while let Some(c) = chunk_at(b, i) {
+            if escape16(c) {
+                return Some(first_in_chunk(b, i));
+            }
+            i += 16;
+        }
+        if i < n {
+            // The overlap, `n - 16..i`, lies in `from..i`, known plain, so the lowest
+            // flagged byte of the last sixteen is a true one at or after `i`.
+            return match chunk_at(b, n - 16) {
+                Some(c) if escape16(c) => Some(first_in_chunk(b, n - 16)),
+                _ => None,
+            };
+        }
+        return None;
+    }
+    find_escape_words(b, from)
+}
+
+/// `find_escape` eight bytes at a time.
+#[inline(always)]
+fn find_escape_words(b: &[u8], from: usize) -> Option<usize> {
     let n = b.len();
     if from + 8 > n {
         return find_escape_short(b, from);
@@ -139,6 +197,53 @@ fn find_escape_short(b: &[u8], from: usize) -> Option<usize> {
 /// Whether any byte of `b` must be escaped.
 pub fn needs_escape(b: &[u8]) -> bool {
     find_escape(b, 0).is_some()
+}
+
+/// Whether `b` is ASCII with nothing to escape: a word at a time (the escape mask with the
+/// high bits), so a string that will be written as it is needs no separate UTF-8 check.
+#[inline(always)]
+pub fn plain_ascii(b: &[u8]) -> bool {
+    #[inline(always)]
+    fn special(w: u64) -> bool {
+        (escape_mask(w) | (w & HI)) != 0
+    }
+    let n = b.len();
+    if n >= 16 {
+        let mut i = 0;
+        while let Some(c) = chunk_at(b, i) {
+            if special16(c) {
+                return false;
+            }
+            i += 16;
+        }
+        return i == n || chunk_at(b, n - 16).is_some_and(|c| !special16(c));
+    }
+    if n < 8 {
+        if let (Some(&[a0, a1, a2, a3]), Some(&[c0, c1, c2, c3])) =
+            (b.get(..4), b.get(n.wrapping_sub(4)..))
+        {
+            return !special(u64::from_le_bytes([a0, a1, a2, a3, c0, c1, c2, c3]));
+        }
+        return b.iter().all(|&c| c < 0x80 && !ESCAPE[usize::from(c)]);
+    }
+    !special(word_at(b, 0)) && !special(word_at(b, n - 8))
+}
+
+/// Writes bytes `b` as a JSON string when they are UTF-8 (`false`, and nothing written,
+/// when not): plain ASCII, the common case, is found and written in one pass.
+#[inline]
+pub fn write_text(out: &mut Vec<u8>, b: &[u8]) -> bool {
+    if plain_ascii(b) {
+        write_plain(out, b);
+        return true;
+    }
+    match std::str::from_utf8(b) {
+        Ok(s) => {
+            write_str(out, s);
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// Writes `s` as a JSON string, with serde_json's escapes.
@@ -189,12 +294,12 @@ fn write_plain(out: &mut Vec<u8>, b: &[u8]) {
 /// whole, found a word at a time.
 #[cold]
 fn write_escaped(out: &mut Vec<u8>, b: &[u8], first: usize) {
-    out.reserve(b.len() + 8);
+    out.reserve(b.len() + b.len() / 4 + 8);
     out.push(b'"');
     let mut start = 0;
     let mut next = Some(first);
     while let Some(i) = next {
-        out.extend_from_slice(b.get(start..i).unwrap_or_default());
+        copy_run(out, b, start, i);
         let c = b.get(i).copied().unwrap_or_default();
         match c {
             b'"' => out.extend_from_slice(b"\\\""),
@@ -211,8 +316,80 @@ fn write_escaped(out: &mut Vec<u8>, b: &[u8], first: usize) {
             }
         }
         start = i + 1;
-        next = find_escape(b, start);
+        next = find_escape_words(b, start);
     }
     out.extend_from_slice(b.get(start..).unwrap_or_default());
     out.push(b'"');
+}
+
+/// Appends `b[start..end]`: a run of up to 16 bytes (escapes are dense in the strings that
+/// have them) as one fixed-size copy of the 16 from `start`, cut back to the run, when `b`
+/// holds them; longer runs with `memcpy`.
+#[inline(always)]
+fn copy_run(out: &mut Vec<u8>, b: &[u8], start: usize, end: usize) {
+    let len = end.saturating_sub(start);
+    if len <= 16
+        && let Some(c) = chunk_at(b, start)
+    {
+        let at = out.len();
+        out.extend_from_slice(c);
+        out.truncate(at + len);
+        return;
+    }
+    out.extend_from_slice(b.get(start..end).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    fn naive_find(b: &[u8], from: usize) -> Option<usize> {
+        (from..b.len()).find(|&i| ESCAPE[usize::from(b[i])])
+    }
+
+    /// Bytes near the ones that matter: the escapes, their neighbours (which a borrow can
+    /// flag falsely), 0x7f/0x80 (the signed compare's edge), a plain letter.
+    fn near_miss() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            proptest::sample::select(vec![
+                b'a', b'"', b'#', b'!', b'\\', b']', b'[', 0, 1, 0x1f, 0x20, 0x7f, 0x80, 0xc3,
+                0xa9, 0xff, b'\n',
+            ]),
+            0..70,
+        )
+    }
+
+    proptest! {
+        /// The vector and word scans find what a byte-by-byte scan finds, from every offset.
+        #[test]
+        fn scans_agree_with_byte_by_byte(b in near_miss()) {
+            for from in 0..=b.len() {
+                prop_assert_eq!(find_escape(&b, from), naive_find(&b, from));
+                prop_assert_eq!(find_escape_words(&b, from), naive_find(&b, from));
+            }
+            let plain = b.iter().all(|&c| c < 0x80 && !ESCAPE[usize::from(c)]);
+            prop_assert_eq!(plain_ascii(&b), plain);
+        }
+
+        /// `write_text` writes what serde_json writes of the text, and nothing when the bytes
+        /// are not UTF-8.
+        #[test]
+        fn write_text_is_serde_json(b in near_miss()) {
+            let mut out = b"x".to_vec();
+            let ok = write_text(&mut out, &b);
+            match std::str::from_utf8(&b) {
+                Ok(s) => {
+                    prop_assert!(ok);
+                    let want = format!("x{}", serde_json::to_string(s).unwrap());
+                    prop_assert_eq!(String::from_utf8(out).unwrap(), want);
+                }
+                Err(_) => {
+                    prop_assert!(!ok);
+                    prop_assert_eq!(out, b"x".to_vec());
+                }
+            }
+        }
+    }
 }

@@ -244,26 +244,25 @@ impl HopReason {
 }
 
 impl crate::base::json::WriteJson for Headers {
-    /// `false` (the structured form then) when a name or value is not UTF-8 text.
+    /// `false` (the structured form then) when a name or value is not UTF-8 text: each is
+    /// checked as it is written (plain ASCII, found by the escape scan, needs no more), which
+    /// gives the structured form's bytes whenever every field is text.
     fn write_json(&self, out: &mut Vec<u8>) -> bool {
-        use crate::base::json::write_str;
-        let Ok(text) = std::str::from_utf8(&self.bytes) else {
-            return false;
-        };
-        let get = |r: (u32, u32)| text.get(r.0 as usize..r.1 as usize);
+        use crate::base::json::write_text;
         out.push(b'[');
         for (i, f) in self.fields.iter().enumerate() {
-            let (Some(name), Some(value)) = (get(f.name), get(f.value)) else {
-                return false;
-            };
             out.extend_from_slice(if i == 0 {
                 b"{\"name\":"
             } else {
                 b",{\"name\":"
             });
-            write_str(out, name);
+            if !write_text(out, self.slice(f.name)) {
+                return false;
+            }
             out.extend_from_slice(b",\"value\":");
-            write_str(out, value);
+            if !write_text(out, self.slice(f.value)) {
+                return false;
+            }
             match f.hop {
                 None => out.extend_from_slice(b",\"hop_by_hop\":false"),
                 Some(r) => {

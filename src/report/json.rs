@@ -5,13 +5,10 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::fastjson;
+use super::records;
 use super::spool::Spool;
-use crate::model::http::{
-    InterimRecord, RequestRecord, ResetRecord, ResponseRecord, Scheme, SwitchRecord, Timing,
-    TransactionRecord, TxnState,
-};
-use crate::model::semantics::HttpSemantics;
-use crate::model::{CaptureSummary, Endpoint, Flow, Record, SCHEMA_VERSION, Sink};
+use crate::model::http::TransactionRecord;
+use crate::model::{CaptureSummary, Flow, Record, SCHEMA_VERSION, Sink};
 
 #[derive(Serialize)]
 struct Tool {
@@ -138,37 +135,10 @@ fn write_websockets(
 // is final when the worker makes the record: the worker writes it ahead ([`prewrite`]), and
 // the merging thread writes the ids, copies that part and writes the rest
 // ([`write_from_ahead`]). The bytes are those of the record's derived `Serialize` (the parts
-// below repeat a transaction's attributes; `tests::records_written_ahead_read_as_written_whole`
+// are `records::middle` and `records::end`; `tests::records_written_ahead_read_as_written_whole`
 // compares over the samples, and the goldens and the `--threads` tests compare whole reports).
 // On the 10 % prefix with two workers (callgrind) it took the merging thread from 1,151 M
 // instructions to 782 M, the workers from 626 M and 644 M to 819 M and 844 M.
-
-/// A transaction's fields from `scheme` to `switched_to`, as `TransactionRecord` writes them.
-#[derive(Serialize)]
-struct TxnMiddle<'a> {
-    scheme: &'a Scheme,
-    client: &'a Endpoint,
-    server: &'a Endpoint,
-    state: &'a TxnState,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reset: Option<&'a ResetRecord>,
-    request: Option<&'a RequestRecord>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    interim: &'a [InterimRecord],
-    response: Option<&'a ResponseRecord>,
-    timing: &'a Timing,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    switched_to: Option<&'a SwitchRecord>,
-}
-
-/// A transaction's last fields, which the steps after the merge fill.
-#[derive(Serialize)]
-struct TxnEnd<'a> {
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    findings: &'a [&'static str],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    semantics: Option<&'a HttpSemantics>,
-}
 
 /// [`Sink::prewrite`] of the JSON writers: a transaction's middle, as an object; a connection
 /// or a WebSocket message whole (its first field is its only id, replaced after the merge;
@@ -176,8 +146,11 @@ struct TxnEnd<'a> {
 pub fn prewrite(r: &Record, out: &mut Vec<u8>) -> bool {
     match r {
         Record::Transaction(t) => prewrite_transaction(t, out),
-        Record::Connection(c) => fastjson::to_vec(out, &**c).is_ok(),
-        Record::WsMessage(m) => fastjson::to_vec(out, &**m).is_ok(),
+        Record::Connection(c) => {
+            records::connection(out, c, b"{");
+            true
+        }
+        Record::WsMessage(m) => records::ws_message(out, m, b"{").is_ok(),
         _ => false,
     }
 }
@@ -185,43 +158,13 @@ pub fn prewrite(r: &Record, out: &mut Vec<u8>) -> bool {
 /// A transaction's middle, as an object. HTTP/2's stream transactions, whose first fields
 /// hold more than the ids, are written whole later.
 fn prewrite_transaction(t: &TransactionRecord, out: &mut Vec<u8>) -> bool {
-    // Every field named: a new one must be placed in a part (or among the ids) to compile.
-    let TransactionRecord {
-        id: _,
-        connection: _,
-        index: _,
-        stream_id,
-        promised_by,
-        h2c_upgrade,
-        scheme,
-        client,
-        server,
-        state,
-        reset,
-        request,
-        interim,
-        response,
-        timing,
-        switched_to,
-        findings: _,
-        semantics: _,
-    } = t;
-    if stream_id.is_some() || promised_by.is_some() || h2c_upgrade.is_some() {
+    if t.stream_id.is_some() || t.promised_by.is_some() || t.h2c_upgrade.is_some() {
         return false;
     }
-    let middle = TxnMiddle {
-        scheme,
-        client,
-        server,
-        state,
-        reset: reset.as_ref(),
-        request: request.as_ref(),
-        interim,
-        response: response.as_ref(),
-        timing,
-        switched_to: switched_to.as_ref(),
-    };
-    fastjson::to_vec(out, &middle).is_ok()
+    out.push(b'{');
+    let ok = records::middle(out, t).is_ok();
+    out.push(b'}');
+    ok
 }
 
 /// The middle written ahead of `t` without its braces, when its writer may use it.
@@ -303,23 +246,7 @@ fn write_transaction(
     out.extend_from_slice(n.format(t.index).as_bytes());
     out.push(b',');
     out.extend_from_slice(middle);
-    // The end's object: `{}` when empty, else its `{` becomes the comma after the middle and
-    // its `}` closes the record.
-    let at = out.len();
-    fastjson::to_vec(
-        out,
-        &TxnEnd {
-            findings: &t.findings,
-            semantics: t.semantics.as_deref(),
-        },
-    )?;
-    if out.len() == at + 2 {
-        out.truncate(at);
-        out.push(b'}');
-    } else if let Some(b) = out.get_mut(at) {
-        *b = b',';
-    }
-    Ok(())
+    records::end(out, t)
 }
 
 impl DocumentWriter {
@@ -330,26 +257,26 @@ impl DocumentWriter {
     /// A record, from what was written ahead of it when it can be used.
     fn take_ahead(&mut self, record: &Record, ahead: &[u8]) -> io::Result<Flow> {
         /// Its JSON, from what was written ahead when that can be used, else whole.
-        fn json<T: Serialize>(b: &mut Vec<u8>, r: &Record, v: &T, ahead: &[u8]) -> io::Result<()> {
+        fn json(b: &mut Vec<u8>, r: &Record, ahead: &[u8]) -> io::Result<()> {
             if !write_from_ahead(b, r, ahead, false)? {
-                fastjson::to_vec(b, v)?;
+                records::write_record(b, r, false)?;
             }
             Ok(())
         }
         let r = record;
         let res = match record {
-            Record::Connection(c) => self.connections.push_with(c.id, |b| json(b, r, c, ahead)),
-            Record::Transaction(t) => self.transactions.push_with(t.id, |b| json(b, r, t, ahead)),
-            Record::WebSocket(x) => self.websockets.push_with(x.id, |b| json(b, r, x, ahead)),
+            Record::Connection(c) => self.connections.push_with(c.id, |b| json(b, r, ahead)),
+            Record::Transaction(t) => self.transactions.push_with(t.id, |b| json(b, r, ahead)),
+            Record::WebSocket(x) => self.websockets.push_with(x.id, |b| json(b, r, ahead)),
             Record::WsMessage(m) => self
                 .ws_messages
-                .push_with(message_key(m.websocket, m.index), |b| json(b, r, m, ahead)),
-            Record::Tunnel(x) => self.tunnels.push_with(x.id, |b| json(b, r, x, ahead)),
-            Record::Http2(x) => self.http2.push_with(x.id, |b| json(b, r, x, ahead)),
-            Record::ProxyHop(x) => self.hops.push_with(x.id, |b| json(b, r, x, ahead)),
+                .push_with(message_key(m.websocket, m.index), |b| json(b, r, ahead)),
+            Record::Tunnel(x) => self.tunnels.push_with(x.id, |b| json(b, r, ahead)),
+            Record::Http2(x) => self.http2.push_with(x.id, |b| json(b, r, ahead)),
+            Record::ProxyHop(x) => self.hops.push_with(x.id, |b| json(b, r, ahead)),
             Record::Finding(f) => self
                 .findings
-                .push_with(f.packet.unwrap_or(u64::MAX), |b| json(b, r, f, ahead)),
+                .push_with(f.packet.unwrap_or(u64::MAX), |b| json(b, r, ahead)),
         };
         res?;
         Ok(Flow::Continue)
@@ -408,7 +335,7 @@ impl NdjsonWriter {
     pub fn new(out: Box<dyn Write>) -> Self {
         NdjsonWriter {
             out: io::BufWriter::with_capacity(1 << 16, out),
-            buf: Vec::with_capacity(4096),
+            buf: Vec::with_capacity(BATCH + 4096),
             started: false,
             flush_each: false,
         }
@@ -439,26 +366,50 @@ impl NdjsonWriter {
     /// A record's line, from what was written ahead of it when that can be used.
     fn record_line(&mut self, record: &Record, ahead: &[u8]) -> io::Result<()> {
         self.line_with(|buf| {
-            if !write_from_ahead(buf, record, ahead, true)? {
-                fastjson::to_vec(buf, record)?;
+            if ahead.is_empty() || !write_from_ahead(buf, record, ahead, true)? {
+                records::write_record(buf, record, true)?;
             }
             Ok(())
         })
     }
 
+    /// Lines gather in `buf` and go to `out` 64 KiB at a time (a write that size skips the
+    /// `BufWriter`'s copy), or one at a time when `flush_each`.
     fn line_with(
         &mut self,
         write: impl FnOnce(&mut Vec<u8>) -> Result<(), fastjson::Error>,
     ) -> io::Result<()> {
         self.start()?;
-        self.buf.clear();
-        write(&mut self.buf)?;
+        let at = self.buf.len();
+        if let Err(e) = write(&mut self.buf) {
+            self.buf.truncate(at);
+            return Err(e.into());
+        }
         self.buf.push(b'\n');
-        self.out.write_all(&self.buf)?;
+        if self.flush_each || self.buf.len() >= BATCH {
+            self.write_out()?;
+        }
         if self.flush_each {
             self.out.flush()?;
         }
         Ok(())
+    }
+
+    /// The lines gathered, to `out`.
+    fn write_out(&mut self) -> io::Result<()> {
+        let r = self.out.write_all(&self.buf);
+        self.buf.clear();
+        r
+    }
+}
+
+/// Bytes of lines an [`NdjsonWriter`] gathers before writing them.
+const BATCH: usize = 1 << 16;
+
+/// Lines still gathered go out (a run that stops without `finish`).
+impl Drop for NdjsonWriter {
+    fn drop(&mut self) {
+        let _ = self.write_out();
     }
 }
 
@@ -470,12 +421,12 @@ impl Sink for NdjsonWriter {
     }
 
     fn record(&mut self, record: Record) -> io::Result<Flow> {
-        self.line(&record)?;
+        self.record_line(&record, &[])?;
         Ok(Flow::Continue)
     }
 
     fn record_ref(&mut self, record: &Record) -> Option<io::Result<Flow>> {
-        Some(self.line(record).map(|()| Flow::Continue))
+        Some(self.record_line(record, &[]).map(|()| Flow::Continue))
     }
 
     fn prewrite(&self) -> Option<fn(&Record, &mut Vec<u8>) -> bool> {
@@ -491,6 +442,7 @@ impl Sink for NdjsonWriter {
             kind: "capture",
             capture: summary,
         })?;
+        self.write_out()?;
         self.out.flush()
     }
 }

@@ -7,6 +7,7 @@ pub mod fastjson;
 pub mod filter;
 pub mod har;
 pub mod json;
+pub mod records;
 pub mod semantics_text;
 pub mod spool;
 pub mod text;

@@ -37,6 +37,15 @@ fn fast_writer_matches_serde_json_on_every_sample_record() {
                 "{}",
                 p.display()
             );
+            // The hand-written writers of the hottest records, too.
+            let mut direct = Vec::new();
+            hopscope::report::records::write_record(&mut direct, r, true).expect("direct");
+            assert_eq!(
+                String::from_utf8_lossy(&direct),
+                String::from_utf8_lossy(&slow),
+                "{}",
+                p.display()
+            );
             n += 1;
         }
         let mut fast = Vec::new();

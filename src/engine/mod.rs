@@ -15,7 +15,7 @@ mod stream_findings;
 use crate::base::{LinkType, PacketView, Timestamp};
 use crate::decode::{Decoded, Decoder, TcpSegment};
 use crate::flow::seen::{PointsOffset, SameConnection, Seen};
-use crate::flow::{Conn, FlowKey, FlowTable, guess_client};
+use crate::flow::{Conn, FlowKey, FlowTable, community_id, guess_client};
 use rustc_hash::FxHashMap;
 
 use crate::model::tunnel::TlsInfo;
@@ -193,7 +193,14 @@ impl Lingering {
         // figures, is the same whichever thread's numbering the id is in.
         let id = std::mem::take(&mut record.id);
         scratch.clear();
-        pack::encode_conn(&record, scratch);
+        // The Community ID as `Tcp::close_conn` left it (empty: made here, on the stack).
+        let mut buf = [0u8; community_id::LEN];
+        let cid = if record.community_id.is_empty() {
+            community_id::v1_into(record.client, record.server, community_id::TCP, 0, &mut buf)
+        } else {
+            &record.community_id
+        };
+        pack::encode_conn_with(&record, cid, scratch);
         Lingering {
             packed: Box::from(&scratch[..]),
             tls: record.tls.take(),
@@ -1011,6 +1018,10 @@ impl<A: Analyzer> Tcp<A> {
         let mut conn = conn;
         let seen = conn.seen.take();
         let mut record = self.close_conn(conn, close, cause, ts, n, out);
+        if record.community_id.is_empty() {
+            record.community_id =
+                community_id::v1(record.client, record.server, community_id::TCP, 0);
+        }
         self.place_copies(seen, &mut record, out);
         out.record(Record::Connection(Box::new(record)));
     }
@@ -1090,7 +1101,8 @@ impl<A: Analyzer> Tcp<A> {
 
     /// Flushes a connection's streams (the holes still open are given up for `cause`: the
     /// connection ended, or a bound closed it early), closes its analyzers and returns its
-    /// record.
+    /// record, its Community ID left empty (`Conn::take_record`) for the caller to fill or
+    /// pack.
     fn close_conn(
         &mut self,
         mut conn: Conn<A::State>,
@@ -1136,7 +1148,7 @@ impl<A: Analyzer> Tcp<A> {
             midstream: conn.streams[0].isn.is_none(),
         };
         self.analyzer.on_close(&mut conn.app, &ctx, out);
-        let mut record = conn.record(close);
+        let mut record = conn.take_record(close);
         self.analyzer.annotate(&conn.app, &mut record);
         record
     }

@@ -337,8 +337,13 @@ pub struct Front {
     packet_no: u64,
     now: Timestamp,
     last_sweep: Timestamp,
-    decode_findings: u64,
-    max_decode_findings: u64,
+    bad: Undecodables,
+}
+
+/// What [`Front`] reported of undecodable packets.
+struct Undecodables {
+    findings: u64,
+    max_findings: u64,
     unsupported_links: Vec<LinkType>,
 }
 
@@ -351,9 +356,11 @@ impl Front {
             packet_no: 0,
             now: Timestamp::ZERO,
             last_sweep: Timestamp::ZERO,
-            decode_findings: 0,
-            max_decode_findings: cfg.max_decode_findings,
-            unsupported_links: Vec::new(),
+            bad: Undecodables {
+                findings: 0,
+                max_findings: cfg.max_decode_findings,
+                unsupported_links: Vec::new(),
+            },
         }
     }
 
@@ -418,7 +425,10 @@ impl Front {
     }
 
     /// Decodes packet `n` (counted by [`Front::begin`]): its TCP segment, if it is one;
-    /// undecodable packets are counted and reported here.
+    /// undecodable packets are counted and reported here. Inlined into the drive loop (the
+    /// segment is then not copied out of an enum and an `Option` again); what is not a TCP
+    /// segment goes out of line.
+    #[inline]
     pub fn decode<'a>(
         &'a mut self,
         pkt: &PacketView<'a>,
@@ -430,34 +440,7 @@ impl Front {
             Decoded::NotTcp { .. } | Decoded::FragmentHeld => None,
             Decoded::Undecodable(e) => {
                 self.summary.undecodable += 1;
-                if !Decoder::supports(pkt.link) {
-                    if !self.unsupported_links.contains(&pkt.link) {
-                        self.unsupported_links.push(pkt.link);
-                        out.record(Record::Finding(Box::new(
-                            Finding::new(
-                                &codes::CAPTURE_UNSUPPORTED_LINK_TYPE,
-                                format!(
-                                    "link type {} ({}) is not supported; its packets are counted but not analysed",
-                                    pkt.link.0,
-                                    pkt.link.name()
-                                ),
-                            )
-                            .at(n, pkt.ts),
-                        )));
-                    }
-                } else if self.decode_findings < self.max_decode_findings {
-                    self.decode_findings += 1;
-                    out.record(Record::Finding(Box::new(
-                        Finding::new(
-                            &codes::DECODE_UNDECODABLE,
-                            format!(
-                                "packet could not be decoded: {} header at byte {}: {}",
-                                e.layer, e.offset, e.what
-                            ),
-                        )
-                        .at(n, pkt.ts),
-                    )));
-                }
+                self.bad.report(pkt, n, &e, out);
                 None
             }
         }
@@ -466,11 +449,8 @@ impl Front {
     /// The end of the capture, after the connections were finished: the count of undecodable
     /// packets not reported one by one, and the summary of what this part counted.
     pub fn finish(&mut self, out: &mut dyn RecordSink) -> CaptureSummary {
-        let extra = self
-            .summary
-            .undecodable
-            .saturating_sub(self.decode_findings);
-        if self.decode_findings >= self.max_decode_findings && extra > 0 {
+        let extra = self.summary.undecodable.saturating_sub(self.bad.findings);
+        if self.bad.findings >= self.bad.max_findings && extra > 0 {
             out.record(Record::Finding(Box::new(Finding::new(
                 &codes::DECODE_UNDECODABLE,
                 format!(
@@ -486,6 +466,48 @@ impl Front {
             .collect();
         s.decode = self.decoder.stats.clone();
         s
+    }
+}
+
+impl Undecodables {
+    /// An undecodable packet (counted by the caller): reported while reports are not bounded.
+    #[cold]
+    #[inline(never)]
+    fn report(
+        &mut self,
+        pkt: &PacketView<'_>,
+        n: u64,
+        e: &crate::decode::DecodeError,
+        out: &mut dyn RecordSink,
+    ) {
+        if !Decoder::supports(pkt.link) {
+            if !self.unsupported_links.contains(&pkt.link) {
+                self.unsupported_links.push(pkt.link);
+                out.record(Record::Finding(Box::new(
+                    Finding::new(
+                        &codes::CAPTURE_UNSUPPORTED_LINK_TYPE,
+                        format!(
+                            "link type {} ({}) is not supported; its packets are counted but not analysed",
+                            pkt.link.0,
+                            pkt.link.name()
+                        ),
+                    )
+                    .at(n, pkt.ts),
+                )));
+            }
+        } else if self.findings < self.max_findings {
+            self.findings += 1;
+            out.record(Record::Finding(Box::new(
+                Finding::new(
+                    &codes::DECODE_UNDECODABLE,
+                    format!(
+                        "packet could not be decoded: {} header at byte {}: {}",
+                        e.layer, e.offset, e.what
+                    ),
+                )
+                .at(n, pkt.ts),
+            )));
+        }
     }
 }
 

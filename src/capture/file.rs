@@ -275,6 +275,7 @@ impl FileSource {
     /// before it, see [`FileSource::take_secrets`]); `Ok(None)` at the end. The packet stays
     /// in the buffer until [`FileSource::take_peeked`] hands it out and a later call reads on:
     /// the one read-ahead packet a merge of several files holds per file.
+    #[inline]
     pub fn peek(&mut self) -> Result<Option<Timestamp>, CaptureError> {
         if self.stash.is_none() {
             self.stash = self.next_found()?;
@@ -283,6 +284,7 @@ impl FileSource {
     }
 
     /// The packet [`FileSource::peek`] read ahead, borrowed until the next call.
+    #[inline]
     pub fn take_peeked(&mut self) -> Option<PacketView<'_>> {
         let f = self.stash.take()?;
         Some(self.view(&f))
@@ -348,6 +350,7 @@ impl FileSource {
     }
 
     /// The next packet's place in the buffer (see [`FileSource::next_packet`]).
+    #[inline]
     fn next_found(&mut self) -> Result<Option<Found>, CaptureError> {
         if self.done {
             return Ok(None);
@@ -375,6 +378,7 @@ impl FileSource {
     }
 
     /// The packet `f` found, borrowed from the buffer.
+    #[inline]
     fn view(&self, f: &Found) -> PacketView<'_> {
         let data = f
             .start
@@ -392,6 +396,7 @@ impl FileSource {
     }
 
     /// Decryption Secrets Blocks read and not yet handed out (pcapng §4.7).
+    #[inline]
     pub fn take_secrets(&mut self) -> Option<super::Secrets> {
         if self.secrets.is_empty() {
             None
@@ -505,6 +510,7 @@ impl FileSource {
         }
     }
 
+    #[cold]
     fn corrupt(&self, offset: u64, what: String) -> CaptureError {
         CaptureError::Corrupt {
             path: self.path.clone(),
@@ -513,6 +519,7 @@ impl FileSource {
         }
     }
 
+    #[cold]
     fn truncated(&self, offset: u64, what: String) -> CaptureError {
         CaptureError::Truncated {
             path: self.path.clone(),
@@ -651,6 +658,7 @@ impl FileSource {
 
     // ---- pcapng ------------------------------------------------------------------------------
 
+    #[inline(never)]
     fn next_pcapng(&mut self) -> Result<Option<Found>, CaptureError> {
         loop {
             self.start = self.start.saturating_add(self.pending).min(self.end);

@@ -429,6 +429,7 @@ impl MergedSource {
     }
 
     /// Reads file `i`'s next packet ahead, or closes it at its end or error.
+    #[inline]
     fn read_ahead(&mut self, i: usize) {
         let Some(slot) = self.slots.get_mut(i) else {
             return;

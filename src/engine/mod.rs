@@ -381,6 +381,7 @@ impl Front {
 
     /// Counts one packet and advances packet time. Returns its number, and the time of the
     /// sweep due before it is analysed, if one is.
+    #[inline]
     pub fn begin(&mut self, pkt: &PacketView<'_>) -> (u64, Option<Timestamp>) {
         self.packet_no += 1;
         let n = self.packet_no;

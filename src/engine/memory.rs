@@ -229,14 +229,15 @@ impl<A: Analyzer> Tcp<A> {
         self.budget.share = FlowKey::new(conn.client, conn.server).share();
         for d in [Dir::ClientToServer, Dir::ServerToClient] {
             let i = d.index();
+            let here = Ctx {
+                dir: d,
+                midstream: conn.streams[i].isn.is_none(),
+                ..ctx
+            };
             let mut sink = super::Sink {
                 analyzer: &mut self.analyzer,
                 state: &mut conn.app,
-                ctx: Ctx {
-                    dir: d,
-                    midstream: conn.streams[i].isn.is_none(),
-                    ..ctx
-                },
+                at: super::Here::of(&here),
                 out,
                 gap_findings: &mut conn.gap_findings[i],
                 max_gap_findings: self.cfg.max_gap_findings,

@@ -754,11 +754,51 @@ impl<A: Analyzer> Shard<A> {
 struct Sink<'x, A: Analyzer> {
     analyzer: &'x mut A,
     state: &'x mut A::State,
-    ctx: Ctx,
+    at: Here<'x>,
     out: &'x mut dyn RecordSink,
     gap_findings: &'x mut u32,
     max_gap_findings: u32,
     ooo_hits: &'x mut u64,
+}
+
+/// Where a [`Sink`] delivers, the endpoints borrowed: the [`Ctx`] an analyzer is given is made
+/// from it only when something is delivered (most packets deliver nothing, in one direction
+/// or both), not twice for every packet.
+#[derive(Clone, Copy)]
+struct Here<'x> {
+    conn: u64,
+    dir: Dir,
+    client: &'x Endpoint,
+    server: &'x Endpoint,
+    ts: Timestamp,
+    packet: u64,
+    midstream: bool,
+}
+
+impl Here<'_> {
+    fn of(c: &Ctx) -> Here<'_> {
+        Here {
+            conn: c.conn,
+            dir: c.dir,
+            client: &c.client,
+            server: &c.server,
+            ts: c.ts,
+            packet: c.packet,
+            midstream: c.midstream,
+        }
+    }
+
+    fn ctx(&self) -> Ctx {
+        Ctx {
+            conn: self.conn,
+            dir: self.dir,
+            client: *self.client,
+            server: *self.server,
+            ts: self.ts,
+            packet: self.packet,
+            midstream: self.midstream,
+        }
+    }
 }
 
 impl<A: Analyzer> Deliver for Sink<'_, A> {
@@ -769,13 +809,14 @@ impl<A: Analyzer> Deliver for Sink<'_, A> {
             *self.gap_findings += 1;
             self.out.record(Record::Finding(Box::new(
                 Finding::new(&codes::TCP_GAP, stream_findings::gap(n, cause))
-                    .conn(self.ctx.conn)
-                    .at(self.ctx.packet, self.ctx.ts)
-                    .dir(self.ctx.dir, offset),
+                    .conn(self.at.conn)
+                    .at(self.at.packet, self.at.ts)
+                    .dir(self.at.dir, offset),
             )));
         }
+        let ctx = self.at.ctx();
         self.analyzer
-            .on_chunk(self.state, &self.ctx, offset, chunk, self.out);
+            .on_chunk(self.state, &ctx, offset, chunk, self.out);
     }
 
     fn event(&mut self, event: Event) {
@@ -788,9 +829,9 @@ impl<A: Analyzer> Deliver for Sink<'_, A> {
         };
         self.out.record(Record::Finding(Box::new(
             Finding::new(code, msg)
-                .conn(self.ctx.conn)
-                .at(self.ctx.packet, self.ctx.ts)
-                .dir(self.ctx.dir, offset),
+                .conn(self.at.conn)
+                .at(self.at.packet, self.at.ts)
+                .dir(self.at.dir, offset),
         )));
     }
 }
@@ -902,15 +943,8 @@ impl<A: Analyzer> Tcp<A> {
             conn.fin_seen[d] = true;
         }
 
-        let ctx = Ctx {
-            conn: conn.id,
-            dir,
-            client: conn.client,
-            server: conn.server,
-            ts,
-            packet: n,
-            midstream: conn.streams[d].isn.is_none(),
-        };
+        let midstream = conn.streams[d].isn.is_none();
+        let conn_id = conn.id;
         let peer_midstream = conn.streams[o].isn.is_none();
         // What was delivered before this packet: the analyzers' state only changes with a
         // delivery, so only then is it counted again.
@@ -924,10 +958,19 @@ impl<A: Analyzer> Tcp<A> {
         };
         let [g0, g1] = &mut conn.gap_findings;
         let (g_this, g_peer) = if d == 0 { (g0, g1) } else { (g1, g0) };
+        let at = Here {
+            conn: conn_id,
+            dir,
+            client: &conn.client,
+            server: &conn.server,
+            ts,
+            packet: n,
+            midstream,
+        };
         let mut sink = Sink {
             analyzer: &mut self.analyzer,
             state: &mut conn.app,
-            ctx,
+            at,
             out,
             gap_findings: g_this,
             max_gap_findings: self.cfg.max_gap_findings,
@@ -953,10 +996,10 @@ impl<A: Analyzer> Tcp<A> {
         }
         if flags.ack() {
             let mut peer_sink = Sink {
-                ctx: Ctx {
+                at: Here {
                     dir: dir.flip(),
                     midstream: peer_midstream,
-                    ..ctx
+                    ..at
                 },
                 gap_findings: g_peer,
                 ..sink
@@ -1152,7 +1195,7 @@ impl<A: Analyzer> Tcp<A> {
             let mut sink = Sink {
                 analyzer: &mut self.analyzer,
                 state: &mut conn.app,
-                ctx,
+                at: Here::of(&ctx),
                 out,
                 gap_findings: &mut conn.gap_findings[i],
                 max_gap_findings: self.cfg.max_gap_findings,

@@ -275,6 +275,7 @@ impl FileSource {
     /// before it, see [`FileSource::take_secrets`]); `Ok(None)` at the end. The packet stays
     /// in the buffer until [`FileSource::take_peeked`] hands it out and a later call reads on:
     /// the one read-ahead packet a merge of several files holds per file.
+    #[inline]
     pub fn peek(&mut self) -> Result<Option<Timestamp>, CaptureError> {
         if self.stash.is_none() {
             self.stash = self.next_found()?;
@@ -283,6 +284,7 @@ impl FileSource {
     }
 
     /// The packet [`FileSource::peek`] read ahead, borrowed until the next call.
+    #[inline]
     pub fn take_peeked(&mut self) -> Option<PacketView<'_>> {
         let f = self.stash.take()?;
         Some(self.view(&f))
@@ -348,6 +350,7 @@ impl FileSource {
     }
 
     /// The next packet's place in the buffer (see [`FileSource::next_packet`]).
+    #[inline]
     fn next_found(&mut self) -> Result<Option<Found>, CaptureError> {
         if self.done {
             return Ok(None);
@@ -375,6 +378,7 @@ impl FileSource {
     }
 
     /// The packet `f` found, borrowed from the buffer.
+    #[inline]
     fn view(&self, f: &Found) -> PacketView<'_> {
         let data = f
             .start
@@ -392,6 +396,7 @@ impl FileSource {
     }
 
     /// Decryption Secrets Blocks read and not yet handed out (pcapng §4.7).
+    #[inline]
     pub fn take_secrets(&mut self) -> Option<super::Secrets> {
         if self.secrets.is_empty() {
             None
@@ -505,6 +510,7 @@ impl FileSource {
         }
     }
 
+    #[cold]
     fn corrupt(&self, offset: u64, what: String) -> CaptureError {
         CaptureError::Corrupt {
             path: self.path.clone(),
@@ -513,6 +519,7 @@ impl FileSource {
         }
     }
 
+    #[cold]
     fn truncated(&self, offset: u64, what: String) -> CaptureError {
         CaptureError::Truncated {
             path: self.path.clone(),
@@ -617,11 +624,9 @@ impl FileSource {
                 format!("record header needs {hdr} bytes, {have} present"),
             ));
         }
-        let be = info.big_endian;
-        let ts_sec = self.u32_at(0, be);
-        let ts_frac = self.u32_at(4, be);
-        let caplen = self.u32_at(8, be);
-        let orig_len = self.u32_at(12, be);
+        // The four fields at once (the header is at least 16 bytes, `ensure`d above).
+        let h: [u8; 16] = self.bytes(0, 16).try_into().unwrap_or([0; 16]);
+        let [ts_sec, ts_frac, caplen, orig_len] = record_fields(h, info.big_endian);
         let limit = info.snaplen.max(MAX_PACKET).min(MAX_RECORD as u32);
         if caplen > limit {
             return Err(self.corrupt(
@@ -653,6 +658,7 @@ impl FileSource {
 
     // ---- pcapng ------------------------------------------------------------------------------
 
+    #[inline(never)]
     fn next_pcapng(&mut self) -> Result<Option<Found>, CaptureError> {
         loop {
             self.start = self.start.saturating_add(self.pending).min(self.end);
@@ -956,6 +962,22 @@ impl FileSource {
     }
 }
 
+/// A classic pcap record header's four 32-bit fields (seconds, fraction, captured and
+/// original length) in the file's byte order.
+#[inline]
+fn record_fields(h: [u8; 16], big_endian: bool) -> [u32; 4] {
+    let mut out = [0u32; 4];
+    for (v, b) in out.iter_mut().zip(h.chunks_exact(4)) {
+        let b: [u8; 4] = b.try_into().unwrap_or([0; 4]);
+        *v = if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        };
+    }
+    out
+}
+
 impl super::PacketSource for FileSource {
     #[inline]
     fn next(&mut self) -> super::Next<'_> {
@@ -1050,7 +1072,26 @@ impl Compression {
 
 #[cfg(test)]
 mod tests {
-    use super::Scale;
+    use super::{Scale, record_fields};
+
+    /// The header's fields read at once are what reading them one by one gave, both orders.
+    #[test]
+    fn record_fields_as_read_one_by_one() {
+        let h: [u8; 16] = std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(5));
+        for be in [false, true] {
+            let want: Vec<u32> = (0..4)
+                .map(|i| {
+                    let b = [h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]];
+                    if be {
+                        u32::from_be_bytes(b)
+                    } else {
+                        u32::from_le_bytes(b)
+                    }
+                })
+                .collect();
+            assert_eq!(record_fields(h, be).to_vec(), want);
+        }
+    }
 
     #[test]
     fn tsresol_scales() {

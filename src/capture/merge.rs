@@ -279,6 +279,9 @@ pub struct MergedSource {
     waiting: BinaryHeap<Reverse<(i64, usize)>>,
     /// Open files' read-ahead packets, by (time, input index).
     heads: BinaryHeap<Reverse<(i64, usize)>>,
+    /// The one read-ahead packet when it is the only one (`heads` then empty): one open
+    /// file, the common case, hands its packets out without a heap's push and pop each.
+    solo: Option<(i64, usize)>,
     /// The file whose packet was handed out last: it reads on at the next call.
     last: Option<usize>,
     secrets: VecDeque<Secrets>,
@@ -312,6 +315,7 @@ impl MergedSource {
             slots: Vec::with_capacity(inputs.len()),
             waiting: BinaryHeap::new(),
             heads: BinaryHeap::new(),
+            solo: None,
             last: None,
             secrets: VecDeque::new(),
             errors: Vec::new(),
@@ -383,7 +387,7 @@ impl MergedSource {
                         self.secrets.push_back(s);
                     }
                     slot.state = State::Open(Box::new(src));
-                    self.heads.push(Reverse((ts, i)));
+                    self.push_head(ts, i);
                 } else {
                     slot.state = State::Waiting;
                     self.waiting.push(Reverse((ts, i)));
@@ -425,6 +429,7 @@ impl MergedSource {
     }
 
     /// Reads file `i`'s next packet ahead, or closes it at its end or error.
+    #[inline]
     fn read_ahead(&mut self, i: usize) {
         let Some(slot) = self.slots.get_mut(i) else {
             return;
@@ -437,9 +442,10 @@ impl MergedSource {
             self.secrets.push_back(s);
         }
         match r {
-            Ok(Some(ts)) => self
-                .heads
-                .push(Reverse((shift(ts, slot.input.offset_ns).0, i))),
+            Ok(Some(ts)) => {
+                let ts = shift(ts, slot.input.offset_ns).0;
+                self.push_head(ts, i);
+            }
             Ok(None) => {
                 note_links(&mut slot.summary, src);
                 slot.read = src.offset();
@@ -459,13 +465,37 @@ impl MergedSource {
     /// every open one.
     fn pick(&mut self) -> Option<usize> {
         while let Some(&Reverse(w)) = self.waiting.peek() {
-            if self.heads.peek().is_some_and(|&Reverse(h)| h < w) {
+            if self.peek_head().is_some_and(|h| h < w) {
                 break;
             }
             self.waiting.pop();
             self.reopen(w.1);
         }
-        self.heads.pop().map(|Reverse((_, i))| i)
+        self.pop_head().map(|(_, i)| i)
+    }
+
+    /// The read-ahead packets are `heads` and `solo` together (`solo` only when `heads` is
+    /// empty): adds one.
+    fn push_head(&mut self, ts: i64, i: usize) {
+        if self.heads.is_empty() && self.solo.is_none() {
+            self.solo = Some((ts, i));
+            return;
+        }
+        if let Some(s) = self.solo.take() {
+            self.heads.push(Reverse(s));
+        }
+        self.heads.push(Reverse((ts, i)));
+    }
+
+    /// The earliest read-ahead packet, (time, input).
+    fn peek_head(&self) -> Option<(i64, usize)> {
+        self.solo.or_else(|| self.heads.peek().map(|&Reverse(h)| h))
+    }
+
+    fn pop_head(&mut self) -> Option<(i64, usize)> {
+        self.solo
+            .take()
+            .or_else(|| self.heads.pop().map(|Reverse(h)| h))
     }
 
     /// Why reading stopped early, for the whole run: the one file's error, or all of them.
@@ -516,7 +546,7 @@ impl PacketSource for MergedSource {
         self.last = Some(i);
         // Secrets a newly opened file holds before its packets go first.
         if let Some(s) = self.secrets.pop_front() {
-            self.heads.push(Reverse((i64::MIN, i)));
+            self.push_head(i64::MIN, i);
             self.last = None;
             return Next::Secrets(s);
         }

@@ -374,6 +374,7 @@ impl Decoder {
     }
 
     /// Decodes one packet. Never panics.
+    #[inline]
     pub fn decode<'a>(&'a mut self, pkt: &PacketView<'a>) -> Decoded<'a> {
         self.defrag.expire(pkt.ts.0, &mut self.stats);
         if let Some(seg) = fast_tcp4(pkt) {
@@ -384,6 +385,7 @@ impl Decoder {
     }
 
     /// The general path: etherparse's lax slicers, every link type, IPv6, fragments, errors.
+    #[inline(never)]
     fn decode_sliced<'a>(&'a mut self, pkt: &PacketView<'a>) -> Decoded<'a> {
         let stats = &mut self.stats;
         let linked = match link::slice(pkt.link, pkt.data) {

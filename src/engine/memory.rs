@@ -55,6 +55,7 @@ const LINGER_BYTES: usize = size_of::<Lingering>() + size_of::<(FlowKey, usize)>
 impl<A: Analyzer> Tcp<A> {
     /// The budget's count of everything connections hold now (`held`: what the decoder holds
     /// for IP fragments).
+    #[inline]
     pub(super) fn memory_used(&self, held: usize) -> usize {
         self.mem.analyzers
             + self.budget.used
@@ -90,6 +91,7 @@ impl<A: Analyzer> Tcp<A> {
     }
 
     /// After every packet: records the peak, and sheds when the budget is exceeded.
+    #[inline]
     pub(super) fn check_memory(
         &mut self,
         held: usize,
@@ -106,6 +108,8 @@ impl<A: Analyzer> Tcp<A> {
     }
 
     /// Sheds down to seven eighths of the budget, by the policy of the module doc.
+    #[cold]
+    #[inline(never)]
     fn shed(&mut self, held: usize, now: Timestamp, n: u64, out: &mut dyn RecordSink) {
         let target = self.cfg.memory - self.cfg.memory / 8;
         if self.mem.stats.budget_full_at.is_none() {
@@ -229,14 +233,15 @@ impl<A: Analyzer> Tcp<A> {
         self.budget.share = FlowKey::new(conn.client, conn.server).share();
         for d in [Dir::ClientToServer, Dir::ServerToClient] {
             let i = d.index();
+            let here = Ctx {
+                dir: d,
+                midstream: conn.streams[i].isn.is_none(),
+                ..ctx
+            };
             let mut sink = super::Sink {
                 analyzer: &mut self.analyzer,
                 state: &mut conn.app,
-                ctx: Ctx {
-                    dir: d,
-                    midstream: conn.streams[i].isn.is_none(),
-                    ..ctx
-                },
+                at: super::Here::of(&here),
                 out,
                 gap_findings: &mut conn.gap_findings[i],
                 max_gap_findings: self.cfg.max_gap_findings,

@@ -15,7 +15,7 @@ mod stream_findings;
 use crate::base::{LinkType, PacketView, Timestamp};
 use crate::decode::{Decoded, Decoder, TcpSegment};
 use crate::flow::seen::{PointsOffset, SameConnection, Seen};
-use crate::flow::{Conn, FlowKey, FlowTable, guess_client};
+use crate::flow::{Conn, FlowKey, FlowTable, community_id, guess_client};
 use rustc_hash::FxHashMap;
 
 use crate::model::tunnel::TlsInfo;
@@ -193,7 +193,14 @@ impl Lingering {
         // figures, is the same whichever thread's numbering the id is in.
         let id = std::mem::take(&mut record.id);
         scratch.clear();
-        pack::encode_conn(&record, scratch);
+        // The Community ID as `Tcp::close_conn` left it (empty: made here, on the stack).
+        let mut buf = [0u8; community_id::LEN];
+        let cid = if record.community_id.is_empty() {
+            community_id::v1_into(record.client, record.server, community_id::TCP, 0, &mut buf)
+        } else {
+            &record.community_id
+        };
+        pack::encode_conn_with(&record, cid, scratch);
         Lingering {
             packed: Box::from(&scratch[..]),
             tls: record.tls.take(),
@@ -330,8 +337,13 @@ pub struct Front {
     packet_no: u64,
     now: Timestamp,
     last_sweep: Timestamp,
-    decode_findings: u64,
-    max_decode_findings: u64,
+    bad: Undecodables,
+}
+
+/// What [`Front`] reported of undecodable packets.
+struct Undecodables {
+    findings: u64,
+    max_findings: u64,
     unsupported_links: Vec<LinkType>,
 }
 
@@ -344,9 +356,11 @@ impl Front {
             packet_no: 0,
             now: Timestamp::ZERO,
             last_sweep: Timestamp::ZERO,
-            decode_findings: 0,
-            max_decode_findings: cfg.max_decode_findings,
-            unsupported_links: Vec::new(),
+            bad: Undecodables {
+                findings: 0,
+                max_findings: cfg.max_decode_findings,
+                unsupported_links: Vec::new(),
+            },
         }
     }
 
@@ -367,6 +381,7 @@ impl Front {
 
     /// Counts one packet and advances packet time. Returns its number, and the time of the
     /// sweep due before it is analysed, if one is.
+    #[inline]
     pub fn begin(&mut self, pkt: &PacketView<'_>) -> (u64, Option<Timestamp>) {
         self.packet_no += 1;
         let n = self.packet_no;
@@ -411,7 +426,10 @@ impl Front {
     }
 
     /// Decodes packet `n` (counted by [`Front::begin`]): its TCP segment, if it is one;
-    /// undecodable packets are counted and reported here.
+    /// undecodable packets are counted and reported here. Inlined into the drive loop (the
+    /// segment is then not copied out of an enum and an `Option` again); what is not a TCP
+    /// segment goes out of line.
+    #[inline]
     pub fn decode<'a>(
         &'a mut self,
         pkt: &PacketView<'a>,
@@ -423,34 +441,7 @@ impl Front {
             Decoded::NotTcp { .. } | Decoded::FragmentHeld => None,
             Decoded::Undecodable(e) => {
                 self.summary.undecodable += 1;
-                if !Decoder::supports(pkt.link) {
-                    if !self.unsupported_links.contains(&pkt.link) {
-                        self.unsupported_links.push(pkt.link);
-                        out.record(Record::Finding(Box::new(
-                            Finding::new(
-                                &codes::CAPTURE_UNSUPPORTED_LINK_TYPE,
-                                format!(
-                                    "link type {} ({}) is not supported; its packets are counted but not analysed",
-                                    pkt.link.0,
-                                    pkt.link.name()
-                                ),
-                            )
-                            .at(n, pkt.ts),
-                        )));
-                    }
-                } else if self.decode_findings < self.max_decode_findings {
-                    self.decode_findings += 1;
-                    out.record(Record::Finding(Box::new(
-                        Finding::new(
-                            &codes::DECODE_UNDECODABLE,
-                            format!(
-                                "packet could not be decoded: {} header at byte {}: {}",
-                                e.layer, e.offset, e.what
-                            ),
-                        )
-                        .at(n, pkt.ts),
-                    )));
-                }
+                self.bad.report(pkt, n, &e, out);
                 None
             }
         }
@@ -459,11 +450,8 @@ impl Front {
     /// The end of the capture, after the connections were finished: the count of undecodable
     /// packets not reported one by one, and the summary of what this part counted.
     pub fn finish(&mut self, out: &mut dyn RecordSink) -> CaptureSummary {
-        let extra = self
-            .summary
-            .undecodable
-            .saturating_sub(self.decode_findings);
-        if self.decode_findings >= self.max_decode_findings && extra > 0 {
+        let extra = self.summary.undecodable.saturating_sub(self.bad.findings);
+        if self.bad.findings >= self.bad.max_findings && extra > 0 {
             out.record(Record::Finding(Box::new(Finding::new(
                 &codes::DECODE_UNDECODABLE,
                 format!(
@@ -479,6 +467,48 @@ impl Front {
             .collect();
         s.decode = self.decoder.stats.clone();
         s
+    }
+}
+
+impl Undecodables {
+    /// An undecodable packet (counted by the caller): reported while reports are not bounded.
+    #[cold]
+    #[inline(never)]
+    fn report(
+        &mut self,
+        pkt: &PacketView<'_>,
+        n: u64,
+        e: &crate::decode::DecodeError,
+        out: &mut dyn RecordSink,
+    ) {
+        if !Decoder::supports(pkt.link) {
+            if !self.unsupported_links.contains(&pkt.link) {
+                self.unsupported_links.push(pkt.link);
+                out.record(Record::Finding(Box::new(
+                    Finding::new(
+                        &codes::CAPTURE_UNSUPPORTED_LINK_TYPE,
+                        format!(
+                            "link type {} ({}) is not supported; its packets are counted but not analysed",
+                            pkt.link.0,
+                            pkt.link.name()
+                        ),
+                    )
+                    .at(n, pkt.ts),
+                )));
+            }
+        } else if self.findings < self.max_findings {
+            self.findings += 1;
+            out.record(Record::Finding(Box::new(
+                Finding::new(
+                    &codes::DECODE_UNDECODABLE,
+                    format!(
+                        "packet could not be decoded: {} header at byte {}: {}",
+                        e.layer, e.offset, e.what
+                    ),
+                )
+                .at(n, pkt.ts),
+            )));
+        }
     }
 }
 
@@ -724,11 +754,51 @@ impl<A: Analyzer> Shard<A> {
 struct Sink<'x, A: Analyzer> {
     analyzer: &'x mut A,
     state: &'x mut A::State,
-    ctx: Ctx,
+    at: Here<'x>,
     out: &'x mut dyn RecordSink,
     gap_findings: &'x mut u32,
     max_gap_findings: u32,
     ooo_hits: &'x mut u64,
+}
+
+/// Where a [`Sink`] delivers, the endpoints borrowed: the [`Ctx`] an analyzer is given is made
+/// from it only when something is delivered (most packets deliver nothing, in one direction
+/// or both), not twice for every packet.
+#[derive(Clone, Copy)]
+struct Here<'x> {
+    conn: u64,
+    dir: Dir,
+    client: &'x Endpoint,
+    server: &'x Endpoint,
+    ts: Timestamp,
+    packet: u64,
+    midstream: bool,
+}
+
+impl Here<'_> {
+    fn of(c: &Ctx) -> Here<'_> {
+        Here {
+            conn: c.conn,
+            dir: c.dir,
+            client: &c.client,
+            server: &c.server,
+            ts: c.ts,
+            packet: c.packet,
+            midstream: c.midstream,
+        }
+    }
+
+    fn ctx(&self) -> Ctx {
+        Ctx {
+            conn: self.conn,
+            dir: self.dir,
+            client: *self.client,
+            server: *self.server,
+            ts: self.ts,
+            packet: self.packet,
+            midstream: self.midstream,
+        }
+    }
 }
 
 impl<A: Analyzer> Deliver for Sink<'_, A> {
@@ -739,13 +809,14 @@ impl<A: Analyzer> Deliver for Sink<'_, A> {
             *self.gap_findings += 1;
             self.out.record(Record::Finding(Box::new(
                 Finding::new(&codes::TCP_GAP, stream_findings::gap(n, cause))
-                    .conn(self.ctx.conn)
-                    .at(self.ctx.packet, self.ctx.ts)
-                    .dir(self.ctx.dir, offset),
+                    .conn(self.at.conn)
+                    .at(self.at.packet, self.at.ts)
+                    .dir(self.at.dir, offset),
             )));
         }
+        let ctx = self.at.ctx();
         self.analyzer
-            .on_chunk(self.state, &self.ctx, offset, chunk, self.out);
+            .on_chunk(self.state, &ctx, offset, chunk, self.out);
     }
 
     fn event(&mut self, event: Event) {
@@ -758,9 +829,9 @@ impl<A: Analyzer> Deliver for Sink<'_, A> {
         };
         self.out.record(Record::Finding(Box::new(
             Finding::new(code, msg)
-                .conn(self.ctx.conn)
-                .at(self.ctx.packet, self.ctx.ts)
-                .dir(self.ctx.dir, offset),
+                .conn(self.at.conn)
+                .at(self.at.packet, self.at.ts)
+                .dir(self.at.dir, offset),
         )));
     }
 }
@@ -872,15 +943,8 @@ impl<A: Analyzer> Tcp<A> {
             conn.fin_seen[d] = true;
         }
 
-        let ctx = Ctx {
-            conn: conn.id,
-            dir,
-            client: conn.client,
-            server: conn.server,
-            ts,
-            packet: n,
-            midstream: conn.streams[d].isn.is_none(),
-        };
+        let midstream = conn.streams[d].isn.is_none();
+        let conn_id = conn.id;
         let peer_midstream = conn.streams[o].isn.is_none();
         // What was delivered before this packet: the analyzers' state only changes with a
         // delivery, so only then is it counted again.
@@ -894,10 +958,19 @@ impl<A: Analyzer> Tcp<A> {
         };
         let [g0, g1] = &mut conn.gap_findings;
         let (g_this, g_peer) = if d == 0 { (g0, g1) } else { (g1, g0) };
+        let at = Here {
+            conn: conn_id,
+            dir,
+            client: &conn.client,
+            server: &conn.server,
+            ts,
+            packet: n,
+            midstream,
+        };
         let mut sink = Sink {
             analyzer: &mut self.analyzer,
             state: &mut conn.app,
-            ctx,
+            at,
             out,
             gap_findings: g_this,
             max_gap_findings: self.cfg.max_gap_findings,
@@ -923,10 +996,10 @@ impl<A: Analyzer> Tcp<A> {
         }
         if flags.ack() {
             let mut peer_sink = Sink {
-                ctx: Ctx {
+                at: Here {
                     dir: dir.flip(),
                     midstream: peer_midstream,
-                    ..ctx
+                    ..at
                 },
                 gap_findings: g_peer,
                 ..sink
@@ -1011,6 +1084,10 @@ impl<A: Analyzer> Tcp<A> {
         let mut conn = conn;
         let seen = conn.seen.take();
         let mut record = self.close_conn(conn, close, cause, ts, n, out);
+        if record.community_id.is_empty() {
+            record.community_id =
+                community_id::v1(record.client, record.server, community_id::TCP, 0);
+        }
         self.place_copies(seen, &mut record, out);
         out.record(Record::Connection(Box::new(record)));
     }
@@ -1090,7 +1167,8 @@ impl<A: Analyzer> Tcp<A> {
 
     /// Flushes a connection's streams (the holes still open are given up for `cause`: the
     /// connection ended, or a bound closed it early), closes its analyzers and returns its
-    /// record.
+    /// record, its Community ID left empty (`Conn::take_record`) for the caller to fill or
+    /// pack.
     fn close_conn(
         &mut self,
         mut conn: Conn<A::State>,
@@ -1117,7 +1195,7 @@ impl<A: Analyzer> Tcp<A> {
             let mut sink = Sink {
                 analyzer: &mut self.analyzer,
                 state: &mut conn.app,
-                ctx,
+                at: Here::of(&ctx),
                 out,
                 gap_findings: &mut conn.gap_findings[i],
                 max_gap_findings: self.cfg.max_gap_findings,
@@ -1136,7 +1214,7 @@ impl<A: Analyzer> Tcp<A> {
             midstream: conn.streams[0].isn.is_none(),
         };
         self.analyzer.on_close(&mut conn.app, &ctx, out);
-        let mut record = conn.record(close);
+        let mut record = conn.take_record(close);
         self.analyzer.annotate(&conn.app, &mut record);
         record
     }

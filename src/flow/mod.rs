@@ -7,6 +7,8 @@
 pub mod community_id;
 pub mod seen;
 
+use std::net::IpAddr;
+
 use rustc_hash::FxHashMap;
 
 use crate::base::Timestamp;
@@ -123,10 +125,29 @@ impl<S> FlowTable<S> {
 }
 
 /// Both endpoints, lowest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowKey {
     pub lo: Endpoint,
     pub hi: Endpoint,
+}
+
+/// For the maps (flow table, lingering records): two IPv4 endpoints hash as two words, not
+/// as the derived hash's eight writes (each address's variant, length and bytes, and port).
+/// [`FlowKey::share`] keeps the derived hash: it splits bounds and threads.
+impl std::hash::Hash for FlowKey {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        match (self.lo.ip, self.hi.ip) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                h.write_u64((u64::from(a.to_bits()) << 32) | u64::from(b.to_bits()));
+                h.write_u32((u32::from(self.lo.port) << 16) | u32::from(self.hi.port));
+            }
+            _ => {
+                self.lo.hash(h);
+                self.hi.hash(h);
+            }
+        }
+    }
 }
 
 impl FlowKey {
@@ -145,8 +166,14 @@ impl FlowKey {
         )
     }
 
+    #[inline]
     pub fn new(a: Endpoint, b: Endpoint) -> FlowKey {
-        if a <= b {
+        // `a <= b` (address, then port); for two IPv4 addresses as numbers.
+        let a_first = match (a.ip, b.ip) {
+            (IpAddr::V4(x), IpAddr::V4(y)) => (x.to_bits(), a.port) <= (y.to_bits(), b.port),
+            _ => a <= b,
+        };
+        if a_first {
             FlowKey { lo: a, hi: b }
         } else {
             FlowKey { lo: b, hi: a }
@@ -158,8 +185,10 @@ impl FlowKey {
     /// directions, below [`RETAIN_SHARES`](crate::reassembly::RETAIN_SHARES).
     pub fn share(&self) -> u8 {
         use std::hash::{Hash, Hasher};
+        // The hash `derive(Hash)` gave (both endpoints in order), whatever the maps use.
         let mut h = rustc_hash::FxHasher::default();
-        self.hash(&mut h);
+        self.lo.hash(&mut h);
+        self.hi.hash(&mut h);
         // The high bits: FxHash's low bits vary least.
         ((h.finish() >> 32) % crate::reassembly::RETAIN_SHARES as u64) as u8
     }
@@ -332,17 +361,41 @@ impl<S> Conn<S> {
     }
 
     pub fn record(&self, close: CloseKind) -> ConnectionRecord {
+        self.record_of(
+            close,
+            community_id::v1(self.client, self.server, community_id::TCP, 0),
+            self.client_reason.clone(),
+            self.files.clone(),
+        )
+    }
+
+    /// The record of a connection being closed for good: its strings are taken, not copied,
+    /// and the Community ID is left empty for the caller ([`community_id::v1_into`] on the
+    /// record's endpoints), which a lingering record packs without making it a `String`.
+    pub fn take_record(&mut self, close: CloseKind) -> ConnectionRecord {
+        let reason = std::mem::take(&mut self.client_reason);
+        let files = std::mem::take(&mut self.files);
+        self.record_of(close, String::new(), reason, files)
+    }
+
+    fn record_of(
+        &self,
+        close: CloseKind,
+        community_id: String,
+        client_reason: String,
+        files: Vec<u32>,
+    ) -> ConnectionRecord {
         ConnectionRecord {
             id: self.id,
             client: self.client,
             server: self.server,
-            community_id: community_id::v1(self.client, self.server, community_id::TCP, 0),
-            client_reason: self.client_reason.clone(),
+            community_id,
+            client_reason,
             start: self.start,
             end: self.last_ts,
             first_packet: self.first_packet,
             last_packet: self.last_packet,
-            files: self.files.clone(),
+            files,
             also_seen_in: Vec::new(),
             handshake: self.syn_seen && self.synack_seen,
             handshake_s: match self.synack_at {
@@ -383,6 +436,44 @@ mod tests {
             FlowKey::new(ep(1, 5000), ep(2, 80)),
             FlowKey::new(ep(1, 5001), ep(2, 80))
         );
+    }
+
+    /// The IPv4 fast paths against the derived forms they replace: the order (`a <= b`) on
+    /// near misses (same address, ports either side; addresses one apart; mixed families),
+    /// and the share, which must stay the derived hash's (it splits bounds and threads).
+    #[test]
+    fn key_order_and_share_as_derived() {
+        use std::hash::{Hash, Hasher};
+        let ips: Vec<IpAddr> = vec![
+            "10.0.0.1"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            IpAddr::V4(Ipv4Addr::new(9, 255, 255, 255)),
+            IpAddr::V4(Ipv4Addr::new(255, 0, 0, 0)),
+            IpAddr::V4(Ipv4Addr::new(0, 0, 0, 0)),
+            "::1".parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            "::ffff:10.0.0.1"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        ];
+        let ports = [0u16, 1, 80, 255, 256, 40000, 65535];
+        let eps: Vec<Endpoint> = ips
+            .iter()
+            .flat_map(|&ip| ports.iter().map(move |&port| Endpoint { ip, port }))
+            .collect();
+        for &a in &eps {
+            for &b in &eps {
+                let k = FlowKey::new(a, b);
+                let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+                assert_eq!((k.lo, k.hi), (lo, hi), "{a:?} {b:?}");
+                let mut h = rustc_hash::FxHasher::default();
+                lo.hash(&mut h);
+                hi.hash(&mut h);
+                let want = ((h.finish() >> 32) % crate::reassembly::RETAIN_SHARES as u64) as u8;
+                assert_eq!(k.share(), want);
+            }
+        }
     }
 
     #[test]

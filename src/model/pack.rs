@@ -217,12 +217,18 @@ pub(crate) fn enc_dir(e: &mut Enc, d: &DirStats) {
 
 /// Writes a connection, all but its TLS (which its row keeps).
 pub fn encode_conn(c: &ConnectionRecord, out: &mut Vec<u8>) {
+    encode_conn_with(c, &c.community_id, out);
+}
+
+/// [`encode_conn`] with the Community ID given apart (the record's own is not read): the
+/// engine packs a closed connection's record without making its Community ID a `String`.
+pub fn encode_conn_with(c: &ConnectionRecord, community_id: &str, out: &mut Vec<u8>) {
     let mut e = Enc(std::mem::take(out));
     let ConnectionRecord {
         id,
         client,
         server,
-        community_id,
+        community_id: _,
         client_reason,
         start,
         end,
@@ -291,7 +297,18 @@ impl<'a> Dec<'a> {
         self.b = rest;
         Some(*x)
     }
+    /// A varint; one byte (below 128: most counts) without the loop.
+    #[inline]
     pub(crate) fn u(&mut self) -> Option<u64> {
+        match self.b.split_first() {
+            Some((&x, rest)) if x < 0x80 => {
+                self.b = rest;
+                Some(u64::from(x))
+            }
+            _ => self.u_long(),
+        }
+    }
+    fn u_long(&mut self) -> Option<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let x = self.byte()?;
@@ -336,6 +353,7 @@ impl<'a> Dec<'a> {
     pub(crate) fn s(&mut self) -> Option<String> {
         String::from_utf8(self.bytes()?.to_vec()).ok()
     }
+    #[inline]
     pub(crate) fn opt<T>(&mut self, f: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
         match self.byte()? {
             0 => Some(None),

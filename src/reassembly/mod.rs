@@ -676,6 +676,7 @@ impl HalfStream {
         self.next_seq = self.next_seq.wrapping_add(n as u32);
     }
 
+    #[inline]
     fn deliver_data(
         &mut self,
         data: &[u8],

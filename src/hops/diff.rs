@@ -87,16 +87,6 @@ fn connection_names(h: &Headers) -> Vec<String> {
         .collect()
 }
 
-fn framing_name(f: BodyFraming) -> &'static str {
-    match f {
-        BodyFraming::None => "none",
-        BodyFraming::ContentLength => "content-length",
-        BodyFraming::Chunked => "chunked",
-        BodyFraming::Close => "close",
-        BodyFraming::Http2Data => "http2-data",
-    }
-}
-
 /// The judgement of a field the proxy sent on (changed, or added): a hop-by-hop field is this
 /// hop's own (or, for an upgrade, re-created as every hop must), `Host` is rewritten, a
 /// proxy's own field is added; anything else is `otherwise`. (Proxy fields, `Host` and the
@@ -310,8 +300,8 @@ pub fn request(f: &Snap, b: &Snap) -> MessageDiff {
     }
     if f.req_framing != b.req_framing && (f.req_len > 0 || b.req_len > 0) {
         d.framing = Some(Change {
-            front: framing_name(f.req_framing).into(),
-            back: framing_name(b.req_framing).into(),
+            front: f.req_framing.name().into(),
+            back: b.req_framing.name().into(),
         });
     }
     d.body_length = body_change((f.req_len, &f.req_body), (b.req_len, &b.req_body));
@@ -374,8 +364,8 @@ pub fn response(f: &Snap, b: &Snap) -> MessageDiff {
         && ff != bf
     {
         d.framing = Some(Change {
-            front: framing_name(ff).into(),
-            back: framing_name(bf).into(),
+            front: ff.name().into(),
+            back: bf.name().into(),
         });
     }
     if f.status == b.status
@@ -640,7 +630,7 @@ fn body_length(
         } else {
             s.resp_version.as_deref().unwrap_or("-")
         };
-        format!("{v}, {}", framing_name(fr))
+        format!("{v}, {}", fr.name())
     };
     // In the direction the body travelled.
     let ((from, n), (to, m)) = if request {

@@ -374,6 +374,19 @@ pub enum BodyFraming {
     Http2Data,
 }
 
+impl BodyFraming {
+    /// The name the reports use (as serialized).
+    pub fn name(self) -> &'static str {
+        match self {
+            BodyFraming::None => "none",
+            BodyFraming::ContentLength => "content-length",
+            BodyFraming::Chunked => "chunked",
+            BodyFraming::Close => "close",
+            BodyFraming::Http2Data => "http2-data",
+        }
+    }
+}
+
 /// Whether all of a body was seen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -385,6 +398,18 @@ pub enum BodyState {
     Incomplete,
     /// The framing was broken (e.g. an invalid chunk size); see the findings.
     Error,
+}
+
+impl BodyState {
+    /// The name the reports use (as serialized).
+    pub fn name(self) -> &'static str {
+        match self {
+            BodyState::Complete => "complete",
+            BodyState::Partial => "partial",
+            BodyState::Incomplete => "incomplete",
+            BodyState::Error => "error",
+        }
+    }
 }
 
 /// A message body.
@@ -583,6 +608,19 @@ pub enum TxnState {
     /// HTTP/2: the stream is above the last stream id of the peer's GOAWAY, which did not
     /// process it (RFC 9113 §6.8; the client may retry it on another connection).
     NotProcessed,
+}
+
+impl TxnState {
+    /// The name the reports use (as serialized).
+    pub fn name(self) -> &'static str {
+        match self {
+            TxnState::Complete => "complete",
+            TxnState::NoResponse => "no-response",
+            TxnState::NoRequest => "no-request",
+            TxnState::Reset => "reset",
+            TxnState::NotProcessed => "not-processed",
+        }
+    }
 }
 
 /// An HTTP/2 stream's RST_STREAM.

@@ -18,6 +18,16 @@ pub enum Side {
     Server,
 }
 
+impl Side {
+    /// The name the reports use (as serialized).
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+}
+
 /// The opening handshake as seen.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct WsHandshake {

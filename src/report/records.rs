@@ -15,11 +15,11 @@ use super::fastjson::{self, Error};
 use crate::base::Timestamp;
 use crate::base::json::{WriteJson, write_str};
 use crate::model::http::{
-    BodyFraming, BodyRecord, BodyState, Headers, InterimRecord, MessageStart, RequestRecord,
-    ResponseRecord, Scheme, Timing, TransactionRecord, TxnState,
+    BodyRecord, Headers, InterimRecord, MessageStart, RequestRecord, ResponseRecord, Timing,
+    TransactionRecord,
 };
-use crate::model::websocket::{Side, WsMessageRecord};
-use crate::model::{CloseKind, ConnectionRecord, DirStats, Endpoint, Record};
+use crate::model::websocket::WsMessageRecord;
+use crate::model::{ConnectionRecord, DirStats, Endpoint, Record};
 
 type Res = Result<(), Error>;
 
@@ -141,24 +141,6 @@ fn name(out: &mut Vec<u8>, key: &'static [u8], n: &'static str) {
     out.push(b'"');
 }
 
-/// The decimal digits of every octet value (`0`..`255`), left-aligned, and how many there are.
-static OCTET_DIGITS: [([u8; 3], u8); 256] = {
-    let mut t = [([0u8; 3], 0u8); 256];
-    let mut i = 0;
-    while i < 256 {
-        let v = i as u8;
-        t[i] = if v >= 100 {
-            ([b'0' + v / 100, b'0' + v / 10 % 10, b'0' + v % 10], 3)
-        } else if v >= 10 {
-            ([b'0' + v / 10, b'0' + v % 10, 0], 2)
-        } else {
-            ([b'0' + v, 0, 0], 1)
-        };
-        i += 1;
-    }
-    t
-};
-
 /// `key` and an endpoint's string (`"a.b.c.d:port"`, `"[v6]:port"`): an IPv4 one assembled in
 /// a stack buffer, appended in one fixed-size copy and cut to length.
 #[inline(always)]
@@ -168,25 +150,10 @@ fn endpoint(out: &mut Vec<u8>, key: &'static [u8], e: &Endpoint) {
         write_str(out, &e.to_string());
         return;
     };
-    // `"` 15 `:` 5 `"` = 23 bytes at most, and 3 of slack for the octets' fixed copies.
+    // `"`, at most 21 bytes of text, `"`, and slack for the octets' fixed copies.
     let mut buf = [0u8; 32];
     buf[0] = b'"';
-    let mut n = 1;
-    for (i, o) in ip.octets().into_iter().enumerate() {
-        if i > 0 {
-            buf[n] = b'.';
-            n += 1;
-        }
-        let (d, len) = OCTET_DIGITS[usize::from(o)];
-        buf[n..n + 3].copy_from_slice(&d);
-        n += usize::from(len);
-    }
-    buf[n] = b':';
-    n += 1;
-    let mut ib = itoa::Buffer::new();
-    let port = ib.format(e.port).as_bytes();
-    buf[n..n + port.len()].copy_from_slice(port);
-    n += port.len();
+    let mut n = crate::model::v4_text(&mut buf, 1, ip, e.port);
     buf[n] = b'"';
     n += 1;
     let at = out.len();
@@ -220,50 +187,6 @@ fn strings<S: AsRef<str>>(out: &mut Vec<u8>, key: &'static [u8], v: &[S]) {
         write_str(out, s.as_ref());
     }
     out.push(b']');
-}
-
-fn close_name(c: CloseKind) -> &'static str {
-    c.name()
-}
-
-fn scheme_name(s: Scheme) -> &'static str {
-    s.name()
-}
-
-fn state_name(s: TxnState) -> &'static str {
-    match s {
-        TxnState::Complete => "complete",
-        TxnState::NoResponse => "no-response",
-        TxnState::NoRequest => "no-request",
-        TxnState::Reset => "reset",
-        TxnState::NotProcessed => "not-processed",
-    }
-}
-
-fn framing_name(f: BodyFraming) -> &'static str {
-    match f {
-        BodyFraming::None => "none",
-        BodyFraming::ContentLength => "content-length",
-        BodyFraming::Chunked => "chunked",
-        BodyFraming::Close => "close",
-        BodyFraming::Http2Data => "http2-data",
-    }
-}
-
-fn body_state_name(s: BodyState) -> &'static str {
-    match s {
-        BodyState::Complete => "complete",
-        BodyState::Partial => "partial",
-        BodyState::Incomplete => "incomplete",
-        BodyState::Error => "error",
-    }
-}
-
-fn side_name(s: Side) -> &'static str {
-    match s {
-        Side::Client => "client",
-        Side::Server => "server",
-    }
 }
 
 // ---- connections -------------------------------------------------------------------------
@@ -321,7 +244,7 @@ pub fn connection(out: &mut Vec<u8>, c: &ConnectionRecord, open: &'static [u8]) 
         out.extend_from_slice(b",\"handshake_s\":");
         float(out, *s);
     }
-    name(out, b",\"close\":", close_name(*close));
+    name(out, b",\"close\":", close.name());
     opt_num(out, b",\"client_isn\":", client_isn.map(u64::from));
     opt_num(out, b",\"server_isn\":", server_isn.map(u64::from));
     dir_stats(out, b",\"client_to_server\":", client_to_server);
@@ -411,10 +334,10 @@ pub fn middle(out: &mut Vec<u8>, t: &TransactionRecord) -> Res {
         findings: _,
         semantics: _,
     } = t;
-    name(out, b"\"scheme\":", scheme_name(*scheme));
+    name(out, b"\"scheme\":", scheme.name());
     endpoint(out, b",\"client\":", client);
     endpoint(out, b",\"server\":", server);
-    name(out, b",\"state\":", state_name(*state));
+    name(out, b",\"state\":", state.name());
     if let Some(r) = reset {
         out.extend_from_slice(b",\"reset\":");
         fastjson::to_vec(out, r)?;
@@ -563,8 +486,8 @@ fn body_record(out: &mut Vec<u8>, key: &'static [u8], b: &BodyRecord) -> Res {
         digest: _,
     } = b;
     out.extend_from_slice(key);
-    name(out, b"{\"framing\":", framing_name(*framing));
-    name(out, b",\"state\":", body_state_name(*state));
+    name(out, b"{\"framing\":", framing.name());
+    name(out, b",\"state\":", state.name());
     num(out, b",\"wire_length\":", *wire_length);
     num(out, b",\"length\":", *length);
     some_num(out, b",\"decoded_length\":", *decoded_length);
@@ -639,7 +562,7 @@ pub fn ws_message(out: &mut Vec<u8>, m: &WsMessageRecord, open: &'static [u8]) -
     out.extend_from_slice(open);
     num(out, b"\"websocket\":", *websocket);
     num(out, b",\"index\":", *index);
-    name(out, b",\"direction\":", side_name(*direction));
+    name(out, b",\"direction\":", direction.name());
     string(out, b",\"opcode\":", opcode);
     num(out, b",\"length\":", *length);
     num(out, b",\"wire_length\":", *wire_length);
@@ -676,6 +599,9 @@ pub fn ws_message(out: &mut Vec<u8>, m: &WsMessageRecord, open: &'static [u8]) -
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::model::CloseKind;
+    use crate::model::http::{BodyFraming, BodyState, Scheme, TxnState};
+    use crate::model::websocket::Side;
 
     /// Every variant of the enums written by name is serde's name for it.
     #[test]
@@ -689,10 +615,10 @@ mod tests {
             CloseKind::Evicted,
             CloseKind::Reused,
         ] {
-            assert_eq!(s(&c), format!("\"{}\"", close_name(c)));
+            assert_eq!(s(&c), format!("\"{}\"", c.name()));
         }
         for v in [Scheme::Http, Scheme::Https] {
-            assert_eq!(s(&v), format!("\"{}\"", scheme_name(v)));
+            assert_eq!(s(&v), format!("\"{}\"", v.name()));
         }
         for v in [
             TxnState::Complete,
@@ -701,7 +627,7 @@ mod tests {
             TxnState::Reset,
             TxnState::NotProcessed,
         ] {
-            assert_eq!(s(&v), format!("\"{}\"", state_name(v)));
+            assert_eq!(s(&v), format!("\"{}\"", v.name()));
         }
         for v in [
             BodyFraming::None,
@@ -710,7 +636,7 @@ mod tests {
             BodyFraming::Close,
             BodyFraming::Http2Data,
         ] {
-            assert_eq!(s(&v), format!("\"{}\"", framing_name(v)));
+            assert_eq!(s(&v), format!("\"{}\"", v.name()));
         }
         for v in [
             BodyState::Complete,
@@ -718,10 +644,10 @@ mod tests {
             BodyState::Incomplete,
             BodyState::Error,
         ] {
-            assert_eq!(s(&v), format!("\"{}\"", body_state_name(v)));
+            assert_eq!(s(&v), format!("\"{}\"", v.name()));
         }
         for v in [Side::Client, Side::Server] {
-            assert_eq!(s(&v), format!("\"{}\"", side_name(v)));
+            assert_eq!(s(&v), format!("\"{}\"", v.name()));
         }
     }
 
